@@ -1,0 +1,9 @@
+/* PLACEHOLDER: replaced by the real command before any commit. */
+#include "cli.h"
+int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
+{
+    (void)argc;
+    (void)argv;
+    cli_error(ctx, "'build' is not built yet");
+    return 2;
+}

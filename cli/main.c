@@ -1,0 +1,81 @@
+/* lleval's entry point: global options and the command table (git.c commands[]). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "lleval/util.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run, "run the pipeline: prepare, build, submit, poll, parse, score"},
+    {"prepare", cmd_prepare, "import datasets into the prepared JSONL format"},
+    {"build", cmd_build, "build batch request files from prepared datasets"},
+    {"parse", cmd_parse, "turn a results JSONL into predictions.csv, reconciling counts"},
+    {"score", cmd_score, "score predictions against the prepared gold answers"},
+    {"smoke", cmd_smoke, "run the whole pipeline on a few items and check every artifact"},
+    {"runs", cmd_runs, "list, compare, stop and resume runs"},
+    {"config", cmd_config, "show the resolved configuration and where each value came from"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: lleval [--version] [--help] <command> [<args>]\n\n"
+               "Evaluate local LLMs (Ollama, llama-server, OpenAI-compatible) on QA datasets.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(commands); i++)
+        fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'lleval <command> --help' describes a command.\n"
+               "Exit status: 0 success, 1 some requests failed or a threshold was missed,\n"
+               "2 usage or config error, 3 engine unreachable or model missing, 4 I/O error,\n"
+               "130 interrupted (the run is resumable).\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_ctx ctx = {0};
+    const char *no_color = getenv("NO_COLOR");
+    bool color_ok = !(no_color && *no_color) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+
+    ctx.prog = "lleval";
+    ctx.tty_out = isatty(STDOUT_FILENO);
+    ctx.tty_err = isatty(STDERR_FILENO);
+    ctx.color_out = color_ok && ctx.tty_out;
+    ctx.color_err = color_ok && ctx.tty_err;
+    signal(SIGPIPE, SIG_IGN);
+
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return cli_finish_stdout(&ctx, 0);
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("lleval 0.1.0\n");
+        return cli_finish_stdout(&ctx, 0);
+    }
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(commands); i++) {
+        if (!strcmp(argv[1], commands[i].name)) {
+            int status = commands[i].fn(argc - 1, argv + 1, &ctx);
+            return cli_finish_stdout(&ctx, status);
+        }
+    }
+    {
+        const char *names[LLEVAL_ARRAY_SIZE(commands)];
+        for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(commands); i++)
+            names[i] = commands[i].name;
+        const char *best = lleval_did_you_mean(argv[1], names, LLEVAL_ARRAY_SIZE(commands));
+        if (best)
+            cli_error(&ctx, "unknown command '%s'; did you mean '%s'?", argv[1], best);
+        else
+            cli_error(&ctx, "unknown command '%s'; see 'lleval --help'", argv[1]);
+    }
+    return 2;
+}

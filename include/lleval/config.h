@@ -1,0 +1,172 @@
+/*
+ * Configuration: the guide's YAML keys plus lleval's own, resolved from
+ * built-in defaults (the guide's "Conservative Defaults") < preset < config
+ * file < command-line flags. Every value remembers where it came from, for
+ * `lleval config show`.
+ *
+ * Ownership: struct lleval_config owns all of its strings and arrays;
+ * lleval_config_release() frees them. Accessors return borrowed pointers.
+ */
+#ifndef LLEVAL_CONFIG_H
+#define LLEVAL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lleval/error.h"
+
+enum lleval_item_type {
+    LLEVAL_CLOSED_BOOK = 0,
+    LLEVAL_OPEN_BOOK = 1,
+    LLEVAL_MULTIPLE_CHOICE = 2,
+    LLEVAL_N_ITEM_TYPES = 3,
+};
+
+/* "closed_book", "open_book", "multiple_choice". */
+const char *lleval_item_type_name(enum lleval_item_type t);
+/* Returns 0 and sets *out, or LLEVAL_EINVAL. */
+int lleval_item_type_parse(const char *s, enum lleval_item_type *out);
+
+enum lleval_engine_kind {
+    LLEVAL_ENGINE_DRY = 0,
+    LLEVAL_ENGINE_OLLAMA,
+    LLEVAL_ENGINE_LLAMACPP,
+    LLEVAL_ENGINE_OPENAI,
+};
+const char *lleval_engine_kind_name(enum lleval_engine_kind k);
+int lleval_engine_kind_parse(const char *s, enum lleval_engine_kind *out);
+
+/* Where a resolved value came from. */
+enum lleval_origin {
+    LLEVAL_FROM_DEFAULT = 0,
+    LLEVAL_FROM_PRESET,
+    LLEVAL_FROM_FILE,
+    LLEVAL_FROM_CLI,
+};
+
+/* One dataset to prepare. format: squad | nq_open | mmlu | jsonl | csv. */
+struct lleval_dataset_cfg {
+    char *name;   /* used in file names and custom_ids: [A-Za-z0-9_.-]+ */
+    char *format;
+    char *path;   /* file, or directory (mmlu: a folder of *_test.csv, or one CSV) */
+    char *split;  /* mmlu: "test" | "val" | "dev" (default test) */
+    bool has_type;
+    enum lleval_item_type type; /* override of the format's natural type */
+    char *scoring;              /* "squad" | "nq" | "mc" | NULL = by type */
+    /* generic jsonl/csv field mapping (NULL = default name) */
+    char *field_id, *field_question, *field_context, *field_answers, *field_choices;
+    bool csv_header; /* csv: first row is a header (default true) */
+};
+
+/* One prompt type of a prompt set: a system and a user template per item type.
+ * Placeholders: {question} {context} {choices} {choice_letters}. NULL template
+ * means "use the default set's". */
+struct lleval_prompt_type {
+    char *name;
+    char *system[LLEVAL_N_ITEM_TYPES];
+    char *user[LLEVAL_N_ITEM_TYPES];
+};
+
+struct lleval_prompt_set {
+    char *name;
+    struct lleval_prompt_type *types;
+    size_t n_types;
+};
+
+/* A managed llama-server (engine llamacpp with a launch section). */
+struct lleval_launch_cfg {
+    bool enabled;
+    char *binary;   /* NULL: llama-server from PATH or the provisioned cache */
+    char *model;    /* GGUF path */
+    long ctx_size;  /* 0: context_length */
+    long parallel;  /* slots; 0: max_concurrent_jobs */
+    long gpu_layers; /* -1: engine default */
+    char **extra_args;
+    size_t n_extra_args;
+    long max_restarts;
+};
+
+struct lleval_config {
+    char *source_path; /* config file, or NULL */
+    char *preset;      /* applied preset name, or NULL */
+
+    char *model_id;
+    enum lleval_engine_kind engine;
+    char *base_url;     /* NULL: the engine's default */
+    char *api_key_env;  /* name of the environment variable holding the key */
+    long context_length;
+
+    double *temps;
+    size_t n_temps;
+    long max_new_tokens[LLEVAL_N_ITEM_TYPES];
+    long top_k;
+    double top_p;
+    char **stop;
+    size_t n_stop;
+    long seed;
+    long samples; /* answers per item and temperature (sample index in custom_id) */
+
+    bool enable_local_telemetry;
+    long telemetry_interval_ms;
+
+    long max_concurrent_jobs;
+    long parts_per_dataset;
+    long limit_items; /* 0: all */
+    long request_timeout_s;
+    long max_retries;
+    long max_connect_failures;
+    char *keep_alive; /* ollama keep_alive, e.g. "5m" */
+
+    char *prompt_set; /* name of the prompt set to build with */
+    struct lleval_prompt_set *prompt_sets;
+    size_t n_prompt_sets;
+
+    struct lleval_dataset_cfg *datasets;
+    size_t n_datasets;
+
+    char *prepared_dir;
+    char *runs_dir;
+
+    /* answer extraction before scoring: "none" | "first_line" | "after_answer" */
+    char *answer_extraction;
+    bool strip_think;
+    long bootstrap_samples;
+    long bootstrap_seed;
+
+    struct lleval_launch_cfg launch;
+
+    /* provenance, indexed by lleval_config_keys() order */
+    enum lleval_origin *origin;
+    char **origin_where; /* "file:line:col" for file values, flag name for CLI */
+};
+
+/* Fills cfg with the built-in defaults (including the default prompt sets). */
+void lleval_config_init(struct lleval_config *cfg);
+void lleval_config_release(struct lleval_config *cfg);
+
+/* Applies a named preset: throughput | quality | stretch | conservative. */
+int lleval_config_apply_preset(struct lleval_config *cfg, const char *name,
+                               struct lleval_err *err);
+/* Names of the presets, NULL-terminated. */
+const char *const *lleval_config_preset_names(void);
+
+/* Loads a YAML file over cfg. Errors name file:line:column and the key;
+ * unknown keys are errors with a did-you-mean suggestion. Relative paths in
+ * the file are resolved against the file's directory. */
+int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct lleval_err *err);
+
+/* Sets one value from the command line ("max_new_tokens.open_book", "2"). */
+int lleval_config_set(struct lleval_config *cfg, const char *key, const char *value,
+                      const char *flag, struct lleval_err *err);
+
+/* Checks cross-field rules (at least one temp, positive limits, known prompt set...). */
+int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *err);
+
+/* The prompt set named cfg->prompt_set (or NULL). */
+const struct lleval_prompt_set *lleval_config_prompt_set(const struct lleval_config *cfg);
+
+/* Writes the resolved config as YAML (secrets never appear: only the env var
+ * name is written). With with_origin, a trailing comment per line says where
+ * each value came from. Returns an owned string. */
+char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin);
+
+#endif

@@ -1,0 +1,263 @@
+/*
+ * Platform layer (POSIX): files, atomic writes, directories, clocks and
+ * processes. A Windows port replaces this one file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+#include "lleval/fs.h"
+
+int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char chunk[65536];
+    size_t n, total = 0;
+    int rc = 0;
+
+    if (!f)
+        return lleval_err_errno(err, "cannot open", path);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        total += n;
+        if (max && total > max) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL, "'%s' is larger than %zu bytes", path, max);
+            goto out;
+        }
+        lleval_sb_add(out, chunk, n);
+    }
+    if (ferror(f))
+        rc = lleval_err_errno(err, "cannot read", path);
+out:
+    fclose(f);
+    return rc;
+}
+
+int lleval_fsync_file(FILE *f, const char *path, struct lleval_err *err)
+{
+    if (fflush(f) || fsync(fileno(f)))
+        return lleval_err_errno(err, "cannot flush", path);
+    return 0;
+}
+
+int lleval_fsync_dir(const char *dir, struct lleval_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return lleval_err_errno(err, "cannot open directory", dir);
+    /* Some file systems refuse fsync on directories; that is not a data loss. */
+    if (fsync(fd) && errno != EINVAL && errno != EROFS) {
+        int rc = lleval_err_errno(err, "cannot sync directory", dir);
+        close(fd);
+        return rc;
+    }
+    close(fd);
+    return 0;
+}
+
+int lleval_write_file_atomic(const char *path, const void *data, size_t len,
+                             struct lleval_err *err)
+{
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    char *dir = NULL;
+    FILE *f = fopen(tmp, "wb");
+    int rc = 0;
+
+    if (!f) {
+        rc = lleval_err_errno(err, "cannot create", tmp);
+        goto out;
+    }
+    if ((len && fwrite(data, 1, len, f) != len)) {
+        rc = lleval_err_errno(err, "cannot write", tmp);
+        fclose(f);
+        unlink(tmp);
+        goto out;
+    }
+    rc = lleval_fsync_file(f, tmp, err);
+    if (fclose(f) && !rc)
+        rc = lleval_err_errno(err, "cannot close", tmp);
+    if (rc) {
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path)) {
+        rc = lleval_err_errno(err, "cannot rename to", path);
+        unlink(tmp);
+        goto out;
+    }
+    dir = lleval_path_dirname(path);
+    rc = lleval_fsync_dir(dir, err);
+out:
+    free(dir);
+    free(tmp);
+    return rc;
+}
+
+int lleval_mkdirs(const char *path, struct lleval_err *err)
+{
+    char *p = lleval_xstrdup(path);
+    int rc = 0;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0777) && errno != EEXIST) {
+            rc = lleval_err_errno(err, "cannot create directory", p);
+            goto out;
+        }
+        *s = '/';
+    }
+    if (mkdir(p, 0777) && errno != EEXIST)
+        rc = lleval_err_errno(err, "cannot create directory", p);
+    else if (!lleval_is_dir(p))
+        rc = lleval_err_set(err, LLEVAL_EIO, "'%s' exists and is not a directory", p);
+out:
+    free(p);
+    return rc;
+}
+
+int lleval_remove_tree(const char *path, struct lleval_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st))
+        return errno == ENOENT ? 0 : lleval_err_errno(err, "cannot stat", path);
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        if (!d)
+            return lleval_err_errno(err, "cannot open directory", path);
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            char *child = lleval_path_join(path, de->d_name);
+            int rc = lleval_remove_tree(child, err);
+            free(child);
+            if (rc) {
+                closedir(d);
+                return rc;
+            }
+        }
+        closedir(d);
+        if (rmdir(path))
+            return lleval_err_errno(err, "cannot remove", path);
+        return 0;
+    }
+    if (unlink(path))
+        return lleval_err_errno(err, "cannot remove", path);
+    return 0;
+}
+
+bool lleval_path_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+bool lleval_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *lleval_path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    if (!la || b[0] == '/')
+        return lleval_xstrdup(b);
+    return lleval_xasprintf("%s%s%s", a, a[la - 1] == '/' ? "" : "/", b);
+}
+
+char *lleval_path_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return lleval_xstrdup(".");
+    if (slash == path)
+        return lleval_xstrdup("/");
+    return lleval_xstrndup(path, (size_t)(slash - path));
+}
+
+int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_err *err)
+{
+    memset(lr, 0, sizeof(*lr));
+    lr->path = path;
+    lr->f = fopen(path, "rb");
+    if (!lr->f)
+        return lleval_err_errno(err, "cannot open", path);
+    return 0;
+}
+
+int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
+{
+    ssize_t n = getline(&lr->line, &lr->cap, lr->f);
+    if (n < 0) {
+        if (ferror(lr->f))
+            return lleval_err_errno(err, "cannot read", lr->path);
+        return 0;
+    }
+    lr->lineno++;
+    lr->torn = false;
+    if (n > 0 && lr->line[n - 1] == '\n')
+        lr->line[--n] = '\0';
+    else
+        lr->torn = true;
+    if (n > 0 && lr->line[n - 1] == '\r')
+        lr->line[--n] = '\0';
+    lr->len = (size_t)n;
+    return 1;
+}
+
+void lleval_lines_close(struct lleval_lines *lr)
+{
+    if (lr->f)
+        fclose(lr->f);
+    free(lr->line);
+    memset(lr, 0, sizeof(*lr));
+}
+
+double lleval_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double lleval_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *lleval_fmt_utc(char *buf, size_t size, double t)
+{
+    time_t secs = (time_t)t;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+long lleval_getpid(void)
+{
+    return (long)getpid();
+}
+
+bool lleval_pid_alive(long pid)
+{
+    if (pid <= 0)
+        return false;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+void lleval_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
+}

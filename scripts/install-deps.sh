@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs lleval's Debian build dependencies when they are missing.
+# Idempotent: a second run checks with dpkg and returns at once.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config git libcurl4-openssl-dev libyaml-dev
+      libjansson-dev libcmocka-dev python3 curl ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

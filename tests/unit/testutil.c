@@ -1,0 +1,73 @@
+/* Helpers for the cmocka unit tests (see testutil.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "lleval/fs.h"
+#include "lleval/util.h"
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *tmpl = lleval_xasprintf("%s/lleval-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "cannot create a temporary directory\n");
+        abort();
+    }
+    return tmpl;
+}
+
+void tu_rmtree(const char *path)
+{
+    lleval_remove_tree(path, NULL);
+}
+
+char *tu_write_bytes(const char *dir, const char *name, const void *data, size_t len)
+{
+    char *path = dir ? lleval_path_join(dir, name) : lleval_xstrdup(name);
+    char *parent = lleval_path_dirname(path);
+    FILE *f;
+    lleval_mkdirs(parent, NULL);
+    free(parent);
+    f = fopen(path, "wb");
+    if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f)) {
+        fprintf(stderr, "cannot write %s\n", path);
+        abort();
+    }
+    return path;
+}
+
+char *tu_write(const char *dir, const char *name, const char *content)
+{
+    return tu_write_bytes(dir, name, content, strlen(content));
+}
+
+char *tu_read(const char *path)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    if (lleval_read_file(path, &sb, 0, NULL)) {
+        lleval_sb_release(&sb);
+        return NULL;
+    }
+    return lleval_sb_detach(&sb, NULL);
+}
+
+char *tu_shared(const char *rel)
+{
+    char *path = lleval_path_join(LLEVAL_SHARED_DIR, rel);
+    if (!lleval_path_exists(path)) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+void tu_assert_contains_impl(const char *haystack, const char *needle, const char *file, int line)
+{
+    if (!haystack || !strstr(haystack, needle)) {
+        print_error("%s:%d: expected to find \"%s\" in \"%s\"\n", file, line, needle,
+                    haystack ? haystack : "(null)");
+        _fail(file, line);
+    }
+}
