@@ -96,6 +96,18 @@ void cli_table_free(struct cli_table *t);
 /* Flushes and checks stdout: a full disk is an error (returns 4). */
 int cli_finish_stdout(struct cli_ctx *ctx, int status);
 
+/* Shared by run, smoke and runs resume: installs SIGINT/SIGTERM handlers that
+ * ask the scheduler to stop (a second signal abandons requests in flight). */
+void cli_install_stop_handlers(void);
+struct lleval_config;
+struct lleval_run_opts;
+struct lleval_parse_report;
+/* Runs with progress output and prints the outcome; returns the exit status. */
+int cli_run_and_report(struct cli_ctx *ctx, struct lleval_config *cfg,
+                       const struct lleval_run_opts *ro, bool json, bool quiet);
+/* Prints parse's reconciliation report (counts and the first ids of each problem). */
+void cli_print_parse_report(struct cli_ctx *ctx, const struct lleval_parse_report *rep, FILE *f);
+
 /* Commands. */
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_prepare(int argc, char **argv, struct cli_ctx *ctx);

@@ -1,9 +1,225 @@
-/* PLACEHOLDER: replaced by the real command before any commit. */
+/*
+ * lleval smoke (the guide's smoke_orchestration): runs the whole pipeline on
+ * n items per dataset in a temporary run, checks every artifact, and deletes
+ * the run unless --keep.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "cfgopts.h"
 #include "cli.h"
+#include "lleval/batch.h"
+#include "lleval/fs.h"
+#include "lleval/json.h"
+#include "lleval/run.h"
+#include "lleval/util.h"
+
+struct checks {
+    struct cli_table *t;
+    int failed;
+};
+
+static void check(struct checks *c, bool ok, const char *what, const char *fmt, ...)
+    LLEVAL_PRINTF(4, 5);
+static void check(struct checks *c, bool ok, const char *what, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    cli_table_row(c->t, ok ? "ok" : "FAIL", what, detail);
+    if (!ok)
+        c->failed++;
+}
+
+static long count_lines(const char *path)
+{
+    struct lleval_lines lr;
+    long n = 0;
+    if (lleval_lines_open(&lr, path, NULL))
+        return -1;
+    while (lleval_lines_next(&lr, NULL) > 0)
+        n++;
+    lleval_lines_close(&lr);
+    return n;
+}
+
+static void check_json(struct checks *c, const char *dir, const char *rel, json_t **out)
+{
+    char *path = lleval_path_join(dir, rel);
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *j = lleval_json_load_file(path, &err);
+    check(c, j != NULL, rel, "%s", j ? "valid JSON" : err.msg);
+    if (out)
+        *out = j;
+    else
+        json_decref(j);
+    free(path);
+}
+
+static void check_artifacts(struct checks *c, const char *run_dir, long expected_rows)
+{
+    struct lleval_build_result br;
+    json_t *manifest = NULL, *scores = NULL;
+    char *batches = lleval_path_join(run_dir, "batches");
+    char *p;
+    long total = 0;
+
+    p = lleval_path_join(run_dir, "config.resolved.yaml");
+    check(c, lleval_path_exists(p), "config.resolved.yaml", "%s", p);
+    free(p);
+    check_json(c, run_dir, "manifest.json", &manifest);
+    if (manifest) {
+        const char *st = lleval_json_str(manifest, "status");
+        json_t *trials = json_object_get(manifest, "trials");
+        check(c, st && !strcmp(st, "done"), "manifest status", "%s", st ? st : "(none)");
+        check(c, json_array_size(trials) > 0 &&
+                     json_is_object(json_object_get(json_array_get(trials, 0), "job_counts")),
+              "manifest job_counts", "%zu trials", json_array_size(trials));
+    }
+    if (lleval_build_load(batches, &br, NULL) == 0) {
+        for (size_t i = 0; i < br.n_parts; i++) {
+            char tdir[40], rel[512];
+            char *state, *journal;
+            json_t *sj;
+            lleval_temp_dir(tdir, sizeof(tdir), br.parts[i].temp);
+            snprintf(rel, sizeof(rel), "parts/%s/%s/part-%03ld/state.json", br.parts[i].dataset,
+                     tdir, br.parts[i].index);
+            state = lleval_path_join(run_dir, rel);
+            sj = json_load_file(state, 0, NULL);
+            check(c, sj && !strcmp(lleval_json_str(sj, "status") ? lleval_json_str(sj, "status")
+                                                                 : "",
+                                   "done"),
+                  rel, "status %s", sj && lleval_json_str(sj, "status")
+                                        ? lleval_json_str(sj, "status")
+                                        : "(missing)");
+            json_decref(sj);
+            snprintf(rel, sizeof(rel), "results/parts/%s/%s/part-%03ld.jsonl",
+                     br.parts[i].dataset, tdir, br.parts[i].index);
+            journal = lleval_path_join(run_dir, rel);
+            {
+                long n = count_lines(journal);
+                check(c, n == br.parts[i].requests, rel, "%ld results for %ld requests", n,
+                      br.parts[i].requests);
+            }
+            total += br.parts[i].requests;
+            free(state);
+            free(journal);
+        }
+        check(c, total == expected_rows || expected_rows < 0, "batches", "%ld requests in %zu parts",
+              total, br.n_parts);
+        lleval_build_result_release(&br);
+    } else {
+        check(c, false, "batches/build.json", "missing");
+    }
+    p = lleval_path_join(run_dir, "results/results_combined.jsonl");
+    {
+        long n = count_lines(p);
+        check(c, n == total, "results_combined.jsonl", "%ld lines", n);
+    }
+    free(p);
+    p = lleval_path_join(run_dir, "results/predictions.csv");
+    {
+        long n = count_lines(p);
+        check(c, n == total + 1, "predictions.csv", "%ld rows + header", n - 1);
+    }
+    free(p);
+    check_json(c, run_dir, "results/scores.json", &scores);
+    json_decref(scores);
+    p = lleval_path_join(run_dir, "lock");
+    check(c, !lleval_path_exists(p), "lock released", "%s", lleval_path_exists(p) ? p : "no lock");
+    free(p);
+    json_decref(manifest);
+    free(batches);
+}
+
 int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx)
 {
-    (void)argc;
-    (void)argv;
-    cli_error(ctx, "'smoke' is not built yet");
-    return 2;
+    struct cli_cfg_flags cf = CLI_CFG_FLAGS_INIT;
+    struct lleval_config cfg;
+    struct lleval_run_opts ro;
+    struct lleval_run_result res;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct checks c = {0};
+    long n = 3;
+    bool keep = false, dry = false;
+    char *tmp_root = NULL;
+    int npos, rc, status;
+    const struct cli_option opts[] = {
+        {"n", 'n', CLI_OPT_LONG, &n, "N", "items per dataset (default 3)", NULL, 1, 100000},
+        {"keep", 0, CLI_OPT_BOOL, &keep, NULL, "keep the smoke run's directory", NULL, 0, 0},
+        {"dry-run", 0, CLI_OPT_BOOL, &dry, NULL, "use the dry engine (no model)", NULL, 0, 0},
+        CLI_CFG_OPTIONS(&cf),
+        CLI_OPT_END_MARK,
+    };
+    static const char usage[] =
+        "lleval smoke [--n N] [--prompt_set NAME] [--keep] [--config FILE] [--dry-run]";
+    static const char desc[] =
+        "Runs the whole pipeline on N items per dataset in a temporary run (its own prepared\n"
+        "data and runs directory under runs/.smoke-*), checks every artifact, and deletes it\n"
+        "unless --keep. Exits 0 when every check passes.";
+
+    if ((rc = cli_parse_options(argc, argv, opts, usage, desc, &npos, ctx)) != CLI_CONTINUE)
+        return rc;
+    if (npos) {
+        cli_error(ctx, "unexpected argument '%s'; see 'lleval smoke --help'", argv[1]);
+        return 2;
+    }
+    if ((rc = cli_cfg_resolve(ctx, &cf, &cfg)) != CLI_CONTINUE)
+        return rc;
+    if (dry)
+        cfg.engine = LLEVAL_ENGINE_DRY;
+    cfg.limit_items = n;
+    if (!cfg.n_datasets) {
+        cli_error(ctx, "no datasets configured: pass --config FILE with a 'datasets:' list "
+                       "(see examples/eval_config.yaml)");
+        lleval_config_release(&cfg);
+        return 2;
+    }
+    /* a private prepared dir and runs dir, so the smoke test touches nothing of the user's */
+    if (lleval_mkdirs(cfg.runs_dir, &err)) {
+        lleval_config_release(&cfg);
+        return cli_error_lib(ctx, &err);
+    }
+    {
+        char stamp[64];
+        snprintf(stamp, sizeof(stamp), ".smoke-%ld-%ld", lleval_getpid(), (long)lleval_now());
+        tmp_root = lleval_path_join(cfg.runs_dir, stamp);
+    }
+    free(cfg.prepared_dir);
+    cfg.prepared_dir = lleval_path_join(tmp_root, "prepared");
+    free(cfg.runs_dir);
+    cfg.runs_dir = lleval_path_join(tmp_root, "runs");
+
+    lleval_run_opts_init(&ro);
+    cli_install_stop_handlers();
+    rc = lleval_run_execute(&cfg, &ro, &res, &err);
+    c.t = cli_table_new(3);
+    cli_table_header(c.t, "check", "artifact", "detail");
+    check(&c, rc == 0 || rc == LLEVAL_EFAIL, "pipeline", "%s",
+          rc == 0 ? "prepare -> report completed" : err.msg);
+    if (res.run_dir)
+        check_artifacts(&c, res.run_dir, -1);
+    printf("smoke run %s (%ld items per dataset, prompt set %s, engine %s)\n",
+           res.run_id ? res.run_id : "?", n, cfg.prompt_set,
+           lleval_engine_kind_name(cfg.engine));
+    cli_table_print(c.t, stdout, ctx);
+    if (res.summary)
+        fputs(res.summary, stdout);
+    status = c.failed ? 1 : 0;
+    if (rc && rc != LLEVAL_EFAIL)
+        status = lleval_exit_code(rc);
+    if (c.failed)
+        cli_error(ctx, "%d smoke check%s failed", c.failed, c.failed == 1 ? "" : "s");
+    else
+        printf("all %s checks passed\n", "smoke");
+    if (keep)
+        printf("kept: %s\n", res.run_dir ? res.run_dir : tmp_root);
+    else if (lleval_remove_tree(tmp_root, &err))
+        cli_warn(ctx, "%s", err.msg);
+    cli_table_free(c.t);
+    lleval_run_result_release(&res);
+    lleval_config_release(&cfg);
+    free(tmp_root);
+    return status;
 }

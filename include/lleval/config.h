@@ -123,8 +123,9 @@ struct lleval_config {
     struct lleval_dataset_cfg *datasets;
     size_t n_datasets;
 
-    char *prepared_dir;
-    char *runs_dir;
+    char *prepared_dir; /* paths.prepared_dir, default data/prepared */
+    char *runs_dir;     /* paths.runs_dir, default runs */
+    char *batches_dir;  /* paths.batches_dir, default data/batches (standalone `build`) */
 
     /* answer extraction before scoring: "none" | "first_line" | "after_answer" */
     char *answer_extraction;
@@ -136,12 +137,40 @@ struct lleval_config {
 
     /* provenance, indexed by lleval_config_keys() order */
     enum lleval_origin *origin;
-    char **origin_where; /* "file:line:col" for file values, flag name for CLI */
+    char **origin_where; /* "file:line:col" for file values, flag name for CLI, preset name */
+    /* provenance of values inside datasets and prompt sets, keyed by path
+     * ("datasets[0].path", "prompt_sets.myset.direct.closed_book.user") */
+    struct lleval_origin_entry *extra_origins;
+    size_t n_extra_origins;
+};
+
+struct lleval_origin_entry {
+    char *key;
+    enum lleval_origin from;
+    char *where;
 };
 
 /* Fills cfg with the built-in defaults (including the default prompt sets). */
 void lleval_config_init(struct lleval_config *cfg);
+/* Frees everything cfg owns and zeroes it: releasing twice is harmless. */
 void lleval_config_release(struct lleval_config *cfg);
+
+/* The leaf key paths ("model_id", "max_new_tokens.open_book", "paths.runs_dir"...)
+ * in the order of cfg->origin[], NULL-terminated; "preset", "prompt_sets" and
+ * "datasets" are included as whole values. Borrowed, static. */
+const char *const *lleval_config_keys(void);
+/* Index of a key in lleval_config_keys(), or -1. */
+int lleval_config_key_index(const char *key);
+/* Where the value of key came from: "default", "preset throughput",
+ * "eval.yaml:3:12" or "--max-concurrent-jobs". key is a name from
+ * lleval_config_keys() or an extra path ("datasets[0].path"); unknown keys
+ * answer "default". Returns an owned string. */
+char *lleval_config_origin(const struct lleval_config *cfg, const char *key);
+
+/* The engine's usual local address ("http://127.0.0.1:11434" for ollama), NULL for dry. */
+const char *lleval_engine_default_base_url(enum lleval_engine_kind k);
+/* cfg->base_url, or the engine's default when it is NULL. Borrowed. */
+const char *lleval_config_base_url(const struct lleval_config *cfg);
 
 /* Applies a named preset: throughput | quality | stretch | conservative. */
 int lleval_config_apply_preset(struct lleval_config *cfg, const char *name,
@@ -151,10 +180,17 @@ const char *const *lleval_config_preset_names(void);
 
 /* Loads a YAML file over cfg. Errors name file:line:column and the key;
  * unknown keys are errors with a did-you-mean suggestion. Relative paths in
- * the file are resolved against the file's directory. */
+ * the file are kept as written: they are relative to the current directory,
+ * as in the guide's harness. */
 int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct lleval_err *err);
 
-/* Sets one value from the command line ("max_new_tokens.open_book", "2"). */
+/* Sets one value from the command line ("max_new_tokens.open_book", "2"),
+ * recording flag ("--set", "--max-concurrent-jobs") as its origin. Every key
+ * of lleval_config_keys() is accepted; lists are comma-separated ("0,0.7") or
+ * YAML flow sequences ("[\"Q:\", \"A:\"]"); a value starting with '[' or '{' is
+ * read as YAML flow, so whole datasets can be given too. "null" clears a
+ * nullable key. Key "preset" applies that preset: call it before
+ * lleval_config_load_file, since presets sit below file values. */
 int lleval_config_set(struct lleval_config *cfg, const char *key, const char *value,
                       const char *flag, struct lleval_err *err);
 
@@ -163,10 +199,22 @@ int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *e
 
 /* The prompt set named cfg->prompt_set (or NULL). */
 const struct lleval_prompt_set *lleval_config_prompt_set(const struct lleval_config *cfg);
+/* The prompt set / prompt type with that name, or NULL. Borrowed. */
+const struct lleval_prompt_set *lleval_config_find_prompt_set(const struct lleval_config *cfg,
+                                                              const char *name);
+const struct lleval_prompt_type *lleval_prompt_set_find_type(const struct lleval_prompt_set *set,
+                                                             const char *name);
 
 /* Writes the resolved config as YAML (secrets never appear: only the env var
  * name is written). With with_origin, a trailing comment per line says where
  * each value came from. Returns an owned string. */
 char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin);
+
+/* The resolved config as a JSON object with the same structure as the YAML,
+ * and the origin of every value as {"key.path": "where"}. Return new
+ * references (json_decref them). */
+struct json_t;
+struct json_t *lleval_config_to_json(const struct lleval_config *cfg);
+struct json_t *lleval_config_origins_json(const struct lleval_config *cfg);
 
 #endif

@@ -1,0 +1,45 @@
+# lleval's front door on Linux. The real build is CMake (build/); see README.md.
+#   make              build lleval (installs missing Debian packages first)
+#   make quickstart   build, then run the quickstart evaluation end to end
+#   make check        build, then run the whole test suite (unit, end to end, integration)
+#   make check-sanitize   the whole suite again under AddressSanitizer + UBSan
+#   make bench        the benchmarks in bench/ (prints tables; not part of check)
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_TYPE ?= RelWithDebInfo
+
+.PHONY: all deps engine build quickstart check check-sanitize bench format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+engine: deps
+	@bash scripts/provision-llama.sh >/dev/null
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_TYPE) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+quickstart: build engine
+	@bash scripts/quickstart.sh $(BUILD)/lleval
+
+check: build engine
+	@bash scripts/run-tests.sh $(BUILD)
+
+check-sanitize: deps engine
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLEVAL_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@bash scripts/run-tests.sh $(ASAN_BUILD)
+
+bench: build engine
+	@bash bench/run-all.sh $(BUILD)
+
+format:
+	@clang-format -i lib/*.c lib/*.h include/lleval/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

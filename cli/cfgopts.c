@@ -1,0 +1,89 @@
+/* Shared config flags of run, prepare, build, smoke and config show: resolving
+ * defaults < preset < config file < flags (see cfgopts.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "cfgopts.h"
+#include "lleval/util.h"
+
+/* Applies one --set KEY=VALUE. */
+static int apply_set(struct lleval_config *cfg, const char *arg, struct lleval_err *err)
+{
+    const char *eq = strchr(arg, '=');
+    char *key;
+    int rc;
+
+    if (!eq || eq == arg)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "--set: '%s' is not KEY=VALUE; write e.g. --set top_k=20 or --set "
+                              "max_new_tokens.open_book=2048",
+                              arg);
+    key = lleval_xstrndup(arg, (size_t)(eq - arg));
+    if (!strcmp(key, "preset"))
+        rc = lleval_err_set(err, LLEVAL_EINVAL,
+                            "--set: the preset sits below the config file; use --preset %s "
+                            "instead of --set preset=%s",
+                            eq + 1, eq + 1);
+    else
+        rc = lleval_config_set(cfg, key, eq + 1, "--set", err);
+    free(key);
+    return rc;
+}
+
+static int set_long(struct lleval_config *cfg, const char *key, long v, const char *flag,
+                    struct lleval_err *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%ld", v);
+    return lleval_config_set(cfg, key, buf, flag, err);
+}
+
+static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct lleval_err *err)
+{
+    int rc;
+
+    if (f->preset && (rc = lleval_config_set(cfg, "preset", f->preset, "--preset", err)))
+        return rc;
+    if (f->config && (rc = lleval_config_load_file(cfg, f->config, err)))
+        return rc;
+    for (int i = 0; i < f->set.n; i++)
+        if ((rc = apply_set(cfg, f->set.items[i], err)))
+            return rc;
+    if (f->model && (rc = lleval_config_set(cfg, "model_id", f->model, "--model", err)))
+        return rc;
+    if (f->engine && (rc = lleval_config_set(cfg, "engine", f->engine, "--engine", err)))
+        return rc;
+    if (f->base_url && (rc = lleval_config_set(cfg, "base_url", f->base_url, "--base-url", err)))
+        return rc;
+    if (f->prompt_set &&
+        (rc = lleval_config_set(cfg, "prompt_set", f->prompt_set, "--prompt-set", err)))
+        return rc;
+    if (f->temps && (rc = lleval_config_set(cfg, "temps", f->temps, "--temps", err)))
+        return rc;
+    if (f->limit_items_seen &&
+        (rc = set_long(cfg, "limit_items", f->limit_items, "--limit-items", err)))
+        return rc;
+    if (f->parts_per_dataset_seen &&
+        (rc = set_long(cfg, "parts_per_dataset", f->parts_per_dataset, "--parts-per-dataset",
+                       err)))
+        return rc;
+    if (f->max_concurrent_jobs_seen &&
+        (rc = set_long(cfg, "max_concurrent_jobs", f->max_concurrent_jobs,
+                       "--max-concurrent-jobs", err)))
+        return rc;
+    return lleval_config_validate(cfg, err);
+}
+
+int cli_cfg_resolve(struct cli_ctx *ctx, struct cli_cfg_flags *f, struct lleval_config *cfg)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int rc;
+
+    lleval_config_init(cfg);
+    rc = resolve(f, cfg, &err);
+    if (!rc)
+        return CLI_CONTINUE;
+    lleval_config_release(cfg);
+    if (rc == LLEVAL_EINVAL)
+        err.code = LLEVAL_EINVAL;
+    return cli_error_lib(ctx, &err);
+}

@@ -1,0 +1,193 @@
+/* Append-only result journals with torn-tail repair (see journal.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "lleval/fs.h"
+#include "lleval/journal.h"
+#include "lleval/json.h"
+#include "lleval/util.h"
+
+struct lleval_journal {
+    char *path;
+    int fd;
+    json_t *seen; /* custom_id -> true */
+    struct lleval_journal_stats st;
+    bool dirty;
+    struct lleval_sb line;
+};
+
+/* Scans the existing file: loads custom_ids, returns the offset after the
+ * last complete, valid line in *good_end. */
+static int scan(struct lleval_journal *j, off_t *good_end, struct lleval_err *err)
+{
+    struct lleval_lines lr;
+    off_t offset = 0;
+    int rc, more;
+
+    *good_end = 0;
+    if (!lleval_path_exists(j->path))
+        return 0;
+    rc = lleval_lines_open(&lr, j->path, err);
+    if (rc)
+        return rc;
+    while ((more = lleval_lines_next(&lr, err)) > 0) {
+        json_error_t jerr;
+        json_t *obj;
+        const char *cid;
+        long lineno = lr.lineno;
+        bool last;
+        off_t line_end = ftello(lr.f);
+        int c = fgetc(lr.f);
+        last = c == EOF;
+        if (!last)
+            ungetc(c, lr.f);
+
+        if (lr.torn) /* no newline: a write cut short by a crash */
+            break;
+        obj = json_loadb(lr.line, lr.len, 0, &jerr);
+        cid = obj ? lleval_json_str(obj, "custom_id") : NULL;
+        if (!cid) {
+            json_decref(obj);
+            if (last)
+                break; /* a damaged last line is a torn write too */
+            lleval_lines_close(&lr);
+            return lleval_err_set(err, LLEVAL_EIO,
+                                  "%s:%ld: damaged result line (not a JSON object with a "
+                                  "custom_id); move the file aside or delete that line, then resume",
+                                  j->path, lineno);
+        }
+        if (json_object_get(j->seen, cid)) {
+            json_decref(obj);
+            lleval_lines_close(&lr);
+            return lleval_err_set(err, LLEVAL_EIO,
+                                  "%s:%ld: custom_id '%s' appears twice; the journal was edited "
+                                  "by hand: keep one line per custom_id",
+                                  j->path, lineno, cid);
+        }
+        json_object_set_new(j->seen, cid, json_true());
+        j->st.lines++;
+        if (json_is_null(json_object_get(obj, "error")) || !json_object_get(obj, "error"))
+            j->st.ok++;
+        json_decref(obj);
+        offset = line_end;
+    }
+    lleval_lines_close(&lr);
+    if (more < 0)
+        return more;
+    *good_end = offset;
+    return 0;
+}
+
+int lleval_journal_open(const char *path, struct lleval_journal **out, struct lleval_err *err)
+{
+    struct lleval_journal *j = lleval_xcalloc(1, sizeof(*j));
+    struct stat stbuf;
+    off_t good_end;
+    int rc;
+
+    *out = NULL;
+    j->path = lleval_xstrdup(path);
+    j->fd = -1;
+    j->seen = json_object();
+    lleval_sb_init(&j->line, 0);
+    rc = scan(j, &good_end, err);
+    if (rc)
+        goto fail;
+    j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (j->fd < 0) {
+        rc = lleval_err_errno(err, "cannot open journal", path);
+        goto fail;
+    }
+    if (fstat(j->fd, &stbuf)) {
+        rc = lleval_err_errno(err, "cannot stat", path);
+        goto fail;
+    }
+    if (stbuf.st_size > good_end) {
+        j->st.repaired = (size_t)(stbuf.st_size - good_end);
+        if (ftruncate(j->fd, good_end) || fsync(j->fd)) {
+            rc = lleval_err_errno(err, "cannot repair torn journal", path);
+            goto fail;
+        }
+    }
+    *out = j;
+    return 0;
+fail:
+    lleval_journal_close(j, NULL);
+    return rc;
+}
+
+bool lleval_journal_has(const struct lleval_journal *j, const char *custom_id)
+{
+    return json_object_get(j->seen, custom_id) != NULL;
+}
+
+int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct lleval_err *err)
+{
+    const char *cid = lleval_json_str(line, "custom_id");
+    const char *p;
+    size_t left;
+
+    if (!cid)
+        return lleval_err_set(err, LLEVAL_EINVAL, "result line without a custom_id");
+    if (lleval_journal_has(j, cid))
+        return lleval_err_set(err, LLEVAL_EINVAL, "%s: custom_id '%s' already has a result",
+                              j->path, cid);
+    lleval_sb_reset(&j->line);
+    if (lleval_json_dump_sb(line, &j->line))
+        return lleval_err_set(err, LLEVAL_EIO, "cannot serialize the result for '%s'", cid);
+    lleval_sb_addch(&j->line, '\n');
+    /* one write for the whole line; loop only for the (rare) short write */
+    p = j->line.buf;
+    left = j->line.len;
+    while (left) {
+        ssize_t n = write(j->fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return lleval_err_errno(err, "cannot append to journal", j->path);
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    json_object_set_new(j->seen, cid, json_true());
+    j->st.lines++;
+    if (json_is_null(json_object_get(line, "error")) || !json_object_get(line, "error"))
+        j->st.ok++;
+    j->dirty = true;
+    return 0;
+}
+
+int lleval_journal_sync(struct lleval_journal *j, struct lleval_err *err)
+{
+    if (!j->dirty || j->fd < 0)
+        return 0;
+    if (fdatasync(j->fd))
+        return lleval_err_errno(err, "cannot sync journal", j->path);
+    j->dirty = false;
+    return 0;
+}
+
+const struct lleval_journal_stats *lleval_journal_stats(const struct lleval_journal *j)
+{
+    return &j->st;
+}
+
+int lleval_journal_close(struct lleval_journal *j, struct lleval_err *err)
+{
+    int rc = 0;
+    if (!j)
+        return 0;
+    if (j->fd >= 0) {
+        rc = lleval_journal_sync(j, err);
+        if (close(j->fd) && !rc)
+            rc = lleval_err_errno(err, "cannot close journal", j->path);
+    }
+    json_decref(j->seen);
+    lleval_sb_release(&j->line);
+    free(j->path);
+    free(j);
+    return rc;
+}

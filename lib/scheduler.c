@@ -1,0 +1,440 @@
+/*
+ * The request scheduler on libcurl's multi interface (see scheduler.h).
+ * One thread, no locks: slots hold the requests in flight, a small queue
+ * holds the retries waiting for their backoff to pass.
+ */
+#include <curl/curl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/fs.h"
+#include "lleval/scheduler.h"
+#include "lleval/util.h"
+
+volatile sig_atomic_t lleval_stop_signal = 0;
+
+#define MAX_REPLY_BYTES (64u << 20)
+
+struct slot {
+    bool active;
+    bool local;
+    size_t job;
+    long attempts;
+    double started;   /* this attempt */
+    double due;       /* local answers: when to deliver */
+    CURL *easy;
+    struct curl_slist *headers;
+    struct lleval_http_request req;
+    struct lleval_sb reply;
+    bool too_large;
+    struct lleval_answer answer; /* local answers */
+};
+
+struct retry {
+    size_t job;
+    long attempts;
+    double at;
+};
+
+struct sched {
+    struct lleval_engine *e;
+    const struct lleval_job *jobs;
+    size_t n;
+    const struct lleval_sched_opts *o;
+    lleval_sched_result_fn on_result;
+    void *ud;
+    struct lleval_sched_stats *st;
+    CURLM *multi;
+    struct slot *slots;
+    size_t nslots;
+    struct retry *retries;
+    size_t nretries, capretries;
+    size_t next_job;
+    uint64_t rng;
+    int abort_rc;
+    bool unreachable;
+};
+
+void lleval_sched_opts_default(struct lleval_sched_opts *o)
+{
+    o->max_in_flight = 1;
+    o->timeout_s = 600;
+    o->max_retries = 3;
+    o->max_connect_failures = 5;
+    o->backoff_base_s = 0.5;
+    o->backoff_max_s = 30;
+    o->tick_ms = 250;
+    o->seed = 0x9E3779B97F4A7C15ULL;
+}
+
+static double rand01(struct sched *s)
+{
+    /* splitmix64 */
+    uint64_t z = (s->rng += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct slot *sl = ud;
+    size_t n = size * nmemb;
+    if (sl->reply.len + n > MAX_REPLY_BYTES) {
+        sl->too_large = true;
+        return 0;
+    }
+    lleval_sb_add(&sl->reply, data, n);
+    return n;
+}
+
+static int deliver(struct sched *s, size_t job, json_t *line)
+{
+    int rc = s->on_result(s->ud, &s->jobs[job], line);
+    json_decref(line);
+    s->st->done++;
+    if (rc && !s->abort_rc)
+        s->abort_rc = rc;
+    return rc;
+}
+
+static void deliver_ok(struct sched *s, struct slot *sl, const struct lleval_answer *a,
+                       long status)
+{
+    double latency = (lleval_monotonic() - sl->started) * 1000.0;
+    s->st->ok++;
+    if (a->prompt_tokens > 0)
+        s->st->prompt_tokens += a->prompt_tokens;
+    if (a->completion_tokens > 0)
+        s->st->completion_tokens += a->completion_tokens;
+    deliver(s, sl->job,
+            lleval_result_line(s->jobs[sl->job].custom_id, s->e->ops->name, a, status, NULL, NULL,
+                               latency, sl->attempts));
+}
+
+static void deliver_fail(struct sched *s, struct slot *sl, long status, const char *code,
+                         const char *msg)
+{
+    double latency = (lleval_monotonic() - sl->started) * 1000.0;
+    s->st->failed++;
+    snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+    deliver(s, sl->job,
+            lleval_result_line(s->jobs[sl->job].custom_id, s->e->ops->name, NULL, status, code,
+                               msg, latency, sl->attempts));
+}
+
+static void queue_retry(struct sched *s, size_t job, long attempts)
+{
+    double delay = s->o->backoff_base_s * pow(2.0, (double)(attempts - 1));
+    if (delay > s->o->backoff_max_s)
+        delay = s->o->backoff_max_s;
+    delay *= 0.5 + rand01(s); /* jitter: 50% .. 150% */
+    if (s->nretries + 1 > s->capretries) {
+        s->capretries = s->capretries ? s->capretries * 2 : 16;
+        s->retries = lleval_xrealloc(s->retries, s->capretries * sizeof(*s->retries));
+    }
+    s->retries[s->nretries++] = (struct retry){job, attempts, lleval_monotonic() + delay};
+    s->st->retries++;
+}
+
+/* Retry or give up after a transient failure of the attempt in sl. */
+static void transient(struct sched *s, struct slot *sl, long status, const char *code,
+                      const char *msg)
+{
+    snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+    if (sl->attempts <= s->o->max_retries)
+        queue_retry(s, sl->job, sl->attempts);
+    else
+        deliver_fail(s, sl, status, code, msg);
+}
+
+static void slot_clear(struct sched *s, struct slot *sl)
+{
+    if (sl->easy && !sl->local)
+        curl_multi_remove_handle(s->multi, sl->easy);
+    curl_slist_free_all(sl->headers);
+    sl->headers = NULL;
+    lleval_http_request_release(&sl->req);
+    lleval_sb_reset(&sl->reply);
+    lleval_answer_release(&sl->answer);
+    sl->active = false;
+    sl->local = false;
+    sl->too_large = false;
+    s->st->in_flight--;
+}
+
+static void start_job(struct sched *s, struct slot *sl, size_t job, long attempts)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    const struct lleval_job *j = &s->jobs[job];
+
+    sl->active = true;
+    sl->job = job;
+    sl->attempts = attempts;
+    sl->started = lleval_monotonic();
+    s->st->in_flight++;
+    if (s->st->in_flight > s->st->max_in_flight_seen)
+        s->st->max_in_flight_seen = s->st->in_flight;
+
+    if (s->e->ops->answer_local) {
+        sl->local = true;
+        lleval_answer_init(&sl->answer);
+        if (s->e->ops->answer_local(s->e, j->custom_id, j->body, &sl->answer, &err)) {
+            deliver_fail(s, sl, 0, "engine_error", err.msg);
+            slot_clear(s, sl);
+            return;
+        }
+        sl->due = sl->started + (double)s->e->local_delay_ms / 1000.0;
+        return;
+    }
+    if (s->e->ops->make_request(s->e, j->body, &sl->req, &err)) {
+        deliver_fail(s, sl, 0, "bad_request", err.msg);
+        slot_clear(s, sl);
+        return;
+    }
+    if (!sl->easy)
+        sl->easy = curl_easy_init();
+    curl_easy_reset(sl->easy);
+    for (size_t i = 0; i < sl->req.n_headers; i++)
+        sl->headers = curl_slist_append(sl->headers, sl->req.headers[i]);
+    sl->headers = curl_slist_append(sl->headers, "Expect:");
+    curl_easy_setopt(sl->easy, CURLOPT_URL, sl->req.url);
+    curl_easy_setopt(sl->easy, CURLOPT_HTTPHEADER, sl->headers);
+    if (sl->req.body) {
+        curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDS, sl->req.body);
+        curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(sl->req.body));
+    }
+    curl_easy_setopt(sl->easy, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(sl->easy, CURLOPT_WRITEDATA, sl);
+    curl_easy_setopt(sl->easy, CURLOPT_PRIVATE, sl);
+    curl_easy_setopt(sl->easy, CURLOPT_TIMEOUT_MS, (long)(s->o->timeout_s * 1000.0));
+    curl_easy_setopt(sl->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(sl->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(sl->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_multi_add_handle(s->multi, sl->easy);
+}
+
+static bool is_connect_error(CURLcode c)
+{
+    return c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
+           c == CURLE_GOT_NOTHING || c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR;
+}
+
+static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    long status = 0;
+    char msg[512];
+
+    if (code != CURLE_OK) {
+        if (sl->too_large) {
+            deliver_fail(s, sl, 0, "reply_too_large", "the engine's reply exceeded 64 MiB");
+            return;
+        }
+        snprintf(msg, sizeof(msg), "%s: %s", sl->req.url, curl_easy_strerror(code));
+        if (is_connect_error(code)) {
+            s->st->consecutive_connect_failures++;
+            if (s->st->consecutive_connect_failures >= s->o->max_connect_failures) {
+                /* leave this job unanswered: resume asks it again */
+                s->unreachable = true;
+                snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+                return;
+            }
+            transient(s, sl, 0, "connection_error", msg);
+        } else if (code == CURLE_OPERATION_TIMEDOUT) {
+            transient(s, sl, 0, "timeout", msg);
+        } else {
+            transient(s, sl, 0, "transport_error", msg);
+        }
+        return;
+    }
+    s->st->consecutive_connect_failures = 0;
+    curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+    {
+        struct lleval_answer a;
+        enum lleval_reply r;
+        lleval_answer_init(&a);
+        r = s->e->ops->parse_reply(s->e, status, sl->reply.buf, sl->reply.len, &a, &err);
+        if (r == LLEVAL_REPLY_OK) {
+            deliver_ok(s, sl, &a, status);
+        } else {
+            char codebuf[32];
+            snprintf(codebuf, sizeof(codebuf), status ? "http_%ld" : "bad_reply", status);
+            if (!err.msg[0])
+                snprintf(err.msg, sizeof(err.msg), "HTTP %ld from %s", status, sl->req.url);
+            if (r == LLEVAL_REPLY_RETRY)
+                transient(s, sl, status, codebuf, err.msg);
+            else
+                deliver_fail(s, sl, status, codebuf, err.msg);
+        }
+        lleval_answer_release(&a);
+    }
+}
+
+/* Index of a retry that is due now, or -1. */
+static long due_retry(struct sched *s, double now)
+{
+    long best = -1;
+    for (size_t i = 0; i < s->nretries; i++)
+        if (s->retries[i].at <= now && (best < 0 || s->retries[i].at < s->retries[best].at))
+            best = (long)i;
+    return best;
+}
+
+static void fill_slots(struct sched *s)
+{
+    double now = lleval_monotonic();
+    for (size_t i = 0; i < s->nslots && !s->abort_rc; i++) {
+        struct slot *sl = &s->slots[i];
+        long r;
+        if (sl->active)
+            continue;
+        r = due_retry(s, now);
+        if (r >= 0) {
+            struct retry rt = s->retries[r];
+            s->retries[r] = s->retries[--s->nretries];
+            start_job(s, sl, rt.job, rt.attempts + 1);
+        } else if (s->next_job < s->n) {
+            start_job(s, sl, s->next_job++, 1);
+        } else {
+            break;
+        }
+    }
+}
+
+static void finish_local(struct sched *s, double now, bool all)
+{
+    for (size_t i = 0; i < s->nslots; i++) {
+        struct slot *sl = &s->slots[i];
+        if (sl->active && sl->local && (all || sl->due <= now)) {
+            deliver_ok(s, sl, &sl->answer, 200);
+            slot_clear(s, sl);
+        }
+    }
+}
+
+static long wait_ms(struct sched *s, double now, long tick_ms)
+{
+    double next = now + (double)tick_ms / 1000.0;
+    for (size_t i = 0; i < s->nslots; i++)
+        if (s->slots[i].active && s->slots[i].local && s->slots[i].due < next)
+            next = s->slots[i].due;
+    for (size_t i = 0; i < s->nretries; i++)
+        if (s->retries[i].at < next)
+            next = s->retries[i].at;
+    if (next <= now)
+        return 0;
+    return (long)((next - now) * 1000.0) + 1;
+}
+
+int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, size_t n,
+                     const struct lleval_sched_opts *o, lleval_sched_result_fn on_result,
+                     lleval_sched_tick_fn on_tick, void *ud, struct lleval_sched_stats *st,
+                     struct lleval_err *err)
+{
+    struct sched s;
+    bool stopping = false;
+    double last_tick;
+    int rc = 0;
+
+    memset(st, 0, sizeof(*st));
+    memset(&s, 0, sizeof(s));
+    s.e = e;
+    s.jobs = jobs;
+    s.n = n;
+    s.o = o;
+    s.on_result = on_result;
+    s.ud = ud;
+    s.st = st;
+    s.rng = o->seed;
+    s.nslots = (size_t)(o->max_in_flight > 0 ? o->max_in_flight : 1);
+    s.slots = lleval_xcalloc(s.nslots, sizeof(*s.slots));
+    for (size_t i = 0; i < s.nslots; i++)
+        lleval_sb_init(&s.slots[i].reply, 0);
+    st->total = n;
+    st->started = lleval_monotonic();
+    last_tick = st->started;
+    if (!e->ops->answer_local) {
+        s.multi = curl_multi_init();
+        curl_multi_setopt(s.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s.nslots);
+        curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, (long)s.nslots + 1);
+    }
+
+    for (;;) {
+        double now = lleval_monotonic();
+        if (lleval_stop_signal)
+            stopping = true;
+        if (s.unreachable || s.abort_rc)
+            stopping = true;
+        if (lleval_stop_signal >= 2 || s.abort_rc)
+            break; /* abandon what is in flight */
+        if (!stopping)
+            fill_slots(&s);
+        if (!st->in_flight && (stopping || (s.next_job >= n && !s.nretries)))
+            break;
+        if (s.multi && st->in_flight) {
+            int running, msgs;
+            CURLMsg *m;
+            curl_multi_perform(s.multi, &running);
+            while ((m = curl_multi_info_read(s.multi, &msgs))) {
+                struct slot *sl = NULL;
+                if (m->msg != CURLMSG_DONE)
+                    continue;
+                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+                {
+                    CURLcode code = m->data.result;
+                    finish_http(&s, sl, code);
+                    slot_clear(&s, sl);
+                }
+            }
+            if (!s.abort_rc && !s.unreachable && st->in_flight)
+                curl_multi_poll(s.multi, NULL, 0, (int)wait_ms(&s, lleval_monotonic(), o->tick_ms),
+                                NULL);
+            else if (!st->in_flight && s.nretries && !stopping)
+                lleval_sleep_ms(wait_ms(&s, lleval_monotonic(), o->tick_ms));
+        } else if (st->in_flight) {
+            long w = wait_ms(&s, now, o->tick_ms);
+            if (w > 0)
+                lleval_sleep_ms(w);
+            finish_local(&s, lleval_monotonic(), false);
+        } else if (s.nretries && !stopping) {
+            lleval_sleep_ms(wait_ms(&s, now, o->tick_ms));
+        }
+        now = lleval_monotonic();
+        st->elapsed = now - st->started;
+        if (on_tick && (now - last_tick) * 1000.0 >= (double)o->tick_ms) {
+            last_tick = now;
+            if (on_tick(ud, st))
+                stopping = true;
+        }
+    }
+    st->elapsed = lleval_monotonic() - st->started;
+    if (on_tick)
+        on_tick(ud, st);
+
+    for (size_t i = 0; i < s.nslots; i++) {
+        if (s.slots[i].active)
+            slot_clear(&s, &s.slots[i]);
+        if (s.slots[i].easy)
+            curl_easy_cleanup(s.slots[i].easy);
+        lleval_sb_release(&s.slots[i].reply);
+    }
+    if (s.multi)
+        curl_multi_cleanup(s.multi);
+    free(s.slots);
+    free(s.retries);
+
+    if (s.abort_rc)
+        rc = s.abort_rc;
+    else if (s.unreachable)
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "engine unreachable after %ld consecutive connection failures (%s); "
+                            "the run is resumable: start the engine and run it again",
+                            st->consecutive_connect_failures, st->last_error);
+    else if (st->done < n)
+        rc = lleval_err_set(err, LLEVAL_EINTR,
+                            "stopped with %zu of %zu requests answered; the run is resumable",
+                            st->done, n);
+    return rc;
+}

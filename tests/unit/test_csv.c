@@ -1,0 +1,240 @@
+/* Unit tests for the RFC 4180 CSV reader and writer: a table of inputs, errors, and a random round trip. */
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "lleval/csv.h"
+#include "lleval/fs.h"
+#include "lleval/util.h"
+
+struct csv_case {
+    const char *name;
+    const char *input;
+    size_t len;         /* 0: strlen(input) */
+    const char *expect; /* records as "L<line>[f1|f2]" concatenated; NULL when an error is expected */
+    const char *error;  /* substring of the error message */
+};
+
+static const struct csv_case cases[] = {
+    {"simple LF", "a,b,c\nd,e,f\n", 0, "L1[a|b|c]L2[d|e|f]", NULL},
+    {"CRLF", "a,b\r\nc,d\r\n", 0, "L1[a|b]L2[c|d]", NULL},
+    {"lone CR", "a,b\rc,d\r", 0, "L1[a|b]L2[c|d]", NULL},
+    {"no final newline", "a,b\nc,d", 0, "L1[a|b]L2[c|d]", NULL},
+    {"empty file", "", 0, "", NULL},
+    {"empty fields", ",,\n,x,\n", 0, "L1[||]L2[|x|]", NULL},
+    {"quoted comma", "\"a,b\",c\n", 0, "L1[a,b|c]", NULL},
+    {"doubled quotes", "\"say \"\"hi\"\"\",x\n", 0, "L1[say \"hi\"|x]", NULL},
+    {"quoted empty", "\"\",\"\"\n", 0, "L1[|]", NULL},
+    {"quoted LF", "\"one\ntwo\",x\nnext,y\n", 0, "L1[one\ntwo|x]L3[next|y]", NULL},
+    {"quoted CRLF", "\"one\r\ntwo\",x\r\nnext,y\r\n", 0, "L1[one\r\ntwo|x]L3[next|y]", NULL},
+    {"quoted lone CR", "\"a\rb\"\nc\n", 0, "L1[a\rb]L3[c]", NULL},
+    {"blank lines", "a\n\nb\n", 0, "L1[a]L2[]L3[b]", NULL},
+    {"utf-8 bom dropped", "\xef\xbb\xbf" "a,b\n", 0, "L1[a|b]", NULL},
+    {"utf-8 kept", "h\xc3\xa9,\"\xf0\x9f\x98\x80,\"\n", 0, "L1[h\xc3\xa9|\xf0\x9f\x98\x80,]", NULL},
+    {"spaces kept", " a , b \n", 0, "L1[ a | b ]", NULL},
+    {"mmlu row", "\"Find x, y\",0,4,\"0,1\",\"0,4\",D\n", 0, "L1[Find x, y|0|4|0,1|0,4|D]", NULL},
+    {"unterminated quote", "a,b\nc,\"open\nmore\n", 0, NULL, ":2: unterminated quoted field 2"},
+    {"stray quote", "a,b\nc,d\"e\n", 0, NULL, ":2: stray double quote in unquoted field 2"},
+    {"text after closing quote", "\"ab\"c,d\n", 0, NULL, ":1: unexpected text after the closing quote"},
+    {"nul byte", "a,b\nc,d\0e\n", 10, NULL, ":2: NUL byte"},
+    {"nul in quoted field", "\"a\0\"\n", 5, NULL, ":1: NUL byte"},
+};
+
+static void render_records(struct lleval_csv_reader *r, struct lleval_sb *out, int *rc_out,
+                           struct lleval_err *err)
+{
+    int rc;
+    while ((rc = lleval_csv_next(r, err)) == 1) {
+        lleval_sb_addf(out, "L%ld[", r->line);
+        for (size_t i = 0; i < r->n_fields; i++) {
+            if (i)
+                lleval_sb_addch(out, '|');
+            lleval_sb_adds(out, r->fields[i]);
+        }
+        lleval_sb_addch(out, ']');
+    }
+    *rc_out = rc;
+}
+
+static void test_reader_table(void **state)
+{
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        const struct csv_case *c = &cases[i];
+        size_t len = c->len ? c->len : strlen(c->input);
+        char *path = tu_write_bytes(dir, "case.csv", c->input, len);
+        struct lleval_csv_reader r;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        struct lleval_sb got = LLEVAL_SB_INIT;
+        int rc;
+
+        assert_int_equal(lleval_csv_open(&r, path, &err), 0);
+        render_records(&r, &got, &rc, &err);
+        if (c->expect) {
+            if (rc != 0 || strcmp(got.buf, c->expect)) {
+                print_error("case '%s': rc %d (%s)\n  expected %s\n  got      %s\n", c->name, rc,
+                            err.msg, c->expect, got.buf);
+                fail();
+            }
+        } else {
+            if (rc != LLEVAL_EINVAL) {
+                print_error("case '%s': expected an error, got rc %d and %s\n", c->name, rc,
+                            got.buf);
+                fail();
+            }
+            tu_assert_contains(err.msg, c->error);
+            tu_assert_contains(err.msg, path);
+        }
+        lleval_csv_close(&r);
+        lleval_sb_release(&got);
+        free(path);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_blank_flag(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_write(dir, "b.csv", "a\n\n\"\"\n");
+    struct lleval_csv_reader r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    assert_int_equal(lleval_csv_open(&r, path, &err), 0);
+    assert_int_equal(lleval_csv_next(&r, &err), 1);
+    assert_false(lleval_csv_blank(&r));
+    assert_int_equal(lleval_csv_next(&r, &err), 1);
+    assert_true(lleval_csv_blank(&r));
+    assert_int_equal(lleval_csv_next(&r, &err), 1); /* "" is a quoted empty field, not a blank line */
+    assert_false(lleval_csv_blank(&r));
+    assert_int_equal(r.n_fields, 1);
+    assert_int_equal(lleval_csv_next(&r, &err), 0);
+    lleval_csv_close(&r);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_open_missing(void **state)
+{
+    struct lleval_csv_reader r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    assert_int_equal(lleval_csv_open(&r, "/nonexistent/x.csv", &err), LLEVAL_EIO);
+    tu_assert_contains(err.msg, "/nonexistent/x.csv");
+    lleval_csv_close(&r);
+}
+
+struct write_case {
+    const char *field;
+    const char *written;
+};
+
+static void test_writer_table(void **state)
+{
+    static const struct write_case wc[] = {
+        {"plain", "plain"},
+        {"", ""},
+        {"a,b", "\"a,b\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"two\nlines", "\"two\nlines\""},
+        {"cr\rhere", "\"cr\rhere\""},
+        {"h\xc3\xa9", "h\xc3\xa9"},
+        {"=1+2", "=1+2"},
+    };
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(wc); i++) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_csv_add_field(&sb, wc[i].field, true);
+        assert_string_equal(sb.buf, wc[i].written);
+        lleval_sb_release(&sb);
+    }
+    {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_csv_add_field(&sb, "a", true);
+        lleval_csv_add_field(&sb, "b,c", false);
+        lleval_csv_add_field(&sb, "", false);
+        lleval_csv_end_record(&sb);
+        assert_string_equal(sb.buf, "a,\"b,c\",\r\n");
+        lleval_sb_release(&sb);
+    }
+}
+
+/* Deterministic pseudo-random numbers (the test must be reproducible). */
+static unsigned long rng_next(unsigned long *s)
+{
+    *s = *s * 6364136223846793005UL + 1442695040888963407UL;
+    return *s >> 33;
+}
+
+static void test_round_trip(void **state)
+{
+    static const char *const pieces[] = {
+        "a", "b", "xyz", " ", ",", "\"", "\"\"", "\r", "\n", "\r\n", "\xc3\xa9", "\xf0\x9f\x98\x80",
+        "\xe4\xb8\xad\xe6\x96\x87", "'", ";", "\t", "=", "",
+    };
+    enum { N_RECORDS = 400, MAX_FIELDS = 7 };
+    char *dir = tu_tmpdir();
+    struct lleval_sb file = LLEVAL_SB_INIT;
+    char **want = lleval_xcalloc(N_RECORDS * MAX_FIELDS, sizeof(char *));
+    size_t n_fields[N_RECORDS];
+    long lines[N_RECORDS];
+    unsigned long seed = 20240909;
+    struct lleval_csv_reader r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *path;
+    (void)state;
+
+    for (size_t i = 0; i < N_RECORDS; i++) {
+        long line = 1;
+        for (size_t k = 0; k < file.len; k++) {
+            if (file.buf[k] == '\n' || (file.buf[k] == '\r' && file.buf[k + 1] != '\n'))
+                line++;
+        }
+        lines[i] = line;
+        n_fields[i] = 1 + rng_next(&seed) % MAX_FIELDS;
+        for (size_t f = 0; f < n_fields[i]; f++) {
+            struct lleval_sb field = LLEVAL_SB_INIT;
+            size_t n_pieces = rng_next(&seed) % 6;
+            for (size_t p = 0; p < n_pieces; p++)
+                lleval_sb_adds(&field, pieces[rng_next(&seed) % LLEVAL_ARRAY_SIZE(pieces)]);
+            lleval_csv_add_field(&file, field.buf, f == 0);
+            want[i * MAX_FIELDS + f] = lleval_sb_detach(&field, NULL);
+        }
+        lleval_csv_end_record(&file);
+    }
+    path = tu_write_bytes(dir, "rt.csv", file.buf, file.len);
+
+    assert_int_equal(lleval_csv_open(&r, path, &err), 0);
+    for (size_t i = 0; i < N_RECORDS; i++) {
+        int rc = lleval_csv_next(&r, &err);
+        if (rc != 1) {
+            print_error("record %zu: rc %d: %s\n", i, rc, err.msg);
+            fail();
+        }
+        assert_int_equal(r.line, lines[i]);
+        assert_int_equal(r.n_fields, n_fields[i]);
+        for (size_t f = 0; f < n_fields[i]; f++)
+            assert_string_equal(r.fields[f], want[i * MAX_FIELDS + f]);
+    }
+    assert_int_equal(lleval_csv_next(&r, &err), 0);
+    lleval_csv_close(&r);
+
+    for (size_t i = 0; i < N_RECORDS * MAX_FIELDS; i++)
+        free(want[i]);
+    free(want);
+    lleval_sb_release(&file);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reader_table),  cmocka_unit_test(test_blank_flag),
+        cmocka_unit_test(test_open_missing),  cmocka_unit_test(test_writer_table),
+        cmocka_unit_test(test_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
