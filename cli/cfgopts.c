@@ -63,12 +63,11 @@ static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct ll
         (rc = set_long(cfg, "limit_items", f->limit_items, "--limit-items", err)))
         return rc;
     if (f->parts_per_dataset_seen &&
-        (rc = set_long(cfg, "parts_per_dataset", f->parts_per_dataset, "--parts-per-dataset",
-                       err)))
+        (rc = set_long(cfg, "parts_per_dataset", f->parts_per_dataset, "--parts-per-dataset", err)))
         return rc;
     if (f->max_concurrent_jobs_seen &&
-        (rc = set_long(cfg, "max_concurrent_jobs", f->max_concurrent_jobs,
-                       "--max-concurrent-jobs", err)))
+        (rc = set_long(cfg, "max_concurrent_jobs", f->max_concurrent_jobs, "--max-concurrent-jobs",
+                       err)))
         return rc;
     return lleval_config_validate(cfg, err);
 }

@@ -33,7 +33,10 @@ struct cli_cfg_flags {
     bool limit_items_seen, parts_per_dataset_seen, max_concurrent_jobs_seen;
 };
 
-#define CLI_CFG_FLAGS_INIT {0}
+#define CLI_CFG_FLAGS_INIT                                                                         \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /*
  * Expands to the struct cli_option entries for these flags, for use inside an
@@ -41,31 +44,32 @@ struct cli_cfg_flags {
  * non-negative number here; their ranges are checked by cli_cfg_resolve()
  * with the same rules as the config file.
  */
+/* clang-format off */
 #define CLI_CFG_OPTIONS(f)                                                                         \
     {"config", 'c', CLI_OPT_STRING, &(f)->config, "FILE",                                          \
      "config file (YAML); see docs/config.md", NULL, 0, 0},                                        \
-        {"preset", 0, CLI_OPT_STRING, &(f)->preset, "NAME",                                        \
-         "hardware preset: throughput, quality, stretch, conservative (wins over the file's "      \
-         "preset key)",                                                                            \
-         NULL, 0, 0},                                                                              \
-        {"set", 0, CLI_OPT_LIST, &(f)->set, "KEY=VALUE",                                           \
-         "set any config key, e.g. --set max_new_tokens.open_book=2048 (repeatable)", NULL, 0, 0}, \
-        {"model", 0, CLI_OPT_STRING, &(f)->model, "ID", "model_id, e.g. llama3.1:8b-instruct-q6_K", \
-         NULL, 0, 0},                                                                              \
-        {"engine", 0, CLI_OPT_STRING, &(f)->engine, "NAME", "engine: ollama, llamacpp, openai, dry", \
-         NULL, 0, 0},                                                                              \
-        {"base-url", 0, CLI_OPT_STRING, &(f)->base_url, "URL",                                     \
-         "engine base URL (default: the engine's usual local address)", NULL, 0, 0},               \
-        {"prompt-set", 0, CLI_OPT_STRING, &(f)->prompt_set, "NAME",                                \
-         "prompt set: default, operational_only, all, or one from the config", NULL, 0, 0},        \
-        {"temps", 0, CLI_OPT_STRING, &(f)->temps, "LIST", "temperatures, e.g. 0,0.7", NULL, 0, 0}, \
-        {"limit-items", 0, CLI_OPT_LONG, &(f)->limit_items, "N",                                   \
-         "use only the first N items of each dataset (0: all)", &(f)->limit_items_seen, 0, 0},     \
-        {"parts-per-dataset", 0, CLI_OPT_LONG, &(f)->parts_per_dataset, "N",                       \
-         "split each dataset's requests into N parts", &(f)->parts_per_dataset_seen, 0, 0},        \
-        {"max-concurrent-jobs", 0, CLI_OPT_LONG, &(f)->max_concurrent_jobs, "N",                   \
-         "requests in flight at once (llama.cpp is clamped to 1)",                                 \
-         &(f)->max_concurrent_jobs_seen, 0, 0}
+    {"preset", 0, CLI_OPT_STRING, &(f)->preset, "NAME",                                            \
+     "hardware preset: throughput, quality, stretch, conservative", NULL, 0, 0},                   \
+    {"set", 0, CLI_OPT_LIST, &(f)->set, "KEY=VALUE",                                               \
+     "set any config key, e.g. --set max_new_tokens.open_book=2048 (repeatable)", NULL, 0, 0},     \
+    {"model", 0, CLI_OPT_STRING, &(f)->model, "ID",                                                \
+     "model_id, e.g. llama3.1:8b-instruct-q6_K", NULL, 0, 0},                                      \
+    {"engine", 0, CLI_OPT_STRING, &(f)->engine, "NAME",                                            \
+     "engine: ollama, llamacpp, openai, dry", NULL, 0, 0},                                         \
+    {"base-url", 0, CLI_OPT_STRING, &(f)->base_url, "URL",                                         \
+     "engine base URL (default: the engine's usual local address)", NULL, 0, 0},                   \
+    {"prompt-set", 0, CLI_OPT_STRING, &(f)->prompt_set, "NAME",                                    \
+     "prompt set: default, operational_only, all, or one from the config", NULL, 0, 0},            \
+    {"temps", 0, CLI_OPT_STRING, &(f)->temps, "LIST",                                              \
+     "temperatures, e.g. 0,0.7", NULL, 0, 0},                                                      \
+    {"limit-items", 0, CLI_OPT_LONG, &(f)->limit_items, "N",                                       \
+     "use only the first N items of each dataset (0: all)", &(f)->limit_items_seen, 0, 0},         \
+    {"parts-per-dataset", 0, CLI_OPT_LONG, &(f)->parts_per_dataset, "N",                           \
+     "split each dataset's requests into N parts", &(f)->parts_per_dataset_seen, 0, 0},            \
+    {"max-concurrent-jobs", 0, CLI_OPT_LONG, &(f)->max_concurrent_jobs, "N",                       \
+     "requests in flight at once (llama.cpp is clamped to 1)", &(f)->max_concurrent_jobs_seen,     \
+     0, 0}
+/* clang-format on */
 
 /*
  * Resolves the configuration into cfg, which must NOT be initialized yet

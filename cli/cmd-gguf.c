@@ -191,7 +191,7 @@ static int print_json(const struct lleval_gguf *g, const struct lleval_gguf_summ
         }
         json_object_set_new(root, "tensor_infos", a);
     }
-    rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
     fputc('\n', stdout);
     json_decref(root);
     return rc ? 4 : 0;
@@ -321,8 +321,10 @@ static int gguf_info(int argc, char **argv, struct cli_ctx *ctx)
     n_mix = lleval_gguf_type_mix(&g, mix);
     if (json)
         rc = print_json(&g, &s, mix, n_mix, metadata, tensors);
-    else
+    else {
         print_text(&g, &s, mix, n_mix, metadata, tensors, ctx);
+        rc = 0;
+    }
     lleval_gguf_release(&g);
     return rc;
 }

@@ -21,6 +21,8 @@ static const struct command commands[] = {
     {"smoke", cmd_smoke, "run the whole pipeline on a few items and check every artifact"},
     {"runs", cmd_runs, "list, compare, stop and resume runs"},
     {"config", cmd_config, "show the resolved configuration and where each value came from"},
+    {"gguf", cmd_gguf, "describe a GGUF model file: architecture, parameters, quantization mix"},
+    {"synth-model", cmd_synth_model, "write a small random-weight llama GGUF for tests and demos"},
 };
 
 static void usage(FILE *f)

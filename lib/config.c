@@ -144,7 +144,7 @@ struct key_def {
     X("launch.extra_args", K_SLIST, launch.extra_args, 0, 0)                                       \
     X("launch.max_restarts", K_LONG, launch.max_restarts, 0, 100)
 
-#define KEY_DEF(p, k, m, lo, hi) {p, k, offsetof(struct lleval_config, m), lo, hi},
+#define KEY_DEF(p, k, m, lo, hi)  {p, k, offsetof(struct lleval_config, m), lo, hi},
 #define KEY_NAME(p, k, m, lo, hi) p,
 
 static const struct key_def key_defs[] = {KEY_TABLE(KEY_DEF)};
@@ -231,13 +231,41 @@ static void join_names(char *buf, size_t size, const char *const *names, size_t 
     lleval_sb_release(&sb);
 }
 
-/* "; did you mean 'x'?" or "". */
-static const char *dym(char *buf, size_t size, const char *word, const char *const *names,
-                       size_t n)
+/* The candidate word most likely meant, or NULL: close in spelling, or the
+ * only one it starts ("closed" -> "closed_book"). */
+static const char *guess(const char *word, const char *const *names, size_t n)
 {
-    const char *best = lleval_did_you_mean(word, names, n);
+    const char *best = lleval_did_you_mean(word, names, n), *prefixed = NULL;
+    size_t len = strlen(word), hits = 0;
+    if (best || len < 3)
+        return best;
+    for (size_t i = 0; i < n; i++) {
+        if (!strncmp(names[i], word, len)) {
+            prefixed = names[i];
+            hits++;
+        }
+    }
+    return hits == 1 ? prefixed : NULL;
+}
+
+/* "; did you mean 'x'?" or "", to end a message. */
+static const char *dym(char *buf, size_t size, const char *word, const char *const *names, size_t n)
+{
+    const char *best = guess(word, names, n);
     if (best)
         snprintf(buf, size, "; did you mean '%s'?", best);
+    else
+        buf[0] = 0;
+    return buf;
+}
+
+/* " (did you mean 'x'?)" or "", for the middle of a message. */
+static const char *dym_mid(char *buf, size_t size, const char *word, const char *const *names,
+                           size_t n)
+{
+    const char *best = guess(word, names, n);
+    if (best)
+        snprintf(buf, size, " (did you mean '%s'?)", best);
     else
         buf[0] = 0;
     return buf;
@@ -650,8 +678,7 @@ static bool is_null(const yaml_node_t *n)
     if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
     t = text(n);
-    return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") ||
-           !strcmp(t, "NULL");
+    return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
 }
 
 static bool is_quoted(const yaml_node_t *n)
@@ -689,16 +716,16 @@ static int get_string(const struct src *s, const yaml_node_t *n, const char *pat
         return need_value(s, n, path);
     }
     if (n->type != YAML_SCALAR_NODE)
-        return fail(s, n, "'%s' must be a string, not %s; write e.g. '%s: text'", path,
-                    kind_of(n), path);
+        return fail(s, n, "'%s' must be a string, not %s; write e.g. '%s: text'", path, kind_of(n),
+                    path);
     if (strlen(text(n)) != n->data.scalar.length)
         return fail(s, n, "'%s' contains a NUL byte; remove it", path);
     *out = lleval_xstrdup(text(n));
     return 0;
 }
 
-static int get_long(const struct src *s, const yaml_node_t *n, const char *path, long min,
-                    long max, long *out)
+static int get_long(const struct src *s, const yaml_node_t *n, const char *path, long min, long max,
+                    long *out)
 {
     long v;
     double d;
@@ -714,7 +741,8 @@ static int get_long(const struct src *s, const yaml_node_t *n, const char *path,
                     path, text(n), min, max);
     if (lleval_parse_long(text(n), -2147483647L - 1, 2147483647L, &v)) {
         if (!lleval_parse_double(text(n), &d))
-            return fail(s, n, "'%s' must be a whole number, not '%.60s'; write a number from %ld "
+            return fail(s, n,
+                        "'%s' must be a whole number, not '%.60s'; write a number from %ld "
                         "to %ld without a fraction",
                         path, text(n), min, max);
         return fail(s, n, "'%s' must be a whole number from %ld to %ld, not '%.60s'", path, min,
@@ -743,8 +771,7 @@ static int get_double(const struct src *s, const yaml_node_t *n, const char *pat
                     "number from %s to %s)",
                     path, text(n), a, b);
     if (lleval_parse_double(text(n), &v))
-        return fail(s, n, "'%s' must be a number from %s to %s, not '%.60s'", path, a, b,
-                    text(n));
+        return fail(s, n, "'%s' must be a number from %s to %s, not '%.60s'", path, a, b, text(n));
     if (v < min || v > max)
         return fail(s, n, "'%s' must be from %s to %s, not %.60s", path, a, b, text(n));
     *out = v;
@@ -753,10 +780,10 @@ static int get_double(const struct src *s, const yaml_node_t *n, const char *pat
 
 static int get_bool(const struct src *s, const yaml_node_t *n, const char *path, bool *out)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On",
-                                      "ON"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off",
-                                     "OFF"};
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+                                      "YES",  "on",   "On",   "ON"};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No",
+                                     "NO",    "off",   "Off",   "OFF"};
     if (is_null(n))
         return need_value(s, n, path);
     if (n->type == YAML_SCALAR_NODE && !is_quoted(n)) {
@@ -839,7 +866,8 @@ static int get_string_list(const struct src *s, yaml_node_t *n, const char *path
     if (is_null(n))
         return 0; /* "stop:" with nothing: no strings */
     if (n->type == YAML_MAPPING_NODE)
-        return fail(s, n, "'%s' must be a string or a list of strings like [\"Q:\", \"A:\"], not %s",
+        return fail(s, n,
+                    "'%s' must be a string or a list of strings like [\"Q:\", \"A:\"], not %s",
                     path, kind_of(n));
     if (n->type == YAML_SCALAR_NODE) {
         v = lleval_xcalloc(1, sizeof(*v));
@@ -885,8 +913,8 @@ static const struct preset_def presets[] = {
       "max_concurrent_jobs", "1", NULL}},
     {"stretch",
      {"model_id", "llama3.1:13b-instruct-q4_K_M", "context_length", "4096",
-      "max_new_tokens.closed_book", "512", "max_new_tokens.open_book", "512",
-      "max_concurrent_jobs", "1", NULL}},
+      "max_new_tokens.closed_book", "512", "max_new_tokens.open_book", "512", "max_concurrent_jobs",
+      "1", NULL}},
     {"conservative",
      {"model_id", "llama3.1:8b-instruct-q4_K_M", "temps", "0.0", "max_new_tokens.closed_book",
       "512", "max_new_tokens.open_book", "1024", "top_k", "50", "top_p", "1.0",
@@ -911,7 +939,7 @@ static int unknown_preset(const char *name, struct lleval_err *err)
     return lleval_err_set(err, LLEVAL_EINVAL,
                           "unknown preset '%.60s'%s; presets: throughput, quality, stretch, "
                           "conservative",
-                          name, dym(hint, sizeof(hint), name, preset_names, 4));
+                          name, dym_mid(hint, sizeof(hint), name, preset_names, 4));
 }
 
 static const struct preset_def *find_preset(const char *name)
@@ -941,8 +969,7 @@ static int apply_preset(struct lleval_config *cfg, const char *name, enum lleval
     return 0;
 }
 
-int lleval_config_apply_preset(struct lleval_config *cfg, const char *name,
-                               struct lleval_err *err)
+int lleval_config_apply_preset(struct lleval_config *cfg, const char *name, struct lleval_err *err)
 {
     return apply_preset(cfg, name, LLEVAL_FROM_CLI, "--preset", err);
 }
@@ -1063,8 +1090,8 @@ static int load_dataset(const struct src *s, yaml_node_t *item, size_t i,
             return rc;
         known = one_of(name, dataset_keys, DS_N);
         if (!known)
-            return fail(s, node_at(s, p->key), "unknown key '%s.%s'%s (dataset keys: %s)", path,
-                        name, dym(hint, sizeof(hint), name, dataset_keys, DS_N),
+            return fail(s, node_at(s, p->key), "unknown key '%s.%s'%s; dataset keys: %s", path,
+                        name, dym_mid(hint, sizeof(hint), name, dataset_keys, DS_N),
                         "name, format, path, split, type, scoring, fields, header");
         for (j = 0; j < DS_N && dataset_keys[j] != known; j++)
             ;
@@ -1106,14 +1133,18 @@ static int load_dataset(const struct src *s, yaml_node_t *item, size_t i,
     }
     snprintf(path, sizeof(path), "datasets[%zu]", i);
     if (!nodes[DS_FORMAT])
-        return fail(s, item, "dataset '%s' has no 'format'; add one of squad, nq_open, mmlu, "
-                    "jsonl, csv", d->name);
+        return fail(s, item,
+                    "dataset '%s' has no 'format'; add one of squad, nq_open, mmlu, "
+                    "jsonl, csv",
+                    d->name);
     if ((rc = get_choice(s, nodes[DS_FORMAT], dkey(kp, sizeof(kp), i, "format"), dataset_formats,
                          LLEVAL_ARRAY_SIZE(dataset_formats), &d->format)))
         return rc;
     if (!nodes[DS_PATH])
-        return fail(s, item, "dataset '%s' has no 'path'; add the file or folder to read, e.g. "
-                    "'path: ../shared/datasets/nq_open/NQ-open.dev.jsonl'", d->name);
+        return fail(s, item,
+                    "dataset '%s' has no 'path'; add the file or folder to read, e.g. "
+                    "'path: ../shared/datasets/nq_open/NQ-open.dev.jsonl'",
+                    d->name);
     if ((rc = get_string(s, nodes[DS_PATH], dkey(kp, sizeof(kp), i, "path"), false, &d->path)))
         return rc;
     if (!*d->path)
@@ -1123,8 +1154,8 @@ static int load_dataset(const struct src *s, yaml_node_t *item, size_t i,
     if (nodes[DS_SPLIT]) {
         if (strcmp(d->format, "mmlu"))
             return fail(s, nodes[DS_SPLIT],
-                        "'split' only applies to mmlu datasets, and '%s' is %s; remove it",
-                        d->name, d->format);
+                        "'split' only applies to mmlu datasets, and '%s' is %s; remove it", d->name,
+                        d->format);
         if ((rc = get_choice(s, nodes[DS_SPLIT], dkey(kp, sizeof(kp), i, "split"), mmlu_splits,
                              LLEVAL_ARRAY_SIZE(mmlu_splits), &d->split)))
             return rc;
@@ -1138,7 +1169,7 @@ static int load_dataset(const struct src *s, yaml_node_t *item, size_t i,
         if (lleval_item_type_parse(t, &d->type)) {
             join_names(list, sizeof(list), item_type_names, LLEVAL_N_ITEM_TYPES);
             rc = fail(s, nodes[DS_TYPE], "unknown item type '%.60s' for dataset '%s'%s; use %s", t,
-                      d->name, dym(hint, sizeof(hint), t, item_type_names, LLEVAL_N_ITEM_TYPES),
+                      d->name, dym_mid(hint, sizeof(hint), t, item_type_names, LLEVAL_N_ITEM_TYPES),
                       list);
             free(t);
             return rc;
@@ -1153,11 +1184,15 @@ static int load_dataset(const struct src *s, yaml_node_t *item, size_t i,
     if (nodes[DS_FIELDS] && !is_null(nodes[DS_FIELDS])) {
         yaml_node_t *f = nodes[DS_FIELDS];
         if (strcmp(d->format, "jsonl") && strcmp(d->format, "csv"))
-            return fail(s, f, "'fields' only applies to jsonl and csv datasets, and '%s' is %s; "
-                        "remove it", d->name, d->format);
+            return fail(s, f,
+                        "'fields' only applies to jsonl and csv datasets, and '%s' is %s; "
+                        "remove it",
+                        d->name, d->format);
         if (f->type != YAML_MAPPING_NODE)
-            return fail(s, f, "'fields' of dataset '%s' must be a mapping like '{question: q, "
-                        "answers: a}', not %s", d->name, kind_of(f));
+            return fail(s, f,
+                        "'fields' of dataset '%s' must be a mapping like '{question: q, "
+                        "answers: a}', not %s",
+                        d->name, kind_of(f));
         for (yaml_node_pair_t *p = f->data.mapping.pairs.start; p < f->data.mapping.pairs.top;
              p++) {
             const char *name;
@@ -1169,10 +1204,12 @@ static int load_dataset(const struct src *s, yaml_node_t *item, size_t i,
             for (j = 0; j < LLEVAL_ARRAY_SIZE(field_keys) && strcmp(field_keys[j], name); j++)
                 ;
             if (j == LLEVAL_ARRAY_SIZE(field_keys))
-                return fail(s, node_at(s, p->key), "unknown key '%s.%s'%s (fields: id, question, "
-                            "context, answers, choices)", fpath, name,
-                            dym(hint, sizeof(hint), name, field_keys,
-                                LLEVAL_ARRAY_SIZE(field_keys)));
+                return fail(
+                    s, node_at(s, p->key),
+                    "unknown key '%s.%s'%s; fields: id, question, "
+                    "context, answers, choices",
+                    fpath, name,
+                    dym_mid(hint, sizeof(hint), name, field_keys, LLEVAL_ARRAY_SIZE(field_keys)));
             if ((rc = get_string(s, node_at(s, p->value), dkey(kp, sizeof(kp), i, "fields"), false,
                                  field_slot(d, j))))
                 return rc;
@@ -1181,8 +1218,8 @@ static int load_dataset(const struct src *s, yaml_node_t *item, size_t i,
     if (nodes[DS_HEADER]) {
         if (strcmp(d->format, "csv"))
             return fail(s, nodes[DS_HEADER],
-                        "'header' only applies to csv datasets, and '%s' is %s; remove it",
-                        d->name, d->format);
+                        "'header' only applies to csv datasets, and '%s' is %s; remove it", d->name,
+                        d->format);
         if ((rc = get_bool(s, nodes[DS_HEADER], dkey(kp, sizeof(kp), i, "header"), &d->csv_header)))
             return rc;
     }
@@ -1230,8 +1267,10 @@ static int load_templates(const struct src *s, yaml_node_t *n, const char *path,
     if (is_null(n))
         return 0;
     if (n->type != YAML_MAPPING_NODE)
-        return fail(s, n, "'%s' must be a mapping like '{system: \"...\", user: \"Question: "
-                    "{question}\"}', not %s", path, kind_of(n));
+        return fail(s, n,
+                    "'%s' must be a mapping like '{system: \"...\", user: \"Question: "
+                    "{question}\"}', not %s",
+                    path, kind_of(n));
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const char *name;
         char **slot;
@@ -1243,8 +1282,9 @@ static int load_templates(const struct src *s, yaml_node_t *n, const char *path,
         else if (!strcmp(name, "user"))
             slot = &t->user[it];
         else
-            return fail(s, node_at(s, p->key), "unknown key '%s.%s'%s (templates: system, user)",
-                        path, name, dym(hint, sizeof(hint), name, tkeys, 2));
+            return fail(s, node_at(s, p->key),
+                        "unknown key '%s.%s'%s; templates have system and user", path, name,
+                        dym_mid(hint, sizeof(hint), name, tkeys, 2));
         okey = lleval_xasprintf("%s.%s", path, name);
         free(*slot);
         rc = get_string(s, node_at(s, p->value), okey, true, slot);
@@ -1268,8 +1308,10 @@ static int load_prompt_type(const struct src *s, yaml_node_t *n, const char *pat
     if (is_null(n))
         return 0;
     if (n->type != YAML_MAPPING_NODE)
-        return fail(s, n, "'%s' must map item types (closed_book, open_book, multiple_choice) to "
-                    "templates, not %s", path, kind_of(n));
+        return fail(s, n,
+                    "'%s' must map item types (closed_book, open_book, multiple_choice) to "
+                    "templates, not %s",
+                    path, kind_of(n));
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const char *name;
         enum lleval_item_type it;
@@ -1278,9 +1320,9 @@ static int load_prompt_type(const struct src *s, yaml_node_t *n, const char *pat
             return rc;
         if (lleval_item_type_parse(name, &it)) {
             join_names(list, sizeof(list), item_type_names, LLEVAL_N_ITEM_TYPES);
-            return fail(s, node_at(s, p->key), "unknown item type '%s' in '%s'%s; use %s", name,
-                        path, dym(hint, sizeof(hint), name, item_type_names, LLEVAL_N_ITEM_TYPES),
-                        list);
+            return fail(
+                s, node_at(s, p->key), "unknown item type '%s' in '%s'%s; use %s", name, path,
+                dym_mid(hint, sizeof(hint), name, item_type_names, LLEVAL_N_ITEM_TYPES), list);
         }
         ipath = lleval_xasprintf("%s.%s", path, name);
         rc = load_templates(s, node_at(s, p->value), ipath, t, it);
@@ -1340,8 +1382,10 @@ static int load_prompt_sets(const struct src *s, yaml_node_t *n)
     if (is_null(n))
         return 0;
     if (n->type != YAML_MAPPING_NODE)
-        return fail(s, n, "'prompt_sets' must map set names to prompt types, e.g. 'prompt_sets: "
-                    "{myset: {direct: {closed_book: {user: \"...\"}}}}', not %s", kind_of(n));
+        return fail(s, n,
+                    "'prompt_sets' must map set names to prompt types, e.g. 'prompt_sets: "
+                    "{myset: {direct: {closed_book: {user: \"...\"}}}}', not %s",
+                    kind_of(n));
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const char *name;
         struct lleval_prompt_set ps = {0};
@@ -1442,8 +1486,7 @@ static int apply_value(const struct src *s, int idx, yaml_node_t *n)
         break;
     }
     case K_EXTRACTION:
-        rc = get_choice(s, n, k->path, extraction_names, LLEVAL_ARRAY_SIZE(extraction_names),
-                        &str);
+        rc = get_choice(s, n, k->path, extraction_names, LLEVAL_ARRAY_SIZE(extraction_names), &str);
         if (!rc) {
             free(cfg->answer_extraction);
             cfg->answer_extraction = str;
@@ -1531,11 +1574,16 @@ static int unknown_key(const struct src *s, const yaml_node_t *k, const char *pa
                        const char *group)
 {
     static const char *const aliases[][2] = {
-        {"temperature", "temps"},    {"temperatures", "temps"},
-        {"temp", "temps"},           {"model", "model_id"},
-        {"model_name", "model_id"},  {"max_tokens", "max_new_tokens"},
-        {"concurrency", "max_concurrent_jobs"}, {"workers", "max_concurrent_jobs"},
-        {"num_ctx", "context_length"}, {"ctx_size", "context_length"},
+        {"temperature", "temps"},
+        {"temperatures", "temps"},
+        {"temp", "temps"},
+        {"model", "model_id"},
+        {"model_name", "model_id"},
+        {"max_tokens", "max_new_tokens"},
+        {"concurrency", "max_concurrent_jobs"},
+        {"workers", "max_concurrent_jobs"},
+        {"num_ctx", "context_length"},
+        {"ctx_size", "context_length"},
         {"dry_run", "engine: dry"},
     };
     const char *names[N_KEYS];
@@ -1544,7 +1592,7 @@ static int unknown_key(const struct src *s, const yaml_node_t *k, const char *pa
     size_t n = child_names(group, names, N_KEYS);
 
     last = last ? last + 1 : path;
-    best = lleval_did_you_mean(last, names, n);
+    best = guess(last, names, n);
     if (best)
         return fail(s, k, "unknown key '%s'; did you mean '%s%s%s'?", path, group ? group : "",
                     group ? "." : "", best);
@@ -1560,8 +1608,10 @@ static int unknown_key(const struct src *s, const yaml_node_t *k, const char *pa
                         key_defs[i].path, grp);
         }
     }
-    return fail(s, k, "unknown key '%s'; the keys are listed in docs/config.md and by 'lleval "
-                "config show'", path);
+    return fail(s, k,
+                "unknown key '%s'; the keys are listed in docs/config.md and by 'lleval "
+                "config show'",
+                path);
 }
 
 /* A group value: a mapping of its keys; max_new_tokens also takes one number for all. */
@@ -1582,8 +1632,10 @@ static int apply_group(const struct src *s, const char *group, yaml_node_t *n)
         return 0;
     }
     if (!strcmp(group, "max_new_tokens"))
-        return fail(s, n, "'max_new_tokens' must be a number or a mapping like '{closed_book: "
-                    "512, open_book: 1024}', not %s", kind_of(n));
+        return fail(s, n,
+                    "'max_new_tokens' must be a number or a mapping like '{closed_book: "
+                    "512, open_book: 1024}', not %s",
+                    kind_of(n));
     return fail(s, n, "'%s' must be a mapping of its keys (see docs/config.md), not %s", group,
                 kind_of(n));
 }
@@ -1596,8 +1648,7 @@ static int api_key_error(const struct src *s, const yaml_node_t *k, const char *
                 path);
 }
 
-static int load_pair(const struct src *s, yaml_node_t *map, yaml_node_pair_t *p,
-                     const char *group)
+static int load_pair(const struct src *s, yaml_node_t *map, yaml_node_pair_t *p, const char *group)
 {
     const char *name;
     char *path;
@@ -1631,8 +1682,7 @@ static int load_mapping(const struct src *s, yaml_node_t *map, const char *group
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node_at(s, p->key);
-        if (launch && k && k->type == YAML_SCALAR_NODE && !strcmp(text(k), "enabled") &&
-            !enabled) {
+        if (launch && k && k->type == YAML_SCALAR_NODE && !strcmp(text(k), "enabled") && !enabled) {
             enabled = p;
             continue;
         }
@@ -1652,8 +1702,8 @@ static int load_top(const struct src *s, yaml_node_t *root)
         const char *name;
         if ((rc = pair_key(s, root, p, NULL, &name)))
             return rc;
-        if (k && !strcmp(name, "preset") && (rc = apply_value(s, key_index_checked("preset"),
-                                                              node_at(s, p->value))))
+        if (k && !strcmp(name, "preset") &&
+            (rc = apply_value(s, key_index_checked("preset"), node_at(s, p->value))))
             return rc;
     }
     return load_mapping(s, root, NULL);
@@ -1710,8 +1760,10 @@ int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct 
         char msg[LLEVAL_ERR_MAX];
         snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
         lleval_sb_release(&buf);
-        return lleval_err_set(err, LLEVAL_EINVAL, "config file: %s; check the path given to "
-                              "--config", msg);
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "config file: %s; check the path given to "
+                              "--config",
+                              msg);
     }
     if (!yaml_parser_initialize(&parser)) {
         lleval_sb_release(&buf);
@@ -1773,7 +1825,7 @@ static int unknown_set_key(const char *key, const char *flag, struct lleval_err 
         names[n++] = key_defs[i].path;
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(group_names); i++)
         names[n++] = group_names[i];
-    best = lleval_did_you_mean(key, names, n);
+    best = guess(key, names, n);
     if (best)
         return lleval_err_set(err, LLEVAL_EINVAL, "%s: unknown key '%.60s'; did you mean '%s'?",
                               flag, key, best);
@@ -1796,10 +1848,9 @@ static int text_document(const char *key, const char *value, bool list, const ch
         ok = yaml_parser_load(&parser, doc);
         if (!ok) {
             lleval_err_set(err, LLEVAL_EINVAL,
-                           "%s: the value of '%s' is not valid YAML flow syntax: %s at column "
-                           "%lu; write lists like [0.0, 0.7] or [\"Q:\", \"A:\"]",
-                           flag, key, parser.problem ? parser.problem : "cannot parse",
-                           (unsigned long)parser.problem_mark.column + 1);
+                           "%s: the value of '%s' is not valid YAML flow syntax (%s); write lists "
+                           "like [0.0, 0.7] or [\"Q:\", \"A:\"]",
+                           flag, key, parser.problem ? parser.problem : "cannot parse");
         }
         yaml_parser_delete(&parser);
         if (ok && !yaml_document_get_root_node(doc)) {
@@ -1920,7 +1971,7 @@ static int check_template(const struct lleval_config *cfg, const char *key, cons
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "%s'%s' uses the unknown placeholder {%s}%s; placeholders are "
                               "{question}, {context}, {choices}, {choice_letters}",
-                              at, key, word, dym(hint, sizeof(hint), word, names, 4));
+                              at, key, word, dym_mid(hint, sizeof(hint), word, names, 4));
     }
     return 0;
 }
@@ -1958,9 +2009,9 @@ static int check_prompt_set(const struct lleval_config *cfg, const struct lleval
             if (!rc && it != LLEVAL_CLOSED_BOOK && !strstr(sys, needed[it]) &&
                 !strstr(usr, needed[it])) {
                 place(cfg, ukey, at, sizeof(at));
-                rc = lleval_err_set(err, LLEVAL_EINVAL,
-                                    "%s'%s' never shows the %s; add %s to it", at, ukey,
-                                    it == LLEVAL_OPEN_BOOK ? "passage" : "options", needed[it]);
+                rc = lleval_err_set(err, LLEVAL_EINVAL, "%s'%s' never shows the %s; add %s to it",
+                                    at, ukey, it == LLEVAL_OPEN_BOOK ? "passage" : "options",
+                                    needed[it]);
             }
             free(ukey);
             free(skey);
@@ -2106,10 +2157,9 @@ int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *e
             lleval_sb_addf(&list, "%s%s", i ? ", " : "", cfg->prompt_sets[i].name);
         }
         place(cfg, "prompt_set", at, sizeof(at));
-        rc = lleval_err_set(err, LLEVAL_EINVAL,
-                            "%sprompt set '%.60s' does not exist%s; prompt sets: %s", at,
-                            cfg->prompt_set, dym(hint, sizeof(hint), cfg->prompt_set, names, n),
-                            list.buf);
+        rc = lleval_err_set(
+            err, LLEVAL_EINVAL, "%sprompt set '%.60s' does not exist%s; prompt sets: %s", at,
+            cfg->prompt_set, dym_mid(hint, sizeof(hint), cfg->prompt_set, names, n), list.buf);
         lleval_sb_release(&list);
         return rc;
     }

@@ -47,8 +47,8 @@ static void emit(struct emitter *e, const char *origin_key, const char *fmt, ...
 
 static bool reserved_word(const char *s)
 {
-    static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off",
-                                        "null", "~"};
+    static const char *const words[] = {"y",     "n",  "yes", "no",   "true",
+                                        "false", "on", "off", "null", "~"};
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(words); i++) {
         size_t j = 0;
         while (s[j] && words[i][j] && tolower((unsigned char)s[j]) == words[i][j])
@@ -62,7 +62,8 @@ static bool reserved_word(const char *s)
 /* True when s can be written without quotes and still reads back as this string. */
 static bool plain_ok(const char *s)
 {
-    if (!*s || !(isalpha((unsigned char)*s) || *s == '_' || *s == '/') || reserved_word(s))
+    bool rel = lleval_str_starts_with(s, "./") || lleval_str_starts_with(s, "../");
+    if (!*s || !(isalpha((unsigned char)*s) || *s == '_' || *s == '/' || rel) || reserved_word(s))
         return false;
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("_./-", *p))
@@ -221,8 +222,8 @@ static void emit_datasets(struct emitter *e)
     emit(e, "datasets", "datasets:");
     for (size_t i = 0; i < cfg->n_datasets; i++) {
         const struct lleval_dataset_cfg *d = &cfg->datasets[i];
-        const char *fields[] = {d->field_id, d->field_question, d->field_context,
-                                d->field_answers, d->field_choices};
+        const char *fields[] = {d->field_id, d->field_question, d->field_context, d->field_answers,
+                                d->field_choices};
         bool any_field = false;
         char key[96];
 #define DKEY(k) (snprintf(key, sizeof(key), "datasets[%zu].%s", i, k), key)
@@ -263,8 +264,7 @@ static char *render(struct emitter *e)
         lleval_sb_adds(&sb, l->text);
         if (l->origin) {
             size_t len = strlen(l->text);
-            lleval_sb_addf(&sb, "%*s  # %s", (int)(len < width ? width - len : 0), "",
-                           l->origin);
+            lleval_sb_addf(&sb, "%*s  # %s", (int)(len < width ? width - len : 0), "", l->origin);
         }
         lleval_sb_addch(&sb, '\n');
         free(l->text);
@@ -311,8 +311,7 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     emit_long(&e, "", "samples", "samples", cfg->samples);
     emit_bool(&e, "", "enable_local_telemetry", "enable_local_telemetry",
               cfg->enable_local_telemetry);
-    emit_long(&e, "", "telemetry_interval_ms", "telemetry_interval_ms",
-              cfg->telemetry_interval_ms);
+    emit_long(&e, "", "telemetry_interval_ms", "telemetry_interval_ms", cfg->telemetry_interval_ms);
     emit_long(&e, "", "max_concurrent_jobs", "max_concurrent_jobs", cfg->max_concurrent_jobs);
     emit_long(&e, "", "parts_per_dataset", "parts_per_dataset", cfg->parts_per_dataset);
     emit_long(&e, "", "limit_items", "limit_items", cfg->limit_items);

@@ -167,7 +167,7 @@ int lleval_ds_add(struct lleval_ds_builder *b, json_t *item, const char *where,
     if (first) {
         rc = lleval_err_set(err, LLEVAL_EINVAL,
                             "%s: duplicate id '%s' (first used at %s); ids must be unique within "
-                            "a dataset: fix the source or map field_id to a unique field",
+                            "a dataset: fix the source or map fields.id to a unique field",
                             where, id, json_string_value(first));
         goto out;
     }

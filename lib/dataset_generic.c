@@ -1,7 +1,7 @@
 /*
  * Generic importers: JSONL (one object per line) and CSV (header row by
- * default), with the config's field mapping (field_id, field_question,
- * field_context, field_answers, field_choices). Both turn a record into a
+ * default), with the config's field mapping (`fields:` with id, question,
+ * context, answers, choices; struct fields field_id ... field_choices). Both turn a record into a
  * JSON object and share one record reader:
  *   id       string or integer; missing, null or empty -> "<dataset>-<row>"
  *   question non-empty string
@@ -140,7 +140,7 @@ static int generic_record(struct lleval_ds_builder *b, const struct mapping *m, 
         return lleval_ds_field_error(path, line, m->id, idv, "a string or an integer", NULL, err);
 
     if (!json_is_string(q)) {
-        rc = lleval_ds_field_error(path, line, m->question, q, "a string", "field_question", err);
+        rc = lleval_ds_field_error(path, line, m->question, q, "a string", "fields.question", err);
         goto out;
     }
     if (lleval_ds_blank(json_string_value(q), json_string_length(q))) {
@@ -150,14 +150,14 @@ static int generic_record(struct lleval_ds_builder *b, const struct mapping *m, 
     }
     if (b->type == LLEVAL_OPEN_BOOK && !json_is_string(ctx)) {
         rc = lleval_ds_field_error(path, line, m->context, ctx, "a string (the passage)",
-                                   "field_context", err);
+                                   "fields.context", err);
         goto out;
     }
     if (b->type == LLEVAL_MULTIPLE_CHOICE) {
         const json_t *cv = json_object_get(rec, m->choices);
         if (!cv) {
             rc = lleval_ds_field_error(path, line, m->choices, cv, "a list of strings",
-                                       "field_choices", err);
+                                       "fields.choices", err);
             goto out;
         }
         choices = from_csv ? csv_cell_value(cv, path, line, m->choices, true, err)
@@ -166,7 +166,7 @@ static int generic_record(struct lleval_ds_builder *b, const struct mapping *m, 
             rc = LLEVAL_EINVAL;
             goto out;
         }
-        rc = string_list(choices, path, line, m->choices, "field_choices", err);
+        rc = string_list(choices, path, line, m->choices, "fields.choices", err);
         if (rc)
             goto out;
         if (json_array_size(choices) < 2 || json_array_size(choices) > 26) {
@@ -179,7 +179,7 @@ static int generic_record(struct lleval_ds_builder *b, const struct mapping *m, 
     }
     if (!av) {
         rc = lleval_ds_field_error(path, line, m->answers, av, "a string or a list of strings",
-                                   "field_answers", err);
+                                   "fields.answers", err);
         goto out;
     }
     a = from_csv ? csv_cell_value(av, path, line, m->answers, false, err)
@@ -199,7 +199,7 @@ static int generic_record(struct lleval_ds_builder *b, const struct mapping *m, 
         } else if (json_is_array(a)) {
             size_t i;
             json_t *e;
-            rc = string_list(a, path, line, m->answers, "field_answers", err);
+            rc = string_list(a, path, line, m->answers, "fields.answers", err);
             if (rc)
                 goto out;
             answers = json_array();
@@ -304,15 +304,15 @@ static int check_columns(const struct lleval_ds_builder *b, const struct mapping
                          const struct lleval_csv_reader *r, char **names, size_t n_names,
                          struct lleval_err *err)
 {
-    const char *need[3][2] = {{m->question, "field_question"}, {m->answers, "field_answers"}};
+    const char *need[3][2] = {{m->question, "fields.question"}, {m->answers, "fields.answers"}};
     size_t n_need = 2;
 
     if (b->type == LLEVAL_OPEN_BOOK) {
         need[n_need][0] = m->context;
-        need[n_need++][1] = "field_context";
+        need[n_need++][1] = "fields.context";
     } else if (b->type == LLEVAL_MULTIPLE_CHOICE) {
         need[n_need][0] = m->choices;
-        need[n_need++][1] = "field_choices";
+        need[n_need++][1] = "fields.choices";
     }
     for (size_t i = 0; i < n_need; i++) {
         bool found = false;
@@ -320,7 +320,7 @@ static int check_columns(const struct lleval_ds_builder *b, const struct mapping
             long col;
             if (lleval_parse_long(need[i][0], 1, 100000, &col))
                 return lleval_err_set(err, LLEVAL_EINVAL,
-                                      "dataset '%s': the CSV has no header (csv_header is false), "
+                                      "dataset '%s': the CSV has no header (header: false), "
                                       "so %s must be a column number (1 = first column), not '%s'",
                                       b->ds->name, need[i][1], need[i][0]);
             continue;

@@ -55,7 +55,7 @@ const char *lleval_ds_json_type(const json_t *v);
 
 /* "path:line: field 'name' is missing; ..." or "... must be <expected>, found
  * <type>". cfg_key names the config key that maps the field (generic
- * formats), or NULL. Returns LLEVAL_EINVAL. */
+ * formats: "fields.question"), or NULL. Returns LLEVAL_EINVAL. */
 int lleval_ds_field_error(const char *path, long line, const char *field, const json_t *v,
                           const char *expected, const char *cfg_key, struct lleval_err *err);
 

@@ -180,20 +180,20 @@ int lleval_ds_import_mmlu(struct lleval_ds_builder *b, struct lleval_err *err)
                               "(with test/, val/, dev/) or to one CSV file",
                               b->ds->name, path);
     if (!lleval_is_dir(path)) {
-        /* One file: the split comes from the config, else from the name. */
-        if (!split) {
-            static const char *const known[] = {"test", "val", "dev"};
-            split = "test";
-            for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(known); i++) {
-                char *suffix = lleval_xasprintf("_%s.csv", known[i]);
-                bool hit = lleval_str_ends_with(path, suffix);
-                free(suffix);
-                if (hit) {
-                    split = known[i];
-                    break;
-                }
+        /* One file: a name like anatomy_val.csv says its split (the config's
+         * split has a default, so the name wins); else the config's, else test. */
+        static const char *const known[] = {"test", "val", "dev"};
+        for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(known); i++) {
+            char *suffix = lleval_xasprintf("_%s.csv", known[i]);
+            bool hit = lleval_str_ends_with(path, suffix);
+            free(suffix);
+            if (hit) {
+                split = known[i];
+                break;
             }
         }
+        if (!split)
+            split = "test";
         b->split = lleval_xstrdup(split);
         return mmlu_file(b, path, split, err);
     }

@@ -3,10 +3,12 @@
  * deterministically from a hash of the custom_id, using the prepared gold
  * answers so that parse and score have real work: about half the answers are
  * right (some wrapped in chatter), some wrong, some empty, and about one in
- * ten is cut off with finish_reason "length".
+ * seven is cut off with finish_reason "length".
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lleval/batch.h"
 #include "lleval/dataset.h"
 #include "lleval/engine.h"
@@ -74,6 +76,26 @@ static const json_t *find_item(struct lleval_engine *e, const struct lleval_cid 
     return json_object_get(byid, cid->item_id);
 }
 
+/* LLEVAL_DRY_LOG=FILE appends every custom_id the engine is asked, one per
+ * line: the crash tests use it to prove answered requests are never asked again. */
+static void log_request(const char *custom_id)
+{
+    const char *path = getenv("LLEVAL_DRY_LOG");
+    char *line;
+    int fd;
+    if (!path || !*path)
+        return;
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return;
+    line = lleval_xasprintf("%s\n", custom_id);
+    if (write(fd, line, strlen(line)) < 0) {
+        /* best effort: a missing log line makes the test fail, not the run */
+    }
+    free(line);
+    close(fd);
+}
+
 static long count_words(const char *s)
 {
     long n = 0;
@@ -101,6 +123,7 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
     size_t i;
     int rc;
 
+    log_request(custom_id);
     rc = lleval_cid_decode(custom_id, &cid, err);
     if (rc)
         return rc;
@@ -126,9 +149,9 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
             out->content = lleval_xasprintf("%s", gold);
         else if (roll < 55)
             out->content = lleval_xasprintf("Answer: (%s)", gold);
-        else if (roll < 85)
+        else if (roll < 80)
             out->content = lleval_xasprintf("%c", wrong);
-        else if (roll < 92)
+        else if (roll < 88)
             out->content = lleval_xstrdup("I cannot tell from the options given.");
         else {
             out->content = lleval_xstrdup("Let us consider each option in");
@@ -139,9 +162,9 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
             out->content = lleval_xstrdup(gold);
         else if (roll < 55)
             out->content = lleval_xasprintf("The answer is %s.", gold);
-        else if (roll < 80)
+        else if (roll < 75)
             out->content = lleval_xstrdup("I do not know.");
-        else if (roll < 90)
+        else if (roll < 85)
             out->content = lleval_xstrdup("");
         else {
             out->content = lleval_xstrdup("To answer this we first need to recall the");

@@ -60,12 +60,13 @@ static int scan(struct lleval_journal *j, off_t *good_end, struct lleval_err *er
                                   j->path, lineno);
         }
         if (json_object_get(j->seen, cid)) {
+            lleval_err_set(err, LLEVAL_EIO,
+                           "%s:%ld: custom_id '%s' appears twice; the journal was edited by "
+                           "hand: keep one line per custom_id",
+                           j->path, lineno, cid);
             json_decref(obj);
             lleval_lines_close(&lr);
-            return lleval_err_set(err, LLEVAL_EIO,
-                                  "%s:%ld: custom_id '%s' appears twice; the journal was edited "
-                                  "by hand: keep one line per custom_id",
-                                  j->path, lineno, cid);
+            return LLEVAL_EIO;
         }
         json_object_set_new(j->seen, cid, json_true());
         j->st.lines++;

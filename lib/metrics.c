@@ -90,11 +90,16 @@ static bool py_word(int32_t c)
     }
 }
 
-/* Unicode "Cased" (for the final-sigma rule). */
+/* Unicode "Cased" (for the final-sigma rule): Lu, Ll, Lt, letters with a case
+ * mapping, and the Other_Lowercase/Other_Uppercase characters that are not
+ * case-ignorable anyway (the modifier letters are skipped before this test). */
 static bool cased(int32_t c)
 {
     utf8proc_category_t cat = utf8proc_category(c);
     if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT)
+        return true;
+    if (c == 0xAA || c == 0xBA || (c >= 0x1F130 && c <= 0x1F149) ||
+        (c >= 0x1F150 && c <= 0x1F169) || (c >= 0x1F170 && c <= 0x1F189))
         return true;
     return utf8proc_tolower(c) != c || utf8proc_toupper(c) != c;
 }
@@ -149,7 +154,7 @@ static int32_t lower_sigma(const int32_t *cp, size_t n, size_t i)
 
 /* ---- UTF-8 ---- */
 
-static void grow_cp(struct lleval_answer *a, int k, size_t n)
+static void grow_cp(struct lleval_norm *a, int k, size_t n)
 {
     if (n <= a->cp_cap[k])
         return;
@@ -161,7 +166,7 @@ static void grow_cp(struct lleval_answer *a, int k, size_t n)
 }
 
 /* Decodes s into a->cp[k]; invalid bytes become U+FFFD. Returns the count. */
-static size_t decode(struct lleval_answer *a, int k, const char *s, size_t len)
+static size_t decode(struct lleval_norm *a, int k, const char *s, size_t len)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
     size_t n = 0, i = 0;
@@ -195,7 +200,7 @@ static void encode(struct lleval_sb *sb, int32_t c)
 }
 
 /* Canonical decomposition (NFD) of cp[0][0..n) into cp[0]; returns the new count. */
-static size_t nfd(struct lleval_answer *a, size_t n)
+static size_t nfd(struct lleval_norm *a, size_t n)
 {
     struct lleval_sb tmp = LLEVAL_SB_INIT;
     utf8proc_ssize_t got;
@@ -232,7 +237,7 @@ static bool is_article(const int32_t *w, size_t n)
     return false;
 }
 
-static void add_token(struct lleval_answer *a, size_t off)
+static void add_token(struct lleval_norm *a, size_t off)
 {
     if (a->n_toks + 1 > a->cap) {
         a->cap = a->cap ? a->cap * 2 : 16;
@@ -244,7 +249,7 @@ static void add_token(struct lleval_answer *a, size_t off)
     a->n_toks++;
 }
 
-static int tok_cmp(const struct lleval_answer *a, uint32_t x, uint32_t y)
+static int tok_cmp(const struct lleval_norm *a, uint32_t x, uint32_t y)
 {
     const struct lleval_token *tx = &a->toks[x], *ty = &a->toks[y];
     size_t n = tx->len < ty->len ? tx->len : ty->len;
@@ -255,7 +260,7 @@ static int tok_cmp(const struct lleval_answer *a, uint32_t x, uint32_t y)
 }
 
 /* Sorts a->sorted by token bytes: insertion sort for short answers, merge sort otherwise. */
-static void sort_tokens(struct lleval_answer *a)
+static void sort_tokens(struct lleval_norm *a)
 {
     size_t n = a->n_toks;
     uint32_t *v = a->sorted;
@@ -291,23 +296,23 @@ static void sort_tokens(struct lleval_answer *a)
     free(tmp);
 }
 
-void lleval_answer_init(struct lleval_answer *a)
+void lleval_norm_init(struct lleval_norm *a)
 {
-    struct lleval_answer z = LLEVAL_ANSWER_INIT;
+    struct lleval_norm z = LLEVAL_NORM_INIT;
     *a = z;
 }
 
-void lleval_answer_release(struct lleval_answer *a)
+void lleval_norm_release(struct lleval_norm *a)
 {
     lleval_sb_release(&a->text);
     free(a->toks);
     free(a->sorted);
     free(a->cp[0]);
     free(a->cp[1]);
-    lleval_answer_init(a);
+    lleval_norm_init(a);
 }
 
-void lleval_answer_set(struct lleval_answer *a, const char *s, size_t len, bool use_nfd)
+void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool use_nfd)
 {
     size_t n, m = 0;
     int32_t *in, *out;
@@ -381,21 +386,21 @@ void lleval_answer_set(struct lleval_answer *a, const char *s, size_t len, bool 
 
 void lleval_normalize_answer(const char *s, size_t len, bool use_nfd, struct lleval_sb *out)
 {
-    struct lleval_answer a = LLEVAL_ANSWER_INIT;
-    lleval_answer_set(&a, s, len, use_nfd);
+    struct lleval_norm a = LLEVAL_NORM_INIT;
+    lleval_norm_set(&a, s, len, use_nfd);
     lleval_sb_add(out, a.text.buf, a.text.len);
-    lleval_answer_release(&a);
+    lleval_norm_release(&a);
 }
 
 /* ---- metrics ---- */
 
-bool lleval_answer_em(const struct lleval_answer *pred, const struct lleval_answer *gold)
+bool lleval_norm_em(const struct lleval_norm *pred, const struct lleval_norm *gold)
 {
     return pred->text.len == gold->text.len &&
            !memcmp(pred->text.buf, gold->text.buf, pred->text.len);
 }
 
-static int cross_cmp(const struct lleval_answer *a, uint32_t x, const struct lleval_answer *b,
+static int cross_cmp(const struct lleval_norm *a, uint32_t x, const struct lleval_norm *b,
                      uint32_t y)
 {
     const struct lleval_token *tx = &a->toks[x], *ty = &b->toks[y];
@@ -406,7 +411,7 @@ static int cross_cmp(const struct lleval_answer *a, uint32_t x, const struct lle
     return tx->len < ty->len ? -1 : tx->len > ty->len;
 }
 
-double lleval_answer_f1(const struct lleval_answer *pred, const struct lleval_answer *gold)
+double lleval_norm_f1(const struct lleval_norm *pred, const struct lleval_norm *gold)
 {
     size_t i = 0, j = 0, same = 0;
     double precision, recall;
@@ -433,7 +438,7 @@ double lleval_answer_f1(const struct lleval_answer *pred, const struct lleval_an
     return (2 * precision * recall) / (precision + recall);
 }
 
-bool lleval_answer_contains(const struct lleval_answer *pred, const struct lleval_answer *gold)
+bool lleval_norm_contains(const struct lleval_norm *pred, const struct lleval_norm *gold)
 {
     size_t m = gold->n_toks;
     if (m == 0)
@@ -448,43 +453,43 @@ bool lleval_answer_contains(const struct lleval_answer *pred, const struct lleva
     return false;
 }
 
-void lleval_qa_score(const struct lleval_answer *pred, const struct lleval_answer *golds,
+void lleval_qa_score(const struct lleval_norm *pred, const struct lleval_norm *golds,
                      size_t n_golds, struct lleval_qa_score *out)
 {
     out->em = out->f1 = out->contains = 0.0;
     for (size_t g = 0; g < n_golds; g++) {
         double f1;
-        if (out->em < 1.0 && lleval_answer_em(pred, &golds[g]))
+        if (out->em < 1.0 && lleval_norm_em(pred, &golds[g]))
             out->em = 1.0;
-        f1 = lleval_answer_f1(pred, &golds[g]);
+        f1 = lleval_norm_f1(pred, &golds[g]);
         if (f1 > out->f1)
             out->f1 = f1;
-        if (out->contains < 1.0 && lleval_answer_contains(pred, &golds[g]))
+        if (out->contains < 1.0 && lleval_norm_contains(pred, &golds[g]))
             out->contains = 1.0;
     }
 }
 
 bool lleval_exact_match(const char *pred, const char *gold, bool use_nfd)
 {
-    struct lleval_answer p = LLEVAL_ANSWER_INIT, g = LLEVAL_ANSWER_INIT;
+    struct lleval_norm p = LLEVAL_NORM_INIT, g = LLEVAL_NORM_INIT;
     bool r;
-    lleval_answer_set(&p, pred ? pred : "", pred ? strlen(pred) : 0, use_nfd);
-    lleval_answer_set(&g, gold ? gold : "", gold ? strlen(gold) : 0, use_nfd);
-    r = lleval_answer_em(&p, &g);
-    lleval_answer_release(&p);
-    lleval_answer_release(&g);
+    lleval_norm_set(&p, pred ? pred : "", pred ? strlen(pred) : 0, use_nfd);
+    lleval_norm_set(&g, gold ? gold : "", gold ? strlen(gold) : 0, use_nfd);
+    r = lleval_norm_em(&p, &g);
+    lleval_norm_release(&p);
+    lleval_norm_release(&g);
     return r;
 }
 
 double lleval_f1(const char *pred, const char *gold, bool use_nfd)
 {
-    struct lleval_answer p = LLEVAL_ANSWER_INIT, g = LLEVAL_ANSWER_INIT;
+    struct lleval_norm p = LLEVAL_NORM_INIT, g = LLEVAL_NORM_INIT;
     double r;
-    lleval_answer_set(&p, pred ? pred : "", pred ? strlen(pred) : 0, use_nfd);
-    lleval_answer_set(&g, gold ? gold : "", gold ? strlen(gold) : 0, use_nfd);
-    r = lleval_answer_f1(&p, &g);
-    lleval_answer_release(&p);
-    lleval_answer_release(&g);
+    lleval_norm_set(&p, pred ? pred : "", pred ? strlen(pred) : 0, use_nfd);
+    lleval_norm_set(&g, gold ? gold : "", gold ? strlen(gold) : 0, use_nfd);
+    r = lleval_norm_f1(&p, &g);
+    lleval_norm_release(&p);
+    lleval_norm_release(&g);
     return r;
 }
 
@@ -660,17 +665,17 @@ static int letter_token(const char *s, size_t len, size_t i, size_t n_choices)
 
 static int choice_text(const char *s, size_t len, const char *const *choices, size_t n)
 {
-    struct lleval_answer a = LLEVAL_ANSWER_INIT, c = LLEVAL_ANSWER_INIT;
+    struct lleval_norm a = LLEVAL_NORM_INIT, c = LLEVAL_NORM_INIT;
     int found = -1;
     if (!choices)
         return -1;
-    lleval_answer_set(&a, s, len, false);
+    lleval_norm_set(&a, s, len, false);
     if (a.text.len) {
         for (size_t i = 0; i < n; i++) {
             if (!choices[i])
                 continue;
-            lleval_answer_set(&c, choices[i], strlen(choices[i]), false);
-            if (lleval_answer_em(&a, &c)) {
+            lleval_norm_set(&c, choices[i], strlen(choices[i]), false);
+            if (lleval_norm_em(&a, &c)) {
                 if (found >= 0) {
                     found = -1; /* two choices read the same: ambiguous */
                     break;
@@ -679,8 +684,8 @@ static int choice_text(const char *s, size_t len, const char *const *choices, si
             }
         }
     }
-    lleval_answer_release(&a);
-    lleval_answer_release(&c);
+    lleval_norm_release(&a);
+    lleval_norm_release(&c);
     return found;
 }
 

@@ -107,6 +107,7 @@ uint64_t lleval_synth_param_count(const struct lleval_synth_opts *o)
 /* Frequent English words, and words that QA prompts and answers use. */
 static const char *const words[] = {
     "the", "of", "and", "to", "in", "is", "was", "that", "for", "on", "as", "with", "by", "he",
+    "The", "What", "Who", "When", "Where", "Which", "How", "In", "It", "A", "Answer", "Question",
     "it", "at", "from", "his", "an", "are", "were", "which", "be", "this", "has", "had", "or",
     "not", "but", "its", "first", "their", "also", "they", "after", "new", "been", "one", "who",
     "have", "two", "her", "she", "there", "all", "more", "when", "into", "other", "time", "year",

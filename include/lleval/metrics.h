@@ -15,7 +15,7 @@
  *     ' '.join(text.split()) with Python's Unicode whitespace
  * Invalid UTF-8 bytes are read as U+FFFD. docs/scoring.md has the details.
  *
- * Ownership: a struct lleval_answer owns its buffers; lleval_answer_release()
+ * Ownership: a struct lleval_norm owns its buffers; lleval_norm_release()
  * frees them. Every const char * parameter is borrowed.
  */
 #ifndef LLEVAL_METRICS_H
@@ -53,7 +53,7 @@ struct lleval_token {
 };
 
 /* A normalized answer, tokenized once and reused against many golds. */
-struct lleval_answer {
+struct lleval_norm {
     struct lleval_sb text;        /* normalized text */
     struct lleval_token *toks;    /* tokens in order */
     uint32_t *sorted;             /* token indexes in byte order (for F1) */
@@ -64,21 +64,21 @@ struct lleval_answer {
     size_t cp_cap[2];
 };
 
-#define LLEVAL_ANSWER_INIT {LLEVAL_SB_INIT, NULL, NULL, 0, 0, {NULL, NULL}, {0, 0}}
+#define LLEVAL_NORM_INIT {LLEVAL_SB_INIT, NULL, NULL, 0, 0, {NULL, NULL}, {0, 0}}
 
-void lleval_answer_init(struct lleval_answer *a);
+void lleval_norm_init(struct lleval_norm *a);
 /* Normalizes s[0..len) into a (replacing what it held). */
-void lleval_answer_set(struct lleval_answer *a, const char *s, size_t len, bool nfd);
-void lleval_answer_release(struct lleval_answer *a);
+void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool nfd);
+void lleval_norm_release(struct lleval_norm *a);
 
 /* Exact match: the normalized texts are equal. */
-bool lleval_answer_em(const struct lleval_answer *pred, const struct lleval_answer *gold);
+bool lleval_norm_em(const struct lleval_norm *pred, const struct lleval_norm *gold);
 /* Token F1 as the official script computes it (bag-of-tokens overlap; 0 when
  * nothing overlaps, so also 0 when either side is empty). */
-double lleval_answer_f1(const struct lleval_answer *pred, const struct lleval_answer *gold);
+double lleval_norm_f1(const struct lleval_norm *pred, const struct lleval_norm *gold);
 /* The gold's token sequence appears contiguously in the prediction's. An
  * empty gold is contained only in an empty prediction. */
-bool lleval_answer_contains(const struct lleval_answer *pred, const struct lleval_answer *gold);
+bool lleval_norm_contains(const struct lleval_norm *pred, const struct lleval_norm *gold);
 
 /* The three QA metrics of one prediction, each the max over the golds. */
 struct lleval_qa_score {
@@ -89,7 +89,7 @@ struct lleval_qa_score {
 
 /* Scores pred against golds[0..n_golds) (max over the golds; all zero when
  * n_golds is 0). */
-void lleval_qa_score(const struct lleval_answer *pred, const struct lleval_answer *golds,
+void lleval_qa_score(const struct lleval_norm *pred, const struct lleval_norm *golds,
                      size_t n_golds, struct lleval_qa_score *out);
 
 /* Convenience for one-off use (tests, tools): normalizes both sides. */

@@ -55,6 +55,13 @@ def normalize(name):
     return (name if ":" in last else name + ":latest").lower()
 
 
+def compact(obj):
+    """JSON the way Go's encoding/json writes it: no spaces, <>& escaped."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode("utf-8", "surrogatepass")
+
+
 def tokens_of(text):
     """Deterministic "tokens": words with their leading white space."""
     return re.findall(r"\s*\S+", text)
@@ -161,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def send_json(self, status, obj):
-        self.send_bytes(status, json.dumps(obj).encode())
+        self.send_bytes(status, compact(obj))
 
     def send_error_json(self, status, text):
         self.send_json(status, {"error": text})
@@ -267,7 +274,7 @@ class Handler(BaseHTTPRequestHandler):
                 models.append(entry)
         self.send_json(200, {"models": models})
 
-    def parse_request(self, raw):
+    def load_request(self, raw):
         try:
             req = json.loads(raw or b"")
         except ValueError:
@@ -279,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
         return req
 
     def show(self, raw):
-        req = self.parse_request(raw)
+        req = self.load_request(raw)
         if req is None:
             return
         name = req.get("model") or req.get("name") or ""
@@ -348,7 +355,7 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.injected["drop"] += 1
             return self.drop()
-        req = self.parse_request(raw)
+        req = self.load_request(raw)
         if req is None:
             return
         with st.lock:
@@ -439,10 +446,10 @@ class Handler(BaseHTTPRequestHandler):
                 if not chat:
                     obj["context"] = [(sum(map(ord, t)) % 32000) for t in toks][:64]
                 obj.update(stats)
-            data = json.dumps(obj).encode()
+            data = compact(obj)
             if bad_utf8 and content:
-                data = data.replace(b'"content": "' if chat else b'"response": "',
-                                    (b'"content": "' if chat else b'"response": "') + b"\xff\xfe", 1)
+                key = b'"content":"' if chat else b'"response":"'
+                data = data.replace(key, key + b"\xff\xfe", 1)
             if malformed:
                 data = data[: max(1, len(data) // 2)]
             return data

@@ -242,9 +242,10 @@ static void test_mmlu_real(void **state)
     json_decref(items);
     lleval_prepare_stats_release(&st);
 
-    /* One CSV file: the split comes from its name. */
+    /* One CSV file: the split comes from its name (over the config's default). */
     one = lleval_path_join(src, "val/anatomy_val.csv");
     c = mkcfg("anatomy", "mmlu", one);
+    c.split = "test";
     lleval_prepare_stats_init(&st);
     items = prepare_ok(&c, dir, 0, &st);
     assert_int_equal(st.items, 14);
@@ -441,20 +442,20 @@ static const struct bad_case bad_cases[] = {
     {"mmlu invalid utf-8", "mmlu", "q,a,b\xc3,c,d,A\n", 0, -1, ":1: invalid UTF-8 in choice B (field 3) at byte offset 1", NULL},
     {"jsonl needs type", "jsonl", "{\"question\": \"q\", \"answers\": \"a\"}\n", 0, -1, "needs 'type'", NULL},
     {"jsonl missing answers", "jsonl", "{\"question\": \"q\"}\n", 0, LLEVAL_CLOSED_BOOK,
-     ":1: field 'answers' is missing", "field_answers"},
+     ":1: field 'answers' is missing", "fields.answers"},
     {"jsonl duplicate id", "jsonl",
      "{\"id\": \"x\", \"question\": \"q\", \"answers\": \"a\"}\n\n"
      "{\"id\": \"x\", \"question\": \"q2\", \"answers\": \"b\"}\n",
      0, LLEVAL_CLOSED_BOOK, ":3: duplicate id 'x'", ":1)"},
     {"jsonl open book without context", "jsonl", "{\"question\": \"q\", \"answers\": \"a\"}\n", 0,
-     LLEVAL_OPEN_BOOK, ":1: field 'context' is missing", "field_context"},
+     LLEVAL_OPEN_BOOK, ":1: field 'context' is missing", "fields.context"},
     {"jsonl mc bad answer", "jsonl",
      "{\"question\": \"q\", \"choices\": [\"x\", \"y\"], \"answers\": \"C\"}\n", 0,
      LLEVAL_MULTIPLE_CHOICE, ":1: field 'answers': answer 'C' is neither a choice letter (A-B)", NULL},
     {"jsonl id wrong type", "jsonl", "{\"id\": [1], \"question\": \"q\", \"answers\": \"a\"}\n", 0,
      LLEVAL_CLOSED_BOOK, ":1: field 'id' must be a string or an integer, found array", NULL},
     {"csv missing column", "csv", "q,answers\nwhat,that\n", 0, LLEVAL_CLOSED_BOOK,
-     ":1: no column 'question' in the header (columns: 'q', 'answers')", "field_question"},
+     ":1: no column 'question' in the header (columns: 'q', 'answers')", "fields.question"},
     {"csv short row", "csv", "question,answers\nwhat,that\nonly\n", 0, LLEVAL_CLOSED_BOOK,
      ":3: row has 1 fields but the header has 2", NULL},
     {"csv bad json array", "csv", "question,answers\nwhat,\"[\"\"a\"\", \"\n", 0, LLEVAL_CLOSED_BOOK,
@@ -649,7 +650,7 @@ static void test_generic_csv(void **state)
     c = mkcfg("gcsv2", "csv", nohdr);
     set_type(&c, LLEVAL_CLOSED_BOOK);
     c.csv_header = false;
-    prepare_fails(&c, dir, "so field_question must be a column number", NULL);
+    prepare_fails(&c, dir, "so fields.question must be a column number", NULL);
     c.field_question = "1";
     c.field_answers = "2";
     items = prepare_ok(&c, dir, 0, NULL);

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the QA metrics: the data-driven cases in
- * tests/fixtures/metrics/*.tsv (SQuAD and NQ normalization, multiple-choice
+ * the tables in tests/fixtures/metrics (SQuAD and NQ normalization, multiple-choice
  * extraction, answer extraction) plus properties the tables cannot show.
  */
 #include <math.h>
@@ -109,17 +109,17 @@ static void qa_case(const char *where, char **cols, int ncols, bool nfd, int *fa
     char *pred = unescape(cols[0]), *golds_raw = unescape(cols[1]);
     char *golds[32];
     int ng = split(golds_raw, '|', golds, 32);
-    struct lleval_answer p = LLEVAL_ANSWER_INIT, g[32];
+    struct lleval_norm p = LLEVAL_NORM_INIT, g[32];
     struct lleval_qa_score sc;
     double em, f1, contains = -1;
 
     assert_true(ncols >= 4);
     restore_pipes(pred);
-    lleval_answer_set(&p, pred, strlen(pred), nfd);
+    lleval_norm_set(&p, pred, strlen(pred), nfd);
     for (int i = 0; i < ng; i++) {
         restore_pipes(golds[i]);
-        lleval_answer_init(&g[i]);
-        lleval_answer_set(&g[i], golds[i], strlen(golds[i]), nfd);
+        lleval_norm_init(&g[i]);
+        lleval_norm_set(&g[i], golds[i], strlen(golds[i]), nfd);
     }
     lleval_qa_score(&p, g, (size_t)ng, &sc);
     em = strtod(cols[2], NULL);
@@ -138,9 +138,9 @@ static void qa_case(const char *where, char **cols, int ncols, bool nfd, int *fa
         assert_int_equal(lleval_exact_match(pred, golds[0], nfd), sc.em == 1.0);
         assert_true(fabs(lleval_f1(pred, golds[0], nfd) - sc.f1) < 1e-12);
     }
-    lleval_answer_release(&p);
+    lleval_norm_release(&p);
     for (int i = 0; i < ng; i++)
-        lleval_answer_release(&g[i]);
+        lleval_norm_release(&g[i]);
     free(pred);
     free(golds_raw);
 }
@@ -259,7 +259,7 @@ static void test_normalize(void **state)
 static void test_f1_long(void **state)
 {
     struct lleval_sb p = LLEVAL_SB_INIT, g = LLEVAL_SB_INIT;
-    struct lleval_answer pa = LLEVAL_ANSWER_INIT, ga = LLEVAL_ANSWER_INIT;
+    struct lleval_norm pa = LLEVAL_NORM_INIT, ga = LLEVAL_NORM_INIT;
     size_t same = 0;
     bool used[200] = {false};
     uint64_t x = 42;
@@ -272,8 +272,8 @@ static void test_f1_long(void **state)
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         lleval_sb_addf(&g, "w%u ", (unsigned)(x >> 58));
     }
-    lleval_answer_set(&pa, p.buf, p.len, false);
-    lleval_answer_set(&ga, g.buf, g.len, false);
+    lleval_norm_set(&pa, p.buf, p.len, false);
+    lleval_norm_set(&ga, g.buf, g.len, false);
     assert_int_equal(pa.n_toks, 300);
     assert_int_equal(ga.n_toks, 200);
     for (size_t i = 0; i < pa.n_toks; i++) {
@@ -290,28 +290,28 @@ static void test_f1_long(void **state)
     {
         double pr = (double)same / 300.0, rc = (double)same / 200.0;
         double want = same ? 2 * pr * rc / (pr + rc) : 0.0;
-        assert_true(fabs(lleval_answer_f1(&pa, &ga) - want) < 1e-12);
+        assert_true(fabs(lleval_norm_f1(&pa, &ga) - want) < 1e-12);
     }
-    lleval_answer_release(&pa);
-    lleval_answer_release(&ga);
+    lleval_norm_release(&pa);
+    lleval_norm_release(&ga);
     lleval_sb_release(&p);
     lleval_sb_release(&g);
 }
 
 static void test_answer_reuse(void **state)
 {
-    struct lleval_answer a = LLEVAL_ANSWER_INIT;
+    struct lleval_norm a = LLEVAL_NORM_INIT;
     (void)state;
-    lleval_answer_set(&a, "one two three four", 18, false);
+    lleval_norm_set(&a, "one two three four", 18, false);
     assert_int_equal(a.n_toks, 4);
-    lleval_answer_set(&a, "x", 1, false);
+    lleval_norm_set(&a, "x", 1, false);
     assert_int_equal(a.n_toks, 1);
     assert_string_equal(a.text.buf, "x");
-    lleval_answer_set(&a, "", 0, false);
+    lleval_norm_set(&a, "", 0, false);
     assert_int_equal(a.n_toks, 0);
-    assert_true(lleval_answer_f1(&a, &a) == 0.0);
-    lleval_answer_release(&a);
-    lleval_answer_release(&a); /* releasing twice is harmless */
+    assert_true(lleval_norm_f1(&a, &a) == 0.0);
+    lleval_norm_release(&a);
+    lleval_norm_release(&a); /* releasing twice is harmless */
 }
 
 static void test_names(void **state)

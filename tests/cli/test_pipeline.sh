@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End to end on the dry engine: every run flag of the guide, the standalone
+# steps (prepare, build, parse, score), run ids, locks and the artifacts.
+. "$(dirname "$0")/lib.sh"
+write_sample_config eval.yaml
+
+# the guide's tiny dry run
+expect_exit 0 "run --dry_run --limit_items 10" -- "$LLEVAL" run --config eval.yaml --dry_run --limit_items 10 --run-id r1
+run=runs/r1
+for f in config.resolved.yaml manifest.json batches/build.json results/results_combined.jsonl \
+	results/predictions.csv results/scores.json parts/sample_mc/t0/part-001/state.json; do
+	[ -f "$run/$f" ] && ok "artifact $f" || not_ok "artifact $f missing"
+done
+[ ! -e "$run/lock" ] && ok "lock released" || not_ok "lock left behind"
+python3 - "$run" <<'PY' && ok "manifest/state/results agree" || not_ok "manifest/state/results disagree"
+import json, sys, csv
+run = sys.argv[1]
+m = json.load(open(run + "/manifest.json"))
+assert m["status"] == "done", m["status"]
+total = sum(t["requests"]["total"] for t in m["trials"])
+assert total == 10 + 10 + 10, total  # limit 10 of 16 / 10 / 10
+for t in m["trials"]:
+    jc = t["job_counts"]
+    assert jc["total"] == jc["done"] == 1, jc
+lines = open(run + "/results/results_combined.jsonl").read().splitlines()
+assert len(lines) == total
+rows = list(csv.DictReader(open(run + "/results/predictions.csv", newline="")))
+assert len(rows) == total
+assert {r["finish_reason"] for r in rows} >= {"stop", "length"}, "dry engine must truncate some"
+s = json.load(open(run + "/manifest.json"))
+PY
+
+# --parts_per_dataset and --max_concurrent_jobs
+expect_exit 0 "run --parts_per_dataset 3 --max_concurrent_jobs 2" -- "$LLEVAL" run --config eval.yaml --parts_per_dataset 3 --max_concurrent_jobs 2 --run-id r2 -q
+n=$(ls runs/r2/batches/sample_closed/t0/ | wc -l)
+[ "$n" -eq 3 ] && ok "3 part files per dataset" || not_ok "expected 3 part files, got $n"
+python3 -c "
+import json; b = json.load(open('runs/r2/batches/build.json'))
+sizes = [p['requests'] for p in b['parts'] if p['dataset'] == 'sample_closed']
+assert sizes == [5, 5, 6] or sorted(sizes) == [5, 5, 6], sizes" && ok "parts nearly equal" || not_ok "part sizes"
+
+# --to_step poll stops after poll: results but no predictions
+expect_exit 0 "run --to_step poll" -- "$LLEVAL" run --config eval.yaml --to_step poll --run-id r3 -q
+[ -f runs/r3/results/results_combined.jsonl ] && [ ! -f runs/r3/results/predictions.csv ] &&
+	ok "--to_step poll wrote results, no predictions" || not_ok "--to_step poll artifacts"
+
+# the guide's manual steps: parse and score by hand, then compare with the run
+expect_exit 0 "parse --results_jsonl --out_csv" -- "$LLEVAL" parse --results_jsonl runs/r3/results/results_combined.jsonl --out_csv pred.csv
+expect_grep "36 requests" out.txt "parse reconciled against the run's batches"
+expect_exit 0 "score --pred_csv --prepared_dir --out_dir" -- "$LLEVAL" score --pred_csv pred.csv --prepared_dir data/prepared --out_dir scored
+[ -f scored/scores.json ] && ok "score wrote scores.json" || not_ok "score wrote no scores.json"
+
+# parse reconciliation: a missing and a duplicated result -> exit 1 with the ids
+head -n 35 runs/r3/results/results_combined.jsonl >partial.jsonl
+tail -n 1 partial.jsonl >>partial.jsonl
+mkdir -p fake/results && cp partial.jsonl fake/results/results_combined.jsonl && cp -r runs/r3/batches fake/
+expect_exit 1 "parse on a mismatched results file" -- "$LLEVAL" parse --results_jsonl fake/results/results_combined.jsonl --out_csv p2.csv
+expect_grep "missing custom_ids" out.txt "report names missing custom_ids"
+expect_grep "duplicate custom_ids" out.txt "report names duplicate custom_ids"
+expect_grep "sample_mc:general_knowledge-test-10" out.txt "report lists the missing id"
+
+# standalone prepare + build, then run --skip_prepare --skip_build
+expect_exit 0 "prepare --config" -- "$LLEVAL" prepare --config eval.yaml
+expect_exit 0 "build --config --limit_items 2" -- "$LLEVAL" build --config eval.yaml --limit_items 2
+expect_exit 0 "run --skip_prepare --skip_build" -- "$LLEVAL" run --config eval.yaml --skip_prepare --skip_build --run-id r4 -q
+python3 -c "
+import json; m = json.load(open('runs/r4/manifest.json'))
+assert m['requests']['total'] == 6, m['requests']" && ok "skip_build used the built batches (6 requests)" || not_ok "skip_build"
+
+# bad input: run ids with path tricks, unknown step, unknown flag with a suggestion
+expect_exit 2 "run id with ../ refused" -- "$LLEVAL" run --config eval.yaml --run-id ../evil
+expect_grep "invalid run id" err.txt "names the invalid run id"
+expect_exit 2 "runs resume with a path refused" -- "$LLEVAL" runs resume ../../etc
+expect_exit 2 "unknown --to_step" -- "$LLEVAL" run --config eval.yaml --to_step pol
+expect_exit 2 "misspelled flag" -- "$LLEVAL" run --config eval.yaml --max_concurent_jobs 2
+expect_grep "did you mean '--max-concurrent-jobs'" err.txt "suggests the flag"
+
+# a second lleval on a running run is refused (lock holds a live pid)
+mkdir -p runs/r5 && echo $$ >runs/r5/lock
+expect_exit 2 "second process on a locked run refused" -- "$LLEVAL" run --config eval.yaml --run-id r5
+expect_grep "is being run by process $$" err.txt "names the pid holding the lock"
+rm -rf runs/r5
+
+# runs list
+expect_exit 0 "runs list" -- "$LLEVAL" runs list
+expect_grep "r1 " out.txt "runs list shows r1"
+expect_grep "done" out.txt "runs list shows status"
+expect_exit 0 "runs list --json" -- "$LLEVAL" runs list --json
+python3 -c "import json; d = json.load(open('out.txt')); assert any(r['run_id'] == 'r2' for r in d)" &&
+	ok "runs list --json parses" || not_ok "runs list --json"
+
+# every command has --help
+for c in run prepare build parse score smoke runs config; do
+	expect_exit 0 "$c --help" -- "$LLEVAL" $c --help
+done
+finish

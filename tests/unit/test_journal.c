@@ -1,0 +1,121 @@
+/* Unit tests for the result journal: append, reopen, torn-tail repair, damage. */
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "lleval/journal.h"
+#include "lleval/util.h"
+
+static json_t *result(const char *cid, bool ok)
+{
+    return ok ? json_pack("{s:s, s:n}", "custom_id", cid, "error")
+              : json_pack("{s:s, s:{s:s}}", "custom_id", cid, "error", "message", "x");
+}
+
+static void test_append_and_reopen(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = lleval_xasprintf("%s/j.jsonl", dir);
+    struct lleval_journal *j;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *r;
+    (void)state;
+
+    assert_int_equal(lleval_journal_open(path, &j, &err), 0);
+    r = result("a", true);
+    assert_int_equal(lleval_journal_append(j, r, &err), 0);
+    /* the same custom_id twice is refused */
+    assert_int_not_equal(lleval_journal_append(j, r, &err), 0);
+    tu_assert_contains(err.msg, "already has a result");
+    json_decref(r);
+    r = result("b", false);
+    assert_int_equal(lleval_journal_append(j, r, &err), 0);
+    json_decref(r);
+    assert_int_equal(lleval_journal_close(j, &err), 0);
+
+    assert_int_equal(lleval_journal_open(path, &j, &err), 0);
+    assert_true(lleval_journal_has(j, "a"));
+    assert_true(lleval_journal_has(j, "b"));
+    assert_false(lleval_journal_has(j, "c"));
+    assert_int_equal(lleval_journal_stats(j)->lines, 2);
+    assert_int_equal(lleval_journal_stats(j)->ok, 1);
+    assert_int_equal(lleval_journal_stats(j)->repaired, 0);
+    lleval_journal_close(j, NULL);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+static void test_torn_tail_is_cut(void **state)
+{
+    char *dir = tu_tmpdir();
+    const char *good = "{\"custom_id\":\"a\",\"error\":null}\n";
+    char *content = lleval_xasprintf("%s{\"custom_id\":\"b\",\"err", good);
+    char *path = tu_write(dir, "j.jsonl", content);
+    struct lleval_journal *j;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *r;
+    char *after;
+    (void)state;
+
+    assert_int_equal(lleval_journal_open(path, &j, &err), 0);
+    assert_true(lleval_journal_has(j, "a"));
+    assert_false(lleval_journal_has(j, "b")); /* torn: asked again */
+    assert_int_equal(lleval_journal_stats(j)->repaired, strlen(content) - strlen(good));
+    r = result("b", true);
+    assert_int_equal(lleval_journal_append(j, r, &err), 0);
+    json_decref(r);
+    lleval_journal_close(j, NULL);
+    after = tu_read(path);
+    assert_string_equal(after, "{\"custom_id\":\"a\",\"error\":null}\n"
+                               "{\"custom_id\":\"b\",\"error\":null}\n");
+    free(after);
+    free(content);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+static void test_damaged_middle_line_is_an_error(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_write(dir, "j.jsonl",
+                          "{\"custom_id\":\"a\"}\nnot json\n{\"custom_id\":\"c\"}\n");
+    struct lleval_journal *j;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *before = tu_read(path), *after;
+    (void)state;
+    assert_int_not_equal(lleval_journal_open(path, &j, &err), 0);
+    tu_assert_contains(err.msg, "j.jsonl:2: damaged result line");
+    after = tu_read(path);
+    assert_string_equal(before, after); /* nothing was cut or lost */
+    free(before);
+    free(after);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+static void test_duplicate_in_file_is_an_error(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_write(dir, "j.jsonl", "{\"custom_id\":\"a\"}\n{\"custom_id\":\"a\"}\n");
+    struct lleval_journal *j;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    assert_int_not_equal(lleval_journal_open(path, &j, &err), 0);
+    tu_assert_contains(err.msg, "j.jsonl:2: custom_id 'a' appears twice");
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_and_reopen),
+        cmocka_unit_test(test_torn_tail_is_cut),
+        cmocka_unit_test(test_damaged_middle_line_is_an_error),
+        cmocka_unit_test(test_duplicate_in_file_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
