@@ -259,6 +259,11 @@ json_t *lleval_ds_parse_line(const char *path, long line, const char *text, size
     json_t *j;
     const char *nul = memchr(text, '\0', len);
 
+    if (line == 1 && len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+        text += 3; /* a UTF-8 byte order mark */
+        len -= 3;
+        nul = memchr(text, '\0', len);
+    }
     if (nul) {
         lleval_err_set(err, LLEVAL_EINVAL,
                        "%s:%ld: NUL byte at byte offset %zu of the line; the file is binary or "

@@ -63,7 +63,7 @@ int lleval_ds_field_error(const char *path, long line, const char *field, const 
 bool lleval_ds_blank(const char *s, size_t len);
 
 /* Checks a line of JSONL input for NUL bytes and UTF-8 and parses it as a
- * JSON object. Returns an owned object, or NULL with "path:line[:col]: ..." */
+ * JSON object (a UTF-8 byte order mark on line 1 is dropped). Returns an owned object, or NULL with "path:line[:col]: ..." */
 json_t *lleval_ds_parse_line(const char *path, long line, const char *text, size_t len,
                              struct lleval_err *err);
 

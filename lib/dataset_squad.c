@@ -23,13 +23,20 @@ struct id_locator {
     size_t len;
     size_t pos;  /* scan position */
     long line;   /* line at pos */
+    bool lost;   /* an id was not found (escaped in the file?): stop looking */
 };
 
+/* Returns the line of the next occurrence of "id", or 0 when unknown. */
 static long locate_id(struct id_locator *loc, const char *id)
 {
-    char *needle = lleval_xasprintf("\"%s\"", id);
-    const char *hit = strstr(loc->buf + loc->pos, needle);
+    char *needle;
+    const char *hit;
     long line = 0;
+    if (loc->lost)
+        return 0;
+    needle = lleval_xasprintf("\"%s\"", id);
+    hit = strstr(loc->buf + loc->pos, needle);
+    loc->lost = !hit;
     if (hit) {
         for (const char *p = loc->buf + loc->pos; p < hit; p++)
             if (*p == '\n')
@@ -114,6 +121,8 @@ static int squad_qa(struct squad_ctx *c, const json_t *qa, const char *title, co
         return 0;
     }
     meta = json_pack("{s:s}", "title", title);
+    if (line > 0)
+        json_object_set_new(meta, "line", json_integer(line));
     if (line > 0)
         where = lleval_xasprintf("%s:%ld (%s)", c->path, line, c->jpath);
     else
@@ -232,7 +241,11 @@ int lleval_ds_import_squad(struct lleval_ds_builder *b, struct lleval_err *err)
             goto out;
         }
     }
-    root = json_loadb(raw.buf, raw.len, JSON_REJECT_DUPLICATES, &jerr);
+    {
+        /* A UTF-8 byte order mark is not JSON; editors on Windows write one. */
+        size_t skip = raw.len >= 3 && !memcmp(raw.buf, "\xEF\xBB\xBF", 3) ? 3 : 0;
+        root = json_loadb(raw.buf + skip, raw.len - skip, JSON_REJECT_DUPLICATES, &jerr);
+    }
     if (!root) {
         rc = lleval_err_set(err, LLEVAL_EINVAL, "%s:%d:%d: invalid JSON: %s", c.path, jerr.line,
                             jerr.column, jerr.text);

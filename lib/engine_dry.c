@@ -118,6 +118,8 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
     json_t *answers, *msgs, *m;
     uint64_t h = hash64(custom_id);
     unsigned roll = (unsigned)(h % 100);
+    /* about one in seven is cut off, spread evenly over the ids */
+    bool cut = (h >> 40) % 7 == 0;
     long max_tokens = (long)lleval_json_int(body, "max_tokens", 512);
     long prompt_chars = 0;
     size_t i;
@@ -145,31 +147,29 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
         size_t nchoices = json_array_size(json_object_get(item, "choices"));
         char wrong = (char)('A' + ((gold[0] - 'A' + 1 + (long)((h >> 16) % 3)) %
                                    (long)(nchoices ? nchoices : 4)));
-        if (roll < 40)
+        if (cut) {
+            out->content = lleval_xstrdup("Let us consider each option in");
+            out->finish = LLEVAL_FINISH_LENGTH;
+        } else if (roll < 40)
             out->content = lleval_xasprintf("%s", gold);
         else if (roll < 55)
             out->content = lleval_xasprintf("Answer: (%s)", gold);
         else if (roll < 80)
             out->content = lleval_xasprintf("%c", wrong);
-        else if (roll < 88)
+        else
             out->content = lleval_xstrdup("I cannot tell from the options given.");
-        else {
-            out->content = lleval_xstrdup("Let us consider each option in");
-            out->finish = LLEVAL_FINISH_LENGTH;
-        }
     } else {
-        if (roll < 40)
+        if (cut) {
+            out->content = lleval_xstrdup("To answer this we first need to recall the");
+            out->finish = LLEVAL_FINISH_LENGTH;
+        } else if (roll < 40)
             out->content = lleval_xstrdup(gold);
         else if (roll < 55)
             out->content = lleval_xasprintf("The answer is %s.", gold);
         else if (roll < 75)
             out->content = lleval_xstrdup("I do not know.");
-        else if (roll < 85)
+        else
             out->content = lleval_xstrdup("");
-        else {
-            out->content = lleval_xstrdup("To answer this we first need to recall the");
-            out->finish = LLEVAL_FINISH_LENGTH;
-        }
     }
     msgs = json_object_get(body, "messages");
     json_array_foreach(msgs, i, m)

@@ -512,7 +512,7 @@ static void test_squad_v2_skips(void **state)
     char *dir = tu_tmpdir();
     char *src = tu_write(
         dir, "v2.json",
-        "{\"version\": \"v2.0\", \"data\": [{\"title\": \"T\", \"paragraphs\": [\n"
+        "\xef\xbb\xbf{\"version\": \"v2.0\", \"data\": [{\"title\": \"T\", \"paragraphs\": [\n"
         " {\"context\": \"The sky is blue.\", \"qas\": [\n"
         "  {\"id\": \"a1\", \"question\": \"Colour?\", \"answers\": [{\"text\": \"blue\", "
         "\"answer_start\": 11}, {\"text\": \"blue\", \"answer_start\": 11}, {\"text\": \"Blue\"}], "
@@ -537,6 +537,7 @@ static void test_squad_v2_skips(void **state)
     assert_int_equal(lleval_json_int(st.skipped, "no_answers", 0), 1);
     assert_answers(json_array_get(items, 0), gold, 2);
     assert_string_equal(lleval_json_str(json_array_get(items, 0), "context"), "The sky is blue.");
+    assert_int_equal(lleval_json_int(json_object_get(json_array_get(items, 0), "meta"), "line", 0), 3);
     json_decref(items);
     items = lleval_prepared_load(dir, "sq2", &info, &err);
     assert_int_equal(lleval_json_int(json_object_get(info, "skipped"), "unanswerable", 0), 2);
@@ -552,7 +553,7 @@ static void test_generic_jsonl_mapping(void **state)
 {
     char *dir = tu_tmpdir();
     char *src = tu_write(dir, "g.jsonl",
-                         "{\"qid\": \"first\", \"prompt\": \"Capital of France?\", \"gold\": \"Paris\"}\n"
+                         "\xef\xbb\xbf{\"qid\": \"first\", \"prompt\": \"Capital of France?\", \"gold\": \"Paris\"}\n"
                          "{\"prompt\": \"2+2?\", \"gold\": [\"4\", \"four\"]}\n"
                          "\n"
                          "{\"qid\": 17, \"prompt\": \"Nothing?\", \"gold\": []}\n"
