@@ -137,7 +137,8 @@ static int print_json(const struct lleval_gguf *g, const struct lleval_gguf_summ
 
     json_object_set_new(root, "file", json_bytes(g->path, strlen(g->path)));
     json_object_set_new(root, "gguf_version", json_integer(g->version));
-    json_object_set_new(root, "architecture", s->arch ? json_bytes(s->arch, strlen(s->arch)) : json_null());
+    json_object_set_new(root, "architecture",
+                        s->arch ? json_bytes(s->arch, strlen(s->arch)) : json_null());
     json_object_set_new(root, "name", s->name ? json_bytes(s->name, strlen(s->name)) : json_null());
     json_object_set_new(root, "file_type", ft ? json_string(ft) : json_null());
     json_object_set_new(root, "parameters", json_integer((json_int_t)s->n_params));
@@ -159,12 +160,12 @@ static int print_json(const struct lleval_gguf *g, const struct lleval_gguf_summ
     json_object_set_new(root, "vocab_size", json_uint_or_null(s->vocab_size));
     for (size_t i = 0; i < n_mix; i++) {
         double pct = s->tensor_bytes ? 100.0 * (double)mix[i].n_bytes / (double)s->tensor_bytes : 0;
-        json_array_append_new(
-            q, json_pack("{s:s, s:I, s:I, s:I, s:f}", "type",
-                         lleval_ggml_type_name(mix[i].type, buf, sizeof(buf)), "tensors",
-                         (json_int_t)mix[i].n_tensors, "bytes", (json_int_t)mix[i].n_bytes,
-                         "parameters", (json_int_t)mix[i].n_elements, "percent",
-                         (double)(long long)(pct * 100.0 + 0.5) / 100.0));
+        json_array_append_new(q, json_pack("{s:s, s:I, s:I, s:I, s:f}", "type",
+                                           lleval_ggml_type_name(mix[i].type, buf, sizeof(buf)),
+                                           "tensors", (json_int_t)mix[i].n_tensors, "bytes",
+                                           (json_int_t)mix[i].n_bytes, "parameters",
+                                           (json_int_t)mix[i].n_elements, "percent",
+                                           (double)(long long)(pct * 100.0 + 0.5) / 100.0));
     }
     json_object_set_new(root, "quantization", q);
     if (metadata) {
@@ -183,15 +184,18 @@ static int print_json(const struct lleval_gguf *g, const struct lleval_gguf_summ
             json_t *shape = json_array();
             for (uint32_t d = 0; d < t->n_dims; d++)
                 json_array_append_new(shape, json_integer(t->ne[d]));
-            json_array_append_new(
-                a, json_pack("{s:o, s:s, s:o, s:I, s:I, s:i}", "name", json_bytes(t->name, strlen(t->name)), "type",
-                             lleval_ggml_type_name(t->type, buf, sizeof(buf)), "shape", shape,
-                             "bytes", (json_int_t)t->n_bytes, "offset", (json_int_t)t->offset,
-                             "part", (int)t->part));
+            json_array_append_new(a,
+                                  json_pack("{s:o, s:s, s:o, s:I, s:I, s:i}", "name",
+                                            json_bytes(t->name, strlen(t->name)), "type",
+                                            lleval_ggml_type_name(t->type, buf, sizeof(buf)),
+                                            "shape", shape, "bytes", (json_int_t)t->n_bytes,
+                                            "offset", (json_int_t)t->offset, "part", (int)t->part));
         }
         json_object_set_new(root, "tensor_infos", a);
     }
-    rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
+    rc = json_dumpf(root, stdout,
+                    JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
+                        JSON_REAL_PRECISION(10));
     fputc('\n', stdout);
     json_decref(root);
     return rc ? 4 : 0;
@@ -224,8 +228,8 @@ static void print_text(const struct lleval_gguf *g, const struct lleval_gguf_sum
     snprintf(c, sizeof(c), "%s (%" PRIu64 ")", lleval_gguf_fmt_count(a, sizeof(a), s->n_params),
              s->n_params);
     cli_table_row(t, "parameters", c);
-    snprintf(c, sizeof(c), "%s (%" PRIu64 " bytes)", lleval_gguf_fmt_bytes(a, sizeof(a), s->file_size),
-             s->file_size);
+    snprintf(c, sizeof(c), "%s (%" PRIu64 " bytes)",
+             lleval_gguf_fmt_bytes(a, sizeof(a), s->file_size), s->file_size);
     cli_table_row(t, "file size", c);
     cli_table_row(t, "context length", num_or_dash(a, sizeof(a), s->context_length));
     cli_table_row(t, "embedding", num_or_dash(a, sizeof(a), s->embedding));

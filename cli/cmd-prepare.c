@@ -22,7 +22,8 @@ static char *skipped_cell(const struct lleval_prepare_stats *st)
     if (st->skipped_total) {
         bool first = true;
         lleval_sb_adds(&sb, " (");
-        json_object_foreach(st->skipped, key, v) {
+        json_object_foreach(st->skipped, key, v)
+        {
             lleval_sb_addf(&sb, "%s%s: %lld", first ? "" : ", ", key,
                            (long long)json_integer_value(v));
             first = false;
@@ -50,8 +51,8 @@ static int check_selection(struct cli_ctx *ctx, const struct lleval_config *cfg,
         }
         best = lleval_did_you_mean(sel->items[i], names, cfg->n_datasets);
         if (best)
-            cli_error(ctx, "--dataset '%s' is not in the config; did you mean '%s'?",
-                      sel->items[i], best);
+            cli_error(ctx, "--dataset '%s' is not in the config; did you mean '%s'?", sel->items[i],
+                      best);
         else
             cli_error(ctx, "--dataset '%s' is not in the config; the config lists %zu dataset%s",
                       sel->items[i], cfg->n_datasets, cfg->n_datasets == 1 ? "" : "s");
@@ -138,8 +139,8 @@ int cmd_prepare(int argc, char **argv, struct cli_ctx *ctx)
                 status = code;
             n_failed++;
             if (json)
-                json_array_append_new(jerrors, json_pack("{s:s, s:s}", "dataset", ds->name,
-                                                         "message", err.msg));
+                json_array_append_new(
+                    jerrors, json_pack("{s:s, s:s}", "dataset", ds->name, "message", err.msg));
         } else {
             n_done++;
             total_items += st.items;
@@ -159,9 +160,9 @@ int cmd_prepare(int argc, char **argv, struct cli_ctx *ctx)
 
     if (json) {
         jout = json_pack("{s:s, s:I, s:o, s:I, s:I, s:o}", "prepared_dir", cfg.prepared_dir,
-                         "limit_items", (json_int_t)cfg.limit_items, "datasets", jdatasets,
-                         "items", (json_int_t)total_items, "skipped", (json_int_t)total_skipped,
-                         "errors", jerrors);
+                         "limit_items", (json_int_t)cfg.limit_items, "datasets", jdatasets, "items",
+                         (json_int_t)total_items, "skipped", (json_int_t)total_skipped, "errors",
+                         jerrors);
         json_dumpf(jout, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
         json_decref(jout);

@@ -87,13 +87,45 @@ static void free_row(struct run_row *r)
     json_decref(r->scores);
 }
 
-/* The headline metric of a run: the scorer's headline, e.g. "EM 41.2%". */
+/*
+ * The headline metric of a run, from its scores.json: the item-weighted mean
+ * of exact match (QA groups) and accuracy (multiple-choice groups), labelled
+ * EM, acc or EM/acc. Returns false when the run has no scores.
+ */
+static bool headline_value(const json_t *scores, const char **label, double *pct)
+{
+    const json_t *groups = json_object_get(scores, "groups"), *g;
+    double sum = 0, n = 0;
+    bool qa = false, mc = false;
+    size_t i;
+    json_array_foreach(groups, i, g)
+    {
+        const json_t *em = json_object_get(g, "exact_match"), *acc = json_object_get(g, "accuracy");
+        const json_t *m = json_is_object(em) ? em : acc;
+        double items = lleval_json_num(g, "n", 0);
+        if (json_is_true(json_object_get(g, "overall")) || !json_is_object(m) || items <= 0 ||
+            !json_is_number(json_object_get(m, "value")))
+            continue;
+        if (m == em)
+            qa = true;
+        else
+            mc = true;
+        sum += lleval_json_num(m, "value", 0) * items;
+        n += items;
+    }
+    if (n <= 0)
+        return false;
+    *label = qa && mc ? "EM/acc" : qa ? "EM" : "acc";
+    *pct = sum / n;
+    return true;
+}
+
 static void headline(const struct run_row *r, char *buf, size_t size)
 {
-    const json_t *h = json_object_get(r->scores, "headline");
-    const char *name = lleval_json_str(h, "metric");
-    if (name && json_is_number(json_object_get(h, "value")))
-        snprintf(buf, size, "%s %.1f%%", name, 100.0 * lleval_json_num(h, "value", 0));
+    const char *label;
+    double pct;
+    if (headline_value(r->scores, &label, &pct))
+        snprintf(buf, size, "%s %.1f", label, pct);
     else
         snprintf(buf, size, "-");
 }
@@ -172,8 +204,13 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
                 (json_int_t)lleval_json_int(req, "answered", 0), "errors",
                 (json_int_t)lleval_json_int(req, "errors", 0), "started_at", rows[i].started,
                 "duration_s", rows[i].updated - rows[i].started);
-            const json_t *h = json_object_get(rows[i].scores, "headline");
-            json_object_set(o, "headline", h ? (json_t *)h : json_null());
+            const char *label;
+            double pct;
+            if (headline_value(rows[i].scores, &label, &pct))
+                json_object_set_new(o, "headline",
+                                    json_pack("{s:s, s:f}", "metric", label, "value", pct));
+            else
+                json_object_set_new(o, "headline", json_null());
             json_array_append_new(a, o);
         }
         json_dumpf(a, stdout, JSON_INDENT(2));

@@ -37,20 +37,22 @@ int cmd_synth_model(int argc, char **argv, struct cli_ctx *ctx)
             {"layers", 0, CLI_OPT_LONG, &o.layers, "N", "transformer blocks (default 2)", NULL, 1,
              512},
             {"embd", 0, CLI_OPT_LONG, &o.embd, "N", "embedding width (default 64)", NULL, 2, 65536},
-            {"heads", 0, CLI_OPT_LONG, &o.heads, "N", "attention heads (default 4)", NULL, 1, 65536},
+            {"heads", 0, CLI_OPT_LONG, &o.heads, "N", "attention heads (default 4)", NULL, 1,
+             65536},
             {"kv-heads", 0, CLI_OPT_LONG, &o.kv_heads, "N", "key/value heads (default: --heads)",
              NULL, 1, 65536},
             {"ff", 0, CLI_OPT_LONG, &o.ff, "N",
              "feed-forward width (default 4*embd rounded up to a multiple of 32)", NULL, 1,
              1L << 20},
-            {"vocab", 0, CLI_OPT_LONG, &o.vocab, "N", "vocabulary size, at least 259 (default 1024)",
-             NULL, LLEVAL_SYNTH_MIN_VOCAB, LLEVAL_SYNTH_MAX_VOCAB},
+            {"vocab", 0, CLI_OPT_LONG, &o.vocab, "N",
+             "vocabulary size, at least 259 (default 1024)", NULL, LLEVAL_SYNTH_MIN_VOCAB,
+             LLEVAL_SYNTH_MAX_VOCAB},
             {"ctx", 0, CLI_OPT_LONG, &o.ctx, "N", "llama.context_length (default 2048)", NULL, 1,
              1L << 24},
             {"type", 0, CLI_OPT_STRING, &type, "f32|f16", "weight type (default f16)", NULL, 0, 0},
             {"seed", 0, CLI_OPT_LONG, &seed, "N", "random seed (default 42)", NULL, 0, LONG_MAX},
-            {"name", 0, CLI_OPT_STRING, &name, "TEXT", "general.name (default lleval-synth)", NULL, 0,
-             0},
+            {"name", 0, CLI_OPT_STRING, &name, "TEXT", "general.name (default lleval-synth)", NULL,
+             0, 0},
             {"quantize", 0, CLI_OPT_STRING, &quantize, "TYPE",
              "quantize with llama-quantize: q8_0, q4_k_m, q4_0, q5_k_m, q6_k, ...", NULL, 0, 0},
             {"quantize-bin", 0, CLI_OPT_STRING, &quantize_bin, "PATH",
@@ -100,8 +102,9 @@ int cmd_synth_model(int argc, char **argv, struct cli_ctx *ctx)
         tool = lleval_synth_find_tool("llama-quantize", quantize_bin);
         if (!tool) {
             if (quantize_bin)
-                cli_error(ctx, "--quantize-bin '%s' is not an executable llama-quantize (or a "
-                               "directory holding one)",
+                cli_error(ctx,
+                          "--quantize-bin '%s' is not an executable llama-quantize (or a "
+                          "directory holding one)",
                           quantize_bin);
             else
                 cli_error(ctx, "llama-quantize not found in $LLEVAL_LLAMA_BIN_DIR, the provisioned "

@@ -31,7 +31,7 @@ static void usage(FILE *f)
                "Evaluate local LLMs (Ollama, llama-server, OpenAI-compatible) on QA datasets.\n\n"
                "commands:\n");
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(commands); i++)
-        fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s  %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'lleval <command> --help' describes a command.\n"
                "Exit status: 0 success, 1 some requests failed or a threshold was missed,\n"
                "2 usage or config error, 3 engine unreachable or model missing, 4 I/O error,\n"

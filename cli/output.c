@@ -175,23 +175,21 @@ void cli_table_print(struct cli_table *t, FILE *f, const struct cli_ctx *ctx)
         }
     }
     for (size_t r = 0; r < t->nrows; r++) {
+        struct lleval_sb line = LLEVAL_SB_INIT;
         bool head = t->has_header && r == 0;
-        if (head)
-            fputs(cli_bold(ctx), f);
         for (int c = 0; c < t->ncols; c++) {
             const char *cell = t->cells[r * (size_t)t->ncols + (size_t)c];
             size_t pad = w[c] - width(cell);
-            bool last = c == t->ncols - 1;
             if (right[c])
-                fprintf(f, "%*s%s", (int)pad, "", cell);
+                lleval_sb_addf(&line, "%*s%s", (int)pad, "", cell);
             else
-                fprintf(f, "%s%*s", cell, last ? 0 : (int)pad, "");
-            if (!last)
-                fputs("  ", f);
+                lleval_sb_addf(&line, "%s%*s", cell, (int)pad, "");
+            if (c < t->ncols - 1)
+                lleval_sb_adds(&line, "  ");
         }
-        if (head)
-            fputs(cli_reset(ctx), f);
-        fputc('\n', f);
+        lleval_sb_rtrim(&line);
+        fprintf(f, "%s%s%s\n", head ? cli_bold(ctx) : "", line.buf, head ? cli_reset(ctx) : "");
+        lleval_sb_release(&line);
     }
     free(w);
     free(right);

@@ -1131,7 +1131,6 @@ static int load_dataset(const struct src *s, yaml_node_t *item, size_t i,
             return rc;
         }
     }
-    snprintf(path, sizeof(path), "datasets[%zu]", i);
     if (!nodes[DS_FORMAT])
         return fail(s, item,
                     "dataset '%s' has no 'format'; add one of squad, nq_open, mmlu, "
@@ -2098,6 +2097,8 @@ int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *e
             char key[64];
             snprintf(key, sizeof(key), "max_new_tokens.%s", item_type_names[t]);
             place(cfg, key, at, sizeof(at));
+            if (!at[0]) /* a default limit: point at the context_length that was set */
+                place(cfg, "context_length", at, sizeof(at));
             return lleval_err_set(err, LLEVAL_EINVAL,
                                   "%s'%s' (%ld) leaves no room for the prompt in context_length "
                                   "(%ld); lower it or raise context_length",

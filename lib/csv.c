@@ -112,10 +112,11 @@ int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
                     goto too_big;
             }
             if (c != ',' && c != '\r' && c != '\n' && c != EOF)
-                return lleval_err_set(err, LLEVAL_EINVAL,
-                                      "%s:%ld: unexpected text after the closing quote of field "
-                                      "%zu; quote the whole field and write a quote inside it as \"\"",
-                                      r->path, line, r->n_fields);
+                return lleval_err_set(
+                    err, LLEVAL_EINVAL,
+                    "%s:%ld: unexpected text after the closing quote of field "
+                    "%zu; quote the whole field and write a quote inside it as \"\"",
+                    r->path, line, r->n_fields);
         } else {
             while (c != ',' && c != '\r' && c != '\n' && c != EOF) {
                 if (c == '"')

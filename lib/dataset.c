@@ -20,12 +20,13 @@ struct format_def {
     int (*import)(struct lleval_ds_builder *b, struct lleval_err *err);
     bool has_natural_type;
     enum lleval_item_type natural;
-    unsigned allowed; /* bit per lleval_item_type */
+    unsigned allowed;    /* bit per lleval_item_type */
     const char *why_not; /* what to say when a type override is not allowed */
 };
 
 #define TYPE_BIT(t) (1u << (t))
-#define ALL_TYPES (TYPE_BIT(LLEVAL_CLOSED_BOOK) | TYPE_BIT(LLEVAL_OPEN_BOOK) | TYPE_BIT(LLEVAL_MULTIPLE_CHOICE))
+#define ALL_TYPES                                                                                  \
+    (TYPE_BIT(LLEVAL_CLOSED_BOOK) | TYPE_BIT(LLEVAL_OPEN_BOOK) | TYPE_BIT(LLEVAL_MULTIPLE_CHOICE))
 
 static const struct format_def formats[] = {
     {"squad", lleval_ds_import_squad, true, LLEVAL_OPEN_BOOK,
@@ -33,8 +34,8 @@ static const struct format_def formats[] = {
      "SQuAD questions can be asked open book (with the passage) or closed book"},
     {"nq_open", lleval_ds_import_nq, true, LLEVAL_CLOSED_BOOK, TYPE_BIT(LLEVAL_CLOSED_BOOK),
      "NQ-open has no passages and no choices: it is closed book only"},
-    {"mmlu", lleval_ds_import_mmlu, true, LLEVAL_MULTIPLE_CHOICE,
-     TYPE_BIT(LLEVAL_MULTIPLE_CHOICE), "MMLU is multiple choice only"},
+    {"mmlu", lleval_ds_import_mmlu, true, LLEVAL_MULTIPLE_CHOICE, TYPE_BIT(LLEVAL_MULTIPLE_CHOICE),
+     "MMLU is multiple choice only"},
     {"jsonl", lleval_ds_import_jsonl, false, LLEVAL_CLOSED_BOOK, ALL_TYPES, NULL},
     {"csv", lleval_ds_import_csv, false, LLEVAL_CLOSED_BOOK, ALL_TYPES, NULL},
 };
@@ -204,7 +205,8 @@ void lleval_ds_answer_add(json_t *answers, const char *s)
         p++;
     if (!*p)
         return;
-    json_array_foreach(answers, i, v) {
+    json_array_foreach(answers, i, v)
+    {
         if (!strcmp(json_string_value(v), s))
             return;
     }
@@ -239,8 +241,8 @@ int lleval_ds_field_error(const char *path, long line, const char *field, const 
                               "%s:%ld: field '%s' is missing (it must be %s)%s%s%s", path, line,
                               field, expected, cfg_key ? "; set " : "", cfg_key ? cfg_key : "",
                               cfg_key ? " in the dataset's config to the field that holds it" : "");
-    return lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: field '%s' must be %s, found %s", path,
-                          line, field, expected, lleval_ds_json_type(v));
+    return lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: field '%s' must be %s, found %s", path, line,
+                          field, expected, lleval_ds_json_type(v));
 }
 
 bool lleval_ds_blank(const char *s, size_t len)
@@ -281,8 +283,8 @@ json_t *lleval_ds_parse_line(const char *path, long line, const char *text, size
     j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
         lleval_err_set(err, LLEVAL_EINVAL,
-                       "%s:%ld:%d: invalid JSON: %s; each line must be one JSON object", path,
-                       line, jerr.column > 0 ? jerr.column : 1, jerr.text);
+                       "%s:%ld:%d: invalid JSON: %s; each line must be one JSON object", path, line,
+                       jerr.column > 0 ? jerr.column : 1, jerr.text);
         return NULL;
     }
     if (!json_is_object(j)) {
@@ -338,7 +340,8 @@ int lleval_ds_mc_letter(const json_t *choices, const char *answer, long index, c
                 return 0;
             }
         }
-        json_array_foreach(choices, i, v) {
+        json_array_foreach(choices, i, v)
+        {
             if (!strcmp(json_string_value(v), answer)) {
                 *letter = (char)('A' + i);
                 return 0;
@@ -384,8 +387,8 @@ static int resolve(const struct lleval_dataset_cfg *ds, const struct format_def 
         best = lleval_did_you_mean(ds->format, names, LLEVAL_ARRAY_SIZE(formats));
         if (best)
             return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "dataset '%s': unknown format '%s'; did you mean '%s'?",
-                                  ds->name, ds->format, best);
+                                  "dataset '%s': unknown format '%s'; did you mean '%s'?", ds->name,
+                                  ds->format, best);
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "dataset '%s': unknown format '%s'; use squad, nq_open, mmlu, "
                               "jsonl or csv",
@@ -424,7 +427,7 @@ static int resolve(const struct lleval_dataset_cfg *ds, const struct format_def 
                                   ds->name, ds->scoring, lleval_item_type_name(*type));
         *scoring = ds->scoring;
     } else {
-        *scoring = strcmp(fmt->name, "squad") == 0   ? "squad"
+        *scoring = strcmp(fmt->name, "squad") == 0     ? "squad"
                    : strcmp(fmt->name, "nq_open") == 0 ? "nq"
                                                        : default_scoring(*type);
     }
@@ -443,8 +446,8 @@ static json_t *info_json(const struct lleval_ds_builder *b, const char *scoring,
     json_object_set_new(info, "scoring", json_string(scoring));
     json_object_set_new(info, "items", json_integer(b->items));
     json_object_set(info, "skipped", b->skipped);
-    json_object_set_new(info, "prepared_at", json_string(lleval_fmt_utc(when, sizeof(when),
-                                                                        lleval_now())));
+    json_object_set_new(info, "prepared_at",
+                        json_string(lleval_fmt_utc(when, sizeof(when), lleval_now())));
     json_object_set_new(info, "limit_items", json_integer(limit_items));
     if (b->split)
         json_object_set_new(info, "split", json_string(b->split));
@@ -459,7 +462,8 @@ static int no_items_error(const struct lleval_ds_builder *b, struct lleval_err *
         const char *key;
         json_t *v;
         int rc;
-        json_object_foreach(b->skipped, key, v) {
+        json_object_foreach(b->skipped, key, v)
+        {
             lleval_sb_addf(&why, "%s%s: %lld", why.len ? ", " : "", key,
                            (long long)json_integer_value(v));
         }
@@ -583,8 +587,7 @@ static int check_dataset_name(const char *dataset, struct lleval_err *err)
                           dataset ? dataset : "");
 }
 
-json_t *lleval_prepared_info(const char *prepared_dir, const char *dataset,
-                             struct lleval_err *err)
+json_t *lleval_prepared_info(const char *prepared_dir, const char *dataset, struct lleval_err *err)
 {
     char *path;
     json_t *info;
@@ -664,8 +667,7 @@ static int check_item(const struct lleval_prepared_reader *r, const json_t *item
     return 0;
 }
 
-int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item,
-                         struct lleval_err *err)
+int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err)
 {
     int rc;
     *item = NULL;
@@ -760,7 +762,8 @@ json_t *lleval_prepared_index(const json_t *items)
     json_t *index = json_object();
     size_t i;
     json_t *item;
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         const char *id = lleval_json_str(item, "id");
         if (id)
             json_object_set(index, id, item);

@@ -72,7 +72,8 @@ static int string_list(const json_t *v, const char *path, long line, const char 
     json_t *e;
     if (!json_is_array(v))
         return lleval_ds_field_error(path, line, field, v, "a list of strings", cfg_key, err);
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         if (!json_is_string(e))
             return lleval_err_set(err, LLEVAL_EINVAL,
                                   "%s:%ld: field '%s' must be a list of strings, but element %zu "
@@ -144,8 +145,8 @@ static int generic_record(struct lleval_ds_builder *b, const struct mapping *m, 
         goto out;
     }
     if (lleval_ds_blank(json_string_value(q), json_string_length(q))) {
-        rc = lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: field '%s' (the question) is empty",
-                            path, line, m->question);
+        rc = lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: field '%s' (the question) is empty", path,
+                            line, m->question);
         goto out;
     }
     if (b->type == LLEVAL_OPEN_BOOK && !json_is_string(ctx)) {
@@ -203,7 +204,8 @@ static int generic_record(struct lleval_ds_builder *b, const struct mapping *m, 
             if (rc)
                 goto out;
             answers = json_array();
-            json_array_foreach(a, i, e) {
+            json_array_foreach(a, i, e)
+            {
                 lleval_ds_answer_add(answers, json_string_value(e));
             }
         } else {
@@ -267,8 +269,8 @@ int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
 /* Reads the header row into names. Returns 1 when rows may follow, 0 for an
  * empty file, negative on error. Without a header, names stays NULL and
  * columns are named by their 1-based number ("1", "2", ...). */
-static int read_header(struct lleval_csv_reader *r, bool has_header, char ***names,
-                       size_t *n_names, struct lleval_err *err)
+static int read_header(struct lleval_csv_reader *r, bool has_header, char ***names, size_t *n_names,
+                       struct lleval_err *err)
 {
     int rc;
     *names = NULL;

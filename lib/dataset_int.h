@@ -20,14 +20,14 @@
 struct lleval_ds_builder {
     const struct lleval_dataset_cfg *ds; /* borrowed */
     enum lleval_item_type type;
-    long limit;            /* 0: all */
-    struct lleval_sb out;  /* the JSONL being built */
-    json_t *ids;           /* id -> "where" string, for duplicate reports */
-    json_t *skipped;       /* reason -> count */
+    long limit;           /* 0: all */
+    struct lleval_sb out; /* the JSONL being built */
+    json_t *ids;          /* id -> "where" string, for duplicate reports */
+    json_t *skipped;      /* reason -> count */
     long items;
     long skipped_total;
-    long records;          /* raw records seen (for the "no items" message) */
-    char *split;           /* mmlu: the split used (owned), else NULL */
+    long records; /* raw records seen (for the "no items" message) */
+    char *split;  /* mmlu: the split used (owned), else NULL */
 };
 
 /* Returns a new item object (owned). Borrows the strings; takes the
@@ -63,7 +63,8 @@ int lleval_ds_field_error(const char *path, long line, const char *field, const 
 bool lleval_ds_blank(const char *s, size_t len);
 
 /* Checks a line of JSONL input for NUL bytes and UTF-8 and parses it as a
- * JSON object (a UTF-8 byte order mark on line 1 is dropped). Returns an owned object, or NULL with "path:line[:col]: ..." */
+ * JSON object (a UTF-8 byte order mark on line 1 is dropped). Returns an owned object, or NULL with
+ * "path:line[:col]: ..." */
 json_t *lleval_ds_parse_line(const char *path, long line, const char *text, size_t len,
                              struct lleval_err *err);
 

@@ -84,8 +84,8 @@ static int mmlu_row(struct lleval_ds_builder *b, struct lleval_csv_reader *r, co
                     const char *split, long row, struct lleval_err *err)
 {
     static const char *const what[] = {"the question (field 1)", "choice A (field 2)",
-                                       "choice B (field 3)", "choice C (field 4)",
-                                       "choice D (field 5)", "the answer letter (field 6)"};
+                                       "choice B (field 3)",     "choice C (field 4)",
+                                       "choice D (field 5)",     "the answer letter (field 6)"};
     const char *ans;
     json_t *choices, *answers, *meta;
     char letter[2] = {0, 0};
@@ -127,8 +127,8 @@ static int mmlu_row(struct lleval_ds_builder *b, struct lleval_csv_reader *r, co
                      (json_int_t)r->line);
     id = lleval_xasprintf("%s-%s-%ld", subject, split, row);
     where = lleval_xasprintf("%s:%ld", r->path, r->line);
-    rc = lleval_ds_add(b, lleval_ds_item(b, id, r->fields[0], NULL, choices, answers, meta),
-                       where, err);
+    rc = lleval_ds_add(b, lleval_ds_item(b, id, r->fields[0], NULL, choices, answers, meta), where,
+                       err);
     free(id);
     free(where);
     return rc;

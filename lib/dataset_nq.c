@@ -24,11 +24,11 @@ static int nq_line(struct lleval_ds_builder *b, const char *path, long line, con
     if (!json_is_string(q))
         return lleval_ds_field_error(path, line, "question", q, "a string", NULL, err);
     if (lleval_ds_blank(json_string_value(q), json_string_length(q)))
-        return lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: field 'question' is empty", path,
-                              line);
+        return lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: field 'question' is empty", path, line);
     if (!json_is_array(a))
         return lleval_ds_field_error(path, line, "answer", a, "a list of strings", NULL, err);
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         if (!json_is_string(v))
             return lleval_err_set(err, LLEVAL_EINVAL,
                                   "%s:%ld: field 'answer' must be a list of strings, but element "
@@ -36,7 +36,8 @@ static int nq_line(struct lleval_ds_builder *b, const char *path, long line, con
                                   path, line, i + 1, lleval_ds_json_type(v));
     }
     answers = json_array();
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         lleval_ds_answer_add(answers, json_string_value(v));
     }
     if (!json_array_size(answers)) {

@@ -21,9 +21,9 @@
 struct id_locator {
     const char *buf;
     size_t len;
-    size_t pos;  /* scan position */
-    long line;   /* line at pos */
-    bool lost;   /* an id was not found (escaped in the file?): stop looking */
+    size_t pos; /* scan position */
+    long line;  /* line at pos */
+    bool lost;  /* an id was not found (escaped in the file?): stop looking */
 };
 
 /* Returns the line of the next occurrence of "id", or 0 when unknown. */
@@ -60,9 +60,9 @@ static int squad_error(const struct squad_ctx *c, long line, struct lleval_err *
                        const char *field, const json_t *v, const char *expected)
 {
     if (line > 0)
-        return lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: %s: field '%s' %s %s%s%s", c->path,
-                              line, c->jpath, field, v ? "must be" : "is missing; it must be",
-                              expected, v ? ", found " : "", v ? lleval_ds_json_type(v) : "");
+        return lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: %s: field '%s' %s %s%s%s", c->path, line,
+                              c->jpath, field, v ? "must be" : "is missing; it must be", expected,
+                              v ? ", found " : "", v ? lleval_ds_json_type(v) : "");
     return lleval_err_set(err, LLEVAL_EINVAL, "%s: %s: field '%s' %s %s%s%s", c->path, c->jpath,
                           field, v ? "must be" : "is missing; it must be", expected,
                           v ? ", found " : "", v ? lleval_ds_json_type(v) : "");
@@ -88,8 +88,7 @@ static int squad_qa(struct squad_ctx *c, const json_t *qa, const char *title, co
     if (!json_is_string(id))
         return squad_error(c, 0, err, "id", id, "a string");
     if (!json_string_length(id))
-        return lleval_err_set(err, LLEVAL_EINVAL, "%s: %s: field 'id' is empty", c->path,
-                              c->jpath);
+        return lleval_err_set(err, LLEVAL_EINVAL, "%s: %s: field 'id' is empty", c->path, c->jpath);
     line = locate_id(&c->loc, json_string_value(id));
     if (!json_is_string(q))
         return squad_error(c, line, err, "question", q, "a string");
@@ -104,7 +103,8 @@ static int squad_qa(struct squad_ctx *c, const json_t *qa, const char *title, co
     if (lleval_ds_blank(json_string_value(q), json_string_length(q)))
         return squad_error(c, line, err, "question", q, "a non-empty string");
     answers = json_array();
-    json_array_foreach(ans, i, v) {
+    json_array_foreach(ans, i, v)
+    {
         const json_t *text = json_object_get(v, "text");
         if (!json_is_string(text)) {
             json_decref(answers);
@@ -128,8 +128,8 @@ static int squad_qa(struct squad_ctx *c, const json_t *qa, const char *title, co
     else
         where = lleval_xasprintf("%s (%s)", c->path, c->jpath);
     rc = lleval_ds_add(b,
-                       lleval_ds_item(b, json_string_value(id), json_string_value(q), context,
-                                      NULL, answers, meta),
+                       lleval_ds_item(b, json_string_value(id), json_string_value(q), context, NULL,
+                                      answers, meta),
                        where, err);
     free(where);
     return rc;
@@ -146,7 +146,8 @@ static int squad_doc(struct squad_ctx *c, const json_t *root, struct lleval_err 
                               "%s: not SQuAD JSON: no \"data\" list at the top level; for other "
                               "layouts use format jsonl with a field mapping",
                               c->path);
-    json_array_foreach(data, ai, article) {
+    json_array_foreach(data, ai, article)
+    {
         const json_t *title = json_object_get(article, "title");
         const json_t *paras = json_object_get(article, "paragraphs");
         const json_t *para;
@@ -160,7 +161,8 @@ static int squad_doc(struct squad_ctx *c, const json_t *root, struct lleval_err 
             return squad_error(c, 0, err, "title", title, "a string");
         if (!json_is_array(paras))
             return squad_error(c, 0, err, "paragraphs", paras, "a list");
-        json_array_foreach(paras, pi, para) {
+        json_array_foreach(paras, pi, para)
+        {
             const json_t *context = json_object_get(para, "context");
             const json_t *qas = json_object_get(para, "qas");
             const json_t *qa;
@@ -174,10 +176,11 @@ static int squad_doc(struct squad_ctx *c, const json_t *root, struct lleval_err 
                 return squad_error(c, 0, err, "context", context, "a string");
             if (!json_is_array(qas))
                 return squad_error(c, 0, err, "qas", qas, "a list");
-            json_array_foreach(qas, qi, qa) {
+            json_array_foreach(qas, qi, qa)
+            {
                 int rc;
-                snprintf(c->jpath, sizeof(c->jpath), "data[%zu].paragraphs[%zu].qas[%zu]", ai,
-                         pi, qi);
+                snprintf(c->jpath, sizeof(c->jpath), "data[%zu].paragraphs[%zu].qas[%zu]", ai, pi,
+                         qi);
                 c->b->records++;
                 rc = squad_qa(c, qa, title ? json_string_value(title) : "",
                               json_string_value(context), err);
@@ -236,8 +239,8 @@ int lleval_ds_import_squad(struct lleval_ds_builder *b, struct lleval_err *err)
             rc = lleval_err_set(err, LLEVAL_EINVAL,
                                 "%s:%ld:%ld: %s at byte offset %zu (byte 0x%02X); re-save the "
                                 "file as UTF-8",
-                                c.path, line, col, raw.buf[off] ? "invalid UTF-8" : "NUL byte",
-                                off, (unsigned)(unsigned char)raw.buf[off]);
+                                c.path, line, col, raw.buf[off] ? "invalid UTF-8" : "NUL byte", off,
+                                (unsigned)(unsigned char)raw.buf[off]);
             goto out;
         }
     }

@@ -116,7 +116,10 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
     const json_t *item;
     const char *gold = NULL, *type;
     json_t *answers, *msgs, *m;
-    uint64_t h = hash64(custom_id);
+    /* the model id salts the hash: two "dry models" answer differently */
+    const char *model = lleval_json_str(body, "model");
+    char *salted = lleval_xasprintf("%s|%s", custom_id, model && strcmp(model, "dry") ? model : "");
+    uint64_t h = hash64(salted);
     unsigned roll = (unsigned)(h % 100);
     /* about one in seven is cut off, spread evenly over the ids */
     bool cut = (h >> 40) % 7 == 0;
@@ -126,6 +129,7 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
     int rc;
 
     log_request(custom_id);
+    free(salted);
     rc = lleval_cid_decode(custom_id, &cid, err);
     if (rc)
         return rc;

@@ -22,9 +22,9 @@
 #include "lleval/http.h"
 #include "lleval/json.h"
 
-#define LLAMACPP_LABEL "llama-server"
+#define LLAMACPP_LABEL       "llama-server"
 #define LLAMACPP_LOAD_WAIT_S 120 /* when e->probe_timeout_s is not set */
-#define LLAMACPP_POLL_MS 500
+#define LLAMACPP_POLL_MS     500
 
 /* The server root: base_url without a trailing "/v1". Owned. */
 static char *server_root(const struct lleval_engine *e)
@@ -87,7 +87,7 @@ static int wait_healthy(struct lleval_engine *view, const char *where, struct ll
         lleval_sb_reset(&body);
         rc = lleval_http_get(view, "/health", call_s, &status, &body, err);
         if (rc) {
-            snprintf(reason, sizeof(reason), "%s", err ? err->msg : "no reply");
+            snprintf(reason, sizeof(reason), "%s", err ? lleval_http_reason(err->msg) : "no reply");
             rc = lleval_err_set(err, LLEVAL_EENGINE,
                                 "cannot reach llama-server at %s: is it running? start it with "
                                 "`llama-server -m MODEL.gguf --port PORT` or check base_url (%s)",
@@ -143,8 +143,9 @@ static void props_detail(const struct lleval_engine *e, const json_t *props, con
         lleval_sb_addf(&sb, ", model '%s'", info->model);
     if (e->cfg && info->slot_ctx > 0 && e->cfg->context_length > info->slot_ctx)
         lleval_sb_addf(&sb,
-                       "; warning: context_length %ld is larger than the %ld tokens of one slot "
-                       "(llama-server's -c divided by -np): longer requests will be refused",
+                       "; warning: context_length %ld is larger than the %ld tokens of one "
+                       "llama-server slot (raise its -c; -np N splits -c into N slots unless the "
+                       "KV cache is unified): longer requests will be refused",
                        e->cfg->context_length, info->slot_ctx);
     info->detail = lleval_sb_detach(&sb, NULL);
 }

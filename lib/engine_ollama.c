@@ -188,8 +188,8 @@ static enum lleval_reply ollama_http_error(const struct lleval_engine *e, long s
  * from the last object, which has "done": true.
  */
 static enum lleval_reply ollama_parse_reply(struct lleval_engine *e, long http_status,
-                                            const char *body, size_t len,
-                                            struct lleval_answer *out, struct lleval_err *err)
+                                            const char *body, size_t len, struct lleval_answer *out,
+                                            struct lleval_err *err)
 {
     struct lleval_sb content = LLEVAL_SB_INIT;
     json_t *last = NULL;
@@ -365,7 +365,7 @@ static int ollama_probe(struct lleval_engine *e, struct lleval_probe_info *info,
     memset(info, 0, sizeof(*info));
     rc = lleval_http_get(e, "/api/tags", e->probe_timeout_s, &status, &body, err);
     if (rc) {
-        snprintf(reason, sizeof(reason), "%s", err ? err->msg : "no reply");
+        snprintf(reason, sizeof(reason), "%s", err ? lleval_http_reason(err->msg) : "no reply");
         rc = lleval_err_set(err, LLEVAL_EENGINE,
                             "cannot reach Ollama at %s: is `ollama serve` running? (%s)", where,
                             reason);
@@ -381,8 +381,9 @@ static int ollama_probe(struct lleval_engine *e, struct lleval_probe_info *info,
     }
     if (status != 200) {
         char *text = lleval_http_error_text(body.buf, body.len, e->api_key);
-        rc = lleval_err_set(err, LLEVAL_EENGINE, "Ollama at %s answered HTTP %ld to GET /api/tags%s%s",
-                            where, status, *text ? ": " : "", text);
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "Ollama at %s answered HTTP %ld to GET /api/tags%s%s", where, status,
+                            *text ? ": " : "", text);
         free(text);
         goto out;
     }
@@ -405,7 +406,7 @@ static int ollama_probe(struct lleval_engine *e, struct lleval_probe_info *info,
         goto out;
     }
     info->model = lleval_xstrdup(lleval_json_str(found, "name") ? lleval_json_str(found, "name")
-                                                                 : lleval_json_str(found, "model"));
+                                                                : lleval_json_str(found, "model"));
     info->slot_ctx = e->cfg && e->cfg->context_length > 0 ? e->cfg->context_length : 0;
     model_detail(e, found, where, info);
 

@@ -110,8 +110,8 @@ enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const 
     choice = json_array_get(json_object_get(root, "choices"), 0);
     if (!json_is_object(choice)) {
         char *text = lleval_http_error_text(body, len, e->api_key);
-        lleval_err_set(err, LLEVAL_EENGINE, "malformed reply from %s: no choices in \"%s\"",
-                       label, text);
+        lleval_err_set(err, LLEVAL_EENGINE, "malformed reply from %s: no choices in \"%s\"", label,
+                       text);
         free(text);
         verdict = LLEVAL_REPLY_RETRY;
         goto out;
@@ -157,9 +157,15 @@ static int openai_make_request(struct lleval_engine *e, const json_t *body,
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
     json_t *chat = lleval_openai_chat_body(e, body, err);
+    json_t *top_k;
     memset(out, 0, sizeof(*out));
     if (!chat)
         return LLEVAL_EINVAL;
+    /* top_k is not in OpenAI's own API, which refuses unknown fields: top_k 0
+     * (disabled) is left out, so such servers can be used */
+    top_k = json_object_get(chat, "top_k");
+    if (json_is_integer(top_k) && json_integer_value(top_k) == 0)
+        json_object_del(chat, "top_k");
     lleval_json_dump_sb(chat, &sb);
     json_decref(chat);
     out->url = lleval_http_url(e, "/chat/completions");
@@ -169,8 +175,8 @@ static int openai_make_request(struct lleval_engine *e, const json_t *body,
 }
 
 static enum lleval_reply openai_parse_reply(struct lleval_engine *e, long http_status,
-                                            const char *body, size_t len,
-                                            struct lleval_answer *out, struct lleval_err *err)
+                                            const char *body, size_t len, struct lleval_answer *out,
+                                            struct lleval_err *err)
 {
     return lleval_openai_parse_chat(e, OPENAI_LABEL, http_status, body, len, out, err);
 }
@@ -223,11 +229,11 @@ static int openai_probe(struct lleval_engine *e, struct lleval_probe_info *info,
     memset(info, 0, sizeof(*info));
     rc = lleval_http_get(e, "/models", e->probe_timeout_s, &status, &body, err);
     if (rc) {
-        snprintf(reason, sizeof(reason), "%s", err ? err->msg : "no reply");
+        snprintf(reason, sizeof(reason), "%s", err ? lleval_http_reason(err->msg) : "no reply");
         rc = lleval_err_set(err, LLEVAL_EENGINE,
-                            "%s: is the server running? (base_url includes the /v1 prefix by "
-                            "convention, e.g. http://127.0.0.1:8000/v1)",
-                            reason);
+                            "cannot reach %s at %s: is it running? check base_url too (it "
+                            "includes the /v1 prefix, e.g. http://127.0.0.1:8000/v1) (%s)",
+                            OPENAI_LABEL, where, reason);
         goto out;
     }
     if (status == 401 || status == 403) {

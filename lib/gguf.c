@@ -132,23 +132,35 @@ struct src {
     char what[160]; /* what is being read, for messages */
 };
 
+#define ADVICE "the file is incomplete or corrupt: download or convert it again"
+
+/* "'name': truncated at offset N while reading WHAT: DETAIL; ADVICE" */
+static int truncated(struct src *s, struct lleval_err *err, const char *fmt, ...)
+    LLEVAL_PRINTF(3, 4);
+static int truncated(struct src *s, struct lleval_err *err, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    return lleval_err_set(err, LLEVAL_EINVAL,
+                          "'%s': truncated at offset %" PRIu64 " while reading %s: %s; " ADVICE,
+                          s->name, s->pos, s->what, detail);
+}
+
 static int src_read(struct src *s, void *buf, uint64_t n, struct lleval_err *err)
 {
     if (n > s->size || s->pos > s->size - n)
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "'%s': truncated at offset %" PRIu64 " while reading %s (the file has "
-                              "%" PRIu64 " bytes); the file is incomplete or corrupt: download or "
-                              "convert it again",
-                              s->name, s->pos, s->what, s->size);
+        return truncated(s, err, "%" PRIu64 " more bytes needed, the file has %" PRIu64, n,
+                         s->size);
     if (s->mem) {
         memcpy(buf, s->mem + s->pos, (size_t)n);
     } else if (n && fread(buf, 1, (size_t)n, s->f) != (size_t)n) {
         if (ferror(s->f))
             return lleval_err_set(err, LLEVAL_EIO, "'%s': cannot read at offset %" PRIu64 ": %s",
                                   s->name, s->pos, strerror(errno));
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "'%s': truncated at offset %" PRIu64 " while reading %s", s->name,
-                              s->pos, s->what);
+        return truncated(s, err, "the file ended early");
     }
     s->pos += n;
     return 0;
@@ -202,10 +214,9 @@ static int rd_str(struct src *s, struct lleval_gguf_str *out, uint64_t max, stru
     if (len > max)
         return corrupt(s, err, "string length %" PRIu64 " is over the limit of %" PRIu64, len, max);
     if (len > s->size - s->pos)
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "'%s': truncated at offset %" PRIu64 " while reading %s: a string of "
-                              "%" PRIu64 " bytes runs past the end of the file (%" PRIu64 " bytes)",
-                              s->name, s->pos, s->what, len, s->size);
+        return truncated(s, err,
+                         "a string of %" PRIu64 " bytes runs past the end (%" PRIu64 " bytes)", len,
+                         s->size);
     out->s = lleval_xmalloc((size_t)len + 1);
     rc = src_read(s, out->s, len, err);
     if (rc) {
@@ -326,11 +337,9 @@ static int read_array(struct src *s, struct lleval_gguf_kv *kv, struct lleval_er
     {
         uint64_t min = t == LLEVAL_GGUF_STRING ? 8 : vtype_size(t);
         if (n > (s->size - s->pos) / min)
-            return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "'%s': truncated at offset %" PRIu64 " while reading %s: %" PRIu64
-                                  " elements of type %s cannot fit in the %" PRIu64
-                                  " bytes left in the file",
-                                  s->name, s->pos, s->what, n, vtype_names[t], s->size - s->pos);
+            return truncated(
+                s, err, "%" PRIu64 " elements of type %s cannot fit in the %" PRIu64 " bytes left",
+                n, vtype_names[t], s->size - s->pos);
     }
     kv->arr_type = (enum lleval_gguf_vtype)t;
     if (t == LLEVAL_GGUF_STRING) {
@@ -365,8 +374,7 @@ static int read_array(struct src *s, struct lleval_gguf_kv *kv, struct lleval_er
     return 0;
 }
 
-static int read_kv(struct src *s, struct lleval_gguf_kv *kv, uint64_t index,
-                   struct lleval_err *err)
+static int read_kv(struct src *s, struct lleval_gguf_kv *kv, uint64_t index, struct lleval_err *err)
 {
     struct lleval_gguf_str key = {NULL, 0};
     uint32_t t;
@@ -457,10 +465,11 @@ static int read_header(struct src *s, struct part *p, uint64_t *n_tensors, uint6
     if (rc)
         return rc;
     if (p->version == 1)
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "'%s': GGUF version 1 is no longer supported; convert the model again "
-                              "with a current llama.cpp",
-                              s->name);
+        return lleval_err_set(
+            err, LLEVAL_EINVAL,
+            "'%s': GGUF version 1 is no longer supported; convert the model again "
+            "with a current llama.cpp",
+            s->name);
     if (p->version != 2 && p->version != 3) {
         if ((p->version & 0xFFFF) == 0 && p->version != 0)
             return lleval_err_set(err, LLEVAL_EINVAL,
@@ -485,13 +494,13 @@ static int read_header(struct src *s, struct part *p, uint64_t *n_tensors, uint6
     if (*n_kv > LLEVAL_GGUF_MAX_KV)
         return corrupt(s, err, "metadata count %" PRIu64 " is over the limit of %llu", *n_kv,
                        (unsigned long long)LLEVAL_GGUF_MAX_KV);
+    snprintf(s->what, sizeof(s->what), "the header");
     /* A key/value takes at least 12 bytes and a tensor info at least 24. */
     if (*n_kv > (s->size - s->pos) / 12 || *n_tensors > (s->size - s->pos) / 24)
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "'%s': truncated at offset %" PRIu64 " while reading the header: %" PRIu64
-                              " metadata keys and %" PRIu64 " tensors cannot fit in the %" PRIu64
-                              " bytes left in the file",
-                              s->name, s->pos, *n_kv, *n_tensors, s->size - s->pos);
+        return truncated(s, err,
+                         "%" PRIu64 " metadata keys and %" PRIu64
+                         " tensors cannot fit in the %" PRIu64 " bytes left",
+                         *n_kv, *n_tensors, s->size - s->pos);
     return 0;
 }
 
@@ -539,8 +548,9 @@ static int read_tensor_info(struct src *s, struct lleval_gguf_tensor *t, uint64_
         return corrupt(s, err, "ggml type %" PRIu32 " is unknown (this lleval knows ids below %d)",
                        t->type, LLEVAL_GGML_TYPE_COUNT);
     if ((uint64_t)t->ne[0] % ti->block_size)
-        return corrupt(s, err, "%" PRId64 " elements per row is not a multiple of the %s block size %" PRIu32,
-                       t->ne[0], ti->name, ti->block_size);
+        return corrupt(
+            s, err, "%" PRId64 " elements per row is not a multiple of the %s block size %" PRIu32,
+            t->ne[0], ti->name, ti->block_size);
     if (!lleval_ggml_nbytes(t->type, t->n_elements, &t->n_bytes))
         return corrupt(s, err, "the byte size overflows");
     return rd_u64(s, &t->offset, err);
@@ -597,7 +607,8 @@ static int parse_part(struct src *s, struct part *p, struct lleval_err *err)
         uint64_t start, end;
         snprintf(s->what, sizeof(s->what), "tensor info %zu ('%.100s')", i, t->name);
         if (t->offset % p->alignment)
-            return corrupt(s, err, "data offset %" PRIu64 " is not a multiple of the alignment %" PRIu32,
+            return corrupt(s, err,
+                           "data offset %" PRIu64 " is not a multiple of the alignment %" PRIu32,
                            t->offset, p->alignment);
         if (t->offset > UINT64_MAX - p->data_offset ||
             t->n_bytes > UINT64_MAX - (p->data_offset + t->offset))
@@ -729,8 +740,8 @@ static int open_split(struct lleval_gguf *g, const char *path, size_t prefix_len
         }
         g->file_size += p.size;
         if (p.n_tensors) {
-            g->tensors = lleval_xrealloc(g->tensors,
-                                         (g->n_tensors + p.n_tensors) * sizeof(*g->tensors));
+            g->tensors =
+                lleval_xrealloc(g->tensors, (g->n_tensors + p.n_tensors) * sizeof(*g->tensors));
             for (size_t t = 0; t < p.n_tensors; t++) {
                 p.tensors[t].part = i;
                 g->tensors[g->n_tensors++] = p.tensors[t];
@@ -1085,15 +1096,14 @@ const char *lleval_gguf_file_type_name(uint64_t file_type)
 {
     /* llama_ftype values (llama.h); 4-6 and 33-35 were removed. */
     static const char *const names[] = {
-        [0] = "F32",      [1] = "F16",      [2] = "Q4_0",     [3] = "Q4_1",
-        [7] = "Q8_0",     [8] = "Q5_0",     [9] = "Q5_1",     [10] = "Q2_K",
-        [11] = "Q3_K_S",  [12] = "Q3_K_M",  [13] = "Q3_K_L",  [14] = "Q4_K_S",
-        [15] = "Q4_K_M",  [16] = "Q5_K_S",  [17] = "Q5_K_M",  [18] = "Q6_K",
-        [19] = "IQ2_XXS", [20] = "IQ2_XS",  [21] = "Q2_K_S",  [22] = "IQ3_XS",
-        [23] = "IQ3_XXS", [24] = "IQ1_S",   [25] = "IQ4_NL",  [26] = "IQ3_S",
-        [27] = "IQ3_M",   [28] = "IQ2_S",   [29] = "IQ2_M",   [30] = "IQ4_XS",
-        [31] = "IQ1_M",   [32] = "BF16",    [36] = "TQ1_0",   [37] = "TQ2_0",
-        [38] = "MXFP4_MOE", [39] = "NVFP4", [40] = "Q1_0",    [41] = "Q2_0",
+        [0] = "F32",      [1] = "F16",      [2] = "Q4_0",       [3] = "Q4_1",    [7] = "Q8_0",
+        [8] = "Q5_0",     [9] = "Q5_1",     [10] = "Q2_K",      [11] = "Q3_K_S", [12] = "Q3_K_M",
+        [13] = "Q3_K_L",  [14] = "Q4_K_S",  [15] = "Q4_K_M",    [16] = "Q5_K_S", [17] = "Q5_K_M",
+        [18] = "Q6_K",    [19] = "IQ2_XXS", [20] = "IQ2_XS",    [21] = "Q2_K_S", [22] = "IQ3_XS",
+        [23] = "IQ3_XXS", [24] = "IQ1_S",   [25] = "IQ4_NL",    [26] = "IQ3_S",  [27] = "IQ3_M",
+        [28] = "IQ2_S",   [29] = "IQ2_M",   [30] = "IQ4_XS",    [31] = "IQ1_M",  [32] = "BF16",
+        [36] = "TQ1_0",   [37] = "TQ2_0",   [38] = "MXFP4_MOE", [39] = "NVFP4",  [40] = "Q1_0",
+        [41] = "Q2_0",
     };
     if (file_type >= LLEVAL_ARRAY_SIZE(names))
         return NULL;

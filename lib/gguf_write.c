@@ -151,8 +151,8 @@ void lleval_gguf_writer_set_arr_str(struct lleval_gguf_writer *w, const char *ke
         put_str(sb, v[i], strlen(v[i]));
 }
 
-void lleval_gguf_writer_set_arr_f32(struct lleval_gguf_writer *w, const char *key,
-                                    const float *v, size_t n)
+void lleval_gguf_writer_set_arr_f32(struct lleval_gguf_writer *w, const char *key, const float *v,
+                                    size_t n)
 {
     struct lleval_sb *sb = slot(w, key, LLEVAL_GGUF_ARRAY);
     put_le(sb, LLEVAL_GGUF_F32, 4);
@@ -161,8 +161,8 @@ void lleval_gguf_writer_set_arr_f32(struct lleval_gguf_writer *w, const char *ke
         put_le(sb, f32_bits(v[i]), 4);
 }
 
-void lleval_gguf_writer_set_arr_i32(struct lleval_gguf_writer *w, const char *key,
-                                    const int32_t *v, size_t n)
+void lleval_gguf_writer_set_arr_i32(struct lleval_gguf_writer *w, const char *key, const int32_t *v,
+                                    size_t n)
 {
     struct lleval_sb *sb = slot(w, key, LLEVAL_GGUF_ARRAY);
     put_le(sb, LLEVAL_GGUF_I32, 4);
@@ -194,17 +194,17 @@ int lleval_gguf_writer_add_tensor(struct lleval_gguf_writer *w, const char *name
         return lleval_err_set(err, LLEVAL_EINVAL, "gguf writer: tensor '%s' added after begin",
                               name);
     if (!*name || strlen(name) > LLEVAL_GGUF_MAX_NAME_LEN)
-        return lleval_err_set(err, LLEVAL_EINVAL, "gguf writer: tensor name '%.64s' is empty or too long",
-                              name);
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "gguf writer: tensor name '%.64s' is empty or too long", name);
     for (size_t i = 0; i < w->n_t; i++)
         if (!strcmp(w->t[i].name, name))
             return lleval_err_set(err, LLEVAL_EINVAL, "gguf writer: tensor '%s' added twice", name);
     if (!ti)
-        return lleval_err_set(err, LLEVAL_EINVAL, "gguf writer: tensor '%s' has unknown type %" PRIu32,
-                              name, type);
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "gguf writer: tensor '%s' has unknown type %" PRIu32, name, type);
     if (n_dims < 1 || n_dims > LLEVAL_GGUF_MAX_DIMS)
-        return lleval_err_set(err, LLEVAL_EINVAL, "gguf writer: tensor '%s' has %" PRIu32 " dimensions",
-                              name, n_dims);
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "gguf writer: tensor '%s' has %" PRIu32 " dimensions", name, n_dims);
     for (uint32_t d = 0; d < LLEVAL_GGUF_MAX_DIMS; d++) {
         t.ne[d] = d < n_dims ? ne[d] : 1;
         if (t.ne[d] < 0 || (t.ne[d] && n > (uint64_t)INT64_MAX / (uint64_t)t.ne[d]))
@@ -260,8 +260,7 @@ static int write_zeros(struct lleval_gguf_writer *w, uint64_t n, struct lleval_e
     return 0;
 }
 
-int lleval_gguf_writer_begin(struct lleval_gguf_writer *w, const char *path,
-                             struct lleval_err *err)
+int lleval_gguf_writer_begin(struct lleval_gguf_writer *w, const char *path, struct lleval_err *err)
 {
     struct lleval_sb head = LLEVAL_SB_INIT;
     uint64_t off = 0;
@@ -329,14 +328,16 @@ int lleval_gguf_writer_data(struct lleval_gguf_writer *w, const void *data, size
     int rc;
 
     if (!w->f || w->failed)
-        return lleval_err_set(err, LLEVAL_EINVAL, "gguf writer: data written before begin or after an error");
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "gguf writer: data written before begin or after an error");
     rc = advance(w, err);
     while (!rc && len) {
         uint64_t left;
         size_t k;
         if (w->cur >= w->n_t)
             return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "gguf writer: %zu bytes of data beyond the declared tensors", len);
+                                  "gguf writer: %zu bytes of data beyond the declared tensors",
+                                  len);
         left = w->t[w->cur].n_bytes - w->cur_off;
         k = left < len ? (size_t)left : len;
         rc = write_bytes(w, p, k, err);

@@ -119,6 +119,14 @@ out:
     return rc;
 }
 
+const char *lleval_http_reason(const char *msg)
+{
+    const char *sep;
+    if (lleval_str_starts_with(msg, "cannot reach ") && (sep = strstr(msg, ": ")))
+        return sep + 2;
+    return msg;
+}
+
 char *lleval_http_url(const struct lleval_engine *e, const char *path)
 {
     const char *base = e->base_url ? e->base_url : "";
@@ -140,8 +148,8 @@ void lleval_http_add_headers(const struct lleval_engine *e, struct lleval_http_r
     }
 }
 
-int lleval_http_get(const struct lleval_engine *e, const char *path, long timeout_s,
-                    long *status, struct lleval_sb *body, struct lleval_err *err)
+int lleval_http_get(const struct lleval_engine *e, const char *path, long timeout_s, long *status,
+                    struct lleval_sb *body, struct lleval_err *err)
 {
     struct lleval_http_request req = {0};
     int rc;
@@ -166,8 +174,11 @@ enum lleval_reply lleval_http_classify(long status)
 static size_t utf8_seq(const char *s, size_t n)
 {
     unsigned char c = (unsigned char)s[0];
-    size_t want = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t want = c < 0x80                 ? 1
+                  : c >= 0xc2 && c <= 0xdf ? 2
+                  : c >= 0xe0 && c <= 0xef ? 3
+                  : c >= 0xf0 && c <= 0xf4 ? 4
+                                           : 0;
     if (!want || want > n)
         return 0;
     return lleval_utf8_valid(s, want, NULL) ? want : 0;

@@ -17,11 +17,9 @@
 #include "lleval/fs.h"
 #include "lleval/journal.h"
 #include "lleval/json.h"
+#include "lleval/launch.h"
 #include "lleval/run.h"
-#if __has_include("lleval/score.h")
 #include "lleval/score.h"
-#define HAVE_SCORE 1
-#endif
 #include "lleval/util.h"
 
 static const char *const step_names[LLEVAL_N_STEPS] = {
@@ -128,6 +126,11 @@ struct run {
     char engine_detail[256];
     char last_error[512];
     bool stop_requested;
+    /* a managed llama-server (launch section), and the engine it serves */
+    struct lleval_launch *launch;
+    struct lleval_engine *engine;
+    long launch_restarts_seen;
+    struct lleval_err launch_err; /* why the managed server could not be kept up */
     /* progress arrays */
     const char **trial_names;
     size_t *trial_done, *trial_total;
@@ -559,6 +562,43 @@ static int on_result(void *ud, const struct lleval_job *job, json_t *line)
     return rc;
 }
 
+/*
+ * Checks the managed llama-server, restarting it when it died (waiting up to
+ * wait_ms for a dying one to exit). Returns -1 when it could not be kept up
+ * (r->launch_err says why), 1 after a restart, else 0.
+ */
+static int check_server(struct run *r, long wait_ms)
+{
+    char note[256];
+    int rc = lleval_launch_revive(r->launch, wait_ms, note, sizeof(note), &r->launch_err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        /* a restart may have moved to another port */
+        free(r->engine->base_url);
+        r->engine->base_url = lleval_xstrdup(lleval_launch_base_url(r->launch));
+        warning(r, "%s", note);
+    }
+    return rc;
+}
+
+/* The scheduler's last resort before "engine unreachable" (see revive in scheduler.h). */
+static bool revive(void *ud)
+{
+    struct poll_ctx *pc = ud;
+    struct run *r = pc->r;
+    long restarts;
+    if (!r->launch || r->launch_err.code || lleval_stop_signal)
+        return false;
+    if (check_server(r, 3000) < 0)
+        return false;
+    restarts = lleval_launch_restarts(r->launch);
+    if (restarts == r->launch_restarts_seen)
+        return false; /* it runs but does not answer: not a crash to repair */
+    r->launch_restarts_seen = restarts;
+    return true;
+}
+
 static bool on_tick(void *ud, const struct lleval_sched_stats *st)
 {
     struct poll_ctx *pc = ud;
@@ -568,6 +608,9 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
 
     if (lleval_path_exists(r->stop_path))
         r->stop_requested = true;
+    if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal &&
+        check_server(r, 0) < 0)
+        return true; /* it died for good: stop, resumable */
     if (flush_state(r, false, pc->err))
         pc->io_rc = pc->err->code;
     if (!r->o->on_progress)
@@ -658,11 +701,17 @@ static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *
     so.timeout_s = (double)r->cfg->request_timeout_s;
     so.max_retries = r->cfg->max_retries;
     so.max_connect_failures = r->cfg->max_connect_failures > 0 ? r->cfg->max_connect_failures : 5;
+    if (r->launch)
+        so.revive = revive;
     rc = flush_state(r, true, err);
     if (!rc)
         rc = lleval_sched_run(e, jobs, n, &so, on_result, on_tick, &pc, &st, err);
     if (pc.io_rc && !rc)
         rc = pc.io_rc;
+    if (r->launch_err.code && (!rc || rc == LLEVAL_EINTR || rc == LLEVAL_EENGINE)) {
+        rc = r->launch_err.code; /* the managed server died for good */
+        *err = r->launch_err;
+    }
     if (rc == 0 && r->stop_requested && st.done < n)
         rc = lleval_err_set(err, LLEVAL_EINTR, "stopped on request");
     for (size_t i = 0; i < r->n_parts; i++) {
@@ -848,11 +897,28 @@ static int run_steps(struct run *r, struct lleval_run_result *res, struct lleval
     if (rc || o->to_step == LLEVAL_STEP_BUILD)
         goto out;
 
-    /* submit: probe the engine and queue the requests */
+    /* submit: start a managed llama-server, probe the engine and queue the requests */
+    if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
+        char *log = lleval_path_join(r->dir, "logs/llama-server.log");
+        event(r, "submit: starting llama-server with %s (log %s)", r->cfg->launch.model, log);
+        rc = lleval_launch_start(r->cfg, log, 0, &r->launch, err);
+        if (!rc)
+            event(r, "submit: llama-server pid %ld listening at %s",
+                  lleval_launch_pid(r->launch), lleval_launch_base_url(r->launch));
+        free(log);
+        if (rc)
+            goto out;
+    }
     rc = lleval_engine_open(&engine, r->cfg, err);
     if (rc)
         goto out;
     engine_open = true;
+    r->engine = &engine;
+    if (r->launch) {
+        /* the managed server's address; never written to config.resolved.yaml */
+        free(engine.base_url);
+        engine.base_url = lleval_xstrdup(lleval_launch_base_url(r->launch));
+    }
     {
         struct lleval_probe_info info = {0};
         rc = engine.ops->probe(&engine, &info, err);
@@ -915,7 +981,6 @@ static int run_steps(struct run *r, struct lleval_run_result *res, struct lleval
         goto out;
 
     /* score */
-#ifdef HAVE_SCORE
     {
         struct lleval_score_opts so;
         struct lleval_score_result sr;
@@ -937,7 +1002,6 @@ static int run_steps(struct run *r, struct lleval_run_result *res, struct lleval
         lleval_score_result_release(&sr);
         event(r, "score: %s", res->scores_path);
     }
-#endif
     r->steps_done = 6;
     if (o->to_step == LLEVAL_STEP_SCORE)
         goto out;
@@ -945,6 +1009,9 @@ static int run_steps(struct run *r, struct lleval_run_result *res, struct lleval
 out:
     if (engine_open)
         lleval_engine_close(&engine);
+    r->engine = NULL;
+    lleval_launch_stop(r->launch); /* every path: done, failed, stopped */
+    r->launch = NULL;
     res->last_step = r->steps_done ? (enum lleval_step)(r->steps_done - 1) : LLEVAL_STEP_PREPARE;
     free(combined);
     free(pred);

@@ -65,6 +65,7 @@ void lleval_sched_opts_default(struct lleval_sched_opts *o)
     o->backoff_max_s = 30;
     o->tick_ms = 250;
     o->seed = 0x9E3779B97F4A7C15ULL;
+    o->revive = NULL;
 }
 
 static double rand01(struct sched *s)
@@ -235,13 +236,21 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
         snprintf(msg, sizeof(msg), "%s: %s", sl->req.url, curl_easy_strerror(code));
         if (is_connect_error(code)) {
             s->st->consecutive_connect_failures++;
+            snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
             if (s->st->consecutive_connect_failures >= s->o->max_connect_failures) {
+                if (s->o->revive && s->o->revive(s->ud)) {
+                    s->st->consecutive_connect_failures = 0;
+                    queue_retry(s, sl->job, sl->attempts);
+                    return;
+                }
                 /* leave this job unanswered: resume asks it again */
                 s->unreachable = true;
-                snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
                 return;
             }
-            transient(s, sl, 0, "connection_error", msg);
+            /* the engine is away, the request is not at fault: this does not
+             * use up its retries (max_connect_failures ends the run instead,
+             * resumable, rather than recording a failed answer) */
+            queue_retry(s, sl->job, sl->attempts);
         } else if (code == CURLE_OPERATION_TIMEDOUT) {
             transient(s, sl, 0, "timeout", msg);
         } else {

@@ -50,36 +50,53 @@ double lleval_rng_uniform(struct lleval_rng *r)
     return (double)(lleval_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-/* Uniform in (0, 1): never 0 or 1, for logarithms. */
-static double uniform_open(struct lleval_rng *r)
-{
-    return ((double)(lleval_rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
-}
-
 uint64_t lleval_rng_below(struct lleval_rng *r, uint64_t n)
 {
+    uint64_t x;
+    if (n <= UINT32_MAX) {
+        /* Lemire's multiply-shift with rejection: unbiased, no division usually */
+        uint32_t n32 = (uint32_t)n;
+        uint64_t m = (lleval_rng_next(r) >> 32) * n32;
+        uint32_t low = (uint32_t)m;
+        if (low < n32) {
+            uint32_t t = (uint32_t)(-n32) % n32;
+            while (low < t) {
+                m = (lleval_rng_next(r) >> 32) * n32;
+                low = (uint32_t)m;
+            }
+        }
+        return m >> 32;
+    }
     /* rejection on the top of the range: unbiased, rarely loops */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t x;
     do {
         x = lleval_rng_next(r);
     } while (x >= limit);
     return x % n;
 }
 
-/* Inversion by geometric waiting times: the number of successes whose
- * waiting times fit in n trials. Expected cost n * p + 1 (used for n*p < 10). */
+/* Sequential-search inversion of the CDF (used for n * p < 10): one exp and
+ * log1p per call plus about n * p multiply-divides. */
 static uint64_t binomial_inversion(struct lleval_rng *r, uint64_t n, double p)
 {
-    double logq = log1p(-p);
-    double used = 0;
-    uint64_t k = 0;
-    for (;;) {
-        used += ceil(log(uniform_open(r)) / logq);
-        if (used > (double)n)
-            return k;
-        k++;
+    double q = 1.0 - p, dn = (double)n;
+    double qn = exp(dn * log1p(-p));
+    double np = dn * p;
+    double bound = fmin(dn, np + 10.0 * sqrt(np * q + 1.0));
+    double u = lleval_rng_uniform(r), px = qn;
+    uint64_t x = 0;
+    while (u > px) {
+        x++;
+        if ((double)x > bound) { /* lost in the far tail by rounding: start over */
+            x = 0;
+            px = qn;
+            u = lleval_rng_uniform(r);
+        } else {
+            u -= px;
+            px = ((dn - (double)x + 1.0) * p * px) / ((double)x * q);
+        }
     }
+    return x;
 }
 
 /* Hormann (1993) BTRS, for p <= 0.5 and n * p >= 10; exact acceptance test
@@ -273,17 +290,20 @@ double lleval_mcnemar_exact(long b, long c)
 
 /* ---- distribution ---- */
 
+/* Up to this many items per bin, a resample draws the items one by one. */
+#define DIRECT_FACTOR 8
+
 #define EMPTY_KEY UINT64_MAX
 #define ZERO_KEY (UINT64_MAX - 1)
 
-/* Sign, exponent and the top 10 mantissa bits: bins one part in 1024 wide. */
+/* Sign, exponent and the top 8 mantissa bits: bins one part in 256 wide. */
 static uint64_t bin_key(double v)
 {
     uint64_t bits;
     if (v == 0.0)
         return ZERO_KEY;
     memcpy(&bits, &v, sizeof(bits));
-    return bits >> 42;
+    return bits >> 44;
 }
 
 void lleval_dist_init(struct lleval_dist *d)
@@ -409,18 +429,35 @@ int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t 
         value[i] = bins[i].sum / (double)bins[i].count;
 
     lleval_rng_seed(&r, seed);
-    for (long b = 0; b < resamples; b++) {
-        uint64_t left = d->n, pool = d->n;
-        double s = 0;
-        for (size_t i = 0; i < k && left; i++) {
-            uint64_t x = i + 1 == k ? left
-                                    : lleval_rng_binomial(&r, left,
-                                                          (double)bins[i].count / (double)pool);
-            s += (double)x * value[i];
-            left -= x;
-            pool -= bins[i].count;
+    if (d->n <= DIRECT_FACTOR * (uint64_t)k) {
+        /* few items per bin: draw items one by one (cheaper than k binomials) */
+        double *item = lleval_xmalloc((size_t)d->n * sizeof(double));
+        size_t m = 0;
+        for (size_t i = 0; i < k; i++)
+            for (uint64_t c = 0; c < bins[i].count; c++)
+                item[m++] = value[i];
+        for (long b = 0; b < resamples; b++) {
+            double s = 0;
+            for (size_t j = 0; j < m; j++)
+                s += item[lleval_rng_below(&r, m)];
+            stats[b] = s / (double)m;
         }
-        stats[b] = s / (double)d->n;
+        free(item);
+    } else {
+        /* one multinomial draw over the bins: sequential conditional binomials */
+        for (long b = 0; b < resamples; b++) {
+            uint64_t left = d->n, pool = d->n;
+            double s = 0;
+            for (size_t i = 0; i < k && left; i++) {
+                uint64_t x = i + 1 == k ? left
+                                        : lleval_rng_binomial(
+                                              &r, left, (double)bins[i].count / (double)pool);
+                s += (double)x * value[i];
+                left -= x;
+                pool -= bins[i].count;
+            }
+            stats[b] = s / (double)d->n;
+        }
     }
     percentile_ci(stats, resamples, out);
     out->resamples = resamples;

@@ -5,10 +5,11 @@
  * finds llama.cpp's tools and runs llama-quantize on the result.
  *
  * Design notes (docs/gguf.md has the user-facing version):
- *  - the rows of output.weight for control and byte tokens are zero, so their
- *    logits are 0 while word tokens get logits of a few units: greedy and
- *    top-k sampling produce printable words, never stray bytes or </s>; a
- *    generation therefore always runs to its token limit (or a stop string);
+ *  - the rows of output.weight for control tokens and for byte tokens other
+ *    than printable ASCII are zero, so their logits are 0 while the others get
+ *    logits of a few units: greedy and top-k sampling produce printable text,
+ *    never broken UTF-8 or </s>; a generation therefore always runs to its
+ *    token limit (or a stop string);
  *  - matrices are uniform in +-1/sqrt(fan_in) (embeddings +-1, norms 1), so
  *    activations stay O(1) and F16 never overflows;
  *  - every tensor has its own PRNG stream (seed, tensor index), so a shape
@@ -57,9 +58,10 @@ int lleval_synth_resolve(struct lleval_synth_opts *o, struct lleval_err *err)
         return lleval_err_set(err, LLEVAL_EINVAL, "--embd %ld is out of range (2 to 65536)",
                               o->embd);
     if (o->heads < 1 || o->heads > o->embd || o->embd % o->heads)
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "--heads %ld must divide --embd %ld (the head dimension is embd/heads)",
-                              o->heads, o->embd);
+        return lleval_err_set(
+            err, LLEVAL_EINVAL,
+            "--heads %ld must divide --embd %ld (the head dimension is embd/heads)", o->heads,
+            o->embd);
     if ((o->embd / o->heads) % 2)
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "head dimension %ld (--embd %ld / --heads %ld) must be even for RoPE",
@@ -75,9 +77,10 @@ int lleval_synth_resolve(struct lleval_synth_opts *o, struct lleval_err *err)
         return lleval_err_set(err, LLEVAL_EINVAL, "--ff %ld is out of range (1 to %ld)", o->ff,
                               1L << 20);
     if (o->vocab < LLEVAL_SYNTH_MIN_VOCAB || o->vocab > LLEVAL_SYNTH_MAX_VOCAB)
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "--vocab %ld is out of range (%d: 3 special and 256 byte tokens, to %d)",
-                              o->vocab, LLEVAL_SYNTH_MIN_VOCAB, LLEVAL_SYNTH_MAX_VOCAB);
+        return lleval_err_set(
+            err, LLEVAL_EINVAL,
+            "--vocab %ld is out of range (%d: 3 special and 256 byte tokens, to %d)", o->vocab,
+            LLEVAL_SYNTH_MIN_VOCAB, LLEVAL_SYNTH_MAX_VOCAB);
     if (o->ctx < 1 || o->ctx > (1L << 24))
         return lleval_err_set(err, LLEVAL_EINVAL, "--ctx %ld is out of range (1 to %ld)", o->ctx,
                               1L << 24);
@@ -88,7 +91,8 @@ int lleval_synth_resolve(struct lleval_synth_opts *o, struct lleval_err *err)
         uint64_t bytes = lleval_synth_param_count(o) * (o->type == LLEVAL_GGML_F32 ? 4 : 2);
         if (bytes > (64ull << 30))
             return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "the model would take %" PRIu64 " GiB; make it smaller (at most 64 GiB)",
+                                  "the model would take %" PRIu64
+                                  " GiB; make it smaller (at most 64 GiB)",
                                   bytes >> 30);
     }
     return 0;
@@ -106,40 +110,59 @@ uint64_t lleval_synth_param_count(const struct lleval_synth_opts *o)
 
 /* Frequent English words, and words that QA prompts and answers use. */
 static const char *const words[] = {
-    "the", "of", "and", "to", "in", "is", "was", "that", "for", "on", "as", "with", "by", "he",
-    "The", "What", "Who", "When", "Where", "Which", "How", "In", "It", "A", "Answer", "Question",
-    "it", "at", "from", "his", "an", "are", "were", "which", "be", "this", "has", "had", "or",
-    "not", "but", "its", "first", "their", "also", "they", "after", "new", "been", "one", "who",
-    "have", "two", "her", "she", "there", "all", "more", "when", "into", "other", "time", "year",
-    "years", "can", "only", "would", "most", "some", "may", "many", "such", "than", "over", "city",
-    "world", "state", "used", "during", "known", "about", "three", "later", "between", "where",
-    "these", "under", "what", "how", "why", "many", "much", "name", "called", "people", "number",
-    "part", "school", "war", "country", "government", "united", "states", "american", "national",
-    "history", "family", "music", "film", "game", "team", "season", "river", "water", "earth",
-    "life", "king", "church", "century", "area", "house", "system", "group", "company", "language",
-    "answer", "question", "context", "choice", "choices", "correct", "true", "false", "yes", "no",
-    "none", "both", "each", "every", "because", "therefore", "however", "before", "since", "until",
-    "while", "though", "again", "still", "then", "now", "here", "very", "well", "good", "great",
-    "small", "large", "long", "short", "high", "low", "old", "young", "early", "late", "same",
-    "different", "important", "public", "general", "political", "social", "major", "main", "best",
-    "north", "south", "east", "west", "english", "french", "german", "british", "european",
-    "london", "paris", "york", "france", "england", "china", "india", "japan", "africa", "europe",
-    "president", "minister", "university", "college", "science", "energy", "power", "law", "court",
-    "money", "market", "price", "day", "days", "week", "month", "hour", "today", "born", "died",
-    "made", "make", "took", "take", "gave", "give", "said", "say", "found", "find", "became",
-    "become", "began", "begin", "led", "lead", "won", "win", "wrote", "write", "built", "build",
-    "is", "am", "do", "does", "did", "will", "should", "could", "might", "must", "we", "you",
-    "your", "our", "us", "him", "them", "my", "me", "i", "a", "if", "so", "up", "out", "down",
-    "off", "back", "just", "like", "than", "any", "own", "through", "against", "around", "without",
-    "within", "along", "among", "above", "below", "near", "far", "left", "right", "side", "end",
-    "point", "place", "way", "form", "line", "level", "order", "case", "fact", "result", "example",
-    "reason", "problem", "information", "data", "model", "test", "book", "word", "words", "text",
-    "one", "zero", "four", "five", "six", "seven", "eight", "nine", "ten", "hundred", "thousand",
-    "million", "percent", "red", "blue", "green", "black", "white", "light", "dark", "sun", "moon",
-    "star", "sea", "land", "island", "mountain", "lake", "road", "town", "village", "food", "body",
-    "health", "disease", "animal", "plant", "species", "cell", "human", "man", "woman", "men",
-    "women", "child", "children", "father", "mother", "son", "daughter", "brother", "sister",
-    "friend", "work", "play", "art", "design", "computer", "network", "software", "internet",
+    "the",       "of",         "and",        "to",        "in",          "is",       "was",
+    "that",      "for",        "on",         "as",        "with",        "by",       "he",
+    "The",       "What",       "Who",        "When",      "Where",       "Which",    "How",
+    "In",        "It",         "A",          "Answer",    "Question",    "it",       "at",
+    "from",      "his",        "an",         "are",       "were",        "which",    "be",
+    "this",      "has",        "had",        "or",        "not",         "but",      "its",
+    "first",     "their",      "also",       "they",      "after",       "new",      "been",
+    "one",       "who",        "have",       "two",       "her",         "she",      "there",
+    "all",       "more",       "when",       "into",      "other",       "time",     "year",
+    "years",     "can",        "only",       "would",     "most",        "some",     "may",
+    "many",      "such",       "than",       "over",      "city",        "world",    "state",
+    "used",      "during",     "known",      "about",     "three",       "later",    "between",
+    "where",     "these",      "under",      "what",      "how",         "why",      "many",
+    "much",      "name",       "called",     "people",    "number",      "part",     "school",
+    "war",       "country",    "government", "united",    "states",      "american", "national",
+    "history",   "family",     "music",      "film",      "game",        "team",     "season",
+    "river",     "water",      "earth",      "life",      "king",        "church",   "century",
+    "area",      "house",      "system",     "group",     "company",     "language", "answer",
+    "question",  "context",    "choice",     "choices",   "correct",     "true",     "false",
+    "yes",       "no",         "none",       "both",      "each",        "every",    "because",
+    "therefore", "however",    "before",     "since",     "until",       "while",    "though",
+    "again",     "still",      "then",       "now",       "here",        "very",     "well",
+    "good",      "great",      "small",      "large",     "long",        "short",    "high",
+    "low",       "old",        "young",      "early",     "late",        "same",     "different",
+    "important", "public",     "general",    "political", "social",      "major",    "main",
+    "best",      "north",      "south",      "east",      "west",        "english",  "french",
+    "german",    "british",    "european",   "london",    "paris",       "york",     "france",
+    "england",   "china",      "india",      "japan",     "africa",      "europe",   "president",
+    "minister",  "university", "college",    "science",   "energy",      "power",    "law",
+    "court",     "money",      "market",     "price",     "day",         "days",     "week",
+    "month",     "hour",       "today",      "born",      "died",        "made",     "make",
+    "took",      "take",       "gave",       "give",      "said",        "say",      "found",
+    "find",      "became",     "become",     "began",     "begin",       "led",      "lead",
+    "won",       "win",        "wrote",      "write",     "built",       "build",    "is",
+    "am",        "do",         "does",       "did",       "will",        "should",   "could",
+    "might",     "must",       "we",         "you",       "your",        "our",      "us",
+    "him",       "them",       "my",         "me",        "i",           "a",        "if",
+    "so",        "up",         "out",        "down",      "off",         "back",     "just",
+    "like",      "than",       "any",        "own",       "through",     "against",  "around",
+    "without",   "within",     "along",      "among",     "above",       "below",    "near",
+    "far",       "left",       "right",      "side",      "end",         "point",    "place",
+    "way",       "form",       "line",       "level",     "order",       "case",     "fact",
+    "result",    "example",    "reason",     "problem",   "information", "data",     "model",
+    "test",      "book",       "word",       "words",     "text",        "one",      "zero",
+    "four",      "five",       "six",        "seven",     "eight",       "nine",     "ten",
+    "hundred",   "thousand",   "million",    "percent",   "red",         "blue",     "green",
+    "black",     "white",      "light",      "dark",      "sun",         "moon",     "star",
+    "sea",       "land",       "island",     "mountain",  "lake",        "road",     "town",
+    "village",   "food",       "body",       "health",    "disease",     "animal",   "plant",
+    "species",   "cell",       "human",      "man",       "woman",       "men",      "women",
+    "child",     "children",   "father",     "mother",    "son",         "daughter", "brother",
+    "sister",    "friend",     "work",       "play",      "art",         "design",   "computer",
+    "network",   "software",   "internet",
 };
 
 #define SPACE_PIECE "\xe2\x96\x81" /* U+2581, SentencePiece's word boundary */
@@ -343,7 +366,7 @@ struct tensor_plan {
     uint32_t type;
     enum fill fill;
     float scale;
-    size_t zero_rows; /* output.weight: rows below this id are zero */
+    const bool *emit; /* output.weight: rows of tokens not emitted are zero (NULL: none) */
 };
 
 static void plan_add(struct tensor_plan *p, size_t *n, const char *name, uint32_t n_dims,
@@ -362,7 +385,7 @@ static void plan_add(struct tensor_plan *p, size_t *n, const char *name, uint32_
 
 /* The tensors of the model, in file order. Returns how many (p has room for 9 * layers + 3). */
 static size_t plan_tensors(const struct lleval_synth_opts *o, struct tensor_plan *p,
-                           size_t zero_rows)
+                           const bool *emit)
 {
     size_t n = 0;
     int64_t e = o->embd, kv = o->kv_heads * (o->embd / o->heads);
@@ -390,7 +413,7 @@ static size_t plan_tensors(const struct lleval_synth_opts *o, struct tensor_plan
     }
     plan_add(p, &n, "output_norm.weight", 1, e, 1, LLEVAL_GGML_F32, FILL_ONES, 1.0f);
     plan_add(p, &n, "output.weight", 2, e, o->vocab, mt, FILL_UNIFORM, 4.0f * se);
-    p[n - 1].zero_rows = zero_rows;
+    p[n - 1].emit = emit;
     return n;
 }
 
@@ -406,7 +429,7 @@ static int write_tensor(struct lleval_gguf_writer *w, const struct tensor_plan *
     for (int64_t r = 0; r < t->ne[1] && !rc; r++) {
         for (size_t i = 0; i < row; i++) {
             float v = t->fill == FILL_ONES ? 1.0f : uniform(&state) * t->scale;
-            if ((size_t)r < t->zero_rows)
+            if (t->emit && !t->emit[r])
                 v = 0.0f;
             if (es == 4) {
                 uint32_t u;
@@ -431,20 +454,23 @@ static const char chat_template[] =
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}";
 
-int lleval_synth_write(const struct lleval_synth_opts *o, const char *path,
-                       struct lleval_err *err)
+int lleval_synth_write(const struct lleval_synth_opts *o, const char *path, struct lleval_err *err)
 {
     struct lleval_gguf_writer *w = lleval_gguf_writer_new();
     struct lleval_synth_vocab v;
     struct tensor_plan *plan;
+    bool *emit;
     size_t n_plan;
     char *desc;
     int rc = 0;
 
     lleval_synth_vocab_build(&v, (size_t)o->vocab);
     plan = lleval_xcalloc((size_t)o->layers * 9 + 3, sizeof(*plan));
-    /* Zero the logits of control and byte tokens, unless nothing else is left. */
-    n_plan = plan_tensors(o, plan, v.first_normal < v.n ? v.first_normal : 0);
+    /* Only normal tokens and printable ASCII bytes may be generated. */
+    emit = lleval_xcalloc(v.n, sizeof(bool));
+    for (size_t i = 0; i < v.n; i++)
+        emit[i] = v.types[i] == 1 || (v.types[i] == 6 && i >= 3 + 0x20 && i <= 3 + 0x7E);
+    n_plan = plan_tensors(o, plan, emit);
 
     lleval_gguf_writer_set_str(w, "general.architecture", "llama");
     lleval_gguf_writer_set_str(w, "general.name", o->name ? o->name : "lleval-synth");
@@ -491,6 +517,7 @@ int lleval_synth_write(const struct lleval_synth_opts *o, const char *path,
 out:
     lleval_gguf_writer_free(w);
     free(plan);
+    free(emit);
     lleval_synth_vocab_release(&v);
     return rc;
 }
@@ -559,8 +586,8 @@ char *lleval_synth_find_tool(const char *name, const char *explicit_path)
 }
 
 static const char *const quant_types[] = {
-    "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k_s", "q3_k_m", "q3_k_l",
-    "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k", NULL,
+    "q4_0",   "q4_1",   "q5_0",   "q5_1",   "q8_0",   "q2_k", "q3_k_s", "q3_k_m",
+    "q3_k_l", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k", NULL,
 };
 
 const char *const *lleval_synth_quant_types(void)
@@ -636,9 +663,9 @@ int lleval_synth_quantize(const char *tool, const char *in, const char *out, con
         if (!strcmp(qtype, quant_types[i]))
             known = 1;
     if (!known || strlen(qtype) >= sizeof(upper))
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "unknown quantization '%s'; use q8_0, q4_k_m, q4_0, q5_k_m, q6_k, ...",
-                              qtype);
+        return lleval_err_set(
+            err, LLEVAL_EINVAL,
+            "unknown quantization '%s'; use q8_0, q4_k_m, q4_0, q5_k_m, q6_k, ...", qtype);
     for (size_t i = 0; i <= strlen(qtype); i++)
         upper[i] = (char)toupper((unsigned char)qtype[i]);
     tmp = lleval_xasprintf("%s.tmp.%ld.gguf", out, lleval_getpid());

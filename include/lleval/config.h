@@ -45,10 +45,10 @@ enum lleval_origin {
 
 /* One dataset to prepare. format: squad | nq_open | mmlu | jsonl | csv. */
 struct lleval_dataset_cfg {
-    char *name;   /* used in file names and custom_ids: [A-Za-z0-9_.-]+ */
+    char *name; /* used in file names and custom_ids: [A-Za-z0-9_.-]+ */
     char *format;
-    char *path;   /* file, or directory (mmlu: a folder of *_test.csv, or one CSV) */
-    char *split;  /* mmlu: "test" | "val" | "dev" (default test) */
+    char *path;  /* file, or directory (mmlu: a folder of *_test.csv, or one CSV) */
+    char *split; /* mmlu: "test" | "val" | "dev" (default test) */
     bool has_type;
     enum lleval_item_type type; /* override of the format's natural type */
     char *scoring;              /* "squad" | "nq" | "mc" | NULL = by type */
@@ -58,8 +58,10 @@ struct lleval_dataset_cfg {
 };
 
 /* One prompt type of a prompt set: a system and a user template per item type.
- * Placeholders: {question} {context} {choices} {choice_letters}. NULL template
- * means "use the default set's". */
+ * Placeholders: {question} {context} {choices} {choice_letters}. Templates are
+ * never NULL: ones a config leaves out are filled, when it is loaded, from the
+ * built-in prompt type of the same name (else "direct"). An empty system
+ * template means "send no system message". */
 struct lleval_prompt_type {
     char *name;
     char *system[LLEVAL_N_ITEM_TYPES];
@@ -75,10 +77,10 @@ struct lleval_prompt_set {
 /* A managed llama-server (engine llamacpp with a launch section). */
 struct lleval_launch_cfg {
     bool enabled;
-    char *binary;   /* NULL: llama-server from PATH or the provisioned cache */
-    char *model;    /* GGUF path */
-    long ctx_size;  /* 0: context_length */
-    long parallel;  /* slots; 0: max_concurrent_jobs */
+    char *binary;    /* NULL: llama-server from PATH or the provisioned cache */
+    char *model;     /* GGUF path */
+    long ctx_size;   /* 0: context_length */
+    long parallel;   /* slots; 0: max_concurrent_jobs */
     long gpu_layers; /* -1: engine default */
     char **extra_args;
     size_t n_extra_args;
@@ -91,8 +93,8 @@ struct lleval_config {
 
     char *model_id;
     enum lleval_engine_kind engine;
-    char *base_url;     /* NULL: the engine's default */
-    char *api_key_env;  /* name of the environment variable holding the key */
+    char *base_url;    /* NULL: the engine's default */
+    char *api_key_env; /* name of the environment variable holding the key */
     long context_length;
 
     double *temps;
@@ -172,16 +174,21 @@ const char *lleval_engine_default_base_url(enum lleval_engine_kind k);
 /* cfg->base_url, or the engine's default when it is NULL. Borrowed. */
 const char *lleval_config_base_url(const struct lleval_config *cfg);
 
-/* Applies a named preset: throughput | quality | stretch | conservative. */
-int lleval_config_apply_preset(struct lleval_config *cfg, const char *name,
-                               struct lleval_err *err);
+/* Applies a named preset (throughput | quality | stretch | conservative) as
+ * `--preset NAME` does: its values get origin "preset NAME", and a later
+ * file's `preset:` key no longer applies. Call it before
+ * lleval_config_load_file, since presets sit below file values. */
+int lleval_config_apply_preset(struct lleval_config *cfg, const char *name, struct lleval_err *err);
 /* Names of the presets, NULL-terminated. */
 const char *const *lleval_config_preset_names(void);
 
-/* Loads a YAML file over cfg. Errors name file:line:column and the key;
- * unknown keys are errors with a did-you-mean suggestion. Relative paths in
- * the file are kept as written: they are relative to the current directory,
- * as in the guide's harness. */
+/* Loads a YAML file over cfg. The file's `preset:` key is applied first
+ * (unless a preset came from the command line), then its other values.
+ * Errors (LLEVAL_EINVAL, also for a missing file) name file:line:column and
+ * the key; unknown keys are errors with a did-you-mean suggestion. On error
+ * cfg may be partly updated: release it. An empty file changes nothing.
+ * Relative paths in the file are kept as written: they are relative to the
+ * current directory, as in the guide's harness. */
 int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct lleval_err *err);
 
 /* Sets one value from the command line ("max_new_tokens.open_book", "2"),
@@ -194,7 +201,10 @@ int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct 
 int lleval_config_set(struct lleval_config *cfg, const char *key, const char *value,
                       const char *flag, struct lleval_err *err);
 
-/* Checks cross-field rules (at least one temp, positive limits, known prompt set...). */
+/* Checks cross-field rules (at least one temp and none twice, ranges, known
+ * prompt set, template placeholders, max_new_tokens < context_length,
+ * launch needs llamacpp...). Errors name the origin of the offending value
+ * (file:line:column or the flag). */
 int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *err);
 
 /* The prompt set named cfg->prompt_set (or NULL). */

@@ -43,7 +43,7 @@ struct lleval_csv_reader {
     struct lleval_sb field; /* all fields of the record, each NUL-terminated */
     size_t *starts;         /* start of each field in `field` */
     size_t cap_starts;
-    bool blank;             /* the current record was an empty line */
+    bool blank;                     /* the current record was an empty line */
     bool spreadsheet_formula_guard; /* writer-side only; unused by the reader */
 };
 

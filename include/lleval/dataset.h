@@ -74,8 +74,7 @@ json_t *lleval_prepared_load(const char *prepared_dir, const char *dataset, json
                              struct lleval_err *err);
 
 /* Loads only <dataset>.info.json. Returns an owned object or NULL with err set. */
-json_t *lleval_prepared_info(const char *prepared_dir, const char *dataset,
-                             struct lleval_err *err);
+json_t *lleval_prepared_info(const char *prepared_dir, const char *dataset, struct lleval_err *err);
 
 /*
  * Streaming reader over a prepared file, one item at a time (constant
@@ -93,8 +92,7 @@ struct lleval_prepared_reader {
 int lleval_prepared_open(struct lleval_prepared_reader *r, const char *prepared_dir,
                          const char *dataset, struct lleval_err *err);
 /* Returns 1 and an owned item in *item, 0 at the end, negative on error. */
-int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item,
-                         struct lleval_err *err);
+int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err);
 void lleval_prepared_close(struct lleval_prepared_reader *r);
 
 /* Returns an owned object mapping item id -> item (items borrowed from the

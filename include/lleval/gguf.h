@@ -135,24 +135,24 @@ struct lleval_gguf_tensor {
     char *name;
     uint32_t n_dims;
     int64_t ne[LLEVAL_GGUF_MAX_DIMS];
-    uint32_t type;       /* enum lleval_ggml_type */
-    uint64_t offset;     /* from the start of its part's data section */
+    uint32_t type;   /* enum lleval_ggml_type */
+    uint64_t offset; /* from the start of its part's data section */
     uint64_t n_elements;
     uint64_t n_bytes;
-    uint32_t part;       /* index of the split part that holds the data (0 when not split) */
+    uint32_t part; /* index of the split part that holds the data (0 when not split) */
 };
 
 struct lleval_gguf {
-    char *path;             /* the path given to open (or the buffer's name) */
-    uint32_t version;       /* 2 or 3 */
-    uint32_t alignment;     /* general.alignment or 32 */
-    uint64_t data_offset;   /* where the first part's tensor data starts */
-    uint64_t file_size;     /* all parts together */
+    char *path;                /* the path given to open (or the buffer's name) */
+    uint32_t version;          /* 2 or 3 */
+    uint32_t alignment;        /* general.alignment or 32 */
+    uint64_t data_offset;      /* where the first part's tensor data starts */
+    uint64_t file_size;        /* all parts together */
     struct lleval_gguf_kv *kv; /* the first part's metadata, in file order */
     size_t n_kv;
     struct lleval_gguf_tensor *tensors; /* every part's tensors, in order */
     size_t n_tensors;
-    char **part_paths;      /* n_parts paths (one when not split) */
+    char **part_paths; /* n_parts paths (one when not split) */
     uint32_t n_parts;
 };
 
@@ -223,10 +223,10 @@ size_t lleval_gguf_type_mix(const struct lleval_gguf *g, struct lleval_gguf_type
 
 /* What `gguf info` shows and the VRAM planner needs. 0 means unknown. */
 struct lleval_gguf_summary {
-    const char *arch;        /* borrowed; NULL when absent */
-    const char *name;        /* general.name, borrowed; NULL when absent */
-    uint64_t n_params;       /* sum of every tensor's elements */
-    uint64_t tensor_bytes;   /* sum of every tensor's bytes */
+    const char *arch;      /* borrowed; NULL when absent */
+    const char *name;      /* general.name, borrowed; NULL when absent */
+    uint64_t n_params;     /* sum of every tensor's elements */
+    uint64_t tensor_bytes; /* sum of every tensor's bytes */
     uint64_t file_size;
     uint64_t n_tensors;
     uint64_t context_length; /* <arch>.context_length */
@@ -238,7 +238,7 @@ struct lleval_gguf_summary {
     uint64_t feed_forward;   /* <arch>.feed_forward_length */
     uint64_t vocab_size;     /* <arch>.vocab_size, tokenizer.ggml.tokens, or token_embd rows */
     bool has_file_type;
-    uint64_t file_type;      /* general.file_type (llama_ftype) */
+    uint64_t file_type; /* general.file_type (llama_ftype) */
 };
 void lleval_gguf_summarize(const struct lleval_gguf *g, struct lleval_gguf_summary *s);
 
@@ -278,10 +278,10 @@ void lleval_gguf_writer_set_bool(struct lleval_gguf_writer *w, const char *key, 
 void lleval_gguf_writer_set_str(struct lleval_gguf_writer *w, const char *key, const char *v);
 void lleval_gguf_writer_set_arr_str(struct lleval_gguf_writer *w, const char *key,
                                     const char *const *v, size_t n);
-void lleval_gguf_writer_set_arr_f32(struct lleval_gguf_writer *w, const char *key,
-                                    const float *v, size_t n);
-void lleval_gguf_writer_set_arr_i32(struct lleval_gguf_writer *w, const char *key,
-                                    const int32_t *v, size_t n);
+void lleval_gguf_writer_set_arr_f32(struct lleval_gguf_writer *w, const char *key, const float *v,
+                                    size_t n);
+void lleval_gguf_writer_set_arr_i32(struct lleval_gguf_writer *w, const char *key, const int32_t *v,
+                                    size_t n);
 /* Alignment of the data section and of every tensor (power of two; default 32).
  * Also written as general.alignment. */
 int lleval_gguf_writer_set_alignment(struct lleval_gguf_writer *w, uint32_t alignment,

@@ -35,9 +35,13 @@
 int lleval_http_fetch(const struct lleval_http_request *req, long timeout_s, size_t max_body,
                       long *status, struct lleval_sb *body, struct lleval_err *err);
 
+/* The part of a lleval_http_fetch() message after "cannot reach URL: " (curl's
+ * reason), or the whole message; borrowed from msg. */
+const char *lleval_http_reason(const char *msg);
+
 /* GET of e->base_url + path (borrowed) with the engine's headers; as above. */
-int lleval_http_get(const struct lleval_engine *e, const char *path, long timeout_s,
-                    long *status, struct lleval_sb *body, struct lleval_err *err);
+int lleval_http_get(const struct lleval_engine *e, const char *path, long timeout_s, long *status,
+                    struct lleval_sb *body, struct lleval_err *err);
 
 /* Returns the owned URL e->base_url + path ("/api/chat"). */
 char *lleval_http_url(const struct lleval_engine *e, const char *path);

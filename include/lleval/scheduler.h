@@ -36,6 +36,11 @@ struct lleval_sched_opts {
     double backoff_max_s;      /* cap of the delay */
     long tick_ms;              /* how often tick() runs */
     uint64_t seed;             /* jitter */
+    /* Called (with lleval_sched_run's ud) when max_connect_failures consecutive
+     * connection failures would end the run: returning true says the engine
+     * is back (a managed llama-server was restarted), so the count starts
+     * again. NULL: give up as "engine unreachable". */
+    bool (*revive)(void *ud);
 };
 void lleval_sched_opts_default(struct lleval_sched_opts *o);
 

@@ -87,7 +87,7 @@ double lleval_mcnemar_exact(long b, long c);
 
 /*
  * Values are kept as bins: exactly for 0/1 scores and any value that repeats;
- * values closer than one part in 1024 share a bin, which keeps its count and
+ * values closer than one part in 256 share a bin, which keeps its count and
  * exact sum (so the mean stays exact and the bootstrap uses the bin's mean).
  * Memory grows with the number of distinct bins, never with the item count.
  */
@@ -118,9 +118,10 @@ double lleval_dist_mean(const struct lleval_dist *d);
 
 /*
  * 95% percentile bootstrap CI of the mean of the values in d. Each resample
- * draws d->n items with replacement, as the vector form does, but as one
- * multinomial draw over the bins (sequential binomials), so the cost is
- * resamples x bins, independent of the item count. Returns 0 or LLEVAL_EINVAL.
+ * draws d->n items with replacement, as the vector form does: one by one when
+ * there are few items per bin, otherwise as one multinomial draw over the
+ * bins (sequential binomials), whose cost is resamples x bins, independent
+ * of the item count. Returns 0 or LLEVAL_EINVAL.
  */
 int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t seed,
                           struct lleval_ci *out, struct lleval_err *err);

@@ -63,8 +63,7 @@ void lleval_synth_vocab_build(struct lleval_synth_vocab *v, size_t n);
 void lleval_synth_vocab_release(struct lleval_synth_vocab *v);
 
 /* Writes the model described by a resolved o to path (atomically). */
-int lleval_synth_write(const struct lleval_synth_opts *o, const char *path,
-                       struct lleval_err *err);
+int lleval_synth_write(const struct lleval_synth_opts *o, const char *path, struct lleval_err *err);
 
 /*
  * Finds a llama.cpp tool ("llama-quantize", "llama-server"): explicit when not

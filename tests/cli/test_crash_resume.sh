@@ -102,7 +102,8 @@ def metrics(run):
     def strip(o):
         if isinstance(o, dict):
             return {k: strip(v) for k, v in o.items()
-                    if not any(s in k for s in ("latency", "tps", "tok_s", "tokens_per", "time", "_at", "elapsed"))}
+                    if not any(s in k for s in ("latency", "tps", "tok_s", "tokens_per", "time", "_at", "elapsed"))
+                    and not (isinstance(v, str) and "runs/" in v)}  # paths name the run
         if isinstance(o, list):
             return [strip(v) for v in o]
         return o

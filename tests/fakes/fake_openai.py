@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """A fake OpenAI-compatible server for lleval's tests (Python standard library only).
 
-Endpoints: GET /v1/models and POST /v1/chat/completions (also without the
-/v1 prefix), in the OpenAI chat.completion shape: id, object, created,
-model, system_fingerprint, choices[{index, message{role, content},
-logprobs, finish_reason}], usage{prompt_tokens, completion_tokens,
-total_tokens}; "stream": true answers with server-sent events.
+Endpoints: GET /v1/models and POST /v1/chat/completions, in the OpenAI
+chat.completion shape: id, object, created, model, system_fingerprint,
+choices[{index, message{role, content}, logprobs, finish_reason}],
+usage{prompt_tokens, completion_tokens, total_tokens}; "stream": true
+answers with server-sent events (chat.completion.chunk, then [DONE]).
 
 With --llamacpp it also plays llama-server: GET /health (503 "Loading
 model" for --loading-ms after start), GET /props (total_slots,
-default_generation_settings.n_ctx), GET /slots, llama-server's error
-shape, its "timings" object, and HTTP 400 when a prompt exceeds the
+default_generation_settings.n_ctx), GET /slots, the same paths without
+/v1, llama-server's error shape, its "timings" object, at most --slots
+requests worked on at once, and HTTP 400 when a prompt exceeds the
 per-slot context.
 
 Faults from the command line or, mid-run, POST /__fault {"delay_ms",
@@ -212,9 +213,11 @@ class Handler(BaseHTTPRequestHandler):
         if st.llamacpp and path == "/slots" and method == "GET":
             return self.send_json(200, [{"id": i, "n_ctx": st.n_ctx, "speculative": False,
                                          "is_processing": False} for i in range(st.slots)])
-        if path in ("/v1/models", "/models") and method == "GET":
+        # llama-server also answers without the /v1 prefix; OpenAI does not
+        prefixes = ("/v1", "") if st.llamacpp else ("/v1",)
+        if path in [p + "/models" for p in prefixes] and method == "GET":
             return self.models()
-        if path in ("/v1/chat/completions", "/chat/completions") and method == "POST":
+        if path in [p + "/chat/completions" for p in prefixes] and method == "POST":
             if st.slot_sem is None:
                 return self.chat(raw)
             with st.slot_sem:  # llama-server works on at most --slots requests at once

@@ -1,4 +1,5 @@
-/* Unit tests for the RFC 4180 CSV reader and writer: a table of inputs, errors, and a random round trip. */
+/* Unit tests for the RFC 4180 CSV reader and writer: a table of inputs, errors, and a random round
+ * trip. */
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -9,9 +10,10 @@
 struct csv_case {
     const char *name;
     const char *input;
-    size_t len;         /* 0: strlen(input) */
-    const char *expect; /* records as "L<line>[f1|f2]" concatenated; NULL when an error is expected */
-    const char *error;  /* substring of the error message */
+    size_t len; /* 0: strlen(input) */
+    const char
+        *expect; /* records as "L<line>[f1|f2]" concatenated; NULL when an error is expected */
+    const char *error; /* substring of the error message */
 };
 
 static const struct csv_case cases[] = {
@@ -28,13 +30,17 @@ static const struct csv_case cases[] = {
     {"quoted CRLF", "\"one\r\ntwo\",x\r\nnext,y\r\n", 0, "L1[one\r\ntwo|x]L3[next|y]", NULL},
     {"quoted lone CR", "\"a\rb\"\nc\n", 0, "L1[a\rb]L3[c]", NULL},
     {"blank lines", "a\n\nb\n", 0, "L1[a]L2[]L3[b]", NULL},
-    {"utf-8 bom dropped", "\xef\xbb\xbf" "a,b\n", 0, "L1[a|b]", NULL},
+    {"utf-8 bom dropped",
+     "\xef\xbb\xbf"
+     "a,b\n",
+     0, "L1[a|b]", NULL},
     {"utf-8 kept", "h\xc3\xa9,\"\xf0\x9f\x98\x80,\"\n", 0, "L1[h\xc3\xa9|\xf0\x9f\x98\x80,]", NULL},
     {"spaces kept", " a , b \n", 0, "L1[ a | b ]", NULL},
     {"mmlu row", "\"Find x, y\",0,4,\"0,1\",\"0,4\",D\n", 0, "L1[Find x, y|0|4|0,1|0,4|D]", NULL},
     {"unterminated quote", "a,b\nc,\"open\nmore\n", 0, NULL, ":2: unterminated quoted field 2"},
     {"stray quote", "a,b\nc,d\"e\n", 0, NULL, ":2: stray double quote in unquoted field 2"},
-    {"text after closing quote", "\"ab\"c,d\n", 0, NULL, ":1: unexpected text after the closing quote"},
+    {"text after closing quote", "\"ab\"c,d\n", 0, NULL,
+     ":1: unexpected text after the closing quote"},
     {"nul byte", "a,b\nc,d\0e\n", 10, NULL, ":2: NUL byte"},
     {"nul in quoted field", "\"a\0\"\n", 5, NULL, ":1: NUL byte"},
 };
@@ -105,7 +111,8 @@ static void test_blank_flag(void **state)
     assert_false(lleval_csv_blank(&r));
     assert_int_equal(lleval_csv_next(&r, &err), 1);
     assert_true(lleval_csv_blank(&r));
-    assert_int_equal(lleval_csv_next(&r, &err), 1); /* "" is a quoted empty field, not a blank line */
+    assert_int_equal(lleval_csv_next(&r, &err),
+                     1); /* "" is a quoted empty field, not a blank line */
     assert_false(lleval_csv_blank(&r));
     assert_int_equal(r.n_fields, 1);
     assert_int_equal(lleval_csv_next(&r, &err), 0);
@@ -170,8 +177,24 @@ static unsigned long rng_next(unsigned long *s)
 static void test_round_trip(void **state)
 {
     static const char *const pieces[] = {
-        "a", "b", "xyz", " ", ",", "\"", "\"\"", "\r", "\n", "\r\n", "\xc3\xa9", "\xf0\x9f\x98\x80",
-        "\xe4\xb8\xad\xe6\x96\x87", "'", ";", "\t", "=", "",
+        "a",
+        "b",
+        "xyz",
+        " ",
+        ",",
+        "\"",
+        "\"\"",
+        "\r",
+        "\n",
+        "\r\n",
+        "\xc3\xa9",
+        "\xf0\x9f\x98\x80",
+        "\xe4\xb8\xad\xe6\x96\x87",
+        "'",
+        ";",
+        "\t",
+        "=",
+        "",
     };
     enum { N_RECORDS = 400, MAX_FIELDS = 7 };
     char *dir = tu_tmpdir();
@@ -232,8 +255,8 @@ static void test_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reader_table),  cmocka_unit_test(test_blank_flag),
-        cmocka_unit_test(test_open_missing),  cmocka_unit_test(test_writer_table),
+        cmocka_unit_test(test_reader_table), cmocka_unit_test(test_blank_flag),
+        cmocka_unit_test(test_open_missing), cmocka_unit_test(test_writer_table),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,7 +74,8 @@ static json_t *find_item(const json_t *items, const char *id)
 {
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         if (!strcmp(lleval_json_str(it, "id"), id))
             return it;
     }
@@ -121,7 +122,8 @@ static void test_nq_open_real(void **state)
     assert_string_equal(lleval_json_str(it, "id"), "nq-00001");
     assert_string_equal(lleval_json_str(it, "dataset"), "nq_open");
     assert_string_equal(lleval_json_str(it, "type"), "closed_book");
-    assert_string_equal(lleval_json_str(it, "question"), "when was the last time anyone was on the moon");
+    assert_string_equal(lleval_json_str(it, "question"),
+                        "when was the last time anyone was on the moon");
     assert_null(json_object_get(it, "context"));
     assert_null(json_object_get(it, "choices"));
     assert_answers(it, first, 2);
@@ -225,7 +227,8 @@ static void test_mmlu_real(void **state)
     assert_string_equal(lleval_json_str(meta, "split"), "test");
     /* A row with quoted commas: "0,1" and "0,4" are single choices. */
     it = find_item(items, "abstract_algebra-test-3");
-    assert_string_equal(json_string_value(json_array_get(json_object_get(it, "choices"), 2)), "0,1");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(it, "choices"), 2)),
+                        "0,1");
     /* The last file in sorted order. */
     assert_true(lleval_str_starts_with(lleval_json_str(json_array_get(items, 14078), "id"),
                                        "world_religions-test-"));
@@ -334,13 +337,15 @@ static void test_prepared_load_errors(void **state)
 
     /* A prepared file that lost a line no longer matches its info file. */
     out = lleval_prepared_path(dir, "nq");
-    free(tu_write(NULL, out, "{\"id\":\"nq-00001\",\"dataset\":\"nq\",\"type\":\"closed_book\","
-                             "\"question\":\"q1\",\"answers\":[\"a\"],\"meta\":{}}\n"));
+    free(tu_write(NULL, out,
+                  "{\"id\":\"nq-00001\",\"dataset\":\"nq\",\"type\":\"closed_book\","
+                  "\"question\":\"q1\",\"answers\":[\"a\"],\"meta\":{}}\n"));
     assert_null(lleval_prepared_load(dir, "nq", NULL, &err));
     tu_assert_contains(err.msg, "holds 1 items but its info file says 2");
     /* A hand-edited item without answers. */
-    free(tu_write(NULL, out, "{\"id\":\"nq-00001\",\"dataset\":\"nq\",\"type\":\"closed_book\","
-                             "\"question\":\"q1\"}\n"));
+    free(tu_write(NULL, out,
+                  "{\"id\":\"nq-00001\",\"dataset\":\"nq\",\"type\":\"closed_book\","
+                  "\"question\":\"q1\"}\n"));
     assert_null(lleval_prepared_load(dir, "nq", NULL, &err));
     tu_assert_contains(err.msg, ":1: not a prepared item");
     free(out);
@@ -404,15 +409,19 @@ static const struct bad_case bad_cases[] = {
      "{\"question\": \"a\", \"answer\": [\"x\"]}\n{\"question\": \"b\", \"answer\": [\"y\"]}\n"
      "{\"question\": \"c\", \"answer\": [\"z\"]\n",
      0, -1, ":3:", "invalid JSON"},
-    {"nq missing question", "nq_open", "{\"answer\": [\"x\"]}\n", 0, -1, ":1: field 'question' is missing", NULL},
+    {"nq missing question", "nq_open", "{\"answer\": [\"x\"]}\n", 0, -1,
+     ":1: field 'question' is missing", NULL},
     {"nq answer wrong type", "nq_open", "{\"question\": \"q\", \"answer\": 42}\n", 0, -1,
      ":1: field 'answer' must be a list of strings, found number", NULL},
     {"nq answer element wrong type", "nq_open",
-     "{\"question\": \"q\", \"answer\": [\"ok\"]}\n{\"question\": \"q\", \"answer\": [\"ok\", 3]}\n",
+     "{\"question\": \"q\", \"answer\": [\"ok\"]}\n{\"question\": \"q\", \"answer\": [\"ok\", "
+     "3]}\n",
      0, -1, ":2: field 'answer' must be a list of strings, but element 2 is a number", NULL},
-    {"nq not an object", "nq_open", "[1, 2]\n", 0, -1, ":1: expected a JSON object, found array", NULL},
+    {"nq not an object", "nq_open", "[1, 2]\n", 0, -1, ":1: expected a JSON object, found array",
+     NULL},
     {"nq invalid utf-8", "nq_open",
-     "{\"question\": \"ok\", \"answer\": [\"x\"]}\n{\"question\": \"caf\xe9\", \"answer\": [\"x\"]}\n",
+     "{\"question\": \"ok\", \"answer\": [\"x\"]}\n{\"question\": \"caf\xe9\", \"answer\": "
+     "[\"x\"]}\n",
      0, -1, ":2: invalid UTF-8 at byte offset 17", NULL},
     {"nq nul byte", "nq_open", "{\"question\": \"a\0b\", \"answer\": [\"x\"]}\n",
      sizeof("{\"question\": \"a\0b\", \"answer\": [\"x\"]}\n") - 1, -1, ":1: NUL byte", NULL},
@@ -420,7 +429,8 @@ static const struct bad_case bad_cases[] = {
     {"nq blank lines only", "nq_open", "\n\n  \n", 0, -1, "no items", NULL},
     {"nq all without answers", "nq_open", "{\"question\": \"q\", \"answer\": []}\n", 0, -1,
      "no items: all 1 records were skipped (no_answers: 1)", NULL},
-    {"squad invalid json", "squad", "{\"data\": [\n  {\"title\": \"x\",}\n]}\n", 0, -1, ":2:", "invalid JSON"},
+    {"squad invalid json", "squad", "{\"data\": [\n  {\"title\": \"x\",}\n]}\n", 0, -1,
+     ":2:", "invalid JSON"},
     {"squad no data", "squad", "{\"version\": \"1.1\"}", 0, -1, "no \"data\" list", NULL},
     {"squad missing question", "squad",
      "{\"data\": [{\"title\": \"T\", \"paragraphs\": [{\"context\": \"c\", \"qas\": [\n"
@@ -433,14 +443,22 @@ static const struct bad_case bad_cases[] = {
      "{\"data\": [{\"title\": \"T\", \"paragraphs\": [{\"context\": \"c\", \"qas\": [\n"
      "  {\"id\": \"q1\", \"question\": \"a?\", \"answers\": [{\"text\": \"a\"}]},\n"
      "  {\"id\": \"q1\", \"question\": \"b?\", \"answers\": [{\"text\": \"b\"}]}]}]}]}\n",
-     0, -1, ":3 (data[0].paragraphs[0].qas[1]): duplicate id 'q1'", ":2 (data[0].paragraphs[0].qas[0])"},
-    {"squad invalid utf-8", "squad", "{\"data\": [\n{\"title\": \"\xff\"}]}", 0, -1, ":2:12: invalid UTF-8", NULL},
-    {"mmlu wrong field count", "mmlu", "q,a,b,c,d,A\nq2,a,b,c,A\n", 0, -1, ":2: expected 6 fields", "found 5"},
-    {"mmlu bad letter", "mmlu", "q,a,b,c,d,E\n", 0, -1, ":1: the answer (field 6) must be one of the letters", NULL},
-    {"mmlu stray quote", "mmlu", "q,a,b,c,d,A\nq\"x,a,b,c,d,A\n", 0, -1, ":2: stray double quote", NULL},
-    {"mmlu unterminated quote", "mmlu", "q,a,b,c,d,A\n\"open,a,b,c,d,A\n", 0, -1, ":2: unterminated quoted field", NULL},
-    {"mmlu invalid utf-8", "mmlu", "q,a,b\xc3,c,d,A\n", 0, -1, ":1: invalid UTF-8 in choice B (field 3) at byte offset 1", NULL},
-    {"jsonl needs type", "jsonl", "{\"question\": \"q\", \"answers\": \"a\"}\n", 0, -1, "needs 'type'", NULL},
+     0, -1, ":3 (data[0].paragraphs[0].qas[1]): duplicate id 'q1'",
+     ":2 (data[0].paragraphs[0].qas[0])"},
+    {"squad invalid utf-8", "squad", "{\"data\": [\n{\"title\": \"\xff\"}]}", 0, -1,
+     ":2:12: invalid UTF-8", NULL},
+    {"mmlu wrong field count", "mmlu", "q,a,b,c,d,A\nq2,a,b,c,A\n", 0, -1, ":2: expected 6 fields",
+     "found 5"},
+    {"mmlu bad letter", "mmlu", "q,a,b,c,d,E\n", 0, -1,
+     ":1: the answer (field 6) must be one of the letters", NULL},
+    {"mmlu stray quote", "mmlu", "q,a,b,c,d,A\nq\"x,a,b,c,d,A\n", 0, -1, ":2: stray double quote",
+     NULL},
+    {"mmlu unterminated quote", "mmlu", "q,a,b,c,d,A\n\"open,a,b,c,d,A\n", 0, -1,
+     ":2: unterminated quoted field", NULL},
+    {"mmlu invalid utf-8", "mmlu", "q,a,b\xc3,c,d,A\n", 0, -1,
+     ":1: invalid UTF-8 in choice B (field 3) at byte offset 1", NULL},
+    {"jsonl needs type", "jsonl", "{\"question\": \"q\", \"answers\": \"a\"}\n", 0, -1,
+     "needs 'type'", NULL},
     {"jsonl missing answers", "jsonl", "{\"question\": \"q\"}\n", 0, LLEVAL_CLOSED_BOOK,
      ":1: field 'answers' is missing", "fields.answers"},
     {"jsonl duplicate id", "jsonl",
@@ -451,18 +469,20 @@ static const struct bad_case bad_cases[] = {
      LLEVAL_OPEN_BOOK, ":1: field 'context' is missing", "fields.context"},
     {"jsonl mc bad answer", "jsonl",
      "{\"question\": \"q\", \"choices\": [\"x\", \"y\"], \"answers\": \"C\"}\n", 0,
-     LLEVAL_MULTIPLE_CHOICE, ":1: field 'answers': answer 'C' is neither a choice letter (A-B)", NULL},
+     LLEVAL_MULTIPLE_CHOICE, ":1: field 'answers': answer 'C' is neither a choice letter (A-B)",
+     NULL},
     {"jsonl id wrong type", "jsonl", "{\"id\": [1], \"question\": \"q\", \"answers\": \"a\"}\n", 0,
      LLEVAL_CLOSED_BOOK, ":1: field 'id' must be a string or an integer, found array", NULL},
     {"csv missing column", "csv", "q,answers\nwhat,that\n", 0, LLEVAL_CLOSED_BOOK,
      ":1: no column 'question' in the header (columns: 'q', 'answers')", "fields.question"},
     {"csv short row", "csv", "question,answers\nwhat,that\nonly\n", 0, LLEVAL_CLOSED_BOOK,
      ":3: row has 1 fields but the header has 2", NULL},
-    {"csv bad json array", "csv", "question,answers\nwhat,\"[\"\"a\"\", \"\n", 0, LLEVAL_CLOSED_BOOK,
-     ":2: column 'answers' starts with '[' but is not a JSON array", NULL},
+    {"csv bad json array", "csv", "question,answers\nwhat,\"[\"\"a\"\", \"\n", 0,
+     LLEVAL_CLOSED_BOOK, ":2: column 'answers' starts with '[' but is not a JSON array", NULL},
     {"csv header only", "csv", "question,answers\n", 0, LLEVAL_CLOSED_BOOK, "no items", NULL},
     {"unknown format", "sqad", "{}", 0, -1, "unknown format 'sqad'; did you mean 'squad'?", NULL},
-    {"type does not fit", "nq_open", "{}", 0, LLEVAL_MULTIPLE_CHOICE, "type 'multiple_choice' does not fit format 'nq_open'", NULL},
+    {"type does not fit", "nq_open", "{}", 0, LLEVAL_MULTIPLE_CHOICE,
+     "type 'multiple_choice' does not fit format 'nq_open'", NULL},
 };
 
 static void test_bad_inputs(void **state)
@@ -474,9 +494,9 @@ static void test_bad_inputs(void **state)
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(bad_cases); i++) {
         const struct bad_case *bc = &bad_cases[i];
         size_t len = bc->len ? bc->len : strlen(bc->content);
-        const char *ext = !strcmp(bc->format, "squad") ? "json"
+        const char *ext = !strcmp(bc->format, "squad")                                ? "json"
                           : !strcmp(bc->format, "mmlu") || !strcmp(bc->format, "csv") ? "csv"
-                                                                                       : "jsonl";
+                                                                                      : "jsonl";
         char *name = lleval_xasprintf("case%zu_test.%s", i, ext);
         char *src = tu_write_bytes(dir, name, bc->content, len);
         struct lleval_dataset_cfg c = mkcfg("broken", bc->format, src);
@@ -537,7 +557,8 @@ static void test_squad_v2_skips(void **state)
     assert_int_equal(lleval_json_int(st.skipped, "no_answers", 0), 1);
     assert_answers(json_array_get(items, 0), gold, 2);
     assert_string_equal(lleval_json_str(json_array_get(items, 0), "context"), "The sky is blue.");
-    assert_int_equal(lleval_json_int(json_object_get(json_array_get(items, 0), "meta"), "line", 0), 3);
+    assert_int_equal(lleval_json_int(json_object_get(json_array_get(items, 0), "meta"), "line", 0),
+                     3);
     json_decref(items);
     items = lleval_prepared_load(dir, "sq2", &info, &err);
     assert_int_equal(lleval_json_int(json_object_get(info, "skipped"), "unanswerable", 0), 2);
@@ -552,12 +573,14 @@ static void test_squad_v2_skips(void **state)
 static void test_generic_jsonl_mapping(void **state)
 {
     char *dir = tu_tmpdir();
-    char *src = tu_write(dir, "g.jsonl",
-                         "\xef\xbb\xbf{\"qid\": \"first\", \"prompt\": \"Capital of France?\", \"gold\": \"Paris\"}\n"
-                         "{\"prompt\": \"2+2?\", \"gold\": [\"4\", \"four\"]}\n"
-                         "\n"
-                         "{\"qid\": 17, \"prompt\": \"Nothing?\", \"gold\": []}\n"
-                         "{\"qid\": 18, \"prompt\": \"Colour of snow?\", \"gold\": [\"white\"], \"x\": 1}\n");
+    char *src = tu_write(
+        dir, "g.jsonl",
+        "\xef\xbb\xbf{\"qid\": \"first\", \"prompt\": \"Capital of France?\", \"gold\": "
+        "\"Paris\"}\n"
+        "{\"prompt\": \"2+2?\", \"gold\": [\"4\", \"four\"]}\n"
+        "\n"
+        "{\"qid\": 17, \"prompt\": \"Nothing?\", \"gold\": []}\n"
+        "{\"qid\": 18, \"prompt\": \"Colour of snow?\", \"gold\": [\"white\"], \"x\": 1}\n");
     struct lleval_dataset_cfg c = mkcfg("gen", "jsonl", src);
     struct lleval_prepare_stats st;
     json_t *items;
@@ -578,7 +601,8 @@ static void test_generic_jsonl_mapping(void **state)
     assert_string_equal(lleval_json_str(json_array_get(items, 1), "id"), "gen-2");
     assert_answers(json_array_get(items, 1), g2, 2);
     assert_string_equal(lleval_json_str(json_array_get(items, 2), "id"), "18");
-    assert_int_equal(lleval_json_int(json_object_get(json_array_get(items, 2), "meta"), "line", 0), 5);
+    assert_int_equal(lleval_json_int(json_object_get(json_array_get(items, 2), "meta"), "line", 0),
+                     5);
     json_decref(items);
     lleval_prepare_stats_release(&st);
     free(src);
@@ -589,11 +613,14 @@ static void test_generic_jsonl_mapping(void **state)
 static void test_generic_multiple_choice(void **state)
 {
     char *dir = tu_tmpdir();
-    char *src = tu_write(dir, "raw/mc.jsonl",
-                         "{\"question\": \"q1\", \"choices\": [\"red\", \"green\", \"blue\"], \"answers\": \"b\"}\n"
-                         "{\"question\": \"q2\", \"choices\": [\"red\", \"green\", \"blue\"], \"answers\": \"blue\"}\n"
-                         "{\"question\": \"q3\", \"choices\": [\"red\", \"green\", \"blue\"], \"answers\": 0}\n"
-                         "{\"question\": \"q4\", \"choices\": [\"red\", \"green\", \"blue\"], \"answers\": [\"C\"]}\n");
+    char *src = tu_write(
+        dir, "raw/mc.jsonl",
+        "{\"question\": \"q1\", \"choices\": [\"red\", \"green\", \"blue\"], \"answers\": \"b\"}\n"
+        "{\"question\": \"q2\", \"choices\": [\"red\", \"green\", \"blue\"], \"answers\": "
+        "\"blue\"}\n"
+        "{\"question\": \"q3\", \"choices\": [\"red\", \"green\", \"blue\"], \"answers\": 0}\n"
+        "{\"question\": \"q4\", \"choices\": [\"red\", \"green\", \"blue\"], \"answers\": "
+        "[\"C\"]}\n");
     struct lleval_dataset_cfg c = mkcfg("mc", "jsonl", src);
     json_t *items;
     static const char *const want[] = {"B", "C", "A", "C"};
@@ -616,11 +643,12 @@ static void test_generic_multiple_choice(void **state)
 static void test_generic_csv(void **state)
 {
     char *dir = tu_tmpdir();
-    char *src = tu_write(dir, "g.csv",
-                         "\xef\xbb\xbfkey,passage,ask,gold\r\n"
-                         "k1,\"Line one,\r\nline two\",\"What is \"\"two\"\"?\",line two\r\n"
-                         "\r\n"
-                         ",\"Caf\xc3\xa9 au lait\",Drink?,\"[\"\"caf\xc3\xa9\"\", \"\"coffee\"\"]\"\r\n");
+    char *src =
+        tu_write(dir, "g.csv",
+                 "\xef\xbb\xbfkey,passage,ask,gold\r\n"
+                 "k1,\"Line one,\r\nline two\",\"What is \"\"two\"\"?\",line two\r\n"
+                 "\r\n"
+                 ",\"Caf\xc3\xa9 au lait\",Drink?,\"[\"\"caf\xc3\xa9\"\", \"\"coffee\"\"]\"\r\n");
     char *nohdr = tu_write(dir, "n.csv", "What?,that\nWho?,\"me, myself\"\n");
     struct lleval_dataset_cfg c = mkcfg("gcsv", "csv", src);
     json_t *items, *it;
@@ -682,14 +710,15 @@ static void test_mmlu_layouts(void **state)
     assert_string_equal(lleval_json_str(json_array_get(items, 0), "id"), "astronomy-test-1");
     assert_string_equal(lleval_json_str(json_array_get(items, 1), "id"), "astronomy-test-2");
     assert_string_equal(lleval_json_str(json_array_get(items, 1), "question"), "A2,\nmore?");
-    assert_int_equal(lleval_json_int(json_object_get(json_array_get(items, 1), "meta"), "line", 0), 3);
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(json_array_get(items, 1), "answers"), 0)),
-                        "C");
+    assert_int_equal(lleval_json_int(json_object_get(json_array_get(items, 1), "meta"), "line", 0),
+                     3);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(items, 1), "answers"), 0)),
+        "C");
     assert_string_equal(lleval_json_str(json_array_get(items, 2), "id"), "zoology-test-1");
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(json_array_get(items, 2), "answers"), 0)),
-                        "A");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(items, 2), "answers"), 0)),
+        "A");
     json_decref(items);
     c.split = "val";
     prepare_fails(&c, prepared, "no MMLU files for split 'val'", NULL);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Scoring benchmark (not a test; never run by ctest). Builds lleval in Release
+# (or uses $LLEVAL), then runs bench/score/bench.py, which prints a table:
+# tool, input, items, wall s, peak RSS MiB, speedup over the python reference.
+#
+#   bench/score/run.sh [--items N] [--rows N]      defaults: 100000 and 1000000
+#
+# Environment: LLEVAL (a built binary), BUILD_DIR (default build-bench),
+# LLEVAL_SHARED_DIR (default ../shared), WORK (scratch dir, default a temp dir).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+shared=${LLEVAL_SHARED_DIR:-$root/../shared}
+xquad=$shared/datasets/xquad/xquad.en.json
+if [ ! -f "$xquad" ]; then
+	echo "bench/score: $xquad is missing; set LLEVAL_SHARED_DIR" >&2
+	exit 2
+fi
+if [ -z "${LLEVAL:-}" ]; then
+	build=${BUILD_DIR:-$root/build-bench}
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLLEVAL_TESTS=OFF >/dev/null
+	cmake --build "$build" -j2 --target lleval >/dev/null
+	LLEVAL=$build/lleval
+fi
+work=${WORK:-}
+if [ -z "$work" ]; then
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+fi
+echo "lleval: $LLEVAL" >&2
+echo "machine: $(nproc) cores, $(uname -m), $(python3 --version 2>&1)" >&2
+python3 "$root/bench/score/bench.py" --lleval "$LLEVAL" \
+	--reference "$root/bench/reference/squad_v1_eval.py" --xquad "$xquad" --work "$work" "$@"

@@ -1,0 +1,418 @@
+/*
+ * Unit tests for the managed llama-server (launch.h): the argument vector,
+ * finding the binary, free ports, and the process life cycle (start, health
+ * wait, crash and restart, max_restarts, early exit quoting the log, a port
+ * taken at bind time, a health timeout, stop) against a fake llama-server
+ * written in Python, so no real server is needed. The real one is exercised
+ * by tests/cli/test_llamacpp_*.sh.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "lleval/config.h"
+#include "lleval/fs.h"
+#include "lleval/launch.h"
+#include "lleval/util.h"
+
+/* A fake llama-server: serves GET /health on --port, or misbehaves as
+ * FAKE_LLAMA_MODE says (exit | bind-once | hang). */
+static const char fake_server[] =
+    "#!/usr/bin/env python3\n"
+    "import http.server, os, sys, time\n"
+    "port = int(sys.argv[sys.argv.index('--port') + 1])\n"
+    "mode = os.environ.get('FAKE_LLAMA_MODE', '')\n"
+    "print('fake llama-server argv:', ' '.join(sys.argv[1:]), flush=True)\n"
+    "if mode == 'exit':\n"
+    "    print('fake: cannot load the model', flush=True)\n"
+    "    sys.exit(3)\n"
+    "marker = os.environ.get('FAKE_LLAMA_MARKER', '')\n"
+    "if mode == 'bind-once' and not os.path.exists(marker):\n"
+    "    open(marker, 'w').close()\n"
+    "    print('start: couldn\\'t bind HTTP server socket, port: %d' % port, flush=True)\n"
+    "    sys.exit(1)\n"
+    "if mode == 'hang':\n"
+    "    time.sleep(60)\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def log_message(self, *a):\n"
+    "        pass\n"
+    "    def do_GET(self):\n"
+    "        self.send_response(200 if self.path == '/health' else 404)\n"
+    "        self.send_header('Content-Length', '2')\n"
+    "        self.end_headers()\n"
+    "        self.wfile.write(b'{}')\n"
+    "http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()\n";
+
+static bool have_python(void)
+{
+    return system("python3 -c pass >/dev/null 2>&1") == 0;
+}
+
+static void set_str(char **field, const char *value)
+{
+    free(*field);
+    *field = lleval_xstrdup(value);
+}
+
+/* The argv joined by spaces, without argv[0] (owned). */
+static char *joined(char **argv)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    for (char **a = argv + 1; *a; a++)
+        lleval_sb_addf(&sb, "%s%s", a == argv + 1 ? "" : " ", *a);
+    return lleval_sb_detach(&sb, NULL);
+}
+
+static void test_argv_defaults(void **state)
+{
+    struct lleval_config cfg;
+    char **argv;
+    char *s;
+    size_t argc = 0;
+    (void)state;
+    lleval_config_init(&cfg);
+    set_str(&cfg.launch.model, "models/m.gguf");
+    cfg.launch.enabled = true;
+    cfg.max_concurrent_jobs = 3;
+    cfg.context_length = 4096;
+    assert_int_equal(lleval_launch_parallel(&cfg), 3);
+    assert_int_equal(lleval_launch_ctx_size(&cfg), 12288);
+    argv = lleval_launch_argv(&cfg, "/opt/llama-server", 1234, &argc);
+    assert_string_equal(argv[0], "/opt/llama-server");
+    s = joined(argv);
+    assert_string_equal(s, "-m models/m.gguf --host 127.0.0.1 --port 1234 -c 12288 -np 3 --metrics");
+    assert_int_equal(argc, 12);
+    assert_null(argv[argc]);
+    free(s);
+    lleval_launch_argv_free(argv);
+    lleval_config_release(&cfg);
+}
+
+static void test_argv_explicit(void **state)
+{
+    struct lleval_config cfg;
+    char **argv;
+    char *s;
+    (void)state;
+    lleval_config_init(&cfg);
+    set_str(&cfg.launch.model, "a b.gguf");
+    cfg.max_concurrent_jobs = 4;
+    cfg.launch.parallel = 2;
+    cfg.launch.ctx_size = 8192;
+    cfg.launch.gpu_layers = 0;
+    cfg.launch.extra_args = lleval_xcalloc(2, sizeof(char *));
+    cfg.launch.extra_args[0] = lleval_xstrdup("--flash-attn");
+    cfg.launch.extra_args[1] = lleval_xstrdup("on");
+    cfg.launch.n_extra_args = 2;
+    assert_int_equal(lleval_launch_parallel(&cfg), 2);
+    assert_int_equal(lleval_launch_ctx_size(&cfg), 8192);
+    argv = lleval_launch_argv(&cfg, "llama-server", 80, NULL);
+    s = joined(argv);
+    /* one argument per element, never a shell: "a b.gguf" stays one */
+    assert_string_equal(argv[2], "a b.gguf");
+    assert_string_equal(
+        s, "-m a b.gguf --host 127.0.0.1 --port 80 -c 8192 -np 2 -ngl 0 --metrics --flash-attn on");
+    free(s);
+    lleval_launch_argv_free(argv);
+    lleval_config_release(&cfg);
+}
+
+/* Makes dir/llama-server (an executable script when exec). Returns the owned path. */
+static char *make_server(const char *dir, const char *body, bool exec)
+{
+    char *path = tu_write(dir, "llama-server", body);
+    assert_int_equal(chmod(path, exec ? 0755 : 0644), 0);
+    return path;
+}
+
+static void test_find_binary(void **state)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *tmp = tu_tmpdir();
+    char *envdir = lleval_path_join(tmp, "env");
+    char *pathdir = lleval_path_join(tmp, "path");
+    char *cache = lleval_path_join(tmp, "cache");
+    char *cachebin = lleval_path_join(cache, "llama.cpp-nlc-3.21.1/bin");
+    char *noexec = lleval_path_join(tmp, "noexec");
+    char *old_path = lleval_xstrdup(getenv("PATH"));
+    char *p, *want;
+    (void)state;
+
+    assert_int_equal(lleval_mkdirs(envdir, NULL), 0);
+    assert_int_equal(lleval_mkdirs(pathdir, NULL), 0);
+    assert_int_equal(lleval_mkdirs(cachebin, NULL), 0);
+    assert_int_equal(lleval_mkdirs(noexec, NULL), 0);
+    free(make_server(envdir, "#!/bin/sh\n", true));
+    free(make_server(pathdir, "#!/bin/sh\n", true));
+    free(make_server(cachebin, "#!/bin/sh\n", true));
+    free(make_server(noexec, "#!/bin/sh\n", false));
+    setenv("LLEVAL_CACHE", cache, 1);
+
+    /* explicit: a directory, a file, a file that is not executable */
+    p = lleval_launch_find_binary(envdir, &err);
+    want = lleval_path_join(envdir, "llama-server");
+    assert_non_null(p);
+    assert_string_equal(p, want);
+    free(p);
+    p = lleval_launch_find_binary(want, &err);
+    assert_string_equal(p, want);
+    free(p);
+    free(want);
+    want = lleval_path_join(noexec, "llama-server");
+    assert_null(lleval_launch_find_binary(want, &err));
+    assert_int_equal(err.code, LLEVAL_EENGINE);
+    tu_assert_contains(err.msg, "is not an executable file");
+    free(want);
+    assert_null(lleval_launch_find_binary(noexec, &err));
+    tu_assert_contains(err.msg, "without an executable llama-server");
+
+    /* $LLEVAL_LLAMA_BIN_DIR, then PATH, then the cache */
+    setenv("LLEVAL_LLAMA_BIN_DIR", envdir, 1);
+    setenv("PATH", pathdir, 1);
+    p = lleval_launch_find_binary(NULL, &err);
+    tu_assert_contains(p, "/env/llama-server");
+    free(p);
+    unsetenv("LLEVAL_LLAMA_BIN_DIR");
+    p = lleval_launch_find_binary(NULL, &err);
+    tu_assert_contains(p, "/path/llama-server");
+    free(p);
+    setenv("PATH", noexec, 1);
+    p = lleval_launch_find_binary(NULL, &err);
+    tu_assert_contains(p, "/cache/llama.cpp-nlc-3.21.1/bin/llama-server");
+    free(p);
+
+    /* nowhere: the message names the cache and the provisioning script */
+    setenv("LLEVAL_CACHE", noexec, 1);
+    assert_null(lleval_launch_find_binary(NULL, &err));
+    tu_assert_contains(err.msg, "scripts/provision-llama.sh");
+    tu_assert_contains(err.msg, "noexec/llama.cpp-nlc-3.21.1/bin");
+
+    setenv("PATH", old_path ? old_path : "/usr/bin:/bin", 1);
+    unsetenv("LLEVAL_CACHE");
+    free(old_path);
+    free(envdir);
+    free(pathdir);
+    free(cache);
+    free(cachebin);
+    free(noexec);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
+static void test_free_port(void **state)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int port = lleval_launch_free_port(&err);
+    (void)state;
+    assert_true(port > 0 && port < 65536);
+}
+
+struct fake {
+    char *tmp, *server, *model, *log;
+    struct lleval_config cfg;
+};
+
+static void fake_setup(struct fake *f, const char *mode, long max_restarts)
+{
+    f->tmp = tu_tmpdir();
+    f->server = make_server(f->tmp, fake_server, true);
+    f->model = tu_write(f->tmp, "m.gguf", "GGUF");
+    f->log = lleval_path_join(f->tmp, "llama-server.log");
+    lleval_config_init(&f->cfg);
+    set_str(&f->cfg.launch.binary, f->server);
+    set_str(&f->cfg.launch.model, f->model);
+    f->cfg.launch.enabled = true;
+    f->cfg.launch.max_restarts = max_restarts;
+    f->cfg.max_concurrent_jobs = 2;
+    f->cfg.context_length = 512;
+    setenv("FAKE_LLAMA_MODE", mode, 1);
+    {
+        char *marker = lleval_path_join(f->tmp, "marker");
+        setenv("FAKE_LLAMA_MARKER", marker, 1);
+        free(marker);
+    }
+}
+
+static void fake_teardown(struct fake *f)
+{
+    unsetenv("FAKE_LLAMA_MODE");
+    unsetenv("FAKE_LLAMA_MARKER");
+    lleval_config_release(&f->cfg);
+    tu_rmtree(f->tmp);
+    free(f->tmp);
+    free(f->server);
+    free(f->model);
+    free(f->log);
+}
+
+static bool reaped(long pid)
+{
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static void test_lifecycle(void **state)
+{
+    struct fake f;
+    struct lleval_launch *l = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char note[256], *log, *url;
+    long pid1, pid2;
+    (void)state;
+    if (!have_python())
+        skip();
+    fake_setup(&f, "", 1);
+
+    assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), 0);
+    pid1 = lleval_launch_pid(l);
+    assert_true(pid1 > 0);
+    url = lleval_xstrdup(lleval_launch_base_url(l));
+    tu_assert_contains(url, "http://127.0.0.1:");
+    assert_int_equal(lleval_launch_check(l, note, sizeof(note), &err), 0);
+    assert_string_equal(note, "");
+    log = tu_read(f.log);
+    tu_assert_contains(log, "--- lleval: start 1 of llama-server at ");
+    tu_assert_contains(log, "fake llama-server argv: -m ");
+    tu_assert_contains(log, " -c 1024 -np 2 --metrics");
+    free(log);
+    {
+        char *pidfile = lleval_path_join(f.tmp, "llama-server.pid");
+        char *text = tu_read(pidfile);
+        char want[32];
+        snprintf(want, sizeof(want), "%ld\n", pid1);
+        assert_non_null(text);
+        assert_string_equal(text, want);
+        free(text);
+        free(pidfile);
+    }
+
+    /* a crash: restarted on the same port, reported */
+    assert_int_equal(kill((pid_t)pid1, SIGKILL), 0);
+    assert_int_equal(lleval_launch_revive(l, 5000, note, sizeof(note), &err), 1);
+    tu_assert_contains(note, "llama-server died (killed by signal 9");
+    tu_assert_contains(note, "restarted (1 of 1)");
+    pid2 = lleval_launch_pid(l);
+    assert_true(pid2 > 0 && pid2 != pid1);
+    assert_string_equal(lleval_launch_base_url(l), url);
+    assert_int_equal(lleval_launch_restarts(l), 1);
+    log = tu_read(f.log);
+    tu_assert_contains(log, "--- lleval: start 2 of llama-server");
+    free(log);
+
+    /* a second crash with max_restarts 1: an error that says so */
+    assert_int_equal(kill((pid_t)pid2, SIGTERM), 0);
+    assert_int_equal(lleval_launch_revive(l, 5000, note, sizeof(note), &err), LLEVAL_EENGINE);
+    tu_assert_contains(err.msg, "killed by signal 15");
+    tu_assert_contains(err.msg, "launch.max_restarts 1");
+
+    lleval_launch_stop(l);
+    assert_true(reaped(pid1) && reaped(pid2));
+    free(url);
+    fake_teardown(&f);
+}
+
+static void test_stop_reaps(void **state)
+{
+    struct fake f;
+    struct lleval_launch *l = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *pidfile;
+    long pid;
+    (void)state;
+    if (!have_python())
+        skip();
+    fake_setup(&f, "", 3);
+    assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), 0);
+    pid = lleval_launch_pid(l);
+    lleval_launch_stop(l);
+    assert_true(reaped(pid));
+    pidfile = lleval_path_join(f.tmp, "llama-server.pid");
+    assert_false(lleval_path_exists(pidfile));
+    free(pidfile);
+    lleval_launch_stop(NULL);
+    fake_teardown(&f);
+}
+
+static void test_early_exit_quotes_log(void **state)
+{
+    struct fake f;
+    struct lleval_launch *l = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    if (!have_python())
+        skip();
+    fake_setup(&f, "exit", 3);
+    assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), LLEVAL_EENGINE);
+    assert_null(l);
+    tu_assert_contains(err.msg, "llama-server exited (exit status 3) before it was ready");
+    tu_assert_contains(err.msg, "fake: cannot load the model");
+    fake_teardown(&f);
+}
+
+static void test_bind_race_retried(void **state)
+{
+    struct fake f;
+    struct lleval_launch *l = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *log;
+    (void)state;
+    if (!have_python())
+        skip();
+    fake_setup(&f, "bind-once", 3);
+    assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), 0);
+    log = tu_read(f.log);
+    tu_assert_contains(log, "couldn't bind");
+    tu_assert_contains(log, "--- lleval: start 2 of llama-server");
+    free(log);
+    assert_int_equal(lleval_launch_restarts(l), 0);
+    lleval_launch_stop(l);
+    fake_teardown(&f);
+}
+
+static void test_health_timeout(void **state)
+{
+    struct fake f;
+    struct lleval_launch *l = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    if (!have_python())
+        skip();
+    fake_setup(&f, "hang", 3);
+    assert_int_equal(lleval_launch_start(&f.cfg, f.log, 1, &l, &err), LLEVAL_EENGINE);
+    assert_null(l);
+    tu_assert_contains(err.msg, "was not ready (GET /health 200) within 1 s, so it was stopped");
+    fake_teardown(&f);
+}
+
+static void test_missing_model(void **state)
+{
+    struct fake f;
+    struct lleval_launch *l = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    fake_setup(&f, "", 3);
+    set_str(&f.cfg.launch.model, "/no/such/model.gguf");
+    assert_int_equal(lleval_launch_start(&f.cfg, f.log, 1, &l, &err), LLEVAL_EENGINE);
+    tu_assert_contains(err.msg, "launch.model '/no/such/model.gguf' is not a readable file");
+    tu_assert_contains(err.msg, "lleval synth-model");
+    fake_teardown(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_argv_defaults),
+        cmocka_unit_test(test_argv_explicit),
+        cmocka_unit_test(test_find_binary),
+        cmocka_unit_test(test_free_port),
+        cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_stop_reaps),
+        cmocka_unit_test(test_early_exit_quotes_log),
+        cmocka_unit_test(test_bind_race_retried),
+        cmocka_unit_test(test_health_timeout),
+        cmocka_unit_test(test_missing_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
