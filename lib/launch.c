@@ -27,10 +27,10 @@
 
 extern char **environ;
 
-#define SERVER_NAME "llama-server"
-#define CACHE_SUBDIR "llama.cpp-nlc-3.21.1/bin"
-#define BIND_ATTEMPTS 3
-#define STOP_GRACE_MS 5000
+#define SERVER_NAME    "llama-server"
+#define CACHE_SUBDIR   "llama.cpp-nlc-3.21.1/bin"
+#define BIND_ATTEMPTS  3
+#define STOP_GRACE_MS  5000
 #define HEALTH_POLL_MS 200
 #define LOG_TAIL_LINES 6
 #define LOG_TAIL_BYTES 900
@@ -206,8 +206,8 @@ int lleval_launch_free_port(struct lleval_err *err)
     addr.sin_port = 0;
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
         getsockname(fd, (struct sockaddr *)&addr, &len)) {
-        int rc = lleval_err_errno(err, "cannot bind 127.0.0.1:0 to find a free port for",
-                                  SERVER_NAME);
+        int rc =
+            lleval_err_errno(err, "cannot bind 127.0.0.1:0 to find a free port for", SERVER_NAME);
         close(fd);
         return rc;
     }
@@ -419,14 +419,13 @@ static int spawn_server(struct lleval_launch *l, int port, long *offset, struct 
     sigaddset(&defaults, SIGHUP);
     sigaddset(&defaults, SIGPIPE);
     posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF);
     rc = posix_spawn(&pid, l->binary, &fa, &attr, argv, environ);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     if (rc) {
-        rc = lleval_err_set(err, LLEVAL_EENGINE, "cannot start '%s': %s", l->binary,
-                            strerror(rc));
+        rc = lleval_err_set(err, LLEVAL_EENGINE, "cannot start '%s': %s", l->binary, strerror(rc));
         goto out;
     }
     l->pid = pid;
@@ -535,8 +534,7 @@ static int bring_up(struct lleval_launch *l, int port, struct lleval_err *err)
 /* ---- the API ----------------------------------------------------------- */
 
 int lleval_launch_start(const struct lleval_config *cfg, const char *log_path,
-                        long health_timeout_s, struct lleval_launch **out,
-                        struct lleval_err *err)
+                        long health_timeout_s, struct lleval_launch **out, struct lleval_err *err)
 {
     struct lleval_launch *l;
     char *binary;

@@ -68,8 +68,7 @@ int lleval_launch_free_port(struct lleval_err *err);
  * cannot be written.
  */
 int lleval_launch_start(const struct lleval_config *cfg, const char *log_path,
-                        long health_timeout_s, struct lleval_launch **out,
-                        struct lleval_err *err);
+                        long health_timeout_s, struct lleval_launch **out, struct lleval_err *err);
 
 /* "http://127.0.0.1:PORT" of the current server; borrowed, valid until the
  * next check/restart (a restart may move to another port) or stop. */

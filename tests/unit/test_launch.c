@@ -83,7 +83,8 @@ static void test_argv_defaults(void **state)
     argv = lleval_launch_argv(&cfg, "/opt/llama-server", 1234, &argc);
     assert_string_equal(argv[0], "/opt/llama-server");
     s = joined(argv);
-    assert_string_equal(s, "-m models/m.gguf --host 127.0.0.1 --port 1234 -c 12288 -np 3 --metrics");
+    assert_string_equal(s,
+                        "-m models/m.gguf --host 127.0.0.1 --port 1234 -c 12288 -np 3 --metrics");
     assert_int_equal(argc, 12);
     assert_null(argv[argc]);
     free(s);
