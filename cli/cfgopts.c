@@ -69,6 +69,10 @@ static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct ll
         (rc = set_long(cfg, "max_concurrent_jobs", f->max_concurrent_jobs, "--max-concurrent-jobs",
                        err)))
         return rc;
+    if (f->dry_run) {
+        cfg->engine = LLEVAL_ENGINE_DRY; /* no model is loaded, whatever the config says */
+        cfg->launch.enabled = false;
+    }
     return lleval_config_validate(cfg, err);
 }
 

@@ -31,6 +31,7 @@ struct cli_cfg_flags {
     const char *temps;      /* --temps 0,0.7 */
     long limit_items, parts_per_dataset, max_concurrent_jobs;
     bool limit_items_seen, parts_per_dataset_seen, max_concurrent_jobs_seen;
+    bool dry_run; /* the guide's --dry_run: engine dry, no launch, applied before validation */
 };
 
 #define CLI_CFG_FLAGS_INIT                                                                         \
@@ -67,7 +68,7 @@ struct cli_cfg_flags {
     {"parts-per-dataset", 0, CLI_OPT_LONG, &(f)->parts_per_dataset, "N",                           \
      "split each dataset's requests into N parts", &(f)->parts_per_dataset_seen, 0, 0},            \
     {"max-concurrent-jobs", 0, CLI_OPT_LONG, &(f)->max_concurrent_jobs, "N",                       \
-     "requests in flight at once (llama.cpp is clamped to 1)", &(f)->max_concurrent_jobs_seen,     \
+     "requests in flight at once (llama.cpp: at most the server's slots)", &(f)->max_concurrent_jobs_seen,     \
      0, 0}
 /* clang-format on */
 

@@ -167,13 +167,13 @@ int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
     struct lleval_config cfg;
     struct lleval_run_opts ro;
     const char *to_step = NULL, *run_id = NULL, *resume = NULL;
-    bool dry = false, skip_prepare = false, skip_build = false, json = false, quiet = false;
+    bool skip_prepare = false, skip_build = false, json = false, quiet = false;
     int npos, rc;
     const struct cli_option opts[] = {
         CLI_CFG_OPTIONS(&cf),
         {"to-step", 0, CLI_OPT_STRING, &to_step, "STEP",
          "stop after STEP: prepare, build, submit, poll, parse, score, report", NULL, 0, 0},
-        {"dry-run", 0, CLI_OPT_BOOL, &dry, NULL,
+        {"dry-run", 0, CLI_OPT_BOOL, &cf.dry_run, NULL,
          "use the dry engine: deterministic answers, no model loaded", NULL, 0, 0},
         {"skip-prepare", 0, CLI_OPT_BOOL, &skip_prepare, NULL,
          "use the datasets already in prepared_dir", NULL, 0, 0},
@@ -214,8 +214,6 @@ int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
     }
     if ((rc = cli_cfg_resolve(ctx, &cf, &cfg)) != CLI_CONTINUE)
         return rc;
-    if (dry)
-        cfg.engine = LLEVAL_ENGINE_DRY;
     ro.skip_prepare = skip_prepare;
     ro.skip_build = skip_build;
     ro.run_id = resume ? resume : run_id;

@@ -142,13 +142,13 @@ int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx)
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct checks c = {0};
     long n = 3;
-    bool keep = false, dry = false;
+    bool keep = false;
     char *tmp_root = NULL;
     int npos, rc, status;
     const struct cli_option opts[] = {
         {"n", 'n', CLI_OPT_LONG, &n, "N", "items per dataset (default 3)", NULL, 1, 100000},
         {"keep", 0, CLI_OPT_BOOL, &keep, NULL, "keep the smoke run's directory", NULL, 0, 0},
-        {"dry-run", 0, CLI_OPT_BOOL, &dry, NULL, "use the dry engine (no model)", NULL, 0, 0},
+        {"dry-run", 0, CLI_OPT_BOOL, &cf.dry_run, NULL, "use the dry engine (no model)", NULL, 0, 0},
         CLI_CFG_OPTIONS(&cf),
         CLI_OPT_END_MARK,
     };
@@ -167,8 +167,6 @@ int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx)
     }
     if ((rc = cli_cfg_resolve(ctx, &cf, &cfg)) != CLI_CONTINUE)
         return rc;
-    if (dry)
-        cfg.engine = LLEVAL_ENGINE_DRY;
     cfg.limit_items = n;
     if (!cfg.n_datasets) {
         cli_error(ctx, "no datasets configured: pass --config FILE with a 'datasets:' list "

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"score", cmd_score, "score predictions against the prepared gold answers"},
     {"smoke", cmd_smoke, "run the whole pipeline on a few items and check every artifact"},
     {"runs", cmd_runs, "list, compare, stop and resume runs"},
+    {"doctor", cmd_doctor, "diagnose a run with the guide's decision tree"},
     {"config", cmd_config, "show the resolved configuration and where each value came from"},
     {"gguf", cmd_gguf, "describe a GGUF model file: architecture, parameters, quantization mix"},
     {"synth-model", cmd_synth_model, "write a small random-weight llama GGUF for tests and demos"},

@@ -345,7 +345,8 @@ static void stop_orphan(struct lleval_launch *l)
         char proc[64];
         struct lleval_sb cmd = LLEVAL_SB_INIT;
         snprintf(proc, sizeof(proc), "/proc/%ld/cmdline", pid);
-        if (!lleval_read_file(proc, &cmd, 1 << 16, NULL) && !strcmp(cmd.buf, l->binary)) {
+        if (!lleval_read_file(proc, &cmd, 1 << 16, NULL) &&
+            (!strcmp(cmd.buf, l->binary) || lleval_str_ends_with(cmd.buf, "/" SERVER_NAME))) {
             char line[160];
             snprintf(line, sizeof(line), "stopping llama-server pid %ld left by an earlier lleval",
                      pid);
@@ -550,6 +551,15 @@ int lleval_launch_start(const struct lleval_config *cfg, const char *log_path,
                               "paths start from the current directory) or make a test model "
                               "with `lleval synth-model --out FILE`",
                               cfg->launch.model);
+    for (size_t i = 0; i < cfg->launch.n_extra_args; i++) {
+        static const char *const owned[] = {"--port", "--host", "-m", "--model"};
+        for (size_t k = 0; k < LLEVAL_ARRAY_SIZE(owned); k++)
+            if (!strcmp(cfg->launch.extra_args[i], owned[k]))
+                return lleval_err_set(err, LLEVAL_EINVAL,
+                                      "launch.extra_args must not contain '%s': lleval sets the "
+                                      "model (launch.model), the host and the port itself",
+                                      owned[k]);
+    }
     binary = lleval_launch_find_binary(cfg->launch.binary, err);
     if (!binary)
         return err->code;

@@ -1,6 +1,7 @@
 /*
- * Platform layer (POSIX): files, atomic writes, directories, clocks and
- * processes. A Windows port replaces this one file.
+ * Platform layer (POSIX): files, atomic writes, directories, clocks,
+ * processes, dynamic libraries and host facts (/proc) for telemetry. A
+ * Windows port replaces this one file (the loader already has its branch).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,11 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
 #include "lleval/fs.h"
 
 int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err)
@@ -260,4 +266,123 @@ void lleval_sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) && errno == EINTR)
         ;
+}
+
+/* ---- dynamic libraries (NVML) ------------------------------------------- */
+
+#ifdef _WIN32
+void *lleval_dl_open(const char *name, char *why, size_t why_size)
+{
+    HMODULE h = LoadLibraryA(name);
+    if (!h && why && why_size)
+        snprintf(why, why_size, "LoadLibrary error %lu", (unsigned long)GetLastError());
+    return (void *)h;
+}
+
+lleval_dl_fn lleval_dl_sym(void *lib, const char *name)
+{
+    return lib ? (lleval_dl_fn)GetProcAddress((HMODULE)lib, name) : NULL;
+}
+
+void lleval_dl_close(void *lib)
+{
+    if (lib)
+        FreeLibrary((HMODULE)lib);
+}
+#else
+void *lleval_dl_open(const char *name, char *why, size_t why_size)
+{
+    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!h && why && why_size) {
+        const char *e = dlerror();
+        snprintf(why, why_size, "%s", e ? e : "cannot load");
+    }
+    return h;
+}
+
+lleval_dl_fn lleval_dl_sym(void *lib, const char *name)
+{
+    void *p = lib ? dlsym(lib, name) : NULL;
+    lleval_dl_fn fn;
+    /* ISO C has no object-to-function pointer conversion; POSIX makes the bytes the same */
+    memcpy(&fn, &p, sizeof(fn));
+    return fn;
+}
+
+void lleval_dl_close(void *lib)
+{
+    if (lib)
+        dlclose(lib);
+}
+#endif
+
+/* ---- host facts (Linux /proc) ------------------------------------------- */
+
+/* Reads up to size-1 bytes of a small /proc file into buf (NUL-terminated),
+ * without allocating: telemetry calls this on every sample. */
+static int read_small(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t len = 0;
+    if (fd < 0)
+        return LLEVAL_EIO;
+    while (len + 1 < size) {
+        ssize_t n = read(fd, buf + len, size - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return len ? 0 : LLEVAL_EIO;
+}
+
+int lleval_host_cpu_times(uint64_t *busy, uint64_t *total)
+{
+    char buf[512];
+    const char *p = buf + 3;
+    uint64_t v[8] = {0}, sum = 0;
+    if (read_small("/proc/stat", buf, sizeof(buf)) || strncmp(buf, "cpu ", 4))
+        return LLEVAL_EIO;
+    /* cpu  user nice system idle iowait irq softirq steal [guest guest_nice: inside user] */
+    for (int i = 0; i < 8; i++) {
+        char *end;
+        errno = 0;
+        v[i] = strtoull(p, &end, 10);
+        if (end == p || errno) {
+            if (i < 4)
+                return LLEVAL_EIO; /* old kernels have fewer fields */
+            break;
+        }
+        sum += v[i];
+        p = end;
+    }
+    *total = sum;
+    *busy = sum - v[3] - v[4];
+    return 0;
+}
+
+int lleval_proc_rss_kib(long pid, uint64_t *kib)
+{
+    char path[64], buf[4096];
+    const char *line;
+    char *end;
+    if (pid <= 0)
+        return LLEVAL_EIO;
+    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    if (read_small(path, buf, sizeof(buf)))
+        return LLEVAL_EIO;
+    line = strstr(buf, "\nVmRSS:");
+    if (!line)
+        return LLEVAL_EIO; /* a zombie or kernel thread has none */
+    line += 7;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    errno = 0;
+    *kib = strtoull(line, &end, 10);
+    if (end == line || errno)
+        return LLEVAL_EIO;
+    return 0;
 }

@@ -70,4 +70,21 @@ long lleval_getpid(void);
 bool lleval_pid_alive(long pid);
 void lleval_sleep_ms(long ms);
 
+/* Dynamic libraries (dlopen; LoadLibrary on Windows), for NVML. */
+typedef void (*lleval_dl_fn)(void);
+/* Loads a shared library by file name or path. Returns an opaque handle, or
+ * NULL with the loader's reason written into why (when not NULL). */
+void *lleval_dl_open(const char *name, char *why, size_t why_size);
+/* The function called name in lib, or NULL; cast it to the function's type. */
+lleval_dl_fn lleval_dl_sym(void *lib, const char *name);
+/* Unloads lib; NULL is fine. */
+void lleval_dl_close(void *lib);
+
+/* Host facts for telemetry: return 0, or LLEVAL_EIO when unknown here. */
+/* CPU time of the whole machine since boot, in clock ticks: busy (all but
+ * idle and iowait) and total. */
+int lleval_host_cpu_times(uint64_t *busy, uint64_t *total);
+/* Resident memory (VmRSS) of process pid, in KiB. */
+int lleval_proc_rss_kib(long pid, uint64_t *kib);
+
 #endif

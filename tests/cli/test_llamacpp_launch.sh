@@ -9,7 +9,8 @@
 source "$(dirname "$0")/llama_lib.sh"
 
 journal() { echo "runs/$1/results/parts/sample_closed/t0/part-001.jsonl"; }
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+# alive PID: the process exists and is not a zombie waiting for init to reap it
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
 stopped_pid() { sed -n 's/^--- lleval: stopping llama-server pid \([0-9]*\)$/\1/p' "runs/$1/logs/llama-server.log" | tail -n 1; }
 
 # ---- defaults: -c context_length x slots, -np max_concurrent_jobs --------------------------------

@@ -78,6 +78,7 @@ class State:
             if value:
                 self.faults[key] = value
         self.models = args.model or [DEFAULT_MODEL]
+        self.gen_tps = args.gen_tps
         self.answers = []
         if args.answers:
             with open(args.answers, encoding="utf-8") as f:
@@ -313,6 +314,10 @@ class Handler(BaseHTTPRequestHandler):
             "modified_at": entry["modified_at"],
         })
 
+    def gen_ns_per_token(self):
+        tps = self.state.gen_tps
+        return int(1e9 / tps) if tps and tps > 0 else GEN_NS_PER_TOKEN
+
     def answer_for(self, prompt):
         for key, answer in self.state.answers:
             if key in prompt:
@@ -417,12 +422,12 @@ class Handler(BaseHTTPRequestHandler):
         eval_count = len(toks)
         stats = {
             "total_duration": load_ns + prompt_count * PROMPT_NS_PER_TOKEN
-            + eval_count * GEN_NS_PER_TOKEN + faults["delay_ms"] * 1_000_000,
+            + eval_count * self.gen_ns_per_token() + faults["delay_ms"] * 1_000_000,
             "load_duration": load_ns,
             "prompt_eval_count": prompt_count,
             "prompt_eval_duration": prompt_count * PROMPT_NS_PER_TOKEN,
             "eval_count": eval_count,
-            "eval_duration": eval_count * GEN_NS_PER_TOKEN,
+            "eval_duration": eval_count * self.gen_ns_per_token(),
         }
         text = "".join(toks)
         bad_utf8 = every("invalid_utf8_every")
@@ -484,6 +489,8 @@ def main():
                     help="every Nth answer carries raw invalid UTF-8 bytes")
     ap.add_argument("--not-found", dest="not_found", action="store_true",
                     help="every generation request gets 404 model not found")
+    ap.add_argument("--gen-tps", dest="gen_tps", type=float, default=0,
+                    help="generation speed to report in eval_duration (default 50 tokens/s)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 

@@ -401,6 +401,23 @@ static void test_missing_model(void **state)
     fake_teardown(&f);
 }
 
+static void test_extra_args_cannot_take_over(void **state)
+{
+    struct fake f;
+    struct lleval_launch *l = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    fake_setup(&f, "", 3);
+    f.cfg.launch.extra_args = lleval_xcalloc(2, sizeof(char *));
+    f.cfg.launch.extra_args[0] = lleval_xstrdup("--port");
+    f.cfg.launch.extra_args[1] = lleval_xstrdup("8080");
+    f.cfg.launch.n_extra_args = 2;
+    assert_int_equal(lleval_launch_start(&f.cfg, f.log, 1, &l, &err), LLEVAL_EINVAL);
+    assert_null(l);
+    tu_assert_contains(err.msg, "launch.extra_args must not contain '--port'");
+    fake_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_bind_race_retried),
         cmocka_unit_test(test_health_timeout),
         cmocka_unit_test(test_missing_model),
+        cmocka_unit_test(test_extra_args_cannot_take_over),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

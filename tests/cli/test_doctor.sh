@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# lleval doctor names each injected fault (fake Ollama, fake NVML) with its
+# evidence and the guide's fixes, and is silent on a healthy run.
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed for the fake Ollama"; exit 0; }
+
+fake_pid=""
+stop_fake() { if [ -n "$fake_pid" ]; then kill "$fake_pid" 2>/dev/null || true; wait "$fake_pid" 2>/dev/null || true; fi; fake_pid=""; }
+trap 'stop_fake; rm -rf "$work"' EXIT
+start_fake() {
+	stop_fake
+	python3 "$LLEVAL_SOURCE_DIR/tests/fakes/fake_ollama.py" --port 0 "$@" >fake.out 2>fake.err &
+	fake_pid=$!
+	for _ in $(seq 1 100); do grep -q '^PORT' fake.out 2>/dev/null && break; sleep 0.1; done
+	port=$(awk '/^PORT/ {print $2; exit}' fake.out)
+}
+config() { # config NAME [extra yaml lines...]
+	local name=$1
+	shift
+	{
+		echo "engine: ollama"
+		echo "model_id: llama3.1:8b-instruct-q4_K_M"
+		echo "base_url: http://127.0.0.1:$port"
+		echo "max_retries: 0"
+		echo "max_new_tokens: {closed_book: 64, open_book: 64, multiple_choice: 16}"
+		for line in "$@"; do echo "$line"; done
+		echo "datasets:"
+		echo "  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}"
+		echo "  - {name: sample_mc, format: mmlu, path: examples/data/general_knowledge_test.csv, split: test}"
+	} >"$name"
+}
+cat >answers.json <<'JSON'
+{"capital of France": "Paris", "prime": "C"}
+JSON
+
+# healthy: short answers at 50 tokens/s
+start_fake --answers answers.json
+config healthy.yaml
+expect_exit 0 "healthy run" -- "$LLEVAL" run --config healthy.yaml --run-id healthy -q --limit_items 6
+expect_exit 0 "doctor on a healthy run" -- "$LLEVAL" doctor healthy
+expect_grep "looks healthy" out.txt "doctor says healthy"
+expect_exit 0 "doctor --json on a healthy run" -- "$LLEVAL" doctor healthy --json
+python3 -c "import json; d = json.load(open('out.txt')); assert d['healthy'] and not d['findings'], d" &&
+	ok "--json: healthy, no findings" || not_ok "--json healthy"
+
+# parser mismatch: a duplicated and an unknown result line in a journal
+cp -r runs/healthy runs/mangled
+j=$(ls runs/mangled/results/parts/sample_closed/t0/part-001.jsonl)
+head -n 1 "$j" >>"$j"
+head -n 1 "$j" | sed 's/sample_closed:nq-00001/sample_closed:nq-99999/g' >>"$j"
+expect_exit 1 "doctor on mangled journals" -- "$LLEVAL" doctor mangled
+expect_grep "\[parse_mismatch\]" out.txt "names the parse mismatch"
+expect_grep "duplicate: sample_closed:nq-00001:direct:t0:s0" out.txt "cites the duplicate custom_id"
+expect_grep "unknown: sample_closed:nq-99999" out.txt "cites the unknown custom_id"
+expect_grep "custom_id echoing" out.txt "gives the guide's fix"
+
+# out of memory: every generation answers HTTP 500 with Ollama's OOM text
+start_fake --answers answers.json --error-500-every 1
+config oom.yaml "context_length: 8192"
+expect_exit 1 "run against an out-of-memory engine" -- "$LLEVAL" run --config oom.yaml --run-id oom -q --limit_items 3
+expect_exit 1 "doctor on the OOM run" -- "$LLEVAL" doctor oom
+expect_grep "\[oom\]" out.txt "names out of memory"
+expect_grep "out of memory: 6 requests failed" out.txt "counts the OOM failures"
+expect_grep "custom_ids: sample_closed:nq-00001" out.txt "cites custom_ids"
+expect_grep "1) context_length 8192 -> 4096" out.txt "first fix: reduce the context"
+expect_grep "2) lower the quantization: model_id llama3.1:8b-instruct-q4_K_M (q4_k_m) -> the Q4_K_S" out.txt "second fix: lower quantization"
+expect_grep "switch to a 7B model" out.txt "fix: smaller model"
+
+# slow generation: 3 tokens/s for an 8B model
+start_fake --answers answers.json --gen-tps 3
+config slow.yaml
+expect_exit 0 "run against a slow engine" -- "$LLEVAL" run --config slow.yaml --run-id slow -q --limit_items 3
+expect_exit 1 "doctor on the slow run" -- "$LLEVAL" doctor slow
+expect_grep "\[slow_generation\]" out.txt "names slow generation"
+expect_grep "3.0 tokens/s on average" out.txt "cites the measured speed"
+expect_grep "top_k 50 -> 20" out.txt "first fix: lower top_k"
+if grep -q "\[oom\]\|\[truncation\]\|\[connection\]" out.txt; then not_ok "slow run: other findings"; else ok "slow run: only the slow finding"; fi
+
+# truncation: max_new_tokens 2 for chatty answers
+start_fake
+config trunc.yaml
+expect_exit 0 "run with tiny max_new_tokens" -- "$LLEVAL" run --config trunc.yaml --set max_new_tokens=2 --run-id trunc -q --limit_items 4
+expect_exit 1 "doctor on the truncated run" -- "$LLEVAL" doctor trunc
+expect_grep "\[truncation\]" out.txt "names truncation"
+expect_grep "max_new_tokens.closed_book 2 -> 4" out.txt "fix: raise max_new_tokens"
+
+# connection failures: the engine drops every connection
+start_fake --drop-every 1
+config conn.yaml "max_connect_failures: 3"
+expect_exit 3 "run against an engine that drops connections" -- "$LLEVAL" run --config conn.yaml --set max_retries=1 --run-id conn -q --limit_items 3
+expect_exit 1 "doctor on the connection run" -- "$LLEVAL" doctor conn
+expect_grep "\[connection\]" out.txt "names connection failures"
+expect_grep "ollama serve" out.txt "fix: start ollama serve"
+expect_grep "lleval runs resume conn" out.txt "fix: resume the run"
+stop_fake
+
+expect_exit 2 "doctor on an unknown run" -- "$LLEVAL" doctor nosuch
+expect_exit 2 "doctor with a path as run id" -- "$LLEVAL" doctor ../x
+finish
