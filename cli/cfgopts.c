@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cfgopts.h"
+#include "lleval/fs.h"
+#include "lleval/util.h"
 #include "lleval/util.h"
 
 /* Applies one --set KEY=VALUE. */
@@ -37,9 +39,26 @@ static int set_long(struct lleval_config *cfg, const char *key, long v, const ch
     return lleval_config_set(cfg, key, buf, flag, err);
 }
 
+/* Without --config: $LLEVAL_CONFIG, else the guide's config/eval_config.yaml,
+ * else lleval.yaml, when present; NULL means the built-in defaults only. */
+static const char *default_config(void)
+{
+    static const char *const candidates[] = {"config/eval_config.yaml", "lleval.yaml"};
+    const char *env = getenv("LLEVAL_CONFIG");
+    if (env && *env)
+        return env;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(candidates); i++)
+        if (lleval_path_exists(candidates[i]))
+            return candidates[i];
+    return NULL;
+}
+
 static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct lleval_err *err)
 {
     int rc;
+
+    if (!f->config)
+        f->config = default_config();
 
     if (f->preset && (rc = lleval_config_set(cfg, "preset", f->preset, "--preset", err)))
         return rc;

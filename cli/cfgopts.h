@@ -48,7 +48,8 @@ struct cli_cfg_flags {
 /* clang-format off */
 #define CLI_CFG_OPTIONS(f)                                                                         \
     {"config", 'c', CLI_OPT_STRING, &(f)->config, "FILE",                                          \
-     "config file (YAML); see docs/config.md", NULL, 0, 0},                                        \
+     "config file (YAML; default $LLEVAL_CONFIG, config/eval_config.yaml or lleval.yaml)", NULL,  \
+     0, 0},                                        \
     {"preset", 0, CLI_OPT_STRING, &(f)->preset, "NAME",                                            \
      "hardware preset: throughput, quality, stretch, conservative", NULL, 0, 0},                   \
     {"set", 0, CLI_OPT_LIST, &(f)->set, "KEY=VALUE",                                               \

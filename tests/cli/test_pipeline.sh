@@ -89,8 +89,22 @@ expect_exit 0 "runs list --json" -- "$LLEVAL" runs list --json
 python3 -c "import json; d = json.load(open('out.txt')); assert any(r['run_id'] == 'r2' for r in d)" &&
 	ok "runs list --json parses" || not_ok "runs list --json"
 
+# the guide's orchestration smoke test, with the default config location
+mkdir -p config && cp eval.yaml config/eval_config.yaml
+expect_exit 0 "smoke --n 3 --prompt_set operational_only --keep" -- "$LLEVAL" smoke --n 3 --prompt_set operational_only --keep
+expect_grep "all smoke checks passed" out.txt "every smoke check passed"
+expect_grep "manifest job_counts" out.txt "smoke checks the manifest"
+kept=$(sed -n 's/^kept: //p' out.txt)
+[ -n "$kept" ] && [ -f "$kept/results/scores.json" ] && ok "--keep kept the smoke run" || not_ok "--keep: '$kept'"
+grep -q ':operational:t0:' "$kept/results/predictions.csv" && ok "smoke used the operational_only prompt set" || not_ok "prompt set"
+before=$(ls -a runs | grep -c '^\.smoke-' || true)
+expect_exit 0 "smoke without --keep" -- "$LLEVAL" smoke --n 2
+after=$(ls -a runs | grep -c '^\.smoke-' || true)
+[ "$before" = "$after" ] && ok "smoke without --keep deleted its run" || not_ok "smoke left $after dirs (was $before)"
+rm -rf config
+
 # every command has --help
-for c in run prepare build parse score smoke runs config; do
+for c in run prepare build parse score smoke runs config doctor gguf synth-model; do
 	expect_exit 0 "$c --help" -- "$LLEVAL" $c --help
 done
 finish

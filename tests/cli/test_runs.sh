@@ -51,6 +51,23 @@ import json; runs = {r['run_id']: r for r in json.load(open('out.txt'))}
 assert runs['k1']['status'] == 'stopped', runs['k1']" && ok "killed run listed as stopped" || not_ok "killed run status"
 expect_exit 0 "run --resume k1" -- "$LLEVAL" run --resume k1 -q
 
+# --- Ctrl-C: stop sending, settle what is in flight, exit 130, resumable
+LLEVAL_DRY_DELAY_MS=60 "$LLEVAL" run --config eval.yaml --run-id int1 -q >/dev/null 2>int.err &
+pid=$!
+for _ in $(seq 1 200); do
+	[ -f runs/int1/manifest.json ] && grep -q '"answered": [1-9]' runs/int1/manifest.json && break
+	sleep 0.05
+done
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 130 ] && ok "SIGINT exits 130" || not_ok "SIGINT exit $rc"
+expect_grep "resume with" int.err "says how to resume"
+python3 -c "
+import json; m = json.load(open('runs/int1/manifest.json')); assert m['status'] == 'stopped', m['status']" &&
+	ok "interrupted run is stopped" || not_ok "interrupted run status"
+expect_exit 0 "resume after SIGINT" -- "$LLEVAL" runs resume int1 -q
+
 # --- compare two "models" on the same items
 expect_exit 0 "run model A" -- "$LLEVAL" run --config eval.yaml --run-id ca -q
 expect_exit 0 "run model B" -- "$LLEVAL" run --config eval.yaml --model other-dry --run-id cb -q
