@@ -93,6 +93,9 @@ void cli_table_rowv(struct cli_table *t, const char *const *cells);
 void cli_table_print(struct cli_table *t, FILE *f, const struct cli_ctx *ctx);
 void cli_table_free(struct cli_table *t);
 
+/* Formats seconds as "42s", "3m05s", "2h10m" ("?" when negative). */
+void cli_fmt_duration(char *buf, size_t size, double s);
+
 /* Flushes and checks stdout: a full disk is an error (returns 4). */
 int cli_finish_stdout(struct cli_ctx *ctx, int status);
 

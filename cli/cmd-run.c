@@ -37,18 +37,6 @@ void cli_install_stop_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static void fmt_duration(char *buf, size_t size, double s)
-{
-    if (s < 0)
-        snprintf(buf, size, "?");
-    else if (s < 60)
-        snprintf(buf, size, "%.0fs", s);
-    else if (s < 3600)
-        snprintf(buf, size, "%dm%02ds", (int)(s / 60), (int)s % 60);
-    else
-        snprintf(buf, size, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
-}
-
 static void clear_live(struct progress_ui *ui)
 {
     if (ui->live && ui->last_width) {
@@ -85,7 +73,7 @@ static void on_progress(void *ud, const struct lleval_progress *p)
     if (!ui->live && now - ui->last_plain < 10.0 && p->answered < p->total)
         return;
     ui->last_plain = now;
-    fmt_duration(eta, sizeof(eta), p->eta_s);
+    cli_fmt_duration(eta, sizeof(eta), p->eta_s);
     lleval_sb_addf(&line, "poll %zu/%zu", p->answered, p->total);
     if (p->total)
         lleval_sb_addf(&line, " (%.0f%%)", 100.0 * (double)p->answered / (double)p->total);
@@ -148,7 +136,7 @@ int cli_run_and_report(struct cli_ctx *ctx, struct lleval_config *cfg,
         cli_error_lib(ctx, &err);
     if (res.run_id && !json) {
         char took[32];
-        fmt_duration(took, sizeof(took), lleval_monotonic() - t0);
+        cli_fmt_duration(took, sizeof(took), lleval_monotonic() - t0);
         if (rc == LLEVAL_EINTR || rc == LLEVAL_EENGINE)
             cli_info(ctx, "run %s stopped after %s; resume with `lleval runs resume %s`",
                      res.run_id, took, res.run_id);

@@ -164,18 +164,6 @@ static int list_runs(const char *runs_dir, struct run_row **out, size_t *n,
     return 0;
 }
 
-static void fmt_dur(char *buf, size_t size, double s)
-{
-    if (s <= 0)
-        snprintf(buf, size, "-");
-    else if (s < 60)
-        snprintf(buf, size, "%.0fs", s);
-    else if (s < 3600)
-        snprintf(buf, size, "%dm%02ds", (int)(s / 60), (int)s % 60);
-    else
-        snprintf(buf, size, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
-}
-
 static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir)
 {
     bool json = false;
@@ -231,7 +219,7 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
             lleval_fmt_utc(start, sizeof(start), rows[i].started);
             start[16] = '\0'; /* 2024-09-09T12:34 */
             start[10] = ' ';
-            fmt_dur(dur, sizeof(dur), rows[i].updated - rows[i].started);
+            cli_fmt_duration(dur, sizeof(dur), rows[i].updated - rows[i].started);
             cli_table_row(t, rows[i].id, nz(lleval_json_str(rows[i].manifest, "model_id")),
                           nz(lleval_json_str(rows[i].manifest, "engine")), rows[i].status,
                           prog, head, start, dur);

@@ -213,3 +213,15 @@ int cli_finish_stdout(struct cli_ctx *ctx, int status)
     }
     return status;
 }
+
+void cli_fmt_duration(char *buf, size_t size, double s)
+{
+    if (s < 0)
+        snprintf(buf, size, "?");
+    else if (s < 60)
+        snprintf(buf, size, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(buf, size, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else
+        snprintf(buf, size, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}

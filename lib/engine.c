@@ -59,25 +59,10 @@ void lleval_probe_info_release(struct lleval_probe_info *p)
     memset(p, 0, sizeof(*p));
 }
 
-static const char *default_base_url(enum lleval_engine_kind k)
-{
-    switch (k) {
-    case LLEVAL_ENGINE_OLLAMA:
-        return "http://127.0.0.1:11434";
-    case LLEVAL_ENGINE_LLAMACPP:
-        return "http://127.0.0.1:8080";
-    case LLEVAL_ENGINE_OPENAI:
-        return "http://127.0.0.1:8000/v1";
-    default:
-        return "";
-    }
-}
-
 int lleval_engine_open(struct lleval_engine *e, const struct lleval_config *cfg,
                        struct lleval_err *err)
 {
-    const char *url = cfg->base_url && *cfg->base_url ? cfg->base_url
-                                                        : default_base_url(cfg->engine);
+    const char *url = lleval_config_base_url(cfg);
     size_t n;
 
     memset(e, 0, sizeof(*e));
@@ -100,11 +85,12 @@ int lleval_engine_open(struct lleval_engine *e, const struct lleval_config *cfg,
     default:
         return lleval_err_set(err, LLEVAL_EINVAL, "unknown engine");
     }
-    if (cfg->engine != LLEVAL_ENGINE_DRY && !lleval_str_starts_with(url, "http://") &&
-        !lleval_str_starts_with(url, "https://"))
+    if (cfg->engine != LLEVAL_ENGINE_DRY &&
+        (!url || (!lleval_str_starts_with(url, "http://") &&
+                  !lleval_str_starts_with(url, "https://"))))
         return lleval_err_set(err, LLEVAL_EINVAL,
-                              "base_url '%s' must start with http:// or https://", url);
-    e->base_url = lleval_xstrdup(url);
+                              "base_url '%s' must start with http:// or https://", url ? url : "");
+    e->base_url = lleval_xstrdup(url ? url : "");
     n = strlen(e->base_url);
     while (n && e->base_url[n - 1] == '/')
         e->base_url[--n] = '\0';
@@ -153,16 +139,6 @@ char *lleval_utf8_sanitize(const char *s, size_t len)
     return lleval_sb_detach(&sb, NULL);
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 json_t *lleval_result_line(const char *custom_id, const char *engine_name,
                            const struct lleval_answer *a, long http_status,
                            const char *error_code, const char *error_message,
@@ -173,7 +149,7 @@ json_t *lleval_result_line(const char *custom_id, const char *engine_name,
     json_t *facts = json_object();
     const char *finish = a ? lleval_finish_name(a->finish) : "error";
 
-    snprintf(id, sizeof(id), "batch_req_%016llx", (unsigned long long)fnv1a(custom_id));
+    snprintf(id, sizeof(id), "batch_req_%016llx", (unsigned long long)lleval_hash64(custom_id));
     json_object_set_new(line, "id", json_string(id));
     json_object_set_new(line, "custom_id", json_string(custom_id));
     if (a) {

@@ -19,19 +19,6 @@ struct dry_state {
     json_t *golds; /* dataset -> {item id -> item} */
 };
 
-static uint64_t hash64(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static int dry_probe(struct lleval_engine *e, struct lleval_probe_info *info,
                      struct lleval_err *err)
 {
@@ -119,7 +106,7 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
     /* the model id salts the hash: two "dry models" answer differently */
     const char *model = lleval_json_str(body, "model");
     char *salted = lleval_xasprintf("%s|%s", custom_id, model && strcmp(model, "dry") ? model : "");
-    uint64_t h = hash64(salted);
+    uint64_t h = lleval_hash64(salted);
     unsigned roll = (unsigned)(h % 100);
     /* about one in seven is cut off, spread evenly over the ids */
     bool cut = (h >> 40) % 7 == 0;

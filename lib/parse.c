@@ -20,15 +20,8 @@ struct idset {
 
 static uint64_t id_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    h ^= h >> 31;
-    h *= 0x7fb5d329728ea185ULL;
-    h ^= h >> 27;
-    return h ? h : 1;
+    uint64_t h = lleval_hash64(s);
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 static void idset_grow(struct idset *s);

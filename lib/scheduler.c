@@ -291,9 +291,11 @@ static long due_retry(struct sched *s, double now)
     return best;
 }
 
-static void fill_slots(struct sched *s)
+/* Starts jobs (due retries first) in the free slots; returns how many. */
+static size_t fill_slots(struct sched *s)
 {
     double now = lleval_monotonic();
+    size_t started = 0;
     for (size_t i = 0; i < s->nslots && !s->abort_rc; i++) {
         struct slot *sl = &s->slots[i];
         long r;
@@ -309,7 +311,9 @@ static void fill_slots(struct sched *s)
         } else {
             break;
         }
+        started++;
     }
+    return started;
 }
 
 static void finish_local(struct sched *s, double now, bool all)
@@ -384,6 +388,7 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
             break;
         if (s.multi && st->in_flight) {
             int running, msgs;
+            size_t refilled = 0;
             CURLMsg *m;
             curl_multi_perform(s.multi, &running);
             while ((m = curl_multi_info_read(s.multi, &msgs))) {
@@ -397,7 +402,14 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
                     slot_clear(&s, sl);
                 }
             }
-            if (!s.abort_rc && !s.unreachable && st->in_flight)
+            /* refill the slots these results freed before waiting: a poll
+             * first would leave them idle until another request finishes
+             * (or tick_ms passes), which starves a server of requests */
+            if (!stopping && !lleval_stop_signal && !s.unreachable)
+                refilled = fill_slots(&s);
+            if (refilled)
+                ; /* the new transfers start at the next curl_multi_perform */
+            else if (!s.abort_rc && !s.unreachable && st->in_flight)
                 curl_multi_poll(s.multi, NULL, 0, (int)wait_ms(&s, lleval_monotonic(), o->tick_ms),
                                 NULL);
             else if (!st->in_flight && s.nretries && !stopping)

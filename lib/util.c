@@ -354,3 +354,16 @@ const char *lleval_fmt_num(char *buf, size_t size, double v)
         snprintf(buf, size, "0");
     return buf;
 }
+
+uint64_t lleval_hash64(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}

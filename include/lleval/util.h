@@ -80,6 +80,10 @@ size_t lleval_edit_distance(const char *a, const char *b);
 /* Returns the candidate closest to word (distance <= max(2, len/3)), or NULL. */
 const char *lleval_did_you_mean(const char *word, const char *const *candidates, size_t n);
 
+/* A well-mixed 64-bit hash of a string (FNV-1a with a final avalanche); stable
+ * across platforms and runs: ids, custom_id hashes and the dry engine use it. */
+uint64_t lleval_hash64(const char *s);
+
 /* Formats a double the short way ("0", "0.7", "1.25") into buf. */
 const char *lleval_fmt_num(char *buf, size_t size, double v);
 
