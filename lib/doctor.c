@@ -13,6 +13,8 @@
 #include "lleval/dataset.h"
 #include "lleval/doctor.h"
 #include "lleval/fs.h"
+#include "lleval/gguf.h"
+#include "lleval/vram.h"
 #include "lleval/json.h"
 #include "lleval/util.h"
 
@@ -379,14 +381,28 @@ static const char *smaller_model(const char *model)
     return "a smaller model (13B -> 8B -> 7B)";
 }
 
-/* KV cache size in MiB for a model file at a context and slot count (the planner). */
+/* KV cache size in MiB for a model file at a context and slot count, by the
+ * planner (lleval plan). ctx is the per-slot context_length. */
 static int doctor_kv_mib(const char *gguf, long ctx, long slots, double *mib)
 {
-    (void)gguf;
-    (void)ctx;
-    (void)slots;
-    (void)mib;
-    return LLEVAL_EINVAL; /* DOCTOR-PLANNER: wired to vram.h once the planner lands */
+    struct lleval_gguf g;
+    struct lleval_vram_model m;
+    struct lleval_vram_params p;
+    struct lleval_vram_plan plan;
+    int rc = lleval_gguf_open(&g, gguf, NULL);
+    if (rc)
+        return rc;
+    rc = lleval_vram_model_from_gguf(&m, &g, NULL);
+    lleval_gguf_release(&g);
+    if (rc)
+        return rc;
+    lleval_vram_params_init(&p);
+    p.ctx = ctx * slots;
+    p.parallel = slots;
+    rc = lleval_vram_plan(&m, &p, &plan, NULL);
+    if (!rc)
+        *mib = (double)(plan.kv_k + plan.kv_v) / 1048576.0;
+    return rc;
 }
 
 /* "context_length 8192 -> 4096 frees 512 MiB of KV cache", with the planner's

@@ -65,6 +65,11 @@ expect_grep "custom_ids: sample_closed:nq-00001" out.txt "cites custom_ids"
 expect_grep "1) context_length 8192 -> 4096" out.txt "first fix: reduce the context"
 expect_grep "2) lower the quantization: model_id llama3.1:8b-instruct-q4_K_M (q4_k_m) -> the Q4_K_S" out.txt "second fix: lower quantization"
 expect_grep "switch to a 7B model" out.txt "fix: smaller model"
+# with the model file, the planner's numbers: 4 layers x 4 KV heads x 64 dims x K+V x f16
+# = 4 KiB per token: 8192 -> 4096 tokens frees 16 MiB
+expect_exit 0 "synth a model for the planner" -- "$LLEVAL" synth-model --out m.gguf --layers 4 --embd 256 --heads 4 --ctx 8192
+expect_exit 1 "doctor --model-gguf" -- "$LLEVAL" doctor oom --model-gguf m.gguf
+expect_grep "1) context_length 8192 -> 4096 frees 16 MiB of KV cache (32 -> 16 MiB)" out.txt "fix cites the planner's KV numbers"
 
 # slow generation: 3 tokens/s for an 8B model
 start_fake --answers answers.json --gen-tps 3
