@@ -121,7 +121,9 @@ int cmd_score(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_report(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_gguf(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_synth_model(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
 
 #endif

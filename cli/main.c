@@ -21,9 +21,11 @@ static const struct command commands[] = {
     {"smoke", cmd_smoke, "run the whole pipeline on a few items and check every artifact"},
     {"runs", cmd_runs, "list, compare, stop and resume runs"},
     {"doctor", cmd_doctor, "diagnose a run with the guide's decision tree"},
+    {"report", cmd_report, "write a run's report.html and report.md (scores, charts, findings)"},
     {"config", cmd_config, "show the resolved configuration and where each value came from"},
     {"gguf", cmd_gguf, "describe a GGUF model file: architecture, parameters, quantization mix"},
     {"synth-model", cmd_synth_model, "write a small random-weight llama GGUF for tests and demos"},
+    {"plan", cmd_plan, "plan VRAM: what a model needs at a context and slot count, and what fits"},
 };
 
 static void usage(FILE *f)

@@ -61,7 +61,7 @@ static int dump_cb(const char *buf, size_t size, void *data)
 
 int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb)
 {
-    return json_dump_callback(j, dump_cb, sb, JSON_COMPACT) ? LLEVAL_EFAIL
+    return json_dump_callback(j, dump_cb, sb, JSON_COMPACT | JSON_REAL_PRECISION(15)) ? LLEVAL_EFAIL
                                                                                  : 0;
 }
 
@@ -69,7 +69,7 @@ int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_er
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
     int rc;
-    if (json_dump_callback(j, dump_cb, &sb, JSON_INDENT(2))) {
+    if (json_dump_callback(j, dump_cb, &sb, JSON_INDENT(2) | JSON_REAL_PRECISION(15))) {
         lleval_sb_release(&sb);
         return lleval_err_set(err, LLEVAL_EIO, "cannot serialize JSON for '%s'", path);
     }

@@ -312,14 +312,86 @@ void lleval_norm_release(struct lleval_norm *a)
     lleval_norm_init(a);
 }
 
+/* Starts a token at the end of the text, closing the previous one with a
+ * space when a separator was seen; continues the current token otherwise. */
+static void token_open(struct lleval_norm *a, bool *sep)
+{
+    if (a->n_toks && !*sep)
+        return;
+    if (a->n_toks) {
+        a->toks[a->n_toks - 1].len = (uint32_t)(a->text.len - a->toks[a->n_toks - 1].off);
+        lleval_sb_addch(&a->text, ' ');
+    }
+    add_token(a, a->text.len);
+    *sep = false;
+}
+
+/* The same normalization for pure ASCII input in one pass over the bytes
+ * (the common case): punctuation is dropped inside word runs ("a.b" is one
+ * word "ab"), and a run that reads "a", "an" or "the" is a separator. */
+static void norm_ascii(struct lleval_norm *a, const char *s, size_t len)
+{
+    bool sep = false;
+    size_t i = 0;
+    while (i < len) {
+        int32_t c = (unsigned char)s[i];
+        if (ascii_punct(c)) {
+            i++;
+        } else if (py_space(c)) {
+            sep = true;
+            i++;
+        } else if (isalnum((unsigned char)c)) {
+            char w[3];
+            size_t j = i, wl = 0;
+            for (; j < len; j++) {
+                int32_t d = (unsigned char)s[j];
+                if (isalnum((unsigned char)d)) {
+                    if (wl < 3)
+                        w[wl] = (char)(d >= 'A' && d <= 'Z' ? d + 32 : d);
+                    wl++;
+                } else if (!ascii_punct(d)) {
+                    break;
+                }
+            }
+            if ((wl == 1 && w[0] == 'a') || (wl == 2 && w[0] == 'a' && w[1] == 'n') ||
+                (wl == 3 && w[0] == 't' && w[1] == 'h' && w[2] == 'e')) {
+                sep = true;
+            } else {
+                token_open(a, &sep);
+                lleval_sb_grow(&a->text, j - i);
+                for (; i < j; i++) {
+                    unsigned char d = (unsigned char)s[i];
+                    if (isalnum(d))
+                        a->text.buf[a->text.len++] = (char)(d >= 'A' && d <= 'Z' ? d + 32 : d);
+                }
+                lleval_sb_setlen(&a->text, a->text.len);
+            }
+            i = j;
+        } else { /* control characters: neither space nor word */
+            token_open(a, &sep);
+            lleval_sb_addch(&a->text, (char)c);
+            i++;
+        }
+    }
+    if (a->n_toks)
+        a->toks[a->n_toks - 1].len = (uint32_t)(a->text.len - a->toks[a->n_toks - 1].off);
+    sort_tokens(a);
+}
+
 void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool use_nfd)
 {
     size_t n, m = 0;
     int32_t *in, *out;
-    bool sep = false;
+    bool sep = false, ascii = true;
 
     lleval_sb_reset(&a->text);
     a->n_toks = 0;
+    for (size_t i = 0; i < len && ascii; i++)
+        ascii = (unsigned char)s[i] < 0x80;
+    if (ascii) { /* NFD changes nothing in ASCII */
+        norm_ascii(a, s, len);
+        return;
+    }
     n = decode(a, 0, s, len);
     if (use_nfd)
         n = nfd(a, n);

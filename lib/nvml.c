@@ -73,8 +73,7 @@ static lleval_dl_fn sym2(void *lib, const char *versioned, const char *old)
     return fn ? fn : lleval_dl_sym(lib, old);
 }
 
-static const char *nvml_error(const struct lleval_nvml *g, nvmlReturn_t rc, char *buf,
-                              size_t size)
+static const char *nvml_error(const struct lleval_nvml *g, nvmlReturn_t rc, char *buf, size_t size)
 {
     const char *s = g->error_string ? g->error_string(rc) : NULL;
     if (s && *s)
@@ -139,14 +138,15 @@ struct lleval_nvml *lleval_nvml_open(char *why, size_t why_size)
     init = (nvml_init_fn)sym2(g->lib, "nvmlInit_v2", "nvmlInit");
     g->shutdown = (nvml_init_fn)lleval_dl_sym(g->lib, "nvmlShutdown");
     count_devices = (nvml_count_fn)sym2(g->lib, "nvmlDeviceGetCount_v2", "nvmlDeviceGetCount");
-    handle = (nvml_handle_fn)sym2(g->lib, "nvmlDeviceGetHandleByIndex_v2",
-                                  "nvmlDeviceGetHandleByIndex");
+    handle =
+        (nvml_handle_fn)sym2(g->lib, "nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex");
     g->error_string = (nvml_errstr_fn)lleval_dl_sym(g->lib, "nvmlErrorString");
     if (!init || !g->shutdown || !count_devices || !handle) {
         snprintf(why, why_size, "the NVML library lacks %s (not NVML, or too old a driver)",
-                 !init ? "nvmlInit" : !g->shutdown ? "nvmlShutdown"
-                                    : !count_devices ? "nvmlDeviceGetCount"
-                                                     : "nvmlDeviceGetHandleByIndex");
+                 !init            ? "nvmlInit"
+                 : !g->shutdown   ? "nvmlShutdown"
+                 : !count_devices ? "nvmlDeviceGetCount"
+                                  : "nvmlDeviceGetHandleByIndex");
         goto fail;
     }
     rc = init();

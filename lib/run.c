@@ -18,6 +18,8 @@
 #include "lleval/journal.h"
 #include "lleval/json.h"
 #include "lleval/launch.h"
+#include "lleval/report.h"
+#include "lleval/telemetry.h"
 #include "lleval/run.h"
 #include "lleval/score.h"
 #include "lleval/util.h"
@@ -100,6 +102,8 @@ struct part {
     double started_at, finished_at;
     const char *status; /* queued | running | done | stopped | failed */
     bool dirty;
+    size_t first_job; /* index of its first job in this session's poll (telemetry) */
+    struct lleval_telemetry_acc tel;
 };
 
 struct trial {
@@ -108,6 +112,10 @@ struct trial {
     double temp;
     size_t parts, requests, answered, errors;
     double started_at, finished_at;
+    /* engine-reported speeds: sums and counts of the non-zero ones */
+    double prompt_tps_sum, gen_tps_sum;
+    long prompt_tps_n, gen_tps_n;
+    struct lleval_telemetry_acc tel;
 };
 
 struct run {
@@ -126,6 +134,8 @@ struct run {
     char engine_detail[256];
     char last_error[512];
     bool stop_requested;
+    struct lleval_telemetry *tel; /* the sampler (telemetry.h) */
+    json_t *old_trials;           /* the manifest's trials before this session */
     /* a managed llama-server (launch section), and the engine it serves */
     struct lleval_launch *launch;
     struct lleval_engine *engine;
@@ -241,10 +251,7 @@ static json_t *part_state_json(const struct run *r, const struct part *p)
                         json_string(p->info->batch_path + strlen(r->dir) + 1));
     json_object_set_new(j, "results_file", json_string(p->journal_path + strlen(r->dir) + 1));
     json_object_set_new(j, "telemetry",
-                        json_pack("{s:s}", "status",
-                                  r->cfg->enable_local_telemetry
-                                      ? "unavailable: telemetry is not built into this version"
-                                      : "disabled"));
+                        lleval_telemetry_json(r->tel, &p->tel, p->completion_tokens));
     (void)tdir;
     return j;
 }
@@ -256,6 +263,16 @@ static int write_part_state(struct run *r, struct part *p, struct lleval_err *er
     json_decref(j);
     p->dirty = false;
     return rc;
+}
+
+/* The means of the engine-reported speeds (zeros, i.e. unknown, left out). */
+static json_t *engine_speed_json(const struct trial *tr)
+{
+    return json_pack(
+        "{s:o, s:o}", "prompt_tps",
+        tr->prompt_tps_n ? json_real(tr->prompt_tps_sum / (double)tr->prompt_tps_n) : json_null(),
+        "gen_tps",
+        tr->gen_tps_n ? json_real(tr->gen_tps_sum / (double)tr->gen_tps_n) : json_null());
 }
 
 static json_t *manifest_json(struct run *r)
@@ -290,7 +307,7 @@ static json_t *manifest_json(struct run *r)
         json_array_append_new(
             trials,
             json_pack("{s:s, s:s, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}, "
-                      "s:{s:I, s:I}, s:o, s:o, s:f, s:{s:s}}",
+                      "s:{s:I, s:I}, s:o, s:o, s:f, s:o, s:o}",
                       "trial", tr->name, "dataset", tr->dataset, "temperature", tr->temp,
                       "job_counts", "total", (json_int_t)tr->parts, "queued", (json_int_t)queued,
                       "running", (json_int_t)running, "done", (json_int_t)done, "stopped",
@@ -303,10 +320,8 @@ static json_t *manifest_json(struct run *r)
                       tr->started_at
                           ? (tr->finished_at ? tr->finished_at : lleval_now()) - tr->started_at
                           : 0.0,
-                      "telemetry", "status",
-                      r->cfg->enable_local_telemetry
-                          ? "unavailable: telemetry is not built into this version"
-                          : "disabled"));
+                      "telemetry", lleval_telemetry_json(r->tel, &tr->tel, ctok),
+                      "engine_speed", engine_speed_json(tr)));
         total += tr->requests;
         answered += tr->answered;
         errors += tr->errors;
@@ -430,6 +445,39 @@ static size_t trial_index(struct run *r, const char *dataset, double temp)
     return r->n_trials++;
 }
 
+/* Keeps the telemetry and engine speeds that earlier sessions of a resumed
+ * run wrote into the manifest (a speed mean counts as one result each of the
+ * trial's results answered before). */
+static void restore_trials(struct run *r)
+{
+    size_t i;
+    json_t *old;
+    json_array_foreach(r->old_trials, i, old)
+    {
+        const char *name = lleval_json_str(old, "trial");
+        const json_t *speed = json_object_get(old, "engine_speed");
+        for (size_t t = 0; name && t < r->n_trials; t++) {
+            struct trial *tr = &r->trials[t];
+            double v;
+            if (strcmp(name, tr->name))
+                continue;
+            lleval_telemetry_acc_restore(&tr->tel, json_object_get(old, "telemetry"));
+            if (!tr->answered)
+                continue;
+            v = lleval_json_num(speed, "prompt_tps", 0);
+            if (v > 0) {
+                tr->prompt_tps_n = (long)tr->answered;
+                tr->prompt_tps_sum = v * (double)tr->answered;
+            }
+            v = lleval_json_num(speed, "gen_tps", 0);
+            if (v > 0) {
+                tr->gen_tps_n = (long)tr->answered;
+                tr->gen_tps_sum = v * (double)tr->answered;
+            }
+        }
+    }
+}
+
 /* Sets up parts and trials from the run's build, opening each journal. */
 static int load_parts(struct run *r, struct lleval_err *err)
 {
@@ -485,6 +533,7 @@ static int load_parts(struct run *r, struct lleval_err *err)
                                                         : 0;
             p->prompt_tokens = (long)lleval_json_int(old, "prompt_tokens", 0);
             p->completion_tokens = (long)lleval_json_int(old, "completion_tokens", 0);
+            lleval_telemetry_acc_restore(&p->tel, json_object_get(old, "telemetry"));
             json_decref(old);
         }
         r->trials[p->trial].parts++;
@@ -496,6 +545,8 @@ static int load_parts(struct run *r, struct lleval_err *err)
             r->trials[p->trial].started_at = p->started_at;
         rc = write_part_state(r, p, err);
     }
+    if (!rc)
+        restore_trials(r);
     return rc;
 }
 
@@ -549,6 +600,14 @@ static int on_result(void *ud, const struct lleval_job *job, json_t *line)
     }
     p->prompt_tokens += (long)lleval_json_int(facts, "prompt_tokens", 0);
     p->completion_tokens += (long)lleval_json_int(facts, "completion_tokens", 0);
+    if (lleval_json_num(facts, "prompt_tps", 0) > 0) {
+        t->prompt_tps_sum += lleval_json_num(facts, "prompt_tps", 0);
+        t->prompt_tps_n++;
+    }
+    if (lleval_json_num(facts, "gen_tps", 0) > 0) {
+        t->gen_tps_sum += lleval_json_num(facts, "gen_tps", 0);
+        t->gen_tps_n++;
+    }
     p->dirty = true;
     if (p->answered >= p->requests) {
         p->status = "done";
@@ -599,6 +658,37 @@ static bool revive(void *ud)
     return true;
 }
 
+/* A part is worked on when it is unfinished and its first job was sent (jobs
+ * go out in order, so the sent ones are about the first done + in flight). */
+static bool part_active(const struct part *p, size_t sent)
+{
+    return !strcmp(p->status, "running") && p->first_job < sent;
+}
+
+/* Takes a telemetry sample when one is due and adds it to the parts, and
+ * their trials, worked on at this moment. */
+static void sample_telemetry(struct run *r, size_t sent)
+{
+    const struct lleval_telemetry_sample *s = lleval_telemetry_sample(
+        r->tel, lleval_monotonic(), r->launch ? lleval_launch_pid(r->launch) : 0);
+    if (!s)
+        return;
+    for (size_t i = 0; i < r->n_parts; i++) {
+        if (part_active(&r->parts[i], sent)) {
+            lleval_telemetry_acc_add(&r->parts[i].tel, s);
+            r->parts[i].dirty = true;
+        }
+    }
+    for (size_t t = 0; t < r->n_trials; t++) {
+        for (size_t i = 0; i < r->n_parts; i++) {
+            if (r->parts[i].trial == t && part_active(&r->parts[i], sent)) {
+                lleval_telemetry_acc_add(&r->trials[t].tel, s);
+                break;
+            }
+        }
+    }
+}
+
 static bool on_tick(void *ud, const struct lleval_sched_stats *st)
 {
     struct poll_ctx *pc = ud;
@@ -611,6 +701,7 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
     if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal &&
         check_server(r, 0) < 0)
         return true; /* it died for good: stop, resumable */
+    sample_telemetry(r, st->done + st->in_flight);
     if (flush_state(r, false, pc->err))
         pc->io_rc = pc->err->code;
     if (!r->o->on_progress)
@@ -651,6 +742,7 @@ static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *
         struct part *p = &r->parts[i];
         struct lleval_lines lr;
         int more;
+        size_t first_job = n;
         if (p->answered >= p->requests)
             continue;
         p->lines = json_array();
@@ -685,6 +777,7 @@ static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *
         lleval_lines_close(&lr);
         if (!rc) {
             p->status = "running";
+            p->first_job = first_job;
             if (!p->started_at)
                 p->started_at = lleval_now();
             if (!r->trials[p->trial].started_at)
@@ -703,6 +796,10 @@ static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *
     so.max_connect_failures = r->cfg->max_connect_failures > 0 ? r->cfg->max_connect_failures : 5;
     if (r->launch)
         so.revive = revive;
+    if (r->cfg->enable_local_telemetry)
+        event(r, "poll: telemetry: %s (every %ld ms)", lleval_telemetry_start(r->tel),
+              lleval_telemetry_interval_ms(r->tel));
+    sample_telemetry(r, (size_t)so.max_in_flight); /* the first requests go out now */
     rc = flush_state(r, true, err);
     if (!rc)
         rc = lleval_sched_run(e, jobs, n, &so, on_result, on_tick, &pc, &st, err);
@@ -722,6 +819,7 @@ static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *
             p->status = "stopped";
     }
 out:
+    lleval_telemetry_stop(r->tel);
     free(jobs);
     for (size_t i = 0; i < r->n_parts; i++) {
         json_decref(r->parts[i].lines);
@@ -771,6 +869,8 @@ static void free_run(struct run *r)
     free(r->lock_path);
     free(r->stop_path);
     free(r->manifest_path);
+    lleval_telemetry_free(r->tel);
+    json_decref(r->old_trials);
 }
 
 static int save_config(struct run *r, struct lleval_err *err)
@@ -1005,7 +1105,22 @@ static int run_steps(struct run *r, struct lleval_run_result *res, struct lleval
     r->steps_done = 6;
     if (o->to_step == LLEVAL_STEP_SCORE)
         goto out;
-    r->steps_done = 7; /* report: the HTML/Markdown report is written by a later version */
+    /* report: reads the run's artifacts only, so a failure loses no result */
+    {
+        struct lleval_report_opts ropts;
+        char *html;
+        lleval_report_opts_init(&ropts);
+        ropts.status = "done"; /* the manifest says "running" until the run ends */
+        rc = r->n_parts ? flush_state(r, true, err) : 0; /* the report reads the manifest */
+        if (!rc)
+            rc = lleval_report_write_opts(r->dir, &ropts, err);
+        if (rc)
+            goto out;
+        html = lleval_report_html_path(r->dir);
+        event(r, "report: %s", html);
+        free(html);
+    }
+    r->steps_done = 7;
 out:
     if (engine_open)
         lleval_engine_close(&engine);
@@ -1048,12 +1163,14 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
             rc = save_config(&r, err);
         free(saved);
     }
+    r.tel = lleval_telemetry_new(r.cfg->enable_local_telemetry, r.cfg->telemetry_interval_ms);
     if (!rc) {
         json_t *old = json_load_file(r.manifest_path, 0, NULL);
         if (old) {
             double created = lleval_json_num(old, "created_at", 0);
             if (created > 0)
                 r.started_at = created;
+            r.old_trials = json_incref(json_object_get(old, "trials"));
             json_decref(old);
         }
         rc = write_manifest(&r, err);

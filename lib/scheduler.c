@@ -2,6 +2,11 @@
  * The request scheduler on libcurl's multi interface (see scheduler.h).
  * One thread, no locks: slots hold the requests in flight, a small queue
  * holds the retries waiting for their backoff to pass.
+ *
+ * A finished transfer is moved out of its slot (into s->done) and the freed
+ * slots take their next jobs, which go on the wire, before the replies are
+ * parsed and journaled: the engine works on the next requests while lleval
+ * does its per-reply work (docs/benchmarks.md has the measurements).
  */
 #include <curl/curl.h>
 #include <math.h>
@@ -27,6 +32,8 @@ struct slot {
     struct lleval_http_request req;
     struct lleval_sb reply;
     bool too_large;
+    CURLcode result;  /* a finished transfer (in s->done): curl's result */
+    long status;      /* and the HTTP status */
     struct lleval_answer answer; /* local answers */
 };
 
@@ -47,6 +54,7 @@ struct sched {
     CURLM *multi;
     struct slot *slots;
     size_t nslots;
+    struct slot *done; /* finished transfers waiting to be parsed, nslots at most */
     struct retry *retries;
     size_t nretries, capretries;
     size_t next_job;
@@ -259,7 +267,7 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
         return;
     }
     s->st->consecutive_connect_failures = 0;
-    curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+    status = sl->status;
     {
         struct lleval_answer a;
         enum lleval_reply r;
@@ -279,6 +287,43 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
         }
         lleval_answer_release(&a);
     }
+}
+
+/* Moves the finished transfer in sl into d (an idle s->done entry) and frees
+ * sl for the next job: d takes the request, the reply and the attempt's facts,
+ * sl gets d's empty reply buffer (the two are swapped, not reallocated). */
+static void take_finished(struct sched *s, struct slot *sl, CURLcode result, struct slot *d)
+{
+    struct lleval_sb spare = d->reply;
+    d->result = result;
+    d->status = 0;
+    curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &d->status);
+    curl_multi_remove_handle(s->multi, sl->easy);
+    curl_slist_free_all(sl->headers);
+    sl->headers = NULL;
+    d->active = true;
+    d->job = sl->job;
+    d->attempts = sl->attempts;
+    d->started = sl->started;
+    d->too_large = sl->too_large;
+    d->req = sl->req;
+    memset(&sl->req, 0, sizeof(sl->req));
+    d->reply = sl->reply;
+    sl->reply = spare;
+    lleval_sb_reset(&sl->reply);
+    sl->active = false;
+    sl->too_large = false;
+    s->st->in_flight--;
+}
+
+/* Parses and delivers a finished transfer taken out of its slot, then empties d. */
+static void settle(struct sched *s, struct slot *d)
+{
+    finish_http(s, d, d->result);
+    lleval_http_request_release(&d->req);
+    lleval_sb_reset(&d->reply);
+    d->active = false;
+    d->too_large = false;
 }
 
 /* Index of a retry that is due now, or -1. */
@@ -363,8 +408,11 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
     s.rng = o->seed;
     s.nslots = (size_t)(o->max_in_flight > 0 ? o->max_in_flight : 1);
     s.slots = lleval_xcalloc(s.nslots, sizeof(*s.slots));
-    for (size_t i = 0; i < s.nslots; i++)
+    s.done = lleval_xcalloc(s.nslots, sizeof(*s.done));
+    for (size_t i = 0; i < s.nslots; i++) {
         lleval_sb_init(&s.slots[i].reply, 0);
+        lleval_sb_init(&s.done[i].reply, 0);
+    }
     st->total = n;
     st->started = lleval_monotonic();
     last_tick = st->started;
@@ -390,30 +438,34 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
             int running, msgs;
             size_t refilled = 0;
             CURLMsg *m;
+            size_t ndone = 0;
             curl_multi_perform(s.multi, &running);
+            /* at most nslots messages: one per transfer in flight */
             while ((m = curl_multi_info_read(s.multi, &msgs))) {
                 struct slot *sl = NULL;
                 if (m->msg != CURLMSG_DONE)
                     continue;
                 curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
-                {
-                    CURLcode code = m->data.result;
-                    finish_http(&s, sl, code);
-                    slot_clear(&s, sl);
-                }
+                take_finished(&s, sl, m->data.result, &s.done[ndone++]);
             }
-            /* refill the slots these results freed before waiting: a poll
-             * first would leave them idle until another request finishes
-             * (or tick_ms passes), which starves a server of requests */
+            /* refill the freed slots and send the new requests before parsing
+             * the replies (and never wait first: a poll would leave the slots
+             * idle until another request finishes or tick_ms passes) */
             if (!stopping && !lleval_stop_signal && !s.unreachable)
                 refilled = fill_slots(&s);
             if (refilled)
-                ; /* the new transfers start at the next curl_multi_perform */
-            else if (!s.abort_rc && !s.unreachable && st->in_flight)
+                curl_multi_perform(s.multi, &running);
+            for (size_t i = 0; i < ndone; i++)
+                settle(&s, &s.done[i]);
+            if (refilled) {
+                /* no wait: the new transfers may have finished already, and
+                 * their messages wait for the next curl_multi_info_read */
+            } else if (!s.abort_rc && !s.unreachable && st->in_flight) {
                 curl_multi_poll(s.multi, NULL, 0, (int)wait_ms(&s, lleval_monotonic(), o->tick_ms),
                                 NULL);
-            else if (!st->in_flight && s.nretries && !stopping)
+            } else if (!st->in_flight && s.nretries && !stopping) {
                 lleval_sleep_ms(wait_ms(&s, lleval_monotonic(), o->tick_ms));
+            }
         } else if (st->in_flight) {
             long w = wait_ms(&s, now, o->tick_ms);
             if (w > 0)
@@ -440,10 +492,13 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
         if (s.slots[i].easy)
             curl_easy_cleanup(s.slots[i].easy);
         lleval_sb_release(&s.slots[i].reply);
+        lleval_http_request_release(&s.done[i].req);
+        lleval_sb_release(&s.done[i].reply);
     }
     if (s.multi)
         curl_multi_cleanup(s.multi);
     free(s.slots);
+    free(s.done);
     free(s.retries);
 
     if (s.abort_rc)

@@ -56,8 +56,7 @@ void lleval_telemetry_acc_add(struct lleval_telemetry_acc *a,
     if (s->gpu) {
         a->gpu_n++;
         if (g->mem_used_mib >= 0) {
-            a->mem_peak_mib = a->mem_n++ ? maxd(a->mem_peak_mib, g->mem_used_mib)
-                                         : g->mem_used_mib;
+            a->mem_peak_mib = a->mem_n++ ? maxd(a->mem_peak_mib, g->mem_used_mib) : g->mem_used_mib;
         }
         if (g->mem_total_mib > 0)
             a->mem_total_mib = g->mem_total_mib;
@@ -81,8 +80,7 @@ void lleval_telemetry_acc_add(struct lleval_telemetry_acc *a,
         a->cpu_sum += s->cpu_pct;
     }
     if (s->engine_rss_mib >= 0)
-        a->rss_peak_mib = a->rss_n++ ? maxd(a->rss_peak_mib, s->engine_rss_mib)
-                                     : s->engine_rss_mib;
+        a->rss_peak_mib = a->rss_n++ ? maxd(a->rss_peak_mib, s->engine_rss_mib) : s->engine_rss_mib;
 }
 
 /* Copies a string field of obj into buf when it is a string. */
@@ -113,8 +111,10 @@ void lleval_telemetry_acc_restore(struct lleval_telemetry_acc *a, const json_t *
     if (!json_is_object(tel))
         return;
     lleval_telemetry_acc_init(a);
-    copy_str(a->status, sizeof(a->status), tel, "status");
     a->samples = json_is_integer(v) && json_integer_value(v) > 0 ? (long)json_integer_value(v) : 0;
+    /* a status without samples says nothing this session cannot say better */
+    if (a->samples > 0)
+        copy_str(a->status, sizeof(a->status), tel, "status");
     a->restored_samples = a->samples;
     /* a field with a value stands for every sample of the earlier session */
     n = a->samples > 0 ? a->samples : 1;
@@ -243,7 +243,7 @@ static double energy_since_prev(struct lleval_telemetry *t, const struct lleval_
 }
 
 const struct lleval_telemetry_sample *lleval_telemetry_sample(struct lleval_telemetry *t,
-                                                               double now, long engine_pid)
+                                                              double now, long engine_pid)
 {
     struct lleval_telemetry_sample *s;
     uint64_t busy, total, kib;
@@ -307,9 +307,12 @@ json_t *lleval_telemetry_json(const struct lleval_telemetry *t,
     bool t_gpu = t && t->had_gpu;
     double total = a->mem_total_mib > 0 ? a->mem_total_mib : t_gpu ? t->mem_total_mib : 0;
     const char *name = a->gpu_name[0] ? a->gpu_name : t_gpu ? t->gpu_name : "";
-    const char *source = t_gpu && t->energy_source ? t->energy_source
-                         : a->energy_source[0]    ? a->energy_source
-                                                  : NULL;
+    const char *source = untouched && a->energy_source[0] ? a->energy_source
+                         : t_gpu && t->energy_source      ? t->energy_source
+                         : a->energy_source[0]            ? a->energy_source
+                                                          : NULL;
+    /* per token from the energy as written, so that a restored run says the same */
+    double energy = round(a->energy_j * 100.0) / 100.0;
 
     json_object_set_new(j, "status", json_string(status));
     json_object_set_new(j, "interval_ms", json_integer(lleval_telemetry_interval_ms(t)));
@@ -328,7 +331,7 @@ json_t *lleval_telemetry_json(const struct lleval_telemetry *t,
         json_object_set_new(g, "energy_j", real_or_null(a->energy_n, a->energy_j));
         json_object_set_new(g, "energy_per_token_j",
                             a->energy_n && completion_tokens > 0
-                                ? json_real(a->energy_j / (double)completion_tokens)
+                                ? json_real(energy / (double)completion_tokens)
                                 : json_null());
         json_object_set_new(g, "energy_source",
                             a->energy_n && source ? json_string(source) : json_null());

@@ -15,9 +15,12 @@
  * It counts requests, chat requests, accepted connections and the most
  * connections open at once. With --record FILE every chat request body is
  * appended to FILE, one per line (the bodies are compact JSON), so that the
- * reference client can send exactly what lleval sent.
+ * reference client can send exactly what lleval sent. With --delay-ms N each
+ * chat reply is held back N ms (a fixed-latency engine with unlimited slots:
+ * N clients in flight get N x 1000/delay replies per second at best).
  *
  *   fakeengine [--port N] [--port-file FILE] [--slots N] [--record FILE]
+ *              [--delay-ms N]
  *
  * --port 0 (the default) takes a free port; the port is written to
  * --port-file (or stdout) once the socket listens. SIGINT/SIGTERM print the
@@ -35,6 +38,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS   256
@@ -70,6 +74,14 @@ struct conn {
     bool sent_continue;
     bool close_after;
     bool want_out;
+    bool waiting; /* a delayed reply is due: read no further request */
+    bool dead;    /* closed while a delayed reply was due; freed when it is */
+};
+
+/* Delayed replies, in due order (one fixed delay: arrival order). */
+struct delayed {
+    struct conn *c;
+    double due;
 };
 
 struct counters {
@@ -79,8 +91,18 @@ struct counters {
 
 static struct counters cnt;
 static long slots = 1024;
+static long delay_ms;
 static FILE *record;
 static volatile sig_atomic_t stop;
+static struct delayed *queue;
+static size_t q_head, q_len, q_cap;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void on_signal(int sig)
 {
@@ -92,6 +114,23 @@ static void die(const char *what)
 {
     fprintf(stderr, "fakeengine: %s: %s\n", what, strerror(errno));
     exit(1);
+}
+
+static void queue_push(struct conn *c, double due)
+{
+    if (q_head + q_len == q_cap) {
+        if (q_head) { /* slide to the front before growing */
+            memmove(queue, queue + q_head, q_len * sizeof(*queue));
+            q_head = 0;
+        }
+        if (q_len == q_cap) {
+            q_cap = q_cap ? q_cap * 2 : 256;
+            queue = realloc(queue, q_cap * sizeof(*queue));
+            if (!queue)
+                die("out of memory");
+        }
+    }
+    queue[q_head + q_len++] = (struct delayed){c, due};
 }
 
 static void buf_add(struct buf *b, const char *data, size_t n)
@@ -169,6 +208,11 @@ static void handle(struct conn *c, const char *method, const char *path, const c
             fwrite(body, 1, body_len, record);
             fputc('\n', record);
         }
+        if (delay_ms > 0) {
+            c->waiting = true;
+            queue_push(c, now_s() + (double)delay_ms / 1000.0);
+            return;
+        }
         respond(c, 200, "OK", chat_reply, sizeof(chat_reply) - 1);
     } else if (!strcmp(method, "GET") && !strcmp(path, "/health")) {
         respond(c, 200, "OK", health_reply, sizeof(health_reply) - 1);
@@ -212,6 +256,8 @@ static bool serve(struct conn *c)
         const char *v, *sp1, *sp2;
         size_t head_len, vlen, body_len = 0;
 
+        if (c->waiting)
+            return true;
         if (!end) {
             if (c->in.len > MAX_HEADER)
                 return false;
@@ -269,10 +315,14 @@ static void conn_close(int ep, struct conn *c)
 {
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    cnt.conns--;
+    if (c->waiting) {
+        c->dead = true; /* the queue still points here */
+        return;
+    }
     free(c->in.p);
     free(c->out.p);
     free(c);
-    cnt.conns--;
 }
 
 /* Writes what is pending. Returns false on a dead connection. */
@@ -332,10 +382,44 @@ static void on_readable(int ep, struct conn *c)
         c->close_after = true;
         respond(c, 400, "Bad Request", bad, sizeof(bad) - 1);
     }
-    if (!flush_out(ep, c) || eof || (c->close_after && !c->out.len)) {
+    if (!flush_out(ep, c) || eof || (c->close_after && !c->out.len && !c->waiting)) {
         conn_close(ep, c);
         return;
     }
+}
+
+/* Sends the delayed replies that are due; returns the ms until the next one
+ * (-1: none). */
+static int deliver_due(int ep)
+{
+    double now = now_s();
+    while (q_len) {
+        struct delayed d = queue[q_head];
+        struct conn *c = d.c;
+        if (d.due > now) {
+            double ms = (d.due - now) * 1000.0;
+            return (int)ms + 1;
+        }
+        q_head++;
+        q_len--;
+        c->waiting = false;
+        if (c->dead) {
+            free(c->in.p);
+            free(c->out.p);
+            free(c);
+            continue;
+        }
+        respond(c, 200, "OK", chat_reply, sizeof(chat_reply) - 1);
+        if (!serve(c)) {
+            static const char bad[] = "{\"error\":\"bad request\"}";
+            c->close_after = true;
+            respond(c, 400, "Bad Request", bad, sizeof(bad) - 1);
+        }
+        if (!flush_out(ep, c) || (c->close_after && !c->out.len && !c->waiting))
+            conn_close(ep, c);
+    }
+    q_head = 0;
+    return -1;
 }
 
 static void on_accept(int ep, int lfd)
@@ -400,13 +484,15 @@ int main(int argc, char **argv)
             port_file = argv[++i];
         else if (!strcmp(argv[i], "--slots") && i + 1 < argc)
             slots = parse_num(argv[++i], "--slots", 1, 1L << 20);
+        else if (!strcmp(argv[i], "--delay-ms") && i + 1 < argc)
+            delay_ms = parse_num(argv[++i], "--delay-ms", 0, 600000);
         else if (!strcmp(argv[i], "--record") && i + 1 < argc) {
             record = fopen(argv[++i], "w");
             if (!record)
                 die(argv[i]);
         } else {
             fprintf(stderr, "usage: fakeengine [--port N] [--port-file FILE] [--slots N] "
-                            "[--record FILE]\n");
+                            "[--record FILE] [--delay-ms N]\n");
             return 2;
         }
     }
@@ -454,7 +540,7 @@ int main(int argc, char **argv)
 
     while (!stop) {
         struct epoll_event evs[MAX_EVENTS];
-        int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+        int n = epoll_wait(ep, evs, MAX_EVENTS, deliver_due(ep));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -475,7 +561,7 @@ int main(int argc, char **argv)
                 continue; /* c may be gone */
             }
             if (evs[i].events & EPOLLOUT) {
-                if (!flush_out(ep, c) || (c->close_after && !c->out.len))
+                if (!flush_out(ep, c) || (c->close_after && !c->out.len && !c->waiting))
                     conn_close(ep, c);
             }
         }

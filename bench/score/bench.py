@@ -17,6 +17,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 
 KINDS = ["exact", "extra", "punct", "article", "case", "wrong", "empty", "unicode", "partial",
@@ -45,12 +46,13 @@ def mutate(gold, k, rnd):
 
 def run(cmd, stdout=None):
     """Runs cmd; returns (wall seconds, peak RSS MiB, exit status)."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    err = p.stderr.read().decode("utf-8", "replace")
-    p.stderr.close()
+    with tempfile.TemporaryFile() as errf:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=errf)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        errf.seek(0)
+        err = errf.read().decode("utf-8", "replace")
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.stderr.write("command failed (%d): %s\n%s\n" % (p.returncode, " ".join(cmd), err[-2000:]))

@@ -59,12 +59,12 @@ void lleval_nvml_close(struct lleval_nvml *g);
 
 /* One sample. Values below 0 are unknown. */
 struct lleval_telemetry_sample {
-    double t;                  /* the `now` given to lleval_telemetry_sample() */
-    bool gpu;                  /* the GPU was read (NVML is loaded) */
+    double t; /* the `now` given to lleval_telemetry_sample() */
+    bool gpu; /* the GPU was read (NVML is loaded) */
     struct lleval_gpu_reading g;
-    double energy_j;           /* GPU energy since the previous sample */
-    double cpu_pct;            /* whole-machine CPU busy % since the previous sample */
-    double engine_rss_mib;     /* resident memory of the managed engine process */
+    double energy_j;       /* GPU energy since the previous sample */
+    double cpu_pct;        /* whole-machine CPU busy % since the previous sample */
+    double engine_rss_mib; /* resident memory of the managed engine process */
 };
 
 /*
@@ -129,7 +129,7 @@ long lleval_telemetry_interval_ms(const struct lleval_telemetry *t);
  * time. Does not allocate.
  */
 const struct lleval_telemetry_sample *lleval_telemetry_sample(struct lleval_telemetry *t,
-                                                               double now, long engine_pid);
+                                                              double now, long engine_pid);
 
 /*
  * Renders an accumulator as docs/formats.md's "telemetry" object (returns

@@ -97,6 +97,28 @@ expect_exit 1 "doctor on the connection run" -- "$LLEVAL" doctor conn
 expect_grep "\[connection\]" out.txt "names connection failures"
 expect_grep "ollama serve" out.txt "fix: start ollama serve"
 expect_grep "lleval runs resume conn" out.txt "fix: resume the run"
+
+# telemetry (fake NVML): memory near the limit, a hot and underused GPU -- and a healthy GPU
+if [ -n "${LLEVAL_FAKE_NVML:-}" ] && [ -f "${LLEVAL_FAKE_NVML:-}" ]; then
+	start_fake --answers answers.json --delay-ms 120
+	config gpu.yaml "enable_local_telemetry: true" "telemetry_interval_ms: 50"
+	printf '15000 30 80 250\n15950 35 91 260\n15800 30 88 255\n' >hot.txt
+	LLEVAL_NVML_LIBRARY=$LLEVAL_FAKE_NVML LLEVAL_FAKE_NVML_SCRIPT=$PWD/hot.txt \
+		expect_exit 0 "run on a hot, full, underused GPU" -- "$LLEVAL" run --config gpu.yaml --run-id hot -q --limit_items 4
+	expect_exit 1 "doctor on the hot run" -- "$LLEVAL" doctor hot
+	expect_grep "\[memory_near_limit\]" out.txt "names memory near the limit"
+	expect_grep "peak 15950 of 16303 MiB" out.txt "cites the memory peak"
+	expect_grep "\[high_temperature\]" out.txt "names the high temperature"
+	expect_grep "peak 91 C" out.txt "cites the temperature peak"
+	expect_grep "\[low_gpu_utilization\]" out.txt "names low GPU utilization"
+	printf '12000 90 70 250\n12500 92 72 260\n' >cool.txt
+	LLEVAL_NVML_LIBRARY=$LLEVAL_FAKE_NVML LLEVAL_FAKE_NVML_SCRIPT=$PWD/cool.txt \
+		expect_exit 0 "run on a healthy GPU" -- "$LLEVAL" run --config gpu.yaml --run-id cool -q --limit_items 4
+	expect_exit 0 "doctor on the healthy GPU run" -- "$LLEVAL" doctor cool
+	expect_grep "looks healthy" out.txt "healthy telemetry gives no finding"
+else
+	echo "SKIP: telemetry faults (LLEVAL_FAKE_NVML not set)"
+fi
 stop_fake
 
 expect_exit 2 "doctor on an unknown run" -- "$LLEVAL" doctor nosuch
