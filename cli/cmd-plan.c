@@ -111,6 +111,13 @@ static const char *kv_name(char *buf, size_t size, uint32_t type)
     return buf;
 }
 
+/* A JSON string, or "?" for bytes that are not UTF-8 (a path from argv). */
+static json_t *jstr(const char *s)
+{
+    json_t *j = json_string(s);
+    return j ? j : json_string("?");
+}
+
 static json_t *jbytes(uint64_t v)
 {
     return json_integer((json_int_t)v);
@@ -334,7 +341,7 @@ static json_t *model_json(const struct lleval_vram_model *m, const char *source,
     json_object_set_new(j, "name", json_string(m->name));
     json_object_set_new(j, "source", json_string(source));
     json_object_set_new(j, where && !strcmp(source, "ollama") ? "tag" : "path",
-                        where ? json_string(where) : json_null());
+                        where ? jstr(where) : json_null());
     json_object_set_new(j, "architecture", json_string(m->arch));
     json_object_set_new(j, "quantization", m->quant[0] ? json_string(m->quant) : json_null());
     json_object_set_new(j, "estimated", json_boolean(m->source == LLEVAL_VRAM_FROM_SHAPE));

@@ -15,11 +15,10 @@ int cmd_report(int argc, char **argv, struct cli_ctx *ctx)
     char *dir, *html, *md;
     int npos, rc;
     const struct cli_option opts[] = {
-        {"runs-dir", 0, CLI_OPT_STRING, &runs_dir, "DIR", "where the runs are (default runs)",
-         NULL, 0, 0},
+        {"runs-dir", 0, CLI_OPT_STRING, &runs_dir, "DIR", "where the runs are (default runs)", NULL,
+         0, 0},
         {"open-path", 0, CLI_OPT_BOOL, &open_path, NULL,
-         "print only the report.html path, to open in a browser", 
-         NULL, 0, 0},
+         "print only the report.html path, to open in a browser", NULL, 0, 0},
         CLI_OPT_END_MARK,
     };
     static const char usage[] = "lleval report RUN_ID [--runs-dir DIR] [--open-path]";

@@ -22,8 +22,7 @@ static void print_table(const struct lleval_score_result *res, struct cli_ctx *c
     h = (const char *const *)t.cells;
     ct = cli_table_new((int)t.ncols);
     /* lleval_score_table() has 12 columns; row 0 is the header */
-    cli_table_header(ct, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10],
-                     h[11]);
+    cli_table_header(ct, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11]);
     for (size_t r = 1; r < t.nrows; r++)
         cli_table_rowv(ct, h + r * t.ncols);
     cli_table_print(ct, stdout, ctx);
@@ -165,7 +164,7 @@ int cmd_score(int argc, char **argv, struct cli_ctx *ctx)
 
     if (json) {
         json_t *doc = lleval_score_result_json(&res);
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
         fputc('\n', stdout);
         json_decref(doc);
     } else {

@@ -66,8 +66,8 @@ static bool py_space(int32_t c)
 {
     if (c < 128)
         return (c >= 9 && c <= 13) || (c >= 28 && c <= 32);
-    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 /* re's \w for str patterns: str.isalnum() or '_'. Combining marks are not. */
@@ -108,9 +108,23 @@ static bool cased(int32_t c)
 static bool case_ignorable(int32_t c)
 {
     switch (c) {
-    case '\'': case '.': case ':': case 0x00B7: case 0x0387: case 0x055F: case 0x05F4:
-    case 0x2018: case 0x2019: case 0x2024: case 0x2027: case 0xFE13: case 0xFE52:
-    case 0xFE55: case 0xFF07: case 0xFF0E: case 0xFF1A:
+    case '\'':
+    case '.':
+    case ':':
+    case 0x00B7:
+    case 0x0387:
+    case 0x055F:
+    case 0x05F4:
+    case 0x2018:
+    case 0x2019:
+    case 0x2024:
+    case 0x2027:
+    case 0xFE13:
+    case 0xFE52:
+    case 0xFE55:
+    case 0xFF07:
+    case 0xFF0E:
+    case 0xFF1A:
         return true;
     default:
         break;
@@ -437,8 +451,7 @@ void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool use_
         }
         if (sep || a->n_toks == 0) {
             if (a->n_toks) {
-                a->toks[a->n_toks - 1].len =
-                    (uint32_t)(a->text.len - a->toks[a->n_toks - 1].off);
+                a->toks[a->n_toks - 1].len = (uint32_t)(a->text.len - a->toks[a->n_toks - 1].off);
                 lleval_sb_addch(&a->text, ' ');
             }
             add_token(a, a->text.len);
@@ -620,8 +633,8 @@ static void strip_think(const char *s, size_t len, struct lleval_sb *out)
     }
 }
 
-void lleval_extract_answer(const char *text, size_t len, enum lleval_extract mode,
-                           bool do_strip, struct lleval_sb *out)
+void lleval_extract_answer(const char *text, size_t len, enum lleval_extract mode, bool do_strip,
+                           struct lleval_sb *out)
 {
     struct lleval_sb tmp = LLEVAL_SB_INIT;
     const char *s = text ? text : "";
@@ -783,8 +796,8 @@ static size_t skip_blank(const char *s, size_t len, size_t i)
 static int answer_phrase(const char *s, size_t len, const char *const *choices, size_t n)
 {
     static const char *const keys[] = {"answer", "option", "choice"};
-    static const char *const verbs[] = {"is", "would be", "will be", "should be", "must be",
-                                        "was", "of"};
+    static const char *const verbs[] = {"is",      "would be", "will be", "should be",
+                                        "must be", "was",      "of"};
     static const char *const nouns[] = {"option", "choice", "letter"};
     int best = -1;
     for (size_t i = 0; i < len; i++) {

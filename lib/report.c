@@ -23,12 +23,12 @@
 #include "lleval/stats.h"
 #include "lleval/util.h"
 
-#define TEXT_MAX 700     /* bytes of a prediction shown */
+#define TEXT_MAX     700 /* bytes of a prediction shown */
 #define QUESTION_MAX 400 /* bytes of a question shown */
-#define GOLD_MAX 200     /* bytes of one gold answer shown */
-#define GOLD_SHOWN 5     /* gold answers shown per item */
-#define LABEL_MAX 34     /* characters of a chart label */
-#define MD_CELL_MAX 300  /* bytes of one Markdown cell */
+#define GOLD_MAX     200 /* bytes of one gold answer shown */
+#define GOLD_SHOWN   5   /* gold answers shown per item */
+#define LABEL_MAX    34  /* characters of a chart label */
+#define MD_CELL_MAX  300 /* bytes of one Markdown cell */
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
@@ -62,14 +62,26 @@ static void html_escape_n(struct lleval_sb *sb, const char *s, size_t len)
         size_t n;
         if (c < 0x80) {
             switch (c) {
-            case '&': lleval_sb_adds(sb, "&amp;"); break;
-            case '<': lleval_sb_adds(sb, "&lt;"); break;
-            case '>': lleval_sb_adds(sb, "&gt;"); break;
-            case '"': lleval_sb_adds(sb, "&quot;"); break;
-            case '\'': lleval_sb_adds(sb, "&#39;"); break;
+            case '&':
+                lleval_sb_adds(sb, "&amp;");
+                break;
+            case '<':
+                lleval_sb_adds(sb, "&lt;");
+                break;
+            case '>':
+                lleval_sb_adds(sb, "&gt;");
+                break;
+            case '"':
+                lleval_sb_adds(sb, "&quot;");
+                break;
+            case '\'':
+                lleval_sb_adds(sb, "&#39;");
+                break;
             case '\t':
             case '\n':
-            case '\r': lleval_sb_addch(sb, (char)c); break;
+            case '\r':
+                lleval_sb_addch(sb, (char)c);
+                break;
             default:
                 if (c < 0x20 || c == 0x7F)
                     lleval_sb_adds(sb, replacement);
@@ -149,7 +161,9 @@ static void md_escape_n(struct lleval_sb *sb, const char *s, size_t len)
                 break;
             case '\n':
             case '\r':
-            case '\t': lleval_sb_addch(sb, ' '); break;
+            case '\t':
+                lleval_sb_addch(sb, ' ');
+                break;
             default:
                 if (c >= 0x20 && c != 0x7F)
                     lleval_sb_addch(sb, (char)c);
@@ -418,7 +432,6 @@ static void load_config(struct report *r)
 {
     struct lleval_err e = LLEVAL_ERR_INIT;
     char *path = run_path(r, "config.resolved.yaml");
-    lleval_config_init(&r->cfg);
     if (!lleval_path_exists(path))
         r->cfg_note = lleval_xstrdup("config.resolved.yaml is missing from the run directory");
     else if (lleval_config_load_file(&r->cfg, path, &e))
@@ -624,10 +637,20 @@ static void free_samples(struct report *r)
     r->n_sg = r->cap_sg = 0;
 }
 
-enum { COL_CID, COL_DATASET, COL_ITEM, COL_PROMPT, COL_TEMP, COL_STATUS, COL_FINISH, COL_PRED,
-       COL_ERROR, N_COLS };
+enum {
+    COL_CID,
+    COL_DATASET,
+    COL_ITEM,
+    COL_PROMPT,
+    COL_TEMP,
+    COL_STATUS,
+    COL_FINISH,
+    COL_PRED,
+    COL_ERROR,
+    N_COLS
+};
 static const char *const col_names[N_COLS] = {
-    "custom_id", "dataset", "item_id", "prompt_type", "temperature",
+    "custom_id", "dataset",       "item_id",    "prompt_type", "temperature",
     "status",    "finish_reason", "prediction", "error",
 };
 
@@ -845,8 +868,8 @@ static void count_finish(struct report *r)
         if (!fr && !json_is_null(json_object_get(j, "error")) && json_object_get(j, "error"))
             fr = "error";
         for (size_t i = 0; i < r->n_fc && !f; i++)
-            if (!strcmp(r->fc[i].dataset, cid.dataset) && !strcmp(r->fc[i].prompt, cid.prompt_type) &&
-                !strcmp(r->fc[i].temp, cid.temp))
+            if (!strcmp(r->fc[i].dataset, cid.dataset) &&
+                !strcmp(r->fc[i].prompt, cid.prompt_type) && !strcmp(r->fc[i].temp, cid.temp))
                 f = &r->fc[i];
         if (!f) {
             LLEVAL_GROW(r->fc, r->n_fc, r->cap_fc);
@@ -1023,7 +1046,8 @@ static const char *const css[] = {
     "dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));"
     "gap:10px 24px;margin:0}\n",
     "dl.facts div{min-width:0}\n",
-    "dl.facts dt{color:var(--muted);font-size:.8em;text-transform:uppercase;letter-spacing:.04em}\n",
+    "dl.facts "
+    "dt{color:var(--muted);font-size:.8em;text-transform:uppercase;letter-spacing:.04em}\n",
     "dl.facts dd{margin:0;overflow-wrap:anywhere}\n",
     ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}\n",
     ".card{background:var(--card);border:1px solid var(--border);border-radius:8px;"
@@ -1069,7 +1093,8 @@ static const char *const css[] = {
     ".healthy{border-left-color:var(--ok)}\n",
     "table.samples td{font-size:.95em}\n",
     "table.samples td.text{white-space:pre-wrap;overflow-wrap:anywhere;min-width:14em}\n",
-    "table.samples td.q{overflow-wrap:anywhere;min-width:12em}table.samples td.id{white-space:nowrap}\n",
+    "table.samples td.q{overflow-wrap:anywhere;min-width:12em}table.samples "
+    "td.id{white-space:nowrap}\n",
     "table.samples ul{margin:0;padding-left:18px}\n",
     ".tag{display:inline-block;font-size:.75em;font-weight:700;text-transform:uppercase;"
     "letter-spacing:.03em;white-space:nowrap}\n",
@@ -1192,11 +1217,10 @@ static void html_header(struct lleval_sb *sb, const struct report *r)
         he(sb, last_error);
         lleval_sb_adds(sb, "</p>\n");
     }
-    lleval_sb_adds(sb,
-                   "<nav><a href=\"#headline\">Headline</a><a href=\"#scores\">Scores</a>"
-                   "<a href=\"#finish\">Finish reasons</a><a href=\"#speed\">Speed &amp; "
-                   "telemetry</a><a href=\"#doctor\">Doctor</a><a href=\"#samples\">Sample "
-                   "answers</a><a href=\"#settings\">Settings</a></nav>\n</header>\n");
+    lleval_sb_adds(sb, "<nav><a href=\"#headline\">Headline</a><a href=\"#scores\">Scores</a>"
+                       "<a href=\"#finish\">Finish reasons</a><a href=\"#speed\">Speed &amp; "
+                       "telemetry</a><a href=\"#doctor\">Doctor</a><a href=\"#samples\">Sample "
+                       "answers</a><a href=\"#settings\">Settings</a></nav>\n</header>\n");
 }
 
 static void card(struct lleval_sb *sb, const char *label, const char *value, const char *detail)
@@ -1229,7 +1253,8 @@ static void html_headline(struct lleval_sb *sb, const struct report *r, const st
     snprintf(v, sizeof(v), "%ld / %ld", answered, total);
     card(sb, "requests", v, "answered / total");
     snprintf(v, sizeof(v), "%ld", errors);
-    snprintf(d, sizeof(d), "%.1f%% of the requests", total ? 100.0 * (double)errors / (double)total : 0.0);
+    snprintf(d, sizeof(d), "%.1f%% of the requests",
+             total ? 100.0 * (double)errors / (double)total : 0.0);
     card(sb, "errors", v, d);
     if (h->have_trunc) {
         snprintf(v, sizeof(v), "%.1f%%", h->trunc);
@@ -1320,8 +1345,10 @@ static void svg_scores(struct lleval_sb *sb, const struct report *r)
         lleval_sb_adds(sb, "<g><title>");
         he(sb, label.buf);
         lleval_sb_addf(sb, " (n=%ld)</title>", g->n);
-        lleval_sb_addf(sb, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" "
-                           "dominant-baseline=\"middle\">", LX - 10, y + rowh / 2);
+        lleval_sb_addf(sb,
+                       "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" "
+                       "dominant-baseline=\"middle\">",
+                       LX - 10, y + rowh / 2);
         html_chars(sb, label.buf, LABEL_MAX);
         lleval_sb_adds(sb, "</text>\n");
         lleval_sb_release(&label);
@@ -1329,8 +1356,9 @@ static void svg_scores(struct lleval_sb *sb, const struct report *r)
             const struct metric *m = ms[b];
             double by = y + PAD + b * (BAR + GAP), cy = by + BAR / 2, end;
             double v = m->has ? fmax(0, fmin(100, m->v)) : 0;
-            lleval_sb_addf(sb, "<rect class=\"%s\" x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" "
-                               "height=\"%.0f\" rx=\"2\"/>",
+            lleval_sb_addf(sb,
+                           "<rect class=\"%s\" x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" "
+                           "height=\"%.0f\" rx=\"2\"/>",
                            cls[b], LX, by, PW * v / 100.0, BAR);
             end = LX + PW * v / 100.0;
             if (has_ci(m)) {
@@ -1345,8 +1373,8 @@ static void svg_scores(struct lleval_sb *sb, const struct report *r)
                 if (x2 > end)
                     end = x2;
             }
-            lleval_sb_addf(sb, "<text x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">",
-                           end + 6, cy);
+            lleval_sb_addf(sb, "<text x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">", end + 6,
+                           cy);
             if (m->has)
                 lleval_sb_addf(sb, "%.1f", m->v);
             else
@@ -1439,15 +1467,16 @@ static struct frow *finish_rows(const struct report *r, size_t *n)
             const struct grp *g = &r->grps[i];
             if (g->overall)
                 continue;
-            rows[*n] = (struct frow){g->dataset, g->prompt ? g->prompt : "", g->temp,
-                                     g->stop,    g->length, g->error, g->other};
+            rows[*n] = (struct frow){
+                g->dataset, g->prompt ? g->prompt : "", g->temp, g->stop, g->length, g->error,
+                g->other};
             (*n)++;
         }
     } else {
         for (size_t i = 0; i < r->n_fc; i++) {
             const struct fcount *f = &r->fc[i];
-            rows[*n] = (struct frow){f->dataset, f->prompt, f->temp,
-                                     f->stop,    f->length, f->error, f->other};
+            rows[*n] = (struct frow){f->dataset, f->prompt, f->temp, f->stop,
+                                     f->length,  f->error,  f->other};
             (*n)++;
         }
     }
@@ -1476,8 +1505,8 @@ static void svg_finish(struct lleval_sb *sb, const struct frow *rows, size_t n)
         lleval_sb_adds(&label, f->temp);
         lleval_sb_adds(sb, "<g><title>");
         he(sb, label.buf);
-        lleval_sb_addf(sb, ": %ld stop, %ld length, %ld error, %ld other</title>", c[0], c[1],
-                       c[2], c[3]);
+        lleval_sb_addf(sb, ": %ld stop, %ld length, %ld error, %ld other</title>", c[0], c[1], c[2],
+                       c[3]);
         lleval_sb_addf(sb,
                        "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" "
                        "dominant-baseline=\"middle\">",
@@ -1486,8 +1515,9 @@ static void svg_finish(struct lleval_sb *sb, const struct frow *rows, size_t n)
         lleval_sb_adds(sb, "</text>");
         lleval_sb_release(&label);
         if (!total)
-            lleval_sb_addf(sb, "<rect class=\"meter\" x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
-                               "height=\"%.0f\" fill=\"none\" stroke=\"currentColor\"/>",
+            lleval_sb_addf(sb,
+                           "<rect class=\"meter\" x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
+                           "height=\"%.0f\" fill=\"none\" stroke=\"currentColor\"/>",
                            LX, y, PW, BAR);
         for (int k = 0; k < 4 && total; k++) {
             double w = PW * (double)c[k] / (double)total;
@@ -1504,8 +1534,9 @@ static void svg_finish(struct lleval_sb *sb, const struct frow *rows, size_t n)
                                x + w / 2, y + BAR / 2 + 0.5, 100.0 * (double)c[k] / (double)total);
             x += w;
         }
-        lleval_sb_addf(sb, "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" "
-                           "dominant-baseline=\"middle\">n=%ld</text></g>\n",
+        lleval_sb_addf(sb,
+                       "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" "
+                       "dominant-baseline=\"middle\">n=%ld</text></g>\n",
                        LX + PW + 8, y + BAR / 2, total);
     }
     lleval_sb_adds(sb, "</svg></div>\n");
@@ -1628,8 +1659,8 @@ static void html_telemetry(struct lleval_sb *sb, const struct report *r)
     /* one GPU name for every trial: say it once instead of in a column */
     json_array_foreach(trials, i, tr)
     {
-        const char *name = lleval_json_str(json_object_get(json_object_get(tr, "telemetry"), "gpu"),
-                                           "name");
+        const char *name =
+            lleval_json_str(json_object_get(json_object_get(tr, "telemetry"), "gpu"), "name");
         if (!trial_has_gpu(tr))
             continue;
         if (!gpu_name)
@@ -1689,7 +1720,10 @@ static void html_telemetry(struct lleval_sb *sb, const struct report *r)
         lleval_sb_adds(sb, "</td><td class=\"n\">");
         if (jnum(gpu, "temperature_peak_c", &temp))
             lleval_sb_addf(sb, "<span class=\"%s\">%.0f &deg;C</span>",
-                           temp > 85 ? "s-bad" : temp > 80 ? "s-warn" : "", temp);
+                           temp > 85   ? "s-bad"
+                           : temp > 80 ? "s-warn"
+                                       : "",
+                           temp);
         else
             lleval_sb_adds(sb, "<span class=\"muted\">&ndash;</span>");
         lleval_sb_adds(sb, "</td><td class=\"n\">");
@@ -1758,8 +1792,9 @@ static void html_speed(struct lleval_sb *sb, const struct report *r)
                 lleval_sb_addf(sb, "%.1f", (double)answered / el);
             else
                 lleval_sb_adds(sb, "<span class=\"muted\">&ndash;</span>");
-            lleval_sb_addf(sb, "</td><td class=\"n\">%lld</td><td class=\"n\">%ld</td>"
-                               "<td class=\"n\">",
+            lleval_sb_addf(sb,
+                           "</td><td class=\"n\">%lld</td><td class=\"n\">%ld</td>"
+                           "<td class=\"n\">",
                            (long long)lleval_json_int(tok, "prompt", 0), ctok);
             td_num(sb, es, "prompt_tps", "%.1f");
             lleval_sb_adds(sb, "</td><td class=\"n\">");
@@ -1792,8 +1827,9 @@ static void html_doctor(struct lleval_sb *sb, const struct report *r)
                            "errors, slow generation, truncation, connection or parse problems."
                            "</p></div>\n");
     } else {
-        lleval_sb_addf(sb, "<p>%zu finding%s of the guide's decision tree "
-                           "(<code>lleval doctor ",
+        lleval_sb_addf(sb,
+                       "<p>%zu finding%s of the guide's decision tree "
+                       "(<code>lleval doctor ",
                        r->doc.n_findings, r->doc.n_findings == 1 ? "" : "s");
         he(sb, r->run_id);
         lleval_sb_adds(sb, "</code> prints the same).</p>\n");
@@ -1928,8 +1964,9 @@ static void html_samples(struct lleval_sb *sb, const struct report *r)
     if (r->samples_note)
         html_note(sb, r->samples_note);
     if (r->gold && r->n_sg)
-        lleval_sb_addf(sb, "<p class=\"muted\">Up to %d wrong and %d right answers per group, "
-                           "the first in the order of predictions.csv.</p>\n",
+        lleval_sb_addf(sb,
+                       "<p class=\"muted\">Up to %d wrong and %d right answers per group, "
+                       "the first in the order of predictions.csv.</p>\n",
                        LLEVAL_REPORT_WRONG, LLEVAL_REPORT_RIGHT);
     else if (r->n_sg)
         lleval_sb_addf(sb, "<p class=\"muted\">The first %d answers per group.</p>\n",
@@ -1940,8 +1977,9 @@ static void html_samples(struct lleval_sb *sb, const struct report *r)
         group_label(sb, sg->dataset, sg->prompt, sg->temp, true);
         lleval_sb_adds(sb, "</h3>\n<p class=\"muted\">");
         if (r->gold)
-            lleval_sb_addf(sb, "%ld answers: %ld wrong, %ld right; showing %zu wrong and %zu "
-                               "right.",
+            lleval_sb_addf(sb,
+                           "%ld answers: %ld wrong, %ld right; showing %zu wrong and %zu "
+                           "right.",
                            sg->rows, sg->wrong, sg->right, sg->kept_wrong, sg->kept_right);
         else
             lleval_sb_addf(sb, "%ld answers; showing %zu.", sg->rows, sg->n);
@@ -2016,8 +2054,7 @@ static void html_settings(struct lleval_sb *sb, const struct report *r)
     }
     kv(sb, "stop", v.buf);
     lleval_sb_reset(&v);
-    lleval_sb_addf(&v, "%ld (parts_per_dataset %ld)", c->max_concurrent_jobs,
-                   c->parts_per_dataset);
+    lleval_sb_addf(&v, "%ld (parts_per_dataset %ld)", c->max_concurrent_jobs, c->parts_per_dataset);
     kv(sb, "max_concurrent_jobs", v.buf);
     lleval_sb_reset(&v);
     if (c->limit_items)
@@ -2267,8 +2304,8 @@ static void render_md(struct lleval_sb *sb, const struct report *r, const struct
             lleval_sb_adds(sb, "| ");
             lleval_md_escape(sb, lleval_json_str(tr, "trial"));
             lleval_sb_adds(sb, " | ");
-            lleval_md_escape(sb, lleval_json_str(gpu, "name") ? lleval_json_str(gpu, "name")
-                                                              : "GPU");
+            lleval_md_escape(sb,
+                             lleval_json_str(gpu, "name") ? lleval_json_str(gpu, "name") : "GPU");
             lleval_sb_adds(sb, " |");
             if (jnum(gpu, "memory_used_peak_mib", &a) && jnum(gpu, "memory_total_mib", &b))
                 lleval_sb_addf(sb, " %.0f / %.0f |", a, b);

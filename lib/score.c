@@ -44,8 +44,8 @@ void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lle
 struct gold_item {
     const char *id; /* in set->strs (a view, set once loading is done) */
     size_t id_off;
-    uint32_t first; /* QA: first gold in set->golds; MC: first choice in set->choices */
-    uint32_t count; /* golds or choices */
+    uint32_t first;  /* QA: first gold in set->golds; MC: first choice in set->choices */
+    uint32_t count;  /* golds or choices */
     int gold_choice; /* MC: index of the right choice, -1 when the gold names none */
 };
 
@@ -83,7 +83,7 @@ struct gold_set {
     size_t *choice_offs;
     size_t n_choices, cap_choices;
     const char **choices; /* views */
-    struct slot *slots; /* id hash table */
+    struct slot *slots;   /* id hash table */
     size_t n_slots;
 };
 
@@ -173,9 +173,9 @@ static void gold_finish(struct gold_set *g)
         uint64_t h = hash_str(g->items[k].id);
         size_t i = (size_t)h & (g->n_slots - 1);
         bool dup = false;
-        while (g->slots[i].idx && !(dup = g->slots[i].hash == (uint32_t)(h >> 32) &&
-                                          !strcmp(g->items[g->slots[i].idx - 1].id,
-                                                  g->items[k].id)))
+        while (g->slots[i].idx &&
+               !(dup = g->slots[i].hash == (uint32_t)(h >> 32) &&
+                       !strcmp(g->items[g->slots[i].idx - 1].id, g->items[k].id)))
             i = (i + 1) & (g->n_slots - 1);
         if (!dup) {
             g->slots[i].idx = (uint32_t)(k + 1);
@@ -388,15 +388,24 @@ static bool fast_string(struct fast_line *f, bool keep, size_t *off)
         if (p >= f->end)
             return false;
         switch (*p) {
-        case '"': case '\\': case '/':
+        case '"':
+        case '\\':
+        case '/':
             if (keep)
                 lleval_sb_addch(&f->buf, *p);
             p++;
             break;
-        case 'b': case 'f': case 'n': case 'r': case 't':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
             if (keep)
-                lleval_sb_addch(&f->buf, *p == 'b' ? '\b' : *p == 'f' ? '\f' : *p == 'n' ? '\n'
-                                                     : *p == 'r' ? '\r' : '\t');
+                lleval_sb_addch(&f->buf, *p == 'b'   ? '\b'
+                                         : *p == 'f' ? '\f'
+                                         : *p == 'n' ? '\n'
+                                         : *p == 'r' ? '\r'
+                                                     : '\t');
             p++;
             break;
         case 'u': {
@@ -553,8 +562,8 @@ static bool fast_scan(struct fast_line *f, const char *line, size_t len)
         switch (key_kind(f->buf.buf + key, f->buf.len - key - 1)) {
         case K_ID:
         case K_DATASET: {
-            size_t *dst = key_kind(f->buf.buf + key, f->buf.len - key - 1) == K_ID ? &f->id
-                                                                                 : &f->dataset;
+            size_t *dst =
+                key_kind(f->buf.buf + key, f->buf.len - key - 1) == K_ID ? &f->id : &f->dataset;
             if (*dst != SIZE_MAX || !fast_string(f, true, dst))
                 return false; /* repeated key or not a string */
             break;
@@ -615,6 +624,7 @@ static int gold_read_fast(struct gold_set *g, const char *path, struct lleval_no
     rc = lleval_lines_open(&lr, path, err);
     if (rc)
         return rc;
+    setvbuf(lr.f, NULL, _IOFBF, 1 << 20); /* big reads: contexts make these files large */
     while ((rc = lleval_lines_next(&lr, err)) == 1) {
         const char *ans[FAST_MAX_STRINGS], *cho[FAST_MAX_STRINGS];
         if (!lr.len)
@@ -671,8 +681,8 @@ static int gold_load(const char *prepared_dir, const char *name, struct gold_set
             goto fail;
         }
     } else {
-        g->scoring = type && !strcmp(type, "multiple_choice") ? LLEVAL_SCORING_MC
-                                                               : LLEVAL_SCORING_SQUAD;
+        g->scoring =
+            type && !strcmp(type, "multiple_choice") ? LLEVAL_SCORING_MC : LLEVAL_SCORING_SQUAD;
     }
     want = (long)json_integer_value(json_object_get(info, "items"));
     path = lleval_prepared_path(prepared_dir, name);
@@ -699,8 +709,7 @@ static int gold_load(const char *prepared_dir, const char *name, struct gold_set
             }
             add_item(g, lleval_json_str(item, "id"), ans,
                      json_strings(json_object_get(item, "answers"), ans, FAST_MAX_STRINGS), cho,
-                     json_strings(json_object_get(item, "choices"), cho, FAST_MAX_STRINGS),
-                     &work);
+                     json_strings(json_object_get(item, "choices"), cho, FAST_MAX_STRINGS), &work);
             json_decref(item);
         }
         if (rc < 0)
@@ -896,8 +905,8 @@ static void score_answer(struct scorer *s, const struct gold_set *g, const struc
     if (!ok)
         return;
     if (g->scoring == LLEVAL_SCORING_MC) {
-        r->choice = lleval_mc_extract(s->answer.buf, s->answer.len,
-                                      g->choices + it->first, it->count);
+        r->choice =
+            lleval_mc_extract(s->answer.buf, s->answer.len, g->choices + it->first, it->count);
         r->correct = r->choice >= 0 && r->choice == it->gold_choice;
         return;
     }
@@ -1036,6 +1045,8 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
     struct lleval_csv_reader r;
     int cols[N_COLS];
     size_t n_header;
+    char temp[40] = "", last_temp_s[40] = "\x01";
+    double temp_v = 0;
     int rc;
 
     rc = lleval_csv_open(&r, s->path, err);
@@ -1050,8 +1061,6 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         struct gold_set *g = NULL;
         struct acc *a;
         const char *temp_s, *sample_s, *pred;
-        char temp[40];
-        double temp_v = 0;
         long sample = 0, idx;
 
         if (lleval_csv_blank(&r))
@@ -1075,15 +1084,21 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         it.answer = "";
         temp_s = field(&r, cols, C_TEMPERATURE);
         sample_s = field(&r, cols, C_SAMPLE);
-        temp[0] = '\0';
-        if (*temp_s) {
-            if (lleval_parse_double(temp_s, &temp_v) || !isfinite(temp_v)) {
-                rc = lleval_err_set(err, LLEVAL_EINVAL,
-                                    "%s:%ld: column 'temperature' holds '%s', not a number",
-                                    s->path, r.line, temp_s);
-                goto out;
+        if (strcmp(temp_s, last_temp_s)) { /* rows come in runs of one temperature */
+            temp[0] = '\0';
+            temp_v = 0;
+            if (*temp_s) {
+                if (lleval_parse_double(temp_s, &temp_v) || !isfinite(temp_v)) {
+                    rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                        "%s:%ld: column 'temperature' holds '%s', not a number",
+                                        s->path, r.line, temp_s);
+                    goto out;
+                }
+                lleval_fmt_num(temp, sizeof(temp), temp_v);
             }
-            lleval_fmt_num(temp, sizeof(temp), temp_v);
+            snprintf(last_temp_s, sizeof(last_temp_s), "%s", temp_s);
+            if (strlen(temp_s) >= sizeof(last_temp_s))
+                last_temp_s[0] = '\x01'; /* too long to cache: never matches */
         }
         it.temperature = temp;
         if (*sample_s && lleval_parse_long(sample_s, 0, MAX_SAMPLE, &sample)) {
@@ -1129,9 +1144,11 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         pred = field(&r, cols, C_PREDICTION);
         score_answer(s, g, &g->items[idx], pred, strlen(pred), it.ok, &it);
         it.state = LLEVAL_ITEM_SCORED;
-        acc_add(a, &it,
-                it.ok ? finish_kind(field(&r, cols, C_FINISH)) : FIN_ERROR,
-                num_cell(field(&r, cols, C_LATENCY)), num_cell(field(&r, cols, C_GEN_TPS)));
+        if (it.ok)
+            acc_add(a, &it, finish_kind(field(&r, cols, C_FINISH)),
+                    num_cell(field(&r, cols, C_LATENCY)), num_cell(field(&r, cols, C_GEN_TPS)));
+        else
+            acc_add(a, &it, FIN_ERROR, -1, -1);
         s->scored++;
         if (fn && (rc = fn(&it, ud)) != 0)
             goto out;
@@ -1191,8 +1208,7 @@ static void group_from(const struct scorer *s, const struct acc *a, bool overall
     g->finish_error = a->fin[FIN_ERROR];
     g->finish_other = a->fin[FIN_OTHER];
     label = overall ? lleval_xasprintf("%s/*/*", a->gold->name)
-                    : lleval_xasprintf("%s/%s/%s", a->gold->name, a->prompt_type,
-                                       a->temperature);
+                    : lleval_xasprintf("%s/%s/%s", a->gold->name, a->prompt_type, a->temperature);
     ci_of(&a->em, s, label, "em", &g->em);
     ci_of(&a->f1, s, label, "f1", &g->f1);
     ci_of(&a->contains, s, label, "contains", &g->contains);
@@ -1235,12 +1251,12 @@ static void group_warnings(struct lleval_score_result *res, const struct lleval_
 {
     char *label = group_label(g);
     if (g->n > 0 && (double)g->finish_length / (double)g->n > res->opts.truncation_warn)
-        add_warning(res, lleval_xasprintf(
-                             "%s: %.1f%% of the answers stopped at max_new_tokens "
-                             "(finish_reason length, %ld of %ld, above %.0f%%); raise "
-                             "max_new_tokens or add stop sequences",
-                             label, 100.0 * (double)g->finish_length / (double)g->n,
-                             g->finish_length, g->n, 100.0 * res->opts.truncation_warn));
+        add_warning(res,
+                    lleval_xasprintf("%s: %.1f%% of the answers stopped at max_new_tokens "
+                                     "(finish_reason length, %ld of %ld, above %.0f%%); raise "
+                                     "max_new_tokens or add stop sequences",
+                                     label, 100.0 * (double)g->finish_length / (double)g->n,
+                                     g->finish_length, g->n, 100.0 * res->opts.truncation_warn));
     if (g->errors > 0)
         add_warning(res, lleval_xasprintf("%s: %ld of %ld requests failed (status error) and "
                                           "score 0; the error column of predictions.csv says "
@@ -1248,11 +1264,11 @@ static void group_warnings(struct lleval_score_result *res, const struct lleval_
                                           label, g->errors, g->n));
     if (g->scoring == LLEVAL_SCORING_MC && g->n > g->errors &&
         (double)g->unparseable / (double)(g->n - g->errors) > 0.10)
-        add_warning(res, lleval_xasprintf(
-                             "%s: no answer letter could be read from %ld of %ld answers; try "
-                             "scoring.answer_extraction after_answer or a prompt that asks "
-                             "for the letter only",
-                             label, g->unparseable, g->n - g->errors));
+        add_warning(
+            res, lleval_xasprintf("%s: no answer letter could be read from %ld of %ld answers; try "
+                                  "scoring.answer_extraction after_answer or a prompt that asks "
+                                  "for the letter only",
+                                  label, g->unparseable, g->n - g->errors));
     free(label);
 }
 
@@ -1301,18 +1317,18 @@ static void finish_result(struct scorer *s, struct lleval_score_result *res)
         free(mine);
     }
     if (s->unknown > 0)
-        add_warning(res, lleval_xasprintf(
-                             "%ld prediction rows name an item that is not in the prepared "
-                             "gold data and were not scored (first: '%s' at %s:%ld); was the "
-                             "dataset prepared again since the run was built?",
-                             s->unknown, s->first_unknown ? s->first_unknown : "", s->path,
-                             s->first_unknown_line));
+        add_warning(
+            res, lleval_xasprintf("%ld prediction rows name an item that is not in the prepared "
+                                  "gold data and were not scored (first: '%s' at %s:%ld); was the "
+                                  "dataset prepared again since the run was built?",
+                                  s->unknown, s->first_unknown ? s->first_unknown : "", s->path,
+                                  s->first_unknown_line));
     if (s->duplicates > 0)
-        add_warning(res, lleval_xasprintf("%ld repeated prediction rows were not scored (first: "
-                                          "'%s' at %s:%ld); the first row of each was kept",
-                                          s->duplicates,
-                                          s->first_duplicate ? s->first_duplicate : "", s->path,
-                                          s->first_duplicate_line));
+        add_warning(res,
+                    lleval_xasprintf("%ld repeated prediction rows were not scored (first: "
+                                     "'%s' at %s:%ld); the first row of each was kept",
+                                     s->duplicates, s->first_duplicate ? s->first_duplicate : "",
+                                     s->path, s->first_duplicate_line));
 }
 
 static int check_opts(const struct lleval_score_opts *o, struct lleval_err *err)
@@ -1534,8 +1550,6 @@ static int pred_map_load(const char *path, struct pred_map *m, struct lleval_err
     return 0;
 }
 
-
-
 int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, const char *dataset,
                             const struct lleval_score_opts *o, struct lleval_score_result *res,
                             struct lleval_err *err)
@@ -1585,8 +1599,7 @@ int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, con
         if (!preds.used[i]) {
             s.unknown++;
             a->unknown++;
-            note_first(&s.first_unknown, &s.first_unknown_line, preds.strs.buf + preds.e[i].key,
-                       0);
+            note_first(&s.first_unknown, &s.first_unknown_line, preds.strs.buf + preds.e[i].key, 0);
         }
     }
     res->total = (long)g->n_items;
@@ -1716,16 +1729,14 @@ json_t *lleval_score_result_json(const struct lleval_score_result *res)
     lleval_fmt_utc(when, sizeof(when), lleval_now());
     json_object_set_new(o, "mode", json_string(res->squad_json ? "squad_json" : "csv"));
     json_object_set_new(o, "predictions", json_string(res->predictions ? res->predictions : ""));
-    json_object_set_new(o, "prepared_dir",
-                        json_string(res->prepared_dir ? res->prepared_dir : ""));
+    json_object_set_new(o, "prepared_dir", json_string(res->prepared_dir ? res->prepared_dir : ""));
     json_object_set_new(o, "scored_at", json_string(when));
     json_object_set_new(
         o, "options",
-        json_pack("{sssbsIsIsfss}", "answer_extraction",
-                  lleval_extract_name(res->opts.extraction), "strip_think",
-                  res->opts.strip_think, "bootstrap_resamples", (json_int_t)res->opts.bootstrap,
-                  "bootstrap_seed", (json_int_t)res->opts.seed, "ci_level", LLEVAL_CI_LEVEL,
-                  "ci_method", "percentile bootstrap"));
+        json_pack("{sssbsIsIsfss}", "answer_extraction", lleval_extract_name(res->opts.extraction),
+                  "strip_think", res->opts.strip_think, "bootstrap_resamples",
+                  (json_int_t)res->opts.bootstrap, "bootstrap_seed", (json_int_t)res->opts.seed,
+                  "ci_level", LLEVAL_CI_LEVEL, "ci_method", "percentile bootstrap"));
     if (res->squad_json) {
         /* the official script's output, with three decimals */
         json_object_set_new(o, "exact_match", json_real(round3(res->exact_match)));
@@ -1746,28 +1757,14 @@ json_t *lleval_score_result_json(const struct lleval_score_result *res)
     return o;
 }
 
-static int dump_cb(const char *buf, size_t size, void *data)
-{
-    lleval_sb_add(data, buf, size);
-    return 0;
-}
-
 int lleval_score_write(const struct lleval_score_result *res, const char *out_dir,
                        struct lleval_err *err)
 {
     json_t *doc = lleval_score_result_json(res);
-    struct lleval_sb sb = LLEVAL_SB_INIT;
     char *path = lleval_path_join(out_dir, "scores.json");
     int rc = lleval_mkdirs(out_dir, err);
-    /* 12 significant digits: the numbers read as written (81.234, not
-     * 81.233999999999995); the atomic write is the shared one */
-    if (!rc && json_dump_callback(doc, dump_cb, &sb, JSON_INDENT(2) | JSON_REAL_PRECISION(12)))
-        rc = lleval_err_set(err, LLEVAL_EIO, "cannot serialize '%s'", path);
-    if (!rc) {
-        lleval_sb_addch(&sb, '\n');
-        rc = lleval_write_file_atomic(path, sb.buf, sb.len, err);
-    }
-    lleval_sb_release(&sb);
+    if (!rc)
+        rc = lleval_json_write_atomic(path, doc, err);
     json_decref(doc);
     free(path);
     return rc;
@@ -1787,9 +1784,9 @@ int lleval_score_run(const char *pred_csv, const char *prepared_dir, const char 
 
 /* ---- the summary table ---- */
 
-static const char *const table_header[] = {"dataset", "prompt", "temp",   "n",
+static const char *const table_header[] = {"dataset", "prompt", "temp",     "n",
                                            "EM",      "F1",     "contains", "acc",
-                                           "trunc%",  "err%",   "lat ms", "tok/s"};
+                                           "trunc%",  "err%",   "lat ms",   "tok/s"};
 
 static char *fmt_ci(const struct lleval_ci *ci, double scale, int decimals, bool with_ci)
 {
@@ -1812,8 +1809,7 @@ static bool show_group(const struct lleval_score_result *res, size_t i)
     const struct lleval_score_group *g = &res->groups[i];
     if (!g->overall || res->squad_json)
         return true;
-    return i >= 2 && !res->groups[i - 2].overall &&
-           !strcmp(res->groups[i - 2].dataset, g->dataset);
+    return i >= 2 && !res->groups[i - 2].overall && !strcmp(res->groups[i - 2].dataset, g->dataset);
 }
 
 void lleval_score_table(const struct lleval_score_result *res, struct lleval_score_table *t)
@@ -1859,16 +1855,17 @@ void lleval_score_table_release(struct lleval_score_table *t)
 void lleval_score_notes(const struct lleval_score_result *res, struct lleval_sb *out)
 {
     if (res->squad_json)
-        lleval_sb_addf(out, "{\"exact_match\": %.3f, \"f1\": %.3f}  (%ld questions, %ld without "
-                            "a prediction)\n",
+        lleval_sb_addf(out,
+                       "{\"exact_match\": %.3f, \"f1\": %.3f}  (%ld questions, %ld without "
+                       "a prediction)\n",
                        res->exact_match, res->f1, res->total, res->missing);
     if (!res->squad_json && res->missing > 0) {
         lleval_sb_addf(out, "missing: %ld gold items have no prediction:", res->missing);
         for (size_t i = 0; i < res->n_groups; i++) {
             const struct lleval_score_group *g = &res->groups[i];
             if (!g->overall && g->missing > 0)
-                lleval_sb_addf(out, " %s/%s/t%s %ld", g->dataset, g->prompt_type,
-                               g->temperature, g->missing);
+                lleval_sb_addf(out, " %s/%s/t%s %ld", g->dataset, g->prompt_type, g->temperature,
+                               g->missing);
         }
         lleval_sb_addch(out, '\n');
     }

@@ -75,12 +75,13 @@ uint64_t lleval_rng_below(struct lleval_rng *r, uint64_t n)
     return x % n;
 }
 
-/* Sequential-search inversion of the CDF (used for n * p < 10): one exp and
- * log1p per call plus about n * p multiply-divides. */
-static uint64_t binomial_inversion(struct lleval_rng *r, uint64_t n, double p)
+/* Sequential-search inversion of the CDF (used for n * p < 10): one exp per
+ * call (logq = log1p(-p), precomputed by callers that reuse p) plus about
+ * n * p multiply-divides. */
+static uint64_t binomial_inversion(struct lleval_rng *r, uint64_t n, double p, double logq)
 {
     double q = 1.0 - p, dn = (double)n;
-    double qn = exp(dn * log1p(-p));
+    double qn = exp(dn * logq);
     double np = dn * p;
     double bound = fmin(dn, np + 10.0 * sqrt(np * q + 1.0));
     double u = lleval_rng_uniform(r), px = qn;
@@ -142,7 +143,7 @@ uint64_t lleval_rng_binomial(struct lleval_rng *r, uint64_t n, double p)
         p = 1.0 - p;
         flip = true;
     }
-    k = (double)n * p < 10.0 ? binomial_inversion(r, n, p) : binomial_btrs(r, n, p);
+    k = (double)n * p < 10.0 ? binomial_inversion(r, n, p, log1p(-p)) : binomial_btrs(r, n, p);
     return flip ? n - k : k;
 }
 
@@ -290,20 +291,21 @@ double lleval_mcnemar_exact(long b, long c)
 
 /* ---- distribution ---- */
 
-/* Up to this many items per bin, a resample draws the items one by one. */
-#define DIRECT_FACTOR 8
+/* Up to this many items per bin, a resample draws the items one by one
+ * (a draw costs about a sixteenth of a binomial variate). */
+#define DIRECT_FACTOR 16
 
 #define EMPTY_KEY UINT64_MAX
-#define ZERO_KEY (UINT64_MAX - 1)
+#define ZERO_KEY  (UINT64_MAX - 1)
 
-/* Sign, exponent and the top 8 mantissa bits: bins one part in 256 wide. */
+/* Sign, exponent and the top 6 mantissa bits: bins one part in 64 wide. */
 static uint64_t bin_key(double v)
 {
     uint64_t bits;
     if (v == 0.0)
         return ZERO_KEY;
     memcpy(&bits, &v, sizeof(bits));
-    return bits >> 44;
+    return bits >> 46;
 }
 
 void lleval_dist_init(struct lleval_dist *d)
@@ -444,20 +446,35 @@ int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t 
         }
         free(item);
     } else {
-        /* one multinomial draw over the bins: sequential conditional binomials */
+        /* one multinomial draw over the bins: sequential conditional
+         * binomials; bin i's conditional probability is fixed, so its
+         * log1p is computed once */
+        double *prob = lleval_xmalloc(k * sizeof(double));
+        double *logq = lleval_xmalloc(k * sizeof(double));
+        uint64_t pool = d->n;
+        for (size_t i = 0; i < k; i++) {
+            prob[i] = (double)bins[i].count / (double)pool;
+            logq[i] = prob[i] < 1.0 ? log1p(-prob[i]) : -INFINITY;
+            pool -= bins[i].count;
+        }
         for (long b = 0; b < resamples; b++) {
-            uint64_t left = d->n, pool = d->n;
+            uint64_t left = d->n;
             double s = 0;
             for (size_t i = 0; i < k && left; i++) {
-                uint64_t x = i + 1 == k ? left
-                                        : lleval_rng_binomial(
-                                              &r, left, (double)bins[i].count / (double)pool);
+                uint64_t x;
+                if (i + 1 == k || prob[i] >= 1.0)
+                    x = left;
+                else if ((double)left * prob[i] < 10.0)
+                    x = binomial_inversion(&r, left, prob[i], logq[i]);
+                else
+                    x = lleval_rng_binomial(&r, left, prob[i]);
                 s += (double)x * value[i];
                 left -= x;
-                pool -= bins[i].count;
             }
             stats[b] = s / (double)d->n;
         }
+        free(prob);
+        free(logq);
     }
     percentile_ci(stats, resamples, out);
     out->resamples = resamples;

@@ -13,9 +13,21 @@
 
 /* ---- model descriptions ---------------------------------------------------- */
 
+/* Copies a name from a file or a server for display and JSON: truncated to
+ * size, control characters and bytes that are not valid UTF-8 become '?'. */
 static void copy_str(char *dst, size_t size, const char *src)
 {
+    size_t len, off = 0, bad;
+
     snprintf(dst, size, "%s", src ? src : "");
+    len = strlen(dst);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7F)
+            dst[i] = '?';
+    while (off < len && !lleval_utf8_valid(dst + off, len - off, &bad)) {
+        dst[off + bad] = '?';
+        off += bad + 1;
+    }
 }
 
 /* Block index of a tensor named "blk.N.*", or -1. */

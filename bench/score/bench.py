@@ -44,19 +44,33 @@ def mutate(gold, k, rnd):
     return " ".join(gold.split()[: max(1, len(gold.split()) // 2)])
 
 
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
 def run(cmd, stdout=None):
-    """Runs cmd; returns (wall seconds, peak RSS MiB, exit status)."""
-    with tempfile.TemporaryFile() as errf:
+    """Runs cmd; returns (wall s, cpu s, peak RSS MiB, exit status).
+
+    Peak RSS comes from /usr/bin/time -f %M when present (its child starts
+    small; a child forked from this python would report python's own RSS as
+    its high-water mark), else from os.wait4()."""
+    with tempfile.NamedTemporaryFile() as tf, tempfile.TemporaryFile() as errf:
+        full = [TIME, "-q", "-f", "%M", "-o", tf.name] + cmd if TIME else cmd
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=errf)
+        p = subprocess.Popen(full, stdout=stdout or subprocess.DEVNULL, stderr=errf)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.monotonic() - t0
         errf.seek(0)
         err = errf.read().decode("utf-8", "replace")
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        sys.stderr.write("command failed (%d): %s\n%s\n" % (p.returncode, " ".join(cmd), err[-2000:]))
-    return wall, usage.ru_maxrss / 1024.0, p.returncode
+        rss = usage.ru_maxrss / 1024.0
+        if TIME:
+            try:
+                rss = int(open(tf.name).read().split()[-1]) / 1024.0
+            except (ValueError, IndexError):
+                pass
+    rc = os.waitstatus_to_exitcode(status)
+    if rc != 0:
+        sys.stderr.write("command failed (%d): %s\n%s\n" % (rc, " ".join(cmd), err[-2000:]))
+    return wall, usage.ru_utime + usage.ru_stime, rss, rc
 
 
 def build_synthetic_squad(xquad, items, path):
@@ -170,20 +184,20 @@ def main():
         f.write("datasets:\n  - {name: synth, format: squad, path: synthetic.json}\n"
                 "  - {name: bench, format: squad, path: %s}\n"
                 "paths:\n  prepared_dir: prep\n" % args.xquad)
-    if run([lleval, "prepare", "--config", "bench.yaml"])[2]:
+    if run([lleval, "prepare", "--config", "bench.yaml"])[3]:
         sys.exit("lleval prepare failed")
     squad_predictions("synthetic.json", "synthetic_preds.json")
     with open("ref.json", "w") as out:
-        ref_wall, ref_rss, rc = run([sys.executable, args.reference, "synthetic.json",
-                                     "synthetic_preds.json"], stdout=out)
+        ref_wall, ref_cpu, ref_rss, rc = run([sys.executable, args.reference, "synthetic.json",
+                                              "synthetic_preds.json"], stdout=out)
     if rc:
         sys.exit("the reference script failed")
     ref = json.load(open("ref.json"))
-    table.append(("python reference (squad_v1_eval.py)", "SQuAD JSON", total, ref_wall, ref_rss,
-                  None))
+    table.append(("python reference (squad_v1_eval.py)", "SQuAD JSON", total, ref_wall, ref_cpu,
+                  ref_rss, None, None))
     agree = True
     for boot in ("0", "1000"):
-        wall, rss, rc = run([lleval, "score", "--pred-json", "synthetic_preds.json", "--dataset",
+        wall, cpu, rss, rc = run([lleval, "score", "--pred-json", "synthetic_preds.json", "--dataset",
                              "synth", "--prepared-dir", "prep", "--out-dir", "out_json",
                              "--bootstrap", boot])
         if rc:
@@ -194,7 +208,7 @@ def main():
                 agree = False
                 print("MISMATCH %s: reference %.3f lleval %.3f" % (key, ref[key], got[key]))
         table.append(("lleval score --pred-json (bootstrap %s)" % boot, "SQuAD JSON", total, wall,
-                      rss, ref_wall / wall))
+                      cpu, rss, ref_wall / wall, ref_cpu / cpu))
 
     # ---- parse + score of generated result lines ----
     sizes = sorted({max(1, args.rows // 10), args.rows})
@@ -204,26 +218,27 @@ def main():
         generate_rows("prep/bench.jsonl", rows, csv_path, jsonl_path if rows == args.rows else None)
         print("generated %d rows in %.1f s" % (rows, time.monotonic() - t0), file=sys.stderr)
         if rows == args.rows:
-            wall, rss, rc = run([lleval, "parse", "--results-jsonl", jsonl_path, "--out-csv",
-                                 "parsed.csv", "--no-reconcile"])
-            table.append(("lleval parse (results JSONL -> CSV)", "result lines", rows, wall, rss,
-                          None) if rc == 0 else ("lleval parse: FAILED", "result lines", rows,
-                                                 wall, rss, None))
+            wall, cpu, rss, rc = run([lleval, "parse", "--results-jsonl", jsonl_path, "--out-csv",
+                                      "parsed.csv", "--no-reconcile"])
+            name = "lleval parse (results JSONL -> CSV)"
+            table.append((name if rc == 0 else name + ": FAILED", "result lines", rows, wall, cpu,
+                          rss, None, None))
             os.remove(jsonl_path)
         for boot in ("0", "1000"):
-            wall, rss, rc = run([lleval, "score", "--pred-csv", csv_path, "--prepared-dir", "prep",
-                                 "--out-dir", "out_csv", "--bootstrap", boot])
+            wall, cpu, rss, rc = run([lleval, "score", "--pred-csv", csv_path, "--prepared-dir",
+                                      "prep", "--out-dir", "out_csv", "--bootstrap", boot])
             name = "lleval score --pred-csv (bootstrap %s)" % boot
-            table.append((name if rc == 0 else name + ": FAILED", "CSV rows", rows, wall, rss,
-                          None))
+            table.append((name if rc == 0 else name + ": FAILED", "CSV rows", rows, wall, cpu, rss,
+                          None, None))
         os.remove(csv_path)
 
-    widths = [46, 13, 9, 8, 15, 8]
-    head = ("tool", "input", "items", "wall s", "peak RSS MiB", "speedup")
+    widths = [42, 12, 8, 8, 8, 13, 14, 13]
+    head = ("tool", "input", "items", "wall s", "cpu s", "peak RSS MiB", "speedup wall",
+            "speedup cpu")
     print("  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths))))
-    for name, what, n, wall, rss, speed in table:
-        cells = (name, what, str(n), "%.3f" % wall, "%.1f" % rss,
-                 "-" if speed is None else "%.1fx" % speed)
+    for name, what, n, wall, cpu, rss, sw, sc in table:
+        cells = (name, what, str(n), "%.3f" % wall, "%.3f" % cpu, "%.1f" % rss,
+                 "-" if sw is None else "%.1fx" % sw, "-" if sc is None else "%.1fx" % sc)
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
     print("reference and lleval agree on EM/F1 to 3 decimals: %s" % ("yes" if agree else "NO"))
     return 0 if agree else 1

@@ -54,9 +54,9 @@ struct lleval_token {
 
 /* A normalized answer, tokenized once and reused against many golds. */
 struct lleval_norm {
-    struct lleval_sb text;        /* normalized text */
-    struct lleval_token *toks;    /* tokens in order */
-    uint32_t *sorted;             /* token indexes in byte order (for F1) */
+    struct lleval_sb text;     /* normalized text */
+    struct lleval_token *toks; /* tokens in order */
+    uint32_t *sorted;          /* token indexes in byte order (for F1) */
     size_t n_toks;
     size_t cap;
     /* scratch code point buffers, kept between calls to avoid allocations */
@@ -64,7 +64,13 @@ struct lleval_norm {
     size_t cp_cap[2];
 };
 
-#define LLEVAL_NORM_INIT {LLEVAL_SB_INIT, NULL, NULL, 0, 0, {NULL, NULL}, {0, 0}}
+#define LLEVAL_NORM_INIT                                                                           \
+    {                                                                                              \
+        LLEVAL_SB_INIT, NULL, NULL, 0, 0, {NULL, NULL},                                            \
+        {                                                                                          \
+            0, 0                                                                                   \
+        }                                                                                          \
+    }
 
 void lleval_norm_init(struct lleval_norm *a);
 /* Normalizes s[0..len) into a (replacing what it held). */
@@ -117,8 +123,8 @@ int lleval_extract_parse(const char *s, enum lleval_extract *out);
  * that open the block inside the prompt). after_answer without any "Answer:"
  * keeps the whole text.
  */
-void lleval_extract_answer(const char *text, size_t len, enum lleval_extract mode,
-                           bool strip_think, struct lleval_sb *out);
+void lleval_extract_answer(const char *text, size_t len, enum lleval_extract mode, bool strip_think,
+                           struct lleval_sb *out);
 
 /* Largest number of choices a multiple-choice item may have (A..Z). */
 #define LLEVAL_MC_MAX_CHOICES 26
@@ -138,7 +144,6 @@ void lleval_extract_answer(const char *text, size_t len, enum lleval_extract mod
  * ("answer: b." yes, "the answer is a city" no). choices may be NULL when
  * n_choices letters are allowed but no texts are known.
  */
-int lleval_mc_extract(const char *text, size_t len, const char *const *choices,
-                      size_t n_choices);
+int lleval_mc_extract(const char *text, size_t len, const char *const *choices, size_t n_choices);
 
 #endif

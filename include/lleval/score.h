@@ -76,8 +76,8 @@ struct lleval_score_group {
 };
 
 struct lleval_score_result {
-    bool squad_json;       /* scored from a SQuAD-style JSON object */
-    char *predictions;     /* the input path */
+    bool squad_json;   /* scored from a SQuAD-style JSON object */
+    char *predictions; /* the input path */
     char *prepared_dir;
     struct lleval_score_opts opts;
     struct lleval_score_group *groups; /* each dataset's groups, then its overall row */
@@ -156,10 +156,10 @@ struct lleval_item_score {
     enum lleval_item_state state;
     bool ok; /* status ok */
     enum lleval_scoring scoring;
-    const char *answer; /* the extracted answer */
+    const char *answer;      /* the extracted answer */
     double em, f1, contains; /* QA (0 for multiple choice) */
-    int choice;   /* multiple choice: the chosen index, -1 unparseable */
-    bool correct; /* QA: em == 1; multiple choice: the gold letter */
+    int choice;              /* multiple choice: the chosen index, -1 unparseable */
+    bool correct;            /* QA: em == 1; multiple choice: the gold letter */
 };
 
 /* Called for every data row; a nonzero return stops the scan and is returned. */

@@ -22,7 +22,7 @@
 
 /* Default number of bootstrap resamples and the largest accepted. */
 #define LLEVAL_BOOTSTRAP_DEFAULT 1000
-#define LLEVAL_BOOTSTRAP_MAX 1000000
+#define LLEVAL_BOOTSTRAP_MAX     1000000
 /* Confidence level of every interval. */
 #define LLEVAL_CI_LEVEL 0.95
 
@@ -87,7 +87,7 @@ double lleval_mcnemar_exact(long b, long c);
 
 /*
  * Values are kept as bins: exactly for 0/1 scores and any value that repeats;
- * values closer than one part in 256 share a bin, which keeps its count and
+ * values closer than one part in 64 share a bin, which keeps its count and
  * exact sum (so the mean stays exact and the bootstrap uses the bin's mean).
  * Memory grows with the number of distinct bins, never with the item count.
  */
@@ -101,11 +101,14 @@ struct lleval_dist {
     struct lleval_dist_bin *bins; /* open-addressing table, cap slots */
     size_t n_bins;
     size_t cap;
-    uint64_t n;  /* values added */
-    double sum;  /* their exact sum, in the order added */
+    uint64_t n; /* values added */
+    double sum; /* their exact sum, in the order added */
 };
 
-#define LLEVAL_DIST_INIT {NULL, 0, 0, 0, 0.0}
+#define LLEVAL_DIST_INIT                                                                           \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0.0                                                                         \
+    }
 
 void lleval_dist_init(struct lleval_dist *d);
 void lleval_dist_release(struct lleval_dist *d);

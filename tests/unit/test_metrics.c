@@ -23,11 +23,21 @@ static char *unescape(const char *s)
         }
         s++;
         switch (*s) {
-        case 'n': lleval_sb_addch(&sb, '\n'); break;
-        case 't': lleval_sb_addch(&sb, '\t'); break;
-        case 'r': lleval_sb_addch(&sb, '\r'); break;
-        case '\\': lleval_sb_addch(&sb, '\\'); break;
-        case '|': lleval_sb_addch(&sb, '\x01'); break;
+        case 'n':
+            lleval_sb_addch(&sb, '\n');
+            break;
+        case 't':
+            lleval_sb_addch(&sb, '\t');
+            break;
+        case 'r':
+            lleval_sb_addch(&sb, '\r');
+            break;
+        case '\\':
+            lleval_sb_addch(&sb, '\\');
+            break;
+        case '|':
+            lleval_sb_addch(&sb, '\x01');
+            break;
         case 'u': {
             char hex[5] = {0};
             unsigned long cp;
@@ -244,7 +254,11 @@ static void test_normalize(void **state)
     check_norm("ΟΔΟΣ ΣΑ", false, "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82 \xCF\x83\xCE\xB1");
     check_norm("caf\xC3\xA9", true, "cafe\xCC\x81");
     /* invalid UTF-8 reads as U+FFFD, never crashes */
-    check_norm("ab\xFF\xFE" "c", false, "ab\xEF\xBF\xBD\xEF\xBF\xBD" "c");
+    check_norm("ab\xFF\xFE"
+               "c",
+               false,
+               "ab\xEF\xBF\xBD\xEF\xBF\xBD"
+               "c");
     check_norm("\xE2\x82", false, "\xEF\xBF\xBD\xEF\xBF\xBD");
     /* a NUL inside the length is kept as a character */
     {
@@ -347,10 +361,10 @@ static void test_mc_edges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_squad),   cmocka_unit_test(test_fixture_nq),
-        cmocka_unit_test(test_fixture_mc),      cmocka_unit_test(test_fixture_extract),
-        cmocka_unit_test(test_normalize),       cmocka_unit_test(test_f1_long),
-        cmocka_unit_test(test_answer_reuse),    cmocka_unit_test(test_names),
+        cmocka_unit_test(test_fixture_squad), cmocka_unit_test(test_fixture_nq),
+        cmocka_unit_test(test_fixture_mc),    cmocka_unit_test(test_fixture_extract),
+        cmocka_unit_test(test_normalize),     cmocka_unit_test(test_f1_long),
+        cmocka_unit_test(test_answer_reuse),  cmocka_unit_test(test_names),
         cmocka_unit_test(test_mc_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,8 +189,9 @@ static void inject_attack(struct fixture *fx)
         } else if (!strncmp(cid, "evil:q%3C1%3E", 13)) {
             json_object_set_new(json_object_get(j, "response"), "body", json_null());
             json_integer_set(json_object_get(json_object_get(j, "response"), "status_code"), 500);
-            json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", "http_500",
-                                                      "message", "<b>boom</b> & \"quotes\""));
+            json_object_set_new(
+                j, "error",
+                json_pack("{s:s, s:s}", "code", "http_500", "message", "<b>boom</b> & \"quotes\""));
             json_object_set_new(json_object_get(j, "lleval"), "finish_reason",
                                 json_string("error"));
         }
@@ -280,7 +281,7 @@ static void test_sections_and_escaping(void **state)
     struct fixture fx;
     struct lleval_sb html = LLEVAL_SB_INIT, md = LLEVAL_SB_INIT;
     static const char *const sections[] = {
-        "id=\"headline\"", "id=\"scores\"", "id=\"finish\"",  "id=\"speed\"",
+        "id=\"headline\"", "id=\"scores\"",  "id=\"finish\"",   "id=\"speed\"",
         "id=\"doctor\"",   "id=\"samples\"", "id=\"settings\"",
     };
     (void)state;
@@ -434,11 +435,11 @@ static void test_telemetry(void **state)
         json_pack("{s:s, s:i, s:i, s:{s:s, s:i, s:i, s:f, s:i, s:i, s:f, s:f, s:f}, "
                   "s:{s:f, s:f, s:n}}",
                   "status", "ok", "interval_ms", 1000, "samples", 312, "gpu", "name",
-                  "NVIDIA GeForce <RTX> 5080", "memory_total_mib", 16303,
-                  "memory_used_peak_mib", 15800, "utilization_mean_pct", 42.5,
-                  "utilization_peak_pct", 99, "temperature_peak_c", 87, "power_mean_w", 291.4,
-                  "energy_j", 90811.0, "energy_per_token_j", 0.41, "host", "cpu_mean_pct",
-                  12.1, "cpu_peak_pct", 48.0, "engine_rss_peak_mib"));
+                  "NVIDIA GeForce <RTX> 5080", "memory_total_mib", 16303, "memory_used_peak_mib",
+                  15800, "utilization_mean_pct", 42.5, "utilization_peak_pct", 99,
+                  "temperature_peak_c", 87, "power_mean_w", 291.4, "energy_j", 90811.0,
+                  "energy_per_token_j", 0.41, "host", "cpu_mean_pct", 12.1, "cpu_peak_pct", 48.0,
+                  "engine_rss_peak_mib"));
     json_object_set_new(json_array_get(trials, 1), "telemetry",
                         json_pack("{s:s}", "status",
                                   "unavailable: libnvidia-ml.so.1 not found (no NVIDIA driver)"));

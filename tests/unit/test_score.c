@@ -15,7 +15,7 @@
 #include "lleval/util.h"
 
 #define HEADER                                                                                     \
-    "custom_id,dataset,item_id,type,prompt_type,temperature,sample,status,finish_reason,"         \
+    "custom_id,dataset,item_id,type,prompt_type,temperature,sample,status,finish_reason,"          \
     "prediction,latency_ms,prompt_tokens,completion_tokens,gen_tps,attempts,error\r\n"
 
 static void put(const char *dir, const char *name, const char *content)
@@ -26,37 +26,36 @@ static void put(const char *dir, const char *name, const char *content)
 static void write_prepared(const char *dir)
 {
     put(dir, "qa.jsonl",
-             "{\"id\":\"q1\",\"dataset\":\"qa\",\"type\":\"open_book\",\"question\":\"Who?\","
-             "\"context\":\"c\",\"answers\":[\"Denver Broncos\",\"Broncos\"],\"meta\":{}}\n"
-             "{\"id\":\"q2\",\"dataset\":\"qa\",\"type\":\"open_book\",\"question\":\"Where?\","
-             "\"context\":\"c\",\"answers\":[\"Paris\"],\"meta\":{}}\n"
-             "{\"id\":\"q3\",\"dataset\":\"qa\",\"type\":\"open_book\",\"question\":\"When?\","
-             "\"context\":\"c\",\"answers\":[\"in 1990\"],\"meta\":{}}\n"
-             "{\"id\":\"q4\",\"dataset\":\"qa\",\"type\":\"open_book\",\"question\":\"What?\","
-             "\"context\":\"c\",\"answers\":[\"a red apple\"],\"meta\":{}}\n");
+        "{\"id\":\"q1\",\"dataset\":\"qa\",\"type\":\"open_book\",\"question\":\"Who?\","
+        "\"context\":\"c\",\"answers\":[\"Denver Broncos\",\"Broncos\"],\"meta\":{}}\n"
+        "{\"id\":\"q2\",\"dataset\":\"qa\",\"type\":\"open_book\",\"question\":\"Where?\","
+        "\"context\":\"c\",\"answers\":[\"Paris\"],\"meta\":{}}\n"
+        "{\"id\":\"q3\",\"dataset\":\"qa\",\"type\":\"open_book\",\"question\":\"When?\","
+        "\"context\":\"c\",\"answers\":[\"in 1990\"],\"meta\":{}}\n"
+        "{\"id\":\"q4\",\"dataset\":\"qa\",\"type\":\"open_book\",\"question\":\"What?\","
+        "\"context\":\"c\",\"answers\":[\"a red apple\"],\"meta\":{}}\n");
     put(dir, "qa.info.json",
-             "{\"dataset\":\"qa\",\"format\":\"squad\",\"source\":\"x\",\"type\":\"open_book\","
-             "\"scoring\":\"squad\",\"items\":4,\"skipped\":{},\"prepared_at\":\"now\"}\n");
+        "{\"dataset\":\"qa\",\"format\":\"squad\",\"source\":\"x\",\"type\":\"open_book\","
+        "\"scoring\":\"squad\",\"items\":4,\"skipped\":{},\"prepared_at\":\"now\"}\n");
     put(dir, "nq.jsonl",
-             "{\"id\":\"nq-00001\",\"dataset\":\"nq\",\"type\":\"closed_book\",\"question\":\"?\","
-             "\"answers\":[\"Cafe\\u0301 Society\"],\"meta\":{}}\n");
+        "{\"id\":\"nq-00001\",\"dataset\":\"nq\",\"type\":\"closed_book\",\"question\":\"?\","
+        "\"answers\":[\"Cafe\\u0301 Society\"],\"meta\":{}}\n");
     put(dir, "nq.info.json",
-             "{\"dataset\":\"nq\",\"format\":\"nq_open\",\"source\":\"x\",\"type\":\"closed_book\","
-             "\"scoring\":\"nq\",\"items\":1,\"skipped\":{},\"prepared_at\":\"now\"}\n");
+        "{\"dataset\":\"nq\",\"format\":\"nq_open\",\"source\":\"x\",\"type\":\"closed_book\","
+        "\"scoring\":\"nq\",\"items\":1,\"skipped\":{},\"prepared_at\":\"now\"}\n");
     put(dir, "mc.jsonl",
-             "{\"id\":\"m1\",\"dataset\":\"mc\",\"type\":\"multiple_choice\",\"question\":\"?\","
-             "\"choices\":[\"21\",\"27\",\"29\",\"33\"],\"answers\":[\"C\"],\"meta\":{}}\n"
-             "{\"id\":\"m2\",\"dataset\":\"mc\",\"type\":\"multiple_choice\",\"question\":\"?\","
-             "\"choices\":[\"Paris\",\"Rome\"],\"answers\":[\"A\"],\"meta\":{}}\n");
+        "{\"id\":\"m1\",\"dataset\":\"mc\",\"type\":\"multiple_choice\",\"question\":\"?\","
+        "\"choices\":[\"21\",\"27\",\"29\",\"33\"],\"answers\":[\"C\"],\"meta\":{}}\n"
+        "{\"id\":\"m2\",\"dataset\":\"mc\",\"type\":\"multiple_choice\",\"question\":\"?\","
+        "\"choices\":[\"Paris\",\"Rome\"],\"answers\":[\"A\"],\"meta\":{}}\n");
     put(dir, "mc.info.json",
-             "{\"dataset\":\"mc\",\"format\":\"mmlu\",\"source\":\"x\",\"type\":\"multiple_choice\","
-             "\"scoring\":\"mc\",\"items\":2,\"skipped\":{},\"prepared_at\":\"now\"}\n");
+        "{\"dataset\":\"mc\",\"format\":\"mmlu\",\"source\":\"x\",\"type\":\"multiple_choice\","
+        "\"scoring\":\"mc\",\"items\":2,\"skipped\":{},\"prepared_at\":\"now\"}\n");
 }
 
 /* A predictions.csv with two prompt types, two temperatures, a think block, an
  * error, a truncation, an unknown item, a duplicate and a missing item. */
-static const char predictions_csv[] =
-    HEADER
+static const char predictions_csv[] = HEADER
     "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,The Denver Broncos!,100,5,3,20,1,\r\n"
     "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,ok,stop,\"paris, france\",200,5,3,30,1,\r\n"
     "qa:q3:direct:t0:s0,qa,q3,open_book,direct,0,0,ok,length,\"It was in 1990, I think\",300,5,"
@@ -69,7 +68,8 @@ static const char predictions_csv[] =
     "qa:q1:cot:t0.7:s0,qa,q1,open_book,cot,0.7,0,ok,stop,Denver Broncos,100,5,3,20,1,\r\n"
     "nq:nq-00001:direct:t0:s0,nq,nq-00001,closed_book,direct,0,0,ok,stop,café society,50,5,3,"
     "10,1,\r\n"
-    "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,The answer is (C).,10,5,3,10,1,\r\n"
+    "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,The answer is "
+    "(C).,10,5,3,10,1,\r\n"
     "mc:m2:direct:t0:s0,mc,m2,multiple_choice,direct,0,0,ok,stop,I am not sure,10,5,3,10,1,\r\n";
 
 static const struct lleval_score_group *find_group(const struct lleval_score_result *r,
@@ -206,9 +206,10 @@ static void test_extraction_options(void **state)
 {
     char *dir = tu_tmpdir();
     char *prep = lleval_path_join(dir, "prep");
-    char *csv = tu_write(dir, "p.csv",
-                         HEADER "qa:q2:d:t0:s0,qa,q2,open_book,d,0,0,ok,stop,\"Let me see.\nAnswer: "
-                                "Paris\",1,1,1,1,1,\r\n");
+    char *csv =
+        tu_write(dir, "p.csv",
+                 HEADER "qa:q2:d:t0:s0,qa,q2,open_book,d,0,0,ok,stop,\"Let me see.\nAnswer: "
+                        "Paris\",1,1,1,1,1,\r\n");
     struct lleval_score_opts o;
     struct lleval_score_result r;
     struct lleval_err err = LLEVAL_ERR_INIT;
@@ -258,8 +259,8 @@ static void test_csv_errors(void **state)
     write_prepared(prep);
     expect_error(dir, prep, HEADER "a,qa,q1,open_book,d,0,0,ok,stop,\"unterminated\r\n",
                  LLEVAL_EINVAL, "bad.csv:2");
-    expect_error(dir, prep, HEADER "a,qa,q1,open_book,d,0,0,ok,stop,x,1,1,1,1,1\r\n",
-                 LLEVAL_EINVAL, "bad.csv:2: the row has 15 fields but the header has 16");
+    expect_error(dir, prep, HEADER "a,qa,q1,open_book,d,0,0,ok,stop,x,1,1,1,1,1\r\n", LLEVAL_EINVAL,
+                 "bad.csv:2: the row has 15 fields but the header has 16");
     expect_error(dir, prep, "custom_id,dataset,item_id\r\na,qa,q1\r\n", LLEVAL_EINVAL,
                  "bad.csv:1: not a predictions.csv header: no column 'prediction'");
     expect_error(dir, prep, "", LLEVAL_EINVAL, "empty file");
@@ -376,8 +377,7 @@ static void test_run_writes_scores_json(void **state)
     assert_string_equal(lleval_json_str(doc, "mode"), "csv");
     assert_int_equal(lleval_json_int(json_object_get(doc, "totals"), "rows", -1), 11);
     assert_int_equal(lleval_json_int(json_object_get(doc, "totals"), "missing", -1), 2);
-    assert_int_equal(lleval_json_int(json_object_get(doc, "options"), "bootstrap_seed", -1),
-                     12345);
+    assert_int_equal(lleval_json_int(json_object_get(doc, "options"), "bootstrap_seed", -1), 12345);
     groups = json_object_get(doc, "groups");
     assert_int_equal(json_array_size(groups), r.n_groups);
     g0 = json_array_get(groups, 0);
@@ -553,7 +553,7 @@ static void test_many_rows(void **state)
     assert_int_equal(r.scored, 20000);
     assert_int_equal(r.duplicates, 0);
     assert_int_equal(r.missing, 0);
-    assert_true(fabs(r.groups[0].em.mean - 0.5) < 1e-12);  /* q1 "Broncos" is a gold */
+    assert_true(fabs(r.groups[0].em.mean - 0.5) < 1e-12); /* q1 "Broncos" is a gold */
     assert_true(r.groups[0].em.lo < 0.5 && r.groups[0].em.hi > 0.5);
     lleval_score_result_release(&r);
     lleval_sb_release(&sb);
@@ -563,13 +563,109 @@ static void test_many_rows(void **state)
     free(path);
 }
 
+/* The prepared-file scanner: escapes, nested values, key order; lines it does
+ * not expect go to the dataset module's reader, which accepts or explains. */
+static void test_prepared_scanner(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *prep = lleval_path_join(dir, "prep");
+    char *pj;
+    struct lleval_score_opts o;
+    struct lleval_score_result r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    put(prep, "esc.jsonl",
+        "{\"meta\":{\"a\":[1,2.5e-3,{\"b\":null}],\"c\":true,\"d\":false,\"e\":\"x\\\"}\"},"
+        "\"answers\":[\"caf\\u00e9\",\"emoji \\ud83d\\ude00\",\"tab\\there\"],"
+        "\"context\":\"He said \\\"hi\\\" \\\\\\\\ and left\",\"id\":\"q\\\"1\","
+        "\"question\":\"?\",\"type\":\"open_book\",\"dataset\":\"esc\"}\n"
+        "{\"id\":\"q2\",\"dataset\":\"esc\",\"type\":\"open_book\",\"question\":\"q\","
+        "\"context\":\"\\\\\",\"answers\":[\"two\"],\"meta\":{}}\n");
+    put(prep, "esc.info.json",
+        "{\"dataset\":\"esc\",\"type\":\"open_book\",\"scoring\":\"squad\",\"items\":2}\n");
+    pj = tu_write(dir, "p.json", "{\"q\\\"1\": \"emoji \\ud83d\\ude00\", \"q2\": \"Two.\"}");
+    lleval_score_opts_init(&o);
+    o.bootstrap = 0;
+    assert_int_equal(lleval_score_squad_json(pj, prep, "esc", &o, &r, &err), 0);
+    assert_int_equal(r.total, 2);
+    assert_int_equal(r.missing, 0);
+    assert_int_equal(r.unknown, 0);
+    assert_true(r.exact_match == 100.0);
+    lleval_score_result_release(&r);
+
+    /* a number among the answers: the full reader keeps the strings */
+    put(prep, "odd.jsonl",
+        "{\"id\":\"o1\",\"dataset\":\"odd\",\"type\":\"closed_book\",\"question\":\"q\","
+        "\"answers\":[7,\"seven\"],\"meta\":{}}\n");
+    put(prep, "odd.info.json",
+        "{\"dataset\":\"odd\",\"type\":\"closed_book\",\"scoring\":\"squad\",\"items\":1}\n");
+    free(pj);
+    pj = tu_write(dir, "p.json", "{\"o1\": \"Seven\"}");
+    assert_int_equal(lleval_score_squad_json(pj, prep, "odd", &o, &r, &err), 0);
+    assert_true(r.exact_match == 100.0);
+    lleval_score_result_release(&r);
+
+    /* a broken line: the dataset module's error names file:line */
+    put(prep, "bad.jsonl",
+        "{\"id\":\"b1\",\"dataset\":\"bad\",\"type\":\"closed_book\",\"question\":\"q\","
+        "\"answers\":[\"x\"],\"meta\":{}}\n{\"id\":\"b2\",\"dataset\":\n");
+    put(prep, "bad.info.json",
+        "{\"dataset\":\"bad\",\"type\":\"closed_book\",\"scoring\":\"squad\",\"items\":2}\n");
+    assert_int_equal(lleval_score_squad_json(pj, prep, "bad", &o, &r, &err), LLEVAL_EINVAL);
+    tu_assert_contains(err.msg, "bad.jsonl:2");
+    /* an item of another dataset */
+    put(prep, "mix.jsonl",
+        "{\"id\":\"m1\",\"dataset\":\"other\",\"type\":\"closed_book\",\"question\":\"q\","
+        "\"answers\":[\"x\"],\"meta\":{}}\n");
+    put(prep, "mix.info.json",
+        "{\"dataset\":\"mix\",\"type\":\"closed_book\",\"scoring\":\"squad\",\"items\":1}\n");
+    assert_int_equal(lleval_score_squad_json(pj, prep, "mix", &o, &r, &err), LLEVAL_EINVAL);
+    tu_assert_contains(err.msg, "belongs to dataset 'other'");
+    /* the info file's count must match */
+    put(prep, "odd.info.json",
+        "{\"dataset\":\"odd\",\"type\":\"closed_book\",\"scoring\":\"squad\",\"items\":3}\n");
+    assert_int_equal(lleval_score_squad_json(pj, prep, "odd", &o, &r, &err), LLEVAL_EINVAL);
+    tu_assert_contains(err.msg, "info file says 3");
+    /* an unknown scoring */
+    put(prep, "odd.info.json",
+        "{\"dataset\":\"odd\",\"type\":\"closed_book\",\"scoring\":\"bleu\",\"items\":1}\n");
+    assert_int_equal(lleval_score_squad_json(pj, prep, "odd", &o, &r, &err), LLEVAL_EINVAL);
+    tu_assert_contains(err.msg, "unknown scoring 'bleu'");
+
+    /* predictions: a repeated key is refused, escapes are read */
+    free(pj);
+    pj = tu_write(dir, "p.json", "{\"q2\": \"a\", \"q2\": \"b\"}");
+    assert_int_equal(lleval_score_squad_json(pj, prep, "esc", &o, &r, &err), LLEVAL_EINVAL);
+    tu_assert_contains(err.msg, "p.json");
+    free(pj);
+    pj = tu_write(dir, "p.json", " {\"q2\" : \"\\u0054wo\\n\" } \n");
+    assert_int_equal(lleval_score_squad_json(pj, prep, "esc", &o, &r, &err), 0);
+    assert_true(r.exact_match == 50.0);
+    lleval_score_result_release(&r);
+    free(pj);
+    pj = tu_write(dir, "p.json", "{\"q2\": \"x\\u0000y\"}");
+    assert_int_equal(lleval_score_squad_json(pj, prep, "esc", &o, &r, &err), LLEVAL_EINVAL);
+    free(pj);
+    pj = tu_write_bytes(dir, "p.json", "{\"q2\": \"\xff\"}", 10);
+    assert_int_equal(lleval_score_squad_json(pj, prep, "esc", &o, &r, &err), LLEVAL_EINVAL);
+    tu_rmtree(dir);
+    free(dir);
+    free(prep);
+    free(pj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_breakdown),   cmocka_unit_test(test_extraction_options),
-        cmocka_unit_test(test_csv_errors),      cmocka_unit_test(test_squad_json),
-        cmocka_unit_test(test_run_writes_scores_json), cmocka_unit_test(test_per_item),
-        cmocka_unit_test(test_opts),            cmocka_unit_test(test_many_rows),
+        cmocka_unit_test(test_csv_breakdown),
+        cmocka_unit_test(test_extraction_options),
+        cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_squad_json),
+        cmocka_unit_test(test_run_writes_scores_json),
+        cmocka_unit_test(test_per_item),
+        cmocka_unit_test(test_opts),
+        cmocka_unit_test(test_many_rows),
+        cmocka_unit_test(test_prepared_scanner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

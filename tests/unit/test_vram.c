@@ -517,6 +517,10 @@ static void test_from_ollama(void **state)
     assert_int_equal(m.n_head_kv, 8);
     assert_int_equal(m.n_vocab, 3);
 
+    /* names are made safe to print */
+    assert_int_equal(lleval_vram_model_from_ollama(&m, show, "bad\x1b[2Jtag\xff", 0, &err), 0);
+    assert_string_equal(m.name, "bad?[2Jtag?");
+
     /* an unknown quantization needs --bpw */
     json_object_set_new(json_object_get(show, "details"), "quantization_level",
                         json_string("Q9_X"));
