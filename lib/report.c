@@ -29,6 +29,8 @@
 #define GOLD_SHOWN   5   /* gold answers shown per item */
 #define LABEL_MAX    34  /* characters of a chart label */
 #define MD_CELL_MAX  300 /* bytes of one Markdown cell */
+/* a sample's index in the custom_id lookup: group * SLOTS + sample */
+#define SLOTS (LLEVAL_REPORT_WRONG + LLEVAL_REPORT_RIGHT)
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
@@ -276,7 +278,7 @@ static void fmt_duration(char *buf, size_t size, double s)
 
 /* One row of scores.json; strings borrowed from the scores document. */
 struct grp {
-    const char *dataset, *prompt, *type;
+    const char *dataset, *prompt;
     char temp[32];
     bool overall, mc;
     long n;
@@ -441,7 +443,7 @@ static void load_config(struct report *r)
     free(path);
 }
 
-static void json_metric(struct metric *m, const json_t *g, const char *key, double scale)
+static void json_metric(struct metric *m, const json_t *g, const char *key)
 {
     const json_t *o = json_object_get(g, key), *v, *ci;
     memset(m, 0, sizeof(*m));
@@ -452,12 +454,12 @@ static void json_metric(struct metric *m, const json_t *g, const char *key, doub
     if (!json_is_number(v))
         return;
     m->has = true;
-    m->v = json_number_value(v) * scale;
+    m->v = json_number_value(v);
     ci = json_object_get(o, "ci95");
     if (json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0)) &&
         json_is_number(json_array_get(ci, 1))) {
-        m->lo = json_number_value(json_array_get(ci, 0)) * scale;
-        m->hi = json_number_value(json_array_get(ci, 1)) * scale;
+        m->lo = json_number_value(json_array_get(ci, 0));
+        m->hi = json_number_value(json_array_get(ci, 1));
     }
 }
 
@@ -527,7 +529,6 @@ static void load_scores(struct report *r)
             continue;
         x->dataset = lleval_json_str(g, "dataset");
         x->prompt = lleval_json_str(g, "prompt_type");
-        x->type = lleval_json_str(g, "type");
         t = json_object_get(g, "temperature");
         if (json_is_number(t))
             lleval_fmt_num(x->temp, sizeof(x->temp), json_number_value(t));
@@ -539,12 +540,12 @@ static void load_scores(struct report *r)
         x->length = (long)lleval_json_int(fr, "length", 0);
         x->error = (long)lleval_json_int(fr, "error", 0);
         x->other = (long)lleval_json_int(fr, "other", 0);
-        json_metric(&x->em, g, "exact_match", 1);
-        json_metric(&x->f1, g, "f1", 1);
-        json_metric(&x->contains, g, "contains", 1);
-        json_metric(&x->acc, g, "accuracy", 1);
-        json_metric(&x->lat, g, "latency_ms", 1);
-        json_metric(&x->tps, g, "tokens_per_s", 1);
+        json_metric(&x->em, g, "exact_match");
+        json_metric(&x->f1, g, "f1");
+        json_metric(&x->contains, g, "contains");
+        json_metric(&x->acc, g, "accuracy");
+        json_metric(&x->lat, g, "latency_ms");
+        json_metric(&x->tps, g, "tokens_per_s");
         x->mc = (scoring && !strcmp(scoring, "mc")) || (x->acc.has && !x->em.has);
         errors = (long)floor(lleval_json_num(g, "error_pct", 0) * (double)x->n / 100.0 + 0.5);
         snprintf(label, sizeof(label), "%s/%s/t%s/truncation", x->dataset,
@@ -667,7 +668,7 @@ static int read_predictions(struct report *r, const char *path, struct lleval_er
     for (size_t g = 0; g < r->n_sg; g++)
         for (size_t i = 0; i < r->sg[g].n; i++)
             json_object_set_new(index, r->sg[g].s[i].custom_id,
-                                json_integer((json_int_t)(g * 64 + i)));
+                                json_integer((json_int_t)(g * SLOTS + i)));
     rc = lleval_csv_open(&cr, path, err);
     if (rc)
         goto out;
@@ -700,7 +701,7 @@ static int read_predictions(struct report *r, const char *path, struct lleval_er
             if (!at)
                 continue;
             k = json_integer_value(at);
-            s = &r->sg[k / 64].s[k % 64];
+            s = &r->sg[k / SLOTS].s[k % SLOTS];
             if (s->have_row)
                 continue;
         } else {
@@ -1197,7 +1198,7 @@ static void html_header(struct lleval_sb *sb, const struct report *r)
         fact(sb, "base url", mstr(r, "base_url"));
     fact(sb, "status", r->status);
     fact(sb, "started", t0 > 0 ? started : "-");
-    fact(sb, !strcmp(r->status, "running") ? "last update" : "finished", t1 > 0 ? last : "-");
+    fact(sb, strcmp(r->status, "done") ? "last update" : "finished", t1 > 0 ? last : "-");
     fact(sb, "duration", dur);
     snprintf(buf, sizeof(buf), "%ld of %ld answered", answered, total);
     fact(sb, "requests", buf);
@@ -1273,7 +1274,8 @@ static void html_headline(struct lleval_sb *sb, const struct report *r, const st
     card(sb, "duration", v, "first start to last update");
     lleval_sb_adds(sb, "</div>\n");
     if (!r->scores)
-        html_note(sb, r->scores_note);
+        lleval_sb_adds(sb, "<p class=\"muted\">No scores yet: see <a href=\"#scores\">Scores"
+                           "</a>.</p>\n");
     lleval_sb_adds(sb, "</section>\n");
 }
 

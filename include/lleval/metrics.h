@@ -64,13 +64,9 @@ struct lleval_norm {
     size_t cp_cap[2];
 };
 
-#define LLEVAL_NORM_INIT                                                                           \
-    {                                                                                              \
-        LLEVAL_SB_INIT, NULL, NULL, 0, 0, {NULL, NULL},                                            \
-        {                                                                                          \
-            0, 0                                                                                   \
-        }                                                                                          \
-    }
+/* clang-format off */
+#define LLEVAL_NORM_INIT {LLEVAL_SB_INIT, NULL, NULL, 0, 0, {NULL, NULL}, {0, 0}}
+/* clang-format on */
 
 void lleval_norm_init(struct lleval_norm *a);
 /* Normalizes s[0..len) into a (replacing what it held). */

@@ -105,10 +105,9 @@ struct lleval_dist {
     double sum; /* their exact sum, in the order added */
 };
 
-#define LLEVAL_DIST_INIT                                                                           \
-    {                                                                                              \
-        NULL, 0, 0, 0, 0.0                                                                         \
-    }
+/* clang-format off */
+#define LLEVAL_DIST_INIT {NULL, 0, 0, 0, 0.0}
+/* clang-format on */
 
 void lleval_dist_init(struct lleval_dist *d);
 void lleval_dist_release(struct lleval_dist *d);

@@ -74,6 +74,16 @@ if python3 -c 'import json,sys; d=json.load(open("out.txt")); assert d["groups"]
 	ok "--bootstrap 0 leaves the intervals out"
 else not_ok "--bootstrap 0: $(head -c 300 out.txt)"; fi
 
+printf 'scoring:\n  answer_extraction: after_answer\n  strip_think: false\n  bootstrap_samples: 10\n  bootstrap_seed: 7\npaths:\n  prepared_dir: prep\n' >sc.yaml
+expect_exit 0 "--config gives scoring.* and paths.prepared_dir" -- "$LLEVAL" score predictions.csv \
+	--config sc.yaml --out-dir r2 --seed 9 --json
+if python3 -c '
+import json
+o = json.load(open("out.txt"))["options"]
+assert o == {"answer_extraction": "after_answer", "strip_think": False, "bootstrap_resamples": 10,
+             "bootstrap_seed": 9, "ci_level": 0.95, "ci_method": "percentile bootstrap"}, o
+'; then ok "config values, flags win"; else not_ok "config options: $(head -c 400 out.txt)"; fi
+
 # ---- bad input ----------------------------------------------------------------
 printf 'custom_id,dataset,item_id,prediction\r\na,sample_open,x,"open quote\r\n' >broken.csv
 expect_exit 2 "a malformed CSV exits 2" -- "$LLEVAL" score --pred-csv broken.csv --prepared-dir prep

@@ -730,7 +730,10 @@ static enum lleval_reply round_trip(struct lleval_engine *e, struct lleval_answe
     enum lleval_reply r;
     assert_int_equal(e->ops->make_request(e, batch, &req, err), 0);
     json_decref(batch);
-    assert_int_equal(lleval_http_fetch(&req, 30, 0, &status, &body, err), 0);
+    if (lleval_http_fetch(&req, 120, 0, &status, &body, err)) {
+        print_error("%s: %s\n", req.url, err->msg);
+        fail();
+    }
     r = e->ops->parse_reply(e, status, body.buf, body.len, a, err);
     lleval_sb_release(&body);
     lleval_http_request_release(&req);
