@@ -35,10 +35,22 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_measured(cmd):
-    """Runs cmd; returns (rc, stdout text, wall s, CPU s, peak RSS KiB) of that process."""
+TIME = "/usr/bin/time"
+
+
+def run_measured(cmd, rss=False):
+    """Runs cmd; returns (rc, stdout text, wall s, CPU s, peak RSS KiB or None).
+
+    CPU comes from wait4 (the process and what it waited for). A child's
+    ru_maxrss would include this driver's own RSS at fork (Linux carries the
+    pre-exec peak over exec), so the peak RSS is taken from /usr/bin/time,
+    which forks the command from a small process; None without it."""
     import tempfile
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    peak = None
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as rss_file:
+        if rss and os.access(TIME, os.X_OK):
+            cmd = [TIME, "-f", "%M", "-o", rss_file.name, *cmd]
         t0 = time.monotonic()
         p = subprocess.Popen(cmd, stdout=out, stderr=err)
         _, status, ru = os.wait4(p.pid, 0)
@@ -50,7 +62,10 @@ def run_measured(cmd):
         if rc != 0:
             log("command failed (%d): %s\n%s" % (rc, " ".join(cmd),
                                                   err.read().decode(errors="replace")[-2000:]))
-    return rc, text, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+        elif cmd[0] == TIME:
+            lines = rss_file.read().split()
+            peak = int(lines[-1]) if lines and lines[-1].isdigit() else None
+    return rc, text, wall, ru.ru_utime + ru.ru_stime, peak
 
 
 def http_json(url, data=None):
@@ -177,24 +192,36 @@ datasets:
         return d
 
     # ---- one measured run of each tool -------------------------------------
-    def run_lleval(self, engine, base_url, batches, conc, expect):
+    def run_lleval(self, engine, base_url, batches, conc, expect, rss=False):
         self.runs += 1
         run_id = "bench%04d" % self.runs
         cmd = self.lleval("run", "--engine", engine, "--base-url", base_url,
                           "--set", "paths.batches_dir=" + batches, "--skip-prepare",
                           "--skip-build", "--to-step", "poll", "--max-concurrent-jobs",
                           str(conc), "--run-id", run_id, "-q")
-        rc, _, wall, cpu, rss = run_measured(cmd)
+        rc, _, wall, cpu, peak = run_measured(cmd, rss)
         run_dir = os.path.join(self.work, "runs", run_id)
         with open(os.path.join(run_dir, "manifest.json")) as f:
             m = json.load(f)
         t = m["trials"][0]
         answered, errors = t["requests"]["answered"], t["requests"]["errors"]
+        # the send window, like refclient's: first request sent .. last answer
+        first, last = None, None
+        parts = os.path.join(run_dir, "results", "parts")
+        for dirpath, _, files in os.walk(parts):
+            for name in files:
+                with open(os.path.join(dirpath, name)) as f:
+                    for line in f:
+                        facts = json.loads(line)["lleval"]
+                        start = facts["finished_at"] - facts["latency_ms"] / 1000.0
+                        first = start if first is None else min(first, start)
+                        last = facts["finished_at"] if last is None else max(last, facts["finished_at"])
         shutil.rmtree(run_dir, ignore_errors=True)
         if rc or answered != expect or errors:
             raise SystemExit("lleval run failed: rc %d, %d of %d answered, %d errors"
                              % (rc, answered, expect, errors))
-        return {"rps": expect / t["elapsed_s"], "cpu": cpu, "wall": wall, "rss": rss}
+        return {"rps": expect / t["elapsed_s"], "send_rps": expect / (last - first),
+                "cpu": cpu, "wall": wall, "rss": peak}
 
     def run_ref(self, url, bodies, conc, n):
         cmd = [self.a.refclient, "--url", url, "--bodies", bodies, "-n", str(n), "-c", str(conc)]
@@ -202,7 +229,7 @@ datasets:
         r = json.loads(out.strip().splitlines()[-1])
         if rc or r["ok"] != n:
             raise SystemExit("refclient failed: %s" % out)
-        return {"rps": r["rps"], "cpu": cpu, "wall": wall, "rss": rss}
+        return {"rps": r["rps"], "send_rps": r["rps"], "cpu": cpu, "wall": wall, "rss": rss}
 
     def run_xargs(self, url, bodies, conc, n):
         """One curl process per request: a second, much heavier reference."""
@@ -230,19 +257,21 @@ datasets:
         wall = time.monotonic() - t0
         if os.waitstatus_to_exitcode(status):
             raise SystemExit("xargs curl failed: %s" % err.decode(errors="replace")[-500:])
-        return {"rps": n / wall, "cpu": ru.ru_utime + ru.ru_stime, "wall": wall,
-                "rss": ru.ru_maxrss}
+        return {"rps": n / wall, "send_rps": n / wall, "cpu": ru.ru_utime + ru.ru_stime,
+                "wall": wall, "rss": None}
 
     # ---- scenarios ---------------------------------------------------------
     def add(self, scenario, conc, tool, n, best, ref_rps, conns):
         self.rows.append({"scenario": scenario, "conc": conc, "tool": tool, "n": n,
-                          "rps": best["rps"], "cpu_per_1k": best["cpu"] / n * 1000.0,
+                          "rps": best["rps"], "send_rps": best["send_rps"],
+                          "cpu_per_1k": best["cpu"] / n * 1000.0,
                           "ratio": best["rps"] / ref_rps if ref_rps else None, "conns": conns})
 
     @staticmethod
     def best(results):
-        return {"rps": max(r["rps"] for r in results), "cpu": min(r["cpu"] for r in results),
-                "rss": max(r["rss"] for r in results)}
+        return {"rps": max(r["rps"] for r in results),
+                "send_rps": max(r["send_rps"] for r in results),
+                "cpu": min(r["cpu"] for r in results)}
 
     def pair(self, scenario, conc, n, ref_fn, lleval_fn, stats_fn=None):
         refs, lls, conns = [], [], {"refclient": 0, "lleval": 0}
