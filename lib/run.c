@@ -729,6 +729,55 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
     return r->stop_requested;
 }
 
+/*
+ * Warns before the run when prompt + max_tokens of some requests can exceed
+ * the context of one server slot (llama-server) or num_ctx (Ollama). Prompt
+ * tokens are estimated as characters / 4 (Llama-family tokenizers average 3.5
+ * to 4.5 characters per token on English text), so this is a warning, not a
+ * check: the server has the last word.
+ */
+static void check_context_budget(struct run *r, long slot_ctx)
+{
+    long over = 0, total = 0, worst = 0;
+    char worst_id[256] = "";
+    for (size_t i = 0; i < r->n_parts; i++) {
+        struct lleval_lines lr;
+        if (lleval_lines_open(&lr, r->parts[i].info->batch_path, NULL))
+            continue;
+        while (lleval_lines_next(&lr, NULL) > 0) {
+            json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
+            const json_t *body = json_object_get(line, "body"), *m;
+            long chars = 0, need;
+            size_t k;
+            json_array_foreach(json_object_get(body, "messages"), k, m)
+            {
+                const char *c = lleval_json_str(m, "content");
+                chars += c ? (long)strlen(c) : 0;
+            }
+            need = chars / 4 + 8 + (long)lleval_json_int(body, "max_tokens", 0);
+            total++;
+            if (need > slot_ctx) {
+                over++;
+                if (need > worst) {
+                    worst = need;
+                    snprintf(worst_id, sizeof(worst_id), "%s",
+                             lleval_json_str(line, "custom_id") ? lleval_json_str(line, "custom_id")
+                                                                : "?");
+                }
+            }
+            json_decref(line);
+        }
+        lleval_lines_close(&lr);
+    }
+    if (over)
+        warning(r,
+                "%ld of %ld requests may not fit the engine's context of %ld tokens per slot: "
+                "prompt + max_tokens is up to ~%ld tokens (e.g. %s); raise the context "
+                "(llama-server -c / launch.ctx_size, or context_length for Ollama) or lower "
+                "max_new_tokens",
+                over, total, slot_ctx, worst, worst_id);
+}
+
 static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *err)
 {
     struct lleval_job *jobs = NULL;
@@ -1036,6 +1085,8 @@ static int run_steps(struct run *r, struct lleval_run_result *res, struct lleval
             event(r, "submit: engine %s at %s ok%s%s", engine.ops->name,
                   engine.base_url[0] ? engine.base_url : "(local)", info.detail ? ": " : "",
                   info.detail ? info.detail : "");
+            if (info.slot_ctx > 0)
+                check_context_budget(r, info.slot_ctx);
         }
         lleval_probe_info_release(&info);
         if (rc)

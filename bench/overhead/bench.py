@@ -86,9 +86,9 @@ def wait_port_file(path, proc, what):
 
 
 class Fake:
-    def __init__(self, binary, work, record=None):
+    def __init__(self, binary, work, record=None, delay_ms=0):
         port_file = os.path.join(work, "fake.port.%d" % time.monotonic_ns())
-        cmd = [binary, "--port-file", port_file]
+        cmd = [binary, "--port-file", port_file, "--delay-ms", str(delay_ms)]
         if record:
             cmd += ["--record", record]
         self.proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
@@ -293,11 +293,10 @@ datasets:
             % (scenario, conc, ref_best["rps"], ll_best["rps"], ll_best["rps"] / ref_best["rps"]))
         return ref_best
 
-    def fake_scenario(self, bodies, batches):
-        a = self.a
-        fake = Fake(a.fakeengine, self.work)
-        url = fake.base + "/v1/chat/completions"
-
+    @staticmethod
+    def fake_stats(fake):
+        """pair()'s stats_fn: None resets the counters; n checks that the fake
+        got n chat requests and returns the most connections open at once."""
         def stats(expect):
             if expect is None:
                 fake.reset()
@@ -307,7 +306,13 @@ datasets:
                 raise SystemExit("fakeengine counted %d chat requests, expected %d"
                                  % (s["chat"], expect))
             return s["max_conns"]
+        return stats
 
+    def fake_scenario(self, bodies, batches):
+        a = self.a
+        fake = Fake(a.fakeengine, self.work)
+        url = fake.base + "/v1/chat/completions"
+        stats = self.fake_stats(fake)
         try:
             for c in a.concurrency:
                 ref_best = self.pair(
@@ -325,10 +330,33 @@ datasets:
             # peak RSS against request count (c=16: the memory does not depend on it)
             for n in a.mem_sizes:
                 d = self.build_batches(n)
-                r = self.run_lleval("openai", fake.base + "/v1", d, 16, n)
-                self.mem_rows.append({"n": n, "rss": r["rss"]})
+                r = self.run_lleval("openai", fake.base + "/v1", d, 16, n, rss=True)
                 shutil.rmtree(os.path.join(self.work, d), ignore_errors=True)
+                if r["rss"] is None:
+                    log("  memory: %s is missing: peak RSS not measured" % TIME)
+                    break
+                self.mem_rows.append({"n": n, "rss": r["rss"]})
                 log("  memory %6d requests: peak RSS %.1f MiB" % (n, r["rss"] / 1024.0))
+        finally:
+            fake.stop()
+
+    def delay_scenario(self, bodies):
+        """A fake with a fixed latency and unlimited slots: the best possible
+        rate is conc x 1000/delay, so this shows how well each client keeps
+        its slots busy, free of any engine's noise."""
+        a = self.a
+        fake = Fake(a.fakeengine, self.work, delay_ms=a.delay_ms)
+        url = fake.base + "/v1/chat/completions"
+        scenario = "delay%d" % a.delay_ms
+        try:
+            for c in a.concurrency:
+                n = max(100, c * a.delay_rounds)
+                d = self.build_batches(n)
+                self.pair(scenario, c, n,
+                          lambda c=c, n=n: self.run_ref(url, bodies, c, n),
+                          lambda c=c, n=n, d=d: self.run_lleval("openai", fake.base + "/v1", d, c, n),
+                          self.fake_stats(fake))
+                shutil.rmtree(os.path.join(self.work, d), ignore_errors=True)
         finally:
             fake.stop()
 
@@ -349,15 +377,18 @@ datasets:
     # ---- output ------------------------------------------------------------
     def print_tables(self, micro):
         hdr = ["scenario", "conc", "tool", "requests", "req/s", "CPU s/1k req", "vs ref",
-               "max conns"]
+               "send req/s", "max conns"]
+
+        def rate(x):
+            return "%.0f" % x if x >= 100 else "%.1f" % x
+
         rows = []
         for r in self.rows:
-            rows.append([r["scenario"], str(r["conc"]), r["tool"], str(r["n"]),
-                         "%.0f" % r["rps"] if r["rps"] >= 100 else "%.1f" % r["rps"],
+            rows.append([r["scenario"], str(r["conc"]), r["tool"], str(r["n"]), rate(r["rps"]),
                          "%.3f" % r["cpu_per_1k"],
                          "%.3f" % r["ratio"] if r["ratio"] is not None else "-",
-                         str(r["conns"]) if r["conns"] else "-"])
-        right = {1, 3, 4, 5, 6, 7}
+                         rate(r["send_rps"]), str(r["conns"]) if r["conns"] else "-"])
+        right = {1, 3, 4, 5, 6, 7, 8}
         widths = [max(len(x[i]) for x in rows + [hdr]) for i in range(len(hdr))]
 
         def fmt(cells):
@@ -406,6 +437,9 @@ def main():
     ap.add_argument("--llama-requests", type=int, default=400)
     ap.add_argument("--llama-threads", type=int, default=1)
     ap.add_argument("--max-tokens", type=int, default=8)
+    ap.add_argument("--delay-ms", type=int, default=10, help="fixed-latency scenario (0: skip)")
+    ap.add_argument("--delay-rounds", type=int, default=150,
+                    help="requests per slot in the fixed-latency scenario")
     ap.add_argument("--xargs", type=int, default=1, help="also run xargs -P N curl (0: no)")
     ap.add_argument("--xargs-conc", type=int, default=4)
     ap.add_argument("--xargs-requests", type=int, default=1000)
@@ -441,6 +475,10 @@ def main():
 
     log("fake engine: %d requests per run, %d repeats" % (a.requests, a.repeats))
     b.fake_scenario(bodies, batches)
+    if a.delay_ms > 0:
+        log("fixed-latency fake engine: %d ms per request, %d requests per slot"
+            % (a.delay_ms, a.delay_rounds))
+        b.delay_scenario(bodies)
     if a.llama_server and a.model and os.access(a.llama_server, os.X_OK) and os.path.exists(a.model):
         log("llama-server: %d requests per run, %d repeats" % (a.llama_requests, a.repeats))
         b.llama_scenario(bodies)

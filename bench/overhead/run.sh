@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # Scheduler overhead benchmark (not a test; never run by ctest): lleval's
 # request path against a bare libcurl multi client, on a zero-latency fake
-# engine and on the real llama-server, plus lleval's peak RSS for 1k, 10k and
-# 50k requests. Prints a table; docs/benchmarks.md explains it and records
-# results. About 2-4 minutes on 2 cores.
+# engine, on one with a fixed 10 ms latency and on the real llama-server,
+# plus lleval's peak RSS for 1k, 10k and 50k requests. Prints a table;
+# docs/benchmarks.md explains it and records results. About 3-4 minutes on
+# 2 cores.
 #
 #   bash bench/overhead/run.sh [build-dir]
 #
-# build-dir (default build-overhead) is configured as a Release build of
-# lleval if it is not one already, and built (target lleval only). The
-# benchmark's own programs (fakeengine.c, refclient.c, microcost.c) are
-# compiled with the system cc into the scratch directory; they are not CMake
-# targets, so the project build never depends on them.
+# build-dir (default $BUILD_DIR, else build-overhead) is configured as a
+# Release build of lleval if it does not exist, and built (target lleval
+# only). The benchmark's own programs (fakeengine.c, refclient.c,
+# microcost.c) are compiled with the system cc into the scratch directory:
+# they are not CMake targets, so the project build never depends on them.
 #
 # Environment (all optional):
-#   REQUESTS=20000        requests per run against the fake engine
+#   REQUESTS=20000        requests per run against the zero-latency fake
 #   CONCURRENCY=1,4,16,64
-#   REPEATS=3             interleaved runs per tool and point; best one shown
+#   REPEATS=3             interleaved runs per tool and point; the best shown
 #   MEM_SIZES=1000,10000,50000
+#   DELAY_MS=10           the fixed-latency fake's delay (0: skip that scenario)
+#   DELAY_ROUNDS=150      requests per slot there (c=64: 9600 requests)
 #   LLAMA_REQUESTS=400    requests per run against llama-server (-np 4)
 #   LLAMA_SERVER=...      default ~/.cache/lleval/llama.cpp-nlc-3.21.1/bin/llama-server
 #   MODEL=...             default $LLEVAL_SHARED_DIR/models/llama-2-tiny-random.gguf
@@ -27,7 +30,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/bench/overhead
-build=${1:-$root/build-overhead}
+build=${1:-${BUILD_DIR:-$root/build-overhead}}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
 shared=${LLEVAL_SHARED_DIR:-$root/../shared}
 
@@ -73,4 +76,5 @@ python3 "$here/bench.py" \
 	--work "$work" \
 	--requests "${REQUESTS:-20000}" --concurrency "${CONCURRENCY:-1,4,16,64}" \
 	--repeats "${REPEATS:-3}" --mem-sizes "${MEM_SIZES:-1000,10000,50000}" \
-	--llama-requests "${LLAMA_REQUESTS:-400}" --xargs "${XARGS:-1}"
+	--llama-requests "${LLAMA_REQUESTS:-400}" --xargs "${XARGS:-1}" \
+	--delay-ms "${DELAY_MS:-10}" --delay-rounds "${DELAY_ROUNDS:-150}"

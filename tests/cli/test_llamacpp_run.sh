@@ -113,5 +113,15 @@ check_results runs/cl 4 && ok "clamp: 4 answers" || not_ok "clamp: results"
 m=$(proxy_stat "$px1_port" max_in_flight)
 [ "$m" -eq 1 ] && ok "clamp: never more than 1 request in flight" ||
 	not_ok "clamp: $m requests in flight on a 1-slot server"
+# the context budget: 512 tokens in one slot, a prompt + max_new_tokens 500 cannot fit: warned before sending
+llama_config big.yaml "$px1_url" 500
+expect_exit 0 "context budget: --to_step submit with max_new_tokens 500 on a 512-token slot" -- \
+	"$LLEVAL" run --config big.yaml --run-id big --limit_items 2 --to_step submit
+expect_grep "2 of 2 requests may not fit the engine's context of 512 tokens per slot" err.txt \
+	"context budget: warned before the run"
+llama_config small.yaml "$px1_url" 8
+expect_exit 0 "context budget: small max_new_tokens" -- \
+	"$LLEVAL" run --config small.yaml --run-id small --limit_items 2 --to_step submit
+if grep -q "may not fit" err.txt; then not_ok "context budget: false warning"; else ok "context budget: no warning when it fits"; fi
 
 finish
