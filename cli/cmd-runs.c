@@ -2,7 +2,6 @@
  * lleval runs: list (list_runs), compare (compare_runs), stop (stop_run) and
  * resume runs in a runs directory.
  */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cfgopts.h"
@@ -37,16 +36,11 @@ static int cmp_rows(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+/* The pid in the run's lock file (0: none); it may be dead. */
 static long lock_pid(const char *run_dir)
 {
     char *lock = lleval_path_join(run_dir, "lock");
-    struct lleval_sb sb = LLEVAL_SB_INIT;
-    long pid = 0;
-    if (!lleval_read_file(lock, &sb, 64, NULL)) {
-        lleval_sb_rtrim(&sb);
-        lleval_parse_long(sb.buf, 1, 1L << 30, &pid);
-    }
-    lleval_sb_release(&sb);
+    long pid = lleval_lock_owner(lock);
     free(lock);
     return pid;
 }
@@ -133,22 +127,21 @@ static void headline(const struct run_row *r, char *buf, size_t size)
 static int list_runs(const char *runs_dir, struct run_row **out, size_t *n,
                      struct lleval_err *err)
 {
-    DIR *d = opendir(runs_dir);
-    struct dirent *de;
+    struct lleval_dir_list names;
     size_t cap = 0;
     *out = NULL;
     *n = 0;
-    if (!d) {
-        if (!lleval_path_exists(runs_dir))
-            return 0;
-        return lleval_err_errno(err, "cannot open runs directory", runs_dir);
-    }
-    while ((de = readdir(d))) {
+    if (!lleval_path_exists(runs_dir))
+        return 0; /* no runs yet */
+    if (lleval_list_dir(runs_dir, &names, err))
+        return lleval_err_prefix(err, "cannot list the runs");
+    for (size_t i = 0; i < names.n; i++) {
+        const char *name = names.names[i];
         char *dir, *m;
         bool is_run;
-        if (de->d_name[0] == '.' || !lleval_run_id_valid(de->d_name))
+        if (name[0] == '.' || !lleval_run_id_valid(name))
             continue;
-        dir = lleval_path_join(runs_dir, de->d_name);
+        dir = lleval_path_join(runs_dir, name);
         m = lleval_path_join(dir, "manifest.json");
         is_run = lleval_path_exists(m);
         free(m);
@@ -156,9 +149,9 @@ static int list_runs(const char *runs_dir, struct run_row **out, size_t *n,
         if (!is_run)
             continue;
         LLEVAL_GROW(*out, *n, cap);
-        load_row(&(*out)[(*n)++], runs_dir, de->d_name);
+        load_row(&(*out)[(*n)++], runs_dir, name);
     }
-    closedir(d);
+    lleval_dir_list_release(&names);
     if (*n)
         qsort(*out, *n, sizeof(**out), cmp_rows);
     return 0;

@@ -6,7 +6,6 @@
  * ids are <subject>-<split>-<row> with the 1-based row within the file.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dataset_int.h"
@@ -14,41 +13,21 @@
 #include "lleval/fs.h"
 #include "lleval/json.h"
 
-struct name_list {
-    char **v;
-    size_t n, cap;
-};
-
-static void names_release(struct name_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof(*l));
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Collects the names in dir that end with suffix (hidden files excluded), sorted. */
-static int list_dir(const char *dir, const char *suffix, struct name_list *out,
+/* Lists the names in dir that end with suffix (hidden files excluded), sorted. */
+static int list_dir(const char *dir, const char *suffix, struct lleval_dir_list *out,
                     struct lleval_err *err)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    if (!d)
-        return lleval_err_errno(err, "cannot open directory", dir);
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || !lleval_str_ends_with(de->d_name, suffix))
-            continue;
-        LLEVAL_GROW(out->v, out->n, out->cap);
-        out->v[out->n++] = lleval_xstrdup(de->d_name);
+    size_t kept = 0;
+    int rc = lleval_list_dir(dir, out, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < out->n; i++) {
+        if (out->names[i][0] == '.' || !lleval_str_ends_with(out->names[i], suffix))
+            free(out->names[i]);
+        else
+            out->names[kept++] = out->names[i];
     }
-    closedir(d);
-    if (out->n)
-        qsort(out->v, out->n, sizeof(*out->v), cmp_names);
+    out->n = kept;
     return 0;
 }
 
@@ -166,7 +145,7 @@ int lleval_ds_import_mmlu(struct lleval_ds_builder *b, struct lleval_err *err)
 {
     const char *path = b->ds->path;
     const char *split = b->ds->split && *b->ds->split ? b->ds->split : NULL;
-    struct name_list files = {0};
+    struct lleval_dir_list files = {NULL, 0};
     char *dir = NULL;
     int rc = 0;
 
@@ -221,12 +200,12 @@ int lleval_ds_import_mmlu(struct lleval_ds_builder *b, struct lleval_err *err)
         goto out;
     }
     for (size_t i = 0; i < files.n && !rc && !lleval_ds_full(b); i++) {
-        char *file = lleval_path_join(dir, files.v[i]);
+        char *file = lleval_path_join(dir, files.names[i]);
         rc = mmlu_file(b, file, split, err);
         free(file);
     }
 out:
-    names_release(&files);
+    lleval_dir_list_release(&files);
     free(dir);
     return rc;
 }

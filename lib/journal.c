@@ -1,10 +1,10 @@
-/* Append-only result journals with torn-tail repair (see journal.h). */
-#include <errno.h>
-#include <fcntl.h>
+/*
+ * Append-only result journals with torn-tail repair (see journal.h). The
+ * file itself is a platform append-only file (lleval_afile in fs.h).
+ */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "lleval/fs.h"
 #include "lleval/journal.h"
 #include "lleval/json.h"
@@ -12,7 +12,7 @@
 
 struct lleval_journal {
     char *path;
-    int fd;
+    struct lleval_afile *file; /* NULL until opened */
     json_t *seen; /* custom_id -> true */
     struct lleval_journal_stats st;
     bool dirty;
@@ -21,10 +21,10 @@ struct lleval_journal {
 
 /* Scans the existing file: loads custom_ids, returns the offset after the
  * last complete, valid line in *good_end. */
-static int scan(struct lleval_journal *j, off_t *good_end, struct lleval_err *err)
+static int scan(struct lleval_journal *j, uint64_t *good_end, struct lleval_err *err)
 {
     struct lleval_lines lr;
-    off_t offset = 0;
+    uint64_t offset = 0;
     int rc, more;
 
     *good_end = 0;
@@ -39,7 +39,7 @@ static int scan(struct lleval_journal *j, off_t *good_end, struct lleval_err *er
         const char *cid;
         long lineno = lr.lineno;
         bool last;
-        off_t line_end = ftello(lr.f);
+        uint64_t line_end = lr.end;
         int c = fgetc(lr.f);
         last = c == EOF;
         if (!last)
@@ -85,33 +85,27 @@ static int scan(struct lleval_journal *j, off_t *good_end, struct lleval_err *er
 int lleval_journal_open(const char *path, struct lleval_journal **out, struct lleval_err *err)
 {
     struct lleval_journal *j = lleval_xcalloc(1, sizeof(*j));
-    struct stat stbuf;
-    off_t good_end;
+    uint64_t good_end, size;
     int rc;
 
     *out = NULL;
     j->path = lleval_xstrdup(path);
-    j->fd = -1;
     j->seen = json_object();
     lleval_sb_init(&j->line, 0);
     rc = scan(j, &good_end, err);
     if (rc)
         goto fail;
-    j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-    if (j->fd < 0) {
-        rc = lleval_err_errno(err, "cannot open journal", path);
+    rc = lleval_afile_open(path, "journal", &j->file, err);
+    if (!rc)
+        rc = lleval_afile_size(j->file, &size, err);
+    if (rc)
         goto fail;
-    }
-    if (fstat(j->fd, &stbuf)) {
-        rc = lleval_err_errno(err, "cannot stat", path);
-        goto fail;
-    }
-    if (stbuf.st_size > good_end) {
-        j->st.repaired = (size_t)(stbuf.st_size - good_end);
-        if (ftruncate(j->fd, good_end) || fsync(j->fd)) {
-            rc = lleval_err_errno(err, "cannot repair torn journal", path);
+    if (size > good_end) {
+        /* cut back to the last complete line */
+        j->st.repaired = (size_t)(size - good_end);
+        rc = lleval_afile_truncate(j->file, good_end, err);
+        if (rc)
             goto fail;
-        }
     }
     *out = j;
     return 0;
@@ -128,8 +122,7 @@ bool lleval_journal_has(const struct lleval_journal *j, const char *custom_id)
 int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct lleval_err *err)
 {
     const char *cid = lleval_json_str(line, "custom_id");
-    const char *p;
-    size_t left;
+    int rc;
 
     if (!cid)
         return lleval_err_set(err, LLEVAL_EINVAL, "result line without a custom_id");
@@ -140,19 +133,10 @@ int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct l
     if (lleval_json_dump_sb(line, &j->line))
         return lleval_err_set(err, LLEVAL_EIO, "cannot serialize the result for '%s'", cid);
     lleval_sb_addch(&j->line, '\n');
-    /* one write for the whole line; loop only for the (rare) short write */
-    p = j->line.buf;
-    left = j->line.len;
-    while (left) {
-        ssize_t n = write(j->fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return lleval_err_errno(err, "cannot append to journal", j->path);
-        }
-        p += n;
-        left -= (size_t)n;
-    }
+    /* one write for the whole line, so a crash can only tear the last one */
+    rc = lleval_afile_append(j->file, j->line.buf, j->line.len, err);
+    if (rc)
+        return rc;
     json_object_set_new(j->seen, cid, json_true());
     j->st.lines++;
     if (json_is_null(json_object_get(line, "error")) || !json_object_get(line, "error"))
@@ -163,10 +147,12 @@ int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct l
 
 int lleval_journal_sync(struct lleval_journal *j, struct lleval_err *err)
 {
-    if (!j->dirty || j->fd < 0)
+    int rc;
+    if (!j->dirty || !j->file)
         return 0;
-    if (fdatasync(j->fd))
-        return lleval_err_errno(err, "cannot sync journal", j->path);
+    rc = lleval_afile_sync(j->file, err);
+    if (rc)
+        return rc;
     j->dirty = false;
     return 0;
 }
@@ -181,10 +167,14 @@ int lleval_journal_close(struct lleval_journal *j, struct lleval_err *err)
     int rc = 0;
     if (!j)
         return 0;
-    if (j->fd >= 0) {
+    if (j->file) {
+        struct lleval_err cerr = LLEVAL_ERR_INIT;
         rc = lleval_journal_sync(j, err);
-        if (close(j->fd) && !rc)
-            rc = lleval_err_errno(err, "cannot close journal", j->path);
+        if (lleval_afile_close(j->file, &cerr) && !rc) {
+            rc = cerr.code;
+            if (err)
+                *err = cerr;
+        }
     }
     json_decref(j->seen);
     lleval_sb_release(&j->line);

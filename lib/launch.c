@@ -1,34 +1,23 @@
 /*
  * The managed llama-server (see launch.h): finding the binary, a free
- * loopback port, the argument vector, posix_spawn without a shell, the
+ * loopback port, the argument vector, spawning it without a shell, the
  * health wait, restarts after a crash, and a stop that always reaps.
  *
- * POSIX process code: a Windows port replaces this file.
+ * Processes, ports and paths go through the platform layer (platform.h):
+ * this file has no OS calls of its own.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "lleval/engine.h"
 #include "lleval/fs.h"
 #include "lleval/http.h"
 #include "lleval/launch.h"
+#include "lleval/platform.h"
 #include "lleval/scheduler.h"
 #include "lleval/util.h"
 
-extern char **environ;
-
 #define SERVER_NAME    "llama-server"
-#define CACHE_SUBDIR   "llama.cpp-nlc-3.21.1/bin"
 #define BIND_ATTEMPTS  3
 #define STOP_GRACE_MS  5000
 #define HEALTH_POLL_MS 200
@@ -41,7 +30,7 @@ struct lleval_launch {
     char *log_path;
     char *pid_path;
     long health_timeout_s;
-    pid_t pid; /* 0: none runs */
+    long pid; /* 0: none runs */
     int port;
     char base_url[64];
     long starts;
@@ -50,50 +39,13 @@ struct lleval_launch {
 
 /* ---- finding llama-server ------------------------------------------------ */
 
-static bool executable(const char *path)
-{
-    return !lleval_is_dir(path) && access(path, X_OK) == 0;
-}
-
-/* dir/llama-server when executable (owned), else NULL. */
-static char *server_in(const char *dir)
-{
-    char *p;
-    if (!dir || !*dir)
-        return NULL;
-    p = lleval_path_join(dir, SERVER_NAME);
-    if (executable(p))
-        return p;
-    free(p);
-    return NULL;
-}
-
-/* The provisioned binaries' directory (owned), or NULL without a home. */
-static char *cache_bin_dir(void)
-{
-    const char *env;
-    char *cache, *bin;
-    if ((env = getenv("LLEVAL_CACHE")) && *env)
-        cache = lleval_xstrdup(env);
-    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
-        cache = lleval_path_join(env, "lleval");
-    else if ((env = getenv("HOME")) && *env)
-        cache = lleval_path_join(env, ".cache/lleval");
-    else
-        return NULL;
-    bin = lleval_path_join(cache, CACHE_SUBDIR);
-    free(cache);
-    return bin;
-}
-
 char *lleval_launch_find_binary(const char *explicit_path, struct lleval_err *err)
 {
-    const char *env, *path_env;
     char *found, *cache;
 
     if (explicit_path && *explicit_path) {
         if (lleval_is_dir(explicit_path)) {
-            if ((found = server_in(explicit_path)))
+            if ((found = lleval_executable_in(explicit_path, SERVER_NAME)))
                 return found;
             lleval_err_set(err, LLEVAL_EENGINE,
                            "launch.binary '%s' is a directory without an executable "
@@ -101,7 +53,7 @@ char *lleval_launch_find_binary(const char *explicit_path, struct lleval_err *er
                            explicit_path);
             return NULL;
         }
-        if (executable(explicit_path))
+        if (lleval_is_executable(explicit_path))
             return lleval_xstrdup(explicit_path);
         lleval_err_set(err, LLEVAL_EENGINE,
                        "launch.binary '%s' is not an executable file: fix the path, or remove "
@@ -109,27 +61,17 @@ char *lleval_launch_find_binary(const char *explicit_path, struct lleval_err *er
                        explicit_path);
         return NULL;
     }
-    env = getenv("LLEVAL_LLAMA_BIN_DIR");
-    if ((found = server_in(env)))
+    if ((found = lleval_executable_in(getenv("LLEVAL_LLAMA_BIN_DIR"), SERVER_NAME)))
         return found;
-    path_env = getenv("PATH");
-    while (path_env && *path_env) {
-        const char *colon = strchr(path_env, ':');
-        size_t len = colon ? (size_t)(colon - path_env) : strlen(path_env);
-        char *dir = lleval_xstrndup(path_env, len);
-        found = len ? server_in(dir) : NULL;
-        free(dir);
-        if (found)
-            return found;
-        path_env = colon ? colon + 1 : NULL;
-    }
-    cache = cache_bin_dir();
-    found = server_in(cache);
+    if ((found = lleval_find_in_path(SERVER_NAME)))
+        return found;
+    cache = lleval_llama_cache_bin_dir();
+    found = lleval_executable_in(cache, SERVER_NAME);
     if (!found)
         lleval_err_set(err, LLEVAL_EENGINE,
                        "llama-server not found in $LLEVAL_LLAMA_BIN_DIR, PATH or '%s': build it "
                        "with scripts/provision-llama.sh, or set launch.binary",
-                       cache ? cache : "~/.cache/lleval/" CACHE_SUBDIR);
+                       cache ? cache : LLEVAL_LLAMA_CACHE_HINT);
     free(cache);
     return found;
 }
@@ -193,35 +135,15 @@ void lleval_launch_argv_free(char **argv)
 
 int lleval_launch_free_port(struct lleval_err *err)
 {
-    struct sockaddr_in addr;
-    socklen_t len = sizeof(addr);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port;
-
-    if (fd < 0)
-        return lleval_err_errno(err, "cannot open a socket to find a free port for", SERVER_NAME);
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-        getsockname(fd, (struct sockaddr *)&addr, &len)) {
-        int rc =
-            lleval_err_errno(err, "cannot bind 127.0.0.1:0 to find a free port for", SERVER_NAME);
-        close(fd);
-        return rc;
-    }
-    port = ntohs(addr.sin_port);
-    close(fd);
-    return port;
+    return lleval_free_loopback_port(SERVER_NAME, err);
 }
 
 /* ---- the log ----------------------------------------------------------- */
 
 static long file_size(const char *path)
 {
-    struct stat st;
-    return stat(path, &st) ? 0 : (long)st.st_size;
+    int64_t size = lleval_file_size(path);
+    return size < 0 ? 0 : (long)size;
 }
 
 /* The last lines the server wrote since offset, joined by " | " (owned). */
@@ -279,57 +201,22 @@ static int log_line(const struct lleval_launch *l, const char *line, struct llev
     return 0;
 }
 
-static void describe_status(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status))
-        snprintf(buf, size, "exit status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(buf, size, "killed by signal %d%s", WTERMSIG(status),
-                 WTERMSIG(status) == SIGKILL   ? ", SIGKILL: the out-of-memory killer or a kill -9"
-                 : WTERMSIG(status) == SIGSEGV ? ", SIGSEGV: a crash"
-                 : WTERMSIG(status) == SIGABRT ? ", SIGABRT: an assertion failed"
-                                               : "");
-    else
-        snprintf(buf, size, "status %d", status);
-}
-
 /* ---- processes --------------------------------------------------------- */
-
-/* Waits up to ms for pid to exit; returns true when it was reaped. */
-static bool reap_within(pid_t pid, long ms, int *status)
-{
-    double deadline = lleval_monotonic() + (double)ms / 1000.0;
-    for (;;) {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid || (r < 0 && errno == ECHILD))
-            return true;
-        if (lleval_monotonic() >= deadline)
-            return false;
-        lleval_sleep_ms(20);
-    }
-}
 
 /* SIGTERM to the server's process group, SIGKILL after the grace, reaped. */
 static void kill_server(struct lleval_launch *l)
 {
-    int status = 0;
     if (l->pid <= 0)
         return;
-    if (kill(-l->pid, SIGTERM) && errno == ESRCH)
-        kill(l->pid, SIGTERM);
-    if (!reap_within(l->pid, STOP_GRACE_MS, &status)) {
-        if (kill(-l->pid, SIGKILL) && errno == ESRCH)
-            kill(l->pid, SIGKILL);
-        while (waitpid(l->pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    }
+    lleval_proc_terminate(l->pid, STOP_GRACE_MS);
     l->pid = 0;
 }
 
 /*
  * A server that a killed lleval left behind (its pid file names a live
  * process running our binary): stop it, so runs do not pile up servers.
- * Linux only checks the command line; elsewhere the file is just removed.
+ * Where the platform cannot tell a process's program name
+ * (lleval_proc_argv0), the file is just removed.
  */
 static void stop_orphan(struct lleval_launch *l)
 {
@@ -342,25 +229,19 @@ static void stop_orphan(struct lleval_launch *l)
     lleval_sb_rtrim(&sb);
     if (!lleval_parse_long(sb.buf, 2, 1L << 30, &pid) && pid != lleval_getpid() &&
         lleval_pid_alive(pid)) {
-        char proc[64];
         struct lleval_sb cmd = LLEVAL_SB_INIT;
-        snprintf(proc, sizeof(proc), "/proc/%ld/cmdline", pid);
-        if (!lleval_read_file(proc, &cmd, 1 << 16, NULL) &&
+        if (!lleval_proc_argv0(pid, &cmd) &&
             (!strcmp(cmd.buf, l->binary) || lleval_str_ends_with(cmd.buf, "/" SERVER_NAME))) {
             char line[160];
             snprintf(line, sizeof(line), "stopping llama-server pid %ld left by an earlier lleval",
                      pid);
             log_line(l, line, NULL);
-            kill((pid_t)pid, SIGTERM);
-            for (int i = 0; i < STOP_GRACE_MS / 50 && lleval_pid_alive(pid); i++)
-                lleval_sleep_ms(50);
-            if (lleval_pid_alive(pid))
-                kill((pid_t)pid, SIGKILL);
+            lleval_proc_terminate_other(pid, STOP_GRACE_MS);
         }
         lleval_sb_release(&cmd);
     }
     lleval_sb_release(&sb);
-    unlink(l->pid_path);
+    remove(l->pid_path);
 }
 
 /* Appends arg to sb, single-quoted when it has spaces or quotes (for the log). */
@@ -385,11 +266,8 @@ static int spawn_server(struct lleval_launch *l, int port, long *offset, struct 
 {
     char **argv = lleval_launch_argv(l->cfg, l->binary, port, NULL);
     struct lleval_sb head = LLEVAL_SB_INIT;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, defaults;
     char when[40];
-    pid_t pid;
+    long pid;
     int rc;
 
     lleval_sb_addf(&head, "start %ld of llama-server at %s on port %d:", l->starts + 1,
@@ -404,29 +282,14 @@ static int spawn_server(struct lleval_launch *l, int port, long *offset, struct 
         goto out;
     *offset = file_size(l->log_path);
 
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, l->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawnattr_init(&attr);
     /* its own process group: a Ctrl-C in the terminal stops lleval, which
      * settles its requests and then stops the server itself */
-    posix_spawnattr_setpgroup(&attr, 0);
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGHUP);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    rc = posix_spawn(&pid, l->binary, &fa, &attr, argv, environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
+    rc = lleval_proc_spawn(l->binary, argv, l->log_path,
+                           LLEVAL_SPAWN_APPEND_LOG | LLEVAL_SPAWN_OWN_GROUP, &pid, err);
     if (rc) {
-        rc = lleval_err_set(err, LLEVAL_EENGINE, "cannot start '%s': %s", l->binary, strerror(rc));
+        if (err)
+            err->code = LLEVAL_EENGINE; /* the message says why */
+        rc = LLEVAL_EENGINE;
         goto out;
     }
     l->pid = pid;
@@ -435,7 +298,7 @@ static int spawn_server(struct lleval_launch *l, int port, long *offset, struct 
     snprintf(l->base_url, sizeof(l->base_url), "http://127.0.0.1:%d", port);
     {
         char line[32];
-        int n = snprintf(line, sizeof(line), "%ld\n", (long)pid);
+        int n = snprintf(line, sizeof(line), "%ld\n", pid);
         struct lleval_err ignore = LLEVAL_ERR_INIT;
         lleval_write_file_atomic(l->pid_path, line, (size_t)n, &ignore);
     }
@@ -461,11 +324,10 @@ static int wait_healthy(struct lleval_launch *l, long offset, struct lleval_err 
     int rc = 0;
 
     for (;;) {
-        int status = 0;
+        struct lleval_proc_exit ex;
         long http = 0;
         struct lleval_err ignore = LLEVAL_ERR_INIT;
-        pid_t r = waitpid(l->pid, &status, WNOHANG);
-        if (r == l->pid || (r < 0 && errno == ECHILD)) {
+        if (lleval_proc_poll(l->pid, &ex)) {
             char how[96];
             char *tail;
             l->pid = 0;
@@ -473,7 +335,7 @@ static int wait_healthy(struct lleval_launch *l, long offset, struct lleval_err 
                 rc = HEALTH_BIND_FAILED;
                 break;
             }
-            describe_status(status, how, sizeof(how));
+            lleval_proc_describe(&ex, how, sizeof(how));
             tail = log_tail(l->log_path, offset);
             rc = lleval_err_set(err, LLEVAL_EENGINE,
                                 "llama-server exited (%s) before it was ready; its log '%s' "
@@ -545,7 +407,7 @@ int lleval_launch_start(const struct lleval_config *cfg, const char *log_path,
     if (!cfg->launch.model || !*cfg->launch.model)
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "'launch' has no model; add 'launch: {model: path/to/model.gguf}'");
-    if (access(cfg->launch.model, R_OK) || lleval_is_dir(cfg->launch.model))
+    if (!lleval_is_readable(cfg->launch.model) || lleval_is_dir(cfg->launch.model))
         return lleval_err_set(err, LLEVAL_EENGINE,
                               "launch.model '%s' is not a readable file: fix the path (relative "
                               "paths start from the current directory) or make a test model "
@@ -590,7 +452,7 @@ const char *lleval_launch_base_url(const struct lleval_launch *l)
 
 long lleval_launch_pid(const struct lleval_launch *l)
 {
-    return (long)l->pid;
+    return l->pid;
 }
 
 long lleval_launch_restarts(const struct lleval_launch *l)
@@ -609,16 +471,17 @@ int lleval_launch_check(struct lleval_launch *l, char *note, size_t note_size,
                         struct lleval_err *err)
 {
     char how[96] = "not running";
-    int status = 0, rc;
+    int rc;
 
     if (note && note_size)
         note[0] = '\0';
     if (l->pid > 0) {
-        pid_t r = waitpid(l->pid, &status, WNOHANG);
+        struct lleval_proc_exit ex;
+        int r = lleval_proc_poll(l->pid, &ex);
         if (r == 0)
             return 0;
-        if (r == l->pid)
-            describe_status(status, how, sizeof(how));
+        if (r == 1)
+            lleval_proc_describe(&ex, how, sizeof(how));
         l->pid = 0;
     }
     if (l->restarts >= l->cfg->launch.max_restarts) {
@@ -662,12 +525,12 @@ void lleval_launch_stop(struct lleval_launch *l)
         return;
     if (l->pid > 0) {
         char line[64];
-        snprintf(line, sizeof(line), "stopping llama-server pid %ld", (long)l->pid);
+        snprintf(line, sizeof(line), "stopping llama-server pid %ld", l->pid);
         log_line(l, line, NULL);
         kill_server(l);
     }
     if (l->pid_path)
-        unlink(l->pid_path);
+        remove(l->pid_path);
     free(l->binary);
     free(l->log_path);
     free(l->pid_path);

@@ -1,16 +1,24 @@
 /*
- * Platform layer (POSIX): files, atomic writes, directories, clocks,
- * processes, dynamic libraries and host facts (/proc) for telemetry. A
- * Windows port replaces this one file (the loader already has its branch).
+ * The platform layer (POSIX; fs.h and platform.h declare it): files, atomic
+ * writes, directories and their sorted listings, append-only files,
+ * processes (spawn, poll, wait, terminate), lock files holding a pid, where
+ * llama.cpp's tools live, a free loopback port, clocks, dynamic libraries and
+ * host facts (/proc) for telemetry. No other file calls these OS interfaces,
+ * so a Windows port replaces this one file (the loader already has its
+ * branch).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef _WIN32
@@ -19,6 +27,11 @@
 #include <dlfcn.h>
 #endif
 #include "lleval/fs.h"
+#include "lleval/platform.h"
+
+extern char **environ;
+
+/* ---- files and directories ------------------------------------------------------ */
 
 int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err)
 {
@@ -188,6 +201,140 @@ char *lleval_path_dirname(const char *path)
     return lleval_xstrndup(path, (size_t)(slash - path));
 }
 
+bool lleval_is_readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+int64_t lleval_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? -1 : (int64_t)st.st_size;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t cap = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!d)
+        return lleval_err_errno(err, "cannot open directory", dir);
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        LLEVAL_GROW(out->names, out->n, cap);
+        out->names[out->n++] = lleval_xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (out->n)
+        qsort(out->names, out->n, sizeof(*out->names), cmp_names);
+    return 0;
+}
+
+void lleval_dir_list_release(struct lleval_dir_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        free(list->names[i]);
+    free(list->names);
+    memset(list, 0, sizeof(*list));
+}
+
+/* ---- append-only files ---------------------------------------------------------- */
+
+struct lleval_afile {
+    int fd;
+    char *path;
+    char *label;
+};
+
+/* Sets err to "<what> <label> 'path': strerror(errno)" and returns LLEVAL_EIO. */
+static int afile_errno(const struct lleval_afile *f, struct lleval_err *err, const char *what)
+{
+    return lleval_err_set(err, LLEVAL_EIO, "%s %s '%s': %s", what, f->label, f->path,
+                          strerror(errno));
+}
+
+int lleval_afile_open(const char *path, const char *label, struct lleval_afile **out,
+                      struct lleval_err *err)
+{
+    struct lleval_afile *f = lleval_xcalloc(1, sizeof(*f));
+    int rc;
+
+    *out = NULL;
+    f->path = lleval_xstrdup(path);
+    f->label = lleval_xstrdup(label);
+    f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (f->fd < 0) {
+        rc = afile_errno(f, err, "cannot open");
+        lleval_afile_close(f, NULL);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int lleval_afile_size(struct lleval_afile *f, uint64_t *size, struct lleval_err *err)
+{
+    struct stat st;
+    if (fstat(f->fd, &st))
+        return afile_errno(f, err, "cannot stat");
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int lleval_afile_append(struct lleval_afile *f, const void *data, size_t len,
+                        struct lleval_err *err)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(f->fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return afile_errno(f, err, "cannot append to");
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int lleval_afile_sync(struct lleval_afile *f, struct lleval_err *err)
+{
+    if (fdatasync(f->fd))
+        return afile_errno(f, err, "cannot sync");
+    return 0;
+}
+
+int lleval_afile_truncate(struct lleval_afile *f, uint64_t size, struct lleval_err *err)
+{
+    if (ftruncate(f->fd, (off_t)size) || fsync(f->fd))
+        return afile_errno(f, err, "cannot truncate");
+    return 0;
+}
+
+int lleval_afile_close(struct lleval_afile *f, struct lleval_err *err)
+{
+    int rc = 0;
+    if (!f)
+        return 0;
+    if (f->fd >= 0 && close(f->fd))
+        rc = afile_errno(f, err, "cannot close");
+    free(f->path);
+    free(f->label);
+    free(f);
+    return rc;
+}
+
+/* ---- line reader ---------------------------------------------------------------- */
+
 int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_err *err)
 {
     memset(lr, 0, sizeof(*lr));
@@ -207,6 +354,7 @@ int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
         return 0;
     }
     lr->lineno++;
+    lr->end += (uint64_t)n;
     lr->torn = false;
     if (n > 0 && lr->line[n - 1] == '\n')
         lr->line[--n] = '\0';
@@ -225,6 +373,8 @@ void lleval_lines_close(struct lleval_lines *lr)
     free(lr->line);
     memset(lr, 0, sizeof(*lr));
 }
+
+/* ---- clocks --------------------------------------------------------------------- */
 
 double lleval_now(void)
 {
@@ -249,6 +399,8 @@ const char *lleval_fmt_utc(char *buf, size_t size, double t)
     return buf;
 }
 
+/* ---- processes ------------------------------------------------------------------ */
+
 long lleval_getpid(void)
 {
     return (long)getpid();
@@ -266,6 +418,299 @@ void lleval_sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) && errno == EINTR)
         ;
+}
+
+int lleval_proc_spawn(const char *binary, char *const argv[], const char *log_path,
+                      unsigned flags, long *pid_out, struct lleval_err *err)
+{
+    int log_flags = O_WRONLY | O_CREAT | (flags & LLEVAL_SPAWN_APPEND_LOG ? O_APPEND : O_TRUNC);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    pid_t pid;
+    int rc;
+
+    *pid_out = 0;
+    if (posix_spawn_file_actions_init(&fa))
+        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': out of memory", binary);
+    if (posix_spawnattr_init(&attr)) {
+        posix_spawn_file_actions_destroy(&fa);
+        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': out of memory", binary);
+    }
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log_path, log_flags, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (flags & LLEVAL_SPAWN_OWN_GROUP) {
+        sigset_t none, defaults;
+        posix_spawnattr_setpgroup(&attr, 0);
+        sigemptyset(&none);
+        posix_spawnattr_setsigmask(&attr, &none);
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGINT);
+        sigaddset(&defaults, SIGTERM);
+        sigaddset(&defaults, SIGHUP);
+        sigaddset(&defaults, SIGPIPE);
+        posix_spawnattr_setsigdefault(&attr, &defaults);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF);
+    }
+    rc = posix_spawn(&pid, binary, &fa, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc)
+        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': %s", binary, strerror(rc));
+    *pid_out = (long)pid;
+    return 0;
+}
+
+static void exit_from_status(int status, struct lleval_proc_exit *ex)
+{
+    ex->signaled = WIFSIGNALED(status);
+    ex->code = ex->signaled ? WTERMSIG(status) : WIFEXITED(status) ? WEXITSTATUS(status) : status;
+}
+
+int lleval_proc_poll(long pid, struct lleval_proc_exit *ex)
+{
+    int status = 0;
+    pid_t r;
+    while ((r = waitpid((pid_t)pid, &status, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r == 0)
+        return 0;
+    if (r < 0) {
+        ex->signaled = false;
+        ex->code = 0;
+        return 2;
+    }
+    exit_from_status(status, ex);
+    return 1;
+}
+
+/* Blocking waitpid that survives signals; 0, or -1 with errno set. */
+static int wait_child(long pid, struct lleval_proc_exit *ex)
+{
+    int status = 0;
+    while (waitpid((pid_t)pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    exit_from_status(status, ex);
+    return 0;
+}
+
+int lleval_proc_wait(long pid, struct lleval_proc_exit *ex, struct lleval_err *err)
+{
+    if (wait_child(pid, ex))
+        return lleval_err_set(err, LLEVAL_EIO, "cannot wait for process %ld: %s", pid,
+                              strerror(errno));
+    return 0;
+}
+
+int lleval_proc_run(const char *binary, char *const argv[], const char *log_path, unsigned flags,
+                    struct lleval_proc_exit *ex, struct lleval_err *err)
+{
+    long pid;
+    int rc = lleval_proc_spawn(binary, argv, log_path, flags, &pid, err);
+    if (rc)
+        return rc;
+    if (wait_child(pid, ex))
+        return lleval_err_errno(err, "cannot wait for", binary);
+    return 0;
+}
+
+/* Sends sig to pid's process group, or to pid alone when it leads none. */
+static void signal_group(pid_t pid, int sig)
+{
+    if (kill(-pid, sig) && errno == ESRCH)
+        kill(pid, sig);
+}
+
+/* Waits up to ms for child pid to exit; returns true when it was reaped. */
+static bool reap_within(pid_t pid, long ms)
+{
+    double deadline = lleval_monotonic() + (double)ms / 1000.0;
+    for (;;) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return true;
+        if (lleval_monotonic() >= deadline)
+            return false;
+        lleval_sleep_ms(20);
+    }
+}
+
+void lleval_proc_terminate(long pid, long grace_ms)
+{
+    int status;
+    if (pid <= 0)
+        return;
+    signal_group((pid_t)pid, SIGTERM);
+    if (!reap_within((pid_t)pid, grace_ms)) {
+        signal_group((pid_t)pid, SIGKILL);
+        while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+void lleval_proc_terminate_other(long pid, long grace_ms)
+{
+    if (pid <= 0)
+        return;
+    kill((pid_t)pid, SIGTERM);
+    for (long i = 0; i < grace_ms / 50 && lleval_pid_alive(pid); i++)
+        lleval_sleep_ms(50);
+    if (lleval_pid_alive(pid))
+        kill((pid_t)pid, SIGKILL);
+}
+
+const char *lleval_proc_describe(const struct lleval_proc_exit *ex, char *buf, size_t size)
+{
+    if (!ex->signaled)
+        snprintf(buf, size, "exit status %d", ex->code);
+    else
+        snprintf(buf, size, "killed by signal %d%s", ex->code,
+                 ex->code == SIGKILL   ? ", SIGKILL: the out-of-memory killer or a kill -9"
+                 : ex->code == SIGSEGV ? ", SIGSEGV: a crash"
+                 : ex->code == SIGABRT ? ", SIGABRT: an assertion failed"
+                                       : "");
+    return buf;
+}
+
+int lleval_proc_argv0(long pid, struct lleval_sb *out)
+{
+    char path[64];
+    if (pid <= 0)
+        return LLEVAL_EIO;
+    /* NUL-separated arguments: the buffer reads as argv[0] */
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    return lleval_read_file(path, out, 1 << 16, NULL) ? LLEVAL_EIO : 0;
+}
+
+/* ---- lock files ----------------------------------------------------------------- */
+
+long lleval_lock_owner(const char *path)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    long pid = 0;
+    if (!lleval_read_file(path, &sb, 64, NULL)) {
+        lleval_sb_rtrim(&sb);
+        if (lleval_parse_long(sb.buf, 1, 1L << 30, &pid))
+            pid = 0;
+    }
+    lleval_sb_release(&sb);
+    return pid;
+}
+
+int lleval_lock_acquire(const char *path, long *holder, struct lleval_err *err)
+{
+    *holder = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        long pid;
+        if (fd >= 0) {
+            char buf[32];
+            int n = snprintf(buf, sizeof(buf), "%ld\n", lleval_getpid());
+            bool written = write(fd, buf, (size_t)n) == n;
+            if (close(fd) || !written)
+                return lleval_err_errno(err, "cannot write lock", path);
+            return 0;
+        }
+        if (errno != EEXIST)
+            return lleval_err_errno(err, "cannot create lock", path);
+        pid = lleval_lock_owner(path);
+        if (pid && pid != lleval_getpid() && lleval_pid_alive(pid)) {
+            *holder = pid;
+            return 1;
+        }
+        /* stale lock of a dead process: take it over */
+        unlink(path);
+    }
+    return lleval_err_set(err, LLEVAL_EIO, "cannot take the lock '%s'", path);
+}
+
+void lleval_lock_release(const char *path)
+{
+    unlink(path);
+}
+
+/* ---- programs and ports --------------------------------------------------------- */
+
+bool lleval_is_executable(const char *path)
+{
+    return !lleval_is_dir(path) && access(path, X_OK) == 0;
+}
+
+char *lleval_executable_in(const char *dir, const char *name)
+{
+    char *p;
+    if (!dir || !*dir)
+        return NULL;
+    p = lleval_path_join(dir, name);
+    if (lleval_is_executable(p))
+        return p;
+    free(p);
+    return NULL;
+}
+
+char *lleval_find_in_path(const char *name)
+{
+    const char *path_env = getenv("PATH");
+    while (path_env && *path_env) {
+        const char *colon = strchr(path_env, ':');
+        size_t len = colon ? (size_t)(colon - path_env) : strlen(path_env);
+        char *dir = lleval_xstrndup(path_env, len);
+        char *found = len ? lleval_executable_in(dir, name) : NULL;
+        free(dir);
+        if (found)
+            return found;
+        path_env = colon ? colon + 1 : NULL;
+    }
+    return NULL;
+}
+
+char *lleval_llama_cache_bin_dir(void)
+{
+    const char *env;
+    char *cache, *bin;
+    if ((env = getenv("LLEVAL_CACHE")) && *env)
+        cache = lleval_xstrdup(env);
+    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
+        cache = lleval_path_join(env, "lleval");
+    else if ((env = getenv("HOME")) && *env)
+        cache = lleval_path_join(env, ".cache/lleval");
+    else
+        return NULL;
+    bin = lleval_path_join(cache, "llama.cpp-nlc-3.21.1/bin");
+    free(cache);
+    return bin;
+}
+
+int lleval_free_loopback_port(const char *purpose, struct lleval_err *err)
+{
+    struct sockaddr_in addr;
+    socklen_t len = sizeof(addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+
+    if (fd < 0)
+        return lleval_err_set(err, LLEVAL_EIO,
+                              "cannot open a socket to find a free port for '%s': %s", purpose,
+                              strerror(errno));
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+        getsockname(fd, (struct sockaddr *)&addr, &len)) {
+        int rc = lleval_err_set(err, LLEVAL_EIO,
+                                "cannot bind 127.0.0.1:0 to find a free port for '%s': %s",
+                                purpose, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    port = ntohs(addr.sin_port);
+    close(fd);
+    return port;
 }
 
 /* ---- dynamic libraries (NVML) ------------------------------------------- */

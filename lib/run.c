@@ -3,14 +3,11 @@
  * that routes results into per-part journals, state.json per part and the
  * manifest with job_counts per trial.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include "lleval/batch.h"
 #include "lleval/dataset.h"
 #include "lleval/engine.h"
@@ -191,36 +188,18 @@ static char *new_run_id(const char *runs_dir)
     }
 }
 
+/* The run's lock file holds our pid; a live other holder is refused, a
+ * dead one's lock is taken over (lleval_lock_acquire). */
 static int acquire_lock(struct run *r, struct lleval_err *err)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(r->lock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            char buf[32];
-            int n = snprintf(buf, sizeof(buf), "%ld\n", lleval_getpid());
-            if (write(fd, buf, (size_t)n) != n || close(fd))
-                return lleval_err_errno(err, "cannot write lock", r->lock_path);
-            return 0;
-        }
-        if (errno != EEXIST)
-            return lleval_err_errno(err, "cannot create lock", r->lock_path);
-        {
-            struct lleval_sb sb = LLEVAL_SB_INIT;
-            long pid = 0;
-            lleval_read_file(r->lock_path, &sb, 64, NULL);
-            lleval_sb_rtrim(&sb);
-            lleval_parse_long(sb.buf, 1, 1L << 30, &pid);
-            lleval_sb_release(&sb);
-            if (pid && pid != lleval_getpid() && lleval_pid_alive(pid))
-                return lleval_err_set(err, LLEVAL_EINVAL,
-                                      "run '%s' is being run by process %ld; stop it with "
-                                      "`lleval runs stop %s` or wait for it to finish",
-                                      r->id, pid, r->id);
-            /* stale lock of a dead process: take it over */
-            unlink(r->lock_path);
-        }
-    }
-    return lleval_err_set(err, LLEVAL_EIO, "cannot take the lock '%s'", r->lock_path);
+    long pid;
+    int rc = lleval_lock_acquire(r->lock_path, &pid, err);
+    if (rc == 1)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "run '%s' is being run by process %ld; stop it with "
+                              "`lleval runs stop %s` or wait for it to finish",
+                              r->id, pid, r->id);
+    return rc;
 }
 
 static json_t *part_state_json(const struct run *r, const struct part *p)
@@ -979,7 +958,7 @@ static int open_run_dir(struct run *r, struct lleval_err *err)
     rc = acquire_lock(r, err);
     if (rc)
         return rc;
-    unlink(r->stop_path); /* an old stop request does not stop a resumed run */
+    remove(r->stop_path); /* an old stop request does not stop a resumed run */
     {
         char *logs = lleval_path_join(r->dir, "logs");
         char *results = lleval_path_join(r->dir, "results");
@@ -1255,7 +1234,7 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
                                           "predictions.csv"
                                         : "parse found results that do not match the requests",
                             res->failed, res->requests);
-    unlink(r.lock_path);
+    lleval_lock_release(r.lock_path);
     free_run(&r);
     return rc;
 }
@@ -1265,8 +1244,7 @@ int lleval_run_request_stop(const char *runs_dir, const char *id, long *pid_out,
 {
     char *dir = lleval_run_dir(runs_dir, id, err);
     char *lock, *stop;
-    struct lleval_sb sb = LLEVAL_SB_INIT;
-    long pid = 0;
+    long pid;
     int rc = 0;
 
     if (!dir)
@@ -1279,10 +1257,7 @@ int lleval_run_request_stop(const char *runs_dir, const char *id, long *pid_out,
     }
     lock = lleval_path_join(dir, "lock");
     stop = lleval_path_join(dir, "stop");
-    if (!lleval_read_file(lock, &sb, 64, NULL)) {
-        lleval_sb_rtrim(&sb);
-        lleval_parse_long(sb.buf, 1, 1L << 30, &pid);
-    }
+    pid = lleval_lock_owner(lock);
     if (!pid || !lleval_pid_alive(pid)) {
         rc = lleval_err_set(err, LLEVAL_EINVAL,
                             "run '%s' is not running; resume it with `lleval runs resume %s`", id,
@@ -1293,7 +1268,6 @@ int lleval_run_request_stop(const char *runs_dir, const char *id, long *pid_out,
         rc = lleval_write_file_atomic(stop, line, (size_t)n, err);
         *pid_out = pid;
     }
-    lleval_sb_release(&sb);
     free(lock);
     free(stop);
     free(dir);

@@ -16,24 +16,16 @@
  *    change elsewhere does not change a tensor's values.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "lleval/fs.h"
 #include "lleval/gguf.h"
+#include "lleval/platform.h"
 #include "lleval/synth.h"
 #include "lleval/util.h"
-
-extern char **environ;
 
 /* ---- options --------------------------------------------------------------- */
 
@@ -524,65 +516,23 @@ out:
 
 /* ---- llama.cpp tools ------------------------------------------------------------------ */
 
-static bool executable(const char *path)
-{
-    return !lleval_is_dir(path) && access(path, X_OK) == 0;
-}
-
-/* dir/name when executable (owned), else NULL. */
-static char *tool_in(const char *dir, const char *name)
-{
-    char *p;
-    if (!dir || !*dir)
-        return NULL;
-    p = lleval_path_join(dir, name);
-    if (executable(p))
-        return p;
-    free(p);
-    return NULL;
-}
-
 char *lleval_synth_find_tool(const char *name, const char *explicit_path)
 {
-    const char *env, *path_env;
     char *found, *cache;
 
     if (explicit_path) {
         if (lleval_is_dir(explicit_path))
-            return tool_in(explicit_path, name);
-        return executable(explicit_path) ? lleval_xstrdup(explicit_path) : NULL;
+            return lleval_executable_in(explicit_path, name);
+        return lleval_is_executable(explicit_path) ? lleval_xstrdup(explicit_path) : NULL;
     }
-    env = getenv("LLEVAL_LLAMA_BIN_DIR");
-    if ((found = tool_in(env, name)))
+    if ((found = lleval_executable_in(getenv("LLEVAL_LLAMA_BIN_DIR"), name)))
         return found;
-    if ((env = getenv("LLEVAL_CACHE")) && *env)
-        cache = lleval_xstrdup(env);
-    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
-        cache = lleval_path_join(env, "lleval");
-    else if ((env = getenv("HOME")) && *env)
-        cache = lleval_path_join(env, ".cache/lleval");
-    else
-        cache = NULL;
-    if (cache) {
-        char *bin = lleval_path_join(cache, "llama.cpp-nlc-3.21.1/bin");
-        found = tool_in(bin, name);
-        free(bin);
-        free(cache);
-        if (found)
-            return found;
-    }
-    path_env = getenv("PATH");
-    while (path_env && *path_env) {
-        const char *colon = strchr(path_env, ':');
-        size_t len = colon ? (size_t)(colon - path_env) : strlen(path_env);
-        char *dir = lleval_xstrndup(path_env, len);
-        found = len ? tool_in(dir, name) : NULL;
-        free(dir);
-        if (found)
-            return found;
-        path_env = colon ? colon + 1 : NULL;
-    }
-    return NULL;
+    cache = lleval_llama_cache_bin_dir();
+    found = lleval_executable_in(cache, name);
+    free(cache);
+    if (found)
+        return found;
+    return lleval_find_in_path(name);
 }
 
 static const char *const quant_types[] = {
@@ -616,39 +566,16 @@ static char *log_tail(const char *path, size_t max)
 }
 
 /*
- * Runs argv (no shell) with stdin from /dev/null and stdout+stderr into
- * log_path; returns the exit status, or -1 with err set when it could not run.
- * POSIX process code: a Windows port replaces this function.
+ * Runs argv (no shell) with stdin from the null device and stdout+stderr
+ * into log_path; returns the exit status (128 + the signal number when a
+ * signal ended it), or -1 with err set when it could not run.
  */
 static int run_argv(char *const *argv, const char *log_path, struct lleval_err *err)
 {
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int status = 0, rc;
-
-    if (posix_spawn_file_actions_init(&fa)) {
-        lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': out of memory", argv[0]);
+    struct lleval_proc_exit ex;
+    if (lleval_proc_run(argv[0], argv, log_path, 0, &ex, err))
         return -1;
-    }
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc) {
-        errno = rc;
-        lleval_err_errno(err, "cannot start", argv[0]);
-        return -1;
-    }
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            lleval_err_errno(err, "cannot wait for", argv[0]);
-            return -1;
-        }
-    }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return ex.signaled ? 128 + ex.code : ex.code;
 }
 
 int lleval_synth_quantize(const char *tool, const char *in, const char *out, const char *qtype,
@@ -694,8 +621,8 @@ int lleval_synth_quantize(const char *tool, const char *in, const char *out, con
     if (rename(tmp, out))
         rc = lleval_err_errno(err, "cannot rename to", out);
 out:
-    unlink(tmp);
-    unlink(log);
+    remove(tmp);
+    remove(log);
     free(tmp);
     free(log);
     return rc;

@@ -12,10 +12,12 @@ Used by lleval's end-to-end test and benchmark to check `lleval score` against
 the official numbers; standard library only.
 
     squad_v1_eval.py DATASET.json PREDICTIONS.json        -> {"exact_match": .., "f1": ..}
+    squad_v1_eval.py DATASET.json --pred-csv FILE         many predictions per question
     squad_v1_eval.py --nfd ...                            NQ-open variant (NFD first)
     squad_v1_eval.py --check-tsv FILE [--nfd]             check lleval's metric fixtures
 """
 import argparse
+import csv
 import json
 import re
 import string
@@ -77,6 +79,46 @@ def evaluate(dataset, predictions, nfd=False):
     return {"exact_match": exact_match, "f1": f1}
 
 
+def evaluate_rows(dataset, rows, nfd=False):
+    """Scores every (question id, prediction) pair with the official functions.
+
+    The many-predictions form (a predictions.csv with samples s0, s1, ... of
+    each question): each row is one pair, scored like one prediction of the
+    official loop (max over the question's golds); a row with status "error"
+    scores 0. Rows are grouped as lleval groups them (prompt_type x
+    temperature); totals are percentages over the rows."""
+    golds = {}
+    for article in dataset:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                golds.setdefault(qa["id"], [a["text"] for a in qa["answers"]])
+    groups = {}
+    unknown = 0
+    for row in rows:
+        ground_truths = golds.get(row["item_id"])
+        if ground_truths is None:
+            unknown += 1
+            continue
+        key = (row.get("prompt_type", ""), row.get("temperature", ""))
+        g = groups.setdefault(key, [0, 0, 0])
+        g[2] += 1
+        if row.get("status", "ok") == "error":
+            continue
+        prediction = row["prediction"]
+        g[0] += metric_max_over_ground_truths(exact_match_score, prediction, ground_truths, nfd)
+        g[1] += metric_max_over_ground_truths(f1_score, prediction, ground_truths, nfd)
+    out = {"groups": [], "unknown": unknown}
+    em = f1 = total = 0
+    for (prompt, temp), (g_em, g_f1, n) in groups.items():
+        out["groups"].append({"prompt_type": prompt, "temperature": temp, "n": n,
+                              "exact_match": 100.0 * g_em / n, "f1": 100.0 * g_f1 / n})
+        em, f1, total = em + g_em, f1 + g_f1, total + n
+    out["exact_match"] = 100.0 * em / total if total else 0.0
+    out["f1"] = 100.0 * f1 / total if total else 0.0
+    out["total"] = total
+    return out
+
+
 def _unescape(field):
     out, i = [], 0
     while i < len(field):
@@ -119,12 +161,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dataset_file", nargs="?")
     ap.add_argument("prediction_file", nargs="?")
+    ap.add_argument("--pred-csv", metavar="FILE",
+                    help="score every row of a predictions.csv (columns item_id, prediction, "
+                         "status, prompt_type, temperature)")
     ap.add_argument("--nfd", action="store_true", help="NQ-open normalization (NFD first)")
     ap.add_argument("--check-tsv", action="append", default=[], metavar="FILE")
     args = ap.parse_args()
     if args.check_tsv:
         bad = sum(check_tsv(p, args.nfd) for p in args.check_tsv)
         sys.exit(1 if bad else 0)
+    if args.pred_csv:
+        if not args.dataset_file or args.prediction_file:
+            ap.error("--pred-csv takes DATASET.json only")
+        with open(args.dataset_file, encoding="utf-8") as f:
+            dataset = json.load(f)["data"]
+        with open(args.pred_csv, encoding="utf-8", newline="") as f:
+            print(json.dumps(evaluate_rows(dataset, csv.DictReader(f), args.nfd)))
+        return
     if not args.dataset_file or not args.prediction_file:
         ap.error("DATASET.json and PREDICTIONS.json are required")
     with open(args.dataset_file, encoding="utf-8") as f:

@@ -1,18 +1,32 @@
 #!/usr/bin/env python3
 """Scoring benchmark for lleval (driven by bench/score/run.sh; not a test).
 
-1. SQuAD-JSON scoring of >= --items generated predictions against XQuAD golds
-   (XQuAD's 1,190 questions repeated under new ids), side by side with the
-   reference SQuAD v1.1 script (bench/reference/squad_v1_eval.py); the numbers
-   must agree to every printed decimal.
-2. parse + score of --rows generated result lines: results JSONL ->
-   `lleval parse` -> predictions.csv -> `lleval score`, and `lleval score` on
-   CSVs of several sizes to show that peak RSS does not grow with the rows.
+1. Scoring speed against the Python reference. The gold set is XQuAD
+   (xquad.en.json, 1,190 questions, read as is); the predictions are one
+   predictions.csv in the form lleval's pipeline writes (custom_id
+   xquad:<id>:direct:t0:s<k>, samples s0..s<S-1> of every question, S =
+   ceil(--items / 1190), so 101,150 rows for the default 100,000). Both tools
+   read the same two inputs:
+     python3 bench/reference/squad_v1_eval.py xquad.en.json --pred-csv FILE
+       (the official normalize / EM / F1 / max-over-golds applied to every row)
+     lleval score --pred-csv FILE --prepared-dir prep
+       (prep/ made once by `lleval prepare` before timing starts; not timed)
+   EM and F1 must agree to the printed three decimals. Each command runs
+   --repeat times; the table shows the fastest run (wall and CPU separately)
+   and the largest peak RSS.
+   A small SQuAD-JSON check (one prediction per XQuAD question, the official
+   script's own input format) must agree exactly too.
+2. parse + score of --rows generated result lines (results JSONL -> `lleval
+   parse` -> predictions.csv -> `lleval score`), also at --rows / 10 to show
+   that peak RSS does not grow with the number of lines.
 
-Wall time and peak RSS are measured per child process with os.wait4().
+Wall time: monotonic clock around the child. CPU time: user + system from
+os.wait4(). Peak RSS: /usr/bin/time -f %M (a child forked from this python
+would report python's own RSS as its high-water mark).
 """
 import argparse
 import json
+import math
 import os
 import random
 import subprocess
@@ -21,7 +35,7 @@ import tempfile
 import time
 
 KINDS = ["exact", "extra", "punct", "article", "case", "wrong", "empty", "unicode", "partial",
-         "missing"]
+         "sentence"]
 
 
 def mutate(gold, k, rnd):
@@ -41,6 +55,8 @@ def mutate(gold, k, rnd):
         return ""
     if k == "unicode":
         return "\u00ab" + gold + "\u00bb \u2013 caf\u00e9\u00a0na\u00efve"
+    if k == "sentence":
+        return "According to the passage, the answer is %s.\nIt is stated in the second paragraph." % gold
     return " ".join(gold.split()[: max(1, len(gold.split()) // 2)])
 
 
@@ -48,11 +64,7 @@ TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
 def run(cmd, stdout=None):
-    """Runs cmd; returns (wall s, cpu s, peak RSS MiB, exit status).
-
-    Peak RSS comes from /usr/bin/time -f %M when present (its child starts
-    small; a child forked from this python would report python's own RSS as
-    its high-water mark), else from os.wait4()."""
+    """Runs cmd; returns (wall s, cpu s, peak RSS MiB, exit status)."""
     with tempfile.NamedTemporaryFile() as tf, tempfile.TemporaryFile() as errf:
         full = [TIME, "-q", "-f", "%M", "-o", tf.name] + cmd if TIME else cmd
         t0 = time.monotonic()
@@ -73,34 +85,27 @@ def run(cmd, stdout=None):
     return wall, usage.ru_utime + usage.ru_stime, rss, rc
 
 
-def build_synthetic_squad(xquad, items, path):
+def best_of(n, cmd, stdout_path=None):
+    """Runs cmd n times: (min wall, min cpu, max RSS); exits when a run fails."""
+    walls, cpus, rsss = [], [], []
+    for _ in range(n):
+        if stdout_path:
+            with open(stdout_path, "w") as out:
+                wall, cpu, rss, rc = run(cmd, stdout=out)
+        else:
+            wall, cpu, rss, rc = run(cmd)
+        if rc:
+            sys.exit("benchmark command failed: %s" % " ".join(cmd))
+        walls.append(wall)
+        cpus.append(cpu)
+        rsss.append(rss)
+    return min(walls), min(cpus), max(rsss)
+
+
+def xquad_questions(xquad):
     data = json.load(open(xquad, encoding="utf-8"))
-    questions = sum(len(p["qas"]) for a in data["data"] for p in a["paragraphs"])
-    copies = -(-items // questions)
-    out = {"version": "synthetic", "data": []}
-    for c in range(copies):
-        for art in data["data"]:
-            paras = []
-            for para in art["paragraphs"]:
-                qas = [dict(qa, id="%s_%d" % (qa["id"], c)) for qa in para["qas"]]
-                paras.append({"context": para["context"], "qas": qas})
-            out["data"].append({"title": "%s_%d" % (art.get("title", ""), c), "paragraphs": paras})
-    json.dump(out, open(path, "w", encoding="utf-8"), ensure_ascii=False)
-    return copies * questions
-
-
-def squad_predictions(path_dataset, path_out, seed=1):
-    rnd = random.Random(seed)
-    data = json.load(open(path_dataset, encoding="utf-8"))
-    preds, n = {}, 0
-    for art in data["data"]:
-        for para in art["paragraphs"]:
-            for qa in para["qas"]:
-                k = KINDS[n % len(KINDS)]
-                n += 1
-                if k != "missing":
-                    preds[qa["id"]] = mutate(rnd.choice(qa["answers"])["text"], k, rnd)
-    json.dump(preds, open(path_out, "w", encoding="utf-8"), ensure_ascii=False)
+    return [(qa["id"], [a["text"] for a in qa["answers"]])
+            for art in data["data"] for para in art["paragraphs"] for qa in para["qas"]]
 
 
 def csv_field(s):
@@ -109,59 +114,78 @@ def csv_field(s):
     return s
 
 
-def generate_rows(prep_jsonl, rows, csv_path, jsonl_path=None, seed=2):
-    """predictions.csv rows (and the matching result JSONL lines) over the prepared items."""
-    rnd = random.Random(seed)
-    items = [json.loads(l) for l in open(prep_jsonl, encoding="utf-8")]
-    prompts, temps = ["direct", "cot"], ["0", "0.3", "0.7", "1"]
-    per_sample = len(items) * len(prompts) * len(temps)
-    header = ("custom_id,dataset,item_id,type,prompt_type,temperature,sample,status,finish_reason,"
+CSV_HEADER = ("custom_id,dataset,item_id,type,prompt_type,temperature,sample,status,finish_reason,"
               "prediction,latency_ms,prompt_tokens,completion_tokens,gen_tps,attempts,error\r\n")
-    fc = open(csv_path, "w", encoding="utf-8", newline="")
-    fj = open(jsonl_path, "w", encoding="utf-8") if jsonl_path else None
-    fc.write(header)
-    buf_c, buf_j = [], []
-    for n in range(rows):
-        s, rest = divmod(n, per_sample)
-        t_i, rest = divmod(rest, len(items) * len(prompts))
-        p_i, i_i = divmod(rest, len(items))
-        it = items[i_i]
-        k = KINDS[n % (len(KINDS) - 1)]
-        pred = mutate(rnd.choice(it["answers"]), k, rnd)
-        if p_i == 1:
-            pred = "<think>Let me find it in the passage.</think>" + pred
-        ok = n % 97 != 0
-        fin = "length" if n % 13 == 0 else "stop"
-        lat = 200.0 + rnd.random() * 3000.0
-        tps = 12.0 + rnd.random() * 14.0
-        cid = "bench:%s:%s:t%s:s%d" % (it["id"], prompts[p_i], temps[t_i], s)
-        buf_c.append(",".join([
-            cid, "bench", csv_field(it["id"]), "open_book", prompts[p_i], temps[t_i], str(s),
-            "ok" if ok else "error", fin if ok else "error", csv_field(pred) if ok else "",
-            "%.1f" % lat, "412", "9", "%.2f" % tps, "1", "" if ok else "HTTP 500"]) + "\r\n")
-        if fj is not None:
+
+
+def write_predictions_csv(questions, samples, path, seed=1):
+    """predictions.csv as `lleval parse` writes it: every question, samples s0..s<samples-1>."""
+    rnd = random.Random(seed)
+    rows, n = [CSV_HEADER], 0
+    for qid, golds in questions:
+        for s in range(samples):
+            k = KINDS[(n * 7 + s) % len(KINDS)]
+            n += 1
+            ok = n % 101 != 0
+            pred = mutate(rnd.choice(golds), k, rnd) if ok else ""
+            fin = ("length" if k == "sentence" and s % 5 == 0 else "stop") if ok else "error"
+            rows.append(",".join([
+                "xquad:%s:direct:t0:s%d" % (qid, s), "xquad", csv_field(qid), "open_book",
+                "direct", "0", str(s), "ok" if ok else "error", fin, csv_field(pred),
+                "%.1f" % (200.0 + rnd.random() * 3000.0), "344", str(1 + len(pred) // 4),
+                "%.1f" % (12.0 + rnd.random() * 14.0), "1", "" if ok else "HTTP 500"]) + "\r\n")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("".join(rows))
+    return n
+
+
+def write_squad_predictions(questions, path, seed=3):
+    """One prediction per question (the official script's input), a few left out."""
+    rnd = random.Random(seed)
+    preds = {}
+    for n, (qid, golds) in enumerate(questions):
+        if n % 50 != 49:
+            preds[qid] = mutate(rnd.choice(golds), KINDS[n % len(KINDS)], rnd)
+    json.dump(preds, open(path, "w", encoding="utf-8"), ensure_ascii=False)
+
+
+def write_results_jsonl(questions, rows, path, seed=2):
+    """Result lines in the OpenAI batch output form lleval's scheduler writes."""
+    rnd = random.Random(seed)
+    prompts, temps = ["direct", "cot"], ["0", "0.3", "0.7", "1"]
+    per_sample = len(questions) * len(prompts) * len(temps)
+    with open(path, "w", encoding="utf-8") as f:
+        buf = []
+        for n in range(rows):
+            s, rest = divmod(n, per_sample)
+            t_i, rest = divmod(rest, len(questions) * len(prompts))
+            p_i, q_i = divmod(rest, len(questions))
+            qid, golds = questions[q_i]
+            pred = mutate(rnd.choice(golds), KINDS[n % len(KINDS)], rnd)
+            if p_i == 1:
+                pred = "<think>Let me find it in the passage.</think>" + pred
+            ok = n % 97 != 0
+            fin = "length" if n % 13 == 0 else "stop"
+            lat = 200.0 + rnd.random() * 3000.0
+            tps = 12.0 + rnd.random() * 14.0
+            cid = "xquad:%s:%s:t%s:s%d" % (qid, prompts[p_i], temps[t_i], s)
+            rid = "batch_req_%016x" % n
             body = {"object": "chat.completion", "model": "bench",
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": pred},
                                  "finish_reason": fin}],
-                    "usage": {"prompt_tokens": 412, "completion_tokens": 9, "total_tokens": 421}}
-            line = {"id": "batch_req_%d" % n, "custom_id": cid,
-                    "response": {"status_code": 200 if ok else 500, "body": body if ok else None},
+                    "usage": {"prompt_tokens": 344, "completion_tokens": 9, "total_tokens": 353}}
+            line = {"id": rid, "custom_id": cid,
+                    "response": {"status_code": 200 if ok else 500, "request_id": rid,
+                                 "body": body if ok else None},
                     "error": None if ok else {"code": "http", "message": "HTTP 500"},
-                    "lleval": {"engine": "bench", "latency_ms": round(lat, 1), "prompt_tokens": 412,
-                               "completion_tokens": 9, "gen_tps": round(tps, 2), "attempts": 1,
-                               "finish_reason": fin if ok else "error"}}
-            buf_j.append(json.dumps(line, ensure_ascii=False) + "\n")
-        if len(buf_c) >= 20000:
-            fc.write("".join(buf_c))
-            buf_c.clear()
-            if fj is not None:
-                fj.write("".join(buf_j))
-                buf_j.clear()
-    fc.write("".join(buf_c))
-    fc.close()
-    if fj is not None:
-        fj.write("".join(buf_j))
-        fj.close()
+                    "lleval": {"engine": "bench", "finish_reason": fin if ok else "error",
+                               "latency_ms": lat, "prompt_tokens": 344, "completion_tokens": 9,
+                               "prompt_tps": 500.0, "gen_tps": tps, "attempts": 1}}
+            buf.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            if len(buf) >= 20000:
+                f.write("".join(buf))
+                buf.clear()
+        f.write("".join(buf))
 
 
 def main():
@@ -170,69 +194,93 @@ def main():
     ap.add_argument("--reference", required=True)
     ap.add_argument("--xquad", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--items", type=int, default=100000)
-    ap.add_argument("--rows", type=int, default=1000000)
+    ap.add_argument("--items", type=int, default=100000, help="predictions scored against XQuAD")
+    ap.add_argument("--rows", type=int, default=1000000, help="result lines parsed and scored")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per command (the best is shown)")
     args = ap.parse_args()
+    xquad = os.path.abspath(args.xquad)
+    args.reference = os.path.abspath(args.reference)
+    lleval = os.path.abspath(args.lleval)
     os.makedirs(args.work, exist_ok=True)
     os.chdir(args.work)
-    lleval = os.path.abspath(args.lleval)
     table = []
+    agree = True
 
-    # ---- SQuAD-JSON mode against the reference script ----
-    total = build_synthetic_squad(args.xquad, args.items, "synthetic.json")
+    # ---- setup, not timed: the prepared gold set and the predictions ----
     with open("bench.yaml", "w") as f:
-        f.write("datasets:\n  - {name: synth, format: squad, path: synthetic.json}\n"
-                "  - {name: bench, format: squad, path: %s}\n"
-                "paths:\n  prepared_dir: prep\n" % args.xquad)
+        f.write("datasets:\n  - {name: xquad, format: squad, path: %s}\n"
+                "paths:\n  prepared_dir: prep\n" % xquad)
     if run([lleval, "prepare", "--config", "bench.yaml"])[3]:
         sys.exit("lleval prepare failed")
-    squad_predictions("synthetic.json", "synthetic_preds.json")
-    with open("ref.json", "w") as out:
-        ref_wall, ref_cpu, ref_rss, rc = run([sys.executable, args.reference, "synthetic.json",
-                                              "synthetic_preds.json"], stdout=out)
-    if rc:
-        sys.exit("the reference script failed")
-    ref = json.load(open("ref.json"))
-    table.append(("python reference (squad_v1_eval.py)", "SQuAD JSON", total, ref_wall, ref_cpu,
-                  ref_rss, None, None))
-    agree = True
+    questions = xquad_questions(xquad)
+    samples = max(1, math.ceil(args.items / len(questions)))
+    n_pred = write_predictions_csv(questions, samples, "predictions.csv")
+    print("predictions.csv: %d rows (%d questions x samples s0..s%d), %.1f MB"
+          % (n_pred, len(questions), samples - 1, os.path.getsize("predictions.csv") / 1e6),
+          file=sys.stderr)
+
+    # ---- 1. many predictions: lleval vs the reference on the same files ----
+    ref_wall, ref_cpu, ref_rss = best_of(args.repeat, [sys.executable, args.reference, xquad,
+                                                       "--pred-csv", "predictions.csv"],
+                                         "ref_csv.json")
+    ref = json.load(open("ref_csv.json"))
+    table.append(("python reference --pred-csv", "CSV rows", n_pred, ref_wall, ref_cpu, ref_rss,
+                  None, None))
     for boot in ("0", "1000"):
-        wall, cpu, rss, rc = run([lleval, "score", "--pred-json", "synthetic_preds.json", "--dataset",
-                             "synth", "--prepared-dir", "prep", "--out-dir", "out_json",
-                             "--bootstrap", boot])
-        if rc:
-            sys.exit("lleval score --pred-json failed")
-        got = json.load(open("out_json/scores.json"))
+        wall, cpu, rss = best_of(args.repeat, [lleval, "score", "--pred-csv", "predictions.csv",
+                                               "--prepared-dir", "prep", "--out-dir", "out_csv",
+                                               "--bootstrap", boot])
+        got = json.load(open("out_csv/scores.json"))["groups"][0]
         for key in ("exact_match", "f1"):
-            if "%.3f" % ref[key] != "%.3f" % got[key]:
+            if got["n"] != ref["total"] or "%.3f" % ref[key] != "%.3f" % got[key]["value"]:
                 agree = False
-                print("MISMATCH %s: reference %.3f lleval %.3f" % (key, ref[key], got[key]))
-        table.append(("lleval score --pred-json (bootstrap %s)" % boot, "SQuAD JSON", total, wall,
+                print("MISMATCH %s: reference %.3f (n %d), lleval %.3f (n %d)"
+                      % (key, ref[key], ref["total"], got[key]["value"], got["n"]))
+        table.append(("lleval score --pred-csv (bootstrap %s)" % boot, "CSV rows", n_pred, wall,
                       cpu, rss, ref_wall / wall, ref_cpu / cpu))
 
-    # ---- parse + score of generated result lines ----
-    sizes = sorted({max(1, args.rows // 10), args.rows})
-    for rows in sizes:
-        csv_path, jsonl_path = "pred_%d.csv" % rows, "results_%d.jsonl" % rows
-        t0 = time.monotonic()
-        generate_rows("prep/bench.jsonl", rows, csv_path, jsonl_path if rows == args.rows else None)
-        print("generated %d rows in %.1f s" % (rows, time.monotonic() - t0), file=sys.stderr)
-        if rows == args.rows:
-            wall, cpu, rss, rc = run([lleval, "parse", "--results-jsonl", jsonl_path, "--out-csv",
-                                      "parsed.csv", "--no-reconcile"])
-            name = "lleval parse (results JSONL -> CSV)"
-            table.append((name if rc == 0 else name + ": FAILED", "result lines", rows, wall, cpu,
-                          rss, None, None))
-            os.remove(jsonl_path)
-        for boot in ("0", "1000"):
-            wall, cpu, rss, rc = run([lleval, "score", "--pred-csv", csv_path, "--prepared-dir",
-                                      "prep", "--out-dir", "out_csv", "--bootstrap", boot])
-            name = "lleval score --pred-csv (bootstrap %s)" % boot
-            table.append((name if rc == 0 else name + ": FAILED", "CSV rows", rows, wall, cpu, rss,
-                          None, None))
-        os.remove(csv_path)
+    # ---- the official input format: one prediction per question, exact agreement ----
+    write_squad_predictions(questions, "squad_preds.json")
+    wall, cpu, rss = best_of(1, [sys.executable, args.reference, xquad, "squad_preds.json"],
+                             "ref_json.json")
+    ref_json = json.load(open("ref_json.json"))
+    table.append(("python reference (official format)", "SQuAD JSON", len(questions), wall, cpu,
+                  rss, None, None))
+    wall2, cpu2, rss2 = best_of(1, [lleval, "score", "--pred-json", "squad_preds.json", "--dataset",
+                                    "xquad", "--prepared-dir", "prep", "--out-dir", "out_json"])
+    got = json.load(open("out_json/scores.json"))
+    for key in ("exact_match", "f1"):
+        if "%.3f" % ref_json[key] != "%.3f" % got[key]:
+            agree = False
+            print("MISMATCH squad-json %s: reference %.3f lleval %.3f"
+                  % (key, ref_json[key], got[key]))
+    table.append(("lleval score --pred-json", "SQuAD JSON", len(questions), wall2, cpu2, rss2,
+                  wall / wall2, cpu / cpu2))
 
-    widths = [42, 12, 8, 8, 8, 13, 14, 13]
+    # ---- 2. parse + score of generated result lines ----
+    small = max(1, args.rows // 10)
+    t0 = time.monotonic()
+    write_results_jsonl(questions, args.rows, "results_big.jsonl")
+    with open("results_big.jsonl", "rb") as src, open("results_small.jsonl", "wb") as dst:
+        for _ in range(small):
+            dst.write(src.readline())
+    print("generated %d result lines in %.1f s" % (args.rows, time.monotonic() - t0),
+          file=sys.stderr)
+    for rows, name in ((small, "small"), (args.rows, "big")):
+        wall, cpu, rss = best_of(1, [lleval, "parse", "--results-jsonl", "results_%s.jsonl" % name,
+                                     "--out-csv", "parsed_%s.csv" % name, "--no-reconcile"])
+        table.append(("lleval parse (results JSONL -> CSV)", "result lines", rows, wall, cpu, rss,
+                      None, None))
+        for boot in ("0", "1000"):
+            wall, cpu, rss = best_of(1, [lleval, "score", "--pred-csv", "parsed_%s.csv" % name,
+                                         "--prepared-dir", "prep", "--out-dir", "out_" + name,
+                                         "--bootstrap", boot])
+            table.append(("lleval score --pred-csv (bootstrap %s)" % boot, "parsed rows", rows,
+                          wall, cpu, rss, None, None))
+        os.remove("results_%s.jsonl" % name)
+        os.remove("parsed_%s.csv" % name)
+
+    widths = [40, 12, 9, 8, 8, 13, 13, 12]
     head = ("tool", "input", "items", "wall s", "cpu s", "peak RSS MiB", "speedup wall",
             "speedup cpu")
     print("  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths))))
@@ -240,7 +288,8 @@ def main():
         cells = (name, what, str(n), "%.3f" % wall, "%.3f" % cpu, "%.1f" % rss,
                  "-" if sw is None else "%.1fx" % sw, "-" if sc is None else "%.1fx" % sc)
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
-    print("reference and lleval agree on EM/F1 to 3 decimals: %s" % ("yes" if agree else "NO"))
+    print("EM %.3f F1 %.3f over %d rows; lleval and the reference agree to 3 decimals: %s"
+          % (ref["exact_match"], ref["f1"], ref["total"], "yes" if agree else "NO"))
     return 0 if agree else 1
 
 

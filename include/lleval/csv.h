@@ -43,6 +43,12 @@ struct lleval_csv_reader {
     struct lleval_sb field; /* all fields of the record, each NUL-terminated */
     size_t *starts;         /* start of each field in `field` */
     size_t cap_starts;
+    /* read buffer, private to csv.c: buf[buf_pos..buf_len) is unread, buf[buf_len]
+     * is a NUL sentinel, buf[0] is at byte offset buf_off of the file */
+    char *buf;
+    size_t buf_len, buf_pos;
+    long long buf_off;
+    bool eof;
     bool blank;                     /* the current record was an empty line */
     bool spreadsheet_formula_guard; /* writer-side only; unused by the reader */
 };

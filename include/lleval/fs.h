@@ -1,8 +1,12 @@
 /*
- * Files and processes: whole-file reads with a size bound, atomic writes
- * (temp file + fsync + rename + directory fsync), mkdir -p, a line reader
- * that counts lines, and other platform concerns. Platform-specific code
- * lives in lib/platform.c only, so a Windows port is one file.
+ * The platform layer, part 1: files and directories. Whole-file reads with a
+ * size bound, atomic writes (temp file + fsync + rename + directory fsync),
+ * mkdir -p, sorted directory listings, append-only files (the result
+ * journal), and a line reader that counts lines.
+ *
+ * Everything here and in platform.h (processes, lock files, clocks,
+ * dynamic libraries; included below) is implemented in lib/platform.c only,
+ * so a Windows port is one file.
  */
 #ifndef LLEVAL_FS_H
 #define LLEVAL_FS_H
@@ -12,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "lleval/error.h"
+#include "lleval/platform.h"
 #include "lleval/util.h"
 
 /* Reads the whole file into out (appends). Fails with LLEVAL_EINVAL when it is
@@ -30,6 +35,24 @@ int lleval_remove_tree(const char *path, struct lleval_err *err);
 
 bool lleval_path_exists(const char *path);
 bool lleval_is_dir(const char *path);
+/* True when this process may read path (a file or a directory). */
+bool lleval_is_readable(const char *path);
+/* The size of the file at path in bytes, or -1 when it cannot be read. */
+int64_t lleval_file_size(const char *path);
+
+/*
+ * The entries of a directory, without "." and ".." (hidden names are
+ * included: callers skip what they do not want), sorted byte-wise so every
+ * platform sees the same order.
+ */
+struct lleval_dir_list {
+    char **names; /* owned, n of them */
+    size_t n;
+};
+/* Fills *out (owned: lleval_dir_list_release). Returns 0, or LLEVAL_EIO with
+ * "cannot open directory 'dir': reason" (nothing to release then). */
+int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_err *err);
+void lleval_dir_list_release(struct lleval_dir_list *list);
 
 /* Returns an owned "a/b". */
 char *lleval_path_join(const char *a, const char *b);
@@ -39,6 +62,29 @@ char *lleval_path_dirname(const char *path);
 /* fsyncs an open stdio stream (after fflush). */
 int lleval_fsync_file(FILE *f, const char *path, struct lleval_err *err);
 int lleval_fsync_dir(const char *dir, struct lleval_err *err);
+
+/*
+ * Append-only files (the result journal): every append is one write of the
+ * whole buffer at the end of the file (O_APPEND), so a crash can only tear
+ * the last record. label names the file in messages ("journal" gives
+ * "cannot append to journal 'path': reason"). All return 0 or LLEVAL_EIO.
+ */
+struct lleval_afile;
+/* Opens path for appending, creating it (0666 less the umask). *out is owned:
+ * lleval_afile_close. label and path are copied. */
+int lleval_afile_open(const char *path, const char *label, struct lleval_afile **out,
+                      struct lleval_err *err);
+/* The file's current size in bytes. */
+int lleval_afile_size(struct lleval_afile *f, uint64_t *size, struct lleval_err *err);
+/* Appends len bytes (retrying short writes). */
+int lleval_afile_append(struct lleval_afile *f, const void *data, size_t len,
+                        struct lleval_err *err);
+/* Forces appended data to stable storage (fdatasync). */
+int lleval_afile_sync(struct lleval_afile *f, struct lleval_err *err);
+/* Cuts the file to size bytes and syncs it (a torn tail repaired). */
+int lleval_afile_truncate(struct lleval_afile *f, uint64_t size, struct lleval_err *err);
+/* Closes (without syncing) and frees; NULL is fine. */
+int lleval_afile_close(struct lleval_afile *f, struct lleval_err *err);
 
 /*
  * Line reader: yields one line at a time without its newline (and without a
@@ -51,6 +97,7 @@ struct lleval_lines {
     size_t cap;
     size_t len;
     long lineno;
+    uint64_t end; /* byte offset just past this line and its newline */
     bool torn;
     const char *path;
 };
@@ -58,33 +105,5 @@ int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_e
 /* Returns 1 with a line, 0 at the end, negative on error. */
 int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err);
 void lleval_lines_close(struct lleval_lines *lr);
-
-/* Wall-clock time in seconds since the epoch, and a monotonic clock. */
-double lleval_now(void);
-double lleval_monotonic(void);
-/* Formats local time as "2024-09-09T12:34:56Z"-style UTC into buf. */
-const char *lleval_fmt_utc(char *buf, size_t size, double t);
-
-/* Process helpers. */
-long lleval_getpid(void);
-bool lleval_pid_alive(long pid);
-void lleval_sleep_ms(long ms);
-
-/* Dynamic libraries (dlopen; LoadLibrary on Windows), for NVML. */
-typedef void (*lleval_dl_fn)(void);
-/* Loads a shared library by file name or path. Returns an opaque handle, or
- * NULL with the loader's reason written into why (when not NULL). */
-void *lleval_dl_open(const char *name, char *why, size_t why_size);
-/* The function called name in lib, or NULL; cast it to the function's type. */
-lleval_dl_fn lleval_dl_sym(void *lib, const char *name);
-/* Unloads lib; NULL is fine. */
-void lleval_dl_close(void *lib);
-
-/* Host facts for telemetry: return 0, or LLEVAL_EIO when unknown here. */
-/* CPU time of the whole machine since boot, in clock ticks: busy (all but
- * idle and iowait) and total. */
-int lleval_host_cpu_times(uint64_t *busy, uint64_t *total);
-/* Resident memory (VmRSS) of process pid, in KiB. */
-int lleval_proc_rss_kib(long pid, uint64_t *kib);
 
 #endif

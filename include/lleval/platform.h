@@ -4,8 +4,9 @@
  * loopback port, clocks, dynamic libraries and host facts for telemetry.
  *
  * Every function here and in fs.h is implemented in lib/platform.c, and no
- * other file in lib/ or cli/ calls POSIX process, signal, socket, lock or
- * fsync APIs directly: a Windows port replaces that one file. fs.h includes
+ * other file in lib/ spawns, signals or waits for processes, takes locks,
+ * opens sockets (libcurl aside) or syncs files: a Windows port replaces that
+ * one file (cli/ still installs its SIGINT handler itself). fs.h includes
  * this header, so one include gives the whole layer.
  *
  * Pids are longs everywhere (pid_t and Windows DWORDs both fit).

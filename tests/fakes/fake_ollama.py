@@ -160,6 +160,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def send_bytes(self, status, data, ctype="application/json; charset=utf-8", extra=None):
+        self.leave()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -180,6 +181,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def drop(self):
         """Closes the connection without any reply."""
+        self.leave()
         self.close_connection = True
         self.wfile.flush()
 
@@ -208,11 +210,20 @@ class Handler(BaseHTTPRequestHandler):
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
             st.by_path[path] = st.by_path.get(path, 0) + 1
+        self.counted = True
         try:
             self.route(method, path, raw)
         finally:
-            with st.lock:
-                st.in_flight -= 1
+            self.leave()
+
+    def leave(self):
+        """Ends this request's in-flight count. Called just BEFORE the last bytes of a
+        reply go out: once the client has the whole reply it may send its next request
+        at once, and that one must not overlap this one in the counters."""
+        if getattr(self, "counted", False):
+            self.counted = False
+            with self.state.lock:
+                self.state.in_flight -= 1
 
     def route(self, method, path, raw):
         routes = {
@@ -469,6 +480,7 @@ class Handler(BaseHTTPRequestHandler):
         for t in toks:
             self.send_chunk(body_of(t, False) + b"\n")
         self.send_chunk(body_of("", True) + b"\n")
+        self.leave()
         self.wfile.write(b"0\r\n\r\n")
 
 
