@@ -7,6 +7,8 @@ write_sample_config eval.yaml
 # the guide's tiny dry run
 expect_exit 0 "run --dry_run --limit_items 10" -- "$LLEVAL" run --config eval.yaml --dry_run --limit_items 10 --run-id r1
 run=runs/r1
+expect_grep "poll 30/30 (100%) .* req/s .* tok/s  eta .* retries 0  errors 0" err.txt "progress line: done/total, rates, ETA, retries, errors"
+expect_grep "sample_closed/t0 10/10  sample_open/t0 10/10  sample_mc/t0 10/10" err.txt "progress line: done/total per trial"
 for f in config.resolved.yaml manifest.json batches/build.json results/results_combined.jsonl \
 	results/predictions.csv results/scores.json parts/sample_mc/t0/part-001/state.json; do
 	[ -f "$run/$f" ] && ok "artifact $f" || not_ok "artifact $f missing"
@@ -29,6 +31,17 @@ assert len(rows) == total
 assert {r["finish_reason"] for r in rows} >= {"stop", "length"}, "dry engine must truncate some"
 s = json.load(open(run + "/manifest.json"))
 PY
+
+# on a terminal the progress is one line updated in place (\r), and NO_COLOR is respected
+if command -v script >/dev/null; then
+	LLEVAL_DRY_DELAY_MS=20 script -qec "$LLEVAL run --config eval.yaml --limit_items 4 --run-id tty" tty.log >/dev/null 2>&1 || true
+	grep -q $'\rlleval: poll\|\rpoll' tty.log && ok "terminal: progress updates one line with \\r" || not_ok "terminal: no \\r progress line"
+	if grep -q $'\033\[' tty.log; then not_ok "NO_COLOR=1 but escape codes were printed"; else ok "NO_COLOR respected on a terminal"; fi
+	env -u NO_COLOR TERM=xterm script -qec "$LLEVAL runs list" color.log >/dev/null 2>&1 || true
+	grep -q $'\033\[1m' color.log && ok "terminal without NO_COLOR: bold table header" || not_ok "no color on a terminal"
+else
+	echo "SKIP: script(1) not found: terminal progress not tested"
+fi
 
 # --parts_per_dataset and --max_concurrent_jobs
 expect_exit 0 "run --parts_per_dataset 3 --max_concurrent_jobs 2" -- "$LLEVAL" run --config eval.yaml --parts_per_dataset 3 --max_concurrent_jobs 2 --run-id r2 -q

@@ -1,0 +1,535 @@
+/*
+ * Unit tests for the platform layer (lib/platform.c, platform.h + fs.h):
+ * spawning, polling, waiting for and terminating processes; lock files
+ * holding a pid; sorted directory listings; append-only files; the line
+ * reader's offsets; finding executables and llama.cpp's cache directory; a
+ * free loopback port. The programs run are /bin/true, /bin/false,
+ * /bin/echo and /bin/sleep (no shell).
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "testutil.h"
+#include "lleval/fs.h"
+#include "lleval/platform.h"
+#include "lleval/util.h"
+
+/* Skips the test when a program it runs is missing here. */
+#define NEED(prog)                                                                                 \
+    do {                                                                                           \
+        if (!lleval_is_executable(prog)) {                                                         \
+            print_message("%s is not here; skipped\n", prog);                                      \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Polls child pid until it exits (the machine may be slow: up to 60 s). */
+static int poll_until_exit(long pid, struct lleval_proc_exit *ex)
+{
+    for (int i = 0; i < 6000; i++) {
+        int r = lleval_proc_poll(pid, ex);
+        if (r)
+            return r;
+        lleval_sleep_ms(10);
+    }
+    return 0;
+}
+
+static void test_run_true_false(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "run.log");
+    char *t_argv[] = {"true", NULL};
+    char *f_argv[] = {"false", NULL};
+    struct lleval_proc_exit ex = {true, -1};
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char how[128];
+    (void)state;
+    NEED("/bin/true");
+    NEED("/bin/false");
+
+    assert_int_equal(lleval_proc_run("/bin/true", t_argv, log, 0, &ex, &err), 0);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 0);
+    assert_string_equal(lleval_proc_describe(&ex, how, sizeof(how)), "exit status 0");
+    assert_true(lleval_path_exists(log)); /* the log is created even when empty */
+
+    assert_int_equal(lleval_proc_run("/bin/false", f_argv, log, 0, &ex, &err), 0);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 1);
+    assert_string_equal(lleval_proc_describe(&ex, how, sizeof(how)), "exit status 1");
+    tu_rmtree(dir);
+    free(log);
+    free(dir);
+}
+
+static void test_spawn_poll(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "poll.log");
+    char *argv[] = {"false", NULL};
+    struct lleval_proc_exit ex = {true, -1};
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    long pid = 0;
+    (void)state;
+    NEED("/bin/false");
+
+    assert_int_equal(lleval_proc_spawn("/bin/false", argv, log, 0, &pid, &err), 0);
+    assert_true(pid > 0);
+    assert_int_equal(poll_until_exit(pid, &ex), 1);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 1);
+    /* reaped: no longer ours to wait for */
+    assert_int_equal(lleval_proc_poll(pid, &ex), 2);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 0);
+    tu_rmtree(dir);
+    free(log);
+    free(dir);
+}
+
+static void test_spawn_log_append_truncate(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "echo.log");
+    char *argv[] = {"echo", "hello", NULL};
+    struct lleval_proc_exit ex;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *text;
+    (void)state;
+    NEED("/bin/echo");
+
+    assert_int_equal(lleval_proc_run("/bin/echo", argv, log, LLEVAL_SPAWN_APPEND_LOG, &ex, &err),
+                     0);
+    assert_int_equal(lleval_proc_run("/bin/echo", argv, log, LLEVAL_SPAWN_APPEND_LOG, &ex, &err),
+                     0);
+    text = tu_read(log);
+    assert_string_equal(text, "hello\nhello\n");
+    free(text);
+    /* without APPEND_LOG the log starts over */
+    assert_int_equal(lleval_proc_run("/bin/echo", argv, log, 0, &ex, &err), 0);
+    text = tu_read(log);
+    assert_string_equal(text, "hello\n");
+    free(text);
+    tu_rmtree(dir);
+    free(log);
+    free(dir);
+}
+
+static void test_spawn_missing_binary(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "missing.log");
+    char *bin = lleval_path_join(dir, "no-such-program");
+    char *argv[] = {bin, NULL};
+    struct lleval_proc_exit ex;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    long pid = 7;
+    (void)state;
+
+    assert_int_equal(lleval_proc_spawn(bin, argv, log, 0, &pid, &err), LLEVAL_EIO);
+    assert_int_equal(pid, 0);
+    tu_assert_contains(err.msg, "cannot start '");
+    tu_assert_contains(err.msg, "no-such-program'");
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(lleval_proc_run(bin, argv, log, 0, &ex, &err), LLEVAL_EIO);
+    tu_assert_contains(err.msg, "cannot start '");
+    tu_rmtree(dir);
+    free(bin);
+    free(log);
+    free(dir);
+}
+
+/* sleep 5, then terminate: SIGTERM ends it long before the grace is over,
+ * and it is reaped (flags: with and without its own process group). */
+static void test_terminate(void **state)
+{
+    static const unsigned flag_sets[] = {LLEVAL_SPAWN_OWN_GROUP, 0};
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "sleep.log");
+    char *argv[] = {"sleep", "5", NULL};
+    (void)state;
+    NEED("/bin/sleep");
+
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(flag_sets); i++) {
+        struct lleval_proc_exit ex;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        long pid = 0;
+        assert_int_equal(lleval_proc_spawn("/bin/sleep", argv, log, flag_sets[i], &pid, &err), 0);
+        assert_true(lleval_pid_alive(pid));
+        assert_int_equal(lleval_proc_poll(pid, &ex), 0); /* still sleeping */
+        lleval_proc_terminate(pid, 30000);
+        assert_false(lleval_pid_alive(pid)); /* gone and reaped, not a zombie */
+        assert_int_equal(lleval_proc_poll(pid, &ex), 2);
+    }
+    lleval_proc_terminate(0, 10); /* no process: a no-op */
+    lleval_proc_terminate_other(-1, 10);
+    tu_rmtree(dir);
+    free(log);
+    free(dir);
+}
+
+static void test_wait_signaled(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "sleep.log");
+    char *argv[] = {"sleep", "5", NULL};
+    struct lleval_proc_exit ex = {false, -1};
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_sb name = LLEVAL_SB_INIT;
+    char how[128];
+    long pid = 0;
+    (void)state;
+    NEED("/bin/sleep");
+
+    assert_int_equal(lleval_proc_spawn("/bin/sleep", argv, log, 0, &pid, &err), 0);
+    /* argv[0] as the process was started; only where the platform can tell */
+    if (!lleval_proc_argv0(pid, &name))
+        assert_string_equal(name.buf, "sleep");
+    lleval_sb_release(&name);
+    assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+    assert_int_equal(lleval_proc_wait(pid, &ex, &err), 0);
+    assert_true(ex.signaled);
+    assert_int_equal(ex.code, SIGKILL);
+    tu_assert_contains(lleval_proc_describe(&ex, how, sizeof(how)), "killed by signal 9, SIGKILL");
+    /* waiting again: it is gone */
+    assert_int_equal(lleval_proc_wait(pid, &ex, &err), LLEVAL_EIO);
+    tu_assert_contains(err.msg, "cannot wait for process");
+    tu_rmtree(dir);
+    free(log);
+    free(dir);
+}
+
+static void test_describe(void **state)
+{
+    static const struct {
+        struct lleval_proc_exit ex;
+        const char *want;
+    } cases[] = {
+        {{false, 0}, "exit status 0"},
+        {{false, 127}, "exit status 127"},
+        {{true, SIGSEGV}, ", SIGSEGV: a crash"},
+        {{true, SIGABRT}, ", SIGABRT: an assertion failed"},
+        {{true, SIGTERM}, "killed by signal 15"},
+    };
+    char how[128];
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++)
+        tu_assert_contains(lleval_proc_describe(&cases[i].ex, how, sizeof(how)), cases[i].want);
+}
+
+static void test_list_dir(void **state)
+{
+    static const char *const want[] = {".hidden", "B", "a", "b.csv", "sub", "z"};
+    char *dir = tu_tmpdir();
+    char *sub = lleval_path_join(dir, "sub");
+    char *missing = lleval_path_join(dir, "missing");
+    struct lleval_dir_list list;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+
+    free(tu_write(dir, "z", "1"));
+    free(tu_write(dir, "a", "1"));
+    free(tu_write(dir, "B", "1"));
+    free(tu_write(dir, "b.csv", "1"));
+    free(tu_write(dir, ".hidden", "1"));
+    assert_int_equal(lleval_mkdirs(sub, &err), 0);
+    assert_int_equal(lleval_list_dir(dir, &list, &err), 0);
+    assert_int_equal(list.n, LLEVAL_ARRAY_SIZE(want));
+    for (size_t i = 0; i < list.n; i++)
+        assert_string_equal(list.names[i], want[i]); /* byte-wise: upper case first */
+    lleval_dir_list_release(&list);
+    assert_int_equal(list.n, 0);
+    lleval_dir_list_release(&list); /* twice is fine */
+
+    assert_int_equal(lleval_list_dir(sub, &list, &err), 0); /* empty */
+    assert_int_equal(list.n, 0);
+    lleval_dir_list_release(&list);
+
+    assert_int_equal(lleval_list_dir(missing, &list, &err), LLEVAL_EIO);
+    tu_assert_contains(err.msg, "cannot open directory '");
+    tu_assert_contains(err.msg, "missing'");
+    assert_int_equal(list.n, 0);
+    tu_rmtree(dir);
+    free(missing);
+    free(sub);
+    free(dir);
+}
+
+static void test_lock(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *lock = lleval_path_join(dir, "lock");
+    char *log = lleval_path_join(dir, "sleep.log");
+    char *bad = lleval_path_join(dir, "no/such/dir/lock");
+    char *argv[] = {"sleep", "5", NULL};
+    char mine[32], other[32];
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    long holder = -1, child = 0;
+    char *text;
+    (void)state;
+    NEED("/bin/sleep");
+
+    snprintf(mine, sizeof(mine), "%ld\n", lleval_getpid());
+    assert_int_equal(lleval_lock_owner(lock), 0); /* none yet */
+    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 0);
+    assert_int_equal(holder, 0);
+    text = tu_read(lock);
+    assert_string_equal(text, mine);
+    free(text);
+    assert_int_equal(lleval_lock_owner(lock), lleval_getpid());
+    /* our own pid in the lock: a leftover of this process, taken over */
+    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 0);
+
+    /* held by another live process: refused, and it is named */
+    assert_int_equal(lleval_proc_spawn("/bin/sleep", argv, log, 0, &child, &err), 0);
+    snprintf(other, sizeof(other), "%ld\n", child);
+    free(tu_write(NULL, lock, other));
+    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 1);
+    assert_int_equal(holder, child);
+    text = tu_read(lock);
+    assert_string_equal(text, other); /* untouched */
+    free(text);
+
+    /* its process dies: the lock is stale and taken over */
+    lleval_proc_terminate(child, 30000);
+    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 0);
+    assert_int_equal(lleval_lock_owner(lock), lleval_getpid());
+    lleval_lock_release(lock);
+    assert_false(lleval_path_exists(lock));
+    assert_int_equal(lleval_lock_owner(lock), 0);
+
+    /* garbage in the lock names no process: taken over */
+    free(tu_write(NULL, lock, "not a pid\n"));
+    assert_int_equal(lleval_lock_owner(lock), 0);
+    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 0);
+    lleval_lock_release(lock);
+
+    assert_int_equal(lleval_lock_acquire(bad, &holder, &err), LLEVAL_EIO);
+    tu_assert_contains(err.msg, "cannot create lock '");
+    tu_rmtree(dir);
+    free(bad);
+    free(log);
+    free(lock);
+    free(dir);
+}
+
+static void test_afile(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = lleval_path_join(dir, "part.jsonl");
+    char *bad = lleval_path_join(dir, "no/such/dir/part.jsonl");
+    struct lleval_afile *f = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    uint64_t size = 99;
+    char *text;
+    (void)state;
+
+    free(tu_write(NULL, path, "old\n"));
+    assert_int_equal(lleval_afile_open(path, "journal", &f, &err), 0);
+    assert_int_equal(lleval_afile_size(f, &size, &err), 0);
+    assert_int_equal(size, 4); /* opening keeps what was there */
+    assert_int_equal(lleval_afile_append(f, "abc\n", 4, &err), 0);
+    assert_int_equal(lleval_afile_append(f, "torn", 4, &err), 0);
+    assert_int_equal(lleval_afile_sync(f, &err), 0);
+    assert_int_equal(lleval_afile_size(f, &size, &err), 0);
+    assert_int_equal(size, 12);
+    text = tu_read(path);
+    assert_string_equal(text, "old\nabc\ntorn");
+    free(text);
+
+    /* cut the torn tail; later appends go to the new end */
+    assert_int_equal(lleval_afile_truncate(f, 8, &err), 0);
+    assert_int_equal(lleval_afile_append(f, "xyz\n", 4, &err), 0);
+    assert_int_equal(lleval_afile_append(f, "", 0, &err), 0);
+    assert_int_equal(lleval_afile_close(f, &err), 0);
+    text = tu_read(path);
+    assert_string_equal(text, "old\nabc\nxyz\n");
+    free(text);
+    assert_int_equal(lleval_afile_close(NULL, &err), 0);
+
+    /* f still holds the closed handle's address: a failed open resets it */
+    assert_int_equal(lleval_afile_open(bad, "journal", &f, &err), LLEVAL_EIO);
+    assert_null(f);
+    tu_assert_contains(err.msg, "cannot open journal '");
+    tu_rmtree(dir);
+    free(bad);
+    free(path);
+    free(dir);
+}
+
+static void test_lines_offsets(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_write(dir, "lines.txt", "ab\r\ncd\n\nef");
+    static const struct {
+        const char *text;
+        uint64_t end;
+        bool torn;
+    } want[] = {{"ab", 4, false}, {"cd", 7, false}, {"", 8, false}, {"ef", 10, true}};
+    struct lleval_lines lr;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    size_t i = 0;
+    (void)state;
+
+    assert_int_equal(lleval_lines_open(&lr, path, &err), 0);
+    while (lleval_lines_next(&lr, &err) > 0) {
+        assert_true(i < LLEVAL_ARRAY_SIZE(want));
+        assert_string_equal(lr.line, want[i].text);
+        assert_int_equal(lr.end, want[i].end);
+        assert_int_equal(lr.torn, want[i].torn);
+        assert_int_equal(lr.lineno, (long)i + 1);
+        i++;
+    }
+    assert_int_equal(i, LLEVAL_ARRAY_SIZE(want));
+    lleval_lines_close(&lr);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+static void test_files(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_write(dir, "f.txt", "12345");
+    char *missing = lleval_path_join(dir, "missing");
+    (void)state;
+
+    assert_int_equal(lleval_file_size(path), 5);
+    assert_int_equal(lleval_file_size(missing), -1);
+    assert_true(lleval_is_readable(path));
+    assert_true(lleval_is_readable(dir));
+    assert_false(lleval_is_readable(missing));
+    tu_rmtree(dir);
+    free(missing);
+    free(path);
+    free(dir);
+}
+
+/* Sets or (value NULL) unsets an environment variable. */
+static void set_env(const char *name, const char *value)
+{
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+}
+
+/* An owned copy of an environment variable, NULL when unset. */
+static char *save_env(const char *name)
+{
+    return lleval_xstrdup(getenv(name));
+}
+
+static void test_executables(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *tool = tu_write(dir, "my-tool", "#!/bin/sh\nexit 0\n");
+    char *data = tu_write(dir, "data.txt", "not a program");
+    char *old_path = save_env("PATH");
+    char *found, *search;
+    (void)state;
+
+    assert_int_equal(chmod(tool, 0755), 0);
+    assert_true(lleval_is_executable(tool));
+    assert_false(lleval_is_executable(data));
+    assert_false(lleval_is_executable(dir)); /* a directory is not a program */
+
+    found = lleval_executable_in(dir, "my-tool");
+    assert_non_null(found);
+    assert_string_equal(found, tool);
+    free(found);
+    assert_null(lleval_executable_in(dir, "data.txt"));
+    assert_null(lleval_executable_in(dir, "absent"));
+    assert_null(lleval_executable_in(NULL, "my-tool"));
+    assert_null(lleval_executable_in("", "my-tool"));
+
+    /* PATH: empty entries skipped, first match wins */
+    search = lleval_xasprintf("::/nonexistent-dir:%s:/bin", dir);
+    set_env("PATH", search);
+    found = lleval_find_in_path("my-tool");
+    assert_non_null(found);
+    assert_string_equal(found, tool);
+    free(found);
+    assert_null(lleval_find_in_path("data.txt"));
+    set_env("PATH", NULL);
+    assert_null(lleval_find_in_path("my-tool"));
+    set_env("PATH", old_path);
+
+    free(search);
+    free(old_path);
+    tu_rmtree(dir);
+    free(data);
+    free(tool);
+    free(dir);
+}
+
+static void test_llama_cache_bin_dir(void **state)
+{
+    static const char *const vars[] = {"LLEVAL_CACHE", "XDG_CACHE_HOME", "HOME"};
+    static const struct {
+        const char *cache, *xdg, *home, *want;
+    } cases[] = {
+        {"/c", "/x", "/h", "/c/llama.cpp-nlc-3.21.1/bin"},
+        {"", "/x", "/h", "/x/lleval/llama.cpp-nlc-3.21.1/bin"},
+        {NULL, "/x/", "/h", "/x/lleval/llama.cpp-nlc-3.21.1/bin"},
+        {NULL, "", "/h", "/h/.cache/lleval/llama.cpp-nlc-3.21.1/bin"},
+        {NULL, NULL, "/h", "/h/.cache/lleval/llama.cpp-nlc-3.21.1/bin"},
+        {NULL, NULL, NULL, NULL},
+        {"", "", "", NULL},
+    };
+    char *saved[3];
+    (void)state;
+
+    for (size_t v = 0; v < 3; v++)
+        saved[v] = save_env(vars[v]);
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        char *got;
+        set_env("LLEVAL_CACHE", cases[i].cache);
+        set_env("XDG_CACHE_HOME", cases[i].xdg);
+        set_env("HOME", cases[i].home);
+        got = lleval_llama_cache_bin_dir();
+        if (!cases[i].want) {
+            assert_null(got);
+        } else {
+            assert_non_null(got);
+            assert_string_equal(got, cases[i].want);
+        }
+        free(got);
+    }
+    for (size_t v = 0; v < 3; v++) {
+        set_env(vars[v], saved[v]);
+        free(saved[v]);
+    }
+}
+
+static void test_free_port(void **state)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int port = lleval_free_loopback_port("a test", &err);
+    (void)state;
+    assert_true(port > 0 && port < 65536);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_true_false),
+        cmocka_unit_test(test_spawn_poll),
+        cmocka_unit_test(test_spawn_log_append_truncate),
+        cmocka_unit_test(test_spawn_missing_binary),
+        cmocka_unit_test(test_terminate),
+        cmocka_unit_test(test_wait_signaled),
+        cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_list_dir),
+        cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_afile),
+        cmocka_unit_test(test_lines_offsets),
+        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_executables),
+        cmocka_unit_test(test_llama_cache_bin_dir),
+        cmocka_unit_test(test_free_port),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
