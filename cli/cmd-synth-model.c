@@ -3,7 +3,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "cli.h"
 #include "lleval/fs.h"
 #include "lleval/gguf.h"
@@ -119,7 +118,7 @@ int cmd_synth_model(int argc, char **argv, struct cli_ctx *ctx)
     if (!rc && tmp)
         rc = lleval_synth_quantize(tool, tmp, out, quantize, &err);
     if (tmp)
-        unlink(tmp);
+        remove(tmp);
     free(tmp);
     free(tool);
     if (rc)

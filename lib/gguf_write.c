@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "lleval/fs.h"
 #include "lleval/gguf.h"
 #include "lleval/util.h"
@@ -58,7 +57,7 @@ void lleval_gguf_writer_free(struct lleval_gguf_writer *w)
         return;
     if (w->f) {
         fclose(w->f);
-        unlink(w->tmp);
+        remove(w->tmp);
     }
     for (size_t i = 0; i < w->n_kv; i++) {
         free(w->kv[i].key);
@@ -372,7 +371,7 @@ int lleval_gguf_writer_end(struct lleval_gguf_writer *w, struct lleval_err *err)
     if (!rc && rename(w->tmp, w->path))
         rc = lleval_err_errno(err, "cannot rename to", w->path);
     if (rc) {
-        unlink(w->tmp);
+        remove(w->tmp);
         return rc;
     }
     dir = lleval_path_dirname(w->path);

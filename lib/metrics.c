@@ -263,14 +263,24 @@ static void add_token(struct lleval_norm *a, size_t off)
     a->n_toks++;
 }
 
+/* Byte order of two tokens (memcmp, then the shorter first); most pairs differ
+ * in their first byte, which is compared without a call. */
+static inline int bytes_cmp(const char *x, uint32_t xl, const char *y, uint32_t yl)
+{
+    uint32_t n = xl < yl ? xl : yl;
+    int c;
+    if (n && x[0] != y[0])
+        return (unsigned char)x[0] < (unsigned char)y[0] ? -1 : 1;
+    c = memcmp(x, y, n);
+    if (c)
+        return c;
+    return xl < yl ? -1 : xl > yl;
+}
+
 static int tok_cmp(const struct lleval_norm *a, uint32_t x, uint32_t y)
 {
     const struct lleval_token *tx = &a->toks[x], *ty = &a->toks[y];
-    size_t n = tx->len < ty->len ? tx->len : ty->len;
-    int c = memcmp(a->text.buf + tx->off, a->text.buf + ty->off, n);
-    if (c)
-        return c;
-    return tx->len < ty->len ? -1 : tx->len > ty->len;
+    return bytes_cmp(a->text.buf + tx->off, tx->len, a->text.buf + ty->off, ty->len);
 }
 
 /* Sorts a->sorted by token bytes: insertion sort for short answers, merge sort otherwise. */
@@ -326,83 +336,113 @@ void lleval_norm_release(struct lleval_norm *a)
     lleval_norm_init(a);
 }
 
-/* Starts a token at the end of the text, closing the previous one with a
- * space when a separator was seen; continues the current token otherwise. */
-static void token_open(struct lleval_norm *a, bool *sep)
+/* What the normalization does with an ASCII byte. */
+enum ascii_kind { AK_OTHER, AK_WORD, AK_SPACE, AK_PUNCT };
+
+static inline enum ascii_kind ascii_kind(unsigned char c)
 {
-    if (a->n_toks && !*sep)
-        return;
-    if (a->n_toks) {
-        a->toks[a->n_toks - 1].len = (uint32_t)(a->text.len - a->toks[a->n_toks - 1].off);
-        lleval_sb_addch(&a->text, ' ');
-    }
-    add_token(a, a->text.len);
-    *sep = false;
+    if ((unsigned)((c | 32) - 'a') < 26 || (unsigned)(c - '0') < 10)
+        return AK_WORD; /* str.isalnum() */
+    if ((unsigned)(c - 9) < 5 || (unsigned)(c - 28) < 5)
+        return AK_SPACE; /* str.isspace() */
+    if (c > 32 && c < 127)
+        return AK_PUNCT; /* string.punctuation */
+    return AK_OTHER;     /* other control characters: neither space nor word */
 }
 
-/* The same normalization for pure ASCII input in one pass over the bytes
+/*
+ * The same normalization for pure ASCII input in one pass over the bytes
  * (the common case): punctuation is dropped inside word runs ("a.b" is one
- * word "ab"), and a run that reads "a", "an" or "the" is a separator. */
+ * word "ab"), and a run that reads "a", "an" or "the" is a separator. The
+ * output is never longer than the input (a space stands for at least one
+ * separator byte), so it is written in place without further checks.
+ */
 static void norm_ascii(struct lleval_norm *a, const char *s, size_t len)
 {
+    char *out;
+    size_t o = 0, i = 0;
     bool sep = false;
-    size_t i = 0;
+
+    lleval_sb_grow(&a->text, len + 1);
+    out = a->text.buf;
     while (i < len) {
-        int32_t c = (unsigned char)s[i];
-        if (ascii_punct(c)) {
+        unsigned char c = (unsigned char)s[i];
+        enum ascii_kind k = ascii_kind(c);
+        bool open_new = sep || a->n_toks == 0;
+        size_t w = o + (open_new && a->n_toks); /* where the run's bytes go */
+        size_t j = i + 1, wl = 1;
+
+        if (k == AK_PUNCT) {
             i++;
-        } else if (py_space(c)) {
+            continue;
+        }
+        if (k == AK_SPACE) {
             sep = true;
             i++;
-        } else if (isalnum((unsigned char)c)) {
-            char w[3];
-            size_t j = i, wl = 0;
-            for (; j < len; j++) {
-                int32_t d = (unsigned char)s[j];
-                if (isalnum((unsigned char)d)) {
-                    if (wl < 3)
-                        w[wl] = (char)(d >= 'A' && d <= 'Z' ? d + 32 : d);
-                    wl++;
-                } else if (!ascii_punct(d)) {
-                    break;
-                }
-            }
-            if ((wl == 1 && w[0] == 'a') || (wl == 2 && w[0] == 'a' && w[1] == 'n') ||
-                (wl == 3 && w[0] == 't' && w[1] == 'h' && w[2] == 'e')) {
-                sep = true;
-            } else {
-                token_open(a, &sep);
-                lleval_sb_grow(&a->text, j - i);
-                for (; i < j; i++) {
-                    unsigned char d = (unsigned char)s[i];
-                    if (isalnum(d))
-                        a->text.buf[a->text.len++] = (char)(d >= 'A' && d <= 'Z' ? d + 32 : d);
-                }
-                lleval_sb_setlen(&a->text, a->text.len);
-            }
-            i = j;
-        } else { /* control characters: neither space nor word */
-            token_open(a, &sep);
-            lleval_sb_addch(&a->text, (char)c);
-            i++;
+            continue;
         }
+        if (k == AK_WORD) {
+            out[w] = (char)(c | ((unsigned)(c - 'A') < 26 ? 32 : 0));
+            for (; j < len; j++) {
+                unsigned char d = (unsigned char)s[j];
+                enum ascii_kind dk = ascii_kind(d);
+                if (dk == AK_WORD)
+                    out[w + wl++] = (char)(d | ((unsigned)(d - 'A') < 26 ? 32 : 0));
+                else if (dk != AK_PUNCT)
+                    break;
+            }
+            if ((wl == 1 && out[w] == 'a') || (wl == 2 && out[w] == 'a' && out[w + 1] == 'n') ||
+                (wl == 3 && out[w] == 't' && out[w + 1] == 'h' && out[w + 2] == 'e')) {
+                sep = true; /* an article: a separator, its bytes are dropped */
+                i = j;
+                continue;
+            }
+        } else {
+            out[w] = (char)c;
+        }
+        if (open_new) {
+            if (a->n_toks) {
+                a->toks[a->n_toks - 1].len = (uint32_t)(o - a->toks[a->n_toks - 1].off);
+                out[o] = ' ';
+            }
+            add_token(a, w);
+            sep = false;
+        }
+        o = w + wl;
+        i = j;
     }
+    a->text.len = o;
+    out[o] = '\0';
     if (a->n_toks)
-        a->toks[a->n_toks - 1].len = (uint32_t)(a->text.len - a->toks[a->n_toks - 1].off);
+        a->toks[a->n_toks - 1].len = (uint32_t)(o - a->toks[a->n_toks - 1].off);
     sort_tokens(a);
+}
+
+/* True when s[0..len) is all ASCII (eight bytes at a time). */
+static bool all_ascii(const char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        if (v & 0x8080808080808080ULL)
+            return false;
+    }
+    for (; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
 }
 
 void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool use_nfd)
 {
     size_t n, m = 0;
     int32_t *in, *out;
-    bool sep = false, ascii = true;
+    bool sep = false;
 
     lleval_sb_reset(&a->text);
     a->n_toks = 0;
-    for (size_t i = 0; i < len && ascii; i++)
-        ascii = (unsigned char)s[i] < 0x80;
-    if (ascii) { /* NFD changes nothing in ASCII */
+    if (all_ascii(s, len)) { /* NFD changes nothing in ASCII */
         norm_ascii(a, s, len);
         return;
     }
@@ -489,11 +529,16 @@ static int cross_cmp(const struct lleval_norm *a, uint32_t x, const struct lleva
                      uint32_t y)
 {
     const struct lleval_token *tx = &a->toks[x], *ty = &b->toks[y];
-    size_t n = tx->len < ty->len ? tx->len : ty->len;
-    int c = memcmp(a->text.buf + tx->off, b->text.buf + ty->off, n);
-    if (c)
-        return c;
-    return tx->len < ty->len ? -1 : tx->len > ty->len;
+    return bytes_cmp(a->text.buf + tx->off, tx->len, b->text.buf + ty->off, ty->len);
+}
+
+/* The two tokens are the same bytes. */
+static bool cross_eq(const struct lleval_norm *a, uint32_t x, const struct lleval_norm *b,
+                     uint32_t y)
+{
+    const struct lleval_token *tx = &a->toks[x], *ty = &b->toks[y];
+    const char *p = a->text.buf + tx->off, *q = b->text.buf + ty->off;
+    return tx->len == ty->len && p[0] == q[0] && !memcmp(p, q, tx->len);
 }
 
 double lleval_norm_f1(const struct lleval_norm *pred, const struct lleval_norm *gold)
@@ -530,7 +575,7 @@ bool lleval_norm_contains(const struct lleval_norm *pred, const struct lleval_no
         return pred->n_toks == 0;
     for (size_t s = 0; s + m <= pred->n_toks; s++) {
         size_t k = 0;
-        while (k < m && !cross_cmp(pred, (uint32_t)(s + k), gold, (uint32_t)k))
+        while (k < m && cross_eq(pred, (uint32_t)(s + k), gold, (uint32_t)k))
             k++;
         if (k == m)
             return true;
@@ -598,10 +643,28 @@ static bool caseeq(const char *a, const char *b, size_t n)
 static size_t find(const char *s, size_t len, size_t from, const char *needle)
 {
     size_t n = strlen(needle);
-    for (size_t i = from; i + n <= len; i++)
-        if (s[i] == needle[0] && !memcmp(s + i, needle, n))
-            return i;
+    while (from + n <= len) {
+        const char *p = memchr(s + from, needle[0], len - n + 1 - from);
+        if (!p)
+            break;
+        from = (size_t)(p - s);
+        if (!memcmp(p, needle, n))
+            return from;
+        from++;
+    }
     return len;
+}
+
+/* True when s[0..len) holds "think>" (the end of "<think>" or "</think>"). */
+static bool has_think_tag(const char *s, size_t len)
+{
+    const char *p = s, *end = s + len, *gt;
+    while ((gt = memchr(p, '>', (size_t)(end - p))) != NULL) {
+        if (gt - s >= 5 && !memcmp(gt - 5, "think", 5))
+            return true;
+        p = gt + 1;
+    }
+    return false;
 }
 
 static void add_trimmed(struct lleval_sb *out, const char *s, size_t len)
@@ -640,7 +703,7 @@ void lleval_extract_answer(const char *text, size_t len, enum lleval_extract mod
     const char *s = text ? text : "";
     if (!text)
         len = 0;
-    if (do_strip && find(s, len, 0, "think>") < len) {
+    if (do_strip && has_think_tag(s, len)) {
         strip_think(s, len, &tmp);
         s = tmp.buf;
         len = tmp.len;

@@ -79,8 +79,7 @@ int lleval_fsync_dir(const char *dir, struct lleval_err *err)
     return 0;
 }
 
-int lleval_write_file_atomic(const char *path, const void *data, size_t len,
-                             struct lleval_err *err)
+int lleval_write_file_atomic(const char *path, const void *data, size_t len, struct lleval_err *err)
 {
     char *tmp = lleval_xasprintf("%s.tmp.%ld", path, (long)getpid());
     char *dir = NULL;
@@ -420,8 +419,8 @@ void lleval_sleep_ms(long ms)
         ;
 }
 
-int lleval_proc_spawn(const char *binary, char *const argv[], const char *log_path,
-                      unsigned flags, long *pid_out, struct lleval_err *err)
+int lleval_proc_spawn(const char *binary, char *const argv[], const char *log_path, unsigned flags,
+                      long *pid_out, struct lleval_err *err)
 {
     int log_flags = O_WRONLY | O_CREAT | (flags & LLEVAL_SPAWN_APPEND_LOG ? O_APPEND : O_TRUNC);
     posix_spawn_file_actions_t fa;
@@ -471,8 +470,9 @@ static void exit_from_status(int status, struct lleval_proc_exit *ex)
 int lleval_proc_poll(long pid, struct lleval_proc_exit *ex)
 {
     int status = 0;
-    pid_t r;
-    while ((r = waitpid((pid_t)pid, &status, WNOHANG)) < 0 && errno == EINTR)
+    pid_t r = -1;
+    /* pid <= 0 would wait for any child */
+    while (pid > 0 && (r = waitpid((pid_t)pid, &status, WNOHANG)) < 0 && errno == EINTR)
         ;
     if (r == 0)
         return 0;
@@ -489,6 +489,10 @@ int lleval_proc_poll(long pid, struct lleval_proc_exit *ex)
 static int wait_child(long pid, struct lleval_proc_exit *ex)
 {
     int status = 0;
+    if (pid <= 0) {
+        errno = ECHILD; /* not one child: waitpid would take any */
+        return -1;
+    }
     while (waitpid((pid_t)pid, &status, 0) < 0) {
         if (errno != EINTR)
             return -1;
@@ -578,12 +582,20 @@ const char *lleval_proc_describe(const struct lleval_proc_exit *ex, char *buf, s
 
 int lleval_proc_argv0(long pid, struct lleval_sb *out)
 {
+    struct lleval_sb cmd = LLEVAL_SB_INIT;
     char path[64];
+    int rc = LLEVAL_EIO;
     if (pid <= 0)
         return LLEVAL_EIO;
-    /* NUL-separated arguments: the buffer reads as argv[0] */
+    /* NUL-separated arguments: the buffer reads as argv[0]. It is empty for
+     * a zombie, and for a moment while a process execs. */
     snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-    return lleval_read_file(path, out, 1 << 16, NULL) ? LLEVAL_EIO : 0;
+    if (!lleval_read_file(path, &cmd, 1 << 16, NULL) && cmd.len && cmd.buf[0]) {
+        lleval_sb_adds(out, cmd.buf);
+        rc = 0;
+    }
+    lleval_sb_release(&cmd);
+    return rc;
 }
 
 /* ---- lock files ----------------------------------------------------------------- */
@@ -703,8 +715,8 @@ int lleval_free_loopback_port(const char *purpose, struct lleval_err *err)
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
         getsockname(fd, (struct sockaddr *)&addr, &len)) {
         int rc = lleval_err_set(err, LLEVAL_EIO,
-                                "cannot bind 127.0.0.1:0 to find a free port for '%s': %s",
-                                purpose, strerror(errno));
+                                "cannot bind 127.0.0.1:0 to find a free port for '%s': %s", purpose,
+                                strerror(errno));
         close(fd);
         return rc;
     }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "lleval/batch.h"
 #include "lleval/dataset.h"
 #include "lleval/engine.h"
@@ -172,11 +171,11 @@ static void warning(struct run *r, const char *fmt, ...)
 
 static char *new_run_id(const char *runs_dir)
 {
-    char base[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(base, sizeof(base), "run_%Y%m%d_%H%M%S", &tm);
+    char utc[40], base[64];
+    /* "2024-09-09T12:34:56Z" -> "run_20240909_123456", the guide's form */
+    lleval_fmt_utc(utc, sizeof(utc), lleval_now());
+    snprintf(base, sizeof(base), "run_%.4s%.2s%.2s_%.2s%.2s%.2s", utc, utc + 5, utc + 8, utc + 11,
+             utc + 14, utc + 17);
     for (int i = 1;; i++) {
         char *id = i == 1 ? lleval_xstrdup(base) : lleval_xasprintf("%s_%d", base, i);
         char *dir = lleval_path_join(runs_dir, id);
@@ -188,8 +187,6 @@ static char *new_run_id(const char *runs_dir)
     }
 }
 
-/* The run's lock file holds our pid; a live other holder is refused, a
- * dead one's lock is taken over (lleval_lock_acquire). */
 static int acquire_lock(struct run *r, struct lleval_err *err)
 {
     long pid;

@@ -311,13 +311,65 @@ static int finish_kind(const char *f)
     return FIN_OTHER;
 }
 
+/* Powers of ten that doubles hold exactly. */
+static const double exact_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/*
+ * The fast path for the numbers `lleval parse` writes: a plain decimal
+ * ("1234" or "1234.5") of at most 15 digits. The digits read as an integer
+ * and the power of ten are both exact doubles, so one correctly rounded
+ * division gives exactly what strtod gives (Clinger's fast path). False for
+ * anything else, which the caller hands to strtod.
+ */
+static bool plain_decimal(const char *s, double *out)
+{
+    uint64_t m = 0;
+    int digits = 0, frac = 0;
+    bool dot = false;
+    for (; *s; s++) {
+        if (*s >= '0' && *s <= '9') {
+            m = m * 10 + (uint64_t)(*s - '0');
+            if (++digits > 15)
+                return false;
+            frac += dot;
+        } else if (*s == '.' && !dot && digits) {
+            dot = true;
+        } else {
+            return false;
+        }
+    }
+    if (!digits || (dot && !frac))
+        return false;
+    *out = (double)m / exact_pow10[frac];
+    return true;
+}
+
 /* A number cell: -1 when empty or not a number (the scorer never fails on facts). */
 static double num_cell(const char *s)
 {
     double v;
-    if (!*s || lleval_parse_double(s, &v) || !isfinite(v))
+    if (!*s)
+        return -1;
+    if (plain_decimal(s, &v))
+        return v;
+    if (lleval_parse_double(s, &v) || !isfinite(v))
         return -1;
     return v;
+}
+
+/* The sample column: plain digits read here, anything else by lleval_parse_long. */
+static int sample_cell(const char *s, long *out)
+{
+    long v = 0;
+    size_t i = 0;
+    for (; s[i] >= '0' && s[i] <= '9' && i < 7; i++)
+        v = v * 10 + (s[i] - '0');
+    if (i && !s[i] && v <= MAX_SAMPLE) {
+        *out = v;
+        return 0;
+    }
+    return lleval_parse_long(s, 0, MAX_SAMPLE, out);
 }
 
 static int read_header(struct lleval_csv_reader *r, int *cols, struct lleval_err *err)
@@ -351,6 +403,8 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
     size_t n_header;
     char temp[40] = "", last_temp_s[40] = "\x01";
     double temp_v = 0;
+    struct gold_set *last_g = NULL; /* the previous row's dataset and item */
+    long last_idx = -1;
     int rc;
 
     rc = lleval_csv_open(&r, s->path, err);
@@ -405,7 +459,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
                 last_temp_s[0] = '\x01'; /* too long to cache: never matches */
         }
         it.temperature = temp;
-        if (*sample_s && lleval_parse_long(sample_s, 0, MAX_SAMPLE, &sample)) {
+        if (*sample_s && sample_cell(sample_s, &sample)) {
             rc = lleval_err_set(err, LLEVAL_EINVAL,
                                 "%s:%ld: column 'sample' holds '%s', not a number from 0 to %d",
                                 s->path, r.line, sample_s, MAX_SAMPLE);
@@ -413,7 +467,9 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         }
         it.sample = sample;
 
-        if (!*it.dataset || !lleval_dataset_name_valid(it.dataset)) {
+        if (last_g && !strcmp(it.dataset, last_g->name)) {
+            g = last_g; /* rows come in runs of one dataset */
+        } else if (!*it.dataset || !lleval_dataset_name_valid(it.dataset)) {
             /* parse could not decode the custom_id: nothing to score against */
             it.state = LLEVAL_ITEM_UNKNOWN;
             s->unknown++;
@@ -421,12 +477,21 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
             if (fn && (rc = fn(&it, ud)) != 0)
                 goto out;
             continue;
+        } else {
+            rc = scorer_gold(s, it.dataset, &g, err);
+            if (rc)
+                goto out;
+            last_g = g;
+            last_idx = -1;
         }
-        rc = scorer_gold(s, it.dataset, &g, err);
-        if (rc)
-            goto out;
         a = scorer_acc(s, g, it.prompt_type, temp, temp_v);
-        idx = lleval_gold_find(g, it.item_id);
+        /* and in runs of one item (its samples) */
+        if (last_idx >= 0 && !strcmp(it.item_id, g->items[last_idx].id)) {
+            idx = last_idx;
+        } else {
+            idx = lleval_gold_find(g, it.item_id);
+            last_idx = idx;
+        }
         if (idx < 0) {
             it.state = LLEVAL_ITEM_UNKNOWN;
             a->unknown++;

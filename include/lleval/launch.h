@@ -9,8 +9,8 @@
  * per start); its pid is kept next to it in "<log>.pid" (without ".log") so
  * a server orphaned by a killed lleval is stopped by the next start.
  *
- * The process code is POSIX (posix_spawn, waitpid, kill); a Windows port
- * replaces this module's implementation.
+ * Processes are started, watched and stopped through include/lleval/platform.h,
+ * so a Windows port changes lib/platform.c, not this module.
  */
 #ifndef LLEVAL_LAUNCH_H
 #define LLEVAL_LAUNCH_H

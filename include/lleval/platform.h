@@ -52,13 +52,14 @@ struct lleval_proc_exit {
  * lleval_proc_terminate. Returns 0, or LLEVAL_EIO with "cannot start
  * 'binary': reason" (callers may change err->code, not the message).
  */
-int lleval_proc_spawn(const char *binary, char *const argv[], const char *log_path,
-                      unsigned flags, long *pid_out, struct lleval_err *err);
+int lleval_proc_spawn(const char *binary, char *const argv[], const char *log_path, unsigned flags,
+                      long *pid_out, struct lleval_err *err);
 
 /*
  * Checks without blocking whether child pid has exited, reaping it if so.
  * Returns 0 while it runs; 1 when it exited (*ex filled); 2 when it cannot
- * be waited for (not our child, or already reaped: *ex is "exit status 0").
+ * be waited for (not our child, already reaped, pid <= 0: *ex is "exit
+ * status 0").
  */
 int lleval_proc_poll(long pid, struct lleval_proc_exit *ex);
 
@@ -94,7 +95,7 @@ const char *lleval_proc_describe(const struct lleval_proc_exit *ex, char *buf, s
 
 /* The program name (argv[0]) a running process pid was started with, appended
  * to out. Returns 0, or LLEVAL_EIO when unknown (another OS, a kernel thread,
- * no permission); err is not touched. */
+ * a zombie, a process in the middle of exec, no permission). */
 int lleval_proc_argv0(long pid, struct lleval_sb *out);
 
 /* ---- lock files ----------------------------------------------------------------- */
