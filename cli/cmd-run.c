@@ -2,12 +2,12 @@
  * lleval run (the guide's run_all): the whole pipeline with the guide's flags,
  * a progress line during poll, and a summary at the end.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cfgopts.h"
 #include "cli.h"
 #include "lleval/fs.h"
+#include "lleval/platform.h"
 #include "lleval/json.h"
 #include "lleval/run.h"
 #include "lleval/util.h"
@@ -20,21 +20,9 @@ struct progress_ui {
     bool quiet;
 };
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (lleval_stop_signal < 100)
-        lleval_stop_signal++;
-}
-
 void cli_install_stop_handlers(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    lleval_install_stop_handlers();
 }
 
 static void clear_live(struct progress_ui *ui)

@@ -1,9 +1,8 @@
 /* lleval's entry point: global options and the command table (git.c commands[]). */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "cli.h"
+#include "lleval/platform.h"
 #include "lleval/util.h"
 
 struct command {
@@ -48,11 +47,11 @@ int main(int argc, char **argv)
     bool color_ok = !(no_color && *no_color) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
 
     ctx.prog = "lleval";
-    ctx.tty_out = isatty(STDOUT_FILENO);
-    ctx.tty_err = isatty(STDERR_FILENO);
+    ctx.tty_out = lleval_isatty(1);
+    ctx.tty_err = lleval_isatty(2);
     ctx.color_out = color_ok && ctx.tty_out;
     ctx.color_err = color_ok && ctx.tty_err;
-    signal(SIGPIPE, SIG_IGN);
+    lleval_ignore_sigpipe();
 
     if (argc < 2) {
         usage(stderr);

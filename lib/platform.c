@@ -27,6 +27,7 @@
 #include <dlfcn.h>
 #endif
 #include "lleval/fs.h"
+#include "lleval/scheduler.h"
 #include "lleval/platform.h"
 
 extern char **environ;
@@ -842,4 +843,31 @@ int lleval_proc_rss_kib(long pid, uint64_t *kib)
     if (end == line || errno)
         return LLEVAL_EIO;
     return 0;
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (lleval_stop_signal < 100)
+        lleval_stop_signal++;
+}
+
+void lleval_install_stop_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+bool lleval_isatty(int fd)
+{
+    return isatty(fd) != 0;
+}
+
+void lleval_ignore_sigpipe(void)
+{
+    signal(SIGPIPE, SIG_IGN);
 }

@@ -23,6 +23,15 @@
 /* ---- processes ------------------------------------------------------------------ */
 
 long lleval_getpid(void);
+
+/* SIGINT/SIGTERM (Ctrl-C / Ctrl-Break on Windows) increment lleval_stop_signal
+ * (scheduler.h): the first asks for a graceful stop, a second abandons the
+ * requests in flight. */
+void lleval_install_stop_handlers(void);
+/* Writing to a closed pipe returns an error instead of killing the process. */
+void lleval_ignore_sigpipe(void);
+/* True when fd 1 or 2 is a terminal. */
+bool lleval_isatty(int fd);
 /* True when a process with that pid exists (including one we may not signal). */
 bool lleval_pid_alive(long pid);
 void lleval_sleep_ms(long ms);
