@@ -1,5 +1,5 @@
-/* RFC 4180 CSV reader (streaming in 64 KiB chunks, line-aware) and writer (see csv.h for the
- * rules). */
+/* RFC 4180 CSV reader (streaming in 64 KiB chunks, decoding in place, line-aware) and writer
+ * (see csv.h for the rules). */
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/csv.h"
@@ -14,24 +14,37 @@ static const unsigned char stop_unquoted[256] = {[0] = 1, [','] = 1, ['\r'] = 1,
                                                  ['"'] = 1};
 static const unsigned char stop_quoted[256] = {[0] = 1, ['\r'] = 1, ['\n'] = 1, ['"'] = 1};
 
-/* Reads the next chunk. Returns 0 (r->buf_len 0 at the end) or LLEVAL_EIO. */
-static int refill(struct lleval_csv_reader *r, struct lleval_err *err)
+/*
+ * Reads the next chunk once the buffer is used up. The `keep` decoded bytes
+ * of the record at buf[rec] move to the front first (the record being read
+ * stays in one piece). Returns 0, or LLEVAL_EIO; afterwards buf_pos ==
+ * buf_len means the end of the file.
+ */
+static int refill(struct lleval_csv_reader *r, size_t rec, size_t keep, struct lleval_err *err)
 {
     size_t n = 0;
-    r->buf_off += (long long)r->buf_len;
-    r->buf_pos = r->buf_len = 0;
+    r->buf_off += (long long)r->buf_len - (long long)keep;
+    if (keep && rec)
+        memmove(r->buf, r->buf + rec, keep);
+    if (keep + CSV_CHUNK + 1 > r->buf_cap) {
+        size_t cap = 2 * r->buf_cap;
+        if (cap < keep + CSV_CHUNK + 1)
+            cap = keep + CSV_CHUNK + 1;
+        r->buf = lleval_xrealloc(r->buf, cap);
+        r->buf_cap = cap;
+    }
+    r->buf_len = r->buf_pos = keep;
+    r->buf[keep] = '\0';
     if (!r->eof) {
-        n = fread(r->buf, 1, CSV_CHUNK, r->f);
+        n = fread(r->buf + keep, 1, CSV_CHUNK, r->f);
         if (n < CSV_CHUNK) {
-            if (ferror(r->f)) {
-                r->buf[0] = '\0';
+            if (ferror(r->f))
                 return lleval_err_errno(err, "cannot read", r->path);
-            }
             r->eof = true;
         }
     }
-    r->buf_len = n;
-    r->buf[n] = '\0';
+    r->buf_len = keep + n;
+    r->buf[r->buf_len] = '\0';
     return 0;
 }
 
@@ -40,15 +53,14 @@ int lleval_csv_open(struct lleval_csv_reader *r, const char *path, struct lleval
     int rc;
 
     memset(r, 0, sizeof(*r));
-    lleval_sb_init(&r->field, 0);
     r->path = path;
     r->next_line = 1;
     r->f = fopen(path, "rb");
     if (!r->f)
         return lleval_err_errno(err, "cannot open", path);
-    r->buf = lleval_xmalloc(CSV_CHUNK + 1);
-    r->buf[0] = '\0';
-    rc = refill(r, err);
+    r->buf_cap = 2 * CSV_CHUNK + 1;
+    r->buf = lleval_xmalloc(r->buf_cap);
+    rc = refill(r, 0, 0, err);
     if (rc) {
         fclose(r->f);
         free(r->buf);
@@ -63,34 +75,37 @@ int lleval_csv_open(struct lleval_csv_reader *r, const char *path, struct lleval
     return 0;
 }
 
-/* The byte at the cursor, not consumed (refilling the buffer when it is used
- * up), or EOF at the end of the file; *rc is set on a read error. */
-static int peek(struct lleval_csv_reader *r, int *rc, struct lleval_err *err)
+/*
+ * Where lleval_csv_next() is, in locals the compiler can keep in registers
+ * (the bytes it stores into the buffer could alias the reader's fields): the
+ * buffer, the next unread byte, the end of the buffered bytes, the start of
+ * the record, and the end of its decoded part.
+ */
+struct cursor {
+    char *b;
+    size_t pos, len, rec, w;
+};
+
+/* The buffer is used up in the middle of a record: reads on, keeping the
+ * record's decoded part (which moves to the front). */
+static inline int more(struct lleval_csv_reader *r, struct cursor *c, struct lleval_err *err)
 {
-    if (r->buf_pos == r->buf_len) {
-        *rc = refill(r, err);
-        if (*rc || !r->buf_len)
-            return EOF;
-    }
-    return (unsigned char)r->buf[r->buf_pos];
+    size_t keep = c->w - c->rec;
+    int rc;
+    r->buf_pos = c->pos;
+    rc = refill(r, c->rec, keep, err);
+    c->b = r->buf;
+    c->pos = r->buf_pos;
+    c->len = r->buf_len;
+    c->rec = 0;
+    c->w = keep;
+    return rc;
 }
 
-/* Appends the ordinary bytes at the cursor up to the first stop byte (or the
- * end of the buffer) to the record; false when the record grows too large. */
-static bool take_run(struct lleval_csv_reader *r, const unsigned char *stop)
+/* The unread byte at the cursor, or EOF when the buffer is used up. */
+static inline int cur(const struct cursor *c)
 {
-    const char *s = r->buf + r->buf_pos, *q = s;
-    size_t n;
-    while (!stop[(unsigned char)*q])
-        q++;
-    n = (size_t)(q - s);
-    if (!n)
-        return true;
-    if (r->field.len + n > LLEVAL_CSV_MAX_RECORD)
-        return false;
-    lleval_sb_add(&r->field, s, n);
-    r->buf_pos += n;
-    return true;
+    return c->pos < c->len ? (unsigned char)c->b[c->pos] : EOF;
 }
 
 static int nul_error(struct lleval_csv_reader *r, long line, long long offset,
@@ -102,132 +117,162 @@ static int nul_error(struct lleval_csv_reader *r, long line, long long offset,
                           r->path, line, offset);
 }
 
-static void start_field(struct lleval_csv_reader *r)
-{
-    LLEVAL_GROW(r->starts, r->n_fields, r->cap_starts);
-    r->starts[r->n_fields++] = r->field.len;
-}
-
 /*
- * One record. The cursor (r->buf_pos) always rests on the next unread byte;
- * runs of ordinary bytes are copied in one go, and only the bytes that end a
- * run (separators, quotes, line ends, NUL) are looked at one by one.
+ * One record, decoded in place: field bytes move down over the quotes and
+ * separators before them (not at all while no quoted field came first) and a
+ * NUL replaces each field's separator, so the record's fields end up packed
+ * from buf[rec] on, as one string each. Runs of ordinary bytes are scanned
+ * with a table; only the bytes that end a run are looked at one by one.
+ * "Record size" is the size of the decoded fields with their NULs.
  */
 int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
 {
+    struct cursor k;
+    size_t *starts = r->starts, cap = r->cap_starts, nf = 0;
     long line;
-    int c, rc = 0;
+    int c, rc;
 
-    lleval_sb_reset(&r->field);
     r->n_fields = 0;
     r->blank = false;
     if (!r->f)
         return 0;
     r->line = r->next_line;
     line = r->line;
-    c = peek(r, &rc, err);
-    if (rc)
+    k.b = r->buf;
+    k.pos = k.rec = k.w = r->buf_pos;
+    k.len = r->buf_len;
+    if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
         return rc;
-    r->offset = r->buf_off + (long long)r->buf_pos;
+    r->offset = r->buf_off + (long long)k.pos;
+    c = cur(&k);
     if (c == EOF)
         return 0;
     r->blank = c == '\n' || c == '\r';
     for (;;) {
-        start_field(r);
+        if (nf == cap) {
+            r->cap_starts = cap = cap ? 2 * cap : 16;
+            r->starts = starts = lleval_xrealloc(starts, cap * sizeof(*starts));
+        }
+        starts[nf++] = k.w - k.rec;
         if (c == '"') {
             long quote_line = line;
-            r->buf_pos++;
+            k.pos++;
             for (;;) {
-                if (!take_run(r, stop_quoted))
+                const unsigned char *s = (const unsigned char *)k.b + k.pos, *q = s;
+                char *d = k.b + k.w;
+                size_t n;
+                while (!stop_quoted[*q])
+                    *d++ = (char)*q++;
+                n = (size_t)(q - s);
+                if (n && k.w - k.rec + n > LLEVAL_CSV_MAX_RECORD)
                     goto too_big;
-                c = peek(r, &rc, err);
-                if (rc)
-                    return rc;
-                if (c == EOF)
-                    return lleval_err_set(err, LLEVAL_EINVAL,
-                                          "%s:%ld: unterminated quoted field %zu (the quote opened "
-                                          "on this line is never closed); close it with a double "
-                                          "quote and double any quote inside it",
-                                          r->path, quote_line, r->n_fields);
-                if (!stop_quoted[c])
-                    continue; /* a new chunk starts with ordinary bytes */
-                r->buf_pos++;
-                if (c == '"') {
-                    c = peek(r, &rc, err);
-                    if (rc)
+                k.w += n;
+                k.pos += n;
+                if (k.pos == k.len) {
+                    if ((rc = more(r, &k, err)) != 0)
                         return rc;
+                    if (k.pos == k.len)
+                        return lleval_err_set(err, LLEVAL_EINVAL,
+                                              "%s:%ld: unterminated quoted field %zu (the quote "
+                                              "opened on this line is never closed); close it "
+                                              "with a double quote and double any quote inside it",
+                                              r->path, quote_line, nf);
+                    continue;
+                }
+                c = (unsigned char)k.b[k.pos++];
+                if (c == '"') {
+                    if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
+                        return rc;
+                    c = cur(&k);
                     if (c != '"')
                         break; /* the closing quote; c is the byte after it */
-                    r->buf_pos++;
+                    k.pos++;
                 } else if (c == '\0') {
-                    return nul_error(r, line, r->buf_off + (long long)r->buf_pos - 1, err);
+                    return nul_error(r, line, r->buf_off + (long long)k.pos - 1, err);
                 } else if (c == '\n') {
                     line++;
-                } else { /* CR: a line of its own unless LF follows */
-                    int next = peek(r, &rc, err);
-                    if (rc)
+                }
+                if (k.w - k.rec + 1 > LLEVAL_CSV_MAX_RECORD)
+                    goto too_big;
+                k.b[k.w++] = (char)c;
+                if (c == '\r') { /* a line of its own unless LF follows */
+                    if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
                         return rc;
-                    if (next != '\n')
+                    if (cur(&k) != '\n')
                         line++;
                 }
-                if (r->field.len + 1 > LLEVAL_CSV_MAX_RECORD)
-                    goto too_big;
-                lleval_sb_addch(&r->field, (char)c);
             }
             if (c != ',' && c != '\r' && c != '\n' && c != EOF)
                 return lleval_err_set(
                     err, LLEVAL_EINVAL,
                     "%s:%ld: unexpected text after the closing quote of field "
                     "%zu; quote the whole field and write a quote inside it as \"\"",
-                    r->path, line, r->n_fields);
+                    r->path, line, nf);
         } else {
             for (;;) {
-                if (!take_run(r, stop_unquoted))
+                const unsigned char *s = (const unsigned char *)k.b + k.pos, *q = s;
+                size_t n;
+                if (k.w == k.pos) { /* in place: nothing to move */
+                    while (!stop_unquoted[*q])
+                        q++;
+                } else {
+                    char *d = k.b + k.w;
+                    while (!stop_unquoted[*q])
+                        *d++ = (char)*q++;
+                }
+                n = (size_t)(q - s);
+                if (n && k.w - k.rec + n > LLEVAL_CSV_MAX_RECORD)
                     goto too_big;
-                c = peek(r, &rc, err);
-                if (rc)
+                k.w += n;
+                k.pos += n;
+                if (k.pos < k.len)
+                    break;
+                if ((rc = more(r, &k, err)) != 0)
                     return rc;
-                if (c == EOF || stop_unquoted[c])
+                if (k.pos == k.len)
                     break;
             }
+            c = cur(&k);
             if (c == '"')
                 return lleval_err_set(err, LLEVAL_EINVAL,
                                       "%s:%ld: stray double quote in unquoted field %zu; "
                                       "enclose the field in double quotes and write the quote "
                                       "as \"\"",
-                                      r->path, line, r->n_fields);
+                                      r->path, line, nf);
             if (c == '\0')
-                return nul_error(r, line, r->buf_off + (long long)r->buf_pos, err);
+                return nul_error(r, line, r->buf_off + (long long)k.pos, err);
         }
-        lleval_sb_addch(&r->field, '\0');
+        k.b[k.w++] = '\0'; /* over the separator (already read into c) or the sentinel */
         if (c == ',') {
-            r->buf_pos++;
-            c = peek(r, &rc, err);
-            if (rc)
+            k.pos++;
+            if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
                 return rc;
+            c = cur(&k);
             continue;
         }
         if (c == '\r') {
-            r->buf_pos++;
-            if (peek(r, &rc, err) == '\n')
-                r->buf_pos++;
-            if (rc)
+            k.pos++;
+            if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
                 return rc;
+            if (cur(&k) == '\n')
+                k.pos++;
             line++;
         } else if (c == '\n') {
-            r->buf_pos++;
+            k.pos++;
             line++;
         }
         break;
     }
+    r->buf_pos = k.pos;
     r->next_line = line;
-    r->pos = r->buf_off + (long long)r->buf_pos;
-    if (r->n_fields > r->cap_fields) {
-        r->cap_fields = r->n_fields;
+    r->pos = r->buf_off + (long long)k.pos;
+    r->n_fields = nf;
+    if (nf > r->cap_fields) {
+        r->cap_fields = nf;
         r->fields = lleval_xrealloc(r->fields, r->cap_fields * sizeof(*r->fields));
     }
-    for (size_t i = 0; i < r->n_fields; i++)
-        r->fields[i] = r->field.buf + r->starts[i];
+    for (size_t i = 0; i < nf; i++)
+        r->fields[i] = k.b + k.rec + starts[i];
     return 1;
 
 too_big:
@@ -249,9 +294,7 @@ void lleval_csv_close(struct lleval_csv_reader *r)
     free(r->buf);
     free(r->fields);
     free(r->starts);
-    lleval_sb_release(&r->field);
     memset(r, 0, sizeof(*r));
-    lleval_sb_init(&r->field, 0);
 }
 
 void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first)

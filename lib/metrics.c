@@ -9,6 +9,7 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "lleval/metrics.h"
+#include "score_int.h"
 
 /* ---- names ---- */
 
@@ -55,10 +56,43 @@ int lleval_extract_parse(const char *s, enum lleval_extract *out)
 
 /* ---- character classes with Python's semantics ---- */
 
+/*
+ * What the normalization does with an ASCII byte: a letter or digit maps to
+ * its lower-case form (str.isalnum(); never below '0'), AN_PUNCT is deleted
+ * (string.punctuation), AN_SPACE separates (str.isspace()), AN_OTHER (the
+ * other control characters) is kept as it is but is no word character.
+ */
+enum { AN_PUNCT = 0, AN_SPACE = 1, AN_OTHER = 2 };
+
+#define P_ AN_PUNCT
+#define S_ AN_SPACE
+#define O_ AN_OTHER
+static const unsigned char ascii_norm[128] = {
+    O_,  O_,  O_,  O_,  O_,  O_,  O_,  O_,  /* 0x00 */
+    O_,  S_,  S_,  S_,  S_,  S_,  O_,  O_,  /* 0x08: \t \n \v \f \r */
+    O_,  O_,  O_,  O_,  O_,  O_,  O_,  O_,  /* 0x10 */
+    O_,  O_,  O_,  O_,  S_,  S_,  S_,  S_,  /* 0x18: 0x1c-0x1f are spaces to Python */
+    S_,  P_,  P_,  P_,  P_,  P_,  P_,  P_,  /* ' ' ! " # $ % & ' */
+    P_,  P_,  P_,  P_,  P_,  P_,  P_,  P_,  /* ( ) * + , - . / */
+    '0', '1', '2', '3', '4', '5', '6', '7', /* */
+    '8', '9', P_,  P_,  P_,  P_,  P_,  P_,  /* 8 9 : ; < = > ? */
+    P_,  'a', 'b', 'c', 'd', 'e', 'f', 'g', /* @ A-G */
+    'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', /* */
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', /* */
+    'x', 'y', 'z', P_,  P_,  P_,  P_,  P_,  /* X Y Z [ \ ] ^ _ */
+    P_,  'a', 'b', 'c', 'd', 'e', 'f', 'g', /* ` a-g */
+    'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', /* */
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', /* */
+    'x', 'y', 'z', P_,  P_,  P_,  P_,  O_,  /* x y z { | } ~ DEL */
+};
+#undef P_
+#undef S_
+#undef O_
+
 /* string.punctuation */
 static bool ascii_punct(int32_t c)
 {
-    return c < 128 && c > 32 && c != 127 && !isalnum((unsigned char)c);
+    return c >= 0 && c < 128 && ascii_norm[c] == AN_PUNCT;
 }
 
 /* str.isspace() / str.split() */
@@ -74,7 +108,7 @@ static bool py_space(int32_t c)
 static bool py_word(int32_t c)
 {
     if (c < 128)
-        return isalnum((unsigned char)c) || c == '_';
+        return ascii_norm[c] >= '0' || c == '_';
     switch (utf8proc_category(c)) {
     case UTF8PROC_CATEGORY_LU:
     case UTF8PROC_CATEGORY_LL:
@@ -336,18 +370,11 @@ void lleval_norm_release(struct lleval_norm *a)
     lleval_norm_init(a);
 }
 
-/* What the normalization does with an ASCII byte. */
-enum ascii_kind { AK_OTHER, AK_WORD, AK_SPACE, AK_PUNCT };
 
-static inline enum ascii_kind ascii_kind(unsigned char c)
+static bool is_article_bytes(const char *w, size_t n)
 {
-    if ((unsigned)((c | 32) - 'a') < 26 || (unsigned)(c - '0') < 10)
-        return AK_WORD; /* str.isalnum() */
-    if ((unsigned)(c - 9) < 5 || (unsigned)(c - 28) < 5)
-        return AK_SPACE; /* str.isspace() */
-    if (c > 32 && c < 127)
-        return AK_PUNCT; /* string.punctuation */
-    return AK_OTHER;     /* other control characters: neither space nor word */
+    return (n == 1 && w[0] == 'a') || (n == 2 && w[0] == 'a' && w[1] == 'n') ||
+           (n == 3 && w[0] == 't' && w[1] == 'h' && w[2] == 'e');
 }
 
 /*
@@ -355,10 +382,12 @@ static inline enum ascii_kind ascii_kind(unsigned char c)
  * (the common case): punctuation is dropped inside word runs ("a.b" is one
  * word "ab"), and a run that reads "a", "an" or "the" is a separator. The
  * output is never longer than the input (a space stands for at least one
- * separator byte), so it is written in place without further checks.
+ * separator byte), so it is written in place without further checks. The
+ * tokens are left unsorted.
  */
 static void norm_ascii(struct lleval_norm *a, const char *s, size_t len)
 {
+    const unsigned char *p = (const unsigned char *)s;
     char *out;
     size_t o = 0, i = 0;
     bool sep = false;
@@ -366,39 +395,37 @@ static void norm_ascii(struct lleval_norm *a, const char *s, size_t len)
     lleval_sb_grow(&a->text, len + 1);
     out = a->text.buf;
     while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-        enum ascii_kind k = ascii_kind(c);
-        bool open_new = sep || a->n_toks == 0;
-        size_t w = o + (open_new && a->n_toks); /* where the run's bytes go */
-        size_t j = i + 1, wl = 1;
+        unsigned char c = p[i], m = ascii_norm[c];
+        bool open_new;
+        size_t w, j = i + 1, wl = 1;
 
-        if (k == AK_PUNCT) {
+        if (m == AN_PUNCT) {
             i++;
             continue;
         }
-        if (k == AK_SPACE) {
+        if (m == AN_SPACE) {
             sep = true;
             i++;
             continue;
         }
-        if (k == AK_WORD) {
-            out[w] = (char)(c | ((unsigned)(c - 'A') < 26 ? 32 : 0));
+        open_new = sep || a->n_toks == 0;
+        w = o + (open_new && a->n_toks); /* where the run's bytes go */
+        if (m >= '0') {
+            out[w] = (char)m;
             for (; j < len; j++) {
-                unsigned char d = (unsigned char)s[j];
-                enum ascii_kind dk = ascii_kind(d);
-                if (dk == AK_WORD)
-                    out[w + wl++] = (char)(d | ((unsigned)(d - 'A') < 26 ? 32 : 0));
-                else if (dk != AK_PUNCT)
+                unsigned char d = ascii_norm[p[j]];
+                if (d >= '0')
+                    out[w + wl++] = (char)d;
+                else if (d != AN_PUNCT)
                     break;
             }
-            if ((wl == 1 && out[w] == 'a') || (wl == 2 && out[w] == 'a' && out[w + 1] == 'n') ||
-                (wl == 3 && out[w] == 't' && out[w + 1] == 'h' && out[w + 2] == 'e')) {
+            if (wl <= 3 && is_article_bytes(out + w, wl)) {
                 sep = true; /* an article: a separator, its bytes are dropped */
                 i = j;
                 continue;
             }
         } else {
-            out[w] = (char)c;
+            out[w] = (char)c; /* a control character: part of a token, not a word */
         }
         if (open_new) {
             if (a->n_toks) {
@@ -415,7 +442,6 @@ static void norm_ascii(struct lleval_norm *a, const char *s, size_t len)
     out[o] = '\0';
     if (a->n_toks)
         a->toks[a->n_toks - 1].len = (uint32_t)(o - a->toks[a->n_toks - 1].off);
-    sort_tokens(a);
 }
 
 /* True when s[0..len) is all ASCII (eight bytes at a time). */
@@ -434,10 +460,12 @@ static bool all_ascii(const char *s, size_t len)
     return true;
 }
 
-void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool use_nfd)
+/* The normalization and the tokens in text order (a->sorted is not set). */
+static void norm_fill(struct lleval_norm *a, const char *s, size_t len, bool use_nfd)
 {
     size_t n, m = 0;
     int32_t *in, *out;
+    char *t;
     bool sep = false;
 
     lleval_sb_reset(&a->text);
@@ -472,6 +500,9 @@ void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool use_
 
     /* articles (whole \w runs "a", "an", "the") become spaces; split on
      * whitespace; join with single spaces */
+    /* at most 4 bytes per code point (a space stands for a separator) */
+    lleval_sb_grow(&a->text, 4 * m + 1);
+    t = a->text.buf;
     for (size_t i = 0; i < m;) {
         int32_t c = out[i];
         size_t j = i + 1;
@@ -492,21 +523,38 @@ void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool use_
         if (sep || a->n_toks == 0) {
             if (a->n_toks) {
                 a->toks[a->n_toks - 1].len = (uint32_t)(a->text.len - a->toks[a->n_toks - 1].off);
-                lleval_sb_addch(&a->text, ' ');
+                t[a->text.len++] = ' ';
             }
             add_token(a, a->text.len);
             sep = false;
         }
         for (; i < j; i++) {
-            if (out[i] < 128)
-                lleval_sb_addch(&a->text, (char)out[i]);
-            else
-                encode(&a->text, out[i]);
+            if (out[i] < 128) {
+                t[a->text.len++] = (char)out[i];
+            } else {
+                utf8proc_ssize_t k = utf8proc_encode_char(out[i], (utf8proc_uint8_t *)t + a->text.len);
+                if (k <= 0) {
+                    memcpy(t + a->text.len, "\xEF\xBF\xBD", 3);
+                    k = 3;
+                }
+                a->text.len += (size_t)k;
+            }
         }
     }
+    t[a->text.len] = '\0';
     if (a->n_toks)
         a->toks[a->n_toks - 1].len = (uint32_t)(a->text.len - a->toks[a->n_toks - 1].off);
+}
+
+void lleval_norm_set(struct lleval_norm *a, const char *s, size_t len, bool use_nfd)
+{
+    norm_fill(a, s, len, use_nfd);
     sort_tokens(a);
+}
+
+void lleval_norm_set_unsorted(struct lleval_norm *a, const char *s, size_t len, bool use_nfd)
+{
+    norm_fill(a, s, len, use_nfd);
 }
 
 void lleval_normalize_answer(const char *s, size_t len, bool use_nfd, struct lleval_sb *out)
@@ -541,12 +589,34 @@ static bool cross_eq(const struct lleval_norm *a, uint32_t x, const struct lleva
     return tx->len == ty->len && p[0] == q[0] && !memcmp(p, q, tx->len);
 }
 
-double lleval_norm_f1(const struct lleval_norm *pred, const struct lleval_norm *gold)
+/* Short answers pair their tokens directly (no byte order needed). */
+static bool pairable(const struct lleval_norm *pred, const struct lleval_norm *gold)
+{
+    return pred->n_toks <= 64 && pred->n_toks * gold->n_toks <= 256;
+}
+
+/* The size of the multiset intersection of the two token bags: each gold
+ * token takes an equal prediction token that no other one took. */
+static size_t common_paired(const struct lleval_norm *pred, const struct lleval_norm *gold)
+{
+    uint64_t used = 0;
+    size_t same = 0;
+    for (size_t j = 0; j < gold->n_toks; j++) {
+        for (size_t i = 0; i < pred->n_toks; i++) {
+            if (!((used >> i) & 1) && cross_eq(pred, (uint32_t)i, gold, (uint32_t)j)) {
+                used |= (uint64_t)1 << i;
+                same++;
+                break;
+            }
+        }
+    }
+    return same;
+}
+
+/* The same from the tokens in byte order: the matches of a sorted merge. */
+static size_t common_sorted(const struct lleval_norm *pred, const struct lleval_norm *gold)
 {
     size_t i = 0, j = 0, same = 0;
-    double precision, recall;
-
-    /* sum(min counts) of the two token multisets = size of the sorted merge's matches */
     while (i < pred->n_toks && j < gold->n_toks) {
         int c = cross_cmp(pred, pred->sorted[i], gold, gold->sorted[j]);
         if (c < 0) {
@@ -559,6 +629,14 @@ double lleval_norm_f1(const struct lleval_norm *pred, const struct lleval_norm *
             j++;
         }
     }
+    return same;
+}
+
+double lleval_norm_f1(const struct lleval_norm *pred, const struct lleval_norm *gold)
+{
+    size_t same = pairable(pred, gold) ? common_paired(pred, gold) : common_sorted(pred, gold);
+    double precision, recall;
+
     if (same == 0)
         return 0.0;
     /* the official script's exact operations, in its order (no FMA: -std=c11
@@ -597,6 +675,18 @@ void lleval_qa_score(const struct lleval_norm *pred, const struct lleval_norm *g
         if (out->contains < 1.0 && lleval_norm_contains(pred, &golds[g]))
             out->contains = 1.0;
     }
+}
+
+void lleval_qa_score_unsorted(struct lleval_norm *pred, const struct lleval_norm *golds,
+                              size_t n_golds, struct lleval_qa_score *out)
+{
+    for (size_t g = 0; g < n_golds; g++) {
+        if (!pairable(pred, &golds[g])) {
+            sort_tokens(pred); /* a long answer: F1 needs the byte order */
+            break;
+        }
+    }
+    lleval_qa_score(pred, golds, n_golds, out);
 }
 
 bool lleval_exact_match(const char *pred, const char *gold, bool use_nfd)

@@ -215,8 +215,9 @@ static void score_answer(struct scorer *s, const struct gold_set *g, const struc
         return;
     }
     struct lleval_qa_score sc;
-    lleval_norm_set(&s->pred, s->answer.buf, s->answer.len, g->scoring == LLEVAL_SCORING_NQ);
-    lleval_qa_score(&s->pred, g->golds + it->first, it->count, &sc);
+    lleval_norm_set_unsorted(&s->pred, s->answer.buf, s->answer.len,
+                             g->scoring == LLEVAL_SCORING_NQ);
+    lleval_qa_score_unsorted(&s->pred, g->golds + it->first, it->count, &sc);
     r->em = sc.em;
     r->f1 = sc.f1;
     r->contains = sc.contains;

@@ -73,6 +73,17 @@ struct pred_map {
     size_t n_slots;
 };
 
+/*
+ * The scorer's fast path through the metrics (lib/metrics.c): a prediction
+ * normalized without its byte-order index (pred->sorted is not set; only
+ * lleval_qa_score_unsorted() may score it), and the three QA metrics of such
+ * a prediction, bit for bit those of lleval_qa_score(). Short answers pair
+ * their tokens directly; a long one gets its tokens sorted first.
+ */
+void lleval_norm_set_unsorted(struct lleval_norm *a, const char *s, size_t len, bool nfd);
+void lleval_qa_score_unsorted(struct lleval_norm *pred, const struct lleval_norm *golds,
+                              size_t n_golds, struct lleval_qa_score *out);
+
 /* FNV-1a of a NUL-terminated string. */
 uint64_t lleval_score_hash(const char *s);
 

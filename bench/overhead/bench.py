@@ -68,9 +68,13 @@ def run_measured(cmd, rss=False):
     return rc, text, wall, ru.ru_utime + ru.ru_stime, peak
 
 
+# loopback only: never through a proxy from the environment
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def http_json(url, data=None):
     req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
-    with urllib.request.urlopen(req, timeout=10) as r:
+    with OPENER.open(req, timeout=10) as r:
         return json.loads(r.read() or b"{}")
 
 
@@ -78,7 +82,9 @@ def wait_port_file(path, proc, what):
     for _ in range(200):
         if os.path.exists(path):
             with open(path) as f:
-                return int(f.read().strip())
+                port = int(f.read().strip())
+            os.unlink(path)
+            return port
         if proc.poll() is not None:
             raise SystemExit("%s exited at start (status %d)" % (what, proc.returncode))
         time.sleep(0.02)
@@ -122,15 +128,20 @@ class LlamaServer:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit("llama-server exited at start; see %s" % self.log_path)
+                raise SystemExit("llama-server exited at start:\n%s" % self.log_tail())
             try:
-                with urllib.request.urlopen(self.base + "/health", timeout=2) as r:
+                with OPENER.open(self.base + "/health", timeout=2) as r:
                     if r.status == 200:
                         return
             except Exception:
                 pass
             time.sleep(0.2)
-        raise SystemExit("llama-server did not become healthy; see %s" % self.log_path)
+        self.stop()
+        raise SystemExit("llama-server did not become healthy in 120 s:\n%s" % self.log_tail())
+
+    def log_tail(self):
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-20:])
 
     def stop(self):
         self.proc.terminate()

@@ -48,6 +48,9 @@ if ! cmake --build "$build" -j2 --target lleval >"${TMPDIR:-/tmp}/lleval-bench-b
 fi
 rm -f "${TMPDIR:-/tmp}/lleval-bench-build.$$.log"
 
+# every server here is on loopback: never through a proxy from the environment
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+
 work=${WORK:-}
 if [ -z "$work" ]; then
 	work=$(mktemp -d)

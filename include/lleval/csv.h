@@ -40,13 +40,14 @@ struct lleval_csv_reader {
     char **fields;    /* owned by the reader, valid until the next call */
     size_t n_fields;
     size_t cap_fields;
-    struct lleval_sb field; /* all fields of the record, each NUL-terminated */
-    size_t *starts;         /* start of each field in `field` */
+    /* The read buffer, private to csv.c. Records are decoded in place: the
+     * current record's fields lie NUL-terminated from buf[rec], field i at
+     * buf[rec + starts[i]]; buf[buf_pos..buf_len) is unread; buf[buf_len] is a
+     * NUL sentinel; the unread byte buf[i] is at file offset buf_off + i. */
+    size_t *starts;
     size_t cap_starts;
-    /* read buffer, private to csv.c: buf[buf_pos..buf_len) is unread, buf[buf_len]
-     * is a NUL sentinel, buf[0] is at byte offset buf_off of the file */
     char *buf;
-    size_t buf_len, buf_pos;
+    size_t buf_cap, buf_len, buf_pos;
     long long buf_off;
     bool eof;
     bool blank;                     /* the current record was an empty line */
