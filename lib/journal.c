@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/fs.h"
+#include "lleval/idset.h"
 #include "lleval/journal.h"
 #include "lleval/json.h"
 #include "lleval/util.h"
@@ -13,7 +14,7 @@
 struct lleval_journal {
     char *path;
     struct lleval_afile *file; /* NULL until opened */
-    json_t *seen; /* custom_id -> true */
+    struct lleval_idset seen; /* the custom_ids answered (as hashes) */
     struct lleval_journal_stats st;
     bool dirty;
     struct lleval_sb line;
@@ -26,6 +27,7 @@ static int scan(struct lleval_journal *j, uint64_t *good_end, struct lleval_err 
     struct lleval_lines lr;
     uint64_t offset = 0;
     int rc, more;
+    bool dup;
 
     *good_end = 0;
     if (!lleval_path_exists(j->path))
@@ -59,7 +61,7 @@ static int scan(struct lleval_journal *j, uint64_t *good_end, struct lleval_err 
                                   "custom_id); move the file aside or delete that line, then resume",
                                   j->path, lineno);
         }
-        if (json_object_get(j->seen, cid)) {
+        if (lleval_idset_has(&j->seen, cid)) {
             lleval_err_set(err, LLEVAL_EIO,
                            "%s:%ld: custom_id '%s' appears twice; the journal was edited by "
                            "hand: keep one line per custom_id",
@@ -68,7 +70,7 @@ static int scan(struct lleval_journal *j, uint64_t *good_end, struct lleval_err 
             lleval_lines_close(&lr);
             return LLEVAL_EIO;
         }
-        json_object_set_new(j->seen, cid, json_true());
+        lleval_idset_put(&j->seen, lleval_idset_hash(cid), 1, &dup);
         j->st.lines++;
         if (json_is_null(json_object_get(obj, "error")) || !json_object_get(obj, "error"))
             j->st.ok++;
@@ -90,7 +92,6 @@ int lleval_journal_open(const char *path, struct lleval_journal **out, struct ll
 
     *out = NULL;
     j->path = lleval_xstrdup(path);
-    j->seen = json_object();
     lleval_sb_init(&j->line, 0);
     rc = scan(j, &good_end, err);
     if (rc)
@@ -116,12 +117,13 @@ fail:
 
 bool lleval_journal_has(const struct lleval_journal *j, const char *custom_id)
 {
-    return json_object_get(j->seen, custom_id) != NULL;
+    return lleval_idset_has(&j->seen, custom_id);
 }
 
 int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct lleval_err *err)
 {
     const char *cid = lleval_json_str(line, "custom_id");
+    bool dup;
     int rc;
 
     if (!cid)
@@ -137,7 +139,7 @@ int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct l
     rc = lleval_afile_append(j->file, j->line.buf, j->line.len, err);
     if (rc)
         return rc;
-    json_object_set_new(j->seen, cid, json_true());
+    lleval_idset_put(&j->seen, lleval_idset_hash(cid), 1, &dup);
     j->st.lines++;
     if (json_is_null(json_object_get(line, "error")) || !json_object_get(line, "error"))
         j->st.ok++;
@@ -176,7 +178,7 @@ int lleval_journal_close(struct lleval_journal *j, struct lleval_err *err)
                 *err = cerr;
         }
     }
-    json_decref(j->seen);
+    lleval_idset_release(&j->seen);
     lleval_sb_release(&j->line);
     free(j->path);
     free(j);

@@ -6,85 +6,9 @@
 #include "lleval/dataset.h"
 #include "lleval/fs.h"
 #include "lleval/json.h"
+#include "lleval/idset.h"
 #include "lleval/parse.h"
 #include "lleval/util.h"
-
-/* An open-addressing set of 64-bit custom_id hashes: memory grows by 16 bytes
- * per id, not by the id's length (parse must stream millions of lines). A
- * 64-bit collision among a million ids has a chance of about 3e-8. */
-struct idset {
-    uint64_t *keys;
-    uint32_t *vals; /* part index + 1, or result count */
-    size_t cap, n;
-};
-
-static uint64_t id_hash(const char *s)
-{
-    uint64_t h = lleval_hash64(s);
-    return h ? h : 1; /* 0 marks an empty slot */
-}
-
-static void idset_grow(struct idset *s);
-
-/* Returns the slot for h (inserting it with val when absent); *found says which. */
-static size_t idset_put(struct idset *s, uint64_t h, uint32_t val, bool *found)
-{
-    size_t i;
-    if ((s->n + 1) * 4 >= s->cap * 3)
-        idset_grow(s);
-    i = (size_t)h & (s->cap - 1);
-    while (s->keys[i]) {
-        if (s->keys[i] == h) {
-            *found = true;
-            return i;
-        }
-        i = (i + 1) & (s->cap - 1);
-    }
-    s->keys[i] = h;
-    s->vals[i] = val;
-    s->n++;
-    *found = false;
-    return i;
-}
-
-static long idset_find(const struct idset *s, uint64_t h)
-{
-    size_t i;
-    if (!s->cap)
-        return -1;
-    i = (size_t)h & (s->cap - 1);
-    while (s->keys[i]) {
-        if (s->keys[i] == h)
-            return (long)i;
-        i = (i + 1) & (s->cap - 1);
-    }
-    return -1;
-}
-
-static void idset_grow(struct idset *s)
-{
-    struct idset big = {0};
-    big.cap = s->cap ? s->cap * 2 : 1024;
-    big.keys = lleval_xcalloc(big.cap, sizeof(uint64_t));
-    big.vals = lleval_xcalloc(big.cap, sizeof(uint32_t));
-    for (size_t i = 0; i < s->cap; i++) {
-        if (s->keys[i]) {
-            bool f;
-            size_t j = idset_put(&big, s->keys[i], s->vals[i], &f);
-            (void)j;
-        }
-    }
-    free(s->keys);
-    free(s->vals);
-    *s = big;
-}
-
-static void idset_free(struct idset *s)
-{
-    free(s->keys);
-    free(s->vals);
-    memset(s, 0, sizeof(*s));
-}
 
 void lleval_parse_report_release(struct lleval_parse_report *r)
 {
@@ -114,7 +38,7 @@ static void note(char **list, size_t *n, const char *id)
 }
 
 /* Loads every request custom_id of the build into set (value = part + 1). */
-static int load_requests(const char *batches_dir, struct idset *set,
+static int load_requests(const char *batches_dir, struct lleval_idset *set,
                          struct lleval_parse_report *rep, struct lleval_err *err)
 {
     struct lleval_build_result br;
@@ -146,7 +70,7 @@ static int load_requests(const char *batches_dir, struct idset *set,
                                     br.parts[p].batch_path, lr.lineno);
                 break;
             }
-            idset_put(set, id_hash(cid), (uint32_t)p + 1, &found);
+            lleval_idset_put(set, lleval_idset_hash(cid), (uint32_t)p + 1, &found);
             rep->parts[p].requests++;
             rep->requests++;
             json_decref(obj);
@@ -255,7 +179,7 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
                          const char *prepared_dir, const char *out_csv,
                          struct lleval_parse_report *rep, struct lleval_err *err)
 {
-    struct idset requests = {0}, seen = {0};
+    struct lleval_idset requests = LLEVAL_IDSET_INIT, seen = LLEVAL_IDSET_INIT;
     struct lleval_lines lr;
     struct lleval_sb out = LLEVAL_SB_INIT;
     char *tmp = NULL;
@@ -304,8 +228,8 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
             json_decref(obj);
             continue;
         }
-        h = id_hash(cid);
-        idset_put(&seen, h, 0, &found);
+        h = lleval_idset_hash(cid);
+        lleval_idset_put(&seen, h, 0, &found);
         if (found) {
             rep->duplicates++;
             note(rep->duplicate_ids, &rep->n_duplicate_ids, cid);
@@ -313,7 +237,7 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
             continue;
         }
         decoded = lleval_cid_decode(cid, &c, NULL) == 0;
-        if (!decoded || (rep->reconciled && idset_find(&requests, h) < 0)) {
+        if (!decoded || (rep->reconciled && lleval_idset_find(&requests, h) < 0)) {
             rep->unknown++;
             note(rep->unknown_ids, &rep->n_unknown_ids, cid);
             if (decoded)
@@ -322,7 +246,7 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
             continue;
         }
         if (rep->reconciled)
-            rep->parts[requests.vals[idset_find(&requests, h)] - 1].results++;
+            rep->parts[requests.vals[lleval_idset_find(&requests, h)] - 1].results++;
         status = (long)json_integer_value(lleval_json_path(obj, "response.status_code"));
         if (status != 200) {
             rep->non200++;
@@ -367,7 +291,7 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
                 while (lleval_lines_next(&bl, NULL) > 0) {
                     json_t *obj = json_loadb(bl.line, bl.len, 0, NULL);
                     const char *cid = lleval_json_str(obj, "custom_id");
-                    if (cid && idset_find(&seen, id_hash(cid)) < 0) {
+                    if (cid && lleval_idset_find(&seen, lleval_idset_hash(cid)) < 0) {
                         rep->missing++;
                         note(rep->missing_ids, &rep->n_missing_ids, cid);
                     }
@@ -384,7 +308,7 @@ out:
     free(tmp);
     json_decref(types);
     lleval_sb_release(&out);
-    idset_free(&requests);
-    idset_free(&seen);
+    lleval_idset_release(&requests);
+    lleval_idset_release(&seen);
     return rc;
 }

@@ -91,7 +91,6 @@ struct part {
     char *state_path;
     char *journal_path;
     struct lleval_journal *journal;
-    json_t *lines;      /* the batch lines (array), loaded for poll */
     size_t requests;
     size_t answered, ok, errors;
     long prompt_tokens, completion_tokens;
@@ -543,10 +542,18 @@ static int flush_state(struct run *r, bool force, struct lleval_err *err)
     return rc;
 }
 
+/* Where the job source is in the batch files. */
+struct job_source {
+    size_t part;
+    bool open;
+    struct lleval_lines lr;
+};
+
 struct poll_ctx {
     struct run *r;
     struct lleval_err *err;
     int io_rc;
+    struct job_source src;
 };
 
 static int on_result(void *ud, const struct lleval_job *job, json_t *line)
@@ -754,61 +761,109 @@ static void check_context_budget(struct run *r, long slot_ctx)
                 over, total, slot_ctx, worst, worst_id);
 }
 
+/* The custom_id at the start of a batch line as lleval writes it
+ * ({"custom_id":"..."; ids are printable ASCII without quotes or backslashes),
+ * copied into buf; false for any other shape (the line is then parsed). */
+static bool quick_cid(const char *line, size_t len, char *buf, size_t size)
+{
+    static const char prefix[] = "{\"custom_id\":\"";
+    const size_t np = sizeof(prefix) - 1;
+    const char *end;
+    if (len <= np || memcmp(line, prefix, np))
+        return false;
+    end = memchr(line + np, '"', len - np);
+    if (!end || (size_t)(end - line - np) >= size || memchr(line + np, '\\', (size_t)(end - line - np)))
+        return false;
+    memcpy(buf, line + np, (size_t)(end - line - np));
+    buf[end - line - np] = '\0';
+    return true;
+}
+
+/* The scheduler's job source: the unanswered requests of the unfinished
+ * parts, read from the batch files one line at a time as slots free up, so
+ * memory does not grow with the number of requests. */
+static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
+{
+    struct poll_ctx *pc = ud;
+    struct job_source *src = &pc->src;
+    struct run *r = pc->r;
+    char cidbuf[512];
+
+    for (;;) {
+        struct part *p;
+        json_t *line;
+        const char *cid;
+        int more;
+
+        if (!src->open) {
+            while (src->part < r->n_parts &&
+                   r->parts[src->part].answered >= r->parts[src->part].requests)
+                src->part++;
+            if (src->part >= r->n_parts)
+                return 0;
+            if (lleval_lines_open(&src->lr, r->parts[src->part].info->batch_path, err))
+                return err->code;
+            src->open = true;
+        }
+        p = &r->parts[src->part];
+        more = lleval_lines_next(&src->lr, err);
+        if (more < 0)
+            return more;
+        if (!more) {
+            lleval_lines_close(&src->lr);
+            src->open = false;
+            src->part++;
+            continue;
+        }
+        if (!src->lr.len)
+            continue;
+        if (quick_cid(src->lr.line, src->lr.len, cidbuf, sizeof(cidbuf)) &&
+            lleval_journal_has(p->journal, cidbuf))
+            continue; /* answered before: not even parsed */
+        line = json_loadb(src->lr.line, src->lr.len, 0, NULL);
+        cid = line ? lleval_json_str(line, "custom_id") : NULL;
+        if (!cid || !json_is_object(json_object_get(line, "body"))) {
+            json_decref(line);
+            return lleval_err_set(err, LLEVAL_EINVAL,
+                                  "%s:%ld: not a batch request line (custom_id and body "
+                                  "needed): rebuild the batches",
+                                  p->info->batch_path, src->lr.lineno);
+        }
+        if (lleval_journal_has(p->journal, cid)) {
+            json_decref(line);
+            continue;
+        }
+        job->custom_id = lleval_xstrdup(cid);
+        job->body = json_incref(json_object_get(line, "body"));
+        job->tag = src->part;
+        json_decref(line);
+        return 1;
+    }
+}
+
 static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *err)
 {
-    struct lleval_job *jobs = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     struct lleval_sched_opts so;
     struct lleval_sched_stats st;
-    struct poll_ctx pc = {r, err, 0};
+    struct poll_ctx pc;
     int rc = 0;
 
-    for (size_t i = 0; i < r->n_parts && !rc; i++) {
+    memset(&pc, 0, sizeof(pc));
+    pc.r = r;
+    pc.err = err;
+    for (size_t i = 0; i < r->n_parts; i++) {
         struct part *p = &r->parts[i];
-        struct lleval_lines lr;
-        int more;
-        size_t first_job = n;
         if (p->answered >= p->requests)
             continue;
-        p->lines = json_array();
-        rc = lleval_lines_open(&lr, p->info->batch_path, err);
-        if (rc)
-            break;
-        while ((more = lleval_lines_next(&lr, err)) > 0) {
-            json_error_t jerr;
-            json_t *line = json_loadb(lr.line, lr.len, 0, &jerr);
-            const char *cid = line ? lleval_json_str(line, "custom_id") : NULL;
-            if (!cid || !json_is_object(json_object_get(line, "body"))) {
-                json_decref(line);
-                rc = lleval_err_set(err, LLEVAL_EINVAL,
-                                    "%s:%ld: not a batch request line (custom_id and body "
-                                    "needed): rebuild the batches",
-                                    p->info->batch_path, lr.lineno);
-                break;
-            }
-            if (lleval_journal_has(p->journal, cid)) {
-                json_decref(line);
-                continue;
-            }
-            json_array_append_new(p->lines, line);
-            LLEVAL_GROW(jobs, n, cap);
-            jobs[n].custom_id = cid; /* borrowed from p->lines */
-            jobs[n].body = json_object_get(line, "body");
-            jobs[n].tag = i;
-            n++;
-        }
-        if (more < 0)
-            rc = more;
-        lleval_lines_close(&lr);
-        if (!rc) {
-            p->status = "running";
-            p->first_job = first_job;
-            if (!p->started_at)
-                p->started_at = lleval_now();
-            if (!r->trials[p->trial].started_at)
-                r->trials[p->trial].started_at = p->started_at;
-            p->dirty = true;
-        }
+        p->status = "running";
+        p->first_job = n; /* jobs go out in part order */
+        n += p->requests - p->answered;
+        if (!p->started_at)
+            p->started_at = lleval_now();
+        if (!r->trials[p->trial].started_at)
+            r->trials[p->trial].started_at = p->started_at;
+        p->dirty = true;
     }
     if (rc)
         goto out;
@@ -827,7 +882,7 @@ static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *
     sample_telemetry(r, (size_t)so.max_in_flight); /* the first requests go out now */
     rc = flush_state(r, true, err);
     if (!rc)
-        rc = lleval_sched_run(e, jobs, n, &so, on_result, on_tick, &pc, &st, err);
+        rc = lleval_sched_run(e, source_next, n, &so, on_result, on_tick, &pc, &st, err);
     if (pc.io_rc && !rc)
         rc = pc.io_rc;
     if (r->launch_err.code && (!rc || rc == LLEVAL_EINTR || rc == LLEVAL_EENGINE)) {
@@ -845,27 +900,56 @@ static int step_poll(struct run *r, struct lleval_engine *e, struct lleval_err *
     }
 out:
     lleval_telemetry_stop(r->tel);
-    free(jobs);
-    for (size_t i = 0; i < r->n_parts; i++) {
-        json_decref(r->parts[i].lines);
-        r->parts[i].lines = NULL;
-    }
+    if (pc.src.open)
+        lleval_lines_close(&pc.src.lr);
     return rc;
 }
 
-/* Concatenates the part journals, in part order, into results_combined.jsonl. */
+/* Concatenates the part journals, in part order, into results_combined.jsonl,
+ * streaming through a 64 KiB buffer (memory does not grow with the results)
+ * into a temporary file that is synced and renamed over the old one. */
 static int combine(struct run *r, const char *out_path, struct lleval_err *err)
 {
-    struct lleval_sb all = LLEVAL_SB_INIT;
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", out_path, lleval_getpid());
+    char *buf = lleval_xmalloc(1 << 16);
+    FILE *out = fopen(tmp, "wb");
     int rc = 0;
+
+    if (!out) {
+        rc = lleval_err_errno(err, "cannot create", tmp);
+        goto done;
+    }
     for (size_t i = 0; i < r->n_parts && !rc; i++) {
+        FILE *in;
+        size_t n;
         rc = lleval_journal_sync(r->parts[i].journal, err);
-        if (!rc)
-            rc = lleval_read_file(r->parts[i].journal_path, &all, 0, err);
+        if (rc)
+            break;
+        in = fopen(r->parts[i].journal_path, "rb");
+        if (!in) {
+            rc = lleval_err_errno(err, "cannot open", r->parts[i].journal_path);
+            break;
+        }
+        while ((n = fread(buf, 1, 1 << 16, in)) > 0)
+            if (fwrite(buf, 1, n, out) != n) {
+                rc = lleval_err_errno(err, "cannot write", tmp);
+                break;
+            }
+        if (!rc && ferror(in))
+            rc = lleval_err_errno(err, "cannot read", r->parts[i].journal_path);
+        fclose(in);
     }
     if (!rc)
-        rc = lleval_write_file_atomic(out_path, all.buf, all.len, err);
-    lleval_sb_release(&all);
+        rc = lleval_fsync_file(out, tmp, err);
+    if (fclose(out) && !rc)
+        rc = lleval_err_errno(err, "cannot close", tmp);
+    if (!rc && rename(tmp, out_path))
+        rc = lleval_err_errno(err, "cannot rename to", out_path);
+    if (rc)
+        remove(tmp);
+done:
+    free(buf);
+    free(tmp);
     return rc;
 }
 
@@ -876,7 +960,6 @@ static void free_run(struct run *r)
         free(r->parts[i].name);
         free(r->parts[i].state_path);
         free(r->parts[i].journal_path);
-        json_decref(r->parts[i].lines);
     }
     for (size_t t = 0; t < r->n_trials; t++) {
         free(r->trials[t].name);
@@ -985,7 +1068,7 @@ static int run_steps(struct run *r, struct lleval_run_result *res, struct lleval
     r->steps_done = 0;
 
     /* prepare */
-    if (!o->skip_prepare && !(o->resume && have_batches)) {
+    if (!o->skip_prepare && !have_batches) { /* a run that has its batches is resumed: its prepared data stays */
         rc = step_prepare(r, err);
         if (rc)
             goto out;

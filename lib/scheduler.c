@@ -45,8 +45,15 @@ struct retry {
 
 struct sched {
     struct lleval_engine *e;
-    const struct lleval_job *jobs;
-    size_t n;
+    lleval_sched_next_fn next;
+    struct lleval_err *err;
+    /* live jobs (in a slot, finished but not parsed, or waiting to retry),
+     * addressed by index; freed entries are reused */
+    struct lleval_job *pool;
+    size_t pool_cap;
+    size_t *free_idx;
+    size_t n_free;
+    bool source_done;
     const struct lleval_sched_opts *o;
     lleval_sched_result_fn on_result;
     void *ud;
@@ -57,7 +64,6 @@ struct sched {
     struct slot *done; /* finished transfers waiting to be parsed, nslots at most */
     struct retry *retries;
     size_t nretries, capretries;
-    size_t next_job;
     uint64_t rng;
     int abort_rc;
     bool unreachable;
@@ -98,10 +104,40 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static void job_free(struct sched *s, size_t job)
+{
+    free(s->pool[job].custom_id);
+    json_decref(s->pool[job].body);
+    memset(&s->pool[job], 0, sizeof(s->pool[job]));
+    s->free_idx[s->n_free++] = job;
+}
+
+/* Pulls the next job into the pool: 1 with its index, 0 at the end, or the source's error. */
+static int take_next(struct sched *s, size_t *job)
+{
+    struct lleval_job j = {0};
+    int rc = s->next(s->ud, &j, s->err);
+    if (rc <= 0)
+        return rc;
+    if (!s->n_free) {
+        size_t cap = s->pool_cap ? s->pool_cap * 2 : 16;
+        s->pool = lleval_xrealloc(s->pool, cap * sizeof(*s->pool));
+        memset(s->pool + s->pool_cap, 0, (cap - s->pool_cap) * sizeof(*s->pool));
+        s->free_idx = lleval_xrealloc(s->free_idx, cap * sizeof(*s->free_idx));
+        for (size_t i = cap; i > s->pool_cap; i--)
+            s->free_idx[s->n_free++] = i - 1;
+        s->pool_cap = cap;
+    }
+    *job = s->free_idx[--s->n_free];
+    s->pool[*job] = j;
+    return 1;
+}
+
 static int deliver(struct sched *s, size_t job, json_t *line)
 {
-    int rc = s->on_result(s->ud, &s->jobs[job], line);
+    int rc = s->on_result(s->ud, &s->pool[job], line);
     json_decref(line);
+    job_free(s, job);
     s->st->done++;
     if (rc && !s->abort_rc)
         s->abort_rc = rc;
@@ -118,7 +154,7 @@ static void deliver_ok(struct sched *s, struct slot *sl, const struct lleval_ans
     if (a->completion_tokens > 0)
         s->st->completion_tokens += a->completion_tokens;
     deliver(s, sl->job,
-            lleval_result_line(s->jobs[sl->job].custom_id, s->e->ops->name, a, status, NULL, NULL,
+            lleval_result_line(s->pool[sl->job].custom_id, s->e->ops->name, a, status, NULL, NULL,
                                latency, sl->attempts));
 }
 
@@ -129,7 +165,7 @@ static void deliver_fail(struct sched *s, struct slot *sl, long status, const ch
     s->st->failed++;
     snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
     deliver(s, sl->job,
-            lleval_result_line(s->jobs[sl->job].custom_id, s->e->ops->name, NULL, status, code,
+            lleval_result_line(s->pool[sl->job].custom_id, s->e->ops->name, NULL, status, code,
                                msg, latency, sl->attempts));
 }
 
@@ -176,7 +212,7 @@ static void slot_clear(struct sched *s, struct slot *sl)
 static void start_job(struct sched *s, struct slot *sl, size_t job, long attempts)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
-    const struct lleval_job *j = &s->jobs[job];
+    const struct lleval_job *j = &s->pool[job];
 
     sl->active = true;
     sl->job = job;
@@ -351,8 +387,18 @@ static size_t fill_slots(struct sched *s)
             struct retry rt = s->retries[r];
             s->retries[r] = s->retries[--s->nretries];
             start_job(s, sl, rt.job, rt.attempts + 1);
-        } else if (s->next_job < s->n) {
-            start_job(s, sl, s->next_job++, 1);
+        } else if (!s->source_done) {
+            size_t job;
+            int rc = take_next(s, &job);
+            if (rc < 0) {
+                s->abort_rc = rc;
+                break;
+            }
+            if (!rc) {
+                s->source_done = true;
+                break;
+            }
+            start_job(s, sl, job, 1);
         } else {
             break;
         }
@@ -386,7 +432,7 @@ static long wait_ms(struct sched *s, double now, long tick_ms)
     return (long)((next - now) * 1000.0) + 1;
 }
 
-int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, size_t n,
+int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t total,
                      const struct lleval_sched_opts *o, lleval_sched_result_fn on_result,
                      lleval_sched_tick_fn on_tick, void *ud, struct lleval_sched_stats *st,
                      struct lleval_err *err)
@@ -399,8 +445,8 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
     memset(st, 0, sizeof(*st));
     memset(&s, 0, sizeof(s));
     s.e = e;
-    s.jobs = jobs;
-    s.n = n;
+    s.next = next;
+    s.err = err;
     s.o = o;
     s.on_result = on_result;
     s.ud = ud;
@@ -413,7 +459,7 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
         lleval_sb_init(&s.slots[i].reply, 0);
         lleval_sb_init(&s.done[i].reply, 0);
     }
-    st->total = n;
+    st->total = total;
     st->started = lleval_monotonic();
     last_tick = st->started;
     if (!e->ops->answer_local) {
@@ -432,7 +478,7 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
             break; /* abandon what is in flight */
         if (!stopping)
             fill_slots(&s);
-        if (!st->in_flight && (stopping || (s.next_job >= n && !s.nretries)))
+        if (!st->in_flight && (stopping || (s.source_done && !s.nretries)))
             break;
         if (s.multi && st->in_flight) {
             int running, msgs;
@@ -467,7 +513,8 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
                 lleval_sleep_ms(wait_ms(&s, lleval_monotonic(), o->tick_ms));
             }
         } else if (st->in_flight) {
-            long w = wait_ms(&s, now, o->tick_ms);
+            /* the clock now, not the loop's start: the jobs just started are due from now */
+            long w = wait_ms(&s, lleval_monotonic(), o->tick_ms);
             if (w > 0)
                 lleval_sleep_ms(w);
             finish_local(&s, lleval_monotonic(), false);
@@ -497,6 +544,13 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
     }
     if (s.multi)
         curl_multi_cleanup(s.multi);
+    /* jobs still live were abandoned (stop, unreachable, abort): resume asks them again */
+    for (size_t i = 0; i < s.pool_cap; i++) {
+        free(s.pool[i].custom_id);
+        json_decref(s.pool[i].body);
+    }
+    free(s.pool);
+    free(s.free_idx);
     free(s.slots);
     free(s.done);
     free(s.retries);
@@ -508,9 +562,9 @@ int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, siz
                             "engine unreachable after %ld consecutive connection failures (%s); "
                             "the run is resumable: start the engine and run it again",
                             st->consecutive_connect_failures, st->last_error);
-    else if (st->done < n)
+    else if (!s.source_done || s.nretries || s.n_free != s.pool_cap)
         rc = lleval_err_set(err, LLEVAL_EINTR,
                             "stopped with %zu of %zu requests answered; the run is resumable",
-                            st->done, n);
+                            st->done, total);
     return rc;
 }

@@ -87,19 +87,27 @@ def run(cmd, stdout=None):
 
 def best_of(n, cmd, stdout_path=None):
     """Runs cmd n times: (min wall, min cpu, max RSS); exits when a run fails."""
-    walls, cpus, rsss = [], [], []
+    return best_of_each(n, [(cmd, stdout_path)])[0]
+
+
+def best_of_each(n, cmds):
+    """Runs each (cmd, stdout path or None) once per round, n rounds, interleaved
+    so that a change in the machine's load touches all of them alike. Returns
+    (min wall, min cpu, max RSS) per command; exits when a run fails."""
+    res = [([], [], []) for _ in cmds]
     for _ in range(n):
-        if stdout_path:
-            with open(stdout_path, "w") as out:
-                wall, cpu, rss, rc = run(cmd, stdout=out)
-        else:
-            wall, cpu, rss, rc = run(cmd)
-        if rc:
-            sys.exit("benchmark command failed: %s" % " ".join(cmd))
-        walls.append(wall)
-        cpus.append(cpu)
-        rsss.append(rss)
-    return min(walls), min(cpus), max(rsss)
+        for (cmd, stdout_path), (walls, cpus, rsss) in zip(cmds, res):
+            if stdout_path:
+                with open(stdout_path, "w") as out:
+                    wall, cpu, rss, rc = run(cmd, stdout=out)
+            else:
+                wall, cpu, rss, rc = run(cmd)
+            if rc:
+                sys.exit("benchmark command failed: %s" % " ".join(cmd))
+            walls.append(wall)
+            cpus.append(cpu)
+            rsss.append(rss)
+    return [(min(w), min(c), max(r)) for w, c, r in res]
 
 
 def xquad_questions(xquad):
@@ -220,17 +228,18 @@ def main():
           file=sys.stderr)
 
     # ---- 1. many predictions: lleval vs the reference on the same files ----
-    ref_wall, ref_cpu, ref_rss = best_of(args.repeat, [sys.executable, args.reference, xquad,
-                                                       "--pred-csv", "predictions.csv"],
-                                         "ref_csv.json")
+    ref_cmd = [sys.executable, args.reference, xquad, "--pred-csv", "predictions.csv"]
+    boots = ("0", "1000")
+    cmds = [(ref_cmd, "ref_csv.json")] + [
+        ([lleval, "score", "--pred-csv", "predictions.csv", "--prepared-dir", "prep", "--out-dir",
+          "out_csv_b" + boot, "--bootstrap", boot], None) for boot in boots]
+    results = best_of_each(args.repeat, cmds)
+    ref_wall, ref_cpu, ref_rss = results[0]
     ref = json.load(open("ref_csv.json"))
     table.append(("python reference --pred-csv", "CSV rows", n_pred, ref_wall, ref_cpu, ref_rss,
                   None, None))
-    for boot in ("0", "1000"):
-        wall, cpu, rss = best_of(args.repeat, [lleval, "score", "--pred-csv", "predictions.csv",
-                                               "--prepared-dir", "prep", "--out-dir", "out_csv",
-                                               "--bootstrap", boot])
-        got = json.load(open("out_csv/scores.json"))["groups"][0]
+    for boot, (wall, cpu, rss) in zip(boots, results[1:]):
+        got = json.load(open("out_csv_b%s/scores.json" % boot))["groups"][0]
         for key in ("exact_match", "f1"):
             if got["n"] != ref["total"] or "%.3f" % ref[key] != "%.3f" % got[key]["value"]:
                 agree = False

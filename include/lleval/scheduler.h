@@ -22,10 +22,19 @@
 extern volatile sig_atomic_t lleval_stop_signal;
 
 struct lleval_job {
-    const char *custom_id; /* borrowed */
-    const json_t *body;    /* borrowed: the batch line's body */
-    size_t tag;            /* caller's index (e.g. the part) */
+    char *custom_id; /* owned by the scheduler once a source hands it over */
+    json_t *body;    /* the batch line's body; one reference owned likewise */
+    size_t tag;      /* caller's index (e.g. the part) */
 };
+
+/*
+ * A job source: returns 1 with the next job in *job (its custom_id and body
+ * reference now belong to the scheduler, which frees them once the job's
+ * result is delivered or the run ends), 0 when no job is left, or a negative
+ * code with err set, which ends the run with that error. Jobs are pulled only
+ * when a slot is free, so memory does not grow with the number of requests.
+ */
+typedef int (*lleval_sched_next_fn)(void *ud, struct lleval_job *job, struct lleval_err *err);
 
 struct lleval_sched_opts {
     long max_in_flight;        /* >= 1 */
@@ -65,12 +74,13 @@ typedef int (*lleval_sched_result_fn)(void *ud, const struct lleval_job *job, js
 typedef bool (*lleval_sched_tick_fn)(void *ud, const struct lleval_sched_stats *st);
 
 /*
- * Runs jobs[0..n) against the engine. Returns 0 when every job has a result,
+ * Runs the jobs that next() supplies against the engine (total: how many are
+ * expected, for the statistics). Returns 0 when every job has a result,
  * LLEVAL_EENGINE when the engine became unreachable (unanswered jobs have no
  * result: the run stays resumable), LLEVAL_EINTR after a stop request, or the
- * result callback's error.
+ * source's or the result callback's error.
  */
-int lleval_sched_run(struct lleval_engine *e, const struct lleval_job *jobs, size_t n,
+int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t total,
                      const struct lleval_sched_opts *o, lleval_sched_result_fn on_result,
                      lleval_sched_tick_fn on_tick, void *ud, struct lleval_sched_stats *st,
                      struct lleval_err *err);
