@@ -89,12 +89,6 @@ static const unsigned char ascii_norm[128] = {
 #undef S_
 #undef O_
 
-/* string.punctuation */
-static bool ascii_punct(int32_t c)
-{
-    return c >= 0 && c < 128 && ascii_norm[c] == AN_PUNCT;
-}
-
 /* str.isspace() / str.split() */
 static bool py_space(int32_t c)
 {
@@ -485,9 +479,10 @@ static void norm_fill(struct lleval_norm *a, const char *s, size_t len, bool use
     for (size_t i = 0; i < n; i++) {
         int32_t c = in[i];
         if (c < 128) {
-            if (ascii_punct(c))
+            unsigned char k = ascii_norm[c];
+            if (k == AN_PUNCT)
                 continue;
-            out[m++] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+            out[m++] = k >= '0' ? k : c; /* lower-cased letters and digits, controls as they are */
         } else if (c == 0x130) { /* the one unconditional multi-code-point lowercase */
             out[m++] = 'i';
             out[m++] = 0x307;
@@ -667,12 +662,23 @@ void lleval_qa_score(const struct lleval_norm *pred, const struct lleval_norm *g
     out->em = out->f1 = out->contains = 0.0;
     for (size_t g = 0; g < n_golds; g++) {
         double f1;
-        if (out->em < 1.0 && lleval_norm_em(pred, &golds[g]))
-            out->em = 1.0;
+        if (lleval_norm_em(pred, &golds[g])) {
+            /* equal token sequences: each contains the other, and F1 is
+             * exactly 1 (nothing scores higher) unless both are empty, which
+             * the official script scores F1 0 */
+            out->em = out->contains = 1.0;
+            if (pred->n_toks) {
+                out->f1 = 1.0;
+                break;
+            }
+            continue;
+        }
         f1 = lleval_norm_f1(pred, &golds[g]);
         if (f1 > out->f1)
             out->f1 = f1;
-        if (out->contains < 1.0 && lleval_norm_contains(pred, &golds[g]))
+        /* without a common token the gold cannot be contained (an empty gold
+         * is contained only in an empty prediction, which is EM) */
+        if (out->contains < 1.0 && f1 > 0.0 && lleval_norm_contains(pred, &golds[g]))
             out->contains = 1.0;
     }
 }

@@ -871,3 +871,46 @@ void lleval_ignore_sigpipe(void)
 {
     signal(SIGPIPE, SIG_IGN);
 }
+
+int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err)
+{
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", to, (long)getpid());
+    char *buf = lleval_xmalloc(1 << 16);
+    FILE *in = fopen(from, "rb"), *out = NULL;
+    size_t n;
+    int rc = 0;
+
+    if (!in) {
+        rc = lleval_err_errno(err, "cannot open", from);
+        goto done;
+    }
+    out = fopen(tmp, "wb");
+    if (!out) {
+        rc = lleval_err_errno(err, "cannot create", tmp);
+        goto done;
+    }
+    while ((n = fread(buf, 1, 1 << 16, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) {
+            rc = lleval_err_errno(err, "cannot write", tmp);
+            break;
+        }
+    if (!rc && ferror(in))
+        rc = lleval_err_errno(err, "cannot read", from);
+    if (!rc)
+        rc = lleval_fsync_file(out, tmp, err);
+    if (fclose(out) && !rc)
+        rc = lleval_err_errno(err, "cannot close", tmp);
+    out = NULL;
+    if (!rc && rename(tmp, to))
+        rc = lleval_err_errno(err, "cannot rename to", to);
+    if (rc)
+        remove(tmp);
+done:
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    free(buf);
+    free(tmp);
+    return rc;
+}

@@ -369,11 +369,10 @@ static int step_prepare(struct run *r, struct lleval_err *err)
     return 0;
 }
 
-/* Copies the standalone build (cfg->batches_dir) into the run. */
+/* Copies the standalone build (cfg->batches_dir) into the run, file by file. */
 static int copy_batches(struct run *r, struct lleval_err *err)
 {
     struct lleval_build_result src;
-    struct lleval_sb sb = LLEVAL_SB_INIT;
     int rc = lleval_build_load(r->cfg->batches_dir, &src, err);
     if (rc)
         return rc;
@@ -381,26 +380,20 @@ static int copy_batches(struct run *r, struct lleval_err *err)
         const char *rel = src.parts[i].batch_path + strlen(r->cfg->batches_dir) + 1;
         char *dst = lleval_path_join(r->batches_dir, rel);
         char *dir = lleval_path_dirname(dst);
-        lleval_sb_reset(&sb);
         rc = lleval_mkdirs(dir, err);
         if (!rc)
-            rc = lleval_read_file(src.parts[i].batch_path, &sb, 0, err);
-        if (!rc)
-            rc = lleval_write_file_atomic(dst, sb.buf, sb.len, err);
+            rc = lleval_copy_file_atomic(src.parts[i].batch_path, dst, err);
         free(dir);
         free(dst);
     }
     if (!rc) {
+        /* build.json last: a run without it has no batches yet */
         char *from = lleval_path_join(r->cfg->batches_dir, "build.json");
         char *to = lleval_path_join(r->batches_dir, "build.json");
-        lleval_sb_reset(&sb);
-        rc = lleval_read_file(from, &sb, 0, err);
-        if (!rc)
-            rc = lleval_write_file_atomic(to, sb.buf, sb.len, err);
+        rc = lleval_copy_file_atomic(from, to, err);
         free(from);
         free(to);
     }
-    lleval_sb_release(&sb);
     lleval_build_result_release(&src);
     return rc;
 }

@@ -303,11 +303,11 @@ static void note_first(char **first, long *first_line, const char *id, long line
 
 static int finish_kind(const char *f)
 {
-    if (!strcmp(f, "stop"))
+    if (f[0] == 's' && !strcmp(f, "stop"))
         return FIN_STOP;
-    if (!strcmp(f, "length"))
+    if (f[0] == 'l' && !strcmp(f, "length"))
         return FIN_LENGTH;
-    if (!strcmp(f, "error"))
+    if (f[0] == 'e' && !strcmp(f, "error"))
         return FIN_ERROR;
     return FIN_OTHER;
 }
@@ -419,7 +419,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         struct lleval_item_score it;
         struct gold_set *g = NULL;
         struct acc *a;
-        const char *temp_s, *sample_s, *pred;
+        const char *temp_s, *sample_s, *pred, *status;
         long sample = 0, idx;
 
         if (lleval_csv_blank(&r))
@@ -438,7 +438,8 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         it.item_id = field(&r, cols, C_ITEM_ID);
         it.prompt_type = field(&r, cols, C_PROMPT_TYPE);
         it.line = r.line;
-        it.ok = cols[C_STATUS] < 0 || strcmp(field(&r, cols, C_STATUS), "error") != 0;
+        status = field(&r, cols, C_STATUS);
+        it.ok = !(status[0] == 'e' && !strcmp(status, "error"));
         it.choice = -1;
         it.answer = "";
         temp_s = field(&r, cols, C_TEMPERATURE);

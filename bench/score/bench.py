@@ -196,6 +196,31 @@ def write_results_jsonl(questions, rows, path, seed=2):
         f.write("".join(buf))
 
 
+def parse_and_score(args, lleval, questions, table):
+    """--rows result lines (and a tenth of them): `lleval parse`, then `lleval score`."""
+    small = max(1, args.rows // 10)
+    t0 = time.monotonic()
+    write_results_jsonl(questions, args.rows, "results_big.jsonl")
+    with open("results_big.jsonl", "rb") as src, open("results_small.jsonl", "wb") as dst:
+        for _ in range(small):
+            dst.write(src.readline())
+    print("generated %d result lines in %.1f s" % (args.rows, time.monotonic() - t0),
+          file=sys.stderr)
+    for rows, name in ((small, "small"), (args.rows, "big")):
+        wall, cpu, rss = best_of(1, [lleval, "parse", "--results-jsonl", "results_%s.jsonl" % name,
+                                     "--out-csv", "parsed_%s.csv" % name, "--no-reconcile"])
+        table.append(("lleval parse (results JSONL -> CSV)", "result lines", rows, wall, cpu, rss,
+                      None, None))
+        for boot in ("0", "1000"):
+            wall, cpu, rss = best_of(1, [lleval, "score", "--pred-csv", "parsed_%s.csv" % name,
+                                         "--prepared-dir", "prep", "--out-dir", "out_" + name,
+                                         "--bootstrap", boot])
+            table.append(("lleval score --pred-csv (bootstrap %s)" % boot, "parsed rows", rows,
+                          wall, cpu, rss, None, None))
+        os.remove("results_%s.jsonl" % name)
+        os.remove("parsed_%s.csv" % name)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lleval", required=True)
@@ -267,27 +292,8 @@ def main():
                   wall / wall2, cpu / cpu2))
 
     # ---- 2. parse + score of generated result lines ----
-    small = max(1, args.rows // 10)
-    t0 = time.monotonic()
-    write_results_jsonl(questions, args.rows, "results_big.jsonl")
-    with open("results_big.jsonl", "rb") as src, open("results_small.jsonl", "wb") as dst:
-        for _ in range(small):
-            dst.write(src.readline())
-    print("generated %d result lines in %.1f s" % (args.rows, time.monotonic() - t0),
-          file=sys.stderr)
-    for rows, name in ((small, "small"), (args.rows, "big")):
-        wall, cpu, rss = best_of(1, [lleval, "parse", "--results-jsonl", "results_%s.jsonl" % name,
-                                     "--out-csv", "parsed_%s.csv" % name, "--no-reconcile"])
-        table.append(("lleval parse (results JSONL -> CSV)", "result lines", rows, wall, cpu, rss,
-                      None, None))
-        for boot in ("0", "1000"):
-            wall, cpu, rss = best_of(1, [lleval, "score", "--pred-csv", "parsed_%s.csv" % name,
-                                         "--prepared-dir", "prep", "--out-dir", "out_" + name,
-                                         "--bootstrap", boot])
-            table.append(("lleval score --pred-csv (bootstrap %s)" % boot, "parsed rows", rows,
-                          wall, cpu, rss, None, None))
-        os.remove("results_%s.jsonl" % name)
-        os.remove("parsed_%s.csv" % name)
+    if args.rows > 0:
+        parse_and_score(args, lleval, questions, table)
 
     widths = [40, 12, 9, 8, 8, 13, 13, 12]
     head = ("tool", "input", "items", "wall s", "cpu s", "peak RSS MiB", "speedup wall",

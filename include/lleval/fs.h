@@ -27,6 +27,9 @@ int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct
 int lleval_write_file_atomic(const char *path, const void *data, size_t len,
                              struct lleval_err *err);
 
+/* Copies a file to `to` atomically, streaming (memory does not grow with its size). */
+int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err);
+
 /* Creates path and its parents (like mkdir -p). */
 int lleval_mkdirs(const char *path, struct lleval_err *err);
 
