@@ -1,5 +1,6 @@
 /* RFC 4180 CSV reader (streaming in 64 KiB chunks, decoding in place, line-aware) and writer
  * (see csv.h for the rules). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/csv.h"
@@ -29,19 +30,33 @@ static inline size_t run_len(const char *p, bool quoted)
     size_t n = 0;
     for (;;) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + n));
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, comma)),
-                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
-                                                           _mm_cmpeq_epi8(v, lf)),
-                                              _mm_cmpeq_epi8(v, nul)));
+        __m128i m =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, comma)),
+                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)),
+                                      _mm_cmpeq_epi8(v, nul)));
         unsigned bits = (unsigned)_mm_movemask_epi8(m);
         if (bits)
             return n + (size_t)__builtin_ctz(bits);
         n += 16;
     }
 }
+
+/* The 16 bytes at p as bit masks: *commas, and *stops (every byte that ends
+ * a run in an unquoted field, commas included). */
+static inline void classify(const char *p, unsigned *commas, unsigned *stops)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i c = _mm_cmpeq_epi8(v, _mm_set1_epi8(','));
+    const __m128i o = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_setzero_si128())),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+    *commas = (unsigned)_mm_movemask_epi8(c);
+    *stops = (unsigned)_mm_movemask_epi8(_mm_or_si128(c, o));
+}
 #else
-static const unsigned char stop_unquoted[256] = {[0] = 1, [','] = 1, ['\r'] = 1, ['\n'] = 1,
-                                                 ['"'] = 1};
+static const unsigned char stop_unquoted[256] = {
+    [0] = 1, [','] = 1, ['\r'] = 1, ['\n'] = 1, ['"'] = 1};
 static const unsigned char stop_quoted[256] = {[0] = 1, ['\r'] = 1, ['\n'] = 1, ['"'] = 1};
 
 /* The length of the run of ordinary bytes at p (unquoted or quoted field);
@@ -57,17 +72,14 @@ static inline size_t run_len(const char *p, bool quoted)
 #endif
 
 /*
- * Reads the next chunk once the buffer is used up. The `keep` decoded bytes
- * of the record at buf[rec] move to the front first (the record being read
- * stays in one piece). Returns 0, or LLEVAL_EIO; afterwards buf_pos ==
- * buf_len means the end of the file.
+ * Reads the next chunk once the buffer is used up, after the first `keep`
+ * bytes (the record being read, already moved to the front). Returns 0, or
+ * LLEVAL_EIO; afterwards buf_pos == buf_len means the end of the file.
  */
-static int refill(struct lleval_csv_reader *r, size_t rec, size_t keep, struct lleval_err *err)
+static int refill(struct lleval_csv_reader *r, size_t keep, struct lleval_err *err)
 {
     size_t n = 0;
     r->buf_off += (long long)r->buf_len - (long long)keep;
-    if (keep && rec)
-        memmove(r->buf, r->buf + rec, keep);
     if (keep + CSV_CHUNK + 1 + CSV_PAD > r->buf_cap) {
         size_t cap = 2 * r->buf_cap;
         if (cap < keep + CSV_CHUNK + 1 + CSV_PAD)
@@ -102,7 +114,7 @@ int lleval_csv_open(struct lleval_csv_reader *r, const char *path, struct lleval
         return lleval_err_errno(err, "cannot open", path);
     r->buf_cap = 2 * CSV_CHUNK + 1 + CSV_PAD;
     r->buf = lleval_xmalloc(r->buf_cap);
-    rc = refill(r, 0, 0, err);
+    rc = refill(r, 0, err);
     if (rc) {
         fclose(r->f);
         free(r->buf);
@@ -120,34 +132,84 @@ int lleval_csv_open(struct lleval_csv_reader *r, const char *path, struct lleval
 /*
  * Where lleval_csv_next() is, in locals the compiler can keep in registers
  * (the bytes it stores into the buffer could alias the reader's fields): the
- * buffer, the next unread byte, the end of the buffered bytes, the start of
- * the record, and the end of its decoded part.
+ * buffer, the next unread byte, the end of the buffered bytes, the record's
+ * first byte, its fields' starts (relative to rec; r->starts) and the decoded
+ * size of its finished fields, NULs included (what LLEVAL_CSV_MAX_RECORD
+ * bounds, with the field being read).
  */
 struct cursor {
     char *b;
-    size_t pos, len, rec, w;
+    size_t pos, len, rec;
+    size_t *starts;
+    size_t nf, cap;
+    size_t done;
 };
 
-/* The buffer is used up in the middle of a record: reads on, keeping the
- * record's decoded part (which moves to the front). */
-static inline int more(struct lleval_csv_reader *r, struct cursor *c, struct lleval_err *err)
+/* Starts field k->nf at buffer index at. */
+static inline void add_field(struct lleval_csv_reader *r, struct cursor *k, size_t at)
 {
-    size_t keep = c->w - c->rec;
+    if (k->nf == k->cap) {
+        k->cap = k->cap ? 2 * k->cap : 16;
+        k->starts = lleval_xrealloc(k->starts, k->cap * sizeof(*k->starts));
+        r->starts = k->starts;
+        r->cap_starts = k->cap;
+    }
+    k->starts[k->nf++] = at - k->rec;
+}
+
+/* Buffer index of the last field's first byte. */
+static inline size_t last_start(const struct cursor *k)
+{
+    return k->rec + k->starts[k->nf - 1];
+}
+
+/*
+ * Moves the decoded fields of the record at b[rec] to the front of b, packed
+ * (each string right after the previous one's NUL), and sets starts[] to
+ * their new places. open_end, unless SIZE_MAX, ends the decoded part of the
+ * last field, which is still being read; otherwise every field has its NUL.
+ * Returns the size of the packed bytes.
+ */
+static size_t pack_record(char *b, size_t rec, size_t *starts, size_t nf, size_t open_end)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < nf; i++) {
+        size_t src = rec + starts[i];
+        size_t n = open_end != SIZE_MAX && i + 1 == nf ? open_end - src : strlen(b + src) + 1;
+        memmove(b + keep, b + src, n);
+        starts[i] = keep;
+        keep += n;
+    }
+    return keep;
+}
+
+/*
+ * The buffer is used up in the middle of a record: packs the record's
+ * decoded fields at the front (pack_record(); *open_end, when not NULL, ends
+ * the field being read and becomes the end of the packed bytes) and reads on
+ * after them. Small enough to be inlined, so that the cursor stays in
+ * registers.
+ */
+static inline int more(struct lleval_csv_reader *r, struct cursor *k, size_t *open_end,
+                       struct lleval_err *err)
+{
+    size_t keep = pack_record(k->b, k->rec, k->starts, k->nf, open_end ? *open_end : SIZE_MAX);
     int rc;
-    r->buf_pos = c->pos;
-    rc = refill(r, c->rec, keep, err);
-    c->b = r->buf;
-    c->pos = r->buf_pos;
-    c->len = r->buf_len;
-    c->rec = 0;
-    c->w = keep;
+    if (open_end)
+        *open_end = keep;
+    r->buf_pos = k->pos;
+    rc = refill(r, keep, err);
+    k->b = r->buf;
+    k->pos = r->buf_pos;
+    k->len = r->buf_len;
+    k->rec = 0;
     return rc;
 }
 
 /* The unread byte at the cursor, or EOF when the buffer is used up. */
-static inline int cur(const struct cursor *c)
+static inline int cur(const struct cursor *k)
 {
-    return c->pos < c->len ? (unsigned char)c->b[c->pos] : EOF;
+    return k->pos < k->len ? (unsigned char)k->b[k->pos] : EOF;
 }
 
 static int nul_error(struct lleval_csv_reader *r, long line, long long offset,
@@ -160,17 +222,70 @@ static int nul_error(struct lleval_csv_reader *r, long line, long long offset,
 }
 
 /*
- * One record, decoded in place: field bytes move down over the quotes and
- * separators before them (not at all while no quoted field came first) and a
- * NUL replaces each field's separator, so the record's fields end up packed
- * from buf[rec] on, as one string each. Runs of ordinary bytes are scanned
- * with a table; only the bytes that end a run are looked at one by one.
- * "Record size" is the size of the decoded fields with their NULs.
+ * Reads unquoted fields in place from k->pos, the start of the last field:
+ * while one ends in a comma that is followed by neither a quote nor a NUL
+ * (the end of the buffer, maybe), the comma becomes the field's NUL and the
+ * next field starts after it. Stops in a field at its first CR, LF, quote,
+ * NUL or such a comma, and returns the number of bytes from k->pos to there
+ * (k->pos is still at the field's start or where it resumed); returns
+ * SIZE_MAX when the record grows larger than LLEVAL_CSV_MAX_RECORD.
+ */
+static inline size_t unquoted_fields(struct lleval_csv_reader *r, struct cursor *k)
+{
+    size_t fs = last_start(k); /* the field's first byte */
+#if defined(__SSE2__)
+    /* 16 bytes classified at a time; the fields of a block are found from
+     * its bit masks, without going back to memory */
+    size_t base = k->pos, from = k->pos, end;
+    unsigned commas, stops;
+    classify(k->b + base, &commas, &stops);
+    for (;;) {
+        unsigned m = stops & (0xFFFFu << (from - base));
+        if (!m) {
+            base += 16;
+            from = base;
+            classify(k->b + base, &commas, &stops);
+            continue;
+        }
+        end = base + (size_t)__builtin_ctz(m);
+        if (!((commas >> (end - base)) & 1) || k->b[end + 1] == '"' || k->b[end + 1] == '\0')
+            return end - k->pos;
+        if (end > k->pos && k->done + (end - fs) > LLEVAL_CSV_MAX_RECORD)
+            return SIZE_MAX;
+        k->b[end] = '\0';
+        k->done += end - fs + 1;
+        k->pos = from = fs = end + 1;
+        add_field(r, k, fs);
+    }
+#else
+    for (;;) {
+        size_t end = k->pos + run_len(k->b + k->pos, false);
+        if (k->b[end] != ',' || k->b[end + 1] == '"' || k->b[end + 1] == '\0')
+            return end - k->pos;
+        if (end > k->pos && k->done + (end - fs) > LLEVAL_CSV_MAX_RECORD)
+            return SIZE_MAX;
+        k->b[end] = '\0';
+        k->done += end - fs + 1;
+        k->pos = fs = end + 1;
+        add_field(r, k, fs);
+    }
+#endif
+}
+
+/*
+ * One record, decoded in place. An unquoted field stays where it is, its
+ * separator replaced by a NUL; a quoted field's bytes move down over its
+ * opening quote and the first quote of each "" pair, and a NUL follows them.
+ * When the buffer runs out in the middle of a record, the fields decoded so
+ * far move to the front, packed, before the next chunk is read, so the buffer
+ * never holds more than the decoded record and one chunk. Runs of ordinary
+ * bytes are found 16 bytes at a time; only the bytes that end them are
+ * looked at one by one. The record size that LLEVAL_CSV_MAX_RECORD bounds is
+ * that of the decoded fields with their NULs.
  */
 int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
 {
     struct cursor k;
-    size_t *starts = r->starts, cap = r->cap_starts, nf = 0;
     long line;
     int c, rc;
 
@@ -181,9 +296,12 @@ int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
     r->line = r->next_line;
     line = r->line;
     k.b = r->buf;
-    k.pos = k.rec = k.w = r->buf_pos;
+    k.pos = k.rec = r->buf_pos;
     k.len = r->buf_len;
-    if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
+    k.starts = r->starts;
+    k.cap = r->cap_starts;
+    k.nf = k.done = 0;
+    if (k.pos == k.len && (rc = more(r, &k, NULL, err)) != 0)
         return rc;
     r->offset = r->buf_off + (long long)k.pos;
     c = cur(&k);
@@ -191,36 +309,33 @@ int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
         return 0;
     r->blank = c == '\n' || c == '\r';
     for (;;) {
-        if (nf == cap) {
-            r->cap_starts = cap = cap ? 2 * cap : 16;
-            r->starts = starts = lleval_xrealloc(starts, cap * sizeof(*starts));
-        }
-        starts[nf++] = k.w - k.rec;
+        size_t end; /* where the field's NUL goes */
         if (c == '"') {
             long quote_line = line;
-            k.pos++;
+            size_t w = ++k.pos; /* the end of the decoded bytes */
+            add_field(r, &k, w);
             for (;;) {
                 size_t n = run_len(k.b + k.pos, true);
-                if (n && k.w - k.rec + n > LLEVAL_CSV_MAX_RECORD)
+                if (n && k.done + (w - last_start(&k)) + n > LLEVAL_CSV_MAX_RECORD)
                     goto too_big;
-                if (k.w != k.pos)
-                    memmove(k.b + k.w, k.b + k.pos, n);
-                k.w += n;
+                if (w != k.pos)
+                    memmove(k.b + w, k.b + k.pos, n);
+                w += n;
                 k.pos += n;
                 if (k.pos == k.len) {
-                    if ((rc = more(r, &k, err)) != 0)
+                    if ((rc = more(r, &k, &w, err)) != 0)
                         return rc;
                     if (k.pos == k.len)
                         return lleval_err_set(err, LLEVAL_EINVAL,
                                               "%s:%ld: unterminated quoted field %zu (the quote "
                                               "opened on this line is never closed); close it "
                                               "with a double quote and double any quote inside it",
-                                              r->path, quote_line, nf);
+                                              r->path, quote_line, k.nf);
                     continue;
                 }
                 c = (unsigned char)k.b[k.pos++];
                 if (c == '"') {
-                    if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
+                    if (k.pos == k.len && (rc = more(r, &k, &w, err)) != 0)
                         return rc;
                     c = cur(&k);
                     if (c != '"')
@@ -231,11 +346,11 @@ int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
                 } else if (c == '\n') {
                     line++;
                 }
-                if (k.w - k.rec + 1 > LLEVAL_CSV_MAX_RECORD)
+                if (k.done + (w - last_start(&k)) + 1 > LLEVAL_CSV_MAX_RECORD)
                     goto too_big;
-                k.b[k.w++] = (char)c;
+                k.b[w++] = (char)c;
                 if (c == '\r') { /* a line of its own unless LF follows */
-                    if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
+                    if (k.pos == k.len && (rc = more(r, &k, &w, err)) != 0)
                         return rc;
                     if (cur(&k) != '\n')
                         line++;
@@ -246,42 +361,20 @@ int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
                     err, LLEVAL_EINVAL,
                     "%s:%ld: unexpected text after the closing quote of field "
                     "%zu; quote the whole field and write a quote inside it as \"\"",
-                    r->path, line, nf);
+                    r->path, line, k.nf);
+            end = w;
         } else {
+            add_field(r, &k, k.pos);
             for (;;) {
-                size_t n;
-                if (k.w == k.pos) {
-                    /* in place: nothing to move, so a run of unquoted fields
-                     * is read in one loop, each comma becoming its field's
-                     * NUL; a comma before a quote or a NUL (the end of the
-                     * buffer, maybe) is left to the general code */
-                    for (;;) {
-                        size_t end;
-                        n = run_len(k.b + k.pos, false);
-                        end = k.pos + n;
-                        if (k.b[end] != ',' || k.b[end + 1] == '"' || k.b[end + 1] == '\0')
-                            break;
-                        if (n && end - k.rec > LLEVAL_CSV_MAX_RECORD)
-                            goto too_big;
-                        k.b[end] = '\0';
-                        k.pos = k.w = end + 1;
-                        if (nf == cap) {
-                            r->cap_starts = cap = 2 * cap;
-                            r->starts = starts = lleval_xrealloc(starts, cap * sizeof(*starts));
-                        }
-                        starts[nf++] = k.pos - k.rec;
-                    }
-                } else {
-                    n = run_len(k.b + k.pos, false);
-                    memmove(k.b + k.w, k.b + k.pos, n);
-                }
-                if (n && k.w - k.rec + n > LLEVAL_CSV_MAX_RECORD)
+                size_t n = unquoted_fields(r, &k);
+                if (n == SIZE_MAX ||
+                    (n && k.done + (k.pos + n - last_start(&k)) > LLEVAL_CSV_MAX_RECORD))
                     goto too_big;
-                k.w += n;
                 k.pos += n;
                 if (k.pos < k.len)
                     break;
-                if ((rc = more(r, &k, err)) != 0)
+                end = k.pos;
+                if ((rc = more(r, &k, &end, err)) != 0)
                     return rc;
                 if (k.pos == k.len)
                     break;
@@ -292,21 +385,25 @@ int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
                                       "%s:%ld: stray double quote in unquoted field %zu; "
                                       "enclose the field in double quotes and write the quote "
                                       "as \"\"",
-                                      r->path, line, nf);
+                                      r->path, line, k.nf);
             if (c == '\0')
                 return nul_error(r, line, r->buf_off + (long long)k.pos, err);
+            end = k.pos;
         }
-        k.b[k.w++] = '\0'; /* over the separator (already read into c) or the sentinel */
+        /* the NUL goes over the separator (already read into c), the closing
+         * quote or the sentinel */
+        k.b[end] = '\0';
+        k.done += end - last_start(&k) + 1;
         if (c == ',') {
             k.pos++;
-            if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
+            if (k.pos == k.len && (rc = more(r, &k, NULL, err)) != 0)
                 return rc;
             c = cur(&k);
             continue;
         }
         if (c == '\r') {
             k.pos++;
-            if (k.pos == k.len && (rc = more(r, &k, err)) != 0)
+            if (k.pos == k.len && (rc = more(r, &k, NULL, err)) != 0)
                 return rc;
             if (cur(&k) == '\n')
                 k.pos++;
@@ -320,13 +417,13 @@ int lleval_csv_next(struct lleval_csv_reader *r, struct lleval_err *err)
     r->buf_pos = k.pos;
     r->next_line = line;
     r->pos = r->buf_off + (long long)k.pos;
-    r->n_fields = nf;
-    if (nf > r->cap_fields) {
-        r->cap_fields = nf;
+    r->n_fields = k.nf;
+    if (k.nf > r->cap_fields) {
+        r->cap_fields = k.nf;
         r->fields = lleval_xrealloc(r->fields, r->cap_fields * sizeof(*r->fields));
     }
-    for (size_t i = 0; i < nf; i++)
-        r->fields[i] = k.b + k.rec + starts[i];
+    for (size_t i = 0; i < k.nf; i++)
+        r->fields[i] = k.b + k.rec + k.starts[i];
     return 1;
 
 too_big:

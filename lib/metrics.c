@@ -364,7 +364,6 @@ void lleval_norm_release(struct lleval_norm *a)
     lleval_norm_init(a);
 }
 
-
 static bool is_article_bytes(const char *w, size_t n)
 {
     return (n == 1 && w[0] == 'a') || (n == 2 && w[0] == 'a' && w[1] == 'n') ||
@@ -413,7 +412,7 @@ static void norm_ascii(struct lleval_norm *a, const char *s, size_t len)
                 else if (d != AN_PUNCT)
                     break;
             }
-            if (wl <= 3 && is_article_bytes(out + w, wl)) {
+            if (is_article_bytes(out + w, wl)) {
                 sep = true; /* an article: a separator, its bytes are dropped */
                 i = j;
                 continue;
@@ -479,10 +478,11 @@ static void norm_fill(struct lleval_norm *a, const char *s, size_t len, bool use
     for (size_t i = 0; i < n; i++) {
         int32_t c = in[i];
         if (c < 128) {
+            /* punctuation goes; letters and digits lower-cased; controls stay */
             unsigned char k = ascii_norm[c];
             if (k == AN_PUNCT)
                 continue;
-            out[m++] = k >= '0' ? k : c; /* lower-cased letters and digits, controls as they are */
+            out[m++] = k >= '0' ? k : c;
         } else if (c == 0x130) { /* the one unconditional multi-code-point lowercase */
             out[m++] = 'i';
             out[m++] = 0x307;
@@ -494,8 +494,8 @@ static void norm_fill(struct lleval_norm *a, const char *s, size_t len, bool use
     }
 
     /* articles (whole \w runs "a", "an", "the") become spaces; split on
-     * whitespace; join with single spaces */
-    /* at most 4 bytes per code point (a space stands for a separator) */
+     * whitespace; join with single spaces. At most 4 bytes per code point
+     * (a space stands for a separator), written without further checks. */
     lleval_sb_grow(&a->text, 4 * m + 1);
     t = a->text.buf;
     for (size_t i = 0; i < m;) {
@@ -527,7 +527,8 @@ static void norm_fill(struct lleval_norm *a, const char *s, size_t len, bool use
             if (out[i] < 128) {
                 t[a->text.len++] = (char)out[i];
             } else {
-                utf8proc_ssize_t k = utf8proc_encode_char(out[i], (utf8proc_uint8_t *)t + a->text.len);
+                utf8proc_ssize_t k =
+                    utf8proc_encode_char(out[i], (utf8proc_uint8_t *)t + a->text.len);
                 if (k <= 0) {
                     memcpy(t + a->text.len, "\xEF\xBF\xBD", 3);
                     k = 3;

@@ -109,6 +109,17 @@ static long acc_missing(const struct acc *a)
 
 /* ---- the scorer ---- */
 
+/* String equality for the short cells compared on every row (dataset,
+ * prompt type, temperature, finish reason): inline, no library call. */
+static inline bool str_eq(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
 #define MAX_SAMPLE 100000
 
 struct scorer {
@@ -177,7 +188,7 @@ static struct acc *scorer_acc(struct scorer *s, struct gold_set *g, const char *
                               const char *temp, double temp_value)
 {
     struct acc *a = s->last;
-    if (a && a->gold == g && !strcmp(a->prompt_type, prompt) && !strcmp(a->temperature, temp))
+    if (a && a->gold == g && str_eq(a->prompt_type, prompt) && str_eq(a->temperature, temp))
         return a;
     for (size_t i = 0; i < s->n_accs; i++) {
         a = s->accs[i];
@@ -303,11 +314,11 @@ static void note_first(char **first, long *first_line, const char *id, long line
 
 static int finish_kind(const char *f)
 {
-    if (f[0] == 's' && !strcmp(f, "stop"))
+    if (str_eq(f, "stop"))
         return FIN_STOP;
-    if (f[0] == 'l' && !strcmp(f, "length"))
+    if (str_eq(f, "length"))
         return FIN_LENGTH;
-    if (f[0] == 'e' && !strcmp(f, "error"))
+    if (str_eq(f, "error"))
         return FIN_ERROR;
     return FIN_OTHER;
 }
@@ -325,24 +336,22 @@ static const double exact_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1
  */
 static bool plain_decimal(const char *s, double *out)
 {
-    uint64_t m = 0;
-    int digits = 0, frac = 0;
-    bool dot = false;
-    for (; *s; s++) {
-        if (*s >= '0' && *s <= '9') {
-            m = m * 10 + (uint64_t)(*s - '0');
-            if (++digits > 15)
-                return false;
-            frac += dot;
-        } else if (*s == '.' && !dot && digits) {
-            dot = true;
-        } else {
-            return false;
-        }
-    }
-    if (!digits || (dot && !frac))
+    const char *p = s, *dot = NULL;
+    uint64_t m = 0; /* wraps for more than 19 digits, which are refused below */
+    while ((unsigned)(*p - '0') < 10)
+        m = m * 10 + (uint64_t)(*p++ - '0');
+    if (p == s)
         return false;
-    *out = (double)m / exact_pow10[frac];
+    if (*p == '.') {
+        dot = ++p;
+        while ((unsigned)(*p - '0') < 10)
+            m = m * 10 + (uint64_t)(*p++ - '0');
+        if (p == dot)
+            return false;
+    }
+    if (*p || p - s - (dot != NULL) > 15)
+        return false;
+    *out = (double)m / exact_pow10[dot ? p - dot : 0];
     return true;
 }
 
@@ -439,12 +448,12 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         it.prompt_type = field(&r, cols, C_PROMPT_TYPE);
         it.line = r.line;
         status = field(&r, cols, C_STATUS);
-        it.ok = !(status[0] == 'e' && !strcmp(status, "error"));
+        it.ok = !str_eq(status, "error");
         it.choice = -1;
         it.answer = "";
         temp_s = field(&r, cols, C_TEMPERATURE);
         sample_s = field(&r, cols, C_SAMPLE);
-        if (strcmp(temp_s, last_temp_s)) { /* rows come in runs of one temperature */
+        if (!str_eq(temp_s, last_temp_s)) { /* rows come in runs of one temperature */
             temp[0] = '\0';
             temp_v = 0;
             if (*temp_s) {
@@ -469,7 +478,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         }
         it.sample = sample;
 
-        if (last_g && !strcmp(it.dataset, last_g->name)) {
+        if (last_g && str_eq(it.dataset, last_g->name)) {
             g = last_g; /* rows come in runs of one dataset */
         } else if (!*it.dataset || !lleval_dataset_name_valid(it.dataset)) {
             /* parse could not decode the custom_id: nothing to score against */

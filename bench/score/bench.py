@@ -63,10 +63,15 @@ def mutate(gold, k, rnd):
 TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
-def run(cmd, stdout=None):
-    """Runs cmd; returns (wall s, cpu s, peak RSS MiB, exit status)."""
+def run(cmd, stdout=None, wrap=False):
+    """Runs cmd; returns (wall s, cpu s, peak RSS MiB, exit status).
+
+    Wall and CPU time (user + system, os.wait4) are those of cmd itself. Peak
+    RSS is right only with wrap: then cmd runs under /usr/bin/time -f %M (a
+    child forked from this python reports python's own RSS as its
+    high-water mark), whose own start adds about a millisecond to the times."""
     with tempfile.NamedTemporaryFile() as tf, tempfile.TemporaryFile() as errf:
-        full = [TIME, "-q", "-f", "%M", "-o", tf.name] + cmd if TIME else cmd
+        full = [TIME, "-q", "-f", "%M", "-o", tf.name] + cmd if wrap and TIME else cmd
         t0 = time.monotonic()
         p = subprocess.Popen(full, stdout=stdout or subprocess.DEVNULL, stderr=errf)
         _, status, usage = os.wait4(p.pid, 0)
@@ -74,7 +79,7 @@ def run(cmd, stdout=None):
         errf.seek(0)
         err = errf.read().decode("utf-8", "replace")
         rss = usage.ru_maxrss / 1024.0
-        if TIME:
+        if wrap and TIME:
             try:
                 rss = int(open(tf.name).read().split()[-1]) / 1024.0
             except (ValueError, IndexError):
@@ -85,28 +90,41 @@ def run(cmd, stdout=None):
     return wall, usage.ru_utime + usage.ru_stime, rss, rc
 
 
-def best_of(n, cmd, stdout_path=None):
-    """Runs cmd n times: (min wall, min cpu, max RSS); exits when a run fails."""
-    return best_of_each(n, [(cmd, stdout_path)])[0]
+def once(cmd, stdout_path=None):
+    """One run under /usr/bin/time, for commands that take long enough that its
+    start does not matter: (wall, cpu, peak RSS); exits when it fails."""
+    out = open(stdout_path, "w") if stdout_path else None
+    try:
+        wall, cpu, rss, rc = run(cmd, stdout=out, wrap=True)
+    finally:
+        if out:
+            out.close()
+    if rc:
+        sys.exit("benchmark command failed: %s" % " ".join(cmd))
+    return wall, cpu, rss
 
 
 def best_of_each(n, cmds):
-    """Runs each (cmd, stdout path or None) once per round, n rounds, interleaved
-    so that a change in the machine's load touches all of them alike. Returns
-    (min wall, min cpu, max RSS) per command; exits when a run fails."""
+    """Runs each (cmd, stdout path or None) once per round, interleaved so that
+    a change in the machine's load touches all of them alike: one round under
+    /usr/bin/time for the peak RSS, then n timed rounds. Returns (min wall, min
+    cpu, peak RSS) per command; exits when a run fails."""
     res = [([], [], []) for _ in cmds]
-    for _ in range(n):
+    for rnd in range(n + 1):
         for (cmd, stdout_path), (walls, cpus, rsss) in zip(cmds, res):
-            if stdout_path:
-                with open(stdout_path, "w") as out:
-                    wall, cpu, rss, rc = run(cmd, stdout=out)
-            else:
-                wall, cpu, rss, rc = run(cmd)
+            out = open(stdout_path, "w") if stdout_path else None
+            try:
+                wall, cpu, rss, rc = run(cmd, stdout=out, wrap=rnd == 0)
+            finally:
+                if out:
+                    out.close()
             if rc:
                 sys.exit("benchmark command failed: %s" % " ".join(cmd))
-            walls.append(wall)
-            cpus.append(cpu)
-            rsss.append(rss)
+            if rnd == 0:
+                rsss.append(rss)
+            else:
+                walls.append(wall)
+                cpus.append(cpu)
     return [(min(w), min(c), max(r)) for w, c, r in res]
 
 
@@ -207,12 +225,12 @@ def parse_and_score(args, lleval, questions, table):
     print("generated %d result lines in %.1f s" % (args.rows, time.monotonic() - t0),
           file=sys.stderr)
     for rows, name in ((small, "small"), (args.rows, "big")):
-        wall, cpu, rss = best_of(1, [lleval, "parse", "--results-jsonl", "results_%s.jsonl" % name,
+        wall, cpu, rss = once([lleval, "parse", "--results-jsonl", "results_%s.jsonl" % name,
                                      "--out-csv", "parsed_%s.csv" % name, "--no-reconcile"])
         table.append(("lleval parse (results JSONL -> CSV)", "result lines", rows, wall, cpu, rss,
                       None, None))
         for boot in ("0", "1000"):
-            wall, cpu, rss = best_of(1, [lleval, "score", "--pred-csv", "parsed_%s.csv" % name,
+            wall, cpu, rss = once([lleval, "score", "--pred-csv", "parsed_%s.csv" % name,
                                          "--prepared-dir", "prep", "--out-dir", "out_" + name,
                                          "--bootstrap", boot])
             table.append(("lleval score --pred-csv (bootstrap %s)" % boot, "parsed rows", rows,
@@ -243,7 +261,7 @@ def main():
     with open("bench.yaml", "w") as f:
         f.write("datasets:\n  - {name: xquad, format: squad, path: %s}\n"
                 "paths:\n  prepared_dir: prep\n" % xquad)
-    if run([lleval, "prepare", "--config", "bench.yaml"])[3]:
+    if run([lleval, "prepare", "--config", "bench.yaml"], stdout=subprocess.DEVNULL)[3]:
         sys.exit("lleval prepare failed")
     questions = xquad_questions(xquad)
     samples = max(1, math.ceil(args.items / len(questions)))
@@ -275,13 +293,13 @@ def main():
 
     # ---- the official input format: one prediction per question, exact agreement ----
     write_squad_predictions(questions, "squad_preds.json")
-    wall, cpu, rss = best_of(1, [sys.executable, args.reference, xquad, "squad_preds.json"],
-                             "ref_json.json")
+    (wall, cpu, rss), (wall2, cpu2, rss2) = best_of_each(args.repeat, [
+        ([sys.executable, args.reference, xquad, "squad_preds.json"], "ref_json.json"),
+        ([lleval, "score", "--pred-json", "squad_preds.json", "--dataset", "xquad",
+          "--prepared-dir", "prep", "--out-dir", "out_json"], None)])
     ref_json = json.load(open("ref_json.json"))
     table.append(("python reference (official format)", "SQuAD JSON", len(questions), wall, cpu,
                   rss, None, None))
-    wall2, cpu2, rss2 = best_of(1, [lleval, "score", "--pred-json", "squad_preds.json", "--dataset",
-                                    "xquad", "--prepared-dir", "prep", "--out-dir", "out_json"])
     got = json.load(open("out_json/scores.json"))
     for key in ("exact_match", "f1"):
         if "%.3f" % ref_json[key] != "%.3f" % got[key]:

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Scoring benchmark (not a test; never run by ctest). Builds lleval in Release
 # (or uses $LLEVAL), then runs bench/score/bench.py, which prints a table:
-# tool, input, items, wall s, peak RSS MiB, speedup over the python reference.
+# tool, input, items, wall s, cpu s, peak RSS MiB, speedup over the python
+# reference (bench/reference/squad_v1_eval.py). What is timed:
+#   1. lleval score and the reference on the same predictions.csv (XQuAD's
+#      1,190 questions x samples s0..s84 = 101,150 rows by default) against
+#      the XQuAD golds (the reference reads xquad.en.json, lleval the prepared
+#      dir made once by `lleval prepare`, not timed); best of --repeat runs,
+#      interleaved; EM and F1 must agree.
+#   2. lleval parse + lleval score of --rows generated result lines and of a
+#      tenth of them (peak RSS must not grow with the rows).
 #
-#   bench/score/run.sh [--items N] [--rows N]      defaults: 100000 and 1000000
+#   bench/score/run.sh [--items N] [--rows N] [--repeat N]
+#                      defaults 100000, 1000000, 3; --rows 0 skips part 2
 #
 # Environment: LLEVAL (a built binary), BUILD_DIR (default build-bench),
 # LLEVAL_SHARED_DIR (default ../shared), WORK (scratch dir, default a temp dir).
