@@ -232,7 +232,12 @@ static int nul_error(struct lleval_csv_reader *r, long line, long long offset,
  */
 static inline size_t unquoted_fields(struct lleval_csv_reader *r, struct cursor *k)
 {
+    /* In place, the decoded size grows with the buffer index, so the record
+     * is too large once a field's bytes reach past `limit` (fixed here: the
+     * field start and k->done move together). */
     size_t fs = last_start(k); /* the field's first byte */
+    size_t first = fs;
+    size_t limit = k->done <= LLEVAL_CSV_MAX_RECORD ? fs + (LLEVAL_CSV_MAX_RECORD - k->done) : 0;
 #if defined(__SSE2__)
     /* 16 bytes classified at a time; the fields of a block are found from
      * its bit masks, without going back to memory */
@@ -249,27 +254,28 @@ static inline size_t unquoted_fields(struct lleval_csv_reader *r, struct cursor 
         }
         end = base + (size_t)__builtin_ctz(m);
         if (!((commas >> (end - base)) & 1) || k->b[end + 1] == '"' || k->b[end + 1] == '\0')
-            return end - k->pos;
-        if (end > k->pos && k->done + (end - fs) > LLEVAL_CSV_MAX_RECORD)
+            break;
+        if (end > limit && end > k->pos)
             return SIZE_MAX;
         k->b[end] = '\0';
-        k->done += end - fs + 1;
         k->pos = from = fs = end + 1;
         add_field(r, k, fs);
     }
 #else
+    size_t end;
     for (;;) {
-        size_t end = k->pos + run_len(k->b + k->pos, false);
+        end = k->pos + run_len(k->b + k->pos, false);
         if (k->b[end] != ',' || k->b[end + 1] == '"' || k->b[end + 1] == '\0')
-            return end - k->pos;
-        if (end > k->pos && k->done + (end - fs) > LLEVAL_CSV_MAX_RECORD)
+            break;
+        if (end > limit && end > k->pos)
             return SIZE_MAX;
         k->b[end] = '\0';
-        k->done += end - fs + 1;
         k->pos = fs = end + 1;
         add_field(r, k, fs);
     }
 #endif
+    k->done += fs - first; /* the fields finished here, NULs included */
+    return end - k->pos;
 }
 
 /*

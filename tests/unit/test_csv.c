@@ -252,12 +252,72 @@ static void test_round_trip(void **state)
     free(dir);
 }
 
+/* A file of several 64 KiB chunks: records, quoted "" pairs, CRLF and embedded
+ * newlines fall across every chunk boundary, and one record is larger than a
+ * chunk. Every field and every record's first line must come back exactly. */
+static void test_chunk_boundaries(void **state)
+{
+    char *dir = tu_tmpdir();
+    struct lleval_sb file = LLEVAL_SB_INIT, want = LLEVAL_SB_INIT;
+    struct lleval_csv_reader r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *path;
+    long line = 1, *starts = NULL;
+    size_t nrec = 0, cap = 0, i;
+    int rc;
+    (void)state;
+
+    for (i = 0; file.len < 300000; i++) {
+        LLEVAL_GROW(starts, nrec, cap);
+        starts[nrec++] = line;
+        /* field 1: plain; field 2: quoted with "" and, every 3rd record, a CRLF inside */
+        lleval_sb_addf(&file, "r%zu,\"a\"\"b%s%zu\"", i, i % 3 ? "" : "\r\n", i);
+        if (i % 3 == 0)
+            line++;
+        if (i == 700) { /* one record bigger than a chunk */
+            lleval_sb_adds(&file, ",\"");
+            for (int k = 0; k < 70000; k++)
+                lleval_sb_addch(&file, k % 1000 == 999 ? '\n' : 'x');
+            lleval_sb_addch(&file, '"');
+            line += 70;
+        }
+        lleval_sb_adds(&file, i % 2 ? "\r\n" : "\n");
+        line++;
+    }
+    path = tu_write_bytes(dir, "big.csv", file.buf, file.len);
+    assert_int_equal(lleval_csv_open(&r, path, &err), 0);
+    for (size_t k = 0; k < nrec; k++) {
+        char plain[32];
+        rc = lleval_csv_next(&r, &err);
+        if (rc != 1)
+            print_error("record %zu: rc %d: %s\n", k, rc, err.msg);
+        assert_int_equal(rc, 1);
+        assert_int_equal(r.line, starts[k]);
+        snprintf(plain, sizeof(plain), "r%zu", k);
+        assert_string_equal(r.fields[0], plain);
+        lleval_sb_reset(&want);
+        lleval_sb_addf(&want, "a\"b%s%zu", k % 3 ? "" : "\r\n", k);
+        assert_string_equal(r.fields[1], want.buf);
+        assert_int_equal(r.n_fields, k == 700 ? 3 : 2);
+        if (k == 700)
+            assert_int_equal(strlen(r.fields[2]), 70000);
+    }
+    assert_int_equal(lleval_csv_next(&r, &err), 0);
+    lleval_csv_close(&r);
+    tu_rmtree(dir);
+    free(starts);
+    free(path);
+    free(dir);
+    lleval_sb_release(&file);
+    lleval_sb_release(&want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_table), cmocka_unit_test(test_blank_flag),
         cmocka_unit_test(test_open_missing), cmocka_unit_test(test_writer_table),
-        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_chunk_boundaries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
