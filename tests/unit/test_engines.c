@@ -996,6 +996,21 @@ static char *llama_server_binary(void)
     return NULL;
 }
 
+/* The llama-server the real-server test started: stopped by the teardown even
+ * when an assertion ends the test early, so no server outlives the test. */
+static pid_t real_server_pid;
+
+static int stop_real_server(void **state)
+{
+    (void)state;
+    if (real_server_pid > 0) {
+        kill(real_server_pid, SIGTERM);
+        waitpid(real_server_pid, NULL, 0);
+        real_server_pid = 0;
+    }
+    return 0;
+}
+
 static void test_llamacpp_real_server(void **state)
 {
     char *binary = llama_server_binary();
@@ -1028,6 +1043,7 @@ static void test_llamacpp_real_server(void **state)
               port, (char *)NULL);
         _exit(127);
     }
+    real_server_pid = pid;
     free(binary);
     free(model);
 
@@ -1057,8 +1073,7 @@ static void test_llamacpp_real_server(void **state)
     assert_true(lleval_utf8_valid(a.content, strlen(a.content), NULL));
     lleval_answer_release(&a);
     lleval_engine_close(&e);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    stop_real_server(NULL);
 }
 
 int main(void)
@@ -1069,7 +1084,7 @@ int main(void)
         cmocka_unit_test(test_llamacpp_replies),    cmocka_unit_test(test_openai_request),
         cmocka_unit_test(test_openai_replies),      cmocka_unit_test(test_ollama_probe),
         cmocka_unit_test(test_ollama_faults),       cmocka_unit_test(test_openai_probe),
-        cmocka_unit_test(test_llamacpp_probe_fake), cmocka_unit_test(test_llamacpp_real_server),
+        cmocka_unit_test(test_llamacpp_probe_fake), cmocka_unit_test_teardown(test_llamacpp_real_server, stop_real_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
