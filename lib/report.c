@@ -56,12 +56,24 @@ static size_t utf8_seq(const char *p, size_t left)
     return n;
 }
 
+/* Copies the non-ASCII UTF-8 sequence at s (a bad byte becomes U+FFFD);
+ * returns the bytes consumed. Both escapers share it. */
+static size_t copy_utf8(struct lleval_sb *sb, const char *s, size_t len)
+{
+    size_t n = utf8_seq(s, len);
+    if (!n) {
+        lleval_sb_adds(sb, replacement);
+        return 1;
+    }
+    lleval_sb_add(sb, s, n);
+    return n;
+}
+
 static void html_escape_n(struct lleval_sb *sb, const char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
-        size_t n;
         if (c < 0x80) {
             switch (c) {
             case '&':
@@ -93,14 +105,7 @@ static void html_escape_n(struct lleval_sb *sb, const char *s, size_t len)
             i++;
             continue;
         }
-        n = utf8_seq(s + i, len - i);
-        if (!n) {
-            lleval_sb_adds(sb, replacement);
-            i++;
-        } else {
-            lleval_sb_add(sb, s + i, n);
-            i += n;
-        }
+        i += copy_utf8(sb, s + i, len - i);
     }
 }
 
@@ -146,7 +151,6 @@ static void md_escape_n(struct lleval_sb *sb, const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
-        size_t n;
         if (c < 0x80) {
             switch (c) {
             case '\\':
@@ -173,14 +177,7 @@ static void md_escape_n(struct lleval_sb *sb, const char *s, size_t len)
             i++;
             continue;
         }
-        n = utf8_seq(s + i, len - i);
-        if (!n) {
-            lleval_sb_adds(sb, replacement);
-            i++;
-        } else {
-            lleval_sb_add(sb, s + i, n);
-            i += n;
-        }
+        i += copy_utf8(sb, s + i, len - i);
     }
 }
 
