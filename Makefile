@@ -39,7 +39,7 @@ bench: build engine
 	@bash bench/run-all.sh $(BUILD)
 
 format:
-	@clang-format -i lib/*.c lib/*.h include/lleval/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h
+	@clang-format -i lib/*/*.c lib/*/*.h include/lleval/*/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

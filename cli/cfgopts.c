@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cfgopts.h"
-#include "lleval/fs.h"
-#include "lleval/util.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/util.h"
+#include "lleval/util/util.h"
 
 /* Applies one --set KEY=VALUE. */
 static int apply_set(struct lleval_config *cfg, const char *arg, struct lleval_err *err)

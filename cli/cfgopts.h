@@ -23,7 +23,7 @@
 
 #include <stdbool.h>
 #include "cli.h"
-#include "lleval/config.h"
+#include "lleval/config/config.h"
 
 struct cli_cfg_flags {
     const char *config, *preset, *model, *engine, *base_url, *prompt_set;

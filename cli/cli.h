@@ -15,7 +15,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "lleval/error.h"
+#include "lleval/util/error.h"
 
 struct cli_ctx {
     const char *prog;

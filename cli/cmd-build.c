@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include "cfgopts.h"
 #include "cli.h"
-#include "lleval/batch.h"
-#include "lleval/json.h"
+#include "lleval/run/batch.h"
+#include "lleval/util/json.h"
 
 int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 {

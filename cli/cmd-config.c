@@ -3,8 +3,8 @@
 #include <string.h>
 #include "cfgopts.h"
 #include "cli.h"
-#include "lleval/json.h"
-#include "lleval/util.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
 
 static const char config_usage[] = "lleval config show [--config FILE] [--preset NAME] "
                                    "[--set KEY=VALUE ...] [--json]";

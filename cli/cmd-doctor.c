@@ -2,11 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/doctor.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/run.h"
-#include "lleval/util.h"
+#include "lleval/doctor/doctor.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/run/run.h"
+#include "lleval/util/util.h"
 
 int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
 {

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <jansson.h>
 #include "cli.h"
-#include "lleval/gguf.h"
-#include "lleval/json.h"
-#include "lleval/util.h"
+#include "lleval/model/gguf.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
 
 static const char gguf_usage[] = "lleval gguf info FILE [--json] [--metadata] [--tensors]";
 static const char gguf_desc[] =

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/parse.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/run/parse.h"
+#include "lleval/util/util.h"
 
 static void print_list(FILE *f, const char *what, size_t total, char *const *ids, size_t n)
 {

@@ -5,7 +5,7 @@
  * memory, against the card's memory (NVML, --vram, or the guide's 16 GiB);
  * the verdict and the largest context and slot count that fit. `--suggest`
  * works out the guide's presets and quantization table for the card. The
- * memory model is lib/vram.c; docs/planner.md explains it.
+ * memory model is lib/model/vram.c; docs/planner.md explains it.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -14,13 +14,13 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "cli.h"
-#include "lleval/engine.h"
-#include "lleval/gguf.h"
-#include "lleval/http.h"
-#include "lleval/json.h"
-#include "lleval/telemetry.h"
-#include "lleval/util.h"
-#include "lleval/vram.h"
+#include "lleval/engine/engine.h"
+#include "lleval/model/gguf.h"
+#include "lleval/engine/http.h"
+#include "lleval/util/json.h"
+#include "lleval/telemetry/telemetry.h"
+#include "lleval/util/util.h"
+#include "lleval/model/vram.h"
 
 #define DEFAULT_BUDGET     (16 * LLEVAL_GIB)
 #define OLLAMA_DEFAULT_URL "http://127.0.0.1:11434"

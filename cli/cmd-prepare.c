@@ -9,8 +9,8 @@
 #include <string.h>
 #include "cfgopts.h"
 #include "cli.h"
-#include "lleval/dataset.h"
-#include "lleval/json.h"
+#include "lleval/dataset/dataset.h"
+#include "lleval/util/json.h"
 
 /* "3 (unanswerable: 2, no_answers: 1)" or "0". Returns an owned string. */
 static char *skipped_cell(const struct lleval_prepare_stats *st)

@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/fs.h"
-#include "lleval/report.h"
-#include "lleval/run.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/report/report.h"
+#include "lleval/run/run.h"
+#include "lleval/util/util.h"
 
 int cmd_report(int argc, char **argv, struct cli_ctx *ctx)
 {

@@ -6,11 +6,11 @@
 #include <string.h>
 #include "cfgopts.h"
 #include "cli.h"
-#include "lleval/fs.h"
-#include "lleval/platform.h"
-#include "lleval/json.h"
-#include "lleval/run.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
+#include "lleval/util/json.h"
+#include "lleval/run/run.h"
+#include "lleval/util/util.h"
 
 struct progress_ui {
     struct cli_ctx *ctx;

@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/batch.h"
-#include "lleval/config.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/run.h"
-#include "lleval/score.h"
-#include "lleval/stats.h"
-#include "lleval/util.h"
+#include "lleval/run/batch.h"
+#include "lleval/config/config.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/run/run.h"
+#include "lleval/score/score.h"
+#include "lleval/score/stats.h"
+#include "lleval/util/util.h"
 
 int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir);
 

@@ -6,10 +6,10 @@
 #include <string.h>
 #include "cfgopts.h"
 #include "cli.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/run.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/run/run.h"
+#include "lleval/util/util.h"
 
 int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir);
 

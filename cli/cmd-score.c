@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/config.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/score.h"
-#include "lleval/util.h"
+#include "lleval/config/config.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/score/score.h"
+#include "lleval/util/util.h"
 
 static void print_table(const struct lleval_score_result *res, struct cli_ctx *ctx)
 {

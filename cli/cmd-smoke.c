@@ -7,11 +7,11 @@
 #include <string.h>
 #include "cfgopts.h"
 #include "cli.h"
-#include "lleval/batch.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/run.h"
-#include "lleval/util.h"
+#include "lleval/run/batch.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/run/run.h"
+#include "lleval/util/util.h"
 
 struct checks {
     struct cli_table *t;

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/fs.h"
-#include "lleval/gguf.h"
-#include "lleval/synth.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/model/gguf.h"
+#include "lleval/model/synth.h"
+#include "lleval/util/util.h"
 
 static const char synth_usage[] = "lleval synth-model --out FILE [options]";
 static const char synth_desc[] =

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/platform.h"
-#include "lleval/util.h"
+#include "lleval/platform/platform.h"
+#include "lleval/util/util.h"
 
 struct command {
     const char *name;

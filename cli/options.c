@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/util.h"
+#include "lleval/util/util.h"
 
 static bool name_matches(const char *want, const char *given, size_t n)
 {

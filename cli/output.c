@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "lleval/util.h"
+#include "lleval/util/util.h"
 
 static void vmsg(struct cli_ctx *ctx, const char *color, const char *kind, const char *fmt,
                  va_list ap)

@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lleval/engine.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/util.h"
+#include "lleval/engine/engine.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
 
 /* Kept in step with fakeengine.c's chat_reply. */
 static const char reply[] =

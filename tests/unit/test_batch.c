@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/batch.h"
-#include "lleval/util.h"
+#include "lleval/run/batch.h"
+#include "lleval/util/util.h"
 
 static uint64_t rng_state = 0x1234567890ABCDEFULL;
 static uint64_t next_rand(void)

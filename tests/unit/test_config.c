@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/config.h"
-#include "lleval/json.h"
-#include "lleval/util.h"
+#include "lleval/config/config.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/csv.h"
-#include "lleval/fs.h"
-#include "lleval/util.h"
+#include "lleval/util/csv.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/util.h"
 
 struct csv_case {
     const char *name;

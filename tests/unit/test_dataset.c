@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/dataset.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/util.h"
+#include "lleval/dataset/dataset.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
 
 static struct lleval_dataset_cfg mkcfg(const char *name, const char *format, const char *path)
 {

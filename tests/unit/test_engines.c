@@ -1,6 +1,6 @@
 /*
  * Unit tests for the HTTP engine adapters (ollama, llamacpp, openai) and
- * lib/http.c: requests built from a batch body, replies shaped like the
+ * lib/engine/http.c: requests built from a batch body, replies shaped like the
  * engines' documentation (and captured from a real llama-server), and
  * probes against the python fakes in tests/fakes (skipped without python3)
  * and against a real llama-server when one is provisioned.
@@ -16,10 +16,10 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 #include "testutil.h"
-#include "lleval/engine.h"
-#include "lleval/fs.h"
-#include "lleval/http.h"
-#include "lleval/json.h"
+#include "lleval/engine/engine.h"
+#include "lleval/platform/fs.h"
+#include "lleval/engine/http.h"
+#include "lleval/util/json.h"
 
 #define MODEL   "llama3.1:8b-instruct-q4_K_M"
 #define KEY_ENV "LLEVAL_TEST_ENGINE_KEY"

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "testutil.h"
-#include "lleval/fs.h"
-#include "lleval/gguf.h"
-#include "lleval/synth.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/model/gguf.h"
+#include "lleval/model/synth.h"
+#include "lleval/util/util.h"
 
 /* ---- a byte builder for hand-made files ------------------------------------ */
 

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/journal.h"
-#include "lleval/util.h"
+#include "lleval/run/journal.h"
+#include "lleval/util/util.h"
 
 static json_t *result(const char *cid, bool ok)
 {

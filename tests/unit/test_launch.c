@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "testutil.h"
-#include "lleval/config.h"
-#include "lleval/fs.h"
-#include "lleval/launch.h"
-#include "lleval/util.h"
+#include "lleval/config/config.h"
+#include "lleval/platform/fs.h"
+#include "lleval/engine/launch.h"
+#include "lleval/util/util.h"
 
 /* A fake llama-server: serves GET /health on --port, or misbehaves as
  * FAKE_LLAMA_MODE says (exit | bind-once | hang). */

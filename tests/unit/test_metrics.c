@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/metrics.h"
-#include "lleval/util.h"
+#include "lleval/score/metrics.h"
+#include "lleval/util/util.h"
 
 /* Decodes the fixture escapes \n \t \r \\ \| \uXXXX; a pipe from \| becomes
  * byte 0x01 so that the caller can split golds on real pipes first. */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the platform layer (lib/platform.c, platform.h + fs.h):
+ * Unit tests for the platform layer (lib/platform/posix.c, platform.h + fs.h):
  * spawning, polling, waiting for and terminating processes; lock files
  * holding a pid; sorted directory listings; append-only files; the line
  * reader's offsets; finding executables and llama.cpp's cache directory; a
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "testutil.h"
-#include "lleval/fs.h"
-#include "lleval/platform.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
+#include "lleval/util/util.h"
 
 /* Skips the test when a program it runs is missing here. */
 #define NEED(prog)                                                                                 \

@@ -1,5 +1,5 @@
 /*
- * Tests for the run report (lib/report.c): escaping tables, and whole runs on
+ * Tests for the run report (lib/report/report.c): escaping tables, and whole runs on
  * the dry engine (examples/data plus a generated dataset full of markup)
  * rendered to HTML and Markdown: sections, escaping of model output, dataset
  * text, ids, errors and config values, runs without scores, prepared data
@@ -10,14 +10,14 @@
 #include <string.h>
 #include <strings.h>
 #include "testutil.h"
-#include "lleval/config.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/parse.h"
-#include "lleval/report.h"
-#include "lleval/run.h"
-#include "lleval/score.h"
-#include "lleval/util.h"
+#include "lleval/config/config.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/run/parse.h"
+#include "lleval/report/report.h"
+#include "lleval/run/run.h"
+#include "lleval/score/score.h"
+#include "lleval/util/util.h"
 
 #define ATTACK "<script>alert(1)</script>\"><img src=x onerror=alert(1)>"
 #define ATTACK_HTML                                                                                \

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/config.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/score.h"
-#include "lleval/util.h"
+#include "lleval/config/config.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/score/score.h"
+#include "lleval/util/util.h"
 
 #define HEADER                                                                                     \
     "custom_id,dataset,item_id,type,prompt_type,temperature,sample,status,finish_reason,"          \

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/stats.h"
-#include "lleval/util.h"
+#include "lleval/score/stats.h"
+#include "lleval/util/util.h"
 
 #define assert_near(a, b, tol)                                                                     \
     do {                                                                                           \

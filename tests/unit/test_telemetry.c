@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "testutil.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/telemetry.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/telemetry/telemetry.h"
 
 /* one line per sample: mem_used_mib util_pct temp_c power_w */
 static const char script[] = "# scripted GPU\n"

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/fs.h"
-#include "lleval/json.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
 
 static void test_sb(void **state)
 {

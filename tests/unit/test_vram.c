@@ -1,5 +1,5 @@
 /*
- * Unit tests for the VRAM planner's memory model (lib/vram.c): the KV cache
+ * Unit tests for the VRAM planner's memory model (lib/model/vram.c): the KV cache
  * formula on known shapes, context padding and the split across slots,
  * quantized KV sizes, the offload split between GPU and CPU, the compute
  * buffer against sizes llama.cpp logged, verdicts, the largest-context and
@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "lleval/fs.h"
-#include "lleval/gguf.h"
-#include "lleval/synth.h"
-#include "lleval/util.h"
-#include "lleval/vram.h"
+#include "lleval/platform/fs.h"
+#include "lleval/model/gguf.h"
+#include "lleval/model/synth.h"
+#include "lleval/util/util.h"
+#include "lleval/model/vram.h"
 
 #define MIB LLEVAL_MIB
 

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "testutil.h"
-#include "lleval/fs.h"
-#include "lleval/util.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/util.h"
 
 char *tu_tmpdir(void)
 {

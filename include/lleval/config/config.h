@@ -1,0 +1,230 @@
+/*
+ * Configuration: the guide's YAML keys plus lleval's own, resolved from
+ * built-in defaults (the guide's "Conservative Defaults") < preset < config
+ * file < command-line flags. Every value remembers where it came from, for
+ * `lleval config show`.
+ *
+ * Ownership: struct lleval_config owns all of its strings and arrays;
+ * lleval_config_release() frees them. Accessors return borrowed pointers.
+ */
+#ifndef LLEVAL_CONFIG_H
+#define LLEVAL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lleval/util/error.h"
+
+enum lleval_item_type {
+    LLEVAL_CLOSED_BOOK = 0,
+    LLEVAL_OPEN_BOOK = 1,
+    LLEVAL_MULTIPLE_CHOICE = 2,
+    LLEVAL_N_ITEM_TYPES = 3,
+};
+
+/* "closed_book", "open_book", "multiple_choice". */
+const char *lleval_item_type_name(enum lleval_item_type t);
+/* Returns 0 and sets *out, or LLEVAL_EINVAL. */
+int lleval_item_type_parse(const char *s, enum lleval_item_type *out);
+
+enum lleval_engine_kind {
+    LLEVAL_ENGINE_DRY = 0,
+    LLEVAL_ENGINE_OLLAMA,
+    LLEVAL_ENGINE_LLAMACPP,
+    LLEVAL_ENGINE_OPENAI,
+};
+const char *lleval_engine_kind_name(enum lleval_engine_kind k);
+int lleval_engine_kind_parse(const char *s, enum lleval_engine_kind *out);
+
+/* Where a resolved value came from. */
+enum lleval_origin {
+    LLEVAL_FROM_DEFAULT = 0,
+    LLEVAL_FROM_PRESET,
+    LLEVAL_FROM_FILE,
+    LLEVAL_FROM_CLI,
+};
+
+/* One dataset to prepare. format: squad | nq_open | mmlu | jsonl | csv. */
+struct lleval_dataset_cfg {
+    char *name; /* used in file names and custom_ids: [A-Za-z0-9_.-]+ */
+    char *format;
+    char *path;  /* file, or directory (mmlu: a folder of *_test.csv, or one CSV) */
+    char *split; /* mmlu: "test" | "val" | "dev" (default test) */
+    bool has_type;
+    enum lleval_item_type type; /* override of the format's natural type */
+    char *scoring;              /* "squad" | "nq" | "mc" | NULL = by type */
+    /* generic jsonl/csv field mapping (NULL = default name) */
+    char *field_id, *field_question, *field_context, *field_answers, *field_choices;
+    bool csv_header; /* csv: first row is a header (default true) */
+};
+
+/* One prompt type of a prompt set: a system and a user template per item type.
+ * Placeholders: {question} {context} {choices} {choice_letters}. Templates are
+ * never NULL: ones a config leaves out are filled, when it is loaded, from the
+ * built-in prompt type of the same name (else "direct"). An empty system
+ * template means "send no system message". */
+struct lleval_prompt_type {
+    char *name;
+    char *system[LLEVAL_N_ITEM_TYPES];
+    char *user[LLEVAL_N_ITEM_TYPES];
+};
+
+struct lleval_prompt_set {
+    char *name;
+    struct lleval_prompt_type *types;
+    size_t n_types;
+};
+
+/* A managed llama-server (engine llamacpp with a launch section). */
+struct lleval_launch_cfg {
+    bool enabled;
+    char *binary;    /* NULL: llama-server from PATH or the provisioned cache */
+    char *model;     /* GGUF path */
+    long ctx_size;   /* 0: context_length */
+    long parallel;   /* slots; 0: max_concurrent_jobs */
+    long gpu_layers; /* -1: engine default */
+    char **extra_args;
+    size_t n_extra_args;
+    long max_restarts;
+};
+
+struct lleval_config {
+    char *source_path; /* config file, or NULL */
+    char *preset;      /* applied preset name, or NULL */
+
+    char *model_id;
+    enum lleval_engine_kind engine;
+    char *base_url;    /* NULL: the engine's default */
+    char *api_key_env; /* name of the environment variable holding the key */
+    long context_length;
+
+    double *temps;
+    size_t n_temps;
+    long max_new_tokens[LLEVAL_N_ITEM_TYPES];
+    long top_k;
+    double top_p;
+    char **stop;
+    size_t n_stop;
+    long seed;
+    long samples; /* answers per item and temperature (sample index in custom_id) */
+
+    bool enable_local_telemetry;
+    long telemetry_interval_ms;
+
+    long max_concurrent_jobs;
+    long parts_per_dataset;
+    long limit_items; /* 0: all */
+    long request_timeout_s;
+    long max_retries;
+    long max_connect_failures;
+    char *keep_alive; /* ollama keep_alive, e.g. "5m" */
+
+    char *prompt_set; /* name of the prompt set to build with */
+    struct lleval_prompt_set *prompt_sets;
+    size_t n_prompt_sets;
+
+    struct lleval_dataset_cfg *datasets;
+    size_t n_datasets;
+
+    char *prepared_dir; /* paths.prepared_dir, default data/prepared */
+    char *runs_dir;     /* paths.runs_dir, default runs */
+    char *batches_dir;  /* paths.batches_dir, default data/batches (standalone `build`) */
+
+    /* answer extraction before scoring: "none" | "first_line" | "after_answer" */
+    char *answer_extraction;
+    bool strip_think;
+    long bootstrap_samples;
+    long bootstrap_seed;
+
+    struct lleval_launch_cfg launch;
+
+    /* provenance, indexed by lleval_config_keys() order */
+    enum lleval_origin *origin;
+    char **origin_where; /* "file:line:col" for file values, flag name for CLI, preset name */
+    /* provenance of values inside datasets and prompt sets, keyed by path
+     * ("datasets[0].path", "prompt_sets.myset.direct.closed_book.user") */
+    struct lleval_origin_entry *extra_origins;
+    size_t n_extra_origins;
+};
+
+struct lleval_origin_entry {
+    char *key;
+    enum lleval_origin from;
+    char *where;
+};
+
+/* Fills cfg with the built-in defaults (including the default prompt sets). */
+void lleval_config_init(struct lleval_config *cfg);
+/* Frees everything cfg owns and zeroes it: releasing twice is harmless. */
+void lleval_config_release(struct lleval_config *cfg);
+
+/* The leaf key paths ("model_id", "max_new_tokens.open_book", "paths.runs_dir"...)
+ * in the order of cfg->origin[], NULL-terminated; "preset", "prompt_sets" and
+ * "datasets" are included as whole values. Borrowed, static. */
+const char *const *lleval_config_keys(void);
+/* Index of a key in lleval_config_keys(), or -1. */
+int lleval_config_key_index(const char *key);
+/* Where the value of key came from: "default", "preset throughput",
+ * "eval.yaml:3:12" or "--max-concurrent-jobs". key is a name from
+ * lleval_config_keys() or an extra path ("datasets[0].path"); unknown keys
+ * answer "default". Returns an owned string. */
+char *lleval_config_origin(const struct lleval_config *cfg, const char *key);
+
+/* The engine's usual local address ("http://127.0.0.1:11434" for ollama), NULL for dry. */
+const char *lleval_engine_default_base_url(enum lleval_engine_kind k);
+/* cfg->base_url, or the engine's default when it is NULL. Borrowed. */
+const char *lleval_config_base_url(const struct lleval_config *cfg);
+
+/* Applies a named preset (throughput | quality | stretch | conservative) as
+ * `--preset NAME` does: its values get origin "preset NAME", and a later
+ * file's `preset:` key no longer applies. Call it before
+ * lleval_config_load_file, since presets sit below file values. */
+int lleval_config_apply_preset(struct lleval_config *cfg, const char *name, struct lleval_err *err);
+/* Names of the presets, NULL-terminated. */
+const char *const *lleval_config_preset_names(void);
+
+/* Loads a YAML file over cfg. The file's `preset:` key is applied first
+ * (unless a preset came from the command line), then its other values.
+ * Errors (LLEVAL_EINVAL, also for a missing file) name file:line:column and
+ * the key; unknown keys are errors with a did-you-mean suggestion. On error
+ * cfg may be partly updated: release it. An empty file changes nothing.
+ * Relative paths in the file are kept as written: they are relative to the
+ * current directory, as in the guide's harness. */
+int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct lleval_err *err);
+
+/* Sets one value from the command line ("max_new_tokens.open_book", "2"),
+ * recording flag ("--set", "--max-concurrent-jobs") as its origin. Every key
+ * of lleval_config_keys() is accepted; lists are comma-separated ("0,0.7") or
+ * YAML flow sequences ("[\"Q:\", \"A:\"]"); a value starting with '[' or '{' is
+ * read as YAML flow, so whole datasets can be given too. "null" clears a
+ * nullable key. Key "preset" applies that preset: call it before
+ * lleval_config_load_file, since presets sit below file values. */
+int lleval_config_set(struct lleval_config *cfg, const char *key, const char *value,
+                      const char *flag, struct lleval_err *err);
+
+/* Checks cross-field rules (at least one temp and none twice, ranges, known
+ * prompt set, template placeholders, max_new_tokens < context_length,
+ * launch needs llamacpp...). Errors name the origin of the offending value
+ * (file:line:column or the flag). */
+int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *err);
+
+/* The prompt set named cfg->prompt_set (or NULL). */
+const struct lleval_prompt_set *lleval_config_prompt_set(const struct lleval_config *cfg);
+/* The prompt set / prompt type with that name, or NULL. Borrowed. */
+const struct lleval_prompt_set *lleval_config_find_prompt_set(const struct lleval_config *cfg,
+                                                              const char *name);
+const struct lleval_prompt_type *lleval_prompt_set_find_type(const struct lleval_prompt_set *set,
+                                                             const char *name);
+
+/* Writes the resolved config as YAML (secrets never appear: only the env var
+ * name is written). With with_origin, a trailing comment per line says where
+ * each value came from. Returns an owned string. */
+char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin);
+
+/* The resolved config as a JSON object with the same structure as the YAML,
+ * and the origin of every value as {"key.path": "where"}. Return new
+ * references (json_decref them). */
+struct json_t;
+struct json_t *lleval_config_to_json(const struct lleval_config *cfg);
+struct json_t *lleval_config_origins_json(const struct lleval_config *cfg);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * Blocking HTTP for engine probes (libcurl's easy interface), and the small
+ * pieces the HTTP engine adapters (ollama, llamacpp, openai) share: URLs,
+ * headers, reply classification, engine error text, tolerant JSON decoding
+ * and the OpenAI chat request/reply mapping.
+ *
+ * Only probes block. During a run the scheduler moves the bytes; adapters
+ * only build requests and read replies (engine.h).
+ *
+ * Secrets: the API key travels in the Authorization header only. No message
+ * built here contains it (server error texts that echo it are redacted), and
+ * URLs in messages lose any user:password@ part.
+ */
+#ifndef LLEVAL_HTTP_H
+#define LLEVAL_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include "lleval/engine/engine.h"
+#include "lleval/util/error.h"
+#include "lleval/util/util.h"
+
+/* Default bound on a probe reply body (/props carries a chat template). */
+#define LLEVAL_HTTP_PROBE_MAX_BODY ((size_t)8 << 20)
+
+/*
+ * Performs req (borrowed): GET when req->body is NULL, else POST of the body.
+ * Waits at most timeout_s seconds in all (connect included; <= 0 means 10).
+ * Returns 0 when the server answered, whatever the status: *status is the
+ * HTTP status and the body is appended to body (at most max_body bytes;
+ * 0 means LLEVAL_HTTP_PROBE_MAX_BODY). Returns LLEVAL_EENGINE when no
+ * complete reply arrived (connection refused, name not resolved, timeout,
+ * reset, body over the bound); the message names the URL and the reason.
+ */
+int lleval_http_fetch(const struct lleval_http_request *req, long timeout_s, size_t max_body,
+                      long *status, struct lleval_sb *body, struct lleval_err *err);
+
+/* The part of a lleval_http_fetch() message after "cannot reach URL: " (curl's
+ * reason), or the whole message; borrowed from msg. */
+const char *lleval_http_reason(const char *msg);
+
+/* GET of e->base_url + path (borrowed) with the engine's headers; as above. */
+int lleval_http_get(const struct lleval_engine *e, const char *path, long timeout_s, long *status,
+                    struct lleval_sb *body, struct lleval_err *err);
+
+/* Returns the owned URL e->base_url + path ("/api/chat"). */
+char *lleval_http_url(const struct lleval_engine *e, const char *path);
+
+/* Returns an owned copy of url without any "user:password@" part, for messages. */
+char *lleval_http_url_redact(const char *url);
+
+/*
+ * Adds the headers every adapter sends: Content-Type and Accept JSON, an
+ * empty Expect (no 100-continue round trip for long prompts) and, when
+ * e->api_key is set and not empty, "Authorization: Bearer <key>".
+ */
+void lleval_http_add_headers(const struct lleval_engine *e, struct lleval_http_request *r);
+
+/*
+ * How a reply status is treated: 2xx OK; 0 (no reply), 408, 409, 425, 429
+ * and every 5xx RETRY; any other status FAIL.
+ */
+enum lleval_reply lleval_http_classify(long status);
+
+/*
+ * The error text in a reply body (borrowed): Ollama's {"error": "..."},
+ * OpenAI's {"error": {"message": "..."}}, {"message"} or {"detail"}, else
+ * the start of the raw body. One line, valid UTF-8, at most about 300
+ * bytes; every occurrence of key (when not NULL or empty) becomes "***".
+ * Returns an owned string ("" for an empty body).
+ */
+char *lleval_http_error_text(const char *body, size_t len, const char *key);
+
+/*
+ * Decodes a reply body (borrowed) as one JSON value, tolerating what models
+ * produce: invalid UTF-8 bytes and lone \u surrogate escapes become U+FFFD,
+ * and \u0000 is allowed. Returns owned JSON, or NULL with a short reason in
+ * why (size bytes).
+ */
+json_t *lleval_http_json_decode(const char *body, size_t len, char *why, size_t size);
+
+/* Returns an owned, valid UTF-8 copy of a JSON string value (NUL bytes become
+ * U+FFFD), or NULL when v is not a string. */
+char *lleval_http_json_text(const json_t *v);
+
+/*
+ * OpenAI chat helpers, shared by the llamacpp and openai adapters
+ * (defined in lib/engine_openai.c).
+ *
+ * lleval_openai_chat_body: the body to POST to /chat/completions for a
+ * batch body (borrowed): its fields are kept (model defaults to
+ * e->cfg->model_id), nulls and an empty stop list are dropped and stream
+ * is forced to false. Returns owned JSON, or NULL with LLEVAL_EINVAL in err
+ * when the batch body is not an object with a messages array.
+ *
+ * lleval_openai_parse_chat: classifies and parses a chat.completion reply:
+ * choices[0].message.content, finish_reason, usage, id, model, and
+ * llama-server's timings (prompt_per_second, predicted_per_second) when
+ * present. label names the engine in messages ("llama-server").
+ */
+json_t *lleval_openai_chat_body(const struct lleval_engine *e, const json_t *body,
+                                struct lleval_err *err);
+enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const char *label,
+                                           long status, const char *body, size_t len,
+                                           struct lleval_answer *out, struct lleval_err *err);
+
+/* Maps an OpenAI finish_reason ("stop", "length", "tool_calls", ...; NULL
+ * when absent) to the normalized finish. */
+enum lleval_finish lleval_openai_finish(const char *reason);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * The platform layer, part 1: files and directories. Whole-file reads with a
+ * size bound, atomic writes (temp file + fsync + rename + directory fsync),
+ * mkdir -p, sorted directory listings, append-only files (the result
+ * journal), and a line reader that counts lines.
+ *
+ * Everything here and in platform.h (processes, lock files, clocks,
+ * dynamic libraries; included below) is implemented in lib/platform/posix.c only,
+ * so a Windows port is one file.
+ */
+#ifndef LLEVAL_FS_H
+#define LLEVAL_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "lleval/util/error.h"
+#include "lleval/platform/platform.h"
+#include "lleval/util/util.h"
+
+/* Reads the whole file into out (appends). Fails with LLEVAL_EINVAL when it is
+ * larger than max bytes (0 = no bound). */
+int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err);
+
+/* Writes data to path atomically: readers see the old or the new file, never a torn one. */
+int lleval_write_file_atomic(const char *path, const void *data, size_t len,
+                             struct lleval_err *err);
+
+/* Copies a file to `to` atomically, streaming (memory does not grow with its size). */
+int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err);
+
+/* Creates path and its parents (like mkdir -p). */
+int lleval_mkdirs(const char *path, struct lleval_err *err);
+
+/* Removes a directory tree (for temporary runs). */
+int lleval_remove_tree(const char *path, struct lleval_err *err);
+
+bool lleval_path_exists(const char *path);
+bool lleval_is_dir(const char *path);
+/* True when this process may read path (a file or a directory). */
+bool lleval_is_readable(const char *path);
+/* The size of the file at path in bytes, or -1 when it cannot be read. */
+int64_t lleval_file_size(const char *path);
+
+/*
+ * The entries of a directory, without "." and ".." (hidden names are
+ * included: callers skip what they do not want), sorted byte-wise so every
+ * platform sees the same order.
+ */
+struct lleval_dir_list {
+    char **names; /* owned, n of them */
+    size_t n;
+};
+/* Fills *out (owned: lleval_dir_list_release). Returns 0, or LLEVAL_EIO with
+ * "cannot open directory 'dir': reason" (nothing to release then). */
+int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_err *err);
+void lleval_dir_list_release(struct lleval_dir_list *list);
+
+/* Returns an owned "a/b". */
+char *lleval_path_join(const char *a, const char *b);
+/* Returns an owned copy of the directory part ("." when none). */
+char *lleval_path_dirname(const char *path);
+
+/* fsyncs an open stdio stream (after fflush). */
+int lleval_fsync_file(FILE *f, const char *path, struct lleval_err *err);
+int lleval_fsync_dir(const char *dir, struct lleval_err *err);
+
+/*
+ * Append-only files (the result journal): every append is one write of the
+ * whole buffer at the end of the file (O_APPEND), so a crash can only tear
+ * the last record. label names the file in messages ("journal" gives
+ * "cannot append to journal 'path': reason"). All return 0 or LLEVAL_EIO.
+ */
+struct lleval_afile;
+/* Opens path for appending, creating it (0666 less the umask). *out is owned:
+ * lleval_afile_close. label and path are copied. */
+int lleval_afile_open(const char *path, const char *label, struct lleval_afile **out,
+                      struct lleval_err *err);
+/* The file's current size in bytes. */
+int lleval_afile_size(struct lleval_afile *f, uint64_t *size, struct lleval_err *err);
+/* Appends len bytes (retrying short writes). */
+int lleval_afile_append(struct lleval_afile *f, const void *data, size_t len,
+                        struct lleval_err *err);
+/* Forces appended data to stable storage (fdatasync). */
+int lleval_afile_sync(struct lleval_afile *f, struct lleval_err *err);
+/* Cuts the file to size bytes and syncs it (a torn tail repaired). */
+int lleval_afile_truncate(struct lleval_afile *f, uint64_t size, struct lleval_err *err);
+/* Closes (without syncing) and frees; NULL is fine. */
+int lleval_afile_close(struct lleval_afile *f, struct lleval_err *err);
+
+/*
+ * Line reader: yields one line at a time without its newline (and without a
+ * trailing \r), counting lines from 1. `torn` is set when the last line of
+ * the file has no newline (a crash mid-write).
+ */
+struct lleval_lines {
+    FILE *f;
+    char *line;
+    size_t cap;
+    size_t len;
+    long lineno;
+    uint64_t end; /* byte offset just past this line and its newline */
+    bool torn;
+    const char *path;
+};
+int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_err *err);
+/* Returns 1 with a line, 0 at the end, negative on error. */
+int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err);
+void lleval_lines_close(struct lleval_lines *lr);
+
+#endif

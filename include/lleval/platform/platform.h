@@ -1,0 +1,176 @@
+/*
+ * The platform layer, part 2 (part 1, files and directories, is fs.h):
+ * processes, lock files holding a pid, where llama.cpp's tools live, a free
+ * loopback port, clocks, dynamic libraries and host facts for telemetry.
+ *
+ * Every function here and in fs.h is implemented in lib/platform/posix.c, and no
+ * other file in lib/ spawns, signals or waits for processes, takes locks,
+ * opens sockets (libcurl aside) or syncs files: a Windows port replaces that
+ * one file (cli/ still installs its SIGINT handler itself). fs.h includes
+ * this header, so one include gives the whole layer.
+ *
+ * Pids are longs everywhere (pid_t and Windows DWORDs both fit).
+ */
+#ifndef LLEVAL_PLATFORM_H
+#define LLEVAL_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lleval/util/error.h"
+#include "lleval/util/util.h"
+
+/* ---- processes ------------------------------------------------------------------ */
+
+long lleval_getpid(void);
+
+/* SIGINT/SIGTERM (Ctrl-C / Ctrl-Break on Windows) increment lleval_stop_signal
+ * (scheduler.h): the first asks for a graceful stop, a second abandons the
+ * requests in flight. */
+void lleval_install_stop_handlers(void);
+/* Writing to a closed pipe returns an error instead of killing the process. */
+void lleval_ignore_sigpipe(void);
+/* True when fd 1 or 2 is a terminal. */
+bool lleval_isatty(int fd);
+/* True when a process with that pid exists (including one we may not signal). */
+bool lleval_pid_alive(long pid);
+void lleval_sleep_ms(long ms);
+
+enum lleval_spawn_flags {
+    /* append the child's output to log_path instead of truncating it first */
+    LLEVAL_SPAWN_APPEND_LOG = 1 << 0,
+    /* the child leads its own process group (a Ctrl-C in the terminal does
+     * not reach it; lleval_proc_terminate stops the whole group), starts with
+     * an empty signal mask and default SIGINT, SIGTERM, SIGHUP and SIGPIPE */
+    LLEVAL_SPAWN_OWN_GROUP = 1 << 1,
+};
+
+/* How a child ended. */
+struct lleval_proc_exit {
+    bool signaled; /* killed by a signal (code is its number) */
+    int code;      /* the exit status, or the signal number */
+};
+
+/*
+ * Starts binary (borrowed; a path, PATH is not searched) with argv (borrowed,
+ * NULL-terminated; argv[0] is what the child sees as its name) without a
+ * shell: stdin from the null device, stdout and stderr both into log_path
+ * (borrowed; created 0644, truncated unless LLEVAL_SPAWN_APPEND_LOG), the
+ * environment inherited. flags: enum lleval_spawn_flags. On success *pid_out
+ * is the child's pid: reap it with lleval_proc_poll, lleval_proc_wait or
+ * lleval_proc_terminate. Returns 0, or LLEVAL_EIO with "cannot start
+ * 'binary': reason" (callers may change err->code, not the message).
+ */
+int lleval_proc_spawn(const char *binary, char *const argv[], const char *log_path, unsigned flags,
+                      long *pid_out, struct lleval_err *err);
+
+/*
+ * Checks without blocking whether child pid has exited, reaping it if so.
+ * Returns 0 while it runs; 1 when it exited (*ex filled); 2 when it cannot
+ * be waited for (not our child, already reaped, pid <= 0: *ex is "exit
+ * status 0").
+ */
+int lleval_proc_poll(long pid, struct lleval_proc_exit *ex);
+
+/* Waits until child pid exits and reaps it. Returns 0 (*ex filled), or
+ * LLEVAL_EIO with "cannot wait for process PID: reason". */
+int lleval_proc_wait(long pid, struct lleval_proc_exit *ex, struct lleval_err *err);
+
+/*
+ * Runs a program to completion: lleval_proc_spawn (flags as there), then
+ * waits for it. Returns 0 with *ex filled, or LLEVAL_EIO with "cannot start
+ * 'binary': reason" or "cannot wait for 'binary': reason".
+ */
+int lleval_proc_run(const char *binary, char *const argv[], const char *log_path, unsigned flags,
+                    struct lleval_proc_exit *ex, struct lleval_err *err);
+
+/*
+ * Stops child pid: SIGTERM to its process group (to the process alone when it
+ * leads none), up to grace_ms for it to exit, then SIGKILL to the group; it is
+ * always reaped before this returns. pid <= 0 is a no-op.
+ */
+void lleval_proc_terminate(long pid, long grace_ms);
+
+/*
+ * Stops a process that is not our child (one a killed lleval left behind):
+ * SIGTERM, up to grace_ms for it to go (checked every 50 ms), then SIGKILL.
+ * It is not reaped (its parent or init does that).
+ */
+void lleval_proc_terminate_other(long pid, long grace_ms);
+
+/* Writes "exit status 1", "killed by signal 9, SIGKILL: the out-of-memory
+ * killer or a kill -9" and the like into buf; returns buf. */
+const char *lleval_proc_describe(const struct lleval_proc_exit *ex, char *buf, size_t size);
+
+/* The program name (argv[0]) a running process pid was started with, appended
+ * to out. Returns 0, or LLEVAL_EIO when unknown (another OS, a kernel thread,
+ * a zombie, a process in the middle of exec, no permission). */
+int lleval_proc_argv0(long pid, struct lleval_sb *out);
+
+/* ---- lock files ----------------------------------------------------------------- */
+
+/*
+ * A lock file holds the pid of its owner ("1234\n"). lleval_lock_acquire
+ * creates path exclusively with this process's pid; a lock whose pid is dead
+ * (or is this process) is stale and taken over. Returns 0 when taken; 1 when
+ * another live process holds it (*holder gets its pid, err is not touched);
+ * LLEVAL_EIO when the file cannot be created or written.
+ */
+int lleval_lock_acquire(const char *path, long *holder, struct lleval_err *err);
+/* Removes the lock file; call it only while holding the lock. */
+void lleval_lock_release(const char *path);
+/* The pid in the lock file at path, or 0 when there is none or it is not a
+ * pid. It may name a dead process: check with lleval_pid_alive. */
+long lleval_lock_owner(const char *path);
+
+/* ---- programs and ports ---------------------------------------------------------- */
+
+/* True when path is a file this process may execute. */
+bool lleval_is_executable(const char *path);
+/* dir/name (owned) when it is an executable file, else NULL; NULL or ""
+ * dir gives NULL. */
+char *lleval_executable_in(const char *dir, const char *name);
+/* The first executable name in the directories of $PATH (owned), or NULL. */
+char *lleval_find_in_path(const char *name);
+
+/*
+ * The directory of llama.cpp binaries that scripts/provision-llama.sh fills
+ * (owned): $LLEVAL_CACHE, else $XDG_CACHE_HOME/lleval, else ~/.cache/lleval;
+ * then llama.cpp-nlc-3.21.1/bin. NULL when none of those variables is set.
+ */
+char *lleval_llama_cache_bin_dir(void);
+/* That directory as docs and messages name it. */
+#define LLEVAL_LLAMA_CACHE_HINT "~/.cache/lleval/llama.cpp-nlc-3.21.1/bin"
+
+/* A free TCP port on 127.0.0.1 (bind to port 0, read it, close), or
+ * LLEVAL_EIO with err saying "... to find a free port for <purpose>". */
+int lleval_free_loopback_port(const char *purpose, struct lleval_err *err);
+
+/* ---- clocks --------------------------------------------------------------------- */
+
+/* Wall-clock time in seconds since the epoch, and a monotonic clock. */
+double lleval_now(void);
+double lleval_monotonic(void);
+/* Formats t as UTC "2024-09-09T12:34:56Z" into buf; returns buf. */
+const char *lleval_fmt_utc(char *buf, size_t size, double t);
+
+/* ---- dynamic libraries (dlopen; LoadLibrary on Windows), for NVML ---------------- */
+
+typedef void (*lleval_dl_fn)(void);
+/* Loads a shared library by file name or path. Returns an opaque handle, or
+ * NULL with the loader's reason written into why (when not NULL). */
+void *lleval_dl_open(const char *name, char *why, size_t why_size);
+/* The function called name in lib, or NULL; cast it to the function's type. */
+lleval_dl_fn lleval_dl_sym(void *lib, const char *name);
+/* Unloads lib; NULL is fine. */
+void lleval_dl_close(void *lib);
+
+/* ---- host facts for telemetry: return 0, or LLEVAL_EIO when unknown here ---------- */
+
+/* CPU time of the whole machine since boot, in clock ticks: busy (all but
+ * idle and iowait) and total. */
+int lleval_host_cpu_times(uint64_t *busy, uint64_t *total);
+/* Resident memory (VmRSS) of process pid, in KiB. */
+int lleval_proc_rss_kib(long pid, uint64_t *kib);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * The run report (the pipeline's last step): <run>/report.html, one
+ * self-contained page (inline CSS and SVG charts, no JavaScript, nothing
+ * fetched; light and dark mode; prints well), and <run>/report.md, the same
+ * facts as short text tables to paste into an issue or a pull request.
+ *
+ * The report only reads the run directory (manifest.json, config.resolved.yaml,
+ * results/scores.json, results/predictions.csv, results/results_combined.jsonl,
+ * parts/.../state.json through the doctor) and the prepared datasets named by
+ * the run's config; it never changes a result. Whatever is missing (no scores
+ * after --to-step poll, prepared data deleted, telemetry disabled) is said in
+ * the report rather than failing it. docs/report.md describes every section.
+ *
+ * Every string that comes from outside (model output, dataset text, ids,
+ * error messages, config values) is escaped where it is rendered.
+ */
+#ifndef LLEVAL_REPORT_H
+#define LLEVAL_REPORT_H
+
+#include "lleval/util/error.h"
+#include "lleval/util/util.h"
+
+/* Answers shown per group: up to this many wrong and right ones. */
+#define LLEVAL_REPORT_WRONG 5
+#define LLEVAL_REPORT_RIGHT 3
+
+struct lleval_report_opts {
+    /* The status to show instead of the manifest's (borrowed; NULL: the
+     * manifest's). The run's own report step passes "done": its manifest
+     * says "running" until the run ends. */
+    const char *status;
+    /* The "generated" time, seconds since the epoch (0: now). */
+    double generated_at;
+};
+
+void lleval_report_opts_init(struct lleval_report_opts *o);
+
+/*
+ * Renders the report of the run in run_dir (borrowed) and appends the HTML
+ * page to html and the Markdown summary to md. o may be NULL (defaults).
+ * Fails with LLEVAL_EINVAL when run_dir holds no readable manifest.json (not
+ * a run); every other missing or unreadable artifact becomes a note in the
+ * report.
+ */
+int lleval_report_render(const char *run_dir, const struct lleval_report_opts *o,
+                         struct lleval_sb *html, struct lleval_sb *md, struct lleval_err *err);
+
+/* Renders and writes <run_dir>/report.html and <run_dir>/report.md, each
+ * atomically (a reader sees the old or the new file). o may be NULL. */
+int lleval_report_write_opts(const char *run_dir, const struct lleval_report_opts *o,
+                             struct lleval_err *err);
+/* lleval_report_write_opts() with the defaults. */
+int lleval_report_write(const char *run_dir, struct lleval_err *err);
+
+/* The owned paths "<run_dir>/report.html" and "<run_dir>/report.md". */
+char *lleval_report_html_path(const char *run_dir);
+char *lleval_report_md_path(const char *run_dir);
+
+/*
+ * Appends s (borrowed; NULL appends nothing) HTML-escaped to sb: & < > " '
+ * become entities, so the text is safe in element content and in quoted
+ * attribute values; bytes that are not valid UTF-8 and control characters
+ * other than tab, newline and carriage return become U+FFFD.
+ */
+void lleval_html_escape(struct lleval_sb *sb, const char *s);
+
+/*
+ * Appends s (borrowed; NULL appends nothing) escaped for one Markdown table
+ * cell or list line: ` | < are backslash-escaped (no HTML, code spans or
+ * column breaks from data), and so is a backslash before punctuation;
+ * newlines, carriage returns and tabs become spaces, other control
+ * characters are dropped, invalid UTF-8 becomes U+FFFD.
+ */
+void lleval_md_escape(struct lleval_sb *sb, const char *s);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * Batch requests: custom_id encoding and the build step that turns prepared
+ * items x prompt types x temperatures x samples into part files in the OpenAI
+ * batch input format (docs/formats.md).
+ */
+#ifndef LLEVAL_BATCH_H
+#define LLEVAL_BATCH_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include "lleval/config/config.h"
+#include "lleval/util/error.h"
+#include "lleval/util/util.h"
+
+/* The decoded parts of a custom_id. Strings owned; release with lleval_cid_release(). */
+struct lleval_cid {
+    char *dataset;
+    char *item_id;
+    char *prompt_type;
+    char *temp;  /* as written in the id: "0", "0.7" */
+    long sample;
+};
+void lleval_cid_release(struct lleval_cid *c);
+
+/* Appends the custom_id for the parts to sb. Any bytes are allowed in item_id. */
+void lleval_cid_encode(struct lleval_sb *sb, const char *dataset, const char *item_id,
+                       const char *prompt_type, double temp, long sample);
+/* Decodes; LLEVAL_EINVAL (err says why) for anything that encode cannot produce. */
+int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err);
+
+/* Directory name of a temperature: "t0", "t0.7". Writes into buf. */
+const char *lleval_temp_dir(char *buf, size_t size, double temp);
+
+/* Renders a template with {question} {context} {choices} {choice_letters}
+ * from a prepared item (borrowed); returns owned text. Unknown placeholders
+ * are kept as written. */
+char *lleval_render_prompt(const char *tmpl, const json_t *item);
+
+/* One part file written by the build. */
+struct lleval_part_info {
+    char *dataset;
+    double temp;
+    long index;       /* 1-based */
+    char *batch_path; /* owned */
+    long requests;
+};
+
+struct lleval_build_result {
+    struct lleval_part_info *parts;
+    size_t n_parts;
+    long total_requests;
+};
+void lleval_build_result_release(struct lleval_build_result *r);
+
+/*
+ * Builds request files under out_dir/<dataset>/t<temp>/part-NNN.jsonl for every
+ * dataset in cfg (prepared in cfg->prepared_dir), honouring limit_items,
+ * parts_per_dataset, the prompt set, temps and samples. Writes out_dir/build.json
+ * listing the parts. Files are written atomically.
+ */
+int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
+                         struct lleval_build_result *res, struct lleval_err *err);
+
+/* Loads out_dir/build.json (written by lleval_build_batches). */
+int lleval_build_load(const char *out_dir, struct lleval_build_result *res,
+                      struct lleval_err *err);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * parse (the guide's parse_results): a results JSONL -> predictions.csv, with
+ * reconciliation against the batch request files: counts per part, missing,
+ * duplicate and unknown custom_ids, non-200 responses, malformed lines.
+ */
+#ifndef LLEVAL_PARSE_H
+#define LLEVAL_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lleval/util/error.h"
+
+#define LLEVAL_PARSE_LIST_MAX 50
+
+struct lleval_parse_part {
+    char *name;     /* "<dataset>/t<temp>/part-NNN" */
+    long requests;
+    long results;
+};
+
+struct lleval_parse_report {
+    size_t lines;      /* lines read from the results file */
+    size_t rows;       /* rows written to the CSV */
+    size_t requests;   /* requests in the batch files (0 when not reconciled) */
+    size_t missing;    /* requests without a result */
+    size_t duplicates; /* repeated custom_ids (the first one is kept) */
+    size_t unknown;    /* results whose custom_id no request has (or undecodable) */
+    size_t malformed;  /* lines that are not a JSON object with a custom_id */
+    size_t non200;     /* results whose status_code is not 200 */
+    bool reconciled;   /* batch files were available */
+    /* first few ids / line numbers of each problem, owned */
+    char *missing_ids[LLEVAL_PARSE_LIST_MAX];
+    size_t n_missing_ids;
+    char *duplicate_ids[LLEVAL_PARSE_LIST_MAX];
+    size_t n_duplicate_ids;
+    char *unknown_ids[LLEVAL_PARSE_LIST_MAX];
+    size_t n_unknown_ids;
+    long malformed_lines[LLEVAL_PARSE_LIST_MAX];
+    size_t n_malformed_lines;
+    char *non200_ids[LLEVAL_PARSE_LIST_MAX];
+    size_t n_non200_ids;
+    struct lleval_parse_part *parts;
+    size_t n_parts;
+};
+void lleval_parse_report_release(struct lleval_parse_report *r);
+/* True when the results and the requests do not match one to one. */
+bool lleval_parse_mismatch(const struct lleval_parse_report *r);
+
+/*
+ * Reads results_jsonl and writes out_csv (atomically). batches_dir (with
+ * build.json) enables reconciliation; prepared_dir fills the `type` column.
+ * Both may be NULL. Returns 0 even on a mismatch (see the report); errors are
+ * for unreadable input or unwritable output.
+ */
+int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
+                         const char *prepared_dir, const char *out_csv,
+                         struct lleval_parse_report *rep, struct lleval_err *err);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * The request scheduler: one thread drives libcurl's multi interface with at
+ * most N requests in flight, connection reuse, a per-request timeout, retries
+ * with exponential backoff and jitter (connection errors, timeouts, 429, 5xx;
+ * never other 4xx), and a tick callback for progress, telemetry and stop
+ * checks. Engines without HTTP (dry) go through the same loop.
+ */
+#ifndef LLEVAL_SCHEDULER_H
+#define LLEVAL_SCHEDULER_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lleval/engine/engine.h"
+#include "lleval/util/error.h"
+
+/* Set by the tool's SIGINT/SIGTERM handler: 1 = stop sending and settle the
+ * requests in flight; 2 or more = abandon them too (they are asked again on
+ * resume). The only global of the library. */
+extern volatile sig_atomic_t lleval_stop_signal;
+
+struct lleval_job {
+    char *custom_id; /* owned by the scheduler once a source hands it over */
+    json_t *body;    /* the batch line's body; one reference owned likewise */
+    size_t tag;      /* caller's index (e.g. the part) */
+};
+
+/*
+ * A job source: returns 1 with the next job in *job (its custom_id and body
+ * reference now belong to the scheduler, which frees them once the job's
+ * result is delivered or the run ends), 0 when no job is left, or a negative
+ * code with err set, which ends the run with that error. Jobs are pulled only
+ * when a slot is free, so memory does not grow with the number of requests.
+ */
+typedef int (*lleval_sched_next_fn)(void *ud, struct lleval_job *job, struct lleval_err *err);
+
+struct lleval_sched_opts {
+    long max_in_flight;        /* >= 1 */
+    double timeout_s;          /* per attempt */
+    long max_retries;          /* retries after the first attempt */
+    long max_connect_failures; /* consecutive connection failures before "engine unreachable" */
+    double backoff_base_s;     /* first retry delay, doubled per attempt */
+    double backoff_max_s;      /* cap of the delay */
+    long tick_ms;              /* how often tick() runs */
+    uint64_t seed;             /* jitter */
+    /* Called (with lleval_sched_run's ud) when max_connect_failures consecutive
+     * connection failures would end the run: returning true says the engine
+     * is back (a managed llama-server was restarted), so the count starts
+     * again. NULL: give up as "engine unreachable". */
+    bool (*revive)(void *ud);
+};
+void lleval_sched_opts_default(struct lleval_sched_opts *o);
+
+struct lleval_sched_stats {
+    size_t total;        /* jobs given */
+    size_t done;         /* results delivered (ok + failed) */
+    size_t ok, failed;
+    size_t retries;      /* attempts beyond the first */
+    size_t in_flight;
+    size_t max_in_flight_seen;
+    long prompt_tokens, completion_tokens;
+    long consecutive_connect_failures;
+    double started;      /* lleval_monotonic() at start */
+    double elapsed;
+    char last_error[256];
+};
+
+/* Receives each finished job's result line (borrowed; the callback may keep a
+ * reference with json_incref). A non-zero return aborts the run with that code. */
+typedef int (*lleval_sched_result_fn)(void *ud, const struct lleval_job *job, json_t *line);
+/* Runs every tick_ms; returning true asks for a graceful stop. */
+typedef bool (*lleval_sched_tick_fn)(void *ud, const struct lleval_sched_stats *st);
+
+/*
+ * Runs the jobs that next() supplies against the engine (total: how many are
+ * expected, for the statistics). Returns 0 when every job has a result,
+ * LLEVAL_EENGINE when the engine became unreachable (unanswered jobs have no
+ * result: the run stays resumable), LLEVAL_EINTR after a stop request, or the
+ * source's or the result callback's error.
+ */
+int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t total,
+                     const struct lleval_sched_opts *o, lleval_sched_result_fn on_result,
+                     lleval_sched_tick_fn on_tick, void *ud, struct lleval_sched_stats *st,
+                     struct lleval_err *err);
+
+#endif

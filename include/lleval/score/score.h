@@ -1,0 +1,197 @@
+/*
+ * Scoring (the guide's score_predictions): predictions + prepared gold
+ * answers -> per-item scores, a breakdown by dataset x prompt type x
+ * temperature with 95% bootstrap intervals, and scores.json.
+ *
+ * Two inputs:
+ *  - predictions.csv (docs/formats.md), streamed one row at a time: memory
+ *    grows with the gold datasets and the number of groups, never with the
+ *    number of rows;
+ *  - a SQuAD-style JSON object {"question id": "answer"} against one prepared
+ *    dataset, scored like the official SQuAD v1.1 script (questions without a
+ *    prediction score 0; EM and F1 as percentages).
+ *
+ * Each row: the answer is extracted from the prediction (strip <think>
+ * blocks, then none | first_line | after_answer), then scored with the
+ * dataset's `scoring` (squad | nq | mc, from <dataset>.info.json). Rows with
+ * status error score 0 and count. Rows whose item is not in the gold set are
+ * counted as unknown; a repeated (dataset, item, prompt type, temperature,
+ * sample) is counted as a duplicate (the first row is kept); gold items with
+ * no row are counted as missing. docs/scoring.md defines every field.
+ *
+ * Ownership: the result structs own all their strings and arrays
+ * (lleval_score_result_release / lleval_item_scores_release free them);
+ * path parameters are borrowed. Functions that fail leave the result empty
+ * (nothing to release, though releasing is harmless).
+ */
+#ifndef LLEVAL_SCORE_H
+#define LLEVAL_SCORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lleval/config/config.h"
+#include "lleval/util/error.h"
+#include "lleval/score/metrics.h"
+#include "lleval/score/stats.h"
+
+/* Truncation rate above which a group gets a warning (the guide's 10%). */
+#define LLEVAL_TRUNCATION_WARN 0.10
+
+struct lleval_score_opts {
+    enum lleval_extract extraction; /* scoring.answer_extraction (default none) */
+    bool strip_think;               /* scoring.strip_think (default true) */
+    long bootstrap;                 /* resamples per interval, 0: none (default 1000) */
+    uint64_t seed;                  /* scoring.bootstrap_seed (default 12345) */
+    double truncation_warn;         /* default LLEVAL_TRUNCATION_WARN */
+};
+
+/* The defaults above (those of the config's scoring section). */
+void lleval_score_opts_init(struct lleval_score_opts *o);
+/* The defaults, then cfg's scoring.* values (cfg borrowed; an answer_extraction
+ * the config validation let through is always known). */
+void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lleval_config *cfg);
+
+/* One row of the breakdown. Means are fractions (0..1) in the struct and
+ * percentages in the table and in scores.json; an interval's lo/hi are NaN
+ * when none was computed, its mean NaN when the metric does not apply. */
+struct lleval_score_group {
+    char *dataset;
+    char *prompt_type; /* NULL in an overall row */
+    char *temperature; /* short form ("0", "0.7"); NULL in an overall row */
+    bool overall;      /* all prompt types and temperatures of the dataset */
+    enum lleval_scoring scoring;
+    char *type; /* closed_book | open_book | multiple_choice */
+    long n;     /* rows scored (unknown and duplicate rows excluded) */
+    long unknown, duplicates, missing;
+    long errors;      /* status error */
+    long empty;       /* status ok with an empty extracted answer */
+    long unparseable; /* multiple choice: status ok, no letter could be read */
+    long finish_stop, finish_length, finish_error, finish_other;
+    struct lleval_ci em, f1, contains; /* QA datasets */
+    struct lleval_ci accuracy;         /* multiple choice */
+    struct lleval_ci latency_ms;       /* ok rows with a latency */
+    struct lleval_ci tokens_per_s;     /* ok rows with gen_tps > 0 */
+};
+
+struct lleval_score_result {
+    bool squad_json;   /* scored from a SQuAD-style JSON object */
+    char *predictions; /* the input path */
+    char *prepared_dir;
+    struct lleval_score_opts opts;
+    struct lleval_score_group *groups; /* each dataset's groups, then its overall row */
+    size_t n_groups;
+    long rows;       /* CSV data rows, or JSON predictions */
+    long scored;     /* rows scored */
+    long unknown;    /* rows whose dataset or item is not in the gold set */
+    long duplicates; /* repeated rows (not scored) */
+    long missing;    /* gold items without a prediction (summed over groups and samples) */
+    /* SQuAD-JSON mode: the official numbers (percentages) over `total` questions */
+    double exact_match, f1;
+    long total;
+    char **warnings; /* one line each, owned */
+    size_t n_warnings;
+};
+
+/* Scores a predictions.csv against the prepared datasets its rows name.
+ * Errors: malformed CSV (file:line), a missing column, a dataset that was
+ * never prepared (LLEVAL_EINVAL); unreadable files (LLEVAL_EIO). */
+int lleval_score_csv(const char *pred_csv, const char *prepared_dir,
+                     const struct lleval_score_opts *o, struct lleval_score_result *res,
+                     struct lleval_err *err);
+
+/* Scores a SQuAD-style predictions JSON object against prepared dataset
+ * `dataset`, as the official v1.1 script does (res->exact_match, res->f1). */
+int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, const char *dataset,
+                            const struct lleval_score_opts *o, struct lleval_score_result *res,
+                            struct lleval_err *err);
+
+/* Writes <out_dir>/scores.json atomically (out_dir is created when missing). */
+int lleval_score_write(const struct lleval_score_result *res, const char *out_dir,
+                       struct lleval_err *err);
+
+/*
+ * What cmd-run and `lleval score` call: lleval_score_csv() then
+ * lleval_score_write(). On failure res is left empty.
+ */
+int lleval_score_run(const char *pred_csv, const char *prepared_dir, const char *out_dir,
+                     const struct lleval_score_opts *o, struct lleval_score_result *res,
+                     struct lleval_err *err);
+
+void lleval_score_result_release(struct lleval_score_result *res);
+
+/* The scores.json document (a new reference; json_decref it). */
+json_t *lleval_score_result_json(const struct lleval_score_result *res);
+
+/* The summary table as cells: row 0 is the header; columns dataset, prompt,
+ * temp, n, EM [CI], F1 [CI], contains, acc, trunc%, err%, lat ms, tok/s. */
+struct lleval_score_table {
+    size_t ncols, nrows;
+    char **cells; /* row-major, owned */
+};
+void lleval_score_table(const struct lleval_score_result *res, struct lleval_score_table *t);
+void lleval_score_table_release(struct lleval_score_table *t);
+/* Appends the notes under the table (SQuAD-JSON official line, missing,
+ * unknown and duplicate counts), one line each, to out. */
+void lleval_score_notes(const struct lleval_score_result *res, struct lleval_sb *out);
+/* The table as aligned plain text followed by the notes, owned. */
+char *lleval_score_format_table(const struct lleval_score_result *res);
+/* Owned copies of the warnings: an owned array of *n owned strings. */
+char **lleval_score_warnings(const struct lleval_score_result *res, size_t *n);
+
+/* ---- per-item scores (paired comparisons: `runs compare`) ---- */
+
+enum lleval_item_state {
+    LLEVAL_ITEM_SCORED = 0,
+    LLEVAL_ITEM_UNKNOWN,   /* dataset or item not in the gold set */
+    LLEVAL_ITEM_DUPLICATE, /* a repeated row; the first one was scored */
+};
+
+/* One row's outcome; strings are borrowed and valid during the callback only. */
+struct lleval_item_score {
+    const char *custom_id, *dataset, *item_id, *prompt_type, *temperature;
+    long sample;
+    long line; /* CSV line where the row starts */
+    enum lleval_item_state state;
+    bool ok; /* status ok */
+    enum lleval_scoring scoring;
+    const char *answer;      /* the extracted answer */
+    double em, f1, contains; /* QA (0 for multiple choice) */
+    int choice;              /* multiple choice: the chosen index, -1 unparseable */
+    bool correct;            /* QA: em == 1; multiple choice: the gold letter */
+};
+
+/* Called for every data row; a nonzero return stops the scan and is returned. */
+typedef int (*lleval_item_score_fn)(const struct lleval_item_score *s, void *ud);
+
+/* Streams pred_csv and calls fn for each row, in file order. */
+int lleval_score_each(const char *pred_csv, const char *prepared_dir,
+                      const struct lleval_score_opts *o, lleval_item_score_fn fn, void *ud,
+                      struct lleval_err *err);
+
+/* A kept copy of one scored row. */
+struct lleval_item_rec {
+    char *custom_id; /* owned */
+    long sample;
+    bool ok, mc;
+    double em, f1, contains;
+    bool correct;
+};
+
+struct lleval_item_scores {
+    struct lleval_item_rec *items; /* sorted by custom_id */
+    size_t n;
+};
+
+/* Loads the scored rows of pred_csv (unknown and duplicate rows left out),
+ * sorted by custom_id for lookups. */
+int lleval_item_scores_load(const char *pred_csv, const char *prepared_dir,
+                            const struct lleval_score_opts *o, struct lleval_item_scores *out,
+                            struct lleval_err *err);
+/* The row with that custom_id (borrowed), or NULL. */
+const struct lleval_item_rec *lleval_item_scores_find(const struct lleval_item_scores *s,
+                                                      const char *custom_id);
+void lleval_item_scores_release(struct lleval_item_scores *s);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * Small utilities shared by the whole library: checked allocation, a growable
+ * string buffer (git's strbuf, curl's dynbuf), number parsing, UTF-8 checks.
+ *
+ * Allocation failure aborts the process (like git's xmalloc): every caller
+ * would otherwise need a path it can never test, and an evaluation without
+ * memory cannot continue anyway.
+ */
+#ifndef LLEVAL_UTIL_H
+#define LLEVAL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lleval/util/error.h"
+
+#define LLEVAL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *lleval_xmalloc(size_t n);
+void *lleval_xcalloc(size_t nmemb, size_t size);
+void *lleval_xrealloc(void *p, size_t n);
+/* Returns an owned copy; NULL stays NULL. */
+char *lleval_xstrdup(const char *s);
+char *lleval_xstrndup(const char *s, size_t n);
+/* Returns an owned, formatted string. */
+char *lleval_xasprintf(const char *fmt, ...) LLEVAL_PRINTF(1, 2);
+
+/* Grows an array `p` of `n` elements with capacity `cap` so one more fits. */
+#define LLEVAL_GROW(p, n, cap)                                                                     \
+    do {                                                                                           \
+        if ((n) + 1 > (cap)) {                                                                     \
+            (cap) = (cap) ? (cap) * 2 : 8;                                                         \
+            (p) = lleval_xrealloc((p), (cap) * sizeof(*(p)));                                      \
+        }                                                                                          \
+    } while (0)
+
+/*
+ * String buffer: buf is never NULL and always NUL-terminated.
+ * struct lleval_sb sb = LLEVAL_SB_INIT; ... lleval_sb_release(&sb);
+ */
+struct lleval_sb {
+    size_t len;
+    size_t alloc;
+    char *buf;
+};
+
+extern char lleval_sb_empty[];
+#define LLEVAL_SB_INIT {0, 0, lleval_sb_empty}
+
+void lleval_sb_init(struct lleval_sb *sb, size_t hint);
+void lleval_sb_release(struct lleval_sb *sb);
+void lleval_sb_reset(struct lleval_sb *sb);
+void lleval_sb_grow(struct lleval_sb *sb, size_t extra);
+void lleval_sb_add(struct lleval_sb *sb, const void *data, size_t len);
+void lleval_sb_adds(struct lleval_sb *sb, const char *s);
+void lleval_sb_addch(struct lleval_sb *sb, char c);
+void lleval_sb_addf(struct lleval_sb *sb, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
+void lleval_sb_vaddf(struct lleval_sb *sb, const char *fmt, va_list ap);
+void lleval_sb_setlen(struct lleval_sb *sb, size_t len);
+/* Hands over the buffer (caller frees) and resets sb. */
+char *lleval_sb_detach(struct lleval_sb *sb, size_t *len);
+/* Removes trailing whitespace. */
+void lleval_sb_rtrim(struct lleval_sb *sb);
+
+/* Strict number parsing: the whole string must be the number, in range.
+ * Return 0 or LLEVAL_EINVAL (err is not touched: callers say where). */
+int lleval_parse_long(const char *s, long min, long max, long *out);
+int lleval_parse_double(const char *s, double *out);
+/* Parses a size like "16GiB", "512MiB", "8G", "1024" (bytes). */
+int lleval_parse_size(const char *s, uint64_t *out);
+
+/* Returns true when s[0..len) is valid UTF-8; else sets *bad_offset. */
+bool lleval_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+
+bool lleval_str_starts_with(const char *s, const char *prefix);
+bool lleval_str_ends_with(const char *s, const char *suffix);
+
+/* Levenshtein distance, for did-you-mean suggestions. */
+size_t lleval_edit_distance(const char *a, const char *b);
+/* Returns the candidate closest to word (distance <= max(2, len/3)), or NULL. */
+const char *lleval_did_you_mean(const char *word, const char *const *candidates, size_t n);
+
+/* A well-mixed 64-bit hash of a string (FNV-1a with a final avalanche); stable
+ * across platforms and runs: ids, custom_id hashes and the dry engine use it. */
+uint64_t lleval_hash64(const char *s);
+
+/* Formats a double the short way ("0", "0.7", "1.25") into buf. */
+const char *lleval_fmt_num(char *buf, size_t size, double v);
+
+#endif

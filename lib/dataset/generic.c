@@ -1,0 +1,404 @@
+/*
+ * Generic importers: JSONL (one object per line) and CSV (header row by
+ * default), with the config's field mapping (`fields:` with id, question,
+ * context, answers, choices; struct fields field_id ... field_choices). Both turn a record into a
+ * JSON object and share one record reader:
+ *   id       string or integer; missing, null or empty -> "<dataset>-<row>"
+ *   question non-empty string
+ *   context  string (open book only)
+ *   choices  list of 2-26 strings (multiple choice only; in CSV a JSON array)
+ *   answers  string or list of strings (in CSV one string, or a JSON array);
+ *            multiple choice: one letter, the exact text of a choice, or
+ *            (JSON only) a 0-based integer index
+ * <row> counts data records from 1 (blank lines and the CSV header excluded).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dataset_int.h"
+#include "lleval/util/csv.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+
+struct mapping {
+    const char *id, *question, *context, *answers, *choices;
+};
+
+static void get_mapping(const struct lleval_dataset_cfg *ds, struct mapping *m)
+{
+    m->id = ds->field_id && *ds->field_id ? ds->field_id : "id";
+    m->question = ds->field_question && *ds->field_question ? ds->field_question : "question";
+    m->context = ds->field_context && *ds->field_context ? ds->field_context : "context";
+    m->answers = ds->field_answers && *ds->field_answers ? ds->field_answers : "answers";
+    m->choices = ds->field_choices && *ds->field_choices ? ds->field_choices : "choices";
+}
+
+/* In a CSV cell, "[...]" holds a JSON array. Returns an owned value: the
+ * parsed array, or the cell itself as a string; NULL with err set. */
+static json_t *csv_cell_value(const json_t *cell, const char *path, long line, const char *field,
+                              bool must_be_array, struct lleval_err *err)
+{
+    const char *s = json_string_value(cell);
+    const char *p = s;
+    json_error_t jerr;
+    json_t *v;
+
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p != '[') {
+        if (!must_be_array)
+            return json_incref((json_t *)cell);
+        lleval_err_set(err, LLEVAL_EINVAL,
+                       "%s:%ld: column '%s' must hold a JSON array of strings, like "
+                       "[\"red\", \"green\"]",
+                       path, line, field);
+        return NULL;
+    }
+    v = json_loads(p, 0, &jerr);
+    if (!v) {
+        lleval_err_set(err, LLEVAL_EINVAL,
+                       "%s:%ld: column '%s' starts with '[' but is not a JSON array (%s at "
+                       "column %d of the cell); write it like [\"a\", \"b\"]",
+                       path, line, field, jerr.text, jerr.position + (int)(p - s));
+        return NULL;
+    }
+    return v;
+}
+
+static int string_list(const json_t *v, const char *path, long line, const char *field,
+                       const char *cfg_key, struct lleval_err *err)
+{
+    size_t i;
+    json_t *e;
+    if (!json_is_array(v))
+        return lleval_ds_field_error(path, line, field, v, "a list of strings", cfg_key, err);
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e))
+            return lleval_err_set(err, LLEVAL_EINVAL,
+                                  "%s:%ld: field '%s' must be a list of strings, but element %zu "
+                                  "is a %s",
+                                  path, line, field, i + 1, lleval_ds_json_type(e));
+    }
+    return 0;
+}
+
+/* Builds the answers array for a multiple-choice item (one letter). */
+static int mc_answers(const json_t *a, const json_t *choices, const char *path, long line,
+                      const char *field, json_t **out, struct lleval_err *err)
+{
+    const json_t *one = a;
+    char letter[2] = {0, 0};
+    int rc;
+
+    *out = NULL;
+    if (json_is_array(a)) {
+        if (json_array_size(a) != 1)
+            return lleval_err_set(err, LLEVAL_EINVAL,
+                                  "%s:%ld: field '%s' holds %zu answers; a multiple-choice item "
+                                  "has exactly one (a letter, a choice's text or an index)",
+                                  path, line, field, json_array_size(a));
+        one = json_array_get(a, 0);
+    }
+    if (json_is_string(one)) {
+        if (lleval_ds_blank(json_string_value(one), json_string_length(one)))
+            return 0; /* no answer: the caller skips the item */
+        rc = lleval_ds_mc_letter(choices, json_string_value(one), -1, letter, err);
+    } else if (json_is_integer(one)) {
+        json_int_t k = json_integer_value(one);
+        rc = lleval_ds_mc_letter(choices, NULL, k < 0 ? 1000 : (long)k, letter, err);
+    } else {
+        return lleval_ds_field_error(path, line, field, one,
+                                     "a choice letter, a choice's text or a 0-based index", NULL,
+                                     err);
+    }
+    if (rc)
+        return lleval_err_prefix(err, "%s:%ld: field '%s'", path, line, field);
+    *out = json_pack("[s]", letter);
+    return 0;
+}
+
+/* One record (a JSON object) -> one item or a skip. row is 1-based. */
+static int generic_record(struct lleval_ds_builder *b, const struct mapping *m, const json_t *rec,
+                          bool from_csv, const char *path, long line, long row,
+                          struct lleval_err *err)
+{
+    const json_t *idv = json_object_get(rec, m->id);
+    const json_t *q = json_object_get(rec, m->question);
+    const json_t *ctx = json_object_get(rec, m->context);
+    const json_t *av = json_object_get(rec, m->answers);
+    json_t *choices = NULL, *answers = NULL, *a = NULL, *meta;
+    char *id = NULL, *where = NULL;
+    int rc = 0;
+
+    if (json_is_string(idv) && !lleval_ds_blank(json_string_value(idv), json_string_length(idv)))
+        id = lleval_xstrdup(json_string_value(idv));
+    else if (json_is_integer(idv))
+        id = lleval_xasprintf("%lld", (long long)json_integer_value(idv));
+    else if (!idv || json_is_null(idv) || json_is_string(idv))
+        id = lleval_xasprintf("%s-%ld", b->ds->name, row);
+    else
+        return lleval_ds_field_error(path, line, m->id, idv, "a string or an integer", NULL, err);
+
+    if (!json_is_string(q)) {
+        rc = lleval_ds_field_error(path, line, m->question, q, "a string", "fields.question", err);
+        goto out;
+    }
+    if (lleval_ds_blank(json_string_value(q), json_string_length(q))) {
+        rc = lleval_err_set(err, LLEVAL_EINVAL, "%s:%ld: field '%s' (the question) is empty", path,
+                            line, m->question);
+        goto out;
+    }
+    if (b->type == LLEVAL_OPEN_BOOK && !json_is_string(ctx)) {
+        rc = lleval_ds_field_error(path, line, m->context, ctx, "a string (the passage)",
+                                   "fields.context", err);
+        goto out;
+    }
+    if (b->type == LLEVAL_MULTIPLE_CHOICE) {
+        const json_t *cv = json_object_get(rec, m->choices);
+        if (!cv) {
+            rc = lleval_ds_field_error(path, line, m->choices, cv, "a list of strings",
+                                       "fields.choices", err);
+            goto out;
+        }
+        choices = from_csv ? csv_cell_value(cv, path, line, m->choices, true, err)
+                           : json_incref((json_t *)cv);
+        if (!choices) {
+            rc = LLEVAL_EINVAL;
+            goto out;
+        }
+        rc = string_list(choices, path, line, m->choices, "fields.choices", err);
+        if (rc)
+            goto out;
+        if (json_array_size(choices) < 2 || json_array_size(choices) > 26) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                "%s:%ld: field '%s' holds %zu choices; multiple choice needs 2 "
+                                "to 26",
+                                path, line, m->choices, json_array_size(choices));
+            goto out;
+        }
+    }
+    if (!av) {
+        rc = lleval_ds_field_error(path, line, m->answers, av, "a string or a list of strings",
+                                   "fields.answers", err);
+        goto out;
+    }
+    a = from_csv ? csv_cell_value(av, path, line, m->answers, false, err)
+                 : json_incref((json_t *)av);
+    if (!a) {
+        rc = LLEVAL_EINVAL;
+        goto out;
+    }
+    if (b->type == LLEVAL_MULTIPLE_CHOICE) {
+        rc = mc_answers(a, choices, path, line, m->answers, &answers, err);
+        if (rc)
+            goto out;
+    } else {
+        if (json_is_string(a)) {
+            answers = json_array();
+            lleval_ds_answer_add(answers, json_string_value(a));
+        } else if (json_is_array(a)) {
+            size_t i;
+            json_t *e;
+            rc = string_list(a, path, line, m->answers, "fields.answers", err);
+            if (rc)
+                goto out;
+            answers = json_array();
+            json_array_foreach(a, i, e)
+            {
+                lleval_ds_answer_add(answers, json_string_value(e));
+            }
+        } else {
+            rc = lleval_ds_field_error(path, line, m->answers, a, "a string or a list of strings",
+                                       NULL, err);
+            goto out;
+        }
+    }
+    if (!answers || !json_array_size(answers)) {
+        lleval_ds_skip(b, "no_answers");
+        goto out;
+    }
+    meta = json_pack("{s:I}", "line", (json_int_t)line);
+    where = lleval_xasprintf("%s:%ld", path, line);
+    rc = lleval_ds_add(b,
+                       lleval_ds_item(b, id, json_string_value(q),
+                                      ctx ? json_string_value(ctx) : NULL, choices, answers, meta),
+                       where, err);
+    choices = answers = NULL; /* taken by lleval_ds_item */
+out:
+    json_decref(choices);
+    json_decref(answers);
+    json_decref(a);
+    free(id);
+    free(where);
+    return rc;
+}
+
+int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
+{
+    const char *path = b->ds->path;
+    struct lleval_lines lr;
+    struct mapping m;
+    long row = 0;
+    int rc;
+
+    get_mapping(b->ds, &m);
+    rc = lleval_lines_open(&lr, path, err);
+    if (rc)
+        return rc;
+    while (!lleval_ds_full(b) && (rc = lleval_lines_next(&lr, err)) == 1) {
+        json_t *obj;
+        if (lleval_ds_blank(lr.line, lr.len))
+            continue;
+        b->records++;
+        row++;
+        obj = lleval_ds_parse_line(path, lr.lineno, lr.line, lr.len, err);
+        if (!obj) {
+            rc = err ? err->code : LLEVAL_EINVAL;
+            break;
+        }
+        rc = generic_record(b, &m, obj, false, path, lr.lineno, row, err);
+        json_decref(obj);
+        if (rc)
+            break;
+    }
+    lleval_lines_close(&lr);
+    return rc < 0 ? rc : 0;
+}
+
+/* Reads the header row into names. Returns 1 when rows may follow, 0 for an
+ * empty file, negative on error. Without a header, names stays NULL and
+ * columns are named by their 1-based number ("1", "2", ...). */
+static int read_header(struct lleval_csv_reader *r, bool has_header, char ***names, size_t *n_names,
+                       struct lleval_err *err)
+{
+    int rc;
+    *names = NULL;
+    *n_names = 0;
+    if (!has_header)
+        return 1;
+    do {
+        rc = lleval_csv_next(r, err);
+    } while (rc == 1 && lleval_csv_blank(r));
+    if (rc <= 0)
+        return rc; /* empty file: no records */
+    *names = lleval_xcalloc(r->n_fields, sizeof(char *));
+    *n_names = r->n_fields;
+    for (size_t i = 0; i < r->n_fields; i++) {
+        char what[64];
+        snprintf(what, sizeof(what), "header column %zu", i + 1);
+        rc = lleval_ds_check_utf8(r->fields[i], r->path, r->line, what, err);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp((*names)[k], r->fields[i]))
+                return lleval_err_set(err, LLEVAL_EINVAL,
+                                      "%s:%ld: column '%s' appears twice in the header (columns "
+                                      "%zu and %zu); rename one",
+                                      r->path, r->line, r->fields[i], k + 1, i + 1);
+        (*names)[i] = lleval_xstrdup(r->fields[i]);
+    }
+    return 1;
+}
+
+/* The mapped columns that every item needs must exist before any row is read. */
+static int check_columns(const struct lleval_ds_builder *b, const struct mapping *m,
+                         const struct lleval_csv_reader *r, char **names, size_t n_names,
+                         struct lleval_err *err)
+{
+    const char *need[3][2] = {{m->question, "fields.question"}, {m->answers, "fields.answers"}};
+    size_t n_need = 2;
+
+    if (b->type == LLEVAL_OPEN_BOOK) {
+        need[n_need][0] = m->context;
+        need[n_need++][1] = "fields.context";
+    } else if (b->type == LLEVAL_MULTIPLE_CHOICE) {
+        need[n_need][0] = m->choices;
+        need[n_need++][1] = "fields.choices";
+    }
+    for (size_t i = 0; i < n_need; i++) {
+        bool found = false;
+        if (!names) {
+            long col;
+            if (lleval_parse_long(need[i][0], 1, 100000, &col))
+                return lleval_err_set(err, LLEVAL_EINVAL,
+                                      "dataset '%s': the CSV has no header (header: false), "
+                                      "so %s must be a column number (1 = first column), not '%s'",
+                                      b->ds->name, need[i][1], need[i][0]);
+            continue;
+        }
+        for (size_t k = 0; k < n_names && !found; k++)
+            found = !strcmp(names[k], need[i][0]);
+        if (!found) {
+            struct lleval_sb cols = LLEVAL_SB_INIT;
+            int rc;
+            for (size_t k = 0; k < n_names; k++)
+                lleval_sb_addf(&cols, "%s'%s'", k ? ", " : "", names[k]);
+            rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                "%s:%ld: no column '%s' in the header (columns: %s); set %s in "
+                                "the dataset's config to the column that holds it",
+                                r->path, r->line, need[i][0], cols.buf, need[i][1]);
+            lleval_sb_release(&cols);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err)
+{
+    const char *path = b->ds->path;
+    struct lleval_csv_reader r;
+    struct mapping m;
+    char **names = NULL;
+    size_t n_names = 0;
+    long row = 0;
+    int rc;
+
+    get_mapping(b->ds, &m);
+    rc = lleval_csv_open(&r, path, err);
+    if (rc)
+        return rc;
+    rc = read_header(&r, b->ds->csv_header, &names, &n_names, err);
+    if (rc <= 0)
+        goto out;
+    rc = check_columns(b, &m, &r, names, n_names, err);
+    if (rc)
+        goto out;
+    while (!lleval_ds_full(b) && (rc = lleval_csv_next(&r, err)) == 1) {
+        json_t *rec;
+        if (lleval_csv_blank(&r))
+            continue;
+        b->records++;
+        row++;
+        if (names && r.n_fields != n_names) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                "%s:%ld: row has %zu fields but the header has %zu; quote fields "
+                                "that contain commas",
+                                path, r.line, r.n_fields, n_names);
+            break;
+        }
+        rec = json_object();
+        rc = 0;
+        for (size_t i = 0; i < r.n_fields && !rc; i++) {
+            char what[64], num[32];
+            snprintf(what, sizeof(what), "field %zu", i + 1);
+            rc = lleval_ds_check_utf8(r.fields[i], path, r.line, what, err);
+            if (rc)
+                break;
+            snprintf(num, sizeof(num), "%zu", i + 1);
+            json_object_set_new(rec, names ? names[i] : num, json_string(r.fields[i]));
+        }
+        if (!rc)
+            rc = generic_record(b, &m, rec, true, path, r.line, row, err);
+        json_decref(rec);
+        if (rc)
+            break;
+    }
+out:
+    for (size_t i = 0; i < n_names; i++)
+        free(names ? names[i] : NULL);
+    free(names);
+    lleval_csv_close(&r);
+    return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,743 @@
+/*
+ * doctor: rules over a run's evidence (see doctor.h). Evidence is gathered
+ * read-only from the run directory: config.resolved.yaml, manifest.json,
+ * the batch files, the result journals and each part's state.json.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/run/batch.h"
+#include "lleval/config/config.h"
+#include "lleval/dataset/dataset.h"
+#include "lleval/doctor/doctor.h"
+#include "lleval/platform/fs.h"
+#include "lleval/model/gguf.h"
+#include "lleval/model/vram.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
+
+#define MAX_IDS 3
+
+static const char *const finding_names[] = {
+    "oom",       "memory_near_limit", "slow_generation", "low_gpu_utilization", "truncation",
+    "connection", "parse_mismatch",   "request_errors",  "high_temperature",    "incomplete",
+};
+
+const char *lleval_finding_name(enum lleval_finding_kind k)
+{
+    return (size_t)k < LLEVAL_ARRAY_SIZE(finding_names) ? finding_names[k] : "?";
+}
+
+/* A class of failed results: how many, the first custom_ids, one message. */
+struct err_class {
+    long count;
+    char *ids[MAX_IDS];
+    size_t n_ids;
+    char *sample;
+};
+
+struct trial_ev {
+    char *name; /* dataset/t<temp> */
+    char *dataset;
+    char *type; /* item type from the prepared info, or NULL */
+    long results, length, max_tokens;
+    double prompt_tokens;
+};
+
+struct evidence {
+    struct lleval_config cfg;
+    bool have_cfg;
+    json_t *manifest;
+    const char *status;
+    const char *engine;
+    const char *model_id;
+    long requests, answered;
+    struct err_class oom, conn, other;
+    long results_ok;
+    double gen_tps_sum;
+    long gen_tps_n;
+    struct trial_ev *trials;
+    size_t n_trials;
+    long missing, duplicates, unknown;
+    char *missing_ids[MAX_IDS], *dup_ids[MAX_IDS], *unknown_ids[MAX_IDS];
+    size_t n_missing_ids, n_dup_ids, n_unknown_ids;
+    /* telemetry peaks over the parts */
+    bool have_gpu;
+    double mem_peak_mib, mem_total_mib, util_mean_sum, temp_peak;
+    long util_n;
+};
+
+static void add_id(char **ids, size_t *n, const char *id)
+{
+    if (*n < MAX_IDS)
+        ids[(*n)++] = lleval_xstrdup(id);
+}
+
+static void class_add(struct err_class *c, const char *cid, const char *msg)
+{
+    c->count++;
+    add_id(c->ids, &c->n_ids, cid);
+    if (!c->sample && msg)
+        c->sample = lleval_xstrndup(msg, strlen(msg) > 200 ? 200 : strlen(msg));
+}
+
+static void class_free(struct err_class *c)
+{
+    for (size_t i = 0; i < c->n_ids; i++)
+        free(c->ids[i]);
+    free(c->sample);
+}
+
+/* Case-insensitive substring search. */
+static bool contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
+}
+
+/* Engine error texts that mean the GPU (or host) ran out of memory:
+ * CUDA's, llama.cpp's and Ollama's wording. */
+static bool is_oom(const char *msg)
+{
+    static const char *const pats[] = {
+        "out of memory",    "cudaMalloc failed",  "CUDA error: out",    "failed to allocate",
+        "insufficient memory", "not enough memory", "unable to allocate", "ErrorOutOfDeviceMemory",
+        "requires more system memory",
+    };
+    if (!msg)
+        return false;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(pats); i++)
+        if (contains_ci(msg, pats[i]))
+            return true;
+    return false;
+}
+
+static struct trial_ev *trial_for(struct evidence *ev, const char *dataset, double temp)
+{
+    char tdir[40], name[300];
+    snprintf(name, sizeof(name), "%s/%s", dataset, lleval_temp_dir(tdir, sizeof(tdir), temp));
+    for (size_t i = 0; i < ev->n_trials; i++)
+        if (!strcmp(ev->trials[i].name, name))
+            return &ev->trials[i];
+    ev->trials = lleval_xrealloc(ev->trials, (ev->n_trials + 1) * sizeof(*ev->trials));
+    memset(&ev->trials[ev->n_trials], 0, sizeof(*ev->trials));
+    ev->trials[ev->n_trials].name = lleval_xstrdup(name);
+    ev->trials[ev->n_trials].dataset = lleval_xstrdup(dataset);
+    if (ev->have_cfg) {
+        json_t *info = lleval_prepared_info(ev->cfg.prepared_dir, dataset, NULL);
+        const char *t = lleval_json_str(info, "type");
+        if (t)
+            ev->trials[ev->n_trials].type = lleval_xstrdup(t);
+        json_decref(info);
+    }
+    return &ev->trials[ev->n_trials++];
+}
+
+/* Reads one part: its requests (ids, max_tokens) and its journal (results). */
+static int read_part(struct evidence *ev, const char *run_dir, const struct lleval_part_info *pi,
+                     json_t *seen, struct lleval_err *err)
+{
+    struct trial_ev *t = trial_for(ev, pi->dataset, pi->temp);
+    json_t *requested = json_object();
+    struct lleval_lines lr;
+    char tdir[40], rel[512];
+    char *journal;
+    int more, rc = 0;
+
+    if (!lleval_lines_open(&lr, pi->batch_path, NULL)) {
+        while (lleval_lines_next(&lr, NULL) > 0) {
+            json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
+            const char *cid = lleval_json_str(line, "custom_id");
+            if (cid)
+                json_object_set_new(requested, cid, json_true());
+            if (!t->max_tokens)
+                t->max_tokens = (long)lleval_json_int(json_object_get(line, "body"), "max_tokens",
+                                                      0);
+            json_decref(line);
+        }
+        lleval_lines_close(&lr);
+    }
+    ev->requests += (long)json_object_size(requested);
+    snprintf(rel, sizeof(rel), "results/parts/%s/%s/part-%03ld.jsonl", pi->dataset,
+             lleval_temp_dir(tdir, sizeof(tdir), pi->temp), pi->index);
+    journal = lleval_path_join(run_dir, rel);
+    if (lleval_lines_open(&lr, journal, NULL)) {
+        /* no journal: nothing answered yet */
+        ev->missing += (long)json_object_size(requested);
+        goto missing;
+    }
+    while ((more = lleval_lines_next(&lr, err)) > 0) {
+        json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
+        const char *cid = lleval_json_str(line, "custom_id");
+        const json_t *error = json_object_get(line, "error");
+        const json_t *facts = json_object_get(line, "lleval");
+        const char *finish = lleval_json_str(facts, "finish_reason");
+        if (!cid) {
+            json_decref(line);
+            continue; /* a torn tail: resume repairs it */
+        }
+        if (json_object_get(seen, cid)) {
+            ev->duplicates++;
+            add_id(ev->dup_ids, &ev->n_dup_ids, cid);
+            json_decref(line);
+            continue;
+        }
+        json_object_set_new(seen, cid, json_true());
+        if (!json_object_get(requested, cid)) {
+            ev->unknown++;
+            add_id(ev->unknown_ids, &ev->n_unknown_ids, cid);
+        } else {
+            json_object_del(requested, cid);
+        }
+        ev->answered++;
+        t->results++;
+        t->prompt_tokens += lleval_json_num(facts, "prompt_tokens", 0);
+        if (json_is_object(error)) {
+            const char *code = lleval_json_str(error, "code");
+            const char *msg = lleval_json_str(error, "message");
+            if (is_oom(msg))
+                class_add(&ev->oom, cid, msg);
+            else if (code && (!strcmp(code, "connection_error") || !strcmp(code, "timeout") ||
+                              !strcmp(code, "transport_error")))
+                class_add(&ev->conn, cid, msg);
+            else
+                class_add(&ev->other, cid, msg);
+        } else {
+            double tps = lleval_json_num(facts, "gen_tps", 0);
+            ev->results_ok++;
+            if (tps > 0) {
+                ev->gen_tps_sum += tps;
+                ev->gen_tps_n++;
+            }
+            if (finish && !strcmp(finish, "length"))
+                t->length++;
+        }
+        json_decref(line);
+    }
+    lleval_lines_close(&lr);
+    if (more < 0)
+        rc = more;
+    ev->missing += (long)json_object_size(requested);
+missing: {
+    const char *key;
+    json_t *v;
+    json_object_foreach(requested, key, v)
+    {
+        (void)v;
+        add_id(ev->missing_ids, &ev->n_missing_ids, key);
+    }
+}
+    free(journal);
+    json_decref(requested);
+    return rc;
+}
+
+static void read_telemetry(struct evidence *ev, const char *run_dir,
+                           const struct lleval_part_info *pi)
+{
+    char tdir[40], rel[512];
+    char *path;
+    json_t *st, *gpu;
+    snprintf(rel, sizeof(rel), "parts/%s/%s/part-%03ld/state.json", pi->dataset,
+             lleval_temp_dir(tdir, sizeof(tdir), pi->temp), pi->index);
+    path = lleval_path_join(run_dir, rel);
+    st = json_load_file(path, 0, NULL);
+    free(path);
+    gpu = json_object_get(json_object_get(st, "telemetry"), "gpu");
+    if (json_is_object(gpu)) {
+        double peak = lleval_json_num(gpu, "memory_used_peak_mib", -1);
+        double total = lleval_json_num(gpu, "memory_total_mib", -1);
+        double util = lleval_json_num(gpu, "utilization_mean_pct", -1);
+        double temp = lleval_json_num(gpu, "temperature_peak_c", -1);
+        ev->have_gpu = true;
+        if (peak > ev->mem_peak_mib)
+            ev->mem_peak_mib = peak;
+        if (total > ev->mem_total_mib)
+            ev->mem_total_mib = total;
+        if (util >= 0) {
+            ev->util_mean_sum += util;
+            ev->util_n++;
+        }
+        if (temp > ev->temp_peak)
+            ev->temp_peak = temp;
+    }
+    json_decref(st);
+}
+
+static void free_evidence(struct evidence *ev)
+{
+    if (ev->have_cfg)
+        lleval_config_release(&ev->cfg);
+    json_decref(ev->manifest);
+    class_free(&ev->oom);
+    class_free(&ev->conn);
+    class_free(&ev->other);
+    for (size_t i = 0; i < ev->n_trials; i++) {
+        free(ev->trials[i].name);
+        free(ev->trials[i].dataset);
+        free(ev->trials[i].type);
+    }
+    free(ev->trials);
+    for (size_t i = 0; i < ev->n_missing_ids; i++)
+        free(ev->missing_ids[i]);
+    for (size_t i = 0; i < ev->n_dup_ids; i++)
+        free(ev->dup_ids[i]);
+    for (size_t i = 0; i < ev->n_unknown_ids; i++)
+        free(ev->unknown_ids[i]);
+}
+
+/* ---- findings ------------------------------------------------------------ */
+
+static struct lleval_finding *add_finding(struct lleval_doctor_report *rep,
+                                          enum lleval_finding_kind kind, const char *fmt, ...)
+    LLEVAL_PRINTF(3, 4);
+static struct lleval_finding *add_finding(struct lleval_doctor_report *rep,
+                                          enum lleval_finding_kind kind, const char *fmt, ...)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_finding *f;
+    va_list ap;
+    rep->findings = lleval_xrealloc(rep->findings, (rep->n_findings + 1) * sizeof(*f));
+    f = &rep->findings[rep->n_findings++];
+    memset(f, 0, sizeof(*f));
+    f->kind = kind;
+    va_start(ap, fmt);
+    lleval_sb_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    f->title = lleval_sb_detach(&sb, NULL);
+    return f;
+}
+
+static void add_line(char ***list, size_t *n, const char *fmt, va_list ap)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    lleval_sb_vaddf(&sb, fmt, ap);
+    *list = lleval_xrealloc(*list, (*n + 1) * sizeof(char *));
+    (*list)[(*n)++] = lleval_sb_detach(&sb, NULL);
+}
+
+static void evidence(struct lleval_finding *f, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
+static void evidence(struct lleval_finding *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_line(&f->evidence, &f->n_evidence, fmt, ap);
+    va_end(ap);
+}
+
+static void fix(struct lleval_finding *f, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
+static void fix(struct lleval_finding *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_line(&f->fixes, &f->n_fixes, fmt, ap);
+    va_end(ap);
+}
+
+static void ids_line(struct lleval_finding *f, const char *what, char *const *ids, size_t n,
+                     long total)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    for (size_t i = 0; i < n; i++)
+        lleval_sb_addf(&sb, "%s%s", i ? ", " : "", ids[i]);
+    if (total > (long)n)
+        lleval_sb_adds(&sb, ", ...");
+    evidence(f, "%s: %s", what, sb.buf);
+    lleval_sb_release(&sb);
+}
+
+/* Quantization in an Ollama-style tag or file name, and the next lower step
+ * of the guide's ladder Q6_K -> Q4_K_M -> Q4_K_S -> Q3_K_M. */
+static const char *lower_quant(const char *model, const char **current)
+{
+    static const char *const ladder[] = {"q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_k_s", "q3_k_m"};
+    static const char *const next[] = {"Q6_K", "Q4_K_M", "Q4_K_M", "Q4_K_S", "Q3_K_M", NULL};
+    for (size_t i = 0; model && i < LLEVAL_ARRAY_SIZE(ladder); i++) {
+        if (contains_ci(model, ladder[i])) {
+            *current = ladder[i];
+            return next[i];
+        }
+    }
+    *current = NULL;
+    return NULL;
+}
+
+/* The guide's size ladder 13B -> 8B -> 7B from a model name. */
+static const char *smaller_model(const char *model)
+{
+    if (model && (contains_ci(model, "13b") || contains_ci(model, "14b")))
+        return "an 8B model (e.g. llama3.1:8b-instruct-q4_K_M)";
+    if (model && contains_ci(model, "8b"))
+        return "a 7B model";
+    return "a smaller model (13B -> 8B -> 7B)";
+}
+
+/* KV cache size in MiB for a model file at a context and slot count, by the
+ * planner (lleval plan). ctx is the per-slot context_length. */
+static int doctor_kv_mib(const char *gguf, long ctx, long slots, double *mib)
+{
+    struct lleval_gguf g;
+    struct lleval_vram_model m;
+    struct lleval_vram_params p;
+    struct lleval_vram_plan plan;
+    int rc = lleval_gguf_open(&g, gguf, NULL);
+    if (rc)
+        return rc;
+    rc = lleval_vram_model_from_gguf(&m, &g, NULL);
+    lleval_gguf_release(&g);
+    if (rc)
+        return rc;
+    lleval_vram_params_init(&p);
+    p.ctx = ctx * slots;
+    p.parallel = slots;
+    rc = lleval_vram_plan(&m, &p, &plan, NULL);
+    if (!rc)
+        *mib = (double)(plan.kv_k + plan.kv_v) / 1048576.0;
+    return rc;
+}
+
+/* "context_length 8192 -> 4096 frees 512 MiB of KV cache", with the planner's
+ * numbers when the model file is known. */
+static void context_fix(struct lleval_finding *f, const struct evidence *ev, const char *gguf)
+{
+    long ctx = ev->cfg.context_length, to = ctx > 4096 ? 4096 : ctx / 2;
+    if (ctx <= 2048) {
+        fix(f, "context_length is already %ld: keep it (the guide's floor is 2k)", ctx);
+        return;
+    }
+    if (gguf) {
+        double from_mib, to_mib;
+        long slots = ev->cfg.max_concurrent_jobs > 0 ? ev->cfg.max_concurrent_jobs : 1;
+        if (!doctor_kv_mib(gguf, ctx, slots, &from_mib) && !doctor_kv_mib(gguf, to, slots, &to_mib)) {
+            fix(f, "context_length %ld -> %ld frees %.0f MiB of KV cache (%.0f -> %.0f MiB)", ctx,
+                to, from_mib - to_mib, from_mib, to_mib);
+            return;
+        }
+    }
+    fix(f,
+        "context_length %ld -> %ld (the KV cache shrinks in proportion: about half of it is "
+        "freed; pass --model-gguf FILE for exact numbers)",
+        ctx, to);
+}
+
+static void memory_fixes(struct lleval_finding *f, const struct evidence *ev, const char *gguf)
+{
+    const char *cur, *lower = lower_quant(ev->model_id, &cur);
+    context_fix(f, ev, gguf);
+    if (lower)
+        fix(f, "lower the quantization: model_id %s (%s) -> the %s build of the same model",
+            ev->model_id, cur, lower);
+    else
+        fix(f, "lower the quantization: Q6_K -> Q4_K_M -> Q4_K_S -> Q3_K_M");
+    if (ev->cfg.max_concurrent_jobs > 1)
+        fix(f, "max_concurrent_jobs %ld -> 1 (each slot holds its own KV cache)",
+            ev->cfg.max_concurrent_jobs);
+    else
+        fix(f, "max_concurrent_jobs is already 1");
+    fix(f, "switch to %s", smaller_model(ev->model_id));
+    fix(f, "close other GPU applications (games, video editors, browsers with hardware "
+           "acceleration)");
+}
+
+static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
+                  struct lleval_doctor_report *rep)
+{
+    const char *gguf = o->model_gguf ? o->model_gguf
+                                     : (ev->cfg.launch.model ? ev->cfg.launch.model : NULL);
+    bool dry = ev->engine && !strcmp(ev->engine, "dry");
+    double gen_tps = ev->gen_tps_n ? ev->gen_tps_sum / (double)ev->gen_tps_n : 0;
+    struct lleval_finding *f;
+
+    /* Out of memory */
+    if (ev->oom.count) {
+        f = add_finding(rep, LLEVAL_FIND_OOM, "out of memory: %ld request%s failed with the "
+                                              "engine's out-of-memory error",
+                        ev->oom.count, ev->oom.count == 1 ? "" : "s");
+        ids_line(f, "custom_ids", ev->oom.ids, ev->oom.n_ids, ev->oom.count);
+        evidence(f, "engine said: %s", ev->oom.sample ? ev->oom.sample : "");
+        memory_fixes(f, ev, gguf);
+    }
+    if (ev->have_gpu && ev->mem_total_mib > 0 && ev->mem_peak_mib / ev->mem_total_mib > 0.95) {
+        f = add_finding(rep, LLEVAL_FIND_MEMORY_NEAR_LIMIT,
+                        "GPU memory near the limit: peak %.0f of %.0f MiB (%.0f%%)",
+                        ev->mem_peak_mib, ev->mem_total_mib,
+                        100.0 * ev->mem_peak_mib / ev->mem_total_mib);
+        evidence(f, "the guide: memory spikes to the card's size risk OOM; healthy is 12-15 GB "
+                    "of 16 GB");
+        memory_fixes(f, ev, gguf);
+    }
+    /* Slow generation */
+    if (!dry && ev->gen_tps_n) {
+        double expect = 5;
+        const char *why = "the guide's symptom threshold of 5 tokens/s";
+        if (ev->model_id && (contains_ci(ev->model_id, "13b") || contains_ci(ev->model_id, "14b"))) {
+            expect = 8;
+            why = "the guide's 8-15 tokens/s for a 13B Q4_K_M model";
+        } else if (ev->model_id && contains_ci(ev->model_id, "8b")) {
+            expect = 15;
+            why = "the guide's 15-25 tokens/s for an 8B Q4_K_M model";
+        }
+        if (gen_tps < expect) {
+            f = add_finding(rep, LLEVAL_FIND_SLOW,
+                            "slow generation: %.1f tokens/s on average, under %s", gen_tps, why);
+            evidence(f, "mean of %ld engine-reported generation speeds (lleval.gen_tps)",
+                     ev->gen_tps_n);
+            if (ev->cfg.top_k > 20)
+                fix(f, "top_k %ld -> 20 (then 10)", ev->cfg.top_k);
+            if (ev->cfg.top_p >= 1.0)
+                fix(f, "top_p %.2g -> 0.95", ev->cfg.top_p);
+            if (ev->cfg.n_temps && ev->cfg.temps[0] == 0)
+                fix(f, "temps [0.0] -> [0.1] (slightly above greedy)");
+            fix(f, "try the other engine: engine %s -> %s", ev->engine ? ev->engine : "?",
+                ev->engine && !strcmp(ev->engine, "ollama") ? "llamacpp" : "ollama");
+            fix(f, "check GPU utilization (nvidia-smi, or enable_local_telemetry: true): it "
+                   "should be above 80%%");
+        }
+    }
+    if (!dry && ev->util_n && ev->util_mean_sum / (double)ev->util_n < 50) {
+        f = add_finding(rep, LLEVAL_FIND_LOW_UTILIZATION,
+                        "low GPU utilization: %.0f%% on average (healthy: 80-95%%)",
+                        ev->util_mean_sum / (double)ev->util_n);
+        evidence(f, "the guide: under 50%% means a CPU bottleneck or poor batching");
+        if (ev->engine && !strcmp(ev->engine, "ollama") && ev->cfg.max_concurrent_jobs < 2)
+            fix(f, "max_concurrent_jobs %ld -> 2 (Ollama serves 2 comfortably on 16 GB)",
+                ev->cfg.max_concurrent_jobs);
+        fix(f, "check that the model is fully offloaded (launch.gpu_layers -1 / Ollama's "
+               "`ollama ps` shows 100%% GPU)");
+        fix(f, "avoid concurrent GPU workloads; set MKL_NUM_THREADS / OMP_NUM_THREADS to 8");
+    }
+    /* Frequent length truncation */
+    for (size_t i = 0; i < ev->n_trials; i++) {
+        struct trial_ev *t = &ev->trials[i];
+        double rate = t->results ? (double)t->length / (double)t->results : 0;
+        long mnt = t->max_tokens;
+        const char *key = t->type ? t->type : "closed_book";
+        if (rate <= 0.10)
+            continue;
+        f = add_finding(rep, LLEVAL_FIND_TRUNCATION,
+                        "frequent length truncation in %s: %.1f%% of answers hit max_new_tokens",
+                        t->name, 100.0 * rate);
+        evidence(f, "%ld of %ld answers have finish_reason length (the guide's threshold: 10%%)",
+                 t->length, t->results);
+        if (mnt > 0)
+            fix(f, "max_new_tokens.%s %ld -> %ld", key, mnt, mnt * 2);
+        else
+            fix(f, "raise max_new_tokens.%s", key);
+        if (ev->cfg.n_stop == 0)
+            fix(f, "add stop sequences: stop: [\"\\n\\nQuestion:\", \"Q:\", \"A:\", \"</answer>\"]");
+        else
+            fix(f, "review the stop sequences (%zu set): add the markers your model emits after "
+                   "an answer",
+                ev->cfg.n_stop);
+        if (t->results && ev->cfg.context_length > 0) {
+            double prompt = t->prompt_tokens / (double)t->results;
+            fix(f, "review the context budget: prompt ~%.0f + max_new_tokens %ld of context_length "
+                   "%ld",
+                prompt, mnt, ev->cfg.context_length);
+        }
+    }
+    /* Connection / parsing errors */
+    {
+        const char *last = lleval_json_str(ev->manifest, "last_error");
+        bool unreachable = last && contains_ci(last, "unreachable");
+        if (ev->conn.count || unreachable) {
+            f = add_finding(rep, LLEVAL_FIND_CONNECTION,
+                            "connection failures: %ld request%s failed to reach the engine%s",
+                            ev->conn.count, ev->conn.count == 1 ? "" : "s",
+                            unreachable ? "; the run stopped with engine unreachable" : "");
+            if (ev->conn.count)
+                ids_line(f, "custom_ids", ev->conn.ids, ev->conn.n_ids, ev->conn.count);
+            if (ev->conn.sample)
+                evidence(f, "error: %s", ev->conn.sample);
+            if (unreachable)
+                evidence(f, "manifest last_error: %s", last);
+            if (ev->engine && !strcmp(ev->engine, "ollama"))
+                fix(f, "start the Ollama service: ollama serve");
+            else if (ev->engine && !strcmp(ev->engine, "llamacpp"))
+                fix(f, "start llama-server (or add a launch: section so lleval manages it)");
+            else
+                fix(f, "start the engine server");
+            fix(f, "verify the service: GET %s", ev->cfg.base_url ? ev->cfg.base_url
+                                                                   : "the engine's base_url");
+            fix(f, "check the firewall / antivirus for the engine's port");
+            fix(f, "then finish the run: lleval runs resume %s", rep->run_id);
+        }
+    }
+    if (ev->missing || ev->duplicates || ev->unknown) {
+        bool finished = ev->status && !strcmp(ev->status, "done");
+        if (finished || ev->duplicates || ev->unknown) {
+            f = add_finding(rep, LLEVAL_FIND_PARSE_MISMATCH,
+                            "results do not match the requests: %ld missing, %ld duplicate, %ld "
+                            "unknown custom_ids",
+                            ev->missing, ev->duplicates, ev->unknown);
+            if (ev->missing)
+                ids_line(f, "missing", ev->missing_ids, ev->n_missing_ids, ev->missing);
+            if (ev->duplicates)
+                ids_line(f, "duplicate", ev->dup_ids, ev->n_dup_ids, ev->duplicates);
+            if (ev->unknown)
+                ids_line(f, "unknown", ev->unknown_ids, ev->n_unknown_ids, ev->unknown);
+            fix(f, "ensure custom_id echoing: results must carry the request's custom_id");
+            fix(f, "validate the results' JSONL against docs/formats.md");
+            fix(f, "re-run with a smaller batch: --limit_items 10");
+            fix(f, "check the prompts ask for the expected response format");
+        }
+    }
+    if (ev->other.count) {
+        f = add_finding(rep, LLEVAL_FIND_REQUEST_ERRORS, "%ld request%s failed", ev->other.count,
+                        ev->other.count == 1 ? "" : "s");
+        ids_line(f, "custom_ids", ev->other.ids, ev->other.n_ids, ev->other.count);
+        evidence(f, "error: %s", ev->other.sample ? ev->other.sample : "");
+        fix(f, "read the error column of results/predictions.csv; a prompt longer than the "
+               "context gets HTTP 400: lower max_new_tokens or raise context_length");
+    }
+    if (ev->have_gpu && ev->temp_peak > 85) {
+        f = add_finding(rep, LLEVAL_FIND_HIGH_TEMPERATURE,
+                        "high GPU temperature: peak %.0f C (thermal throttling above 85 C)",
+                        ev->temp_peak);
+        evidence(f, "healthy: under 80 C");
+        fix(f, "check the cooling and airflow");
+        fix(f, "max_concurrent_jobs %ld -> %ld to lower the load", ev->cfg.max_concurrent_jobs,
+            ev->cfg.max_concurrent_jobs > 1 ? ev->cfg.max_concurrent_jobs - 1 : 1);
+    }
+    if (ev->status && strcmp(ev->status, "done") && ev->missing) {
+        f = add_finding(rep, LLEVAL_FIND_INCOMPLETE, "the run is %s: %ld of %ld requests answered",
+                        ev->status, ev->answered, ev->requests);
+        fix(f, "finish it: lleval runs resume %s", rep->run_id);
+    }
+}
+
+static json_t *facts_json(const struct evidence *ev)
+{
+    json_t *j = json_object(), *trials = json_array();
+    json_object_set_new(j, "status", json_string(ev->status ? ev->status : ""));
+    json_object_set_new(j, "engine", json_string(ev->engine ? ev->engine : ""));
+    json_object_set_new(j, "model_id", json_string(ev->model_id ? ev->model_id : ""));
+    json_object_set_new(j, "requests", json_integer(ev->requests));
+    json_object_set_new(j, "answered", json_integer(ev->answered));
+    json_object_set_new(j, "ok", json_integer(ev->results_ok));
+    json_object_set_new(j, "oom_errors", json_integer(ev->oom.count));
+    json_object_set_new(j, "connection_errors", json_integer(ev->conn.count));
+    json_object_set_new(j, "other_errors", json_integer(ev->other.count));
+    json_object_set_new(j, "missing", json_integer(ev->missing));
+    json_object_set_new(j, "duplicates", json_integer(ev->duplicates));
+    json_object_set_new(j, "unknown", json_integer(ev->unknown));
+    json_object_set_new(j, "gen_tps_mean",
+                        ev->gen_tps_n ? json_real(ev->gen_tps_sum / (double)ev->gen_tps_n)
+                                      : json_null());
+    for (size_t i = 0; i < ev->n_trials; i++)
+        json_array_append_new(trials,
+                              json_pack("{s:s, s:I, s:I}", "trial", ev->trials[i].name, "results",
+                                        (json_int_t)ev->trials[i].results, "length",
+                                        (json_int_t)ev->trials[i].length));
+    json_object_set_new(j, "trials", trials);
+    if (ev->have_gpu)
+        json_object_set_new(
+            j, "gpu",
+            json_pack("{s:f, s:f, s:o, s:f}", "memory_used_peak_mib", ev->mem_peak_mib,
+                      "memory_total_mib", ev->mem_total_mib, "utilization_mean_pct",
+                      ev->util_n ? json_real(ev->util_mean_sum / (double)ev->util_n) : json_null(),
+                      "temperature_peak_c", ev->temp_peak));
+    return j;
+}
+
+int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *o,
+                          struct lleval_doctor_report *rep, struct lleval_err *err)
+{
+    struct evidence ev;
+    struct lleval_build_result br;
+    char *path, *batches;
+    json_t *seen = NULL;
+    const char *slash;
+    int rc;
+
+    memset(rep, 0, sizeof(*rep));
+    memset(&ev, 0, sizeof(ev));
+    slash = strrchr(run_dir, '/');
+    rep->run_id = lleval_xstrdup(slash ? slash + 1 : run_dir);
+    path = lleval_path_join(run_dir, "manifest.json");
+    ev.manifest = lleval_json_load_file(path, err);
+    free(path);
+    if (!ev.manifest)
+        return err->code;
+    ev.status = lleval_json_str(ev.manifest, "status");
+    ev.engine = lleval_json_str(ev.manifest, "engine");
+    ev.model_id = lleval_json_str(ev.manifest, "model_id");
+    lleval_config_init(&ev.cfg);
+    ev.have_cfg = true;
+    path = lleval_path_join(run_dir, "config.resolved.yaml");
+    rc = lleval_config_load_file(&ev.cfg, path, err);
+    free(path);
+    if (rc)
+        goto out;
+    batches = lleval_path_join(run_dir, "batches");
+    rc = lleval_build_load(batches, &br, err);
+    free(batches);
+    if (rc)
+        goto out;
+    seen = json_object();
+    for (size_t i = 0; i < br.n_parts && !rc; i++) {
+        rc = read_part(&ev, run_dir, &br.parts[i], seen, err);
+        read_telemetry(&ev, run_dir, &br.parts[i]);
+    }
+    lleval_build_result_release(&br);
+    if (rc)
+        goto out;
+    if (!ev.have_gpu && o->vram_bytes)
+        ev.mem_total_mib = (double)o->vram_bytes / 1048576.0;
+    rules(&ev, o, rep);
+    rep->facts = facts_json(&ev);
+out:
+    json_decref(seen);
+    free_evidence(&ev);
+    if (rc)
+        lleval_doctor_report_release(rep);
+    return rc;
+}
+
+json_t *lleval_doctor_report_json(const struct lleval_doctor_report *rep)
+{
+    json_t *j = json_object(), *fs = json_array();
+    for (size_t i = 0; i < rep->n_findings; i++) {
+        const struct lleval_finding *f = &rep->findings[i];
+        json_t *ev = json_array(), *fx = json_array();
+        for (size_t k = 0; k < f->n_evidence; k++)
+            json_array_append_new(ev, json_string(f->evidence[k]));
+        for (size_t k = 0; k < f->n_fixes; k++)
+            json_array_append_new(fx, json_string(f->fixes[k]));
+        json_array_append_new(fs, json_pack("{s:s, s:s, s:o, s:o}", "kind",
+                                            lleval_finding_name(f->kind), "title", f->title,
+                                            "evidence", ev, "fixes", fx));
+    }
+    json_object_set_new(j, "run_id", json_string(rep->run_id ? rep->run_id : ""));
+    json_object_set_new(j, "healthy", json_boolean(rep->n_findings == 0));
+    json_object_set_new(j, "findings", fs);
+    json_object_set(j, "facts", rep->facts ? rep->facts : json_null());
+    return j;
+}
+
+void lleval_doctor_report_release(struct lleval_doctor_report *rep)
+{
+    for (size_t i = 0; i < rep->n_findings; i++) {
+        struct lleval_finding *f = &rep->findings[i];
+        free(f->title);
+        for (size_t k = 0; k < f->n_evidence; k++)
+            free(f->evidence[k]);
+        for (size_t k = 0; k < f->n_fixes; k++)
+            free(f->fixes[k]);
+        free(f->evidence);
+        free(f->fixes);
+    }
+    free(rep->findings);
+    free(rep->run_id);
+    json_decref(rep->facts);
+    memset(rep, 0, sizeof(*rep));
+}

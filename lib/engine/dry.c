@@ -1,0 +1,194 @@
+/*
+ * The dry engine (the guide's --dry_run): answers without a model,
+ * deterministically from a hash of the custom_id, using the prepared gold
+ * answers so that parse and score have real work: about half the answers are
+ * right (some wrapped in chatter), some wrong, some empty, and about one in
+ * seven is cut off with finish_reason "length".
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/run/batch.h"
+#include "lleval/dataset/dataset.h"
+#include "lleval/engine/engine.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
+
+struct dry_state {
+    json_t *golds; /* dataset -> {item id -> item} */
+};
+
+static int dry_probe(struct lleval_engine *e, struct lleval_probe_info *info,
+                     struct lleval_err *err)
+{
+    const char *delay = getenv("LLEVAL_DRY_DELAY_MS");
+    long ms = 0;
+    (void)err;
+    if (delay && !lleval_parse_long(delay, 0, 60000, &ms))
+        e->local_delay_ms = ms;
+    info->slots = 0;
+    info->model = lleval_xstrdup("dry");
+    info->detail = lleval_xstrdup("dry engine: deterministic answers, no model");
+    return 0;
+}
+
+/* Returns the prepared item (borrowed) for a custom_id, loading its dataset once. */
+static const json_t *find_item(struct lleval_engine *e, const struct lleval_cid *cid,
+                               struct lleval_err *err)
+{
+    struct dry_state *st = e->priv;
+    json_t *byid;
+    if (!st) {
+        st = e->priv = lleval_xcalloc(1, sizeof(*st));
+        st->golds = json_object();
+    }
+    byid = json_object_get(st->golds, cid->dataset);
+    if (!byid) {
+        json_t *items = lleval_prepared_load(e->cfg->prepared_dir, cid->dataset, NULL, err);
+        json_t *it;
+        size_t i;
+        if (!items)
+            return NULL;
+        byid = json_object();
+        json_array_foreach(items, i, it)
+        {
+            const char *id = lleval_json_str(it, "id");
+            if (id)
+                json_object_set(byid, id, it);
+        }
+        json_decref(items);
+        json_object_set_new(st->golds, cid->dataset, byid);
+    }
+    return json_object_get(byid, cid->item_id);
+}
+
+/* LLEVAL_DRY_LOG=FILE appends every custom_id the engine is asked, one per
+ * line: the crash tests use it to prove answered requests are never asked again. */
+static void log_request(const char *custom_id)
+{
+    const char *path = getenv("LLEVAL_DRY_LOG");
+    struct lleval_afile *f;
+    char *line;
+    if (!path || !*path || lleval_afile_open(path, "dry log", &f, NULL))
+        return;
+    line = lleval_xasprintf("%s\n", custom_id);
+    lleval_afile_append(f, line, strlen(line), NULL); /* best effort: the test notices a gap */
+    free(line);
+    lleval_afile_close(f, NULL);
+}
+
+static long count_words(const char *s)
+{
+    long n = 0;
+    bool in = false;
+    for (; *s; s++) {
+        bool sp = *s == ' ' || *s == '\n' || *s == '\t';
+        if (!sp && !in)
+            n++;
+        in = !sp;
+    }
+    return n;
+}
+
+static int dry_answer(struct lleval_engine *e, const char *custom_id, const json_t *body,
+                      struct lleval_answer *out, struct lleval_err *err)
+{
+    struct lleval_cid cid;
+    const json_t *item;
+    const char *gold = NULL, *type;
+    json_t *answers, *msgs, *m;
+    /* the model id salts the hash: two "dry models" answer differently */
+    const char *model = lleval_json_str(body, "model");
+    char *salted = lleval_xasprintf("%s|%s", custom_id, model && strcmp(model, "dry") ? model : "");
+    uint64_t h = lleval_hash64(salted);
+    unsigned roll = (unsigned)(h % 100);
+    /* about one in seven is cut off, spread evenly over the ids */
+    bool cut = (h >> 40) % 7 == 0;
+    long max_tokens = (long)lleval_json_int(body, "max_tokens", 512);
+    long prompt_chars = 0;
+    size_t i;
+    int rc;
+
+    log_request(custom_id);
+    free(salted);
+    rc = lleval_cid_decode(custom_id, &cid, err);
+    if (rc)
+        return rc;
+    item = find_item(e, &cid, err);
+    if (!item) {
+        rc = lleval_err_set(err, LLEVAL_EINVAL, "dry engine: no prepared item '%s' in dataset '%s'",
+                            cid.item_id, cid.dataset);
+        lleval_cid_release(&cid);
+        return rc;
+    }
+    type = lleval_json_str(item, "type");
+    answers = json_object_get(item, "answers");
+    if (json_array_size(answers))
+        gold = json_string_value(json_array_get(answers, (h >> 8) % json_array_size(answers)));
+    if (!gold)
+        gold = "";
+    out->finish = LLEVAL_FINISH_STOP;
+    if (type && !strcmp(type, "multiple_choice")) {
+        size_t nchoices = json_array_size(json_object_get(item, "choices"));
+        char wrong = (char)('A' + ((gold[0] - 'A' + 1 + (long)((h >> 16) % 3)) %
+                                   (long)(nchoices ? nchoices : 4)));
+        if (cut) {
+            out->content = lleval_xstrdup("Let us consider each option in");
+            out->finish = LLEVAL_FINISH_LENGTH;
+        } else if (roll < 40)
+            out->content = lleval_xasprintf("%s", gold);
+        else if (roll < 55)
+            out->content = lleval_xasprintf("Answer: (%s)", gold);
+        else if (roll < 80)
+            out->content = lleval_xasprintf("%c", wrong);
+        else
+            out->content = lleval_xstrdup("I cannot tell from the options given.");
+    } else {
+        if (cut) {
+            out->content = lleval_xstrdup("To answer this we first need to recall the");
+            out->finish = LLEVAL_FINISH_LENGTH;
+        } else if (roll < 40)
+            out->content = lleval_xstrdup(gold);
+        else if (roll < 55)
+            out->content = lleval_xasprintf("The answer is %s.", gold);
+        else if (roll < 75)
+            out->content = lleval_xstrdup("I do not know.");
+        else
+            out->content = lleval_xstrdup("");
+    }
+    msgs = json_object_get(body, "messages");
+    json_array_foreach(msgs, i, m)
+    {
+        const char *c = lleval_json_str(m, "content");
+        if (c)
+            prompt_chars += (long)strlen(c);
+    }
+    out->prompt_tokens = prompt_chars / 4 + 1;
+    out->completion_tokens = count_words(out->content) + 1;
+    if (out->finish == LLEVAL_FINISH_LENGTH)
+        out->completion_tokens = max_tokens;
+    out->prompt_tps = 500.0;
+    out->gen_tps = 20.0;
+    out->model = lleval_xstrdup("dry");
+    lleval_cid_release(&cid);
+    return 0;
+}
+
+static void dry_release(struct lleval_engine *e)
+{
+    struct dry_state *st = e->priv;
+    if (st) {
+        json_decref(st->golds);
+        free(st);
+    }
+    e->priv = NULL;
+}
+
+const struct lleval_engine_ops lleval_engine_dry_ops = {
+    .name = "dry",
+    .probe = dry_probe,
+    .make_request = NULL,
+    .parse_reply = NULL,
+    .answer_local = dry_answer,
+    .release = dry_release,
+};

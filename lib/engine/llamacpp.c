@@ -1,0 +1,232 @@
+/*
+ * The llamacpp adapter, for llama.cpp's llama-server (tools/server/README.md
+ * in ggml-org/llama.cpp).
+ *
+ *   probe:   GET /health until 200 (503 "Loading model" while the model
+ *            loads: waits up to e->probe_timeout_s), then GET /props:
+ *            total_slots -> slots, default_generation_settings.n_ctx (the
+ *            context of one slot: -c divided by -np) -> slot_ctx
+ *   request: POST /v1/chat/completions with the OpenAI body (the server
+ *            applies the model's chat template)
+ *   reply:   choices[0].message.content, finish_reason, usage, and the
+ *            server's timings (prompt_per_second, predicted_per_second)
+ *
+ * base_url is the server root ("http://127.0.0.1:8080"); a trailing "/v1"
+ * is tolerated and ignored.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/engine/engine.h"
+#include "lleval/platform/fs.h"
+#include "lleval/engine/http.h"
+#include "lleval/util/json.h"
+
+#define LLAMACPP_LABEL       "llama-server"
+#define LLAMACPP_LOAD_WAIT_S 120 /* when e->probe_timeout_s is not set */
+#define LLAMACPP_POLL_MS     500
+
+/* The server root: base_url without a trailing "/v1". Owned. */
+static char *server_root(const struct lleval_engine *e)
+{
+    const char *base = e->base_url ? e->base_url : "";
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/')
+        n--;
+    if (n >= 3 && !strncmp(base + n - 3, "/v1", 3))
+        n -= 3;
+    return lleval_xstrndup(base, n);
+}
+
+/* A view of e whose base_url is the server root, for the http.h helpers. */
+static void root_engine(const struct lleval_engine *e, struct lleval_engine *view)
+{
+    *view = *e;
+    view->base_url = server_root(e);
+}
+
+static int llamacpp_make_request(struct lleval_engine *e, const json_t *body,
+                                 struct lleval_http_request *out, struct lleval_err *err)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_engine view;
+    json_t *chat = lleval_openai_chat_body(e, body, err);
+    memset(out, 0, sizeof(*out));
+    if (!chat)
+        return LLEVAL_EINVAL;
+    lleval_json_dump_sb(chat, &sb);
+    json_decref(chat);
+    root_engine(e, &view);
+    out->url = lleval_http_url(&view, "/v1/chat/completions");
+    out->body = lleval_sb_detach(&sb, NULL);
+    lleval_http_add_headers(&view, out);
+    free(view.base_url);
+    return 0;
+}
+
+static enum lleval_reply llamacpp_parse_reply(struct lleval_engine *e, long http_status,
+                                              const char *body, size_t len,
+                                              struct lleval_answer *out, struct lleval_err *err)
+{
+    return lleval_openai_parse_chat(e, LLAMACPP_LABEL, http_status, body, len, out, err);
+}
+
+/* Waits for GET /health to answer 200. */
+static int wait_healthy(struct lleval_engine *view, const char *where, struct lleval_err *err)
+{
+    long bound = view->probe_timeout_s > 0 ? view->probe_timeout_s : LLAMACPP_LOAD_WAIT_S;
+    double deadline = lleval_monotonic() + (double)bound;
+    struct lleval_sb body = LLEVAL_SB_INIT;
+    char reason[LLEVAL_ERR_MAX];
+    int rc = 0;
+
+    for (;;) {
+        long status = 0;
+        double left = deadline - lleval_monotonic();
+        long call_s = left > 10 ? 10 : left < 1 ? 1 : (long)left + 1;
+        lleval_sb_reset(&body);
+        rc = lleval_http_get(view, "/health", call_s, &status, &body, err);
+        if (rc) {
+            snprintf(reason, sizeof(reason), "%s", err ? lleval_http_reason(err->msg) : "no reply");
+            rc = lleval_err_set(err, LLEVAL_EENGINE,
+                                "cannot reach llama-server at %s: is it running? start it with "
+                                "`llama-server -m MODEL.gguf --port PORT` or check base_url (%s)",
+                                where, reason);
+            break;
+        }
+        if (status == 200)
+            break;
+        if (status == 503) {
+            if (lleval_monotonic() + LLAMACPP_POLL_MS / 1000.0 >= deadline) {
+                rc = lleval_err_set(err, LLEVAL_EENGINE,
+                                    "llama-server at %s is still loading its model after %ld s: "
+                                    "wait for it, or give the probe longer",
+                                    where, bound);
+                break;
+            }
+            lleval_sleep_ms(LLAMACPP_POLL_MS);
+            continue;
+        }
+        if (status == 404) {
+            rc = lleval_err_set(err, LLEVAL_EENGINE,
+                                "%s answered HTTP 404 to GET /health: is it llama-server? (for "
+                                "Ollama use engine ollama, for other servers engine openai)",
+                                where);
+            break;
+        }
+        {
+            char *text = lleval_http_error_text(body.buf, body.len, view->api_key);
+            rc = lleval_err_set(err, LLEVAL_EENGINE,
+                                "llama-server at %s answered HTTP %ld to GET /health%s%s", where,
+                                status, *text ? ": " : "", text);
+            free(text);
+        }
+        break;
+    }
+    lleval_sb_release(&body);
+    return rc;
+}
+
+static void props_detail(const struct lleval_engine *e, const json_t *props, const char *where,
+                         struct lleval_probe_info *info)
+{
+    const char *build = lleval_json_str(props, "build_info");
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    lleval_sb_addf(&sb, "llama-server%s%s at %s: ", build ? " " : "", build ? build : "", where);
+    if (info->slots > 0)
+        lleval_sb_addf(&sb, "%ld slot%s", info->slots, info->slots == 1 ? "" : "s");
+    else
+        lleval_sb_adds(&sb, "slots unknown");
+    if (info->slot_ctx > 0)
+        lleval_sb_addf(&sb, " of %ld tokens each", info->slot_ctx);
+    if (info->model)
+        lleval_sb_addf(&sb, ", model '%s'", info->model);
+    if (e->cfg && info->slot_ctx > 0 && e->cfg->context_length > info->slot_ctx)
+        lleval_sb_addf(&sb,
+                       "; warning: context_length %ld is larger than the %ld tokens of one "
+                       "llama-server slot (raise its -c; -np N splits -c into N slots unless the "
+                       "KV cache is unified): longer requests will be refused",
+                       e->cfg->context_length, info->slot_ctx);
+    info->detail = lleval_sb_detach(&sb, NULL);
+}
+
+static int llamacpp_probe(struct lleval_engine *e, struct lleval_probe_info *info,
+                          struct lleval_err *err)
+{
+    struct lleval_engine view;
+    struct lleval_sb body = LLEVAL_SB_INIT;
+    char *where;
+    json_t *props = NULL;
+    long status = 0;
+    long call_s = e->probe_timeout_s > 0 && e->probe_timeout_s < 10 ? e->probe_timeout_s : 10;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    root_engine(e, &view);
+    where = lleval_http_url_redact(view.base_url);
+    rc = wait_healthy(&view, where, err);
+    if (rc)
+        goto out;
+
+    rc = lleval_http_get(&view, "/props", call_s, &status, &body, err);
+    if (rc)
+        goto out;
+    if (status == 401 || status == 403) {
+        const char *var = e->cfg && e->cfg->api_key_env ? e->cfg->api_key_env : NULL;
+        if (var && *var && (!e->api_key || !*e->api_key))
+            rc = lleval_err_set(err, LLEVAL_EENGINE,
+                                "llama-server at %s wants an API key (it runs with --api-key): "
+                                "the environment variable %s (api_key_env) is not set",
+                                where, var);
+        else if (var && *var)
+            rc = lleval_err_set(err, LLEVAL_EENGINE,
+                                "llama-server at %s refused the API key in the environment "
+                                "variable %s (api_key_env): check its value",
+                                where, var);
+        else
+            rc = lleval_err_set(err, LLEVAL_EENGINE,
+                                "llama-server at %s wants an API key (it runs with --api-key): "
+                                "set api_key_env in the config to the name of an environment "
+                                "variable that holds it",
+                                where);
+        goto out;
+    }
+    if (status == 200)
+        props = lleval_http_json_decode(body.buf, body.len, NULL, 0);
+    if (json_is_object(props)) {
+        const json_t *dgs = json_object_get(props, "default_generation_settings");
+        const char *alias = lleval_json_str(props, "model_alias");
+        const char *path = lleval_json_str(props, "model_path");
+        long long slots = lleval_json_int(props, "total_slots", 0);
+        long long n_ctx = lleval_json_int(dgs, "n_ctx", 0);
+        info->slots = slots > 0 ? (long)slots : 0;
+        info->slot_ctx = n_ctx > 0 ? (long)n_ctx : 0;
+        info->model = lleval_xstrdup(alias && *alias ? alias : path && *path ? path : NULL);
+        props_detail(e, props, where, info);
+    } else {
+        info->detail = lleval_xasprintf("llama-server at %s: warning: no usable GET /props "
+                                        "(HTTP %ld); slots and context unknown",
+                                        where, status);
+    }
+
+out:
+    json_decref(props);
+    lleval_sb_release(&body);
+    free(view.base_url);
+    free(where);
+    return rc;
+}
+
+static void llamacpp_release(struct lleval_engine *e)
+{
+    (void)e;
+}
+
+const struct lleval_engine_ops lleval_engine_llamacpp_ops = {
+    .name = "llamacpp",
+    .probe = llamacpp_probe,
+    .make_request = llamacpp_make_request,
+    .parse_reply = llamacpp_parse_reply,
+    .answer_local = NULL,
+    .release = llamacpp_release,
+};

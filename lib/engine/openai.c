@@ -1,0 +1,299 @@
+/*
+ * The openai adapter: any OpenAI-compatible server (vLLM, LM Studio,
+ * llama-server, text-generation-webui, cloud APIs). base_url includes the
+ * version prefix by convention ("http://127.0.0.1:8000/v1"): requests go to
+ * {base}/chat/completions and the probe reads {base}/models.
+ *
+ * Also holds the OpenAI chat request/reply mapping that the llamacpp
+ * adapter reuses (declared in http.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/engine/engine.h"
+#include "lleval/engine/http.h"
+#include "lleval/util/json.h"
+
+enum lleval_finish lleval_openai_finish(const char *reason)
+{
+    static const char *const length[] = {"length", "max_tokens", "model_length"};
+    static const char *const error[] = {"content_filter", "error"};
+    if (!reason)
+        return LLEVAL_FINISH_STOP;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(length); i++)
+        if (!strcmp(reason, length[i]))
+            return LLEVAL_FINISH_LENGTH;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(error); i++)
+        if (!strcmp(reason, error[i]))
+            return LLEVAL_FINISH_ERROR;
+    /* stop, eos, tool_calls, function_call, end_turn, and anything new */
+    return LLEVAL_FINISH_STOP;
+}
+
+json_t *lleval_openai_chat_body(const struct lleval_engine *e, const json_t *body,
+                                struct lleval_err *err)
+{
+    json_t *out, *v;
+    const char *key;
+    void *tmp;
+    if (!json_is_object(body)) {
+        lleval_err_set(err, LLEVAL_EINVAL, "the batch request body is not a JSON object");
+        return NULL;
+    }
+    if (!json_is_array(json_object_get(body, "messages")) ||
+        !json_array_size(json_object_get(body, "messages"))) {
+        lleval_err_set(err, LLEVAL_EINVAL, "the batch request body has no \"messages\" list");
+        return NULL;
+    }
+    out = json_deep_copy(body);
+    json_object_foreach_safe(out, tmp, key, v)
+    {
+        if (json_is_null(v) || !strcmp(key, "stream") || !strcmp(key, "stream_options") ||
+            (!strcmp(key, "stop") && json_is_array(v) && !json_array_size(v)))
+            json_object_del(out, key);
+    }
+    if (!json_is_string(json_object_get(out, "model")) && e->cfg && e->cfg->model_id)
+        json_object_set_new(out, "model", json_string(e->cfg->model_id));
+    json_object_set_new(out, "stream", json_false());
+    return out;
+}
+
+static long usage_count(const json_t *usage, const char *key)
+{
+    long long v = lleval_json_int(usage, key, -1);
+    return v < 0 ? -1 : (long)v;
+}
+
+/* A hint for 401/403: which variable holds the key. Returns a static string
+ * or one written into buf. */
+static const char *key_hint(const struct lleval_engine *e, char *buf, size_t size)
+{
+    const char *var = e->cfg ? e->cfg->api_key_env : NULL;
+    if (!var || !*var)
+        return "set api_key_env in the config to the name of an environment variable that "
+               "holds the API key";
+    if (!e->api_key || !*e->api_key)
+        snprintf(buf, size, "the environment variable %s (api_key_env) is not set: export it", var);
+    else
+        snprintf(buf, size, "check the API key in the environment variable %s (api_key_env)", var);
+    return buf;
+}
+
+enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const char *label,
+                                           long status, const char *body, size_t len,
+                                           struct lleval_answer *out, struct lleval_err *err)
+{
+    enum lleval_reply verdict = lleval_http_classify(status);
+    json_t *root = NULL, *choice, *message, *usage, *timings;
+    char why[200];
+    lleval_answer_init(out);
+
+    if (verdict != LLEVAL_REPLY_OK) {
+        char *text = lleval_http_error_text(body, len, e->api_key);
+        char hint[300] = "";
+        if (status == 401 || status == 403) {
+            char buf[256];
+            snprintf(hint, sizeof(hint), " (%s)", key_hint(e, buf, sizeof(buf)));
+        }
+        lleval_err_set(err, LLEVAL_EENGINE, "%s replied HTTP %ld%s%s%s", label, status,
+                       *text ? ": " : "", text, hint);
+        free(text);
+        return verdict;
+    }
+    root = lleval_http_json_decode(body, len, why, sizeof(why));
+    if (!json_is_object(root)) {
+        lleval_err_set(err, LLEVAL_EENGINE, "malformed reply from %s: %s", label,
+                       root ? "not a JSON object" : why);
+        verdict = LLEVAL_REPLY_RETRY;
+        goto out;
+    }
+    choice = json_array_get(json_object_get(root, "choices"), 0);
+    if (!json_is_object(choice)) {
+        char *text = lleval_http_error_text(body, len, e->api_key);
+        lleval_err_set(err, LLEVAL_EENGINE, "malformed reply from %s: no choices in \"%s\"", label,
+                       text);
+        free(text);
+        verdict = LLEVAL_REPLY_RETRY;
+        goto out;
+    }
+    message = json_object_get(choice, "message");
+    out->content = lleval_http_json_text(json_object_get(message, "content"));
+    if (!out->content) /* the completions API, or a null content (tool calls) */
+        out->content = lleval_http_json_text(json_object_get(choice, "text"));
+    if (!out->content)
+        out->content = lleval_xstrdup("");
+    out->finish = lleval_openai_finish(lleval_json_str(choice, "finish_reason"));
+
+    usage = json_object_get(root, "usage");
+    timings = json_object_get(root, "timings"); /* llama-server */
+    out->prompt_tokens = usage_count(usage, "prompt_tokens");
+    out->completion_tokens = usage_count(usage, "completion_tokens");
+    if (out->prompt_tokens < 0 && json_is_object(timings)) {
+        long long n = lleval_json_int(timings, "prompt_n", -1);
+        long long cached = lleval_json_int(timings, "cache_n", 0);
+        if (n >= 0)
+            out->prompt_tokens = (long)(n + (cached > 0 ? cached : 0));
+    }
+    if (out->completion_tokens < 0 && json_is_object(timings))
+        out->completion_tokens = usage_count(timings, "predicted_n");
+    out->prompt_tps = lleval_json_num(timings, "prompt_per_second", 0);
+    out->gen_tps = lleval_json_num(timings, "predicted_per_second", 0);
+    if (out->prompt_tps < 0)
+        out->prompt_tps = 0;
+    if (out->gen_tps < 0)
+        out->gen_tps = 0;
+    out->model = lleval_http_json_text(json_object_get(root, "model"));
+    out->request_id = lleval_http_json_text(json_object_get(root, "id"));
+
+out:
+    json_decref(root);
+    return verdict;
+}
+
+#define OPENAI_LABEL "the OpenAI-compatible server"
+
+static int openai_make_request(struct lleval_engine *e, const json_t *body,
+                               struct lleval_http_request *out, struct lleval_err *err)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    json_t *chat = lleval_openai_chat_body(e, body, err);
+    json_t *top_k;
+    memset(out, 0, sizeof(*out));
+    if (!chat)
+        return LLEVAL_EINVAL;
+    /* top_k is not in OpenAI's own API, which refuses unknown fields: top_k 0
+     * (disabled) is left out, so such servers can be used */
+    top_k = json_object_get(chat, "top_k");
+    if (json_is_integer(top_k) && json_integer_value(top_k) == 0)
+        json_object_del(chat, "top_k");
+    lleval_json_dump_sb(chat, &sb);
+    json_decref(chat);
+    out->url = lleval_http_url(e, "/chat/completions");
+    out->body = lleval_sb_detach(&sb, NULL);
+    lleval_http_add_headers(e, out);
+    return 0;
+}
+
+static enum lleval_reply openai_parse_reply(struct lleval_engine *e, long http_status,
+                                            const char *body, size_t len, struct lleval_answer *out,
+                                            struct lleval_err *err)
+{
+    return lleval_openai_parse_chat(e, OPENAI_LABEL, http_status, body, len, out, err);
+}
+
+/* Fills info->model and info->detail from a /models list. */
+static void openai_check_models(const struct lleval_engine *e, const json_t *root,
+                                const char *where, struct lleval_probe_info *info)
+{
+    const char *want = e->cfg ? e->cfg->model_id : NULL;
+    const json_t *data = json_object_get(root, "data");
+    struct lleval_sb names = LLEVAL_SB_INIT;
+    size_t i, n = json_array_size(data);
+    json_t *m;
+    json_array_foreach(data, i, m)
+    {
+        const char *id = lleval_json_str(m, "id");
+        if (!id)
+            continue;
+        if (want && !strcmp(id, want)) {
+            info->model = lleval_xstrdup(id);
+            info->detail = lleval_xasprintf("%s at %s serves model '%s'", OPENAI_LABEL, where, id);
+            lleval_sb_release(&names);
+            return;
+        }
+        if (i < 5)
+            lleval_sb_addf(&names, "%s'%s'", names.len ? ", " : "", id);
+    }
+    if (n > 5)
+        lleval_sb_addf(&names, " and %zu more", n - 5);
+    if (!want)
+        info->detail = lleval_xasprintf("%s at %s lists %zu models", OPENAI_LABEL, where, n);
+    else
+        info->detail = lleval_xasprintf(
+            "warning: model '%s' is not among the models %s at %s lists (%s); servers often "
+            "alias names, so requests will ask for '%s' anyway",
+            want, OPENAI_LABEL, where, names.len ? names.buf : "none", want);
+    lleval_sb_release(&names);
+}
+
+static int openai_probe(struct lleval_engine *e, struct lleval_probe_info *info,
+                        struct lleval_err *err)
+{
+    struct lleval_sb body = LLEVAL_SB_INIT;
+    char *where = lleval_http_url_redact(e->base_url ? e->base_url : "");
+    char reason[LLEVAL_ERR_MAX];
+    json_t *root = NULL;
+    long status = 0;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    rc = lleval_http_get(e, "/models", e->probe_timeout_s, &status, &body, err);
+    if (rc) {
+        snprintf(reason, sizeof(reason), "%s", err ? lleval_http_reason(err->msg) : "no reply");
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "cannot reach %s at %s: is it running? check base_url too (it "
+                            "includes the /v1 prefix, e.g. http://127.0.0.1:8000/v1) (%s)",
+                            OPENAI_LABEL, where, reason);
+        goto out;
+    }
+    if (status == 401 || status == 403) {
+        char buf[256];
+        rc = lleval_err_set(err, LLEVAL_EENGINE, "%s at %s refused the API key (HTTP %ld): %s",
+                            OPENAI_LABEL, where, status, key_hint(e, buf, sizeof(buf)));
+        goto out;
+    }
+    if (status == 404) {
+        /* a base_url without /v1 is the usual mistake: say so when {base}/v1 answers */
+        long status_v1 = 0;
+        struct lleval_sb ignored = LLEVAL_SB_INIT;
+        if (!lleval_http_get(e, "/v1/models", e->probe_timeout_s, &status_v1, &ignored, NULL) &&
+            status_v1 >= 200 && status_v1 < 300) {
+            lleval_sb_release(&ignored);
+            rc = lleval_err_set(err, LLEVAL_EENGINE,
+                                "%s has no /models but %s/v1/models answers: set base_url to "
+                                "%s/v1",
+                                where, where, where);
+            goto out;
+        }
+        lleval_sb_release(&ignored);
+        info->detail = lleval_xasprintf("warning: %s at %s has no model list (HTTP 404 for GET "
+                                        "/models); requests go to %s/chat/completions",
+                                        OPENAI_LABEL, where, where);
+        goto out;
+    }
+    if (status < 200 || status >= 300) {
+        char *text = lleval_http_error_text(body.buf, body.len, e->api_key);
+        rc = lleval_err_set(err, LLEVAL_EENGINE, "%s at %s answered HTTP %ld to GET /models%s%s",
+                            OPENAI_LABEL, where, status, *text ? ": " : "", text);
+        free(text);
+        goto out;
+    }
+    root = lleval_http_json_decode(body.buf, body.len, reason, sizeof(reason));
+    if (!json_is_object(root)) {
+        info->detail = lleval_xasprintf("warning: the model list from %s is not a JSON object; "
+                                        "the model name is not checked",
+                                        where);
+        goto out;
+    }
+    openai_check_models(e, root, where, info);
+
+out:
+    json_decref(root);
+    lleval_sb_release(&body);
+    free(where);
+    return rc;
+}
+
+static void openai_release(struct lleval_engine *e)
+{
+    (void)e;
+}
+
+const struct lleval_engine_ops lleval_engine_openai_ops = {
+    .name = "openai",
+    .probe = openai_probe,
+    .make_request = openai_make_request,
+    .parse_reply = openai_parse_reply,
+    .answer_local = NULL,
+    .release = openai_release,
+};

@@ -1,0 +1,916 @@
+/*
+ * The platform layer (POSIX; fs.h and platform.h declare it): files, atomic
+ * writes, directories and their sorted listings, append-only files,
+ * processes (spawn, poll, wait, terminate), lock files holding a pid, where
+ * llama.cpp's tools live, a free loopback port, clocks, dynamic libraries and
+ * host facts (/proc) for telemetry. No other file calls these OS interfaces,
+ * so a Windows port replaces this one file (the loader already has its
+ * branch).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
+#include "lleval/platform/fs.h"
+#include "lleval/run/scheduler.h"
+#include "lleval/platform/platform.h"
+
+extern char **environ;
+
+/* ---- files and directories ------------------------------------------------------ */
+
+int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char chunk[65536];
+    size_t n, total = 0;
+    int rc = 0;
+
+    if (!f)
+        return lleval_err_errno(err, "cannot open", path);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        total += n;
+        if (max && total > max) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL, "'%s' is larger than %zu bytes", path, max);
+            goto out;
+        }
+        lleval_sb_add(out, chunk, n);
+    }
+    if (ferror(f))
+        rc = lleval_err_errno(err, "cannot read", path);
+out:
+    fclose(f);
+    return rc;
+}
+
+int lleval_fsync_file(FILE *f, const char *path, struct lleval_err *err)
+{
+    if (fflush(f) || fsync(fileno(f)))
+        return lleval_err_errno(err, "cannot flush", path);
+    return 0;
+}
+
+int lleval_fsync_dir(const char *dir, struct lleval_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return lleval_err_errno(err, "cannot open directory", dir);
+    /* Some file systems refuse fsync on directories; that is not a data loss. */
+    if (fsync(fd) && errno != EINVAL && errno != EROFS) {
+        int rc = lleval_err_errno(err, "cannot sync directory", dir);
+        close(fd);
+        return rc;
+    }
+    close(fd);
+    return 0;
+}
+
+int lleval_write_file_atomic(const char *path, const void *data, size_t len, struct lleval_err *err)
+{
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    char *dir = NULL;
+    FILE *f = fopen(tmp, "wb");
+    int rc = 0;
+
+    if (!f) {
+        rc = lleval_err_errno(err, "cannot create", tmp);
+        goto out;
+    }
+    if ((len && fwrite(data, 1, len, f) != len)) {
+        rc = lleval_err_errno(err, "cannot write", tmp);
+        fclose(f);
+        unlink(tmp);
+        goto out;
+    }
+    rc = lleval_fsync_file(f, tmp, err);
+    if (fclose(f) && !rc)
+        rc = lleval_err_errno(err, "cannot close", tmp);
+    if (rc) {
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path)) {
+        rc = lleval_err_errno(err, "cannot rename to", path);
+        unlink(tmp);
+        goto out;
+    }
+    dir = lleval_path_dirname(path);
+    rc = lleval_fsync_dir(dir, err);
+out:
+    free(dir);
+    free(tmp);
+    return rc;
+}
+
+int lleval_mkdirs(const char *path, struct lleval_err *err)
+{
+    char *p = lleval_xstrdup(path);
+    int rc = 0;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0777) && errno != EEXIST) {
+            rc = lleval_err_errno(err, "cannot create directory", p);
+            goto out;
+        }
+        *s = '/';
+    }
+    if (mkdir(p, 0777) && errno != EEXIST)
+        rc = lleval_err_errno(err, "cannot create directory", p);
+    else if (!lleval_is_dir(p))
+        rc = lleval_err_set(err, LLEVAL_EIO, "'%s' exists and is not a directory", p);
+out:
+    free(p);
+    return rc;
+}
+
+int lleval_remove_tree(const char *path, struct lleval_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st))
+        return errno == ENOENT ? 0 : lleval_err_errno(err, "cannot stat", path);
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        if (!d)
+            return lleval_err_errno(err, "cannot open directory", path);
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            char *child = lleval_path_join(path, de->d_name);
+            int rc = lleval_remove_tree(child, err);
+            free(child);
+            if (rc) {
+                closedir(d);
+                return rc;
+            }
+        }
+        closedir(d);
+        if (rmdir(path))
+            return lleval_err_errno(err, "cannot remove", path);
+        return 0;
+    }
+    if (unlink(path))
+        return lleval_err_errno(err, "cannot remove", path);
+    return 0;
+}
+
+bool lleval_path_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+bool lleval_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *lleval_path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    if (!la || b[0] == '/')
+        return lleval_xstrdup(b);
+    return lleval_xasprintf("%s%s%s", a, a[la - 1] == '/' ? "" : "/", b);
+}
+
+char *lleval_path_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return lleval_xstrdup(".");
+    if (slash == path)
+        return lleval_xstrdup("/");
+    return lleval_xstrndup(path, (size_t)(slash - path));
+}
+
+bool lleval_is_readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+int64_t lleval_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? -1 : (int64_t)st.st_size;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t cap = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!d)
+        return lleval_err_errno(err, "cannot open directory", dir);
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        LLEVAL_GROW(out->names, out->n, cap);
+        out->names[out->n++] = lleval_xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (out->n)
+        qsort(out->names, out->n, sizeof(*out->names), cmp_names);
+    return 0;
+}
+
+void lleval_dir_list_release(struct lleval_dir_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        free(list->names[i]);
+    free(list->names);
+    memset(list, 0, sizeof(*list));
+}
+
+/* ---- append-only files ---------------------------------------------------------- */
+
+struct lleval_afile {
+    int fd;
+    char *path;
+    char *label;
+};
+
+/* Sets err to "<what> <label> 'path': strerror(errno)" and returns LLEVAL_EIO. */
+static int afile_errno(const struct lleval_afile *f, struct lleval_err *err, const char *what)
+{
+    return lleval_err_set(err, LLEVAL_EIO, "%s %s '%s': %s", what, f->label, f->path,
+                          strerror(errno));
+}
+
+int lleval_afile_open(const char *path, const char *label, struct lleval_afile **out,
+                      struct lleval_err *err)
+{
+    struct lleval_afile *f = lleval_xcalloc(1, sizeof(*f));
+    int rc;
+
+    *out = NULL;
+    f->path = lleval_xstrdup(path);
+    f->label = lleval_xstrdup(label);
+    f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (f->fd < 0) {
+        rc = afile_errno(f, err, "cannot open");
+        lleval_afile_close(f, NULL);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int lleval_afile_size(struct lleval_afile *f, uint64_t *size, struct lleval_err *err)
+{
+    struct stat st;
+    if (fstat(f->fd, &st))
+        return afile_errno(f, err, "cannot stat");
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int lleval_afile_append(struct lleval_afile *f, const void *data, size_t len,
+                        struct lleval_err *err)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(f->fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return afile_errno(f, err, "cannot append to");
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int lleval_afile_sync(struct lleval_afile *f, struct lleval_err *err)
+{
+    if (fdatasync(f->fd))
+        return afile_errno(f, err, "cannot sync");
+    return 0;
+}
+
+int lleval_afile_truncate(struct lleval_afile *f, uint64_t size, struct lleval_err *err)
+{
+    if (ftruncate(f->fd, (off_t)size) || fsync(f->fd))
+        return afile_errno(f, err, "cannot truncate");
+    return 0;
+}
+
+int lleval_afile_close(struct lleval_afile *f, struct lleval_err *err)
+{
+    int rc = 0;
+    if (!f)
+        return 0;
+    if (f->fd >= 0 && close(f->fd))
+        rc = afile_errno(f, err, "cannot close");
+    free(f->path);
+    free(f->label);
+    free(f);
+    return rc;
+}
+
+/* ---- line reader ---------------------------------------------------------------- */
+
+int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_err *err)
+{
+    memset(lr, 0, sizeof(*lr));
+    lr->path = path;
+    lr->f = fopen(path, "rb");
+    if (!lr->f)
+        return lleval_err_errno(err, "cannot open", path);
+    return 0;
+}
+
+int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
+{
+    ssize_t n = getline(&lr->line, &lr->cap, lr->f);
+    if (n < 0) {
+        if (ferror(lr->f))
+            return lleval_err_errno(err, "cannot read", lr->path);
+        return 0;
+    }
+    lr->lineno++;
+    lr->end += (uint64_t)n;
+    lr->torn = false;
+    if (n > 0 && lr->line[n - 1] == '\n')
+        lr->line[--n] = '\0';
+    else
+        lr->torn = true;
+    if (n > 0 && lr->line[n - 1] == '\r')
+        lr->line[--n] = '\0';
+    lr->len = (size_t)n;
+    return 1;
+}
+
+void lleval_lines_close(struct lleval_lines *lr)
+{
+    if (lr->f)
+        fclose(lr->f);
+    free(lr->line);
+    memset(lr, 0, sizeof(*lr));
+}
+
+/* ---- clocks --------------------------------------------------------------------- */
+
+double lleval_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double lleval_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *lleval_fmt_utc(char *buf, size_t size, double t)
+{
+    time_t secs = (time_t)t;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/* ---- processes ------------------------------------------------------------------ */
+
+long lleval_getpid(void)
+{
+    return (long)getpid();
+}
+
+bool lleval_pid_alive(long pid)
+{
+    if (pid <= 0)
+        return false;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+void lleval_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
+}
+
+int lleval_proc_spawn(const char *binary, char *const argv[], const char *log_path, unsigned flags,
+                      long *pid_out, struct lleval_err *err)
+{
+    int log_flags = O_WRONLY | O_CREAT | (flags & LLEVAL_SPAWN_APPEND_LOG ? O_APPEND : O_TRUNC);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    pid_t pid;
+    int rc;
+
+    *pid_out = 0;
+    if (posix_spawn_file_actions_init(&fa))
+        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': out of memory", binary);
+    if (posix_spawnattr_init(&attr)) {
+        posix_spawn_file_actions_destroy(&fa);
+        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': out of memory", binary);
+    }
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log_path, log_flags, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (flags & LLEVAL_SPAWN_OWN_GROUP) {
+        sigset_t none, defaults;
+        posix_spawnattr_setpgroup(&attr, 0);
+        sigemptyset(&none);
+        posix_spawnattr_setsigmask(&attr, &none);
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGINT);
+        sigaddset(&defaults, SIGTERM);
+        sigaddset(&defaults, SIGHUP);
+        sigaddset(&defaults, SIGPIPE);
+        posix_spawnattr_setsigdefault(&attr, &defaults);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF);
+    }
+    rc = posix_spawn(&pid, binary, &fa, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc)
+        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': %s", binary, strerror(rc));
+    *pid_out = (long)pid;
+    return 0;
+}
+
+static void exit_from_status(int status, struct lleval_proc_exit *ex)
+{
+    ex->signaled = WIFSIGNALED(status);
+    ex->code = ex->signaled ? WTERMSIG(status) : WIFEXITED(status) ? WEXITSTATUS(status) : status;
+}
+
+int lleval_proc_poll(long pid, struct lleval_proc_exit *ex)
+{
+    int status = 0;
+    pid_t r = -1;
+    /* pid <= 0 would wait for any child */
+    while (pid > 0 && (r = waitpid((pid_t)pid, &status, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r == 0)
+        return 0;
+    if (r < 0) {
+        ex->signaled = false;
+        ex->code = 0;
+        return 2;
+    }
+    exit_from_status(status, ex);
+    return 1;
+}
+
+/* Blocking waitpid that survives signals; 0, or -1 with errno set. */
+static int wait_child(long pid, struct lleval_proc_exit *ex)
+{
+    int status = 0;
+    if (pid <= 0) {
+        errno = ECHILD; /* not one child: waitpid would take any */
+        return -1;
+    }
+    while (waitpid((pid_t)pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    exit_from_status(status, ex);
+    return 0;
+}
+
+int lleval_proc_wait(long pid, struct lleval_proc_exit *ex, struct lleval_err *err)
+{
+    if (wait_child(pid, ex))
+        return lleval_err_set(err, LLEVAL_EIO, "cannot wait for process %ld: %s", pid,
+                              strerror(errno));
+    return 0;
+}
+
+int lleval_proc_run(const char *binary, char *const argv[], const char *log_path, unsigned flags,
+                    struct lleval_proc_exit *ex, struct lleval_err *err)
+{
+    long pid;
+    int rc = lleval_proc_spawn(binary, argv, log_path, flags, &pid, err);
+    if (rc)
+        return rc;
+    if (wait_child(pid, ex))
+        return lleval_err_errno(err, "cannot wait for", binary);
+    return 0;
+}
+
+/* Sends sig to pid's process group, or to pid alone when it leads none. */
+static void signal_group(pid_t pid, int sig)
+{
+    if (kill(-pid, sig) && errno == ESRCH)
+        kill(pid, sig);
+}
+
+/* Waits up to ms for child pid to exit; returns true when it was reaped. */
+static bool reap_within(pid_t pid, long ms)
+{
+    double deadline = lleval_monotonic() + (double)ms / 1000.0;
+    for (;;) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return true;
+        if (lleval_monotonic() >= deadline)
+            return false;
+        lleval_sleep_ms(20);
+    }
+}
+
+void lleval_proc_terminate(long pid, long grace_ms)
+{
+    int status;
+    if (pid <= 0)
+        return;
+    signal_group((pid_t)pid, SIGTERM);
+    if (!reap_within((pid_t)pid, grace_ms)) {
+        signal_group((pid_t)pid, SIGKILL);
+        while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+void lleval_proc_terminate_other(long pid, long grace_ms)
+{
+    if (pid <= 0)
+        return;
+    kill((pid_t)pid, SIGTERM);
+    for (long i = 0; i < grace_ms / 50 && lleval_pid_alive(pid); i++)
+        lleval_sleep_ms(50);
+    if (lleval_pid_alive(pid))
+        kill((pid_t)pid, SIGKILL);
+}
+
+const char *lleval_proc_describe(const struct lleval_proc_exit *ex, char *buf, size_t size)
+{
+    if (!ex->signaled)
+        snprintf(buf, size, "exit status %d", ex->code);
+    else
+        snprintf(buf, size, "killed by signal %d%s", ex->code,
+                 ex->code == SIGKILL   ? ", SIGKILL: the out-of-memory killer or a kill -9"
+                 : ex->code == SIGSEGV ? ", SIGSEGV: a crash"
+                 : ex->code == SIGABRT ? ", SIGABRT: an assertion failed"
+                                       : "");
+    return buf;
+}
+
+int lleval_proc_argv0(long pid, struct lleval_sb *out)
+{
+    struct lleval_sb cmd = LLEVAL_SB_INIT;
+    char path[64];
+    int rc = LLEVAL_EIO;
+    if (pid <= 0)
+        return LLEVAL_EIO;
+    /* NUL-separated arguments: the buffer reads as argv[0]. It is empty for
+     * a zombie, and for a moment while a process execs. */
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    if (!lleval_read_file(path, &cmd, 1 << 16, NULL) && cmd.len && cmd.buf[0]) {
+        lleval_sb_adds(out, cmd.buf);
+        rc = 0;
+    }
+    lleval_sb_release(&cmd);
+    return rc;
+}
+
+/* ---- lock files ----------------------------------------------------------------- */
+
+long lleval_lock_owner(const char *path)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    long pid = 0;
+    if (!lleval_read_file(path, &sb, 64, NULL)) {
+        lleval_sb_rtrim(&sb);
+        if (lleval_parse_long(sb.buf, 1, 1L << 30, &pid))
+            pid = 0;
+    }
+    lleval_sb_release(&sb);
+    return pid;
+}
+
+int lleval_lock_acquire(const char *path, long *holder, struct lleval_err *err)
+{
+    *holder = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        long pid;
+        if (fd >= 0) {
+            char buf[32];
+            int n = snprintf(buf, sizeof(buf), "%ld\n", lleval_getpid());
+            bool written = write(fd, buf, (size_t)n) == n;
+            if (close(fd) || !written)
+                return lleval_err_errno(err, "cannot write lock", path);
+            return 0;
+        }
+        if (errno != EEXIST)
+            return lleval_err_errno(err, "cannot create lock", path);
+        pid = lleval_lock_owner(path);
+        if (pid && pid != lleval_getpid() && lleval_pid_alive(pid)) {
+            *holder = pid;
+            return 1;
+        }
+        /* stale lock of a dead process: take it over */
+        unlink(path);
+    }
+    return lleval_err_set(err, LLEVAL_EIO, "cannot take the lock '%s'", path);
+}
+
+void lleval_lock_release(const char *path)
+{
+    unlink(path);
+}
+
+/* ---- programs and ports --------------------------------------------------------- */
+
+bool lleval_is_executable(const char *path)
+{
+    return !lleval_is_dir(path) && access(path, X_OK) == 0;
+}
+
+char *lleval_executable_in(const char *dir, const char *name)
+{
+    char *p;
+    if (!dir || !*dir)
+        return NULL;
+    p = lleval_path_join(dir, name);
+    if (lleval_is_executable(p))
+        return p;
+    free(p);
+    return NULL;
+}
+
+char *lleval_find_in_path(const char *name)
+{
+    const char *path_env = getenv("PATH");
+    while (path_env && *path_env) {
+        const char *colon = strchr(path_env, ':');
+        size_t len = colon ? (size_t)(colon - path_env) : strlen(path_env);
+        char *dir = lleval_xstrndup(path_env, len);
+        char *found = len ? lleval_executable_in(dir, name) : NULL;
+        free(dir);
+        if (found)
+            return found;
+        path_env = colon ? colon + 1 : NULL;
+    }
+    return NULL;
+}
+
+char *lleval_llama_cache_bin_dir(void)
+{
+    const char *env;
+    char *cache, *bin;
+    if ((env = getenv("LLEVAL_CACHE")) && *env)
+        cache = lleval_xstrdup(env);
+    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
+        cache = lleval_path_join(env, "lleval");
+    else if ((env = getenv("HOME")) && *env)
+        cache = lleval_path_join(env, ".cache/lleval");
+    else
+        return NULL;
+    bin = lleval_path_join(cache, "llama.cpp-nlc-3.21.1/bin");
+    free(cache);
+    return bin;
+}
+
+int lleval_free_loopback_port(const char *purpose, struct lleval_err *err)
+{
+    struct sockaddr_in addr;
+    socklen_t len = sizeof(addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+
+    if (fd < 0)
+        return lleval_err_set(err, LLEVAL_EIO,
+                              "cannot open a socket to find a free port for '%s': %s", purpose,
+                              strerror(errno));
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+        getsockname(fd, (struct sockaddr *)&addr, &len)) {
+        int rc = lleval_err_set(err, LLEVAL_EIO,
+                                "cannot bind 127.0.0.1:0 to find a free port for '%s': %s", purpose,
+                                strerror(errno));
+        close(fd);
+        return rc;
+    }
+    port = ntohs(addr.sin_port);
+    close(fd);
+    return port;
+}
+
+/* ---- dynamic libraries (NVML) ------------------------------------------- */
+
+#ifdef _WIN32
+void *lleval_dl_open(const char *name, char *why, size_t why_size)
+{
+    HMODULE h = LoadLibraryA(name);
+    if (!h && why && why_size)
+        snprintf(why, why_size, "LoadLibrary error %lu", (unsigned long)GetLastError());
+    return (void *)h;
+}
+
+lleval_dl_fn lleval_dl_sym(void *lib, const char *name)
+{
+    return lib ? (lleval_dl_fn)GetProcAddress((HMODULE)lib, name) : NULL;
+}
+
+void lleval_dl_close(void *lib)
+{
+    if (lib)
+        FreeLibrary((HMODULE)lib);
+}
+#else
+void *lleval_dl_open(const char *name, char *why, size_t why_size)
+{
+    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!h && why && why_size) {
+        const char *e = dlerror();
+        snprintf(why, why_size, "%s", e ? e : "cannot load");
+    }
+    return h;
+}
+
+lleval_dl_fn lleval_dl_sym(void *lib, const char *name)
+{
+    void *p = lib ? dlsym(lib, name) : NULL;
+    lleval_dl_fn fn;
+    /* ISO C has no object-to-function pointer conversion; POSIX makes the bytes the same */
+    memcpy(&fn, &p, sizeof(fn));
+    return fn;
+}
+
+void lleval_dl_close(void *lib)
+{
+    if (lib)
+        dlclose(lib);
+}
+#endif
+
+/* ---- host facts (Linux /proc) ------------------------------------------- */
+
+/* Reads up to size-1 bytes of a small /proc file into buf (NUL-terminated),
+ * without allocating: telemetry calls this on every sample. */
+static int read_small(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t len = 0;
+    if (fd < 0)
+        return LLEVAL_EIO;
+    while (len + 1 < size) {
+        ssize_t n = read(fd, buf + len, size - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return len ? 0 : LLEVAL_EIO;
+}
+
+int lleval_host_cpu_times(uint64_t *busy, uint64_t *total)
+{
+    char buf[512];
+    const char *p = buf + 3;
+    uint64_t v[8] = {0}, sum = 0;
+    if (read_small("/proc/stat", buf, sizeof(buf)) || strncmp(buf, "cpu ", 4))
+        return LLEVAL_EIO;
+    /* cpu  user nice system idle iowait irq softirq steal [guest guest_nice: inside user] */
+    for (int i = 0; i < 8; i++) {
+        char *end;
+        errno = 0;
+        v[i] = strtoull(p, &end, 10);
+        if (end == p || errno) {
+            if (i < 4)
+                return LLEVAL_EIO; /* old kernels have fewer fields */
+            break;
+        }
+        sum += v[i];
+        p = end;
+    }
+    *total = sum;
+    *busy = sum - v[3] - v[4];
+    return 0;
+}
+
+int lleval_proc_rss_kib(long pid, uint64_t *kib)
+{
+    char path[64], buf[4096];
+    const char *line;
+    char *end;
+    if (pid <= 0)
+        return LLEVAL_EIO;
+    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    if (read_small(path, buf, sizeof(buf)))
+        return LLEVAL_EIO;
+    line = strstr(buf, "\nVmRSS:");
+    if (!line)
+        return LLEVAL_EIO; /* a zombie or kernel thread has none */
+    line += 7;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    errno = 0;
+    *kib = strtoull(line, &end, 10);
+    if (end == line || errno)
+        return LLEVAL_EIO;
+    return 0;
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (lleval_stop_signal < 100)
+        lleval_stop_signal++;
+}
+
+void lleval_install_stop_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+bool lleval_isatty(int fd)
+{
+    return isatty(fd) != 0;
+}
+
+void lleval_ignore_sigpipe(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err)
+{
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", to, (long)getpid());
+    char *buf = lleval_xmalloc(1 << 16);
+    FILE *in = fopen(from, "rb"), *out = NULL;
+    size_t n;
+    int rc = 0;
+
+    if (!in) {
+        rc = lleval_err_errno(err, "cannot open", from);
+        goto done;
+    }
+    out = fopen(tmp, "wb");
+    if (!out) {
+        rc = lleval_err_errno(err, "cannot create", tmp);
+        goto done;
+    }
+    while ((n = fread(buf, 1, 1 << 16, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) {
+            rc = lleval_err_errno(err, "cannot write", tmp);
+            break;
+        }
+    if (!rc && ferror(in))
+        rc = lleval_err_errno(err, "cannot read", from);
+    if (!rc)
+        rc = lleval_fsync_file(out, tmp, err);
+    if (fclose(out) && !rc)
+        rc = lleval_err_errno(err, "cannot close", tmp);
+    out = NULL;
+    if (!rc && rename(tmp, to))
+        rc = lleval_err_errno(err, "cannot rename to", to);
+    if (rc)
+        remove(tmp);
+done:
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    free(buf);
+    free(tmp);
+    return rc;
+}

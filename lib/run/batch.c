@@ -1,0 +1,392 @@
+/*
+ * Batch building: custom_id encoding, prompt rendering and the part files in
+ * the OpenAI batch input format (docs/formats.md).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/run/batch.h"
+#include "lleval/dataset/dataset.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+
+static bool cid_plain(unsigned char c)
+{
+    return isalnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+static void cid_escape(struct lleval_sb *sb, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (cid_plain(c)) {
+            lleval_sb_addch(sb, (char)c);
+        } else {
+            lleval_sb_addch(sb, '%');
+            lleval_sb_addch(sb, hex[c >> 4]);
+            lleval_sb_addch(sb, hex[c & 15]);
+        }
+    }
+}
+
+const char *lleval_temp_dir(char *buf, size_t size, double temp)
+{
+    char num[32];
+    snprintf(buf, size, "t%s", lleval_fmt_num(num, sizeof(num), temp));
+    return buf;
+}
+
+void lleval_cid_encode(struct lleval_sb *sb, const char *dataset, const char *item_id,
+                       const char *prompt_type, double temp, long sample)
+{
+    char num[32];
+    cid_escape(sb, dataset);
+    lleval_sb_addch(sb, ':');
+    cid_escape(sb, item_id);
+    lleval_sb_addch(sb, ':');
+    cid_escape(sb, prompt_type);
+    lleval_sb_addf(sb, ":t%s:s%ld", lleval_fmt_num(num, sizeof(num), temp), sample);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes one %XX-escaped component; NULL on malformed input. */
+static char *cid_unescape(const char *s, size_t n)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= n)
+                goto bad;
+            hi = hexval(s[i + 1]);
+            lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0 || cid_plain((unsigned char)(hi * 16 + lo)) || !(hi | lo))
+                goto bad;
+            lleval_sb_addch(&sb, (char)(hi * 16 + lo));
+            i += 2;
+        } else if (cid_plain(c)) {
+            lleval_sb_addch(&sb, (char)c);
+        } else {
+            goto bad;
+        }
+    }
+    return lleval_sb_detach(&sb, NULL);
+bad:
+    lleval_sb_release(&sb);
+    return NULL;
+}
+
+void lleval_cid_release(struct lleval_cid *c)
+{
+    free(c->dataset);
+    free(c->item_id);
+    free(c->prompt_type);
+    free(c->temp);
+    memset(c, 0, sizeof(*c));
+}
+
+int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err)
+{
+    const char *parts[5];
+    size_t lens[5];
+    const char *p = custom_id;
+    int n = 0;
+    double t;
+
+    memset(out, 0, sizeof(*out));
+    while (n < 5) {
+        const char *colon = strchr(p, ':');
+        parts[n] = p;
+        lens[n] = colon ? (size_t)(colon - p) : strlen(p);
+        n++;
+        if (!colon)
+            break;
+        p = colon + 1;
+    }
+    if (n != 5 || strchr(parts[4], ':'))
+        goto bad;
+    for (int i = 0; i < 5; i++)
+        if (!lens[i])
+            goto bad;
+    out->dataset = cid_unescape(parts[0], lens[0]);
+    out->item_id = cid_unescape(parts[1], lens[1]);
+    out->prompt_type = cid_unescape(parts[2], lens[2]);
+    if (!out->dataset || !out->item_id || !out->prompt_type)
+        goto bad;
+    if (parts[3][0] != 't' || parts[4][0] != 's')
+        goto bad;
+    out->temp = lleval_xstrndup(parts[3] + 1, lens[3] - 1);
+    if (lleval_parse_double(out->temp, &t) ||
+        lleval_parse_long(parts[4] + 1, 0, 1L << 30, &out->sample))
+        goto bad;
+    return 0;
+bad:
+    lleval_cid_release(out);
+    return lleval_err_set(err, LLEVAL_EINVAL,
+                          "malformed custom_id '%.200s': expected "
+                          "dataset:item:prompt_type:t<temp>:s<sample>",
+                          custom_id);
+}
+
+static void render_choices(struct lleval_sb *sb, const json_t *choices, bool letters_only)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(choices, i, c)
+    {
+        char letter = (char)('A' + (i < 26 ? i : 25));
+        if (letters_only) {
+            if (i)
+                lleval_sb_adds(sb, i + 1 == json_array_size(choices) ? " or " : ", ");
+            lleval_sb_addch(sb, letter);
+        } else {
+            if (i)
+                lleval_sb_addch(sb, '\n');
+            lleval_sb_addf(sb, "%c. %s", letter, json_is_string(c) ? json_string_value(c) : "");
+        }
+    }
+}
+
+char *lleval_render_prompt(const char *tmpl, const json_t *item)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    const char *p = tmpl;
+    while (*p) {
+        const char *open = strchr(p, '{');
+        if (!open) {
+            lleval_sb_adds(&sb, p);
+            break;
+        }
+        lleval_sb_add(&sb, p, (size_t)(open - p));
+        if (lleval_str_starts_with(open, "{question}")) {
+            const char *q = lleval_json_str(item, "question");
+            lleval_sb_adds(&sb, q ? q : "");
+            p = open + strlen("{question}");
+        } else if (lleval_str_starts_with(open, "{context}")) {
+            const char *c = lleval_json_str(item, "context");
+            lleval_sb_adds(&sb, c ? c : "");
+            p = open + strlen("{context}");
+        } else if (lleval_str_starts_with(open, "{choices}")) {
+            render_choices(&sb, json_object_get(item, "choices"), false);
+            p = open + strlen("{choices}");
+        } else if (lleval_str_starts_with(open, "{choice_letters}")) {
+            render_choices(&sb, json_object_get(item, "choices"), true);
+            p = open + strlen("{choice_letters}");
+        } else {
+            lleval_sb_addch(&sb, '{');
+            p = open + 1;
+        }
+    }
+    return lleval_sb_detach(&sb, NULL);
+}
+
+void lleval_build_result_release(struct lleval_build_result *r)
+{
+    for (size_t i = 0; i < r->n_parts; i++) {
+        free(r->parts[i].dataset);
+        free(r->parts[i].batch_path);
+    }
+    free(r->parts);
+    memset(r, 0, sizeof(*r));
+}
+
+static struct lleval_part_info *add_part(struct lleval_build_result *r)
+{
+    r->parts = lleval_xrealloc(r->parts, (r->n_parts + 1) * sizeof(*r->parts));
+    memset(&r->parts[r->n_parts], 0, sizeof(*r->parts));
+    return &r->parts[r->n_parts++];
+}
+
+/* Appends one request line for item x prompt type x temp x sample to sb. */
+static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg,
+                        const struct lleval_prompt_type *pt, const json_t *item, double temp,
+                        long sample)
+{
+    enum lleval_item_type type = LLEVAL_CLOSED_BOOK;
+    const char *tname = lleval_json_str(item, "type");
+    struct lleval_sb cid = LLEVAL_SB_INIT;
+    json_t *line, *body, *messages, *stop;
+    char *sys, *user;
+
+    if (tname)
+        lleval_item_type_parse(tname, &type);
+    lleval_cid_encode(&cid, lleval_json_str(item, "dataset"), lleval_json_str(item, "id"),
+                      pt->name, temp, sample);
+    sys = lleval_render_prompt(pt->system[type] ? pt->system[type] : "", item);
+    user = lleval_render_prompt(pt->user[type] ? pt->user[type] : "{question}", item);
+
+    messages = json_array();
+    if (*sys)
+        json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "system", "content", sys));
+    json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "user", "content", user));
+    stop = json_array();
+    for (size_t i = 0; i < cfg->n_stop; i++)
+        json_array_append_new(stop, json_string(cfg->stop[i]));
+    body = json_object();
+    json_object_set_new(body, "model", json_string(cfg->model_id ? cfg->model_id : ""));
+    json_object_set_new(body, "messages", messages);
+    json_object_set_new(body, "max_tokens", json_integer(cfg->max_new_tokens[type]));
+    json_object_set_new(body, "temperature", json_real(temp));
+    json_object_set_new(body, "top_p", json_real(cfg->top_p));
+    json_object_set_new(body, "top_k", json_integer(cfg->top_k));
+    json_object_set_new(body, "stop", stop);
+    json_object_set_new(body, "seed", json_integer(cfg->seed + sample));
+    line = json_object();
+    json_object_set_new(line, "custom_id", json_string(cid.buf));
+    json_object_set_new(line, "method", json_string("POST"));
+    json_object_set_new(line, "url", json_string("/v1/chat/completions"));
+    json_object_set_new(line, "body", body);
+    lleval_json_dump_sb(line, sb);
+    lleval_sb_addch(sb, '\n');
+    json_decref(line);
+    free(sys);
+    free(user);
+    lleval_sb_release(&cid);
+}
+
+static json_t *part_json(const struct lleval_part_info *p, const char *out_dir)
+{
+    const char *rel = p->batch_path + strlen(out_dir) + 1;
+    return json_pack("{s:s, s:f, s:I, s:s, s:I}", "dataset", p->dataset, "temperature", p->temp,
+                     "part", (json_int_t)p->index, "path", rel, "requests",
+                     (json_int_t)p->requests);
+}
+
+static int write_build_json(const char *out_dir, const struct lleval_build_result *res,
+                            struct lleval_err *err)
+{
+    json_t *root = json_object(), *parts = json_array();
+    char *path = lleval_path_join(out_dir, "build.json");
+    int rc;
+    for (size_t i = 0; i < res->n_parts; i++)
+        json_array_append_new(parts, part_json(&res->parts[i], out_dir));
+    json_object_set_new(root, "total_requests", json_integer(res->total_requests));
+    json_object_set_new(root, "parts", parts);
+    rc = lleval_json_write_atomic(path, root, err);
+    json_decref(root);
+    free(path);
+    return rc;
+}
+
+int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
+                         struct lleval_build_result *res, struct lleval_err *err)
+{
+    const struct lleval_prompt_set *set = lleval_config_prompt_set(cfg);
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    int rc = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (!set)
+        return lleval_err_set(err, LLEVAL_EINVAL, "prompt set '%s' is not defined",
+                              cfg->prompt_set ? cfg->prompt_set : "");
+    if (!cfg->n_datasets)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "no datasets configured: add a 'datasets:' list to the config");
+    for (size_t d = 0; d < cfg->n_datasets && !rc; d++) {
+        const char *name = cfg->datasets[d].name;
+        json_t *items = lleval_prepared_load(cfg->prepared_dir, name, NULL, err);
+        size_t n, parts;
+        if (!items) {
+            rc = err ? err->code : LLEVAL_EINVAL;
+            break;
+        }
+        n = json_array_size(items);
+        if (cfg->limit_items > 0 && (size_t)cfg->limit_items < n)
+            n = (size_t)cfg->limit_items;
+        parts = cfg->parts_per_dataset > 0 ? (size_t)cfg->parts_per_dataset : 1;
+        if (parts > n)
+            parts = n ? n : 1;
+        for (size_t t = 0; t < cfg->n_temps && !rc; t++) {
+            double temp = cfg->temps[t];
+            char tdir[40];
+            lleval_temp_dir(tdir, sizeof(tdir), temp);
+            for (size_t p = 0; p < parts && !rc; p++) {
+                /* contiguous, nearly equal slices: [n*p/parts, n*(p+1)/parts) */
+                size_t lo = n * p / parts, hi = n * (p + 1) / parts;
+                struct lleval_part_info *pi = add_part(res);
+                char rel[512];
+                char *dir;
+                pi->dataset = lleval_xstrdup(name);
+                pi->temp = temp;
+                pi->index = (long)p + 1;
+                snprintf(rel, sizeof(rel), "%s/%s", name, tdir);
+                dir = lleval_path_join(out_dir, rel);
+                rc = lleval_mkdirs(dir, err);
+                snprintf(rel, sizeof(rel), "part-%03zu.jsonl", p + 1);
+                pi->batch_path = lleval_path_join(dir, rel);
+                free(dir);
+                if (rc)
+                    break;
+                lleval_sb_reset(&sb);
+                for (size_t i = lo; i < hi; i++)
+                    for (size_t k = 0; k < set->n_types; k++)
+                        for (long s = 0; s < (cfg->samples > 0 ? cfg->samples : 1); s++) {
+                            add_request(&sb, cfg, &set->types[k], json_array_get(items, i), temp,
+                                        s);
+                            pi->requests++;
+                        }
+                res->total_requests += pi->requests;
+                rc = lleval_write_file_atomic(pi->batch_path, sb.buf, sb.len, err);
+            }
+        }
+        json_decref(items);
+    }
+    if (!rc)
+        rc = write_build_json(out_dir, res, err);
+    lleval_sb_release(&sb);
+    if (rc)
+        lleval_build_result_release(res);
+    return rc;
+}
+
+int lleval_build_load(const char *out_dir, struct lleval_build_result *res,
+                      struct lleval_err *err)
+{
+    char *path = lleval_path_join(out_dir, "build.json");
+    json_t *root = lleval_json_load_file(path, err);
+    json_t *parts, *p;
+    size_t i;
+    int rc = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (!root) {
+        if (!lleval_path_exists(path))
+            lleval_err_set(err, LLEVAL_EINVAL,
+                           "no batches in '%s': run `lleval build` first, or drop --skip_build",
+                           out_dir);
+        free(path);
+        return err ? err->code : LLEVAL_EINVAL;
+    }
+    parts = json_object_get(root, "parts");
+    json_array_foreach(parts, i, p)
+    {
+        const char *ds = lleval_json_str(p, "dataset"), *rel = lleval_json_str(p, "path");
+        struct lleval_part_info *pi;
+        if (!ds || !rel || strstr(rel, "..")) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL, "%s: part %zu is malformed", path, i + 1);
+            break;
+        }
+        pi = add_part(res);
+        pi->dataset = lleval_xstrdup(ds);
+        pi->temp = lleval_json_num(p, "temperature", 0);
+        pi->index = (long)lleval_json_int(p, "part", (long long)i + 1);
+        pi->batch_path = lleval_path_join(out_dir, rel);
+        pi->requests = (long)lleval_json_int(p, "requests", 0);
+        res->total_requests += pi->requests;
+    }
+    json_decref(root);
+    free(path);
+    if (rc)
+        lleval_build_result_release(res);
+    return rc;
+}

@@ -1,0 +1,570 @@
+/*
+ * The request scheduler on libcurl's multi interface (see scheduler.h).
+ * One thread, no locks: slots hold the requests in flight, a small queue
+ * holds the retries waiting for their backoff to pass.
+ *
+ * A finished transfer is moved out of its slot (into s->done) and the freed
+ * slots take their next jobs, which go on the wire, before the replies are
+ * parsed and journaled: the engine works on the next requests while lleval
+ * does its per-reply work (docs/benchmarks.md has the measurements).
+ */
+#include <curl/curl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/platform/fs.h"
+#include "lleval/run/scheduler.h"
+#include "lleval/util/util.h"
+
+volatile sig_atomic_t lleval_stop_signal = 0;
+
+#define MAX_REPLY_BYTES (64u << 20)
+
+struct slot {
+    bool active;
+    bool local;
+    size_t job;
+    long attempts;
+    double started;   /* this attempt */
+    double due;       /* local answers: when to deliver */
+    CURL *easy;
+    struct curl_slist *headers;
+    struct lleval_http_request req;
+    struct lleval_sb reply;
+    bool too_large;
+    CURLcode result;  /* a finished transfer (in s->done): curl's result */
+    long status;      /* and the HTTP status */
+    struct lleval_answer answer; /* local answers */
+};
+
+struct retry {
+    size_t job;
+    long attempts;
+    double at;
+};
+
+struct sched {
+    struct lleval_engine *e;
+    lleval_sched_next_fn next;
+    struct lleval_err *err;
+    /* live jobs (in a slot, finished but not parsed, or waiting to retry),
+     * addressed by index; freed entries are reused */
+    struct lleval_job *pool;
+    size_t pool_cap;
+    size_t *free_idx;
+    size_t n_free;
+    bool source_done;
+    const struct lleval_sched_opts *o;
+    lleval_sched_result_fn on_result;
+    void *ud;
+    struct lleval_sched_stats *st;
+    CURLM *multi;
+    struct slot *slots;
+    size_t nslots;
+    struct slot *done; /* finished transfers waiting to be parsed, nslots at most */
+    struct retry *retries;
+    size_t nretries, capretries;
+    uint64_t rng;
+    int abort_rc;
+    bool unreachable;
+};
+
+void lleval_sched_opts_default(struct lleval_sched_opts *o)
+{
+    o->max_in_flight = 1;
+    o->timeout_s = 600;
+    o->max_retries = 3;
+    o->max_connect_failures = 5;
+    o->backoff_base_s = 0.5;
+    o->backoff_max_s = 30;
+    o->tick_ms = 250;
+    o->seed = 0x9E3779B97F4A7C15ULL;
+    o->revive = NULL;
+}
+
+static double rand01(struct sched *s)
+{
+    /* splitmix64 */
+    uint64_t z = (s->rng += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct slot *sl = ud;
+    size_t n = size * nmemb;
+    if (sl->reply.len + n > MAX_REPLY_BYTES) {
+        sl->too_large = true;
+        return 0;
+    }
+    lleval_sb_add(&sl->reply, data, n);
+    return n;
+}
+
+static void job_free(struct sched *s, size_t job)
+{
+    free(s->pool[job].custom_id);
+    json_decref(s->pool[job].body);
+    memset(&s->pool[job], 0, sizeof(s->pool[job]));
+    s->free_idx[s->n_free++] = job;
+}
+
+/* Pulls the next job into the pool: 1 with its index, 0 at the end, or the source's error. */
+static int take_next(struct sched *s, size_t *job)
+{
+    struct lleval_job j = {0};
+    int rc = s->next(s->ud, &j, s->err);
+    if (rc <= 0)
+        return rc;
+    if (!s->n_free) {
+        size_t cap = s->pool_cap ? s->pool_cap * 2 : 16;
+        s->pool = lleval_xrealloc(s->pool, cap * sizeof(*s->pool));
+        memset(s->pool + s->pool_cap, 0, (cap - s->pool_cap) * sizeof(*s->pool));
+        s->free_idx = lleval_xrealloc(s->free_idx, cap * sizeof(*s->free_idx));
+        for (size_t i = cap; i > s->pool_cap; i--)
+            s->free_idx[s->n_free++] = i - 1;
+        s->pool_cap = cap;
+    }
+    *job = s->free_idx[--s->n_free];
+    s->pool[*job] = j;
+    return 1;
+}
+
+static int deliver(struct sched *s, size_t job, json_t *line)
+{
+    int rc = s->on_result(s->ud, &s->pool[job], line);
+    json_decref(line);
+    job_free(s, job);
+    s->st->done++;
+    if (rc && !s->abort_rc)
+        s->abort_rc = rc;
+    return rc;
+}
+
+static void deliver_ok(struct sched *s, struct slot *sl, const struct lleval_answer *a,
+                       long status)
+{
+    double latency = (lleval_monotonic() - sl->started) * 1000.0;
+    s->st->ok++;
+    if (a->prompt_tokens > 0)
+        s->st->prompt_tokens += a->prompt_tokens;
+    if (a->completion_tokens > 0)
+        s->st->completion_tokens += a->completion_tokens;
+    deliver(s, sl->job,
+            lleval_result_line(s->pool[sl->job].custom_id, s->e->ops->name, a, status, NULL, NULL,
+                               latency, sl->attempts));
+}
+
+static void deliver_fail(struct sched *s, struct slot *sl, long status, const char *code,
+                         const char *msg)
+{
+    double latency = (lleval_monotonic() - sl->started) * 1000.0;
+    s->st->failed++;
+    snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+    deliver(s, sl->job,
+            lleval_result_line(s->pool[sl->job].custom_id, s->e->ops->name, NULL, status, code,
+                               msg, latency, sl->attempts));
+}
+
+static void queue_retry(struct sched *s, size_t job, long attempts)
+{
+    double delay = s->o->backoff_base_s * pow(2.0, (double)(attempts - 1));
+    if (delay > s->o->backoff_max_s)
+        delay = s->o->backoff_max_s;
+    delay *= 0.5 + rand01(s); /* jitter: 50% .. 150% */
+    if (s->nretries + 1 > s->capretries) {
+        s->capretries = s->capretries ? s->capretries * 2 : 16;
+        s->retries = lleval_xrealloc(s->retries, s->capretries * sizeof(*s->retries));
+    }
+    s->retries[s->nretries++] = (struct retry){job, attempts, lleval_monotonic() + delay};
+    s->st->retries++;
+}
+
+/* Retry or give up after a transient failure of the attempt in sl. */
+static void transient(struct sched *s, struct slot *sl, long status, const char *code,
+                      const char *msg)
+{
+    snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+    if (sl->attempts <= s->o->max_retries)
+        queue_retry(s, sl->job, sl->attempts);
+    else
+        deliver_fail(s, sl, status, code, msg);
+}
+
+static void slot_clear(struct sched *s, struct slot *sl)
+{
+    if (sl->easy && !sl->local)
+        curl_multi_remove_handle(s->multi, sl->easy);
+    curl_slist_free_all(sl->headers);
+    sl->headers = NULL;
+    lleval_http_request_release(&sl->req);
+    lleval_sb_reset(&sl->reply);
+    lleval_answer_release(&sl->answer);
+    sl->active = false;
+    sl->local = false;
+    sl->too_large = false;
+    s->st->in_flight--;
+}
+
+static void start_job(struct sched *s, struct slot *sl, size_t job, long attempts)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    const struct lleval_job *j = &s->pool[job];
+
+    sl->active = true;
+    sl->job = job;
+    sl->attempts = attempts;
+    sl->started = lleval_monotonic();
+    s->st->in_flight++;
+    if (s->st->in_flight > s->st->max_in_flight_seen)
+        s->st->max_in_flight_seen = s->st->in_flight;
+
+    if (s->e->ops->answer_local) {
+        sl->local = true;
+        lleval_answer_init(&sl->answer);
+        if (s->e->ops->answer_local(s->e, j->custom_id, j->body, &sl->answer, &err)) {
+            deliver_fail(s, sl, 0, "engine_error", err.msg);
+            slot_clear(s, sl);
+            return;
+        }
+        sl->due = sl->started + (double)s->e->local_delay_ms / 1000.0;
+        return;
+    }
+    if (s->e->ops->make_request(s->e, j->body, &sl->req, &err)) {
+        deliver_fail(s, sl, 0, "bad_request", err.msg);
+        slot_clear(s, sl);
+        return;
+    }
+    if (!sl->easy)
+        sl->easy = curl_easy_init();
+    curl_easy_reset(sl->easy);
+    for (size_t i = 0; i < sl->req.n_headers; i++)
+        sl->headers = curl_slist_append(sl->headers, sl->req.headers[i]);
+    sl->headers = curl_slist_append(sl->headers, "Expect:");
+    curl_easy_setopt(sl->easy, CURLOPT_URL, sl->req.url);
+    curl_easy_setopt(sl->easy, CURLOPT_HTTPHEADER, sl->headers);
+    if (sl->req.body) {
+        curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDS, sl->req.body);
+        curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(sl->req.body));
+    }
+    curl_easy_setopt(sl->easy, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(sl->easy, CURLOPT_WRITEDATA, sl);
+    curl_easy_setopt(sl->easy, CURLOPT_PRIVATE, sl);
+    curl_easy_setopt(sl->easy, CURLOPT_TIMEOUT_MS, (long)(s->o->timeout_s * 1000.0));
+    curl_easy_setopt(sl->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(sl->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(sl->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_multi_add_handle(s->multi, sl->easy);
+}
+
+static bool is_connect_error(CURLcode c)
+{
+    return c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
+           c == CURLE_GOT_NOTHING || c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR;
+}
+
+static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    long status = 0;
+    char msg[512];
+
+    if (code != CURLE_OK) {
+        if (sl->too_large) {
+            deliver_fail(s, sl, 0, "reply_too_large", "the engine's reply exceeded 64 MiB");
+            return;
+        }
+        snprintf(msg, sizeof(msg), "%s: %s", sl->req.url, curl_easy_strerror(code));
+        if (is_connect_error(code)) {
+            s->st->consecutive_connect_failures++;
+            snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+            if (s->st->consecutive_connect_failures >= s->o->max_connect_failures) {
+                if (s->o->revive && s->o->revive(s->ud)) {
+                    s->st->consecutive_connect_failures = 0;
+                    queue_retry(s, sl->job, sl->attempts);
+                    return;
+                }
+                /* leave this job unanswered: resume asks it again */
+                s->unreachable = true;
+                return;
+            }
+            /* the engine is away, the request is not at fault: this does not
+             * use up its retries (max_connect_failures ends the run instead,
+             * resumable, rather than recording a failed answer) */
+            queue_retry(s, sl->job, sl->attempts);
+        } else if (code == CURLE_OPERATION_TIMEDOUT) {
+            transient(s, sl, 0, "timeout", msg);
+        } else {
+            transient(s, sl, 0, "transport_error", msg);
+        }
+        return;
+    }
+    s->st->consecutive_connect_failures = 0;
+    status = sl->status;
+    {
+        struct lleval_answer a;
+        enum lleval_reply r;
+        lleval_answer_init(&a);
+        r = s->e->ops->parse_reply(s->e, status, sl->reply.buf, sl->reply.len, &a, &err);
+        if (r == LLEVAL_REPLY_OK) {
+            deliver_ok(s, sl, &a, status);
+        } else {
+            char codebuf[32];
+            snprintf(codebuf, sizeof(codebuf), status ? "http_%ld" : "bad_reply", status);
+            if (!err.msg[0])
+                snprintf(err.msg, sizeof(err.msg), "HTTP %ld from %s", status, sl->req.url);
+            if (r == LLEVAL_REPLY_RETRY)
+                transient(s, sl, status, codebuf, err.msg);
+            else
+                deliver_fail(s, sl, status, codebuf, err.msg);
+        }
+        lleval_answer_release(&a);
+    }
+}
+
+/* Moves the finished transfer in sl into d (an idle s->done entry) and frees
+ * sl for the next job: d takes the request, the reply and the attempt's facts,
+ * sl gets d's empty reply buffer (the two are swapped, not reallocated). */
+static void take_finished(struct sched *s, struct slot *sl, CURLcode result, struct slot *d)
+{
+    struct lleval_sb spare = d->reply;
+    d->result = result;
+    d->status = 0;
+    curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &d->status);
+    curl_multi_remove_handle(s->multi, sl->easy);
+    curl_slist_free_all(sl->headers);
+    sl->headers = NULL;
+    d->active = true;
+    d->job = sl->job;
+    d->attempts = sl->attempts;
+    d->started = sl->started;
+    d->too_large = sl->too_large;
+    d->req = sl->req;
+    memset(&sl->req, 0, sizeof(sl->req));
+    d->reply = sl->reply;
+    sl->reply = spare;
+    lleval_sb_reset(&sl->reply);
+    sl->active = false;
+    sl->too_large = false;
+    s->st->in_flight--;
+}
+
+/* Parses and delivers a finished transfer taken out of its slot, then empties d. */
+static void settle(struct sched *s, struct slot *d)
+{
+    finish_http(s, d, d->result);
+    lleval_http_request_release(&d->req);
+    lleval_sb_reset(&d->reply);
+    d->active = false;
+    d->too_large = false;
+}
+
+/* Index of a retry that is due now, or -1. */
+static long due_retry(struct sched *s, double now)
+{
+    long best = -1;
+    for (size_t i = 0; i < s->nretries; i++)
+        if (s->retries[i].at <= now && (best < 0 || s->retries[i].at < s->retries[best].at))
+            best = (long)i;
+    return best;
+}
+
+/* Starts jobs (due retries first) in the free slots; returns how many. */
+static size_t fill_slots(struct sched *s)
+{
+    double now = lleval_monotonic();
+    size_t started = 0;
+    for (size_t i = 0; i < s->nslots && !s->abort_rc; i++) {
+        struct slot *sl = &s->slots[i];
+        long r;
+        if (sl->active)
+            continue;
+        r = due_retry(s, now);
+        if (r >= 0) {
+            struct retry rt = s->retries[r];
+            s->retries[r] = s->retries[--s->nretries];
+            start_job(s, sl, rt.job, rt.attempts + 1);
+        } else if (!s->source_done) {
+            size_t job;
+            int rc = take_next(s, &job);
+            if (rc < 0) {
+                s->abort_rc = rc;
+                break;
+            }
+            if (!rc) {
+                s->source_done = true;
+                break;
+            }
+            start_job(s, sl, job, 1);
+        } else {
+            break;
+        }
+        started++;
+    }
+    return started;
+}
+
+static void finish_local(struct sched *s, double now, bool all)
+{
+    for (size_t i = 0; i < s->nslots; i++) {
+        struct slot *sl = &s->slots[i];
+        if (sl->active && sl->local && (all || sl->due <= now)) {
+            deliver_ok(s, sl, &sl->answer, 200);
+            slot_clear(s, sl);
+        }
+    }
+}
+
+static long wait_ms(struct sched *s, double now, long tick_ms)
+{
+    double next = now + (double)tick_ms / 1000.0;
+    for (size_t i = 0; i < s->nslots; i++)
+        if (s->slots[i].active && s->slots[i].local && s->slots[i].due < next)
+            next = s->slots[i].due;
+    for (size_t i = 0; i < s->nretries; i++)
+        if (s->retries[i].at < next)
+            next = s->retries[i].at;
+    if (next <= now)
+        return 0;
+    return (long)((next - now) * 1000.0) + 1;
+}
+
+int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t total,
+                     const struct lleval_sched_opts *o, lleval_sched_result_fn on_result,
+                     lleval_sched_tick_fn on_tick, void *ud, struct lleval_sched_stats *st,
+                     struct lleval_err *err)
+{
+    struct sched s;
+    bool stopping = false;
+    double last_tick;
+    int rc = 0;
+
+    memset(st, 0, sizeof(*st));
+    memset(&s, 0, sizeof(s));
+    s.e = e;
+    s.next = next;
+    s.err = err;
+    s.o = o;
+    s.on_result = on_result;
+    s.ud = ud;
+    s.st = st;
+    s.rng = o->seed;
+    s.nslots = (size_t)(o->max_in_flight > 0 ? o->max_in_flight : 1);
+    s.slots = lleval_xcalloc(s.nslots, sizeof(*s.slots));
+    s.done = lleval_xcalloc(s.nslots, sizeof(*s.done));
+    for (size_t i = 0; i < s.nslots; i++) {
+        lleval_sb_init(&s.slots[i].reply, 0);
+        lleval_sb_init(&s.done[i].reply, 0);
+    }
+    st->total = total;
+    st->started = lleval_monotonic();
+    last_tick = st->started;
+    if (!e->ops->answer_local) {
+        s.multi = curl_multi_init();
+        curl_multi_setopt(s.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s.nslots);
+        curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, (long)s.nslots + 1);
+    }
+
+    for (;;) {
+        double now = lleval_monotonic();
+        if (lleval_stop_signal)
+            stopping = true;
+        if (s.unreachable || s.abort_rc)
+            stopping = true;
+        if (lleval_stop_signal >= 2 || s.abort_rc)
+            break; /* abandon what is in flight */
+        if (!stopping)
+            fill_slots(&s);
+        if (!st->in_flight && (stopping || (s.source_done && !s.nretries)))
+            break;
+        if (s.multi && st->in_flight) {
+            int running, msgs;
+            size_t refilled = 0;
+            CURLMsg *m;
+            size_t ndone = 0;
+            curl_multi_perform(s.multi, &running);
+            /* at most nslots messages: one per transfer in flight */
+            while ((m = curl_multi_info_read(s.multi, &msgs))) {
+                struct slot *sl = NULL;
+                if (m->msg != CURLMSG_DONE)
+                    continue;
+                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+                take_finished(&s, sl, m->data.result, &s.done[ndone++]);
+            }
+            /* refill the freed slots and send the new requests before parsing
+             * the replies (and never wait first: a poll would leave the slots
+             * idle until another request finishes or tick_ms passes) */
+            if (!stopping && !lleval_stop_signal && !s.unreachable)
+                refilled = fill_slots(&s);
+            if (refilled)
+                curl_multi_perform(s.multi, &running);
+            for (size_t i = 0; i < ndone; i++)
+                settle(&s, &s.done[i]);
+            if (refilled) {
+                /* no wait: the new transfers may have finished already, and
+                 * their messages wait for the next curl_multi_info_read */
+            } else if (!s.abort_rc && !s.unreachable && st->in_flight) {
+                curl_multi_poll(s.multi, NULL, 0, (int)wait_ms(&s, lleval_monotonic(), o->tick_ms),
+                                NULL);
+            } else if (!st->in_flight && s.nretries && !stopping) {
+                lleval_sleep_ms(wait_ms(&s, lleval_monotonic(), o->tick_ms));
+            }
+        } else if (st->in_flight) {
+            /* the clock now, not the loop's start: the jobs just started are due from now */
+            long w = wait_ms(&s, lleval_monotonic(), o->tick_ms);
+            if (w > 0)
+                lleval_sleep_ms(w);
+            finish_local(&s, lleval_monotonic(), false);
+        } else if (s.nretries && !stopping) {
+            lleval_sleep_ms(wait_ms(&s, now, o->tick_ms));
+        }
+        now = lleval_monotonic();
+        st->elapsed = now - st->started;
+        if (on_tick && (now - last_tick) * 1000.0 >= (double)o->tick_ms) {
+            last_tick = now;
+            if (on_tick(ud, st))
+                stopping = true;
+        }
+    }
+    st->elapsed = lleval_monotonic() - st->started;
+    if (on_tick)
+        on_tick(ud, st);
+
+    for (size_t i = 0; i < s.nslots; i++) {
+        if (s.slots[i].active)
+            slot_clear(&s, &s.slots[i]);
+        if (s.slots[i].easy)
+            curl_easy_cleanup(s.slots[i].easy);
+        lleval_sb_release(&s.slots[i].reply);
+        lleval_http_request_release(&s.done[i].req);
+        lleval_sb_release(&s.done[i].reply);
+    }
+    if (s.multi)
+        curl_multi_cleanup(s.multi);
+    /* jobs still live were abandoned (stop, unreachable, abort): resume asks them again */
+    for (size_t i = 0; i < s.pool_cap; i++) {
+        free(s.pool[i].custom_id);
+        json_decref(s.pool[i].body);
+    }
+    free(s.pool);
+    free(s.free_idx);
+    free(s.slots);
+    free(s.done);
+    free(s.retries);
+
+    if (s.abort_rc)
+        rc = s.abort_rc;
+    else if (s.unreachable)
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "engine unreachable after %ld consecutive connection failures (%s); "
+                            "the run is resumable: start the engine and run it again",
+                            st->consecutive_connect_failures, st->last_error);
+    else if (!s.source_done || s.nretries || s.n_free != s.pool_cap)
+        rc = lleval_err_set(err, LLEVAL_EINTR,
+                            "stopped with %zu of %zu requests answered; the run is resumable",
+                            st->done, total);
+    return rc;
+}

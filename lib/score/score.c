@@ -1,0 +1,940 @@
+/*
+ * Scoring: streams predictions.csv (or reads a SQuAD-style JSON object),
+ * looks up each row's gold answers in the prepared datasets, scores it with
+ * the dataset's metric, aggregates per dataset x prompt type x temperature
+ * with bootstrap intervals, and writes scores.json. See include/lleval/score/score.h.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/util/csv.h"
+#include "lleval/dataset/dataset.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/score/score.h"
+#include "lleval/util/util.h"
+#include "score_int.h"
+
+/* ---- options ---- */
+
+void lleval_score_opts_init(struct lleval_score_opts *o)
+{
+    o->extraction = LLEVAL_EXTRACT_NONE;
+    o->strip_think = true;
+    o->bootstrap = LLEVAL_BOOTSTRAP_DEFAULT;
+    o->seed = 12345;
+    o->truncation_warn = LLEVAL_TRUNCATION_WARN;
+}
+
+void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lleval_config *cfg)
+{
+    enum lleval_extract e;
+    lleval_score_opts_init(o);
+    if (!cfg)
+        return;
+    if (cfg->answer_extraction && !lleval_extract_parse(cfg->answer_extraction, &e))
+        o->extraction = e;
+    o->strip_think = cfg->strip_think;
+    if (cfg->bootstrap_samples >= 0 && cfg->bootstrap_samples <= LLEVAL_BOOTSTRAP_MAX)
+        o->bootstrap = cfg->bootstrap_samples;
+    o->seed = (uint64_t)cfg->bootstrap_seed;
+}
+
+/* ---- accumulators ---- */
+
+enum { FIN_STOP, FIN_LENGTH, FIN_ERROR, FIN_OTHER };
+
+struct acc {
+    struct gold_set *gold; /* borrowed from the scorer */
+    char *prompt_type;     /* NULL: all (SQuAD-JSON mode, overall rows) */
+    char *temperature;
+    double temp_value;
+    long n, unknown, duplicates, errors, empty, unparseable;
+    long fin[4];
+    struct lleval_dist em, f1, contains, accuracy, latency, tps;
+    uint8_t **seen; /* per sample: bitset over the gold items */
+    size_t n_seen;
+};
+
+static void acc_free(struct acc *a)
+{
+    if (!a)
+        return;
+    free(a->prompt_type);
+    free(a->temperature);
+    lleval_dist_release(&a->em);
+    lleval_dist_release(&a->f1);
+    lleval_dist_release(&a->contains);
+    lleval_dist_release(&a->accuracy);
+    lleval_dist_release(&a->latency);
+    lleval_dist_release(&a->tps);
+    for (size_t i = 0; i < a->n_seen; i++)
+        free(a->seen[i]);
+    free(a->seen);
+    free(a);
+}
+
+/* Marks (sample, item) as seen; returns false when it already was. */
+static bool acc_mark(struct acc *a, long sample, size_t item)
+{
+    size_t s = (size_t)sample;
+    if (s >= a->n_seen) {
+        a->seen = lleval_xrealloc(a->seen, (s + 1) * sizeof(*a->seen));
+        memset(a->seen + a->n_seen, 0, (s + 1 - a->n_seen) * sizeof(*a->seen));
+        a->n_seen = s + 1;
+    }
+    if (!a->seen[s])
+        a->seen[s] = lleval_xcalloc(a->gold->n_items / 8 + 1, 1);
+    if (a->seen[s][item / 8] & (1u << (item % 8)))
+        return false;
+    a->seen[s][item / 8] |= (uint8_t)(1u << (item % 8));
+    return true;
+}
+
+static long acc_missing(const struct acc *a)
+{
+    long missing = 0;
+    bool any = false;
+    for (size_t s = 0; s < a->n_seen; s++) {
+        long seen = 0;
+        if (!a->seen[s])
+            continue;
+        any = true;
+        for (size_t i = 0; i < a->gold->n_items; i++)
+            seen += (a->seen[s][i / 8] >> (i % 8)) & 1;
+        missing += (long)a->gold->n_items - seen;
+    }
+    return any ? missing : (long)a->gold->n_items;
+}
+
+/* ---- the scorer ---- */
+
+/* String equality for the short cells compared on every row (dataset,
+ * prompt type, temperature, finish reason): inline, no library call. */
+static inline bool str_eq(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+#define MAX_SAMPLE 100000
+
+struct scorer {
+    const char *prepared_dir;
+    const char *path;
+    struct lleval_score_opts o;
+    struct gold_set **sets;
+    size_t n_sets, cap_sets;
+    struct acc **accs;
+    size_t n_accs, cap_accs;
+    struct acc *last;
+    long rows, scored, unknown, duplicates;
+    char *first_unknown, *first_duplicate;
+    long first_unknown_line, first_duplicate_line;
+    struct lleval_sb answer;
+    struct lleval_norm pred;
+};
+
+static void scorer_init(struct scorer *s, const char *prepared_dir, const char *path,
+                        const struct lleval_score_opts *o)
+{
+    memset(s, 0, sizeof(*s));
+    s->prepared_dir = prepared_dir;
+    s->path = path;
+    if (o)
+        s->o = *o;
+    else
+        lleval_score_opts_init(&s->o);
+    lleval_sb_init(&s->answer, 0);
+    lleval_norm_init(&s->pred);
+}
+
+static void scorer_release(struct scorer *s)
+{
+    for (size_t i = 0; i < s->n_accs; i++)
+        acc_free(s->accs[i]);
+    for (size_t i = 0; i < s->n_sets; i++)
+        lleval_gold_free(s->sets[i]);
+    free(s->accs);
+    free(s->sets);
+    free(s->first_unknown);
+    free(s->first_duplicate);
+    lleval_sb_release(&s->answer);
+    lleval_norm_release(&s->pred);
+}
+
+static int scorer_gold(struct scorer *s, const char *name, struct gold_set **out,
+                       struct lleval_err *err)
+{
+    int rc;
+    for (size_t i = 0; i < s->n_sets; i++) {
+        if (!strcmp(s->sets[i]->name, name)) {
+            *out = s->sets[i];
+            return 0;
+        }
+    }
+    rc = lleval_gold_load(s->prepared_dir, name, out, err);
+    if (rc)
+        return rc;
+    LLEVAL_GROW(s->sets, s->n_sets, s->cap_sets);
+    s->sets[s->n_sets++] = *out;
+    return 0;
+}
+
+static struct acc *scorer_acc(struct scorer *s, struct gold_set *g, const char *prompt,
+                              const char *temp, double temp_value)
+{
+    struct acc *a = s->last;
+    if (a && a->gold == g && str_eq(a->prompt_type, prompt) && str_eq(a->temperature, temp))
+        return a;
+    for (size_t i = 0; i < s->n_accs; i++) {
+        a = s->accs[i];
+        if (a->gold == g && !strcmp(a->prompt_type, prompt) && !strcmp(a->temperature, temp))
+            return s->last = a;
+    }
+    a = lleval_xcalloc(1, sizeof(*a));
+    a->gold = g;
+    a->prompt_type = lleval_xstrdup(prompt);
+    a->temperature = lleval_xstrdup(temp);
+    a->temp_value = temp_value;
+    LLEVAL_GROW(s->accs, s->n_accs, s->cap_accs);
+    s->accs[s->n_accs++] = a;
+    return s->last = a;
+}
+
+/* Extracts and scores one answer of item it; fills the score fields of r. */
+static void score_answer(struct scorer *s, const struct gold_set *g, const struct gold_item *it,
+                         const char *text, size_t len, bool ok, struct lleval_item_score *r)
+{
+    lleval_sb_reset(&s->answer);
+    if (ok)
+        lleval_extract_answer(text, len, s->o.extraction, s->o.strip_think, &s->answer);
+    r->answer = s->answer.buf;
+    r->scoring = g->scoring;
+    r->em = r->f1 = r->contains = 0;
+    r->choice = -1;
+    r->correct = false;
+    if (!ok)
+        return;
+    if (g->scoring == LLEVAL_SCORING_MC) {
+        r->choice =
+            lleval_mc_extract(s->answer.buf, s->answer.len, g->choices + it->first, it->count);
+        r->correct = r->choice >= 0 && r->choice == it->gold_choice;
+        return;
+    }
+    struct lleval_qa_score sc;
+    lleval_norm_set_unsorted(&s->pred, s->answer.buf, s->answer.len,
+                             g->scoring == LLEVAL_SCORING_NQ);
+    lleval_qa_score_unsorted(&s->pred, g->golds + it->first, it->count, &sc);
+    r->em = sc.em;
+    r->f1 = sc.f1;
+    r->contains = sc.contains;
+    r->correct = sc.em == 1.0;
+}
+
+/* Adds one scored row; fin is a FIN_* kind, or -1 when the input has none. */
+static void acc_add(struct acc *a, const struct lleval_item_score *r, int fin, double latency,
+                    double tps)
+{
+    a->n++;
+    if (fin >= 0)
+        a->fin[fin]++;
+    if (!r->ok)
+        a->errors++;
+    else if (!r->answer[0])
+        a->empty++;
+    if (a->gold->scoring == LLEVAL_SCORING_MC) {
+        if (r->ok && r->choice < 0)
+            a->unparseable++;
+        lleval_dist_add(&a->accuracy, r->correct ? 1.0 : 0.0);
+    } else {
+        lleval_dist_add(&a->em, r->em);
+        lleval_dist_add(&a->f1, r->f1);
+        lleval_dist_add(&a->contains, r->contains);
+    }
+    if (r->ok && latency >= 0)
+        lleval_dist_add(&a->latency, latency);
+    if (r->ok && tps > 0)
+        lleval_dist_add(&a->tps, tps);
+}
+
+/* A gold question without a prediction (SQuAD-JSON mode): scores 0 and counts. */
+static void acc_add_missing(struct acc *a)
+{
+    a->n++;
+    if (a->gold->scoring == LLEVAL_SCORING_MC) {
+        lleval_dist_add(&a->accuracy, 0.0);
+    } else {
+        lleval_dist_add(&a->em, 0.0);
+        lleval_dist_add(&a->f1, 0.0);
+        lleval_dist_add(&a->contains, 0.0);
+    }
+}
+
+/* ---- predictions.csv ---- */
+
+enum col {
+    C_CUSTOM_ID,
+    C_DATASET,
+    C_ITEM_ID,
+    C_PROMPT_TYPE,
+    C_TEMPERATURE,
+    C_SAMPLE,
+    C_STATUS,
+    C_FINISH,
+    C_PREDICTION,
+    C_LATENCY,
+    C_GEN_TPS,
+    N_COLS,
+};
+
+static const char *const col_names[N_COLS] = {
+    "custom_id", "dataset",       "item_id",    "prompt_type", "temperature", "sample",
+    "status",    "finish_reason", "prediction", "latency_ms",  "gen_tps",
+};
+
+static const bool col_required[N_COLS] = {
+    [C_CUSTOM_ID] = true, [C_DATASET] = true, [C_ITEM_ID] = true, [C_PREDICTION] = true};
+
+static const char *field(const struct lleval_csv_reader *r, const int *cols, enum col c)
+{
+    return cols[c] >= 0 ? r->fields[cols[c]] : "";
+}
+
+static void note_first(char **first, long *first_line, const char *id, long line)
+{
+    if (*first)
+        return;
+    *first = lleval_xstrdup(id);
+    *first_line = line;
+}
+
+static int finish_kind(const char *f)
+{
+    if (str_eq(f, "stop"))
+        return FIN_STOP;
+    if (str_eq(f, "length"))
+        return FIN_LENGTH;
+    if (str_eq(f, "error"))
+        return FIN_ERROR;
+    return FIN_OTHER;
+}
+
+/* Powers of ten that doubles hold exactly. */
+static const double exact_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/*
+ * The fast path for the numbers `lleval parse` writes: a plain decimal
+ * ("1234" or "1234.5") of at most 15 digits. The digits read as an integer
+ * and the power of ten are both exact doubles, so one correctly rounded
+ * division gives exactly what strtod gives (Clinger's fast path). False for
+ * anything else, which the caller hands to strtod.
+ */
+static bool plain_decimal(const char *s, double *out)
+{
+    const char *p = s, *dot = NULL;
+    uint64_t m = 0; /* wraps for more than 19 digits, which are refused below */
+    while ((unsigned)(*p - '0') < 10)
+        m = m * 10 + (uint64_t)(*p++ - '0');
+    if (p == s)
+        return false;
+    if (*p == '.') {
+        dot = ++p;
+        while ((unsigned)(*p - '0') < 10)
+            m = m * 10 + (uint64_t)(*p++ - '0');
+        if (p == dot)
+            return false;
+    }
+    if (*p || p - s - (dot != NULL) > 15)
+        return false;
+    *out = (double)m / exact_pow10[dot ? p - dot : 0];
+    return true;
+}
+
+/* A number cell: -1 when empty or not a number (the scorer never fails on facts). */
+static double num_cell(const char *s)
+{
+    double v;
+    if (!*s)
+        return -1;
+    if (plain_decimal(s, &v))
+        return v;
+    if (lleval_parse_double(s, &v) || !isfinite(v))
+        return -1;
+    return v;
+}
+
+/* The sample column: plain digits read here, anything else by lleval_parse_long. */
+static int sample_cell(const char *s, long *out)
+{
+    long v = 0;
+    size_t i = 0;
+    for (; s[i] >= '0' && s[i] <= '9' && i < 7; i++)
+        v = v * 10 + (s[i] - '0');
+    if (i && !s[i] && v <= MAX_SAMPLE) {
+        *out = v;
+        return 0;
+    }
+    return lleval_parse_long(s, 0, MAX_SAMPLE, out);
+}
+
+static int read_header(struct lleval_csv_reader *r, int *cols, struct lleval_err *err)
+{
+    int rc = lleval_csv_next(r, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "%s: empty file: a predictions.csv starts with a header row "
+                              "(docs/formats.md)",
+                              r->path);
+    for (int c = 0; c < N_COLS; c++) {
+        cols[c] = -1;
+        for (size_t i = 0; i < r->n_fields; i++)
+            if (!strcmp(r->fields[i], col_names[c]))
+                cols[c] = (int)i;
+        if (cols[c] < 0 && col_required[c])
+            return lleval_err_set(err, LLEVAL_EINVAL,
+                                  "%s:%ld: not a predictions.csv header: no column '%s' "
+                                  "(docs/formats.md lists the columns)",
+                                  r->path, r->line, col_names[c]);
+    }
+    return 0;
+}
+
+static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct lleval_err *err)
+{
+    struct lleval_csv_reader r;
+    int cols[N_COLS];
+    size_t n_header;
+    char temp[40] = "", last_temp_s[40] = "\x01";
+    double temp_v = 0;
+    struct gold_set *last_g = NULL; /* the previous row's dataset and item */
+    long last_idx = -1;
+    int rc;
+
+    rc = lleval_csv_open(&r, s->path, err);
+    if (rc)
+        return rc;
+    rc = read_header(&r, cols, err);
+    if (rc)
+        goto out;
+    n_header = r.n_fields;
+    while ((rc = lleval_csv_next(&r, err)) == 1) {
+        struct lleval_item_score it;
+        struct gold_set *g = NULL;
+        struct acc *a;
+        const char *temp_s, *sample_s, *pred, *status;
+        long sample = 0, idx;
+
+        if (lleval_csv_blank(&r))
+            continue;
+        if (r.n_fields != n_header) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                "%s:%ld: the row has %zu fields but the header has %zu; the "
+                                "file is damaged: run `lleval parse` again",
+                                s->path, r.line, r.n_fields, n_header);
+            goto out;
+        }
+        s->rows++;
+        memset(&it, 0, sizeof(it));
+        it.custom_id = field(&r, cols, C_CUSTOM_ID);
+        it.dataset = field(&r, cols, C_DATASET);
+        it.item_id = field(&r, cols, C_ITEM_ID);
+        it.prompt_type = field(&r, cols, C_PROMPT_TYPE);
+        it.line = r.line;
+        status = field(&r, cols, C_STATUS);
+        it.ok = !str_eq(status, "error");
+        it.choice = -1;
+        it.answer = "";
+        temp_s = field(&r, cols, C_TEMPERATURE);
+        sample_s = field(&r, cols, C_SAMPLE);
+        if (!str_eq(temp_s, last_temp_s)) { /* rows come in runs of one temperature */
+            temp[0] = '\0';
+            temp_v = 0;
+            if (*temp_s) {
+                if (lleval_parse_double(temp_s, &temp_v) || !isfinite(temp_v)) {
+                    rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                        "%s:%ld: column 'temperature' holds '%s', not a number",
+                                        s->path, r.line, temp_s);
+                    goto out;
+                }
+                lleval_fmt_num(temp, sizeof(temp), temp_v);
+            }
+            snprintf(last_temp_s, sizeof(last_temp_s), "%s", temp_s);
+            if (strlen(temp_s) >= sizeof(last_temp_s))
+                last_temp_s[0] = '\x01'; /* too long to cache: never matches */
+        }
+        it.temperature = temp;
+        if (*sample_s && sample_cell(sample_s, &sample)) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                "%s:%ld: column 'sample' holds '%s', not a number from 0 to %d",
+                                s->path, r.line, sample_s, MAX_SAMPLE);
+            goto out;
+        }
+        it.sample = sample;
+
+        if (last_g && str_eq(it.dataset, last_g->name)) {
+            g = last_g; /* rows come in runs of one dataset */
+        } else if (!*it.dataset || !lleval_dataset_name_valid(it.dataset)) {
+            /* parse could not decode the custom_id: nothing to score against */
+            it.state = LLEVAL_ITEM_UNKNOWN;
+            s->unknown++;
+            note_first(&s->first_unknown, &s->first_unknown_line, it.custom_id, r.line);
+            if (fn && (rc = fn(&it, ud)) != 0)
+                goto out;
+            continue;
+        } else {
+            rc = scorer_gold(s, it.dataset, &g, err);
+            if (rc)
+                goto out;
+            last_g = g;
+            last_idx = -1;
+        }
+        a = scorer_acc(s, g, it.prompt_type, temp, temp_v);
+        /* and in runs of one item (its samples) */
+        if (last_idx >= 0 && !strcmp(it.item_id, g->items[last_idx].id)) {
+            idx = last_idx;
+        } else {
+            idx = lleval_gold_find(g, it.item_id);
+            last_idx = idx;
+        }
+        if (idx < 0) {
+            it.state = LLEVAL_ITEM_UNKNOWN;
+            a->unknown++;
+            s->unknown++;
+            note_first(&s->first_unknown, &s->first_unknown_line, it.custom_id, r.line);
+            if (fn && (rc = fn(&it, ud)) != 0)
+                goto out;
+            continue;
+        }
+        if (!acc_mark(a, sample, (size_t)idx)) {
+            it.state = LLEVAL_ITEM_DUPLICATE;
+            a->duplicates++;
+            s->duplicates++;
+            note_first(&s->first_duplicate, &s->first_duplicate_line, it.custom_id, r.line);
+            if (fn && (rc = fn(&it, ud)) != 0)
+                goto out;
+            continue;
+        }
+        pred = field(&r, cols, C_PREDICTION);
+        score_answer(s, g, &g->items[idx], pred, strlen(pred), it.ok, &it);
+        it.state = LLEVAL_ITEM_SCORED;
+        if (it.ok)
+            acc_add(a, &it, finish_kind(field(&r, cols, C_FINISH)),
+                    num_cell(field(&r, cols, C_LATENCY)), num_cell(field(&r, cols, C_GEN_TPS)));
+        else
+            acc_add(a, &it, FIN_ERROR, -1, -1);
+        s->scored++;
+        if (fn && (rc = fn(&it, ud)) != 0)
+            goto out;
+    }
+out:
+    lleval_csv_close(&r);
+    return rc;
+}
+
+/* ---- results ---- */
+
+static void ci_of(const struct lleval_dist *d, const struct scorer *s, const char *label,
+                  const char *metric, struct lleval_ci *out)
+{
+    char *l = lleval_xasprintf("%s/%s", label, metric);
+    /* resamples were validated by the caller; a failure leaves the mean only */
+    if (lleval_bootstrap_dist(d, s->o.bootstrap, lleval_seed_derive(s->o.seed, l), out, NULL))
+        lleval_bootstrap_dist(d, 0, 0, out, NULL);
+    free(l);
+}
+
+static char *group_label(const struct lleval_score_group *g)
+{
+    if (g->overall)
+        return lleval_xasprintf("%s", g->dataset);
+    return lleval_xasprintf("%s/%s/t%s", g->dataset, g->prompt_type, g->temperature);
+}
+
+static void add_warning(struct lleval_score_result *res, char *msg)
+{
+    res->warnings = lleval_xrealloc(res->warnings, (res->n_warnings + 1) * sizeof(char *));
+    res->warnings[res->n_warnings++] = msg;
+}
+
+/* Fills one result group from an accumulator. */
+static void group_from(const struct scorer *s, const struct acc *a, bool overall,
+                       struct lleval_score_group *g)
+{
+    char *label;
+    memset(g, 0, sizeof(*g));
+    g->dataset = lleval_xstrdup(a->gold->name);
+    g->overall = overall;
+    if (!overall) {
+        g->prompt_type = lleval_xstrdup(a->prompt_type);
+        g->temperature = lleval_xstrdup(a->temperature);
+    }
+    g->scoring = a->gold->scoring;
+    g->type = lleval_xstrdup(a->gold->type);
+    g->n = a->n;
+    g->unknown = a->unknown;
+    g->duplicates = a->duplicates;
+    g->errors = a->errors;
+    g->empty = a->empty;
+    g->unparseable = a->unparseable;
+    g->finish_stop = a->fin[FIN_STOP];
+    g->finish_length = a->fin[FIN_LENGTH];
+    g->finish_error = a->fin[FIN_ERROR];
+    g->finish_other = a->fin[FIN_OTHER];
+    label = overall ? lleval_xasprintf("%s/*/*", a->gold->name)
+                    : lleval_xasprintf("%s/%s/%s", a->gold->name, a->prompt_type, a->temperature);
+    ci_of(&a->em, s, label, "em", &g->em);
+    ci_of(&a->f1, s, label, "f1", &g->f1);
+    ci_of(&a->contains, s, label, "contains", &g->contains);
+    ci_of(&a->accuracy, s, label, "accuracy", &g->accuracy);
+    ci_of(&a->latency, s, label, "latency_ms", &g->latency_ms);
+    ci_of(&a->tps, s, label, "tokens_per_s", &g->tokens_per_s);
+    free(label);
+}
+
+static void merge_acc(struct acc *into, const struct acc *from)
+{
+    into->n += from->n;
+    into->unknown += from->unknown;
+    into->duplicates += from->duplicates;
+    into->errors += from->errors;
+    into->empty += from->empty;
+    into->unparseable += from->unparseable;
+    for (int i = 0; i < 4; i++)
+        into->fin[i] += from->fin[i];
+    lleval_dist_merge(&into->em, &from->em);
+    lleval_dist_merge(&into->f1, &from->f1);
+    lleval_dist_merge(&into->contains, &from->contains);
+    lleval_dist_merge(&into->accuracy, &from->accuracy);
+    lleval_dist_merge(&into->latency, &from->latency);
+    lleval_dist_merge(&into->tps, &from->tps);
+}
+
+static int cmp_acc(const void *x, const void *y)
+{
+    const struct acc *a = *(const struct acc *const *)x, *b = *(const struct acc *const *)y;
+    int c = strcmp(a->prompt_type, b->prompt_type);
+    if (c)
+        return c;
+    if (a->temp_value != b->temp_value)
+        return a->temp_value < b->temp_value ? -1 : 1;
+    return strcmp(a->temperature, b->temperature);
+}
+
+static void group_warnings(struct lleval_score_result *res, const struct lleval_score_group *g)
+{
+    char *label = group_label(g);
+    if (g->n > 0 && (double)g->finish_length / (double)g->n > res->opts.truncation_warn)
+        add_warning(res,
+                    lleval_xasprintf("%s: %.1f%% of the answers stopped at max_new_tokens "
+                                     "(finish_reason length, %ld of %ld, above %.0f%%); raise "
+                                     "max_new_tokens or add stop sequences",
+                                     label, 100.0 * (double)g->finish_length / (double)g->n,
+                                     g->finish_length, g->n, 100.0 * res->opts.truncation_warn));
+    if (g->errors > 0)
+        add_warning(res, lleval_xasprintf("%s: %ld of %ld requests failed (status error) and "
+                                          "score 0; the error column of predictions.csv says "
+                                          "why",
+                                          label, g->errors, g->n));
+    if (g->scoring == LLEVAL_SCORING_MC && g->n > g->errors &&
+        (double)g->unparseable / (double)(g->n - g->errors) > 0.10)
+        add_warning(
+            res, lleval_xasprintf("%s: no answer letter could be read from %ld of %ld answers; try "
+                                  "scoring.answer_extraction after_answer or a prompt that asks "
+                                  "for the letter only",
+                                  label, g->unparseable, g->n - g->errors));
+    free(label);
+}
+
+/* Builds res->groups (each dataset's groups sorted, then its overall row) and warnings. */
+static void finish_result(struct scorer *s, struct lleval_score_result *res)
+{
+    res->opts = s->o;
+    res->rows = s->rows;
+    res->scored = s->scored;
+    res->unknown = s->unknown;
+    res->duplicates = s->duplicates;
+    for (size_t d = 0; d < s->n_sets; d++) {
+        struct gold_set *gs = s->sets[d];
+        struct acc **mine = lleval_xmalloc((s->n_accs + 1) * sizeof(*mine));
+        struct acc all;
+        size_t k = 0;
+        long missing = 0;
+        for (size_t i = 0; i < s->n_accs; i++)
+            if (s->accs[i]->gold == gs)
+                mine[k++] = s->accs[i];
+        if (!k) {
+            free(mine);
+            continue;
+        }
+        qsort(mine, k, sizeof(*mine), cmp_acc);
+        memset(&all, 0, sizeof(all));
+        all.gold = gs;
+        res->groups = lleval_xrealloc(res->groups, (res->n_groups + k + 1) * sizeof(*res->groups));
+        for (size_t i = 0; i < k; i++) {
+            struct lleval_score_group *g = &res->groups[res->n_groups++];
+            group_from(s, mine[i], false, g);
+            g->missing = acc_missing(mine[i]);
+            missing += g->missing;
+            group_warnings(res, g);
+            merge_acc(&all, mine[i]);
+        }
+        group_from(s, &all, true, &res->groups[res->n_groups]);
+        res->groups[res->n_groups++].missing = missing;
+        res->missing += missing;
+        lleval_dist_release(&all.em);
+        lleval_dist_release(&all.f1);
+        lleval_dist_release(&all.contains);
+        lleval_dist_release(&all.accuracy);
+        lleval_dist_release(&all.latency);
+        lleval_dist_release(&all.tps);
+        free(mine);
+    }
+    if (s->unknown > 0)
+        add_warning(
+            res, lleval_xasprintf("%ld prediction rows name an item that is not in the prepared "
+                                  "gold data and were not scored (first: '%s' at %s:%ld); was the "
+                                  "dataset prepared again since the run was built?",
+                                  s->unknown, s->first_unknown ? s->first_unknown : "", s->path,
+                                  s->first_unknown_line));
+    if (s->duplicates > 0)
+        add_warning(res,
+                    lleval_xasprintf("%ld repeated prediction rows were not scored (first: "
+                                     "'%s' at %s:%ld); the first row of each was kept",
+                                     s->duplicates, s->first_duplicate ? s->first_duplicate : "",
+                                     s->path, s->first_duplicate_line));
+}
+
+static int check_opts(const struct lleval_score_opts *o, struct lleval_err *err)
+{
+    if (o && (o->bootstrap < 0 || o->bootstrap > LLEVAL_BOOTSTRAP_MAX))
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "bootstrap resamples must be from 0 to %d, not %ld",
+                              LLEVAL_BOOTSTRAP_MAX, o->bootstrap);
+    return 0;
+}
+
+int lleval_score_csv(const char *pred_csv, const char *prepared_dir,
+                     const struct lleval_score_opts *o, struct lleval_score_result *res,
+                     struct lleval_err *err)
+{
+    struct scorer s;
+    int rc;
+    memset(res, 0, sizeof(*res));
+    rc = check_opts(o, err);
+    if (rc)
+        return rc;
+    scorer_init(&s, prepared_dir, pred_csv, o);
+    rc = scan_csv(&s, NULL, NULL, err);
+    if (!rc) {
+        finish_result(&s, res);
+        res->predictions = lleval_xstrdup(pred_csv);
+        res->prepared_dir = lleval_xstrdup(prepared_dir);
+    }
+    scorer_release(&s);
+    return rc;
+}
+
+int lleval_score_each(const char *pred_csv, const char *prepared_dir,
+                      const struct lleval_score_opts *o, lleval_item_score_fn fn, void *ud,
+                      struct lleval_err *err)
+{
+    struct scorer s;
+    int rc = check_opts(o, err);
+    if (rc)
+        return rc;
+    scorer_init(&s, prepared_dir, pred_csv, o);
+    rc = scan_csv(&s, fn, ud, err);
+    scorer_release(&s);
+    return rc;
+}
+
+/* ---- SQuAD-style JSON ---- */
+
+int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, const char *dataset,
+                            const struct lleval_score_opts *o, struct lleval_score_result *res,
+                            struct lleval_err *err)
+{
+    struct scorer s;
+    struct gold_set *g;
+    struct acc *a;
+    struct pred_map preds;
+    double em_sum = 0, f1_sum = 0;
+    long missing = 0;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    rc = check_opts(o, err);
+    if (rc)
+        return rc;
+    rc = lleval_pred_map_load(pred_json, &preds, err);
+    if (rc)
+        return rc;
+    scorer_init(&s, prepared_dir, pred_json, o);
+    rc = scorer_gold(&s, dataset, &g, err);
+    if (rc)
+        goto out;
+    a = scorer_acc(&s, g, "", "", 0);
+    /* the official loop: every gold question in order; no prediction scores 0 */
+    for (size_t i = 0; i < g->n_items; i++) {
+        struct lleval_item_score it;
+        const struct pred_entry *p = lleval_pred_map_get(&preds, g->items[i].id);
+        if (p)
+            preds.used[p - preds.e] = 1;
+        if (!p) {
+            acc_add_missing(a);
+            missing++;
+            continue;
+        }
+        memset(&it, 0, sizeof(it));
+        it.ok = true;
+        score_answer(&s, g, &g->items[i], preds.strs.buf + p->val, p->val_len, true, &it);
+        acc_add(a, &it, -1, -1, -1);
+        s.scored++;
+        em_sum += g->scoring == LLEVAL_SCORING_MC ? (it.correct ? 1 : 0) : it.em;
+        f1_sum += it.f1;
+    }
+    /* predictions that no gold question asked for: the entries never looked up */
+    for (size_t i = 0; i < preds.n; i++) {
+        s.rows++;
+        if (!preds.used[i]) {
+            s.unknown++;
+            a->unknown++;
+            note_first(&s.first_unknown, &s.first_unknown_line, preds.strs.buf + preds.e[i].key, 0);
+        }
+    }
+    res->total = (long)g->n_items;
+    if (res->total > 0) {
+        /* the official script's arithmetic: 100.0 * sum / total */
+        res->exact_match = 100.0 * em_sum / (double)res->total;
+        res->f1 = 100.0 * f1_sum / (double)res->total;
+    }
+    /* one group: the dataset as the official script sees it */
+    res->opts = s.o;
+    res->rows = s.rows;
+    res->scored = s.scored;
+    res->unknown = s.unknown;
+    res->missing = missing;
+    res->groups = lleval_xmalloc(sizeof(*res->groups));
+    group_from(&s, a, true, &res->groups[0]);
+    res->groups[0].missing = missing;
+    res->n_groups = 1;
+    group_warnings(res, &res->groups[0]);
+    if (s.unknown > 0)
+        add_warning(res, lleval_xasprintf("%ld predictions name a question id that is not in "
+                                          "'%s' and were not scored (first: '%s')",
+                                          s.unknown, dataset, s.first_unknown));
+    res->squad_json = true;
+    res->predictions = lleval_xstrdup(pred_json);
+    res->prepared_dir = lleval_xstrdup(prepared_dir);
+out:
+    scorer_release(&s);
+    lleval_pred_map_release(&preds);
+    return rc;
+}
+
+/* ---- results ---- */
+
+void lleval_score_result_release(struct lleval_score_result *res)
+{
+    if (!res)
+        return;
+    for (size_t i = 0; i < res->n_groups; i++) {
+        free(res->groups[i].dataset);
+        free(res->groups[i].prompt_type);
+        free(res->groups[i].temperature);
+        free(res->groups[i].type);
+    }
+    for (size_t i = 0; i < res->n_warnings; i++)
+        free(res->warnings[i]);
+    free(res->groups);
+    free(res->warnings);
+    free(res->predictions);
+    free(res->prepared_dir);
+    memset(res, 0, sizeof(*res));
+}
+
+int lleval_score_run(const char *pred_csv, const char *prepared_dir, const char *out_dir,
+                     const struct lleval_score_opts *o, struct lleval_score_result *res,
+                     struct lleval_err *err)
+{
+    int rc = lleval_score_csv(pred_csv, prepared_dir, o, res, err);
+    if (!rc)
+        rc = lleval_score_write(res, out_dir, err);
+    if (rc)
+        lleval_score_result_release(res);
+    return rc;
+}
+
+/* ---- per-item scores ---- */
+
+struct collect {
+    struct lleval_item_scores *out;
+    size_t cap;
+};
+
+static int collect_one(const struct lleval_item_score *s, void *ud)
+{
+    struct collect *c = ud;
+    struct lleval_item_rec *r;
+    if (s->state != LLEVAL_ITEM_SCORED)
+        return 0;
+    LLEVAL_GROW(c->out->items, c->out->n, c->cap);
+    r = &c->out->items[c->out->n++];
+    r->custom_id = lleval_xstrdup(s->custom_id);
+    r->sample = s->sample;
+    r->ok = s->ok;
+    r->mc = s->scoring == LLEVAL_SCORING_MC;
+    r->em = s->em;
+    r->f1 = s->f1;
+    r->contains = s->contains;
+    r->correct = s->correct;
+    return 0;
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+    return strcmp(((const struct lleval_item_rec *)a)->custom_id,
+                  ((const struct lleval_item_rec *)b)->custom_id);
+}
+
+int lleval_item_scores_load(const char *pred_csv, const char *prepared_dir,
+                            const struct lleval_score_opts *o, struct lleval_item_scores *out,
+                            struct lleval_err *err)
+{
+    struct collect c = {out, 0};
+    int rc;
+    memset(out, 0, sizeof(*out));
+    rc = lleval_score_each(pred_csv, prepared_dir, o, collect_one, &c, err);
+    if (rc) {
+        lleval_item_scores_release(out);
+        return rc;
+    }
+    if (out->n)
+        qsort(out->items, out->n, sizeof(*out->items), cmp_rec);
+    return 0;
+}
+
+const struct lleval_item_rec *lleval_item_scores_find(const struct lleval_item_scores *s,
+                                                      const char *custom_id)
+{
+    struct lleval_item_rec key;
+    if (!s->n)
+        return NULL;
+    key.custom_id = (char *)custom_id;
+    return bsearch(&key, s->items, s->n, sizeof(*s->items), cmp_rec);
+}
+
+void lleval_item_scores_release(struct lleval_item_scores *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->items[i].custom_id);
+    free(s->items);
+    memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,485 @@
+/*
+ * Statistics: xoshiro256** PRNG, binomial variates, percentile bootstrap
+ * (vector, paired and bounded-memory distribution forms) and McNemar's exact
+ * test. See include/lleval/score/stats.h.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/score/stats.h"
+#include "lleval/util/util.h"
+
+/* ---- PRNG ---- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+void lleval_rng_seed(struct lleval_rng *r, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
+}
+
+uint64_t lleval_rng_next(struct lleval_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double lleval_rng_uniform(struct lleval_rng *r)
+{
+    return (double)(lleval_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t lleval_rng_below(struct lleval_rng *r, uint64_t n)
+{
+    uint64_t x;
+    if (n <= UINT32_MAX) {
+        /* Lemire's multiply-shift with rejection: unbiased, no division usually */
+        uint32_t n32 = (uint32_t)n;
+        uint64_t m = (lleval_rng_next(r) >> 32) * n32;
+        uint32_t low = (uint32_t)m;
+        if (low < n32) {
+            uint32_t t = (uint32_t)(-n32) % n32;
+            while (low < t) {
+                m = (lleval_rng_next(r) >> 32) * n32;
+                low = (uint32_t)m;
+            }
+        }
+        return m >> 32;
+    }
+    /* rejection on the top of the range: unbiased, rarely loops */
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    do {
+        x = lleval_rng_next(r);
+    } while (x >= limit);
+    return x % n;
+}
+
+/* Sequential-search inversion of the CDF (used for n * p < 10): one exp per
+ * call (logq = log1p(-p), precomputed by callers that reuse p) plus about
+ * n * p multiply-divides. */
+static uint64_t binomial_inversion(struct lleval_rng *r, uint64_t n, double p, double logq)
+{
+    double q = 1.0 - p, dn = (double)n;
+    double qn = exp(dn * logq);
+    double np = dn * p;
+    double bound = fmin(dn, np + 10.0 * sqrt(np * q + 1.0));
+    double u = lleval_rng_uniform(r), px = qn;
+    uint64_t x = 0;
+    while (u > px) {
+        x++;
+        if ((double)x > bound) { /* lost in the far tail by rounding: start over */
+            x = 0;
+            px = qn;
+            u = lleval_rng_uniform(r);
+        } else {
+            u -= px;
+            px = ((dn - (double)x + 1.0) * p * px) / ((double)x * q);
+        }
+    }
+    return x;
+}
+
+/* Hormann (1993) BTRS, for p <= 0.5 and n * p >= 10; exact acceptance test
+ * with log-factorials. */
+static uint64_t binomial_btrs(struct lleval_rng *r, uint64_t n, double p)
+{
+    double dn = (double)n, q = 1.0 - p;
+    double spq = sqrt(dn * p * q);
+    double b = 1.15 + 2.53 * spq;
+    double a = -0.0873 + 0.0248 * b + 0.01 * p;
+    double c = dn * p + 0.5;
+    double vr = 0.92 - 4.2 / b;
+    double alpha = (2.83 + 5.1 / b) * spq;
+    double lpq = log(p / q);
+    double m = floor((dn + 1) * p);
+    double h = lgamma(m + 1) + lgamma(dn - m + 1);
+    for (;;) {
+        double u = lleval_rng_uniform(r) - 0.5;
+        double v = lleval_rng_uniform(r);
+        double us = 0.5 - fabs(u);
+        double k = floor((2 * a / us + b) * u + c);
+        if (k < 0 || k > dn)
+            continue;
+        if (us >= 0.07 && v <= vr)
+            return (uint64_t)k;
+        if (us <= 0) /* u was exactly +-0.5 */
+            continue;
+        v = log(v * alpha / (a / (us * us) + b));
+        if (v <= h - lgamma(k + 1) - lgamma(dn - k + 1) + (k - m) * lpq)
+            return (uint64_t)k;
+    }
+}
+
+uint64_t lleval_rng_binomial(struct lleval_rng *r, uint64_t n, double p)
+{
+    bool flip = false;
+    uint64_t k;
+    if (n == 0 || !(p > 0.0))
+        return 0;
+    if (p >= 1.0)
+        return n;
+    if (p > 0.5) {
+        p = 1.0 - p;
+        flip = true;
+    }
+    k = (double)n * p < 10.0 ? binomial_inversion(r, n, p, log1p(-p)) : binomial_btrs(r, n, p);
+    return flip ? n - k : k;
+}
+
+uint64_t lleval_seed_derive(uint64_t seed, const char *label)
+{
+    uint64_t h = 0xCBF29CE484222325ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)label; p && *p; p++)
+        h = (h ^ *p) * 0x100000001B3ULL;
+    uint64_t x = seed ^ h;
+    return splitmix64(&x);
+}
+
+/* ---- percentile intervals ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts the resampled statistics and sets out->lo / out->hi. */
+static void percentile_ci(double *stats, long b, struct lleval_ci *out)
+{
+    double tail = (1.0 - LLEVAL_CI_LEVEL) / 2.0;
+    double qs[2] = {tail, 1.0 - tail};
+    double *dst[2] = {&out->lo, &out->hi};
+    qsort(stats, (size_t)b, sizeof(double), cmp_double);
+    for (int i = 0; i < 2; i++) {
+        double h = qs[i] * (double)(b - 1);
+        long j = (long)floor(h);
+        double frac = h - (double)j;
+        *dst[i] = j + 1 < b ? stats[j] + frac * (stats[j + 1] - stats[j]) : stats[j];
+    }
+    /* all resamples equal: an interval of width exactly 0 */
+    if (stats[0] == stats[b - 1])
+        *dst[0] = *dst[1] = stats[0];
+}
+
+static int check_resamples(long resamples, struct lleval_err *err)
+{
+    if (resamples < 0 || resamples > LLEVAL_BOOTSTRAP_MAX)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "bootstrap resamples must be from 0 to %d, not %ld",
+                              LLEVAL_BOOTSTRAP_MAX, resamples);
+    return 0;
+}
+
+static void ci_empty(struct lleval_ci *out, size_t n, long resamples)
+{
+    out->mean = NAN;
+    out->lo = out->hi = NAN;
+    out->n = n;
+    out->resamples = resamples;
+}
+
+int lleval_bootstrap_mean(const double *x, size_t n, long resamples, uint64_t seed,
+                          struct lleval_ci *out, struct lleval_err *err)
+{
+    int rc = check_resamples(resamples, err);
+    double sum = 0;
+    if (rc)
+        return rc;
+    ci_empty(out, n, 0);
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
+    out->mean = sum / (double)n;
+    if (resamples == 0)
+        return 0;
+    struct lleval_rng r;
+    double *stats = lleval_xmalloc((size_t)resamples * sizeof(double));
+    lleval_rng_seed(&r, seed);
+    for (long b = 0; b < resamples; b++) {
+        double s = 0;
+        for (size_t i = 0; i < n; i++)
+            s += x[lleval_rng_below(&r, n)];
+        stats[b] = s / (double)n;
+    }
+    percentile_ci(stats, resamples, out);
+    out->resamples = resamples;
+    free(stats);
+    return 0;
+}
+
+int lleval_bootstrap_paired_diff(const double *a, const double *b, size_t n, long resamples,
+                                 uint64_t seed, struct lleval_ci *out, struct lleval_err *err)
+{
+    int rc = check_resamples(resamples, err);
+    double sum = 0;
+    if (rc)
+        return rc;
+    ci_empty(out, n, 0);
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        sum += a[i] - b[i];
+    out->mean = sum / (double)n;
+    if (resamples == 0)
+        return 0;
+    struct lleval_rng r;
+    double *stats = lleval_xmalloc((size_t)resamples * sizeof(double));
+    lleval_rng_seed(&r, seed);
+    for (long k = 0; k < resamples; k++) {
+        double s = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t j = (size_t)lleval_rng_below(&r, n);
+            s += a[j] - b[j];
+        }
+        stats[k] = s / (double)n;
+    }
+    percentile_ci(stats, resamples, out);
+    out->resamples = resamples;
+    free(stats);
+    return 0;
+}
+
+/* ---- McNemar ---- */
+
+double lleval_mcnemar_exact(long b, long c)
+{
+    long n, k;
+    double ln2, logsum = -INFINITY, p;
+    if (b < 0 || c < 0)
+        return NAN;
+    n = b + c;
+    if (n == 0)
+        return 1.0;
+    k = b < c ? b : c;
+    ln2 = log(2.0);
+    for (long i = 0; i <= k; i++) {
+        double t = lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) -
+                   (double)n * ln2;
+        /* log(exp(logsum) + exp(t)) without overflow */
+        if (logsum == -INFINITY)
+            logsum = t;
+        else if (t > logsum)
+            logsum = t + log1p(exp(logsum - t));
+        else
+            logsum = logsum + log1p(exp(t - logsum));
+    }
+    p = 2.0 * exp(logsum);
+    return p > 1.0 ? 1.0 : p;
+}
+
+/* ---- distribution ---- */
+
+/* Up to this many items per bin, a resample draws the items one by one
+ * (a draw costs about a sixteenth of a binomial variate). */
+#define DIRECT_FACTOR 16
+
+#define EMPTY_KEY UINT64_MAX
+#define ZERO_KEY  (UINT64_MAX - 1)
+
+/* Sign, exponent and the top 6 mantissa bits: bins one part in 64 wide. */
+static uint64_t bin_key(double v)
+{
+    uint64_t bits;
+    if (v == 0.0)
+        return ZERO_KEY;
+    memcpy(&bits, &v, sizeof(bits));
+    return bits >> 46;
+}
+
+void lleval_dist_init(struct lleval_dist *d)
+{
+    struct lleval_dist z = LLEVAL_DIST_INIT;
+    *d = z;
+}
+
+void lleval_dist_release(struct lleval_dist *d)
+{
+    free(d->bins);
+    lleval_dist_init(d);
+}
+
+static size_t slot_of(uint64_t key, size_t cap)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
+}
+
+static struct lleval_dist_bin *find_bin(struct lleval_dist *d, uint64_t key);
+
+static void rehash(struct lleval_dist *d, size_t cap)
+{
+    struct lleval_dist_bin *old = d->bins;
+    size_t old_cap = d->cap;
+    d->bins = lleval_xmalloc(cap * sizeof(*d->bins));
+    d->cap = cap;
+    d->n_bins = 0;
+    for (size_t i = 0; i < cap; i++)
+        d->bins[i].key = EMPTY_KEY;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].key == EMPTY_KEY)
+            continue;
+        struct lleval_dist_bin *b = find_bin(d, old[i].key);
+        b->count = old[i].count;
+        b->sum = old[i].sum;
+    }
+    free(old);
+}
+
+/* Finds or creates the bin of key. */
+static struct lleval_dist_bin *find_bin(struct lleval_dist *d, uint64_t key)
+{
+    size_t i;
+    if ((d->n_bins + 1) * 4 > d->cap * 3)
+        rehash(d, d->cap ? d->cap * 2 : 16);
+    for (i = slot_of(key, d->cap);; i = (i + 1) & (d->cap - 1)) {
+        struct lleval_dist_bin *b = &d->bins[i];
+        if (b->key == key)
+            return b;
+        if (b->key == EMPTY_KEY) {
+            b->key = key;
+            b->count = 0;
+            b->sum = 0;
+            d->n_bins++;
+            return b;
+        }
+    }
+}
+
+void lleval_dist_add(struct lleval_dist *d, double v)
+{
+    struct lleval_dist_bin *b;
+    if (!isfinite(v))
+        return;
+    b = find_bin(d, bin_key(v));
+    b->count++;
+    b->sum += v;
+    d->n++;
+    d->sum += v;
+}
+
+void lleval_dist_merge(struct lleval_dist *into, const struct lleval_dist *from)
+{
+    for (size_t i = 0; i < from->cap; i++) {
+        const struct lleval_dist_bin *s = &from->bins[i];
+        if (s->key == EMPTY_KEY)
+            continue;
+        struct lleval_dist_bin *b = find_bin(into, s->key);
+        b->count += s->count;
+        b->sum += s->sum;
+    }
+    into->n += from->n;
+    into->sum += from->sum;
+}
+
+double lleval_dist_mean(const struct lleval_dist *d)
+{
+    return d->n ? d->sum / (double)d->n : NAN;
+}
+
+static int cmp_bin(const void *a, const void *b)
+{
+    uint64_t x = ((const struct lleval_dist_bin *)a)->key;
+    uint64_t y = ((const struct lleval_dist_bin *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t seed,
+                          struct lleval_ci *out, struct lleval_err *err)
+{
+    int rc = check_resamples(resamples, err);
+    if (rc)
+        return rc;
+    ci_empty(out, d->n, 0);
+    if (d->n == 0)
+        return 0;
+    out->mean = lleval_dist_mean(d);
+    if (resamples == 0)
+        return 0;
+
+    /* the bins in key order, so the result does not depend on the order of adds */
+    size_t k = 0;
+    struct lleval_dist_bin *bins = lleval_xmalloc(d->n_bins * sizeof(*bins));
+    double *value = lleval_xmalloc(d->n_bins * sizeof(double));
+    double *stats = lleval_xmalloc((size_t)resamples * sizeof(double));
+    struct lleval_rng r;
+    for (size_t i = 0; i < d->cap; i++)
+        if (d->bins[i].key != EMPTY_KEY)
+            bins[k++] = d->bins[i];
+    qsort(bins, k, sizeof(*bins), cmp_bin);
+    for (size_t i = 0; i < k; i++)
+        value[i] = bins[i].sum / (double)bins[i].count;
+
+    lleval_rng_seed(&r, seed);
+    if (d->n <= DIRECT_FACTOR * (uint64_t)k) {
+        /* few items per bin: draw items one by one (cheaper than k binomials) */
+        double *item = lleval_xmalloc((size_t)d->n * sizeof(double));
+        size_t m = 0;
+        for (size_t i = 0; i < k; i++)
+            for (uint64_t c = 0; c < bins[i].count; c++)
+                item[m++] = value[i];
+        for (long b = 0; b < resamples; b++) {
+            double s = 0;
+            for (size_t j = 0; j < m; j++)
+                s += item[lleval_rng_below(&r, m)];
+            stats[b] = s / (double)m;
+        }
+        free(item);
+    } else {
+        /* one multinomial draw over the bins: sequential conditional
+         * binomials; bin i's conditional probability is fixed, so its
+         * log1p is computed once */
+        double *prob = lleval_xmalloc(k * sizeof(double));
+        double *logq = lleval_xmalloc(k * sizeof(double));
+        uint64_t pool = d->n;
+        for (size_t i = 0; i < k; i++) {
+            prob[i] = (double)bins[i].count / (double)pool;
+            logq[i] = prob[i] < 1.0 ? log1p(-prob[i]) : -INFINITY;
+            pool -= bins[i].count;
+        }
+        for (long b = 0; b < resamples; b++) {
+            uint64_t left = d->n;
+            double s = 0;
+            for (size_t i = 0; i < k && left; i++) {
+                uint64_t x;
+                if (i + 1 == k || prob[i] >= 1.0)
+                    x = left;
+                else if ((double)left * prob[i] < 10.0)
+                    x = binomial_inversion(&r, left, prob[i], logq[i]);
+                else
+                    x = lleval_rng_binomial(&r, left, prob[i]);
+                s += (double)x * value[i];
+                left -= x;
+            }
+            stats[b] = s / (double)d->n;
+        }
+        free(prob);
+        free(logq);
+    }
+    percentile_ci(stats, resamples, out);
+    out->resamples = resamples;
+    free(stats);
+    free(value);
+    free(bins);
+    return 0;
+}

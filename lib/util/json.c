@@ -1,0 +1,94 @@
+/* jansson helpers: typed getters, dotted paths, atomic JSON files. */
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+
+const char *lleval_json_str(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+double lleval_json_num(const json_t *obj, const char *key, double dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+long long lleval_json_int(const json_t *obj, const char *key, long long dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (json_is_real(v))
+        return (long long)json_real_value(v);
+    return dflt;
+}
+
+json_t *lleval_json_path(const json_t *root, const char *path)
+{
+    const json_t *cur = root;
+    const char *p = path;
+    while (cur && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        char key[128];
+        if (n >= sizeof(key))
+            return NULL;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        if (json_is_array(cur)) {
+            long idx;
+            if (lleval_parse_long(key, 0, 1L << 30, &idx))
+                return NULL;
+            cur = json_array_get(cur, (size_t)idx);
+        } else {
+            cur = json_object_get(cur, key);
+        }
+        p += n;
+        if (*p == '.')
+            p++;
+    }
+    return (json_t *)cur;
+}
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+    lleval_sb_add(data, buf, size);
+    return 0;
+}
+
+int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb)
+{
+    return json_dump_callback(j, dump_cb, sb, JSON_COMPACT | JSON_REAL_PRECISION(15)) ? LLEVAL_EFAIL
+                                                                                 : 0;
+}
+
+int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_err *err)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    int rc;
+    if (json_dump_callback(j, dump_cb, &sb, JSON_INDENT(2) | JSON_REAL_PRECISION(15))) {
+        lleval_sb_release(&sb);
+        return lleval_err_set(err, LLEVAL_EIO, "cannot serialize JSON for '%s'", path);
+    }
+    lleval_sb_addch(&sb, '\n');
+    rc = lleval_write_file_atomic(path, sb.buf, sb.len, err);
+    lleval_sb_release(&sb);
+    return rc;
+}
+
+json_t *lleval_json_load_file(const char *path, struct lleval_err *err)
+{
+    json_error_t jerr;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        if (jerr.line <= 0)
+            lleval_err_set(err, LLEVAL_EIO, "cannot read '%s': %s", path, jerr.text);
+        else
+            lleval_err_set(err, LLEVAL_EINVAL, "%s:%d:%d: invalid JSON: %s", path, jerr.line,
+                           jerr.column, jerr.text);
+    }
+    return j;
+}
