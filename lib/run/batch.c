@@ -314,16 +314,17 @@ int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
                 /* contiguous, nearly equal slices: [n*p/parts, n*(p+1)/parts) */
                 size_t lo = n * p / parts, hi = n * (p + 1) / parts;
                 struct lleval_part_info *pi = add_part(res);
-                char rel[512];
-                char *dir;
+                char *rel, *dir;
                 pi->dataset = lleval_xstrdup(name);
                 pi->temp = temp;
                 pi->index = (long)p + 1;
-                snprintf(rel, sizeof(rel), "%s/%s", name, tdir);
+                rel = lleval_xasprintf("%s/%s", name, tdir);
                 dir = lleval_path_join(out_dir, rel);
+                free(rel);
                 rc = lleval_mkdirs(dir, err);
-                snprintf(rel, sizeof(rel), "part-%03zu.jsonl", p + 1);
+                rel = lleval_xasprintf("part-%03zu.jsonl", p + 1);
                 pi->batch_path = lleval_path_join(dir, rel);
+                free(rel);
                 free(dir);
                 if (rc)
                     break;

@@ -3,12 +3,29 @@
 #include <stdio.h>
 #include <string.h>
 #include "lleval/util/error.h"
+#include "lleval/util/util.h"
+
+/* Stores s as the message, cut to LLEVAL_ERR_MAX - 1 bytes at a UTF-8
+ * character boundary when longer (a message is never cut mid-character). */
+static void set_msg(struct lleval_err *err, const char *s, size_t len)
+{
+    if (len >= sizeof(err->msg)) {
+        len = sizeof(err->msg) - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memmove(err->msg, s, len);
+    err->msg[len] = '\0';
+}
 
 int lleval_err_vset(struct lleval_err *err, int code, const char *fmt, va_list ap)
 {
     if (err) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_sb_vaddf(&sb, fmt, ap);
         err->code = code;
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        set_msg(err, sb.buf, sb.len);
+        lleval_sb_release(&sb);
     }
     return code;
 }
@@ -24,17 +41,18 @@ int lleval_err_set(struct lleval_err *err, int code, const char *fmt, ...)
 
 int lleval_err_prefix(struct lleval_err *err, const char *fmt, ...)
 {
-    char prefix[LLEVAL_ERR_MAX];
-    char old[LLEVAL_ERR_MAX];
+    struct lleval_sb sb = LLEVAL_SB_INIT;
     va_list ap;
 
     if (!err)
         return LLEVAL_EFAIL;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    lleval_sb_vaddf(&sb, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    lleval_sb_adds(&sb, ": ");
+    lleval_sb_adds(&sb, err->msg);
+    set_msg(err, sb.buf, sb.len);
+    lleval_sb_release(&sb);
     return err->code;
 }
 

@@ -60,6 +60,36 @@ static void test_utf8(void **state)
     assert_false(lleval_utf8_valid("\xed\xa0\x80", 3, &bad)); /* surrogate */
 }
 
+/* Long messages are cut below LLEVAL_ERR_MAX at a character boundary, and a
+ * prefix keeps the newest context first; a message may quote itself. */
+static void test_err_long_messages(void **state)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    size_t bad = 0;
+    (void)state;
+
+    for (int i = 0; i < 1500; i++)
+        lleval_sb_adds(&sb, "\xc3\xa9"); /* U+00E9, two bytes */
+    assert_int_equal(lleval_err_set(&err, LLEVAL_EINVAL, "%s", sb.buf), LLEVAL_EINVAL);
+    assert_int_equal(err.code, LLEVAL_EINVAL);
+    assert_int_equal(strlen(err.msg), LLEVAL_ERR_MAX - 2); /* 1023 would split a character */
+    assert_true(lleval_utf8_valid(err.msg, strlen(err.msg), &bad));
+
+    lleval_err_set(&err, LLEVAL_EIO, "disk full");
+    assert_int_equal(lleval_err_prefix(&err, "'%s'", "out.csv"), LLEVAL_EIO);
+    assert_string_equal(err.msg, "'out.csv': disk full");
+    lleval_err_set(&err, LLEVAL_EIO, "%s (again)", err.msg);
+    assert_string_equal(err.msg, "'out.csv': disk full (again)");
+
+    lleval_err_set(&err, LLEVAL_EINVAL, "%s", sb.buf);
+    lleval_err_prefix(&err, "\xe2\x82\xac");
+    assert_int_equal(strncmp(err.msg, "\xe2\x82\xac: \xc3\xa9", 7), 0);
+    assert_true(strlen(err.msg) < LLEVAL_ERR_MAX);
+    assert_true(lleval_utf8_valid(err.msg, strlen(err.msg), &bad));
+    lleval_sb_release(&sb);
+}
+
 static void test_did_you_mean(void **state)
 {
     const char *keys[] = {"model_id", "temps", "max_new_tokens", "top_k"};
@@ -118,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_sb),
         cmocka_unit_test(test_parse_numbers),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_err_long_messages),
         cmocka_unit_test(test_did_you_mean),
         cmocka_unit_test(test_atomic_write_and_lines),
         cmocka_unit_test(test_json_load_error_names_place),
