@@ -10,8 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lleval/config/config.h"
-#include "lleval/util/util.h"
+#include "config_int.h"
 
 #define COMMENT_COLUMN_MAX 56
 
@@ -213,7 +212,6 @@ static void emit_prompt_sets(struct emitter *e)
 
 static void emit_datasets(struct emitter *e)
 {
-    static const char *const field_names[] = {"id", "question", "context", "answers", "choices"};
     const struct lleval_config *cfg = e->cfg;
     if (!cfg->n_datasets) {
         emit(e, "datasets", "datasets: []");
@@ -242,7 +240,7 @@ static void emit_datasets(struct emitter *e)
             if (!any_field)
                 emit(e, NULL, "    fields:");
             any_field = true;
-            emit_str(e, "      ", field_names[f], DKEY("fields"), fields[f]);
+            emit_str(e, "      ", lleval_cfg_field_keys[f], DKEY("fields"), fields[f]);
         }
         if (d->format && !strcmp(d->format, "csv"))
             emit_bool(e, "    ", "header", DKEY("header"), d->csv_header);
@@ -279,7 +277,6 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     struct emitter e = {cfg, with_origin, NULL, 0, 0};
     struct lleval_sb sb = LLEVAL_SB_INIT;
     char num[64];
-    const char *const item_names[] = {"closed_book", "open_book", "multiple_choice"};
 
     emit(&e, NULL, "# lleval configuration, resolved (defaults < preset < file < flags).");
     emit(&e, NULL, "# API keys are never written here: api_key_env names the variable.");
@@ -300,8 +297,8 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     emit(&e, NULL, "max_new_tokens:");
     for (int t = 0; t < LLEVAL_N_ITEM_TYPES; t++) {
         char key[64];
-        snprintf(key, sizeof(key), "max_new_tokens.%s", item_names[t]);
-        emit_long(&e, "  ", item_names[t], key, cfg->max_new_tokens[t]);
+        snprintf(key, sizeof(key), "max_new_tokens.%s", lleval_cfg_item_type_names[t]);
+        emit_long(&e, "  ", lleval_cfg_item_type_names[t], key, cfg->max_new_tokens[t]);
     }
     emit_long(&e, "", "top_k", "top_k", cfg->top_k);
     fmt_double(num, sizeof(num), cfg->top_p);
