@@ -46,11 +46,14 @@ struct cli_option {
     void *value;
     const char *argh; /* argument placeholder for --help, e.g. "N" */
     const char *help;
-    bool *seen;       /* optional: set when the option was given */
-    long min, max;    /* CLI_OPT_LONG range (both 0: any non-negative) */
+    bool *seen;    /* optional: set when the option was given */
+    long min, max; /* CLI_OPT_LONG range (both 0: any non-negative) */
 };
 
-#define CLI_OPT_END_MARK {NULL, 0, CLI_OPT_END, NULL, NULL, NULL, NULL, 0, 0}
+#define CLI_OPT_END_MARK                                                                           \
+    {                                                                                              \
+        NULL, 0, CLI_OPT_END, NULL, NULL, NULL, NULL, 0, 0                                         \
+    }
 
 /*
  * Parses argv (argv[0] is the command name) against opts. Positional
@@ -99,13 +102,18 @@ void cli_fmt_duration(char *buf, size_t size, double s);
 /* Flushes and checks stdout: a full disk is an error (returns 4). */
 int cli_finish_stdout(struct cli_ctx *ctx, int status);
 
-/* Shared by run, smoke and runs resume: installs SIGINT/SIGTERM handlers that
- * ask the scheduler to stop (a second signal abandons requests in flight). */
+/*
+ * cli/run-ui.c, shared by the commands that run the pipeline (run, smoke,
+ * runs resume) and parse: commands call these, never each other's functions.
+ */
+/* Installs SIGINT/SIGTERM handlers that ask the scheduler to stop (a second
+ * signal abandons requests in flight). */
 void cli_install_stop_handlers(void);
 struct lleval_config;
 struct lleval_run_opts;
 struct lleval_parse_report;
-/* Runs with progress output and prints the outcome; returns the exit status. */
+/* Runs with progress output and prints the outcome; returns the exit status.
+ * cfg and ro are borrowed. */
 int cli_run_and_report(struct cli_ctx *ctx, struct lleval_config *cfg,
                        const struct lleval_run_opts *ro, bool json, bool quiet);
 /* Prints parse's reconciliation report (counts and the first ids of each problem). */
@@ -120,6 +128,8 @@ int cmd_parse(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_score(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct cli_ctx *ctx);
+/* `runs compare` (cli/cmd-runs-compare.c), dispatched by cmd_runs; runs_dir borrowed. */
+int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir);
 int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_report(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_gguf(int argc, char **argv, struct cli_ctx *ctx);

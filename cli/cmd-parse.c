@@ -10,55 +10,6 @@
 #include "lleval/run/parse.h"
 #include "lleval/util/util.h"
 
-static void print_list(FILE *f, const char *what, size_t total, char *const *ids, size_t n)
-{
-    if (!total)
-        return;
-    fprintf(f, "  %s: %zu", what, total);
-    for (size_t i = 0; i < n && i < 5; i++)
-        fprintf(f, "%s%s", i ? ", " : " (", ids[i]);
-    if (n)
-        fprintf(f, "%s)", total > (n < 5 ? n : 5) ? ", ..." : "");
-    fputc('\n', f);
-}
-
-void cli_print_parse_report(struct cli_ctx *ctx, const struct lleval_parse_report *rep, FILE *f)
-{
-    (void)ctx;
-    fprintf(f, "reconciliation: %zu result lines, %zu rows", rep->lines, rep->rows);
-    if (rep->reconciled)
-        fprintf(f, ", %zu requests", rep->requests);
-    fputc('\n', f);
-    print_list(f, "missing custom_ids (requests without a result)", rep->missing,
-               rep->missing_ids, rep->n_missing_ids);
-    print_list(f, "duplicate custom_ids (first kept)", rep->duplicates, rep->duplicate_ids,
-               rep->n_duplicate_ids);
-    print_list(f, "unknown custom_ids (no such request)", rep->unknown, rep->unknown_ids,
-               rep->n_unknown_ids);
-    print_list(f, "non-200 responses", rep->non200, rep->non200_ids, rep->n_non200_ids);
-    if (rep->malformed) {
-        fprintf(f, "  malformed lines: %zu (line", rep->malformed);
-        for (size_t i = 0; i < rep->n_malformed_lines && i < 5; i++)
-            fprintf(f, "%s %ld", i ? "," : "", rep->malformed_lines[i]);
-        fprintf(f, "%s)\n", rep->malformed > 5 ? ", ..." : "");
-    }
-    if (rep->reconciled && rep->n_parts) {
-        bool header = false;
-        for (size_t i = 0; i < rep->n_parts; i++) {
-            if (rep->parts[i].requests == rep->parts[i].results)
-                continue;
-            if (!header)
-                fprintf(f, "  parts whose counts differ:\n");
-            header = true;
-            fprintf(f, "    %s: %ld requests, %ld results\n", rep->parts[i].name,
-                    rep->parts[i].requests, rep->parts[i].results);
-        }
-    }
-    if (lleval_parse_mismatch(rep))
-        fprintf(f, "fix: re-run with `lleval runs resume <run_id>` to ask the missing requests; "
-                   "check that the engine echoes custom_id; test with --limit_items 10\n");
-}
-
 static json_t *ids_json(char *const *ids, size_t n)
 {
     json_t *a = json_array();

@@ -5,7 +5,9 @@
  * memory, against the card's memory (NVML, --vram, or the guide's 16 GiB);
  * the verdict and the largest context and slot count that fit. `--suggest`
  * works out the guide's presets and quantization table for the card. The
- * memory model is lib/model/vram.c; docs/planner.md explains it.
+ * memory model is lib/model/vram.c, the suggestions lib/model/suggest.c, the
+ * /api/show query lib/engine/ollama.c; this file parses options and prints.
+ * docs/planner.md explains the model.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -14,17 +16,15 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "cli.h"
-#include "lleval/engine/engine.h"
+#include "lleval/engine/ollama.h"
 #include "lleval/model/gguf.h"
-#include "lleval/engine/http.h"
+#include "lleval/model/suggest.h"
 #include "lleval/util/json.h"
 #include "lleval/telemetry/telemetry.h"
 #include "lleval/util/util.h"
 #include "lleval/model/vram.h"
 
-#define DEFAULT_BUDGET     (16 * LLEVAL_GIB)
-#define OLLAMA_DEFAULT_URL "http://127.0.0.1:11434"
-#define SHOW_MAX_BODY      ((size_t)32 << 20)
+#define DEFAULT_BUDGET (16 * LLEVAL_GIB)
 
 static const char plan_usage[] =
     "lleval plan MODEL.gguf [--ctx N | --ctx-per-slot N] [--parallel N] [--kv-type f16|q8_0|q4_0]\n"
@@ -236,94 +236,7 @@ static int build_params(const struct plan_opts *o, struct lleval_vram_params *p,
     return 0;
 }
 
-/* ---- models -------------------------------------------------------------------- */
-
-static char *ollama_url(const char *base)
-{
-    struct lleval_sb sb = LLEVAL_SB_INIT;
-    lleval_sb_adds(&sb, base);
-    while (sb.len && sb.buf[sb.len - 1] == '/')
-        lleval_sb_setlen(&sb, sb.len - 1);
-    lleval_sb_adds(&sb, "/api/show");
-    return lleval_sb_detach(&sb, NULL);
-}
-
-/* Asks Ollama's /api/show about tag and describes the model from the reply. */
-static int model_from_ollama(const struct plan_opts *o, struct lleval_vram_model *m,
-                             struct lleval_err *err)
-{
-    struct lleval_http_request req = {0};
-    struct lleval_sb body = LLEVAL_SB_INIT;
-    const char *base = o->base_url ? o->base_url : OLLAMA_DEFAULT_URL;
-    json_t *reqj, *show = NULL;
-    char why[160] = "";
-    long status = 0;
-    int rc;
-
-    if (!lleval_str_starts_with(base, "http://") && !lleval_str_starts_with(base, "https://"))
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "option '--base-url' wants an http:// or https:// URL, not '%s'",
-                              base);
-    req.url = ollama_url(base);
-    reqj = json_pack("{s:s}", "model", o->ollama);
-    req.body = json_dumps(reqj, JSON_COMPACT);
-    json_decref(reqj);
-    lleval_http_request_add_header(&req, "Content-Type", "application/json");
-    rc = lleval_http_fetch(&req, 30, SHOW_MAX_BODY, &status, &body, err);
-    if (rc) {
-        lleval_err_prefix(err, "cannot ask Ollama about '%s' (is `ollama serve` running?)",
-                          o->ollama);
-        goto out;
-    }
-    if (status == 404) {
-        rc = lleval_err_set(err, LLEVAL_EENGINE,
-                            "Ollama at %s has no model '%s': pull it first (ollama pull %s)", base,
-                            o->ollama, o->ollama);
-        goto out;
-    }
-    if (status != 200) {
-        char *text = lleval_http_error_text(body.buf, body.len, NULL);
-        rc =
-            lleval_err_set(err, LLEVAL_EENGINE, "Ollama's /api/show for '%s' answered HTTP %ld: %s",
-                           o->ollama, status, text);
-        free(text);
-        goto out;
-    }
-    show = lleval_http_json_decode(body.buf, body.len, why, sizeof(why));
-    if (!show || !json_is_object(show)) {
-        rc = lleval_err_set(err, LLEVAL_EENGINE,
-                            "Ollama's /api/show reply for '%s' is not a JSON object: %s", o->ollama,
-                            why[0] ? why : "not an object");
-        goto out;
-    }
-    rc = lleval_vram_model_from_ollama(m, show, o->ollama, o->bpw, err);
-out:
-    json_decref(show);
-    lleval_http_request_release(&req);
-    lleval_sb_release(&body);
-    return rc;
-}
-
 /* ---- one plan -------------------------------------------------------------------- */
-
-struct plan_result {
-    struct lleval_vram_plan plan;
-    enum lleval_vram_verdict verdict;
-    long max_ctx, max_parallel;
-    bool max_ctx_capped, max_parallel_capped;
-};
-
-static int work_out(const struct lleval_vram_model *m, const struct lleval_vram_params *p,
-                    uint64_t budget, struct plan_result *r, struct lleval_err *err)
-{
-    int rc = lleval_vram_plan(m, p, &r->plan, err);
-    if (rc)
-        return rc;
-    r->verdict = lleval_vram_verdict(r->plan.total, budget);
-    r->max_ctx = lleval_vram_max_ctx(m, p, budget, 0, &r->max_ctx_capped);
-    r->max_parallel = lleval_vram_max_parallel(m, p, budget, &r->max_parallel_capped);
-    return 0;
-}
 
 static const char *device_name(enum lleval_vram_device d)
 {
@@ -361,7 +274,7 @@ static json_t *model_json(const struct lleval_vram_model *m, const char *source,
 }
 
 static json_t *plan_json(const struct lleval_vram_model *m, const struct lleval_vram_params *p,
-                         const struct plan_result *r, const struct budget *b)
+                         const struct lleval_vram_outcome *r, const struct budget *b)
 {
     const struct lleval_vram_plan *x = &r->plan;
     json_t *j = json_object(), *s = json_object(), *by = json_object(), *mb = json_object();
@@ -448,7 +361,7 @@ static void describe_model(const struct lleval_vram_model *m, struct lleval_sb *
 }
 
 static void print_plan(const struct lleval_vram_model *m, const char *where,
-                       const struct lleval_vram_params *p, const struct plan_result *r,
+                       const struct lleval_vram_params *p, const struct lleval_vram_outcome *r,
                        const struct budget *b, struct cli_ctx *ctx)
 {
     const struct lleval_vram_plan *x = &r->plan;
@@ -529,116 +442,67 @@ static void print_plan(const struct lleval_vram_model *m, const char *where,
 
 /* ---- --suggest ------------------------------------------------------------------ */
 
-struct preset {
-    const char *name;
-    enum lleval_vram_reference ref;
-    const char *quant;
-    long ctx_hi, ctx_lo; /* per slot: the guide's range, tried from the top */
-    long slots;
-};
-
-/* performance-tuning-guide.md, "Hardware Presets". */
-static const struct preset presets[] = {
-    {"throughput", LLEVAL_VRAM_REF_8B, "Q4_K_M", 8192, 4096, 2},
-    {"quality", LLEVAL_VRAM_REF_8B, "Q6_K", 4096, 4096, 1},
-    {"stretch", LLEVAL_VRAM_REF_13B, "Q4_K_M", 4096, 4096, 1},
-};
-
-/* The model at quant: the file itself when it has that quantization, else
- * its shape with estimated weights; a reference shape when there is no file. */
-static int model_at(const struct lleval_vram_model *file, enum lleval_vram_reference ref,
-                    const char *quant, struct lleval_vram_model *m, struct lleval_err *err)
-{
-    double bpw;
-    if (!file)
-        return lleval_vram_model_reference(m, ref, quant, err);
-    if (!strcmp(file->quant, quant)) {
-        *m = *file;
-        return 0;
-    }
-    if (!lleval_vram_quant_bpw(quant, &bpw))
-        return lleval_err_set(err, LLEVAL_EINVAL, "unknown quantization '%s'", quant);
-    *m = *file;
-    return lleval_vram_model_estimate(m, bpw, quant, err);
-}
-
 static int suggest(const struct lleval_vram_model *file, const char *where,
                    const struct lleval_vram_params *base, const struct budget *b, bool json,
                    struct cli_ctx *ctx)
 {
-    const char *const *quants = lleval_vram_suggest_quants();
     struct lleval_err err = LLEVAL_ERR_INIT;
-    json_t *root = json_object(), *jp = json_array(), *jq = json_array();
-    struct cli_table *tp = cli_table_new(11), *tq = cli_table_new(9);
+    struct lleval_vram_suggestions sg;
+    json_t *root = NULL, *jp = NULL, *jq = NULL;
+    struct cli_table *tp = NULL, *tq = NULL;
     char a[64], c[64], d[64], e[64], f[64], g[64], h[64];
-    int nref = file ? 1 : LLEVAL_VRAM_REF_COUNT;
     int rc = 0;
 
+    if (lleval_vram_suggest(file, base, b->bytes, &sg, &err))
+        return cli_error_lib(ctx, &err);
+    root = json_object();
+    jp = json_array();
+    jq = json_array();
+    tp = cli_table_new(11);
+    tq = cli_table_new(9);
     cli_table_header(tp, "preset", "model", "quant", "ctx/slot", "slots", "weights GiB", "KV GiB",
                      "total GiB", "use", "verdict", "largest ctx/slot");
-    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(presets); i++) {
-        const struct preset *ps = &presets[i];
-        struct lleval_vram_model m;
-        struct lleval_vram_params p = *base;
-        struct plan_result r;
+    for (size_t i = 0; i < sg.n_presets; i++) {
+        const struct lleval_vram_suggestion *sp = &sg.presets[i];
+        const struct lleval_vram_model *m = &sp->model;
+        const struct lleval_vram_params *p = &sp->params;
+        const struct lleval_vram_outcome *r = &sp->outcome;
         json_t *o;
 
-        if ((rc = model_at(file, ps->ref, ps->quant, &m, &err)))
-            goto fail;
-        p.parallel = ps->slots;
-        p.ctx = ps->ctx_hi * ps->slots;
-        if ((rc = work_out(&m, &p, b->bytes, &r, &err)))
-            goto fail;
-        if (r.verdict == LLEVAL_VRAM_NO_FIT && ps->ctx_lo < ps->ctx_hi) {
-            p.ctx = ps->ctx_lo * ps->slots;
-            if ((rc = work_out(&m, &p, b->bytes, &r, &err)))
-                goto fail;
-        }
-        snprintf(c, sizeof(c), "%ld", p.ctx / p.parallel);
-        snprintf(d, sizeof(d), "%ld", p.parallel);
-        snprintf(e, sizeof(e), "%.1f%%", pct(r.plan.total, b->bytes));
-        snprintf(f, sizeof(f), "%ld%s", r.max_ctx / p.parallel, r.max_ctx_capped ? "+" : "");
-        cli_table_row(tp, ps->name, m.name, ps->quant, c, d,
-                      gib(a, sizeof(a), r.plan.weights_gpu + r.plan.weights_cpu),
-                      gib(g, sizeof(g), r.plan.kv_k + r.plan.kv_v), gib(h, sizeof(h), r.plan.total),
-                      e, lleval_vram_verdict_name(r.verdict), f);
-        o = plan_json(&m, &p, &r, b);
-        json_object_set_new(o, "preset", json_string(ps->name));
-        json_object_set_new(o, "model", model_json(&m, file ? "gguf" : "reference", where));
+        snprintf(c, sizeof(c), "%ld", p->ctx / p->parallel);
+        snprintf(d, sizeof(d), "%ld", p->parallel);
+        snprintf(e, sizeof(e), "%.1f%%", pct(r->plan.total, b->bytes));
+        snprintf(f, sizeof(f), "%ld%s", r->max_ctx / p->parallel, r->max_ctx_capped ? "+" : "");
+        cli_table_row(tp, sp->preset, m->name, sp->quant, c, d,
+                      gib(a, sizeof(a), r->plan.weights_gpu + r->plan.weights_cpu),
+                      gib(g, sizeof(g), r->plan.kv_k + r->plan.kv_v),
+                      gib(h, sizeof(h), r->plan.total), e, lleval_vram_verdict_name(r->verdict), f);
+        o = plan_json(m, p, r, b);
+        json_object_set_new(o, "preset", json_string(sp->preset));
+        json_object_set_new(o, "model", model_json(m, file ? "gguf" : "reference", where));
         json_array_append_new(jp, o);
     }
 
     cli_table_header(tq, "model", "quant", "bpw", "weights GiB", "total GiB", "use", "verdict",
                      "largest ctx (1 slot)", "largest slots (4096 each)");
-    for (int ri = 0; ri < nref; ri++) {
-        for (size_t qi = 0; quants[qi]; qi++) {
-            struct lleval_vram_model m;
-            struct lleval_vram_params p = *base;
-            struct plan_result r;
-            double bpw = 0;
-            json_t *o;
+    for (size_t i = 0; i < sg.n_quants; i++) {
+        const struct lleval_vram_suggestion *sq = &sg.quants[i];
+        const struct lleval_vram_model *m = &sq->model;
+        const struct lleval_vram_outcome *r = &sq->outcome;
+        json_t *o;
 
-            if ((rc = model_at(file, (enum lleval_vram_reference)ri, quants[qi], &m, &err)))
-                goto fail;
-            p.parallel = 1;
-            p.ctx = 4096;
-            if ((rc = work_out(&m, &p, b->bytes, &r, &err)))
-                goto fail;
-            if (m.n_params)
-                bpw = 8.0 * (double)m.w_total / (double)m.n_params;
-            snprintf(c, sizeof(c), "%.2f", bpw);
-            snprintf(e, sizeof(e), "%.1f%%", pct(r.plan.total, b->bytes));
-            snprintf(f, sizeof(f), "%ld%s", r.max_ctx, r.max_ctx_capped ? "+" : "");
-            snprintf(g, sizeof(g), "%ld%s", r.max_parallel, r.max_parallel_capped ? "+" : "");
-            cli_table_row(tq, m.name, quants[qi], c, gib(a, sizeof(a), m.w_total),
-                          gib(d, sizeof(d), r.plan.total), e, lleval_vram_verdict_name(r.verdict),
-                          f, g);
-            o = plan_json(&m, &p, &r, b);
-            json_object_set_new(o, "model", model_json(&m, file ? "gguf" : "reference", where));
-            json_object_set_new(o, "quantization", json_string(quants[qi]));
-            json_object_set_new(o, "bits_per_weight", json_real(round2(bpw)));
-            json_array_append_new(jq, o);
-        }
+        snprintf(c, sizeof(c), "%.2f", sq->bpw);
+        snprintf(e, sizeof(e), "%.1f%%", pct(r->plan.total, b->bytes));
+        snprintf(f, sizeof(f), "%ld%s", r->max_ctx, r->max_ctx_capped ? "+" : "");
+        snprintf(g, sizeof(g), "%ld%s", r->max_parallel, r->max_parallel_capped ? "+" : "");
+        cli_table_row(tq, m->name, sq->quant, c, gib(a, sizeof(a), m->w_total),
+                      gib(d, sizeof(d), r->plan.total), e, lleval_vram_verdict_name(r->verdict), f,
+                      g);
+        o = plan_json(m, &sq->params, r, b);
+        json_object_set_new(o, "model", model_json(m, file ? "gguf" : "reference", where));
+        json_object_set_new(o, "quantization", json_string(sq->quant));
+        json_object_set_new(o, "bits_per_weight", json_real(round2(sq->bpw)));
+        json_array_append_new(jq, o);
     }
 
     if (json) {
@@ -670,15 +534,12 @@ static int suggest(const struct lleval_vram_model *file, const char *where,
                "docs/planner.md explains the estimates%s\n",
                cli_dim(ctx), LLEVAL_VRAM_MAX_SLOTS, cli_reset(ctx));
     }
-    goto out;
-fail:
-    rc = cli_error_lib(ctx, &err);
-out:
     json_decref(jp);
     json_decref(jq);
     json_decref(root);
     cli_table_free(tp);
     cli_table_free(tq);
+    lleval_vram_suggestions_release(&sg);
     return rc;
 }
 
@@ -714,7 +575,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
         {"ollama", 0, CLI_OPT_STRING, &o.ollama, "TAG",
          "plan an Ollama model from its /api/show facts (estimated weights)", NULL, 0, 0},
         {"base-url", 0, CLI_OPT_STRING, &o.base_url, "URL",
-         "Ollama's address (default " OLLAMA_DEFAULT_URL ")", NULL, 0, 0},
+         "Ollama's address (default " LLEVAL_OLLAMA_DEFAULT_URL ")", NULL, 0, 0},
         {"bpw", 0, CLI_OPT_DOUBLE, &o.bpw, "N",
          "bits per weight for --ollama when its quantization is unknown", NULL, 0, 0},
         {"suggest", 0, CLI_OPT_BOOL, &o.suggest, NULL,
@@ -726,7 +587,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
     struct lleval_vram_params p;
     struct lleval_vram_model *m = NULL;
     struct lleval_gguf g;
-    struct plan_result r;
+    struct lleval_vram_outcome r;
     struct budget b = {0};
     bool have_gguf = false;
     const char *where;
@@ -768,7 +629,13 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
         have_gguf = true;
         rc = lleval_vram_model_from_gguf(m, &g, &err);
     } else if (o.ollama) {
-        rc = model_from_ollama(&o, m, &err);
+        const char *base = o.base_url ? o.base_url : LLEVAL_OLLAMA_DEFAULT_URL;
+        if (!lleval_str_starts_with(base, "http://") && !lleval_str_starts_with(base, "https://")) {
+            cli_error(ctx, "option '--base-url' wants an http:// or https:// URL, not '%s'", base);
+            rc = 2;
+            goto out;
+        }
+        rc = lleval_ollama_vram_model(base, o.ollama, o.bpw, m, &err);
     }
     if (rc) {
         rc = cli_error_lib(ctx, &err);
@@ -786,7 +653,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
         rc = suggest(o.model_path ? m : NULL, where, &p, &b, o.json, ctx);
         goto out;
     }
-    if (work_out(m, &p, b.bytes, &r, &err)) {
+    if (lleval_vram_evaluate(m, &p, b.bytes, &r, &err)) {
         rc = cli_error_lib(ctx, &err);
         goto out;
     }

@@ -9,6 +9,9 @@
  *            num_predict, temperature, top_k, top_p, stop, seed}, keep_alive}
  *   reply:   message.content, done_reason, eval_count/eval_duration,
  *            prompt_eval_count/prompt_eval_duration, load_duration (ns)
+ *
+ * and, for the VRAM planner (include/lleval/engine/ollama.h):
+ *   show:    POST /api/show {model}: model_info and details of a pulled model
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include "lleval/engine/engine.h"
 #include "lleval/engine/http.h"
+#include "lleval/engine/ollama.h"
 #include "lleval/util/json.h"
 
 static const char *model_name(const struct lleval_engine *e, const json_t *body)
@@ -430,3 +434,79 @@ const struct lleval_engine_ops lleval_engine_ollama_ops = {
     .answer_local = NULL,
     .release = ollama_release,
 };
+
+/* ---- /api/show, for the planner ------------------------------------------------- */
+
+static char *show_url(const char *base)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    lleval_sb_adds(&sb, base);
+    while (sb.len && sb.buf[sb.len - 1] == '/')
+        lleval_sb_setlen(&sb, sb.len - 1);
+    lleval_sb_adds(&sb, "/api/show");
+    return lleval_sb_detach(&sb, NULL);
+}
+
+int lleval_ollama_show(const char *base, const char *tag, json_t **out, struct lleval_err *err)
+{
+    struct lleval_http_request req = {0};
+    struct lleval_sb body = LLEVAL_SB_INIT;
+    json_t *reqj, *show = NULL;
+    char why[160] = "";
+    long status = 0;
+    int rc;
+
+    *out = NULL;
+    if (!lleval_str_starts_with(base, "http://") && !lleval_str_starts_with(base, "https://"))
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "Ollama's address wants an http:// or https:// URL, not '%s'", base);
+    req.url = show_url(base);
+    reqj = json_pack("{s:s}", "model", tag);
+    req.body = json_dumps(reqj, JSON_COMPACT);
+    json_decref(reqj);
+    lleval_http_request_add_header(&req, "Content-Type", "application/json");
+    rc = lleval_http_fetch(&req, 30, LLEVAL_OLLAMA_SHOW_MAX_BODY, &status, &body, err);
+    if (rc) {
+        lleval_err_prefix(err, "cannot ask Ollama about '%s' (is `ollama serve` running?)", tag);
+        goto out;
+    }
+    if (status == 404) {
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "Ollama at %s has no model '%s': pull it first (ollama pull %s)", base,
+                            tag, tag);
+        goto out;
+    }
+    if (status != 200) {
+        char *text = lleval_http_error_text(body.buf, body.len, NULL);
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "Ollama's /api/show for '%s' answered HTTP %ld: %s", tag, status, text);
+        free(text);
+        goto out;
+    }
+    show = lleval_http_json_decode(body.buf, body.len, why, sizeof(why));
+    if (!show || !json_is_object(show)) {
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "Ollama's /api/show reply for '%s' is not a JSON object: %s", tag,
+                            why[0] ? why : "not an object");
+        goto out;
+    }
+    *out = show;
+    show = NULL;
+out:
+    json_decref(show);
+    lleval_http_request_release(&req);
+    lleval_sb_release(&body);
+    return rc;
+}
+
+int lleval_ollama_vram_model(const char *base, const char *tag, double bpw,
+                             struct lleval_vram_model *m, struct lleval_err *err)
+{
+    json_t *show;
+    int rc = lleval_ollama_show(base, tag, &show, err);
+    if (rc)
+        return rc;
+    rc = lleval_vram_model_from_ollama(m, show, tag, bpw, err);
+    json_decref(show);
+    return rc;
+}

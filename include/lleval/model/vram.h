@@ -15,8 +15,9 @@
  * from a shape and a bits-per-weight figure (an estimate: the reference
  * shapes of `plan --suggest`, Ollama's /api/show), and is a plain value.
  *
- * Nothing here allocates, prints or touches the network: the CLI reads files,
- * asks Ollama and reads NVML.
+ * Nothing here allocates, prints or touches the network: the CLI reads files
+ * and NVML, the ollama engine module asks Ollama (engine/ollama.h), and
+ * suggest.h judges plans against a budget and works out `plan --suggest`.
  */
 #ifndef LLEVAL_VRAM_H
 #define LLEVAL_VRAM_H
