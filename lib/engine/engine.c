@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/engine.h"
-#include "lleval/platform/fs.h"
 #include "lleval/util/util.h"
 
 const char *lleval_finish_name(enum lleval_finish f)
