@@ -642,8 +642,10 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     path = lleval_path_join(run_dir, "manifest.json");
     ev.manifest = lleval_json_load_file(path, err);
     free(path);
-    if (!ev.manifest)
+    if (!ev.manifest) {
+        lleval_doctor_report_release(rep);
         return err->code;
+    }
     ev.status = lleval_json_str(ev.manifest, "status");
     ev.engine = lleval_json_str(ev.manifest, "engine");
     ev.model_id = lleval_json_str(ev.manifest, "model_id");
