@@ -20,6 +20,7 @@
 #include <string.h>
 #include "lleval/engine/engine.h"
 #include "lleval/platform/fs.h"
+#include "lleval/result/result.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 

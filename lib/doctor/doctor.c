@@ -15,6 +15,8 @@
 #include "lleval/platform/fs.h"
 #include "lleval/model/gguf.h"
 #include "lleval/model/vram.h"
+#include "lleval/result/result.h"
+#include "lleval/run/parse.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 
@@ -54,15 +56,14 @@ struct evidence {
     const char *engine;
     const char *model_id;
     long requests, answered;
+    struct lleval_parse_report recon; /* parse's reconciliation of answers and requests */
     struct err_class oom, conn, other;
     long results_ok;
     double gen_tps_sum;
     long gen_tps_n;
     struct trial_ev *trials;
     size_t n_trials;
-    long missing, duplicates, unknown;
-    char *missing_ids[MAX_IDS], *dup_ids[MAX_IDS], *unknown_ids[MAX_IDS];
-    size_t n_missing_ids, n_dup_ids, n_unknown_ids;
+    long missing, duplicates, unknown; /* the reconciliation's counts */
     /* telemetry peaks over the parts */
     bool have_gpu;
     double mem_peak_mib, mem_total_mib, util_mean_sum, temp_peak;
@@ -142,83 +143,69 @@ static struct trial_ev *trial_for(struct evidence *ev, const char *dataset, doub
     return &ev->trials[ev->n_trials++];
 }
 
-/* Reads one part: its requests (ids, max_tokens) and its journal (results). */
+/* The max_tokens of a part's requests (the first request that sets it). */
+static long part_max_tokens(const struct lleval_part_info *pi)
+{
+    struct lleval_lines lr;
+    long mt = 0;
+    if (lleval_lines_open(&lr, pi->batch_path, NULL))
+        return 0;
+    while (!mt && lleval_lines_next(&lr, NULL) > 0) {
+        json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
+        mt = (long)lleval_json_int(json_object_get(line, "body"), "max_tokens", 0);
+        json_decref(line);
+    }
+    lleval_lines_close(&lr);
+    return mt;
+}
+
+/* Reads one part's journal (its results), reconciling each answer. */
 static int read_part(struct evidence *ev, const char *run_dir, const struct lleval_part_info *pi,
-                     json_t *seen, struct lleval_err *err)
+                     struct lleval_reconcile *recon, struct lleval_err *err)
 {
     struct trial_ev *t = trial_for(ev, pi->dataset, pi->temp);
-    json_t *requested = json_object();
     struct lleval_lines lr;
     char tdir[40], rel[512];
     char *journal;
     int more, rc = 0;
 
-    if (!lleval_lines_open(&lr, pi->batch_path, NULL)) {
-        while (lleval_lines_next(&lr, NULL) > 0) {
-            json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
-            const char *cid = lleval_json_str(line, "custom_id");
-            if (cid)
-                json_object_set_new(requested, cid, json_true());
-            if (!t->max_tokens)
-                t->max_tokens = (long)lleval_json_int(json_object_get(line, "body"), "max_tokens",
-                                                      0);
-            json_decref(line);
-        }
-        lleval_lines_close(&lr);
-    }
-    ev->requests += (long)json_object_size(requested);
+    if (!t->max_tokens)
+        t->max_tokens = part_max_tokens(pi);
     snprintf(rel, sizeof(rel), "results/parts/%s/%s/part-%03ld.jsonl", pi->dataset,
              lleval_temp_dir(tdir, sizeof(tdir), pi->temp), pi->index);
     journal = lleval_path_join(run_dir, rel);
     if (lleval_lines_open(&lr, journal, NULL)) {
-        /* no journal: nothing answered yet */
-        ev->missing += (long)json_object_size(requested);
-        goto missing;
+        free(journal); /* no journal: nothing answered yet */
+        return 0;
     }
     while ((more = lleval_lines_next(&lr, err)) > 0) {
-        json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
-        const char *cid = lleval_json_str(line, "custom_id");
-        const json_t *error = json_object_get(line, "error");
-        const json_t *facts = json_object_get(line, "lleval");
-        const char *finish = lleval_json_str(facts, "finish_reason");
-        if (!cid) {
-            json_decref(line);
-            continue; /* a torn tail: resume repairs it */
-        }
-        if (json_object_get(seen, cid)) {
-            ev->duplicates++;
-            add_id(ev->dup_ids, &ev->n_dup_ids, cid);
-            json_decref(line);
+        struct lleval_result_view v;
+        json_t *line;
+        lleval_result_decode_text(lr.line, lr.len, &line, &v, NULL);
+        if (!v.custom_id ||
+            lleval_reconcile_add(recon, v.custom_id, NULL) == LLEVAL_RECON_DUPLICATE) {
+            json_decref(line); /* a torn tail (resume repairs it), or a repeated answer */
             continue;
-        }
-        json_object_set_new(seen, cid, json_true());
-        if (!json_object_get(requested, cid)) {
-            ev->unknown++;
-            add_id(ev->unknown_ids, &ev->n_unknown_ids, cid);
-        } else {
-            json_object_del(requested, cid);
         }
         ev->answered++;
         t->results++;
-        t->prompt_tokens += lleval_json_num(facts, "prompt_tokens", 0);
-        if (json_is_object(error)) {
-            const char *code = lleval_json_str(error, "code");
-            const char *msg = lleval_json_str(error, "message");
-            if (is_oom(msg))
-                class_add(&ev->oom, cid, msg);
+        t->prompt_tokens += v.prompt_tokens > 0 ? (double)v.prompt_tokens : 0;
+        if (v.failed) {
+            const char *code = v.error_code;
+            if (is_oom(v.error_message))
+                class_add(&ev->oom, v.custom_id, v.error_message);
             else if (code && (!strcmp(code, "connection_error") || !strcmp(code, "timeout") ||
                               !strcmp(code, "transport_error")))
-                class_add(&ev->conn, cid, msg);
+                class_add(&ev->conn, v.custom_id, v.error_message);
             else
-                class_add(&ev->other, cid, msg);
+                class_add(&ev->other, v.custom_id, v.error_message);
         } else {
-            double tps = lleval_json_num(facts, "gen_tps", 0);
             ev->results_ok++;
-            if (tps > 0) {
-                ev->gen_tps_sum += tps;
+            if (v.gen_tps > 0) {
+                ev->gen_tps_sum += v.gen_tps;
                 ev->gen_tps_n++;
             }
-            if (finish && !strcmp(finish, "length"))
+            if (v.finish_reason && !strcmp(v.finish_reason, "length"))
                 t->length++;
         }
         json_decref(line);
@@ -226,18 +213,7 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
     lleval_lines_close(&lr);
     if (more < 0)
         rc = more;
-    ev->missing += (long)json_object_size(requested);
-missing: {
-    const char *key;
-    json_t *v;
-    json_object_foreach(requested, key, v)
-    {
-        (void)v;
-        add_id(ev->missing_ids, &ev->n_missing_ids, key);
-    }
-}
     free(journal);
-    json_decref(requested);
     return rc;
 }
 
@@ -287,12 +263,7 @@ static void free_evidence(struct evidence *ev)
         free(ev->trials[i].type);
     }
     free(ev->trials);
-    for (size_t i = 0; i < ev->n_missing_ids; i++)
-        free(ev->missing_ids[i]);
-    for (size_t i = 0; i < ev->n_dup_ids; i++)
-        free(ev->dup_ids[i]);
-    for (size_t i = 0; i < ev->n_unknown_ids; i++)
-        free(ev->unknown_ids[i]);
+    lleval_parse_report_release(&ev->recon);
 }
 
 /* ---- findings ------------------------------------------------------------ */
@@ -347,6 +318,8 @@ static void ids_line(struct lleval_finding *f, const char *what, char *const *id
                      long total)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
+    if (n > MAX_IDS)
+        n = MAX_IDS;
     for (size_t i = 0; i < n; i++)
         lleval_sb_addf(&sb, "%s%s", i ? ", " : "", ids[i]);
     if (total > (long)n)
@@ -580,11 +553,14 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
                             "unknown custom_ids",
                             ev->missing, ev->duplicates, ev->unknown);
             if (ev->missing)
-                ids_line(f, "missing", ev->missing_ids, ev->n_missing_ids, ev->missing);
+                ids_line(f, "missing", ev->recon.missing_ids, ev->recon.n_missing_ids,
+                         ev->missing);
             if (ev->duplicates)
-                ids_line(f, "duplicate", ev->dup_ids, ev->n_dup_ids, ev->duplicates);
+                ids_line(f, "duplicate", ev->recon.duplicate_ids, ev->recon.n_duplicate_ids,
+                         ev->duplicates);
             if (ev->unknown)
-                ids_line(f, "unknown", ev->unknown_ids, ev->n_unknown_ids, ev->unknown);
+                ids_line(f, "unknown", ev->recon.unknown_ids, ev->recon.n_unknown_ids,
+                         ev->unknown);
             fix(f, "ensure custom_id echoing: results must carry the request's custom_id");
             fix(f, "validate the results' JSONL against docs/formats.md");
             fix(f, "re-run with a smaller batch: --limit_items 10");
@@ -654,8 +630,8 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
 {
     struct evidence ev;
     struct lleval_build_result br;
+    struct lleval_reconcile *recon = NULL;
     char *path, *batches;
-    json_t *seen = NULL;
     const char *slash;
     int rc;
 
@@ -666,8 +642,10 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     path = lleval_path_join(run_dir, "manifest.json");
     ev.manifest = lleval_json_load_file(path, err);
     free(path);
-    if (!ev.manifest)
+    if (!ev.manifest) {
+        lleval_doctor_report_release(rep);
         return err->code;
+    }
     ev.status = lleval_json_str(ev.manifest, "status");
     ev.engine = lleval_json_str(ev.manifest, "engine");
     ev.model_id = lleval_json_str(ev.manifest, "model_id");
@@ -680,23 +658,32 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
         goto out;
     batches = lleval_path_join(run_dir, "batches");
     rc = lleval_build_load(batches, &br, err);
+    if (!rc) {
+        rc = lleval_reconcile_new(&recon, batches, LLEVAL_RECON_LENIENT, &ev.recon, err);
+        if (rc)
+            lleval_build_result_release(&br);
+    }
     free(batches);
     if (rc)
         goto out;
-    seen = json_object();
     for (size_t i = 0; i < br.n_parts && !rc; i++) {
-        rc = read_part(&ev, run_dir, &br.parts[i], seen, err);
+        rc = read_part(&ev, run_dir, &br.parts[i], recon, err);
         read_telemetry(&ev, run_dir, &br.parts[i]);
     }
     lleval_build_result_release(&br);
     if (rc)
         goto out;
+    lleval_reconcile_finish(recon);
+    ev.requests = (long)ev.recon.requests;
+    ev.missing = (long)ev.recon.missing;
+    ev.duplicates = (long)ev.recon.duplicates;
+    ev.unknown = (long)ev.recon.unknown;
     if (!ev.have_gpu && o->vram_bytes)
         ev.mem_total_mib = (double)o->vram_bytes / 1048576.0;
     rules(&ev, o, rep);
     rep->facts = facts_json(&ev);
 out:
-    json_decref(seen);
+    lleval_reconcile_free(recon);
     free_evidence(&ev);
     if (rc)
         lleval_doctor_report_release(rep);

@@ -1,11 +1,10 @@
 /*
  * The engine interface's shared parts: opening an adapter, answers, HTTP
- * request objects, UTF-8 sanitizing and result lines (docs/formats.md).
+ * request objects and UTF-8 sanitizing. Result lines are lib/result/result.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/engine.h"
-#include "lleval/platform/fs.h"
 #include "lleval/util/util.h"
 
 const char *lleval_finish_name(enum lleval_finish f)
@@ -137,71 +136,4 @@ char *lleval_utf8_sanitize(const char *s, size_t len)
         if (!sb.buf[k])
             sb.buf[k] = ' ';
     return lleval_sb_detach(&sb, NULL);
-}
-
-json_t *lleval_result_line(const char *custom_id, const char *engine_name,
-                           const struct lleval_answer *a, long http_status,
-                           const char *error_code, const char *error_message,
-                           double latency_ms, long attempts)
-{
-    char id[64];
-    json_t *line = json_object();
-    json_t *facts = json_object();
-    const char *finish = a ? lleval_finish_name(a->finish) : "error";
-
-    snprintf(id, sizeof(id), "batch_req_%016llx", (unsigned long long)lleval_hash64(custom_id));
-    json_object_set_new(line, "id", json_string(id));
-    json_object_set_new(line, "custom_id", json_string(custom_id));
-    if (a) {
-        json_t *resp = json_object();
-        json_t *body = json_object();
-        json_t *choice = json_object();
-        json_t *usage = json_object();
-        long pt = a->prompt_tokens < 0 ? 0 : a->prompt_tokens;
-        long ct = a->completion_tokens < 0 ? 0 : a->completion_tokens;
-
-        json_object_set_new(resp, "status_code", json_integer(http_status ? http_status : 200));
-        json_object_set_new(resp, "request_id", a->request_id ? json_string(a->request_id)
-                                                              : json_string(id));
-        json_object_set_new(body, "object", json_string("chat.completion"));
-        if (a->model)
-            json_object_set_new(body, "model", json_string(a->model));
-        json_object_set_new(choice, "index", json_integer(0));
-        json_object_set_new(choice, "message",
-                            json_pack("{s:s, s:s}", "role", "assistant", "content",
-                                      a->content ? a->content : ""));
-        json_object_set_new(choice, "finish_reason", json_string(finish));
-        json_object_set_new(body, "choices", json_pack("[o]", choice));
-        json_object_set_new(usage, "prompt_tokens", json_integer(pt));
-        json_object_set_new(usage, "completion_tokens", json_integer(ct));
-        json_object_set_new(usage, "total_tokens", json_integer(pt + ct));
-        json_object_set_new(body, "usage", usage);
-        json_object_set_new(resp, "body", body);
-        json_object_set_new(line, "response", resp);
-        json_object_set_new(line, "error", json_null());
-    } else {
-        char *msg = lleval_utf8_sanitize(error_message ? error_message : "",
-                                         error_message ? strlen(error_message) : 0);
-        json_object_set_new(line, "response",
-                            json_pack("{s:I, s:n}", "status_code", (json_int_t)http_status,
-                                      "body"));
-        json_object_set_new(line, "error",
-                            json_pack("{s:s, s:s}", "code", error_code ? error_code : "error",
-                                      "message", msg));
-        free(msg);
-    }
-    json_object_set_new(facts, "engine", json_string(engine_name));
-    json_object_set_new(facts, "finish_reason", json_string(finish));
-    json_object_set_new(facts, "latency_ms", json_real(latency_ms));
-    json_object_set_new(facts, "prompt_tokens",
-                        json_integer(a && a->prompt_tokens >= 0 ? a->prompt_tokens : 0));
-    json_object_set_new(facts, "completion_tokens",
-                        json_integer(a && a->completion_tokens >= 0 ? a->completion_tokens : 0));
-    json_object_set_new(facts, "prompt_tps", json_real(a ? a->prompt_tps : 0));
-    json_object_set_new(facts, "gen_tps", json_real(a ? a->gen_tps : 0));
-    json_object_set_new(facts, "load_ms", json_real(a ? a->load_ms : 0));
-    json_object_set_new(facts, "attempts", json_integer(attempts));
-    json_object_set_new(facts, "finished_at", json_real(lleval_now()));
-    json_object_set_new(line, "lleval", facts);
-    return line;
 }

@@ -2,12 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/run/batch.h"
-#include "lleval/util/csv.h"
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
 #include "lleval/util/idset.h"
+#include "lleval/result/result.h"
 #include "lleval/run/parse.h"
+#include "lleval/score/predictions.h"
 #include "lleval/util/util.h"
 
 void lleval_parse_report_release(struct lleval_parse_report *r)
@@ -37,10 +38,20 @@ static void note(char **list, size_t *n, const char *id)
         list[(*n)++] = lleval_xstrdup(id);
 }
 
+/* ---- reconciliation ------------------------------------------------------- */
+
+struct lleval_reconcile {
+    struct lleval_idset requests; /* request custom_id -> part + 1 */
+    struct lleval_idset seen;     /* answered custom_ids */
+    struct lleval_parse_report *rep;
+    char *batches_dir; /* NULL: not reconciled */
+};
+
 /* Loads every request custom_id of the build into set (value = part + 1). */
-static int load_requests(const char *batches_dir, struct lleval_idset *set,
+static int load_requests(const char *batches_dir, unsigned flags, struct lleval_idset *set,
                          struct lleval_parse_report *rep, struct lleval_err *err)
 {
+    bool lenient = flags & LLEVAL_RECON_LENIENT;
     struct lleval_build_result br;
     int rc = lleval_build_load(batches_dir, &br, err);
     if (rc)
@@ -55,15 +66,21 @@ static int load_requests(const char *batches_dir, struct lleval_idset *set,
             lleval_xasprintf("%s/%s/part-%03ld", br.parts[p].dataset,
                              lleval_temp_dir(tdir, sizeof(tdir), br.parts[p].temp),
                              br.parts[p].index);
-        rc = lleval_lines_open(&lr, br.parts[p].batch_path, err);
+        rc = lleval_lines_open(&lr, br.parts[p].batch_path, lenient ? NULL : err);
+        if (rc && lenient) {
+            rc = 0;
+            continue;
+        }
         if (rc)
             break;
-        while ((more = lleval_lines_next(&lr, err)) > 0) {
+        while ((more = lleval_lines_next(&lr, lenient ? NULL : err)) > 0) {
             json_t *obj = json_loadb(lr.line, lr.len, 0, NULL);
             const char *cid = obj ? lleval_json_str(obj, "custom_id") : NULL;
             bool found;
             if (!cid) {
                 json_decref(obj);
+                if (lenient)
+                    continue;
                 rc = lleval_err_set(err, LLEVAL_EINVAL,
                                     "%s:%ld: request line without a custom_id: rebuild the "
                                     "batches with `lleval build`",
@@ -75,13 +92,106 @@ static int load_requests(const char *batches_dir, struct lleval_idset *set,
             rep->requests++;
             json_decref(obj);
         }
-        if (more < 0)
+        if (more < 0 && !lenient)
             rc = more;
         lleval_lines_close(&lr);
     }
     lleval_build_result_release(&br);
     return rc;
 }
+
+int lleval_reconcile_new(struct lleval_reconcile **out, const char *batches_dir, unsigned flags,
+                         struct lleval_parse_report *rep, struct lleval_err *err)
+{
+    struct lleval_reconcile *rc = lleval_xcalloc(1, sizeof(*rc));
+    int ret;
+
+    rc->rep = rep;
+    *out = NULL;
+    if (batches_dir) {
+        ret = load_requests(batches_dir, flags, &rc->requests, rep, err);
+        if (ret) {
+            lleval_reconcile_free(rc);
+            return ret;
+        }
+        rc->batches_dir = lleval_xstrdup(batches_dir);
+        rep->reconciled = true;
+    }
+    *out = rc;
+    return 0;
+}
+
+enum lleval_recon_verdict lleval_reconcile_add(struct lleval_reconcile *rc, const char *custom_id,
+                                               struct lleval_cid *cid)
+{
+    struct lleval_parse_report *rep = rc->rep;
+    struct lleval_cid c;
+    uint64_t h = lleval_idset_hash(custom_id);
+    bool decoded, found;
+    long at = -1;
+
+    lleval_idset_put(&rc->seen, h, 0, &found);
+    if (found) {
+        rep->duplicates++;
+        note(rep->duplicate_ids, &rep->n_duplicate_ids, custom_id);
+        return LLEVAL_RECON_DUPLICATE;
+    }
+    decoded = lleval_cid_decode(custom_id, &c, NULL) == 0;
+    if (decoded && rep->reconciled)
+        at = lleval_idset_find(&rc->requests, h);
+    if (!decoded || (rep->reconciled && at < 0)) {
+        rep->unknown++;
+        note(rep->unknown_ids, &rep->n_unknown_ids, custom_id);
+        if (decoded)
+            lleval_cid_release(&c);
+        return LLEVAL_RECON_UNKNOWN;
+    }
+    if (rep->reconciled)
+        rep->parts[rc->requests.vals[at] - 1].results++;
+    if (cid)
+        *cid = c;
+    else
+        lleval_cid_release(&c);
+    return LLEVAL_RECON_NEW;
+}
+
+void lleval_reconcile_finish(struct lleval_reconcile *rc)
+{
+    struct lleval_parse_report *rep = rc->rep;
+    struct lleval_build_result br;
+
+    if (!rc->batches_dir || lleval_build_load(rc->batches_dir, &br, NULL))
+        return;
+    /* requests never answered: walk the batch files again for their ids */
+    for (size_t p = 0; p < br.n_parts; p++) {
+        struct lleval_lines bl;
+        if (lleval_lines_open(&bl, br.parts[p].batch_path, NULL))
+            continue;
+        while (lleval_lines_next(&bl, NULL) > 0) {
+            json_t *obj = json_loadb(bl.line, bl.len, 0, NULL);
+            const char *cid = lleval_json_str(obj, "custom_id");
+            if (cid && lleval_idset_find(&rc->seen, lleval_idset_hash(cid)) < 0) {
+                rep->missing++;
+                note(rep->missing_ids, &rep->n_missing_ids, cid);
+            }
+            json_decref(obj);
+        }
+        lleval_lines_close(&bl);
+    }
+    lleval_build_result_release(&br);
+}
+
+void lleval_reconcile_free(struct lleval_reconcile *rc)
+{
+    if (!rc)
+        return;
+    lleval_idset_release(&rc->requests);
+    lleval_idset_release(&rc->seen);
+    free(rc->batches_dir);
+    free(rc);
+}
+
+/* ---- predictions ----------------------------------------------------------- */
 
 /* dataset -> {item id -> type}, loaded on first use. */
 static const char *item_type(json_t *types, const char *prepared_dir, const struct lleval_cid *c)
@@ -104,82 +214,49 @@ static const char *item_type(json_t *types, const char *prepared_dir, const stru
     return lleval_json_str(m, c->item_id);
 }
 
-static void num_field(struct lleval_sb *sb, const json_t *obj, const char *key, bool real)
+/* One predictions row from a result line: a failed or empty answer is an
+ * error row with the engine's message (or the HTTP status) as its error. */
+static void write_row(struct lleval_sb *sb, const struct lleval_result_view *v,
+                      const struct lleval_cid *c, const char *type)
 {
-    char buf[64];
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_number(v))
-        buf[0] = '\0';
-    else if (real)
-        snprintf(buf, sizeof(buf), "%.1f", json_number_value(v));
-    else
-        snprintf(buf, sizeof(buf), "%lld", (long long)json_number_value(v));
-    lleval_csv_add_field(sb, buf, false);
-}
-
-static void write_row(struct lleval_sb *sb, const json_t *obj, const char *cid,
-                      const struct lleval_cid *c, const char *type, long status)
-{
-    const json_t *facts = json_object_get(obj, "lleval");
-    const json_t *body = lleval_json_path(obj, "response.body");
-    const json_t *choice = json_array_get(json_object_get(body, "choices"), 0);
-    const char *content = lleval_json_str(json_object_get(choice, "message"), "content");
-    const char *finish = lleval_json_str(choice, "finish_reason");
-    const json_t *error = json_object_get(obj, "error");
-    bool ok = status == 200 && (!error || json_is_null(error)) && content;
+    struct lleval_pred_record rec = {
+        .custom_id = v->custom_id,
+        .dataset = c->dataset,
+        .item_id = c->item_id,
+        .type = type,
+        .prompt_type = c->prompt_type,
+        .temperature = c->temp,
+        .sample = c->sample,
+        .ok = v->ok,
+        .finish_reason = v->body_finish ? v->body_finish : v->finish_reason,
+        .prediction = v->ok ? v->content : "",
+        .latency_ms = v->latency_ms,
+        .prompt_tokens = v->prompt_tokens,
+        .completion_tokens = v->completion_tokens,
+        .gen_tps = v->gen_tps,
+        .attempts = v->attempts,
+        .error = "",
+    };
     char buf[64];
 
-    if (!finish)
-        finish = lleval_json_str(facts, "finish_reason");
-    if (!ok)
-        finish = "error";
-    lleval_csv_add_field(sb, cid, true);
-    lleval_csv_add_field(sb, c ? c->dataset : "", false);
-    lleval_csv_add_field(sb, c ? c->item_id : "", false);
-    lleval_csv_add_field(sb, type ? type : "", false);
-    lleval_csv_add_field(sb, c ? c->prompt_type : "", false);
-    lleval_csv_add_field(sb, c ? c->temp : "", false);
-    snprintf(buf, sizeof(buf), "%ld", c ? c->sample : 0);
-    lleval_csv_add_field(sb, buf, false);
-    lleval_csv_add_field(sb, ok ? "ok" : "error", false);
-    lleval_csv_add_field(sb, finish ? finish : "", false);
-    lleval_csv_add_field(sb, ok ? content : "", false);
-    num_field(sb, facts, "latency_ms", true);
-    if (json_object_get(facts, "prompt_tokens")) {
-        num_field(sb, facts, "prompt_tokens", false);
-        num_field(sb, facts, "completion_tokens", false);
-    } else {
-        const json_t *usage = json_object_get(body, "usage");
-        num_field(sb, usage, "prompt_tokens", false);
-        num_field(sb, usage, "completion_tokens", false);
-    }
-    num_field(sb, facts, "gen_tps", true);
-    num_field(sb, facts, "attempts", false);
-    if (!ok) {
-        const char *msg = json_is_object(error) ? lleval_json_str(error, "message") : NULL;
-        if (!msg && status != 200) {
-            snprintf(buf, sizeof(buf), "HTTP %ld", status);
-            msg = buf;
+    if (!v->ok) {
+        rec.finish_reason = "error";
+        rec.error = v->error_message;
+        if (!rec.error && v->http_status != 200) {
+            snprintf(buf, sizeof(buf), "HTTP %ld", v->http_status);
+            rec.error = buf;
         }
-        lleval_csv_add_field(sb, msg ? msg : "no content in the reply", false);
-    } else {
-        lleval_csv_add_field(sb, "", false);
+        if (!rec.error)
+            rec.error = "no content in the reply";
     }
-    lleval_csv_end_record(sb);
+    lleval_pred_write_row(sb, &rec);
 }
-
-static const char *const header[] = {
-    "custom_id",     "dataset", "item_id",       "type",        "prompt_type",
-    "temperature",   "sample",  "status",        "finish_reason", "prediction",
-    "latency_ms",    "prompt_tokens", "completion_tokens", "gen_tps", "attempts",
-    "error",
-};
 
 int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
                          const char *prepared_dir, const char *out_csv,
                          struct lleval_parse_report *rep, struct lleval_err *err)
 {
-    struct lleval_idset requests = LLEVAL_IDSET_INIT, seen = LLEVAL_IDSET_INIT;
+    struct lleval_reconcile *recon = NULL;
     struct lleval_lines lr;
     struct lleval_sb out = LLEVAL_SB_INIT;
     char *tmp = NULL;
@@ -188,12 +265,9 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     int rc, more;
 
     memset(rep, 0, sizeof(*rep));
-    if (batches_dir) {
-        rc = load_requests(batches_dir, &requests, rep, err);
-        if (rc)
-            goto out;
-        rep->reconciled = true;
-    }
+    rc = lleval_reconcile_new(&recon, batches_dir, 0, rep, err);
+    if (rc)
+        goto out;
     rc = lleval_lines_open(&lr, results_jsonl, err);
     if (rc)
         goto out;
@@ -204,56 +278,33 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
         lleval_lines_close(&lr);
         goto out;
     }
-    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(header); i++)
-        lleval_csv_add_field(&out, header[i], i == 0);
-    lleval_csv_end_record(&out);
+    lleval_pred_write_header(&out);
 
     while ((more = lleval_lines_next(&lr, err)) > 0) {
-        json_t *obj;
-        const char *cid;
+        struct lleval_result_view v;
         struct lleval_cid c;
-        bool decoded, found;
-        long status;
-        uint64_t h;
+        json_t *obj;
 
         rep->lines++;
         if (!lr.len)
             continue;
-        obj = json_loadb(lr.line, lr.len, 0, NULL);
-        cid = json_is_object(obj) ? lleval_json_str(obj, "custom_id") : NULL;
-        if (!cid) {
+        lleval_result_decode_text(lr.line, lr.len, &obj, &v, NULL);
+        if (!v.custom_id) {
             rep->malformed++;
             if (rep->n_malformed_lines < LLEVAL_PARSE_LIST_MAX)
                 rep->malformed_lines[rep->n_malformed_lines++] = lr.lineno;
             json_decref(obj);
             continue;
         }
-        h = lleval_idset_hash(cid);
-        lleval_idset_put(&seen, h, 0, &found);
-        if (found) {
-            rep->duplicates++;
-            note(rep->duplicate_ids, &rep->n_duplicate_ids, cid);
+        if (lleval_reconcile_add(recon, v.custom_id, &c) != LLEVAL_RECON_NEW) {
             json_decref(obj);
             continue;
         }
-        decoded = lleval_cid_decode(cid, &c, NULL) == 0;
-        if (!decoded || (rep->reconciled && lleval_idset_find(&requests, h) < 0)) {
-            rep->unknown++;
-            note(rep->unknown_ids, &rep->n_unknown_ids, cid);
-            if (decoded)
-                lleval_cid_release(&c);
-            json_decref(obj);
-            continue;
-        }
-        if (rep->reconciled)
-            rep->parts[requests.vals[lleval_idset_find(&requests, h)] - 1].results++;
-        status = (long)json_integer_value(lleval_json_path(obj, "response.status_code"));
-        if (status != 200) {
+        if (v.http_status != 200) {
             rep->non200++;
-            note(rep->non200_ids, &rep->n_non200_ids, cid);
+            note(rep->non200_ids, &rep->n_non200_ids, v.custom_id);
         }
-        write_row(&out, obj, cid, &c,
-                  prepared_dir ? item_type(types, prepared_dir, &c) : NULL, status);
+        write_row(&out, &v, &c, prepared_dir ? item_type(types, prepared_dir, &c) : NULL);
         rep->rows++;
         lleval_cid_release(&c);
         json_decref(obj);
@@ -279,36 +330,14 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
         rc = lleval_err_errno(err, "cannot rename to", out_csv);
     if (rc)
         remove(tmp);
-
-    if (!rc && rep->reconciled) {
-        /* requests never answered: walk the batch files again for their ids */
-        struct lleval_build_result br;
-        if (!lleval_build_load(batches_dir, &br, NULL)) {
-            for (size_t p = 0; p < br.n_parts; p++) {
-                struct lleval_lines bl;
-                if (lleval_lines_open(&bl, br.parts[p].batch_path, NULL))
-                    continue;
-                while (lleval_lines_next(&bl, NULL) > 0) {
-                    json_t *obj = json_loadb(bl.line, bl.len, 0, NULL);
-                    const char *cid = lleval_json_str(obj, "custom_id");
-                    if (cid && lleval_idset_find(&seen, lleval_idset_hash(cid)) < 0) {
-                        rep->missing++;
-                        note(rep->missing_ids, &rep->n_missing_ids, cid);
-                    }
-                    json_decref(obj);
-                }
-                lleval_lines_close(&bl);
-            }
-            lleval_build_result_release(&br);
-        }
-    }
+    if (!rc)
+        lleval_reconcile_finish(recon);
 out:
     if (f)
         fclose(f);
     free(tmp);
     json_decref(types);
     lleval_sb_release(&out);
-    lleval_idset_release(&requests);
-    lleval_idset_release(&seen);
+    lleval_reconcile_free(recon);
     return rc;
 }

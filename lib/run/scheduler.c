@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
+#include "lleval/result/result.h"
 #include "lleval/run/scheduler.h"
 #include "lleval/util/util.h"
 

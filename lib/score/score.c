@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lleval/util/csv.h"
+#include "lleval/score/predictions.h"
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
@@ -276,33 +276,10 @@ static void acc_add_missing(struct acc *a)
 
 /* ---- predictions.csv ---- */
 
-enum col {
-    C_CUSTOM_ID,
-    C_DATASET,
-    C_ITEM_ID,
-    C_PROMPT_TYPE,
-    C_TEMPERATURE,
-    C_SAMPLE,
-    C_STATUS,
-    C_FINISH,
-    C_PREDICTION,
-    C_LATENCY,
-    C_GEN_TPS,
-    N_COLS,
-};
-
-static const char *const col_names[N_COLS] = {
-    "custom_id", "dataset",       "item_id",    "prompt_type", "temperature", "sample",
-    "status",    "finish_reason", "prediction", "latency_ms",  "gen_tps",
-};
-
-static const bool col_required[N_COLS] = {
-    [C_CUSTOM_ID] = true, [C_DATASET] = true, [C_ITEM_ID] = true, [C_PREDICTION] = true};
-
-static const char *field(const struct lleval_csv_reader *r, const int *cols, enum col c)
-{
-    return cols[c] >= 0 ? r->fields[cols[c]] : "";
-}
+/* The columns the scorer cannot do without; the others read as empty when absent. */
+static const unsigned required_cols =
+    LLEVAL_PRED_BIT(LLEVAL_PRED_CUSTOM_ID) | LLEVAL_PRED_BIT(LLEVAL_PRED_DATASET) |
+    LLEVAL_PRED_BIT(LLEVAL_PRED_ITEM_ID) | LLEVAL_PRED_BIT(LLEVAL_PRED_PREDICTION);
 
 static void note_first(char **first, long *first_line, const char *id, long line)
 {
@@ -382,77 +359,38 @@ static int sample_cell(const char *s, long *out)
     return lleval_parse_long(s, 0, MAX_SAMPLE, out);
 }
 
-static int read_header(struct lleval_csv_reader *r, int *cols, struct lleval_err *err)
-{
-    int rc = lleval_csv_next(r, err);
-    if (rc < 0)
-        return rc;
-    if (rc == 0)
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "%s: empty file: a predictions.csv starts with a header row "
-                              "(docs/formats.md)",
-                              r->path);
-    for (int c = 0; c < N_COLS; c++) {
-        cols[c] = -1;
-        for (size_t i = 0; i < r->n_fields; i++)
-            if (!strcmp(r->fields[i], col_names[c]))
-                cols[c] = (int)i;
-        if (cols[c] < 0 && col_required[c])
-            return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "%s:%ld: not a predictions.csv header: no column '%s' "
-                                  "(docs/formats.md lists the columns)",
-                                  r->path, r->line, col_names[c]);
-    }
-    return 0;
-}
-
 static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct lleval_err *err)
 {
-    struct lleval_csv_reader r;
-    int cols[N_COLS];
-    size_t n_header;
+    struct lleval_pred_reader r;
+    struct lleval_pred_row row;
     char temp[40] = "", last_temp_s[40] = "\x01";
     double temp_v = 0;
     struct gold_set *last_g = NULL; /* the previous row's dataset and item */
     long last_idx = -1;
     int rc;
 
-    rc = lleval_csv_open(&r, s->path, err);
+    rc = lleval_pred_open(&r, s->path, required_cols, 0, err);
     if (rc)
         return rc;
-    rc = read_header(&r, cols, err);
-    if (rc)
-        goto out;
-    n_header = r.n_fields;
-    while ((rc = lleval_csv_next(&r, err)) == 1) {
+    while ((rc = lleval_pred_next(&r, &row, err)) == 1) {
         struct lleval_item_score it;
         struct gold_set *g = NULL;
         struct acc *a;
-        const char *temp_s, *sample_s, *pred, *status;
+        const char *temp_s, *sample_s, *pred;
         long sample = 0, idx;
 
-        if (lleval_csv_blank(&r))
-            continue;
-        if (r.n_fields != n_header) {
-            rc = lleval_err_set(err, LLEVAL_EINVAL,
-                                "%s:%ld: the row has %zu fields but the header has %zu; the "
-                                "file is damaged: run `lleval parse` again",
-                                s->path, r.line, r.n_fields, n_header);
-            goto out;
-        }
         s->rows++;
         memset(&it, 0, sizeof(it));
-        it.custom_id = field(&r, cols, C_CUSTOM_ID);
-        it.dataset = field(&r, cols, C_DATASET);
-        it.item_id = field(&r, cols, C_ITEM_ID);
-        it.prompt_type = field(&r, cols, C_PROMPT_TYPE);
-        it.line = r.line;
-        status = field(&r, cols, C_STATUS);
-        it.ok = !str_eq(status, "error");
+        it.custom_id = row.custom_id;
+        it.dataset = row.dataset;
+        it.item_id = row.item_id;
+        it.prompt_type = row.prompt_type;
+        it.line = row.line;
+        it.ok = !str_eq(row.status, "error");
         it.choice = -1;
         it.answer = "";
-        temp_s = field(&r, cols, C_TEMPERATURE);
-        sample_s = field(&r, cols, C_SAMPLE);
+        temp_s = row.temperature;
+        sample_s = row.sample;
         if (!str_eq(temp_s, last_temp_s)) { /* rows come in runs of one temperature */
             temp[0] = '\0';
             temp_v = 0;
@@ -460,7 +398,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
                 if (lleval_parse_double(temp_s, &temp_v) || !isfinite(temp_v)) {
                     rc = lleval_err_set(err, LLEVAL_EINVAL,
                                         "%s:%ld: column 'temperature' holds '%s', not a number",
-                                        s->path, r.line, temp_s);
+                                        s->path, row.line, temp_s);
                     goto out;
                 }
                 lleval_fmt_num(temp, sizeof(temp), temp_v);
@@ -473,7 +411,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         if (*sample_s && sample_cell(sample_s, &sample)) {
             rc = lleval_err_set(err, LLEVAL_EINVAL,
                                 "%s:%ld: column 'sample' holds '%s', not a number from 0 to %d",
-                                s->path, r.line, sample_s, MAX_SAMPLE);
+                                s->path, row.line, sample_s, MAX_SAMPLE);
             goto out;
         }
         it.sample = sample;
@@ -484,7 +422,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
             /* parse could not decode the custom_id: nothing to score against */
             it.state = LLEVAL_ITEM_UNKNOWN;
             s->unknown++;
-            note_first(&s->first_unknown, &s->first_unknown_line, it.custom_id, r.line);
+            note_first(&s->first_unknown, &s->first_unknown_line, it.custom_id, row.line);
             if (fn && (rc = fn(&it, ud)) != 0)
                 goto out;
             continue;
@@ -507,7 +445,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
             it.state = LLEVAL_ITEM_UNKNOWN;
             a->unknown++;
             s->unknown++;
-            note_first(&s->first_unknown, &s->first_unknown_line, it.custom_id, r.line);
+            note_first(&s->first_unknown, &s->first_unknown_line, it.custom_id, row.line);
             if (fn && (rc = fn(&it, ud)) != 0)
                 goto out;
             continue;
@@ -516,17 +454,17 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
             it.state = LLEVAL_ITEM_DUPLICATE;
             a->duplicates++;
             s->duplicates++;
-            note_first(&s->first_duplicate, &s->first_duplicate_line, it.custom_id, r.line);
+            note_first(&s->first_duplicate, &s->first_duplicate_line, it.custom_id, row.line);
             if (fn && (rc = fn(&it, ud)) != 0)
                 goto out;
             continue;
         }
-        pred = field(&r, cols, C_PREDICTION);
+        pred = row.prediction;
         score_answer(s, g, &g->items[idx], pred, strlen(pred), it.ok, &it);
         it.state = LLEVAL_ITEM_SCORED;
         if (it.ok)
-            acc_add(a, &it, finish_kind(field(&r, cols, C_FINISH)),
-                    num_cell(field(&r, cols, C_LATENCY)), num_cell(field(&r, cols, C_GEN_TPS)));
+            acc_add(a, &it, finish_kind(row.finish_reason), num_cell(row.latency_ms),
+                    num_cell(row.gen_tps));
         else
             acc_add(a, &it, FIN_ERROR, -1, -1);
         s->scored++;
@@ -534,7 +472,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
             goto out;
     }
 out:
-    lleval_csv_close(&r);
+    lleval_pred_close(&r);
     return rc;
 }
 

@@ -113,11 +113,4 @@ extern const struct lleval_engine_ops lleval_engine_openai_ops;
 /* Replaces invalid UTF-8 in s[0..len) by U+FFFD; returns an owned string. */
 char *lleval_utf8_sanitize(const char *s, size_t len);
 
-/* Builds a result line (docs/formats.md) for an answer, or for a failure when
- * a is NULL (then error_code / error_message say why). Returns owned JSON. */
-json_t *lleval_result_line(const char *custom_id, const char *engine_name,
-                           const struct lleval_answer *a, long http_status,
-                           const char *error_code, const char *error_message,
-                           double latency_ms, long attempts);
-
 #endif

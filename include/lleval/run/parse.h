@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include "lleval/util/error.h"
 
+struct lleval_cid;
+
 #define LLEVAL_PARSE_LIST_MAX 50
 
 struct lleval_parse_part {
@@ -45,6 +47,50 @@ struct lleval_parse_report {
 void lleval_parse_report_release(struct lleval_parse_report *r);
 /* True when the results and the requests do not match one to one. */
 bool lleval_parse_mismatch(const struct lleval_parse_report *r);
+
+/*
+ * Reconciliation of answers with requests, shared by parse and doctor: the
+ * request custom_ids come from the batch files, each answer's custom_id is
+ * checked as it is read, and the requests never answered are listed at the
+ * end. The counts and the first ids of each problem go into a parse report
+ * (requests, missing, duplicates, unknown, their id lists, parts[].requests
+ * and parts[].results, reconciled).
+ */
+enum lleval_recon_verdict {
+    LLEVAL_RECON_NEW = 0,   /* the first answer to a request */
+    LLEVAL_RECON_DUPLICATE, /* the custom_id was answered before (the first one counts) */
+    LLEVAL_RECON_UNKNOWN,   /* no request has the custom_id, or it does not decode */
+};
+
+enum lleval_recon_flags {
+    /* skip batch files that cannot be read and request lines without a
+     * custom_id (doctor examines damaged runs); else they are errors */
+    LLEVAL_RECON_LENIENT = 1u << 0,
+};
+
+struct lleval_reconcile;
+
+/*
+ * Starts a reconciliation into rep (borrowed; it must outlive the
+ * reconciliation; the caller zeroes or fills it before and releases it with
+ * lleval_parse_report_release()). batches_dir (with build.json) names the
+ * requests; NULL only checks for duplicates and undecodable ids. *out
+ * receives an owned reconciliation for lleval_reconcile_free().
+ */
+int lleval_reconcile_new(struct lleval_reconcile **out, const char *batches_dir, unsigned flags,
+                         struct lleval_parse_report *rep, struct lleval_err *err);
+/*
+ * Checks one answer's custom_id (borrowed) and counts it. When cid is not
+ * NULL and the verdict is LLEVAL_RECON_NEW, *cid receives the decoded id
+ * (owned: lleval_cid_release()).
+ */
+enum lleval_recon_verdict lleval_reconcile_add(struct lleval_reconcile *rc, const char *custom_id,
+                                               struct lleval_cid *cid);
+/* After the last answer: counts (and lists) the requests never answered,
+ * walking the batch files again. A batch file that cannot be read now is
+ * skipped. */
+void lleval_reconcile_finish(struct lleval_reconcile *rc);
+void lleval_reconcile_free(struct lleval_reconcile *rc);
 
 /*
  * Reads results_jsonl and writes out_csv (atomically). batches_dir (with

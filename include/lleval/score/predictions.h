@@ -1,0 +1,121 @@
+/*
+ * predictions.csv (docs/formats.md): the one column table, the row writer
+ * `lleval parse` uses and the row reader the scorer and the report use.
+ *
+ * The writer always writes every column in the table's order. The reader
+ * finds the columns by name in the header (so files with the columns in
+ * another order, or with fewer columns, still read) and hands each row over
+ * as borrowed strings.
+ */
+#ifndef LLEVAL_PREDICTIONS_H
+#define LLEVAL_PREDICTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lleval/util/csv.h"
+#include "lleval/util/error.h"
+#include "lleval/util/util.h"
+
+/* The columns, in the order the writer writes them. */
+enum lleval_pred_col {
+    LLEVAL_PRED_CUSTOM_ID = 0,
+    LLEVAL_PRED_DATASET,
+    LLEVAL_PRED_ITEM_ID,
+    LLEVAL_PRED_TYPE,
+    LLEVAL_PRED_PROMPT_TYPE,
+    LLEVAL_PRED_TEMPERATURE,
+    LLEVAL_PRED_SAMPLE,
+    LLEVAL_PRED_STATUS,
+    LLEVAL_PRED_FINISH_REASON,
+    LLEVAL_PRED_PREDICTION,
+    LLEVAL_PRED_LATENCY_MS,
+    LLEVAL_PRED_PROMPT_TOKENS,
+    LLEVAL_PRED_COMPLETION_TOKENS,
+    LLEVAL_PRED_GEN_TPS,
+    LLEVAL_PRED_ATTEMPTS,
+    LLEVAL_PRED_ERROR,
+    LLEVAL_PRED_NCOLS
+};
+/* The header name of a column ("custom_id", ...); NULL out of range. */
+const char *lleval_pred_col_name(enum lleval_pred_col c);
+/* A set of columns for lleval_pred_open()'s `required`. */
+#define LLEVAL_PRED_BIT(c) (1u << (c))
+
+/* One row to write. Strings are borrowed; NULL writes an empty cell. */
+struct lleval_pred_record {
+    const char *custom_id;
+    const char *dataset;
+    const char *item_id;
+    const char *type;
+    const char *prompt_type;
+    const char *temperature; /* as in the custom_id: "0", "0.7" */
+    long sample;
+    bool ok; /* the status column: "ok" or "error" */
+    const char *finish_reason;
+    const char *prediction;
+    double latency_ms;       /* NAN: empty; else written with one decimal */
+    long long prompt_tokens; /* negative: empty */
+    long long completion_tokens;
+    double gen_tps;     /* NAN: empty; else one decimal */
+    long long attempts; /* negative: empty */
+    const char *error;
+};
+
+/* Appends the header record to sb. */
+void lleval_pred_write_header(struct lleval_sb *sb);
+/* Appends one record (RFC 4180, CRLF) to sb; r is borrowed. */
+void lleval_pred_write_row(struct lleval_sb *sb, const struct lleval_pred_record *r);
+
+/* One row read. Every string is borrowed from the reader, valid until the
+ * next lleval_pred_next() or lleval_pred_close(); "" for a column the file
+ * does not have. */
+struct lleval_pred_row {
+    const char *custom_id;
+    const char *dataset;
+    const char *item_id;
+    const char *type;
+    const char *prompt_type;
+    const char *temperature;
+    const char *sample;
+    const char *status;
+    const char *finish_reason;
+    const char *prediction;
+    const char *latency_ms;
+    const char *prompt_tokens;
+    const char *completion_tokens;
+    const char *gen_tps;
+    const char *attempts;
+    const char *error;
+    long line; /* the line the row starts on (1-based) */
+};
+
+enum lleval_pred_flags {
+    /* skip rows whose field count differs from the header's (else an error) */
+    LLEVAL_PRED_SKIP_RAGGED = 1u << 0,
+};
+
+struct lleval_pred_reader {
+    struct lleval_csv_reader csv;
+    int cols[LLEVAL_PRED_NCOLS]; /* field index of each column, -1 when absent */
+    size_t n_header;
+    unsigned flags;
+};
+
+/*
+ * Opens path (borrowed; it must outlive the reader) and reads the header.
+ * `required` is a set of LLEVAL_PRED_BIT()s the header must name; flags are
+ * lleval_pred_flags. LLEVAL_EINVAL for an empty file or a missing column
+ * ("path:line: not a predictions.csv header: no column 'X' ..."). On failure
+ * nothing needs closing, though lleval_pred_close() is harmless.
+ */
+int lleval_pred_open(struct lleval_pred_reader *r, const char *path, unsigned required,
+                     unsigned flags, struct lleval_err *err);
+/* Reads the next row into *row, skipping blank lines. Returns 1 with a row,
+ * 0 at the end, or a negative code: malformed CSV, or a row with another
+ * field count than the header (unless LLEVAL_PRED_SKIP_RAGGED). */
+int lleval_pred_next(struct lleval_pred_reader *r, struct lleval_pred_row *row,
+                     struct lleval_err *err);
+/* Closes the file and frees what the reader holds. */
+void lleval_pred_close(struct lleval_pred_reader *r);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * predictions.csv: the column table, the writer and the reader (see
+ * predictions.h). The table is the format: its order is the writer's column
+ * order and its names are the header the reader looks for.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include "lleval/score/predictions.h"
+
+static const struct {
+    const char *name;
+    size_t row_off; /* offset of the column's string in struct lleval_pred_row */
+} columns[LLEVAL_PRED_NCOLS] = {
+#define COL(e, field) [e] = {#field, offsetof(struct lleval_pred_row, field)}
+    COL(LLEVAL_PRED_CUSTOM_ID, custom_id),
+    COL(LLEVAL_PRED_DATASET, dataset),
+    COL(LLEVAL_PRED_ITEM_ID, item_id),
+    COL(LLEVAL_PRED_TYPE, type),
+    COL(LLEVAL_PRED_PROMPT_TYPE, prompt_type),
+    COL(LLEVAL_PRED_TEMPERATURE, temperature),
+    COL(LLEVAL_PRED_SAMPLE, sample),
+    COL(LLEVAL_PRED_STATUS, status),
+    COL(LLEVAL_PRED_FINISH_REASON, finish_reason),
+    COL(LLEVAL_PRED_PREDICTION, prediction),
+    COL(LLEVAL_PRED_LATENCY_MS, latency_ms),
+    COL(LLEVAL_PRED_PROMPT_TOKENS, prompt_tokens),
+    COL(LLEVAL_PRED_COMPLETION_TOKENS, completion_tokens),
+    COL(LLEVAL_PRED_GEN_TPS, gen_tps),
+    COL(LLEVAL_PRED_ATTEMPTS, attempts),
+    COL(LLEVAL_PRED_ERROR, error),
+#undef COL
+};
+
+const char *lleval_pred_col_name(enum lleval_pred_col c)
+{
+    return (unsigned)c < LLEVAL_PRED_NCOLS ? columns[c].name : NULL;
+}
+
+/* ---- writer -------------------------------------------------------------- */
+
+void lleval_pred_write_header(struct lleval_sb *sb)
+{
+    for (size_t i = 0; i < LLEVAL_PRED_NCOLS; i++)
+        lleval_csv_add_field(sb, columns[i].name, i == 0);
+    lleval_csv_end_record(sb);
+}
+
+static void str_cell(struct lleval_sb *sb, const char *s)
+{
+    lleval_csv_add_field(sb, s ? s : "", false);
+}
+
+static void real_cell(struct lleval_sb *sb, double v)
+{
+    char buf[64] = "";
+    if (!isnan(v))
+        snprintf(buf, sizeof(buf), "%.1f", v);
+    lleval_csv_add_field(sb, buf, false);
+}
+
+static void count_cell(struct lleval_sb *sb, long long v)
+{
+    char buf[32] = "";
+    if (v >= 0)
+        snprintf(buf, sizeof(buf), "%lld", v);
+    lleval_csv_add_field(sb, buf, false);
+}
+
+/* Cells in the table's order; a new column goes into the table, the record,
+ * the row and here. */
+void lleval_pred_write_row(struct lleval_sb *sb, const struct lleval_pred_record *r)
+{
+    char sample[32];
+    lleval_csv_add_field(sb, r->custom_id ? r->custom_id : "", true);
+    str_cell(sb, r->dataset);
+    str_cell(sb, r->item_id);
+    str_cell(sb, r->type);
+    str_cell(sb, r->prompt_type);
+    str_cell(sb, r->temperature);
+    snprintf(sample, sizeof(sample), "%ld", r->sample);
+    str_cell(sb, sample);
+    str_cell(sb, r->ok ? "ok" : "error");
+    str_cell(sb, r->finish_reason);
+    str_cell(sb, r->prediction);
+    real_cell(sb, r->latency_ms);
+    count_cell(sb, r->prompt_tokens);
+    count_cell(sb, r->completion_tokens);
+    real_cell(sb, r->gen_tps);
+    count_cell(sb, r->attempts);
+    str_cell(sb, r->error);
+    lleval_csv_end_record(sb);
+}
+
+/* ---- reader -------------------------------------------------------------- */
+
+int lleval_pred_open(struct lleval_pred_reader *r, const char *path, unsigned required,
+                     unsigned flags, struct lleval_err *err)
+{
+    int rc;
+    memset(r, 0, sizeof(*r));
+    r->flags = flags;
+    rc = lleval_csv_open(&r->csv, path, err);
+    if (rc)
+        return rc;
+    rc = lleval_csv_next(&r->csv, err);
+    if (rc == 0)
+        rc = lleval_err_set(err, LLEVAL_EINVAL,
+                            "%s: empty file: a predictions.csv starts with a header row "
+                            "(docs/formats.md)",
+                            path);
+    if (rc < 0)
+        goto fail;
+    r->n_header = r->csv.n_fields;
+    for (int c = 0; c < LLEVAL_PRED_NCOLS; c++) {
+        r->cols[c] = -1;
+        for (size_t i = 0; i < r->csv.n_fields; i++)
+            if (!strcmp(r->csv.fields[i], columns[c].name))
+                r->cols[c] = (int)i;
+        if (r->cols[c] < 0 && (required & LLEVAL_PRED_BIT(c))) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                "%s:%ld: not a predictions.csv header: no column '%s' "
+                                "(docs/formats.md lists the columns)",
+                                path, r->csv.line, columns[c].name);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    lleval_pred_close(r);
+    return rc;
+}
+
+int lleval_pred_next(struct lleval_pred_reader *r, struct lleval_pred_row *row,
+                     struct lleval_err *err)
+{
+    int rc;
+    while ((rc = lleval_csv_next(&r->csv, err)) == 1) {
+        if (lleval_csv_blank(&r->csv))
+            continue;
+        if (r->csv.n_fields == r->n_header)
+            break;
+        if (r->flags & LLEVAL_PRED_SKIP_RAGGED)
+            continue;
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "%s:%ld: the row has %zu fields but the header has %zu; the "
+                              "file is damaged: run `lleval parse` again",
+                              r->csv.path, r->csv.line, r->csv.n_fields, r->n_header);
+    }
+    if (rc != 1)
+        return rc;
+    for (int c = 0; c < LLEVAL_PRED_NCOLS; c++) {
+        const char **cell = (const char **)(void *)((char *)row + columns[c].row_off);
+        *cell = r->cols[c] >= 0 ? r->csv.fields[r->cols[c]] : "";
+    }
+    row->line = r->csv.line;
+    return 1;
+}
+
+void lleval_pred_close(struct lleval_pred_reader *r)
+{
+    lleval_csv_close(&r->csv);
+}

@@ -1,0 +1,271 @@
+/* Unit tests for doctor: its rules over synthetic evidence. Each case builds a run
+ * directory (manifest, config, batches, a result journal, telemetry) and checks the exact
+ * set of findings and a line of their text. */
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "lleval/doctor/doctor.h"
+#include "lleval/engine/engine.h"
+#include "lleval/result/result.h"
+#include "lleval/util/util.h"
+
+#define BIT(k) (1u << (k))
+
+struct doc_case {
+    const char *name;
+    const char *status; /* the manifest's */
+    const char *model_id;
+    int requests;         /* in the batch file */
+    int ok, length;       /* answers; the first `length` of them hit max_tokens */
+    double gen_tps;       /* of each answer */
+    int oom, conn, other; /* failed requests, after the answers */
+    const char *oom_text, *conn_code;
+    int dups;              /* the first answer repeated */
+    bool unknown;          /* an answer to a request that does not exist */
+    const char *gpu;       /* the part's telemetry.gpu object, or NULL */
+    unsigned want;         /* the set of finding kinds */
+    const char *want_text; /* in some finding's title, evidence or fixes */
+};
+
+#define M8B "llama3.1:8b-instruct-q4_K_M"
+
+static const struct doc_case cases[] = {
+    {"healthy", "done", M8B, 10, 10, 0, 30, 0, 0, 0, NULL, NULL, 0, false, NULL, 0, NULL},
+    {"truncation above 10%", "done", M8B, 10, 10, 2, 30, 0, 0, 0, NULL, NULL, 0, false, NULL,
+     BIT(LLEVAL_FIND_TRUNCATION), "frequent length truncation in ds/t0: 20.0% of answers"},
+    {"truncation fix doubles max_tokens", "done", M8B, 10, 10, 3, 30, 0, 0, 0, NULL, NULL, 0, false,
+     NULL, BIT(LLEVAL_FIND_TRUNCATION), "max_new_tokens.closed_book 64 -> 128"},
+    {"truncation at exactly 10% is fine", "done", M8B, 10, 10, 1, 30, 0, 0, 0, NULL, NULL, 0, false,
+     NULL, 0, NULL},
+    {"slow generation for an 8B model", "done", M8B, 4, 4, 0, 12, 0, 0, 0, NULL, NULL, 0, false,
+     NULL, BIT(LLEVAL_FIND_SLOW), "12.0 tokens/s on average, under the guide's 15-25 tokens/s"},
+    {"6 tokens/s is fine for an unknown size", "done", "tiny", 4, 4, 0, 6, 0, 0, 0, NULL, NULL, 0,
+     false, NULL, 0, NULL},
+    {"slow for an unknown size", "done", "tiny", 4, 4, 0, 3, 0, 0, 0, NULL, NULL, 0, false, NULL,
+     BIT(LLEVAL_FIND_SLOW), "3.0 tokens/s on average, under the guide's symptom threshold"},
+    {"OOM: CUDA's text", "done", M8B, 10, 8, 0, 30, 2, 0, 0, "CUDA error: out of memory", NULL, 0,
+     false, NULL, BIT(LLEVAL_FIND_OOM), "out of memory: 2 requests failed"},
+    {"OOM: llama.cpp's text", "done", M8B, 5, 4, 0, 30, 1, 0, 0,
+     "ggml_backend_cuda_buffer_type_alloc_buffer: cudaMalloc failed", NULL, 0, false, NULL,
+     BIT(LLEVAL_FIND_OOM), "engine said: ggml_backend_cuda_buffer_type_alloc_buffer"},
+    {"OOM: Ollama's text", "done", M8B, 5, 4, 0, 30, 1, 0, 0,
+     "model requires more system memory (9.1 GiB) than is available", NULL, 0, false, NULL,
+     BIT(LLEVAL_FIND_OOM), "lower the quantization: model_id " M8B " (q4_k_m) -> the Q4_K_S"},
+    {"connection errors", "done", M8B, 5, 4, 0, 30, 0, 1, 0, NULL, "connection_error", 0, false,
+     NULL, BIT(LLEVAL_FIND_CONNECTION), "connection failures: 1 request failed to reach the"},
+    {"timeouts count as connection errors", "done", M8B, 5, 3, 0, 30, 0, 2, 0, NULL, "timeout", 0,
+     false, NULL, BIT(LLEVAL_FIND_CONNECTION), "custom_ids: ds:q4:direct:t0:s0, ds:q5:direct"},
+    {"other request errors", "done", M8B, 5, 4, 0, 30, 0, 0, 1, NULL, NULL, 0, false, NULL,
+     BIT(LLEVAL_FIND_REQUEST_ERRORS), "1 request failed"},
+    {"a finished run with a missing answer", "done", M8B, 10, 9, 0, 30, 0, 0, 0, NULL, NULL, 0,
+     false, NULL, BIT(LLEVAL_FIND_PARSE_MISMATCH),
+     "results do not match the requests: 1 missing, 0 duplicate, 0 unknown"},
+    {"an unfinished run", "stopped", M8B, 10, 9, 0, 30, 0, 0, 0, NULL, NULL, 0, false, NULL,
+     BIT(LLEVAL_FIND_INCOMPLETE), "the run is stopped: 9 of 10 requests answered"},
+    {"duplicate and unknown answers", "done", M8B, 5, 5, 0, 30, 0, 0, 0, NULL, NULL, 2, true, NULL,
+     BIT(LLEVAL_FIND_PARSE_MISMATCH), "duplicate: ds:q1:direct:t0:s0"},
+    {"unknown answers are cited", "done", M8B, 5, 5, 0, 30, 0, 0, 0, NULL, NULL, 0, true, NULL,
+     BIT(LLEVAL_FIND_PARSE_MISMATCH), "unknown: ds:q999:direct:t0:s0"},
+    {"a hot GPU near its memory limit", "done", M8B, 4, 4, 0, 30, 0, 0, 0, NULL, NULL, 0, false,
+     "{\"memory_used_peak_mib\": 15950, \"memory_total_mib\": 16303, "
+     "\"utilization_mean_pct\": 90, \"temperature_peak_c\": 91}",
+     BIT(LLEVAL_FIND_MEMORY_NEAR_LIMIT) | BIT(LLEVAL_FIND_HIGH_TEMPERATURE),
+     "peak 15950 of 16303 MiB"},
+    {"an underused GPU", "done", M8B, 4, 4, 0, 30, 0, 0, 0, NULL, NULL, 0, false,
+     "{\"memory_used_peak_mib\": 9000, \"memory_total_mib\": 16303, "
+     "\"utilization_mean_pct\": 30, \"temperature_peak_c\": 60}",
+     BIT(LLEVAL_FIND_LOW_UTILIZATION), "low GPU utilization: 30% on average"},
+};
+
+static void add_result(struct lleval_sb *sb, const char *cid, const struct lleval_answer *a,
+                       long status, const char *code, const char *msg)
+{
+    json_t *line = lleval_result_line(cid, "ollama", a, status, code, msg, 100, 1);
+    char *text = json_dumps(line, JSON_COMPACT);
+    lleval_sb_adds(sb, text);
+    lleval_sb_addch(sb, '\n');
+    free(text);
+    json_decref(line);
+}
+
+/* The run directory of one case under root; returns the owned run dir. */
+static char *make_run(const char *root, const struct doc_case *c)
+{
+    char *run = lleval_xasprintf("%s/%s", root, "run");
+    struct lleval_sb sb = LLEVAL_SB_INIT, res = LLEVAL_SB_INIT;
+    int n = 0;
+
+    tu_rmtree(run);
+    lleval_sb_addf(&sb,
+                   "{\"run_id\": \"run\", \"status\": \"%s\", \"engine\": \"ollama\", "
+                   "\"model_id\": \"%s\", \"last_error\": \"\"}\n",
+                   c->status, c->model_id);
+    free(tu_write(run, "manifest.json", sb.buf));
+    free(tu_write(run, "config.resolved.yaml",
+                  "engine: ollama\nmodel_id: m\ncontext_length: 4096\ntemps: [0.0]\n"
+                  "top_k: 40\ntop_p: 0.9\nmax_concurrent_jobs: 2\n"));
+    lleval_sb_reset(&sb);
+    lleval_sb_addf(&sb,
+                   "{\"total_requests\": %d, \"parts\": [{\"dataset\": \"ds\", \"temperature\": "
+                   "0, \"part\": 1, \"path\": \"ds/t0/part-001.jsonl\", \"requests\": %d}]}\n",
+                   c->requests, c->requests);
+    free(tu_write(run, "batches/build.json", sb.buf));
+    lleval_sb_reset(&sb);
+    for (int i = 1; i <= c->requests; i++)
+        lleval_sb_addf(&sb,
+                       "{\"custom_id\":\"ds:q%d:direct:t0:s0\",\"body\":{\"max_tokens\":64}}\n", i);
+    free(tu_write(run, "batches/ds/t0/part-001.jsonl", sb.buf));
+
+    for (int i = 0; i < c->ok; i++, n++) {
+        struct lleval_answer a;
+        char *cid = lleval_xasprintf("ds:q%d:direct:t0:s0", n + 1);
+        lleval_answer_init(&a);
+        a.content = lleval_xstrdup("an answer");
+        a.finish = i < c->length ? LLEVAL_FINISH_LENGTH : LLEVAL_FINISH_STOP;
+        a.prompt_tokens = 40;
+        a.completion_tokens = 8;
+        a.gen_tps = c->gen_tps;
+        add_result(&res, cid, &a, 200, NULL, NULL);
+        lleval_answer_release(&a);
+        free(cid);
+    }
+    for (int i = 0; i < c->oom + c->conn + c->other; i++, n++) {
+        char *cid = lleval_xasprintf("ds:q%d:direct:t0:s0", n + 1);
+        if (i < c->oom)
+            add_result(&res, cid, NULL, 500, "http_error", c->oom_text);
+        else if (i < c->oom + c->conn)
+            add_result(&res, cid, NULL, 0, c->conn_code, "connection refused");
+        else
+            add_result(&res, cid, NULL, 400, "http_error", "HTTP 400: bad request");
+        free(cid);
+    }
+    for (int i = 0; i < c->dups; i++)
+        add_result(&res, "ds:q1:direct:t0:s0", NULL, 500, "http_error", "again");
+    if (c->unknown) {
+        struct lleval_answer a;
+        lleval_answer_init(&a);
+        a.content = lleval_xstrdup("an answer to nothing");
+        a.gen_tps = c->gen_tps;
+        add_result(&res, "ds:q999:direct:t0:s0", &a, 200, NULL, NULL);
+        lleval_answer_release(&a);
+    }
+    free(tu_write(run, "results/parts/ds/t0/part-001.jsonl", res.buf));
+    if (c->gpu) {
+        lleval_sb_reset(&sb);
+        lleval_sb_addf(&sb, "{\"telemetry\": {\"gpu\": %s}}\n", c->gpu);
+        free(tu_write(run, "parts/ds/t0/part-001/state.json", sb.buf));
+    }
+    lleval_sb_release(&sb);
+    lleval_sb_release(&res);
+    return run;
+}
+
+static bool finding_says(const struct lleval_finding *f, const char *text)
+{
+    if (strstr(f->title, text))
+        return true;
+    for (size_t i = 0; i < f->n_evidence; i++)
+        if (strstr(f->evidence[i], text))
+            return true;
+    for (size_t i = 0; i < f->n_fixes; i++)
+        if (strstr(f->fixes[i], text))
+            return true;
+    return false;
+}
+
+static void test_rules(void **state)
+{
+    char *root = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        const struct doc_case *c = &cases[i];
+        struct lleval_doctor_opts o = {NULL, 0};
+        struct lleval_doctor_report rep;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        char *run = make_run(root, c);
+        unsigned got = 0;
+        bool said = c->want_text == NULL;
+
+        print_message("case %s\n", c->name);
+        assert_int_equal(lleval_doctor_examine(run, &o, &rep, &err), 0);
+        for (size_t k = 0; k < rep.n_findings; k++) {
+            print_message("  [%s] %s\n", lleval_finding_name(rep.findings[k].kind),
+                          rep.findings[k].title);
+            got |= BIT(rep.findings[k].kind);
+            if (c->want_text && finding_says(&rep.findings[k], c->want_text))
+                said = true;
+        }
+        assert_int_equal(got, c->want);
+        if (!said)
+            fail_msg("no finding says \"%s\"", c->want_text);
+        assert_string_equal(rep.run_id, "run");
+        lleval_doctor_report_release(&rep);
+        free(run);
+    }
+    tu_rmtree(root);
+    free(root);
+}
+
+/* The facts doctor measured, with the reconciliation's counts. */
+static void test_facts(void **state)
+{
+    static const struct doc_case c = {
+        "facts", "done", M8B,  6, 3,   1, 20, 1, 1, 0, "out of memory", "connection_error",
+        1,       true,   NULL, 0, NULL};
+    char *root = tu_tmpdir();
+    char *run = make_run(root, &c);
+    struct lleval_doctor_opts o = {NULL, 0};
+    struct lleval_doctor_report rep;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *facts, *j;
+    (void)state;
+
+    assert_int_equal(lleval_doctor_examine(run, &o, &rep, &err), 0);
+    facts = rep.facts;
+    assert_int_equal(json_integer_value(json_object_get(facts, "requests")), 6);
+    /* 3 answers, 2 failures and the unknown answer; the duplicate does not count */
+    assert_int_equal(json_integer_value(json_object_get(facts, "answered")), 6);
+    assert_int_equal(json_integer_value(json_object_get(facts, "ok")), 4);
+    assert_int_equal(json_integer_value(json_object_get(facts, "oom_errors")), 1);
+    assert_int_equal(json_integer_value(json_object_get(facts, "connection_errors")), 1);
+    assert_int_equal(json_integer_value(json_object_get(facts, "other_errors")), 0);
+    assert_int_equal(json_integer_value(json_object_get(facts, "missing")), 1);
+    assert_int_equal(json_integer_value(json_object_get(facts, "duplicates")), 1);
+    assert_int_equal(json_integer_value(json_object_get(facts, "unknown")), 1);
+    assert_true(json_real_value(json_object_get(facts, "gen_tps_mean")) == 20.0);
+    j = json_array_get(json_object_get(facts, "trials"), 0);
+    assert_string_equal(json_string_value(json_object_get(j, "trial")), "ds/t0");
+    assert_int_equal(json_integer_value(json_object_get(j, "length")), 1);
+    j = lleval_doctor_report_json(&rep);
+    assert_false(json_is_true(json_object_get(j, "healthy")));
+    json_decref(j);
+    lleval_doctor_report_release(&rep);
+    tu_rmtree(root);
+    free(run);
+    free(root);
+}
+
+/* A run without its manifest cannot be examined; the error says what is missing. */
+static void test_unreadable_run(void **state)
+{
+    char *root = tu_tmpdir();
+    struct lleval_doctor_opts o = {NULL, 0};
+    struct lleval_doctor_report rep;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+
+    assert_int_not_equal(lleval_doctor_examine(root, &o, &rep, &err), 0);
+    tu_assert_contains(err.msg, "manifest.json");
+    tu_rmtree(root);
+    free(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_facts),
+        cmocka_unit_test(test_unreadable_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

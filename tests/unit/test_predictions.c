@@ -1,0 +1,250 @@
+/* Unit tests for predictions.csv: the column table, writer -> reader round trips with
+ * commas, quotes, newlines and UTF-8, the writer's bytes, and the reader's header rules. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "lleval/score/predictions.h"
+#include "lleval/util/util.h"
+
+/* docs/formats.md's header, in order. */
+static const char *const doc_header[] = {
+    "custom_id",         "dataset",     "item_id",    "type",
+    "prompt_type",       "temperature", "sample",     "status",
+    "finish_reason",     "prediction",  "latency_ms", "prompt_tokens",
+    "completion_tokens", "gen_tps",     "attempts",   "error",
+};
+
+static void test_column_table(void **state)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    (void)state;
+    assert_int_equal(LLEVAL_PRED_NCOLS, LLEVAL_ARRAY_SIZE(doc_header));
+    for (int c = 0; c < LLEVAL_PRED_NCOLS; c++)
+        assert_string_equal(lleval_pred_col_name(c), doc_header[c]);
+    assert_null(lleval_pred_col_name(LLEVAL_PRED_NCOLS));
+    assert_null(lleval_pred_col_name((enum lleval_pred_col) - 1));
+    lleval_pred_write_header(&sb);
+    assert_string_equal(sb.buf, "custom_id,dataset,item_id,type,prompt_type,temperature,sample,"
+                                "status,finish_reason,prediction,latency_ms,prompt_tokens,"
+                                "completion_tokens,gen_tps,attempts,error\r\n");
+    lleval_sb_release(&sb);
+}
+
+static struct lleval_pred_record record(const char *cid, const char *pred, const char *err)
+{
+    struct lleval_pred_record r = {
+        .custom_id = cid,
+        .dataset = "ds",
+        .item_id = "it-1",
+        .type = "closed_book",
+        .prompt_type = "direct",
+        .temperature = "0.7",
+        .sample = 2,
+        .ok = err == NULL,
+        .finish_reason = err ? "error" : "stop",
+        .prediction = pred,
+        .latency_ms = 812.44,
+        .prompt_tokens = 41,
+        .completion_tokens = 7,
+        .gen_tps = 21.25,
+        .attempts = 1,
+        .error = err,
+    };
+    return r;
+}
+
+/* The bytes parse has always written for one row. */
+static void test_writer_bytes(void **state)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_pred_record r = record("ds:it-1:direct:t0.7:s2", "Paris, \"France\"", NULL);
+    (void)state;
+
+    lleval_pred_write_row(&sb, &r);
+    assert_string_equal(sb.buf, "ds:it-1:direct:t0.7:s2,ds,it-1,closed_book,direct,0.7,2,ok,stop,"
+                                "\"Paris, \"\"France\"\"\",812.4,41,7,21.2,1,\r\n");
+    lleval_sb_reset(&sb);
+    /* absent facts are empty cells; NULL strings too */
+    r = record("c", NULL, "HTTP 500");
+    r.type = NULL;
+    r.latency_ms = NAN;
+    r.prompt_tokens = -1;
+    r.completion_tokens = -1;
+    r.gen_tps = NAN;
+    r.attempts = -1;
+    r.sample = 0;
+    lleval_pred_write_row(&sb, &r);
+    assert_string_equal(sb.buf, "c,ds,it-1,,direct,0.7,0,error,error,,,,,,,HTTP 500\r\n");
+    lleval_sb_release(&sb);
+}
+
+struct trip_case {
+    const char *name;
+    const char *prediction;
+    const char *error;
+};
+
+static const struct trip_case trip_cases[] = {
+    {"plain", "Paris", NULL},
+    {"comma", "Paris, France", NULL},
+    {"quotes", "he said \"yes\"", NULL},
+    {"newlines", "line one\nline two\r\nline three\r", NULL},
+    {"utf-8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5\xe6\x9c\xac", NULL},
+    {"formula-looking", "=SUM(A1:A2)", NULL},
+    {"empty", "", NULL},
+    {"error with all of it", "", "engine said: \"out of memory\",\nretry, \xc3\xa9"},
+};
+
+static void test_round_trip(void **state)
+{
+    char *dir = tu_tmpdir();
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_pred_reader rd;
+    struct lleval_pred_row row;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *path;
+    char cids[LLEVAL_ARRAY_SIZE(trip_cases)][32];
+    (void)state;
+
+    lleval_pred_write_header(&sb);
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(trip_cases); i++) {
+        struct lleval_pred_record r;
+        snprintf(cids[i], sizeof(cids[i]), "ds:it-%zu:direct:t0.7:s2", i);
+        r = record(cids[i], trip_cases[i].prediction, trip_cases[i].error);
+        lleval_pred_write_row(&sb, &r);
+    }
+    path = tu_write(dir, "predictions.csv", sb.buf);
+    assert_int_equal(lleval_pred_open(&rd, path, LLEVAL_PRED_BIT(LLEVAL_PRED_CUSTOM_ID), 0, &err),
+                     0);
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(trip_cases); i++) {
+        const struct trip_case *c = &trip_cases[i];
+        print_message("case %s\n", c->name);
+        assert_int_equal(lleval_pred_next(&rd, &row, &err), 1);
+        assert_string_equal(row.custom_id, cids[i]);
+        assert_string_equal(row.dataset, "ds");
+        assert_string_equal(row.item_id, "it-1");
+        assert_string_equal(row.type, "closed_book");
+        assert_string_equal(row.prompt_type, "direct");
+        assert_string_equal(row.temperature, "0.7");
+        assert_string_equal(row.sample, "2");
+        assert_string_equal(row.status, c->error ? "error" : "ok");
+        assert_string_equal(row.finish_reason, c->error ? "error" : "stop");
+        assert_string_equal(row.prediction, c->prediction);
+        assert_string_equal(row.latency_ms, "812.4");
+        assert_string_equal(row.prompt_tokens, "41");
+        assert_string_equal(row.completion_tokens, "7");
+        assert_string_equal(row.gen_tps, "21.2");
+        assert_string_equal(row.attempts, "1");
+        assert_string_equal(row.error, c->error ? c->error : "");
+    }
+    assert_int_equal(lleval_pred_next(&rd, &row, &err), 0);
+    lleval_pred_close(&rd);
+    lleval_pred_close(&rd); /* twice is harmless */
+    lleval_sb_release(&sb);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+/* Columns are found by name: another order, fewer columns, blank lines. */
+static void test_reader_by_name(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_write(dir, "p.csv",
+                          "prediction,custom_id,extra,dataset,item_id\r\n"
+                          "\"a,b\",id1,x,ds,i1\r\n"
+                          "\r\n"
+                          "c,id2,y,ds,i2\n");
+    struct lleval_pred_reader rd;
+    struct lleval_pred_row row;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+
+    assert_int_equal(lleval_pred_open(&rd, path,
+                                      LLEVAL_PRED_BIT(LLEVAL_PRED_CUSTOM_ID) |
+                                          LLEVAL_PRED_BIT(LLEVAL_PRED_PREDICTION),
+                                      0, &err),
+                     0);
+    assert_int_equal(lleval_pred_next(&rd, &row, &err), 1);
+    assert_string_equal(row.custom_id, "id1");
+    assert_string_equal(row.prediction, "a,b");
+    assert_string_equal(row.dataset, "ds");
+    assert_string_equal(row.status, "");
+    assert_string_equal(row.gen_tps, "");
+    assert_int_equal(row.line, 2);
+    assert_int_equal(lleval_pred_next(&rd, &row, &err), 1);
+    assert_string_equal(row.custom_id, "id2");
+    assert_int_equal(row.line, 4);
+    assert_int_equal(lleval_pred_next(&rd, &row, &err), 0);
+    lleval_pred_close(&rd);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+struct bad_case {
+    const char *name;
+    const char *content;
+    unsigned flags;
+    int open_rc;
+    const char *want; /* in the message of open, or of the first failing next */
+    int rows;         /* rows read before the end (when open and next succeed) */
+};
+
+static const struct bad_case bad_cases[] = {
+    {"empty file", "", 0, LLEVAL_EINVAL, "empty file: a predictions.csv starts with a header row",
+     0},
+    {"missing required column", "custom_id,dataset,prediction\r\n", 0, LLEVAL_EINVAL,
+     ":1: not a predictions.csv header: no column 'item_id'", 0},
+    {"ragged row", "custom_id,dataset,item_id,prediction\r\na,b,c,d\r\na,b,c\r\n", 0, 0,
+     ":3: the row has 3 fields but the header has 4; the file is damaged", 1},
+    {"ragged row skipped", "custom_id,dataset,item_id,prediction\r\na,b,c\r\na,b,c,d\r\n",
+     LLEVAL_PRED_SKIP_RAGGED, 0, NULL, 1},
+    {"bad quoting", "custom_id,dataset,item_id,prediction\r\na,b,c,\"d\r\n", 0, 0, "", 0},
+};
+
+static void test_reader_errors(void **state)
+{
+    unsigned req = LLEVAL_PRED_BIT(LLEVAL_PRED_CUSTOM_ID) | LLEVAL_PRED_BIT(LLEVAL_PRED_DATASET) |
+                   LLEVAL_PRED_BIT(LLEVAL_PRED_ITEM_ID) | LLEVAL_PRED_BIT(LLEVAL_PRED_PREDICTION);
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(bad_cases); i++) {
+        const struct bad_case *c = &bad_cases[i];
+        char *path = tu_write(dir, "p.csv", c->content);
+        struct lleval_pred_reader rd;
+        struct lleval_pred_row row;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        int rc, rows = 0;
+
+        print_message("case %s\n", c->name);
+        rc = lleval_pred_open(&rd, path, req, c->flags, &err);
+        assert_int_equal(rc, c->open_rc);
+        if (!rc) {
+            while ((rc = lleval_pred_next(&rd, &row, &err)) == 1)
+                rows++;
+            assert_int_equal(rows, c->rows);
+            if (c->want)
+                assert_int_equal(rc, LLEVAL_EINVAL);
+            else
+                assert_int_equal(rc, 0);
+        }
+        if (c->want)
+            tu_assert_contains(err.msg, c->want);
+        lleval_pred_close(&rd);
+        free(path);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_column_table),  cmocka_unit_test(test_writer_bytes),
+        cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_reader_by_name),
+        cmocka_unit_test(test_reader_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
