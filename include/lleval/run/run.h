@@ -13,20 +13,8 @@
 #include "lleval/config/config.h"
 #include "lleval/util/error.h"
 #include "lleval/run/parse.h"
+#include "lleval/run/rundir.h"
 #include "lleval/run/scheduler.h"
-
-enum lleval_step {
-    LLEVAL_STEP_PREPARE = 0,
-    LLEVAL_STEP_BUILD,
-    LLEVAL_STEP_SUBMIT,
-    LLEVAL_STEP_POLL,
-    LLEVAL_STEP_PARSE,
-    LLEVAL_STEP_SCORE,
-    LLEVAL_STEP_REPORT,
-    LLEVAL_N_STEPS,
-};
-const char *lleval_step_name(enum lleval_step s);
-int lleval_step_parse(const char *s, enum lleval_step *out);
 
 /* Progress of the poll step, for the tool's progress line. */
 struct lleval_progress {
@@ -76,17 +64,13 @@ void lleval_run_result_release(struct lleval_run_result *r);
  * its config.resolved.yaml into cfg. Returns 0 when every step up to to_step
  * finished and every request succeeded; LLEVAL_EFAIL when some requests
  * failed or parse found a mismatch; LLEVAL_EINTR when stopped (resumable);
- * LLEVAL_EENGINE when the engine is unreachable (resumable).
+ * LLEVAL_EENGINE when the engine is unreachable (resumable). cfg's
+ * max_concurrent_jobs is not changed: a clamp to the server's slots is the
+ * run's own (the manifest's max_concurrent_jobs).
  */
 int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *o,
                        struct lleval_run_result *res, struct lleval_err *err);
 
-/* Validates a run id from the command line: [A-Za-z0-9_.-]{1,128}, no leading dot. */
-bool lleval_run_id_valid(const char *id);
-/* Returns an owned "<runs_dir>/<id>" after validating id. */
-char *lleval_run_dir(const char *runs_dir, const char *id, struct lleval_err *err);
-/* Asks the process running a run to stop gracefully (writes the stop file). */
-int lleval_run_request_stop(const char *runs_dir, const char *id, long *pid_out,
-                            struct lleval_err *err);
+/* The run ids, lleval_run_dir and lleval_run_request_stop are in rundir.h. */
 
 #endif

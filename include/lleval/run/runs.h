@@ -1,0 +1,53 @@
+/*
+ * The runs of a runs directory, as `lleval runs list` shows them: id,
+ * model, engine, effective status (rundir.h), progress, headline metric
+ * (from results/scores.json) and times. Reads only; never prints.
+ */
+#ifndef LLEVAL_RUNS_H
+#define LLEVAL_RUNS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "lleval/run/rundir.h"
+#include "lleval/util/error.h"
+
+/* A run's headline: the item-weighted mean of exact match (QA groups) and
+ * accuracy (multiple-choice groups) over the groups that are not an overall row. */
+struct lleval_headline {
+    bool have;         /* false: no scores, or no group with a value */
+    const char *label; /* "EM", "acc" or "EM/acc" (static) */
+    double pct;
+};
+
+/* The headline of a scores.json document (borrowed; NULL gives none). */
+struct lleval_headline lleval_scores_headline(const json_t *scores);
+
+/* One run. Strings owned; empty when the manifest does not say (or cannot
+ * be read: the run then shows as failed, or running while its process lives). */
+struct lleval_run_info {
+    char *id;
+    char *model_id;
+    char *engine;
+    enum lleval_run_status status; /* effective (lleval_run_effective_status) */
+    long pid;                      /* the lock file's pid, 0: none; may be dead */
+    long requests, answered, errors;
+    double started_at; /* created_at, else started_at (seconds since the epoch; 0: unknown) */
+    double updated_at; /* updated_at, else started_at */
+    struct lleval_headline headline;
+};
+
+/* Reads one run (run_dir borrowed) into out (owned: lleval_run_info_release). */
+void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run_info *out);
+void lleval_run_info_release(struct lleval_run_info *r);
+
+/*
+ * Lists the runs in runs_dir, oldest first (ties by id): every folder with a
+ * valid run id that holds a manifest.json. A missing runs_dir has no runs.
+ * *out is owned (lleval_runs_free); LLEVAL_EIO when runs_dir cannot be read.
+ */
+int lleval_runs_list(const char *runs_dir, struct lleval_run_info **out, size_t *n,
+                     struct lleval_err *err);
+void lleval_runs_free(struct lleval_run_info *runs, size_t n);
+
+#endif

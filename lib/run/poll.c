@@ -1,0 +1,331 @@
+/*
+ * The poll step (see run_int.h): the job source that streams the unanswered
+ * requests of the unfinished parts from their batch files, the scheduler's
+ * callbacks (on_result routes each result into its part's journal and
+ * counts it; on_tick watches the stop file and the managed server, samples
+ * telemetry, flushes the state and reports progress), and the combination
+ * of the part journals into results_combined.jsonl.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
+#include "run_int.h"
+
+/* Where the job source is in the batch files. */
+struct job_source {
+    size_t part;
+    bool open;
+    struct lleval_lines lr;
+};
+
+struct poll_ctx {
+    struct run *r;
+    struct lleval_err *err;
+    int io_rc;
+    struct job_source src;
+};
+
+static int on_result(void *ud, const struct lleval_job *job, json_t *line)
+{
+    struct poll_ctx *pc = ud;
+    struct run *r = pc->r;
+    struct lleval_rs_part *p = &r->st.parts[job->tag];
+    int rc = lleval_journal_append(p->journal, line, pc->err);
+
+    if (rc) {
+        pc->io_rc = rc;
+        return rc;
+    }
+    if (!json_is_null(json_object_get(line, "error"))) {
+        const char *msg = lleval_json_str(json_object_get(line, "error"), "message");
+        snprintf(r->last_error, sizeof(r->last_error), "%s: %s", job->custom_id,
+                 msg ? msg : "error");
+    }
+    if (lleval_rs_count(&r->st, job->tag, line)) {
+        rc = lleval_rs_write_part(&r->st, job->tag, r->tel, pc->err);
+        if (rc)
+            pc->io_rc = rc;
+    }
+    return rc;
+}
+
+/*
+ * Checks the managed llama-server, restarting it when it died (waiting up to
+ * wait_ms for a dying one to exit). Returns -1 when it could not be kept up
+ * (r->launch_err says why), 1 after a restart, else 0.
+ */
+static int check_server(struct run *r, long wait_ms)
+{
+    char note[256];
+    int rc = lleval_launch_revive(r->launch, wait_ms, note, sizeof(note), &r->launch_err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        lleval_run_follow_server(r); /* a restart may have moved to another port */
+        lleval_run_warning(r, "%s", note);
+    }
+    return rc;
+}
+
+/* The scheduler's last resort before "engine unreachable" (see revive in scheduler.h). */
+static bool revive(void *ud)
+{
+    struct poll_ctx *pc = ud;
+    struct run *r = pc->r;
+    long restarts;
+    if (!r->launch || r->launch_err.code || lleval_stop_signal)
+        return false;
+    if (check_server(r, 3000) < 0)
+        return false;
+    restarts = lleval_launch_restarts(r->launch);
+    if (restarts == r->launch_restarts_seen)
+        return false; /* it runs but does not answer: not a crash to repair */
+    r->launch_restarts_seen = restarts;
+    return true;
+}
+
+/* A part is worked on when it is unfinished and its first job was sent (jobs
+ * go out in order, so the sent ones are about the first done + in flight). */
+static bool part_active(const struct lleval_rs_part *p, size_t sent)
+{
+    return p->status == LLEVAL_RUN_RUNNING && p->first_job < sent;
+}
+
+/* Takes a telemetry sample when one is due and adds it to the parts, and
+ * their trials, worked on at this moment. */
+static void sample_telemetry(struct run *r, size_t sent)
+{
+    const struct lleval_telemetry_sample *s = lleval_telemetry_sample(
+        r->tel, lleval_monotonic(), r->launch ? lleval_launch_pid(r->launch) : 0);
+    if (!s)
+        return;
+    for (size_t i = 0; i < r->st.n_parts; i++) {
+        if (part_active(&r->st.parts[i], sent)) {
+            lleval_telemetry_acc_add(&r->st.parts[i].tel, s);
+            r->st.parts[i].dirty = true;
+        }
+    }
+    for (size_t t = 0; t < r->st.n_trials; t++) {
+        for (size_t i = 0; i < r->st.n_parts; i++) {
+            if (r->st.parts[i].trial == t && part_active(&r->st.parts[i], sent)) {
+                lleval_telemetry_acc_add(&r->st.trials[t].tel, s);
+                break;
+            }
+        }
+    }
+}
+
+static bool on_tick(void *ud, const struct lleval_sched_stats *st)
+{
+    struct poll_ctx *pc = ud;
+    struct run *r = pc->r;
+    struct lleval_progress pr;
+    size_t total = 0, answered = 0, errors = 0;
+
+    if (lleval_path_exists(r->stop_path))
+        r->stop_requested = true;
+    if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal &&
+        check_server(r, 0) < 0)
+        return true; /* it died for good: stop, resumable */
+    sample_telemetry(r, st->done + st->in_flight);
+    if (lleval_run_flush(r, false, pc->err))
+        pc->io_rc = pc->err->code;
+    if (!r->o->on_progress)
+        return r->stop_requested;
+    for (size_t t = 0; t < r->st.n_trials; t++) {
+        r->trial_done[t] = r->st.trials[t].answered;
+        r->trial_total[t] = r->st.trials[t].requests;
+        total += r->st.trials[t].requests;
+        answered += r->st.trials[t].answered;
+        errors += r->st.trials[t].errors;
+    }
+    memset(&pr, 0, sizeof(pr));
+    pr.sched = st;
+    pr.total = total;
+    pr.answered = answered;
+    pr.errors = errors;
+    pr.rps = st->elapsed > 0 ? (double)st->done / st->elapsed : 0;
+    pr.gen_tps = st->elapsed > 0 ? (double)st->completion_tokens / st->elapsed : 0;
+    pr.eta_s = pr.rps > 0 ? (double)(total - answered) / pr.rps : -1;
+    pr.n_trials = r->st.n_trials;
+    pr.trial_names = r->trial_names;
+    pr.trial_done = r->trial_done;
+    pr.trial_total = r->trial_total;
+    r->o->on_progress(r->o->ud, &pr);
+    return r->stop_requested;
+}
+
+/* The custom_id at the start of a batch line as lleval writes it
+ * ({"custom_id":"..."; ids are printable ASCII without quotes or backslashes),
+ * copied into buf; false for any other shape (the line is then parsed). */
+static bool quick_cid(const char *line, size_t len, char *buf, size_t size)
+{
+    static const char prefix[] = "{\"custom_id\":\"";
+    const size_t np = sizeof(prefix) - 1;
+    const char *end;
+    if (len <= np || memcmp(line, prefix, np))
+        return false;
+    end = memchr(line + np, '"', len - np);
+    if (!end || (size_t)(end - line - np) >= size ||
+        memchr(line + np, '\\', (size_t)(end - line - np)))
+        return false;
+    memcpy(buf, line + np, (size_t)(end - line - np));
+    buf[end - line - np] = '\0';
+    return true;
+}
+
+/* The scheduler's job source: the unanswered requests of the unfinished
+ * parts, read from the batch files one line at a time as slots free up, so
+ * memory does not grow with the number of requests. */
+static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
+{
+    struct poll_ctx *pc = ud;
+    struct job_source *src = &pc->src;
+    struct run *r = pc->r;
+    char cidbuf[512];
+
+    for (;;) {
+        struct lleval_rs_part *p;
+        json_t *line;
+        const char *cid;
+        int more;
+
+        if (!src->open) {
+            while (src->part < r->st.n_parts &&
+                   r->st.parts[src->part].answered >= r->st.parts[src->part].requests)
+                src->part++;
+            if (src->part >= r->st.n_parts)
+                return 0;
+            if (lleval_lines_open(&src->lr, r->st.parts[src->part].info->batch_path, err))
+                return err->code;
+            src->open = true;
+        }
+        p = &r->st.parts[src->part];
+        more = lleval_lines_next(&src->lr, err);
+        if (more < 0)
+            return more;
+        if (!more) {
+            lleval_lines_close(&src->lr);
+            src->open = false;
+            src->part++;
+            continue;
+        }
+        if (!src->lr.len)
+            continue;
+        if (quick_cid(src->lr.line, src->lr.len, cidbuf, sizeof(cidbuf)) &&
+            lleval_journal_has(p->journal, cidbuf))
+            continue; /* answered before: not even parsed */
+        line = json_loadb(src->lr.line, src->lr.len, 0, NULL);
+        cid = line ? lleval_json_str(line, "custom_id") : NULL;
+        if (!cid || !json_is_object(json_object_get(line, "body"))) {
+            json_decref(line);
+            return lleval_err_set(err, LLEVAL_EINVAL,
+                                  "%s:%ld: not a batch request line (custom_id and body "
+                                  "needed): rebuild the batches",
+                                  p->info->batch_path, src->lr.lineno);
+        }
+        if (lleval_journal_has(p->journal, cid)) {
+            json_decref(line);
+            continue;
+        }
+        job->custom_id = lleval_xstrdup(cid);
+        job->body = json_incref(json_object_get(line, "body"));
+        job->tag = src->part;
+        json_decref(line);
+        return 1;
+    }
+}
+
+int lleval_run_poll(struct run *r, struct lleval_err *err)
+{
+    size_t n;
+    struct lleval_sched_opts so;
+    struct lleval_sched_stats st;
+    struct poll_ctx pc;
+    int rc = 0;
+
+    memset(&pc, 0, sizeof(pc));
+    pc.r = r;
+    pc.err = err;
+    n = lleval_rs_start(&r->st);
+    lleval_run_event(r, "poll: %zu requests to send (%zu answered before)", n,
+                     r->session_start_answered);
+    lleval_sched_opts_default(&so);
+    so.max_in_flight = r->jobs > 0 ? r->jobs : 1;
+    so.timeout_s = (double)r->cfg->request_timeout_s;
+    so.max_retries = r->cfg->max_retries;
+    so.max_connect_failures = r->cfg->max_connect_failures > 0 ? r->cfg->max_connect_failures : 5;
+    if (r->launch)
+        so.revive = revive;
+    if (r->cfg->enable_local_telemetry)
+        lleval_run_event(r, "poll: telemetry: %s (every %ld ms)", lleval_telemetry_start(r->tel),
+                         lleval_telemetry_interval_ms(r->tel));
+    sample_telemetry(r, (size_t)so.max_in_flight); /* the first requests go out now */
+    rc = lleval_run_flush(r, true, err);
+    if (!rc)
+        rc = lleval_sched_run(r->engine, source_next, n, &so, on_result, on_tick, &pc, &st, err);
+    if (pc.io_rc && !rc)
+        rc = pc.io_rc;
+    if (r->launch_err.code && (!rc || rc == LLEVAL_EINTR || rc == LLEVAL_EENGINE)) {
+        rc = r->launch_err.code; /* the managed server died for good */
+        *err = r->launch_err;
+    }
+    if (rc == 0 && r->stop_requested && st.done < n)
+        rc = lleval_err_set(err, LLEVAL_EINTR, "stopped on request");
+    lleval_rs_settle(&r->st, rc);
+    lleval_telemetry_stop(r->tel);
+    if (pc.src.open)
+        lleval_lines_close(&pc.src.lr);
+    return rc;
+}
+
+/* Concatenates the part journals, in part order, into results_combined.jsonl,
+ * streaming through a 64 KiB buffer (memory does not grow with the results)
+ * into a temporary file that is synced and renamed over the old one. */
+int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *err)
+{
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", out_path, lleval_getpid());
+    char *buf = lleval_xmalloc(1 << 16);
+    FILE *out = fopen(tmp, "wb");
+    int rc = 0;
+
+    if (!out) {
+        rc = lleval_err_errno(err, "cannot create", tmp);
+        goto done;
+    }
+    for (size_t i = 0; i < r->st.n_parts && !rc; i++) {
+        FILE *in;
+        size_t n;
+        rc = lleval_journal_sync(r->st.parts[i].journal, err);
+        if (rc)
+            break;
+        in = fopen(r->st.parts[i].journal_path, "rb");
+        if (!in) {
+            rc = lleval_err_errno(err, "cannot open", r->st.parts[i].journal_path);
+            break;
+        }
+        while ((n = fread(buf, 1, 1 << 16, in)) > 0)
+            if (fwrite(buf, 1, n, out) != n) {
+                rc = lleval_err_errno(err, "cannot write", tmp);
+                break;
+            }
+        if (!rc && ferror(in))
+            rc = lleval_err_errno(err, "cannot read", r->st.parts[i].journal_path);
+        fclose(in);
+    }
+    if (!rc)
+        rc = lleval_fsync_file(out, tmp, err);
+    if (fclose(out) && !rc)
+        rc = lleval_err_errno(err, "cannot close", tmp);
+    if (!rc && rename(tmp, out_path))
+        rc = lleval_err_errno(err, "cannot rename to", out_path);
+    if (rc)
+        remove(tmp);
+done:
+    free(buf);
+    free(tmp);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * The run orchestrator's internals, shared by run.c (the public entry, the
+ * run directory and lock, the final status), steps.c (the step table and
+ * the steps) and poll.c (the poll loop: the job source, on_result,
+ * on_tick). The state model is state.h; the files are rundir.h.
+ */
+#ifndef LLEVAL_RUN_INT_H
+#define LLEVAL_RUN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lleval/engine/engine.h"
+#include "lleval/engine/launch.h"
+#include "lleval/run/batch.h"
+#include "lleval/run/run.h"
+#include "lleval/telemetry/telemetry.h"
+#include "state.h"
+
+struct run {
+    struct lleval_config *cfg;
+    const struct lleval_run_opts *o;
+    char *id, *dir, *batches_dir, *lock_path, *stop_path;
+    struct lleval_build_result build;
+    struct lleval_run_state st; /* parts and trials */
+    bool have_batches;          /* a resumed run: its prepared data and batches stay */
+    enum lleval_run_status status;
+    /* the effective concurrency: max_concurrent_jobs, clamped to the server's slots */
+    long jobs;
+    double started_at;
+    double last_flush;
+    size_t steps_done; /* number of steps completed */
+    char engine_detail[256];
+    char last_error[512];
+    bool stop_requested;
+    struct lleval_telemetry *tel; /* the sampler (telemetry.h) */
+    struct lleval_manifest old;   /* the manifest before this session (empty for a new run) */
+    /* a managed llama-server (launch section), and the engine it serves */
+    struct lleval_launch *launch;
+    struct lleval_engine engine_store;
+    struct lleval_engine *engine; /* &engine_store while open, else NULL */
+    long launch_restarts_seen;
+    struct lleval_err launch_err; /* why the managed server could not be kept up */
+    /* progress arrays */
+    const char **trial_names;
+    size_t *trial_done, *trial_total;
+    size_t session_start_answered;
+};
+
+/* One-line messages through the caller's callbacks (run.c). */
+void lleval_run_event(struct run *r, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
+void lleval_run_warning(struct run *r, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
+
+/* Writes the manifest from the run's state (run.c). */
+int lleval_run_write_manifest(struct run *r, struct lleval_err *err);
+/* Syncs the journals and writes the dirty parts' state.json and the
+ * manifest, at most once a second unless force (run.c). */
+int lleval_run_flush(struct run *r, bool force, struct lleval_err *err);
+
+/* Points the engine at the managed server's current address (steps.c). */
+void lleval_run_follow_server(struct run *r);
+
+/* Runs the steps of the table up to o->to_step (steps.c). */
+int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval_err *err);
+
+/* The poll step: sends the unanswered requests and routes each result into
+ * its part's journal (poll.c). */
+int lleval_run_poll(struct run *r, struct lleval_err *err);
+/* Concatenates the part journals, in part order, into out_path (poll.c). */
+int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *err);
+
+#endif

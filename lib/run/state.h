@@ -1,0 +1,119 @@
+/*
+ * The run's state model (library-internal; tests/unit/test_run_state.c
+ * includes it too): the parts of a run and the trials (dataset,
+ * temperature) they belong to, with their request counts, statuses, timings,
+ * tokens, engine speeds and telemetry, and how they are written to each
+ * part's state.json and to the manifest's trials (through rundir.h).
+ */
+#ifndef LLEVAL_RUN_STATE_H
+#define LLEVAL_RUN_STATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "lleval/run/batch.h"
+#include "lleval/run/journal.h"
+#include "lleval/run/rundir.h"
+#include "lleval/telemetry/telemetry.h"
+#include "lleval/util/error.h"
+
+/* One part file of the build and its result journal. */
+struct lleval_rs_part {
+    const struct lleval_part_info *info; /* borrowed from the build */
+    size_t trial;                        /* index into the trials */
+    char *name;                          /* dataset/t0/part-001, owned */
+    char *state_path;                    /* owned */
+    char *journal_path;                  /* owned */
+    struct lleval_journal *journal;      /* owned; NULL until lleval_rs_load opens it */
+    size_t requests;
+    size_t answered, ok, errors;
+    long prompt_tokens, completion_tokens;
+    double started_at, finished_at; /* 0: not yet */
+    enum lleval_run_status status;  /* queued | running | done | stopped | failed */
+    bool dirty;                     /* changed since its state.json was written */
+    size_t first_job;               /* index of its first job in this session's poll (telemetry) */
+    struct lleval_telemetry_acc tel;
+};
+
+/* One (dataset, temperature) pair. */
+struct lleval_rs_trial {
+    char *name; /* dataset/t0, owned */
+    char *dataset;
+    double temp;
+    size_t parts, requests, answered, errors;
+    double started_at, finished_at;
+    /* engine-reported speeds: sums and counts of the non-zero ones */
+    double prompt_tps_sum, gen_tps_sum;
+    long prompt_tps_n, gen_tps_n;
+    struct lleval_telemetry_acc tel;
+};
+
+struct lleval_run_state {
+    const char *run_dir; /* borrowed */
+    const char *run_id;  /* borrowed */
+    struct lleval_rs_part *parts;
+    size_t n_parts;
+    struct lleval_rs_trial *trials;
+    size_t n_trials;
+};
+
+/* Starts an empty state for the run (run_dir and run_id borrowed; they outlive st). */
+void lleval_rs_init(struct lleval_run_state *st, const char *run_dir, const char *run_id);
+/* Closes the journals and frees the parts and trials. */
+void lleval_rs_release(struct lleval_run_state *st);
+
+/* Adds the part (info borrowed) to its trial, creating the trial when new.
+ * Returns the part's index. Opens nothing. */
+size_t lleval_rs_add_part(struct lleval_run_state *st, const struct lleval_part_info *info);
+
+/*
+ * Sets up the parts of build (borrowed; it outlives st): creates their
+ * folders, opens each journal (the answered requests are the journal's
+ * lines: a torn tail is repaired, see lleval_journal_stats' repaired) and
+ * keeps the timings, tokens and telemetry an earlier session wrote into the
+ * part's state.json (a missing or damaged one is ignored). Counts go into
+ * the trials. Writes nothing.
+ */
+int lleval_rs_load(struct lleval_run_state *st, const struct lleval_build_result *build,
+                   struct lleval_err *err);
+
+/* Keeps the telemetry and engine speeds that earlier sessions wrote into the
+ * manifest's trials (old borrowed; a speed mean counts as one result for each
+ * of the trial's results answered before). */
+void lleval_rs_restore(struct lleval_run_state *st, const struct lleval_manifest *old);
+
+/* Marks the unfinished parts running, starting their clocks; returns the
+ * number of requests left to send. */
+size_t lleval_rs_start(struct lleval_run_state *st);
+
+/* Counts one result line (borrowed) of part i: answered, ok or error,
+ * tokens, engine speeds. Returns true when it finished the part (then done,
+ * with its finish time). */
+bool lleval_rs_count(struct lleval_run_state *st, size_t i, const json_t *line);
+
+/* After the poll: running parts become stopped; an unreachable engine
+ * (rc LLEVAL_EENGINE) leaves no part failed either (all resumable). */
+void lleval_rs_settle(struct lleval_run_state *st, int rc);
+
+/* Fills out (initialized here; the caller releases it) with part i's
+ * state.json; tel (borrowed, may be NULL) renders its telemetry. */
+void lleval_rs_part_state(const struct lleval_run_state *st, size_t i,
+                          const struct lleval_telemetry *tel, struct lleval_part_state *out);
+/* Writes part i's state.json and clears its dirty flag. */
+int lleval_rs_write_part(struct lleval_run_state *st, size_t i, const struct lleval_telemetry *tel,
+                         struct lleval_err *err);
+
+/* Adds the trials (job counts by part status, requests, tokens, timings,
+ * telemetry, engine speeds) and their request totals to m. */
+void lleval_rs_manifest_trials(const struct lleval_run_state *st,
+                               const struct lleval_telemetry *tel, struct lleval_manifest *m);
+
+/* Syncs every journal and writes the state.json of the dirty parts (all
+ * when force). */
+int lleval_rs_flush_parts(struct lleval_run_state *st, bool force,
+                          const struct lleval_telemetry *tel, struct lleval_err *err);
+
+/* Answered requests and failed ones over all parts. */
+void lleval_rs_totals(const struct lleval_run_state *st, size_t *answered, size_t *failed);
+
+#endif

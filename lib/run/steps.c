@@ -1,0 +1,343 @@
+/*
+ * The steps of a run (see run_int.h) and their sequence as a table: each
+ * step is a function of the run; lleval_run_steps runs them in order up to
+ * the requested last step, recording each one done.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/dataset/dataset.h"
+#include "lleval/platform/fs.h"
+#include "lleval/report/report.h"
+#include "lleval/score/score.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
+#include "run_int.h"
+
+/* Prepares the datasets; a run that has its batches is resumed: its prepared data stays. */
+static int step_prepare(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    (void)res;
+    if (r->o->skip_prepare || r->have_batches)
+        return 0;
+    for (size_t i = 0; i < r->cfg->n_datasets; i++) {
+        struct lleval_prepare_stats st;
+        int rc;
+        lleval_prepare_stats_init(&st);
+        rc = lleval_dataset_prepare(&r->cfg->datasets[i], r->cfg->prepared_dir, 0, &st, err);
+        if (rc) {
+            lleval_prepare_stats_release(&st);
+            return rc;
+        }
+        lleval_run_event(r, "prepare: %s: %ld items", r->cfg->datasets[i].name, (long)st.items);
+        lleval_prepare_stats_release(&st);
+    }
+    return 0;
+}
+
+/* Copies the standalone build (cfg->batches_dir) into the run, file by file. */
+static int copy_batches(struct run *r, struct lleval_err *err)
+{
+    struct lleval_build_result src;
+    int rc = lleval_build_load(r->cfg->batches_dir, &src, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < src.n_parts && !rc; i++) {
+        const char *rel = src.parts[i].batch_path + strlen(r->cfg->batches_dir) + 1;
+        char *dst = lleval_path_join(r->batches_dir, rel);
+        char *dir = lleval_path_dirname(dst);
+        rc = lleval_mkdirs(dir, err);
+        if (!rc)
+            rc = lleval_copy_file_atomic(src.parts[i].batch_path, dst, err);
+        free(dir);
+        free(dst);
+    }
+    if (!rc) {
+        /* build.json last: a run without it has no batches yet */
+        char *from = lleval_path_join(r->cfg->batches_dir, "build.json");
+        char *to = lleval_path_join(r->batches_dir, "build.json");
+        rc = lleval_copy_file_atomic(from, to, err);
+        free(from);
+        free(to);
+    }
+    lleval_build_result_release(&src);
+    return rc;
+}
+
+static int step_build(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    int rc = 0;
+    if (!r->have_batches) {
+        if (r->o->skip_build) {
+            rc = copy_batches(r, err);
+            if (!rc)
+                lleval_run_event(r, "build: using the batches in %s", r->cfg->batches_dir);
+        } else {
+            struct lleval_build_result br;
+            rc = lleval_build_batches(r->cfg, r->batches_dir, &br, err);
+            if (!rc)
+                lleval_run_event(r, "build: %ld requests in %zu part files", br.total_requests,
+                                 br.n_parts);
+            lleval_build_result_release(&br);
+        }
+        if (rc)
+            return rc;
+    }
+    rc = lleval_build_load(r->batches_dir, &r->build, err);
+    if (!rc)
+        rc = lleval_rs_load(&r->st, &r->build, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < r->st.n_parts && !rc; i++) {
+        const struct lleval_rs_part *p = &r->st.parts[i];
+        const struct lleval_journal_stats *js = lleval_journal_stats(p->journal);
+        if (js->repaired)
+            lleval_run_warning(r,
+                               "%s: cut %zu bytes of a torn last line (a crash mid-write); that "
+                               "request will be asked again",
+                               p->journal_path, js->repaired);
+        rc = lleval_rs_write_part(&r->st, i, r->tel, err);
+    }
+    if (rc)
+        return rc;
+    lleval_rs_restore(&r->st, &r->old);
+    for (size_t i = 0; i < r->st.n_parts; i++)
+        r->session_start_answered += r->st.parts[i].answered;
+    res->requests = r->build.total_requests > 0 ? (size_t)r->build.total_requests : 0;
+    return 0;
+}
+
+/*
+ * Warns before the run when prompt + max_tokens of some requests can exceed
+ * the context of one server slot (llama-server) or num_ctx (Ollama). Prompt
+ * tokens are estimated as characters / 4 (Llama-family tokenizers average 3.5
+ * to 4.5 characters per token on English text), so this is a warning, not a
+ * check: the server has the last word.
+ */
+static void check_context_budget(struct run *r, long slot_ctx)
+{
+    long over = 0, total = 0, worst = 0;
+    char worst_id[256] = "";
+    for (size_t i = 0; i < r->st.n_parts; i++) {
+        struct lleval_lines lr;
+        if (lleval_lines_open(&lr, r->st.parts[i].info->batch_path, NULL))
+            continue;
+        while (lleval_lines_next(&lr, NULL) > 0) {
+            json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
+            const json_t *body = json_object_get(line, "body"), *m;
+            long chars = 0, need;
+            size_t k;
+            json_array_foreach(json_object_get(body, "messages"), k, m)
+            {
+                const char *c = lleval_json_str(m, "content");
+                chars += c ? (long)strlen(c) : 0;
+            }
+            need = chars / 4 + 8 + (long)lleval_json_int(body, "max_tokens", 0);
+            total++;
+            if (need > slot_ctx) {
+                over++;
+                if (need > worst) {
+                    worst = need;
+                    snprintf(worst_id, sizeof(worst_id), "%s",
+                             lleval_json_str(line, "custom_id") ? lleval_json_str(line, "custom_id")
+                                                                : "?");
+                }
+            }
+            json_decref(line);
+        }
+        lleval_lines_close(&lr);
+    }
+    if (over)
+        lleval_run_warning(
+            r,
+            "%ld of %ld requests may not fit the engine's context of %ld tokens per slot: "
+            "prompt + max_tokens is up to ~%ld tokens (e.g. %s); raise the context "
+            "(llama-server -c / launch.ctx_size, or context_length for Ollama) or lower "
+            "max_new_tokens",
+            over, total, slot_ctx, worst, worst_id);
+}
+
+void lleval_run_follow_server(struct run *r)
+{
+    /* the managed server's address; never written to config.resolved.yaml */
+    free(r->engine->base_url);
+    r->engine->base_url = lleval_xstrdup(lleval_launch_base_url(r->launch));
+}
+
+/* Starts a managed llama-server, probes the engine (clamping the run's
+ * concurrency to the server's slots) and checks the context budget. */
+static int step_submit(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    struct lleval_probe_info info = {0};
+    int rc;
+    (void)res;
+
+    if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
+        char *log = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LLAMA_LOG);
+        lleval_run_event(r, "submit: starting llama-server with %s (log %s)", r->cfg->launch.model,
+                         log);
+        rc = lleval_launch_start(r->cfg, log, 0, &r->launch, err);
+        if (!rc)
+            lleval_run_event(r, "submit: llama-server pid %ld listening at %s",
+                             lleval_launch_pid(r->launch), lleval_launch_base_url(r->launch));
+        free(log);
+        if (rc)
+            return rc;
+    }
+    rc = lleval_engine_open(&r->engine_store, r->cfg, err);
+    if (rc)
+        return rc;
+    r->engine = &r->engine_store;
+    if (r->launch)
+        lleval_run_follow_server(r);
+    rc = r->engine->ops->probe(r->engine, &info, err);
+    if (!rc) {
+        snprintf(r->engine_detail, sizeof(r->engine_detail), "%s", info.detail ? info.detail : "");
+        if (info.slots > 0 && r->jobs > info.slots) {
+            lleval_run_warning(r,
+                               "max_concurrent_jobs %ld clamped to %ld: the server has %ld slot%s "
+                               "(start llama-server with -np N for more)",
+                               r->jobs, info.slots, info.slots, info.slots == 1 ? "" : "s");
+            r->jobs = info.slots;
+        }
+        lleval_run_event(r, "submit: engine %s at %s ok%s%s", r->engine->ops->name,
+                         r->engine->base_url[0] ? r->engine->base_url : "(local)",
+                         info.detail ? ": " : "", info.detail ? info.detail : "");
+        if (info.slot_ctx > 0)
+            check_context_budget(r, info.slot_ctx);
+    }
+    lleval_probe_info_release(&info);
+    return rc;
+}
+
+/* Sends the requests, then combines the part journals into results_combined.jsonl. */
+static int step_poll(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    size_t n = r->st.n_trials ? r->st.n_trials : 1;
+    char *combined;
+    int rc;
+
+    r->trial_names = lleval_xcalloc(n, sizeof(char *));
+    r->trial_done = lleval_xcalloc(n, sizeof(size_t));
+    r->trial_total = lleval_xcalloc(n, sizeof(size_t));
+    for (size_t t = 0; t < r->st.n_trials; t++)
+        r->trial_names[t] = r->st.trials[t].name;
+    rc = lleval_run_poll(r, err);
+    lleval_rs_totals(&r->st, &res->answered, &res->failed);
+    if (rc)
+        return rc;
+    combined = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_COMBINED);
+    rc = lleval_run_combine(r, combined, err);
+    if (!rc)
+        lleval_run_event(r, "poll: %zu results in %s", res->answered, combined);
+    free(combined);
+    return rc;
+}
+
+static int step_parse(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    char *combined = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_COMBINED);
+    char *pred = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_PREDICTIONS);
+    int rc = lleval_parse_results(combined, r->batches_dir, r->cfg->prepared_dir, pred, &res->parse,
+                                  err);
+    if (!rc) {
+        res->parsed = true;
+        lleval_run_event(r, "parse: %zu rows in %s", res->parse.rows, pred);
+    }
+    free(combined);
+    free(pred);
+    return rc;
+}
+
+static int step_score(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    struct lleval_score_opts so;
+    struct lleval_score_result sr;
+    char *pred = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_PREDICTIONS);
+    char *results_dir = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_RESULTS);
+    size_t nw = 0;
+    char **warns;
+    int rc;
+
+    lleval_score_opts_from_config(&so, r->cfg);
+    rc = lleval_score_run(pred, r->cfg->prepared_dir, results_dir, &so, &sr, err);
+    free(pred);
+    free(results_dir);
+    if (rc)
+        return rc;
+    res->scores_path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_SCORES);
+    res->summary = lleval_score_format_table(&sr);
+    warns = lleval_score_warnings(&sr, &nw);
+    for (size_t i = 0; i < nw; i++) {
+        lleval_run_warning(r, "%s", warns[i]);
+        free(warns[i]);
+    }
+    free(warns);
+    lleval_score_result_release(&sr);
+    lleval_run_event(r, "score: %s", res->scores_path);
+    return 0;
+}
+
+/* Reads the run's artifacts only, so a failure loses no result. */
+static int step_report(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    struct lleval_report_opts ropts;
+    char *html;
+    int rc;
+    (void)res;
+
+    lleval_report_opts_init(&ropts);
+    ropts.status = "done"; /* the manifest says "running" until the run ends */
+    rc = r->st.n_parts ? lleval_run_flush(r, true, err) : 0; /* the report reads the manifest */
+    if (!rc)
+        rc = lleval_report_write_opts(r->dir, &ropts, err);
+    if (rc)
+        return rc;
+    html = lleval_report_html_path(r->dir);
+    lleval_run_event(r, "report: %s", html);
+    free(html);
+    return 0;
+}
+
+/* The steps in their order (the manifest's steps_done lists the first ones done). */
+static const struct step {
+    enum lleval_step step;
+    int (*run)(struct run *r, struct lleval_run_result *res, struct lleval_err *err);
+    bool save_manifest; /* the manifest is written once the step is recorded done */
+} steps[] = {
+    {LLEVAL_STEP_PREPARE, step_prepare, false},
+    {LLEVAL_STEP_BUILD, step_build, true}, /* the parts are known from here on */
+    {LLEVAL_STEP_SUBMIT, step_submit, false},
+    {LLEVAL_STEP_POLL, step_poll, false},
+    {LLEVAL_STEP_PARSE, step_parse, false},
+    {LLEVAL_STEP_SCORE, step_score, false},
+    {LLEVAL_STEP_REPORT, step_report, false},
+};
+_Static_assert(sizeof(steps) / sizeof(steps[0]) == LLEVAL_N_STEPS, "one entry per step");
+
+int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    char *build = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_BUILD);
+    int rc = 0;
+
+    r->have_batches = lleval_path_exists(build);
+    free(build);
+    r->steps_done = 0;
+    for (size_t i = 0; i < LLEVAL_N_STEPS; i++) {
+        rc = steps[i].run(r, res, err);
+        if (rc)
+            break;
+        r->steps_done = i + 1;
+        if (steps[i].save_manifest && (rc = lleval_run_write_manifest(r, err)))
+            break;
+        if (r->o->to_step == steps[i].step)
+            break;
+    }
+    if (r->engine)
+        lleval_engine_close(r->engine);
+    r->engine = NULL;
+    lleval_launch_stop(r->launch); /* every path: done, failed, stopped */
+    r->launch = NULL;
+    res->last_step = r->steps_done ? steps[r->steps_done - 1].step : LLEVAL_STEP_PREPARE;
+    return rc;
+}
