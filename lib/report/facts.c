@@ -13,13 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/config/config.h"
-#include "lleval/dataset/dataset.h"
 #include "lleval/doctor/doctor.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/batch.h"
 #include "lleval/score/score.h"
 #include "lleval/score/stats.h"
-#include "lleval/util/csv.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 #include "report_int.h"

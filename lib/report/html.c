@@ -4,9 +4,7 @@
  * no script and nothing fetched. It renders the facts of report_int.h and
  * reads nothing else; every string from outside is escaped here.
  */
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/util/format.h"

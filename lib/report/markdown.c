@@ -5,7 +5,6 @@
  * the same facts as the HTML page (report_int.h); every string from outside
  * is Markdown-escaped, so a cell never breaks its table and no HTML passes.
  */
-#include <stdio.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/util/format.h"
