@@ -1,9 +1,10 @@
 /*
- * Tests for the run report (lib/report/report.c): escaping tables, and whole runs on
+ * Tests for the run report (lib/report/): whole runs on
  * the dry engine (examples/data plus a generated dataset full of markup)
  * rendered to HTML and Markdown: sections, escaping of model output, dataset
  * text, ids, errors and config values, runs without scores, prepared data
- * deleted, telemetry recorded or not.
+ * deleted, telemetry recorded or not. The escaping tables are in test_text.c,
+ * the facts of synthetic run directories in test_report_facts.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,64 +23,6 @@
 #define ATTACK "<script>alert(1)</script>\"><img src=x onerror=alert(1)>"
 #define ATTACK_HTML                                                                                \
     "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
-
-/* ---- escaping ----------------------------------------------------------- */
-
-struct esc_case {
-    const char *in, *want;
-};
-
-static void test_html_escape(void **state)
-{
-    static const struct esc_case cases[] = {
-        {"plain text", "plain text"},
-        {"a&b<c>\"d'e", "a&amp;b&lt;c&gt;&quot;d&#39;e"},
-        {ATTACK, ATTACK_HTML},
-        {"&amp;", "&amp;amp;"},
-        {"line1\nline2\ttab", "line1\nline2\ttab"},
-        {"caf\xC3\xA9 \xE2\x82\xAC", "caf\xC3\xA9 \xE2\x82\xAC"},
-        {"bad \xFF byte", "bad \xEF\xBF\xBD byte"},
-        {"cut \xE2\x82", "cut \xEF\xBF\xBD\xEF\xBF\xBD"},
-        {"overlong \xC0\xAF", "overlong \xEF\xBF\xBD\xEF\xBF\xBD"},
-        {"ctl \x01\x7F", "ctl \xEF\xBF\xBD\xEF\xBF\xBD"},
-        {"", ""},
-    };
-    (void)state;
-    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
-        struct lleval_sb sb = LLEVAL_SB_INIT;
-        lleval_html_escape(&sb, cases[i].in);
-        assert_string_equal(sb.buf, cases[i].want);
-        lleval_sb_release(&sb);
-    }
-    {
-        struct lleval_sb sb = LLEVAL_SB_INIT;
-        lleval_html_escape(&sb, NULL);
-        assert_int_equal(sb.len, 0);
-    }
-}
-
-static void test_md_escape(void **state)
-{
-    static const struct esc_case cases[] = {
-        {"plain", "plain"},
-        {"a|b", "a\\|b"},
-        {"two\nlines\r\nand\ttab", "two lines  and tab"},
-        {"<script>x</script>", "\\<script>x\\</script>"},
-        {"`code`", "\\`code\\`"},
-        {"keep \\n as written", "keep \\n as written"},
-        {"escaped \\| pipe", "escaped \\\\\\| pipe"},
-        {"ctl\x01", "ctl"},
-        {"bad \xFF", "bad \xEF\xBF\xBD"},
-        {"sample_closed -> 1024", "sample_closed -> 1024"},
-    };
-    (void)state;
-    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
-        struct lleval_sb sb = LLEVAL_SB_INIT;
-        lleval_md_escape(&sb, cases[i].in);
-        assert_string_equal(sb.buf, cases[i].want);
-        lleval_sb_release(&sb);
-    }
-}
 
 /* ---- run fixtures ------------------------------------------------------- */
 
@@ -489,8 +432,6 @@ static void test_not_a_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_html_escape),
-        cmocka_unit_test(test_md_escape),
         cmocka_unit_test(test_run_writes_report),
         cmocka_unit_test(test_sections_and_escaping),
         cmocka_unit_test(test_report_without_scores),

@@ -18,6 +18,7 @@
 #define LLEVAL_REPORT_H
 
 #include "lleval/util/error.h"
+#include "lleval/util/text.h" /* lleval_html_escape(), lleval_md_escape() */
 #include "lleval/util/util.h"
 
 /* Answers shown per group: up to this many wrong and right ones. */
@@ -55,22 +56,5 @@ int lleval_report_write(const char *run_dir, struct lleval_err *err);
 /* The owned paths "<run_dir>/report.html" and "<run_dir>/report.md". */
 char *lleval_report_html_path(const char *run_dir);
 char *lleval_report_md_path(const char *run_dir);
-
-/*
- * Appends s (borrowed; NULL appends nothing) HTML-escaped to sb: & < > " '
- * become entities, so the text is safe in element content and in quoted
- * attribute values; bytes that are not valid UTF-8 and control characters
- * other than tab, newline and carriage return become U+FFFD.
- */
-void lleval_html_escape(struct lleval_sb *sb, const char *s);
-
-/*
- * Appends s (borrowed; NULL appends nothing) escaped for one Markdown table
- * cell or list line: ` | < are backslash-escaped (no HTML, code spans or
- * column breaks from data), and so is a backslash before punctuation;
- * newlines, carriage returns and tabs become spaces, other control
- * characters are dropped, invalid UTF-8 becomes U+FFFD.
- */
-void lleval_md_escape(struct lleval_sb *sb, const char *s);
 
 #endif

@@ -1,0 +1,562 @@
+/*
+ * The report's facts (see report_int.h): every artifact of the run is read
+ * here, once, into one struct report that the HTML and Markdown renderers
+ * share. Read-only: nothing in the run directory changes.
+ *
+ * Gathering never fails on a missing or damaged artifact: each part keeps a
+ * note that says what is missing and why, and the renderers print the note
+ * in place of the section. Only an unreadable manifest (not a run) is an
+ * error. The sampled answers are scored again against the prepared data
+ * (without intervals) to show verdicts and gold answers next to them.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/config/config.h"
+#include "lleval/doctor/doctor.h"
+#include "lleval/platform/fs.h"
+#include "lleval/run/batch.h"
+#include "lleval/score/score.h"
+#include "lleval/score/stats.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
+#include "report_int.h"
+
+void lleval_report_facts_release(struct report *r)
+{
+    free(r->run_id);
+    free(r->steps_done);
+    free(r->trials);
+    free(r->warnings);
+    free(r->frows);
+    json_decref(r->manifest);
+    lleval_config_release(&r->cfg);
+    free(r->cfg_note);
+    json_decref(r->scores);
+    free(r->scores_note);
+    free(r->grps);
+    if (r->have_doc)
+        lleval_doctor_report_release(&r->doc);
+    free(r->doc_note);
+    lleval_report_samples_release(r);
+    free(r->samples_note);
+    for (size_t i = 0; i < r->n_fc; i++) {
+        free(r->fc[i].dataset);
+        free(r->fc[i].prompt);
+        free(r->fc[i].temp);
+    }
+    free(r->fc);
+    free(r->finish_note);
+}
+
+static char *run_path(const struct report *r, const char *rel)
+{
+    return lleval_path_join(r->dir, rel);
+}
+
+/* The manifest's steps_done as "prepare, build, ...", owned. */
+static char *join_steps(const struct report *r)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    const json_t *steps = json_object_get(r->manifest, "steps_done"), *s;
+    size_t i;
+    json_array_foreach(steps, i, s)
+    {
+        if (!json_is_string(s))
+            continue;
+        if (sb.len)
+            lleval_sb_adds(&sb, ", ");
+        lleval_sb_adds(&sb, json_string_value(s));
+    }
+    if (!sb.len)
+        lleval_sb_adds(&sb, "none");
+    return lleval_sb_detach(&sb, NULL);
+}
+
+static int load_manifest(struct report *r, struct lleval_err *err)
+{
+    char *path = run_path(r, "manifest.json");
+    const char *id, *slash;
+    if (!lleval_path_exists(path)) {
+        lleval_err_set(err, LLEVAL_EINVAL,
+                       "no manifest.json in '%s': not a run directory (see `lleval runs list`)",
+                       r->dir);
+        free(path);
+        return LLEVAL_EINVAL;
+    }
+    r->manifest = lleval_json_load_file(path, err);
+    free(path);
+    if (!r->manifest)
+        return err->code ? err->code : LLEVAL_EINVAL;
+    if (!json_is_object(r->manifest))
+        return lleval_err_set(err, LLEVAL_EINVAL, "'%s/manifest.json' is not a JSON object",
+                              r->dir);
+    id = lleval_json_str(r->manifest, "run_id");
+    slash = strrchr(r->dir, '/');
+    r->run_id = lleval_xstrdup(id && *id ? id : slash ? slash + 1 : r->dir);
+    return 0;
+}
+
+static void load_config(struct report *r)
+{
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    char *path = run_path(r, "config.resolved.yaml");
+    if (!lleval_path_exists(path))
+        r->cfg_note = lleval_xstrdup("config.resolved.yaml is missing from the run directory");
+    else if (lleval_config_load_file(&r->cfg, path, &e))
+        r->cfg_note = lleval_xasprintf("config.resolved.yaml could not be read: %s", e.msg);
+    else
+        r->have_cfg = true;
+    free(path);
+}
+
+static void json_metric(struct metric *m, const json_t *g, const char *key)
+{
+    const json_t *o = json_object_get(g, key), *v, *ci;
+    memset(m, 0, sizeof(*m));
+    m->lo = m->hi = NAN;
+    if (!json_is_object(o))
+        return;
+    v = json_object_get(o, "value");
+    if (!json_is_number(v))
+        return;
+    m->has = true;
+    m->v = json_number_value(v);
+    ci = json_object_get(o, "ci95");
+    if (json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0)) &&
+        json_is_number(json_array_get(ci, 1))) {
+        m->lo = json_number_value(json_array_get(ci, 0));
+        m->hi = json_number_value(json_array_get(ci, 1));
+    }
+}
+
+/* k of n as a percentage with a percentile bootstrap interval, computed the
+ * way the scorer computes its own (same resamples, a seed per label). */
+static void prop_metric(struct metric *m, long k, long n, long resamples, uint64_t seed,
+                        const char *label)
+{
+    struct lleval_dist d;
+    struct lleval_ci ci;
+    memset(m, 0, sizeof(*m));
+    m->lo = m->hi = NAN;
+    if (n <= 0 || k < 0 || k > n)
+        return;
+    m->has = true;
+    m->v = 100.0 * (double)k / (double)n;
+    if (resamples <= 0)
+        return;
+    lleval_dist_init(&d);
+    for (long i = 0; i < n; i++)
+        lleval_dist_add(&d, i < k ? 1.0 : 0.0);
+    if (!lleval_bootstrap_dist(&d, resamples, lleval_seed_derive(seed, label), &ci, NULL)) {
+        m->lo = 100.0 * ci.lo;
+        m->hi = 100.0 * ci.hi;
+    }
+    lleval_dist_release(&d);
+}
+
+/* Whether the overall row of a dataset adds anything (more than one group). */
+static bool overall_useful(const struct report *r, const struct grp *o)
+{
+    long n = 0;
+    for (size_t i = 0; i < r->n_grps; i++)
+        if (!r->grps[i].overall && !strcmp(r->grps[i].dataset, o->dataset))
+            n++;
+    return n > 1;
+}
+
+static void load_scores(struct report *r)
+{
+    char *path = run_path(r, "results/scores.json");
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    const json_t *groups, *g, *opts, *totals, *warns, *w;
+    long resamples;
+    uint64_t seed;
+    size_t i;
+
+    if (!lleval_path_exists(path)) {
+        r->scores_note = lleval_xasprintf(
+            "scores are missing: results/scores.json was not written (steps done: %s); run the "
+            "score step with `lleval runs resume %s` or `lleval score`",
+            r->steps_done, r->run_id);
+        free(path);
+        return;
+    }
+    r->scores = lleval_json_load_file(path, &e);
+    free(path);
+    if (!r->scores) {
+        r->scores_note = lleval_xasprintf("scores are missing: %s", e.msg);
+        return;
+    }
+    groups = json_object_get(r->scores, "groups");
+    opts = json_object_get(r->scores, "options");
+    resamples = (long)lleval_json_int(opts, "bootstrap_resamples", LLEVAL_BOOTSTRAP_DEFAULT);
+    seed = (uint64_t)lleval_json_int(opts, "bootstrap_seed", 12345);
+    r->grps = lleval_xcalloc(json_array_size(groups) + 1, sizeof(*r->grps));
+    json_array_foreach(groups, i, g)
+    {
+        struct grp *x = &r->grps[r->n_grps];
+        const json_t *fr = json_object_get(g, "finish_reason"), *t;
+        const char *scoring = lleval_json_str(g, "scoring");
+        char label[512];
+        long errors;
+        if (!json_is_object(g) || !lleval_json_str(g, "dataset"))
+            continue;
+        x->dataset = lleval_json_str(g, "dataset");
+        x->prompt = lleval_json_str(g, "prompt_type");
+        t = json_object_get(g, "temperature");
+        if (json_is_number(t))
+            lleval_fmt_num(x->temp, sizeof(x->temp), json_number_value(t));
+        else if (json_is_string(t))
+            snprintf(x->temp, sizeof(x->temp), "%s", json_string_value(t));
+        x->overall = json_is_true(json_object_get(g, "overall"));
+        x->n = (long)lleval_json_int(g, "n", 0);
+        x->stop = (long)lleval_json_int(fr, "stop", 0);
+        x->length = (long)lleval_json_int(fr, "length", 0);
+        x->error = (long)lleval_json_int(fr, "error", 0);
+        x->other = (long)lleval_json_int(fr, "other", 0);
+        json_metric(&x->em, g, "exact_match");
+        json_metric(&x->f1, g, "f1");
+        json_metric(&x->contains, g, "contains");
+        json_metric(&x->acc, g, "accuracy");
+        json_metric(&x->lat, g, "latency_ms");
+        json_metric(&x->tps, g, "tokens_per_s");
+        x->mc = (scoring && !strcmp(scoring, "mc")) || (x->acc.has && !x->em.has);
+        errors = (long)floor(lleval_json_num(g, "error_pct", 0) * (double)x->n / 100.0 + 0.5);
+        snprintf(label, sizeof(label), "%s/%s/t%s/truncation", x->dataset,
+                 x->prompt ? x->prompt : "all", x->overall ? "all" : x->temp);
+        prop_metric(&x->trunc, x->length, x->n, resamples, seed, label);
+        snprintf(label, sizeof(label), "%s/%s/t%s/errors", x->dataset,
+                 x->prompt ? x->prompt : "all", x->overall ? "all" : x->temp);
+        prop_metric(&x->err, errors, x->n, resamples, seed, label);
+        r->n_grps++;
+    }
+    for (i = 0; i < r->n_grps; i++)
+        r->grps[i].shown = !r->grps[i].overall || overall_useful(r, &r->grps[i]);
+    totals = json_object_get(r->scores, "totals");
+    r->scored = lleval_json_int(totals, "scored", 0);
+    r->rows = lleval_json_int(totals, "rows", 0);
+    r->missing = lleval_json_int(totals, "missing", 0);
+    r->unknown = lleval_json_int(totals, "unknown", 0);
+    r->duplicates = lleval_json_int(totals, "duplicates", 0);
+    warns = json_object_get(r->scores, "warnings");
+    r->warnings_listed = json_array_size(warns) > 0;
+    r->warnings = lleval_xcalloc(json_array_size(warns) + 1, sizeof(*r->warnings));
+    json_array_foreach(warns, i, w)
+    {
+        if (json_is_string(w))
+            r->warnings[r->n_warnings++] = json_string_value(w);
+    }
+}
+
+static void run_doctor(struct report *r)
+{
+    struct lleval_doctor_opts o;
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    memset(&o, 0, sizeof(o));
+    if (lleval_doctor_examine(r->dir, &o, &r->doc, &e))
+        r->doc_note = lleval_xasprintf("the doctor could not examine this run: %s", e.msg);
+    else
+        r->have_doc = true;
+}
+
+/* Finish reasons per group from results_combined.jsonl, for runs without scores. */
+static void count_finish(struct report *r)
+{
+    char *path = run_path(r, "results/results_combined.jsonl");
+    struct lleval_lines lr;
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    int rc;
+
+    if (!lleval_path_exists(path)) {
+        r->finish_note = lleval_xstrdup(
+            "no finish reasons yet: results/results_combined.jsonl is written when poll ends");
+        free(path);
+        return;
+    }
+    if (lleval_lines_open(&lr, path, &e)) {
+        r->finish_note = lleval_xasprintf("finish reasons unavailable: %s", e.msg);
+        free(path);
+        return;
+    }
+    while ((rc = lleval_lines_next(&lr, &e)) == 1) {
+        json_t *j = json_loadb(lr.line, lr.len, 0, NULL);
+        struct lleval_cid cid;
+        struct lleval_err ce = LLEVAL_ERR_INIT;
+        const char *cs = j ? lleval_json_str(j, "custom_id") : NULL, *fr;
+        struct fcount *f = NULL;
+        if (!cs || lleval_cid_decode(cs, &cid, &ce)) {
+            json_decref(j);
+            continue;
+        }
+        fr = lleval_json_str(json_object_get(j, "lleval"), "finish_reason");
+        if (!fr)
+            fr = json_string_value(lleval_json_path(j, "response.body.choices.0.finish_reason"));
+        if (!fr && !json_is_null(json_object_get(j, "error")) && json_object_get(j, "error"))
+            fr = "error";
+        for (size_t i = 0; i < r->n_fc && !f; i++)
+            if (!strcmp(r->fc[i].dataset, cid.dataset) &&
+                !strcmp(r->fc[i].prompt, cid.prompt_type) && !strcmp(r->fc[i].temp, cid.temp))
+                f = &r->fc[i];
+        if (!f) {
+            LLEVAL_GROW(r->fc, r->n_fc, r->cap_fc);
+            f = &r->fc[r->n_fc++];
+            memset(f, 0, sizeof(*f));
+            f->dataset = lleval_xstrdup(cid.dataset);
+            f->prompt = lleval_xstrdup(cid.prompt_type);
+            f->temp = lleval_xstrdup(cid.temp);
+        }
+        if (fr && !strcmp(fr, "stop"))
+            f->stop++;
+        else if (fr && !strcmp(fr, "length"))
+            f->length++;
+        else if (fr && !strcmp(fr, "error"))
+            f->error++;
+        else
+            f->other++;
+        lleval_cid_release(&cid);
+        json_decref(j);
+    }
+    if (rc < 0)
+        r->finish_note = lleval_xasprintf("finish reasons incomplete: %s", e.msg);
+    lleval_lines_close(&lr);
+    free(path);
+}
+
+/* ---- run facts ---------------------------------------------------------- */
+
+static double run_started(const struct report *r)
+{
+    double t = lleval_json_num(r->manifest, "created_at", 0);
+    return t > 0 ? t : lleval_json_num(r->manifest, "started_at", 0);
+}
+
+/* The latest time the run did something: the manifest's update or a trial's end. */
+static double run_last(const struct report *r)
+{
+    double t = lleval_json_num(r->manifest, "updated_at", 0);
+    const json_t *trials = json_object_get(r->manifest, "trials"), *tr;
+    size_t i;
+    json_array_foreach(trials, i, tr)
+    {
+        double f = lleval_json_num(tr, "finished_at", 0);
+        if (f > t)
+            t = f;
+    }
+    return t;
+}
+
+static const char *mstr(const struct report *r, const char *key)
+{
+    const char *s = lleval_json_str(r->manifest, key);
+    return s ? s : "";
+}
+
+/* The headline numbers over the groups (overall rows left out). */
+static void compute_headline(struct report *r)
+{
+    struct headline *h = &r->h;
+    double main_sum = 0, main_n = 0, f1_sum = 0, f1_n = 0, tr_k = 0, tr_n = 0;
+    double tps_sum = 0, tps_n = 0, lat_sum = 0, lat_n = 0;
+    memset(h, 0, sizeof(*h));
+    for (size_t i = 0; i < r->n_grps; i++) {
+        const struct grp *g = &r->grps[i];
+        const struct metric *m = g->mc ? &g->acc : &g->em;
+        if (g->overall || g->n <= 0)
+            continue;
+        if (m->has) {
+            main_sum += m->v * (double)g->n;
+            main_n += (double)g->n;
+            if (g->mc)
+                h->mc = true;
+            else
+                h->qa = true;
+        }
+        if (!g->mc && g->f1.has) {
+            f1_sum += g->f1.v * (double)g->n;
+            f1_n += (double)g->n;
+        }
+        tr_k += (double)g->length;
+        tr_n += (double)g->n;
+        if (g->tps.has) {
+            tps_sum += g->tps.v * (double)g->n;
+            tps_n += (double)g->n;
+        }
+        if (g->lat.has) {
+            lat_sum += g->lat.v * (double)g->n;
+            lat_n += (double)g->n;
+        }
+    }
+    if ((h->have_main = main_n > 0))
+        h->main = main_sum / main_n;
+    if ((h->have_f1 = f1_n > 0))
+        h->f1 = f1_sum / f1_n;
+    if ((h->have_trunc = tr_n > 0))
+        h->trunc = 100.0 * tr_k / tr_n;
+    if ((h->have_tps = tps_n > 0))
+        h->tps = tps_sum / tps_n;
+    if ((h->have_lat = lat_n > 0))
+        h->lat = lat_sum / lat_n;
+    h->main_label = h->qa && h->mc ? "EM/acc" : h->qa ? "EM" : "accuracy";
+}
+
+/* The telemetry status of a trial ("disabled" when absent). */
+static const char *trial_tstatus(const json_t *tr)
+{
+    const char *s = lleval_json_str(json_object_get(tr, "telemetry"), "status");
+    return s ? s : "disabled";
+}
+
+static bool trial_has_gpu(const json_t *tr)
+{
+    const json_t *t = json_object_get(tr, "telemetry");
+    return !strcmp(trial_tstatus(tr), "ok") && json_is_object(json_object_get(t, "gpu"));
+}
+
+/* A number field that may be null or absent. */
+static struct opt_num jnum(const json_t *o, const char *key)
+{
+    const json_t *x = json_object_get(o, key);
+    struct opt_num n = {false, 0};
+    if (json_is_number(x)) {
+        n.has = true;
+        n.v = json_number_value(x);
+    }
+    return n;
+}
+
+static struct opt_num per_second(double count, double elapsed)
+{
+    struct opt_num n = {false, 0};
+    if (elapsed > 0) {
+        n.has = true;
+        n.v = count / elapsed;
+    }
+    return n;
+}
+
+/* The header facts: what the manifest says about the whole run. */
+static void load_header(struct report *r)
+{
+    const json_t *req = json_object_get(r->manifest, "requests");
+    r->model = mstr(r, "model_id");
+    r->engine = mstr(r, "engine");
+    r->engine_detail = mstr(r, "engine_detail");
+    r->last_error = mstr(r, "last_error");
+    r->prompt_set = mstr(r, "prompt_set");
+    if (json_is_string(json_object_get(r->manifest, "base_url")))
+        r->base_url = mstr(r, "base_url");
+    r->started = run_started(r);
+    r->last = run_last(r);
+    r->duration = r->last > 0 && r->started > 0 ? r->last - r->started : -1;
+    r->total = (long)lleval_json_int(req, "total", 0);
+    r->answered = (long)lleval_json_int(req, "answered", 0);
+    r->errors = (long)lleval_json_int(req, "errors", 0);
+    r->err_pct = r->total ? 100.0 * (double)r->errors / (double)r->total : 0.0;
+    r->concurrency = lleval_json_int(r->manifest, "max_concurrent_jobs", 0);
+    r->steps_done = join_steps(r);
+}
+
+/* The trials: progress, tokens, speeds and telemetry of each. */
+static void load_trials(struct report *r)
+{
+    const json_t *trials = json_object_get(r->manifest, "trials"), *tr;
+    size_t i;
+    r->one_gpu = true;
+    r->trials = lleval_xcalloc(json_array_size(trials) + 1, sizeof(*r->trials));
+    json_array_foreach(trials, i, tr)
+    {
+        struct trial *t = &r->trials[r->n_trials++];
+        const json_t *jc = json_object_get(tr, "job_counts");
+        const json_t *rq = json_object_get(tr, "requests");
+        const json_t *tok = json_object_get(tr, "tokens");
+        const json_t *es = json_object_get(tr, "engine_speed");
+        const json_t *tel = json_object_get(tr, "telemetry");
+        const json_t *gpu = json_object_get(tel, "gpu"), *host = json_object_get(tel, "host");
+        t->name = lleval_json_str(tr, "trial");
+        t->parts_done = lleval_json_int(jc, "done", 0);
+        t->parts_total = lleval_json_int(jc, "total", 0);
+        t->answered = lleval_json_int(rq, "answered", 0);
+        t->requests = lleval_json_int(rq, "total", 0);
+        t->errors = lleval_json_int(rq, "errors", 0);
+        t->prompt_tokens = lleval_json_int(tok, "prompt", 0);
+        t->completion_tokens = lleval_json_int(tok, "completion", 0);
+        t->elapsed = lleval_json_num(tr, "elapsed_s", 0);
+        t->rps = per_second((double)t->answered, t->elapsed);
+        t->wall_tps = per_second((double)t->completion_tokens, t->elapsed);
+        t->prompt_tps = jnum(es, "prompt_tps");
+        t->gen_tps = jnum(es, "gen_tps");
+        t->tstatus = trial_tstatus(tr);
+        t->has_gpu = trial_has_gpu(tr);
+        t->gpu_name = lleval_json_str(gpu, "name");
+        t->mem_peak = jnum(gpu, "memory_used_peak_mib");
+        t->mem_total = jnum(gpu, "memory_total_mib");
+        t->util_mean = jnum(gpu, "utilization_mean_pct");
+        t->util_peak = jnum(gpu, "utilization_peak_pct");
+        t->temp_peak = jnum(gpu, "temperature_peak_c");
+        t->power_mean = jnum(gpu, "power_mean_w");
+        t->energy = jnum(gpu, "energy_j");
+        t->energy_per_token = jnum(gpu, "energy_per_token_j");
+        t->cpu_mean = jnum(host, "cpu_mean_pct");
+        t->cpu_peak = jnum(host, "cpu_peak_pct");
+        t->rss_peak = jnum(host, "engine_rss_peak_mib");
+        if (!t->has_gpu)
+            continue;
+        /* one GPU name for every trial: the page says it once */
+        r->any_gpu = true;
+        if (!r->gpu_name)
+            r->gpu_name = t->gpu_name ? t->gpu_name : "";
+        else if (strcmp(r->gpu_name, t->gpu_name ? t->gpu_name : ""))
+            r->one_gpu = false;
+    }
+}
+
+/* The finish-reason rows: from the scores, else from the results. */
+static void build_frows(struct report *r)
+{
+    r->frows = lleval_xcalloc(r->n_grps + r->n_fc + 1, sizeof(*r->frows));
+    if (r->scores) {
+        for (size_t i = 0; i < r->n_grps; i++) {
+            const struct grp *g = &r->grps[i];
+            if (g->overall)
+                continue;
+            r->frows[r->n_frows++] = (struct frow){
+                g->dataset, g->prompt ? g->prompt : "", g->temp, g->stop, g->length, g->error,
+                g->other};
+        }
+    } else {
+        for (size_t i = 0; i < r->n_fc; i++) {
+            const struct fcount *f = &r->fc[i];
+            r->frows[r->n_frows++] = (struct frow){f->dataset, f->prompt, f->temp, f->stop,
+                                                   f->length,  f->error,  f->other};
+        }
+    }
+}
+
+int lleval_report_facts_load(struct report *r, const char *dir, const struct lleval_report_opts *o,
+                             struct lleval_err *err)
+{
+    const char *st;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    lleval_config_init(&r->cfg);
+    r->dir = dir;
+    r->generated = o && o->generated_at > 0 ? o->generated_at : lleval_now();
+    rc = load_manifest(r, err);
+    if (rc)
+        return rc;
+    st = lleval_json_str(r->manifest, "status");
+    r->status = o && o->status ? o->status : st && *st ? st : "unknown";
+    load_header(r);
+    load_trials(r);
+    load_config(r);
+    load_scores(r);
+    if (!r->scores)
+        count_finish(r);
+    build_frows(r);
+    run_doctor(r);
+    lleval_report_load_samples(r);
+    compute_headline(r);
+    return 0;
+}

@@ -1,0 +1,197 @@
+/*
+ * Library-internal interface of the run report (report.h), not installed.
+ *
+ * facts.c reads the run's artifacts once into one `struct report`: the
+ * manifest's header facts and trials, the saved config, the scores and the
+ * finish-reason rows, the doctor's findings, the sampled answers with their
+ * gold, and the headline numbers. html.c (with the charts of svg.c) and
+ * markdown.c only render those facts: they read no file and compute no fact
+ * of their own, so the page and the summary always agree. report.c holds the
+ * public entry points.
+ *
+ * Strings in the facts are owned by the facts (freed by
+ * lleval_report_facts_release()) or borrowed from the JSON documents they
+ * keep (manifest, scores), as each field says.
+ */
+#ifndef LLEVAL_REPORT_INT_H
+#define LLEVAL_REPORT_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include "lleval/config/config.h"
+#include "lleval/doctor/doctor.h"
+#include "lleval/report/report.h"
+#include "lleval/util/error.h"
+#include "lleval/util/util.h"
+
+#define REPORT_TEXT_MAX     700 /* bytes of a prediction shown */
+#define REPORT_QUESTION_MAX 400 /* bytes of a question shown */
+#define REPORT_GOLD_MAX     200 /* bytes of one gold answer shown */
+#define REPORT_GOLD_SHOWN   5   /* gold answers shown per item */
+#define REPORT_LABEL_MAX    34  /* characters of a chart label */
+#define REPORT_MD_CELL_MAX  300 /* bytes of one Markdown cell */
+
+/* A value with its 95% interval. */
+struct metric {
+    bool has;         /* the metric applies and was measured */
+    double v, lo, hi; /* lo and hi are NaN without an interval */
+};
+
+/* A number the manifest may leave out or set to null. */
+struct opt_num {
+    bool has;
+    double v;
+};
+
+/* One row of scores.json; strings borrowed from the scores document. */
+struct grp {
+    const char *dataset, *prompt; /* prompt NULL on an overall row */
+    char temp[32];
+    bool overall, mc;
+    bool shown; /* in the scores tables: every group, and an overall row over several */
+    long n;
+    long stop, length, error, other;
+    struct metric em, f1, contains, acc, trunc, err, lat, tps;
+};
+
+/* One sampled answer. */
+struct sample {
+    char *custom_id, *item_id;
+    char *answer; /* the extracted answer, when scored */
+    bool scored, correct, mc;
+    double f1;
+    int choice;
+    bool have_row, ok;
+    char *prediction, *finish, *error;
+    json_t *item; /* the gold item (own reference), or NULL */
+};
+
+/* The samples of one dataset x prompt type x temperature. */
+struct sgroup {
+    char *dataset, *prompt, *temp;
+    struct sample *s;
+    size_t n, cap;
+    size_t kept_wrong, kept_right;
+    long wrong, right, rows;
+};
+
+/* Finish reasons counted from results_combined.jsonl (runs without scores). */
+struct fcount {
+    char *dataset, *prompt, *temp;
+    long stop, length, error, other;
+};
+
+/* One finish-reason row: from a scores group, else from the results.
+ * Strings borrowed from the grp or fcount it comes from. */
+struct frow {
+    const char *dataset, *prompt, *temp;
+    long stop, length, error, other;
+};
+
+/* One trial of the manifest; strings borrowed from the manifest. */
+struct trial {
+    const char *name; /* may be NULL */
+    long long parts_done, parts_total;
+    long long answered, requests, errors;
+    long long prompt_tokens, completion_tokens;
+    double elapsed;                     /* seconds, 0 when unknown */
+    struct opt_num rps, wall_tps;       /* answered and completion tokens per elapsed second */
+    struct opt_num prompt_tps, gen_tps; /* the engine's own speeds */
+    const char *tstatus;                /* telemetry status, "disabled" when absent */
+    bool has_gpu;                       /* telemetry ok with a GPU object */
+    const char *gpu_name;               /* may be NULL */
+    struct opt_num mem_peak, mem_total, util_mean, util_peak, temp_peak, power_mean, energy,
+        energy_per_token;
+    struct opt_num cpu_mean, cpu_peak, rss_peak;
+};
+
+/* The headline numbers over the groups (overall rows left out). */
+struct headline {
+    bool have_main, have_f1, have_trunc, have_tps, have_lat, qa, mc;
+    double main, f1, trunc, tps, lat;
+    const char *main_label; /* "EM", "accuracy" or "EM/acc" */
+};
+
+struct report {
+    const char *dir; /* borrowed */
+    char *run_id;
+    json_t *manifest;
+    const char *status; /* borrowed: the caller's, the manifest's or "unknown" */
+    double generated;
+    char *steps_done; /* "prepare, build, ..." or "none" */
+
+    /* header facts from the manifest; strings borrowed, "" when absent */
+    const char *model, *engine, *engine_detail, *last_error, *prompt_set;
+    const char *base_url;           /* NULL when the manifest has none */
+    double started, last, duration; /* seconds since the epoch (0: unknown); duration -1 */
+    long total, answered, errors;
+    double err_pct; /* errors of total in percent, 0 without requests */
+    long long concurrency;
+
+    struct trial *trials;
+    size_t n_trials;
+    bool any_gpu, one_gpu;
+    const char *gpu_name; /* the GPU of every trial with telemetry, when one_gpu */
+
+    struct lleval_config cfg;
+    bool have_cfg;
+    char *cfg_note;
+
+    json_t *scores; /* NULL: no scores, scores_note says why */
+    char *scores_note;
+    struct grp *grps;
+    size_t n_grps;
+    long long scored, rows, missing, unknown, duplicates; /* scores.json totals */
+    const char **warnings; /* borrowed from the scores: its string warnings */
+    size_t n_warnings;
+    bool warnings_listed; /* the warnings array is not empty (strings or not) */
+
+    struct fcount *fc;
+    size_t n_fc, cap_fc;
+    char *finish_note;
+    struct frow *frows; /* from the scores' groups, else from fc */
+    size_t n_frows;
+
+    struct lleval_doctor_report doc;
+    bool have_doc;
+    char *doc_note;
+
+    struct sgroup *sg;
+    size_t n_sg, cap_sg;
+    bool gold; /* samples scored against the prepared data */
+    char *samples_note;
+
+    struct headline h;
+};
+
+/*
+ * Gathers the facts of the run in dir (borrowed, must outlive r) into r.
+ * Fails only when dir holds no readable manifest.json (LLEVAL_EINVAL); every
+ * other missing or damaged artifact leaves a note. r is always initialised:
+ * call lleval_report_facts_release() in every case. o may be NULL.
+ */
+int lleval_report_facts_load(struct report *r, const char *dir, const struct lleval_report_opts *o,
+                             struct lleval_err *err);
+void lleval_report_facts_release(struct report *r);
+
+/* Gathers r->sg, r->gold and r->samples_note (samples.c); needs the manifest,
+ * config and scores facts. lleval_report_samples_release() frees the samples
+ * and leaves none. */
+void lleval_report_load_samples(struct report *r);
+void lleval_report_samples_release(struct report *r);
+
+/* The page's style sheet (style.c): strings to concatenate, NULL-terminated. */
+extern const char *const lleval_report_css[];
+
+/* Appends the HTML page (html.c) or the Markdown summary (markdown.c). */
+void lleval_report_render_html(struct lleval_sb *sb, const struct report *r);
+void lleval_report_render_md(struct lleval_sb *sb, const struct report *r);
+
+/* The inline SVG charts (svg.c): score bars with interval whiskers (nothing
+ * without groups), stacked finish reasons of r->frows, and a small meter of
+ * frac (0..1) with the CSS class cls (borrowed, trusted). */
+void lleval_report_svg_scores(struct lleval_sb *sb, const struct report *r);
+void lleval_report_svg_finish(struct lleval_sb *sb, const struct report *r);
+void lleval_report_svg_meter(struct lleval_sb *sb, double frac, const char *cls);
+
+#endif

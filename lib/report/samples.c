@@ -1,0 +1,306 @@
+/*
+ * The report's sampled answers (see report_int.h): per dataset x prompt type
+ * x temperature, the first few wrong and right answers of predictions.csv,
+ * scored again against the prepared data (lleval_score_each(), without
+ * intervals) and shown with their question and gold answers; when the
+ * prepared data is gone, the first answers of each group without verdicts.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/dataset/dataset.h"
+#include "lleval/platform/fs.h"
+#include "lleval/score/score.h"
+#include "lleval/util/csv.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
+#include "report_int.h"
+
+/* a sample's index in the custom_id lookup: group * SLOTS + sample */
+#define SLOTS (LLEVAL_REPORT_WRONG + LLEVAL_REPORT_RIGHT)
+
+void lleval_report_samples_release(struct report *r)
+{
+    struct sgroup *sg = r->sg;
+    size_t n = r->n_sg;
+    for (size_t g = 0; g < n; g++) {
+        for (size_t i = 0; i < sg[g].n; i++) {
+            struct sample *s = &sg[g].s[i];
+            free(s->custom_id);
+            free(s->item_id);
+            free(s->answer);
+            free(s->prediction);
+            free(s->finish);
+            free(s->error);
+            json_decref(s->item);
+        }
+        free(sg[g].s);
+        free(sg[g].dataset);
+        free(sg[g].prompt);
+        free(sg[g].temp);
+    }
+    free(sg);
+    r->sg = NULL;
+    r->n_sg = r->cap_sg = 0;
+}
+
+static char *run_path(const struct report *r, const char *rel)
+{
+    return lleval_path_join(r->dir, rel);
+}
+
+/* ---- sampled answers ---------------------------------------------------- */
+
+static struct sgroup *sgroup_get(struct report *r, const char *dataset, const char *prompt,
+                                 const char *temp)
+{
+    struct sgroup *g;
+    for (size_t i = 0; i < r->n_sg; i++) {
+        g = &r->sg[i];
+        if (!strcmp(g->dataset, dataset) && !strcmp(g->prompt, prompt) && !strcmp(g->temp, temp))
+            return g;
+    }
+    LLEVAL_GROW(r->sg, r->n_sg, r->cap_sg);
+    g = &r->sg[r->n_sg++];
+    memset(g, 0, sizeof(*g));
+    g->dataset = lleval_xstrdup(dataset);
+    g->prompt = lleval_xstrdup(prompt);
+    g->temp = lleval_xstrdup(temp);
+    return g;
+}
+
+static struct sample *sample_add(struct sgroup *g, const char *custom_id, const char *item_id)
+{
+    struct sample *s;
+    LLEVAL_GROW(g->s, g->n, g->cap);
+    s = &g->s[g->n++];
+    memset(s, 0, sizeof(*s));
+    s->custom_id = lleval_xstrdup(custom_id);
+    s->item_id = lleval_xstrdup(item_id);
+    s->choice = -1;
+    return s;
+}
+
+static int on_scored(const struct lleval_item_score *is, void *ud)
+{
+    struct report *r = ud;
+    struct sgroup *g;
+    struct sample *s;
+    if (is->state != LLEVAL_ITEM_SCORED)
+        return 0;
+    g = sgroup_get(r, is->dataset, is->prompt_type, is->temperature);
+    g->rows++;
+    if (is->correct)
+        g->right++;
+    else
+        g->wrong++;
+    if (is->correct ? g->kept_right >= LLEVAL_REPORT_RIGHT : g->kept_wrong >= LLEVAL_REPORT_WRONG)
+        return 0;
+    if (is->correct)
+        g->kept_right++;
+    else
+        g->kept_wrong++;
+    s = sample_add(g, is->custom_id, is->item_id);
+    s->scored = true;
+    s->correct = is->correct;
+    s->ok = is->ok;
+    s->mc = is->scoring == LLEVAL_SCORING_MC;
+    s->f1 = is->f1;
+    s->choice = is->choice;
+    s->answer = lleval_xstrdup(is->answer ? is->answer : "");
+    return 0;
+}
+
+enum {
+    COL_CID,
+    COL_DATASET,
+    COL_ITEM,
+    COL_PROMPT,
+    COL_TEMP,
+    COL_STATUS,
+    COL_FINISH,
+    COL_PRED,
+    COL_ERROR,
+    N_COLS
+};
+static const char *const col_names[N_COLS] = {
+    "custom_id", "dataset",       "item_id",    "prompt_type", "temperature",
+    "status",    "finish_reason", "prediction", "error",
+};
+
+/* Reads predictions.csv: fills the rows of the sampled custom_ids (gold
+ * mode), or samples the first rows of each group (predictions only). */
+static int read_predictions(struct report *r, const char *path, struct lleval_err *err)
+{
+    struct lleval_csv_reader cr;
+    json_t *index = json_object();
+    int col[N_COLS], rc;
+    size_t ncols = 0;
+
+    memset(&cr, 0, sizeof(cr));
+    for (size_t g = 0; g < r->n_sg; g++)
+        for (size_t i = 0; i < r->sg[g].n; i++)
+            json_object_set_new(index, r->sg[g].s[i].custom_id,
+                                json_integer((json_int_t)(g * SLOTS + i)));
+    rc = lleval_csv_open(&cr, path, err);
+    if (rc)
+        goto out;
+    rc = lleval_csv_next(&cr, err);
+    if (rc <= 0) {
+        if (!rc)
+            rc = lleval_err_set(err, LLEVAL_EINVAL, "'%s' is empty", path);
+        goto out;
+    }
+    ncols = cr.n_fields;
+    for (int c = 0; c < N_COLS; c++) {
+        col[c] = -1;
+        for (size_t k = 0; k < cr.n_fields; k++)
+            if (!strcmp(cr.fields[k], col_names[c]))
+                col[c] = (int)k;
+        if (col[c] < 0) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL, "'%s': column '%s' is missing", path,
+                                col_names[c]);
+            goto out;
+        }
+    }
+    while ((rc = lleval_csv_next(&cr, err)) == 1) {
+        struct sample *s;
+        char **f = cr.fields;
+        if (cr.n_fields != ncols)
+            continue;
+        if (r->gold) {
+            const json_t *at = json_object_get(index, f[col[COL_CID]]);
+            json_int_t k;
+            if (!at)
+                continue;
+            k = json_integer_value(at);
+            s = &r->sg[k / SLOTS].s[k % SLOTS];
+            if (s->have_row)
+                continue;
+        } else {
+            struct sgroup *g =
+                sgroup_get(r, f[col[COL_DATASET]], f[col[COL_PROMPT]], f[col[COL_TEMP]]);
+            g->rows++;
+            if (g->n >= LLEVAL_REPORT_WRONG + LLEVAL_REPORT_RIGHT)
+                continue;
+            s = sample_add(g, f[col[COL_CID]], f[col[COL_ITEM]]);
+        }
+        s->have_row = true;
+        s->ok = !strcmp(f[col[COL_STATUS]], "ok");
+        s->prediction = lleval_xstrdup(f[col[COL_PRED]]);
+        s->finish = lleval_xstrdup(f[col[COL_FINISH]]);
+        s->error = lleval_xstrdup(f[col[COL_ERROR]]);
+    }
+    if (rc > 0)
+        rc = 0;
+out:
+    lleval_csv_close(&cr);
+    json_decref(index);
+    return rc;
+}
+
+/* Attaches the gold item of every sample (the prepared data is there). */
+static void attach_gold(struct report *r, const char *prepared_dir)
+{
+    for (size_t g = 0; g < r->n_sg; g++) {
+        struct lleval_err e = LLEVAL_ERR_INIT;
+        json_t *items, *index;
+        bool seen = false;
+        for (size_t h = 0; h < g && !seen; h++)
+            seen = !strcmp(r->sg[h].dataset, r->sg[g].dataset);
+        if (seen)
+            continue;
+        items = lleval_prepared_load(prepared_dir, r->sg[g].dataset, NULL, &e);
+        if (!items)
+            continue;
+        index = lleval_prepared_index(items);
+        for (size_t h = g; h < r->n_sg; h++) {
+            if (strcmp(r->sg[h].dataset, r->sg[g].dataset))
+                continue;
+            for (size_t i = 0; i < r->sg[h].n; i++) {
+                struct sample *s = &r->sg[h].s[i];
+                json_t *item = json_object_get(index, s->item_id);
+                if (item)
+                    s->item = json_incref(item);
+            }
+        }
+        json_decref(index);
+        json_decref(items);
+    }
+}
+
+/* Where a sample group sits in the scores table (its order), or past the end. */
+static size_t sgroup_rank(const struct report *r, const struct sgroup *g)
+{
+    for (size_t i = 0; i < r->n_grps; i++) {
+        const struct grp *x = &r->grps[i];
+        if (!x->overall && x->prompt && !strcmp(x->dataset, g->dataset) &&
+            !strcmp(x->prompt, g->prompt) && !strcmp(x->temp, g->temp))
+            return i;
+    }
+    return r->n_grps;
+}
+
+/* Orders the sample groups like the scores table (stable: insertion sort). */
+static void sort_sgroups(struct report *r)
+{
+    for (size_t i = 1; i < r->n_sg; i++) {
+        struct sgroup g = r->sg[i];
+        size_t rank = sgroup_rank(r, &g), j = i;
+        while (j > 0 && sgroup_rank(r, &r->sg[j - 1]) > rank) {
+            r->sg[j] = r->sg[j - 1];
+            j--;
+        }
+        r->sg[j] = g;
+    }
+}
+
+void lleval_report_load_samples(struct report *r)
+{
+    char *pred = run_path(r, "results/predictions.csv");
+    const char *prepared = r->have_cfg ? r->cfg.prepared_dir : NULL;
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    char *why = NULL;
+
+    if (!prepared && r->scores)
+        prepared = lleval_json_str(r->scores, "prepared_dir");
+    if (!lleval_path_exists(pred)) {
+        r->samples_note = lleval_xasprintf(
+            "no answers to show: results/predictions.csv was not written (steps done: %s)",
+            r->steps_done);
+        free(pred);
+        return;
+    }
+    if (!prepared) {
+        why = lleval_xstrdup("the run's prepared_dir is unknown (no readable config)");
+    } else if (!lleval_is_dir(prepared)) {
+        why = lleval_xasprintf("the prepared data in '%s' is gone", prepared);
+    } else {
+        struct lleval_score_opts so;
+        lleval_score_opts_init(&so);
+        if (r->have_cfg)
+            lleval_score_opts_from_config(&so, &r->cfg);
+        so.bootstrap = 0;
+        if (lleval_score_each(pred, prepared, &so, on_scored, r, &e)) {
+            why = lleval_xasprintf("the answers could not be scored against the prepared data: %s",
+                                   e.msg);
+            lleval_report_samples_release(r);
+        } else {
+            r->gold = true;
+        }
+    }
+    if (why)
+        r->samples_note = lleval_xasprintf(
+            "%s; showing predictions only, without questions and gold answers (prepare the "
+            "datasets again with the run's config to see them)",
+            why);
+    free(why);
+    if (read_predictions(r, pred, &e)) {
+        free(r->samples_note);
+        r->samples_note = lleval_xasprintf("no answers to show: %s", e.msg);
+        lleval_report_samples_release(r);
+    } else if (r->gold) {
+        attach_gold(r, prepared);
+    }
+    sort_sgroups(r);
+    free(pred);
+}

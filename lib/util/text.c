@@ -1,0 +1,261 @@
+/*
+ * Text helpers (see text.h): UTF-8 sequences, display width, cuts at
+ * character boundaries, and the HTML, Markdown and CSV escapers.
+ */
+#include <string.h>
+#include <utf8proc.h>
+#include "lleval/util/text.h"
+#include "lleval/util/util.h"
+
+/* ---- UTF-8 ---- */
+
+size_t lleval_utf8_seq(const char *p, size_t left)
+{
+    unsigned char c = (unsigned char)p[0];
+    size_t n, bad;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    if (n > left || !lleval_utf8_valid(p, n, &bad))
+        return 0;
+    return n;
+}
+
+size_t lleval_utf8_decode(const char *p, size_t left, int32_t *cp)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    size_t n;
+    int32_t c;
+    if (!left)
+        return 0;
+    n = lleval_utf8_seq(p, left);
+    if (!n) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    if (n == 1)
+        c = s[0];
+    else if (n == 2)
+        c = s[0] & 0x1F;
+    else if (n == 3)
+        c = s[0] & 0x0F;
+    else
+        c = s[0] & 0x07;
+    for (size_t k = 1; k < n; k++)
+        c = (c << 6) | (s[k] & 0x3F);
+    *cp = c;
+    return n;
+}
+
+void lleval_utf8_encode(struct lleval_sb *sb, int32_t cp)
+{
+    char b[4];
+    if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        lleval_sb_adds(sb, LLEVAL_UTF8_REPLACEMENT);
+    } else if (cp < 0x80) {
+        lleval_sb_addch(sb, (char)cp);
+    } else if (cp < 0x800) {
+        b[0] = (char)(0xC0 | (cp >> 6));
+        b[1] = (char)(0x80 | (cp & 0x3F));
+        lleval_sb_add(sb, b, 2);
+    } else if (cp < 0x10000) {
+        b[0] = (char)(0xE0 | (cp >> 12));
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (char)(0x80 | (cp & 0x3F));
+        lleval_sb_add(sb, b, 3);
+    } else {
+        b[0] = (char)(0xF0 | (cp >> 18));
+        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b[3] = (char)(0x80 | (cp & 0x3F));
+        lleval_sb_add(sb, b, 4);
+    }
+}
+
+size_t lleval_utf8_copy(struct lleval_sb *sb, const char *s, size_t len)
+{
+    size_t n = lleval_utf8_seq(s, len);
+    if (!n) {
+        lleval_sb_adds(sb, LLEVAL_UTF8_REPLACEMENT);
+        return 1;
+    }
+    lleval_sb_add(sb, s, n);
+    return n;
+}
+
+/* Columns of code point c (bad bytes are decoded as U+FFFD: one column). */
+static size_t cp_width(int32_t c)
+{
+    int w = utf8proc_charwidth(c);
+    return w > 0 ? (size_t)w : 0;
+}
+
+size_t lleval_utf8_width_n(const char *s, size_t len)
+{
+    size_t i = 0, w = 0;
+    while (i < len) {
+        int32_t c;
+        i += lleval_utf8_decode(s + i, len - i, &c);
+        w += cp_width(c);
+    }
+    return w;
+}
+
+size_t lleval_utf8_width(const char *s)
+{
+    return s ? lleval_utf8_width_n(s, strlen(s)) : 0;
+}
+
+size_t lleval_utf8_cut(const char *s, size_t len, size_t max)
+{
+    size_t cut;
+    if (len <= max)
+        return len;
+    cut = max;
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+size_t lleval_utf8_cut_chars(const char *s, size_t len, size_t max)
+{
+    size_t i = 0, chars = 0;
+    while (i < len && chars < max) {
+        size_t n = lleval_utf8_seq(s + i, len - i);
+        i += n ? n : 1;
+        chars++;
+    }
+    return i;
+}
+
+size_t lleval_utf8_cut_width(const char *s, size_t len, size_t max_cols)
+{
+    size_t i = 0, w = 0;
+    while (i < len) {
+        int32_t c;
+        size_t n = lleval_utf8_decode(s + i, len - i, &c);
+        size_t cw = cp_width(c);
+        if (w + cw > max_cols)
+            break;
+        w += cw;
+        i += n;
+    }
+    return i;
+}
+
+/* ---- escaping ---- */
+
+void lleval_html_escape_n(struct lleval_sb *sb, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            switch (c) {
+            case '&':
+                lleval_sb_adds(sb, "&amp;");
+                break;
+            case '<':
+                lleval_sb_adds(sb, "&lt;");
+                break;
+            case '>':
+                lleval_sb_adds(sb, "&gt;");
+                break;
+            case '"':
+                lleval_sb_adds(sb, "&quot;");
+                break;
+            case '\'':
+                lleval_sb_adds(sb, "&#39;");
+                break;
+            case '\t':
+            case '\n':
+            case '\r':
+                lleval_sb_addch(sb, (char)c);
+                break;
+            default:
+                if (c < 0x20 || c == 0x7F)
+                    lleval_sb_adds(sb, LLEVAL_UTF8_REPLACEMENT);
+                else
+                    lleval_sb_addch(sb, (char)c);
+            }
+            i++;
+            continue;
+        }
+        i += lleval_utf8_copy(sb, s + i, len - i);
+    }
+}
+
+void lleval_html_escape(struct lleval_sb *sb, const char *s)
+{
+    if (s)
+        lleval_html_escape_n(sb, s, strlen(s));
+}
+
+static bool ascii_punct(unsigned char c)
+{
+    return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
+           (c >= 0x7B && c <= 0x7E);
+}
+
+void lleval_md_escape_n(struct lleval_sb *sb, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            switch (c) {
+            case '\\':
+                /* a backslash escapes only punctuation: keep "\n" as written */
+                if (i + 1 < len && ascii_punct((unsigned char)s[i + 1]))
+                    lleval_sb_addch(sb, '\\');
+                lleval_sb_addch(sb, '\\');
+                break;
+            case '`':
+            case '|':
+            case '<':
+                lleval_sb_addch(sb, '\\');
+                lleval_sb_addch(sb, (char)c);
+                break;
+            case '\n':
+            case '\r':
+            case '\t':
+                lleval_sb_addch(sb, ' ');
+                break;
+            default:
+                if (c >= 0x20 && c != 0x7F)
+                    lleval_sb_addch(sb, (char)c);
+            }
+            i++;
+            continue;
+        }
+        i += lleval_utf8_copy(sb, s + i, len - i);
+    }
+}
+
+void lleval_md_escape(struct lleval_sb *sb, const char *s)
+{
+    if (s)
+        lleval_md_escape_n(sb, s, strlen(s));
+}
+
+void lleval_csv_quote(struct lleval_sb *sb, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        lleval_sb_adds(sb, s);
+        return;
+    }
+    lleval_sb_addch(sb, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            lleval_sb_addch(sb, '"');
+        lleval_sb_addch(sb, *s);
+    }
+    lleval_sb_addch(sb, '"');
+}
