@@ -23,7 +23,7 @@ mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts"
 echo "fuzz: building $work/fuzz_gguf" >&2
 "$clang" -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I "$src/include" "$src/tests/fuzz/fuzz_gguf.c" "$src/lib/model/gguf.c" "$src/lib/util/util.c" \
+	-I "$src/include" "$src/tests/fuzz/fuzz_gguf.c" "$src/lib/model/gguf.c" "$src/lib/model/gguf_info.c" "$src/lib/util/util.c" \
 	"$src/lib/util/error.c" -o "$work/fuzz_gguf" -lm
 
 lleval="${LLEVAL:-}"
