@@ -1,0 +1,280 @@
+/*
+ * Unit tests for the gold index of the scorer (lib/score/gold.c): a prepared
+ * dataset read through the fast line scanner must give exactly what the full
+ * JSON reader gives (ids with escapes and surrogate pairs, answers, choices,
+ * the gold choice, skipped nested values with braces and quotes in strings),
+ * ids are found and absent ones are not, and damaged files are refused with a
+ * message that says to prepare again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "../../lib/score/score_int.h"
+#include "lleval/platform/fs.h"
+#include "lleval/score/normalize.h"
+#include "lleval/util/util.h"
+
+/* One item: its JSON line fields as written, and the decoded values expected. */
+struct item_case {
+    const char *id_json;      /* the JSON string literal of the id, escapes included */
+    const char *id;           /* decoded */
+    const char *answers_json; /* the answers array as written */
+    const char *answers[3];   /* decoded (NULL-terminated) */
+    const char *extra;        /* more members, written before "answers" ("" for none) */
+};
+
+static const struct item_case qa_items[] = {
+    {"\"q-1\"", "q-1", "[\"Paris\"]", {"Paris"}, ""},
+    {"\"caf\\u00e9-2\"",
+     "caf\xc3\xa9-2",
+     "[\"the Eiffel Tower\", \"Eiffel\"]",
+     {"the Eiffel Tower", "Eiffel"},
+     ""},
+    {"\"smile-\\ud83d\\ude00\"",
+     "smile-\xf0\x9f\x98\x80",
+     "[\"\\\"quoted\\\" answer\", \"tab\\there\", \"a\\/b\"]",
+     {"\"quoted\" answer", "tab\there", "a/b"},
+     ""},
+    {"\"raw-\xc3\xa9\xe2\x82\xac\"",
+     "raw-\xc3\xa9\xe2\x82\xac",
+     "[]",
+     {NULL},
+     ", \"meta\": {\"note\": \"} { ] [ \\\" \\\\\", \"n\": [1, 2.5e3, true, false, null, {}]}"},
+    {"\"q-5\"",
+     "q-5",
+     "[\"1,000\", \"  spaced   out  \"]",
+     {"1,000", "  spaced   out  "},
+     ", \"context\": \"A long context with \\n newlines and \\u0041 escapes.\""},
+};
+
+static const struct item_case mc_items[] = {
+    {"\"mc-1\"", "mc-1", "[\"B\"]", {"B"}, ", \"choices\": [\"red\", \"blue\", \"green\"]"},
+    {"\"mc-2\"", "mc-2", "[\"green\"]", {"green"}, ", \"choices\": [\"red\", \"blue\", \"green\"]"},
+    {"\"mc-3\"", "mc-3", "[\"purple\"]", {"purple"}, ", \"choices\": [\"x\", \"y\"]"},
+    {"\"mc-\\u00e9\"",
+     "mc-\xc3\xa9",
+     "[\"A\"]",
+     {"A"},
+     ", \"choices\": [\"\\u00e9t\\u00e9\", \"y\"]"},
+};
+static const int mc_gold_choice[] = {1, 2, -1, 0};
+static const char *const mc_choice0[] = {"red", "red", "x", "\xc3\xa9t\xc3\xa9"};
+
+static char *item_line(const char *dataset, const char *type, const struct item_case *c)
+{
+    return lleval_xasprintf("{\"id\": %s, \"dataset\": \"%s\", \"type\": \"%s\", "
+                            "\"question\": \"Q?\"%s, \"answers\": %s}\n",
+                            c->id_json, dataset, type, c->extra, c->answers_json);
+}
+
+/* Writes <dir>/<name>.jsonl with the items (and the extra line when not NULL) and its info. */
+static void write_prepared(const char *dir, const char *name, const char *type, const char *scoring,
+                           const struct item_case *items, size_t n, const char *extra_line,
+                           long info_items)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    char *file, *info, *p;
+    for (size_t i = 0; i < n; i++) {
+        char *line = item_line(name, type, &items[i]);
+        lleval_sb_adds(&sb, line);
+        free(line);
+    }
+    if (extra_line)
+        lleval_sb_adds(&sb, extra_line);
+    file = lleval_xasprintf("%s.jsonl", name);
+    p = tu_write(dir, file, sb.buf);
+    free(p);
+    free(file);
+    file = lleval_xasprintf("%s.info.json", name);
+    info = lleval_xasprintf("{\"dataset\": \"%s\", \"type\": \"%s\", \"scoring\": \"%s\", "
+                            "\"items\": %ld}\n",
+                            name, type, scoring, info_items);
+    p = tu_write(dir, file, info);
+    free(p);
+    free(info);
+    free(file);
+    lleval_sb_release(&sb);
+}
+
+static struct gold_set *load(const char *dir, const char *name)
+{
+    struct gold_set *g = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    if (lleval_gold_load(dir, name, &g, &err)) {
+        print_error("lleval_gold_load '%s': %s\n", name, err.msg);
+        fail();
+    }
+    return g;
+}
+
+/* The normalized text of answer a as the scorer normalizes golds. */
+static char *normalized(const char *a, bool nfd)
+{
+    struct lleval_norm n = LLEVAL_NORM_INIT;
+    char *out;
+    lleval_norm_set(&n, a, strlen(a), nfd);
+    out = lleval_xstrndup(n.text.buf, n.text.len);
+    lleval_norm_release(&n);
+    return out;
+}
+
+/* QA: the fast file (only usual lines) and the same lines followed by one line only the full
+ * reader takes (a number among the answers) give the same items, as the table says. */
+static void test_qa_fast_equals_full(void **state)
+{
+    static const struct {
+        const char *scoring;
+        bool nfd;
+    } schemes[] = {{"squad", false}, {"nq", true}};
+    const size_t n = sizeof(qa_items) / sizeof(qa_items[0]);
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t s = 0; s < 2; s++) {
+        struct gold_set *fast, *full;
+        write_prepared(dir, "fast", "closed_book", schemes[s].scoring, qa_items, n, NULL, (long)n);
+        write_prepared(dir, "full", "closed_book", schemes[s].scoring, qa_items, n,
+                       "{\"id\": \"odd\", \"dataset\": \"full\", \"type\": \"closed_book\", "
+                       "\"question\": \"Q?\", \"answers\": [5, \"five\"]}\n",
+                       (long)n + 1);
+        fast = load(dir, "fast");
+        full = load(dir, "full");
+        assert_int_equal(fast->n_items, n);
+        assert_int_equal(full->n_items, n + 1);
+        for (size_t i = 0; i < n; i++) {
+            const struct gold_item *a = &fast->items[i], *b = &full->items[i];
+            size_t want = 0;
+            while (want < 3 && qa_items[i].answers[want])
+                want++;
+            assert_string_equal(a->id, qa_items[i].id);
+            assert_string_equal(b->id, qa_items[i].id);
+            assert_int_equal(lleval_gold_find(fast, qa_items[i].id), (long)i);
+            assert_int_equal(lleval_gold_find(full, qa_items[i].id), (long)i);
+            if (a->count != want || b->count != want) {
+                print_error("%s item %zu: %u and %u golds, want %zu\n", schemes[s].scoring, i,
+                            a->count, b->count, want);
+                fail();
+            }
+            for (size_t k = 0; k < want; k++) {
+                char *w = normalized(qa_items[i].answers[k], schemes[s].nfd);
+                const struct lleval_norm *ga = &fast->golds[a->first + k];
+                const struct lleval_norm *gb = &full->golds[b->first + k];
+                if (ga->text.len != strlen(w) || memcmp(ga->text.buf, w, ga->text.len) ||
+                    gb->text.len != strlen(w) || memcmp(gb->text.buf, w, gb->text.len) ||
+                    ga->n_toks != gb->n_toks) {
+                    print_error("%s item %zu gold %zu: fast \"%.*s\" (%zu tokens), full "
+                                "\"%.*s\" (%zu tokens), want \"%s\"\n",
+                                schemes[s].scoring, i, k, (int)ga->text.len, ga->text.buf,
+                                ga->n_toks, (int)gb->text.len, gb->text.buf, gb->n_toks, w);
+                    fail();
+                }
+                free(w);
+            }
+        }
+        /* the odd line: the number skipped, the string kept */
+        assert_int_equal(full->items[n].count, 1);
+        assert_int_equal(lleval_gold_find(fast, "odd"), -1);
+        assert_int_equal(lleval_gold_find(full, "odd"), (long)n);
+        assert_int_equal(lleval_gold_find(fast, "q-"), -1);
+        assert_int_equal(lleval_gold_find(fast, ""), -1);
+        lleval_gold_free(fast);
+        lleval_gold_free(full);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Multiple choice: choices kept verbatim, the gold choice from a letter or a choice's text. */
+static void test_mc(void **state)
+{
+    const size_t n = sizeof(mc_items) / sizeof(mc_items[0]);
+    char *dir = tu_tmpdir();
+    struct gold_set *fast, *full;
+    (void)state;
+    write_prepared(dir, "mcf", "multiple_choice", "mc", mc_items, n, NULL, (long)n);
+    write_prepared(dir, "mcs", "multiple_choice", "mc", mc_items, n,
+                   "{\"id\": \"odd\", \"dataset\": \"mcs\", \"type\": \"multiple_choice\", "
+                   "\"question\": \"Q?\", \"choices\": [\"a\", 1, \"b\"], \"answers\": [\"b\"]}\n",
+                   (long)n + 1);
+    fast = load(dir, "mcf");
+    full = load(dir, "mcs");
+    for (size_t i = 0; i < n; i++) {
+        const struct gold_set *gs[2] = {fast, full};
+        for (size_t w = 0; w < 2; w++) {
+            const struct gold_item *it = &gs[w]->items[i];
+            if (it->gold_choice != mc_gold_choice[i] ||
+                strcmp(gs[w]->choices[it->first], mc_choice0[i])) {
+                print_error("%s item %zu: gold choice %d, first choice \"%s\"; want %d, \"%s\"\n",
+                            w ? "full" : "fast", i, it->gold_choice, gs[w]->choices[it->first],
+                            mc_gold_choice[i], mc_choice0[i]);
+                fail();
+            }
+            assert_string_equal(it->id, mc_items[i].id);
+        }
+        assert_int_equal(fast->items[i].count, full->items[i].count);
+    }
+    assert_int_equal(full->items[n].count, 2);
+    assert_int_equal(full->items[n].gold_choice, 1);
+    lleval_gold_free(fast);
+    lleval_gold_free(full);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Damaged prepared data is refused with a message naming the fix. */
+static void test_refused(void **state)
+{
+    const size_t n = sizeof(qa_items) / sizeof(qa_items[0]);
+    char *dir = tu_tmpdir();
+    static const struct {
+        const char *name;
+        const char *scoring;
+        long info_items;
+        const char *extra;
+        const char *msg;
+    } cases[] = {
+        {"count", "squad", 99, NULL, "its info file says 99"},
+        {"scheme", "bleu", 5, NULL, "unknown scoring 'bleu'"},
+        {"other", "squad", 6,
+         "{\"id\": \"x\", \"dataset\": \"elsewhere\", \"type\": \"closed_book\", "
+         "\"question\": \"Q?\", \"answers\": []}\n",
+         "belongs to dataset 'elsewhere'"},
+        {"broken", "squad", 6, "{\"id\": \"x\", \"dataset\": \"broken\", \"answ\n",
+         "broken.jsonl:6:"},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct gold_set *g = (struct gold_set *)1;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        int rc;
+        write_prepared(dir, cases[c].name, "closed_book", cases[c].scoring, qa_items, n,
+                       cases[c].extra, cases[c].info_items);
+        rc = lleval_gold_load(dir, cases[c].name, &g, &err);
+        if (rc != LLEVAL_EINVAL) {
+            print_error("%s: rc %d (%s), want LLEVAL_EINVAL\n", cases[c].name, rc, err.msg);
+            fail();
+        }
+        assert_null(g);
+        tu_assert_contains(err.msg, cases[c].msg);
+    }
+    {
+        struct gold_set *g = NULL;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        assert_true(lleval_gold_load(dir, "absent", &g, &err) < 0);
+        assert_null(g);
+        tu_assert_contains(err.msg, "prepare");
+    }
+    lleval_gold_free(NULL);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qa_fast_equals_full),
+        cmocka_unit_test(test_mc),
+        cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,916 @@
+/*
+ * Unit tests for the request scheduler (lib/run/scheduler.c), driven
+ * in-process through the openai adapter against a small HTTP/1.1 server that
+ * runs on a loopback port in threads of this test. Each request's user
+ * message says how the server answers it ("<key> <mode>": ok, a status for
+ * the first N attempts, a malformed body, or a hang until the client gives
+ * up), and the server counts the requests it has in flight, so the tests see
+ * from outside that the scheduler never exceeds its slots, delivers every job
+ * exactly once, retries only what is transient, and stops when asked.
+ * Nothing sleeps a fixed time: the server waits on conditions with deadlines.
+ * Over 800 lines because the server (about 300) lives here with its only user.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "lleval/engine/engine.h"
+#include "lleval/platform/fs.h"
+#include "lleval/result/result.h"
+#include "lleval/run/scheduler.h"
+#include "lleval/util/util.h"
+
+#define MAX_CONNS  512
+#define MAX_KEYS   256
+#define HANG_MAX_S 20.0 /* a hanging request gives up by itself after this */
+
+/* ---- the loopback server -------------------------------------------------------------------- */
+
+struct srv {
+    int lfd;
+    int port;
+    char url[64];
+    pthread_t accept_thr;
+    pthread_t conns[MAX_CONNS];
+    int nconns;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stopping;
+    int gate;       /* hold requests until this many are in flight at once (0: no gate) */
+    bool gate_open; /* the gate opens once for good */
+    int in_flight, max_in_flight;
+    long requests; /* chat requests read */
+    long answered; /* replies written */
+    long per_key[MAX_KEYS];
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void deadline_ts(struct timespec *ts, double secs)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)secs;
+    ts->tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static bool send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static void send_reply(int fd, int status, const char *body)
+{
+    char head[256];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     status, strlen(body));
+    if (send_all(fd, head, (size_t)n))
+        send_all(fd, body, strlen(body));
+}
+
+/* Waits (polling in 20 ms steps) until fd is readable; false once the server stops. */
+static bool wait_readable(struct srv *s, int fd)
+{
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        bool stop;
+        int r = poll(&p, 1, 20);
+        if (r > 0)
+            return true;
+        pthread_mutex_lock(&s->mu);
+        stop = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            return false;
+    }
+}
+
+/* Reads one request's body into *body (owned); false at the end of the connection. */
+static bool read_request(struct srv *s, int fd, struct lleval_sb *in, char **body)
+{
+    for (;;) {
+        char *end = strstr(in->buf, "\r\n\r\n");
+        if (end) {
+            size_t head = (size_t)(end - in->buf) + 4;
+            const char *cl = strstr(in->buf, "Content-Length:");
+            long len = 0;
+            if (!cl)
+                cl = strstr(in->buf, "content-length:");
+            if (cl && cl < end)
+                len = strtol(cl + 15, NULL, 10);
+            if (in->len >= head + (size_t)len) {
+                *body = lleval_xstrndup(in->buf + head, (size_t)len);
+                memmove(in->buf, in->buf + head + len, in->len - head - (size_t)len);
+                in->len -= head + (size_t)len;
+                in->buf[in->len] = '\0';
+                return true;
+            }
+        }
+        {
+            char buf[4096];
+            ssize_t r;
+            if (!wait_readable(s, fd))
+                return false;
+            r = recv(fd, buf, sizeof(buf), 0);
+            if (r <= 0)
+                return false;
+            lleval_sb_add(in, buf, (size_t)r);
+        }
+    }
+}
+
+/* Waits until the client closes fd (a timed-out request), the server stops or HANG_MAX_S. */
+static void hang(struct srv *s, int fd)
+{
+    double until = now_s() + HANG_MAX_S;
+    while (now_s() < until) {
+        char c;
+        if (!wait_readable(s, fd))
+            return;
+        if (recv(fd, &c, 1, MSG_PEEK) <= 0)
+            return;
+    }
+}
+
+/* The user message "<key> <mode>" of a chat request body; key -1 when absent. */
+static void request_mode(const char *body, long *key, char *mode, size_t size)
+{
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *msgs = json_object_get(j, "messages");
+    const char *text = json_string_value(
+        json_object_get(json_array_get(msgs, json_array_size(msgs) - 1), "content"));
+    char *end = NULL;
+    *key = -1;
+    snprintf(mode, size, "ok");
+    if (text) {
+        *key = strtol(text, &end, 10);
+        if (end && *end == ' ')
+            snprintf(mode, size, "%s", end + 1);
+    }
+    json_decref(j);
+}
+
+static void serve_chat(struct srv *s, int fd, const char *body, bool *close_conn)
+{
+    char mode[64], reply[512];
+    long key, attempt = 0;
+    int n = 0;
+    request_mode(body, &key, mode, sizeof(mode));
+
+    pthread_mutex_lock(&s->mu);
+    s->requests++;
+    if (key >= 0 && key < MAX_KEYS)
+        attempt = ++s->per_key[key];
+    s->in_flight++;
+    if (s->in_flight > s->max_in_flight)
+        s->max_in_flight = s->in_flight;
+    pthread_cond_broadcast(&s->cv);
+    if (s->gate && !s->gate_open) {
+        struct timespec ts;
+        deadline_ts(&ts, 10.0);
+        while (!s->stopping && s->in_flight < s->gate && !s->gate_open)
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
+                break;
+        s->gate_open = true;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+
+    if (!strcmp(mode, "hang")) {
+        hang(s, fd);
+        *close_conn = true;
+        pthread_mutex_lock(&s->mu);
+        s->in_flight--;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+
+    /* in flight ends before the reply leaves: the client may send its next
+     * request on another connection as soon as it has this reply */
+    pthread_mutex_lock(&s->mu);
+    s->in_flight--;
+    s->answered++;
+    pthread_mutex_unlock(&s->mu);
+
+    /* "<status>:<n>": that status for the first n attempts; "<status>": always */
+    {
+        char *end;
+        long status = strtol(mode, &end, 10);
+        long times = *end == ':' ? strtol(end + 1, NULL, 10) : 1000000;
+        if (status >= 100 && attempt <= times) {
+            snprintf(reply, sizeof(reply),
+                     "{\"error\":{\"message\":\"scripted %ld\",\"type\":\"x\",\"code\":null}}",
+                     status);
+            send_reply(fd, (int)status, reply);
+            return;
+        }
+        if (!strncmp(mode, "malformed:", 10) && attempt <= strtol(mode + 10, NULL, 10)) {
+            send_reply(fd, 200, "{\"choices\": [{\"message\": ");
+            return;
+        }
+    }
+    n = snprintf(reply, sizeof(reply),
+                 "{\"id\":\"r%ld\",\"object\":\"chat.completion\",\"model\":\"m\","
+                 "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                 "\"content\":\"answer %ld\"},\"finish_reason\":\"stop\"}],"
+                 "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}",
+                 key, key);
+    (void)n;
+    send_reply(fd, 200, reply);
+}
+
+static void *conn_main(void *arg)
+{
+    struct srv *s = ((void **)arg)[0];
+    int fd = (int)(intptr_t)((void **)arg)[1];
+    struct lleval_sb in = LLEVAL_SB_INIT;
+    char *body = NULL;
+    free(arg);
+    while (read_request(s, fd, &in, &body)) {
+        bool close_conn = false;
+        serve_chat(s, fd, body, &close_conn);
+        free(body);
+        body = NULL;
+        if (close_conn)
+            break;
+    }
+    lleval_sb_release(&in);
+    close(fd);
+    return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+    struct srv *s = arg;
+    for (;;) {
+        int fd;
+        void **pair;
+        if (!wait_readable(s, s->lfd))
+            return NULL;
+        fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        pair = lleval_xcalloc(2, sizeof(void *));
+        pair[0] = s;
+        pair[1] = (void *)(intptr_t)fd;
+        pthread_mutex_lock(&s->mu);
+        if (s->nconns == MAX_CONNS || pthread_create(&s->conns[s->nconns], NULL, conn_main, pair)) {
+            pthread_mutex_unlock(&s->mu);
+            free(pair);
+            close(fd);
+            continue;
+        }
+        s->nconns++;
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static void srv_start(struct srv *s, int gate)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->gate = gate;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->lfd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(s->lfd, 128), 0);
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &len), 0);
+    s->port = ntohs(sa.sin_port);
+    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d/v1", s->port);
+    assert_int_equal(pthread_create(&s->accept_thr, NULL, accept_main, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->accept_thr, NULL);
+    for (int i = 0; i < s->nconns; i++)
+        pthread_join(s->conns[i], NULL);
+    close(s->lfd);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+}
+
+/* A loopback port nobody listens on (bound, never listened, then closed). */
+static int dead_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+/* ---- the scheduler's side: engine, job source, result sink ------------------------------- */
+
+static void open_engine(struct lleval_engine *e, struct lleval_config *cfg, const char *url)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->engine = LLEVAL_ENGINE_OPENAI;
+    cfg->base_url = (char *)url;
+    cfg->model_id = (char *)"m";
+    cfg->context_length = 4096;
+    cfg->max_concurrent_jobs = 1;
+    if (lleval_engine_open(e, cfg, &err)) {
+        print_error("lleval_engine_open: %s\n", err.msg);
+        fail();
+    }
+}
+
+#define MAX_JOBS 4096
+
+struct run {
+    const char *const *modes; /* per job; NULL: every job "ok" */
+    size_t n_modes;
+    size_t njobs;
+    size_t pulled;
+    size_t delivered[MAX_JOBS];
+    size_t ndelivered;
+    json_t *lines[MAX_JOBS]; /* each job's result line (a reference) */
+    size_t max_live;         /* most jobs pulled but not yet delivered */
+    /* faults of the source and sink */
+    size_t fail_source_at; /* next() fails when this many were pulled (0: never) */
+    size_t fail_result_at; /* on_result fails at this delivery (0: never) */
+    size_t stop_tick_at;   /* on_tick asks to stop once this many were delivered (0: never) */
+    size_t signal_at;      /* on_result sets lleval_stop_signal at this delivery (0: never) */
+    int signal_level;
+    int revive_true; /* revive() answers true this many times, then false */
+    int revive_calls;
+    long ticks;
+};
+
+static int next_job(void *ud, struct lleval_job *job, struct lleval_err *err)
+{
+    struct run *r = ud;
+    const char *mode;
+    char *text;
+    if (r->fail_source_at && r->pulled == r->fail_source_at)
+        return lleval_err_set(err, LLEVAL_EIO, "test source: cannot read job %zu", r->pulled);
+    if (r->pulled == r->njobs)
+        return 0;
+    mode = r->modes ? r->modes[r->pulled % r->n_modes] : "ok";
+    text = lleval_xasprintf("%zu %s", r->pulled % MAX_KEYS, mode);
+    job->custom_id = lleval_xasprintf("job-%zu", r->pulled);
+    job->body = json_pack("{s:s, s:[{s:s, s:s}], s:i}", "model", "m", "messages", "role", "user",
+                          "content", text, "max_tokens", 8);
+    free(text);
+    assert_non_null(job->body);
+    job->tag = r->pulled++;
+    if (r->pulled - r->ndelivered > r->max_live)
+        r->max_live = r->pulled - r->ndelivered;
+    return 1;
+}
+
+static int on_result(void *ud, const struct lleval_job *job, json_t *line)
+{
+    struct run *r = ud;
+    char want[32];
+    snprintf(want, sizeof(want), "job-%zu", job->tag);
+    if (strcmp(job->custom_id, want)) {
+        print_error("job %zu delivered as '%s'\n", job->tag, job->custom_id);
+        fail();
+    }
+    assert_true(job->tag < MAX_JOBS);
+    r->delivered[job->tag]++;
+    r->ndelivered++;
+    if (!r->lines[job->tag])
+        r->lines[job->tag] = json_incref(line);
+    if (r->signal_at && r->ndelivered == r->signal_at)
+        lleval_stop_signal = r->signal_level;
+    if (r->fail_result_at && r->ndelivered == r->fail_result_at)
+        return LLEVAL_EIO;
+    return 0;
+}
+
+static bool on_tick(void *ud, const struct lleval_sched_stats *st)
+{
+    struct run *r = ud;
+    r->ticks++;
+    return r->stop_tick_at && st->done >= r->stop_tick_at;
+}
+
+static bool revive(void *ud)
+{
+    struct run *r = ud;
+    r->revive_calls++;
+    return r->revive_calls <= r->revive_true;
+}
+
+static void run_release(struct run *r)
+{
+    for (size_t i = 0; i < MAX_JOBS; i++)
+        json_decref(r->lines[i]);
+}
+
+static void fast_opts(struct lleval_sched_opts *o, long slots)
+{
+    lleval_sched_opts_default(o);
+    o->max_in_flight = slots;
+    o->timeout_s = 30;
+    o->backoff_base_s = 0.005;
+    o->backoff_max_s = 0.02;
+    o->tick_ms = 5;
+}
+
+static int sched(const char *url, struct run *r, const struct lleval_sched_opts *o,
+                 struct lleval_sched_stats *st, struct lleval_err *err)
+{
+    struct lleval_engine e;
+    struct lleval_config cfg;
+    int rc;
+    open_engine(&e, &cfg, url);
+    rc = lleval_sched_run(&e, next_job, r->njobs, o, on_result, on_tick, r, st, err);
+    lleval_engine_close(&e);
+    return rc;
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+/* N in flight: the server sees exactly `slots` requests at once (its gate holds the first ones
+ * until that many arrive, so the bound is reached, not only respected), never more; every job is
+ * delivered exactly once with its own answer, and jobs are pulled only as slots free up. */
+static void test_in_flight_bound_and_exactly_once(void **state)
+{
+    static const struct {
+        long slots;
+        size_t jobs;
+    } cases[] = {{1, 5}, {2, 40}, {3, 31}, {8, 200}, {16, 600}};
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct srv s;
+        struct run *r = lleval_xcalloc(1, sizeof(*r));
+        struct lleval_sched_opts o;
+        struct lleval_sched_stats st;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        int rc;
+
+        srv_start(&s, (int)cases[c].slots);
+        r->njobs = cases[c].jobs;
+        fast_opts(&o, cases[c].slots);
+        rc = sched(s.url, r, &o, &st, &err);
+        srv_stop(&s);
+        if (rc) {
+            print_error("slots %ld: rc %d: %s\n", cases[c].slots, rc, err.msg);
+            fail();
+        }
+        if (s.max_in_flight != (int)cases[c].slots ||
+            st.max_in_flight_seen != (size_t)cases[c].slots) {
+            print_error("slots %ld: server saw %d at once, scheduler %zu\n", cases[c].slots,
+                        s.max_in_flight, st.max_in_flight_seen);
+            fail();
+        }
+        assert_int_equal(s.requests, (long)cases[c].jobs);
+        assert_int_equal(st.total, cases[c].jobs);
+        assert_int_equal(st.done, cases[c].jobs);
+        assert_int_equal(st.ok, cases[c].jobs);
+        assert_int_equal(st.failed, 0);
+        assert_int_equal(st.retries, 0);
+        assert_int_equal(st.in_flight, 0);
+        assert_int_equal(st.prompt_tokens, 3 * (long)cases[c].jobs);
+        assert_int_equal(st.completion_tokens, 2 * (long)cases[c].jobs);
+        /* a finished transfer waits to be parsed while its slot takes the next job */
+        if (r->max_live > 2 * (size_t)cases[c].slots) {
+            print_error("slots %ld: %zu jobs pulled ahead of their results\n", cases[c].slots,
+                        r->max_live);
+            fail();
+        }
+        for (size_t i = 0; i < cases[c].jobs; i++) {
+            struct lleval_result_view v;
+            char want[32];
+            if (r->delivered[i] != 1) {
+                print_error("slots %ld: job %zu delivered %zu times\n", cases[c].slots, i,
+                            r->delivered[i]);
+                fail();
+            }
+            assert_int_equal(lleval_result_decode(r->lines[i], &v, &err), 0);
+            assert_true(v.ok);
+            assert_int_equal(v.attempts, 1);
+            snprintf(want, sizeof(want), "answer %zu", i % MAX_KEYS);
+            assert_string_equal(v.content, want);
+            assert_string_equal(v.engine, "openai");
+        }
+        run_release(r);
+        free(r);
+    }
+}
+
+/* Retries: timeouts, 429 and 5xx (and a malformed 200) are retried with backoff up to
+ * max_retries and the attempts are recorded; other 4xx are never retried. */
+static void test_retries(void **state)
+{
+    static const struct {
+        const char *mode;
+        bool ok;
+        long attempts;    /* recorded, and requests the server saw for that job */
+        const char *code; /* error.code when failed */
+        long status;      /* response.status_code */
+    } cases[] = {
+        {"ok", true, 1, NULL, 200},
+        {"500:2", true, 3, NULL, 200},
+        {"503:1", true, 2, NULL, 200},
+        {"429:3", true, 4, NULL, 200},
+        {"502", false, 4, "http_502", 502},
+        {"malformed:1", true, 2, NULL, 200},
+        {"malformed:9", false, 4, "http_200", 200},
+        {"400", false, 1, "http_400", 400},
+        {"401", false, 1, "http_401", 401},
+        {"404", false, 1, "http_404", 404},
+        {"422", false, 1, "http_422", 422},
+    };
+    const size_t n = sizeof(cases) / sizeof(cases[0]);
+    const char *modes[sizeof(cases) / sizeof(cases[0])];
+    struct srv s;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_opts o;
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    size_t want_retries = 0, want_failed = 0;
+    int rc;
+    (void)state;
+
+    for (size_t i = 0; i < n; i++)
+        modes[i] = cases[i].mode;
+    srv_start(&s, 0);
+    r->modes = modes;
+    r->n_modes = n;
+    r->njobs = n;
+    fast_opts(&o, 4);
+    o.max_retries = 3;
+    rc = sched(s.url, r, &o, &st, &err);
+    srv_stop(&s);
+    if (rc != 0) {
+        print_error("rc %d: %s\n", rc, err.msg);
+        fail();
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct lleval_result_view v;
+        assert_int_equal(r->delivered[i], 1);
+        assert_int_equal(lleval_result_decode(r->lines[i], &v, &err), 0);
+        if (v.ok != cases[i].ok || v.attempts != cases[i].attempts ||
+            s.per_key[i] != cases[i].attempts || v.http_status != cases[i].status ||
+            (cases[i].code && (!v.error_code || strcmp(v.error_code, cases[i].code)))) {
+            print_error("mode '%s': ok %d attempts %lld (server saw %ld) status %ld code %s; "
+                        "want ok %d attempts %ld status %ld code %s\n",
+                        cases[i].mode, v.ok, v.attempts, s.per_key[i], v.http_status,
+                        v.error_code ? v.error_code : "(none)", cases[i].ok, cases[i].attempts,
+                        cases[i].status, cases[i].code ? cases[i].code : "(none)");
+            fail();
+        }
+        if (!cases[i].ok) {
+            assert_true(v.failed);
+            assert_string_equal(v.finish_reason, "error");
+            assert_non_null(v.error_message);
+            want_failed++;
+        }
+        want_retries += (size_t)(cases[i].attempts - 1);
+    }
+    assert_int_equal(st.retries, want_retries);
+    assert_int_equal(st.failed, want_failed);
+    assert_int_equal(st.ok, n - want_failed);
+    assert_int_equal(st.done, n);
+    assert_true(st.last_error[0] != '\0');
+    run_release(r);
+    free(r);
+}
+
+/* A request the engine never answers times out after timeout_s and is retried like a 5xx;
+ * its result says "timeout" with every attempt counted. */
+static void test_timeouts(void **state)
+{
+    static const char *const modes[] = {"hang"};
+    struct srv s;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_opts o;
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    srv_start(&s, 0);
+    r->modes = modes;
+    r->n_modes = 1;
+    r->njobs = 2;
+    fast_opts(&o, 2);
+    o.max_retries = 2;
+    o.timeout_s = 0.4;
+    assert_int_equal(sched(s.url, r, &o, &st, &err), 0);
+    srv_stop(&s);
+    assert_int_equal(st.failed, 2);
+    assert_int_equal(st.retries, 4);
+    for (size_t i = 0; i < 2; i++) {
+        struct lleval_result_view v;
+        assert_int_equal(lleval_result_decode(r->lines[i], &v, &err), 0);
+        assert_false(v.ok);
+        assert_string_equal(v.error_code, "timeout");
+        assert_int_equal(v.attempts, 3);
+        assert_int_equal(s.per_key[i], 3);
+        assert_true(v.latency_ms >= 300.0);
+    }
+    tu_assert_contains(st.last_error, "imeout");
+    run_release(r);
+    free(r);
+}
+
+/* max_retries 0: a transient failure is recorded at once, after one attempt. */
+static void test_no_retries(void **state)
+{
+    static const char *const modes[] = {"500", "hang", "ok"};
+    struct srv s;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_opts o;
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    srv_start(&s, 0);
+    r->modes = modes;
+    r->n_modes = 3;
+    r->njobs = 3;
+    fast_opts(&o, 3);
+    o.max_retries = 0;
+    o.timeout_s = 0.3;
+    assert_int_equal(sched(s.url, r, &o, &st, &err), 0);
+    srv_stop(&s);
+    assert_int_equal(st.retries, 0);
+    assert_int_equal(st.failed, 2);
+    assert_int_equal(st.ok, 1);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(s.per_key[i], 1);
+    run_release(r);
+    free(r);
+}
+
+/* A stop asked by on_tick: no new job is sent, the requests in flight are settled (each with
+ * its result), and the run ends resumable with jobs unanswered. */
+static void test_stop_by_tick(void **state)
+{
+    struct srv s;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_opts o;
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int rc;
+    (void)state;
+    srv_start(&s, 0);
+    r->njobs = 500;
+    r->stop_tick_at = 3;
+    fast_opts(&o, 2);
+    rc = sched(s.url, r, &o, &st, &err);
+    srv_stop(&s);
+    assert_int_equal(rc, LLEVAL_EINTR);
+    tu_assert_contains(err.msg, "resumable");
+    assert_true(st.done >= 3);
+    assert_true(st.done < r->njobs);
+    /* graceful: every request that reached the server got its result */
+    assert_int_equal((long)st.done, s.answered);
+    assert_int_equal(st.done, r->ndelivered);
+    for (size_t i = 0; i < r->njobs; i++)
+        assert_true(r->delivered[i] <= 1);
+    assert_true(r->ticks >= 1);
+    run_release(r);
+    free(r);
+}
+
+/* The stop signal: level 1 settles what is in flight; level 2 abandons it at once (a hanging
+ * request does not hold the run), both leave the run resumable with jobs unanswered. */
+static void test_stop_signal(void **state)
+{
+    static const char *const modes[] = {"ok", "hang", "hang", "hang"};
+    static const struct {
+        int level;
+        long slots;
+        const char *const *modes;
+        size_t n_modes;
+    } cases[] = {
+        {1, 2, NULL, 0},
+        {2, 4, modes, 4},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct srv s;
+        struct run *r = lleval_xcalloc(1, sizeof(*r));
+        struct lleval_sched_opts o;
+        struct lleval_sched_stats st;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        double t0 = now_s();
+        int rc;
+        srv_start(&s, cases[c].level == 2 ? 4 : 0);
+        r->njobs = 100;
+        r->modes = cases[c].modes;
+        r->n_modes = cases[c].n_modes;
+        r->signal_at = 1;
+        r->signal_level = cases[c].level;
+        fast_opts(&o, cases[c].slots);
+        rc = sched(s.url, r, &o, &st, &err);
+        lleval_stop_signal = 0;
+        srv_stop(&s);
+        if (rc != LLEVAL_EINTR) {
+            print_error("level %d: rc %d (%s), want LLEVAL_EINTR\n", cases[c].level, rc, err.msg);
+            fail();
+        }
+        tu_assert_contains(err.msg, "resumable");
+        assert_true(st.done >= 1);
+        assert_true(st.done < r->njobs);
+        for (size_t i = 0; i < r->njobs; i++)
+            assert_true(r->delivered[i] <= 1);
+        if (cases[c].level == 1) {
+            assert_int_equal((long)st.done, s.answered);
+        } else {
+            /* the three hanging requests were abandoned, not waited for */
+            assert_int_equal(st.done, 1);
+            /* the slot freed by the answered job may have taken job 4 before the signal */
+            assert_true(s.requests >= 4 && s.requests <= 5);
+            if (now_s() - t0 > HANG_MAX_S / 2) {
+                print_error("level 2 took %.1f s: the hanging requests were waited for\n",
+                            now_s() - t0);
+                fail();
+            }
+        }
+        run_release(r);
+        free(r);
+    }
+}
+
+/* An engine nobody listens on: max_connect_failures consecutive connection failures end the
+ * run as LLEVAL_EENGINE with no result recorded (the jobs stay unanswered: resumable), unless
+ * revive() says the engine is back, which starts the count again. Today the transfers already
+ * in flight when the run gives up (up to one per slot, including the one a freed slot took
+ * before the failure was parsed) fail too and each calls revive() again, so the bound checked
+ * is want .. want + slots calls (exactly want would be the stricter contract). */
+static void test_unreachable(void **state)
+{
+    static const struct {
+        long slots;
+        int revive_true;       /* -1: no revive callback */
+        int want_revive_calls; /* the minimum */
+    } cases[] = {{1, -1, 0}, {1, 0, 1}, {1, 2, 3}, {4, -1, 0}, {4, 1, 2}};
+    char url[64];
+    (void)state;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", dead_port());
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct run *r = lleval_xcalloc(1, sizeof(*r));
+        struct lleval_sched_opts o;
+        struct lleval_sched_stats st;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        struct lleval_engine e;
+        struct lleval_config cfg;
+        int rc;
+        r->njobs = 5;
+        r->revive_true = cases[c].revive_true;
+        fast_opts(&o, cases[c].slots);
+        o.max_connect_failures = 3;
+        o.max_retries = 1;
+        if (cases[c].revive_true >= 0)
+            o.revive = revive;
+        open_engine(&e, &cfg, url);
+        rc = lleval_sched_run(&e, next_job, r->njobs, &o, on_result, on_tick, r, &st, &err);
+        lleval_engine_close(&e);
+        if (rc != LLEVAL_EENGINE || r->revive_calls < cases[c].want_revive_calls ||
+            r->revive_calls > (cases[c].want_revive_calls
+                                   ? cases[c].want_revive_calls + (int)cases[c].slots
+                                   : 0)) {
+            print_error("slots %ld revive %d: rc %d (%s), %d revive calls; want LLEVAL_EENGINE, "
+                        "%d\n",
+                        cases[c].slots, cases[c].revive_true, rc, err.msg, r->revive_calls,
+                        cases[c].want_revive_calls);
+            fail();
+        }
+        {
+            /* "after N consecutive connection failures": N >= the bound */
+            const char *at = strstr(err.msg, "after ");
+            long n = at ? strtol(at + 6, NULL, 10) : 0;
+            if (n < o.max_connect_failures || n > o.max_connect_failures + cases[c].slots) {
+                print_error("failures reported: %ld, in \"%s\"\n", n, err.msg);
+                fail();
+            }
+        }
+        tu_assert_contains(err.msg, "unreachable");
+        tu_assert_contains(err.msg, "resumable");
+        assert_int_equal(st.done, 0);
+        assert_int_equal(r->ndelivered, 0);
+        run_release(r);
+        free(r);
+    }
+}
+
+/* The source's error and the result callback's error end the run with that error. */
+static void test_source_and_sink_errors(void **state)
+{
+    struct srv s;
+    (void)state;
+    srv_start(&s, 0);
+    {
+        struct run *r = lleval_xcalloc(1, sizeof(*r));
+        struct lleval_sched_opts o;
+        struct lleval_sched_stats st;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        r->njobs = 50;
+        r->fail_source_at = 7;
+        fast_opts(&o, 2);
+        assert_int_equal(sched(s.url, r, &o, &st, &err), LLEVAL_EIO);
+        tu_assert_contains(err.msg, "test source: cannot read job 7");
+        assert_int_equal(r->pulled, 7);
+        for (size_t i = 0; i < r->njobs; i++)
+            assert_true(r->delivered[i] <= 1);
+        run_release(r);
+        free(r);
+    }
+    {
+        struct run *r = lleval_xcalloc(1, sizeof(*r));
+        struct lleval_sched_opts o;
+        struct lleval_sched_stats st;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        r->njobs = 50;
+        r->fail_result_at = 4;
+        fast_opts(&o, 3);
+        assert_int_equal(sched(s.url, r, &o, &st, &err), LLEVAL_EIO);
+        assert_true(r->ndelivered >= 4);
+        assert_true(r->ndelivered < r->njobs);
+        run_release(r);
+        free(r);
+    }
+    {
+        /* no jobs at all: done at once, nothing sent */
+        struct run *r = lleval_xcalloc(1, sizeof(*r));
+        struct lleval_sched_opts o;
+        struct lleval_sched_stats st;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        fast_opts(&o, 4);
+        assert_int_equal(sched(s.url, r, &o, &st, &err), 0);
+        assert_int_equal(st.done, 0);
+        run_release(r);
+        free(r);
+    }
+    srv_stop(&s);
+}
+
+static void test_opts_default(void **state)
+{
+    struct lleval_sched_opts o;
+    (void)state;
+    memset(&o, 0xff, sizeof(o));
+    lleval_sched_opts_default(&o);
+    assert_int_equal(o.max_in_flight, 1);
+    assert_true(o.timeout_s > 0);
+    assert_true(o.max_retries >= 1);
+    assert_true(o.max_connect_failures >= 1);
+    assert_true(o.backoff_base_s > 0 && o.backoff_base_s <= o.backoff_max_s);
+    assert_true(o.tick_ms > 0);
+    assert_null(o.revive);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_opts_default),
+        cmocka_unit_test(test_in_flight_bound_and_exactly_once),
+        cmocka_unit_test(test_retries),
+        cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_no_retries),
+        cmocka_unit_test(test_stop_by_tick),
+        cmocka_unit_test(test_stop_signal),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_source_and_sink_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
