@@ -15,7 +15,10 @@
 #include "lleval/config/config.h"
 #include "lleval/doctor/doctor.h"
 #include "lleval/platform/fs.h"
+#include "lleval/result/result.h"
 #include "lleval/run/batch.h"
+#include "lleval/run/rundir.h"
+#include "lleval/run/runs.h"
 #include "lleval/score/score.h"
 #include "lleval/score/stats.h"
 #include "lleval/util/json.h"
@@ -29,7 +32,7 @@ void lleval_report_facts_release(struct report *r)
     free(r->trials);
     free(r->warnings);
     free(r->frows);
-    json_decref(r->manifest);
+    lleval_manifest_release(&r->m);
     lleval_config_release(&r->cfg);
     free(r->cfg_note);
     json_decref(r->scores);
@@ -49,49 +52,28 @@ void lleval_report_facts_release(struct report *r)
     free(r->finish_note);
 }
 
-static char *run_path(const struct report *r, const char *rel)
-{
-    return lleval_path_join(r->dir, rel);
-}
-
 /* The manifest's steps_done as "prepare, build, ...", owned. */
 static char *join_steps(const struct report *r)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    const json_t *steps = json_object_get(r->manifest, "steps_done"), *s;
-    size_t i;
-    json_array_foreach(steps, i, s)
-    {
-        if (!json_is_string(s))
-            continue;
+    for (size_t s = 0; s < r->m.steps_done; s++) {
         if (sb.len)
             lleval_sb_adds(&sb, ", ");
-        lleval_sb_adds(&sb, json_string_value(s));
+        lleval_sb_adds(&sb, lleval_step_name((enum lleval_step)s));
     }
     if (!sb.len)
         lleval_sb_adds(&sb, "none");
     return lleval_sb_detach(&sb, NULL);
 }
 
+/* The manifest (rundir.h): a missing, damaged or newer one is the only error. */
 static int load_manifest(struct report *r, struct lleval_err *err)
 {
-    char *path = run_path(r, "manifest.json");
     const char *id, *slash;
-    if (!lleval_path_exists(path)) {
-        lleval_err_set(err, LLEVAL_EINVAL,
-                       "no manifest.json in '%s': not a run directory (see `lleval runs list`)",
-                       r->dir);
-        free(path);
-        return LLEVAL_EINVAL;
-    }
-    r->manifest = lleval_json_load_file(path, err);
-    free(path);
-    if (!r->manifest)
-        return err->code ? err->code : LLEVAL_EINVAL;
-    if (!json_is_object(r->manifest))
-        return lleval_err_set(err, LLEVAL_EINVAL, "'%s/manifest.json' is not a JSON object",
-                              r->dir);
-    id = lleval_json_str(r->manifest, "run_id");
+    int rc = lleval_manifest_load(r->dir, &r->m, err);
+    if (rc)
+        return rc;
+    id = r->m.run_id;
     slash = strrchr(r->dir, '/');
     r->run_id = lleval_xstrdup(id && *id ? id : slash ? slash + 1 : r->dir);
     return 0;
@@ -100,11 +82,12 @@ static int load_manifest(struct report *r, struct lleval_err *err)
 static void load_config(struct report *r)
 {
     struct lleval_err e = LLEVAL_ERR_INIT;
-    char *path = run_path(r, "config.resolved.yaml");
+    const char *rel = lleval_run_file_rel(LLEVAL_RUN_FILE_CONFIG);
+    char *path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_CONFIG);
     if (!lleval_path_exists(path))
-        r->cfg_note = lleval_xstrdup("config.resolved.yaml is missing from the run directory");
+        r->cfg_note = lleval_xasprintf("%s is missing from the run directory", rel);
     else if (lleval_config_load_file(&r->cfg, path, &e))
-        r->cfg_note = lleval_xasprintf("config.resolved.yaml could not be read: %s", e.msg);
+        r->cfg_note = lleval_xasprintf("%s could not be read: %s", rel, e.msg);
     else
         r->have_cfg = true;
     free(path);
@@ -167,7 +150,7 @@ static bool overall_useful(const struct report *r, const struct grp *o)
 
 static void load_scores(struct report *r)
 {
-    char *path = run_path(r, "results/scores.json");
+    char *path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_SCORES);
     struct lleval_err e = LLEVAL_ERR_INIT;
     const json_t *groups, *g, *opts, *totals, *warns, *w;
     long resamples;
@@ -176,9 +159,9 @@ static void load_scores(struct report *r)
 
     if (!lleval_path_exists(path)) {
         r->scores_note = lleval_xasprintf(
-            "scores are missing: results/scores.json was not written (steps done: %s); run the "
-            "score step with `lleval runs resume %s` or `lleval score`",
-            r->steps_done, r->run_id);
+            "scores are missing: %s was not written (steps done: %s); run the score step with "
+            "`lleval runs resume %s` or `lleval score`",
+            lleval_run_file_rel(LLEVAL_RUN_FILE_SCORES), r->steps_done, r->run_id);
         free(path);
         return;
     }
@@ -260,17 +243,28 @@ static void run_doctor(struct report *r)
         r->have_doc = true;
 }
 
+/* A result line's finish reason: lleval's, else the engine's, else "error"
+ * for a failed request; NULL when the line says none. */
+static const char *finish_of(const struct lleval_result_view *v)
+{
+    if (v->finish_reason)
+        return v->finish_reason;
+    if (v->body_finish)
+        return v->body_finish;
+    return v->failed ? "error" : NULL;
+}
+
 /* Finish reasons per group from results_combined.jsonl, for runs without scores. */
 static void count_finish(struct report *r)
 {
-    char *path = run_path(r, "results/results_combined.jsonl");
+    char *path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_COMBINED);
     struct lleval_lines lr;
     struct lleval_err e = LLEVAL_ERR_INIT;
     int rc;
 
     if (!lleval_path_exists(path)) {
-        r->finish_note = lleval_xstrdup(
-            "no finish reasons yet: results/results_combined.jsonl is written when poll ends");
+        r->finish_note = lleval_xasprintf("no finish reasons yet: %s is written when poll ends",
+                                          lleval_run_file_rel(LLEVAL_RUN_FILE_COMBINED));
         free(path);
         return;
     }
@@ -280,20 +274,19 @@ static void count_finish(struct report *r)
         return;
     }
     while ((rc = lleval_lines_next(&lr, &e)) == 1) {
-        json_t *j = json_loadb(lr.line, lr.len, 0, NULL);
+        json_t *j = NULL;
+        struct lleval_result_view v;
         struct lleval_cid cid;
         struct lleval_err ce = LLEVAL_ERR_INIT;
-        const char *cs = j ? lleval_json_str(j, "custom_id") : NULL, *fr;
+        const char *fr;
         struct fcount *f = NULL;
-        if (!cs || lleval_cid_decode(cs, &cid, &ce)) {
+        /* a damaged field reads as absent; a line without a custom_id is skipped */
+        lleval_result_decode_text(lr.line, lr.len, &j, &v, &ce);
+        if (!v.custom_id || lleval_cid_decode(v.custom_id, &cid, &ce)) {
             json_decref(j);
             continue;
         }
-        fr = lleval_json_str(json_object_get(j, "lleval"), "finish_reason");
-        if (!fr)
-            fr = json_string_value(lleval_json_path(j, "response.body.choices.0.finish_reason"));
-        if (!fr && !json_is_null(json_object_get(j, "error")) && json_object_get(j, "error"))
-            fr = "error";
+        fr = finish_of(&v);
         for (size_t i = 0; i < r->n_fc && !f; i++)
             if (!strcmp(r->fc[i].dataset, cid.dataset) &&
                 !strcmp(r->fc[i].prompt, cid.prompt_type) && !strcmp(r->fc[i].temp, cid.temp))
@@ -327,51 +320,41 @@ static void count_finish(struct report *r)
 
 static double run_started(const struct report *r)
 {
-    double t = lleval_json_num(r->manifest, "created_at", 0);
-    return t > 0 ? t : lleval_json_num(r->manifest, "started_at", 0);
+    return r->m.created_at > 0 ? r->m.created_at : r->m.started_at;
 }
 
 /* The latest time the run did something: the manifest's update or a trial's end. */
 static double run_last(const struct report *r)
 {
-    double t = lleval_json_num(r->manifest, "updated_at", 0);
-    const json_t *trials = json_object_get(r->manifest, "trials"), *tr;
-    size_t i;
-    json_array_foreach(trials, i, tr)
-    {
-        double f = lleval_json_num(tr, "finished_at", 0);
-        if (f > t)
-            t = f;
-    }
+    double t = r->m.updated_at;
+    for (size_t i = 0; i < r->m.n_trials; i++)
+        if (r->m.trials[i].finished_at > t)
+            t = r->m.trials[i].finished_at;
     return t;
 }
 
-static const char *mstr(const struct report *r, const char *key)
+static const char *or_empty(const char *s)
 {
-    const char *s = lleval_json_str(r->manifest, key);
     return s ? s : "";
 }
 
-/* The headline numbers over the groups (overall rows left out). */
+/* The headline numbers over the groups (overall rows left out); the main
+ * metric is the one `lleval runs list` shows (runs.h), under the report's
+ * own label for multiple choice ("accuracy" where the list says "acc"). */
 static void compute_headline(struct report *r)
 {
     struct headline *h = &r->h;
-    double main_sum = 0, main_n = 0, f1_sum = 0, f1_n = 0, tr_k = 0, tr_n = 0;
+    struct lleval_headline main = lleval_scores_headline(r->scores);
+    double f1_sum = 0, f1_n = 0, tr_k = 0, tr_n = 0;
     double tps_sum = 0, tps_n = 0, lat_sum = 0, lat_n = 0;
     memset(h, 0, sizeof(*h));
+    h->have_main = main.have;
+    h->main = main.pct;
+    h->main_label = !main.have || !strcmp(main.label, "acc") ? "accuracy" : main.label;
     for (size_t i = 0; i < r->n_grps; i++) {
         const struct grp *g = &r->grps[i];
-        const struct metric *m = g->mc ? &g->acc : &g->em;
         if (g->overall || g->n <= 0)
             continue;
-        if (m->has) {
-            main_sum += m->v * (double)g->n;
-            main_n += (double)g->n;
-            if (g->mc)
-                h->mc = true;
-            else
-                h->qa = true;
-        }
         if (!g->mc && g->f1.has) {
             f1_sum += g->f1.v * (double)g->n;
             f1_n += (double)g->n;
@@ -387,8 +370,6 @@ static void compute_headline(struct report *r)
             lat_n += (double)g->n;
         }
     }
-    if ((h->have_main = main_n > 0))
-        h->main = main_sum / main_n;
     if ((h->have_f1 = f1_n > 0))
         h->f1 = f1_sum / f1_n;
     if ((h->have_trunc = tr_n > 0))
@@ -397,20 +378,18 @@ static void compute_headline(struct report *r)
         h->tps = tps_sum / tps_n;
     if ((h->have_lat = lat_n > 0))
         h->lat = lat_sum / lat_n;
-    h->main_label = h->qa && h->mc ? "EM/acc" : h->qa ? "EM" : "accuracy";
 }
 
-/* The telemetry status of a trial ("disabled" when absent). */
-static const char *trial_tstatus(const json_t *tr)
+/* The telemetry status of a trial's telemetry object ("disabled" when absent). */
+static const char *trial_tstatus(const json_t *tel)
 {
-    const char *s = lleval_json_str(json_object_get(tr, "telemetry"), "status");
+    const char *s = lleval_json_str(tel, "status");
     return s ? s : "disabled";
 }
 
-static bool trial_has_gpu(const json_t *tr)
+static bool trial_has_gpu(const json_t *tel)
 {
-    const json_t *t = json_object_get(tr, "telemetry");
-    return !strcmp(trial_tstatus(tr), "ok") && json_is_object(json_object_get(t, "gpu"));
+    return !strcmp(trial_tstatus(tel), "ok") && json_is_object(json_object_get(tel, "gpu"));
 }
 
 /* A number field that may be null or absent. */
@@ -422,6 +401,13 @@ static struct opt_num jnum(const json_t *o, const char *key)
         n.has = true;
         n.v = json_number_value(x);
     }
+    return n;
+}
+
+/* A speed of the manifest, where 0 means unknown (written as null). */
+static struct opt_num known(double v)
+{
+    struct opt_num n = {v != 0, v};
     return n;
 }
 
@@ -438,56 +424,50 @@ static struct opt_num per_second(double count, double elapsed)
 /* The header facts: what the manifest says about the whole run. */
 static void load_header(struct report *r)
 {
-    const json_t *req = json_object_get(r->manifest, "requests");
-    r->model = mstr(r, "model_id");
-    r->engine = mstr(r, "engine");
-    r->engine_detail = mstr(r, "engine_detail");
-    r->last_error = mstr(r, "last_error");
-    r->prompt_set = mstr(r, "prompt_set");
-    if (json_is_string(json_object_get(r->manifest, "base_url")))
-        r->base_url = mstr(r, "base_url");
+    const struct lleval_manifest *m = &r->m;
+    r->model = or_empty(m->model_id);
+    r->engine = or_empty(m->engine);
+    r->engine_detail = or_empty(m->engine_detail);
+    r->last_error = or_empty(m->last_error);
+    r->prompt_set = or_empty(m->prompt_set);
+    r->base_url = m->base_url;
     r->started = run_started(r);
     r->last = run_last(r);
     r->duration = r->last > 0 && r->started > 0 ? r->last - r->started : -1;
-    r->total = (long)lleval_json_int(req, "total", 0);
-    r->answered = (long)lleval_json_int(req, "answered", 0);
-    r->errors = (long)lleval_json_int(req, "errors", 0);
+    r->total = m->requests;
+    r->answered = m->answered;
+    r->errors = m->errors;
     r->err_pct = r->total ? 100.0 * (double)r->errors / (double)r->total : 0.0;
-    r->concurrency = lleval_json_int(r->manifest, "max_concurrent_jobs", 0);
+    r->concurrency = m->max_concurrent_jobs;
     r->steps_done = join_steps(r);
 }
 
 /* The trials: progress, tokens, speeds and telemetry of each. */
 static void load_trials(struct report *r)
 {
-    const json_t *trials = json_object_get(r->manifest, "trials"), *tr;
-    size_t i;
     r->one_gpu = true;
-    r->trials = lleval_xcalloc(json_array_size(trials) + 1, sizeof(*r->trials));
-    json_array_foreach(trials, i, tr)
-    {
+    r->trials = lleval_xcalloc(r->m.n_trials + 1, sizeof(*r->trials));
+    for (size_t i = 0; i < r->m.n_trials; i++) {
+        const struct lleval_manifest_trial *tr = &r->m.trials[i];
         struct trial *t = &r->trials[r->n_trials++];
-        const json_t *jc = json_object_get(tr, "job_counts");
-        const json_t *rq = json_object_get(tr, "requests");
-        const json_t *tok = json_object_get(tr, "tokens");
-        const json_t *es = json_object_get(tr, "engine_speed");
-        const json_t *tel = json_object_get(tr, "telemetry");
+        /* the telemetry object is telemetry.h's format, kept as the manifest holds it */
+        const json_t *tel = tr->telemetry;
         const json_t *gpu = json_object_get(tel, "gpu"), *host = json_object_get(tel, "host");
-        t->name = lleval_json_str(tr, "trial");
-        t->parts_done = lleval_json_int(jc, "done", 0);
-        t->parts_total = lleval_json_int(jc, "total", 0);
-        t->answered = lleval_json_int(rq, "answered", 0);
-        t->requests = lleval_json_int(rq, "total", 0);
-        t->errors = lleval_json_int(rq, "errors", 0);
-        t->prompt_tokens = lleval_json_int(tok, "prompt", 0);
-        t->completion_tokens = lleval_json_int(tok, "completion", 0);
-        t->elapsed = lleval_json_num(tr, "elapsed_s", 0);
+        t->name = tr->trial;
+        t->parts_done = tr->jobs_done;
+        t->parts_total = tr->jobs_total;
+        t->answered = tr->answered;
+        t->requests = tr->requests;
+        t->errors = tr->errors;
+        t->prompt_tokens = tr->prompt_tokens;
+        t->completion_tokens = tr->completion_tokens;
+        t->elapsed = tr->elapsed_s;
         t->rps = per_second((double)t->answered, t->elapsed);
         t->wall_tps = per_second((double)t->completion_tokens, t->elapsed);
-        t->prompt_tps = jnum(es, "prompt_tps");
-        t->gen_tps = jnum(es, "gen_tps");
-        t->tstatus = trial_tstatus(tr);
-        t->has_gpu = trial_has_gpu(tr);
+        t->prompt_tps = known(tr->prompt_tps);
+        t->gen_tps = known(tr->gen_tps);
+        t->tstatus = trial_tstatus(tel);
+        t->has_gpu = trial_has_gpu(tel);
         t->gpu_name = lleval_json_str(gpu, "name");
         t->mem_peak = jnum(gpu, "memory_used_peak_mib");
         t->mem_total = jnum(gpu, "memory_total_mib");
@@ -536,18 +516,17 @@ static void build_frows(struct report *r)
 int lleval_report_facts_load(struct report *r, const char *dir, const struct lleval_report_opts *o,
                              struct lleval_err *err)
 {
-    const char *st;
     int rc;
 
     memset(r, 0, sizeof(*r));
+    lleval_manifest_init(&r->m);
     lleval_config_init(&r->cfg);
     r->dir = dir;
     r->generated = o && o->generated_at > 0 ? o->generated_at : lleval_now();
     rc = load_manifest(r, err);
     if (rc)
         return rc;
-    st = lleval_json_str(r->manifest, "status");
-    r->status = o && o->status ? o->status : st && *st ? st : "unknown";
+    r->status = o && o->status != LLEVAL_RUN_UNKNOWN ? o->status : r->m.status;
     load_header(r);
     load_trials(r);
     load_config(r);

@@ -40,13 +40,26 @@ static void html_note(struct lleval_sb *sb, const char *note)
     lleval_sb_adds(sb, "</p>\n");
 }
 
-static const char *status_class(const char *st)
+static const char *status_class(enum lleval_run_status st)
 {
-    if (!strcmp(st, "done"))
+    if (st == LLEVAL_RUN_DONE)
         return "s-ok";
-    if (!strcmp(st, "failed"))
+    if (st == LLEVAL_RUN_FAILED)
         return "s-bad";
     return "s-warn";
+}
+
+/* A run file's path relative to the run directory ("results/scores.json"). */
+static const char *rel(enum lleval_run_file f)
+{
+    return lleval_run_file_rel(f);
+}
+
+/* A run file's name without its folder ("predictions.csv"). */
+static const char *base(enum lleval_run_file f)
+{
+    const char *s = lleval_run_file_rel(f), *slash = strrchr(s, '/');
+    return slash ? slash + 1 : s;
 }
 
 /* "dataset &middot; prompt &middot; t0.7" */
@@ -100,7 +113,7 @@ static void html_header(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "<header>\n<h1>lleval report: ");
     he(sb, r->run_id);
     lleval_sb_addf(sb, " <span class=\"badge %s\">", status_class(r->status));
-    he(sb, r->status);
+    he(sb, lleval_run_status_name(r->status));
     lleval_sb_adds(sb, "</span></h1>\n<p class=\"sub\">");
     he(sb, *r->model ? r->model : "(no model)");
     lleval_sb_adds(sb, " on ");
@@ -115,9 +128,9 @@ static void html_header(struct lleval_sb *sb, const struct report *r)
     fact(sb, "engine", *r->engine ? r->engine : "-");
     if (r->base_url)
         fact(sb, "base url", r->base_url);
-    fact(sb, "status", r->status);
+    fact(sb, "status", lleval_run_status_name(r->status));
     fact(sb, "started", r->started > 0 ? started : "-");
-    fact(sb, strcmp(r->status, "done") ? "last update" : "finished", r->last > 0 ? last : "-");
+    fact(sb, r->status != LLEVAL_RUN_DONE ? "last update" : "finished", r->last > 0 ? last : "-");
     fact(sb, "duration", dur);
     snprintf(buf, sizeof(buf), "%ld of %ld answered", r->answered, r->total);
     fact(sb, "requests", buf);
@@ -265,8 +278,8 @@ static void html_finish(struct lleval_sb *sb, const struct report *r)
         return;
     }
     if (!r->scores)
-        lleval_sb_adds(sb, "<p class=\"muted\">Counted from results/results_combined.jsonl "
-                           "(the run has no scores).</p>\n");
+        lleval_sb_addf(sb, "<p class=\"muted\">Counted from %s (the run has no scores).</p>\n",
+                       rel(LLEVAL_RUN_FILE_COMBINED));
     lleval_sb_adds(sb, "<div class=\"legend\"><span><i class=\"f-stop\"></i>stop</span><span>"
                        "<i class=\"f-length\"></i>length (cut at max_new_tokens)</span><span>"
                        "<i class=\"f-error\"></i>error</span><span><i class=\"f-other\"></i>"
@@ -568,7 +581,8 @@ static void html_sample_row(struct lleval_sb *sb, const struct report *r, const 
     }
     lleval_sb_adds(sb, "<td class=\"text\">");
     if (!s->have_row) {
-        lleval_sb_adds(sb, "<span class=\"muted\">row not found in predictions.csv</span>");
+        lleval_sb_addf(sb, "<span class=\"muted\">row not found in %s</span>",
+                       base(LLEVAL_RUN_FILE_PREDICTIONS));
     } else if (!s->ok) {
         lleval_sb_adds(sb, "<span class=\"s-bad\">error: ");
         html_trunc(sb, s->error && *s->error ? s->error : "request failed", REPORT_TEXT_MAX);
@@ -613,8 +627,8 @@ static void html_samples(struct lleval_sb *sb, const struct report *r)
     if (r->gold && r->n_sg)
         lleval_sb_addf(sb,
                        "<p class=\"muted\">Up to %d wrong and %d right answers per group, "
-                       "the first in the order of predictions.csv.</p>\n",
-                       LLEVAL_REPORT_WRONG, LLEVAL_REPORT_RIGHT);
+                       "the first in the order of %s.</p>\n",
+                       LLEVAL_REPORT_WRONG, LLEVAL_REPORT_RIGHT, base(LLEVAL_RUN_FILE_PREDICTIONS));
     else if (r->n_sg)
         lleval_sb_addf(sb, "<p class=\"muted\">The first %d answers per group.</p>\n",
                        LLEVAL_REPORT_WRONG + LLEVAL_REPORT_RIGHT);
@@ -669,8 +683,10 @@ static void html_settings(struct lleval_sb *sb, const struct report *r)
         lleval_sb_adds(sb, "</section>\n");
         return;
     }
-    lleval_sb_adds(sb, "<p class=\"muted\">From the run's config.resolved.yaml.</p>\n"
-                       "<div class=\"scroll\"><table class=\"kv\">\n");
+    lleval_sb_addf(sb,
+                   "<p class=\"muted\">From the run's %s.</p>\n"
+                   "<div class=\"scroll\"><table class=\"kv\">\n",
+                   rel(LLEVAL_RUN_FILE_CONFIG));
     kv(sb, "model_id", c->model_id ? c->model_id : "");
     kv(sb, "engine", lleval_engine_kind_name(c->engine));
     kv(sb, "base_url", lleval_config_base_url(c) ? lleval_config_base_url(c) : "(none)");
@@ -740,6 +756,25 @@ static void html_settings(struct lleval_sb *sb, const struct report *r)
     lleval_sb_release(&v);
 }
 
+/* The footer: when and from where, with links to the run's sources. */
+static void html_footer(struct lleval_sb *sb, const struct report *r)
+{
+    static const enum lleval_run_file sources[] = {LLEVAL_RUN_FILE_MANIFEST, LLEVAL_RUN_FILE_SCORES,
+                                                   LLEVAL_RUN_FILE_PREDICTIONS,
+                                                   LLEVAL_RUN_FILE_CONFIG};
+    char gen[40];
+    lleval_sb_adds(sb, "<footer>Generated by lleval at ");
+    lleval_sb_adds(sb, lleval_fmt_utc(gen, sizeof(gen), r->generated));
+    lleval_sb_adds(sb, " from <code>");
+    he(sb, r->dir);
+    lleval_sb_adds(sb, "</code>. Sources: ");
+    for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+        lleval_sb_addf(sb, "%s<a href=\"%s\">%s</a>", i ? ", " : "", rel(sources[i]),
+                       rel(sources[i]));
+    lleval_sb_addf(sb, ". The Markdown summary is <a href=\"%s\">%s</a>.</footer>\n",
+                   rel(LLEVAL_RUN_FILE_REPORT_MD), rel(LLEVAL_RUN_FILE_REPORT_MD));
+}
+
 void lleval_report_render_html(struct lleval_sb *sb, const struct report *r)
 {
     lleval_sb_adds(sb, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -759,18 +794,6 @@ void lleval_report_render_html(struct lleval_sb *sb, const struct report *r)
     html_doctor(sb, r);
     html_samples(sb, r);
     html_settings(sb, r);
-    {
-        char gen[40];
-        lleval_sb_adds(sb, "<footer>Generated by lleval at ");
-        lleval_sb_adds(sb, lleval_fmt_utc(gen, sizeof(gen), r->generated));
-        lleval_sb_adds(sb, " from <code>");
-        he(sb, r->dir);
-        lleval_sb_adds(sb, "</code>. Sources: <a href=\"manifest.json\">manifest.json</a>, "
-                           "<a href=\"results/scores.json\">results/scores.json</a>, "
-                           "<a href=\"results/predictions.csv\">results/predictions.csv</a>, "
-                           "<a href=\"config.resolved.yaml\">config.resolved.yaml</a>. "
-                           "The Markdown summary is <a href=\"report.md\">report.md</a>."
-                           "</footer>\n");
-    }
+    html_footer(sb, r);
     lleval_sb_adds(sb, "</main>\n</body>\n</html>\n");
 }

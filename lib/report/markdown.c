@@ -59,7 +59,7 @@ static void md_header(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, " on **");
     lleval_md_escape(sb, *r->engine ? r->engine : "-");
     lleval_sb_adds(sb, "**, status **");
-    lleval_md_escape(sb, r->status);
+    lleval_md_escape(sb, lleval_run_status_name(r->status));
     lleval_sb_addf(sb, "**\n- started %s, duration %s\n", r->started > 0 ? started : "-", dur);
     lleval_sb_addf(sb, "- requests: %ld of %ld answered, %ld error%s", r->answered, r->total,
                    r->errors, r->errors == 1 ? "" : "s");

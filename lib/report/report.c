@@ -8,6 +8,7 @@
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/report/report.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/util.h"
 #include "report_int.h"
 
@@ -18,12 +19,12 @@ void lleval_report_opts_init(struct lleval_report_opts *o)
 
 char *lleval_report_html_path(const char *run_dir)
 {
-    return lleval_path_join(run_dir, "report.html");
+    return lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_REPORT_HTML);
 }
 
 char *lleval_report_md_path(const char *run_dir)
 {
-    return lleval_path_join(run_dir, "report.md");
+    return lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_REPORT_MD);
 }
 
 int lleval_report_render(const char *run_dir, const struct lleval_report_opts *o,

@@ -9,9 +9,13 @@
  * of their own, so the page and the summary always agree. report.c holds the
  * public entry points.
  *
- * Strings in the facts are owned by the facts (freed by
- * lleval_report_facts_release()) or borrowed from the JSON documents they
- * keep (manifest, scores), as each field says.
+ * Every artifact is read through the module that owns its format: paths
+ * from rundir.h, the manifest as struct lleval_manifest, result lines
+ * through lleval_result_decode(), predictions.csv through the predictions
+ * reader, the headline metric through lleval_scores_headline(). Strings in
+ * the facts are owned by the facts (freed by lleval_report_facts_release())
+ * or borrowed from the manifest and the scores document they keep, as each
+ * field says.
  */
 #ifndef LLEVAL_REPORT_INT_H
 #define LLEVAL_REPORT_INT_H
@@ -21,6 +25,7 @@
 #include "lleval/config/config.h"
 #include "lleval/doctor/doctor.h"
 #include "lleval/report/report.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/error.h"
 #include "lleval/util/util.h"
 
@@ -88,7 +93,7 @@ struct frow {
     long stop, length, error, other;
 };
 
-/* One trial of the manifest; strings borrowed from the manifest. */
+/* One trial of the manifest; strings borrowed from the manifest (its telemetry too). */
 struct trial {
     const char *name; /* may be NULL */
     long long parts_done, parts_total;
@@ -107,16 +112,16 @@ struct trial {
 
 /* The headline numbers over the groups (overall rows left out). */
 struct headline {
-    bool have_main, have_f1, have_trunc, have_tps, have_lat, qa, mc;
+    bool have_main, have_f1, have_trunc, have_tps, have_lat;
     double main, f1, trunc, tps, lat;
-    const char *main_label; /* "EM", "accuracy" or "EM/acc" */
+    const char *main_label; /* "EM", "accuracy" or "EM/acc" (static) */
 };
 
 struct report {
     const char *dir; /* borrowed */
     char *run_id;
-    json_t *manifest;
-    const char *status; /* borrowed: the caller's, the manifest's or "unknown" */
+    struct lleval_manifest m;
+    enum lleval_run_status status; /* the caller's, else the manifest's */
     double generated;
     char *steps_done; /* "prepare, build, ..." or "none" */
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
+#include "lleval/run/rundir.h"
+#include "lleval/score/predictions.h"
 #include "lleval/score/score.h"
 #include "lleval/util/csv.h"
 #include "lleval/util/json.h"
@@ -41,11 +43,6 @@ void lleval_report_samples_release(struct report *r)
     free(sg);
     r->sg = NULL;
     r->n_sg = r->cap_sg = 0;
-}
-
-static char *run_path(const struct report *r, const char *rel)
-{
-    return lleval_path_join(r->dir, rel);
 }
 
 /* ---- sampled answers ---------------------------------------------------- */
@@ -110,65 +107,81 @@ static int on_scored(const struct lleval_item_score *is, void *ud)
     return 0;
 }
 
-enum {
-    COL_CID,
-    COL_DATASET,
-    COL_ITEM,
-    COL_PROMPT,
-    COL_TEMP,
-    COL_STATUS,
-    COL_FINISH,
-    COL_PRED,
-    COL_ERROR,
-    N_COLS
+/* The columns the samples read: predictions.h's reader requires them. */
+static const enum lleval_pred_col used_cols[] = {
+    LLEVAL_PRED_CUSTOM_ID,     LLEVAL_PRED_DATASET,     LLEVAL_PRED_ITEM_ID,
+    LLEVAL_PRED_PROMPT_TYPE,   LLEVAL_PRED_TEMPERATURE, LLEVAL_PRED_STATUS,
+    LLEVAL_PRED_FINISH_REASON, LLEVAL_PRED_PREDICTION,  LLEVAL_PRED_ERROR,
 };
-static const char *const col_names[N_COLS] = {
-    "custom_id", "dataset",       "item_id",    "prompt_type", "temperature",
-    "status",    "finish_reason", "prediction", "error",
-};
+#define N_USED (sizeof(used_cols) / sizeof(used_cols[0]))
+
+static unsigned used_bits(void)
+{
+    unsigned bits = 0;
+    for (size_t i = 0; i < N_USED; i++)
+        bits |= LLEVAL_PRED_BIT(used_cols[i]);
+    return bits;
+}
+
+/* Whether path holds no CSV record at all (not even a header). */
+static bool csv_empty(const char *path)
+{
+    struct lleval_csv_reader cr;
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    bool empty;
+    memset(&cr, 0, sizeof(cr));
+    empty = !lleval_csv_open(&cr, path, &e) && lleval_csv_next(&cr, &e) == 0;
+    lleval_csv_close(&cr);
+    return empty;
+}
+
+/*
+ * Opens predictions.csv with the reader (rows with another field count than
+ * the header skipped) and says a failure in the report's own words: "'path'
+ * is empty", "'path': column 'X' is missing"; a malformed file keeps the
+ * reader's message. A header was read exactly when the reader failed on a
+ * missing column, and the reader checks the columns in the table's order
+ * (the order of used_cols), so the first used column it did not find is the
+ * one it names.
+ */
+static int open_predictions(struct lleval_pred_reader *pr, const char *path, struct lleval_err *err)
+{
+    int rc = lleval_pred_open(pr, path, used_bits(), LLEVAL_PRED_SKIP_RAGGED, err);
+    if (!rc)
+        return 0;
+    if (pr->n_header) {
+        for (size_t i = 0; i < N_USED; i++)
+            if (pr->cols[used_cols[i]] < 0)
+                return lleval_err_set(err, LLEVAL_EINVAL, "'%s': column '%s' is missing", path,
+                                      lleval_pred_col_name(used_cols[i]));
+    } else if (csv_empty(path)) {
+        return lleval_err_set(err, LLEVAL_EINVAL, "'%s' is empty", path);
+    }
+    return rc;
+}
 
 /* Reads predictions.csv: fills the rows of the sampled custom_ids (gold
  * mode), or samples the first rows of each group (predictions only). */
 static int read_predictions(struct report *r, const char *path, struct lleval_err *err)
 {
-    struct lleval_csv_reader cr;
+    struct lleval_pred_reader pr;
+    struct lleval_pred_row row;
     json_t *index = json_object();
-    int col[N_COLS], rc;
-    size_t ncols = 0;
+    int rc;
 
-    memset(&cr, 0, sizeof(cr));
     for (size_t g = 0; g < r->n_sg; g++)
         for (size_t i = 0; i < r->sg[g].n; i++)
             json_object_set_new(index, r->sg[g].s[i].custom_id,
                                 json_integer((json_int_t)(g * SLOTS + i)));
-    rc = lleval_csv_open(&cr, path, err);
-    if (rc)
-        goto out;
-    rc = lleval_csv_next(&cr, err);
-    if (rc <= 0) {
-        if (!rc)
-            rc = lleval_err_set(err, LLEVAL_EINVAL, "'%s' is empty", path);
-        goto out;
+    rc = open_predictions(&pr, path, err);
+    if (rc) {
+        json_decref(index);
+        return rc;
     }
-    ncols = cr.n_fields;
-    for (int c = 0; c < N_COLS; c++) {
-        col[c] = -1;
-        for (size_t k = 0; k < cr.n_fields; k++)
-            if (!strcmp(cr.fields[k], col_names[c]))
-                col[c] = (int)k;
-        if (col[c] < 0) {
-            rc = lleval_err_set(err, LLEVAL_EINVAL, "'%s': column '%s' is missing", path,
-                                col_names[c]);
-            goto out;
-        }
-    }
-    while ((rc = lleval_csv_next(&cr, err)) == 1) {
+    while ((rc = lleval_pred_next(&pr, &row, err)) == 1) {
         struct sample *s;
-        char **f = cr.fields;
-        if (cr.n_fields != ncols)
-            continue;
         if (r->gold) {
-            const json_t *at = json_object_get(index, f[col[COL_CID]]);
+            const json_t *at = json_object_get(index, row.custom_id);
             json_int_t k;
             if (!at)
                 continue;
@@ -177,23 +190,21 @@ static int read_predictions(struct report *r, const char *path, struct lleval_er
             if (s->have_row)
                 continue;
         } else {
-            struct sgroup *g =
-                sgroup_get(r, f[col[COL_DATASET]], f[col[COL_PROMPT]], f[col[COL_TEMP]]);
+            struct sgroup *g = sgroup_get(r, row.dataset, row.prompt_type, row.temperature);
             g->rows++;
             if (g->n >= LLEVAL_REPORT_WRONG + LLEVAL_REPORT_RIGHT)
                 continue;
-            s = sample_add(g, f[col[COL_CID]], f[col[COL_ITEM]]);
+            s = sample_add(g, row.custom_id, row.item_id);
         }
         s->have_row = true;
-        s->ok = !strcmp(f[col[COL_STATUS]], "ok");
-        s->prediction = lleval_xstrdup(f[col[COL_PRED]]);
-        s->finish = lleval_xstrdup(f[col[COL_FINISH]]);
-        s->error = lleval_xstrdup(f[col[COL_ERROR]]);
+        s->ok = !strcmp(row.status, "ok");
+        s->prediction = lleval_xstrdup(row.prediction);
+        s->finish = lleval_xstrdup(row.finish_reason);
+        s->error = lleval_xstrdup(row.error);
     }
     if (rc > 0)
         rc = 0;
-out:
-    lleval_csv_close(&cr);
+    lleval_pred_close(&pr);
     json_decref(index);
     return rc;
 }
@@ -256,7 +267,7 @@ static void sort_sgroups(struct report *r)
 
 void lleval_report_load_samples(struct report *r)
 {
-    char *pred = run_path(r, "results/predictions.csv");
+    char *pred = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_PREDICTIONS);
     const char *prepared = r->have_cfg ? r->cfg.prepared_dir : NULL;
     struct lleval_err e = LLEVAL_ERR_INIT;
     char *why = NULL;
@@ -264,9 +275,9 @@ void lleval_report_load_samples(struct report *r)
     if (!prepared && r->scores)
         prepared = lleval_json_str(r->scores, "prepared_dir");
     if (!lleval_path_exists(pred)) {
-        r->samples_note = lleval_xasprintf(
-            "no answers to show: results/predictions.csv was not written (steps done: %s)",
-            r->steps_done);
+        r->samples_note =
+            lleval_xasprintf("no answers to show: %s was not written (steps done: %s)",
+                             lleval_run_file_rel(LLEVAL_RUN_FILE_PREDICTIONS), r->steps_done);
         free(pred);
         return;
     }

@@ -287,7 +287,7 @@ static int step_report(struct run *r, struct lleval_run_result *res, struct llev
     (void)res;
 
     lleval_report_opts_init(&ropts);
-    ropts.status = "done"; /* the manifest says "running" until the run ends */
+    ropts.status = LLEVAL_RUN_DONE; /* the manifest says "running" until the run ends */
     rc = r->st.n_parts ? lleval_run_flush(r, true, err) : 0; /* the report reads the manifest */
     if (!rc)
         rc = lleval_report_write_opts(r->dir, &ropts, err);

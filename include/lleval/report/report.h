@@ -6,8 +6,9 @@
  *
  * The report only reads the run directory (manifest.json, config.resolved.yaml,
  * results/scores.json, results/predictions.csv, results/results_combined.jsonl,
- * parts/.../state.json through the doctor) and the prepared datasets named by
- * the run's config; it never changes a result. Whatever is missing (no scores
+ * parts/.../state.json through the doctor), each through the module that owns
+ * its format (rundir.h, result.h, predictions.h, runs.h), and the prepared
+ * datasets named by the run's config; it never changes a result. Whatever is missing (no scores
  * after --to-step poll, prepared data deleted, telemetry disabled) is said in
  * the report rather than failing it. docs/report.md describes every section.
  *
@@ -17,6 +18,7 @@
 #ifndef LLEVAL_REPORT_H
 #define LLEVAL_REPORT_H
 
+#include "lleval/run/rundir.h" /* enum lleval_run_status */
 #include "lleval/util/error.h"
 #include "lleval/util/text.h" /* lleval_html_escape(), lleval_md_escape() */
 #include "lleval/util/util.h"
@@ -26,10 +28,10 @@
 #define LLEVAL_REPORT_RIGHT 3
 
 struct lleval_report_opts {
-    /* The status to show instead of the manifest's (borrowed; NULL: the
-     * manifest's). The run's own report step passes "done": its manifest
-     * says "running" until the run ends. */
-    const char *status;
+    /* The status to show instead of the manifest's (LLEVAL_RUN_UNKNOWN, the
+     * default: the manifest's). The run's own report step passes
+     * LLEVAL_RUN_DONE: its manifest says "running" until the run ends. */
+    enum lleval_run_status status;
     /* The "generated" time, seconds since the epoch (0: now). */
     double generated_at;
 };
