@@ -102,7 +102,7 @@ const char *lleval_did_you_mean(const char *word, const char *const *candidates,
  * across platforms and runs: ids, custom_id hashes, hash sets and the dry
  * engine use it. */
 uint64_t lleval_hash64(const char *s);
-/* Plain 64-bit FNV-1a of a string (NULL hashes as ""), without the avalanche:
+/* Standard 64-bit FNV-1a of a string (NULL hashes as ""), no avalanche:
  * its low bits are weak, so hash tables use lleval_hash64(). Kept for values
  * that must stay stable, such as the bootstrap seeds derived from labels. */
 uint64_t lleval_fnv1a64(const char *s);
