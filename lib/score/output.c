@@ -138,17 +138,18 @@ static const char *const table_header[] = {"dataset", "prompt", "temp",     "n",
 
 static char *fmt_ci(const struct lleval_ci *ci, double scale, int decimals, bool with_ci)
 {
+    struct lleval_sb sb = LLEVAL_SB_INIT;
     if (ci->n == 0 || !isfinite(ci->mean))
         return lleval_xstrdup("-");
-    if (with_ci && isfinite(ci->lo) && isfinite(ci->hi))
-        return lleval_xasprintf("%.*f [%.*f, %.*f]", decimals, ci->mean * scale, decimals,
-                                ci->lo * scale, decimals, ci->hi * scale);
-    return lleval_xasprintf("%.*f", decimals, ci->mean * scale);
+    lleval_sb_add_ci(&sb, ci->mean * scale, with_ci ? ci->lo * scale : NAN,
+                     with_ci ? ci->hi * scale : NAN, decimals, " [", "]");
+    return lleval_sb_detach(&sb, NULL);
 }
 
 static char *fmt_pct(long part, long whole)
 {
-    return whole > 0 ? lleval_xasprintf("%.1f", pct(part, whole)) : lleval_xstrdup("-");
+    char buf[64];
+    return lleval_xstrdup(lleval_fmt_fixed(buf, sizeof(buf), pct(part, whole), 1, "-"));
 }
 
 /* Overall rows are shown when a dataset has more than one group (or in JSON mode). */
