@@ -49,7 +49,7 @@ struct gold_set {
     struct lleval_norm *golds; /* views: text.alloc 0, never released one by one */
     size_t *choice_offs;
     size_t n_choices, cap_choices;
-    const char **choices; /* views */
+    const char **choices;      /* views */
     struct lleval_idset index; /* id hash -> item index (exact: ids compared) */
 };
 
@@ -62,7 +62,7 @@ struct pred_map {
     struct lleval_sb strs;
     struct pred_entry *e;
     size_t n, cap;
-    uint8_t *used; /* per entry: a gold question looked it up */
+    uint8_t *used;             /* per entry: a gold question looked it up */
     struct lleval_idset index; /* key hash -> entry index (exact: keys compared) */
 };
 

@@ -256,9 +256,12 @@ static void test_table_numeric_cjk(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration),   cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_ci),         cmocka_unit_test(test_numeric_cell),
-        cmocka_unit_test(test_table_wide), cmocka_unit_test(test_table_styles),
+        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_ci),
+        cmocka_unit_test(test_numeric_cell),
+        cmocka_unit_test(test_table_wide),
+        cmocka_unit_test(test_table_styles),
         cmocka_unit_test(test_table_numeric_cjk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,8 +102,8 @@ struct lleval_dist {
     struct lleval_dist_bin *bins; /* n_bins bins in the order first seen, cap allocated */
     size_t n_bins;
     size_t cap;
-    uint64_t n; /* values added */
-    double sum; /* their exact sum, in the order added */
+    uint64_t n;                /* values added */
+    double sum;                /* their exact sum, in the order added */
     struct lleval_idset index; /* bin key -> its index in bins */
 };
 
