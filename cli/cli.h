@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "lleval/util/error.h"
+#include "lleval/util/format.h" /* durations and tables for every command */
 
 struct cli_ctx {
     const char *prog;
@@ -86,7 +87,9 @@ const char *cli_reset(const struct cli_ctx *ctx);
 
 /*
  * Aligned tables: add a header and rows of cells, then print. Columns whose
- * cells all look numeric are right-aligned. Cells are copied.
+ * cells all look numeric are right-aligned. Cells are copied. A thin wrapper
+ * of util/format.h's lleval_table (widths in display columns), adding
+ * varargs rows and the bold header.
  */
 struct cli_table;
 struct cli_table *cli_table_new(int ncols);
@@ -95,9 +98,6 @@ void cli_table_row(struct cli_table *t, ...);    /* ncols const char * */
 void cli_table_rowv(struct cli_table *t, const char *const *cells);
 void cli_table_print(struct cli_table *t, FILE *f, const struct cli_ctx *ctx);
 void cli_table_free(struct cli_table *t);
-
-/* Formats seconds as "42s", "3m05s", "2h10m" ("?" when negative). */
-void cli_fmt_duration(char *buf, size_t size, double s);
 
 /* Flushes and checks stdout: a full disk is an error (returns 4). */
 int cli_finish_stdout(struct cli_ctx *ctx, int status);

@@ -73,7 +73,7 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
             lleval_fmt_utc(start, sizeof(start), r->started_at);
             start[16] = '\0'; /* 2024-09-09T12:34 */
             start[10] = ' ';
-            cli_fmt_duration(dur, sizeof(dur), r->updated_at - r->started_at);
+            lleval_fmt_duration(dur, sizeof(dur), r->updated_at - r->started_at, 0);
             cli_table_row(t, r->id, nz(r->model_id), nz(r->engine),
                           lleval_run_status_name(r->status), prog, head, start, dur);
         }

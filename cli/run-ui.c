@@ -115,7 +115,7 @@ static void on_progress(void *ud, const struct lleval_progress *p)
     if (!ui->live && now - ui->last_plain < 10.0 && p->answered < p->total)
         return;
     ui->last_plain = now;
-    cli_fmt_duration(eta, sizeof(eta), p->eta_s);
+    lleval_fmt_duration(eta, sizeof(eta), p->eta_s, 0);
     lleval_sb_addf(&line, "poll %zu/%zu", p->answered, p->total);
     if (p->total)
         lleval_sb_addf(&line, " (%.0f%%)", 100.0 * (double)p->answered / (double)p->total);
@@ -178,7 +178,7 @@ int cli_run_and_report(struct cli_ctx *ctx, struct lleval_config *cfg,
         cli_error_lib(ctx, &err);
     if (res.run_id && !json) {
         char took[32];
-        cli_fmt_duration(took, sizeof(took), lleval_monotonic() - t0);
+        lleval_fmt_duration(took, sizeof(took), lleval_monotonic() - t0, 0);
         if (rc == LLEVAL_EINTR || rc == LLEVAL_EENGINE)
             cli_info(ctx, "run %s stopped after %s; resume with `lleval runs resume %s`",
                      res.run_id, took, res.run_id);

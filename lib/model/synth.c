@@ -25,6 +25,7 @@
 #include "lleval/model/gguf.h"
 #include "lleval/platform/platform.h"
 #include "lleval/model/synth.h"
+#include "lleval/util/idset.h"
 #include "lleval/util/util.h"
 
 /* ---- options --------------------------------------------------------------- */
@@ -159,51 +160,32 @@ static const char *const words[] = {
 
 #define SPACE_PIECE "\xe2\x96\x81" /* U+2581, SentencePiece's word boundary */
 
-/* A small open-addressing set of strings, to keep tokens unique. */
-struct strset {
-    const char **slots;
-    size_t cap;
-};
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* Adds s (borrowed) unless present; returns true when added. */
-static bool strset_add(struct strset *set, const char *s)
-{
-    size_t i = (size_t)(fnv1a(s) & (set->cap - 1));
-    while (set->slots[i]) {
-        if (!strcmp(set->slots[i], s))
-            return false;
-        i = (i + 1) & (set->cap - 1);
-    }
-    set->slots[i] = s;
-    return true;
-}
-
 struct vocab_builder {
     struct lleval_synth_vocab *v;
     size_t want;
-    struct strset set;
+    struct lleval_idset set; /* token hash -> index in v->tokens, to keep tokens unique */
 };
+
+/* True when text is already a token of the vocabulary being built. */
+static bool vb_has(const struct vocab_builder *b, const char *text, uint64_t h)
+{
+    uint32_t k;
+    for (size_t pos = 0; lleval_idset_next(&b->set, h, &pos, &k);)
+        if (!strcmp(b->v->tokens[k], text))
+            return true;
+    return false;
+}
 
 /* Appends a token (copied) when there is room and it is new. */
 static void vb_add(struct vocab_builder *b, const char *text, int32_t type)
 {
     struct lleval_synth_vocab *v = b->v;
+    uint64_t h = lleval_idset_hash(text);
     char *copy;
-    if (v->n >= b->want)
+    if (v->n >= b->want || vb_has(b, text, h))
         return;
     copy = lleval_xstrdup(text);
-    if (!strset_add(&b->set, copy)) {
-        free(copy);
-        return;
-    }
+    lleval_idset_add(&b->set, h, (uint32_t)v->n);
     if (type == 1 && v->first_normal == b->want)
         v->first_normal = v->n;
     v->tokens[v->n] = copy;
@@ -247,10 +229,8 @@ void lleval_synth_vocab_build(struct lleval_synth_vocab *v, size_t n)
     v->first_normal = n;
     b.v = v;
     b.want = n;
-    b.set.cap = 16;
-    while (b.set.cap < 2 * n + 2)
-        b.set.cap *= 2;
-    b.set.slots = lleval_xcalloc(b.set.cap, sizeof(char *));
+    b.set = (struct lleval_idset)LLEVAL_IDSET_INIT;
+    lleval_idset_reserve(&b.set, n);
 
     vb_add(&b, "<unk>", 2);
     vb_add(&b, "<s>", 3);
@@ -283,7 +263,7 @@ void lleval_synth_vocab_build(struct lleval_synth_vocab *v, size_t n)
         snprintf(buf, sizeof(buf), SPACE_PIECE "w%zu", k);
         vb_add(&b, buf, 1);
     }
-    free(b.set.slots);
+    lleval_idset_release(&b.set);
 }
 
 void lleval_synth_vocab_release(struct lleval_synth_vocab *v)

@@ -11,17 +11,10 @@
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
+#include "lleval/util/text.h"
 #include "score_int.h"
 
 /* ---- gold sets ---- */
-
-uint64_t lleval_score_hash(const char *s)
-{
-    uint64_t h = 0xCBF29CE484222325ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001B3ULL;
-    return h;
-}
 
 /* Frees the items and arenas of g, keeping its name, type and scoring. */
 static void gold_clear_items(struct gold_set *g)
@@ -33,7 +26,7 @@ static void gold_clear_items(struct gold_set *g)
     free(g->golds);
     free(g->choice_offs);
     free(g->choices);
-    free(g->slots);
+    lleval_idset_release(&g->index);
     lleval_sb_release(&g->strs);
     lleval_sb_release(&g->gtext);
     g->items = NULL;
@@ -43,9 +36,8 @@ static void gold_clear_items(struct gold_set *g)
     g->golds = NULL;
     g->choice_offs = NULL;
     g->choices = NULL;
-    g->slots = NULL;
     g->n_items = g->cap_items = g->n_gtoks = g->cap_gtoks = 0;
-    g->n_golds = g->cap_golds = g->n_choices = g->cap_choices = g->n_slots = 0;
+    g->n_golds = g->cap_golds = g->n_choices = g->cap_choices = 0;
 }
 
 void lleval_gold_free(struct gold_set *g)
@@ -60,16 +52,12 @@ void lleval_gold_free(struct gold_set *g)
 
 long lleval_gold_find(const struct gold_set *g, const char *id)
 {
-    uint64_t h = lleval_score_hash(id);
-    if (!g->n_slots)
-        return -1;
-    for (size_t i = (size_t)h & (g->n_slots - 1);; i = (i + 1) & (g->n_slots - 1)) {
-        const struct slot *sl = &g->slots[i];
-        if (!sl->idx)
-            return -1;
-        if (sl->hash == (uint32_t)(h >> 32) && !strcmp(g->items[sl->idx - 1].id, id))
-            return (long)(sl->idx - 1);
-    }
+    uint64_t h = lleval_idset_hash(id);
+    uint32_t k;
+    for (size_t pos = 0; lleval_idset_next(&g->index, h, &pos, &k);)
+        if (!strcmp(g->items[k].id, id))
+            return (long)k;
+    return -1;
 }
 
 /* Once every item is in: sets the views into the arenas and builds the id
@@ -93,23 +81,10 @@ static void gold_finish(struct gold_set *g)
     for (size_t i = 0; i < g->n_items; i++)
         g->items[i].id = g->strs.buf + g->items[i].id_off;
 
-    g->n_slots = 16;
-    while (g->n_slots < 2 * g->n_items + 1)
-        g->n_slots *= 2;
-    g->slots = lleval_xcalloc(g->n_slots, sizeof(*g->slots));
-    for (size_t k = 0; k < g->n_items; k++) {
-        uint64_t h = lleval_score_hash(g->items[k].id);
-        size_t i = (size_t)h & (g->n_slots - 1);
-        bool dup = false;
-        while (g->slots[i].idx &&
-               !(dup = g->slots[i].hash == (uint32_t)(h >> 32) &&
-                       !strcmp(g->items[g->slots[i].idx - 1].id, g->items[k].id)))
-            i = (i + 1) & (g->n_slots - 1);
-        if (!dup) {
-            g->slots[i].idx = (uint32_t)(k + 1);
-            g->slots[i].hash = (uint32_t)(h >> 32);
-        }
-    }
+    lleval_idset_reserve(&g->index, g->n_items);
+    for (size_t k = 0; k < g->n_items; k++)
+        if (lleval_gold_find(g, g->items[k].id) < 0)
+            lleval_idset_add(&g->index, lleval_idset_hash(g->items[k].id), (uint32_t)k);
 }
 
 static size_t add_str(struct lleval_sb *sb, const char *s)
@@ -244,32 +219,6 @@ static bool hex4(const char *p, const char *end, unsigned *out)
     return true;
 }
 
-static void put_utf8(struct lleval_sb *sb, unsigned cp)
-{
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    lleval_sb_add(sb, b, n);
-}
-
 /* Reads a JSON string at f->p; appends it (NUL-terminated) to f->buf when
  * keep, and sets *off to its offset. */
 static bool fast_string(struct fast_line *f, bool keep, size_t *off)
@@ -351,7 +300,7 @@ static bool fast_string(struct fast_line *f, bool keep, size_t *off)
                 return false;
             }
             if (keep)
-                put_utf8(&f->buf, cp);
+                lleval_utf8_encode(&f->buf, (int32_t)cp);
             break;
         }
         default:
@@ -671,44 +620,30 @@ void lleval_pred_map_release(struct pred_map *m)
     lleval_sb_release(&m->strs);
     free(m->e);
     free(m->used);
-    free(m->slots);
+    lleval_idset_release(&m->index);
     memset(m, 0, sizeof(*m));
 }
 
 const struct pred_entry *lleval_pred_map_get(const struct pred_map *m, const char *key)
 {
-    uint64_t h = lleval_score_hash(key);
-    if (!m->n_slots)
-        return NULL;
-    for (size_t i = (size_t)h & (m->n_slots - 1);; i = (i + 1) & (m->n_slots - 1)) {
-        const struct slot *sl = &m->slots[i];
-        if (!sl->idx)
-            return NULL;
-        if (sl->hash == (uint32_t)(h >> 32) && !strcmp(m->strs.buf + m->e[sl->idx - 1].key, key))
-            return &m->e[sl->idx - 1];
-    }
+    uint64_t h = lleval_idset_hash(key);
+    uint32_t k;
+    for (size_t pos = 0; lleval_idset_next(&m->index, h, &pos, &k);)
+        if (!strcmp(m->strs.buf + m->e[k].key, key))
+            return &m->e[k];
+    return NULL;
 }
 
 /* Indexes the entries; false on a repeated key. */
 static bool pred_map_index(struct pred_map *m)
 {
-    m->n_slots = 16;
-    while (m->n_slots < 2 * m->n + 1)
-        m->n_slots *= 2;
-    m->slots = lleval_xcalloc(m->n_slots, sizeof(*m->slots));
+    lleval_idset_reserve(&m->index, m->n);
     m->used = lleval_xcalloc(m->n + 1, 1);
     for (size_t k = 0; k < m->n; k++) {
         const char *key = m->strs.buf + m->e[k].key;
-        uint64_t h = lleval_score_hash(key);
-        size_t i = (size_t)h & (m->n_slots - 1);
-        while (m->slots[i].idx) {
-            if (m->slots[i].hash == (uint32_t)(h >> 32) &&
-                !strcmp(m->strs.buf + m->e[m->slots[i].idx - 1].key, key))
-                return false;
-            i = (i + 1) & (m->n_slots - 1);
-        }
-        m->slots[i].idx = (uint32_t)(k + 1);
-        m->slots[i].hash = (uint32_t)(h >> 32);
+        if (lleval_pred_map_get(m, key))
+            return false;
+        lleval_idset_add(&m->index, lleval_idset_hash(key), (uint32_t)k);
     }
     return true;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "lleval/score/normalize.h"
+#include "lleval/util/text.h"
 #include "normalize_int.h"
 #include "score_int.h"
 
@@ -170,7 +171,7 @@ static void grow_cp(struct lleval_norm *a, int k, size_t n)
 /* Decodes s into a->cp[k]; invalid bytes become U+FFFD. Returns the count. */
 static size_t decode(struct lleval_norm *a, int k, const char *s, size_t len)
 {
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    const unsigned char *p = (const unsigned char *)s;
     size_t n = 0, i = 0;
     grow_cp(a, k, len + 1);
     while (i < len) {
@@ -178,27 +179,9 @@ static size_t decode(struct lleval_norm *a, int k, const char *s, size_t len)
             a->cp[k][n++] = p[i++];
             continue;
         }
-        int32_t c;
-        utf8proc_ssize_t used = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
-        if (used <= 0) {
-            c = 0xFFFD;
-            used = 1;
-        }
-        a->cp[k][n++] = c;
-        i += (size_t)used;
+        i += lleval_utf8_decode(s + i, len - i, &a->cp[k][n++]);
     }
     return n;
-}
-
-static void encode(struct lleval_sb *sb, int32_t c)
-{
-    utf8proc_uint8_t buf[4];
-    utf8proc_ssize_t n = utf8proc_encode_char(c, buf);
-    if (n <= 0) {
-        lleval_sb_adds(sb, "\xEF\xBF\xBD");
-        return;
-    }
-    lleval_sb_add(sb, buf, (size_t)n);
 }
 
 /* Canonical decomposition (NFD) of cp[0][0..n) into cp[0]; returns the new count. */
@@ -207,7 +190,7 @@ static size_t nfd(struct lleval_norm *a, size_t n)
     struct lleval_sb tmp = LLEVAL_SB_INIT;
     utf8proc_ssize_t got;
     for (size_t i = 0; i < n; i++)
-        encode(&tmp, a->cp[0][i]);
+        lleval_utf8_encode(&tmp, a->cp[0][i]);
     for (;;) {
         got = utf8proc_decompose((const utf8proc_uint8_t *)tmp.buf, (utf8proc_ssize_t)tmp.len,
                                  a->cp[0], (utf8proc_ssize_t)a->cp_cap[0],
@@ -473,13 +456,7 @@ static void norm_fill(struct lleval_norm *a, const char *s, size_t len, bool use
             if (out[i] < 128) {
                 t[a->text.len++] = (char)out[i];
             } else {
-                utf8proc_ssize_t k =
-                    utf8proc_encode_char(out[i], (utf8proc_uint8_t *)t + a->text.len);
-                if (k <= 0) {
-                    memcpy(t + a->text.len, "\xEF\xBF\xBD", 3);
-                    k = 3;
-                }
-                a->text.len += (size_t)k;
+                a->text.len += lleval_utf8_put(t + a->text.len, out[i]);
             }
         }
     }

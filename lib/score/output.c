@@ -8,6 +8,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
 #include "lleval/score/score.h"
+#include "lleval/util/format.h"
 #include "lleval/util/util.h"
 
 /* ---- output ---- */
@@ -35,7 +36,7 @@ static json_t *metric_json(const struct lleval_ci *ci, double scale)
 
 static double pct(long part, long whole)
 {
-    return whole > 0 ? 100.0 * (double)part / (double)whole : NAN;
+    return lleval_pct((double)part, (double)whole);
 }
 
 static json_t *group_json(const struct lleval_score_group *g)
@@ -137,17 +138,18 @@ static const char *const table_header[] = {"dataset", "prompt", "temp",     "n",
 
 static char *fmt_ci(const struct lleval_ci *ci, double scale, int decimals, bool with_ci)
 {
+    struct lleval_sb sb = LLEVAL_SB_INIT;
     if (ci->n == 0 || !isfinite(ci->mean))
         return lleval_xstrdup("-");
-    if (with_ci && isfinite(ci->lo) && isfinite(ci->hi))
-        return lleval_xasprintf("%.*f [%.*f, %.*f]", decimals, ci->mean * scale, decimals,
-                                ci->lo * scale, decimals, ci->hi * scale);
-    return lleval_xasprintf("%.*f", decimals, ci->mean * scale);
+    lleval_sb_add_ci(&sb, ci->mean * scale, with_ci ? ci->lo * scale : NAN,
+                     with_ci ? ci->hi * scale : NAN, decimals, " [", "]");
+    return lleval_sb_detach(&sb, NULL);
 }
 
 static char *fmt_pct(long part, long whole)
 {
-    return whole > 0 ? lleval_xasprintf("%.1f", pct(part, whole)) : lleval_xstrdup("-");
+    char buf[64];
+    return lleval_xstrdup(lleval_fmt_fixed(buf, sizeof(buf), pct(part, whole), 1, "-"));
 }
 
 /* Overall rows are shown when a dataset has more than one group (or in JSON mode). */
@@ -223,44 +225,24 @@ void lleval_score_notes(const struct lleval_score_result *res, struct lleval_sb 
         lleval_sb_addf(out, "duplicates: %ld repeated rows (not scored)\n", res->duplicates);
 }
 
-/* Display width: one column per UTF-8 code point. */
-static size_t width(const char *s)
-{
-    size_t w = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            w++;
-    return w;
-}
-
 char *lleval_score_format_table(const struct lleval_score_result *res)
 {
+    /* the tool's table style, without its trimming: the first three columns
+     * (dataset, prompt, temp) left-aligned, the numbers right-aligned */
+    static const struct lleval_table_style style = {"  ", "", "", false};
     struct lleval_score_table t;
+    struct lleval_table *tab;
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    size_t *w;
     lleval_score_table(res, &t);
-    w = lleval_xcalloc(t.ncols, sizeof(*w));
-    for (size_t r = 0; r < t.nrows; r++)
-        for (size_t c = 0; c < t.ncols; c++)
-            if (width(t.cells[r * t.ncols + c]) > w[c])
-                w[c] = width(t.cells[r * t.ncols + c]);
-    for (size_t r = 0; r < t.nrows; r++) {
-        for (size_t c = 0; c < t.ncols; c++) {
-            const char *cell = t.cells[r * t.ncols + c];
-            size_t pad = w[c] - width(cell);
-            bool left = c < 3, last = c + 1 == t.ncols;
-            if (!left)
-                lleval_sb_addf(&sb, "%*s", (int)pad, "");
-            lleval_sb_adds(&sb, cell);
-            if (left && !last)
-                lleval_sb_addf(&sb, "%*s", (int)pad, "");
-            if (!last)
-                lleval_sb_adds(&sb, "  ");
-        }
-        lleval_sb_addch(&sb, '\n');
-    }
+    tab = lleval_table_new(t.ncols);
+    for (size_t c = 0; c < t.ncols; c++)
+        lleval_table_align(tab, c, c < 3 ? LLEVAL_ALIGN_LEFT : LLEVAL_ALIGN_RIGHT);
+    lleval_table_header(tab, (const char *const *)t.cells);
+    for (size_t r = 1; r < t.nrows; r++)
+        lleval_table_row(tab, (const char *const *)t.cells + r * t.ncols);
+    lleval_table_render(tab, &style, &sb);
     lleval_score_notes(res, &sb);
-    free(w);
+    lleval_table_free(tab);
     lleval_score_table_release(&t);
     return lleval_sb_detach(&sb, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lleval/util/error.h"
+#include "lleval/util/idset.h"
 #include "lleval/score/metrics.h"
 #include "lleval/util/util.h"
 
@@ -19,12 +20,6 @@ struct gold_item {
     uint32_t first;  /* QA: first gold in set->golds; MC: first choice in set->choices */
     uint32_t count;  /* golds or choices */
     int gold_choice; /* MC: index of the right choice, -1 when the gold names none */
-};
-
-/* A hash table slot: entry index + 1 (0: empty) and the top of the key's hash. */
-struct slot {
-    uint32_t idx;
-    uint32_t hash;
 };
 
 /* Where one normalized gold answer lies in the set's arenas. */
@@ -54,9 +49,8 @@ struct gold_set {
     struct lleval_norm *golds; /* views: text.alloc 0, never released one by one */
     size_t *choice_offs;
     size_t n_choices, cap_choices;
-    const char **choices; /* views */
-    struct slot *slots;   /* id hash table */
-    size_t n_slots;
+    const char **choices;      /* views */
+    struct lleval_idset index; /* id hash -> item index (exact: ids compared) */
 };
 
 /* The predictions object {"question id": "answer"} as a hash map. */
@@ -68,9 +62,8 @@ struct pred_map {
     struct lleval_sb strs;
     struct pred_entry *e;
     size_t n, cap;
-    uint8_t *used; /* per entry: a gold question looked it up */
-    struct slot *slots;
-    size_t n_slots;
+    uint8_t *used;             /* per entry: a gold question looked it up */
+    struct lleval_idset index; /* key hash -> entry index (exact: keys compared) */
 };
 
 /*
@@ -83,9 +76,6 @@ struct pred_map {
 void lleval_norm_set_unsorted(struct lleval_norm *a, const char *s, size_t len, bool nfd);
 void lleval_qa_score_unsorted(struct lleval_norm *pred, const struct lleval_norm *golds,
                               size_t n_golds, struct lleval_qa_score *out);
-
-/* FNV-1a of a NUL-terminated string. */
-uint64_t lleval_score_hash(const char *s);
 
 /* Loads <prepared_dir>/<name>.jsonl and its info file into a new gold set
  * (*out, owned: lleval_gold_free). Errors name the file and line and say to

@@ -149,10 +149,9 @@ uint64_t lleval_rng_binomial(struct lleval_rng *r, uint64_t n, double p)
 
 uint64_t lleval_seed_derive(uint64_t seed, const char *label)
 {
-    uint64_t h = 0xCBF29CE484222325ULL; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)label; p && *p; p++)
-        h = (h ^ *p) * 0x100000001B3ULL;
-    uint64_t x = seed ^ h;
+    /* plain FNV-1a, not lleval_hash64(): the seeds, and so every interval
+     * already published, stay as they were */
+    uint64_t x = seed ^ lleval_fnv1a64(label);
     return splitmix64(&x);
 }
 
@@ -295,8 +294,7 @@ double lleval_mcnemar_exact(long b, long c)
  * (a draw costs about a sixteenth of a binomial variate). */
 #define DIRECT_FACTOR 16
 
-#define EMPTY_KEY UINT64_MAX
-#define ZERO_KEY  (UINT64_MAX - 1)
+#define ZERO_KEY (UINT64_MAX - 1)
 
 /* Sign, exponent and the top 6 mantissa bits: bins one part in 64 wide. */
 static uint64_t bin_key(double v)
@@ -317,53 +315,24 @@ void lleval_dist_init(struct lleval_dist *d)
 void lleval_dist_release(struct lleval_dist *d)
 {
     free(d->bins);
+    lleval_idset_release(&d->index);
     lleval_dist_init(d);
-}
-
-static size_t slot_of(uint64_t key, size_t cap)
-{
-    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
-}
-
-static struct lleval_dist_bin *find_bin(struct lleval_dist *d, uint64_t key);
-
-static void rehash(struct lleval_dist *d, size_t cap)
-{
-    struct lleval_dist_bin *old = d->bins;
-    size_t old_cap = d->cap;
-    d->bins = lleval_xmalloc(cap * sizeof(*d->bins));
-    d->cap = cap;
-    d->n_bins = 0;
-    for (size_t i = 0; i < cap; i++)
-        d->bins[i].key = EMPTY_KEY;
-    for (size_t i = 0; i < old_cap; i++) {
-        if (old[i].key == EMPTY_KEY)
-            continue;
-        struct lleval_dist_bin *b = find_bin(d, old[i].key);
-        b->count = old[i].count;
-        b->sum = old[i].sum;
-    }
-    free(old);
 }
 
 /* Finds or creates the bin of key. */
 static struct lleval_dist_bin *find_bin(struct lleval_dist *d, uint64_t key)
 {
-    size_t i;
-    if ((d->n_bins + 1) * 4 > d->cap * 3)
-        rehash(d, d->cap ? d->cap * 2 : 16);
-    for (i = slot_of(key, d->cap);; i = (i + 1) & (d->cap - 1)) {
-        struct lleval_dist_bin *b = &d->bins[i];
-        if (b->key == key)
-            return b;
-        if (b->key == EMPTY_KEY) {
-            b->key = key;
-            b->count = 0;
-            b->sum = 0;
-            d->n_bins++;
-            return b;
-        }
-    }
+    bool found;
+    size_t at = lleval_idset_put(&d->index, key, (uint32_t)d->n_bins, &found);
+    struct lleval_dist_bin *b;
+    if (found)
+        return &d->bins[d->index.vals[at]];
+    LLEVAL_GROW(d->bins, d->n_bins, d->cap);
+    b = &d->bins[d->n_bins++];
+    b->key = key;
+    b->count = 0;
+    b->sum = 0;
+    return b;
 }
 
 void lleval_dist_add(struct lleval_dist *d, double v)
@@ -380,10 +349,8 @@ void lleval_dist_add(struct lleval_dist *d, double v)
 
 void lleval_dist_merge(struct lleval_dist *into, const struct lleval_dist *from)
 {
-    for (size_t i = 0; i < from->cap; i++) {
+    for (size_t i = 0; i < from->n_bins; i++) {
         const struct lleval_dist_bin *s = &from->bins[i];
-        if (s->key == EMPTY_KEY)
-            continue;
         struct lleval_dist_bin *b = find_bin(into, s->key);
         b->count += s->count;
         b->sum += s->sum;
@@ -423,9 +390,8 @@ int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t 
     double *value = lleval_xmalloc(d->n_bins * sizeof(double));
     double *stats = lleval_xmalloc((size_t)resamples * sizeof(double));
     struct lleval_rng r;
-    for (size_t i = 0; i < d->cap; i++)
-        if (d->bins[i].key != EMPTY_KEY)
-            bins[k++] = d->bins[i];
+    for (size_t i = 0; i < d->n_bins; i++)
+        bins[k++] = d->bins[i];
     qsort(bins, k, sizeof(*bins), cmp_bin);
     for (size_t i = 0; i < k; i++)
         value[i] = bins[i].sum / (double)bins[i].count;

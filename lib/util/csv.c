@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/util/csv.h"
+#include "lleval/util/text.h"
 
 /* Bytes read from the file at a time. */
 #define CSV_CHUNK (64u * 1024u)
@@ -458,17 +459,7 @@ void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first)
 {
     if (!first)
         lleval_sb_addch(sb, ',');
-    if (!strpbrk(s, ",\"\r\n")) {
-        lleval_sb_adds(sb, s);
-        return;
-    }
-    lleval_sb_addch(sb, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            lleval_sb_addch(sb, '"');
-        lleval_sb_addch(sb, *s);
-    }
-    lleval_sb_addch(sb, '"');
+    lleval_csv_quote(sb, s);
 }
 
 void lleval_csv_end_record(struct lleval_sb *sb)

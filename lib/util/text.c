@@ -9,23 +9,61 @@
 
 /* ---- UTF-8 ---- */
 
-size_t lleval_utf8_seq(const char *p, size_t left)
+/* The one UTF-8 sequence check of the tree: the length (1..4) of the valid
+ * sequence at s (left >= 1 bytes), or 0 for an invalid lead or continuation
+ * byte, an overlong form, a surrogate, a code point above U+10FFFF or a
+ * sequence cut short. */
+static size_t seq_len(const unsigned char *s, size_t left)
 {
-    unsigned char c = (unsigned char)p[0];
-    size_t n, bad;
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp;
     if (c < 0x80)
         return 1;
-    if (c >= 0xC2 && c <= 0xDF)
+    if ((c & 0xE0) == 0xC0) {
         n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
         n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
         n = 4;
-    else
+        cp = c & 0x07;
+    } else {
         return 0;
-    if (n > left || !lleval_utf8_valid(p, n, &bad))
+    }
+    if (n > left)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
     return n;
+}
+
+bool lleval_utf8_valid(const char *str, size_t len, size_t *bad_offset)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = s[i] < 0x80 ? 1 : seq_len(s + i, len - i);
+        if (!n) {
+            if (bad_offset)
+                *bad_offset = i;
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+size_t lleval_utf8_seq(const char *p, size_t left)
+{
+    return seq_len((const unsigned char *)p, left);
 }
 
 size_t lleval_utf8_decode(const char *p, size_t left, int32_t *cp)
@@ -54,29 +92,38 @@ size_t lleval_utf8_decode(const char *p, size_t left, int32_t *cp)
     return n;
 }
 
+size_t lleval_utf8_put(char out[4], int32_t cp)
+{
+    if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        memcpy(out, LLEVAL_UTF8_REPLACEMENT, 3);
+        return 3;
+    }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 void lleval_utf8_encode(struct lleval_sb *sb, int32_t cp)
 {
     char b[4];
-    if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        lleval_sb_adds(sb, LLEVAL_UTF8_REPLACEMENT);
-    } else if (cp < 0x80) {
-        lleval_sb_addch(sb, (char)cp);
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        lleval_sb_add(sb, b, 2);
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        lleval_sb_add(sb, b, 3);
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        lleval_sb_add(sb, b, 4);
-    }
+    lleval_sb_add(sb, b, lleval_utf8_put(b, cp));
 }
 
 size_t lleval_utf8_copy(struct lleval_sb *sb, const char *s, size_t len)

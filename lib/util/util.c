@@ -1,4 +1,4 @@
-/* Checked allocation, the string buffer, strict number parsing, UTF-8. */
+/* Checked allocation, the string buffer, strict number parsing, hashes. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -63,20 +63,26 @@ char *lleval_xasprintf(const char *fmt, ...)
     return lleval_sb_detach(&sb, NULL);
 }
 
-void lleval_sb_init(struct lleval_sb *sb, size_t hint)
+void lleval_sb_init_max(struct lleval_sb *sb, size_t hint, size_t max)
 {
     sb->len = 0;
     sb->alloc = 0;
     sb->buf = lleval_sb_empty;
+    sb->max = max;
     if (hint)
         lleval_sb_grow(sb, hint);
+}
+
+void lleval_sb_init(struct lleval_sb *sb, size_t hint)
+{
+    lleval_sb_init_max(sb, hint, 0);
 }
 
 void lleval_sb_release(struct lleval_sb *sb)
 {
     if (sb->alloc)
         free(sb->buf);
-    lleval_sb_init(sb, 0);
+    lleval_sb_init_max(sb, 0, sb->max);
 }
 
 void lleval_sb_reset(struct lleval_sb *sb)
@@ -118,6 +124,14 @@ void lleval_sb_add(struct lleval_sb *sb, const void *data, size_t len)
     lleval_sb_setlen(sb, sb->len + len);
 }
 
+int lleval_sb_try_add(struct lleval_sb *sb, const void *data, size_t len)
+{
+    if (sb->max && (sb->len > sb->max || len > sb->max - sb->len))
+        return LLEVAL_EINVAL;
+    lleval_sb_add(sb, data, len);
+    return 0;
+}
+
 void lleval_sb_adds(struct lleval_sb *sb, const char *s)
 {
     lleval_sb_add(sb, s, strlen(s));
@@ -157,7 +171,7 @@ char *lleval_sb_detach(struct lleval_sb *sb, size_t *len)
     if (len)
         *len = sb->len;
     p = sb->alloc ? sb->buf : lleval_xstrdup("");
-    lleval_sb_init(sb, 0);
+    lleval_sb_init_max(sb, 0, sb->max);
     return p;
 }
 
@@ -249,49 +263,6 @@ int lleval_parse_size(const char *s, uint64_t *out)
     return LLEVAL_EINVAL;
 }
 
-bool lleval_utf8_valid(const char *str, size_t len, size_t *bad_offset)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            goto bad;
-        }
-        if (i + n >= len)
-            goto bad;
-        for (size_t k = 1; k <= n; k++) {
-            if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
-                goto bad;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            goto bad;
-        i += n + 1;
-        continue;
-    bad:
-        if (bad_offset)
-            *bad_offset = i;
-        return false;
-    }
-    return true;
-}
-
 bool lleval_str_starts_with(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -355,13 +326,26 @@ const char *lleval_fmt_num(char *buf, size_t size, double v)
     return buf;
 }
 
+/* The FNV-1a loop of the tree, from the given offset basis. */
+static uint64_t fnv1a_from(uint64_t h, const char *s)
+{
+    for (; s && *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001B3ULL; /* the 64-bit FNV prime */
+    }
+    return h;
+}
+
+uint64_t lleval_fnv1a64(const char *s)
+{
+    return fnv1a_from(0xCBF29CE484222325ULL, s); /* the 64-bit FNV offset basis */
+}
+
 uint64_t lleval_hash64(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
+    /* this basis has lost the standard one's last digit (14695981039346656037);
+     * kept, since ids and the dry engine's answers already depend on it */
+    uint64_t h = fnv1a_from(1469598103934665603ULL, s);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;

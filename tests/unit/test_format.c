@@ -228,12 +228,41 @@ static void test_table_styles(void **state)
     lleval_table_free(NULL);
 }
 
+/* The tool's tables (cli_table is this table): a number column with "±" is
+ * right-aligned, a CJK cell in the last column pads nothing after it, and the
+ * wide cell sets its column's width in columns, not bytes or code points. */
+static void test_table_numeric_cjk(void **state)
+{
+    static const char *const head[] = {"model", "score", "note"};
+    static const char *const r1[] = {"\xE5\xA4\xA7\xE5\x9E\x8B", "12.5 \xC2\xB1 1.2", "ok"};
+    static const char *const r2[] = {"tiny", "7", "\xE5\xA5\xBD"};
+    struct lleval_table_style st = LLEVAL_TABLE_STYLE_INIT;
+    struct lleval_table *t = lleval_table_new(3);
+    char *out;
+    (void)state;
+    lleval_table_header(t, head);
+    lleval_table_row(t, r1);
+    lleval_table_row(t, r2);
+    st.head_on = "\033[1m";
+    st.head_off = "\033[0m";
+    out = render(t, &st);
+    assert_string_equal(out, "\033[1mmodel       score  note\033[0m\n"
+                             "\xE5\xA4\xA7\xE5\x9E\x8B   12.5 \xC2\xB1 1.2  ok\n"
+                             "tiny            7  \xE5\xA5\xBD\n");
+    free(out);
+    lleval_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration),   cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_ci),         cmocka_unit_test(test_numeric_cell),
-        cmocka_unit_test(test_table_wide), cmocka_unit_test(test_table_styles),
+        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_ci),
+        cmocka_unit_test(test_numeric_cell),
+        cmocka_unit_test(test_table_wide),
+        cmocka_unit_test(test_table_styles),
+        cmocka_unit_test(test_table_numeric_cjk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -294,6 +294,79 @@ static void test_csv_quote(void **state)
     }
 }
 
+/* lleval_utf8_put writes what utf8proc (the encoder it replaced) wrote for
+ * every valid code point, and U+FFFD for the rest. */
+static void test_utf8_put(void **state)
+{
+    static const struct {
+        int32_t cp;
+        const char *want;
+    } cases[] = {
+        {0x41, "A"},
+        {0x7F, "\x7F"},
+        {0x80, "\xC2\x80"},
+        {0xE9, "\xC3\xA9"},
+        {0x7FF, "\xDF\xBF"},
+        {0x800, "\xE0\xA0\x80"},
+        {0x6F22, "\xE6\xBC\xA2"},
+        {0xFFFF, "\xEF\xBF\xBF"},
+        {0x10000, "\xF0\x90\x80\x80"},
+        {0x1F600, "\xF0\x9F\x98\x80"},
+        {0x10FFFF, "\xF4\x8F\xBF\xBF"},
+        {0xD800, LLEVAL_UTF8_REPLACEMENT},
+        {0xDFFF, LLEVAL_UTF8_REPLACEMENT},
+        {0x110000, LLEVAL_UTF8_REPLACEMENT},
+        {-1, LLEVAL_UTF8_REPLACEMENT},
+    };
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        char b[4];
+        size_t n = lleval_utf8_put(b, cases[i].cp);
+        if (n != strlen(cases[i].want) || memcmp(b, cases[i].want, n))
+            fail_msg("U+%04X: %zu bytes, want \"%s\"", (unsigned)cases[i].cp, n, cases[i].want);
+    }
+    /* every code point round-trips through put and decode, or becomes U+FFFD */
+    for (int32_t cp = 0; cp <= 0x10FFFF; cp += cp < 0x11000 ? 1 : 97) {
+        char b[4];
+        int32_t back = -1;
+        size_t n = lleval_utf8_put(b, cp);
+        bool sur = cp >= 0xD800 && cp <= 0xDFFF;
+        if (lleval_utf8_decode(b, n, &back) != n || back != (sur ? 0xFFFD : cp) ||
+            !lleval_utf8_valid(b, n, NULL))
+            fail_msg("U+%04X does not round-trip (got U+%04X)", (unsigned)cp, (unsigned)back);
+    }
+}
+
+/* The whole-string check and the sequence check are one rule: every
+ * two-byte string, and every lead byte with each continuation class. */
+static void test_utf8_valid_agrees(void **state)
+{
+    static const unsigned char conts[] = {0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0x41, 0xC0};
+    (void)state;
+    for (unsigned a = 0; a < 256; a++) {
+        for (unsigned b = 0; b < 256; b++) {
+            char s[2] = {(char)a, (char)b};
+            size_t n = lleval_utf8_seq(s, 2), bad = 99;
+            bool want = n == 2 || (n == 1 && lleval_utf8_seq(s + 1, 1) == 1);
+            if (lleval_utf8_valid(s, 2, &bad) != want)
+                fail_msg("%02X %02X: valid disagrees with seq", a, b);
+        }
+        for (size_t i = 0; i < sizeof(conts); i++)
+            for (size_t j = 0; j < sizeof(conts); j++)
+                for (size_t k = 0; k < sizeof(conts); k++) {
+                    char s[4] = {(char)a, (char)conts[i], (char)conts[j], (char)conts[k]};
+                    size_t n = lleval_utf8_seq(s, 4);
+                    if (n == 4 || n == 3)
+                        assert_true(lleval_utf8_valid(s, n, NULL));
+                    if (n == 0) {
+                        size_t bad = 99;
+                        assert_false(lleval_utf8_valid(s, 4, &bad));
+                        assert_int_equal(bad, 0);
+                    }
+                }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_utf8_copy), cmocka_unit_test(test_utf8_width),
         cmocka_unit_test(test_utf8_cut),  cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_md_escape), cmocka_unit_test(test_csv_quote),
+        cmocka_unit_test(test_utf8_put),  cmocka_unit_test(test_utf8_valid_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

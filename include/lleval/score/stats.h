@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lleval/util/error.h"
+#include "lleval/util/idset.h"
 
 /* Default number of bootstrap resamples and the largest accepted. */
 #define LLEVAL_BOOTSTRAP_DEFAULT 1000
@@ -98,15 +99,16 @@ struct lleval_dist_bin {
 };
 
 struct lleval_dist {
-    struct lleval_dist_bin *bins; /* open-addressing table, cap slots */
+    struct lleval_dist_bin *bins; /* n_bins bins in the order first seen, cap allocated */
     size_t n_bins;
     size_t cap;
-    uint64_t n; /* values added */
-    double sum; /* their exact sum, in the order added */
+    uint64_t n;                /* values added */
+    double sum;                /* their exact sum, in the order added */
+    struct lleval_idset index; /* bin key -> its index in bins */
 };
 
 /* clang-format off */
-#define LLEVAL_DIST_INIT {NULL, 0, 0, 0, 0.0}
+#define LLEVAL_DIST_INIT {NULL, 0, 0, 0, 0.0, LLEVAL_IDSET_INIT}
 /* clang-format on */
 
 void lleval_dist_init(struct lleval_dist *d);

@@ -8,7 +8,8 @@
  * Every function takes borrowed input and never fails: bytes that are not
  * valid UTF-8 are measured and copied one at a time (as U+FFFD where text is
  * escaped), so untrusted text (model output, dataset strings) is safe here.
- * Whole-string validation is lleval_utf8_valid() in util.h.
+ * Whole-string validation, lleval_utf8_valid(), is declared in util.h (most
+ * callers need only that) and defined in text.c beside the sequence check.
  */
 #ifndef LLEVAL_TEXT_H
 #define LLEVAL_TEXT_H
@@ -37,8 +38,11 @@ size_t lleval_utf8_seq(const char *p, size_t left);
  */
 size_t lleval_utf8_decode(const char *p, size_t left, int32_t *cp);
 
-/* Appends code point cp UTF-8 encoded; a surrogate or a value outside
- * 0..U+10FFFF appends U+FFFD. */
+/* Writes code point cp UTF-8 encoded into out (1 to 4 bytes, no NUL) and
+ * returns the bytes written; a surrogate or a value outside 0..U+10FFFF
+ * writes U+FFFD (3 bytes). */
+size_t lleval_utf8_put(char out[4], int32_t cp);
+/* Appends code point cp UTF-8 encoded, as lleval_utf8_put() writes it. */
 void lleval_utf8_encode(struct lleval_sb *sb, int32_t cp);
 
 /*
@@ -100,7 +104,8 @@ void lleval_md_escape_n(struct lleval_sb *sb, const char *s, size_t len);
 /*
  * Appends s (borrowed) as one RFC 4180 CSV field: as it is, or in double
  * quotes with each quote doubled when it holds a comma, quote, CR or LF.
- * The bytes are not checked or changed otherwise.
+ * The bytes are not checked or changed otherwise. The one CSV quoting rule
+ * of the tree: csv.h's lleval_csv_add_field() writes its fields with it.
  */
 void lleval_csv_quote(struct lleval_sb *sb, const char *s);
 
