@@ -76,7 +76,7 @@ static bool revive(void *ud)
     struct poll_ctx *pc = ud;
     struct run *r = pc->r;
     long restarts;
-    if (!r->launch || r->launch_err.code || lleval_stop_signal)
+    if (!r->launch || r->launch_err.code || lleval_stop_signal())
         return false;
     if (check_server(r, 3000) < 0)
         return false;
@@ -127,7 +127,7 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
 
     if (lleval_path_exists(r->stop_path))
         r->stop_requested = true;
-    if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal &&
+    if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal() &&
         check_server(r, 0) < 0)
         return true; /* it died for good: stop, resumable */
     sample_telemetry(r, st->done + st->in_flight);

@@ -17,8 +17,6 @@
 #include "lleval/run/scheduler.h"
 #include "lleval/util/util.h"
 
-volatile sig_atomic_t lleval_stop_signal = 0;
-
 #define MAX_REPLY_BYTES (64u << 20)
 
 struct slot {
@@ -471,11 +469,11 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
 
     for (;;) {
         double now = lleval_monotonic();
-        if (lleval_stop_signal)
+        if (lleval_stop_signal())
             stopping = true;
         if (s.unreachable || s.abort_rc)
             stopping = true;
-        if (lleval_stop_signal >= 2 || s.abort_rc)
+        if (lleval_stop_signal() >= 2 || s.abort_rc)
             break; /* abandon what is in flight */
         if (!stopping)
             fill_slots(&s);
@@ -498,7 +496,7 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
             /* refill the freed slots and send the new requests before parsing
              * the replies (and never wait first: a poll would leave the slots
              * idle until another request finishes or tick_ms passes) */
-            if (!stopping && !lleval_stop_signal && !s.unreachable)
+            if (!stopping && !lleval_stop_signal() && !s.unreachable)
                 refilled = fill_slots(&s);
             if (refilled)
                 curl_multi_perform(s.multi, &running);
