@@ -157,6 +157,74 @@ static json_t *json_decode(const char *body, char *why, size_t size)
 
 /* ---- http.c ------------------------------------------------------------------------------- */
 
+/* The opaque handle: what open() sets, the accessors, and the calls a kind
+ * of engine does not have. */
+static void test_engine_handle(void **state)
+{
+    static const struct {
+        enum lleval_engine_kind kind;
+        const char *base_url; /* NULL: the engine's default */
+        const char *name, *want_url;
+        long probe_timeout_s;
+        bool local;
+    } cases[] = {
+        {LLEVAL_ENGINE_DRY, NULL, "dry", "", 10, true},
+        {LLEVAL_ENGINE_OLLAMA, NULL, "ollama", "http://127.0.0.1:11434", 10, false},
+        {LLEVAL_ENGINE_OLLAMA, "http://gpu-box:11434///", "ollama", "http://gpu-box:11434", 10,
+         false},
+        {LLEVAL_ENGINE_LLAMACPP, NULL, "llamacpp", "http://127.0.0.1:8080", 120, false},
+        {LLEVAL_ENGINE_OPENAI, "https://api.example.com/v1/", "openai",
+         "https://api.example.com/v1", 10, false},
+    };
+    struct lleval_config cfg;
+    struct lleval_engine *e;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *body = load_json(batch_body);
+    static char sentinel;
+    (void)state;
+
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        struct lleval_http_request req;
+        struct lleval_answer a;
+        open_engine(&e, &cfg, cases[i].kind, cases[i].base_url, NULL);
+        assert_string_equal(lleval_engine_name(e), cases[i].name);
+        assert_string_equal(lleval_engine_base_url(e), cases[i].want_url);
+        assert_int_equal(lleval_engine_probe_timeout_s(e), cases[i].probe_timeout_s);
+        assert_int_equal(lleval_engine_is_local(e), cases[i].local);
+        assert_null(lleval_engine_api_key(e));
+        assert_int_equal(lleval_engine_local_delay_ms(e), 0);
+        if (cases[i].local) {
+            assert_int_equal(lleval_engine_make_request(e, body, &req, &err), LLEVAL_EINVAL);
+            assert_null(req.url);
+            assert_int_equal(lleval_engine_parse_reply(e, 200, "{}", 2, &a, &err),
+                             LLEVAL_REPLY_FAIL);
+            assert_null(a.content);
+        } else {
+            assert_int_equal(lleval_engine_answer_local(e, "x", body, &a, &err), LLEVAL_EINVAL);
+            tu_assert_contains(err.msg, "over HTTP");
+        }
+        /* a managed server moves the engine: trailing slashes go, even from its own URL */
+        lleval_engine_set_base_url(e, "http://127.0.0.1:40123/");
+        assert_string_equal(lleval_engine_base_url(e), "http://127.0.0.1:40123");
+        lleval_engine_set_base_url(e, lleval_engine_base_url(e));
+        assert_string_equal(lleval_engine_base_url(e), "http://127.0.0.1:40123");
+        lleval_engine_set_probe_timeout_s(e, 3);
+        assert_int_equal(lleval_engine_probe_timeout_s(e), 3);
+        lleval_engine_close(e);
+    }
+    lleval_engine_close(NULL);
+
+    /* a base_url that is not http(s) opens nothing */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.engine = LLEVAL_ENGINE_OLLAMA;
+    cfg.base_url = (char *)"ftp://127.0.0.1:11434";
+    e = (struct lleval_engine *)(void *)&sentinel; /* open() must set it to NULL */
+    assert_int_equal(lleval_engine_open(&e, &cfg, &err), LLEVAL_EINVAL);
+    assert_null(e);
+    tu_assert_contains(err.msg, "must start with http:// or https://");
+    json_decref(body);
+}
+
 static void test_http_helpers(void **state)
 {
     char *s;
@@ -1080,12 +1148,19 @@ static void test_llamacpp_real_server(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_http_helpers),        cmocka_unit_test(test_ollama_request),
-        cmocka_unit_test(test_ollama_replies),      cmocka_unit_test(test_llamacpp_request),
-        cmocka_unit_test(test_llamacpp_replies),    cmocka_unit_test(test_openai_request),
-        cmocka_unit_test(test_openai_replies),      cmocka_unit_test(test_ollama_probe),
-        cmocka_unit_test(test_ollama_faults),       cmocka_unit_test(test_openai_probe),
-        cmocka_unit_test(test_llamacpp_probe_fake), cmocka_unit_test_teardown(test_llamacpp_real_server, stop_real_server),
+        cmocka_unit_test(test_engine_handle),
+        cmocka_unit_test(test_http_helpers),
+        cmocka_unit_test(test_ollama_request),
+        cmocka_unit_test(test_ollama_replies),
+        cmocka_unit_test(test_llamacpp_request),
+        cmocka_unit_test(test_llamacpp_replies),
+        cmocka_unit_test(test_openai_request),
+        cmocka_unit_test(test_openai_replies),
+        cmocka_unit_test(test_ollama_probe),
+        cmocka_unit_test(test_ollama_faults),
+        cmocka_unit_test(test_openai_probe),
+        cmocka_unit_test(test_llamacpp_probe_fake),
+        cmocka_unit_test_teardown(test_llamacpp_real_server, stop_real_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
