@@ -84,7 +84,8 @@ static void check_manifest(struct checks *c, const char *run_dir)
     struct lleval_manifest m;
     struct lleval_err err = LLEVAL_ERR_INIT;
     int rc = lleval_manifest_load(run_dir, &m, &err);
-    check(c, rc == 0, "manifest.json", "%s", rc == 0 ? "valid JSON" : err.msg);
+    check(c, rc == 0, lleval_run_file_rel(LLEVAL_RUN_FILE_MANIFEST), "%s",
+          rc == 0 ? "valid JSON" : err.msg);
     if (rc == 0) {
         check(c, m.status == LLEVAL_RUN_DONE, "manifest status", "%s",
               m.status != LLEVAL_RUN_UNKNOWN ? lleval_run_status_name(m.status) : "(none)");
@@ -121,7 +122,7 @@ static void check_artifacts(struct checks *c, const char *run_dir, long expected
     long total = 0;
 
     p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_CONFIG);
-    check(c, lleval_path_exists(p), "config.resolved.yaml", "%s", p);
+    check(c, lleval_path_exists(p), lleval_run_file_rel(LLEVAL_RUN_FILE_CONFIG), "%s", p);
     free(p);
     check_manifest(c, run_dir);
     if (lleval_build_load(batches, &br, NULL) == 0) {
@@ -133,7 +134,7 @@ static void check_artifacts(struct checks *c, const char *run_dir, long expected
               "%ld requests in %zu parts", total, br.n_parts);
         lleval_build_result_release(&br);
     } else {
-        check(c, false, "batches/build.json", "missing");
+        check(c, false, lleval_run_file_rel(LLEVAL_RUN_FILE_BUILD), "missing");
     }
     p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_COMBINED);
     {

@@ -55,7 +55,7 @@ static int copy_batches(struct run *r, struct lleval_err *err)
     if (!rc) {
         /* build.json last: a run without it has no batches yet */
         char *from = lleval_path_join(r->cfg->batches_dir, "build.json");
-        char *to = lleval_path_join(r->batches_dir, "build.json");
+        char *to = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_BUILD);
         rc = lleval_copy_file_atomic(from, to, err);
         free(from);
         free(to);
