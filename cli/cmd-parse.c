@@ -8,6 +8,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
 #include "lleval/run/parse.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/util.h"
 
 static json_t *ids_json(char *const *ids, size_t n)
@@ -59,8 +60,8 @@ int cmd_parse(int argc, char **argv, struct cli_ctx *ctx)
         /* <run>/results/results_combined.jsonl -> <run>/batches */
         char *dir = lleval_path_dirname(results);
         char *run = lleval_path_dirname(dir);
-        char *cand = lleval_path_join(run, "batches");
-        char *bj = lleval_path_join(cand, "build.json");
+        char *cand = lleval_run_file_path(run, LLEVAL_RUN_FILE_BATCHES);
+        char *bj = lleval_run_file_path(run, LLEVAL_RUN_FILE_BUILD);
         if (lleval_path_exists(bj))
             batches = auto_batches = cand;
         else

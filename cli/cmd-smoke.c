@@ -11,6 +11,8 @@
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
 #include "lleval/run/run.h"
+#include "lleval/run/rundir.h"
+#include "lleval/score/predictions.h"
 #include "lleval/util/util.h"
 
 struct checks {
@@ -44,92 +46,112 @@ static long count_lines(const char *path)
     return n;
 }
 
-static void check_json(struct checks *c, const char *dir, const char *rel, json_t **out)
+/* predictions.csv's records: its rows + the header (a prediction may span
+ * lines), -1 when it cannot be read. */
+static long count_records(const char *path)
 {
-    char *path = lleval_path_join(dir, rel);
+    struct lleval_pred_reader rd;
+    struct lleval_pred_row row;
+    long n = 1;
+    int more;
+    if (lleval_pred_open(&rd, path, 0, 0, NULL))
+        return -1;
+    while ((more = lleval_pred_next(&rd, &row, NULL)) > 0)
+        n++;
+    lleval_pred_close(&rd);
+    return more < 0 ? -1 : n;
+}
+
+/* path relative to the run directory, for the table */
+static const char *rel_to(const char *run_dir, const char *path)
+{
+    size_t n = strlen(run_dir);
+    return !strncmp(path, run_dir, n) && path[n] == '/' ? path + n + 1 : path;
+}
+
+static void check_json(struct checks *c, const char *dir, enum lleval_run_file f)
+{
+    char *path = lleval_run_file_path(dir, f);
     struct lleval_err err = LLEVAL_ERR_INIT;
     json_t *j = lleval_json_load_file(path, &err);
-    check(c, j != NULL, rel, "%s", j ? "valid JSON" : err.msg);
-    if (out)
-        *out = j;
-    else
-        json_decref(j);
+    check(c, j != NULL, lleval_run_file_rel(f), "%s", j ? "valid JSON" : err.msg);
+    json_decref(j);
     free(path);
+}
+
+static void check_manifest(struct checks *c, const char *run_dir)
+{
+    struct lleval_manifest m;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int rc = lleval_manifest_load(run_dir, &m, &err);
+    check(c, rc == 0, lleval_run_file_rel(LLEVAL_RUN_FILE_MANIFEST), "%s",
+          rc == 0 ? "valid JSON" : err.msg);
+    if (rc == 0) {
+        check(c, m.status == LLEVAL_RUN_DONE, "manifest status", "%s",
+              m.status != LLEVAL_RUN_UNKNOWN ? lleval_run_status_name(m.status) : "(none)");
+        check(c, m.n_trials > 0 && m.trials[0].jobs_total > 0, "manifest job_counts", "%zu trials",
+              m.n_trials);
+    }
+    lleval_manifest_release(&m);
+}
+
+static void check_part(struct checks *c, const char *run_dir, const struct lleval_part_info *pi)
+{
+    char *state = lleval_run_state_path(run_dir, pi->dataset, pi->temp, pi->index);
+    char *journal = lleval_run_journal_path(run_dir, pi->dataset, pi->temp, pi->index);
+    struct lleval_part_state st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    bool read = lleval_part_state_load(state, &st, &err) == 0;
+    long n = count_lines(journal);
+
+    check(c, read && st.status == LLEVAL_RUN_DONE, rel_to(run_dir, state), "status %s",
+          read && st.status != LLEVAL_RUN_UNKNOWN ? lleval_run_status_name(st.status)
+                                                  : "(missing)");
+    check(c, n == pi->requests, rel_to(run_dir, journal), "%ld results for %ld requests", n,
+          pi->requests);
+    lleval_part_state_release(&st);
+    free(state);
+    free(journal);
 }
 
 static void check_artifacts(struct checks *c, const char *run_dir, long expected_rows)
 {
     struct lleval_build_result br;
-    json_t *manifest = NULL, *scores = NULL;
-    char *batches = lleval_path_join(run_dir, "batches");
+    char *batches = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_BATCHES);
     char *p;
     long total = 0;
 
-    p = lleval_path_join(run_dir, "config.resolved.yaml");
-    check(c, lleval_path_exists(p), "config.resolved.yaml", "%s", p);
+    p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_CONFIG);
+    check(c, lleval_path_exists(p), lleval_run_file_rel(LLEVAL_RUN_FILE_CONFIG), "%s", p);
     free(p);
-    check_json(c, run_dir, "manifest.json", &manifest);
-    if (manifest) {
-        const char *st = lleval_json_str(manifest, "status");
-        json_t *trials = json_object_get(manifest, "trials");
-        check(c, st && !strcmp(st, "done"), "manifest status", "%s", st ? st : "(none)");
-        check(c, json_array_size(trials) > 0 &&
-                     json_is_object(json_object_get(json_array_get(trials, 0), "job_counts")),
-              "manifest job_counts", "%zu trials", json_array_size(trials));
-    }
+    check_manifest(c, run_dir);
     if (lleval_build_load(batches, &br, NULL) == 0) {
         for (size_t i = 0; i < br.n_parts; i++) {
-            char tdir[40], rel[512];
-            char *state, *journal;
-            json_t *sj;
-            lleval_temp_dir(tdir, sizeof(tdir), br.parts[i].temp);
-            snprintf(rel, sizeof(rel), "parts/%s/%s/part-%03ld/state.json", br.parts[i].dataset,
-                     tdir, br.parts[i].index);
-            state = lleval_path_join(run_dir, rel);
-            sj = json_load_file(state, 0, NULL);
-            check(c, sj && !strcmp(lleval_json_str(sj, "status") ? lleval_json_str(sj, "status")
-                                                                 : "",
-                                   "done"),
-                  rel, "status %s", sj && lleval_json_str(sj, "status")
-                                        ? lleval_json_str(sj, "status")
-                                        : "(missing)");
-            json_decref(sj);
-            snprintf(rel, sizeof(rel), "results/parts/%s/%s/part-%03ld.jsonl",
-                     br.parts[i].dataset, tdir, br.parts[i].index);
-            journal = lleval_path_join(run_dir, rel);
-            {
-                long n = count_lines(journal);
-                check(c, n == br.parts[i].requests, rel, "%ld results for %ld requests", n,
-                      br.parts[i].requests);
-            }
+            check_part(c, run_dir, &br.parts[i]);
             total += br.parts[i].requests;
-            free(state);
-            free(journal);
         }
-        check(c, total == expected_rows || expected_rows < 0, "batches", "%ld requests in %zu parts",
-              total, br.n_parts);
+        check(c, total == expected_rows || expected_rows < 0, "batches",
+              "%ld requests in %zu parts", total, br.n_parts);
         lleval_build_result_release(&br);
     } else {
-        check(c, false, "batches/build.json", "missing");
+        check(c, false, lleval_run_file_rel(LLEVAL_RUN_FILE_BUILD), "missing");
     }
-    p = lleval_path_join(run_dir, "results/results_combined.jsonl");
+    p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_COMBINED);
     {
         long n = count_lines(p);
         check(c, n == total, "results_combined.jsonl", "%ld lines", n);
     }
     free(p);
-    p = lleval_path_join(run_dir, "results/predictions.csv");
+    p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_PREDICTIONS);
     {
-        long n = count_lines(p);
+        long n = count_records(p);
         check(c, n == total + 1, "predictions.csv", "%ld rows + header", n - 1);
     }
     free(p);
-    check_json(c, run_dir, "results/scores.json", &scores);
-    json_decref(scores);
-    p = lleval_path_join(run_dir, "lock");
+    check_json(c, run_dir, LLEVAL_RUN_FILE_SCORES);
+    p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_LOCK);
     check(c, !lleval_path_exists(p), "lock released", "%s", lleval_path_exists(p) ? p : "no lock");
     free(p);
-    json_decref(manifest);
     free(batches);
 }
 
@@ -148,7 +170,8 @@ int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx)
     const struct cli_option opts[] = {
         {"n", 'n', CLI_OPT_LONG, &n, "N", "items per dataset (default 3)", NULL, 1, 100000},
         {"keep", 0, CLI_OPT_BOOL, &keep, NULL, "keep the smoke run's directory", NULL, 0, 0},
-        {"dry-run", 0, CLI_OPT_BOOL, &cf.dry_run, NULL, "use the dry engine (no model)", NULL, 0, 0},
+        {"dry-run", 0, CLI_OPT_BOOL, &cf.dry_run, NULL, "use the dry engine (no model)", NULL, 0,
+         0},
         CLI_CFG_OPTIONS(&cf),
         CLI_OPT_END_MARK,
     };
@@ -199,8 +222,7 @@ int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx)
     if (res.run_dir)
         check_artifacts(&c, res.run_dir, -1);
     printf("smoke run %s (%ld items per dataset, prompt set %s, engine %s)\n",
-           res.run_id ? res.run_id : "?", n, cfg.prompt_set,
-           lleval_engine_kind_name(cfg.engine));
+           res.run_id ? res.run_id : "?", n, cfg.prompt_set, lleval_engine_kind_name(cfg.engine));
     cli_table_print(c.t, stdout, ctx);
     if (res.summary)
         fputs(res.summary, stdout);

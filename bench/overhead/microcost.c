@@ -36,7 +36,8 @@ static const char reply[] =
 
 int main(int argc, char **argv)
 {
-    struct lleval_engine e;
+    struct lleval_config cfg;
+    struct lleval_engine *e;
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_sb sb = LLEVAL_SB_INIT;
     char line[16384];
@@ -70,9 +71,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "microcost: '%s' does not start with a batch request line\n", argv[1]);
         return 2;
     }
-    memset(&e, 0, sizeof(e));
-    e.ops = &lleval_engine_openai_ops;
-    e.base_url = "http://127.0.0.1:8000/v1";
+    /* the openai adapter without a model_id: the batch line names its model */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.engine = LLEVAL_ENGINE_OPENAI;
+    cfg.base_url = (char *)"http://127.0.0.1:8000/v1";
+    if (lleval_engine_open(&e, &cfg, &err)) {
+        fprintf(stderr, "microcost: %s\n", err.msg);
+        return 1;
+    }
 
     t = lleval_monotonic();
     for (long i = 0; i < iters; i++)
@@ -82,7 +88,7 @@ int main(int argc, char **argv)
     t = lleval_monotonic();
     for (long i = 0; i < iters; i++) {
         struct lleval_http_request req;
-        if (e.ops->make_request(&e, body, &req, &err))
+        if (lleval_engine_make_request(e, body, &req, &err))
             return 1;
         lleval_http_request_release(&req);
     }
@@ -91,7 +97,8 @@ int main(int argc, char **argv)
     t = lleval_monotonic();
     for (long i = 0; i < iters; i++) {
         struct lleval_answer a;
-        if (e.ops->parse_reply(&e, 200, reply, sizeof(reply) - 1, &a, &err) != LLEVAL_REPLY_OK)
+        if (lleval_engine_parse_reply(e, 200, reply, sizeof(reply) - 1, &a, &err) !=
+            LLEVAL_REPLY_OK)
             return 1;
         lleval_answer_release(&a);
     }
@@ -101,7 +108,7 @@ int main(int argc, char **argv)
         struct lleval_answer a;
         json_t *res;
         double t_result = 0, t_journal = 0;
-        e.ops->parse_reply(&e, 200, reply, sizeof(reply) - 1, &a, &err);
+        lleval_engine_parse_reply(e, 200, reply, sizeof(reply) - 1, &a, &err);
         for (long i = 0; i < iters; i++) {
             double t0 = lleval_monotonic(), t1;
             res = lleval_result_line(cid, "openai", &a, 200, NULL, NULL, 1.234, 1);
@@ -122,6 +129,7 @@ int main(int argc, char **argv)
            "\"journal_us\":%.2f,\"total_us\":%.2f}\n",
            us[0], us[1], us[2], us[3], us[4], us[0] + us[1] + us[2] + us[3] + us[4]);
     lleval_sb_release(&sb);
+    lleval_engine_close(e);
     json_decref(batch);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "lleval/model/vram.h"
 #include "lleval/result/result.h"
 #include "lleval/run/parse.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 
@@ -51,9 +52,9 @@ struct trial_ev {
 struct evidence {
     struct lleval_config cfg;
     bool have_cfg;
-    json_t *manifest;
-    const char *status;
-    const char *engine;
+    struct lleval_manifest manifest;
+    const char *status; /* the manifest's status word; NULL when it has none */
+    const char *engine; /* borrowed from the manifest, as model_id */
     const char *model_id;
     long requests, answered;
     struct lleval_parse_report recon; /* parse's reconciliation of answers and requests */
@@ -124,14 +125,16 @@ static bool is_oom(const char *msg)
 
 static struct trial_ev *trial_for(struct evidence *ev, const char *dataset, double temp)
 {
-    char tdir[40], name[300];
-    snprintf(name, sizeof(name), "%s/%s", dataset, lleval_temp_dir(tdir, sizeof(tdir), temp));
-    for (size_t i = 0; i < ev->n_trials; i++)
-        if (!strcmp(ev->trials[i].name, name))
+    char *name = lleval_run_trial_name(dataset, temp);
+    for (size_t i = 0; i < ev->n_trials; i++) {
+        if (!strcmp(ev->trials[i].name, name)) {
+            free(name);
             return &ev->trials[i];
+        }
+    }
     ev->trials = lleval_xrealloc(ev->trials, (ev->n_trials + 1) * sizeof(*ev->trials));
     memset(&ev->trials[ev->n_trials], 0, sizeof(*ev->trials));
-    ev->trials[ev->n_trials].name = lleval_xstrdup(name);
+    ev->trials[ev->n_trials].name = name;
     ev->trials[ev->n_trials].dataset = lleval_xstrdup(dataset);
     if (ev->have_cfg) {
         json_t *info = lleval_prepared_info(ev->cfg.prepared_dir, dataset, NULL);
@@ -165,15 +168,12 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
 {
     struct trial_ev *t = trial_for(ev, pi->dataset, pi->temp);
     struct lleval_lines lr;
-    char tdir[40], rel[512];
     char *journal;
     int more, rc = 0;
 
     if (!t->max_tokens)
         t->max_tokens = part_max_tokens(pi);
-    snprintf(rel, sizeof(rel), "results/parts/%s/%s/part-%03ld.jsonl", pi->dataset,
-             lleval_temp_dir(tdir, sizeof(tdir), pi->temp), pi->index);
-    journal = lleval_path_join(run_dir, rel);
+    journal = lleval_run_journal_path(run_dir, pi->dataset, pi->temp, pi->index);
     if (lleval_lines_open(&lr, journal, NULL)) {
         free(journal); /* no journal: nothing answered yet */
         return 0;
@@ -217,18 +217,19 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
     return rc;
 }
 
+/* The GPU facts of a part's state.json telemetry. A part without a
+ * readable state has none; its telemetry counts even when another of its
+ * fields is damaged (doctor examines damaged runs). */
 static void read_telemetry(struct evidence *ev, const char *run_dir,
                            const struct lleval_part_info *pi)
 {
-    char tdir[40], rel[512];
-    char *path;
-    json_t *st, *gpu;
-    snprintf(rel, sizeof(rel), "parts/%s/%s/part-%03ld/state.json", pi->dataset,
-             lleval_temp_dir(tdir, sizeof(tdir), pi->temp), pi->index);
-    path = lleval_path_join(run_dir, rel);
-    st = json_load_file(path, 0, NULL);
+    char *path = lleval_run_state_path(run_dir, pi->dataset, pi->temp, pi->index);
+    struct lleval_part_state st;
+    struct lleval_err ignored = LLEVAL_ERR_INIT;
+    const json_t *gpu;
+    lleval_part_state_load(path, &st, &ignored);
     free(path);
-    gpu = json_object_get(json_object_get(st, "telemetry"), "gpu");
+    gpu = json_object_get(st.telemetry, "gpu");
     if (json_is_object(gpu)) {
         double peak = lleval_json_num(gpu, "memory_used_peak_mib", -1);
         double total = lleval_json_num(gpu, "memory_total_mib", -1);
@@ -246,14 +247,14 @@ static void read_telemetry(struct evidence *ev, const char *run_dir,
         if (temp > ev->temp_peak)
             ev->temp_peak = temp;
     }
-    json_decref(st);
+    lleval_part_state_release(&st);
 }
 
 static void free_evidence(struct evidence *ev)
 {
     if (ev->have_cfg)
         lleval_config_release(&ev->cfg);
-    json_decref(ev->manifest);
+    lleval_manifest_release(&ev->manifest);
     class_free(&ev->oom);
     class_free(&ev->conn);
     class_free(&ev->other);
@@ -520,7 +521,7 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
     }
     /* Connection / parsing errors */
     {
-        const char *last = lleval_json_str(ev->manifest, "last_error");
+        const char *last = ev->manifest.last_error;
         bool unreachable = last && contains_ci(last, "unreachable");
         if (ev->conn.count || unreachable) {
             f = add_finding(rep, LLEVAL_FIND_CONNECTION,
@@ -639,24 +640,29 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     memset(&ev, 0, sizeof(ev));
     slash = strrchr(run_dir, '/');
     rep->run_id = lleval_xstrdup(slash ? slash + 1 : run_dir);
-    path = lleval_path_join(run_dir, "manifest.json");
-    ev.manifest = lleval_json_load_file(path, err);
-    free(path);
-    if (!ev.manifest) {
+    rc = lleval_manifest_load(run_dir, &ev.manifest, err);
+    if (rc) {
+        path = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_MANIFEST);
+        if (!lleval_path_exists(path))
+            rc = err->code = LLEVAL_EIO; /* doctor's exit status for it has been 4 */
+        free(path);
+        lleval_manifest_release(&ev.manifest);
         lleval_doctor_report_release(rep);
-        return err->code;
+        return rc;
     }
-    ev.status = lleval_json_str(ev.manifest, "status");
-    ev.engine = lleval_json_str(ev.manifest, "engine");
-    ev.model_id = lleval_json_str(ev.manifest, "model_id");
+    ev.status = ev.manifest.status == LLEVAL_RUN_UNKNOWN
+                    ? NULL
+                    : lleval_run_status_name(ev.manifest.status);
+    ev.engine = ev.manifest.engine;
+    ev.model_id = ev.manifest.model_id;
     lleval_config_init(&ev.cfg);
     ev.have_cfg = true;
-    path = lleval_path_join(run_dir, "config.resolved.yaml");
+    path = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_CONFIG);
     rc = lleval_config_load_file(&ev.cfg, path, err);
     free(path);
     if (rc)
         goto out;
-    batches = lleval_path_join(run_dir, "batches");
+    batches = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_BATCHES);
     rc = lleval_build_load(batches, &br, err);
     if (!rc) {
         rc = lleval_reconcile_new(&recon, batches, LLEVAL_RECON_LENIENT, &ev.recon, err);

@@ -13,6 +13,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
+#include "engine_int.h"
 
 struct dry_state {
     json_t *golds; /* dataset -> {item id -> item} */

@@ -1,11 +1,13 @@
 /*
- * The engine interface's shared parts: opening an adapter, answers, HTTP
- * request objects and UTF-8 sanitizing. Result lines are lib/result/result.c's.
+ * The engine interface's shared parts: opening an adapter, the opaque
+ * handle's accessors and calls into its adapter, answers, HTTP request
+ * objects and UTF-8 sanitizing. Result lines are lib/result/result.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/engine.h"
 #include "lleval/util/util.h"
+#include "engine_int.h"
 
 const char *lleval_finish_name(enum lleval_finish f)
 {
@@ -58,28 +60,28 @@ void lleval_probe_info_release(struct lleval_probe_info *p)
     memset(p, 0, sizeof(*p));
 }
 
-int lleval_engine_open(struct lleval_engine *e, const struct lleval_config *cfg,
+int lleval_engine_open(struct lleval_engine **out, const struct lleval_config *cfg,
                        struct lleval_err *err)
 {
     const char *url = lleval_config_base_url(cfg);
-    size_t n;
+    const struct lleval_engine_ops *ops;
+    struct lleval_engine *e;
+    long probe_timeout_s = 10;
 
-    memset(e, 0, sizeof(*e));
-    e->cfg = cfg;
-    e->probe_timeout_s = 10;
+    *out = NULL;
     switch (cfg->engine) {
     case LLEVAL_ENGINE_DRY:
-        e->ops = &lleval_engine_dry_ops;
+        ops = &lleval_engine_dry_ops;
         break;
     case LLEVAL_ENGINE_OLLAMA:
-        e->ops = &lleval_engine_ollama_ops;
+        ops = &lleval_engine_ollama_ops;
         break;
     case LLEVAL_ENGINE_LLAMACPP:
-        e->ops = &lleval_engine_llamacpp_ops;
-        e->probe_timeout_s = 120;
+        ops = &lleval_engine_llamacpp_ops;
+        probe_timeout_s = 120;
         break;
     case LLEVAL_ENGINE_OPENAI:
-        e->ops = &lleval_engine_openai_ops;
+        ops = &lleval_engine_openai_ops;
         break;
     default:
         return lleval_err_set(err, LLEVAL_EINVAL, "unknown engine");
@@ -89,20 +91,24 @@ int lleval_engine_open(struct lleval_engine *e, const struct lleval_config *cfg,
                   !lleval_str_starts_with(url, "https://"))))
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "base_url '%s' must start with http:// or https://", url ? url : "");
-    e->base_url = lleval_xstrdup(url ? url : "");
-    n = strlen(e->base_url);
-    while (n && e->base_url[n - 1] == '/')
-        e->base_url[--n] = '\0';
+    e = lleval_xcalloc(1, sizeof(*e));
+    e->ops = ops;
+    e->cfg = cfg;
+    e->probe_timeout_s = probe_timeout_s;
+    lleval_engine_set_base_url(e, url ? url : "");
     if (cfg->api_key_env && *cfg->api_key_env) {
         const char *key = getenv(cfg->api_key_env);
         if (key && *key)
             e->api_key = lleval_xstrdup(key);
     }
+    *out = e;
     return 0;
 }
 
 void lleval_engine_close(struct lleval_engine *e)
 {
+    if (!e)
+        return;
     if (e->ops && e->ops->release)
         e->ops->release(e);
     free(e->base_url);
@@ -110,7 +116,92 @@ void lleval_engine_close(struct lleval_engine *e)
         memset(e->api_key, 0, strlen(e->api_key));
         free(e->api_key);
     }
-    memset(e, 0, sizeof(*e));
+    free(e);
+}
+
+const char *lleval_engine_name(const struct lleval_engine *e)
+{
+    return e->ops->name;
+}
+
+const char *lleval_engine_base_url(const struct lleval_engine *e)
+{
+    return e->base_url;
+}
+
+void lleval_engine_set_base_url(struct lleval_engine *e, const char *url)
+{
+    size_t n = strlen(url);
+    char *copy;
+    while (n && url[n - 1] == '/')
+        n--;
+    copy = lleval_xstrndup(url, n); /* url may be e->base_url itself */
+    free(e->base_url);
+    e->base_url = copy;
+}
+
+const char *lleval_engine_api_key(const struct lleval_engine *e)
+{
+    return e->api_key;
+}
+
+long lleval_engine_probe_timeout_s(const struct lleval_engine *e)
+{
+    return e->probe_timeout_s;
+}
+
+void lleval_engine_set_probe_timeout_s(struct lleval_engine *e, long seconds)
+{
+    e->probe_timeout_s = seconds;
+}
+
+int lleval_engine_probe(struct lleval_engine *e, struct lleval_probe_info *info,
+                        struct lleval_err *err)
+{
+    return e->ops->probe(e, info, err);
+}
+
+bool lleval_engine_is_local(const struct lleval_engine *e)
+{
+    return e->ops->answer_local != NULL;
+}
+
+long lleval_engine_local_delay_ms(const struct lleval_engine *e)
+{
+    return e->local_delay_ms;
+}
+
+int lleval_engine_answer_local(struct lleval_engine *e, const char *custom_id, const json_t *body,
+                               struct lleval_answer *out, struct lleval_err *err)
+{
+    if (!e->ops->answer_local)
+        return lleval_err_set(err, LLEVAL_EINVAL, "engine %s answers over HTTP, not locally",
+                              e->ops->name);
+    return e->ops->answer_local(e, custom_id, body, out, err);
+}
+
+int lleval_engine_make_request(struct lleval_engine *e, const json_t *body,
+                               struct lleval_http_request *out, struct lleval_err *err)
+{
+    if (!e->ops->make_request) {
+        memset(out, 0, sizeof(*out));
+        return lleval_err_set(err, LLEVAL_EINVAL, "engine %s answers locally, not over HTTP",
+                              e->ops->name);
+    }
+    return e->ops->make_request(e, body, out, err);
+}
+
+enum lleval_reply lleval_engine_parse_reply(struct lleval_engine *e, long http_status,
+                                            const char *body, size_t len, struct lleval_answer *out,
+                                            struct lleval_err *err)
+{
+    if (!e->ops->parse_reply) {
+        lleval_answer_init(out);
+        lleval_err_set(err, LLEVAL_EINVAL, "engine %s answers locally, not over HTTP",
+                       e->ops->name);
+        return LLEVAL_REPLY_FAIL;
+    }
+    return e->ops->parse_reply(e, http_status, body, len, out, err);
 }
 
 char *lleval_utf8_sanitize(const char *s, size_t len)

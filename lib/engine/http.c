@@ -10,6 +10,7 @@
 #include <string.h>
 #include "lleval/engine/http.h"
 #include "lleval/util/json.h"
+#include "engine_int.h"
 
 #define ERROR_TEXT_MAX 300
 

@@ -14,7 +14,6 @@
 #include "lleval/engine/http.h"
 #include "lleval/engine/launch.h"
 #include "lleval/platform/platform.h"
-#include "lleval/run/scheduler.h"
 #include "lleval/util/util.h"
 
 #define SERVER_NAME    "llama-server"
@@ -344,7 +343,7 @@ static int wait_healthy(struct lleval_launch *l, long offset, struct lleval_err 
             free(tail);
             break;
         }
-        if (lleval_stop_signal) {
+        if (lleval_stop_signal()) {
             kill_server(l);
             rc = lleval_err_set(err, LLEVAL_EINTR,
                                 "interrupted while llama-server was starting; the run is "
@@ -513,7 +512,7 @@ int lleval_launch_revive(struct lleval_launch *l, long wait_ms, char *note, size
     double deadline = lleval_monotonic() + (double)wait_ms / 1000.0;
     for (;;) {
         int rc = lleval_launch_check(l, note, note_size, err);
-        if (rc || lleval_monotonic() >= deadline || lleval_stop_signal)
+        if (rc || lleval_monotonic() >= deadline || lleval_stop_signal())
             return rc;
         lleval_sleep_ms(50);
     }

@@ -21,6 +21,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/engine/http.h"
 #include "lleval/util/json.h"
+#include "engine_int.h"
 
 #define LLAMACPP_LABEL       "llama-server"
 #define LLAMACPP_LOAD_WAIT_S 120 /* when e->probe_timeout_s is not set */

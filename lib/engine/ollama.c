@@ -21,6 +21,7 @@
 #include "lleval/engine/http.h"
 #include "lleval/engine/ollama.h"
 #include "lleval/util/json.h"
+#include "engine_int.h"
 
 static const char *model_name(const struct lleval_engine *e, const json_t *body)
 {

@@ -13,6 +13,7 @@
 #include "lleval/engine/engine.h"
 #include "lleval/engine/http.h"
 #include "lleval/util/json.h"
+#include "engine_int.h"
 
 enum lleval_finish lleval_openai_finish(const char *reason)
 {

@@ -27,7 +27,6 @@
 #include <dlfcn.h>
 #endif
 #include "lleval/platform/fs.h"
-#include "lleval/run/scheduler.h"
 #include "lleval/platform/platform.h"
 
 extern char **environ;
@@ -845,11 +844,24 @@ int lleval_proc_rss_kib(long pid, uint64_t *kib)
     return 0;
 }
 
+/* Incremented by the SIGINT/SIGTERM handler (see lleval_stop_signal()). */
+static volatile sig_atomic_t stop_signals = 0;
+
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    if (lleval_stop_signal < 100)
-        lleval_stop_signal++;
+    if (stop_signals < 100)
+        stop_signals++;
+}
+
+int lleval_stop_signal(void)
+{
+    return (int)stop_signals;
+}
+
+void lleval_stop_signal_reset(void)
+{
+    stop_signals = 0;
 }
 
 void lleval_install_stop_handlers(void)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
+#include "lleval/result/result.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 #include "run_int.h"
@@ -33,17 +34,17 @@ static int on_result(void *ud, const struct lleval_job *job, json_t *line)
     struct poll_ctx *pc = ud;
     struct run *r = pc->r;
     struct lleval_rs_part *p = &r->st.parts[job->tag];
+    struct lleval_result_view v;
     int rc = lleval_journal_append(p->journal, line, pc->err);
 
     if (rc) {
         pc->io_rc = rc;
         return rc;
     }
-    if (!json_is_null(json_object_get(line, "error"))) {
-        const char *msg = lleval_json_str(json_object_get(line, "error"), "message");
+    lleval_result_decode(line, &v, NULL); /* the scheduler wrote it: every field is sound */
+    if (v.failed)
         snprintf(r->last_error, sizeof(r->last_error), "%s: %s", job->custom_id,
-                 msg ? msg : "error");
-    }
+                 v.error_message ? v.error_message : "error");
     if (lleval_rs_count(&r->st, job->tag, line)) {
         rc = lleval_rs_write_part(&r->st, job->tag, r->tel, pc->err);
         if (rc)
@@ -76,7 +77,7 @@ static bool revive(void *ud)
     struct poll_ctx *pc = ud;
     struct run *r = pc->r;
     long restarts;
-    if (!r->launch || r->launch_err.code || lleval_stop_signal)
+    if (!r->launch || r->launch_err.code || lleval_stop_signal())
         return false;
     if (check_server(r, 3000) < 0)
         return false;
@@ -127,7 +128,7 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
 
     if (lleval_path_exists(r->stop_path))
         r->stop_requested = true;
-    if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal &&
+    if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal() &&
         check_server(r, 0) < 0)
         return true; /* it died for good: stop, resumable */
     sample_telemetry(r, st->done + st->in_flight);

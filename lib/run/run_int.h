@@ -36,8 +36,7 @@ struct run {
     struct lleval_manifest old;   /* the manifest before this session (empty for a new run) */
     /* a managed llama-server (launch section), and the engine it serves */
     struct lleval_launch *launch;
-    struct lleval_engine engine_store;
-    struct lleval_engine *engine; /* &engine_store while open, else NULL */
+    struct lleval_engine *engine; /* owned while open, else NULL */
     long launch_restarts_seen;
     struct lleval_err launch_err; /* why the managed server could not be kept up */
     /* progress arrays */

@@ -17,8 +17,6 @@
 #include "lleval/run/scheduler.h"
 #include "lleval/util/util.h"
 
-volatile sig_atomic_t lleval_stop_signal = 0;
-
 #define MAX_REPLY_BYTES (64u << 20)
 
 struct slot {
@@ -155,8 +153,8 @@ static void deliver_ok(struct sched *s, struct slot *sl, const struct lleval_ans
     if (a->completion_tokens > 0)
         s->st->completion_tokens += a->completion_tokens;
     deliver(s, sl->job,
-            lleval_result_line(s->pool[sl->job].custom_id, s->e->ops->name, a, status, NULL, NULL,
-                               latency, sl->attempts));
+            lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(s->e), a, status,
+                               NULL, NULL, latency, sl->attempts));
 }
 
 static void deliver_fail(struct sched *s, struct slot *sl, long status, const char *code,
@@ -166,8 +164,8 @@ static void deliver_fail(struct sched *s, struct slot *sl, long status, const ch
     s->st->failed++;
     snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
     deliver(s, sl->job,
-            lleval_result_line(s->pool[sl->job].custom_id, s->e->ops->name, NULL, status, code,
-                               msg, latency, sl->attempts));
+            lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(s->e), NULL, status,
+                               code, msg, latency, sl->attempts));
 }
 
 static void queue_retry(struct sched *s, size_t job, long attempts)
@@ -223,18 +221,18 @@ static void start_job(struct sched *s, struct slot *sl, size_t job, long attempt
     if (s->st->in_flight > s->st->max_in_flight_seen)
         s->st->max_in_flight_seen = s->st->in_flight;
 
-    if (s->e->ops->answer_local) {
+    if (lleval_engine_is_local(s->e)) {
         sl->local = true;
         lleval_answer_init(&sl->answer);
-        if (s->e->ops->answer_local(s->e, j->custom_id, j->body, &sl->answer, &err)) {
+        if (lleval_engine_answer_local(s->e, j->custom_id, j->body, &sl->answer, &err)) {
             deliver_fail(s, sl, 0, "engine_error", err.msg);
             slot_clear(s, sl);
             return;
         }
-        sl->due = sl->started + (double)s->e->local_delay_ms / 1000.0;
+        sl->due = sl->started + (double)lleval_engine_local_delay_ms(s->e) / 1000.0;
         return;
     }
-    if (s->e->ops->make_request(s->e, j->body, &sl->req, &err)) {
+    if (lleval_engine_make_request(s->e, j->body, &sl->req, &err)) {
         deliver_fail(s, sl, 0, "bad_request", err.msg);
         slot_clear(s, sl);
         return;
@@ -309,7 +307,7 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
         struct lleval_answer a;
         enum lleval_reply r;
         lleval_answer_init(&a);
-        r = s->e->ops->parse_reply(s->e, status, sl->reply.buf, sl->reply.len, &a, &err);
+        r = lleval_engine_parse_reply(s->e, status, sl->reply.buf, sl->reply.len, &a, &err);
         if (r == LLEVAL_REPLY_OK) {
             deliver_ok(s, sl, &a, status);
         } else {
@@ -463,7 +461,7 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
     st->total = total;
     st->started = lleval_monotonic();
     last_tick = st->started;
-    if (!e->ops->answer_local) {
+    if (!lleval_engine_is_local(e)) {
         s.multi = curl_multi_init();
         curl_multi_setopt(s.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s.nslots);
         curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, (long)s.nslots + 1);
@@ -471,11 +469,11 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
 
     for (;;) {
         double now = lleval_monotonic();
-        if (lleval_stop_signal)
+        if (lleval_stop_signal())
             stopping = true;
         if (s.unreachable || s.abort_rc)
             stopping = true;
-        if (lleval_stop_signal >= 2 || s.abort_rc)
+        if (lleval_stop_signal() >= 2 || s.abort_rc)
             break; /* abandon what is in flight */
         if (!stopping)
             fill_slots(&s);
@@ -498,7 +496,7 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
             /* refill the freed slots and send the new requests before parsing
              * the replies (and never wait first: a poll would leave the slots
              * idle until another request finishes or tick_ms passes) */
-            if (!stopping && !lleval_stop_signal && !s.unreachable)
+            if (!stopping && !lleval_stop_signal() && !s.unreachable)
                 refilled = fill_slots(&s);
             if (refilled)
                 curl_multi_perform(s.multi, &running);

@@ -55,7 +55,7 @@ static int copy_batches(struct run *r, struct lleval_err *err)
     if (!rc) {
         /* build.json last: a run without it has no batches yet */
         char *from = lleval_path_join(r->cfg->batches_dir, "build.json");
-        char *to = lleval_path_join(r->batches_dir, "build.json");
+        char *to = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_BUILD);
         rc = lleval_copy_file_atomic(from, to, err);
         free(from);
         free(to);
@@ -160,8 +160,7 @@ static void check_context_budget(struct run *r, long slot_ctx)
 void lleval_run_follow_server(struct run *r)
 {
     /* the managed server's address; never written to config.resolved.yaml */
-    free(r->engine->base_url);
-    r->engine->base_url = lleval_xstrdup(lleval_launch_base_url(r->launch));
+    lleval_engine_set_base_url(r->engine, lleval_launch_base_url(r->launch));
 }
 
 /* Starts a managed llama-server, probes the engine (clamping the run's
@@ -184,13 +183,12 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
         if (rc)
             return rc;
     }
-    rc = lleval_engine_open(&r->engine_store, r->cfg, err);
+    rc = lleval_engine_open(&r->engine, r->cfg, err);
     if (rc)
         return rc;
-    r->engine = &r->engine_store;
     if (r->launch)
         lleval_run_follow_server(r);
-    rc = r->engine->ops->probe(r->engine, &info, err);
+    rc = lleval_engine_probe(r->engine, &info, err);
     if (!rc) {
         snprintf(r->engine_detail, sizeof(r->engine_detail), "%s", info.detail ? info.detail : "");
         if (info.slots > 0 && r->jobs > info.slots) {
@@ -200,9 +198,10 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
                                r->jobs, info.slots, info.slots, info.slots == 1 ? "" : "s");
             r->jobs = info.slots;
         }
-        lleval_run_event(r, "submit: engine %s at %s ok%s%s", r->engine->ops->name,
-                         r->engine->base_url[0] ? r->engine->base_url : "(local)",
-                         info.detail ? ": " : "", info.detail ? info.detail : "");
+        const char *url = lleval_engine_base_url(r->engine);
+        lleval_run_event(r, "submit: engine %s at %s ok%s%s", lleval_engine_name(r->engine),
+                         url[0] ? url : "(local)", info.detail ? ": " : "",
+                         info.detail ? info.detail : "");
         if (info.slot_ctx > 0)
             check_context_budget(r, info.slot_ctx);
     }
@@ -333,8 +332,7 @@ int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval
         if (r->o->to_step == steps[i].step)
             break;
     }
-    if (r->engine)
-        lleval_engine_close(r->engine);
+    lleval_engine_close(r->engine);
     r->engine = NULL;
     lleval_launch_stop(r->launch); /* every path: done, failed, stopped */
     r->launch = NULL;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/run/batch.h"
-#include "lleval/run/run.h"
+#include "lleval/run/rundir.h"
 #include "lleval/score/compare.h"
 #include "lleval/util/util.h"
 
@@ -178,14 +178,14 @@ int lleval_compare_run_load(struct lleval_compare_run *r, const char *runs_dir, 
     if (!lleval_is_dir(r->dir))
         return lleval_err_set(err, LLEVAL_EINVAL, "no run '%s' in '%s': see `lleval runs list`", id,
                               runs_dir);
-    cfg_path = lleval_path_join(r->dir, "config.resolved.yaml");
+    cfg_path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_CONFIG);
     lleval_config_init(&r->cfg);
     r->cfg_loaded = true;
     rc = lleval_config_load_file(&r->cfg, cfg_path, err);
     free(cfg_path);
     if (rc)
         return rc;
-    pred = lleval_path_join(r->dir, "results/predictions.csv");
+    pred = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_PREDICTIONS);
     if (!lleval_path_exists(pred)) {
         rc = lleval_err_set(err, LLEVAL_EINVAL,
                             "run '%s' has no predictions.csv yet: finish it with `lleval runs "

@@ -245,19 +245,37 @@ static void test_facts(void **state)
     free(root);
 }
 
-/* A run without its manifest cannot be examined; the error says what is missing. */
+/* A run without its manifest cannot be examined; the error says what is
+ * missing (an I/O error: exit 4). A damaged manifest is bad input (exit 2). */
 static void test_unreadable_run(void **state)
 {
-    char *root = tu_tmpdir();
-    struct lleval_doctor_opts o = {NULL, 0};
-    struct lleval_doctor_report rep;
-    struct lleval_err err = LLEVAL_ERR_INIT;
+    static const struct {
+        const char *manifest; /* NULL: none */
+        int code;
+        const char *msg_has;
+    } bad[] = {
+        {NULL, LLEVAL_EIO, "manifest.json"},
+        {"{\"run_id\": \"run\", \"status\": ", LLEVAL_EINVAL, "invalid JSON"},
+        {"{\"run_id\": \"run\", \"status\": \"finished\"}", LLEVAL_EINVAL, "'status'"},
+        {"{\"format_version\": 99}", LLEVAL_EINVAL, "format_version 99"},
+    };
     (void)state;
 
-    assert_int_not_equal(lleval_doctor_examine(root, &o, &rep, &err), 0);
-    tu_assert_contains(err.msg, "manifest.json");
-    tu_rmtree(root);
-    free(root);
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(bad); i++) {
+        char *root = tu_tmpdir();
+        struct lleval_doctor_opts o = {NULL, 0};
+        struct lleval_doctor_report rep;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        if (bad[i].manifest)
+            free(tu_write(root, "manifest.json", bad[i].manifest));
+        assert_int_equal(lleval_doctor_examine(root, &o, &rep, &err), bad[i].code);
+        assert_int_equal(err.code, bad[i].code);
+        tu_assert_contains(err.msg, bad[i].msg_has);
+        assert_null(rep.run_id);
+        assert_int_equal(rep.n_findings, 0);
+        tu_rmtree(root);
+        free(root);
+    }
 }
 
 int main(void)

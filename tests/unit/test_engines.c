@@ -35,7 +35,7 @@ static const char *batch_body =
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static void open_engine(struct lleval_engine *e, struct lleval_config *cfg,
+static void open_engine(struct lleval_engine **e, struct lleval_config *cfg,
                         enum lleval_engine_kind kind, const char *base_url, const char *key_env)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
@@ -86,7 +86,7 @@ static json_t *request_json(struct lleval_engine *e, const char *body_text,
     struct lleval_err err = LLEVAL_ERR_INIT;
     json_t *body = load_json(body_text);
     json_t *sent;
-    if (e->ops->make_request(e, body, req, &err)) {
+    if (lleval_engine_make_request(e, body, req, &err)) {
         print_error("make_request: %s\n", err.msg);
         fail();
     }
@@ -115,7 +115,7 @@ static void run_reply_cases(struct lleval_engine *e, const struct reply_case *ca
         struct lleval_answer a;
         struct lleval_err err = LLEVAL_ERR_INIT;
         enum lleval_reply got =
-            e->ops->parse_reply(e, c->status, c->body, strlen(c->body), &a, &err);
+            lleval_engine_parse_reply(e, c->status, c->body, strlen(c->body), &a, &err);
         if (got != c->want) {
             print_error("case '%s': verdict %d, want %d (err: %s)\n", c->name, (int)got,
                         (int)c->want, err.msg);
@@ -137,7 +137,7 @@ static void run_reply_cases(struct lleval_engine *e, const struct reply_case *ca
         } else if (c->err_has) {
             tu_assert_contains(err.msg, c->err_has);
         }
-        if (e->api_key && strstr(err.msg, e->api_key)) {
+        if (lleval_engine_api_key(e) && strstr(err.msg, lleval_engine_api_key(e))) {
             print_error("case '%s': the API key leaked into \"%s\"\n", c->name, err.msg);
             fail();
         }
@@ -156,6 +156,74 @@ static json_t *json_decode(const char *body, char *why, size_t size)
 }
 
 /* ---- http.c ------------------------------------------------------------------------------- */
+
+/* The opaque handle: what open() sets, the accessors, and the calls a kind
+ * of engine does not have. */
+static void test_engine_handle(void **state)
+{
+    static const struct {
+        enum lleval_engine_kind kind;
+        const char *base_url; /* NULL: the engine's default */
+        const char *name, *want_url;
+        long probe_timeout_s;
+        bool local;
+    } cases[] = {
+        {LLEVAL_ENGINE_DRY, NULL, "dry", "", 10, true},
+        {LLEVAL_ENGINE_OLLAMA, NULL, "ollama", "http://127.0.0.1:11434", 10, false},
+        {LLEVAL_ENGINE_OLLAMA, "http://gpu-box:11434///", "ollama", "http://gpu-box:11434", 10,
+         false},
+        {LLEVAL_ENGINE_LLAMACPP, NULL, "llamacpp", "http://127.0.0.1:8080", 120, false},
+        {LLEVAL_ENGINE_OPENAI, "https://api.example.com/v1/", "openai",
+         "https://api.example.com/v1", 10, false},
+    };
+    struct lleval_config cfg;
+    struct lleval_engine *e;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *body = load_json(batch_body);
+    static char sentinel;
+    (void)state;
+
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        struct lleval_http_request req;
+        struct lleval_answer a;
+        open_engine(&e, &cfg, cases[i].kind, cases[i].base_url, NULL);
+        assert_string_equal(lleval_engine_name(e), cases[i].name);
+        assert_string_equal(lleval_engine_base_url(e), cases[i].want_url);
+        assert_int_equal(lleval_engine_probe_timeout_s(e), cases[i].probe_timeout_s);
+        assert_int_equal(lleval_engine_is_local(e), cases[i].local);
+        assert_null(lleval_engine_api_key(e));
+        assert_int_equal(lleval_engine_local_delay_ms(e), 0);
+        if (cases[i].local) {
+            assert_int_equal(lleval_engine_make_request(e, body, &req, &err), LLEVAL_EINVAL);
+            assert_null(req.url);
+            assert_int_equal(lleval_engine_parse_reply(e, 200, "{}", 2, &a, &err),
+                             LLEVAL_REPLY_FAIL);
+            assert_null(a.content);
+        } else {
+            assert_int_equal(lleval_engine_answer_local(e, "x", body, &a, &err), LLEVAL_EINVAL);
+            tu_assert_contains(err.msg, "over HTTP");
+        }
+        /* a managed server moves the engine: trailing slashes go, even from its own URL */
+        lleval_engine_set_base_url(e, "http://127.0.0.1:40123/");
+        assert_string_equal(lleval_engine_base_url(e), "http://127.0.0.1:40123");
+        lleval_engine_set_base_url(e, lleval_engine_base_url(e));
+        assert_string_equal(lleval_engine_base_url(e), "http://127.0.0.1:40123");
+        lleval_engine_set_probe_timeout_s(e, 3);
+        assert_int_equal(lleval_engine_probe_timeout_s(e), 3);
+        lleval_engine_close(e);
+    }
+    lleval_engine_close(NULL);
+
+    /* a base_url that is not http(s) opens nothing */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.engine = LLEVAL_ENGINE_OLLAMA;
+    cfg.base_url = (char *)"ftp://127.0.0.1:11434";
+    e = (struct lleval_engine *)(void *)&sentinel; /* open() must set it to NULL */
+    assert_int_equal(lleval_engine_open(&e, &cfg, &err), LLEVAL_EINVAL);
+    assert_null(e);
+    tu_assert_contains(err.msg, "must start with http:// or https://");
+    json_decref(body);
+}
 
 static void test_http_helpers(void **state)
 {
@@ -225,14 +293,14 @@ static void test_http_helpers(void **state)
 static void test_ollama_request(void **state)
 {
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_http_request req;
     struct lleval_err err = LLEVAL_ERR_INIT;
     json_t *sent, *options, *bad;
     (void)state;
 
     open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, NULL, NULL);
-    sent = request_json(&e, batch_body, &req);
+    sent = request_json(e, batch_body, &req);
     assert_string_equal(req.url, "http://127.0.0.1:11434/api/chat");
     assert_true(has_header(&req, "Content-Type: application/json"));
     assert_false(has_header_named(&req, "Authorization"));
@@ -259,7 +327,7 @@ static void test_ollama_request(void **state)
 
     /* keep_alive as a number of seconds, content parts, no stop */
     cfg.keep_alive = (char *)"-1";
-    sent = request_json(&e,
+    sent = request_json(e,
                         "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\","
                         "\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}],\"stop\":[]}",
                         &req);
@@ -273,11 +341,11 @@ static void test_ollama_request(void **state)
     lleval_http_request_release(&req);
 
     bad = load_json("{\"model\":\"x\"}");
-    assert_int_equal(e.ops->make_request(&e, bad, &req, &err), LLEVAL_EINVAL);
+    assert_int_equal(lleval_engine_make_request(e, bad, &req, &err), LLEVAL_EINVAL);
     tu_assert_contains(err.msg, "messages");
     lleval_http_request_release(&req);
     json_decref(bad);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 }
 
 static void test_ollama_replies(void **state)
@@ -343,23 +411,23 @@ static void test_ollama_replies(void **state)
          LLEVAL_REPLY_RETRY, NULL, 0, 0, 0, "incomplete"},
     };
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_answer a;
     struct lleval_err err = LLEVAL_ERR_INIT;
     const char *ok = cases[0].body;
     (void)state;
 
     open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, "http://127.0.0.1:11434/", NULL);
-    run_reply_cases(&e, cases, LLEVAL_ARRAY_SIZE(cases));
+    run_reply_cases(e, cases, LLEVAL_ARRAY_SIZE(cases));
 
     /* durations are nanoseconds */
-    assert_int_equal(e.ops->parse_reply(&e, 200, ok, strlen(ok), &a, &err), LLEVAL_REPLY_OK);
+    assert_int_equal(lleval_engine_parse_reply(e, 200, ok, strlen(ok), &a, &err), LLEVAL_REPLY_OK);
     assert_true(a.gen_tps > 62.08 && a.gen_tps < 62.09);       /* 298 / 4.799921 s */
     assert_true(a.prompt_tps > 67.74 && a.prompt_tps < 67.75); /* 26 / 0.383809 s */
     assert_true(a.load_ms > 2.15 && a.load_ms < 2.16);
     assert_string_equal(a.model, "llama3.2");
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 }
 
 /* ---- llamacpp ----------------------------------------------------------------------------- */
@@ -381,14 +449,14 @@ static const char *llamacpp_reply =
 static void test_llamacpp_request(void **state)
 {
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_http_request req;
     json_t *sent;
     (void)state;
 
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, NULL, NULL);
-    assert_int_equal(e.probe_timeout_s, 120);
-    sent = request_json(&e, batch_body, &req);
+    assert_int_equal(lleval_engine_probe_timeout_s(e), 120);
+    sent = request_json(e, batch_body, &req);
     assert_string_equal(req.url, "http://127.0.0.1:8080/v1/chat/completions");
     assert_true(has_header(&req, "Content-Type: application/json"));
     assert_string_equal(lleval_json_str(sent, "model"), MODEL);
@@ -400,11 +468,11 @@ static void test_llamacpp_request(void **state)
     assert_int_equal(json_array_size(json_object_get(sent, "stop")), 1);
     json_decref(sent);
     lleval_http_request_release(&req);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 
     /* a base_url ending in /v1 is tolerated; nulls and an empty stop list are dropped */
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, "http://10.0.0.2:9000/v1", NULL);
-    sent = request_json(&e,
+    sent = request_json(e,
                         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stop\":[],"
                         "\"seed\":null,\"stream\":true}",
                         &req);
@@ -414,7 +482,7 @@ static void test_llamacpp_request(void **state)
     assert_true(json_is_false(json_object_get(sent, "stream")));
     json_decref(sent);
     lleval_http_request_release(&req);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 }
 
 static void test_llamacpp_replies(void **state)
@@ -452,7 +520,7 @@ static void test_llamacpp_replies(void **state)
     };
     struct reply_case table[LLEVAL_ARRAY_SIZE(cases)];
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_answer a;
     struct lleval_err err = LLEVAL_ERR_INIT;
     (void)state;
@@ -460,16 +528,17 @@ static void test_llamacpp_replies(void **state)
     memcpy(table, cases, sizeof(cases));
     table[0].body = llamacpp_reply;
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, NULL, NULL);
-    run_reply_cases(&e, table, LLEVAL_ARRAY_SIZE(table));
+    run_reply_cases(e, table, LLEVAL_ARRAY_SIZE(table));
 
-    assert_int_equal(e.ops->parse_reply(&e, 200, llamacpp_reply, strlen(llamacpp_reply), &a, &err),
-                     LLEVAL_REPLY_OK);
+    assert_int_equal(
+        lleval_engine_parse_reply(e, 200, llamacpp_reply, strlen(llamacpp_reply), &a, &err),
+        LLEVAL_REPLY_OK);
     assert_true(a.gen_tps > 256.88 && a.gen_tps < 256.89);
     assert_true(a.prompt_tps > 11058.77 && a.prompt_tps < 11058.78);
     assert_string_equal(a.request_id, "chatcmpl-cRNFlO4CrSb6Lu49RbcqyiNlEMnKY128");
     assert_string_equal(a.model, "/work/shared/models/llama-2-tiny-random.gguf");
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 }
 
 /* ---- openai ------------------------------------------------------------------------------- */
@@ -477,14 +546,14 @@ static void test_llamacpp_replies(void **state)
 static void test_openai_request(void **state)
 {
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_http_request req;
     json_t *sent;
     (void)state;
 
     setenv(KEY_ENV, KEY, 1);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, "https://api.example.com/v1/", KEY_ENV);
-    sent = request_json(&e, batch_body, &req);
+    sent = request_json(e, batch_body, &req);
     assert_string_equal(req.url, "https://api.example.com/v1/chat/completions");
     assert_true(has_header(&req, "Authorization: Bearer " KEY));
     assert_string_equal(lleval_json_str(sent, "model"), MODEL);
@@ -498,22 +567,22 @@ static void test_openai_request(void **state)
     lleval_http_request_release(&req);
 
     /* top_k 0 (disabled) is left out for servers that do not know it */
-    sent = request_json(&e, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"top_k\":0}",
+    sent = request_json(e, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"top_k\":0}",
                         &req);
     assert_null(json_object_get(sent, "top_k"));
     json_decref(sent);
     lleval_http_request_release(&req);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 
     /* no key in the environment: no Authorization header */
     unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, NULL, KEY_ENV);
-    sent = request_json(&e, batch_body, &req);
+    sent = request_json(e, batch_body, &req);
     assert_string_equal(req.url, "http://127.0.0.1:8000/v1/chat/completions");
     assert_false(has_header_named(&req, "Authorization"));
     json_decref(sent);
     lleval_http_request_release(&req);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 }
 
 static void test_openai_replies(void **state)
@@ -564,7 +633,7 @@ static void test_openai_replies(void **state)
          0, "malformed"},
     };
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_answer a;
     struct lleval_err err = LLEVAL_ERR_INIT;
     const char *ok = cases[0].body;
@@ -572,14 +641,14 @@ static void test_openai_replies(void **state)
 
     setenv(KEY_ENV, KEY, 1);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, NULL, KEY_ENV);
-    assert_string_equal(e.api_key, KEY);
-    run_reply_cases(&e, cases, LLEVAL_ARRAY_SIZE(cases));
-    assert_int_equal(e.ops->parse_reply(&e, 200, ok, strlen(ok), &a, &err), LLEVAL_REPLY_OK);
+    assert_string_equal(lleval_engine_api_key(e), KEY);
+    run_reply_cases(e, cases, LLEVAL_ARRAY_SIZE(cases));
+    assert_int_equal(lleval_engine_parse_reply(e, 200, ok, strlen(ok), &a, &err), LLEVAL_REPLY_OK);
     assert_string_equal(a.request_id, "chatcmpl-123");
     assert_string_equal(a.model, "gpt-4o-mini");
     assert_true(a.gen_tps == 0 && a.prompt_tps == 0);
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     unsetenv(KEY_ENV);
 
     assert_int_equal(lleval_openai_finish(NULL), LLEVAL_FINISH_STOP);
@@ -728,13 +797,13 @@ static enum lleval_reply round_trip(struct lleval_engine *e, struct lleval_answe
     json_t *batch = load_json(batch_body);
     long status = 0;
     enum lleval_reply r;
-    assert_int_equal(e->ops->make_request(e, batch, &req, err), 0);
+    assert_int_equal(lleval_engine_make_request(e, batch, &req, err), 0);
     json_decref(batch);
     if (lleval_http_fetch(&req, 120, 0, &status, &body, err)) {
         print_error("%s: %s\n", req.url, err->msg);
         fail();
     }
-    r = e->ops->parse_reply(e, status, body.buf, body.len, a, err);
+    r = lleval_engine_parse_reply(e, status, body.buf, body.len, a, err);
     lleval_sb_release(&body);
     lleval_http_request_release(&req);
     return r;
@@ -744,7 +813,7 @@ static void test_ollama_probe(void **state)
 {
     struct fake f;
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_probe_info info;
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_answer a;
@@ -755,7 +824,7 @@ static void test_ollama_probe(void **state)
     START_FAKE(&f, "fake_ollama.py", "--model", MODEL, "--model", "qwen2.5");
 
     open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, f.url, NULL);
-    assert_int_equal(e.ops->probe(&e, &info, &err), 0);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), 0);
     assert_string_equal(info.model, MODEL);
     assert_int_equal(info.slot_ctx, 4096);
     tu_assert_contains(info.detail, "Ollama");
@@ -763,7 +832,7 @@ static void test_ollama_probe(void **state)
     lleval_probe_info_release(&info);
 
     /* a real request round trip: the fake saw num_ctx */
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_OK);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_OK);
     tu_assert_contains(a.content, "echo: Question: what is the capital");
     assert_true(a.completion_tokens > 0 && a.gen_tps > 0 && a.load_ms > 0);
     lleval_answer_release(&a);
@@ -776,65 +845,65 @@ static void test_ollama_probe(void **state)
 
     /* "qwen2.5" is pulled as "qwen2.5:latest" */
     cfg.model_id = (char *)"Qwen2.5:latest";
-    assert_int_equal(e.ops->probe(&e, &info, &err), 0);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), 0);
     lleval_probe_info_release(&info);
 
     cfg.model_id = (char *)"mistral:7b";
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "model mistral:7b is not pulled: run `ollama pull mistral:7b`");
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", dead_port());
     open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, url, NULL);
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "cannot reach Ollama at http://127.0.0.1:");
     tu_assert_contains(err.msg, "is `ollama serve` running?");
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 }
 
 static void test_ollama_faults(void **state)
 {
     struct fake f;
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_answer a;
     (void)state;
 
     START_FAKE(&f, "fake_ollama.py", "--error-500-every", "1");
     open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, f.url, NULL);
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_RETRY);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_RETRY);
     tu_assert_contains(err.msg, "out of memory");
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 
     START_FAKE(&f, "fake_ollama.py", "--not-found");
     open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, f.url, NULL);
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_FAIL);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_FAIL);
     tu_assert_contains(err.msg, "run `ollama pull " MODEL "`");
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 
     START_FAKE(&f, "fake_ollama.py", "--malformed-every", "1");
     open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, f.url, NULL);
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_RETRY);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_RETRY);
     tu_assert_contains(err.msg, "malformed");
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 
     START_FAKE(&f, "fake_ollama.py", "--invalid-utf8-every", "1");
     open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, f.url, NULL);
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_OK);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_OK);
     tu_assert_contains(a.content, "\xef\xbf\xbd");
     assert_true(lleval_utf8_valid(a.content, strlen(a.content), NULL));
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 }
 
@@ -842,7 +911,7 @@ static void test_openai_probe(void **state)
 {
     struct fake f;
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_probe_info info;
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_answer a;
@@ -856,28 +925,28 @@ static void test_openai_probe(void **state)
     /* no key in the environment */
     unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, KEY_ENV);
     tu_assert_contains(err.msg, "not set");
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 
     /* a wrong key: named by its variable, never shown */
     setenv(KEY_ENV, "sk-wrong-key-42", 1);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, KEY_ENV);
     assert_null(strstr(err.msg, "sk-wrong-key-42"));
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 
     /* the right key */
     setenv(KEY_ENV, KEY, 1);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
-    assert_int_equal(e.ops->probe(&e, &info, &err), 0);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), 0);
     assert_string_equal(info.model, MODEL);
     lleval_probe_info_release(&info);
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_OK);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_OK);
     tu_assert_contains(a.content, "echo: Question:");
     assert_int_equal(a.completion_tokens, 7); /* "echo:" and 6 words */
     lleval_answer_release(&a);
@@ -887,18 +956,18 @@ static void test_openai_probe(void **state)
 
     /* a model the server does not list: a warning, not an error */
     cfg.model_id = (char *)"gpt-unlisted";
-    assert_int_equal(e.ops->probe(&e, &info, &err), 0);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), 0);
     assert_null(info.model);
     tu_assert_contains(info.detail, "warning: model 'gpt-unlisted'");
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 
     /* base_url without /v1 */
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, f.url, KEY_ENV);
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "set base_url to http://127.0.0.1:");
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     unsetenv(KEY_ENV);
     fake_stop(&f);
 
@@ -906,25 +975,25 @@ static void test_openai_probe(void **state)
     START_FAKE(&f, "fake_openai.py", "--rate-limit-every", "1", "--retry-after", "3");
     snprintf(url, sizeof(url), "%s/v1", f.url);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, NULL);
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_RETRY);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_RETRY);
     tu_assert_contains(err.msg, "HTTP 429");
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", dead_port());
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, NULL);
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "cannot reach");
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 }
 
 static void test_llamacpp_probe_fake(void **state)
 {
     struct fake f;
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_probe_info info;
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_answer a;
@@ -935,47 +1004,47 @@ static void test_llamacpp_probe_fake(void **state)
     START_FAKE(&f, "fake_openai.py", "--llamacpp", "--slots", "2", "--n-ctx", "2048",
                "--loading-ms", "1200");
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, f.url, NULL);
-    assert_int_equal(e.ops->probe(&e, &info, &err), 0);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), 0);
     assert_int_equal(info.slots, 2);
     assert_int_equal(info.slot_ctx, 2048);
     assert_string_equal(info.model, "/models/fake.gguf");
     tu_assert_contains(info.detail, "2 slots of 2048 tokens each");
     tu_assert_contains(info.detail, "warning: context_length 4096");
     lleval_probe_info_release(&info);
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_OK);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_OK);
     assert_true(a.gen_tps > 49.9 && a.gen_tps < 50.1);
     assert_true(a.prompt_tps > 499.9 && a.prompt_tps < 500.1);
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 
     /* still loading when the bound runs out */
     START_FAKE(&f, "fake_openai.py", "--llamacpp", "--loading-ms", "600000");
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, f.url, NULL);
-    e.probe_timeout_s = 1;
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    lleval_engine_set_probe_timeout_s(e, 1);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "still loading");
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 
     /* --api-key on the server, no key here */
     START_FAKE(&f, "fake_openai.py", "--llamacpp", "--require-key", KEY);
     unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, f.url, KEY_ENV);
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "wants an API key");
     tu_assert_contains(err.msg, KEY_ENV);
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     fake_stop(&f);
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", dead_port());
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, url, NULL);
-    assert_int_equal(e.ops->probe(&e, &info, &err), LLEVAL_EENGINE);
+    assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "cannot reach llama-server at");
     lleval_probe_info_release(&info);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
 }
 
 /* ---- the real llama-server, when provisioned ----------------------------------------------- */
@@ -1016,7 +1085,7 @@ static void test_llamacpp_real_server(void **state)
     char *binary = llama_server_binary();
     char *model = tu_shared("models/llama-2-tiny-random.gguf");
     struct lleval_config cfg;
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_probe_info info;
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_answer a;
@@ -1052,13 +1121,13 @@ static void test_llamacpp_real_server(void **state)
     for (int i = 0; i < 100; i++) {
         struct lleval_sb body = LLEVAL_SB_INIT;
         long status = 0;
-        rc = lleval_http_get(&e, "/health", 2, &status, &body, NULL);
+        rc = lleval_http_get(e, "/health", 2, &status, &body, NULL);
         lleval_sb_release(&body);
         if (!rc)
             break;
         lleval_sleep_ms(100);
     }
-    rc = e.ops->probe(&e, &info, &err);
+    rc = lleval_engine_probe(e, &info, &err);
     if (rc)
         print_error("probe: %s\n", err.msg);
     assert_int_equal(rc, 0);
@@ -1067,24 +1136,31 @@ static void test_llamacpp_real_server(void **state)
     lleval_probe_info_release(&info);
 
     cfg.context_length = 256;
-    assert_int_equal(round_trip(&e, &a, &err), LLEVAL_REPLY_OK);
+    assert_int_equal(round_trip(e, &a, &err), LLEVAL_REPLY_OK);
     assert_true(a.prompt_tokens > 0 && a.completion_tokens > 0);
     assert_true(a.gen_tps > 0 && a.prompt_tps > 0);
     assert_true(lleval_utf8_valid(a.content, strlen(a.content), NULL));
     lleval_answer_release(&a);
-    lleval_engine_close(&e);
+    lleval_engine_close(e);
     stop_real_server(NULL);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_http_helpers),        cmocka_unit_test(test_ollama_request),
-        cmocka_unit_test(test_ollama_replies),      cmocka_unit_test(test_llamacpp_request),
-        cmocka_unit_test(test_llamacpp_replies),    cmocka_unit_test(test_openai_request),
-        cmocka_unit_test(test_openai_replies),      cmocka_unit_test(test_ollama_probe),
-        cmocka_unit_test(test_ollama_faults),       cmocka_unit_test(test_openai_probe),
-        cmocka_unit_test(test_llamacpp_probe_fake), cmocka_unit_test_teardown(test_llamacpp_real_server, stop_real_server),
+        cmocka_unit_test(test_engine_handle),
+        cmocka_unit_test(test_http_helpers),
+        cmocka_unit_test(test_ollama_request),
+        cmocka_unit_test(test_ollama_replies),
+        cmocka_unit_test(test_llamacpp_request),
+        cmocka_unit_test(test_llamacpp_replies),
+        cmocka_unit_test(test_openai_request),
+        cmocka_unit_test(test_openai_replies),
+        cmocka_unit_test(test_ollama_probe),
+        cmocka_unit_test(test_ollama_faults),
+        cmocka_unit_test(test_openai_probe),
+        cmocka_unit_test(test_llamacpp_probe_fake),
+        cmocka_unit_test_teardown(test_llamacpp_real_server, stop_real_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  * spawning, polling, waiting for and terminating processes; lock files
  * holding a pid; sorted directory listings; append-only files; the line
  * reader's offsets; finding executables and llama.cpp's cache directory; a
- * free loopback port. The programs run are /bin/true, /bin/false,
+ * free loopback port; the stop signal count. The programs run are /bin/true, /bin/false,
  * /bin/echo and /bin/sleep (no shell).
  */
 #include <signal.h>
@@ -519,6 +519,30 @@ static void test_free_port(void **state)
     assert_true(port > 0 && port < 65536);
 }
 
+/* SIGINT and SIGTERM count up through the handler, capped at 100; reset clears. */
+static void test_stop_signal(void **state)
+{
+    struct sigaction old_int, old_term;
+    (void)state;
+    sigaction(SIGINT, NULL, &old_int);
+    sigaction(SIGTERM, NULL, &old_term);
+    lleval_stop_signal_reset();
+    assert_int_equal(lleval_stop_signal(), 0);
+    lleval_install_stop_handlers();
+    assert_int_equal(lleval_stop_signal(), 0);
+    raise(SIGINT);
+    assert_int_equal(lleval_stop_signal(), 1);
+    raise(SIGTERM);
+    assert_int_equal(lleval_stop_signal(), 2);
+    for (int i = 0; i < 150; i++)
+        raise(SIGINT);
+    assert_int_equal(lleval_stop_signal(), 100);
+    lleval_stop_signal_reset();
+    assert_int_equal(lleval_stop_signal(), 0);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_executables),
         cmocka_unit_test(test_llama_cache_bin_dir),
         cmocka_unit_test(test_free_port),
+        cmocka_unit_test(test_stop_signal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

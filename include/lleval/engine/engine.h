@@ -5,8 +5,9 @@
  * An adapter never does I/O on its own during a run: it turns a batch request
  * body (OpenAI chat format, see docs/formats.md) into an HTTP request, and an
  * HTTP reply into a normalized answer. The scheduler (scheduler.h) moves the
- * bytes with libcurl's multi interface. Only probe() does blocking HTTP,
- * before the run starts.
+ * bytes with libcurl's multi interface. Only the probe does blocking HTTP,
+ * before the run starts. The adapters' table and the handle's fields are
+ * lib/engine/engine_int.h's.
  */
 #ifndef LLEVAL_ENGINE_H
 #define LLEVAL_ENGINE_H
@@ -67,48 +68,63 @@ struct lleval_probe_info {
 };
 void lleval_probe_info_release(struct lleval_probe_info *p);
 
+/*
+ * An open engine: the adapter for the config's engine, its base_url and API
+ * key. Opaque outside lib/engine (its fields are lib/engine/engine_int.h's);
+ * the functions below are the whole interface.
+ */
 struct lleval_engine;
 
-struct lleval_engine_ops {
-    const char *name;
-    /* Blocking health/model check before the run. LLEVAL_EENGINE when the
-     * server is unreachable or the model is missing (message says the fix). */
-    int (*probe)(struct lleval_engine *e, struct lleval_probe_info *info, struct lleval_err *err);
-    /* Builds the HTTP request for one batch body (borrowed). */
-    int (*make_request)(struct lleval_engine *e, const json_t *body,
-                        struct lleval_http_request *out, struct lleval_err *err);
-    /* Classifies and parses a reply. On RETRY/FAIL, err says why (status, engine error text). */
-    enum lleval_reply (*parse_reply)(struct lleval_engine *e, long http_status, const char *body,
-                                     size_t len, struct lleval_answer *out,
-                                     struct lleval_err *err);
-    /* Engines without HTTP (dry) answer here at once; NULL for HTTP engines. */
-    int (*answer_local)(struct lleval_engine *e, const char *custom_id, const json_t *body,
-                        struct lleval_answer *out, struct lleval_err *err);
-    /* Frees priv. */
-    void (*release)(struct lleval_engine *e);
-};
-
-struct lleval_engine {
-    const struct lleval_engine_ops *ops;
-    const struct lleval_config *cfg; /* borrowed; outlives the engine */
-    char *base_url;                  /* owned, without a trailing slash */
-    char *api_key;                   /* owned, from the environment; never logged or written */
-    long probe_timeout_s;            /* bound for probe(), default 10; llamacpp waits longer for 503 */
-    long local_delay_ms;             /* dry: simulated latency per answer (env LLEVAL_DRY_DELAY_MS) */
-    void *priv;                      /* adapter state */
-};
-
 /* Opens the adapter for cfg->engine: base_url from cfg (or the engine's
- * default), the API key from the variable cfg->api_key_env names. */
-int lleval_engine_open(struct lleval_engine *e, const struct lleval_config *cfg,
+ * default, without trailing slashes), the API key from the variable
+ * cfg->api_key_env names. cfg is borrowed and must outlive the engine. *out
+ * receives the owned engine (lleval_engine_close()); NULL on failure. */
+int lleval_engine_open(struct lleval_engine **out, const struct lleval_config *cfg,
                        struct lleval_err *err);
+/* Releases the adapter's state and frees e (NULL is harmless). */
 void lleval_engine_close(struct lleval_engine *e);
 
-/* Adapters (each in lib/engine_<name>.c). */
-extern const struct lleval_engine_ops lleval_engine_dry_ops;
-extern const struct lleval_engine_ops lleval_engine_ollama_ops;
-extern const struct lleval_engine_ops lleval_engine_llamacpp_ops;
-extern const struct lleval_engine_ops lleval_engine_openai_ops;
+/* The adapter's name: "dry", "ollama", "llamacpp" or "openai" (static). */
+const char *lleval_engine_name(const struct lleval_engine *e);
+/* The base URL requests go to, without a trailing slash ("" for dry); borrowed
+ * from e, valid until the next lleval_engine_set_base_url(). */
+const char *lleval_engine_base_url(const struct lleval_engine *e);
+/* Points the engine at another server (a managed llama-server's address);
+ * url is copied, trailing slashes dropped. Never written to any file. */
+void lleval_engine_set_base_url(struct lleval_engine *e, const char *url);
+/* The API key read from the environment, or NULL; borrowed. A secret: never
+ * log, print or write it. */
+const char *lleval_engine_api_key(const struct lleval_engine *e);
+/* The bound of lleval_engine_probe() in seconds: 10, or 120 for llamacpp (a model loading). */
+long lleval_engine_probe_timeout_s(const struct lleval_engine *e);
+void lleval_engine_set_probe_timeout_s(struct lleval_engine *e, long seconds);
+
+/* Blocking health/model check before the run. LLEVAL_EENGINE when the server
+ * is unreachable or the model is missing (the message says the fix). info is
+ * filled (release it with lleval_probe_info_release(), even on failure). */
+int lleval_engine_probe(struct lleval_engine *e, struct lleval_probe_info *info,
+                        struct lleval_err *err);
+
+/* True for an engine that answers without HTTP (dry): lleval_engine_answer_local()
+ * instead of lleval_engine_make_request() / lleval_engine_parse_reply(). */
+bool lleval_engine_is_local(const struct lleval_engine *e);
+/* A local engine's simulated latency per answer in ms (dry: env
+ * LLEVAL_DRY_DELAY_MS, read by the probe); 0 otherwise. */
+long lleval_engine_local_delay_ms(const struct lleval_engine *e);
+/* Answers one batch body (borrowed) at once; a local engine only (else
+ * LLEVAL_EINVAL). out is owned by the caller (lleval_answer_release()). */
+int lleval_engine_answer_local(struct lleval_engine *e, const char *custom_id, const json_t *body,
+                               struct lleval_answer *out, struct lleval_err *err);
+/* Builds the HTTP request for one batch body (borrowed) into out (owned:
+ * lleval_http_request_release()); an HTTP engine only (else LLEVAL_EINVAL). */
+int lleval_engine_make_request(struct lleval_engine *e, const json_t *body,
+                               struct lleval_http_request *out, struct lleval_err *err);
+/* Classifies and parses a reply (body borrowed). On OK out is filled (owned by
+ * the caller); on RETRY/FAIL err says why (status, engine error text). An HTTP
+ * engine only (a local one FAILs). */
+enum lleval_reply lleval_engine_parse_reply(struct lleval_engine *e, long http_status,
+                                            const char *body, size_t len, struct lleval_answer *out,
+                                            struct lleval_err *err);
 
 /* Replaces invalid UTF-8 in s[0..len) by U+FFFD; returns an owned string. */
 char *lleval_utf8_sanitize(const char *s, size_t len);

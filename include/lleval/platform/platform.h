@@ -24,10 +24,19 @@
 
 long lleval_getpid(void);
 
-/* SIGINT/SIGTERM (Ctrl-C / Ctrl-Break on Windows) increment lleval_stop_signal
- * (scheduler.h): the first asks for a graceful stop, a second abandons the
- * requests in flight. */
+/* SIGINT/SIGTERM (Ctrl-C / Ctrl-Break on Windows) increment the stop
+ * signal count (lleval_stop_signal()): the first asks for a graceful stop, a
+ * second abandons the requests in flight. */
 void lleval_install_stop_handlers(void);
+/*
+ * How many stop signals arrived since the start (or the last reset), capped
+ * at 100: 0 = none; 1 = stop sending and settle the requests in flight; 2 or
+ * more = abandon them too (they are asked again on resume). The count is the
+ * library's only global: a volatile sig_atomic_t that the handler increments.
+ */
+int lleval_stop_signal(void);
+/* Sets the stop signal count back to 0 (tests; a tool that runs again). */
+void lleval_stop_signal_reset(void);
 /* Writing to a closed pipe returns an error instead of killing the process. */
 void lleval_ignore_sigpipe(void);
 /* True when fd 1 or 2 is a terminal. */

@@ -9,17 +9,11 @@
 #define LLEVAL_SCHEDULER_H
 
 #include <jansson.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "lleval/engine/engine.h"
 #include "lleval/util/error.h"
-
-/* Set by the tool's SIGINT/SIGTERM handler: 1 = stop sending and settle the
- * requests in flight; 2 or more = abandon them too (they are asked again on
- * resume). The only global of the library. */
-extern volatile sig_atomic_t lleval_stop_signal;
 
 struct lleval_job {
     char *custom_id; /* owned by the scheduler once a source hands it over */
