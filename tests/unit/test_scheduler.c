@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include "testutil.h"
 #include "lleval/engine/engine.h"
+#include "lleval/platform/platform.h"
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
 #include "lleval/run/scheduler.h"
@@ -345,19 +347,21 @@ static int dead_port(void)
 
 /* ---- the scheduler's side: engine, job source, result sink ------------------------------- */
 
-static void open_engine(struct lleval_engine *e, struct lleval_config *cfg, const char *url)
+static struct lleval_engine *open_engine(struct lleval_config *cfg, const char *url)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_engine *e = NULL;
     memset(cfg, 0, sizeof(*cfg));
     cfg->engine = LLEVAL_ENGINE_OPENAI;
     cfg->base_url = (char *)url;
     cfg->model_id = (char *)"m";
     cfg->context_length = 4096;
     cfg->max_concurrent_jobs = 1;
-    if (lleval_engine_open(e, cfg, &err)) {
+    if (lleval_engine_open(&e, cfg, &err)) {
         print_error("lleval_engine_open: %s\n", err.msg);
         fail();
     }
+    return e;
 }
 
 #define MAX_JOBS 4096
@@ -419,7 +423,8 @@ static int on_result(void *ud, const struct lleval_job *job, json_t *line)
     if (!r->lines[job->tag])
         r->lines[job->tag] = json_incref(line);
     if (r->signal_at && r->ndelivered == r->signal_at)
-        lleval_stop_signal = r->signal_level;
+        for (int i = 0; i < r->signal_level; i++)
+            raise(SIGINT); /* as Ctrl-C pressed signal_level times */
     if (r->fail_result_at && r->ndelivered == r->fail_result_at)
         return LLEVAL_EIO;
     return 0;
@@ -458,12 +463,12 @@ static void fast_opts(struct lleval_sched_opts *o, long slots)
 static int sched(const char *url, struct run *r, const struct lleval_sched_opts *o,
                  struct lleval_sched_stats *st, struct lleval_err *err)
 {
-    struct lleval_engine e;
+    struct lleval_engine *e;
     struct lleval_config cfg;
     int rc;
-    open_engine(&e, &cfg, url);
-    rc = lleval_sched_run(&e, next_job, r->njobs, o, on_result, on_tick, r, st, err);
-    lleval_engine_close(&e);
+    e = open_engine(&cfg, url);
+    rc = lleval_sched_run(e, next_job, r->njobs, o, on_result, on_tick, r, st, err);
+    lleval_engine_close(e);
     return rc;
 }
 
@@ -726,6 +731,7 @@ static void test_stop_signal(void **state)
         {2, 4, modes, 4},
     };
     (void)state;
+    lleval_install_stop_handlers(); /* SIGINT counts as a stop request, as in lleval */
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         struct srv s;
         struct run *r = lleval_xcalloc(1, sizeof(*r));
@@ -742,7 +748,7 @@ static void test_stop_signal(void **state)
         r->signal_level = cases[c].level;
         fast_opts(&o, cases[c].slots);
         rc = sched(s.url, r, &o, &st, &err);
-        lleval_stop_signal = 0;
+        lleval_stop_signal_reset();
         srv_stop(&s);
         if (rc != LLEVAL_EINTR) {
             print_error("level %d: rc %d (%s), want LLEVAL_EINTR\n", cases[c].level, rc, err.msg);
@@ -792,7 +798,7 @@ static void test_unreachable(void **state)
         struct lleval_sched_opts o;
         struct lleval_sched_stats st;
         struct lleval_err err = LLEVAL_ERR_INIT;
-        struct lleval_engine e;
+        struct lleval_engine *e;
         struct lleval_config cfg;
         int rc;
         r->njobs = 5;
@@ -802,9 +808,9 @@ static void test_unreachable(void **state)
         o.max_retries = 1;
         if (cases[c].revive_true >= 0)
             o.revive = revive;
-        open_engine(&e, &cfg, url);
-        rc = lleval_sched_run(&e, next_job, r->njobs, &o, on_result, on_tick, r, &st, &err);
-        lleval_engine_close(&e);
+        e = open_engine(&cfg, url);
+        rc = lleval_sched_run(e, next_job, r->njobs, &o, on_result, on_tick, r, &st, &err);
+        lleval_engine_close(e);
         if (rc != LLEVAL_EENGINE || r->revive_calls < cases[c].want_revive_calls ||
             r->revive_calls > (cases[c].want_revive_calls
                                    ? cases[c].want_revive_calls + (int)cases[c].slots
