@@ -74,8 +74,16 @@ void cli_print_help(FILE *f, const struct cli_option *opts, const char *usage,
 void cli_error(struct cli_ctx *ctx, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
 void cli_warn(struct cli_ctx *ctx, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
 void cli_info(struct cli_ctx *ctx, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
-/* Prints err->msg as an error and returns its exit status. */
+/* Prints err->msg as an error and returns its exit status. Messages are
+ * sanitized for the terminal (util/text.h's lleval_term_sanitize()). */
 int cli_error_lib(struct cli_ctx *ctx, const struct lleval_err *err);
+/* Engine, model or dataset text made safe to print (no control characters or
+ * escape sequences, one line): empties sb (an initialized buffer), fills it
+ * and returns sb->buf, borrowed from sb. */
+struct lleval_sb;
+const char *cli_safe(struct lleval_sb *sb, const char *s);
+/* Writes s (borrowed) to f, sanitized for the terminal, newlines kept. */
+void cli_print_text(FILE *f, const char *s);
 
 /* ANSI styling that respects NO_COLOR and non-terminals. */
 const char *cli_bold(const struct cli_ctx *ctx);

@@ -15,6 +15,7 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
     struct lleval_doctor_opts o = {0};
     struct lleval_doctor_report rep;
     struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_sb safe = LLEVAL_SB_INIT;
     char *dir;
     int npos, rc;
     const struct cli_option opts[] = {
@@ -66,22 +67,24 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
         json_decref(j);
     } else if (!rep.n_findings) {
         printf("%srun %s looks healthy%s: no finding of the guide's decision tree applies\n",
-               cli_green(ctx), rep.run_id, cli_reset(ctx));
+               cli_green(ctx), cli_safe(&safe, rep.run_id), cli_reset(ctx));
     } else {
-        printf("run %s: %zu finding%s\n", rep.run_id, rep.n_findings,
+        /* evidence quotes engine error texts: printed sanitized */
+        printf("run %s: %zu finding%s\n", cli_safe(&safe, rep.run_id), rep.n_findings,
                rep.n_findings == 1 ? "" : "s");
         for (size_t i = 0; i < rep.n_findings; i++) {
             const struct lleval_finding *f = &rep.findings[i];
-            printf("\n%s%zu. %s%s [%s]\n", cli_bold(ctx), i + 1, f->title, cli_reset(ctx),
-                   lleval_finding_name(f->kind));
+            printf("\n%s%zu. %s%s [%s]\n", cli_bold(ctx), i + 1, cli_safe(&safe, f->title),
+                   cli_reset(ctx), lleval_finding_name(f->kind));
             for (size_t k = 0; k < f->n_evidence; k++)
-                printf("   evidence: %s\n", f->evidence[k]);
+                printf("   evidence: %s\n", cli_safe(&safe, f->evidence[k]));
             if (f->n_fixes)
                 printf("   fixes, in order of preference:\n");
             for (size_t k = 0; k < f->n_fixes; k++)
-                printf("     %zu) %s\n", k + 1, f->fixes[k]);
+                printf("     %zu) %s\n", k + 1, cli_safe(&safe, f->fixes[k]));
         }
     }
+    lleval_sb_release(&safe);
     rc = rep.n_findings ? 1 : 0;
     lleval_doctor_report_release(&rep);
     return rc;

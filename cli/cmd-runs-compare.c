@@ -161,9 +161,12 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
         if ((size_t)show < res.n_flips)
             printf(" (first %ld; --json lists all)", show);
         printf(":\n");
+        /* custom_ids carry dataset item ids: printed sanitized */
+        struct lleval_sb safe = LLEVAL_SB_INIT;
         for (size_t k = 0; k < res.n_flips && k < (size_t)show; k++)
             printf("  %s  %s\n", res.flips[k].a_right ? "A right, B wrong" : "B right, A wrong",
-                   res.flips[k].custom_id);
+                   cli_safe(&safe, res.flips[k].custom_id));
+        lleval_sb_release(&safe);
     }
 out:
     lleval_compare_result_release(&res);

@@ -29,7 +29,7 @@ static void print_table(const struct lleval_score_result *res, struct cli_ctx *c
     cli_table_free(ct);
     lleval_score_table_release(&t);
     lleval_score_notes(res, &notes);
-    fputs(notes.buf, stdout);
+    cli_print_text(stdout, notes.buf); /* notes name datasets and quote counts of errors */
     lleval_sb_release(&notes);
 }
 

@@ -1,23 +1,50 @@
-/* Terminal output: messages, colors (NO_COLOR respected), aligned tables. */
+/*
+ * Terminal output: messages, colors (NO_COLOR respected), aligned tables.
+ * Messages and table cells often quote engine and model text (error bodies,
+ * answers, ids from datasets): they pass through lleval_term_sanitize(), so
+ * no escape sequence or control character in them reaches the terminal.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "lleval/util/format.h"
+#include "lleval/util/text.h"
 #include "lleval/util/util.h"
 
 static void vmsg(struct cli_ctx *ctx, const char *color, const char *kind, const char *fmt,
                  va_list ap)
 {
+    struct lleval_sb raw = LLEVAL_SB_INIT, safe = LLEVAL_SB_INIT;
+    lleval_sb_vaddf(&raw, fmt, ap);
+    /* a message is one line: a newline from quoted text shows as \n */
+    lleval_term_sanitize_n(&safe, raw.buf, raw.len, false);
     fflush(stdout);
     if (kind)
         fprintf(stderr, "%s: %s%s%s: ", ctx->prog, ctx->color_err ? color : "", kind,
                 ctx->color_err ? "\033[0m" : "");
     else
         fprintf(stderr, "%s: ", ctx->prog);
-    vfprintf(stderr, fmt, ap);
+    fputs(safe.buf, stderr);
     fputc('\n', stderr);
+    lleval_sb_release(&raw);
+    lleval_sb_release(&safe);
+}
+
+void cli_print_text(FILE *f, const char *s)
+{
+    struct lleval_sb safe = LLEVAL_SB_INIT;
+    lleval_term_sanitize(&safe, s, true);
+    fwrite(safe.buf, 1, safe.len, f);
+    lleval_sb_release(&safe);
+}
+
+const char *cli_safe(struct lleval_sb *sb, const char *s)
+{
+    lleval_sb_reset(sb);
+    lleval_term_sanitize(sb, s, false);
+    return sb->buf;
 }
 
 void cli_error(struct cli_ctx *ctx, const char *fmt, ...)
@@ -99,6 +126,24 @@ static void cells_va(const struct cli_table *t, va_list ap, const char **cells)
         cells[c] = va_arg(ap, const char *);
 }
 
+/* Adds a header (head) or a row of cells, each sanitized for the terminal. */
+static void add_cells(struct cli_table *t, const char *const *cells, bool head)
+{
+    struct lleval_sb safe[64];
+    const char *out[64] = {0};
+    size_t n = t->ncols < 64 ? t->ncols : 64;
+    for (size_t c = 0; c < n; c++) {
+        lleval_sb_init(&safe[c], 0);
+        out[c] = cells[c] ? cli_safe(&safe[c], cells[c]) : NULL;
+    }
+    if (head)
+        lleval_table_header(t->t, out);
+    else
+        lleval_table_row(t->t, out);
+    for (size_t c = 0; c < n; c++)
+        lleval_sb_release(&safe[c]);
+}
+
 void cli_table_header(struct cli_table *t, ...)
 {
     const char *cells[64] = {0};
@@ -106,7 +151,7 @@ void cli_table_header(struct cli_table *t, ...)
     va_start(ap, t);
     cells_va(t, ap, cells);
     va_end(ap);
-    lleval_table_header(t->t, cells);
+    add_cells(t, cells, true);
 }
 
 void cli_table_row(struct cli_table *t, ...)
@@ -116,12 +161,12 @@ void cli_table_row(struct cli_table *t, ...)
     va_start(ap, t);
     cells_va(t, ap, cells);
     va_end(ap);
-    lleval_table_row(t->t, cells);
+    add_cells(t, cells, false);
 }
 
 void cli_table_rowv(struct cli_table *t, const char *const *cells)
 {
-    lleval_table_row(t->t, cells);
+    add_cells(t, cells, false);
 }
 
 void cli_table_print(struct cli_table *t, FILE *f, const struct cli_ctx *ctx)
@@ -145,9 +190,16 @@ void cli_table_free(struct cli_table *t)
 
 int cli_finish_stdout(struct cli_ctx *ctx, int status)
 {
-    if (fflush(stdout) || ferror(stdout)) {
-        cli_error(ctx, "cannot write to standard output: %s", strerror(errno));
-        return 4;
-    }
-    return status;
+    /* errno of the write that failed before, when the buffer is empty now */
+    int e = errno;
+    if (fflush(stdout))
+        e = errno;
+    else if (!ferror(stdout))
+        return status;
+    /* the reader went away (`lleval runs list | head -1`): it wanted no
+     * more, which is not an error (SIGPIPE is ignored, so writes see EPIPE) */
+    if (e == EPIPE)
+        return status;
+    cli_error(ctx, "cannot write to standard output: %s", strerror(e));
+    return 4;
 }

@@ -4,6 +4,7 @@
  * order and its names are the header the reader looks for.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,24 +13,25 @@
 static const struct {
     const char *name;
     size_t row_off; /* offset of the column's string in struct lleval_pred_row */
+    bool text;      /* free text: written with csv.h's spreadsheet guard, read without it */
 } columns[LLEVAL_PRED_NCOLS] = {
-#define COL(e, field) [e] = {#field, offsetof(struct lleval_pred_row, field)}
-    COL(LLEVAL_PRED_CUSTOM_ID, custom_id),
-    COL(LLEVAL_PRED_DATASET, dataset),
-    COL(LLEVAL_PRED_ITEM_ID, item_id),
-    COL(LLEVAL_PRED_TYPE, type),
-    COL(LLEVAL_PRED_PROMPT_TYPE, prompt_type),
-    COL(LLEVAL_PRED_TEMPERATURE, temperature),
-    COL(LLEVAL_PRED_SAMPLE, sample),
-    COL(LLEVAL_PRED_STATUS, status),
-    COL(LLEVAL_PRED_FINISH_REASON, finish_reason),
-    COL(LLEVAL_PRED_PREDICTION, prediction),
-    COL(LLEVAL_PRED_LATENCY_MS, latency_ms),
-    COL(LLEVAL_PRED_PROMPT_TOKENS, prompt_tokens),
-    COL(LLEVAL_PRED_COMPLETION_TOKENS, completion_tokens),
-    COL(LLEVAL_PRED_GEN_TPS, gen_tps),
-    COL(LLEVAL_PRED_ATTEMPTS, attempts),
-    COL(LLEVAL_PRED_ERROR, error),
+#define COL(e, field, text) [e] = {#field, offsetof(struct lleval_pred_row, field), text}
+    COL(LLEVAL_PRED_CUSTOM_ID, custom_id, true),
+    COL(LLEVAL_PRED_DATASET, dataset, true),
+    COL(LLEVAL_PRED_ITEM_ID, item_id, true),
+    COL(LLEVAL_PRED_TYPE, type, true),
+    COL(LLEVAL_PRED_PROMPT_TYPE, prompt_type, true),
+    COL(LLEVAL_PRED_TEMPERATURE, temperature, false),
+    COL(LLEVAL_PRED_SAMPLE, sample, false),
+    COL(LLEVAL_PRED_STATUS, status, true),
+    COL(LLEVAL_PRED_FINISH_REASON, finish_reason, true),
+    COL(LLEVAL_PRED_PREDICTION, prediction, true),
+    COL(LLEVAL_PRED_LATENCY_MS, latency_ms, false),
+    COL(LLEVAL_PRED_PROMPT_TOKENS, prompt_tokens, false),
+    COL(LLEVAL_PRED_COMPLETION_TOKENS, completion_tokens, false),
+    COL(LLEVAL_PRED_GEN_TPS, gen_tps, false),
+    COL(LLEVAL_PRED_ATTEMPTS, attempts, false),
+    COL(LLEVAL_PRED_ERROR, error, true),
 #undef COL
 };
 
@@ -47,7 +49,14 @@ void lleval_pred_write_header(struct lleval_sb *sb)
     lleval_csv_end_record(sb);
 }
 
-static void str_cell(struct lleval_sb *sb, const char *s)
+/* A free-text cell (columns[].text), with the spreadsheet guard. */
+static void text_cell(struct lleval_sb *sb, const char *s)
+{
+    lleval_csv_add_text_field(sb, s, false);
+}
+
+/* A cell of a numeric column: never guarded. */
+static void num_cell(struct lleval_sb *sb, const char *s)
 {
     lleval_csv_add_field(sb, s ? s : "", false);
 }
@@ -73,23 +82,23 @@ static void count_cell(struct lleval_sb *sb, long long v)
 void lleval_pred_write_row(struct lleval_sb *sb, const struct lleval_pred_record *r)
 {
     char sample[32];
-    lleval_csv_add_field(sb, r->custom_id ? r->custom_id : "", true);
-    str_cell(sb, r->dataset);
-    str_cell(sb, r->item_id);
-    str_cell(sb, r->type);
-    str_cell(sb, r->prompt_type);
-    str_cell(sb, r->temperature);
+    lleval_csv_add_text_field(sb, r->custom_id, true);
+    text_cell(sb, r->dataset);
+    text_cell(sb, r->item_id);
+    text_cell(sb, r->type);
+    text_cell(sb, r->prompt_type);
+    num_cell(sb, r->temperature);
     snprintf(sample, sizeof(sample), "%ld", r->sample);
-    str_cell(sb, sample);
-    str_cell(sb, r->ok ? "ok" : "error");
-    str_cell(sb, r->finish_reason);
-    str_cell(sb, r->prediction);
+    num_cell(sb, sample);
+    text_cell(sb, r->ok ? "ok" : "error");
+    text_cell(sb, r->finish_reason);
+    text_cell(sb, r->prediction);
     real_cell(sb, r->latency_ms);
     count_cell(sb, r->prompt_tokens);
     count_cell(sb, r->completion_tokens);
     real_cell(sb, r->gen_tps);
     count_cell(sb, r->attempts);
-    str_cell(sb, r->error);
+    text_cell(sb, r->error);
     lleval_csv_end_record(sb);
 }
 
@@ -152,7 +161,9 @@ int lleval_pred_next(struct lleval_pred_reader *r, struct lleval_pred_row *row,
         return rc;
     for (int c = 0; c < LLEVAL_PRED_NCOLS; c++) {
         const char **cell = (const char **)(void *)((char *)row + columns[c].row_off);
-        *cell = r->cols[c] >= 0 ? r->csv.fields[r->cols[c]] : "";
+        *cell = r->cols[c] < 0    ? ""
+                : columns[c].text ? lleval_csv_text_value(r->csv.fields[r->cols[c]])
+                                  : r->csv.fields[r->cols[c]];
     }
     row->line = r->csv.line;
     return 1;

@@ -462,6 +462,34 @@ void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first)
     lleval_csv_quote(sb, s);
 }
 
+bool lleval_csv_needs_guard(const char *s)
+{
+    return s && *s && strchr("=+-@\t\r'", *s) != NULL;
+}
+
+void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
+{
+    if (!first)
+        lleval_sb_addch(sb, ',');
+    if (!lleval_csv_needs_guard(s)) {
+        lleval_csv_quote(sb, s ? s : "");
+        return;
+    }
+    {
+        /* the quote goes inside the field's double quotes, when it has them */
+        struct lleval_sb g = LLEVAL_SB_INIT;
+        lleval_sb_addch(&g, '\'');
+        lleval_sb_adds(&g, s);
+        lleval_csv_quote(sb, g.buf);
+        lleval_sb_release(&g);
+    }
+}
+
+const char *lleval_csv_text_value(const char *field)
+{
+    return field[0] == '\'' ? field + 1 : field;
+}
+
 void lleval_csv_end_record(struct lleval_sb *sb)
 {
     lleval_sb_add(sb, "\r\n", 2);

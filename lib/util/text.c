@@ -245,10 +245,21 @@ void lleval_html_escape(struct lleval_sb *sb, const char *s)
         lleval_html_escape_n(sb, s, strlen(s));
 }
 
-static bool ascii_punct(unsigned char c)
+/* ASCII punctuation with a meaning somewhere in CommonMark or GFM: emphasis,
+ * code spans, links and images, autolinks (also GFM's bare ones, which need
+ * ':', '.' or '@'), raw HTML, entities, headings, block quotes, list
+ * markers, thematic breaks, setext underlines, tables, strikethrough,
+ * footnotes, math ($) and attribute braces. CommonMark lets a backslash
+ * escape any ASCII punctuation, so each of these becomes literal text. */
+static bool md_special(unsigned char c)
 {
-    return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
-           (c >= 0x7B && c <= 0x7E);
+    return c && strchr("\\`*_[](){}<>#+-.!|~&:@=$^", c) != NULL;
+}
+
+/* C1 control characters (U+0080..U+009F), two bytes in UTF-8. */
+static bool c1_control(int32_t cp)
+{
+    return cp >= 0x80 && cp <= 0x9F;
 }
 
 void lleval_md_escape_n(struct lleval_sb *sb, const char *s, size_t len)
@@ -257,32 +268,27 @@ void lleval_md_escape_n(struct lleval_sb *sb, const char *s, size_t len)
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) {
-            switch (c) {
-            case '\\':
-                /* a backslash escapes only punctuation: keep "\n" as written */
-                if (i + 1 < len && ascii_punct((unsigned char)s[i + 1]))
-                    lleval_sb_addch(sb, '\\');
-                lleval_sb_addch(sb, '\\');
-                break;
-            case '`':
-            case '|':
-            case '<':
+            if (c == '<') {
+                lleval_sb_adds(sb, "&lt;");
+            } else if (md_special(c)) {
                 lleval_sb_addch(sb, '\\');
                 lleval_sb_addch(sb, (char)c);
-                break;
-            case '\n':
-            case '\r':
-            case '\t':
+            } else if (c == '\n' || c == '\r' || c == '\t') {
                 lleval_sb_addch(sb, ' ');
-                break;
-            default:
-                if (c >= 0x20 && c != 0x7F)
-                    lleval_sb_addch(sb, (char)c);
+            } else if (c >= 0x20 && c != 0x7F) {
+                lleval_sb_addch(sb, (char)c);
             }
             i++;
             continue;
         }
-        i += lleval_utf8_copy(sb, s + i, len - i);
+        {
+            int32_t cp;
+            size_t n = lleval_utf8_decode(s + i, len - i, &cp);
+            if (lleval_utf8_seq(s + i, len - i) && c1_control(cp))
+                i += n; /* dropped, as C0 controls are */
+            else
+                i += lleval_utf8_copy(sb, s + i, len - i);
+        }
     }
 }
 
@@ -290,6 +296,55 @@ void lleval_md_escape(struct lleval_sb *sb, const char *s)
 {
     if (s)
         lleval_md_escape_n(sb, s, strlen(s));
+}
+
+/* Invisible characters that reorder or break the text around them on a
+ * terminal: bidirectional embeddings, overrides and isolates, line and
+ * paragraph separators. */
+static bool term_invisible(int32_t cp)
+{
+    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+           cp == 0x2029;
+}
+
+void lleval_term_sanitize_n(struct lleval_sb *sb, const char *s, size_t len, bool keep_newlines)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n;
+        int32_t cp;
+        if (c < 0x80) {
+            if (c == '\t' || (c == '\n' && keep_newlines) || (c >= 0x20 && c != 0x7F))
+                lleval_sb_addch(sb, (char)c);
+            else if (c == '\n')
+                lleval_sb_adds(sb, "\\n");
+            else if (c == '\r')
+                lleval_sb_adds(sb, "\\r");
+            else
+                lleval_sb_addf(sb, "\\x%02x", c);
+            i++;
+            continue;
+        }
+        n = lleval_utf8_seq(s + i, len - i);
+        if (!n) {
+            lleval_sb_addf(sb, "\\x%02x", c); /* a byte that is not UTF-8, shown as such */
+            i++;
+            continue;
+        }
+        lleval_utf8_decode(s + i, len - i, &cp);
+        if (c1_control(cp) || term_invisible(cp))
+            lleval_sb_addf(sb, "\\u%04x", (unsigned)cp);
+        else
+            lleval_sb_add(sb, s + i, n);
+        i += n;
+    }
+}
+
+void lleval_term_sanitize(struct lleval_sb *sb, const char *s, bool keep_newlines)
+{
+    if (s)
+        lleval_term_sanitize_n(sb, s, strlen(s), keep_newlines);
 }
 
 void lleval_csv_quote(struct lleval_sb *sb, const char *s)

@@ -20,7 +20,7 @@ else
 	ok "report.html is self-contained"
 fi
 expect_grep "^# lleval report: r$" runs/r/report.md "report.md has its title"
-expect_grep "^| sample_closed | direct | 0 | 16 | " runs/r/report.md "report.md has the scores rows"
+expect_grep "^| sample\\\\_closed | direct | 0 | 16 | " runs/r/report.md "report.md has the scores rows"
 expect_grep "status \*\*done\*\*" runs/r/report.md "report.md shows the final status"
 
 # rewrite: the command prints both paths and replaces the files

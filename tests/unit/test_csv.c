@@ -167,6 +167,50 @@ static void test_writer_table(void **state)
     }
 }
 
+/* The spreadsheet guard of text fields: which values get the quote, how it
+ * sits inside RFC 4180 quoting, and that the reader side removes exactly one. */
+static void test_text_field_guard(void **state)
+{
+    static const struct write_case wc[] = {
+        {"plain", "plain"},
+        {"", ""},
+        {"=1+2", "'=1+2"},
+        {"+1", "'+1"},
+        {"-1", "'-1"},
+        {"@SUM(A1)", "'@SUM(A1)"},
+        {"\tx", "'\tx"},
+        {"\rx", "\"'\rx\""},
+        {"'x", "''x"},
+        {"''", "'''"},
+        {"=a,\"b\"", "\"'=a,\"\"b\"\"\""},
+        {" =1", " =1"},
+        {"a=1", "a=1"},
+        {"\nx", "\"\nx\""},
+    };
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(wc); i++) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_csv_add_text_field(&sb, wc[i].field, true);
+        assert_string_equal(sb.buf, wc[i].written);
+        assert_int_equal(lleval_csv_needs_guard(wc[i].field),
+                         wc[i].written[0] == '\'' || !strncmp(wc[i].written, "\"'", 2));
+        lleval_sb_release(&sb);
+    }
+    {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_csv_add_text_field(&sb, "a", true);
+        lleval_csv_add_text_field(&sb, NULL, false);
+        lleval_csv_add_text_field(&sb, "-b", false);
+        assert_string_equal(sb.buf, "a,,'-b");
+        lleval_sb_release(&sb);
+    }
+    assert_false(lleval_csv_needs_guard(NULL));
+    assert_string_equal(lleval_csv_text_value("'=1"), "=1");
+    assert_string_equal(lleval_csv_text_value("''x"), "'x");
+    assert_string_equal(lleval_csv_text_value("x'"), "x'");
+    assert_string_equal(lleval_csv_text_value(""), "");
+}
+
 /* Deterministic pseudo-random numbers (the test must be reproducible). */
 static unsigned long rng_next(unsigned long *s)
 {
@@ -318,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_reader_table), cmocka_unit_test(test_blank_flag),
         cmocka_unit_test(test_open_missing), cmocka_unit_test(test_writer_table),
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_chunk_boundaries),
+        cmocka_unit_test(test_text_field_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

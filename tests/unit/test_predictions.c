@@ -147,6 +147,119 @@ static void test_round_trip(void **state)
     free(dir);
 }
 
+/* The spreadsheet guard: text cells that a spreadsheet would run as a
+ * formula get one leading quote, and so do cells that start with a quote;
+ * numeric cells never do. */
+static void test_writer_guard_bytes(void **state)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_pred_record r = record("+cid", "=cmd|' /C calc'!A0", "-1 @x");
+    (void)state;
+    r.dataset = "@ds";
+    r.item_id = "'quoted";
+    r.type = "\tt";
+    r.prompt_type = "\rp";
+    r.finish_reason = "=HYPERLINK(\"http://evil\")";
+    lleval_pred_write_row(&sb, &r);
+    assert_string_equal(sb.buf, "'+cid,'@ds,''quoted,'\tt,\"'\rp\",0.7,2,error,"
+                                "\"'=HYPERLINK(\"\"http://evil\"\")\",'=cmd|' /C calc'!A0,812.4,"
+                                "41,7,21.2,1,'-1 @x\r\n");
+    lleval_sb_release(&sb);
+}
+
+/* Any value, whatever its first character, reads back exactly from every
+ * text column, and no text cell in the file starts as a formula would. */
+static void test_guard_round_trip(void **state)
+{
+    static const char *const tails[] = {"", "x", "=1+1", ",\"q\"\r\n'", "\xc3\xa9"};
+    static const char *const extra[] = {
+        "",
+        "'",
+        "''",
+        "'=1",
+        "=",
+        "-",
+        "+",
+        "@",
+        "\t",
+        "\r",
+        "\n",
+        "\r\n=1",
+        "\"",
+        "\"=1\"",
+        " =1",
+        "\xef\xbb\xbf=1",
+        "\xe2\x80\xae=1",
+        "\xef\xbc\x9d"
+        "1",
+        "-1",
+        "-0.5e3",
+        "=cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+    };
+    enum { N_LEAD = 255, N_TAIL = LLEVAL_ARRAY_SIZE(tails), N_EXTRA = LLEVAL_ARRAY_SIZE(extra) };
+    char *dir = tu_tmpdir();
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    char **vals = lleval_xcalloc(N_LEAD * N_TAIL + N_EXTRA, sizeof(*vals));
+    size_t n = 0;
+    struct lleval_pred_reader rd;
+    struct lleval_csv_reader raw;
+    struct lleval_pred_row row;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *path;
+    (void)state;
+
+    for (int b = 1; b <= N_LEAD; b++)
+        for (size_t t = 0; t < N_TAIL; t++)
+            vals[n++] = lleval_xasprintf("%c%s", b, tails[t]);
+    for (size_t e = 0; e < N_EXTRA; e++)
+        vals[n++] = lleval_xstrdup(extra[e]);
+
+    lleval_pred_write_header(&sb);
+    for (size_t i = 0; i < n; i++) {
+        struct lleval_pred_record r = record(vals[i], vals[i], vals[i]);
+        r.dataset = r.item_id = r.type = r.prompt_type = r.finish_reason = vals[i];
+        lleval_pred_write_row(&sb, &r);
+    }
+    path = tu_write(dir, "predictions.csv", sb.buf);
+
+    assert_int_equal(lleval_pred_open(&rd, path, 0, 0, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = vals[i];
+        const char *got[8];
+        if (lleval_pred_next(&rd, &row, &err) != 1)
+            fail_msg("value %zu: %s", i, err.msg);
+        got[0] = row.custom_id, got[1] = row.dataset, got[2] = row.item_id, got[3] = row.type;
+        got[4] = row.prompt_type, got[5] = row.finish_reason, got[6] = row.prediction;
+        got[7] = row.error;
+        for (size_t c = 0; c < LLEVAL_ARRAY_SIZE(got); c++)
+            if (strcmp(got[c], v))
+                fail_msg("value %zu column %zu: wrote \"%s\", read \"%s\"", i, c, v, got[c]);
+        assert_string_equal(row.status, "error");
+        assert_string_equal(row.temperature, "0.7");
+        assert_string_equal(row.latency_ms, "812.4");
+    }
+    assert_int_equal(lleval_pred_next(&rd, &row, &err), 0);
+    lleval_pred_close(&rd);
+
+    /* the file as a spreadsheet sees it: no text cell starts a formula */
+    assert_int_equal(lleval_csv_open(&raw, path, &err), 0);
+    assert_int_equal(lleval_csv_next(&raw, &err), 1); /* the header */
+    while (lleval_csv_next(&raw, &err) == 1)
+        for (size_t f = 0; f < raw.n_fields; f++)
+            if (raw.fields[f][0] && strchr("=+-@\t\r", raw.fields[f][0]))
+                fail_msg("line %ld field %zu starts a formula: \"%s\"", raw.line, f, raw.fields[f]);
+    lleval_csv_close(&raw);
+
+    for (size_t i = 0; i < n; i++)
+        free(vals[i]);
+    free(vals);
+    lleval_sb_release(&sb);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 /* Columns are found by name: another order, fewer columns, blank lines. */
 static void test_reader_by_name(void **state)
 {
@@ -242,9 +355,10 @@ static void test_reader_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_column_table),  cmocka_unit_test(test_writer_bytes),
-        cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_reader_by_name),
-        cmocka_unit_test(test_reader_errors),
+        cmocka_unit_test(test_column_table),     cmocka_unit_test(test_writer_bytes),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_reader_by_name),
+        cmocka_unit_test(test_reader_errors),    cmocka_unit_test(test_writer_guard_bytes),
+        cmocka_unit_test(test_guard_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

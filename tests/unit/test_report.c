@@ -271,23 +271,21 @@ static void test_sections_and_escaping(void **state)
     tu_assert_contains(md.buf, "# lleval report: attack\n");
     tu_assert_contains(md.buf, "| dataset | prompt | temp | n | EM % | F1 % | contains % | "
                                "acc % | trunc % | err % | latency ms | tok/s |\n");
-    tu_assert_contains(md.buf, "| sample_closed | direct | 0 | 16 | ");
-    tu_assert_contains(md.buf, "| sample_mc | direct | 0 | 10 | - | - | - | ");
+    tu_assert_contains(md.buf, "| sample\\_closed | direct | 0 | 16 | ");
+    tu_assert_contains(md.buf, "| sample\\_mc | direct | 0 | 10 | - | - | - | ");
     tu_assert_contains(md.buf, "| evil | direct | 0 | 2 | ");
-    tu_assert_contains(md.buf, "| sample_closed / direct / t0 | 16 |");
+    tu_assert_contains(md.buf, "| sample\\_closed / direct / t0 | 16 |");
     tu_assert_contains(md.buf, "## Doctor\n");
-    tu_assert_contains(md.buf, "dry \\<b>model\\</b> & 'co'");
-    /* no HTML: every < from data is backslash-escaped */
-    for (const char *p = strchr(md.buf, '<'); p; p = strchr(p + 1, '<'))
-        if (p == md.buf || p[-1] != '\\')
-            fail_msg("raw '<' in report.md at \"%.60s\"", p);
+    tu_assert_contains(md.buf, "dry &lt;b\\>model&lt;/b\\> \\& 'co'");
+    /* no HTML: every < from data is written &lt; */
+    assert_null(strchr(md.buf, '<'));
     /* the failed request: one of evil's two answers */
     tu_assert_contains(md.buf, "| evil / direct / t0 | 2 | 1 (50.0%) | 0 (0.0%) | 1 (50.0%) |");
     /* the scores rows have as many cells as the header (12, so 13 unescaped pipes) */
     for (const char *line = md.buf; *line;) {
         const char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (!strncmp(line, "| dataset |", 11) || !strncmp(line, "| sample_closed | direct", 24) ||
+        if (!strncmp(line, "| dataset |", 11) || !strncmp(line, "| sample\\_closed | direct", 25) ||
             !strncmp(line, "| evil | direct", 15)) {
             size_t pipes = 0;
             for (size_t k = 0; k < len; k++)
@@ -321,7 +319,7 @@ static void test_report_without_scores(void **state)
     /* finish reasons come from the results instead */
     tu_assert_contains(html.buf, "Counted from results/results_combined.jsonl");
     tu_assert_contains(html.buf, "sample_closed &middot; direct &middot; t0");
-    tu_assert_contains(md.buf, "| sample_closed / direct / t0 | 16 |");
+    tu_assert_contains(md.buf, "| sample\\_closed / direct / t0 | 16 |");
     tu_assert_contains(html.buf, "no answers to show: results/predictions.csv was not written");
     assert_inert(html.buf);
     /* writing works too */
@@ -352,7 +350,7 @@ static void test_prepared_data_gone(void **state)
     assert_null(strstr(html.buf, "<th>gold</th>"));
     assert_inert(html.buf);
     /* the scores themselves are still there */
-    tu_assert_contains(md.buf, "| sample_closed | direct | 0 | 16 | ");
+    tu_assert_contains(md.buf, "| sample\\_closed | direct | 0 | 16 | ");
     lleval_sb_release(&html);
     lleval_sb_release(&md);
     fixture_release(&fx);
@@ -401,9 +399,54 @@ static void test_telemetry(void **state)
     tu_assert_contains(html.buf, "12.1% / 48%");
     tu_assert_contains(html.buf,
                        "Telemetry unavailable: libnvidia-ml.so.1 not found (no NVIDIA driver).");
-    tu_assert_contains(md.buf, "| NVIDIA GeForce \\<RTX> 5080 | 15800 / 16303 | 42.5 / 99 | 87 | "
-                               "291.4 | 0.410 |");
+    tu_assert_contains(md.buf, "| NVIDIA GeForce &lt;RTX\\> 5080 | 15800 / 16303 | 42.5 / 99 | "
+                               "87 | 291.4 | 0.410 |");
     assert_inert(html.buf);
+    lleval_sb_release(&html);
+    lleval_sb_release(&md);
+    fixture_release(&fx);
+}
+
+/* Engine error text with every kind of Markdown: in report.md it is text,
+ * nothing renders (no image fetched, no link, no emphasis, no new line). */
+static void test_markdown_attack(void **state)
+{
+    static const char attack[] =
+        "![x](http://evil/x.png) [a](javascript:alert(1)) <http://evil> <img src=x> **b** _i_ "
+        "# h `c` ~~s~~ www.evil.com a@evil.com &lt; \\| x\n# line | cell";
+    static const char want[] =
+        "- last error: \\!\\[x\\]\\(http\\://evil/x\\.png\\) "
+        "\\[a\\]\\(javascript\\:alert\\(1\\)\\) "
+        "&lt;http\\://evil\\> &lt;img src\\=x\\> \\*\\*b\\*\\* \\_i\\_ \\# h \\`c\\` \\~\\~s\\~\\~ "
+        "www\\.evil\\.com a\\@evil\\.com \\&lt; \\\\\\| x \\# line \\| cell\n";
+    struct fixture fx;
+    struct lleval_sb html = LLEVAL_SB_INIT, md = LLEVAL_SB_INIT;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *path;
+    json_t *m;
+    (void)state;
+    fixture_init(&fx);
+    fixture_run(&fx, "mdx", LLEVAL_STEP_REPORT);
+    path = run_file(&fx, "manifest.json");
+    m = lleval_json_load_file(path, &err);
+    assert_non_null(m);
+    json_object_set_new(m, "last_error", json_string(attack));
+    assert_int_equal(lleval_json_write_atomic(path, m, &err), 0);
+    json_decref(m);
+    free(path);
+    render(&fx, &html, &md);
+    tu_assert_contains(md.buf, want);
+    assert_null(strchr(md.buf, '<'));
+    assert_null(strstr(md.buf, "!["));
+    assert_null(strstr(md.buf, "]("));
+    assert_null(strstr(md.buf, "\n# line"));
+    /* the HTML shows the URLs as text, never as a link or a fetch */
+    assert_not_contains_ci(html.buf, "<img");
+    assert_not_contains_ci(html.buf, "href=\"http");
+    assert_not_contains_ci(html.buf, "href=\"javascript");
+    assert_not_contains_ci(html.buf, "src=\"");
+    tu_assert_contains(html.buf, "![x](http://evil/x.png) [a](javascript:alert(1)) "
+                                 "&lt;http://evil&gt; &lt;img src=x&gt;");
     lleval_sb_release(&html);
     lleval_sb_release(&md);
     fixture_release(&fx);
@@ -437,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_report_without_scores),
         cmocka_unit_test(test_prepared_data_gone),
         cmocka_unit_test(test_telemetry),
+        cmocka_unit_test(test_markdown_attack),
         cmocka_unit_test(test_not_a_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -238,23 +238,40 @@ static void test_html_escape(void **state)
 
 static void test_md_escape(void **state)
 {
+    /* Every Markdown construct in data renders as its own text: escaped with
+     * a backslash (CommonMark allows it before any ASCII punctuation), < as
+     * &lt;. Before issue 9 only ` | < were escaped and * _ [ ] ( ) ! passed
+     * through, so images, links and emphasis from model output rendered. */
     static const struct esc_case cases[] = {
         {"plain", "plain"},
         {"a|b", "a\\|b"},
         {"two\nlines\r\nand\ttab", "two lines  and tab"},
-        {"<script>x</script>", "\\<script>x\\</script>"},
+        {"<script>x</script>", "&lt;script\\>x&lt;/script\\>"},
         {"`code`", "\\`code\\`"},
-        {"keep \\n as written", "keep \\n as written"},
+        {"keep \\n as written", "keep \\\\n as written"},
         {"escaped \\| pipe", "escaped \\\\\\| pipe"},
-        {"ctl\x01", "ctl"},
+        {"ctl\x01\x1b[31m", "ctl\\[31m"},
+        {"c1 \xC2\x9B"
+         "31m",
+         "c1 31m"},
         {"bad \xFF", "bad \xEF\xBF\xBD"},
-        {"sample_closed -> 1024", "sample_closed -> 1024"},
-        /* emphasis and links are kept as written: they cannot break a cell */
-        {"*a* _b_ [c](d)", "*a* _b_ [c](d)"},
-        /* but a backslash before them is doubled, so it stays visible */
-        {"\\*not\\_", "\\\\*not\\\\_"},
-        {"a\\", "a\\"},
+        {"sample_closed -> 1024", "sample\\_closed \\-\\> 1024"},
+        {"*a* _b_ [c](d)", "\\*a\\* \\_b\\_ \\[c\\]\\(d\\)"},
+        {"![x](http://evil/x.png)", "\\!\\[x\\]\\(http\\://evil/x\\.png\\)"},
+        {"[a](javascript:alert(1))", "\\[a\\]\\(javascript\\:alert\\(1\\)\\)"},
+        {"<http://evil>", "&lt;http\\://evil\\>"},
+        {"www.evil.com a@b.c", "www\\.evil\\.com a\\@b\\.c"},
+        {"# h1", "\\# h1"},
+        {"- item", "\\- item"},
+        {"1. x", "1\\. x"},
+        {"> quote", "\\> quote"},
+        {"~~del~~ $x$ ==m== {.c} ^1 +",
+         "\\~\\~del\\~\\~ \\$x\\$ \\=\\=m\\=\\= \\{\\.c\\} \\^1 \\+"},
+        {"&lt; &amp;", "\\&lt; \\&amp;"},
+        {"\\*not\\_", "\\\\\\*not\\\\\\_"},
+        {"a\\", "a\\\\"},
         {"|\n|", "\\| \\|"},
+        {"it's \"q\" 50% a,b;c/d?", "it's \"q\" 50% a,b;c/d?"},
         {"\xE6\xBC\xA2|\xE5\xAD\x97", "\xE6\xBC\xA2\\|\xE5\xAD\x97"},
     };
     (void)state;
@@ -270,6 +287,66 @@ static void test_md_escape(void **state)
         assert_int_equal(sb.len, 0);
         lleval_md_escape_n(&sb, "a|bc", 2);
         assert_string_equal(sb.buf, "a\\|");
+        lleval_sb_release(&sb);
+    }
+    /* every ASCII character: punctuation with a Markdown meaning is escaped,
+     * the rest kept or (controls) dropped; no byte of it is ever unescaped */
+    for (int c = 1; c < 0x80; c++) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        char in[2] = {(char)c, 0};
+        lleval_md_escape(&sb, in);
+        if (c == '<')
+            assert_string_equal(sb.buf, "&lt;");
+        else if (strchr("\\`*_[](){}>#+-.!|~&:@=$^", c)) {
+            assert_int_equal(sb.len, 2);
+            assert_int_equal(sb.buf[0], '\\');
+            assert_int_equal(sb.buf[1], c);
+        } else if (c == '\n' || c == '\r' || c == '\t')
+            assert_string_equal(sb.buf, " ");
+        else if (c < 0x20 || c == 0x7F)
+            assert_int_equal(sb.len, 0);
+        else
+            assert_string_equal(sb.buf, in);
+        lleval_sb_release(&sb);
+    }
+}
+
+static void test_term_sanitize(void **state)
+{
+    static const struct esc_case cases[] = {
+        {"plain text", "plain text"},
+        {"tab\there", "tab\there"},
+        {"red \x1b[31mX\x1b[0m", "red \\x1b[31mX\\x1b[0m"},
+        {"title \x1b]0;pwned\x07", "title \\x1b]0;pwned\\x07"},
+        {"two\nlines\r", "two\\nlines\\r"},
+        {"nul-free \x01\x7f", "nul-free \\x01\\x7f"},
+        {"csi \xC2\x9B"
+         "2J",
+         "csi \\u009b2J"},
+        {"rtl \xE2\x80\xAE"
+         "gnp.exe",
+         "rtl \\u202egnp.exe"},
+        {"iso \xE2\x81\xA6x\xE2\x81\xA9", "iso \\u2066x\\u2069"},
+        {"bad \xFF\xC0\xAF", "bad \\xff\\xc0\\xaf"},
+        {"caf\xC3\xA9 \xE6\xBC\xA2 \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE6\xBC\xA2 \xF0\x9F\x98\x80"},
+        {"", ""},
+    };
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_term_sanitize(&sb, cases[i].in, false);
+        assert_string_equal(sb.buf, cases[i].want);
+        lleval_sb_release(&sb);
+    }
+    {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_term_sanitize(&sb, NULL, false);
+        assert_int_equal(sb.len, 0);
+        lleval_term_sanitize(&sb, "a\nb\r\n", true);
+        assert_string_equal(sb.buf, "a\nb\\r\n");
+        lleval_sb_reset(&sb);
+        lleval_term_sanitize_n(&sb, "a\0b", 3, false);
+        assert_string_equal(sb.buf, "a\\x00b");
         lleval_sb_release(&sb);
     }
 }
@@ -370,11 +447,12 @@ static void test_utf8_valid_agrees(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_seq),  cmocka_unit_test(test_utf8_decode_encode),
-        cmocka_unit_test(test_utf8_copy), cmocka_unit_test(test_utf8_width),
-        cmocka_unit_test(test_utf8_cut),  cmocka_unit_test(test_html_escape),
-        cmocka_unit_test(test_md_escape), cmocka_unit_test(test_csv_quote),
-        cmocka_unit_test(test_utf8_put),  cmocka_unit_test(test_utf8_valid_agrees),
+        cmocka_unit_test(test_utf8_seq),          cmocka_unit_test(test_utf8_decode_encode),
+        cmocka_unit_test(test_utf8_copy),         cmocka_unit_test(test_utf8_width),
+        cmocka_unit_test(test_utf8_cut),          cmocka_unit_test(test_html_escape),
+        cmocka_unit_test(test_md_escape),         cmocka_unit_test(test_csv_quote),
+        cmocka_unit_test(test_term_sanitize),     cmocka_unit_test(test_utf8_put),
+        cmocka_unit_test(test_utf8_valid_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,13 @@
  * finds the columns by name in the header (so files with the columns in
  * another order, or with fewer columns, still read) and hands each row over
  * as borrowed strings.
+ *
+ * The free-text columns (custom_id, dataset, item_id, type, prompt_type,
+ * status, finish_reason, prediction, error) are written with csv.h's
+ * spreadsheet guard (a leading ' before a text that starts with = + - @ tab
+ * CR or ') and read without it, so every value reads back exactly as it was
+ * written; the numeric columns (temperature, sample, latency_ms, the token
+ * counts, gen_tps, attempts) are written and read as they are.
  */
 #ifndef LLEVAL_PREDICTIONS_H
 #define LLEVAL_PREDICTIONS_H
@@ -63,12 +70,13 @@ struct lleval_pred_record {
 
 /* Appends the header record to sb. */
 void lleval_pred_write_header(struct lleval_sb *sb);
-/* Appends one record (RFC 4180, CRLF) to sb; r is borrowed. */
+/* Appends one record (RFC 4180, CRLF, text columns guarded) to sb; r is
+ * borrowed. */
 void lleval_pred_write_row(struct lleval_sb *sb, const struct lleval_pred_record *r);
 
 /* One row read. Every string is borrowed from the reader, valid until the
  * next lleval_pred_next() or lleval_pred_close(); "" for a column the file
- * does not have. */
+ * does not have; text columns without their guard quote. */
 struct lleval_pred_row {
     const char *custom_id;
     const char *dataset;

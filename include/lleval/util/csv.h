@@ -50,8 +50,7 @@ struct lleval_csv_reader {
     size_t buf_cap, buf_len, buf_pos;
     long long buf_off;
     bool eof;
-    bool blank;                     /* the current record was an empty line */
-    bool spreadsheet_formula_guard; /* writer-side only; unused by the reader */
+    bool blank; /* the current record was an empty line */
 };
 
 /* Opens path for reading (path is borrowed). On failure nothing needs closing,
@@ -69,6 +68,24 @@ void lleval_csv_close(struct lleval_csv_reader *r);
 /* Appends one field (quoted when it holds a comma, quote, CR or LF) to sb;
  * `first` suppresses the leading comma. s is borrowed. */
 void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first);
+/*
+ * The spreadsheet guard for free-text fields (model answers, engine errors,
+ * ids from datasets). A spreadsheet (Excel, LibreOffice, Google Sheets)
+ * opening the file runs a cell that starts with = + - @ tab or CR as a
+ * formula (OWASP "CSV injection"). Such a text is written with one single
+ * quote before it ('=1+1), which spreadsheets show as the text itself; so
+ * that the reader can undo it exactly, a text that starts with a single
+ * quote gets one more too (''x). Numeric fields are never guarded.
+ */
+/* True when a text field with this value is written with a leading quote. */
+bool lleval_csv_needs_guard(const char *s);
+/* Appends text field s (borrowed; NULL is empty) like lleval_csv_add_field(),
+ * with the guard quote when lleval_csv_needs_guard(s). */
+void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first);
+/* The value of a text field as read: field without its one guard quote
+ * (a pointer into field, borrowed from it); field itself when it has none. */
+const char *lleval_csv_text_value(const char *field);
+
 /* Ends a record with CRLF, as RFC 4180 says. */
 void lleval_csv_end_record(struct lleval_sb *sb);
 

@@ -3,7 +3,7 @@
  * decode, encode, a copy that turns bad bytes into U+FFFD), the terminal
  * display width of UTF-8 text (East Asian wide and fullwidth characters take
  * two columns, combining marks none), cuts that never split a sequence, and
- * the escapers for HTML, Markdown and CSV.
+ * the escapers for HTML, Markdown, CSV and the terminal.
  *
  * Every function takes borrowed input and never fails: bytes that are not
  * valid UTF-8 are measured and copied one at a time (as U+FFFD where text is
@@ -14,6 +14,7 @@
 #ifndef LLEVAL_TEXT_H
 #define LLEVAL_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "lleval/util/util.h"
@@ -90,16 +91,36 @@ void lleval_html_escape_n(struct lleval_sb *sb, const char *s, size_t len);
 
 /*
  * Appends s (borrowed; NULL appends nothing) escaped for one Markdown table
- * cell or list line: ` | < are backslash-escaped (no HTML, code spans or
- * column breaks from data), and so is a backslash before punctuation;
- * newlines, carriage returns and tabs become spaces, other control
- * characters are dropped, invalid UTF-8 becomes U+FFFD. Emphasis characters
- * (* _ [ ]) are kept: a table cell shows them as text or light markup, which
- * cannot break the table.
+ * cell or list line, so that it renders as the same text and nothing else
+ * in CommonMark and GitHub Flavored Markdown: no image, link, autolink (bare
+ * www./http:/e-mail ones included), raw HTML, entity, emphasis, code span,
+ * heading, list, quote, strikethrough, math or column break comes from data.
+ * Every ASCII punctuation character with a Markdown meaning
+ * (\ ` * _ [ ] ( ) { } > # + - . ! | ~ & : @ = $ ^) gets a backslash; < is
+ * written as &lt;. Newlines, carriage returns and tabs become spaces (a cell
+ * is one line); other control characters (C0, DEL, C1) are dropped; invalid
+ * UTF-8 becomes U+FFFD. The other characters (letters, digits, space,
+ * " ' % , / ; ? and all non-ASCII text) are kept as they are.
  */
 void lleval_md_escape(struct lleval_sb *sb, const char *s);
 /* lleval_md_escape() of s[0..len). */
 void lleval_md_escape_n(struct lleval_sb *sb, const char *s, size_t len);
+
+/*
+ * Appends s (borrowed; NULL appends nothing) made safe to print on a
+ * terminal: nothing in it can move the cursor, change colours, set the
+ * window title or reorder the line. Printable text (UTF-8 included) and tabs
+ * are kept; C0 control characters and DEL become visible "\xNN" (ESC is
+ * "\x1b", so an escape sequence shows as text), a newline "\n" and a
+ * carriage return "\r" unless keep_newlines (then a newline is kept and a
+ * CR still shown); C1 controls, bidirectional overrides and isolates
+ * (U+202A..U+202E, U+2066..U+2069) and line/paragraph separators become
+ * "\uNNNN"; a byte that is not valid UTF-8 becomes "\xNN". For engine and
+ * model text (error messages, answers, ids) the tool prints.
+ */
+void lleval_term_sanitize(struct lleval_sb *sb, const char *s, bool keep_newlines);
+/* lleval_term_sanitize() of s[0..len) (a NUL byte in it is "\x00"). */
+void lleval_term_sanitize_n(struct lleval_sb *sb, const char *s, size_t len, bool keep_newlines);
 
 /*
  * Appends s (borrowed) as one RFC 4180 CSV field: as it is, or in double
