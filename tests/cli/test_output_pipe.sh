@@ -44,4 +44,16 @@ if [ -w /dev/full ]; then
 	[ "$st" -eq 4 ] && ok "runs list > /dev/full exits 4" || not_ok "/dev/full: exit $st, wanted 4"
 	expect_grep "cannot write to standard output" err.txt "says it cannot write"
 fi
+
+# engine and model text reaches the terminal without its control characters
+python3 -c "
+import json
+m = json.load(open('runs/r0/manifest.json'))
+m['model_id'] = 'evil\x1b]0;pwned\x07\x1b[2J\u202e'
+json.dump(m, open('runs/r0/manifest.json', 'w'))"
+expect_exit 0 "runs list with a hostile model name" -- "$LLEVAL" runs list
+if LC_ALL=C grep -q "$(printf '\033')" out.txt; then not_ok "an ESC byte reached the terminal"; else
+	ok "no ESC byte in the listing"
+fi
+expect_grep 'evil\\x1b\]0;pwned\\x07\\x1b\[2J\\u202e' out.txt "shown as visible escapes"
 finish
