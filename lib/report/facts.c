@@ -18,8 +18,8 @@
 #include "lleval/result/result.h"
 #include "lleval/run/batch.h"
 #include "lleval/run/rundir.h"
-#include "lleval/run/runs.h"
 #include "lleval/score/score.h"
+#include "lleval/score/scores.h"
 #include "lleval/score/stats.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
@@ -35,7 +35,9 @@ void lleval_report_facts_release(struct report *r)
     lleval_manifest_release(&r->m);
     lleval_config_release(&r->cfg);
     free(r->cfg_note);
-    json_decref(r->scores);
+    if (r->scores)
+        lleval_scores_release(r->scores);
+    free(r->scores);
     free(r->scores_note);
     free(r->grps);
     if (r->have_doc)
@@ -93,24 +95,17 @@ static void load_config(struct report *r)
     free(path);
 }
 
-static void json_metric(struct metric *m, const json_t *g, const char *key)
+/* A metric of scores.json as the renderers take it. */
+static void scores_metric(struct metric *m, const struct lleval_scores_metric *sm)
 {
-    const json_t *o = json_object_get(g, key), *v, *ci;
     memset(m, 0, sizeof(*m));
     m->lo = m->hi = NAN;
-    if (!json_is_object(o))
-        return;
-    v = json_object_get(o, "value");
-    if (!json_is_number(v))
+    if (!sm->has)
         return;
     m->has = true;
-    m->v = json_number_value(v);
-    ci = json_object_get(o, "ci95");
-    if (json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0)) &&
-        json_is_number(json_array_get(ci, 1))) {
-        m->lo = json_number_value(json_array_get(ci, 0));
-        m->hi = json_number_value(json_array_get(ci, 1));
-    }
+    m->v = sm->value;
+    m->lo = sm->lo;
+    m->hi = sm->hi;
 }
 
 /* k of n as a percentage with a percentile bootstrap interval, computed the
@@ -148,13 +143,12 @@ static bool overall_useful(const struct report *r, const struct grp *o)
     return n > 1;
 }
 
+/* scores.json through its reader (scores.h): a missing or damaged file is a note. */
 static void load_scores(struct report *r)
 {
     char *path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_SCORES);
     struct lleval_err e = LLEVAL_ERR_INIT;
-    const json_t *groups, *g, *opts, *totals, *warns, *w;
-    long resamples;
-    uint64_t seed;
+    const struct lleval_scores *s;
     size_t i;
 
     if (!lleval_path_exists(path)) {
@@ -165,71 +159,63 @@ static void load_scores(struct report *r)
         free(path);
         return;
     }
-    r->scores = lleval_json_load_file(path, &e);
-    free(path);
-    if (!r->scores) {
+    r->scores = lleval_xmalloc(sizeof(*r->scores));
+    if (lleval_scores_load(path, r->scores, &e)) {
+        lleval_scores_release(r->scores);
+        free(r->scores);
+        r->scores = NULL;
         r->scores_note = lleval_xasprintf("scores are missing: %s", e.msg);
+        free(path);
         return;
     }
-    groups = json_object_get(r->scores, "groups");
-    opts = json_object_get(r->scores, "options");
-    resamples = (long)lleval_json_int(opts, "bootstrap_resamples", LLEVAL_BOOTSTRAP_DEFAULT);
-    seed = (uint64_t)lleval_json_int(opts, "bootstrap_seed", 12345);
-    r->grps = lleval_xcalloc(json_array_size(groups) + 1, sizeof(*r->grps));
-    json_array_foreach(groups, i, g)
-    {
+    free(path);
+    s = r->scores;
+    r->grps = lleval_xcalloc(s->n_groups + 1, sizeof(*r->grps));
+    for (i = 0; i < s->n_groups; i++) {
+        const struct lleval_scores_group *g = &s->groups[i];
         struct grp *x = &r->grps[r->n_grps];
-        const json_t *fr = json_object_get(g, "finish_reason"), *t;
-        const char *scoring = lleval_json_str(g, "scoring");
+        double error_pct = isfinite(g->error_pct) ? g->error_pct : 0;
         char label[512];
         long errors;
-        if (!json_is_object(g) || !lleval_json_str(g, "dataset"))
+        if (!g->dataset)
             continue;
-        x->dataset = lleval_json_str(g, "dataset");
-        x->prompt = lleval_json_str(g, "prompt_type");
-        t = json_object_get(g, "temperature");
-        if (json_is_number(t))
-            lleval_fmt_num(x->temp, sizeof(x->temp), json_number_value(t));
-        else if (json_is_string(t))
-            snprintf(x->temp, sizeof(x->temp), "%s", json_string_value(t));
-        x->overall = json_is_true(json_object_get(g, "overall"));
-        x->n = (long)lleval_json_int(g, "n", 0);
-        x->stop = (long)lleval_json_int(fr, "stop", 0);
-        x->length = (long)lleval_json_int(fr, "length", 0);
-        x->error = (long)lleval_json_int(fr, "error", 0);
-        x->other = (long)lleval_json_int(fr, "other", 0);
-        json_metric(&x->em, g, "exact_match");
-        json_metric(&x->f1, g, "f1");
-        json_metric(&x->contains, g, "contains");
-        json_metric(&x->acc, g, "accuracy");
-        json_metric(&x->lat, g, "latency_ms");
-        json_metric(&x->tps, g, "tokens_per_s");
-        x->mc = (scoring && !strcmp(scoring, "mc")) || (x->acc.has && !x->em.has);
-        errors = (long)floor(lleval_json_num(g, "error_pct", 0) * (double)x->n / 100.0 + 0.5);
+        x->dataset = g->dataset;
+        x->prompt = g->prompt_type;
+        if (g->has_temperature)
+            lleval_fmt_num(x->temp, sizeof(x->temp), g->temperature);
+        x->overall = g->overall;
+        x->n = g->n;
+        x->stop = g->finish_stop;
+        x->length = g->finish_length;
+        x->error = g->finish_error;
+        x->other = g->finish_other;
+        scores_metric(&x->em, &g->exact_match);
+        scores_metric(&x->f1, &g->f1);
+        scores_metric(&x->contains, &g->contains);
+        scores_metric(&x->acc, &g->accuracy);
+        scores_metric(&x->lat, &g->latency_ms);
+        scores_metric(&x->tps, &g->tokens_per_s);
+        x->mc = (g->scoring && !strcmp(g->scoring, "mc")) || (x->acc.has && !x->em.has);
+        errors = (long)floor(error_pct * (double)x->n / 100.0 + 0.5);
         snprintf(label, sizeof(label), "%s/%s/t%s/truncation", x->dataset,
                  x->prompt ? x->prompt : "all", x->overall ? "all" : x->temp);
-        prop_metric(&x->trunc, x->length, x->n, resamples, seed, label);
+        prop_metric(&x->trunc, x->length, x->n, s->bootstrap_resamples, s->bootstrap_seed, label);
         snprintf(label, sizeof(label), "%s/%s/t%s/errors", x->dataset,
                  x->prompt ? x->prompt : "all", x->overall ? "all" : x->temp);
-        prop_metric(&x->err, errors, x->n, resamples, seed, label);
+        prop_metric(&x->err, errors, x->n, s->bootstrap_resamples, s->bootstrap_seed, label);
         r->n_grps++;
     }
     for (i = 0; i < r->n_grps; i++)
         r->grps[i].shown = !r->grps[i].overall || overall_useful(r, &r->grps[i]);
-    totals = json_object_get(r->scores, "totals");
-    r->scored = lleval_json_int(totals, "scored", 0);
-    r->rows = lleval_json_int(totals, "rows", 0);
-    r->missing = lleval_json_int(totals, "missing", 0);
-    r->unknown = lleval_json_int(totals, "unknown", 0);
-    r->duplicates = lleval_json_int(totals, "duplicates", 0);
-    warns = json_object_get(r->scores, "warnings");
-    r->warnings_listed = json_array_size(warns) > 0;
-    r->warnings = lleval_xcalloc(json_array_size(warns) + 1, sizeof(*r->warnings));
-    json_array_foreach(warns, i, w)
-    {
-        if (json_is_string(w))
-            r->warnings[r->n_warnings++] = json_string_value(w);
-    }
+    r->scored = s->scored;
+    r->rows = s->rows;
+    r->missing = s->missing;
+    r->unknown = s->unknown;
+    r->duplicates = s->duplicates;
+    r->warnings_listed = s->n_warnings + s->skipped_warnings > 0;
+    r->warnings = lleval_xcalloc(s->n_warnings + 1, sizeof(*r->warnings));
+    for (i = 0; i < s->n_warnings; i++)
+        r->warnings[r->n_warnings++] = s->warnings[i];
 }
 
 static void run_doctor(struct report *r)

@@ -12,10 +12,10 @@
  * Every artifact is read through the module that owns its format: paths
  * from rundir.h, the manifest as struct lleval_manifest, result lines
  * through lleval_result_decode(), predictions.csv through the predictions
- * reader, the headline metric through lleval_scores_headline(). Strings in
- * the facts are owned by the facts (freed by lleval_report_facts_release())
- * or borrowed from the manifest and the scores document they keep, as each
- * field says.
+ * reader, scores.json as struct lleval_scores with its headline metric
+ * (scores.h). Strings in the facts are owned by the facts (freed by
+ * lleval_report_facts_release()) or borrowed from the manifest and the
+ * scores they keep, as each field says.
  */
 #ifndef LLEVAL_REPORT_INT_H
 #define LLEVAL_REPORT_INT_H
@@ -26,6 +26,7 @@
 #include "lleval/doctor/doctor.h"
 #include "lleval/report/report.h"
 #include "lleval/run/rundir.h"
+#include "lleval/score/scores.h"
 #include "lleval/util/error.h"
 #include "lleval/util/util.h"
 
@@ -48,7 +49,7 @@ struct opt_num {
     double v;
 };
 
-/* One row of scores.json; strings borrowed from the scores document. */
+/* One row of scores.json; strings borrowed from the report's scores. */
 struct grp {
     const char *dataset, *prompt; /* prompt NULL on an overall row */
     char temp[32];
@@ -142,7 +143,7 @@ struct report {
     bool have_cfg;
     char *cfg_note;
 
-    json_t *scores; /* NULL: no scores, scores_note says why */
+    struct lleval_scores *scores; /* owned; NULL: no scores, scores_note says why */
     char *scores_note;
     struct grp *grps;
     size_t n_grps;

@@ -273,7 +273,7 @@ void lleval_report_load_samples(struct report *r)
     char *why = NULL;
 
     if (!prepared && r->scores)
-        prepared = lleval_json_str(r->scores, "prepared_dir");
+        prepared = r->scores->prepared_dir;
     if (!lleval_path_exists(pred)) {
         r->samples_note =
             lleval_xasprintf("no answers to show: %s was not written (steps done: %s)",

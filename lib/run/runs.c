@@ -3,45 +3,16 @@
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/run/runs.h"
-#include "lleval/util/json.h"
 #include "lleval/util/util.h"
-
-struct lleval_headline lleval_scores_headline(const json_t *scores)
-{
-    struct lleval_headline h = {false, "-", 0};
-    const json_t *groups = json_object_get(scores, "groups"), *g;
-    double sum = 0, n = 0;
-    bool qa = false, mc = false;
-    size_t i;
-    json_array_foreach(groups, i, g)
-    {
-        const json_t *em = json_object_get(g, "exact_match"), *acc = json_object_get(g, "accuracy");
-        const json_t *m = json_is_object(em) ? em : acc;
-        double items = lleval_json_num(g, "n", 0);
-        if (json_is_true(json_object_get(g, "overall")) || !json_is_object(m) || items <= 0 ||
-            !json_is_number(json_object_get(m, "value")))
-            continue;
-        if (m == em)
-            qa = true;
-        else
-            mc = true;
-        sum += lleval_json_num(m, "value", 0) * items;
-        n += items;
-    }
-    if (n <= 0)
-        return h;
-    h.have = true;
-    h.label = qa && mc ? "EM/acc" : qa ? "EM" : "acc";
-    h.pct = sum / n;
-    return h;
-}
 
 void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run_info *out)
 {
     struct lleval_manifest m;
-    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_err err = LLEVAL_ERR_INIT, serr = LLEVAL_ERR_INIT;
+    struct lleval_scores scores;
     char *spath = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_SCORES);
-    json_t *scores = json_load_file(spath, 0, NULL);
+    /* missing or damaged scores: no headline */
+    bool have_scores = !lleval_scores_load(spath, &scores, &serr);
 
     memset(out, 0, sizeof(*out));
     out->id = lleval_xstrdup(id);
@@ -56,9 +27,9 @@ void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run
     out->errors = m.errors;
     out->started_at = m.created_at > 0 ? m.created_at : m.started_at;
     out->updated_at = m.updated_at > 0 ? m.updated_at : out->started_at;
-    out->headline = lleval_scores_headline(scores);
+    out->headline = lleval_scores_headline(have_scores ? &scores : NULL);
     lleval_manifest_release(&m);
-    json_decref(scores);
+    lleval_scores_release(&scores);
     free(spath);
 }
 

@@ -1,133 +1,17 @@
 /*
- * The scorer's output: scores.json, the summary table and its notes
- * (include/lleval/score/score.h, docs/scoring.md).
+ * The scorer's summary table and its notes (include/lleval/score/score.h,
+ * docs/scoring.md); scores.json is written by scores.c.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lleval/platform/fs.h"
-#include "lleval/util/json.h"
 #include "lleval/score/score.h"
 #include "lleval/util/format.h"
 #include "lleval/util/util.h"
 
-/* ---- output ---- */
-
-static json_t *real_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-/* {"value": mean * scale, "ci95": [lo, hi] | null, "n": n}, or null without data. */
-static json_t *metric_json(const struct lleval_ci *ci, double scale)
-{
-    json_t *o;
-    if (ci->n == 0 || !isfinite(ci->mean))
-        return json_null();
-    o = json_object();
-    json_object_set_new(o, "value", json_real(ci->mean * scale));
-    if (isfinite(ci->lo) && isfinite(ci->hi))
-        json_object_set_new(o, "ci95", json_pack("[ff]", ci->lo * scale, ci->hi * scale));
-    else
-        json_object_set_new(o, "ci95", json_null());
-    json_object_set_new(o, "n", json_integer((json_int_t)ci->n));
-    return o;
-}
-
 static double pct(long part, long whole)
 {
     return lleval_pct((double)part, (double)whole);
-}
-
-static json_t *group_json(const struct lleval_score_group *g)
-{
-    json_t *o = json_object();
-    bool mc = g->scoring == LLEVAL_SCORING_MC;
-    double t;
-    json_object_set_new(o, "dataset", json_string(g->dataset));
-    json_object_set_new(o, "prompt_type",
-                        g->prompt_type && *g->prompt_type ? json_string(g->prompt_type)
-                                                          : json_null());
-    if (g->temperature && *g->temperature && !lleval_parse_double(g->temperature, &t))
-        json_object_set_new(o, "temperature", json_real(t));
-    else
-        json_object_set_new(o, "temperature", json_null());
-    json_object_set_new(o, "overall", json_boolean(g->overall));
-    json_object_set_new(o, "type", json_string(g->type ? g->type : ""));
-    json_object_set_new(o, "scoring", json_string(lleval_scoring_name(g->scoring)));
-    json_object_set_new(o, "n", json_integer(g->n));
-    json_object_set_new(o, "missing", json_integer(g->missing));
-    json_object_set_new(o, "unknown", json_integer(g->unknown));
-    json_object_set_new(o, "duplicates", json_integer(g->duplicates));
-    json_object_set_new(o, "exact_match", mc ? json_null() : metric_json(&g->em, 100.0));
-    json_object_set_new(o, "f1", mc ? json_null() : metric_json(&g->f1, 100.0));
-    json_object_set_new(o, "contains", mc ? json_null() : metric_json(&g->contains, 100.0));
-    json_object_set_new(o, "accuracy", mc ? metric_json(&g->accuracy, 100.0) : json_null());
-    json_object_set_new(o, "unparseable", mc ? json_integer(g->unparseable) : json_null());
-    json_object_set_new(o, "finish_reason",
-                        json_pack("{sIsIsIsI}", "stop", (json_int_t)g->finish_stop, "length",
-                                  (json_int_t)g->finish_length, "error",
-                                  (json_int_t)g->finish_error, "other",
-                                  (json_int_t)g->finish_other));
-    json_object_set_new(o, "truncation_pct", real_or_null(pct(g->finish_length, g->n)));
-    json_object_set_new(o, "error_pct", real_or_null(pct(g->errors, g->n)));
-    json_object_set_new(o, "empty_pct", real_or_null(pct(g->empty, g->n)));
-    json_object_set_new(o, "latency_ms", metric_json(&g->latency_ms, 1.0));
-    json_object_set_new(o, "tokens_per_s", metric_json(&g->tokens_per_s, 1.0));
-    return o;
-}
-
-static double round3(double v)
-{
-    return round(v * 1000.0) / 1000.0;
-}
-
-json_t *lleval_score_result_json(const struct lleval_score_result *res)
-{
-    json_t *o = json_object(), *groups = json_array(), *warns = json_array();
-    char when[64];
-    lleval_fmt_utc(when, sizeof(when), lleval_now());
-    json_object_set_new(o, "mode", json_string(res->squad_json ? "squad_json" : "csv"));
-    json_object_set_new(o, "predictions", json_string(res->predictions ? res->predictions : ""));
-    json_object_set_new(o, "prepared_dir", json_string(res->prepared_dir ? res->prepared_dir : ""));
-    json_object_set_new(o, "scored_at", json_string(when));
-    json_object_set_new(
-        o, "options",
-        json_pack("{sssbsIsIsfss}", "answer_extraction", lleval_extract_name(res->opts.extraction),
-                  "strip_think", res->opts.strip_think, "bootstrap_resamples",
-                  (json_int_t)res->opts.bootstrap, "bootstrap_seed", (json_int_t)res->opts.seed,
-                  "ci_level", LLEVAL_CI_LEVEL, "ci_method", "percentile bootstrap"));
-    if (res->squad_json) {
-        /* the official script's output, with three decimals */
-        json_object_set_new(o, "exact_match", json_real(round3(res->exact_match)));
-        json_object_set_new(o, "f1", json_real(round3(res->f1)));
-        json_object_set_new(o, "total", json_integer(res->total));
-    }
-    json_object_set_new(o, "totals",
-                        json_pack("{sIsIsIsIsI}", "rows", (json_int_t)res->rows, "scored",
-                                  (json_int_t)res->scored, "unknown", (json_int_t)res->unknown,
-                                  "duplicates", (json_int_t)res->duplicates, "missing",
-                                  (json_int_t)res->missing));
-    for (size_t i = 0; i < res->n_groups; i++)
-        json_array_append_new(groups, group_json(&res->groups[i]));
-    json_object_set_new(o, "groups", groups);
-    for (size_t i = 0; i < res->n_warnings; i++)
-        json_array_append_new(warns, json_string(res->warnings[i]));
-    json_object_set_new(o, "warnings", warns);
-    return o;
-}
-
-int lleval_score_write(const struct lleval_score_result *res, const char *out_dir,
-                       struct lleval_err *err)
-{
-    json_t *doc = lleval_score_result_json(res);
-    char *path = lleval_path_join(out_dir, "scores.json");
-    int rc = lleval_mkdirs(out_dir, err);
-    if (!rc)
-        rc = lleval_json_write_atomic(path, doc, err);
-    json_decref(doc);
-    free(path);
-    return rc;
 }
 
 /* ---- the summary table ---- */

@@ -2,7 +2,8 @@
  * Scoring: streams predictions.csv (or reads a SQuAD-style JSON object),
  * looks up each row's gold answers in the prepared datasets, scores it with
  * the dataset's metric, aggregates per dataset x prompt type x temperature
- * with bootstrap intervals, and writes scores.json. See include/lleval/score/score.h.
+ * with bootstrap intervals, and writes scores.json through scores.c. See
+ * include/lleval/score/score.h.
  */
 #include <math.h>
 #include <stdlib.h>

@@ -263,6 +263,37 @@ static void test_damaged_artifacts(void **state)
     rmrun(&run);
 }
 
+/* scores.json with a field of the wrong type: no scores, a note naming the
+ * file and the field (from the scores reader), and the page still renders. */
+static void test_damaged_scores_field(void **state)
+{
+    struct run run;
+    struct report r;
+    struct lleval_sb html = LLEVAL_SB_INIT, md = LLEVAL_SB_INIT;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    mkrun(&run, "{\"run_id\": \"d\"}");
+    free(tu_write(run.dir, "results/scores.json",
+                  "{\"groups\": [{\"dataset\": \"qa\", \"n\": \"ten\","
+                  " \"exact_match\": {\"value\": 40}}], \"warnings\": [\"w1\"]}"));
+    load(&r, &run);
+    assert_null(r.scores);
+    tu_assert_contains(r.scores_note, "scores are missing: ");
+    tu_assert_contains(r.scores_note, "results/scores.json: 'groups[0].n' must be an integer");
+    assert_int_equal(r.n_grps, 0);
+    assert_int_equal(r.n_warnings, 0);
+    assert_false(r.warnings_listed);
+    assert_false(r.h.have_main);
+    tu_assert_contains(r.finish_note, "no finish reasons yet"); /* counted from the results */
+    lleval_report_facts_release(&r);
+    assert_int_equal(lleval_report_render(run.dir, NULL, &html, &md, &err), 0);
+    tu_assert_contains(html.buf, "&#39;groups[0].n&#39; must be an integer");
+    tu_assert_contains(md.buf, "'groups[0].n' must be an integer");
+    lleval_sb_release(&html);
+    lleval_sb_release(&md);
+    rmrun(&run);
+}
+
 static void test_not_a_run(void **state)
 {
     struct run run;
@@ -478,7 +509,7 @@ int main(void)
         cmocka_unit_test(test_finish_from_results), cmocka_unit_test(test_damaged_artifacts),
         cmocka_unit_test(test_not_a_run),           cmocka_unit_test(test_opts),
         cmocka_unit_test(test_damaged_manifest),    cmocka_unit_test(test_damaged_result_lines),
-        cmocka_unit_test(test_predictions_notes),
+        cmocka_unit_test(test_predictions_notes),   cmocka_unit_test(test_damaged_scores_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,27 +1,17 @@
 /*
  * The runs of a runs directory, as `lleval runs list` shows them: id,
  * model, engine, effective status (rundir.h), progress, headline metric
- * (from results/scores.json) and times. Reads only; never prints.
+ * (lleval_scores_headline() of results/scores.json, read through scores.h)
+ * and times. Reads only; never prints.
  */
 #ifndef LLEVAL_RUNS_H
 #define LLEVAL_RUNS_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "lleval/run/rundir.h"
+#include "lleval/score/scores.h"
 #include "lleval/util/error.h"
-
-/* A run's headline: the item-weighted mean of exact match (QA groups) and
- * accuracy (multiple-choice groups) over the groups that are not an overall row. */
-struct lleval_headline {
-    bool have;         /* false: no scores, or no group with a value */
-    const char *label; /* "EM", "acc" or "EM/acc" (static) */
-    double pct;
-};
-
-/* The headline of a scores.json document (borrowed; NULL gives none). */
-struct lleval_headline lleval_scores_headline(const json_t *scores);
 
 /* One run. Strings owned; empty when the manifest does not say (or cannot
  * be read: the run then shows as failed, or running while its process lives). */

@@ -34,6 +34,7 @@
 #include "lleval/config/config.h"
 #include "lleval/util/error.h"
 #include "lleval/score/metrics.h"
+#include "lleval/score/scores.h"
 #include "lleval/score/stats.h"
 
 /* Truncation rate above which a group gets a warning (the guide's 10%). */
@@ -107,9 +108,7 @@ int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, con
                             const struct lleval_score_opts *o, struct lleval_score_result *res,
                             struct lleval_err *err);
 
-/* Writes <out_dir>/scores.json atomically (out_dir is created when missing). */
-int lleval_score_write(const struct lleval_score_result *res, const char *out_dir,
-                       struct lleval_err *err);
+/* scores.json is written by lleval_score_write() (scores.h, included above). */
 
 /*
  * What cmd-run and `lleval score` call: lleval_score_csv() then
@@ -120,9 +119,6 @@ int lleval_score_run(const char *pred_csv, const char *prepared_dir, const char 
                      struct lleval_err *err);
 
 void lleval_score_result_release(struct lleval_score_result *res);
-
-/* The scores.json document (a new reference; json_decref it). */
-json_t *lleval_score_result_json(const struct lleval_score_result *res);
 
 /* The summary table as cells: row 0 is the header; columns dataset, prompt,
  * temp, n, EM [CI], F1 [CI], contains, acc, trunc%, err%, lat ms, tok/s. */
