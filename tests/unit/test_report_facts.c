@@ -288,7 +288,7 @@ static void test_damaged_scores_field(void **state)
     lleval_report_facts_release(&r);
     assert_int_equal(lleval_report_render(run.dir, NULL, &html, &md, &err), 0);
     tu_assert_contains(html.buf, "&#39;groups[0].n&#39; must be an integer");
-    tu_assert_contains(md.buf, "'groups[0].n' must be an integer");
+    tu_assert_contains(md.buf, "'groups\\[0\\]\\.n' must be an integer"); /* Markdown-escaped */
     lleval_sb_release(&html);
     lleval_sb_release(&md);
     rmrun(&run);
