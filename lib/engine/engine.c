@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/engine.h"
+#include "lleval/util/text.h"
 #include "lleval/util/util.h"
 #include "engine_int.h"
 
@@ -86,9 +87,8 @@ int lleval_engine_open(struct lleval_engine **out, const struct lleval_config *c
     default:
         return lleval_err_set(err, LLEVAL_EINVAL, "unknown engine");
     }
-    if (cfg->engine != LLEVAL_ENGINE_DRY &&
-        (!url || (!lleval_str_starts_with(url, "http://") &&
-                  !lleval_str_starts_with(url, "https://"))))
+    if (cfg->engine != LLEVAL_ENGINE_DRY && (!url || (!lleval_str_starts_with(url, "http://") &&
+                                                      !lleval_str_starts_with(url, "https://"))))
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "base_url '%s' must start with http:// or https://", url ? url : "");
     e = lleval_xcalloc(1, sizeof(*e));
@@ -204,27 +204,30 @@ enum lleval_reply lleval_engine_parse_reply(struct lleval_engine *e, long http_s
     return e->ops->parse_reply(e, http_status, body, len, out, err);
 }
 
+/* One U+FFFD for each broken sequence: its first byte and the continuation
+ * bytes after it. NUL bytes would cut C strings short: they become spaces. */
 char *lleval_utf8_sanitize(const char *s, size_t len)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
     size_t i = 0;
     lleval_sb_grow(&sb, len);
     while (i < len) {
-        size_t bad;
-        if (lleval_utf8_valid(s + i, len - i, &bad)) {
-            lleval_sb_add(&sb, s + i, len - i);
+        size_t start = i, n;
+        /* copy a run of valid characters other than NUL at once */
+        while (i < len && s[i] && (n = lleval_utf8_seq(s + i, len - i)))
+            i += n;
+        lleval_sb_add(&sb, s + start, i - start);
+        if (i == len)
             break;
+        if (!s[i]) {
+            lleval_sb_addch(&sb, ' ');
+            i++;
+            continue;
         }
-        lleval_sb_add(&sb, s + i, bad);
-        lleval_sb_adds(&sb, "\xEF\xBF\xBD");
-        i += bad + 1;
-        /* skip continuation bytes of the broken sequence */
+        lleval_sb_adds(&sb, LLEVAL_UTF8_REPLACEMENT);
+        i++;
         while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
             i++;
     }
-    /* NUL bytes would cut C strings short: replace them too */
-    for (size_t k = 0; k < sb.len; k++)
-        if (!sb.buf[k])
-            sb.buf[k] = ' ';
     return lleval_sb_detach(&sb, NULL);
 }

@@ -10,26 +10,25 @@
 #include <string.h>
 #include "lleval/engine/http.h"
 #include "lleval/util/json.h"
+#include "lleval/util/text.h"
 #include "engine_int.h"
 
 #define ERROR_TEXT_MAX 300
 
+/* Where a fetch puts the reply: a buffer capped at the fetch's max_body. */
 struct fetch_sink {
-    struct lleval_sb *body;
-    size_t start;
-    size_t max;
-    bool too_big;
+    struct lleval_sb reply;
+    bool too_big; /* the reply went past the cap */
 };
 
 static size_t fetch_write(char *ptr, size_t size, size_t nmemb, void *data)
 {
     struct fetch_sink *sink = data;
     size_t n = size * nmemb;
-    if (sink->body->len - sink->start + n > sink->max) {
+    if (lleval_sb_try_add(&sink->reply, ptr, n)) {
         sink->too_big = true;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
-    lleval_sb_add(sink->body, ptr, n);
     return n;
 }
 
@@ -55,8 +54,7 @@ int lleval_http_fetch(const struct lleval_http_request *req, long timeout_s, siz
 {
     CURL *curl = NULL;
     struct curl_slist *headers = NULL;
-    struct fetch_sink sink = {body, body->len, max_body ? max_body : LLEVAL_HTTP_PROBE_MAX_BODY,
-                              false};
+    struct fetch_sink sink = {LLEVAL_SB_INIT, false};
     char errbuf[CURL_ERROR_SIZE] = "";
     char *where = lleval_http_url_redact(req->url);
     long timeout_ms = (timeout_s > 0 ? timeout_s : 10) * 1000L;
@@ -64,6 +62,7 @@ int lleval_http_fetch(const struct lleval_http_request *req, long timeout_s, siz
     int rc = 0;
 
     *status = 0;
+    lleval_sb_init_max(&sink.reply, 0, max_body ? max_body : LLEVAL_HTTP_PROBE_MAX_BODY);
     curl = curl_easy_init();
     if (!curl) {
         rc = lleval_err_set(err, LLEVAL_EENGINE, "cannot start an HTTP request to %s", where);
@@ -97,7 +96,7 @@ int lleval_http_fetch(const struct lleval_http_request *req, long timeout_s, siz
     cc = curl_easy_perform(curl);
     if (sink.too_big) {
         rc = lleval_err_set(err, LLEVAL_EENGINE, "the reply from %s is larger than %zu bytes",
-                            where, sink.max);
+                            where, sink.reply.max);
         goto out;
     }
     if (cc == CURLE_OPERATION_TIMEDOUT) {
@@ -113,6 +112,9 @@ int lleval_http_fetch(const struct lleval_http_request *req, long timeout_s, siz
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
 
 out:
+    /* what arrived goes to the caller's body, also when the fetch failed */
+    lleval_sb_add(body, sink.reply.buf, sink.reply.len);
+    lleval_sb_release(&sink.reply);
     curl_slist_free_all(headers);
     if (curl)
         curl_easy_cleanup(curl);
@@ -171,20 +173,6 @@ enum lleval_reply lleval_http_classify(long status)
     return LLEVAL_REPLY_FAIL;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), 0 when invalid. */
-static size_t utf8_seq(const char *s, size_t n)
-{
-    unsigned char c = (unsigned char)s[0];
-    size_t want = c < 0x80                 ? 1
-                  : c >= 0xc2 && c <= 0xdf ? 2
-                  : c >= 0xe0 && c <= 0xef ? 3
-                  : c >= 0xf0 && c <= 0xf4 ? 4
-                                           : 0;
-    if (!want || want > n)
-        return 0;
-    return lleval_utf8_valid(s, want, NULL) ? want : 0;
-}
-
 static bool hex4(const char *s, unsigned *out)
 {
     unsigned v = 0;
@@ -236,12 +224,12 @@ static bool repair_json(const char *s, size_t len, struct lleval_sb *out)
             i += 2;
             continue;
         }
-        n = utf8_seq(s + i, len - i);
+        n = lleval_utf8_seq(s + i, len - i);
         if (n) {
             lleval_sb_add(out, s + i, n);
             i += n;
         } else {
-            lleval_sb_adds(out, "\xef\xbf\xbd");
+            lleval_sb_adds(out, LLEVAL_UTF8_REPLACEMENT);
             changed = true;
             i++;
         }
@@ -279,7 +267,7 @@ char *lleval_http_json_text(const json_t *v)
     lleval_sb_grow(&sb, n);
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\0')
-            lleval_sb_adds(&sb, "\xef\xbf\xbd");
+            lleval_sb_adds(&sb, LLEVAL_UTF8_REPLACEMENT);
         else
             lleval_sb_addch(&sb, s[i]);
     }
@@ -329,10 +317,7 @@ char *lleval_http_error_text(const char *body, size_t len, const char *key)
     free(raw);
     lleval_sb_rtrim(&sb);
     if (sb.len > ERROR_TEXT_MAX) {
-        size_t cut = ERROR_TEXT_MAX;
-        while (cut > 0 && ((unsigned char)sb.buf[cut] & 0xc0) == 0x80)
-            cut--; /* never split a UTF-8 sequence */
-        lleval_sb_setlen(&sb, cut);
+        lleval_sb_setlen(&sb, lleval_utf8_cut(sb.buf, sb.len, ERROR_TEXT_MAX));
         lleval_sb_adds(&sb, "...");
     }
     return lleval_sb_detach(&sb, NULL);

@@ -206,6 +206,18 @@ static const json_t *decode_response(struct dec *d, const json_t *line)
     return body;
 }
 
+const char *lleval_result_custom_id(const json_t *line)
+{
+    const json_t *j = json_object_get(line, "custom_id");
+    return json_is_string(j) ? json_string_value(j) : NULL;
+}
+
+bool lleval_result_failed(const json_t *line)
+{
+    const json_t *error = json_object_get(line, "error");
+    return error && !json_is_null(error);
+}
+
 int lleval_result_decode(const json_t *line, struct lleval_result_view *v, struct lleval_err *err)
 {
     struct dec d = {v, err, 0};
@@ -221,7 +233,7 @@ int lleval_result_decode(const json_t *line, struct lleval_result_view *v, struc
     body = decode_response(&d, line);
 
     error = json_object_get(line, "error");
-    v->failed = error && !json_is_null(error);
+    v->failed = lleval_result_failed(line);
     if (json_is_object(error)) {
         v->error_code = get_str(&d, error, "code", "error.code");
         v->error_message = get_str(&d, error, "message", "error.message");

@@ -6,15 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
-#include "lleval/util/idset.h"
+#include "lleval/result/result.h"
 #include "lleval/run/journal.h"
+#include "lleval/util/idset.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 
 struct lleval_journal {
     char *path;
     struct lleval_afile *file; /* NULL until opened */
-    struct lleval_idset seen; /* the custom_ids answered (as hashes) */
+    struct lleval_idset seen;  /* the custom_ids answered (as hashes) */
     struct lleval_journal_stats st;
     bool dirty;
     struct lleval_sb line;
@@ -50,16 +51,17 @@ static int scan(struct lleval_journal *j, uint64_t *good_end, struct lleval_err 
         if (lr.torn) /* no newline: a write cut short by a crash */
             break;
         obj = json_loadb(lr.line, lr.len, 0, &jerr);
-        cid = obj ? lleval_json_str(obj, "custom_id") : NULL;
+        cid = lleval_result_custom_id(obj);
         if (!cid) {
             json_decref(obj);
             if (last)
                 break; /* a damaged last line is a torn write too */
             lleval_lines_close(&lr);
-            return lleval_err_set(err, LLEVAL_EIO,
-                                  "%s:%ld: damaged result line (not a JSON object with a "
-                                  "custom_id); move the file aside or delete that line, then resume",
-                                  j->path, lineno);
+            return lleval_err_set(
+                err, LLEVAL_EIO,
+                "%s:%ld: damaged result line (not a JSON object with a "
+                "custom_id); move the file aside or delete that line, then resume",
+                j->path, lineno);
         }
         if (lleval_idset_has(&j->seen, cid)) {
             lleval_err_set(err, LLEVAL_EIO,
@@ -72,7 +74,7 @@ static int scan(struct lleval_journal *j, uint64_t *good_end, struct lleval_err 
         }
         lleval_idset_put(&j->seen, lleval_idset_hash(cid), 1, &dup);
         j->st.lines++;
-        if (json_is_null(json_object_get(obj, "error")) || !json_object_get(obj, "error"))
+        if (!lleval_result_failed(obj))
             j->st.ok++;
         json_decref(obj);
         offset = line_end;
@@ -122,7 +124,7 @@ bool lleval_journal_has(const struct lleval_journal *j, const char *custom_id)
 
 int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct lleval_err *err)
 {
-    const char *cid = lleval_json_str(line, "custom_id");
+    const char *cid = lleval_result_custom_id(line);
     bool dup;
     int rc;
 
@@ -141,7 +143,7 @@ int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct l
         return rc;
     lleval_idset_put(&j->seen, lleval_idset_hash(cid), 1, &dup);
     j->st.lines++;
-    if (json_is_null(json_object_get(line, "error")) || !json_object_get(line, "error"))
+    if (!lleval_result_failed(line))
         j->st.ok++;
     j->dirty = true;
     return 0;

@@ -43,9 +43,9 @@ static int on_result(void *ud, const struct lleval_job *job, json_t *line)
     }
     lleval_result_decode(line, &v, NULL); /* the scheduler wrote it: every field is sound */
     if (v.failed)
-        snprintf(r->last_error, sizeof(r->last_error), "%s: %s", job->custom_id,
-                 v.error_message ? v.error_message : "error");
-    if (lleval_rs_count(&r->st, job->tag, line)) {
+        lleval_rs_set_error(&r->st, "%s: %s", job->custom_id,
+                            v.error_message ? v.error_message : "error");
+    if (lleval_rs_count(&r->st, job->tag, &v)) {
         rc = lleval_rs_write_part(&r->st, job->tag, r->tel, pc->err);
         if (rc)
             pc->io_rc = rc;

@@ -73,7 +73,7 @@ int lleval_run_write_manifest(struct run *r, struct lleval_err *err)
     m.steps_done = r->steps_done;
     lleval_rs_manifest_trials(&r->st, r->tel, &m);
     m.engine_detail = lleval_xstrdup(r->engine_detail);
-    m.last_error = lleval_xstrdup(r->last_error);
+    m.last_error = lleval_xstrdup(r->st.last_error);
     /* kept from the manifest before this session */
     m.headline = r->old.headline ? json_incref(r->old.headline) : NULL;
     m.created_at = r->old.created_at > 0 ? r->old.created_at : r->started_at;
@@ -251,7 +251,7 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
 
     r.status = final_status(rc);
     if (rc)
-        snprintf(r.last_error, sizeof(r.last_error), "%s", err->msg);
+        lleval_rs_set_error(&r.st, "%s", err->msg);
     {
         struct lleval_err ferr = LLEVAL_ERR_INIT;
         int frc =

@@ -30,7 +30,6 @@ struct run {
     double last_flush;
     size_t steps_done; /* number of steps completed */
     char engine_detail[256];
-    char last_error[512];
     bool stop_requested;
     struct lleval_telemetry *tel; /* the sampler (telemetry.h) */
     struct lleval_manifest old;   /* the manifest before this session (empty for a new run) */

@@ -15,8 +15,11 @@
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
 #include "lleval/run/scheduler.h"
+#include "lleval/util/text.h"
 #include "lleval/util/util.h"
 
+/* The most bytes of one reply (the reply buffers' cap): a bigger one fails
+ * its request as reply_too_large. */
 #define MAX_REPLY_BYTES (64u << 20)
 
 struct slot {
@@ -24,15 +27,15 @@ struct slot {
     bool local;
     size_t job;
     long attempts;
-    double started;   /* this attempt */
-    double due;       /* local answers: when to deliver */
+    double started; /* this attempt */
+    double due;     /* local answers: when to deliver */
     CURL *easy;
     struct curl_slist *headers;
     struct lleval_http_request req;
-    struct lleval_sb reply;
-    bool too_large;
-    CURLcode result;  /* a finished transfer (in s->done): curl's result */
-    long status;      /* and the HTTP status */
+    struct lleval_sb reply;      /* capped at MAX_REPLY_BYTES */
+    bool too_large;              /* the reply went past its buffer's cap */
+    CURLcode result;             /* a finished transfer (in s->done): curl's result */
+    long status;                 /* and the HTTP status */
     struct lleval_answer answer; /* local answers */
 };
 
@@ -95,12 +98,20 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct slot *sl = ud;
     size_t n = size * nmemb;
-    if (sl->reply.len + n > MAX_REPLY_BYTES) {
+    if (lleval_sb_try_add(&sl->reply, data, n)) {
         sl->too_large = true;
-        return 0;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
-    lleval_sb_add(&sl->reply, data, n);
     return n;
+}
+
+/* Keeps msg (borrowed) as the last error, cut to fit at a UTF-8 character
+ * boundary (the run's error message, and so manifest.json, quotes it). */
+static void set_last_error(struct sched *s, const char *msg)
+{
+    size_t n = lleval_utf8_cut(msg, strlen(msg), sizeof(s->st->last_error) - 1);
+    memcpy(s->st->last_error, msg, n);
+    s->st->last_error[n] = '\0';
 }
 
 static void job_free(struct sched *s, size_t job)
@@ -143,8 +154,7 @@ static int deliver(struct sched *s, size_t job, json_t *line)
     return rc;
 }
 
-static void deliver_ok(struct sched *s, struct slot *sl, const struct lleval_answer *a,
-                       long status)
+static void deliver_ok(struct sched *s, struct slot *sl, const struct lleval_answer *a, long status)
 {
     double latency = (lleval_monotonic() - sl->started) * 1000.0;
     s->st->ok++;
@@ -162,7 +172,7 @@ static void deliver_fail(struct sched *s, struct slot *sl, long status, const ch
 {
     double latency = (lleval_monotonic() - sl->started) * 1000.0;
     s->st->failed++;
-    snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+    set_last_error(s, msg);
     deliver(s, sl->job,
             lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(s->e), NULL, status,
                                code, msg, latency, sl->attempts));
@@ -186,7 +196,7 @@ static void queue_retry(struct sched *s, size_t job, long attempts)
 static void transient(struct sched *s, struct slot *sl, long status, const char *code,
                       const char *msg)
 {
-    snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+    set_last_error(s, msg);
     if (sl->attempts <= s->o->max_retries)
         queue_retry(s, sl->job, sl->attempts);
     else
@@ -265,6 +275,19 @@ static bool is_connect_error(CURLcode c)
            c == CURLE_GOT_NOTHING || c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR;
 }
 
+/* The failed transfer's message, "<url>: <curl's reason>", into msg[size],
+ * cut at a UTF-8 character boundary when the URL is very long. */
+static void transfer_error(const struct slot *sl, CURLcode code, char *msg, size_t size)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    size_t n;
+    lleval_sb_addf(&sb, "%s: %s", sl->req.url, curl_easy_strerror(code));
+    n = lleval_utf8_cut(sb.buf, sb.len, size - 1);
+    memcpy(msg, sb.buf, n);
+    msg[n] = '\0';
+    lleval_sb_release(&sb);
+}
+
 static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
@@ -276,10 +299,16 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
             deliver_fail(s, sl, 0, "reply_too_large", "the engine's reply exceeded 64 MiB");
             return;
         }
-        snprintf(msg, sizeof(msg), "%s: %s", sl->req.url, curl_easy_strerror(code));
+        if (is_connect_error(code) && s->unreachable) {
+            /* the run already gave up on the engine (revive() said no): the
+             * transfers still in flight fail the same way and stay unanswered,
+             * without counting or asking revive() again */
+            return;
+        }
+        transfer_error(sl, code, msg, sizeof(msg));
         if (is_connect_error(code)) {
             s->st->consecutive_connect_failures++;
-            snprintf(s->st->last_error, sizeof(s->st->last_error), "%s", msg);
+            set_last_error(s, msg);
             if (s->st->consecutive_connect_failures >= s->o->max_connect_failures) {
                 if (s->o->revive && s->o->revive(s->ud)) {
                     s->st->consecutive_connect_failures = 0;
@@ -455,8 +484,8 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
     s.slots = lleval_xcalloc(s.nslots, sizeof(*s.slots));
     s.done = lleval_xcalloc(s.nslots, sizeof(*s.done));
     for (size_t i = 0; i < s.nslots; i++) {
-        lleval_sb_init(&s.slots[i].reply, 0);
-        lleval_sb_init(&s.done[i].reply, 0);
+        lleval_sb_init_max(&s.slots[i].reply, 0, MAX_REPLY_BYTES);
+        lleval_sb_init_max(&s.done[i].reply, 0, MAX_REPLY_BYTES);
     }
     st->total = total;
     st->started = lleval_monotonic();

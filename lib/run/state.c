@@ -2,10 +2,11 @@
  * The run's state model (see state.h): parts and trials, their counts and
  * statuses, and their rendering into state.json and the manifest's trials.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
-#include "lleval/util/json.h"
+#include "lleval/util/text.h"
 #include "lleval/util/util.h"
 #include "state.h"
 
@@ -167,29 +168,28 @@ size_t lleval_rs_start(struct lleval_run_state *st)
     return n;
 }
 
-bool lleval_rs_count(struct lleval_run_state *st, size_t i, const json_t *line)
+bool lleval_rs_count(struct lleval_run_state *st, size_t i, const struct lleval_result_view *v)
 {
     struct lleval_rs_part *p = &st->parts[i];
     struct lleval_rs_trial *t = &st->trials[p->trial];
-    const json_t *facts = json_object_get(line, "lleval");
     bool finished = false;
 
     p->answered++;
     t->answered++;
-    if (json_is_null(json_object_get(line, "error"))) {
+    if (!v->failed) {
         p->ok++;
     } else {
         p->errors++;
         t->errors++;
     }
-    p->prompt_tokens += (long)lleval_json_int(facts, "prompt_tokens", 0);
-    p->completion_tokens += (long)lleval_json_int(facts, "completion_tokens", 0);
-    if (lleval_json_num(facts, "prompt_tps", 0) > 0) {
-        t->prompt_tps_sum += lleval_json_num(facts, "prompt_tps", 0);
+    p->prompt_tokens += (long)(v->prompt_tokens > 0 ? v->prompt_tokens : 0);
+    p->completion_tokens += (long)(v->completion_tokens > 0 ? v->completion_tokens : 0);
+    if (v->prompt_tps > 0) { /* NAN (absent) compares false */
+        t->prompt_tps_sum += v->prompt_tps;
         t->prompt_tps_n++;
     }
-    if (lleval_json_num(facts, "gen_tps", 0) > 0) {
-        t->gen_tps_sum += lleval_json_num(facts, "gen_tps", 0);
+    if (v->gen_tps > 0) {
+        t->gen_tps_sum += v->gen_tps;
         t->gen_tps_n++;
     }
     p->dirty = true;
@@ -201,6 +201,21 @@ bool lleval_rs_count(struct lleval_run_state *st, size_t i, const json_t *line)
     if (t->answered >= t->requests && !t->finished_at)
         t->finished_at = lleval_now();
     return finished;
+}
+
+void lleval_rs_set_error(struct lleval_run_state *st, const char *fmt, ...)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    size_t n;
+    va_list ap;
+
+    va_start(ap, fmt);
+    lleval_sb_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    n = lleval_utf8_cut(sb.buf, sb.len, sizeof(st->last_error) - 1);
+    memcpy(st->last_error, sb.buf, n);
+    st->last_error[n] = '\0';
+    lleval_sb_release(&sb);
 }
 
 void lleval_rs_settle(struct lleval_run_state *st, int rc)

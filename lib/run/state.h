@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "lleval/result/result.h"
 #include "lleval/run/batch.h"
 #include "lleval/run/journal.h"
 #include "lleval/run/rundir.h"
@@ -55,6 +56,9 @@ struct lleval_run_state {
     size_t n_parts;
     struct lleval_rs_trial *trials;
     size_t n_trials;
+    /* the manifest's last_error: the last failed request or the run's error,
+     * valid UTF-8 when what it was set from is (see lleval_rs_set_error) */
+    char last_error[512];
 };
 
 /* Starts an empty state for the run (run_dir and run_id borrowed; they outlive st). */
@@ -86,10 +90,15 @@ void lleval_rs_restore(struct lleval_run_state *st, const struct lleval_manifest
  * number of requests left to send. */
 size_t lleval_rs_start(struct lleval_run_state *st);
 
-/* Counts one result line (borrowed) of part i: answered, ok or error,
- * tokens, engine speeds. Returns true when it finished the part (then done,
- * with its finish time). */
-bool lleval_rs_count(struct lleval_run_state *st, size_t i, const json_t *line);
+/* Counts one decoded result line (v borrowed) of part i: answered, ok or
+ * error, tokens, engine speeds (the positive ones). Returns true when it
+ * finished the part (then done, with its finish time). */
+bool lleval_rs_count(struct lleval_run_state *st, size_t i, const struct lleval_result_view *v);
+
+/* Sets st->last_error to the formatted text, cut to fit at a UTF-8
+ * character boundary (manifest.json holds it, and JSON text must not end in
+ * half a character). */
+void lleval_rs_set_error(struct lleval_run_state *st, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
 
 /* After the poll: running parts become stopped; an unreachable engine
  * (rc LLEVAL_EENGINE) leaves no part failed either (all resumable). */

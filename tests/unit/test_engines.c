@@ -288,6 +288,73 @@ static void test_http_helpers(void **state)
     json_decref(j);
 }
 
+/* lleval_utf8_sanitize: one U+FFFD for each broken sequence (its first byte
+ * and the continuation bytes after it), NUL bytes as spaces, the rest as it is. */
+static void test_utf8_sanitize(void **state)
+{
+#define R "\xef\xbf\xbd"
+#define C(in, want)                                                                                \
+    {                                                                                              \
+        in, sizeof(in) - 1, want                                                                   \
+    }
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        C("", ""),
+        C("plain ascii", "plain ascii"),
+        C("a\0b\0", "a b "),
+        C("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+        C("a\xffz", "a" R "z"),
+        C("\xff\xfe", R R),                  /* two bad bytes: two characters */
+        C("\x80\x80\x80z", R "z"),           /* stray continuations: one */
+        C("x\xe2\x82", "x" R),               /* cut short at the end */
+        C("\xe2\x82z", R "z"),               /* cut short before ASCII */
+        C("\xe2\x82\xc3\xa9", R "\xc3\xa9"), /* cut short before a sequence */
+        C("\xc0\xaf!", R "!"),               /* overlong */
+        C("\xed\xa0\x80.", R "."),           /* surrogate */
+        C("\xf4\x90\x80\x80", R),            /* above U+10FFFF */
+        C("\xf8\x88\x80\x80\x80", R),        /* 5-byte form */
+        C("\xc3\xa9\xa9\xa9", "\xc3\xa9" R), /* a sequence, then strays */
+        C("\xc3\0", R " "),                  /* NUL ends a broken sequence */
+        C("ok\xe2\x82\xac\xe2", "ok\xe2\x82\xac" R),
+    };
+#undef C
+#undef R
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        char *got = lleval_utf8_sanitize(cases[i].in, cases[i].len);
+        if (strcmp(got, cases[i].want)) {
+            print_error("case %zu: got \"%s\", want \"%s\"\n", i, got, cases[i].want);
+            fail();
+        }
+        free(got);
+    }
+}
+
+/* The engine error text is cut (at 300 bytes) at a character boundary. */
+static void test_error_text_cut(void **state)
+{
+    (void)state;
+    for (size_t pad = 0; pad < 3; pad++) {
+        struct lleval_sb body = LLEVAL_SB_INIT;
+        char *s;
+        for (size_t i = 0; i < pad; i++)
+            lleval_sb_addch(&body, 'x');
+        for (size_t i = 0; i < 200; i++)
+            lleval_sb_adds(&body, "\xe2\x82\xac"); /* U+20AC, 3 bytes */
+        s = lleval_http_error_text(body.buf, body.len, NULL);
+        assert_true(lleval_utf8_valid(s, strlen(s), NULL));
+        assert_true(lleval_str_ends_with(s, "..."));
+        /* 300 bytes moved back to the start of the character at the cut */
+        assert_int_equal(strlen(s) - 3, pad + (300 - pad) / 3 * 3);
+        assert_memory_equal(s, body.buf, strlen(s) - 3);
+        free(s);
+        lleval_sb_release(&body);
+    }
+}
+
 /* ---- ollama ------------------------------------------------------------------------------- */
 
 static void test_ollama_request(void **state)
@@ -1150,6 +1217,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_handle),
         cmocka_unit_test(test_http_helpers),
+        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_error_text_cut),
         cmocka_unit_test(test_ollama_request),
         cmocka_unit_test(test_ollama_replies),
         cmocka_unit_test(test_llamacpp_request),

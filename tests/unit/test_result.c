@@ -315,6 +315,45 @@ static void test_first_damage_named_rest_decoded(void **state)
     json_decref(j);
 }
 
+/* The journal's quick looks agree with the decoder: custom_id only when a
+ * string in an object, failed when "error" is there and not null. */
+static void test_custom_id_and_failed(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *want_id; /* NULL: none */
+        bool want_failed;
+    } cases[] = {
+        {"{\"custom_id\":\"a-1\",\"error\":null}", "a-1", false},
+        {"{\"custom_id\":\"a-2\"}", "a-2", false},
+        {"{\"custom_id\":\"a-3\",\"error\":{\"code\":\"timeout\"}}", "a-3", true},
+        {"{\"custom_id\":\"a-4\",\"error\":\"broken\"}", "a-4", true},
+        {"{\"custom_id\":7,\"error\":null}", NULL, false},
+        {"{\"id\":\"x\",\"error\":false}", NULL, true},
+        {"[\"custom_id\"]", NULL, false},
+        {"\"custom_id\"", NULL, false},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = json_loads(cases[i].text, JSON_DECODE_ANY, NULL);
+        struct lleval_result_view v;
+        const char *id;
+        assert_non_null(j);
+        id = lleval_result_custom_id(j);
+        if (cases[i].want_id)
+            assert_string_equal(id, cases[i].want_id);
+        else
+            assert_null(id);
+        assert_int_equal(lleval_result_failed(j), cases[i].want_failed);
+        lleval_result_decode(j, &v, NULL);
+        assert_true(v.custom_id == id); /* the same string */
+        assert_int_equal(v.failed, cases[i].want_failed);
+        json_decref(j);
+    }
+    assert_null(lleval_result_custom_id(NULL));
+    assert_false(lleval_result_failed(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_decode_cases),
         cmocka_unit_test(test_decode_non_objects),
         cmocka_unit_test(test_first_damage_named_rest_decoded),
+        cmocka_unit_test(test_custom_id_and_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Unit tests for the run's state model (lib/run/state.h): parts grouped into
  * trials, counts taken from the journals and earlier state.json files,
- * statuses through a poll, and what goes into state.json and the manifest. */
+ * statuses through a poll, and what goes into state.json and the manifest
+ * (the last error included). */
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -63,6 +64,14 @@ static json_t *result(const char *cid, bool ok, long prompt, long completion, do
                         json_pack("{s:I, s:I, s:f}", "prompt_tokens", (json_int_t)prompt,
                                   "completion_tokens", (json_int_t)completion, "gen_tps", gen_tps));
     return line;
+}
+
+/* Counts line (borrowed) of part i as the poll does: through its decoded view. */
+static bool count(struct lleval_run_state *st, size_t i, const json_t *line)
+{
+    struct lleval_result_view v;
+    lleval_result_decode(line, &v, NULL);
+    return lleval_rs_count(st, i, &v);
 }
 
 static void test_parts_and_trials(void **state)
@@ -149,7 +158,7 @@ static void test_load_poll_settle(void **state)
 
     /* part 1's last request: the part is done, and so is nothing else yet */
     line = result("c", true, 30, 4, 25.0);
-    assert_true(lleval_rs_count(st, 0, line));
+    assert_true(count(st, 0, line));
     json_decref(line);
     assert_int_equal(st->parts[0].status, LLEVAL_RUN_DONE);
     assert_true(st->parts[0].finished_at > 0);
@@ -158,7 +167,7 @@ static void test_load_poll_settle(void **state)
     assert_true(st->trials[0].finished_at == 0);
     /* one error in part 2 */
     line = result("d", false, 0, 0, 0);
-    assert_false(lleval_rs_count(st, 1, line));
+    assert_false(count(st, 1, line));
     json_decref(line);
     assert_int_equal(st->parts[1].errors, 1);
     assert_int_equal(st->trials[0].errors, 2);
@@ -238,11 +247,71 @@ static void test_load_poll_settle(void **state)
     free(done);
 }
 
+/*
+ * The run's last error is cut to its field at a UTF-8 character boundary, so
+ * manifest.json (which quotes it, and which jansson writes and reads only as
+ * valid UTF-8) keeps it: an error longer than the field, with 0, 1 or 2 ASCII
+ * bytes before a run of 3-byte characters, so that a byte cut would split
+ * one of them in at least one case.
+ */
+static void test_last_error_in_manifest(void **state)
+{
+    struct fixture *f = *state;
+    struct lleval_run_state *st = &f->st;
+    bool moved_back = false;
+    for (int pad = 0; pad < 3; pad++) {
+        struct lleval_sb msg = LLEVAL_SB_INIT;
+        struct lleval_manifest m, back;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        char *path, *text;
+        json_t *j;
+        size_t n;
+
+        lleval_sb_adds(&msg, "nq-1: ");
+        for (int i = 0; i < pad; i++)
+            lleval_sb_addch(&msg, 'x');
+        for (int i = 0; i < 400; i++)
+            lleval_sb_adds(&msg, "\xe2\x82\xac"); /* U+20AC, 3 bytes */
+        lleval_rs_set_error(st, "%s", msg.buf);
+        n = strlen(st->last_error);
+        assert_true(n < sizeof(st->last_error) && n + 3 >= sizeof(st->last_error));
+        assert_memory_equal(st->last_error, msg.buf, n);
+        assert_true(lleval_utf8_valid(st->last_error, n, NULL));
+        if (n + 1 < sizeof(st->last_error))
+            moved_back = true;
+
+        /* through manifest.json and back, as run.c writes it */
+        lleval_manifest_init(&m);
+        m.run_id = lleval_xstrdup("r1");
+        m.status = LLEVAL_RUN_FAILED;
+        m.last_error = lleval_xstrdup(st->last_error);
+        assert_int_equal(lleval_manifest_save(f->dir, &m, &err), 0);
+        lleval_manifest_release(&m);
+        path = lleval_run_file_path(f->dir, LLEVAL_RUN_FILE_MANIFEST);
+        text = tu_read(path);
+        j = json_loads(text, 0, NULL);
+        assert_non_null(j);
+        assert_string_equal(lleval_json_str(j, "last_error"), st->last_error);
+        json_decref(j);
+        assert_int_equal(lleval_manifest_load(f->dir, &back, &err), 0);
+        assert_string_equal(back.last_error, st->last_error);
+        lleval_manifest_release(&back);
+        free(text);
+        free(path);
+        lleval_sb_release(&msg);
+    }
+    assert_true(moved_back);
+    /* a short message is kept whole */
+    lleval_rs_set_error(st, "%s: %s", "nq-2", "timeout");
+    assert_string_equal(st->last_error, "nq-2: timeout");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_parts_and_trials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_poll_settle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_error_in_manifest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

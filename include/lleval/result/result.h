@@ -75,6 +75,17 @@ struct lleval_result_view {
 int lleval_result_decode(const json_t *line, struct lleval_result_view *v, struct lleval_err *err);
 
 /*
+ * The custom_id of line (borrowed; the string lives as long as line), or NULL
+ * when line is not an object or its custom_id is absent or not a string. A
+ * quick look at one key, for the journal, which needs nothing else.
+ */
+const char *lleval_result_custom_id(const json_t *line);
+
+/* True when line (borrowed) says its request failed: "error" is present and
+ * not null, as the view's failed. */
+bool lleval_result_failed(const json_t *line);
+
+/*
  * Parses text[0..len) as JSON and decodes it. *json receives the owned parsed
  * value (NULL when the text is not JSON), which the view borrows from: the
  * caller json_decref()s it after the view's last use. Returns as
