@@ -110,116 +110,34 @@ static json_t *part_state_json(const struct lleval_part_state *s)
 
 /* ---- reading ------------------------------------------------------------------ */
 
-/* A reader of one file: the first type error is kept in err, naming the file and field. */
-struct reader {
-    const char *path;
-    struct lleval_err *err;
-    int rc;
-};
-
-static void wrong(struct reader *rd, const char *prefix, const char *key, const char *want)
-{
-    if (rd->rc)
-        return;
-    rd->rc = lleval_err_set(rd->err, LLEVAL_EINVAL,
-                            "%s: '%s%s' must be %s: the file is damaged (lleval writes it; "
-                            "restore it or start the run again)",
-                            rd->path, prefix, key, want);
-}
-
-static void get_str(struct reader *rd, const json_t *o, const char *prefix, const char *key,
-                    char **out)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v)
-        return;
-    if (!json_is_string(v)) {
-        wrong(rd, prefix, key, "a string");
-        return;
-    }
-    free(*out);
-    *out = lleval_xstrdup(json_string_value(v));
-}
-
-/* A string or null (NULL). */
-static void get_str_null(struct reader *rd, const json_t *o, const char *key, char **out)
-{
-    if (json_is_null(json_object_get(o, key))) {
-        free(*out);
-        *out = NULL;
-        return;
-    }
-    get_str(rd, o, "", key, out);
-}
-
-static void get_long(struct reader *rd, const json_t *o, const char *prefix, const char *key,
-                     long *out)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v)
-        return;
-    if (!json_is_integer(v)) {
-        wrong(rd, prefix, key, "an integer");
-        return;
-    }
-    *out = (long)json_integer_value(v);
-}
-
-/* A number; null (unknown) reads as 0 where nullable. */
-static void get_num(struct reader *rd, const json_t *o, const char *prefix, const char *key,
-                    bool nullable, double *out)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v)
-        return;
-    if (nullable && json_is_null(v)) {
-        *out = 0;
-        return;
-    }
-    if (!json_is_number(v)) {
-        wrong(rd, prefix, key, nullable ? "a number or null" : "a number");
-        return;
-    }
-    *out = json_number_value(v);
-}
-
-/* An object member (NULL when absent). */
-static const json_t *get_obj(struct reader *rd, const json_t *o, const char *prefix,
-                             const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    if (v && !json_is_object(v)) {
-        wrong(rd, prefix, key, "an object");
-        return NULL;
-    }
-    return v;
-}
+/* What to do about a damaged manifest or state file (ends the type errors). */
+#define MANIFEST_FIX "lleval writes it; restore it or start the run again"
 
 /* A JSON value kept as found (telemetry, headline): an object, or null/absent (NULL). */
-static void get_json(struct reader *rd, const json_t *o, const char *prefix, const char *key,
-                     json_t **out)
+static void get_json(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                     const char *key, json_t **out)
 {
     const json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v))
         return;
     if (!json_is_object(v)) {
-        wrong(rd, prefix, key, "an object or null");
+        lleval_jr_wrong(rd, prefix, key, "an object or null");
         return;
     }
     json_decref(*out);
     *out = json_incref((json_t *)v);
 }
 
-static void get_status(struct reader *rd, const json_t *o, enum lleval_run_status *out)
+static void get_status(struct lleval_json_reader *rd, const json_t *o, enum lleval_run_status *out)
 {
     char *s = NULL;
-    get_str(rd, o, "", "status", &s);
+    lleval_jr_str(rd, o, "", "status", false, &s);
     if (s && lleval_run_status_parse(s, out))
-        wrong(rd, "", "status", "queued, running, done, stopped or failed");
+        lleval_jr_wrong(rd, "", "status", "queued, running, done, stopped or failed");
     free(s);
 }
 
-static void read_trial(struct reader *rd, const json_t *o, size_t i,
+static void read_trial(struct lleval_json_reader *rd, const json_t *o, size_t i,
                        struct lleval_manifest_trial *t)
 {
     char pre[64], sub[96];
@@ -228,109 +146,110 @@ static void read_trial(struct reader *rd, const json_t *o, size_t i,
     snprintf(pre, sizeof(pre), "trials[%zu].", i);
     if (!json_is_object(o)) {
         snprintf(pre, sizeof(pre), "trials[%zu]", i);
-        wrong(rd, pre, "", "an object");
+        lleval_jr_wrong(rd, pre, "", "an object");
         return;
     }
-    get_str(rd, o, pre, "trial", &t->trial);
-    get_str(rd, o, pre, "dataset", &t->dataset);
-    get_num(rd, o, pre, "temperature", false, &t->temperature);
-    jc = get_obj(rd, o, pre, "job_counts");
+    lleval_jr_str(rd, o, pre, "trial", false, &t->trial);
+    lleval_jr_str(rd, o, pre, "dataset", false, &t->dataset);
+    lleval_jr_num(rd, o, pre, "temperature", false, 0, &t->temperature);
+    jc = lleval_jr_obj(rd, o, pre, "job_counts");
     snprintf(sub, sizeof(sub), "%sjob_counts.", pre);
-    get_long(rd, jc, sub, "total", &t->jobs_total);
-    get_long(rd, jc, sub, "queued", &t->jobs_queued);
-    get_long(rd, jc, sub, "running", &t->jobs_running);
-    get_long(rd, jc, sub, "done", &t->jobs_done);
-    get_long(rd, jc, sub, "stopped", &t->jobs_stopped);
-    get_long(rd, jc, sub, "failed", &t->jobs_failed);
-    req = get_obj(rd, o, pre, "requests");
+    lleval_jr_long(rd, jc, sub, "total", &t->jobs_total);
+    lleval_jr_long(rd, jc, sub, "queued", &t->jobs_queued);
+    lleval_jr_long(rd, jc, sub, "running", &t->jobs_running);
+    lleval_jr_long(rd, jc, sub, "done", &t->jobs_done);
+    lleval_jr_long(rd, jc, sub, "stopped", &t->jobs_stopped);
+    lleval_jr_long(rd, jc, sub, "failed", &t->jobs_failed);
+    req = lleval_jr_obj(rd, o, pre, "requests");
     snprintf(sub, sizeof(sub), "%srequests.", pre);
-    get_long(rd, req, sub, "total", &t->requests);
-    get_long(rd, req, sub, "answered", &t->answered);
-    get_long(rd, req, sub, "errors", &t->errors);
-    tok = get_obj(rd, o, pre, "tokens");
+    lleval_jr_long(rd, req, sub, "total", &t->requests);
+    lleval_jr_long(rd, req, sub, "answered", &t->answered);
+    lleval_jr_long(rd, req, sub, "errors", &t->errors);
+    tok = lleval_jr_obj(rd, o, pre, "tokens");
     snprintf(sub, sizeof(sub), "%stokens.", pre);
-    get_long(rd, tok, sub, "prompt", &t->prompt_tokens);
-    get_long(rd, tok, sub, "completion", &t->completion_tokens);
-    get_num(rd, o, pre, "started_at", true, &t->started_at);
-    get_num(rd, o, pre, "finished_at", true, &t->finished_at);
-    get_num(rd, o, pre, "elapsed_s", false, &t->elapsed_s);
+    lleval_jr_long(rd, tok, sub, "prompt", &t->prompt_tokens);
+    lleval_jr_long(rd, tok, sub, "completion", &t->completion_tokens);
+    lleval_jr_num(rd, o, pre, "started_at", true, 0, &t->started_at);
+    lleval_jr_num(rd, o, pre, "finished_at", true, 0, &t->finished_at);
+    lleval_jr_num(rd, o, pre, "elapsed_s", false, 0, &t->elapsed_s);
     get_json(rd, o, pre, "telemetry", &t->telemetry);
-    speed = get_obj(rd, o, pre, "engine_speed");
+    speed = lleval_jr_obj(rd, o, pre, "engine_speed");
     snprintf(sub, sizeof(sub), "%sengine_speed.", pre);
-    get_num(rd, speed, sub, "prompt_tps", true, &t->prompt_tps);
-    get_num(rd, speed, sub, "gen_tps", true, &t->gen_tps);
+    lleval_jr_num(rd, speed, sub, "prompt_tps", true, 0, &t->prompt_tps);
+    lleval_jr_num(rd, speed, sub, "gen_tps", true, 0, &t->gen_tps);
 }
 
-static void read_steps(struct reader *rd, const json_t *o, struct lleval_manifest *m)
+static void read_steps(struct lleval_json_reader *rd, const json_t *o, struct lleval_manifest *m)
 {
     const json_t *steps = json_object_get(o, "steps_done"), *s;
     size_t i;
     char *to = NULL;
 
-    get_str(rd, o, "", "to_step", &to);
+    lleval_jr_str(rd, o, "", "to_step", false, &to);
     if (to && lleval_step_parse(to, &m->to_step))
-        wrong(rd, "", "to_step", "a step (prepare, build, submit, poll, parse, score, report)");
+        lleval_jr_wrong(rd, "", "to_step",
+                        "a step (prepare, build, submit, poll, parse, score, report)");
     free(to);
     if (!steps)
         return;
     if (!json_is_array(steps) || json_array_size(steps) > LLEVAL_N_STEPS) {
-        wrong(rd, "", "steps_done", "an array of the steps done");
+        lleval_jr_wrong(rd, "", "steps_done", "an array of the steps done");
         return;
     }
     json_array_foreach(steps, i, s)
     {
         if (!json_is_string(s) ||
             strcmp(json_string_value(s), lleval_step_name((enum lleval_step)i))) {
-            wrong(rd, "", "steps_done", "the steps done, in their order");
+            lleval_jr_wrong(rd, "", "steps_done", "the steps done, in their order");
             return;
         }
     }
     m->steps_done = json_array_size(steps);
 }
 
-static int read_manifest(struct reader *rd, const json_t *o, struct lleval_manifest *m)
+static int read_manifest(struct lleval_json_reader *rd, const json_t *o, struct lleval_manifest *m)
 {
     const json_t *req, *trials, *t;
     size_t i;
 
     if (!json_is_object(o))
-        return lleval_err_set(rd->err, LLEVAL_EINVAL, "'%s' is not a JSON object", rd->path);
-    get_long(rd, o, "", "format_version", &m->format_version);
+        return lleval_err_set(rd->err, LLEVAL_EINVAL, "'%s' is not a JSON object", rd->name);
+    lleval_jr_long(rd, o, "", "format_version", &m->format_version);
     if (rd->rc)
         return rd->rc;
     if (m->format_version > LLEVAL_MANIFEST_FORMAT)
         return lleval_err_set(rd->err, LLEVAL_EINVAL,
                               "%s: format_version %ld is newer than this lleval reads (%d): "
                               "read this run with the newer lleval that wrote it, or upgrade",
-                              rd->path, m->format_version, LLEVAL_MANIFEST_FORMAT);
+                              rd->name, m->format_version, LLEVAL_MANIFEST_FORMAT);
     if (m->format_version < 1)
-        wrong(rd, "", "format_version", "1 or more");
-    get_str(rd, o, "", "run_id", &m->run_id);
+        lleval_jr_wrong(rd, "", "format_version", "1 or more");
+    lleval_jr_str(rd, o, "", "run_id", false, &m->run_id);
     get_status(rd, o, &m->status);
-    get_long(rd, o, "", "pid", &m->pid);
-    get_str(rd, o, "", "model_id", &m->model_id);
-    get_str(rd, o, "", "engine", &m->engine);
-    get_str_null(rd, o, "base_url", &m->base_url);
-    get_str(rd, o, "", "prompt_set", &m->prompt_set);
-    get_long(rd, o, "", "max_concurrent_jobs", &m->max_concurrent_jobs);
-    get_num(rd, o, "", "started_at", false, &m->started_at);
-    get_num(rd, o, "", "updated_at", false, &m->updated_at);
+    lleval_jr_long(rd, o, "", "pid", &m->pid);
+    lleval_jr_str(rd, o, "", "model_id", false, &m->model_id);
+    lleval_jr_str(rd, o, "", "engine", false, &m->engine);
+    lleval_jr_str(rd, o, "", "base_url", true, &m->base_url);
+    lleval_jr_str(rd, o, "", "prompt_set", false, &m->prompt_set);
+    lleval_jr_long(rd, o, "", "max_concurrent_jobs", &m->max_concurrent_jobs);
+    lleval_jr_num(rd, o, "", "started_at", false, 0, &m->started_at);
+    lleval_jr_num(rd, o, "", "updated_at", false, 0, &m->updated_at);
     read_steps(rd, o, m);
-    req = get_obj(rd, o, "", "requests");
-    get_long(rd, req, "requests.", "total", &m->requests);
-    get_long(rd, req, "requests.", "answered", &m->answered);
-    get_long(rd, req, "requests.", "errors", &m->errors);
-    get_str(rd, o, "", "engine_detail", &m->engine_detail);
-    get_str(rd, o, "", "last_error", &m->last_error);
+    req = lleval_jr_obj(rd, o, "", "requests");
+    lleval_jr_long(rd, req, "requests.", "total", &m->requests);
+    lleval_jr_long(rd, req, "requests.", "answered", &m->answered);
+    lleval_jr_long(rd, req, "requests.", "errors", &m->errors);
+    lleval_jr_str(rd, o, "", "engine_detail", false, &m->engine_detail);
+    lleval_jr_str(rd, o, "", "last_error", false, &m->last_error);
     trials = json_object_get(o, "trials");
     if (trials && !json_is_array(trials))
-        wrong(rd, "", "trials", "an array");
+        lleval_jr_wrong(rd, "", "trials", "an array");
     json_array_foreach(trials, i, t)
     {
         read_trial(rd, t, i, lleval_manifest_add_trial(m));
     }
     get_json(rd, o, "", "headline", &m->headline);
-    get_num(rd, o, "", "created_at", false, &m->created_at);
+    lleval_jr_num(rd, o, "", "created_at", false, 0, &m->created_at);
     return rd->rc;
 }
 
@@ -383,7 +302,7 @@ int lleval_manifest_save(const char *run_dir, const struct lleval_manifest *m,
 int lleval_manifest_load(const char *run_dir, struct lleval_manifest *m, struct lleval_err *err)
 {
     char *path = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_MANIFEST);
-    struct reader rd = {path, err, 0};
+    struct lleval_json_reader rd = {path, MANIFEST_FIX, err, 0};
     json_t *j = NULL;
     int rc;
 
@@ -437,7 +356,7 @@ int lleval_part_state_save(const char *path, const struct lleval_part_state *s,
 
 int lleval_part_state_load(const char *path, struct lleval_part_state *s, struct lleval_err *err)
 {
-    struct reader rd = {path, err, 0};
+    struct lleval_json_reader rd = {path, MANIFEST_FIX, err, 0};
     json_t *j;
 
     lleval_part_state_init(s);
@@ -448,24 +367,24 @@ int lleval_part_state_load(const char *path, struct lleval_part_state *s, struct
         json_decref(j);
         return lleval_err_set(err, LLEVAL_EINVAL, "'%s' is not a JSON object", path);
     }
-    get_str(&rd, j, "", "run_id", &s->run_id);
-    get_str(&rd, j, "", "part", &s->part);
-    get_str(&rd, j, "", "dataset", &s->dataset);
-    get_num(&rd, j, "", "temperature", false, &s->temperature);
-    get_str(&rd, j, "", "trial", &s->trial);
-    get_long(&rd, j, "", "index", &s->index);
+    lleval_jr_str(&rd, j, "", "run_id", false, &s->run_id);
+    lleval_jr_str(&rd, j, "", "part", false, &s->part);
+    lleval_jr_str(&rd, j, "", "dataset", false, &s->dataset);
+    lleval_jr_num(&rd, j, "", "temperature", false, 0, &s->temperature);
+    lleval_jr_str(&rd, j, "", "trial", false, &s->trial);
+    lleval_jr_long(&rd, j, "", "index", &s->index);
     get_status(&rd, j, &s->status);
-    get_long(&rd, j, "", "requests", &s->requests);
-    get_long(&rd, j, "", "answered", &s->answered);
-    get_long(&rd, j, "", "ok", &s->ok);
-    get_long(&rd, j, "", "errors", &s->errors);
-    get_long(&rd, j, "", "prompt_tokens", &s->prompt_tokens);
-    get_long(&rd, j, "", "completion_tokens", &s->completion_tokens);
-    get_num(&rd, j, "", "started_at", true, &s->started_at);
-    get_num(&rd, j, "", "finished_at", true, &s->finished_at);
-    get_num(&rd, j, "", "elapsed_s", false, &s->elapsed_s);
-    get_str(&rd, j, "", "batch_file", &s->batch_file);
-    get_str(&rd, j, "", "results_file", &s->results_file);
+    lleval_jr_long(&rd, j, "", "requests", &s->requests);
+    lleval_jr_long(&rd, j, "", "answered", &s->answered);
+    lleval_jr_long(&rd, j, "", "ok", &s->ok);
+    lleval_jr_long(&rd, j, "", "errors", &s->errors);
+    lleval_jr_long(&rd, j, "", "prompt_tokens", &s->prompt_tokens);
+    lleval_jr_long(&rd, j, "", "completion_tokens", &s->completion_tokens);
+    lleval_jr_num(&rd, j, "", "started_at", true, 0, &s->started_at);
+    lleval_jr_num(&rd, j, "", "finished_at", true, 0, &s->finished_at);
+    lleval_jr_num(&rd, j, "", "elapsed_s", false, 0, &s->elapsed_s);
+    lleval_jr_str(&rd, j, "", "batch_file", false, &s->batch_file);
+    lleval_jr_str(&rd, j, "", "results_file", false, &s->results_file);
     get_json(&rd, j, "", "telemetry", &s->telemetry);
     json_decref(j);
     return rd.rc;

@@ -135,103 +135,12 @@ int lleval_score_write(const struct lleval_score_result *res, const char *out_di
 
 /* ---- reading ------------------------------------------------------------------ */
 
-/* A reader of one document: the first type error is kept in err, naming the
- * file and the field ("groups[2].exact_match.ci95"). */
-struct reader {
-    const char *name;
-    struct lleval_err *err;
-    int rc;
-};
-
-static void wrong(struct reader *rd, const char *prefix, const char *key, const char *want)
-{
-    if (rd->rc)
-        return;
-    rd->rc = lleval_err_set(rd->err, LLEVAL_EINVAL,
-                            "%s: '%s%s' must be %s: the file is damaged (lleval score writes it; "
-                            "score the predictions again)",
-                            rd->name, prefix, key, want);
-}
-
-/* A string; null too where nullable (NULL). Absent: *out unchanged. */
-static void get_str(struct reader *rd, const json_t *o, const char *prefix, const char *key,
-                    bool nullable, char **out)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v)
-        return;
-    if (nullable && json_is_null(v)) {
-        free(*out);
-        *out = NULL;
-        return;
-    }
-    if (!json_is_string(v)) {
-        wrong(rd, prefix, key, nullable ? "a string or null" : "a string");
-        return;
-    }
-    free(*out);
-    *out = lleval_xstrdup(json_string_value(v));
-}
-
-static void get_long(struct reader *rd, const json_t *o, const char *prefix, const char *key,
-                     long *out)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v)
-        return;
-    if (!json_is_integer(v)) {
-        wrong(rd, prefix, key, "an integer");
-        return;
-    }
-    *out = (long)json_integer_value(v);
-}
-
-/* A number; null reads as NaN where nullable. Absent: *out unchanged. */
-static void get_num(struct reader *rd, const json_t *o, const char *prefix, const char *key,
-                    bool nullable, double *out)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v)
-        return;
-    if (nullable && json_is_null(v)) {
-        *out = NAN;
-        return;
-    }
-    if (!json_is_number(v)) {
-        wrong(rd, prefix, key, nullable ? "a number or null" : "a number");
-        return;
-    }
-    *out = json_number_value(v);
-}
-
-static void get_bool(struct reader *rd, const json_t *o, const char *prefix, const char *key,
-                     bool *out)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v)
-        return;
-    if (!json_is_boolean(v)) {
-        wrong(rd, prefix, key, "true or false");
-        return;
-    }
-    *out = json_is_true(v);
-}
-
-/* An object member (NULL when absent or of another type, which is an error). */
-static const json_t *get_obj(struct reader *rd, const json_t *o, const char *prefix,
-                             const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    if (v && !json_is_object(v)) {
-        wrong(rd, prefix, key, "an object");
-        return NULL;
-    }
-    return v;
-}
+/* What to do about a damaged scores.json (ends the type errors). */
+#define SCORES_FIX "lleval score writes it; score the predictions again"
 
 /* {"value": number | null, "ci95": [lo, hi] | null, "n": integer}, or null. */
-static void get_metric(struct reader *rd, const json_t *g, const char *pre, const char *key,
-                       struct lleval_scores_metric *m)
+static void get_metric(struct lleval_json_reader *rd, const json_t *g, const char *pre,
+                       const char *key, struct lleval_scores_metric *m)
 {
     const json_t *o = json_object_get(g, key), *ci;
     char sub[96];
@@ -242,93 +151,94 @@ static void get_metric(struct reader *rd, const json_t *g, const char *pre, cons
     if (!o || json_is_null(o))
         return;
     if (!json_is_object(o)) {
-        wrong(rd, pre, key, "an object or null");
+        lleval_jr_wrong(rd, pre, key, "an object or null");
         return;
     }
     m->present = true;
     snprintf(sub, sizeof(sub), "%s%s.", pre, key);
-    get_num(rd, o, sub, "value", true, &v);
+    lleval_jr_num(rd, o, sub, "value", true, NAN, &v);
     if (isfinite(v)) {
         m->has = true;
         m->value = v;
     }
-    get_long(rd, o, sub, "n", &m->n);
+    lleval_jr_long(rd, o, sub, "n", &m->n);
     ci = json_object_get(o, "ci95");
     if (!ci || json_is_null(ci))
         return;
     if (!json_is_array(ci) || json_array_size(ci) != 2 || !json_is_number(json_array_get(ci, 0)) ||
         !json_is_number(json_array_get(ci, 1))) {
-        wrong(rd, sub, "ci95", "an array of two numbers or null");
+        lleval_jr_wrong(rd, sub, "ci95", "an array of two numbers or null");
         return;
     }
     m->lo = json_number_value(json_array_get(ci, 0));
     m->hi = json_number_value(json_array_get(ci, 1));
 }
 
-static void read_group(struct reader *rd, const json_t *o, size_t i, struct lleval_scores_group *g)
+static void read_group(struct lleval_json_reader *rd, const json_t *o, size_t i,
+                       struct lleval_scores_group *g)
 {
     char pre[64], sub[96];
     const json_t *fr;
     double temp = NAN;
 
     snprintf(pre, sizeof(pre), "groups[%zu].", i);
-    get_str(rd, o, pre, "dataset", false, &g->dataset);
-    get_str(rd, o, pre, "prompt_type", true, &g->prompt_type);
-    get_num(rd, o, pre, "temperature", true, &temp);
+    lleval_jr_str(rd, o, pre, "dataset", false, &g->dataset);
+    lleval_jr_str(rd, o, pre, "prompt_type", true, &g->prompt_type);
+    lleval_jr_num(rd, o, pre, "temperature", true, NAN, &temp);
     if (isfinite(temp)) {
         g->has_temperature = true;
         g->temperature = temp;
     }
-    get_bool(rd, o, pre, "overall", &g->overall);
-    get_str(rd, o, pre, "type", false, &g->type);
-    get_str(rd, o, pre, "scoring", false, &g->scoring);
-    get_long(rd, o, pre, "n", &g->n);
-    get_long(rd, o, pre, "missing", &g->missing);
-    get_long(rd, o, pre, "unknown", &g->unknown);
-    get_long(rd, o, pre, "duplicates", &g->duplicates);
+    lleval_jr_bool(rd, o, pre, "overall", &g->overall);
+    lleval_jr_str(rd, o, pre, "type", false, &g->type);
+    lleval_jr_str(rd, o, pre, "scoring", false, &g->scoring);
+    lleval_jr_long(rd, o, pre, "n", &g->n);
+    lleval_jr_long(rd, o, pre, "missing", &g->missing);
+    lleval_jr_long(rd, o, pre, "unknown", &g->unknown);
+    lleval_jr_long(rd, o, pre, "duplicates", &g->duplicates);
     get_metric(rd, o, pre, "exact_match", &g->exact_match);
     get_metric(rd, o, pre, "f1", &g->f1);
     get_metric(rd, o, pre, "contains", &g->contains);
     get_metric(rd, o, pre, "accuracy", &g->accuracy);
     if (!json_is_null(json_object_get(o, "unparseable")))
-        get_long(rd, o, pre, "unparseable", &g->unparseable);
-    fr = get_obj(rd, o, pre, "finish_reason");
+        lleval_jr_long(rd, o, pre, "unparseable", &g->unparseable);
+    fr = lleval_jr_obj(rd, o, pre, "finish_reason");
     snprintf(sub, sizeof(sub), "%sfinish_reason.", pre);
-    get_long(rd, fr, sub, "stop", &g->finish_stop);
-    get_long(rd, fr, sub, "length", &g->finish_length);
-    get_long(rd, fr, sub, "error", &g->finish_error);
-    get_long(rd, fr, sub, "other", &g->finish_other);
-    get_num(rd, o, pre, "truncation_pct", true, &g->truncation_pct);
-    get_num(rd, o, pre, "error_pct", true, &g->error_pct);
-    get_num(rd, o, pre, "empty_pct", true, &g->empty_pct);
+    lleval_jr_long(rd, fr, sub, "stop", &g->finish_stop);
+    lleval_jr_long(rd, fr, sub, "length", &g->finish_length);
+    lleval_jr_long(rd, fr, sub, "error", &g->finish_error);
+    lleval_jr_long(rd, fr, sub, "other", &g->finish_other);
+    lleval_jr_num(rd, o, pre, "truncation_pct", true, NAN, &g->truncation_pct);
+    lleval_jr_num(rd, o, pre, "error_pct", true, NAN, &g->error_pct);
+    lleval_jr_num(rd, o, pre, "empty_pct", true, NAN, &g->empty_pct);
     get_metric(rd, o, pre, "latency_ms", &g->latency_ms);
     get_metric(rd, o, pre, "tokens_per_s", &g->tokens_per_s);
 }
 
-static void read_options(struct reader *rd, const json_t *doc, struct lleval_scores *s)
+static void read_options(struct lleval_json_reader *rd, const json_t *doc, struct lleval_scores *s)
 {
-    const json_t *o = get_obj(rd, doc, "", "options");
+    const json_t *o = lleval_jr_obj(rd, doc, "", "options");
     const json_t *seed = json_object_get(o, "bootstrap_seed");
-    get_str(rd, o, "options.", "answer_extraction", false, &s->answer_extraction);
-    get_bool(rd, o, "options.", "strip_think", &s->strip_think);
-    get_long(rd, o, "options.", "bootstrap_resamples", &s->bootstrap_resamples);
+    lleval_jr_str(rd, o, "options.", "answer_extraction", false, &s->answer_extraction);
+    lleval_jr_bool(rd, o, "options.", "strip_think", &s->strip_think);
+    lleval_jr_long(rd, o, "options.", "bootstrap_resamples", &s->bootstrap_resamples);
     /* written as a signed JSON integer: the seed's 64 bits as they were */
     if (seed && !json_is_integer(seed))
-        wrong(rd, "options.", "bootstrap_seed", "an integer");
+        lleval_jr_wrong(rd, "options.", "bootstrap_seed", "an integer");
     else if (seed)
         s->bootstrap_seed = (uint64_t)json_integer_value(seed);
-    get_num(rd, o, "options.", "ci_level", false, &s->ci_level);
-    get_str(rd, o, "options.", "ci_method", false, &s->ci_method);
+    lleval_jr_num(rd, o, "options.", "ci_level", false, NAN, &s->ci_level);
+    lleval_jr_str(rd, o, "options.", "ci_method", false, &s->ci_method);
 }
 
-static void read_lists(struct reader *rd, const json_t *doc, struct lleval_scores *s)
+static void read_lists(struct lleval_json_reader *rd, const json_t *doc, struct lleval_scores *s)
 {
     const json_t *groups = json_object_get(doc, "groups");
     const json_t *warns = json_object_get(doc, "warnings"), *x;
     size_t i;
 
     if (groups && !json_is_array(groups))
-        wrong(rd, "", "groups", "an array");
+        lleval_jr_wrong(rd, "", "groups", "an array");
     else if (groups) {
         s->groups = lleval_xcalloc(json_array_size(groups) + 1, sizeof(*s->groups));
         json_array_foreach(groups, i, x)
@@ -345,7 +255,7 @@ static void read_lists(struct reader *rd, const json_t *doc, struct lleval_score
         }
     }
     if (warns && !json_is_array(warns))
-        wrong(rd, "", "warnings", "an array");
+        lleval_jr_wrong(rd, "", "warnings", "an array");
     else if (warns) {
         s->warnings = lleval_xcalloc(json_array_size(warns) + 1, sizeof(*s->warnings));
         json_array_foreach(warns, i, x)
@@ -391,31 +301,31 @@ void lleval_scores_release(struct lleval_scores *s)
 int lleval_scores_read(const json_t *doc, const char *name, struct lleval_scores *s,
                        struct lleval_err *err)
 {
-    struct reader rd = {name, err, 0};
+    struct lleval_json_reader rd = {name, SCORES_FIX, err, 0};
     const json_t *totals;
     char *mode = NULL;
 
     lleval_scores_init(s);
     if (!json_is_object(doc))
         return lleval_err_set(err, LLEVAL_EINVAL, "'%s' is not a JSON object", name);
-    get_str(&rd, doc, "", "mode", false, &mode);
+    lleval_jr_str(&rd, doc, "", "mode", false, &mode);
     if (mode && strcmp(mode, "csv") && strcmp(mode, "squad_json"))
-        wrong(&rd, "", "mode", "\"csv\" or \"squad_json\"");
+        lleval_jr_wrong(&rd, "", "mode", "\"csv\" or \"squad_json\"");
     s->squad_json = mode && !strcmp(mode, "squad_json");
     free(mode);
-    get_str(&rd, doc, "", "predictions", false, &s->predictions);
-    get_str(&rd, doc, "", "prepared_dir", false, &s->prepared_dir);
-    get_str(&rd, doc, "", "scored_at", false, &s->scored_at);
+    lleval_jr_str(&rd, doc, "", "predictions", false, &s->predictions);
+    lleval_jr_str(&rd, doc, "", "prepared_dir", false, &s->prepared_dir);
+    lleval_jr_str(&rd, doc, "", "scored_at", false, &s->scored_at);
     read_options(&rd, doc, s);
-    get_num(&rd, doc, "", "exact_match", false, &s->exact_match);
-    get_num(&rd, doc, "", "f1", false, &s->f1);
-    get_long(&rd, doc, "", "total", &s->total);
-    totals = get_obj(&rd, doc, "", "totals");
-    get_long(&rd, totals, "totals.", "rows", &s->rows);
-    get_long(&rd, totals, "totals.", "scored", &s->scored);
-    get_long(&rd, totals, "totals.", "unknown", &s->unknown);
-    get_long(&rd, totals, "totals.", "duplicates", &s->duplicates);
-    get_long(&rd, totals, "totals.", "missing", &s->missing);
+    lleval_jr_num(&rd, doc, "", "exact_match", false, NAN, &s->exact_match);
+    lleval_jr_num(&rd, doc, "", "f1", false, NAN, &s->f1);
+    lleval_jr_long(&rd, doc, "", "total", &s->total);
+    totals = lleval_jr_obj(&rd, doc, "", "totals");
+    lleval_jr_long(&rd, totals, "totals.", "rows", &s->rows);
+    lleval_jr_long(&rd, totals, "totals.", "scored", &s->scored);
+    lleval_jr_long(&rd, totals, "totals.", "unknown", &s->unknown);
+    lleval_jr_long(&rd, totals, "totals.", "duplicates", &s->duplicates);
+    lleval_jr_long(&rd, totals, "totals.", "missing", &s->missing);
     read_lists(&rd, doc, s);
     return rd.rc;
 }

@@ -62,7 +62,7 @@ static int dump_cb(const char *buf, size_t size, void *data)
 int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb)
 {
     return json_dump_callback(j, dump_cb, sb, JSON_COMPACT | JSON_REAL_PRECISION(15)) ? LLEVAL_EFAIL
-                                                                                 : 0;
+                                                                                      : 0;
 }
 
 int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_err *err)
@@ -91,4 +91,89 @@ json_t *lleval_json_load_file(const char *path, struct lleval_err *err)
                            jerr.column, jerr.text);
     }
     return j;
+}
+
+/* ---- typed field reading ------------------------------------------------------ */
+
+void lleval_jr_wrong(struct lleval_json_reader *rd, const char *prefix, const char *key,
+                     const char *want)
+{
+    if (rd->rc)
+        return;
+    rd->rc =
+        lleval_err_set(rd->err, LLEVAL_EINVAL, "%s: '%s%s' must be %s: the file is damaged (%s)",
+                       rd->name, prefix, key, want, rd->fix);
+}
+
+void lleval_jr_str(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                   const char *key, bool nullable, char **out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v)
+        return;
+    if (nullable && json_is_null(v)) {
+        free(*out);
+        *out = NULL;
+        return;
+    }
+    if (!json_is_string(v)) {
+        lleval_jr_wrong(rd, prefix, key, nullable ? "a string or null" : "a string");
+        return;
+    }
+    free(*out);
+    *out = lleval_xstrdup(json_string_value(v));
+}
+
+void lleval_jr_long(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                    const char *key, long *out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v)
+        return;
+    if (!json_is_integer(v)) {
+        lleval_jr_wrong(rd, prefix, key, "an integer");
+        return;
+    }
+    *out = (long)json_integer_value(v);
+}
+
+void lleval_jr_num(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                   const char *key, bool nullable, double null_value, double *out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v)
+        return;
+    if (nullable && json_is_null(v)) {
+        *out = null_value;
+        return;
+    }
+    if (!json_is_number(v)) {
+        lleval_jr_wrong(rd, prefix, key, nullable ? "a number or null" : "a number");
+        return;
+    }
+    *out = json_number_value(v);
+}
+
+void lleval_jr_bool(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                    const char *key, bool *out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v)
+        return;
+    if (!json_is_boolean(v)) {
+        lleval_jr_wrong(rd, prefix, key, "true or false");
+        return;
+    }
+    *out = json_is_true(v);
+}
+
+const json_t *lleval_jr_obj(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                            const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    if (v && !json_is_object(v)) {
+        lleval_jr_wrong(rd, prefix, key, "an object");
+        return NULL;
+    }
+    return v;
 }

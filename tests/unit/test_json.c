@@ -205,13 +205,67 @@ static void test_files(void **state)
     free(dir);
 }
 
+/* The typed field reader: values of the right type are read, absent fields
+ * keep their defaults, null only where nullable, and the first wrong field is
+ * the error (file, field path, what it must be, what to do). */
+static void test_field_reader(void **state)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_json_reader rd = {"runs/x/a.json", "restore it", &err, 0};
+    json_t *o = json_loads("{\"s\": \"v\", \"n\": null, \"i\": 7, \"f\": 2.5, \"b\": true,"
+                           " \"o\": {\"k\": 1}, \"bad\": \"7\", \"bad2\": [1]}",
+                           0, NULL);
+    char *str = lleval_xstrdup("default"), *nul = lleval_xstrdup("x");
+    long i = -1, absent = 42;
+    double f = 0, nv = 1, nv_dflt = 5;
+    bool b = false;
+    (void)state;
+
+    assert_non_null(o);
+    lleval_jr_str(&rd, o, "", "s", false, &str);
+    lleval_jr_str(&rd, o, "", "n", true, &nul);
+    lleval_jr_long(&rd, o, "", "i", &i);
+    lleval_jr_long(&rd, o, "", "nope", &absent);
+    lleval_jr_num(&rd, o, "", "f", false, 0, &f);
+    lleval_jr_num(&rd, o, "", "n", true, -1, &nv);
+    lleval_jr_num(&rd, o, "", "nope", true, -1, &nv_dflt);
+    lleval_jr_bool(&rd, o, "", "b", &b);
+    assert_non_null(lleval_jr_obj(&rd, o, "", "o"));
+    assert_null(lleval_jr_obj(&rd, o, "", "nope"));
+    assert_int_equal(rd.rc, 0);
+    assert_string_equal(str, "v");
+    assert_null(nul);
+    assert_int_equal(i, 7);
+    assert_int_equal(absent, 42);
+    assert_true(f == 2.5 && nv == -1 && nv_dflt == 5 && b);
+
+    lleval_jr_long(&rd, o, "groups[1].", "bad", &i); /* the first error */
+    assert_int_equal(rd.rc, LLEVAL_EINVAL);
+    assert_int_equal(i, 7);
+    assert_string_equal(err.msg, "runs/x/a.json: 'groups[1].bad' must be an integer: the file "
+                                 "is damaged (restore it)");
+    lleval_jr_str(&rd, o, "", "n", false, &str); /* null where not nullable: kept quiet now */
+    assert_null(lleval_jr_obj(&rd, o, "", "bad2"));
+    assert_string_equal(str, "v");
+    tu_assert_contains(err.msg, "'groups[1].bad'");
+
+    rd.rc = 0;
+    lleval_jr_str(&rd, o, "", "n", false, &str);
+    tu_assert_contains(err.msg, "'n' must be a string:");
+    rd.rc = 0;
+    lleval_jr_num(&rd, o, "", "s", true, 0, &f);
+    tu_assert_contains(err.msg, "'s' must be a number or null:");
+    free(str);
+    free(nul);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_getters),
-        cmocka_unit_test(test_path),
-        cmocka_unit_test(test_dump_sb),
-        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_getters),      cmocka_unit_test(test_path),
+        cmocka_unit_test(test_dump_sb),      cmocka_unit_test(test_files),
+        cmocka_unit_test(test_field_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,4 +27,37 @@ int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_er
 /* Loads a JSON file; the error names path:line:column. Returns owned json or NULL. */
 json_t *lleval_json_load_file(const char *path, struct lleval_err *err);
 
+/*
+ * Typed reading of the fields of an artifact lleval writes itself (manifest,
+ * state, scores): a field of the wrong type is an error naming the document
+ * and the field ("'trials[0].n' must be an integer"), the first one is kept
+ * and the later ones are ignored, so a reader reads every field and checks
+ * rc once at the end. An absent field leaves *out as it was (the default).
+ */
+struct lleval_json_reader {
+    const char *name; /* the document, for messages (a path); borrowed */
+    const char *fix;  /* what to do about a damaged one, ends every message; borrowed */
+    struct lleval_err *err;
+    int rc; /* 0, or the first error's code */
+};
+
+/* Records "<name>: '<prefix><key>' must be <want>: the file is damaged (<fix>)". */
+void lleval_jr_wrong(struct lleval_json_reader *rd, const char *prefix, const char *key,
+                     const char *want);
+/* A string into owned *out (replaced); null too where nullable (then NULL). */
+void lleval_jr_str(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                   const char *key, bool nullable, char **out);
+/* An integer. */
+void lleval_jr_long(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                    const char *key, long *out);
+/* A number; null too where nullable (then null_value). */
+void lleval_jr_num(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                   const char *key, bool nullable, double null_value, double *out);
+/* true or false. */
+void lleval_jr_bool(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                    const char *key, bool *out);
+/* An object member, borrowed from o; NULL when absent or of another type (an error). */
+const json_t *lleval_jr_obj(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
+                            const char *key);
+
 #endif
