@@ -173,7 +173,7 @@ int cmd_score(int argc, char **argv, struct cli_ctx *ctx)
     for (size_t i = 0; i < res.n_warnings; i++)
         cli_warn(ctx, "%s", res.warnings[i]);
     if (!json) {
-        char *path = lleval_path_join(out_dir, "scores.json");
+        char *path = lleval_path_join(out_dir, LLEVAL_SCORES_FILE);
         printf("wrote %s\n", path);
         free(path);
     }

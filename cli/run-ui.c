@@ -17,11 +17,13 @@
 
 static void print_list(FILE *f, const char *what, size_t total, char *const *ids, size_t n)
 {
+    struct lleval_sb sb = LLEVAL_SB_INIT;
     if (!total)
         return;
     fprintf(f, "  %s: %zu", what, total);
     for (size_t i = 0; i < n && i < 5; i++)
-        fprintf(f, "%s%s", i ? ", " : " (", ids[i]);
+        fprintf(f, "%s%s", i ? ", " : " (", cli_safe(&sb, ids[i]));
+    lleval_sb_release(&sb);
     if (n)
         fprintf(f, "%s)", total > (n < 5 ? n : 5) ? ", ..." : "");
     fputc('\n', f);
@@ -172,7 +174,7 @@ int cli_run_and_report(struct cli_ctx *ctx, struct lleval_config *cfg,
         fputc('\n', stdout);
         json_decref(j);
     } else if (res.summary) {
-        fputs(res.summary, stdout);
+        cli_print_text(stdout, res.summary); /* holds dataset names and model text */
     }
     if (rc)
         cli_error_lib(ctx, &err);

@@ -4,6 +4,10 @@
  * the dataset's metric, aggregates per dataset x prompt type x temperature
  * with bootstrap intervals, and writes scores.json through scores.c. See
  * include/lleval/score/score.h.
+ *
+ * Over 800 lines on purpose: one streaming pipeline (row -> gold -> metric ->
+ * group) around one state struct; its fast path is measured as a whole by
+ * bench/score, and splitting it would expose that state to other files.
  */
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* Unit tests for the configuration: defaults, presets, precedence and origins,
- * errors with file:line:column, lists, round trips and secrets. */
+ * errors with file:line:column, lists, round trips and secrets. Over 800
+ * lines: mostly the data tables of error cases (one row per message). */
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"

@@ -4,6 +4,8 @@
  * engines' documentation (and captured from a real llama-server), and
  * probes against the python fakes in tests/fakes (skipped without python3)
  * and against a real llama-server when one is provisioned.
+ * Over 800 lines: the three adapters are tested side by side against the
+ * same servers and shared request/reply tables, which one file keeps together.
  */
 #include <fcntl.h>
 #include <signal.h>

@@ -4,6 +4,8 @@
  * read back exactly, every value type, split files, and truncated or corrupt
  * files (every prefix of a header, hand-made bad headers, seeded random
  * mutations) that must give errors, never crashes (CI runs this under ASan).
+ * Over 800 lines: reader and writer are tested against each other, so their
+ * cases share the model builders kept in this one file.
  */
 #include <inttypes.h>
 #include <stdlib.h>

@@ -126,7 +126,8 @@ enum lleval_reply lleval_engine_parse_reply(struct lleval_engine *e, long http_s
                                             const char *body, size_t len, struct lleval_answer *out,
                                             struct lleval_err *err);
 
-/* Replaces invalid UTF-8 in s[0..len) by U+FFFD; returns an owned string. */
+/* Replaces each invalid UTF-8 sequence in s[0..len) by one U+FFFD and NUL bytes by
+ * spaces; returns an owned string. */
 char *lleval_utf8_sanitize(const char *s, size_t len);
 
 #endif
