@@ -149,16 +149,14 @@ static struct trial_ev *trial_for(struct evidence *ev, const char *dataset, doub
 /* The max_tokens of a part's requests (the first request that sets it). */
 static long part_max_tokens(const struct lleval_part_info *pi)
 {
-    struct lleval_lines lr;
+    struct lleval_request_reader rr;
+    const struct lleval_request_view *v;
     long mt = 0;
-    if (lleval_lines_open(&lr, pi->batch_path, NULL))
+    if (lleval_request_open(&rr, pi->batch_path, NULL))
         return 0;
-    while (!mt && lleval_lines_next(&lr, NULL) > 0) {
-        json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
-        mt = (long)lleval_json_int(json_object_get(line, "body"), "max_tokens", 0);
-        json_decref(line);
-    }
-    lleval_lines_close(&lr);
+    while (!mt && lleval_request_next(&rr, &v, NULL) > 0)
+        mt = v->max_tokens;
+    lleval_request_close(&rr);
     return mt;
 }
 

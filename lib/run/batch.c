@@ -220,8 +220,8 @@ static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg,
 
     if (tname)
         lleval_item_type_parse(tname, &type);
-    lleval_cid_encode(&cid, lleval_json_str(item, "dataset"), lleval_json_str(item, "id"),
-                      pt->name, temp, sample);
+    lleval_cid_encode(&cid, lleval_json_str(item, "dataset"), lleval_json_str(item, "id"), pt->name,
+                      temp, sample);
     sys = lleval_render_prompt(pt->system[type] ? pt->system[type] : "", item);
     user = lleval_render_prompt(pt->user[type] ? pt->user[type] : "{question}", item);
 
@@ -350,8 +350,7 @@ int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
     return rc;
 }
 
-int lleval_build_load(const char *out_dir, struct lleval_build_result *res,
-                      struct lleval_err *err)
+int lleval_build_load(const char *out_dir, struct lleval_build_result *res, struct lleval_err *err)
 {
     char *path = lleval_path_join(out_dir, "build.json");
     json_t *root = lleval_json_load_file(path, err);
@@ -390,4 +389,67 @@ int lleval_build_load(const char *out_dir, struct lleval_build_result *res,
     if (rc)
         lleval_build_result_release(res);
     return rc;
+}
+
+/* ---- reading request lines back ---------------------------------------------------- */
+
+int lleval_request_open(struct lleval_request_reader *rr, const char *batch_path,
+                        struct lleval_err *err)
+{
+    memset(rr, 0, sizeof(*rr));
+    return lleval_lines_open(&rr->lines, batch_path, err);
+}
+
+int lleval_request_next(struct lleval_request_reader *rr, const struct lleval_request_view **v,
+                        struct lleval_err *err)
+{
+    struct lleval_request_view *rv = &rr->view;
+    int more;
+    const json_t *m;
+    size_t k;
+
+    json_decref(rv->line);
+    memset(rv, 0, sizeof(*rv));
+    do {
+        more = lleval_lines_next(&rr->lines, err);
+    } while (more > 0 && !rr->lines.len);
+    if (more <= 0)
+        return more;
+    rv->lineno = rr->lines.lineno;
+    rv->line = json_loadb(rr->lines.line, rr->lines.len, 0, NULL);
+    rv->custom_id = lleval_json_str(rv->line, "custom_id");
+    rv->body = json_object_get(rv->line, "body");
+    if (!json_is_object(rv->body))
+        rv->body = NULL;
+    rv->max_tokens = (long)lleval_json_int(rv->body, "max_tokens", 0);
+    json_array_foreach(json_object_get(rv->body, "messages"), k, m)
+    {
+        const char *c = lleval_json_str(m, "content");
+        rv->prompt_chars += c ? strlen(c) : 0;
+    }
+    *v = rv;
+    return 1;
+}
+
+void lleval_request_close(struct lleval_request_reader *rr)
+{
+    json_decref(rr->view.line);
+    lleval_lines_close(&rr->lines);
+    memset(rr, 0, sizeof(*rr));
+}
+
+bool lleval_request_quick_cid(const char *line, size_t len, char *buf, size_t size)
+{
+    static const char prefix[] = "{\"custom_id\":\"";
+    const size_t np = sizeof(prefix) - 1;
+    const char *end;
+    if (len <= np || memcmp(line, prefix, np))
+        return false;
+    end = memchr(line + np, '"', len - np);
+    if (!end || (size_t)(end - line - np) >= size ||
+        memchr(line + np, '\\', (size_t)(end - line - np)))
+        return false;
+    memcpy(buf, line + np, (size_t)(end - line - np));
+    buf[end - line - np] = '\0';
+    return true;
 }

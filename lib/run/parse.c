@@ -59,42 +59,39 @@ static int load_requests(const char *batches_dir, unsigned flags, struct lleval_
     rep->parts = lleval_xcalloc(br.n_parts ? br.n_parts : 1, sizeof(*rep->parts));
     rep->n_parts = br.n_parts;
     for (size_t p = 0; p < br.n_parts && !rc; p++) {
-        struct lleval_lines lr;
+        struct lleval_request_reader rr;
+        const struct lleval_request_view *v;
         char tdir[40];
         int more;
         rep->parts[p].name =
             lleval_xasprintf("%s/%s/part-%03ld", br.parts[p].dataset,
                              lleval_temp_dir(tdir, sizeof(tdir), br.parts[p].temp),
                              br.parts[p].index);
-        rc = lleval_lines_open(&lr, br.parts[p].batch_path, lenient ? NULL : err);
+        rc = lleval_request_open(&rr, br.parts[p].batch_path, lenient ? NULL : err);
         if (rc && lenient) {
             rc = 0;
             continue;
         }
         if (rc)
             break;
-        while ((more = lleval_lines_next(&lr, lenient ? NULL : err)) > 0) {
-            json_t *obj = json_loadb(lr.line, lr.len, 0, NULL);
-            const char *cid = obj ? lleval_json_str(obj, "custom_id") : NULL;
+        while ((more = lleval_request_next(&rr, &v, lenient ? NULL : err)) > 0) {
             bool found;
-            if (!cid) {
-                json_decref(obj);
+            if (!v->custom_id) {
                 if (lenient)
                     continue;
                 rc = lleval_err_set(err, LLEVAL_EINVAL,
                                     "%s:%ld: request line without a custom_id: rebuild the "
                                     "batches with `lleval build`",
-                                    br.parts[p].batch_path, lr.lineno);
+                                    br.parts[p].batch_path, v->lineno);
                 break;
             }
-            lleval_idset_put(set, lleval_idset_hash(cid), (uint32_t)p + 1, &found);
+            lleval_idset_put(set, lleval_idset_hash(v->custom_id), (uint32_t)p + 1, &found);
             rep->parts[p].requests++;
             rep->requests++;
-            json_decref(obj);
         }
         if (more < 0 && !lenient)
             rc = more;
-        lleval_lines_close(&lr);
+        lleval_request_close(&rr);
     }
     lleval_build_result_release(&br);
     return rc;
@@ -164,19 +161,17 @@ void lleval_reconcile_finish(struct lleval_reconcile *rc)
         return;
     /* requests never answered: walk the batch files again for their ids */
     for (size_t p = 0; p < br.n_parts; p++) {
-        struct lleval_lines bl;
-        if (lleval_lines_open(&bl, br.parts[p].batch_path, NULL))
+        struct lleval_request_reader rr;
+        const struct lleval_request_view *v;
+        if (lleval_request_open(&rr, br.parts[p].batch_path, NULL))
             continue;
-        while (lleval_lines_next(&bl, NULL) > 0) {
-            json_t *obj = json_loadb(bl.line, bl.len, 0, NULL);
-            const char *cid = lleval_json_str(obj, "custom_id");
-            if (cid && lleval_idset_find(&rc->seen, lleval_idset_hash(cid)) < 0) {
+        while (lleval_request_next(&rr, &v, NULL) > 0) {
+            if (v->custom_id && lleval_idset_find(&rc->seen, lleval_idset_hash(v->custom_id)) < 0) {
                 rep->missing++;
-                note(rep->missing_ids, &rep->n_missing_ids, cid);
+                note(rep->missing_ids, &rep->n_missing_ids, v->custom_id);
             }
-            json_decref(obj);
         }
-        lleval_lines_close(&bl);
+        lleval_request_close(&rr);
     }
     lleval_build_result_release(&br);
 }

@@ -84,9 +84,17 @@ static void test_cid_examples(void **state)
 static void test_cid_rejects_malformed(void **state)
 {
     const char *bad[] = {
-        "",          "a:b:c:t0",       "a:b:c:t0:s0:extra", "a::c:t0:s0", "a:b:c:x0:s0",
-        "a:b:c:t0:q0", "a:b:c:tz:s0",  "a:b%4:c:t0:s0",     "a:b%41:c:t0:s0", /* plain escaped */
-        "a:b c:p:t0:s0", "a:b:c:t0:s-1",
+        "",
+        "a:b:c:t0",
+        "a:b:c:t0:s0:extra",
+        "a::c:t0:s0",
+        "a:b:c:x0:s0",
+        "a:b:c:t0:q0",
+        "a:b:c:tz:s0",
+        "a:b%4:c:t0:s0",
+        "a:b%41:c:t0:s0", /* plain escaped */
+        "a:b c:p:t0:s0",
+        "a:b:c:t0:s-1",
     };
     (void)state;
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(bad); i++) {
@@ -102,8 +110,8 @@ static void test_cid_rejects_malformed(void **state)
 
 static void test_render_prompt(void **state)
 {
-    json_t *item = json_pack("{s:s, s:s, s:[s,s,s]}", "question", "Q?", "context", "C.",
-                             "choices", "one", "two", "three");
+    json_t *item = json_pack("{s:s, s:s, s:[s,s,s]}", "question", "Q?", "context", "C.", "choices",
+                             "one", "two", "three");
     char *out;
     (void)state;
     out = lleval_render_prompt("{context}|{question}|{unknown}|{", item);
@@ -115,13 +123,88 @@ static void test_render_prompt(void **state)
     json_decref(item);
 }
 
+/* The request-line reader: fields of well-formed lines, empty lines skipped,
+ * a line that is not a request comes back with NULL fields and its number. */
+static void test_request_reader(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path =
+        tu_write(dir, "part-001.jsonl",
+                 "{\"custom_id\":\"a:1:p:t0:s0\",\"method\":\"POST\",\"body\":{\"max_tokens\":"
+                 "64,\"messages\":[{\"role\":\"user\",\"content\":\"abcd\"},{\"role\":"
+                 "\"system\",\"content\":\"\\u00e9\"}]}}\n"
+                 "\n"
+                 "not json\n"
+                 "{\"body\":{\"max_tokens\":8}}\n"
+                 "{\"custom_id\":\"b\",\"body\":[1]}\n");
+    struct lleval_request_reader rr;
+    const struct lleval_request_view *v;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+
+    assert_int_equal(lleval_request_open(&rr, path, &err), 0);
+    assert_int_equal(lleval_request_next(&rr, &v, &err), 1);
+    assert_int_equal(v->lineno, 1);
+    assert_string_equal(v->custom_id, "a:1:p:t0:s0");
+    assert_non_null(v->body);
+    assert_int_equal(v->max_tokens, 64);
+    assert_int_equal(v->prompt_chars, 6); /* "abcd" + U+00E9 in two bytes */
+    assert_int_equal(lleval_request_next(&rr, &v, &err), 1);
+    assert_int_equal(v->lineno, 3); /* the empty line 2 is skipped */
+    assert_null(v->custom_id);
+    assert_null(v->body);
+    assert_null(v->line);
+    assert_int_equal(lleval_request_next(&rr, &v, &err), 1);
+    assert_int_equal(v->lineno, 4);
+    assert_null(v->custom_id);
+    assert_int_equal(v->max_tokens, 8);
+    assert_int_equal(lleval_request_next(&rr, &v, &err), 1);
+    assert_string_equal(v->custom_id, "b");
+    assert_null(v->body); /* not an object */
+    assert_int_equal(v->max_tokens, 0);
+    assert_int_equal(lleval_request_next(&rr, &v, &err), 0);
+    lleval_request_close(&rr);
+    assert_int_not_equal(lleval_request_open(&rr, "/nonexistent/part.jsonl", &err), 0);
+    tu_assert_contains(err.msg, "/nonexistent/part.jsonl");
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_request_quick_cid(void **state)
+{
+    static const struct {
+        const char *line;
+        const char *want; /* NULL: not the fast shape */
+        size_t size;
+    } cases[] = {
+        {"{\"custom_id\":\"nq:1:closed:t0:s0\",\"body\":{}}", "nq:1:closed:t0:s0", 64},
+        {"{\"custom_id\":\"\",\"body\":{}}", "", 64},
+        {"{\"custom_id\": \"x\"}", NULL, 64},            /* a space: parse it */
+        {"{\"body\":{},\"custom_id\":\"x\"}", NULL, 64}, /* other order */
+        {"{\"custom_id\":\"a\\\"b\"}", NULL, 64},        /* an escape */
+        {"{\"custom_id\":\"abcdef\"}", NULL, 6},         /* does not fit with its NUL */
+        {"{\"custom_id\":\"abcde\"}", "abcde", 6},
+        {"{\"custom_id\":\"unterminated", NULL, 64},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[64] = "";
+        bool ok =
+            lleval_request_quick_cid(cases[i].line, strlen(cases[i].line), buf, cases[i].size);
+        if (ok != (cases[i].want != NULL) || (ok && strcmp(buf, cases[i].want))) {
+            print_error("case %zu: %s -> %d '%s'\n", i, cases[i].line, ok, buf);
+            fail();
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cid_roundtrip_property),
-        cmocka_unit_test(test_cid_examples),
-        cmocka_unit_test(test_cid_rejects_malformed),
-        cmocka_unit_test(test_render_prompt),
+        cmocka_unit_test(test_cid_roundtrip_property), cmocka_unit_test(test_cid_examples),
+        cmocka_unit_test(test_cid_rejects_malformed),  cmocka_unit_test(test_render_prompt),
+        cmocka_unit_test(test_request_reader),         cmocka_unit_test(test_request_quick_cid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

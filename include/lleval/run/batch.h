@@ -8,7 +8,9 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include "lleval/config/config.h"
+#include "lleval/platform/fs.h"
 #include "lleval/util/error.h"
 #include "lleval/util/util.h"
 
@@ -17,7 +19,7 @@ struct lleval_cid {
     char *dataset;
     char *item_id;
     char *prompt_type;
-    char *temp;  /* as written in the id: "0", "0.7" */
+    char *temp; /* as written in the id: "0", "0.7" */
     long sample;
 };
 void lleval_cid_release(struct lleval_cid *c);
@@ -62,7 +64,43 @@ int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
                          struct lleval_build_result *res, struct lleval_err *err);
 
 /* Loads out_dir/build.json (written by lleval_build_batches). */
-int lleval_build_load(const char *out_dir, struct lleval_build_result *res,
-                      struct lleval_err *err);
+int lleval_build_load(const char *out_dir, struct lleval_build_result *res, struct lleval_err *err);
+
+/* ---- reading request lines back ------------------------------------------------ */
+
+/*
+ * The one reader of batch request lines (the writer is the build above):
+ * the poll step, parse's reconciliation, doctor and the context check read
+ * the part files through it. Fields are borrowed until the next call.
+ */
+struct lleval_request_view {
+    long lineno;           /* 1-based line in the part file */
+    const char *custom_id; /* NULL when the line has none (or is not JSON) */
+    const json_t *body;    /* the request body object, NULL when missing */
+    long max_tokens;       /* body.max_tokens, 0 when absent */
+    size_t prompt_chars;   /* bytes of all message contents */
+    json_t *line;          /* the whole line, NULL when it is not JSON */
+};
+
+struct lleval_request_reader {
+    struct lleval_lines lines;
+    struct lleval_request_view view;
+};
+
+/* Opens a part file; err is NULL for a lenient caller (then only the code). */
+int lleval_request_open(struct lleval_request_reader *rr, const char *batch_path,
+                        struct lleval_err *err);
+/* The next non-empty line: 1 with *v filled (borrowed until the next call),
+ * 0 at the end, negative on a read error. A line that is not a request line
+ * is returned with custom_id / body NULL: the caller decides. */
+int lleval_request_next(struct lleval_request_reader *rr, const struct lleval_request_view **v,
+                        struct lleval_err *err);
+void lleval_request_close(struct lleval_request_reader *rr);
+
+/* The custom_id at the start of a request line as the build writes it
+ * ({"custom_id":"..."; ids are printable ASCII without quotes or
+ * backslashes), copied into buf, without parsing the line: false for any
+ * other shape (then read the line with the reader). */
+bool lleval_request_quick_cid(const char *line, size_t len, char *buf, size_t size);
 
 #endif
