@@ -121,10 +121,25 @@ static int save_config(struct run *r, struct lleval_err *err)
     return rc;
 }
 
+/* Whether the run directory holds a started run (a manifest or batches):
+ * then its saved settings must be there; the config is saved before either. */
+static bool run_started(const struct run *r)
+{
+    char *manifest = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_MANIFEST);
+    bool started = lleval_path_exists(manifest) || lleval_path_exists(r->batches_dir);
+    free(manifest);
+    return started;
+}
+
 static int load_saved_config(struct run *r, const char *path, struct lleval_err *err)
 {
     struct lleval_config saved;
     int rc;
+    if (lleval_file_size(path) == 0) /* lleval never saves an empty one */
+        return lleval_err_set(err, LLEVAL_EIO,
+                              "'%s' is empty: the run's settings are lost; restore the file "
+                              "from a backup, or start a new run",
+                              path);
     lleval_config_init(&saved);
     rc = lleval_config_load_file(&saved, path, err);
     if (!rc) {
@@ -236,6 +251,11 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
     saved = lleval_run_file_path(r.dir, LLEVAL_RUN_FILE_CONFIG);
     if (lleval_path_exists(saved) && (o->resume || o->run_id))
         rc = load_saved_config(&r, saved, err);
+    else if (run_started(&r))
+        rc = lleval_err_set(err, LLEVAL_EIO,
+                            "'%s' is missing: run '%s' has started, and its settings cannot be "
+                            "made up again; restore the file from a backup, or start a new run",
+                            saved, r.id);
     else
         rc = save_config(&r, err);
     free(saved);
