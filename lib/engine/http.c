@@ -255,6 +255,27 @@ json_t *lleval_http_json_decode(const char *body, size_t len, char *why, size_t 
     return j;
 }
 
+const char *lleval_http_json_kind(const json_t *v)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+        return "true";
+    case JSON_FALSE:
+        return "false";
+    default:
+        return v ? "null" : "missing";
+    }
+}
+
 char *lleval_http_json_text(const json_t *v)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
