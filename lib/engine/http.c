@@ -250,8 +250,8 @@ json_t *lleval_http_json_decode(const char *body, size_t len, char *why, size_t 
     }
     lleval_sb_release(&fixed);
     if (!j && why && size)
-        snprintf(why, size, "%s (line %d, column %d)", len ? jerr.text : "empty body", jerr.line,
-                 jerr.column);
+        snprintf(why, size, "the body %s (line %d, column %d)",
+                 len ? lleval_json_error_text(&jerr) : "is empty", jerr.line, jerr.column);
     return j;
 }
 

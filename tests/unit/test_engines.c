@@ -572,6 +572,72 @@ static void test_invalid_replies(void **state)
     lleval_engine_close(e);
 }
 
+/* Parse errors reach users in plain words, never jansson's own texts (its
+ * flag names, the bytes it quotes near the error), and keep line:column: in
+ * reply bodies and in JSON files. */
+static void test_json_messages(void **state)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"a\": \"x\\u0000y\"}", "contains a NUL character (\\u0000)"},
+        {"hello", "is not JSON: expected an object or a list"},
+        {"", "is empty"},
+        {"{\"a\": 1} trailing", "has more text after the JSON value"},
+        {"{\"a\": ", "ends too early"},
+        {"{\"a\": 1, \"a\": 2}", "has a duplicate key"},
+        {"{\"a\" 1}", "expected ':' after a key"},
+        {"{\"a\": [1 2]}", "expected ',' or ']'"},
+        {"{\"a\": 1 \"b\": 2}", "expected ',' or '}'"},
+        {"{a: 1}", "expected a quoted key or '}'"},
+        {"{\"a\": tru}", "not JSON"},
+        {"{\"a\": \"x\\qy\"}", "invalid escape"},
+        {"{\"a\": 99999999999999999999999}", "number too large"},
+        {"{\"a\": \"\xff\"}", "not valid UTF-8"},
+        {"{\"a\": \"line\nbreak\"}", "has a line break inside a string"},
+        {"{\"a\": \"bell\x07\"}", "has a control character inside a string"},
+    };
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        json_error_t jerr;
+        json_t *j = json_loadb(cases[i].text, strlen(cases[i].text), JSON_REJECT_DUPLICATES, &jerr);
+        const char *plain;
+        assert_null(j);
+        plain = lleval_json_error_text(&jerr);
+        if (!strstr(plain, cases[i].want)) {
+            print_error("'%s': jansson says \"%s\", mapped to \"%s\", want \"%s\"\n", cases[i].text,
+                        jerr.text, plain, cases[i].want);
+            fail();
+        }
+        /* the same through a file: path:line:column kept, no jansson text */
+        {
+            struct lleval_err err = LLEVAL_ERR_INIT;
+            char *p = tu_write(dir, "bad.json", cases[i].text);
+            char *where = lleval_xasprintf("%s:%d:%d: invalid JSON: ", p, jerr.line, jerr.column);
+            assert_null(lleval_json_load_file(p, &err));
+            tu_assert_contains(err.msg, where);
+            tu_assert_contains(err.msg, cases[i].want);
+            assert_null(strstr(err.msg, "JSON_ALLOW_NUL"));
+            assert_null(strstr(err.msg, " near "));
+            free(where);
+            free(p);
+        }
+    }
+    {
+        /* a reply body: the bytes near the error (here a key) are not quoted */
+        char why[200];
+        assert_null(json_decode("{\"k\": " KEY "}", why, sizeof(why)));
+        assert_null(strstr(why, KEY));
+        assert_null(strstr(why, " near "));
+        tu_assert_contains(why, "(line 1, column");
+        assert_null(json_decode("", why, sizeof(why)));
+        tu_assert_contains(why, "the body is empty");
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* ---- llamacpp ----------------------------------------------------------------------------- */
 
 /* captured from llama-server (node-llama-cpp 3.21.1's llama.cpp) with a tiny random model */
@@ -1297,6 +1363,7 @@ int main(void)
         cmocka_unit_test(test_ollama_request),
         cmocka_unit_test(test_ollama_replies),
         cmocka_unit_test(test_invalid_replies),
+        cmocka_unit_test(test_json_messages),
         cmocka_unit_test(test_llamacpp_request),
         cmocka_unit_test(test_llamacpp_replies),
         cmocka_unit_test(test_openai_request),
