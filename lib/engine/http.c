@@ -250,9 +250,30 @@ json_t *lleval_http_json_decode(const char *body, size_t len, char *why, size_t 
     }
     lleval_sb_release(&fixed);
     if (!j && why && size)
-        snprintf(why, size, "%s (line %d, column %d)", len ? jerr.text : "empty body", jerr.line,
-                 jerr.column);
+        snprintf(why, size, "the body %s (line %d, column %d)",
+                 len ? lleval_json_error_text(&jerr) : "is empty", jerr.line, jerr.column);
     return j;
+}
+
+const char *lleval_http_json_kind(const json_t *v)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+        return "true";
+    case JSON_FALSE:
+        return "false";
+    default:
+        return v ? "null" : "missing";
+    }
 }
 
 char *lleval_http_json_text(const json_t *v)

@@ -210,7 +210,8 @@ static enum lleval_reply ollama_parse_reply(struct lleval_engine *e, long http_s
         const char *nl = memchr(body + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (body + pos)) : len - pos;
         const char *line = body + pos;
-        json_t *obj, *piece;
+        json_t *obj, *piece, *message;
+        const char *bad;
         pos += n + (nl ? 1 : 0);
         while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
             n--;
@@ -236,9 +237,23 @@ static enum lleval_reply ollama_parse_reply(struct lleval_engine *e, long http_s
             verdict = LLEVAL_REPLY_RETRY;
             goto out;
         }
-        piece = json_object_get(json_object_get(obj, "message"), "content");
-        if (!json_is_string(piece))
-            piece = json_object_get(obj, "response");
+        /* message.content (or /api/generate's response) must be a string;
+         * null or absent is an empty piece */
+        message = json_object_get(obj, "message");
+        piece = message ? json_object_get(message, "content") : json_object_get(obj, "response");
+        bad = message && !json_is_object(message) ? "message"
+              : piece && !json_is_string(piece) && !json_is_null(piece)
+                  ? (message ? "message.content" : "response")
+                  : NULL;
+        if (bad) {
+            lleval_err_set(
+                err, LLEVAL_EENGINE, "invalid reply from ollama: %s is %s, not %s", bad,
+                lleval_http_json_kind(message && !json_is_object(message) ? message : piece),
+                !strcmp(bad, "message") ? "an object" : "a string");
+            json_decref(obj);
+            verdict = LLEVAL_REPLY_RETRY;
+            goto out;
+        }
         if (json_is_string(piece)) {
             char *text = lleval_http_json_text(piece);
             lleval_sb_adds(&content, text);

@@ -7,6 +7,7 @@
  * Also holds the OpenAI chat request/reply mapping that the llamacpp
  * adapter reuses (declared in http.h).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,12 +81,26 @@ static const char *key_hint(const struct lleval_engine *e, char *buf, size_t siz
     return buf;
 }
 
+/* A 2xx reply of the wrong shape: retried like a malformed body (a busy
+ * server's fault), then recorded as invalid_reply. Returns RETRY. */
+LLEVAL_PRINTF(3, 4)
+static enum lleval_reply invalid(struct lleval_err *err, const char *label, const char *fmt, ...)
+{
+    char what[LLEVAL_ERR_MAX / 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    lleval_err_set(err, LLEVAL_EENGINE, "invalid reply from %s: %s", label, what);
+    return LLEVAL_REPLY_RETRY;
+}
+
 enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const char *label,
                                            long status, const char *body, size_t len,
                                            struct lleval_answer *out, struct lleval_err *err)
 {
     enum lleval_reply verdict = lleval_http_classify(status);
-    json_t *root = NULL, *choice, *message, *usage, *timings;
+    json_t *root = NULL, *choices, *choice, *message, *content, *usage, *timings;
     char why[200];
     lleval_answer_init(out);
 
@@ -108,8 +123,10 @@ enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const 
         verdict = LLEVAL_REPLY_RETRY;
         goto out;
     }
-    choice = json_array_get(json_object_get(root, "choices"), 0);
-    if (!json_is_object(choice)) {
+    choices = json_object_get(root, "choices");
+    choice = json_array_get(choices, 0);
+    if (!json_is_array(choices) && json_object_get(root, "error")) {
+        /* an error object in a 2xx reply: the engine's own text says why */
         char *text = lleval_http_error_text(body, len, e->api_key);
         lleval_err_set(err, LLEVAL_EENGINE, "malformed reply from %s: no choices in \"%s\"", label,
                        text);
@@ -117,12 +134,40 @@ enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const 
         verdict = LLEVAL_REPLY_RETRY;
         goto out;
     }
+    if (!json_is_array(choices) || !json_array_size(choices)) {
+        verdict =
+            invalid(err, label, "no choices (\"choices\" is %s)",
+                    json_is_array(choices) ? "an empty list" : lleval_http_json_kind(choices));
+        goto out;
+    }
+    if (!json_is_object(choice)) {
+        verdict =
+            invalid(err, label, "choices[0] is %s, not an object", lleval_http_json_kind(choice));
+        goto out;
+    }
+    /* choices[0].message.content must be a string; null (OpenAI's refusals
+     * and tool calls) is an empty answer; the completions API's
+     * choices[0].text stands in when there is no message */
     message = json_object_get(choice, "message");
-    out->content = lleval_http_json_text(json_object_get(message, "content"));
-    if (!out->content) /* the completions API, or a null content (tool calls) */
-        out->content = lleval_http_json_text(json_object_get(choice, "text"));
-    if (!out->content)
-        out->content = lleval_xstrdup("");
+    content = json_object_get(message, "content");
+    if (message && !json_is_object(message)) {
+        verdict = invalid(err, label, "choices[0].message is %s, not an object",
+                          lleval_http_json_kind(message));
+        goto out;
+    }
+    if (!message) {
+        content = json_object_get(choice, "text");
+        if (!json_is_string(content)) {
+            verdict = invalid(err, label, "choices[0] has no message (choices[0].text is %s)",
+                              lleval_http_json_kind(content));
+            goto out;
+        }
+    } else if (!json_is_string(content) && !json_is_null(content)) {
+        verdict = invalid(err, label, "choices[0].message.content is %s, not a string",
+                          lleval_http_json_kind(content));
+        goto out;
+    }
+    out->content = json_is_string(content) ? lleval_http_json_text(content) : lleval_xstrdup("");
     out->finish = lleval_openai_finish(lleval_json_str(choice, "finish_reason"));
 
     usage = json_object_get(root, "usage");

@@ -18,11 +18,14 @@
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
 
-/* The most bytes of one reply (the reply buffers' cap): a bigger one fails
- * its request as reply_too_large. */
-#define MAX_REPLY_BYTES (64u << 20)
+/* A reply buffer that grew past this is freed once its reply is parsed, so
+ * idle slots do not keep big buffers. */
+#define KEEP_REPLY_ALLOC ((size_t)1 << 20)
+
+struct sched;
 
 struct slot {
+    struct sched *s;
     bool active;
     bool local;
     size_t job;
@@ -32,8 +35,10 @@ struct slot {
     CURL *easy;
     struct curl_slist *headers;
     struct lleval_http_request req;
-    struct lleval_sb reply;      /* capped at MAX_REPLY_BYTES */
+    struct lleval_sb reply;      /* capped at the options' max_reply_bytes */
     bool too_large;              /* the reply went past its buffer's cap */
+    bool over_budget;            /* the reply would take all replies past reply_budget_bytes */
+    long retry_after;            /* a finished transfer: its Retry-After in seconds, 0 none */
     CURLcode result;             /* a finished transfer (in s->done): curl's result */
     long status;                 /* and the HTTP status */
     struct lleval_answer answer; /* local answers */
@@ -69,6 +74,8 @@ struct sched {
     uint64_t rng;
     int abort_rc;
     bool unreachable;
+    size_t reply_cap;    /* per reply: max_reply_bytes, at most the budget */
+    size_t reply_budget; /* all reply buffers together */
 };
 
 void lleval_sched_opts_default(struct lleval_sched_opts *o)
@@ -82,6 +89,9 @@ void lleval_sched_opts_default(struct lleval_sched_opts *o)
     o->tick_ms = 250;
     o->seed = 0x9E3779B97F4A7C15ULL;
     o->revive = NULL;
+    o->max_reply_bytes = (size_t)64 << 20;
+    o->reply_budget_bytes = (size_t)256 << 20;
+    o->retry_after_max_s = 60;
 }
 
 static double rand01(struct sched *s)
@@ -97,12 +107,31 @@ static double rand01(struct sched *s)
 static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct slot *sl = ud;
+    struct sched *s = sl->s;
     size_t n = size * nmemb;
-    if (lleval_sb_try_add(&sl->reply, data, n)) {
-        sl->too_large = true;
+    if (n > s->reply_budget - s->st->reply_bytes) {
+        sl->over_budget = true;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
+    if (lleval_sb_try_add(&sl->reply, data, n)) {
+        sl->too_large = true;
+        return 0;
+    }
+    s->st->reply_bytes += n;
+    if (s->st->reply_bytes > s->st->reply_bytes_peak)
+        s->st->reply_bytes_peak = s->st->reply_bytes;
     return n;
+}
+
+/* Empties a reply buffer that no longer holds a live reply: its bytes leave
+ * the budget, and a big buffer is freed rather than kept. */
+static void reply_drop(struct sched *s, struct lleval_sb *reply)
+{
+    s->st->reply_bytes -= reply->len;
+    if (reply->alloc > KEEP_REPLY_ALLOC)
+        lleval_sb_release(reply);
+    else
+        lleval_sb_reset(reply);
 }
 
 /* Keeps msg (borrowed) as the last error, cut to fit at a UTF-8 character
@@ -178,12 +207,18 @@ static void deliver_fail(struct sched *s, struct slot *sl, long status, const ch
                                code, msg, latency, sl->attempts));
 }
 
-static void queue_retry(struct sched *s, size_t job, long attempts)
+/* Queues the job's next attempt after the backoff, or after at_least seconds
+ * (a Retry-After, bounded by retry_after_max_s) when that is longer. */
+static void queue_retry(struct sched *s, size_t job, long attempts, double at_least)
 {
     double delay = s->o->backoff_base_s * pow(2.0, (double)(attempts - 1));
     if (delay > s->o->backoff_max_s)
         delay = s->o->backoff_max_s;
     delay *= 0.5 + rand01(s); /* jitter: 50% .. 150% */
+    if (at_least > s->o->retry_after_max_s)
+        at_least = s->o->retry_after_max_s;
+    if (delay < at_least)
+        delay = at_least;
     if (s->nretries + 1 > s->capretries) {
         s->capretries = s->capretries ? s->capretries * 2 : 16;
         s->retries = lleval_xrealloc(s->retries, s->capretries * sizeof(*s->retries));
@@ -198,7 +233,8 @@ static void transient(struct sched *s, struct slot *sl, long status, const char 
 {
     set_last_error(s, msg);
     if (sl->attempts <= s->o->max_retries)
-        queue_retry(s, sl->job, sl->attempts);
+        queue_retry(s, sl->job, sl->attempts,
+                    status == 429 || status == 503 ? (double)sl->retry_after : 0);
     else
         deliver_fail(s, sl, status, code, msg);
 }
@@ -210,11 +246,12 @@ static void slot_clear(struct sched *s, struct slot *sl)
     curl_slist_free_all(sl->headers);
     sl->headers = NULL;
     lleval_http_request_release(&sl->req);
-    lleval_sb_reset(&sl->reply);
+    reply_drop(s, &sl->reply);
     lleval_answer_release(&sl->answer);
     sl->active = false;
     sl->local = false;
     sl->too_large = false;
+    sl->over_budget = false;
     s->st->in_flight--;
 }
 
@@ -296,7 +333,18 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
 
     if (code != CURLE_OK) {
         if (sl->too_large) {
-            deliver_fail(s, sl, 0, "reply_too_large", "the engine's reply exceeded 64 MiB");
+            snprintf(msg, sizeof(msg), "the engine's reply exceeded %zu MiB", s->reply_cap >> 20);
+            deliver_fail(s, sl, 0, "reply_too_large", msg);
+            return;
+        }
+        if (sl->over_budget) {
+            /* the other replies in flight hold the budget: try again once
+             * they are parsed (their buffers are then free) */
+            snprintf(msg, sizeof(msg),
+                     "the engine's replies in flight exceeded their memory budget of %zu MiB "
+                     "(reply_budget_bytes)",
+                     s->reply_budget >> 20);
+            transient(s, sl, 0, "reply_too_large", msg);
             return;
         }
         if (is_connect_error(code) && s->unreachable) {
@@ -312,7 +360,7 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
             if (s->st->consecutive_connect_failures >= s->o->max_connect_failures) {
                 if (s->o->revive && s->o->revive(s->ud)) {
                     s->st->consecutive_connect_failures = 0;
-                    queue_retry(s, sl->job, sl->attempts);
+                    queue_retry(s, sl->job, sl->attempts, 0);
                     return;
                 }
                 /* leave this job unanswered: resume asks it again */
@@ -322,7 +370,7 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
             /* the engine is away, the request is not at fault: this does not
              * use up its retries (max_connect_failures ends the run instead,
              * resumable, rather than recording a failed answer) */
-            queue_retry(s, sl->job, sl->attempts);
+            queue_retry(s, sl->job, sl->attempts, 0);
         } else if (code == CURLE_OPERATION_TIMEDOUT) {
             transient(s, sl, 0, "timeout", msg);
         } else {
@@ -341,7 +389,11 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
             deliver_ok(s, sl, &a, status);
         } else {
             char codebuf[32];
-            snprintf(codebuf, sizeof(codebuf), status ? "http_%ld" : "bad_reply", status);
+            /* a 2xx whose body is not a reply (malformed, or of the wrong shape) */
+            if (status >= 200 && status < 300)
+                snprintf(codebuf, sizeof(codebuf), "invalid_reply");
+            else
+                snprintf(codebuf, sizeof(codebuf), status ? "http_%ld" : "bad_reply", status);
             if (!err.msg[0])
                 snprintf(err.msg, sizeof(err.msg), "HTTP %ld from %s", status, sl->req.url);
             if (r == LLEVAL_REPLY_RETRY)
@@ -361,7 +413,16 @@ static void take_finished(struct sched *s, struct slot *sl, CURLcode result, str
     struct lleval_sb spare = d->reply;
     d->result = result;
     d->status = 0;
+    d->retry_after = 0;
     curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &d->status);
+#if LIBCURL_VERSION_NUM >= 0x074200
+    {
+        /* curl parses both forms: delta-seconds and an HTTP-date */
+        curl_off_t ra = 0;
+        if (curl_easy_getinfo(sl->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+            d->retry_after = ra > 86400 ? 86400 : (long)ra;
+    }
+#endif
     curl_multi_remove_handle(s->multi, sl->easy);
     curl_slist_free_all(sl->headers);
     sl->headers = NULL;
@@ -370,6 +431,7 @@ static void take_finished(struct sched *s, struct slot *sl, CURLcode result, str
     d->attempts = sl->attempts;
     d->started = sl->started;
     d->too_large = sl->too_large;
+    d->over_budget = sl->over_budget;
     d->req = sl->req;
     memset(&sl->req, 0, sizeof(sl->req));
     d->reply = sl->reply;
@@ -377,6 +439,7 @@ static void take_finished(struct sched *s, struct slot *sl, CURLcode result, str
     lleval_sb_reset(&sl->reply);
     sl->active = false;
     sl->too_large = false;
+    sl->over_budget = false;
     s->st->in_flight--;
 }
 
@@ -385,9 +448,10 @@ static void settle(struct sched *s, struct slot *d)
 {
     finish_http(s, d, d->result);
     lleval_http_request_release(&d->req);
-    lleval_sb_reset(&d->reply);
+    reply_drop(s, &d->reply);
     d->active = false;
     d->too_large = false;
+    d->over_budget = false;
 }
 
 /* Index of a retry that is due now, or -1. */
@@ -483,9 +547,15 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
     s.nslots = (size_t)(o->max_in_flight > 0 ? o->max_in_flight : 1);
     s.slots = lleval_xcalloc(s.nslots, sizeof(*s.slots));
     s.done = lleval_xcalloc(s.nslots, sizeof(*s.done));
+    s.reply_budget = o->reply_budget_bytes ? o->reply_budget_bytes : (size_t)256 << 20;
+    s.reply_cap = o->max_reply_bytes ? o->max_reply_bytes : (size_t)64 << 20;
+    if (s.reply_cap > s.reply_budget)
+        s.reply_cap = s.reply_budget;
     for (size_t i = 0; i < s.nslots; i++) {
-        lleval_sb_init_max(&s.slots[i].reply, 0, MAX_REPLY_BYTES);
-        lleval_sb_init_max(&s.done[i].reply, 0, MAX_REPLY_BYTES);
+        s.slots[i].s = &s;
+        s.done[i].s = &s;
+        lleval_sb_init_max(&s.slots[i].reply, 0, s.reply_cap);
+        lleval_sb_init_max(&s.done[i].reply, 0, s.reply_cap);
     }
     st->total = total;
     st->started = lleval_monotonic();

@@ -79,16 +79,61 @@ int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_er
     return rc;
 }
 
+const char *lleval_json_error_text(const json_error_t *jerr)
+{
+    /* jansson's texts (load.c), matched by their start: "<what> near '<bytes>'" */
+    static const struct {
+        const char *jansson, *plain;
+    } map[] = {
+        {"\\u0000 is not allowed", "contains a NUL character (\\u0000)"},
+        {"NUL byte in object key", "contains a NUL character (\\u0000) in a key"},
+        {"'[' or '{' expected near end of file", "is empty: expected a JSON object or list"},
+        {"'[' or '{' expected", "is not JSON: expected an object or a list"},
+        {"end of file expected", "has more text after the JSON value"},
+        {"premature end of input", "ends too early (truncated?)"},
+        {"unexpected newline", "has a line break inside a string"},
+        {"control character", "has a control character inside a string"},
+        {"invalid escape", "has an invalid escape (\\) inside a string"},
+        {"invalid Unicode escape", "has an invalid \\u escape inside a string"},
+        {"invalid Unicode", "has an invalid \\u escape (a lone surrogate) inside a string"},
+        {"unable to decode byte", "is not valid UTF-8"},
+        {"too big negative integer", "has a number too large to hold"},
+        {"too big integer", "has a number too large to hold"},
+        {"real number overflow", "has a number too large to hold"},
+        {"maximum parsing depth", "is nested too deeply"},
+        {"string or '}' expected", "expected a quoted key or '}'"},
+        {"duplicate object key", "has a duplicate key (the same key twice in one object)"},
+        {"':' expected", "expected ':' after a key"},
+        {"']' expected", "expected ',' or ']' in a list"},
+        {"'}' expected", "expected ',' or '}' in an object"},
+        {"invalid token", "has text that is not JSON"},
+        {"unexpected token", "has a character that is not JSON there"},
+        {"wrong arguments", "is not JSON"},
+    };
+    if (strstr(jerr->text, " near end of file") && strncmp(jerr->text, "'[' or '{'", 10))
+        return "ends too early (truncated?)";
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(map); i++)
+        if (!strncmp(jerr->text, map[i].jansson, strlen(map[i].jansson)))
+            return map[i].plain;
+    return "is not valid JSON";
+}
+
 json_t *lleval_json_load_file(const char *path, struct lleval_err *err)
 {
     json_error_t jerr;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        if (jerr.line <= 0)
-            lleval_err_set(err, LLEVAL_EIO, "cannot read '%s': %s", path, jerr.text);
-        else
+        if (!strncmp(jerr.text, "unable to open ", 15)) {
+            /* "unable to open <path>: <strerror>" */
+            const char *why = strrchr(jerr.text, ':');
+            lleval_err_set(err, LLEVAL_EIO, "cannot read '%s': %s", path,
+                           why ? why + 2 : "cannot open it");
+        } else if (jerr.line <= 0) {
+            lleval_err_set(err, LLEVAL_EIO, "cannot read '%s'", path);
+        } else {
             lleval_err_set(err, LLEVAL_EINVAL, "%s:%d:%d: invalid JSON: %s", path, jerr.line,
-                           jerr.column, jerr.text);
+                           jerr.column, lleval_json_error_text(&jerr));
+        }
     }
     return j;
 }

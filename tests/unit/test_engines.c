@@ -499,6 +499,145 @@ static void test_ollama_replies(void **state)
     lleval_engine_close(e);
 }
 
+/* A 2xx reply of the wrong shape is an invalid reply (retried, then recorded as
+ * invalid_reply by the scheduler), never a successful empty answer: each
+ * adapter, each shape; the message names the field. */
+static void test_invalid_replies(void **state)
+{
+#define CHOICE(msg) "{\"choices\":[{\"index\":0,\"message\":" msg ",\"finish_reason\":\"stop\"}]}"
+    static const struct reply_case chat_cases[] = {
+        {"content a number", 200, CHOICE("{\"role\":\"assistant\",\"content\":12345}"),
+         LLEVAL_REPLY_RETRY, NULL, 0, 0, 0, "choices[0].message.content is a number, not a string"},
+        {"content an object", 200, CHOICE("{\"content\":{\"text\":\"Paris\"}}"), LLEVAL_REPLY_RETRY,
+         NULL, 0, 0, 0, "choices[0].message.content is an object"},
+        {"content an array", 200, CHOICE("{\"content\":[\"Paris\"]}"), LLEVAL_REPLY_RETRY, NULL, 0,
+         0, 0, "choices[0].message.content is an array"},
+        {"content true", 200, CHOICE("{\"content\":true}"), LLEVAL_REPLY_RETRY, NULL, 0, 0, 0,
+         "choices[0].message.content is true"},
+        {"content missing", 200, CHOICE("{\"role\":\"assistant\"}"), LLEVAL_REPLY_RETRY, NULL, 0, 0,
+         0, "choices[0].message.content is missing"},
+        {"message a string", 200, CHOICE("\"Paris\""), LLEVAL_REPLY_RETRY, NULL, 0, 0, 0,
+         "choices[0].message is a string, not an object"},
+        {"no message, no text", 200, "{\"choices\":[{\"index\":0}]}", LLEVAL_REPLY_RETRY, NULL, 0,
+         0, 0, "choices[0] has no message"},
+        {"choices missing", 200, "{\"id\":\"x\",\"object\":\"chat.completion\"}",
+         LLEVAL_REPLY_RETRY, NULL, 0, 0, 0, "no choices (\"choices\" is missing)"},
+        {"choices an object", 200, "{\"choices\":{\"0\":{}}}", LLEVAL_REPLY_RETRY, NULL, 0, 0, 0,
+         "no choices (\"choices\" is an object)"},
+        {"choices[0] a string", 200, "{\"choices\":[\"Paris\"]}", LLEVAL_REPLY_RETRY, NULL, 0, 0, 0,
+         "choices[0] is a string, not an object"},
+        {"choices[0] null", 200, "{\"choices\":[null]}", LLEVAL_REPLY_RETRY, NULL, 0, 0, 0,
+         "choices[0] is null, not an object"},
+        /* still answers */
+        {"null content is an empty answer", 200, CHOICE("{\"content\":null,\"refusal\":\"no\"}"),
+         LLEVAL_REPLY_OK, "", LLEVAL_FINISH_STOP, -1, -1, NULL},
+        {"completions text", 200, "{\"choices\":[{\"text\":\"Paris\"}]}", LLEVAL_REPLY_OK, "Paris",
+         LLEVAL_FINISH_STOP, -1, -1, NULL},
+    };
+#undef CHOICE
+    static const struct reply_case ollama_cases[] = {
+        {"content a number", 200,
+         "{\"message\":{\"role\":\"assistant\",\"content\":12345},"
+         "\"done\":true}",
+         LLEVAL_REPLY_RETRY, NULL, 0, 0, 0,
+         "invalid reply from ollama: message.content is a number, not a string"},
+        {"content an object", 200, "{\"message\":{\"content\":{}},\"done\":true}",
+         LLEVAL_REPLY_RETRY, NULL, 0, 0, 0, "message.content is an object, not a string"},
+        {"content an array", 200, "{\"message\":{\"content\":[1]},\"done\":true}",
+         LLEVAL_REPLY_RETRY, NULL, 0, 0, 0, "message.content is an array, not a string"},
+        {"message a string", 200, "{\"message\":\"Paris\",\"done\":true}", LLEVAL_REPLY_RETRY, NULL,
+         0, 0, 0, "message is a string, not an object"},
+        {"response a number", 200, "{\"response\":7,\"done\":true}", LLEVAL_REPLY_RETRY, NULL, 0, 0,
+         0, "response is a number, not a string"},
+        {"bad piece inside a stream", 200,
+         "{\"message\":{\"content\":\"Pa\"},\"done\":false}\n"
+         "{\"message\":{\"content\":5},\"done\":true}\n",
+         LLEVAL_REPLY_RETRY, NULL, 0, 0, 0, "message.content is a number"},
+        {"null content is an empty answer", 200,
+         "{\"message\":{\"role\":\"assistant\",\"content\":null},\"done\":true}", LLEVAL_REPLY_OK,
+         "", LLEVAL_FINISH_STOP, -1, -1, NULL},
+    };
+    static const enum lleval_engine_kind chat_kinds[] = {LLEVAL_ENGINE_OPENAI,
+                                                         LLEVAL_ENGINE_LLAMACPP};
+    struct lleval_config cfg;
+    struct lleval_engine *e;
+    (void)state;
+    for (size_t k = 0; k < LLEVAL_ARRAY_SIZE(chat_kinds); k++) {
+        open_engine(&e, &cfg, chat_kinds[k], "http://127.0.0.1:1/v1", NULL);
+        run_reply_cases(e, chat_cases, LLEVAL_ARRAY_SIZE(chat_cases));
+        lleval_engine_close(e);
+    }
+    open_engine(&e, &cfg, LLEVAL_ENGINE_OLLAMA, "http://127.0.0.1:11434", NULL);
+    run_reply_cases(e, ollama_cases, LLEVAL_ARRAY_SIZE(ollama_cases));
+    lleval_engine_close(e);
+}
+
+/* Parse errors reach users in plain words, never jansson's own texts (its
+ * flag names, the bytes it quotes near the error), and keep line:column: in
+ * reply bodies and in JSON files. */
+static void test_json_messages(void **state)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"a\": \"x\\u0000y\"}", "contains a NUL character (\\u0000)"},
+        {"hello", "is not JSON: expected an object or a list"},
+        {"", "is empty"},
+        {"{\"a\": 1} trailing", "has more text after the JSON value"},
+        {"{\"a\": ", "ends too early"},
+        {"{\"a\": 1, \"a\": 2}", "has a duplicate key"},
+        {"{\"a\" 1}", "expected ':' after a key"},
+        {"{\"a\": [1 2]}", "expected ',' or ']'"},
+        {"{\"a\": 1 \"b\": 2}", "expected ',' or '}'"},
+        {"{a: 1}", "expected a quoted key or '}'"},
+        {"{\"a\": tru}", "not JSON"},
+        {"{\"a\": \"x\\qy\"}", "invalid escape"},
+        {"{\"a\": 99999999999999999999999}", "number too large"},
+        {"{\"a\": \"\xff\"}", "not valid UTF-8"},
+        {"{\"a\": \"line\nbreak\"}", "has a line break inside a string"},
+        {"{\"a\": \"bell\x07\"}", "has a control character inside a string"},
+    };
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        json_error_t jerr;
+        json_t *j = json_loadb(cases[i].text, strlen(cases[i].text), JSON_REJECT_DUPLICATES, &jerr);
+        const char *plain;
+        assert_null(j);
+        plain = lleval_json_error_text(&jerr);
+        if (!strstr(plain, cases[i].want)) {
+            print_error("'%s': jansson says \"%s\", mapped to \"%s\", want \"%s\"\n", cases[i].text,
+                        jerr.text, plain, cases[i].want);
+            fail();
+        }
+        /* the same through a file: path:line:column kept, no jansson text */
+        {
+            struct lleval_err err = LLEVAL_ERR_INIT;
+            char *p = tu_write(dir, "bad.json", cases[i].text);
+            char *where = lleval_xasprintf("%s:%d:%d: invalid JSON: ", p, jerr.line, jerr.column);
+            assert_null(lleval_json_load_file(p, &err));
+            tu_assert_contains(err.msg, where);
+            tu_assert_contains(err.msg, cases[i].want);
+            assert_null(strstr(err.msg, "JSON_ALLOW_NUL"));
+            assert_null(strstr(err.msg, " near "));
+            free(where);
+            free(p);
+        }
+    }
+    {
+        /* a reply body: the bytes near the error (here a key) are not quoted */
+        char why[200];
+        assert_null(json_decode("{\"k\": " KEY "}", why, sizeof(why)));
+        assert_null(strstr(why, KEY));
+        assert_null(strstr(why, " near "));
+        tu_assert_contains(why, "(line 1, column");
+        assert_null(json_decode("", why, sizeof(why)));
+        tu_assert_contains(why, "the body is empty");
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* ---- llamacpp ----------------------------------------------------------------------------- */
 
 /* captured from llama-server (node-llama-cpp 3.21.1's llama.cpp) with a tiny random model */
@@ -1223,6 +1362,8 @@ int main(void)
         cmocka_unit_test(test_error_text_cut),
         cmocka_unit_test(test_ollama_request),
         cmocka_unit_test(test_ollama_replies),
+        cmocka_unit_test(test_invalid_replies),
+        cmocka_unit_test(test_json_messages),
         cmocka_unit_test(test_llamacpp_request),
         cmocka_unit_test(test_llamacpp_replies),
         cmocka_unit_test(test_openai_request),

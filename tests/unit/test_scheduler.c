@@ -52,7 +52,13 @@ struct srv {
     long requests; /* chat requests read */
     long answered; /* replies written */
     long per_key[MAX_KEYS];
+    double first_at[MAX_KEYS], second_at[MAX_KEYS]; /* when attempts 1 and 2 arrived */
+    long lock_round[MAX_KEYS]; /* "lock:" replies: chunks sent (LOCK_DONE once finished) */
+    int lock_n;                /* how many "lock:" replies take part */
 };
+
+#define LOCK_DONE  (1L << 30)
+#define LOCK_CHUNK (64 * 1024)
 
 static double now_s(void)
 {
@@ -86,15 +92,82 @@ static bool send_all(int fd, const char *p, size_t n)
     return true;
 }
 
-static void send_reply(int fd, int status, const char *body)
+static void send_reply_h(int fd, int status, const char *extra, const char *body)
 {
-    char head[256];
+    char head[512];
     int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n%s"
                      "Content-Length: %zu\r\n\r\n",
-                     status, strlen(body));
+                     status, extra, strlen(body));
     if (send_all(fd, head, (size_t)n))
         send_all(fd, body, strlen(body));
+}
+
+static void send_reply(int fd, int status, const char *body)
+{
+    send_reply_h(fd, status, "", body);
+}
+
+/* Whether every "lock:" reply has sent at least round chunks (or finished);
+ * waits for that up to 10 s. Called with s->mu held. */
+static void lock_wait(struct srv *s, long round)
+{
+    struct timespec ts;
+    deadline_ts(&ts, 10.0);
+    for (;;) {
+        int behind = 0;
+        for (int k = 0; k < MAX_KEYS; k++)
+            if (k < s->lock_n && s->lock_round[k] < round)
+                behind++;
+        if (!behind || s->stopping || pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
+            return;
+    }
+}
+
+/* A valid chat reply whose content is <size> 'a's, its first attempt sent in
+ * 64 KiB chunks in lock step with the other "lock:" replies (keys 0 ..
+ * lock_n-1): no reply ends before every one has sent all but its last chunk,
+ * so the client holds all of them at once. Later attempts go at once. */
+static void send_lock_reply(struct srv *s, int fd, long key, long attempt, size_t size)
+{
+    struct lleval_sb b = LLEVAL_SB_INIT;
+    char head[256];
+    size_t off = 0;
+    long round = 0;
+    bool ok;
+    lleval_sb_adds(&b, "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                       "\"content\":\"");
+    for (size_t i = 0; i < size; i++)
+        lleval_sb_addch(&b, 'a');
+    lleval_sb_adds(&b, "\"},\"finish_reason\":\"stop\"}]}");
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 200 X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+             b.len);
+    ok = send_all(fd, head, strlen(head));
+    while (ok && off < b.len) {
+        size_t k = b.len - off < LOCK_CHUNK ? b.len - off : LOCK_CHUNK;
+        if (attempt == 1 && key < s->lock_n) {
+            pthread_mutex_lock(&s->mu);
+            lock_wait(s, round);
+            pthread_mutex_unlock(&s->mu);
+        }
+        ok = send_all(fd, b.buf + off, k);
+        off += k;
+        round++;
+        if (attempt == 1 && key < s->lock_n) {
+            pthread_mutex_lock(&s->mu);
+            s->lock_round[key] = ok && off < b.len ? round : LOCK_DONE;
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    if (attempt == 1 && key >= 0 && key < s->lock_n) {
+        pthread_mutex_lock(&s->mu);
+        s->lock_round[key] = LOCK_DONE;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    lleval_sb_release(&b);
 }
 
 /* Waits (polling in 20 ms steps) until fd is readable; false once the server stops. */
@@ -188,8 +261,13 @@ static void serve_chat(struct srv *s, int fd, const char *body, bool *close_conn
 
     pthread_mutex_lock(&s->mu);
     s->requests++;
-    if (key >= 0 && key < MAX_KEYS)
+    if (key >= 0 && key < MAX_KEYS) {
         attempt = ++s->per_key[key];
+        if (attempt == 1)
+            s->first_at[key] = now_s();
+        else if (attempt == 2)
+            s->second_at[key] = now_s();
+    }
     s->in_flight++;
     if (s->in_flight > s->max_in_flight)
         s->max_in_flight = s->in_flight;
@@ -234,6 +312,28 @@ static void serve_chat(struct srv *s, int fd, const char *body, bool *close_conn
         lleval_sb_adds(&b, "\",\"type\":\"x\",\"code\":null}}");
         send_reply(fd, 400, b.buf);
         lleval_sb_release(&b);
+        return;
+    }
+    if (!strncmp(mode, "lock:", 5)) {
+        send_lock_reply(s, fd, key, attempt, (size_t)strtol(mode + 5, NULL, 10));
+        *close_conn = true;
+        return;
+    }
+    if (!strncmp(mode, "ra:", 3) && attempt == 1) {
+        /* "ra:<seconds>" or "ra:date+<seconds>": a 429 with that Retry-After
+         * to the first attempt */
+        char extra[128];
+        if (!strncmp(mode + 3, "date+", 5)) {
+            time_t t = time(NULL) + strtol(mode + 8, NULL, 10);
+            struct tm tm;
+            char date[64];
+            gmtime_r(&t, &tm);
+            strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+            snprintf(extra, sizeof(extra), "Retry-After: %s\r\n", date);
+        } else {
+            snprintf(extra, sizeof(extra), "Retry-After: %s\r\n", mode + 3);
+        }
+        send_reply_h(fd, 429, extra, "{\"error\":{\"message\":\"slow down\"}}");
         return;
     }
     if (!strncmp(mode, "huge:", 5)) {
@@ -595,7 +695,7 @@ static void test_retries(void **state)
         {"429:3", true, 4, NULL, 200},
         {"502", false, 4, "http_502", 502},
         {"malformed:1", true, 2, NULL, 200},
-        {"malformed:9", false, 4, "http_200", 200},
+        {"malformed:9", false, 4, "invalid_reply", 200},
         {"400", false, 1, "http_400", 400},
         {"401", false, 1, "http_401", 401},
         {"404", false, 1, "http_404", 404},
@@ -1011,6 +1111,127 @@ static void test_opts_default(void **state)
     assert_true(o.backoff_base_s > 0 && o.backoff_base_s <= o.backoff_max_s);
     assert_true(o.tick_ms > 0);
     assert_null(o.revive);
+    /* the reply budget does not grow with the slots */
+    assert_true(o.max_reply_bytes > 0 && o.max_reply_bytes <= o.reply_budget_bytes);
+    assert_true(o.reply_budget_bytes <= (size_t)256 << 20);
+    assert_true(o.retry_after_max_s > 0 && o.retry_after_max_s <= 60);
+}
+
+/* Retry-After on a 429 (both forms) delays the retry by at least that long (a
+ * lower bound: deterministic), a huge one is capped at retry_after_max_s, and
+ * the backoff (here short) never shortens it. */
+static void test_retry_after(void **state)
+{
+    static const struct {
+        const char *mode;
+        double min_gap, max_gap; /* between the first and the second attempt */
+    } cases[] = {
+        {"ra:1", 1.0, 30.0},
+        {"ra:date+2", 0.95, 30.0}, /* second granularity: at least 1 s */
+        {"ra:100000", 1.5, 30.0},  /* capped at 1.5 s below */
+        {"ra:0", 0.0, 30.0},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        const char *modes[1] = {cases[c].mode};
+        struct srv s;
+        struct run *r = lleval_xcalloc(1, sizeof(*r));
+        struct lleval_sched_opts o;
+        struct lleval_sched_stats st;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        struct lleval_result_view v;
+        double gap;
+        srv_start(&s, 0);
+        r->modes = modes;
+        r->n_modes = 1;
+        r->njobs = 1;
+        fast_opts(&o, 1);
+        o.retry_after_max_s = 1.5;
+        assert_int_equal(sched(s.url, r, &o, &st, &err), 0);
+        srv_stop(&s);
+        assert_int_equal(s.per_key[0], 2);
+        assert_int_equal(lleval_result_decode(r->lines[0], &v, &err), 0);
+        assert_true(v.ok);
+        gap = s.second_at[0] - s.first_at[0];
+        if (gap < cases[c].min_gap || gap > cases[c].max_gap) {
+            print_error("%s: retried after %.3f s, want %.2f .. %.2f\n", cases[c].mode, gap,
+                        cases[c].min_gap, cases[c].max_gap);
+            fail();
+        }
+        run_release(r);
+        free(r);
+    }
+}
+
+/* The replies in flight share one memory budget, whatever the slots: four
+ * 1 MiB replies received at once (in lock step) against a 2.5 MiB budget.
+ * What would pass the budget stops its attempt, which is retried; all four
+ * end answered, and the bytes held never passed the budget. */
+static void test_reply_budget(void **state)
+{
+    static const char *const modes[] = {"lock:1048576"};
+    const size_t budget = (size_t)5 << 19; /* 2.5 MiB */
+    struct srv s;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_opts o;
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    srv_start(&s, 4);
+    s.lock_n = 4;
+    r->modes = modes;
+    r->n_modes = 1;
+    r->njobs = 4;
+    fast_opts(&o, 4);
+    o.max_retries = 20;
+    o.reply_budget_bytes = budget;
+    assert_int_equal(sched(s.url, r, &o, &st, &err), 0);
+    srv_stop(&s);
+    if (st.reply_bytes_peak > budget || st.retries < 1 || st.ok != 4) {
+        print_error("peak %zu (budget %zu), retries %zu, ok %zu\n", st.reply_bytes_peak, budget,
+                    st.retries, st.ok);
+        fail();
+    }
+    assert_int_equal(st.reply_bytes, 0);
+    for (size_t i = 0; i < 4; i++) {
+        struct lleval_result_view v;
+        assert_int_equal(r->delivered[i], 1);
+        assert_int_equal(lleval_result_decode(r->lines[i], &v, &err), 0);
+        assert_true(v.ok);
+        assert_int_equal(strlen(v.content), 1048576);
+    }
+    run_release(r);
+    free(r);
+}
+
+/* With the budget below one reply, a reply is refused by the budget on every
+ * attempt and ends as reply_too_large after its retries. */
+static void test_reply_budget_exhausted(void **state)
+{
+    static const char *const modes[] = {"lock:300000"};
+    struct srv s;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_opts o;
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_result_view v;
+    (void)state;
+    srv_start(&s, 0);
+    r->modes = modes;
+    r->n_modes = 1;
+    r->njobs = 1;
+    fast_opts(&o, 1);
+    o.max_retries = 2;
+    o.max_reply_bytes = (size_t)1 << 20;
+    o.reply_budget_bytes = (size_t)1 << 17; /* 128 KiB: the per-reply cap drops to it */
+    assert_int_equal(sched(s.url, r, &o, &st, &err), 0);
+    srv_stop(&s);
+    assert_int_equal(lleval_result_decode(r->lines[0], &v, &err), 0);
+    assert_true(v.failed);
+    assert_string_equal(v.error_code, "reply_too_large");
+    assert_true(st.reply_bytes_peak <= ((size_t)1 << 17));
+    run_release(r);
+    free(r);
 }
 
 int main(void)
@@ -1025,6 +1246,9 @@ int main(void)
         cmocka_unit_test(test_stop_signal),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_reply_cap),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_reply_budget),
+        cmocka_unit_test(test_reply_budget_exhausted),
         cmocka_unit_test(test_last_error_cut),
         cmocka_unit_test(test_source_and_sink_errors),
     };

@@ -79,6 +79,10 @@ char *lleval_http_error_text(const char *body, size_t len, const char *key);
  */
 json_t *lleval_http_json_decode(const char *body, size_t len, char *why, size_t size);
 
+/* What a JSON value is, for messages: "a number", "an object", "an array",
+ * "true", "false", "null", "a string", or "missing" for NULL. Static. */
+const char *lleval_http_json_kind(const json_t *v);
+
 /* Returns an owned, valid UTF-8 copy of a JSON string value (NUL bytes become
  * U+FFFD), or NULL when v is not a string. */
 char *lleval_http_json_text(const json_t *v);

@@ -2,7 +2,8 @@
  * The request scheduler: one thread drives libcurl's multi interface with at
  * most N requests in flight, connection reuse, a per-request timeout, retries
  * with exponential backoff and jitter (connection errors, timeouts, 429, 5xx;
- * never other 4xx), and a tick callback for progress, telemetry and stop
+ * never other 4xx; a Retry-After is honored, bounded), a memory budget for
+ * the replies in flight, and a tick callback for progress, telemetry and stop
  * checks. Engines without HTTP (dry) go through the same loop.
  */
 #ifndef LLEVAL_SCHEDULER_H
@@ -44,6 +45,19 @@ struct lleval_sched_opts {
      * is back (a managed llama-server was restarted), so the count starts
      * again. NULL: give up as "engine unreachable". */
     bool (*revive)(void *ud);
+    /* Reply memory. One reply may hold at most max_reply_bytes (64 MiB; a
+     * bigger one fails its request as reply_too_large, never retried); all
+     * the replies being received or waiting to be parsed together hold at most
+     * reply_budget_bytes (256 MiB, whatever max_in_flight is): a reply that
+     * would pass it stops that attempt, which is retried like a transient
+     * failure (its retries used up: reply_too_large). max_reply_bytes is
+     * lowered to the budget when above it. 0: the default. */
+    size_t max_reply_bytes;
+    size_t reply_budget_bytes;
+    /* A 429 or 503 reply's Retry-After (seconds or an HTTP-date) delays that
+     * job's retry to at least that long, at most retry_after_max_s (60), and
+     * never less than the backoff. */
+    double retry_after_max_s;
 };
 void lleval_sched_opts_default(struct lleval_sched_opts *o);
 
@@ -56,6 +70,8 @@ struct lleval_sched_stats {
     size_t max_in_flight_seen;
     long prompt_tokens, completion_tokens;
     long consecutive_connect_failures;
+    size_t reply_bytes;      /* reply bytes held now (received, not yet parsed) */
+    size_t reply_bytes_peak; /* the most held at once: at most reply_budget_bytes */
     double started;      /* lleval_monotonic() at start */
     double elapsed;
     char last_error[256];

@@ -24,7 +24,14 @@ int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb);
 
 /* Writes j pretty-printed to path atomically. */
 int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_err *err);
-/* Loads a JSON file; the error names path:line:column. Returns owned json or NULL. */
+/* Loads a JSON file; the error names path:line:column and says what is wrong
+ * in plain words (lleval_json_error_text()). Returns owned json or NULL. */
+json_t *lleval_json_load_file(const char *path, struct lleval_err *err);
+/* What a jansson parse error means, in plain words without jansson's own
+ * texts (flags, the bytes quoted near the error: they may be secrets):
+ * "contains a NUL character (\\u0000)", "is not JSON: expected an object or a
+ * list", "has text after the JSON value", ... Returns a static string. */
+const char *lleval_json_error_text(const json_error_t *jerr);
 json_t *lleval_json_load_file(const char *path, struct lleval_err *err);
 
 /*
