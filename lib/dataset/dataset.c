@@ -284,7 +284,7 @@ json_t *lleval_ds_parse_line(const char *path, long line, const char *text, size
     if (!j) {
         lleval_err_set(err, LLEVAL_EINVAL,
                        "%s:%ld:%d: invalid JSON: %s; each line must be one JSON object", path, line,
-                       jerr.column > 0 ? jerr.column : 1, jerr.text);
+                       jerr.column > 0 ? jerr.column : 1, lleval_json_error_text(&jerr));
         return NULL;
     }
     if (!json_is_object(j)) {

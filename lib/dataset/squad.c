@@ -251,7 +251,7 @@ int lleval_ds_import_squad(struct lleval_ds_builder *b, struct lleval_err *err)
     }
     if (!root) {
         rc = lleval_err_set(err, LLEVAL_EINVAL, "%s:%d:%d: invalid JSON: %s", c.path, jerr.line,
-                            jerr.column, jerr.text);
+                            jerr.column, lleval_json_error_text(&jerr));
         goto out;
     }
     c.loc.buf = raw.buf;

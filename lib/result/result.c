@@ -9,6 +9,7 @@
 #include "lleval/engine/engine.h"
 #include "lleval/platform/platform.h"
 #include "lleval/result/result.h"
+#include "lleval/util/json.h"
 #include "lleval/util/util.h"
 
 json_t *lleval_result_line(const char *custom_id, const char *engine_name,
@@ -273,7 +274,7 @@ int lleval_result_decode_text(const char *text, size_t len, json_t **json,
     *json = json_loadb(text, len, 0, &je);
     if (!*json) {
         view_init(v);
-        return lleval_err_set(err, LLEVAL_EINVAL, "result line: not JSON: %s", je.text);
+        return lleval_err_set(err, LLEVAL_EINVAL, "result line: not JSON: %s", lleval_json_error_text(&je));
     }
     return lleval_result_decode(*json, v, err);
 }
