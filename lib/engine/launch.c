@@ -6,6 +6,7 @@
  * Processes, ports and paths go through the platform layer (platform.h):
  * this file has no OS calls of its own.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct lleval_launch {
     char *binary;
     char *log_path;
     char *pid_path;
+    char *identity_path; /* "<pid> <start id>" of the server, for the orphan check */
     long health_timeout_s;
     long pid; /* 0: none runs */
     int port;
@@ -211,35 +213,47 @@ static void kill_server(struct lleval_launch *l)
     l->pid = 0;
 }
 
+/* Reads "<pid> <start id>" from the identity file; false when there is none
+ * or it is not that. */
+static bool read_identity(const char *path, struct lleval_proc_id *id)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    char *end;
+    bool ok = false;
+    if (!lleval_read_file(path, &sb, 64, NULL)) {
+        char *space = strchr(sb.buf, ' ');
+        lleval_sb_rtrim(&sb);
+        if (space) {
+            *space = '\0';
+            errno = 0;
+            id->start = strtoull(space + 1, &end, 10);
+            ok = end != space + 1 && !*end && !errno &&
+                 !lleval_parse_long(sb.buf, 2, 1L << 30, &id->pid);
+        }
+    }
+    lleval_sb_release(&sb);
+    return ok;
+}
+
 /*
- * A server that a killed lleval left behind (its pid file names a live
- * process running our binary): stop it, so runs do not pile up servers.
- * Where the platform cannot tell a process's program name
- * (lleval_proc_argv0), the file is just removed.
+ * A server that an earlier lleval left behind: one started before
+ * LLEVAL_SPAWN_DIE_WITH_PARENT, or on a platform without it. Its identity
+ * file names it by pid and start id, so only that very process is stopped,
+ * never an unrelated one that got its pid since; a file without a start id
+ * (older lleval) names nothing. The files are removed either way.
  */
 static void stop_orphan(struct lleval_launch *l)
 {
-    struct lleval_sb sb = LLEVAL_SB_INIT;
-    long pid = 0;
-    if (lleval_read_file(l->pid_path, &sb, 64, NULL)) {
-        lleval_sb_release(&sb);
-        return;
+    struct lleval_proc_id id;
+    if (read_identity(l->identity_path, &id) && id.pid != lleval_getpid() &&
+        lleval_proc_is_alive(&id)) {
+        char line[160];
+        snprintf(line, sizeof(line), "stopping llama-server pid %ld left by an earlier lleval",
+                 id.pid);
+        log_line(l, line, NULL);
+        lleval_proc_terminate_other(&id, STOP_GRACE_MS);
     }
-    lleval_sb_rtrim(&sb);
-    if (!lleval_parse_long(sb.buf, 2, 1L << 30, &pid) && pid != lleval_getpid() &&
-        lleval_pid_alive(pid)) {
-        struct lleval_sb cmd = LLEVAL_SB_INIT;
-        if (!lleval_proc_argv0(pid, &cmd) &&
-            (!strcmp(cmd.buf, l->binary) || lleval_str_ends_with(cmd.buf, "/" SERVER_NAME))) {
-            char line[160];
-            snprintf(line, sizeof(line), "stopping llama-server pid %ld left by an earlier lleval",
-                     pid);
-            log_line(l, line, NULL);
-            lleval_proc_terminate_other(pid, STOP_GRACE_MS);
-        }
-        lleval_sb_release(&cmd);
-    }
-    lleval_sb_release(&sb);
+    remove(l->identity_path);
     remove(l->pid_path);
 }
 
@@ -282,9 +296,11 @@ static int spawn_server(struct lleval_launch *l, int port, long *offset, struct 
     *offset = file_size(l->log_path);
 
     /* its own process group: a Ctrl-C in the terminal stops lleval, which
-     * settles its requests and then stops the server itself */
-    rc = lleval_proc_spawn(l->binary, argv, l->log_path,
-                           LLEVAL_SPAWN_APPEND_LOG | LLEVAL_SPAWN_OWN_GROUP, &pid, err);
+     * settles its requests and then stops the server itself; and it dies
+     * with lleval, however lleval ends (this is lleval's only thread) */
+    rc = lleval_proc_spawn(
+        l->binary, argv, l->log_path,
+        LLEVAL_SPAWN_APPEND_LOG | LLEVAL_SPAWN_OWN_GROUP | LLEVAL_SPAWN_DIE_WITH_PARENT, &pid, err);
     if (rc) {
         if (err)
             err->code = LLEVAL_EENGINE; /* the message says why */
@@ -296,9 +312,16 @@ static int spawn_server(struct lleval_launch *l, int port, long *offset, struct 
     l->starts++;
     snprintf(l->base_url, sizeof(l->base_url), "http://127.0.0.1:%d", port);
     {
-        char line[32];
-        int n = snprintf(line, sizeof(line), "%ld\n", pid);
+        /* the identity first: the pid alone names no process for sure */
+        struct lleval_proc_id id;
         struct lleval_err ignore = LLEVAL_ERR_INIT;
+        char line[64];
+        int n;
+        if (!lleval_proc_identify(pid, &id)) { /* our unreaped child: the pid is its own */
+            n = snprintf(line, sizeof(line), "%ld %llu\n", pid, (unsigned long long)id.start);
+            lleval_write_file_atomic(l->identity_path, line, (size_t)n, &ignore);
+        }
+        n = snprintf(line, sizeof(line), "%ld\n", pid);
         lleval_write_file_atomic(l->pid_path, line, (size_t)n, &ignore);
     }
 out:
@@ -433,6 +456,8 @@ int lleval_launch_start(const struct lleval_config *cfg, const char *log_path,
         l->pid_path = lleval_xasprintf("%.*s.pid", (int)(strlen(log_path) - 4), log_path);
     else
         l->pid_path = lleval_xasprintf("%s.pid", log_path);
+    l->identity_path =
+        lleval_xasprintf("%.*s.identity", (int)(strlen(l->pid_path) - 4), l->pid_path);
     l->health_timeout_s = health_timeout_s > 0 ? health_timeout_s : LLEVAL_LAUNCH_HEALTH_TIMEOUT_S;
     stop_orphan(l);
     rc = bring_up(l, 0, err);
@@ -530,8 +555,11 @@ void lleval_launch_stop(struct lleval_launch *l)
     }
     if (l->pid_path)
         remove(l->pid_path);
+    if (l->identity_path)
+        remove(l->identity_path);
     free(l->binary);
     free(l->log_path);
     free(l->pid_path);
+    free(l->identity_path);
     free(l);
 }

@@ -1,24 +1,22 @@
 /*
- * The platform layer (POSIX; fs.h and platform.h declare it): files, atomic
- * writes, directories and their sorted listings, append-only files,
- * processes (spawn, poll, wait, terminate), lock files holding a pid, where
- * llama.cpp's tools live, a free loopback port, clocks, dynamic libraries and
- * host facts (/proc) for telemetry. No other file calls these OS interfaces,
- * so a Windows port replaces this one file (the loader already has its
- * branch).
+ * The platform layer (POSIX; fs.h and platform.h declare it), part 1: files,
+ * atomic writes, directories and their sorted listings, append-only files,
+ * where llama.cpp's tools live, a free loopback port, clocks, dynamic
+ * libraries, host facts (/proc) for telemetry and the stop signals.
+ * Processes, process identities and lock files are in posix_proc.c. No other
+ * file calls these OS interfaces, so a Windows port replaces these two files
+ * (the loader already has its branch).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef _WIN32
@@ -28,8 +26,6 @@
 #endif
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
-
-extern char **environ;
 
 /* ---- files and directories ------------------------------------------------------ */
 
@@ -396,253 +392,6 @@ const char *lleval_fmt_utc(char *buf, size_t size, double t)
     gmtime_r(&secs, &tm);
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
-}
-
-/* ---- processes ------------------------------------------------------------------ */
-
-long lleval_getpid(void)
-{
-    return (long)getpid();
-}
-
-bool lleval_pid_alive(long pid)
-{
-    if (pid <= 0)
-        return false;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
-}
-
-void lleval_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) && errno == EINTR)
-        ;
-}
-
-int lleval_proc_spawn(const char *binary, char *const argv[], const char *log_path, unsigned flags,
-                      long *pid_out, struct lleval_err *err)
-{
-    int log_flags = O_WRONLY | O_CREAT | (flags & LLEVAL_SPAWN_APPEND_LOG ? O_APPEND : O_TRUNC);
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    pid_t pid;
-    int rc;
-
-    *pid_out = 0;
-    if (posix_spawn_file_actions_init(&fa))
-        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': out of memory", binary);
-    if (posix_spawnattr_init(&attr)) {
-        posix_spawn_file_actions_destroy(&fa);
-        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': out of memory", binary);
-    }
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log_path, log_flags, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    if (flags & LLEVAL_SPAWN_OWN_GROUP) {
-        sigset_t none, defaults;
-        posix_spawnattr_setpgroup(&attr, 0);
-        sigemptyset(&none);
-        posix_spawnattr_setsigmask(&attr, &none);
-        sigemptyset(&defaults);
-        sigaddset(&defaults, SIGINT);
-        sigaddset(&defaults, SIGTERM);
-        sigaddset(&defaults, SIGHUP);
-        sigaddset(&defaults, SIGPIPE);
-        posix_spawnattr_setsigdefault(&attr, &defaults);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
-    }
-    rc = posix_spawn(&pid, binary, &fa, &attr, argv, environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc)
-        return lleval_err_set(err, LLEVAL_EIO, "cannot start '%s': %s", binary, strerror(rc));
-    *pid_out = (long)pid;
-    return 0;
-}
-
-static void exit_from_status(int status, struct lleval_proc_exit *ex)
-{
-    ex->signaled = WIFSIGNALED(status);
-    ex->code = ex->signaled ? WTERMSIG(status) : WIFEXITED(status) ? WEXITSTATUS(status) : status;
-}
-
-int lleval_proc_poll(long pid, struct lleval_proc_exit *ex)
-{
-    int status = 0;
-    pid_t r = -1;
-    /* pid <= 0 would wait for any child */
-    while (pid > 0 && (r = waitpid((pid_t)pid, &status, WNOHANG)) < 0 && errno == EINTR)
-        ;
-    if (r == 0)
-        return 0;
-    if (r < 0) {
-        ex->signaled = false;
-        ex->code = 0;
-        return 2;
-    }
-    exit_from_status(status, ex);
-    return 1;
-}
-
-/* Blocking waitpid that survives signals; 0, or -1 with errno set. */
-static int wait_child(long pid, struct lleval_proc_exit *ex)
-{
-    int status = 0;
-    if (pid <= 0) {
-        errno = ECHILD; /* not one child: waitpid would take any */
-        return -1;
-    }
-    while (waitpid((pid_t)pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
-    }
-    exit_from_status(status, ex);
-    return 0;
-}
-
-int lleval_proc_wait(long pid, struct lleval_proc_exit *ex, struct lleval_err *err)
-{
-    if (wait_child(pid, ex))
-        return lleval_err_set(err, LLEVAL_EIO, "cannot wait for process %ld: %s", pid,
-                              strerror(errno));
-    return 0;
-}
-
-int lleval_proc_run(const char *binary, char *const argv[], const char *log_path, unsigned flags,
-                    struct lleval_proc_exit *ex, struct lleval_err *err)
-{
-    long pid;
-    int rc = lleval_proc_spawn(binary, argv, log_path, flags, &pid, err);
-    if (rc)
-        return rc;
-    if (wait_child(pid, ex))
-        return lleval_err_errno(err, "cannot wait for", binary);
-    return 0;
-}
-
-/* Sends sig to pid's process group, or to pid alone when it leads none. */
-static void signal_group(pid_t pid, int sig)
-{
-    if (kill(-pid, sig) && errno == ESRCH)
-        kill(pid, sig);
-}
-
-/* Waits up to ms for child pid to exit; returns true when it was reaped. */
-static bool reap_within(pid_t pid, long ms)
-{
-    double deadline = lleval_monotonic() + (double)ms / 1000.0;
-    for (;;) {
-        int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid || (r < 0 && errno == ECHILD))
-            return true;
-        if (lleval_monotonic() >= deadline)
-            return false;
-        lleval_sleep_ms(20);
-    }
-}
-
-void lleval_proc_terminate(long pid, long grace_ms)
-{
-    int status;
-    if (pid <= 0)
-        return;
-    signal_group((pid_t)pid, SIGTERM);
-    if (!reap_within((pid_t)pid, grace_ms)) {
-        signal_group((pid_t)pid, SIGKILL);
-        while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    }
-}
-
-void lleval_proc_terminate_other(long pid, long grace_ms)
-{
-    if (pid <= 0)
-        return;
-    kill((pid_t)pid, SIGTERM);
-    for (long i = 0; i < grace_ms / 50 && lleval_pid_alive(pid); i++)
-        lleval_sleep_ms(50);
-    if (lleval_pid_alive(pid))
-        kill((pid_t)pid, SIGKILL);
-}
-
-const char *lleval_proc_describe(const struct lleval_proc_exit *ex, char *buf, size_t size)
-{
-    if (!ex->signaled)
-        snprintf(buf, size, "exit status %d", ex->code);
-    else
-        snprintf(buf, size, "killed by signal %d%s", ex->code,
-                 ex->code == SIGKILL   ? ", SIGKILL: the out-of-memory killer or a kill -9"
-                 : ex->code == SIGSEGV ? ", SIGSEGV: a crash"
-                 : ex->code == SIGABRT ? ", SIGABRT: an assertion failed"
-                                       : "");
-    return buf;
-}
-
-int lleval_proc_argv0(long pid, struct lleval_sb *out)
-{
-    struct lleval_sb cmd = LLEVAL_SB_INIT;
-    char path[64];
-    int rc = LLEVAL_EIO;
-    if (pid <= 0)
-        return LLEVAL_EIO;
-    /* NUL-separated arguments: the buffer reads as argv[0]. It is empty for
-     * a zombie, and for a moment while a process execs. */
-    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-    if (!lleval_read_file(path, &cmd, 1 << 16, NULL) && cmd.len && cmd.buf[0]) {
-        lleval_sb_adds(out, cmd.buf);
-        rc = 0;
-    }
-    lleval_sb_release(&cmd);
-    return rc;
-}
-
-/* ---- lock files ----------------------------------------------------------------- */
-
-long lleval_lock_owner(const char *path)
-{
-    struct lleval_sb sb = LLEVAL_SB_INIT;
-    long pid = 0;
-    if (!lleval_read_file(path, &sb, 64, NULL)) {
-        lleval_sb_rtrim(&sb);
-        if (lleval_parse_long(sb.buf, 1, 1L << 30, &pid))
-            pid = 0;
-    }
-    lleval_sb_release(&sb);
-    return pid;
-}
-
-int lleval_lock_acquire(const char *path, long *holder, struct lleval_err *err)
-{
-    *holder = 0;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        long pid;
-        if (fd >= 0) {
-            char buf[32];
-            int n = snprintf(buf, sizeof(buf), "%ld\n", lleval_getpid());
-            bool written = write(fd, buf, (size_t)n) == n;
-            if (close(fd) || !written)
-                return lleval_err_errno(err, "cannot write lock", path);
-            return 0;
-        }
-        if (errno != EEXIST)
-            return lleval_err_errno(err, "cannot create lock", path);
-        pid = lleval_lock_owner(path);
-        if (pid && pid != lleval_getpid() && lleval_pid_alive(pid)) {
-            *holder = pid;
-            return 1;
-        }
-        /* stale lock of a dead process: take it over */
-        unlink(path);
-    }
-    return lleval_err_set(err, LLEVAL_EIO, "cannot take the lock '%s'", path);
-}
-
-void lleval_lock_release(const char *path)
-{
-    unlink(path);
 }
 
 /* ---- programs and ports --------------------------------------------------------- */

@@ -174,7 +174,7 @@ static int load_old_manifest(struct run *r, struct lleval_err *err)
     return rc;
 }
 
-static int open_run_dir(struct run *r, struct lleval_err *err)
+static int open_run_dir(struct run *r, struct lleval_lock **lock, struct lleval_err *err)
 {
     const struct lleval_run_opts *o = r->o;
     long pid;
@@ -201,7 +201,12 @@ static int open_run_dir(struct run *r, struct lleval_err *err)
     r->lock_path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LOCK);
     r->stop_path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_STOP);
     r->batches_dir = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_BATCHES);
-    rc = lleval_lock_acquire(r->lock_path, &pid, err);
+    rc = lleval_lock_acquire(r->lock_path, lock, &pid, err);
+    if (rc == 1 && !pid)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "run '%s' is being run by another process; stop it with "
+                              "`lleval runs stop %s` or wait for it to finish",
+                              r->id, r->id);
     if (rc == 1)
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "run '%s' is being run by process %ld; stop it with "
@@ -211,7 +216,8 @@ static int open_run_dir(struct run *r, struct lleval_err *err)
         return rc;
     rc = load_old_manifest(r, err);
     if (rc) {
-        lleval_lock_release(r->lock_path);
+        lleval_lock_release(*lock);
+        *lock = NULL;
         return rc;
     }
     remove(r->stop_path); /* an old stop request does not stop a resumed run */
@@ -230,6 +236,7 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
                        struct lleval_run_result *res, struct lleval_err *err)
 {
     struct run r;
+    struct lleval_lock *lock = NULL;
     char *saved;
     int rc;
 
@@ -240,8 +247,9 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
     r.status = LLEVAL_RUN_RUNNING;
     r.started_at = lleval_now();
     lleval_manifest_init(&r.old);
-    rc = open_run_dir(&r, err);
+    rc = open_run_dir(&r, &lock, err);
     if (rc) {
+        lleval_lock_release(lock);
         free_run(&r);
         return rc;
     }
@@ -287,7 +295,7 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
                                           "predictions.csv"
                                         : "parse found results that do not match the requests",
                             res->failed, res->requests);
-    lleval_lock_release(r.lock_path);
+    lleval_lock_release(lock);
     free_run(&r);
     return rc;
 }

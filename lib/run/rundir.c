@@ -1,6 +1,6 @@
 /*
  * The run directory's layout, run ids, status words, steps, the effective
- * status (the lock's live-pid check) and the stop request (see rundir.h).
+ * status (whether the run's lock is held) and the stop request (see rundir.h).
  * The typed manifest.json and state.json are in manifest.c.
  */
 #include <stdio.h>
@@ -169,13 +169,21 @@ long lleval_run_lock_pid(const char *run_dir)
     return pid;
 }
 
+bool lleval_run_lock_held(const char *run_dir)
+{
+    char *lock = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_LOCK);
+    bool held = lleval_lock_is_held(lock);
+    free(lock);
+    return held;
+}
+
 enum lleval_run_status lleval_run_effective_status(const char *run_dir,
                                                    enum lleval_run_status recorded, long *pid_out)
 {
     long pid = lleval_run_lock_pid(run_dir);
     if (pid_out)
         *pid_out = pid;
-    if (pid && lleval_pid_alive(pid))
+    if (lleval_run_lock_held(run_dir))
         return LLEVAL_RUN_RUNNING;
     if (recorded == LLEVAL_RUN_RUNNING)
         return LLEVAL_RUN_STOPPED; /* its process is gone: a crash or kill -9 */
@@ -202,7 +210,7 @@ int lleval_run_request_stop(const char *runs_dir, const char *id, long *pid_out,
     }
     stop = lleval_run_file_path(dir, LLEVAL_RUN_FILE_STOP);
     pid = lleval_run_lock_pid(dir);
-    if (!pid || !lleval_pid_alive(pid)) {
+    if (!lleval_run_lock_held(dir)) {
         rc = lleval_err_set(err, LLEVAL_EINVAL,
                             "run '%s' is not running; resume it with `lleval runs resume %s`", id,
                             id);

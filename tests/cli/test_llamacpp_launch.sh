@@ -2,8 +2,8 @@
 # Integration: lleval starting the REAL llama-server itself (engine llamacpp with a
 # `launch:` section): the argv it builds (defaults and explicit keys), the log and
 # pid file, the URL kept out of config.resolved.yaml, the server stopped at the end
-# of a finished, an interrupted (SIGINT) and a failed run, a server orphaned by a
-# killed lleval stopped on resume, clear exit-3 errors for a missing model, a bad
+# of a finished, an interrupted (SIGINT) and a failed run (a killed lleval:
+# test_orphan.sh), clear exit-3 errors for a missing model, a bad
 # binary and a file llama-server cannot load (quoting its log), and a whole run on a
 # model made by `lleval synth-model`. Skips cleanly without llama-server.
 source "$(dirname "$0")/llama_lib.sh"
@@ -57,21 +57,7 @@ alive "$server" && not_ok "sigint: llama-server $server still runs" || ok "sigin
 expect_exit 0 "sigint: the run resumes and completes" -- "$LLEVAL" run --config i.yaml --run-id i -q
 check_results runs/i 10 && ok "sigint: every result exactly once" || not_ok "sigint: results"
 
-# ---- lleval killed (SIGKILL): its orphaned server is stopped when the run resumes -------------------
-"$LLEVAL" run --config i.yaml --run-id o --limit_items 10 >o.out 2>o.err &
-run_pid=$!
-bg_pids+=("$run_pid")
-wait_results "$(journal o)" 1 60 || not_ok "orphan: no answer within 60 s"
-orphan=$(cat runs/o/logs/llama-server.pid 2>/dev/null || true)
-kill_pid "$run_pid" KILL
-alive "$orphan" && ok "orphan: llama-server $orphan outlived the killed lleval" ||
-	not_ok "orphan: no orphaned server to test with"
-expect_exit 0 "orphan: the run resumes" -- "$LLEVAL" run --config i.yaml --run-id o -q
-expect_grep "stopping llama-server pid $orphan left by an earlier lleval" runs/o/logs/llama-server.log \
-	"orphan: the resume stopped the orphan"
-for _ in $(seq 1 50); do alive "$orphan" || break; sleep 0.1; done
-alive "$orphan" && not_ok "orphan: $orphan still runs" || ok "orphan: $orphan is gone"
-check_results runs/o 10 && ok "orphan: every result exactly once" || not_ok "orphan: results"
+# ---- lleval killed (SIGKILL): its server dies with it, and the orphan check: test_orphan.sh -----
 
 # ---- errors: exit 3 with a message that says what to do -----------------------------------------
 llama_config nm.yaml "" 8 "launch: {model: no/such/model.gguf}"

@@ -88,10 +88,11 @@ expect_exit 2 "unknown --to_step" -- "$LLEVAL" run --config eval.yaml --to_step 
 expect_exit 2 "misspelled flag" -- "$LLEVAL" run --config eval.yaml --max_concurent_jobs 2
 expect_grep "did you mean '--max-concurrent-jobs'" err.txt "suggests the flag"
 
-# a second lleval on a running run is refused (lock holds a live pid)
-mkdir -p runs/r5 && echo $$ >runs/r5/lock
+# a second lleval on a running run is refused (this shell holds its lock: flock(1), as lleval's)
+mkdir -p runs/r5 && exec 9>runs/r5/lock && flock -n 9 && echo $$ >&9
 expect_exit 2 "second process on a locked run refused" -- "$LLEVAL" run --config eval.yaml --run-id r5
 expect_grep "is being run by process $$" err.txt "names the pid holding the lock"
+exec 9>&-
 rm -rf runs/r5
 
 # runs list

@@ -2,15 +2,17 @@
  * Unit tests for the managed llama-server (launch.h): the argument vector,
  * finding the binary, free ports, and the process life cycle (start, health
  * wait, crash and restart, max_restarts, early exit quoting the log, a port
- * taken at bind time, a health timeout, stop) against a fake llama-server
- * written in Python, so no real server is needed. The real one is exercised
- * by tests/cli/test_llamacpp_*.sh.
+ * taken at bind time, a health timeout, stop, the orphan check by pid and
+ * start id) against a fake llama-server written in Python, so no real server
+ * is needed. The real one is exercised by tests/cli/test_llamacpp_*.sh and
+ * tests/cli/test_orphan.sh.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
 #include "lleval/config/config.h"
@@ -336,6 +338,99 @@ static void test_stop_reaps(void **state)
     fake_teardown(&f);
 }
 
+/* Waits up to 30 s for child pid to end; its raw status, or -1. */
+static int wait_status(pid_t pid)
+{
+    for (int i = 0; i < 3000; i++) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0)
+            return -1;
+        lleval_sleep_ms(10);
+    }
+    return -1;
+}
+
+/*
+ * The orphan check on start: a recorded server is stopped only when its pid
+ * AND start id match (the process recorded is still the one running). A
+ * /bin/sleep stands for the recorded process: with another start id in the
+ * identity file (the recorded one exited and an unrelated process got its
+ * pid) it is left alone; with its own, it is stopped and the log says so. A
+ * pid file alone (no identity) names nothing.
+ */
+static void test_orphan_identity(void **state)
+{
+    static const struct {
+        const char *what;
+        int start_delta; /* added to the process's real start id; -1: no identity file */
+        bool stopped;
+    } cases[] = {
+        {"another start id: a reused pid", 1, false},
+        {"a pid file without an identity", -1, false},
+        {"its own pid and start id", 0, true},
+    };
+    (void)state;
+    if (!have_python() || !lleval_is_executable("/bin/sleep"))
+        skip();
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        struct fake f;
+        struct lleval_launch *l = NULL;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        struct lleval_proc_id id, server;
+        struct lleval_proc_exit ex;
+        char *argv[] = {"sleep", "60", NULL}, line[64], want[96], *log, *idpath, *text;
+        long pid = 0;
+        fake_setup(&f, "", 3);
+        idpath = lleval_path_join(f.tmp, "llama-server.identity");
+        assert_int_equal(lleval_proc_spawn("/bin/sleep", argv, f.log, 0, &pid, &err), 0);
+        if (lleval_proc_identify(pid, &id)) {
+            lleval_proc_terminate(pid, 1000);
+            fake_teardown(&f);
+            free(idpath);
+            skip(); /* no identities on this platform */
+        }
+        snprintf(line, sizeof(line), "%ld\n", pid);
+        free(tu_write(f.tmp, "llama-server.pid", line));
+        if (cases[i].start_delta >= 0) {
+            snprintf(line, sizeof(line), "%ld %llu\n", pid,
+                     (unsigned long long)(id.start + (uint64_t)cases[i].start_delta));
+            free(tu_write(NULL, idpath, line));
+        }
+
+        assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), 0);
+        /* the new server's own identity replaced the old one */
+        assert_int_equal(lleval_proc_identify(lleval_launch_pid(l), &server), 0);
+        snprintf(line, sizeof(line), "%ld %llu\n", server.pid, (unsigned long long)server.start);
+        text = tu_read(idpath);
+        assert_non_null(text);
+        assert_string_equal(text, line);
+        free(text);
+        log = tu_read(f.log);
+        snprintf(want, sizeof(want), "stopping llama-server pid %ld left by an earlier lleval",
+                 pid);
+        if (cases[i].stopped) {
+            int status = wait_status((pid_t)pid);
+            if (status == -1 || !WIFSIGNALED(status))
+                fail_msg("%s: the recorded process was not stopped", cases[i].what);
+            tu_assert_contains(log, want);
+        } else {
+            if (lleval_proc_poll(pid, &ex) != 0)
+                fail_msg("%s: the process was touched", cases[i].what);
+            if (strstr(log, want))
+                fail_msg("%s: the log says it was stopped", cases[i].what);
+            lleval_proc_terminate(pid, 1000);
+        }
+        free(log);
+        lleval_launch_stop(l);
+        assert_false(lleval_path_exists(idpath)); /* removed at the stop */
+        free(idpath);
+        fake_teardown(&f);
+    }
+}
+
 static void test_early_exit_quotes_log(void **state)
 {
     struct fake f;
@@ -427,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_free_port),
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_stop_reaps),
+        cmocka_unit_test(test_orphan_identity),
         cmocka_unit_test(test_early_exit_quotes_log),
         cmocka_unit_test(test_bind_race_retried),
         cmocka_unit_test(test_health_timeout),

@@ -1,10 +1,11 @@
 /*
  * Unit tests for the platform layer (lib/platform/posix.c, platform.h + fs.h):
- * spawning, polling, waiting for and terminating processes; lock files
- * holding a pid; sorted directory listings; append-only files; the line
- * reader's offsets; finding executables and llama.cpp's cache directory; a
- * free loopback port; the stop signal count. The programs run are /bin/true, /bin/false,
- * /bin/echo and /bin/sleep (no shell).
+ * spawning, polling, waiting for and terminating processes; sorted directory
+ * listings; append-only files; the line reader's offsets; finding
+ * executables and llama.cpp's cache directory; a free loopback port; the
+ * stop signal count. The programs run are /bin/true, /bin/false, /bin/echo
+ * and /bin/sleep (no shell). Identities, dying with the parent and lock
+ * files: test_platform_proc.c.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -166,7 +167,11 @@ static void test_terminate(void **state)
         assert_int_equal(lleval_proc_poll(pid, &ex), 2);
     }
     lleval_proc_terminate(0, 10); /* no process: a no-op */
-    lleval_proc_terminate_other(-1, 10);
+    assert_false(lleval_proc_terminate_other(NULL, 10));
+    {
+        struct lleval_proc_id none = {-1, 0};
+        assert_false(lleval_proc_terminate_other(&none, 10));
+    }
     tu_rmtree(dir);
     free(log);
     free(dir);
@@ -261,64 +266,6 @@ static void test_list_dir(void **state)
     tu_rmtree(dir);
     free(missing);
     free(sub);
-    free(dir);
-}
-
-static void test_lock(void **state)
-{
-    char *dir = tu_tmpdir();
-    char *lock = lleval_path_join(dir, "lock");
-    char *log = lleval_path_join(dir, "sleep.log");
-    char *bad = lleval_path_join(dir, "no/such/dir/lock");
-    char *argv[] = {"sleep", "5", NULL};
-    char mine[32], other[32];
-    struct lleval_err err = LLEVAL_ERR_INIT;
-    long holder = -1, child = 0;
-    char *text;
-    (void)state;
-    NEED("/bin/sleep");
-
-    snprintf(mine, sizeof(mine), "%ld\n", lleval_getpid());
-    assert_int_equal(lleval_lock_owner(lock), 0); /* none yet */
-    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 0);
-    assert_int_equal(holder, 0);
-    text = tu_read(lock);
-    assert_string_equal(text, mine);
-    free(text);
-    assert_int_equal(lleval_lock_owner(lock), lleval_getpid());
-    /* our own pid in the lock: a leftover of this process, taken over */
-    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 0);
-
-    /* held by another live process: refused, and it is named */
-    assert_int_equal(lleval_proc_spawn("/bin/sleep", argv, log, 0, &child, &err), 0);
-    snprintf(other, sizeof(other), "%ld\n", child);
-    free(tu_write(NULL, lock, other));
-    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 1);
-    assert_int_equal(holder, child);
-    text = tu_read(lock);
-    assert_string_equal(text, other); /* untouched */
-    free(text);
-
-    /* its process dies: the lock is stale and taken over */
-    lleval_proc_terminate(child, 30000);
-    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 0);
-    assert_int_equal(lleval_lock_owner(lock), lleval_getpid());
-    lleval_lock_release(lock);
-    assert_false(lleval_path_exists(lock));
-    assert_int_equal(lleval_lock_owner(lock), 0);
-
-    /* garbage in the lock names no process: taken over */
-    free(tu_write(NULL, lock, "not a pid\n"));
-    assert_int_equal(lleval_lock_owner(lock), 0);
-    assert_int_equal(lleval_lock_acquire(lock, &holder, &err), 0);
-    lleval_lock_release(lock);
-
-    assert_int_equal(lleval_lock_acquire(bad, &holder, &err), LLEVAL_EIO);
-    tu_assert_contains(err.msg, "cannot create lock '");
-    tu_rmtree(dir);
-    free(bad);
-    free(log);
-    free(lock);
     free(dir);
 }
 
@@ -554,7 +501,6 @@ int main(void)
         cmocka_unit_test(test_wait_signaled),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_list_dir),
-        cmocka_unit_test(test_lock),
         cmocka_unit_test(test_afile),
         cmocka_unit_test(test_lines_offsets),
         cmocka_unit_test(test_files),

@@ -416,29 +416,39 @@ static void test_stop_then_resume(void **state)
     seen_release(&s2);
 }
 
-/* A run whose lock names a living process is refused and its lock left alone; a lock of a dead
- * process is taken over. */
+/* A run whose lock a living process holds is refused and its lock left alone; once that
+ * process is dead, its lock is free. */
 static void test_lock(void **state)
 {
     struct fixture *f = *state;
-    int pipefd[2];
+    int pipefd[2], readyfd[2];
     pid_t child;
     char *dir = lleval_path_join(f->runs_dir, "locked");
-    char *lock, *content, *before;
+    char *lock = lleval_path_join(dir, "lock"), *content, *before, ready = 0;
     int status;
 
-    /* a living process: a child blocked on a pipe until we close it */
+    /* a living process holding the lock: a child blocked on a pipe until we close it */
+    assert_int_equal(lleval_mkdirs(dir, &(struct lleval_err)LLEVAL_ERR_INIT), 0);
     assert_int_equal(pipe(pipefd), 0);
+    assert_int_equal(pipe(readyfd), 0);
     child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        char c;
+        struct lleval_lock *held;
+        struct lleval_err e = LLEVAL_ERR_INIT;
+        long holder;
+        char c = lleval_lock_acquire(lock, &held, &holder, &e) == 0 ? 'y' : 'n';
         close(pipefd[1]);
+        if (write(readyfd[1], &c, 1) != 1)
+            _exit(1);
         _exit(read(pipefd[0], &c, 1) < 0);
     }
     close(pipefd[0]);
-    content = lleval_xasprintf("%ld\n", (long)child);
-    lock = tu_write(dir, "lock", content);
+    close(readyfd[1]);
+    assert_int_equal(read(readyfd[0], &ready, 1), 1);
+    assert_int_equal(ready, 'y');
+    close(readyfd[0]);
+    content = tu_read(lock);
     {
         struct seen seen = {.events = LLEVAL_SB_INIT};
         struct lleval_run_result res;

@@ -1,6 +1,6 @@
 /* Unit tests for the run directory: paths, run ids, status words, steps,
  * typed manifest.json and state.json (round trip, versions, damage), and the
- * effective status from the lock's pid. */
+ * effective status from whether the run's lock is held. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,39 +523,51 @@ static long dead_pid(void)
 
 static void test_effective_status(void **state)
 {
+    /* what the lock file holds: nothing, a pid whose process is dead or
+     * alive (neither holds the lock), or the lock really held (this process) */
+    enum lock { NONE, DEAD_PID, LIVE_PID, HELD };
     static const struct {
         enum lleval_run_status recorded;
-        bool live; /* the lock holds a live pid */
-        bool lock; /* there is a lock file at all */
+        enum lock lock;
         enum lleval_run_status want;
     } cases[] = {
-        {LLEVAL_RUN_RUNNING, true, true, LLEVAL_RUN_RUNNING},
-        {LLEVAL_RUN_DONE, true, true, LLEVAL_RUN_RUNNING},     /* the live process wins */
-        {LLEVAL_RUN_RUNNING, false, true, LLEVAL_RUN_STOPPED}, /* crashed: kill -9 */
-        {LLEVAL_RUN_RUNNING, false, false, LLEVAL_RUN_STOPPED},
-        {LLEVAL_RUN_DONE, false, true, LLEVAL_RUN_DONE},
-        {LLEVAL_RUN_STOPPED, false, false, LLEVAL_RUN_STOPPED},
-        {LLEVAL_RUN_FAILED, false, true, LLEVAL_RUN_FAILED},
-        {LLEVAL_RUN_UNKNOWN, false, false, LLEVAL_RUN_FAILED}, /* no status recorded */
-        {LLEVAL_RUN_UNKNOWN, true, true, LLEVAL_RUN_RUNNING},
+        {LLEVAL_RUN_RUNNING, HELD, LLEVAL_RUN_RUNNING},
+        {LLEVAL_RUN_DONE, HELD, LLEVAL_RUN_RUNNING},        /* the holder wins */
+        {LLEVAL_RUN_RUNNING, DEAD_PID, LLEVAL_RUN_STOPPED}, /* crashed: kill -9 */
+        {LLEVAL_RUN_RUNNING, LIVE_PID, LLEVAL_RUN_STOPPED}, /* a live pid is not a lock */
+        {LLEVAL_RUN_RUNNING, NONE, LLEVAL_RUN_STOPPED},
+        {LLEVAL_RUN_DONE, DEAD_PID, LLEVAL_RUN_DONE},
+        {LLEVAL_RUN_DONE, LIVE_PID, LLEVAL_RUN_DONE},
+        {LLEVAL_RUN_STOPPED, NONE, LLEVAL_RUN_STOPPED},
+        {LLEVAL_RUN_FAILED, DEAD_PID, LLEVAL_RUN_FAILED},
+        {LLEVAL_RUN_UNKNOWN, NONE, LLEVAL_RUN_FAILED}, /* no status recorded */
+        {LLEVAL_RUN_UNKNOWN, HELD, LLEVAL_RUN_RUNNING},
     };
     long dead = dead_pid();
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *dir = tu_tmpdir();
+        char *path = lleval_path_join(dir, "lock");
+        struct lleval_lock *lock = NULL;
+        struct lleval_err err = LLEVAL_ERR_INIT;
         char line[32];
-        long pid = cases[i].live ? lleval_getpid() : dead, got_pid = -1;
+        long pid = cases[i].lock == DEAD_PID ? dead : lleval_getpid(), got_pid = -1, holder;
         enum lleval_run_status got;
         snprintf(line, sizeof(line), "%ld\n", pid);
-        if (cases[i].lock)
+        if (cases[i].lock == HELD)
+            assert_int_equal(lleval_lock_acquire(path, &lock, &holder, &err), 0);
+        else if (cases[i].lock != NONE)
             free(tu_write(dir, "lock", line));
         got = lleval_run_effective_status(dir, cases[i].recorded, &got_pid);
         if (got != cases[i].want)
             fail_msg("case %zu: %s, want %s", i, lleval_run_status_name(got),
                      lleval_run_status_name(cases[i].want));
-        assert_int_equal(got_pid, cases[i].lock ? pid : 0);
-        assert_int_equal(lleval_run_lock_pid(dir), cases[i].lock ? pid : 0);
+        assert_int_equal(lleval_run_lock_held(dir), cases[i].lock == HELD);
+        assert_int_equal(got_pid, cases[i].lock != NONE ? pid : 0);
+        assert_int_equal(lleval_run_lock_pid(dir), cases[i].lock != NONE ? pid : 0);
+        lleval_lock_release(lock);
         tu_rmtree(dir);
+        free(path);
         free(dir);
     }
 }
@@ -563,10 +575,11 @@ static void test_effective_status(void **state)
 static void test_request_stop(void **state)
 {
     char *tmp = tu_tmpdir();
-    char *dir = lleval_path_join(tmp, "r1"), *stop = lleval_path_join(dir, "stop");
+    char *dir = lleval_path_join(tmp, "r1"), *stop = lleval_path_join(dir, "stop"), *lock_path;
     struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_lock *lock = NULL;
     char line[32];
-    long pid = -1;
+    long pid = -1, holder;
     (void)state;
 
     assert_int_equal(lleval_run_request_stop(tmp, "r1", &pid, &err), LLEVAL_EINVAL);
@@ -580,10 +593,16 @@ static void test_request_stop(void **state)
     tu_assert_contains(err.msg, "run 'r1' is not running; resume it with `lleval runs resume r1`");
     assert_false(lleval_path_exists(stop));
     snprintf(line, sizeof(line), "%ld\n", lleval_getpid());
-    free(tu_write(dir, "lock", line));
+    free(tu_write(dir, "lock", line)); /* a live pid, but nobody holds the lock */
+    assert_int_equal(lleval_run_request_stop(tmp, "r1", &pid, &err), LLEVAL_EINVAL);
+    assert_false(lleval_path_exists(stop));
+    lock_path = lleval_path_join(dir, "lock");
+    assert_int_equal(lleval_lock_acquire(lock_path, &lock, &holder, &err), 0);
     assert_int_equal(lleval_run_request_stop(tmp, "r1", &pid, &err), 0);
     assert_int_equal(pid, lleval_getpid());
     assert_true(lleval_path_exists(stop));
+    lleval_lock_release(lock);
+    free(lock_path);
     tu_rmtree(tmp);
     free(stop);
     free(dir);

@@ -57,7 +57,9 @@ static void test_list(void **state)
     char *runs = tu_tmpdir();
     struct lleval_run_info *r;
     struct lleval_err err = LLEVAL_ERR_INIT;
-    char line[32], *m;
+    char line[32], *m, *lock_path;
+    struct lleval_lock *lock = NULL;
+    long holder;
     size_t n;
     (void)state;
 
@@ -86,8 +88,8 @@ static void test_list(void **state)
     m = manifest("done", 0, 1200, 0, 0, 4);
     put(runs, "d", "manifest.json", m);
     free(m);
-    snprintf(line, sizeof(line), "%ld\n", lleval_getpid());
-    put(runs, "d", "lock", line);
+    lock_path = lleval_xasprintf("%s/d/lock", runs);
+    assert_int_equal(lleval_lock_acquire(lock_path, &lock, &holder, &err), 0);
     /* e: a damaged manifest: listed, failed, nothing known */
     put(runs, "e", "manifest.json", "{\"status\": \"done\",");
     /* not runs: no manifest, a hidden folder, an invalid id */
@@ -135,6 +137,8 @@ static void test_list(void **state)
     assert_true(r[4].pid > 0);
 
     lleval_runs_free(r, n);
+    lleval_lock_release(lock);
+    free(lock_path);
     tu_rmtree(runs);
     free(runs);
 }

@@ -6,8 +6,12 @@
  * it at the end. docs/llamacpp.md describes it for users.
  *
  * The server's stdout and stderr go to a log file (appended, one header line
- * per start); its pid is kept next to it in "<log>.pid" (without ".log") so
- * a server orphaned by a killed lleval is stopped by the next start.
+ * per start); its pid is kept next to it in "<log>.pid" (without ".log"), and
+ * its identity, "<pid> <start id>" (platform.h, lleval_proc_identify), in
+ * "<log>.identity". The server dies with lleval however lleval ends
+ * (LLEVAL_SPAWN_DIE_WITH_PARENT); a server left by an earlier lleval without
+ * that guarantee is stopped by the next start, only when its identity file
+ * names it by pid and start id.
  *
  * Processes are started, watched and stopped through include/lleval/platform.h,
  * so a Windows port changes lib/platform/posix.c, not this module.
@@ -100,7 +104,8 @@ int lleval_launch_revive(struct lleval_launch *l, long wait_ms, char *note, size
 
 /*
  * Stops the server (SIGTERM, then SIGKILL after a few seconds; the process
- * is always reaped), removes the pid file and frees the handle. NULL is fine.
+ * is always reaped), removes the pid and identity files and frees the handle.
+ * NULL is fine.
  */
 void lleval_launch_stop(struct lleval_launch *l);
 

@@ -1,13 +1,16 @@
 /*
  * The platform layer, part 2 (part 1, files and directories, is fs.h):
- * processes, lock files holding a pid, where llama.cpp's tools live, a free
- * loopback port, clocks, dynamic libraries and host facts for telemetry.
+ * processes and their identities, lock files, where llama.cpp's tools live,
+ * a free loopback port, clocks, dynamic libraries and host facts for
+ * telemetry.
  *
- * Every function here and in fs.h is implemented in lib/platform/posix.c, and no
- * other file in lib/ spawns, signals or waits for processes, takes locks,
- * opens sockets (libcurl aside) or syncs files: a Windows port replaces that
- * one file (cli/ still installs its SIGINT handler itself). fs.h includes
- * this header, so one include gives the whole layer.
+ * Every function here and in fs.h is implemented in lib/platform/posix.c and
+ * lib/platform/posix_proc.c (processes, identities, locks), and no other file
+ * in lib/ spawns, signals or waits for processes, takes locks, opens sockets
+ * (libcurl aside) or syncs files: a Windows port replaces those two files
+ * (cli/ still installs its SIGINT handler itself). fs.h includes this header,
+ * so one include gives the whole layer. Where a Windows call is named below,
+ * it is the one the port maps the function onto.
  *
  * Pids are longs everywhere (pid_t and Windows DWORDs both fit).
  */
@@ -52,6 +55,17 @@ enum lleval_spawn_flags {
      * not reach it; lleval_proc_terminate stops the whole group), starts with
      * an empty signal mask and default SIGINT, SIGTERM, SIGHUP and SIGPIPE */
     LLEVAL_SPAWN_OWN_GROUP = 1 << 1,
+    /*
+     * the child dies with this process, however this process ends (kill -9
+     * included): Linux sets PR_SET_PDEATHSIG to SIGKILL in the child and
+     * checks that its parent is still there before exec; Windows puts it in a
+     * Job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE whose only handle
+     * this process holds. Linux ties the child to the spawning THREAD, so
+     * spawn such children from a thread that lives as long as they should
+     * (lleval spawns from its main thread, the only one it starts). Where the
+     * platform has neither, the flag does nothing.
+     */
+    LLEVAL_SPAWN_DIE_WITH_PARENT = 1 << 2,
 };
 
 /* How a child ended. */
@@ -101,11 +115,35 @@ int lleval_proc_run(const char *binary, char *const argv[], const char *log_path
 void lleval_proc_terminate(long pid, long grace_ms);
 
 /*
- * Stops a process that is not our child (one a killed lleval left behind):
- * SIGTERM, up to grace_ms for it to go (checked every 50 ms), then SIGKILL.
- * It is not reaped (its parent or init does that).
+ * A process's identity: pid plus a start id, a number that no other process
+ * with that pid has had since the machine booted (Linux: the start time in
+ * clock ticks after boot, field 22 of /proc/<pid>/stat; Windows: the
+ * creation FILETIME of GetProcessTimes). A pid alone may name an unrelated
+ * process once the one recorded has exited.
  */
-void lleval_proc_terminate_other(long pid, long grace_ms);
+struct lleval_proc_id {
+    long pid;
+    uint64_t start;
+};
+
+/* The identity of the running process pid into *id. Returns 0, or LLEVAL_EIO
+ * when there is no such process or the platform cannot tell. */
+int lleval_proc_identify(long pid, struct lleval_proc_id *id);
+
+/* True when the process id names is running (a zombie counts) and is that
+ * same process: same pid and same start id. */
+bool lleval_proc_is_alive(const struct lleval_proc_id *id);
+
+/*
+ * Stops a process that is not our child (one a killed lleval left behind),
+ * only when it is the process id names (pid and start id; see above):
+ * SIGTERM, up to grace_ms for it to go, then SIGKILL. It is not reaped (its
+ * parent or init does that). Linux holds a pidfd from the identity check to
+ * the last signal, so a pid reused in between is never signalled. Returns
+ * true when it was that process (and was signalled), false when no such
+ * process runs (then nothing was touched).
+ */
+bool lleval_proc_terminate_other(const struct lleval_proc_id *id, long grace_ms);
 
 /* Writes "exit status 1", "killed by signal 9, SIGKILL: the out-of-memory
  * killer or a kill -9" and the like into buf; returns buf. */
@@ -119,17 +157,50 @@ int lleval_proc_argv0(long pid, struct lleval_sb *out);
 /* ---- lock files ----------------------------------------------------------------- */
 
 /*
- * A lock file holds the pid of its owner ("1234\n"). lleval_lock_acquire
- * creates path exclusively with this process's pid; a lock whose pid is dead
- * (or is this process) is stale and taken over. Returns 0 when taken; 1 when
- * another live process holds it (*holder gets its pid, err is not touched);
- * LLEVAL_EIO when the file cannot be created or written.
+ * A lock file marks a resource (a run) owned by one process. The lock is the
+ * kernel's, not the file's: flock(LOCK_EX) on an open descriptor (Windows:
+ * LockFileEx on a byte far past the text, so the text stays readable), held
+ * for as long as the handle lives and released by the kernel when its holder
+ * dies, kill -9 included; there is no stale state to take over. The text in
+ * the file, "<pid> <start id>\n" of the holder (lleval_proc_identify), is
+ * information only: who holds it, for messages.
  */
-int lleval_lock_acquire(const char *path, long *holder, struct lleval_err *err);
-/* Removes the lock file; call it only while holding the lock. */
-void lleval_lock_release(const char *path);
-/* The pid in the lock file at path, or 0 when there is none or it is not a
- * pid. It may name a dead process: check with lleval_pid_alive. */
+struct lleval_lock;
+
+/*
+ * Takes the lock at path without waiting: opens path (created 0666 less the
+ * umask; a symbolic link or anything but a regular file is refused), locks
+ * it, then writes this process's identity into it. Returns 0 with *out owned
+ * (lleval_lock_release); 1 when another holder has it (*out NULL, err not
+ * touched; *holder gets the holder's pid, read from the file: waited for up
+ * to a second while a new holder has not written it yet; 0 when it is still
+ * unknown, and our own pid when another handle of this process holds it);
+ * LLEVAL_EIO with "cannot create lock 'path': reason" and the like.
+ */
+int lleval_lock_acquire(const char *path, struct lleval_lock **out, long *holder,
+                        struct lleval_err *err);
+
+/*
+ * Releases the lock and frees the handle; NULL is fine. POSIX removes the
+ * file first, while still holding it: that is race-free because only a
+ * holder removes it, and lleval_lock_acquire keeps a lock only after
+ * checking that path still names the file it locked (else it starts over on
+ * the new file). Windows empties the file instead (an open file cannot be
+ * removed there).
+ */
+void lleval_lock_release(struct lleval_lock *lock);
+
+/*
+ * True when some handle, of this process or another, holds the lock at path
+ * now: tested by a non-blocking shared try on a descriptor of its own,
+ * released at once (a lleval_lock_acquire meeting that instant retries). A
+ * missing file is not held.
+ */
+bool lleval_lock_is_held(const char *path);
+
+/* The pid written in the lock file at path, or 0 when there is none or it is
+ * not a pid. Information only: it may name a process that has since exited;
+ * lleval_lock_is_held says whether the lock is held. */
 long lleval_lock_owner(const char *path);
 
 /* ---- programs and ports ---------------------------------------------------------- */

@@ -26,7 +26,7 @@
 enum lleval_run_file {
     LLEVAL_RUN_FILE_CONFIG = 0,  /* config.resolved.yaml */
     LLEVAL_RUN_FILE_MANIFEST,    /* manifest.json */
-    LLEVAL_RUN_FILE_LOCK,        /* lock: the pid of the process running the run */
+    LLEVAL_RUN_FILE_LOCK,        /* lock: locked by the process running the run (its pid inside) */
     LLEVAL_RUN_FILE_STOP,        /* stop: present when `lleval runs stop` asked to stop */
     LLEVAL_RUN_FILE_BATCHES,     /* batches/ (folder) */
     LLEVAL_RUN_FILE_BUILD,       /* batches/build.json */
@@ -88,15 +88,21 @@ const char *lleval_run_status_name(enum lleval_run_status s);
 /* The status for a word; LLEVAL_EINVAL (out untouched) for any other word. */
 int lleval_run_status_parse(const char *s, enum lleval_run_status *out);
 
-/* The pid in the run's lock file (0: none); the process may be dead. */
+/* The pid written in the run's lock file (0: none), information only: the
+ * process may be dead (lleval_run_lock_held says whether it runs). */
 long lleval_run_lock_pid(const char *run_dir);
 
+/* True when a process holds the run's lock now (platform.h,
+ * lleval_lock_is_held): the run is being run. */
+bool lleval_run_lock_held(const char *run_dir);
+
 /*
- * What a run's status really is: "running" while the process in its lock
- * file lives, whatever the manifest says; a recorded "running" without a
- * living process is "stopped" (a crash or kill -9); a run without a recorded
- * status counts as "failed". *pid_out (may be NULL) gets the lock's pid, 0
- * when none.
+ * What a run's status really is: "running" while a process holds its lock
+ * (lleval_run_lock_held, not a pid's liveness: a pid may be reused),
+ * whatever the manifest says; a recorded "running" without a holder is
+ * "stopped" (a crash or kill -9); a run without a recorded status counts as
+ * "failed". *pid_out (may be NULL) gets the pid written in the lock file, 0
+ * when none (it may name a dead process when the run is not running).
  */
 enum lleval_run_status lleval_run_effective_status(const char *run_dir,
                                                    enum lleval_run_status recorded, long *pid_out);
