@@ -4,7 +4,7 @@
 write_sample_config eval.yaml
 
 # --- stop a running run from another process, then resume it exactly once
-export LLEVAL_DRY_DELAY_MS=60
+export LLEVAL_DRY_DELAY_MS=250 # long enough that a loaded machine still stops it midway
 "$LLEVAL" run --config eval.yaml --run-id s1 -q >s1.out 2>s1.err &
 pid=$!
 for _ in $(seq 1 200); do
