@@ -553,7 +553,7 @@ static char *log_tail(const char *path, size_t max)
 static int run_argv(char *const *argv, const char *log_path, struct lleval_err *err)
 {
     struct lleval_proc_exit ex;
-    if (lleval_proc_run(argv[0], argv, log_path, 0, &ex, err))
+    if (lleval_proc_run(argv[0], argv, log_path, LLEVAL_SPAWN_DIE_WITH_PARENT, &ex, err))
         return -1;
     return ex.signaled ? 128 + ex.code : ex.code;
 }
