@@ -13,18 +13,16 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <jansson.h>
 #include "cli.h"
 #include "lleval/engine/ollama.h"
+#include "lleval/model/budget.h"
 #include "lleval/model/gguf.h"
 #include "lleval/model/suggest.h"
 #include "lleval/util/json.h"
-#include "lleval/telemetry/telemetry.h"
 #include "lleval/util/util.h"
 #include "lleval/model/vram.h"
 
-#define DEFAULT_BUDGET (16 * LLEVAL_GIB)
 
 static const char plan_usage[] =
     "lleval plan MODEL.gguf [--ctx N | --ctx-per-slot N] [--parallel N] [--kv-type f16|q8_0|q4_0]\n"
@@ -144,37 +142,7 @@ static int resolve_budget(const struct plan_opts *o, enum lleval_vram_device dev
         snprintf(b->source, sizeof(b->source), "--vram %s", o->vram);
         return 0;
     }
-    if (dev == LLEVAL_VRAM_CPU) {
-#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
-        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-        if (pages > 0 && page > 0) {
-            b->bytes = (uint64_t)pages * (uint64_t)page;
-            snprintf(b->source, sizeof(b->source), "host memory");
-            return 0;
-        }
-#endif
-        b->bytes = DEFAULT_BUDGET;
-        snprintf(b->source, sizeof(b->source), "assumed 16 GiB (host memory unknown; pass --vram)");
-        return 0;
-    }
-    {
-        char why[160] = "";
-        struct lleval_nvml *g = lleval_nvml_open(why, sizeof(why));
-        if (g) {
-            struct lleval_gpu_reading r;
-            lleval_nvml_read(g, &r);
-            if (r.mem_total_mib > 0) {
-                b->bytes = (uint64_t)(r.mem_total_mib * (double)LLEVAL_MIB);
-                snprintf(b->source, sizeof(b->source), "NVML: %s", lleval_nvml_name(g));
-                lleval_nvml_close(g);
-                return 0;
-            }
-            lleval_nvml_close(g);
-        }
-    }
-    b->bytes = DEFAULT_BUDGET;
-    snprintf(b->source, sizeof(b->source),
-             "assumed: the guide's 16 GiB card; no NVIDIA GPU found, pass --vram");
+    b->bytes = lleval_vram_default_budget(dev, b->source, sizeof(b->source));
     return 0;
 }
 

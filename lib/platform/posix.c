@@ -545,6 +545,18 @@ static int read_small(const char *path, char *buf, size_t size)
     return len ? 0 : LLEVAL_EIO;
 }
 
+int lleval_host_mem_bytes(uint64_t *bytes)
+{
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) {
+        *bytes = (uint64_t)pages * (uint64_t)page;
+        return 0;
+    }
+#endif
+    return LLEVAL_EIO;
+}
+
 int lleval_host_cpu_times(uint64_t *busy, uint64_t *total)
 {
     char buf[512];

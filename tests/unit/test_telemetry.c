@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "testutil.h"
+#include "lleval/model/budget.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
 #include "lleval/telemetry/telemetry.h"
@@ -465,6 +466,27 @@ static void test_restore_from_json(void **state)
     assert_int_equal(back.samples, 0);
 }
 
+/* The planner's default budget: the GPU's total from NVML, the guide's card
+ * without NVML, the machine's RAM for a CPU plan. */
+static void test_default_budget(void **state)
+{
+    char src[160];
+    uint64_t b;
+    (void)state;
+    b = lleval_vram_default_budget(LLEVAL_VRAM_GPU, src, sizeof(src));
+    assert_int_equal(b, (uint64_t)16303 * LLEVAL_MIB);
+    assert_string_equal(src, "NVML: Fake NVIDIA GPU 0");
+
+    setenv("LLEVAL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+    b = lleval_vram_default_budget(LLEVAL_VRAM_GPU, src, sizeof(src));
+    assert_int_equal(b, LLEVAL_DEFAULT_BUDGET);
+    tu_assert_contains(src, "pass --vram");
+
+    b = lleval_vram_default_budget(LLEVAL_VRAM_CPU, src, sizeof(src));
+    assert_string_equal(src, "host memory");
+    assert_true(b >= 64 * LLEVAL_MIB);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disabled_and_not_started, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_readings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_from_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_budget, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,5 +252,7 @@ void lleval_dl_close(void *lib);
 int lleval_host_cpu_times(uint64_t *busy, uint64_t *total);
 /* Resident memory (VmRSS) of process pid, in KiB. */
 int lleval_proc_rss_kib(long pid, uint64_t *kib);
+/* Physical memory of the machine, in bytes. */
+int lleval_host_mem_bytes(uint64_t *bytes);
 
 #endif
