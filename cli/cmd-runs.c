@@ -44,7 +44,7 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
                           nz(r->model_id), "engine", nz(r->engine), "status",
                           lleval_run_status_name(r->status), "requests", (json_int_t)r->requests,
                           "answered", (json_int_t)r->answered, "errors", (json_int_t)r->errors,
-                          "started_at", r->started_at, "duration_s", r->updated_at - r->started_at);
+                          "started_at", r->started_at, "duration_s", r->duration_s);
             if (r->headline.have)
                 json_object_set_new(
                     o, "headline",
@@ -73,7 +73,7 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
             lleval_fmt_utc(start, sizeof(start), r->started_at);
             start[16] = '\0'; /* 2024-09-09T12:34 */
             start[10] = ' ';
-            lleval_fmt_duration(dur, sizeof(dur), r->updated_at - r->started_at, 0);
+            lleval_fmt_duration(dur, sizeof(dur), r->duration_s, 0);
             cli_table_row(t, r->id, nz(r->model_id), nz(r->engine),
                           lleval_run_status_name(r->status), prog, head, start, dur);
         }

@@ -197,7 +197,7 @@ static void html_headline(struct lleval_sb *sb, const struct report *r)
         lleval_sb_adds(sb, " ms</div><div class=\"d\">mean per request</div></div>\n");
     }
     lleval_fmt_duration(v, sizeof(v), r->duration, LLEVAL_DUR_TENTHS);
-    card(sb, "duration", v, "first start to last update");
+    card(sb, "duration", v, "active time, summed over the sessions");
     lleval_sb_adds(sb, "</div>\n");
     if (!r->scores)
         lleval_sb_adds(sb, "<p class=\"muted\">No scores yet: see <a href=\"#scores\">Scores"

@@ -27,6 +27,7 @@ void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run
     out->errors = m.errors;
     out->started_at = m.created_at > 0 ? m.created_at : m.started_at;
     out->updated_at = m.updated_at > 0 ? m.updated_at : out->started_at;
+    out->duration_s = m.active_s > 0 ? m.active_s : out->updated_at - out->started_at;
     out->headline = lleval_scores_headline(have_scores ? &scores : NULL);
     lleval_manifest_release(&m);
     lleval_scores_release(&scores);

@@ -24,6 +24,9 @@ struct lleval_run_info {
     long requests, answered, errors;
     double started_at; /* created_at, else started_at (seconds since the epoch; 0: unknown) */
     double updated_at; /* updated_at, else started_at */
+    /* seconds active, summed over the sessions (the manifest's active_s; for a
+     * manifest without it, updated_at - started_at) */
+    double duration_s;
     struct lleval_headline headline;
 };
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# No number lies (issue 9, point 8): durations, counts, missing items, failed
+# groups, the headline and speeds, each checked against what really happened.
+. "$(dirname "$0")/lib.sh"
+write_sample_config eval.yaml
+
+# --- a. a resume does not count the idle time between sessions; resuming a finished run changes nothing
+export LLEVAL_DRY_DELAY_MS=20
+expect_exit 0 "run a1" -- "$LLEVAL" run --config eval.yaml --run-id a1 -q
+unset LLEVAL_DRY_DELAY_MS
+expect_exit 0 "runs list --json before the resume" -- "$LLEVAL" runs list --json
+cp out.txt list1.json
+cp runs/a1/manifest.json manifest1.json
+sleep 3
+expect_exit 0 "runs resume a1 (finished)" -- "$LLEVAL" runs resume a1 -q
+expect_exit 0 "runs list --json after the resume" -- "$LLEVAL" runs list --json
+python3 - <<'PY' && ok "resume of a finished run keeps duration and trial speeds" || not_ok "durations after a resume"
+import json
+before = {r['run_id']: r for r in json.load(open('list1.json'))}['a1']
+after = {r['run_id']: r for r in json.load(open('out.txt'))}['a1']
+assert abs(after['duration_s'] - before['duration_s']) < 0.5, (before['duration_s'], after['duration_s'])
+m1, m2 = json.load(open('manifest1.json')), json.load(open('runs/a1/manifest.json'))
+for t1, t2 in zip(m1['trials'], m2['trials']):
+    assert abs(t1['elapsed_s'] - t2['elapsed_s']) < 0.01, (t1['trial'], t1['elapsed_s'], t2['elapsed_s'])
+    assert t2['elapsed_s'] < 3, t2
+PY
+expect_grep "duration" runs/a1/report.md "report has a duration"
+python3 - <<'PY' && ok "report duration is the active time" || not_ok "report duration"
+import re
+md = open('runs/a1/report.md').read()
+m = re.search(r'duration ([0-9.]+) ?s\b', md)
+assert m and float(m.group(1)) < 3, md[:400]
+PY
+
+# --- a. a stopped run resumed later: the pause is not counted
+LLEVAL_DRY_DELAY_MS=60 "$LLEVAL" run --config eval.yaml --run-id a2 -q >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+	[ -f runs/a2/manifest.json ] && grep -q '"answered": [1-9]' runs/a2/manifest.json && break
+	sleep 0.05
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+sleep 3
+expect_exit 0 "runs resume a2 after kill -9" -- "$LLEVAL" runs resume a2 -q
+python3 - <<'PY' && ok "the pause between kill and resume is not counted" || not_ok "pause counted"
+import json
+m = json.load(open('runs/a2/manifest.json'))
+assert m['active_s'] < 3, m['active_s']
+for t in m['trials']:
+    assert t['elapsed_s'] < 3, t
+PY
+
+finish
