@@ -51,4 +51,36 @@ for t in m['trials']:
     assert t['elapsed_s'] < 3, t
 PY
 
+# --- b. after kill -9, runs list shows what the journals hold, not the manifest's last flush
+LLEVAL_DRY_DELAY_MS=60 "$LLEVAL" run --config eval.yaml --run-id b1 -q >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+	[ -f runs/b1/manifest.json ] && grep -q '"answered": [1-9]' runs/b1/manifest.json && break
+	sleep 0.05
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+# the manifest as a flush before the last answers left it: behind the journals
+python3 - <<'PY'
+import json
+m = json.load(open('runs/b1/manifest.json'))
+assert m['status'] == 'running', m['status']
+m['requests']['answered'] = 0
+m['requests']['errors'] = 0
+json.dump(m, open('runs/b1/manifest.json', 'w'))
+PY
+expect_exit 0 "runs list --json after kill -9" -- "$LLEVAL" runs list --json
+python3 - <<'PY' && ok "killed run's counts are the journals'" || not_ok "stale counts after kill -9"
+import json, glob
+run = {r['run_id']: r for r in json.load(open('out.txt'))}['b1']
+lines = 0
+for p in glob.glob('runs/b1/results/parts/*/*/part-*.jsonl'):
+    data = open(p, 'rb').read()
+    lines += data.count(b'\n')
+assert run['status'] == 'stopped', run
+assert lines > 0 and run['answered'] == lines, (run['answered'], lines)
+PY
+expect_exit 0 "runs list after kill -9" -- "$LLEVAL" runs list
+expect_exit 0 "runs resume b1" -- "$LLEVAL" runs resume b1 -q
+
 finish
