@@ -40,6 +40,7 @@
 /* A value with its 95% interval. */
 struct metric {
     bool has;         /* the metric applies and was measured */
+    bool na;          /* it applies but nothing was measured: no successful answer ("n/a") */
     double v, lo, hi; /* lo and hi are NaN without an interval */
 };
 
@@ -123,6 +124,10 @@ struct report {
     char *run_id;
     struct lleval_manifest m;
     enum lleval_run_status status; /* the caller's, else the manifest's */
+    /* how the status is shown: its word, except a done run with failed requests
+     * ("done with errors"; "done, every request failed" when none succeeded),
+     * and the badge's class (s-ok only for a done run without errors) */
+    const char *status_word, *status_class;
     double generated;
     char *steps_done; /* "prepare, build, ..." or "none" */
 

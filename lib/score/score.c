@@ -539,6 +539,12 @@ static void group_from(const struct scorer *s, const struct acc *a, bool overall
     ci_of(&a->latency, s, label, "latency_ms", &g->latency_ms);
     ci_of(&a->tps, s, label, "tokens_per_s", &g->tokens_per_s);
     free(label);
+    if (a->n > 0 && a->errors >= a->n) {
+        /* no successful answer: nothing was measured, so no metric (n/a, null in
+         * scores.json), not a score of 0 with an interval */
+        static const struct lleval_ci none = {NAN, NAN, NAN, 0, 0};
+        g->em = g->f1 = g->contains = g->accuracy = none;
+    }
 }
 
 static void merge_acc(struct acc *into, const struct acc *from)

@@ -461,6 +461,61 @@ static int stop_at_third(const struct lleval_item_score *s, void *ud)
     return ++*n == 3 ? 42 : 0;
 }
 
+/*
+ * A group whose every request failed has no metric: null in scores.json and
+ * "n/a" in the table, not 0.0 with an interval; a group with one success
+ * among failures keeps its scores (the failures count 0).
+ */
+static void test_all_failed_group(void **state)
+{
+    static const char csv_text[] = HEADER
+        "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+        "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+        "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+        "qa:q1:cot:t0:s0,qa,q1,open_book,cot,0,0,ok,stop,Broncos,10,5,3,20,1,\r\n"
+        "qa:q2:cot:t0:s0,qa,q2,open_book,cot,0,0,error,error,,,,,,3,HTTP 404\r\n";
+    char *dir = tu_tmpdir();
+    char *prep = lleval_path_join(dir, "prep");
+    char *csv = tu_write(dir, "predictions.csv", csv_text);
+    char *path = lleval_path_join(dir, "scores.json");
+    struct lleval_score_opts o;
+    struct lleval_score_result r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *doc, *g;
+    char *table;
+    (void)state;
+    write_prepared(prep);
+    lleval_score_opts_init(&o);
+    assert_int_equal(lleval_score_run(csv, prep, dir, &o, &r, &err), 0);
+    doc = lleval_json_load_file(path, &err);
+    assert_non_null(doc);
+    /* groups: qa cot, qa direct, qa overall, mc direct, mc overall */
+    g = json_array_get(json_object_get(doc, "groups"), 1);
+    assert_string_equal(lleval_json_str(g, "prompt_type"), "direct");
+    assert_true(json_is_null(json_object_get(g, "exact_match")));
+    assert_true(json_is_null(json_object_get(g, "f1")));
+    assert_true(json_is_null(json_object_get(g, "contains")));
+    g = json_array_get(json_object_get(doc, "groups"), 3);
+    assert_string_equal(lleval_json_str(g, "dataset"), "mc");
+    assert_true(json_is_null(json_object_get(g, "accuracy")));
+    /* one success among the cot rows: scored, the failure counting 0 */
+    g = json_array_get(json_object_get(doc, "groups"), 0);
+    assert_string_equal(lleval_json_str(g, "prompt_type"), "cot");
+    assert_true(fabs(lleval_json_num(json_object_get(g, "exact_match"), "value", -1) - 50.0) <
+                1e-9);
+    table = lleval_score_format_table(&r);
+    tu_assert_contains(table, "n/a");
+    assert_null(strstr(table, "0.0 [0.0, 0.0]"));
+    free(table);
+    json_decref(doc);
+    lleval_score_result_release(&r);
+    tu_rmtree(dir);
+    free(path);
+    free(csv);
+    free(prep);
+    free(dir);
+}
+
 static void test_per_item(void **state)
 {
     char *dir = tu_tmpdir();
@@ -662,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_squad_json),
         cmocka_unit_test(test_run_writes_scores_json),
+        cmocka_unit_test(test_all_failed_group),
         cmocka_unit_test(test_per_item),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_many_rows),
