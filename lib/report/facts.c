@@ -331,8 +331,9 @@ static const char *or_empty(const char *s)
 }
 
 /* The headline numbers over the groups (overall rows left out); the main
- * metric is the one `lleval runs list` shows (runs.h), under the report's
- * own label for multiple choice ("accuracy" where the list says "acc"). */
+ * metric is the one `lleval runs list` shows first (runs.h), under the
+ * report's own label for multiple choice ("accuracy" where the list says
+ * "acc"); a run with QA and multiple-choice groups also has accuracy apart. */
 static void compute_headline(struct report *r)
 {
     struct headline *h = &r->h;
@@ -343,6 +344,8 @@ static void compute_headline(struct report *r)
     h->have_main = main.have;
     h->main = main.pct;
     h->main_label = !main.have || !strcmp(main.label, "acc") ? "accuracy" : main.label;
+    h->have_acc = main.have_em && main.have_acc;
+    h->acc = main.acc;
     for (size_t i = 0; i < r->n_grps; i++) {
         const struct grp *g = &r->grps[i];
         if (g->overall || g->n <= 0)

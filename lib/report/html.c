@@ -163,7 +163,12 @@ static void html_headline(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "<section id=\"headline\">\n<h2>Headline</h2>\n<div class=\"cards\">\n");
     if (h->have_main) {
         snprintf(v, sizeof(v), "%.1f%%", h->main);
-        card(sb, h->main_label, v, "item-weighted over the groups");
+        card(sb, h->main_label, v,
+             h->have_acc ? "item-weighted over the QA groups" : "item-weighted over the groups");
+    }
+    if (h->have_acc) {
+        snprintf(v, sizeof(v), "%.1f%%", h->acc);
+        card(sb, "accuracy", v, "item-weighted over the multiple-choice groups");
     }
     if (h->have_f1) {
         snprintf(v, sizeof(v), "%.1f%%", h->f1);

@@ -75,6 +75,8 @@ static void md_header(struct lleval_sb *sb, const struct report *r)
         lleval_sb_adds(sb, "- headline:");
         if (h->have_main)
             lleval_sb_addf(sb, " %s %.1f%%", h->main_label, h->main);
+        if (h->have_acc)
+            lleval_sb_addf(sb, ", accuracy %.1f%%", h->acc);
         if (h->have_f1)
             lleval_sb_addf(sb, ", F1 %.1f%%", h->f1);
         if (h->have_trunc)

@@ -116,7 +116,10 @@ struct trial {
 struct headline {
     bool have_main, have_f1, have_trunc, have_tps, have_lat;
     double main, f1, trunc, tps, lat;
-    const char *main_label; /* "EM", "accuracy" or "EM/acc" (static) */
+    const char *main_label; /* "EM" (QA groups) or "accuracy" (multiple choice only); static */
+    /* accuracy beside an EM main: a run with both kinds shows both, never a mix */
+    bool have_acc;
+    double acc;
 };
 
 struct report {

@@ -51,6 +51,24 @@ for t in m['trials']:
     assert t['elapsed_s'] < 3, t
 PY
 
+# --- e. the headline never averages exact match with accuracy: each apart
+expect_exit 0 "runs list" -- "$LLEVAL" runs list
+expect_grep "a1 .* EM [0-9.]*, acc [0-9.]*" out.txt "runs list shows EM and accuracy apart"
+expect_exit 0 "runs list --json" -- "$LLEVAL" runs list --json
+python3 - <<'PY' && ok "runs list --json: headlines per metric" || not_ok "headlines per metric"
+import json
+run = {r['run_id']: r for r in json.load(open('out.txt'))}['a1']
+s = json.load(open('runs/a1/results/scores.json'))
+def mean(metric):
+    gs = [g for g in s['groups'] if not g['overall'] and g['n'] > 0 and g.get(metric)]
+    return sum(g[metric]['value'] * g['n'] for g in gs) / sum(g['n'] for g in gs)
+heads = {h['metric']: h['value'] for h in run['headlines']}
+assert abs(heads['EM'] - mean('exact_match')) < 1e-6, (heads, mean('exact_match'))
+assert abs(heads['acc'] - mean('accuracy')) < 1e-6, (heads, mean('accuracy'))
+assert run['headline']['metric'] == 'EM', run['headline']
+PY
+grep -q "EM/acc" runs/a1/report.md && not_ok "report mixes EM and accuracy" || ok "report has no EM/acc mix"
+
 # --- b. after kill -9, runs list shows what the journals hold, not the manifest's last flush
 LLEVAL_DRY_DELAY_MS=60 "$LLEVAL" run --config eval.yaml --run-id b1 -q >/dev/null 2>&1 &
 pid=$!

@@ -186,8 +186,11 @@ static void test_scores_and_headline(void **state)
     assert_null(r.finish_note); /* not counted from the results */
     /* headline: item-weighted over the three groups */
     assert_true(r.h.have_main);
-    assert_string_equal(r.h.main_label, "EM/acc");
-    assert_true(fabs(r.h.main - (40 * 10 + 60 * 10 + 25 * 20) / 40.0) < 1e-9);
+    /* EM over the QA groups and accuracy over multiple choice, never one mix */
+    assert_string_equal(r.h.main_label, "EM");
+    assert_true(fabs(r.h.main - (40 * 10 + 60 * 10) / 20.0) < 1e-9);
+    assert_true(r.h.have_acc);
+    assert_true(fabs(r.h.acc - 25.0) < 1e-9);
     assert_true(r.h.have_f1 && fabs(r.h.f1 - 60.0) < 1e-9);
     assert_true(r.h.have_trunc && fabs(r.h.trunc - 100.0 * 2 / 40) < 1e-9);
     assert_true(r.h.have_tps && fabs(r.h.tps - 15.0) < 1e-9);
