@@ -259,6 +259,7 @@ static int step_score(struct run *r, struct lleval_run_result *res, struct lleva
     int rc;
 
     lleval_score_opts_from_config(&so, r->cfg);
+    so.limit_items = r->cfg->limit_items; /* missing among the items the run asked only */
     rc = lleval_score_run(pred, r->cfg->prepared_dir, results_dir, &so, &sr, err);
     free(pred);
     free(results_dir);

@@ -29,6 +29,7 @@ void lleval_score_opts_init(struct lleval_score_opts *o)
     o->bootstrap = LLEVAL_BOOTSTRAP_DEFAULT;
     o->seed = 12345;
     o->truncation_warn = LLEVAL_TRUNCATION_WARN;
+    o->limit_items = 0;
 }
 
 void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lleval_config *cfg)
@@ -96,8 +97,12 @@ static bool acc_mark(struct acc *a, long sample, size_t item)
     return true;
 }
 
-static long acc_missing(const struct acc *a)
+/* The gold items without a row, per sample, among the items asked: the first
+ * limit of them (a run's --limit_items; 0: all). */
+static long acc_missing(const struct acc *a, long limit)
 {
+    size_t asked = limit > 0 && (size_t)limit < a->gold->n_items ? (size_t)limit
+                                                                  : a->gold->n_items;
     long missing = 0;
     bool any = false;
     for (size_t s = 0; s < a->n_seen; s++) {
@@ -105,11 +110,11 @@ static long acc_missing(const struct acc *a)
         if (!a->seen[s])
             continue;
         any = true;
-        for (size_t i = 0; i < a->gold->n_items; i++)
+        for (size_t i = 0; i < asked; i++)
             seen += (a->seen[s][i / 8] >> (i % 8)) & 1;
-        missing += (long)a->gold->n_items - seen;
+        missing += (long)asked - seen;
     }
-    return any ? missing : (long)a->gold->n_items;
+    return any ? missing : (long)asked;
 }
 
 /* ---- the scorer ---- */
@@ -629,7 +634,7 @@ static void finish_result(struct scorer *s, struct lleval_score_result *res)
         for (size_t i = 0; i < k; i++) {
             struct lleval_score_group *g = &res->groups[res->n_groups++];
             group_from(s, mine[i], false, g);
-            g->missing = acc_missing(mine[i]);
+            g->missing = acc_missing(mine[i], s->o.limit_items);
             missing += g->missing;
             group_warnings(res, g);
             merge_acc(&all, mine[i]);

@@ -69,6 +69,19 @@ assert run['headline']['metric'] == 'EM', run['headline']
 PY
 grep -q "EM/acc" runs/a1/report.md && not_ok "report mixes EM and accuracy" || ok "report has no EM/acc mix"
 
+# --- c. a --limit_items run counts missing only among the items it asked
+expect_exit 0 "run --limit_items 2" -- "$LLEVAL" run --config eval.yaml --run-id c1 --limit_items 2
+if grep -q "missing" out.txt err.txt; then not_ok "limited run reports missing items it never asked"; grep missing out.txt err.txt | sed 's/^/    /'; else ok "limited run: no missing items"; fi
+python3 - <<'PY' && ok "scores.json: nothing missing among the asked items" || not_ok "missing in scores.json"
+import json
+s = json.load(open('runs/c1/results/scores.json'))
+assert s['totals']['missing'] == 0, s['totals']
+assert s['totals']['scored'] == 6, s['totals']
+PY
+# lleval score on the file alone keeps its documented behaviour: every gold item counts
+expect_exit 0 "score the limited predictions alone" -- "$LLEVAL" score --pred-csv runs/c1/results/predictions.csv --prepared-dir data/prepared --out-dir alone
+expect_grep "missing: [1-9][0-9]* gold items have no prediction" out.txt "standalone score counts every gold item"
+
 # --- b. after kill -9, runs list shows what the journals hold, not the manifest's last flush
 LLEVAL_DRY_DELAY_MS=60 "$LLEVAL" run --config eval.yaml --run-id b1 -q >/dev/null 2>&1 &
 pid=$!

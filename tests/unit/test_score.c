@@ -516,6 +516,43 @@ static void test_all_failed_group(void **state)
     free(dir);
 }
 
+/* limit_items (a run's --limit_items): missing counts only the first N gold
+ * items of each dataset, the ones the run asked; 0 counts them all. */
+static void test_missing_among_asked(void **state)
+{
+    static const char csv_text[] = HEADER
+        "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,Broncos,10,5,3,20,1,\r\n"
+        "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,C,10,5,3,20,1,\r\n";
+    static const struct {
+        long limit, missing, qa_missing;
+    } cases[] = {{0, 4, 3}, {1, 0, 0}, {2, 2, 1}, {100, 4, 3}};
+    char *dir = tu_tmpdir();
+    char *prep = lleval_path_join(dir, "prep");
+    char *csv = tu_write(dir, "predictions.csv", csv_text);
+    (void)state;
+    write_prepared(prep);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct lleval_score_opts o;
+        struct lleval_score_result r;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        char *table;
+        lleval_score_opts_init(&o);
+        o.limit_items = cases[i].limit;
+        assert_int_equal(lleval_score_csv(csv, prep, &o, &r, &err), 0);
+        if (r.missing != cases[i].missing || r.groups[0].missing != cases[i].qa_missing)
+            fail_msg("limit %ld: missing %ld (qa %ld), want %ld (qa %ld)", cases[i].limit,
+                     r.missing, r.groups[0].missing, cases[i].missing, cases[i].qa_missing);
+        table = lleval_score_format_table(&r);
+        assert_true((strstr(table, "missing:") != NULL) == (cases[i].missing > 0));
+        free(table);
+        lleval_score_result_release(&r);
+    }
+    tu_rmtree(dir);
+    free(csv);
+    free(prep);
+    free(dir);
+}
+
 static void test_per_item(void **state)
 {
     char *dir = tu_tmpdir();
@@ -718,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_squad_json),
         cmocka_unit_test(test_run_writes_scores_json),
         cmocka_unit_test(test_all_failed_group),
+        cmocka_unit_test(test_missing_among_asked),
         cmocka_unit_test(test_per_item),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_many_rows),
