@@ -18,6 +18,7 @@
 #include "lleval/util/json.h"
 #include "lleval/score/score.h"
 #include "lleval/util/util.h"
+#include "speeds.h"
 #include "score_int.h"
 
 /* ---- options ---- */
@@ -30,6 +31,7 @@ void lleval_score_opts_init(struct lleval_score_opts *o)
     o->seed = 12345;
     o->truncation_warn = LLEVAL_TRUNCATION_WARN;
     o->limit_items = 0;
+    o->results_jsonl = NULL;
 }
 
 void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lleval_config *cfg)
@@ -146,6 +148,7 @@ struct scorer {
     long first_unknown_line, first_duplicate_line;
     struct lleval_sb answer;
     struct lleval_norm pred;
+    struct lleval_speeds *speeds; /* unrounded gen_tps by custom_id; NULL: the CSV's */
 };
 
 static void scorer_init(struct scorer *s, const char *prepared_dir, const char *path,
@@ -160,6 +163,7 @@ static void scorer_init(struct scorer *s, const char *prepared_dir, const char *
         lleval_score_opts_init(&s->o);
     lleval_sb_init(&s->answer, 0);
     lleval_norm_init(&s->pred);
+    s->speeds = lleval_speeds_load(s->o.results_jsonl);
 }
 
 static void scorer_release(struct scorer *s)
@@ -174,6 +178,7 @@ static void scorer_release(struct scorer *s)
     free(s->first_duplicate);
     lleval_sb_release(&s->answer);
     lleval_norm_release(&s->pred);
+    lleval_speeds_free(s->speeds);
 }
 
 static int scorer_gold(struct scorer *s, const char *name, struct gold_set **out,
@@ -472,9 +477,12 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         pred = row.prediction;
         score_answer(s, g, &g->items[idx], pred, strlen(pred), it.ok, &it);
         it.state = LLEVAL_ITEM_SCORED;
-        if (it.ok)
+        if (it.ok) {
+            /* the journal's unrounded speed when the run's results are at hand */
+            double tps = lleval_speeds_get(s->speeds, row.custom_id);
             acc_add(a, &it, finish_kind(row.finish_reason), num_cell(row.latency_ms),
-                    num_cell(row.gen_tps));
+                    isnan(tps) ? num_cell(row.gen_tps) : tps);
+        }
         else
             acc_add(a, &it, FIN_ERROR, -1, -1);
         s->scored++;
@@ -610,6 +618,7 @@ static void group_warnings(struct lleval_score_result *res, const struct lleval_
 static void finish_result(struct scorer *s, struct lleval_score_result *res)
 {
     res->opts = s->o;
+    res->opts.results_jsonl = NULL; /* borrowed by the scorer only */
     res->rows = s->rows;
     res->scored = s->scored;
     res->unknown = s->unknown;

@@ -553,6 +553,50 @@ static void test_missing_among_asked(void **state)
     free(dir);
 }
 
+/* tokens/s from the run's result lines: the mean of the unrounded gen_tps
+ * (10.04 three times is 10.04, not the CSV's rounded 10.0); a row the lines
+ * do not have, and `lleval score` without them, take the CSV's value. */
+static void test_tps_unrounded(void **state)
+{
+    static const char csv_text[] = HEADER
+        "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,Broncos,10,5,3,10.0,1,\r\n"
+        "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,ok,stop,Paris,10,5,3,10.0,1,\r\n"
+        "qa:q3:direct:t0:s0,qa,q3,open_book,direct,0,0,ok,stop,1990,10,5,3,10.0,1,\r\n"
+        "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,C,10,5,3,7.0,1,\r\n";
+    static const char lines[] =
+        "{\"custom_id\": \"qa:q1:direct:t0:s0\", \"error\": null, \"lleval\": {\"gen_tps\": 10.04}}\n"
+        "{\"custom_id\": \"qa:q2:direct:t0:s0\", \"error\": null, \"lleval\": {\"gen_tps\": 10.04}}\n"
+        "{\"custom_id\": \"qa:q3:direct:t0:s0\", \"error\": null, \"lleval\": {\"gen_tps\": 10.04}}\n"
+        "not json\n";
+    char *dir = tu_tmpdir();
+    char *prep = lleval_path_join(dir, "prep");
+    char *csv = tu_write(dir, "predictions.csv", csv_text);
+    char *jsonl = tu_write(dir, "results_combined.jsonl", lines);
+    struct lleval_score_opts o;
+    struct lleval_score_result r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    write_prepared(prep);
+    lleval_score_opts_init(&o);
+    o.results_jsonl = jsonl;
+    assert_int_equal(lleval_score_csv(csv, prep, &o, &r, &err), 0);
+    assert_string_equal(r.groups[0].dataset, "qa");
+    assert_true(fabs(r.groups[0].tokens_per_s.mean - 10.04) < 1e-9);
+    assert_string_equal(r.groups[2].dataset, "mc");
+    assert_true(fabs(r.groups[2].tokens_per_s.mean - 7.0) < 1e-9); /* not in the lines */
+    assert_null(r.opts.results_jsonl);
+    lleval_score_result_release(&r);
+    o.results_jsonl = NULL;
+    assert_int_equal(lleval_score_csv(csv, prep, &o, &r, &err), 0);
+    assert_true(fabs(r.groups[0].tokens_per_s.mean - 10.0) < 1e-9);
+    lleval_score_result_release(&r);
+    tu_rmtree(dir);
+    free(jsonl);
+    free(csv);
+    free(prep);
+    free(dir);
+}
+
 static void test_per_item(void **state)
 {
     char *dir = tu_tmpdir();
@@ -756,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_run_writes_scores_json),
         cmocka_unit_test(test_all_failed_group),
         cmocka_unit_test(test_missing_among_asked),
+        cmocka_unit_test(test_tps_unrounded),
         cmocka_unit_test(test_per_item),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_many_rows),

@@ -50,6 +50,10 @@ struct lleval_score_opts {
      * --limit_items); missing counts only those. 0 (the default, and
      * `lleval score`): every gold item */
     long limit_items;
+    /* the run's result lines (results_combined.jsonl; borrowed): tokens/s is
+     * then the engine's unrounded gen_tps from them, else (NULL, the default,
+     * and `lleval score`) predictions.csv's gen_tps, rounded to one decimal */
+    const char *results_jsonl;
 };
 
 /* The defaults above (those of the config's scoring section). */
