@@ -429,7 +429,7 @@ static void load_header(struct report *r)
     r->started = run_started(r);
     r->last = run_last(r);
     /* active time summed over the sessions; a manifest without it: first start to last update */
-    r->duration = m->active_s > 0                       ? m->active_s
+    r->duration = m->active_s > 0                 ? m->active_s
                   : r->last > 0 && r->started > 0 ? r->last - r->started
                                                   : -1;
     r->total = m->requests;

@@ -10,8 +10,7 @@
 
 /* Counts the complete result lines of one journal (read only: a torn last
  * line is skipped, not cut; a custom_id seen before counts once). */
-static void count_journal(const char *path, struct lleval_idset *seen, long *answered,
-                          long *errors)
+static void count_journal(const char *path, struct lleval_idset *seen, long *answered, long *errors)
 {
     struct lleval_lines lr;
     if (lleval_lines_open(&lr, path, NULL))

@@ -103,8 +103,7 @@ static bool acc_mark(struct acc *a, long sample, size_t item)
  * limit of them (a run's --limit_items; 0: all). */
 static long acc_missing(const struct acc *a, long limit)
 {
-    size_t asked = limit > 0 && (size_t)limit < a->gold->n_items ? (size_t)limit
-                                                                  : a->gold->n_items;
+    size_t asked = limit > 0 && (size_t)limit < a->gold->n_items ? (size_t)limit : a->gold->n_items;
     long missing = 0;
     bool any = false;
     for (size_t s = 0; s < a->n_seen; s++) {
@@ -482,8 +481,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
             double tps = lleval_speeds_get(s->speeds, row.custom_id);
             acc_add(a, &it, finish_kind(row.finish_reason), num_cell(row.latency_ms),
                     isnan(tps) ? num_cell(row.gen_tps) : tps);
-        }
-        else
+        } else
             acc_add(a, &it, FIN_ERROR, -1, -1);
         s->scored++;
         if (fn && (rc = fn(&it, ud)) != 0)

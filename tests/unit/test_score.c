@@ -468,12 +468,12 @@ static int stop_at_third(const struct lleval_item_score *s, void *ud)
  */
 static void test_all_failed_group(void **state)
 {
-    static const char csv_text[] = HEADER
-        "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
-        "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
-        "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
-        "qa:q1:cot:t0:s0,qa,q1,open_book,cot,0,0,ok,stop,Broncos,10,5,3,20,1,\r\n"
-        "qa:q2:cot:t0:s0,qa,q2,open_book,cot,0,0,error,error,,,,,,3,HTTP 404\r\n";
+    static const char csv_text[] =
+        HEADER "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+               "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+               "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+               "qa:q1:cot:t0:s0,qa,q1,open_book,cot,0,0,ok,stop,Broncos,10,5,3,20,1,\r\n"
+               "qa:q2:cot:t0:s0,qa,q2,open_book,cot,0,0,error,error,,,,,,3,HTTP 404\r\n";
     char *dir = tu_tmpdir();
     char *prep = lleval_path_join(dir, "prep");
     char *csv = tu_write(dir, "predictions.csv", csv_text);
@@ -520,9 +520,9 @@ static void test_all_failed_group(void **state)
  * items of each dataset, the ones the run asked; 0 counts them all. */
 static void test_missing_among_asked(void **state)
 {
-    static const char csv_text[] = HEADER
-        "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,Broncos,10,5,3,20,1,\r\n"
-        "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,C,10,5,3,20,1,\r\n";
+    static const char csv_text[] =
+        HEADER "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,Broncos,10,5,3,20,1,\r\n"
+               "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,C,10,5,3,20,1,\r\n";
     static const struct {
         long limit, missing, qa_missing;
     } cases[] = {{0, 4, 3}, {1, 0, 0}, {2, 2, 1}, {100, 4, 3}};
@@ -558,16 +558,18 @@ static void test_missing_among_asked(void **state)
  * do not have, and `lleval score` without them, take the CSV's value. */
 static void test_tps_unrounded(void **state)
 {
-    static const char csv_text[] = HEADER
-        "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,Broncos,10,5,3,10.0,1,\r\n"
-        "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,ok,stop,Paris,10,5,3,10.0,1,\r\n"
-        "qa:q3:direct:t0:s0,qa,q3,open_book,direct,0,0,ok,stop,1990,10,5,3,10.0,1,\r\n"
-        "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,C,10,5,3,7.0,1,\r\n";
-    static const char lines[] =
-        "{\"custom_id\": \"qa:q1:direct:t0:s0\", \"error\": null, \"lleval\": {\"gen_tps\": 10.04}}\n"
-        "{\"custom_id\": \"qa:q2:direct:t0:s0\", \"error\": null, \"lleval\": {\"gen_tps\": 10.04}}\n"
-        "{\"custom_id\": \"qa:q3:direct:t0:s0\", \"error\": null, \"lleval\": {\"gen_tps\": 10.04}}\n"
-        "not json\n";
+    static const char csv_text[] =
+        HEADER "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,Broncos,10,5,3,10.0,1,\r\n"
+               "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,ok,stop,Paris,10,5,3,10.0,1,\r\n"
+               "qa:q3:direct:t0:s0,qa,q3,open_book,direct,0,0,ok,stop,1990,10,5,3,10.0,1,\r\n"
+               "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,C,10,5,3,7.0,1,\r\n";
+    static const char lines[] = "{\"custom_id\": \"qa:q1:direct:t0:s0\", \"error\": null, "
+                                "\"lleval\": {\"gen_tps\": 10.04}}\n"
+                                "{\"custom_id\": \"qa:q2:direct:t0:s0\", \"error\": null, "
+                                "\"lleval\": {\"gen_tps\": 10.04}}\n"
+                                "{\"custom_id\": \"qa:q3:direct:t0:s0\", \"error\": null, "
+                                "\"lleval\": {\"gen_tps\": 10.04}}\n"
+                                "not json\n";
     char *dir = tu_tmpdir();
     char *prep = lleval_path_join(dir, "prep");
     char *csv = tu_write(dir, "predictions.csv", csv_text);

@@ -119,8 +119,9 @@ int lleval_scores_read(const json_t *doc, const char *name, struct lleval_scores
  * and a value). A run with both kinds has both numbers. */
 struct lleval_headline {
     bool have;         /* false: no scores, or no group with a value */
-    const char *label; /* the first metric: "EM" when there are QA groups, else "acc"; "-" without (static) */
-    double pct;        /* its value */
+    /* the first metric: "EM" when there are QA groups, else "acc"; "-" without (static) */
+    const char *label;
+    double pct; /* its value */
     bool have_em, have_acc;
     double em, acc; /* each metric's mean, when have_* */
 };
