@@ -44,13 +44,23 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
                           nz(r->model_id), "engine", nz(r->engine), "status",
                           lleval_run_status_name(r->status), "requests", (json_int_t)r->requests,
                           "answered", (json_int_t)r->answered, "errors", (json_int_t)r->errors,
-                          "started_at", r->started_at, "duration_s", r->updated_at - r->started_at);
+                          "started_at", r->started_at, "duration_s", r->duration_s);
+            json_t *heads = json_array();
+            /* "headline": the first metric (EM, else accuracy); "headlines": each
+             * metric apart (EM over the QA groups, accuracy over multiple choice) */
             if (r->headline.have)
                 json_object_set_new(
                     o, "headline",
                     json_pack("{s:s, s:f}", "metric", r->headline.label, "value", r->headline.pct));
             else
                 json_object_set_new(o, "headline", json_null());
+            if (r->headline.have_em)
+                json_array_append_new(
+                    heads, json_pack("{s:s, s:f}", "metric", "EM", "value", r->headline.em));
+            if (r->headline.have_acc)
+                json_array_append_new(
+                    heads, json_pack("{s:s, s:f}", "metric", "acc", "value", r->headline.acc));
+            json_object_set_new(o, "headlines", heads);
             json_array_append_new(a, o);
         }
         json_dumpf(a, stdout, JSON_INDENT(2));
@@ -66,14 +76,11 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
             const struct lleval_run_info *r = &rows[i];
             char prog[64], head[64], start[40], dur[32];
             snprintf(prog, sizeof(prog), "%ld/%ld", r->answered, r->requests);
-            if (r->headline.have)
-                snprintf(head, sizeof(head), "%s %.1f", r->headline.label, r->headline.pct);
-            else
-                snprintf(head, sizeof(head), "-");
+            lleval_headline_text(&r->headline, head, sizeof(head));
             lleval_fmt_utc(start, sizeof(start), r->started_at);
             start[16] = '\0'; /* 2024-09-09T12:34 */
             start[10] = ' ';
-            lleval_fmt_duration(dur, sizeof(dur), r->updated_at - r->started_at, 0);
+            lleval_fmt_duration(dur, sizeof(dur), r->duration_s, 0);
             cli_table_row(t, r->id, nz(r->model_id), nz(r->engine),
                           lleval_run_status_name(r->status), prog, head, start, dur);
         }

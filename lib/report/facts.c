@@ -197,6 +197,12 @@ static void load_scores(struct report *r)
         scores_metric(&x->tps, &g->tokens_per_s);
         x->mc = (g->scoring && !strcmp(g->scoring, "mc")) || (x->acc.has && !x->em.has);
         errors = (long)floor(error_pct * (double)x->n / 100.0 + 0.5);
+        if (x->n > 0 && errors >= x->n) {
+            /* no successful answer: the metrics that apply are n/a */
+            struct metric *ms[] = {&x->em, &x->f1, &x->contains, &x->acc, &x->lat, &x->tps};
+            for (size_t k = 0; k < LLEVAL_ARRAY_SIZE(ms); k++)
+                ms[k]->na = !ms[k]->has && (k < 3 ? !x->mc : k == 3 ? x->mc : true);
+        }
         snprintf(label, sizeof(label), "%s/%s/t%s/truncation", x->dataset,
                  x->prompt ? x->prompt : "all", x->overall ? "all" : x->temp);
         prop_metric(&x->trunc, x->length, x->n, s->bootstrap_resamples, s->bootstrap_seed, label);
@@ -325,8 +331,9 @@ static const char *or_empty(const char *s)
 }
 
 /* The headline numbers over the groups (overall rows left out); the main
- * metric is the one `lleval runs list` shows (runs.h), under the report's
- * own label for multiple choice ("accuracy" where the list says "acc"). */
+ * metric is the one `lleval runs list` shows first (runs.h), under the
+ * report's own label for multiple choice ("accuracy" where the list says
+ * "acc"); a run with QA and multiple-choice groups also has accuracy apart. */
 static void compute_headline(struct report *r)
 {
     struct headline *h = &r->h;
@@ -337,6 +344,8 @@ static void compute_headline(struct report *r)
     h->have_main = main.have;
     h->main = main.pct;
     h->main_label = !main.have || !strcmp(main.label, "acc") ? "accuracy" : main.label;
+    h->have_acc = main.have_em && main.have_acc;
+    h->acc = main.acc;
     for (size_t i = 0; i < r->n_grps; i++) {
         const struct grp *g = &r->grps[i];
         if (g->overall || g->n <= 0)
@@ -419,13 +428,26 @@ static void load_header(struct report *r)
     r->base_url = m->base_url;
     r->started = run_started(r);
     r->last = run_last(r);
-    r->duration = r->last > 0 && r->started > 0 ? r->last - r->started : -1;
+    /* active time summed over the sessions; a manifest without it: first start to last update */
+    r->duration = m->active_s > 0                 ? m->active_s
+                  : r->last > 0 && r->started > 0 ? r->last - r->started
+                                                  : -1;
     r->total = m->requests;
     r->answered = m->answered;
     r->errors = m->errors;
     r->err_pct = r->total ? 100.0 * (double)r->errors / (double)r->total : 0.0;
     r->concurrency = m->max_concurrent_jobs;
     r->steps_done = join_steps(r);
+    r->status_word = lleval_run_status_name(r->status);
+    r->status_class = r->status == LLEVAL_RUN_FAILED ? "s-bad" : "s-warn";
+    if (r->status == LLEVAL_RUN_DONE && r->errors > 0 && r->errors >= r->answered) {
+        r->status_word = "done, every request failed";
+        r->status_class = "s-bad";
+    } else if (r->status == LLEVAL_RUN_DONE && r->errors > 0) {
+        r->status_word = "done with errors";
+    } else if (r->status == LLEVAL_RUN_DONE) {
+        r->status_class = "s-ok";
+    }
 }
 
 /* The trials: progress, tokens, speeds and telemetry of each. */

@@ -40,15 +40,6 @@ static void html_note(struct lleval_sb *sb, const char *note)
     lleval_sb_adds(sb, "</p>\n");
 }
 
-static const char *status_class(enum lleval_run_status st)
-{
-    if (st == LLEVAL_RUN_DONE)
-        return "s-ok";
-    if (st == LLEVAL_RUN_FAILED)
-        return "s-bad";
-    return "s-warn";
-}
-
 /* A run file's path relative to the run directory ("results/scores.json"). */
 static const char *rel(enum lleval_run_file f)
 {
@@ -81,7 +72,7 @@ static void td_metric(struct lleval_sb *sb, const struct metric *m, bool ms)
         lleval_sb_add_ci(sb, m->v, m->lo, m->hi, ms ? lleval_ms_decimals(m->v) : 1,
                          "<span class=\"ci\">[", "]</span>");
     else
-        lleval_sb_adds(sb, DASH);
+        lleval_sb_adds(sb, m->na ? "n/a" : DASH);
     lleval_sb_adds(sb, "</td>");
 }
 
@@ -112,8 +103,8 @@ static void html_header(struct lleval_sb *sb, const struct report *r)
 
     lleval_sb_adds(sb, "<header>\n<h1>lleval report: ");
     he(sb, r->run_id);
-    lleval_sb_addf(sb, " <span class=\"badge %s\">", status_class(r->status));
-    he(sb, lleval_run_status_name(r->status));
+    lleval_sb_addf(sb, " <span class=\"badge %s\">", r->status_class);
+    he(sb, r->status_word);
     lleval_sb_adds(sb, "</span></h1>\n<p class=\"sub\">");
     he(sb, *r->model ? r->model : "(no model)");
     lleval_sb_adds(sb, " on ");
@@ -128,7 +119,7 @@ static void html_header(struct lleval_sb *sb, const struct report *r)
     fact(sb, "engine", *r->engine ? r->engine : "-");
     if (r->base_url)
         fact(sb, "base url", r->base_url);
-    fact(sb, "status", lleval_run_status_name(r->status));
+    fact(sb, "status", r->status_word);
     fact(sb, "started", r->started > 0 ? started : "-");
     fact(sb, r->status != LLEVAL_RUN_DONE ? "last update" : "finished", r->last > 0 ? last : "-");
     fact(sb, "duration", dur);
@@ -172,7 +163,12 @@ static void html_headline(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "<section id=\"headline\">\n<h2>Headline</h2>\n<div class=\"cards\">\n");
     if (h->have_main) {
         snprintf(v, sizeof(v), "%.1f%%", h->main);
-        card(sb, h->main_label, v, "item-weighted over the groups");
+        card(sb, h->main_label, v,
+             h->have_acc ? "item-weighted over the QA groups" : "item-weighted over the groups");
+    }
+    if (h->have_acc) {
+        snprintf(v, sizeof(v), "%.1f%%", h->acc);
+        card(sb, "accuracy", v, "item-weighted over the multiple-choice groups");
     }
     if (h->have_f1) {
         snprintf(v, sizeof(v), "%.1f%%", h->f1);
@@ -197,7 +193,7 @@ static void html_headline(struct lleval_sb *sb, const struct report *r)
         lleval_sb_adds(sb, " ms</div><div class=\"d\">mean per request</div></div>\n");
     }
     lleval_fmt_duration(v, sizeof(v), r->duration, LLEVAL_DUR_TENTHS);
-    card(sb, "duration", v, "first start to last update");
+    card(sb, "duration", v, "active time, summed over the sessions");
     lleval_sb_adds(sb, "</div>\n");
     if (!r->scores)
         lleval_sb_adds(sb, "<p class=\"muted\">No scores yet: see <a href=\"#scores\">Scores"

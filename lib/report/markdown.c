@@ -32,7 +32,7 @@ static void md_metric(struct lleval_sb *sb, const struct metric *m, bool ms)
     if (m->has)
         lleval_sb_add_ci(sb, m->v, m->lo, m->hi, ms ? lleval_ms_decimals(m->v) : 1, " [", "]");
     else
-        lleval_sb_adds(sb, "-");
+        lleval_sb_adds(sb, m->na ? "n/a" : "-");
     lleval_sb_adds(sb, " |");
 }
 
@@ -59,7 +59,7 @@ static void md_header(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, " on **");
     lleval_md_escape(sb, *r->engine ? r->engine : "-");
     lleval_sb_adds(sb, "**, status **");
-    lleval_md_escape(sb, lleval_run_status_name(r->status));
+    lleval_md_escape(sb, r->status_word);
     lleval_sb_addf(sb, "**\n- started %s, duration %s\n", r->started > 0 ? started : "-", dur);
     lleval_sb_addf(sb, "- requests: %ld of %ld answered, %ld error%s", r->answered, r->total,
                    r->errors, r->errors == 1 ? "" : "s");
@@ -75,6 +75,8 @@ static void md_header(struct lleval_sb *sb, const struct report *r)
         lleval_sb_adds(sb, "- headline:");
         if (h->have_main)
             lleval_sb_addf(sb, " %s %.1f%%", h->main_label, h->main);
+        if (h->have_acc)
+            lleval_sb_addf(sb, ", accuracy %.1f%%", h->acc);
         if (h->have_f1)
             lleval_sb_addf(sb, ", F1 %.1f%%", h->f1);
         if (h->have_trunc)

@@ -40,6 +40,7 @@
 /* A value with its 95% interval. */
 struct metric {
     bool has;         /* the metric applies and was measured */
+    bool na;          /* it applies but nothing was measured: no successful answer ("n/a") */
     double v, lo, hi; /* lo and hi are NaN without an interval */
 };
 
@@ -115,7 +116,10 @@ struct trial {
 struct headline {
     bool have_main, have_f1, have_trunc, have_tps, have_lat;
     double main, f1, trunc, tps, lat;
-    const char *main_label; /* "EM", "accuracy" or "EM/acc" (static) */
+    const char *main_label; /* "EM" (QA groups) or "accuracy" (multiple choice only); static */
+    /* accuracy beside an EM main: a run with both kinds shows both, never a mix */
+    bool have_acc;
+    double acc;
 };
 
 struct report {
@@ -123,6 +127,10 @@ struct report {
     char *run_id;
     struct lleval_manifest m;
     enum lleval_run_status status; /* the caller's, else the manifest's */
+    /* how the status is shown: its word, except a done run with failed requests
+     * ("done with errors"; "done, every request failed" when none succeeded),
+     * and the badge's class (s-ok only for a done run without errors) */
+    const char *status_word, *status_class;
     double generated;
     char *steps_done; /* "prepare, build, ..." or "none" */
 

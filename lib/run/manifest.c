@@ -80,6 +80,8 @@ static json_t *manifest_json(const struct lleval_manifest *m)
     if (m->headline)
         json_object_set(j, "headline", m->headline);
     json_object_set_new(j, "created_at", json_real(m->created_at));
+    if (m->active_s > 0) /* absent in manifests written before it */
+        json_object_set_new(j, "active_s", json_real(m->active_s));
     return j;
 }
 
@@ -250,6 +252,7 @@ static int read_manifest(struct lleval_json_reader *rd, const json_t *o, struct 
     }
     get_json(rd, o, "", "headline", &m->headline);
     lleval_jr_num(rd, o, "", "created_at", false, 0, &m->created_at);
+    lleval_jr_num(rd, o, "", "active_s", false, 0, &m->active_s);
     return rd->rc;
 }
 

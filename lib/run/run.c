@@ -77,6 +77,7 @@ int lleval_run_write_manifest(struct run *r, struct lleval_err *err)
     /* kept from the manifest before this session */
     m.headline = r->old.headline ? json_incref(r->old.headline) : NULL;
     m.created_at = r->old.created_at > 0 ? r->old.created_at : r->started_at;
+    m.active_s = lleval_rs_active_s(&r->st, &r->old);
     rc = lleval_manifest_save(r->dir, &m, err);
     lleval_manifest_release(&m);
     return rc;

@@ -1,9 +1,53 @@
 /* The runs of a runs directory with their effective status and headline (see runs.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "lleval/platform/fs.h"
+#include "lleval/result/result.h"
+#include "lleval/util/idset.h"
 #include "lleval/run/runs.h"
 #include "lleval/util/util.h"
+
+/* Counts the complete result lines of one journal (read only: a torn last
+ * line is skipped, not cut; a custom_id seen before counts once). */
+static void count_journal(const char *path, struct lleval_idset *seen, long *answered, long *errors)
+{
+    struct lleval_lines lr;
+    if (lleval_lines_open(&lr, path, NULL))
+        return; /* no journal yet: nothing answered */
+    while (lleval_lines_next(&lr, NULL) > 0 && !lr.torn) {
+        json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
+        const char *cid = lleval_result_custom_id(line);
+        bool found = false;
+        if (cid)
+            lleval_idset_put(seen, lleval_idset_hash(cid), 0, &found);
+        if (cid && !found) {
+            (*answered)++;
+            if (lleval_result_failed(line))
+                (*errors)++;
+        }
+        json_decref(line);
+    }
+    lleval_lines_close(&lr);
+}
+
+/* The answered and failed requests of every part the manifest's trials name,
+ * from their journals. */
+static void recount(const char *run_dir, const struct lleval_manifest *m, long *answered,
+                    long *errors)
+{
+    struct lleval_idset seen = LLEVAL_IDSET_INIT;
+    *answered = *errors = 0;
+    for (size_t t = 0; t < m->n_trials; t++) {
+        const struct lleval_manifest_trial *tr = &m->trials[t];
+        for (long i = 1; tr->dataset && i <= tr->jobs_total; i++) {
+            char *path = lleval_run_journal_path(run_dir, tr->dataset, tr->temperature, i);
+            count_journal(path, &seen, answered, errors);
+            free(path);
+        }
+    }
+    lleval_idset_release(&seen);
+}
 
 void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run_info *out)
 {
@@ -25,8 +69,13 @@ void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run
     out->requests = m.requests;
     out->answered = m.answered;
     out->errors = m.errors;
+    /* a run whose manifest says running but whose process is gone (kill -9, a
+     * crash) stopped between two manifest writes: its journals hold the truth */
+    if (m.status == LLEVAL_RUN_RUNNING && out->status != LLEVAL_RUN_RUNNING)
+        recount(run_dir, &m, &out->answered, &out->errors);
     out->started_at = m.created_at > 0 ? m.created_at : m.started_at;
     out->updated_at = m.updated_at > 0 ? m.updated_at : out->started_at;
+    out->duration_s = m.active_s > 0 ? m.active_s : out->updated_at - out->started_at;
     out->headline = lleval_scores_headline(have_scores ? &scores : NULL);
     lleval_manifest_release(&m);
     lleval_scores_release(&scores);

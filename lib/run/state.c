@@ -15,6 +15,7 @@ void lleval_rs_init(struct lleval_run_state *st, const char *run_dir, const char
     memset(st, 0, sizeof(*st));
     st->run_dir = run_dir;
     st->run_id = run_id;
+    st->session_start = lleval_now();
 }
 
 void lleval_rs_release(struct lleval_run_state *st)
@@ -31,7 +32,11 @@ void lleval_rs_release(struct lleval_run_state *st)
     }
     free(st->parts);
     free(st->trials);
-    lleval_rs_init(st, st->run_dir, st->run_id);
+    {
+        double t0 = st->session_start;
+        lleval_rs_init(st, st->run_dir, st->run_id);
+        st->session_start = t0;
+    }
 }
 
 static size_t trial_index(struct lleval_run_state *st, const char *dataset, double temp)
@@ -103,6 +108,7 @@ static int load_part(struct lleval_run_state *st, size_t i, struct lleval_err *e
         !lleval_part_state_load(p->state_path, &old, &ignored)) {
         p->started_at = old.started_at;
         p->finished_at = p->answered >= p->requests ? old.finished_at : 0;
+        p->elapsed_before = old.elapsed_s > 0 ? old.elapsed_s : 0;
         p->prompt_tokens = old.prompt_tokens;
         p->completion_tokens = old.completion_tokens;
         lleval_telemetry_acc_restore(&p->tel, old.telemetry);
@@ -135,6 +141,9 @@ void lleval_rs_restore(struct lleval_run_state *st, const struct lleval_manifest
             if (strcmp(o->trial, tr->name))
                 continue;
             lleval_telemetry_acc_restore(&tr->tel, o->telemetry);
+            tr->elapsed_before = o->elapsed_s > 0 ? o->elapsed_s : 0;
+            if (tr->requests && tr->answered >= tr->requests && !tr->finished_at)
+                tr->finished_at = o->finished_at;
             if (!tr->answered)
                 continue;
             if (o->prompt_tps > 0) {
@@ -159,10 +168,13 @@ size_t lleval_rs_start(struct lleval_run_state *st)
         p->status = LLEVAL_RUN_RUNNING;
         p->first_job = n; /* jobs go out in part order */
         n += p->requests - p->answered;
+        p->session_start = lleval_now();
         if (!p->started_at)
-            p->started_at = lleval_now();
+            p->started_at = p->session_start;
         if (!st->trials[p->trial].started_at)
             st->trials[p->trial].started_at = p->started_at;
+        if (!st->trials[p->trial].session_start)
+            st->trials[p->trial].session_start = p->session_start;
         p->dirty = true;
     }
     return n;
@@ -256,8 +268,7 @@ void lleval_rs_part_state(const struct lleval_run_state *st, size_t i,
     out->completion_tokens = p->completion_tokens;
     out->started_at = p->started_at;
     out->finished_at = p->finished_at;
-    out->elapsed_s =
-        p->started_at ? (p->finished_at ? p->finished_at : lleval_now()) - p->started_at : 0;
+    out->elapsed_s = lleval_rs_part_elapsed(st, i);
     out->batch_file = lleval_xstrdup(rel_to(st->run_dir, p->info->batch_path));
     out->results_file = lleval_xstrdup(rel_to(st->run_dir, p->journal_path));
     out->telemetry = lleval_telemetry_json(tel, &p->tel, p->completion_tokens);
@@ -314,9 +325,7 @@ void lleval_rs_manifest_trials(const struct lleval_run_state *st,
         mt->errors = (long)tr->errors;
         mt->started_at = tr->started_at;
         mt->finished_at = tr->finished_at;
-        mt->elapsed_s = tr->started_at
-                            ? (tr->finished_at ? tr->finished_at : lleval_now()) - tr->started_at
-                            : 0.0;
+        mt->elapsed_s = lleval_rs_trial_elapsed(st, t);
         mt->telemetry = lleval_telemetry_json(tel, &tr->tel, mt->completion_tokens);
         /* the means of the engine-reported speeds (zeros, i.e. unknown, left out) */
         mt->prompt_tps = tr->prompt_tps_n ? tr->prompt_tps_sum / (double)tr->prompt_tps_n : 0;
@@ -339,6 +348,42 @@ int lleval_rs_flush_parts(struct lleval_run_state *st, bool force,
             rc = lleval_rs_write_part(st, i, tel, err);
     }
     return rc;
+}
+
+/* before + the time since start (0: not active in this session) up to the
+ * finish, when that came in this session, else up to now */
+static double active(double before, double start, double finished)
+{
+    double end;
+    if (!start)
+        return before;
+    end = finished >= start ? finished : lleval_now();
+    return before + (end > start ? end - start : 0);
+}
+
+double lleval_rs_part_elapsed(const struct lleval_run_state *st, size_t i)
+{
+    const struct lleval_rs_part *p = &st->parts[i];
+    return active(p->elapsed_before, p->session_start, p->finished_at);
+}
+
+double lleval_rs_trial_elapsed(const struct lleval_run_state *st, size_t t)
+{
+    const struct lleval_rs_trial *tr = &st->trials[t];
+    return active(tr->elapsed_before, tr->session_start, tr->finished_at);
+}
+
+double lleval_rs_active_s(const struct lleval_run_state *st, const struct lleval_manifest *old)
+{
+    double before = old->active_s, start = old->created_at > 0 ? old->created_at : old->started_at;
+    double now = lleval_now();
+    if (before <= 0 && start > 0 && old->updated_at > start)
+        before = old->updated_at - start; /* written before active_s: all it knew */
+    if (before < 0)
+        before = 0;
+    if (old->status == LLEVAL_RUN_DONE && old->steps_done >= LLEVAL_N_STEPS)
+        return before;
+    return before + (now > st->session_start ? now - st->session_start : 0);
 }
 
 void lleval_rs_totals(const struct lleval_run_state *st, size_t *answered, size_t *failed)

@@ -30,6 +30,9 @@ struct lleval_rs_part {
     size_t answered, ok, errors;
     long prompt_tokens, completion_tokens;
     double started_at, finished_at; /* 0: not yet */
+    /* active time: earlier sessions' (state.json's elapsed_s) and when this
+     * session started it (0: it had nothing to do in this session) */
+    double elapsed_before, session_start;
     enum lleval_run_status status;  /* queued | running | done | stopped | failed */
     bool dirty;                     /* changed since its state.json was written */
     size_t first_job;               /* index of its first job in this session's poll (telemetry) */
@@ -43,6 +46,7 @@ struct lleval_rs_trial {
     double temp;
     size_t parts, requests, answered, errors;
     double started_at, finished_at;
+    double elapsed_before, session_start; /* as for a part, from the manifest's trial */
     /* engine-reported speeds: sums and counts of the non-zero ones */
     double prompt_tps_sum, gen_tps_sum;
     long prompt_tps_n, gen_tps_n;
@@ -59,6 +63,7 @@ struct lleval_run_state {
     /* the manifest's last_error: the last failed request or the run's error,
      * valid UTF-8 when what it was set from is (see lleval_rs_set_error) */
     char last_error[512];
+    double session_start; /* when this session began (lleval_rs_init) */
 };
 
 /* Starts an empty state for the run (run_dir and run_id borrowed; they outlive st). */
@@ -81,9 +86,10 @@ size_t lleval_rs_add_part(struct lleval_run_state *st, const struct lleval_part_
 int lleval_rs_load(struct lleval_run_state *st, const struct lleval_build_result *build,
                    struct lleval_err *err);
 
-/* Keeps the telemetry and engine speeds that earlier sessions wrote into the
- * manifest's trials (old borrowed; a speed mean counts as one result for each
- * of the trial's results answered before). */
+/* Keeps the telemetry, engine speeds and active time that earlier sessions
+ * wrote into the manifest's trials (old borrowed; a speed mean counts as one
+ * result for each of the trial's results answered before; a finished trial
+ * keeps its finish time). */
 void lleval_rs_restore(struct lleval_run_state *st, const struct lleval_manifest *old);
 
 /* Marks the unfinished parts running, starting their clocks; returns the
@@ -121,6 +127,19 @@ void lleval_rs_manifest_trials(const struct lleval_run_state *st,
  * when force). */
 int lleval_rs_flush_parts(struct lleval_run_state *st, bool force,
                           const struct lleval_telemetry *tel, struct lleval_err *err);
+
+/*
+ * The run's active seconds for the manifest's active_s: the earlier sessions'
+ * (old's active_s; for a manifest written before the field, its updated_at
+ * minus its start) plus this session's, so the idle time between sessions
+ * never counts. A session that resumes a run that had finished (old says
+ * done after every step) adds nothing: it asks nothing and changes no number.
+ */
+double lleval_rs_active_s(const struct lleval_run_state *st, const struct lleval_manifest *old);
+
+/* Seconds part i (or trial t) was active, summed over the sessions. */
+double lleval_rs_part_elapsed(const struct lleval_run_state *st, size_t i);
+double lleval_rs_trial_elapsed(const struct lleval_run_state *st, size_t t);
 
 /* Answered requests and failed ones over all parts. */
 void lleval_rs_totals(const struct lleval_run_state *st, size_t *answered, size_t *failed);

@@ -254,14 +254,18 @@ static int step_score(struct run *r, struct lleval_run_result *res, struct lleva
     struct lleval_score_result sr;
     char *pred = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_PREDICTIONS);
     char *results_dir = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_RESULTS);
+    char *combined = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_COMBINED);
     size_t nw = 0;
     char **warns;
     int rc;
 
     lleval_score_opts_from_config(&so, r->cfg);
+    so.limit_items = r->cfg->limit_items; /* missing among the items the run asked only */
+    so.results_jsonl = combined;          /* tokens/s from the unrounded speeds */
     rc = lleval_score_run(pred, r->cfg->prepared_dir, results_dir, &so, &sr, err);
     free(pred);
     free(results_dir);
+    free(combined);
     if (rc)
         return rc;
     res->scores_path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_SCORES);

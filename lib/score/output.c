@@ -20,11 +20,13 @@ static const char *const table_header[] = {"dataset", "prompt", "temp",     "n",
                                            "EM",      "F1",     "contains", "acc",
                                            "trunc%",  "err%",   "lat ms",   "tok/s"};
 
-static char *fmt_ci(const struct lleval_ci *ci, double scale, int decimals, bool with_ci)
+/* A metric with its interval; without a value: "n/a" when the group has rows
+ * but no successful answer (na), else "-" (the metric does not apply) */
+static char *fmt_ci(const struct lleval_ci *ci, double scale, int decimals, bool with_ci, bool na)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
     if (ci->n == 0 || !isfinite(ci->mean))
-        return lleval_xstrdup("-");
+        return lleval_xstrdup(na ? "n/a" : "-");
     lleval_sb_add_ci(&sb, ci->mean * scale, with_ci ? ci->lo * scale : NAN,
                      with_ci ? ci->hi * scale : NAN, decimals, " [", "]");
     return lleval_sb_detach(&sb, NULL);
@@ -59,20 +61,21 @@ void lleval_score_table(const struct lleval_score_result *res, struct lleval_sco
         const struct lleval_score_group *g = &res->groups[i];
         char **row = t->cells + t->nrows * ncols;
         bool mc = g->scoring == LLEVAL_SCORING_MC;
+        bool na = g->n > 0 && g->errors >= g->n; /* no successful answer */
         if (!show_group(res, i))
             continue;
         row[0] = lleval_xstrdup(g->dataset);
         row[1] = lleval_xstrdup(g->overall ? "all" : (*g->prompt_type ? g->prompt_type : "-"));
         row[2] = lleval_xstrdup(g->overall ? "all" : (*g->temperature ? g->temperature : "-"));
         row[3] = lleval_xasprintf("%ld", g->n);
-        row[4] = mc ? lleval_xstrdup("-") : fmt_ci(&g->em, 100.0, dec, true);
-        row[5] = mc ? lleval_xstrdup("-") : fmt_ci(&g->f1, 100.0, dec, true);
-        row[6] = mc ? lleval_xstrdup("-") : fmt_ci(&g->contains, 100.0, 1, false);
-        row[7] = mc ? fmt_ci(&g->accuracy, 100.0, 1, true) : lleval_xstrdup("-");
+        row[4] = mc ? lleval_xstrdup("-") : fmt_ci(&g->em, 100.0, dec, true, na);
+        row[5] = mc ? lleval_xstrdup("-") : fmt_ci(&g->f1, 100.0, dec, true, na);
+        row[6] = mc ? lleval_xstrdup("-") : fmt_ci(&g->contains, 100.0, 1, false, na);
+        row[7] = mc ? fmt_ci(&g->accuracy, 100.0, 1, true, na) : lleval_xstrdup("-");
         row[8] = res->squad_json ? lleval_xstrdup("-") : fmt_pct(g->finish_length, g->n);
         row[9] = res->squad_json ? lleval_xstrdup("-") : fmt_pct(g->errors, g->n);
-        row[10] = fmt_ci(&g->latency_ms, 1.0, 0, false);
-        row[11] = fmt_ci(&g->tokens_per_s, 1.0, 1, false);
+        row[10] = fmt_ci(&g->latency_ms, 1.0, 0, false, na);
+        row[11] = fmt_ci(&g->tokens_per_s, 1.0, 1, false, na);
         t->nrows++;
     }
 }

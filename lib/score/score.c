@@ -18,6 +18,7 @@
 #include "lleval/util/json.h"
 #include "lleval/score/score.h"
 #include "lleval/util/util.h"
+#include "speeds.h"
 #include "score_int.h"
 
 /* ---- options ---- */
@@ -29,6 +30,8 @@ void lleval_score_opts_init(struct lleval_score_opts *o)
     o->bootstrap = LLEVAL_BOOTSTRAP_DEFAULT;
     o->seed = 12345;
     o->truncation_warn = LLEVAL_TRUNCATION_WARN;
+    o->limit_items = 0;
+    o->results_jsonl = NULL;
 }
 
 void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lleval_config *cfg)
@@ -96,8 +99,11 @@ static bool acc_mark(struct acc *a, long sample, size_t item)
     return true;
 }
 
-static long acc_missing(const struct acc *a)
+/* The gold items without a row, per sample, among the items asked: the first
+ * limit of them (a run's --limit_items; 0: all). */
+static long acc_missing(const struct acc *a, long limit)
 {
+    size_t asked = limit > 0 && (size_t)limit < a->gold->n_items ? (size_t)limit : a->gold->n_items;
     long missing = 0;
     bool any = false;
     for (size_t s = 0; s < a->n_seen; s++) {
@@ -105,11 +111,11 @@ static long acc_missing(const struct acc *a)
         if (!a->seen[s])
             continue;
         any = true;
-        for (size_t i = 0; i < a->gold->n_items; i++)
+        for (size_t i = 0; i < asked; i++)
             seen += (a->seen[s][i / 8] >> (i % 8)) & 1;
-        missing += (long)a->gold->n_items - seen;
+        missing += (long)asked - seen;
     }
-    return any ? missing : (long)a->gold->n_items;
+    return any ? missing : (long)asked;
 }
 
 /* ---- the scorer ---- */
@@ -141,6 +147,7 @@ struct scorer {
     long first_unknown_line, first_duplicate_line;
     struct lleval_sb answer;
     struct lleval_norm pred;
+    struct lleval_speeds *speeds; /* unrounded gen_tps by custom_id; NULL: the CSV's */
 };
 
 static void scorer_init(struct scorer *s, const char *prepared_dir, const char *path,
@@ -155,6 +162,7 @@ static void scorer_init(struct scorer *s, const char *prepared_dir, const char *
         lleval_score_opts_init(&s->o);
     lleval_sb_init(&s->answer, 0);
     lleval_norm_init(&s->pred);
+    s->speeds = lleval_speeds_load(s->o.results_jsonl);
 }
 
 static void scorer_release(struct scorer *s)
@@ -169,6 +177,7 @@ static void scorer_release(struct scorer *s)
     free(s->first_duplicate);
     lleval_sb_release(&s->answer);
     lleval_norm_release(&s->pred);
+    lleval_speeds_free(s->speeds);
 }
 
 static int scorer_gold(struct scorer *s, const char *name, struct gold_set **out,
@@ -467,10 +476,12 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         pred = row.prediction;
         score_answer(s, g, &g->items[idx], pred, strlen(pred), it.ok, &it);
         it.state = LLEVAL_ITEM_SCORED;
-        if (it.ok)
+        if (it.ok) {
+            /* the journal's unrounded speed when the run's results are at hand */
+            double tps = lleval_speeds_get(s->speeds, row.custom_id);
             acc_add(a, &it, finish_kind(row.finish_reason), num_cell(row.latency_ms),
-                    num_cell(row.gen_tps));
-        else
+                    isnan(tps) ? num_cell(row.gen_tps) : tps);
+        } else
             acc_add(a, &it, FIN_ERROR, -1, -1);
         s->scored++;
         if (fn && (rc = fn(&it, ud)) != 0)
@@ -539,6 +550,12 @@ static void group_from(const struct scorer *s, const struct acc *a, bool overall
     ci_of(&a->latency, s, label, "latency_ms", &g->latency_ms);
     ci_of(&a->tps, s, label, "tokens_per_s", &g->tokens_per_s);
     free(label);
+    if (a->n > 0 && a->errors >= a->n) {
+        /* no successful answer: nothing was measured, so no metric (n/a, null in
+         * scores.json), not a score of 0 with an interval */
+        static const struct lleval_ci none = {NAN, NAN, NAN, 0, 0};
+        g->em = g->f1 = g->contains = g->accuracy = none;
+    }
 }
 
 static void merge_acc(struct acc *into, const struct acc *from)
@@ -599,6 +616,7 @@ static void group_warnings(struct lleval_score_result *res, const struct lleval_
 static void finish_result(struct scorer *s, struct lleval_score_result *res)
 {
     res->opts = s->o;
+    res->opts.results_jsonl = NULL; /* borrowed by the scorer only */
     res->rows = s->rows;
     res->scored = s->scored;
     res->unknown = s->unknown;
@@ -623,7 +641,7 @@ static void finish_result(struct scorer *s, struct lleval_score_result *res)
         for (size_t i = 0; i < k; i++) {
             struct lleval_score_group *g = &res->groups[res->n_groups++];
             group_from(s, mine[i], false, g);
-            g->missing = acc_missing(mine[i]);
+            g->missing = acc_missing(mine[i], s->o.limit_items);
             missing += g->missing;
             group_warnings(res, g);
             merge_acc(&all, mine[i]);

@@ -348,9 +348,8 @@ int lleval_scores_load(const char *path, struct lleval_scores *s, struct lleval_
 
 struct lleval_headline lleval_scores_headline(const struct lleval_scores *s)
 {
-    struct lleval_headline h = {false, "-", 0};
-    double sum = 0, n = 0;
-    bool qa = false, mc = false;
+    struct lleval_headline h = {false, "-", 0, false, false, 0, 0};
+    double sum[2] = {0, 0}, n[2] = {0, 0}; /* exact match, accuracy */
 
     for (size_t i = 0; s && i < s->n_groups; i++) {
         const struct lleval_scores_group *g = &s->groups[i];
@@ -358,17 +357,28 @@ struct lleval_headline lleval_scores_headline(const struct lleval_scores *s)
             g->exact_match.present ? &g->exact_match : &g->accuracy;
         if (g->overall || !m->has || g->n <= 0)
             continue;
-        if (m == &g->exact_match)
-            qa = true;
-        else
-            mc = true;
-        sum += m->value * (double)g->n;
-        n += (double)g->n;
+        sum[m != &g->exact_match] += m->value * (double)g->n;
+        n[m != &g->exact_match] += (double)g->n;
     }
-    if (n <= 0)
-        return h;
-    h.have = true;
-    h.label = qa && mc ? "EM/acc" : qa ? "EM" : "acc";
-    h.pct = sum / n;
+    if ((h.have_em = n[0] > 0))
+        h.em = sum[0] / n[0];
+    if ((h.have_acc = n[1] > 0))
+        h.acc = sum[1] / n[1];
+    h.have = h.have_em || h.have_acc;
+    if (h.have) {
+        h.label = h.have_em ? "EM" : "acc";
+        h.pct = h.have_em ? h.em : h.acc;
+    }
     return h;
+}
+
+const char *lleval_headline_text(const struct lleval_headline *h, char *buf, size_t size)
+{
+    if (h->have_em && h->have_acc)
+        snprintf(buf, size, "EM %.1f, acc %.1f", h->em, h->acc);
+    else if (h->have)
+        snprintf(buf, size, "%s %.1f", h->label, h->pct);
+    else
+        snprintf(buf, size, "-");
+    return buf;
 }

@@ -186,12 +186,81 @@ static void test_scores_and_headline(void **state)
     assert_null(r.finish_note); /* not counted from the results */
     /* headline: item-weighted over the three groups */
     assert_true(r.h.have_main);
-    assert_string_equal(r.h.main_label, "EM/acc");
-    assert_true(fabs(r.h.main - (40 * 10 + 60 * 10 + 25 * 20) / 40.0) < 1e-9);
+    /* EM over the QA groups and accuracy over multiple choice, never one mix */
+    assert_string_equal(r.h.main_label, "EM");
+    assert_true(fabs(r.h.main - (40 * 10 + 60 * 10) / 20.0) < 1e-9);
+    assert_true(r.h.have_acc);
+    assert_true(fabs(r.h.acc - 25.0) < 1e-9);
     assert_true(r.h.have_f1 && fabs(r.h.f1 - 60.0) < 1e-9);
     assert_true(r.h.have_trunc && fabs(r.h.trunc - 100.0 * 2 / 40) < 1e-9);
     assert_true(r.h.have_tps && fabs(r.h.tps - 15.0) < 1e-9);
     assert_true(r.h.have_lat && r.h.lat == 100);
+    lleval_report_facts_release(&r);
+    rmrun(&run);
+}
+
+/*
+ * A done run whose every request failed: its groups' metrics are n/a (null in
+ * scores.json), and its status shows as done with every request failed (red),
+ * never as a plain green done; some failures: done with errors (amber).
+ */
+static void test_all_failed_run(void **state)
+{
+    static const char manifest[] =
+        "{\"run_id\": \"f\", \"status\": \"done\", \"requests\": {\"total\": 4,"
+        " \"answered\": 4, \"errors\": 4}, \"trials\": []}";
+    static const char scores[] =
+        "{\"groups\": ["
+        "  {\"dataset\": \"qa\", \"prompt_type\": \"direct\", \"temperature\": 0, \"n\": 2,"
+        "   \"scoring\": \"squad\", \"exact_match\": null, \"f1\": null, \"contains\": null,"
+        "   \"accuracy\": null, \"latency_ms\": null, \"tokens_per_s\": null,"
+        "   \"error_pct\": 100},"
+        "  {\"dataset\": \"mc\", \"prompt_type\": \"direct\", \"temperature\": 0, \"n\": 2,"
+        "   \"scoring\": \"mc\", \"exact_match\": null, \"accuracy\": null,"
+        "   \"error_pct\": 100}]}";
+    struct run run;
+    struct report r;
+    (void)state;
+    mkrun(&run, manifest);
+    free(tu_write(run.dir, "results/scores.json", scores));
+    load(&r, &run);
+    assert_int_equal(r.n_grps, 2);
+    assert_true(r.grps[0].em.na && r.grps[0].f1.na && r.grps[0].contains.na);
+    assert_false(r.grps[0].acc.na); /* does not apply to QA */
+    assert_true(r.grps[0].lat.na && r.grps[0].tps.na);
+    assert_true(r.grps[1].acc.na);
+    assert_false(r.grps[1].em.na);
+    assert_false(r.h.have_main);
+    assert_string_equal(r.status_word, "done, every request failed");
+    assert_string_equal(r.status_class, "s-bad");
+    {
+        struct lleval_sb md = LLEVAL_SB_INIT, html = LLEVAL_SB_INIT;
+        lleval_report_render_md(&md, &r);
+        lleval_report_render_html(&html, &r);
+        tu_assert_contains(md.buf, "status **done, every request failed**");
+        tu_assert_contains(md.buf, "| n/a |");
+        tu_assert_contains(html.buf, "<span class=\"badge s-bad\">done, every request failed");
+        tu_assert_contains(html.buf, "<td class=\"n\">n/a</td>");
+        assert_null(strstr(html.buf, "badge s-ok"));
+        lleval_sb_release(&md);
+        lleval_sb_release(&html);
+    }
+    lleval_report_facts_release(&r);
+    rmrun(&run);
+
+    mkrun(&run, "{\"run_id\": \"g\", \"status\": \"done\", \"requests\": {\"total\": 4,"
+                " \"answered\": 4, \"errors\": 1}}");
+    load(&r, &run);
+    assert_string_equal(r.status_word, "done with errors");
+    assert_string_equal(r.status_class, "s-warn");
+    lleval_report_facts_release(&r);
+    rmrun(&run);
+
+    mkrun(&run, "{\"run_id\": \"h\", \"status\": \"done\", \"requests\": {\"total\": 4,"
+                " \"answered\": 4, \"errors\": 0}}");
+    load(&r, &run);
+    assert_string_equal(r.status_word, "done");
+    assert_string_equal(r.status_class, "s-ok");
     lleval_report_facts_release(&r);
     rmrun(&run);
 }
@@ -510,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_not_a_run),           cmocka_unit_test(test_opts),
         cmocka_unit_test(test_damaged_manifest),    cmocka_unit_test(test_damaged_result_lines),
         cmocka_unit_test(test_predictions_notes),   cmocka_unit_test(test_damaged_scores_field),
+        cmocka_unit_test(test_all_failed_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * trials, counts taken from the journals and earlier state.json files,
  * statuses through a poll, and what goes into state.json and the manifest
  * (the last error included). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -228,7 +229,10 @@ static void test_load_poll_settle(void **state)
     assert_int_equal(ps.ok, 2);
     assert_string_equal(ps.batch_file, "batches/d1/t0/part-001.jsonl");
     assert_string_equal(ps.results_file, "results/parts/d1/t0/part-001.jsonl");
-    assert_true(ps.elapsed_s == ps.finished_at - ps.started_at);
+    /* active time: this session's only (started at 100.5 in an earlier session
+     * whose state.json recorded no elapsed_s), never the idle time since then */
+    assert_true(ps.elapsed_s == ps.finished_at - st->parts[0].session_start);
+    assert_true(ps.elapsed_s >= 0 && ps.elapsed_s < 60);
     lleval_part_state_release(&ps);
     st->parts[1].dirty = true;
     assert_int_equal(lleval_rs_flush_parts(st, false, NULL, &err), 0);
@@ -306,12 +310,52 @@ static void test_last_error_in_manifest(void **state)
     assert_string_equal(st->last_error, "nq-2: timeout");
 }
 
+/*
+ * Active time: a session adds its own time to what earlier sessions recorded,
+ * never the idle time between them; a session resuming a finished run adds
+ * nothing; a manifest written before active_s counts its start to its update.
+ */
+static void test_active_time(void **state)
+{
+    struct fixture *f = *state;
+    struct lleval_run_state *st = &f->st;
+    struct lleval_manifest old;
+    double now = lleval_now(), a;
+
+    lleval_manifest_init(&old);
+    st->session_start = now - 2.0; /* this session has run for 2 s */
+    old.created_at = now - 3600;   /* first started an hour ago */
+    old.updated_at = now - 3000;
+    old.active_s = 5.0; /* active 5 s then */
+    old.status = LLEVAL_RUN_STOPPED;
+    old.steps_done = 3;
+    a = lleval_rs_active_s(st, &old);
+    assert_true(a >= 7.0 && a < 8.0);
+    /* a finished run resumed: nothing changes */
+    old.status = LLEVAL_RUN_DONE;
+    old.steps_done = LLEVAL_N_STEPS;
+    assert_true(lleval_rs_active_s(st, &old) == 5.0);
+    /* a new run: this session only */
+    lleval_manifest_release(&old);
+    lleval_manifest_init(&old);
+    a = lleval_rs_active_s(st, &old);
+    assert_true(a >= 2.0 && a < 3.0);
+    /* a manifest without active_s: its start to its last update */
+    old.created_at = now - 3600;
+    old.updated_at = now - 3590;
+    old.status = LLEVAL_RUN_DONE;
+    old.steps_done = LLEVAL_N_STEPS;
+    assert_true(fabs(lleval_rs_active_s(st, &old) - 10.0) < 1e-6);
+    lleval_manifest_release(&old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_parts_and_trials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_poll_settle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_error_in_manifest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_active_time, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,8 +120,10 @@ static void test_list(void **state)
     assert_true(r[1].started_at == 1000);
     assert_true(r[1].updated_at == 1100);
     assert_true(r[1].headline.have);
-    assert_string_equal(r[1].headline.label, "EM/acc");
-    assert_true(r[1].headline.pct == 62.5); /* (3 * 50 + 1 * 100) / 4; the overall row left out */
+    /* EM and accuracy apart, never averaged together; the overall row left out */
+    assert_string_equal(r[1].headline.label, "EM");
+    assert_true(r[1].headline.pct == 50.0);
+    assert_true(r[1].headline.have_acc && r[1].headline.acc == 100.0);
     assert_int_equal(r[1].pid, 0);
 
     assert_int_equal(r[2].status, LLEVAL_RUN_RUNNING);

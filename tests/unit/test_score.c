@@ -461,6 +461,144 @@ static int stop_at_third(const struct lleval_item_score *s, void *ud)
     return ++*n == 3 ? 42 : 0;
 }
 
+/*
+ * A group whose every request failed has no metric: null in scores.json and
+ * "n/a" in the table, not 0.0 with an interval; a group with one success
+ * among failures keeps its scores (the failures count 0).
+ */
+static void test_all_failed_group(void **state)
+{
+    static const char csv_text[] =
+        HEADER "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+               "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+               "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,error,error,,,,,,3,HTTP 404\r\n"
+               "qa:q1:cot:t0:s0,qa,q1,open_book,cot,0,0,ok,stop,Broncos,10,5,3,20,1,\r\n"
+               "qa:q2:cot:t0:s0,qa,q2,open_book,cot,0,0,error,error,,,,,,3,HTTP 404\r\n";
+    char *dir = tu_tmpdir();
+    char *prep = lleval_path_join(dir, "prep");
+    char *csv = tu_write(dir, "predictions.csv", csv_text);
+    char *path = lleval_path_join(dir, "scores.json");
+    struct lleval_score_opts o;
+    struct lleval_score_result r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *doc, *g;
+    char *table;
+    (void)state;
+    write_prepared(prep);
+    lleval_score_opts_init(&o);
+    assert_int_equal(lleval_score_run(csv, prep, dir, &o, &r, &err), 0);
+    doc = lleval_json_load_file(path, &err);
+    assert_non_null(doc);
+    /* groups: qa cot, qa direct, qa overall, mc direct, mc overall */
+    g = json_array_get(json_object_get(doc, "groups"), 1);
+    assert_string_equal(lleval_json_str(g, "prompt_type"), "direct");
+    assert_true(json_is_null(json_object_get(g, "exact_match")));
+    assert_true(json_is_null(json_object_get(g, "f1")));
+    assert_true(json_is_null(json_object_get(g, "contains")));
+    g = json_array_get(json_object_get(doc, "groups"), 3);
+    assert_string_equal(lleval_json_str(g, "dataset"), "mc");
+    assert_true(json_is_null(json_object_get(g, "accuracy")));
+    /* one success among the cot rows: scored, the failure counting 0 */
+    g = json_array_get(json_object_get(doc, "groups"), 0);
+    assert_string_equal(lleval_json_str(g, "prompt_type"), "cot");
+    assert_true(fabs(lleval_json_num(json_object_get(g, "exact_match"), "value", -1) - 50.0) <
+                1e-9);
+    table = lleval_score_format_table(&r);
+    tu_assert_contains(table, "n/a");
+    assert_null(strstr(table, "0.0 [0.0, 0.0]"));
+    free(table);
+    json_decref(doc);
+    lleval_score_result_release(&r);
+    tu_rmtree(dir);
+    free(path);
+    free(csv);
+    free(prep);
+    free(dir);
+}
+
+/* limit_items (a run's --limit_items): missing counts only the first N gold
+ * items of each dataset, the ones the run asked; 0 counts them all. */
+static void test_missing_among_asked(void **state)
+{
+    static const char csv_text[] =
+        HEADER "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,Broncos,10,5,3,20,1,\r\n"
+               "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,C,10,5,3,20,1,\r\n";
+    static const struct {
+        long limit, missing, qa_missing;
+    } cases[] = {{0, 4, 3}, {1, 0, 0}, {2, 2, 1}, {100, 4, 3}};
+    char *dir = tu_tmpdir();
+    char *prep = lleval_path_join(dir, "prep");
+    char *csv = tu_write(dir, "predictions.csv", csv_text);
+    (void)state;
+    write_prepared(prep);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct lleval_score_opts o;
+        struct lleval_score_result r;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        char *table;
+        lleval_score_opts_init(&o);
+        o.limit_items = cases[i].limit;
+        assert_int_equal(lleval_score_csv(csv, prep, &o, &r, &err), 0);
+        if (r.missing != cases[i].missing || r.groups[0].missing != cases[i].qa_missing)
+            fail_msg("limit %ld: missing %ld (qa %ld), want %ld (qa %ld)", cases[i].limit,
+                     r.missing, r.groups[0].missing, cases[i].missing, cases[i].qa_missing);
+        table = lleval_score_format_table(&r);
+        assert_true((strstr(table, "missing:") != NULL) == (cases[i].missing > 0));
+        free(table);
+        lleval_score_result_release(&r);
+    }
+    tu_rmtree(dir);
+    free(csv);
+    free(prep);
+    free(dir);
+}
+
+/* tokens/s from the run's result lines: the mean of the unrounded gen_tps
+ * (10.04 three times is 10.04, not the CSV's rounded 10.0); a row the lines
+ * do not have, and `lleval score` without them, take the CSV's value. */
+static void test_tps_unrounded(void **state)
+{
+    static const char csv_text[] =
+        HEADER "qa:q1:direct:t0:s0,qa,q1,open_book,direct,0,0,ok,stop,Broncos,10,5,3,10.0,1,\r\n"
+               "qa:q2:direct:t0:s0,qa,q2,open_book,direct,0,0,ok,stop,Paris,10,5,3,10.0,1,\r\n"
+               "qa:q3:direct:t0:s0,qa,q3,open_book,direct,0,0,ok,stop,1990,10,5,3,10.0,1,\r\n"
+               "mc:m1:direct:t0:s0,mc,m1,multiple_choice,direct,0,0,ok,stop,C,10,5,3,7.0,1,\r\n";
+    static const char lines[] = "{\"custom_id\": \"qa:q1:direct:t0:s0\", \"error\": null, "
+                                "\"lleval\": {\"gen_tps\": 10.04}}\n"
+                                "{\"custom_id\": \"qa:q2:direct:t0:s0\", \"error\": null, "
+                                "\"lleval\": {\"gen_tps\": 10.04}}\n"
+                                "{\"custom_id\": \"qa:q3:direct:t0:s0\", \"error\": null, "
+                                "\"lleval\": {\"gen_tps\": 10.04}}\n"
+                                "not json\n";
+    char *dir = tu_tmpdir();
+    char *prep = lleval_path_join(dir, "prep");
+    char *csv = tu_write(dir, "predictions.csv", csv_text);
+    char *jsonl = tu_write(dir, "results_combined.jsonl", lines);
+    struct lleval_score_opts o;
+    struct lleval_score_result r;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    write_prepared(prep);
+    lleval_score_opts_init(&o);
+    o.results_jsonl = jsonl;
+    assert_int_equal(lleval_score_csv(csv, prep, &o, &r, &err), 0);
+    assert_string_equal(r.groups[0].dataset, "qa");
+    assert_true(fabs(r.groups[0].tokens_per_s.mean - 10.04) < 1e-9);
+    assert_string_equal(r.groups[2].dataset, "mc");
+    assert_true(fabs(r.groups[2].tokens_per_s.mean - 7.0) < 1e-9); /* not in the lines */
+    assert_null(r.opts.results_jsonl);
+    lleval_score_result_release(&r);
+    o.results_jsonl = NULL;
+    assert_int_equal(lleval_score_csv(csv, prep, &o, &r, &err), 0);
+    assert_true(fabs(r.groups[0].tokens_per_s.mean - 10.0) < 1e-9);
+    lleval_score_result_release(&r);
+    tu_rmtree(dir);
+    free(jsonl);
+    free(csv);
+    free(prep);
+    free(dir);
+}
+
 static void test_per_item(void **state)
 {
     char *dir = tu_tmpdir();
@@ -662,6 +800,9 @@ int main(void)
         cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_squad_json),
         cmocka_unit_test(test_run_writes_scores_json),
+        cmocka_unit_test(test_all_failed_group),
+        cmocka_unit_test(test_missing_among_asked),
+        cmocka_unit_test(test_tps_unrounded),
         cmocka_unit_test(test_per_item),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_many_rows),

@@ -140,7 +140,7 @@ static void test_round_trip_csv(void **state)
     struct lleval_scores s;
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_headline h;
-    double sum = 0, n = 0;
+    double em_sum = 0, em_n = 0, acc_sum = 0, acc_n = 0;
     bool seen_mc = false, seen_unparseable = false, seen_interval = false;
     (void)state;
 
@@ -184,8 +184,9 @@ static void test_round_trip_csv(void **state)
         if (!w->overall && w->n > 0) {
             const struct lleval_scores_metric *m =
                 w->scoring == LLEVAL_SCORING_MC ? &s.groups[i].accuracy : &s.groups[i].exact_match;
-            sum += m->value * (double)w->n;
-            n += (double)w->n;
+            bool mc = w->scoring == LLEVAL_SCORING_MC;
+            *(mc ? &acc_sum : &em_sum) += m->value * (double)w->n;
+            *(mc ? &acc_n : &em_n) += (double)w->n;
         }
     }
     assert_true(seen_mc && seen_unparseable && seen_interval);
@@ -197,8 +198,11 @@ static void test_round_trip_csv(void **state)
     /* the headline of the file: QA and MC groups weighted by their items */
     h = lleval_scores_headline(&s);
     assert_true(h.have);
-    assert_string_equal(h.label, "EM/acc");
-    assert_close(h.pct, sum / n, "headline");
+    assert_string_equal(h.label, "EM");
+    assert_true(h.have_em && h.have_acc);
+    assert_close(h.em, em_sum / em_n, "headline EM");
+    assert_close(h.acc, acc_sum / acc_n, "headline accuracy");
+    assert_close(h.pct, h.em, "headline");
 
     lleval_scores_release(&s);
     assert_int_equal(s.n_groups, 0);
@@ -445,7 +449,7 @@ static void test_headline(void **state)
          true, "acc", 40.0},
         {"{\"groups\": [{\"n\": 1, \"exact_match\": {\"value\": 0.0}},"
          " {\"n\": 1, \"accuracy\": {\"value\": 100.0}}]}",
-         true, "EM/acc", 50.0},
+         true, "EM", 0.0}, /* EM first; accuracy apart, never averaged with it */
         /* no usable group: n 0, a value that is not a number, only overall rows */
         {"{\"groups\": [{\"n\": 0, \"exact_match\": {\"value\": 40.0}},"
          " {\"n\": 2, \"exact_match\": {\"value\": null}},"
@@ -487,6 +491,24 @@ static void test_headline(void **state)
     h = lleval_scores_headline(NULL);
     assert_false(h.have);
     assert_string_equal(h.label, "-");
+    {
+        /* both kinds: each apart, as text too */
+        json_t *j = json_loads("{\"groups\": [{\"n\": 3, \"exact_match\": {\"value\": 20.0}},"
+                               " {\"n\": 1, \"accuracy\": {\"value\": 100.0}}]}",
+                               0, NULL);
+        struct lleval_scores s;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        char buf[64];
+        assert_int_equal(lleval_scores_read(j, "mixed.json", &s, &err), 0);
+        h = lleval_scores_headline(&s);
+        assert_true(h.have_em && h.have_acc);
+        assert_true(h.em == 20.0 && h.acc == 100.0);
+        assert_string_equal(lleval_headline_text(&h, buf, sizeof(buf)), "EM 20.0, acc 100.0");
+        lleval_scores_release(&s);
+        json_decref(j);
+        h = lleval_scores_headline(NULL);
+        assert_string_equal(lleval_headline_text(&h, buf, sizeof(buf)), "-");
+    }
 }
 
 /* A document that is not an object, through the parsed-document entry. */

@@ -174,6 +174,9 @@ struct lleval_manifest {
     size_t n_trials;
     json_t *headline;  /* owned, NULL: none; kept as found in older manifests */
     double created_at; /* when the run was first started; 0: absent */
+    /* seconds the run was active, summed over its sessions (the idle time between
+     * sessions left out); 0: absent (a manifest written before the field) */
+    double active_s;
 };
 
 void lleval_manifest_init(struct lleval_manifest *m);

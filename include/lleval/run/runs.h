@@ -21,9 +21,15 @@ struct lleval_run_info {
     char *engine;
     enum lleval_run_status status; /* effective (lleval_run_effective_status) */
     long pid;                      /* the lock file's pid, 0: none; may be dead */
+    /* answered and errors: the manifest's, except for a run that says running
+     * but whose process is gone (killed between two manifest writes, which come
+     * once a second): then counted from its journals, the truth after a crash */
     long requests, answered, errors;
     double started_at; /* created_at, else started_at (seconds since the epoch; 0: unknown) */
     double updated_at; /* updated_at, else started_at */
+    /* seconds active, summed over the sessions (the manifest's active_s; for a
+     * manifest without it, updated_at - started_at) */
+    double duration_s;
     struct lleval_headline headline;
 };
 

@@ -46,6 +46,14 @@ struct lleval_score_opts {
     long bootstrap;                 /* resamples per interval, 0: none (default 1000) */
     uint64_t seed;                  /* scoring.bootstrap_seed (default 12345) */
     double truncation_warn;         /* default LLEVAL_TRUNCATION_WARN */
+    /* the items a run asked: the first limit_items of each dataset (a run's
+     * --limit_items); missing counts only those. 0 (the default, and
+     * `lleval score`): every gold item */
+    long limit_items;
+    /* the run's result lines (results_combined.jsonl; borrowed): tokens/s is
+     * then the engine's unrounded gen_tps from them, else (NULL, the default,
+     * and `lleval score`) predictions.csv's gen_tps, rounded to one decimal */
+    const char *results_jsonl;
 };
 
 /* The defaults above (those of the config's scoring section). */

@@ -113,17 +113,25 @@ int lleval_scores_read(const json_t *doc, const char *name, struct lleval_scores
 
 /* ---- the headline --------------------------------------------------------------- */
 
-/* A run's headline: the item-weighted mean of exact match (QA groups) and
- * accuracy (multiple-choice groups) over the groups that are not an overall
- * row and have n > 0 and a value. */
+/* A run's headline, per metric, never mixing two: the item-weighted mean of
+ * exact match over the QA groups and, apart, of accuracy over the
+ * multiple-choice groups (groups that are not an overall row and have n > 0
+ * and a value). A run with both kinds has both numbers. */
 struct lleval_headline {
     bool have;         /* false: no scores, or no group with a value */
-    const char *label; /* "EM", "acc" or "EM/acc"; "-" without (static) */
-    double pct;
+    /* the first metric: "EM" when there are QA groups, else "acc"; "-" without (static) */
+    const char *label;
+    double pct; /* its value */
+    bool have_em, have_acc;
+    double em, acc; /* each metric's mean, when have_* */
 };
 
 /* The headline of s (borrowed; NULL gives none). A group's metric is its
  * exact match when that is present (an object), else its accuracy. */
 struct lleval_headline lleval_scores_headline(const struct lleval_scores *s);
+
+/* The headline as text into buf: "EM 36.1", "acc 40.0", both as
+ * "EM 36.1, acc 40.0", or "-" without; returns buf. */
+const char *lleval_headline_text(const struct lleval_headline *h, char *buf, size_t size);
 
 #endif
