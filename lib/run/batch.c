@@ -403,18 +403,32 @@ int lleval_request_open(struct lleval_request_reader *rr, const char *batch_path
 int lleval_request_next(struct lleval_request_reader *rr, const struct lleval_request_view **v,
                         struct lleval_err *err)
 {
+    return lleval_request_next_skip(rr, NULL, NULL, v, err);
+}
+
+int lleval_request_next_skip(struct lleval_request_reader *rr,
+                             bool (*skip)(void *ud, const char *custom_id), void *ud,
+                             const struct lleval_request_view **v, struct lleval_err *err)
+{
     struct lleval_request_view *rv = &rr->view;
+    char cid[512];
     int more;
     const json_t *m;
     size_t k;
 
     json_decref(rv->line);
     memset(rv, 0, sizeof(*rv));
-    do {
+    for (;;) {
         more = lleval_lines_next(&rr->lines, err);
-    } while (more > 0 && !rr->lines.len);
-    if (more <= 0)
-        return more;
+        if (more <= 0)
+            return more;
+        if (!rr->lines.len)
+            continue;
+        if (skip && lleval_request_quick_cid(rr->lines.line, rr->lines.len, cid, sizeof(cid)) &&
+            skip(ud, cid))
+            continue;
+        break;
+    }
     rv->lineno = rr->lines.lineno;
     rv->line = json_loadb(rr->lines.line, rr->lines.len, 0, NULL);
     rv->custom_id = lleval_json_str(rv->line, "custom_id");

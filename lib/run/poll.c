@@ -19,7 +19,7 @@
 struct job_source {
     size_t part;
     bool open;
-    struct lleval_lines lr;
+    struct lleval_request_reader rr;
 };
 
 struct poll_ctx {
@@ -159,23 +159,9 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
     return r->stop_requested;
 }
 
-/* The custom_id at the start of a batch line as lleval writes it
- * ({"custom_id":"..."; ids are printable ASCII without quotes or backslashes),
- * copied into buf; false for any other shape (the line is then parsed). */
-static bool quick_cid(const char *line, size_t len, char *buf, size_t size)
+static bool answered(void *journal, const char *custom_id)
 {
-    static const char prefix[] = "{\"custom_id\":\"";
-    const size_t np = sizeof(prefix) - 1;
-    const char *end;
-    if (len <= np || memcmp(line, prefix, np))
-        return false;
-    end = memchr(line + np, '"', len - np);
-    if (!end || (size_t)(end - line - np) >= size ||
-        memchr(line + np, '\\', (size_t)(end - line - np)))
-        return false;
-    memcpy(buf, line + np, (size_t)(end - line - np));
-    buf[end - line - np] = '\0';
-    return true;
+    return lleval_journal_has(journal, custom_id);
 }
 
 /* The scheduler's job source: the unanswered requests of the unfinished
@@ -186,12 +172,10 @@ static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
     struct poll_ctx *pc = ud;
     struct job_source *src = &pc->src;
     struct run *r = pc->r;
-    char cidbuf[512];
 
     for (;;) {
         struct lleval_rs_part *p;
-        json_t *line;
-        const char *cid;
+        const struct lleval_request_view *v;
         int more;
 
         if (!src->open) {
@@ -200,42 +184,31 @@ static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
                 src->part++;
             if (src->part >= r->st.n_parts)
                 return 0;
-            if (lleval_lines_open(&src->lr, r->st.parts[src->part].info->batch_path, err))
+            if (lleval_request_open(&src->rr, r->st.parts[src->part].info->batch_path, err))
                 return err->code;
             src->open = true;
         }
         p = &r->st.parts[src->part];
-        more = lleval_lines_next(&src->lr, err);
+        /* requests answered before are passed over without being parsed */
+        more = lleval_request_next_skip(&src->rr, answered, p->journal, &v, err);
         if (more < 0)
             return more;
         if (!more) {
-            lleval_lines_close(&src->lr);
+            lleval_request_close(&src->rr);
             src->open = false;
             src->part++;
             continue;
         }
-        if (!src->lr.len)
-            continue;
-        if (quick_cid(src->lr.line, src->lr.len, cidbuf, sizeof(cidbuf)) &&
-            lleval_journal_has(p->journal, cidbuf))
-            continue; /* answered before: not even parsed */
-        line = json_loadb(src->lr.line, src->lr.len, 0, NULL);
-        cid = line ? lleval_json_str(line, "custom_id") : NULL;
-        if (!cid || !json_is_object(json_object_get(line, "body"))) {
-            json_decref(line);
+        if (!v->custom_id || !v->body)
             return lleval_err_set(err, LLEVAL_EINVAL,
                                   "%s:%ld: not a batch request line (custom_id and body "
                                   "needed): rebuild the batches",
-                                  p->info->batch_path, src->lr.lineno);
-        }
-        if (lleval_journal_has(p->journal, cid)) {
-            json_decref(line);
+                                  p->info->batch_path, v->lineno);
+        if (lleval_journal_has(p->journal, v->custom_id))
             continue;
-        }
-        job->custom_id = lleval_xstrdup(cid);
-        job->body = json_incref(json_object_get(line, "body"));
+        job->custom_id = lleval_xstrdup(v->custom_id);
+        job->body = json_incref((json_t *)v->body);
         job->tag = src->part;
-        json_decref(line);
         return 1;
     }
 }
@@ -279,7 +252,7 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
     lleval_rs_settle(&r->st, rc);
     lleval_telemetry_stop(r->tel);
     if (pc.src.open)
-        lleval_lines_close(&pc.src.lr);
+        lleval_request_close(&pc.src.rr);
     return rc;
 }
 

@@ -119,33 +119,22 @@ static void check_context_budget(struct run *r, long slot_ctx)
     long over = 0, total = 0, worst = 0;
     char worst_id[256] = "";
     for (size_t i = 0; i < r->st.n_parts; i++) {
-        struct lleval_lines lr;
-        if (lleval_lines_open(&lr, r->st.parts[i].info->batch_path, NULL))
+        struct lleval_request_reader rr;
+        const struct lleval_request_view *v;
+        if (lleval_request_open(&rr, r->st.parts[i].info->batch_path, NULL))
             continue;
-        while (lleval_lines_next(&lr, NULL) > 0) {
-            json_t *line = json_loadb(lr.line, lr.len, 0, NULL);
-            const json_t *body = json_object_get(line, "body"), *m;
-            long chars = 0, need;
-            size_t k;
-            json_array_foreach(json_object_get(body, "messages"), k, m)
-            {
-                const char *c = lleval_json_str(m, "content");
-                chars += c ? (long)strlen(c) : 0;
-            }
-            need = chars / 4 + 8 + (long)lleval_json_int(body, "max_tokens", 0);
+        while (lleval_request_next(&rr, &v, NULL) > 0) {
+            long need = (long)(v->prompt_chars / 4) + 8 + v->max_tokens;
             total++;
             if (need > slot_ctx) {
                 over++;
                 if (need > worst) {
                     worst = need;
-                    snprintf(worst_id, sizeof(worst_id), "%s",
-                             lleval_json_str(line, "custom_id") ? lleval_json_str(line, "custom_id")
-                                                                : "?");
+                    snprintf(worst_id, sizeof(worst_id), "%s", v->custom_id ? v->custom_id : "?");
                 }
             }
-            json_decref(line);
         }
-        lleval_lines_close(&lr);
+        lleval_request_close(&rr);
     }
     if (over)
         lleval_run_warning(

@@ -171,6 +171,40 @@ static void test_request_reader(void **state)
     free(dir);
 }
 
+static bool skip_b(void *ud, const char *custom_id)
+{
+    (*(int *)ud)++;
+    return !strcmp(custom_id, "b");
+}
+
+/* Lines whose custom_id the skip function names are passed over unparsed;
+ * lines of another shape are still read (and parsed). */
+static void test_request_skip(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_write(dir, "p.jsonl",
+                          "{\"custom_id\":\"a\",\"body\":{}}\n{\"custom_id\":\"b\",\"body\":{}}\n"
+                          "{\"body\":{},\"custom_id\":\"b\"}\n{\"custom_id\":\"c\",\"body\":{}}\n");
+    struct lleval_request_reader rr;
+    const struct lleval_request_view *v;
+    int asked = 0;
+    (void)state;
+    assert_int_equal(lleval_request_open(&rr, path, NULL), 0);
+    assert_int_equal(lleval_request_next_skip(&rr, skip_b, &asked, &v, NULL), 1);
+    assert_string_equal(v->custom_id, "a");
+    assert_int_equal(lleval_request_next_skip(&rr, skip_b, &asked, &v, NULL), 1);
+    assert_int_equal(v->lineno, 3); /* line 2 skipped; line 3's id is not at the start */
+    assert_string_equal(v->custom_id, "b");
+    assert_int_equal(lleval_request_next_skip(&rr, skip_b, &asked, &v, NULL), 1);
+    assert_string_equal(v->custom_id, "c");
+    assert_int_equal(lleval_request_next_skip(&rr, skip_b, &asked, &v, NULL), 0);
+    assert_int_equal(asked, 3); /* a, b, c: line 3 never reaches the fast path */
+    lleval_request_close(&rr);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_request_quick_cid(void **state)
 {
     static const struct {
@@ -204,7 +238,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cid_roundtrip_property), cmocka_unit_test(test_cid_examples),
         cmocka_unit_test(test_cid_rejects_malformed),  cmocka_unit_test(test_render_prompt),
-        cmocka_unit_test(test_request_reader),         cmocka_unit_test(test_request_quick_cid),
+        cmocka_unit_test(test_request_reader),         cmocka_unit_test(test_request_skip),
+        cmocka_unit_test(test_request_quick_cid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

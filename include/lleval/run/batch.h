@@ -95,6 +95,12 @@ int lleval_request_open(struct lleval_request_reader *rr, const char *batch_path
  * is returned with custom_id / body NULL: the caller decides. */
 int lleval_request_next(struct lleval_request_reader *rr, const struct lleval_request_view **v,
                         struct lleval_err *err);
+/* As lleval_request_next, but a line whose custom_id, read without parsing
+ * the line (lleval_request_quick_cid), makes skip(ud, id) true is passed over
+ * unparsed: the poll step skips the requests answered before this way. */
+int lleval_request_next_skip(struct lleval_request_reader *rr,
+                             bool (*skip)(void *ud, const char *custom_id), void *ud,
+                             const struct lleval_request_view **v, struct lleval_err *err);
 void lleval_request_close(struct lleval_request_reader *rr);
 
 /* The custom_id at the start of a request line as the build writes it
