@@ -42,12 +42,11 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
     if (json) {
         json_t *parts = json_array();
         for (size_t i = 0; i < br.n_parts; i++)
-            json_array_append_new(parts, json_pack("{s:s, s:f, s:I, s:s, s:I}", "dataset",
-                                                   br.parts[i].dataset, "temperature",
-                                                   br.parts[i].temp, "part",
-                                                   (json_int_t)br.parts[i].index, "path",
-                                                   br.parts[i].batch_path, "requests",
-                                                   (json_int_t)br.parts[i].requests));
+            json_array_append_new(
+                parts, json_pack("{s:s, s:f, s:I, s:s, s:I}", "dataset", br.parts[i].dataset,
+                                 "temperature", br.parts[i].temp, "part",
+                                 (json_int_t)br.parts[i].index, "path", br.parts[i].batch_path,
+                                 "requests", (json_int_t)br.parts[i].requests));
         json_t *j = json_pack("{s:I, s:o}", "total_requests", (json_int_t)br.total_requests,
                               "parts", parts);
         json_dumpf(j, stdout, JSON_INDENT(2));

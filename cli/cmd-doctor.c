@@ -19,8 +19,8 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
     char *dir;
     int npos, rc;
     const struct cli_option opts[] = {
-        {"runs-dir", 0, CLI_OPT_STRING, &runs_dir, "DIR", "where the runs are (default runs)",
-         NULL, 0, 0},
+        {"runs-dir", 0, CLI_OPT_STRING, &runs_dir, "DIR", "where the runs are (default runs)", NULL,
+         0, 0},
         {"model-gguf", 0, CLI_OPT_STRING, &gguf, "FILE",
          "the model's GGUF file, for exact memory numbers (default: the run's launch.model)", NULL,
          0, 0},

@@ -38,8 +38,8 @@ int cmd_parse(int argc, char **argv, struct cli_ctx *ctx)
          "prepared datasets, to fill the type column", NULL, 0, 0},
         {"no-reconcile", 0, CLI_OPT_BOOL, &no_reconcile, NULL,
          "do not compare with the batch files", NULL, 0, 0},
-        {"json", 0, CLI_OPT_BOOL, &json, NULL, "print the reconciliation report as JSON", NULL,
-         0, 0},
+        {"json", 0, CLI_OPT_BOOL, &json, NULL, "print the reconciliation report as JSON", NULL, 0,
+         0},
         CLI_OPT_END_MARK,
     };
     static const char usage[] =
@@ -70,8 +70,8 @@ int cmd_parse(int argc, char **argv, struct cli_ctx *ctx)
         free(dir);
         free(run);
     }
-    rc = lleval_parse_results(results, no_reconcile ? NULL : batches, prepared, out_csv, &rep,
-                              &err);
+    rc =
+        lleval_parse_results(results, no_reconcile ? NULL : batches, prepared, out_csv, &rep, &err);
     free(auto_batches);
     if (rc)
         return cli_error_lib(ctx, &err);
@@ -79,10 +79,10 @@ int cmd_parse(int argc, char **argv, struct cli_ctx *ctx)
         json_t *j = json_pack(
             "{s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:b}", "lines",
             (json_int_t)rep.lines, "rows", (json_int_t)rep.rows, "reconciled", rep.reconciled,
-            "requests", (json_int_t)rep.requests, "missing", (json_int_t)rep.missing,
-            "duplicates", (json_int_t)rep.duplicates, "unknown", (json_int_t)rep.unknown,
-            "malformed", (json_int_t)rep.malformed, "non200", (json_int_t)rep.non200,
-            "missing_ids", ids_json(rep.missing_ids, rep.n_missing_ids), "duplicate_ids",
+            "requests", (json_int_t)rep.requests, "missing", (json_int_t)rep.missing, "duplicates",
+            (json_int_t)rep.duplicates, "unknown", (json_int_t)rep.unknown, "malformed",
+            (json_int_t)rep.malformed, "non200", (json_int_t)rep.non200, "missing_ids",
+            ids_json(rep.missing_ids, rep.n_missing_ids), "duplicate_ids",
             ids_json(rep.duplicate_ids, rep.n_duplicate_ids), "unknown_ids",
             ids_json(rep.unknown_ids, rep.n_unknown_ids), "non200_ids",
             ids_json(rep.non200_ids, rep.n_non200_ids), "mismatch", lleval_parse_mismatch(&rep));

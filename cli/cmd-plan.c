@@ -23,7 +23,6 @@
 #include "lleval/util/util.h"
 #include "lleval/model/vram.h"
 
-
 static const char plan_usage[] =
     "lleval plan MODEL.gguf [--ctx N | --ctx-per-slot N] [--parallel N] [--kv-type f16|q8_0|q4_0]\n"
     "                   [--gpu-layers N] [--vram SIZE] [--device gpu|cpu] [--json]\n"

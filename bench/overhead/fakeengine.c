@@ -41,10 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_EVENTS   256
-#define MAX_HEADER   (64 * 1024)
-#define MAX_BODY     (16 * 1024 * 1024)
-#define READ_CHUNK   (64 * 1024)
+#define MAX_EVENTS 256
+#define MAX_HEADER (64 * 1024)
+#define MAX_BODY   (16 * 1024 * 1024)
+#define READ_CHUNK (64 * 1024)
 
 static const char chat_reply[] =
     "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1700000000,"
@@ -224,7 +224,8 @@ static void handle(struct conn *c, const char *method, const char *path, const c
                          "\"build_info\":\"fakeengine\"}",
                          slots);
         respond(c, 200, "OK", props, (size_t)n);
-    } else if (!strcmp(method, "GET") && (!strcmp(path, "/v1/models") || !strcmp(path, "/models"))) {
+    } else if (!strcmp(method, "GET") &&
+               (!strcmp(path, "/v1/models") || !strcmp(path, "/models"))) {
         respond(c, 200, "OK", models_reply, sizeof(models_reply) - 1);
     } else if (!strcmp(method, "GET") && !strcmp(path, "/stats")) {
         char stats[256];
@@ -460,8 +461,8 @@ static long parse_num(const char *s, const char *what, long lo, long hi)
     errno = 0;
     v = strtol(s, &e, 10);
     if (errno || e == s || *e || v < lo || v > hi) {
-        fprintf(stderr, "fakeengine: %s must be a number from %ld to %ld, not '%s'\n", what, lo,
-                hi, s);
+        fprintf(stderr, "fakeengine: %s must be a number from %ld to %ld, not '%s'\n", what, lo, hi,
+                s);
         exit(2);
     }
     return v;

@@ -59,7 +59,8 @@ static json_t *csv_cell_value(const json_t *cell, const char *path, long line, c
         lleval_err_set(err, LLEVAL_EINVAL,
                        "%s:%ld: column '%s' starts with '[' but is not a JSON array (%s at "
                        "column %d of the cell); write it like [\"a\", \"b\"]",
-                       path, line, field, lleval_json_error_text(&jerr), jerr.position + (int)(p - s));
+                       path, line, field, lleval_json_error_text(&jerr),
+                       jerr.position + (int)(p - s));
         return NULL;
     }
     return v;

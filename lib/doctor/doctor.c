@@ -24,8 +24,8 @@
 #define MAX_IDS 3
 
 static const char *const finding_names[] = {
-    "oom",       "memory_near_limit", "slow_generation", "low_gpu_utilization", "truncation",
-    "connection", "parse_mismatch",   "request_errors",  "high_temperature",    "incomplete",
+    "oom",        "memory_near_limit", "slow_generation", "low_gpu_utilization", "truncation",
+    "connection", "parse_mismatch",    "request_errors",  "high_temperature",    "incomplete",
 };
 
 const char *lleval_finding_name(enum lleval_finding_kind k)
@@ -98,7 +98,8 @@ static bool contains_ci(const char *hay, const char *needle)
     size_t n = strlen(needle);
     for (; *hay; hay++) {
         size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
             i++;
         if (i == n)
             return true;
@@ -111,9 +112,9 @@ static bool contains_ci(const char *hay, const char *needle)
 static bool is_oom(const char *msg)
 {
     static const char *const pats[] = {
-        "out of memory",    "cudaMalloc failed",  "CUDA error: out",    "failed to allocate",
-        "insufficient memory", "not enough memory", "unable to allocate", "ErrorOutOfDeviceMemory",
-        "requires more system memory",
+        "out of memory",      "cudaMalloc failed",      "CUDA error: out",
+        "failed to allocate", "insufficient memory",    "not enough memory",
+        "unable to allocate", "ErrorOutOfDeviceMemory", "requires more system memory",
     };
     if (!msg)
         return false;
@@ -389,7 +390,8 @@ static void context_fix(struct lleval_finding *f, const struct evidence *ev, con
     if (gguf) {
         double from_mib, to_mib;
         long slots = ev->cfg.max_concurrent_jobs > 0 ? ev->cfg.max_concurrent_jobs : 1;
-        if (!doctor_kv_mib(gguf, ctx, slots, &from_mib) && !doctor_kv_mib(gguf, to, slots, &to_mib)) {
+        if (!doctor_kv_mib(gguf, ctx, slots, &from_mib) &&
+            !doctor_kv_mib(gguf, to, slots, &to_mib)) {
             fix(f, "context_length %ld -> %ld frees %.0f MiB of KV cache (%.0f -> %.0f MiB)", ctx,
                 to, from_mib - to_mib, from_mib, to_mib);
             return;
@@ -423,16 +425,17 @@ static void memory_fixes(struct lleval_finding *f, const struct evidence *ev, co
 static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
                   struct lleval_doctor_report *rep)
 {
-    const char *gguf = o->model_gguf ? o->model_gguf
-                                     : (ev->cfg.launch.model ? ev->cfg.launch.model : NULL);
+    const char *gguf =
+        o->model_gguf ? o->model_gguf : (ev->cfg.launch.model ? ev->cfg.launch.model : NULL);
     bool dry = ev->engine && !strcmp(ev->engine, "dry");
     double gen_tps = ev->gen_tps_n ? ev->gen_tps_sum / (double)ev->gen_tps_n : 0;
     struct lleval_finding *f;
 
     /* Out of memory */
     if (ev->oom.count) {
-        f = add_finding(rep, LLEVAL_FIND_OOM, "out of memory: %ld request%s failed with the "
-                                              "engine's out-of-memory error",
+        f = add_finding(rep, LLEVAL_FIND_OOM,
+                        "out of memory: %ld request%s failed with the "
+                        "engine's out-of-memory error",
                         ev->oom.count, ev->oom.count == 1 ? "" : "s");
         ids_line(f, "custom_ids", ev->oom.ids, ev->oom.n_ids, ev->oom.count);
         evidence(f, "engine said: %s", ev->oom.sample ? ev->oom.sample : "");
@@ -451,7 +454,8 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
     if (!dry && ev->gen_tps_n) {
         double expect = 5;
         const char *why = "the guide's symptom threshold of 5 tokens/s";
-        if (ev->model_id && (contains_ci(ev->model_id, "13b") || contains_ci(ev->model_id, "14b"))) {
+        if (ev->model_id &&
+            (contains_ci(ev->model_id, "13b") || contains_ci(ev->model_id, "14b"))) {
             expect = 8;
             why = "the guide's 8-15 tokens/s for a 13B Q4_K_M model";
         } else if (ev->model_id && contains_ci(ev->model_id, "8b")) {
@@ -505,15 +509,18 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
         else
             fix(f, "raise max_new_tokens.%s", key);
         if (ev->cfg.n_stop == 0)
-            fix(f, "add stop sequences: stop: [\"\\n\\nQuestion:\", \"Q:\", \"A:\", \"</answer>\"]");
+            fix(f,
+                "add stop sequences: stop: [\"\\n\\nQuestion:\", \"Q:\", \"A:\", \"</answer>\"]");
         else
-            fix(f, "review the stop sequences (%zu set): add the markers your model emits after "
-                   "an answer",
+            fix(f,
+                "review the stop sequences (%zu set): add the markers your model emits after "
+                "an answer",
                 ev->cfg.n_stop);
         if (t->results && ev->cfg.context_length > 0) {
             double prompt = t->prompt_tokens / (double)t->results;
-            fix(f, "review the context budget: prompt ~%.0f + max_new_tokens %ld of context_length "
-                   "%ld",
+            fix(f,
+                "review the context budget: prompt ~%.0f + max_new_tokens %ld of context_length "
+                "%ld",
                 prompt, mnt, ev->cfg.context_length);
         }
     }
@@ -538,8 +545,8 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
                 fix(f, "start llama-server (or add a launch: section so lleval manages it)");
             else
                 fix(f, "start the engine server");
-            fix(f, "verify the service: GET %s", ev->cfg.base_url ? ev->cfg.base_url
-                                                                   : "the engine's base_url");
+            fix(f, "verify the service: GET %s",
+                ev->cfg.base_url ? ev->cfg.base_url : "the engine's base_url");
             fix(f, "check the firewall / antivirus for the engine's port");
             fix(f, "then finish the run: lleval runs resume %s", rep->run_id);
         }
@@ -552,14 +559,12 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
                             "unknown custom_ids",
                             ev->missing, ev->duplicates, ev->unknown);
             if (ev->missing)
-                ids_line(f, "missing", ev->recon.missing_ids, ev->recon.n_missing_ids,
-                         ev->missing);
+                ids_line(f, "missing", ev->recon.missing_ids, ev->recon.n_missing_ids, ev->missing);
             if (ev->duplicates)
                 ids_line(f, "duplicate", ev->recon.duplicate_ids, ev->recon.n_duplicate_ids,
                          ev->duplicates);
             if (ev->unknown)
-                ids_line(f, "unknown", ev->recon.unknown_ids, ev->recon.n_unknown_ids,
-                         ev->unknown);
+                ids_line(f, "unknown", ev->recon.unknown_ids, ev->recon.n_unknown_ids, ev->unknown);
             fix(f, "ensure custom_id echoing: results must carry the request's custom_id");
             fix(f, "validate the results' JSONL against docs/formats.md");
             fix(f, "re-run with a smaller batch: --limit_items 10");
@@ -609,10 +614,9 @@ static json_t *facts_json(const struct evidence *ev)
                         ev->gen_tps_n ? json_real(ev->gen_tps_sum / (double)ev->gen_tps_n)
                                       : json_null());
     for (size_t i = 0; i < ev->n_trials; i++)
-        json_array_append_new(trials,
-                              json_pack("{s:s, s:I, s:I}", "trial", ev->trials[i].name, "results",
-                                        (json_int_t)ev->trials[i].results, "length",
-                                        (json_int_t)ev->trials[i].length));
+        json_array_append_new(trials, json_pack("{s:s, s:I, s:I}", "trial", ev->trials[i].name,
+                                                "results", (json_int_t)ev->trials[i].results,
+                                                "length", (json_int_t)ev->trials[i].length));
     json_object_set_new(j, "trials", trials);
     if (ev->have_gpu)
         json_object_set_new(

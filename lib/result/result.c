@@ -274,7 +274,8 @@ int lleval_result_decode_text(const char *text, size_t len, json_t **json,
     *json = json_loadb(text, len, 0, &je);
     if (!*json) {
         view_init(v);
-        return lleval_err_set(err, LLEVAL_EINVAL, "result line: not JSON: %s", lleval_json_error_text(&je));
+        return lleval_err_set(err, LLEVAL_EINVAL, "result line: not JSON: %s",
+                              lleval_json_error_text(&je));
     }
     return lleval_result_decode(*json, v, err);
 }

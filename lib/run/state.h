@@ -33,9 +33,9 @@ struct lleval_rs_part {
     /* active time: earlier sessions' (state.json's elapsed_s) and when this
      * session started it (0: it had nothing to do in this session) */
     double elapsed_before, session_start;
-    enum lleval_run_status status;  /* queued | running | done | stopped | failed */
-    bool dirty;                     /* changed since its state.json was written */
-    size_t first_job;               /* index of its first job in this session's poll (telemetry) */
+    enum lleval_run_status status; /* queued | running | done | stopped | failed */
+    bool dirty;                    /* changed since its state.json was written */
+    size_t first_job;              /* index of its first job in this session's poll (telemetry) */
     struct lleval_telemetry_acc tel;
 };
 

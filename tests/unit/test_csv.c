@@ -359,9 +359,9 @@ static void test_chunk_boundaries(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reader_table), cmocka_unit_test(test_blank_flag),
-        cmocka_unit_test(test_open_missing), cmocka_unit_test(test_writer_table),
-        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_chunk_boundaries),
+        cmocka_unit_test(test_reader_table),     cmocka_unit_test(test_blank_flag),
+        cmocka_unit_test(test_open_missing),     cmocka_unit_test(test_writer_table),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_chunk_boundaries),
         cmocka_unit_test(test_text_field_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

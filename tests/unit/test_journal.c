@@ -78,8 +78,8 @@ static void test_torn_tail_is_cut(void **state)
 static void test_damaged_middle_line_is_an_error(void **state)
 {
     char *dir = tu_tmpdir();
-    char *path = tu_write(dir, "j.jsonl",
-                          "{\"custom_id\":\"a\"}\nnot json\n{\"custom_id\":\"c\"}\n");
+    char *path =
+        tu_write(dir, "j.jsonl", "{\"custom_id\":\"a\"}\nnot json\n{\"custom_id\":\"c\"}\n");
     struct lleval_journal *j;
     struct lleval_err err = LLEVAL_ERR_INIT;
     char *before = tu_read(path), *after;

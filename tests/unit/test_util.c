@@ -233,7 +233,7 @@ static void test_utf8(void **state)
     assert_int_equal(bad, 2);
     assert_false(lleval_utf8_valid("a\xc3", 2, &bad)); /* truncated */
     assert_int_equal(bad, 1);
-    assert_false(lleval_utf8_valid("\xc0\xaf", 2, &bad)); /* overlong */
+    assert_false(lleval_utf8_valid("\xc0\xaf", 2, &bad));     /* overlong */
     assert_false(lleval_utf8_valid("\xed\xa0\x80", 3, &bad)); /* surrogate */
 }
 

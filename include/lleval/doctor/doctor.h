@@ -13,26 +13,26 @@
 #include "lleval/util/error.h"
 
 enum lleval_finding_kind {
-    LLEVAL_FIND_OOM = 0,         /* out-of-memory errors from the engine */
+    LLEVAL_FIND_OOM = 0,           /* out-of-memory errors from the engine */
     LLEVAL_FIND_MEMORY_NEAR_LIMIT, /* GPU memory peak near the card's total */
-    LLEVAL_FIND_SLOW,            /* generation slower than the guide expects */
-    LLEVAL_FIND_LOW_UTILIZATION, /* GPU utilization under 50% */
-    LLEVAL_FIND_TRUNCATION,      /* finish_reason length above 10% */
-    LLEVAL_FIND_CONNECTION,      /* connection failures, timeouts, engine unreachable */
-    LLEVAL_FIND_PARSE_MISMATCH,  /* missing / duplicate / unknown custom_ids */
-    LLEVAL_FIND_REQUEST_ERRORS,  /* other failed requests (HTTP 4xx, bad replies) */
+    LLEVAL_FIND_SLOW,              /* generation slower than the guide expects */
+    LLEVAL_FIND_LOW_UTILIZATION,   /* GPU utilization under 50% */
+    LLEVAL_FIND_TRUNCATION,        /* finish_reason length above 10% */
+    LLEVAL_FIND_CONNECTION,        /* connection failures, timeouts, engine unreachable */
+    LLEVAL_FIND_PARSE_MISMATCH,    /* missing / duplicate / unknown custom_ids */
+    LLEVAL_FIND_REQUEST_ERRORS,    /* other failed requests (HTTP 4xx, bad replies) */
     LLEVAL_FIND_HIGH_TEMPERATURE,
-    LLEVAL_FIND_INCOMPLETE,      /* the run is not finished */
+    LLEVAL_FIND_INCOMPLETE, /* the run is not finished */
 };
 /* A short stable name: "oom", "slow_generation", ... */
 const char *lleval_finding_name(enum lleval_finding_kind k);
 
 struct lleval_finding {
     enum lleval_finding_kind kind;
-    char *title;      /* one line */
-    char **evidence;  /* lines citing counts, values, custom_ids */
+    char *title;     /* one line */
+    char **evidence; /* lines citing counts, values, custom_ids */
     size_t n_evidence;
-    char **fixes;     /* in the guide's order of preference */
+    char **fixes; /* in the guide's order of preference */
     size_t n_fixes;
 };
 

@@ -27,15 +27,15 @@ const char *lleval_finish_name(enum lleval_finish f); /* "stop" | "length" | "er
 
 /* A normalized answer. All strings owned; release with lleval_answer_release(). */
 struct lleval_answer {
-    char *content;            /* model text, valid UTF-8 (invalid bytes replaced by U+FFFD) */
+    char *content; /* model text, valid UTF-8 (invalid bytes replaced by U+FFFD) */
     enum lleval_finish finish;
-    long prompt_tokens;       /* -1 when the engine did not say */
-    long completion_tokens;   /* -1 when the engine did not say */
-    double prompt_tps;        /* prompt processing tokens/s, 0 when unknown */
-    double gen_tps;           /* generation tokens/s, 0 when unknown */
-    double load_ms;           /* model load time the engine reported (ollama load_duration) */
-    char *model;              /* model name the engine reported, or NULL */
-    char *request_id;         /* engine's id of the reply, or NULL */
+    long prompt_tokens;     /* -1 when the engine did not say */
+    long completion_tokens; /* -1 when the engine did not say */
+    double prompt_tps;      /* prompt processing tokens/s, 0 when unknown */
+    double gen_tps;         /* generation tokens/s, 0 when unknown */
+    double load_ms;         /* model load time the engine reported (ollama load_duration) */
+    char *model;            /* model name the engine reported, or NULL */
+    char *request_id;       /* engine's id of the reply, or NULL */
 };
 void lleval_answer_init(struct lleval_answer *a);
 void lleval_answer_release(struct lleval_answer *a);
@@ -43,15 +43,16 @@ void lleval_answer_release(struct lleval_answer *a);
 /* How the scheduler should treat a reply. */
 enum lleval_reply {
     LLEVAL_REPLY_OK = 0, /* answer filled */
-    LLEVAL_REPLY_RETRY,  /* transient (429, 5xx, malformed body from a busy server): retry with backoff */
+    LLEVAL_REPLY_RETRY,  /* transient (429, 5xx, malformed body from a busy server): retry with
+                            backoff */
     LLEVAL_REPLY_FAIL,   /* final (other 4xx, a refused request): record the error, never retry */
 };
 
 /* One HTTP request, all owned; release with lleval_http_request_release(). */
 struct lleval_http_request {
     char *url;
-    char *body;      /* JSON; NULL for GET */
-    char **headers;  /* "Name: value" lines */
+    char *body;     /* JSON; NULL for GET */
+    char **headers; /* "Name: value" lines */
     size_t n_headers;
 };
 void lleval_http_request_release(struct lleval_http_request *r);
@@ -61,10 +62,10 @@ void lleval_http_request_add_header(struct lleval_http_request *r, const char *n
 
 /* What a probe learned about the server. Strings owned. */
 struct lleval_probe_info {
-    long slots;        /* concurrent slots the server has (llama-server total_slots), 0 unknown */
-    long slot_ctx;     /* context per slot (llama-server n_ctx per slot), 0 unknown */
-    char *model;       /* model the server serves, or NULL */
-    char *detail;      /* one line for the log, or NULL */
+    long slots;    /* concurrent slots the server has (llama-server total_slots), 0 unknown */
+    long slot_ctx; /* context per slot (llama-server n_ctx per slot), 0 unknown */
+    char *model;   /* model the server serves, or NULL */
+    char *detail;  /* one line for the log, or NULL */
 };
 void lleval_probe_info_release(struct lleval_probe_info *p);
 

@@ -19,9 +19,9 @@
 struct lleval_journal;
 
 struct lleval_journal_stats {
-    size_t lines;      /* complete results in the file */
-    size_t ok;         /* of which successful (no error) */
-    size_t repaired;   /* bytes cut from a torn tail on open */
+    size_t lines;    /* complete results in the file */
+    size_t ok;       /* of which successful (no error) */
+    size_t repaired; /* bytes cut from a torn tail on open */
 };
 
 /* Opens (creating) the journal at path. Fails with the file:line on a

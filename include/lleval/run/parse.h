@@ -15,7 +15,7 @@ struct lleval_cid;
 #define LLEVAL_PARSE_LIST_MAX 50
 
 struct lleval_parse_part {
-    char *name;     /* "<dataset>/t<temp>/part-NNN" */
+    char *name; /* "<dataset>/t<temp>/part-NNN" */
     long requests;
     long results;
 };

@@ -19,24 +19,24 @@
 /* Progress of the poll step, for the tool's progress line. */
 struct lleval_progress {
     const struct lleval_sched_stats *sched;
-    size_t total;        /* requests of the whole run */
-    size_t answered;     /* including those answered before a resume */
+    size_t total;    /* requests of the whole run */
+    size_t answered; /* including those answered before a resume */
     size_t errors;
-    double rps;          /* requests/s in this session */
-    double gen_tps;      /* generated tokens/s in this session */
-    double eta_s;        /* -1 unknown */
+    double rps;     /* requests/s in this session */
+    double gen_tps; /* generated tokens/s in this session */
+    double eta_s;   /* -1 unknown */
     size_t n_trials;
-    const char *const *trial_names;  /* "nq_open/t0" */
+    const char *const *trial_names; /* "nq_open/t0" */
     const size_t *trial_done;
     const size_t *trial_total;
 };
 
 struct lleval_run_opts {
-    enum lleval_step to_step;    /* last step to run (default REPORT) */
+    enum lleval_step to_step; /* last step to run (default REPORT) */
     bool skip_prepare;
-    bool skip_build;             /* use the batches in cfg->batches_dir */
-    const char *run_id;          /* NULL: a new id; else create or resume this run */
-    bool resume;                 /* the run must exist; its saved config is used */
+    bool skip_build;    /* use the batches in cfg->batches_dir */
+    const char *run_id; /* NULL: a new id; else create or resume this run */
+    bool resume;        /* the run must exist; its saved config is used */
     /* Called with one-line messages ("prepare: nq_open 3610 items"). */
     void (*on_event)(void *ud, const char *msg);
     /* Called on the scheduler's ticks during poll. */
@@ -48,14 +48,14 @@ struct lleval_run_opts {
 void lleval_run_opts_init(struct lleval_run_opts *o);
 
 struct lleval_run_result {
-    char *run_id;          /* owned */
-    char *run_dir;         /* owned */
+    char *run_id;               /* owned */
+    char *run_dir;              /* owned */
     enum lleval_step last_step; /* last step completed */
     size_t requests, answered, failed;
     struct lleval_parse_report parse;
     bool parsed;
-    char *scores_path;     /* owned, when scored */
-    char *summary;         /* owned: the scores table as text, when scored */
+    char *scores_path; /* owned, when scored */
+    char *summary;     /* owned: the scores table as text, when scored */
 };
 void lleval_run_result_release(struct lleval_run_result *r);
 

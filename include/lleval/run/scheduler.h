@@ -62,17 +62,17 @@ struct lleval_sched_opts {
 void lleval_sched_opts_default(struct lleval_sched_opts *o);
 
 struct lleval_sched_stats {
-    size_t total;        /* jobs given */
-    size_t done;         /* results delivered (ok + failed) */
+    size_t total; /* jobs given */
+    size_t done;  /* results delivered (ok + failed) */
     size_t ok, failed;
-    size_t retries;      /* attempts beyond the first */
+    size_t retries; /* attempts beyond the first */
     size_t in_flight;
     size_t max_in_flight_seen;
     long prompt_tokens, completion_tokens;
     long consecutive_connect_failures;
     size_t reply_bytes;      /* reply bytes held now (received, not yet parsed) */
     size_t reply_bytes_peak; /* the most held at once: at most reply_budget_bytes */
-    double started;      /* lleval_monotonic() at start */
+    double started;          /* lleval_monotonic() at start */
     double elapsed;
     char last_error[256];
 };

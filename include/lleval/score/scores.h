@@ -118,7 +118,7 @@ int lleval_scores_read(const json_t *doc, const char *name, struct lleval_scores
  * multiple-choice groups (groups that are not an overall row and have n > 0
  * and a value). A run with both kinds has both numbers. */
 struct lleval_headline {
-    bool have;         /* false: no scores, or no group with a value */
+    bool have; /* false: no scores, or no group with a value */
     /* the first metric: "EM" when there are QA groups, else "acc"; "-" without (static) */
     const char *label;
     double pct; /* its value */

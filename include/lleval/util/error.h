@@ -14,11 +14,11 @@
 
 enum lleval_code {
     LLEVAL_OK = 0,
-    LLEVAL_EFAIL = -1,     /* finished, but requests failed / a threshold was missed: exit 1 */
-    LLEVAL_EINVAL = -2,    /* usage, config or bad input data: exit 2 */
-    LLEVAL_EENGINE = -3,   /* engine unreachable or model missing: exit 3 */
-    LLEVAL_EIO = -4,       /* file system or other I/O error: exit 4 */
-    LLEVAL_EINTR = -130,   /* interrupted by a signal or a stop request: exit 130 */
+    LLEVAL_EFAIL = -1,   /* finished, but requests failed / a threshold was missed: exit 1 */
+    LLEVAL_EINVAL = -2,  /* usage, config or bad input data: exit 2 */
+    LLEVAL_EENGINE = -3, /* engine unreachable or model missing: exit 3 */
+    LLEVAL_EIO = -4,     /* file system or other I/O error: exit 4 */
+    LLEVAL_EINTR = -130, /* interrupted by a signal or a stop request: exit 130 */
 };
 
 #define LLEVAL_ERR_MAX 1024
@@ -28,7 +28,13 @@ struct lleval_err {
     char msg[LLEVAL_ERR_MAX];
 };
 
-#define LLEVAL_ERR_INIT {0, {0}}
+#define LLEVAL_ERR_INIT                                                                            \
+    {                                                                                              \
+        0,                                                                                         \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 #if defined(__GNUC__)
 #define LLEVAL_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -30,7 +30,10 @@ struct lleval_idset {
     size_t cap, n;  /* cap is 0 or a power of two; n entries */
 };
 
-#define LLEVAL_IDSET_INIT {NULL, NULL, 0, 0}
+#define LLEVAL_IDSET_INIT                                                                          \
+    {                                                                                              \
+        NULL, NULL, 0, 0                                                                           \
+    }
 
 /* The key of a string (lleval_hash64(); never 0). */
 uint64_t lleval_idset_hash(const char *s);

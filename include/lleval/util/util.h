@@ -29,7 +29,7 @@ char *lleval_xasprintf(const char *fmt, ...) LLEVAL_PRINTF(1, 2);
 #define LLEVAL_GROW(p, n, cap)                                                                     \
     do {                                                                                           \
         if ((n) + 1 > (cap)) {                                                                     \
-            (cap) = (cap) ? (cap) * 2 : 8;                                                         \
+            (cap) = (cap) ? (cap)*2 : 8;                                                           \
             (p) = lleval_xrealloc((p), (cap) * sizeof(*(p)));                                      \
         }                                                                                          \
     } while (0)
@@ -52,7 +52,10 @@ struct lleval_sb {
 };
 
 extern char lleval_sb_empty[];
-#define LLEVAL_SB_INIT {0, 0, lleval_sb_empty, 0}
+#define LLEVAL_SB_INIT                                                                             \
+    {                                                                                              \
+        0, 0, lleval_sb_empty, 0                                                                   \
+    }
 
 /* Initializes sb (nothing to free before), empty and without a cap; hint
  * bytes are allocated at once when not 0. */
