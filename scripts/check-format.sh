@@ -32,4 +32,4 @@ if [ ${#bad[@]} -gt 0 ]; then
 	echo "check-format: run 'make format' (scripts/check-format.sh --fix) and commit the result" >&2
 	exit 1
 fi
-echo "check-format: ${#files[@]} files formatted"
+echo "check-format: all ${#files[@]} C files match .clang-format"
