@@ -26,6 +26,7 @@
 #endif
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
+#include "posix_int.h"
 
 /* ---- files and directories ------------------------------------------------------ */
 
@@ -524,14 +525,12 @@ void lleval_dl_close(void *lib)
 
 /* ---- host facts (Linux /proc) ------------------------------------------- */
 
-/* Reads up to size-1 bytes of a small /proc file into buf (NUL-terminated),
- * without allocating: telemetry calls this on every sample. */
-static int read_small(const char *path, char *buf, size_t size)
+ssize_t lleval_posix_read_small(const char *path, char *buf, size_t size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     size_t len = 0;
     if (fd < 0)
-        return LLEVAL_EIO;
+        return -1;
     while (len + 1 < size) {
         ssize_t n = read(fd, buf + len, size - 1 - len);
         if (n < 0 && errno == EINTR)
@@ -542,7 +541,7 @@ static int read_small(const char *path, char *buf, size_t size)
     }
     close(fd);
     buf[len] = '\0';
-    return len ? 0 : LLEVAL_EIO;
+    return (ssize_t)len;
 }
 
 int lleval_host_mem_bytes(uint64_t *bytes)
@@ -562,7 +561,7 @@ int lleval_host_cpu_times(uint64_t *busy, uint64_t *total)
     char buf[512];
     const char *p = buf + 3;
     uint64_t v[8] = {0}, sum = 0;
-    if (read_small("/proc/stat", buf, sizeof(buf)) || strncmp(buf, "cpu ", 4))
+    if (lleval_posix_read_small("/proc/stat", buf, sizeof(buf)) <= 0 || strncmp(buf, "cpu ", 4))
         return LLEVAL_EIO;
     /* cpu  user nice system idle iowait irq softirq steal [guest guest_nice: inside user] */
     for (int i = 0; i < 8; i++) {
@@ -590,7 +589,7 @@ int lleval_proc_rss_kib(long pid, uint64_t *kib)
     if (pid <= 0)
         return LLEVAL_EIO;
     snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-    if (read_small(path, buf, sizeof(buf)))
+    if (lleval_posix_read_small(path, buf, sizeof(buf)) <= 0)
         return LLEVAL_EIO;
     line = strstr(buf, "\nVmRSS:");
     if (!line)

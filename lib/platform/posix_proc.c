@@ -23,29 +23,9 @@
 #endif
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
+#include "posix_int.h"
 
 extern char **environ;
-
-/* Reads up to size-1 bytes of a small file into buf (NUL-terminated) without
- * following a symbolic link. Returns the length, or -1. */
-static ssize_t read_small_nofollow(const char *path, char *buf, size_t size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    size_t len = 0;
-    if (fd < 0)
-        return -1;
-    while (len + 1 < size) {
-        ssize_t n = read(fd, buf + len, size - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return (ssize_t)len;
-}
 
 /* ---- processes ------------------------------------------------------------------ */
 
@@ -308,7 +288,7 @@ int lleval_proc_identify(long pid, struct lleval_proc_id *id)
     if (pid <= 0)
         return LLEVAL_EIO;
     snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if (read_small_nofollow(path, buf, sizeof(buf)) <= 0)
+    if (lleval_posix_read_small(path, buf, sizeof(buf)) <= 0)
         return LLEVAL_EIO;
     /* "pid (comm) state ppid ...": comm may hold spaces and ')', so count the
      * fields from the last ')'; starttime is field 22 */
@@ -444,7 +424,7 @@ long lleval_lock_owner(const char *path)
 {
     char buf[128];
     struct lleval_proc_id id;
-    if (read_small_nofollow(path, buf, sizeof(buf)) <= 0 || !parse_identity(buf, &id))
+    if (lleval_posix_read_small(path, buf, sizeof(buf)) <= 0 || !parse_identity(buf, &id))
         return 0;
     return id.pid;
 }
