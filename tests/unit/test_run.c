@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
+#include "lleval/run/verify.h"
 #include "lleval/config/config.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/run.h"
@@ -208,6 +209,19 @@ static void seen_release(struct seen *s)
 /* ---- tests -------------------------------------------------------------------------------- */
 
 /* A whole run: every artifact, the lock released, the manifest done, each request asked once. */
+struct verified {
+    int checks;
+    struct lleval_sb failures;
+};
+
+static void on_verify(void *ud, bool ok, const char *what, const char *detail)
+{
+    struct verified *v = ud;
+    v->checks++;
+    if (!ok)
+        lleval_sb_addf(&v->failures, "%s: %s\n", what, detail);
+}
+
 static void test_full_run(void **state)
 {
     struct fixture *f = *state;
@@ -244,6 +258,22 @@ static void test_full_run(void **state)
     tu_assert_contains(seen.events.buf, "prepare: sample_mc: ");
     tu_assert_contains(seen.events.buf, "report: ");
     assert_true(seen.progress_calls >= 1);
+
+    {
+        /* smoke's verification: every check passes, and a lost journal is named */
+        struct verified v = {0, LLEVAL_SB_INIT};
+        char *dir = lleval_path_join(f->runs_dir, "full");
+        char *journal = lleval_run_journal_path(dir, "sample_closed", 0.0, 1);
+        assert_int_equal(lleval_run_verify(dir, N_REQUESTS, on_verify, &v), 0);
+        assert_true(v.checks >= 8);
+        assert_int_equal(remove(journal), 0);
+        assert_int_equal(lleval_run_verify(dir, N_REQUESTS + 1, on_verify, &v), 2);
+        tu_assert_contains(v.failures.buf, "results/parts/sample_closed/t0/part-001.jsonl");
+        tu_assert_contains(v.failures.buf, "batches");
+        lleval_sb_release(&v.failures);
+        free(journal);
+        free(dir);
+    }
 
     lleval_manifest_init(&m);
     load_manifest(f, "full", &m);
