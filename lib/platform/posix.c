@@ -3,8 +3,10 @@
  * atomic writes, directories and their sorted listings, append-only files,
  * where llama.cpp's tools live, a free loopback port, clocks, dynamic
  * libraries, host facts (/proc) for telemetry and the stop signals.
- * Processes, process identities and lock files are in posix_proc.c. No other
- * file calls these OS interfaces, so a Windows port replaces these two files
+ * Processes, process identities and lock files are in posix_proc.c; opening
+ * files as what they claim to be (no links, no FIFOs inside a run directory)
+ * in posix_open.c. No other file calls these OS interfaces, so a Windows port
+ * replaces these three files
  * (the loader already has its branch).
  */
 #include <dirent.h>
@@ -32,13 +34,13 @@
 
 int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     char chunk[65536];
     size_t n, total = 0;
-    int rc = 0;
+    int rc = lleval_fopen_read(path, &f, err);
 
-    if (!f)
-        return lleval_err_errno(err, "cannot open", path);
+    if (rc)
+        return rc;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         total += n;
         if (max && total > max) {
@@ -80,13 +82,13 @@ int lleval_write_file_atomic(const char *path, const void *data, size_t len, str
 {
     char *tmp = lleval_xasprintf("%s.tmp.%ld", path, (long)getpid());
     char *dir = NULL;
-    FILE *f = fopen(tmp, "wb");
-    int rc = 0;
+    FILE *f = NULL;
+    int rc = lleval_posix_check_target(path, err);
 
-    if (!f) {
-        rc = lleval_err_errno(err, "cannot create", tmp);
+    if (!rc)
+        rc = lleval_fopen_new(tmp, &f, err);
+    if (rc)
         goto out;
-    }
     if ((len && fwrite(data, 1, len, f) != len)) {
         rc = lleval_err_errno(err, "cannot write", tmp);
         fclose(f);
@@ -266,9 +268,10 @@ int lleval_afile_open(const char *path, const char *label, struct lleval_afile *
     *out = NULL;
     f->path = lleval_xstrdup(path);
     f->label = lleval_xstrdup(label);
-    f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-    if (f->fd < 0) {
-        rc = afile_errno(f, err, "cannot open");
+    rc = lleval_posix_open(path, O_WRONLY | O_CREAT | O_APPEND, 0666, &f->fd, err);
+    if (rc) {
+        if (rc == 1)
+            rc = afile_errno(f, err, "cannot open");
         lleval_afile_close(f, NULL);
         return rc;
     }
@@ -335,10 +338,7 @@ int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_e
 {
     memset(lr, 0, sizeof(*lr));
     lr->path = path;
-    lr->f = fopen(path, "rb");
-    if (!lr->f)
-        return lleval_err_errno(err, "cannot open", path);
-    return 0;
+    return lleval_fopen_read(path, &lr->f, err);
 }
 
 int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
@@ -648,19 +648,16 @@ int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err 
 {
     char *tmp = lleval_xasprintf("%s.tmp.%ld", to, (long)getpid());
     char *buf = lleval_xmalloc(1 << 16);
-    FILE *in = fopen(from, "rb"), *out = NULL;
+    FILE *in = NULL, *out = NULL;
     size_t n;
-    int rc = 0;
+    int rc = lleval_fopen_read(from, &in, err);
 
-    if (!in) {
-        rc = lleval_err_errno(err, "cannot open", from);
+    if (!rc)
+        rc = lleval_posix_check_target(to, err);
+    if (!rc)
+        rc = lleval_fopen_new(tmp, &out, err);
+    if (rc)
         goto done;
-    }
-    out = fopen(tmp, "wb");
-    if (!out) {
-        rc = lleval_err_errno(err, "cannot create", tmp);
-        goto done;
-    }
     while ((n = fread(buf, 1, 1 << 16, in)) > 0)
         if (fwrite(buf, 1, n, out) != n) {
             rc = lleval_err_errno(err, "cannot write", tmp);

@@ -221,7 +221,8 @@ static int open_run_dir(struct run *r, struct lleval_lock **lock, struct lleval_
         *lock = NULL;
         return rc;
     }
-    remove(r->stop_path); /* an old stop request does not stop a resumed run */
+    remove(r->stop_path);                    /* an old stop request does not stop a resumed run */
+    lleval_run_dir_remove_stale_tmp(r->dir); /* a killed session's temp files */
     return lleval_run_dir_create(r->dir, err);
 }
 

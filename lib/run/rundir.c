@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/run/batch.h"
 #include "lleval/run/rundir.h"
 #include "lleval/util/util.h"
@@ -175,6 +176,46 @@ bool lleval_run_lock_held(const char *run_dir)
     bool held = lleval_lock_is_held(lock);
     free(lock);
     return held;
+}
+
+/* True when name ends in ".tmp.<pid>" (the temp files of the atomic writers); *pid gets it. */
+static bool tmp_file_pid(const char *name, long *pid)
+{
+    const char *p = NULL, *q = name;
+    char *end;
+
+    while ((q = strstr(q, ".tmp."))) /* the last one */
+        p = q++;
+    if (!p || p[5] < '0' || p[5] > '9')
+        return false;
+    *pid = strtol(p + 5, &end, 10);
+    return !*end && *pid > 0;
+}
+
+static void remove_stale_tmp(const char *dir, int depth, size_t *removed)
+{
+    struct lleval_dir_list list;
+
+    if (depth > 16 || lleval_list_dir(dir, &list, NULL))
+        return;
+    for (size_t i = 0; i < list.n; i++) {
+        char *child = lleval_path_join(dir, list.names[i]);
+        long pid;
+        if (lleval_is_real_dir(child))
+            remove_stale_tmp(child, depth + 1, removed);
+        else if (tmp_file_pid(list.names[i], &pid) && pid != lleval_getpid() &&
+                 !lleval_pid_alive(pid) && !remove(child))
+            (*removed)++;
+        free(child);
+    }
+    lleval_dir_list_release(&list);
+}
+
+size_t lleval_run_dir_remove_stale_tmp(const char *run_dir)
+{
+    size_t removed = 0;
+    remove_stale_tmp(run_dir, 0, &removed);
+    return removed;
 }
 
 enum lleval_run_status lleval_run_effective_status(const char *run_dir,

@@ -1,7 +1,10 @@
-/* Unit tests for the result journal: append, reopen, torn-tail repair, damage. */
+/* Unit tests for the result journal: append, reopen, torn-tail repair, damage,
+ * a journal replaced by a link. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "testutil.h"
+#include "lleval/platform/fs.h"
 #include "lleval/run/journal.h"
 #include "lleval/util/util.h"
 
@@ -109,6 +112,37 @@ static void test_duplicate_in_file_is_an_error(void **state)
     free(dir);
 }
 
+/* A journal replaced by a link to a file outside the run is refused, not
+ * "repaired": the victim's last line (no result line) would be cut. */
+static void test_symlinked_journal_is_refused(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *run = lleval_xasprintf("%s/run", dir);
+    char *path = lleval_xasprintf("%s/run/j.jsonl", dir);
+    char *victim = tu_write(dir, "victim.txt", "{\"custom_id\":\"a\"}\nnot a result line\n");
+    struct lleval_journal *j = NULL;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *text;
+    (void)state;
+
+    assert_int_equal(lleval_mkdirs(run, NULL), 0);
+    free(tu_write(run, "config.resolved.yaml", "x: 1\n"));
+    free(tu_write(run, "lock", ""));
+    assert_int_equal(symlink(victim, path), 0);
+    assert_int_equal(lleval_journal_open(path, &j, &err), LLEVAL_EIO);
+    assert_null(j);
+    tu_assert_contains(err.msg, path);
+    tu_assert_contains(err.msg, "is a symbolic link");
+    text = tu_read(victim);
+    assert_string_equal(text, "{\"custom_id\":\"a\"}\nnot a result line\n");
+    free(text);
+    tu_rmtree(dir);
+    free(victim);
+    free(path);
+    free(run);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_torn_tail_is_cut),
         cmocka_unit_test(test_damaged_middle_line_is_an_error),
         cmocka_unit_test(test_duplicate_in_file_is_an_error),
+        cmocka_unit_test(test_symlinked_journal_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * Unit tests for the platform layer (lib/platform/posix.c, platform.h + fs.h):
  * spawning, polling, waiting for and terminating processes; sorted directory
  * listings; append-only files; the line reader's offsets; finding
- * executables and llama.cpp's cache directory; a free loopback port; the
+ * executables and llama.cpp's cache directory; files inside a run directory
+ * opened as what they claim to be (no links, no FIFOs); a free loopback port; the
  * stop signal count. The programs run are /bin/true, /bin/false, /bin/echo
  * and /bin/sleep (no shell). Identities, dying with the parent and lock
  * files: test_platform_proc.c.
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
@@ -361,6 +363,215 @@ static void test_files(void **state)
     free(dir);
 }
 
+/*
+ * Files inside a run directory are opened as what they claim to be: each
+ * opener, on a link to a file outside the run and on a FIFO, is refused with
+ * a message naming the file, never blocks, and leaves the victim as it was.
+ */
+enum open_op {
+    OP_READ_FILE,
+    OP_FOPEN_READ,
+    OP_LINES,
+    OP_AFILE,
+    OP_WRITE_ATOMIC,
+    OP_COPY_TO,
+    OP_COPY_FROM,
+    N_OPS
+};
+
+static int open_as(enum open_op op, const char *path, const char *other, struct lleval_err *err)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_lines lr;
+    struct lleval_afile *af = NULL;
+    FILE *f = NULL;
+    int rc = 0;
+
+    switch (op) {
+    case OP_READ_FILE:
+        rc = lleval_read_file(path, &sb, 0, err);
+        break;
+    case OP_FOPEN_READ:
+        rc = lleval_fopen_read(path, &f, err);
+        if (f)
+            fclose(f);
+        break;
+    case OP_LINES:
+        rc = lleval_lines_open(&lr, path, err);
+        if (!rc)
+            while (lleval_lines_next(&lr, err) > 0)
+                ;
+        lleval_lines_close(&lr);
+        break;
+    case OP_AFILE:
+        rc = lleval_afile_open(path, "journal", &af, err);
+        if (!rc) /* what a journal repair does */
+            rc = lleval_afile_truncate(af, 3, err);
+        lleval_afile_close(af, NULL);
+        break;
+    case OP_WRITE_ATOMIC:
+        rc = lleval_write_file_atomic(path, "new\n", 4, err);
+        break;
+    case OP_COPY_TO:
+        rc = lleval_copy_file_atomic(other, path, err);
+        break;
+    case OP_COPY_FROM:
+        rc = lleval_copy_file_atomic(path, other, err);
+        break;
+    default:
+        fail();
+    }
+    lleval_sb_release(&sb);
+    return rc;
+}
+
+/* A run directory in dir: its marker files and a results folder. */
+static char *make_run_dir(const char *dir)
+{
+    char *run = lleval_path_join(dir, "runs/run_1");
+    char *res = lleval_path_join(run, "results/parts/ds/t0");
+    assert_int_equal(lleval_mkdirs(res, NULL), 0);
+    free(tu_write(run, "config.resolved.yaml", "model_id: m\n"));
+    free(tu_write(run, "manifest.json", "{}\n"));
+    free(res);
+    return run;
+}
+
+static void test_run_dir_refuses_links_and_fifos(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *run = make_run_dir(dir);
+    char *victim = tu_write(dir, "victim.txt", "victim line 1\nvictim last line\n");
+    char *other = tu_write(run, "results/other.txt", "other\n");
+    char *path = lleval_path_join(run, "results/parts/ds/t0/part-001.jsonl");
+    (void)state;
+
+    for (int kind = 0; kind < 2; kind++) {
+        for (int op = 0; op < N_OPS; op++) {
+            struct lleval_err err = LLEVAL_ERR_INIT;
+            struct stat st;
+            char *text;
+            if (kind == 0)
+                assert_int_equal(symlink(victim, path), 0);
+            else
+                assert_int_equal(mkfifo(path, 0600), 0);
+            assert_int_equal(open_as((enum open_op)op, path, other, &err), LLEVAL_EIO);
+            tu_assert_contains(err.msg, path);
+            tu_assert_contains(err.msg, kind == 0 ? "is a symbolic link: lleval does not follow"
+                                                  : "is a FIFO, not a regular file");
+            tu_assert_contains(err.msg, "replace it with the file");
+            /* the victim and the link itself are as they were */
+            text = tu_read(victim);
+            assert_string_equal(text, "victim line 1\nvictim last line\n");
+            free(text);
+            assert_int_equal(lstat(path, &st), 0);
+            assert_true(kind == 0 ? S_ISLNK(st.st_mode) : S_ISFIFO(st.st_mode));
+            assert_int_equal(unlink(path), 0);
+        }
+    }
+    tu_rmtree(dir);
+    free(path);
+    free(other);
+    free(victim);
+    free(run);
+    free(dir);
+}
+
+static void test_outside_run_dir_links_are_followed(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *data = tu_write(dir, "data.jsonl", "a\nb\n");
+    char *link = lleval_path_join(dir, "link.jsonl");
+    char *manifest_only = lleval_path_join(dir, "ds");
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_lines lr;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+
+    /* a dataset folder may hold a manifest.json: that alone is no run directory */
+    assert_int_equal(lleval_mkdirs(manifest_only, NULL), 0);
+    free(tu_write(manifest_only, "manifest.json", "{}"));
+    free(link);
+    link = lleval_path_join(manifest_only, "link.jsonl");
+    assert_int_equal(symlink(data, link), 0);
+    assert_false(lleval_path_in_run_dir(link));
+    assert_int_equal(lleval_read_file(link, &sb, 0, &err), 0);
+    assert_string_equal(sb.buf, "a\nb\n");
+    assert_int_equal(lleval_lines_open(&lr, link, &err), 0);
+    assert_int_equal(lleval_lines_next(&lr, &err), 1);
+    assert_string_equal(lr.line, "a");
+    lleval_lines_close(&lr);
+    lleval_sb_release(&sb);
+    tu_rmtree(dir);
+    free(manifest_only);
+    free(link);
+    free(data);
+    free(dir);
+}
+
+static void test_path_in_run_dir(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *run = make_run_dir(dir);
+    char *deep = lleval_path_join(run, "results/parts/ds/t0/part-001.jsonl");
+    char *top = lleval_path_join(run, "manifest.json");
+    char *beside = lleval_path_join(dir, "runs/x.txt");
+    char *lock_run = lleval_path_join(dir, "r2");
+    char *in_lock_run = lleval_path_join(lock_run, "state.json");
+    (void)state;
+
+    assert_true(lleval_path_in_run_dir(deep));
+    assert_true(lleval_path_in_run_dir(top));
+    assert_false(lleval_path_in_run_dir(beside));
+    /* a run that has its config and lock but no manifest yet */
+    assert_int_equal(lleval_mkdirs(lock_run, NULL), 0);
+    free(tu_write(lock_run, "config.resolved.yaml", "x: 1\n"));
+    assert_false(lleval_path_in_run_dir(in_lock_run));
+    free(tu_write(lock_run, "lock", ""));
+    assert_true(lleval_path_in_run_dir(in_lock_run));
+    tu_rmtree(dir);
+    free(in_lock_run);
+    free(lock_run);
+    free(beside);
+    free(top);
+    free(deep);
+    free(run);
+    free(dir);
+}
+
+/* A temp file name planted as a link (the atomic writer's "<path>.tmp.<pid>")
+ * is removed, not written through. */
+static void test_atomic_tmp_is_never_followed(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *victim = tu_write(dir, "victim.txt", "keep me\n");
+    char *target = lleval_path_join(dir, "out.json");
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", target, lleval_getpid());
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *text;
+    (void)state;
+
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(lleval_write_file_atomic(target, "new\n", 4, &err), 0);
+    text = tu_read(victim);
+    assert_string_equal(text, "keep me\n");
+    free(text);
+    text = tu_read(target);
+    assert_string_equal(text, "new\n");
+    free(text);
+    assert_false(lleval_path_exists(tmp));
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(lleval_copy_file_atomic(target, victim, &err), 0); /* a plain copy */
+    text = tu_read(victim);
+    assert_string_equal(text, "new\n");
+    free(text);
+    tu_rmtree(dir);
+    free(tmp);
+    free(target);
+    free(victim);
+    free(dir);
+}
+
 /* Sets or (value NULL) unsets an environment variable. */
 static void set_env(const char *name, const char *value)
 {
@@ -504,6 +715,10 @@ int main(void)
         cmocka_unit_test(test_afile),
         cmocka_unit_test(test_lines_offsets),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_run_dir_refuses_links_and_fifos),
+        cmocka_unit_test(test_outside_run_dir_links_are_followed),
+        cmocka_unit_test(test_path_in_run_dir),
+        cmocka_unit_test(test_atomic_tmp_is_never_followed),
         cmocka_unit_test(test_executables),
         cmocka_unit_test(test_llama_cache_bin_dir),
         cmocka_unit_test(test_free_port),

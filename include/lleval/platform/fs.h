@@ -19,15 +19,47 @@
 #include "lleval/platform/platform.h"
 #include "lleval/util/util.h"
 
-/* Reads the whole file into out (appends). Fails with LLEVAL_EINVAL when it is
- * larger than max bytes (0 = no bound). */
+/*
+ * Files inside a run directory are opened as what they claim to be: a
+ * symbolic link or a file that is not regular (a FIFO, a device, a folder)
+ * there is refused with LLEVAL_EIO and "'path' is a symbolic link: lleval
+ * does not follow links inside a run directory; replace it with the file"
+ * (or "... is a FIFO, not a regular file ..."), never followed, truncated or
+ * waited on. Outside a run directory links and pipes are opened as before (a
+ * dataset or a --config file may be a link). The readers (lleval_read_file,
+ * lleval_fopen_read, lleval_lines_open), the append-only files and the atomic
+ * writers (their target and their temp file) all check; docs/design.md,
+ * "Files inside a run directory".
+ */
+
+/* True when path lies inside a run directory: one of the folders above it
+ * (links in the folders resolved) holds config.resolved.yaml beside
+ * manifest.json or lock (any of them may be damaged: only names count). */
+bool lleval_path_in_run_dir(const char *path);
+
+/* Opens path for reading (binary), as what it claims to be (above). Returns 0
+ * with *out owned (fclose it), or LLEVAL_EIO: "cannot open 'path': reason" or
+ * a refusal. */
+int lleval_fopen_read(const char *path, FILE **out, struct lleval_err *err);
+
+/* Creates path for writing (binary) as a new regular file: whatever has that
+ * name (a stale temp file, a planted link) is removed first, and the open
+ * never follows a link. For temp files named after this process. Returns 0
+ * with *out owned (fclose it), or LLEVAL_EIO. */
+int lleval_fopen_new(const char *path, FILE **out, struct lleval_err *err);
+
+/* Reads the whole file into out (appends), as what it claims to be (above).
+ * Fails with LLEVAL_EINVAL when it is larger than max bytes (0 = no bound). */
 int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err);
 
-/* Writes data to path atomically: readers see the old or the new file, never a torn one. */
+/* Writes data to path atomically: readers see the old or the new file, never
+ * a torn one. The temp file is "<path>.tmp.<pid>" (lleval_fopen_new); a path
+ * inside a run directory that is a link or not a regular file is refused. */
 int lleval_write_file_atomic(const char *path, const void *data, size_t len,
                              struct lleval_err *err);
 
-/* Copies a file to `to` atomically, streaming (memory does not grow with its size). */
+/* Copies a file to `to` atomically, streaming (memory does not grow with its
+ * size); both are checked as lleval_fopen_read and lleval_write_file_atomic do. */
 int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err);
 
 /* Creates path and its parents (like mkdir -p). */
@@ -38,6 +70,8 @@ int lleval_remove_tree(const char *path, struct lleval_err *err);
 
 bool lleval_path_exists(const char *path);
 bool lleval_is_dir(const char *path);
+/* True when path itself is a directory (a link to one is not). */
+bool lleval_is_real_dir(const char *path);
 /* True when this process may read path (a file or a directory). */
 bool lleval_is_readable(const char *path);
 /* The size of the file at path in bytes, or -1 when it cannot be read. */
@@ -73,8 +107,9 @@ int lleval_fsync_dir(const char *dir, struct lleval_err *err);
  * "cannot append to journal 'path': reason"). All return 0 or LLEVAL_EIO.
  */
 struct lleval_afile;
-/* Opens path for appending, creating it (0666 less the umask). *out is owned:
- * lleval_afile_close. label and path are copied. */
+/* Opens path for appending, creating it (0666 less the umask), as what it
+ * claims to be (above). *out is owned: lleval_afile_close. label and path are
+ * copied. */
 int lleval_afile_open(const char *path, const char *label, struct lleval_afile **out,
                       struct lleval_err *err);
 /* The file's current size in bytes. */
@@ -104,6 +139,7 @@ struct lleval_lines {
     bool torn;
     const char *path;
 };
+/* Opens path (borrowed: it must outlive lr) as lleval_fopen_read does. */
 int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_err *err);
 /* Returns 1 with a line, 0 at the end, negative on error. */
 int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err);

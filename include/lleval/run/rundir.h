@@ -61,6 +61,13 @@ char *lleval_run_state_path(const char *run_dir, const char *dataset, double tem
 /* Creates the run directory with its logs/ and results/ folders (mkdir -p). */
 int lleval_run_dir_create(const char *run_dir, struct lleval_err *err);
 
+/* Removes the temp files a killed writer left in the run directory tree
+ * ("<file>.tmp.<pid>", see lleval_write_file_atomic), each only when its pid
+ * runs no process: never a live writer's (nor this process's). Links to
+ * folders are not entered. Call it holding the run's lock. Returns how many
+ * were removed; a file that cannot be removed is left (best effort). */
+size_t lleval_run_dir_remove_stale_tmp(const char *run_dir);
+
 /* ---- run ids ------------------------------------------------------------------ */
 
 /* Validates a run id from the command line: [A-Za-z0-9_.-]{1,128}, no leading dot. */
