@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/util/csv.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/text.h"
 
 /* Bytes read from the file at a time. */
@@ -457,9 +458,11 @@ void lleval_csv_close(struct lleval_csv_reader *r)
 
 void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first)
 {
+    char *redacted = lleval_redact_dup(s);
     if (!first)
         lleval_sb_addch(sb, ',');
-    lleval_csv_quote(sb, s);
+    lleval_csv_quote(sb, redacted ? redacted : s);
+    free(redacted);
 }
 
 bool lleval_csv_needs_guard(const char *s)
@@ -469,6 +472,12 @@ bool lleval_csv_needs_guard(const char *s)
 
 void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
 {
+    char *redacted = lleval_redact_dup(s);
+    if (redacted) {
+        lleval_csv_add_text_field(sb, redacted, first);
+        free(redacted);
+        return;
+    }
     if (!first)
         lleval_sb_addch(sb, ',');
     if (!lleval_csv_needs_guard(s)) {
