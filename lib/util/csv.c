@@ -470,14 +470,8 @@ bool lleval_csv_needs_guard(const char *s)
     return s && *s && strchr("=+-@\t\r'", *s) != NULL;
 }
 
-void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
+static void add_text_field(struct lleval_sb *sb, const char *s, bool first)
 {
-    char *redacted = lleval_redact_dup(s);
-    if (redacted) {
-        lleval_csv_add_text_field(sb, redacted, first);
-        free(redacted);
-        return;
-    }
     if (!first)
         lleval_sb_addch(sb, ',');
     if (!lleval_csv_needs_guard(s)) {
@@ -492,6 +486,13 @@ void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
         lleval_csv_quote(sb, g.buf);
         lleval_sb_release(&g);
     }
+}
+
+void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
+{
+    char *redacted = lleval_redact_dup(s);
+    add_text_field(sb, redacted ? redacted : s, first);
+    free(redacted);
 }
 
 const char *lleval_csv_text_value(const char *field)

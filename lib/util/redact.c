@@ -53,7 +53,8 @@ static void add_spelling(const char *v, size_t len)
 void lleval_redact_add(const char *value)
 {
     struct lleval_sb md = LLEVAL_SB_INIT;
-    if (!value || strlen(value) < LLEVAL_REDACT_MIN_LEN)
+    /* "[redacted]" itself comes back from a saved config (resume): never a secret */
+    if (!value || strlen(value) < LLEVAL_REDACT_MIN_LEN || strstr(value, LLEVAL_REDACTED))
         return;
     add_spelling(value, strlen(value));
     lleval_md_escape(&md, value);

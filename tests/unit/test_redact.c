@@ -74,6 +74,9 @@ static void test_short_ignored(void **state)
     lleval_redact_add("ab");
     lleval_redact_add("1234567"); /* LLEVAL_REDACT_MIN_LEN - 1 */
     check("a cab 1234567", "a cab 1234567");
+    lleval_redact_add("[redacted]"); /* from a saved config: would match forever */
+    lleval_redact_add_url("http://[redacted]@host/v1");
+    check("a [redacted] b", "a [redacted] b");
     lleval_redact_add("12345678");
     check("a cab 12345678", "a cab [redacted]");
 }
