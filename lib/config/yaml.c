@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config_int.h"
+#include "lleval/util/redact.h"
 
 #define COMMENT_COLUMN_MAX 56
 
@@ -269,6 +270,7 @@ static char *render(struct emitter *e)
         free(l->origin);
     }
     free(e->lines);
+    lleval_redact_sb(&sb); /* no password of a base_url, no key, on disk or screen */
     return lleval_sb_detach(&sb, NULL);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/engine.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
 #include "engine_int.h"
@@ -98,8 +99,10 @@ int lleval_engine_open(struct lleval_engine **out, const struct lleval_config *c
     lleval_engine_set_base_url(e, url ? url : "");
     if (cfg->api_key_env && *cfg->api_key_env) {
         const char *key = getenv(cfg->api_key_env);
-        if (key && *key)
+        if (key && *key) {
             e->api_key = lleval_xstrdup(key);
+            lleval_redact_add(key); /* never in a message or a file from now on */
+        }
     }
     *out = e;
     return 0;
@@ -133,6 +136,7 @@ void lleval_engine_set_base_url(struct lleval_engine *e, const char *url)
 {
     size_t n = strlen(url);
     char *copy;
+    lleval_redact_add_url(url); /* its password never in a message or a file */
     while (n && url[n - 1] == '/')
         n--;
     copy = lleval_xstrndup(url, n); /* url may be e->base_url itself */

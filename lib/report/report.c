@@ -9,6 +9,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/report/report.h"
 #include "lleval/run/rundir.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/util.h"
 #include "report_int.h"
 
@@ -50,6 +51,9 @@ int lleval_report_write_opts(const char *run_dir, const struct lleval_report_opt
     int rc = lleval_report_render(run_dir, o, &html, &md, err);
     if (rc)
         goto out;
+    /* the last line of defence: the inputs are redacted where they were written */
+    lleval_redact_sb(&html);
+    lleval_redact_sb(&md);
     hp = lleval_report_html_path(run_dir);
     mp = lleval_report_md_path(run_dir);
     rc = lleval_write_file_atomic(hp, html.buf, html.len, err);

@@ -10,6 +10,7 @@
 #include "lleval/platform/platform.h"
 #include "lleval/result/result.h"
 #include "lleval/util/json.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/util.h"
 
 json_t *lleval_result_line(const char *custom_id, const char *engine_name,
@@ -75,6 +76,14 @@ json_t *lleval_result_line(const char *custom_id, const char *engine_name,
     json_object_set_new(facts, "attempts", json_integer(attempts));
     json_object_set_new(facts, "finished_at", json_real(lleval_now()));
     json_object_set_new(line, "lleval", facts);
+    {
+        /* no secret in a journal: an answer or error text may echo the key */
+        json_t *redacted = lleval_redact_json(line);
+        if (redacted) {
+            json_decref(line);
+            line = redacted;
+        }
+    }
     return line;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/util.h"
 #include "run_int.h"
 
@@ -37,7 +38,11 @@ void lleval_run_event(struct run *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    r->o->on_event(r->o->ud, msg);
+    {
+        char *redacted = lleval_redact_dup(msg); /* a base_url may hold a password */
+        r->o->on_event(r->o->ud, redacted ? redacted : msg);
+        free(redacted);
+    }
 }
 
 void lleval_run_warning(struct run *r, const char *fmt, ...)
@@ -49,7 +54,11 @@ void lleval_run_warning(struct run *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    r->o->on_warning(r->o->ud, msg);
+    {
+        char *redacted = lleval_redact_dup(msg); /* a base_url may hold a password */
+        r->o->on_warning(r->o->ud, redacted ? redacted : msg);
+        free(redacted);
+    }
 }
 
 int lleval_run_write_manifest(struct run *r, struct lleval_err *err)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/util/csv.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/text.h"
 
 /* Bytes read from the file at a time. */
@@ -457,9 +458,11 @@ void lleval_csv_close(struct lleval_csv_reader *r)
 
 void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first)
 {
+    char *redacted = lleval_redact_dup(s);
     if (!first)
         lleval_sb_addch(sb, ',');
-    lleval_csv_quote(sb, s);
+    lleval_csv_quote(sb, redacted ? redacted : s);
+    free(redacted);
 }
 
 bool lleval_csv_needs_guard(const char *s)
@@ -467,7 +470,7 @@ bool lleval_csv_needs_guard(const char *s)
     return s && *s && strchr("=+-@\t\r'", *s) != NULL;
 }
 
-void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
+static void add_text_field(struct lleval_sb *sb, const char *s, bool first)
 {
     if (!first)
         lleval_sb_addch(sb, ',');
@@ -483,6 +486,13 @@ void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
         lleval_csv_quote(sb, g.buf);
         lleval_sb_release(&g);
     }
+}
+
+void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
+{
+    char *redacted = lleval_redact_dup(s);
+    add_text_field(sb, redacted ? redacted : s, first);
+    free(redacted);
 }
 
 const char *lleval_csv_text_value(const char *field)

@@ -3,12 +3,19 @@
 #include <stdio.h>
 #include <string.h>
 #include "lleval/util/error.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/util.h"
 
-/* Stores s as the message, cut to LLEVAL_ERR_MAX - 1 bytes at a UTF-8
- * character boundary when longer (a message is never cut mid-character). */
-static void set_msg(struct lleval_err *err, const char *s, size_t len)
+/* Stores sb, redacted (no secret is ever in a message), as the message, cut to
+ * LLEVAL_ERR_MAX - 1 bytes at a UTF-8 character boundary when longer (a message
+ * is never cut mid-character). */
+static void set_msg(struct lleval_err *err, struct lleval_sb *sb)
 {
+    const char *s;
+    size_t len;
+    lleval_redact_sb(sb);
+    s = sb->buf;
+    len = sb->len;
     if (len >= sizeof(err->msg)) {
         len = sizeof(err->msg) - 1;
         while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
@@ -24,7 +31,7 @@ int lleval_err_vset(struct lleval_err *err, int code, const char *fmt, va_list a
         struct lleval_sb sb = LLEVAL_SB_INIT;
         lleval_sb_vaddf(&sb, fmt, ap);
         err->code = code;
-        set_msg(err, sb.buf, sb.len);
+        set_msg(err, &sb);
         lleval_sb_release(&sb);
     }
     return code;
@@ -51,7 +58,7 @@ int lleval_err_prefix(struct lleval_err *err, const char *fmt, ...)
     va_end(ap);
     lleval_sb_adds(&sb, ": ");
     lleval_sb_adds(&sb, err->msg);
-    set_msg(err, sb.buf, sb.len);
+    set_msg(err, &sb);
     lleval_sb_release(&sb);
     return err->code;
 }

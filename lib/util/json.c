@@ -3,6 +3,7 @@
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
+#include "lleval/util/redact.h"
 
 const char *lleval_json_str(const json_t *obj, const char *key)
 {
@@ -68,8 +69,13 @@ int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb)
 int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_err *err)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
+    json_t *redacted = lleval_redact_json(j);
     int rc;
-    if (json_dump_callback(j, dump_cb, &sb, JSON_INDENT(2) | JSON_REAL_PRECISION(15))) {
+    if (redacted)
+        j = redacted;
+    rc = json_dump_callback(j, dump_cb, &sb, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    json_decref(redacted);
+    if (rc) {
         lleval_sb_release(&sb);
         return lleval_err_set(err, LLEVAL_EIO, "cannot serialize JSON for '%s'", path);
     }

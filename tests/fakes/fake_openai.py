@@ -18,6 +18,7 @@ Faults from the command line or, mid-run, POST /__fault {"delay_ms",
 "error_500_every", "drop_every", "malformed_every", "invalid_utf8_every",
 "rate_limit_every", "retry_after", "not_found"}; GET /__stats returns
 counters (requests, max_in_flight, ...), POST /__reset zeroes them.
+--echo-key echoes the caller's bearer key everywhere it can (the redaction test).
 --require-key KEY answers 401 to requests without "Authorization: Bearer KEY".
 
 The first line on stdout is "PORT <n>".
@@ -40,6 +41,7 @@ FAULT_KEYS = {
     "rate_limit_every": int,
     "retry_after": int,
     "not_found": bool,
+    "echo_key": bool,
 }
 GEN_MS_PER_TOKEN = 20.0  # 50 tokens/s
 PROMPT_MS_PER_TOKEN = 2.0  # 500 tokens/s
@@ -84,7 +86,7 @@ class State:
         self.max_in_flight = 0
         self.by_path = {}
         self.injected = {"drop": 0, "error_500": 0, "malformed": 0, "invalid_utf8": 0,
-                         "rate_limit": 0, "not_found": 0}
+                         "rate_limit": 0, "not_found": 0, "echo_key": 0}
         self.auth_failures = 0
         self.last_request = None
         self.last_authorized = None
@@ -341,6 +343,21 @@ class Handler(BaseHTTPRequestHandler):
             count("error_500")
             return self.send_error_json(500, "The server had an error while processing your "
                                         "request. Sorry about that!", "server_error")
+        echo = None
+        if faults["echo_key"]:
+            # a hostile server: the caller's key in every field it can reach, by turns
+            echo = (self.headers.get("Authorization") or "").split(" ", 1)[-1]
+            hdr = {"X-Echo-Key": echo, "WWW-Authenticate": "Bearer " + echo}
+            count("echo_key")
+            if n % 4 == 1:
+                return self.send_error_json(500, "internal error for key %s" % echo,
+                                            "server_error", extra=hdr)
+            if n % 4 == 2:
+                return self.send_bytes(200, b'{"choices": [{"message": {"content": "'
+                                       + echo.encode() + b'" oops', extra=hdr)
+            if n % 4 == 3:
+                return self.send_error_json(400, "bad request from %s" % echo,
+                                            "invalid_request_error", code=echo, extra=hdr)
         messages = req.get("messages")
         if not isinstance(messages, list) or not messages:
             return self.send_error_json(400, "'messages' must be a non-empty array",
@@ -369,6 +386,8 @@ class Handler(BaseHTTPRequestHandler):
                 "n_ctx": st.n_ctx}})
 
         answer = self.answer_for(prompt)
+        if echo:
+            answer = "your key is %s " % echo + answer
         finish = "stop"
         stops = req.get("stop") or []
         if isinstance(stops, str):
@@ -457,6 +476,9 @@ def main():
                     help="a served model id (repeatable); without any, every name is accepted")
     ap.add_argument("--require-key", dest="require_key",
                     help="answer 401 unless Authorization: Bearer KEY")
+    ap.add_argument("--echo-key", dest="echo_key", action="store_true",
+                    help="hostile: echo the bearer key in answers, error texts, a malformed "
+                    "body and headers, by turns")
     ap.add_argument("--delay-ms", dest="delay_ms", type=int, default=0)
     ap.add_argument("--error-500-every", dest="error_500_every", type=int, default=0)
     ap.add_argument("--drop-every", dest="drop_every", type=int, default=0)
