@@ -266,9 +266,8 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     if (rc)
         goto out;
     tmp = lleval_xasprintf("%s.tmp.%ld", out_csv, lleval_getpid());
-    f = fopen(tmp, "wb");
-    if (!f) {
-        rc = lleval_err_errno(err, "cannot create", tmp);
+    rc = lleval_fopen_new(tmp, &f, err); /* never through a planted link */
+    if (rc) {
         lleval_lines_close(&lr);
         goto out;
     }

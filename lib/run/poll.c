@@ -263,24 +263,20 @@ int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *e
 {
     char *tmp = lleval_xasprintf("%s.tmp.%ld", out_path, lleval_getpid());
     char *buf = lleval_xmalloc(1 << 16);
-    FILE *out = fopen(tmp, "wb");
-    int rc = 0;
+    FILE *out;
+    int rc = lleval_fopen_new(tmp, &out, err); /* never through a planted link */
 
-    if (!out) {
-        rc = lleval_err_errno(err, "cannot create", tmp);
+    if (rc)
         goto done;
-    }
     for (size_t i = 0; i < r->st.n_parts && !rc; i++) {
         FILE *in;
         size_t n;
         rc = lleval_journal_sync(r->st.parts[i].journal, err);
         if (rc)
             break;
-        in = fopen(r->st.parts[i].journal_path, "rb");
-        if (!in) {
-            rc = lleval_err_errno(err, "cannot open", r->st.parts[i].journal_path);
+        rc = lleval_fopen_read(r->st.parts[i].journal_path, &in, err);
+        if (rc)
             break;
-        }
         while ((n = fread(buf, 1, 1 << 16, in)) > 0)
             if (fwrite(buf, 1, n, out) != n) {
                 rc = lleval_err_errno(err, "cannot write", tmp);

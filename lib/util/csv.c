@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/platform/fs.h"
 #include "lleval/util/csv.h"
 #include "lleval/util/redact.h"
 #include "lleval/util/text.h"
@@ -111,9 +112,9 @@ int lleval_csv_open(struct lleval_csv_reader *r, const char *path, struct lleval
     memset(r, 0, sizeof(*r));
     r->path = path;
     r->next_line = 1;
-    r->f = fopen(path, "rb");
-    if (!r->f)
-        return lleval_err_errno(err, "cannot open", path);
+    rc = lleval_fopen_read(path, &r->f, err); /* refuses links inside a run directory */
+    if (rc)
+        return rc;
     r->buf_cap = 2 * CSV_CHUNK + 1 + CSV_PAD;
     r->buf = lleval_xmalloc(r->buf_cap);
     rc = refill(r, 0, err);

@@ -127,14 +127,21 @@ const char *lleval_json_error_text(const json_error_t *jerr)
 json_t *lleval_json_load_file(const char *path, struct lleval_err *err)
 {
     json_error_t jerr;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    struct lleval_err oe = LLEVAL_ERR_INIT;
+    FILE *f;
+    json_t *j;
+
+    if (lleval_fopen_read(path, &f, &oe)) { /* refuses links inside a run directory */
+        if (!strncmp(oe.msg, "cannot open ", 12))
+            lleval_err_set(err, LLEVAL_EIO, "cannot read %s", oe.msg + 12);
+        else if (err)
+            *err = oe;
+        return NULL;
+    }
+    j = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(f);
     if (!j) {
-        if (!strncmp(jerr.text, "unable to open ", 15)) {
-            /* "unable to open <path>: <strerror>" */
-            const char *why = strrchr(jerr.text, ':');
-            lleval_err_set(err, LLEVAL_EIO, "cannot read '%s': %s", path,
-                           why ? why + 2 : "cannot open it");
-        } else if (jerr.line <= 0) {
+        if (jerr.line <= 0) {
             lleval_err_set(err, LLEVAL_EIO, "cannot read '%s'", path);
         } else {
             lleval_err_set(err, LLEVAL_EINVAL, "%s:%d:%d: invalid JSON: %s", path, jerr.line,

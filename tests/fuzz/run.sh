@@ -24,7 +24,8 @@ echo "fuzz: building $work/fuzz_gguf" >&2
 "$clang" -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I "$src/include" "$src/tests/fuzz/fuzz_gguf.c" "$src/lib/model/gguf.c" "$src/lib/model/gguf_info.c" "$src/lib/util/util.c" \
-	"$src/lib/util/error.c" -o "$work/fuzz_gguf" -lm
+	"$src/lib/util/error.c" "$src/lib/util/redact.c" "$src/lib/util/text.c" -o "$work/fuzz_gguf" \
+	-lm -lutf8proc -ljansson
 
 lleval="${LLEVAL:-}"
 if [ -z "$lleval" ]; then
