@@ -4,6 +4,9 @@
 # cache outside the repository. Does nothing when the cache already holds the
 # binaries or llama-server is on PATH (set LLEVAL_FORCE_PROVISION=1 to build
 # anyway). Prints the directory holding the binaries on its last line.
+# Two set-ups started together build once: the build runs under a lock
+# (flock on $cache/.provision-llama.lock); whoever waited for it finds the
+# cache complete and returns it.
 #
 #   LLEVAL_CACHE   cache root (default: $XDG_CACHE_HOME/lleval or ~/.cache/lleval)
 set -euo pipefail
@@ -22,7 +25,7 @@ if [ -z "${LLEVAL_FORCE_PROVISION:-}" ] && command -v llama-server >/dev/null 2>
 	exit 0
 fi
 
-for tool in npm git cmake tar; do
+for tool in npm git cmake tar flock; do
 	command -v "$tool" >/dev/null 2>&1 || {
 		echo "provision-llama: '$tool' is missing: run scripts/install-deps.sh (and install Node.js/npm)" >&2
 		exit 2
@@ -30,6 +33,15 @@ for tool in npm git cmake tar; do
 done
 
 mkdir -p "$cache"
+exec 9>"$cache/.provision-llama.lock"
+if ! flock -n 9; then
+	echo "provision-llama: another set-up is building llama.cpp in $cache; waiting for it" >&2
+	flock 9
+fi
+if [ -x "$bin/llama-server" ] && [ -x "$bin/llama-quantize" ]; then
+	echo "$bin"
+	exit 0
+fi
 work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "provision-llama: fetching node-llama-cpp@$version for its llama.cpp source" >&2
