@@ -4,10 +4,10 @@
  * MOVEFILE_WRITE_THROUGH after FlushFileBuffers), directories and their
  * sorted listings, append-only files, where llama.cpp's tools live, a free
  * loopback port (winsock), clocks (QueryPerformanceCounter), dynamic
- * libraries (LoadLibraryW), host facts for telemetry, the console (UTF-8,
- * colors) and the stop events (SetConsoleCtrlHandler). Processes, identities
- * and lock files are in win32_proc.c; opening files as what they claim to be
- * in win32_open.c. The POSIX counterparts are posix*.c.
+ * libraries (LoadLibraryW) and host facts for telemetry. Processes,
+ * identities, lock files, the console and the stop events are in
+ * win32_proc.c; opening files as what they claim to be in win32_open.c. The
+ * POSIX counterparts are posix*.c.
  *
  * The build compiles this file on Windows only; the guard below keeps a plain
  * glob of lib/ building on other systems.
@@ -19,10 +19,7 @@ typedef int lleval_win32_unused; /* ISO C wants a declaration in every file */
 #include <ws2tcpip.h>
 #include "win32_int.h"
 #include <errno.h>
-#include <io.h>
 #include <psapi.h>
-#include <shellapi.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -745,96 +742,5 @@ int lleval_proc_rss_kib(long pid, uint64_t *kib)
         return LLEVAL_EIO;
     *kib = (uint64_t)pmc.WorkingSetSize / 1024;
     return 0;
-}
-
-/* ---- the stop events and the console ---------------------------------------------- */
-
-/* Incremented by the console control handler (see lleval_stop_signal()). */
-static volatile sig_atomic_t stop_signals = 0;
-
-static BOOL WINAPI on_console_event(DWORD type)
-{
-    switch (type) {
-    case CTRL_C_EVENT:
-    case CTRL_BREAK_EVENT:
-        if (stop_signals < 100)
-            stop_signals++;
-        return TRUE;
-    case CTRL_CLOSE_EVENT:
-    case CTRL_LOGOFF_EVENT:
-    case CTRL_SHUTDOWN_EVENT:
-        /* the console is going: the process ends when this returns (at most
-         * 5 s later). Abandon what is in flight (resumable) and give the main
-         * thread a few seconds to write its state. */
-        stop_signals = stop_signals < 2 ? 2 : stop_signals;
-        Sleep(4000);
-        return TRUE;
-    default:
-        return FALSE;
-    }
-}
-
-int lleval_stop_signal(void)
-{
-    return (int)stop_signals;
-}
-
-void lleval_stop_signal_reset(void)
-{
-    stop_signals = 0;
-}
-
-void lleval_install_stop_handlers(void)
-{
-    SetConsoleCtrlHandler(on_console_event, TRUE);
-}
-
-void lleval_ignore_sigpipe(void)
-{
-    /* Windows has no SIGPIPE: a write to a closed pipe fails with EPIPE */
-}
-
-/* The console handle behind fd 1 or 2, or NULL when it is not a console. */
-static HANDLE console_of(int fd)
-{
-    HANDLE h = (HANDLE)_get_osfhandle(fd);
-    DWORD mode;
-    if (h == INVALID_HANDLE_VALUE || GetFileType(h) != FILE_TYPE_CHAR || !GetConsoleMode(h, &mode))
-        return NULL; /* NUL is FILE_TYPE_CHAR too, without a console mode */
-    return h;
-}
-
-bool lleval_isatty(int fd)
-{
-    return console_of(fd) != NULL;
-}
-
-bool lleval_term_colors(int fd)
-{
-    HANDLE h = console_of(fd);
-    DWORD mode;
-    return h && GetConsoleMode(h, &mode) && (mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING);
-}
-
-void lleval_process_init(int *argc, char ***argv)
-{
-    int n = 0;
-    wchar_t **wargv = CommandLineToArgvW(GetCommandLineW(), &n);
-    if (wargv && n > 0) {
-        char **v = lleval_xcalloc((size_t)n + 1, sizeof(*v));
-        for (int i = 0; i < n; i++)
-            v[i] = lleval_w32_utf8(wargv[i]);
-        *argc = n;
-        *argv = v; /* the process's, as the C runtime's argv is */
-    }
-    if (wargv)
-        LocalFree(wargv);
-    SetConsoleOutputCP(CP_UTF8);
-    for (int fd = 1; fd <= 2; fd++) {
-        HANDLE h = console_of(fd);
-        DWORD mode;
-        if (h && GetConsoleMode(h, &mode))
-            SetConsoleMode(h, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING); /* fails before Win10 */
-    }
 }
 #endif

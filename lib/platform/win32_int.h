@@ -11,6 +11,13 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+/* mingw's io.h has inline functions that call strncpy, which banned.h (forced
+ * in before everything) bans: let them have it, for this header only */
+#pragma push_macro("strncpy")
+#undef strncpy
+#include <fcntl.h>
+#include <io.h>
+#pragma pop_macro("strncpy")
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>

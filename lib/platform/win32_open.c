@@ -15,14 +15,13 @@
 #ifndef _WIN32
 typedef int lleval_win32_open_unused; /* ISO C wants a declaration in every file */
 #else
+#include "win32_int.h" /* first: it includes io.h past banned.h */
 #include <errno.h>
 #include <fcntl.h>
-#include <io.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 #include "lleval/platform/fs.h"
-#include "win32_int.h"
 
 /* ---- UTF-8 and UTF-16 ---------------------------------------------------------- */
 

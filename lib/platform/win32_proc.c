@@ -6,8 +6,11 @@
  * as a process group does on POSIX), process identities (pid plus the
  * creation time of GetProcessTimes, checked on a handle held to the end, so
  * a reused pid is never terminated) and lock files (LockFileEx on a byte far
- * past the text, released by the kernel when the holder dies). Part 1 is
- * win32.c; the POSIX counterpart is posix_proc.c.
+ * past the text, released by the kernel when the holder dies), the console
+ * (UTF-8 arguments and output, colors) and the stop events
+ * (SetConsoleCtrlHandler: Ctrl-C, Ctrl-Break and a closing console count as
+ * SIGINT does). Part 1 is win32.c; the POSIX counterparts are posix.c and
+ * posix_proc.c.
  *
  * Windows has no zombies to reap: this file keeps the handles of the
  * children it started (the process and its job) until they are waited for,
@@ -21,6 +24,8 @@ typedef int lleval_win32_proc_unused; /* ISO C wants a declaration in every file
 #else
 #include "win32_int.h"
 #include <errno.h>
+#include <shellapi.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
@@ -648,5 +653,96 @@ bool lleval_lock_is_held(const char *path)
         held = GetLastError() == ERROR_LOCK_VIOLATION;
     CloseHandle(h); /* and with it the shared lock */
     return held;
+}
+
+/* ---- the stop events and the console ---------------------------------------------- */
+
+/* Incremented by the console control handler (see lleval_stop_signal()). */
+static volatile sig_atomic_t stop_signals = 0;
+
+static BOOL WINAPI on_console_event(DWORD type)
+{
+    switch (type) {
+    case CTRL_C_EVENT:
+    case CTRL_BREAK_EVENT:
+        if (stop_signals < 100)
+            stop_signals++;
+        return TRUE;
+    case CTRL_CLOSE_EVENT:
+    case CTRL_LOGOFF_EVENT:
+    case CTRL_SHUTDOWN_EVENT:
+        /* the console is going: the process ends when this returns (at most
+         * 5 s later). Abandon what is in flight (resumable) and give the main
+         * thread a few seconds to write its state. */
+        stop_signals = stop_signals < 2 ? 2 : stop_signals;
+        Sleep(4000);
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+int lleval_stop_signal(void)
+{
+    return (int)stop_signals;
+}
+
+void lleval_stop_signal_reset(void)
+{
+    stop_signals = 0;
+}
+
+void lleval_install_stop_handlers(void)
+{
+    SetConsoleCtrlHandler(on_console_event, TRUE);
+}
+
+void lleval_ignore_sigpipe(void)
+{
+    /* Windows has no SIGPIPE: a write to a closed pipe fails with EPIPE */
+}
+
+/* The console handle behind fd 1 or 2, or NULL when it is not a console. */
+static HANDLE console_of(int fd)
+{
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    DWORD mode;
+    if (h == INVALID_HANDLE_VALUE || GetFileType(h) != FILE_TYPE_CHAR || !GetConsoleMode(h, &mode))
+        return NULL; /* NUL is FILE_TYPE_CHAR too, without a console mode */
+    return h;
+}
+
+bool lleval_isatty(int fd)
+{
+    return console_of(fd) != NULL;
+}
+
+bool lleval_term_colors(int fd)
+{
+    HANDLE h = console_of(fd);
+    DWORD mode;
+    return h && GetConsoleMode(h, &mode) && (mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING);
+}
+
+void lleval_process_init(int *argc, char ***argv)
+{
+    int n = 0;
+    wchar_t **wargv = CommandLineToArgvW(GetCommandLineW(), &n);
+    if (wargv && n > 0) {
+        char **v = lleval_xcalloc((size_t)n + 1, sizeof(*v));
+        for (int i = 0; i < n; i++)
+            v[i] = lleval_w32_utf8(wargv[i]);
+        *argc = n;
+        *argv = v; /* the process's, as the C runtime's argv is */
+    }
+    if (wargv)
+        LocalFree(wargv);
+    SetConsoleOutputCP(CP_UTF8);
+    for (int fd = 1; fd <= 2; fd++) {
+        HANDLE h = console_of(fd);
+        DWORD mode;
+        if (h && GetConsoleMode(h, &mode))
+            SetConsoleMode(h, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING); /* fails before Win10 */
+    }
 }
 #endif
