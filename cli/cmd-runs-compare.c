@@ -4,6 +4,7 @@
  * McNemar's exact test, and the items whose outcome flipped. The statistics
  * are lib/score/compare.c; this file parses the options and prints.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
         {"bootstrap", 0, CLI_OPT_LONG, &bootstrap, "N",
          "bootstrap resamples (default: run A's scoring.bootstrap_samples)", NULL, 0, 1000000},
         {"seed", 0, CLI_OPT_LONG, &seed, "N", "bootstrap seed (default: run A's)", NULL, 0,
-         1L << 40},
+         (long)(LONG_MAX < (1LL << 40) ? LONG_MAX : (1LL << 40))},
         CLI_OPT_END_MARK,
     };
     static const char usage[] = "lleval runs compare RUN_A RUN_B [--json] [--flips N]";

@@ -44,13 +44,14 @@ int main(int argc, char **argv)
 {
     struct cli_ctx ctx = {0};
     const char *no_color = getenv("NO_COLOR");
-    bool color_ok = !(no_color && *no_color) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+    bool color_ok = !(no_color && *no_color);
 
+    lleval_process_init(&argc, &argv); /* UTF-8 arguments and console (Windows) */
     ctx.prog = "lleval";
     ctx.tty_out = lleval_isatty(1);
     ctx.tty_err = lleval_isatty(2);
-    ctx.color_out = color_ok && ctx.tty_out;
-    ctx.color_err = color_ok && ctx.tty_err;
+    ctx.color_out = color_ok && lleval_term_colors(1);
+    ctx.color_err = color_ok && lleval_term_colors(2);
     lleval_ignore_sigpipe();
 
     if (argc < 2) {

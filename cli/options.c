@@ -1,4 +1,5 @@
 /* Option parsing from a declarative table that also prints --help (git parse-options). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -49,8 +50,8 @@ static int set_value(const struct cli_option *o, const char *arg, struct cli_ctx
         break;
     case CLI_OPT_LONG: {
         long v, min = o->min, max = o->max;
-        if (!min && !max)
-            max = 1L << 40;
+        if (!min && !max) /* 2^40, or less where long has 32 bits (Windows) */
+            max = (long)(LONG_MAX < (1LL << 40) ? LONG_MAX : (1LL << 40));
         if (lleval_parse_long(arg, min, max, &v)) {
             cli_error(ctx, "option '--%s' wants a whole number from %ld to %ld, not '%s'", o->name,
                       min, max, arg);

@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include "lleval/model/gguf.h"
+#include "lleval/platform/fs.h"
 #include "lleval/util/util.h"
 #include "gguf_int.h"
 
@@ -535,16 +535,10 @@ static int parse_file(const char *path, struct part *p, struct lleval_err *err)
     int rc;
     if (!f)
         return lleval_err_errno(err, "cannot open model file", path);
-    {
-        off_t end = -1;
-        if (!fseeko(f, 0, SEEK_END))
-            end = ftello(f);
-        if (end < 0 || fseeko(f, 0, SEEK_SET)) {
-            rc = lleval_err_errno(err, "cannot read", path);
-            fclose(f);
-            return rc;
-        }
-        s.size = (uint64_t)end;
+    if (lleval_fsize(f, &s.size)) {
+        rc = lleval_err_errno(err, "cannot read", path);
+        fclose(f);
+        return rc;
     }
     s.f = f;
     s.name = path;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include "lleval/model/gguf.h"
 #include "lleval/util/util.h"
 #include "gguf_int.h"

@@ -368,7 +368,7 @@ int lleval_gguf_writer_end(struct lleval_gguf_writer *w, struct lleval_err *err)
     if (fclose(w->f) && !rc)
         rc = lleval_err_errno(err, "cannot close", w->tmp);
     w->f = NULL;
-    if (!rc && rename(w->tmp, w->path))
+    if (!rc && lleval_rename(w->tmp, w->path))
         rc = lleval_err_errno(err, "cannot rename to", w->path);
     if (rc) {
         remove(w->tmp);

@@ -598,7 +598,7 @@ int lleval_synth_quantize(const char *tool, const char *in, const char *out, con
         rc = lleval_err_set(err, LLEVAL_EFAIL, "'%s' succeeded but wrote no '%s'", tool, tmp);
         goto out;
     }
-    if (rename(tmp, out))
+    if (lleval_rename(tmp, out))
         rc = lleval_err_errno(err, "cannot rename to", out);
 out:
     remove(tmp);

@@ -5,9 +5,8 @@
  * libraries, host facts (/proc) for telemetry and the stop signals.
  * Processes, process identities and lock files are in posix_proc.c; opening
  * files as what they claim to be (no links, no FIFOs inside a run directory)
- * in posix_open.c. No other file calls these OS interfaces, so a Windows port
- * replaces these three files
- * (the loader already has its branch).
+ * in posix_open.c. No other file calls these OS interfaces; win32*.c are the
+ * Windows counterparts.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,11 +20,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef _WIN32
-#include <windows.h>
-#else
 #include <dlfcn.h>
-#endif
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
 #include "posix_int.h"
@@ -477,26 +472,6 @@ int lleval_free_loopback_port(const char *purpose, struct lleval_err *err)
 
 /* ---- dynamic libraries (NVML) ------------------------------------------- */
 
-#ifdef _WIN32
-void *lleval_dl_open(const char *name, char *why, size_t why_size)
-{
-    HMODULE h = LoadLibraryA(name);
-    if (!h && why && why_size)
-        snprintf(why, why_size, "LoadLibrary error %lu", (unsigned long)GetLastError());
-    return (void *)h;
-}
-
-lleval_dl_fn lleval_dl_sym(void *lib, const char *name)
-{
-    return lib ? (lleval_dl_fn)GetProcAddress((HMODULE)lib, name) : NULL;
-}
-
-void lleval_dl_close(void *lib)
-{
-    if (lib)
-        FreeLibrary((HMODULE)lib);
-}
-#else
 void *lleval_dl_open(const char *name, char *why, size_t why_size)
 {
     void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
@@ -521,7 +496,6 @@ void lleval_dl_close(void *lib)
     if (lib)
         dlclose(lib);
 }
-#endif
 
 /* ---- host facts (Linux /proc) ------------------------------------------- */
 
@@ -682,4 +656,30 @@ done:
     free(buf);
     free(tmp);
     return rc;
+}
+
+bool lleval_term_colors(int fd)
+{
+    const char *term = getenv("TERM");
+    return isatty(fd) && term && strcmp(term, "dumb");
+}
+
+void lleval_process_init(int *argc, char ***argv)
+{
+    (void)argc; /* arguments are bytes, UTF-8 by convention */
+    (void)argv;
+}
+
+int lleval_fsize(FILE *f, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(fileno(f), &st))
+        return -1;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int lleval_rename(const char *from, const char *to)
+{
+    return rename(from, to);
 }

@@ -319,7 +319,7 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     if (fclose(f) && !rc)
         rc = lleval_err_errno(err, "cannot close", tmp);
     f = NULL;
-    if (!rc && rename(tmp, out_csv))
+    if (!rc && lleval_rename(tmp, out_csv))
         rc = lleval_err_errno(err, "cannot rename to", out_csv);
     if (rc)
         remove(tmp);

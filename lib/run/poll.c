@@ -290,7 +290,7 @@ int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *e
         rc = lleval_fsync_file(out, tmp, err);
     if (fclose(out) && !rc)
         rc = lleval_err_errno(err, "cannot close", tmp);
-    if (!rc && rename(tmp, out_path))
+    if (!rc && lleval_rename(tmp, out_path))
         rc = lleval_err_errno(err, "cannot rename to", out_path);
     if (rc)
         remove(tmp);

@@ -5,8 +5,9 @@
  * journal), and a line reader that counts lines.
  *
  * Everything here and in platform.h (processes, lock files, clocks,
- * dynamic libraries; included below) is implemented in lib/platform/posix.c only,
- * so a Windows port is one file.
+ * dynamic libraries; included below) is implemented in lib/platform/posix*.c
+ * and lib/platform/win32*.c. Windows accepts both slashes and backslashes in
+ * paths and joins with a backslash.
  */
 #ifndef LLEVAL_FS_H
 #define LLEVAL_FS_H
@@ -61,6 +62,16 @@ int lleval_write_file_atomic(const char *path, const void *data, size_t len,
 /* Copies a file to `to` atomically, streaming (memory does not grow with its
  * size); both are checked as lleval_fopen_read and lleval_write_file_atomic do. */
 int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err);
+
+/* The size in bytes of the open file f (64 bits everywhere: fstat, or
+ * _fstat64 on Windows). Returns 0, or -1 with errno set. */
+int lleval_fsize(FILE *f, uint64_t *size);
+
+/* rename() with one meaning everywhere: to is replaced atomically when it
+ * exists (Windows: MoveFileExW with MOVEFILE_REPLACE_EXISTING |
+ * MOVEFILE_WRITE_THROUGH, retried for a moment while another program has to
+ * open). Returns 0, or -1 with errno set. */
+int lleval_rename(const char *from, const char *to);
 
 /* Creates path and its parents (like mkdir -p). */
 int lleval_mkdirs(const char *path, struct lleval_err *err);

@@ -4,13 +4,14 @@
  * a free loopback port, clocks, dynamic libraries and host facts for
  * telemetry.
  *
- * Every function here and in fs.h is implemented in lib/platform/posix.c and
- * lib/platform/posix_proc.c (processes, identities, locks), and no other file
- * in lib/ spawns, signals or waits for processes, takes locks, opens sockets
- * (libcurl aside) or syncs files: a Windows port replaces those two files
- * (cli/ still installs its SIGINT handler itself). fs.h includes this header,
- * so one include gives the whole layer. Where a Windows call is named below,
- * it is the one the port maps the function onto.
+ * Every function here and in fs.h is implemented twice, with the same
+ * meaning: lib/platform/posix*.c and lib/platform/win32*.c (the build picks
+ * one set). No other file in lib/ or cli/ includes a POSIX or Win32 header,
+ * spawns, signals or waits for processes, takes locks, opens sockets
+ * (libcurl aside) or syncs files. fs.h includes this header, so one include
+ * gives the whole layer. Where a Windows call is named below, it is the one
+ * win32*.c maps the function onto. Paths and strings are UTF-8 on every
+ * platform; Windows converts them to UTF-16 at its API.
  *
  * Pids are longs everywhere (pid_t and Windows DWORDs both fit).
  */
@@ -42,8 +43,24 @@ int lleval_stop_signal(void);
 void lleval_stop_signal_reset(void);
 /* Writing to a closed pipe returns an error instead of killing the process. */
 void lleval_ignore_sigpipe(void);
-/* True when fd 1 or 2 is a terminal. */
+/* True when fd 1 or 2 is a terminal (Windows: a console, not the null device). */
 bool lleval_isatty(int fd);
+/*
+ * True when fd 1 or 2 is a terminal that shows ANSI colors: POSIX, a
+ * terminal with $TERM set and not "dumb"; Windows, a console where virtual
+ * terminal processing is on (lleval_process_init turns it on). NO_COLOR is
+ * the caller's to check.
+ */
+bool lleval_term_colors(int fd);
+/*
+ * Called once, first thing in main: the program arguments in UTF-8 and a
+ * console that shows UTF-8. Windows replaces *argc and *argv with the wide
+ * command line (GetCommandLineW, CommandLineToArgvW) converted to UTF-8
+ * (owned by the process: never freed), sets the console output code page to
+ * UTF-8 and turns on virtual terminal processing where the console has it.
+ * POSIX: arguments are bytes already; nothing changes.
+ */
+void lleval_process_init(int *argc, char ***argv);
 /* True when a process with that pid exists (including one we may not signal). */
 bool lleval_pid_alive(long pid);
 void lleval_sleep_ms(long ms);
@@ -110,7 +127,9 @@ int lleval_proc_run(const char *binary, char *const argv[], const char *log_path
 /*
  * Stops child pid: SIGTERM to its process group (to the process alone when it
  * leads none), up to grace_ms for it to exit, then SIGKILL to the group; it is
- * always reaped before this returns. pid <= 0 is a no-op.
+ * always reaped before this returns. pid <= 0 is a no-op. Windows: a child
+ * sharing this console gets CTRL_BREAK_EVENT and up to grace_ms, then its
+ * Job object (the child and what it started) is terminated.
  */
 void lleval_proc_terminate(long pid, long grace_ms);
 
@@ -205,10 +224,11 @@ long lleval_lock_owner(const char *path);
 
 /* ---- programs and ports ---------------------------------------------------------- */
 
-/* True when path is a file this process may execute. */
+/* True when path is a file this process may execute (Windows: a file, not a
+ * folder, that exists: the loader decides the rest). */
 bool lleval_is_executable(const char *path);
 /* dir/name (owned) when it is an executable file, else NULL; NULL or ""
- * dir gives NULL. */
+ * dir gives NULL. Windows also tries name.exe when name has no extension. */
 char *lleval_executable_in(const char *dir, const char *name);
 /* The first executable name in the directories of $PATH (owned), or NULL. */
 char *lleval_find_in_path(const char *name);
@@ -216,11 +236,16 @@ char *lleval_find_in_path(const char *name);
 /*
  * The directory of llama.cpp binaries that scripts/provision-llama.sh fills
  * (owned): $LLEVAL_CACHE, else $XDG_CACHE_HOME/lleval, else ~/.cache/lleval;
- * then llama.cpp-nlc-3.21.1/bin. NULL when none of those variables is set.
+ * then llama.cpp-nlc-3.21.1/bin. Windows: $LLEVAL_CACHE, else
+ * %LOCALAPPDATA%\lleval. NULL when none of those variables is set.
  */
 char *lleval_llama_cache_bin_dir(void);
 /* That directory as docs and messages name it. */
+#ifdef _WIN32
+#define LLEVAL_LLAMA_CACHE_HINT "%LOCALAPPDATA%\\lleval\\llama.cpp-nlc-3.21.1\\bin"
+#else
 #define LLEVAL_LLAMA_CACHE_HINT "~/.cache/lleval/llama.cpp-nlc-3.21.1/bin"
+#endif
 
 /* A free TCP port on 127.0.0.1 (bind to port 0, read it, close), or
  * LLEVAL_EIO with err saying "... to find a free port for <purpose>". */

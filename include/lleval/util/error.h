@@ -36,7 +36,11 @@ struct lleval_err {
         }                                                                                          \
     }
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw's "printf" archetype is msvcrt's, without %zu: the Windows build
+ * defines __USE_MINGW_ANSI_STDIO=1 so the C99 formats work at run time */
+#define LLEVAL_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#elif defined(__GNUC__)
 #define LLEVAL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define LLEVAL_PRINTF(a, b)
