@@ -146,9 +146,20 @@ static bool run_started(const struct run *r)
 static int load_saved_config(struct run *r, struct lleval_err *err)
 {
     struct lleval_config saved;
+    const char *scheme;
     int rc;
     lleval_config_init(&saved);
     rc = lleval_run_config_load(r->dir, &saved, err);
+    scheme = !rc && saved.base_url ? strstr(saved.base_url, "://") : NULL;
+    /* credentials are never saved: resuming would send "[redacted]" as them */
+    if (scheme && !strncmp(scheme + 3, LLEVAL_REDACTED "@", strlen(LLEVAL_REDACTED) + 1))
+        rc = lleval_err_set(err, LLEVAL_EINVAL,
+                            "run '%s': its base_url '%s' had credentials, which lleval never "
+                            "saves, so it cannot be resumed as saved; put them back into "
+                            "base_url in '%s/%s' (then keep that file private), or start a new "
+                            "run with --base_url",
+                            r->id, saved.base_url, r->dir,
+                            lleval_run_file_rel(LLEVAL_RUN_FILE_CONFIG));
     if (!rc) {
         lleval_config_release(r->cfg);
         *r->cfg = saved;
