@@ -659,9 +659,7 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     ev.model_id = ev.manifest.model_id;
     lleval_config_init(&ev.cfg);
     ev.have_cfg = true;
-    path = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_CONFIG);
-    rc = lleval_config_load_file(&ev.cfg, path, err);
-    free(path);
+    rc = lleval_run_config_load(run_dir, &ev.cfg, err);
     if (rc)
         goto out;
     batches = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_BATCHES);

@@ -8,6 +8,7 @@
 #include "lleval/run/batch.h"
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
 
 static bool cid_plain(unsigned char c)
@@ -361,11 +362,14 @@ int lleval_build_load(const char *out_dir, struct lleval_build_result *res, stru
     memset(res, 0, sizeof(*res));
     if (!root) {
         if (!lleval_path_exists(path))
-            lleval_err_set(err, LLEVAL_EINVAL,
-                           "no batches in '%s': run `lleval build` first, or drop --skip_build",
-                           out_dir);
+            rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                "no batches in '%s': run `lleval build` first, or drop "
+                                "--skip_build",
+                                out_dir);
+        else /* lleval wrote it: damaged (exit 4) */
+            rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_BATCH);
         free(path);
-        return err ? err->code : LLEVAL_EINVAL;
+        return rc;
     }
     parts = json_object_get(root, "parts");
     json_array_foreach(parts, i, p)
@@ -373,7 +377,8 @@ int lleval_build_load(const char *out_dir, struct lleval_build_result *res, stru
         const char *ds = lleval_json_str(p, "dataset"), *rel = lleval_json_str(p, "path");
         struct lleval_part_info *pi;
         if (!ds || !rel || strstr(rel, "..")) {
-            rc = lleval_err_set(err, LLEVAL_EINVAL, "%s: part %zu is malformed", path, i + 1);
+            lleval_err_set(err, LLEVAL_EIO, "%s: part %zu is malformed", path, i + 1);
+            rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_BATCH);
             break;
         }
         pi = add_part(res);
@@ -397,7 +402,9 @@ int lleval_request_open(struct lleval_request_reader *rr, const char *batch_path
                         struct lleval_err *err)
 {
     memset(rr, 0, sizeof(*rr));
-    return lleval_lines_open(&rr->lines, batch_path, err);
+    if (lleval_lines_open(&rr->lines, batch_path, err)) /* lleval wrote it: exit 4 */
+        return lleval_run_err_damaged(err, LLEVAL_RUN_FIX_BATCH);
+    return 0;
 }
 
 int lleval_request_next(struct lleval_request_reader *rr, const struct lleval_request_view **v,

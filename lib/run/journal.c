@@ -8,6 +8,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
 #include "lleval/run/journal.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/idset.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
@@ -59,14 +60,14 @@ static int scan(struct lleval_journal *j, uint64_t *good_end, struct lleval_err 
             lleval_lines_close(&lr);
             return lleval_err_set(
                 err, LLEVAL_EIO,
-                "%s:%ld: damaged result line (not a JSON object with a "
-                "custom_id); move the file aside or delete that line, then resume",
-                j->path, lineno);
+                "%s:%ld: damaged result line (not a JSON object with a custom_id); %s", j->path,
+                lineno, LLEVAL_RUN_FIX_JOURNAL);
         }
         if (lleval_idset_has(&j->seen, cid)) {
             lleval_err_set(err, LLEVAL_EIO,
-                           "%s:%ld: custom_id '%s' appears twice; the journal was edited by "
-                           "hand: keep one line per custom_id",
+                           "%s:%ld: custom_id '%s' appears twice (the journal was edited "
+                           "by hand); remove one of the two lines or restore the file from a "
+                           "backup",
                            j->path, lineno, cid);
             json_decref(obj);
             lleval_lines_close(&lr);

@@ -113,7 +113,7 @@ static json_t *part_state_json(const struct lleval_part_state *s)
 /* ---- reading ------------------------------------------------------------------ */
 
 /* What to do about a damaged manifest or state file (ends the type errors). */
-#define MANIFEST_FIX "lleval writes it; restore it or start the run again"
+#define MANIFEST_FIX "lleval wrote it"
 
 /* A JSON value kept as found (telemetry, headline): an object, or null/absent (NULL). */
 static void get_json(struct lleval_json_reader *rd, const json_t *o, const char *prefix,
@@ -319,10 +319,17 @@ int lleval_manifest_load(const char *run_dir, struct lleval_manifest *m, struct 
     }
     j = lleval_json_load_file(path, err);
     if (!j) {
-        rc = err->code ? err->code : LLEVAL_EIO;
+        rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_MANIFEST);
         goto out;
     }
     rc = read_manifest(&rd, j, m);
+    if (rc && m->format_version <= LLEVAL_MANIFEST_FORMAT) {
+        rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_MANIFEST);
+    } else if (rc) { /* a newer lleval's: unusable too, the message says what to do */
+        rc = LLEVAL_EIO;
+        if (err)
+            err->code = rc;
+    }
 out:
     json_decref(j);
     free(path);
@@ -365,10 +372,11 @@ int lleval_part_state_load(const char *path, struct lleval_part_state *s, struct
     lleval_part_state_init(s);
     j = lleval_json_load_file(path, err);
     if (!j)
-        return err->code ? err->code : LLEVAL_EIO;
+        return lleval_run_err_damaged(err, LLEVAL_RUN_FIX_STATE);
     if (!json_is_object(j)) {
         json_decref(j);
-        return lleval_err_set(err, LLEVAL_EINVAL, "'%s' is not a JSON object", path);
+        lleval_err_set(err, LLEVAL_EIO, "'%s' is not a JSON object", path);
+        return lleval_run_err_damaged(err, LLEVAL_RUN_FIX_STATE);
     }
     lleval_jr_str(&rd, j, "", "run_id", false, &s->run_id);
     lleval_jr_str(&rd, j, "", "part", false, &s->part);
@@ -390,5 +398,5 @@ int lleval_part_state_load(const char *path, struct lleval_part_state *s, struct
     lleval_jr_str(&rd, j, "", "results_file", false, &s->results_file);
     get_json(&rd, j, "", "telemetry", &s->telemetry);
     json_decref(j);
-    return rd.rc;
+    return rd.rc ? lleval_run_err_damaged(err, LLEVAL_RUN_FIX_STATE) : 0;
 }

@@ -4,6 +4,7 @@
 #include "lleval/run/batch.h"
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
 #include "lleval/util/idset.h"
 #include "lleval/result/result.h"
@@ -78,18 +79,27 @@ static int load_requests(const char *batches_dir, unsigned flags, struct lleval_
             if (!v->custom_id) {
                 if (lenient)
                     continue;
-                rc = lleval_err_set(err, LLEVAL_EINVAL,
-                                    "%s:%ld: request line without a custom_id: rebuild the "
-                                    "batches with `lleval build`",
-                                    br.parts[p].batch_path, v->lineno);
+                rc = lleval_err_set(err, LLEVAL_EIO, "%s:%ld: request line without a custom_id; %s",
+                                    br.parts[p].batch_path, v->lineno, LLEVAL_RUN_FIX_BATCH);
                 break;
             }
             lleval_idset_put(set, lleval_idset_hash(v->custom_id), (uint32_t)p + 1, &found);
+            if (found && !lenient) {
+                rc = lleval_err_set(err, LLEVAL_EIO, "%s:%ld: custom_id '%s' appears twice; %s",
+                                    br.parts[p].batch_path, v->lineno, v->custom_id,
+                                    LLEVAL_RUN_FIX_BATCH);
+                break;
+            }
             rep->parts[p].requests++;
             rep->requests++;
         }
         if (more < 0 && !lenient)
-            rc = more;
+            rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_BATCH);
+        if (!rc && !lenient && br.parts[p].requests &&
+            rep->parts[p].requests != br.parts[p].requests) /* cut short or edited */
+            rc = lleval_err_set(err, LLEVAL_EIO, "%s: %ld requests, build.json says %ld; %s",
+                                br.parts[p].batch_path, rep->parts[p].requests,
+                                br.parts[p].requests, LLEVAL_RUN_FIX_BATCH);
         lleval_request_close(&rr);
     }
     lleval_build_result_release(&br);
@@ -319,8 +329,11 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     if (fclose(f) && !rc)
         rc = lleval_err_errno(err, "cannot close", tmp);
     f = NULL;
-    if (!rc && lleval_rename(tmp, out_csv))
+    if (!rc && lleval_rename(tmp, out_csv)) {
         rc = lleval_err_errno(err, "cannot rename to", out_csv);
+        if (lleval_is_dir(out_csv))
+            lleval_run_err_damaged(err, LLEVAL_RUN_FIX_OUTPUT);
+    }
     if (rc)
         remove(tmp);
     if (!rc)

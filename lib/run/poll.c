@@ -11,6 +11,7 @@
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 #include "run_int.h"
@@ -200,10 +201,10 @@ static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
             continue;
         }
         if (!v->custom_id || !v->body)
-            return lleval_err_set(err, LLEVAL_EINVAL,
+            return lleval_err_set(err, LLEVAL_EIO,
                                   "%s:%ld: not a batch request line (custom_id and body "
-                                  "needed): rebuild the batches",
-                                  p->info->batch_path, v->lineno);
+                                  "needed); %s",
+                                  p->info->batch_path, v->lineno, LLEVAL_RUN_FIX_BATCH);
         if (lleval_journal_has(p->journal, v->custom_id))
             continue;
         job->custom_id = lleval_xstrdup(v->custom_id);
@@ -290,8 +291,11 @@ int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *e
         rc = lleval_fsync_file(out, tmp, err);
     if (fclose(out) && !rc)
         rc = lleval_err_errno(err, "cannot close", tmp);
-    if (!rc && lleval_rename(tmp, out_path))
+    if (!rc && lleval_rename(tmp, out_path)) {
         rc = lleval_err_errno(err, "cannot rename to", out_path);
+        if (lleval_is_dir(out_path))
+            lleval_run_err_damaged(err, LLEVAL_RUN_FIX_OUTPUT);
+    }
     if (rc)
         remove(tmp);
 done:

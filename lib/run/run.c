@@ -141,17 +141,25 @@ static bool run_started(const struct run *r)
     return started;
 }
 
-static int load_saved_config(struct run *r, const char *path, struct lleval_err *err)
+/* Reads the run's saved settings (rundir.h, lleval_run_config_load: exit 4
+ * when the file is damaged, it is not a user's --config). */
+static int load_saved_config(struct run *r, struct lleval_err *err)
 {
     struct lleval_config saved;
+    const char *scheme;
     int rc;
-    if (lleval_file_size(path) == 0) /* lleval never saves an empty one */
-        return lleval_err_set(err, LLEVAL_EIO,
-                              "'%s' is empty: the run's settings are lost; restore the file "
-                              "from a backup, or start a new run",
-                              path);
     lleval_config_init(&saved);
-    rc = lleval_config_load_file(&saved, path, err);
+    rc = lleval_run_config_load(r->dir, &saved, err);
+    scheme = !rc && saved.base_url ? strstr(saved.base_url, "://") : NULL;
+    /* credentials are never saved: resuming would send "[redacted]" as them */
+    if (scheme && !strncmp(scheme + 3, LLEVAL_REDACTED "@", strlen(LLEVAL_REDACTED) + 1))
+        rc = lleval_err_set(err, LLEVAL_EINVAL,
+                            "run '%s': its base_url '%s' had credentials, which lleval never "
+                            "saves, so it cannot be resumed as saved; put them back into "
+                            "base_url in '%s/%s' (then keep that file private), or start a new "
+                            "run with --base_url",
+                            r->id, saved.base_url, r->dir,
+                            lleval_run_file_rel(LLEVAL_RUN_FILE_CONFIG));
     if (!rc) {
         lleval_config_release(r->cfg);
         *r->cfg = saved;
@@ -161,26 +169,22 @@ static int load_saved_config(struct run *r, const char *path, struct lleval_err 
     return rc;
 }
 
-/* Reads the manifest an earlier session wrote (a missing or damaged one is
- * left behind: the run writes a new one), refusing one of a newer format:
- * this lleval would rewrite it in its own. */
+/* Reads the manifest an earlier session wrote (a missing one: the run writes
+ * a new one), refusing a damaged one (never silently replaced: exit 4, what
+ * to do in the message) and one of a newer format (this lleval would rewrite
+ * it in its own). */
 static int load_old_manifest(struct run *r, struct lleval_err *err)
 {
     char *path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_MANIFEST);
-    struct lleval_err e = LLEVAL_ERR_INIT;
     bool exists = lleval_path_exists(path);
     int rc = 0;
 
     free(path);
     if (!exists)
         return 0;
-    if (lleval_manifest_load(r->dir, &r->old, &e)) {
-        if (r->old.format_version > LLEVAL_MANIFEST_FORMAT) {
-            *err = e;
-            rc = e.code;
-        }
+    rc = lleval_manifest_load(r->dir, &r->old, err);
+    if (rc)
         lleval_manifest_release(&r->old);
-    }
     return rc;
 }
 
@@ -269,7 +273,7 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
     res->run_dir = lleval_xstrdup(r.dir);
     saved = lleval_run_file_path(r.dir, LLEVAL_RUN_FILE_CONFIG);
     if (lleval_path_exists(saved) && (o->resume || o->run_id))
-        rc = load_saved_config(&r, saved, err);
+        rc = load_saved_config(&r, err);
     else if (run_started(&r))
         rc = lleval_err_set(err, LLEVAL_EIO,
                             "'%s' is missing: run '%s' has started, and its settings cannot be "

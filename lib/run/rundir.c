@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/config/config.h"
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
 #include "lleval/run/batch.h"
@@ -89,6 +90,54 @@ int lleval_run_dir_create(const char *run_dir, struct lleval_err *err)
         rc = lleval_mkdirs(path, err);
         free(path);
     }
+    return rc;
+}
+
+/* ---- damaged files -------------------------------------------------------------- */
+
+int lleval_run_err_damaged(struct lleval_err *err, const char *fix)
+{
+    if (!err)
+        return LLEVAL_EIO;
+    err->code = LLEVAL_EIO;
+    if (!strstr(err->msg, fix))
+        lleval_err_set(err, LLEVAL_EIO, "%s; %s", err->msg, fix);
+    return LLEVAL_EIO;
+}
+
+/* The suffix the config reader gives a --config file it cannot read: wrong
+ * advice for a file lleval wrote. */
+static void drop_suffix(char *msg, const char *suffix)
+{
+    size_t n = strlen(msg), k = strlen(suffix);
+    if (n >= k && !strcmp(msg + n - k, suffix))
+        msg[n - k] = '\0';
+}
+
+int lleval_run_config_load(const char *run_dir, struct lleval_config *cfg, struct lleval_err *err)
+{
+    char *path = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_CONFIG);
+    struct lleval_sb buf = LLEVAL_SB_INIT;
+    int rc;
+
+    if (!lleval_path_exists(path)) {
+        rc = lleval_err_set(err, LLEVAL_EIO, "'%s' is missing; %s", path, LLEVAL_RUN_FIX_CONFIG);
+        goto out;
+    }
+    rc = lleval_read_file(path, &buf, 0, err); /* a folder, a link, a FIFO: named as such */
+    if (!rc && !buf.len)                       /* lleval never saves an empty one */
+        rc = lleval_err_set(err, LLEVAL_EIO, "'%s' is empty: the run's settings are lost", path);
+    if (!rc)
+        rc = lleval_config_load_file(cfg, path, err);
+    if (rc) {
+        if (err) {
+            drop_suffix(err->msg, "; check the path given to --config");
+        }
+        rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_CONFIG);
+    }
+out:
+    lleval_sb_release(&buf);
+    free(path);
     return rc;
 }
 

@@ -88,7 +88,6 @@ static int load_part(struct lleval_run_state *st, size_t i, struct lleval_err *e
     struct lleval_rs_trial *t = &st->trials[p->trial];
     const struct lleval_journal_stats *js;
     struct lleval_part_state old;
-    struct lleval_err ignored = LLEVAL_ERR_INIT;
     int rc = mkdir_of(p->state_path, err);
 
     lleval_part_state_init(&old);
@@ -103,9 +102,16 @@ static int load_part(struct lleval_run_state *st, size_t i, struct lleval_err *e
     p->ok = js->ok;
     p->errors = js->lines - js->ok;
     p->status = p->answered >= p->requests ? LLEVAL_RUN_DONE : LLEVAL_RUN_QUEUED;
-    /* keep timings and token counts from an earlier session */
-    if (lleval_path_exists(p->state_path) &&
-        !lleval_part_state_load(p->state_path, &old, &ignored)) {
+    /* keep timings and token counts from an earlier session; a damaged
+     * state.json is an error (exit 4), never silently replaced */
+    if (lleval_path_exists(p->state_path)) {
+        rc = lleval_part_state_load(p->state_path, &old, err);
+        if (rc) { /* unloaded: the flush leaves the part's files as they are */
+            lleval_part_state_release(&old);
+            lleval_journal_close(p->journal, NULL);
+            p->journal = NULL;
+            return rc;
+        }
         p->started_at = old.started_at;
         p->finished_at = p->answered >= p->requests ? old.finished_at : 0;
         p->elapsed_before = old.elapsed_s > 0 ? old.elapsed_s : 0;

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include "lleval/platform/fs.h"
 #include "lleval/score/predictions.h"
+#include "lleval/util/util.h"
 
 static const struct {
     const char *name;
@@ -110,12 +112,13 @@ int lleval_pred_open(struct lleval_pred_reader *r, const char *path, unsigned re
     int rc;
     memset(r, 0, sizeof(*r));
     r->flags = flags;
+    r->code = lleval_path_in_run_dir(path) ? LLEVAL_EIO : LLEVAL_EINVAL;
     rc = lleval_csv_open(&r->csv, path, err);
     if (rc)
         return rc;
     rc = lleval_csv_next(&r->csv, err);
     if (rc == 0)
-        rc = lleval_err_set(err, LLEVAL_EINVAL,
+        rc = lleval_err_set(err, r->code,
                             "%s: empty file: a predictions.csv starts with a header row "
                             "(docs/formats.md)",
                             path);
@@ -128,7 +131,7 @@ int lleval_pred_open(struct lleval_pred_reader *r, const char *path, unsigned re
             if (!strcmp(r->csv.fields[i], columns[c].name))
                 r->cols[c] = (int)i;
         if (r->cols[c] < 0 && (required & LLEVAL_PRED_BIT(c))) {
-            rc = lleval_err_set(err, LLEVAL_EINVAL,
+            rc = lleval_err_set(err, r->code,
                                 "%s:%ld: not a predictions.csv header: no column '%s' "
                                 "(docs/formats.md lists the columns)",
                                 path, r->csv.line, columns[c].name);
@@ -139,6 +142,33 @@ int lleval_pred_open(struct lleval_pred_reader *r, const char *path, unsigned re
 fail:
     lleval_pred_close(r);
     return rc;
+}
+
+/* What to do about a bad cell: the writer never writes one. */
+#define CELL_FIX "write the file again with `lleval parse` (docs/formats.md, predictions.csv)"
+
+/* Checks the row's cells (LLEVAL_PRED_CHECK_CELLS): valid UTF-8 everywhere;
+ * in a numeric column nothing (unknown) or a finite number. */
+static int check_cells(const struct lleval_pred_reader *r, struct lleval_err *err)
+{
+    for (int c = 0; c < LLEVAL_PRED_NCOLS; c++) {
+        const char *cell = r->cols[c] < 0 ? "" : r->csv.fields[r->cols[c]];
+        size_t bad;
+        double v;
+        if (!lleval_utf8_valid(cell, strlen(cell), &bad))
+            return lleval_err_set(err, r->code,
+                                  "%s:%ld: column '%s': invalid UTF-8 at byte %zu of the cell; "
+                                  "%s",
+                                  r->csv.path, r->csv.line, columns[c].name, bad + 1, CELL_FIX);
+        if (columns[c].text || !*cell)
+            continue;
+        if (lleval_parse_double(cell, &v) || !isfinite(v))
+            return lleval_err_set(err, r->code,
+                                  "%s:%ld: column '%s': '%.40s' is not a finite number (write "
+                                  "a number, or nothing when unknown); %s",
+                                  r->csv.path, r->csv.line, columns[c].name, cell, CELL_FIX);
+    }
+    return 0;
 }
 
 int lleval_pred_next(struct lleval_pred_reader *r, struct lleval_pred_row *row,
@@ -152,12 +182,14 @@ int lleval_pred_next(struct lleval_pred_reader *r, struct lleval_pred_row *row,
             break;
         if (r->flags & LLEVAL_PRED_SKIP_RAGGED)
             continue;
-        return lleval_err_set(err, LLEVAL_EINVAL,
+        return lleval_err_set(err, r->code,
                               "%s:%ld: the row has %zu fields but the header has %zu; the "
                               "file is damaged: run `lleval parse` again",
                               r->csv.path, r->csv.line, r->csv.n_fields, r->n_header);
     }
     if (rc != 1)
+        return rc;
+    if ((r->flags & LLEVAL_PRED_CHECK_CELLS) && (rc = check_cells(r, err)) != 0)
         return rc;
     for (int c = 0; c < LLEVAL_PRED_NCOLS; c++) {
         const char **cell = (const char **)(void *)((char *)row + columns[c].row_off);

@@ -383,7 +383,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
     long last_idx = -1;
     int rc;
 
-    rc = lleval_pred_open(&r, s->path, required_cols, 0, err);
+    rc = lleval_pred_open(&r, s->path, required_cols, LLEVAL_PRED_CHECK_CELLS, err);
     if (rc)
         return rc;
     while ((rc = lleval_pred_next(&r, &row, err)) == 1) {

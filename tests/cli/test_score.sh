@@ -94,6 +94,20 @@ expect_grep "no column 'dataset'" err.txt "the header error names the column"
 printf '{"a": "x",\n "b" "y"}\n' >broken.json
 expect_exit 2 "malformed JSON exits 2" -- "$LLEVAL" score --pred-json broken.json --dataset sample_open --prepared-dir prep
 expect_grep 'broken.json:2:' err.txt "the JSON error names file:line"
+# a numeric cell that is no finite number, a cell that is no UTF-8: file:line and the column;
+# exit 2 in a user's file, exit 4 inside a run directory (lleval wrote it: a damaged run)
+for bad in 12x nan 1e999; do
+	python3 -c 'import sys; r = open("predictions.csv", newline="").read().split("\r\n"); f = r[2].split(","); f[10] = sys.argv[1]; r[2] = ",".join(f); open("badnum.csv", "w", newline="").write("\r\n".join(r))' "$bad"
+	expect_exit 2 "a latency_ms of '$bad' exits 2" -- "$LLEVAL" score --pred-csv badnum.csv --prepared-dir prep
+	expect_grep "badnum.csv:3: column 'latency_ms': '$bad' is not a finite number" err.txt "'$bad': file:line and the column"
+done
+python3 -c 'r = open("predictions.csv", "rb").read().split(b"\r\n"); r[3] = r[3].replace(b",ok,", b",ok\xff,", 1); open("badutf.csv", "wb").write(b"\r\n".join(r))'
+expect_exit 2 "a cell with invalid UTF-8 exits 2" -- "$LLEVAL" score --pred-csv badutf.csv --prepared-dir prep
+expect_grep "badutf.csv:4: column 'status': invalid UTF-8 at byte 3" err.txt "invalid UTF-8: file:line, the column and the byte"
+mkdir -p runs/r/results && : >runs/r/config.resolved.yaml && echo '{}' >runs/r/manifest.json
+cp badnum.csv runs/r/results/predictions.csv
+expect_exit 4 "a bad cell in a run's predictions.csv exits 4" -- "$LLEVAL" score --pred-csv runs/r/results/predictions.csv --prepared-dir prep
+expect_grep "runs/r/results/predictions.csv:3: column 'latency_ms'" err.txt "the run's file: file:line and the column"
 expect_exit 2 "--pred-json without --dataset" -- "$LLEVAL" score --pred-json broken.json
 expect_exit 2 "an unknown extraction mode" -- "$LLEVAL" score predictions.csv --answer-extraction last
 expect_exit 2 "a dataset that was never prepared" -- "$LLEVAL" score --pred-json broken.json --dataset nope --prepared-dir prep

@@ -43,10 +43,18 @@ YAML
 [ -f runs/hostile/manifest.json ] && ok "the run left its artifacts" || not_ok "no run directory"
 grep -q '"echo_key": [1-9]' <(python3 -c "import json, urllib.request; print(json.dumps(json.load(urllib.request.urlopen('http://127.0.0.1:$port/__stats'))['faults_injected']))") &&
 	ok "the fake echoed the key" || not_ok "the fake never echoed the key"
-# resumed, the saved base_url holds "[redacted]@": that must not become a secret of its own
+# resumed, the saved base_url holds "[redacted]@": the resume refuses before
+# any request (it would send "[redacted]" as the credentials) and says what to do
+stats() { python3 -c "import json, urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:$port/__stats'))['requests'])"; }
+before=$(stats)
 rc=0
 "$LLEVAL" runs resume hostile >resume.out 2>resume.err || rc=$?
-[ "$rc" -lt 128 ] && ok "runs resume of the run ends (exit $rc)" || not_ok "runs resume crashed (exit $rc)"
+[ "$rc" -eq 2 ] && ok "runs resume of a run whose base_url had credentials: exit 2" ||
+	not_ok "runs resume: exit $rc, wanted 2: $(head -c 300 resume.err)"
+grep -qF "base_url 'http://[redacted]@127.0.0.1:$port/v1' had credentials" resume.err &&
+	grep -qF "config.resolved.yaml" resume.err && grep -qF -- "--base_url" resume.err &&
+	ok "the refusal names the base_url, the file and what to do" || not_ok "refusal: $(cat resume.err)"
+[ "$(stats)" = "$before" ] && ok "the refused resume sent no request" || not_ok "the resume sent requests"
 "$LLEVAL" doctor hostile >doctor.out 2>doctor.err || true
 "$LLEVAL" report hostile >report.out 2>report.err || true
 "$LLEVAL" runs list >list.out 2>list.err || true

@@ -246,7 +246,7 @@ static void test_facts(void **state)
 }
 
 /* A run without its manifest cannot be examined; the error says what is
- * missing (an I/O error: exit 4). A damaged manifest is bad input (exit 2). */
+ * missing. A damaged or newer manifest is an unusable run file: exit 4. */
 static void test_unreadable_run(void **state)
 {
     static const struct {
@@ -255,9 +255,9 @@ static void test_unreadable_run(void **state)
         const char *msg_has;
     } bad[] = {
         {NULL, LLEVAL_EIO, "manifest.json"},
-        {"{\"run_id\": \"run\", \"status\": ", LLEVAL_EINVAL, "invalid JSON"},
-        {"{\"run_id\": \"run\", \"status\": \"finished\"}", LLEVAL_EINVAL, "'status'"},
-        {"{\"format_version\": 99}", LLEVAL_EINVAL, "format_version 99"},
+        {"{\"run_id\": \"run\", \"status\": ", LLEVAL_EIO, "invalid JSON"},
+        {"{\"run_id\": \"run\", \"status\": \"finished\"}", LLEVAL_EIO, "'status'"},
+        {"{\"format_version\": 99}", LLEVAL_EIO, "format_version 99"},
     };
     (void)state;
 

@@ -313,10 +313,27 @@ static void test_reconcile_strict_and_lenient(void **state)
     (void)state;
 
     memset(&rep, 0, sizeof(rep));
-    assert_int_equal(lleval_reconcile_new(&rc, batches, 0, &rep, &err), LLEVAL_EINVAL);
+    assert_int_equal(lleval_reconcile_new(&rc, batches, 0, &rep, &err), LLEVAL_EIO);
     assert_null(rc);
-    tu_assert_contains(err.msg, "part-001.jsonl:2: request line without a custom_id");
+    tu_assert_contains(err.msg, "part-001.jsonl:2: request line without a custom_id; restore");
     lleval_parse_report_release(&rep);
+
+    /* a batch written by lleval and damaged since is exit 4 with the line: a
+     * duplicated request, or fewer requests than build.json says */
+    free(tu_write(batches, "ds/t0/part-001.jsonl",
+                  "{\"custom_id\":\"ds:q1:direct:t0:s0\"}\n{\"custom_id\":\"ds:q2:direct:t0:s0\"}\n"
+                  "{\"custom_id\":\"ds:q1:direct:t0:s0\"}\n"));
+    memset(&rep, 0, sizeof(rep));
+    assert_int_equal(lleval_reconcile_new(&rc, batches, 0, &rep, &err), LLEVAL_EIO);
+    tu_assert_contains(err.msg, "part-001.jsonl:3: custom_id 'ds:q1:direct:t0:s0' appears twice");
+    lleval_parse_report_release(&rep);
+    free(tu_write(batches, "ds/t0/part-001.jsonl", "{\"custom_id\":\"ds:q1:direct:t0:s0\"}\n"));
+    memset(&rep, 0, sizeof(rep));
+    assert_int_equal(lleval_reconcile_new(&rc, batches, 0, &rep, &err), LLEVAL_EIO);
+    tu_assert_contains(err.msg, "part-001.jsonl: 1 requests, build.json says 3; restore");
+    lleval_parse_report_release(&rep);
+    free(tu_write(batches, "ds/t0/part-001.jsonl",
+                  "{\"custom_id\":\"ds:q1:direct:t0:s0\"}\n{\"body\":{}}\n"));
 
     remove(gone);
     assert_int_equal(lleval_reconcile_new(&rc, batches, LLEVAL_RECON_LENIENT, &rep, &err), 0);

@@ -315,6 +315,26 @@ static const struct bad_case bad_cases[] = {
     {"ragged row skipped", "custom_id,dataset,item_id,prediction\r\na,b,c\r\na,b,c,d\r\n",
      LLEVAL_PRED_SKIP_RAGGED, 0, NULL, 1},
     {"bad quoting", "custom_id,dataset,item_id,prediction\r\na,b,c,\"d\r\n", 0, 0, "", 0},
+#define CELLS(row) "custom_id,dataset,item_id,prediction,latency_ms,gen_tps,sample\r\n" row
+    /* LLEVAL_PRED_CHECK_CELLS (the scorer): numbers in numeric columns, UTF-8 everywhere */
+    {"empty numeric cells (unknown)", CELLS("a,b,c,d,,,\r\na,b,c,d,12.5,3,0\r\n"),
+     LLEVAL_PRED_CHECK_CELLS, 0, NULL, 2},
+    {"12x", CELLS("a,b,c,d,1,2,0\r\na,b,c,d,12x,2,0\r\n"), LLEVAL_PRED_CHECK_CELLS, 0,
+     ":3: column 'latency_ms': '12x' is not a finite number", 1},
+    {"nan", CELLS("a,b,c,d,1,nan,0\r\n"), LLEVAL_PRED_CHECK_CELLS, 0,
+     ":2: column 'gen_tps': 'nan' is not a finite number", 0},
+    {"1e999", CELLS("a,b,c,d,1e999,1,0\r\n"), LLEVAL_PRED_CHECK_CELLS, 0,
+     ":2: column 'latency_ms': '1e999' is not a finite number", 0},
+    {"inf", CELLS("a,b,c,d,1,1,-inf\r\n"), LLEVAL_PRED_CHECK_CELLS, 0,
+     ":2: column 'sample': '-inf' is not a finite number", 0},
+    {"space", CELLS("a,b,c,d, 5,1,0\r\n"), LLEVAL_PRED_CHECK_CELLS, 0,
+     ":2: column 'latency_ms': ' 5' is not a finite number", 0},
+    {"invalid UTF-8 in a text cell", CELLS("a,b,c,ok\xc3\x28,1,1,0\r\n"), LLEVAL_PRED_CHECK_CELLS,
+     0, ":2: column 'prediction': invalid UTF-8 at byte 3 of the cell", 0},
+    {"invalid UTF-8 in an id", CELLS("a,b\xff,c,d,1,1,0\r\n"), LLEVAL_PRED_CHECK_CELLS, 0,
+     ":2: column 'dataset': invalid UTF-8 at byte 2", 0},
+    {"not checked without the flag", CELLS("a,b\xff,c,d,12x,nan,0\r\n"), 0, 0, NULL, 1},
+#undef CELLS
 };
 
 static void test_reader_errors(void **state)
@@ -352,13 +372,36 @@ static void test_reader_errors(void **state)
     free(dir);
 }
 
+/* Inside a run directory lleval wrote the file: a bad cell there is exit 4
+ * (a damaged run), in a user's file exit 2. */
+static void test_cell_error_in_run_dir(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path;
+    struct lleval_pred_reader rd;
+    struct lleval_pred_row row;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    (void)state;
+    free(tu_write(dir, "config.resolved.yaml", "engine: dry\n"));
+    free(tu_write(dir, "manifest.json", "{}"));
+    path = tu_write(dir, "results/predictions.csv",
+                    "custom_id,dataset,item_id,prediction,latency_ms\r\na,b,c,d,12x\r\n");
+    assert_int_equal(lleval_pred_open(&rd, path, 0, LLEVAL_PRED_CHECK_CELLS, &err), 0);
+    assert_int_equal(lleval_pred_next(&rd, &row, &err), LLEVAL_EIO);
+    tu_assert_contains(err.msg, "predictions.csv:2: column 'latency_ms': '12x'");
+    lleval_pred_close(&rd);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_column_table),     cmocka_unit_test(test_writer_bytes),
         cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_reader_by_name),
         cmocka_unit_test(test_reader_errors),    cmocka_unit_test(test_writer_guard_bytes),
-        cmocka_unit_test(test_guard_round_trip),
+        cmocka_unit_test(test_guard_round_trip), cmocka_unit_test(test_cell_error_in_run_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

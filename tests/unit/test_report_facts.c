@@ -375,7 +375,7 @@ static void test_not_a_run(void **state)
     lleval_report_facts_release(&r);
     free(tu_write(run.dir, "manifest.json", "[1, 2]"));
     err = (struct lleval_err)LLEVAL_ERR_INIT;
-    assert_int_equal(lleval_report_facts_load(&r, run.dir, NULL, &err), LLEVAL_EINVAL);
+    assert_int_equal(lleval_report_facts_load(&r, run.dir, NULL, &err), LLEVAL_EIO);
     tu_assert_contains(err.msg, "is not a JSON object");
     lleval_report_facts_release(&r);
     free(tu_write(run.dir, "manifest.json", "{\"run_id\": "));
@@ -410,7 +410,7 @@ static void test_opts(void **state)
 }
 
 /* A damaged manifest (a field of the wrong type, an unknown status or step,
- * a newer format) is a clear error naming the file and the field, never a
+ * a newer format) is a clear error (exit 4) naming the file and the field, never a
  * crash nor a half-true report. */
 static void test_damaged_manifest(void **state)
 {
@@ -445,18 +445,18 @@ static void test_damaged_manifest(void **state)
         struct lleval_err err = LLEVAL_ERR_INIT;
         mkrun(&run, cases[i].manifest);
         free(tu_write(run.dir, "results/scores.json", scores_json));
-        assert_int_equal(lleval_report_facts_load(&r, run.dir, NULL, &err), LLEVAL_EINVAL);
+        assert_int_equal(lleval_report_facts_load(&r, run.dir, NULL, &err), LLEVAL_EIO);
         tu_assert_contains(err.msg, "manifest.json");
         tu_assert_contains(err.msg, cases[i].want);
         lleval_report_facts_release(&r);
         /* the entry points say the same and render nothing */
         err = (struct lleval_err)LLEVAL_ERR_INIT;
-        assert_int_equal(lleval_report_render(run.dir, NULL, &html, &md, &err), LLEVAL_EINVAL);
+        assert_int_equal(lleval_report_render(run.dir, NULL, &html, &md, &err), LLEVAL_EIO);
         tu_assert_contains(err.msg, cases[i].want);
         assert_int_equal(html.len, 0);
         assert_int_equal(md.len, 0);
         err = (struct lleval_err)LLEVAL_ERR_INIT;
-        assert_int_equal(lleval_report_write(run.dir, &err), LLEVAL_EINVAL);
+        assert_int_equal(lleval_report_write(run.dir, &err), LLEVAL_EIO);
         tu_assert_contains(err.msg, cases[i].want);
         lleval_sb_release(&html);
         lleval_sb_release(&md);

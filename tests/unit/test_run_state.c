@@ -124,13 +124,30 @@ static void test_load_poll_settle(void **state)
         free(ddir);
     }
     free(tu_write(NULL, done, "{\"custom_id\":\"z\",\"error\":null}\n"));
-    /* and wrote part 1's state; part 2's is damaged (ignored) */
+    /* and wrote part 1's state; part 2's is damaged: an error (exit 4) naming
+     * it and what to do, the file left as it was; moved aside, the part is
+     * counted from its journal alone */
     assert_int_equal(lleval_mkdirs(sdir, &err), 0);
     free(tu_write(NULL, spath,
                   "{\"started_at\": 100.5, \"finished_at\": 200.0, \"prompt_tokens\": 70, "
                   "\"completion_tokens\": 9, \"telemetry\": null}"));
     assert_int_equal(lleval_mkdirs(bdir, &err), 0);
     free(tu_write(NULL, bad, "{\"started_at\": "));
+    {
+        struct lleval_run_state st2;
+        struct lleval_sb kept = LLEVAL_SB_INIT;
+        lleval_rs_init(&st2, f->dir, "r1");
+        assert_int_equal(lleval_rs_load(&st2, &f->build, &err), LLEVAL_EIO);
+        tu_assert_contains(err.msg, "part-002/state.json:1:");
+        tu_assert_contains(err.msg, "move it aside and resume");
+        assert_int_equal(lleval_rs_flush_parts(&st2, true, NULL, &err), 0);
+        lleval_rs_release(&st2);
+        assert_int_equal(lleval_read_file(bad, &kept, 0, &err), 0);
+        assert_string_equal(kept.buf, "{\"started_at\": ");
+        lleval_sb_release(&kept);
+        assert_int_equal(remove(bad), 0);
+        err = (struct lleval_err)LLEVAL_ERR_INIT;
+    }
 
     assert_int_equal(lleval_rs_load(st, &f->build, &err), 0);
     assert_int_equal(st->parts[0].answered, 2);

@@ -387,30 +387,29 @@ static void test_manifest_errors(void **state)
         const char *msg;
     } cases[] = {
         {NULL, LLEVAL_EINVAL, "no manifest.json in"},
-        {"{\"run_id\": \"x\",", LLEVAL_EINVAL, "manifest.json:1:"},
-        {"", LLEVAL_EINVAL, "manifest.json"},
-        {"[1, 2]", LLEVAL_EINVAL, "manifest.json' is not a JSON object"},
-        {"{\"format_version\": 2}", LLEVAL_EINVAL, "format_version 2 is newer than this lleval"},
-        {"{\"format_version\": \"1\"}", LLEVAL_EINVAL, "'format_version' must be an integer"},
-        {"{\"format_version\": 0}", LLEVAL_EINVAL, "'format_version' must be 1 or more"},
-        {"{\"run_id\": 5}", LLEVAL_EINVAL, "'run_id' must be a string"},
-        {"{\"status\": \"sleeping\"}", LLEVAL_EINVAL, "'status' must be queued, running"},
-        {"{\"pid\": 1.5}", LLEVAL_EINVAL, "'pid' must be an integer"},
-        {"{\"base_url\": 3}", LLEVAL_EINVAL, "'base_url' must be a string"},
-        {"{\"started_at\": null}", LLEVAL_EINVAL, "'started_at' must be a number"},
-        {"{\"to_step\": \"run\"}", LLEVAL_EINVAL, "'to_step' must be a step"},
-        {"{\"steps_done\": [\"build\"]}", LLEVAL_EINVAL, "'steps_done' must be the steps done"},
-        {"{\"steps_done\": \"prepare\"}", LLEVAL_EINVAL, "'steps_done' must be an array"},
-        {"{\"requests\": []}", LLEVAL_EINVAL, "'requests' must be an object"},
-        {"{\"requests\": {\"total\": \"4\"}}", LLEVAL_EINVAL,
-         "'requests.total' must be an integer"},
-        {"{\"trials\": {}}", LLEVAL_EINVAL, "'trials' must be an array"},
-        {"{\"trials\": [7]}", LLEVAL_EINVAL, "'trials[0]' must be an object"},
-        {"{\"trials\": [{}, {\"job_counts\": {\"done\": true}}]}", LLEVAL_EINVAL,
+        {"{\"run_id\": \"x\",", LLEVAL_EIO, "manifest.json:1:"},
+        {"", LLEVAL_EIO, "manifest.json"},
+        {"[1, 2]", LLEVAL_EIO, "manifest.json' is not a JSON object"},
+        {"{\"format_version\": 2}", LLEVAL_EIO, "format_version 2 is newer than this lleval"},
+        {"{\"format_version\": \"1\"}", LLEVAL_EIO, "'format_version' must be an integer"},
+        {"{\"format_version\": 0}", LLEVAL_EIO, "'format_version' must be 1 or more"},
+        {"{\"run_id\": 5}", LLEVAL_EIO, "'run_id' must be a string"},
+        {"{\"status\": \"sleeping\"}", LLEVAL_EIO, "'status' must be queued, running"},
+        {"{\"pid\": 1.5}", LLEVAL_EIO, "'pid' must be an integer"},
+        {"{\"base_url\": 3}", LLEVAL_EIO, "'base_url' must be a string"},
+        {"{\"started_at\": null}", LLEVAL_EIO, "'started_at' must be a number"},
+        {"{\"to_step\": \"run\"}", LLEVAL_EIO, "'to_step' must be a step"},
+        {"{\"steps_done\": [\"build\"]}", LLEVAL_EIO, "'steps_done' must be the steps done"},
+        {"{\"steps_done\": \"prepare\"}", LLEVAL_EIO, "'steps_done' must be an array"},
+        {"{\"requests\": []}", LLEVAL_EIO, "'requests' must be an object"},
+        {"{\"requests\": {\"total\": \"4\"}}", LLEVAL_EIO, "'requests.total' must be an integer"},
+        {"{\"trials\": {}}", LLEVAL_EIO, "'trials' must be an array"},
+        {"{\"trials\": [7]}", LLEVAL_EIO, "'trials[0]' must be an object"},
+        {"{\"trials\": [{}, {\"job_counts\": {\"done\": true}}]}", LLEVAL_EIO,
          "'trials[1].job_counts.done' must be an integer"},
-        {"{\"trials\": [{\"engine_speed\": {\"gen_tps\": \"fast\"}}]}", LLEVAL_EINVAL,
+        {"{\"trials\": [{\"engine_speed\": {\"gen_tps\": \"fast\"}}]}", LLEVAL_EIO,
          "'trials[0].engine_speed.gen_tps' must be a number or null"},
-        {"{\"trials\": [{\"telemetry\": [1]}]}", LLEVAL_EINVAL,
+        {"{\"trials\": [{\"telemetry\": [1]}]}", LLEVAL_EIO,
          "'trials[0].telemetry' must be an object or null"},
     };
     (void)state;
@@ -426,7 +425,9 @@ static void test_manifest_errors(void **state)
         if (rc != cases[i].code)
             fail_msg("case %zu: rc %d, want %d (%s)", i, rc, cases[i].code, err.msg);
         tu_assert_contains(err.msg, cases[i].msg);
-        tu_assert_contains(err.msg, dir); /* names the file */
+        tu_assert_contains(err.msg, dir);                                  /* names the file */
+        if (cases[i].code == LLEVAL_EIO && !strstr(cases[i].msg, "newer")) /* what to do */
+            tu_assert_contains(err.msg, LLEVAL_RUN_FIX_MANIFEST);
         lleval_manifest_release(&m);
         tu_rmtree(dir);
         free(path);
@@ -485,13 +486,14 @@ static void test_part_state(void **state)
     /* damage: wrong type, broken JSON, missing file */
     lleval_part_state_release(&back);
     bad = tu_write(dir, "bad.json", "{\"answered\": \"4\"}");
-    assert_int_equal(lleval_part_state_load(bad, &back, &err), LLEVAL_EINVAL);
+    assert_int_equal(lleval_part_state_load(bad, &back, &err), LLEVAL_EIO);
     tu_assert_contains(err.msg, bad);
     tu_assert_contains(err.msg, "'answered' must be an integer");
+    tu_assert_contains(err.msg, LLEVAL_RUN_FIX_STATE);
     lleval_part_state_release(&back);
     free(bad);
     bad = tu_write(dir, "torn.json", "{\"answered\": 4");
-    assert_int_equal(lleval_part_state_load(bad, &back, &err), LLEVAL_EINVAL);
+    assert_int_equal(lleval_part_state_load(bad, &back, &err), LLEVAL_EIO);
     tu_assert_contains(err.msg, bad);
     lleval_part_state_release(&back);
     free(bad);

@@ -267,7 +267,16 @@ static void test_csv_errors(void **state)
     expect_error(dir, prep,
                  HEADER "a,qa,q1,open_book,d,warm,0,ok,stop,x,1,1,1,1,1,\r\n"
                         "b,qa,q1,open_book,d,0,0,ok,stop,x,1,1,1,1,1,\r\n",
-                 LLEVAL_EINVAL, "bad.csv:2: column 'temperature' holds 'warm'");
+                 LLEVAL_EINVAL, "bad.csv:2: column 'temperature': 'warm' is not a finite number");
+    /* every numeric cell is a finite number or empty (unknown), every cell UTF-8 */
+    expect_error(dir, prep, HEADER "a,qa,q1,open_book,d,0,0,ok,stop,x,12x,1,1,1,1,\r\n",
+                 LLEVAL_EINVAL, "bad.csv:2: column 'latency_ms': '12x' is not a finite number");
+    expect_error(dir, prep, HEADER "a,qa,q1,open_book,d,0,0,ok,stop,x,1,1,1e999,1,1,\r\n",
+                 LLEVAL_EINVAL, "bad.csv:2: column 'completion_tokens': '1e999'");
+    expect_error(dir, prep, HEADER "a,qa,q1,open_book,d,0,0,ok,stop,x,1,1,1,nan,1,\r\n",
+                 LLEVAL_EINVAL, "bad.csv:2: column 'gen_tps': 'nan'");
+    expect_error(dir, prep, HEADER "a,qa,q1,open_book,d,0,0,ok,stop,x\xe2\x82,1,1,1,1,1,\r\n",
+                 LLEVAL_EINVAL, "bad.csv:2: column 'prediction': invalid UTF-8 at byte 2");
     expect_error(dir, prep, HEADER "a,qa,q1,open_book,d,0,-1,ok,stop,x,1,1,1,1,1,\r\n",
                  LLEVAL_EINVAL, "column 'sample'");
     expect_error(dir, prep, HEADER "a,other,q1,open_book,d,0,0,ok,stop,x,1,1,1,1,1,\r\n",

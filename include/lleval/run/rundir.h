@@ -68,6 +68,40 @@ int lleval_run_dir_create(const char *run_dir, struct lleval_err *err);
  * were removed; a file that cannot be removed is left (best effort). */
 size_t lleval_run_dir_remove_stale_tmp(const char *run_dir);
 
+/* ---- damaged files -------------------------------------------------------------- */
+
+/* What to do about a damaged file of a run directory (the "; <what to do>"
+ * of its error; docs/formats.md, "Damaged files"), one per kind of file. */
+#define LLEVAL_RUN_FIX_JOURNAL                                                                     \
+    "remove the line or restore the file from a backup; the run then asks that request again"
+#define LLEVAL_RUN_FIX_BATCH                                                                       \
+    "restore it from a backup, or remove the run's batches folder and resume: the run builds "     \
+    "the batches again from its config"
+#define LLEVAL_RUN_FIX_MANIFEST                                                                    \
+    "restore it from a backup, or move it aside and resume: the run writes a new one from the "    \
+    "journals (its timings and telemetry are lost)"
+#define LLEVAL_RUN_FIX_STATE                                                                       \
+    "restore it from a backup, or move it aside and resume: the run writes it again from the "     \
+    "part's journal (the part's timings are lost)"
+#define LLEVAL_RUN_FIX_OUTPUT "move aside the folder of that name: lleval writes the file there"
+#define LLEVAL_RUN_FIX_CONFIG                                                                      \
+    "lleval wrote this file: restore it from a backup, or start a new run (its settings cannot "   \
+    "be made up again)"
+
+/* Makes err, an error reading a file of a run directory, the error of a
+ * damaged run: code LLEVAL_EIO (exit 4, whatever the parser's code was) and
+ * "; <fix>" appended unless the message says it already. Returns LLEVAL_EIO.
+ * Borrows fix. */
+int lleval_run_err_damaged(struct lleval_err *err, const char *fix);
+
+struct lleval_config;
+/* Reads a run's saved config.resolved.yaml into cfg (initialized by the
+ * caller, who releases it, also on failure). A missing, empty, unreadable or
+ * damaged file is LLEVAL_EIO naming the file (and its line where the YAML
+ * says one) with LLEVAL_RUN_FIX_CONFIG: lleval wrote the file, so unlike a
+ * user's --config it is never exit 2. */
+int lleval_run_config_load(const char *run_dir, struct lleval_config *cfg, struct lleval_err *err);
+
 /* ---- run ids ------------------------------------------------------------------ */
 
 /* Validates a run id from the command line: [A-Za-z0-9_.-]{1,128}, no leading dot. */

@@ -100,6 +100,10 @@ struct lleval_pred_row {
 enum lleval_pred_flags {
     /* skip rows whose field count differs from the header's (else an error) */
     LLEVAL_PRED_SKIP_RAGGED = 1u << 0,
+    /* check every cell (the scorer): valid UTF-8, and a numeric column empty
+     * (unknown, as the writer writes it) or a finite number; else
+     * "path:line: column 'name': ..." */
+    LLEVAL_PRED_CHECK_CELLS = 1u << 1,
 };
 
 struct lleval_pred_reader {
@@ -107,20 +111,24 @@ struct lleval_pred_reader {
     int cols[LLEVAL_PRED_NCOLS]; /* field index of each column, -1 when absent */
     size_t n_header;
     unsigned flags;
+    int code; /* of its errors: LLEVAL_EIO inside a run directory, else LLEVAL_EINVAL */
 };
 
 /*
  * Opens path (borrowed; it must outlive the reader) and reads the header.
  * `required` is a set of LLEVAL_PRED_BIT()s the header must name; flags are
  * lleval_pred_flags. LLEVAL_EINVAL for an empty file or a missing column
+ * (LLEVAL_EIO, for this and every error of the reader, when the file is
+ * inside a run directory: lleval wrote it, so it is damaged)
  * ("path:line: not a predictions.csv header: no column 'X' ..."). On failure
  * nothing needs closing, though lleval_pred_close() is harmless.
  */
 int lleval_pred_open(struct lleval_pred_reader *r, const char *path, unsigned required,
                      unsigned flags, struct lleval_err *err);
 /* Reads the next row into *row, skipping blank lines. Returns 1 with a row,
- * 0 at the end, or a negative code: malformed CSV, or a row with another
- * field count than the header (unless LLEVAL_PRED_SKIP_RAGGED). */
+ * 0 at the end, or a negative code: malformed CSV, a row with another
+ * field count than the header (unless LLEVAL_PRED_SKIP_RAGGED), a bad cell
+ * (with LLEVAL_PRED_CHECK_CELLS). */
 int lleval_pred_next(struct lleval_pred_reader *r, struct lleval_pred_row *row,
                      struct lleval_err *err);
 /* Closes the file and frees what the reader holds. */
