@@ -8,6 +8,9 @@
 # in flight at once. Every server, proxy and background lleval is killed on
 # exit.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# One compute thread per server (also for servers lleval launches, which
+# inherit it): see scripts/run-tests.sh.
+export LLAMA_ARG_THREADS="${LLAMA_ARG_THREADS:-1}"
 
 bg_pids=()
 cleanup_llama() {
