@@ -50,7 +50,7 @@ if [ "${1:-}" = "--list" ]; then
 	exit 0
 fi
 if [ "${1:-}" = "--smoke" ]; then
-	# ctest's fuzz/smoke: about a minute of fuzzing in all, after the build
+	# ctest's fuzz/smoke: 3 s per target (each replays its seeds first), after the build
 	seconds=3
 	shift
 elif [ $# -gt 0 ]; then
@@ -72,7 +72,7 @@ if command -v "$clang" >/dev/null 2>&1; then
 fi
 if [ -z "$fuzzer_rt" ] || [ ! -f "$fuzzer_rt" ]; then
 	echo "fuzz: '$clang' with libFuzzer (compiler-rt) not found: run scripts/install-deps.sh" \
-		"(it installs clang-14), or set CLANG to a clang that has it" >&2
+		"(it installs clang-14 and libclang-rt-14-dev), or set CLANG to a clang that has it" >&2
 	exit 2
 fi
 
