@@ -4,14 +4,17 @@
 #   make check        build, then run the whole test suite (unit, end to end, integration)
 #   make check-sanitize   the whole suite again under AddressSanitizer + UBSan
 #   make bench        the benchmarks in bench/ (prints tables; not part of check)
+#   make fuzz         every fuzz target for FUZZ_SECONDS (600) each; check runs them briefly
 #   make format       formats every C file with the pinned clang-format (CI fails on a difference)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_TYPE ?= RelWithDebInfo
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
 
-.PHONY: all deps engine build quickstart check check-sanitize bench format clean
+.PHONY: all deps engine build quickstart check check-sanitize bench fuzz format clean
 
 all: build
 
@@ -38,6 +41,9 @@ check-sanitize: deps engine
 
 bench: build engine
 	@bash bench/run-all.sh $(BUILD)
+
+fuzz: deps
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 format:
 	@bash scripts/check-format.sh --fix

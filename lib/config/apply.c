@@ -268,6 +268,12 @@ static int unknown_set_key(const char *key, const char *flag, struct lleval_err 
 static int text_document(const char *key, const char *value, bool list, const char *flag,
                          yaml_document_t *doc, struct lleval_err *err)
 {
+    size_t bad;
+    /* libyaml refuses such a scalar (node 0), which it would then assert on */
+    if (!lleval_utf8_valid(value, strlen(value), &bad))
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "%s: the value of '%s' is not valid UTF-8 text (byte %zu)", flag, key,
+                              bad + 1);
     if (value[0] == '[' || value[0] == '{') {
         yaml_parser_t parser;
         int ok;

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the GGUF reader: parses the input as a GGUF image and
- * exercises every getter on what comes back. Not part of ctest; build and run
- * it with tests/fuzz/run.sh (clang -fsanitize=fuzzer,address,undefined).
+ * exercises every getter on what comes back. tests/fuzz/run.sh builds and runs
+ * it (target gguf; docs/fuzzing.md).
  */
 #include <stddef.h>
 #include <stdint.h>
