@@ -28,56 +28,75 @@ struct src {
     uint64_t size;
     uint64_t pos;
     const char *name;
-    char what[160]; /* what is being read, for messages */
+    char item[160]; /* the header, a metadata key or a tensor info, for messages */
+    char field[64]; /* the field of item being read ("value length", "dimension 1") */
+    uint64_t at;    /* where that field starts */
 };
 
 #define ADVICE "the file is incomplete or corrupt: download or convert it again"
 
-/* "'name': truncated at offset N while reading WHAT: DETAIL; ADVICE" */
-static int truncated(struct src *s, struct lleval_err *err, const char *fmt, ...)
-    LLEVAL_PRINTF(3, 4);
-static int truncated(struct src *s, struct lleval_err *err, const char *fmt, ...)
+static void set_item(struct src *s, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
+static void set_item(struct src *s, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->item, sizeof(s->item), fmt, ap);
+    va_end(ap);
+}
+
+/* Names the field of the current item that starts at offset at. */
+static void set_field(struct src *s, uint64_t at, const char *fmt, ...) LLEVAL_PRINTF(3, 4);
+static void set_field(struct src *s, uint64_t at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->field, sizeof(s->field), fmt, ap);
+    va_end(ap);
+    s->at = at;
+}
+
+enum fault { CORRUPT, TRUNCATED, UNSUPPORTED };
+
+/* "'name': corrupt GGUF at offset N in ITEM: FIELD: DETAIL", "'name': truncated at
+ * offset N while reading ITEM: FIELD: DETAIL; ADVICE" or "'name': unsupported GGUF at
+ * offset N in ITEM: FIELD: DETAIL", N being where the field starts. */
+static int fault(struct src *s, struct lleval_err *err, enum fault kind, const char *fmt, ...)
+    LLEVAL_PRINTF(4, 5);
+static int fault(struct src *s, struct lleval_err *err, enum fault kind, const char *fmt, ...)
+{
+    static const char *const lead[] = {"corrupt GGUF at offset", "truncated at offset",
+                                       "unsupported GGUF at offset"};
     char detail[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    return lleval_err_set(err, LLEVAL_EINVAL,
-                          "'%s': truncated at offset %" PRIu64 " while reading %s: %s; " ADVICE,
-                          s->name, s->pos, s->what, detail);
+    return lleval_err_set(err, LLEVAL_EINVAL, "'%s': %s %" PRIu64 " %s %s: %s: %s%s", s->name,
+                          lead[kind], s->at, kind == TRUNCATED ? "while reading" : "in", s->item,
+                          s->field, detail, kind == TRUNCATED ? "; " ADVICE : "");
 }
 
 static int src_read(struct src *s, void *buf, uint64_t n, struct lleval_err *err)
 {
     if (n > s->size || s->pos > s->size - n)
-        return truncated(s, err, "%" PRIu64 " more bytes needed, the file has %" PRIu64, n,
-                         s->size);
+        return fault(s, err, TRUNCATED,
+                     "%" PRIu64 " bytes needed from offset %" PRIu64 ", the file has %" PRIu64
+                     " bytes",
+                     n, s->pos, s->size);
     if (s->mem) {
         memcpy(buf, s->mem + s->pos, (size_t)n);
     } else if (n && fread(buf, 1, (size_t)n, s->f) != (size_t)n) {
         if (ferror(s->f))
-            return lleval_err_set(err, LLEVAL_EIO, "'%s': cannot read at offset %" PRIu64 ": %s",
-                                  s->name, s->pos, strerror(errno));
-        return truncated(s, err, "the file ended early");
+            return lleval_err_set(err, LLEVAL_EIO,
+                                  "'%s': cannot read at offset %" PRIu64 " (%s: %s): %s", s->name,
+                                  s->pos, s->item, s->field, strerror(errno));
+        return fault(s, err, TRUNCATED, "the file ended early, before offset %" PRIu64, s->pos + n);
     }
     s->pos += n;
     return 0;
 }
 
-static int corrupt(struct src *s, struct lleval_err *err, const char *fmt, ...) LLEVAL_PRINTF(3, 4);
-static int corrupt(struct src *s, struct lleval_err *err, const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-    return lleval_err_set(err, LLEVAL_EINVAL, "'%s': corrupt GGUF at offset %" PRIu64 " in %s: %s",
-                          s->name, s->pos, s->what, detail);
-}
-
-static uint64_t le(const unsigned char *b, int n)
+uint64_t lleval_gguf_le(const unsigned char *b, int n)
 {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
@@ -90,7 +109,7 @@ static int rd_u32(struct src *s, uint32_t *out, struct lleval_err *err)
     unsigned char b[4];
     int rc = src_read(s, b, 4, err);
     if (!rc)
-        *out = (uint32_t)le(b, 4);
+        *out = (uint32_t)lleval_gguf_le(b, 4);
     return rc;
 }
 
@@ -99,23 +118,31 @@ static int rd_u64(struct src *s, uint64_t *out, struct lleval_err *err)
     unsigned char b[8];
     int rc = src_read(s, b, 8, err);
     if (!rc)
-        *out = le(b, 8);
+        *out = lleval_gguf_le(b, 8);
     return rc;
 }
 
-/* Reads a length-prefixed string of at most max bytes into an owned, NUL-terminated copy. */
-static int rd_str(struct src *s, struct lleval_gguf_str *out, uint64_t max, struct lleval_err *err)
+/* Reads a length-prefixed string of at most max bytes into an owned, NUL-terminated
+ * copy. label names the field ("key", "value", "element 3"); its length is "<label>
+ * length". Both start where the length does. */
+static int rd_str(struct src *s, struct lleval_gguf_str *out, uint64_t max, const char *label,
+                  struct lleval_err *err)
 {
-    uint64_t len;
-    int rc = rd_u64(s, &len, err);
+    uint64_t at = s->pos, len;
+    int rc;
+    set_field(s, at, "%s length", label);
+    rc = rd_u64(s, &len, err);
     if (rc)
         return rc;
     if (len > max)
-        return corrupt(s, err, "string length %" PRIu64 " is over the limit of %" PRIu64, len, max);
+        return fault(s, err, CORRUPT, "string length %" PRIu64 " is over the limit of %" PRIu64,
+                     len, max);
     if (len > s->size - s->pos)
-        return truncated(s, err,
-                         "a string of %" PRIu64 " bytes runs past the end (%" PRIu64 " bytes)", len,
-                         s->size);
+        return fault(s, err, TRUNCATED,
+                     "a string of %" PRIu64 " bytes from offset %" PRIu64
+                     " runs past the end (the file has %" PRIu64 " bytes)",
+                     len, s->pos, s->size);
+    set_field(s, at, "%s", label);
     out->s = lleval_xmalloc((size_t)len + 1);
     rc = src_read(s, out->s, len, err);
     if (rc) {
@@ -146,53 +173,11 @@ static void kv_release(struct lleval_gguf_kv *kv)
     memset(kv, 0, sizeof(*kv));
 }
 
-/* Decodes one fixed-size scalar of type t from b into the kv's value. */
-void lleval_gguf_set_scalar(struct lleval_gguf_kv *kv, enum lleval_gguf_vtype t,
-                            const unsigned char *b)
-{
-    uint64_t raw = le(b, (int)lleval_gguf_vtype_size(t));
-    switch (t) {
-    case LLEVAL_GGUF_U8:
-    case LLEVAL_GGUF_U16:
-    case LLEVAL_GGUF_U32:
-    case LLEVAL_GGUF_U64:
-        kv->v.u = raw;
-        break;
-    case LLEVAL_GGUF_I8:
-        kv->v.i = (int8_t)raw;
-        break;
-    case LLEVAL_GGUF_I16:
-        kv->v.i = (int16_t)raw;
-        break;
-    case LLEVAL_GGUF_I32:
-        kv->v.i = (int32_t)(uint32_t)raw;
-        break;
-    case LLEVAL_GGUF_I64:
-        kv->v.i = (int64_t)raw;
-        break;
-    case LLEVAL_GGUF_F32: {
-        uint32_t u = (uint32_t)raw;
-        float f;
-        memcpy(&f, &u, 4);
-        kv->v.f = f;
-        break;
-    }
-    case LLEVAL_GGUF_F64:
-        memcpy(&kv->v.f, &raw, 8);
-        break;
-    case LLEVAL_GGUF_BOOL:
-        kv->v.b = raw != 0;
-        break;
-    default:
-        break;
-    }
-}
-
 /* Stores element i of a fixed-size array from its little-endian bytes in host order. */
 static void set_elem(void *arr, enum lleval_gguf_vtype t, uint64_t i, const unsigned char *b)
 {
     size_t n = lleval_gguf_vtype_size(t);
-    uint64_t raw = le(b, (int)n);
+    uint64_t raw = lleval_gguf_le(b, (int)n);
     unsigned char *dst = (unsigned char *)arr + i * n;
     switch (n) {
     case 1: {
@@ -220,33 +205,42 @@ static int read_array(struct src *s, struct lleval_gguf_kv *kv, struct lleval_er
 {
     uint32_t t;
     uint64_t n;
-    int rc = rd_u32(s, &t, err);
-    if (!rc)
-        rc = rd_u64(s, &n, err);
+    int rc;
+
+    set_field(s, s->pos, "array element type");
+    rc = rd_u32(s, &t, err);
     if (rc)
         return rc;
     if (t == LLEVAL_GGUF_ARRAY)
-        return corrupt(s, err, "arrays of arrays are not supported");
+        return fault(s, err, CORRUPT, "arrays of arrays are not supported");
     if (t >= LLEVAL_GGUF_VTYPE_COUNT)
-        return corrupt(s, err, "array element type %" PRIu32 " is not a GGUF value type", t);
+        return fault(s, err, CORRUPT, "array element type %" PRIu32 " is not a GGUF value type", t);
+    set_field(s, s->pos, "array length");
+    rc = rd_u64(s, &n, err);
+    if (rc)
+        return rc;
     if (n > LLEVAL_GGUF_MAX_ARRAY_N)
-        return corrupt(s, err, "array length %" PRIu64 " is over the limit of %llu", n,
-                       (unsigned long long)LLEVAL_GGUF_MAX_ARRAY_N);
+        return fault(s, err, CORRUPT, "array length %" PRIu64 " is over the limit of %llu", n,
+                     (unsigned long long)LLEVAL_GGUF_MAX_ARRAY_N);
     /* Each element takes at least its size (8 bytes for a string's length):
      * refuse counts the rest of the file cannot hold before allocating. */
     {
         uint64_t min = t == LLEVAL_GGUF_STRING ? 8 : lleval_gguf_vtype_size(t);
         if (n > (s->size - s->pos) / min)
-            return truncated(
-                s, err, "%" PRIu64 " elements of type %s cannot fit in the %" PRIu64 " bytes left",
-                n, lleval_gguf_vtype_name((enum lleval_gguf_vtype)t), s->size - s->pos);
+            return fault(s, err, TRUNCATED,
+                         "%" PRIu64 " elements of type %s cannot fit in the %" PRIu64
+                         " bytes left after offset %" PRIu64,
+                         n, lleval_gguf_vtype_name((enum lleval_gguf_vtype)t), s->size - s->pos,
+                         s->pos);
     }
     kv->arr_type = (enum lleval_gguf_vtype)t;
     if (t == LLEVAL_GGUF_STRING) {
         struct lleval_gguf_str *a = lleval_xcalloc(n ? (size_t)n : 1, sizeof(*a));
         kv->arr = a;
         for (uint64_t i = 0; i < n; i++) {
-            rc = rd_str(s, &a[i], LLEVAL_GGUF_MAX_STRING_LEN, err);
+            char label[32];
+            snprintf(label, sizeof(label), "element %" PRIu64, i);
+            rc = rd_str(s, &a[i], LLEVAL_GGUF_MAX_STRING_LEN, label, err);
             if (rc)
                 return rc;
             kv->arr_n = i + 1;
@@ -263,6 +257,7 @@ static int read_array(struct src *s, struct lleval_gguf_kv *kv, struct lleval_er
             uint64_t k = n - done;
             if (k > sizeof(chunk) / es)
                 k = sizeof(chunk) / es;
+            set_field(s, s->pos, "element %" PRIu64, done);
             rc = src_read(s, chunk, k * es, err);
             if (rc)
                 return rc;
@@ -274,32 +269,44 @@ static int read_array(struct src *s, struct lleval_gguf_kv *kv, struct lleval_er
     return 0;
 }
 
-static int read_kv(struct src *s, struct lleval_gguf_kv *kv, uint64_t index, struct lleval_err *err)
+/* Reads metadata key index into kvs[index]; its key must differ from the earlier ones.
+ * Sets *type_at to where its value type starts. */
+static int read_kv(struct src *s, struct lleval_gguf_kv *kvs, uint64_t index, uint64_t *type_at,
+                   struct lleval_err *err)
 {
+    struct lleval_gguf_kv *kv = &kvs[index];
+    const struct lleval_gguf_kv *dup;
     struct lleval_gguf_str key = {NULL, 0};
     uint32_t t;
     int rc;
 
-    snprintf(s->what, sizeof(s->what), "metadata key %" PRIu64, index);
-    rc = rd_str(s, &key, LLEVAL_GGUF_MAX_KEY_LEN, err);
+    set_item(s, "metadata key %" PRIu64, index);
+    rc = rd_str(s, &key, LLEVAL_GGUF_MAX_KEY_LEN, "key", err);
     if (rc)
         return rc;
     kv->key = key.s;
     if (!key.len || strlen(key.s) != key.len)
-        return corrupt(s, err, "the key is empty or holds a NUL byte");
-    snprintf(s->what, sizeof(s->what), "metadata key %" PRIu64 " ('%.100s')", index, key.s);
+        return fault(s, err, CORRUPT, "the key is empty or holds a NUL byte");
+    dup = lleval_gguf_find_kv(kvs, (size_t)index, key.s);
+    if (dup)
+        return fault(s, err, CORRUPT, "duplicate key '%.100s' (also metadata key %zu)", key.s,
+                     (size_t)(dup - kvs));
+    set_item(s, "metadata key %" PRIu64 " ('%.100s')", index, key.s);
+    *type_at = s->pos;
+    set_field(s, s->pos, "value type");
     rc = rd_u32(s, &t, err);
     if (rc)
         return rc;
     if (t >= LLEVAL_GGUF_VTYPE_COUNT)
-        return corrupt(s, err, "value type %" PRIu32 " is not a GGUF value type", t);
+        return fault(s, err, CORRUPT, "value type %" PRIu32 " is not a GGUF value type", t);
     kv->type = (enum lleval_gguf_vtype)t;
     if (t == LLEVAL_GGUF_STRING)
-        return rd_str(s, &kv->v.str, LLEVAL_GGUF_MAX_STRING_LEN, err);
+        return rd_str(s, &kv->v.str, LLEVAL_GGUF_MAX_STRING_LEN, "value", err);
     if (t == LLEVAL_GGUF_ARRAY)
         return read_array(s, kv, err);
     {
         unsigned char b[8];
+        set_field(s, s->pos, "value");
         rc = src_read(s, b, lleval_gguf_vtype_size(kv->type), err);
         if (!rc)
             lleval_gguf_set_scalar(kv, kv->type, b);
@@ -331,22 +338,14 @@ static void part_release(struct part *p)
     memset(p, 0, sizeof(*p));
 }
 
-const struct lleval_gguf_kv *lleval_gguf_find_kv(const struct lleval_gguf_kv *kv, size_t n,
-                                                 const char *key)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(kv[i].key, key))
-            return &kv[i];
-    return NULL;
-}
-
 static int read_header(struct src *s, struct part *p, uint64_t *n_tensors, uint64_t *n_kv,
                        struct lleval_err *err)
 {
     unsigned char magic[4];
     int rc;
 
-    snprintf(s->what, sizeof(s->what), "the header (magic)");
+    set_item(s, "header");
+    set_field(s, 0, "magic");
     rc = src_read(s, magic, 4, err);
     if (rc)
         return rc;
@@ -356,174 +355,224 @@ static int read_header(struct src *s, struct part *p, uint64_t *n_tensors, uint6
             shown[i] = isprint(magic[i]) ? (char)magic[i] : '?';
         shown[4] = '\0';
         return lleval_err_set(err, LLEVAL_EINVAL,
-                              "'%s': not a GGUF file (magic '%s', expected 'GGUF'); give a .gguf "
-                              "model file",
+                              "'%s': not a GGUF file at offset 0 in header: magic: '%s', expected "
+                              "'GGUF'; give a .gguf model file",
                               s->name, shown);
     }
-    snprintf(s->what, sizeof(s->what), "the header (version)");
+    set_field(s, 4, "version");
     rc = rd_u32(s, &p->version, err);
     if (rc)
         return rc;
     if (p->version == 1)
-        return lleval_err_set(
-            err, LLEVAL_EINVAL,
-            "'%s': GGUF version 1 is no longer supported; convert the model again "
-            "with a current llama.cpp",
-            s->name);
+        return fault(s, err, UNSUPPORTED,
+                     "GGUF version 1 is no longer supported; convert the model again with a "
+                     "current llama.cpp");
     if (p->version != 2 && p->version != 3) {
         if ((p->version & 0xFFFF) == 0 && p->version != 0)
-            return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "'%s': GGUF version %" PRIu32 " looks byte-swapped: big-endian "
-                                  "GGUF files are not supported",
-                                  s->name, p->version);
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "'%s': GGUF version %" PRIu32 " is not supported (only 2 and 3)",
-                              s->name, p->version);
+            return fault(s, err, UNSUPPORTED,
+                         "GGUF version %" PRIu32 " looks byte-swapped: big-endian GGUF files "
+                         "are not supported",
+                         p->version);
+        return fault(s, err, UNSUPPORTED,
+                     "GGUF version %" PRIu32 " is not supported (only 2 and 3)", p->version);
     }
-    snprintf(s->what, sizeof(s->what), "the header (tensor count)");
+    set_field(s, 8, "tensor_count");
     rc = rd_u64(s, n_tensors, err);
     if (rc)
         return rc;
-    snprintf(s->what, sizeof(s->what), "the header (metadata count)");
+    if (*n_tensors > LLEVAL_GGUF_MAX_TENSORS)
+        return fault(s, err, CORRUPT, "tensor count %" PRIu64 " is over the limit of %llu",
+                     *n_tensors, (unsigned long long)LLEVAL_GGUF_MAX_TENSORS);
+    set_field(s, 16, "metadata_kv_count");
     rc = rd_u64(s, n_kv, err);
     if (rc)
         return rc;
-    if (*n_tensors > LLEVAL_GGUF_MAX_TENSORS)
-        return corrupt(s, err, "tensor count %" PRIu64 " is over the limit of %llu", *n_tensors,
-                       (unsigned long long)LLEVAL_GGUF_MAX_TENSORS);
     if (*n_kv > LLEVAL_GGUF_MAX_KV)
-        return corrupt(s, err, "metadata count %" PRIu64 " is over the limit of %llu", *n_kv,
-                       (unsigned long long)LLEVAL_GGUF_MAX_KV);
-    snprintf(s->what, sizeof(s->what), "the header");
+        return fault(s, err, CORRUPT, "metadata count %" PRIu64 " is over the limit of %llu", *n_kv,
+                     (unsigned long long)LLEVAL_GGUF_MAX_KV);
     /* A key/value takes at least 12 bytes and a tensor info at least 24. */
-    if (*n_kv > (s->size - s->pos) / 12 || *n_tensors > (s->size - s->pos) / 24)
-        return truncated(s, err,
-                         "%" PRIu64 " metadata keys and %" PRIu64
-                         " tensors cannot fit in the %" PRIu64 " bytes left",
-                         *n_kv, *n_tensors, s->size - s->pos);
+    if (*n_kv > (s->size - s->pos) / 12)
+        return fault(s, err, TRUNCATED,
+                     "%" PRIu64 " metadata keys cannot fit in the %" PRIu64 " bytes left", *n_kv,
+                     s->size - s->pos);
+    if (*n_tensors > (s->size - s->pos) / 24) {
+        set_field(s, 8, "tensor_count");
+        return fault(s, err, TRUNCATED,
+                     "%" PRIu64 " tensor infos cannot fit in the %" PRIu64 " bytes left",
+                     *n_tensors, s->size - s->pos);
+    }
     return 0;
 }
 
-static int read_tensor_info(struct src *s, struct lleval_gguf_tensor *t, uint64_t index,
+/* Reads tensor info index into p->tensors[index]; its name must differ from the
+ * earlier ones and its data offset be aligned. Sets *offset_at to where that
+ * data offset starts. */
+static int read_tensor_info(struct src *s, struct part *p, uint64_t index, uint64_t *offset_at,
                             struct lleval_err *err)
 {
+    struct lleval_gguf_tensor *t = &p->tensors[index];
     struct lleval_gguf_str name = {NULL, 0};
     const struct lleval_ggml_type_info *ti;
     int rc;
 
-    snprintf(s->what, sizeof(s->what), "tensor info %" PRIu64 " (name)", index);
-    rc = rd_str(s, &name, LLEVAL_GGUF_MAX_NAME_LEN, err);
+    set_item(s, "tensor info %" PRIu64, index);
+    rc = rd_str(s, &name, LLEVAL_GGUF_MAX_NAME_LEN, "name", err);
     if (rc)
         return rc;
     t->name = name.s;
     if (!name.len || strlen(name.s) != name.len)
-        return corrupt(s, err, "the tensor name is empty or holds a NUL byte");
-    snprintf(s->what, sizeof(s->what), "tensor info %" PRIu64 " ('%.100s')", index, name.s);
+        return fault(s, err, CORRUPT, "the tensor name is empty or holds a NUL byte");
+    for (uint64_t j = 0; j < index; j++)
+        if (!strcmp(p->tensors[j].name, name.s))
+            return fault(s, err, CORRUPT,
+                         "duplicate tensor name '%.100s' (also tensor info %" PRIu64 ")", name.s,
+                         j);
+    set_item(s, "tensor info %" PRIu64 " ('%.100s')", index, name.s);
+    set_field(s, s->pos, "n_dims");
     rc = rd_u32(s, &t->n_dims, err);
     if (rc)
         return rc;
     if (t->n_dims > LLEVAL_GGUF_MAX_DIMS)
-        return corrupt(s, err, "%" PRIu32 " dimensions (at most %d)", t->n_dims,
-                       LLEVAL_GGUF_MAX_DIMS);
+        return fault(s, err, CORRUPT, "%" PRIu32 " dimensions (at most %d)", t->n_dims,
+                     LLEVAL_GGUF_MAX_DIMS);
     t->n_elements = 1;
     for (uint32_t d = 0; d < LLEVAL_GGUF_MAX_DIMS; d++) {
         uint64_t v = 1;
         if (d < t->n_dims) {
+            set_field(s, s->pos, "dimension %" PRIu32, d);
             rc = rd_u64(s, &v, err);
             if (rc)
                 return rc;
+            if (v > (uint64_t)INT64_MAX)
+                return fault(s, err, CORRUPT, "%" PRIu64 " elements is negative as an int64", v);
+            if (v && t->n_elements > (uint64_t)INT64_MAX / v)
+                return fault(s, err, CORRUPT,
+                             "%" PRIu64 " elements makes the element count overflow", v);
         }
-        if (v > (uint64_t)INT64_MAX)
-            return corrupt(s, err, "dimension %" PRIu32 " is negative", d);
         t->ne[d] = (int64_t)v;
-        if (v && t->n_elements > (uint64_t)INT64_MAX / v)
-            return corrupt(s, err, "the element count overflows");
         t->n_elements *= v;
     }
+    set_field(s, s->pos, "type");
     rc = rd_u32(s, &t->type, err);
     if (rc)
         return rc;
     ti = lleval_ggml_type_info(t->type);
     if (!ti)
-        return corrupt(s, err, "ggml type %" PRIu32 " is unknown (this lleval knows ids below %d)",
-                       t->type, LLEVAL_GGML_TYPE_COUNT);
+        return fault(s, err, CORRUPT,
+                     "ggml type %" PRIu32 " is unknown (this lleval knows ids below %d)", t->type,
+                     LLEVAL_GGML_TYPE_COUNT);
     if ((uint64_t)t->ne[0] % ti->block_size)
-        return corrupt(
-            s, err, "%" PRId64 " elements per row is not a multiple of the %s block size %" PRIu32,
-            t->ne[0], ti->name, ti->block_size);
+        return fault(s, err, CORRUPT,
+                     "%" PRId64 " elements per row (dimension 0) is not a multiple of the %s "
+                     "block size %" PRIu32,
+                     t->ne[0], ti->name, ti->block_size);
     if (!lleval_ggml_nbytes(t->type, t->n_elements, &t->n_bytes))
-        return corrupt(s, err, "the byte size overflows");
-    return rd_u64(s, &t->offset, err);
+        return fault(s, err, CORRUPT, "the byte size of %" PRIu64 " %s elements overflows",
+                     t->n_elements, ti->name);
+    *offset_at = s->pos;
+    set_field(s, s->pos, "data offset");
+    rc = rd_u64(s, &t->offset, err);
+    if (rc)
+        return rc;
+    if (t->offset % p->alignment)
+        return fault(s, err, CORRUPT,
+                     "data offset %" PRIu64 " is not a multiple of the alignment %" PRIu32,
+                     t->offset, p->alignment);
+    return 0;
+}
+
+/* Checks general.alignment (metadata key index, its value type at type_at) and sets it. */
+static int set_alignment(struct src *s, struct part *p, size_t index, uint64_t type_at,
+                         struct lleval_err *err)
+{
+    const struct lleval_gguf_kv *al = &p->kv[index];
+    set_item(s, "metadata key %zu ('general.alignment')", index);
+    set_field(s, type_at, "value type");
+    if (al->type != LLEVAL_GGUF_U32)
+        return fault(s, err, CORRUPT, "general.alignment is a %s, not a u32",
+                     lleval_gguf_vtype_name(al->type));
+    set_field(s, type_at + 4, "value");
+    if (!al->v.u || (al->v.u & (al->v.u - 1)) || al->v.u > (1u << 30))
+        return fault(s, err, CORRUPT,
+                     "general.alignment %" PRIu64 " is not a power of two up to 2^30", al->v.u);
+    p->alignment = (uint32_t)al->v.u;
+    return 0;
+}
+
+/* Every tensor's data must lie inside the source: the data section starts at the
+ * next multiple of the alignment after the tensor infos. offset_at[i] is where
+ * tensor info i's data offset starts. */
+static int check_data(struct src *s, struct part *p, const uint64_t *offset_at,
+                      struct lleval_err *err)
+{
+    uint64_t infos_end = s->pos;
+    bool has_data = false;
+
+    p->data_offset = infos_end + (p->alignment - infos_end % p->alignment) % p->alignment;
+    for (size_t i = 0; i < p->n_tensors; i++)
+        has_data = has_data || p->tensors[i].n_bytes;
+    if (has_data && p->data_offset > s->size)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "'%s': truncated: the data section would start at offset %" PRIu64
+                              " (the tensor infos end at offset %" PRIu64 ", aligned to %" PRIu32
+                              "), past the end of the file (%" PRIu64 " bytes); " ADVICE,
+                              s->name, p->data_offset, infos_end, p->alignment, s->size);
+    for (size_t i = 0; i < p->n_tensors; i++) {
+        const struct lleval_gguf_tensor *t = &p->tensors[i];
+        uint64_t start, end;
+        set_item(s, "tensor info %zu ('%.100s')", i, t->name);
+        set_field(s, offset_at[i], "data offset");
+        if (t->offset > UINT64_MAX - p->data_offset ||
+            t->n_bytes > UINT64_MAX - (p->data_offset + t->offset))
+            return fault(s, err, CORRUPT,
+                         "data offset %" PRIu64 " overflows (data section at offset %" PRIu64
+                         ", %" PRIu64 " bytes)",
+                         t->offset, p->data_offset, t->n_bytes);
+        start = p->data_offset + t->offset;
+        end = start + t->n_bytes;
+        if (end > s->size)
+            return fault(s, err, TRUNCATED,
+                         "the data of tensor %zu ('%.100s', %" PRIu64 " bytes at offset %" PRIu64
+                         " = data section %" PRIu64 " + data offset %" PRIu64
+                         ") ends at offset %" PRIu64 ", past the end of the file (%" PRIu64
+                         " bytes)",
+                         i, t->name, t->n_bytes, start, p->data_offset, t->offset, end, s->size);
+    }
+    return 0;
 }
 
 /* Parses one part: header, metadata, tensor infos; every tensor's data must
  * lie inside the source. */
 static int parse_part(struct src *s, struct part *p, struct lleval_err *err)
 {
-    uint64_t n_tensors = 0, n_kv = 0;
-    const struct lleval_gguf_kv *al;
+    uint64_t n_tensors = 0, n_kv = 0, type_at = 0, *offset_at;
     int rc;
 
     memset(p, 0, sizeof(*p));
     p->size = s->size;
+    p->alignment = 32;
     rc = read_header(s, p, &n_tensors, &n_kv, err);
     if (rc)
         return rc;
     p->kv = lleval_xcalloc(n_kv ? (size_t)n_kv : 1, sizeof(*p->kv));
     for (uint64_t i = 0; i < n_kv; i++) {
         p->n_kv = (size_t)i + 1;
-        rc = read_kv(s, &p->kv[i], i, err);
+        rc = read_kv(s, p->kv, i, &type_at, err);
+        if (!rc && !strcmp(p->kv[i].key, "general.alignment"))
+            rc = set_alignment(s, p, (size_t)i, type_at, err);
         if (rc)
             return rc;
-        if (lleval_gguf_find_kv(p->kv, (size_t)i, p->kv[i].key))
-            return corrupt(s, err, "duplicate key '%.100s'", p->kv[i].key);
-    }
-    p->alignment = 32;
-    snprintf(s->what, sizeof(s->what), "metadata");
-    al = lleval_gguf_find_kv(p->kv, p->n_kv, "general.alignment");
-    if (al) {
-        if (al->type != LLEVAL_GGUF_U32)
-            return corrupt(s, err, "general.alignment is a %s, not a u32",
-                           lleval_gguf_vtype_name(al->type));
-        if (!al->v.u || (al->v.u & (al->v.u - 1)) || al->v.u > (1u << 30))
-            return corrupt(s, err, "general.alignment %" PRIu64 " is not a power of two up to 2^30",
-                           al->v.u);
-        p->alignment = (uint32_t)al->v.u;
     }
     p->tensors = lleval_xcalloc(n_tensors ? (size_t)n_tensors : 1, sizeof(*p->tensors));
-    for (uint64_t i = 0; i < n_tensors; i++) {
+    offset_at = lleval_xcalloc(n_tensors ? (size_t)n_tensors : 1, sizeof(*offset_at));
+    for (uint64_t i = 0; i < n_tensors && !rc; i++) {
         p->n_tensors = (size_t)i + 1;
-        rc = read_tensor_info(s, &p->tensors[i], i, err);
-        if (rc)
-            return rc;
-        for (uint64_t j = 0; j < i; j++)
-            if (!strcmp(p->tensors[j].name, p->tensors[i].name))
-                return corrupt(s, err, "duplicate tensor name '%.100s'", p->tensors[i].name);
+        rc = read_tensor_info(s, p, i, &offset_at[i], err);
     }
-    /* The data section starts at the next multiple of the alignment. */
-    p->data_offset = s->pos + (p->alignment - s->pos % p->alignment) % p->alignment;
-    for (size_t i = 0; i < p->n_tensors; i++) {
-        const struct lleval_gguf_tensor *t = &p->tensors[i];
-        uint64_t start, end;
-        snprintf(s->what, sizeof(s->what), "tensor info %zu ('%.100s')", i, t->name);
-        if (t->offset % p->alignment)
-            return corrupt(s, err,
-                           "data offset %" PRIu64 " is not a multiple of the alignment %" PRIu32,
-                           t->offset, p->alignment);
-        if (t->offset > UINT64_MAX - p->data_offset ||
-            t->n_bytes > UINT64_MAX - (p->data_offset + t->offset))
-            return corrupt(s, err, "data offset %" PRIu64 " overflows", t->offset);
-        start = p->data_offset + t->offset;
-        end = start + t->n_bytes;
-        if (end > s->size)
-            return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "'%s': truncated: the data of tensor %zu ('%.100s', %" PRIu64
-                                  " bytes at offset %" PRIu64 ") ends at offset %" PRIu64
-                                  ", past the end of the file (%" PRIu64 " bytes); the file is "
-                                  "incomplete: download or convert it again",
-                                  s->name, i, t->name, t->n_bytes, start, end, s->size);
-    }
-    return 0;
+    if (!rc)
+        rc = check_data(s, p, offset_at, err);
+    free(offset_at);
+    return rc;
 }
 
 /* ---- open, split files -------------------------------------------------- */

@@ -117,6 +117,15 @@ const char *lleval_gguf_vtype_name(enum lleval_gguf_vtype t)
 
 /* ---- getters -------------------------------------------------------------- */
 
+const struct lleval_gguf_kv *lleval_gguf_find_kv(const struct lleval_gguf_kv *kv, size_t n,
+                                                 const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(kv[i].key, key))
+            return &kv[i];
+    return NULL;
+}
+
 const struct lleval_gguf_kv *lleval_gguf_find(const struct lleval_gguf *g, const char *key)
 {
     return lleval_gguf_find_kv(g->kv, g->n_kv, key);
@@ -194,6 +203,48 @@ const struct lleval_gguf_kv *lleval_gguf_get_arr(const struct lleval_gguf *g, co
     if (n)
         *n = kv->arr_n;
     return kv;
+}
+
+/* Decodes one fixed-size scalar of type t from b into the kv's value. */
+void lleval_gguf_set_scalar(struct lleval_gguf_kv *kv, enum lleval_gguf_vtype t,
+                            const unsigned char *b)
+{
+    uint64_t raw = lleval_gguf_le(b, (int)lleval_gguf_vtype_size(t));
+    switch (t) {
+    case LLEVAL_GGUF_U8:
+    case LLEVAL_GGUF_U16:
+    case LLEVAL_GGUF_U32:
+    case LLEVAL_GGUF_U64:
+        kv->v.u = raw;
+        break;
+    case LLEVAL_GGUF_I8:
+        kv->v.i = (int8_t)raw;
+        break;
+    case LLEVAL_GGUF_I16:
+        kv->v.i = (int16_t)raw;
+        break;
+    case LLEVAL_GGUF_I32:
+        kv->v.i = (int32_t)(uint32_t)raw;
+        break;
+    case LLEVAL_GGUF_I64:
+        kv->v.i = (int64_t)raw;
+        break;
+    case LLEVAL_GGUF_F32: {
+        uint32_t u = (uint32_t)raw;
+        float f;
+        memcpy(&f, &u, 4);
+        kv->v.f = f;
+        break;
+    }
+    case LLEVAL_GGUF_F64:
+        memcpy(&kv->v.f, &raw, 8);
+        break;
+    case LLEVAL_GGUF_BOOL:
+        kv->v.b = raw != 0;
+        break;
+    default:
+        break;
+    }
 }
 
 /* Reads element i of a numeric array as a scalar kv. */

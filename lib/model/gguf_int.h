@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include "lleval/model/gguf.h"
 
+/* The unsigned integer in the n little-endian bytes at b. */
+uint64_t lleval_gguf_le(const unsigned char *b, int n);
+
 /* Bytes of one element of a fixed-size value type; 0 for string and array. */
 size_t lleval_gguf_vtype_size(enum lleval_gguf_vtype t);
 
