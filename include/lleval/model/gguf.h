@@ -7,8 +7,8 @@
  *
  * Every read is checked against the file size: a truncated or corrupt file
  * gives an error like "'m.gguf': truncated at offset 812 while reading tensor
- * info 3 (dimensions)", never a crash. Lengths and counts from the file are
- * capped before anything is allocated.
+ * info 3 ('blk.0.attn_q.weight'): dimension 1: ...", never a crash. Lengths and counts from the
+ * file are capped before anything is allocated.
  *
  * Ownership: struct lleval_gguf owns everything it points to;
  * lleval_gguf_release() frees it. Getters return borrowed pointers that live
