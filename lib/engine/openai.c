@@ -236,7 +236,7 @@ static void openai_check_models(const struct lleval_engine *e, const json_t *roo
     const char *want = e->cfg ? e->cfg->model_id : NULL;
     const json_t *data = json_object_get(root, "data");
     struct lleval_sb names = LLEVAL_SB_INIT;
-    size_t i, n = json_array_size(data);
+    size_t i, n = 0; /* the entries with an id: the others are no model */
     json_t *m;
     json_array_foreach(data, i, m)
     {
@@ -249,7 +249,7 @@ static void openai_check_models(const struct lleval_engine *e, const json_t *roo
             lleval_sb_release(&names);
             return;
         }
-        if (i < 5)
+        if (n++ < 5)
             lleval_sb_addf(&names, "%s'%s'", names.len ? ", " : "", id);
     }
     if (n > 5)
