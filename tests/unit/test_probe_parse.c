@@ -15,6 +15,7 @@
 #include "lleval/engine/engine.h"
 #include "lleval/engine/http.h"
 #include "lleval/engine/probe.h"
+#include "lleval/util/json.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
 
@@ -604,6 +605,35 @@ static void test_openai_models_hostile(void **state)
     env_close(&p);
 }
 
+/* ---- fuzz findings ------------------------------------------------------------------------------
+ */
+
+/* probe_llamacpp: {"default_generation_settings":{"n_ctx":-1e300}} made
+ * lleval_json_int convert a real beyond long long (undefined behaviour; x86
+ * gives LLONG_MIN). Such a real is the default now, in every reader. */
+static void test_finding_huge_real(void **state)
+{
+    static const struct {
+        const char *json;
+        long long want;
+    } cases[] = {
+        {"{\"n\":1e300}", -7},
+        {"{\"n\":-1e300}", -7},
+        {"{\"n\":9.3e18}", -7},
+        {"{\"n\":-9.3e18}", -7},
+        {"{\"n\":9.2e18}", 9200000000000000000LL},
+        {"{\"n\":-2.9}", -2},
+        {"{\"n\":12}", 12},
+    };
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        json_t *j = lleval_http_json_decode(cases[i].json, strlen(cases[i].json), NULL, 0);
+        assert_non_null(j);
+        assert_int_equal(lleval_json_int(j, "n", -7), cases[i].want);
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,7 +642,7 @@ int main(void)
         cmocka_unit_test(test_ollama_tags_good),      cmocka_unit_test(test_ollama_tags_errors),
         cmocka_unit_test(test_ollama_tags_hostile),   cmocka_unit_test(test_ollama_version),
         cmocka_unit_test(test_openai_models_good),    cmocka_unit_test(test_openai_models_errors),
-        cmocka_unit_test(test_openai_models_hostile),
+        cmocka_unit_test(test_openai_models_hostile), cmocka_unit_test(test_finding_huge_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
