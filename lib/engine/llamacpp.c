@@ -14,12 +14,15 @@
  * base_url is the server root ("http://127.0.0.1:8080"); a trailing "/v1"
  * is tolerated and ignored.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/engine.h"
 #include "lleval/platform/fs.h"
 #include "lleval/engine/http.h"
+#include "lleval/engine/probe.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/json.h"
 #include "engine_int.h"
 
@@ -72,6 +75,29 @@ static enum lleval_reply llamacpp_parse_reply(struct lleval_engine *e, long http
     return lleval_openai_parse_chat(e, LLAMACPP_LABEL, http_status, body, len, out, err);
 }
 
+enum lleval_health lleval_llamacpp_health_reply(const struct lleval_engine *e, const char *where,
+                                                long status, const char *body, size_t len,
+                                                struct lleval_err *err)
+{
+    char *text;
+    if (status == 200)
+        return LLEVAL_HEALTH_READY;
+    if (status == 503)
+        return LLEVAL_HEALTH_LOADING;
+    if (status == 404) {
+        lleval_err_set(err, LLEVAL_EENGINE,
+                       "%s answered HTTP 404 to GET /health: is it llama-server? (for "
+                       "Ollama use engine ollama, for other servers engine openai)",
+                       where);
+        return LLEVAL_HEALTH_FAILED;
+    }
+    text = lleval_http_error_text(body, len, e->api_key);
+    lleval_err_set(err, LLEVAL_EENGINE, "llama-server at %s answered HTTP %ld to GET /health%s%s",
+                   where, status, *text ? ": " : "", text);
+    free(text);
+    return LLEVAL_HEALTH_FAILED;
+}
+
 /* Waits for GET /health to answer 200. */
 static int wait_healthy(struct lleval_engine *view, const char *where, struct lleval_err *err)
 {
@@ -85,6 +111,7 @@ static int wait_healthy(struct lleval_engine *view, const char *where, struct ll
         long status = 0;
         double left = deadline - lleval_monotonic();
         long call_s = left > 10 ? 10 : left < 1 ? 1 : (long)left + 1;
+        enum lleval_health health;
         lleval_sb_reset(&body);
         rc = lleval_http_get(view, "/health", call_s, &status, &body, err);
         if (rc) {
@@ -95,41 +122,29 @@ static int wait_healthy(struct lleval_engine *view, const char *where, struct ll
                                 where, reason);
             break;
         }
-        if (status == 200)
+        health = lleval_llamacpp_health_reply(view, where, status, body.buf, body.len, err);
+        if (health == LLEVAL_HEALTH_READY)
             break;
-        if (status == 503) {
-            if (lleval_monotonic() + LLAMACPP_POLL_MS / 1000.0 >= deadline) {
-                rc = lleval_err_set(err, LLEVAL_EENGINE,
-                                    "llama-server at %s is still loading its model after %ld s: "
-                                    "wait for it, or give the probe longer",
-                                    where, bound);
-                break;
-            }
-            lleval_sleep_ms(LLAMACPP_POLL_MS);
-            continue;
-        }
-        if (status == 404) {
-            rc = lleval_err_set(err, LLEVAL_EENGINE,
-                                "%s answered HTTP 404 to GET /health: is it llama-server? (for "
-                                "Ollama use engine ollama, for other servers engine openai)",
-                                where);
+        if (health == LLEVAL_HEALTH_FAILED) {
+            rc = LLEVAL_EENGINE;
             break;
         }
-        {
-            char *text = lleval_http_error_text(body.buf, body.len, view->api_key);
+        if (lleval_monotonic() + LLAMACPP_POLL_MS / 1000.0 >= deadline) {
             rc = lleval_err_set(err, LLEVAL_EENGINE,
-                                "llama-server at %s answered HTTP %ld to GET /health%s%s", where,
-                                status, *text ? ": " : "", text);
-            free(text);
+                                "llama-server at %s is still loading its model after %ld s: "
+                                "wait for it, or give the probe longer",
+                                where, bound);
+            break;
         }
-        break;
+        lleval_sleep_ms(LLAMACPP_POLL_MS);
     }
     lleval_sb_release(&body);
     return rc;
 }
 
-static void props_detail(const struct lleval_engine *e, const json_t *props, const char *where,
-                         struct lleval_probe_info *info)
+/* The detail line for a usable /props object; owned, redacted. */
+static char *props_detail(const struct lleval_engine *e, const json_t *props, const char *where,
+                          const struct lleval_probe_info *info)
 {
     const char *build = lleval_json_str(props, "build_info");
     struct lleval_sb sb = LLEVAL_SB_INIT;
@@ -148,7 +163,58 @@ static void props_detail(const struct lleval_engine *e, const json_t *props, con
                        "llama-server slot (raise its -c; -np N splits -c into N slots unless the "
                        "KV cache is unified): longer requests will be refused",
                        e->cfg->context_length, info->slot_ctx);
-    info->detail = lleval_sb_detach(&sb, NULL);
+    lleval_redact_sb(&sb); /* a server may echo the key in build_info or the alias */
+    return lleval_sb_detach(&sb, NULL);
+}
+
+/* A count from /props: positive and within a long, else 0 (unknown). */
+static long props_count(long long v)
+{
+    return v > 0 && v <= LONG_MAX ? (long)v : 0;
+}
+
+int lleval_llamacpp_props_reply(const struct lleval_engine *e, const char *where, long status,
+                                const char *body, size_t len, struct lleval_probe_info *info,
+                                struct lleval_err *err)
+{
+    json_t *props = NULL;
+
+    memset(info, 0, sizeof(*info));
+    if (status == 401 || status == 403) {
+        const char *var = e->cfg && e->cfg->api_key_env ? e->cfg->api_key_env : NULL;
+        if (var && *var && (!e->api_key || !*e->api_key))
+            return lleval_err_set(err, LLEVAL_EENGINE,
+                                  "llama-server at %s wants an API key (it runs with --api-key): "
+                                  "the environment variable %s (api_key_env) is not set",
+                                  where, var);
+        if (var && *var)
+            return lleval_err_set(err, LLEVAL_EENGINE,
+                                  "llama-server at %s refused the API key in the environment "
+                                  "variable %s (api_key_env): check its value",
+                                  where, var);
+        return lleval_err_set(err, LLEVAL_EENGINE,
+                              "llama-server at %s wants an API key (it runs with --api-key): "
+                              "set api_key_env in the config to the name of an environment "
+                              "variable that holds it",
+                              where);
+    }
+    if (status == 200)
+        props = lleval_http_json_decode(body, len, NULL, 0);
+    if (json_is_object(props)) {
+        const json_t *dgs = json_object_get(props, "default_generation_settings");
+        const char *alias = lleval_json_str(props, "model_alias");
+        const char *path = lleval_json_str(props, "model_path");
+        info->slots = props_count(lleval_json_int(props, "total_slots", 0));
+        info->slot_ctx = props_count(lleval_json_int(dgs, "n_ctx", 0));
+        info->model = lleval_xstrdup(alias && *alias ? alias : path && *path ? path : NULL);
+        info->detail = props_detail(e, props, where, info);
+    } else {
+        info->detail = lleval_xasprintf("llama-server at %s: warning: no usable GET /props "
+                                        "(HTTP %ld); slots and context unknown",
+                                        where, status);
+    }
+    json_decref(props);
+    return 0;
 }
 
 static int llamacpp_probe(struct lleval_engine *e, struct lleval_probe_info *info,
@@ -157,7 +223,6 @@ static int llamacpp_probe(struct lleval_engine *e, struct lleval_probe_info *inf
     struct lleval_engine view;
     struct lleval_sb body = LLEVAL_SB_INIT;
     char *where;
-    json_t *props = NULL;
     long status = 0;
     long call_s = e->probe_timeout_s > 0 && e->probe_timeout_s < 10 ? e->probe_timeout_s : 10;
     int rc;
@@ -166,52 +231,10 @@ static int llamacpp_probe(struct lleval_engine *e, struct lleval_probe_info *inf
     root_engine(e, &view);
     where = lleval_http_url_redact(view.base_url);
     rc = wait_healthy(&view, where, err);
-    if (rc)
-        goto out;
-
-    rc = lleval_http_get(&view, "/props", call_s, &status, &body, err);
-    if (rc)
-        goto out;
-    if (status == 401 || status == 403) {
-        const char *var = e->cfg && e->cfg->api_key_env ? e->cfg->api_key_env : NULL;
-        if (var && *var && (!e->api_key || !*e->api_key))
-            rc = lleval_err_set(err, LLEVAL_EENGINE,
-                                "llama-server at %s wants an API key (it runs with --api-key): "
-                                "the environment variable %s (api_key_env) is not set",
-                                where, var);
-        else if (var && *var)
-            rc = lleval_err_set(err, LLEVAL_EENGINE,
-                                "llama-server at %s refused the API key in the environment "
-                                "variable %s (api_key_env): check its value",
-                                where, var);
-        else
-            rc = lleval_err_set(err, LLEVAL_EENGINE,
-                                "llama-server at %s wants an API key (it runs with --api-key): "
-                                "set api_key_env in the config to the name of an environment "
-                                "variable that holds it",
-                                where);
-        goto out;
-    }
-    if (status == 200)
-        props = lleval_http_json_decode(body.buf, body.len, NULL, 0);
-    if (json_is_object(props)) {
-        const json_t *dgs = json_object_get(props, "default_generation_settings");
-        const char *alias = lleval_json_str(props, "model_alias");
-        const char *path = lleval_json_str(props, "model_path");
-        long long slots = lleval_json_int(props, "total_slots", 0);
-        long long n_ctx = lleval_json_int(dgs, "n_ctx", 0);
-        info->slots = slots > 0 ? (long)slots : 0;
-        info->slot_ctx = n_ctx > 0 ? (long)n_ctx : 0;
-        info->model = lleval_xstrdup(alias && *alias ? alias : path && *path ? path : NULL);
-        props_detail(e, props, where, info);
-    } else {
-        info->detail = lleval_xasprintf("llama-server at %s: warning: no usable GET /props "
-                                        "(HTTP %ld); slots and context unknown",
-                                        where, status);
-    }
-
-out:
-    json_decref(props);
+    if (!rc)
+        rc = lleval_http_get(&view, "/props", call_s, &status, &body, err);
+    if (!rc)
+        rc = lleval_llamacpp_props_reply(e, where, status, body.buf, body.len, info, err);
     lleval_sb_release(&body);
     free(view.base_url);
     free(where);

@@ -20,6 +20,8 @@
 #include "lleval/engine/engine.h"
 #include "lleval/engine/http.h"
 #include "lleval/engine/ollama.h"
+#include "lleval/engine/probe.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/json.h"
 #include "engine_int.h"
 
@@ -328,32 +330,16 @@ static const json_t *find_model(const json_t *models, const char *want)
     return NULL;
 }
 
-static char *ollama_version(struct lleval_engine *e)
-{
-    struct lleval_sb body = LLEVAL_SB_INIT;
-    long status = 0;
-    char *version = NULL;
-    if (!lleval_http_get(e, "/api/version", e->probe_timeout_s, &status, &body, NULL) &&
-        status == 200) {
-        json_t *root = lleval_http_json_decode(body.buf, body.len, NULL, 0);
-        version = lleval_http_json_text(json_object_get(root, "version"));
-        json_decref(root);
-    }
-    lleval_sb_release(&body);
-    return version;
-}
-
-static void model_detail(struct lleval_engine *e, const json_t *m, const char *where,
-                         struct lleval_probe_info *info)
+/* The detail line for the model entry m of /api/tags; owned, redacted. */
+static char *model_detail(const struct lleval_engine *e, const json_t *m, const char *where,
+                          const struct lleval_probe_info *info)
 {
     const json_t *details = json_object_get(m, "details");
     const char *params = lleval_json_str(details, "parameter_size");
     const char *quant = lleval_json_str(details, "quantization_level");
     double size = lleval_json_num(m, "size", 0);
-    char *version = ollama_version(e);
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    lleval_sb_addf(&sb, "Ollama%s%s at %s: model '%s'", version ? " " : "", version ? version : "",
-                   where, info->model);
+    lleval_sb_addf(&sb, "Ollama at %s: model '%s'", where, info->model);
     if (params || quant || size > 0) {
         lleval_sb_adds(&sb, " (");
         if (params)
@@ -366,48 +352,36 @@ static void model_detail(struct lleval_engine *e, const json_t *m, const char *w
     }
     if (e->cfg && e->cfg->context_length > 0)
         lleval_sb_addf(&sb, ", num_ctx %ld", e->cfg->context_length);
-    info->detail = lleval_sb_detach(&sb, NULL);
-    free(version);
+    lleval_redact_sb(&sb); /* a server may echo the key in a name or a detail */
+    return lleval_sb_detach(&sb, NULL);
 }
 
-static int ollama_probe(struct lleval_engine *e, struct lleval_probe_info *info,
-                        struct lleval_err *err)
+int lleval_ollama_tags_reply(const struct lleval_engine *e, const char *where, long status,
+                             const char *body, size_t len, struct lleval_probe_info *info,
+                             struct lleval_err *err)
 {
-    struct lleval_sb body = LLEVAL_SB_INIT;
-    char *where = lleval_http_url_redact(e->base_url ? e->base_url : "");
     const char *want = e->cfg ? e->cfg->model_id : NULL;
-    char reason[LLEVAL_ERR_MAX];
     json_t *root = NULL;
     const json_t *models, *found;
-    long status = 0;
-    int rc;
+    const char *name;
+    int rc = 0;
 
     memset(info, 0, sizeof(*info));
-    rc = lleval_http_get(e, "/api/tags", e->probe_timeout_s, &status, &body, err);
-    if (rc) {
-        snprintf(reason, sizeof(reason), "%s", err ? lleval_http_reason(err->msg) : "no reply");
-        rc = lleval_err_set(err, LLEVAL_EENGINE,
-                            "cannot reach Ollama at %s: is `ollama serve` running? (%s)", where,
-                            reason);
-        goto out;
-    }
-    if (status == 404) {
-        rc = lleval_err_set(err, LLEVAL_EENGINE,
-                            "%s answered HTTP 404 to GET /api/tags: it is not Ollama's native "
-                            "API (base_url is like http://127.0.0.1:11434, without /v1; for "
-                            "llama-server use engine llamacpp, for other servers engine openai)",
-                            where);
-        goto out;
-    }
+    if (status == 404)
+        return lleval_err_set(err, LLEVAL_EENGINE,
+                              "%s answered HTTP 404 to GET /api/tags: it is not Ollama's native "
+                              "API (base_url is like http://127.0.0.1:11434, without /v1; for "
+                              "llama-server use engine llamacpp, for other servers engine openai)",
+                              where);
     if (status != 200) {
-        char *text = lleval_http_error_text(body.buf, body.len, e->api_key);
+        char *text = lleval_http_error_text(body, len, e->api_key);
         rc = lleval_err_set(err, LLEVAL_EENGINE,
                             "Ollama at %s answered HTTP %ld to GET /api/tags%s%s", where, status,
                             *text ? ": " : "", text);
         free(text);
-        goto out;
+        return rc;
     }
-    root = lleval_http_json_decode(body.buf, body.len, reason, sizeof(reason));
+    root = lleval_http_json_decode(body, len, NULL, 0);
     models = json_object_get(root, "models");
     if (!json_is_array(models)) {
         rc = lleval_err_set(err, LLEVAL_EENGINE,
@@ -425,13 +399,64 @@ static int ollama_probe(struct lleval_engine *e, struct lleval_probe_info *info,
                             want, want);
         goto out;
     }
-    info->model = lleval_xstrdup(lleval_json_str(found, "name") ? lleval_json_str(found, "name")
-                                                                : lleval_json_str(found, "model"));
+    name = lleval_json_str(found, "name");
+    info->model = lleval_xstrdup(name ? name : lleval_json_str(found, "model"));
     info->slot_ctx = e->cfg && e->cfg->context_length > 0 ? e->cfg->context_length : 0;
-    model_detail(e, found, where, info);
+    info->detail = model_detail(e, found, where, info);
 
 out:
     json_decref(root);
+    return rc;
+}
+
+void lleval_ollama_version_reply(long status, const char *body, size_t len,
+                                 struct lleval_probe_info *info)
+{
+    static const char prefix[] = "Ollama";
+    json_t *root;
+    char *version;
+    if (status != 200 || !info->detail || strncmp(info->detail, prefix, strlen(prefix)))
+        return;
+    root = lleval_http_json_decode(body, len, NULL, 0);
+    version = lleval_http_json_text(json_object_get(root, "version"));
+    if (version) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_sb_addf(&sb, "%s %s%s", prefix, version, info->detail + strlen(prefix));
+        lleval_redact_sb(&sb);
+        free(info->detail);
+        info->detail = lleval_sb_detach(&sb, NULL);
+    }
+    free(version);
+    json_decref(root);
+}
+
+static int ollama_probe(struct lleval_engine *e, struct lleval_probe_info *info,
+                        struct lleval_err *err)
+{
+    struct lleval_sb body = LLEVAL_SB_INIT;
+    char *where = lleval_http_url_redact(e->base_url ? e->base_url : "");
+    char reason[LLEVAL_ERR_MAX];
+    long status = 0;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    rc = lleval_http_get(e, "/api/tags", e->probe_timeout_s, &status, &body, err);
+    if (rc) {
+        snprintf(reason, sizeof(reason), "%s", err ? lleval_http_reason(err->msg) : "no reply");
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "cannot reach Ollama at %s: is `ollama serve` running? (%s)", where,
+                            reason);
+        goto out;
+    }
+    rc = lleval_ollama_tags_reply(e, where, status, body.buf, body.len, info, err);
+    if (rc)
+        goto out;
+    /* the version, for the log only: no reply is no version */
+    lleval_sb_reset(&body);
+    if (!lleval_http_get(e, "/api/version", e->probe_timeout_s, &status, &body, NULL))
+        lleval_ollama_version_reply(status, body.buf, body.len, info);
+
+out:
     lleval_sb_release(&body);
     free(where);
     return rc;

@@ -13,6 +13,8 @@
 #include <string.h>
 #include "lleval/engine/engine.h"
 #include "lleval/engine/http.h"
+#include "lleval/engine/probe.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/json.h"
 #include "engine_int.h"
 
@@ -234,7 +236,7 @@ static void openai_check_models(const struct lleval_engine *e, const json_t *roo
     const char *want = e->cfg ? e->cfg->model_id : NULL;
     const json_t *data = json_object_get(root, "data");
     struct lleval_sb names = LLEVAL_SB_INIT;
-    size_t i, n = json_array_size(data);
+    size_t i, n = 0; /* the entries with an id: the others are no model */
     json_t *m;
     json_array_foreach(data, i, m)
     {
@@ -247,7 +249,7 @@ static void openai_check_models(const struct lleval_engine *e, const json_t *roo
             lleval_sb_release(&names);
             return;
         }
-        if (i < 5)
+        if (n++ < 5)
             lleval_sb_addf(&names, "%s'%s'", names.len ? ", " : "", id);
     }
     if (n > 5)
@@ -262,14 +264,64 @@ static void openai_check_models(const struct lleval_engine *e, const json_t *roo
     lleval_sb_release(&names);
 }
 
+int lleval_openai_models_reply(const struct lleval_engine *e, const char *where, long status,
+                               const char *body, size_t len, long v1_status,
+                               struct lleval_probe_info *info, struct lleval_err *err)
+{
+    json_t *root;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    if (status == 401 || status == 403) {
+        char buf[256];
+        return lleval_err_set(err, LLEVAL_EENGINE, "%s at %s refused the API key (HTTP %ld): %s",
+                              OPENAI_LABEL, where, status, key_hint(e, buf, sizeof(buf)));
+    }
+    if (status == 404) {
+        /* a base_url without /v1 is the usual mistake: say so when {base}/v1 answers */
+        if (v1_status >= 200 && v1_status < 300)
+            return lleval_err_set(err, LLEVAL_EENGINE,
+                                  "%s has no /models but %s/v1/models answers: set base_url to "
+                                  "%s/v1",
+                                  where, where, where);
+        info->detail = lleval_xasprintf("warning: %s at %s has no model list (HTTP 404 for GET "
+                                        "/models); requests go to %s/chat/completions",
+                                        OPENAI_LABEL, where, where);
+        return 0;
+    }
+    if (status < 200 || status >= 300) {
+        char *text = lleval_http_error_text(body, len, e->api_key);
+        rc = lleval_err_set(err, LLEVAL_EENGINE, "%s at %s answered HTTP %ld to GET /models%s%s",
+                            OPENAI_LABEL, where, status, *text ? ": " : "", text);
+        free(text);
+        return rc;
+    }
+    root = lleval_http_json_decode(body, len, NULL, 0);
+    if (!json_is_object(root))
+        info->detail = lleval_xasprintf("warning: the model list from %s is not a JSON object; "
+                                        "the model name is not checked",
+                                        where);
+    else
+        openai_check_models(e, root, where, info);
+    json_decref(root);
+    if (info->detail) {
+        /* a server may echo the key as a model id */
+        char *redacted = lleval_redact_dup(info->detail);
+        if (redacted) {
+            free(info->detail);
+            info->detail = redacted;
+        }
+    }
+    return 0;
+}
+
 static int openai_probe(struct lleval_engine *e, struct lleval_probe_info *info,
                         struct lleval_err *err)
 {
     struct lleval_sb body = LLEVAL_SB_INIT;
     char *where = lleval_http_url_redact(e->base_url ? e->base_url : "");
     char reason[LLEVAL_ERR_MAX];
-    json_t *root = NULL;
-    long status = 0;
+    long status = 0, status_v1 = 0;
     int rc;
 
     memset(info, 0, sizeof(*info));
@@ -282,49 +334,15 @@ static int openai_probe(struct lleval_engine *e, struct lleval_probe_info *info,
                             OPENAI_LABEL, where, reason);
         goto out;
     }
-    if (status == 401 || status == 403) {
-        char buf[256];
-        rc = lleval_err_set(err, LLEVAL_EENGINE, "%s at %s refused the API key (HTTP %ld): %s",
-                            OPENAI_LABEL, where, status, key_hint(e, buf, sizeof(buf)));
-        goto out;
-    }
     if (status == 404) {
-        /* a base_url without /v1 is the usual mistake: say so when {base}/v1 answers */
-        long status_v1 = 0;
         struct lleval_sb ignored = LLEVAL_SB_INIT;
-        if (!lleval_http_get(e, "/v1/models", e->probe_timeout_s, &status_v1, &ignored, NULL) &&
-            status_v1 >= 200 && status_v1 < 300) {
-            lleval_sb_release(&ignored);
-            rc = lleval_err_set(err, LLEVAL_EENGINE,
-                                "%s has no /models but %s/v1/models answers: set base_url to "
-                                "%s/v1",
-                                where, where, where);
-            goto out;
-        }
+        if (lleval_http_get(e, "/v1/models", e->probe_timeout_s, &status_v1, &ignored, NULL))
+            status_v1 = 0;
         lleval_sb_release(&ignored);
-        info->detail = lleval_xasprintf("warning: %s at %s has no model list (HTTP 404 for GET "
-                                        "/models); requests go to %s/chat/completions",
-                                        OPENAI_LABEL, where, where);
-        goto out;
     }
-    if (status < 200 || status >= 300) {
-        char *text = lleval_http_error_text(body.buf, body.len, e->api_key);
-        rc = lleval_err_set(err, LLEVAL_EENGINE, "%s at %s answered HTTP %ld to GET /models%s%s",
-                            OPENAI_LABEL, where, status, *text ? ": " : "", text);
-        free(text);
-        goto out;
-    }
-    root = lleval_http_json_decode(body.buf, body.len, reason, sizeof(reason));
-    if (!json_is_object(root)) {
-        info->detail = lleval_xasprintf("warning: the model list from %s is not a JSON object; "
-                                        "the model name is not checked",
-                                        where);
-        goto out;
-    }
-    openai_check_models(e, root, where, info);
+    rc = lleval_openai_models_reply(e, where, status, body.buf, body.len, status_v1, info, err);
 
 out:
-    json_decref(root);
     lleval_sb_release(&body);
     free(where);
     return rc;

@@ -22,7 +22,9 @@ long long lleval_json_int(const json_t *obj, const char *key, long long dflt)
     json_t *v = json_object_get(obj, key);
     if (json_is_integer(v))
         return json_integer_value(v);
-    if (json_is_real(v))
+    /* a real outside long long's range (1e300) is dflt: converting it is undefined */
+    if (json_is_real(v) && json_real_value(v) >= -9223372036854775808.0 &&
+        json_real_value(v) < 9223372036854775808.0)
         return (long long)json_real_value(v);
     return dflt;
 }
