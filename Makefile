@@ -5,13 +5,15 @@
 #   make check-sanitize   the whole suite again under AddressSanitizer + UBSan
 #   make bench        the benchmarks in bench/ (prints tables; not part of check)
 #   make format       formats every C file with the pinned clang-format (CI fails on a difference)
+#   make windows      cross-builds lleval.exe for 64-bit Windows: dist/lleval-<version>-win64.zip
+#                     (mingw-w64; the libraries are built once into ~/.cache/lleval; docs/windows.md)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps engine build quickstart check check-sanitize bench format clean
+.PHONY: all deps engine build quickstart check check-sanitize bench format windows clean
 
 all: build
 
@@ -42,5 +44,8 @@ bench: build engine
 format:
 	@bash scripts/check-format.sh --fix
 
+windows:
+	@LLEVAL_JOBS=$(JOBS) bash scripts/build-windows.sh
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-win dist
