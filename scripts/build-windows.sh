@@ -58,8 +58,9 @@ if [ -f "$mingw_copyright" ]; then
 fi
 {
 	echo "lleval $version for 64-bit Windows, cross-built on Debian with mingw-w64 $($triple-gcc-win32 -dumpfullversion)."
-	echo "Statically linked libraries (Debian source package versions):"
-	sed 's/^/  /' "$deps/VERSIONS"
+	echo "Libraries linked statically into lleval.exe (Debian source package versions):"
+	grep -v -e '^cmocka=' -e '^check:' "$deps/VERSIONS" | sed 's/^/  /'
+	echo "(cmocka, whose license is here too, is linked only into lleval's test programs.)"
 } | sed 's/\r*$/\r/' >"$out/licenses/VERSIONS.txt"
 
 (cd "$dist" && python3 -m zipfile -c "$name.zip" "$name/")
