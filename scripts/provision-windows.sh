@@ -204,7 +204,7 @@ sed -e "s|@prefix@|$prefix|; s|@exec_prefix@|\${prefix}|" \
 # the name -lcmocka finds.
 # CMake package files and curl-config name the work directory; lleval uses pkg-config.
 rm -f "$prefix"/lib/*.dll.a "$prefix"/lib/*.la
-rm -rf "$prefix/bin" "$prefix/cmake" "$prefix/lib/cmake" "$prefix/share/doc" "$prefix/share/man"
+rm -rf "${prefix:?}/bin" "$prefix/cmake" "$prefix/lib/cmake" "$prefix/share/doc" "$prefix/share/man"
 # cmocka.h checks print_error()'s format as msvcrt's printf (no %zu); cmocka
 # was built with mingw's C99 printf, so the check is gnu_printf's.
 sed -i 's/__format__ (__printf__, a, b)/__format__ (gnu_printf, a, b)/' "$prefix/include/cmocka.h"
@@ -306,10 +306,10 @@ cat >"$work/check.c" <<-'C'
 	    return 0;
 	}
 C
-pkgs="libcurl jansson yaml-0.1 libutf8proc"
+pkgs=(libcurl jansson yaml-0.1 libutf8proc)
 # shellcheck disable=SC2046 # pkg-config output is a list of words
 run $triple-gcc-win32 -std=c11 -Wall -Werror -static -o "$work/check.exe" "$work/check.c" \
-	$(PKG_CONFIG_LIBDIR="$pcdir" pkg-config --cflags --libs $pkgs)
+	$(PKG_CONFIG_LIBDIR="$pcdir" pkg-config --cflags --libs "${pkgs[@]}")
 export WINEPREFIX="${WINEPREFIX:-$cache/wine-prefix}" WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml=" # no Mono/Gecko installer dialogs
 out=$(wine "$work/check.exe" 2>"$work/wine.err") || {
