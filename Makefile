@@ -6,6 +6,8 @@
 #   make bench        the benchmarks in bench/ (prints tables; not part of check)
 #   make fuzz         every fuzz target for FUZZ_SECONDS (600) each; check runs them briefly
 #   make format       formats every C file with the pinned clang-format (CI fails on a difference)
+#   make windows      cross-builds lleval.exe for 64-bit Windows: dist/lleval-<version>-win64.zip
+#                     (mingw-w64; the libraries are built once into ~/.cache/lleval; docs/windows.md)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -14,7 +16,7 @@ CMAKE_TYPE ?= RelWithDebInfo
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
 
-.PHONY: all deps engine build quickstart check check-sanitize bench fuzz format clean
+.PHONY: all deps engine build quickstart check check-sanitize bench fuzz format windows clean
 
 all: build
 
@@ -48,5 +50,8 @@ fuzz: deps
 format:
 	@bash scripts/check-format.sh --fix
 
+windows:
+	@LLEVAL_JOBS=$(JOBS) bash scripts/build-windows.sh
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-win dist
