@@ -349,7 +349,9 @@ void lleval_term_sanitize(struct lleval_sb *sb, const char *s, bool keep_newline
 
 void lleval_csv_quote(struct lleval_sb *sb, const char *s)
 {
-    if (!strpbrk(s, ",\"\r\n")) {
+    /* a leading byte order mark is quoted too: readers (lleval's among them)
+     * drop one at the start of a file, which would eat it from a first field */
+    if (!strpbrk(s, ",\"\r\n") && strncmp(s, "\xEF\xBB\xBF", 3)) {
         lleval_sb_adds(sb, s);
         return;
     }

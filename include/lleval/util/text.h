@@ -124,7 +124,8 @@ void lleval_term_sanitize_n(struct lleval_sb *sb, const char *s, size_t len, boo
 
 /*
  * Appends s (borrowed) as one RFC 4180 CSV field: as it is, or in double
- * quotes with each quote doubled when it holds a comma, quote, CR or LF.
+ * quotes with each quote doubled when it holds a comma, quote, CR or LF or
+ * starts with a UTF-8 byte order mark (readers drop one at a file's start).
  * The bytes are not checked or changed otherwise. The one CSV quoting rule
  * of the tree: csv.h's lleval_csv_add_field() writes its fields with it.
  */
