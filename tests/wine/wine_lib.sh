@@ -1,6 +1,7 @@
 # Helpers for the Wine end-to-end tests (sourced): runs lleval.exe
 # ($LLEVAL_WINE_EXE) under Wine through lleval-wine.sh and reuses
-# tests/cli/lib.sh (fresh temp dir, ok/not_ok, expect_exit, finish).
+# tests/cli/lib.sh (fresh temp dir, ok/not_ok, expect_exit, finish), or with
+# WINE_WITH_LLAMA=1 tests/cli/llama_lib.sh (a real Linux llama-server).
 # The Wine prefix is $WINEPREFIX, else the one scripts/provision-windows.sh
 # made ($LLEVAL_CACHE/wine-prefix); a test without Wine or the exe is skipped (77).
 set -euo pipefail
@@ -15,8 +16,12 @@ export WINEPREFIX="${WINEPREFIX:-${LLEVAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}
 export WINEDEBUG=-all
 export LLEVAL="$LLEVAL_SOURCE_DIR/tests/wine/lleval-wine.sh"
 wineserver -p 60 2>/dev/null || true # keep one wineserver up between the test's commands
-# shellcheck source=../cli/lib.sh
-. "$LLEVAL_SOURCE_DIR/tests/cli/lib.sh"
+# tests/cli/lib.sh, or tests/cli/llama_lib.sh (which sources it) when WINE_WITH_LLAMA=1
+if [ "${WINE_WITH_LLAMA:-0}" = 1 ]; then
+	. "$LLEVAL_SOURCE_DIR/tests/cli/llama_lib.sh"
+else
+	. "$LLEVAL_SOURCE_DIR/tests/cli/lib.sh"
+fi
 
 # same_scores RUN_A RUN_B: their results/scores.json agree but for timings and
 # the paths that name the run (latency and tokens/s differ run to run)
