@@ -4,4 +4,7 @@
 # LLEVAL to this script and reuse tests/cli/lib.sh.
 set -euo pipefail
 : "${LLEVAL_WINE_EXE:?set LLEVAL_WINE_EXE to lleval.exe}"
-exec wine "$LLEVAL_WINE_EXE" "$@"
+# Wine maps Windows file names to Unix ones in the Unix locale's charset: under
+# LC_ALL=C (as ctest sets) a non-ASCII name ("Zoë") cannot be created or found.
+# UTF-8, as on any current Linux desktop; Windows itself stores UTF-16 names.
+LC_ALL=C.UTF-8 exec wine "$LLEVAL_WINE_EXE" "$@"
