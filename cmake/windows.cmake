@@ -18,6 +18,7 @@ endif()
 add_compile_definitions(_WIN32_WINNT=0x0A00 WINVER=0x0A00 UNICODE _UNICODE
                         __USE_MINGW_ANSI_STDIO=1)
 add_link_options(-static -static-libgcc)
+enable_language(RC) # windres, for packaging/windows/lleval.rc
 
 # Windows system libraries the platform layer (lib/platform/win32*.c) needs;
 # libcurl's .pc brings its own (ws2_32, crypt32, bcrypt, advapi32...).
@@ -31,6 +32,13 @@ option(LLEVAL_WIN32_WMAIN "lleval's entry point is wmain (link lleval.exe with -
 function(_lleval_windows_targets)
   if(TARGET lleval_core AND LLEVAL_WIN32_SYSTEM_LIBS)
     target_link_libraries(lleval_core PUBLIC ${LLEVAL_WIN32_SYSTEM_LIBS})
+  endif()
+  # the application manifest: UTF-8 as the ANSI code page (narrow C runtime
+  # calls and argv in UTF-8), see packaging/windows/lleval.manifest
+  if(TARGET lleval)
+    target_sources(lleval PRIVATE ${CMAKE_SOURCE_DIR}/packaging/windows/lleval.rc)
+    set_property(SOURCE ${CMAKE_SOURCE_DIR}/packaging/windows/lleval.rc APPEND PROPERTY
+                 OBJECT_DEPENDS ${CMAKE_SOURCE_DIR}/packaging/windows/lleval.manifest)
   endif()
   if(TARGET lleval AND LLEVAL_WIN32_WMAIN)
     target_link_options(lleval PRIVATE -municode)

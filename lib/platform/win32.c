@@ -663,9 +663,29 @@ int lleval_free_loopback_port(const char *purpose, struct lleval_err *err)
 
 /* ---- dynamic libraries (NVML) ----------------------------------------------------- */
 
-void *lleval_dl_open(const char *name, char *why, size_t why_size)
+/* name with its %VARIABLE%s expanded (owned): "%ProgramFiles%\\..." */
+static wchar_t *expand_env(const char *name)
 {
     wchar_t *w = lleval_w32_wide(name);
+    DWORD n;
+    wchar_t *x;
+    if (!strchr(name, '%'))
+        return w;
+    n = ExpandEnvironmentStringsW(w, NULL, 0);
+    if (!n)
+        return w;
+    x = lleval_xcalloc(n, sizeof(*x));
+    if (ExpandEnvironmentStringsW(w, x, n) != n) {
+        free(x);
+        return w;
+    }
+    free(w);
+    return x;
+}
+
+void *lleval_dl_open(const char *name, char *why, size_t why_size)
+{
+    wchar_t *w = expand_env(name);
     /* a bare name ("nvml.dll") is searched in the application's folder and
      * System32 only, never in the current folder or PATH; a path as given */
     DWORD flags = strpbrk(name, "/\\")

@@ -2,12 +2,14 @@
  * Checks every artifact of a finished run against the others (lleval smoke):
  * the saved config, a done manifest with job counts, each part's state and
  * journal (one result per request), the combined results, predictions.csv
- * (one record per request), a readable scores.json and a released lock.
+ * (one record per request), a readable scores.json and a released lock (not
+ * held by anyone).
  */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/run/batch.h"
 #include "lleval/run/rundir.h"
 #include "lleval/run/verify.h"
@@ -64,11 +66,13 @@ static long count_records(const char *path)
     return more < 0 ? -1 : n;
 }
 
-/* path relative to the run directory, for the table */
+/* path relative to the run directory, for the table: what follows run_dir's
+ * separator ('/', or '\\' on Windows, where the run directory is joined with a
+ * backslash), written with the '/' of the run's own relative names */
 static const char *rel_to(const char *run_dir, const char *path)
 {
     size_t n = strlen(run_dir);
-    return !strncmp(path, run_dir, n) && path[n] == '/' ? path + n + 1 : path;
+    return !strncmp(path, run_dir, n) && (path[n] == '/' || path[n] == '\\') ? path + n + 1 : path;
 }
 
 static void check_json(struct checks *c, const char *dir, enum lleval_run_file f)
@@ -151,8 +155,16 @@ static void check_artifacts(struct checks *c, const char *run_dir, long expected
     }
     free(p);
     check_json(c, run_dir, LLEVAL_RUN_FILE_SCORES);
+    /* released, not gone: POSIX removes the lock file, Windows empties it
+     * (an open file cannot be removed there; see lleval_lock_release) */
     p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_LOCK);
-    check(c, !lleval_path_exists(p), "lock released", "%s", lleval_path_exists(p) ? p : "no lock");
+    {
+        bool held = lleval_lock_is_held(p);
+        check(c, !held, "lock released", "%s",
+              held                    ? p
+              : lleval_path_exists(p) ? "not held"
+                                      : "no lock");
+    }
     free(p);
     free(batches);
 }

@@ -57,10 +57,12 @@ struct lleval_nvml {
 };
 
 #ifdef _WIN32
-/* nvml.dll sits in System32 with current drivers, in NVSMI with old ones */
+/* nvml.dll sits in System32 with current drivers (a bare name: lleval_dl_open
+ * searches the exe's folder and System32 only), in NVSMI under %ProgramFiles%
+ * (expanded by lleval_dl_open, wherever Windows is installed) with old ones */
 static const char *const nvml_names[] = {
     "nvml.dll",
-    "C:\\Program Files\\NVIDIA Corporation\\NVSMI\\nvml.dll",
+    "%ProgramFiles%\\NVIDIA Corporation\\NVSMI\\nvml.dll",
 };
 #else
 static const char *const nvml_names[] = {"libnvidia-ml.so.1", "libnvidia-ml.so"};

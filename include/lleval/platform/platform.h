@@ -262,7 +262,8 @@ const char *lleval_fmt_utc(char *buf, size_t size, double t);
 /* ---- dynamic libraries (dlopen; LoadLibrary on Windows), for NVML ---------------- */
 
 typedef void (*lleval_dl_fn)(void);
-/* Loads a shared library by file name or path. Returns an opaque handle, or
+/* Loads a shared library by file name or path (Windows: %VARIABLE%s in it are
+ * expanded, for "%ProgramFiles%\\..."). Returns an opaque handle, or
  * NULL with the loader's reason written into why (when not NULL). */
 void *lleval_dl_open(const char *name, char *why, size_t why_size);
 /* The function called name in lib, or NULL; cast it to the function's type. */
