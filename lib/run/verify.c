@@ -113,8 +113,12 @@ static void check_part(struct checks *c, const char *run_dir, const struct lleva
     check(c, read && st.status == LLEVAL_RUN_DONE, rel_to(run_dir, state), "status %s",
           read && st.status != LLEVAL_RUN_UNKNOWN ? lleval_run_status_name(st.status)
                                                   : "(missing)");
-    check(c, n == pi->requests, rel_to(run_dir, journal), "%ld results for %ld requests", n,
-          pi->requests);
+    if (n < 0)
+        check(c, false, rel_to(run_dir, journal), "missing or unreadable (%ld requests)",
+              pi->requests);
+    else
+        check(c, n == pi->requests, rel_to(run_dir, journal), "%ld results for %ld requests", n,
+              pi->requests);
     lleval_part_state_release(&st);
     free(state);
     free(journal);
@@ -145,13 +149,19 @@ static void check_artifacts(struct checks *c, const char *run_dir, long expected
     p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_COMBINED);
     {
         long n = count_lines(p);
-        check(c, n == total, "results_combined.jsonl", "%ld lines", n);
+        if (n < 0) /* a count never shows as -1 */
+            check(c, false, "results_combined.jsonl", "missing or unreadable");
+        else
+            check(c, n == total, "results_combined.jsonl", "%ld lines", n);
     }
     free(p);
     p = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_PREDICTIONS);
     {
         long n = count_records(p);
-        check(c, n == total + 1, "predictions.csv", "%ld rows + header", n - 1);
+        if (n < 1)
+            check(c, false, "predictions.csv", n < 0 ? "missing or unreadable" : "empty");
+        else
+            check(c, n == total + 1, "predictions.csv", "%ld rows + header", n - 1);
     }
     free(p);
     check_json(c, run_dir, LLEVAL_RUN_FILE_SCORES);

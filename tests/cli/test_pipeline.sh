@@ -115,6 +115,18 @@ before=$(ls -a runs | grep -c '^\.smoke-' || true)
 expect_exit 0 "smoke without --keep" -- "$LLEVAL" smoke --n 2
 after=$(ls -a runs | grep -c '^\.smoke-' || true)
 [ "$before" = "$after" ] && ok "smoke without --keep deleted its run" || not_ok "smoke left $after dirs (was $before)"
+# a smoke run whose pipeline fails: the missing artifacts say so, never a count of -1
+cat >smoke-missing.yaml <<'YAML'
+engine: dry
+model_id: dry-model
+temps: [0.0]
+datasets:
+  - {name: gone, format: nq_open, path: no/such/file.jsonl}
+YAML
+expect_exit 4 "smoke on a dataset that is not there fails (the pipeline's I/O error)" -- \
+	"$LLEVAL" smoke --n 2 --config smoke-missing.yaml
+expect_grep "results_combined.jsonl  *missing or unreadable" out.txt "smoke: a missing combined file is named missing"
+if grep -qE -- ' -[0-9]+ (lines|rows)' out.txt; then not_ok "smoke printed a negative count"; else ok "smoke prints no negative count"; fi
 rm -rf config
 
 # every command has --help
