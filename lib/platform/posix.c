@@ -23,33 +23,10 @@
 #include <dlfcn.h>
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
+#include "portable_int.h"
 #include "posix_int.h"
 
 /* ---- files and directories ------------------------------------------------------ */
-
-int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err)
-{
-    FILE *f;
-    char chunk[65536];
-    size_t n, total = 0;
-    int rc = lleval_fopen_read(path, &f, err);
-
-    if (rc)
-        return rc;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        total += n;
-        if (max && total > max) {
-            rc = lleval_err_set(err, LLEVAL_EINVAL, "'%s' is larger than %zu bytes", path, max);
-            goto out;
-        }
-        lleval_sb_add(out, chunk, n);
-    }
-    if (ferror(f))
-        rc = lleval_err_errno(err, "cannot read", path);
-out:
-    fclose(f);
-    return rc;
-}
 
 int lleval_fsync_file(FILE *f, const char *path, struct lleval_err *err)
 {
@@ -205,11 +182,6 @@ int64_t lleval_file_size(const char *path)
     return stat(path, &st) ? -1 : (int64_t)st.st_size;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_err *err)
 {
     DIR *d = opendir(dir);
@@ -226,17 +198,8 @@ int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_
         out->names[out->n++] = lleval_xstrdup(de->d_name);
     }
     closedir(d);
-    if (out->n)
-        qsort(out->names, out->n, sizeof(*out->names), cmp_names);
+    lleval_plat_sort_names(out);
     return 0;
-}
-
-void lleval_dir_list_release(struct lleval_dir_list *list)
-{
-    for (size_t i = 0; i < list->n; i++)
-        free(list->names[i]);
-    free(list->names);
-    memset(list, 0, sizeof(*list));
 }
 
 /* ---- append-only files ---------------------------------------------------------- */
@@ -329,13 +292,6 @@ int lleval_afile_close(struct lleval_afile *f, struct lleval_err *err)
 
 /* ---- line reader ---------------------------------------------------------------- */
 
-int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_err *err)
-{
-    memset(lr, 0, sizeof(*lr));
-    lr->path = path;
-    return lleval_fopen_read(path, &lr->f, err);
-}
-
 int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
 {
     ssize_t n = getline(&lr->line, &lr->cap, lr->f);
@@ -355,14 +311,6 @@ int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
         lr->line[--n] = '\0';
     lr->len = (size_t)n;
     return 1;
-}
-
-void lleval_lines_close(struct lleval_lines *lr)
-{
-    if (lr->f)
-        fclose(lr->f);
-    free(lr->line);
-    memset(lr, 0, sizeof(*lr));
 }
 
 /* ---- clocks --------------------------------------------------------------------- */

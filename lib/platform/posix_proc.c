@@ -23,6 +23,7 @@
 #endif
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
+#include "portable_int.h"
 #include "posix_int.h"
 
 extern char **environ;
@@ -394,37 +395,12 @@ struct lleval_lock {
     char *path;
 };
 
-/* Parses "<pid>[ <start id>]" (then optional white space); start 0 = not given. */
-static bool parse_identity(const char *text, struct lleval_proc_id *id)
-{
-    char *end;
-    long pid;
-    unsigned long long start = 0;
-    errno = 0;
-    pid = strtol(text, &end, 10);
-    if (end == text || errno || pid <= 0 || pid > (1L << 30))
-        return false;
-    if (*end == ' ') {
-        const char *s = end + 1;
-        errno = 0;
-        start = strtoull(s, &end, 10);
-        if (end == s || errno)
-            return false;
-    }
-    while (*end == '\n' || *end == '\r' || *end == ' ')
-        end++;
-    if (*end)
-        return false;
-    id->pid = pid;
-    id->start = (uint64_t)start;
-    return true;
-}
-
 long lleval_lock_owner(const char *path)
 {
     char buf[128];
     struct lleval_proc_id id;
-    if (lleval_posix_read_small(path, buf, sizeof(buf)) <= 0 || !parse_identity(buf, &id))
+    if (lleval_posix_read_small(path, buf, sizeof(buf)) <= 0 ||
+        !lleval_plat_parse_identity(buf, &id))
         return 0;
     return id.pid;
 }
@@ -441,7 +417,7 @@ static long named_holder(int fd)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
-    if (!parse_identity(buf, &id))
+    if (!lleval_plat_parse_identity(buf, &id))
         return 0;
     if (id.start ? lleval_proc_is_alive(&id) : lleval_pid_alive(id.pid))
         return id.pid;

@@ -30,6 +30,7 @@ typedef int lleval_win32_proc_unused; /* ISO C wants a declaration in every file
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
+#include "portable_int.h"
 #include "lleval/util/winargv.h"
 
 /* ---- processes ------------------------------------------------------------------ */
@@ -462,32 +463,6 @@ struct lleval_lock {
     char *path;
 };
 
-/* Parses "<pid>[ <start id>]" (then optional white space); start 0 = not given. */
-static bool parse_identity(const char *text, struct lleval_proc_id *id)
-{
-    char *end;
-    long pid;
-    unsigned long long start = 0;
-    errno = 0;
-    pid = strtol(text, &end, 10);
-    if (end == text || errno || pid <= 0 || pid > (1L << 30))
-        return false;
-    if (*end == ' ') {
-        const char *s = end + 1;
-        errno = 0;
-        start = strtoull(s, &end, 10);
-        if (end == s || errno)
-            return false;
-    }
-    while (*end == '\n' || *end == '\r' || *end == ' ')
-        end++;
-    if (*end)
-        return false;
-    id->pid = pid;
-    id->start = (uint64_t)start;
-    return true;
-}
-
 /* Reads the text at the start of the open lock file into buf. */
 static bool read_text(HANDLE h, char *buf, size_t size)
 {
@@ -510,7 +485,7 @@ long lleval_lock_owner(const char *path)
     free(w);
     if (h == INVALID_HANDLE_VALUE)
         return 0;
-    ok = read_text(h, buf, sizeof(buf)) && parse_identity(buf, &id);
+    ok = read_text(h, buf, sizeof(buf)) && lleval_plat_parse_identity(buf, &id);
     CloseHandle(h);
     return ok ? id.pid : 0;
 }
@@ -520,7 +495,7 @@ static long named_holder(HANDLE h)
 {
     char buf[128];
     struct lleval_proc_id id;
-    if (!read_text(h, buf, sizeof(buf)) || !parse_identity(buf, &id))
+    if (!read_text(h, buf, sizeof(buf)) || !lleval_plat_parse_identity(buf, &id))
         return 0;
     if (id.start ? lleval_proc_is_alive(&id) : lleval_pid_alive(id.pid))
         return id.pid;

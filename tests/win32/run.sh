@@ -21,7 +21,7 @@ fi
 flags=(-std=c11 -O1 -g -Wall -Wextra -Wpedantic -Werror -Wshadow -Wno-unused-parameter
     -D_WIN32_WINNT=0x0A00 -DUNICODE -D_UNICODE -D__USE_MINGW_ANSI_STDIO=1
     -I"$repo/include" -I"$inc" -include "$repo/include/lleval/util/banned.h")
-srcs=("$here/test_platform_win32.c" "$repo"/lib/platform/win32*.c "$repo/lib/util/util.c"
+srcs=("$here/test_platform_win32.c" "$repo"/lib/platform/win32*.c "$repo/lib/platform/portable.c" "$repo/lib/util/util.c"
     "$repo/lib/util/error.c" "$repo/lib/util/winargv.c")
 
 "$cc" "${flags[@]}" "${srcs[@]}" -o "$out/test_platform_win32.exe" -lws2_32 -lpsapi -lshell32

@@ -1,0 +1,100 @@
+/*
+ * The part of the platform layer that is the same on every platform: it uses
+ * only standard C and the platform's own calls (lleval_fopen_read), so
+ * posix*.c and win32*.c keep only what differs. Built on every platform.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
+#include "portable_int.h"
+
+/* ---- files and directories ------------------------------------------------------ */
+
+int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err)
+{
+    FILE *f;
+    char chunk[65536];
+    size_t n, total = 0;
+    int rc = lleval_fopen_read(path, &f, err);
+
+    if (rc)
+        return rc;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        total += n;
+        if (max && total > max) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL, "'%s' is larger than %zu bytes", path, max);
+            goto out;
+        }
+        lleval_sb_add(out, chunk, n);
+    }
+    if (ferror(f))
+        rc = lleval_err_errno(err, "cannot read", path);
+out:
+    fclose(f);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void lleval_plat_sort_names(struct lleval_dir_list *list)
+{
+    if (list->n)
+        qsort(list->names, list->n, sizeof(*list->names), cmp_names);
+}
+
+void lleval_dir_list_release(struct lleval_dir_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        free(list->names[i]);
+    free(list->names);
+    memset(list, 0, sizeof(*list));
+}
+
+/* ---- line reader (lleval_lines_next() is per platform) --------------------------- */
+
+int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_err *err)
+{
+    memset(lr, 0, sizeof(*lr));
+    lr->path = path;
+    return lleval_fopen_read(path, &lr->f, err);
+}
+
+void lleval_lines_close(struct lleval_lines *lr)
+{
+    if (lr->f)
+        fclose(lr->f);
+    free(lr->line);
+    memset(lr, 0, sizeof(*lr));
+}
+
+/* ---- process identity files ----------------------------------------------------- */
+
+bool lleval_plat_parse_identity(const char *text, struct lleval_proc_id *id)
+{
+    char *end;
+    long pid;
+    unsigned long long start = 0;
+    errno = 0;
+    pid = strtol(text, &end, 10);
+    if (end == text || errno || pid <= 0 || pid > (1L << 30))
+        return false;
+    if (*end == ' ') {
+        const char *s = end + 1;
+        errno = 0;
+        start = strtoull(s, &end, 10);
+        if (end == s || errno)
+            return false;
+    }
+    while (*end == '\n' || *end == '\r' || *end == ' ')
+        end++;
+    if (*end)
+        return false;
+    id->pid = pid;
+    id->start = (uint64_t)start;
+    return true;
+}
