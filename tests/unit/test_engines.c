@@ -759,7 +759,7 @@ static void test_openai_request(void **state)
     json_t *sent;
     (void)state;
 
-    setenv(KEY_ENV, KEY, 1);
+    tu_setenv(KEY_ENV, KEY);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, "https://api.example.com/v1/", KEY_ENV);
     sent = request_json(e, batch_body, &req);
     assert_string_equal(req.url, "https://api.example.com/v1/chat/completions");
@@ -783,7 +783,7 @@ static void test_openai_request(void **state)
     lleval_engine_close(e);
 
     /* no key in the environment: no Authorization header */
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, NULL, KEY_ENV);
     sent = request_json(e, batch_body, &req);
     assert_string_equal(req.url, "http://127.0.0.1:8000/v1/chat/completions");
@@ -847,7 +847,7 @@ static void test_openai_replies(void **state)
     const char *ok = cases[0].body;
     (void)state;
 
-    setenv(KEY_ENV, KEY, 1);
+    tu_setenv(KEY_ENV, KEY);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, NULL, KEY_ENV);
     assert_string_equal(lleval_engine_api_key(e), KEY);
     run_reply_cases(e, cases, LLEVAL_ARRAY_SIZE(cases));
@@ -857,7 +857,7 @@ static void test_openai_replies(void **state)
     assert_true(a.gen_tps == 0 && a.prompt_tps == 0);
     lleval_answer_release(&a);
     lleval_engine_close(e);
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
 
     assert_int_equal(lleval_openai_finish(NULL), LLEVAL_FINISH_STOP);
     assert_int_equal(lleval_openai_finish("eos"), LLEVAL_FINISH_STOP);
@@ -1131,7 +1131,7 @@ static void test_openai_probe(void **state)
     snprintf(url, sizeof(url), "%s/v1", f.url);
 
     /* no key in the environment */
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
     assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, KEY_ENV);
@@ -1140,7 +1140,7 @@ static void test_openai_probe(void **state)
     lleval_engine_close(e);
 
     /* a wrong key: named by its variable, never shown */
-    setenv(KEY_ENV, "sk-wrong-key-42", 1);
+    tu_setenv(KEY_ENV, "sk-wrong-key-42");
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
     assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, KEY_ENV);
@@ -1149,7 +1149,7 @@ static void test_openai_probe(void **state)
     lleval_engine_close(e);
 
     /* the right key */
-    setenv(KEY_ENV, KEY, 1);
+    tu_setenv(KEY_ENV, KEY);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
     assert_int_equal(lleval_engine_probe(e, &info, &err), 0);
     assert_string_equal(info.model, MODEL);
@@ -1176,7 +1176,7 @@ static void test_openai_probe(void **state)
     tu_assert_contains(err.msg, "set base_url to http://127.0.0.1:");
     lleval_probe_info_release(&info);
     lleval_engine_close(e);
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
     fake_stop(&f);
 
     /* rate limiting is transient */
@@ -1238,7 +1238,7 @@ static void test_llamacpp_probe_fake(void **state)
 
     /* --api-key on the server, no key here */
     START_FAKE(&f, "fake_openai.py", "--llamacpp", "--require-key", KEY);
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, f.url, KEY_ENV);
     assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "wants an API key");

@@ -103,8 +103,8 @@ static int setup(void **state)
     }
     free(yaml);
     free(path);
-    setenv("LLEVAL_DRY_LOG", f->dry_log, 1);
-    unsetenv("LLEVAL_DRY_DELAY_MS");
+    tu_setenv("LLEVAL_DRY_LOG", f->dry_log);
+    tu_unsetenv("LLEVAL_DRY_DELAY_MS");
     *state = f;
     return 0;
 }
@@ -112,8 +112,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    unsetenv("LLEVAL_DRY_LOG");
-    unsetenv("LLEVAL_DRY_DELAY_MS");
+    tu_unsetenv("LLEVAL_DRY_LOG");
+    tu_unsetenv("LLEVAL_DRY_DELAY_MS");
     lleval_config_release(&f->cfg);
     tu_rmtree(f->dir);
     free(f->dir);
@@ -407,11 +407,11 @@ static void test_stop_then_resume(void **state)
 
     /* 100 ms per answer, one at a time: the run lasts over a second unless stopped, and the
      * scheduler ticks (on_progress) every 250 ms meanwhile */
-    setenv("LLEVAL_DRY_DELAY_MS", "100", 1);
+    tu_setenv("LLEVAL_DRY_DELAY_MS", "100");
     s1.stop_runs_dir = f->runs_dir;
     s1.stop_id = "stopped";
     rc = run(f, "stopped", LLEVAL_STEP_REPORT, false, &s1, &res, &err);
-    unsetenv("LLEVAL_DRY_DELAY_MS");
+    tu_unsetenv("LLEVAL_DRY_DELAY_MS");
     if (rc != LLEVAL_EINTR) {
         print_error("rc %d (%s), want LLEVAL_EINTR\n", rc, err.msg);
         fail();

@@ -2,20 +2,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/util.h"
 
 char *tu_tmpdir(void)
 {
-    const char *base = getenv("TMPDIR");
-    char *tmpl = lleval_xasprintf("%s/lleval-test-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpl)) {
+    char *prefix = lleval_path_join(tu_tmp_base(), "lleval-test-");
+    char *dir = tu_mkdtemp(prefix);
+    free(prefix);
+    if (!dir) {
         fprintf(stderr, "cannot create a temporary directory\n");
         abort();
     }
-    return tmpl;
+    return dir;
 }
 
 void tu_rmtree(const char *path)
