@@ -54,6 +54,58 @@ bool tu_is_symlink(const char *path);
 #define TU_LINKS_ALWAYS true
 #endif
 
+/* Threads, a mutex and a condition variable (pthreads on POSIX, Win32 threads, SRW locks and
+ * condition variables on Windows). The Windows types are opaque pointer-sized slots. */
+#ifdef _WIN32
+typedef struct {
+    void *slot;
+} tu_mutex;
+typedef struct {
+    void *slot;
+} tu_cond;
+typedef struct {
+    void *handle;
+} tu_thread;
+typedef uintptr_t tu_socket; /* SOCKET */
+#define TU_BAD_SOCKET (~(uintptr_t)0)
+#else
+#include <pthread.h>
+typedef pthread_mutex_t tu_mutex;
+typedef pthread_cond_t tu_cond;
+typedef pthread_t tu_thread;
+typedef int tu_socket;
+#define TU_BAD_SOCKET (-1)
+#endif
+/* Starts fn(arg) in a new thread; 0 on success. The thread's result is ignored. */
+int tu_thread_start(tu_thread *t, void *(*fn)(void *), void *arg);
+/* Waits for the thread to end. */
+void tu_thread_join(tu_thread t);
+void tu_mutex_init(tu_mutex *m);
+void tu_mutex_destroy(tu_mutex *m);
+void tu_mutex_lock(tu_mutex *m);
+void tu_mutex_unlock(tu_mutex *m);
+void tu_cond_init(tu_cond *c);
+void tu_cond_destroy(tu_cond *c);
+void tu_cond_broadcast(tu_cond *c);
+/* Waits on c (m locked) for at most ms milliseconds; false on a timeout. */
+bool tu_cond_wait_ms(tu_cond *c, tu_mutex *m, long ms);
+
+/* Loopback TCP for in-process fake servers (Winsock is started on first use). */
+
+/* A listening socket on 127.0.0.1 with a free port (stored in *port); TU_BAD_SOCKET on failure. */
+tu_socket tu_listen_loopback(int *port, int backlog);
+/* Accepts one connection; TU_BAD_SOCKET on failure (the listening socket closed). */
+tu_socket tu_accept(tu_socket listener);
+/* recv(); with peek, leaves the bytes queued. Returns the count, 0 at the end, -1 on error. */
+long tu_recv(tu_socket s, void *buf, size_t len, bool peek);
+/* send() without SIGPIPE; returns the count or -1. */
+long tu_send(tu_socket s, const void *buf, size_t len);
+/* Waits up to ms for s to be readable: 1 readable (or closed), 0 timeout, -1 error. */
+int tu_poll_readable(tu_socket s, int ms);
+/* Stops both directions (wakes a thread blocked in accept or recv) without closing. */
+void tu_shutdown(tu_socket s);
+void tu_close_socket(tu_socket s);
+
 /* Asserts that haystack contains needle, printing both when it does not. */
 #define tu_assert_contains(haystack, needle)                                                       \
     tu_assert_contains_impl((haystack), (needle), __FILE__, __LINE__)
