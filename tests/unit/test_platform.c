@@ -229,6 +229,68 @@ static void test_wait_signaled(void **state)
 }
 #endif
 
+/* The same process cases with tests/unit/tu_child.c's program, which every platform has (on
+ * Windows the only ones: the /bin programs are skipped there): exit statuses through run, spawn
+ * and poll, the log appended or started over, a sleeping child terminated and reaped. */
+static void test_tu_child(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "child.log");
+    char *exit0[] = {"tu_child", "exit", "0", NULL};
+    char *exit3[] = {"tu_child", "exit", "3", NULL};
+    char *print[] = {"tu_child", "print", "hello", "world", NULL};
+    char *sleep[] = {"tu_child", "sleep", "30000", NULL};
+#ifdef _WIN32
+    const char *nl = "\r\n"; /* the child's stdout is a text-mode file */
+#else
+    const char *nl = "\n";
+#endif
+    struct lleval_proc_exit ex = {true, -1};
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *text, *want;
+    long pid = 0;
+    (void)state;
+
+    assert_int_equal(lleval_proc_run(TU_CHILD, exit0, log, 0, &ex, &err), 0);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 0);
+    assert_true(lleval_path_exists(log)); /* the log is created even when empty */
+    assert_int_equal(lleval_proc_spawn(TU_CHILD, exit3, log, 0, &pid, &err), 0);
+    assert_true(pid > 0);
+    assert_int_equal(poll_until_exit(pid, &ex), 1);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 3);
+    assert_int_equal(lleval_proc_poll(pid, &ex), 2); /* reaped */
+
+    assert_int_equal(lleval_proc_run(TU_CHILD, print, log, LLEVAL_SPAWN_APPEND_LOG, &ex, &err), 0);
+    assert_int_equal(lleval_proc_run(TU_CHILD, print, log, LLEVAL_SPAWN_APPEND_LOG, &ex, &err), 0);
+    text = tu_read(log);
+    want = lleval_xasprintf("hello world%shello world%s", nl, nl);
+    assert_string_equal(text, want);
+    free(want);
+    free(text);
+    assert_int_equal(lleval_proc_run(TU_CHILD, print, log, 0, &ex, &err), 0);
+    text = tu_read(log);
+    want = lleval_xasprintf("hello world%s", nl);
+    assert_string_equal(text, want);
+    free(want);
+    free(text);
+
+    for (int own_group = 0; own_group < 2; own_group++) {
+        assert_int_equal(lleval_proc_spawn(TU_CHILD, sleep, log,
+                                           own_group ? LLEVAL_SPAWN_OWN_GROUP : 0, &pid, &err),
+                         0);
+        assert_true(lleval_pid_alive(pid));
+        assert_int_equal(lleval_proc_poll(pid, &ex), 0); /* still sleeping */
+        lleval_proc_terminate(pid, 30000);
+        assert_false(lleval_pid_alive(pid)); /* gone and reaped */
+        assert_int_equal(lleval_proc_poll(pid, &ex), 2);
+    }
+    tu_rmtree(dir);
+    free(log);
+    free(dir);
+}
+
 static void test_describe(void **state)
 {
     static const struct {
@@ -818,6 +880,7 @@ int main(void)
 #ifndef _WIN32
         cmocka_unit_test(test_wait_signaled),
 #endif
+        cmocka_unit_test(test_tu_child),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_list_dir),
         cmocka_unit_test(test_afile),

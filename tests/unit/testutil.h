@@ -106,6 +106,11 @@ int tu_poll_readable(tu_socket s, int ms);
 void tu_shutdown(tu_socket s);
 void tu_close_socket(tu_socket s);
 
+/* Processes: TU_CHILD is the path of tests/unit/tu_child.c's program (exit N, sleep MS, print). */
+
+/* A pid that surely names no process: tu_child spawned, exited and reaped (asserts it worked). */
+long tu_dead_pid(void);
+
 /* Asserts that haystack contains needle, printing both when it does not. */
 #define tu_assert_contains(haystack, needle)                                                       \
     tu_assert_contains_impl((haystack), (needle), __FILE__, __LINE__)
