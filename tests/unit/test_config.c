@@ -49,12 +49,13 @@ static int load(struct fixture *f, const char *content)
 static void assert_origin(const struct lleval_config *cfg, const char *key, const char *want)
 {
     char *got = lleval_config_origin(cfg, key);
-    if (strcmp(got, want)) {
+    /* free before fail(): mingw's cmocka.h does not mark fail() noreturn (use-after-free). */
+    bool differ = strcmp(got, want) != 0;
+    if (differ)
         print_error("origin of '%s': want \"%s\", got \"%s\"\n", key, want, got);
-        free(got);
-        fail();
-    }
     free(got);
+    if (differ)
+        fail();
 }
 
 /* Asserts the origin is "<fixture path>:line:col". */
@@ -801,7 +802,7 @@ static void test_api_key_never_written(void **state)
     char *yaml, *json_text;
     json_t *j;
 
-    setenv("LLEVAL_TEST_KEY", secret, 1);
+    tu_setenv("LLEVAL_TEST_KEY", secret);
     assert_int_equal(load(f, "engine: openai\napi_key_env: LLEVAL_TEST_KEY\n"), 0);
     yaml = lleval_config_to_yaml(&f->cfg, true);
     tu_assert_contains(yaml, "api_key_env: LLEVAL_TEST_KEY");
@@ -822,7 +823,7 @@ static void test_api_key_never_written(void **state)
     assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
     tu_assert_contains(f->err.msg, "not the key itself");
     assert_null(strstr(f->err.msg, secret));
-    unsetenv("LLEVAL_TEST_KEY");
+    tu_unsetenv("LLEVAL_TEST_KEY");
 }
 
 static void test_json(void **state)

@@ -213,10 +213,11 @@ static void test_text_field_guard(void **state)
     assert_string_equal(lleval_csv_text_value(""), "");
 }
 
-/* Deterministic pseudo-random numbers (the test must be reproducible). */
-static unsigned long rng_next(unsigned long *s)
+/* Deterministic pseudo-random numbers (the test must be reproducible); 64-bit state on every
+ * platform (Windows' unsigned long has 32 bits). */
+static uint64_t rng_next(uint64_t *s)
 {
-    *s = *s * 6364136223846793005UL + 1442695040888963407UL;
+    *s = *s * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
     return *s >> 33;
 }
 
@@ -248,7 +249,7 @@ static void test_round_trip(void **state)
     char **want = lleval_xcalloc(N_RECORDS * MAX_FIELDS, sizeof(char *));
     size_t n_fields[N_RECORDS];
     long lines[N_RECORDS];
-    unsigned long seed = 20240909;
+    uint64_t seed = 20240909;
     struct lleval_csv_reader r;
     struct lleval_err err = LLEVAL_ERR_INIT;
     char *path;

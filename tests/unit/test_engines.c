@@ -7,19 +7,13 @@
  * Over 800 lines: the three adapters are tested side by side against the
  * same servers and shared request/reply tables, which one file keeps together.
  */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "lleval/engine/engine.h"
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/engine/http.h"
 #include "lleval/util/json.h"
 
@@ -759,7 +753,7 @@ static void test_openai_request(void **state)
     json_t *sent;
     (void)state;
 
-    setenv(KEY_ENV, KEY, 1);
+    tu_setenv(KEY_ENV, KEY);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, "https://api.example.com/v1/", KEY_ENV);
     sent = request_json(e, batch_body, &req);
     assert_string_equal(req.url, "https://api.example.com/v1/chat/completions");
@@ -783,7 +777,7 @@ static void test_openai_request(void **state)
     lleval_engine_close(e);
 
     /* no key in the environment: no Authorization header */
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, NULL, KEY_ENV);
     sent = request_json(e, batch_body, &req);
     assert_string_equal(req.url, "http://127.0.0.1:8000/v1/chat/completions");
@@ -847,7 +841,7 @@ static void test_openai_replies(void **state)
     const char *ok = cases[0].body;
     (void)state;
 
-    setenv(KEY_ENV, KEY, 1);
+    tu_setenv(KEY_ENV, KEY);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, NULL, KEY_ENV);
     assert_string_equal(lleval_engine_api_key(e), KEY);
     run_reply_cases(e, cases, LLEVAL_ARRAY_SIZE(cases));
@@ -857,7 +851,7 @@ static void test_openai_replies(void **state)
     assert_true(a.gen_tps == 0 && a.prompt_tps == 0);
     lleval_answer_release(&a);
     lleval_engine_close(e);
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
 
     assert_int_equal(lleval_openai_finish(NULL), LLEVAL_FINISH_STOP);
     assert_int_equal(lleval_openai_finish("eos"), LLEVAL_FINISH_STOP);
@@ -867,36 +861,36 @@ static void test_openai_replies(void **state)
 /* ---- probes against the fakes --------------------------------------------------------------- */
 
 struct fake {
-    pid_t pid;
+    long pid;
     int port;
     char url[64];
+    char *dir; /* holds the fake's output (its first line: PORT <n>) */
 };
+
+/* python3 on PATH (owned), or NULL: the fakes are skipped without it. */
+static char *python_binary(void)
+{
+    return lleval_find_in_path("python3");
+}
 
 static bool have_python(void)
 {
-    const char *p = getenv("PATH");
-    while (p && *p) {
-        size_t n = strcspn(p, ":");
-        char *dir = n ? lleval_xstrndup(p, n) : lleval_xstrdup(".");
-        char *exe = lleval_path_join(dir, "python3");
-        bool found = access(exe, X_OK) == 0;
-        free(exe);
-        free(dir);
-        if (found)
-            return true;
-        p += n + (p[n] == ':');
-    }
-    return false;
+    char *py = python_binary();
+    free(py);
+    return py != NULL;
 }
 
-/* Starts tests/fakes/<script> with args (NULL-terminated) and reads its PORT line. */
+/* Starts tests/fakes/<script> with args (NULL-terminated), its output into a file, and reads
+ * its PORT line from there (waiting up to 60 s for it). */
 static bool fake_start(struct fake *f, const char *script, const char *const *args)
 {
     char *path = lleval_xasprintf("%s/tests/fakes/%s", LLEVAL_SOURCE_DIR, script);
+    char *py = python_binary();
+    char *log;
     const char *argv[32];
-    int fds[2], n = 0;
-    char line[128] = "";
-    FILE *in;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_proc_exit ex;
+    int n = 0;
     long port = 0;
 
     memset(f, 0, sizeof(*f));
@@ -905,36 +899,38 @@ static bool fake_start(struct fake *f, const char *script, const char *const *ar
     for (; args && *args && n < 30; args++)
         argv[n++] = *args;
     argv[n] = NULL;
-    if (pipe(fds)) {
-        free(path);
-        return false;
-    }
-    f->pid = fork();
-    if (f->pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execvp("python3", (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    free(path);
-    in = fdopen(fds[0], "r");
-    if (in && fgets(line, sizeof(line), in) && !strncmp(line, "PORT ", 5)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (lleval_parse_long(line + 5, 1, 65535, &port))
-            port = 0;
-    }
-    if (in)
-        fclose(in);
-    else
-        close(fds[0]);
-    if (!port) {
-        if (f->pid > 0) {
-            kill(f->pid, SIGTERM);
-            waitpid(f->pid, NULL, 0);
-        }
+    f->dir = tu_tmpdir();
+    log = lleval_path_join(f->dir, "fake.log");
+    if (!py || lleval_proc_spawn(py, (char *const *)argv, log, 0, &f->pid, &err)) {
+        print_error("%s\n", err.msg);
         f->pid = 0;
+    }
+    for (double until = lleval_monotonic() + 60.0; f->pid > 0 && lleval_monotonic() < until;) {
+        char *text = tu_read(log);
+        char *nl = text ? strchr(text, '\n') : NULL;
+        if (nl && !strncmp(text, "PORT ", 5)) {
+            *nl = '\0';
+            if (nl > text && nl[-1] == '\r')
+                nl[-1] = '\0';
+            if (lleval_parse_long(text + 5, 1, 65535, &port))
+                port = 0;
+            free(text);
+            break;
+        }
+        free(text);
+        if (nl || lleval_proc_poll(f->pid, &ex) != 0)
+            break; /* another first line, or it ended */
+        lleval_sleep_ms(20);
+    }
+    free(log);
+    free(path);
+    free(py);
+    if (!port) {
+        lleval_proc_terminate(f->pid, 5000);
+        f->pid = 0;
+        tu_rmtree(f->dir);
+        free(f->dir);
+        f->dir = NULL;
         return false;
     }
     f->port = (int)port;
@@ -944,11 +940,13 @@ static bool fake_start(struct fake *f, const char *script, const char *const *ar
 
 static void fake_stop(struct fake *f)
 {
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        waitpid(f->pid, NULL, 0);
-    }
+    lleval_proc_terminate(f->pid, 5000);
     f->pid = 0;
+    if (f->dir) {
+        tu_rmtree(f->dir);
+        free(f->dir);
+        f->dir = NULL;
+    }
 }
 
 #define START_FAKE(f, script, ...)                                                                 \
@@ -965,17 +963,9 @@ static void fake_stop(struct fake *f)
 /* A loopback port nobody listens on. */
 static int dead_port(void)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    int port;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(s);
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int port = lleval_free_loopback_port("the test", &err);
+    assert_true(port > 0);
     return port;
 }
 
@@ -1131,7 +1121,7 @@ static void test_openai_probe(void **state)
     snprintf(url, sizeof(url), "%s/v1", f.url);
 
     /* no key in the environment */
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
     assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, KEY_ENV);
@@ -1140,7 +1130,7 @@ static void test_openai_probe(void **state)
     lleval_engine_close(e);
 
     /* a wrong key: named by its variable, never shown */
-    setenv(KEY_ENV, "sk-wrong-key-42", 1);
+    tu_setenv(KEY_ENV, "sk-wrong-key-42");
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
     assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, KEY_ENV);
@@ -1149,7 +1139,7 @@ static void test_openai_probe(void **state)
     lleval_engine_close(e);
 
     /* the right key */
-    setenv(KEY_ENV, KEY, 1);
+    tu_setenv(KEY_ENV, KEY);
     open_engine(&e, &cfg, LLEVAL_ENGINE_OPENAI, url, KEY_ENV);
     assert_int_equal(lleval_engine_probe(e, &info, &err), 0);
     assert_string_equal(info.model, MODEL);
@@ -1176,7 +1166,7 @@ static void test_openai_probe(void **state)
     tu_assert_contains(err.msg, "set base_url to http://127.0.0.1:");
     lleval_probe_info_release(&info);
     lleval_engine_close(e);
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
     fake_stop(&f);
 
     /* rate limiting is transient */
@@ -1238,7 +1228,7 @@ static void test_llamacpp_probe_fake(void **state)
 
     /* --api-key on the server, no key here */
     START_FAKE(&f, "fake_openai.py", "--llamacpp", "--require-key", KEY);
-    unsetenv(KEY_ENV);
+    tu_unsetenv(KEY_ENV);
     open_engine(&e, &cfg, LLEVAL_ENGINE_LLAMACPP, f.url, KEY_ENV);
     assert_int_equal(lleval_engine_probe(e, &info, &err), LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "wants an API key");
@@ -1260,30 +1250,46 @@ static void test_llamacpp_probe_fake(void **state)
 static char *llama_server_binary(void)
 {
     const char *env = getenv("LLEVAL_LLAMA_SERVER");
-    const char *home = getenv("HOME");
     char *path;
     if (env && *env)
-        return access(env, X_OK) == 0 ? lleval_xstrdup(env) : NULL;
-    if (!home)
-        return NULL;
-    path = lleval_xasprintf("%s/.cache/lleval/llama.cpp-nlc-3.21.1/bin/llama-server", home);
-    if (access(path, X_OK) == 0)
+        return lleval_is_executable(env) ? lleval_xstrdup(env) : NULL;
+#ifdef _WIN32
+    /* llama-server.exe in llama.cpp's cache (HOME, which Wine passes through, would name the
+     * host's Linux build) */
+    {
+        char *dir = lleval_llama_cache_bin_dir();
+        path = lleval_executable_in(dir, "llama-server");
+        free(dir);
         return path;
-    free(path);
-    return NULL;
+    }
+#else
+    {
+        const char *home = getenv("HOME");
+        if (!home)
+            return NULL;
+        path = lleval_xasprintf("%s/.cache/lleval/llama.cpp-nlc-3.21.1/bin/llama-server", home);
+        if (lleval_is_executable(path))
+            return path;
+        free(path);
+        return NULL;
+    }
+#endif
 }
 
 /* The llama-server the real-server test started: stopped by the teardown even
  * when an assertion ends the test early, so no server outlives the test. */
-static pid_t real_server_pid;
+static long real_server_pid;
+static char *real_server_dir; /* holds its log */
 
 static int stop_real_server(void **state)
 {
     (void)state;
-    if (real_server_pid > 0) {
-        kill(real_server_pid, SIGTERM);
-        waitpid(real_server_pid, NULL, 0);
-        real_server_pid = 0;
+    lleval_proc_terminate(real_server_pid, 5000);
+    real_server_pid = 0;
+    if (real_server_dir) {
+        tu_rmtree(real_server_dir);
+        free(real_server_dir);
+        real_server_dir = NULL;
     }
     return 0;
 }
@@ -1298,7 +1304,7 @@ static void test_llamacpp_real_server(void **state)
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_answer a;
     char port[16], url[64];
-    pid_t pid;
+    char *log;
     int rc;
     (void)state;
 
@@ -1309,18 +1315,17 @@ static void test_llamacpp_real_server(void **state)
     }
     snprintf(port, sizeof(port), "%d", dead_port());
     snprintf(url, sizeof(url), "http://127.0.0.1:%s", port);
-    pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execl(binary, binary, "-m", model, "-c", "512", "-np", "2", "--host", "127.0.0.1", "--port",
-              port, (char *)NULL);
-        _exit(127);
+    real_server_dir = tu_tmpdir();
+    log = lleval_path_join(real_server_dir, "llama-server.log");
+    {
+        char *argv[] = {binary, "-m",     model,       "-c",     "512", "-np",
+                        "2",    "--host", "127.0.0.1", "--port", port,  NULL};
+        rc = lleval_proc_spawn(binary, argv, log, 0, &real_server_pid, &err);
+        if (rc)
+            print_error("%s\n", err.msg);
+        assert_int_equal(rc, 0);
     }
-    real_server_pid = pid;
+    free(log);
     free(binary);
     free(model);
 

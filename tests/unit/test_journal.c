@@ -2,7 +2,6 @@
  * a journal replaced by a link. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/journal.h"
@@ -128,7 +127,7 @@ static void test_symlinked_journal_is_refused(void **state)
     assert_int_equal(lleval_mkdirs(run, NULL), 0);
     free(tu_write(run, "config.resolved.yaml", "x: 1\n"));
     free(tu_write(run, "lock", ""));
-    assert_int_equal(symlink(victim, path), 0);
+    tu_symlink_or_skip(victim, path);
     assert_int_equal(lleval_journal_open(path, &j, &err), LLEVAL_EIO);
     assert_null(j);
     tu_assert_contains(err.msg, path);

@@ -152,7 +152,7 @@ static void test_find_binary(void **state)
     free(make_server(pathdir, "#!/bin/sh\n", true));
     free(make_server(cachebin, "#!/bin/sh\n", true));
     free(make_server(noexec, "#!/bin/sh\n", false));
-    setenv("LLEVAL_CACHE", cache, 1);
+    tu_setenv("LLEVAL_CACHE", cache);
 
     /* explicit: a directory, a file, a file that is not executable */
     p = lleval_launch_find_binary(envdir, &err);
@@ -173,28 +173,28 @@ static void test_find_binary(void **state)
     tu_assert_contains(err.msg, "without an executable llama-server");
 
     /* $LLEVAL_LLAMA_BIN_DIR, then PATH, then the cache */
-    setenv("LLEVAL_LLAMA_BIN_DIR", envdir, 1);
-    setenv("PATH", pathdir, 1);
+    tu_setenv("LLEVAL_LLAMA_BIN_DIR", envdir);
+    tu_setenv("PATH", pathdir);
     p = lleval_launch_find_binary(NULL, &err);
     tu_assert_contains(p, "/env/llama-server");
     free(p);
-    unsetenv("LLEVAL_LLAMA_BIN_DIR");
+    tu_unsetenv("LLEVAL_LLAMA_BIN_DIR");
     p = lleval_launch_find_binary(NULL, &err);
     tu_assert_contains(p, "/path/llama-server");
     free(p);
-    setenv("PATH", noexec, 1);
+    tu_setenv("PATH", noexec);
     p = lleval_launch_find_binary(NULL, &err);
     tu_assert_contains(p, "/cache/llama.cpp-nlc-3.21.1/bin/llama-server");
     free(p);
 
     /* nowhere: the message names the cache and the provisioning script */
-    setenv("LLEVAL_CACHE", noexec, 1);
+    tu_setenv("LLEVAL_CACHE", noexec);
     assert_null(lleval_launch_find_binary(NULL, &err));
     tu_assert_contains(err.msg, "scripts/provision-llama.sh");
     tu_assert_contains(err.msg, "noexec/llama.cpp-nlc-3.21.1/bin");
 
-    setenv("PATH", old_path ? old_path : "/usr/bin:/bin", 1);
-    unsetenv("LLEVAL_CACHE");
+    tu_setenv("PATH", old_path ? old_path : "/usr/bin:/bin");
+    tu_unsetenv("LLEVAL_CACHE");
     free(old_path);
     free(envdir);
     free(pathdir);
@@ -231,18 +231,18 @@ static void fake_setup(struct fake *f, const char *mode, long max_restarts)
     f->cfg.launch.max_restarts = max_restarts;
     f->cfg.max_concurrent_jobs = 2;
     f->cfg.context_length = 512;
-    setenv("FAKE_LLAMA_MODE", mode, 1);
+    tu_setenv("FAKE_LLAMA_MODE", mode);
     {
         char *marker = lleval_path_join(f->tmp, "marker");
-        setenv("FAKE_LLAMA_MARKER", marker, 1);
+        tu_setenv("FAKE_LLAMA_MARKER", marker);
         free(marker);
     }
 }
 
 static void fake_teardown(struct fake *f)
 {
-    unsetenv("FAKE_LLAMA_MODE");
-    unsetenv("FAKE_LLAMA_MARKER");
+    tu_unsetenv("FAKE_LLAMA_MODE");
+    tu_unsetenv("FAKE_LLAMA_MARKER");
     lleval_config_release(&f->cfg);
     tu_rmtree(f->tmp);
     free(f->tmp);

@@ -6,16 +6,12 @@
  * listening, a URL that is not http). A one-connection HTTP server in a
  * thread of the test plays Ollama.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "lleval/engine/ollama.h"
+#include "lleval/platform/platform.h"
 #include "lleval/util/util.h"
 
 static const char show_reply[] =
@@ -28,24 +24,24 @@ static const char show_reply[] =
 
 /* One canned answer for one connection, and what the client sent. */
 struct server {
-    int fd;
+    tu_socket fd;
     int port;
     int status;
     const char *body;
     char request[4096];
-    pthread_t thread;
+    tu_thread thread;
 };
 
 static void *serve_one(void *arg)
 {
     struct server *s = arg;
     size_t got = 0;
-    int c = accept(s->fd, NULL, NULL);
-    if (c < 0)
+    tu_socket c = tu_accept(s->fd);
+    if (c == TU_BAD_SOCKET)
         return NULL;
     /* read the headers and the body (Content-Length) */
     for (;;) {
-        ssize_t n = read(c, s->request + got, sizeof(s->request) - 1 - got);
+        long n = tu_recv(c, s->request + got, sizeof(s->request) - 1 - got, false);
         char *end, *cl;
         if (n <= 0)
             break;
@@ -64,36 +60,27 @@ static void *serve_one(void *arg)
                           "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
                           "Content-Length: %zu\r\nConnection: close\r\n\r\n",
                           s->status, strlen(s->body));
-        if (write(c, head, (size_t)hl) < 0 || write(c, s->body, strlen(s->body)) < 0)
-            perror("write");
+        if (tu_send(c, head, (size_t)hl) < 0 || tu_send(c, s->body, strlen(s->body)) < 0)
+            perror("send");
     }
-    close(c);
+    tu_close_socket(c);
     return NULL;
 }
 
 static void server_start(struct server *s, int status, const char *body)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
     memset(s, 0, sizeof(*s));
     s->status = status;
     s->body = body;
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->fd, 1), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(pthread_create(&s->thread, NULL, serve_one, s), 0);
+    s->fd = tu_listen_loopback(&s->port, 1);
+    assert_true(s->fd != TU_BAD_SOCKET);
+    assert_int_equal(tu_thread_start(&s->thread, serve_one, s), 0);
 }
 
 static void server_join(struct server *s)
 {
-    pthread_join(s->thread, NULL);
-    close(s->fd);
+    tu_thread_join(s->thread);
+    tu_close_socket(s->fd);
 }
 
 static char *url(const struct server *s, const char *suffix)
@@ -196,20 +183,13 @@ static void test_show_unreachable(void **state)
     struct lleval_err err = LLEVAL_ERR_INIT;
     struct lleval_vram_model *m = lleval_xcalloc(1, sizeof(*m));
     json_t *show = NULL;
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    int port;
     char *base;
     (void)state;
 
     /* a port that was free a moment ago: nothing listens there */
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(fd);
+    port = lleval_free_loopback_port("the test", &err);
+    assert_true(port > 0);
     base = lleval_xasprintf("http://127.0.0.1:%d", port);
     assert_int_not_equal(lleval_ollama_vram_model(base, "x", 0, m, &err), 0);
     tu_assert_contains(err.msg, "cannot ask Ollama about 'x' (is `ollama serve` running?)");

@@ -11,14 +11,24 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 #include "testutil.h"
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
 #include "lleval/util/util.h"
 
-/* Skips the test when a program it runs is missing here. */
+/* Skips the test when a program it runs is missing here. On Windows always: the programs are
+ * POSIX ones (under Wine "/bin/sleep" even names the host's ELF file, which cannot start). */
+#ifdef _WIN32
+#define NEED(prog)                                                                                 \
+    do {                                                                                           \
+        print_message("%s is a POSIX program; skipped on Windows\n", prog);                        \
+        skip();                                                                                    \
+    } while (0)
+#else
 #define NEED(prog)                                                                                 \
     do {                                                                                           \
         if (!lleval_is_executable(prog)) {                                                         \
@@ -26,6 +36,7 @@
             skip();                                                                                \
         }                                                                                          \
     } while (0)
+#endif
 
 /* Polls child pid until it exits (the machine may be slow: up to 60 s). */
 static int poll_until_exit(long pid, struct lleval_proc_exit *ex)
@@ -179,6 +190,8 @@ static void test_terminate(void **state)
     free(dir);
 }
 
+#ifndef _WIN32
+/* POSIX only: Windows has no signals to kill a process with (test_terminate covers ending one). */
 static void test_wait_signaled(void **state)
 {
     char *dir = tu_tmpdir();
@@ -214,6 +227,69 @@ static void test_wait_signaled(void **state)
     free(log);
     free(dir);
 }
+#endif
+
+/* The same process cases with tests/unit/tu_child.c's program, which every platform has (on
+ * Windows the only ones: the /bin programs are skipped there): exit statuses through run, spawn
+ * and poll, the log appended or started over, a sleeping child terminated and reaped. */
+static void test_tu_child(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "child.log");
+    char *exit0[] = {"tu_child", "exit", "0", NULL};
+    char *exit3[] = {"tu_child", "exit", "3", NULL};
+    char *print[] = {"tu_child", "print", "hello", "world", NULL};
+    char *sleep[] = {"tu_child", "sleep", "30000", NULL};
+#ifdef _WIN32
+    const char *nl = "\r\n"; /* the child's stdout is a text-mode file */
+#else
+    const char *nl = "\n";
+#endif
+    struct lleval_proc_exit ex = {true, -1};
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *text, *want;
+    long pid = 0;
+    (void)state;
+
+    assert_int_equal(lleval_proc_run(TU_CHILD, exit0, log, 0, &ex, &err), 0);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 0);
+    assert_true(lleval_path_exists(log)); /* the log is created even when empty */
+    assert_int_equal(lleval_proc_spawn(TU_CHILD, exit3, log, 0, &pid, &err), 0);
+    assert_true(pid > 0);
+    assert_int_equal(poll_until_exit(pid, &ex), 1);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 3);
+    assert_int_equal(lleval_proc_poll(pid, &ex), 2); /* reaped */
+
+    assert_int_equal(lleval_proc_run(TU_CHILD, print, log, LLEVAL_SPAWN_APPEND_LOG, &ex, &err), 0);
+    assert_int_equal(lleval_proc_run(TU_CHILD, print, log, LLEVAL_SPAWN_APPEND_LOG, &ex, &err), 0);
+    text = tu_read(log);
+    want = lleval_xasprintf("hello world%shello world%s", nl, nl);
+    assert_string_equal(text, want);
+    free(want);
+    free(text);
+    assert_int_equal(lleval_proc_run(TU_CHILD, print, log, 0, &ex, &err), 0);
+    text = tu_read(log);
+    want = lleval_xasprintf("hello world%s", nl);
+    assert_string_equal(text, want);
+    free(want);
+    free(text);
+
+    for (int own_group = 0; own_group < 2; own_group++) {
+        assert_int_equal(lleval_proc_spawn(TU_CHILD, sleep, log,
+                                           own_group ? LLEVAL_SPAWN_OWN_GROUP : 0, &pid, &err),
+                         0);
+        assert_true(lleval_pid_alive(pid));
+        assert_int_equal(lleval_proc_poll(pid, &ex), 0); /* still sleeping */
+        lleval_proc_terminate(pid, 30000);
+        assert_false(lleval_pid_alive(pid)); /* gone and reaped */
+        assert_int_equal(lleval_proc_poll(pid, &ex), 2);
+    }
+    tu_rmtree(dir);
+    free(log);
+    free(dir);
+}
 
 static void test_describe(void **state)
 {
@@ -223,9 +299,14 @@ static void test_describe(void **state)
     } cases[] = {
         {{false, 0}, "exit status 0"},
         {{false, 127}, "exit status 127"},
+#ifdef _WIN32
+        /* Windows: no signals; an NTSTATUS exit code tells how the process died */
+        {{false, (int)0xC0000005UL}, ": an access violation, a crash"},
+#else
         {{true, SIGSEGV}, ", SIGSEGV: a crash"},
         {{true, SIGABRT}, ", SIGABRT: an assertion failed"},
         {{true, SIGTERM}, "killed by signal 15"},
+#endif
     };
     char how[128];
     (void)state;
@@ -446,15 +527,21 @@ static void test_run_dir_refuses_links_and_fifos(void **state)
     char *path = lleval_path_join(run, "results/parts/ds/t0/part-001.jsonl");
     (void)state;
 
-    for (int kind = 0; kind < 2; kind++) {
+#ifdef _WIN32
+    const int n_kinds = 1; /* links only: Windows has no FIFOs in the file system */
+#else
+    const int n_kinds = 2;
+#endif
+    for (int kind = 0; kind < n_kinds; kind++) {
         for (int op = 0; op < N_OPS; op++) {
             struct lleval_err err = LLEVAL_ERR_INIT;
-            struct stat st;
             char *text;
             if (kind == 0)
-                assert_int_equal(symlink(victim, path), 0);
+                tu_symlink_or_skip(victim, path);
+#ifndef _WIN32
             else
                 assert_int_equal(mkfifo(path, 0600), 0);
+#endif
             assert_int_equal(open_as((enum open_op)op, path, other, &err), LLEVAL_EIO);
             tu_assert_contains(err.msg, path);
             tu_assert_contains(err.msg, kind == 0 ? "is a symbolic link: lleval does not follow"
@@ -464,9 +551,16 @@ static void test_run_dir_refuses_links_and_fifos(void **state)
             text = tu_read(victim);
             assert_string_equal(text, "victim line 1\nvictim last line\n");
             free(text);
-            assert_int_equal(lstat(path, &st), 0);
-            assert_true(kind == 0 ? S_ISLNK(st.st_mode) : S_ISFIFO(st.st_mode));
-            assert_int_equal(unlink(path), 0);
+#ifdef _WIN32
+            assert_true(tu_is_symlink(path));
+#else
+            {
+                struct stat st;
+                assert_int_equal(lstat(path, &st), 0);
+                assert_true(kind == 0 ? S_ISLNK(st.st_mode) : S_ISFIFO(st.st_mode));
+            }
+#endif
+            assert_int_equal(remove(path), 0);
         }
     }
     tu_rmtree(dir);
@@ -493,7 +587,7 @@ static void test_outside_run_dir_links_are_followed(void **state)
     free(tu_write(manifest_only, "manifest.json", "{}"));
     free(link);
     link = lleval_path_join(manifest_only, "link.jsonl");
-    assert_int_equal(symlink(data, link), 0);
+    tu_symlink_or_skip(data, link);
     assert_false(lleval_path_in_run_dir(link));
     assert_int_equal(lleval_read_file(link, &sb, 0, &err), 0);
     assert_string_equal(sb.buf, "a\nb\n");
@@ -551,7 +645,7 @@ static void test_atomic_tmp_is_never_followed(void **state)
     char *text;
     (void)state;
 
-    assert_int_equal(symlink(victim, tmp), 0);
+    tu_symlink_or_skip(victim, tmp);
     assert_int_equal(lleval_write_file_atomic(target, "new\n", 4, &err), 0);
     text = tu_read(victim);
     assert_string_equal(text, "keep me\n");
@@ -560,7 +654,7 @@ static void test_atomic_tmp_is_never_followed(void **state)
     assert_string_equal(text, "new\n");
     free(text);
     assert_false(lleval_path_exists(tmp));
-    assert_int_equal(symlink(victim, tmp), 0);
+    tu_symlink_or_skip(victim, tmp);
     assert_int_equal(lleval_copy_file_atomic(target, victim, &err), 0); /* a plain copy */
     text = tu_read(victim);
     assert_string_equal(text, "new\n");
@@ -576,9 +670,9 @@ static void test_atomic_tmp_is_never_followed(void **state)
 static void set_env(const char *name, const char *value)
 {
     if (value)
-        setenv(name, value, 1);
+        tu_setenv(name, value);
     else
-        unsetenv(name);
+        tu_unsetenv(name);
 }
 
 /* An owned copy of an environment variable, NULL when unset. */
@@ -587,6 +681,7 @@ static char *save_env(const char *name)
     return lleval_xstrdup(getenv(name));
 }
 
+#ifndef _WIN32
 static void test_executables(void **state)
 {
     char *dir = tu_tmpdir();
@@ -629,7 +724,51 @@ static void test_executables(void **state)
     free(tool);
     free(dir);
 }
+#else
+/* Windows: every file is "executable" (no mode bits); a bare name finds "<name>.exe"; PATH
+ * entries are separated by ';'. */
+static void test_executables(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *tool = tu_write(dir, "my-tool.exe", "MZ");
+    char *old_path = save_env("PATH");
+    char *found, *search;
+    (void)state;
 
+    assert_true(lleval_is_executable(tool));
+    assert_false(lleval_is_executable(dir)); /* a directory is not a program */
+    found = lleval_executable_in(dir, "my-tool");
+    assert_non_null(found);
+    assert_string_equal(found, tool);
+    free(found);
+    found = lleval_executable_in(dir, "my-tool.exe");
+    assert_non_null(found);
+    assert_string_equal(found, tool);
+    free(found);
+    assert_null(lleval_executable_in(dir, "absent"));
+    assert_null(lleval_executable_in(NULL, "my-tool"));
+    assert_null(lleval_executable_in("", "my-tool"));
+
+    /* PATH: empty entries skipped, first match wins */
+    search = lleval_xasprintf(";;C:\\nonexistent-dir;%s", dir);
+    set_env("PATH", search);
+    found = lleval_find_in_path("my-tool");
+    assert_non_null(found);
+    assert_string_equal(found, tool);
+    free(found);
+    set_env("PATH", NULL);
+    assert_null(lleval_find_in_path("my-tool"));
+    set_env("PATH", old_path);
+
+    free(search);
+    free(old_path);
+    tu_rmtree(dir);
+    free(tool);
+    free(dir);
+}
+#endif
+
+#ifndef _WIN32
 static void test_llama_cache_bin_dir(void **state)
 {
     static const char *const vars[] = {"LLEVAL_CACHE", "XDG_CACHE_HOME", "HOME"};
@@ -668,6 +807,32 @@ static void test_llama_cache_bin_dir(void **state)
         free(saved[v]);
     }
 }
+#else
+/* Windows: $LLEVAL_CACHE, else %LOCALAPPDATA%\lleval (no XDG_CACHE_HOME, no HOME). */
+static void test_llama_cache_bin_dir(void **state)
+{
+    char *saved_cache = save_env("LLEVAL_CACHE"), *saved_local = save_env("LOCALAPPDATA");
+    char *got;
+    (void)state;
+    set_env("LLEVAL_CACHE", "C:\\c");
+    got = lleval_llama_cache_bin_dir();
+    assert_non_null(got);
+    assert_string_equal(got, "C:\\c\\llama.cpp-nlc-3.21.1\\bin");
+    free(got);
+    set_env("LLEVAL_CACHE", NULL);
+    set_env("LOCALAPPDATA", "C:\\l");
+    got = lleval_llama_cache_bin_dir();
+    assert_non_null(got);
+    assert_string_equal(got, "C:\\l\\lleval\\llama.cpp-nlc-3.21.1\\bin");
+    free(got);
+    set_env("LOCALAPPDATA", NULL);
+    assert_null(lleval_llama_cache_bin_dir());
+    set_env("LLEVAL_CACHE", saved_cache);
+    set_env("LOCALAPPDATA", saved_local);
+    free(saved_cache);
+    free(saved_local);
+}
+#endif
 
 static void test_free_port(void **state)
 {
@@ -677,7 +842,9 @@ static void test_free_port(void **state)
     assert_true(port > 0 && port < 65536);
 }
 
-/* SIGINT and SIGTERM count up through the handler, capped at 100; reset clears. */
+#ifndef _WIN32
+/* SIGINT and SIGTERM count up through the handler, capped at 100; reset clears. POSIX only:
+ * on Windows the count comes from a console control handler, which a test cannot call. */
 static void test_stop_signal(void **state)
 {
     struct sigaction old_int, old_term;
@@ -700,6 +867,7 @@ static void test_stop_signal(void **state)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 }
+#endif
 
 int main(void)
 {
@@ -709,7 +877,10 @@ int main(void)
         cmocka_unit_test(test_spawn_log_append_truncate),
         cmocka_unit_test(test_spawn_missing_binary),
         cmocka_unit_test(test_terminate),
+#ifndef _WIN32
         cmocka_unit_test(test_wait_signaled),
+#endif
+        cmocka_unit_test(test_tu_child),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_list_dir),
         cmocka_unit_test(test_afile),
@@ -722,7 +893,9 @@ int main(void)
         cmocka_unit_test(test_executables),
         cmocka_unit_test(test_llama_cache_bin_dir),
         cmocka_unit_test(test_free_port),
+#ifndef _WIN32
         cmocka_unit_test(test_stop_signal),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,8 +35,8 @@ static void env_open(struct probe_env *p, enum lleval_engine_kind kind, const ch
                      const char *key_env, const char *model, long context_length)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
-    setenv(KEY_ENV, KEY, 1);
-    unsetenv(UNSET_ENV);
+    tu_setenv(KEY_ENV, KEY);
+    tu_unsetenv(UNSET_ENV);
     memset(&p->cfg, 0, sizeof(p->cfg));
     p->cfg.engine = kind;
     p->cfg.base_url = (char *)base_url;

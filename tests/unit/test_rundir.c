@@ -4,9 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/rundir.h"
@@ -511,18 +508,6 @@ static void test_part_state(void **state)
     free(dir);
 }
 
-/* A pid that surely names no process: a child that exited and was reaped. */
-static long dead_pid(void)
-{
-    pid_t pid = fork();
-    int st;
-    if (pid == 0)
-        _exit(0);
-    assert_true(pid > 0);
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return (long)pid;
-}
-
 static void test_effective_status(void **state)
 {
     /* what the lock file holds: nothing, a pid whose process is dead or
@@ -545,7 +530,7 @@ static void test_effective_status(void **state)
         {LLEVAL_RUN_UNKNOWN, NONE, LLEVAL_RUN_FAILED}, /* no status recorded */
         {LLEVAL_RUN_UNKNOWN, HELD, LLEVAL_RUN_RUNNING},
     };
-    long dead = dead_pid();
+    long dead = tu_dead_pid();
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *dir = tu_tmpdir();
@@ -589,7 +574,7 @@ static void test_request_stop(void **state)
     assert_int_equal(lleval_run_request_stop(tmp, "../r1", &pid, &err), LLEVAL_EINVAL);
     tu_assert_contains(err.msg, "invalid run id");
     assert_int_equal(lleval_run_dir_create(dir, &err), 0);
-    snprintf(line, sizeof(line), "%ld\n", dead_pid());
+    snprintf(line, sizeof(line), "%ld\n", tu_dead_pid());
     free(tu_write(dir, "lock", line));
     assert_int_equal(lleval_run_request_stop(tmp, "r1", &pid, &err), LLEVAL_EINVAL);
     tu_assert_contains(err.msg, "run 'r1' is not running; resume it with `lleval runs resume r1`");

@@ -5,9 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/runs.h"
@@ -41,17 +38,6 @@ static char *manifest(const char *status, double created, double started, double
     return lleval_sb_detach(&sb, NULL);
 }
 
-static long dead_pid(void)
-{
-    pid_t pid = fork();
-    int st;
-    if (pid == 0)
-        _exit(0);
-    assert_true(pid > 0);
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return (long)pid;
-}
-
 static void test_list(void **state)
 {
     char *runs = tu_tmpdir();
@@ -82,7 +68,7 @@ static void test_list(void **state)
     m = manifest("running", 2000, 0, 0, 2, 4);
     put(runs, "c", "manifest.json", m);
     free(m);
-    snprintf(line, sizeof(line), "%ld\n", dead_pid());
+    snprintf(line, sizeof(line), "%ld\n", tu_dead_pid());
     put(runs, "c", "lock", line);
     /* d: no created_at: started_at orders it; recorded done, yet this process holds its lock */
     m = manifest("done", 0, 1200, 0, 0, 4);

@@ -45,12 +45,12 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
     f->dir = tu_tmpdir();
     f->script = tu_write(f->dir, "gpu.txt", script);
-    setenv("LLEVAL_NVML_LIBRARY", LLEVAL_FAKE_NVML, 1);
-    setenv("LLEVAL_FAKE_NVML_SCRIPT", f->script, 1);
-    unsetenv("LLEVAL_FAKE_NVML_FAIL");
-    unsetenv("LLEVAL_FAKE_NVML_UNSUPPORTED");
-    unsetenv("LLEVAL_FAKE_NVML_DEVICES");
-    unsetenv("CUDA_VISIBLE_DEVICES");
+    tu_setenv("LLEVAL_NVML_LIBRARY", LLEVAL_FAKE_NVML);
+    tu_setenv("LLEVAL_FAKE_NVML_SCRIPT", f->script);
+    tu_unsetenv("LLEVAL_FAKE_NVML_FAIL");
+    tu_unsetenv("LLEVAL_FAKE_NVML_UNSUPPORTED");
+    tu_unsetenv("LLEVAL_FAKE_NVML_DEVICES");
+    tu_unsetenv("CUDA_VISIBLE_DEVICES");
     *state = f;
     return 0;
 }
@@ -159,7 +159,7 @@ static void test_legacy_names_and_integrated_power(void **state)
     json_t *j;
     int v1;
 
-    setenv("LLEVAL_NVML_LIBRARY", LLEVAL_FAKE_NVML_LEGACY, 1);
+    tu_setenv("LLEVAL_NVML_LIBRARY", LLEVAL_FAKE_NVML_LEGACY);
     open_fake(f, LLEVAL_FAKE_NVML_LEGACY);
     assert_null(lleval_dl_sym(f->fake, "nvmlInit_v2"));
     v1 = f->calls("nvmlInit");
@@ -189,7 +189,7 @@ static void test_energy_not_supported_and_null_fields(void **state)
     struct lleval_telemetry *t;
     json_t *j;
 
-    setenv("LLEVAL_FAKE_NVML_UNSUPPORTED", "energy,temperature,name", 1);
+    tu_setenv("LLEVAL_FAKE_NVML_UNSUPPORTED", "energy,temperature,name");
     open_fake(f, LLEVAL_FAKE_NVML);
     lleval_telemetry_acc_init(&acc);
     t = lleval_telemetry_open(true, 1000);
@@ -216,7 +216,7 @@ static void test_failed_reading_is_skipped(void **state)
     char *path = tu_write(f->dir, "gaps.txt", "1000 - 40 100\n2000 80 - 100\n500 40 45 100\n");
     json_t *j;
 
-    setenv("LLEVAL_FAKE_NVML_SCRIPT", path, 1);
+    tu_setenv("LLEVAL_FAKE_NVML_SCRIPT", path);
     lleval_telemetry_acc_init(&acc);
     t = lleval_telemetry_open(true, 1000);
     sample_at(t, &acc, times, LLEVAL_ARRAY_SIZE(times));
@@ -238,7 +238,7 @@ static void test_missing_library(void **state)
     json_t *j;
     (void)state;
 
-    setenv("LLEVAL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+    tu_setenv("LLEVAL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1");
     lleval_telemetry_acc_init(&acc);
     t = lleval_telemetry_open(true, 1000);
     tu_assert_contains(lleval_telemetry_status(t),
@@ -257,11 +257,16 @@ static void test_missing_library(void **state)
     lleval_telemetry_free(t);
 
     /* the default search: this machine may or may not have a driver */
-    unsetenv("LLEVAL_NVML_LIBRARY");
+    tu_unsetenv("LLEVAL_NVML_LIBRARY");
     t = lleval_telemetry_open(true, 1000);
-    if (strcmp(lleval_telemetry_status(t), "ok"))
-        assert_string_equal(lleval_telemetry_status(t),
-                            "unavailable: libnvidia-ml.so.1 not found (no NVIDIA driver)");
+    if (strcmp(lleval_telemetry_status(t), "ok")) {
+#ifdef _WIN32
+        const char *want = "unavailable: nvml.dll not found (no NVIDIA driver)";
+#else
+        const char *want = "unavailable: libnvidia-ml.so.1 not found (no NVIDIA driver)";
+#endif
+        assert_string_equal(lleval_telemetry_status(t), want);
+    }
     lleval_telemetry_free(t);
 }
 
@@ -270,7 +275,11 @@ static void test_not_nvml(void **state)
     struct fx *f = *state;
     char why[512];
     /* a library that loads but is not NVML */
-    setenv("LLEVAL_NVML_LIBRARY", "libm.so.6", 1);
+#ifdef _WIN32
+    tu_setenv("LLEVAL_NVML_LIBRARY", "kernel32.dll");
+#else
+    tu_setenv("LLEVAL_NVML_LIBRARY", "libm.so.6");
+#endif
     assert_null(lleval_nvml_open(why, sizeof(why)));
     tu_assert_contains(why, "lacks nvmlInit");
     (void)f;
@@ -281,7 +290,7 @@ static void test_init_failure(void **state)
     struct fx *f = *state;
     struct lleval_telemetry *t;
     open_fake(f, LLEVAL_FAKE_NVML);
-    setenv("LLEVAL_FAKE_NVML_FAIL", "init", 1);
+    tu_setenv("LLEVAL_FAKE_NVML_FAIL", "init");
     t = lleval_telemetry_open(true, 1000);
     assert_string_equal(lleval_telemetry_status(t),
                         "unavailable: nvmlInit failed: Driver Not Loaded");
@@ -296,7 +305,7 @@ static void test_no_device(void **state)
     int shutdowns;
     open_fake(f, LLEVAL_FAKE_NVML);
     shutdowns = f->calls("nvmlShutdown");
-    setenv("LLEVAL_FAKE_NVML_FAIL", "nodevice", 1);
+    tu_setenv("LLEVAL_FAKE_NVML_FAIL", "nodevice");
     t = lleval_telemetry_open(true, 1000);
     assert_string_equal(lleval_telemetry_status(t), "unavailable: NVML sees no GPU");
     assert_int_equal(f->calls("nvmlShutdown"), shutdowns + 1); /* initialized, so shut down */
@@ -312,21 +321,21 @@ static void test_device_from_cuda_visible_devices(void **state)
     char why[512];
     (void)f;
 
-    setenv("LLEVAL_FAKE_NVML_DEVICES", "2", 1);
-    setenv("CUDA_VISIBLE_DEVICES", "1,0", 1);
+    tu_setenv("LLEVAL_FAKE_NVML_DEVICES", "2");
+    tu_setenv("CUDA_VISIBLE_DEVICES", "1,0");
     g = lleval_nvml_open(why, sizeof(why));
     assert_non_null(g);
     assert_int_equal(lleval_nvml_index(g), 1);
     assert_string_equal(lleval_nvml_name(g), "Fake NVIDIA GPU 1");
     lleval_nvml_close(g);
 
-    setenv("CUDA_VISIBLE_DEVICES", "GPU-8a1b2c3d-0000", 1); /* a UUID: GPU 0 */
+    tu_setenv("CUDA_VISIBLE_DEVICES", "GPU-8a1b2c3d-0000"); /* a UUID: GPU 0 */
     g = lleval_nvml_open(why, sizeof(why));
     assert_non_null(g);
     assert_int_equal(lleval_nvml_index(g), 0);
     lleval_nvml_close(g);
 
-    setenv("CUDA_VISIBLE_DEVICES", "3", 1);
+    tu_setenv("CUDA_VISIBLE_DEVICES", "3");
     t = lleval_telemetry_open(true, 1000);
     assert_string_equal(lleval_telemetry_status(t),
                         "unavailable: CUDA_VISIBLE_DEVICES names GPU 3 but NVML sees 2 GPUs "
@@ -389,7 +398,7 @@ static void test_host_readings(void **state)
     assert_true(kib > 0);
     assert_int_not_equal(lleval_proc_rss_kib(0, &kib), 0);
 
-    setenv("LLEVAL_NVML_LIBRARY", "/nonexistent/nvml.so", 1);
+    tu_setenv("LLEVAL_NVML_LIBRARY", "/nonexistent/nvml.so");
     t = lleval_telemetry_open(true, 10);
     s = lleval_telemetry_sample(t, 1.0, lleval_getpid());
     assert_non_null(s);
@@ -477,7 +486,7 @@ static void test_default_budget(void **state)
     assert_int_equal(b, (uint64_t)16303 * LLEVAL_MIB);
     assert_string_equal(src, "NVML: Fake NVIDIA GPU 0");
 
-    setenv("LLEVAL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+    tu_setenv("LLEVAL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1");
     b = lleval_vram_default_budget(LLEVAL_VRAM_GPU, src, sizeof(src));
     assert_int_equal(b, LLEVAL_DEFAULT_BUDGET);
     tu_assert_contains(src, "pass --vram");

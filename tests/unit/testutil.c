@@ -2,20 +2,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/util/util.h"
 
 char *tu_tmpdir(void)
 {
-    const char *base = getenv("TMPDIR");
-    char *tmpl = lleval_xasprintf("%s/lleval-test-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpl)) {
+    char *prefix = lleval_path_join(tu_tmp_base(), "lleval-test-");
+    char *dir = tu_mkdtemp(prefix);
+    free(prefix);
+    if (!dir) {
         fprintf(stderr, "cannot create a temporary directory\n");
         abort();
     }
-    return tmpl;
+    return dir;
 }
 
 void tu_rmtree(const char *path)
@@ -70,4 +71,23 @@ void tu_assert_contains_impl(const char *haystack, const char *needle, const cha
                     haystack ? haystack : "(null)");
         _fail(file, line);
     }
+}
+
+long tu_dead_pid(void)
+{
+    char *dir = tu_tmpdir();
+    char *log = lleval_path_join(dir, "child.log");
+    char *argv[] = {"tu_child", "exit", "0", NULL};
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_proc_exit ex;
+    long pid = 0;
+    assert_int_equal(lleval_proc_spawn(TU_CHILD, argv, log, 0, &pid, &err), 0);
+    assert_true(pid > 0);
+    assert_int_equal(lleval_proc_wait(pid, &ex, &err), 0);
+    assert_false(ex.signaled);
+    assert_int_equal(ex.code, 0);
+    tu_rmtree(dir);
+    free(log);
+    free(dir);
+    return pid;
 }
