@@ -44,11 +44,10 @@ static bool split_valid(const char *s)
 /* "abstract_algebra_test.csv" -> "abstract_algebra" (owned). */
 static char *subject_of(const char *file, const char *split)
 {
-    const char *base = strrchr(file, '/');
+    const char *base = lleval_path_basename(file);
     char *suffix = lleval_xasprintf("_%s.csv", split);
     size_t n;
     char *s;
-    base = base ? base + 1 : file;
     n = strlen(base);
     if (lleval_str_ends_with(base, suffix) && n > strlen(suffix))
         n -= strlen(suffix);

@@ -161,6 +161,12 @@ char *lleval_path_join(const char *a, const char *b)
     return lleval_xasprintf("%s%s%s", a, a[la - 1] == '/' ? "" : "/", b);
 }
 
+const char *lleval_path_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 char *lleval_path_dirname(const char *path)
 {
     const char *slash = strrchr(path, '/');

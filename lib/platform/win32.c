@@ -278,7 +278,18 @@ char *lleval_path_join(const char *a, const char *b)
     size_t la = strlen(a);
     if (!la || root_len(b))
         return lleval_xstrdup(b);
-    return lleval_xasprintf("%s%s%s", a, is_sep(a[la - 1]) ? "" : "\\", b);
+    /* a's own separator: "runs/r1" + "x" is "runs/r1/x", never "runs/r1\\x" */
+    const char *sep = strchr(a, '/') && !strchr(a, '\\') ? "/" : "\\";
+    return lleval_xasprintf("%s%s%s", a, is_sep(a[la - 1]) ? "" : sep, b);
+}
+
+const char *lleval_path_basename(const char *path)
+{
+    const char *base = path + root_len(path);
+    for (const char *p = base; *p; p++)
+        if (is_sep(*p))
+            base = p + 1;
+    return base;
 }
 
 char *lleval_path_dirname(const char *path)
