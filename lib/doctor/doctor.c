@@ -635,13 +635,11 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     struct lleval_build_result br;
     struct lleval_reconcile *recon = NULL;
     char *path, *batches;
-    const char *slash;
     int rc;
 
     memset(rep, 0, sizeof(*rep));
     memset(&ev, 0, sizeof(ev));
-    slash = strrchr(run_dir, '/');
-    rep->run_id = lleval_xstrdup(slash ? slash + 1 : run_dir);
+    rep->run_id = lleval_xstrdup(lleval_path_basename(run_dir));
     rc = lleval_manifest_load(run_dir, &ev.manifest, err);
     if (rc) {
         path = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_MANIFEST);

@@ -10,6 +10,7 @@
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 #include "lleval/model/vram.h"
+#include "lleval/platform/fs.h"
 
 /* ---- model descriptions ---------------------------------------------------- */
 
@@ -90,8 +91,8 @@ int lleval_vram_model_from_gguf(struct lleval_vram_model *m, const struct lleval
                               "'%s': %s.attention.head_count is missing or out of range", g->path,
                               s.arch ? s.arch : "<arch>");
 
-    base = strrchr(g->path, '/');
-    copy_str(m->name, sizeof(m->name), s.name ? s.name : base ? base + 1 : g->path);
+    base = lleval_path_basename(g->path);
+    copy_str(m->name, sizeof(m->name), s.name ? s.name : base);
     copy_str(m->arch, sizeof(m->arch), s.arch);
     if (s.has_file_type)
         ft = lleval_gguf_file_type_name(s.file_type);

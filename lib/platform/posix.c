@@ -167,6 +167,23 @@ const char *lleval_path_basename(const char *path)
     return slash ? slash + 1 : path;
 }
 
+const char *lleval_path_under(const char *dir, const char *path)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n == 1 && dir[0] == '/')
+        return strncmp(path, dir, n) ? NULL : path + n;
+    if (!n || strncmp(path, dir, n) || path[n] != '/')
+        return NULL;
+    return path + n + 1;
+}
+
+char *lleval_path_portable(const char *path)
+{
+    return lleval_xstrdup(path);
+}
+
 char *lleval_path_dirname(const char *path)
 {
     const char *slash = strrchr(path, '/');

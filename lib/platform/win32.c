@@ -276,11 +276,38 @@ bool lleval_is_dir(const char *path)
 char *lleval_path_join(const char *a, const char *b)
 {
     size_t la = strlen(a);
+    char sep, *out;
     if (!la || root_len(b))
         return lleval_xstrdup(b);
-    /* a's own separator: "runs/r1" + "x" is "runs/r1/x", never "runs/r1\\x" */
-    const char *sep = strchr(a, '/') && !strchr(a, '\\') ? "/" : "\\";
-    return lleval_xasprintf("%s%s%s", a, is_sep(a[la - 1]) ? "" : sep, b);
+    /* a's own separator (a backslash when a has one, else '/'), b's made
+     * the same: "runs" + "r1/x" is "runs/r1/x", a path never mixes the two */
+    sep = strchr(a, '\\') ? '\\' : '/';
+    out = lleval_xasprintf("%s%s%s", a, is_sep(a[la - 1]) ? "" : (sep == '/' ? "/" : "\\"), b);
+    for (char *p = out + la; *p; p++)
+        if (is_sep(*p))
+            *p = sep;
+    return out;
+}
+
+const char *lleval_path_under(const char *dir, const char *path)
+{
+    size_t n = strlen(dir);
+    while (n > root_len(dir) && is_sep(dir[n - 1]))
+        n--;
+    if (n && is_sep(dir[n - 1])) /* a root: "C:\" */
+        return strncmp(path, dir, n) ? NULL : path + n;
+    if (!n || strncmp(path, dir, n) || !is_sep(path[n]))
+        return NULL;
+    return path + n + 1;
+}
+
+char *lleval_path_portable(const char *path)
+{
+    char *out = lleval_xstrdup(path);
+    for (char *p = out; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    return out;
 }
 
 const char *lleval_path_basename(const char *path)

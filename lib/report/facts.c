@@ -71,13 +71,12 @@ static char *join_steps(const struct report *r)
 /* The manifest (rundir.h): a missing, damaged or newer one is the only error. */
 static int load_manifest(struct report *r, struct lleval_err *err)
 {
-    const char *id, *slash;
+    const char *id;
     int rc = lleval_manifest_load(r->dir, &r->m, err);
     if (rc)
         return rc;
     id = r->m.run_id;
-    slash = strrchr(r->dir, '/');
-    r->run_id = lleval_xstrdup(id && *id ? id : slash ? slash + 1 : r->dir);
+    r->run_id = lleval_xstrdup(id && *id ? id : lleval_path_basename(r->dir));
     return 0;
 }
 

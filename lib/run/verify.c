@@ -66,13 +66,12 @@ static long count_records(const char *path)
     return more < 0 ? -1 : n;
 }
 
-/* path relative to the run directory, for the table: what follows run_dir's
- * separator ('/', or '\\' on Windows, where the run directory is joined with a
- * backslash), written with the '/' of the run's own relative names */
-static const char *rel_to(const char *run_dir, const char *path)
+/* path relative to the run directory, for the table (owned), with the '/'
+ * of the run's own relative names on every platform */
+static char *rel_to(const char *run_dir, const char *path)
 {
-    size_t n = strlen(run_dir);
-    return !strncmp(path, run_dir, n) && (path[n] == '/' || path[n] == '\\') ? path + n + 1 : path;
+    const char *rel = lleval_path_under(run_dir, path);
+    return lleval_path_portable(rel ? rel : path);
 }
 
 static void check_json(struct checks *c, const char *dir, enum lleval_run_file f)
@@ -109,17 +108,18 @@ static void check_part(struct checks *c, const char *run_dir, const struct lleva
     struct lleval_err err = LLEVAL_ERR_INIT;
     bool read = lleval_part_state_load(state, &st, &err) == 0;
     long n = count_lines(journal);
+    char *state_rel = rel_to(run_dir, state), *journal_rel = rel_to(run_dir, journal);
 
-    check(c, read && st.status == LLEVAL_RUN_DONE, rel_to(run_dir, state), "status %s",
+    check(c, read && st.status == LLEVAL_RUN_DONE, state_rel, "status %s",
           read && st.status != LLEVAL_RUN_UNKNOWN ? lleval_run_status_name(st.status)
                                                   : "(missing)");
     if (n < 0)
-        check(c, false, rel_to(run_dir, journal), "missing or unreadable (%ld requests)",
-              pi->requests);
+        check(c, false, journal_rel, "missing or unreadable (%ld requests)", pi->requests);
     else
-        check(c, n == pi->requests, rel_to(run_dir, journal), "%ld results for %ld requests", n,
-              pi->requests);
+        check(c, n == pi->requests, journal_rel, "%ld results for %ld requests", n, pi->requests);
     lleval_part_state_release(&st);
+    free(state_rel);
+    free(journal_rel);
     free(state);
     free(journal);
 }

@@ -4,6 +4,7 @@
  * test. See include/lleval/score/stats.h.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/score/stats.h"
@@ -272,6 +273,17 @@ double lleval_mcnemar_exact(long b, long c)
     if (n == 0)
         return 1.0;
     k = b < c ? b : c;
+    if (n <= 60) {
+        /* exactly, in integers (C(60, 30) * 60 fits in 64 bits): a libm's
+         * lgamma rounding never turns a p of 1 into 0.9999999999999998 */
+        uint64_t term = 1, sum = 0;
+        for (long i = 0; i <= k; i++) {
+            sum += term;
+            term = term * (uint64_t)(n - i) / (uint64_t)(i + 1);
+        }
+        p = ldexp((double)sum, (int)(1 - n));
+        return p > 1.0 ? 1.0 : p;
+    }
     ln2 = log(2.0);
     for (long i = 0; i <= k; i++) {
         double t = lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) -

@@ -842,6 +842,54 @@ static void test_free_port(void **state)
     assert_true(port > 0 && port < 65536);
 }
 
+/* Joined paths keep one separator; the part of a path under a directory;
+ * artifacts' relative paths use '/' on every platform. */
+static void test_path_parts(void **state)
+{
+    char *p;
+    (void)state;
+    p = lleval_path_join("runs", "r1/parts/x.json");
+    assert_string_equal(p, "runs/r1/parts/x.json");
+    free(p);
+    p = lleval_path_join("runs/", "r1");
+    assert_string_equal(p, "runs/r1");
+    free(p);
+    assert_string_equal(lleval_path_basename("a/b/c.csv"), "c.csv");
+    assert_string_equal(lleval_path_basename("c.csv"), "c.csv");
+    assert_string_equal(lleval_path_basename("a/"), "");
+    assert_string_equal(lleval_path_under("runs/r1", "runs/r1/parts/x"), "parts/x");
+    assert_string_equal(lleval_path_under("runs/r1/", "runs/r1/parts/x"), "parts/x");
+    assert_string_equal(lleval_path_under("/", "/etc"), "etc");
+    assert_null(lleval_path_under("runs/r1", "runs/r10/x"));
+    assert_null(lleval_path_under("runs/r1", "runs/r1"));
+    assert_null(lleval_path_under("runs/r1", "other/r1/x"));
+    p = lleval_path_portable("a/b");
+    assert_string_equal(p, "a/b");
+    free(p);
+#ifdef _WIN32
+    p = lleval_path_join("C:\\Users\\Zo\xc3\xab\\evals", "runs/r1/x.json");
+    assert_string_equal(p, "C:\\Users\\Zo\xc3\xab\\evals\\runs\\r1\\x.json");
+    free(p);
+    p = lleval_path_join("a\\b", "D:\\x");
+    assert_string_equal(p, "D:\\x");
+    free(p);
+    assert_string_equal(lleval_path_basename("C:\\data\\mmlu\\x_test.csv"), "x_test.csv");
+    assert_string_equal(lleval_path_basename("C:x.csv"), "x.csv");
+    assert_string_equal(lleval_path_basename("runs/r1\\a.csv"), "a.csv");
+    assert_string_equal(lleval_path_under("C:\\e\\runs", "C:\\e\\runs\\r1\\a"), "r1\\a");
+    assert_string_equal(lleval_path_under("C:\\", "C:\\e"), "e");
+    p = lleval_path_portable("parts\\d1\\t0\\state.json");
+    assert_string_equal(p, "parts/d1/t0/state.json");
+    free(p);
+#else
+    /* a backslash is part of a file name on POSIX */
+    assert_string_equal(lleval_path_basename("a/b\\c"), "b\\c");
+    p = lleval_path_portable("a\\b");
+    assert_string_equal(p, "a\\b");
+    free(p);
+#endif
+}
+
 #ifndef _WIN32
 /* SIGINT and SIGTERM count up through the handler, capped at 100; reset clears. POSIX only:
  * on Windows the count comes from a console control handler, which a test cannot call. */
@@ -893,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_executables),
         cmocka_unit_test(test_llama_cache_bin_dir),
         cmocka_unit_test(test_free_port),
+        cmocka_unit_test(test_path_parts),
 #ifndef _WIN32
         cmocka_unit_test(test_stop_signal),
 #endif

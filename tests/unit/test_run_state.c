@@ -94,8 +94,8 @@ static void test_parts_and_trials(void **state)
     assert_int_equal(st->parts[3].trial, 2);
     assert_string_equal(st->parts[1].name, "d1/t0/part-002");
     assert_int_equal(st->parts[0].status, LLEVAL_RUN_QUEUED);
-    tu_assert_contains(st->parts[2].state_path, "/parts/d1/t0.7/part-001/state.json");
-    tu_assert_contains(st->parts[2].journal_path, "/results/parts/d1/t0.7/part-001.jsonl");
+    tu_assert_path_contains(st->parts[2].state_path, "/parts/d1/t0.7/part-001/state.json");
+    tu_assert_path_contains(st->parts[2].journal_path, "/results/parts/d1/t0.7/part-001.jsonl");
 }
 
 static void test_load_poll_settle(void **state)
@@ -138,7 +138,7 @@ static void test_load_poll_settle(void **state)
         struct lleval_sb kept = LLEVAL_SB_INIT;
         lleval_rs_init(&st2, f->dir, "r1");
         assert_int_equal(lleval_rs_load(&st2, &f->build, &err), LLEVAL_EIO);
-        tu_assert_contains(err.msg, "part-002/state.json:1:");
+        tu_assert_path_contains(err.msg, "part-002/state.json:1:");
         tu_assert_contains(err.msg, "move it aside and resume");
         assert_int_equal(lleval_rs_flush_parts(&st2, true, NULL, &err), 0);
         lleval_rs_release(&st2);

@@ -27,6 +27,12 @@ static void test_mcnemar_known(void **state)
     assert_near(lleval_mcnemar_exact(5, 5), 1.0, 0);
     assert_near(lleval_mcnemar_exact(4, 5), 1.0, 0);
     assert_true(isnan(lleval_mcnemar_exact(-1, 3)));
+    /* up to 60 discordant pairs in exact integers, beyond through lgamma,
+     * both to the digits of 2 * sum C(n, 0..20) / 2^n */
+    assert_near(lleval_mcnemar_exact(20, 40), 0.01348929373119186, 1e-15);
+    assert_near(lleval_mcnemar_exact(20, 41), 0.009853448195259264, 1e-12);
+    assert_true(lleval_mcnemar_exact(20, 41) < lleval_mcnemar_exact(20, 40));
+    assert_near(lleval_mcnemar_exact(30, 30), 1.0, 0);
 }
 
 /* Log-space sums agree with exact integer arithmetic, and stay finite for large counts. */

@@ -73,6 +73,13 @@ void tu_assert_contains_impl(const char *haystack, const char *needle, const cha
     }
 }
 
+void tu_assert_path_contains_impl(const char *path, const char *needle, const char *file, int line)
+{
+    char *portable = path ? lleval_path_portable(path) : NULL;
+    tu_assert_contains_impl(portable, needle, file, line);
+    free(portable);
+}
+
 long tu_dead_pid(void)
 {
     char *dir = tu_tmpdir();

@@ -115,5 +115,10 @@ long tu_dead_pid(void);
 #define tu_assert_contains(haystack, needle)                                                       \
     tu_assert_contains_impl((haystack), (needle), __FILE__, __LINE__)
 void tu_assert_contains_impl(const char *haystack, const char *needle, const char *file, int line);
+/* The same for a path lleval built, or a message naming one: its separators
+ * compare as '/' (Windows joins a backslash directory with backslashes). */
+#define tu_assert_path_contains(path, needle)                                                      \
+    tu_assert_path_contains_impl((path), (needle), __FILE__, __LINE__)
+void tu_assert_path_contains_impl(const char *path, const char *needle, const char *file, int line);
 
 #endif

@@ -102,14 +102,20 @@ struct lleval_dir_list {
 int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_err *err);
 void lleval_dir_list_release(struct lleval_dir_list *list);
 
-/* Returns an owned "a/b" (on Windows with a's separator: "a\b" unless a
- * uses only '/', so a path never mixes the two). */
+/* Returns an owned "a/b" (on Windows with a's separator, '\' when a has
+ * one, else '/', and b's separators made the same: a path never mixes them). */
 char *lleval_path_join(const char *a, const char *b);
 /* Returns an owned copy of the directory part ("." when none). */
 char *lleval_path_dirname(const char *path);
 /* The last component of path (borrowed, inside path): after the last
  * separator ('/'; on Windows also '\' and a drive's ':'). */
 const char *lleval_path_basename(const char *path);
+/* What follows dir and a separator in path (borrowed, inside path), or NULL
+ * when path does not start with dir (by string: nothing is resolved). */
+const char *lleval_path_under(const char *dir, const char *path);
+/* Returns an owned copy with '/' separators, as artifacts record relative
+ * paths on every platform (on Windows '\' becomes '/'; elsewhere a copy). */
+char *lleval_path_portable(const char *path);
 
 /* fsyncs an open stdio stream (after fflush). */
 int lleval_fsync_file(FILE *f, const char *path, struct lleval_err *err);
