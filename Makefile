@@ -33,10 +33,10 @@ build: deps
 quickstart: build engine
 	@bash scripts/quickstart.sh $(BUILD)/lleval
 
-# check also cross-builds lleval.exe (the first run builds the Windows libraries into
-# ~/.cache/lleval) and runs the Wine end-to-end tests (tests/wine) with the rest
+# check also cross-builds lleval.exe and the unit tests for Windows (the first run builds
+# the Windows libraries into ~/.cache/lleval) and runs them under Wine (tests/wine) with the rest
 check: build engine
-	@bash scripts/build-windows.sh >/dev/null
+	@bash scripts/build-windows.sh --all >/dev/null
 	@cmake -S . -B $(BUILD) -DLLEVAL_WINE_TESTS=ON -DLLEVAL_WINE_EXE=$(CURDIR)/build-win/lleval.exe >/dev/null
 	@bash scripts/run-tests.sh $(BUILD)
 

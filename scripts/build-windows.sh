@@ -6,18 +6,19 @@
 # configs, the linked libraries' licenses) and its .zip. Prints the zip's path
 # on its last line. `make windows` calls this.
 #
-#   scripts/build-windows.sh [--test] [BUILD_DIR [DIST_DIR]]
-#     --test      also build every target (the unit test executables) and run
-#                 the unit tests under Wine (ctest -L unit); the exit status
-#                 is ctest's (for a ctest entry that wraps this script)
+#   scripts/build-windows.sh [--all | --test] [BUILD_DIR [DIST_DIR]]
+#     --all       also build every target (the unit test executables), which
+#                 tests/wine/test_wine_unit.sh runs under Wine (`make check`)
+#     --test      --all, then run the unit tests under Wine here (ctest -L unit);
+#                 the exit status is ctest's
 #   LLEVAL_JOBS   parallel build jobs (default 2)
 set -euo pipefail
 
-run_tests=""
-if [ "${1:-}" = "--test" ]; then
-	run_tests=1
-	shift
-fi
+run_tests="" build_all=""
+case "${1:-}" in
+--all) build_all=1 && shift ;;
+--test) build_all=1 run_tests=1 && shift ;;
+esac
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="${1:-$root/build-win}"
 dist="${2:-$root/dist}"
@@ -66,8 +67,10 @@ fi
 (cd "$dist" && python3 -m zipfile -c "$name.zip" "$name/")
 echo "build-windows: $(du -h "$out/lleval.exe" | cut -f1) lleval.exe in $out" >&2
 
+if [ -n "$build_all" ]; then
+	cmake --build "$build" -j "$jobs" >&2
+fi
 if [ -n "$run_tests" ]; then
-	cmake --build "$build" -j "$jobs"
 	export WINEPREFIX="${WINEPREFIX:-${LLEVAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lleval}/wine-prefix}"
 	export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 	(cd "$build" && LC_ALL=C NO_COLOR=1 ctest -L unit --output-on-failure -j1) >&2

@@ -1,9 +1,9 @@
 /*
- * Tests of the Windows platform layer (lib/platform/win32*.c), as a plain C
- * program: cmocka is not built for mingw yet. tests/win32/run.sh builds it
- * with x86_64-w64-mingw32-gcc and runs it under Wine (or, copied over, on
- * Windows). It is its own child too: "child-*" first arguments are the roles
- * the tests start it in.
+ * Windows counterparts of test_platform_proc.c (POSIX processes, locks and
+ * signals) and the Windows-only parts of the platform layer
+ * (lib/platform/win32*.c); built on Windows only (tests/CMakeLists.txt), run
+ * under Wine by `scripts/build-windows.sh --test` (`make check`). It is its
+ * own child too: "child-*" first arguments are the roles the tests start it in.
  *
  * Covered: the argv round trip through a real CreateProcessW child (spaces,
  * quotes, backslashes, non-ASCII, an empty argument, a binary under a
@@ -11,7 +11,8 @@
  * renamed and locked, the lock refused to another process and released by
  * its death, atomic replace, append + flush + truncate, a link refused inside
  * a run directory, the Job object killing a tied child when its parent is
- * killed, the monotonic clock, a free port, paths with both slashes.
+ * killed, process identities, the monotonic clock, a free port, paths with
+ * both slashes, Ctrl-C and Ctrl-Break counted as stops in a console of their own.
  *
  * Where Wine differs from Windows it is said at the test.
  */
@@ -19,39 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <windows.h>
+#include "testutil.h"
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
 #include "lleval/util/util.h"
 
-/* error.c redacts secrets from messages through lib/util/redact.c, which
- * needs utf8proc (no Windows build of it here yet): these tests put no secret
- * in a message, so the link takes this identity in its place. */
-bool lleval_redact_sb(struct lleval_sb *sb)
-{
-    (void)sb;
-    return false;
-}
-
-static int failures, checks;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                        \
-        }                                                                                          \
-    } while (0)
-
+/* cmocka's assertions under the names the cases were written with */
+#define CHECK(cond) assert_true(cond)
 #define CHECK_STR(a, b)                                                                            \
     do {                                                                                           \
         const char *a_ = (a), *b_ = (b);                                                           \
-        checks++;                                                                                  \
-        if (!a_ || !b_ || strcmp(a_, b_)) {                                                        \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: '%s' != '%s'\n", __FILE__, __LINE__, a_ ? a_ : "(null)",  \
-                    b_ ? b_ : "(null)");                                                           \
-        }                                                                                          \
+        assert_non_null(a_);                                                                       \
+        assert_non_null(b_);                                                                       \
+        assert_string_equal(a_, b_);                                                               \
     } while (0)
 
 #define ZOE "Zo\xC3\xAB" /* Zoë in UTF-8 */
@@ -83,6 +64,8 @@ static bool wait_for(bool (*cond)(const void *), const void *arg, long ms)
 
 /* ---- child roles ---------------------------------------------------------------- */
 
+static int child_ctrl(bool brk);
+
 static int child(int argc, char **argv)
 {
     if (!strcmp(argv[1], "child-argv")) { /* one argument a line, as received */
@@ -92,6 +75,10 @@ static int child(int argc, char **argv)
     }
     if (!strcmp(argv[1], "child-exit"))
         return 7;
+    if (!strcmp(argv[1], "child-ctrl-c"))
+        return child_ctrl(false);
+    if (!strcmp(argv[1], "child-ctrl-break"))
+        return child_ctrl(true);
     if (!strcmp(argv[1], "child-sleep")) {
         lleval_sleep_ms(120000);
         return 0;
@@ -127,8 +114,9 @@ static int child(int argc, char **argv)
 /* ---- tests ---------------------------------------------------------------------- */
 
 static char *root; /* the test folder, under a "Zoë" name */
+static char *exe;  /* this program */
 
-static void test_argv_round_trip(const char *exe)
+static void test_argv_round_trip(void **state)
 {
     static const char *const args[] = {
         "plain",
@@ -192,7 +180,7 @@ static void test_argv_round_trip(const char *exe)
     free(log);
 }
 
-static void test_utf8_files(void)
+static void test_utf8_files(void **state)
 {
     char *dir = lleval_path_join(root, ZOE "\\sub/deeper");
     char *a = lleval_path_join(dir, "\xC3\xA4.txt"), *b = lleval_path_join(dir, "b.txt");
@@ -242,7 +230,7 @@ static bool lock_free(const void *path)
     return !lleval_lock_is_held(path);
 }
 
-static void test_locks(const char *exe)
+static void test_locks(void **state)
 {
     char *path = lleval_path_join(root, ZOE "\\lock"), *path2 = lleval_path_join(root, "lock2");
     char *log = lleval_path_join(root, "lock.log");
@@ -276,7 +264,7 @@ static void test_locks(const char *exe)
     free(log);
 }
 
-static void test_append(void)
+static void test_append(void **state)
 {
     char *path = lleval_path_join(root, ZOE "\\journal.jsonl");
     struct lleval_afile *f;
@@ -301,7 +289,7 @@ static void test_append(void)
     free(path);
 }
 
-static void test_run_dir_links(void)
+static void test_run_dir_links(void **state)
 {
     char *run = lleval_path_join(root, "run"), *target = lleval_path_join(root, "elsewhere.txt");
     char *link = lleval_path_join(run, "state.json"),
@@ -360,7 +348,7 @@ static bool proc_gone(const void *id)
     return !lleval_proc_is_alive(id);
 }
 
-static void test_job_kill(const char *exe)
+static void test_job_kill(void **state)
 {
     char *log = lleval_path_join(root, "tie.log"), *pidf = lleval_path_join(root, "tie.pid");
     char *args[] = {(char *)exe, "child-tie", log, pidf, NULL};
@@ -390,7 +378,7 @@ static void test_job_kill(const char *exe)
     free(pidf);
 }
 
-static void test_identity_and_clock(void)
+static void test_identity_and_clock(void **state)
 {
     struct lleval_proc_id me = {0}, other;
     char buf[128];
@@ -425,7 +413,7 @@ static void test_identity_and_clock(void)
     }
 }
 
-static void test_paths(void)
+static void test_paths(void **state)
 {
     char *s;
     CHECK_STR(s = lleval_path_join("C:\\a", "b"), "C:\\a\\b");
@@ -456,23 +444,79 @@ static bool stop_seen(const void *unused)
     return lleval_stop_signal() >= 1;
 }
 
-/* Ctrl-C to our own console group counts as a stop, as SIGINT does. Without a
- * console (Wine started from a pipe, a service) there is none to send. */
-static void test_ctrl_c(void)
+/* Starts this program in a console of its own (CREATE_NEW_CONSOLE: the
+ * control events reach only the processes attached to one console) in the
+ * role given, plus flags; returns its exit code, -1 when it could not start or
+ * did not end within 60 s. */
+static long run_in_new_console(const char *role, DWORD flags)
+{
+    char *cmd = lleval_xasprintf("\"%s\" %s", exe, role);
+    int n = MultiByteToWideChar(CP_UTF8, 0, cmd, -1, NULL, 0);
+    wchar_t *w = lleval_xmalloc((size_t)n * sizeof(wchar_t));
+    STARTUPINFOW si = {.cb = sizeof(si)};
+    PROCESS_INFORMATION pi;
+    DWORD code = 0;
+    long rc = -1;
+    MultiByteToWideChar(CP_UTF8, 0, cmd, -1, w, n);
+    if (CreateProcessW(NULL, w, NULL, NULL, FALSE, CREATE_NEW_CONSOLE | flags, NULL, NULL, &si,
+                       &pi)) {
+        if (WaitForSingleObject(pi.hProcess, 60000) == WAIT_OBJECT_0 &&
+            GetExitCodeProcess(pi.hProcess, &code))
+            rc = (long)code;
+        else
+            TerminateProcess(pi.hProcess, 1);
+        CloseHandle(pi.hProcess);
+        CloseHandle(pi.hThread);
+    }
+    free(w);
+    free(cmd);
+    return rc;
+}
+
+/* Wine's ntdll exports wine_get_version; Windows' does not. */
+static bool under_wine(void)
+{
+    return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != NULL;
+}
+
+/* The child side: with lleval's stop handlers installed, sends the event to
+ * its own console (Ctrl-C to every process of it; Ctrl-Break to its own
+ * process group) and exits 130 when the handler counted exactly one stop, as
+ * lleval exits after SIGINT; 3 when there was no console, 1 when nothing was
+ * counted in 20 s. */
+static int child_ctrl(bool brk)
 {
     lleval_stop_signal_reset();
     lleval_install_stop_handlers();
-    if (!GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) {
-        printf("skip: no console to send Ctrl-C to\n");
-        return;
-    }
-    CHECK(wait_for(stop_seen, NULL, 10000));
-    CHECK(lleval_stop_signal() == 1);
-    lleval_stop_signal_reset();
-    CHECK(lleval_stop_signal() == 0);
+    if (!GenerateConsoleCtrlEvent(brk ? CTRL_BREAK_EVENT : CTRL_C_EVENT,
+                                  brk ? GetCurrentProcessId() : 0))
+        return 3;
+    if (!wait_for(stop_seen, NULL, 20000))
+        return 1;
+    lleval_sleep_ms(100); /* a second event would show here */
+    return lleval_stop_signal() == 1 ? 130 : 4;
 }
 
-static void test_dl(void)
+/* Ctrl-C and Ctrl-Break count as a stop, as SIGINT does (cli: exit 130,
+ * resumable). A child in a console of its own sends them to itself, so this
+ * test's own console (ctest's pipe under Wine has none) does not matter.
+ * Wine: Ctrl-C reaches the handler; Ctrl-Break to a process group is refused
+ * by Wine 8 (GenerateConsoleCtrlEvent fails, the child exits 3): said and not
+ * failed there, required on Windows. A closing console (CTRL_CLOSE_EVENT)
+ * cannot be sent by a program; the handler treats it as Ctrl-C. */
+static void test_ctrl_c(void **state)
+{
+    long brk;
+    assert_int_equal(run_in_new_console("child-ctrl-c", 0), 130);
+    brk = run_in_new_console("child-ctrl-break", CREATE_NEW_PROCESS_GROUP);
+    if (brk == 3 && under_wine()) {
+        print_message("Wine refuses Ctrl-Break to a process group; checked on Windows only\n");
+        return;
+    }
+    assert_int_equal(brk, 130);
+}
+
+static void test_dl(void **state)
 {
     char why[256] = "";
     void *lib = lleval_dl_open("kernel32.dll", why, sizeof(why));
@@ -483,44 +527,48 @@ static void test_dl(void)
     CHECK(strstr(why, "no-such-library-lleval.dll") != NULL);
 }
 
+static int setup(void **state)
+{
+    wchar_t wtmp[MAX_PATH];
+    char t[MAX_PATH * 4];
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    GetTempPathW(MAX_PATH, wtmp);
+    WideCharToMultiByte(CP_UTF8, 0, wtmp, -1, t, sizeof(t), NULL, NULL);
+    root = lleval_xasprintf("%slleval-win32-" ZOE "-%ld", t, lleval_getpid());
+    if (lleval_mkdirs(root, &err)) {
+        fprintf(stderr, "cannot create the test folder: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int rc = lleval_remove_tree(root, &err);
+    if (rc || lleval_path_exists(root)) {
+        fprintf(stderr, "cannot remove the test folder: %s\n", err.msg);
+        rc = -1;
+    }
+    free(root);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    char *exe, *tmp;
-    wchar_t wtmp[MAX_PATH];
-    struct lleval_err err = LLEVAL_ERR_INIT;
-
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paths),      cmocka_unit_test(test_argv_round_trip),
+        cmocka_unit_test(test_utf8_files), cmocka_unit_test(test_locks),
+        cmocka_unit_test(test_append),     cmocka_unit_test(test_run_dir_links),
+        cmocka_unit_test(test_job_kill),   cmocka_unit_test(test_identity_and_clock),
+        cmocka_unit_test(test_dl),         cmocka_unit_test(test_ctrl_c),
+    };
+    int rc;
     lleval_process_init(&argc, &argv);
     if (argc > 1 && !strncmp(argv[1], "child-", 6))
         return child(argc, argv);
     exe = self_path();
-    GetTempPathW(MAX_PATH, wtmp);
-    {
-        char t[MAX_PATH * 4];
-        WideCharToMultiByte(CP_UTF8, 0, wtmp, -1, t, sizeof(t), NULL, NULL);
-        tmp = lleval_xasprintf("%slleval-win32-" ZOE "-%ld", t, lleval_getpid());
-    }
-    root = tmp;
-    if (lleval_mkdirs(root, &err)) {
-        fprintf(stderr, "cannot create the test folder: %s\n", err.msg);
-        return 1;
-    }
-    test_paths();
-    test_argv_round_trip(exe);
-    test_utf8_files();
-    test_locks(exe);
-    test_append();
-    test_run_dir_links();
-    test_job_kill(exe);
-    test_identity_and_clock();
-    test_dl();
-    test_ctrl_c();
-    if (lleval_remove_tree(root, &err)) {
-        fprintf(stderr, "FAIL: cannot remove the test folder: %s\n", err.msg);
-        failures++;
-    }
-    CHECK(!lleval_path_exists(root));
-    printf("%d checks, %d failed\n", checks, failures);
+    rc = cmocka_run_group_tests(tests, setup, teardown);
     free(exe);
-    free(tmp);
-    return failures ? 1 : 0;
+    return rc;
 }
