@@ -26,6 +26,9 @@ static void list_fields(struct lleval_config *cfg, const struct lleval_cfg_key *
     } else if (!strcmp(k->path, "stop")) {
         *items = (void **)&cfg->stop;
         *count = &cfg->n_stop;
+    } else if (!strcmp(k->path, "scoring.abstain_phrases")) {
+        *items = (void **)&cfg->abstain_phrases;
+        *count = &cfg->n_abstain_phrases;
     } else {
         *items = (void **)&cfg->launch.extra_args;
         *count = &cfg->launch.n_extra_args;

@@ -39,6 +39,9 @@ void lleval_config_init(struct lleval_config *cfg)
     cfg->batches_dir = lleval_xstrdup("data/batches");
     cfg->answer_extraction = lleval_xstrdup("none");
     cfg->strip_think = true;
+    cfg->abstain_phrases = lleval_xcalloc(1, sizeof(char *));
+    cfg->abstain_phrases[0] = lleval_xstrdup("unanswerable");
+    cfg->n_abstain_phrases = 1;
     cfg->bootstrap_samples = 1000;
     cfg->bootstrap_seed = 12345;
     cfg->launch.enabled = false;
@@ -68,6 +71,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->api_key_env);
     free(cfg->temps);
     lleval_cfg_free_strv(cfg->stop, cfg->n_stop);
+    lleval_cfg_free_strv(cfg->abstain_phrases, cfg->n_abstain_phrases);
     free(cfg->keep_alive);
     free(cfg->prompt_set);
     for (size_t i = 0; i < cfg->n_prompt_sets; i++)

@@ -90,7 +90,7 @@ struct lleval_cfg_key {
 };
 
 /* Keys in the table (checked against the table at compile time). */
-#define LLEVAL_CFG_N_KEYS 42
+#define LLEVAL_CFG_N_KEYS 43
 /* Order = cfg->origin[] index = lleval_config_keys() = the order of `lleval config show`. */
 extern const struct lleval_cfg_key lleval_cfg_key_defs[LLEVAL_CFG_N_KEYS];
 

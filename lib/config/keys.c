@@ -44,6 +44,7 @@
     X("paths.batches_dir", LLEVAL_CFG_STR, batches_dir, 0, 0)                                      \
     X("scoring.answer_extraction", LLEVAL_CFG_EXTRACTION, answer_extraction, 0, 0)                 \
     X("scoring.strip_think", LLEVAL_CFG_BOOL, strip_think, 0, 0)                                   \
+    X("scoring.abstain_phrases", LLEVAL_CFG_SLIST, abstain_phrases, 0, 0)                          \
     X("scoring.bootstrap_samples", LLEVAL_CFG_LONG, bootstrap_samples, 0, 1000000)                 \
     X("scoring.bootstrap_seed", LLEVAL_CFG_LONG, bootstrap_seed, 0, 2147483647)                    \
     X("launch.enabled", LLEVAL_CFG_BOOL, launch.enabled, 0, 0)                                     \

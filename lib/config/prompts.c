@@ -2,7 +2,8 @@
  * Prompt sets: the built-in ones (default, operational_only, all, made of the
  * prompt types direct and operational), lookups by name, and the
  * `prompt_sets` mapping of a config, whose missing templates are filled from
- * the built-in prompt type of the same name (else direct).
+ * the built-in prompt type of the same name (else direct); and the sentence
+ * that tells SQuAD 2.0 open-book prompts how to abstain.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,15 @@ const struct lleval_prompt_type *lleval_prompt_set_find_type(const struct lleval
         if (!strcmp(set->types[i].name, name))
             return &set->types[i];
     return NULL;
+}
+
+char *lleval_prompt_abstain(const struct lleval_config *cfg)
+{
+    const char *phrase = cfg && cfg->n_abstain_phrases && cfg->abstain_phrases[0]
+                             ? cfg->abstain_phrases[0]
+                             : "unanswerable";
+    return lleval_xasprintf("If the passage does not contain the answer, reply with \"%s\" only.",
+                            phrase);
 }
 
 /* ---- the prompt_sets mapping of a config ---------------------------------------------------- */

@@ -151,6 +151,22 @@ int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *e
         }
     }
 
+    if (cfg->n_abstain_phrases > 8) {
+        lleval_cfg_place(cfg, "scoring.abstain_phrases", at, sizeof(at));
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "%s'scoring.abstain_phrases' lists %zu phrases; give at most 8", at,
+                              cfg->n_abstain_phrases);
+    }
+    for (size_t i = 0; i < cfg->n_abstain_phrases; i++) {
+        const char *ph = cfg->abstain_phrases[i];
+        if (!ph || !*ph || strlen(ph) >= 64) {
+            lleval_cfg_place(cfg, "scoring.abstain_phrases", at, sizeof(at));
+            return lleval_err_set(err, LLEVAL_EINVAL,
+                                  "%s'scoring.abstain_phrases[%zu]' must be from 1 to 63 bytes "
+                                  "long",
+                                  at, i);
+        }
+    }
     for (size_t i = 0; i < cfg->n_stop; i++) {
         if (!cfg->stop[i] || !*cfg->stop[i]) {
             lleval_cfg_place(cfg, "stop", at, sizeof(at));

@@ -328,6 +328,8 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     emit(&e, NULL, "scoring:");
     emit_str(&e, "  ", "answer_extraction", "scoring.answer_extraction", cfg->answer_extraction);
     emit_bool(&e, "  ", "strip_think", "scoring.strip_think", cfg->strip_think);
+    emit_strv(&e, "  ", "abstain_phrases", "scoring.abstain_phrases", cfg->abstain_phrases,
+              cfg->n_abstain_phrases);
     emit_long(&e, "  ", "bootstrap_samples", "scoring.bootstrap_samples", cfg->bootstrap_samples);
     emit_long(&e, "  ", "bootstrap_seed", "scoring.bootstrap_seed", cfg->bootstrap_seed);
     emit(&e, NULL, "launch:");

@@ -2,8 +2,11 @@
  * SQuAD v1.1 / v2.0 importer (also XQuAD): one JSON document
  * {"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question",
  * "answers": [{"text"}], "is_impossible"}]}]}]}. Item ids are the question
- * ids. v2 questions marked is_impossible are skipped ("unanswerable"), as
- * are questions whose answer list is empty ("no_answers").
+ * ids. A SQuAD 2.0 file (top-level "version" "v2..." or any question with an
+ * "is_impossible" field) gives every item an "unanswerable" field: true for
+ * the questions marked is_impossible, which keep an empty answer list (their
+ * gold is "no answer", docs/datasets.md), false for the others. Answerable
+ * questions whose answer list is empty are skipped ("no_answers").
  *
  * jansson does not keep source positions, so places are JSON paths
  * (data[3].paragraphs[1].qas[0]) plus the line of the question's id, found by
@@ -53,6 +56,7 @@ struct squad_ctx {
     const char *path;
     struct id_locator loc;
     char jpath[128];
+    bool v2; /* a SQuAD 2.0 file: items carry "unanswerable" */
 };
 
 /* "path[:line]: data[..]: field 'x' is missing / must be ..., found ..." */
@@ -76,7 +80,7 @@ static int squad_qa(struct squad_ctx *c, const json_t *qa, const char *title, co
     const json_t *q = json_object_get(qa, "question");
     const json_t *ans = json_object_get(qa, "answers");
     const json_t *impossible = json_object_get(qa, "is_impossible");
-    json_t *answers, *meta, *v;
+    json_t *answers, *meta, *v, *item;
     char *where;
     long line = 0;
     size_t i;
@@ -94,28 +98,26 @@ static int squad_qa(struct squad_ctx *c, const json_t *qa, const char *title, co
         return squad_error(c, line, err, "question", q, "a string");
     if (impossible && !json_is_boolean(impossible))
         return squad_error(c, line, err, "is_impossible", impossible, "true or false");
-    if (json_is_true(impossible)) {
-        lleval_ds_skip(b, "unanswerable");
-        return 0;
-    }
-    if (!json_is_array(ans))
+    if (!json_is_true(impossible) && !json_is_array(ans))
         return squad_error(c, line, err, "answers", ans, "a list of {\"text\": ...} objects");
     if (lleval_ds_blank(json_string_value(q), json_string_length(q)))
         return squad_error(c, line, err, "question", q, "a non-empty string");
     answers = json_array();
-    json_array_foreach(ans, i, v)
-    {
-        const json_t *text = json_object_get(v, "text");
-        if (!json_is_string(text)) {
-            json_decref(answers);
-            snprintf(c->jpath + strlen(c->jpath), sizeof(c->jpath) - strlen(c->jpath),
-                     ".answers[%zu]", i);
-            return squad_error(c, line, err, "text", json_is_object(v) ? text : v,
-                               json_is_object(v) ? "a string" : "an object with a string");
+    /* an unanswerable question's gold is "no answer": its (plausible) answers are not gold */
+    if (!json_is_true(impossible))
+        json_array_foreach(ans, i, v)
+        {
+            const json_t *text = json_object_get(v, "text");
+            if (!json_is_string(text)) {
+                json_decref(answers);
+                snprintf(c->jpath + strlen(c->jpath), sizeof(c->jpath) - strlen(c->jpath),
+                         ".answers[%zu]", i);
+                return squad_error(c, line, err, "text", json_is_object(v) ? text : v,
+                                   json_is_object(v) ? "a string" : "an object with a string");
+            }
+            lleval_ds_answer_add(answers, json_string_value(text));
         }
-        lleval_ds_answer_add(answers, json_string_value(text));
-    }
-    if (!json_array_size(answers)) {
+    if (!json_array_size(answers) && !json_is_true(impossible)) {
         json_decref(answers);
         lleval_ds_skip(b, "no_answers");
         return 0;
@@ -127,12 +129,35 @@ static int squad_qa(struct squad_ctx *c, const json_t *qa, const char *title, co
         where = lleval_xasprintf("%s:%ld (%s)", c->path, line, c->jpath);
     else
         where = lleval_xasprintf("%s (%s)", c->path, c->jpath);
-    rc = lleval_ds_add(b,
-                       lleval_ds_item(b, json_string_value(id), json_string_value(q), context, NULL,
-                                      answers, meta),
-                       where, err);
+    item = lleval_ds_item(b, json_string_value(id), json_string_value(q), context, NULL, answers,
+                          meta);
+    if (c->v2)
+        json_object_set_new(item, "unanswerable", json_boolean(json_is_true(impossible)));
+    rc = lleval_ds_add(b, item, where, err);
     free(where);
     return rc;
+}
+
+/* A SQuAD 2.0 file: its version says so, or a question has an is_impossible field. */
+static bool squad_is_v2(const json_t *root)
+{
+    const char *version = json_string_value(json_object_get(root, "version"));
+    const json_t *article, *para, *qa;
+    size_t ai, pi, qi;
+    if (version && (version[0] == '2' || (version[0] == 'v' && version[1] == '2')))
+        return true;
+    json_array_foreach(json_object_get(root, "data"), ai, article)
+    {
+        json_array_foreach(json_object_get(article, "paragraphs"), pi, para)
+        {
+            json_array_foreach(json_object_get(para, "qas"), qi, qa)
+            {
+                if (json_object_get(qa, "is_impossible"))
+                    return true;
+            }
+        }
+    }
+    return false;
 }
 
 static int squad_doc(struct squad_ctx *c, const json_t *root, struct lleval_err *err)
@@ -257,6 +282,7 @@ int lleval_ds_import_squad(struct lleval_ds_builder *b, struct lleval_err *err)
     c.loc.buf = raw.buf;
     c.loc.len = raw.len;
     c.loc.line = 1;
+    c.v2 = squad_is_v2(root);
     rc = squad_doc(&c, root, err);
 out:
     json_decref(root);

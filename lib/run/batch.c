@@ -225,6 +225,14 @@ static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg,
                       temp, sample);
     sys = lleval_render_prompt(pt->system[type] ? pt->system[type] : "", item);
     user = lleval_render_prompt(pt->user[type] ? pt->user[type] : "{question}", item);
+    if (type == LLEVAL_OPEN_BOOK && json_object_get(item, "unanswerable")) {
+        /* SQuAD 2.0: every question of the dataset is told how to abstain */
+        char *how = lleval_prompt_abstain(cfg), *both;
+        both = *sys ? lleval_xasprintf("%s %s", sys, how) : lleval_xstrdup(how);
+        free(sys);
+        free(how);
+        sys = both;
+    }
 
     messages = json_array();
     if (*sys)

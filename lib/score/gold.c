@@ -38,6 +38,8 @@ static void gold_clear_items(struct gold_set *g)
     g->choices = NULL;
     g->n_items = g->cap_items = g->n_gtoks = g->cap_gtoks = 0;
     g->n_golds = g->cap_golds = g->n_choices = g->cap_choices = 0;
+    g->v2 = false;
+    g->no_ans = 0;
 }
 
 void lleval_gold_free(struct gold_set *g)
@@ -107,17 +109,27 @@ static int gold_choice_of(const char *gold, const char *const *choices, size_t n
     return -1;
 }
 
+/* SQuAD 2.0 item: unanswerable tells the "unanswerable" field (-1: absent, 0 false, 1 true) */
+enum { V1_ITEM = -1 };
+
 /* Adds one item from its strings (all borrowed). */
 static void add_item(struct gold_set *g, const char *id, const char *const *answers,
                      size_t n_answers, const char *const *choices, size_t n_choices,
-                     struct lleval_norm *work)
+                     int unanswerable, struct lleval_norm *work)
 {
     struct gold_item *it;
+    static const char *const no_answer[] = {""};
     LLEVAL_GROW(g->items, g->n_items, g->cap_items);
     it = &g->items[g->n_items++];
     it->id = NULL;
     it->id_off = add_str(&g->strs, id);
     it->gold_choice = -1;
+    it->v2 = unanswerable != V1_ITEM;
+    it->no_ans = unanswerable == 1;
+    g->v2 |= it->v2;
+    g->no_ans += it->no_ans;
+    if (it->no_ans)
+        n_answers = 0;
     if (g->scoring == LLEVAL_SCORING_MC) {
         size_t n = n_choices < LLEVAL_MC_MAX_CHOICES ? n_choices : LLEVAL_MC_MAX_CHOICES;
         it->first = (uint32_t)g->n_choices;
@@ -131,9 +143,25 @@ static void add_item(struct gold_set *g, const char *id, const char *const *answ
         return;
     }
     it->first = (uint32_t)g->n_golds;
+    if (it->v2 && !it->no_ans) {
+        /* evaluate-v2.0: golds that normalize to nothing are dropped; none left is no answer */
+        bool any = false;
+        for (size_t i = 0; i < n_answers && !any; i++) {
+            lleval_norm_set(work, answers[i], strlen(answers[i]), g->scoring == LLEVAL_SCORING_NQ);
+            any = work->text.len > 0;
+        }
+        if (!any)
+            n_answers = 0;
+    }
+    if (it->v2 && !n_answers) {
+        answers = no_answer;
+        n_answers = 1;
+    }
     for (size_t i = 0; i < n_answers; i++) {
         struct gold_ref *r;
         lleval_norm_set(work, answers[i], strlen(answers[i]), g->scoring == LLEVAL_SCORING_NQ);
+        if (it->v2 && !work->text.len && answers != no_answer)
+            continue;
         LLEVAL_GROW(g->refs, g->n_golds, g->cap_golds);
         r = &g->refs[g->n_golds++];
         r->off = g->gtext.len;
@@ -185,6 +213,7 @@ struct fast_line {
     size_t answers[FAST_MAX_STRINGS], choices[FAST_MAX_STRINGS];
     size_t n_answers, n_choices;
     bool has_answers, has_choices, has_question, has_type;
+    int unanswerable; /* V1_ITEM, 0 or 1 */
 };
 
 static void fast_ws(struct fast_line *f)
@@ -391,7 +420,16 @@ static bool fast_strings(struct fast_line *f, size_t *offs, size_t *n)
     }
 }
 
-enum key_kind { K_OTHER, K_ID, K_DATASET, K_ANSWERS, K_CHOICES, K_QUESTION, K_TYPE };
+enum key_kind {
+    K_OTHER,
+    K_ID,
+    K_DATASET,
+    K_ANSWERS,
+    K_CHOICES,
+    K_QUESTION,
+    K_TYPE,
+    K_UNANSWERABLE
+};
 
 static enum key_kind key_kind(const char *k, size_t len)
 {
@@ -408,6 +446,8 @@ static enum key_kind key_kind(const char *k, size_t len)
         return !memcmp(k, "choices", 7) ? K_CHOICES : K_OTHER;
     case 8:
         return !memcmp(k, "question", 8) ? K_QUESTION : K_OTHER;
+    case 12:
+        return !memcmp(k, "unanswerable", 12) ? K_UNANSWERABLE : K_OTHER;
     default:
         return K_OTHER;
     }
@@ -422,6 +462,7 @@ static bool fast_scan(struct fast_line *f, const char *line, size_t len)
     f->id = f->dataset = SIZE_MAX;
     f->n_answers = f->n_choices = 0;
     f->has_answers = f->has_choices = f->has_question = f->has_type = false;
+    f->unanswerable = V1_ITEM;
     fast_ws(f);
     if (f->p >= f->end || *f->p++ != '{')
         return false;
@@ -454,6 +495,18 @@ static bool fast_scan(struct fast_line *f, const char *line, size_t len)
             if (f->has_choices || !fast_strings(f, f->choices, &f->n_choices))
                 return false;
             f->has_choices = true;
+            break;
+        case K_UNANSWERABLE:
+            if (f->unanswerable != V1_ITEM)
+                return false;
+            if (f->end - f->p >= 4 && !memcmp(f->p, "true", 4))
+                f->unanswerable = 1;
+            else if (f->end - f->p >= 5 && !memcmp(f->p, "false", 5))
+                f->unanswerable = 0;
+            else
+                return false;
+            f->p += f->unanswerable ? 4 : 5;
+            lleval_sb_setlen(&f->buf, mark);
             break;
         case K_QUESTION:
         case K_TYPE:
@@ -517,7 +570,7 @@ static int gold_read_fast(struct gold_set *g, const char *path, struct lleval_no
             ans[i] = f.buf.buf + f.answers[i];
         for (size_t i = 0; i < f.n_choices; i++)
             cho[i] = f.buf.buf + f.choices[i];
-        add_item(g, f.buf.buf + f.id, ans, f.n_answers, cho, f.n_choices, work);
+        add_item(g, f.buf.buf + f.id, ans, f.n_answers, cho, f.n_choices, f.unanswerable, work);
     }
     lleval_lines_close(&lr);
     lleval_sb_release(&f.buf);
@@ -584,9 +637,11 @@ int lleval_gold_load(const char *prepared_dir, const char *name, struct gold_set
                 json_decref(item);
                 goto fail;
             }
+            const json_t *un = json_object_get(item, "unanswerable");
             add_item(g, lleval_json_str(item, "id"), ans,
                      json_strings(json_object_get(item, "answers"), ans, FAST_MAX_STRINGS), cho,
-                     json_strings(json_object_get(item, "choices"), cho, FAST_MAX_STRINGS), &work);
+                     json_strings(json_object_get(item, "choices"), cho, FAST_MAX_STRINGS),
+                     un ? json_is_true(un) : V1_ITEM, &work);
             json_decref(item);
         }
         if (rc < 0)

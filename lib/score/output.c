@@ -88,13 +88,47 @@ void lleval_score_table_release(struct lleval_score_table *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* "HasAns EM 50.0 F1 61.2 (96), NoAns EM 40.0 (112)" of a SQuAD 2.0 group. */
+static void v2_line(const struct lleval_score_group *g, struct lleval_sb *out)
+{
+    const struct lleval_squad2_part *h = &g->v2_eval.has_ans, *n = &g->v2_eval.no_ans;
+    char label[300];
+    if (g->overall)
+        snprintf(label, sizeof(label), "%s", g->dataset);
+    else
+        snprintf(label, sizeof(label), "%s/%s/t%s", g->dataset, g->prompt_type, g->temperature);
+    lleval_sb_addf(out, "SQuAD 2.0 %s:", label);
+    if (h->total)
+        lleval_sb_addf(out, " HasAns EM %.1f F1 %.1f (%ld)",
+                       100.0 * h->exact_sum / (double)h->total,
+                       100.0 * h->f1_sum / (double)h->total, h->total);
+    if (n->total)
+        lleval_sb_addf(out, "%s NoAns EM %.1f (%ld)", h->total ? "," : "",
+                       100.0 * n->exact_sum / (double)n->total, n->total);
+    lleval_sb_addf(out, "; %ld answers abstained\n", g->abstained);
+}
+
 void lleval_score_notes(const struct lleval_score_result *res, struct lleval_sb *out)
 {
-    if (res->squad_json)
+    if (res->squad_v2) {
+        /* what evaluate-v2.0 prints, then the counts */
+        for (size_t i = 0; i < res->n_missing_ids; i++)
+            lleval_sb_addf(out, "Missing prediction for %s\n", res->missing_ids[i]);
+        lleval_squad2_format(&res->v2, out);
+        lleval_sb_addf(out,
+                       "(%ld questions scored: %ld answerable, %ld unanswerable; %ld without a "
+                       "prediction)\n",
+                       res->v2.all.total, res->v2.has_ans.total, res->v2.no_ans.total,
+                       res->missing);
+    } else if (res->squad_json) {
         lleval_sb_addf(out,
                        "{\"exact_match\": %.3f, \"f1\": %.3f}  (%ld questions, %ld without "
                        "a prediction)\n",
                        res->exact_match, res->f1, res->total, res->missing);
+    }
+    for (size_t i = 0; !res->squad_json && i < res->n_groups; i++)
+        if (res->groups[i].v2 && (!res->groups[i].overall || show_group(res, i)))
+            v2_line(&res->groups[i], out);
     if (!res->squad_json && res->missing > 0) {
         lleval_sb_addf(out, "missing: %ld gold items have no prediction:", res->missing);
         for (size_t i = 0; i < res->n_groups; i++) {

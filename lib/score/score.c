@@ -32,6 +32,9 @@ void lleval_score_opts_init(struct lleval_score_opts *o)
     o->truncation_warn = LLEVAL_TRUNCATION_WARN;
     o->limit_items = 0;
     o->results_jsonl = NULL;
+    memset(o->abstain, 0, sizeof(o->abstain));
+    snprintf(o->abstain[0], sizeof(o->abstain[0]), "%s", "unanswerable");
+    o->n_abstain = 1;
 }
 
 void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lleval_config *cfg)
@@ -46,6 +49,10 @@ void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lle
     if (cfg->bootstrap_samples >= 0 && cfg->bootstrap_samples <= LLEVAL_BOOTSTRAP_MAX)
         o->bootstrap = cfg->bootstrap_samples;
     o->seed = (uint64_t)cfg->bootstrap_seed;
+    o->n_abstain = 0;
+    for (size_t i = 0; i < cfg->n_abstain_phrases && o->n_abstain < LLEVAL_ABSTAIN_MAX; i++)
+        if (cfg->abstain_phrases[i] && strlen(cfg->abstain_phrases[i]) < LLEVAL_ABSTAIN_LEN)
+            snprintf(o->abstain[o->n_abstain++], LLEVAL_ABSTAIN_LEN, "%s", cfg->abstain_phrases[i]);
 }
 
 /* ---- accumulators ---- */
@@ -60,6 +67,8 @@ struct acc {
     long n, unknown, duplicates, errors, empty, unparseable;
     long fin[4];
     struct lleval_dist em, f1, contains, accuracy, latency, tps;
+    struct lleval_squad2_eval v2; /* SQuAD 2.0 data: the HasAns / NoAns sums */
+    long abstained;
     uint8_t **seen; /* per sample: bitset over the gold items */
     size_t n_seen;
 };
@@ -219,9 +228,13 @@ static struct acc *scorer_acc(struct scorer *s, struct gold_set *g, const char *
     return s->last = a;
 }
 
-/* Extracts and scores one answer of item it; fills the score fields of r. */
+/* Extracts and scores one answer of item it; fills the score fields of r.
+ * abstain: a SQuAD 2.0 answer that abstains (scoring.abstain_phrases) is
+ * scored as the empty answer, "no answer" (predictions.csv; the official
+ * script's JSON input abstains with the empty string only). */
 static void score_answer(struct scorer *s, const struct gold_set *g, const struct gold_item *it,
-                         const char *text, size_t len, bool ok, struct lleval_item_score *r)
+                         const char *text, size_t len, bool ok, bool abstain,
+                         struct lleval_item_score *r)
 {
     lleval_sb_reset(&s->answer);
     if (ok)
@@ -231,6 +244,9 @@ static void score_answer(struct scorer *s, const struct gold_set *g, const struc
     r->em = r->f1 = r->contains = 0;
     r->choice = -1;
     r->correct = false;
+    r->v2 = it->v2;
+    r->no_ans = it->no_ans;
+    r->abstained = false;
     if (!ok)
         return;
     if (g->scoring == LLEVAL_SCORING_MC) {
@@ -240,9 +256,12 @@ static void score_answer(struct scorer *s, const struct gold_set *g, const struc
         return;
     }
     struct lleval_qa_score sc;
-    lleval_norm_set_unsorted(&s->pred, s->answer.buf, s->answer.len,
-                             g->scoring == LLEVAL_SCORING_NQ);
+    r->abstained = it->v2 && abstain && lleval_squad2_abstains(s->answer.buf, s->answer.len, &s->o);
+    lleval_norm_set_unsorted(&s->pred, r->abstained ? "" : s->answer.buf,
+                             r->abstained ? 0 : s->answer.len, g->scoring == LLEVAL_SCORING_NQ);
     lleval_qa_score_unsorted(&s->pred, g->golds + it->first, it->count, &sc);
+    if (it->v2 && sc.em == 1.0 && !s->pred.n_toks)
+        sc.f1 = 1.0; /* evaluate-v2.0: no answer for no answer has F1 1 (v1.1: 0) */
     r->em = sc.em;
     r->f1 = sc.f1;
     r->contains = sc.contains;
@@ -260,6 +279,11 @@ static void acc_add(struct acc *a, const struct lleval_item_score *r, int fin, d
         a->errors++;
     else if (!r->answer[0])
         a->empty++;
+    if (r->v2) {
+        lleval_squad2_add(&a->v2.all, r->em, r->f1);
+        lleval_squad2_add(r->no_ans ? &a->v2.no_ans : &a->v2.has_ans, r->em, r->f1);
+        a->abstained += r->abstained;
+    }
     if (a->gold->scoring == LLEVAL_SCORING_MC) {
         if (r->ok && r->choice < 0)
             a->unparseable++;
@@ -474,7 +498,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
             continue;
         }
         pred = row.prediction;
-        score_answer(s, g, &g->items[idx], pred, strlen(pred), it.ok, &it);
+        score_answer(s, g, &g->items[idx], pred, strlen(pred), it.ok, true, &it);
         it.state = LLEVAL_ITEM_SCORED;
         if (it.ok) {
             /* the journal's unrounded speed when the run's results are at hand */
@@ -541,6 +565,9 @@ static void group_from(const struct scorer *s, const struct acc *a, bool overall
     g->finish_length = a->fin[FIN_LENGTH];
     g->finish_error = a->fin[FIN_ERROR];
     g->finish_other = a->fin[FIN_OTHER];
+    g->v2 = a->gold->v2;
+    g->v2_eval = a->v2;
+    g->abstained = a->abstained;
     label = overall ? lleval_xasprintf("%s/*/*", a->gold->name)
                     : lleval_xasprintf("%s/%s/%s", a->gold->name, a->prompt_type, a->temperature);
     ci_of(&a->em, s, label, "em", &g->em);
@@ -568,6 +595,18 @@ static void merge_acc(struct acc *into, const struct acc *from)
     into->unparseable += from->unparseable;
     for (int i = 0; i < 4; i++)
         into->fin[i] += from->fin[i];
+    into->abstained += from->abstained;
+    for (int i = 0; i < 3; i++) {
+        struct lleval_squad2_part *t = i == 0   ? &into->v2.all
+                                       : i == 1 ? &into->v2.has_ans
+                                                : &into->v2.no_ans;
+        const struct lleval_squad2_part *f = i == 0   ? &from->v2.all
+                                             : i == 1 ? &from->v2.has_ans
+                                                      : &from->v2.no_ans;
+        t->exact_sum += f->exact_sum;
+        t->f1_sum += f->f1_sum;
+        t->total += f->total;
+    }
     lleval_dist_merge(&into->em, &from->em);
     lleval_dist_merge(&into->f1, &from->f1);
     lleval_dist_merge(&into->contains, &from->contains);
@@ -749,13 +788,20 @@ int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, con
         if (p)
             preds.used[p - preds.e] = 1;
         if (!p) {
-            acc_add_missing(a);
             missing++;
+            if (g->v2) {
+                /* evaluate-v2.0 prints "Missing prediction for <qid>" and leaves it out */
+                res->missing_ids =
+                    lleval_xrealloc(res->missing_ids, (res->n_missing_ids + 1) * sizeof(char *));
+                res->missing_ids[res->n_missing_ids++] = lleval_xstrdup(g->items[i].id);
+                continue;
+            }
+            acc_add_missing(a);
             continue;
         }
         memset(&it, 0, sizeof(it));
         it.ok = true;
-        score_answer(&s, g, &g->items[i], preds.strs.buf + p->val, p->val_len, true, &it);
+        score_answer(&s, g, &g->items[i], preds.strs.buf + p->val, p->val_len, true, false, &it);
         acc_add(a, &it, -1, -1, -1);
         s.scored++;
         em_sum += g->scoring == LLEVAL_SCORING_MC ? (it.correct ? 1 : 0) : it.em;
@@ -770,7 +816,16 @@ int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, con
             note_first(&s.first_unknown, &s.first_unknown_line, preds.strs.buf + preds.e[i].key, 0);
         }
     }
-    res->total = (long)g->n_items;
+    res->total = g->v2 ? a->v2.all.total : (long)g->n_items;
+    if (g->v2 && res->total == 0) {
+        rc = lleval_err_set(err, LLEVAL_EINVAL,
+                            "%s: no prediction answers a question of '%s' (evaluate-v2.0 "
+                            "divides by zero on such a file); write {\"question id\": \"answer\"} "
+                            "with the dataset's question ids",
+                            pred_json, dataset);
+        lleval_score_result_release(res);
+        goto out;
+    }
     if (res->total > 0) {
         /* the official script's arithmetic: 100.0 * sum / total */
         res->exact_match = 100.0 * em_sum / (double)res->total;
@@ -792,6 +847,14 @@ int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, con
                                           "'%s' and were not scored (first: '%s')",
                                           s.unknown, dataset, s.first_unknown));
     res->squad_json = true;
+    res->squad_v2 = g->v2;
+    res->v2 = a->v2;
+    if (g->v2 && missing > 0)
+        add_warning(res, lleval_xasprintf("%ld questions of '%s' have no prediction and are left "
+                                          "out of every total, as evaluate-v2.0 leaves them out "
+                                          "of its overall numbers (the script itself then stops "
+                                          "with a KeyError)",
+                                          missing, dataset));
     res->predictions = lleval_xstrdup(pred_json);
     res->prepared_dir = lleval_xstrdup(prepared_dir);
 out:
@@ -814,6 +877,9 @@ void lleval_score_result_release(struct lleval_score_result *res)
     }
     for (size_t i = 0; i < res->n_warnings; i++)
         free(res->warnings[i]);
+    for (size_t i = 0; i < res->n_missing_ids; i++)
+        free(res->missing_ids[i]);
+    free(res->missing_ids);
     free(res->groups);
     free(res->warnings);
     free(res->predictions);

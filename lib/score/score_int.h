@@ -20,6 +20,8 @@ struct gold_item {
     uint32_t first;  /* QA: first gold in set->golds; MC: first choice in set->choices */
     uint32_t count;  /* golds or choices */
     int gold_choice; /* MC: index of the right choice, -1 when the gold names none */
+    bool v2;         /* a SQuAD 2.0 item (it has the "unanswerable" field) */
+    bool no_ans;     /* SQuAD 2.0: unanswerable; its one gold is "" (no answer) */
 };
 
 /* Where one normalized gold answer lies in the set's arenas. */
@@ -37,6 +39,8 @@ struct gold_set {
     char *name;
     char *type;
     enum lleval_scoring scoring;
+    bool v2;       /* SQuAD 2.0 data: its items carry "unanswerable" (official v2.0 scoring) */
+    size_t no_ans; /* items that are unanswerable */
     struct gold_item *items;
     size_t n_items, cap_items;
     struct lleval_sb strs;      /* ids and choice texts, NUL-terminated */

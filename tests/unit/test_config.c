@@ -519,6 +519,7 @@ static const struct {
     {"top_k", "20"},
     {"top_p", "0.95"},
     {"stop", "[\"\\n\\nQuestion:\", \"Q:\"]"},
+    {"scoring.abstain_phrases", "[\"no answer\", \"unanswerable\"]"},
     {"seed", "7"},
     {"samples", "3"},
     {"enable_local_telemetry", "true"},

@@ -100,6 +100,11 @@ static char *default_text(const struct lleval_config *cfg, const struct lleval_c
         lleval_sb_adds(&sb, "]`");
         break;
     case LLEVAL_CFG_SLIST:
+        if (!strcmp(k->path, "scoring.abstain_phrases")) { /* the one list with a default */
+            assert_int_equal(cfg->n_abstain_phrases, 1);
+            lleval_sb_addf(&sb, "`[\"%s\"]`", cfg->abstain_phrases[0]);
+            break;
+        }
         /* stop and launch.extra_args are empty by default */
         assert_int_equal(!strcmp(k->path, "stop") ? cfg->n_stop : cfg->launch.n_extra_args, 0);
         lleval_sb_adds(&sb, "`[]`");

@@ -551,17 +551,24 @@ static void test_squad_v2_skips(void **state)
 
     lleval_prepare_stats_init(&st);
     items = prepare_ok(&c, dir, 0, &st);
-    assert_int_equal(st.items, 1);
-    assert_int_equal(st.skipped_total, 3);
-    assert_int_equal(lleval_json_int(st.skipped, "unanswerable", 0), 2);
+    /* unanswerable questions are kept with no gold answer (issue 11): only a4 is skipped */
+    assert_int_equal(st.items, 3);
+    assert_int_equal(st.skipped_total, 1);
+    assert_int_equal(lleval_json_int(st.skipped, "unanswerable", 0), 0);
     assert_int_equal(lleval_json_int(st.skipped, "no_answers", 0), 1);
     assert_answers(json_array_get(items, 0), gold, 2);
+    assert_true(json_is_false(json_object_get(json_array_get(items, 0), "unanswerable")));
+    for (size_t i = 1; i < 3; i++) {
+        assert_true(json_is_true(json_object_get(json_array_get(items, i), "unanswerable")));
+        assert_int_equal(json_array_size(json_object_get(json_array_get(items, i), "answers")), 0);
+    }
     assert_string_equal(lleval_json_str(json_array_get(items, 0), "context"), "The sky is blue.");
     assert_int_equal(lleval_json_int(json_object_get(json_array_get(items, 0), "meta"), "line", 0),
                      3);
     json_decref(items);
     items = lleval_prepared_load(dir, "sq2", &info, &err);
-    assert_int_equal(lleval_json_int(json_object_get(info, "skipped"), "unanswerable", 0), 2);
+    assert_int_equal(json_array_size(items), 3);
+    assert_int_equal(lleval_json_int(json_object_get(info, "skipped"), "no_answers", 0), 1);
     json_decref(info);
     json_decref(items);
     lleval_prepare_stats_release(&st);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "testutil.h"
 #include "lleval/score/metrics.h"
+#include "lleval/score/score.h"
 #include "lleval/util/util.h"
 
 /* Decodes the fixture escapes \n \t \r \\ \| \uXXXX; a pipe from \| becomes
@@ -358,6 +359,59 @@ static void test_mc_edges(void **state)
     assert_int_equal(lleval_mc_extract(NULL, 0, NULL, 4), -1);
 }
 
+/* SQuAD 2.0: Python's float repr (what evaluate-v2.0 prints), its output
+ * object and the pipeline's abstentions. */
+static void test_squad2(void **state)
+{
+    static const struct {
+        double v;
+        const char *want; /* python3 -c 'print(repr(v))' */
+    } reprs[] = {
+        {100.0, "100.0"},
+        {0.0, "0.0"},
+        {100.0 * 10 / 37, "27.027027027027028"},
+        {100.0 * 34 / 86, "39.53488372093023"},
+        {0.1, "0.1"},
+        {1e-05, "1e-05"},
+        {0.0001, "0.0001"},
+        {1e16, "1e+16"},
+        {123456789012345.6, "123456789012345.6"},
+        {-2.5, "-2.5"},
+        {1.0 / 3, "0.3333333333333333"},
+    };
+    struct lleval_score_opts o;
+    struct lleval_squad2_eval e;
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(reprs); i++) {
+        lleval_sb_reset(&sb);
+        lleval_fmt_pyfloat(reprs[i].v, &sb);
+        assert_string_equal(sb.buf, reprs[i].want);
+    }
+
+    memset(&e, 0, sizeof(e));
+    lleval_squad2_add(&e.all, 1, 1.0);
+    lleval_squad2_add(&e.no_ans, 1, 1.0);
+    lleval_squad2_add(&e.all, 0, 0.5);
+    lleval_squad2_add(&e.no_ans, 0, 0.5);
+    lleval_sb_reset(&sb);
+    lleval_squad2_format(&e, &sb); /* no answerable question: no HasAns_ keys */
+    assert_string_equal(sb.buf, "{\n  \"exact\": 50.0,\n  \"f1\": 75.0,\n  \"total\": 2,\n"
+                                "  \"NoAns_exact\": 50.0,\n  \"NoAns_f1\": 75.0,\n"
+                                "  \"NoAns_total\": 2\n}\n");
+    lleval_sb_release(&sb);
+
+    lleval_score_opts_init(&o);
+    assert_true(lleval_squad2_abstains("", 0, &o));
+    assert_true(lleval_squad2_abstains(" The ", 5, &o));
+    assert_true(lleval_squad2_abstains("Unanswerable.", 13, &o));
+    assert_false(lleval_squad2_abstains("unanswerable question", 21, &o));
+    assert_false(lleval_squad2_abstains("no answer", 9, &o));
+    snprintf(o.abstain[0], sizeof(o.abstain[0]), "%s", "No answer");
+    assert_true(lleval_squad2_abstains("no answer!", 10, &o));
+    assert_false(lleval_squad2_abstains("unanswerable", 12, &o));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,7 +419,7 @@ int main(void)
         cmocka_unit_test(test_fixture_mc),    cmocka_unit_test(test_fixture_extract),
         cmocka_unit_test(test_normalize),     cmocka_unit_test(test_f1_long),
         cmocka_unit_test(test_answer_reuse),  cmocka_unit_test(test_names),
-        cmocka_unit_test(test_mc_edges),
+        cmocka_unit_test(test_mc_edges),      cmocka_unit_test(test_squad2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,6 +132,10 @@ struct lleval_config {
     /* answer extraction before scoring: "none" | "first_line" | "after_answer" */
     char *answer_extraction;
     bool strip_think;
+    /* SQuAD 2.0: answers that abstain ("no answer"), besides the empty one;
+     * default ["unanswerable"]; the first one is the open-book prompt's */
+    char **abstain_phrases;
+    size_t n_abstain_phrases;
     long bootstrap_samples;
     long bootstrap_seed;
 
@@ -214,6 +218,10 @@ const struct lleval_prompt_set *lleval_config_find_prompt_set(const struct lleva
                                                               const char *name);
 const struct lleval_prompt_type *lleval_prompt_set_find_type(const struct lleval_prompt_set *set,
                                                              const char *name);
+/* The sentence added to the system prompt of an open-book SQuAD 2.0 item (one
+ * with an "unanswerable" field, whatever its value) that says how to abstain:
+ * with the first of scoring.abstain_phrases. cfg borrowed; returns owned. */
+char *lleval_prompt_abstain(const struct lleval_config *cfg);
 
 /* Writes the resolved config as YAML (secrets never appear: only the env var
  * name is written). With with_origin, a trailing comment per line says where

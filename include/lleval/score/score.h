@@ -40,6 +40,10 @@
 /* Truncation rate above which a group gets a warning (the guide's 10%). */
 #define LLEVAL_TRUNCATION_WARN 0.10
 
+/* scoring.abstain_phrases: at most this many, each shorter than LLEVAL_ABSTAIN_LEN bytes. */
+#define LLEVAL_ABSTAIN_MAX 8
+#define LLEVAL_ABSTAIN_LEN 64
+
 struct lleval_score_opts {
     enum lleval_extract extraction; /* scoring.answer_extraction (default none) */
     bool strip_think;               /* scoring.strip_think (default true) */
@@ -54,6 +58,21 @@ struct lleval_score_opts {
      * then the engine's unrounded gen_tps from them, else (NULL, the default,
      * and `lleval score`) predictions.csv's gen_tps, rounded to one decimal */
     const char *results_jsonl;
+    /* SQuAD 2.0 datasets, predictions.csv: an extracted answer that is empty
+     * or one of these phrases (compared after SQuAD normalization) abstains,
+     * i.e. answers "no answer" (default: "unanswerable") */
+    char abstain[LLEVAL_ABSTAIN_MAX][LLEVAL_ABSTAIN_LEN];
+    size_t n_abstain;
+};
+
+/* SQuAD 2.0: the sums evaluate-v2.0 divides (exact and F1 per question, in
+ * dataset order) over `total` questions; all, answerable and unanswerable. */
+struct lleval_squad2_part {
+    double exact_sum, f1_sum;
+    long total;
+};
+struct lleval_squad2_eval {
+    struct lleval_squad2_part all, has_ans, no_ans;
 };
 
 /* The defaults above (those of the config's scoring section). */
@@ -82,6 +101,9 @@ struct lleval_score_group {
     struct lleval_ci accuracy;         /* multiple choice */
     struct lleval_ci latency_ms;       /* ok rows with a latency */
     struct lleval_ci tokens_per_s;     /* ok rows with gen_tps > 0 */
+    bool v2;                           /* a SQuAD 2.0 dataset: v2 below applies */
+    struct lleval_squad2_eval v2_eval; /* its HasAns / NoAns breakdown */
+    long abstained;                    /* ok rows that abstained (scoring.abstain_phrases) */
 };
 
 struct lleval_score_result {
@@ -99,6 +121,13 @@ struct lleval_score_result {
     /* SQuAD-JSON mode: the official numbers (percentages) over `total` questions */
     double exact_match, f1;
     long total;
+    /* SQuAD-JSON mode on a SQuAD 2.0 dataset: evaluate-v2.0's numbers; the
+     * questions without a prediction are left out of them (as the script's
+     * overall numbers leave them out) and listed, in dataset order */
+    bool squad_v2;
+    struct lleval_squad2_eval v2;
+    char **missing_ids; /* owned */
+    size_t n_missing_ids;
     char **warnings; /* one line each, owned */
     size_t n_warnings;
 };
@@ -111,7 +140,10 @@ int lleval_score_csv(const char *pred_csv, const char *prepared_dir,
                      struct lleval_err *err);
 
 /* Scores a SQuAD-style predictions JSON object against prepared dataset
- * `dataset`, as the official v1.1 script does (res->exact_match, res->f1). */
+ * `dataset`, as the official v1.1 script does (res->exact_match, res->f1),
+ * or, for a SQuAD 2.0 dataset, as evaluate-v2.0 does (res->squad_v2, res->v2;
+ * an empty answer is the abstention; fails when no prediction answers a
+ * question of the dataset, where the script divides by zero). */
 int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, const char *dataset,
                             const struct lleval_score_opts *o, struct lleval_score_result *res,
                             struct lleval_err *err);
@@ -136,8 +168,9 @@ struct lleval_score_table {
 };
 void lleval_score_table(const struct lleval_score_result *res, struct lleval_score_table *t);
 void lleval_score_table_release(struct lleval_score_table *t);
-/* Appends the notes under the table (SQuAD-JSON official line, missing,
- * unknown and duplicate counts), one line each, to out. */
+/* Appends the notes under the table (SQuAD-JSON official line, or
+ * evaluate-v2.0's output as it prints it; SQuAD 2.0 HasAns / NoAns lines;
+ * missing, unknown and duplicate counts), one line each, to out. */
 void lleval_score_notes(const struct lleval_score_result *res, struct lleval_sb *out);
 /* The table as aligned plain text followed by the notes, owned. */
 char *lleval_score_format_table(const struct lleval_score_result *res);
@@ -164,6 +197,8 @@ struct lleval_item_score {
     double em, f1, contains; /* QA (0 for multiple choice) */
     int choice;              /* multiple choice: the chosen index, -1 unparseable */
     bool correct;            /* QA: em == 1; multiple choice: the gold letter */
+    bool v2, no_ans;         /* a SQuAD 2.0 item; it is unanswerable */
+    bool abstained;          /* SQuAD 2.0: the answer abstained (scored as "no answer") */
 };
 
 /* Called for every data row; a nonzero return stops the scan and is returned. */
@@ -197,5 +232,19 @@ int lleval_item_scores_load(const char *pred_csv, const char *prepared_dir,
 const struct lleval_item_rec *lleval_item_scores_find(const struct lleval_item_scores *s,
                                                       const char *custom_id);
 void lleval_item_scores_release(struct lleval_item_scores *s);
+
+/* ---- SQuAD 2.0 (lib/score/squad2.c) ---- */
+
+/* Appends v as Python's repr() writes a float (shortest round trip: 50.0,
+ * 53.84615384615385, 1e-05). */
+void lleval_fmt_pyfloat(double v, struct lleval_sb *out);
+/* Appends what evaluate-v2.0 prints for e (json.dumps(out_eval, indent=2) and
+ * a newline); a breakdown without questions is left out, as the script does. */
+void lleval_squad2_format(const struct lleval_squad2_eval *e, struct lleval_sb *out);
+/* Adds one question's exact (0/1) and F1 (0..1) to p. */
+void lleval_squad2_add(struct lleval_squad2_part *p, double exact, double f1);
+/* True when answer (borrowed) abstains: empty after SQuAD normalization, or
+ * one of o->abstain. */
+bool lleval_squad2_abstains(const char *answer, size_t len, const struct lleval_score_opts *o);
 
 #endif
