@@ -235,12 +235,18 @@ static void connection_rule(const struct evidence *ev, struct lleval_doctor_repo
 
     if (!ev->conn.count && !unreachable && !retries_alone)
         return;
-    f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
-                          "connection failures: %ld request%s failed to reach the engine at "
-                          "%s%s",
-                          ev->conn.count + retried, ev->conn.count + retried == 1 ? "" : "s",
-                          engine_address(ev),
-                          unreachable ? "; the run stopped with the engine unreachable" : "");
+    if (ev->conn.count + retried)
+        f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
+                              "connection failures: %ld request%s failed to reach the engine "
+                              "at %s%s",
+                              ev->conn.count + retried, ev->conn.count + retried == 1 ? "" : "s",
+                              engine_address(ev),
+                              unreachable ? "; the run stopped with the engine unreachable" : "");
+    else
+        f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
+                              "connection failures: the engine at %s could not be reached; the "
+                              "run stopped",
+                              engine_address(ev));
     if (ev->conn.count)
         lleval_dr_ids(f, "custom_ids", ev->conn.ids, ev->conn.n_ids, ev->conn.count);
     if (ev->conn.sample)
@@ -311,6 +317,8 @@ static void context_rule(const struct evidence *ev, struct lleval_doctor_report 
                       "max_concurrent_jobs %ld -> 1: llama-server divides its context among "
                       "its slots (each gets context_length / slots)",
                       jobs);
+    lleval_dr_fix(f, "a server you start yourself has its own context: llama-server -c / "
+                     "--ctx-size (Ollama: num_ctx) at least context_length");
     lleval_dr_fix(f, "lower max_new_tokens, or shorten the prompts (fewer or shorter passages "
                      "in open_book)");
 }
