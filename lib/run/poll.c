@@ -105,15 +105,26 @@ static int not_found_stop(struct poll_ctx *pc)
     int rc;
 
     lleval_result_decode(pc->held[0].line, &v, NULL);
-    rc = lleval_err_set(
-        pc->err, LLEVAL_EENGINE,
-        "engine not found: the first %zu request%s got HTTP 404 from '%s' (%s); the base_url "
-        "or the model_id '%s' is wrong: engine openai wants the server's API root, usually "
-        "ending in /v1 (e.g. http://127.0.0.1:8080/v1), and a model the server lists (GET "
-        "%s/models; Ollama: `ollama list`, `ollama pull %s`); fix the config, then `lleval "
-        "runs resume %s` (nothing was recorded for them)",
-        pc->n_held, pc->n_held == 1 ? "" : "s", base ? base : "",
-        v.error_message ? v.error_message : "not found", model, base ? base : "", model, r->id);
+    if (r->cfg->engine == LLEVAL_ENGINE_OLLAMA)
+        rc = lleval_err_set(pc->err, LLEVAL_EENGINE,
+                            "engine not found: the first %zu request%s got HTTP 404 from '%s' "
+                            "(%s); the model_id '%s' or the base_url is wrong: check the model "
+                            "with `ollama list` and fetch it with `ollama pull %s`; Ollama's "
+                            "base_url has no /v1 (e.g. http://127.0.0.1:11434); fix it, then "
+                            "`lleval runs resume %s` (nothing was recorded for them)",
+                            pc->n_held, pc->n_held == 1 ? "" : "s", base ? base : "",
+                            v.error_message ? v.error_message : "not found", model, model, r->id);
+    else
+        rc = lleval_err_set(pc->err, LLEVAL_EENGINE,
+                            "engine not found: the first %zu request%s got HTTP 404 from '%s' "
+                            "(%s); the base_url or the model_id '%s' is wrong: an OpenAI-"
+                            "compatible server's base_url is its API root, usually ending in "
+                            "/v1 (e.g. http://127.0.0.1:8080/v1), and the model must be one it "
+                            "lists (curl -sS %s/models); fix the config, then `lleval runs "
+                            "resume %s` (nothing was recorded for them)",
+                            pc->n_held, pc->n_held == 1 ? "" : "s", base ? base : "",
+                            v.error_message ? v.error_message : "not found", model,
+                            base ? base : "", r->id);
     lleval_rs_set_error(&r->st, "%s", pc->err->msg);
     drop_held(pc);
     return rc;
