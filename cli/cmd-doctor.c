@@ -31,11 +31,15 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
     };
     static const char usage[] = "lleval doctor RUN_ID [--runs-dir DIR] [--json]";
     static const char desc[] =
-        "Diagnoses a run with the guide's decision tree: out-of-memory errors, slow generation,\n"
-        "low GPU utilization, length truncation, connection failures, result/request mismatches,\n"
-        "high temperature and memory near the limit. Each finding cites its evidence and lists\n"
-        "the fixes in the guide's order of preference as config edits. Exits 0 when the run is\n"
-        "healthy, 1 when there are findings.";
+        "Diagnoses a run with the guide's decision tree: out-of-memory errors (also those that\n"
+        "retries absorbed), slow generation, low GPU utilization, length truncation, connection\n"
+        "failures (with the engine's address and the commands to check it), a managed server's\n"
+        "crashes and restarts, a wrong endpoint or model (HTTP 404), requests over the context\n"
+        "window, empty answers whose tokens went to reasoning, unreadable multiple-choice\n"
+        "letters, result/request mismatches, high temperature and memory near the limit. Each\n"
+        "finding cites its evidence and lists the fixes in the guide's order of preference as\n"
+        "config edits (docs/doctor.md lists the rules). Exits 0 when the run is healthy, 1 when\n"
+        "there are findings.";
 
     if ((rc = cli_parse_options(argc, argv, opts, usage, desc, &npos, ctx)) != CLI_CONTINUE)
         return rc;

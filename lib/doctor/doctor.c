@@ -12,6 +12,8 @@
 #include "lleval/config/config.h"
 #include "lleval/dataset/dataset.h"
 #include "lleval/doctor/doctor.h"
+#include "lleval/run/events.h"
+#include "doctor_int.h"
 #include "lleval/platform/fs.h"
 #include "lleval/model/gguf.h"
 #include "lleval/model/vram.h"
@@ -21,11 +23,22 @@
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 
-#define MAX_IDS 3
-
 static const char *const finding_names[] = {
-    "oom",        "memory_near_limit", "slow_generation", "low_gpu_utilization", "truncation",
-    "connection", "parse_mismatch",    "request_errors",  "high_temperature",    "incomplete",
+    "oom",
+    "memory_near_limit",
+    "slow_generation",
+    "low_gpu_utilization",
+    "truncation",
+    "connection",
+    "parse_mismatch",
+    "request_errors",
+    "high_temperature",
+    "incomplete",
+    "engine_restart",
+    "wrong_endpoint",
+    "context_exceeded",
+    "reasoning_empty",
+    "mc_unreadable",
 };
 
 const char *lleval_finding_name(enum lleval_finding_kind k)
@@ -33,67 +46,8 @@ const char *lleval_finding_name(enum lleval_finding_kind k)
     return (size_t)k < LLEVAL_ARRAY_SIZE(finding_names) ? finding_names[k] : "?";
 }
 
-/* A class of failed results: how many, the first custom_ids, one message. */
-struct err_class {
-    long count;
-    char *ids[MAX_IDS];
-    size_t n_ids;
-    char *sample;
-};
-
-struct trial_ev {
-    char *name; /* dataset/t<temp> */
-    char *dataset;
-    char *type; /* item type from the prepared info, or NULL */
-    long results, length, max_tokens;
-    double prompt_tokens;
-};
-
-struct evidence {
-    struct lleval_config cfg;
-    bool have_cfg;
-    struct lleval_manifest manifest;
-    const char *status; /* the manifest's status word; NULL when it has none */
-    const char *engine; /* borrowed from the manifest, as model_id */
-    const char *model_id;
-    long requests, answered;
-    struct lleval_parse_report recon; /* parse's reconciliation of answers and requests */
-    struct err_class oom, conn, other;
-    long results_ok;
-    double gen_tps_sum;
-    long gen_tps_n;
-    struct trial_ev *trials;
-    size_t n_trials;
-    long missing, duplicates, unknown; /* the reconciliation's counts */
-    /* telemetry peaks over the parts */
-    bool have_gpu;
-    double mem_peak_mib, mem_total_mib, util_mean_sum, temp_peak;
-    long util_n;
-};
-
-static void add_id(char **ids, size_t *n, const char *id)
-{
-    if (*n < MAX_IDS)
-        ids[(*n)++] = lleval_xstrdup(id);
-}
-
-static void class_add(struct err_class *c, const char *cid, const char *msg)
-{
-    c->count++;
-    add_id(c->ids, &c->n_ids, cid);
-    if (!c->sample && msg)
-        c->sample = lleval_xstrndup(msg, strlen(msg) > 200 ? 200 : strlen(msg));
-}
-
-static void class_free(struct err_class *c)
-{
-    for (size_t i = 0; i < c->n_ids; i++)
-        free(c->ids[i]);
-    free(c->sample);
-}
-
 /* Case-insensitive substring search. */
-static bool contains_ci(const char *hay, const char *needle)
+bool lleval_dr_contains_ci(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
     for (; *hay; hay++) {
@@ -107,21 +61,25 @@ static bool contains_ci(const char *hay, const char *needle)
     return false;
 }
 
-/* Engine error texts that mean the GPU (or host) ran out of memory:
- * CUDA's, llama.cpp's and Ollama's wording. */
-static bool is_oom(const char *msg)
+void lleval_dr_add_id(char **ids, size_t *n, const char *id)
 {
-    static const char *const pats[] = {
-        "out of memory",      "cudaMalloc failed",      "CUDA error: out",
-        "failed to allocate", "insufficient memory",    "not enough memory",
-        "unable to allocate", "ErrorOutOfDeviceMemory", "requires more system memory",
-    };
-    if (!msg)
-        return false;
-    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(pats); i++)
-        if (contains_ci(msg, pats[i]))
-            return true;
-    return false;
+    if (*n < MAX_IDS)
+        ids[(*n)++] = lleval_xstrdup(id);
+}
+
+void lleval_dr_class_add(struct err_class *c, const char *cid, const char *msg)
+{
+    c->count++;
+    lleval_dr_add_id(c->ids, &c->n_ids, cid);
+    if (!c->sample && msg)
+        c->sample = lleval_xstrndup(msg, strlen(msg) > 200 ? 200 : strlen(msg));
+}
+
+void lleval_dr_class_free(struct err_class *c)
+{
+    for (size_t i = 0; i < c->n_ids; i++)
+        free(c->ids[i]);
+    free(c->sample);
 }
 
 static struct trial_ev *trial_for(struct evidence *ev, const char *dataset, double temp)
@@ -161,6 +119,19 @@ static long part_max_tokens(const struct lleval_part_info *pi)
     return mt;
 }
 
+/* True when an answer holds no text once its reasoning is set aside: empty
+ * (the tokens went to reasoning_content, which the answer does not carry),
+ * or an unclosed <think> block (the reasoning ran into max_new_tokens). */
+static bool reasoning_only(const char *content)
+{
+    const char *p = content ? content : "";
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+        p++;
+    if (!*p)
+        return true;
+    return !strncmp(p, "<think>", 7) && !strstr(p, "</think>");
+}
+
 /* Reads one part's journal (its results), reconciling each answer. */
 static int read_part(struct evidence *ev, const char *run_dir, const struct lleval_part_info *pi,
                      struct lleval_reconcile *recon, struct lleval_err *err)
@@ -191,21 +162,28 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
         t->prompt_tokens += v.prompt_tokens > 0 ? (double)v.prompt_tokens : 0;
         if (v.failed) {
             const char *code = v.error_code;
-            if (is_oom(v.error_message))
-                class_add(&ev->oom, v.custom_id, v.error_message);
+            if (lleval_error_is_oom(v.error_message))
+                lleval_dr_class_add(&ev->oom, v.custom_id, v.error_message);
+            else if (lleval_error_is_context(v.error_message))
+                lleval_dr_class_add(&ev->ctx, v.custom_id, v.error_message);
+            else if (v.http_status == 404)
+                lleval_dr_class_add(&ev->not_found, v.custom_id, v.error_message);
             else if (code && (!strcmp(code, "connection_error") || !strcmp(code, "timeout") ||
                               !strcmp(code, "transport_error")))
-                class_add(&ev->conn, v.custom_id, v.error_message);
+                lleval_dr_class_add(&ev->conn, v.custom_id, v.error_message);
             else
-                class_add(&ev->other, v.custom_id, v.error_message);
+                lleval_dr_class_add(&ev->other, v.custom_id, v.error_message);
         } else {
             ev->results_ok++;
             if (v.gen_tps > 0) {
                 ev->gen_tps_sum += v.gen_tps;
                 ev->gen_tps_n++;
             }
-            if (v.finish_reason && !strcmp(v.finish_reason, "length"))
+            if (v.finish_reason && !strcmp(v.finish_reason, "length")) {
                 t->length++;
+                if (reasoning_only(v.content) && v.completion_tokens > 0)
+                    lleval_dr_class_add(&ev->reasoning, v.custom_id, v.content);
+            }
         }
         json_decref(line);
     }
@@ -254,9 +232,13 @@ static void free_evidence(struct evidence *ev)
     if (ev->have_cfg)
         lleval_config_release(&ev->cfg);
     lleval_manifest_release(&ev->manifest);
-    class_free(&ev->oom);
-    class_free(&ev->conn);
-    class_free(&ev->other);
+    lleval_dr_class_free(&ev->oom);
+    lleval_dr_class_free(&ev->conn);
+    lleval_dr_class_free(&ev->other);
+    lleval_dr_class_free(&ev->ctx);
+    lleval_dr_class_free(&ev->not_found);
+    lleval_dr_class_free(&ev->reasoning);
+    free(ev->mc_groups);
     for (size_t i = 0; i < ev->n_trials; i++) {
         free(ev->trials[i].name);
         free(ev->trials[i].dataset);
@@ -268,11 +250,8 @@ static void free_evidence(struct evidence *ev)
 
 /* ---- findings ------------------------------------------------------------ */
 
-static struct lleval_finding *add_finding(struct lleval_doctor_report *rep,
-                                          enum lleval_finding_kind kind, const char *fmt, ...)
-    LLEVAL_PRINTF(3, 4);
-static struct lleval_finding *add_finding(struct lleval_doctor_report *rep,
-                                          enum lleval_finding_kind kind, const char *fmt, ...)
+struct lleval_finding *lleval_dr_finding(struct lleval_doctor_report *rep,
+                                         enum lleval_finding_kind kind, const char *fmt, ...)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
     struct lleval_finding *f;
@@ -296,8 +275,7 @@ static void add_line(char ***list, size_t *n, const char *fmt, va_list ap)
     (*list)[(*n)++] = lleval_sb_detach(&sb, NULL);
 }
 
-static void evidence(struct lleval_finding *f, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
-static void evidence(struct lleval_finding *f, const char *fmt, ...)
+void lleval_dr_evidence(struct lleval_finding *f, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -305,8 +283,7 @@ static void evidence(struct lleval_finding *f, const char *fmt, ...)
     va_end(ap);
 }
 
-static void fix(struct lleval_finding *f, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
-static void fix(struct lleval_finding *f, const char *fmt, ...)
+void lleval_dr_fix(struct lleval_finding *f, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -314,8 +291,8 @@ static void fix(struct lleval_finding *f, const char *fmt, ...)
     va_end(ap);
 }
 
-static void ids_line(struct lleval_finding *f, const char *what, char *const *ids, size_t n,
-                     long total)
+void lleval_dr_ids(struct lleval_finding *f, const char *what, char *const *ids, size_t n,
+                   long total)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
     if (n > MAX_IDS)
@@ -324,7 +301,7 @@ static void ids_line(struct lleval_finding *f, const char *what, char *const *id
         lleval_sb_addf(&sb, "%s%s", i ? ", " : "", ids[i]);
     if (total > (long)n)
         lleval_sb_adds(&sb, ", ...");
-    evidence(f, "%s: %s", what, sb.buf);
+    lleval_dr_evidence(f, "%s: %s", what, sb.buf);
     lleval_sb_release(&sb);
 }
 
@@ -335,7 +312,7 @@ static const char *lower_quant(const char *model, const char **current)
     static const char *const ladder[] = {"q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_k_s", "q3_k_m"};
     static const char *const next[] = {"Q6_K", "Q4_K_M", "Q4_K_M", "Q4_K_S", "Q3_K_M", NULL};
     for (size_t i = 0; model && i < LLEVAL_ARRAY_SIZE(ladder); i++) {
-        if (contains_ci(model, ladder[i])) {
+        if (lleval_dr_contains_ci(model, ladder[i])) {
             *current = ladder[i];
             return next[i];
         }
@@ -347,9 +324,9 @@ static const char *lower_quant(const char *model, const char **current)
 /* The guide's size ladder 13B -> 8B -> 7B from a model name. */
 static const char *smaller_model(const char *model)
 {
-    if (model && (contains_ci(model, "13b") || contains_ci(model, "14b")))
+    if (model && (lleval_dr_contains_ci(model, "13b") || lleval_dr_contains_ci(model, "14b")))
         return "an 8B model (e.g. llama3.1:8b-instruct-q4_K_M)";
-    if (model && contains_ci(model, "8b"))
+    if (model && lleval_dr_contains_ci(model, "8b"))
         return "a 7B model";
     return "a smaller model (13B -> 8B -> 7B)";
 }
@@ -384,7 +361,7 @@ static void context_fix(struct lleval_finding *f, const struct evidence *ev, con
 {
     long ctx = ev->cfg.context_length, to = ctx > 4096 ? 4096 : ctx / 2;
     if (ctx <= 2048) {
-        fix(f, "context_length is already %ld: keep it (the guide's floor is 2k)", ctx);
+        lleval_dr_fix(f, "context_length is already %ld: keep it (the guide's floor is 2k)", ctx);
         return;
     }
     if (gguf) {
@@ -392,34 +369,37 @@ static void context_fix(struct lleval_finding *f, const struct evidence *ev, con
         long slots = ev->cfg.max_concurrent_jobs > 0 ? ev->cfg.max_concurrent_jobs : 1;
         if (!doctor_kv_mib(gguf, ctx, slots, &from_mib) &&
             !doctor_kv_mib(gguf, to, slots, &to_mib)) {
-            fix(f, "context_length %ld -> %ld frees %.0f MiB of KV cache (%.0f -> %.0f MiB)", ctx,
-                to, from_mib - to_mib, from_mib, to_mib);
+            lleval_dr_fix(f,
+                          "context_length %ld -> %ld frees %.0f MiB of KV cache (%.0f -> %.0f MiB)",
+                          ctx, to, from_mib - to_mib, from_mib, to_mib);
             return;
         }
     }
-    fix(f,
+    lleval_dr_fix(
+        f,
         "context_length %ld -> %ld (the KV cache shrinks in proportion: about half of it is "
         "freed; pass --model-gguf FILE for exact numbers)",
         ctx, to);
 }
 
-static void memory_fixes(struct lleval_finding *f, const struct evidence *ev, const char *gguf)
+void lleval_dr_memory_fixes(struct lleval_finding *f, const struct evidence *ev, const char *gguf)
 {
     const char *cur, *lower = lower_quant(ev->model_id, &cur);
     context_fix(f, ev, gguf);
     if (lower)
-        fix(f, "lower the quantization: model_id %s (%s) -> the %s build of the same model",
-            ev->model_id, cur, lower);
+        lleval_dr_fix(f,
+                      "lower the quantization: model_id %s (%s) -> the %s build of the same model",
+                      ev->model_id, cur, lower);
     else
-        fix(f, "lower the quantization: Q6_K -> Q4_K_M -> Q4_K_S -> Q3_K_M");
+        lleval_dr_fix(f, "lower the quantization: Q6_K -> Q4_K_M -> Q4_K_S -> Q3_K_M");
     if (ev->cfg.max_concurrent_jobs > 1)
-        fix(f, "max_concurrent_jobs %ld -> 1 (each slot holds its own KV cache)",
-            ev->cfg.max_concurrent_jobs);
+        lleval_dr_fix(f, "max_concurrent_jobs %ld -> 1 (each slot holds its own KV cache)",
+                      ev->cfg.max_concurrent_jobs);
     else
-        fix(f, "max_concurrent_jobs is already 1");
-    fix(f, "switch to %s", smaller_model(ev->model_id));
-    fix(f, "close other GPU applications (games, video editors, browsers with hardware "
-           "acceleration)");
+        lleval_dr_fix(f, "max_concurrent_jobs is already 1");
+    lleval_dr_fix(f, "switch to %s", smaller_model(ev->model_id));
+    lleval_dr_fix(f, "close other GPU applications (games, video editors, browsers with hardware "
+                     "acceleration)");
 }
 
 static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
@@ -431,65 +411,87 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
     double gen_tps = ev->gen_tps_n ? ev->gen_tps_sum / (double)ev->gen_tps_n : 0;
     struct lleval_finding *f;
 
-    /* Out of memory */
-    if (ev->oom.count) {
-        f = add_finding(rep, LLEVAL_FIND_OOM,
-                        "out of memory: %ld request%s failed with the "
-                        "engine's out-of-memory error",
-                        ev->oom.count, ev->oom.count == 1 ? "" : "s");
-        ids_line(f, "custom_ids", ev->oom.ids, ev->oom.n_ids, ev->oom.count);
-        evidence(f, "engine said: %s", ev->oom.sample ? ev->oom.sample : "");
-        memory_fixes(f, ev, gguf);
+    /* Out of memory: failed requests, and attempts retried after it */
+    {
+        const char *rsample = NULL;
+        long retried = lleval_events_retry_count(ev->manifest.retries, "oom", &rsample);
+        if (ev->oom.count || retried) {
+            if (ev->oom.count)
+                f = lleval_dr_finding(rep, LLEVAL_FIND_OOM,
+                                      "out of memory: %ld request%s failed with the engine's "
+                                      "out-of-memory error",
+                                      ev->oom.count, ev->oom.count == 1 ? "" : "s");
+            else
+                f = lleval_dr_finding(rep, LLEVAL_FIND_OOM,
+                                      "out of memory: %ld attempt%s got the engine's "
+                                      "out-of-memory error and %s retried",
+                                      retried, retried == 1 ? "" : "s",
+                                      retried == 1 ? "was" : "were");
+            if (ev->oom.count)
+                lleval_dr_ids(f, "custom_ids", ev->oom.ids, ev->oom.n_ids, ev->oom.count);
+            if (retried)
+                lleval_dr_evidence(f,
+                                   "manifest.json retries.by_class.oom: %ld attempt%s retried "
+                                   "(the answers that followed hide it)",
+                                   retried, retried == 1 ? "" : "s");
+            lleval_dr_evidence(f, "engine said: %s",
+                               ev->oom.sample ? ev->oom.sample : (rsample ? rsample : ""));
+            lleval_dr_memory_fixes(f, ev, gguf);
+        }
     }
     if (ev->have_gpu && ev->mem_total_mib > 0 && ev->mem_peak_mib / ev->mem_total_mib > 0.95) {
-        f = add_finding(rep, LLEVAL_FIND_MEMORY_NEAR_LIMIT,
-                        "GPU memory near the limit: peak %.0f of %.0f MiB (%.0f%%)",
-                        ev->mem_peak_mib, ev->mem_total_mib,
-                        100.0 * ev->mem_peak_mib / ev->mem_total_mib);
-        evidence(f, "the guide: memory spikes to the card's size risk OOM; healthy is 12-15 GB "
-                    "of 16 GB");
-        memory_fixes(f, ev, gguf);
+        f = lleval_dr_finding(rep, LLEVAL_FIND_MEMORY_NEAR_LIMIT,
+                              "GPU memory near the limit: peak %.0f of %.0f MiB (%.0f%%)",
+                              ev->mem_peak_mib, ev->mem_total_mib,
+                              100.0 * ev->mem_peak_mib / ev->mem_total_mib);
+        lleval_dr_evidence(
+            f, "the guide: memory spikes to the card's size risk OOM; healthy is 12-15 GB "
+               "of 16 GB");
+        lleval_dr_memory_fixes(f, ev, gguf);
     }
     /* Slow generation */
     if (!dry && ev->gen_tps_n) {
         double expect = 5;
         const char *why = "the guide's symptom threshold of 5 tokens/s";
-        if (ev->model_id &&
-            (contains_ci(ev->model_id, "13b") || contains_ci(ev->model_id, "14b"))) {
+        if (ev->model_id && (lleval_dr_contains_ci(ev->model_id, "13b") ||
+                             lleval_dr_contains_ci(ev->model_id, "14b"))) {
             expect = 8;
             why = "the guide's 8-15 tokens/s for a 13B Q4_K_M model";
-        } else if (ev->model_id && contains_ci(ev->model_id, "8b")) {
+        } else if (ev->model_id && lleval_dr_contains_ci(ev->model_id, "8b")) {
             expect = 15;
             why = "the guide's 15-25 tokens/s for an 8B Q4_K_M model";
         }
         if (gen_tps < expect) {
-            f = add_finding(rep, LLEVAL_FIND_SLOW,
-                            "slow generation: %.1f tokens/s on average, under %s", gen_tps, why);
-            evidence(f, "mean of %ld engine-reported generation speeds (lleval.gen_tps)",
-                     ev->gen_tps_n);
+            f = lleval_dr_finding(rep, LLEVAL_FIND_SLOW,
+                                  "slow generation: %.1f tokens/s on average, under %s", gen_tps,
+                                  why);
+            lleval_dr_evidence(f, "mean of %ld engine-reported generation speeds (lleval.gen_tps)",
+                               ev->gen_tps_n);
             if (ev->cfg.top_k > 20)
-                fix(f, "top_k %ld -> 20 (then 10)", ev->cfg.top_k);
+                lleval_dr_fix(f, "top_k %ld -> 20 (then 10)", ev->cfg.top_k);
             if (ev->cfg.top_p >= 1.0)
-                fix(f, "top_p %.2g -> 0.95", ev->cfg.top_p);
+                lleval_dr_fix(f, "top_p %.2g -> 0.95", ev->cfg.top_p);
             if (ev->cfg.n_temps && ev->cfg.temps[0] == 0)
-                fix(f, "temps [0.0] -> [0.1] (slightly above greedy)");
-            fix(f, "try the other engine: engine %s -> %s", ev->engine ? ev->engine : "?",
-                ev->engine && !strcmp(ev->engine, "ollama") ? "llamacpp" : "ollama");
-            fix(f, "check GPU utilization (nvidia-smi, or enable_local_telemetry: true): it "
-                   "should be above 80%%");
+                lleval_dr_fix(f, "temps [0.0] -> [0.1] (slightly above greedy)");
+            lleval_dr_fix(f, "try the other engine: engine %s -> %s", ev->engine ? ev->engine : "?",
+                          ev->engine && !strcmp(ev->engine, "ollama") ? "llamacpp" : "ollama");
+            lleval_dr_fix(f,
+                          "check GPU utilization (nvidia-smi, or enable_local_telemetry: true): it "
+                          "should be above 80%%");
         }
     }
     if (!dry && ev->util_n && ev->util_mean_sum / (double)ev->util_n < 50) {
-        f = add_finding(rep, LLEVAL_FIND_LOW_UTILIZATION,
-                        "low GPU utilization: %.0f%% on average (healthy: 80-95%%)",
-                        ev->util_mean_sum / (double)ev->util_n);
-        evidence(f, "the guide: under 50%% means a CPU bottleneck or poor batching");
+        f = lleval_dr_finding(rep, LLEVAL_FIND_LOW_UTILIZATION,
+                              "low GPU utilization: %.0f%% on average (healthy: 80-95%%)",
+                              ev->util_mean_sum / (double)ev->util_n);
+        lleval_dr_evidence(f, "the guide: under 50%% means a CPU bottleneck or poor batching");
         if (ev->engine && !strcmp(ev->engine, "ollama") && ev->cfg.max_concurrent_jobs < 2)
-            fix(f, "max_concurrent_jobs %ld -> 2 (Ollama serves 2 comfortably on 16 GB)",
-                ev->cfg.max_concurrent_jobs);
-        fix(f, "check that the model is fully offloaded (launch.gpu_layers -1 / Ollama's "
-               "`ollama ps` shows 100%% GPU)");
-        fix(f, "avoid concurrent GPU workloads; set MKL_NUM_THREADS / OMP_NUM_THREADS to 8");
+            lleval_dr_fix(f, "max_concurrent_jobs %ld -> 2 (Ollama serves 2 comfortably on 16 GB)",
+                          ev->cfg.max_concurrent_jobs);
+        lleval_dr_fix(f, "check that the model is fully offloaded (launch.gpu_layers -1 / Ollama's "
+                         "`ollama ps` shows 100%% GPU)");
+        lleval_dr_fix(f,
+                      "avoid concurrent GPU workloads; set MKL_NUM_THREADS / OMP_NUM_THREADS to 8");
     }
     /* Frequent length truncation */
     for (size_t i = 0; i < ev->n_trials; i++) {
@@ -499,99 +501,86 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
         const char *key = t->type ? t->type : "closed_book";
         if (rate <= 0.10)
             continue;
-        f = add_finding(rep, LLEVAL_FIND_TRUNCATION,
-                        "frequent length truncation in %s: %.1f%% of answers hit max_new_tokens",
-                        t->name, 100.0 * rate);
-        evidence(f, "%ld of %ld answers have finish_reason length (the guide's threshold: 10%%)",
-                 t->length, t->results);
+        f = lleval_dr_finding(
+            rep, LLEVAL_FIND_TRUNCATION,
+            "frequent length truncation in %s: %.1f%% of answers hit max_new_tokens", t->name,
+            100.0 * rate);
+        lleval_dr_evidence(
+            f, "%ld of %ld answers have finish_reason length (the guide's threshold: 10%%)",
+            t->length, t->results);
         if (mnt > 0)
-            fix(f, "max_new_tokens.%s %ld -> %ld", key, mnt, mnt * 2);
+            lleval_dr_fix(f, "max_new_tokens.%s %ld -> %ld", key, mnt, mnt * 2);
         else
-            fix(f, "raise max_new_tokens.%s", key);
+            lleval_dr_fix(f, "raise max_new_tokens.%s", key);
         if (ev->cfg.n_stop == 0)
-            fix(f,
+            lleval_dr_fix(
+                f,
                 "add stop sequences: stop: [\"\\n\\nQuestion:\", \"Q:\", \"A:\", \"</answer>\"]");
         else
-            fix(f,
+            lleval_dr_fix(
+                f,
                 "review the stop sequences (%zu set): add the markers your model emits after "
                 "an answer",
                 ev->cfg.n_stop);
         if (t->results && ev->cfg.context_length > 0) {
             double prompt = t->prompt_tokens / (double)t->results;
-            fix(f,
+            lleval_dr_fix(
+                f,
                 "review the context budget: prompt ~%.0f + max_new_tokens %ld of context_length "
                 "%ld",
                 prompt, mnt, ev->cfg.context_length);
         }
     }
-    /* Connection / parsing errors */
-    {
-        const char *last = ev->manifest.last_error;
-        bool unreachable = last && contains_ci(last, "unreachable");
-        if (ev->conn.count || unreachable) {
-            f = add_finding(rep, LLEVAL_FIND_CONNECTION,
-                            "connection failures: %ld request%s failed to reach the engine%s",
-                            ev->conn.count, ev->conn.count == 1 ? "" : "s",
-                            unreachable ? "; the run stopped with engine unreachable" : "");
-            if (ev->conn.count)
-                ids_line(f, "custom_ids", ev->conn.ids, ev->conn.n_ids, ev->conn.count);
-            if (ev->conn.sample)
-                evidence(f, "error: %s", ev->conn.sample);
-            if (unreachable)
-                evidence(f, "manifest last_error: %s", last);
-            if (ev->engine && !strcmp(ev->engine, "ollama"))
-                fix(f, "start the Ollama service: ollama serve");
-            else if (ev->engine && !strcmp(ev->engine, "llamacpp"))
-                fix(f, "start llama-server (or add a launch: section so lleval manages it)");
-            else
-                fix(f, "start the engine server");
-            fix(f, "verify the service: GET %s",
-                ev->cfg.base_url ? ev->cfg.base_url : "the engine's base_url");
-            fix(f, "check the firewall / antivirus for the engine's port");
-            fix(f, "then finish the run: lleval runs resume %s", rep->run_id);
-        }
-    }
+    /* The engine: restarts, connection, endpoint, context, reasoning, MC letters */
+    lleval_dr_engine_rules(ev, gguf, rep);
     if (ev->missing || ev->duplicates || ev->unknown) {
         bool finished = ev->status && !strcmp(ev->status, "done");
         if (finished || ev->duplicates || ev->unknown) {
-            f = add_finding(rep, LLEVAL_FIND_PARSE_MISMATCH,
-                            "results do not match the requests: %ld missing, %ld duplicate, %ld "
-                            "unknown custom_ids",
-                            ev->missing, ev->duplicates, ev->unknown);
+            f = lleval_dr_finding(
+                rep, LLEVAL_FIND_PARSE_MISMATCH,
+                "results do not match the requests: %ld missing, %ld duplicate, %ld "
+                "unknown custom_ids",
+                ev->missing, ev->duplicates, ev->unknown);
             if (ev->missing)
-                ids_line(f, "missing", ev->recon.missing_ids, ev->recon.n_missing_ids, ev->missing);
+                lleval_dr_ids(f, "missing", ev->recon.missing_ids, ev->recon.n_missing_ids,
+                              ev->missing);
             if (ev->duplicates)
-                ids_line(f, "duplicate", ev->recon.duplicate_ids, ev->recon.n_duplicate_ids,
-                         ev->duplicates);
+                lleval_dr_ids(f, "duplicate", ev->recon.duplicate_ids, ev->recon.n_duplicate_ids,
+                              ev->duplicates);
             if (ev->unknown)
-                ids_line(f, "unknown", ev->recon.unknown_ids, ev->recon.n_unknown_ids, ev->unknown);
-            fix(f, "ensure custom_id echoing: results must carry the request's custom_id");
-            fix(f, "validate the results' JSONL against docs/formats.md");
-            fix(f, "re-run with a smaller batch: --limit_items 10");
-            fix(f, "check the prompts ask for the expected response format");
+                lleval_dr_ids(f, "unknown", ev->recon.unknown_ids, ev->recon.n_unknown_ids,
+                              ev->unknown);
+            lleval_dr_fix(f,
+                          "ensure custom_id echoing: results must carry the request's custom_id");
+            lleval_dr_fix(f, "validate the results' JSONL against docs/formats.md");
+            lleval_dr_fix(f, "re-run with a smaller batch: --limit_items 10");
+            lleval_dr_fix(f, "check the prompts ask for the expected response format");
         }
     }
     if (ev->other.count) {
-        f = add_finding(rep, LLEVAL_FIND_REQUEST_ERRORS, "%ld request%s failed", ev->other.count,
-                        ev->other.count == 1 ? "" : "s");
-        ids_line(f, "custom_ids", ev->other.ids, ev->other.n_ids, ev->other.count);
-        evidence(f, "error: %s", ev->other.sample ? ev->other.sample : "");
-        fix(f, "read the error column of results/predictions.csv; a prompt longer than the "
-               "context gets HTTP 400: lower max_new_tokens or raise context_length");
+        f = lleval_dr_finding(rep, LLEVAL_FIND_REQUEST_ERRORS, "%ld request%s failed",
+                              ev->other.count, ev->other.count == 1 ? "" : "s");
+        lleval_dr_ids(f, "custom_ids", ev->other.ids, ev->other.n_ids, ev->other.count);
+        lleval_dr_evidence(f, "error: %s", ev->other.sample ? ev->other.sample : "");
+        lleval_dr_fix(f,
+                      "read the error column of results/predictions.csv; a prompt longer than the "
+                      "context gets HTTP 400: lower max_new_tokens or raise context_length");
     }
     if (ev->have_gpu && ev->temp_peak > 85) {
-        f = add_finding(rep, LLEVAL_FIND_HIGH_TEMPERATURE,
-                        "high GPU temperature: peak %.0f C (thermal throttling above 85 C)",
-                        ev->temp_peak);
-        evidence(f, "healthy: under 80 C");
-        fix(f, "check the cooling and airflow");
-        fix(f, "max_concurrent_jobs %ld -> %ld to lower the load", ev->cfg.max_concurrent_jobs,
-            ev->cfg.max_concurrent_jobs > 1 ? ev->cfg.max_concurrent_jobs - 1 : 1);
+        f = lleval_dr_finding(rep, LLEVAL_FIND_HIGH_TEMPERATURE,
+                              "high GPU temperature: peak %.0f C (thermal throttling above 85 C)",
+                              ev->temp_peak);
+        lleval_dr_evidence(f, "healthy: under 80 C");
+        lleval_dr_fix(f, "check the cooling and airflow");
+        lleval_dr_fix(f, "max_concurrent_jobs %ld -> %ld to lower the load",
+                      ev->cfg.max_concurrent_jobs,
+                      ev->cfg.max_concurrent_jobs > 1 ? ev->cfg.max_concurrent_jobs - 1 : 1);
     }
     if (ev->status && strcmp(ev->status, "done") && ev->missing) {
-        f = add_finding(rep, LLEVAL_FIND_INCOMPLETE, "the run is %s: %ld of %ld requests answered",
-                        ev->status, ev->answered, ev->requests);
-        fix(f, "finish it: lleval runs resume %s", rep->run_id);
+        f = lleval_dr_finding(rep, LLEVAL_FIND_INCOMPLETE,
+                              "the run is %s: %ld of %ld requests answered", ev->status,
+                              ev->answered, ev->requests);
+        lleval_dr_fix(f, "finish it: lleval runs resume %s", rep->run_id);
     }
 }
 
@@ -607,6 +596,12 @@ static json_t *facts_json(const struct evidence *ev)
     json_object_set_new(j, "oom_errors", json_integer(ev->oom.count));
     json_object_set_new(j, "connection_errors", json_integer(ev->conn.count));
     json_object_set_new(j, "other_errors", json_integer(ev->other.count));
+    json_object_set_new(j, "context_errors", json_integer(ev->ctx.count));
+    json_object_set_new(j, "not_found_errors", json_integer(ev->not_found.count));
+    json_object_set_new(j, "reasoning_only", json_integer(ev->reasoning.count));
+    json_object_set_new(j, "engine_events",
+                        json_integer((json_int_t)json_array_size(ev->manifest.engine_events)));
+    json_object_set(j, "retries", ev->manifest.retries ? ev->manifest.retries : json_null());
     json_object_set_new(j, "missing", json_integer(ev->missing));
     json_object_set_new(j, "duplicates", json_integer(ev->duplicates));
     json_object_set_new(j, "unknown", json_integer(ev->unknown));
@@ -677,6 +672,7 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     lleval_build_result_release(&br);
     if (rc)
         goto out;
+    lleval_dr_read_scores(&ev, run_dir);
     lleval_reconcile_finish(recon);
     ev.requests = (long)ev.recon.requests;
     ev.missing = (long)ev.recon.missing;

@@ -36,6 +36,8 @@ struct lleval_launch {
     char base_url[64];
     long starts;
     long restarts;
+    struct lleval_proc_exit last_exit; /* how the last server died */
+    bool last_exit_known;
 };
 
 /* ---- finding llama-server ------------------------------------------------ */
@@ -484,6 +486,13 @@ long lleval_launch_restarts(const struct lleval_launch *l)
     return l->restarts;
 }
 
+bool lleval_launch_last_exit(const struct lleval_launch *l, struct lleval_proc_exit *ex)
+{
+    if (l->last_exit_known)
+        *ex = l->last_exit;
+    return l->last_exit_known;
+}
+
 static void log_died(const struct lleval_launch *l, const char *how)
 {
     char line[200];
@@ -500,12 +509,14 @@ int lleval_launch_check(struct lleval_launch *l, char *note, size_t note_size,
     if (note && note_size)
         note[0] = '\0';
     if (l->pid > 0) {
-        struct lleval_proc_exit ex;
+        struct lleval_proc_exit ex = {0};
         int r = lleval_proc_poll(l->pid, &ex);
         if (r == 0)
             return 0;
         if (r == 1)
             lleval_proc_describe(&ex, how, sizeof(how));
+        l->last_exit = ex;
+        l->last_exit_known = r == 1;
         l->pid = 0;
     }
     if (l->restarts >= l->cfg->launch.max_restarts) {

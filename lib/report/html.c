@@ -788,6 +788,7 @@ void lleval_report_render_html(struct lleval_sb *sb, const struct report *r)
     html_finish(sb, r);
     html_speed(sb, r);
     html_doctor(sb, r);
+    lleval_report_events_html(sb, r);
     html_samples(sb, r);
     html_settings(sb, r);
     html_footer(sb, r);

@@ -82,6 +82,10 @@ static json_t *manifest_json(const struct lleval_manifest *m)
     json_object_set_new(j, "created_at", json_real(m->created_at));
     if (m->active_s > 0) /* absent in manifests written before it */
         json_object_set_new(j, "active_s", json_real(m->active_s));
+    if (m->engine_events) /* absent when nothing happened, and before the field */
+        json_object_set(j, "engine_events", m->engine_events);
+    if (m->retries)
+        json_object_set(j, "retries", m->retries);
     return j;
 }
 
@@ -124,6 +128,20 @@ static void get_json(struct lleval_json_reader *rd, const json_t *o, const char 
         return;
     if (!json_is_object(v)) {
         lleval_jr_wrong(rd, prefix, key, "an object or null");
+        return;
+    }
+    json_decref(*out);
+    *out = json_incref((json_t *)v);
+}
+
+/* An array kept as found (engine_events): an array, or null/absent (NULL). */
+static void get_array(struct lleval_json_reader *rd, const json_t *o, const char *key, json_t **out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_array(v)) {
+        lleval_jr_wrong(rd, "", key, "an array or null");
         return;
     }
     json_decref(*out);
@@ -253,6 +271,8 @@ static int read_manifest(struct lleval_json_reader *rd, const json_t *o, struct 
     get_json(rd, o, "", "headline", &m->headline);
     lleval_jr_num(rd, o, "", "created_at", false, 0, &m->created_at);
     lleval_jr_num(rd, o, "", "active_s", false, 0, &m->active_s);
+    get_array(rd, o, "engine_events", &m->engine_events);
+    get_json(rd, o, "", "retries", &m->retries);
     return rd->rc;
 }
 
@@ -281,6 +301,8 @@ void lleval_manifest_release(struct lleval_manifest *m)
     free(m->engine_detail);
     free(m->last_error);
     json_decref(m->headline);
+    json_decref(m->engine_events);
+    json_decref(m->retries);
     lleval_manifest_init(m);
 }
 

@@ -4,13 +4,17 @@
  * callbacks (on_result routes each result into its part's journal and
  * counts it; on_tick watches the stop file and the managed server, samples
  * telemetry, flushes the state and reports progress), and the combination
- * of the part journals into results_combined.jsonl.
+ * of the part journals into results_combined.jsonl. It also records the
+ * engine events (events.h: restarts of the managed server, retries by error
+ * class) for the manifest, and stops a run whose first answers are all HTTP
+ * 404 (a wrong base_url or model_id) before it journals them.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
+#include "lleval/run/events.h"
 #include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
@@ -23,18 +27,33 @@ struct job_source {
     struct lleval_request_reader rr;
 };
 
+/* This many HTTP 404s before any answer of the session stop the run (fewer
+ * when the session has fewer requests): every request goes to a wrong
+ * address or names a model the engine does not have. */
+#define NOT_FOUND_STOP 5
+
+/* A 404 result held back until the session has an answer (see on_result). */
+struct held {
+    size_t tag;
+    json_t *line;
+};
+
 struct poll_ctx {
     struct run *r;
     struct lleval_err *err;
     int io_rc;
     struct job_source src;
+    size_t to_send;   /* requests this session sends */
+    bool answered_ok; /* a request of this session got an answer (not a 404) */
+    struct held held[NOT_FOUND_STOP];
+    size_t n_held;
 };
 
-static int on_result(void *ud, const struct lleval_job *job, json_t *line)
+/* Journals one result and counts it into its part. */
+static int record(struct poll_ctx *pc, size_t tag, json_t *line)
 {
-    struct poll_ctx *pc = ud;
     struct run *r = pc->r;
-    struct lleval_rs_part *p = &r->st.parts[job->tag];
+    struct lleval_rs_part *p = &r->st.parts[tag];
     struct lleval_result_view v;
     int rc = lleval_journal_append(p->journal, line, pc->err);
 
@@ -44,14 +63,129 @@ static int on_result(void *ud, const struct lleval_job *job, json_t *line)
     }
     lleval_result_decode(line, &v, NULL); /* the scheduler wrote it: every field is sound */
     if (v.failed)
-        lleval_rs_set_error(&r->st, "%s: %s", job->custom_id,
+        lleval_rs_set_error(&r->st, "%s: %s", v.custom_id ? v.custom_id : "?",
                             v.error_message ? v.error_message : "error");
-    if (lleval_rs_count(&r->st, job->tag, &v)) {
-        rc = lleval_rs_write_part(&r->st, job->tag, r->tel, pc->err);
+    if (lleval_rs_count(&r->st, tag, &v)) {
+        rc = lleval_rs_write_part(&r->st, tag, r->tel, pc->err);
         if (rc)
             pc->io_rc = rc;
     }
     return rc;
+}
+
+/* Journals the held-back 404 results (the session got an answer: they are
+ * the items' own failures). */
+static int release_held(struct poll_ctx *pc)
+{
+    int rc = 0;
+    for (size_t i = 0; i < pc->n_held; i++) {
+        if (!rc)
+            rc = record(pc, pc->held[i].tag, pc->held[i].line);
+        json_decref(pc->held[i].line);
+    }
+    pc->n_held = 0;
+    return rc;
+}
+
+static void drop_held(struct poll_ctx *pc)
+{
+    for (size_t i = 0; i < pc->n_held; i++)
+        json_decref(pc->held[i].line);
+    pc->n_held = 0;
+}
+
+/* The error that stops a run whose requests all get HTTP 404; the held
+ * results stay unjournaled, so a resume after the fix asks them again. */
+static int not_found_stop(struct poll_ctx *pc)
+{
+    struct run *r = pc->r;
+    struct lleval_result_view v;
+    const char *base = lleval_engine_base_url(r->engine);
+    const char *model = r->cfg->model_id ? r->cfg->model_id : "";
+    int rc;
+
+    lleval_result_decode(pc->held[0].line, &v, NULL);
+    if (r->cfg->engine == LLEVAL_ENGINE_OLLAMA)
+        rc = lleval_err_set(pc->err, LLEVAL_EENGINE,
+                            "engine not found: the first %zu request%s got HTTP 404 from '%s' "
+                            "(%s); the model_id '%s' or the base_url is wrong: check the model "
+                            "with `ollama list` and fetch it with `ollama pull %s`; Ollama's "
+                            "base_url has no /v1 (e.g. http://127.0.0.1:11434); fix it, then "
+                            "`lleval runs resume %s` (nothing was recorded for them)",
+                            pc->n_held, pc->n_held == 1 ? "" : "s", base ? base : "",
+                            v.error_message ? v.error_message : "not found", model, model, r->id);
+    else
+        rc = lleval_err_set(pc->err, LLEVAL_EENGINE,
+                            "engine not found: the first %zu request%s got HTTP 404 from '%s' "
+                            "(%s); the base_url or the model_id '%s' is wrong: an OpenAI-"
+                            "compatible server's base_url is its API root, usually ending in "
+                            "/v1 (e.g. http://127.0.0.1:8080/v1), and the model must be one it "
+                            "lists (curl -sS %s/models); fix the config, then `lleval runs "
+                            "resume %s` (nothing was recorded for them)",
+                            pc->n_held, pc->n_held == 1 ? "" : "s", base ? base : "",
+                            v.error_message ? v.error_message : "not found", model,
+                            base ? base : "", r->id);
+    lleval_rs_set_error(&r->st, "%s", pc->err->msg);
+    drop_held(pc);
+    return rc;
+}
+
+static int on_result(void *ud, const struct lleval_job *job, json_t *line)
+{
+    struct poll_ctx *pc = ud;
+    struct lleval_result_view v;
+
+    lleval_result_decode(line, &v, NULL);
+    if (!pc->answered_ok && v.failed && v.http_status == 404) {
+        pc->held[pc->n_held].tag = job->tag;
+        pc->held[pc->n_held++].line = json_incref(line);
+        if (pc->n_held >= NOT_FOUND_STOP || pc->n_held >= pc->to_send)
+            return not_found_stop(pc);
+        return 0;
+    }
+    if (!pc->answered_ok) {
+        int rc;
+        pc->answered_ok = true;
+        rc = release_held(pc);
+        if (rc)
+            return rc;
+    }
+    return record(pc, job->tag, line);
+}
+
+/* The scheduler's on_retry: counts the retried attempt by its error class. */
+static void on_retry(void *ud, long status, const char *code, const char *msg)
+{
+    struct poll_ctx *pc = ud;
+    lleval_events_count_retry(&pc->r->retries, status, code, msg);
+}
+
+/* Records that the managed server died: restarted (kind "restart") or not ("died"). */
+static void note_death(struct run *r, const char *kind, const char *cause)
+{
+    struct lleval_proc_exit ex;
+    bool known = lleval_launch_last_exit(r->launch, &ex);
+    lleval_events_add(&r->engine_events, kind, cause, known && !ex.signaled ? ex.code : -1,
+                      known && ex.signaled ? ex.code : -1, lleval_launch_base_url(r->launch),
+                      lleval_launch_restarts(r->launch));
+}
+
+void lleval_run_events_manifest(const struct run *r, struct lleval_manifest *m)
+{
+    const json_t *ev = r->engine_events ? r->engine_events : r->old.engine_events;
+    const json_t *rt = r->retries ? r->retries : r->old.retries;
+    m->engine_events = ev ? json_incref((json_t *)ev) : NULL;
+    m->retries = rt ? json_incref((json_t *)rt) : NULL;
+}
+
+/* This session's events start from the old manifest's (deep copies, so the
+ * counts go on across sessions). */
+static void events_begin(struct run *r)
+{
+    if (!r->engine_events && r->old.engine_events)
+        r->engine_events = json_deep_copy(r->old.engine_events);
+    if (!r->retries && r->old.retries)
+        r->retries = json_deep_copy(r->old.retries);
 }
 
 /*
@@ -63,9 +197,12 @@ static int check_server(struct run *r, long wait_ms)
 {
     char note[256];
     int rc = lleval_launch_revive(r->launch, wait_ms, note, sizeof(note), &r->launch_err);
-    if (rc < 0)
+    if (rc < 0) {
+        note_death(r, "died", r->launch_err.msg);
         return -1;
+    }
     if (rc == 1) {
+        note_death(r, "restart", note);
         lleval_run_follow_server(r); /* a restart may have moved to another port */
         lleval_run_warning(r, "%s", note);
     }
@@ -225,7 +362,9 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
     memset(&pc, 0, sizeof(pc));
     pc.r = r;
     pc.err = err;
+    events_begin(r);
     n = lleval_rs_start(&r->st);
+    pc.to_send = n;
     lleval_run_event(r, "poll: %zu requests to send (%zu answered before)", n,
                      r->session_start_answered);
     lleval_sched_opts_default(&so);
@@ -235,6 +374,7 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
     so.max_connect_failures = r->cfg->max_connect_failures > 0 ? r->cfg->max_connect_failures : 5;
     if (r->launch)
         so.revive = revive;
+    so.on_retry = on_retry;
     if (r->cfg->enable_local_telemetry)
         lleval_run_event(r, "poll: telemetry: %s (every %ld ms)", lleval_telemetry_start(r->tel),
                          lleval_telemetry_interval_ms(r->tel));
@@ -242,6 +382,9 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
     rc = lleval_run_flush(r, true, err);
     if (!rc)
         rc = lleval_sched_run(r->engine, source_next, n, &so, on_result, on_tick, &pc, &st, err);
+    if (!rc && pc.n_held)
+        rc = pc.answered_ok ? release_held(&pc) : not_found_stop(&pc);
+    drop_held(&pc);
     if (pc.io_rc && !rc)
         rc = pc.io_rc;
     if (r->launch_err.code && (!rc || rc == LLEVAL_EINTR || rc == LLEVAL_EENGINE)) {

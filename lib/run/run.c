@@ -87,6 +87,7 @@ int lleval_run_write_manifest(struct run *r, struct lleval_err *err)
     m.headline = r->old.headline ? json_incref(r->old.headline) : NULL;
     m.created_at = r->old.created_at > 0 ? r->old.created_at : r->started_at;
     m.active_s = lleval_rs_active_s(&r->st, &r->old);
+    lleval_run_events_manifest(r, &m);
     rc = lleval_manifest_save(r->dir, &m, err);
     lleval_manifest_release(&m);
     return rc;
@@ -119,6 +120,8 @@ static void free_run(struct run *r)
     free(r->stop_path);
     lleval_telemetry_free(r->tel);
     lleval_manifest_release(&r->old);
+    json_decref(r->engine_events);
+    json_decref(r->retries);
 }
 
 static int save_config(struct run *r, struct lleval_err *err)

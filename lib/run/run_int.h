@@ -37,7 +37,8 @@ struct run {
     struct lleval_launch *launch;
     struct lleval_engine *engine; /* owned while open, else NULL */
     long launch_restarts_seen;
-    struct lleval_err launch_err; /* why the managed server could not be kept up */
+    struct lleval_err launch_err;    /* why the managed server could not be kept up */
+    json_t *engine_events, *retries; /* events.h, the old manifest's and this session's */
     /* progress arrays */
     const char **trial_names;
     size_t *trial_done, *trial_total;
@@ -53,6 +54,9 @@ int lleval_run_write_manifest(struct run *r, struct lleval_err *err);
 /* Syncs the journals and writes the dirty parts' state.json and the
  * manifest, at most once a second unless force (run.c). */
 int lleval_run_flush(struct run *r, bool force, struct lleval_err *err);
+
+/* Sets m's engine_events and retries: this session's, else the old manifest's (poll.c). */
+void lleval_run_events_manifest(const struct run *r, struct lleval_manifest *m);
 
 /* Points the engine at the managed server's current address (steps.c). */
 void lleval_run_follow_server(struct run *r);

@@ -89,6 +89,7 @@ void lleval_sched_opts_default(struct lleval_sched_opts *o)
     o->tick_ms = 250;
     o->seed = 0x9E3779B97F4A7C15ULL;
     o->revive = NULL;
+    o->on_retry = NULL;
     o->max_reply_bytes = (size_t)64 << 20;
     o->reply_budget_bytes = (size_t)256 << 20;
     o->retry_after_max_s = 60;
@@ -232,6 +233,8 @@ static void transient(struct sched *s, struct slot *sl, long status, const char 
                       const char *msg)
 {
     set_last_error(s, msg);
+    if (sl->attempts <= s->o->max_retries && s->o->on_retry)
+        s->o->on_retry(s->ud, status, code, msg);
     if (sl->attempts <= s->o->max_retries)
         queue_retry(s, sl->job, sl->attempts,
                     status == 429 || status == 503 ? (double)sl->retry_after : 0);
@@ -370,6 +373,8 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
             /* the engine is away, the request is not at fault: this does not
              * use up its retries (max_connect_failures ends the run instead,
              * resumable, rather than recording a failed answer) */
+            if (s->o->on_retry)
+                s->o->on_retry(s->ud, 0, "connection_error", msg);
             queue_retry(s, sl->job, sl->attempts, 0);
         } else if (code == CURLE_OPERATION_TIMEDOUT) {
             transient(s, sl, 0, "timeout", msg);

@@ -30,7 +30,9 @@ config() { # config NAME [extra yaml lines...]
 	} >"$name"
 }
 cat >answers.json <<'JSON'
-{"capital of France": "Paris", "prime": "C"}
+{"capital of France": "Paris", "prime": "C", "multiplied by 8": "B", "pumps blood": "A",
+ "electrical resistance": "D", "last-in": "B", "main gas": "C", "90 degrees": "A",
+ "a mammal": "B", "decimal number 5": "D", "beneath the crust": "C"}
 JSON
 
 # healthy: short answers at 50 tokens/s

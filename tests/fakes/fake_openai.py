@@ -16,8 +16,16 @@ per-slot context.
 
 Faults from the command line or, mid-run, POST /__fault {"delay_ms",
 "error_500_every", "drop_every", "malformed_every", "invalid_utf8_every",
-"rate_limit_every", "retry_after", "not_found"}; GET /__stats returns
+"rate_limit_every", "retry_after", "not_found", "oom_every",
+"reasoning_tokens", "think_inline"}; GET /__stats returns
 counters (requests, max_in_flight, ...), POST /__reset zeroes them.
+--oom-every N answers every Nth generation with HTTP 500 and llama.cpp's
+out-of-memory text in llama-server's error shape. --reasoning-tokens N makes
+the model think N tokens before it answers, as a reasoning model behind
+llama-server does: the thinking goes to message.reasoning_content (or, with
+--think-inline, into the content inside <think>...</think>), and counts
+against max_tokens, so a small max_tokens ends with an empty answer and
+finish_reason "length".
 --echo-key echoes the caller's bearer key everywhere it can (the redaction test).
 --require-key KEY answers 401 to requests without "Authorization: Bearer KEY".
 
@@ -42,7 +50,13 @@ FAULT_KEYS = {
     "retry_after": int,
     "not_found": bool,
     "echo_key": bool,
+    "oom_every": int,
+    "reasoning_tokens": int,
+    "think_inline": bool,
 }
+# llama.cpp's CUDA allocation failure, as its server reports it
+OOM_TEXT = ("ggml_backend_cuda_buffer_type_alloc_buffer: allocating 1024.00 MiB on device 0: "
+            "cudaMalloc failed: out of memory")
 GEN_MS_PER_TOKEN = 20.0  # 50 tokens/s
 PROMPT_MS_PER_TOKEN = 2.0  # 500 tokens/s
 CREATED = 1725885296
@@ -86,7 +100,7 @@ class State:
         self.max_in_flight = 0
         self.by_path = {}
         self.injected = {"drop": 0, "error_500": 0, "malformed": 0, "invalid_utf8": 0,
-                         "rate_limit": 0, "not_found": 0, "echo_key": 0}
+                         "rate_limit": 0, "not_found": 0, "echo_key": 0, "oom": 0}
         self.auth_failures = 0
         self.last_request = None
         self.last_authorized = None
@@ -343,6 +357,9 @@ class Handler(BaseHTTPRequestHandler):
             count("error_500")
             return self.send_error_json(500, "The server had an error while processing your "
                                         "request. Sorry about that!", "server_error")
+        if every("oom_every"):
+            count("oom")
+            return self.send_error_json(500, OOM_TEXT, "server_error")
         echo = None
         if faults["echo_key"]:
             # a hostile server: the caller's key in every field it can reach, by turns
@@ -403,7 +420,10 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(limit, int) and limit >= 0 and len(toks) > limit:
             toks = toks[:limit]
             finish = "length"
+        thinking, toks, finish = self.think(faults, toks, finish, limit)
         text = "".join(toks)
+        if thinking is not None and faults["think_inline"]:
+            text = "<think>" + thinking + ("</think>" + text if finish != "length" or toks else "")
         rid = "chatcmpl-fake-%d" % n
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(toks),
                  "total_tokens": prompt_tokens + len(toks)}
@@ -417,6 +437,11 @@ class Handler(BaseHTTPRequestHandler):
                          "logprobs": None, "finish_reason": finish}],
             "usage": usage,
         }
+        if thinking is not None:
+            usage["completion_tokens"] += len(tokens_of(thinking))
+            usage["total_tokens"] = prompt_tokens + usage["completion_tokens"]
+            if not faults["think_inline"]:
+                reply["choices"][0]["message"]["reasoning_content"] = thinking
         if st.llamacpp:
             pm = prompt_tokens * PROMPT_MS_PER_TOKEN
             gm = len(toks) * GEN_MS_PER_TOKEN
@@ -439,6 +464,22 @@ class Handler(BaseHTTPRequestHandler):
             count("malformed")
             data = data[: max(1, len(data) // 2)]
         self.send_bytes(200, data)
+
+    @staticmethod
+    def think(faults, toks, finish, limit):
+        """A reasoning model: reasoning_tokens of thinking come first and count
+        against the limit. Returns (thinking text or None, answer tokens, finish)."""
+        n = faults["reasoning_tokens"]
+        if n <= 0:
+            return None, toks, finish
+        thought = [" step%d" % i for i in range(n)]
+        if isinstance(limit, int) and limit >= 0:
+            if len(thought) >= limit:
+                return "".join(thought[:limit]).strip(), [], "length"
+            room = limit - len(thought)
+            if len(toks) > room:
+                toks, finish = toks[:room], "length"
+        return "".join(thought).strip(), toks, finish
 
     def stream(self, reply, toks, finish, req):
         """Server-sent events: chat.completion.chunk objects, then [DONE]."""
@@ -488,6 +529,9 @@ def main():
                     help="every Nth chat request gets 429 with Retry-After")
     ap.add_argument("--retry-after", dest="retry_after", type=int, default=1)
     ap.add_argument("--not-found", dest="not_found", action="store_true")
+    ap.add_argument("--oom-every", dest="oom_every", type=int, default=0)
+    ap.add_argument("--reasoning-tokens", dest="reasoning_tokens", type=int, default=0)
+    ap.add_argument("--think-inline", dest="think_inline", action="store_true")
     ap.add_argument("--llamacpp", action="store_true", help="also play llama-server")
     ap.add_argument("--slots", type=int, default=1, help="llama-server total_slots")
     ap.add_argument("--n-ctx", dest="n_ctx", type=int, default=2048,

@@ -245,6 +245,184 @@ static void test_facts(void **state)
     free(root);
 }
 
+/* ---- the engine rules: manifest events and retries, failure texts, reasoning, MC ---- */
+
+struct eng_case {
+    const char *name;
+    const char *status;
+    const char *manifest_extra; /* more manifest members: ", \"retries\": {...}" */
+    int answered;               /* of 5 requests (the rest missing) */
+    int fail;                   /* of the answered: failed with fail_status / fail_msg */
+    long fail_status;
+    const char *fail_msg;
+    int think; /* of the answered: finish length with think_content */
+    const char *think_content;
+    const char *scores; /* results/scores.json, or NULL */
+    unsigned want;
+    const char *want_text;
+};
+
+#define SIG9                                                                                       \
+    "{\"kind\": \"restart\", \"at_utc\": \"2026-12-07T10:00:00Z\", \"signal\": 9, "                \
+    "\"exit_status\": null, \"address\": \"http://127.0.0.1:8091\", \"restarts\": 1, "             \
+    "\"cause\": \"llama-server died (killed by signal 9); restarted (1 of 3)\"}"
+#define CONN_RETRIES                                                                               \
+    ", \"retries\": {\"total\": 4, \"by_class\": {\"connection\": {\"count\": 4, \"sample\": "     \
+    "\"http://127.0.0.1:8091/v1/chat/completions: Couldn't connect to server\"}}}"
+
+static const struct eng_case eng_cases[] = {
+    {"healthy", "done", "", 5, 0, 0, NULL, 0, NULL, NULL, 0, NULL},
+    {"OOM seen only in retries", "done",
+     ", \"retries\": {\"total\": 9, \"by_class\": {\"oom\": {\"count\": 9, \"sample\": \"CUDA "
+     "error: out of memory\"}}}",
+     5, 0, 0, NULL, 0, NULL, NULL, BIT(LLEVAL_FIND_OOM),
+     "9 attempts got the engine's out-of-memory error and were retried"},
+    {"5xx retries that are not OOM are not OOM", "done",
+     ", \"retries\": {\"total\": 2, \"by_class\": {\"http_5xx\": {\"count\": 2, \"sample\": "
+     "\"busy\"}}}",
+     5, 0, 0, NULL, 0, NULL, NULL, 0, NULL},
+    {"a managed server killed and restarted", "done",
+     ", \"engine_events\": [" SIG9 "]" CONN_RETRIES, 5, 0, 0, NULL, 0, NULL, NULL,
+     BIT(LLEVAL_FIND_ENGINE_RESTART),
+     "restart: killed by signal 9 (restarts 1) at http://127.0.0.1:8091"},
+    {"a managed server given up", "stopped",
+     ", \"engine_events\": [{\"kind\": \"died\", \"exit_status\": 1, \"signal\": null, "
+     "\"restarts\": 3}]",
+     5, 0, 0, NULL, 0, NULL, NULL, BIT(LLEVAL_FIND_ENGINE_RESTART), "launch.max_restarts"},
+    {"connection refused stops the run", "stopped",
+     ", \"base_url\": \"http://127.0.0.1:11434\", \"last_error\": \"engine unreachable after 5 "
+     "consecutive connection failures (http://127.0.0.1:11434/api/chat: Couldn't connect to "
+     "server)\"",
+     3, 0, 0, NULL, 0, NULL, NULL, BIT(LLEVAL_FIND_CONNECTION) | BIT(LLEVAL_FIND_INCOMPLETE),
+     "curl -sS http://127.0.0.1:11434/api/tags"},
+    {"connection retries alone", "done", CONN_RETRIES, 5, 0, 0, NULL, 0, NULL, NULL,
+     BIT(LLEVAL_FIND_CONNECTION), "ss -ltnp | grep ':11434'"},
+    {"HTTP 404: wrong endpoint or model", "done", "", 5, 5, 404,
+     "the Ollama server replied HTTP 404: model 'm' not found", 0, NULL, NULL,
+     BIT(LLEVAL_FIND_NOT_FOUND), "ollama pull m"},
+    {"a 404 stop recorded in last_error", "stopped",
+     ", \"last_error\": \"engine not found: the first 5 requests got HTTP 404 from 'x'\"", 0, 0, 0,
+     NULL, 0, NULL, NULL, BIT(LLEVAL_FIND_NOT_FOUND) | BIT(LLEVAL_FIND_INCOMPLETE),
+     "wrong endpoint or model"},
+    {"llama-server's context error", "done", "", 5, 2, 400,
+     "request (50 tokens) exceeds the available context size (30 tokens), try increasing it", 0,
+     NULL, NULL, BIT(LLEVAL_FIND_CONTEXT_EXCEEDED), "context_length 4096 -> 8192"},
+    {"OpenAI's context error", "done", "", 5, 1, 400,
+     "This model's maximum context length is 8192 tokens (context_length_exceeded)", 0, NULL, NULL,
+     BIT(LLEVAL_FIND_CONTEXT_EXCEEDED), "1 request did not fit"},
+    {"empty answers: reasoning_content took the tokens", "done", "", 5, 0, 0, NULL, 2, "", NULL,
+     BIT(LLEVAL_FIND_REASONING_EMPTY) | BIT(LLEVAL_FIND_TRUNCATION),
+     "2 answers spent max_new_tokens on reasoning"},
+    {"an unclosed <think> block", "done", "", 5, 0, 0, NULL, 1, "<think>first, step 1", NULL,
+     BIT(LLEVAL_FIND_REASONING_EMPTY) | BIT(LLEVAL_FIND_TRUNCATION), "unclosed <think>"},
+    {"a closed <think> with an answer is truncation only", "done", "", 5, 0, 0, NULL, 1,
+     "<think>a</think>The answer is", NULL, BIT(LLEVAL_FIND_TRUNCATION), NULL},
+    {"10 of 10 unreadable MC letters", "done", "", 5, 0, 0, NULL, 0, NULL,
+     "{\"groups\": [{\"dataset\": \"mc\", \"overall\": true, \"n\": 10, \"unparseable\": 10}, "
+     "{\"dataset\": \"mc\", \"overall\": false, \"n\": 10, \"unparseable\": 10}]}",
+     BIT(LLEVAL_FIND_MC_UNREADABLE), "10 of 10 have no letter"},
+    {"1 of 10 unreadable MC letters is fine", "done", "", 5, 0, 0, NULL, 0, NULL,
+     "{\"groups\": [{\"dataset\": \"mc\", \"overall\": true, \"n\": 10, \"unparseable\": 1}]}", 0,
+     NULL},
+    {"QA groups have no letters to read", "done", "", 5, 0, 0, NULL, 0, NULL,
+     "{\"groups\": [{\"dataset\": \"qa\", \"overall\": true, \"n\": 10, \"unparseable\": null}]}",
+     0, NULL},
+};
+
+static char *make_engine_run(const char *root, const struct eng_case *c)
+{
+    char *run = lleval_xasprintf("%s/%s", root, "run");
+    struct lleval_sb sb = LLEVAL_SB_INIT, res = LLEVAL_SB_INIT;
+
+    tu_rmtree(run);
+    lleval_sb_addf(&sb,
+                   "{\"run_id\": \"run\", \"status\": \"%s\", \"engine\": \"ollama\", "
+                   "\"model_id\": \"m\", \"max_concurrent_jobs\": 1%s}\n",
+                   c->status, c->manifest_extra);
+    free(tu_write(run, "manifest.json", sb.buf));
+    free(tu_write(run, "config.resolved.yaml",
+                  "engine: ollama\nmodel_id: m\ncontext_length: 4096\ntemps: [0.0]\n"
+                  "top_k: 40\ntop_p: 0.9\nmax_concurrent_jobs: 1\n"));
+    free(tu_write(run, "batches/build.json",
+                  "{\"total_requests\": 5, \"parts\": [{\"dataset\": \"ds\", \"temperature\": "
+                  "0, \"part\": 1, \"path\": \"ds/t0/part-001.jsonl\", \"requests\": 5}]}\n"));
+    lleval_sb_reset(&sb);
+    for (int i = 1; i <= 5; i++)
+        lleval_sb_addf(&sb,
+                       "{\"custom_id\":\"ds:q%d:direct:t0:s0\",\"body\":{\"max_tokens\":64}}\n", i);
+    free(tu_write(run, "batches/ds/t0/part-001.jsonl", sb.buf));
+    for (int i = 0; i < c->answered; i++) {
+        char *cid = lleval_xasprintf("ds:q%d:direct:t0:s0", i + 1);
+        if (i < c->fail) {
+            add_result(&res, cid, NULL, c->fail_status, "http_error", c->fail_msg);
+        } else {
+            struct lleval_answer a;
+            bool think = i < c->fail + c->think;
+            lleval_answer_init(&a);
+            a.content = lleval_xstrdup(think ? c->think_content : "an answer");
+            a.finish = think ? LLEVAL_FINISH_LENGTH : LLEVAL_FINISH_STOP;
+            a.prompt_tokens = 40;
+            a.completion_tokens = think ? 64 : 8;
+            a.gen_tps = 30;
+            add_result(&res, cid, &a, 200, NULL, NULL);
+            lleval_answer_release(&a);
+        }
+        free(cid);
+    }
+    free(tu_write(run, "results/parts/ds/t0/part-001.jsonl", res.buf));
+    if (c->scores)
+        free(tu_write(run, "results/scores.json", c->scores));
+    lleval_sb_release(&sb);
+    lleval_sb_release(&res);
+    return run;
+}
+
+static void test_engine_rules(void **state)
+{
+    char *root = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(eng_cases); i++) {
+        const struct eng_case *c = &eng_cases[i];
+        struct lleval_doctor_opts o = {NULL, 0};
+        struct lleval_doctor_report rep;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        char *run = make_engine_run(root, c);
+        unsigned got = 0;
+        bool said = c->want_text == NULL;
+
+        print_message("case %s\n", c->name);
+        if (lleval_doctor_examine(run, &o, &rep, &err))
+            fail_msg("%s: %s", c->name, err.msg);
+        for (size_t k = 0; k < rep.n_findings; k++) {
+            print_message("  [%s] %s\n", lleval_finding_name(rep.findings[k].kind),
+                          rep.findings[k].title);
+            got |= BIT(rep.findings[k].kind);
+            if (c->want_text && finding_says(&rep.findings[k], c->want_text))
+                said = true;
+        }
+        assert_int_equal(got, c->want);
+        if (!said)
+            fail_msg("no finding says \"%s\"", c->want_text);
+        lleval_doctor_report_release(&rep);
+        free(run);
+    }
+    tu_rmtree(root);
+    free(root);
+}
+
+/* Every finding kind has its own name. */
+static void test_names(void **state)
+{
+    (void)state;
+    for (int k = 0; k <= LLEVAL_FIND_MC_UNREADABLE; k++) {
+        assert_string_not_equal(lleval_finding_name((enum lleval_finding_kind)k), "?");
+        for (int j = 0; j < k; j++)
+            assert_string_not_equal(lleval_finding_name((enum lleval_finding_kind)k),
+                                    lleval_finding_name((enum lleval_finding_kind)j));
+    }
+    assert_string_equal(lleval_finding_name(LLEVAL_FIND_NOT_FOUND), "wrong_endpoint");
+}
+
 /* A run without its manifest cannot be examined; the error says what is
  * missing. A damaged or newer manifest is an unusable run file: exit 4. */
 static void test_unreadable_run(void **state)
@@ -281,8 +459,8 @@ static void test_unreadable_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_facts),
+        cmocka_unit_test(test_rules),          cmocka_unit_test(test_facts),
+        cmocka_unit_test(test_engine_rules),   cmocka_unit_test(test_names),
         cmocka_unit_test(test_unreadable_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,7 +22,12 @@ enum lleval_finding_kind {
     LLEVAL_FIND_PARSE_MISMATCH,    /* missing / duplicate / unknown custom_ids */
     LLEVAL_FIND_REQUEST_ERRORS,    /* other failed requests (HTTP 4xx, bad replies) */
     LLEVAL_FIND_HIGH_TEMPERATURE,
-    LLEVAL_FIND_INCOMPLETE, /* the run is not finished */
+    LLEVAL_FIND_INCOMPLETE,       /* the run is not finished */
+    LLEVAL_FIND_ENGINE_RESTART,   /* the managed llama-server died (restarted or not) */
+    LLEVAL_FIND_NOT_FOUND,        /* HTTP 404: a wrong base_url or model_id */
+    LLEVAL_FIND_CONTEXT_EXCEEDED, /* requests over the context window (HTTP 400) */
+    LLEVAL_FIND_REASONING_EMPTY,  /* empty answers: the tokens went to reasoning */
+    LLEVAL_FIND_MC_UNREADABLE,    /* multiple-choice answers without a readable letter */
 };
 /* A short stable name: "oom", "slow_generation", ... */
 const char *lleval_finding_name(enum lleval_finding_kind k);

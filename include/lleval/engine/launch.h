@@ -24,6 +24,8 @@
 #include "lleval/config/config.h"
 #include "lleval/util/error.h"
 
+struct lleval_proc_exit;
+
 /* How long start and restart wait for GET /health 200 (model loading). */
 #define LLEVAL_LAUNCH_HEALTH_TIMEOUT_S 300
 
@@ -81,6 +83,9 @@ const char *lleval_launch_base_url(const struct lleval_launch *l);
 long lleval_launch_pid(const struct lleval_launch *l);
 /* Restarts done so far. */
 long lleval_launch_restarts(const struct lleval_launch *l);
+/* How the last server that died exited (exit status or signal) into *ex;
+ * false when unknown (none died, or its exit could not be read). */
+bool lleval_launch_last_exit(const struct lleval_launch *l, struct lleval_proc_exit *ex);
 
 /*
  * Checks that the server still runs (without blocking unless it must

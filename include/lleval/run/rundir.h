@@ -218,6 +218,9 @@ struct lleval_manifest {
     /* seconds the run was active, summed over its sessions (the idle time between
      * sessions left out); 0: absent (a manifest written before the field) */
     double active_s;
+    /* engine events (events.h): an array, and the retries by error class, an
+     * object; owned, NULL: none (absent, as in manifests written before them) */
+    json_t *engine_events, *retries;
 };
 
 void lleval_manifest_init(struct lleval_manifest *m);

@@ -45,6 +45,10 @@ struct lleval_sched_opts {
      * is back (a managed llama-server was restarted), so the count starts
      * again. NULL: give up as "engine unreachable". */
     bool (*revive)(void *ud);
+    /* Called (with lleval_sched_run's ud; all borrowed) for each failed attempt
+     * that is tried again: its HTTP status (0: none), error code
+     * ("http_500", "timeout", "connection_error", ...) and message. NULL: none. */
+    void (*on_retry)(void *ud, long status, const char *code, const char *msg);
     /* Reply memory. One reply may hold at most max_reply_bytes (64 MiB; a
      * bigger one fails its request as reply_too_large, never retried); all
      * the replies being received or waiting to be parsed together hold at most

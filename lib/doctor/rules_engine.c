@@ -1,0 +1,374 @@
+/*
+ * doctor's rules over the engine's behavior (see doctor_int.h): a managed
+ * llama-server that died, connection failures (the guide's "Connection &
+ * Service Issues" with the engine's own address and this platform's
+ * commands), HTTP 404 (a wrong base_url or model_id), requests over the
+ * context window, empty answers whose tokens went to reasoning, and
+ * multiple-choice answers without a readable letter.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "doctor_int.h"
+#include "lleval/run/events.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/json.h"
+
+/* Multiple-choice rows without a readable letter above this share get a finding. */
+#define MC_UNREADABLE_WARN 0.10
+
+void lleval_dr_read_scores(struct evidence *ev, const char *run_dir)
+{
+    char *path = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_SCORES);
+    struct lleval_err ignored = LLEVAL_ERR_INIT;
+    json_t *j = lleval_path_exists(path) ? lleval_json_load_file(path, &ignored) : NULL;
+    const json_t *g;
+    double worst = -1;
+    size_t i;
+
+    free(path);
+    json_array_foreach(json_object_get(j, "groups"), i, g)
+    {
+        json_int_t n = json_integer_value(json_object_get(g, "n"));
+        json_int_t bad = json_integer_value(json_object_get(g, "unparseable"));
+        const char *ds = json_string_value(json_object_get(g, "dataset"));
+        if (!json_is_true(json_object_get(g, "overall")) ||
+            !json_is_integer(json_object_get(g, "unparseable")) || n <= 0 || bad < 0 || bad > n)
+            continue; /* multiple choice only; an overall row per dataset counts each row once */
+        ev->mc_rows += (long)n;
+        ev->mc_unreadable += (long)bad;
+        if ((double)bad / (double)n > worst && bad > 0) {
+            worst = (double)bad / (double)n;
+            free(ev->mc_groups);
+            ev->mc_groups =
+                lleval_xasprintf("%s: %lld of %lld", ds ? ds : "?", (long long)bad, (long long)n);
+        }
+    }
+    json_decref(j);
+}
+
+/* The engine's address: the run's base_url, else the managed server's last
+ * one, else the engine's default. */
+static const char *engine_address(const struct evidence *ev)
+{
+    size_t n = json_array_size(ev->manifest.engine_events);
+    const char *addr;
+    if (ev->manifest.base_url && *ev->manifest.base_url)
+        return ev->manifest.base_url;
+    if (ev->have_cfg && ev->cfg.base_url && *ev->cfg.base_url)
+        return ev->cfg.base_url;
+    addr = n ? json_string_value(
+                   json_object_get(json_array_get(ev->manifest.engine_events, n - 1), "address"))
+             : NULL;
+    if (addr)
+        return addr;
+    if (ev->engine && !strcmp(ev->engine, "ollama"))
+        return "http://127.0.0.1:11434";
+    return "http://127.0.0.1:8080";
+}
+
+/* host and port of an http(s) URL (host "127.0.0.1" and the scheme's port when absent). */
+static void split_address(const char *url, char *host, size_t host_size, long *port)
+{
+    const char *p = strstr(url, "://"), *end, *colon;
+    bool tls = !strncmp(url, "https", 5);
+    size_t n;
+    p = p ? p + 3 : url;
+    if (strchr(p, '@') && strchr(p, '@') < p + strcspn(p, "/"))
+        p = strchr(p, '@') + 1; /* userinfo is never shown */
+    end = p + strcspn(p, "/?#");
+    colon = memchr(p, ':', (size_t)(end - p));
+    *port = tls ? 443 : 80;
+    if (colon) {
+        char *e;
+        long v = strtol(colon + 1, &e, 10);
+        if (e != colon + 1 && v > 0 && v < 65536)
+            *port = v;
+    }
+    n = (size_t)((colon ? colon : end) - p);
+    if (!n) {
+        snprintf(host, host_size, "127.0.0.1");
+        return;
+    }
+    snprintf(host, host_size, "%.*s", (int)n, p);
+}
+
+/* The URL that answers when the engine is up: Ollama's /api/tags (the
+ * guide's check), llama-server's /health, an OpenAI server's /models. */
+static char *health_url(const struct evidence *ev, const char *addr)
+{
+    size_t n = strlen(addr);
+    while (n && addr[n - 1] == '/')
+        n--;
+    if (ev->engine && !strcmp(ev->engine, "ollama"))
+        return lleval_xasprintf("%.*s/api/tags", (int)n, addr);
+    if (ev->engine && !strcmp(ev->engine, "llamacpp"))
+        return lleval_xasprintf("%.*s/health", (int)n, addr);
+    return lleval_xasprintf("%.*s/models", (int)n, addr);
+}
+
+static bool is_engine(const struct evidence *ev, const char *name)
+{
+    return ev->engine && !strcmp(ev->engine, name);
+}
+
+/* The guide's "Connection & Service Issues" fixes, in its order, with the
+ * engine's address and this platform's commands. */
+static void connection_fixes(struct lleval_finding *f, const struct evidence *ev,
+                             const char *run_id)
+{
+    const char *addr = engine_address(ev);
+    char host[128];
+    long port;
+    char *health = health_url(ev, addr);
+
+    split_address(addr, host, sizeof(host), &port);
+    if (is_engine(ev, "ollama"))
+        lleval_dr_fix(f, "start the Ollama service: ollama serve (it listens on %s:%ld)", host,
+                      port);
+    else if (is_engine(ev, "llamacpp") && ev->have_cfg && ev->cfg.launch.model)
+        lleval_dr_fix(f, "lleval starts llama-server itself (launch:): read its log "
+                         "logs/llama-server.log in the run directory for why it stopped");
+    else if (is_engine(ev, "llamacpp"))
+        lleval_dr_fix(f,
+                      "start llama-server on %s:%ld (or add a launch: section so lleval "
+                      "manages it)",
+                      host, port);
+    else
+        lleval_dr_fix(f, "start the engine's server on %s:%ld", host, port);
+#ifdef _WIN32
+    lleval_dr_fix(f, "verify the service (PowerShell): Invoke-WebRequest %s", health);
+    lleval_dr_fix(f,
+                  "check that something listens on the port: Test-NetConnection %s -Port %ld; "
+                  "netstat -ano | findstr :%ld",
+                  host, port, port);
+    lleval_dr_fix(f, "check Windows firewall / antivirus: allow %s through for port %ld",
+                  is_engine(ev, "ollama") ? "ollama.exe" : "llama-server.exe", port);
+#else
+    lleval_dr_fix(f, "verify the service: curl -sS %s", health);
+    lleval_dr_fix(f, "check that something listens on the port: ss -ltnp | grep ':%ld'", port);
+    lleval_dr_fix(f, "check the firewall / antivirus for port %ld (e.g. sudo ufw status)", port);
+#endif
+    if (is_engine(ev, "ollama"))
+        lleval_dr_fix(f, "verify the model download: ollama pull %s",
+                      ev->model_id && *ev->model_id ? ev->model_id : "<model_id>");
+    lleval_dr_fix(f, "then finish the run: lleval runs resume %s", run_id);
+    free(health);
+}
+
+static void restart_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+{
+    const json_t *events = ev->manifest.engine_events, *e;
+    long restarts = 0, died = 0, killed9 = 0;
+    struct lleval_finding *f;
+    size_t i;
+
+    json_array_foreach(events, i, e)
+    {
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        if (kind && !strcmp(kind, "restart"))
+            restarts++;
+        else if (kind && !strcmp(kind, "died"))
+            died++;
+        if (json_integer_value(json_object_get(e, "signal")) == 9)
+            killed9++;
+    }
+    if (!restarts && !died)
+        return;
+    f = lleval_dr_finding(rep, LLEVAL_FIND_ENGINE_RESTART,
+                          "the managed llama-server died %ld time%s (%ld restarted%s)",
+                          restarts + died, restarts + died == 1 ? "" : "s", restarts,
+                          died ? ", then it was given up" : "");
+    json_array_foreach(events, i, e)
+    {
+        const json_t *code = json_object_get(e, "exit_status"), *sig = json_object_get(e, "signal");
+        const char *at = json_string_value(json_object_get(e, "at_utc"));
+        const char *addr = json_string_value(json_object_get(e, "address"));
+        if (i >= 5) {
+            lleval_dr_evidence(f, "... %zu more in manifest.json engine_events",
+                               json_array_size(events) - i);
+            break;
+        }
+        char how[48];
+        if (json_is_integer(sig))
+            snprintf(how, sizeof(how), "killed by signal %lld", (long long)json_integer_value(sig));
+        else if (json_is_integer(code))
+            snprintf(how, sizeof(how), "exit status %lld", (long long)json_integer_value(code));
+        else
+            snprintf(how, sizeof(how), "exit unknown");
+        lleval_dr_evidence(f, "%s %s: %s (restarts %lld)%s%s", at ? at : "?",
+                           json_is_string(json_object_get(e, "kind"))
+                               ? json_string_value(json_object_get(e, "kind"))
+                               : "?",
+                           how, (long long)json_integer_value(json_object_get(e, "restarts")),
+                           addr ? " at " : "", addr ? addr : "");
+    }
+    lleval_dr_fix(f, "read the server's log: logs/llama-server.log in the run directory");
+    if (killed9)
+        lleval_dr_fix(f, "signal 9 from outside lleval is often the system's out-of-memory "
+                         "killer: check `journalctl -k | grep -i 'killed process'` (or dmesg), "
+                         "then the guide's OOM fixes: lower context_length, max_concurrent_jobs 1, "
+                         "a lower quantization");
+    else
+        lleval_dr_fix(f, "a crash under load is often out of memory: the guide's OOM fixes "
+                         "(context_length 4096, then 2048; max_concurrent_jobs 1; a lower "
+                         "quantization)");
+    if (died)
+        lleval_dr_fix(f,
+                      "launch.max_restarts %ld -> %ld lets a run outlive more crashes; then "
+                      "lleval runs resume %s",
+                      ev->have_cfg ? ev->cfg.launch.max_restarts : 0,
+                      ev->have_cfg ? ev->cfg.launch.max_restarts + 2 : 2, rep->run_id);
+}
+
+static void connection_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+{
+    const char *last = ev->manifest.last_error;
+    const char *rsample = NULL;
+    long retried = lleval_events_retry_count(ev->manifest.retries, "connection", &rsample);
+    bool unreachable = last && (lleval_dr_contains_ci(last, "unreachable") ||
+                                lleval_dr_contains_ci(last, "connection refused") ||
+                                lleval_dr_contains_ci(last, "couldn't connect") ||
+                                lleval_dr_contains_ci(last, "could not connect"));
+    /* retries around a recorded restart are the restart's: that rule says so */
+    bool retries_alone = retried && !json_array_size(ev->manifest.engine_events);
+    struct lleval_finding *f;
+
+    if (!ev->conn.count && !unreachable && !retries_alone)
+        return;
+    if (ev->conn.count + retried)
+        f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
+                              "connection failures: %ld request%s failed to reach the engine "
+                              "at %s%s",
+                              ev->conn.count + retried, ev->conn.count + retried == 1 ? "" : "s",
+                              engine_address(ev),
+                              unreachable ? "; the run stopped with the engine unreachable" : "");
+    else
+        f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
+                              "connection failures: the engine at %s could not be reached; the "
+                              "run stopped",
+                              engine_address(ev));
+    if (ev->conn.count)
+        lleval_dr_ids(f, "custom_ids", ev->conn.ids, ev->conn.n_ids, ev->conn.count);
+    if (ev->conn.sample)
+        lleval_dr_evidence(f, "error: %s", ev->conn.sample);
+    if (retried)
+        lleval_dr_evidence(f, "manifest.json retries.by_class.connection: %ld attempt%s (%s)",
+                           retried, retried == 1 ? "" : "s", rsample ? rsample : "");
+    if (unreachable)
+        lleval_dr_evidence(f, "manifest last_error: %s", last);
+    connection_fixes(f, ev, rep->run_id);
+}
+
+static void not_found_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+{
+    const char *last = ev->manifest.last_error;
+    bool stopped = last && lleval_dr_contains_ci(last, "HTTP 404");
+    const char *addr = engine_address(ev);
+    const char *model = ev->model_id && *ev->model_id ? ev->model_id : "<model_id>";
+    struct lleval_finding *f;
+    char *models;
+
+    if (!ev->not_found.count && !stopped)
+        return;
+    f = lleval_dr_finding(rep, LLEVAL_FIND_NOT_FOUND,
+                          "wrong endpoint or model: %s got HTTP 404 from %s",
+                          ev->not_found.count ? "requests" : "the first requests", addr);
+    if (ev->not_found.count)
+        lleval_dr_ids(f, "custom_ids", ev->not_found.ids, ev->not_found.n_ids, ev->not_found.count);
+    if (ev->not_found.sample)
+        lleval_dr_evidence(f, "engine said: %s", ev->not_found.sample);
+    if (stopped)
+        lleval_dr_evidence(f, "manifest last_error: %s", last);
+    if (is_engine(ev, "ollama")) {
+        lleval_dr_fix(f, "check the model name: ollama list; fetch it: ollama pull %s", model);
+        lleval_dr_fix(f, "base_url is Ollama's root, without /v1: e.g. http://127.0.0.1:11434");
+    } else {
+        lleval_dr_fix(f,
+                      "base_url is the server's OpenAI API root, usually ending in /v1 (e.g. "
+                      "http://127.0.0.1:8080/v1); %s has %s",
+                      addr, strstr(addr, "/v1") ? "/v1" : "no /v1");
+        models = health_url(ev, addr);
+        lleval_dr_fix(f, "model_id '%s' must be one the server lists: curl -sS %s", model, models);
+        free(models);
+    }
+    lleval_dr_fix(f, "then finish the run: lleval runs resume %s", rep->run_id);
+}
+
+static void context_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+{
+    long ctx = ev->have_cfg ? ev->cfg.context_length : 0;
+    long jobs = ev->manifest.max_concurrent_jobs;
+    struct lleval_finding *f;
+
+    if (!ev->ctx.count)
+        return;
+    f = lleval_dr_finding(rep, LLEVAL_FIND_CONTEXT_EXCEEDED,
+                          "requests over the context window: %ld request%s did not fit",
+                          ev->ctx.count, ev->ctx.count == 1 ? "" : "s");
+    lleval_dr_ids(f, "custom_ids", ev->ctx.ids, ev->ctx.n_ids, ev->ctx.count);
+    lleval_dr_evidence(f, "engine said: %s", ev->ctx.sample ? ev->ctx.sample : "");
+    if (ctx > 0)
+        lleval_dr_fix(f, "context_length %ld -> %ld (the prompt and max_new_tokens must fit)", ctx,
+                      ctx * 2);
+    else
+        lleval_dr_fix(f, "raise context_length: the prompt and max_new_tokens must fit");
+    if (is_engine(ev, "llamacpp") && jobs > 1)
+        lleval_dr_fix(f,
+                      "max_concurrent_jobs %ld -> 1: llama-server divides its context among "
+                      "its slots (each gets context_length / slots)",
+                      jobs);
+    lleval_dr_fix(f, "a server you start yourself has its own context: llama-server -c / "
+                     "--ctx-size (Ollama: num_ctx) at least context_length");
+    lleval_dr_fix(f, "lower max_new_tokens, or shorten the prompts (fewer or shorter passages "
+                     "in open_book)");
+}
+
+static void reasoning_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+{
+    struct lleval_finding *f;
+    if (!ev->reasoning.count)
+        return;
+    f = lleval_dr_finding(rep, LLEVAL_FIND_REASONING_EMPTY,
+                          "empty answers: %ld answer%s spent max_new_tokens on reasoning and "
+                          "hold no answer text",
+                          ev->reasoning.count, ev->reasoning.count == 1 ? "" : "s");
+    lleval_dr_ids(f, "custom_ids", ev->reasoning.ids, ev->reasoning.n_ids, ev->reasoning.count);
+    lleval_dr_evidence(f, "finish_reason length, completion tokens generated, and the content is "
+                          "empty (the tokens went to reasoning_content) or an unclosed <think> "
+                          "block");
+    lleval_dr_fix(f, "raise max_new_tokens (x4 or more) so the reasoning ends and the answer "
+                     "follows");
+    lleval_dr_fix(f, "or turn the model's reasoning off (e.g. Qwen3's /no_think, llama-server "
+                     "--reasoning-budget 0), or use a non-reasoning model");
+}
+
+static void mc_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+{
+    struct lleval_finding *f;
+    if (!ev->mc_rows || (double)ev->mc_unreadable / (double)ev->mc_rows <= MC_UNREADABLE_WARN)
+        return;
+    f = lleval_dr_finding(rep, LLEVAL_FIND_MC_UNREADABLE,
+                          "unreadable multiple-choice answers: %ld of %ld have no letter lleval "
+                          "can read",
+                          ev->mc_unreadable, ev->mc_rows);
+    lleval_dr_evidence(f, "results/scores.json unparseable: %s (above %.0f%%)",
+                       ev->mc_groups ? ev->mc_groups : "?", 100.0 * MC_UNREADABLE_WARN);
+    lleval_dr_fix(f, "read the raw answers: the prediction column of results/predictions.csv");
+    lleval_dr_fix(f, "scoring.answer_extraction: after_answer (reads \"Answer: B\") or "
+                     "first_line");
+    lleval_dr_fix(f, "check the prompts ask for the letter alone (\"Answer with A, B, C or D\")");
+    lleval_dr_fix(f, "if answers are cut off (finish_reason length), raise "
+                     "max_new_tokens.multiple_choice");
+}
+
+void lleval_dr_engine_rules(const struct evidence *ev, const char *gguf,
+                            struct lleval_doctor_report *rep)
+{
+    (void)gguf;
+    restart_rule(ev, rep);
+    connection_rule(ev, rep);
+    not_found_rule(ev, rep);
+    context_rule(ev, rep);
+    reasoning_rule(ev, rep);
+    mc_rule(ev, rep);
+}
