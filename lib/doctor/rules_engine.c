@@ -11,6 +11,7 @@
 #include "doctor_int.h"
 #include "lleval/run/events.h"
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/util/json.h"
 
 /* Multiple-choice rows without a readable letter above this share get a finding. */
@@ -135,19 +136,20 @@ static void connection_fixes(struct lleval_finding *f, const struct evidence *ev
                       host, port);
     else
         lleval_dr_fix(f, "start the engine's server on %s:%ld", host, port);
-#ifdef _WIN32
-    lleval_dr_fix(f, "verify the service (PowerShell): Invoke-WebRequest %s", health);
-    lleval_dr_fix(f,
-                  "check that something listens on the port: Test-NetConnection %s -Port %ld; "
-                  "netstat -ano | findstr :%ld",
-                  host, port, port);
-    lleval_dr_fix(f, "check Windows firewall / antivirus: allow %s through for port %ld",
-                  is_engine(ev, "ollama") ? "ollama.exe" : "llama-server.exe", port);
-#else
-    lleval_dr_fix(f, "verify the service: curl -sS %s", health);
-    lleval_dr_fix(f, "check that something listens on the port: ss -ltnp | grep ':%ld'", port);
-    lleval_dr_fix(f, "check the firewall / antivirus for port %ld (e.g. sudo ufw status)", port);
-#endif
+    if (lleval_platform_is_windows()) {
+        lleval_dr_fix(f, "verify the service (PowerShell): Invoke-WebRequest %s", health);
+        lleval_dr_fix(f,
+                      "check that something listens on the port: Test-NetConnection %s -Port %ld; "
+                      "netstat -ano | findstr :%ld",
+                      host, port, port);
+        lleval_dr_fix(f, "check Windows firewall / antivirus: allow %s through for port %ld",
+                      is_engine(ev, "ollama") ? "ollama.exe" : "llama-server.exe", port);
+    } else {
+        lleval_dr_fix(f, "verify the service: curl -sS %s", health);
+        lleval_dr_fix(f, "check that something listens on the port: ss -ltnp | grep ':%ld'", port);
+        lleval_dr_fix(f, "check the firewall / antivirus for port %ld (e.g. sudo ufw status)",
+                      port);
+    }
     if (is_engine(ev, "ollama"))
         lleval_dr_fix(f, "verify the model download: ollama pull %s",
                       ev->model_id && *ev->model_id ? ev->model_id : "<model_id>");

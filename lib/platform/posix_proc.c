@@ -35,6 +35,11 @@ long lleval_getpid(void)
     return (long)getpid();
 }
 
+bool lleval_platform_is_windows(void)
+{
+    return false;
+}
+
 bool lleval_pid_alive(long pid)
 {
     if (pid <= 0)

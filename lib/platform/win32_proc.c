@@ -40,6 +40,11 @@ long lleval_getpid(void)
     return (long)GetCurrentProcessId();
 }
 
+bool lleval_platform_is_windows(void)
+{
+    return true;
+}
+
 bool lleval_pid_alive(long pid)
 {
     HANDLE h;

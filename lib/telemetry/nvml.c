@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/telemetry/telemetry.h"
 #include "lleval/util/util.h"
 
@@ -56,17 +57,14 @@ struct lleval_nvml {
     char name[NVML_NAME_BUFFER_SIZE];
 };
 
-#ifdef _WIN32
 /* nvml.dll sits in System32 with current drivers (a bare name: lleval_dl_open
  * searches the exe's folder and System32 only), in NVSMI under %ProgramFiles%
  * (expanded by lleval_dl_open, wherever Windows is installed) with old ones */
-static const char *const nvml_names[] = {
+static const char *const nvml_names_windows[] = {
     "nvml.dll",
     "%ProgramFiles%\\NVIDIA Corporation\\NVSMI\\nvml.dll",
 };
-#else
-static const char *const nvml_names[] = {"libnvidia-ml.so.1", "libnvidia-ml.so"};
-#endif
+static const char *const nvml_names_posix[] = {"libnvidia-ml.so.1", "libnvidia-ml.so"};
 
 /* Resolves the versioned name, else the old one (NULL when neither exists). */
 static lleval_dl_fn sym2(void *lib, const char *versioned, const char *old)
@@ -114,12 +112,16 @@ static void *load_library(char *why, size_t why_size)
             snprintf(why, why_size, "cannot load '%s' (LLEVAL_NVML_LIBRARY): %s", env, reason);
         return lib;
     }
-    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(nvml_names); i++) {
-        void *lib = lleval_dl_open(nvml_names[i], reason, sizeof(reason));
+    bool windows = lleval_platform_is_windows();
+    const char *const *names = windows ? nvml_names_windows : nvml_names_posix;
+    size_t n =
+        windows ? LLEVAL_ARRAY_SIZE(nvml_names_windows) : LLEVAL_ARRAY_SIZE(nvml_names_posix);
+    for (size_t i = 0; i < n; i++) {
+        void *lib = lleval_dl_open(names[i], reason, sizeof(reason));
         if (lib)
             return lib;
     }
-    snprintf(why, why_size, "%s not found (no NVIDIA driver)", nvml_names[0]);
+    snprintf(why, why_size, "%s not found (no NVIDIA driver)", names[0]);
     return NULL;
 }
 

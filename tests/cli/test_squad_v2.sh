@@ -122,14 +122,18 @@ expect_grep "no prediction answers a question of 'sq2'" err.txt "says why"
 expect_exit 0 "build the batches (dry run)" -- "$LLEVAL" run --config v2.yaml --run-id r --dry-run
 python3 - <<'PY' && ok "the v2 open-book prompt says how to abstain; the v1.1 one does not" || not_ok "prompt"
 import glob, json
-for path in glob.glob("runs/r/batches/*/t0/part-*.jsonl"):
+seen = {"v2": 0, "other": 0}
+for path in glob.glob("runs/r/batches/**/*.jsonl", recursive=True):
     for line in open(path):
         req = json.loads(line)
         text = " ".join(m["content"] for m in req["body"]["messages"])
         if req["custom_id"].startswith("sq2:"):
             assert "unanswerable" in text, text
+            seen["v2"] += 1
         else:
             assert "unanswerable" not in text, text
+            seen["other"] += 1
+assert seen["v2"] > 0 and seen["other"] > 0, seen
 PY
 python3 - "$ref" <<'PY'
 import csv, importlib.util, json, sys

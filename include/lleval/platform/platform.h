@@ -27,6 +27,10 @@
 /* ---- processes ------------------------------------------------------------------ */
 
 long lleval_getpid(void);
+/* True in the Windows build: for what lleval tells a user to type (PowerShell
+ * or a POSIX shell) and other runtime choices, without an #ifdef outside the
+ * platform files. */
+bool lleval_platform_is_windows(void);
 
 /* SIGINT/SIGTERM (Ctrl-C / Ctrl-Break on Windows) increment the stop
  * signal count (lleval_stop_signal()): the first asks for a graceful stop, a
