@@ -24,6 +24,9 @@
 #define MIN_FLEX 8
 /* The columns each of question, gold and answer keeps before the id is cut. */
 #define ID_ROOM 12
+#define ALL_PARTS                                                                                  \
+    (LLEVAL_ITEMS_ID_DATASET | LLEVAL_ITEMS_ID_PROMPT | LLEVAL_ITEMS_ID_TEMP |                     \
+     LLEVAL_ITEMS_ID_SAMPLE)
 
 /* The width to fit: --width, else $COLUMNS, else the terminal's; 0: no limit
  * (stdout is not a terminal). */
@@ -57,8 +60,14 @@ static size_t term_width(const struct cli_ctx *ctx, long opt)
 struct shown {
     const struct cli_ctx *ctx;
     bool json, full;
-    char **cells; /* row-major, LLEVAL_ITEMS_NCOLS per row, owned */
+    char **cells; /* row-major, LLEVAL_ITEMS_NCOLS per row, owned; the id's set at the end */
     size_t n, cap;
+    struct idcopy {
+        char *dataset, *item_id, *prompt_type, *temperature; /* owned */
+        long sample;
+    } * ids;
+    size_t cap_ids;
+    unsigned varying; /* lleval_items_id_part bits that differ among the rows */
     struct lleval_sb cell, safe;
 };
 
@@ -132,6 +141,26 @@ static void print_full(struct shown *s, const struct lleval_item_row *r)
     lleval_sb_release(&line);
 }
 
+/* A table cell: one line, nothing that moves the cursor (cli_safe), and a tab
+ * shown as "\\t" so it cannot break the columns. Returns an owned copy. */
+static char *table_cell(struct lleval_sb *safe, const char *text)
+{
+    struct lleval_sb out = LLEVAL_SB_INIT;
+    for (const char *p = cli_safe(safe, text); *p; p++) {
+        if (*p == '\t')
+            lleval_sb_adds(&out, "\\t");
+        else
+            lleval_sb_addch(&out, *p);
+    }
+    return lleval_sb_detach(&out, NULL);
+}
+
+static struct lleval_items_id id_of(const struct idcopy *c)
+{
+    struct lleval_items_id id = {c->dataset, c->item_id, c->prompt_type, c->temperature, c->sample};
+    return id;
+}
+
 static int on_item(const struct lleval_item_row *r, void *ud)
 {
     struct shown *s = ud;
@@ -151,10 +180,32 @@ static int on_item(const struct lleval_item_row *r, void *ud)
     }
     for (int c = 0; c < LLEVAL_ITEMS_NCOLS; c++) {
         lleval_items_cell(&s->cell, r, (enum lleval_items_col)c);
-        s->cells[s->n * LLEVAL_ITEMS_NCOLS + c] = lleval_xstrdup(cli_safe(&s->safe, s->cell.buf));
+        s->cells[s->n * LLEVAL_ITEMS_NCOLS + c] =
+            c == LLEVAL_ITEMS_COL_ID ? NULL : table_cell(&s->safe, s->cell.buf);
+    }
+    LLEVAL_GROW(s->ids, s->n, s->cap_ids);
+    s->ids[s->n].dataset = lleval_xstrdup(r->dataset);
+    s->ids[s->n].item_id = lleval_xstrdup(r->item_id);
+    s->ids[s->n].prompt_type = lleval_xstrdup(r->prompt_type);
+    s->ids[s->n].temperature = lleval_xstrdup(r->temperature);
+    s->ids[s->n].sample = r->sample;
+    if (s->n) {
+        struct lleval_items_id a = id_of(&s->ids[0]), b = id_of(&s->ids[s->n]);
+        s->varying |= lleval_items_id_diff(&a, &b);
     }
     s->n++;
     return 0;
+}
+
+/* Sets the id cells: each item id with the parts that vary among the rows. */
+static void set_ids(struct shown *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        struct lleval_items_id id = id_of(&s->ids[i]);
+        lleval_sb_reset(&s->cell);
+        lleval_items_id_short(&s->cell, &id, s->varying);
+        s->cells[i * LLEVAL_ITEMS_NCOLS + LLEVAL_ITEMS_COL_ID] = table_cell(&s->safe, s->cell.buf);
+    }
 }
 
 /* Columns of numbers are right-aligned. */
@@ -169,6 +220,7 @@ static void print_table(struct shown *s, size_t width)
     size_t natural[LLEVAL_ITEMS_NCOLS], w[LLEVAL_ITEMS_NCOLS];
     bool flex[LLEVAL_ITEMS_NCOLS];
     struct lleval_sb line = LLEVAL_SB_INIT;
+    set_ids(s);
     for (int c = 0; c < LLEVAL_ITEMS_NCOLS; c++) {
         natural[c] = lleval_utf8_width(lleval_items_col_name((enum lleval_items_col)c));
         flex[c] = lleval_items_col_flexible((enum lleval_items_col)c);
@@ -206,7 +258,10 @@ static void print_table(struct shown *s, size_t width)
                     lleval_sb_addch(&line, ' ');
             }
             lleval_sb_adds(&line, on);
-            lleval_fit_cell(&line, cell, w[c], !last && !right_aligned(c));
+            if (c == LLEVAL_ITEMS_COL_ID) /* ids differ at their end */
+                lleval_fit_cell_tail(&line, cell, w[c], !last);
+            else
+                lleval_fit_cell(&line, cell, w[c], !last && !right_aligned(c));
             lleval_sb_adds(&line, off);
         }
         lleval_sb_rtrim(&line);
@@ -259,7 +314,7 @@ int cli_runs_items(int argc, char **argv, struct cli_ctx *ctx, const char *runs_
                                 "[--full|--json]";
     static const char desc[] =
         "Shows every item of a run, scored (results/items.jsonl, written by the score step):\n"
-        "verdict, custom_id, EM, F1, MC letter, finish reason, latency (ms), completion tokens,\n"
+        "verdict, item, EM, F1, MC letter, finish reason, latency (ms), completion tokens,\n"
         "question, gold answers and the extracted answer. n/a marks a metric that does not\n"
         "apply (MC letter on an open question, EM and F1 on multiple choice). The table is cut\n"
         "to the terminal's width (an ellipsis marks a cut); --full shows the whole texts.\n"
@@ -326,7 +381,20 @@ int cli_runs_items(int argc, char **argv, struct cli_ctx *ctx, const char *runs_
             printf("%ld of %zu matching items shown (--limit)\n", limit, matched);
         else
             printf("%zu item%s\n", matched, matched == 1 ? "" : "s");
+        if (!full && s.n && s.varying != ALL_PARTS) {
+            struct lleval_items_id id = id_of(&s.ids[0]);
+            lleval_sb_reset(&s.cell);
+            lleval_items_id_common(&s.cell, &id, s.varying);
+            printf("every item shown: %s\n", cli_safe(&s.safe, s.cell.buf));
+        }
     }
+    for (size_t i = 0; i < s.n; i++) {
+        free(s.ids[i].dataset);
+        free(s.ids[i].item_id);
+        free(s.ids[i].prompt_type);
+        free(s.ids[i].temperature);
+    }
+    free(s.ids);
     for (size_t i = 0; i < s.n * LLEVAL_ITEMS_NCOLS; i++)
         free(s.cells[i]);
     free(s.cells);

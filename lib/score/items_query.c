@@ -252,7 +252,7 @@ int lleval_items_query_run(const char *path, const struct lleval_items_query *q,
 
 static const char *const col_names[LLEVAL_ITEMS_NCOLS] = {
     [LLEVAL_ITEMS_COL_VERDICT] = "verdict",
-    [LLEVAL_ITEMS_COL_ID] = "id",
+    [LLEVAL_ITEMS_COL_ID] = "item",
     [LLEVAL_ITEMS_COL_EM] = "EM",
     [LLEVAL_ITEMS_COL_F1] = "F1",
     [LLEVAL_ITEMS_COL_MC] = "MC",
@@ -344,6 +344,59 @@ void lleval_items_cell(struct lleval_sb *sb, const struct lleval_item_row *r,
     }
 }
 
+struct lleval_items_id lleval_items_id_of(const struct lleval_item_row *r)
+{
+    struct lleval_items_id id = {r->dataset, r->item_id, r->prompt_type, r->temperature, r->sample};
+    return id;
+}
+
+unsigned lleval_items_id_diff(const struct lleval_items_id *a, const struct lleval_items_id *b)
+{
+    unsigned d = 0;
+    if (strcmp(a->dataset, b->dataset))
+        d |= LLEVAL_ITEMS_ID_DATASET;
+    if (strcmp(a->prompt_type, b->prompt_type))
+        d |= LLEVAL_ITEMS_ID_PROMPT;
+    if (strcmp(a->temperature, b->temperature))
+        d |= LLEVAL_ITEMS_ID_TEMP;
+    if (a->sample != b->sample)
+        d |= LLEVAL_ITEMS_ID_SAMPLE;
+    return d;
+}
+
+void lleval_items_id_short(struct lleval_sb *sb, const struct lleval_items_id *id, unsigned parts)
+{
+    if (parts & LLEVAL_ITEMS_ID_DATASET)
+        lleval_sb_addf(sb, "%s:", id->dataset);
+    lleval_sb_adds(sb, id->item_id);
+    if (parts & LLEVAL_ITEMS_ID_PROMPT)
+        lleval_sb_addf(sb, ":%s", id->prompt_type);
+    if (parts & LLEVAL_ITEMS_ID_TEMP)
+        lleval_sb_addf(sb, ":t%s", id->temperature);
+    if (parts & LLEVAL_ITEMS_ID_SAMPLE)
+        lleval_sb_addf(sb, ":s%ld", id->sample);
+}
+
+void lleval_items_id_common(struct lleval_sb *sb, const struct lleval_items_id *id,
+                            unsigned varying)
+{
+    const char *sep = "";
+    if (!(varying & LLEVAL_ITEMS_ID_DATASET)) {
+        lleval_sb_addf(sb, "dataset %s", id->dataset);
+        sep = ", ";
+    }
+    if (!(varying & LLEVAL_ITEMS_ID_PROMPT)) {
+        lleval_sb_addf(sb, "%sprompt %s", sep, id->prompt_type);
+        sep = ", ";
+    }
+    if (!(varying & LLEVAL_ITEMS_ID_TEMP)) {
+        lleval_sb_addf(sb, "%stemperature %s", sep, id->temperature);
+        sep = ", ";
+    }
+    if (!(varying & LLEVAL_ITEMS_ID_SAMPLE))
+        lleval_sb_addf(sb, "%ssample %ld", sep, id->sample);
+}
+
 void lleval_fit_columns(const size_t *natural, const bool *flexible, size_t n, size_t gap,
                         size_t width, size_t min_flex, size_t *out)
 {
@@ -397,6 +450,31 @@ void lleval_fit_cell(struct lleval_sb *sb, const char *s, size_t cols, bool pad)
         if (cols)
             lleval_sb_adds(sb, "\xE2\x80\xA6"); /* … */
         w = lleval_utf8_width_n(s, cut) + (cols ? 1 : 0);
+    } else {
+        lleval_sb_add(sb, s, len);
+    }
+    while (pad && w < cols) {
+        lleval_sb_addch(sb, ' ');
+        w++;
+    }
+}
+
+void lleval_fit_cell_tail(struct lleval_sb *sb, const char *s, size_t cols, bool pad)
+{
+    size_t len = strlen(s), i = 0, w = lleval_utf8_width_n(s, len);
+    if (w > cols) {
+        int32_t cp;
+        if (!cols) /* nothing fits, not even the mark */
+            return;
+        lleval_sb_adds(sb, "\xE2\x80\xA6"); /* … */
+        /* drop characters from the start until the rest fits beside the mark;
+         * zero-width marks go with the character before them */
+        while (i < len && lleval_utf8_width_n(s + i, len - i) > cols - 1)
+            i += lleval_utf8_decode(s + i, len - i, &cp);
+        while (i < len && lleval_utf8_width_n(s + i, lleval_utf8_seq(s + i, len - i)) == 0)
+            i += lleval_utf8_decode(s + i, len - i, &cp);
+        lleval_sb_add(sb, s + i, len - i);
+        w = 1 + lleval_utf8_width_n(s + i, len - i);
     } else {
         lleval_sb_add(sb, s, len);
     }

@@ -643,6 +643,60 @@ static void test_fit_cell(void **state)
     }
 }
 
+static void test_fit_cell_tail(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t cols;
+        const char *want;
+    } cases[] = {
+        {"general_knowledge-test-17", 30, "general_knowledge-test-17     "},
+        {"general_knowledge-test-17", 8,
+         "\xE2\x80\xA6"
+         "test-17"},
+        {"abc", 1, "\xE2\x80\xA6"},
+        {"abc", 0, ""},
+        /* a wide character is dropped whole, a combining mark with its base */
+        {"x\xE6\x97\xA5yz", 4, "\xE2\x80\xA6yz "},
+        {"xe\xCC\x81\x62\x63\x64", 4, "\xE2\x80\xA6\x62\x63\x64"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_fit_cell_tail(&sb, cases[i].s, cases[i].cols, true);
+        assert_string_equal(sb.buf, cases[i].want);
+        lleval_sb_release(&sb);
+    }
+}
+
+static void test_short_ids(void **state)
+{
+    struct lleval_items_id a = {"nq_open", "nq-00017", "direct", "0.7", 1};
+    struct lleval_items_id b = {"nq_open", "nq-00018", "cot", "0.7", 1};
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    unsigned d = lleval_items_id_diff(&a, &b);
+    (void)state;
+    assert_int_equal(d, LLEVAL_ITEMS_ID_PROMPT);
+    lleval_items_id_short(&sb, &a, d);
+    assert_string_equal(sb.buf, "nq-00017:direct");
+    lleval_sb_reset(&sb);
+    lleval_items_id_short(&sb, &a, ~0u);
+    assert_string_equal(sb.buf, "nq_open:nq-00017:direct:t0.7:s1"); /* the custom_id's order */
+    lleval_sb_reset(&sb);
+    lleval_items_id_common(&sb, &a, d);
+    assert_string_equal(sb.buf, "dataset nq_open, temperature 0.7, sample 1");
+    lleval_sb_reset(&sb);
+    b.dataset = "squad";
+    b.temperature = "0";
+    b.sample = 0;
+    d = lleval_items_id_diff(&a, &b);
+    assert_int_equal(d, LLEVAL_ITEMS_ID_DATASET | LLEVAL_ITEMS_ID_PROMPT | LLEVAL_ITEMS_ID_TEMP |
+                            LLEVAL_ITEMS_ID_SAMPLE);
+    lleval_items_id_common(&sb, &a, d);
+    assert_string_equal(sb.buf, "");
+    lleval_sb_release(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +710,8 @@ int main(void)
         cmocka_unit_test(test_cells),
         cmocka_unit_test(test_fit_columns),
         cmocka_unit_test(test_fit_cell),
+        cmocka_unit_test(test_fit_cell_tail),
+        cmocka_unit_test(test_short_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,7 +148,7 @@ int lleval_items_query_run(const char *path, const struct lleval_items_query *q,
 /* The cells of the terminal table, in order. */
 enum lleval_items_col {
     LLEVAL_ITEMS_COL_VERDICT = 0, /* right | wrong | error */
-    LLEVAL_ITEMS_COL_ID,          /* custom_id */
+    LLEVAL_ITEMS_COL_ID,          /* custom_id (the table shows lleval_items_id_short()) */
     LLEVAL_ITEMS_COL_EM,          /* 1 | 0 | n/a */
     LLEVAL_ITEMS_COL_F1,          /* 0.67 | n/a */
     LLEVAL_ITEMS_COL_MC,          /* the letter | none | n/a */
@@ -160,7 +160,7 @@ enum lleval_items_col {
     LLEVAL_ITEMS_COL_ANSWER, /* the extracted answer; the error for a failed request */
     LLEVAL_ITEMS_NCOLS
 };
-/* The header of a column ("verdict", "id", ...); static. */
+/* The header of a column ("verdict", "item", ...); static. */
 const char *lleval_items_col_name(enum lleval_items_col c);
 /* Whether a column may be cut to fit the width (the texts and the id). */
 bool lleval_items_col_flexible(enum lleval_items_col c);
@@ -168,6 +168,35 @@ bool lleval_items_col_flexible(enum lleval_items_col c);
  * the caller sanitizes it for where it shows it. */
 void lleval_items_cell(struct lleval_sb *sb, const struct lleval_item_row *r,
                        enum lleval_items_col c);
+
+/*
+ * Short item ids for a table: the parts of the custom_id that are the same
+ * in every row shown (one dataset, one prompt type, ...) are left out of
+ * each row and said once (lleval_items_id_common()), so the id column shows
+ * what tells the rows apart: "nq-00017", or "nq_open:nq-00017:t0.7" when
+ * datasets and temperatures vary. Strings are borrowed.
+ */
+struct lleval_items_id {
+    const char *dataset, *item_id, *prompt_type, *temperature;
+    long sample;
+};
+enum lleval_items_id_part {
+    LLEVAL_ITEMS_ID_DATASET = 1u << 0,
+    LLEVAL_ITEMS_ID_PROMPT = 1u << 1,
+    LLEVAL_ITEMS_ID_TEMP = 1u << 2,
+    LLEVAL_ITEMS_ID_SAMPLE = 1u << 3,
+};
+/* The id parts of r (borrowed from r). */
+struct lleval_items_id lleval_items_id_of(const struct lleval_item_row *r);
+/* The parts (lleval_items_id_part bits) in which a and b differ. */
+unsigned lleval_items_id_diff(const struct lleval_items_id *a, const struct lleval_items_id *b);
+/* Appends the item id and the parts in `parts`, in custom_id order joined by
+ * ':' ("nq_open:nq-00017:direct:t0.7:s1" with every part), to sb. */
+void lleval_items_id_short(struct lleval_sb *sb, const struct lleval_items_id *id, unsigned parts);
+/* Appends the parts NOT in `varying`, as words ("dataset nq_open, prompt
+ * direct, temperature 0.7, sample 0"), to sb; nothing when every part varies. */
+void lleval_items_id_common(struct lleval_sb *sb, const struct lleval_items_id *id,
+                            unsigned varying);
 
 /*
  * Column widths that fit a line of `width` display columns with `gap`
@@ -183,5 +212,7 @@ void lleval_fit_columns(const size_t *natural, const bool *flexible, size_t n, s
 /* Appends s (borrowed, already safe to print) cut to at most cols display
  * columns, with "…" marking a cut, then padded with spaces to cols when pad. */
 void lleval_fit_cell(struct lleval_sb *sb, const char *s, size_t cols, bool pad);
+/* The same, keeping the end of s ("…test-17"): for ids, which differ at the end. */
+void lleval_fit_cell_tail(struct lleval_sb *sb, const char *s, size_t cols, bool pad);
 
 #endif
