@@ -15,6 +15,7 @@
 #include "lleval/util/csv.h"
 #include "lleval/util/json.h"
 #include "lleval/util/redact.h"
+#include "lleval/util/util.h"
 #include "lleval/util/text.h"
 
 /* ---- the columns ----------------------------------------------------------- */
@@ -54,115 +55,211 @@ void lleval_items_csv_header(struct lleval_sb *sb)
     lleval_csv_end_record(sb);
 }
 
-/* A JSON string of s, valid UTF-8 or not (bad bytes become U+FFFD). */
-static json_t *jstr(const char *s)
+/*
+ * The JSON text of string s (borrowed; NULL is ""), redacted (util/redact.h):
+ * '"', '\\' and control characters escaped, a byte that is not valid UTF-8
+ * written as U+FFFD. Written by hand, not through jansson: a run has a row
+ * per answer, and building a JSON object per row cost ten times the scoring.
+ */
+static void json_str(struct lleval_sb *sb, const char *s)
 {
-    json_t *j = json_string(s ? s : "");
-    if (!j) {
-        struct lleval_sb sb = LLEVAL_SB_INIT;
-        size_t len = strlen(s), i = 0;
-        while (i < len)
-            i += lleval_utf8_copy(&sb, s + i, len - i);
-        j = json_string(sb.buf);
-        lleval_sb_release(&sb);
+    char *red = lleval_redact_dup(s);
+    const char *p = red ? red : s ? s : "";
+    size_t len = strlen(p), i = 0, run = 0;
+
+    lleval_sb_addch(sb, '"');
+    while (i < len) {
+        unsigned char c = (unsigned char)p[i];
+        size_t n = 1;
+        const char *esc = NULL;
+        char u[8];
+        if (c >= 0x80) {
+            n = lleval_utf8_seq(p + i, len - i);
+            if (n) {
+                i += n;
+                continue;
+            }
+            esc = LLEVAL_UTF8_REPLACEMENT;
+            n = 1;
+        } else if (c == '"') {
+            esc = "\\\"";
+        } else if (c == '\\') {
+            esc = "\\\\";
+        } else if (c == '\n') {
+            esc = "\\n";
+        } else if (c == '\t') {
+            esc = "\\t";
+        } else if (c == '\r') {
+            esc = "\\r";
+        } else if (c < 0x20) {
+            snprintf(u, sizeof(u), "\\u%04x", c);
+            esc = u;
+        } else {
+            i++;
+            continue;
+        }
+        lleval_sb_add(sb, p + run, i - run);
+        lleval_sb_adds(sb, esc);
+        i += n;
+        run = i;
     }
-    return j;
+    lleval_sb_add(sb, p + run, i - run);
+    lleval_sb_addch(sb, '"');
+    free(red);
 }
 
-static json_t *jstr_array(const char *const *v, size_t n)
+/* A JSON array of strings. */
+static void json_list(struct lleval_sb *sb, const char *const *v, size_t n)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, jstr(v[i]));
-    return a;
+    lleval_sb_addch(sb, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            lleval_sb_addch(sb, ',');
+        json_str(sb, v[i]);
+    }
+    lleval_sb_addch(sb, ']');
 }
 
-/* A number, or null when it does not apply (NaN). */
-static json_t *jnum(double v)
+/* Appends v >= 0 in decimal (no printf: it runs a few times per row). */
+static void add_uint(struct lleval_sb *sb, unsigned long long v)
 {
-    return isnan(v) ? json_null() : json_real(v);
+    char buf[24];
+    size_t i = sizeof(buf);
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    lleval_sb_add(sb, buf + i, sizeof(buf) - i);
 }
 
-/* A 0/1 metric as an integer, any other value as a real, null for NaN. */
-static json_t *jmetric(double v)
+/* A number (as jansson writes it with lleval's 15 digits), or null for NaN. */
+static void json_num(struct lleval_sb *sb, double v)
 {
-    if (v == 0.0 || v == 1.0)
-        return json_integer((json_int_t)v);
-    return jnum(v);
+    if (isnan(v) || isinf(v))
+        lleval_sb_adds(sb, "null");
+    else if (v == 0.0 || v == 1.0)
+        lleval_sb_addch(sb, v == 0.0 ? '0' : '1');
+    else
+        lleval_sb_addf(sb, "%.15g", v);
 }
 
-static json_t *row_json(const struct lleval_item_row *r)
+static void json_count(struct lleval_sb *sb, long long v)
 {
-    json_t *o = json_object();
-    double temp = 0;
-    char letter[2] = {r->mc_letter, '\0'};
-    json_object_set_new(o, "custom_id", jstr(r->custom_id));
-    json_object_set_new(o, "dataset", jstr(r->dataset));
-    json_object_set_new(o, "item_id", jstr(r->item_id));
-    json_object_set_new(o, "type", jstr(r->type));
-    json_object_set_new(o, "prompt_type", jstr(r->prompt_type));
-    if (lleval_parse_double(r->temperature, &temp) || !isfinite(temp))
-        temp = 0;
-    json_object_set_new(o, "temperature", json_real(temp));
-    json_object_set_new(o, "sample", json_integer(r->sample));
-    json_object_set_new(o, "status", json_string(r->ok ? "ok" : "error"));
-    json_object_set_new(o, "question", jstr(r->question));
-    json_object_set_new(o, "gold_answers", jstr_array(r->gold, r->n_gold));
-    json_object_set_new(o, "choices", r->mc ? jstr_array(r->choices, r->n_choices) : json_null());
-    json_object_set_new(o, "prediction", jstr(r->prediction));
-    json_object_set_new(o, "answer", jstr(r->answer));
-    json_object_set_new(o, "em", jmetric(r->mc ? NAN : r->em));
-    json_object_set_new(o, "f1", jmetric(r->mc ? NAN : r->f1));
-    json_object_set_new(o, "contains", jmetric(r->mc ? NAN : r->contains));
-    json_object_set_new(o, "mc_letter", r->mc ? json_string(letter) : json_null());
-    json_object_set_new(o, "correct", json_boolean(r->correct));
-    json_object_set_new(o, "finish_reason", jstr(r->finish_reason));
-    json_object_set_new(o, "latency_ms", jnum(r->latency_ms));
-    json_object_set_new(o, "prompt_tokens",
-                        r->prompt_tokens < 0 ? json_null()
-                                             : json_integer((json_int_t)r->prompt_tokens));
-    json_object_set_new(o, "completion_tokens",
-                        r->completion_tokens < 0 ? json_null()
-                                                 : json_integer((json_int_t)r->completion_tokens));
-    json_object_set_new(o, "error", jstr(r->error));
-    return o;
+    if (v < 0)
+        lleval_sb_adds(sb, "null");
+    else
+        add_uint(sb, (unsigned long long)v);
+}
+
+/* ,"key": (key a literal) */
+#define JSON_KEY(sb, key) lleval_sb_adds((sb), ",\"" key "\":")
+
+/* The temperature's short form ("0.7") as it is, when it is a plain decimal
+ * (as the scorer and the reader write it), else parsed and written. */
+static void json_temp(struct lleval_sb *sb, const char *t)
+{
+    size_t i = 0, dots = 0;
+    double v = 0;
+    for (; t[i]; i++) {
+        if (t[i] == '.')
+            dots++;
+        else if (t[i] < '0' || t[i] > '9')
+            break;
+    }
+    if (i && !t[i] && dots <= 1 && t[0] != '.' && t[i - 1] != '.') {
+        lleval_sb_add(sb, t, i);
+        return;
+    }
+    if (lleval_parse_double(t, &v) || !isfinite(v))
+        v = 0;
+    json_num(sb, v);
 }
 
 void lleval_items_json_row(struct lleval_sb *sb, const struct lleval_item_row *r)
 {
-    json_t *o = row_json(r), *red = lleval_redact_json(o);
-    lleval_json_dump_sb(red ? red : o, sb);
-    lleval_sb_addch(sb, '\n');
-    json_decref(red);
-    json_decref(o);
+    char letter[2] = {r->mc_letter, '\0'};
+    lleval_sb_adds(sb, "{\"custom_id\":");
+    json_str(sb, r->custom_id);
+    JSON_KEY(sb, "dataset");
+    json_str(sb, r->dataset);
+    JSON_KEY(sb, "item_id");
+    json_str(sb, r->item_id);
+    JSON_KEY(sb, "type");
+    json_str(sb, r->type);
+    JSON_KEY(sb, "prompt_type");
+    json_str(sb, r->prompt_type);
+    JSON_KEY(sb, "temperature");
+    json_temp(sb, r->temperature);
+    JSON_KEY(sb, "sample");
+    json_count(sb, r->sample < 0 ? 0 : r->sample);
+    JSON_KEY(sb, "status");
+    lleval_sb_adds(sb, r->ok ? "\"ok\"" : "\"error\"");
+    JSON_KEY(sb, "question");
+    json_str(sb, r->question);
+    JSON_KEY(sb, "gold_answers");
+    json_list(sb, r->gold, r->n_gold);
+    JSON_KEY(sb, "choices");
+    if (r->mc)
+        json_list(sb, r->choices, r->n_choices);
+    else
+        lleval_sb_adds(sb, "null");
+    JSON_KEY(sb, "prediction");
+    json_str(sb, r->prediction);
+    JSON_KEY(sb, "answer");
+    json_str(sb, r->answer);
+    JSON_KEY(sb, "em");
+    json_num(sb, r->mc ? NAN : r->em);
+    JSON_KEY(sb, "f1");
+    json_num(sb, r->mc ? NAN : r->f1);
+    JSON_KEY(sb, "contains");
+    json_num(sb, r->mc ? NAN : r->contains);
+    JSON_KEY(sb, "mc_letter");
+    if (r->mc)
+        json_str(sb, letter);
+    else
+        lleval_sb_adds(sb, "null");
+    JSON_KEY(sb, "correct");
+    lleval_sb_adds(sb, r->correct ? "true" : "false");
+    JSON_KEY(sb, "finish_reason");
+    json_str(sb, r->finish_reason);
+    JSON_KEY(sb, "latency_ms");
+    json_num(sb, r->latency_ms);
+    JSON_KEY(sb, "prompt_tokens");
+    json_count(sb, r->prompt_tokens);
+    JSON_KEY(sb, "completion_tokens");
+    json_count(sb, r->completion_tokens);
+    JSON_KEY(sb, "error");
+    json_str(sb, r->error);
+    lleval_sb_adds(sb, "}\n");
 }
 
 /* A cell of a numeric column: never guarded; empty when it does not apply. */
 static void num_field(struct lleval_sb *sb, double v, const char *fmt)
 {
     char buf[64] = "";
-    if (!isnan(v))
+    lleval_sb_addch(sb, ',');
+    if (v == 0.0 || v == 1.0) {
+        lleval_sb_addch(sb, v == 0.0 ? '0' : '1');
+    } else if (!isnan(v)) {
         snprintf(buf, sizeof(buf), fmt, v);
-    lleval_csv_add_field(sb, buf, false);
+        lleval_sb_adds(sb, buf);
+    }
 }
 
 static void int_field(struct lleval_sb *sb, long long v)
 {
-    char buf[32] = "";
+    lleval_sb_addch(sb, ',');
     if (v >= 0)
-        snprintf(buf, sizeof(buf), "%lld", v);
-    lleval_csv_add_field(sb, buf, false);
+        add_uint(sb, (unsigned long long)v);
 }
 
 /* A list of strings as one cell: its JSON array text. */
 static void list_field(struct lleval_sb *sb, const char *const *v, size_t n)
 {
-    json_t *a = jstr_array(v, n);
     struct lleval_sb t = LLEVAL_SB_INIT;
-    lleval_json_dump_sb(a, &t);
+    json_list(&t, v, n);
     lleval_csv_add_text_field(sb, t.buf, false);
     lleval_sb_release(&t);
-    json_decref(a);
 }
 
 void lleval_items_csv_row(struct lleval_sb *sb, const struct lleval_item_row *r)
