@@ -14,6 +14,7 @@
 #include "lleval/score/items.h"
 #include "lleval/util/csv.h"
 #include "lleval/util/json.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
 
@@ -697,12 +698,77 @@ static void test_short_ids(void **state)
     lleval_sb_release(&sb);
 }
 
+/* One row written by hand-made JSON: every byte escaped as JSON wants it,
+ * bad UTF-8 as U+FFFD, secrets redacted; the CSV redacts too. */
+static void test_json_row_escaping(void **state)
+{
+    const char *gold[] = {"a\"b\\c", "\x01\x7f"};
+    struct lleval_item_row r;
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    json_error_t jerr;
+    json_t *o;
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    r.custom_id = "d:i:p:t0.7:s2";
+    r.dataset = "d";
+    r.item_id = "i";
+    r.type = "closed_book";
+    r.prompt_type = "p";
+    r.temperature = "0.7";
+    r.sample = 2;
+    r.ok = true;
+    r.question = "q\n\t\r\x1b[2J\xE2\x80\xAE";
+    r.gold = gold;
+    r.n_gold = 2;
+    r.prediction = "bad \xff\xfe utf-8, key sk-secret-0123456789";
+    r.answer = "x";
+    r.finish_reason = "stop";
+    r.error = "";
+    r.em = 0;
+    r.f1 = 0.25;
+    r.contains = 1;
+    r.latency_ms = 812.4;
+    r.prompt_tokens = 41;
+    r.completion_tokens = -1;
+    lleval_redact_add("sk-secret-0123456789");
+    lleval_items_json_row(&sb, &r);
+    assert_int_equal(sb.buf[sb.len - 1], '\n');
+    assert_null(memchr(sb.buf, '\n', sb.len - 1)); /* one line */
+    assert_null(strchr(sb.buf, '\x1b'));
+    o = json_loads(sb.buf, 0, &jerr);
+    if (!o)
+        print_error("%s: %s\n", sb.buf, jerr.text);
+    assert_non_null(o);
+    assert_string_equal(lleval_json_str(o, "question"), "q\n\t\r\x1b[2J\xE2\x80\xAE");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "gold_answers"), 0)),
+                        "a\"b\\c");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "gold_answers"), 1)),
+                        "\x01\x7f");
+    assert_string_equal(lleval_json_str(o, "prediction"),
+                        "bad " LLEVAL_UTF8_REPLACEMENT LLEVAL_UTF8_REPLACEMENT
+                        " utf-8, key " LLEVAL_REDACTED);
+    assert_true(json_number_value(json_object_get(o, "temperature")) == 0.7);
+    assert_int_equal(json_integer_value(json_object_get(o, "sample")), 2);
+    assert_true(json_number_value(json_object_get(o, "f1")) == 0.25);
+    assert_true(json_number_value(json_object_get(o, "latency_ms")) == 812.4);
+    assert_true(json_is_null(json_object_get(o, "completion_tokens")));
+    assert_true(json_is_null(json_object_get(o, "choices")));
+    json_decref(o);
+    lleval_sb_reset(&sb);
+    lleval_items_csv_row(&sb, &r);
+    assert_null(strstr(sb.buf, "sk-secret"));
+    assert_non_null(strstr(sb.buf, LLEVAL_REDACTED));
+    lleval_redact_clear();
+    lleval_sb_release(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_and_read_jsonl),
         cmocka_unit_test(test_jsonl_nulls),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_json_row_escaping),
         cmocka_unit_test(test_atomic),
         cmocka_unit_test(test_reader_errors),
         cmocka_unit_test(test_filters),
