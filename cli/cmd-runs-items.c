@@ -370,7 +370,11 @@ int cli_runs_items(int argc, char **argv, struct cli_ctx *ctx, const char *runs_
     lleval_sb_init(&s.safe, 0);
     rc = lleval_items_query_run(path, &q, on_item, &s, &matched, &err);
     if (rc) {
-        lleval_run_err_damaged(&err, LLEVAL_ITEMS_FIX);
+        char *fix = lleval_xasprintf("lleval wrote this file: `lleval runs resume %s` scores the "
+                                     "run again and writes it anew",
+                                     argv[1]);
+        lleval_run_err_damaged(&err, fix);
+        free(fix);
         rc = cli_error_lib(ctx, &err);
     } else if (!json) {
         if (!full && s.n)

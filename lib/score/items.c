@@ -10,6 +10,7 @@
 #include <string.h>
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
+#include "lleval/run/rundir.h"
 #include "lleval/score/items.h"
 #include "lleval/score/predictions.h"
 #include "lleval/util/csv.h"
@@ -353,6 +354,7 @@ static int qset_load(struct compute *c, const char *name, struct qset **out)
 
 static int qset_get(struct compute *c, const char *name, struct qset **out)
 {
+    int rc;
     if (c->last && !strcmp(c->last->name, name)) {
         *out = c->last;
         return 0;
@@ -363,10 +365,10 @@ static int qset_get(struct compute *c, const char *name, struct qset **out)
             return 0;
         }
     }
-    if (qset_load(c, name, out))
-        return c->err->code ? c->err->code : LLEVAL_EIO;
-    c->last = *out;
-    return 0;
+    rc = qset_load(c, name, out);
+    if (!rc)
+        c->last = *out;
+    return rc;
 }
 
 /* The strings of a JSON array into *v (grown as needed); returns their count. */
@@ -460,13 +462,19 @@ int lleval_items_compute(const char *pred_csv, const char *prepared_dir,
                          struct lleval_err *err)
 {
     struct compute c;
+    struct lleval_score_opts so;
     int rc;
+    if (o)
+        so = *o;
+    else
+        lleval_score_opts_init(&so);
+    so.results_jsonl = NULL; /* the speeds it reads are the breakdown's, not a row's */
     memset(&c, 0, sizeof(c));
     c.prepared_dir = prepared_dir;
     c.fn = fn;
     c.ud = ud;
     c.err = err;
-    rc = lleval_score_each(pred_csv, prepared_dir, o, on_scored, &c, err);
+    rc = lleval_score_each(pred_csv, prepared_dir, &so, on_scored, &c, err);
     for (size_t i = 0; i < c.n_sets; i++) {
         free(c.sets[i].name);
         json_decref(c.sets[i].index);
@@ -548,8 +556,12 @@ static int write_one(const struct lleval_item_row *r, void *ud)
 
 static int out_commit(struct out_file *o, struct lleval_err *err)
 {
-    if (lleval_rename(o->tmp, o->path))
-        return lleval_err_errno(err, "cannot rename to", o->path);
+    if (lleval_rename(o->tmp, o->path)) {
+        int rc = lleval_err_errno(err, "cannot rename to", o->path);
+        if (lleval_is_dir(o->path)) /* a folder in its place: say what to do */
+            rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_OUTPUT);
+        return rc;
+    }
     free(o->tmp);
     o->tmp = NULL; /* renamed: nothing to remove */
     return 0;

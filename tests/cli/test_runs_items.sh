@@ -114,7 +114,7 @@ cmp -s items.jsonl.bak runs/r1/results/items.jsonl && ok "resume wrote the same 
 # a damaged file: exit 4 with file:line
 printf '{"custom_id": "x", "correct": "yes"}\n' >runs/r1/results/items.jsonl
 expect_exit 4 "a damaged items.jsonl" -- "$LLEVAL" runs items r1
-expect_grep "items.jsonl:1: 'correct' must be true or false" err.txt "the error names file:line"
+expect_grep "items.jsonl:1: 'correct' must be true or false; .*lleval runs resume r1" err.txt "the error names file:line and what to do"
 
 # `lleval score` writes them beside scores.json
 expect_exit 0 "lleval score --out-dir" -- "$LLEVAL" score runs/r1/results/predictions.csv --config eval.yaml --out-dir byhand

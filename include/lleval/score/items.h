@@ -27,11 +27,6 @@
 #define LLEVAL_ITEMS_CSV   "items.csv"
 #define LLEVAL_ITEMS_JSONL "items.jsonl"
 
-/* What to do when a run's items.jsonl is missing or damaged (ends the error). */
-#define LLEVAL_ITEMS_FIX                                                                           \
-    "the score step writes it: `lleval runs resume RUN` scores the run again and writes it "       \
-    "(or `lleval score runs/RUN/results/predictions.csv --config runs/RUN/config.resolved.yaml`)"
-
 /* One item. Every string is borrowed (never NULL; "" when absent). */
 struct lleval_item_row {
     const char *custom_id, *dataset, *item_id, *type, *prompt_type;
@@ -97,7 +92,7 @@ int lleval_items_write(const char *pred_csv, const char *prepared_dir,
  * Streams items.jsonl (path) and calls fn for each row, in file order.
  * Errors: a missing file or a damaged line ("path:line: ...") is LLEVAL_EIO
  * inside a run directory (lleval wrote it) and LLEVAL_EINVAL elsewhere; the
- * caller appends what to do (LLEVAL_ITEMS_FIX).
+ * caller appends what to do (rundir.h, lleval_run_err_damaged()).
  */
 int lleval_items_each(const char *path, lleval_item_row_fn fn, void *ud, struct lleval_err *err);
 
