@@ -138,6 +138,8 @@ int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct cli_ctx *ctx);
 /* `runs compare` (cli/cmd-runs-compare.c), dispatched by cmd_runs; runs_dir borrowed. */
 int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir);
+/* `runs items` (cli/cmd-runs-items.c), dispatched by cmd_runs; runs_dir borrowed. */
+int cli_runs_items(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir);
 int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_report(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_gguf(int argc, char **argv, struct cli_ctx *ctx);

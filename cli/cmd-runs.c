@@ -174,8 +174,9 @@ int cmd_runs(int argc, char **argv, struct cli_ctx *ctx)
     const char *runs_dir = "runs";
     int i = 1;
     static const char usage[] =
-        "usage: lleval runs [--runs-dir DIR] <list|compare|stop|resume> [<args>]\n\n"
+        "usage: lleval runs [--runs-dir DIR] <list|items|compare|stop|resume> [<args>]\n\n"
         "  list              list runs: id, model, engine, status, progress, headline metric\n"
+        "  items RUN_ID      every item scored: filter the wrong ones, see why (--help)\n"
         "  compare A B       per-group deltas with paired confidence intervals, McNemar's test\n"
         "  stop RUN_ID       ask a running run to stop gracefully (resumable)\n"
         "  resume RUN_ID     finish a stopped or crashed run exactly once\n\n"
@@ -208,6 +209,9 @@ int cmd_runs(int argc, char **argv, struct cli_ctx *ctx)
         return runs_resume(argc - i, argv + i, ctx, runs_dir);
     if (!strcmp(argv[i], "compare"))
         return cli_runs_compare(argc - i, argv + i, ctx, runs_dir);
-    cli_error(ctx, "unknown runs subcommand '%s': use list, compare, stop or resume", argv[i]);
+    if (!strcmp(argv[i], "items"))
+        return cli_runs_items(argc - i, argv + i, ctx, runs_dir);
+    cli_error(ctx, "unknown runs subcommand '%s': use list, items, compare, stop or resume",
+              argv[i]);
     return 2;
 }

@@ -9,6 +9,7 @@
 #include "lleval/config/config.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
+#include "lleval/score/items.h"
 #include "lleval/score/score.h"
 #include "lleval/util/util.h"
 
@@ -72,7 +73,8 @@ int cmd_score(int argc, char **argv, struct cli_ctx *ctx)
          "prepared datasets with the gold answers (default: the config's, else data/prepared)",
          NULL, 0, 0},
         {"out-dir", 0, CLI_OPT_STRING, &out_dir, "DIR",
-         "where scores.json goes (default: the predictions file's directory)", NULL, 0, 0},
+         "where scores.json, items.csv and items.jsonl go (default: the predictions file's dir)",
+         NULL, 0, 0},
         {"config", 'c', CLI_OPT_STRING, &config, "FILE",
          "take scoring.* and paths.prepared_dir from this config file", NULL, 0, 0},
         {"answer-extraction", 0, CLI_OPT_STRING, &extraction, "MODE",
@@ -97,7 +99,8 @@ int cmd_score(int argc, char **argv, struct cli_ctx *ctx)
         "Scores predictions against the prepared gold answers: exact match, token F1 and\n"
         "contains (SQuAD v1.1 normalization; NQ-open adds NFD), multiple-choice accuracy,\n"
         "truncation, error and empty rates, latency and tokens/s, per dataset x prompt type x\n"
-        "temperature with 95% bootstrap intervals. Writes scores.json (docs/scoring.md).\n"
+        "temperature with 95% bootstrap intervals. Writes scores.json (docs/scoring.md) and,\n"
+        "for a predictions.csv, every item scored: items.csv and items.jsonl (docs/formats.md).\n"
         "With --pred-json the numbers are the official SQuAD v1.1 script's (percentages).";
 
     if ((rc = cli_parse_options(argc, argv, opts, usage, desc, &npos, ctx)) != CLI_CONTINUE)
@@ -156,6 +159,8 @@ int cmd_score(int argc, char **argv, struct cli_ctx *ctx)
         rc = lleval_score_squad_json(pred_json, prepared, dataset, &so, &res, &err);
     if (!rc && (rc = lleval_score_write(&res, out_dir, &err)) != 0)
         lleval_score_result_release(&res);
+    if (!rc && pred_csv && (rc = lleval_items_write(pred_csv, prepared, &so, out_dir, NULL, &err)))
+        lleval_score_result_release(&res); /* every item, scored (score/items.h) */
     if (rc) {
         free(cfg_prepared);
         free(auto_out);
@@ -176,6 +181,11 @@ int cmd_score(int argc, char **argv, struct cli_ctx *ctx)
         char *path = lleval_path_join(out_dir, LLEVAL_SCORES_FILE);
         printf("wrote %s\n", path);
         free(path);
+        for (int i = 0; pred_csv && i < 2; i++) {
+            path = lleval_path_join(out_dir, i ? LLEVAL_ITEMS_JSONL : LLEVAL_ITEMS_CSV);
+            printf("wrote %s\n", path);
+            free(path);
+        }
     }
     lleval_score_result_release(&res);
     free(cfg_prepared);

@@ -19,7 +19,7 @@ for c in run prepare build parse score smoke runs doctor plan report config gguf
 	"$lleval" "$c" --help 2>&1
 	echo '```'
 done
-for s in list compare stop resume; do
+for s in list items compare stop resume; do
 	printf '\n## lleval runs %s\n\n```\n' "$s"
 	"$lleval" runs "$s" --help 2>&1
 	echo '```'

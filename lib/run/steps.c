@@ -9,6 +9,7 @@
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
 #include "lleval/report/report.h"
+#include "lleval/score/items.h"
 #include "lleval/score/score.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
@@ -252,6 +253,8 @@ static int step_score(struct run *r, struct lleval_run_result *res, struct lleva
     so.limit_items = r->cfg->limit_items; /* missing among the items the run asked only */
     so.results_jsonl = combined;          /* tokens/s from the unrounded speeds */
     rc = lleval_score_run(pred, r->cfg->prepared_dir, results_dir, &so, &sr, err);
+    if (!rc && (rc = lleval_items_write(pred, r->cfg->prepared_dir, &so, results_dir, NULL, err)))
+        lleval_score_result_release(&sr); /* every item, scored: items.csv and items.jsonl */
     free(pred);
     free(results_dir);
     free(combined);

@@ -424,6 +424,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         it.item_id = row.item_id;
         it.prompt_type = row.prompt_type;
         it.line = row.line;
+        it.row = &row;
         it.ok = !str_eq(row.status, "error");
         it.choice = -1;
         it.answer = "";

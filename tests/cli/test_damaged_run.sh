@@ -79,7 +79,8 @@ def rewritten(rel, name):
     """The files a successful command may rewrite (documented repairs)."""
     if name == "missing" or rel in ("lock", "stop"):
         return True
-    if rel in ("results/results_combined.jsonl", "results/predictions.csv", "results/scores.json"):
+    if rel in ("results/results_combined.jsonl", "results/predictions.csv", "results/scores.json",
+               "results/items.csv", "results/items.jsonl"):
         return True  # derived from the journals: written again by each resume
     # a journal's torn last line (a damaged last line, no newline after it) is
     # cut, and a part with an empty journal is asked again

@@ -27,6 +27,8 @@ static void test_paths(void **state)
         {LLEVAL_RUN_FILE_COMBINED, "runs/r1/results/results_combined.jsonl"},
         {LLEVAL_RUN_FILE_PREDICTIONS, "runs/r1/results/predictions.csv"},
         {LLEVAL_RUN_FILE_SCORES, "runs/r1/results/scores.json"},
+        {LLEVAL_RUN_FILE_ITEMS_CSV, "runs/r1/results/items.csv"},
+        {LLEVAL_RUN_FILE_ITEMS_JSONL, "runs/r1/results/items.jsonl"},
         {LLEVAL_RUN_FILE_REPORT_HTML, "runs/r1/report.html"},
         {LLEVAL_RUN_FILE_REPORT_MD, "runs/r1/report.md"},
         {LLEVAL_RUN_FILE_LOGS, "runs/r1/logs"},

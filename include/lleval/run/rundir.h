@@ -7,7 +7,8 @@
  *     batches/build.json, batches/<dataset>/t<temp>/part-NNN.jsonl,
  *     parts/<dataset>/t<temp>/part-NNN/state.json,
  *     results/parts/<dataset>/t<temp>/part-NNN.jsonl, results/results_combined.jsonl,
- *     results/predictions.csv, results/scores.json, report.html, report.md,
+ *     results/predictions.csv, results/scores.json, results/items.csv,
+ *     results/items.jsonl, report.html, report.md,
  *     logs/llama-server.log
  *
  * Path functions return owned strings (free them). Nothing here prints.
@@ -35,6 +36,8 @@ enum lleval_run_file {
     LLEVAL_RUN_FILE_COMBINED,    /* results/results_combined.jsonl */
     LLEVAL_RUN_FILE_PREDICTIONS, /* results/predictions.csv */
     LLEVAL_RUN_FILE_SCORES,      /* results/scores.json */
+    LLEVAL_RUN_FILE_ITEMS_CSV,   /* results/items.csv (score/items.h) */
+    LLEVAL_RUN_FILE_ITEMS_JSONL, /* results/items.jsonl (score/items.h) */
     LLEVAL_RUN_FILE_REPORT_HTML, /* report.html */
     LLEVAL_RUN_FILE_REPORT_MD,   /* report.md */
     LLEVAL_RUN_FILE_LOGS,        /* logs/ (folder) */

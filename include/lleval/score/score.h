@@ -185,11 +185,15 @@ enum lleval_item_state {
     LLEVAL_ITEM_DUPLICATE, /* a repeated row; the first one was scored */
 };
 
+struct lleval_pred_row;
+
 /* One row's outcome; strings are borrowed and valid during the callback only. */
 struct lleval_item_score {
     const char *custom_id, *dataset, *item_id, *prompt_type, *temperature;
     long sample;
     long line; /* CSV line where the row starts */
+    /* the whole predictions.csv row (borrowed, predictions.h); NULL in SQuAD-JSON mode */
+    const struct lleval_pred_row *row;
     enum lleval_item_state state;
     bool ok; /* status ok */
     enum lleval_scoring scoring;

@@ -1,0 +1,762 @@
+/*
+ * items.csv and items.jsonl (see items.h): every scored row of
+ * predictions.csv with its question, gold answers and verdicts. The rows
+ * come from the scorer's per-row callback (lleval_score_each()), joined with
+ * the questions of the prepared datasets; the writer writes both files
+ * atomically, and the reader streams items.jsonl back as typed rows.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/dataset/dataset.h"
+#include "lleval/platform/fs.h"
+#include "lleval/run/rundir.h"
+#include "lleval/score/items.h"
+#include "lleval/score/predictions.h"
+#include "lleval/util/csv.h"
+#include "lleval/util/json.h"
+#include "lleval/util/redact.h"
+#include "lleval/util/util.h"
+#include "lleval/util/text.h"
+
+/* ---- the columns ----------------------------------------------------------- */
+
+/* The CSV header; items.jsonl has the same fields, in this order. */
+static const char *const csv_cols[] = {
+    "custom_id",
+    "dataset",
+    "item_id",
+    "type",
+    "prompt_type",
+    "temperature",
+    "sample",
+    "status",
+    "question",
+    "gold_answers",
+    "choices",
+    "prediction",
+    "answer",
+    "em",
+    "f1",
+    "contains",
+    "mc_letter",
+    "correct",
+    "finish_reason",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "error",
+};
+#define N_CSV_COLS (sizeof(csv_cols) / sizeof(csv_cols[0]))
+
+void lleval_items_csv_header(struct lleval_sb *sb)
+{
+    for (size_t i = 0; i < N_CSV_COLS; i++)
+        lleval_csv_add_field(sb, csv_cols[i], i == 0);
+    lleval_csv_end_record(sb);
+}
+
+/*
+ * The JSON text of string s (borrowed; NULL is ""), redacted (util/redact.h):
+ * '"', '\\' and control characters escaped, a byte that is not valid UTF-8
+ * written as U+FFFD. Written by hand, not through jansson: a run has a row
+ * per answer, and building a JSON object per row cost ten times the scoring.
+ */
+static void json_str(struct lleval_sb *sb, const char *s)
+{
+    char *red = lleval_redact_dup(s);
+    const char *p = red ? red : s ? s : "";
+    size_t len = strlen(p), i = 0, run = 0;
+
+    lleval_sb_addch(sb, '"');
+    while (i < len) {
+        unsigned char c = (unsigned char)p[i];
+        size_t n = 1;
+        const char *esc = NULL;
+        char u[8];
+        if (c >= 0x80) {
+            n = lleval_utf8_seq(p + i, len - i);
+            if (n) {
+                i += n;
+                continue;
+            }
+            esc = LLEVAL_UTF8_REPLACEMENT;
+            n = 1;
+        } else if (c == '"') {
+            esc = "\\\"";
+        } else if (c == '\\') {
+            esc = "\\\\";
+        } else if (c == '\n') {
+            esc = "\\n";
+        } else if (c == '\t') {
+            esc = "\\t";
+        } else if (c == '\r') {
+            esc = "\\r";
+        } else if (c < 0x20) {
+            snprintf(u, sizeof(u), "\\u%04x", c);
+            esc = u;
+        } else {
+            i++;
+            continue;
+        }
+        lleval_sb_add(sb, p + run, i - run);
+        lleval_sb_adds(sb, esc);
+        i += n;
+        run = i;
+    }
+    lleval_sb_add(sb, p + run, i - run);
+    lleval_sb_addch(sb, '"');
+    free(red);
+}
+
+/* A JSON array of strings. */
+static void json_list(struct lleval_sb *sb, const char *const *v, size_t n)
+{
+    lleval_sb_addch(sb, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            lleval_sb_addch(sb, ',');
+        json_str(sb, v[i]);
+    }
+    lleval_sb_addch(sb, ']');
+}
+
+/* Appends v >= 0 in decimal (no printf: it runs a few times per row). */
+static void add_uint(struct lleval_sb *sb, unsigned long long v)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    lleval_sb_add(sb, buf + i, sizeof(buf) - i);
+}
+
+/* A number (as jansson writes it with lleval's 15 digits), or null for NaN. */
+static void json_num(struct lleval_sb *sb, double v)
+{
+    if (isnan(v) || isinf(v))
+        lleval_sb_adds(sb, "null");
+    else if (v == 0.0 || v == 1.0)
+        lleval_sb_addch(sb, v == 0.0 ? '0' : '1');
+    else
+        lleval_sb_addf(sb, "%.15g", v);
+}
+
+static void json_count(struct lleval_sb *sb, long long v)
+{
+    if (v < 0)
+        lleval_sb_adds(sb, "null");
+    else
+        add_uint(sb, (unsigned long long)v);
+}
+
+/* ,"key": (key a literal) */
+#define JSON_KEY(sb, key) lleval_sb_adds((sb), ",\"" key "\":")
+
+/* The temperature's short form ("0.7") as it is, when it is a plain decimal
+ * (as the scorer and the reader write it), else parsed and written. */
+static void json_temp(struct lleval_sb *sb, const char *t)
+{
+    size_t i = 0, dots = 0;
+    double v = 0;
+    for (; t[i]; i++) {
+        if (t[i] == '.')
+            dots++;
+        else if (t[i] < '0' || t[i] > '9')
+            break;
+    }
+    if (i && !t[i] && dots <= 1 && t[0] != '.' && t[i - 1] != '.') {
+        lleval_sb_add(sb, t, i);
+        return;
+    }
+    if (lleval_parse_double(t, &v) || !isfinite(v))
+        v = 0;
+    json_num(sb, v);
+}
+
+void lleval_items_json_row(struct lleval_sb *sb, const struct lleval_item_row *r)
+{
+    char letter[2] = {r->mc_letter, '\0'};
+    lleval_sb_adds(sb, "{\"custom_id\":");
+    json_str(sb, r->custom_id);
+    JSON_KEY(sb, "dataset");
+    json_str(sb, r->dataset);
+    JSON_KEY(sb, "item_id");
+    json_str(sb, r->item_id);
+    JSON_KEY(sb, "type");
+    json_str(sb, r->type);
+    JSON_KEY(sb, "prompt_type");
+    json_str(sb, r->prompt_type);
+    JSON_KEY(sb, "temperature");
+    json_temp(sb, r->temperature);
+    JSON_KEY(sb, "sample");
+    json_count(sb, r->sample < 0 ? 0 : r->sample);
+    JSON_KEY(sb, "status");
+    lleval_sb_adds(sb, r->ok ? "\"ok\"" : "\"error\"");
+    JSON_KEY(sb, "question");
+    json_str(sb, r->question);
+    JSON_KEY(sb, "gold_answers");
+    json_list(sb, r->gold, r->n_gold);
+    JSON_KEY(sb, "choices");
+    if (r->mc)
+        json_list(sb, r->choices, r->n_choices);
+    else
+        lleval_sb_adds(sb, "null");
+    JSON_KEY(sb, "prediction");
+    json_str(sb, r->prediction);
+    JSON_KEY(sb, "answer");
+    json_str(sb, r->answer);
+    JSON_KEY(sb, "em");
+    json_num(sb, r->mc ? NAN : r->em);
+    JSON_KEY(sb, "f1");
+    json_num(sb, r->mc ? NAN : r->f1);
+    JSON_KEY(sb, "contains");
+    json_num(sb, r->mc ? NAN : r->contains);
+    JSON_KEY(sb, "mc_letter");
+    if (r->mc)
+        json_str(sb, letter);
+    else
+        lleval_sb_adds(sb, "null");
+    JSON_KEY(sb, "correct");
+    lleval_sb_adds(sb, r->correct ? "true" : "false");
+    JSON_KEY(sb, "finish_reason");
+    json_str(sb, r->finish_reason);
+    JSON_KEY(sb, "latency_ms");
+    json_num(sb, r->latency_ms);
+    JSON_KEY(sb, "prompt_tokens");
+    json_count(sb, r->prompt_tokens);
+    JSON_KEY(sb, "completion_tokens");
+    json_count(sb, r->completion_tokens);
+    JSON_KEY(sb, "error");
+    json_str(sb, r->error);
+    lleval_sb_adds(sb, "}\n");
+}
+
+/* A cell of a numeric column: never guarded; empty when it does not apply. */
+static void num_field(struct lleval_sb *sb, double v, const char *fmt)
+{
+    char buf[64] = "";
+    lleval_sb_addch(sb, ',');
+    if (v == 0.0 || v == 1.0) {
+        lleval_sb_addch(sb, v == 0.0 ? '0' : '1');
+    } else if (!isnan(v)) {
+        snprintf(buf, sizeof(buf), fmt, v);
+        lleval_sb_adds(sb, buf);
+    }
+}
+
+static void int_field(struct lleval_sb *sb, long long v)
+{
+    lleval_sb_addch(sb, ',');
+    if (v >= 0)
+        add_uint(sb, (unsigned long long)v);
+}
+
+/* A list of strings as one cell: its JSON array text. */
+static void list_field(struct lleval_sb *sb, const char *const *v, size_t n)
+{
+    struct lleval_sb t = LLEVAL_SB_INIT;
+    json_list(&t, v, n);
+    lleval_csv_add_text_field(sb, t.buf, false);
+    lleval_sb_release(&t);
+}
+
+void lleval_items_csv_row(struct lleval_sb *sb, const struct lleval_item_row *r)
+{
+    char letter[2] = {r->mc_letter, '\0'};
+    lleval_csv_add_text_field(sb, r->custom_id, true);
+    lleval_csv_add_text_field(sb, r->dataset, false);
+    lleval_csv_add_text_field(sb, r->item_id, false);
+    lleval_csv_add_text_field(sb, r->type, false);
+    lleval_csv_add_text_field(sb, r->prompt_type, false);
+    lleval_csv_add_field(sb, r->temperature, false);
+    int_field(sb, r->sample);
+    lleval_csv_add_text_field(sb, r->ok ? "ok" : "error", false);
+    lleval_csv_add_text_field(sb, r->question, false);
+    list_field(sb, r->gold, r->n_gold);
+    if (r->mc)
+        list_field(sb, r->choices, r->n_choices);
+    else
+        lleval_csv_add_field(sb, "", false);
+    lleval_csv_add_text_field(sb, r->prediction, false);
+    lleval_csv_add_text_field(sb, r->answer, false);
+    num_field(sb, r->mc ? NAN : r->em, "%.0f");
+    num_field(sb, r->mc ? NAN : r->f1, "%.6g");
+    num_field(sb, r->mc ? NAN : r->contains, "%.0f");
+    lleval_csv_add_text_field(sb, r->mc ? letter : "", false);
+    lleval_csv_add_field(sb, r->correct ? "1" : "0", false);
+    lleval_csv_add_text_field(sb, r->finish_reason, false);
+    num_field(sb, r->latency_ms, "%.1f");
+    int_field(sb, r->prompt_tokens);
+    int_field(sb, r->completion_tokens);
+    lleval_csv_add_text_field(sb, r->error, false);
+    lleval_csv_end_record(sb);
+}
+
+/* ---- computing the rows ------------------------------------------------------ */
+
+/* One prepared dataset's questions: item id -> {question, answers, choices, type}. */
+struct qset {
+    char *name;
+    json_t *index;
+};
+
+struct compute {
+    const char *prepared_dir;
+    struct qset *sets;
+    size_t n_sets, cap_sets;
+    struct qset *last;
+    lleval_item_row_fn fn;
+    void *ud;
+    struct lleval_err *err;
+    const char **gold, **choices;
+    size_t cap_gold, cap_choices;
+};
+
+/* Loads a dataset's questions, keeping only what a row shows (no context). */
+static int qset_load(struct compute *c, const char *name, struct qset **out)
+{
+    struct lleval_prepared_reader pr;
+    json_t *item, *index = json_object();
+    int rc = lleval_prepared_open(&pr, c->prepared_dir, name, c->err);
+    if (rc) {
+        json_decref(index);
+        return rc;
+    }
+    while ((rc = lleval_prepared_next(&pr, &item, c->err)) == 1) {
+        const char *id = lleval_json_str(item, "id");
+        json_t *keep = json_object();
+        static const char *const keys[] = {"question", "answers", "choices", "type"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            json_t *v = json_object_get(item, keys[i]);
+            if (v)
+                json_object_set(keep, keys[i], v);
+        }
+        if (id)
+            json_object_set_new(index, id, keep);
+        else
+            json_decref(keep);
+        json_decref(item);
+    }
+    lleval_prepared_close(&pr);
+    if (rc < 0) {
+        json_decref(index);
+        return rc;
+    }
+    LLEVAL_GROW(c->sets, c->n_sets, c->cap_sets);
+    c->sets[c->n_sets].name = lleval_xstrdup(name);
+    c->sets[c->n_sets].index = index;
+    *out = &c->sets[c->n_sets++];
+    return 0;
+}
+
+static int qset_get(struct compute *c, const char *name, struct qset **out)
+{
+    int rc;
+    if (c->last && !strcmp(c->last->name, name)) {
+        *out = c->last;
+        return 0;
+    }
+    for (size_t i = 0; i < c->n_sets; i++) {
+        if (!strcmp(c->sets[i].name, name)) {
+            *out = c->last = &c->sets[i];
+            return 0;
+        }
+    }
+    rc = qset_load(c, name, out);
+    if (!rc)
+        c->last = *out;
+    return rc;
+}
+
+/* The strings of a JSON array into *v (grown as needed); returns their count. */
+static size_t str_list(const json_t *a, const char ***v, size_t *cap)
+{
+    size_t n = 0, i;
+    const json_t *x;
+    if (!json_is_array(a))
+        return 0;
+    json_array_foreach(a, i, x)
+    {
+        if (!json_is_string(x))
+            continue;
+        LLEVAL_GROW(*v, n, *cap);
+        (*v)[n++] = json_string_value(x);
+    }
+    return n;
+}
+
+/* A number cell of predictions.csv: NaN (unknown) when empty or not a number. */
+static double num_of(const char *s)
+{
+    double v;
+    if (!s || !*s || lleval_parse_double(s, &v) || !isfinite(v))
+        return NAN;
+    return v;
+}
+
+static long long count_of(const char *s)
+{
+    double v = num_of(s);
+    return isnan(v) || v < 0 || v > 9e15 ? -1 : (long long)v;
+}
+
+static int on_scored(const struct lleval_item_score *s, void *ud)
+{
+    struct compute *c = ud;
+    const struct lleval_pred_row *p = s->row;
+    struct lleval_item_row r;
+    struct qset *q;
+    const json_t *item;
+    const char *type;
+    int rc;
+
+    if (s->state != LLEVAL_ITEM_SCORED || !p)
+        return 0;
+    rc = qset_get(c, s->dataset, &q);
+    if (rc)
+        return rc;
+    item = json_object_get(q->index, s->item_id);
+    memset(&r, 0, sizeof(r));
+    r.custom_id = s->custom_id;
+    r.dataset = s->dataset;
+    r.item_id = s->item_id;
+    type = lleval_json_str(item, "type");
+    r.type = type && *type ? type : p->type;
+    r.prompt_type = s->prompt_type;
+    r.temperature = s->temperature;
+    r.sample = s->sample;
+    r.ok = s->ok;
+    r.question = lleval_json_str(item, "question");
+    if (!r.question)
+        r.question = "";
+    r.n_gold = str_list(json_object_get(item, "answers"), &c->gold, &c->cap_gold);
+    r.gold = c->gold;
+    r.mc = s->scoring == LLEVAL_SCORING_MC;
+    if (r.mc) {
+        r.n_choices = str_list(json_object_get(item, "choices"), &c->choices, &c->cap_choices);
+        r.choices = c->choices;
+        r.mc_letter = s->choice >= 0 && s->choice < 26 ? (char)('A' + s->choice) : 0;
+        r.em = r.f1 = r.contains = NAN;
+    } else {
+        r.em = s->em;
+        r.f1 = s->f1;
+        r.contains = s->contains;
+    }
+    r.prediction = p->prediction;
+    r.answer = s->answer ? s->answer : "";
+    r.correct = s->correct;
+    r.finish_reason = p->finish_reason;
+    r.latency_ms = num_of(p->latency_ms);
+    r.prompt_tokens = count_of(p->prompt_tokens);
+    r.completion_tokens = count_of(p->completion_tokens);
+    r.error = p->error;
+    r.line = s->line;
+    return c->fn(&r, c->ud);
+}
+
+int lleval_items_compute(const char *pred_csv, const char *prepared_dir,
+                         const struct lleval_score_opts *o, lleval_item_row_fn fn, void *ud,
+                         struct lleval_err *err)
+{
+    struct compute c;
+    struct lleval_score_opts so;
+    int rc;
+    if (o)
+        so = *o;
+    else
+        lleval_score_opts_init(&so);
+    so.results_jsonl = NULL; /* the speeds it reads are the breakdown's, not a row's */
+    memset(&c, 0, sizeof(c));
+    c.prepared_dir = prepared_dir;
+    c.fn = fn;
+    c.ud = ud;
+    c.err = err;
+    rc = lleval_score_each(pred_csv, prepared_dir, &so, on_scored, &c, err);
+    for (size_t i = 0; i < c.n_sets; i++) {
+        free(c.sets[i].name);
+        json_decref(c.sets[i].index);
+    }
+    free(c.sets);
+    free(c.gold);
+    free(c.choices);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+/* One output file: a temp file beside it, filled through a buffer. */
+struct out_file {
+    char *path, *tmp;
+    FILE *f;
+    struct lleval_sb buf;
+};
+
+static int out_open(struct out_file *o, const char *dir, const char *name, struct lleval_err *err)
+{
+    memset(o, 0, sizeof(*o));
+    lleval_sb_init(&o->buf, 0);
+    o->path = lleval_path_join(dir, name);
+    o->tmp = lleval_xasprintf("%s.tmp.%ld", o->path, lleval_getpid());
+    return lleval_fopen_new(o->tmp, &o->f, err); /* never through a planted link */
+}
+
+static int out_flush(struct out_file *o, struct lleval_err *err)
+{
+    if (o->buf.len && fwrite(o->buf.buf, 1, o->buf.len, o->f) != o->buf.len)
+        return lleval_err_errno(err, "cannot write", o->tmp);
+    lleval_sb_reset(&o->buf);
+    return 0;
+}
+
+/* Flushes, syncs and closes the temp file. */
+static int out_close(struct out_file *o, struct lleval_err *err)
+{
+    int rc = out_flush(o, err);
+    if (!rc)
+        rc = lleval_fsync_file(o->f, o->tmp, err);
+    if (fclose(o->f) && !rc)
+        rc = lleval_err_errno(err, "cannot close", o->tmp);
+    o->f = NULL;
+    return rc;
+}
+
+static void out_release(struct out_file *o, bool remove_tmp)
+{
+    if (o->f)
+        fclose(o->f);
+    if (remove_tmp && o->tmp)
+        remove(o->tmp);
+    free(o->path);
+    free(o->tmp);
+    lleval_sb_release(&o->buf);
+}
+
+struct writer {
+    struct out_file csv, jsonl;
+    struct lleval_err *err;
+    size_t rows;
+};
+
+static int write_one(const struct lleval_item_row *r, void *ud)
+{
+    struct writer *w = ud;
+    int rc = 0;
+    lleval_items_csv_row(&w->csv.buf, r);
+    lleval_items_json_row(&w->jsonl.buf, r);
+    w->rows++;
+    if (w->csv.buf.len > (1u << 20))
+        rc = out_flush(&w->csv, w->err);
+    if (!rc && w->jsonl.buf.len > (1u << 20))
+        rc = out_flush(&w->jsonl, w->err);
+    return rc;
+}
+
+static int out_commit(struct out_file *o, struct lleval_err *err)
+{
+    if (lleval_rename(o->tmp, o->path)) {
+        int rc = lleval_err_errno(err, "cannot rename to", o->path);
+        if (lleval_is_dir(o->path)) /* a folder in its place: say what to do */
+            rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_OUTPUT);
+        return rc;
+    }
+    free(o->tmp);
+    o->tmp = NULL; /* renamed: nothing to remove */
+    return 0;
+}
+
+int lleval_items_write(const char *pred_csv, const char *prepared_dir,
+                       const struct lleval_score_opts *o, const char *out_dir, size_t *rows,
+                       struct lleval_err *err)
+{
+    struct writer w;
+    int rc;
+    memset(&w, 0, sizeof(w));
+    w.err = err;
+    if (rows)
+        *rows = 0;
+    rc = lleval_mkdirs(out_dir, err);
+    if (rc)
+        return rc;
+    rc = out_open(&w.csv, out_dir, LLEVAL_ITEMS_CSV, err);
+    if (!rc)
+        rc = out_open(&w.jsonl, out_dir, LLEVAL_ITEMS_JSONL, err);
+    if (rc)
+        goto out;
+    lleval_items_csv_header(&w.csv.buf);
+    rc = lleval_items_compute(pred_csv, prepared_dir, o, write_one, &w, err);
+    if (!rc)
+        rc = out_close(&w.csv, err);
+    if (!rc)
+        rc = out_close(&w.jsonl, err);
+    if (!rc)
+        rc = out_commit(&w.csv, err);
+    if (!rc)
+        rc = out_commit(&w.jsonl, err);
+    if (!rc && rows)
+        *rows = w.rows;
+out:
+    out_release(&w.csv, true);
+    out_release(&w.jsonl, true);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+struct reader {
+    const char *path;
+    int code; /* of its errors: LLEVAL_EIO inside a run directory */
+    const char **gold, **choices;
+    size_t cap_gold, cap_choices;
+    char temp[40];
+};
+
+/* A string field; "" when null (never written so) and an error for another type. */
+static int get_str(const struct reader *rd, const json_t *o, long line, const char *key,
+                   const char **out, struct lleval_err *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        *out = "";
+        return 0;
+    }
+    if (!json_is_string(v))
+        return lleval_err_set(err, rd->code, "%s:%ld: '%s' must be a string", rd->path, line, key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* A number field; NaN when null or absent. */
+static int get_num(const struct reader *rd, const json_t *o, long line, const char *key,
+                   double *out, struct lleval_err *err)
+{
+    const json_t *v = json_object_get(o, key);
+    *out = NAN;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_number(v))
+        return lleval_err_set(err, rd->code, "%s:%ld: '%s' must be a number or null", rd->path,
+                              line, key);
+    *out = json_number_value(v);
+    return 0;
+}
+
+static int get_list(const struct reader *rd, const json_t *o, long line, const char *key,
+                    const char ***v, size_t *cap, size_t *n, struct lleval_err *err)
+{
+    const json_t *a = json_object_get(o, key), *x;
+    size_t i;
+    *n = 0;
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a))
+        return lleval_err_set(err, rd->code, "%s:%ld: '%s' must be a list of strings", rd->path,
+                              line, key);
+    json_array_foreach(a, i, x)
+    {
+        if (!json_is_string(x))
+            return lleval_err_set(err, rd->code, "%s:%ld: '%s' must be a list of strings", rd->path,
+                                  line, key);
+        LLEVAL_GROW(*v, *n, *cap);
+        (*v)[(*n)++] = json_string_value(x);
+    }
+    return 0;
+}
+
+/* Decodes one line's object into r (strings borrowed from o). */
+static int decode(struct reader *rd, const json_t *o, long line, struct lleval_item_row *r,
+                  struct lleval_err *err)
+{
+    const char *status = "", *letter = "";
+    double temp, sample, pt, ct;
+    const json_t *corr = json_object_get(o, "correct"), *mcl = json_object_get(o, "mc_letter");
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    r->line = line;
+    if ((rc = get_str(rd, o, line, "custom_id", &r->custom_id, err)) ||
+        (rc = get_str(rd, o, line, "dataset", &r->dataset, err)) ||
+        (rc = get_str(rd, o, line, "item_id", &r->item_id, err)) ||
+        (rc = get_str(rd, o, line, "type", &r->type, err)) ||
+        (rc = get_str(rd, o, line, "prompt_type", &r->prompt_type, err)) ||
+        (rc = get_num(rd, o, line, "temperature", &temp, err)) ||
+        (rc = get_num(rd, o, line, "sample", &sample, err)) ||
+        (rc = get_str(rd, o, line, "status", &status, err)) ||
+        (rc = get_str(rd, o, line, "question", &r->question, err)) ||
+        (rc = get_list(rd, o, line, "gold_answers", &rd->gold, &rd->cap_gold, &r->n_gold, err)) ||
+        (rc = get_list(rd, o, line, "choices", &rd->choices, &rd->cap_choices, &r->n_choices,
+                       err)) ||
+        (rc = get_str(rd, o, line, "prediction", &r->prediction, err)) ||
+        (rc = get_str(rd, o, line, "answer", &r->answer, err)) ||
+        (rc = get_num(rd, o, line, "em", &r->em, err)) ||
+        (rc = get_num(rd, o, line, "f1", &r->f1, err)) ||
+        (rc = get_num(rd, o, line, "contains", &r->contains, err)) ||
+        (rc = get_str(rd, o, line, "mc_letter", &letter, err)) ||
+        (rc = get_str(rd, o, line, "finish_reason", &r->finish_reason, err)) ||
+        (rc = get_num(rd, o, line, "latency_ms", &r->latency_ms, err)) ||
+        (rc = get_num(rd, o, line, "prompt_tokens", &pt, err)) ||
+        (rc = get_num(rd, o, line, "completion_tokens", &ct, err)) ||
+        (rc = get_str(rd, o, line, "error", &r->error, err)))
+        return rc;
+    if (!*r->custom_id)
+        return lleval_err_set(err, rd->code, "%s:%ld: 'custom_id' is missing", rd->path, line);
+    if (!json_is_boolean(corr))
+        return lleval_err_set(err, rd->code, "%s:%ld: 'correct' must be true or false", rd->path,
+                              line);
+    r->gold = rd->gold;
+    r->choices = rd->choices;
+    r->correct = json_is_true(corr);
+    r->ok = strcmp(status, "error") != 0;
+    r->mc = mcl && !json_is_null(mcl);
+    r->mc_letter = r->mc ? letter[0] : 0;
+    r->sample = isnan(sample) ? 0 : (long)sample;
+    r->prompt_tokens = isnan(pt) ? -1 : (long long)pt;
+    r->completion_tokens = isnan(ct) ? -1 : (long long)ct;
+    lleval_fmt_num(rd->temp, sizeof(rd->temp), isnan(temp) ? 0 : temp);
+    r->temperature = rd->temp;
+    return 0;
+}
+
+int lleval_items_each(const char *path, lleval_item_row_fn fn, void *ud, struct lleval_err *err)
+{
+    struct reader rd;
+    struct lleval_lines lr;
+    int rc, more;
+
+    memset(&rd, 0, sizeof(rd));
+    rd.path = path;
+    rd.code = lleval_path_in_run_dir(path) ? LLEVAL_EIO : LLEVAL_EINVAL;
+    if (!lleval_path_exists(path))
+        return lleval_err_set(err, rd.code, "'%s' does not exist", path);
+    rc = lleval_lines_open(&lr, path, err);
+    if (rc)
+        return rc;
+    while ((more = lleval_lines_next(&lr, err)) > 0) {
+        json_error_t jerr;
+        struct lleval_item_row r;
+        json_t *o;
+        if (!lr.len)
+            continue;
+        o = json_loadb(lr.line, lr.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(o)) {
+            rc = lleval_err_set(err, rd.code, "%s:%ld: %s", path, lr.lineno,
+                                o ? "not a JSON object" : lleval_json_error_text(&jerr));
+            json_decref(o);
+            break;
+        }
+        rc = decode(&rd, o, lr.lineno, &r, err);
+        if (!rc)
+            rc = fn(&r, ud);
+        json_decref(o);
+        if (rc)
+            break;
+    }
+    if (more < 0 && !rc)
+        rc = more;
+    lleval_lines_close(&lr);
+    free(rd.gold);
+    free(rd.choices);
+    return rc;
+}
