@@ -312,15 +312,19 @@ static json_int_t intern(struct table *t, json_t *v)
     return k;
 }
 
-/* The prompt a row was asked with, rendered from the run's prompt set as
- * the build step renders it: [system, user] as indexes into t (each text
- * stored once); NULL when unknown. */
+/*
+ * The prompt a row was asked with, rendered from the run's prompt set as the
+ * build step renders it, as indexes into t (each text stored once): [system,
+ * before, after] when the user message is before + the question + after
+ * (the question is the row's own field, and a SQuAD context in "before" is
+ * then shared by the questions on it), else [system, user]. NULL when unknown.
+ */
 static json_t *row_prompt(const struct report *r, struct table *t, const struct xrow *w)
 {
     const struct lleval_prompt_set *set = r->have_cfg ? lleval_config_prompt_set(&r->cfg) : NULL;
     const struct lleval_prompt_type *pt = set ? lleval_prompt_set_find_type(set, w->prompt) : NULL;
     enum lleval_item_type type = LLEVAL_CLOSED_BOOK;
-    const char *tname;
+    const char *tname, *q, *at;
     char *sys, *user;
     json_t *j;
     if (!pt || !w->item)
@@ -330,7 +334,20 @@ static json_t *row_prompt(const struct report *r, struct table *t, const struct 
         lleval_item_type_parse(tname, &type);
     sys = lleval_render_prompt(pt->system[type] ? pt->system[type] : "", w->item);
     user = lleval_render_prompt(pt->user[type] ? pt->user[type] : "{question}", w->item);
-    j = json_pack("[II]", intern(t, jtext(sys)), intern(t, jtext(user)));
+    q = lleval_json_str(w->item, "question");
+    at = q && *q && strlen(q) <= X_TEXT_MAX && lleval_utf8_valid(q, strlen(q), NULL)
+             ? strstr(user, q)
+             : NULL;
+    j = json_array();
+    json_array_append_new(j, json_integer(intern(t, jtext(sys))));
+    if (at) {
+        char *before = lleval_xstrndup(user, (size_t)(at - user));
+        json_array_append_new(j, json_integer(intern(t, jtext(before))));
+        json_array_append_new(j, json_integer(intern(t, jtext(at + strlen(q)))));
+        free(before);
+    } else {
+        json_array_append_new(j, json_integer(intern(t, jtext(user))));
+    }
     free(sys);
     free(user);
     return j;

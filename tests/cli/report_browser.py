@@ -212,7 +212,7 @@ def explorer(d, page, exp, shots):
     # the item view of a hostile answer shows it as text
     d.click("#x-reset")
     d.type("#x-q", exp["hostile_item"])
-    d.wait("return document.querySelectorAll('#x-rows tr').length >= 1;", "the hostile item")
+    shown_after(d, 1, "search for the hostile item's custom_id")
     d.click("#x-rows tr")
     d.wait("return !document.getElementById('x-view').hidden;", "the item view")
     answer = d.js("return document.getElementById('x-v-answer').textContent;")

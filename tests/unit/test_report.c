@@ -417,12 +417,12 @@ static void test_explorer_data(void **state)
     tu_assert_contains(json_string_value(json_array_get(row, 11)), "<b>boom</b>");
     assert_string_equal(json_string_value(json_array_get(tab(t, row, 14), 0)), "<i>gold</i>");
     assert_string_equal(json_string_value(json_array_get(row, 2)), "q<1>&\"'");
-    /* the prompt as the build rendered it: [system, user] */
+    /* the prompt as the build rendered it: [system, before, after] around the question */
     prompt = tab(t, row, 12);
-    assert_int_equal(json_array_size(prompt), 2);
-    tu_assert_contains(
-        json_string_value(json_array_get(t, (size_t)json_integer_value(json_array_get(prompt, 1)))),
-        "What is <script>alert(2)</script>?");
+    assert_int_equal(json_array_size(prompt), 3);
+    tu_assert_contains(json_string_value(tab(t, prompt, 1)), "Question: ");
+    assert_string_equal(json_string_value(tab(t, row, 13)), "What is <script>alert(2)</script>?");
+    tu_assert_contains(json_string_value(tab(t, prompt, 2)), "Answer:");
     /* U+2028 and a closing tag in a question travel as JSON escapes */
     row = row_with_cid(rows, "evil:q2:");
     assert_non_null(row);
