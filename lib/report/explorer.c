@@ -260,8 +260,10 @@ json_t *lleval_report_golds(const json_t *item)
 
 /* ---- the page's data ----------------------------------------------------- */
 
-/* s as a JSON string: bad UTF-8 bytes as U+FFFD, at most X_TEXT_MAX bytes
- * (then a note says how many were left out). NULL is JSON null. */
+/* s as a JSON string: bad UTF-8 bytes and control characters other than
+ * line breaks and tabs as U+FFFD (as the rest of the page shows them), at
+ * most X_TEXT_MAX bytes (then a note says how many were left out). NULL is
+ * JSON null. */
 static json_t *jtext(const char *s)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
@@ -271,8 +273,15 @@ static json_t *jtext(const char *s)
         return json_null();
     len = strlen(s);
     cut = lleval_utf8_cut(s, len, X_TEXT_MAX);
-    while (i < cut)
-        i += lleval_utf8_copy(&sb, s + i, cut - i);
+    while (i < cut) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
+            lleval_sb_adds(&sb, LLEVAL_UTF8_REPLACEMENT);
+            i++;
+        } else {
+            i += lleval_utf8_copy(&sb, s + i, cut - i);
+        }
+    }
     if (cut < len)
         lleval_sb_addf(&sb, "\n[... %zu more bytes not shown]", len - cut);
     j = json_stringn(sb.buf, sb.len);

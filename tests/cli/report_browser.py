@@ -240,6 +240,7 @@ def compare(d, page, exp, shots):
     ok(got == [exp["a_right"], exp["b_right"]],
        "the comparison lists %d + %d flips" % (exp["a_right"], exp["b_right"]), repr(got))
     if shots:
+        d.js("document.getElementById('a-right').scrollIntoView();")
         d.shot(os.path.join(shots, "report-compare.png"))
 
 

@@ -45,7 +45,7 @@ static void fixture_init(struct fixture *fx)
     free(tu_write(fx->tmp, "evil.jsonl",
                   "{\"id\": \"q<1>&\\\"'\", \"question\": \"What is <script>alert(2)</script>?\", "
                   "\"answers\": [\"<i>gold</i>\", \"a|b\"]}\n"
-                  "{\"id\": \"q2\", \"question\": \"Plain question?\\u2028</script>\", "
+                  "{\"id\": \"q2\", \"question\": \"Plain question?\\u2028</script>\\u0007\", "
                   "\"answers\": [\"x\"]}\n"));
     yaml = lleval_xasprintf(
         "engine: dry\n"
@@ -426,7 +426,9 @@ static void test_explorer_data(void **state)
     /* U+2028 and a closing tag in a question travel as JSON escapes */
     row = row_with_cid(rows, "evil:q2:");
     assert_non_null(row);
-    assert_string_equal(json_string_value(tab(t, row, 13)), "Plain question?\xE2\x80\xA8</script>");
+    /* and a control character shows as U+FFFD, as in the rest of the page */
+    assert_string_equal(json_string_value(tab(t, row, 13)),
+                        "Plain question?\xE2\x80\xA8</script>" LLEVAL_UTF8_REPLACEMENT);
     tu_assert_contains(text, "Plain question?\\u2028\\u003c/script\\u003e");
     /* multiple choice: the letter read, no F1 */
     row = row_with_cid(rows, "sample_mc:");
