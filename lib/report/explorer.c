@@ -4,7 +4,8 @@
  * answers and prompt, embedded in report.html as one inline JSON document
  * that a small inline script (explorer_assets.c) turns into a table with
  * filters, text search, sorting, pages and an item view. Nothing is fetched:
- * the page's Content-Security-Policy allows no network access at all.
+ * the page's Content-Security-Policy (explorer_csp.c) allows no network
+ * access at all and no script but that one.
  *
  * The items are gathered in one place, lleval_report_xrows_load(): the rows
  * of predictions.csv, scored again against the prepared data with
@@ -453,11 +454,8 @@ void lleval_report_explorer_release(struct explorer *ex)
 
 void lleval_report_explorer_head(struct lleval_sb *sb)
 {
-    /* no network at all, even for markup that escaped escaping: scripts and
-     * styles only inline, images only data: URIs */
-    lleval_sb_adds(sb, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
-                       "'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                       "img-src data:; base-uri 'none'; form-action 'none'\">\n<style>\n");
+    lleval_report_csp(sb);
+    lleval_sb_adds(sb, "<style>\n");
     for (size_t i = 0; lleval_explorer_css[i]; i++)
         lleval_sb_adds(sb, lleval_explorer_css[i]);
     lleval_sb_adds(sb, "</style>\n");
@@ -542,8 +540,8 @@ void lleval_report_explorer_html(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "<script type=\"application/json\" id=\"x-data\">");
     add_script_json(sb, text ? text : "{\"t\":[],\"rows\":[]}", text ? len : 18);
     free(text);
-    lleval_sb_adds(sb, "</script>\n<script>\n");
-    for (size_t i = 0; lleval_explorer_js[i]; i++)
-        lleval_sb_adds(sb, lleval_explorer_js[i]);
+    /* the script's text is exactly what the page's policy names by its hash */
+    lleval_sb_adds(sb, "</script>\n<script>");
+    lleval_report_explorer_script(sb);
     lleval_sb_adds(sb, "</script>\n</section>\n");
 }

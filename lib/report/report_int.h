@@ -273,11 +273,19 @@ struct explorer {
 void lleval_report_explorer_load(struct report *r, struct explorer *ex);
 void lleval_report_explorer_release(struct explorer *ex);
 
-/* Appends the explorer's <head> part (a Content-Security-Policy that allows
- * no network access, and its style sheet) and its section (the item data as
+/* Appends the explorer's <head> part (the Content-Security-Policy of
+ * lleval_report_csp() and its style sheet) and its section (the item data as
  * inline JSON and the script that shows it; explorer.c). */
 void lleval_report_explorer_head(struct lleval_sb *sb);
 void lleval_report_explorer_html(struct lleval_sb *sb, const struct report *r);
+
+/* The page's Content-Security-Policy <meta> (explorer_csp.c): no network
+ * access, inline styles, and only the explorer's script, by its SHA-256. */
+void lleval_report_csp(struct lleval_sb *sb);
+/* Appends the explorer's script text, exactly the text the policy hashes. */
+void lleval_report_explorer_script(struct lleval_sb *sb);
+/* SHA-256 (FIPS 180-4) of data[0..len) into out. */
+void lleval_report_sha256(const void *data, size_t len, unsigned char out[32]);
 
 /* Inline JavaScript and CSS of the explorer and the comparison page
  * (explorer_assets.c): NULL-terminated lists of strings to concatenate. */

@@ -163,6 +163,15 @@ def explorer(d, page, exp, shots):
            "the explorer to be ready", bound=60)
     title = exp["title"]
     safe(d, title, "on load")
+    # the page's policy refuses inline handlers even where markup got into the page
+    d.js("var i = document.createElement('div'); i.id = 'csp-probe';"
+         "i.innerHTML = '<img src=\"data:,x\" onerror=\"window.pwned2=1\">';"
+         "document.body.appendChild(i);")
+    d.wait("var i = document.querySelector('#csp-probe img'); return i && i.complete;",
+           "the probe image to fail")
+    ok(d.js("return typeof window.pwned2;") == "undefined",
+       "the Content-Security-Policy refuses an inline event handler")
+    d.js("document.getElementById('csp-probe').remove();")
     shown_after(d, exp["total"], "every item")
     rows = d.js("return document.querySelectorAll('#x-rows tr').length;")
     ok(rows == min(exp["total"], 100), "the first page has %d rows" % min(exp["total"], 100),

@@ -217,9 +217,9 @@ static char *without_explorer(const char *html)
     for (size_t i = 0; lleval_explorer_js[i]; i++)
         lleval_sb_adds(&js, lleval_explorer_js[i]);
     lleval_sb_add(&out, html, (size_t)(at - html));
-    end = strstr(at, "</script>\n<script>\n");
+    end = strstr(at, "</script>\n<script>");
     assert_non_null(end);
-    end += strlen("</script>\n<script>\n");
+    end += strlen("</script>\n<script>");
     assert_int_equal(strncmp(end, js.buf, js.len), 0);
     end += js.len;
     assert_int_equal(strncmp(end, "</script>", 9), 0);
