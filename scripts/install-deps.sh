@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git libcurl4-openssl-dev libyaml-dev
       libjansson-dev libutf8proc-dev libcmocka-dev python3 curl ca-certificates
-      clang-format-14 clang-14 libclang-rt-14-dev)
+      clang-format-14 clang-14 libclang-rt-14-dev
+      chromium chromium-driver) # the report's browser test (tests/cli/test_report_browser.sh)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -1,8 +1,9 @@
 /*
  * The report's HTML page (see report.h and docs/report.md): one
- * self-contained document with inline CSS (style.c) and SVG charts (svg.c),
- * no script and nothing fetched. It renders the facts of report_int.h and
- * reads nothing else; every string from outside is escaped here.
+ * self-contained document with inline CSS (style.c), SVG charts (svg.c) and
+ * the item explorer (explorer.c, the only script), nothing fetched. It
+ * renders the facts of report_int.h and reads nothing else; every string
+ * from outside is escaped here.
  */
 #include <stdio.h>
 #include <string.h>
@@ -781,7 +782,9 @@ void lleval_report_render_html(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "</title>\n<style>\n");
     for (size_t i = 0; lleval_report_css[i]; i++)
         lleval_sb_adds(sb, lleval_report_css[i]);
-    lleval_sb_adds(sb, "</style>\n</head>\n<body>\n<main>\n");
+    lleval_sb_adds(sb, "</style>\n");
+    lleval_report_explorer_head(sb);
+    lleval_sb_adds(sb, "</head>\n<body>\n<main>\n");
     html_header(sb, r);
     html_headline(sb, r);
     html_scores(sb, r);
@@ -790,6 +793,7 @@ void lleval_report_render_html(struct lleval_sb *sb, const struct report *r)
     html_doctor(sb, r);
     lleval_report_events_html(sb, r);
     html_samples(sb, r);
+    lleval_report_explorer_html(sb, r);
     html_settings(sb, r);
     html_footer(sb, r);
     lleval_sb_adds(sb, "</main>\n</body>\n</html>\n");

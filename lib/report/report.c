@@ -32,13 +32,18 @@ int lleval_report_render(const char *run_dir, const struct lleval_report_opts *o
                          struct lleval_sb *html, struct lleval_sb *md, struct lleval_err *err)
 {
     struct report r;
+    struct explorer ex;
     int rc = lleval_report_facts_load(&r, run_dir, o, err);
+    memset(&ex, 0, sizeof(ex));
     if (!rc) {
-        if (html)
+        if (html) {
+            lleval_report_explorer_load(&r, &ex);
             lleval_report_render_html(html, &r);
+        }
         if (md)
             lleval_report_render_md(md, &r);
     }
+    lleval_report_explorer_release(&ex);
     lleval_report_facts_release(&r);
     return rc;
 }

@@ -122,6 +122,8 @@ struct headline {
     double acc;
 };
 
+struct explorer;
+
 struct report {
     const char *dir; /* borrowed */
     char *run_id;
@@ -176,6 +178,8 @@ struct report {
     char *samples_note;
 
     struct headline h;
+
+    struct explorer *ex; /* the item explorer's data while report.c renders the page, or NULL */
 };
 
 /*
@@ -210,5 +214,85 @@ void lleval_report_events_md(struct lleval_sb *sb, const struct report *r);
 void lleval_report_svg_scores(struct lleval_sb *sb, const struct report *r);
 void lleval_report_svg_finish(struct lleval_sb *sb, const struct report *r);
 void lleval_report_svg_meter(struct lleval_sb *sb, double frac, const char *cls);
+
+/* ---- the item explorer (explorer.c, explorer_assets.c) ------------------ */
+
+/* What the explorer knows of an answer. */
+enum xverdict { XV_UNSCORED, XV_RIGHT, XV_WRONG, XV_ERROR, XV_UNKNOWN };
+
+/* One answered item: a row of predictions.csv (the first of its custom_id)
+ * with its verdict and gold item. Strings owned. */
+struct xrow {
+    char *custom_id, *dataset, *item_id, *prompt, *temp;
+    long sample;
+    enum xverdict verdict;
+    bool mc;    /* scored as multiple choice */
+    double f1;  /* QA, when scored; NaN otherwise */
+    int choice; /* multiple choice: the letter read (0 = A), -1 none */
+    char *prediction, *answer, *finish, *error; /* answer NULL when unscored */
+    double latency_ms;                          /* NaN when unknown */
+    long long tokens;                           /* completion tokens, -1 when unknown */
+    const json_t *item;                         /* the gold item, borrowed from golds, or NULL */
+};
+
+/* Every answered item of a run. */
+struct xrows {
+    struct xrow *rows;
+    size_t n, cap;
+    json_t *by_cid; /* custom_id -> index into rows */
+    json_t *golds;  /* dataset -> {item id -> prepared item} (owned) */
+    bool gold;      /* verdicts and gold items from the prepared data */
+    char *note;     /* why there are no verdicts or no rows, or NULL */
+};
+
+/*
+ * Gathers the answered items of the run in run_dir (borrowed): every row of
+ * its predictions.csv, scored against the prepared data in prepared_dir
+ * (NULL or gone: no verdicts, x->note says why) with cfg's scoring options
+ * (cfg may be NULL). The one place the explorer and the comparison page read
+ * items from. Fails (LLEVAL_EINVAL/EIO, x->note set too) only when
+ * predictions.csv cannot be read; x is always initialised: release it.
+ */
+int lleval_report_xrows_load(struct xrows *x, const char *run_dir, const struct lleval_config *cfg,
+                             const char *prepared_dir, struct lleval_err *err);
+void lleval_report_xrows_release(struct xrows *x);
+/* The row with that custom_id (borrowed), or NULL. */
+const struct xrow *lleval_report_xrows_find(const struct xrows *x, const char *custom_id);
+/* "right", "wrong", "error", "unknown" or "unscored". */
+const char *lleval_report_verdict_name(enum xverdict v);
+/* The gold answers of an item as an owned JSON array of strings (a letter
+ * with its choice: "B (Paris)"); an empty array without an item. */
+json_t *lleval_report_golds(const json_t *item);
+
+/* The explorer's data (r->ex), loaded by report.c before the page is
+ * rendered; loaded is false when there was nothing to gather (items.note
+ * says why). */
+struct explorer {
+    struct xrows items;
+    bool loaded;
+};
+/* Gathers r's items into ex and points r->ex at it (ex borrowed: it must
+ * outlive the rendering); release with lleval_report_explorer_release(). */
+void lleval_report_explorer_load(struct report *r, struct explorer *ex);
+void lleval_report_explorer_release(struct explorer *ex);
+
+/* Appends the explorer's <head> part (the Content-Security-Policy of
+ * lleval_report_csp() and its style sheet) and its section (the item data as
+ * inline JSON and the script that shows it; explorer.c). */
+void lleval_report_explorer_head(struct lleval_sb *sb);
+void lleval_report_explorer_html(struct lleval_sb *sb, const struct report *r);
+
+/* The page's Content-Security-Policy <meta> (explorer_csp.c): no network
+ * access, inline styles, and only the explorer's script, by its SHA-256. */
+void lleval_report_csp(struct lleval_sb *sb);
+/* Appends the explorer's script text, exactly the text the policy hashes. */
+void lleval_report_explorer_script(struct lleval_sb *sb);
+/* SHA-256 (FIPS 180-4) of data[0..len) into out. */
+void lleval_report_sha256(const void *data, size_t len, unsigned char out[32]);
+
+/* Inline JavaScript and CSS of the explorer and the comparison page
+ * (explorer_assets.c): NULL-terminated lists of strings to concatenate. */
+extern const char *const lleval_explorer_js[];
+extern const char *const lleval_explorer_css[];
 
 #endif

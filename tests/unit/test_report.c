@@ -17,8 +17,10 @@
 #include "lleval/run/parse.h"
 #include "lleval/report/report.h"
 #include "lleval/run/run.h"
+#include "lleval/score/compare.h"
 #include "lleval/score/score.h"
 #include "lleval/util/util.h"
+#include "../../lib/report/report_int.h"
 
 #define ATTACK "<script>alert(1)</script>\"><img src=x onerror=alert(1)>"
 #define ATTACK_HTML                                                                                \
@@ -43,7 +45,8 @@ static void fixture_init(struct fixture *fx)
     free(tu_write(fx->tmp, "evil.jsonl",
                   "{\"id\": \"q<1>&\\\"'\", \"question\": \"What is <script>alert(2)</script>?\", "
                   "\"answers\": [\"<i>gold</i>\", \"a|b\"]}\n"
-                  "{\"id\": \"q2\", \"question\": \"Plain question?\", \"answers\": [\"x\"]}\n"));
+                  "{\"id\": \"q2\", \"question\": \"Plain question?\\u2028</script>\\u0007\", "
+                  "\"answers\": [\"x\"]}\n"));
     yaml = lleval_xasprintf(
         "engine: dry\n"
         "model_id: \"dry <b>model</b> & 'co'\"\n"
@@ -177,9 +180,59 @@ static void assert_not_contains_ci(const char *haystack, const char *needle)
             fail_msg("found \"%s\" at \"%.80s\"", needle, p);
 }
 
-/* Nothing active or fetched: no scripts, handlers as markup, external resources. */
-static void assert_inert(const char *html)
+#define X_DATA_OPEN "<script type=\"application/json\" id=\"x-data\">"
+
+/* The item explorer's JSON text in html (owned), checked to hold nothing that
+ * could end its element: no '<', '>', '&' and no raw U+2028/U+2029. */
+static char *explorer_json(const char *html)
 {
+    const char *at = strstr(html, X_DATA_OPEN), *end;
+    char *json;
+    assert_non_null(at);
+    at += strlen(X_DATA_OPEN);
+    end = strstr(at, "</script>");
+    assert_non_null(end);
+    json = lleval_xstrndup(at, (size_t)(end - at));
+    assert_null(strpbrk(json, "<>&"));
+    assert_null(strstr(json, "\xE2\x80\xA8"));
+    assert_null(strstr(json, "\xE2\x80\xA9"));
+    return json;
+}
+
+/*
+ * html without the item explorer's two script elements, owned: the inline
+ * JSON (checked by explorer_json()) and the explorer's own script, which must
+ * be exactly lleval_explorer_js. Any other script is left in place.
+ */
+static char *without_explorer(const char *html)
+{
+    struct lleval_sb js = LLEVAL_SB_INIT, out = LLEVAL_SB_INIT;
+    const char *at = strstr(html, X_DATA_OPEN), *end;
+    char *json;
+    if (!at)
+        return lleval_xstrdup(html);
+    assert_null(strstr(at + 1, X_DATA_OPEN));
+    json = explorer_json(html);
+    free(json);
+    for (size_t i = 0; lleval_explorer_js[i]; i++)
+        lleval_sb_adds(&js, lleval_explorer_js[i]);
+    lleval_sb_add(&out, html, (size_t)(at - html));
+    end = strstr(at, "</script>\n<script>");
+    assert_non_null(end);
+    end += strlen("</script>\n<script>");
+    assert_int_equal(strncmp(end, js.buf, js.len), 0);
+    end += js.len;
+    assert_int_equal(strncmp(end, "</script>", 9), 0);
+    lleval_sb_adds(&out, end + 9);
+    lleval_sb_release(&js);
+    return lleval_sb_detach(&out, NULL);
+}
+
+/* Nothing active or fetched: no scripts but the explorer's, handlers as
+ * markup, external resources. */
+static void assert_inert(const char *page)
+{
+    char *html = without_explorer(page);
     assert_not_contains_ci(html, "<script");
     assert_not_contains_ci(html, "<img");
     assert_not_contains_ci(html, "<link");
@@ -189,6 +242,7 @@ static void assert_inert(const char *html)
     assert_not_contains_ci(html, "@import");
     assert_not_contains_ci(html, "http://");
     assert_not_contains_ci(html, "https://");
+    free(html);
 }
 
 /* ---- whole runs --------------------------------------------------------- */
@@ -297,6 +351,153 @@ static void test_sections_and_escaping(void **state)
     }
     lleval_sb_release(&html);
     lleval_sb_release(&md);
+    fixture_release(&fx);
+}
+
+/* ---- the item explorer and the comparison page -------------------------- */
+
+/* The row of rows whose custom_id starts with prefix (borrowed), or NULL. */
+static const json_t *row_with_cid(const json_t *rows, const char *prefix)
+{
+    const json_t *row;
+    size_t i;
+    json_array_foreach(rows, i, row)
+    {
+        const char *cid = json_string_value(json_array_get(row, 0));
+        if (cid && !strncmp(cid, prefix, strlen(prefix)))
+            return row;
+    }
+    return NULL;
+}
+
+/* A row's field k that refers to the string table t (borrowed). */
+static const json_t *tab(const json_t *t, const json_t *row, size_t k)
+{
+    return json_array_get(t, (size_t)json_integer_value(json_array_get(row, k)));
+}
+
+static void test_explorer_data(void **state)
+{
+    struct fixture fx;
+    struct lleval_sb html = LLEVAL_SB_INIT, md = LLEVAL_SB_INIT;
+    const json_t *rows, *t, *row, *prompt;
+    json_t *data;
+    char *text;
+    size_t i, attacks = 0, right = 0, wrong = 0;
+    (void)state;
+    fixture_init(&fx);
+    fixture_run(&fx, "explore", LLEVAL_STEP_SCORE);
+    inject_attack(&fx);
+    render(&fx, &html, &md);
+    assert_inert(html.buf);
+    tu_assert_contains(html.buf, "<section id=\"explorer\">");
+    tu_assert_contains(html.buf, "Content-Security-Policy\" content=\"default-src 'none'");
+
+    text = explorer_json(html.buf);
+    data = json_loads(text, 0, NULL);
+    assert_non_null(data);
+    rows = json_object_get(data, "rows");
+    t = json_object_get(data, "t");
+    /* every answer: 16 closed-book, 10 multiple choice, 2 evil */
+    assert_int_equal(json_array_size(rows), 28);
+    json_array_foreach(rows, i, row)
+    {
+        const char *v = json_string_value(tab(t, row, 6));
+        attacks += !strcmp(json_string_value(json_array_get(row, 9)), ATTACK);
+        right += !strcmp(v, "right");
+        wrong += !strcmp(v, "wrong");
+    }
+    assert_int_equal(attacks, 1); /* the model's markup, as it was written */
+    assert_true(right > 0 && wrong > 0);
+
+    /* the failed request: verdict error with its message */
+    row = row_with_cid(rows, "evil:q%3C1%3E");
+    assert_non_null(row);
+    assert_string_equal(json_string_value(tab(t, row, 6)), "error");
+    tu_assert_contains(json_string_value(json_array_get(row, 11)), "<b>boom</b>");
+    assert_string_equal(json_string_value(json_array_get(tab(t, row, 14), 0)), "<i>gold</i>");
+    assert_string_equal(json_string_value(json_array_get(row, 2)), "q<1>&\"'");
+    /* the prompt as the build rendered it: [system, before, after] around the question */
+    prompt = tab(t, row, 12);
+    assert_int_equal(json_array_size(prompt), 3);
+    tu_assert_contains(json_string_value(tab(t, prompt, 1)), "Question: ");
+    assert_string_equal(json_string_value(tab(t, row, 13)), "What is <script>alert(2)</script>?");
+    tu_assert_contains(json_string_value(tab(t, prompt, 2)), "Answer:");
+    /* U+2028 and a closing tag in a question travel as JSON escapes */
+    row = row_with_cid(rows, "evil:q2:");
+    assert_non_null(row);
+    /* and a control character shows as U+FFFD, as in the rest of the page */
+    assert_string_equal(json_string_value(tab(t, row, 13)),
+                        "Plain question?\xE2\x80\xA8</script>" LLEVAL_UTF8_REPLACEMENT);
+    tu_assert_contains(text, "Plain question?\\u2028\\u003c/script\\u003e");
+    /* multiple choice: the letter read, no F1 */
+    row = row_with_cid(rows, "sample_mc:");
+    assert_non_null(row);
+    assert_true(json_is_integer(json_array_get(row, 17)));
+    assert_true(json_is_null(json_array_get(row, 8)));
+
+    json_decref(data);
+    free(text);
+    lleval_sb_release(&html);
+    lleval_sb_release(&md);
+    fixture_release(&fx);
+}
+
+static void test_compare_page(void **state)
+{
+    struct fixture fx;
+    struct lleval_sb html = LLEVAL_SB_INIT;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_compare_run a, b;
+    struct lleval_compare_result res;
+    char *runs = NULL, *want;
+    size_t a_right = 0;
+    (void)state;
+    fixture_init(&fx);
+    fixture_run(&fx, "one", LLEVAL_STEP_SCORE);
+    inject_attack(&fx);
+    /* the dry engine answers differently for another model id */
+    free(fx.cfg.model_id);
+    fx.cfg.model_id = lleval_xstrdup("another dry model");
+    fixture_run(&fx, "two", LLEVAL_STEP_SCORE);
+    runs = lleval_path_join(fx.tmp, "runs");
+
+    assert_int_equal(lleval_report_compare_render(runs, "one", "two", &html, &err), 0);
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(lleval_compare_run_load(&a, runs, "one", &err), 0);
+    assert_int_equal(lleval_compare_run_load(&b, runs, "two", &err), 0);
+    assert_int_equal(lleval_compare_items(&a.items, &b.items, 0, 1, &res, &err), 0);
+    assert_true(res.n_flips > 0);
+    for (size_t k = 0; k < res.n_flips; k++)
+        a_right += res.flips[k].a_right;
+
+    /* a static page: no script at all, the runs' text escaped */
+    assert_inert(html.buf);
+    assert_null(strstr(html.buf, "<script"));
+    tu_assert_contains(html.buf, "<title>lleval comparison: one vs two</title>");
+    want = lleval_xasprintf("<dd id=\"flipped\">%zu</dd>", res.n_flips);
+    tu_assert_contains(html.buf, want);
+    free(want);
+    want = lleval_xasprintf("Right in A, wrong in B <span class=\"muted\">(%zu)</span>", a_right);
+    tu_assert_contains(html.buf, want);
+    free(want);
+    want = lleval_xasprintf("data-flips=\"%zu\"", res.n_flips - a_right);
+    if (res.n_flips > a_right)
+        tu_assert_contains(html.buf, want);
+    free(want);
+    tu_assert_contains(html.buf, "dry &lt;b&gt;model&lt;/b&gt; &amp; &#39;co&#39;");
+    /* an unknown run is an error */
+    lleval_sb_reset(&html);
+    assert_int_equal(lleval_report_compare_render(runs, "one", "nope", &html, &err), LLEVAL_EINVAL);
+    tu_assert_contains(err.msg, "no run 'nope'");
+
+    lleval_compare_result_release(&res);
+    lleval_compare_run_release(&a);
+    lleval_compare_run_release(&b);
+    lleval_sb_release(&html);
+    free(runs);
     fixture_release(&fx);
 }
 
@@ -477,6 +678,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_writes_report),
         cmocka_unit_test(test_sections_and_escaping),
+        cmocka_unit_test(test_explorer_data),
+        cmocka_unit_test(test_compare_page),
         cmocka_unit_test(test_report_without_scores),
         cmocka_unit_test(test_prepared_data_gone),
         cmocka_unit_test(test_telemetry),

@@ -571,6 +571,33 @@ static void test_predictions_notes(void **state)
     rmrun(&run);
 }
 
+/* The page policy's SHA-256 (explorer_csp.c): the vectors of FIPS 180-4 and
+ * one across several blocks. */
+static void test_sha256(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *hex;
+    } cases[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopq"
+         "rlmnopqrsmnopqrstnopqrstu",
+         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
+    };
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        unsigned char d[32];
+        char hex[65];
+        lleval_report_sha256(cases[i].in, strlen(cases[i].in), d);
+        for (size_t k = 0; k < 32; k++)
+            snprintf(hex + 2 * k, 3, "%02x", d[k]);
+        assert_string_equal(hex, cases[i].hex);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,7 +606,7 @@ int main(void)
         cmocka_unit_test(test_not_a_run),           cmocka_unit_test(test_opts),
         cmocka_unit_test(test_damaged_manifest),    cmocka_unit_test(test_damaged_result_lines),
         cmocka_unit_test(test_predictions_notes),   cmocka_unit_test(test_damaged_scores_field),
-        cmocka_unit_test(test_all_failed_run),
+        cmocka_unit_test(test_all_failed_run),      cmocka_unit_test(test_sha256),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

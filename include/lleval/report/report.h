@@ -1,8 +1,9 @@
 /*
  * The run report (the pipeline's last step): <run>/report.html, one
- * self-contained page (inline CSS and SVG charts, no JavaScript, nothing
- * fetched; light and dark mode; prints well), and <run>/report.md, the same
- * facts as short text tables to paste into an issue or a pull request.
+ * self-contained page (inline CSS and SVG charts, an item explorer with an
+ * inline script and its data as inline JSON, nothing fetched; light and
+ * dark mode; prints well), and <run>/report.md, the same facts as short
+ * text tables to paste into an issue or a pull request.
  *
  * The report only reads the run directory (manifest.json, config.resolved.yaml,
  * results/scores.json, results/predictions.csv, results/results_combined.jsonl,
@@ -58,5 +59,23 @@ int lleval_report_write(const char *run_dir, struct lleval_err *err);
 /* The owned paths "<run_dir>/report.html" and "<run_dir>/report.md". */
 char *lleval_report_html_path(const char *run_dir);
 char *lleval_report_md_path(const char *run_dir);
+
+/*
+ * The comparison page of runs a_id and b_id of runs_dir (all borrowed; `lleval
+ * report A B`): the per-group numbers of `lleval runs compare` and every
+ * flipped item with its question, gold answers and both runs' answers, one
+ * self-contained page without script, appended to html. Fails like
+ * lleval_compare_run_load() (an invalid id, an unknown run, a run without
+ * predictions.csv: LLEVAL_EINVAL).
+ */
+int lleval_report_compare_render(const char *runs_dir, const char *a_id, const char *b_id,
+                                 struct lleval_sb *html, struct lleval_err *err);
+/* Renders the comparison page and writes it to out_path (borrowed) atomically. */
+int lleval_report_compare_write(const char *runs_dir, const char *a_id, const char *b_id,
+                                const char *out_path, struct lleval_err *err);
+/* The owned default path of the comparison page, "<runs_dir>/<b_id>/compare-<a_id>.html",
+ * or NULL (err set) when an id is not a valid run id. */
+char *lleval_report_compare_path(const char *runs_dir, const char *a_id, const char *b_id,
+                                 struct lleval_err *err);
 
 #endif
