@@ -1,5 +1,5 @@
 /* Shared config flags of run, prepare, build, smoke and config show: resolving
- * defaults < preset < config file < flags (see cfgopts.h). */
+ * defaults < the file's preset < config file < --preset < other flags (see cfgopts.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "cfgopts.h"
@@ -22,8 +22,8 @@ static int apply_set(struct lleval_config *cfg, const char *arg, struct lleval_e
     key = lleval_xstrndup(arg, (size_t)(eq - arg));
     if (!strcmp(key, "preset"))
         rc = lleval_err_set(err, LLEVAL_EINVAL,
-                            "--set: the preset sits below the config file; use --preset %s "
-                            "instead of --set preset=%s",
+                            "--set: the preset is not a --set key; use --preset %s instead of "
+                            "--set preset=%s",
                             eq + 1, eq + 1);
     else
         rc = lleval_config_set(cfg, key, eq + 1, "--set", err);

@@ -1,7 +1,8 @@
 /*
  * Shared command-line flags for every command that takes a config (run,
  * prepare, build, smoke, config show), and the one function that resolves
- * built-in defaults < preset < config file < command-line flags.
+ * built-in defaults < the file's `preset:` < the config file < --preset <
+ * the other command-line flags.
  *
  * Use:
  *     struct cli_cfg_flags cf = CLI_CFG_FLAGS_INIT;
@@ -75,9 +76,9 @@ struct cli_cfg_flags {
 
 /*
  * Resolves the configuration into cfg, which must NOT be initialized yet
- * (this calls lleval_config_init): built-in defaults, then the preset
- * (--preset, else the file's `preset:` key), then the config file, then
- * --set KEY=VALUE in order, then the named flags (--model, --engine,
+ * (this calls lleval_config_init): built-in defaults, then the file's
+ * `preset:` key (unless --preset is given: it replaces it), then the config
+ * file, then --preset, then --set KEY=VALUE in order, then the named flags (--model, --engine,
  * --base-url, --prompt-set, --temps, --limit-items, --parts-per-dataset,
  * --max-concurrent-jobs), then lleval_config_validate().
  *

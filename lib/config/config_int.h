@@ -115,9 +115,12 @@ void lleval_cfg_free_strv(char **v, size_t n);
 
 /* ---- provenance (origin.c) ----------------------------------------------------------------- */
 
-/* Records where the value of table key idx came from (where is copied). */
+/* Records where the value of table key idx came from (where is copied), and
+ * what it replaced when that was not a default (see lleval_config_origin_over). */
 void lleval_cfg_set_origin(struct lleval_config *cfg, int idx, enum lleval_origin from,
                            const char *where);
+/* Sets what the value of table key idx won over and why (over is copied). */
+void lleval_cfg_set_origin_over(struct lleval_config *cfg, int idx, const char *over);
 /* Records the origin of a path inside datasets or prompt sets ("datasets[0].path"). */
 void lleval_cfg_set_extra_origin(struct lleval_config *cfg, const char *key,
                                  enum lleval_origin from, const char *where);

@@ -23,12 +23,12 @@ export LLEVAL_TEST_SECRET=sk-do-not-print-0123456789
 expect_exit 0 "config show with a file, a flag and --set" -- \
     "$LLEVAL" config show --config eval.yaml --max_concurrent_jobs 3 --set top_k=20
 cp out.txt show.txt
-expect_grep '^model_id: "llama3.1:8b-instruct-q6_K" *# eval.yaml:3:11$' show.txt "file value with file:line:col"
+expect_grep '^model_id: "llama3.1:8b-instruct-q6_K" *# eval.yaml:3:11; wins over preset throughput (the config file applies over its preset)$' show.txt "file value with file:line:col, over the file's preset"
 expect_grep '^context_length: 8192 *# preset throughput$' show.txt "preset value"
 expect_grep '^preset: throughput *# eval.yaml:2:9$' show.txt "preset key from the file"
-expect_grep '^  open_book: 2048 *# eval.yaml:6:14$' show.txt "nested file value"
+expect_grep '^  open_book: 2048 *# eval.yaml:6:14; wins over preset throughput' show.txt "nested file value"
 expect_grep '^  multiple_choice: 16 *# default$' show.txt "default value"
-expect_grep '^max_concurrent_jobs: 3 *# --max-concurrent-jobs$' show.txt "flag value (underscore spelling)"
+expect_grep '^max_concurrent_jobs: 3 *# --max-concurrent-jobs; wins over preset throughput (command-line flags apply over the config file and presets)$' show.txt "flag value (underscore spelling)"
 expect_grep '^top_k: 20 *# --set$' show.txt "--set value"
 expect_grep '^temps: \[0.0, 0.7\]' show.txt "temps list"
 expect_grep '^    path: "*../shared/datasets/nq_open/NQ-open.dev.jsonl"* *# eval.yaml:11:11$' show.txt \
@@ -42,9 +42,25 @@ if [ "$cols" -eq 1 ]; then ok "origin comments are aligned"; else not_ok "origin
 
 expect_exit 0 "--preset wins over the file's preset key" -- \
     "$LLEVAL" config show -c eval.yaml --preset stretch
-expect_grep '^preset: stretch *# --preset$' out.txt "preset origin is the flag"
 expect_grep '^context_length: 4096 *# preset stretch$' out.txt "stretch context"
-expect_grep '^model_id: "llama3.1:8b-instruct-q6_K" *# eval.yaml:3:11$' out.txt "file still beats the preset"
+expect_grep '^model_id: "llama3.1:13b-instruct-q4_K_M" *# preset stretch; wins over eval.yaml:3:11 (--preset applies over the config file)$' out.txt "--preset beats the file's model_id, and says why"
+expect_grep "^preset: stretch *# --preset; wins over eval.yaml:2:9: 'preset: throughput', not applied" out.txt "the file's preset key is shown as replaced"
+
+# the issue's command: the example's own 8B model and 1024 open-book tokens lose to --preset
+expect_exit 0 "config show of the example with --preset stretch" -- \
+    "$LLEVAL" config show --config examples/eval_config.yaml --preset stretch
+expect_grep '^model_id: "llama3.1:13b-instruct-q4_K_M" *# preset stretch; wins over examples/eval_config.yaml:' \
+    out.txt "the example with --preset stretch: the 13B model"
+expect_grep '^  open_book: 512 *# preset stretch; wins over examples/eval_config.yaml:' out.txt \
+    "the example with --preset stretch: 512 open-book tokens"
+write_sample_config preset.yaml
+printf 'max_new_tokens: {closed_book: 700, open_book: 1024}\n' >>preset.yaml
+expect_exit 0 "a dry run with --preset stretch" -- \
+    "$LLEVAL" run --config preset.yaml --preset stretch --run-id preset_run -q
+expect_grep '^model_id: "llama3.1:13b-instruct-q4_K_M"$' runs/preset_run/config.resolved.yaml \
+    "the run used the preset's model"
+expect_grep '^  open_book: 512$' runs/preset_run/config.resolved.yaml \
+    "the run used the preset's open-book tokens"
 
 expect_exit 0 "config show --json" -- "$LLEVAL" config show -c eval.yaml --json --model m1
 if python3 -m json.tool out.txt >/dev/null; then ok "--json output parses"; else not_ok "--json is not JSON"; fi
