@@ -5,7 +5,6 @@
 #include "cfgopts.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/util.h"
-#include "lleval/util/util.h"
 
 /* Applies one --set KEY=VALUE. */
 static int apply_set(struct lleval_config *cfg, const char *arg, struct lleval_err *err)
@@ -92,7 +91,10 @@ static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct ll
         cfg->engine = LLEVAL_ENGINE_DRY; /* no model is loaded, whatever the config says */
         cfg->launch.enabled = false;
     }
-    return lleval_config_validate(cfg, err);
+    rc = lleval_config_validate(cfg, err);
+    if (!rc && f->check_datasets)
+        rc = lleval_config_check_datasets(cfg, err);
+    return rc;
 }
 
 int cli_cfg_resolve(struct cli_ctx *ctx, struct cli_cfg_flags *f, struct lleval_config *cfg)
@@ -107,5 +109,19 @@ int cli_cfg_resolve(struct cli_ctx *ctx, struct cli_cfg_flags *f, struct lleval_
     lleval_config_release(cfg);
     if (rc == LLEVAL_EINVAL)
         err.code = LLEVAL_EINVAL;
+    /* every problem of the config on its own line */
+    if (strchr(err.msg, '\n')) {
+        const char *line = err.msg;
+        size_t n = 0;
+        while (line && *line) {
+            const char *nl = strchr(line, '\n');
+            int len = nl ? (int)(nl - line) : (int)strlen(line);
+            cli_error(ctx, "%.*s", len, line);
+            n += strncmp(line, "... and ", 8) != 0;
+            line = nl ? nl + 1 : NULL;
+        }
+        cli_error(ctx, "%zu problems in the configuration: fix them all, then run again", n);
+        return lleval_exit_code(err.code);
+    }
     return cli_error_lib(ctx, &err);
 }

@@ -70,7 +70,8 @@ int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct 
     yaml_parser_t parser;
     yaml_document_t doc, doc2;
     bool have_doc = false;
-    struct lleval_cfg_src s = {cfg, path, path, LLEVAL_FROM_FILE, &doc, err};
+    struct lleval_cfg_problems problems = LLEVAL_CFG_PROBLEMS_INIT;
+    struct lleval_cfg_src s = {cfg, path, path, LLEVAL_FROM_FILE, &doc, err, &problems};
     yaml_node_t *root;
     int rc;
 
@@ -121,6 +122,8 @@ int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct 
             goto out;
         }
         rc = lleval_cfg_load_top(&s, root);
+        if (!rc)
+            rc = lleval_cfg_problems_end(&problems, err); /* every bad key, not the first only */
         if (rc)
             goto out;
     }
@@ -130,6 +133,7 @@ int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct 
     free(cfg->source_path);
     cfg->source_path = lleval_xstrdup(path);
 out:
+    lleval_sb_release(&problems.text);
     if (have_doc)
         yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

@@ -110,6 +110,51 @@ expect_grep "\-\-set: 'max_concurrent_jobs' must be from 1 to 256" err.txt "--se
 : >empty.yaml
 expect_exit 0 "an empty file is fine" -- "$LLEVAL" config show -c empty.yaml
 
+# every problem at once, each on its own line with its place
+printf 'top_k: -5\nmodel_idd: x\ntemps: [9]\npreset: turbo\n' >bad.yaml
+expect_exit 2 "a file with four problems" -- "$LLEVAL" config show -c bad.yaml
+expect_grep "^lleval: error: bad.yaml:1:8: 'top_k' must be from 0" err.txt "first problem listed"
+expect_grep "^lleval: error: bad.yaml:2:1: unknown key 'model_idd'" err.txt "second problem listed"
+expect_grep "^lleval: error: bad.yaml:3:9: 'temps\[0\]' must be from 0 to 2" err.txt "third problem listed"
+expect_grep "^lleval: error: bad.yaml:4:9: unknown preset 'turbo'" err.txt "fourth problem listed"
+expect_grep "^lleval: error: 4 problems in the configuration" err.txt "the problems are counted"
+printf 'temps: [0.5, 0.5]\ncontext_length: 300\n' >bad.yaml
+expect_exit 2 "cross-field problems" -- "$LLEVAL" config show -c bad.yaml
+expect_grep "^lleval: error: bad.yaml:1:8: 'temps' lists 0.5 twice" err.txt "temps problem listed"
+expect_grep "^lleval: error: bad.yaml:2:17: 'max_new_tokens.open_book' (1024) leaves no room" err.txt \
+    "context problem listed too"
+
+# a dataset path that does not exist: its name, file:line:col, the directory; no run left behind
+mkdir -p cfgdir
+cat >cfgdir/ds.yaml <<'YAML'
+engine: dry
+datasets:
+  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
+  - name: gone
+    format: nq_open
+    path: data/missing.jsonl
+  - {name: gone_too, format: mmlu, path: data/mmlu_missing}
+YAML
+expect_exit 2 "run with missing dataset paths" -- "$LLEVAL" run --config cfgdir/ds.yaml --set paths.runs_dir=r1
+expect_grep "cfgdir/ds.yaml:6:11: dataset 'gone': path 'data/missing.jsonl' does not exist (resolved against '$PWD'" \
+    err.txt "the missing dataset is named with its place and directory"
+expect_grep "cfgdir/ds.yaml:7:42: dataset 'gone_too'" err.txt "every missing dataset is listed"
+if [ -e r1 ] && [ -n "$(ls -A r1)" ]; then not_ok "a run was left behind: $(ls r1)"; else
+    ok "no run is left behind by a missing dataset"
+fi
+expect_exit 2 "prepare with missing dataset paths" -- "$LLEVAL" prepare --config cfgdir/ds.yaml
+expect_grep "dataset 'gone': path 'data/missing.jsonl' does not exist" err.txt "prepare names it too"
+# a run that fails before its first request (a dataset that is not JSON) keeps no empty run
+printf 'engine: dry\ndatasets: [{name: broken, format: nq_open, path: broken.jsonl}]\npaths: {runs_dir: r2}\n' >broken.yaml
+echo 'not json' >broken.jsonl
+expect_exit 2 "a run whose dataset is broken" -- "$LLEVAL" run --config broken.yaml
+expect_grep "failed before its first request and was not kept" err.txt "the error says no run was kept"
+if [ -n "$(ls -A r2 2>/dev/null)" ]; then not_ok "an empty failed run was left behind: $(ls r2)"; else
+    ok "no empty failed run is left behind"
+fi
+expect_exit 0 "runs list after it" -- "$LLEVAL" runs --runs-dir r2 list
+if grep -q failed out.txt; then not_ok "runs list shows a failed 0/0 run"; else ok "runs list shows no failed run"; fi
+
 # help and subcommands
 expect_exit 0 "config show --help" -- "$LLEVAL" config show --help
 expect_grep "\-\-preset NAME" out.txt "help lists --preset"

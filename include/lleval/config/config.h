@@ -214,9 +214,18 @@ int lleval_config_set(struct lleval_config *cfg, const char *key, const char *va
 
 /* Checks cross-field rules (at least one temp and none twice, ranges, known
  * prompt set, template placeholders, max_new_tokens < context_length,
- * launch needs llamacpp...). Errors name the origin of the offending value
+ * launch needs llamacpp...). Every problem is reported, one per line of
+ * err->msg (as many as fit, then "... and N more problems in the
+ * configuration"); each names the origin of the offending value
  * (file:line:column or the flag). */
 int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *err);
+
+/* Checks that the path of every dataset exists, for the commands that read
+ * them (prepare, run without --skip_prepare). Each missing one is reported
+ * (LLEVAL_EINVAL, one per line as lleval_config_validate does) with the
+ * dataset's name, the place of its path (file:line:column), and the
+ * directory a relative path was resolved against. */
+int lleval_config_check_datasets(const struct lleval_config *cfg, struct lleval_err *err);
 
 /* The prompt set named cfg->prompt_set (or NULL). */
 const struct lleval_prompt_set *lleval_config_prompt_set(const struct lleval_config *cfg);
