@@ -52,6 +52,29 @@ static const char *default_config(void)
     return NULL;
 }
 
+/* The guide writes Windows paths (`--config config\\eval_config.yaml`). Where '\\' is
+ * not a separator, such a path that does not exist is read with '/' when that one
+ * exists. Returns an owned path, or NULL to use path as it is. */
+static char *guide_path(const char *path)
+{
+#ifdef _WIN32
+    (void)path;
+    return NULL;
+#else
+    char *alt;
+    if (!strchr(path, '\\') || lleval_path_exists(path))
+        return NULL;
+    alt = lleval_xstrdup(path);
+    for (char *p = alt; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    if (lleval_path_exists(alt))
+        return alt;
+    free(alt);
+    return NULL;
+#endif
+}
+
 static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct lleval_err *err)
 {
     int rc;
@@ -61,8 +84,13 @@ static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct ll
 
     if (f->preset && (rc = lleval_config_set(cfg, "preset", f->preset, "--preset", err)))
         return rc;
-    if (f->config && (rc = lleval_config_load_file(cfg, f->config, err)))
-        return rc;
+    if (f->config) {
+        char *alt = guide_path(f->config);
+        rc = lleval_config_load_file(cfg, alt ? alt : f->config, err);
+        free(alt);
+        if (rc)
+            return rc;
+    }
     for (int i = 0; i < f->set.n; i++)
         if ((rc = apply_set(cfg, f->set.items[i], err)))
             return rc;

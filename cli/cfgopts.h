@@ -79,7 +79,9 @@ struct cli_cfg_flags {
  * Resolves the configuration into cfg, which must NOT be initialized yet
  * (this calls lleval_config_init): built-in defaults, then the file's
  * `preset:` key (unless --preset is given: it replaces it), then the config
- * file, then --preset, then --set KEY=VALUE in order, then the named flags (--model, --engine,
+ * file (a guide-style "config\eval_config.yaml" that does not exist is read
+ * as "config/eval_config.yaml" outside Windows), then --preset, then
+ * --set KEY=VALUE in order, then the named flags (--model, --engine,
  * --base-url, --prompt-set, --temps, --limit-items, --parts-per-dataset,
  * --max-concurrent-jobs), then lleval_config_validate() (every problem
  * printed, one per line) and, with f->check_datasets, that every dataset path
