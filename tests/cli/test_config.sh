@@ -164,6 +164,15 @@ expect_exit 2 "config without a subcommand" -- "$LLEVAL" config
 expect_exit 2 "unknown subcommand" -- "$LLEVAL" config shwo
 expect_grep "did you mean 'config show'" err.txt "subcommand suggestion"
 
+# the guide's Windows spelling of a config path (config\eval_config.yaml) works outside Windows too
+expect_exit 0 "--config with the guide's backslash path" -- "$LLEVAL" config show --config 'examples\eval_config.yaml'
+expect_grep '^model_id: .* # examples/eval_config.yaml:' out.txt "the backslash path was read as examples/eval_config.yaml"
+expect_exit 2 "a backslash path that exists in neither spelling" -- "$LLEVAL" config show --config 'examples\nope.yaml'
+
+# the shipped configs are valid
+if [ -f "$LLEVAL_SOURCE_DIR/config/eval_config.yaml" ]; then
+    expect_exit 0 "config/eval_config.yaml is valid" -- "$LLEVAL" config show -c "$LLEVAL_SOURCE_DIR/config/eval_config.yaml"
+fi
 # the shipped example config is valid
 if [ -f examples/eval_config.yaml ]; then
     expect_exit 0 "examples/eval_config.yaml is valid" -- "$LLEVAL" config show -c examples/eval_config.yaml
