@@ -143,7 +143,10 @@ struct lleval_cfg_problems {
     size_t n, shown;
     int code; /* the first code other than LLEVAL_EINVAL wins (an I/O error is not a typo) */
 };
-#define LLEVAL_CFG_PROBLEMS_INIT {LLEVAL_SB_INIT, 0, 0, 0}
+#define LLEVAL_CFG_PROBLEMS_INIT                                                                   \
+    {                                                                                              \
+        LLEVAL_SB_INIT, 0, 0, 0                                                                    \
+    }
 
 /* Adds the problem held by e (its message and code). */
 void lleval_cfg_problem_err(struct lleval_cfg_problems *p, const struct lleval_err *e);
