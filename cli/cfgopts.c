@@ -1,10 +1,9 @@
 /* Shared config flags of run, prepare, build, smoke and config show: resolving
- * defaults < preset < config file < flags (see cfgopts.h). */
+ * defaults < the file's preset < config file < --preset < other flags (see cfgopts.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "cfgopts.h"
 #include "lleval/platform/fs.h"
-#include "lleval/util/util.h"
 #include "lleval/util/util.h"
 
 /* Applies one --set KEY=VALUE. */
@@ -22,8 +21,8 @@ static int apply_set(struct lleval_config *cfg, const char *arg, struct lleval_e
     key = lleval_xstrndup(arg, (size_t)(eq - arg));
     if (!strcmp(key, "preset"))
         rc = lleval_err_set(err, LLEVAL_EINVAL,
-                            "--set: the preset sits below the config file; use --preset %s "
-                            "instead of --set preset=%s",
+                            "--set: the preset is not a --set key; use --preset %s instead of "
+                            "--set preset=%s",
                             eq + 1, eq + 1);
     else
         rc = lleval_config_set(cfg, key, eq + 1, "--set", err);
@@ -53,6 +52,29 @@ static const char *default_config(void)
     return NULL;
 }
 
+/* The guide writes Windows paths (`--config config\\eval_config.yaml`). Where '\\' is
+ * not a separator, such a path that does not exist is read with '/' when that one
+ * exists. Returns an owned path, or NULL to use path as it is. */
+static char *guide_path(const char *path)
+{
+#ifdef _WIN32
+    (void)path;
+    return NULL;
+#else
+    char *alt;
+    if (!strchr(path, '\\') || lleval_path_exists(path))
+        return NULL;
+    alt = lleval_xstrdup(path);
+    for (char *p = alt; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    if (lleval_path_exists(alt))
+        return alt;
+    free(alt);
+    return NULL;
+#endif
+}
+
 static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct lleval_err *err)
 {
     int rc;
@@ -62,8 +84,13 @@ static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct ll
 
     if (f->preset && (rc = lleval_config_set(cfg, "preset", f->preset, "--preset", err)))
         return rc;
-    if (f->config && (rc = lleval_config_load_file(cfg, f->config, err)))
-        return rc;
+    if (f->config) {
+        char *alt = guide_path(f->config);
+        rc = lleval_config_load_file(cfg, alt ? alt : f->config, err);
+        free(alt);
+        if (rc)
+            return rc;
+    }
     for (int i = 0; i < f->set.n; i++)
         if ((rc = apply_set(cfg, f->set.items[i], err)))
             return rc;
@@ -92,7 +119,10 @@ static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct ll
         cfg->engine = LLEVAL_ENGINE_DRY; /* no model is loaded, whatever the config says */
         cfg->launch.enabled = false;
     }
-    return lleval_config_validate(cfg, err);
+    rc = lleval_config_validate(cfg, err);
+    if (!rc && f->check_datasets)
+        rc = lleval_config_check_datasets(cfg, err);
+    return rc;
 }
 
 int cli_cfg_resolve(struct cli_ctx *ctx, struct cli_cfg_flags *f, struct lleval_config *cfg)
@@ -107,5 +137,19 @@ int cli_cfg_resolve(struct cli_ctx *ctx, struct cli_cfg_flags *f, struct lleval_
     lleval_config_release(cfg);
     if (rc == LLEVAL_EINVAL)
         err.code = LLEVAL_EINVAL;
+    /* every problem of the config on its own line */
+    if (strchr(err.msg, '\n')) {
+        const char *line = err.msg;
+        size_t n = 0;
+        while (line && *line) {
+            const char *nl = strchr(line, '\n');
+            int len = nl ? (int)(nl - line) : (int)strlen(line);
+            cli_error(ctx, "%.*s", len, line);
+            n += strncmp(line, "... and ", 8) != 0;
+            line = nl ? nl + 1 : NULL;
+        }
+        cli_error(ctx, "%zu problems in the configuration: fix them all, then run again", n);
+        return lleval_exit_code(err.code);
+    }
     return cli_error_lib(ctx, &err);
 }

@@ -1,7 +1,8 @@
 /*
  * Shared command-line flags for every command that takes a config (run,
  * prepare, build, smoke, config show), and the one function that resolves
- * built-in defaults < preset < config file < command-line flags.
+ * built-in defaults < the file's `preset:` < the config file < --preset <
+ * the other command-line flags.
  *
  * Use:
  *     struct cli_cfg_flags cf = CLI_CFG_FLAGS_INIT;
@@ -32,6 +33,7 @@ struct cli_cfg_flags {
     long limit_items, parts_per_dataset, max_concurrent_jobs;
     bool limit_items_seen, parts_per_dataset_seen, max_concurrent_jobs_seen;
     bool dry_run; /* the guide's --dry_run: engine dry, no launch, applied before validation */
+    bool check_datasets; /* set by commands that read the datasets: every path must exist */
 };
 
 #define CLI_CFG_FLAGS_INIT                                                                         \
@@ -75,11 +77,15 @@ struct cli_cfg_flags {
 
 /*
  * Resolves the configuration into cfg, which must NOT be initialized yet
- * (this calls lleval_config_init): built-in defaults, then the preset
- * (--preset, else the file's `preset:` key), then the config file, then
+ * (this calls lleval_config_init): built-in defaults, then the file's
+ * `preset:` key (unless --preset is given: it replaces it), then the config
+ * file (a guide-style "config\eval_config.yaml" that does not exist is read
+ * as "config/eval_config.yaml" outside Windows), then --preset, then
  * --set KEY=VALUE in order, then the named flags (--model, --engine,
  * --base-url, --prompt-set, --temps, --limit-items, --parts-per-dataset,
- * --max-concurrent-jobs), then lleval_config_validate().
+ * --max-concurrent-jobs), then lleval_config_validate() (every problem
+ * printed, one per line) and, with f->check_datasets, that every dataset path
+ * exists (lleval_config_check_datasets).
  *
  * Returns CLI_CONTINUE with cfg filled (the caller releases it with
  * lleval_config_release), or the exit status (2 for config errors) after

@@ -11,8 +11,9 @@ static const char config_usage[] = "lleval config show [--config FILE] [--preset
 
 static const char config_description[] =
     "Subcommands:\n"
-    "  show    print the resolved configuration (built-in defaults < preset < config file <\n"
-    "          command-line flags) with a comment per value saying where it came from\n"
+    "  show    print the resolved configuration (built-in defaults < the file's preset: <\n"
+    "          the config file < --preset < the other flags) with a comment per value saying\n"
+    "          where it came from, and what it won over and why\n"
     "\n"
     "Presets (the guide's hardware presets for a 16 GB GPU):\n"
     "  throughput    llama3.1:8b-instruct-q4_K_M, context 8192, max_new_tokens 512/1024, 2 jobs\n"
@@ -31,7 +32,8 @@ static int config_show(int argc, char **argv, struct cli_ctx *ctx)
     const struct cli_option opts[] = {
         CLI_CFG_OPTIONS(&cf),
         {"json", 0, CLI_OPT_BOOL, &json, NULL,
-         "print JSON: {\"config\": {...}, \"origin\": {\"key.path\": \"where\"}}", NULL, 0, 0},
+         "print JSON: {\"config\": {...}, \"origin\": {\"key.path\": \"where\"}, \"over\": {...}}",
+         NULL, 0, 0},
         {"no-origin", 0, CLI_OPT_BOOL, &no_origin, NULL,
          "leave out the origin comments (the YAML a run saves as config.resolved.yaml)", NULL, 0,
          0},
@@ -41,7 +43,8 @@ static int config_show(int argc, char **argv, struct cli_ctx *ctx)
     rc = cli_parse_options(argc, argv, opts, config_usage,
                            "Prints the resolved configuration as YAML; each line's comment says "
                            "where its value\ncame from: 'default', 'preset NAME', 'FILE:LINE:COL' "
-                           "or the flag that set it.",
+                           "or the flag that set it,\nand, when it replaced another value, "
+                           "'wins over' that one's origin and why.",
                            &npos, ctx);
     if (rc != CLI_CONTINUE)
         return rc;
@@ -57,6 +60,7 @@ static int config_show(int argc, char **argv, struct cli_ctx *ctx)
         char *text;
         json_object_set_new(root, "config", lleval_config_to_json(&cfg));
         json_object_set_new(root, "origin", lleval_config_origins_json(&cfg));
+        json_object_set_new(root, "over", lleval_config_overs_json(&cfg));
         text = json_dumps(root, JSON_INDENT(2));
         if (text)
             printf("%s\n", text);

@@ -103,6 +103,7 @@ int cmd_prepare(int argc, char **argv, struct cli_ctx *ctx)
         cli_error(ctx, "unexpected argument '%s'; name datasets with --dataset NAME", argv[1]);
         return 2;
     }
+    cf.check_datasets = true;
     if ((rc = cli_cfg_resolve(ctx, &cf, &cfg)) != CLI_CONTINUE)
         return rc;
     if (!cfg.n_datasets) {

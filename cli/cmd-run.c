@@ -64,6 +64,8 @@ int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
         cli_error(ctx, "--resume and --run-id both name a run: give one");
         return 2;
     }
+    /* a missing dataset is a config error before any run exists, not a failed run */
+    cf.check_datasets = !skip_prepare && !resume;
     if ((rc = cli_cfg_resolve(ctx, &cf, &cfg)) != CLI_CONTINUE)
         return rc;
     ro.skip_prepare = skip_prepare;

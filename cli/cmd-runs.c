@@ -95,40 +95,46 @@ static int runs_stop(int argc, char **argv, struct cli_ctx *ctx, const char *run
 {
     bool wait = false;
     long timeout = 600, pid;
+    const char *id = NULL;
     int npos, rc;
     struct lleval_err err = LLEVAL_ERR_INIT;
     const struct cli_option opts[] = {
         {"wait", 0, CLI_OPT_BOOL, &wait, NULL, "wait until the run has stopped", NULL, 0, 0},
+        {"run-id", 0, CLI_OPT_STRING, &id, "ID", "the run to stop (the guide's stop_run --run_id)",
+         NULL, 0, 0},
         {"timeout", 0, CLI_OPT_LONG, &timeout, "SECONDS", "how long --wait waits (default 600)",
          NULL, 1, 86400},
         CLI_OPT_END_MARK,
     };
-    if ((rc = cli_parse_options(argc, argv, opts, "lleval runs stop RUN_ID [--wait]",
+    if ((rc = cli_parse_options(argc, argv, opts,
+                                "lleval runs stop RUN_ID [--wait] (or --run_id RUN_ID)",
                                 "Asks the process running RUN_ID to stop gracefully: it sends no\n"
                                 "new requests, settles those in flight and ends as 'stopped',\n"
                                 "resumable with `lleval runs resume RUN_ID`.",
                                 &npos, ctx)) != CLI_CONTINUE)
         return rc;
-    if (npos != 1) {
+    if (npos != (id ? 0 : 1)) {
         cli_error(ctx, "give one run id; see 'lleval runs stop --help'");
         return 2;
     }
-    if (lleval_run_request_stop(runs_dir, argv[1], &pid, &err))
+    if (!id)
+        id = argv[1];
+    if (lleval_run_request_stop(runs_dir, id, &pid, &err))
         return cli_error_lib(ctx, &err);
-    printf("asked run %s (process %ld) to stop\n", argv[1], pid);
+    printf("asked run %s (process %ld) to stop\n", id, pid);
     if (wait) {
         double end = lleval_monotonic() + (double)timeout;
-        char *dir = lleval_path_join(runs_dir, argv[1]);
+        char *dir = lleval_path_join(runs_dir, id);
         while (lleval_pid_alive(pid) && lleval_run_lock_pid(dir) == pid) {
             if (lleval_monotonic() > end) {
-                cli_error(ctx, "run %s has not stopped after %ld s", argv[1], timeout);
+                cli_error(ctx, "run %s has not stopped after %ld s", id, timeout);
                 free(dir);
                 return 1;
             }
             lleval_sleep_ms(100);
         }
         free(dir);
-        printf("run %s stopped; resume it with `lleval runs resume %s`\n", argv[1], argv[1]);
+        printf("run %s stopped; resume it with `lleval runs resume %s`\n", id, id);
     }
     return 0;
 }

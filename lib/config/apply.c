@@ -216,6 +216,16 @@ static int load_pair(const struct lleval_cfg_src *s, yaml_node_t *map, yaml_node
     return rc;
 }
 
+/* rc of one key: with a collector, the problem is kept and the next key is read. */
+static int key_done(const struct lleval_cfg_src *s, int rc)
+{
+    if (!rc || !s->problems || rc != LLEVAL_EINVAL)
+        return rc;
+    lleval_cfg_problem_err(s->problems, s->err);
+    *s->err = (struct lleval_err)LLEVAL_ERR_INIT;
+    return 0;
+}
+
 static int load_mapping(const struct lleval_cfg_src *s, yaml_node_t *map, const char *group)
 {
     /* in 'launch', an explicit 'enabled' wins over the model's implied one: apply it last */
@@ -230,10 +240,10 @@ static int load_mapping(const struct lleval_cfg_src *s, yaml_node_t *map, const 
             enabled = p;
             continue;
         }
-        if ((rc = load_pair(s, map, p, group)))
+        if ((rc = key_done(s, load_pair(s, map, p, group))))
             return rc;
     }
-    return enabled ? load_pair(s, map, enabled, group) : 0;
+    return enabled ? key_done(s, load_pair(s, map, enabled, group)) : 0;
 }
 
 int lleval_cfg_load_top(const struct lleval_cfg_src *s, yaml_node_t *root)
@@ -243,11 +253,14 @@ int lleval_cfg_load_top(const struct lleval_cfg_src *s, yaml_node_t *root)
          p++) {
         yaml_node_t *k = lleval_cfg_node(s, p->key);
         const char *name;
-        if ((rc = lleval_cfg_pair_key(s, root, p, NULL, &name)))
-            return rc;
+        /* a bad key is reported again (and collected) by load_mapping */
+        if (lleval_cfg_pair_key(s, root, p, NULL, &name)) {
+            *s->err = (struct lleval_err)LLEVAL_ERR_INIT;
+            continue;
+        }
         if (k && !strcmp(name, "preset") &&
-            (rc = apply_value(s, lleval_cfg_key_index_checked("preset"),
-                              lleval_cfg_node(s, p->value))))
+            (rc = key_done(s, apply_value(s, lleval_cfg_key_index_checked("preset"),
+                                          lleval_cfg_node(s, p->value)))))
             return rc;
     }
     return load_mapping(s, root, NULL);
@@ -326,7 +339,7 @@ int lleval_cfg_set_text(struct lleval_config *cfg, const char *key, const char *
                         enum lleval_origin from, const char *flag, struct lleval_err *err)
 {
     yaml_document_t doc;
-    struct lleval_cfg_src s = {cfg, NULL, flag, from, &doc, err};
+    struct lleval_cfg_src s = {cfg, NULL, flag, from, &doc, err, NULL};
     int idx = lleval_config_key_index(key);
     bool list = idx >= 0 && (lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_DLIST ||
                              lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_SLIST);

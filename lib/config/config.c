@@ -51,6 +51,7 @@ void lleval_config_init(struct lleval_config *cfg)
     cfg->launch.max_restarts = 3;
     cfg->origin = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin));
     cfg->origin_where = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin_where));
+    cfg->origin_over = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin_over));
 }
 
 void lleval_cfg_free_strv(char **v, size_t n)
@@ -89,6 +90,10 @@ void lleval_config_release(struct lleval_config *cfg)
         for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++)
             free(cfg->origin_where[i]);
     free(cfg->origin_where);
+    if (cfg->origin_over)
+        for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++)
+            free(cfg->origin_over[i]);
+    free(cfg->origin_over);
     free(cfg->origin);
     for (size_t i = 0; i < cfg->n_extra_origins; i++) {
         free(cfg->extra_origins[i].key);

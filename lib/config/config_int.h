@@ -15,7 +15,8 @@
  *   datasets.c  the `datasets` list
  *   prompts.c   the built-in prompt sets and the `prompt_sets` mapping
  *   read.c      a YAML config file
- *   validate.c  cross-field rules after all layers are applied
+ *   validate.c  cross-field rules after all layers are applied; dataset paths
+ *   problems.c  every problem of a config collected into one message
  *   yaml.c      the resolved config as YAML (config.resolved.yaml, `config show`)
  *   json.c      the resolved config and its origins as JSON
  */
@@ -115,9 +116,12 @@ void lleval_cfg_free_strv(char **v, size_t n);
 
 /* ---- provenance (origin.c) ----------------------------------------------------------------- */
 
-/* Records where the value of table key idx came from (where is copied). */
+/* Records where the value of table key idx came from (where is copied), and
+ * what it replaced when that was not a default (see lleval_config_origin_over). */
 void lleval_cfg_set_origin(struct lleval_config *cfg, int idx, enum lleval_origin from,
                            const char *where);
+/* Sets what the value of table key idx won over and why (over is copied). */
+void lleval_cfg_set_origin_over(struct lleval_config *cfg, int idx, const char *over);
 /* Records the origin of a path inside datasets or prompt sets ("datasets[0].path"). */
 void lleval_cfg_set_extra_origin(struct lleval_config *cfg, const char *key,
                                  enum lleval_origin from, const char *where);
@@ -131,6 +135,29 @@ bool lleval_cfg_lookup_origin(const struct lleval_config *cfg, const char *key,
  * for a default, to start a message. Written to buf. */
 void lleval_cfg_place(const struct lleval_config *cfg, const char *key, char *buf, size_t size);
 
+/* ---- problems (problems.c) ---------------------------------------------------------------- */
+
+/* Problems collected instead of stopping at the first one. */
+struct lleval_cfg_problems {
+    struct lleval_sb text; /* the messages shown, one per line */
+    size_t n, shown;
+    int code; /* the first code other than LLEVAL_EINVAL wins (an I/O error is not a typo) */
+};
+#define LLEVAL_CFG_PROBLEMS_INIT                                                                   \
+    {                                                                                              \
+        LLEVAL_SB_INIT, 0, 0, 0                                                                    \
+    }
+
+/* Adds the problem held by e (its message and code). */
+void lleval_cfg_problem_err(struct lleval_cfg_problems *p, const struct lleval_err *e);
+/* Adds a problem; returns code. */
+int lleval_cfg_problem(struct lleval_cfg_problems *p, int code, const char *fmt, ...)
+    LLEVAL_PRINTF(3, 4);
+/* Ends the collection (p's memory is freed): 0 when there was no problem, else
+ * err gets every message shown, one per line (with "... and N more" when they
+ * did not all fit), and the code is returned. */
+int lleval_cfg_problems_end(struct lleval_cfg_problems *p, struct lleval_err *err);
+
 /* ---- values from YAML nodes (node.c) ------------------------------------------------------- */
 
 /* Where the values being read come from. */
@@ -141,6 +168,9 @@ struct lleval_cfg_src {
     enum lleval_origin from;
     yaml_document_t *doc;
     struct lleval_err *err;
+    /* a file's keys: each key's problem is collected here and the next key is read
+     * (NULL: stop at the first) */
+    struct lleval_cfg_problems *problems;
 };
 
 /* Sets s->err to LLEVAL_EINVAL with the place of n (file:line:col, else the

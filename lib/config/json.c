@@ -95,3 +95,16 @@ json_t *lleval_config_origins_json(const struct lleval_config *cfg)
     }
     return j;
 }
+
+json_t *lleval_config_overs_json(const struct lleval_config *cfg)
+{
+    json_t *j = json_object();
+    const char *const *keys = lleval_config_keys();
+    for (size_t i = 0; keys[i]; i++) {
+        char *o = lleval_config_origin_over(cfg, keys[i]);
+        if (o)
+            json_object_set_new(j, keys[i], json_string(o));
+        free(o);
+    }
+    return j;
+}

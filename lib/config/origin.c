@@ -9,12 +9,52 @@
 #include <string.h>
 #include "config_int.h"
 
+static void origin_text(struct lleval_sb *sb, enum lleval_origin from, const char *where);
+
+/* Why a value from `from` replaces one from `old` (the precedence rule at work). */
+static const char *why_over(const struct lleval_config *cfg, enum lleval_origin old,
+                            enum lleval_origin from, int idx)
+{
+    int preset_idx = lleval_cfg_key_index_checked("preset");
+    if (idx == preset_idx)
+        return "--preset replaces the file's preset";
+    if (from == LLEVAL_FROM_FILE && old == LLEVAL_FROM_PRESET)
+        return "the config file applies over its preset";
+    if (from == LLEVAL_FROM_PRESET && old == LLEVAL_FROM_FILE &&
+        cfg->origin[preset_idx] == LLEVAL_FROM_CLI)
+        return "--preset applies over the config file";
+    if (from == LLEVAL_FROM_CLI && old != LLEVAL_FROM_CLI)
+        return "command-line flags apply over the config file and presets";
+    if (from == LLEVAL_FROM_CLI)
+        return "the later flag wins; named flags apply after --set";
+    return "applied later";
+}
+
 void lleval_cfg_set_origin(struct lleval_config *cfg, int idx, enum lleval_origin from,
                            const char *where)
 {
+    enum lleval_origin old = cfg->origin[idx];
+    const char *old_where = cfg->origin_where[idx];
+    bool same = old == from && !strcmp(old_where ? old_where : "", where ? where : "");
+
+    /* remember what a value replaced, for `config show`; setting the same origin
+     * again (a preset applied twice) keeps what the first one replaced */
+    if (old != LLEVAL_FROM_DEFAULT && !same) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        origin_text(&sb, old, old_where);
+        lleval_sb_addf(&sb, " (%s)", why_over(cfg, old, from, idx));
+        free(cfg->origin_over[idx]);
+        cfg->origin_over[idx] = lleval_sb_detach(&sb, NULL);
+    }
     free(cfg->origin_where[idx]);
     cfg->origin[idx] = from;
     cfg->origin_where[idx] = lleval_xstrdup(where);
+}
+
+void lleval_cfg_set_origin_over(struct lleval_config *cfg, int idx, const char *over)
+{
+    free(cfg->origin_over[idx]);
+    cfg->origin_over[idx] = lleval_xstrdup(over);
 }
 
 void lleval_cfg_set_extra_origin(struct lleval_config *cfg, const char *key,
@@ -97,6 +137,14 @@ char *lleval_config_origin(const struct lleval_config *cfg, const char *key)
     lleval_cfg_lookup_origin(cfg, key, &from, &where);
     origin_text(&sb, from, where);
     return lleval_sb_detach(&sb, NULL);
+}
+
+char *lleval_config_origin_over(const struct lleval_config *cfg, const char *key)
+{
+    int idx = lleval_config_key_index(key);
+    if (idx < 0 || !cfg->origin_over || !cfg->origin_over[idx])
+        return NULL;
+    return lleval_xstrdup(cfg->origin_over[idx]);
 }
 
 void lleval_cfg_place(const struct lleval_config *cfg, const char *key, char *buf, size_t size)

@@ -1,9 +1,11 @@
 /*
  * The guide's hardware presets ("Quick Start: Hardware Presets" and
  * "Conservative Defaults"): each is a list of key = value texts applied like
- * command-line values, with origin "preset NAME". A preset sits below the
- * file: --preset wins over the file's `preset:` key, and both are applied
- * before the file's other values.
+ * command-line values, with origin "preset NAME". The file's `preset:` key
+ * sits below the file's own keys (it is applied before them, wherever it
+ * stands); --preset replaces the file's `preset:` key and applies over the
+ * file's values (read.c applies it again after the file), below the other
+ * flags.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +110,16 @@ int lleval_cfg_apply_preset_node(const struct lleval_cfg_src *s, const yaml_node
         free(name);
         return lleval_cfg_fail(s, n, "%s", msg);
     }
-    /* --preset wins over the file's preset key */
+    /* --preset replaces the file's preset key: say so in `config show` */
     if (s->from == LLEVAL_FROM_FILE && s->cfg->origin[idx] == LLEVAL_FROM_CLI) {
+        char *over;
+        where = lleval_cfg_where(s, n);
+        over = lleval_xasprintf("%s: 'preset: %s', not applied (--preset replaces the file's "
+                                "preset)",
+                                where, name);
+        lleval_cfg_set_origin_over(s->cfg, idx, over);
+        free(over);
+        free(where);
         free(name);
         return 0;
     }

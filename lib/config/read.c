@@ -1,7 +1,8 @@
 /*
  * A YAML config file, read whole (up to 4 MiB) and parsed with libyaml's
  * document API: syntax and encoding errors name file:line:column, a file holds
- * one document, and its top level must be a mapping, applied by apply.c.
+ * one document, and its top level must be a mapping, applied by apply.c; a
+ * preset from the command line is applied again after it, over its values.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -47,13 +48,30 @@ static int parser_error(const struct lleval_cfg_src *s, const yaml_parser_t *p,
                           s->file, line, col, problem);
 }
 
+/* A preset named on the command line applies over the file's values: apply it again. */
+static int reapply_cli_preset(struct lleval_config *cfg, struct lleval_err *err)
+{
+    int idx = lleval_cfg_key_index_checked("preset");
+    char *name, *where;
+    int rc;
+    if (cfg->origin[idx] != LLEVAL_FROM_CLI || !cfg->preset)
+        return 0;
+    name = lleval_xstrdup(cfg->preset);
+    where = lleval_xstrdup(cfg->origin_where[idx]);
+    rc = lleval_cfg_apply_preset(cfg, name, LLEVAL_FROM_CLI, where, err);
+    free(name);
+    free(where);
+    return rc;
+}
+
 int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct lleval_err *err)
 {
     struct lleval_sb buf = LLEVAL_SB_INIT;
     yaml_parser_t parser;
     yaml_document_t doc, doc2;
     bool have_doc = false;
-    struct lleval_cfg_src s = {cfg, path, path, LLEVAL_FROM_FILE, &doc, err};
+    struct lleval_cfg_problems problems = LLEVAL_CFG_PROBLEMS_INIT;
+    struct lleval_cfg_src s = {cfg, path, path, LLEVAL_FROM_FILE, &doc, err, &problems};
     yaml_node_t *root;
     int rc;
 
@@ -104,12 +122,18 @@ int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct 
             goto out;
         }
         rc = lleval_cfg_load_top(&s, root);
+        if (!rc)
+            rc = lleval_cfg_problems_end(&problems, err); /* every bad key, not the first only */
         if (rc)
             goto out;
     }
+    rc = reapply_cli_preset(cfg, err);
+    if (rc)
+        goto out;
     free(cfg->source_path);
     cfg->source_path = lleval_xstrdup(path);
 out:
+    lleval_sb_release(&problems.text);
     if (have_doc)
         yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

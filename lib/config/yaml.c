@@ -27,6 +27,20 @@ struct emitter {
     size_t n, cap;
 };
 
+/* "ORIGIN", or "ORIGIN; wins over OTHER (WHY)" when the value replaced one that was
+ * not a default. Owned. */
+static char *origin_comment(const struct lleval_config *cfg, const char *key)
+{
+    char *origin = lleval_config_origin(cfg, key), *over = lleval_config_origin_over(cfg, key);
+    char *text;
+    if (!over)
+        return origin;
+    text = lleval_xasprintf("%s; wins over %s", origin, over);
+    free(origin);
+    free(over);
+    return text;
+}
+
 /* Adds one line; origin_key names the key whose origin the comment shows (NULL: none). */
 static void emit(struct emitter *e, const char *origin_key, const char *fmt, ...)
     LLEVAL_PRINTF(3, 4);
@@ -41,7 +55,7 @@ static void emit(struct emitter *e, const char *origin_key, const char *fmt, ...
     LLEVAL_GROW(e->lines, e->n, e->cap);
     e->lines[e->n].text = lleval_sb_detach(&sb, NULL);
     e->lines[e->n].origin =
-        e->with_origin && origin_key ? lleval_config_origin(e->cfg, origin_key) : NULL;
+        e->with_origin && origin_key ? origin_comment(e->cfg, origin_key) : NULL;
     e->n++;
 }
 
@@ -280,7 +294,9 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     struct lleval_sb sb = LLEVAL_SB_INIT;
     char num[64];
 
-    emit(&e, NULL, "# lleval configuration, resolved (defaults < preset < file < flags).");
+    emit(&e, NULL,
+         "# lleval configuration, resolved (defaults < the file's preset < file < --preset < "
+         "flags).");
     emit(&e, NULL, "# API keys are never written here: api_key_env names the variable.");
     emit_str(&e, "", "preset", "preset", cfg->preset);
     emit_str(&e, "", "model_id", "model_id", cfg->model_id);

@@ -3,7 +3,8 @@
  * rather than its OpenAI layer, so that num_ctx (context_length) and
  * keep_alive really apply.
  *
- *   probe:   GET /api/tags (is the server up, is the model pulled),
+ *   probe:   GET /api/tags (is the server up, is the model pulled; if not, the
+ *            models it has),
  *            GET /api/version (for the log; optional)
  *   request: POST /api/chat {model, messages, stream:false, options{num_ctx,
  *            num_predict, temperature, top_k, top_p, stop, seed}, keep_alive}
@@ -23,6 +24,7 @@
 #include "lleval/engine/probe.h"
 #include "lleval/util/redact.h"
 #include "lleval/util/json.h"
+#include "lleval/util/text.h"
 #include "engine_int.h"
 
 static const char *model_name(const struct lleval_engine *e, const json_t *body)
@@ -330,6 +332,53 @@ static const json_t *find_model(const json_t *models, const char *want)
     return NULL;
 }
 
+/* At most this many names of pulled models in a message, each at most NAME_MAX_SHOWN bytes. */
+#define PULLED_MAX_SHOWN 12
+#define NAME_MAX_SHOWN   80
+
+/* "Ollama at WHERE has: a, b (and N more)" (did-you-mean first when one is close to
+ * want), or "... has no models pulled": the models of /api/tags, for the "not pulled"
+ * message. Names are server text: cut, made safe for a terminal and redacted. Owned. */
+static char *pulled_models(const json_t *models, const char *where, const char *want)
+{
+    const char *names[PULLED_MAX_SHOWN];
+    const char *close;
+    size_t n = 0, total = 0, i;
+    json_t *m;
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+
+    json_array_foreach(models, i, m)
+    {
+        const char *name = lleval_json_str(m, "name");
+        if (!name)
+            name = lleval_json_str(m, "model");
+        if (!name || !*name)
+            continue;
+        total++;
+        if (n < PULLED_MAX_SHOWN)
+            names[n++] = name;
+    }
+    if (!total) {
+        lleval_sb_addf(&sb, "Ollama at %s has no models pulled", where);
+        return lleval_sb_detach(&sb, NULL);
+    }
+    close = lleval_did_you_mean(want, names, n);
+    if (close) {
+        lleval_sb_adds(&sb, "did you mean '");
+        lleval_term_sanitize_n(&sb, close, strnlen(close, NAME_MAX_SHOWN), false);
+        lleval_sb_adds(&sb, "'? ");
+    }
+    lleval_sb_addf(&sb, "Ollama at %s has: ", where);
+    for (i = 0; i < n; i++) {
+        lleval_sb_adds(&sb, i ? ", " : "");
+        lleval_term_sanitize_n(&sb, names[i], strnlen(names[i], NAME_MAX_SHOWN), false);
+    }
+    if (total > n)
+        lleval_sb_addf(&sb, " (and %zu more)", total - n);
+    lleval_redact_sb(&sb); /* a server may echo the key in a name */
+    return lleval_sb_detach(&sb, NULL);
+}
+
 /* The detail line for the model entry m of /api/tags; owned, redacted. */
 static char *model_detail(const struct lleval_engine *e, const json_t *m, const char *where,
                           const struct lleval_probe_info *info)
@@ -395,8 +444,12 @@ int lleval_ollama_tags_reply(const struct lleval_engine *e, const char *where, l
     }
     found = find_model(models, want);
     if (!found) {
-        rc = lleval_err_set(err, LLEVAL_EENGINE, "model %s is not pulled: run `ollama pull %s`",
-                            want, want);
+        char *have = pulled_models(models, where, want);
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "model %s is not pulled: run `ollama pull %s`, or set model_id to one "
+                            "the server has; %s",
+                            want, want, have);
+        free(have);
         goto out;
     }
     name = lleval_json_str(found, "name");

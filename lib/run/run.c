@@ -242,6 +242,41 @@ static int open_run_dir(struct run *r, struct lleval_lock **lock, struct lleval_
     return lleval_run_dir_create(r->dir, err);
 }
 
+/* A new run that failed before any answer came back, and holds no engine log worth
+ * keeping: an empty "failed 0/0" run would only clutter `lleval runs list`. */
+static bool empty_new_run(struct run *r)
+{
+    size_t answered = 0, failed = 0;
+    char *logs;
+    struct lleval_dir_list list = {0};
+    struct lleval_err ignored = LLEVAL_ERR_INIT;
+    bool empty;
+    if (r->o->resume || r->old.created_at > 0)
+        return false;
+    lleval_rs_totals(&r->st, &answered, &failed);
+    if (answered || failed)
+        return false;
+    logs = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LOGS);
+    empty = !lleval_is_dir(logs) || (!lleval_list_dir(logs, &list, &ignored) && list.n == 0);
+    lleval_dir_list_release(&list);
+    free(logs);
+    return empty;
+}
+
+/* Removes such a run (the lock is released) and says so at the end of err. res->run_id
+ * is cleared (no run to name or resume); res->run_dir stays, so a check of the
+ * artifacts (`lleval smoke`) finds every one of them missing. */
+static void forget_empty_run(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    struct lleval_err rm = LLEVAL_ERR_INIT;
+    if (lleval_remove_tree(r->dir, &rm))
+        return; /* kept: it is listed with its cause (the manifest's last_error) */
+    lleval_err_set(err, err->code, "%s (run '%s' failed before its first request and was not kept)",
+                   err->msg, r->id);
+    free(res->run_id);
+    res->run_id = NULL;
+}
+
 /* The status the run ends with, from the steps' return code. */
 static enum lleval_run_status final_status(int rc)
 {
@@ -314,6 +349,8 @@ int lleval_run_execute(struct lleval_config *cfg, const struct lleval_run_opts *
                                         : "parse found results that do not match the requests",
                             res->failed, res->requests);
     lleval_lock_release(lock);
+    if (r.status == LLEVAL_RUN_FAILED && empty_new_run(&r))
+        forget_empty_run(&r, res, err);
     free_run(&r);
     return rc;
 }

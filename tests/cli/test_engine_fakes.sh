@@ -180,6 +180,7 @@ reset_stats "$ollama_port"
 write_config m.yaml ollama "$url" "mistral:7b"
 expect_exit 3 "ollama: model not pulled -> exit 3" -- "$LLEVAL" run --config m.yaml --run-id nomodel -q
 expect_grep 'ollama pull mistral:7b' err.txt "the message says to run ollama pull"
+expect_grep "Ollama at http://127.0.0.1:$ollama_port has: $model" err.txt "the message lists the models the server has"
 [ "$(stats "$ollama_port" generate_requests)" -eq 0 ] && ok "no request sent for a missing model" ||
 	not_ok "requests were sent for a missing model"
 

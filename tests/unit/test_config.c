@@ -244,11 +244,19 @@ static void test_precedence_default_preset_file_flag(void **state)
     assert_origin(c, "top_p", "default");
 
     yaml = lleval_config_to_yaml(c, true);
-    tu_assert_contains(yaml, "# --max-concurrent-jobs\n");
+    {
+        char *want = lleval_xasprintf("# --max-concurrent-jobs; wins over %s:4:22 (command-line "
+                                      "flags apply over the config file and presets)\n",
+                                      f->path);
+        tu_assert_contains(yaml, want);
+        free(want);
+    }
     tu_assert_contains(yaml, "# preset throughput\n");
     tu_assert_contains(yaml, "# default\n");
     {
-        char *want = lleval_xasprintf("# %s:2:11\n", f->path);
+        char *want = lleval_xasprintf("# %s:2:11; wins over preset throughput (the config file "
+                                      "applies over its preset)\n",
+                                      f->path);
         tu_assert_contains(yaml, want);
         free(want);
     }

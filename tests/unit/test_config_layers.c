@@ -164,8 +164,7 @@ static void test_unknown_preset_places(void **state)
         assert_string_equal(f->err.msg, want);
         free(want);
     }
-    assert_null(f->cfg.preset);
-    assert_origin(&f->cfg, "model_id", "default"); /* the preset fails before the file's values */
+    assert_null(f->cfg.preset); /* the file's other keys are still read, for their errors */
 }
 
 /* ---- precedence ----------------------------------------------------------------------------- */
@@ -179,10 +178,8 @@ static void test_one_key_through_every_layer(void **state)
 
     assert_int_equal(c->top_k, 50);
     assert_origin(c, "top_k", "default");
-    assert_int_equal(lleval_config_apply_preset(c, "conservative", &f->err), 0);
-    assert_int_equal(c->top_k, 50);
-    assert_origin(c, "top_k", "preset conservative");
-    assert_int_equal(load(f, "model_id: m\ntop_k: 20\n"), 0);
+    /* the file's preset sits below the file's own keys */
+    assert_int_equal(load(f, "model_id: m\ntop_k: 20\npreset: conservative\n"), 0);
     assert_int_equal(c->top_k, 20);
     at = file_at(f, 2, 8);
     assert_origin(c, "top_k", at);
@@ -198,7 +195,8 @@ static void test_one_key_through_every_layer(void **state)
     /* config show and its JSON say the same */
     yaml = lleval_config_to_yaml(c, true);
     tu_assert_contains(yaml, "\ntop_k: 5  ");
-    tu_assert_contains(yaml, "  # --top-k\n");
+    tu_assert_contains(yaml, "  # --top-k; wins over --set (the later flag wins; named flags apply "
+                             "after --set)\n");
     free(yaml);
     origins = lleval_config_origins_json(c);
     assert_string_equal(json_string_value(json_object_get(origins, "top_k")), "--top-k");

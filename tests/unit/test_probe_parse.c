@@ -356,6 +356,19 @@ static void test_ollama_tags_errors(void **state)
         {200, "{\"models\":[\"qwen:latest\",7,null,{\"name\":7,\"model\":[\"qwen\"]}]}", "qwen",
          "model qwen is not pulled"},
         {200, "{\"models\":[{\"name\":\"" KEY "\"}]}", "qwen", "model qwen is not pulled"},
+        /* the models the server has are listed, a close one suggested */
+        {200, "{\"models\":[]}", "qwen",
+         "set model_id to one the server has; Ollama at WHERE has "
+         "no models pulled"},
+        {200, "{\"models\":[{\"name\":\"llama3.1:8b\"},{\"model\":\"qwen2:7b\"}]}", "qwen2:7",
+         "did you mean 'qwen2:7b'? Ollama at WHERE has: llama3.1:8b, qwen2:7b"},
+        {200,
+         "{\"models\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},{\"name\":\"d\"},"
+         "{\"name\":\"e\"},{\"name\":\"f\"},{\"name\":\"g\"},{\"name\":\"h\"},{\"name\":\"i\"},"
+         "{\"name\":\"j\"},{\"name\":\"k\"},{\"name\":\"l\"},{\"name\":\"m2\"},{\"name\":\"n2\"}]}",
+         "llama3.1:70b", "Ollama at WHERE has: a, b, c, d, e, f, g, h, i, j, k, l (and 2 more)"},
+        {200, "{\"models\":[{\"name\":\"evil\\u001b[31m:1b\"}]}", "qwen",
+         "Ollama at WHERE has: evil\\x1b[31m:1b"},
     };
     struct probe_env p;
     (void)state;

@@ -1,7 +1,8 @@
 /*
  * Configuration: the guide's YAML keys plus lleval's own, resolved from
- * built-in defaults (the guide's "Conservative Defaults") < preset < config
- * file < command-line flags. Every value remembers where it came from, for
+ * built-in defaults (the guide's "Conservative Defaults") < the file's
+ * `preset:` < the config file < --preset < the other command-line flags.
+ * Every value remembers where it came from and what it won over, for
  * `lleval config show`.
  *
  * Ownership: struct lleval_config owns all of its strings and arrays;
@@ -144,6 +145,9 @@ struct lleval_config {
     /* provenance, indexed by lleval_config_keys() order */
     enum lleval_origin *origin;
     char **origin_where; /* "file:line:col" for file values, flag name for CLI, preset name */
+    /* what the value replaced and why ("eval.yaml:3:12 (--preset applies over the config
+     * file)"), or NULL when it replaced only a default */
+    char **origin_over;
     /* provenance of values inside datasets and prompt sets, keyed by path
      * ("datasets[0].path", "prompt_sets.myset.direct.closed_book.user") */
     struct lleval_origin_entry *extra_origins;
@@ -172,6 +176,10 @@ int lleval_config_key_index(const char *key);
  * lleval_config_keys() or an extra path ("datasets[0].path"); unknown keys
  * answer "default". Returns an owned string. */
 char *lleval_config_origin(const struct lleval_config *cfg, const char *key);
+/* What the value of table key `key` won over, and why: "eval.yaml:15:11
+ * (--preset applies over the config file)", or NULL when it replaced nothing
+ * but a default (or the key is unknown). Returns an owned string. */
+char *lleval_config_origin_over(const struct lleval_config *cfg, const char *key);
 
 /* The engine's usual local address ("http://127.0.0.1:11434" for ollama), NULL for dry. */
 const char *lleval_engine_default_base_url(enum lleval_engine_kind k);
@@ -179,15 +187,18 @@ const char *lleval_engine_default_base_url(enum lleval_engine_kind k);
 const char *lleval_config_base_url(const struct lleval_config *cfg);
 
 /* Applies a named preset (throughput | quality | stretch | conservative) as
- * `--preset NAME` does: its values get origin "preset NAME", and a later
- * file's `preset:` key no longer applies. Call it before
- * lleval_config_load_file, since presets sit below file values. */
+ * `--preset NAME` does: its values get origin "preset NAME", a later file's
+ * `preset:` key no longer applies (it is still checked), and a file loaded
+ * later gets the preset applied again over its values: a preset named on the
+ * command line wins over the config file. Call it before
+ * lleval_config_load_file and before the other flags, which win over it. */
 int lleval_config_apply_preset(struct lleval_config *cfg, const char *name, struct lleval_err *err);
 /* Names of the presets, NULL-terminated. */
 const char *const *lleval_config_preset_names(void);
 
 /* Loads a YAML file over cfg. The file's `preset:` key is applied first
- * (unless a preset came from the command line), then its other values.
+ * (unless a preset came from the command line), then its other values; a
+ * preset from the command line is then applied again, over them.
  * Errors (LLEVAL_EINVAL, also for a missing file) name file:line:column and
  * the key; unknown keys are errors with a did-you-mean suggestion. On error
  * cfg may be partly updated: release it. An empty file changes nothing.
@@ -200,16 +211,25 @@ int lleval_config_load_file(struct lleval_config *cfg, const char *path, struct 
  * of lleval_config_keys() is accepted; lists are comma-separated ("0,0.7") or
  * YAML flow sequences ("[\"Q:\", \"A:\"]"); a value starting with '[' or '{' is
  * read as YAML flow, so whole datasets can be given too. "null" clears a
- * nullable key. Key "preset" applies that preset: call it before
- * lleval_config_load_file, since presets sit below file values. */
+ * nullable key. Key "preset" applies that preset as
+ * lleval_config_apply_preset() does (call it before lleval_config_load_file). */
 int lleval_config_set(struct lleval_config *cfg, const char *key, const char *value,
                       const char *flag, struct lleval_err *err);
 
 /* Checks cross-field rules (at least one temp and none twice, ranges, known
  * prompt set, template placeholders, max_new_tokens < context_length,
- * launch needs llamacpp...). Errors name the origin of the offending value
+ * launch needs llamacpp...). Every problem is reported, one per line of
+ * err->msg (as many as fit, then "... and N more problems in the
+ * configuration"); each names the origin of the offending value
  * (file:line:column or the flag). */
 int lleval_config_validate(const struct lleval_config *cfg, struct lleval_err *err);
+
+/* Checks that the path of every dataset exists, for the commands that read
+ * them (prepare, run without --skip_prepare). Each missing one is reported
+ * (LLEVAL_EINVAL, one per line as lleval_config_validate does) with the
+ * dataset's name, the place of its path (file:line:column), and the
+ * directory a relative path was resolved against. */
+int lleval_config_check_datasets(const struct lleval_config *cfg, struct lleval_err *err);
 
 /* The prompt set named cfg->prompt_set (or NULL). */
 const struct lleval_prompt_set *lleval_config_prompt_set(const struct lleval_config *cfg);
@@ -234,5 +254,8 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin);
 struct json_t;
 struct json_t *lleval_config_to_json(const struct lleval_config *cfg);
 struct json_t *lleval_config_origins_json(const struct lleval_config *cfg);
+/* {"key.path": "what it won over (why)"} for the keys whose value replaced
+ * one that was not a default (see lleval_config_origin_over). A new reference. */
+struct json_t *lleval_config_overs_json(const struct lleval_config *cfg);
 
 #endif

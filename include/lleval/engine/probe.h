@@ -53,7 +53,8 @@ int lleval_llamacpp_props_reply(const struct lleval_engine *e, const char *where
  * context_length -> slot_ctx, and a detail line "Ollama at WHERE: model
  * 'NAME' (parameter size, quantization, size), num_ctx N". Returns 0, or
  * LLEVAL_EENGINE when the status is not 200, the reply has no "models" list,
- * no model_id is set or the model is not pulled.
+ * no model_id is set or the model is not pulled (the message then lists the
+ * models the server has, up to 12, with a did-you-mean for a close one).
  */
 int lleval_ollama_tags_reply(const struct lleval_engine *e, const char *where, long status,
                              const char *body, size_t len, struct lleval_probe_info *info,
