@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cfgopts.h"
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/util/util.h"
 
 /* Applies one --set KEY=VALUE. */
@@ -57,12 +58,8 @@ static const char *default_config(void)
  * exists. Returns an owned path, or NULL to use path as it is. */
 static char *guide_path(const char *path)
 {
-#ifdef _WIN32
-    (void)path;
-    return NULL;
-#else
     char *alt;
-    if (!strchr(path, '\\') || lleval_path_exists(path))
+    if (lleval_platform_is_windows() || !strchr(path, '\\') || lleval_path_exists(path))
         return NULL;
     alt = lleval_xstrdup(path);
     for (char *p = alt; *p; p++)
@@ -72,7 +69,6 @@ static char *guide_path(const char *path)
         return alt;
     free(alt);
     return NULL;
-#endif
 }
 
 static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct lleval_err *err)

@@ -7,14 +7,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <sys/ioctl.h>
-#include <unistd.h>
-#endif
 #include "cli.h"
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/run/rundir.h"
 #include "lleval/score/items.h"
 #include "lleval/util/text.h"
@@ -40,20 +35,8 @@ static size_t term_width(const struct cli_ctx *ctx, long opt)
         return (size_t)v;
     if (!ctx->tty_out)
         return 0;
-#ifdef _WIN32
-    {
-        CONSOLE_SCREEN_BUFFER_INFO info;
-        if (GetConsoleScreenBufferInfo(GetStdHandle(STD_OUTPUT_HANDLE), &info))
-            return (size_t)(info.srWindow.Right - info.srWindow.Left + 1);
-    }
-#else
-    {
-        struct winsize ws;
-        if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 0)
-            return ws.ws_col;
-    }
-#endif
-    return 80;
+    v = lleval_term_columns();
+    return v > 0 ? (size_t)v : 80;
 }
 
 /* The rows to show, their cells sanitized for the terminal (one line each). */

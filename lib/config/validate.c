@@ -14,13 +14,6 @@
 #include <string.h>
 #include "config_int.h"
 #include "lleval/platform/fs.h"
-#ifdef _WIN32
-#include <direct.h>
-#define cfg_getcwd _getcwd
-#else
-#include <unistd.h>
-#define cfg_getcwd getcwd
-#endif
 
 static const char *const placeholders[] = {"question", "context", "choices", "choice_letters"};
 
@@ -162,18 +155,17 @@ static void validate(const struct lleval_config *cfg, struct lleval_cfg_problems
 
     if (cfg->n_abstain_phrases > 8) {
         lleval_cfg_place(cfg, "scoring.abstain_phrases", at, sizeof(at));
-        return lleval_err_set(err, LLEVAL_EINVAL,
-                              "%s'scoring.abstain_phrases' lists %zu phrases; give at most 8", at,
-                              cfg->n_abstain_phrases);
+        lleval_cfg_problem(p, LLEVAL_EINVAL,
+                           "%s'scoring.abstain_phrases' lists %zu phrases; give at most 8", at,
+                           cfg->n_abstain_phrases);
     }
     for (size_t i = 0; i < cfg->n_abstain_phrases; i++) {
         const char *ph = cfg->abstain_phrases[i];
         if (!ph || !*ph || strlen(ph) >= 64) {
             lleval_cfg_place(cfg, "scoring.abstain_phrases", at, sizeof(at));
-            return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "%s'scoring.abstain_phrases[%zu]' must be from 1 to 63 bytes "
-                                  "long",
-                                  at, i);
+            lleval_cfg_problem(p, LLEVAL_EINVAL,
+                               "%s'scoring.abstain_phrases[%zu]' must be from 1 to 63 bytes long",
+                               at, i);
         }
     }
     for (size_t i = 0; i < cfg->n_stop; i++) {
@@ -307,10 +299,8 @@ static bool is_absolute(const char *path)
 /* The current directory, for messages (owned; "the current directory" when unknown). */
 static char *current_dir(void)
 {
-    char buf[4096];
-    if (!cfg_getcwd(buf, sizeof(buf)))
-        return lleval_xstrdup("the current directory");
-    return lleval_xstrdup(buf);
+    char *cwd = lleval_cwd();
+    return cwd ? cwd : lleval_xstrdup("the current directory");
 }
 
 int lleval_config_check_datasets(const struct lleval_config *cfg, struct lleval_err *err)

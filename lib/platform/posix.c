@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -582,6 +583,20 @@ void lleval_install_stop_handlers(void)
 bool lleval_isatty(int fd)
 {
     return isatty(fd) != 0;
+}
+
+int lleval_term_columns(void)
+{
+    struct winsize ws;
+    if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || ws.ws_col == 0)
+        return 0;
+    return ws.ws_col;
+}
+
+char *lleval_cwd(void)
+{
+    char buf[4096];
+    return getcwd(buf, sizeof(buf)) ? lleval_xstrdup(buf) : NULL;
 }
 
 void lleval_ignore_sigpipe(void)

@@ -697,6 +697,29 @@ bool lleval_isatty(int fd)
     return console_of(fd) != NULL;
 }
 
+int lleval_term_columns(void)
+{
+    CONSOLE_SCREEN_BUFFER_INFO info;
+    HANDLE h = console_of(1);
+    if (!h || !GetConsoleScreenBufferInfo(h, &info))
+        return 0;
+    return info.srWindow.Right - info.srWindow.Left + 1;
+}
+
+char *lleval_cwd(void)
+{
+    DWORD n = GetCurrentDirectoryW(0, NULL);
+    wchar_t *w;
+    char *s = NULL;
+    if (!n)
+        return NULL;
+    w = lleval_xmalloc(n * sizeof(wchar_t));
+    if (GetCurrentDirectoryW(n, w))
+        s = lleval_w32_utf8(w);
+    free(w);
+    return s;
+}
+
 bool lleval_term_colors(int fd)
 {
     HANDLE h = console_of(fd);

@@ -105,6 +105,8 @@ void lleval_dir_list_release(struct lleval_dir_list *list);
 /* Returns an owned "a/b" (on Windows with a's separator, '\' when a has
  * one, else '/', and b's separators made the same: a path never mixes them). */
 char *lleval_path_join(const char *a, const char *b);
+/* The current directory (owned, UTF-8), or NULL when it cannot be told. */
+char *lleval_cwd(void);
 /* Returns an owned copy of the directory part ("." when none). */
 char *lleval_path_dirname(const char *path);
 /* The last component of path (borrowed, inside path): after the last

@@ -49,6 +49,9 @@ void lleval_stop_signal_reset(void);
 void lleval_ignore_sigpipe(void);
 /* True when fd 1 or 2 is a terminal (Windows: a console, not the null device). */
 bool lleval_isatty(int fd);
+/* The width in columns of the terminal (console) on stdout, or 0 when stdout
+ * is not one or it does not say. */
+int lleval_term_columns(void);
 /*
  * True when fd 1 or 2 is a terminal that shows ANSI colors: POSIX, a
  * terminal with $TERM set and not "dumb"; Windows, a console where virtual
