@@ -295,7 +295,7 @@ static const struct eng_case eng_cases[] = {
      "consecutive connection failures (http://127.0.0.1:11434/api/chat: Couldn't connect to "
      "server)\"",
      3, 0, 0, NULL, 0, NULL, NULL, BIT(LLEVAL_FIND_CONNECTION) | BIT(LLEVAL_FIND_INCOMPLETE),
-     "curl -sS http://127.0.0.1:11434/api/tags"},
+     "curl -sS http://127.0.0.1:11434/api/tags\nInvoke-WebRequest http://127.0.0.1:11434/api/tags"},
     {"connection retries alone", "done", CONN_RETRIES, 5, 0, 0, NULL, 0, NULL, NULL,
      BIT(LLEVAL_FIND_CONNECTION),
      "ss -ltnp | grep ':11434'\nTest-NetConnection 127.0.0.1 -Port 11434"},

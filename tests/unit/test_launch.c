@@ -3,55 +3,40 @@
  * finding the binary, free ports, and the process life cycle (start, health
  * wait, crash and restart, max_restarts, early exit quoting the log, a port
  * taken at bind time, a health timeout, stop, the orphan check by pid and
- * start id) against a fake llama-server written in Python, so no real server
- * is needed. The real one is exercised by tests/cli/test_llamacpp_*.sh and
- * tests/cli/test_orphan.sh.
+ * start id) against a fake llama-server (tests/unit/tu_fake_llama.c, built as
+ * llama-server[.exe] in TU_FAKE_LLAMA_DIR), so no real server is needed. The
+ * same cases run on POSIX and on Windows (under Wine too); where Windows
+ * differs (no signals, no execute bit) the case says so. The real server is
+ * exercised by tests/cli/test_llamacpp_*.sh, tests/cli/test_orphan.sh and
+ * tests/wine/test_wine_llamacpp.sh.
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#endif
 #include "testutil.h"
 #include "lleval/config/config.h"
 #include "lleval/platform/fs.h"
 #include "lleval/engine/launch.h"
 #include "lleval/util/util.h"
 
-/* A fake llama-server: serves GET /health on --port, or misbehaves as
- * FAKE_LLAMA_MODE says (exit | bind-once | hang). */
-static const char fake_server[] =
-    "#!/usr/bin/env python3\n"
-    "import http.server, os, sys, time\n"
-    "port = int(sys.argv[sys.argv.index('--port') + 1])\n"
-    "mode = os.environ.get('FAKE_LLAMA_MODE', '')\n"
-    "print('fake llama-server argv:', ' '.join(sys.argv[1:]), flush=True)\n"
-    "if mode == 'exit':\n"
-    "    print('fake: cannot load the model', flush=True)\n"
-    "    sys.exit(3)\n"
-    "marker = os.environ.get('FAKE_LLAMA_MARKER', '')\n"
-    "if mode == 'bind-once' and not os.path.exists(marker):\n"
-    "    open(marker, 'w').close()\n"
-    "    print('start: couldn\\'t bind HTTP server socket, port: %d' % port, flush=True)\n"
-    "    sys.exit(1)\n"
-    "if mode == 'hang':\n"
-    "    time.sleep(60)\n"
-    "class H(http.server.BaseHTTPRequestHandler):\n"
-    "    def log_message(self, *a):\n"
-    "        pass\n"
-    "    def do_GET(self):\n"
-    "        self.send_response(200 if self.path == '/health' else 404)\n"
-    "        self.send_header('Content-Length', '2')\n"
-    "        self.end_headers()\n"
-    "        self.wfile.write(b'{}')\n"
-    "http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()\n";
+/* The server's file name: on Windows "llama-server" is found as llama-server.exe. */
+#ifdef _WIN32
+#define SERVER_FILE "llama-server.exe"
+#else
+#define SERVER_FILE "llama-server"
+#endif
 
-static bool have_python(void)
-{
-    return system("python3 -c pass >/dev/null 2>&1") == 0;
-}
+/* How a server ended by tu_kill(pid, 9) and (pid, 15) is described: Windows has no signals, and
+ * tu_kill terminates the process with exit status 128 + the signal's number there. */
+#ifdef _WIN32
+#define DIED_SIGKILL "exit status 137"
+#define DIED_SIGTERM "exit status 143"
+#else
+#define DIED_SIGKILL "killed by signal 9"
+#define DIED_SIGTERM "killed by signal 15"
+#endif
 
 static void set_str(char **field, const char *value)
 {
@@ -123,12 +108,19 @@ static void test_argv_explicit(void **state)
     lleval_config_release(&cfg);
 }
 
-/* Makes dir/llama-server (an executable script when exec). Returns the owned path. */
-static char *make_server(const char *dir, const char *body, bool exec)
+/* Makes dir/llama-server, a file that is never run (find_binary only looks): an executable
+ * script on POSIX (not executable unless exec); llama-server.exe on Windows, where every file
+ * counts as executable (so exec must be true there). Returns the owned path. */
+static char *make_server(const char *dir, bool exec)
 {
-    char *path = tu_write(dir, "llama-server", body);
+#ifdef _WIN32
+    assert_true(exec);
+    return tu_write(dir, SERVER_FILE, "MZ");
+#else
+    char *path = tu_write(dir, SERVER_FILE, "#!/bin/sh\n");
     assert_int_equal(chmod(path, exec ? 0755 : 0644), 0);
     return path;
+#endif
 }
 
 static void test_find_binary(void **state)
@@ -148,15 +140,19 @@ static void test_find_binary(void **state)
     assert_int_equal(lleval_mkdirs(pathdir, NULL), 0);
     assert_int_equal(lleval_mkdirs(cachebin, NULL), 0);
     assert_int_equal(lleval_mkdirs(noexec, NULL), 0);
-    free(make_server(envdir, "#!/bin/sh\n", true));
-    free(make_server(pathdir, "#!/bin/sh\n", true));
-    free(make_server(cachebin, "#!/bin/sh\n", true));
-    free(make_server(noexec, "#!/bin/sh\n", false));
+    free(make_server(envdir, true));
+    free(make_server(pathdir, true));
+    free(make_server(cachebin, true));
+#ifndef _WIN32
+    /* Windows has no execute bit: there noexec stays empty, and its llama-server.exe below is a
+     * file that does not exist, which is "not an executable file" on both systems */
+    free(make_server(noexec, false));
+#endif
     tu_setenv("LLEVAL_CACHE", cache);
 
     /* explicit: a directory, a file, a file that is not executable */
     p = lleval_launch_find_binary(envdir, &err);
-    want = lleval_path_join(envdir, "llama-server");
+    want = lleval_path_join(envdir, SERVER_FILE);
     assert_non_null(p);
     assert_string_equal(p, want);
     free(p);
@@ -164,7 +160,7 @@ static void test_find_binary(void **state)
     assert_string_equal(p, want);
     free(p);
     free(want);
-    want = lleval_path_join(noexec, "llama-server");
+    want = lleval_path_join(noexec, SERVER_FILE);
     assert_null(lleval_launch_find_binary(want, &err));
     assert_int_equal(err.code, LLEVAL_EENGINE);
     tu_assert_contains(err.msg, "is not an executable file");
@@ -176,22 +172,22 @@ static void test_find_binary(void **state)
     tu_setenv("LLEVAL_LLAMA_BIN_DIR", envdir);
     tu_setenv("PATH", pathdir);
     p = lleval_launch_find_binary(NULL, &err);
-    tu_assert_contains(p, "/env/llama-server");
+    tu_assert_path_contains(p, "/env/" SERVER_FILE);
     free(p);
     tu_unsetenv("LLEVAL_LLAMA_BIN_DIR");
     p = lleval_launch_find_binary(NULL, &err);
-    tu_assert_contains(p, "/path/llama-server");
+    tu_assert_path_contains(p, "/path/" SERVER_FILE);
     free(p);
     tu_setenv("PATH", noexec);
     p = lleval_launch_find_binary(NULL, &err);
-    tu_assert_contains(p, "/cache/llama.cpp-nlc-3.21.1/bin/llama-server");
+    tu_assert_path_contains(p, "/cache/llama.cpp-nlc-3.21.1/bin/" SERVER_FILE);
     free(p);
 
     /* nowhere: the message names the cache and the provisioning script */
     tu_setenv("LLEVAL_CACHE", noexec);
     assert_null(lleval_launch_find_binary(NULL, &err));
     tu_assert_contains(err.msg, "scripts/provision-llama.sh");
-    tu_assert_contains(err.msg, "noexec/llama.cpp-nlc-3.21.1/bin");
+    tu_assert_path_contains(err.msg, "noexec/llama.cpp-nlc-3.21.1/bin");
 
     tu_setenv("PATH", old_path ? old_path : "/usr/bin:/bin");
     tu_unsetenv("LLEVAL_CACHE");
@@ -214,18 +210,18 @@ static void test_free_port(void **state)
 }
 
 struct fake {
-    char *tmp, *server, *model, *log;
+    char *tmp, *model, *log;
     struct lleval_config cfg;
 };
 
 static void fake_setup(struct fake *f, const char *mode, long max_restarts)
 {
     f->tmp = tu_tmpdir();
-    f->server = make_server(f->tmp, fake_server, true);
     f->model = tu_write(f->tmp, "m.gguf", "GGUF");
     f->log = lleval_path_join(f->tmp, "llama-server.log");
     lleval_config_init(&f->cfg);
-    set_str(&f->cfg.launch.binary, f->server);
+    /* its folder: lleval_launch_find_binary finds llama-server[.exe] in it */
+    set_str(&f->cfg.launch.binary, TU_FAKE_LLAMA_DIR);
     set_str(&f->cfg.launch.model, f->model);
     f->cfg.launch.enabled = true;
     f->cfg.launch.max_restarts = max_restarts;
@@ -246,14 +242,8 @@ static void fake_teardown(struct fake *f)
     lleval_config_release(&f->cfg);
     tu_rmtree(f->tmp);
     free(f->tmp);
-    free(f->server);
     free(f->model);
     free(f->log);
-}
-
-static bool reaped(long pid)
-{
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
 static void test_lifecycle(void **state)
@@ -264,8 +254,6 @@ static void test_lifecycle(void **state)
     char note[256], *log, *url;
     long pid1, pid2;
     (void)state;
-    if (!have_python())
-        skip();
     fake_setup(&f, "", 1);
 
     assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), 0);
@@ -292,9 +280,9 @@ static void test_lifecycle(void **state)
     }
 
     /* a crash: restarted on the same port, reported */
-    assert_int_equal(kill((pid_t)pid1, SIGKILL), 0);
+    assert_int_equal(tu_kill(pid1, 9), 0);
     assert_int_equal(lleval_launch_revive(l, 5000, note, sizeof(note), &err), 1);
-    tu_assert_contains(note, "llama-server died (killed by signal 9");
+    tu_assert_contains(note, "llama-server died (" DIED_SIGKILL);
     tu_assert_contains(note, "restarted (1 of 1)");
     pid2 = lleval_launch_pid(l);
     assert_true(pid2 > 0 && pid2 != pid1);
@@ -305,13 +293,13 @@ static void test_lifecycle(void **state)
     free(log);
 
     /* a second crash with max_restarts 1: an error that says so */
-    assert_int_equal(kill((pid_t)pid2, SIGTERM), 0);
+    assert_int_equal(tu_kill(pid2, 15), 0);
     assert_int_equal(lleval_launch_revive(l, 5000, note, sizeof(note), &err), LLEVAL_EENGINE);
-    tu_assert_contains(err.msg, "killed by signal 15");
+    tu_assert_contains(err.msg, DIED_SIGTERM);
     tu_assert_contains(err.msg, "launch.max_restarts 1");
 
     lleval_launch_stop(l);
-    assert_true(reaped(pid1) && reaped(pid2));
+    assert_true(tu_pid_gone(pid1) && tu_pid_gone(pid2));
     free(url);
     fake_teardown(&f);
 }
@@ -324,13 +312,11 @@ static void test_stop_reaps(void **state)
     char *pidfile;
     long pid;
     (void)state;
-    if (!have_python())
-        skip();
     fake_setup(&f, "", 3);
     assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), 0);
     pid = lleval_launch_pid(l);
     lleval_launch_stop(l);
-    assert_true(reaped(pid));
+    assert_true(tu_pid_gone(pid));
     pidfile = lleval_path_join(f.tmp, "llama-server.pid");
     assert_false(lleval_path_exists(pidfile));
     free(pidfile);
@@ -338,25 +324,25 @@ static void test_stop_reaps(void **state)
     fake_teardown(&f);
 }
 
-/* Waits up to 30 s for child pid to end; its raw status, or -1. */
-static int wait_status(pid_t pid)
+/* Waits up to 30 s for our child pid to end and reaps it; true with *ex filled when it did. */
+static bool wait_exit(long pid, struct lleval_proc_exit *ex)
 {
-    for (int i = 0; i < 3000; i++) {
-        int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        if (r < 0)
-            return -1;
+    double deadline = lleval_monotonic() + 30.0;
+    while (lleval_monotonic() < deadline) {
+        int r = lleval_proc_poll(pid, ex);
+        if (r == 1)
+            return true;
+        if (r != 0)
+            return false;
         lleval_sleep_ms(10);
     }
-    return -1;
+    return false;
 }
 
 /*
  * The orphan check on start: a recorded server is stopped only when its pid
  * AND start id match (the process recorded is still the one running). A
- * /bin/sleep stands for the recorded process: with another start id in the
+ * tu_child sleeping stands for the recorded process: with another start id in the
  * identity file (the recorded one exited and an unrelated process got its
  * pid) it is left alone; with its own, it is stopped and the log says so. A
  * pid file alone (no identity) names nothing.
@@ -373,19 +359,18 @@ static void test_orphan_identity(void **state)
         {"its own pid and start id", 0, true},
     };
     (void)state;
-    if (!have_python() || !lleval_is_executable("/bin/sleep"))
-        skip();
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
         struct fake f;
         struct lleval_launch *l = NULL;
         struct lleval_err err = LLEVAL_ERR_INIT;
         struct lleval_proc_id id, server;
         struct lleval_proc_exit ex;
-        char *argv[] = {"sleep", "60", NULL}, line[64], want[96], *log, *idpath, *text;
+        char *argv[] = {"tu_child", "sleep", "60000", NULL};
+        char line[64], want[96], *log, *idpath, *text;
         long pid = 0;
         fake_setup(&f, "", 3);
         idpath = lleval_path_join(f.tmp, "llama-server.identity");
-        assert_int_equal(lleval_proc_spawn("/bin/sleep", argv, f.log, 0, &pid, &err), 0);
+        assert_int_equal(lleval_proc_spawn(TU_CHILD, argv, f.log, 0, &pid, &err), 0);
         if (lleval_proc_identify(pid, &id)) {
             lleval_proc_terminate(pid, 1000);
             fake_teardown(&f);
@@ -412,9 +397,17 @@ static void test_orphan_identity(void **state)
         snprintf(want, sizeof(want), "stopping llama-server pid %ld left by an earlier lleval",
                  pid);
         if (cases[i].stopped) {
-            int status = wait_status((pid_t)pid);
-            if (status == -1 || !WIFSIGNALED(status))
+            /* stopped well before its 60 s: POSIX by SIGTERM, Windows by TerminateProcess
+             * with exit status 1 (lleval_proc_terminate_other) */
+            if (!wait_exit(pid, &ex))
                 fail_msg("%s: the recorded process was not stopped", cases[i].what);
+#ifdef _WIN32
+            if (ex.signaled || ex.code != 1)
+#else
+            if (!ex.signaled)
+#endif
+                fail_msg("%s: the recorded process ended by itself (%d, %d)", cases[i].what,
+                         (int)ex.signaled, ex.code);
             tu_assert_contains(log, want);
         } else {
             if (lleval_proc_poll(pid, &ex) != 0)
@@ -437,8 +430,6 @@ static void test_early_exit_quotes_log(void **state)
     struct lleval_launch *l = NULL;
     struct lleval_err err = LLEVAL_ERR_INIT;
     (void)state;
-    if (!have_python())
-        skip();
     fake_setup(&f, "exit", 3);
     assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), LLEVAL_EENGINE);
     assert_null(l);
@@ -454,8 +445,6 @@ static void test_bind_race_retried(void **state)
     struct lleval_err err = LLEVAL_ERR_INIT;
     char *log;
     (void)state;
-    if (!have_python())
-        skip();
     fake_setup(&f, "bind-once", 3);
     assert_int_equal(lleval_launch_start(&f.cfg, f.log, 30, &l, &err), 0);
     log = tu_read(f.log);
@@ -473,8 +462,6 @@ static void test_health_timeout(void **state)
     struct lleval_launch *l = NULL;
     struct lleval_err err = LLEVAL_ERR_INIT;
     (void)state;
-    if (!have_python())
-        skip();
     fake_setup(&f, "hang", 3);
     assert_int_equal(lleval_launch_start(&f.cfg, f.log, 1, &l, &err), LLEVAL_EENGINE);
     assert_null(l);

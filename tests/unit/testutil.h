@@ -94,6 +94,11 @@ bool tu_cond_wait_ms(tu_cond *c, tu_mutex *m, long ms);
 
 /* A listening socket on 127.0.0.1 with a free port (stored in *port); TU_BAD_SOCKET on failure. */
 tu_socket tu_listen_loopback(int *port, int backlog);
+/* A listening socket on 127.0.0.1:port, a given port (a fake server's --port); TU_BAD_SOCKET when
+ * it cannot be bound. POSIX sets SO_REUSEADDR first, as servers do (llama-server too), so a
+ * restarted server binds its port past connections in TIME_WAIT; Windows needs no option for that
+ * (its SO_REUSEADDR would let two listeners share a port). */
+tu_socket tu_listen_loopback_at(int port, int backlog);
 /* Accepts one connection; TU_BAD_SOCKET on failure (the listening socket closed). */
 tu_socket tu_accept(tu_socket listener);
 /* recv(); with peek, leaves the bytes queued. Returns the count, 0 at the end, -1 on error. */
@@ -110,6 +115,13 @@ void tu_close_socket(tu_socket s);
 
 /* A pid that surely names no process: tu_child spawned, exited and reaped (asserts it worked). */
 long tu_dead_pid(void);
+/* Ends process pid as the POSIX signal number sig (9, 15) would: kill() on POSIX. Windows has no
+ * signals: TerminateProcess with exit status 128 + sig, what a POSIX shell reports for such a
+ * death, so a test can tell which "signal" it sent. 0 on success. */
+int tu_kill(long pid, int sig);
+/* Whether no process pid runs any more: POSIX, not even as a zombie (reaped); Windows, none, or
+ * one that has exited. */
+bool tu_pid_gone(long pid);
 
 /* Asserts that haystack contains needle, printing both when it does not. */
 #define tu_assert_contains(haystack, needle)                                                       \

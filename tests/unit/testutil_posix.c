@@ -1,9 +1,10 @@
 /* Test-support portability layer, POSIX side (see testutil.h): environment, temp dirs, links,
- * threads, loopback sockets. */
+ * threads, loopback sockets, ending processes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -157,4 +158,33 @@ void tu_shutdown(tu_socket s)
 void tu_close_socket(tu_socket s)
 {
     close(s);
+}
+
+tu_socket tu_listen_loopback_at(int port, int backlog)
+{
+    struct sockaddr_in a;
+    int yes = 1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return TU_BAD_SOCKET;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes)) ||
+        bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, backlog)) {
+        close(fd);
+        return TU_BAD_SOCKET;
+    }
+    return fd;
+}
+
+int tu_kill(long pid, int sig)
+{
+    return kill((pid_t)pid, sig);
+}
+
+bool tu_pid_gone(long pid)
+{
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }

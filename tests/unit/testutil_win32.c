@@ -1,5 +1,5 @@
 /* Test-support portability layer, Windows side (see testutil.h): environment, temp dirs, links,
- * threads, loopback sockets. */
+ * threads, loopback sockets, ending processes. */
 #include <winsock2.h>
 #include <direct.h>
 #include <errno.h>
@@ -216,4 +216,45 @@ void tu_shutdown(tu_socket s)
 void tu_close_socket(tu_socket s)
 {
     closesocket((SOCKET)s);
+}
+
+tu_socket tu_listen_loopback_at(int port, int backlog)
+{
+    struct sockaddr_in a;
+    SOCKET s;
+    wsa_start();
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET)
+        return TU_BAD_SOCKET;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((u_short)port);
+    if (bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, backlog)) {
+        closesocket(s);
+        return TU_BAD_SOCKET;
+    }
+    return s;
+}
+
+int tu_kill(long pid, int sig)
+{
+    HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+    BOOL ok;
+    if (!h)
+        return -1;
+    ok = TerminateProcess(h, 128u + (unsigned)sig);
+    CloseHandle(h);
+    return ok ? 0 : -1;
+}
+
+bool tu_pid_gone(long pid)
+{
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    bool gone;
+    if (!h)
+        return GetLastError() == ERROR_INVALID_PARAMETER; /* no such process */
+    gone = WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
+    CloseHandle(h);
+    return gone;
 }

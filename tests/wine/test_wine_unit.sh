@@ -18,14 +18,17 @@ build=$(cd "$(dirname "$LLEVAL_WINE_EXE")" && pwd)
 }
 n=$(find "$build/tests" -maxdepth 1 -name 'test_*.exe' | wc -l)
 want=$(find "$LLEVAL_SOURCE_DIR/tests/unit" -maxdepth 1 -name 'test_*.c' | wc -l)
-# every unit test source but the POSIX-only ones is built for Windows
+# every unit test source but the POSIX-only test_platform_proc is built for Windows
 echo "# $n unit test executables for $want sources in tests/unit"
-if [ "$n" -lt $((want - 2)) ]; then
+if [ "$n" -lt $((want - 1)) ]; then
 	echo "not ok: only $n unit test executables in $build/tests: build them with scripts/build-windows.sh --all"
 	exit 1
 fi
 export WINEPREFIX="${WINEPREFIX:-${LLEVAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lleval}/wine-prefix}"
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+# Wine maps file names through the Unix locale: under C a non-ASCII name ("Zoë")
+# cannot be created (Windows stores UTF-16 names and has no such dependency)
+export LC_ALL=C.UTF-8
 wineserver -p 60 2>/dev/null || true
 cd "$build"
 exec ctest -L unit --output-on-failure -j2 --timeout 400
