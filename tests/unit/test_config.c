@@ -4,65 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "tu_config.h"
 #include "lleval/config/config.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-struct fixture {
-    char *dir;
-    char *path;
-    struct lleval_config cfg;
-    struct lleval_err err;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    lleval_config_init(&f->cfg);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    lleval_config_release(&f->cfg);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f->path);
-    free(f);
-    return 0;
-}
-
-/* Writes content as eval.yaml in the fixture's directory and loads it over f->cfg. */
-static int load(struct fixture *f, const char *content)
-{
-    free(f->path);
-    f->path = tu_write(f->dir, "eval.yaml", content);
-    f->err = (struct lleval_err)LLEVAL_ERR_INIT;
-    return lleval_config_load_file(&f->cfg, f->path, &f->err);
-}
-
-static void assert_origin(const struct lleval_config *cfg, const char *key, const char *want)
-{
-    char *got = lleval_config_origin(cfg, key);
-    /* free before fail(): mingw's cmocka.h does not mark fail() noreturn (use-after-free). */
-    bool differ = strcmp(got, want) != 0;
-    if (differ)
-        print_error("origin of '%s': want \"%s\", got \"%s\"\n", key, want, got);
-    free(got);
-    if (differ)
-        fail();
-}
-
 /* Asserts the origin is "<fixture path>:line:col". */
 static void assert_file_origin(struct fixture *f, const char *key, int line, int col)
 {
     char *want = lleval_xasprintf("%s:%d:%d", f->path, line, col);
-    assert_origin(&f->cfg, key, want);
+    tu_assert_origin(&f->cfg, key, want);
     free(want);
 }
 
@@ -94,7 +47,7 @@ static void test_defaults_are_the_guides_conservative_defaults(void **state)
     assert_false(c->launch.enabled);
     assert_int_equal(lleval_config_validate(c, &f->err), 0);
     for (size_t i = 0; keys[i]; i++)
-        assert_origin(c, keys[i], "default");
+        tu_assert_origin(c, keys[i], "default");
 }
 
 static void test_engine_base_urls(void **state)
@@ -189,11 +142,11 @@ static void test_presets(void **state)
         assert_true(c.temps[0] == 0.0);
         assert_int_equal(c.top_k, 50);
         assert_true(c.top_p == 1.0);
-        assert_origin(&c, "model_id", want);
-        assert_origin(&c, "max_new_tokens.open_book", want);
-        assert_origin(&c, "max_concurrent_jobs", want);
-        assert_origin(&c, "max_new_tokens.multiple_choice", "default");
-        assert_origin(&c, "preset", "--preset");
+        tu_assert_origin(&c, "model_id", want);
+        tu_assert_origin(&c, "max_new_tokens.open_book", want);
+        tu_assert_origin(&c, "max_concurrent_jobs", want);
+        tu_assert_origin(&c, "max_new_tokens.multiple_choice", "default");
+        tu_assert_origin(&c, "preset", "--preset");
         assert_int_equal(lleval_config_validate(&c, &err), 0);
         free(want);
         lleval_config_release(&c);
@@ -219,10 +172,10 @@ static void test_precedence_default_preset_file_flag(void **state)
     struct lleval_config *c = &f->cfg;
     char *yaml;
 
-    assert_int_equal(load(f, "preset: throughput\n"
-                             "model_id: my-model\n"
-                             "top_k: 20\n"
-                             "max_concurrent_jobs: 1\n"),
+    assert_int_equal(tu_cfg_load(f, "preset: throughput\n"
+                                    "model_id: my-model\n"
+                                    "top_k: 20\n"
+                                    "max_concurrent_jobs: 1\n"),
                      0);
     assert_int_equal(lleval_config_set(c, "top_k", "10", "--set", &f->err), 0);
     assert_int_equal(
@@ -237,11 +190,11 @@ static void test_precedence_default_preset_file_flag(void **state)
     assert_true(c->top_p == 1.0);                 /* default */
 
     assert_file_origin(f, "preset", 1, 9);
-    assert_origin(c, "context_length", "preset throughput");
+    tu_assert_origin(c, "context_length", "preset throughput");
     assert_file_origin(f, "model_id", 2, 11);
-    assert_origin(c, "top_k", "--set");
-    assert_origin(c, "max_concurrent_jobs", "--max-concurrent-jobs");
-    assert_origin(c, "top_p", "default");
+    tu_assert_origin(c, "top_k", "--set");
+    tu_assert_origin(c, "max_concurrent_jobs", "--max-concurrent-jobs");
+    tu_assert_origin(c, "top_p", "default");
 
     yaml = lleval_config_to_yaml(c, true);
     {
@@ -267,15 +220,15 @@ static void test_file_preset_is_applied_before_the_file(void **state)
 {
     struct fixture *f = *state;
     /* the preset key comes last in the file, yet file values still win */
-    assert_int_equal(load(f, "context_length: 2048\n"
-                             "max_new_tokens: {open_book: 700}\n"
-                             "preset: quality\n"),
+    assert_int_equal(tu_cfg_load(f, "context_length: 2048\n"
+                                    "max_new_tokens: {open_book: 700}\n"
+                                    "preset: quality\n"),
                      0);
     assert_string_equal(f->cfg.model_id, "llama3.1:8b-instruct-q6_K");
     assert_int_equal(f->cfg.context_length, 2048);
     assert_int_equal(f->cfg.max_new_tokens[LLEVAL_OPEN_BOOK], 700);
     assert_int_equal(f->cfg.max_new_tokens[LLEVAL_CLOSED_BOOK], 512);
-    assert_origin(&f->cfg, "model_id", "preset quality");
+    tu_assert_origin(&f->cfg, "model_id", "preset quality");
     assert_file_origin(f, "context_length", 1, 17);
     assert_file_origin(f, "max_new_tokens.open_book", 2, 29);
     assert_file_origin(f, "preset", 3, 9);
@@ -285,16 +238,16 @@ static void test_cli_preset_wins_over_file_preset(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(lleval_config_set(&f->cfg, "preset", "stretch", "--preset", &f->err), 0);
-    assert_int_equal(load(f, "preset: throughput\ntop_k: 40\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "preset: throughput\ntop_k: 40\n"), 0);
     assert_string_equal(f->cfg.preset, "stretch");
     assert_string_equal(f->cfg.model_id, "llama3.1:13b-instruct-q4_K_M");
     assert_int_equal(f->cfg.context_length, 4096);
     assert_int_equal(f->cfg.max_new_tokens[LLEVAL_OPEN_BOOK], 512);
     assert_int_equal(f->cfg.top_k, 40);
-    assert_origin(&f->cfg, "preset", "--preset");
-    assert_origin(&f->cfg, "model_id", "preset stretch");
+    tu_assert_origin(&f->cfg, "preset", "--preset");
+    tu_assert_origin(&f->cfg, "model_id", "preset stretch");
     /* a misspelt file preset is still an error, even when --preset overrides it */
-    assert_int_equal(load(f, "preset: qualty\n"), LLEVAL_EINVAL);
+    assert_int_equal(tu_cfg_load(f, "preset: qualty\n"), LLEVAL_EINVAL);
     tu_assert_contains(f->err.msg, ":1:9: unknown preset 'qualty'");
 }
 
@@ -303,9 +256,9 @@ static void test_empty_and_comment_only_files(void **state)
     static const char *const contents[] = {"", "# only a comment\n", "\n\n", "---\n", "~\n"};
     struct fixture *f = *state;
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(contents); i++) {
-        assert_int_equal(load(f, contents[i]), 0);
+        assert_int_equal(tu_cfg_load(f, contents[i]), 0);
         assert_string_equal(f->cfg.model_id, "llama3.1:8b-instruct-q4_K_M");
-        assert_origin(&f->cfg, "model_id", "default");
+        tu_assert_origin(&f->cfg, "model_id", "default");
         assert_int_equal(lleval_config_validate(&f->cfg, &f->err), 0);
     }
 }
@@ -464,7 +417,7 @@ static void test_lists_as_scalar_or_sequence(void **state)
     struct fixture *f = *state;
     struct lleval_config *c = &f->cfg;
 
-    assert_int_equal(load(f, "temps: 0.7\nstop: \"Q:\"\nmax_new_tokens: 256\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "temps: 0.7\nstop: \"Q:\"\nmax_new_tokens: 256\n"), 0);
     assert_int_equal(c->n_temps, 1);
     assert_true(c->temps[0] == 0.7);
     assert_int_equal(c->n_stop, 1);
@@ -473,8 +426,8 @@ static void test_lists_as_scalar_or_sequence(void **state)
         assert_int_equal(c->max_new_tokens[t], 256);
     assert_file_origin(f, "max_new_tokens.multiple_choice", 3, 17);
 
-    assert_int_equal(load(f, "temps: [0, 0.7, 1.0]\nstop: [\"\\n\\nQuestion:\", \"A:\"]\n"
-                             "launch: {extra_args: [--flash-attn, \"-t\", 8]}\n"),
+    assert_int_equal(tu_cfg_load(f, "temps: [0, 0.7, 1.0]\nstop: [\"\\n\\nQuestion:\", \"A:\"]\n"
+                                    "launch: {extra_args: [--flash-attn, \"-t\", 8]}\n"),
                      0);
     assert_int_equal(c->n_temps, 3);
     assert_true(c->temps[1] == 0.7 && c->temps[2] == 1.0);
@@ -483,7 +436,7 @@ static void test_lists_as_scalar_or_sequence(void **state)
     assert_int_equal(c->launch.n_extra_args, 3);
     assert_string_equal(c->launch.extra_args[2], "8");
 
-    assert_int_equal(load(f, "stop:\n  - \"</answer>\"\n  - 'Q:'\ntemps:\n  - 0.1\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "stop:\n  - \"</answer>\"\n  - 'Q:'\ntemps:\n  - 0.1\n"), 0);
     assert_int_equal(c->n_stop, 2);
     assert_string_equal(c->stop[1], "Q:");
     assert_int_equal(c->n_temps, 1);
@@ -578,7 +531,7 @@ static void test_set_accepts_every_key(void **state)
         if (lleval_config_set(c, set_values[j].key, set_values[j].value, "--set", &f->err))
             print_error("--set %s=%s: %s\n", set_values[j].key, set_values[j].value, f->err.msg);
         assert_int_equal(f->err.code, 0);
-        assert_origin(c, set_values[j].key, "--set");
+        tu_assert_origin(c, set_values[j].key, "--set");
     }
     assert_int_equal(lleval_config_validate(c, &f->err), 0);
     assert_string_equal(c->preset, "quality");
@@ -605,20 +558,20 @@ static void test_datasets(void **state)
 {
     struct fixture *f = *state;
     struct lleval_config *c = &f->cfg;
-    assert_int_equal(load(f, "datasets:\n"
-                             "  - name: xquad_en\n"
-                             "    format: squad\n"
-                             "    path: ../shared/datasets/xquad/xquad.en.json\n"
-                             "  - name: mmlu\n"
-                             "    format: mmlu\n"
-                             "    path: ../shared/datasets/mmlu\n"
-                             "  - name: my.csv-1\n"
-                             "    format: csv\n"
-                             "    path: q.csv\n"
-                             "    type: closed_book\n"
-                             "    scoring: nq\n"
-                             "    header: false\n"
-                             "    fields: {question: q, answers: a}\n"),
+    assert_int_equal(tu_cfg_load(f, "datasets:\n"
+                                    "  - name: xquad_en\n"
+                                    "    format: squad\n"
+                                    "    path: ../shared/datasets/xquad/xquad.en.json\n"
+                                    "  - name: mmlu\n"
+                                    "    format: mmlu\n"
+                                    "    path: ../shared/datasets/mmlu\n"
+                                    "  - name: my.csv-1\n"
+                                    "    format: csv\n"
+                                    "    path: q.csv\n"
+                                    "    type: closed_book\n"
+                                    "    scoring: nq\n"
+                                    "    header: false\n"
+                                    "    fields: {question: q, answers: a}\n"),
                      0);
     assert_int_equal(c->n_datasets, 3);
     assert_string_equal(c->datasets[0].path, "../shared/datasets/xquad/xquad.en.json");
@@ -636,9 +589,9 @@ static void test_datasets(void **state)
     assert_file_origin(f, "datasets[1].path", 7, 11);
     assert_file_origin(f, "datasets", 2, 3);
     /* a second file replaces the list, and forgets the old origins */
-    assert_int_equal(load(f, "datasets: []\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "datasets: []\n"), 0);
     assert_int_equal(c->n_datasets, 0);
-    assert_origin(c, "datasets[1].path", "default");
+    tu_assert_origin(c, "datasets[1].path", "default");
 }
 
 static void test_prompt_sets_add_and_replace(void **state)
@@ -648,20 +601,21 @@ static void test_prompt_sets_add_and_replace(void **state)
     const struct lleval_prompt_set *ps;
     const struct lleval_prompt_type *t;
 
-    assert_int_equal(load(f, "prompt_set: myset\n"
-                             "prompt_sets:\n"
-                             "  myset:\n"
-                             "    direct:\n"
-                             "      closed_book: {system: \"Be brief.\", user: \"Q: {question}\"}\n"
-                             "    operational:\n"
-                             "      open_book: {system: \"\"}\n"
-                             "  default:\n"
-                             "    mine:\n"
-                             "      multiple_choice:\n"
-                             "        user: |\n"
-                             "          {question}\n"
-                             "          {choices}\n"),
-                     0);
+    assert_int_equal(
+        tu_cfg_load(f, "prompt_set: myset\n"
+                       "prompt_sets:\n"
+                       "  myset:\n"
+                       "    direct:\n"
+                       "      closed_book: {system: \"Be brief.\", user: \"Q: {question}\"}\n"
+                       "    operational:\n"
+                       "      open_book: {system: \"\"}\n"
+                       "  default:\n"
+                       "    mine:\n"
+                       "      multiple_choice:\n"
+                       "        user: |\n"
+                       "          {question}\n"
+                       "          {choices}\n"),
+        0);
     assert_int_equal(lleval_config_validate(c, &f->err), 0);
     assert_int_equal(c->n_prompt_sets, 4); /* default (replaced), operational_only, all, myset */
     ps = lleval_config_prompt_set(c);
@@ -681,18 +635,18 @@ static void test_prompt_sets_add_and_replace(void **state)
     assert_string_equal(ps->types[0].name, "mine");
     assert_string_equal(ps->types[0].user[LLEVAL_MULTIPLE_CHOICE], "{question}\n{choices}\n");
     assert_file_origin(f, "prompt_sets.myset.direct.closed_book.user", 5, 48);
-    assert_origin(c, "prompt_sets.myset.direct.open_book.user", "default");
+    tu_assert_origin(c, "prompt_sets.myset.direct.open_book.user", "default");
 }
 
 static void test_launch_section(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(load(f, "engine: llamacpp\nlaunch:\n  model: m.gguf\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "engine: llamacpp\nlaunch:\n  model: m.gguf\n"), 0);
     assert_true(f->cfg.launch.enabled);
     assert_int_equal(lleval_config_validate(&f->cfg, &f->err), 0);
-    assert_int_equal(load(f, "launch:\n  enabled: false\n  model: m.gguf\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "launch:\n  enabled: false\n  model: m.gguf\n"), 0);
     assert_false(f->cfg.launch.enabled);
-    assert_int_equal(load(f, "launch:\n  ctx_size: 100\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "launch:\n  ctx_size: 100\n"), 0);
     assert_false(f->cfg.launch.enabled);
 }
 
@@ -732,7 +686,7 @@ static void test_round_trip(void **state)
     struct lleval_config back;
     struct lleval_err err = LLEVAL_ERR_INIT;
 
-    assert_int_equal(load(f, rich_config), 0);
+    assert_int_equal(tu_cfg_load(f, rich_config), 0);
     assert_int_equal(lleval_config_set(&f->cfg, "limit_items", "5", "--limit-items", &f->err), 0);
     assert_int_equal(lleval_config_validate(&f->cfg, &f->err), 0);
     y1 = lleval_config_to_yaml(&f->cfg, false);
@@ -812,7 +766,7 @@ static void test_api_key_never_written(void **state)
     json_t *j;
 
     tu_setenv("LLEVAL_TEST_KEY", secret);
-    assert_int_equal(load(f, "engine: openai\napi_key_env: LLEVAL_TEST_KEY\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "engine: openai\napi_key_env: LLEVAL_TEST_KEY\n"), 0);
     yaml = lleval_config_to_yaml(&f->cfg, true);
     tu_assert_contains(yaml, "api_key_env: LLEVAL_TEST_KEY");
     assert_null(strstr(yaml, secret));
@@ -826,9 +780,9 @@ static void test_api_key_never_written(void **state)
     free(yaml);
 
     /* a key pasted into the file is refused without being repeated */
-    assert_int_equal(load(f, "api_key: sk-test-0123456789abcdef\n"), LLEVAL_EINVAL);
+    assert_int_equal(tu_cfg_load(f, "api_key: sk-test-0123456789abcdef\n"), LLEVAL_EINVAL);
     assert_null(strstr(f->err.msg, secret));
-    assert_int_equal(load(f, "api_key_env: sk-test-0123456789abcdef\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "api_key_env: sk-test-0123456789abcdef\n"), 0);
     assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
     tu_assert_contains(f->err.msg, "not the key itself");
     assert_null(strstr(f->err.msg, secret));
@@ -839,7 +793,7 @@ static void test_json(void **state)
 {
     struct fixture *f = *state;
     json_t *cfg, *origin;
-    assert_int_equal(load(f, "preset: throughput\ntemps: [0, 0.7]\nbase_url: null\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "preset: throughput\ntemps: [0, 0.7]\nbase_url: null\n"), 0);
     assert_int_equal(lleval_config_set(&f->cfg, "top_k", "5", "--set", &f->err), 0);
     cfg = lleval_config_to_json(&f->cfg);
     origin = lleval_config_origins_json(&f->cfg);
@@ -864,29 +818,35 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults_are_the_guides_conservative_defaults, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_engine_base_urls, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_builtin_prompt_sets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defaults_are_the_guides_conservative_defaults,
+                                        tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_engine_base_urls, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_builtin_prompt_sets, tu_cfg_setup, tu_cfg_teardown),
         cmocka_unit_test(test_presets),
-        cmocka_unit_test_setup_teardown(test_unknown_preset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_precedence_default_preset_file_flag, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_preset_is_applied_before_the_file, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_cli_preset_wins_over_file_preset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_and_comment_only_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_errors_name_file_line_column, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lists_as_scalar_or_sequence, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_accepts_every_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_datasets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prompt_sets_add_and_replace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_launch_section, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_round_trip_of_defaults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_api_key_never_written, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_preset, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_precedence_default_preset_file_flag, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_file_preset_is_applied_before_the_file, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_preset_wins_over_file_preset, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_and_comment_only_files, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_errors_name_file_line_column, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_set_errors, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_lists_as_scalar_or_sequence, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_set_accepts_every_key, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_datasets, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_prompt_sets_add_and_replace, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_launch_section, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_of_defaults, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_api_key_never_written, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_json, tu_cfg_setup, tu_cfg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

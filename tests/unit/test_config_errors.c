@@ -13,43 +13,9 @@
 #define test_getcwd getcwd
 #endif
 #include "testutil.h"
+#include "tu_config.h"
 #include "lleval/config/config.h"
 #include "lleval/util/util.h"
-
-struct fixture {
-    char *dir;
-    char *path;
-    struct lleval_config cfg;
-    struct lleval_err err;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    lleval_config_init(&f->cfg);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    lleval_config_release(&f->cfg);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f->path);
-    free(f);
-    return 0;
-}
-
-static int load(struct fixture *f, const char *content)
-{
-    free(f->path);
-    f->path = tu_write(f->dir, "eval.yaml", content);
-    f->err = (struct lleval_err)LLEVAL_ERR_INIT;
-    return lleval_config_load_file(&f->cfg, f->path, &f->err);
-}
 
 static size_t count_lines(const char *s)
 {
@@ -70,12 +36,12 @@ static void assert_at(const struct fixture *f, const char *msg, int line, int co
 static void test_every_bad_key_of_a_file_is_listed(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(load(f, "top_k: -5\n"
-                             "model_idd: x\n"
-                             "temps: [9]\n"
-                             "max_new_tokens: {open_book: abc}\n"
-                             "preset: turbo\n"
-                             "seed: 7\n"),
+    assert_int_equal(tu_cfg_load(f, "top_k: -5\n"
+                                    "model_idd: x\n"
+                                    "temps: [9]\n"
+                                    "max_new_tokens: {open_book: abc}\n"
+                                    "preset: turbo\n"
+                                    "seed: 7\n"),
                      LLEVAL_EINVAL);
     assert_int_equal(f->err.code, LLEVAL_EINVAL);
     assert_int_equal(count_lines(f->err.msg), 5);
@@ -89,10 +55,10 @@ static void test_every_bad_key_of_a_file_is_listed(void **state)
 static void test_every_cross_field_problem_is_listed(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(load(f, "temps: [0.0, 0.0]\n"
-                             "context_length: 300\n"
-                             "base_url: localhost:11434\n"
-                             "prompt_set: nope\n"),
+    assert_int_equal(tu_cfg_load(f, "temps: [0.0, 0.0]\n"
+                                    "context_length: 300\n"
+                                    "base_url: localhost:11434\n"
+                                    "prompt_set: nope\n"),
                      0);
     assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
     assert_int_equal(count_lines(f->err.msg), 5);
@@ -109,7 +75,7 @@ static void test_many_problems_end_with_how_many_more(void **state)
     struct lleval_sb yaml = LLEVAL_SB_INIT;
     for (int i = 0; i < 40; i++)
         lleval_sb_addf(&yaml, "unknown_key_number_%02d: 1\n", i);
-    assert_int_equal(load(f, yaml.buf), LLEVAL_EINVAL);
+    assert_int_equal(tu_cfg_load(f, yaml.buf), LLEVAL_EINVAL);
     lleval_sb_release(&yaml);
     assert_true(strlen(f->err.msg) < LLEVAL_ERR_MAX);
     tu_assert_contains(f->err.msg, "unknown key 'unknown_key_number_00'");
@@ -128,11 +94,11 @@ static void test_a_missing_dataset_names_dataset_place_and_directory(void **stat
     char cwd[4096];
     char *want;
     assert_non_null(test_getcwd(cwd, sizeof(cwd)));
-    assert_int_equal(load(f, "datasets:\n"
-                             "  - name: nq_missing\n"
-                             "    format: nq_open\n"
-                             "    path: no/such/dir/nq.jsonl\n"
-                             "  - {name: mmlu_missing, format: mmlu, path: no/such/mmlu}\n"),
+    assert_int_equal(tu_cfg_load(f, "datasets:\n"
+                                    "  - name: nq_missing\n"
+                                    "    format: nq_open\n"
+                                    "    path: no/such/dir/nq.jsonl\n"
+                                    "  - {name: mmlu_missing, format: mmlu, path: no/such/mmlu}\n"),
                      0);
     assert_int_equal(lleval_config_validate(&f->cfg, &f->err), 0);
     assert_int_equal(lleval_config_check_datasets(&f->cfg, &f->err), LLEVAL_EINVAL);
@@ -151,8 +117,8 @@ static void test_a_path_relative_to_the_config_file_is_pointed_out(void **state)
     struct fixture *f = *state;
     char *data =
         tu_write(f->dir, "nq_beside.jsonl", "{\"question\": \"q\", \"answer\": [\"a\"]}\n");
-    assert_int_equal(load(f, "datasets: [{name: beside, format: nq_open, path: "
-                             "nq_beside.jsonl}]\n"),
+    assert_int_equal(tu_cfg_load(f, "datasets: [{name: beside, format: nq_open, path: "
+                                    "nq_beside.jsonl}]\n"),
                      0);
     assert_int_equal(lleval_config_check_datasets(&f->cfg, &f->err), LLEVAL_EINVAL);
     tu_assert_contains(f->err.msg, "exists, relative to the config file");
@@ -165,7 +131,7 @@ static void test_existing_datasets_pass(void **state)
     struct fixture *f = *state;
     char *data = tu_write(f->dir, "nq.jsonl", "{\"question\": \"q\", \"answer\": [\"a\"]}\n");
     char *yaml = lleval_xasprintf("datasets: [{name: nq, format: nq_open, path: '%s'}]\n", data);
-    assert_int_equal(load(f, yaml), 0);
+    assert_int_equal(tu_cfg_load(f, yaml), 0);
     assert_int_equal(lleval_config_check_datasets(&f->cfg, &f->err), 0);
     free(yaml);
     free(data);
@@ -174,14 +140,17 @@ static void test_existing_datasets_pass(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_bad_key_of_a_file_is_listed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_cross_field_problem_is_listed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_problems_end_with_how_many_more, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_bad_key_of_a_file_is_listed, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_every_cross_field_problem_is_listed, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_many_problems_end_with_how_many_more, tu_cfg_setup,
+                                        tu_cfg_teardown),
         cmocka_unit_test_setup_teardown(test_a_missing_dataset_names_dataset_place_and_directory,
-                                        setup, teardown),
+                                        tu_cfg_setup, tu_cfg_teardown),
         cmocka_unit_test_setup_teardown(test_a_path_relative_to_the_config_file_is_pointed_out,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_existing_datasets_pass, setup, teardown),
+                                        tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_existing_datasets_pass, tu_cfg_setup, tu_cfg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

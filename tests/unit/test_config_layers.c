@@ -6,53 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "tu_config.h"
 #include "lleval/config/config.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
-
-struct fixture {
-    char *dir;
-    char *path;
-    struct lleval_config cfg;
-    struct lleval_err err;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    lleval_config_init(&f->cfg);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    lleval_config_release(&f->cfg);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f->path);
-    free(f);
-    return 0;
-}
-
-/* Writes content as eval.yaml and loads it over f->cfg. */
-static int load(struct fixture *f, const char *content)
-{
-    free(f->path);
-    f->path = tu_write(f->dir, "eval.yaml", content);
-    f->err = (struct lleval_err)LLEVAL_ERR_INIT;
-    return lleval_config_load_file(&f->cfg, f->path, &f->err);
-}
-
-static void assert_origin(const struct lleval_config *cfg, const char *key, const char *want)
-{
-    char *got = lleval_config_origin(cfg, key);
-    if (strcmp(got, want))
-        fail_msg("origin of '%s': want \"%s\", got \"%s\"", key, want, got);
-    free(got);
-}
 
 /* "<fixture path>:line:col" */
 static char *file_at(const struct fixture *f, int line, int col)
@@ -97,9 +54,9 @@ static void assert_preset_origins(const struct lleval_config *c, size_t p, const
     char *from_preset = lleval_xasprintf("preset %s", preset_keys[p].name);
     for (size_t i = 0; keys[i]; i++) {
         if (!strcmp(keys[i], "preset"))
-            assert_origin(c, keys[i], chooser);
+            tu_assert_origin(c, keys[i], chooser);
         else
-            assert_origin(c, keys[i], preset_sets(p, keys[i]) ? from_preset : "default");
+            tu_assert_origin(c, keys[i], preset_sets(p, keys[i]) ? from_preset : "default");
     }
     free(from_preset);
 }
@@ -132,15 +89,15 @@ static void test_file_preset_origins(void **state)
     struct fixture *f = *state;
     char *at;
     /* conservative is preset_keys[3]; its key is on line 2, column 9 */
-    assert_int_equal(load(f, "# eval\npreset: conservative\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "# eval\npreset: conservative\n"), 0);
     at = file_at(f, 2, 9);
     assert_preset_origins(&f->cfg, 3, at);
     free(at);
     /* preset: null in a later file removes the name, and says where */
-    assert_int_equal(load(f, "preset: null\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "preset: null\n"), 0);
     assert_null(f->cfg.preset);
     at = file_at(f, 1, 9);
-    assert_origin(&f->cfg, "preset", at);
+    tu_assert_origin(&f->cfg, "preset", at);
     free(at);
 }
 
@@ -155,7 +112,7 @@ static void test_unknown_preset_places(void **state)
                      LLEVAL_EINVAL);
     assert_string_equal(f->err.msg, "--preset: unknown preset 'qualty' (did you mean 'quality'?); "
                                     "presets: throughput, quality, stretch, conservative");
-    assert_int_equal(load(f, "model_id: m\npreset: stretchh\n"), LLEVAL_EINVAL);
+    assert_int_equal(tu_cfg_load(f, "model_id: m\npreset: stretchh\n"), LLEVAL_EINVAL);
     {
         char *want = lleval_xasprintf("%s:2:9: unknown preset 'stretchh' (did you mean "
                                       "'stretch'?); presets: throughput, quality, stretch, "
@@ -177,19 +134,19 @@ static void test_one_key_through_every_layer(void **state)
     char *at, *yaml;
 
     assert_int_equal(c->top_k, 50);
-    assert_origin(c, "top_k", "default");
+    tu_assert_origin(c, "top_k", "default");
     /* the file's preset sits below the file's own keys */
-    assert_int_equal(load(f, "model_id: m\ntop_k: 20\npreset: conservative\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "model_id: m\ntop_k: 20\npreset: conservative\n"), 0);
     assert_int_equal(c->top_k, 20);
     at = file_at(f, 2, 8);
-    assert_origin(c, "top_k", at);
-    assert_origin(c, "top_p", "preset conservative"); /* untouched by the file */
+    tu_assert_origin(c, "top_k", at);
+    tu_assert_origin(c, "top_p", "preset conservative"); /* untouched by the file */
     assert_int_equal(lleval_config_set(c, "top_k", "10", "--set", &f->err), 0);
     assert_int_equal(c->top_k, 10);
-    assert_origin(c, "top_k", "--set");
+    tu_assert_origin(c, "top_k", "--set");
     assert_int_equal(lleval_config_set(c, "top_k", "5", "--top-k", &f->err), 0);
     assert_int_equal(c->top_k, 5);
-    assert_origin(c, "top_k", "--top-k");
+    tu_assert_origin(c, "top_k", "--top-k");
     assert_int_equal(lleval_config_validate(c, &f->err), 0);
 
     /* config show and its JSON say the same */
@@ -214,23 +171,23 @@ static void test_group_values_share_one_origin(void **state)
 {
     struct fixture *f = *state;
     char *at;
-    assert_int_equal(load(f, "max_new_tokens: 256\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "max_new_tokens: 256\n"), 0);
     at = file_at(f, 1, 17);
-    assert_origin(&f->cfg, "max_new_tokens.closed_book", at);
-    assert_origin(&f->cfg, "max_new_tokens.open_book", at);
-    assert_origin(&f->cfg, "max_new_tokens.multiple_choice", at);
+    tu_assert_origin(&f->cfg, "max_new_tokens.closed_book", at);
+    tu_assert_origin(&f->cfg, "max_new_tokens.open_book", at);
+    tu_assert_origin(&f->cfg, "max_new_tokens.multiple_choice", at);
     free(at);
     /* a flag's mapping sets only its keys */
     assert_int_equal(
         lleval_config_set(&f->cfg, "max_new_tokens", "{open_book: 300}", "--set", &f->err), 0);
-    assert_origin(&f->cfg, "max_new_tokens.open_book", "--set");
+    tu_assert_origin(&f->cfg, "max_new_tokens.open_book", "--set");
     at = file_at(f, 1, 17);
-    assert_origin(&f->cfg, "max_new_tokens.closed_book", at);
+    tu_assert_origin(&f->cfg, "max_new_tokens.closed_book", at);
     free(at);
     /* a launch model implies launch.enabled from the same place */
     assert_int_equal(lleval_config_set(&f->cfg, "launch.model", "m.gguf", "--set", &f->err), 0);
     assert_true(f->cfg.launch.enabled);
-    assert_origin(&f->cfg, "launch.enabled", "--set");
+    tu_assert_origin(&f->cfg, "launch.enabled", "--set");
 }
 
 static void test_dataset_origins_are_replaced_with_the_list(void **state)
@@ -238,21 +195,21 @@ static void test_dataset_origins_are_replaced_with_the_list(void **state)
     struct fixture *f = *state;
     json_t *origins;
     char *at;
-    assert_int_equal(load(f, "datasets:\n"
-                             "  - {name: a, format: squad, path: a.json}\n"
-                             "  - {name: b, format: csv, path: b.csv}\n"),
+    assert_int_equal(tu_cfg_load(f, "datasets:\n"
+                                    "  - {name: a, format: squad, path: a.json}\n"
+                                    "  - {name: b, format: csv, path: b.csv}\n"),
                      0);
     at = file_at(f, 3, 34);
-    assert_origin(&f->cfg, "datasets[1].path", at);
+    tu_assert_origin(&f->cfg, "datasets[1].path", at);
     free(at);
     assert_int_equal(lleval_config_set(&f->cfg, "datasets", "[{name: c, format: mmlu, path: m}]",
                                        "--set", &f->err),
                      0);
     assert_int_equal(f->cfg.n_datasets, 1);
     assert_string_equal(f->cfg.datasets[0].split, "test");
-    assert_origin(&f->cfg, "datasets", "--set");
-    assert_origin(&f->cfg, "datasets[0].path", "--set");
-    assert_origin(&f->cfg, "datasets[1].path", "default"); /* gone with its dataset */
+    tu_assert_origin(&f->cfg, "datasets", "--set");
+    tu_assert_origin(&f->cfg, "datasets[0].path", "--set");
+    tu_assert_origin(&f->cfg, "datasets[1].path", "default"); /* gone with its dataset */
     origins = lleval_config_origins_json(&f->cfg);
     assert_null(json_object_get(origins, "datasets[1].path"));
     assert_null(json_object_get(origins, "datasets[1].name"));
@@ -353,7 +310,7 @@ static void test_validation_names_the_origin(void **state)
     char *want;
 
     /* a file value changed by code afterwards keeps its file origin */
-    assert_int_equal(load(f, "model_id: m\ntop_k: 5\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "model_id: m\ntop_k: 5\n"), 0);
     c->top_k = -5;
     assert_int_equal(lleval_config_validate(c, &f->err), LLEVAL_EINVAL);
     want = lleval_xasprintf("%s:2:8: 'top_k' must be from 0 to 1000000, not -5", f->path);
@@ -399,7 +356,7 @@ static void test_validation_names_the_origin(void **state)
     assert_int_equal(lleval_config_set(c, "api_key_env", "null", "--set", &f->err), 0);
 
     /* an explicit launch.enabled is applied after the model, so the error points at it */
-    assert_int_equal(load(f, "launch:\n  enabled: true\n  model: m.gguf\n"), 0);
+    assert_int_equal(tu_cfg_load(f, "launch:\n  enabled: true\n  model: m.gguf\n"), 0);
     assert_int_equal(lleval_config_validate(c, &f->err), LLEVAL_EINVAL);
     want = lleval_xasprintf("%s:2:12: 'launch' starts a llama-server, so it needs 'engine: "
                             "llamacpp' (the engine is ollama); set the engine or remove 'launch'",
@@ -421,15 +378,20 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_presets_set_exactly_their_keys),
-        cmocka_unit_test_setup_teardown(test_file_preset_origins, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_preset_places, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_key_through_every_layer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_values_share_one_origin, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_origins_are_replaced_with_the_list, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_file_errors_name_line_and_column, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_text_names_line_and_column, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validation_names_the_origin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_preset_origins, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_preset_places, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_one_key_through_every_layer, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_group_values_share_one_origin, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_origins_are_replaced_with_the_list,
+                                        tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_file_errors_name_line_and_column, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_text_names_line_and_column, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_validation_names_the_origin, tu_cfg_setup,
+                                        tu_cfg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,56 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "tu_config.h"
 #include "lleval/config/config.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
-
-struct fixture {
-    char *dir;
-    char *path;
-    struct lleval_config cfg;
-    struct lleval_err err;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    lleval_config_init(&f->cfg);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    lleval_config_release(&f->cfg);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f->path);
-    free(f);
-    return 0;
-}
-
-/* Writes content as eval.yaml and loads it over f->cfg. */
-static int load(struct fixture *f, const char *content)
-{
-    free(f->path);
-    f->path = tu_write(f->dir, "eval.yaml", content);
-    f->err = (struct lleval_err)LLEVAL_ERR_INIT;
-    return lleval_config_load_file(&f->cfg, f->path, &f->err);
-}
-
-static void assert_origin(const struct lleval_config *cfg, const char *key, const char *want)
-{
-    char *got = lleval_config_origin(cfg, key);
-    bool differ = strcmp(got, want) != 0;
-    if (differ)
-        print_error("origin of '%s': want \"%s\", got \"%s\"\n", key, want, got);
-    free(got);
-    if (differ)
-        fail();
-}
 
 /* Asserts what key won over: want NULL = nothing but a default; else the exact text
  * with "%s" standing for the fixture's file path. */
@@ -88,7 +42,7 @@ static void test_cli_preset_applies_over_the_file(void **state)
     struct lleval_config *c = &f->cfg;
 
     assert_int_equal(lleval_config_apply_preset(c, "stretch", &f->err), 0);
-    assert_int_equal(load(f, example), 0);
+    assert_int_equal(tu_cfg_load(f, example), 0);
     assert_int_equal(lleval_config_validate(c, &f->err), 0);
 
     assert_string_equal(c->preset, "stretch");
@@ -96,16 +50,16 @@ static void test_cli_preset_applies_over_the_file(void **state)
     assert_int_equal(c->max_new_tokens[LLEVAL_OPEN_BOOK], 512);
     assert_int_equal(c->max_new_tokens[LLEVAL_CLOSED_BOOK], 512);
     assert_int_equal(c->top_k, 40); /* stretch leaves top_k alone: the file's value stays */
-    assert_origin(c, "model_id", "preset stretch");
-    assert_origin(c, "max_new_tokens.open_book", "preset stretch");
-    assert_origin(c, "preset", "--preset");
+    tu_assert_origin(c, "model_id", "preset stretch");
+    tu_assert_origin(c, "max_new_tokens.open_book", "preset stretch");
+    tu_assert_origin(c, "preset", "--preset");
     assert_over(f, "model_id", "%s:2:11 (--preset applies over the config file)");
     assert_over(f, "max_new_tokens.open_book", "%s:6:14 (--preset applies over the config file)");
     assert_over(f, "preset",
                 "%s:1:9: 'preset: conservative', not applied (--preset replaces the file's "
                 "preset)");
     /* the file's preset is not applied: top_p never came from it */
-    assert_origin(c, "top_p", "default");
+    tu_assert_origin(c, "top_p", "default");
     assert_over(f, "top_k", NULL);
 }
 
@@ -115,14 +69,14 @@ static void test_flags_apply_over_the_cli_preset(void **state)
     struct lleval_config *c = &f->cfg;
 
     assert_int_equal(lleval_config_set(c, "preset", "throughput", "--preset", &f->err), 0);
-    assert_int_equal(load(f, example), 0);
+    assert_int_equal(tu_cfg_load(f, example), 0);
     assert_int_equal(lleval_config_set(c, "max_new_tokens.open_book", "700", "--set", &f->err), 0);
     assert_int_equal(
         lleval_config_set(c, "max_concurrent_jobs", "1", "--max-concurrent-jobs", &f->err), 0);
     assert_int_equal(c->max_new_tokens[LLEVAL_OPEN_BOOK], 700);
     assert_int_equal(c->max_concurrent_jobs, 1);
     assert_int_equal(c->context_length, 8192); /* throughput, over the file's 4096 */
-    assert_origin(c, "max_new_tokens.open_book", "--set");
+    tu_assert_origin(c, "max_new_tokens.open_book", "--set");
     assert_over(f, "max_new_tokens.open_book",
                 "preset throughput (command-line flags apply over the config file and presets)");
     assert_over(f, "context_length", "%s:3:17 (--preset applies over the config file)");
@@ -133,15 +87,15 @@ static void test_file_preset_applies_beneath_the_file(void **state)
     struct fixture *f = *state;
     struct lleval_config *c = &f->cfg;
 
-    assert_int_equal(load(f, "model_id: mine\n"
-                             "max_new_tokens: {open_book: 900}\n"
-                             "preset: stretch\n"),
+    assert_int_equal(tu_cfg_load(f, "model_id: mine\n"
+                                    "max_new_tokens: {open_book: 900}\n"
+                                    "preset: stretch\n"),
                      0);
     assert_string_equal(c->model_id, "mine");
     assert_int_equal(c->max_new_tokens[LLEVAL_OPEN_BOOK], 900);
     assert_int_equal(c->max_new_tokens[LLEVAL_CLOSED_BOOK], 512);
     assert_int_equal(c->context_length, 4096);
-    assert_origin(c, "max_new_tokens.closed_book", "preset stretch");
+    tu_assert_origin(c, "max_new_tokens.closed_book", "preset stretch");
     assert_over(f, "model_id", "preset stretch (the config file applies over its preset)");
     assert_over(f, "max_new_tokens.closed_book", NULL);
     assert_over(f, "preset", NULL);
@@ -152,7 +106,7 @@ static void test_cli_preset_without_a_file(void **state)
     struct fixture *f = *state;
     assert_int_equal(lleval_config_apply_preset(&f->cfg, "quality", &f->err), 0);
     assert_string_equal(f->cfg.model_id, "llama3.1:8b-instruct-q6_K");
-    assert_origin(&f->cfg, "model_id", "preset quality");
+    tu_assert_origin(&f->cfg, "model_id", "preset quality");
     assert_over(f, "model_id", NULL);
 }
 
@@ -164,7 +118,7 @@ static void test_config_show_says_which_won_and_why(void **state)
     json_t *over;
 
     assert_int_equal(lleval_config_apply_preset(c, "stretch", &f->err), 0);
-    assert_int_equal(load(f, example), 0);
+    assert_int_equal(tu_cfg_load(f, example), 0);
     yaml = lleval_config_to_yaml(c, true);
     want = lleval_xasprintf("# preset stretch; wins over %s:6:14 (--preset applies over the "
                             "config file)\n",
@@ -189,11 +143,16 @@ static void test_config_show_says_which_won_and_why(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_cli_preset_applies_over_the_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flags_apply_over_the_cli_preset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_preset_applies_beneath_the_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cli_preset_without_a_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_show_says_which_won_and_why, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_preset_applies_over_the_file, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_flags_apply_over_the_cli_preset, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_file_preset_applies_beneath_the_file, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_preset_without_a_file, tu_cfg_setup,
+                                        tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_config_show_says_which_won_and_why, tu_cfg_setup,
+                                        tu_cfg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
