@@ -68,7 +68,7 @@ fi
 echo "build-windows: $(du -h "$out/lleval.exe" | cut -f1) lleval.exe in $out" >&2
 
 if [ -n "$build_all" ]; then
-	cmake --build "$build" -j "$jobs" >&2
+	cmake --build "$build" -j "$jobs"
 fi
 if [ -n "$run_tests" ]; then
 	export WINEPREFIX="${WINEPREFIX:-${LLEVAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lleval}/wine-prefix}"
