@@ -144,7 +144,8 @@ static void html_header(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "<nav><a href=\"#headline\">Headline</a><a href=\"#scores\">Scores</a>"
                        "<a href=\"#finish\">Finish reasons</a><a href=\"#speed\">Speed &amp; "
                        "telemetry</a><a href=\"#doctor\">Doctor</a><a href=\"#samples\">Sample "
-                       "answers</a><a href=\"#settings\">Settings</a></nav>\n</header>\n");
+                       "answers</a><a href=\"#explorer\">Items</a><a "
+                       "href=\"#settings\">Settings</a></nav>\n</header>\n");
 }
 
 static void card(struct lleval_sb *sb, const char *label, const char *value, const char *detail)

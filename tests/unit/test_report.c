@@ -391,6 +391,7 @@ static void test_explorer_data(void **state)
     render(&fx, &html, &md);
     assert_inert(html.buf);
     tu_assert_contains(html.buf, "<section id=\"explorer\">");
+    tu_assert_contains(html.buf, "<a href=\"#explorer\">Items</a>"); /* in the header's nav */
     tu_assert_contains(html.buf, "Content-Security-Policy\" content=\"default-src 'none'");
 
     text = explorer_json(html.buf);
