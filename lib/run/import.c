@@ -395,11 +395,16 @@ static int open_run(const char *runs_dir, const char *run_id, char **dir, struct
     lock_path = lleval_run_file_path(*dir, LLEVAL_RUN_FILE_LOCK);
     rc = lleval_lock_acquire(lock_path, lock, &pid, err);
     free(lock_path);
+    if (rc == 1 && !pid)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "run '%s' is being run by another process; stop it with `lleval "
+                              "runs stop %s` or wait for it to finish, then import",
+                              run_id, run_id);
     if (rc == 1)
         return lleval_err_set(err, LLEVAL_EINVAL,
-                              "run '%s' is being run by %s%ld; stop it with `lleval runs stop "
-                              "%s` or wait for it to finish, then import",
-                              run_id, pid ? "process " : "another process", pid, run_id);
+                              "run '%s' is being run by process %ld; stop it with `lleval runs "
+                              "stop %s` or wait for it to finish, then import",
+                              run_id, pid, run_id);
     if (rc)
         return rc;
     build_json = lleval_run_file_path(*dir, LLEVAL_RUN_FILE_BUILD);

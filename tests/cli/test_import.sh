@@ -162,7 +162,7 @@ expect_exit 2 "a run that does not exist" -- "$LLEVAL" import nope good.jsonl
 expect_grep "no run 'nope'" err.txt "names the missing run"
 
 # a run being run is refused (its lock)
-LLEVAL_DRY_DELAY_MS=400 "$LLEVAL" run --config eval.yaml --limit_items 4 --max_concurrent_jobs 1 \
+LLEVAL_DRY_DELAY_MS=1000 "$LLEVAL" run --config eval.yaml --limit_items 4 --max_concurrent_jobs 1 \
 	--run-id r4 -q >/dev/null 2>&1 &
 runner=$!
 for _ in $(seq 300); do
