@@ -172,6 +172,13 @@ static json_t *convert(struct lleval_engine *e, const json_t *line, struct lleva
     }
     sc = json_object_get(resp, "status_code");
     body = json_object_get(resp, "body");
+    if (json_is_object(error)) { /* a failure: its status (lleval writes 0 for none) */
+        error_fields(error, &code, &msg);
+        if (json_is_integer(sc) && json_integer_value(sc) > 0 && json_integer_value(sc) < 600)
+            status = (long)json_integer_value(sc);
+        return lleval_result_line(cid, IMPORT_ENGINE, NULL, status, code ? code : "batch_error",
+                                  msg ? msg : "the batch service reported an error", 0, 1);
+    }
     if (json_is_object(resp)) {
         if (!json_is_integer(sc) || json_integer_value(sc) < 100 || json_integer_value(sc) > 599) {
             lleval_err_set(err, LLEVAL_EINVAL, "'response.status_code' is %s, not an HTTP status",
@@ -179,11 +186,6 @@ static json_t *convert(struct lleval_engine *e, const json_t *line, struct lleva
             return NULL;
         }
         status = (long)json_integer_value(sc);
-    }
-    if (json_is_object(error)) {
-        error_fields(error, &code, &msg);
-        return lleval_result_line(cid, IMPORT_ENGINE, NULL, status, code ? code : "batch_error",
-                                  msg ? msg : "the batch service reported an error", 0, 1);
     }
     if (status < 200 || status > 299) {
         /* OpenAI puts a failed request's error into response.body.error */

@@ -127,6 +127,17 @@ expect_grep "no engine needed" err.txt "resume says no engine is needed"
 python3 check.py runs/r1 out.jsonl && ok "r1: every custom_id once, scores of the file's answers" ||
 	not_ok "r1: results or scores differ from the file"
 
+# round trip: a run's own results_combined.jsonl is OpenAI batch output (plus an lleval object):
+# imported into a run built the same way, it gives the same scores
+expect_exit 0 "build run r5" -- "$LLEVAL" run --config offline.yaml --limit_items 4 --run-id r5 --to_step build -q
+expect_exit 0 "import r1's results into r5" -- "$LLEVAL" import r5 runs/r1/results/results_combined.jsonl
+expect_grep "^imported 12 (11 ok, 1 failed), duplicates 0, unknown 0$" out.txt "round trip summary"
+expect_exit 1 "resume r5" -- "$LLEVAL" runs resume r5 -q
+python3 -c "
+import json
+a, b = (json.load(open('runs/%s/results/scores.json' % r))['groups'] for r in ('r1', 'r5'))
+assert a == b, (a, b)" && ok "round trip: the same scores" || not_ok "round trip: the scores differ"
+
 # a partial import on the dry engine: resume asks only what is missing
 expect_exit 0 "build run r2" -- "$LLEVAL" run --config eval.yaml --limit_items 4 --run-id r2 --to_step build -q
 python3 gen.py runs/r2 part.jsonl --partial

@@ -54,6 +54,10 @@ static const struct conv_case conv_cases[] = {
      "{\"custom_id\":\"a\",\"response\":null,\"error\":{\"code\":\"batch_expired\",\"message\":"
      "\"This request could not be executed before the completion window expired.\"}}",
      NULL, false, NULL, "error", 0, "batch_expired", "completion window expired"},
+    {"lleval's own failed line (status 0, body null)",
+     "{\"custom_id\":\"a\",\"response\":{\"status_code\":0,\"body\":null},\"error\":"
+     "{\"code\":\"timeout\",\"message\":\"no reply in 600 s\"},\"lleval\":{}}",
+     NULL, false, NULL, "error", 0, "timeout", "no reply in 600 s"},
     {"an error without code or message", "{\"custom_id\":\"a\",\"response\":null,\"error\":{}}",
      NULL, false, NULL, "error", 0, "batch_error", "reported an error"},
     {"a 400 with its error in the body",
