@@ -136,6 +136,7 @@ int cmd_parse(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_score(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_import(int argc, char **argv, struct cli_ctx *ctx);
 /* `runs compare` (cli/cmd-runs-compare.c), dispatched by cmd_runs; runs_dir borrowed. */
 int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir);
 /* `runs items` (cli/cmd-runs-items.c), dispatched by cmd_runs; runs_dir borrowed. */

@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"score", cmd_score, "score predictions against the prepared gold answers"},
     {"smoke", cmd_smoke, "run the whole pipeline on a few items and check every artifact"},
     {"runs", cmd_runs, "list, compare, stop and resume runs"},
+    {"import", cmd_import, "import a batch service's results (OpenAI batch output) into a run"},
     {"doctor", cmd_doctor, "diagnose a run with the guide's decision tree"},
     {"report", cmd_report, "write a run's report.html and report.md (scores, charts, findings)"},
     {"config", cmd_config, "show the resolved configuration and where each value came from"},

@@ -153,6 +153,16 @@ void lleval_run_follow_server(struct run *r)
     lleval_engine_set_base_url(r->engine, lleval_launch_base_url(r->launch));
 }
 
+/* True when every request of the run has a result (all answered before,
+ * e.g. imported with `lleval import`): then no engine is needed. */
+static bool all_answered(const struct run *r)
+{
+    for (size_t i = 0; i < r->st.n_parts; i++)
+        if (r->st.parts[i].answered < r->st.parts[i].requests)
+            return false;
+    return r->st.n_parts > 0;
+}
+
 /* Starts a managed llama-server, probes the engine (clamping the run's
  * concurrency to the server's slots) and checks the context budget. */
 static int step_submit(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
@@ -161,6 +171,10 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     int rc;
     (void)res;
 
+    if (all_answered(r)) {
+        lleval_run_event(r, "submit: every request has a result: no engine needed");
+        return 0;
+    }
     if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
         char *log = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LLAMA_LOG);
         lleval_run_event(r, "submit: starting llama-server with %s (log %s)", r->cfg->launch.model,
@@ -211,7 +225,7 @@ static int step_poll(struct run *r, struct lleval_run_result *res, struct lleval
     r->trial_total = lleval_xcalloc(n, sizeof(size_t));
     for (size_t t = 0; t < r->st.n_trials; t++)
         r->trial_names[t] = r->st.trials[t].name;
-    rc = lleval_run_poll(r, err);
+    rc = r->engine ? lleval_run_poll(r, err) : 0; /* no engine: nothing left to ask */
     lleval_rs_totals(&r->st, &res->answered, &res->failed);
     if (rc)
         return rc;
