@@ -32,6 +32,7 @@ expect_grep "poll: model beta:7b unloaded\|poll: model beta:7b: 52 requests" ref
 	"the poll asks the models in turn"
 expect_grep "^model_id: \[alpha, \"beta:7b\"\]" runs/ref/config.resolved.yaml \
 	"config.resolved.yaml keeps the list"
+expect_grep "beta:7b/sample_closed" runs/ref/report.html "the report's score rows name the model"
 
 python3 - <<'PY' && ok "files, custom_ids, order and scores per model" || not_ok "files per model"
 import csv, glob, json, os
