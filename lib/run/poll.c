@@ -49,6 +49,7 @@ struct poll_ctx {
     struct job_source src;
     size_t to_send;     /* requests this session sends */
     size_t sent_before; /* jobs sent for the models asked before this one */
+    const char *model;  /* a run of several models: the model being asked (borrowed) */
     bool answered_ok;   /* a request of this session got an answer (not a 404) */
     struct held held[NOT_FOUND_STOP];
     size_t n_held;
@@ -106,7 +107,7 @@ static int not_found_stop(struct poll_ctx *pc)
     struct run *r = pc->r;
     struct lleval_result_view v;
     const char *base = lleval_engine_base_url(r->engine);
-    const char *model = r->cfg->model_id ? r->cfg->model_id : "";
+    const char *model = pc->model ? pc->model : r->cfg->model_id ? r->cfg->model_id : "";
     int rc;
 
     lleval_result_decode(pc->held[0].line, &v, NULL);
@@ -381,6 +382,10 @@ static int poll_range(struct poll_ctx *pc, const struct lleval_sched_opts *so, s
     int rc;
 
     memset(&st, 0, sizeof(st));
+    if (pc->model) { /* each model's first answers may all be 404: that model is not there */
+        pc->answered_ok = false;
+        pc->to_send = n;
+    }
     pc->src.part = lo;
     pc->src.end = hi;
     rc = lleval_sched_run(r->engine, source_next, n, so, on_result, on_tick, pc, &st, pc->err);
@@ -435,6 +440,7 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
         left = left_in(r, lo, hi);
         if (!left && model) /* one model: the scheduler runs as it always did */
             continue;
+        pc.model = model;
         if (model)
             lleval_run_event(r, "poll: model %s: %zu requests", model, left);
         rc = poll_range(&pc, &so, lo, hi, left, &done);
