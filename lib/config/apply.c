@@ -35,6 +35,44 @@ static void list_fields(struct lleval_config *cfg, const struct lleval_cfg_key *
     }
 }
 
+/* model_id: one string, or a list of them (several models in one run; a list of
+ * one is that model). cfg->model_id is always the first. */
+static int apply_models(const struct lleval_cfg_src *s, yaml_node_t *n)
+{
+    struct lleval_config *cfg = s->cfg;
+    char **v = NULL, *str = NULL;
+    size_t nv = 0;
+    int rc;
+
+    if (n->type != YAML_SEQUENCE_NODE) {
+        rc = lleval_cfg_get_string(s, n, "model_id", false, &str);
+    } else {
+        rc = lleval_cfg_get_string_list(s, n, "model_id", &v, &nv);
+        if (!rc && !nv)
+            rc = lleval_cfg_fail(s, n,
+                                 "'model_id' is an empty list; give a model, or a list of "
+                                 "models like [llama3.1:8b, qwen2.5:7b]");
+        if (!rc)
+            str = lleval_xstrdup(v[0]);
+    }
+    if (rc) {
+        lleval_cfg_free_strv(v, nv);
+        return rc;
+    }
+    free(cfg->model_id);
+    cfg->model_id = str;
+    lleval_cfg_free_strv(cfg->models, cfg->n_models);
+    cfg->models = NULL;
+    cfg->n_models = 0;
+    if (nv > 1) {
+        cfg->models = v;
+        cfg->n_models = nv;
+    } else {
+        lleval_cfg_free_strv(v, nv);
+    }
+    return 0;
+}
+
 /* Sets key idx of the table from node n and records where it came from. */
 static int apply_value(const struct lleval_cfg_src *s, int idx, yaml_node_t *n)
 {
@@ -54,6 +92,9 @@ static int apply_value(const struct lleval_cfg_src *s, int idx, yaml_node_t *n)
             free(*(char **)field);
             *(char **)field = str;
         }
+        break;
+    case LLEVAL_CFG_MODELS:
+        rc = apply_models(s, n);
         break;
     case LLEVAL_CFG_LONG: {
         long v = 0;
@@ -341,8 +382,11 @@ int lleval_cfg_set_text(struct lleval_config *cfg, const char *key, const char *
     yaml_document_t doc;
     struct lleval_cfg_src s = {cfg, NULL, flag, from, &doc, err, NULL};
     int idx = lleval_config_key_index(key);
-    bool list = idx >= 0 && (lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_DLIST ||
-                             lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_SLIST);
+    bool list =
+        idx >= 0 &&
+        (lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_DLIST ||
+         lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_SLIST ||
+         (lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_MODELS && value && strchr(value, ',')));
     yaml_node_t *root;
     int rc;
 

@@ -68,6 +68,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->source_path);
     free(cfg->preset);
     free(cfg->model_id);
+    lleval_cfg_free_strv(cfg->models, cfg->n_models);
     free(cfg->base_url);
     free(cfg->api_key_env);
     free(cfg->temps);

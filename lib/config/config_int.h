@@ -71,6 +71,7 @@ bool lleval_cfg_valid_name(const char *s);
 enum lleval_cfg_kind {
     LLEVAL_CFG_PRESET,      /* string naming a preset, applied when set */
     LLEVAL_CFG_STR,         /* string */
+    LLEVAL_CFG_MODELS,      /* model_id: a string or a list of strings */
     LLEVAL_CFG_NSTR,        /* string or null */
     LLEVAL_CFG_LONG,        /* whole number in [min, max] */
     LLEVAL_CFG_DOUBLE,      /* number in [min, max] */

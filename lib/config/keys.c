@@ -13,7 +13,7 @@
  * set by lleval_config_init (config.c), the docs are docs/config.md. */
 #define KEY_TABLE(X)                                                                               \
     X("preset", LLEVAL_CFG_PRESET, preset, 0, 0)                                                   \
-    X("model_id", LLEVAL_CFG_STR, model_id, 0, 0)                                                  \
+    X("model_id", LLEVAL_CFG_MODELS, model_id, 0, 0)                                               \
     X("engine", LLEVAL_CFG_ENGINE, engine, 0, 0)                                                   \
     X("base_url", LLEVAL_CFG_NSTR, base_url, 0, 0)                                                 \
     X("api_key_env", LLEVAL_CFG_NSTR, api_key_env, 0, 0)                                           \

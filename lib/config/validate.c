@@ -102,6 +102,32 @@ static bool env_name_ok(const char *s)
     return true;
 }
 
+/* A list of models: each named, once, usable as a folder name (the run's files of
+ * a model live under its escaped id); a managed llama-server serves one model. */
+static void check_models(const struct lleval_config *cfg, struct lleval_cfg_problems *p)
+{
+    char at[256];
+    lleval_cfg_place(cfg, "model_id", at, sizeof(at));
+    for (size_t i = 0; i < cfg->n_models; i++) {
+        const char *m = cfg->models[i];
+        if (!*m || !strcmp(m, ".") || !strcmp(m, ".."))
+            lleval_cfg_problem(p, LLEVAL_EINVAL, "%s'model_id[%zu]' ('%s') is not a model name", at,
+                               i, m);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(m, cfg->models[j]))
+                lleval_cfg_problem(p, LLEVAL_EINVAL,
+                                   "%s'model_id' lists '%.100s' twice; give each model once", at,
+                                   m);
+    }
+    if (cfg->n_models > 1 && cfg->launch.enabled)
+        lleval_cfg_problem(p, LLEVAL_EINVAL,
+                           "%s'model_id' lists %zu models, but 'launch' starts one llama-server "
+                           "with one model file; a managed server per model is not supported "
+                           "yet: use one model_id with 'launch', or an engine already serving "
+                           "every model (Ollama)",
+                           at, cfg->n_models);
+}
+
 /* Every problem of cfg, into p. */
 static void validate(const struct lleval_config *cfg, struct lleval_cfg_problems *p)
 {
@@ -122,7 +148,7 @@ static void validate(const struct lleval_config *cfg, struct lleval_cfg_problems
             if (!(x >= k->min && x <= k->max))
                 lleval_cfg_problem(p, LLEVAL_EINVAL, "%s'%s' must be from %g to %g, not %g", at,
                                    k->path, k->min, k->max, x);
-        } else if (k->kind == LLEVAL_CFG_STR) {
+        } else if (k->kind == LLEVAL_CFG_STR || k->kind == LLEVAL_CFG_MODELS) {
             const char *x = *(char *const *)(const void *)v;
             if (!x || !*x)
                 lleval_cfg_problem(p, LLEVAL_EINVAL,
@@ -217,6 +243,7 @@ static void validate(const struct lleval_config *cfg, struct lleval_cfg_problems
                            at);
     }
 
+    check_models(cfg, p);
     if (cfg->launch.enabled) {
         lleval_cfg_place(cfg, "launch.enabled", at, sizeof(at));
         if (cfg->engine != LLEVAL_ENGINE_LLAMACPP)

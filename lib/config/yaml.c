@@ -299,7 +299,10 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
          "flags).");
     emit(&e, NULL, "# API keys are never written here: api_key_env names the variable.");
     emit_str(&e, "", "preset", "preset", cfg->preset);
-    emit_str(&e, "", "model_id", "model_id", cfg->model_id);
+    if (cfg->n_models > 1)
+        emit_strv(&e, "", "model_id", "model_id", cfg->models, cfg->n_models);
+    else
+        emit_str(&e, "", "model_id", "model_id", cfg->model_id);
     emit_str(&e, "", "engine", "engine", lleval_engine_kind_name(cfg->engine));
     emit_str(&e, "", "base_url", "base_url", cfg->base_url);
     emit_str(&e, "", "api_key_env", "api_key_env", cfg->api_key_env);

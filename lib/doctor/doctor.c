@@ -143,7 +143,7 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
 
     if (!t->max_tokens)
         t->max_tokens = part_max_tokens(pi);
-    journal = lleval_run_journal_path(run_dir, pi->dataset, pi->temp, pi->index);
+    journal = lleval_run_journal_path(run_dir, pi->folder, pi->temp, pi->index);
     if (lleval_lines_open(&lr, journal, NULL)) {
         free(journal); /* no journal: nothing answered yet */
         return 0;
@@ -200,7 +200,7 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
 static void read_telemetry(struct evidence *ev, const char *run_dir,
                            const struct lleval_part_info *pi)
 {
-    char *path = lleval_run_state_path(run_dir, pi->dataset, pi->temp, pi->index);
+    char *path = lleval_run_state_path(run_dir, pi->folder, pi->temp, pi->index);
     struct lleval_part_state st;
     struct lleval_err ignored = LLEVAL_ERR_INIT;
     const json_t *gpu;

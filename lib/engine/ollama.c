@@ -604,3 +604,27 @@ int lleval_ollama_vram_model(const char *base, const char *tag, double bpw,
     json_decref(show);
     return rc;
 }
+
+int lleval_ollama_unload(const struct lleval_engine *e, const char *model, struct lleval_err *err)
+{
+    struct lleval_http_request req = {0};
+    struct lleval_sb body = LLEVAL_SB_INIT;
+    json_t *reqj = json_pack("{s:s, s:i, s:b}", "model", model, "keep_alive", 0, "stream", 0);
+    long status = 0;
+    int rc;
+
+    req.url = lleval_http_url(e, "/api/generate");
+    req.body = json_dumps(reqj, JSON_COMPACT);
+    json_decref(reqj);
+    lleval_http_add_headers(e, &req);
+    rc = lleval_http_fetch(&req, 30, 0, &status, &body, err);
+    if (!rc && lleval_http_classify(status) != LLEVAL_REPLY_OK) {
+        char *text = lleval_http_error_text(body.buf, body.len, e->api_key);
+        rc = lleval_err_set(err, LLEVAL_EENGINE, "Ollama did not unload '%s': HTTP %ld: %s", model,
+                            status, text);
+        free(text);
+    }
+    lleval_http_request_release(&req);
+    lleval_sb_release(&body);
+    return rc;
+}

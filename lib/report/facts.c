@@ -39,6 +39,8 @@ void lleval_report_facts_release(struct report *r)
         lleval_scores_release(r->scores);
     free(r->scores);
     free(r->scores_note);
+    for (size_t i = 0; r->grps && i < r->n_grps; i++)
+        free(r->grps[i].model_dataset);
     free(r->grps);
     if (r->have_doc)
         lleval_doctor_report_release(&r->doc);
@@ -179,6 +181,10 @@ static void load_scores(struct report *r)
         if (!g->dataset)
             continue;
         x->dataset = g->dataset;
+        if (g->model) { /* a run of several models: each group names its model */
+            x->model_dataset = lleval_xasprintf("%s/%s", g->model, g->dataset);
+            x->dataset = x->model_dataset;
+        }
         x->prompt = g->prompt_type;
         if (g->has_temperature)
             lleval_fmt_num(x->temp, sizeof(x->temp), g->temperature);

@@ -53,6 +53,7 @@ struct opt_num {
 /* One row of scores.json; strings borrowed from the report's scores. */
 struct grp {
     const char *dataset, *prompt; /* prompt NULL on an overall row */
+    char *model_dataset;          /* owned: "<model>/<dataset>" (a run of several models) */
     char temp[32];
     bool overall, mc;
     bool shown; /* in the scores tables: every group, and an overall row over several */

@@ -50,6 +50,34 @@ void lleval_cid_encode(struct lleval_sb *sb, const char *dataset, const char *it
     lleval_sb_addf(sb, ":t%s:s%ld", lleval_fmt_num(num, sizeof(num), temp), sample);
 }
 
+void lleval_cid_encode_model(struct lleval_sb *sb, const char *model, const char *dataset,
+                             const char *item_id, const char *prompt_type, double temp, long sample)
+{
+    if (model) {
+        cid_escape(sb, model);
+        lleval_sb_addch(sb, ':');
+    }
+    lleval_cid_encode(sb, dataset, item_id, prompt_type, temp, sample);
+}
+
+char *lleval_model_folder(const char *model)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    cid_escape(&sb, model);
+    return lleval_sb_detach(&sb, NULL);
+}
+
+char *lleval_trial_folder(const char *model, const char *dataset)
+{
+    char *m, *out;
+    if (!model)
+        return lleval_xstrdup(dataset);
+    m = lleval_model_folder(model);
+    out = lleval_xasprintf("%s/%s", m, dataset);
+    free(m);
+    return out;
+}
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -89,6 +117,7 @@ bad:
 
 void lleval_cid_release(struct lleval_cid *c)
 {
+    free(c->model);
     free(c->dataset);
     free(c->item_id);
     free(c->prompt_type);
@@ -98,14 +127,14 @@ void lleval_cid_release(struct lleval_cid *c)
 
 int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err)
 {
-    const char *parts[5];
-    size_t lens[5];
+    const char *all[6], **parts = all;
+    size_t all_lens[6], *lens = all_lens;
     const char *p = custom_id;
     int n = 0;
     double t;
 
     memset(out, 0, sizeof(*out));
-    while (n < 5) {
+    while (n < 6) {
         const char *colon = strchr(p, ':');
         parts[n] = p;
         lens[n] = colon ? (size_t)(colon - p) : strlen(p);
@@ -114,11 +143,18 @@ int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct llev
             break;
         p = colon + 1;
     }
-    if (n != 5 || strchr(parts[4], ':'))
+    if (n < 5 || strchr(parts[n - 1], ':'))
         goto bad;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < n; i++)
         if (!lens[i])
             goto bad;
+    if (n == 6) { /* a run of several models: the model first */
+        out->model = cid_unescape(parts[0], lens[0]);
+        if (!out->model)
+            goto bad;
+        parts++;
+        lens++;
+    }
     out->dataset = cid_unescape(parts[0], lens[0]);
     out->item_id = cid_unescape(parts[1], lens[1]);
     out->prompt_type = cid_unescape(parts[2], lens[2]);
@@ -135,7 +171,7 @@ bad:
     lleval_cid_release(out);
     return lleval_err_set(err, LLEVAL_EINVAL,
                           "malformed custom_id '%.200s': expected "
-                          "dataset:item:prompt_type:t<temp>:s<sample>",
+                          "[model:]dataset:item:prompt_type:t<temp>:s<sample>",
                           custom_id);
 }
 
@@ -194,6 +230,8 @@ char *lleval_render_prompt(const char *tmpl, const json_t *item)
 void lleval_build_result_release(struct lleval_build_result *r)
 {
     for (size_t i = 0; i < r->n_parts; i++) {
+        free(r->parts[i].model);
+        free(r->parts[i].folder);
         free(r->parts[i].dataset);
         free(r->parts[i].batch_path);
     }
@@ -209,7 +247,7 @@ static struct lleval_part_info *add_part(struct lleval_build_result *r)
 }
 
 /* Appends one request line for item x prompt type x temp x sample to sb. */
-static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg,
+static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg, const char *model,
                         const struct lleval_prompt_type *pt, const json_t *item, double temp,
                         long sample)
 {
@@ -221,8 +259,9 @@ static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg,
 
     if (tname)
         lleval_item_type_parse(tname, &type);
-    lleval_cid_encode(&cid, lleval_json_str(item, "dataset"), lleval_json_str(item, "id"), pt->name,
-                      temp, sample);
+    lleval_cid_encode_model(&cid, cfg->n_models > 1 ? model : NULL,
+                            lleval_json_str(item, "dataset"), lleval_json_str(item, "id"), pt->name,
+                            temp, sample);
     sys = lleval_render_prompt(pt->system[type] ? pt->system[type] : "", item);
     user = lleval_render_prompt(pt->user[type] ? pt->user[type] : "{question}", item);
     if (type == LLEVAL_OPEN_BOOK && json_object_get(item, "unanswerable")) {
@@ -242,7 +281,7 @@ static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg,
     for (size_t i = 0; i < cfg->n_stop; i++)
         json_array_append_new(stop, json_string(cfg->stop[i]));
     body = json_object();
-    json_object_set_new(body, "model", json_string(cfg->model_id ? cfg->model_id : ""));
+    json_object_set_new(body, "model", json_string(model ? model : ""));
     json_object_set_new(body, "messages", messages);
     json_object_set_new(body, "max_tokens", json_integer(cfg->max_new_tokens[type]));
     json_object_set_new(body, "temperature", json_real(temp));
@@ -266,9 +305,12 @@ static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg,
 static json_t *part_json(const struct lleval_part_info *p, const char *out_dir)
 {
     const char *rel = p->batch_path + strlen(out_dir) + 1;
-    return json_pack("{s:s, s:f, s:I, s:s, s:I}", "dataset", p->dataset, "temperature", p->temp,
-                     "part", (json_int_t)p->index, "path", rel, "requests",
-                     (json_int_t)p->requests);
+    json_t *j =
+        json_pack("{s:s, s:f, s:I, s:s, s:I}", "dataset", p->dataset, "temperature", p->temp,
+                  "part", (json_int_t)p->index, "path", rel, "requests", (json_int_t)p->requests);
+    if (p->model) /* a run of several models only: one model's build.json stays as it was */
+        json_object_set_new(j, "model", json_string(p->model));
+    return j;
 }
 
 static int write_build_json(const char *out_dir, const struct lleval_build_result *res,
@@ -287,11 +329,72 @@ static int write_build_json(const char *out_dir, const struct lleval_build_resul
     return rc;
 }
 
+/* The parts of one dataset (index d) for one model (NULL: the run's one model). */
+static int build_dataset(const struct lleval_config *cfg, const struct lleval_prompt_set *set,
+                         const char *model, size_t d, const char *out_dir,
+                         struct lleval_build_result *res, struct lleval_sb *sb,
+                         struct lleval_err *err)
+{
+    const char *name = cfg->datasets[d].name;
+    const char *body_model = model ? model : (cfg->model_id ? cfg->model_id : "");
+    json_t *items = lleval_prepared_load(cfg->prepared_dir, name, NULL, err);
+    size_t n, parts;
+    int rc = 0;
+
+    if (!items)
+        return err ? err->code : LLEVAL_EINVAL;
+    n = json_array_size(items);
+    if (cfg->limit_items > 0 && (size_t)cfg->limit_items < n)
+        n = (size_t)cfg->limit_items;
+    parts = cfg->parts_per_dataset > 0 ? (size_t)cfg->parts_per_dataset : 1;
+    if (parts > n)
+        parts = n ? n : 1;
+    for (size_t t = 0; t < cfg->n_temps && !rc; t++) {
+        double temp = cfg->temps[t];
+        char tdir[40];
+        lleval_temp_dir(tdir, sizeof(tdir), temp);
+        for (size_t p = 0; p < parts && !rc; p++) {
+            /* contiguous, nearly equal slices: [n*p/parts, n*(p+1)/parts) */
+            size_t lo = n * p / parts, hi = n * (p + 1) / parts;
+            struct lleval_part_info *pi = add_part(res);
+            char *rel, *dir;
+            pi->model = model ? lleval_xstrdup(model) : NULL;
+            pi->folder = lleval_trial_folder(model, name);
+            pi->dataset = lleval_xstrdup(name);
+            pi->temp = temp;
+            pi->index = (long)p + 1;
+            rel = lleval_xasprintf("%s/%s", pi->folder, tdir);
+            dir = lleval_path_join(out_dir, rel);
+            free(rel);
+            rc = lleval_mkdirs(dir, err);
+            rel = lleval_xasprintf("part-%03zu.jsonl", p + 1);
+            pi->batch_path = lleval_path_join(dir, rel);
+            free(rel);
+            free(dir);
+            if (rc)
+                break;
+            lleval_sb_reset(sb);
+            for (size_t i = lo; i < hi; i++)
+                for (size_t k = 0; k < set->n_types; k++)
+                    for (long s = 0; s < (cfg->samples > 0 ? cfg->samples : 1); s++) {
+                        add_request(sb, cfg, body_model, &set->types[k], json_array_get(items, i),
+                                    temp, s);
+                        pi->requests++;
+                    }
+            res->total_requests += pi->requests;
+            rc = lleval_write_file_atomic(pi->batch_path, sb->buf, sb->len, err);
+        }
+    }
+    json_decref(items);
+    return rc;
+}
+
 int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
                          struct lleval_build_result *res, struct lleval_err *err)
 {
     const struct lleval_prompt_set *set = lleval_config_prompt_set(cfg);
     struct lleval_sb sb = LLEVAL_SB_INIT;
+    size_t n_models = cfg->n_models > 1 ? cfg->n_models : 1;
     int rc = 0;
 
     memset(res, 0, sizeof(*res));
@@ -301,56 +404,12 @@ int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
     if (!cfg->n_datasets)
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "no datasets configured: add a 'datasets:' list to the config");
-    for (size_t d = 0; d < cfg->n_datasets && !rc; d++) {
-        const char *name = cfg->datasets[d].name;
-        json_t *items = lleval_prepared_load(cfg->prepared_dir, name, NULL, err);
-        size_t n, parts;
-        if (!items) {
-            rc = err ? err->code : LLEVAL_EINVAL;
-            break;
-        }
-        n = json_array_size(items);
-        if (cfg->limit_items > 0 && (size_t)cfg->limit_items < n)
-            n = (size_t)cfg->limit_items;
-        parts = cfg->parts_per_dataset > 0 ? (size_t)cfg->parts_per_dataset : 1;
-        if (parts > n)
-            parts = n ? n : 1;
-        for (size_t t = 0; t < cfg->n_temps && !rc; t++) {
-            double temp = cfg->temps[t];
-            char tdir[40];
-            lleval_temp_dir(tdir, sizeof(tdir), temp);
-            for (size_t p = 0; p < parts && !rc; p++) {
-                /* contiguous, nearly equal slices: [n*p/parts, n*(p+1)/parts) */
-                size_t lo = n * p / parts, hi = n * (p + 1) / parts;
-                struct lleval_part_info *pi = add_part(res);
-                char *rel, *dir;
-                pi->dataset = lleval_xstrdup(name);
-                pi->temp = temp;
-                pi->index = (long)p + 1;
-                rel = lleval_xasprintf("%s/%s", name, tdir);
-                dir = lleval_path_join(out_dir, rel);
-                free(rel);
-                rc = lleval_mkdirs(dir, err);
-                rel = lleval_xasprintf("part-%03zu.jsonl", p + 1);
-                pi->batch_path = lleval_path_join(dir, rel);
-                free(rel);
-                free(dir);
-                if (rc)
-                    break;
-                lleval_sb_reset(&sb);
-                for (size_t i = lo; i < hi; i++)
-                    for (size_t k = 0; k < set->n_types; k++)
-                        for (long s = 0; s < (cfg->samples > 0 ? cfg->samples : 1); s++) {
-                            add_request(&sb, cfg, &set->types[k], json_array_get(items, i), temp,
-                                        s);
-                            pi->requests++;
-                        }
-                res->total_requests += pi->requests;
-                rc = lleval_write_file_atomic(pi->batch_path, sb.buf, sb.len, err);
-            }
-        }
-        json_decref(items);
-    }
+    /* model-major: all of one model's parts before the next model's (the poll asks in
+     * this order, so an engine holds one model at a time) */
+    for (size_t m = 0; m < n_models && !rc; m++)
+        for (size_t d = 0; d < cfg->n_datasets && !rc; d++)
+            rc = build_dataset(cfg, set, cfg->n_models > 1 ? cfg->models[m] : NULL, d, out_dir, res,
+                               &sb, err);
     if (!rc)
         rc = write_build_json(out_dir, res, err);
     lleval_sb_release(&sb);
@@ -383,13 +442,16 @@ int lleval_build_load(const char *out_dir, struct lleval_build_result *res, stru
     json_array_foreach(parts, i, p)
     {
         const char *ds = lleval_json_str(p, "dataset"), *rel = lleval_json_str(p, "path");
+        const char *model = lleval_json_str(p, "model");
         struct lleval_part_info *pi;
-        if (!ds || !rel || strstr(rel, "..")) {
+        if (!ds || !rel || strstr(rel, "..") || (json_object_get(p, "model") && !model)) {
             lleval_err_set(err, LLEVAL_EIO, "%s: part %zu is malformed", path, i + 1);
             rc = lleval_run_err_damaged(err, LLEVAL_RUN_FIX_BATCH);
             break;
         }
         pi = add_part(res);
+        pi->model = model ? lleval_xstrdup(model) : NULL;
+        pi->folder = lleval_trial_folder(model, ds);
         pi->dataset = lleval_xstrdup(ds);
         pi->temp = lleval_json_num(p, "temperature", 0);
         pi->index = (long)lleval_json_int(p, "part", (long long)i + 1);

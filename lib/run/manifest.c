@@ -32,7 +32,7 @@ static json_t *owned_or_null(const json_t *j)
 
 static json_t *trial_json(const struct lleval_manifest_trial *t)
 {
-    return json_pack(
+    json_t *j = json_pack(
         "{s:o, s:o, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}, "
         "s:{s:I, s:I}, s:o, s:o, s:f, s:o, s:{s:o, s:o}}",
         "trial", str_or_empty(t->trial), "dataset", str_or_empty(t->dataset), "temperature",
@@ -45,6 +45,9 @@ static json_t *trial_json(const struct lleval_manifest_trial *t)
         real_or_null(t->started_at), "finished_at", real_or_null(t->finished_at), "elapsed_s",
         t->elapsed_s, "telemetry", owned_or_null(t->telemetry), "engine_speed", "prompt_tps",
         real_or_null(t->prompt_tps), "gen_tps", real_or_null(t->gen_tps));
+    if (t->model) /* a run of several models only */
+        json_object_set_new(j, "model", json_string(t->model));
+    return j;
 }
 
 static json_t *manifest_json(const struct lleval_manifest *m)
@@ -171,6 +174,8 @@ static void read_trial(struct lleval_json_reader *rd, const json_t *o, size_t i,
     }
     lleval_jr_str(rd, o, pre, "trial", false, &t->trial);
     lleval_jr_str(rd, o, pre, "dataset", false, &t->dataset);
+    if (json_object_get(o, "model"))
+        lleval_jr_str(rd, o, pre, "model", false, &t->model);
     lleval_jr_num(rd, o, pre, "temperature", false, 0, &t->temperature);
     jc = lleval_jr_obj(rd, o, pre, "job_counts");
     snprintf(sub, sizeof(sub), "%sjob_counts.", pre);
@@ -290,6 +295,7 @@ void lleval_manifest_release(struct lleval_manifest *m)
     for (size_t i = 0; i < m->n_trials; i++) {
         free(m->trials[i].trial);
         free(m->trials[i].dataset);
+        free(m->trials[i].model);
         json_decref(m->trials[i].telemetry);
     }
     free(m->trials);

@@ -64,7 +64,7 @@ static int load_requests(const char *batches_dir, unsigned flags, struct lleval_
         const struct lleval_request_view *v;
         char tdir[40];
         int more;
-        rep->parts[p].name = lleval_xasprintf("%s/%s/part-%03ld", br.parts[p].dataset,
+        rep->parts[p].name = lleval_xasprintf("%s/%s/part-%03ld", br.parts[p].folder,
                                               lleval_temp_dir(tdir, sizeof(tdir), br.parts[p].temp),
                                               br.parts[p].index);
         rc = lleval_request_open(&rr, br.parts[p].batch_path, lenient ? NULL : err);

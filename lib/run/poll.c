@@ -7,11 +7,14 @@
  * of the part journals into results_combined.jsonl. It also records the
  * engine events (events.h: restarts of the managed server, retries by error
  * class) for the manifest, and stops a run whose first answers are all HTTP
- * 404 (a wrong base_url or model_id) before it journals them.
+ * 404 (a wrong base_url or model_id) before it journals them. A run of
+ * several models asks them in turn, one scheduler run per model, and has
+ * Ollama unload each model before the next one is asked.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/engine/ollama.h"
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
 #include "lleval/run/events.h"
@@ -23,6 +26,7 @@
 /* Where the job source is in the batch files. */
 struct job_source {
     size_t part;
+    size_t end; /* parts [part, end): the model being asked */
     bool open;
     struct lleval_request_reader rr;
 };
@@ -43,8 +47,10 @@ struct poll_ctx {
     struct lleval_err *err;
     int io_rc;
     struct job_source src;
-    size_t to_send;   /* requests this session sends */
-    bool answered_ok; /* a request of this session got an answer (not a 404) */
+    size_t to_send;     /* requests this session sends */
+    size_t sent_before; /* jobs sent for the models asked before this one */
+    const char *model;  /* a run of several models: the model being asked (borrowed) */
+    bool answered_ok;   /* a request of this session got an answer (not a 404) */
     struct held held[NOT_FOUND_STOP];
     size_t n_held;
 };
@@ -101,7 +107,7 @@ static int not_found_stop(struct poll_ctx *pc)
     struct run *r = pc->r;
     struct lleval_result_view v;
     const char *base = lleval_engine_base_url(r->engine);
-    const char *model = r->cfg->model_id ? r->cfg->model_id : "";
+    const char *model = pc->model ? pc->model : r->cfg->model_id ? r->cfg->model_id : "";
     int rc;
 
     lleval_result_decode(pc->held[0].line, &v, NULL);
@@ -269,7 +275,7 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
     if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal() &&
         check_server(r, 0) < 0)
         return true; /* it died for good: stop, resumable */
-    sample_telemetry(r, st->done + st->in_flight);
+    sample_telemetry(r, pc->sent_before + st->done + st->in_flight);
     if (lleval_run_flush(r, false, pc->err))
         pc->io_rc = pc->err->code;
     if (!r->o->on_progress)
@@ -317,10 +323,10 @@ static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
         int more;
 
         if (!src->open) {
-            while (src->part < r->st.n_parts &&
+            while (src->part < src->end &&
                    r->st.parts[src->part].answered >= r->st.parts[src->part].requests)
                 src->part++;
-            if (src->part >= r->st.n_parts)
+            if (src->part >= src->end)
                 return 0;
             if (lleval_request_open(&src->rr, r->st.parts[src->part].info->batch_path, err))
                 return err->code;
@@ -351,11 +357,54 @@ static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
     }
 }
 
+static bool same_model(const struct lleval_rs_part *a, const struct lleval_rs_part *b)
+{
+    return !strcmp(a->info->model ? a->info->model : "", b->info->model ? b->info->model : "");
+}
+
+/* Requests of parts [lo, hi) not answered yet. */
+static size_t left_in(const struct run *r, size_t lo, size_t hi)
+{
+    size_t n = 0;
+    for (size_t i = lo; i < hi; i++)
+        if (r->st.parts[i].answered < r->st.parts[i].requests)
+            n += r->st.parts[i].requests - r->st.parts[i].answered;
+    return n;
+}
+
+/* Asks the unanswered requests of parts [lo, hi) (one model's, or all of a
+ * run of one model); *done counts the answers. */
+static int poll_range(struct poll_ctx *pc, const struct lleval_sched_opts *so, size_t lo, size_t hi,
+                      size_t n, size_t *done)
+{
+    struct run *r = pc->r;
+    struct lleval_sched_stats st;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    if (pc->model) { /* each model's first answers may all be 404: that model is not there */
+        pc->answered_ok = false;
+        pc->to_send = n;
+    }
+    pc->src.part = lo;
+    pc->src.end = hi;
+    rc = lleval_sched_run(r->engine, source_next, n, so, on_result, on_tick, pc, &st, pc->err);
+    if (!rc && pc->n_held)
+        rc = pc->answered_ok ? release_held(pc) : not_found_stop(pc);
+    drop_held(pc);
+    if (pc->src.open) {
+        lleval_request_close(&pc->src.rr);
+        pc->src.open = false;
+    }
+    pc->sent_before += st.done + st.in_flight;
+    *done += st.done;
+    return rc;
+}
+
 int lleval_run_poll(struct run *r, struct lleval_err *err)
 {
-    size_t n;
+    size_t n, done = 0;
     struct lleval_sched_opts so;
-    struct lleval_sched_stats st;
     struct poll_ctx pc;
     int rc = 0;
 
@@ -380,23 +429,40 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
                          lleval_telemetry_interval_ms(r->tel));
     sample_telemetry(r, (size_t)so.max_in_flight); /* the first requests go out now */
     rc = lleval_run_flush(r, true, err);
-    if (!rc)
-        rc = lleval_sched_run(r->engine, source_next, n, &so, on_result, on_tick, &pc, &st, err);
-    if (!rc && pc.n_held)
-        rc = pc.answered_ok ? release_held(&pc) : not_found_stop(&pc);
-    drop_held(&pc);
+    /* the parts are model-major (batch.c): each model's run of parts is asked to
+     * the end before the next model's first request */
+    for (size_t lo = 0, hi; !rc && lo < r->st.n_parts && !r->stop_requested; lo = hi) {
+        const char *model = r->st.parts[lo].info->model;
+        size_t left;
+        for (hi = lo + 1; hi < r->st.n_parts && same_model(&r->st.parts[hi], &r->st.parts[lo]);
+             hi++)
+            ;
+        left = left_in(r, lo, hi);
+        if (!left && model) /* one model: the scheduler runs as it always did */
+            continue;
+        pc.model = model;
+        if (model)
+            lleval_run_event(r, "poll: model %s: %zu requests", model, left);
+        rc = poll_range(&pc, &so, lo, hi, left, &done);
+        if (!rc && model && r->cfg->engine == LLEVAL_ENGINE_OLLAMA) {
+            /* a 16 GB card never holds two models: this one goes before the next loads */
+            struct lleval_err uerr = LLEVAL_ERR_INIT;
+            if (lleval_ollama_unload(r->engine, model, &uerr))
+                lleval_run_warning(r, "poll: %s", uerr.msg);
+            else
+                lleval_run_event(r, "poll: model %s unloaded (keep_alive 0)", model);
+        }
+    }
     if (pc.io_rc && !rc)
         rc = pc.io_rc;
     if (r->launch_err.code && (!rc || rc == LLEVAL_EINTR || rc == LLEVAL_EENGINE)) {
         rc = r->launch_err.code; /* the managed server died for good */
         *err = r->launch_err;
     }
-    if (rc == 0 && r->stop_requested && st.done < n)
+    if (rc == 0 && r->stop_requested && done < n)
         rc = lleval_err_set(err, LLEVAL_EINTR, "stopped on request");
     lleval_rs_settle(&r->st, rc);
     lleval_telemetry_stop(r->tel);
-    if (pc.src.open)
-        lleval_request_close(&pc.src.rr);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
 #include "lleval/util/idset.h"
+#include "lleval/run/batch.h"
 #include "lleval/run/runs.h"
 #include "lleval/util/util.h"
 
@@ -41,7 +42,9 @@ static void recount(const char *run_dir, const struct lleval_manifest *m, long *
     for (size_t t = 0; t < m->n_trials; t++) {
         const struct lleval_manifest_trial *tr = &m->trials[t];
         for (long i = 1; tr->dataset && i <= tr->jobs_total; i++) {
-            char *path = lleval_run_journal_path(run_dir, tr->dataset, tr->temperature, i);
+            char *folder = lleval_trial_folder(tr->model, tr->dataset);
+            char *path = lleval_run_journal_path(run_dir, folder, tr->temperature, i);
+            free(folder);
             count_journal(path, &seen, answered, errors);
             free(path);
         }

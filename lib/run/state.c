@@ -28,6 +28,7 @@ void lleval_rs_release(struct lleval_run_state *st)
     }
     for (size_t t = 0; t < st->n_trials; t++) {
         free(st->trials[t].name);
+        free(st->trials[t].model);
         free(st->trials[t].dataset);
     }
     free(st->parts);
@@ -39,18 +40,22 @@ void lleval_rs_release(struct lleval_run_state *st)
     }
 }
 
-static size_t trial_index(struct lleval_run_state *st, const char *dataset, double temp)
+static size_t trial_index(struct lleval_run_state *st, const struct lleval_part_info *info)
 {
+    const char *model = info->model, *dataset = info->dataset;
+    double temp = info->temp;
     struct lleval_rs_trial *t;
     for (size_t i = 0; i < st->n_trials; i++)
-        if (!strcmp(st->trials[i].dataset, dataset) && st->trials[i].temp == temp)
+        if (!strcmp(st->trials[i].dataset, dataset) && st->trials[i].temp == temp &&
+            !strcmp(st->trials[i].model ? st->trials[i].model : "", model ? model : ""))
             return i;
     st->trials = lleval_xrealloc(st->trials, (st->n_trials + 1) * sizeof(*st->trials));
     t = &st->trials[st->n_trials];
     memset(t, 0, sizeof(*t));
+    t->model = model ? lleval_xstrdup(model) : NULL;
     t->dataset = lleval_xstrdup(dataset);
     t->temp = temp;
-    t->name = lleval_run_trial_name(dataset, temp);
+    t->name = lleval_run_trial_name(info->folder ? info->folder : dataset, temp);
     return st->n_trials++;
 }
 
@@ -61,10 +66,12 @@ size_t lleval_rs_add_part(struct lleval_run_state *st, const struct lleval_part_
     p = &st->parts[st->n_parts];
     memset(p, 0, sizeof(*p));
     p->info = info;
-    p->trial = trial_index(st, info->dataset, info->temp);
-    p->name = lleval_run_part_name(info->dataset, info->temp, info->index);
-    p->state_path = lleval_run_state_path(st->run_dir, info->dataset, info->temp, info->index);
-    p->journal_path = lleval_run_journal_path(st->run_dir, info->dataset, info->temp, info->index);
+    p->trial = trial_index(st, info);
+    /* the folder: <dataset>, or <model folder>/<dataset> in a run of several models */
+    const char *folder = info->folder ? info->folder : info->dataset;
+    p->name = lleval_run_part_name(folder, info->temp, info->index);
+    p->state_path = lleval_run_state_path(st->run_dir, folder, info->temp, info->index);
+    p->journal_path = lleval_run_journal_path(st->run_dir, folder, info->temp, info->index);
     p->requests = info->requests > 0 ? (size_t)info->requests : 0;
     p->status = LLEVAL_RUN_QUEUED;
     st->trials[p->trial].parts++;
@@ -301,6 +308,7 @@ void lleval_rs_manifest_trials(const struct lleval_run_state *st,
         struct lleval_manifest_trial *mt = lleval_manifest_add_trial(m);
         mt->trial = lleval_xstrdup(tr->name);
         mt->dataset = lleval_xstrdup(tr->dataset);
+        mt->model = tr->model ? lleval_xstrdup(tr->model) : NULL;
         mt->temperature = tr->temp;
         mt->jobs_total = (long)tr->parts;
         for (size_t i = 0; i < st->n_parts; i++) {

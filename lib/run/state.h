@@ -39,9 +39,10 @@ struct lleval_rs_part {
     struct lleval_telemetry_acc tel;
 };
 
-/* One (dataset, temperature) pair. */
+/* One (dataset, temperature) pair, of one model in a run of several. */
 struct lleval_rs_trial {
-    char *name; /* dataset/t0, owned */
+    char *name;  /* dataset/t0 (several models: <model folder>/dataset/t0), owned */
+    char *model; /* a run of several models: the model, owned; NULL for one model */
     char *dataset;
     double temp;
     size_t parts, requests, answered, errors;

@@ -102,8 +102,8 @@ static void check_manifest(struct checks *c, const char *run_dir)
 
 static void check_part(struct checks *c, const char *run_dir, const struct lleval_part_info *pi)
 {
-    char *state = lleval_run_state_path(run_dir, pi->dataset, pi->temp, pi->index);
-    char *journal = lleval_run_journal_path(run_dir, pi->dataset, pi->temp, pi->index);
+    char *state = lleval_run_state_path(run_dir, pi->folder, pi->temp, pi->index);
+    char *journal = lleval_run_journal_path(run_dir, pi->folder, pi->temp, pi->index);
     struct lleval_part_state st;
     struct lleval_err err = LLEVAL_ERR_INIT;
     bool read = lleval_part_state_load(state, &st, &err) == 0;

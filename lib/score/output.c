@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/score/leaderboard.h"
 #include "lleval/score/score.h"
 #include "lleval/util/format.h"
 #include "lleval/util/util.h"
@@ -44,7 +45,10 @@ static bool show_group(const struct lleval_score_result *res, size_t i)
     const struct lleval_score_group *g = &res->groups[i];
     if (!g->overall || res->squad_json)
         return true;
-    return i >= 2 && !res->groups[i - 2].overall && !strcmp(res->groups[i - 2].dataset, g->dataset);
+    return i >= 2 && !res->groups[i - 2].overall &&
+           !strcmp(res->groups[i - 2].dataset, g->dataset) &&
+           !strcmp(res->groups[i - 2].model ? res->groups[i - 2].model : "",
+                   g->model ? g->model : "");
 }
 
 void lleval_score_table(const struct lleval_score_result *res, struct lleval_score_table *t)
@@ -64,7 +68,9 @@ void lleval_score_table(const struct lleval_score_result *res, struct lleval_sco
         bool na = g->n > 0 && g->errors >= g->n; /* no successful answer */
         if (!show_group(res, i))
             continue;
-        row[0] = lleval_xstrdup(g->dataset);
+        /* a run of several models: "<model>/<dataset>" */
+        row[0] =
+            g->model ? lleval_xasprintf("%s/%s", g->model, g->dataset) : lleval_xstrdup(g->dataset);
         row[1] = lleval_xstrdup(g->overall ? "all" : (*g->prompt_type ? g->prompt_type : "-"));
         row[2] = lleval_xstrdup(g->overall ? "all" : (*g->temperature ? g->temperature : "-"));
         row[3] = lleval_xasprintf("%ld", g->n);
@@ -163,6 +169,8 @@ char *lleval_score_format_table(const struct lleval_score_result *res)
         lleval_table_row(tab, (const char *const *)t.cells + r * t.ncols);
     lleval_table_render(tab, &style, &sb);
     lleval_score_notes(res, &sb);
+    if (res->leaderboard)
+        lleval_leaderboard_format(res->leaderboard, &sb);
     lleval_table_free(tab);
     lleval_score_table_release(&t);
     return lleval_sb_detach(&sb, NULL);

@@ -15,7 +15,9 @@
 #include "lleval/score/predictions.h"
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
+#include "lleval/run/batch.h"
 #include "lleval/util/json.h"
+#include "lleval/score/leaderboard.h"
 #include "lleval/score/score.h"
 #include "lleval/util/util.h"
 #include "speeds.h"
@@ -61,6 +63,7 @@ enum { FIN_STOP, FIN_LENGTH, FIN_ERROR, FIN_OTHER };
 
 struct acc {
     struct gold_set *gold; /* borrowed from the scorer */
+    char *model;           /* a run of several models: the model of the rows; NULL: one model */
     char *prompt_type;     /* NULL: all (SQuAD-JSON mode, overall rows) */
     char *temperature;
     double temp_value;
@@ -77,6 +80,7 @@ static void acc_free(struct acc *a)
 {
     if (!a)
         return;
+    free(a->model);
     free(a->prompt_type);
     free(a->temperature);
     lleval_dist_release(&a->em);
@@ -157,6 +161,9 @@ struct scorer {
     struct lleval_sb answer;
     struct lleval_norm pred;
     struct lleval_speeds *speeds; /* unrounded gen_tps by custom_id; NULL: the CSV's */
+    char **models;                /* the models of a run of several, in the order their rows came */
+    size_t n_models, cap_models;
+    char *row_model; /* the current row's model (NULL: a custom_id without one) */
 };
 
 static void scorer_init(struct scorer *s, const char *prepared_dir, const char *path,
@@ -187,6 +194,10 @@ static void scorer_release(struct scorer *s)
     lleval_sb_release(&s->answer);
     lleval_norm_release(&s->pred);
     lleval_speeds_free(s->speeds);
+    for (size_t i = 0; i < s->n_models; i++)
+        free(s->models[i]);
+    free(s->models);
+    free(s->row_model);
 }
 
 static int scorer_gold(struct scorer *s, const char *name, struct gold_set **out,
@@ -207,19 +218,49 @@ static int scorer_gold(struct scorer *s, const char *name, struct gold_set **out
     return 0;
 }
 
+static bool model_eq(const char *a, const char *b)
+{
+    return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* The model a custom_id names ("<model>:<dataset>:..." in a run of several
+ * models) into s->row_model, remembered in s->models; NULL for the usual id. */
+static void scorer_row_model(struct scorer *s, const char *custom_id)
+{
+    struct lleval_cid c;
+    size_t colons = 0;
+    free(s->row_model);
+    s->row_model = NULL;
+    for (const char *p = custom_id; *p; p++)
+        colons += *p == ':';
+    if (colons != 5 || lleval_cid_decode(custom_id, &c, NULL))
+        return;
+    s->row_model = c.model;
+    c.model = NULL;
+    lleval_cid_release(&c);
+    for (size_t i = 0; i < s->n_models; i++)
+        if (!strcmp(s->models[i], s->row_model))
+            return;
+    LLEVAL_GROW(s->models, s->n_models, s->cap_models);
+    s->models[s->n_models++] = lleval_xstrdup(s->row_model);
+}
+
 static struct acc *scorer_acc(struct scorer *s, struct gold_set *g, const char *prompt,
                               const char *temp, double temp_value)
 {
     struct acc *a = s->last;
-    if (a && a->gold == g && str_eq(a->prompt_type, prompt) && str_eq(a->temperature, temp))
+    if (a && a->gold == g && str_eq(a->prompt_type, prompt) && str_eq(a->temperature, temp) &&
+        model_eq(a->model, s->row_model))
         return a;
     for (size_t i = 0; i < s->n_accs; i++) {
         a = s->accs[i];
-        if (a->gold == g && !strcmp(a->prompt_type, prompt) && !strcmp(a->temperature, temp))
+        if (a->gold == g && !strcmp(a->prompt_type, prompt) && !strcmp(a->temperature, temp) &&
+            model_eq(a->model, s->row_model))
             return s->last = a;
     }
     a = lleval_xcalloc(1, sizeof(*a));
     a->gold = g;
+    a->model = s->row_model ? lleval_xstrdup(s->row_model) : NULL;
     a->prompt_type = lleval_xstrdup(prompt);
     a->temperature = lleval_xstrdup(temp);
     a->temp_value = temp_value;
@@ -420,6 +461,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         s->rows++;
         memset(&it, 0, sizeof(it));
         it.custom_id = row.custom_id;
+        scorer_row_model(s, row.custom_id);
         it.dataset = row.dataset;
         it.item_id = row.item_id;
         it.prompt_type = row.prompt_type;
@@ -531,6 +573,11 @@ static void ci_of(const struct lleval_dist *d, const struct scorer *s, const cha
 
 static char *group_label(const struct lleval_score_group *g)
 {
+    if (g->model && g->overall)
+        return lleval_xasprintf("%s/%s", g->model, g->dataset);
+    if (g->model)
+        return lleval_xasprintf("%s/%s/%s/t%s", g->model, g->dataset, g->prompt_type,
+                                g->temperature);
     if (g->overall)
         return lleval_xasprintf("%s", g->dataset);
     return lleval_xasprintf("%s/%s/t%s", g->dataset, g->prompt_type, g->temperature);
@@ -549,6 +596,7 @@ static void group_from(const struct scorer *s, const struct acc *a, bool overall
     char *label;
     memset(g, 0, sizeof(*g));
     g->dataset = lleval_xstrdup(a->gold->name);
+    g->model = a->model ? lleval_xstrdup(a->model) : NULL;
     g->overall = overall;
     if (!overall) {
         g->prompt_type = lleval_xstrdup(a->prompt_type);
@@ -661,41 +709,48 @@ static void finish_result(struct scorer *s, struct lleval_score_result *res)
     res->scored = s->scored;
     res->unknown = s->unknown;
     res->duplicates = s->duplicates;
-    for (size_t d = 0; d < s->n_sets; d++) {
-        struct gold_set *gs = s->sets[d];
-        struct acc **mine = lleval_xmalloc((s->n_accs + 1) * sizeof(*mine));
-        struct acc all;
-        size_t k = 0;
-        long missing = 0;
-        for (size_t i = 0; i < s->n_accs; i++)
-            if (s->accs[i]->gold == gs)
-                mine[k++] = s->accs[i];
-        if (!k) {
+    /* a run of several models: each model's datasets in turn (rows without a
+     * model, the usual run, are "model" NULL: the loop's first turn) */
+    for (size_t mi = 0; mi <= s->n_models; mi++) {
+        for (size_t d = 0; d < s->n_sets; d++) {
+            const char *model = mi ? s->models[mi - 1] : NULL;
+            struct gold_set *gs = s->sets[d];
+            struct acc **mine = lleval_xmalloc((s->n_accs + 1) * sizeof(*mine));
+            struct acc all;
+            size_t k = 0;
+            long missing = 0;
+            for (size_t i = 0; i < s->n_accs; i++)
+                if (s->accs[i]->gold == gs && model_eq(s->accs[i]->model, model))
+                    mine[k++] = s->accs[i];
+            if (!k) {
+                free(mine);
+                continue;
+            }
+            qsort(mine, k, sizeof(*mine), cmp_acc);
+            memset(&all, 0, sizeof(all));
+            all.gold = gs;
+            all.model = (char *)model; /* borrowed: all is not acc_free()d */
+            res->groups =
+                lleval_xrealloc(res->groups, (res->n_groups + k + 1) * sizeof(*res->groups));
+            for (size_t i = 0; i < k; i++) {
+                struct lleval_score_group *g = &res->groups[res->n_groups++];
+                group_from(s, mine[i], false, g);
+                g->missing = acc_missing(mine[i], s->o.limit_items);
+                missing += g->missing;
+                group_warnings(res, g);
+                merge_acc(&all, mine[i]);
+            }
+            group_from(s, &all, true, &res->groups[res->n_groups]);
+            res->groups[res->n_groups++].missing = missing;
+            res->missing += missing;
+            lleval_dist_release(&all.em);
+            lleval_dist_release(&all.f1);
+            lleval_dist_release(&all.contains);
+            lleval_dist_release(&all.accuracy);
+            lleval_dist_release(&all.latency);
+            lleval_dist_release(&all.tps);
             free(mine);
-            continue;
         }
-        qsort(mine, k, sizeof(*mine), cmp_acc);
-        memset(&all, 0, sizeof(all));
-        all.gold = gs;
-        res->groups = lleval_xrealloc(res->groups, (res->n_groups + k + 1) * sizeof(*res->groups));
-        for (size_t i = 0; i < k; i++) {
-            struct lleval_score_group *g = &res->groups[res->n_groups++];
-            group_from(s, mine[i], false, g);
-            g->missing = acc_missing(mine[i], s->o.limit_items);
-            missing += g->missing;
-            group_warnings(res, g);
-            merge_acc(&all, mine[i]);
-        }
-        group_from(s, &all, true, &res->groups[res->n_groups]);
-        res->groups[res->n_groups++].missing = missing;
-        res->missing += missing;
-        lleval_dist_release(&all.em);
-        lleval_dist_release(&all.f1);
-        lleval_dist_release(&all.contains);
-        lleval_dist_release(&all.accuracy);
-        lleval_dist_release(&all.latency);
-        lleval_dist_release(&all.tps);
-        free(mine);
     }
     if (s->unknown > 0)
         add_warning(
@@ -733,6 +788,18 @@ int lleval_score_csv(const char *pred_csv, const char *prepared_dir,
         return rc;
     scorer_init(&s, prepared_dir, pred_csv, o);
     rc = scan_csv(&s, NULL, NULL, err);
+    if (!rc && s.n_models > 1) { /* a run of several models: their leaderboard */
+        struct lleval_item_scores items;
+        res->leaderboard = lleval_xcalloc(1, sizeof(*res->leaderboard));
+        rc = lleval_item_scores_load(pred_csv, prepared_dir, o, &items, err);
+        if (!rc)
+            rc = lleval_leaderboard_build(&items, s.o.bootstrap, s.o.seed, res->leaderboard, err);
+        lleval_item_scores_release(&items);
+        if (rc) {
+            free(res->leaderboard);
+            res->leaderboard = NULL;
+        }
+    }
     if (!rc) {
         finish_result(&s, res);
         res->predictions = lleval_xstrdup(pred_csv);
@@ -870,8 +937,13 @@ void lleval_score_result_release(struct lleval_score_result *res)
 {
     if (!res)
         return;
+    if (res->leaderboard) {
+        lleval_leaderboard_release(res->leaderboard);
+        free(res->leaderboard);
+    }
     for (size_t i = 0; i < res->n_groups; i++) {
         free(res->groups[i].dataset);
+        free(res->groups[i].model);
         free(res->groups[i].prompt_type);
         free(res->groups[i].temperature);
         free(res->groups[i].type);

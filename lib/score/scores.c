@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
+#include "lleval/score/leaderboard.h"
 #include "lleval/score/score.h"
 #include "lleval/score/scores.h"
 #include "lleval/score/stats.h"
@@ -47,6 +48,8 @@ static json_t *group_json(const struct lleval_score_group *g)
     json_t *o = json_object();
     bool mc = g->scoring == LLEVAL_SCORING_MC;
     double t;
+    if (g->model) /* a run of several models only */
+        json_object_set_new(o, "model", json_string(g->model));
     json_object_set_new(o, "dataset", json_string(g->dataset));
     json_object_set_new(o, "prompt_type",
                         g->prompt_type && *g->prompt_type ? json_string(g->prompt_type)
@@ -85,6 +88,26 @@ static double round3(double v)
     return round(v * 1000.0) / 1000.0;
 }
 
+/* {"models": [{"model", "correct": metric}], "pairs": [{"a", "b", "n", "a_only",
+ * "b_only", "mcnemar_p"}]}: correct as a percentage */
+static json_t *leaderboard_json(const struct lleval_leaderboard *lb)
+{
+    json_t *models = json_array(), *pairs = json_array();
+    for (size_t i = 0; i < lb->n_models; i++)
+        json_array_append_new(models,
+                              json_pack("{s:s, s:o}", "model", lb->models[i].model, "correct",
+                                        metric_json(&lb->models[i].correct, 100.0)));
+    for (size_t i = 0; i < lb->n_pairs; i++) {
+        const struct lleval_lb_pair *p = &lb->pairs[i];
+        json_array_append_new(pairs,
+                              json_pack("{s:s, s:s, s:I, s:I, s:I, s:f}", "a",
+                                        lb->models[p->a].model, "b", lb->models[p->b].model, "n",
+                                        (json_int_t)p->n, "a_only", (json_int_t)p->a_only, "b_only",
+                                        (json_int_t)p->b_only, "mcnemar_p", p->mcnemar_p));
+    }
+    return json_pack("{s:o, s:o}", "models", models, "pairs", pairs);
+}
+
 json_t *lleval_score_result_json(const struct lleval_score_result *res)
 {
     json_t *o = json_object(), *groups = json_array(), *warns = json_array();
@@ -114,6 +137,8 @@ json_t *lleval_score_result_json(const struct lleval_score_result *res)
     for (size_t i = 0; i < res->n_groups; i++)
         json_array_append_new(groups, group_json(&res->groups[i]));
     json_object_set_new(o, "groups", groups);
+    if (res->leaderboard)
+        json_object_set_new(o, "leaderboard", leaderboard_json(res->leaderboard));
     for (size_t i = 0; i < res->n_warnings; i++)
         json_array_append_new(warns, json_string(res->warnings[i]));
     json_object_set_new(o, "warnings", warns);
@@ -182,6 +207,8 @@ static void read_group(struct lleval_json_reader *rd, const json_t *o, size_t i,
     double temp = NAN;
 
     snprintf(pre, sizeof(pre), "groups[%zu].", i);
+    if (json_object_get(o, "model"))
+        lleval_jr_str(rd, o, pre, "model", false, &g->model);
     lleval_jr_str(rd, o, pre, "dataset", false, &g->dataset);
     lleval_jr_str(rd, o, pre, "prompt_type", true, &g->prompt_type);
     lleval_jr_num(rd, o, pre, "temperature", true, NAN, &temp);
@@ -281,6 +308,7 @@ void lleval_scores_release(struct lleval_scores *s)
 {
     for (size_t i = 0; i < s->n_groups; i++) {
         struct lleval_scores_group *g = &s->groups[i];
+        free(g->model);
         free(g->dataset);
         free(g->prompt_type);
         free(g->type);

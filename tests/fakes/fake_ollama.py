@@ -10,8 +10,10 @@ request says "stream": false, as Ollama does. Answers are deterministic.
 Faults are injected from the command line or, mid-run, with
 POST /__fault {"delay_ms": 0, "error_500_every": 0, "drop_every": 0,
 "malformed_every": 0, "invalid_utf8_every": 0, "not_found": false};
-GET /__stats returns counters (requests, max_in_flight, ...) and
-POST /__reset zeroes them. See tests/fakes/README.md.
+GET /__stats returns counters (requests, max_in_flight, ...), and its
+"model_log" lists every /api/chat and /api/generate request with a known
+model in the order they arrived ({"path", "model", "keep_alive", "prompt":
+false for a load/unload request}); POST /__reset zeroes them. See tests/fakes/README.md.
 
 Usage: fake_ollama.py [--port N] [--answers FILE] [--model NAME]...
 The first line on stdout is "PORT <n>" (with --port 0, the default, the
@@ -95,6 +97,7 @@ class State:
         self.injected = {"drop": 0, "error_500": 0, "malformed": 0, "not_found": 0,
                          "invalid_utf8": 0}
         self.last_request = None
+        self.model_log = []
 
     def find_model(self, name):
         for m in self.models:
@@ -112,6 +115,7 @@ class State:
             "faults": dict(self.faults),
             "faults_injected": dict(self.injected),
             "last_request": self.last_request,
+            "model_log": list(self.model_log),
         }
 
 
@@ -404,6 +408,9 @@ class Handler(BaseHTTPRequestHandler):
             all_text = (req.get("system") or "") + " " + prompt
             empty = not prompt
         keep_alive = req.get("keep_alive")
+        with st.lock:
+            st.model_log.append({"path": "/api/chat" if chat else "/api/generate", "model": name,
+                                 "keep_alive": keep_alive, "prompt": not empty})
         load_ns = self.mark_loaded(st.find_model(name), keep_alive)
 
         if empty:  # load or unload the model

@@ -81,6 +81,7 @@ static char *default_text(const struct lleval_config *cfg, const struct lleval_c
         break;
     case LLEVAL_CFG_PRESET:
     case LLEVAL_CFG_STR:
+    case LLEVAL_CFG_MODELS:
     case LLEVAL_CFG_NSTR:
     case LLEVAL_CFG_EXTRACTION: {
         const char *s = *(char *const *)v;
@@ -142,6 +143,9 @@ static char *type_text(const struct lleval_cfg_key *k)
         break;
     case LLEVAL_CFG_STR:
         lleval_sb_adds(&sb, "string");
+        break;
+    case LLEVAL_CFG_MODELS:
+        lleval_sb_adds(&sb, "string or list of strings");
         break;
     case LLEVAL_CFG_PRESET:
     case LLEVAL_CFG_NSTR:

@@ -92,7 +92,11 @@ struct lleval_config {
     char *source_path; /* config file, or NULL */
     char *preset;      /* applied preset name, or NULL */
 
-    char *model_id;
+    char *model_id; /* the model; of a list, the first */
+    /* model_id given as a list of two or more: every model, in order (models[0]
+     * equals model_id), evaluated in turn; NULL and 0 for one model */
+    char **models;
+    size_t n_models;
     enum lleval_engine_kind engine;
     char *base_url;    /* NULL: the engine's default */
     char *api_key_env; /* name of the environment variable holding the key */

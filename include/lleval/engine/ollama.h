@@ -8,6 +8,7 @@
 #define LLEVAL_OLLAMA_H
 
 #include <jansson.h>
+#include "lleval/engine/engine.h"
 #include "lleval/model/vram.h"
 #include "lleval/util/error.h"
 
@@ -26,6 +27,14 @@
  * replies with something other than a JSON object. *out is NULL on failure.
  */
 int lleval_ollama_show(const char *base_url, const char *tag, json_t **out, struct lleval_err *err);
+
+/*
+ * Asks the Ollama server of e (borrowed) to unload model (borrowed) now: POST
+ * /api/generate {"model", "keep_alive": 0} with no prompt, as Ollama's API
+ * documents ("Unload a model"), so the next model of a run does not share the
+ * card with it. Returns 0, or LLEVAL_EENGINE when the server did not answer 2xx.
+ */
+int lleval_ollama_unload(const struct lleval_engine *e, const char *model, struct lleval_err *err);
 
 /*
  * Describes tag for the planner: lleval_ollama_show(), then

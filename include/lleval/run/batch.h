@@ -16,6 +16,7 @@
 
 /* The decoded parts of a custom_id. Strings owned; release with lleval_cid_release(). */
 struct lleval_cid {
+    char *model; /* a run of several models: the model; NULL for one model (5 components) */
     char *dataset;
     char *item_id;
     char *prompt_type;
@@ -27,7 +28,19 @@ void lleval_cid_release(struct lleval_cid *c);
 /* Appends the custom_id for the parts to sb. Any bytes are allowed in item_id. */
 void lleval_cid_encode(struct lleval_sb *sb, const char *dataset, const char *item_id,
                        const char *prompt_type, double temp, long sample);
-/* Decodes; LLEVAL_EINVAL (err says why) for anything that encode cannot produce. */
+/* The same with the model first ("<model>:<dataset>:..."), for a run of several
+ * models; model NULL is lleval_cid_encode. */
+void lleval_cid_encode_model(struct lleval_sb *sb, const char *model, const char *dataset,
+                             const char *item_id, const char *prompt_type, double temp,
+                             long sample);
+/* A model's folder in a run of several models (batches/<folder>/..., parts/...,
+ * results/parts/...): the model id escaped as in a custom_id. Returns owned text. */
+char *lleval_model_folder(const char *model);
+/* The folder of a part's trial below batches/, parts/ and results/parts/:
+ * "<dataset>", or "<model folder>/<dataset>" when model is not NULL. Owned. */
+char *lleval_trial_folder(const char *model, const char *dataset);
+/* Decodes (five components, or six with the model first); LLEVAL_EINVAL (err says why) for anything
+ * that encode cannot produce. */
 int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err);
 
 /* Directory name of a temperature: "t0", "t0.7". Writes into buf. */
@@ -40,6 +53,8 @@ char *lleval_render_prompt(const char *tmpl, const json_t *item);
 
 /* One part file written by the build. */
 struct lleval_part_info {
+    char *model;  /* a run of several models: its model (owned); NULL for one model */
+    char *folder; /* owned: lleval_trial_folder(model, dataset), the paths' dataset part */
     char *dataset;
     double temp;
     long index;       /* 1-based */
@@ -55,10 +70,11 @@ struct lleval_build_result {
 void lleval_build_result_release(struct lleval_build_result *r);
 
 /*
- * Builds request files under out_dir/<dataset>/t<temp>/part-NNN.jsonl for every
- * dataset in cfg (prepared in cfg->prepared_dir), honouring limit_items,
- * parts_per_dataset, the prompt set, temps and samples. Writes out_dir/build.json
- * listing the parts. Files are written atomically.
+ * Builds request files under out_dir/<dataset>/t<temp>/part-NNN.jsonl (a run of
+ * several models, cfg->n_models > 1: out_dir/<model folder>/<dataset>/..., all of
+ * the first model's parts first) for every dataset in cfg (prepared in cfg->prepared_dir),
+ * honouring limit_items, parts_per_dataset, the prompt set, temps and samples. Writes
+ * out_dir/build.json listing the parts. Files are written atomically.
  */
 int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
                          struct lleval_build_result *res, struct lleval_err *err);

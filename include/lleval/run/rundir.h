@@ -184,7 +184,8 @@ int lleval_step_parse(const char *s, enum lleval_step *out);
 /* One trial (dataset, temperature) of the manifest. Times are seconds since
  * the epoch; 0 is written as null. */
 struct lleval_manifest_trial {
-    char *trial;   /* "nq_open/t0", owned */
+    char *trial;   /* "nq_open/t0" (several models: "<model folder>/nq_open/t0"), owned */
+    char *model;   /* a run of several models: the trial's model, owned; NULL: absent */
     char *dataset; /* owned */
     double temperature;
     /* parts by status */

@@ -85,6 +85,7 @@ void lleval_score_opts_from_config(struct lleval_score_opts *o, const struct lle
  * percentages in the table and in scores.json; an interval's lo/hi are NaN
  * when none was computed, its mean NaN when the metric does not apply. */
 struct lleval_score_group {
+    char *model; /* a run of several models: the group's model; NULL for one model */
     char *dataset;
     char *prompt_type; /* NULL in an overall row */
     char *temperature; /* short form ("0", "0.7"); NULL in an overall row */
@@ -105,6 +106,8 @@ struct lleval_score_group {
     struct lleval_squad2_eval v2_eval; /* its HasAns / NoAns breakdown */
     long abstained;                    /* ok rows that abstained (scoring.abstain_phrases) */
 };
+
+struct lleval_leaderboard;
 
 struct lleval_score_result {
     bool squad_json;   /* scored from a SQuAD-style JSON object */
@@ -130,6 +133,8 @@ struct lleval_score_result {
     size_t n_missing_ids;
     char **warnings; /* one line each, owned */
     size_t n_warnings;
+    /* a run of several models: their leaderboard (leaderboard.h), owned; NULL otherwise */
+    struct lleval_leaderboard *leaderboard;
 };
 
 /* Scores a predictions.csv against the prepared datasets its rows name.

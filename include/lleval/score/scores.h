@@ -56,6 +56,7 @@ struct lleval_scores_metric {
 
 /* One row of "groups". Strings NULL when absent (or null where allowed). */
 struct lleval_scores_group {
+    char *model; /* a run of several models: the group's model; NULL: absent */
     char *dataset;
     char *prompt_type; /* NULL: null (an overall row) */
     bool has_temperature;

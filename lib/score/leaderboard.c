@@ -1,0 +1,192 @@
+/*
+ * The leaderboard of a run of several models (include/lleval/score/leaderboard.h):
+ * per-model correctness with bootstrap intervals and pairwise McNemar tests on
+ * the items the models share.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/run/batch.h"
+#include "lleval/score/leaderboard.h"
+#include "lleval/util/format.h"
+#include "lleval/util/text.h"
+
+/* The escaped model component of a custom_id with six components, as a length
+ * into id; 0 for an id without a model. */
+static size_t model_prefix(const char *id)
+{
+    size_t colons = 0;
+    for (const char *p = id; *p; p++)
+        colons += *p == ':';
+    return colons == 5 ? strcspn(id, ":") : 0;
+}
+
+static size_t model_index(struct lleval_leaderboard *lb, char ***esc, const char *id, size_t len)
+{
+    struct lleval_cid c;
+    for (size_t i = 0; i < lb->n_models; i++)
+        if (strlen((*esc)[i]) == len && !strncmp((*esc)[i], id, len))
+            return i;
+    lb->models = lleval_xrealloc(lb->models, (lb->n_models + 1) * sizeof(*lb->models));
+    *esc = lleval_xrealloc(*esc, (lb->n_models + 1) * sizeof(**esc));
+    memset(&lb->models[lb->n_models], 0, sizeof(*lb->models));
+    (*esc)[lb->n_models] = lleval_xstrndup(id, len);
+    if (!lleval_cid_decode(id, &c, NULL)) {
+        lb->models[lb->n_models].model = c.model;
+        c.model = NULL;
+        lleval_cid_release(&c);
+    } else {
+        lb->models[lb->n_models].model = lleval_xstrndup(id, len);
+    }
+    return lb->n_models++;
+}
+
+/* Model m's values (1 right, 0 wrong) over its items, bootstrapped. */
+static int model_ci(const struct lleval_item_scores *s, const size_t *of, size_t m, long bootstrap,
+                    uint64_t seed, struct lleval_lb_model *out, struct lleval_err *err)
+{
+    double *x = lleval_xmalloc((s->n ? s->n : 1) * sizeof(*x));
+    size_t n = 0;
+    char *label = lleval_xasprintf("leaderboard/%s", out->model);
+    int rc;
+    for (size_t i = 0; i < s->n; i++)
+        if (of[i] == m)
+            x[n++] = s->items[i].correct ? 1.0 : 0.0;
+    rc =
+        lleval_bootstrap_mean(x, n, bootstrap, lleval_seed_derive(seed, label), &out->correct, err);
+    free(label);
+    free(x);
+    return rc;
+}
+
+/* McNemar between models a and b: each item of a whose id, with b's model
+ * component, b answered too. */
+static void pair_of(const struct lleval_item_scores *s, const size_t *of, char **esc, size_t a,
+                    size_t b, struct lleval_lb_pair *p)
+{
+    struct lleval_sb key = LLEVAL_SB_INIT;
+    memset(p, 0, sizeof(*p));
+    p->a = a;
+    p->b = b;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct lleval_item_rec *ra = &s->items[i], *rb;
+        if (of[i] != a)
+            continue;
+        lleval_sb_reset(&key);
+        lleval_sb_addf(&key, "%s%s", esc[b], ra->custom_id + strlen(esc[a]));
+        rb = lleval_item_scores_find(s, key.buf);
+        if (!rb)
+            continue;
+        p->n++;
+        if (ra->correct && !rb->correct)
+            p->a_only++;
+        else if (!ra->correct && rb->correct)
+            p->b_only++;
+    }
+    p->mcnemar_p = lleval_mcnemar_exact(p->a_only, p->b_only);
+    lleval_sb_release(&key);
+}
+
+int lleval_leaderboard_build(const struct lleval_item_scores *s, long bootstrap, uint64_t seed,
+                             struct lleval_leaderboard *out, struct lleval_err *err)
+{
+    char **esc = NULL;
+    size_t *of = lleval_xmalloc((s->n ? s->n : 1) * sizeof(*of));
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < s->n; i++) {
+        size_t len = model_prefix(s->items[i].custom_id);
+        of[i] = len ? model_index(out, &esc, s->items[i].custom_id, len) : (size_t)-1;
+    }
+    for (size_t m = 0; m < out->n_models && !rc; m++)
+        rc = model_ci(s, of, m, bootstrap, seed, &out->models[m], err);
+    if (!rc && out->n_models > 1) {
+        out->pairs = lleval_xcalloc(out->n_models * (out->n_models - 1) / 2, sizeof(*out->pairs));
+        for (size_t a = 0; a < out->n_models; a++)
+            for (size_t b = a + 1; b < out->n_models; b++)
+                pair_of(s, of, esc, a, b, &out->pairs[out->n_pairs++]);
+    }
+    free(of);
+    for (size_t i = 0; i < out->n_models; i++)
+        free(esc[i]);
+    free(esc);
+    if (rc)
+        lleval_leaderboard_release(out);
+    return rc;
+}
+
+void lleval_leaderboard_release(struct lleval_leaderboard *lb)
+{
+    for (size_t i = 0; i < lb->n_models; i++)
+        free(lb->models[i].model);
+    free(lb->models);
+    free(lb->pairs);
+    memset(lb, 0, sizeof(*lb));
+}
+
+/* model text for a terminal: controls and escapes made visible */
+static char *clean(const char *s)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    lleval_term_sanitize(&sb, s, false);
+    return lleval_sb_detach(&sb, NULL);
+}
+
+/* Best first; ties keep the models' order. */
+static int cmp_rank(const void *x, const void *y)
+{
+    const struct lleval_lb_model *a = *(const struct lleval_lb_model *const *)x;
+    const struct lleval_lb_model *b = *(const struct lleval_lb_model *const *)y;
+    if (a->correct.mean != b->correct.mean)
+        return a->correct.mean > b->correct.mean ? -1 : 1;
+    return a < b ? -1 : 1;
+}
+
+void lleval_leaderboard_format(const struct lleval_leaderboard *lb, struct lleval_sb *out)
+{
+    static const struct lleval_table_style style = {"  ", "", "", false};
+    static const char *const head[] = {"rank", "model", "n", "correct% [95% CI]"};
+    const struct lleval_lb_model **order;
+    struct lleval_table *tab;
+
+    if (lb->n_models < 2)
+        return;
+    order = lleval_xmalloc(lb->n_models * sizeof(*order));
+    for (size_t i = 0; i < lb->n_models; i++)
+        order[i] = &lb->models[i];
+    qsort(order, lb->n_models, sizeof(*order), cmp_rank);
+    lleval_sb_adds(out, "leaderboard (correct: exact match on QA, the gold letter on multiple "
+                        "choice):\n");
+    tab = lleval_table_new(4);
+    lleval_table_align(tab, 1, LLEVAL_ALIGN_LEFT);
+    lleval_table_header(tab, head);
+    for (size_t i = 0; i < lb->n_models; i++) {
+        struct lleval_sb ci = LLEVAL_SB_INIT;
+        char *cells[4];
+        const struct lleval_ci *c = &order[i]->correct;
+        lleval_sb_add_ci(&ci, c->mean * 100.0, c->resamples ? c->lo * 100.0 : NAN,
+                         c->resamples ? c->hi * 100.0 : NAN, 1, " [", "]");
+        cells[0] = lleval_xasprintf("%zu", i + 1);
+        cells[1] = clean(order[i]->model);
+        cells[2] = lleval_xasprintf("%llu", (unsigned long long)c->n);
+        cells[3] = lleval_sb_detach(&ci, NULL);
+        lleval_table_row(tab, (const char *const *)cells);
+        for (int k = 0; k < 4; k++)
+            free(cells[k]);
+    }
+    lleval_table_render(tab, &style, out);
+    lleval_table_free(tab);
+    free(order);
+    for (size_t i = 0; i < lb->n_pairs; i++) {
+        const struct lleval_lb_pair *p = &lb->pairs[i];
+        char *a = clean(lb->models[p->a].model);
+        char *b = clean(lb->models[p->b].model);
+        lleval_sb_addf(out,
+                       "%s vs %s: %zu paired items, %ld right for %s only, %ld for %s only, "
+                       "McNemar exact p = %.4g\n",
+                       a, b, p->n, p->a_only, a, p->b_only, b, p->mcnemar_p);
+        free(a);
+        free(b);
+    }
+}

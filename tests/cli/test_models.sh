@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Several models in one run (issue 11, point 3): model_id as a list runs every
+# model x dataset x temperature, model after model, with per-model batch and
+# journal folders and custom_ids that carry the model; the summary and
+# scores.json carry per-model groups and a leaderboard with McNemar tests;
+# a kill -9 and a resume keep every request exactly once; on Ollama each
+# model is unloaded (keep_alive 0) before the next model's first request.
+source "$(dirname "$0")/lib.sh"
+
+cat >mm.yaml <<'YAML'
+engine: dry
+model_id: [alpha, "beta:7b"]
+temps: [0.0, 0.7]
+parts_per_dataset: 2
+max_concurrent_jobs: 3
+datasets:
+  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
+  - {name: sample_mc, format: mmlu, path: examples/data/general_knowledge_test.csv, split: test}
+YAML
+
+LLEVAL_DRY_LOG=$PWD/asked-ref.log expect_exit 0 "a dry run of two models" -- \
+	"$LLEVAL" run --config mm.yaml --run-id ref
+cp out.txt ref.out
+cp err.txt ref.err
+expect_grep "leaderboard" ref.out "the summary prints a leaderboard"
+expect_grep "alpha vs beta:7b: 52 paired items" ref.out "the models are paired on every item"
+expect_grep "McNemar exact p = " ref.out "with McNemar's exact p"
+expect_grep "^alpha/sample_closed" ref.out "the table's rows name the model"
+if grep -q "repeated" ref.out ref.err; then not_ok "rows of two models counted as repeats"; else
+	ok "no row is a repeat"; fi
+expect_grep "poll: model beta:7b unloaded\|poll: model beta:7b: 52 requests" ref.err \
+	"the poll asks the models in turn"
+expect_grep "^model_id: \[alpha, \"beta:7b\"\]" runs/ref/config.resolved.yaml \
+	"config.resolved.yaml keeps the list"
+expect_grep "beta:7b/sample_closed" runs/ref/report.html "the report's score rows name the model"
+
+python3 - <<'PY' && ok "files, custom_ids, order and scores per model" || not_ok "files per model"
+import csv, glob, json, os
+run = "runs/ref"
+for m in ("alpha", "beta%3A7b"):
+    for ds in ("sample_closed", "sample_mc"):
+        for t in ("t0", "t0.7"):
+            for p in ("part-001", "part-002"):
+                assert os.path.isfile("%s/batches/%s/%s/%s/%s.jsonl" % (run, m, ds, t, p)), (m, ds, t, p)
+                assert os.path.isfile("%s/results/parts/%s/%s/%s/%s.jsonl" % (run, m, ds, t, p))
+                assert os.path.isfile("%s/parts/%s/%s/%s/%s/state.json" % (run, m, ds, t, p))
+b = [json.loads(l) for l in open(run + "/batches/beta%3A7b/sample_mc/t0/part-001.jsonl")]
+assert all(r["custom_id"].startswith("beta%3A7b:sample_mc:") for r in b), b[0]["custom_id"]
+assert all(r["body"]["model"] == "beta:7b" for r in b)
+rows = list(csv.DictReader(open(run + "/results/predictions.csv", newline="")))
+assert len(rows) == 104 and len({r["custom_id"] for r in rows}) == 104, len(rows)
+# the dry engine's answers depend on the model: the two differ somewhere
+by = {}
+for r in rows:
+    model, rest = r["custom_id"].split(":", 1)
+    by.setdefault(rest, {})[model] = r["prediction"]
+assert len(by) == 52 and any(v["alpha"] != v["beta%3A7b"] for v in by.values())
+# asked model after model: every alpha request before the first beta one
+asked = [l.strip() for l in open("asked-ref.log") if l.strip()]
+first_beta = min(i for i, c in enumerate(asked) if c.startswith("beta"))
+assert all(c.startswith("alpha:") for c in asked[:first_beta]) and first_beta == 52, first_beta
+assert all(c.startswith("beta%3A7b:") for c in asked[first_beta:])
+s = json.load(open(run + "/results/scores.json"))
+models = {g.get("model") for g in s["groups"]}
+assert models == {"alpha", "beta:7b"}, models
+lb = s["leaderboard"]
+assert [m["model"] for m in lb["models"]] == ["alpha", "beta:7b"]
+assert all(m["correct"]["n"] == 52 and m["correct"]["ci95"] for m in lb["models"])
+p = lb["pairs"][0]
+assert (p["a"], p["b"], p["n"]) == ("alpha", "beta:7b", 52) and 0 <= p["mcnemar_p"] <= 1
+m = json.load(open(run + "/manifest.json"))
+assert len(m["trials"]) == 8 and {t.get("model") for t in m["trials"]} == {"alpha", "beta:7b"}
+assert m["trials"][0]["trial"] == "alpha/sample_closed/t0", m["trials"][0]["trial"]
+PY
+
+# a single model stays as it was: no model in ids, folders, groups or the manifest
+cat >one.yaml <<'YAML'
+engine: dry
+model_id: [alpha]
+temps: [0.0]
+datasets:
+  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
+YAML
+expect_exit 0 "a list of one model" -- "$LLEVAL" run --config one.yaml --run-id one -q
+python3 - <<'PY' && ok "a list of one model is a one-model run" || not_ok "one model"
+import json, os
+run = "runs/one"
+assert os.path.isfile(run + "/batches/sample_closed/t0/part-001.jsonl")
+assert json.loads(open(run + "/batches/sample_closed/t0/part-001.jsonl").readline())["custom_id"].startswith("sample_closed:")
+s = json.load(open(run + "/results/scores.json"))
+assert "leaderboard" not in s and all("model" not in g for g in s["groups"])
+assert all("model" not in t for t in json.load(open(run + "/manifest.json"))["trials"])
+PY
+
+# kill -9 during the run, then resume: every request once, the same predictions as ref
+python3 - "$LLEVAL" <<'PY' && ok "kill -9 and resume: exactly once per model" ||
+import glob, json, os, signal, subprocess, sys, time
+lleval = sys.argv[1]
+env = dict(os.environ, LLEVAL_DRY_DELAY_MS="30", LLEVAL_DRY_LOG=os.path.abspath("asked.log"))
+def journaled():
+    ids = []
+    for path in glob.glob("runs/crash/results/parts/*/*/*/*.jsonl"):
+        for line in open(path, "rb").read().split(b"\n"):
+            try:
+                ids.append(json.loads(line)["custom_id"])
+            except Exception:
+                pass
+    return ids
+for target in (20, 70):  # once in the first model, once in the second
+    p = subprocess.Popen([lleval, "run", "--config", "mm.yaml", "--run-id", "crash", "-q"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(journaled()) < target and p.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    before = set(journaled())
+    offset = os.path.getsize("asked.log")
+    assert len(before) < 104, len(before)
+    # resume once to the end when it is the last kill
+    if target == 70:
+        r = subprocess.run([lleval, "runs", "resume", "crash", "-q"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert r.returncode == 0, r.stderr
+        again = [l.strip() for l in open("asked.log").read()[offset:].split("\n") if l.strip()]
+        assert not before & set(again), "asked again: %s" % sorted(before & set(again))[:3]
+ids = journaled()
+assert len(ids) == 104 and len(set(ids)) == 104, (len(ids), len(set(ids)))
+import csv
+def answers(run):  # latency differs (LLEVAL_DRY_DELAY_MS); the answers may not
+    rows = csv.DictReader(open(run + "/results/predictions.csv", newline=""))
+    return [(r["custom_id"], r["status"], r["finish_reason"], r["prediction"]) for r in rows]
+assert answers("runs/ref") == answers("runs/crash"), "answers differ from the uninterrupted run"
+ref = json.load(open("runs/ref/results/scores.json"))["leaderboard"]
+got = json.load(open("runs/crash/results/scores.json"))["leaderboard"]
+assert ref == got, "the leaderboard differs from the uninterrupted run"
+PY
+	not_ok "kill -9 and resume of two models"
+
+# a managed llama-server serves one model: a list with launch is refused
+cat >launch.yaml <<'YAML'
+engine: llamacpp
+model_id: [a, b]
+launch: {model: m.gguf}
+datasets:
+  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
+YAML
+expect_exit 2 "a model list with launch is refused" -- "$LLEVAL" run --config launch.yaml -q
+expect_grep "'launch' starts one llama-server" err.txt "the refusal says why"
+
+# Ollama: each model is unloaded before the next model's first request
+if command -v python3 >/dev/null 2>&1; then
+	python3 "$LLEVAL_SOURCE_DIR/tests/fakes/fake_ollama.py" --model m1:latest --model m2:latest \
+		>ollama.out 2>ollama.err &
+	fake=$!
+	trap 'kill "$fake" 2>/dev/null || true; wait "$fake" 2>/dev/null || true; rm -rf "$work"' EXIT
+	for _ in $(seq 1 100); do grep -q '^PORT ' ollama.out 2>/dev/null && break; sleep 0.1; done
+	port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' ollama.out | head -n 1)
+	cat >ol.yaml <<YAML
+engine: ollama
+base_url: http://127.0.0.1:$port
+model_id: [m1, m2]
+temps: [0.0]
+max_concurrent_jobs: 3
+datasets:
+  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
+YAML
+	expect_exit 0 "two models on the fake Ollama" -- "$LLEVAL" run --config ol.yaml --run-id ol
+	python3 - "$port" <<'PY' && ok "Ollama unloads m1 before m2's first request, then m2" ||
+import json, sys, urllib.request
+log = json.load(urllib.request.urlopen("http://127.0.0.1:%s/__stats" % sys.argv[1]))["model_log"]
+kinds = [(e["model"], e["prompt"], e["keep_alive"]) for e in log]
+unload = [i for i, e in enumerate(log) if not e["prompt"]]
+assert len(unload) == 2, kinds
+u1 = unload[0]
+assert log[u1]["model"] == "m1" and log[u1]["keep_alive"] == 0 and log[u1]["path"] == "/api/generate"
+assert all(e["model"] == "m1" and e["prompt"] for e in log[:u1]) and u1 == 16, kinds[:u1 + 1]
+m2 = [i for i, e in enumerate(log) if e["model"] == "m2" and e["prompt"]]
+assert len(m2) == 16 and min(m2) > u1 and max(m2) < unload[1], kinds
+assert log[unload[1]]["model"] == "m2" and log[unload[1]]["keep_alive"] == 0
+PY
+		not_ok "Ollama unload order"
+	# a second model the server does not have: its first answers are all 404, so the run
+	# stops (exit 3) naming that model, with the first model's answers kept
+	sed 's/model_id: \[m1, m2\]/model_id: [m1, m3]/' ol.yaml >ol3.yaml
+	expect_exit 3 "a second model that is not pulled stops the run" -- \
+		"$LLEVAL" run --config ol3.yaml --run-id ol3
+	expect_grep "model_id 'm3' or the base_url is wrong" err.txt "the stop names the missing model"
+	python3 - <<'PY' && ok "the first model's answers are kept, none for the missing one" ||
+import glob
+n = lambda pat: sum(len(open(p).readlines()) for p in glob.glob(pat))
+assert n("runs/ol3/results/parts/m1/*/*/*.jsonl") == 16
+assert n("runs/ol3/results/parts/m3/*/*/*.jsonl") == 0
+PY
+		not_ok "journals after a missing second model"
+fi
+
+finish
