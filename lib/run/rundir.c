@@ -43,6 +43,12 @@ char *lleval_run_file_path(const char *run_dir, enum lleval_run_file f)
     return lleval_path_join(run_dir, lleval_run_file_rel(f));
 }
 
+char *lleval_run_rel_path(const char *run_dir, const char *path)
+{
+    const char *rel = lleval_path_under(run_dir, path);
+    return lleval_path_portable(rel ? rel : path);
+}
+
 char *lleval_run_trial_name(const char *dataset, double temp)
 {
     char tdir[40];

@@ -254,14 +254,6 @@ void lleval_rs_settle(struct lleval_run_state *st, int rc)
     }
 }
 
-/* path relative to the run directory as state.json records it (owned, '/'
- * separators on every platform) */
-static char *rel_to(const char *run_dir, const char *path)
-{
-    const char *rel = lleval_path_under(run_dir, path);
-    return lleval_path_portable(rel ? rel : path);
-}
-
 void lleval_rs_part_state(const struct lleval_run_state *st, size_t i,
                           const struct lleval_telemetry *tel, struct lleval_part_state *out)
 {
@@ -283,8 +275,8 @@ void lleval_rs_part_state(const struct lleval_run_state *st, size_t i,
     out->started_at = p->started_at;
     out->finished_at = p->finished_at;
     out->elapsed_s = lleval_rs_part_elapsed(st, i);
-    out->batch_file = rel_to(st->run_dir, p->info->batch_path);
-    out->results_file = rel_to(st->run_dir, p->journal_path);
+    out->batch_file = lleval_run_rel_path(st->run_dir, p->info->batch_path);
+    out->results_file = lleval_run_rel_path(st->run_dir, p->journal_path);
     out->telemetry = lleval_telemetry_json(tel, &p->tel, p->completion_tokens);
 }
 

@@ -66,14 +66,6 @@ static long count_records(const char *path)
     return more < 0 ? -1 : n;
 }
 
-/* path relative to the run directory, for the table (owned), with the '/'
- * of the run's own relative names on every platform */
-static char *rel_to(const char *run_dir, const char *path)
-{
-    const char *rel = lleval_path_under(run_dir, path);
-    return lleval_path_portable(rel ? rel : path);
-}
-
 static void check_json(struct checks *c, const char *dir, enum lleval_run_file f)
 {
     char *path = lleval_run_file_path(dir, f);
@@ -108,7 +100,8 @@ static void check_part(struct checks *c, const char *run_dir, const struct lleva
     struct lleval_err err = LLEVAL_ERR_INIT;
     bool read = lleval_part_state_load(state, &st, &err) == 0;
     long n = count_lines(journal);
-    char *state_rel = rel_to(run_dir, state), *journal_rel = rel_to(run_dir, journal);
+    char *state_rel = lleval_run_rel_path(run_dir, state),
+         *journal_rel = lleval_run_rel_path(run_dir, journal);
 
     check(c, read && st.status == LLEVAL_RUN_DONE, state_rel, "status %s",
           read && st.status != LLEVAL_RUN_UNKNOWN ? lleval_run_status_name(st.status)

@@ -49,6 +49,9 @@ enum lleval_run_file {
 const char *lleval_run_file_rel(enum lleval_run_file f);
 /* Returns an owned "<run_dir>/<relative path of f>". */
 char *lleval_run_file_path(const char *run_dir, enum lleval_run_file f);
+/* path relative to run_dir as artifacts and tables name it ("parts/d1/t0/..."), with '/'
+ * on every platform; path itself (with '/') when it is not under run_dir. Owned. */
+char *lleval_run_rel_path(const char *run_dir, const char *path);
 
 /* A trial's name, "<dataset>/t<temp>" ("nq_open/t0.7"); owned. */
 char *lleval_run_trial_name(const char *dataset, double temp);
