@@ -12,6 +12,69 @@
 
 /* ---- files and directories ------------------------------------------------------ */
 
+int lleval_write_file_atomic(const char *path, const void *data, size_t len, struct lleval_err *err)
+{
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", path, lleval_getpid());
+    FILE *f = NULL;
+    int rc = lleval_plat_check_target(path, err);
+
+    if (!rc)
+        rc = lleval_fopen_new(tmp, &f, err);
+    if (rc)
+        goto out;
+    if (len && fwrite(data, 1, len, f) != len)
+        rc = lleval_err_errno(err, "cannot write", tmp);
+    if (!rc)
+        rc = lleval_fsync_file(f, tmp, err);
+    if (fclose(f) && !rc)
+        rc = lleval_err_errno(err, "cannot close", tmp);
+    if (!rc)
+        rc = lleval_plat_replace(tmp, path, err);
+    if (rc)
+        lleval_plat_remove(tmp);
+out:
+    free(tmp);
+    return rc;
+}
+
+int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err)
+{
+    char *tmp = lleval_xasprintf("%s.tmp.%ld", to, lleval_getpid());
+    char *buf = lleval_xmalloc(1 << 16);
+    FILE *in = NULL, *out = NULL;
+    size_t n;
+    int rc = lleval_fopen_read(from, &in, err);
+
+    if (!rc)
+        rc = lleval_plat_check_target(to, err);
+    if (!rc)
+        rc = lleval_fopen_new(tmp, &out, err);
+    if (rc)
+        goto done;
+    while ((n = fread(buf, 1, 1 << 16, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) {
+            rc = lleval_err_errno(err, "cannot write", tmp);
+            break;
+        }
+    if (!rc && ferror(in))
+        rc = lleval_err_errno(err, "cannot read", from);
+    if (!rc)
+        rc = lleval_fsync_file(out, tmp, err);
+    if (fclose(out) && !rc)
+        rc = lleval_err_errno(err, "cannot close", tmp);
+    out = NULL;
+    if (!rc)
+        rc = lleval_plat_replace(tmp, to, err);
+    if (rc)
+        lleval_plat_remove(tmp);
+done:
+    if (in)
+        fclose(in);
+    free(buf);
+    free(tmp);
+    return rc;
+}
+
 int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct lleval_err *err)
 {
     FILE *f;

@@ -16,4 +16,16 @@ void lleval_plat_sort_names(struct lleval_dir_list *list);
  * white space) into id (start 0 = not given); false when it is not that. */
 bool lleval_plat_parse_identity(const char *text, struct lleval_proc_id *id);
 
+/* The hooks portable.c's atomic writes use; one of each per platform. */
+/* LLEVAL_EIO (err set) when path, the target of an atomic write, exists
+ * inside a run directory as a link or a non-regular file (a rename would
+ * replace it without a word); 0 otherwise. posix_open.c, win32_open.c. */
+int lleval_plat_check_target(const char *path, struct lleval_err *err);
+/* Moves the finished, flushed temp file tmp over path so that the new
+ * content survives a crash (POSIX: rename, then the folder flushed;
+ * Windows: MoveFileExW write-through, retried while path is held open). */
+int lleval_plat_replace(const char *tmp, const char *path, struct lleval_err *err);
+/* Removes a file by its UTF-8 name; errors ignored (a temp file's clean-up). */
+void lleval_plat_remove(const char *path);
+
 #endif

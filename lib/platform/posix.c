@@ -51,41 +51,22 @@ int lleval_fsync_dir(const char *dir, struct lleval_err *err)
     return 0;
 }
 
-int lleval_write_file_atomic(const char *path, const void *data, size_t len, struct lleval_err *err)
+/* See portable_int.h: rename(2), then the folder flushed so the new name survives a crash. */
+int lleval_plat_replace(const char *tmp, const char *path, struct lleval_err *err)
 {
-    char *tmp = lleval_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    char *dir = NULL;
-    FILE *f = NULL;
-    int rc = lleval_posix_check_target(path, err);
-
-    if (!rc)
-        rc = lleval_fopen_new(tmp, &f, err);
-    if (rc)
-        goto out;
-    if ((len && fwrite(data, 1, len, f) != len)) {
-        rc = lleval_err_errno(err, "cannot write", tmp);
-        fclose(f);
-        unlink(tmp);
-        goto out;
-    }
-    rc = lleval_fsync_file(f, tmp, err);
-    if (fclose(f) && !rc)
-        rc = lleval_err_errno(err, "cannot close", tmp);
-    if (rc) {
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path)) {
-        rc = lleval_err_errno(err, "cannot rename to", path);
-        unlink(tmp);
-        goto out;
-    }
+    char *dir;
+    int rc;
+    if (rename(tmp, path))
+        return lleval_err_errno(err, "cannot rename to", path);
     dir = lleval_path_dirname(path);
     rc = lleval_fsync_dir(dir, err);
-out:
     free(dir);
-    free(tmp);
     return rc;
+}
+
+void lleval_plat_remove(const char *path)
+{
+    unlink(path);
 }
 
 int lleval_mkdirs(const char *path, struct lleval_err *err)
@@ -602,46 +583,6 @@ char *lleval_cwd(void)
 void lleval_ignore_sigpipe(void)
 {
     signal(SIGPIPE, SIG_IGN);
-}
-
-int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err)
-{
-    char *tmp = lleval_xasprintf("%s.tmp.%ld", to, (long)getpid());
-    char *buf = lleval_xmalloc(1 << 16);
-    FILE *in = NULL, *out = NULL;
-    size_t n;
-    int rc = lleval_fopen_read(from, &in, err);
-
-    if (!rc)
-        rc = lleval_posix_check_target(to, err);
-    if (!rc)
-        rc = lleval_fopen_new(tmp, &out, err);
-    if (rc)
-        goto done;
-    while ((n = fread(buf, 1, 1 << 16, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
-            rc = lleval_err_errno(err, "cannot write", tmp);
-            break;
-        }
-    if (!rc && ferror(in))
-        rc = lleval_err_errno(err, "cannot read", from);
-    if (!rc)
-        rc = lleval_fsync_file(out, tmp, err);
-    if (fclose(out) && !rc)
-        rc = lleval_err_errno(err, "cannot close", tmp);
-    out = NULL;
-    if (!rc && rename(tmp, to))
-        rc = lleval_err_errno(err, "cannot rename to", to);
-    if (rc)
-        remove(tmp);
-done:
-    if (in)
-        fclose(in);
-    if (out)
-        fclose(out);
-    free(buf);
-    free(tmp);
-    return rc;
 }
 
 bool lleval_term_colors(int fd)

@@ -22,9 +22,4 @@ ssize_t lleval_posix_read_small(const char *path, char *buf, size_t size);
  */
 int lleval_posix_open(const char *path, int flags, mode_t mode, int *fd, struct lleval_err *err);
 
-/* LLEVAL_EIO (err set) when path, the target of an atomic write, exists
- * inside a run directory as a link or a non-regular file (a rename would
- * replace it without a word); 0 otherwise. */
-int lleval_posix_check_target(const char *path, struct lleval_err *err);
-
 #endif

@@ -145,8 +145,8 @@ int lleval_fopen_new(const char *path, FILE **out, struct lleval_err *err)
     return 0;
 }
 
-/* See posix_int.h. */
-int lleval_posix_check_target(const char *path, struct lleval_err *err)
+/* See portable_int.h. */
+int lleval_plat_check_target(const char *path, struct lleval_err *err)
 {
     struct stat st;
     if (!lstat(path, &st) && !S_ISREG(st.st_mode) && lleval_path_in_run_dir(path))

@@ -52,8 +52,8 @@ int lleval_fsync_dir(const char *dir, struct lleval_err *err)
     return 0;
 }
 
-/* Writes the temp file, then replaces path with it. */
-static int replace_with(const char *tmp, const char *path, struct lleval_err *err)
+/* See portable_int.h: MoveFileExW with write-through (NTFS journals the rename itself). */
+int lleval_plat_replace(const char *tmp, const char *path, struct lleval_err *err)
 {
     DWORD e = lleval_w32_replace(tmp, path);
     if (e) {
@@ -63,80 +63,12 @@ static int replace_with(const char *tmp, const char *path, struct lleval_err *er
     return 0;
 }
 
-/* Removes a temp file by its UTF-8 name. */
-static void remove_tmp(const char *tmp)
+/* See portable_int.h: by its UTF-8 name (remove() takes the ANSI code page). */
+void lleval_plat_remove(const char *path)
 {
-    wchar_t *w = lleval_w32_wide(tmp);
+    wchar_t *w = lleval_w32_wide(path);
     DeleteFileW(w);
     free(w);
-}
-
-int lleval_write_file_atomic(const char *path, const void *data, size_t len, struct lleval_err *err)
-{
-    char *tmp = lleval_xasprintf("%s.tmp.%ld", path, lleval_getpid());
-    FILE *f = NULL;
-    int rc = lleval_w32_check_target(path, err);
-
-    if (!rc)
-        rc = lleval_fopen_new(tmp, &f, err);
-    if (rc)
-        goto out;
-    if (len && fwrite(data, 1, len, f) != len) {
-        rc = lleval_err_errno(err, "cannot write", tmp);
-        fclose(f);
-        remove_tmp(tmp);
-        goto out;
-    }
-    rc = lleval_fsync_file(f, tmp, err);
-    if (fclose(f) && !rc)
-        rc = lleval_err_errno(err, "cannot close", tmp);
-    if (!rc)
-        rc = replace_with(tmp, path, err);
-    if (rc)
-        remove_tmp(tmp);
-out:
-    free(tmp);
-    return rc;
-}
-
-int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err)
-{
-    char *tmp = lleval_xasprintf("%s.tmp.%ld", to, lleval_getpid());
-    char *buf = lleval_xmalloc(1 << 16);
-    FILE *in = NULL, *out = NULL;
-    size_t n;
-    int rc = lleval_fopen_read(from, &in, err);
-
-    if (!rc)
-        rc = lleval_w32_check_target(to, err);
-    if (!rc)
-        rc = lleval_fopen_new(tmp, &out, err);
-    if (rc)
-        goto done;
-    while ((n = fread(buf, 1, 1 << 16, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
-            rc = lleval_err_errno(err, "cannot write", tmp);
-            break;
-        }
-    if (!rc && ferror(in))
-        rc = lleval_err_errno(err, "cannot read", from);
-    if (!rc)
-        rc = lleval_fsync_file(out, tmp, err);
-    if (fclose(out) && !rc)
-        rc = lleval_err_errno(err, "cannot close", tmp);
-    out = NULL;
-    if (!rc)
-        rc = replace_with(tmp, to, err);
-    if (rc)
-        remove_tmp(tmp);
-done:
-    if (in)
-        fclose(in);
-    if (out)
-        fclose(out);
-    free(buf);
-    free(tmp);
-    return rc;
 }
 
 int lleval_fsize(FILE *f, uint64_t *size)

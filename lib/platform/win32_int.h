@@ -66,10 +66,6 @@ HANDLE lleval_w32_handle(FILE *f);
 int lleval_w32_open(const char *path, DWORD access, DWORD disposition, HANDLE *h, DWORD *code,
                     struct lleval_err *err);
 
-/* LLEVAL_EIO (err set) when path, the target of an atomic write, exists
- * inside a run directory as a link or a non-regular file; 0 otherwise. */
-int lleval_w32_check_target(const char *path, struct lleval_err *err);
-
 /* MoveFileExW(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH),
  * retried for up to two seconds while another program has `to` open without
  * sharing delete (a virus scanner, an indexer, an editor). Returns 0, or the

@@ -400,7 +400,8 @@ int lleval_fopen_new(const char *path, FILE **out, struct lleval_err *err)
     return 0;
 }
 
-int lleval_w32_check_target(const char *path, struct lleval_err *err)
+/* See portable_int.h. */
+int lleval_plat_check_target(const char *path, struct lleval_err *err)
 {
     wchar_t *w = lleval_w32_wide(path);
     HANDLE h = CreateFileW(w, FILE_READ_ATTRIBUTES, SHARE_ALL, NULL, OPEN_EXISTING,
