@@ -24,33 +24,16 @@ YAML
 "$LLEVAL" run --config crash.yaml --run-id ref -q >ref.out
 
 python3 - "$LLEVAL" <<'PY'
-import csv, json, os, random, signal, subprocess, sys, time, glob
+import json, os, random, signal, subprocess, sys, time
+sys.path.insert(0, os.path.join(os.environ["LLEVAL_SOURCE_DIR"], "tests/cli"))
+from killcheck import AskedLog, check_exactly_once, journaled, predictions
 lleval = sys.argv[1]
 rng = random.Random(20261126)
 env = dict(os.environ, LLEVAL_DRY_DELAY_MS="40", LLEVAL_DRY_LOG=os.path.abspath("asked.log"))
 run_dir = "runs/crash"
 
-def journaled():
-    ids = set()
-    for path in glob.glob(run_dir + "/results/parts/*/*/*.jsonl"):
-        with open(path, "rb") as f:
-            for line in f.read().split(b"\n"):
-                try:
-                    ids.add(json.loads(line)["custom_id"])
-                except Exception:
-                    pass  # a torn last line is repaired on resume
-    return ids
-
-def asked_since(offset):
-    if not os.path.exists("asked.log"):
-        return [], 0
-    with open("asked.log") as f:
-        f.seek(offset)
-        data = f.read()
-    return [l for l in data.split("\n") if l], offset + len(data.encode())
-
 kills = 0
-offset = 0
+asked_log = AskedLog("asked.log")
 before = set()
 for attempt in range(60):
     p = subprocess.Popen([lleval, "run", "--config", "crash.yaml", "--run-id", "crash", "-q"],
@@ -62,11 +45,11 @@ for attempt in range(60):
         p.send_signal(signal.SIGKILL)
         p.wait()
         kills += 1
-    asked, offset = asked_since(offset)
+    asked = asked_log.since_last()
     again = [a for a in asked if a in before]
     if again:
         sys.exit("FAIL: asked again after being journaled: %s" % again[:5])
-    before = journaled()
+    before = journaled(run_dir)
     if p.returncode is not None and p.returncode >= 0:
         err = p.stderr.read().decode()
         if p.returncode != 0:
@@ -79,23 +62,10 @@ if kills < 8:
     sys.exit("FAIL: only %d kills landed; the test did not exercise crashes" % kills)
 print("killed %d times" % kills)
 
-def rows(run):
-    with open("runs/%s/results/predictions.csv" % run, newline="") as f:
-        keep = ("custom_id", "status", "finish_reason", "prediction")
-        return sorted(tuple(r[k] for k in keep) for r in csv.DictReader(f))
-
-ref, crash = rows("ref"), rows("crash")
+ref, crash = predictions("ref"), predictions("crash")
 if ref != crash:
     sys.exit("FAIL: predictions differ: %d vs %d rows" % (len(ref), len(crash)))
-
-for path in glob.glob(run_dir + "/results/parts/*/*/*.jsonl"):
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data.endswith(b"\n"), path + " has a torn tail"
-    ids = [json.loads(l)["custom_id"] for l in data.split(b"\n") if l]
-    assert len(ids) == len(set(ids)), path + " has a result twice"
-combined = [json.loads(l)["custom_id"] for l in open(run_dir + "/results/results_combined.jsonl")]
-assert len(combined) == len(set(combined)) == len(ref), "combined results are not exactly once"
+check_exactly_once(run_dir, "ref")
 
 def metrics(run):
     """scores.json without timing fields (latency and tokens/s differ run to run)"""

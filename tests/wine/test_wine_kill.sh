@@ -25,32 +25,16 @@ YAML
 expect_exit 0 "reference run (never killed)" -- "$LLEVAL" run --config crash.yaml --run-id ref -q
 
 python3 - "$LLEVAL" <<'PY' && ok "killed runs: exactly once, same predictions" || not_ok "killed runs"
-import csv, glob, json, os, random, signal, subprocess, sys, time
+import os, random, signal, subprocess, sys, time
+sys.path.insert(0, os.path.join(os.environ["LLEVAL_SOURCE_DIR"], "tests/cli"))
+from killcheck import AskedLog, check_exactly_once, journaled, predictions
 lleval = sys.argv[1]
 rng = random.Random(20261207)
 env = dict(os.environ, LLEVAL_DRY_DELAY_MS="150", LLEVAL_DRY_LOG="asked.log")
 run_dir = "runs/crash"
 
-def journaled():
-    ids = set()
-    for path in glob.glob(run_dir + "/results/parts/*/*/*.jsonl"):
-        with open(path, "rb") as f:
-            for line in f.read().split(b"\n"):
-                try:
-                    ids.add(json.loads(line)["custom_id"])
-                except Exception:
-                    pass  # a torn last line is repaired on resume
-    return ids
-
-def asked_since(offset):
-    if not os.path.exists("asked.log"):
-        return [], 0
-    with open("asked.log", "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    return [l.strip() for l in data.decode().split("\n") if l.strip()], offset + len(data)
-
-kills, offset, before = 0, 0, set()
+kills, before = 0, set()
+asked_log = AskedLog("asked.log")
 for attempt in range(14):
     p = subprocess.Popen([lleval, "run", "--config", "crash.yaml", "--run-id", "crash", "-q"],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -58,7 +42,7 @@ for attempt in range(14):
         # kill at a random point once it has answered something new (or after 20 s)
         target = rng.uniform(0.0, 0.5)
         t0 = time.monotonic()
-        while p.poll() is None and len(journaled()) <= len(before) and time.monotonic() - t0 < 20:
+        while p.poll() is None and len(journaled(run_dir)) <= len(before) and time.monotonic() - t0 < 20:
             time.sleep(0.02)
         time.sleep(target)
         if p.poll() is None:
@@ -67,11 +51,11 @@ for attempt in range(14):
         p.wait()
     else:
         p.wait(timeout=180)
-    asked, offset = asked_since(offset)
+    asked = asked_log.since_last()
     again = [a for a in asked if a in before]
     if again:
         sys.exit("FAIL: asked again after being journaled: %s" % again[:5])
-    before = journaled()
+    before = journaled(run_dir)
     err = p.stderr.read().decode()
     p.stderr.close()
     if p.returncode >= 0:
@@ -84,18 +68,8 @@ if kills < 3:
     sys.exit("FAIL: only %d kills landed; the test did not exercise crashes" % kills)
 print("# killed %d times, finished on attempt %d" % (kills, attempt + 1))
 
-for path in glob.glob(run_dir + "/results/parts/*/*/*.jsonl"):
-    ids = [json.loads(l)["custom_id"] for l in open(path, "rb").read().split(b"\n") if l.strip()]
-    assert len(ids) == len(set(ids)), path + " has a result twice"
-ref = [json.loads(l)["custom_id"] for l in open("runs/ref/results/results_combined.jsonl")]
-combined = [json.loads(l)["custom_id"] for l in open(run_dir + "/results/results_combined.jsonl")]
-assert len(combined) == len(set(combined)) == len(ref), "combined results are not exactly once"
-
-def rows(run):
-    with open("runs/%s/results/predictions.csv" % run, newline="") as f:
-        keep = ("custom_id", "status", "finish_reason", "prediction")
-        return sorted(tuple(r[k] for k in keep) for r in csv.DictReader(f))
-if rows("ref") != rows("crash"):
+check_exactly_once(run_dir, "ref")
+if predictions("ref") != predictions("crash"):
     sys.exit("FAIL: predictions differ from the uninterrupted run's")
 PY
 same_scores ref crash && ok "killed runs: the same scores as the uninterrupted run" ||
