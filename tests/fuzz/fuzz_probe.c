@@ -15,7 +15,7 @@
  * success has no detail line or one that is not valid UTF-8.
  */
 #include <jansson.h>
-#include "fuzz_common.h"
+#include "fuzz_engine.h"
 #include "lleval/config/config.h"
 #include "lleval/engine/engine.h"
 #include "lleval/engine/http.h"
@@ -25,10 +25,6 @@
 #ifndef FUZZ_ENGINE
 #define FUZZ_ENGINE LLEVAL_ENGINE_LLAMACPP
 #endif
-
-/* The secrets, as in fuzz_reply.c: seeds in tests/fuzz/corpus/probe_* carry them. */
-#define FUZZ_API_KEY  "sk-fuzz-4f3a9c2e7b1d0a55"
-#define FUZZ_PASSWORD "pw-fuzz-8e6d0a1c"
 
 struct fuzz_engine {
     struct lleval_config cfg;
@@ -71,38 +67,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* "404\n..." -> 404 and the rest; no digits -> 200 and all of it. */
-static long split_status(const uint8_t **data, size_t *size)
-{
-    long status = 0;
-    size_t i = 0;
-    while (i < *size && i < 3 && (*data)[i] >= '0' && (*data)[i] <= '9')
-        status = status * 10 + ((*data)[i++] - '0');
-    if (!i || i >= *size || (*data)[i] != '\n')
-        return 200;
-    *data += i + 1;
-    *size -= i + 1;
-    return status;
-}
-
-static void check_no_secret(const char *what, const char *text)
-{
-    size_t len = text ? strlen(text) : 0;
-    FUZZ_CHECK(!fuzz_contains(text, len, FUZZ_API_KEY), "the API key is in the %s: %s", what, text);
-    FUZZ_CHECK(!fuzz_contains(text, len, FUZZ_PASSWORD), "the URL password is in the %s: %s", what,
-               text);
-}
-
-static void check_utf8(const char *s)
-{
-    size_t len = strlen(s), i = 0;
-    while (i < len) {
-        size_t n = lleval_utf8_seq(s + i, len - i);
-        FUZZ_CHECK(n > 0, "the detail is not valid UTF-8 at byte %zu: %s", i, s);
-        i += n;
-    }
-}
-
 /* The promises of a probe reply function that returned rc. */
 static void check_outcome(int rc, const struct lleval_probe_info *info,
                           const struct lleval_err *err)
@@ -110,14 +74,14 @@ static void check_outcome(int rc, const struct lleval_probe_info *info,
     if (rc) {
         FUZZ_CHECK(rc == LLEVAL_EENGINE, "a probe failed with %d", rc);
         FUZZ_CHECK(err->msg[0] != '\0', "a probe failed without a message");
-        check_no_secret("error message", err->msg);
+        fuzz_check_no_secret("error message", err->msg);
         FUZZ_CHECK(!info->model && !info->detail, "a failed probe filled info");
         return;
     }
     FUZZ_CHECK(info->detail != NULL, "a probe succeeded without a detail line");
     FUZZ_CHECK(info->slots >= 0 && info->slot_ctx >= 0, "negative slots or context");
-    check_no_secret("detail", info->detail);
-    check_utf8(info->detail);
+    fuzz_check_no_secret("detail", info->detail);
+    fuzz_check_utf8("detail", info->detail);
     fuzz_use(info->model);
 }
 
@@ -129,7 +93,7 @@ static void probe_llamacpp(struct fuzz_engine *f, long status, const char *body,
         lleval_llamacpp_health_reply(f->e, f->where, status, body, len, &err);
     if (health == LLEVAL_HEALTH_FAILED) {
         FUZZ_CHECK(err.msg[0] != '\0', "GET /health failed without a message");
-        check_no_secret("/health error message", err.msg);
+        fuzz_check_no_secret("/health error message", err.msg);
     } else {
         FUZZ_CHECK(err.msg[0] == '\0', "GET /health %d with a message: %s", (int)health, err.msg);
         FUZZ_CHECK((status == 200) == (health == LLEVAL_HEALTH_READY), "HTTP %ld is ready", status);
@@ -167,7 +131,7 @@ static void probe_openai(struct fuzz_engine *f, long status, const char *body, s
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    long status = split_status(&data, &size);
+    long status = fuzz_split_status(&data, &size);
     char *body = fuzz_dup(data, size);
     for (size_t i = 0; i < 2; i++) {
         if (FUZZ_ENGINE == LLEVAL_ENGINE_LLAMACPP)

@@ -13,7 +13,7 @@
  * /api/show reader of the VRAM planner (lleval_vram_model_from_ollama).
  */
 #include <jansson.h>
-#include "fuzz_common.h"
+#include "fuzz_engine.h"
 #include "lleval/config/config.h"
 #include "lleval/engine/engine.h"
 #include "lleval/engine/http.h"
@@ -25,11 +25,6 @@
 #ifndef FUZZ_ENGINE
 #define FUZZ_ENGINE LLEVAL_ENGINE_OPENAI
 #endif
-
-/* The secrets: seeds in tests/fuzz/corpus/reply_* carry them in every place a
- * server could echo them (error messages, fields, header-like text). */
-#define FUZZ_API_KEY  "sk-fuzz-4f3a9c2e7b1d0a55"
-#define FUZZ_PASSWORD "pw-fuzz-8e6d0a1c"
 
 static struct lleval_config cfg;
 static struct lleval_engine *engine;
@@ -54,38 +49,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     FUZZ_CHECK(lleval_engine_api_key(engine) != NULL, "the API key was not read");
     return 0;
-}
-
-/* "404\n..." -> 404 and the rest; no digits -> 200 and all of it. */
-static long split_status(const uint8_t **data, size_t *size)
-{
-    long status = 0;
-    size_t i = 0;
-    while (i < *size && i < 3 && (*data)[i] >= '0' && (*data)[i] <= '9')
-        status = status * 10 + ((*data)[i++] - '0');
-    if (!i || i >= *size || (*data)[i] != '\n')
-        return 200;
-    *data += i + 1;
-    *size -= i + 1;
-    return status;
-}
-
-static void check_no_secret(const char *what, const char *text)
-{
-    size_t len = text ? strlen(text) : 0;
-    FUZZ_CHECK(!fuzz_contains(text, len, FUZZ_API_KEY), "the API key is in the %s: %s", what, text);
-    FUZZ_CHECK(!fuzz_contains(text, len, FUZZ_PASSWORD), "the URL password is in the %s: %s", what,
-               text);
-}
-
-static void check_utf8(const char *s)
-{
-    size_t len = strlen(s), i = 0;
-    while (i < len) {
-        size_t n = lleval_utf8_seq(s + i, len - i);
-        FUZZ_CHECK(n > 0, "answer content is not valid UTF-8 at byte %zu", i);
-        i += n;
-    }
 }
 
 /* Result line from the answer (or the failure), decoded back. */
@@ -127,7 +90,7 @@ static void ollama_show(const char *body, size_t len)
         fuzz_use(m.arch);
         fuzz_use(m.quant);
     } else if (json_is_object(show)) {
-        check_no_secret("/api/show error", err.msg);
+        fuzz_check_no_secret("/api/show error", err.msg);
     }
     json_decref(show);
 }
@@ -136,21 +99,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct lleval_answer a;
     struct lleval_err err = LLEVAL_ERR_INIT;
-    long status = split_status(&data, &size);
+    long status = fuzz_split_status(&data, &size);
     char *body = fuzz_dup(data, size);
     char *text;
     enum lleval_reply verdict = lleval_engine_parse_reply(engine, status, body, size, &a, &err);
 
     if (verdict == LLEVAL_REPLY_OK) {
         FUZZ_CHECK(a.content != NULL, "OK without content");
-        check_utf8(a.content);
+        fuzz_check_utf8("answer content", a.content);
         fuzz_use(a.model);
         fuzz_use(a.request_id);
         fuzz_use(lleval_finish_name(a.finish));
         round_trip(&a, status, NULL);
     } else {
         FUZZ_CHECK(err.msg[0] != '\0', "verdict %d without a message", (int)verdict);
-        check_no_secret("error message", err.msg);
+        fuzz_check_no_secret("error message", err.msg);
         round_trip(NULL, status, err.msg);
     }
     lleval_answer_release(&a);
