@@ -7,9 +7,11 @@
 #include "cfgopts.h"
 #include "cli.h"
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/util/json.h"
 #include "lleval/run/run.h"
 #include "lleval/run/runs.h"
+#include "lleval/util/text.h"
 #include "lleval/util/util.h"
 
 int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir);
@@ -17,6 +19,35 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
 static const char *nz(const char *s)
 {
     return s ? s : "";
+}
+
+/* Under the table: why each failed or stopped run ended, one line each, cut to the terminal. */
+/* cols: the terminal's width, 0 when not a terminal (asked before printing anything: the
+ * ioctl's errno must not mask a write error's). */
+static void print_causes(const struct lleval_run_info *rows, size_t n, int cols,
+                         const struct cli_ctx *ctx)
+{
+    struct lleval_sb sb;
+    bool first = true;
+    lleval_sb_init(&sb, 0);
+    for (size_t i = 0; i < n; i++) {
+        const char *cause;
+        size_t len, room;
+        if (!rows[i].cause)
+            continue;
+        if (first)
+            printf("\n%swhy runs ended early:%s\n", cli_bold(ctx), cli_reset(ctx));
+        first = false;
+        cause = cli_safe(&sb, rows[i].cause);
+        len = strlen(cause);
+        /* "  ID: " before it; "..." when cut; no cut when not a terminal */
+        room =
+            cols > 0 && (size_t)cols > strlen(rows[i].id) + 7 ? cols - strlen(rows[i].id) - 7 : 0;
+        if (room && lleval_utf8_cut_width(cause, len, room) < len)
+            len = lleval_utf8_cut_width(cause, len, room - 3);
+        printf("  %s: %.*s%s\n", rows[i].id, (int)len, cause, len < strlen(cause) ? "..." : "");
+    }
+    lleval_sb_release(&sb);
 }
 
 static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir)
@@ -61,6 +92,7 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
                 json_array_append_new(
                     heads, json_pack("{s:s, s:f}", "metric", "acc", "value", r->headline.acc));
             json_object_set_new(o, "headlines", heads);
+            json_object_set_new(o, "cause", r->cause ? json_string(r->cause) : json_null());
             json_array_append_new(a, o);
         }
         json_dumpf(a, stdout, JSON_INDENT(2));
@@ -70,6 +102,7 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
         printf("no runs in %s\n", runs_dir);
     } else {
         struct cli_table *t = cli_table_new(8);
+        int cols = lleval_term_columns();
         cli_table_header(t, "run", "model", "engine", "status", "progress", "headline",
                          "started (UTC)", "duration");
         for (size_t i = 0; i < n; i++) {
@@ -86,6 +119,7 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
         }
         cli_table_print(t, stdout, ctx);
         cli_table_free(t);
+        print_causes(rows, n, cols, ctx);
     }
     lleval_runs_free(rows, n);
     return 0;

@@ -80,6 +80,9 @@ void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run
     out->updated_at = m.updated_at > 0 ? m.updated_at : out->started_at;
     out->duration_s = m.active_s > 0 ? m.active_s : out->updated_at - out->started_at;
     out->headline = lleval_scores_headline(have_scores ? &scores : NULL);
+    if ((out->status == LLEVAL_RUN_FAILED || out->status == LLEVAL_RUN_STOPPED) && m.last_error &&
+        m.last_error[0])
+        out->cause = lleval_xstrdup(m.last_error);
     lleval_manifest_release(&m);
     lleval_scores_release(&scores);
     free(spath);
@@ -90,6 +93,7 @@ void lleval_run_info_release(struct lleval_run_info *r)
     free(r->id);
     free(r->model_id);
     free(r->engine);
+    free(r->cause);
     memset(r, 0, sizeof(*r));
 }
 

@@ -91,4 +91,20 @@ expect_exit 0 "compare different item sets" -- "$LLEVAL" runs compare ca cc
 expect_grep "the item sets differ: 24 only in A, 0 only in B" out.txt "compare notes differing item sets"
 expect_exit 2 "compare with a bad run id" -- "$LLEVAL" runs compare ca ../x
 expect_exit 2 "compare with an unknown run" -- "$LLEVAL" runs compare ca nosuch
+
+# --- a run that stopped because the engine was unreachable is listed with its cause
+sed -e 's/^engine: dry/engine: openai/' -e 's|^model_id: .*|model_id: m\nbase_url: http://127.0.0.1:9/v1|' eval.yaml >unreach.yaml
+grep -q "base_url: http://127.0.0.1:9/v1" unreach.yaml || not_ok "unreach.yaml was not written as meant"
+expect_exit 3 "run against a closed port" -- "$LLEVAL" run --config unreach.yaml --run-id u1 -q
+expect_exit 0 "runs list" -- "$LLEVAL" runs list
+expect_grep "why runs ended early" out.txt "runs list has a section for causes"
+expect_grep "u1: cannot reach the OpenAI-compatible server at http://127.0.0.1:9/v1" out.txt \
+	"runs list names the stopped run's cause"
+! grep -q "^  ca: " out.txt && ok "a finished run has no cause line" || not_ok "a finished run has a cause line"
+expect_exit 0 "runs list --json" -- "$LLEVAL" runs list --json
+python3 -c "
+import json; r = {x['run_id']: x for x in json.load(open('out.txt'))}
+assert 'cannot reach' in r['u1']['cause'], r['u1']
+assert r['ca']['cause'] is None, r['ca']" && ok "--json has each run's cause (null when none)" ||
+	not_ok "runs list --json cause"
 finish

@@ -31,6 +31,9 @@ struct lleval_run_info {
      * manifest without it, updated_at - started_at) */
     double duration_s;
     struct lleval_headline headline;
+    /* why a failed or stopped run ended (the manifest's last_error), NULL when
+     * it says nothing or the run did not fail or stop; engine text, unsanitized */
+    char *cause;
 };
 
 /* Reads one run (run_dir borrowed) into out (owned: lleval_run_info_release). */
