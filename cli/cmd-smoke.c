@@ -58,6 +58,7 @@ int cmd_smoke(int argc, char **argv, struct cli_ctx *ctx)
         cli_error(ctx, "unexpected argument '%s'; see 'lleval smoke --help'", argv[1]);
         return 2;
     }
+    cf.check_datasets = true; /* a missing dataset is the config's error, named before any run */
     if ((rc = cli_cfg_resolve(ctx, &cf, &cfg)) != CLI_CONTINUE)
         return rc;
     cfg.limit_items = n;

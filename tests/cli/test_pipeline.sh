@@ -115,7 +115,7 @@ before=$(ls -a runs | grep -c '^\.smoke-' || true)
 expect_exit 0 "smoke without --keep" -- "$LLEVAL" smoke --n 2
 after=$(ls -a runs | grep -c '^\.smoke-' || true)
 [ "$before" = "$after" ] && ok "smoke without --keep deleted its run" || not_ok "smoke left $after dirs (was $before)"
-# a smoke run whose pipeline fails: the missing artifacts say so, never a count of -1
+# a dataset that is not there is the config's error, named before any run is made
 cat >smoke-missing.yaml <<'YAML'
 engine: dry
 model_id: dry-model
@@ -123,8 +123,14 @@ temps: [0.0]
 datasets:
   - {name: gone, format: nq_open, path: no/such/file.jsonl}
 YAML
-expect_exit 4 "smoke on a dataset that is not there fails (the pipeline's I/O error)" -- \
-	"$LLEVAL" smoke --n 2 --config smoke-missing.yaml
+expect_exit 2 "smoke on a dataset that is not there" -- "$LLEVAL" smoke --n 2 --config smoke-missing.yaml
+expect_grep "smoke-missing.yaml:5:41: dataset 'gone': path 'no/such/file.jsonl' does not exist" err.txt \
+	"smoke names the config's file:line of the missing dataset"
+# a smoke run whose pipeline fails: the missing artifacts say so, never a count of -1
+printf 'not json\n' >broken.jsonl
+sed 's|no/such/file.jsonl|broken.jsonl|' smoke-missing.yaml >smoke-broken.yaml
+expect_exit 2 "smoke on a dataset that cannot be read fails (the pipeline's error)" -- \
+	"$LLEVAL" smoke --n 2 --config smoke-broken.yaml
 expect_grep "results_combined.jsonl  *missing or unreadable" out.txt "smoke: a missing combined file is named missing"
 if grep -qE -- ' -[0-9]+ (lines|rows)' out.txt; then not_ok "smoke printed a negative count"; else ok "smoke prints no negative count"; fi
 rm -rf config
