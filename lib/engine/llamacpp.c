@@ -54,12 +54,10 @@ static int llamacpp_make_request(struct lleval_engine *e, const json_t *body,
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
     struct lleval_engine view;
-    json_t *chat = lleval_openai_chat_body(e, body, err);
+    int rc;
     memset(out, 0, sizeof(*out));
-    if (!chat)
-        return LLEVAL_EINVAL;
-    lleval_json_dump_sb(chat, &sb);
-    json_decref(chat);
+    if ((rc = lleval_openai_chat_body(e, body, false, &sb, err)))
+        return rc;
     root_engine(e, &view);
     out->url = lleval_http_url(&view, "/v1/chat/completions");
     out->body = lleval_sb_detach(&sb, NULL);

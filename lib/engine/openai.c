@@ -34,32 +34,65 @@ enum lleval_finish lleval_openai_finish(const char *reason)
     return LLEVAL_FINISH_STOP;
 }
 
-json_t *lleval_openai_chat_body(const struct lleval_engine *e, const json_t *body,
-                                struct lleval_err *err)
+/* Appends `"key":value` to sb, after a comma unless *first. */
+static void add_member(struct lleval_sb *sb, bool *first, const char *key, const json_t *v)
 {
-    json_t *out, *v;
-    const char *key;
-    void *tmp;
-    if (!json_is_object(body)) {
-        lleval_err_set(err, LLEVAL_EINVAL, "the batch request body is not a JSON object");
-        return NULL;
-    }
+    json_t *k = json_string(key);
+    if (!*first)
+        lleval_sb_addch(sb, ',');
+    *first = false;
+    lleval_json_dump_sb(k, sb);
+    lleval_sb_addch(sb, ':');
+    lleval_json_dump_sb(v, sb);
+    json_decref(k);
+}
+
+/* True for the fields the chat body leaves out (see http.h). */
+static bool dropped(const char *key, const json_t *v, bool drop_top_k0)
+{
+    return json_is_null(v) || !strcmp(key, "stream") || !strcmp(key, "stream_options") ||
+           (!strcmp(key, "stop") && json_is_array(v) && !json_array_size(v)) ||
+           (drop_top_k0 && !strcmp(key, "top_k") && json_is_integer(v) &&
+            json_integer_value(v) == 0);
+}
+
+int lleval_openai_chat_body(const struct lleval_engine *e, const json_t *body, bool drop_top_k0,
+                            struct lleval_sb *sb, struct lleval_err *err)
+{
+    const char *key, *model_id = e->cfg ? e->cfg->model_id : NULL;
+    const json_t *v;
+    json_t *tmp;
+    bool first = true, have_model = false;
+    if (!json_is_object(body))
+        return lleval_err_set(err, LLEVAL_EINVAL, "the batch request body is not a JSON object");
     if (!json_is_array(json_object_get(body, "messages")) ||
-        !json_array_size(json_object_get(body, "messages"))) {
-        lleval_err_set(err, LLEVAL_EINVAL, "the batch request body has no \"messages\" list");
-        return NULL;
-    }
-    out = json_deep_copy(body);
-    json_object_foreach_safe(out, tmp, key, v)
+        !json_array_size(json_object_get(body, "messages")))
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "the batch request body has no \"messages\" list");
+    lleval_sb_addch(sb, '{');
+    json_object_foreach((json_t *)body, key, v)
     {
-        if (json_is_null(v) || !strcmp(key, "stream") || !strcmp(key, "stream_options") ||
-            (!strcmp(key, "stop") && json_is_array(v) && !json_array_size(v)))
-            json_object_del(out, key);
+        if (dropped(key, v, drop_top_k0))
+            continue;
+        if (!strcmp(key, "model")) {
+            have_model = true;
+            if (!json_is_string(v) && model_id) { /* replaced where it stands */
+                tmp = json_string(model_id);
+                add_member(sb, &first, key, tmp);
+                json_decref(tmp);
+                continue;
+            }
+        }
+        add_member(sb, &first, key, v);
     }
-    if (!json_is_string(json_object_get(out, "model")) && e->cfg && e->cfg->model_id)
-        json_object_set_new(out, "model", json_string(e->cfg->model_id));
-    json_object_set_new(out, "stream", json_false());
-    return out;
+    if (!have_model && model_id) {
+        tmp = json_string(model_id);
+        add_member(sb, &first, "model", tmp);
+        json_decref(tmp);
+    }
+    add_member(sb, &first, "stream", json_false());
+    lleval_sb_addch(sb, '}');
+    return 0;
 }
 
 static long usage_count(const json_t *usage, const char *key)
@@ -204,18 +237,12 @@ static int openai_make_request(struct lleval_engine *e, const json_t *body,
                                struct lleval_http_request *out, struct lleval_err *err)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    json_t *chat = lleval_openai_chat_body(e, body, err);
-    json_t *top_k;
+    int rc;
     memset(out, 0, sizeof(*out));
-    if (!chat)
-        return LLEVAL_EINVAL;
     /* top_k is not in OpenAI's own API, which refuses unknown fields: top_k 0
      * (disabled) is left out, so such servers can be used */
-    top_k = json_object_get(chat, "top_k");
-    if (json_is_integer(top_k) && json_integer_value(top_k) == 0)
-        json_object_del(chat, "top_k");
-    lleval_json_dump_sb(chat, &sb);
-    json_decref(chat);
+    if ((rc = lleval_openai_chat_body(e, body, true, &sb, err)))
+        return rc;
     out->url = lleval_http_url(e, "/chat/completions");
     out->body = lleval_sb_detach(&sb, NULL);
     lleval_http_add_headers(e, out);

@@ -64,8 +64,10 @@ static int dump_cb(const char *buf, size_t size, void *data)
 
 int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb)
 {
-    return json_dump_callback(j, dump_cb, sb, JSON_COMPACT | JSON_REAL_PRECISION(15)) ? LLEVAL_EFAIL
-                                                                                      : 0;
+    return json_dump_callback(j, dump_cb, sb,
+                              JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+               ? LLEVAL_EFAIL
+               : 0;
 }
 
 int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_err *err)

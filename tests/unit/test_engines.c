@@ -687,6 +687,45 @@ static void test_llamacpp_request(void **state)
     lleval_engine_close(e);
 }
 
+/* The chat body is written straight from the batch body: exact bytes, fields in their
+ * order, the model filled in where it stands (or appended), stream always last and false,
+ * top_k 0 left out for OpenAI's API only. */
+static void test_chat_body_bytes(void **state)
+{
+    static const struct {
+        enum lleval_engine_kind kind;
+        const char *in, *out;
+    } cases[] = {
+        {LLEVAL_ENGINE_OPENAI,
+         "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":"
+         "\"h\\u00e9\\n\\\"\"}],"
+         "\"top_k\":0,\"temperature\":0.7,\"stop\":[]}",
+         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"h\xc3\xa9\\n\\\"\"}],"
+         "\"temperature\":0.7,\"stream\":false}"},
+        {LLEVAL_ENGINE_LLAMACPP,
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"model\":null,\"top_k\":0,"
+         "\"stream_options\":{\"a\":1},\"max_tokens\":16}",
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"top_k\":0,\"max_tokens\":16,"
+         "\"model\":\"" MODEL "\",\"stream\":false}"},
+        {LLEVAL_ENGINE_OPENAI,
+         "{\"model\":7,\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"top_k\":5,"
+         "\"stop\":[\"\\n\"]}",
+         "{\"model\":\"" MODEL "\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
+         "\"top_k\":5,\"stop\":[\"\\n\"],\"stream\":false}"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct lleval_engine *e;
+        struct lleval_config cfg;
+        struct lleval_http_request req;
+        open_engine(&e, &cfg, cases[i].kind, NULL, NULL);
+        json_decref(request_json(e, cases[i].in, &req));
+        assert_string_equal(req.body, cases[i].out);
+        lleval_http_request_release(&req);
+        lleval_engine_close(e);
+    }
+}
+
 static void test_llamacpp_replies(void **state)
 {
     static const struct reply_case cases[] = {
@@ -1370,6 +1409,7 @@ int main(void)
         cmocka_unit_test(test_invalid_replies),
         cmocka_unit_test(test_json_messages),
         cmocka_unit_test(test_llamacpp_request),
+        cmocka_unit_test(test_chat_body_bytes),
         cmocka_unit_test(test_llamacpp_replies),
         cmocka_unit_test(test_openai_request),
         cmocka_unit_test(test_openai_replies),

@@ -91,19 +91,21 @@ char *lleval_http_json_text(const json_t *v);
  * OpenAI chat helpers, shared by the llamacpp and openai adapters
  * (defined in lib/engine_openai.c).
  *
- * lleval_openai_chat_body: the body to POST to /chat/completions for a
- * batch body (borrowed): its fields are kept (model defaults to
- * e->cfg->model_id), nulls and an empty stop list are dropped and stream
- * is forced to false. Returns owned JSON, or NULL with LLEVAL_EINVAL in err
- * when the batch body is not an object with a messages array.
+ * lleval_openai_chat_body: appends to sb the body to POST to
+ * /chat/completions for a batch body (borrowed), written straight from it
+ * (no copy of the tree): its fields are kept in order (model defaults to
+ * e->cfg->model_id), nulls and an empty stop list are dropped (and top_k 0
+ * when drop_top_k0: OpenAI's own API refuses the unknown field), and stream
+ * is forced to false. Returns 0, or LLEVAL_EINVAL with err set (sb
+ * unchanged) when the batch body is not an object with a messages array.
  *
  * lleval_openai_parse_chat: classifies and parses a chat.completion reply:
  * choices[0].message.content, finish_reason, usage, id, model, and
  * llama-server's timings (prompt_per_second, predicted_per_second) when
  * present. label names the engine in messages ("llama-server").
  */
-json_t *lleval_openai_chat_body(const struct lleval_engine *e, const json_t *body,
-                                struct lleval_err *err);
+int lleval_openai_chat_body(const struct lleval_engine *e, const json_t *body, bool drop_top_k0,
+                            struct lleval_sb *sb, struct lleval_err *err);
 enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const char *label,
                                            long status, const char *body, size_t len,
                                            struct lleval_answer *out, struct lleval_err *err);

@@ -19,7 +19,8 @@ long long lleval_json_int(const json_t *obj, const char *key, long long dflt);
 /* Follows a dotted path like "response.body.choices" (array indexes as numbers). */
 json_t *lleval_json_path(const json_t *root, const char *path);
 
-/* Serializes compactly (one line, keys in insertion order) and appends to sb. */
+/* Serializes j (any value, not only an object or array) compactly (one line, keys in
+ * insertion order) and appends it to sb. */
 int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb);
 
 /* Writes j pretty-printed to path atomically. */
