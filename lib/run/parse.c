@@ -3,6 +3,7 @@
 #include <string.h>
 #include "lleval/run/batch.h"
 #include "lleval/dataset/dataset.h"
+#include "lleval/dataset/index.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
@@ -252,25 +253,41 @@ void lleval_reconcile_free(struct lleval_reconcile *rc)
 
 /* ---- predictions ----------------------------------------------------------- */
 
-/* dataset -> {item id -> type}, loaded on first use. */
-static const char *item_type(json_t *types, const char *prepared_dir, const struct lleval_cid *c)
+/* Each dataset's item index (for the items' types), loaded on first use; a
+ * dataset that cannot be read gives no types (NULL index). */
+struct type_sets {
+    struct type_set {
+        char *dataset;
+        struct lleval_item_index *ix;
+    } * v;
+    size_t n, cap;
+};
+
+static const char *item_type(struct type_sets *ts, const char *prepared_dir,
+                             const struct lleval_cid *c)
 {
-    json_t *m = json_object_get(types, c->dataset);
-    if (!m) {
-        json_t *items = lleval_prepared_load(prepared_dir, c->dataset, NULL, NULL);
-        json_t *it;
-        size_t i;
-        m = json_object();
-        json_array_foreach(items, i, it)
-        {
-            const char *id = lleval_json_str(it, "id"), *t = lleval_json_str(it, "type");
-            if (id && t)
-                json_object_set_new(m, id, json_string(t));
-        }
-        json_decref(items);
-        json_object_set_new(types, c->dataset, m);
+    struct lleval_item_entry e;
+    struct type_set *t = NULL;
+    for (size_t i = 0; i < ts->n && !t; i++)
+        if (!strcmp(ts->v[i].dataset, c->dataset))
+            t = &ts->v[i];
+    if (!t) {
+        LLEVAL_GROW(ts->v, ts->n, ts->cap);
+        t = &ts->v[ts->n++];
+        t->dataset = lleval_xstrdup(c->dataset);
+        if (lleval_item_index_load(prepared_dir, c->dataset, 0, &t->ix, NULL))
+            t->ix = NULL;
     }
-    return lleval_json_str(m, c->item_id);
+    return lleval_item_index_get(t->ix, c->item_id, &e) ? e.type : NULL;
+}
+
+static void type_sets_release(struct type_sets *ts)
+{
+    for (size_t i = 0; i < ts->n; i++) {
+        free(ts->v[i].dataset);
+        lleval_item_index_free(ts->v[i].ix);
+    }
+    free(ts->v);
 }
 
 /* One predictions row from a result line: a failed or empty answer is an
@@ -321,7 +338,7 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     struct lleval_result_hold hold = LLEVAL_RESULT_HOLD_INIT;
     char *tmp = NULL;
     FILE *f = NULL;
-    json_t *types = json_object();
+    struct type_sets types = {NULL, 0, 0};
     int rc, more;
 
     memset(rep, 0, sizeof(*rep));
@@ -359,7 +376,7 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
             rep->non200++;
             note(rep->non200_ids, &rep->n_non200_ids, v.custom_id);
         }
-        write_row(&out, &v, &c, prepared_dir ? item_type(types, prepared_dir, &c) : NULL);
+        write_row(&out, &v, &c, prepared_dir ? item_type(&types, prepared_dir, &c) : NULL);
         rep->rows++;
         lleval_cid_release(&c);
         if (out.len > (1u << 20)) {
@@ -393,7 +410,7 @@ out:
     if (f)
         fclose(f);
     free(tmp);
-    json_decref(types);
+    type_sets_release(&types);
     lleval_result_hold_release(&hold);
     lleval_sb_release(&out);
     lleval_reconcile_free(recon);
