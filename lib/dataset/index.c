@@ -47,6 +47,10 @@ struct line_scan {
     bool has_context, has_choices, has_answers, has_dataset;
     uint32_t *ans, *cho; /* arena offsets of this line's answers / choices */
     size_t n_ans, n_cho, cap_ans, cap_cho;
+    /* lleval_prepared_pick(): the items wanted, parsed whole into picked */
+    bool (*want)(void *ud, const char *id);
+    void *ud;
+    json_t *picked;
 };
 
 static bool keep(struct line_scan *ls, size_t *at)
@@ -206,7 +210,17 @@ static void add_item(struct line_scan *ls)
     ix->n++;
 }
 
-/* Reads every line of r into ls->ix; returns 0 or an error code. */
+static int wrong_dataset(const struct lleval_prepared_reader *r, const char *is, const char *want,
+                         struct lleval_err *err)
+{
+    return lleval_err_set(err, LLEVAL_EINVAL,
+                          "%s:%ld: item belongs to dataset '%s', not '%s'; run `lleval prepare` "
+                          "again",
+                          r->path, r->lines.lineno, is, want);
+}
+
+/* Reads every line of r into ls->ix (or, picking, the wanted items into
+ * ls->picked); returns 0 or an error code. */
 static int read_items(struct lleval_prepared_reader *r, struct line_scan *ls, long *lines,
                       struct lleval_err *err)
 {
@@ -214,42 +228,57 @@ static int read_items(struct lleval_prepared_reader *r, struct line_scan *ls, lo
     int rc;
     while ((rc = lleval_prepared_next_line(r, err)) == 1) {
         size_t mark = a->len;
+        json_t *item = NULL;
         if (!scan_line(ls, r->lines.line, r->lines.len)) {
-            json_t *item;
             lleval_sb_setlen(a, mark);
             rc = lleval_prepared_item(r, &item, err);
             if (rc < 0)
                 return rc;
             from_json(ls, item);
-            json_decref(item);
         }
+        if (ls->want) { /* pick: keep the whole item when it is wanted, nothing else */
+            rc = 0;
+            if (strcmp(a->buf + ls->dataset_at, ls->dataset)) {
+                rc = wrong_dataset(r, a->buf + ls->dataset_at, ls->dataset, err);
+            } else if (ls->want(ls->ud, a->buf + ls->id)) {
+                if (!item && (rc = lleval_prepared_item(r, &item, err)) > 0)
+                    rc = 0;
+                if (!rc)
+                    json_object_set(ls->picked, a->buf + ls->id, item);
+            }
+            json_decref(item);
+            lleval_sb_setlen(a, mark);
+            if (rc)
+                return rc;
+            (*lines)++;
+            continue;
+        }
+        json_decref(item);
         if (ls->n_ans + ls->n_cho > UINT16_MAX || ls->n_ans > UINT16_MAX || a->len > UINT32_MAX - 1)
             return lleval_err_set(err, LLEVAL_EINVAL,
                                   "%s:%ld: too large for the item index (over 65,535 answers or "
                                   "4 GiB of text)",
                                   r->path, r->lines.lineno);
         if (strcmp(a->buf + ls->dataset_at, ls->dataset))
-            return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "%s:%ld: item belongs to dataset '%s', not '%s'; run `lleval "
-                                  "prepare` again",
-                                  r->path, r->lines.lineno, a->buf + ls->dataset_at, ls->dataset);
+            return wrong_dataset(r, a->buf + ls->dataset_at, ls->dataset, err);
         (*lines)++;
         add_item(ls);
     }
     return rc;
 }
 
-int lleval_item_index_load(const char *prepared_dir, const char *dataset, unsigned flags,
-                           struct lleval_item_index **out, struct lleval_err *err)
+/* Reads dataset's file into ix, or the items want() accepts into *picked
+ * (want not NULL), checked as lleval_prepared_load() checks it. */
+static int read_dataset(const char *prepared_dir, const char *dataset, unsigned flags,
+                        struct lleval_item_index *ix, bool (*want)(void *ud, const char *id),
+                        void *ud, json_t *picked, struct lleval_err *err)
 {
     struct lleval_prepared_reader r;
-    struct lleval_item_index *ix;
     struct line_scan ls;
     json_t *info = NULL;
-    long lines = 0, want;
+    long lines = 0, want_n;
     int rc;
 
-    *out = NULL;
     rc = lleval_prepared_open(&r, prepared_dir, dataset, err);
     if (rc)
         return rc;
@@ -258,32 +287,64 @@ int lleval_item_index_load(const char *prepared_dir, const char *dataset, unsign
         lleval_prepared_close(&r);
         return err ? err->code : LLEVAL_EINVAL;
     }
-    ix = lleval_xcalloc(1, sizeof(*ix));
-    lleval_sb_init(&ix->arena, 0);
-    lleval_sb_addch(&ix->arena, '\0'); /* offset 0: "" */
     memset(&ls, 0, sizeof(ls));
     ls.js.out = &ix->arena;
     ls.js.unique = true; /* prepared lines are read with JSON_REJECT_DUPLICATES */
     ls.ix = ix;
     ls.dataset = dataset;
     ls.flags = flags;
+    ls.want = want;
+    ls.ud = ud;
+    ls.picked = picked;
     rc = read_items(&r, &ls, &lines, err);
-    want = (long)json_integer_value(json_object_get(info, "items"));
-    if (!rc && want != lines)
+    want_n = (long)json_integer_value(json_object_get(info, "items"));
+    if (!rc && want_n != lines)
         rc = lleval_err_set(err, LLEVAL_EINVAL,
                             "'%s' holds %ld items but its info file says %ld (an interrupted "
                             "prepare?); run `lleval prepare` again",
-                            r.path, lines, want);
+                            r.path, lines, want_n);
     free(ls.ans);
     free(ls.cho);
     json_decref(info);
     lleval_prepared_close(&r);
+    return rc;
+}
+
+static struct lleval_item_index *index_new(void)
+{
+    struct lleval_item_index *ix = lleval_xcalloc(1, sizeof(*ix));
+    lleval_sb_init(&ix->arena, 0);
+    lleval_sb_addch(&ix->arena, '\0'); /* offset 0: "" */
+    return ix;
+}
+
+int lleval_item_index_load(const char *prepared_dir, const char *dataset, unsigned flags,
+                           struct lleval_item_index **out, struct lleval_err *err)
+{
+    struct lleval_item_index *ix = index_new();
+    int rc = read_dataset(prepared_dir, dataset, flags, ix, NULL, NULL, NULL, err);
+    *out = NULL;
     if (rc) {
         lleval_item_index_free(ix);
         return rc;
     }
     *out = ix;
     return 0;
+}
+
+json_t *lleval_prepared_pick(const char *prepared_dir, const char *dataset,
+                             bool (*want)(void *ud, const char *id), void *ud,
+                             struct lleval_err *err)
+{
+    struct lleval_item_index *scratch = index_new();
+    json_t *picked = json_object();
+    int rc = read_dataset(prepared_dir, dataset, 0, scratch, want, ud, picked, err);
+    lleval_item_index_free(scratch);
+    if (rc) {
+        json_decref(picked);
+        return NULL;
+    }
+    return picked;
 }
 
 bool lleval_item_index_get(struct lleval_item_index *ix, const char *id,

@@ -11,6 +11,7 @@
 #define LLEVAL_DATASET_INDEX_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include "lleval/util/error.h"
 
 struct lleval_item_index;
@@ -45,5 +46,16 @@ bool lleval_item_index_get(struct lleval_item_index *ix, const char *id,
 /* The number of items. */
 size_t lleval_item_index_count(const struct lleval_item_index *ix);
 void lleval_item_index_free(struct lleval_item_index *ix);
+
+/*
+ * The whole items (as lleval_prepared_load() gives them) of the ids that
+ * want(ud, id) accepts, and no others: returns an owned object id -> item
+ * (for a repeated id, the last), or NULL with err set. The file is checked as
+ * lleval_prepared_load() checks it, but only the wanted lines are parsed into
+ * JSON: the report's sampled answers need a few items of a large dataset.
+ */
+json_t *lleval_prepared_pick(const char *prepared_dir, const char *dataset,
+                             bool (*want)(void *ud, const char *id), void *ud,
+                             struct lleval_err *err);
 
 #endif
