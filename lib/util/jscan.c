@@ -179,8 +179,11 @@ bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out)
 }
 
 /* A number: *is_int as jansson tells integers from reals (no '.', 'e', 'E'). */
-bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv)
+/* A number; need: its value too (else only checked: a real is converted only
+ * when it might overflow, which jansson refuses). */
+static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv, bool need)
 {
+    bool expo = false;
     const unsigned char *p, *start;
     char buf[NUM_MAX + 1];
     size_t digits = 0, n;
@@ -212,6 +215,7 @@ bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, doubl
     if (p < s->end && (*p == 'e' || *p == 'E')) {
         size_t x = 0;
         *is_int = false;
+        expo = true;
         p++;
         if (p < s->end && (*p == '+' || *p == '-'))
             p++;
@@ -223,6 +227,10 @@ bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, doubl
     n = (size_t)(p - start);
     if (n > NUM_MAX || (*is_int && digits > 18))
         return false; /* jansson may refuse a huge integer: let it say so */
+    if (!need && (*is_int || (!expo && n < 300))) {
+        s->p = p;
+        return true;
+    }
     memcpy(buf, start, n);
     buf[n] = '\0';
     s->p = p;
@@ -235,6 +243,11 @@ bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, doubl
             return false;
     }
     return e == buf + n;
+}
+
+bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv)
+{
+    return number(s, is_int, iv, dv, true);
 }
 
 /* Walks an object: each key goes to member(), which reads its value; a key
@@ -253,6 +266,28 @@ static bool new_key(char *keys, size_t size, size_t *used, const char *key, size
     return true;
 }
 
+/* A short plain key (printable ASCII, no escapes) copied into key with its
+ * NUL (*n bytes in all); false, nothing consumed but white space, otherwise. */
+static bool fast_key(struct lleval_jscan *s, char *key, size_t size, size_t *n)
+{
+    const unsigned char *q;
+    lleval_jscan_ws(s);
+    if (s->p >= s->end || *s->p != '"')
+        return false;
+    for (q = s->p + 1; q < s->end && (size_t)(q - s->p) < size; q++) {
+        if (*q == '"') {
+            *n = (size_t)(q - s->p); /* the key's bytes + its NUL */
+            memcpy(key, s->p + 1, *n - 1);
+            key[*n - 1] = '\0';
+            s->p = q + 1;
+            return true;
+        }
+        if (*q < 0x20 || *q >= 0x80 || *q == '\\')
+            return false;
+    }
+    return false;
+}
+
 bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_fn member)
 {
     unsigned seen = 0;
@@ -266,15 +301,21 @@ bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_
         char key[24];
         size_t at = s->out->len, n;
         bool ok;
-        if (!lleval_jscan_str(s, s->out))
-            return false;
-        n = s->out->len - at;
-        ok = n <= sizeof(key);
-        if (ok)
-            memcpy(key, s->out->buf + at, n);
-        if (s->unique && !new_key(keys, sizeof(keys), &used, s->out->buf + at, n))
-            return false;
-        lleval_sb_setlen(s->out, at);
+        if (fast_key(s, key, sizeof(key), &n)) {
+            ok = true;
+            if (s->unique && !new_key(keys, sizeof(keys), &used, key, n))
+                return false;
+        } else {
+            if (!lleval_jscan_str(s, s->out))
+                return false;
+            n = s->out->len - at;
+            ok = n <= sizeof(key);
+            if (ok)
+                memcpy(key, s->out->buf + at, n);
+            if (s->unique && !new_key(keys, sizeof(keys), &used, s->out->buf + at, n))
+                return false;
+            lleval_sb_setlen(s->out, at);
+        }
         if (!lleval_jscan_eat(s, ':'))
             return false;
         if (!(ok ? member(s, key, &seen, depth + 1) : lleval_jscan_skip(s, depth + 1)))
@@ -327,7 +368,7 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
         return true;
     }
     default:
-        return lleval_jscan_num(s, &is_int, &iv, &dv);
+        return number(s, &is_int, &iv, &dv, false);
     }
 }
 
