@@ -112,10 +112,12 @@ def steps(a, n):
         ("build", ["build", "-c", "dry.yaml"]),
         ("submit+poll", ["run", "-c", "dry.yaml", "--dry-run", "--skip-prepare", "--skip-build",
                          "--to-step", "poll", "--run-id", "r", "-q"]),
+        # parse and score write where `lleval run` does, so that report and doctor see them
         ("parse", ["parse", "--results-jsonl", os.path.join(r, "results", "results_combined.jsonl"),
-                   "--out-csv", os.path.join(r, "predictions.csv"), "--prepared-dir", "prepared"]),
-        ("score", ["score", "--pred-csv", os.path.join(r, "predictions.csv"),
+                   "--out-csv", os.path.join(r, "results", "predictions.csv"),
                    "--prepared-dir", "prepared"]),
+        ("score", ["score", "--pred-csv", os.path.join(r, "results", "predictions.csv"),
+                   "--prepared-dir", "prepared", "--out-dir", os.path.join(r, "results")]),
         ("report", ["report", "r", "--runs-dir", "runs"]),
         ("doctor", ["doctor", "r", "--runs-dir", "runs"]),
     ]
