@@ -9,7 +9,7 @@
    out the fixed start-up and report costs.
 2. Peak RSS per step at each size: every step as its own process under
    /usr/bin/time (prepare, build, submit + poll as `lleval run --dry-run
-   --skip-prepare --skip-build --to-step poll`, parse, score, report), so each
+   --skip-prepare --skip-build --to-step poll`, parse, score, report, doctor), so each
    row is that step's own peak, not the run's.
 """
 import argparse
@@ -92,7 +92,12 @@ def instructions(a, n):
 def timed(a, cmd, cwd):
     tf = os.path.join(cwd, ".time")
     t0 = time.monotonic()
-    check(["/usr/bin/time", "-f", "%M", "-o", tf, a.lleval, *cmd], cwd)
+    # doctor exits 1 when it has findings (a dry run has some): only > 1 fails
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf, a.lleval, *cmd], cwd=cwd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode > 1 or (p.returncode == 1 and cmd[0] != "doctor"):
+        raise SystemExit("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd),
+                                                  p.stderr.decode(errors="replace")[-2000:]))
     wall = time.monotonic() - t0
     with open(tf) as f:
         kib = int(f.read().split()[-1])
@@ -107,11 +112,14 @@ def steps(a, n):
         ("build", ["build", "-c", "dry.yaml"]),
         ("submit+poll", ["run", "-c", "dry.yaml", "--dry-run", "--skip-prepare", "--skip-build",
                          "--to-step", "poll", "--run-id", "r", "-q"]),
+        # parse and score write where `lleval run` does, so that report and doctor see them
         ("parse", ["parse", "--results-jsonl", os.path.join(r, "results", "results_combined.jsonl"),
-                   "--out-csv", os.path.join(r, "predictions.csv"), "--prepared-dir", "prepared"]),
-        ("score", ["score", "--pred-csv", os.path.join(r, "predictions.csv"),
+                   "--out-csv", os.path.join(r, "results", "predictions.csv"),
                    "--prepared-dir", "prepared"]),
+        ("score", ["score", "--pred-csv", os.path.join(r, "results", "predictions.csv"),
+                   "--prepared-dir", "prepared", "--out-dir", os.path.join(r, "results")]),
         ("report", ["report", "r", "--runs-dir", "runs"]),
+        ("doctor", ["doctor", "r", "--runs-dir", "runs"]),
     ]
     out = []
     for name, cmd in plan:

@@ -224,17 +224,28 @@ def parse_and_score(args, lleval, questions, table):
             dst.write(src.readline())
     print("generated %d result lines in %.1f s" % (args.rows, time.monotonic() - t0),
           file=sys.stderr)
+    py = os.path.join(os.path.dirname(os.path.abspath(__file__)), "py_results.py")
     for rows, name in ((small, "small"), (args.rows, "big")):
+        pwall, pcpu, prss = once([sys.executable, py, args.xquad, "results_%s.jsonl" % name])
+        table.append(("python official functions on the result lines", "result lines", rows,
+                      pwall, pcpu, prss, None, None))
         wall, cpu, rss = once([lleval, "parse", "--results-jsonl", "results_%s.jsonl" % name,
                                      "--out-csv", "parsed_%s.csv" % name, "--no-reconcile"])
         table.append(("lleval parse (results JSONL -> CSV)", "result lines", rows, wall, cpu, rss,
                       None, None))
         for boot in ("0", "1000"):
-            wall, cpu, rss = once([lleval, "score", "--pred-csv", "parsed_%s.csv" % name,
-                                         "--prepared-dir", "prep", "--out-dir", "out_" + name,
-                                         "--bootstrap", boot])
+            swall, scpu, srss = once([lleval, "score", "--pred-csv", "parsed_%s.csv" % name,
+                                      "--prepared-dir", "prep", "--out-dir", "out_" + name,
+                                      "--bootstrap", boot])
             table.append(("lleval score --pred-csv (bootstrap %s)" % boot, "parsed rows", rows,
-                          wall, cpu, rss, None, None))
+                          swall, scpu, srss, None, None))
+            table.append(("lleval parse + score (bootstrap %s)" % boot, "result lines", rows,
+                          wall + swall, cpu + scpu, max(rss, srss), pwall / (wall + swall),
+                          pcpu / (cpu + scpu)))
+        print("parse + score vs python, %d lines: CPU %.1fx (bootstrap 1000, the default); "
+              "issue 13 target >= 50x: %s" % (rows, pcpu / (cpu + scpu),
+                                              "met" if pcpu / (cpu + scpu) >= 50 else "NOT met"),
+              file=sys.stderr)
         os.remove("results_%s.jsonl" % name)
         os.remove("parsed_%s.csv" % name)
 

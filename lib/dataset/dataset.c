@@ -667,12 +667,10 @@ static int check_item(const struct lleval_prepared_reader *r, const json_t *item
     return 0;
 }
 
-int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err)
+int lleval_prepared_next_line(struct lleval_prepared_reader *r, struct lleval_err *err)
 {
     int rc;
-    *item = NULL;
     for (;;) {
-        json_t *j;
         rc = lleval_lines_next(&r->lines, err);
         if (rc <= 0)
             return rc;
@@ -685,18 +683,34 @@ int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item, struct
                                   r->path, r->lines.lineno);
         if (r->lines.len > MAX_LINE_BYTES)
             return bad_item(r, "line too long", err);
-        j = lleval_ds_parse_line(r->path, r->lines.lineno, r->lines.line, r->lines.len, err);
-        if (!j)
-            return err ? err->code : LLEVAL_EINVAL;
-        rc = check_item(r, j, err);
-        if (rc) {
-            json_decref(j);
-            return rc;
-        }
-        r->items++;
-        *item = j;
         return 1;
     }
+}
+
+int lleval_prepared_item(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err)
+{
+    json_t *j = lleval_ds_parse_line(r->path, r->lines.lineno, r->lines.line, r->lines.len, err);
+    int rc;
+    *item = NULL;
+    if (!j)
+        return err ? err->code : LLEVAL_EINVAL;
+    rc = check_item(r, j, err);
+    if (rc) {
+        json_decref(j);
+        return rc;
+    }
+    r->items++;
+    *item = j;
+    return 1;
+}
+
+int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err)
+{
+    int rc = lleval_prepared_next_line(r, err);
+    *item = NULL;
+    if (rc <= 0)
+        return rc;
+    return lleval_prepared_item(r, item, err);
 }
 
 void lleval_prepared_close(struct lleval_prepared_reader *r)

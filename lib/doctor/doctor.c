@@ -18,6 +18,7 @@
 #include "lleval/model/gguf.h"
 #include "lleval/model/vram.h"
 #include "lleval/result/result.h"
+#include "lleval/result/scan.h"
 #include "lleval/run/parse.h"
 #include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
@@ -138,6 +139,7 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
 {
     struct trial_ev *t = trial_for(ev, pi->dataset, pi->temp);
     struct lleval_lines lr;
+    struct lleval_result_hold hold = LLEVAL_RESULT_HOLD_INIT;
     char *journal;
     int more, rc = 0;
 
@@ -150,13 +152,10 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
     }
     while ((more = lleval_lines_next(&lr, err)) > 0) {
         struct lleval_result_view v;
-        json_t *line;
-        lleval_result_decode_text(lr.line, lr.len, &line, &v, NULL);
+        lleval_result_read(lr.line, lr.len, &hold, &v, NULL);
         if (!v.custom_id ||
-            lleval_reconcile_add(recon, v.custom_id, NULL) == LLEVAL_RECON_DUPLICATE) {
-            json_decref(line); /* a torn tail (resume repairs it), or a repeated answer */
-            continue;
-        }
+            lleval_reconcile_add(recon, v.custom_id, NULL) == LLEVAL_RECON_DUPLICATE)
+            continue; /* a torn tail (resume repairs it), or a repeated answer */
         ev->answered++;
         t->results++;
         t->prompt_tokens += v.prompt_tokens > 0 ? (double)v.prompt_tokens : 0;
@@ -185,8 +184,8 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
                     lleval_dr_class_add(&ev->reasoning, v.custom_id, v.content);
             }
         }
-        json_decref(line);
     }
+    lleval_result_hold_release(&hold);
     lleval_lines_close(&lr);
     if (more < 0)
         rc = more;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "lleval/run/batch.h"
 #include "lleval/dataset/dataset.h"
+#include "lleval/dataset/index.h"
 #include "lleval/engine/engine.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
@@ -16,7 +17,11 @@
 #include "engine_int.h"
 
 struct dry_state {
-    json_t *golds; /* dataset -> {item id -> item} */
+    struct dry_set {
+        char *dataset;
+        struct lleval_item_index *ix;
+    } * sets; /* each dataset's item index, loaded on first use */
+    size_t n, cap;
 };
 
 static int dry_probe(struct lleval_engine *e, struct lleval_probe_info *info,
@@ -33,34 +38,24 @@ static int dry_probe(struct lleval_engine *e, struct lleval_probe_info *info,
     return 0;
 }
 
-/* Returns the prepared item (borrowed) for a custom_id, loading its dataset once. */
-static const json_t *find_item(struct lleval_engine *e, const struct lleval_cid *cid,
-                               struct lleval_err *err)
+/* Fills *it with the prepared item of a custom_id (borrowed until the next
+ * call), loading its dataset's index once; false when there is none. */
+static bool find_item(struct lleval_engine *e, const struct lleval_cid *cid,
+                      struct lleval_item_entry *it, struct lleval_err *err)
 {
     struct dry_state *st = e->priv;
-    json_t *byid;
-    if (!st) {
+    struct lleval_item_index *ix;
+    if (!st)
         st = e->priv = lleval_xcalloc(1, sizeof(*st));
-        st->golds = json_object();
-    }
-    byid = json_object_get(st->golds, cid->dataset);
-    if (!byid) {
-        json_t *items = lleval_prepared_load(e->cfg->prepared_dir, cid->dataset, NULL, err);
-        json_t *it;
-        size_t i;
-        if (!items)
-            return NULL;
-        byid = json_object();
-        json_array_foreach(items, i, it)
-        {
-            const char *id = lleval_json_str(it, "id");
-            if (id)
-                json_object_set(byid, id, it);
-        }
-        json_decref(items);
-        json_object_set_new(st->golds, cid->dataset, byid);
-    }
-    return json_object_get(byid, cid->item_id);
+    for (size_t i = 0; i < st->n; i++)
+        if (!strcmp(st->sets[i].dataset, cid->dataset))
+            return lleval_item_index_get(st->sets[i].ix, cid->item_id, it);
+    if (lleval_item_index_load(e->cfg->prepared_dir, cid->dataset, 0, &ix, err))
+        return false;
+    LLEVAL_GROW(st->sets, st->n, st->cap);
+    st->sets[st->n].dataset = lleval_xstrdup(cid->dataset);
+    st->sets[st->n++].ix = ix;
+    return lleval_item_index_get(ix, cid->item_id, it);
 }
 
 /* LLEVAL_DRY_LOG=FILE appends every custom_id the engine is asked, one per
@@ -95,9 +90,9 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
                       struct lleval_answer *out, struct lleval_err *err)
 {
     struct lleval_cid cid;
-    const json_t *item;
+    struct lleval_item_entry item;
     const char *gold = NULL, *type;
-    json_t *answers, *msgs, *m;
+    json_t *msgs, *m;
     /* the model id salts the hash: two "dry models" answer differently */
     const char *model = lleval_json_str(body, "model");
     char *salted = lleval_xasprintf("%s|%s", custom_id, model && strcmp(model, "dry") ? model : "");
@@ -115,22 +110,20 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
     rc = lleval_cid_decode(custom_id, &cid, err);
     if (rc)
         return rc;
-    item = find_item(e, &cid, err);
-    if (!item) {
+    if (!find_item(e, &cid, &item, err)) {
         rc = lleval_err_set(err, LLEVAL_EINVAL, "dry engine: no prepared item '%s' in dataset '%s'",
                             cid.item_id, cid.dataset);
         lleval_cid_release(&cid);
         return rc;
     }
-    type = lleval_json_str(item, "type");
-    answers = json_object_get(item, "answers");
-    if (json_array_size(answers))
-        gold = json_string_value(json_array_get(answers, (h >> 8) % json_array_size(answers)));
+    type = item.type;
+    if (item.n_answers)
+        gold = item.answers[(h >> 8) % item.n_answers];
     if (!gold)
         gold = "";
     out->finish = LLEVAL_FINISH_STOP;
     if (type && !strcmp(type, "multiple_choice")) {
-        size_t nchoices = json_array_size(json_object_get(item, "choices"));
+        size_t nchoices = item.n_choices;
         char wrong = (char)('A' + ((gold[0] - 'A' + 1 + (long)((h >> 16) % 3)) %
                                    (long)(nchoices ? nchoices : 4)));
         if (cut) {
@@ -179,7 +172,11 @@ static void dry_release(struct lleval_engine *e)
 {
     struct dry_state *st = e->priv;
     if (st) {
-        json_decref(st->golds);
+        for (size_t i = 0; i < st->n; i++) {
+            free(st->sets[i].dataset);
+            lleval_item_index_free(st->sets[i].ix);
+        }
+        free(st->sets);
         free(st);
     }
     e->priv = NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/dataset/dataset.h"
+#include "lleval/dataset/index.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/rundir.h"
 #include "lleval/score/predictions.h"
@@ -209,21 +210,32 @@ static int read_predictions(struct report *r, const char *path, struct lleval_er
     return rc;
 }
 
-/* Attaches the gold item of every sample (the prepared data is there). */
+static bool wanted(void *ud, const char *id)
+{
+    return json_object_get(ud, id) != NULL;
+}
+
+/* Attaches the gold item of every sample (the prepared data is there): only
+ * the sampled items of each dataset are read whole (lleval_prepared_pick). */
 static void attach_gold(struct report *r, const char *prepared_dir)
 {
     for (size_t g = 0; g < r->n_sg; g++) {
         struct lleval_err e = LLEVAL_ERR_INIT;
-        json_t *items, *index;
+        json_t *want = json_object(), *index;
         bool seen = false;
         for (size_t h = 0; h < g && !seen; h++)
             seen = !strcmp(r->sg[h].dataset, r->sg[g].dataset);
-        if (seen)
+        if (seen) {
+            json_decref(want);
             continue;
-        items = lleval_prepared_load(prepared_dir, r->sg[g].dataset, NULL, &e);
-        if (!items)
+        }
+        for (size_t h = g; h < r->n_sg; h++)
+            for (size_t i = 0; !strcmp(r->sg[h].dataset, r->sg[g].dataset) && i < r->sg[h].n; i++)
+                json_object_set_new(want, r->sg[h].s[i].item_id, json_true());
+        index = lleval_prepared_pick(prepared_dir, r->sg[g].dataset, wanted, want, &e);
+        json_decref(want);
+        if (!index)
             continue;
-        index = lleval_prepared_index(items);
         for (size_t h = g; h < r->n_sg; h++) {
             if (strcmp(r->sg[h].dataset, r->sg[g].dataset))
                 continue;
@@ -235,7 +247,6 @@ static void attach_gold(struct report *r, const char *prepared_dir)
             }
         }
         json_decref(index);
-        json_decref(items);
     }
 }
 

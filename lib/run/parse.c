@@ -3,11 +3,13 @@
 #include <string.h>
 #include "lleval/run/batch.h"
 #include "lleval/dataset/dataset.h"
+#include "lleval/dataset/index.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
 #include "lleval/util/idset.h"
 #include "lleval/result/result.h"
+#include "lleval/result/scan.h"
 #include "lleval/run/parse.h"
 #include "lleval/score/predictions.h"
 #include "lleval/util/util.h"
@@ -48,6 +50,43 @@ struct lleval_reconcile {
     char *batches_dir; /* NULL: not reconciled */
 };
 
+/* Batch lines read without parsing them (issue 13): a line in the build's
+ * own shape ({"custom_id":"..." first, a whole object) gives its custom_id to
+ * take_cid(), which files it and passes the line over unparsed; any other
+ * line (no quick id, cut short, a duplicate in a strict read) is parsed and
+ * handled by the caller's loop as before. */
+struct quick_ids {
+    struct lleval_request_reader *rr;
+    struct lleval_idset *set; /* take: request ids -> part + 1; finish: seen ids */
+    struct lleval_parse_report *rep;
+    size_t part;
+    bool lenient;
+};
+
+/* True when the line under the reader ends an object, as every whole line the
+ * build writes does (a line cut short by a crash does not). */
+static bool whole_line(const struct lleval_request_reader *rr)
+{
+    size_t n = rr->lines.len;
+    while (n && (rr->lines.line[n - 1] == ' ' || rr->lines.line[n - 1] == '\r'))
+        n--;
+    return n && rr->lines.line[n - 1] == '}';
+}
+
+static bool take_cid(void *ud, const char *custom_id)
+{
+    struct quick_ids *q = ud;
+    uint64_t h = lleval_idset_hash(custom_id);
+    bool found;
+
+    if (!whole_line(q->rr) || (!q->lenient && lleval_idset_find(q->set, h) >= 0))
+        return false;
+    lleval_idset_put(q->set, h, (uint32_t)q->part + 1, &found);
+    q->rep->parts[q->part].requests++;
+    q->rep->requests++;
+    return true;
+}
+
 /* Loads every request custom_id of the build into set (value = part + 1). */
 static int load_requests(const char *batches_dir, unsigned flags, struct lleval_idset *set,
                          struct lleval_parse_report *rep, struct lleval_err *err)
@@ -62,6 +101,7 @@ static int load_requests(const char *batches_dir, unsigned flags, struct lleval_
     for (size_t p = 0; p < br.n_parts && !rc; p++) {
         struct lleval_request_reader rr;
         const struct lleval_request_view *v;
+        struct quick_ids q = {&rr, set, rep, p, lenient};
         char tdir[40];
         int more;
         rep->parts[p].name = lleval_xasprintf("%s/%s/part-%03ld", br.parts[p].folder,
@@ -74,7 +114,7 @@ static int load_requests(const char *batches_dir, unsigned flags, struct lleval_
         }
         if (rc)
             break;
-        while ((more = lleval_request_next(&rr, &v, lenient ? NULL : err)) > 0) {
+        while ((more = lleval_request_next_skip(&rr, take_cid, &q, &v, lenient ? NULL : err)) > 0) {
             bool found;
             if (!v->custom_id) {
                 if (lenient)
@@ -161,6 +201,20 @@ enum lleval_recon_verdict lleval_reconcile_add(struct lleval_reconcile *rc, cons
     return LLEVAL_RECON_NEW;
 }
 
+/* Notes custom_id as missing when no result answered it; true: the line is
+ * done with (so the reader passes it over unparsed). */
+static bool note_missing(void *ud, const char *custom_id)
+{
+    struct quick_ids *q = ud;
+    if (q->rr && !whole_line(q->rr))
+        return false;
+    if (lleval_idset_find(q->set, lleval_idset_hash(custom_id)) < 0) {
+        q->rep->missing++;
+        note(q->rep->missing_ids, &q->rep->n_missing_ids, custom_id);
+    }
+    return true;
+}
+
 void lleval_reconcile_finish(struct lleval_reconcile *rc)
 {
     struct lleval_parse_report *rep = rc->rep;
@@ -172,12 +226,14 @@ void lleval_reconcile_finish(struct lleval_reconcile *rc)
     for (size_t p = 0; p < br.n_parts; p++) {
         struct lleval_request_reader rr;
         const struct lleval_request_view *v;
+        struct quick_ids q = {&rr, &rc->seen, rep, p, true};
         if (lleval_request_open(&rr, br.parts[p].batch_path, NULL))
             continue;
-        while (lleval_request_next(&rr, &v, NULL) > 0) {
-            if (v->custom_id && lleval_idset_find(&rc->seen, lleval_idset_hash(v->custom_id)) < 0) {
-                rep->missing++;
-                note(rep->missing_ids, &rep->n_missing_ids, v->custom_id);
+        while (lleval_request_next_skip(&rr, note_missing, &q, &v, NULL) > 0) {
+            if (v->custom_id) {
+                q.rr = NULL;
+                note_missing(&q, v->custom_id);
+                q.rr = &rr;
             }
         }
         lleval_request_close(&rr);
@@ -197,25 +253,41 @@ void lleval_reconcile_free(struct lleval_reconcile *rc)
 
 /* ---- predictions ----------------------------------------------------------- */
 
-/* dataset -> {item id -> type}, loaded on first use. */
-static const char *item_type(json_t *types, const char *prepared_dir, const struct lleval_cid *c)
+/* Each dataset's item index (for the items' types), loaded on first use; a
+ * dataset that cannot be read gives no types (NULL index). */
+struct type_sets {
+    struct type_set {
+        char *dataset;
+        struct lleval_item_index *ix;
+    } * v;
+    size_t n, cap;
+};
+
+static const char *item_type(struct type_sets *ts, const char *prepared_dir,
+                             const struct lleval_cid *c)
 {
-    json_t *m = json_object_get(types, c->dataset);
-    if (!m) {
-        json_t *items = lleval_prepared_load(prepared_dir, c->dataset, NULL, NULL);
-        json_t *it;
-        size_t i;
-        m = json_object();
-        json_array_foreach(items, i, it)
-        {
-            const char *id = lleval_json_str(it, "id"), *t = lleval_json_str(it, "type");
-            if (id && t)
-                json_object_set_new(m, id, json_string(t));
-        }
-        json_decref(items);
-        json_object_set_new(types, c->dataset, m);
+    struct lleval_item_entry e;
+    struct type_set *t = NULL;
+    for (size_t i = 0; i < ts->n && !t; i++)
+        if (!strcmp(ts->v[i].dataset, c->dataset))
+            t = &ts->v[i];
+    if (!t) {
+        LLEVAL_GROW(ts->v, ts->n, ts->cap);
+        t = &ts->v[ts->n++];
+        t->dataset = lleval_xstrdup(c->dataset);
+        if (lleval_item_index_load(prepared_dir, c->dataset, 0, &t->ix, NULL))
+            t->ix = NULL;
     }
-    return lleval_json_str(m, c->item_id);
+    return lleval_item_index_get(t->ix, c->item_id, &e) ? e.type : NULL;
+}
+
+static void type_sets_release(struct type_sets *ts)
+{
+    for (size_t i = 0; i < ts->n; i++) {
+        free(ts->v[i].dataset);
+        lleval_item_index_free(ts->v[i].ix);
+    }
+    free(ts->v);
 }
 
 /* One predictions row from a result line: a failed or empty answer is an
@@ -263,9 +335,10 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     struct lleval_reconcile *recon = NULL;
     struct lleval_lines lr;
     struct lleval_sb out = LLEVAL_SB_INIT;
+    struct lleval_result_hold hold = LLEVAL_RESULT_HOLD_INIT;
     char *tmp = NULL;
     FILE *f = NULL;
-    json_t *types = json_object();
+    struct type_sets types = {NULL, 0, 0};
     int rc, more;
 
     memset(rep, 0, sizeof(*rep));
@@ -286,31 +359,26 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     while ((more = lleval_lines_next(&lr, err)) > 0) {
         struct lleval_result_view v;
         struct lleval_cid c;
-        json_t *obj;
 
         rep->lines++;
         if (!lr.len)
             continue;
-        lleval_result_decode_text(lr.line, lr.len, &obj, &v, NULL);
+        lleval_result_read(lr.line, lr.len, &hold, &v, NULL);
         if (!v.custom_id) {
             rep->malformed++;
             if (rep->n_malformed_lines < LLEVAL_PARSE_LIST_MAX)
                 rep->malformed_lines[rep->n_malformed_lines++] = lr.lineno;
-            json_decref(obj);
             continue;
         }
-        if (lleval_reconcile_add(recon, v.custom_id, &c) != LLEVAL_RECON_NEW) {
-            json_decref(obj);
+        if (lleval_reconcile_add(recon, v.custom_id, &c) != LLEVAL_RECON_NEW)
             continue;
-        }
         if (v.http_status != 200) {
             rep->non200++;
             note(rep->non200_ids, &rep->n_non200_ids, v.custom_id);
         }
-        write_row(&out, &v, &c, prepared_dir ? item_type(types, prepared_dir, &c) : NULL);
+        write_row(&out, &v, &c, prepared_dir ? item_type(&types, prepared_dir, &c) : NULL);
         rep->rows++;
         lleval_cid_release(&c);
-        json_decref(obj);
         if (out.len > (1u << 20)) {
             if (fwrite(out.buf, 1, out.len, f) != out.len) {
                 rc = lleval_err_errno(err, "cannot write", tmp);
@@ -342,7 +410,8 @@ out:
     if (f)
         fclose(f);
     free(tmp);
-    json_decref(types);
+    type_sets_release(&types);
+    lleval_result_hold_release(&hold);
     lleval_sb_release(&out);
     lleval_reconcile_free(recon);
     return rc;

@@ -23,7 +23,6 @@ static void gold_clear_items(struct gold_set *g)
     free(g->gtoks);
     free(g->gsorted);
     free(g->refs);
-    free(g->golds);
     free(g->choice_offs);
     free(g->choices);
     lleval_idset_release(&g->index);
@@ -33,7 +32,6 @@ static void gold_clear_items(struct gold_set *g)
     g->gtoks = NULL;
     g->gsorted = NULL;
     g->refs = NULL;
-    g->golds = NULL;
     g->choice_offs = NULL;
     g->choices = NULL;
     g->n_items = g->cap_items = g->n_gtoks = g->cap_gtoks = 0;
@@ -62,14 +60,13 @@ long lleval_gold_find(const struct gold_set *g, const char *id)
     return -1;
 }
 
-/* Once every item is in: sets the views into the arenas and builds the id
- * index (a repeated id keeps its first item). */
-static void gold_finish(struct gold_set *g)
+void lleval_gold_views(const struct gold_set *g, uint32_t first, uint32_t count,
+                       struct lleval_norm *views)
 {
-    g->golds = lleval_xcalloc(g->n_golds + 1, sizeof(*g->golds));
-    for (size_t i = 0; i < g->n_golds; i++) {
-        struct lleval_norm *v = &g->golds[i];
-        const struct gold_ref *r = &g->refs[i];
+    for (uint32_t i = 0; i < count; i++) {
+        struct lleval_norm *v = &views[i];
+        const struct gold_ref *r = &g->refs[first + i];
+        memset(v, 0, sizeof(*v));
         v->text.buf = g->gtext.buf + r->off;
         v->text.len = r->len;
         v->text.alloc = 0;
@@ -77,6 +74,12 @@ static void gold_finish(struct gold_set *g)
         v->sorted = g->gsorted + r->tok;
         v->n_toks = v->cap = r->ntok;
     }
+}
+
+/* Once every item is in: sets the views into the arenas and builds the id
+ * index (a repeated id keeps its first item). */
+static void gold_finish(struct gold_set *g)
+{
     g->choices = lleval_xcalloc(g->n_choices + 1, sizeof(*g->choices));
     for (size_t i = 0; i < g->n_choices; i++)
         g->choices[i] = g->strs.buf + g->choice_offs[i];

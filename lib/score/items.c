@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/dataset/dataset.h"
+#include "lleval/dataset/index.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/rundir.h"
 #include "lleval/score/items.h"
@@ -297,54 +298,29 @@ void lleval_items_csv_row(struct lleval_sb *sb, const struct lleval_item_row *r)
 
 /* ---- computing the rows ------------------------------------------------------ */
 
-/* One prepared dataset's questions: item id -> {question, answers, choices, type}. */
+/* One prepared dataset's questions: its item index (with question texts). */
 struct qset {
     char *name;
-    json_t *index;
+    struct lleval_item_index *index;
 };
 
 struct compute {
     const char *prepared_dir;
     struct qset *sets;
     size_t n_sets, cap_sets;
-    struct qset *last;
+    size_t last; /* the set used last + 1, 0 for none */
     lleval_item_row_fn fn;
     void *ud;
     struct lleval_err *err;
-    const char **gold, **choices;
-    size_t cap_gold, cap_choices;
 };
 
 /* Loads a dataset's questions, keeping only what a row shows (no context). */
 static int qset_load(struct compute *c, const char *name, struct qset **out)
 {
-    struct lleval_prepared_reader pr;
-    json_t *item, *index = json_object();
-    int rc = lleval_prepared_open(&pr, c->prepared_dir, name, c->err);
-    if (rc) {
-        json_decref(index);
+    struct lleval_item_index *index;
+    int rc = lleval_item_index_load(c->prepared_dir, name, LLEVAL_INDEX_QUESTIONS, &index, c->err);
+    if (rc)
         return rc;
-    }
-    while ((rc = lleval_prepared_next(&pr, &item, c->err)) == 1) {
-        const char *id = lleval_json_str(item, "id");
-        json_t *keep = json_object();
-        static const char *const keys[] = {"question", "answers", "choices", "type"};
-        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-            json_t *v = json_object_get(item, keys[i]);
-            if (v)
-                json_object_set(keep, keys[i], v);
-        }
-        if (id)
-            json_object_set_new(index, id, keep);
-        else
-            json_decref(keep);
-        json_decref(item);
-    }
-    lleval_prepared_close(&pr);
-    if (rc < 0) {
-        json_decref(index);
-        return rc;
-    }
     LLEVAL_GROW(c->sets, c->n_sets, c->cap_sets);
     c->sets[c->n_sets].name = lleval_xstrdup(name);
     c->sets[c->n_sets].index = index;
@@ -355,37 +331,21 @@ static int qset_load(struct compute *c, const char *name, struct qset **out)
 static int qset_get(struct compute *c, const char *name, struct qset **out)
 {
     int rc;
-    if (c->last && !strcmp(c->last->name, name)) {
-        *out = c->last;
+    if (c->last && !strcmp(c->sets[c->last - 1].name, name)) {
+        *out = &c->sets[c->last - 1];
         return 0;
     }
     for (size_t i = 0; i < c->n_sets; i++) {
         if (!strcmp(c->sets[i].name, name)) {
-            *out = c->last = &c->sets[i];
+            *out = &c->sets[i];
+            c->last = i + 1;
             return 0;
         }
     }
     rc = qset_load(c, name, out);
     if (!rc)
-        c->last = *out;
+        c->last = c->n_sets;
     return rc;
-}
-
-/* The strings of a JSON array into *v (grown as needed); returns their count. */
-static size_t str_list(const json_t *a, const char ***v, size_t *cap)
-{
-    size_t n = 0, i;
-    const json_t *x;
-    if (!json_is_array(a))
-        return 0;
-    json_array_foreach(a, i, x)
-    {
-        if (!json_is_string(x))
-            continue;
-        LLEVAL_GROW(*v, n, *cap);
-        (*v)[n++] = json_string_value(x);
-    }
-    return n;
 }
 
 /* A number cell of predictions.csv: NaN (unknown) when empty or not a number. */
@@ -409,8 +369,9 @@ static int on_scored(const struct lleval_item_score *s, void *ud)
     const struct lleval_pred_row *p = s->row;
     struct lleval_item_row r;
     struct qset *q;
-    const json_t *item;
+    struct lleval_item_entry item;
     const char *type;
+    bool found;
     int rc;
 
     if (s->state != LLEVAL_ITEM_SCORED || !p)
@@ -418,26 +379,24 @@ static int on_scored(const struct lleval_item_score *s, void *ud)
     rc = qset_get(c, s->dataset, &q);
     if (rc)
         return rc;
-    item = json_object_get(q->index, s->item_id);
+    found = lleval_item_index_get(q->index, s->item_id, &item);
     memset(&r, 0, sizeof(r));
     r.custom_id = s->custom_id;
     r.dataset = s->dataset;
     r.item_id = s->item_id;
-    type = lleval_json_str(item, "type");
+    type = found ? item.type : NULL;
     r.type = type && *type ? type : p->type;
     r.prompt_type = s->prompt_type;
     r.temperature = s->temperature;
     r.sample = s->sample;
     r.ok = s->ok;
-    r.question = lleval_json_str(item, "question");
-    if (!r.question)
-        r.question = "";
-    r.n_gold = str_list(json_object_get(item, "answers"), &c->gold, &c->cap_gold);
-    r.gold = c->gold;
+    r.question = found && item.question ? item.question : "";
+    r.n_gold = found ? item.n_answers : 0;
+    r.gold = found ? item.answers : NULL;
     r.mc = s->scoring == LLEVAL_SCORING_MC;
     if (r.mc) {
-        r.n_choices = str_list(json_object_get(item, "choices"), &c->choices, &c->cap_choices);
-        r.choices = c->choices;
+        r.n_choices = found ? item.n_choices : 0;
+        r.choices = found ? item.choices : NULL;
         r.mc_letter = s->choice >= 0 && s->choice < 26 ? (char)('A' + s->choice) : 0;
         r.em = r.f1 = r.contains = NAN;
     } else {
@@ -477,11 +436,9 @@ int lleval_items_compute(const char *pred_csv, const char *prepared_dir,
     rc = lleval_score_each(pred_csv, prepared_dir, &so, on_scored, &c, err);
     for (size_t i = 0; i < c.n_sets; i++) {
         free(c.sets[i].name);
-        json_decref(c.sets[i].index);
+        lleval_item_index_free(c.sets[i].index);
     }
     free(c.sets);
-    free(c.gold);
-    free(c.choices);
     return rc;
 }
 

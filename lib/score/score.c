@@ -147,6 +147,8 @@ static inline bool str_eq(const char *a, const char *b)
 #define MAX_SAMPLE 100000
 
 struct scorer {
+    struct lleval_norm *gviews; /* the current item's golds (views) */
+    size_t cap_gviews;
     const char *prepared_dir;
     const char *path;
     struct lleval_score_opts o;
@@ -193,6 +195,7 @@ static void scorer_release(struct scorer *s)
     free(s->first_duplicate);
     lleval_sb_release(&s->answer);
     lleval_norm_release(&s->pred);
+    free(s->gviews);
     lleval_speeds_free(s->speeds);
     for (size_t i = 0; i < s->n_models; i++)
         free(s->models[i]);
@@ -300,7 +303,12 @@ static void score_answer(struct scorer *s, const struct gold_set *g, const struc
     r->abstained = it->v2 && abstain && lleval_squad2_abstains(s->answer.buf, s->answer.len, &s->o);
     lleval_norm_set_unsorted(&s->pred, r->abstained ? "" : s->answer.buf,
                              r->abstained ? 0 : s->answer.len, g->scoring == LLEVAL_SCORING_NQ);
-    lleval_qa_score_unsorted(&s->pred, g->golds + it->first, it->count, &sc);
+    if (it->count > s->cap_gviews) {
+        s->cap_gviews = it->count;
+        s->gviews = lleval_xrealloc(s->gviews, it->count * sizeof(*s->gviews));
+    }
+    lleval_gold_views(g, it->first, it->count, s->gviews);
+    lleval_qa_score_unsorted(&s->pred, s->gviews, it->count, &sc);
     if (it->v2 && sc.em == 1.0 && !s->pred.n_toks)
         sc.f1 = 1.0; /* evaluate-v2.0: no answer for no answer has F1 1 (v1.1: 0) */
     r->em = sc.em;

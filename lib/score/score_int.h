@@ -17,7 +17,7 @@
 struct gold_item {
     const char *id; /* in set->strs (a view, set once loading is done) */
     size_t id_off;
-    uint32_t first;  /* QA: first gold in set->golds; MC: first choice in set->choices */
+    uint32_t first;  /* QA: first gold in set->refs; MC: first choice in set->choices */
     uint32_t count;  /* golds or choices */
     int gold_choice; /* MC: index of the right choice, -1 when the gold names none */
     bool v2;         /* a SQuAD 2.0 item (it has the "unanswerable" field) */
@@ -33,7 +33,9 @@ struct gold_ref {
 /*
  * One prepared dataset's gold answers. Strings and normalized answers live in
  * a few arenas (no allocation per answer); once loading is done, items[].id,
- * golds[] and choices[] are read-only views into them.
+ * choices[] are read-only views into them; lleval_gold_views() gives an
+ * item's normalized golds (no struct lleval_norm per gold is kept: at a
+ * million items they were 190 MB).
  */
 struct gold_set {
     char *name;
@@ -50,12 +52,16 @@ struct gold_set {
     size_t n_gtoks, cap_gtoks;
     struct gold_ref *refs;
     size_t n_golds, cap_golds;
-    struct lleval_norm *golds; /* views: text.alloc 0, never released one by one */
     size_t *choice_offs;
     size_t n_choices, cap_choices;
     const char **choices;      /* views */
     struct lleval_idset index; /* id hash -> item index (exact: ids compared) */
 };
+
+/* Fills views[0..count) with the normalized golds first .. first + count - 1
+ * of g: views (text.alloc 0) into g's arenas, valid while g lives. */
+void lleval_gold_views(const struct gold_set *g, uint32_t first, uint32_t count,
+                       struct lleval_norm *views);
 
 /* The predictions object {"question id": "answer"} as a hash map. */
 struct pred_entry {

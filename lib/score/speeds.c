@@ -5,6 +5,7 @@
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
+#include "lleval/result/scan.h"
 #include "lleval/util/idset.h"
 #include "lleval/util/util.h"
 #include "speeds.h"
@@ -21,14 +22,14 @@ struct lleval_speeds *lleval_speeds_load(const char *path)
 {
     struct lleval_speeds *s;
     struct lleval_lines lr;
+    struct lleval_result_hold hold = LLEVAL_RESULT_HOLD_INIT;
     if (!path || lleval_lines_open(&lr, path, NULL))
         return NULL;
     s = lleval_xcalloc(1, sizeof(*s));
     lleval_sb_init(&s->ids, 0);
     while (lleval_lines_next(&lr, NULL) > 0) {
         struct lleval_result_view v;
-        json_t *j = NULL;
-        if (!lleval_result_decode_text(lr.line, lr.len, &j, &v, NULL) && v.custom_id && !v.failed &&
+        if (!lleval_result_read(lr.line, lr.len, &hold, &v, NULL) && v.custom_id && !v.failed &&
             v.gen_tps > 0 && s->n < UINT32_MAX) {
             if (s->n == s->cap) {
                 s->cap = s->cap ? 2 * s->cap : 256;
@@ -41,8 +42,8 @@ struct lleval_speeds *lleval_speeds_load(const char *path)
             lleval_idset_add(&s->index, lleval_idset_hash(v.custom_id), (uint32_t)s->n);
             s->n++;
         }
-        json_decref(j);
     }
+    lleval_result_hold_release(&hold);
     lleval_lines_close(&lr);
     return s;
 }

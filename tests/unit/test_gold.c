@@ -157,8 +157,10 @@ static void test_qa_fast_equals_full(void **state)
             }
             for (size_t k = 0; k < want; k++) {
                 char *w = normalized(qa_items[i].answers[k], schemes[s].nfd);
-                const struct lleval_norm *ga = &fast->golds[a->first + k];
-                const struct lleval_norm *gb = &full->golds[b->first + k];
+                struct lleval_norm va, vb;
+                const struct lleval_norm *ga = &va, *gb = &vb;
+                lleval_gold_views(fast, a->first + k, 1, &va);
+                lleval_gold_views(full, b->first + k, 1, &vb);
                 if (ga->text.len != strlen(w) || memcmp(ga->text.buf, w, ga->text.len) ||
                     gb->text.len != strlen(w) || memcmp(gb->text.buf, w, gb->text.len) ||
                     ga->n_toks != gb->n_toks) {

@@ -93,6 +93,13 @@ int lleval_prepared_open(struct lleval_prepared_reader *r, const char *prepared_
                          const char *dataset, struct lleval_err *err);
 /* Returns 1 and an owned item in *item, 0 at the end, negative on error. */
 int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err);
+/* lleval_prepared_next() in two halves, for a reader that scans lines itself
+ * (lib/dataset/index.c): next_line moves to the next non-empty line (1; it is
+ * r->lines.line / len), 0 at the end, negative for a torn or huge line; item
+ * parses and checks that line as lleval_prepared_next() does (1 and an owned
+ * *item, or negative). */
+int lleval_prepared_next_line(struct lleval_prepared_reader *r, struct lleval_err *err);
+int lleval_prepared_item(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err);
 void lleval_prepared_close(struct lleval_prepared_reader *r);
 
 /* Returns an owned object mapping item id -> item (items borrowed from the

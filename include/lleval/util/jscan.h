@@ -1,0 +1,56 @@
+/*
+ * A validating one-pass JSON scanner without a tree (issue 13), for the hot
+ * readers of lleval's own JSONL files (result lines, prepared items): a
+ * caller walks an object with lleval_jscan_object(), reads the members it
+ * wants and lets the rest be checked and skipped. It accepts exactly what
+ * jansson accepts where it answers at all; on anything it cannot vouch for (a
+ * huge integer, \u0000, nesting deeper than LLEVAL_JSCAN_MAX_DEPTH) it
+ * returns false, and the caller falls back to jansson, which also words the
+ * error.
+ */
+#ifndef LLEVAL_UTIL_JSCAN_H
+#define LLEVAL_UTIL_JSCAN_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "lleval/util/util.h"
+
+#define LLEVAL_JSCAN_MAX_DEPTH 32
+
+/* The text being scanned (borrowed) and a scratch buffer for keys and kept
+ * strings (borrowed; the caller owns and releases it). */
+struct lleval_jscan {
+    const unsigned char *p, *end;
+    struct lleval_sb *out;
+    bool unique; /* a key twice in one object gives up (JSON_REJECT_DUPLICATES) */
+};
+
+/* Called for each member of an object: key is the unescaped key (keys longer
+ * than 23 bytes are skipped without a call); the callback reads the value
+ * (or skips it with lleval_jscan_skip) and returns false to give up. seen is
+ * zero at the start of each object, for the callback's duplicate checks. */
+typedef bool (*lleval_jscan_member_fn)(struct lleval_jscan *s, const char *key, unsigned *seen,
+                                       int depth);
+
+/* Skips white space. */
+void lleval_jscan_ws(struct lleval_jscan *s);
+/* Skips white space and c: false when the next byte is not c. */
+bool lleval_jscan_eat(struct lleval_jscan *s, char c);
+/* Skips white space; true when the next byte is c (not consumed). */
+bool lleval_jscan_peek(struct lleval_jscan *s, char c);
+/* Reads `null`: false (nothing consumed but white space) when the value is not null. */
+bool lleval_jscan_null(struct lleval_jscan *s);
+/* A string; its unescaped bytes and a NUL are appended to out when out is
+ * not NULL. False for anything jansson would refuse (or read differently). */
+bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out);
+/* A number; *is_int as jansson tells integers (no '.', 'e', 'E') from reals. */
+bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv);
+/* Any value, validated and dropped. */
+bool lleval_jscan_skip(struct lleval_jscan *s, int depth);
+/* An object, each member through member(). */
+bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_fn member);
+/* True when only white space is left. */
+bool lleval_jscan_end(struct lleval_jscan *s);
+/* Marks bit in *seen; false when it was marked already (a repeated key). */
+bool lleval_jscan_first(unsigned *seen, int bit);
+
+#endif

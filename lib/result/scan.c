@@ -1,0 +1,249 @@
+/*
+ * Result lines read in one pass without a JSON tree (see scan.h). The scanner
+ * validates the whole line as jansson would (grammar, UTF-8, escapes, number
+ * ranges) and types every view field as lleval_result_decode() does; where it
+ * cannot vouch for the same answer it gives up and jansson decodes the line.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/result/scan.h"
+#include "lleval/util/jscan.h"
+
+/* arena offsets (+1, 0 = absent) of the view's strings */
+enum { S_CID, S_ECODE, S_EMSG, S_CONTENT, S_BFINISH, S_FINISH, S_ENGINE, S_N };
+
+struct sc {
+    struct lleval_jscan js; /* first: the member callbacks get &sc.js */
+    size_t *offs;
+    struct lleval_result_view *v;
+    long long lleval_pt, lleval_ct, usage_pt, usage_ct;
+    bool lleval_has_pt;
+};
+
+/* A kept string: its arena offset + 1 in s->offs[slot]. */
+static bool keep(struct sc *s, int slot)
+{
+    size_t at = s->js.out->len;
+    if (!lleval_jscan_str(&s->js, s->js.out))
+        return false;
+    s->offs[slot] = at + 1;
+    return true;
+}
+
+/* A count as lleval_result_decode reads one: an integer >= 0, or a real in
+ * [0, 9.2e18) cut to its integer part. */
+static bool count(struct sc *s, long long *out)
+{
+    bool is_int;
+    long long iv;
+    double dv;
+    if (!lleval_jscan_num(&s->js, &is_int, &iv, &dv))
+        return false;
+    if (is_int ? iv < 0 : !(dv >= 0 && dv < 9.2e18))
+        return false;
+    *out = is_int ? iv : (long long)dv;
+    return true;
+}
+
+static bool real(struct sc *s, double *out)
+{
+    bool is_int;
+    long long iv;
+    return lleval_jscan_num(&s->js, &is_int, &iv, out);
+}
+
+static bool message_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct sc *s = (struct sc *)j;
+    if (!strcmp(key, "content"))
+        return lleval_jscan_first(seen, 0) && keep(s, S_CONTENT);
+    return lleval_jscan_skip(j, depth);
+}
+
+static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct sc *s = (struct sc *)j;
+    if (!strcmp(key, "message"))
+        return lleval_jscan_first(seen, 0) && lleval_jscan_object(j, depth, message_member);
+    if (!strcmp(key, "finish_reason"))
+        return lleval_jscan_first(seen, 1) && keep(s, S_BFINISH);
+    return lleval_jscan_skip(j, depth);
+}
+
+static bool usage_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct sc *s = (struct sc *)j;
+    if (!strcmp(key, "prompt_tokens"))
+        return lleval_jscan_first(seen, 0) && count(s, &s->usage_pt);
+    if (!strcmp(key, "completion_tokens"))
+        return lleval_jscan_first(seen, 1) && count(s, &s->usage_ct);
+    return lleval_jscan_skip(j, depth);
+}
+
+static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    if (!strcmp(key, "choices")) {
+        if (!lleval_jscan_first(seen, 0) || !lleval_jscan_eat(j, '['))
+            return false;
+        if (lleval_jscan_eat(j, ']'))
+            return true;
+        if (!lleval_jscan_object(j, depth + 1, choice_member))
+            return false;
+        while (lleval_jscan_eat(j, ','))
+            if (!lleval_jscan_skip(j, depth + 1))
+                return false;
+        return lleval_jscan_eat(j, ']');
+    }
+    if (!strcmp(key, "usage"))
+        return lleval_jscan_first(seen, 1) && lleval_jscan_object(j, depth, usage_member);
+    return lleval_jscan_skip(j, depth);
+}
+
+static bool response_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct sc *s = (struct sc *)j;
+    if (!strcmp(key, "status_code")) {
+        long long st;
+        bool is_int;
+        double dv;
+        if (!lleval_jscan_first(seen, 0) || !lleval_jscan_num(&s->js, &is_int, &st, &dv) ||
+            !is_int || st < 0 || st > 999)
+            return false;
+        s->v->http_status = (long)st;
+        return true;
+    }
+    if (!strcmp(key, "body"))
+        return lleval_jscan_first(seen, 1) &&
+               (lleval_jscan_null(j) || lleval_jscan_object(j, depth, body_member));
+    return lleval_jscan_skip(j, depth);
+}
+
+static bool error_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct sc *s = (struct sc *)j;
+    if (!strcmp(key, "code"))
+        return lleval_jscan_first(seen, 0) && keep(s, S_ECODE);
+    if (!strcmp(key, "message"))
+        return lleval_jscan_first(seen, 1) && keep(s, S_EMSG);
+    return lleval_jscan_skip(j, depth);
+}
+
+static bool facts_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct sc *s = (struct sc *)j;
+    struct lleval_result_view *v = s->v;
+    static const char *const reals[] = {"latency_ms", "prompt_tps", "gen_tps", "load_ms",
+                                        "finished_at"};
+    double *const dst[] = {&v->latency_ms, &v->prompt_tps, &v->gen_tps, &v->load_ms,
+                           &v->finished_at};
+    if (!strcmp(key, "engine"))
+        return lleval_jscan_first(seen, 0) && keep(s, S_ENGINE);
+    if (!strcmp(key, "finish_reason"))
+        return lleval_jscan_first(seen, 1) && keep(s, S_FINISH);
+    if (!strcmp(key, "attempts"))
+        return lleval_jscan_first(seen, 2) && count(s, &v->attempts);
+    if (!strcmp(key, "prompt_tokens")) {
+        s->lleval_has_pt = true;
+        return lleval_jscan_first(seen, 3) && count(s, &s->lleval_pt);
+    }
+    if (!strcmp(key, "completion_tokens"))
+        return lleval_jscan_first(seen, 4) && count(s, &s->lleval_ct);
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(key, reals[i]))
+            return lleval_jscan_first(seen, 5 + i) && real(s, dst[i]);
+    return lleval_jscan_skip(j, depth);
+}
+
+static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct sc *s = (struct sc *)j;
+    struct lleval_result_view *v = s->v;
+    if (!strcmp(key, "custom_id"))
+        return lleval_jscan_first(seen, 0) && keep(s, S_CID);
+    if (!strcmp(key, "response"))
+        return lleval_jscan_first(seen, 1) && lleval_jscan_object(j, depth, response_member);
+    if (!strcmp(key, "error")) {
+        if (!lleval_jscan_first(seen, 2))
+            return false;
+        if (lleval_jscan_null(j))
+            return true;
+        v->failed = true;
+        return lleval_jscan_peek(j, '{') && lleval_jscan_object(j, depth, error_member);
+    }
+    if (!strcmp(key, "lleval")) {
+        v->has_facts = true;
+        return lleval_jscan_first(seen, 3) && lleval_jscan_object(j, depth, facts_member);
+    }
+    return lleval_jscan_skip(j, depth);
+}
+
+static void view_init(struct lleval_result_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->prompt_tokens = LLEVAL_RESULT_NO_COUNT;
+    v->completion_tokens = LLEVAL_RESULT_NO_COUNT;
+    v->attempts = LLEVAL_RESULT_NO_COUNT;
+    v->latency_ms = NAN;
+    v->prompt_tps = NAN;
+    v->gen_tps = NAN;
+    v->load_ms = NAN;
+    v->finished_at = NAN;
+}
+
+static const char *at(struct lleval_result_hold *h, int slot)
+{
+    return h->offs[slot] ? h->arena.buf + h->offs[slot] - 1 : NULL;
+}
+
+/* The scanner: true when v holds what lleval_result_decode() would say with
+ * a return of 0. */
+static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
+                 struct lleval_result_view *v)
+{
+    struct sc s = {
+        {(const unsigned char *)text, (const unsigned char *)text + len, &h->arena, false},
+        h->offs,
+        v,
+        LLEVAL_RESULT_NO_COUNT,
+        LLEVAL_RESULT_NO_COUNT,
+        LLEVAL_RESULT_NO_COUNT,
+        LLEVAL_RESULT_NO_COUNT,
+        false};
+    memset(h->offs, 0, sizeof(h->offs));
+    lleval_sb_reset(&h->arena);
+    view_init(v);
+    if (!lleval_jscan_peek(&s.js, '{') || !lleval_jscan_object(&s.js, 0, line_member))
+        return false;
+    if (!lleval_jscan_end(&s.js) || !h->offs[S_CID])
+        return false;
+    v->custom_id = at(h, S_CID);
+    v->error_code = at(h, S_ECODE);
+    v->error_message = at(h, S_EMSG);
+    v->content = at(h, S_CONTENT);
+    v->body_finish = at(h, S_BFINISH);
+    v->finish_reason = at(h, S_FINISH);
+    v->engine = at(h, S_ENGINE);
+    v->prompt_tokens = s.lleval_has_pt ? s.lleval_pt : s.usage_pt;
+    v->completion_tokens = s.lleval_has_pt ? s.lleval_ct : s.usage_ct;
+    v->ok = v->http_status == 200 && !v->failed && v->content;
+    return true;
+}
+
+int lleval_result_read(const char *text, size_t len, struct lleval_result_hold *hold,
+                       struct lleval_result_view *v, struct lleval_err *err)
+{
+    json_decref(hold->json);
+    hold->json = NULL;
+    if (scan(text, len, hold, v))
+        return 0;
+    return lleval_result_decode_text(text, len, &hold->json, v, err);
+}
+
+void lleval_result_hold_release(struct lleval_result_hold *hold)
+{
+    json_decref(hold->json);
+    lleval_sb_release(&hold->arena);
+    memset(hold, 0, sizeof(*hold));
+    hold->arena = (struct lleval_sb)LLEVAL_SB_INIT;
+}

@@ -1,0 +1,403 @@
+/* The validating one-pass JSON scanner (see jscan.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/util/jscan.h"
+
+enum { NUM_MAX = 64 };
+
+void lleval_jscan_ws(struct lleval_jscan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+bool lleval_jscan_eat(struct lleval_jscan *s, char c)
+{
+    lleval_jscan_ws(s);
+    if (s->p < s->end && *s->p == (unsigned char)c) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
+
+static int hex4(const unsigned char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static void put_utf8(struct lleval_sb *out, unsigned long cp)
+{
+    char b[4];
+    size_t n;
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        b[0] = (char)(0xC0 | (cp >> 6));
+        b[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (char)(0xE0 | (cp >> 12));
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        b[0] = (char)(0xF0 | (cp >> 18));
+        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    lleval_sb_add(out, b, n);
+}
+
+/* Length of the valid UTF-8 sequence at p (jansson's rules: no overlong
+ * forms, no surrogates, at most U+10FFFF), 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    unsigned long cp;
+    size_t n;
+    if (*p >= 0xC2 && *p <= 0xDF) {
+        n = 2;
+        cp = *p & 0x1F;
+    } else if (*p >= 0xE0 && *p <= 0xEF) {
+        n = 3;
+        cp = *p & 0x0F;
+    } else if (*p >= 0xF0 && *p <= 0xF4) {
+        n = 4;
+        cp = *p & 0x07;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* A string; its unescaped bytes go to out (NUL-terminated) when out is not
+ * NULL. False for anything jansson would refuse or read differently. */
+bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out)
+{
+    const unsigned char *p;
+    lleval_jscan_ws(s);
+    if (s->p >= s->end || *s->p != '"')
+        return false;
+    p = ++s->p;
+    for (;;) {
+        const unsigned char *run = p;
+        while (p < s->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        if (out && p > run)
+            lleval_sb_add(out, run, (size_t)(p - run));
+        if (p >= s->end || *p < 0x20)
+            return false;
+        if (*p == '"')
+            break;
+        if (*p >= 0x80) {
+            size_t n = utf8_len(p, s->end);
+            if (!n)
+                return false;
+            if (out)
+                lleval_sb_add(out, p, n);
+            p += n;
+            continue;
+        }
+        /* an escape */
+        if (s->end - p < 2)
+            return false;
+        switch (p[1]) {
+        case '"':
+        case '\\':
+        case '/':
+            if (out)
+                lleval_sb_addch(out, (char)p[1]);
+            p += 2;
+            break;
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            if (out)
+                lleval_sb_addch(out, p[1] == 'b'   ? '\b'
+                                     : p[1] == 'f' ? '\f'
+                                     : p[1] == 'n' ? '\n'
+                                     : p[1] == 'r' ? '\r'
+                                                   : '\t');
+            p += 2;
+            break;
+        case 'u': {
+            int hi, lo;
+            unsigned long cp;
+            if (s->end - p < 6 || (hi = hex4(p + 2)) < 0 || hi == 0 ||
+                (hi >= 0xDC00 && hi <= 0xDFFF))
+                return false;
+            cp = (unsigned long)hi;
+            p += 6;
+            if (hi >= 0xD800 && hi <= 0xDBFF) {
+                if (s->end - p < 6 || p[0] != '\\' || p[1] != 'u' || (lo = hex4(p + 2)) < 0 ||
+                    lo < 0xDC00 || lo > 0xDFFF)
+                    return false;
+                cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+                p += 6;
+            }
+            if (out)
+                put_utf8(out, cp);
+            break;
+        }
+        default:
+            return false;
+        }
+    }
+    s->p = p + 1;
+    if (out)
+        lleval_sb_addch(out, '\0');
+    return true;
+}
+
+/* A number: *is_int as jansson tells integers from reals (no '.', 'e', 'E'). */
+/* A number; need: its value too (else only checked: a real is converted only
+ * when it might overflow, which jansson refuses). */
+static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv, bool need)
+{
+    bool expo = false;
+    const unsigned char *p, *start;
+    char buf[NUM_MAX + 1];
+    size_t digits = 0, n;
+    char *e;
+    lleval_jscan_ws(s);
+    p = start = s->p;
+    *is_int = true;
+    if (p < s->end && *p == '-')
+        p++;
+    if (p < s->end && *p == '0') {
+        p++;
+        digits = 1;
+    } else {
+        while (p < s->end && *p >= '0' && *p <= '9') {
+            p++;
+            digits++;
+        }
+    }
+    if (!digits)
+        return false;
+    if (p < s->end && *p == '.') {
+        size_t f = 0;
+        *is_int = false;
+        for (p++; p < s->end && *p >= '0' && *p <= '9'; p++)
+            f++;
+        if (!f)
+            return false;
+    }
+    if (p < s->end && (*p == 'e' || *p == 'E')) {
+        size_t x = 0;
+        *is_int = false;
+        expo = true;
+        p++;
+        if (p < s->end && (*p == '+' || *p == '-'))
+            p++;
+        for (; p < s->end && *p >= '0' && *p <= '9'; p++)
+            x++;
+        if (!x)
+            return false;
+    }
+    n = (size_t)(p - start);
+    if (n > NUM_MAX || (*is_int && digits > 18))
+        return false; /* jansson may refuse a huge integer: let it say so */
+    if (!need && (*is_int || (!expo && n < 300))) {
+        s->p = p;
+        return true;
+    }
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    s->p = p;
+    if (*is_int) {
+        *iv = strtoll(buf, &e, 10);
+        *dv = (double)*iv;
+    } else {
+        *dv = strtod(buf, &e);
+        if (isinf(*dv))
+            return false;
+    }
+    return e == buf + n;
+}
+
+bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv)
+{
+    return number(s, is_int, iv, dv, true);
+}
+
+/* Walks an object: each key goes to member(), which reads its value; a key
+ * met twice at one level (mask bit) gives up: jansson keeps the last. */
+/* For s->unique: false when key (n bytes with its NUL) is in keys[0..*used)
+ * already, else adds it; false too when keys is full (then jansson decides). */
+static bool new_key(char *keys, size_t size, size_t *used, const char *key, size_t n)
+{
+    for (size_t at = 0; at < *used; at += strlen(keys + at) + 1)
+        if (!strcmp(keys + at, key))
+            return false;
+    if (size - *used < n)
+        return false;
+    memcpy(keys + *used, key, n);
+    *used += n;
+    return true;
+}
+
+/* A short plain key (printable ASCII, no escapes) copied into key with its
+ * NUL (*n bytes in all); false, nothing consumed but white space, otherwise. */
+static bool fast_key(struct lleval_jscan *s, char *key, size_t size, size_t *n)
+{
+    const unsigned char *q;
+    lleval_jscan_ws(s);
+    if (s->p >= s->end || *s->p != '"')
+        return false;
+    for (q = s->p + 1; q < s->end && (size_t)(q - s->p) < size; q++) {
+        if (*q == '"') {
+            *n = (size_t)(q - s->p); /* the key's bytes + its NUL */
+            memcpy(key, s->p + 1, *n - 1);
+            key[*n - 1] = '\0';
+            s->p = q + 1;
+            return true;
+        }
+        if (*q < 0x20 || *q >= 0x80 || *q == '\\')
+            return false;
+    }
+    return false;
+}
+
+bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_fn member)
+{
+    unsigned seen = 0;
+    char keys[512];
+    size_t used = 0;
+    if (depth > LLEVAL_JSCAN_MAX_DEPTH || !lleval_jscan_eat(s, '{'))
+        return false;
+    if (lleval_jscan_eat(s, '}'))
+        return true;
+    for (;;) {
+        char key[24];
+        size_t at = s->out->len, n;
+        bool ok;
+        if (fast_key(s, key, sizeof(key), &n)) {
+            ok = true;
+            if (s->unique && !new_key(keys, sizeof(keys), &used, key, n))
+                return false;
+        } else {
+            if (!lleval_jscan_str(s, s->out))
+                return false;
+            n = s->out->len - at;
+            ok = n <= sizeof(key);
+            if (ok)
+                memcpy(key, s->out->buf + at, n);
+            if (s->unique && !new_key(keys, sizeof(keys), &used, s->out->buf + at, n))
+                return false;
+            lleval_sb_setlen(s->out, at);
+        }
+        if (!lleval_jscan_eat(s, ':'))
+            return false;
+        if (!(ok ? member(s, key, &seen, depth + 1) : lleval_jscan_skip(s, depth + 1)))
+            return false;
+        if (lleval_jscan_eat(s, '}'))
+            return true;
+        if (!lleval_jscan_eat(s, ','))
+            return false;
+    }
+}
+
+static bool skip_member(struct lleval_jscan *s, const char *key, unsigned *seen, int depth)
+{
+    (void)key;
+    (void)seen;
+    return lleval_jscan_skip(s, depth);
+}
+
+/* Any JSON value, validated and dropped. */
+bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
+{
+    bool is_int;
+    long long iv;
+    double dv;
+    lleval_jscan_ws(s);
+    if (s->p >= s->end || depth > LLEVAL_JSCAN_MAX_DEPTH)
+        return false;
+    switch (*s->p) {
+    case '{':
+        return lleval_jscan_object(s, depth, skip_member);
+    case '[':
+        s->p++;
+        if (lleval_jscan_eat(s, ']'))
+            return true;
+        do {
+            if (!lleval_jscan_skip(s, depth + 1))
+                return false;
+        } while (lleval_jscan_eat(s, ','));
+        return lleval_jscan_eat(s, ']');
+    case '"':
+        return lleval_jscan_str(s, NULL);
+    case 't':
+    case 'f':
+    case 'n': {
+        const char *w = *s->p == 't' ? "true" : *s->p == 'f' ? "false" : "null";
+        size_t n = strlen(w);
+        if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
+            return false;
+        s->p += n;
+        return true;
+    }
+    default:
+        return number(s, &is_int, &iv, &dv, false);
+    }
+}
+
+bool lleval_jscan_null(struct lleval_jscan *s)
+{
+    lleval_jscan_ws(s);
+    if (s->end - s->p >= 4 && !memcmp(s->p, "null", 4)) {
+        s->p += 4;
+        return true;
+    }
+    return false;
+}
+
+bool lleval_jscan_peek(struct lleval_jscan *s, char c)
+{
+    lleval_jscan_ws(s);
+    return s->p < s->end && *s->p == (unsigned char)c;
+}
+
+bool lleval_jscan_end(struct lleval_jscan *s)
+{
+    lleval_jscan_ws(s);
+    return s->p == s->end;
+}
+
+bool lleval_jscan_first(unsigned *seen, int bit)
+{
+    if (*seen & (1u << bit))
+        return false;
+    *seen |= 1u << bit;
+    return true;
+}

@@ -1,0 +1,174 @@
+/* Unit tests for the compact item index (lib/dataset/index.c): it holds what
+ * lleval_prepared_load() reads, item by item, for lines the scanner reads and
+ * lines it leaves to jansson, and fails on damaged files with the same
+ * messages. */
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "lleval/dataset/dataset.h"
+#include "lleval/dataset/index.h"
+#include "lleval/util/json.h"
+#include "lleval/util/util.h"
+
+/* Writes <dir>/<name>.jsonl and an info file saying it holds items items. */
+static void write_prepared(const char *dir, const char *name, const char *lines, long items)
+{
+    char *p = lleval_xasprintf("%s.jsonl", name);
+    char *info = lleval_xasprintf("{\"dataset\":\"%s\",\"items\":%ld}\n", name, items);
+    char *q = lleval_xasprintf("%s.info.json", name);
+    free(tu_write(dir, p, lines));
+    free(tu_write(dir, q, info));
+    free(p);
+    free(q);
+    free(info);
+}
+
+/* Every string of a JSON array, as the index keeps them. */
+static void assert_strings(const json_t *arr, const char *const *v, size_t n)
+{
+    size_t i, k = 0;
+    const json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        if (!json_is_string(x))
+            continue;
+        assert_true(k < n);
+        assert_string_equal(json_string_value(x), v[k]);
+        k++;
+    }
+    assert_int_equal(k, n);
+}
+
+static const char lines[] =
+    "\xEF\xBB\xBF{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"who?\","
+    "\"answers\":[\"A \\\"b\\\"\",\"caf\\u00e9\"],\"meta\":{\"line\":1}}\n"
+    "{\"id\":\"q2\",\"dataset\":\"ds\",\"type\":\"multiple_choice\",\"question\":\"pick\","
+    "\"choices\":[\"x\",\"y\",\"z\"],\"answers\":[\"B\"]}\n"
+    "\n"
+    "{\"id\":\"q3\",\"dataset\":\"ds\",\"type\":\"open_book\",\"context\":\"ctx\",\"question\":"
+    "\"\","
+    "\"answers\":[1,\"one\",null],\"meta\":{\"a\":[1,2,{\"b\":\"\\ud83d\\ude00\"}]}}\n"
+    "{\"dataset\":\"ds\",\"id\":\"q4\",\"type\":\"closed_book\",\"question\":\"q\\n4\",\"answers\":"
+    "[],"
+    "\"a_very_long_key_the_scanner_skips\":{\"x\":1e300}}\n";
+
+static void test_index_matches_load(void **state)
+{
+    char *dir = tu_tmpdir();
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_item_index *ix, *bare;
+    json_t *items, *it;
+    size_t i;
+    (void)state;
+
+    write_prepared(dir, "ds", lines, 4);
+    items = lleval_prepared_load(dir, "ds", NULL, &err);
+    assert_non_null(items);
+    assert_int_equal(lleval_item_index_load(dir, "ds", LLEVAL_INDEX_QUESTIONS, &ix, &err), 0);
+    assert_int_equal(lleval_item_index_load(dir, "ds", 0, &bare, &err), 0);
+    assert_int_equal(lleval_item_index_count(ix), json_array_size(items));
+    json_array_foreach(items, i, it)
+    {
+        struct lleval_item_entry e;
+        assert_true(lleval_item_index_get(ix, lleval_json_str(it, "id"), &e));
+        assert_string_equal(e.id, lleval_json_str(it, "id"));
+        assert_string_equal(e.type, lleval_json_str(it, "type"));
+        assert_string_equal(e.question, lleval_json_str(it, "question"));
+        assert_strings(json_object_get(it, "answers"), e.answers, e.n_answers);
+        assert_strings(json_object_get(it, "choices"), e.choices, e.n_choices);
+        assert_true(lleval_item_index_get(bare, lleval_json_str(it, "id"), &e));
+        assert_null(e.question);
+        assert_string_equal(e.type, lleval_json_str(it, "type"));
+    }
+    {
+        struct lleval_item_entry e;
+        assert_false(lleval_item_index_get(ix, "q9", &e));
+        assert_false(lleval_item_index_get(NULL, "q1", &e));
+    }
+    lleval_item_index_free(ix);
+    lleval_item_index_free(bare);
+    json_decref(items);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A repeated id: the last item wins, as in the id -> item JSON maps. */
+static void test_repeated_id_last_wins(void **state)
+{
+    char *dir = tu_tmpdir();
+    struct lleval_item_index *ix;
+    struct lleval_item_entry e;
+    (void)state;
+    write_prepared(dir, "ds",
+                   "{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"a\","
+                   "\"answers\":[\"first\"]}\n"
+                   "{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"b\","
+                   "\"answers\":[\"second\"]}\n",
+                   2);
+    assert_int_equal(lleval_item_index_load(dir, "ds", 0, &ix, NULL), 0);
+    assert_int_equal(lleval_item_index_count(ix), 1);
+    assert_true(lleval_item_index_get(ix, "q1", &e));
+    assert_int_equal(e.n_answers, 1);
+    assert_string_equal(e.answers[0], "second");
+    lleval_item_index_free(ix);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Damaged files: the index fails with lleval_prepared_load()'s message. */
+static void test_damaged_same_errors(void **state)
+{
+    static const struct {
+        const char *lines;
+        long items;
+        const char *want;
+    } cases[] = {
+        {"{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"a\"}\n", 1,
+         ":1: not a prepared item"},
+        {"{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"a\","
+         "\"answers\":[],\"answers\":[]}\n",
+         1, ":1:"},
+        {"{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"a\","
+         "\"answers\":[],\"meta\":{\"x\":1,\"x\":2}}\n",
+         1, ":1:"},
+        {"{\"id\":\"q1\",\"dataset\":\"other\",\"type\":\"closed_book\",\"question\":\"a\","
+         "\"answers\":[]}\n",
+         1, "belongs to dataset 'other'"},
+        {"{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"a\","
+         "\"answers\":[]}\n",
+         2, "holds 1 items but its info file says 2"},
+        {"{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"open_book\",\"question\":\"a\","
+         "\"answers\":[]}\n",
+         1, "without a string \"context\""},
+        {"{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"book\",\"question\":\"a\",\"answers\":[]}\n",
+         1, "no valid \"type\""},
+        {"{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"a\xff\","
+         "\"answers\":[]}\n",
+         1, "invalid UTF-8"},
+    };
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct lleval_err e1 = LLEVAL_ERR_INIT, e2 = LLEVAL_ERR_INIT;
+        struct lleval_item_index *ix = (struct lleval_item_index *)dir;
+        write_prepared(dir, "ds", cases[i].lines, cases[i].items);
+        assert_null(lleval_prepared_load(dir, "ds", NULL, &e1));
+        assert_int_not_equal(lleval_item_index_load(dir, "ds", 0, &ix, &e2), 0);
+        assert_null(ix);
+        assert_int_equal(e1.code, e2.code);
+        assert_string_equal(e1.msg, e2.msg);
+        tu_assert_contains(e2.msg, cases[i].want);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_matches_load),
+        cmocka_unit_test(test_repeated_id_last_wins),
+        cmocka_unit_test(test_damaged_same_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
