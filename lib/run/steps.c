@@ -195,6 +195,7 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     rc = lleval_engine_probe(r->engine, &info, err);
     if (!rc) {
         snprintf(r->engine_detail, sizeof(r->engine_detail), "%s", info.detail ? info.detail : "");
+        r->engine_slots = info.slots; /* max_concurrent_jobs auto tries around them */
         if (info.slots > 0 && r->jobs > info.slots) {
             lleval_run_warning(r,
                                "max_concurrent_jobs %ld clamped to %ld: the server has %ld slot%s "
