@@ -76,6 +76,13 @@ int lleval_run_poll(struct run *r, struct lleval_err *err);
 int lleval_run_tune(struct run *r, lleval_sched_next_fn next, lleval_sched_result_fn on_result,
                     lleval_sched_tick_fn on_tick, void *ud, const struct lleval_sched_opts *so,
                     size_t n, size_t *answered, struct lleval_err *err);
+/* max_concurrent_jobs auto with a managed llama-server whose launch.parallel
+ * and ctx_size are unset: sets them in r->cfg from the planner (the most
+ * slots, up to LLEVAL_TUNE_MAX_SLOTS, whose context holds the run's largest
+ * request, within 90% of the card, or of RAM on the CPU, where -t is the
+ * number of cores) and records them in r->tune; a warning when it cannot
+ * (tune.c). */
+void lleval_run_plan_server(struct run *r);
 /* Concatenates the part journals, in part order, into out_path (poll.c). */
 int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *err);
 

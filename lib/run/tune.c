@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/model/budget.h"
+#include "lleval/model/gguf.h"
+#include "lleval/model/vram.h"
 #include "lleval/platform/platform.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
@@ -378,4 +381,123 @@ int lleval_run_tune(struct run *r, lleval_sched_next_fn next, lleval_sched_resul
     if (!rc && r->o->tune_only)
         r->stop_requested = true; /* `lleval tune`: the rest waits for `lleval runs resume` */
     return rc;
+}
+
+/* ---- a managed llama-server's slots, context and threads ----------------- */
+
+/* The most tokens one request of the run needs: prompt (characters / 4, as
+ * the context warning of steps.c estimates) + 8 + max_tokens. */
+static long largest_request(const struct run *r)
+{
+    long worst = 0;
+    for (size_t i = 0; i < r->st.n_parts; i++) {
+        struct lleval_request_reader rr;
+        const struct lleval_request_view *v;
+        if (lleval_request_open(&rr, r->st.parts[i].info->batch_path, NULL))
+            continue;
+        while (lleval_request_next(&rr, &v, NULL) > 0) {
+            long need = (long)(v->prompt_chars / 4) + 8 + v->max_tokens;
+            if (need > worst)
+                worst = need;
+        }
+        lleval_request_close(&rr);
+    }
+    return worst;
+}
+
+static bool has_arg(const struct lleval_config *cfg, const char *a, const char *b)
+{
+    for (size_t i = 0; i < cfg->launch.n_extra_args; i++)
+        if (!strcmp(cfg->launch.extra_args[i], a) || !strcmp(cfg->launch.extra_args[i], b))
+            return true;
+    return false;
+}
+
+static void add_args(struct lleval_config *cfg, const char *a, long v)
+{
+    size_t n = cfg->launch.n_extra_args;
+    cfg->launch.extra_args = lleval_xrealloc(cfg->launch.extra_args, (n + 2) * sizeof(char *));
+    cfg->launch.extra_args[n] = lleval_xstrdup(a);
+    cfg->launch.extra_args[n + 1] = lleval_xasprintf("%ld", v);
+    cfg->launch.n_extra_args = n + 2;
+}
+
+/* The device the server will run on: the CPU when no layer is offloaded or no
+ * NVIDIA GPU answers; *budget is 90% of its memory. */
+static enum lleval_vram_device server_device(const struct lleval_config *cfg, uint64_t *budget,
+                                             char *src, size_t size)
+{
+    enum lleval_vram_device dev = cfg->launch.gpu_layers == 0 ? LLEVAL_VRAM_CPU : LLEVAL_VRAM_GPU;
+    uint64_t b = lleval_vram_default_budget(dev, src, size);
+    if (dev == LLEVAL_VRAM_GPU && strncmp(src, "NVML", 4)) {
+        dev = LLEVAL_VRAM_CPU;
+        b = lleval_vram_default_budget(dev, src, size);
+    }
+    *budget = b / 10 * 9;
+    return dev;
+}
+
+void lleval_run_plan_server(struct run *r)
+{
+    struct lleval_config *cfg = r->cfg;
+    struct lleval_vram_model *m;
+    struct lleval_vram_params p;
+    struct lleval_gguf g;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_tune_result *t = &r->tune;
+    enum lleval_vram_device dev;
+    uint64_t budget;
+    char src[160];
+    long need, slot_ctx, slots, threads = 0;
+
+    if (cfg->max_concurrent_jobs != LLEVAL_JOBS_AUTO || !cfg->launch.enabled ||
+        cfg->launch.parallel > 0 || cfg->launch.ctx_size > 0 || has_arg(cfg, "-np", "--parallel") ||
+        has_arg(cfg, "-c", "--ctx-size"))
+        return; /* the user's own server settings stay */
+    memset(&g, 0, sizeof(g));
+    m = lleval_xcalloc(1, sizeof(*m));
+    if (lleval_gguf_open(&g, cfg->launch.model ? cfg->launch.model : "", &err) ||
+        lleval_vram_model_from_gguf(m, &g, &err)) {
+        lleval_run_warning(r, "tune: cannot plan llama-server's slots (%s): its defaults stay",
+                           err.msg);
+        goto done;
+    }
+    need = largest_request(r);
+    slot_ctx = (need + LLEVAL_VRAM_CTX_PAD - 1) / LLEVAL_VRAM_CTX_PAD * LLEVAL_VRAM_CTX_PAD;
+    if (slot_ctx < 2 * LLEVAL_VRAM_CTX_PAD)
+        slot_ctx = 2 * LLEVAL_VRAM_CTX_PAD;
+    dev = server_device(cfg, &budget, src, sizeof(src));
+    lleval_vram_params_init(&p);
+    p.device = dev;
+    p.ctx = slot_ctx;
+    p.parallel = 1;
+    if (dev == LLEVAL_VRAM_GPU && cfg->launch.gpu_layers > 0)
+        p.gpu_layers = cfg->launch.gpu_layers;
+    slots = lleval_vram_max_parallel(m, &p, budget, NULL);
+    if (slots < 1) {
+        lleval_run_warning(r,
+                           "tune: not even one llama-server slot of %ld tokens fits 90%% of %s "
+                           "by the planner: its defaults stay",
+                           slot_ctx, src);
+        goto done;
+    }
+    if (slots > LLEVAL_TUNE_MAX_SLOTS)
+        slots = LLEVAL_TUNE_MAX_SLOTS;
+    cfg->launch.parallel = slots;
+    cfg->launch.ctx_size = slots * slot_ctx;
+    cfg->context_length = slot_ctx; /* each slot's, as the probe compares it */
+    if (dev == LLEVAL_VRAM_CPU && !has_arg(cfg, "-t", "--threads") &&
+        !getenv("LLAMA_ARG_THREADS") && !lleval_host_cpus(&threads))
+        add_args(cfg, "-t", threads);
+    t->server_slots = slots;
+    t->server_slot_ctx = slot_ctx;
+    t->server_threads = threads;
+    snprintf(t->server_note, sizeof(t->server_note),
+             "the largest request needs ~%ld tokens; %s, 90%% of %s; at most %d slots", need,
+             dev == LLEVAL_VRAM_CPU ? "CPU" : "GPU", src, LLEVAL_TUNE_MAX_SLOTS);
+    lleval_run_event(r, "tune: llama-server with -np %ld -c %ld%s (%s)", slots,
+                     cfg->launch.ctx_size, threads ? " and threads = cores" : "", t->server_note);
+done:
+    lleval_gguf_release(&g);
+    free(m);
 }

@@ -30,6 +30,8 @@
 #define LLEVAL_TUNE_GAIN_PCT 2.0
 /* Points within this much of the best throughput tie; the lowest wins. */
 #define LLEVAL_TUNE_TIE_PCT 2.0
+/* A managed llama-server sized by auto has at most this many slots. */
+#define LLEVAL_TUNE_MAX_SLOTS 16
 /* Each point's sample is this many rounds of c requests (at least 2c + 4). */
 #define LLEVAL_TUNE_ROUNDS 3
 
@@ -50,7 +52,7 @@ struct lleval_tune_result {
     char stop_reason[96]; /* why the series ended ("no gain at 6 and 8", ...) */
     /* A managed llama-server: what it was started with (0: not chosen by auto). */
     long server_slots, server_slot_ctx, server_threads;
-    char server_note[160]; /* how they were chosen (the planner's verdict) */
+    char server_note[320]; /* how they were chosen (the planner's verdict) */
 };
 
 void lleval_tune_result_init(struct lleval_tune_result *t);
