@@ -33,7 +33,7 @@
 /* A managed llama-server sized by auto has at most this many slots. */
 #define LLEVAL_TUNE_MAX_SLOTS 16
 /* Each point's sample is this many rounds of c requests (at least 2c + 4). */
-#define LLEVAL_TUNE_ROUNDS 3
+#define LLEVAL_TUNE_ROUNDS 4
 
 struct lleval_tune_point {
     long concurrency;
