@@ -71,8 +71,8 @@ struct cli_cfg_flags {
      "use only the first N items of each dataset (0: all)", &(f)->limit_items_seen, 0, 0},         \
     {"parts-per-dataset", 0, CLI_OPT_LONG, &(f)->parts_per_dataset, "N",                           \
      "split each dataset's requests into N parts", &(f)->parts_per_dataset_seen, 0, 0},            \
-    {"max-concurrent-jobs", 0, CLI_OPT_STRING, &(f)->max_concurrent_jobs, "N|auto",                \
-     "requests in flight at once (auto: measure the engine and pick the fastest)", NULL, 0, 0}
+    {"max-concurrent-jobs", 0, CLI_OPT_STRING, &(f)->max_concurrent_jobs, "N",                \
+     "requests in flight at once, or auto (measure the engine, pick the fastest)", NULL, 0, 0}
 /* clang-format on */
 
 /*

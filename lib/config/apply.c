@@ -89,7 +89,7 @@ static int get_jobs(const struct lleval_cfg_src *s, yaml_node_t *n, const struct
     }
     if (n->type == YAML_SCALAR_NODE && !lleval_parse_long(t, -2147483647L - 1, 2147483647L, &v) &&
         (v < 1 || v > (long)k->max))
-        return lleval_cfg_fail(s, n, "'%s' must be from 1 to %ld, or auto, not %ld", k->path,
+        return lleval_cfg_fail(s, n, "'%s' must be from 1 to %ld, not %ld (or auto)", k->path,
                                (long)k->max, v);
     if (n->type == YAML_SCALAR_NODE && !lleval_cfg_is_null(n) &&
         lleval_parse_long(t, -2147483647L - 1, 2147483647L, &v)) {

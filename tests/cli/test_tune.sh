@@ -16,7 +16,7 @@ trap 'stop_fake; rm -rf "$work"' EXIT
 expect_exit 2 "auto2 is a config error" -- "$LLEVAL" config show --set max_concurrent_jobs=auto2
 expect_grep "or auto, not 'auto2'; did you mean 'auto'?" err.txt "auto2: did you mean 'auto'"
 expect_exit 2 "0 is a config error" -- "$LLEVAL" config show --max-concurrent-jobs 0
-expect_grep "must be from 1 to 256, or auto, not 0" err.txt "0: the range and auto named"
+expect_grep "must be from 1 to 256, not 0 (or auto)" err.txt "0: the range and auto named"
 printf 'max_concurrent_jobs: atuo\n' >bad.yaml
 expect_exit 2 "a misspelt auto in a file" -- "$LLEVAL" config show --config bad.yaml
 expect_grep "bad.yaml:1:.*did you mean 'auto'" err.txt "a file's misspelling: its place and the fix"
