@@ -107,9 +107,9 @@ static int resolve(struct cli_cfg_flags *f, struct lleval_config *cfg, struct ll
     if (f->parts_per_dataset_seen &&
         (rc = set_long(cfg, "parts_per_dataset", f->parts_per_dataset, "--parts-per-dataset", err)))
         return rc;
-    if (f->max_concurrent_jobs_seen &&
-        (rc = set_long(cfg, "max_concurrent_jobs", f->max_concurrent_jobs, "--max-concurrent-jobs",
-                       err)))
+    if (f->max_concurrent_jobs &&
+        (rc = lleval_config_set(cfg, "max_concurrent_jobs", f->max_concurrent_jobs,
+                                "--max-concurrent-jobs", err)))
         return rc;
     if (f->dry_run) {
         cfg->engine = LLEVAL_ENGINE_DRY; /* no model is loaded, whatever the config says */

@@ -30,8 +30,9 @@ struct cli_cfg_flags {
     const char *config, *preset, *model, *engine, *base_url, *prompt_set;
     struct cli_strlist set; /* --set KEY=VALUE, repeatable */
     const char *temps;      /* --temps 0,0.7 */
-    long limit_items, parts_per_dataset, max_concurrent_jobs;
-    bool limit_items_seen, parts_per_dataset_seen, max_concurrent_jobs_seen;
+    long limit_items, parts_per_dataset;
+    bool limit_items_seen, parts_per_dataset_seen;
+    const char *max_concurrent_jobs; /* N or auto */
     bool dry_run; /* the guide's --dry_run: engine dry, no launch, applied before validation */
     bool check_datasets; /* set by commands that read the datasets: every path must exist */
 };
@@ -70,9 +71,8 @@ struct cli_cfg_flags {
      "use only the first N items of each dataset (0: all)", &(f)->limit_items_seen, 0, 0},         \
     {"parts-per-dataset", 0, CLI_OPT_LONG, &(f)->parts_per_dataset, "N",                           \
      "split each dataset's requests into N parts", &(f)->parts_per_dataset_seen, 0, 0},            \
-    {"max-concurrent-jobs", 0, CLI_OPT_LONG, &(f)->max_concurrent_jobs, "N",                       \
-     "requests in flight at once (llama.cpp: at most the server's slots)", &(f)->max_concurrent_jobs_seen,     \
-     0, 0}
+    {"max-concurrent-jobs", 0, CLI_OPT_STRING, &(f)->max_concurrent_jobs, "N",                \
+     "requests in flight at once, or auto (measure the engine, pick the fastest)", NULL, 0, 0}
 /* clang-format on */
 
 /*

@@ -146,5 +146,6 @@ int cmd_report(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_gguf(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_synth_model(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_tune(int argc, char **argv, struct cli_ctx *ctx);
 
 #endif

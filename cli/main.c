@@ -25,6 +25,8 @@ static const struct command commands[] = {
     {"config", cmd_config, "show the resolved configuration and where each value came from"},
     {"gguf", cmd_gguf, "describe a GGUF model file: architecture, parameters, quantization mix"},
     {"synth-model", cmd_synth_model, "write a small random-weight llama GGUF for tests and demos"},
+    {"tune", cmd_tune,
+     "measure the concurrency that serves the engine fastest (max_concurrent_jobs auto)"},
     {"plan", cmd_plan, "plan VRAM: what a model needs at a context and slot count, and what fits"},
 };
 

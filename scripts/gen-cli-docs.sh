@@ -14,7 +14,7 @@ echo
 echo '```'
 "$lleval" --help
 echo '```'
-for c in run prepare build parse score smoke runs import doctor plan report config gguf synth-model; do
+for c in run prepare build parse score smoke runs import doctor plan tune report config gguf synth-model; do
 	printf '\n## lleval %s\n\n```\n' "$c"
 	"$lleval" "$c" --help 2>&1
 	echo '```'

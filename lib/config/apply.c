@@ -73,6 +73,35 @@ static int apply_models(const struct lleval_cfg_src *s, yaml_node_t *n)
     return 0;
 }
 
+/* max_concurrent_jobs: a whole number in the key's range, or auto
+ * (LLEVAL_JOBS_AUTO: the run measures the engine and picks, run/tune.h). */
+static int get_jobs(const struct lleval_cfg_src *s, yaml_node_t *n, const struct lleval_cfg_key *k,
+                    long *out)
+{
+    static const char *const words[] = {"auto"};
+    const char *t = n->type == YAML_SCALAR_NODE ? lleval_cfg_text(n) : "";
+    char hint[64];
+    long v;
+
+    if (!strcmp(t, "auto")) {
+        *out = LLEVAL_JOBS_AUTO;
+        return 0;
+    }
+    if (n->type == YAML_SCALAR_NODE && !lleval_parse_long(t, -2147483647L - 1, 2147483647L, &v) &&
+        (v < 1 || v > (long)k->max))
+        return lleval_cfg_fail(s, n, "'%s' must be from 1 to %ld, not %ld (or auto)", k->path,
+                               (long)k->max, v);
+    if (n->type == YAML_SCALAR_NODE && !lleval_cfg_is_null(n) &&
+        lleval_parse_long(t, -2147483647L - 1, 2147483647L, &v)) {
+        lleval_cfg_dym(hint, sizeof(hint), t, words, 1);
+        return lleval_cfg_fail(s, n,
+                               "'%s' must be a whole number from 1 to %ld, or auto, not "
+                               "'%.60s'%s",
+                               k->path, (long)k->max, t, hint);
+    }
+    return lleval_cfg_get_long(s, n, k->path, 1L, (long)k->max, out);
+}
+
 /* Sets key idx of the table from node n and records where it came from. */
 static int apply_value(const struct lleval_cfg_src *s, int idx, yaml_node_t *n)
 {
@@ -98,7 +127,10 @@ static int apply_value(const struct lleval_cfg_src *s, int idx, yaml_node_t *n)
         break;
     case LLEVAL_CFG_LONG: {
         long v = 0;
-        rc = lleval_cfg_get_long(s, n, k->path, (long)k->min, (long)k->max, &v);
+        if (!strcmp(k->path, "max_concurrent_jobs"))
+            rc = get_jobs(s, n, k, &v);
+        else
+            rc = lleval_cfg_get_long(s, n, k->path, (long)k->min, (long)k->max, &v);
         if (!rc)
             *(long *)field = v;
         break;

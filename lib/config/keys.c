@@ -9,7 +9,8 @@
 #include <string.h>
 #include "config_int.h"
 
-/* Order = cfg->origin[] index = the order of `lleval config show`. The defaults are
+/* max_concurrent_jobs 0 is auto (LLEVAL_JOBS_AUTO): text reads 1..256 or auto (apply.c).
+ * Order = cfg->origin[] index = the order of `lleval config show`. The defaults are
  * set by lleval_config_init (config.c), the docs are docs/config.md. */
 #define KEY_TABLE(X)                                                                               \
     X("preset", LLEVAL_CFG_PRESET, preset, 0, 0)                                                   \
@@ -29,7 +30,7 @@
     X("samples", LLEVAL_CFG_LONG, samples, 1, 1000)                                                \
     X("enable_local_telemetry", LLEVAL_CFG_BOOL, enable_local_telemetry, 0, 0)                     \
     X("telemetry_interval_ms", LLEVAL_CFG_LONG, telemetry_interval_ms, 50, 3600000)                \
-    X("max_concurrent_jobs", LLEVAL_CFG_LONG, max_concurrent_jobs, 1, 256)                         \
+    X("max_concurrent_jobs", LLEVAL_CFG_LONG, max_concurrent_jobs, 0, 256)                         \
     X("parts_per_dataset", LLEVAL_CFG_LONG, parts_per_dataset, 1, 100000)                          \
     X("limit_items", LLEVAL_CFG_LONG, limit_items, 0, 2147483647)                                  \
     X("request_timeout_s", LLEVAL_CFG_LONG, request_timeout_s, 1, 86400)                           \

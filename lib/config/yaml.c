@@ -330,7 +330,10 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     emit_bool(&e, "", "enable_local_telemetry", "enable_local_telemetry",
               cfg->enable_local_telemetry);
     emit_long(&e, "", "telemetry_interval_ms", "telemetry_interval_ms", cfg->telemetry_interval_ms);
-    emit_long(&e, "", "max_concurrent_jobs", "max_concurrent_jobs", cfg->max_concurrent_jobs);
+    if (cfg->max_concurrent_jobs == LLEVAL_JOBS_AUTO)
+        emit(&e, "max_concurrent_jobs", "max_concurrent_jobs: auto");
+    else
+        emit_long(&e, "", "max_concurrent_jobs", "max_concurrent_jobs", cfg->max_concurrent_jobs);
     emit_long(&e, "", "parts_per_dataset", "parts_per_dataset", cfg->parts_per_dataset);
     emit_long(&e, "", "limit_items", "limit_items", cfg->limit_items);
     emit_long(&e, "", "request_timeout_s", "request_timeout_s", cfg->request_timeout_s);

@@ -483,6 +483,15 @@ int lleval_host_mem_bytes(uint64_t *bytes)
     return LLEVAL_EIO;
 }
 
+int lleval_host_cpus(long *n)
+{
+    long v = sysconf(_SC_NPROCESSORS_ONLN);
+    if (v < 1)
+        return LLEVAL_EIO;
+    *n = v;
+    return 0;
+}
+
 int lleval_host_cpu_times(uint64_t *busy, uint64_t *total)
 {
     char buf[512];

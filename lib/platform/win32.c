@@ -648,6 +648,16 @@ int lleval_host_mem_bytes(uint64_t *bytes)
     return 0;
 }
 
+int lleval_host_cpus(long *n)
+{
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    if (si.dwNumberOfProcessors < 1)
+        return LLEVAL_EIO;
+    *n = (long)si.dwNumberOfProcessors;
+    return 0;
+}
+
 int lleval_host_cpu_times(uint64_t *busy, uint64_t *total)
 {
     FILETIME idle, kernel, user;

@@ -379,6 +379,8 @@ static int poll_range(struct poll_ctx *pc, const struct lleval_sched_opts *so, s
 {
     struct run *r = pc->r;
     struct lleval_sched_stats st;
+    struct lleval_sched_opts so2 = *so;
+    size_t tuned;
     int rc;
 
     memset(&st, 0, sizeof(st));
@@ -388,7 +390,14 @@ static int poll_range(struct poll_ctx *pc, const struct lleval_sched_opts *so, s
     }
     pc->src.part = lo;
     pc->src.end = hi;
-    rc = lleval_sched_run(r->engine, source_next, n, so, on_result, on_tick, pc, &st, pc->err);
+    rc = lleval_run_tune(r, source_next, on_result, on_tick, pc, so, n, &tuned, pc->err);
+    n -= tuned; /* auto: the first requests measured the concurrency (tune.c) */
+    *done += tuned;
+    pc->sent_before += tuned;
+    so2.max_in_flight = r->jobs > 0 ? r->jobs : 1;
+    if (!rc && !r->stop_requested)
+        rc =
+            lleval_sched_run(r->engine, source_next, n, &so2, on_result, on_tick, pc, &st, pc->err);
     if (!rc && pc->n_held)
         rc = pc->answered_ok ? release_held(pc) : not_found_stop(pc);
     drop_held(pc);

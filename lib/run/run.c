@@ -88,6 +88,9 @@ int lleval_run_write_manifest(struct run *r, struct lleval_err *err)
     m.created_at = r->old.created_at > 0 ? r->old.created_at : r->started_at;
     m.active_s = lleval_rs_active_s(&r->st, &r->old);
     lleval_run_events_manifest(r, &m);
+    m.tune = r->tune.done  ? lleval_tune_to_json(&r->tune)
+             : r->old.tune ? json_incref(r->old.tune)
+                           : NULL;
     rc = lleval_manifest_save(r->dir, &m, err);
     lleval_manifest_release(&m);
     return rc;

@@ -13,6 +13,7 @@
 #include "lleval/engine/launch.h"
 #include "lleval/run/batch.h"
 #include "lleval/run/run.h"
+#include "lleval/run/tune.h"
 #include "lleval/telemetry/telemetry.h"
 #include "state.h"
 
@@ -26,6 +27,8 @@ struct run {
     enum lleval_run_status status;
     /* the effective concurrency: max_concurrent_jobs, clamped to the server's slots */
     long jobs;
+    long engine_slots;              /* the probe's slots (0: unknown) */
+    struct lleval_tune_result tune; /* max_concurrent_jobs auto: this session's (tune.c) */
     double started_at;
     double last_flush;
     size_t steps_done; /* number of steps completed */
@@ -67,6 +70,19 @@ int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval
 /* The poll step: sends the unanswered requests and routes each result into
  * its part's journal (poll.c). */
 int lleval_run_poll(struct run *r, struct lleval_err *err);
+/* max_concurrent_jobs auto, once per session: measures concurrencies on the
+ * first of the n requests next() supplies (tune.h), sets r->jobs and r->tune;
+ * *answered counts the results delivered (tune.c). */
+int lleval_run_tune(struct run *r, lleval_sched_next_fn next, lleval_sched_result_fn on_result,
+                    lleval_sched_tick_fn on_tick, void *ud, const struct lleval_sched_opts *so,
+                    size_t n, size_t *answered, struct lleval_err *err);
+/* max_concurrent_jobs auto with a managed llama-server whose launch.parallel
+ * and ctx_size are unset: sets them in r->cfg from the planner (the most
+ * slots, up to LLEVAL_TUNE_MAX_SLOTS, whose context holds the run's largest
+ * request, within 90% of the card, or of RAM on the CPU, where -t is the
+ * number of cores) and records them in r->tune; a warning when it cannot
+ * (tune.c). */
+void lleval_run_plan_server(struct run *r);
 /* Concatenates the part journals, in part order, into out_path (poll.c). */
 int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *err);
 

@@ -177,6 +177,7 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     }
     if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
         char *log = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LLAMA_LOG);
+        lleval_run_plan_server(r); /* max_concurrent_jobs auto: slots and context (tune.c) */
         lleval_run_event(r, "submit: starting llama-server with %s (log %s)", r->cfg->launch.model,
                          log);
         rc = lleval_launch_start(r->cfg, log, 0, &r->launch, err);
@@ -195,6 +196,7 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     rc = lleval_engine_probe(r->engine, &info, err);
     if (!rc) {
         snprintf(r->engine_detail, sizeof(r->engine_detail), "%s", info.detail ? info.detail : "");
+        r->engine_slots = info.slots; /* max_concurrent_jobs auto tries around them */
         if (info.slots > 0 && r->jobs > info.slots) {
             lleval_run_warning(r,
                                "max_concurrent_jobs %ld clamped to %ld: the server has %ld slot%s "

@@ -127,7 +127,10 @@ static char *type_text(const struct lleval_cfg_key *k)
     size_t n = 0;
     switch (k->kind) {
     case LLEVAL_CFG_LONG:
-        lleval_sb_addf(&sb, "integer %ld..%ld", (long)k->min, (long)k->max);
+        if (!strcmp(k->path, "max_concurrent_jobs")) /* 0 in the table is auto */
+            lleval_sb_addf(&sb, "integer 1..%ld, or `auto`", (long)k->max);
+        else
+            lleval_sb_addf(&sb, "integer %ld..%ld", (long)k->min, (long)k->max);
         break;
     case LLEVAL_CFG_DOUBLE:
         lleval_sb_addf(&sb, "number %g..%g", k->min, k->max);

@@ -75,6 +75,9 @@ struct lleval_prompt_set {
     size_t n_types;
 };
 
+/* max_concurrent_jobs: auto (the run measures the engine and picks the fastest) */
+#define LLEVAL_JOBS_AUTO 0
+
 /* A managed llama-server (engine llamacpp with a launch section). */
 struct lleval_launch_cfg {
     bool enabled;
@@ -115,7 +118,7 @@ struct lleval_config {
     bool enable_local_telemetry;
     long telemetry_interval_ms;
 
-    long max_concurrent_jobs;
+    long max_concurrent_jobs; /* LLEVAL_JOBS_AUTO: measured at the run's start (run/tune.h) */
     long parts_per_dataset;
     long limit_items; /* 0: all */
     long request_timeout_s;

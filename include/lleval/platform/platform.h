@@ -287,5 +287,7 @@ int lleval_host_cpu_times(uint64_t *busy, uint64_t *total);
 int lleval_proc_rss_kib(long pid, uint64_t *kib);
 /* Physical memory of the machine, in bytes. */
 int lleval_host_mem_bytes(uint64_t *bytes);
+/* Logical processors online (max_concurrent_jobs auto: a CPU llama-server's threads). */
+int lleval_host_cpus(long *n);
 
 #endif

@@ -37,6 +37,9 @@ struct lleval_run_opts {
     bool skip_build;    /* use the batches in cfg->batches_dir */
     const char *run_id; /* NULL: a new id; else create or resume this run */
     bool resume;        /* the run must exist; its saved config is used */
+    /* max_concurrent_jobs auto: stop (resumable) once the concurrency is
+     * measured (`lleval tune`) */
+    bool tune_only;
     /* Called with one-line messages ("prepare: nq_open 3610 items"). */
     void (*on_event)(void *ud, const char *msg);
     /* Called on the scheduler's ticks during poll. */

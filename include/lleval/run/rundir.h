@@ -228,6 +228,9 @@ struct lleval_manifest {
     /* engine events (events.h): an array, and the retries by error class, an
      * object; owned, NULL: none (absent, as in manifests written before them) */
     json_t *engine_events, *retries;
+    /* max_concurrent_jobs auto: the choice and the measured curve (run/tune.h);
+     * an object, owned; NULL: none (absent) */
+    json_t *tune;
 };
 
 void lleval_manifest_init(struct lleval_manifest *m);
