@@ -49,6 +49,7 @@ void lleval_config_init(struct lleval_config *cfg)
     cfg->launch.parallel = 0;
     cfg->launch.gpu_layers = -1;
     cfg->launch.max_restarts = 3;
+    cfg->launch.instances = 1;
     cfg->origin = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin));
     cfg->origin_where = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin_where));
     cfg->origin_over = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin_over));
@@ -70,6 +71,8 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->model_id);
     lleval_cfg_free_strv(cfg->models, cfg->n_models);
     free(cfg->base_url);
+    lleval_cfg_free_strv(cfg->base_urls, cfg->n_base_urls);
+    lleval_cfg_free_endpoints(cfg->endpoints, cfg->n_endpoints);
     free(cfg->api_key_env);
     free(cfg->temps);
     lleval_cfg_free_strv(cfg->stop, cfg->n_stop);
@@ -87,6 +90,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->launch.binary);
     free(cfg->launch.model);
     lleval_cfg_free_strv(cfg->launch.extra_args, cfg->launch.n_extra_args);
+    lleval_cfg_free_strv(cfg->launch.devices, cfg->launch.n_devices);
     if (cfg->origin_where)
         for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++)
             free(cfg->origin_where[i]);

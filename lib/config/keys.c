@@ -15,7 +15,8 @@
     X("preset", LLEVAL_CFG_PRESET, preset, 0, 0)                                                   \
     X("model_id", LLEVAL_CFG_MODELS, model_id, 0, 0)                                               \
     X("engine", LLEVAL_CFG_ENGINE, engine, 0, 0)                                                   \
-    X("base_url", LLEVAL_CFG_NSTR, base_url, 0, 0)                                                 \
+    X("base_url", LLEVAL_CFG_URLS, base_url, 0, 0)                                                 \
+    X("endpoints", LLEVAL_CFG_ENDPOINTS, endpoints, 0, 0)                                          \
     X("api_key_env", LLEVAL_CFG_NSTR, api_key_env, 0, 0)                                           \
     X("context_length", LLEVAL_CFG_LONG, context_length, 1, 16777216)                              \
     X("temps", LLEVAL_CFG_DLIST, temps, 0, 2)                                                      \
@@ -54,7 +55,9 @@
     X("launch.parallel", LLEVAL_CFG_LONG, launch.parallel, 0, 256)                                 \
     X("launch.gpu_layers", LLEVAL_CFG_LONG, launch.gpu_layers, -1, 100000)                         \
     X("launch.extra_args", LLEVAL_CFG_SLIST, launch.extra_args, 0, 0)                              \
-    X("launch.max_restarts", LLEVAL_CFG_LONG, launch.max_restarts, 0, 100)
+    X("launch.max_restarts", LLEVAL_CFG_LONG, launch.max_restarts, 0, 100)                         \
+    X("launch.instances", LLEVAL_CFG_LONG, launch.instances, 1, 64)                                \
+    X("launch.devices", LLEVAL_CFG_SLIST, launch.devices, 0, 0)
 
 #define KEY_DEF(p, k, m, lo, hi)  {p, k, offsetof(struct lleval_config, m), lo, hi},
 #define KEY_NAME(p, k, m, lo, hi) p,

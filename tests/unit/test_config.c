@@ -510,6 +510,9 @@ static const struct {
     {"launch.gpu_layers", "99"},
     {"launch.extra_args", "--flash-attn,-t,8"},
     {"launch.max_restarts", "0"},
+    {"launch.instances", "2"},
+    {"launch.devices", "0,1"},
+    {"endpoints", "[]"},
 };
 
 static void test_set_accepts_every_key(void **state)
@@ -550,6 +553,9 @@ static void test_set_accepts_every_key(void **state)
     assert_true(c->launch.enabled);
     assert_int_equal(c->launch.n_extra_args, 3);
     assert_int_equal(c->launch.gpu_layers, 99);
+    assert_int_equal(c->launch.instances, 2);
+    assert_int_equal(c->launch.n_devices, 2);
+    assert_string_equal(c->launch.devices[1], "1");
     assert_int_equal(lleval_config_set(c, "base_url", "null", "--set", &f->err), 0);
     assert_null(c->base_url);
 }
