@@ -208,6 +208,10 @@ void lleval_report_render_md(struct lleval_sb *sb, const struct report *r);
 /* The "Engine events" section (events.c): nothing when the manifest has none. */
 void lleval_report_events_html(struct lleval_sb *sb, const struct report *r);
 void lleval_report_events_md(struct lleval_sb *sb, const struct report *r);
+/* The "Endpoints" section (endpoints.c): one row per server of a run of several; nothing
+ * for a run of one. */
+void lleval_report_endpoints_html(struct lleval_sb *sb, const struct report *r);
+void lleval_report_endpoints_md(struct lleval_sb *sb, const struct report *r);
 
 /* The inline SVG charts (svg.c): score bars with interval whiskers (nothing
  * without groups), stacked finish reasons of r->frows, and a small meter of

@@ -89,6 +89,8 @@ static json_t *manifest_json(const struct lleval_manifest *m)
         json_object_set(j, "engine_events", m->engine_events);
     if (m->retries)
         json_object_set(j, "retries", m->retries);
+    if (m->endpoints) /* a run of several endpoints only */
+        json_object_set(j, "endpoints", m->endpoints);
     return j;
 }
 
@@ -278,6 +280,7 @@ static int read_manifest(struct lleval_json_reader *rd, const json_t *o, struct 
     lleval_jr_num(rd, o, "", "active_s", false, 0, &m->active_s);
     get_array(rd, o, "engine_events", &m->engine_events);
     get_json(rd, o, "", "retries", &m->retries);
+    get_array(rd, o, "endpoints", &m->endpoints);
     return rd->rc;
 }
 
@@ -309,6 +312,7 @@ void lleval_manifest_release(struct lleval_manifest *m)
     json_decref(m->headline);
     json_decref(m->engine_events);
     json_decref(m->retries);
+    json_decref(m->endpoints);
     lleval_manifest_init(m);
 }
 

@@ -13,6 +13,7 @@
 #include "lleval/score/score.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
+#include "endpoints_int.h"
 #include "run_int.h"
 
 /* Prepares the datasets; a run that has its batches is resumed: its prepared data stays. */
@@ -175,6 +176,8 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
         lleval_run_event(r, "submit: every request has a result: no engine needed");
         return 0;
     }
+    if (lleval_run_several_endpoints(r->cfg))
+        return lleval_run_endpoints_submit(r, err);
     if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
         char *log = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LLAMA_LOG);
         lleval_run_event(r, "submit: starting llama-server with %s (log %s)", r->cfg->launch.model,
@@ -342,6 +345,7 @@ int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval
         if (r->o->to_step == steps[i].step)
             break;
     }
+    lleval_run_endpoints_close(r); /* before r->engine: the first endpoint's */
     lleval_engine_close(r->engine);
     r->engine = NULL;
     lleval_launch_stop(r->launch); /* every path: done, failed, stopped */

@@ -228,6 +228,9 @@ struct lleval_manifest {
     /* engine events (events.h): an array, and the retries by error class, an
      * object; owned, NULL: none (absent, as in manifests written before them) */
     json_t *engine_events, *retries;
+    /* a run of several endpoints: an array of their counters (docs/formats.md);
+     * owned, NULL: none */
+    json_t *endpoints;
 };
 
 void lleval_manifest_init(struct lleval_manifest *m);
