@@ -115,7 +115,7 @@ struct lleval_config {
     char **models;
     size_t n_models;
     enum lleval_engine_kind engine;
-    char *base_url;    /* NULL: the engine's default; of a list, the first */
+    char *base_url; /* NULL: the engine's default; of a list, the first */
     /* base_url given as a list of two or more: every address, in order
      * (base_urls[0] equals base_url); NULL and 0 for one */
     char **base_urls;
