@@ -24,78 +24,7 @@
 #include "lleval/run/scheduler.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
-
-/* A reply buffer that grew past this is freed once its reply is parsed, so
- * idle slots do not keep big buffers. */
-#define KEEP_REPLY_ALLOC ((size_t)1 << 20)
-
-/* Health checks of an endpoint out of rotation: the first this long after it
- * went out, then at doubling intervals up to CHECK_MAX_S; each probe is
- * bounded to CHECK_TIMEOUT_S (the loop waits on it). */
-#define CHECK_FIRST_S   0.5
-#define CHECK_MAX_S     5.0
-#define CHECK_TIMEOUT_S 3
-
-struct sched;
-
-struct slot {
-    struct sched *s;
-    size_t ep; /* the endpoint this slot sends to */
-    bool active;
-    bool local;
-    size_t job;
-    long attempts;
-    double started; /* this attempt */
-    double due;     /* local answers: when to deliver */
-    CURL *easy;
-    struct curl_slist *headers;
-    struct lleval_http_request req;
-    struct lleval_sb reply;      /* capped at the options' max_reply_bytes */
-    bool too_large;              /* the reply went past its buffer's cap */
-    bool over_budget;            /* the reply would take all replies past reply_budget_bytes */
-    long retry_after;            /* a finished transfer: its Retry-After in seconds, 0 none */
-    CURLcode result;             /* a finished transfer (in s->done): curl's result */
-    long status;                 /* and the HTTP status */
-    struct lleval_answer answer; /* local answers */
-};
-
-struct retry {
-    size_t job;
-    long attempts;
-    double at;
-};
-
-struct sched {
-    struct lleval_engine *e; /* the first endpoint's (local engines have one) */
-    struct lleval_sched_endpoint *eps;
-    size_t n_eps;
-    bool several; /* n_eps > 1: endpoints go out of rotation and back */
-    lleval_sched_next_fn next;
-    struct lleval_err *err;
-    /* live jobs (in a slot, finished but not parsed, or waiting to retry),
-     * addressed by index; freed entries are reused */
-    struct lleval_job *pool;
-    size_t pool_cap;
-    size_t *free_idx;
-    size_t n_free;
-    bool source_done;
-    const struct lleval_sched_opts *o;
-    lleval_sched_result_fn on_result;
-    void *ud;
-    struct lleval_sched_stats *st;
-    CURLM *multi;
-    struct slot *slots; /* endpoint k's are slots[first[k] .. first[k] + eps[k].slots) */
-    size_t nslots;
-    size_t *first;
-    struct slot *done; /* finished transfers waiting to be parsed, nslots at most */
-    struct retry *retries;
-    size_t nretries, capretries;
-    uint64_t rng;
-    int abort_rc;
-    bool unreachable;
-    size_t reply_cap;    /* per reply: max_reply_bytes, at most the budget */
-    size_t reply_budget; /* all reply buffers together */
-};
+#include "sched_int.h"
 
 void lleval_sched_opts_default(struct lleval_sched_opts *o)
 {
@@ -269,7 +198,7 @@ static void transient(struct sched *s, struct slot *sl, long status, const char 
         deliver_fail(s, sl, status, code, msg);
 }
 
-static void slot_clear(struct sched *s, struct slot *sl)
+void lleval_sched_slot_clear(struct sched *s, struct slot *sl)
 {
     if (sl->easy && !sl->local)
         curl_multi_remove_handle(s->multi, sl->easy);
@@ -284,99 +213,6 @@ static void slot_clear(struct sched *s, struct slot *sl)
     sl->over_budget = false;
     s->st->in_flight--;
     s->eps[sl->ep].in_flight--;
-}
-
-/* Queues a job taken back from an endpoint out of rotation, due now; its next
- * attempt is numbered attempts + 1. */
-static void queue_retry_now(struct sched *s, size_t job, long attempts)
-{
-    if (s->nretries + 1 > s->capretries) {
-        s->capretries = s->capretries ? s->capretries * 2 : 16;
-        s->retries = lleval_xrealloc(s->retries, s->capretries * sizeof(*s->retries));
-    }
-    s->retries[s->nretries++] = (struct retry){job, attempts, lleval_monotonic()};
-}
-
-/* Takes endpoint k out of rotation (msg borrowed: why): its transfers leave
- * the multi handle (no reply of theirs can arrive any more) and their jobs
- * are queued again for the other endpoints. */
-static void endpoint_out(struct sched *s, size_t k, const char *msg)
-{
-    struct lleval_sched_endpoint *ep = &s->eps[k];
-    double now = lleval_monotonic();
-    size_t n = lleval_utf8_cut(msg, strlen(msg), sizeof(ep->last_error) - 1);
-
-    memcpy(ep->last_error, msg, n);
-    ep->last_error[n] = '\0';
-    ep->down = true;
-    ep->outages++;
-    ep->down_since = now;
-    ep->failed_checks = 0;
-    ep->next_check = now + CHECK_FIRST_S;
-    for (size_t i = s->first[k]; i < s->first[k] + (size_t)ep->slots; i++) {
-        struct slot *sl = &s->slots[i];
-        size_t job;
-        long attempts;
-        if (!sl->active || sl->local)
-            continue;
-        job = sl->job;
-        attempts = sl->attempts;
-        slot_clear(s, sl);
-        ep->requeued++;
-        queue_retry_now(s, job, attempts - 1);
-    }
-}
-
-/* Health-checks the endpoints out of rotation whose check is due (their
- * probe, bounded); one that passes is back in rotation. When every endpoint
- * is out and has failed max_connect_failures checks in a row, the run gives
- * up (after asking revive()). */
-static void check_endpoints(struct sched *s)
-{
-    bool all_spent = true;
-    for (size_t k = 0; k < s->n_eps; k++) {
-        struct lleval_sched_endpoint *ep = &s->eps[k];
-        double now = lleval_monotonic();
-        if (!ep->down) {
-            all_spent = false;
-            continue;
-        }
-        if (now >= ep->next_check) {
-            struct lleval_probe_info info = {0};
-            struct lleval_err err = LLEVAL_ERR_INIT;
-            long saved = lleval_engine_probe_timeout_s(ep->e);
-            int rc;
-            lleval_engine_set_probe_timeout_s(ep->e, CHECK_TIMEOUT_S);
-            rc = lleval_engine_probe(ep->e, &info, &err);
-            lleval_engine_set_probe_timeout_s(ep->e, saved);
-            lleval_probe_info_release(&info);
-            now = lleval_monotonic();
-            if (!rc) {
-                ep->down = false;
-                ep->out_of_rotation_s += now - ep->down_since;
-                ep->failed_checks = 0;
-                all_spent = false;
-                continue;
-            }
-            ep->failed_checks++;
-            {
-                double wait = CHECK_FIRST_S * pow(2.0, (double)ep->failed_checks);
-                ep->next_check = now + (wait < CHECK_MAX_S ? wait : CHECK_MAX_S);
-            }
-        }
-        if (ep->failed_checks < s->o->max_connect_failures)
-            all_spent = false;
-    }
-    if (!all_spent)
-        return;
-    if (s->o->revive && s->o->revive(s->ud)) {
-        for (size_t k = 0; k < s->n_eps; k++) {
-            s->eps[k].failed_checks = 0;
-            s->eps[k].next_check = lleval_monotonic();
-        }
-        return;
-    }
-    s->unreachable = true;
 }
 
 static void start_job(struct sched *s, struct slot *sl, size_t job, long attempts)
@@ -399,7 +235,7 @@ static void start_job(struct sched *s, struct slot *sl, size_t job, long attempt
         lleval_answer_init(&sl->answer);
         if (lleval_engine_answer_local(e, j->custom_id, j->body, &sl->answer, &err)) {
             deliver_fail(s, sl, 0, "engine_error", err.msg);
-            slot_clear(s, sl);
+            lleval_sched_slot_clear(s, sl);
             return;
         }
         sl->due = sl->started + (double)lleval_engine_local_delay_ms(e) / 1000.0;
@@ -407,7 +243,7 @@ static void start_job(struct sched *s, struct slot *sl, size_t job, long attempt
     }
     if (lleval_engine_make_request(e, j->body, &sl->req, &err)) {
         deliver_fail(s, sl, 0, "bad_request", err.msg);
-        slot_clear(s, sl);
+        lleval_sched_slot_clear(s, sl);
         return;
     }
     if (!sl->easy)
@@ -486,10 +322,10 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
             if (!s->eps[sl->ep].down) {
                 if (s->o->on_retry)
                     s->o->on_retry(s->ud, 0, "connection_error", msg);
-                endpoint_out(s, sl->ep, msg);
+                lleval_sched_endpoint_out(s, sl->ep, msg);
             }
             s->eps[sl->ep].requeued++;
-            queue_retry_now(s, sl->job, sl->attempts - 1);
+            lleval_sched_requeue(s, sl->job, sl->attempts - 1);
             return;
         }
         if (is_connect_error(code)) {
@@ -607,31 +443,6 @@ static long due_retry(struct sched *s, double now)
     return best;
 }
 
-/* The endpoint in rotation with a free slot and the fewest requests in flight
- * for its slots (the first of equals), or -1 when none has room. */
-static long pick_endpoint(const struct sched *s)
-{
-    long best = -1;
-    for (size_t k = 0; k < s->n_eps; k++) {
-        const struct lleval_sched_endpoint *ep = &s->eps[k];
-        if (ep->down || ep->in_flight >= (size_t)ep->slots)
-            continue;
-        if (best < 0 ||
-            ep->in_flight * (size_t)s->eps[best].slots < s->eps[best].in_flight * (size_t)ep->slots)
-            best = (long)k;
-    }
-    return best;
-}
-
-/* A free slot of endpoint k (it has room: pick_endpoint). */
-static struct slot *free_slot(struct sched *s, size_t k)
-{
-    for (size_t i = s->first[k]; i < s->first[k] + (size_t)s->eps[k].slots; i++)
-        if (!s->slots[i].active)
-            return &s->slots[i];
-    return NULL;
-}
-
 /* Starts jobs (due retries first) in the free slots, each on the least-loaded
  * endpoint; returns how many. */
 static size_t fill_slots(struct sched *s)
@@ -639,8 +450,8 @@ static size_t fill_slots(struct sched *s)
     double now = lleval_monotonic();
     size_t started = 0;
     while (!s->abort_rc) {
-        long k = pick_endpoint(s), r;
-        struct slot *sl = k >= 0 ? free_slot(s, (size_t)k) : NULL;
+        long k = lleval_sched_pick_endpoint(s), r;
+        struct slot *sl = k >= 0 ? lleval_sched_free_slot(s, (size_t)k) : NULL;
         if (!sl)
             break;
         r = due_retry(s, now);
@@ -674,7 +485,7 @@ static void finish_local(struct sched *s, double now, bool all)
         struct slot *sl = &s->slots[i];
         if (sl->active && sl->local && (all || sl->due <= now)) {
             deliver_ok(s, sl, &sl->answer, 200);
-            slot_clear(s, sl);
+            lleval_sched_slot_clear(s, sl);
         }
     }
 }
@@ -683,7 +494,7 @@ static long wait_ms(struct sched *s, double now, long tick_ms)
 {
     double next = now + (double)tick_ms / 1000.0;
     /* a retry due with no slot free to take it waits for a transfer, not a spin */
-    bool room = pick_endpoint(s) >= 0;
+    bool room = lleval_sched_pick_endpoint(s) >= 0;
     for (size_t i = 0; i < s->nslots; i++)
         if (s->slots[i].active && s->slots[i].local && s->slots[i].due < next)
             next = s->slots[i].due;
@@ -786,7 +597,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
         if (lleval_stop_signal() >= 2 || s.abort_rc)
             break; /* abandon what is in flight */
         if (s.several && !stopping) {
-            check_endpoints(&s);
+            lleval_sched_check_endpoints(&s);
             if (s.unreachable)
                 stopping = true;
         }
@@ -849,7 +660,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
 
     for (size_t i = 0; i < s.nslots; i++) {
         if (s.slots[i].active)
-            slot_clear(&s, &s.slots[i]);
+            lleval_sched_slot_clear(&s, &s.slots[i]);
         if (s.slots[i].easy)
             curl_easy_cleanup(s.slots[i].easy);
         lleval_sb_release(&s.slots[i].reply);
