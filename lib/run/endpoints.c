@@ -39,8 +39,9 @@ struct run_endpoints {
 
 bool lleval_run_several_endpoints(const struct lleval_config *cfg)
 {
+    /* one managed server with a device selection is an instance too */
     return cfg->n_endpoints > 0 || cfg->n_base_urls > 1 ||
-           (cfg->launch.enabled && cfg->launch.instances > 1);
+           (cfg->launch.enabled && (cfg->launch.instances > 1 || cfg->launch.n_devices > 0));
 }
 
 size_t lleval_run_endpoints_count(const struct run *r)
@@ -114,6 +115,7 @@ static int open_endpoint(struct run *r, size_t i, int *failed, struct lleval_err
             memcpy(se->last_error, err->msg, n);
             se->last_error[n] = '\0';
             se->down = true;
+            se->down_since = lleval_monotonic();
             se->slots = want > 0 ? want : r->cfg->max_concurrent_jobs;
             *failed = rc;
             rc = 0;

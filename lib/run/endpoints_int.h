@@ -14,8 +14,8 @@
 
 struct run;
 
-/* True when cfg (borrowed) names several servers: endpoints, a list of
- * base_url, or launch.instances > 1. */
+/* True when cfg (borrowed) names several servers (endpoints, a list of
+ * base_url, launch.instances > 1) or managed servers with launch.devices. */
 bool lleval_run_several_endpoints(const struct lleval_config *cfg);
 /* The submit step of such a run: starts the managed servers (if any), opens
  * and probes every endpoint and sets each one's slots; r->engine becomes the
