@@ -29,6 +29,9 @@ static void list_fields(struct lleval_config *cfg, const struct lleval_cfg_key *
     } else if (!strcmp(k->path, "scoring.abstain_phrases")) {
         *items = (void **)&cfg->abstain_phrases;
         *count = &cfg->n_abstain_phrases;
+    } else if (!strcmp(k->path, "launch.devices")) {
+        *items = (void **)&cfg->launch.devices;
+        *count = &cfg->launch.n_devices;
     } else {
         *items = (void **)&cfg->launch.extra_args;
         *count = &cfg->launch.n_extra_args;
@@ -209,6 +212,12 @@ static int apply_value(const struct lleval_cfg_src *s, int idx, yaml_node_t *n)
         break;
     case LLEVAL_CFG_DATASETS:
         rc = lleval_cfg_load_datasets(s, n);
+        break;
+    case LLEVAL_CFG_URLS:
+        rc = lleval_cfg_apply_urls(s, n);
+        break;
+    case LLEVAL_CFG_ENDPOINTS:
+        rc = lleval_cfg_load_endpoints(s, n);
         break;
     }
     if (rc)
@@ -414,11 +423,11 @@ int lleval_cfg_set_text(struct lleval_config *cfg, const char *key, const char *
     yaml_document_t doc;
     struct lleval_cfg_src s = {cfg, NULL, flag, from, &doc, err, NULL};
     int idx = lleval_config_key_index(key);
-    bool list =
-        idx >= 0 &&
-        (lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_DLIST ||
-         lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_SLIST ||
-         (lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_MODELS && value && strchr(value, ',')));
+    bool list = idx >= 0 && (lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_DLIST ||
+                             lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_SLIST ||
+                             ((lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_MODELS ||
+                               lleval_cfg_key_defs[idx].kind == LLEVAL_CFG_URLS) &&
+                              value && strchr(value, ',')));
     yaml_node_t *root;
     int rc;
 

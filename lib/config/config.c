@@ -52,6 +52,7 @@ void lleval_config_init(struct lleval_config *cfg)
     cfg->batch.completion_window = lleval_xstrdup("24h");
     cfg->batch.poll_interval_ms = 30000;
     cfg->batch.max_attempts = 3;
+    cfg->launch.instances = 1;
     cfg->origin = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin));
     cfg->origin_where = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin_where));
     cfg->origin_over = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin_over));
@@ -73,6 +74,8 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->model_id);
     lleval_cfg_free_strv(cfg->models, cfg->n_models);
     free(cfg->base_url);
+    lleval_cfg_free_strv(cfg->base_urls, cfg->n_base_urls);
+    lleval_cfg_free_endpoints(cfg->endpoints, cfg->n_endpoints);
     free(cfg->api_key_env);
     free(cfg->temps);
     lleval_cfg_free_strv(cfg->stop, cfg->n_stop);
@@ -91,6 +94,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->launch.model);
     free(cfg->batch.completion_window);
     lleval_cfg_free_strv(cfg->launch.extra_args, cfg->launch.n_extra_args);
+    lleval_cfg_free_strv(cfg->launch.devices, cfg->launch.n_devices);
     if (cfg->origin_where)
         for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++)
             free(cfg->origin_where[i]);

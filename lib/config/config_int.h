@@ -82,6 +82,8 @@ enum lleval_cfg_kind {
     LLEVAL_CFG_SLIST,       /* list of strings */
     LLEVAL_CFG_PROMPT_SETS, /* mapping of prompt sets */
     LLEVAL_CFG_DATASETS,    /* list of datasets */
+    LLEVAL_CFG_URLS,        /* base_url: a string, null or a list of strings */
+    LLEVAL_CFG_ENDPOINTS,   /* list of endpoints (endpoints.c) */
 };
 
 struct lleval_cfg_key {
@@ -92,7 +94,7 @@ struct lleval_cfg_key {
 };
 
 /* Keys in the table (checked against the table at compile time). */
-#define LLEVAL_CFG_N_KEYS 48
+#define LLEVAL_CFG_N_KEYS 51
 /* Order = cfg->origin[] index = lleval_config_keys() = the order of `lleval config show`. */
 extern const struct lleval_cfg_key lleval_cfg_key_defs[LLEVAL_CFG_N_KEYS];
 
@@ -242,5 +244,16 @@ int lleval_cfg_load_prompt_sets(const struct lleval_cfg_src *s, yaml_node_t *n);
 void lleval_cfg_add_builtin_prompt_sets(struct lleval_config *cfg);
 /* Frees what a prompt set owns (not the struct). */
 void lleval_cfg_free_prompt_set(struct lleval_prompt_set *s);
+
+/* ---- endpoints (endpoints.c) -------------------------------------------------------------- */
+
+/* base_url: one address (or null), or a list (cfg->base_urls when two or more). */
+int lleval_cfg_apply_urls(const struct lleval_cfg_src *s, yaml_node_t *n);
+/* The `endpoints` list into cfg->endpoints (replacing it); origins endpoints[i].key. */
+int lleval_cfg_load_endpoints(const struct lleval_cfg_src *s, yaml_node_t *n);
+/* Frees n endpoints and the array (NULL is fine). */
+void lleval_cfg_free_endpoints(struct lleval_endpoint_cfg *eps, size_t n);
+/* The problems of base_url lists, endpoints, launch.instances and launch.devices, into p. */
+void lleval_cfg_check_endpoints(const struct lleval_config *cfg, struct lleval_cfg_problems *p);
 
 #endif

@@ -16,7 +16,8 @@
     X("preset", LLEVAL_CFG_PRESET, preset, 0, 0)                                                   \
     X("model_id", LLEVAL_CFG_MODELS, model_id, 0, 0)                                               \
     X("engine", LLEVAL_CFG_ENGINE, engine, 0, 0)                                                   \
-    X("base_url", LLEVAL_CFG_NSTR, base_url, 0, 0)                                                 \
+    X("base_url", LLEVAL_CFG_URLS, base_url, 0, 0)                                                 \
+    X("endpoints", LLEVAL_CFG_ENDPOINTS, endpoints, 0, 0)                                          \
     X("api_key_env", LLEVAL_CFG_NSTR, api_key_env, 0, 0)                                           \
     X("context_length", LLEVAL_CFG_LONG, context_length, 1, 16777216)                              \
     X("temps", LLEVAL_CFG_DLIST, temps, 0, 2)                                                      \
@@ -56,6 +57,8 @@
     X("launch.gpu_layers", LLEVAL_CFG_LONG, launch.gpu_layers, -1, 100000)                         \
     X("launch.extra_args", LLEVAL_CFG_SLIST, launch.extra_args, 0, 0)                              \
     X("launch.max_restarts", LLEVAL_CFG_LONG, launch.max_restarts, 0, 100)                         \
+    X("launch.instances", LLEVAL_CFG_LONG, launch.instances, 1, 64)                                \
+    X("launch.devices", LLEVAL_CFG_SLIST, launch.devices, 0, 0)                                    \
     X("batch.max_requests", LLEVAL_CFG_LONG, batch.max_requests, 0, 50000)                         \
     X("batch.max_bytes", LLEVAL_CFG_LONG, batch.max_bytes, 0, 209715200)                           \
     X("batch.completion_window", LLEVAL_CFG_STR, batch.completion_window, 0, 0)                    \

@@ -244,6 +244,7 @@ static void validate(const struct lleval_config *cfg, struct lleval_cfg_problems
     }
 
     check_models(cfg, p);
+    lleval_cfg_check_endpoints(cfg, p);
     if (cfg->launch.enabled) {
         lleval_cfg_place(cfg, "launch.enabled", at, sizeof(at));
         if (cfg->engine != LLEVAL_ENGINE_LLAMACPP)

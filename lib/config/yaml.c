@@ -263,6 +263,31 @@ static void emit_datasets(struct emitter *e)
     }
 }
 
+/* endpoints: one flow mapping per entry ("endpoints: []" when none). */
+static void emit_endpoints(struct emitter *e)
+{
+    const struct lleval_config *cfg = e->cfg;
+    if (!cfg->n_endpoints) {
+        emit(e, "endpoints", "endpoints: []");
+        return;
+    }
+    emit(e, "endpoints", "endpoints:");
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const struct lleval_endpoint_cfg *ep = &cfg->endpoints[i];
+        char *url = str_scalar(ep->base_url);
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        lleval_sb_addf(&sb, "  - {base_url: %s", url);
+        if (ep->engine_set)
+            lleval_sb_addf(&sb, ", engine: %s", lleval_engine_kind_name(ep->engine));
+        if (ep->concurrency)
+            lleval_sb_addf(&sb, ", concurrency: %ld", ep->concurrency);
+        lleval_sb_addch(&sb, '}');
+        emit(e, NULL, "%s", sb.buf);
+        lleval_sb_release(&sb);
+        free(url);
+    }
+}
+
 static char *render(struct emitter *e)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
@@ -304,7 +329,11 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     else
         emit_str(&e, "", "model_id", "model_id", cfg->model_id);
     emit_str(&e, "", "engine", "engine", lleval_engine_kind_name(cfg->engine));
-    emit_str(&e, "", "base_url", "base_url", cfg->base_url);
+    if (cfg->n_base_urls > 1)
+        emit_strv(&e, "", "base_url", "base_url", cfg->base_urls, cfg->n_base_urls);
+    else
+        emit_str(&e, "", "base_url", "base_url", cfg->base_url);
+    emit_endpoints(&e);
     emit_str(&e, "", "api_key_env", "api_key_env", cfg->api_key_env);
     emit_long(&e, "", "context_length", "context_length", cfg->context_length);
     lleval_sb_addch(&sb, '[');
@@ -364,6 +393,8 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     emit_strv(&e, "  ", "extra_args", "launch.extra_args", cfg->launch.extra_args,
               cfg->launch.n_extra_args);
     emit_long(&e, "  ", "max_restarts", "launch.max_restarts", cfg->launch.max_restarts);
+    emit_long(&e, "  ", "instances", "launch.instances", cfg->launch.instances);
+    emit_strv(&e, "  ", "devices", "launch.devices", cfg->launch.devices, cfg->launch.n_devices);
     emit(&e, NULL, "batch:");
     emit_long(&e, "  ", "max_requests", "batch.max_requests", cfg->batch.max_requests);
     emit_long(&e, "  ", "max_bytes", "batch.max_bytes", cfg->batch.max_bytes);

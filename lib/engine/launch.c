@@ -23,6 +23,7 @@
 #define HEALTH_POLL_MS 200
 #define LOG_TAIL_LINES 6
 #define LOG_TAIL_BYTES 900
+#define DEVICE_ENV     "CUDA_VISIBLE_DEVICES" /* launch.devices sets it per instance */
 
 struct lleval_launch {
     const struct lleval_config *cfg; /* borrowed; outlives the handle */
@@ -38,6 +39,7 @@ struct lleval_launch {
     long restarts;
     struct lleval_proc_exit last_exit; /* how the last server died */
     bool last_exit_known;
+    char *device; /* CUDA_VISIBLE_DEVICES for this server (launch.devices), or NULL */
 };
 
 /* ---- finding llama-server ------------------------------------------------ */
@@ -299,10 +301,22 @@ static int spawn_server(struct lleval_launch *l, int port, long *offset, struct 
 
     /* its own process group: a Ctrl-C in the terminal stops lleval, which
      * settles its requests and then stops the server itself; and it dies
-     * with lleval, however lleval ends (this is lleval's only thread) */
-    rc = lleval_proc_spawn(
-        l->binary, argv, l->log_path,
-        LLEVAL_SPAWN_APPEND_LOG | LLEVAL_SPAWN_OWN_GROUP | LLEVAL_SPAWN_DIE_WITH_PARENT, &pid, err);
+     * with lleval, however lleval ends (this is lleval's only thread). One
+     * instance of several gets its own devices through the environment it
+     * inherits, set around the spawn only. */
+    {
+        const char *had = l->device ? getenv(DEVICE_ENV) : NULL;
+        char *saved = had ? lleval_xstrdup(had) : NULL;
+        if (l->device)
+            lleval_env_set(DEVICE_ENV, l->device);
+        rc = lleval_proc_spawn(l->binary, argv, l->log_path,
+                               LLEVAL_SPAWN_APPEND_LOG | LLEVAL_SPAWN_OWN_GROUP |
+                                   LLEVAL_SPAWN_DIE_WITH_PARENT,
+                               &pid, err);
+        if (l->device)
+            lleval_env_set(DEVICE_ENV, saved);
+        free(saved);
+    }
     if (rc) {
         if (err)
             err->code = LLEVAL_EENGINE; /* the message says why */
@@ -423,6 +437,13 @@ static int bring_up(struct lleval_launch *l, int port, struct lleval_err *err)
 int lleval_launch_start(const struct lleval_config *cfg, const char *log_path,
                         long health_timeout_s, struct lleval_launch **out, struct lleval_err *err)
 {
+    return lleval_launch_start_device(cfg, log_path, health_timeout_s, NULL, out, err);
+}
+
+int lleval_launch_start_device(const struct lleval_config *cfg, const char *log_path,
+                               long health_timeout_s, const char *device,
+                               struct lleval_launch **out, struct lleval_err *err)
+{
     struct lleval_launch *l;
     char *binary;
     int rc;
@@ -454,6 +475,7 @@ int lleval_launch_start(const struct lleval_config *cfg, const char *log_path,
     l->cfg = cfg;
     l->binary = binary;
     l->log_path = lleval_xstrdup(log_path);
+    l->device = device ? lleval_xstrdup(device) : NULL;
     if (lleval_str_ends_with(log_path, ".log"))
         l->pid_path = lleval_xasprintf("%.*s.pid", (int)(strlen(log_path) - 4), log_path);
     else
@@ -572,5 +594,6 @@ void lleval_launch_stop(struct lleval_launch *l)
     free(l->log_path);
     free(l->pid_path);
     free(l->identity_path);
+    free(l->device);
     free(l);
 }

@@ -40,6 +40,11 @@ bool lleval_platform_is_windows(void)
     return false;
 }
 
+int lleval_env_set(const char *name, const char *value)
+{
+    return value ? setenv(name, value, 1) : unsetenv(name);
+}
+
 bool lleval_pid_alive(long pid)
 {
     if (pid <= 0)

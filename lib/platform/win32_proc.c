@@ -45,6 +45,12 @@ bool lleval_platform_is_windows(void)
     return true;
 }
 
+int lleval_env_set(const char *name, const char *value)
+{
+    /* an empty value removes the variable, as Windows has no empty ones */
+    return _putenv_s(name, value ? value : "") ? -1 : 0;
+}
+
 bool lleval_pid_alive(long pid)
 {
     HANDLE h;

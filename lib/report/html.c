@@ -794,6 +794,7 @@ void lleval_report_render_html(struct lleval_sb *sb, const struct report *r)
     html_doctor(sb, r);
     lleval_report_events_html(sb, r);
     lleval_report_tune_html(sb, r);
+    lleval_report_endpoints_html(sb, r);
     html_samples(sb, r);
     lleval_report_explorer_html(sb, r);
     html_settings(sb, r);

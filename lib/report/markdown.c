@@ -254,5 +254,6 @@ void lleval_report_render_md(struct lleval_sb *sb, const struct report *r)
     md_doctor(sb, r);
     lleval_report_events_md(sb, r);
     lleval_report_tune_md(sb, r);
+    lleval_report_endpoints_md(sb, r);
     lleval_sb_adds(sb, "\nSample answers, telemetry details and settings: report.html\n");
 }

@@ -211,6 +211,10 @@ void lleval_report_events_md(struct lleval_sb *sb, const struct report *r);
 /* The "Concurrency" section (tune.c): nothing without max_concurrent_jobs auto. */
 void lleval_report_tune_html(struct lleval_sb *sb, const struct report *r);
 void lleval_report_tune_md(struct lleval_sb *sb, const struct report *r);
+/* The "Endpoints" section (endpoints.c): one row per server of a run of several; nothing
+ * for a run of one. */
+void lleval_report_endpoints_html(struct lleval_sb *sb, const struct report *r);
+void lleval_report_endpoints_md(struct lleval_sb *sb, const struct report *r);
 
 /* The inline SVG charts (svg.c): score bars with interval whiskers (nothing
  * without groups), stacked finish reasons of r->frows, and a small meter of

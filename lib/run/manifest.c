@@ -91,6 +91,8 @@ static json_t *manifest_json(const struct lleval_manifest *m)
         json_object_set(j, "retries", m->retries);
     if (m->tune) /* absent without max_concurrent_jobs auto */
         json_object_set(j, "tune", m->tune);
+    if (m->endpoints) /* a run of several endpoints only */
+        json_object_set(j, "endpoints", m->endpoints);
     return j;
 }
 
@@ -283,6 +285,7 @@ static int read_manifest(struct lleval_json_reader *rd, const json_t *o, struct 
     get_array(rd, o, "engine_events", &m->engine_events);
     get_json(rd, o, "", "retries", &m->retries);
     get_json(rd, o, "", "tune", &m->tune);
+    get_array(rd, o, "endpoints", &m->endpoints);
     return rd->rc;
 }
 
@@ -315,6 +318,7 @@ void lleval_manifest_release(struct lleval_manifest *m)
     json_decref(m->engine_events);
     json_decref(m->retries);
     json_decref(m->tune);
+    json_decref(m->endpoints);
     lleval_manifest_init(m);
 }
 

@@ -21,6 +21,7 @@
 #include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
+#include "endpoints_int.h"
 #include "run_int.h"
 
 /* Where the job source is in the batch files. */
@@ -51,6 +52,7 @@ struct poll_ctx {
     size_t sent_before; /* jobs sent for the models asked before this one */
     const char *model;  /* a run of several models: the model being asked (borrowed) */
     bool answered_ok;   /* a request of this session got an answer (not a 404) */
+    double tick_at;     /* several endpoints: when the poll time was last counted */
     struct held held[NOT_FOUND_STOP];
     size_t n_held;
 };
@@ -182,6 +184,7 @@ void lleval_run_events_manifest(const struct run *r, struct lleval_manifest *m)
     const json_t *rt = r->retries ? r->retries : r->old.retries;
     m->engine_events = ev ? json_incref((json_t *)ev) : NULL;
     m->retries = rt ? json_incref((json_t *)rt) : NULL;
+    m->endpoints = lleval_run_endpoints_json(r, r->old.endpoints);
 }
 
 /* This session's events start from the old manifest's (deep copies, so the
@@ -221,6 +224,12 @@ static bool revive(void *ud)
     struct poll_ctx *pc = ud;
     struct run *r = pc->r;
     long restarts;
+    if (r->eps) { /* every endpoint is out: restart the managed servers that died */
+        bool restarted = false;
+        if (!lleval_stop_signal())
+            lleval_run_endpoints_check(r, 3000, &restarted);
+        return restarted;
+    }
     if (!r->launch || r->launch_err.code || lleval_stop_signal())
         return false;
     if (check_server(r, 3000) < 0)
@@ -275,6 +284,14 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
     if (r->launch && !r->launch_err.code && !r->stop_requested && !lleval_stop_signal() &&
         check_server(r, 0) < 0)
         return true; /* it died for good: stop, resumable */
+    if (r->eps) {
+        bool restarted;
+        double now = lleval_monotonic();
+        if (!r->stop_requested && !lleval_stop_signal())
+            lleval_run_endpoints_check(r, 0, &restarted); /* a dead one stays out of rotation */
+        lleval_run_endpoints_add_time(r, now - pc->tick_at);
+        pc->tick_at = now;
+    }
     sample_telemetry(r, pc->sent_before + st->done + st->in_flight);
     if (lleval_run_flush(r, false, pc->err))
         pc->io_rc = pc->err->code;
@@ -390,14 +407,21 @@ static int poll_range(struct poll_ctx *pc, const struct lleval_sched_opts *so, s
     }
     pc->src.part = lo;
     pc->src.end = hi;
-    rc = lleval_run_tune(r, source_next, on_result, on_tick, pc, so, n, &tuned, pc->err);
-    n -= tuned; /* auto: the first requests measured the concurrency (tune.c) */
-    *done += tuned;
-    pc->sent_before += tuned;
-    so2.max_in_flight = r->jobs > 0 ? r->jobs : 1;
-    if (!rc && !r->stop_requested)
+    pc->tick_at = lleval_monotonic();
+    if (r->eps) { /* several endpoints: each one's slots (auto is refused by the config) */
         rc =
-            lleval_sched_run(r->engine, source_next, n, &so2, on_result, on_tick, pc, &st, pc->err);
+            lleval_sched_run_endpoints(lleval_run_endpoints_sched(r), lleval_run_endpoints_count(r),
+                                       source_next, n, so, on_result, on_tick, pc, &st, pc->err);
+    } else {
+        rc = lleval_run_tune(r, source_next, on_result, on_tick, pc, so, n, &tuned, pc->err);
+        n -= tuned; /* auto: the first requests measured the concurrency (tune.c) */
+        *done += tuned;
+        pc->sent_before += tuned;
+        so2.max_in_flight = r->jobs > 0 ? r->jobs : 1;
+        if (!rc && !r->stop_requested)
+            rc = lleval_sched_run(r->engine, source_next, n, &so2, on_result, on_tick, pc, &st,
+                                  pc->err);
+    }
     if (!rc && pc->n_held)
         rc = pc->answered_ok ? release_held(pc) : not_found_stop(pc);
     drop_held(pc);
@@ -430,7 +454,7 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
     so.timeout_s = (double)r->cfg->request_timeout_s;
     so.max_retries = r->cfg->max_retries;
     so.max_connect_failures = r->cfg->max_connect_failures > 0 ? r->cfg->max_connect_failures : 5;
-    if (r->launch)
+    if (r->launch || r->eps)
         so.revive = revive;
     so.on_retry = on_retry;
     if (r->cfg->enable_local_telemetry)

@@ -11,6 +11,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/util/redact.h"
 #include "lleval/util/util.h"
+#include "endpoints_int.h"
 #include "run_int.h"
 
 void lleval_run_opts_init(struct lleval_run_opts *o)
@@ -125,6 +126,7 @@ static void free_run(struct run *r)
     lleval_manifest_release(&r->old);
     json_decref(r->engine_events);
     json_decref(r->retries);
+    lleval_run_endpoints_free(r);
 }
 
 static int save_config(struct run *r, struct lleval_err *err)

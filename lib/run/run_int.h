@@ -39,6 +39,7 @@ struct run {
     /* a managed llama-server (launch section), and the engine it serves */
     struct lleval_launch *launch;
     struct lleval_engine *engine; /* owned while open, else NULL */
+    struct run_endpoints *eps;    /* several endpoints (endpoints_int.h), else NULL */
     long launch_restarts_seen;
     struct lleval_err launch_err;    /* why the managed server could not be kept up */
     json_t *engine_events, *retries; /* events.h, the old manifest's and this session's */

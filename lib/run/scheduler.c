@@ -7,6 +7,13 @@
  * slots take their next jobs, which go on the wire, before the replies are
  * parsed and journaled: the engine works on the next requests while lleval
  * does its per-reply work (docs/benchmarks.md has the measurements).
+ *
+ * Several endpoints: every slot belongs to one endpoint; a job goes to the
+ * least-loaded endpoint in rotation. An endpoint whose request cannot connect
+ * is taken out (endpoint_out): its transfers are removed from the multi
+ * handle, so no late reply of it can arrive, and their jobs are queued again;
+ * a job lives in exactly one place (a slot, s->done or the retry queue) until
+ * its one result is delivered.
  */
 #include <curl/curl.h>
 #include <math.h>
@@ -17,66 +24,7 @@
 #include "lleval/run/scheduler.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
-
-/* A reply buffer that grew past this is freed once its reply is parsed, so
- * idle slots do not keep big buffers. */
-#define KEEP_REPLY_ALLOC ((size_t)1 << 20)
-
-struct sched;
-
-struct slot {
-    struct sched *s;
-    bool active;
-    bool local;
-    size_t job;
-    long attempts;
-    double started; /* this attempt */
-    double due;     /* local answers: when to deliver */
-    CURL *easy;
-    struct curl_slist *headers;
-    struct lleval_http_request req;
-    struct lleval_sb reply;      /* capped at the options' max_reply_bytes */
-    bool too_large;              /* the reply went past its buffer's cap */
-    bool over_budget;            /* the reply would take all replies past reply_budget_bytes */
-    long retry_after;            /* a finished transfer: its Retry-After in seconds, 0 none */
-    CURLcode result;             /* a finished transfer (in s->done): curl's result */
-    long status;                 /* and the HTTP status */
-    struct lleval_answer answer; /* local answers */
-};
-
-struct retry {
-    size_t job;
-    long attempts;
-    double at;
-};
-
-struct sched {
-    struct lleval_engine *e;
-    lleval_sched_next_fn next;
-    struct lleval_err *err;
-    /* live jobs (in a slot, finished but not parsed, or waiting to retry),
-     * addressed by index; freed entries are reused */
-    struct lleval_job *pool;
-    size_t pool_cap;
-    size_t *free_idx;
-    size_t n_free;
-    bool source_done;
-    const struct lleval_sched_opts *o;
-    lleval_sched_result_fn on_result;
-    void *ud;
-    struct lleval_sched_stats *st;
-    CURLM *multi;
-    struct slot *slots;
-    size_t nslots;
-    struct slot *done; /* finished transfers waiting to be parsed, nslots at most */
-    struct retry *retries;
-    size_t nretries, capretries;
-    uint64_t rng;
-    int abort_rc;
-    bool unreachable;
-    size_t reply_cap;    /* per reply: max_reply_bytes, at most the budget */
-    size_t reply_budget; /* all reply buffers together */
-};
+#include "sched_int.h"
 
 void lleval_sched_opts_default(struct lleval_sched_opts *o)
 {
@@ -187,13 +135,19 @@ static int deliver(struct sched *s, size_t job, json_t *line)
 static void deliver_ok(struct sched *s, struct slot *sl, const struct lleval_answer *a, long status)
 {
     double latency = (lleval_monotonic() - sl->started) * 1000.0;
+    struct lleval_sched_endpoint *ep = &s->eps[sl->ep];
     s->st->ok++;
-    if (a->prompt_tokens > 0)
+    ep->ok++;
+    if (a->prompt_tokens > 0) {
         s->st->prompt_tokens += a->prompt_tokens;
-    if (a->completion_tokens > 0)
+        ep->prompt_tokens += a->prompt_tokens;
+    }
+    if (a->completion_tokens > 0) {
         s->st->completion_tokens += a->completion_tokens;
+        ep->completion_tokens += a->completion_tokens;
+    }
     deliver(s, sl->job,
-            lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(s->e), a, status,
+            lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(ep->e), a, status,
                                NULL, NULL, latency, sl->attempts));
 }
 
@@ -201,10 +155,12 @@ static void deliver_fail(struct sched *s, struct slot *sl, long status, const ch
                          const char *msg)
 {
     double latency = (lleval_monotonic() - sl->started) * 1000.0;
+    struct lleval_sched_endpoint *ep = &s->eps[sl->ep];
     s->st->failed++;
+    ep->failed++;
     set_last_error(s, msg);
     deliver(s, sl->job,
-            lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(s->e), NULL, status,
+            lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(ep->e), NULL, status,
                                code, msg, latency, sl->attempts));
 }
 
@@ -242,7 +198,7 @@ static void transient(struct sched *s, struct slot *sl, long status, const char 
         deliver_fail(s, sl, status, code, msg);
 }
 
-static void slot_clear(struct sched *s, struct slot *sl)
+void lleval_sched_slot_clear(struct sched *s, struct slot *sl)
 {
     if (sl->easy && !sl->local)
         curl_multi_remove_handle(s->multi, sl->easy);
@@ -256,35 +212,38 @@ static void slot_clear(struct sched *s, struct slot *sl)
     sl->too_large = false;
     sl->over_budget = false;
     s->st->in_flight--;
+    s->eps[sl->ep].in_flight--;
 }
 
 static void start_job(struct sched *s, struct slot *sl, size_t job, long attempts)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
     const struct lleval_job *j = &s->pool[job];
+    struct lleval_engine *e = s->eps[sl->ep].e;
 
     sl->active = true;
     sl->job = job;
     sl->attempts = attempts;
     sl->started = lleval_monotonic();
     s->st->in_flight++;
+    s->eps[sl->ep].in_flight++;
     if (s->st->in_flight > s->st->max_in_flight_seen)
         s->st->max_in_flight_seen = s->st->in_flight;
 
-    if (lleval_engine_is_local(s->e)) {
+    if (lleval_engine_is_local(e)) {
         sl->local = true;
         lleval_answer_init(&sl->answer);
-        if (lleval_engine_answer_local(s->e, j->custom_id, j->body, &sl->answer, &err)) {
+        if (lleval_engine_answer_local(e, j->custom_id, j->body, &sl->answer, &err)) {
             deliver_fail(s, sl, 0, "engine_error", err.msg);
-            slot_clear(s, sl);
+            lleval_sched_slot_clear(s, sl);
             return;
         }
-        sl->due = sl->started + (double)lleval_engine_local_delay_ms(s->e) / 1000.0;
+        sl->due = sl->started + (double)lleval_engine_local_delay_ms(e) / 1000.0;
         return;
     }
-    if (lleval_engine_make_request(s->e, j->body, &sl->req, &err)) {
+    if (lleval_engine_make_request(e, j->body, &sl->req, &err)) {
         deliver_fail(s, sl, 0, "bad_request", err.msg);
-        slot_clear(s, sl);
+        lleval_sched_slot_clear(s, sl);
         return;
     }
     if (!sl->easy)
@@ -357,6 +316,18 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
             return;
         }
         transfer_error(sl, code, msg, sizeof(msg));
+        if (is_connect_error(code) && s->several) {
+            /* that server is away: the others take its work */
+            set_last_error(s, msg);
+            if (!s->eps[sl->ep].down) {
+                if (s->o->on_retry)
+                    s->o->on_retry(s->ud, 0, "connection_error", msg);
+                lleval_sched_endpoint_out(s, sl->ep, msg);
+            }
+            s->eps[sl->ep].requeued++;
+            lleval_sched_requeue(s, sl->job, sl->attempts - 1);
+            return;
+        }
         if (is_connect_error(code)) {
             s->st->consecutive_connect_failures++;
             set_last_error(s, msg);
@@ -389,7 +360,8 @@ static void finish_http(struct sched *s, struct slot *sl, CURLcode code)
         struct lleval_answer a;
         enum lleval_reply r;
         lleval_answer_init(&a);
-        r = lleval_engine_parse_reply(s->e, status, sl->reply.buf, sl->reply.len, &a, &err);
+        r = lleval_engine_parse_reply(s->eps[sl->ep].e, status, sl->reply.buf, sl->reply.len, &a,
+                                      &err);
         if (r == LLEVAL_REPLY_OK) {
             deliver_ok(s, sl, &a, status);
         } else {
@@ -432,6 +404,7 @@ static void take_finished(struct sched *s, struct slot *sl, CURLcode result, str
     curl_slist_free_all(sl->headers);
     sl->headers = NULL;
     d->active = true;
+    d->ep = sl->ep;
     d->job = sl->job;
     d->attempts = sl->attempts;
     d->started = sl->started;
@@ -446,6 +419,7 @@ static void take_finished(struct sched *s, struct slot *sl, CURLcode result, str
     sl->too_large = false;
     sl->over_budget = false;
     s->st->in_flight--;
+    s->eps[sl->ep].in_flight--;
 }
 
 /* Parses and delivers a finished transfer taken out of its slot, then empties d. */
@@ -469,16 +443,17 @@ static long due_retry(struct sched *s, double now)
     return best;
 }
 
-/* Starts jobs (due retries first) in the free slots; returns how many. */
+/* Starts jobs (due retries first) in the free slots, each on the least-loaded
+ * endpoint; returns how many. */
 static size_t fill_slots(struct sched *s)
 {
     double now = lleval_monotonic();
     size_t started = 0;
-    for (size_t i = 0; i < s->nslots && !s->abort_rc; i++) {
-        struct slot *sl = &s->slots[i];
-        long r;
-        if (sl->active)
-            continue;
+    while (!s->abort_rc) {
+        long k = lleval_sched_pick_endpoint(s), r;
+        struct slot *sl = k >= 0 ? lleval_sched_free_slot(s, (size_t)k) : NULL;
+        if (!sl)
+            break;
         r = due_retry(s, now);
         if (r >= 0) {
             struct retry rt = s->retries[r];
@@ -510,7 +485,7 @@ static void finish_local(struct sched *s, double now, bool all)
         struct slot *sl = &s->slots[i];
         if (sl->active && sl->local && (all || sl->due <= now)) {
             deliver_ok(s, sl, &sl->answer, 200);
-            slot_clear(s, sl);
+            lleval_sched_slot_clear(s, sl);
         }
     }
 }
@@ -518,12 +493,17 @@ static void finish_local(struct sched *s, double now, bool all)
 static long wait_ms(struct sched *s, double now, long tick_ms)
 {
     double next = now + (double)tick_ms / 1000.0;
+    /* a retry due with no slot free to take it waits for a transfer, not a spin */
+    bool room = lleval_sched_pick_endpoint(s) >= 0;
     for (size_t i = 0; i < s->nslots; i++)
         if (s->slots[i].active && s->slots[i].local && s->slots[i].due < next)
             next = s->slots[i].due;
-    for (size_t i = 0; i < s->nretries; i++)
+    for (size_t i = 0; room && i < s->nretries; i++)
         if (s->retries[i].at < next)
             next = s->retries[i].at;
+    for (size_t k = 0; s->several && k < s->n_eps; k++)
+        if (s->eps[k].down && s->eps[k].next_check < next)
+            next = s->eps[k].next_check;
     if (next <= now)
         return 0;
     return (long)((next - now) * 1000.0) + 1;
@@ -534,14 +514,31 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
                      lleval_sched_tick_fn on_tick, void *ud, struct lleval_sched_stats *st,
                      struct lleval_err *err)
 {
+    struct lleval_sched_endpoint ep;
+    memset(&ep, 0, sizeof(ep));
+    ep.e = e;
+    ep.slots = o->max_in_flight > 0 ? o->max_in_flight : 1;
+    return lleval_sched_run_endpoints(&ep, 1, next, total, o, on_result, on_tick, ud, st, err);
+}
+
+int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
+                               lleval_sched_next_fn next, size_t total,
+                               const struct lleval_sched_opts *o, lleval_sched_result_fn on_result,
+                               lleval_sched_tick_fn on_tick, void *ud,
+                               struct lleval_sched_stats *st, struct lleval_err *err)
+{
     struct sched s;
     bool stopping = false;
     double last_tick;
+    long most = 1;
     int rc = 0;
 
     memset(st, 0, sizeof(*st));
     memset(&s, 0, sizeof(s));
-    s.e = e;
+    s.e = eps[0].e;
+    s.eps = eps;
+    s.n_eps = n;
+    s.several = n > 1;
     s.next = next;
     s.err = err;
     s.o = o;
@@ -549,13 +546,32 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
     s.ud = ud;
     s.st = st;
     s.rng = o->seed;
-    s.nslots = (size_t)(o->max_in_flight > 0 ? o->max_in_flight : 1);
+    s.first = lleval_xcalloc(n, sizeof(*s.first));
+    for (size_t k = 0; k < n; k++) {
+        long slots = eps[k].slots > 0 ? eps[k].slots : 1;
+        /* the counters go on from the caller's (one run per model adds up) */
+        eps[k].slots = slots;
+        eps[k].in_flight = 0;
+        eps[k].failed_checks = 0;
+        if (eps[k].down) { /* out from the start (its probe failed): checked soon */
+            eps[k].outages++;
+            eps[k].down_since = lleval_monotonic();
+            eps[k].next_check = eps[k].down_since + CHECK_FIRST_S;
+        }
+        s.first[k] = s.nslots;
+        s.nslots += (size_t)slots;
+        if (slots > most)
+            most = slots;
+    }
     s.slots = lleval_xcalloc(s.nslots, sizeof(*s.slots));
     s.done = lleval_xcalloc(s.nslots, sizeof(*s.done));
     s.reply_budget = o->reply_budget_bytes ? o->reply_budget_bytes : (size_t)256 << 20;
     s.reply_cap = o->max_reply_bytes ? o->max_reply_bytes : (size_t)64 << 20;
     if (s.reply_cap > s.reply_budget)
         s.reply_cap = s.reply_budget;
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = s.first[k]; i < s.first[k] + (size_t)eps[k].slots; i++)
+            s.slots[i].ep = k;
     for (size_t i = 0; i < s.nslots; i++) {
         s.slots[i].s = &s;
         s.done[i].s = &s;
@@ -565,9 +581,10 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
     st->total = total;
     st->started = lleval_monotonic();
     last_tick = st->started;
-    if (!lleval_engine_is_local(e)) {
+    if (!lleval_engine_is_local(s.e)) {
         s.multi = curl_multi_init();
-        curl_multi_setopt(s.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s.nslots);
+        curl_multi_setopt(s.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                          s.several ? (long)s.nslots : most);
         curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, (long)s.nslots + 1);
     }
 
@@ -579,6 +596,11 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
             stopping = true;
         if (lleval_stop_signal() >= 2 || s.abort_rc)
             break; /* abandon what is in flight */
+        if (s.several && !stopping) {
+            lleval_sched_check_endpoints(&s);
+            if (s.unreachable)
+                stopping = true;
+        }
         if (!stopping)
             fill_slots(&s);
         if (!st->in_flight && (stopping || (s.source_done && !s.nretries)))
@@ -638,7 +660,7 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
 
     for (size_t i = 0; i < s.nslots; i++) {
         if (s.slots[i].active)
-            slot_clear(&s, &s.slots[i]);
+            lleval_sched_slot_clear(&s, &s.slots[i]);
         if (s.slots[i].easy)
             curl_easy_cleanup(s.slots[i].easy);
         lleval_sb_release(&s.slots[i].reply);
@@ -657,9 +679,22 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
     free(s.slots);
     free(s.done);
     free(s.retries);
+    free(s.first);
+    for (size_t k = 0; k < n; k++) {
+        if (eps[k].down) { /* counted up to now; down_since moves on with it */
+            double now = lleval_monotonic();
+            eps[k].out_of_rotation_s += now - eps[k].down_since;
+            eps[k].down_since = now;
+        }
+    }
 
     if (s.abort_rc)
         rc = s.abort_rc;
+    else if (s.unreachable && s.several)
+        rc = lleval_err_set(err, LLEVAL_EENGINE,
+                            "every one of the %zu endpoints is unreachable (the last: %s); the "
+                            "run is resumable: start the engines and run it again",
+                            n, st->last_error);
     else if (s.unreachable)
         rc = lleval_err_set(err, LLEVAL_EENGINE,
                             "engine unreachable after %ld consecutive connection failures (%s); "

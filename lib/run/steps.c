@@ -14,6 +14,7 @@
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 #include "remote_int.h"
+#include "endpoints_int.h"
 #include "run_int.h"
 
 /* Prepares the datasets; a run that has its batches is resumed: its prepared data stays. */
@@ -179,6 +180,8 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     if (lleval_engine_is_batch(r->cfg->engine)) { /* a cloud batch engine: jobs, not requests */
         return lleval_remote_submit(r, err);
     }
+    if (lleval_run_several_endpoints(r->cfg))
+        return lleval_run_endpoints_submit(r, err);
     if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
         char *log = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LLAMA_LOG);
         lleval_run_plan_server(r); /* max_concurrent_jobs auto: slots and context (tune.c) */
@@ -351,6 +354,7 @@ int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval
         if (r->o->to_step == steps[i].step)
             break;
     }
+    lleval_run_endpoints_close(r); /* before r->engine: the first endpoint's */
     lleval_engine_close(r->engine);
     r->engine = NULL;
     lleval_launch_stop(r->launch); /* every path: done, failed, stopped */

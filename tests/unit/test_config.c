@@ -516,6 +516,9 @@ static const struct {
     {"batch.completion_window", "24h"},
     {"batch.poll_interval_ms", "50"},
     {"batch.max_attempts", "2"},
+    {"launch.instances", "2"},
+    {"launch.devices", "0,1"},
+    {"endpoints", "[]"},
 };
 
 static void test_set_accepts_every_key(void **state)
@@ -556,6 +559,9 @@ static void test_set_accepts_every_key(void **state)
     assert_true(c->launch.enabled);
     assert_int_equal(c->launch.n_extra_args, 3);
     assert_int_equal(c->launch.gpu_layers, 99);
+    assert_int_equal(c->launch.instances, 2);
+    assert_int_equal(c->launch.n_devices, 2);
+    assert_string_equal(c->launch.devices[1], "1");
     assert_int_equal(lleval_config_set(c, "base_url", "null", "--set", &f->err), 0);
     assert_null(c->base_url);
 }

@@ -38,7 +38,7 @@ static void test_every_key_has_a_type_and_a_sane_range(void **state)
     for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++) {
         const struct lleval_cfg_key *k = &lleval_cfg_key_defs[i];
         const char *dot = strrchr(k->path, '.');
-        assert_true(k->kind <= LLEVAL_CFG_DATASETS);
+        assert_true(k->kind <= LLEVAL_CFG_ENDPOINTS);
         assert_true(k->off < sizeof(struct lleval_config));
         if (k->kind == LLEVAL_CFG_LONG || k->kind == LLEVAL_CFG_DOUBLE ||
             k->kind == LLEVAL_CFG_DLIST) {
@@ -83,6 +83,7 @@ static char *default_text(const struct lleval_config *cfg, const struct lleval_c
     case LLEVAL_CFG_STR:
     case LLEVAL_CFG_MODELS:
     case LLEVAL_CFG_NSTR:
+    case LLEVAL_CFG_URLS:
     case LLEVAL_CFG_EXTRACTION: {
         const char *s = *(char *const *)v;
         if (s)
@@ -112,6 +113,10 @@ static char *default_text(const struct lleval_config *cfg, const struct lleval_c
         break;
     case LLEVAL_CFG_PROMPT_SETS:
         lleval_sb_adds(&sb, "built-in sets");
+        break;
+    case LLEVAL_CFG_ENDPOINTS:
+        assert_int_equal(cfg->n_endpoints, 0);
+        lleval_sb_adds(&sb, "`[]`");
         break;
     case LLEVAL_CFG_DATASETS:
         break;
@@ -153,6 +158,12 @@ static char *type_text(const struct lleval_cfg_key *k)
     case LLEVAL_CFG_PRESET:
     case LLEVAL_CFG_NSTR:
         lleval_sb_adds(&sb, "string or null");
+        break;
+    case LLEVAL_CFG_URLS:
+        lleval_sb_adds(&sb, "string, null or list of strings");
+        break;
+    case LLEVAL_CFG_ENDPOINTS:
+        lleval_sb_adds(&sb, "list of mappings");
         break;
     case LLEVAL_CFG_PROMPT_SETS:
         lleval_sb_adds(&sb, "mapping");

@@ -674,6 +674,58 @@ static void test_not_a_run(void **state)
     free(tmp);
 }
 
+/* A run over several endpoints: the manifest's endpoints array is a table in
+ * both formats, every string escaped; a run of one server has no such section. */
+static void test_endpoints(void **state)
+{
+    struct fixture fx;
+    struct lleval_sb html = LLEVAL_SB_INIT, md = LLEVAL_SB_INIT;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *path;
+    json_t *m;
+    (void)state;
+    fixture_init(&fx);
+    fixture_run(&fx, "eps", LLEVAL_STEP_REPORT);
+    render(&fx, &html, &md);
+    assert_null(strstr(html.buf, "id=\"endpoints\""));
+    assert_null(strstr(md.buf, "## Endpoints"));
+    lleval_sb_release(&html);
+    lleval_sb_release(&md);
+    path = run_file(&fx, "manifest.json");
+    m = lleval_json_load_file(path, &err);
+    assert_non_null(m);
+    json_object_set_new(
+        m, "endpoints",
+        json_pack("[{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:b, s:s}, {s:s, s:s, s:i, "
+                  "s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:b}]",
+                  "base_url", "http://gpu<0>:8080", "engine", "llamacpp", "slots", 4, "ok", 37,
+                  "failed", 1, "requeued", 3, "outages", 1, "out_of_rotation_s", 12.5,
+                  "requests_per_s", 0.92, "gen_tps", 23.6, "in_rotation", 0, "last_error",
+                  "<img src=x> | **down**", "base_url", "http://gpu1:8080", "engine", "llamacpp",
+                  "slots", 4, "ok", 80, "failed", 0, "requeued", 0, "outages", 0,
+                  "out_of_rotation_s", 0.0, "requests_per_s", 2.0, "gen_tps", 50.0, "in_rotation",
+                  1));
+    assert_int_equal(lleval_json_write_atomic(path, m, &err), 0);
+    json_decref(m);
+    free(path);
+    html = (struct lleval_sb)LLEVAL_SB_INIT;
+    md = (struct lleval_sb)LLEVAL_SB_INIT;
+    render(&fx, &html, &md);
+    tu_assert_contains(html.buf, "<section id=\"endpoints\">");
+    tu_assert_contains(html.buf, "<td>http://gpu&lt;0&gt;:8080</td><td>llamacpp</td><td "
+                                 "class=\"num\">4</td><td class=\"num\">37</td>");
+    tu_assert_contains(html.buf, "<td>no</td><td>&lt;img src=x&gt; | **down**</td>");
+    tu_assert_contains(md.buf, "## Endpoints");
+    tu_assert_contains(md.buf, "| 4 | 37 | 1 | 3 | 1 | 12.5 | 0.92 | 23.6 | no | &lt;img "
+                               "src\\=x\\> \\| \\*\\*down\\*\\* |");
+    tu_assert_contains(md.buf, "| http\\://gpu1\\:8080 | llamacpp | 4 | 80 | 0 | 0 | 0 | 0.0 | "
+                               "2.00 | 50.0 | yes |  |");
+    assert_not_contains_ci(html.buf, "<img"); /* the addresses are text, never links */
+    lleval_sb_release(&html);
+    lleval_sb_release(&md);
+    fixture_release(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_telemetry),
         cmocka_unit_test(test_markdown_attack),
         cmocka_unit_test(test_not_a_run),
+        cmocka_unit_test(test_endpoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

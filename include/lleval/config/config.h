@@ -90,6 +90,23 @@ struct lleval_launch_cfg {
     char **extra_args;
     size_t n_extra_args;
     long max_restarts;
+    /* managed servers started side by side (one per GPU), each an endpoint of
+     * the run on its own port; 1: one server */
+    long instances;
+    /* launch.devices: each instance's CUDA_VISIBLE_DEVICES value, in order
+     * (NULL: the environment's for all) */
+    char **devices;
+    size_t n_devices;
+};
+
+/* One endpoint of a run of several (`endpoints:` entries, or `base_url` given
+ * as a list). Strings owned. */
+struct lleval_endpoint_cfg {
+    char *base_url;
+    enum lleval_engine_kind engine; /* meant only when engine_set: else the run's */
+    bool engine_set;
+    long concurrency; /* requests in flight at once; 0: the probe's slots, else
+                         max_concurrent_jobs */
 };
 
 /* A cloud batch engine (openai_batch): how part files are split and jobs followed. */
@@ -111,7 +128,15 @@ struct lleval_config {
     char **models;
     size_t n_models;
     enum lleval_engine_kind engine;
-    char *base_url;    /* NULL: the engine's default */
+    char *base_url; /* NULL: the engine's default; of a list, the first */
+    /* base_url given as a list of two or more: every address, in order
+     * (base_urls[0] equals base_url); NULL and 0 for one */
+    char **base_urls;
+    size_t n_base_urls;
+    /* `endpoints:`: several servers with their own concurrency (and engine);
+     * NULL and 0 when not given */
+    struct lleval_endpoint_cfg *endpoints;
+    size_t n_endpoints;
     char *api_key_env; /* name of the environment variable holding the key */
     long context_length;
 

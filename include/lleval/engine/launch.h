@@ -76,6 +76,13 @@ int lleval_launch_free_port(struct lleval_err *err);
 int lleval_launch_start(const struct lleval_config *cfg, const char *log_path,
                         long health_timeout_s, struct lleval_launch **out, struct lleval_err *err);
 
+/* lleval_launch_start for one instance of several (launch.instances): device
+ * (borrowed; NULL: none) is the CUDA_VISIBLE_DEVICES value the server gets,
+ * at its start and every restart. */
+int lleval_launch_start_device(const struct lleval_config *cfg, const char *log_path,
+                               long health_timeout_s, const char *device,
+                               struct lleval_launch **out, struct lleval_err *err);
+
 /* "http://127.0.0.1:PORT" of the current server; borrowed, valid until the
  * next check/restart (a restart may move to another port) or stop. */
 const char *lleval_launch_base_url(const struct lleval_launch *l);

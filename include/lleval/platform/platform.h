@@ -31,6 +31,10 @@ long lleval_getpid(void);
  * or a POSIX shell) and other runtime choices, without an #ifdef outside the
  * platform files. */
 bool lleval_platform_is_windows(void);
+/* Sets the environment variable name to value (NULL: removes it) for this
+ * process and the children it spawns from now on; both borrowed. Returns 0,
+ * or -1 when the environment cannot be changed. */
+int lleval_env_set(const char *name, const char *value);
 
 /* SIGINT/SIGTERM (Ctrl-C / Ctrl-Break on Windows) increment the stop
  * signal count (lleval_stop_signal()): the first asks for a graceful stop, a

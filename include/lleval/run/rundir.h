@@ -231,6 +231,9 @@ struct lleval_manifest {
     /* max_concurrent_jobs auto: the choice and the measured curve (run/tune.h);
      * an object, owned; NULL: none (absent) */
     json_t *tune;
+    /* a run of several endpoints: an array of their counters (docs/formats.md);
+     * owned, NULL: none */
+    json_t *endpoints;
 };
 
 void lleval_manifest_init(struct lleval_manifest *m);

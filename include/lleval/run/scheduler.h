@@ -5,6 +5,14 @@
  * never other 4xx; a Retry-After is honored, bounded), a memory budget for
  * the replies in flight, and a tick callback for progress, telemetry and stop
  * checks. Engines without HTTP (dry) go through the same loop.
+ *
+ * One scheduler can drive several endpoints (servers) at once
+ * (lleval_sched_run_endpoints): each has its own slots, a free slot takes the
+ * next job on the least-loaded endpoint in rotation, and an endpoint whose
+ * request cannot connect goes out of rotation: its requests in flight are
+ * taken back and queued again (without using their retries; each job still
+ * gets exactly one result), and it is health-checked (its engine's probe,
+ * bounded) until it answers, then brought back.
  */
 #ifndef LLEVAL_SCHEDULER_H
 #define LLEVAL_SCHEDULER_H
@@ -65,6 +73,28 @@ struct lleval_sched_opts {
 };
 void lleval_sched_opts_default(struct lleval_sched_opts *o);
 
+/*
+ * One endpoint of a run of several: an open engine (its adapter and base URL)
+ * and its slots. The caller owns the array; the scheduler fills the counters.
+ */
+struct lleval_sched_endpoint {
+    struct lleval_engine *e; /* borrowed; outlives the run */
+    long slots;              /* requests in flight on it at once, >= 1 */
+    /* counters: added to (zero them before the first run); in_flight starts over; an
+     * endpoint down at the start starts out of rotation (an outage) */
+    size_t ok, failed; /* results of the requests it answered */
+    size_t requeued;   /* requests taken back when it went out of rotation */
+    size_t outages;    /* times it went out of rotation */
+    size_t in_flight;  /* now */
+    long prompt_tokens, completion_tokens;
+    double out_of_rotation_s; /* time out of rotation, up to now */
+    bool down;                /* out of rotation now */
+    double down_since;        /* lleval_monotonic() it went out */
+    double next_check;        /* when its next health check is due */
+    long failed_checks;       /* consecutive health checks that failed */
+    char last_error[256];     /* why it went out last */
+};
+
 struct lleval_sched_stats {
     size_t total; /* jobs given */
     size_t done;  /* results delivered (ok + failed) */
@@ -98,5 +128,21 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
                      const struct lleval_sched_opts *o, lleval_sched_result_fn on_result,
                      lleval_sched_tick_fn on_tick, void *ud, struct lleval_sched_stats *st,
                      struct lleval_err *err);
+
+/*
+ * lleval_sched_run over n endpoints (eps borrowed, its counters written;
+ * o->max_in_flight is ignored: each endpoint has its slots). With one
+ * endpoint it is lleval_sched_run. With several, connection failures take an
+ * endpoint out of rotation rather than counting toward max_connect_failures;
+ * the run ends as LLEVAL_EENGINE (resumable) only when every endpoint is out
+ * and each has failed max_connect_failures health checks in a row (revive(),
+ * when set, is asked first). Health checks are due 0.5 s after an endpoint
+ * goes out, then at doubling intervals up to 5 s, each bounded to 3 s.
+ */
+int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
+                               lleval_sched_next_fn next, size_t total,
+                               const struct lleval_sched_opts *o, lleval_sched_result_fn on_result,
+                               lleval_sched_tick_fn on_tick, void *ud,
+                               struct lleval_sched_stats *st, struct lleval_err *err);
 
 #endif

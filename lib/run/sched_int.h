@@ -1,0 +1,108 @@
+/*
+ * The scheduler's internals, shared by scheduler.c (the loop on libcurl's
+ * multi interface) and sched_rotation.c (several endpoints: rotation and
+ * health checks). Internal to lib/run.
+ */
+#ifndef LLEVAL_SCHED_INT_H
+#define LLEVAL_SCHED_INT_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lleval/run/scheduler.h"
+#include "lleval/util/util.h"
+
+/* A reply buffer that grew past this is freed once its reply is parsed, so
+ * idle slots do not keep big buffers. */
+#define KEEP_REPLY_ALLOC ((size_t)1 << 20)
+
+/* Health checks of an endpoint out of rotation: the first this long after it
+ * went out, then at doubling intervals up to CHECK_MAX_S; each probe is
+ * bounded to CHECK_TIMEOUT_S (the loop waits on it). */
+#define CHECK_FIRST_S   0.5
+#define CHECK_MAX_S     5.0
+#define CHECK_TIMEOUT_S 3
+
+struct sched;
+
+struct slot {
+    struct sched *s;
+    size_t ep; /* the endpoint this slot sends to */
+    bool active;
+    bool local;
+    size_t job;
+    long attempts;
+    double started; /* this attempt */
+    double due;     /* local answers: when to deliver */
+    CURL *easy;
+    struct curl_slist *headers;
+    struct lleval_http_request req;
+    struct lleval_sb reply;      /* capped at the options' max_reply_bytes */
+    bool too_large;              /* the reply went past its buffer's cap */
+    bool over_budget;            /* the reply would take all replies past reply_budget_bytes */
+    long retry_after;            /* a finished transfer: its Retry-After in seconds, 0 none */
+    CURLcode result;             /* a finished transfer (in s->done): curl's result */
+    long status;                 /* and the HTTP status */
+    struct lleval_answer answer; /* local answers */
+};
+
+struct retry {
+    size_t job;
+    long attempts;
+    double at;
+};
+
+struct sched {
+    struct lleval_engine *e; /* the first endpoint's (local engines have one) */
+    struct lleval_sched_endpoint *eps;
+    size_t n_eps;
+    bool several; /* n_eps > 1: endpoints go out of rotation and back */
+    lleval_sched_next_fn next;
+    struct lleval_err *err;
+    /* live jobs (in a slot, finished but not parsed, or waiting to retry),
+     * addressed by index; freed entries are reused */
+    struct lleval_job *pool;
+    size_t pool_cap;
+    size_t *free_idx;
+    size_t n_free;
+    bool source_done;
+    const struct lleval_sched_opts *o;
+    lleval_sched_result_fn on_result;
+    void *ud;
+    struct lleval_sched_stats *st;
+    CURLM *multi;
+    struct slot *slots; /* endpoint k's are slots[first[k] .. first[k] + eps[k].slots) */
+    size_t nslots;
+    size_t *first;
+    struct slot *done; /* finished transfers waiting to be parsed, nslots at most */
+    struct retry *retries;
+    size_t nretries, capretries;
+    uint64_t rng;
+    int abort_rc;
+    bool unreachable;
+    size_t reply_cap;    /* per reply: max_reply_bytes, at most the budget */
+    size_t reply_budget; /* all reply buffers together */
+};
+
+/* Ends the attempt in sl (its transfer leaves the multi handle, its buffers
+ * are emptied) and frees the slot; the job is not delivered (scheduler.c). */
+void lleval_sched_slot_clear(struct sched *s, struct slot *sl);
+
+/* Queues a job taken back from an endpoint out of rotation, due now; its next
+ * attempt is numbered attempts + 1. */
+void lleval_sched_requeue(struct sched *s, size_t job, long attempts);
+/* Takes endpoint k out of rotation (msg borrowed: why): its transfers leave
+ * the multi handle (no reply of theirs can arrive any more) and their jobs
+ * are queued again for the other endpoints. */
+void lleval_sched_endpoint_out(struct sched *s, size_t k, const char *msg);
+/* Health-checks the endpoints out of rotation whose check is due; sets
+ * s->unreachable when every one is out for good. */
+void lleval_sched_check_endpoints(struct sched *s);
+/* The endpoint in rotation with a free slot and the fewest requests in flight
+ * for its slots (the first of equals), or -1 when none has room. */
+long lleval_sched_pick_endpoint(const struct sched *s);
+/* A free slot of endpoint k, or NULL. */
+struct slot *lleval_sched_free_slot(struct sched *s, size_t k);
+
+#endif
