@@ -49,6 +49,9 @@ void lleval_config_init(struct lleval_config *cfg)
     cfg->launch.parallel = 0;
     cfg->launch.gpu_layers = -1;
     cfg->launch.max_restarts = 3;
+    cfg->batch.completion_window = lleval_xstrdup("24h");
+    cfg->batch.poll_interval_ms = 30000;
+    cfg->batch.max_attempts = 3;
     cfg->origin = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin));
     cfg->origin_where = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin_where));
     cfg->origin_over = lleval_xcalloc(LLEVAL_CFG_N_KEYS, sizeof(*cfg->origin_over));
@@ -86,6 +89,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->answer_extraction);
     free(cfg->launch.binary);
     free(cfg->launch.model);
+    free(cfg->batch.completion_window);
     lleval_cfg_free_strv(cfg->launch.extra_args, cfg->launch.n_extra_args);
     if (cfg->origin_where)
         for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++)

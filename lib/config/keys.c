@@ -54,7 +54,12 @@
     X("launch.parallel", LLEVAL_CFG_LONG, launch.parallel, 0, 256)                                 \
     X("launch.gpu_layers", LLEVAL_CFG_LONG, launch.gpu_layers, -1, 100000)                         \
     X("launch.extra_args", LLEVAL_CFG_SLIST, launch.extra_args, 0, 0)                              \
-    X("launch.max_restarts", LLEVAL_CFG_LONG, launch.max_restarts, 0, 100)
+    X("launch.max_restarts", LLEVAL_CFG_LONG, launch.max_restarts, 0, 100)                         \
+    X("batch.max_requests", LLEVAL_CFG_LONG, batch.max_requests, 0, 50000)                         \
+    X("batch.max_bytes", LLEVAL_CFG_LONG, batch.max_bytes, 0, 209715200)                           \
+    X("batch.completion_window", LLEVAL_CFG_STR, batch.completion_window, 0, 0)                    \
+    X("batch.poll_interval_ms", LLEVAL_CFG_LONG, batch.poll_interval_ms, 10, 3600000)              \
+    X("batch.max_attempts", LLEVAL_CFG_LONG, batch.max_attempts, 1, 100)
 
 #define KEY_DEF(p, k, m, lo, hi)  {p, k, offsetof(struct lleval_config, m), lo, hi},
 #define KEY_NAME(p, k, m, lo, hi) p,
@@ -68,7 +73,7 @@ const struct lleval_cfg_key lleval_cfg_key_defs[LLEVAL_CFG_N_KEYS] = {KEY_TABLE(
 static const char *const key_names[] = {KEY_TABLE(KEY_NAME) NULL};
 
 /* Mappings whose children are keys of the table. */
-static const char *const group_names[] = {"max_new_tokens", "paths", "scoring", "launch"};
+static const char *const group_names[] = {"max_new_tokens", "paths", "scoring", "launch", "batch"};
 
 const char *const *lleval_config_keys(void)
 {

@@ -361,5 +361,12 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
     emit_strv(&e, "  ", "extra_args", "launch.extra_args", cfg->launch.extra_args,
               cfg->launch.n_extra_args);
     emit_long(&e, "  ", "max_restarts", "launch.max_restarts", cfg->launch.max_restarts);
+    emit(&e, NULL, "batch:");
+    emit_long(&e, "  ", "max_requests", "batch.max_requests", cfg->batch.max_requests);
+    emit_long(&e, "  ", "max_bytes", "batch.max_bytes", cfg->batch.max_bytes);
+    emit_str(&e, "  ", "completion_window", "batch.completion_window",
+             cfg->batch.completion_window);
+    emit_long(&e, "  ", "poll_interval_ms", "batch.poll_interval_ms", cfg->batch.poll_interval_ms);
+    emit_long(&e, "  ", "max_attempts", "batch.max_attempts", cfg->batch.max_attempts);
     return render(&e);
 }

@@ -32,6 +32,7 @@ enum lleval_engine_kind {
     LLEVAL_ENGINE_OLLAMA,
     LLEVAL_ENGINE_LLAMACPP,
     LLEVAL_ENGINE_OPENAI,
+    LLEVAL_ENGINE_OPENAI_BATCH, /* OpenAI's Batch API (batchapi.h) */
 };
 const char *lleval_engine_kind_name(enum lleval_engine_kind k);
 int lleval_engine_kind_parse(const char *s, enum lleval_engine_kind *out);
@@ -86,6 +87,15 @@ struct lleval_launch_cfg {
     char **extra_args;
     size_t n_extra_args;
     long max_restarts;
+};
+
+/* A cloud batch engine (openai_batch): how part files are split and jobs followed. */
+struct lleval_batch_cfg {
+    long max_requests;       /* requests per part file; 0: the provider's limit */
+    long max_bytes;          /* bytes per part file; 0: the provider's limit */
+    char *completion_window; /* OpenAI's completion_window, "24h" */
+    long poll_interval_ms;   /* between two status checks of a job */
+    long max_attempts;       /* jobs per part: the first and the resubmissions of missing rows */
 };
 
 struct lleval_config {
@@ -145,6 +155,7 @@ struct lleval_config {
     long bootstrap_seed;
 
     struct lleval_launch_cfg launch;
+    struct lleval_batch_cfg batch; /* cloud batch engines */
 
     /* provenance, indexed by lleval_config_keys() order */
     enum lleval_origin *origin;
