@@ -90,6 +90,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->launch.binary);
     free(cfg->launch.model);
     free(cfg->batch.completion_window);
+    free(cfg->batch.account_id);
     lleval_cfg_free_strv(cfg->launch.extra_args, cfg->launch.n_extra_args);
     if (cfg->origin_where)
         for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++)
