@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/engine/batchapi.h"
 #include "lleval/run/batch.h"
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
@@ -329,6 +330,65 @@ static int write_build_json(const char *out_dir, const struct lleval_build_resul
     return rc;
 }
 
+/* The limits of one part file (a cloud batch engine's, lowered by batch.*); 0: none. */
+struct part_limits {
+    long requests;
+    long long bytes;
+};
+
+static struct part_limits part_limits(const struct lleval_config *cfg)
+{
+    const struct lleval_batch_provider *pv = lleval_batch_provider_for(cfg->engine);
+    struct part_limits l = {0, 0};
+    if (!pv)
+        return l;
+    l.requests = pv->max_requests;
+    l.bytes = pv->max_bytes;
+    if (cfg->batch.max_requests > 0 && (!l.requests || cfg->batch.max_requests < l.requests))
+        l.requests = cfg->batch.max_requests;
+    if (cfg->batch.max_bytes > 0 && (!l.bytes || cfg->batch.max_bytes < l.bytes))
+        l.bytes = cfg->batch.max_bytes;
+    return l;
+}
+
+static bool over_limits(struct part_limits l, long requests, size_t bytes)
+{
+    return (l.requests > 0 && requests > l.requests) || (l.bytes > 0 && (long long)bytes > l.bytes);
+}
+
+/* Adds part idx (1-based) of a dataset and temperature to res, its folder made. */
+static struct lleval_part_info *new_part(const struct lleval_config *cfg, const char *model,
+                                         const char *name, double temp, size_t idx,
+                                         const char *out_dir, struct lleval_build_result *res,
+                                         int *rc, struct lleval_err *err)
+{
+    struct lleval_part_info *pi = add_part(res);
+    char tdir[40], *rel, *dir;
+    (void)cfg;
+    lleval_temp_dir(tdir, sizeof(tdir), temp);
+    pi->model = model ? lleval_xstrdup(model) : NULL;
+    pi->folder = lleval_trial_folder(model, name);
+    pi->dataset = lleval_xstrdup(name);
+    pi->temp = temp;
+    pi->index = (long)idx;
+    rel = lleval_xasprintf("%s/%s", pi->folder, tdir);
+    dir = lleval_path_join(out_dir, rel);
+    free(rel);
+    *rc = lleval_mkdirs(dir, err);
+    rel = lleval_xasprintf("part-%03zu.jsonl", idx);
+    pi->batch_path = lleval_path_join(dir, rel);
+    free(rel);
+    free(dir);
+    return pi;
+}
+
+static int finish_part(struct lleval_part_info *pi, struct lleval_build_result *res,
+                       struct lleval_sb *sb, struct lleval_err *err)
+{
+    res->total_requests += pi->requests;
+    return lleval_write_file_atomic(pi->batch_path, sb->buf, sb->len, err);
+}
+
 /* The parts of one dataset (index d) for one model (NULL: the run's one model). */
 static int build_dataset(const struct lleval_config *cfg, const struct lleval_prompt_set *set,
                          const char *model, size_t d, const char *out_dir,
@@ -338,6 +398,7 @@ static int build_dataset(const struct lleval_config *cfg, const struct lleval_pr
     const char *name = cfg->datasets[d].name;
     const char *body_model = model ? model : (cfg->model_id ? cfg->model_id : "");
     json_t *items = lleval_prepared_load(cfg->prepared_dir, name, NULL, err);
+    struct part_limits lim = part_limits(cfg);
     size_t n, parts;
     int rc = 0;
 
@@ -351,38 +412,37 @@ static int build_dataset(const struct lleval_config *cfg, const struct lleval_pr
         parts = n ? n : 1;
     for (size_t t = 0; t < cfg->n_temps && !rc; t++) {
         double temp = cfg->temps[t];
-        char tdir[40];
-        lleval_temp_dir(tdir, sizeof(tdir), temp);
+        size_t idx = 0; /* part files written for this temperature */
         for (size_t p = 0; p < parts && !rc; p++) {
             /* contiguous, nearly equal slices: [n*p/parts, n*(p+1)/parts) */
             size_t lo = n * p / parts, hi = n * (p + 1) / parts;
-            struct lleval_part_info *pi = add_part(res);
-            char *rel, *dir;
-            pi->model = model ? lleval_xstrdup(model) : NULL;
-            pi->folder = lleval_trial_folder(model, name);
-            pi->dataset = lleval_xstrdup(name);
-            pi->temp = temp;
-            pi->index = (long)p + 1;
-            rel = lleval_xasprintf("%s/%s", pi->folder, tdir);
-            dir = lleval_path_join(out_dir, rel);
-            free(rel);
-            rc = lleval_mkdirs(dir, err);
-            rel = lleval_xasprintf("part-%03zu.jsonl", p + 1);
-            pi->batch_path = lleval_path_join(dir, rel);
-            free(rel);
-            free(dir);
-            if (rc)
-                break;
+            struct lleval_part_info *pi =
+                new_part(cfg, model, name, temp, ++idx, out_dir, res, &rc, err);
             lleval_sb_reset(sb);
-            for (size_t i = lo; i < hi; i++)
-                for (size_t k = 0; k < set->n_types; k++)
-                    for (long s = 0; s < (cfg->samples > 0 ? cfg->samples : 1); s++) {
+            for (size_t i = lo; i < hi && !rc; i++)
+                for (size_t k = 0; k < set->n_types && !rc; k++)
+                    for (long s = 0; s < (cfg->samples > 0 ? cfg->samples : 1) && !rc; s++) {
+                        size_t before = sb->len;
                         add_request(sb, cfg, body_model, &set->types[k], json_array_get(items, i),
                                     temp, s);
+                        if (pi->requests && over_limits(lim, pi->requests + 1, sb->len)) {
+                            /* the provider's limit per file: this line opens the next part */
+                            struct lleval_sb line = LLEVAL_SB_INIT;
+                            lleval_sb_add(&line, sb->buf + before, sb->len - before);
+                            sb->len = before;
+                            sb->buf[before] = '\0';
+                            rc = finish_part(pi, res, sb, err);
+                            if (!rc)
+                                pi =
+                                    new_part(cfg, model, name, temp, ++idx, out_dir, res, &rc, err);
+                            lleval_sb_reset(sb);
+                            lleval_sb_add(sb, line.buf, line.len);
+                            lleval_sb_release(&line);
+                        }
                         pi->requests++;
                     }
-            res->total_requests += pi->requests;
-            rc = lleval_write_file_atomic(pi->batch_path, sb->buf, sb->len, err);
+            if (!rc)
+                rc = finish_part(pi, res, sb, err);
         }
     }
     json_decref(items);

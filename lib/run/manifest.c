@@ -114,6 +114,8 @@ static json_t *part_state_json(const struct lleval_part_state *s)
     json_object_set_new(j, "batch_file", str_or_empty(s->batch_file));
     json_object_set_new(j, "results_file", str_or_empty(s->results_file));
     json_object_set_new(j, "telemetry", owned_or_null(s->telemetry));
+    if (s->remote) /* a cloud batch engine's job only */
+        json_object_set(j, "remote", s->remote);
     return j;
 }
 
@@ -380,6 +382,7 @@ void lleval_part_state_release(struct lleval_part_state *s)
     free(s->batch_file);
     free(s->results_file);
     json_decref(s->telemetry);
+    json_decref(s->remote);
     lleval_part_state_init(s);
 }
 
@@ -425,6 +428,7 @@ int lleval_part_state_load(const char *path, struct lleval_part_state *s, struct
     lleval_jr_str(&rd, j, "", "batch_file", false, &s->batch_file);
     lleval_jr_str(&rd, j, "", "results_file", false, &s->results_file);
     get_json(&rd, j, "", "telemetry", &s->telemetry);
+    get_json(&rd, j, "", "remote", &s->remote);
     json_decref(j);
     return rd.rc ? lleval_run_err_damaged(err, LLEVAL_RUN_FIX_STATE) : 0;
 }

@@ -25,6 +25,7 @@ void lleval_rs_release(struct lleval_run_state *st)
         free(st->parts[i].name);
         free(st->parts[i].state_path);
         free(st->parts[i].journal_path);
+        json_decref(st->parts[i].remote);
     }
     for (size_t t = 0; t < st->n_trials; t++) {
         free(st->trials[t].name);
@@ -125,6 +126,7 @@ static int load_part(struct lleval_run_state *st, size_t i, struct lleval_err *e
         p->prompt_tokens = old.prompt_tokens;
         p->completion_tokens = old.completion_tokens;
         lleval_telemetry_acc_restore(&p->tel, old.telemetry);
+        p->remote = json_incref(old.remote); /* the job a batch engine submitted */
     }
     lleval_part_state_release(&old);
     t->answered += p->answered;
@@ -278,6 +280,7 @@ void lleval_rs_part_state(const struct lleval_run_state *st, size_t i,
     out->batch_file = lleval_run_rel_path(st->run_dir, p->info->batch_path);
     out->results_file = lleval_run_rel_path(st->run_dir, p->journal_path);
     out->telemetry = lleval_telemetry_json(tel, &p->tel, p->completion_tokens);
+    out->remote = json_incref(p->remote);
 }
 
 int lleval_rs_write_part(struct lleval_run_state *st, size_t i, const struct lleval_telemetry *tel,

@@ -37,6 +37,7 @@ struct lleval_rs_part {
     bool dirty;                    /* changed since its state.json was written */
     size_t first_job;              /* index of its first job in this session's poll (telemetry) */
     struct lleval_telemetry_acc tel;
+    json_t *remote; /* a cloud batch engine's job, as state.json's "remote" (owned), or NULL */
 };
 
 /* One (dataset, temperature) pair, of one model in a run of several. */

@@ -13,6 +13,7 @@
 #include "lleval/score/score.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
+#include "remote_int.h"
 #include "run_int.h"
 
 /* Prepares the datasets; a run that has its batches is resumed: its prepared data stays. */
@@ -175,6 +176,9 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
         lleval_run_event(r, "submit: every request has a result: no engine needed");
         return 0;
     }
+    if (lleval_engine_is_batch(r->cfg->engine)) { /* a cloud batch engine: jobs, not requests */
+        return lleval_remote_submit(r, err);
+    }
     if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
         char *log = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LLAMA_LOG);
         lleval_run_event(r, "submit: starting llama-server with %s (log %s)", r->cfg->launch.model,
@@ -225,7 +229,10 @@ static int step_poll(struct run *r, struct lleval_run_result *res, struct lleval
     r->trial_total = lleval_xcalloc(n, sizeof(size_t));
     for (size_t t = 0; t < r->st.n_trials; t++)
         r->trial_names[t] = r->st.trials[t].name;
-    rc = r->engine ? lleval_run_poll(r, err) : 0; /* no engine: nothing left to ask */
+    if (lleval_engine_is_batch(r->cfg->engine))
+        rc = lleval_remote_poll(r, err);
+    else
+        rc = r->engine ? lleval_run_poll(r, err) : 0; /* no engine: nothing left to ask */
     lleval_rs_totals(&r->st, &res->answered, &res->failed);
     if (rc)
         return rc;

@@ -264,6 +264,7 @@ struct lleval_part_state {
     char *batch_file;   /* relative to the run directory */
     char *results_file; /* relative to the run directory */
     json_t *telemetry;  /* owned; NULL: none (written as null) */
+    json_t *remote;     /* a cloud batch engine's job (batchapi.h), owned; NULL: absent */
 };
 
 void lleval_part_state_init(struct lleval_part_state *s);
