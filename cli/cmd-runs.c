@@ -93,13 +93,15 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
 
 static int runs_stop(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir)
 {
-    bool wait = false;
+    bool wait = false, cancel = false;
     long timeout = 600, pid;
     const char *id = NULL;
     int npos, rc;
     struct lleval_err err = LLEVAL_ERR_INIT;
     const struct cli_option opts[] = {
         {"wait", 0, CLI_OPT_BOOL, &wait, NULL, "wait until the run has stopped", NULL, 0, 0},
+        {"cancel", 0, CLI_OPT_BOOL, &cancel, NULL,
+         "a cloud batch engine: cancel the run's jobs too (else they keep running)", NULL, 0, 0},
         {"run-id", 0, CLI_OPT_STRING, &id, "ID", "the run to stop (the guide's stop_run --run_id)",
          NULL, 0, 0},
         {"timeout", 0, CLI_OPT_LONG, &timeout, "SECONDS", "how long --wait waits (default 600)",
@@ -107,10 +109,12 @@ static int runs_stop(int argc, char **argv, struct cli_ctx *ctx, const char *run
         CLI_OPT_END_MARK,
     };
     if ((rc = cli_parse_options(argc, argv, opts,
-                                "lleval runs stop RUN_ID [--wait] (or --run_id RUN_ID)",
+                                "lleval runs stop RUN_ID [--wait] [--cancel] (or --run_id RUN_ID)",
                                 "Asks the process running RUN_ID to stop gracefully: it sends no\n"
                                 "new requests, settles those in flight and ends as 'stopped',\n"
-                                "resumable with `lleval runs resume RUN_ID`.",
+                                "resumable with `lleval runs resume RUN_ID`. With a cloud batch\n"
+                                "engine the jobs already submitted keep running at the provider\n"
+                                "(a resume collects them) unless --cancel cancels them.",
                                 &npos, ctx)) != CLI_CONTINUE)
         return rc;
     if (npos != (id ? 0 : 1)) {
@@ -119,9 +123,10 @@ static int runs_stop(int argc, char **argv, struct cli_ctx *ctx, const char *run
     }
     if (!id)
         id = argv[1];
-    if (lleval_run_request_stop(runs_dir, id, &pid, &err))
+    if ((cancel ? lleval_run_request_cancel : lleval_run_request_stop)(runs_dir, id, &pid, &err))
         return cli_error_lib(ctx, &err);
-    printf("asked run %s (process %ld) to stop\n", id, pid);
+    printf("asked run %s (process %ld) to stop%s\n", id, pid,
+           cancel ? " and cancel its batch jobs" : "");
     if (wait) {
         double end = lleval_monotonic() + (double)timeout;
         char *dir = lleval_path_join(runs_dir, id);

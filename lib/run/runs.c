@@ -8,6 +8,7 @@
 #include "lleval/run/batch.h"
 #include "lleval/run/runs.h"
 #include "lleval/util/util.h"
+#include "remote_int.h"
 
 /* Counts the complete result lines of one journal (read only: a torn last
  * line is skipped, not cut; a custom_id seen before counts once). */
@@ -139,4 +140,27 @@ void lleval_runs_free(struct lleval_run_info *runs, size_t n)
     for (size_t i = 0; i < n; i++)
         lleval_run_info_release(&runs[i]);
     free(runs);
+}
+
+int lleval_run_request_cancel(const char *runs_dir, const char *id, long *pid_out,
+                              struct lleval_err *err)
+{
+    char *dir = lleval_run_dir(runs_dir, id, err), *cancel;
+    int rc;
+    *pid_out = 0;
+    if (!dir)
+        return err->code;
+    if (!lleval_is_dir(dir) || !lleval_run_lock_held(dir)) {
+        free(dir);
+        return lleval_run_request_stop(runs_dir, id, pid_out, err); /* says why not */
+    }
+    cancel = lleval_path_join(dir, LLEVAL_REMOTE_CANCEL_FILE);
+    rc = lleval_write_file_atomic(cancel, "cancel\n", 7, err);
+    if (!rc)
+        rc = lleval_run_request_stop(runs_dir, id, pid_out, err);
+    if (rc)
+        remove(cancel);
+    free(cancel);
+    free(dir);
+    return rc;
 }

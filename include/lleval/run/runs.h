@@ -46,4 +46,13 @@ int lleval_runs_list(const char *runs_dir, struct lleval_run_info **out, size_t 
                      struct lleval_err *err);
 void lleval_runs_free(struct lleval_run_info *runs, size_t n);
 
+/*
+ * As lleval_run_request_stop (rundir.h), and asks the process to cancel the
+ * run's cloud batch jobs as it stops (`lleval runs stop --cancel`): the run
+ * directory gets a cancel.request file that the poll step reads when it
+ * stops. Without a running process nothing is written (LLEVAL_EINVAL).
+ */
+int lleval_run_request_cancel(const char *runs_dir, const char *id, long *pid_out,
+                              struct lleval_err *err);
+
 #endif
