@@ -88,19 +88,22 @@ int lleval_fw_ids(const char *name, char *dataset, char *output)
     end = strrchr(name, '.');
     if (!end || strcmp(end, ".jsonl"))
         end = name + strlen(name);
-    memcpy(base, "lleval-", 7);
-    n = 7;
+    /* an id starts with a letter: lleval's prefix before a name that does not */
+    if (!((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z'))) {
+        memcpy(base, "lleval-", 7);
+        n = 7;
+    }
     for (const char *p = name; p < end && n < 50; p++) {
         char ch = *p;
         if (ch >= 'A' && ch <= 'Z')
             ch = (char)(ch - 'A' + 'a');
         if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
             ch = '-';
-        if (ch == '-' && base[n - 1] == '-')
+        if (ch == '-' && (n == 0 || base[n - 1] == '-'))
             continue;
         base[n++] = ch;
     }
-    if (base[n - 1] != '-')
+    if (n && base[n - 1] != '-')
         base[n++] = '-';
     snprintf(base + n, sizeof(base) - n, "%08lx", h);
     /* dataset and job: <= 58 characters; the output dataset adds "-out" */

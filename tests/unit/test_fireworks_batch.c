@@ -104,8 +104,11 @@ static void test_ids(void **state)
     (void)state;
 
     assert_int_equal(lleval_fw_ids("Run_1/NQ open.part-001.jsonl", a, ao), 0);
-    assert_int_equal(strncmp(a, "lleval-run-1-nq-open-part-001-", 30), 0);
-    assert_int_equal(strlen(a), 30 + 8);
+    assert_int_equal(strncmp(a, "run-1-nq-open-part-001-", 23), 0);
+    assert_int_equal(strlen(a), 23 + 8);
+    /* a name that does not start with a letter gets lleval's prefix */
+    assert_int_equal(lleval_fw_ids("_1-x.jsonl", b, bo), 0);
+    assert_int_equal(strncmp(b, "lleval-1-x-", 11), 0);
     assert_string_equal(ao + strlen(a), "-out");
     /* the same name, the same ids; another name, other ids */
     assert_int_equal(lleval_fw_ids("Run_1/NQ open.part-001.jsonl", b, bo), 0);
