@@ -19,6 +19,7 @@ python3 "$LLEVAL_SOURCE_DIR/tests/fakes/fake_fireworks.py" --api-key "$LLEVAL_FW
 	--account "$ACCOUNT" --model "$MODEL" --job-ms 400 >fake.out 2>fake.err &
 fake_pid=$!
 lleval_pid=
+run_err=
 cleanup() {
 	[ -n "$lleval_pid" ] && kill -9 "$lleval_pid" 2>/dev/null || true
 	kill "$fake_pid" 2>/dev/null || true
@@ -128,10 +129,15 @@ start_run() {
 		"$LLEVAL" run --config fw.yaml --run-id "$1" -q >"$1.bg.out" 2>"$1.bg.err" &
 	fi
 	lleval_pid=$!
+	run_err=$1.bg.err
 }
 
 kill9() {
-	kill -9 "$lleval_pid"
+	if kill -9 "$lleval_pid" 2>/dev/null; then
+		ok "lleval killed with SIGKILL mid-run"
+	else
+		not_ok "lleval had ended before the kill: $(tail -3 "$run_err" 2>/dev/null)"
+	fi
 	wait "$lleval_pid" 2>/dev/null || true
 	lleval_pid=
 }
@@ -230,10 +236,10 @@ check_once fwkill2 "killed while creating a job"
 
 # ---- kill -9 during polling -------------------------------------------------------------------
 reset_fake
-fault '{"job_ms":4000}'
+fault '{"job_ms":4000,"hold_after":["get_job"]}' # a status check held: lleval is polling
 start_run fwkill3
-wait_log get_job && sleep 0.3 && kill9
-fault '{"job_ms":400}'
+wait_log get_job held && kill9
+fault '{"job_ms":400,"hold_after":[]}'
 expect_exit 0 "killed during polling: resumed" -- "$LLEVAL" runs resume fwkill3
 check_once fwkill3 "killed during polling"
 
@@ -255,8 +261,9 @@ expect_exit 0 "runs stop" -- "$LLEVAL" runs stop fwstop --wait
 wait "$lleval_pid" 2>/dev/null || true
 lleval_pid=
 [ "$(log_count delete_job '*')" -eq 0 ] && ok "runs stop: no job deleted" || not_ok "runs stop deleted jobs"
-grep -rqi "running" fwstop.bg.err fwstop.bg.out out.txt err.txt && ok "runs stop: says the jobs run on" ||
+grep -rqi "left running at the provider" fwstop.bg.err fwstop.bg.out && ok "runs stop: says the jobs run on" ||
 	not_ok "runs stop: does not say the jobs are left running"
+curl -sf -d '{}' "$fake/__reset" >/dev/null # the log only: the resumed session's own polls
 start_run fwstop resume
 wait_log get_job
 expect_exit 0 "runs stop --cancel" -- "$LLEVAL" runs stop fwstop --cancel --wait
@@ -275,6 +282,21 @@ reset_fake
 expect_exit 0 "--dry_run contacts no provider" -- "$LLEVAL" run --config fw.yaml --run-id fwdry --dry_run -q
 [ "$(curl -sf "$fake/__log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -eq 0 ] &&
 	ok "--dry_run: the fake saw no request" || not_ok "--dry_run: requests reached the fake"
+
+# ---- no account id, a wrong key, another account: a clear error, nothing made ----------------
+reset_fake
+grep -v '^batch:' fw.yaml >noacct.yaml
+echo "batch: {poll_interval_ms: 50}" >>noacct.yaml
+expect_exit 2 "no batch.account_id (exit 2)" -- "$LLEVAL" run --config noacct.yaml --run-id fwnoacct -q
+expect_grep 'set batch.account_id' err.txt "the message says to set batch.account_id"
+expect_exit 3 "a wrong key (exit 3)" -- env LLEVAL_FW_KEY=fw-wrong-key-42 "$LLEVAL" run --config fw.yaml \
+	--run-id fwbadkey -q
+expect_grep 'HTTP 403: The API key you provided is invalid' err.txt "the message gives Fireworks' reason"
+expect_exit 3 "another account (exit 3)" -- "$LLEVAL" run --config fw.yaml --run-id fwother \
+	--set batch.account_id=someone-else -q
+expect_grep "permission denied on account 'someone-else'" err.txt "the message names the account"
+[ "$(log_count create_dataset 200)" -eq 0 ] && ok "nothing was made with a wrong key or account" ||
+	not_ok "a dataset was made with a wrong key or account"
 
 if grep -rqF "$LLEVAL_FW_KEY" runs ./*.out ./*.err out.txt err.txt 2>/dev/null; then
 	not_ok "the API key was written somewhere"
