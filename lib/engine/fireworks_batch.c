@@ -106,9 +106,11 @@ int lleval_fw_ids(const char *name, char *dataset, char *output)
     if (n && base[n - 1] != '-')
         base[n++] = '-';
     snprintf(base + n, sizeof(base) - n, "%08lx", h);
-    /* dataset and job: <= 58 characters; the output dataset adds "-out" */
-    snprintf(dataset, LLEVAL_FW_ID_MAX + 1, "%s", base);
-    snprintf(output, LLEVAL_FW_ID_MAX + 1, "%s-out", base);
+    /* dataset and job: at most 51 + 8 characters; the output dataset adds "-out" */
+    n = strlen(base);
+    memcpy(dataset, base, n + 1);
+    memcpy(output, base, n);
+    memcpy(output + n, "-out", 5);
     return 0;
 }
 
