@@ -315,8 +315,9 @@ static int drive(struct driver *d, size_t i, bool poll_due, struct lleval_err *e
             rc = collect(d, i, body.buf, body.len, err);
         if (!rc) {
             struct lleval_err said = LLEVAL_ERR_INIT;
-            v = d->pv->reply(&c, j, &req, status, req.sink ? NULL : body.buf,
-                             req.sink ? 0 : body.len, &said);
+            bool journaled = req.sink != LLEVAL_BATCH_SINK_MEMORY && status >= 200 && status < 300;
+            v = d->pv->reply(&c, j, &req, status, journaled ? NULL : body.buf,
+                             journaled ? 0 : body.len, &said);
             if (status)
                 why = said;
             if (v == LLEVAL_BATCH_OK) {

@@ -61,7 +61,7 @@ start_fake ref --error-every 5
 start_fake faulty --error-every 5 --rate-limit-creates 2 --expire-first --shuffle \
 	--duplicate-every 3 --unknown-lines 1 --drop-downloads 2 --create-delay-ms 1500 \
 	--slow-download-ms 1500 --ms-per-request 40 --max-file-requests 7
-start_fake stop --ms-per-request 400
+start_fake stop --ms-per-request 2000
 config ref.yaml "$ref_port"
 config faulty.yaml "$faulty_port"
 config stop.yaml "$stop_port"
@@ -175,6 +175,8 @@ check(states and all(s["remote"]["phase"] in ("collected", "ended") and s["remot
 secret_hits = [p for p in glob.glob("runs/**/*", recursive=True)
                if os.path.isfile(p) and key.encode() in open(p, "rb").read()]
 check(not secret_hits, "the key is written nowhere: %s" % secret_hits)
+check(key not in last.stderr + last.stdout and key not in ref.stderr + ref.stdout,
+      "the key is printed nowhere")
 
 # runs stop leaves the jobs running and says so; runs stop --cancel cancels them
 for cancel in (False, True):

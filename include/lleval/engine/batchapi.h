@@ -126,7 +126,7 @@ struct lleval_batch_request {
     char *upload_path, *upload_field, *upload_name;
     bool raw_file; /* PUT/POST the file at upload_path as the raw body (a signed upload URL) */
     enum lleval_batch_sink sink;
-    bool expect_404; /* a 404 is an answer the provider reads (a lookup), not an error */
+    bool expect_404; /* informational: a 404 is an answer reply() reads (a lookup) */
 };
 void lleval_batch_request_init(struct lleval_batch_request *r);
 void lleval_batch_request_release(struct lleval_batch_request *r);
@@ -184,8 +184,10 @@ struct lleval_batch_provider {
     /*
      * Reads the reply to req (borrowed; the one next() built) into j: ids,
      * status, counts, output refs, phase. status 0 means no complete reply
-     * (connection failed or the body was cut short). body is NULL for a
-     * sink other than MEMORY (the driver journaled the file already).
+     * (connection failed or the body was cut short). body is NULL for a 2xx
+     * reply to a sink other than MEMORY (the driver journaled the file
+     * already); any other reply's body is passed (an error text). Every
+     * status reaches reply(): a lookup may read a 404 as "not there".
      */
     enum lleval_batch_verdict (*reply)(const struct lleval_batch_ctx *c, struct lleval_bjob *j,
                                        const struct lleval_batch_request *req, long status,
