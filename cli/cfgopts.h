@@ -60,7 +60,7 @@ struct cli_cfg_flags {
     {"model", 0, CLI_OPT_STRING, &(f)->model, "ID",                                                \
      "model_id, e.g. llama3.1:8b-instruct-q6_K", NULL, 0, 0},                                      \
     {"engine", 0, CLI_OPT_STRING, &(f)->engine, "NAME",                                            \
-     "engine: ollama, llamacpp, openai, openai_batch, dry", NULL, 0, 0},                          \
+     "engine: ollama, llamacpp, openai, openai_batch, fireworks_batch, dry", NULL, 0, 0},          \
     {"base-url", 0, CLI_OPT_STRING, &(f)->base_url, "URL",                                         \
      "engine base URL (default: the engine's usual local address)", NULL, 0, 0},                   \
     {"prompt-set", 0, CLI_OPT_STRING, &(f)->prompt_set, "NAME",                                    \

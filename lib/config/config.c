@@ -93,6 +93,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->launch.binary);
     free(cfg->launch.model);
     free(cfg->batch.completion_window);
+    free(cfg->batch.account_id);
     lleval_cfg_free_strv(cfg->launch.extra_args, cfg->launch.n_extra_args);
     lleval_cfg_free_strv(cfg->launch.devices, cfg->launch.n_devices);
     if (cfg->origin_where)

@@ -32,13 +32,13 @@
 
 /* ---- names (names.c) ----------------------------------------------------------------------- */
 
-#define LLEVAL_CFG_N_ENGINES     5
+#define LLEVAL_CFG_N_ENGINES     6
 #define LLEVAL_CFG_N_EXTRACTIONS 3
 #define LLEVAL_CFG_N_FORMATS     5
 #define LLEVAL_CFG_N_SCORINGS    3
 #define LLEVAL_CFG_N_FIELDS      5
 /* The engines as messages list them (the order of the guide, dry last). */
-#define LLEVAL_CFG_ENGINE_LIST "ollama, llamacpp, openai, openai_batch, dry"
+#define LLEVAL_CFG_ENGINE_LIST "ollama, llamacpp, openai, openai_batch, fireworks_batch, dry"
 
 /* Indexed by enum lleval_item_type / enum lleval_engine_kind. */
 extern const char *const lleval_cfg_item_type_names[LLEVAL_N_ITEM_TYPES];
@@ -94,7 +94,7 @@ struct lleval_cfg_key {
 };
 
 /* Keys in the table (checked against the table at compile time). */
-#define LLEVAL_CFG_N_KEYS 51
+#define LLEVAL_CFG_N_KEYS 52
 /* Order = cfg->origin[] index = lleval_config_keys() = the order of `lleval config show`. */
 extern const struct lleval_cfg_key lleval_cfg_key_defs[LLEVAL_CFG_N_KEYS];
 

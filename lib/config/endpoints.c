@@ -226,7 +226,8 @@ void lleval_cfg_check_endpoints(const struct lleval_config *cfg, struct lleval_c
                            "number, or leave the endpoints to their probes",
                            at);
     }
-    if (several_servers(cfg) && cfg->engine == LLEVAL_ENGINE_OPENAI_BATCH) {
+    if (several_servers(cfg) && (cfg->engine == LLEVAL_ENGINE_OPENAI_BATCH ||
+                                 cfg->engine == LLEVAL_ENGINE_FIREWORKS_BATCH)) {
         lleval_cfg_place(cfg, "engine", at, sizeof(at));
         lleval_cfg_problem(p, LLEVAL_EINVAL,
                            "%sa cloud batch engine sends its jobs to one 'base_url'; remove the "

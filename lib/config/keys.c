@@ -63,7 +63,8 @@
     X("batch.max_bytes", LLEVAL_CFG_LONG, batch.max_bytes, 0, 209715200)                           \
     X("batch.completion_window", LLEVAL_CFG_STR, batch.completion_window, 0, 0)                    \
     X("batch.poll_interval_ms", LLEVAL_CFG_LONG, batch.poll_interval_ms, 10, 3600000)              \
-    X("batch.max_attempts", LLEVAL_CFG_LONG, batch.max_attempts, 1, 100)
+    X("batch.max_attempts", LLEVAL_CFG_LONG, batch.max_attempts, 1, 100)                           \
+    X("batch.account_id", LLEVAL_CFG_NSTR, batch.account_id, 0, 0)
 
 #define KEY_DEF(p, k, m, lo, hi)  {p, k, offsetof(struct lleval_config, m), lo, hi},
 #define KEY_NAME(p, k, m, lo, hi) p,

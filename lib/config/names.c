@@ -11,8 +11,8 @@
 
 const char *const lleval_cfg_item_type_names[LLEVAL_N_ITEM_TYPES] = {"closed_book", "open_book",
                                                                      "multiple_choice"};
-const char *const lleval_cfg_engine_names[LLEVAL_CFG_N_ENGINES] = {"dry", "ollama", "llamacpp",
-                                                                   "openai", "openai_batch"};
+const char *const lleval_cfg_engine_names[LLEVAL_CFG_N_ENGINES] = {
+    "dry", "ollama", "llamacpp", "openai", "openai_batch", "fireworks_batch"};
 const char *const lleval_cfg_extraction_names[LLEVAL_CFG_N_EXTRACTIONS] = {"none", "first_line",
                                                                            "after_answer"};
 const char *const lleval_cfg_dataset_formats[LLEVAL_CFG_N_FORMATS] = {"squad", "nq_open", "mmlu",
@@ -64,6 +64,8 @@ const char *lleval_engine_default_base_url(enum lleval_engine_kind k)
         return "http://127.0.0.1:8000/v1";
     case LLEVAL_ENGINE_OPENAI_BATCH:
         return "https://api.openai.com/v1";
+    case LLEVAL_ENGINE_FIREWORKS_BATCH:
+        return "https://api.fireworks.ai/v1";
     default:
         return NULL;
     }

@@ -402,5 +402,6 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
              cfg->batch.completion_window);
     emit_long(&e, "  ", "poll_interval_ms", "batch.poll_interval_ms", cfg->batch.poll_interval_ms);
     emit_long(&e, "  ", "max_attempts", "batch.max_attempts", cfg->batch.max_attempts);
+    emit_str(&e, "  ", "account_id", "batch.account_id", cfg->batch.account_id);
     return render(&e);
 }

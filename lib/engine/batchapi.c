@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/batchapi.h"
+#include "lleval/engine/fireworks_batch.h"
 #include "lleval/engine/http.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
@@ -232,6 +233,8 @@ const struct lleval_batch_provider *lleval_batch_provider_for(enum lleval_engine
     switch (k) {
     case LLEVAL_ENGINE_OPENAI_BATCH:
         return &lleval_batch_openai;
+    case LLEVAL_ENGINE_FIREWORKS_BATCH:
+        return &lleval_batch_fireworks;
     default:
         return NULL;
     }

@@ -297,8 +297,8 @@ static const struct error_case error_cases[] = {
     {"temps: 3\n", ":1:8:", "'temps' must be from 0 to 2"},
     {"enable_local_telemetry: maybe\n", ":1:25:", "must be true or false"},
     {"engine: olama\n", ":1:9:",
-     "'engine' must be one of ollama, llamacpp, openai, openai_batch, dry, not 'olama'; did you "
-     "mean 'ollama'?"},
+     "'engine' must be one of ollama, llamacpp, openai, openai_batch, fireworks_batch, dry, not "
+     "'olama'; did you mean 'ollama'?"},
     {"engine: llama.cpp\n", ":1:9:", "did you mean 'llamacpp'?"},
     {"scoring: {answer_extraction: last}\n",
      ":1:30:", "must be one of none, first_line, after_answer"},
@@ -395,7 +395,8 @@ static void test_set_errors(void **state)
          "--set: unknown key 'max_new_token'; did you mean 'max_new_tokens'?"},
         {"top_p", "2", "--set: 'top_p' must be from 0 to 1, not 2"},
         {"top_k", "many", "--set: 'top_k' must be a whole number"},
-        {"engine", "vllm", "must be one of ollama, llamacpp, openai, openai_batch, dry"},
+        {"engine", "vllm",
+         "must be one of ollama, llamacpp, openai, openai_batch, fireworks_batch, dry"},
         {"temps", "0,3", "--set: 'temps[1]' must be from 0 to 2"},
         {"stop", "[a", "not valid YAML flow syntax"},
         {"api_key", "sk-secret", "'api_key' is not allowed"},
@@ -519,6 +520,7 @@ static const struct {
     {"launch.instances", "2"},
     {"launch.devices", "0,1"},
     {"endpoints", "[]"},
+    {"batch.account_id", "my-account"},
 };
 
 static void test_set_accepts_every_key(void **state)

@@ -32,7 +32,8 @@ enum lleval_engine_kind {
     LLEVAL_ENGINE_OLLAMA,
     LLEVAL_ENGINE_LLAMACPP,
     LLEVAL_ENGINE_OPENAI,
-    LLEVAL_ENGINE_OPENAI_BATCH, /* OpenAI's Batch API (batchapi.h) */
+    LLEVAL_ENGINE_OPENAI_BATCH,    /* OpenAI's Batch API (batchapi.h) */
+    LLEVAL_ENGINE_FIREWORKS_BATCH, /* Fireworks' batch inference jobs (fireworks_batch.h) */
 };
 const char *lleval_engine_kind_name(enum lleval_engine_kind k);
 int lleval_engine_kind_parse(const char *s, enum lleval_engine_kind *out);
@@ -115,6 +116,7 @@ struct lleval_batch_cfg {
     long max_bytes;          /* bytes per part file; 0: the provider's limit */
     char *completion_window; /* OpenAI's completion_window, "24h" */
     long poll_interval_ms;   /* between two status checks of a job */
+    char *account_id;        /* fireworks_batch: the account the paths name */
     long max_attempts;       /* jobs per part: the first and the resubmissions of missing rows */
 };
 
