@@ -69,6 +69,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->preset);
     free(cfg->model_id);
     lleval_cfg_free_strv(cfg->models, cfg->n_models);
+    lleval_cfg_free_model_cfgs(cfg->model_cfgs, cfg->n_model_cfgs);
     free(cfg->base_url);
     free(cfg->api_key_env);
     free(cfg->temps);

@@ -14,6 +14,7 @@
 #define KEY_TABLE(X)                                                                               \
     X("preset", LLEVAL_CFG_PRESET, preset, 0, 0)                                                   \
     X("model_id", LLEVAL_CFG_MODELS, model_id, 0, 0)                                               \
+    X("models", LLEVAL_CFG_MODEL_CFGS, model_cfgs, 0, 0)                                           \
     X("engine", LLEVAL_CFG_ENGINE, engine, 0, 0)                                                   \
     X("base_url", LLEVAL_CFG_NSTR, base_url, 0, 0)                                                 \
     X("api_key_env", LLEVAL_CFG_NSTR, api_key_env, 0, 0)                                           \

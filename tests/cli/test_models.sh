@@ -137,7 +137,7 @@ assert ref == got, "the leaderboard differs from the uninterrupted run"
 PY
 	not_ok "kill -9 and resume of two models"
 
-# a managed llama-server serves one model: a list with launch is refused
+# a managed llama-server per model needs a file per model: a model_id list with launch is refused
 cat >launch.yaml <<'YAML'
 engine: llamacpp
 model_id: [a, b]
@@ -146,7 +146,7 @@ datasets:
   - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
 YAML
 expect_exit 2 "a model list with launch is refused" -- "$LLEVAL" run --config launch.yaml -q
-expect_grep "'launch' starts one llama-server" err.txt "the refusal says why"
+expect_grep "list the models under 'models:'" err.txt "the refusal says why"
 
 # Ollama: each model is unloaded before the next model's first request
 if command -v python3 >/dev/null 2>&1; then

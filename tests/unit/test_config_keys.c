@@ -38,7 +38,7 @@ static void test_every_key_has_a_type_and_a_sane_range(void **state)
     for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++) {
         const struct lleval_cfg_key *k = &lleval_cfg_key_defs[i];
         const char *dot = strrchr(k->path, '.');
-        assert_true(k->kind <= LLEVAL_CFG_DATASETS);
+        assert_true(k->kind <= LLEVAL_CFG_MODEL_CFGS);
         assert_true(k->off < sizeof(struct lleval_config));
         if (k->kind == LLEVAL_CFG_LONG || k->kind == LLEVAL_CFG_DOUBLE ||
             k->kind == LLEVAL_CFG_DLIST) {
@@ -114,6 +114,7 @@ static char *default_text(const struct lleval_config *cfg, const struct lleval_c
         lleval_sb_adds(&sb, "built-in sets");
         break;
     case LLEVAL_CFG_DATASETS:
+    case LLEVAL_CFG_MODEL_CFGS:
         break;
     }
     return lleval_sb_detach(&sb, NULL);
@@ -163,6 +164,7 @@ static char *type_text(const struct lleval_cfg_key *k)
         n = LLEVAL_CFG_N_EXTRACTIONS;
         break;
     case LLEVAL_CFG_DATASETS:
+    case LLEVAL_CFG_MODEL_CFGS:
         break;
     }
     for (size_t i = 0; i < n; i++)
@@ -214,6 +216,11 @@ static void test_every_key_is_documented_with_its_type_and_default(void **state)
         size_t n;
         if (k->kind == LLEVAL_CFG_DATASETS) { /* a section of its own */
             tu_assert_contains(doc, "\n### Datasets\n\n`datasets` is a list; none by default.");
+            free(head);
+            continue;
+        }
+        if (k->kind == LLEVAL_CFG_MODEL_CFGS) { /* a section of its own too */
+            tu_assert_contains(doc, "\n### Models\n\n`models` is a list; none by default.");
             free(head);
             continue;
         }
