@@ -174,11 +174,11 @@ static int load_model(const struct lleval_cfg_src *s, yaml_node_t *item, size_t 
 /* Sets model_id and the models list from the entries' ids. */
 static void set_ids(struct lleval_config *cfg)
 {
+    if (!cfg->n_model_cfgs)
+        return; /* models: null leaves model_id as it is */
     lleval_cfg_free_strv(cfg->models, cfg->n_models);
     cfg->models = NULL;
     cfg->n_models = 0;
-    if (!cfg->n_model_cfgs)
-        return;
     free(cfg->model_id);
     cfg->model_id = lleval_xstrdup(cfg->model_cfgs[0].id);
     if (cfg->n_model_cfgs < 2)
