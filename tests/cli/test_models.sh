@@ -180,17 +180,18 @@ assert len(m2) == 16 and min(m2) > u1 and max(m2) < unload[1], kinds
 assert log[unload[1]]["model"] == "m2" and log[unload[1]]["keep_alive"] == 0
 PY
 		not_ok "Ollama unload order"
-	# a second model the server does not have: its first answers are all 404, so the run
-	# stops (exit 3) naming that model, with the first model's answers kept
+	# a second model the server does not have: every model is probed before the first
+	# request, so the run stops (exit 3) naming that model and the server's models,
+	# with nothing sent
 	sed 's/model_id: \[m1, m2\]/model_id: [m1, m3]/' ol.yaml >ol3.yaml
 	expect_exit 3 "a second model that is not pulled stops the run" -- \
 		"$LLEVAL" run --config ol3.yaml --run-id ol3
-	expect_grep "model_id 'm3' or the base_url is wrong" err.txt "the stop names the missing model"
-	python3 - <<'PY' && ok "the first model's answers are kept, none for the missing one" ||
+	expect_grep "model 2 of 2 ('m3'): model m3 is not pulled" err.txt "the stop names the missing model"
+	expect_grep "m1:latest" err.txt "and lists the server's models"
+	python3 - <<'PY' && ok "nothing was asked: no answer journaled" ||
 import glob
 n = lambda pat: sum(len(open(p).readlines()) for p in glob.glob(pat))
-assert n("runs/ol3/results/parts/m1/*/*/*.jsonl") == 16
-assert n("runs/ol3/results/parts/m3/*/*/*.jsonl") == 0
+assert n("runs/ol3/results/parts/*/*/*/*.jsonl") == 0
 PY
 		not_ok "journals after a missing second model"
 fi
