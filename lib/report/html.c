@@ -788,6 +788,7 @@ void lleval_report_render_html(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "</head>\n<body>\n<main>\n");
     html_header(sb, r);
     html_headline(sb, r);
+    lleval_report_leaderboard_html(sb, r);
     html_scores(sb, r);
     html_finish(sb, r);
     html_speed(sb, r);

@@ -33,6 +33,40 @@ expect_grep "poll: model beta:7b unloaded\|poll: model beta:7b: 52 requests" ref
 expect_grep "^model_id: \[alpha, \"beta:7b\"\]" runs/ref/config.resolved.yaml \
 	"config.resolved.yaml keeps the list"
 expect_grep "beta:7b/sample_closed" runs/ref/report.html "the report's score rows name the model"
+python3 - <<'PY' && ok "report.html and report.md show the leaderboard and the paired test" ||
+import json, re
+s = json.load(open("runs/ref/results/scores.json"))["leaderboard"]
+html = open("runs/ref/report.html").read()
+sec = html[html.index('<section id="leaderboard">'):]
+sec = sec[:sec.index("</section>")]
+assert html.index('id="leaderboard"') < html.index('id="scores"')
+for m in s["models"]:
+    v, (lo, hi) = m["correct"]["value"], m["correct"]["ci95"]
+    row = "<td>%s</td><td class=\"n\">%d</td><td class=\"n\">%.1f</td><td class=\"n\">[%.1f, %.1f]</td>" % (
+        m["model"], m["correct"]["n"], v, lo, hi)
+    assert row in sec, row
+p = s["pairs"][0]
+assert "<td>alpha</td><td>beta:7b</td><td class=\"n\">52</td>" in sec, sec
+assert ("%.4g" % p["mcnemar_p"]) in sec
+md = open("runs/ref/report.md").read()
+assert "## Leaderboard (correct %, 95% CI)" in md
+assert re.search(r"\| [12] \| beta\\:7b \| 52 \| ", md), md  # ":" escaped (autolinks)
+assert "| alpha | beta\\:7b | 52 | %d | %d |" % (p["a_only"], p["b_only"]) in md
+PY
+	not_ok "the report's leaderboard"
+# model text is escaped in the report's leaderboard
+cat >esc.yaml <<'YAML'
+engine: dry
+model_id: [alpha, "<i>b|x</i>"]
+temps: [0.0]
+datasets:
+  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
+YAML
+expect_exit 0 "a model name with markup" -- "$LLEVAL" run --config esc.yaml --run-id esc -q
+expect_grep "<td>&lt;i&gt;b|x&lt;/i&gt;</td>" runs/esc/report.html "report.html escapes the model name"
+if grep -q "<i>b" runs/esc/report.html; then not_ok "raw model markup in report.html"; else
+	ok "no raw model markup in report.html"; fi
+expect_grep '| &lt;i\\>b\\|x&lt;/i\\> |' runs/esc/report.md "report.md escapes the model name"
 
 python3 - <<'PY' && ok "files, custom_ids, order and scores per model" || not_ok "files per model"
 import csv, glob, json, os
