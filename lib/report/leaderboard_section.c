@@ -91,13 +91,14 @@ void lleval_report_leaderboard_html(struct lleval_sb *sb, const struct report *r
     if (lb->n_models < 2)
         return;
     order = ranked(lb);
-    lleval_sb_adds(sb, "<section id=\"leaderboard\">\n<h2>Leaderboard</h2>\n"
-                       "<p class=\"muted\">Each model's share of items answered correctly (exact "
-                       "match on QA, the gold letter on multiple choice; a failed request is "
-                       "wrong), with its 95% bootstrap interval, best first.</p>\n"
-                       "<div class=\"scroll\"><table class=\"leaderboard\">\n<thead><tr>"
-                       "<th>rank</th><th>model</th><th>items</th><th>correct %</th>"
-                       "<th>95% CI</th></tr></thead>\n<tbody>\n");
+    lleval_sb_adds(
+        sb, "<section id=\"leaderboard\">\n<h2>Leaderboard</h2>\n"
+            "<p class=\"muted\">Each model's share of items answered correctly (exact "
+            "match on QA, the gold letter on multiple choice; a failed request is "
+            "wrong), with its 95% bootstrap interval, best first.</p>\n"
+            "<div class=\"scroll\"><table class=\"leaderboard\">\n<thead><tr>"
+            "<th class=\"n\">rank</th><th>model</th><th class=\"n\">items</th>"
+            "<th class=\"n\">correct %</th><th class=\"n\">95% CI</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < lb->n_models; i++) {
         fmt_ci(&order[i]->correct, v, sizeof(v), ci, sizeof(ci));
         lleval_sb_addf(sb, "<tr><td class=\"n\">%zu</td><td>", i + 1);
@@ -110,14 +111,15 @@ void lleval_report_leaderboard_html(struct lleval_sb *sb, const struct report *r
     lleval_sb_adds(sb, "</tbody></table></div>\n");
     free(order);
     if (lb->n_pairs) {
-        lleval_sb_adds(sb, "<p class=\"muted\">Paired tests: McNemar's exact test on the items "
-                           "both models answered. Which items one model got right and the other "
-                           "wrong: the item explorer below (filter by model and verdict), or "
-                           "<code>lleval runs items RUN --grep MODEL --wrong</code>.</p>\n"
-                           "<div class=\"scroll\"><table class=\"pairs\">\n<thead><tr>"
-                           "<th>model A</th><th>model B</th><th>paired items</th>"
-                           "<th>right for A only</th><th>right for B only</th>"
-                           "<th>McNemar exact p</th><th>verdict</th></tr></thead>\n<tbody>\n");
+        lleval_sb_adds(
+            sb, "<p class=\"muted\">Paired tests: McNemar's exact test on the items "
+                "both models answered. Which items one model got right and the other "
+                "wrong: the item explorer below (filter by model and verdict), or "
+                "<code>lleval runs items RUN --grep MODEL --wrong</code>.</p>\n"
+                "<div class=\"scroll\"><table class=\"pairs\">\n<thead><tr>"
+                "<th>model A</th><th>model B</th><th class=\"n\">paired items</th>"
+                "<th class=\"n\">right for A only</th><th class=\"n\">right for B only</th>"
+                "<th class=\"n\">McNemar exact p</th><th>verdict</th></tr></thead>\n<tbody>\n");
         for (size_t i = 0; i < lb->n_pairs; i++) {
             const struct lleval_lb_pair *p = &lb->pairs[i];
             lleval_sb_adds(sb, "<tr><td>");
