@@ -3,9 +3,10 @@
  * of several models: each model's share of items answered correctly with its
  * 95% bootstrap interval, best first, and for every pair of models McNemar's
  * exact test on the items both answered (how many each got right where the
- * other did not). The facts are scores.json's "leaderboard" (leaderboard.h),
- * read once by lleval_report_load_leaderboard(); runs of one model render
- * nothing. Model names are escaped (HTML / Markdown) and cut.
+ * other did not). Each model's finish reasons (its answers cut at
+ * max_new_tokens, its failed requests) are summed from its score groups. The facts are
+ * scores.json's "leaderboard" (leaderboard.h), read once by lleval_report_load_leaderboard(); runs
+ * of one model render nothing. Model names are escaped (HTML / Markdown) and cut.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -75,6 +76,35 @@ static void fmt_ci(const struct lleval_ci *c, char *v, size_t vs, char *ci, size
         ci[0] = 0;
 }
 
+/* A model's finish reasons, summed over its score groups (overall rows left out). */
+struct finish {
+    long n, length, error;
+};
+
+static struct finish model_finish(const struct report *r, const char *model)
+{
+    struct finish f = {0, 0, 0};
+    for (size_t i = 0; r->scores && i < r->scores->n_groups; i++) {
+        const struct lleval_scores_group *g = &r->scores->groups[i];
+        if (g->overall || !g->model || strcmp(g->model, model))
+            continue;
+        f.n += g->finish_stop + g->finish_length + g->finish_error + g->finish_other;
+        f.length += g->finish_length;
+        f.error += g->finish_error;
+    }
+    return f;
+}
+
+/* "12.5" of part in whole, or "-" without answers. */
+static const char *pct_text(char *buf, size_t size, long part, long whole)
+{
+    if (whole <= 0)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.1f", 100.0 * (double)part / (double)whole);
+    return buf;
+}
+
 static const char *verdict(double p)
 {
     if (!isfinite(p))
@@ -91,22 +121,27 @@ void lleval_report_leaderboard_html(struct lleval_sb *sb, const struct report *r
     if (lb->n_models < 2)
         return;
     order = ranked(lb);
-    lleval_sb_adds(
-        sb, "<section id=\"leaderboard\">\n<h2>Leaderboard</h2>\n"
-            "<p class=\"muted\">Each model's share of items answered correctly (exact "
-            "match on QA, the gold letter on multiple choice; a failed request is "
-            "wrong), with its 95% bootstrap interval, best first.</p>\n"
-            "<div class=\"scroll\"><table class=\"leaderboard\">\n<thead><tr>"
-            "<th class=\"n\">rank</th><th>model</th><th class=\"n\">items</th>"
-            "<th class=\"n\">correct %</th><th class=\"n\">95% CI</th></tr></thead>\n<tbody>\n");
+    lleval_sb_adds(sb, "<section id=\"leaderboard\">\n<h2>Leaderboard</h2>\n"
+                       "<p class=\"muted\">Each model's share of items answered correctly (exact "
+                       "match on QA, the gold letter on multiple choice; a failed request is "
+                       "wrong), with its 95% bootstrap interval, best first.</p>\n"
+                       "<div class=\"scroll\"><table class=\"leaderboard\">\n<thead><tr>"
+                       "<th class=\"n\">rank</th><th>model</th><th class=\"n\">items</th>"
+                       "<th class=\"n\">correct %</th><th class=\"n\">95% CI</th>"
+                       "<th class=\"n\">cut at max_new_tokens %</th><th class=\"n\">failed "
+                       "requests</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < lb->n_models; i++) {
         fmt_ci(&order[i]->correct, v, sizeof(v), ci, sizeof(ci));
         lleval_sb_addf(sb, "<tr><td class=\"n\">%zu</td><td>", i + 1);
         esc(sb, order[i]->model, false);
+        struct finish f = model_finish(r, order[i]->model);
+        char cut[32];
         lleval_sb_addf(sb,
                        "</td><td class=\"n\">%llu</td><td class=\"n\">%s</td>"
-                       "<td class=\"n\">%s</td></tr>\n",
-                       (unsigned long long)order[i]->correct.n, v, ci);
+                       "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%ld</td>"
+                       "</tr>\n",
+                       (unsigned long long)order[i]->correct.n, v, ci,
+                       pct_text(cut, sizeof(cut), f.length, f.n), f.error);
     }
     lleval_sb_adds(sb, "</tbody></table></div>\n");
     free(order);
@@ -147,12 +182,17 @@ void lleval_report_leaderboard_md(struct lleval_sb *sb, const struct report *r)
         return;
     order = ranked(lb);
     lleval_sb_adds(sb, "\n## Leaderboard (correct %, 95% CI)\n\n"
-                       "| rank | model | items | correct % | 95% CI |\n|--:|---|--:|--:|--:|\n");
+                       "| rank | model | items | correct % | 95% CI | cut at max_new_tokens % | "
+                       "failed requests |\n|--:|---|--:|--:|--:|--:|--:|\n");
     for (size_t i = 0; i < lb->n_models; i++) {
         fmt_ci(&order[i]->correct, v, sizeof(v), ci, sizeof(ci));
         lleval_sb_addf(sb, "| %zu | ", i + 1);
         esc(sb, order[i]->model, true);
-        lleval_sb_addf(sb, " | %llu | %s | %s |\n", (unsigned long long)order[i]->correct.n, v, ci);
+        struct finish f = model_finish(r, order[i]->model);
+        char cut[32];
+        lleval_sb_addf(sb, " | %llu | %s | %s | %s | %ld |\n",
+                       (unsigned long long)order[i]->correct.n, v, ci,
+                       pct_text(cut, sizeof(cut), f.length, f.n), f.error);
     }
     free(order);
     if (!lb->n_pairs)

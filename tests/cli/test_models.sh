@@ -45,6 +45,15 @@ for m in s["models"]:
     row = "<td>%s</td><td class=\"n\">%d</td><td class=\"n\">%.1f</td><td class=\"n\">[%.1f, %.1f]</td>" % (
         m["model"], m["correct"]["n"], v, lo, hi)
     assert row in sec, row
+groups = json.load(open("runs/ref/results/scores.json"))["groups"]
+for m in s["models"]:  # each model's finish reasons, summed from its groups
+    g = [x for x in groups if x.get("model") == m["model"] and not x["overall"]]
+    n = sum(sum(x["finish_reason"].values()) for x in g)
+    cut = 100.0 * sum(x["finish_reason"]["length"] for x in g) / n
+    row = "[%.1f, %.1f]</td><td class=\"n\">%.1f</td><td class=\"n\">%d</td></tr>" % (
+        m["correct"]["ci95"][0], m["correct"]["ci95"][1], cut,
+        sum(x["finish_reason"]["error"] for x in g))
+    assert row in sec, (row, sec)
 p = s["pairs"][0]
 assert "<td>alpha</td><td>beta:7b</td><td class=\"n\">52</td>" in sec, sec
 assert ("%.4g" % p["mcnemar_p"]) in sec

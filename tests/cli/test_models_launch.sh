@@ -84,6 +84,10 @@ assert "a.gguf" in ev[0]["cause"] and "b.gguf" in ev[2]["cause"], ev
 PY
 	not_ok "servers one at a time"
 expect_grep "model tiny-a: llama-server pid [0-9]* stopped" err.txt "the run says a's server stopped"
+expect_grep "<td>start (tiny-a)</td><td>started</td>" runs/ref/report.html \
+	"the report's engine events name each server's model"
+expect_grep "<td>stop (tiny-a)</td><td>stopped by lleval</td>" runs/ref/report.html \
+	"and its stop"
 python3 - <<'PY' && ok "each server had its model's settings" || not_ok "per-model launch argv"
 log = open("runs/ref/logs/llama-server.log", errors="replace").read()
 import re
