@@ -128,8 +128,9 @@ static void check_models(const struct lleval_config *cfg, struct lleval_cfg_prob
                            at, cfg->n_models);
 }
 
-/* The `models:` entries: not with an explicit model_id; launch settings need a
- * managed server, and with one every model needs a model file. */
+/* The `models:` entries: not with an explicit model_id; with a managed server
+ * every model needs a model file (launch settings are unused without one, as
+ * the top-level launch keys are with `launch.enabled: false` or --dry-run). */
 static void check_model_cfgs(const struct lleval_config *cfg, struct lleval_cfg_problems *p)
 {
     enum lleval_origin from;
@@ -147,20 +148,12 @@ static void check_model_cfgs(const struct lleval_config *cfg, struct lleval_cfg_
     }
     for (size_t i = 0; i < cfg->n_model_cfgs; i++) {
         const struct lleval_model_cfg *m = &cfg->model_cfgs[i];
-        bool own = m->launch_model || m->has_extra_args || m->ctx_size != LLEVAL_MODEL_INHERIT ||
-                   m->parallel != LLEVAL_MODEL_INHERIT || m->gpu_layers != LLEVAL_MODEL_INHERIT;
         const char *gguf = m->launch_model ? m->launch_model : cfg->launch.model;
         snprintf(key, sizeof(key), "models[%zu].id", i);
         lleval_cfg_place(cfg, key, at, sizeof(at));
         if (!strcmp(m->id, ".") || !strcmp(m->id, "..") || !*m->id)
             lleval_cfg_problem(p, LLEVAL_EINVAL, "%s'models[%zu].id' ('%s') is not a model name",
                                at, i, m->id);
-        if (own && !cfg->launch.enabled)
-            lleval_cfg_problem(p, LLEVAL_EINVAL,
-                               "%smodel '%.100s' has 'launch' settings, but no llama-server is "
-                               "started: give it 'launch: {model: file.gguf}' (with engine "
-                               "llamacpp), or remove its 'launch'",
-                               at, m->id);
         if (cfg->launch.enabled && (!gguf || !*gguf))
             lleval_cfg_problem(p, LLEVAL_EINVAL,
                                "%smodel '%.100s' has no model file for the llama-server started "

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/engine/launch.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/text.h"
 #include "report_int.h"
@@ -208,4 +209,25 @@ void lleval_report_leaderboard_md(struct lleval_sb *sb, const struct report *r)
         lleval_sb_addf(sb, " | %zu | %ld | %ld | %.4g | %s |\n", p->n, p->a_only, p->b_only,
                        p->mcnemar_p, verdict(p->mcnemar_p));
     }
+}
+
+void lleval_report_models_setting(struct lleval_sb *sb, const struct lleval_config *c)
+{
+    struct lleval_sb v = LLEVAL_SB_INIT;
+    if (!c->n_model_cfgs)
+        return;
+    for (size_t i = 0; i < c->n_model_cfgs; i++) {
+        struct lleval_config m;
+        lleval_config_for_model(c, c->model_cfgs[i].id, &m);
+        lleval_sb_addf(&v, "%s%s: ", i ? "; " : "", m.model_id);
+        if (c->launch.enabled)
+            lleval_sb_addf(&v, "%s (ctx_size %ld, parallel %ld, gpu_layers %ld), ",
+                           m.launch.model ? m.launch.model : "?", lleval_launch_ctx_size(&m),
+                           lleval_launch_parallel(&m), m.launch.gpu_layers);
+        lleval_sb_addf(&v, "max_concurrent_jobs %ld", m.max_concurrent_jobs);
+    }
+    lleval_sb_adds(sb, "<tr><th>models</th><td>");
+    lleval_html_escape(sb, v.buf);
+    lleval_sb_adds(sb, "</td></tr>\n");
+    lleval_sb_release(&v);
 }

@@ -214,6 +214,9 @@ void lleval_report_events_html(struct lleval_sb *sb, const struct report *r);
 void lleval_report_load_leaderboard(struct report *r);
 void lleval_report_leaderboard_html(struct lleval_sb *sb, const struct report *r);
 void lleval_report_leaderboard_md(struct lleval_sb *sb, const struct report *r);
+/* The Settings table's row of `models:` (each model's launch settings and
+ * concurrency); nothing without that key. */
+void lleval_report_models_setting(struct lleval_sb *sb, const struct lleval_config *c);
 void lleval_report_events_md(struct lleval_sb *sb, const struct report *r);
 
 /* The inline SVG charts (svg.c): score bars with interval whiskers (nothing

@@ -88,6 +88,8 @@ expect_grep "<td>start (tiny-a)</td><td>started</td>" runs/ref/report.html \
 	"the report's engine events name each server's model"
 expect_grep "<td>stop (tiny-a)</td><td>stopped by lleval</td>" runs/ref/report.html \
 	"and its stop"
+expect_grep "<th>models</th><td>tiny-a: .*a.gguf (ctx_size 1024, parallel 2, gpu_layers -1), max_concurrent_jobs 2; tiny-b: .*b.gguf (ctx_size 1024" \
+	runs/ref/report.html "the report's settings give each model's server settings"
 python3 - <<'PY' && ok "each server had its model's settings" || not_ok "per-model launch argv"
 log = open("runs/ref/logs/llama-server.log", errors="replace").read()
 import re
