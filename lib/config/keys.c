@@ -157,16 +157,17 @@ const char *lleval_cfg_unknown_key_hint(char *buf, size_t size, const char *path
     size_t n = child_names(group, names, LLEVAL_CFG_N_KEYS);
 
     last = last ? last + 1 : path;
-    best = lleval_cfg_guess(last, names, n);
-    if (best) {
-        snprintf(buf, size, "did you mean '%s%s%s'?", group ? group : "", group ? "." : "", best);
-        return buf;
-    }
+    /* the known other names first: 'model' means model_id, not the close 'models' */
     for (size_t i = 0; !group && i < LLEVAL_ARRAY_SIZE(aliases); i++) {
         if (!strcmp(last, aliases[i][0])) {
             snprintf(buf, size, "did you mean '%s'?", aliases[i][1]);
             return buf;
         }
+    }
+    best = lleval_cfg_guess(last, names, n);
+    if (best) {
+        snprintf(buf, size, "did you mean '%s%s%s'?", group ? group : "", group ? "." : "", best);
+        return buf;
     }
     for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++) {
         const char *key = lleval_cfg_key_defs[i].path, *dot = strrchr(key, '.');

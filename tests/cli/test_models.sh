@@ -33,6 +33,8 @@ expect_grep "poll: model beta:7b unloaded\|poll: model beta:7b: 52 requests" ref
 expect_grep "^model_id: \[alpha, \"beta:7b\"\]" runs/ref/config.resolved.yaml \
 	"config.resolved.yaml keeps the list"
 expect_grep "beta:7b/sample_closed" runs/ref/report.html "the report's score rows name the model"
+expect_exit 0 "runs list" -- "$LLEVAL" runs list
+expect_grep "^ref  *alpha +1  *dry " out.txt "runs list names the first model and how many more"
 python3 - <<'PY' && ok "report.html and report.md show the leaderboard and the paired test" ||
 import json, re
 s = json.load(open("runs/ref/results/scores.json"))["leaderboard"]

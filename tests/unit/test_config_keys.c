@@ -287,6 +287,8 @@ static void test_unknown_key_hints(void **state)
         {"concurrency", NULL, "did you mean 'max_concurrent_jobs'?"},
         {"num_ctx", NULL, "did you mean 'context_length'?"},
         {"dry_run", NULL, "did you mean 'engine: dry'?"},
+        {"model", NULL, "did you mean 'model_id'?"}, /* not the close 'models' */
+        {"modles", NULL, "did you mean 'models'?"},
         /* a key of a group written at the wrong level */
         {"runs_dir", NULL, "did you mean 'paths.runs_dir' (under 'paths:')?"},
         {"strip_think", NULL, "did you mean 'scoring.strip_think' (under 'scoring:')?"},
