@@ -107,15 +107,20 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
                          "started (UTC)", "duration");
         for (size_t i = 0; i < n; i++) {
             const struct lleval_run_info *r = &rows[i];
-            char prog[64], head[64], start[40], dur[32];
+            char prog[64], head[64], start[40], dur[32], model[160];
             snprintf(prog, sizeof(prog), "%ld/%ld", r->answered, r->requests);
             lleval_headline_text(&r->headline, head, sizeof(head));
             lleval_fmt_utc(start, sizeof(start), r->started_at);
             start[16] = '\0'; /* 2024-09-09T12:34 */
             start[10] = ' ';
             lleval_fmt_duration(dur, sizeof(dur), r->duration_s, 0);
-            cli_table_row(t, r->id, nz(r->model_id), nz(r->engine),
-                          lleval_run_status_name(r->status), prog, head, start, dur);
+            /* a run of several models: the first and how many more */
+            if (r->n_models > 1)
+                snprintf(model, sizeof(model), "%s +%zu", nz(r->model_id), r->n_models - 1);
+            else
+                snprintf(model, sizeof(model), "%s", nz(r->model_id));
+            cli_table_row(t, r->id, model, nz(r->engine), lleval_run_status_name(r->status), prog,
+                          head, start, dur);
         }
         cli_table_print(t, stdout, ctx);
         cli_table_free(t);

@@ -219,6 +219,9 @@ static int apply_value(const struct lleval_cfg_src *s, int idx, yaml_node_t *n)
     case LLEVAL_CFG_ENDPOINTS:
         rc = lleval_cfg_load_endpoints(s, n);
         break;
+    case LLEVAL_CFG_MODEL_CFGS:
+        rc = lleval_cfg_load_models(s, n);
+        break;
     }
     if (rc)
         return rc;

@@ -73,6 +73,7 @@ void lleval_config_release(struct lleval_config *cfg)
     free(cfg->preset);
     free(cfg->model_id);
     lleval_cfg_free_strv(cfg->models, cfg->n_models);
+    lleval_cfg_free_model_cfgs(cfg->model_cfgs, cfg->n_model_cfgs);
     free(cfg->base_url);
     lleval_cfg_free_strv(cfg->base_urls, cfg->n_base_urls);
     lleval_cfg_free_endpoints(cfg->endpoints, cfg->n_endpoints);

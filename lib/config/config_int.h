@@ -13,6 +13,7 @@
  *   apply.c     setting a key from a node or from command-line text
  *   presets.c   the guide's hardware presets
  *   datasets.c  the `datasets` list
+ *   models.c    the `models` list (several models, each with its own engine settings)
  *   prompts.c   the built-in prompt sets and the `prompt_sets` mapping
  *   read.c      a YAML config file
  *   validate.c  cross-field rules after all layers are applied; dataset paths
@@ -84,6 +85,7 @@ enum lleval_cfg_kind {
     LLEVAL_CFG_DATASETS,    /* list of datasets */
     LLEVAL_CFG_URLS,        /* base_url: a string, null or a list of strings */
     LLEVAL_CFG_ENDPOINTS,   /* list of endpoints (endpoints.c) */
+    LLEVAL_CFG_MODEL_CFGS,  /* models: list of models with their own settings */
 };
 
 struct lleval_cfg_key {
@@ -94,7 +96,7 @@ struct lleval_cfg_key {
 };
 
 /* Keys in the table (checked against the table at compile time). */
-#define LLEVAL_CFG_N_KEYS 52
+#define LLEVAL_CFG_N_KEYS 53
 /* Order = cfg->origin[] index = lleval_config_keys() = the order of `lleval config show`. */
 extern const struct lleval_cfg_key lleval_cfg_key_defs[LLEVAL_CFG_N_KEYS];
 
@@ -238,6 +240,11 @@ int lleval_cfg_apply_preset_node(const struct lleval_cfg_src *s, const yaml_node
 int lleval_cfg_load_datasets(const struct lleval_cfg_src *s, yaml_node_t *n);
 /* Frees n datasets and the array. */
 void lleval_cfg_free_datasets(struct lleval_dataset_cfg *ds, size_t n);
+/* Replaces cfg->model_cfgs with the list n (null: none), and model_id and
+ * cfg->models with their ids (models.c). */
+int lleval_cfg_load_models(const struct lleval_cfg_src *s, yaml_node_t *n);
+/* Frees n `models:` entries and the array. */
+void lleval_cfg_free_model_cfgs(struct lleval_model_cfg *ms, size_t n);
 /* Adds or replaces the prompt sets of mapping n. */
 int lleval_cfg_load_prompt_sets(const struct lleval_cfg_src *s, yaml_node_t *n);
 /* Sets cfg->prompt_sets to the built-in sets (cfg has none yet). */

@@ -234,6 +234,13 @@ void lleval_cfg_check_endpoints(const struct lleval_config *cfg, struct lleval_c
                            "other endpoints",
                            at);
     }
+    if (cfg->launch.instances > 1 && cfg->n_models > 1) {
+        lleval_cfg_place(cfg, "launch.instances", at, sizeof(at));
+        lleval_cfg_problem(p, LLEVAL_EINVAL,
+                           "%sseveral models start one llama-server each, in turn, so "
+                           "'launch.instances' must be 1 (or run each model on its own)",
+                           at);
+    }
     if (cfg->launch.n_devices && (long)cfg->launch.n_devices != cfg->launch.instances) {
         lleval_cfg_place(cfg, "launch.devices", at, sizeof(at));
         lleval_cfg_problem(p, LLEVAL_EINVAL,

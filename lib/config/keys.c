@@ -15,6 +15,7 @@
 #define KEY_TABLE(X)                                                                               \
     X("preset", LLEVAL_CFG_PRESET, preset, 0, 0)                                                   \
     X("model_id", LLEVAL_CFG_MODELS, model_id, 0, 0)                                               \
+    X("models", LLEVAL_CFG_MODEL_CFGS, model_cfgs, 0, 0)                                           \
     X("engine", LLEVAL_CFG_ENGINE, engine, 0, 0)                                                   \
     X("base_url", LLEVAL_CFG_URLS, base_url, 0, 0)                                                 \
     X("endpoints", LLEVAL_CFG_ENDPOINTS, endpoints, 0, 0)                                          \
@@ -166,16 +167,17 @@ const char *lleval_cfg_unknown_key_hint(char *buf, size_t size, const char *path
     size_t n = child_names(group, names, LLEVAL_CFG_N_KEYS);
 
     last = last ? last + 1 : path;
-    best = lleval_cfg_guess(last, names, n);
-    if (best) {
-        snprintf(buf, size, "did you mean '%s%s%s'?", group ? group : "", group ? "." : "", best);
-        return buf;
-    }
+    /* the known other names first: 'model' means model_id, not the close 'models' */
     for (size_t i = 0; !group && i < LLEVAL_ARRAY_SIZE(aliases); i++) {
         if (!strcmp(last, aliases[i][0])) {
             snprintf(buf, size, "did you mean '%s'?", aliases[i][1]);
             return buf;
         }
+    }
+    best = lleval_cfg_guess(last, names, n);
+    if (best) {
+        snprintf(buf, size, "did you mean '%s%s%s'?", group ? group : "", group ? "." : "", best);
+        return buf;
     }
     for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++) {
         const char *key = lleval_cfg_key_defs[i].path, *dot = strrchr(key, '.');

@@ -119,13 +119,47 @@ static void check_models(const struct lleval_config *cfg, struct lleval_cfg_prob
                                    "%s'model_id' lists '%.100s' twice; give each model once", at,
                                    m);
     }
-    if (cfg->n_models > 1 && cfg->launch.enabled)
+    if (cfg->n_models > 1 && cfg->launch.enabled && !cfg->n_model_cfgs)
         lleval_cfg_problem(p, LLEVAL_EINVAL,
-                           "%s'model_id' lists %zu models, but 'launch' starts one llama-server "
-                           "with one model file; a managed server per model is not supported "
-                           "yet: use one model_id with 'launch', or an engine already serving "
-                           "every model (Ollama)",
+                           "%s'model_id' lists %zu models, but 'launch' starts llama-server "
+                           "with one model file; list the models under 'models:', each with "
+                           "its own file ('- id: a' with 'launch: {model: a.gguf}'), so a "
+                           "server is started for each in turn",
                            at, cfg->n_models);
+}
+
+/* The `models:` entries: not with an explicit model_id; with a managed server
+ * every model needs a model file (launch settings are unused without one, as
+ * the top-level launch keys are with `launch.enabled: false` or --dry-run). */
+static void check_model_cfgs(const struct lleval_config *cfg, struct lleval_cfg_problems *p)
+{
+    enum lleval_origin from;
+    const char *where;
+    char at[256], key[64];
+
+    if (!cfg->n_model_cfgs)
+        return;
+    if (lleval_cfg_lookup_origin(cfg, "model_id", &from, &where) && from != LLEVAL_FROM_DEFAULT) {
+        lleval_cfg_place(cfg, "model_id", at, sizeof(at));
+        lleval_cfg_problem(p, LLEVAL_EINVAL,
+                           "%s'model_id' and 'models' both name the models; keep one: 'models' "
+                           "(a list of '- id: NAME' with per-model settings) or 'model_id'",
+                           at);
+    }
+    for (size_t i = 0; i < cfg->n_model_cfgs; i++) {
+        const struct lleval_model_cfg *m = &cfg->model_cfgs[i];
+        const char *gguf = m->launch_model ? m->launch_model : cfg->launch.model;
+        snprintf(key, sizeof(key), "models[%zu].id", i);
+        lleval_cfg_place(cfg, key, at, sizeof(at));
+        if (!strcmp(m->id, ".") || !strcmp(m->id, "..") || !*m->id)
+            lleval_cfg_problem(p, LLEVAL_EINVAL, "%s'models[%zu].id' ('%s') is not a model name",
+                               at, i, m->id);
+        if (cfg->launch.enabled && (!gguf || !*gguf))
+            lleval_cfg_problem(p, LLEVAL_EINVAL,
+                               "%smodel '%.100s' has no model file for the llama-server started "
+                               "for it; add 'launch: {model: path/to/model.gguf}' to it",
+                               at, m->id);
+    }
 }
 
 /* Every problem of cfg, into p. */
@@ -245,6 +279,7 @@ static void validate(const struct lleval_config *cfg, struct lleval_cfg_problems
 
     check_models(cfg, p);
     lleval_cfg_check_endpoints(cfg, p);
+    check_model_cfgs(cfg, p);
     if (cfg->launch.enabled) {
         lleval_cfg_place(cfg, "launch.enabled", at, sizeof(at));
         if (cfg->engine != LLEVAL_ENGINE_LLAMACPP)
@@ -253,7 +288,7 @@ static void validate(const struct lleval_config *cfg, struct lleval_cfg_problems
                                "llamacpp' (the engine is %s); set the engine or remove "
                                "'launch'",
                                at, lleval_engine_kind_name(cfg->engine));
-        if (!cfg->launch.model || !*cfg->launch.model)
+        if ((!cfg->launch.model || !*cfg->launch.model) && !cfg->n_model_cfgs)
             lleval_cfg_problem(p, LLEVAL_EINVAL,
                                "%s'launch' has no model; add 'launch: {model: path/to/model."
                                "gguf}'",

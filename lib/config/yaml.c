@@ -288,6 +288,42 @@ static void emit_endpoints(struct emitter *e)
     }
 }
 
+/* The `models:` list: each entry's id and the settings it gives (the others inherit). */
+static void emit_models(struct emitter *e)
+{
+    const struct lleval_config *cfg = e->cfg;
+    emit(e, "models", "models:");
+    for (size_t i = 0; i < cfg->n_model_cfgs; i++) {
+        const struct lleval_model_cfg *m = &cfg->model_cfgs[i];
+        const long *longs[] = {&m->ctx_size, &m->parallel, &m->gpu_layers};
+        const char *names[] = {"ctx_size", "parallel", "gpu_layers"};
+        bool launch = m->launch_model || m->has_extra_args;
+        char key[96];
+#define MKEY(k) (snprintf(key, sizeof(key), "models[%zu].%s", i, k), key)
+        emit_str(e, "  - ", "id", MKEY("id"), m->id);
+        if (m->max_concurrent_jobs != LLEVAL_MODEL_INHERIT)
+            emit_long(e, "    ", "max_concurrent_jobs", MKEY("max_concurrent_jobs"),
+                      m->max_concurrent_jobs);
+        for (size_t j = 0; j < LLEVAL_ARRAY_SIZE(longs); j++)
+            launch = launch || *longs[j] != LLEVAL_MODEL_INHERIT;
+        if (!launch)
+            continue;
+        emit(e, NULL, "    launch:");
+        if (m->launch_model)
+            emit_str(e, "      ", "model", MKEY("launch.model"), m->launch_model);
+        for (size_t j = 0; j < LLEVAL_ARRAY_SIZE(longs); j++) {
+            char sub[32];
+            snprintf(sub, sizeof(sub), "launch.%s", names[j]);
+            if (*longs[j] != LLEVAL_MODEL_INHERIT)
+                emit_long(e, "      ", names[j], MKEY(sub), *longs[j]);
+        }
+        if (m->has_extra_args)
+            emit_strv(e, "      ", "extra_args", MKEY("launch.extra_args"), m->extra_args,
+                      m->n_extra_args);
+#undef MKEY
+    }
+}
+
 static char *render(struct emitter *e)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
@@ -324,7 +360,9 @@ char *lleval_config_to_yaml(const struct lleval_config *cfg, bool with_origin)
          "flags).");
     emit(&e, NULL, "# API keys are never written here: api_key_env names the variable.");
     emit_str(&e, "", "preset", "preset", cfg->preset);
-    if (cfg->n_models > 1)
+    if (cfg->n_model_cfgs)
+        emit_models(&e); /* the ids are model_id's value */
+    else if (cfg->n_models > 1)
         emit_strv(&e, "", "model_id", "model_id", cfg->models, cfg->n_models);
     else
         emit_str(&e, "", "model_id", "model_id", cfg->model_id);

@@ -17,7 +17,10 @@
 static const char *how(const json_t *e, char *buf, size_t size)
 {
     const json_t *sig = json_object_get(e, "signal"), *code = json_object_get(e, "exit_status");
-    if (json_is_integer(sig))
+    const char *kind = json_string_value(json_object_get(e, "kind"));
+    if (kind && (!strcmp(kind, "start") || !strcmp(kind, "stop"))) /* a server per model */
+        snprintf(buf, size, "%s", !strcmp(kind, "start") ? "started" : "stopped by lleval");
+    else if (json_is_integer(sig))
         snprintf(buf, size, "killed by signal %lld", (long long)json_integer_value(sig));
     else if (json_is_integer(code))
         snprintf(buf, size, "exit status %lld", (long long)json_integer_value(code));
@@ -71,6 +74,11 @@ void lleval_report_events_html(struct lleval_sb *sb, const struct report *r)
             esc(sb, str(e, "at_utc"), 40, false);
             lleval_sb_adds(sb, "</td><td>");
             esc(sb, str(e, "kind"), 20, false);
+            if (*str(e, "model")) { /* a run of several models: whose server */
+                lleval_sb_adds(sb, " (");
+                esc(sb, str(e, "model"), 100, false);
+                lleval_sb_adds(sb, ")");
+            }
             lleval_sb_addf(sb, "</td><td>%s</td><td class=\"num\">%lld</td><td>",
                            how(e, buf, sizeof(buf)),
                            (long long)json_integer_value(json_object_get(e, "restarts")));
@@ -125,6 +133,11 @@ void lleval_report_events_md(struct lleval_sb *sb, const struct report *r)
             esc(sb, str(e, "at_utc"), 40, true);
             lleval_sb_adds(sb, " | ");
             esc(sb, str(e, "kind"), 20, true);
+            if (*str(e, "model")) {
+                lleval_sb_adds(sb, " (");
+                esc(sb, str(e, "model"), 100, true);
+                lleval_sb_adds(sb, ")");
+            }
             lleval_sb_addf(sb, " | %s | %lld | ", how(e, buf, sizeof(buf)),
                            (long long)json_integer_value(json_object_get(e, "restarts")));
             esc(sb, str(e, "address"), 100, true);

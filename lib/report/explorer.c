@@ -370,6 +370,21 @@ static json_t *opt_real(double v)
 
 /* The data the script reads: {"t": [...], "rows": [[...], ...]}; each row
  * is the fields named in the script's COLS, in that order. */
+/* The model a custom_id names (a run of several models), or null. */
+static json_t *row_model(const char *custom_id)
+{
+    struct lleval_cid c;
+    json_t *j = json_null();
+    if (!lleval_cid_decode(custom_id, &c, NULL)) {
+        if (c.model) {
+            json_decref(j);
+            j = jtext(c.model);
+        }
+        lleval_cid_release(&c);
+    }
+    return j;
+}
+
 static json_t *explorer_data(const struct report *r, const struct xrows *x)
 {
     struct table t = {json_array(), json_object()};
@@ -401,6 +416,7 @@ static json_t *explorer_data(const struct report *r, const struct xrows *x)
         json_array_append_new(row, opt_real(w->latency_ms));
         json_array_append_new(row, w->tokens >= 0 ? json_integer(w->tokens) : json_null());
         json_array_append_new(row, w->mc ? json_integer(w->choice) : json_null());
+        json_array_append_new(row, json_integer(intern(&t, row_model(w->custom_id))));
         json_array_append_new(rows, row);
     }
     root = json_pack("{s:o, s:o}", "t", t.values, "rows", rows);
@@ -464,6 +480,7 @@ void lleval_report_explorer_head(struct lleval_sb *sb)
 /* The explorer's controls and its empty table; the script fills them. */
 static const char explorer_markup[] =
     "<div class=\"x-bar\" role=\"search\">\n"
+    "<label>model <select id=\"x-f-model\" data-col=\"18\"></select></label>\n"
     "<label>dataset <select id=\"x-f-dataset\" data-col=\"1\"></select></label>\n"
     "<label>prompt <select id=\"x-f-prompt\" data-col=\"3\"></select></label>\n"
     "<label>temperature <select id=\"x-f-temp\" data-col=\"4\"></select></label>\n"

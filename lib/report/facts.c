@@ -39,6 +39,7 @@ void lleval_report_facts_release(struct report *r)
         lleval_scores_release(r->scores);
     free(r->scores);
     free(r->scores_note);
+    lleval_leaderboard_release(&r->lb);
     for (size_t i = 0; r->grps && i < r->n_grps; i++)
         free(r->grps[i].model_dataset);
     free(r->grps);
@@ -544,6 +545,7 @@ int lleval_report_facts_load(struct report *r, const char *dir, const struct lle
     load_trials(r);
     load_config(r);
     load_scores(r);
+    lleval_report_load_leaderboard(r);
     if (!r->scores)
         count_finish(r);
     build_frows(r);

@@ -744,12 +744,13 @@ static void html_settings(struct lleval_sb *sb, const struct report *r)
     lleval_sb_reset(&v);
     kv(sb, "enable_local_telemetry", c->enable_local_telemetry ? "true" : "false");
     if (c->launch.enabled) {
-        lleval_sb_adds(&v, c->launch.model ? c->launch.model : "?");
+        lleval_sb_adds(&v, c->launch.model ? c->launch.model : c->n_model_cfgs ? "per model" : "?");
         lleval_sb_addf(&v, " (ctx_size %ld, parallel %ld, gpu_layers %ld)", c->launch.ctx_size,
                        c->launch.parallel, c->launch.gpu_layers);
         kv(sb, "launch", v.buf);
         lleval_sb_reset(&v);
     }
+    lleval_report_models_setting(sb, c);
     lleval_sb_adds(sb, "</table></div>\n</section>\n");
     lleval_sb_release(&v);
 }
@@ -788,6 +789,7 @@ void lleval_report_render_html(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "</head>\n<body>\n<main>\n");
     html_header(sb, r);
     html_headline(sb, r);
+    lleval_report_leaderboard_html(sb, r);
     html_scores(sb, r);
     html_finish(sb, r);
     html_speed(sb, r);

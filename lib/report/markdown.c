@@ -248,6 +248,7 @@ static void md_doctor(struct lleval_sb *sb, const struct report *r)
 void lleval_report_render_md(struct lleval_sb *sb, const struct report *r)
 {
     md_header(sb, r);
+    lleval_report_leaderboard_md(sb, r);
     md_scores(sb, r);
     md_finish(sb, r);
     md_speed(sb, r);

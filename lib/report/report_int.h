@@ -26,6 +26,7 @@
 #include "lleval/doctor/doctor.h"
 #include "lleval/report/report.h"
 #include "lleval/run/rundir.h"
+#include "lleval/score/leaderboard.h"
 #include "lleval/score/scores.h"
 #include "lleval/util/error.h"
 #include "lleval/util/util.h"
@@ -155,6 +156,7 @@ struct report {
     char *cfg_note;
 
     struct lleval_scores *scores; /* owned; NULL: no scores, scores_note says why */
+    struct lleval_leaderboard lb; /* scores.json's leaderboard (several models), owned */
     char *scores_note;
     struct grp *grps;
     size_t n_grps;
@@ -207,6 +209,14 @@ void lleval_report_render_html(struct lleval_sb *sb, const struct report *r);
 void lleval_report_render_md(struct lleval_sb *sb, const struct report *r);
 /* The "Engine events" section (events.c): nothing when the manifest has none. */
 void lleval_report_events_html(struct lleval_sb *sb, const struct report *r);
+/* The leaderboard of a run of several models (leaderboard_section.c): read from
+ * scores.json into r->lb (none without scores), then rendered; one model: nothing. */
+void lleval_report_load_leaderboard(struct report *r);
+void lleval_report_leaderboard_html(struct lleval_sb *sb, const struct report *r);
+void lleval_report_leaderboard_md(struct lleval_sb *sb, const struct report *r);
+/* The Settings table's row of `models:` (each model's launch settings and
+ * concurrency); nothing without that key. */
+void lleval_report_models_setting(struct lleval_sb *sb, const struct lleval_config *c);
 void lleval_report_events_md(struct lleval_sb *sb, const struct report *r);
 /* The "Concurrency" section (tune.c): nothing without max_concurrent_jobs auto. */
 void lleval_report_tune_html(struct lleval_sb *sb, const struct report *r);

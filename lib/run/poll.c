@@ -173,9 +173,11 @@ static void note_death(struct run *r, const char *kind, const char *cause)
 {
     struct lleval_proc_exit ex;
     bool known = lleval_launch_last_exit(r->launch, &ex);
+    size_t before = json_array_size(r->engine_events);
     lleval_events_add(&r->engine_events, kind, cause, known && !ex.signaled ? ex.code : -1,
                       known && ex.signaled ? ex.code : -1, lleval_launch_base_url(r->launch),
                       lleval_launch_restarts(r->launch));
+    lleval_run_tag_event(r, before); /* a server per model: whose server it was */
 }
 
 void lleval_run_events_manifest(const struct run *r, struct lleval_manifest *m)
@@ -474,8 +476,13 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
         if (!left && model) /* one model: the scheduler runs as it always did */
             continue;
         pc.model = model;
-        if (model)
+        if (model) {
             lleval_run_event(r, "poll: model %s: %zu requests", model, left);
+            /* its concurrency; a server per model: the previous one stopped, this one up */
+            if ((rc = lleval_run_model_begin(r, model, err)))
+                break;
+            so.max_in_flight = r->jobs > 0 ? r->jobs : 1;
+        }
         rc = poll_range(&pc, &so, lo, hi, left, &done);
         if (!rc && model && r->cfg->engine == LLEVAL_ENGINE_OLLAMA) {
             /* a 16 GB card never holds two models: this one goes before the next loads */

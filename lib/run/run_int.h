@@ -41,6 +41,12 @@ struct run {
     struct lleval_engine *engine; /* owned while open, else NULL */
     struct run_endpoints *eps;    /* several endpoints (endpoints_int.h), else NULL */
     long launch_restarts_seen;
+    /* a run of several models: the model the managed server was started for
+     * (borrowed from the parts; NULL: none yet), and cfg's settings for the
+     * model being asked (lleval_config_for_model: a shallow copy, never released) */
+    const char *server_model;
+    struct lleval_config model_cfg;
+    long slots;                      /* the server's slots, from the last probe (0: unknown) */
     struct lleval_err launch_err;    /* why the managed server could not be kept up */
     json_t *engine_events, *retries; /* events.h, the old manifest's and this session's */
     /* progress arrays */
@@ -64,6 +70,15 @@ void lleval_run_events_manifest(const struct run *r, struct lleval_manifest *m);
 
 /* Points the engine at the managed server's current address (steps.c). */
 void lleval_run_follow_server(struct run *r);
+
+/* Before the requests of one model of a run of several (model borrowed from
+ * the parts): sets the model's concurrency and, with a managed llama-server,
+ * stops the previous model's server (waiting for it to exit) and starts and
+ * probes this model's (steps.c). */
+int lleval_run_model_begin(struct run *r, const char *model, struct lleval_err *err);
+/* Names the model of the server on the last engine event of a run of several
+ * models, when one was added since the events counted before (steps.c). */
+void lleval_run_tag_event(struct run *r, size_t before);
 
 /* Runs the steps of the table up to o->to_step (steps.c). */
 int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval_err *err);

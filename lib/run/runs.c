@@ -68,6 +68,11 @@ void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run
         lleval_manifest_release(&m); /* shown with what is known: nothing */
     }
     out->model_id = lleval_xstrdup(m.model_id ? m.model_id : "");
+    for (size_t i = 0; i < m.n_trials; i++) { /* trials are model-major: count the changes */
+        const char *tm = m.trials[i].model;
+        if (tm && (!i || !m.trials[i - 1].model || strcmp(m.trials[i - 1].model, tm)))
+            out->n_models++;
+    }
     out->engine = lleval_xstrdup(m.engine ? m.engine : "");
     out->status = lleval_run_effective_status(run_dir, m.status, &out->pid);
     out->requests = m.requests;

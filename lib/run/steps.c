@@ -9,6 +9,7 @@
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
 #include "lleval/report/report.h"
+#include "lleval/run/events.h"
 #include "lleval/score/items.h"
 #include "lleval/score/score.h"
 #include "lleval/util/json.h"
@@ -165,44 +166,102 @@ static bool all_answered(const struct run *r)
     return r->st.n_parts > 0;
 }
 
-/* Starts a managed llama-server, probes the engine (clamping the run's
- * concurrency to the server's slots) and checks the context budget. */
-static int step_submit(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+/* True when the run starts a llama-server per model, in turn (models: with launch). */
+static bool server_per_model(const struct run *r)
+{
+    return r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled &&
+           r->cfg->n_models > 1;
+}
+
+/* The model of the first part with requests left (NULL: none, or a run of one model). */
+static const char *first_model_left(const struct run *r)
+{
+    for (size_t i = 0; i < r->st.n_parts; i++)
+        if (r->st.parts[i].answered < r->st.parts[i].requests)
+            return r->st.parts[i].info->model;
+    return NULL;
+}
+
+/* True when some part of model has requests left. */
+static bool model_has_work(const struct run *r, const char *model)
+{
+    for (size_t i = 0; i < r->st.n_parts; i++) {
+        const char *m = r->st.parts[i].info->model;
+        if (m && !strcmp(m, model) && r->st.parts[i].answered < r->st.parts[i].requests)
+            return true;
+    }
+    return false;
+}
+
+void lleval_run_tag_event(struct run *r, size_t before)
+{
+    size_t n = json_array_size(r->engine_events);
+    if (n > before && r->server_model)
+        json_object_set_new(json_array_get(r->engine_events, n - 1), "model",
+                            json_string(r->server_model));
+}
+
+/* Records the start or stop of a model's server as an engine event (the
+ * events of earlier sessions first, as poll.c's events_begin does). */
+static void server_event(struct run *r, const char *kind, const char *cause)
+{
+    size_t before;
+    if (!r->engine_events && r->old.engine_events)
+        r->engine_events = json_deep_copy(r->old.engine_events);
+    before = json_array_size(r->engine_events);
+    lleval_events_add(&r->engine_events, kind, cause, -1, -1,
+                      r->launch ? lleval_launch_base_url(r->launch) : NULL,
+                      r->launch ? lleval_launch_restarts(r->launch) : 0);
+    lleval_run_tag_event(r, before);
+}
+
+/* Starts the managed llama-server with c's launch settings (the run's, or a model's). */
+static int start_server(struct run *r, const struct lleval_config *c, const char *model,
+                        struct lleval_err *err)
+{
+    char *log = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LLAMA_LOG);
+    int rc;
+    lleval_run_event(r, "submit: %s%s%sstarting llama-server with %s (log %s)",
+                     model ? "model " : "", model ? model : "", model ? ": " : "", c->launch.model,
+                     log);
+    rc = lleval_launch_start(c, log, 0, &r->launch, err);
+    free(log);
+    if (rc)
+        return model ? lleval_err_prefix(err, "model '%s'", model) : rc;
+    lleval_run_event(r, "submit: llama-server pid %ld listening at %s",
+                     lleval_launch_pid(r->launch), lleval_launch_base_url(r->launch));
+    if (model) {
+        char cause[512];
+        snprintf(cause, sizeof(cause), "llama-server pid %ld started for model %s with %s",
+                 lleval_launch_pid(r->launch), model, c->launch.model);
+        server_event(r, "start", cause);
+    }
+    return 0;
+}
+
+/* Stops the managed server and waits for it to exit (a run of several models:
+ * before the next model's server starts, so two never run at once). */
+static void stop_server(struct run *r)
+{
+    long pid = lleval_launch_pid(r->launch);
+    char cause[512];
+    lleval_launch_stop(r->launch); /* SIGTERM, then SIGKILL; always reaped */
+    r->launch = NULL;
+    snprintf(cause, sizeof(cause), "llama-server pid %ld of model %s stopped: the model is done",
+             pid, r->server_model ? r->server_model : "?");
+    server_event(r, "stop", cause);
+    lleval_run_event(r, "poll: model %s: llama-server pid %ld stopped", r->server_model, pid);
+}
+
+/* Probes the engine (clamping the concurrency to the server's slots); with
+ * budget, also checks the context budget of the requests. */
+static int probe_engine(struct run *r, bool budget, struct lleval_err *err)
 {
     struct lleval_probe_info info = {0};
-    int rc;
-    (void)res;
-
-    if (all_answered(r)) {
-        lleval_run_event(r, "submit: every request has a result: no engine needed");
-        return 0;
-    }
-    if (lleval_engine_is_batch(r->cfg->engine)) { /* a cloud batch engine: jobs, not requests */
-        return lleval_remote_submit(r, err);
-    }
-    if (lleval_run_several_endpoints(r->cfg))
-        return lleval_run_endpoints_submit(r, err);
-    if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
-        char *log = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_LLAMA_LOG);
-        lleval_run_plan_server(r); /* max_concurrent_jobs auto: slots and context (tune.c) */
-        lleval_run_event(r, "submit: starting llama-server with %s (log %s)", r->cfg->launch.model,
-                         log);
-        rc = lleval_launch_start(r->cfg, log, 0, &r->launch, err);
-        if (!rc)
-            lleval_run_event(r, "submit: llama-server pid %ld listening at %s",
-                             lleval_launch_pid(r->launch), lleval_launch_base_url(r->launch));
-        free(log);
-        if (rc)
-            return rc;
-    }
-    rc = lleval_engine_open(&r->engine, r->cfg, err);
-    if (rc)
-        return rc;
-    if (r->launch)
-        lleval_run_follow_server(r);
-    rc = lleval_engine_probe(r->engine, &info, err);
+    int rc = lleval_engine_probe(r->engine, &info, err);
     if (!rc) {
         snprintf(r->engine_detail, sizeof(r->engine_detail), "%s", info.detail ? info.detail : "");
+        r->slots = info.slots;
         r->engine_slots = info.slots; /* max_concurrent_jobs auto tries around them */
         if (info.slots > 0 && r->jobs > info.slots) {
             lleval_run_warning(r,
@@ -215,10 +274,139 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
         lleval_run_event(r, "submit: engine %s at %s ok%s%s", lleval_engine_name(r->engine),
                          url[0] ? url : "(local)", info.detail ? ": " : "",
                          info.detail ? info.detail : "");
-        if (info.slot_ctx > 0)
+        if (budget && info.slot_ctx > 0)
             check_context_budget(r, info.slot_ctx);
     }
     lleval_probe_info_release(&info);
+    return rc;
+}
+
+/* Probes the engine for one more model of the run (the first was probed with
+ * the run's engine), so a model the server lacks stops the run before any
+ * request is sent: an engine of its own, with model as its model_id. */
+static int probe_other_model(struct run *r, const char *model, size_t nth, struct lleval_err *err)
+{
+    struct lleval_config c;
+    struct lleval_engine *e;
+    struct lleval_probe_info info = {0};
+    int rc;
+
+    lleval_config_for_model(r->cfg, model, &c);
+    rc = lleval_engine_open(&e, &c, err);
+    if (rc)
+        return rc;
+    lleval_engine_set_base_url(e, lleval_engine_base_url(r->engine));
+    rc = lleval_engine_probe(e, &info, err);
+    if (rc)
+        lleval_err_prefix(err, "model %zu of %zu ('%s')", nth, r->cfg->n_models, model);
+    else if (info.detail)
+        lleval_run_event(r, "submit: model %s: %s", model, info.detail);
+    lleval_probe_info_release(&info);
+    lleval_engine_close(e);
+    return rc;
+}
+
+/* A run of several models on a running server: every model with work left is
+ * probed before the first request. */
+static int probe_other_models(struct run *r, struct lleval_err *err)
+{
+    int rc = 0;
+    for (size_t i = 1; i < r->cfg->n_models && !rc; i++)
+        if (model_has_work(r, r->cfg->models[i]))
+            rc = probe_other_model(r, r->cfg->models[i], i + 1, err);
+    return rc;
+}
+
+/* A server per model: every model with work left has a readable model file,
+ * checked before the first server starts. */
+static int check_model_files(struct run *r, struct lleval_err *err)
+{
+    for (size_t i = 0; i < r->cfg->n_models; i++) {
+        struct lleval_config c;
+        if (!model_has_work(r, r->cfg->models[i]))
+            continue;
+        lleval_config_for_model(r->cfg, r->cfg->models[i], &c);
+        if (!c.launch.model || !lleval_is_readable(c.launch.model) || lleval_is_dir(c.launch.model))
+            return lleval_err_set(err, LLEVAL_EENGINE,
+                                  "model '%s': the model file '%s' is not a readable file; fix "
+                                  "its 'launch: {model: ...}' under 'models:', then `lleval runs "
+                                  "resume %s`",
+                                  r->cfg->models[i], c.launch.model ? c.launch.model : "", r->id);
+    }
+    return 0;
+}
+
+/* lleval_run_model_begin; budget: the probe checks the context budget too. */
+static int begin_model(struct run *r, const char *model, bool budget, struct lleval_err *err)
+{
+    int rc;
+    lleval_config_for_model(r->cfg, model, &r->model_cfg);
+    if (!server_per_model(r)) {
+        if (lleval_config_model(r->cfg, model)) { /* models: this model's concurrency */
+            r->jobs = r->model_cfg.max_concurrent_jobs;
+            if (r->slots > 0 && r->jobs > r->slots)
+                r->jobs = r->slots;
+        }
+        return 0;
+    }
+    if (r->launch && r->server_model && !strcmp(r->server_model, model))
+        return 0; /* started for this model by the submit step */
+    if (r->launch)
+        stop_server(r);
+    r->server_model = model;
+    r->jobs = r->model_cfg.max_concurrent_jobs;
+    r->launch_restarts_seen = 0;
+    rc = start_server(r, &r->model_cfg, model, err);
+    if (rc)
+        return rc;
+    lleval_run_follow_server(r);
+    return probe_engine(r, budget, err);
+}
+
+int lleval_run_model_begin(struct run *r, const char *model, struct lleval_err *err)
+{
+    return begin_model(r, model, false, err);
+}
+
+/* Starts a managed llama-server (with a server per model: the first model's
+ * with work left), probes the engine (clamping the run's concurrency to the
+ * server's slots; several models: each one) and checks the context budget. */
+static int step_submit(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
+{
+    int rc;
+    (void)res;
+
+    if (all_answered(r)) {
+        lleval_run_event(r, "submit: every request has a result: no engine needed");
+        return 0;
+    }
+    if (lleval_engine_is_batch(r->cfg->engine)) /* a cloud batch engine: jobs, not requests */
+        return lleval_remote_submit(r, err);
+    if (lleval_run_several_endpoints(r->cfg))
+        return lleval_run_endpoints_submit(r, err);
+    if (server_per_model(r)) {
+        const char *first = first_model_left(r);
+        rc = check_model_files(r, err);
+        if (!rc)
+            rc = lleval_engine_open(&r->engine, r->cfg, err);
+        if (!rc)
+            rc = begin_model(r, first, true, err);
+        return rc;
+    }
+    if (r->cfg->engine == LLEVAL_ENGINE_LLAMACPP && r->cfg->launch.enabled) {
+        lleval_run_plan_server(r); /* max_concurrent_jobs auto: slots and context (tune.c) */
+        rc = start_server(r, r->cfg, NULL, err);
+        if (rc)
+            return rc;
+    }
+    rc = lleval_engine_open(&r->engine, r->cfg, err);
+    if (rc)
+        return rc;
+    if (r->launch)
+        lleval_run_follow_server(r);
+    rc = probe_engine(r, true, err);
+    if (!rc && r->cfg->n_models > 1)
+        rc = probe_other_models(r, err);
     return rc;
 }
 

@@ -190,3 +190,68 @@ void lleval_leaderboard_format(const struct lleval_leaderboard *lb, struct lleva
         free(b);
     }
 }
+
+/* A number of a JSON object, NaN when absent or not a number. */
+static double num_or_nan(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The index of the model named by key of o in lb, or lb->n_models when none. */
+static size_t find_model(const struct lleval_leaderboard *lb, const json_t *o, const char *key)
+{
+    const char *name = json_string_value(json_object_get(o, key));
+    size_t i;
+    for (i = 0; name && i < lb->n_models; i++)
+        if (!strcmp(lb->models[i].model, name))
+            break;
+    return name ? i : lb->n_models;
+}
+
+void lleval_leaderboard_read(const json_t *doc, struct lleval_leaderboard *out)
+{
+    const json_t *lb = json_object_get(doc, "leaderboard");
+    const json_t *models = json_object_get(lb, "models"), *pairs = json_object_get(lb, "pairs");
+    const json_t *m;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    if (!json_is_array(models) || !json_array_size(models))
+        return;
+    out->models = lleval_xcalloc(json_array_size(models), sizeof(*out->models));
+    json_array_foreach(models, i, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "model"));
+        const json_t *c = json_object_get(m, "correct"), *ci = json_object_get(c, "ci95");
+        const json_t *n = json_object_get(c, "n");
+        struct lleval_lb_model *x = &out->models[out->n_models];
+        if (!name)
+            continue; /* not a model entry: left out */
+        x->model = lleval_xstrdup(name);
+        x->correct.mean = num_or_nan(c, "value") / 100.0;
+        x->correct.lo = json_is_array(ci) ? json_number_value(json_array_get(ci, 0)) / 100.0 : NAN;
+        x->correct.hi = json_is_array(ci) ? json_number_value(json_array_get(ci, 1)) / 100.0 : NAN;
+        x->correct.resamples = json_is_array(ci) ? 1 : 0;
+        x->correct.n =
+            json_is_integer(n) && json_integer_value(n) > 0 ? (uint64_t)json_integer_value(n) : 0;
+        out->n_models++;
+    }
+    if (!json_is_array(pairs) || !json_array_size(pairs))
+        return;
+    out->pairs = lleval_xcalloc(json_array_size(pairs), sizeof(*out->pairs));
+    json_array_foreach(pairs, i, m)
+    {
+        struct lleval_lb_pair *p = &out->pairs[out->n_pairs];
+        const json_t *n = json_object_get(m, "n");
+        p->a = find_model(out, m, "a");
+        p->b = find_model(out, m, "b");
+        if (p->a >= out->n_models || p->b >= out->n_models)
+            continue; /* names no model of the list */
+        p->n = json_is_integer(n) && json_integer_value(n) > 0 ? (size_t)json_integer_value(n) : 0;
+        p->a_only = (long)json_integer_value(json_object_get(m, "a_only"));
+        p->b_only = (long)json_integer_value(json_object_get(m, "b_only"));
+        p->mcnemar_p = num_or_nan(m, "mcnemar_p");
+        out->n_pairs++;
+    }
+}

@@ -173,6 +173,8 @@ def explorer(d, page, exp, shots):
        "the Content-Security-Policy refuses an inline event handler")
     d.js("document.getElementById('csp-probe').remove();")
     shown_after(d, exp["total"], "every item")
+    ok(d.js("return document.getElementById('x-f-model').parentNode.hidden;"),
+       "one model: the model filter is hidden")
     rows = d.js("return document.querySelectorAll('#x-rows tr').length;")
     ok(rows == min(exp["total"], 100), "the first page has %d rows" % min(exp["total"], 100),
        str(rows))
@@ -253,6 +255,40 @@ def compare(d, page, exp, shots):
         d.shot(os.path.join(shots, "report-compare.png"))
 
 
+def models(d, page, exp, shots):
+    """A run of several models: the leaderboard lists each model with its
+    interval, and the explorer's model filter, with the verdict filter,
+    answers "which items did model A get wrong"."""
+    d.s("POST", "/url", {"url": "file://" + os.path.abspath(page)})
+    d.wait("return document.getElementById('explorer') && "
+           "document.getElementById('explorer').getAttribute('data-ready') === '1';",
+           "the explorer to be ready", bound=60)
+    safe(d, exp["title"], "on load")
+    rows = d.js("return Array.from(document.querySelectorAll('#leaderboard table.leaderboard "
+                "tbody tr')).map(function (tr) { return Array.from(tr.cells).map("
+                "function (c) { return c.textContent; }); });")
+    ok([r[1] for r in rows] == exp["ranked"], "the leaderboard ranks the models",
+       repr(rows))
+    ok([r[4] for r in rows] == exp["cis"], "each model with its 95% interval", repr(rows))
+    pairs = d.js("return document.querySelectorAll('#leaderboard table.pairs tbody tr').length;")
+    ok(pairs == exp["pairs"], "one paired test per pair of models", str(pairs))
+    vis = d.js("return !document.getElementById('x-f-model').parentNode.hidden;")
+    ok(vis, "the explorer has a model filter")
+    for m, n in sorted(exp["per_model"].items()):
+        text = select(d, "x-f-model", m + " (")
+        ok(text == "%s (%d)" % (m, n), "the model option counts %s" % m, text)
+        shown_after(d, n, "model %s" % m)
+    m = exp["wrong_model"]
+    select(d, "x-f-model", m + " (")
+    select(d, "x-f-verdict", "wrong (")
+    shown_after(d, exp["wrong_of_model"], "model %s, wrong answers" % m)
+    if shots:
+        d.js("document.getElementById('leaderboard').scrollIntoView();")
+        d.shot(os.path.join(shots, "report-leaderboard.png"), "#leaderboard")
+        d.js("document.getElementById('explorer').scrollIntoView();")
+        d.shot(os.path.join(shots, "report-models.png"), "#explorer")
+
+
 def main():
     args = sys.argv[1:]
     shots = None
@@ -269,7 +305,7 @@ def main():
     try:
         d = Driver(chromedriver, chromium, profile)
         d.s("POST", "/window/rect", {"width": 1280, "height": 900})
-        (explorer if mode == "explorer" else compare)(d, page, exp, shots)
+        {"explorer": explorer, "compare": compare, "models": models}[mode](d, page, exp, shots)
     finally:
         if d:
             d.quit()

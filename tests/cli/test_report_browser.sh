@@ -166,4 +166,41 @@ else
 fi
 sed 's/^/    /' browser.txt
 
+# a run of several models: the leaderboard and the explorer's model filter
+cat >mm.yaml <<'YAML'
+engine: dry
+model_id: [dry-a, dry-b, dry-c]
+temps: [0.0]
+datasets:
+  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
+  - {name: sample_mc, format: mmlu, path: examples/data/general_knowledge_test.csv, split: test}
+YAML
+expect_exit 0 "dry run of three models" -- "$LLEVAL" run --config mm.yaml --run-id mm -q
+python3 - >expect3.json <<'EOF'
+import json
+lb = json.load(open("runs/mm/results/scores.json"))["leaderboard"]
+ranked = sorted(lb["models"], key=lambda m: -m["correct"]["value"])  # stable: ties keep order
+items = [json.loads(l) for l in open("runs/mm/results/items.jsonl")]
+model = lambda r: r["custom_id"].split(":")[0]
+per = {}
+for r in items:
+    per[model(r)] = per.get(model(r), 0) + 1
+wrong = sum(1 for r in items if model(r) == "dry-b" and r["status"] == "ok" and r["correct"] is False)
+print(json.dumps({
+    "title": "lleval report: mm",
+    "ranked": [m["model"] for m in ranked],
+    "cis": ["[%.1f, %.1f]" % tuple(m["correct"]["ci95"]) for m in ranked],
+    "pairs": len(lb["pairs"]),
+    "per_model": per,
+    "wrong_model": "dry-b",
+    "wrong_of_model": wrong,
+}))
+EOF
+if python3 "$LLEVAL_SOURCE_DIR/tests/cli/report_browser.py" models runs/mm/report.html expect3.json "${shots[@]}" >browser.txt 2>&1; then
+	ok "the leaderboard and the model filter in headless Chromium"
+else
+	not_ok "the leaderboard and the model filter in headless Chromium"
+fi
+sed 's/^/    /' browser.txt
+
 finish

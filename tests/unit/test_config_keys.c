@@ -38,7 +38,7 @@ static void test_every_key_has_a_type_and_a_sane_range(void **state)
     for (size_t i = 0; i < LLEVAL_CFG_N_KEYS; i++) {
         const struct lleval_cfg_key *k = &lleval_cfg_key_defs[i];
         const char *dot = strrchr(k->path, '.');
-        assert_true(k->kind <= LLEVAL_CFG_ENDPOINTS);
+        assert_true(k->kind <= LLEVAL_CFG_MODEL_CFGS);
         assert_true(k->off < sizeof(struct lleval_config));
         if (k->kind == LLEVAL_CFG_LONG || k->kind == LLEVAL_CFG_DOUBLE ||
             k->kind == LLEVAL_CFG_DLIST) {
@@ -119,6 +119,7 @@ static char *default_text(const struct lleval_config *cfg, const struct lleval_c
         lleval_sb_adds(&sb, "`[]`");
         break;
     case LLEVAL_CFG_DATASETS:
+    case LLEVAL_CFG_MODEL_CFGS:
         break;
     }
     return lleval_sb_detach(&sb, NULL);
@@ -177,6 +178,7 @@ static char *type_text(const struct lleval_cfg_key *k)
         n = LLEVAL_CFG_N_EXTRACTIONS;
         break;
     case LLEVAL_CFG_DATASETS:
+    case LLEVAL_CFG_MODEL_CFGS:
         break;
     }
     for (size_t i = 0; i < n; i++)
@@ -228,6 +230,11 @@ static void test_every_key_is_documented_with_its_type_and_default(void **state)
         size_t n;
         if (k->kind == LLEVAL_CFG_DATASETS) { /* a section of its own */
             tu_assert_contains(doc, "\n### Datasets\n\n`datasets` is a list; none by default.");
+            free(head);
+            continue;
+        }
+        if (k->kind == LLEVAL_CFG_MODEL_CFGS) { /* a section of its own too */
+            tu_assert_contains(doc, "\n### Models\n\n`models` is a list; none by default.");
             free(head);
             continue;
         }
@@ -294,6 +301,8 @@ static void test_unknown_key_hints(void **state)
         {"concurrency", NULL, "did you mean 'max_concurrent_jobs'?"},
         {"num_ctx", NULL, "did you mean 'context_length'?"},
         {"dry_run", NULL, "did you mean 'engine: dry'?"},
+        {"model", NULL, "did you mean 'model_id'?"}, /* not the close 'models' */
+        {"modles", NULL, "did you mean 'models'?"},
         /* a key of a group written at the wrong level */
         {"runs_dir", NULL, "did you mean 'paths.runs_dir' (under 'paths:')?"},
         {"strip_think", NULL, "did you mean 'scoring.strip_think' (under 'scoring:')?"},

@@ -56,7 +56,8 @@ static void test_bad_lists(void **state)
     assert_int_equal(
         tu_cfg_load(f, "engine: llamacpp\nmodel_id: [a, b]\nlaunch:\n  model: m.gguf\n"), 0);
     assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
-    tu_assert_contains(f->err.msg, "'model_id' lists 2 models, but 'launch' starts one");
+    tu_assert_contains(f->err.msg, "'model_id' lists 2 models, but 'launch' starts llama-server");
+    tu_assert_contains(f->err.msg, "list the models under 'models:'");
 }
 
 static void test_round_trip(void **state)
@@ -80,6 +81,123 @@ static void test_round_trip(void **state)
     lleval_config_release(&back);
 }
 
+/* models: ids fill model_id and the list; each entry's settings, the others inherited */
+static void test_models_key(void **state)
+{
+    struct fixture *f = *state;
+    struct lleval_config m;
+    char *o;
+    assert_int_equal(tu_cfg_load(f, "engine: llamacpp\n"
+                                    "max_concurrent_jobs: 4\n"
+                                    "launch: {model: top.gguf, ctx_size: 4096, extra_args: [-fa]}\n"
+                                    "models:\n"
+                                    "  - id: a\n"
+                                    "    launch: {model: a.gguf, parallel: 2, gpu_layers: 0}\n"
+                                    "    max_concurrent_jobs: 2\n"
+                                    "  - id: b\n"
+                                    "    launch:\n"
+                                    "      ctx_size: 8192\n"
+                                    "      extra_args: []\n"),
+                     0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), 0);
+    assert_int_equal(f->cfg.n_model_cfgs, 2);
+    assert_int_equal(f->cfg.n_models, 2);
+    assert_string_equal(f->cfg.model_id, "a");
+    assert_string_equal(f->cfg.models[1], "b");
+    assert_true(f->cfg.launch.enabled);
+    lleval_config_for_model(&f->cfg, "a", &m);
+    assert_string_equal(m.model_id, "a");
+    assert_string_equal(m.launch.model, "a.gguf");
+    assert_int_equal(m.launch.ctx_size, 4096); /* inherited */
+    assert_int_equal(m.launch.parallel, 2);
+    assert_int_equal(m.launch.gpu_layers, 0);
+    assert_int_equal(m.launch.n_extra_args, 1);
+    assert_int_equal(m.max_concurrent_jobs, 2);
+    lleval_config_for_model(&f->cfg, "b", &m);
+    assert_string_equal(m.model_id, "b");
+    assert_string_equal(m.launch.model, "top.gguf");
+    assert_int_equal(m.launch.ctx_size, 8192);
+    assert_int_equal(m.launch.n_extra_args, 0); /* replaced by an empty list */
+    assert_int_equal(m.max_concurrent_jobs, 4);
+    assert_null(lleval_config_model(&f->cfg, "c"));
+    o = lleval_config_origin(&f->cfg, "models[0].launch.model");
+    tu_assert_contains(o, ":6:"); /* file:line:col of the value */
+    free(o);
+}
+
+static void test_models_errors(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(tu_cfg_load(f, "models:\n  - id: a\n    max_concurent_jobs: 2\n"),
+                     LLEVAL_EINVAL);
+    tu_assert_contains(f->err.msg, "unknown key 'models[0].max_concurent_jobs'");
+    tu_assert_contains(f->err.msg, "did you mean 'max_concurrent_jobs'");
+    assert_int_equal(tu_cfg_load(f, "models:\n  - id: a\n    launch: {ctx: 2}\n"), LLEVAL_EINVAL);
+    tu_assert_contains(f->err.msg, "unknown key 'models[0].launch.ctx'");
+    tu_assert_contains(f->err.msg, "did you mean 'ctx_size'");
+    assert_int_equal(tu_cfg_load(f, "models:\n  - launch: {model: a.gguf}\n"), LLEVAL_EINVAL);
+    tu_assert_contains(f->err.msg, "'models[0]' has no 'id'");
+    assert_int_equal(tu_cfg_load(f, "models: []\n"), LLEVAL_EINVAL);
+    assert_int_equal(tu_cfg_load(f, "models:\n  - id: a\n  - id: a\n"), LLEVAL_EINVAL);
+    tu_assert_contains(f->err.msg, "lists 'a' twice");
+    /* models and model_id together, in either order */
+    assert_int_equal(tu_cfg_load(f, "engine: dry\nmodel_id: [x, y]\nmodels: [{id: a}, {id: b}]\n"),
+                     0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
+    tu_assert_contains(f->err.msg, "'model_id' and 'models' both name the models");
+    assert_int_equal(tu_cfg_load(f, "engine: dry\nmodels: [{id: a}, {id: b}]\nmodel_id: x\n"), 0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
+    tu_assert_contains(f->err.msg, "'model_id' and 'models' both name the models");
+    /* launch settings unused without a server (--dry-run turns launch off); a server
+     * without a file for a model */
+    lleval_config_release(&f->cfg); /* a fresh config: model_id above came from the file */
+    lleval_config_init(&f->cfg);
+    assert_int_equal(tu_cfg_load(f, "engine: dry\nmodels: [{id: a, launch: {parallel: 2}}]\n"), 0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), 0);
+    assert_int_equal(tu_cfg_load(f, "engine: llamacpp\n"
+                                    "models: [{id: a, launch: {model: a.gguf}}, {id: b}]\n"),
+                     0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
+    tu_assert_contains(f->err.msg, "model 'b' has no model file");
+}
+
+/* config.resolved.yaml keeps models (a resumed run reads it back); --set takes flow YAML */
+static void test_models_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    char *y1, *y2, *path;
+    struct lleval_config back;
+    assert_int_equal(tu_cfg_load(f, "engine: llamacpp\n"
+                                    "models:\n"
+                                    "  - {id: \"q:7b\", launch: {model: a.gguf, gpu_layers: -1}}\n"
+                                    "  - {id: b, max_concurrent_jobs: 3, launch: {model: b.gguf, "
+                                    "extra_args: [--jinja]}}\n"),
+                     0);
+    y1 = lleval_config_to_yaml(&f->cfg, true);
+    tu_assert_contains(y1, "\nmodels:");
+    tu_assert_contains(y1, "  - id: \"q:7b\"");
+    tu_assert_contains(y1, "      model: b.gguf");
+    assert_null(strstr(y1, "\nmodel_id:"));
+    free(y1);
+    y1 = lleval_config_to_yaml(&f->cfg, false);
+    path = tu_write(f->dir, "resolved.yaml", y1);
+    lleval_config_init(&back);
+    assert_int_equal(lleval_config_load_file(&back, path, &f->err), 0);
+    assert_int_equal(lleval_config_validate(&back, &f->err), 0);
+    assert_int_equal(back.n_model_cfgs, 2);
+    assert_int_equal(back.model_cfgs[0].gpu_layers, -1);
+    assert_int_equal(back.model_cfgs[1].max_concurrent_jobs, 3);
+    y2 = lleval_config_to_yaml(&back, false);
+    assert_string_equal(y1, y2);
+    assert_int_equal(lleval_config_set(&back, "models", "[{id: x}, {id: y}]", NULL, &f->err), 0);
+    assert_int_equal(back.n_models, 2);
+    assert_string_equal(back.model_id, "x");
+    free(y1);
+    free(y2);
+    free(path);
+    lleval_config_release(&back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -88,6 +206,9 @@ int main(void)
                                         tu_cfg_teardown),
         cmocka_unit_test_setup_teardown(test_bad_lists, tu_cfg_setup, tu_cfg_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_models_key, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_models_errors, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_models_round_trip, tu_cfg_setup, tu_cfg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

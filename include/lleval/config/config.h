@@ -120,6 +120,22 @@ struct lleval_batch_cfg {
     long max_attempts;       /* jobs per part: the first and the resubmissions of missing rows */
 };
 
+/* A setting of a `models:` entry that the entry leaves out: the top-level value applies. */
+#define LLEVAL_MODEL_INHERIT (-2)
+
+/* One entry of `models:` (several models, each with its own engine settings).
+ * A long left out is LLEVAL_MODEL_INHERIT, a string or list left out NULL / has_
+ * false: the top-level value (launch.*, max_concurrent_jobs) applies. */
+struct lleval_model_cfg {
+    char *id;           /* the model_id requests name; a folder name in the run */
+    char *launch_model; /* launch.model: this model's GGUF */
+    long ctx_size, parallel, gpu_layers;
+    bool has_extra_args;
+    char **extra_args;
+    size_t n_extra_args;
+    long max_concurrent_jobs;
+};
+
 struct lleval_config {
     char *source_path; /* config file, or NULL */
     char *preset;      /* applied preset name, or NULL */
@@ -129,6 +145,10 @@ struct lleval_config {
      * equals model_id), evaluated in turn; NULL and 0 for one model */
     char **models;
     size_t n_models;
+    /* the `models:` key: every model with its own settings (models[] and
+     * model_id hold their ids as for a list); NULL and 0 when not given */
+    struct lleval_model_cfg *model_cfgs;
+    size_t n_model_cfgs;
     enum lleval_engine_kind engine;
     char *base_url; /* NULL: the engine's default; of a list, the first */
     /* base_url given as a list of two or more: every address, in order
@@ -204,6 +224,17 @@ struct lleval_origin_entry {
     enum lleval_origin from;
     char *where;
 };
+
+/* The `models:` entry of model (NULL: the first model), or NULL when the config
+ * has no `models:` key or no entry with that id. Borrowed. */
+const struct lleval_model_cfg *lleval_config_model(const struct lleval_config *cfg,
+                                                   const char *model);
+/* cfg's settings for one model of the run: a shallow copy of *cfg (every pointer
+ * borrowed from cfg: never release it) with model_id set to model (NULL: kept)
+ * and the `models:` entry's launch settings and max_concurrent_jobs applied.
+ * Valid while cfg is. */
+void lleval_config_for_model(const struct lleval_config *cfg, const char *model,
+                             struct lleval_config *out);
 
 /* Fills cfg with the built-in defaults (including the default prompt sets). */
 void lleval_config_init(struct lleval_config *cfg);

@@ -13,6 +13,7 @@
 #ifndef LLEVAL_LEADERBOARD_H
 #define LLEVAL_LEADERBOARD_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "lleval/score/score.h"
@@ -49,6 +50,12 @@ struct lleval_leaderboard {
 int lleval_leaderboard_build(const struct lleval_item_scores *s, long bootstrap, uint64_t seed,
                              struct lleval_leaderboard *out, struct lleval_err *err);
 void lleval_leaderboard_release(struct lleval_leaderboard *lb);
+
+/* Reads the "leaderboard" object of a scores.json document (borrowed) into
+ * out (zeroed first): correct as a fraction again, lo/hi NaN without an
+ * interval. Entries that are not a model, and pairs naming no listed model,
+ * are left out; a document without one leaves out empty. */
+void lleval_leaderboard_read(const json_t *doc, struct lleval_leaderboard *out);
 
 /* Appends the leaderboard as text (a ranked table, then the pairwise tests)
  * to out; nothing when it has fewer than two models. */
