@@ -104,6 +104,44 @@ static void test_launch_instances(void **state)
         LLEVAL_EINVAL);
 }
 
+/* Loads content into a config of its own (tu_cfg_load applies over what the fixture holds). */
+static int load_fresh(struct fixture *f, const char *content)
+{
+    lleval_config_release(&f->cfg);
+    lleval_config_init(&f->cfg);
+    return tu_cfg_load(f, content);
+}
+
+/* Settings that make sense for one server only are refused for several, each named. */
+static void test_several_servers_refuse(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load_fresh(f, "engine: llamacpp\n"
+                                   "base_url: [\"http://a:1\", \"http://b:2\"]\n"
+                                   "max_concurrent_jobs: auto\n"),
+                     0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
+    assert_non_null(strstr(f->err.msg, ":3:22: 'max_concurrent_jobs: auto' measures one server"));
+    assert_int_equal(load_fresh(f, "engine: openai_batch\n"
+                                   "endpoints: [\"http://a:1/v1\", \"http://b:2/v1\"]\n"),
+                     0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
+    assert_non_null(strstr(f->err.msg, ":1:9: a cloud batch engine sends its jobs to one"));
+    assert_int_equal(load_fresh(f, "engine: llamacpp\n"
+                                   "models:\n"
+                                   "  - {id: a, launch: {model: a.gguf}}\n"
+                                   "  - {id: b, launch: {model: b.gguf}}\n"
+                                   "launch: {instances: 2}\n"),
+                     0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), LLEVAL_EINVAL);
+    assert_non_null(strstr(f->err.msg, "'launch.instances' must be 1"));
+    /* one server: auto and a batch engine are fine */
+    assert_int_equal(load_fresh(f, "engine: openai_batch\nbase_url: \"http://a:1/v1\"\n"
+                                   "max_concurrent_jobs: auto\n"),
+                     0);
+    assert_int_equal(lleval_config_validate(&f->cfg, &f->err), 0);
+}
+
 static void test_round_trip(void **state)
 {
     struct fixture *f = *state;
@@ -141,6 +179,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_base_url_list, tu_cfg_setup, tu_cfg_teardown),
         cmocka_unit_test_setup_teardown(test_endpoints_list, tu_cfg_setup, tu_cfg_teardown),
         cmocka_unit_test_setup_teardown(test_launch_instances, tu_cfg_setup, tu_cfg_teardown),
+        cmocka_unit_test_setup_teardown(test_several_servers_refuse, tu_cfg_setup, tu_cfg_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, tu_cfg_setup, tu_cfg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
