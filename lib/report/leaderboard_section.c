@@ -125,10 +125,14 @@ void lleval_report_leaderboard_html(struct lleval_sb *sb, const struct report *r
     lleval_sb_adds(sb, "<section id=\"leaderboard\">\n<h2>Leaderboard</h2>\n"
                        "<p class=\"muted\">Each model's share of items answered correctly (exact "
                        "match on QA, the gold letter on multiple choice; a failed request is "
-                       "wrong), with its 95% bootstrap interval, best first.</p>\n"
+                       "wrong), and over its QA items mean F1 and the share of answers that "
+                       "contain a gold answer, each with its 95% bootstrap interval, best "
+                       "first.</p>\n"
                        "<div class=\"scroll\"><table class=\"leaderboard\">\n<thead><tr>"
                        "<th class=\"n\">rank</th><th>model</th><th class=\"n\">items</th>"
                        "<th class=\"n\">correct %</th><th class=\"n\">95% CI</th>"
+                       "<th class=\"n\">F1</th><th class=\"n\">95% CI</th>"
+                       "<th class=\"n\">contains %</th><th class=\"n\">95% CI</th>"
                        "<th class=\"n\">cut at max_new_tokens %</th><th class=\"n\">failed "
                        "requests</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < lb->n_models; i++) {
@@ -137,11 +141,14 @@ void lleval_report_leaderboard_html(struct lleval_sb *sb, const struct report *r
         esc(sb, order[i]->model, false);
         struct finish f = model_finish(r, order[i]->model);
         char cut[32];
-        lleval_sb_addf(sb,
-                       "</td><td class=\"n\">%llu</td><td class=\"n\">%s</td>"
-                       "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%ld</td>"
-                       "</tr>\n",
-                       (unsigned long long)order[i]->correct.n, v, ci,
+        lleval_sb_addf(
+            sb, "</td><td class=\"n\">%llu</td><td class=\"n\">%s</td><td class=\"n\">%s</td>",
+            (unsigned long long)order[i]->correct.n, v, ci);
+        fmt_ci(&order[i]->f1, v, sizeof(v), ci, sizeof(ci));
+        lleval_sb_addf(sb, "<td class=\"n\">%s</td><td class=\"n\">%s</td>", v, ci);
+        fmt_ci(&order[i]->contains, v, sizeof(v), ci, sizeof(ci));
+        lleval_sb_addf(sb, "<td class=\"n\">%s</td><td class=\"n\">%s</td>", v, ci);
+        lleval_sb_addf(sb, "<td class=\"n\">%s</td><td class=\"n\">%ld</td></tr>\n",
                        pct_text(cut, sizeof(cut), f.length, f.n), f.error);
     }
     lleval_sb_adds(sb, "</tbody></table></div>\n");
@@ -182,18 +189,22 @@ void lleval_report_leaderboard_md(struct lleval_sb *sb, const struct report *r)
     if (lb->n_models < 2)
         return;
     order = ranked(lb);
-    lleval_sb_adds(sb, "\n## Leaderboard (correct %, 95% CI)\n\n"
-                       "| rank | model | items | correct % | 95% CI | cut at max_new_tokens % | "
-                       "failed requests |\n|--:|---|--:|--:|--:|--:|--:|\n");
+    lleval_sb_adds(sb, "\n## Leaderboard (95% CI; F1 and contains over QA items)\n\n"
+                       "| rank | model | items | correct % | 95% CI | F1 | 95% CI | contains % | "
+                       "95% CI | cut at max_new_tokens % | failed requests |\n"
+                       "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (size_t i = 0; i < lb->n_models; i++) {
         fmt_ci(&order[i]->correct, v, sizeof(v), ci, sizeof(ci));
         lleval_sb_addf(sb, "| %zu | ", i + 1);
         esc(sb, order[i]->model, true);
         struct finish f = model_finish(r, order[i]->model);
         char cut[32];
-        lleval_sb_addf(sb, " | %llu | %s | %s | %s | %ld |\n",
-                       (unsigned long long)order[i]->correct.n, v, ci,
-                       pct_text(cut, sizeof(cut), f.length, f.n), f.error);
+        lleval_sb_addf(sb, " | %llu | %s | %s", (unsigned long long)order[i]->correct.n, v, ci);
+        fmt_ci(&order[i]->f1, v, sizeof(v), ci, sizeof(ci));
+        lleval_sb_addf(sb, " | %s | %s", v, ci);
+        fmt_ci(&order[i]->contains, v, sizeof(v), ci, sizeof(ci));
+        lleval_sb_addf(sb, " | %s | %s", v, ci);
+        lleval_sb_addf(sb, " | %s | %ld |\n", pct_text(cut, sizeof(cut), f.length, f.n), f.error);
     }
     free(order);
     if (!lb->n_pairs)

@@ -41,21 +41,48 @@ static size_t model_index(struct lleval_leaderboard *lb, char ***esc, const char
     return lb->n_models++;
 }
 
-/* Model m's values (1 right, 0 wrong) over its items, bootstrapped. */
+/* Which value of an item a metric of the leaderboard averages. */
+enum lb_metric { LB_CORRECT, LB_F1, LB_CONTAINS };
+
+/* Model m's values of metric (correct: every item, 1 right 0 wrong; F1 and
+ * contains: its QA items) bootstrapped into out; none: n 0, mean NaN. */
+static int metric_ci(const struct lleval_item_scores *s, const size_t *of, size_t m,
+                     enum lb_metric metric, long bootstrap, uint64_t seed, const char *model,
+                     struct lleval_ci *out, struct lleval_err *err)
+{
+    static const char *const names[] = {"", "/f1", "/contains"};
+    double *x = lleval_xmalloc((s->n ? s->n : 1) * sizeof(*x));
+    size_t n = 0;
+    char *label = lleval_xasprintf("leaderboard/%s%s", model, names[metric]);
+    int rc = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct lleval_item_rec *it = &s->items[i];
+        if (of[i] != m || (metric != LB_CORRECT && it->mc))
+            continue;
+        x[n++] = metric == LB_F1         ? it->f1
+                 : metric == LB_CONTAINS ? it->contains
+                                         : (it->correct ? 1.0 : 0.0);
+    }
+    if (n || metric == LB_CORRECT) {
+        rc = lleval_bootstrap_mean(x, n, bootstrap, lleval_seed_derive(seed, label), out, err);
+    } else {
+        memset(out, 0, sizeof(*out));
+        out->mean = out->lo = out->hi = NAN;
+    }
+    free(label);
+    free(x);
+    return rc;
+}
+
+/* Model m's metrics over its items, bootstrapped (seeds of their own per metric). */
 static int model_ci(const struct lleval_item_scores *s, const size_t *of, size_t m, long bootstrap,
                     uint64_t seed, struct lleval_lb_model *out, struct lleval_err *err)
 {
-    double *x = lleval_xmalloc((s->n ? s->n : 1) * sizeof(*x));
-    size_t n = 0;
-    char *label = lleval_xasprintf("leaderboard/%s", out->model);
-    int rc;
-    for (size_t i = 0; i < s->n; i++)
-        if (of[i] == m)
-            x[n++] = s->items[i].correct ? 1.0 : 0.0;
-    rc =
-        lleval_bootstrap_mean(x, n, bootstrap, lleval_seed_derive(seed, label), &out->correct, err);
-    free(label);
-    free(x);
+    int rc = metric_ci(s, of, m, LB_CORRECT, bootstrap, seed, out->model, &out->correct, err);
+    if (!rc)
+        rc = metric_ci(s, of, m, LB_F1, bootstrap, seed, out->model, &out->f1, err);
+    if (!rc)
+        rc = metric_ci(s, of, m, LB_CONTAINS, bootstrap, seed, out->model, &out->contains, err);
     return rc;
 }
 
@@ -133,6 +160,17 @@ static char *clean(const char *s)
     return lleval_sb_detach(&sb, NULL);
 }
 
+/* "61.5 [52.0, 70.1]" of a fraction as a percentage; "n/a" without a value. Owned. */
+static char *ci_text(const struct lleval_ci *c)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    if (!c->n || !isfinite(c->mean))
+        return lleval_xstrdup("n/a");
+    lleval_sb_add_ci(&sb, c->mean * 100.0, c->resamples ? c->lo * 100.0 : NAN,
+                     c->resamples ? c->hi * 100.0 : NAN, 1, " [", "]");
+    return lleval_sb_detach(&sb, NULL);
+}
+
 /* Best first; ties keep the models' order. */
 static int cmp_rank(const void *x, const void *y)
 {
@@ -146,7 +184,8 @@ static int cmp_rank(const void *x, const void *y)
 void lleval_leaderboard_format(const struct lleval_leaderboard *lb, struct lleval_sb *out)
 {
     static const struct lleval_table_style style = {"  ", "", "", false};
-    static const char *const head[] = {"rank", "model", "n", "correct% [95% CI]"};
+    static const char *const head[] = {
+        "rank", "model", "n", "correct% [95% CI]", "F1 [95% CI]", "contains% [95% CI]"};
     const struct lleval_lb_model **order;
     struct lleval_table *tab;
 
@@ -157,22 +196,21 @@ void lleval_leaderboard_format(const struct lleval_leaderboard *lb, struct lleva
         order[i] = &lb->models[i];
     qsort(order, lb->n_models, sizeof(*order), cmp_rank);
     lleval_sb_adds(out, "leaderboard (correct: exact match on QA, the gold letter on multiple "
-                        "choice):\n");
-    tab = lleval_table_new(4);
+                        "choice; F1 and contains: QA items only):\n");
+    tab = lleval_table_new(6);
     lleval_table_align(tab, 1, LLEVAL_ALIGN_LEFT);
     lleval_table_header(tab, head);
     for (size_t i = 0; i < lb->n_models; i++) {
-        struct lleval_sb ci = LLEVAL_SB_INIT;
-        char *cells[4];
+        char *cells[6];
         const struct lleval_ci *c = &order[i]->correct;
-        lleval_sb_add_ci(&ci, c->mean * 100.0, c->resamples ? c->lo * 100.0 : NAN,
-                         c->resamples ? c->hi * 100.0 : NAN, 1, " [", "]");
         cells[0] = lleval_xasprintf("%zu", i + 1);
         cells[1] = clean(order[i]->model);
         cells[2] = lleval_xasprintf("%llu", (unsigned long long)c->n);
-        cells[3] = lleval_sb_detach(&ci, NULL);
+        cells[3] = ci_text(c);
+        cells[4] = ci_text(&order[i]->f1);
+        cells[5] = ci_text(&order[i]->contains);
         lleval_table_row(tab, (const char *const *)cells);
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 6; k++)
             free(cells[k]);
     }
     lleval_table_render(tab, &style, out);
@@ -209,6 +247,19 @@ static size_t find_model(const struct lleval_leaderboard *lb, const json_t *o, c
     return name ? i : lb->n_models;
 }
 
+/* A metric object {"value", "ci95", "n"} (a percentage) into c as a fraction; null or
+ * absent: n 0, mean NaN. */
+static void read_metric(const json_t *o, struct lleval_ci *c)
+{
+    const json_t *ci = json_object_get(o, "ci95"), *n = json_object_get(o, "n");
+    memset(c, 0, sizeof(*c));
+    c->mean = num_or_nan(o, "value") / 100.0;
+    c->lo = json_is_array(ci) ? json_number_value(json_array_get(ci, 0)) / 100.0 : NAN;
+    c->hi = json_is_array(ci) ? json_number_value(json_array_get(ci, 1)) / 100.0 : NAN;
+    c->resamples = json_is_array(ci) ? 1 : 0;
+    c->n = json_is_integer(n) && json_integer_value(n) > 0 ? (uint64_t)json_integer_value(n) : 0;
+}
+
 void lleval_leaderboard_read(const json_t *doc, struct lleval_leaderboard *out)
 {
     const json_t *lb = json_object_get(doc, "leaderboard");
@@ -223,18 +274,13 @@ void lleval_leaderboard_read(const json_t *doc, struct lleval_leaderboard *out)
     json_array_foreach(models, i, m)
     {
         const char *name = json_string_value(json_object_get(m, "model"));
-        const json_t *c = json_object_get(m, "correct"), *ci = json_object_get(c, "ci95");
-        const json_t *n = json_object_get(c, "n");
         struct lleval_lb_model *x = &out->models[out->n_models];
         if (!name)
             continue; /* not a model entry: left out */
         x->model = lleval_xstrdup(name);
-        x->correct.mean = num_or_nan(c, "value") / 100.0;
-        x->correct.lo = json_is_array(ci) ? json_number_value(json_array_get(ci, 0)) / 100.0 : NAN;
-        x->correct.hi = json_is_array(ci) ? json_number_value(json_array_get(ci, 1)) / 100.0 : NAN;
-        x->correct.resamples = json_is_array(ci) ? 1 : 0;
-        x->correct.n =
-            json_is_integer(n) && json_integer_value(n) > 0 ? (uint64_t)json_integer_value(n) : 0;
+        read_metric(json_object_get(m, "correct"), &x->correct);
+        read_metric(json_object_get(m, "f1"), &x->f1);
+        read_metric(json_object_get(m, "contains"), &x->contains);
         out->n_models++;
     }
     if (!json_is_array(pairs) || !json_array_size(pairs))

@@ -88,15 +88,18 @@ static double round3(double v)
     return round(v * 1000.0) / 1000.0;
 }
 
-/* {"models": [{"model", "correct": metric}], "pairs": [{"a", "b", "n", "a_only",
- * "b_only", "mcnemar_p"}]}: correct as a percentage */
+/* {"models": [{"model", "correct", "f1", "contains": metric}], "pairs": [{"a", "b", "n",
+ * "a_only", "b_only", "mcnemar_p"}]}: metrics as percentages (f1 and contains null
+ * for a model without QA items) */
 static json_t *leaderboard_json(const struct lleval_leaderboard *lb)
 {
     json_t *models = json_array(), *pairs = json_array();
     for (size_t i = 0; i < lb->n_models; i++)
         json_array_append_new(models,
-                              json_pack("{s:s, s:o}", "model", lb->models[i].model, "correct",
-                                        metric_json(&lb->models[i].correct, 100.0)));
+                              json_pack("{s:s, s:o, s:o, s:o}", "model", lb->models[i].model,
+                                        "correct", metric_json(&lb->models[i].correct, 100.0), "f1",
+                                        metric_json(&lb->models[i].f1, 100.0), "contains",
+                                        metric_json(&lb->models[i].contains, 100.0)));
     for (size_t i = 0; i < lb->n_pairs; i++) {
         const struct lleval_lb_pair *p = &lb->pairs[i];
         json_array_append_new(pairs,

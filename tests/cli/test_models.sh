@@ -52,15 +52,27 @@ for m in s["models"]:  # each model's finish reasons, summed from its groups
     g = [x for x in groups if x.get("model") == m["model"] and not x["overall"]]
     n = sum(sum(x["finish_reason"].values()) for x in g)
     cut = 100.0 * sum(x["finish_reason"]["length"] for x in g) / n
-    row = "[%.1f, %.1f]</td><td class=\"n\">%.1f</td><td class=\"n\">%d</td></tr>" % (
-        m["correct"]["ci95"][0], m["correct"]["ci95"][1], cut,
+    f1, co = m["f1"], m["contains"]
+    row = ("[%.1f, %.1f]</td><td class=\"n\">%.1f</td><td class=\"n\">[%.1f, %.1f]</td>"
+           "<td class=\"n\">%.1f</td><td class=\"n\">[%.1f, %.1f]</td>"
+           "<td class=\"n\">%.1f</td><td class=\"n\">%d</td></tr>") % (
+        m["correct"]["ci95"][0], m["correct"]["ci95"][1], f1["value"], f1["ci95"][0],
+        f1["ci95"][1], co["value"], co["ci95"][0], co["ci95"][1], cut,
         sum(x["finish_reason"]["error"] for x in g))
     assert row in sec, (row, sec)
+# F1 and contains: the mean over the model's QA items of items.jsonl
+items = [json.loads(l) for l in open("runs/ref/results/items.jsonl")]
+for m in s["models"]:
+    qa = [i for i in items if i["custom_id"].startswith(m["model"].replace(":", "%3A") + ":")
+          and i["type"] != "multiple_choice"]
+    assert qa and m["f1"]["n"] == len(qa), (m["f1"], len(qa))
+    assert abs(m["f1"]["value"] - 100.0 * sum(i["f1"] for i in qa) / len(qa)) < 1e-6, m
+    assert abs(m["contains"]["value"] - 100.0 * sum(i["contains"] for i in qa) / len(qa)) < 1e-6
 p = s["pairs"][0]
 assert "<td>alpha</td><td>beta:7b</td><td class=\"n\">52</td>" in sec, sec
 assert ("%.4g" % p["mcnemar_p"]) in sec
 md = open("runs/ref/report.md").read()
-assert "## Leaderboard (correct %, 95% CI)" in md
+assert "## Leaderboard (95% CI; F1 and contains over QA items)" in md
 assert re.search(r"\| [12] \| beta\\:7b \| 52 \| ", md), md  # ":" escaped (autolinks)
 assert "| alpha | beta\\:7b | 52 | %d | %d |" % (p["a_only"], p["b_only"]) in md
 PY

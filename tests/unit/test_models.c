@@ -63,11 +63,14 @@ static void make_items(struct lleval_item_scores *s, size_t n, const bool *ra, c
     s->n = 0;
     for (size_t i = 0; i < n; i++) {
         s->items[s->n].custom_id = lleval_xasprintf("a:nq:q%03zu:direct:t0:s0", i);
+        s->items[s->n].f1 = ra[i] ? 1.0 : 0.4; /* a wrong answer with some overlap */
+        s->items[s->n].contains = ra[i] ? 1.0 : 0.0;
         s->items[s->n++].correct = ra[i];
         s->items[s->n].custom_id = lleval_xasprintf("b%%3Ax:nq:q%03zu:direct:t0:s0", i);
         s->items[s->n++].correct = rb[i];
         if (i < n / 2) {
             s->items[s->n].custom_id = lleval_xasprintf("c:nq:q%03zu:direct:t0:s0", i);
+            s->items[s->n].mc = true; /* multiple choice only: no F1 */
             s->items[s->n++].correct = true;
         }
     }
@@ -104,6 +107,13 @@ static void test_leaderboard(void **state)
     assert_true(fabs(lb.models[1].correct.mean - 0.75) < 1e-12);
     assert_true(lb.models[1].correct.lo <= 0.75 && lb.models[1].correct.hi >= 0.75);
     assert_int_equal(lb.models[2].correct.n, N / 2);
+    /* F1 and contains over QA items: a's mean F1 (10 x 1.0 + 10 x 0.4) / 20 */
+    assert_int_equal(lb.models[0].f1.n, N);
+    assert_true(fabs(lb.models[0].f1.mean - 0.7) < 1e-12);
+    assert_true(lb.models[0].f1.lo <= 0.7 && lb.models[0].f1.hi >= 0.7 && lb.models[0].f1.lo < 0.7);
+    assert_true(fabs(lb.models[0].contains.mean - 0.5) < 1e-12);
+    assert_int_equal(lb.models[2].f1.n, 0); /* c has no QA item */
+    assert_true(isnan(lb.models[2].f1.mean));
     assert_int_equal(lb.n_pairs, 3);
     assert_int_equal(lb.pairs[0].a, 0);
     assert_int_equal(lb.pairs[0].b, 1);
@@ -117,9 +127,36 @@ static void test_leaderboard(void **state)
     tu_assert_contains(text.buf, "   1  c ");   /* 100% ranks first */
     tu_assert_contains(text.buf, "   2  b:x "); /* then 75% */
     tu_assert_contains(text.buf, "a vs b:x: 20 paired items");
+    tu_assert_contains(text.buf, "70.0 ["); /* a's F1 */
+    tu_assert_contains(text.buf, "n/a");    /* c's F1 */
     lleval_sb_release(&text);
     lleval_leaderboard_release(&lb);
     lleval_item_scores_release(&s);
+}
+
+/* scores.json's leaderboard read back: each metric as a fraction, null as none. */
+static void test_leaderboard_read(void **state)
+{
+    struct lleval_leaderboard lb;
+    json_t *doc = json_loads(
+        "{\"leaderboard\": {\"models\": [{\"model\": \"a\", \"correct\": {\"value\": 50.0, "
+        "\"ci95\": [30.0, 70.0], \"n\": 20}, \"f1\": {\"value\": 70.0, \"ci95\": [60.0, 80.0], "
+        "\"n\": 20}, \"contains\": null}, {\"model\": \"b\", \"correct\": {\"value\": 75.0, "
+        "\"ci95\": null, \"n\": 20}}], \"pairs\": []}}",
+        0, NULL);
+    (void)state;
+    assert_non_null(doc);
+    lleval_leaderboard_read(doc, &lb);
+    assert_int_equal(lb.n_models, 2);
+    assert_true(fabs(lb.models[0].f1.mean - 0.7) < 1e-12);
+    assert_true(fabs(lb.models[0].f1.hi - 0.8) < 1e-12);
+    assert_int_equal(lb.models[0].f1.n, 20);
+    assert_int_equal(lb.models[0].contains.n, 0);
+    assert_true(isnan(lb.models[0].contains.mean));
+    assert_true(isnan(lb.models[1].f1.mean)); /* absent: a scores.json from before */
+    assert_true(isnan(lb.models[1].correct.lo));
+    lleval_leaderboard_release(&lb);
+    json_decref(doc);
 }
 
 static void test_no_models_no_board(void **state)
@@ -146,6 +183,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cid_with_model),
         cmocka_unit_test(test_leaderboard),
+        cmocka_unit_test(test_leaderboard_read),
         cmocka_unit_test(test_no_models_no_board),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * The leaderboard of a run of several models (issue 11, point 3): per model,
  * the share of items answered correctly (exact match on QA, the gold letter on
- * multiple choice; a failed request is wrong) with its 95% bootstrap interval,
+ * multiple choice; a failed request is wrong) and, over its QA items, mean F1
+ * and the contains rate, each with its 95% bootstrap interval,
  * and for every pair of models McNemar's exact test on the items both answered
  * (paired by custom_id without its model component, as `runs compare` pairs
  * two runs). Rows of a single-model run (custom_ids without a model) are left
@@ -24,6 +25,9 @@
 struct lleval_lb_model {
     char *model;              /* owned */
     struct lleval_ci correct; /* fraction correct (0..1) over n = correct.n items */
+    /* over the model's QA items only (n 0 and mean NaN: it has none): mean F1 and the
+     * share of answers that contain a gold answer, 0..1 */
+    struct lleval_ci f1, contains;
 };
 
 struct lleval_lb_pair {
