@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "lleval/score/compare.h"
 #include "lleval/util/json.h"
+#include "lleval/util/util.h"
 
 static void fmt_pct(char *buf, size_t size, double v)
 {
@@ -39,6 +40,18 @@ static json_t *ci_json(const struct lleval_ci *ci)
                      isnan(ci->hi) ? json_null() : json_real(100.0 * ci->hi));
 }
 
+/* Keeps only model's items of run r (their custom_ids without the model). */
+static int only_model(struct lleval_compare_run *r, const char *model, struct lleval_err *err)
+{
+    struct lleval_item_scores mine;
+    int rc = lleval_item_scores_of_model(&r->items, model, &mine, err);
+    if (rc)
+        return lleval_err_prefix(err, "run '%s'", r->dir);
+    lleval_item_scores_release(&r->items);
+    r->items = mine;
+    return 0;
+}
+
 int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir)
 {
     struct lleval_compare_run a, b;
@@ -47,10 +60,15 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
     struct lleval_score_opts so;
     bool json = false;
     long show = 10, bootstrap = -1, seed = -1;
+    const char *model_a = NULL, *model_b = NULL, *id_b;
     int npos, rc, status = 0;
     const struct cli_option opts[] = {
         {"json", 0, CLI_OPT_BOOL, &json, NULL, "print everything as JSON (all flipped items)", NULL,
          0, 0},
+        {"model-a", 0, CLI_OPT_STRING, &model_a, "MODEL",
+         "compare this model of run A (a run of several models)", NULL, 0, 0},
+        {"model-b", 0, CLI_OPT_STRING, &model_b, "MODEL",
+         "compare this model of run B (with one run id: of the same run)", NULL, 0, 0},
         {"flips", 0, CLI_OPT_LONG, &show, "N", "how many flipped items to list (default 10)", NULL,
          0, 1000000},
         {"bootstrap", 0, CLI_OPT_LONG, &bootstrap, "N",
@@ -59,23 +77,30 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
          (long)(LONG_MAX < (1LL << 40) ? LONG_MAX : (1LL << 40))},
         CLI_OPT_END_MARK,
     };
-    static const char usage[] = "lleval runs compare RUN_A RUN_B [--json] [--flips N]";
+    static const char usage[] = "lleval runs compare RUN_A RUN_B [--json] [--flips N]\n"
+                                "       lleval runs compare RUN --model-a A --model-b B";
     static const char desc[] =
         "Compares two runs on the items both answered (matched by custom_id): per dataset x\n"
         "prompt type x temperature, the metric of each run and the difference B - A with a\n"
         "95% paired bootstrap interval, McNemar's exact test on EM (accuracy for multiple\n"
-        "choice), and the items whose outcome flipped.";
+        "choice), and the items whose outcome flipped. Two models of one run of several\n"
+        "models compare the same way (--model-a, --model-b: items paired by the custom_id\n"
+        "without its model); `lleval runs items RUN --grep ID --full` shows a flipped item's\n"
+        "answers.";
 
     if ((rc = cli_parse_options(argc, argv, opts, usage, desc, &npos, ctx)) != CLI_CONTINUE)
         return rc;
-    if (npos != 2) {
-        cli_error(ctx, "give two run ids; see 'lleval runs compare --help'");
+    if (npos != 2 && !(npos == 1 && model_a && model_b)) {
+        cli_error(ctx, "give two run ids, or one run id with --model-a and --model-b; see "
+                       "'lleval runs compare --help'");
         return 2;
     }
+    id_b = npos == 2 ? argv[2] : argv[1];
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
     if (lleval_compare_run_load(&a, runs_dir, argv[1], &err) ||
-        lleval_compare_run_load(&b, runs_dir, argv[2], &err)) {
+        lleval_compare_run_load(&b, runs_dir, id_b, &err) ||
+        (model_a && only_model(&a, model_a, &err)) || (model_b && only_model(&b, model_b, &err))) {
         status = cli_error_lib(ctx, &err);
         goto out;
     }
@@ -110,7 +135,9 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
             json_array_append_new(fl, json_pack("{s:s, s:s}", "custom_id", res.flips[k].custom_id,
                                                 "better", res.flips[k].a_right ? "a" : "b"));
         json_object_set_new(root, "a", json_string(argv[1]));
-        json_object_set_new(root, "b", json_string(argv[2]));
+        json_object_set_new(root, "b", json_string(id_b));
+        json_object_set_new(root, "model_a", model_a ? json_string(model_a) : json_null());
+        json_object_set_new(root, "model_b", model_b ? json_string(model_b) : json_null());
         json_object_set_new(root, "paired_items", json_integer((json_int_t)res.paired));
         json_object_set_new(root, "only_in_a", json_integer((json_int_t)res.only_a));
         json_object_set_new(root, "only_in_b", json_integer((json_int_t)res.only_b));
@@ -123,7 +150,15 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
         goto out;
     }
 
-    printf("%s (A) vs %s (B): %zu items paired by custom_id\n", argv[1], argv[2], res.paired);
+    {
+        struct lleval_sb ma = LLEVAL_SB_INIT, mb = LLEVAL_SB_INIT;
+        printf("%s%s%s (A) vs %s%s%s (B): %zu items paired by custom_id%s\n", argv[1],
+               model_a ? " model " : "", model_a ? cli_safe(&ma, model_a) : "", id_b,
+               model_b ? " model " : "", model_b ? cli_safe(&mb, model_b) : "", res.paired,
+               model_a || model_b ? " (without the model)" : "");
+        lleval_sb_release(&ma);
+        lleval_sb_release(&mb);
+    }
     if (res.only_a || res.only_b)
         printf("note: the item sets differ: %zu only in A, %zu only in B; they are left out "
                "(same datasets, prompt set, temperatures and --limit_items make them match)\n",

@@ -210,3 +210,28 @@ void lleval_compare_run_release(struct lleval_compare_run *r)
     lleval_item_scores_release(&r->items);
     memset(r, 0, sizeof(*r));
 }
+
+int lleval_item_scores_of_model(const struct lleval_item_scores *all, const char *model,
+                                struct lleval_item_scores *out, struct lleval_err *err)
+{
+    char *prefix = lleval_model_folder(model);
+    size_t len = strlen(prefix);
+    memset(out, 0, sizeof(*out));
+    out->items = lleval_xcalloc(all->n ? all->n : 1, sizeof(*out->items));
+    for (size_t i = 0; i < all->n; i++) {
+        const struct lleval_item_rec *it = &all->items[i];
+        if (strncmp(it->custom_id, prefix, len) || it->custom_id[len] != ':')
+            continue;
+        out->items[out->n] = *it;
+        out->items[out->n++].custom_id = lleval_xstrdup(it->custom_id + len + 1);
+    }
+    free(prefix);
+    if (!out->n) {
+        lleval_item_scores_release(out);
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "no scored item of model '%s' in this run: give one of the models "
+                              "of its model_id (`lleval runs list` shows them)",
+                              model);
+    }
+    return 0;
+}

@@ -77,6 +77,28 @@ assert re.search(r"\| [12] \| beta\\:7b \| 52 \| ", md), md  # ":" escaped (auto
 assert "| alpha | beta\\:7b | 52 | %d | %d |" % (p["a_only"], p["b_only"]) in md
 PY
 	not_ok "the report's leaderboard"
+# which items did model A get wrong that B got right: runs compare on two models of one run
+expect_exit 0 "runs compare of two models of one run" -- \
+	"$LLEVAL" runs compare ref --model-a alpha --model-b beta:7b --json
+python3 - <<'PY' && ok "compare's flips are the leaderboard's discordant pairs, ids without the model" ||
+import json
+d = json.load(open("out.txt"))
+p = json.load(open("runs/ref/results/scores.json"))["leaderboard"]["pairs"][0]
+assert d["model_a"] == "alpha" and d["model_b"] == "beta:7b", d
+assert d["paired_items"] == p["n"] and d["only_in_a"] == 0 == d["only_in_b"], (d, p)
+a = [f for f in d["flips"] if f["better"] == "a"]
+b = [f for f in d["flips"] if f["better"] == "b"]
+assert (len(a), len(b)) == (p["a_only"], p["b_only"]), (len(a), len(b), p)
+assert all(not f["custom_id"].startswith(("alpha:", "beta")) for f in d["flips"]), d["flips"][:3]
+PY
+	not_ok "compare of two models"
+expect_exit 0 "runs compare of two models, as a table" -- \
+	"$LLEVAL" runs compare ref --model-a alpha --model-b beta:7b
+expect_grep "ref model alpha (A) vs ref model beta:7b (B)" out.txt "the table names both models"
+expect_exit 2 "runs compare with a model the run lacks" -- \
+	"$LLEVAL" runs compare ref --model-a alpha --model-b gamma
+expect_grep "no scored item of model 'gamma'" err.txt "the error names the missing model"
+expect_exit 2 "runs compare with one run id and no models" -- "$LLEVAL" runs compare ref
 # model text is escaped in the report's leaderboard
 cat >esc.yaml <<'YAML'
 engine: dry

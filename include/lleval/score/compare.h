@@ -63,6 +63,16 @@ int lleval_compare_items(const struct lleval_item_scores *a, const struct lleval
                          struct lleval_err *err);
 void lleval_compare_result_release(struct lleval_compare_result *r);
 
+/*
+ * The items of one model of a run of several models (all borrowed, sorted by
+ * custom_id): each one whose custom_id starts with the model (escaped as in a
+ * custom_id) and ':', copied into out (owned, zeroed first; release with
+ * lleval_item_scores_release) with that prefix removed, so two models pair by
+ * the rest of the id. LLEVAL_EINVAL (err names the model) when none has it.
+ */
+int lleval_item_scores_of_model(const struct lleval_item_scores *all, const char *model,
+                                struct lleval_item_scores *out, struct lleval_err *err);
+
 /* One side of a comparison: a run's saved config and its scored items. */
 struct lleval_compare_run {
     char *dir; /* the run's directory */
