@@ -271,6 +271,8 @@ int cli_runs_items(int argc, char **argv, struct cli_ctx *ctx, const char *runs_
         {"wrong", 0, CLI_OPT_BOOL, &wrong, NULL,
          "only the items scored wrong (failed requests too)", NULL, 0, 0},
         {"right", 0, CLI_OPT_BOOL, &right, NULL, "only the items scored right", NULL, 0, 0},
+        {"model", 0, CLI_OPT_STRING, &q.model, "NAME",
+         "only this model's items (a run of several models)", NULL, 0, 0},
         {"dataset", 0, CLI_OPT_STRING, &q.dataset, "NAME", "only this dataset", NULL, 0, 0},
         {"prompt", 0, CLI_OPT_STRING, &q.prompt_type, "TYPE", "only this prompt type", NULL, 0, 0},
         {"finish", 0, CLI_OPT_STRING, &q.finish, "REASON",
@@ -292,7 +294,8 @@ int cli_runs_items(int argc, char **argv, struct cli_ctx *ctx, const char *runs_
          NULL, 0, 100000},
         CLI_OPT_END_MARK,
     };
-    static const char usage[] = "lleval runs items RUN_ID [--wrong|--right] [--dataset NAME] "
+    static const char usage[] = "lleval runs items RUN_ID [--wrong|--right] [--model NAME] "
+                                "[--dataset NAME] "
                                 "[--finish REASON] [--grep TEXT] [--sort KEY] [--limit N] "
                                 "[--full|--json]";
     static const char desc[] =

@@ -158,7 +158,7 @@ void lleval_report_leaderboard_html(struct lleval_sb *sb, const struct report *r
             sb, "<p class=\"muted\">Paired tests: McNemar's exact test on the items "
                 "both models answered. Which items one model got right and the other "
                 "wrong: the item explorer below (filter by model and verdict), or "
-                "<code>lleval runs items RUN --grep MODEL: --wrong</code>.</p>\n"
+                "<code>lleval runs compare RUN --model-a A --model-b B</code>.</p>\n"
                 "<div class=\"scroll\"><table class=\"pairs\">\n<thead><tr>"
                 "<th>model A</th><th>model B</th><th class=\"n\">paired items</th>"
                 "<th class=\"n\">right for A only</th><th class=\"n\">right for B only</th>"

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/run/batch.h"
 #include "lleval/score/items.h"
 #include "lleval/util/text.h"
 
@@ -61,6 +62,16 @@ static bool grep_row(const char *needle, const struct lleval_item_row *r)
     return false;
 }
 
+/* True when custom_id is an item of model (its escaped name, then ':'). */
+static bool of_model(const char *model, const char *custom_id)
+{
+    char *prefix = lleval_model_folder(model);
+    size_t len = strlen(prefix);
+    bool yes = !strncmp(custom_id, prefix, len) && custom_id[len] == ':';
+    free(prefix);
+    return yes;
+}
+
 bool lleval_items_match(const struct lleval_items_query *q, const struct lleval_item_row *r)
 {
     if (q->verdict == LLEVAL_ITEMS_RIGHT && !r->correct)
@@ -68,6 +79,8 @@ bool lleval_items_match(const struct lleval_items_query *q, const struct lleval_
     if (q->verdict == LLEVAL_ITEMS_WRONG && r->correct)
         return false;
     if (q->dataset && strcmp(q->dataset, r->dataset))
+        return false;
+    if (q->model && !of_model(q->model, r->custom_id))
         return false;
     if (q->prompt_type && strcmp(q->prompt_type, r->prompt_type))
         return false;

@@ -99,6 +99,14 @@ expect_exit 2 "runs compare with a model the run lacks" -- \
 	"$LLEVAL" runs compare ref --model-a alpha --model-b gamma
 expect_grep "no scored item of model 'gamma'" err.txt "the error names the missing model"
 expect_exit 2 "runs compare with one run id and no models" -- "$LLEVAL" runs compare ref
+expect_exit 0 "runs items --model" -- "$LLEVAL" runs items ref --model beta:7b --wrong --json
+python3 - <<'PY' && ok "runs items --model lists that model's items only" || not_ok "runs items --model"
+import json
+rows = [json.loads(l) for l in open("out.txt")]
+every = [json.loads(l) for l in open("runs/ref/results/items.jsonl")]
+want = [r["custom_id"] for r in every if r["custom_id"].startswith("beta%3A7b:") and not r["correct"]]
+assert [r["custom_id"] for r in rows] == want and want, (len(rows), len(want))
+PY
 # model text is escaped in the report's leaderboard
 cat >esc.yaml <<'YAML'
 engine: dry

@@ -113,6 +113,7 @@ enum lleval_items_sort {
 
 struct lleval_items_query {
     enum lleval_items_verdict verdict;
+    const char *model;       /* NULL: any; a model of a run of several (its custom_id prefix) */
     const char *dataset;     /* NULL: any; borrowed, as every string here */
     const char *prompt_type; /* NULL: any */
     const char *finish;      /* finish reason (stop, length, error); NULL: any */
