@@ -130,6 +130,30 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
     return 0;
 }
 
+/* runs stop --cancel of a batch run no process runs: a session of its own (the
+ * cancel request written) loads the jobs, cancels them and stops, submitting nothing. */
+static int cancel_stopped(struct cli_ctx *ctx, const char *runs_dir, const char *id)
+{
+    struct lleval_config cfg;
+    struct lleval_run_opts ro;
+    int rc;
+    lleval_config_init(&cfg);
+    free(cfg.runs_dir);
+    cfg.runs_dir = lleval_xstrdup(runs_dir);
+    lleval_run_opts_init(&ro);
+    ro.run_id = id;
+    ro.resume = true;
+    ro.to_step = LLEVAL_STEP_POLL;
+    rc = cli_run_and_report(ctx, &cfg, &ro, false, true);
+    lleval_config_release(&cfg);
+    if (rc != 130) /* a stop is how the cancelling session ends */
+        return rc;
+    printf("run %s: its batch jobs were cancelled; `lleval runs resume %s` submits the missing "
+           "requests again\n",
+           id, id);
+    return 0;
+}
+
 static int runs_stop(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir)
 {
     bool wait = false, cancel = false;
@@ -153,7 +177,8 @@ static int runs_stop(int argc, char **argv, struct cli_ctx *ctx, const char *run
                                 "new requests, settles those in flight and ends as 'stopped',\n"
                                 "resumable with `lleval runs resume RUN_ID`. With a cloud batch\n"
                                 "engine the jobs already submitted keep running at the provider\n"
-                                "(a resume collects them) unless --cancel cancels them.",
+                                "(a resume collects them) unless --cancel cancels them; on a run\n"
+                                "no process runs any more, --cancel cancels its jobs itself.",
                                 &npos, ctx)) != CLI_CONTINUE)
         return rc;
     if (npos != (id ? 0 : 1)) {
@@ -162,6 +187,13 @@ static int runs_stop(int argc, char **argv, struct cli_ctx *ctx, const char *run
     }
     if (!id)
         id = argv[1];
+    if (cancel) {
+        bool running;
+        if (lleval_run_mark_cancel(runs_dir, id, &running, &err))
+            return cli_error_lib(ctx, &err);
+        if (!running)
+            return cancel_stopped(ctx, runs_dir, id);
+    }
     if ((cancel ? lleval_run_request_cancel : lleval_run_request_stop)(runs_dir, id, &pid, &err))
         return cli_error_lib(ctx, &err);
     printf("asked run %s (process %ld) to stop%s\n", id, pid,

@@ -465,11 +465,26 @@ static bool unfinished(const struct run *r, size_t i)
     return r->st.parts[i].answered < r->st.parts[i].requests;
 }
 
+/* True when `lleval runs stop --cancel` asked for the run's jobs to be cancelled. */
+static bool cancel_asked(const struct run *r)
+{
+    char *cancel = lleval_path_join(r->dir, LLEVAL_REMOTE_CANCEL_FILE);
+    bool yes = lleval_path_exists(cancel);
+    free(cancel);
+    return yes;
+}
+
 int lleval_remote_submit(struct run *r, struct lleval_err *err)
 {
     struct driver d;
     size_t submitted = 0;
-    int rc = driver_open(&d, r, err);
+    int rc;
+
+    if (cancel_asked(r)) { /* a stopped run whose jobs are to be cancelled: nothing new */
+        lleval_run_event(r, "submit: cancelling the batch jobs: nothing submitted");
+        return 0;
+    }
+    rc = driver_open(&d, r, err);
 
     d.step = "submit";
     for (size_t i = 0; !rc && i < r->st.n_parts; i++) {
@@ -608,6 +623,8 @@ int lleval_remote_poll(struct run *r, struct lleval_err *err)
     for (size_t i = 0; !rc && i < r->st.n_parts; i++)
         if (unfinished(r, i))
             rc = job_load(&d, i, err);
+    if (!rc && cancel_asked(r)) /* runs stop --cancel of a stopped run: cancel, collect nothing */
+        rc = LLEVAL_EINTR;
     while (!rc && left) {
         double soonest = 0, now = lleval_now();
         left = 0;

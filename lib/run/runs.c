@@ -173,3 +173,38 @@ int lleval_run_request_cancel(const char *runs_dir, const char *id, long *pid_ou
     free(dir);
     return rc;
 }
+
+int lleval_run_mark_cancel(const char *runs_dir, const char *id, bool *running,
+                           struct lleval_err *err)
+{
+    char *dir = lleval_run_dir(runs_dir, id, err), *cancel;
+    struct lleval_manifest m;
+    enum lleval_engine_kind kind;
+    int rc = 0;
+    *running = false;
+    if (!dir)
+        return err->code;
+    lleval_manifest_init(&m);
+    if (!lleval_is_dir(dir) || lleval_manifest_load(dir, &m, err)) {
+        rc = lleval_err_set(err, LLEVAL_EINVAL, "no run '%s' in '%s' (see `lleval runs list`)", id,
+                            runs_dir);
+    } else if (lleval_run_lock_held(dir)) {
+        *running = true;
+    } else if (m.status == LLEVAL_RUN_DONE) {
+        rc = lleval_err_set(err, LLEVAL_EINVAL, "run '%s' is done: it has no batch job to cancel",
+                            id);
+    } else if (!m.engine || lleval_engine_kind_parse(m.engine, &kind) ||
+               (kind != LLEVAL_ENGINE_OPENAI_BATCH && kind != LLEVAL_ENGINE_FIREWORKS_BATCH)) {
+        rc = lleval_err_set(err, LLEVAL_EINVAL,
+                            "run '%s' (engine %s) has no cloud batch jobs to cancel, and it is not "
+                            "running",
+                            id, m.engine ? m.engine : "unknown");
+    } else {
+        cancel = lleval_path_join(dir, LLEVAL_REMOTE_CANCEL_FILE);
+        rc = lleval_write_file_atomic(cancel, "cancel\n", 7, err);
+        free(cancel);
+    }
+    lleval_manifest_release(&m);
+    free(dir);
+    return rc;
+}

@@ -203,6 +203,22 @@ for cancel in (False, True):
               all(x in ("validating", "in_progress", "finalizing", "completed") for x in statuses),
               "runs stop left the jobs running and said so: %s" % statuses)
 
+# the stopped run's jobs are still running: runs stop --cancel now cancels them itself
+uploads = sum(stats(stop_port)["uploads_per_name"].values())
+s = subprocess.run([lleval, "runs", "stop", "stopped", "--cancel"], capture_output=True, text=True)
+st = stats(stop_port)
+mine = [json.load(open(f))["remote"]["job_id"]
+        for f in glob.glob("runs/stopped/parts/*/*/*/state.json")]
+statuses = [st["statuses"].get(j) for j in mine if j]
+check(s.returncode == 0 and "were cancelled" in s.stdout,
+      "runs stop --cancel of a stopped run: exit %d: %s %s" % (s.returncode, s.stdout, s.stderr[-400:]))
+check(statuses and all(x in ("cancelling", "cancelled") for x in statuses),
+      "runs stop --cancel of a stopped run cancelled its jobs: %s" % statuses)
+check(sum(st["uploads_per_name"].values()) == uploads, "and uploaded nothing new")
+s = subprocess.run([lleval, "runs", "stop", "ref", "--cancel"], capture_output=True, text=True)
+check(s.returncode == 2 and "is done" in s.stderr,
+      "runs stop --cancel of a finished run is refused: exit %d %s" % (s.returncode, s.stderr))
+
 r = subprocess.run([lleval, "runs", "resume", "cancel"], capture_output=True, text=True)
 check(r.returncode == 0, "a cancelled run resumes: the missing requests are resubmitted (exit %d) %s"
       % (r.returncode, r.stderr[-400:]))

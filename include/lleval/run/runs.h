@@ -51,6 +51,17 @@ int lleval_runs_list(const char *runs_dir, struct lleval_run_info **out, size_t 
 void lleval_runs_free(struct lleval_run_info *runs, size_t n);
 
 /*
+ * For a run of a cloud batch engine that no process runs (stopped, its jobs
+ * left running at the provider): writes the run's cancel.request, so that the
+ * next session (a resume) submits nothing and cancels the jobs it follows.
+ * *running is set when a process runs it (then nothing is written: use
+ * lleval_run_request_cancel). LLEVAL_EINVAL for a run of another engine or an
+ * unknown run (err says which), LLEVAL_EIO when the file cannot be written.
+ */
+int lleval_run_mark_cancel(const char *runs_dir, const char *id, bool *running,
+                           struct lleval_err *err);
+
+/*
  * As lleval_run_request_stop (rundir.h), and asks the process to cancel the
  * run's cloud batch jobs as it stops (`lleval runs stop --cancel`): the run
  * directory gets a cancel.request file that the poll step reads when it
