@@ -32,13 +32,7 @@ static double real(const json_t *o, const char *key)
 /* Escapes at most max bytes of s into sb (HTML or Markdown). */
 static void esc(struct lleval_sb *sb, const char *s, size_t max, bool md)
 {
-    size_t len = strlen(s), cut = lleval_utf8_cut(s, len, max);
-    if (md)
-        lleval_md_escape_n(sb, s, cut);
-    else
-        lleval_html_escape_n(sb, s, cut);
-    if (cut < len)
-        lleval_sb_adds(sb, "...");
+    lleval_report_esc_cut(sb, s, max, md);
 }
 
 /* One row's cells after the address and engine, in both formats. */

@@ -43,13 +43,7 @@ static bool any(const struct report *r)
 /* Escapes at most max bytes of s into sb (HTML or Markdown). */
 static void esc(struct lleval_sb *sb, const char *s, size_t max, bool md)
 {
-    size_t len = strlen(s), cut = lleval_utf8_cut(s, len, max);
-    if (md)
-        lleval_md_escape_n(sb, s, cut);
-    else
-        lleval_html_escape_n(sb, s, cut);
-    if (cut < len)
-        lleval_sb_adds(sb, "...");
+    lleval_report_esc_cut(sb, s, max, md);
 }
 
 void lleval_report_events_html(struct lleval_sb *sb, const struct report *r)

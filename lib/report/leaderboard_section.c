@@ -33,13 +33,7 @@ void lleval_report_load_leaderboard(struct report *r)
 /* Escapes at most MODEL_MAX bytes of a model name into sb (HTML or Markdown). */
 static void esc(struct lleval_sb *sb, const char *s, bool md)
 {
-    size_t len = strlen(s), cut = lleval_utf8_cut(s, len, MODEL_MAX);
-    if (md)
-        lleval_md_escape_n(sb, s, cut);
-    else
-        lleval_html_escape_n(sb, s, cut);
-    if (cut < len)
-        lleval_sb_adds(sb, "...");
+    lleval_report_esc_cut(sb, s, MODEL_MAX, md);
 }
 
 /* Best first; ties keep the models' order. */

@@ -10,6 +10,7 @@
 #include "lleval/report/report.h"
 #include "lleval/run/rundir.h"
 #include "lleval/util/redact.h"
+#include "lleval/util/text.h"
 #include "lleval/util/util.h"
 #include "report_int.h"
 
@@ -75,4 +76,15 @@ out:
 int lleval_report_write(const char *run_dir, struct lleval_err *err)
 {
     return lleval_report_write_opts(run_dir, NULL, err);
+}
+
+void lleval_report_esc_cut(struct lleval_sb *sb, const char *s, size_t max, bool md)
+{
+    size_t len = strlen(s), cut = lleval_utf8_cut(s, len, max);
+    if (md)
+        lleval_md_escape_n(sb, s, cut);
+    else
+        lleval_html_escape_n(sb, s, cut);
+    if (cut < len)
+        lleval_sb_adds(sb, "...");
 }

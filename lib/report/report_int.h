@@ -313,4 +313,8 @@ void lleval_report_sha256(const void *data, size_t len, unsigned char out[32]);
 extern const char *const lleval_explorer_js[];
 extern const char *const lleval_explorer_css[];
 
+/* Escapes at most max bytes of s (cut at a character boundary, "..." when cut) into sb:
+ * Markdown when md, else HTML (report.c). */
+void lleval_report_esc_cut(struct lleval_sb *sb, const char *s, size_t max, bool md);
+
 #endif

@@ -128,7 +128,7 @@ static void check_context_budget(struct run *r, long slot_ctx)
         if (lleval_request_open(&rr, r->st.parts[i].info->batch_path, NULL))
             continue;
         while (lleval_request_next(&rr, &v, NULL) > 0) {
-            long need = (long)(v->prompt_chars / 4) + 8 + v->max_tokens;
+            long need = lleval_request_need(v);
             total++;
             if (need > slot_ctx) {
                 over++;

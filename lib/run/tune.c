@@ -396,7 +396,7 @@ static long largest_request(const struct run *r)
         if (lleval_request_open(&rr, r->st.parts[i].info->batch_path, NULL))
             continue;
         while (lleval_request_next(&rr, &v, NULL) > 0) {
-            long need = (long)(v->prompt_chars / 4) + 8 + v->max_tokens;
+            long need = lleval_request_need(v);
             if (need > worst)
                 worst = need;
         }

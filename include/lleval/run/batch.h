@@ -98,6 +98,13 @@ struct lleval_request_view {
     json_t *line;          /* the whole line, NULL when it is not JSON */
 };
 
+/* The tokens one request needs at most, as lleval estimates them: its prompt
+ * (characters / 4) + 8 for the chat template + max_tokens. */
+static inline long lleval_request_need(const struct lleval_request_view *v)
+{
+    return (long)(v->prompt_chars / 4) + 8 + v->max_tokens;
+}
+
 struct lleval_request_reader {
     struct lleval_lines lines;
     struct lleval_request_view view;
