@@ -174,7 +174,7 @@ static long long get_count(struct dec *d, const json_t *obj, const char *key, co
     return LLEVAL_RESULT_NO_COUNT;
 }
 
-static void view_init(struct lleval_result_view *v)
+void lleval_result_view_init(struct lleval_result_view *v)
 {
     memset(v, 0, sizeof(*v));
     v->prompt_tokens = LLEVAL_RESULT_NO_COUNT;
@@ -233,7 +233,7 @@ int lleval_result_decode(const json_t *line, struct lleval_result_view *v, struc
     struct dec d = {v, err, 0};
     const json_t *error, *facts, *tokens, *body;
 
-    view_init(v);
+    lleval_result_view_init(v);
     if (!json_is_object(line))
         return lleval_err_set(err, LLEVAL_EINVAL, "result line: %s, not an object",
                               line ? type_name(line) : "nothing");
@@ -282,7 +282,7 @@ int lleval_result_decode_text(const char *text, size_t len, json_t **json,
     json_error_t je;
     *json = json_loadb(text, len, 0, &je);
     if (!*json) {
-        view_init(v);
+        lleval_result_view_init(v);
         return lleval_err_set(err, LLEVAL_EINVAL, "result line: not JSON: %s",
                               lleval_json_error_text(&je));
     }

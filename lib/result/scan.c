@@ -178,19 +178,6 @@ static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen,
     return lleval_jscan_skip(j, depth);
 }
 
-static void view_init(struct lleval_result_view *v)
-{
-    memset(v, 0, sizeof(*v));
-    v->prompt_tokens = LLEVAL_RESULT_NO_COUNT;
-    v->completion_tokens = LLEVAL_RESULT_NO_COUNT;
-    v->attempts = LLEVAL_RESULT_NO_COUNT;
-    v->latency_ms = NAN;
-    v->prompt_tps = NAN;
-    v->gen_tps = NAN;
-    v->load_ms = NAN;
-    v->finished_at = NAN;
-}
-
 static const char *at(struct lleval_result_hold *h, int slot)
 {
     return h->offs[slot] ? h->arena.buf + h->offs[slot] - 1 : NULL;
@@ -212,7 +199,7 @@ static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
         false};
     memset(h->offs, 0, sizeof(h->offs));
     lleval_sb_reset(&h->arena);
-    view_init(v);
+    lleval_result_view_init(v);
     if (!lleval_jscan_peek(&s.js, '{') || !lleval_jscan_object(&s.js, 0, line_member))
         return false;
     if (!lleval_jscan_end(&s.js) || !h->offs[S_CID])

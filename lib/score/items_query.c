@@ -62,17 +62,10 @@ static bool grep_row(const char *needle, const struct lleval_item_row *r)
     return false;
 }
 
-/* True when custom_id is an item of model (its escaped name, then ':'). */
-static bool of_model(const char *model, const char *custom_id)
-{
-    char *prefix = lleval_model_folder(model);
-    size_t len = strlen(prefix);
-    bool yes = !strncmp(custom_id, prefix, len) && custom_id[len] == ':';
-    free(prefix);
-    return yes;
-}
-
-bool lleval_items_match(const struct lleval_items_query *q, const struct lleval_item_row *r)
+/* True when r (borrowed) passes q's filters; model_prefix: q->model escaped as in a
+ * custom_id (lleval_model_folder), made once per query, or NULL for any model. */
+static bool matches(const struct lleval_items_query *q, const char *model_prefix,
+                    const struct lleval_item_row *r)
 {
     if (q->verdict == LLEVAL_ITEMS_RIGHT && !r->correct)
         return false;
@@ -80,7 +73,8 @@ bool lleval_items_match(const struct lleval_items_query *q, const struct lleval_
         return false;
     if (q->dataset && strcmp(q->dataset, r->dataset))
         return false;
-    if (q->model && !of_model(q->model, r->custom_id))
+    if (model_prefix && (strncmp(r->custom_id, model_prefix, strlen(model_prefix)) ||
+                         r->custom_id[strlen(model_prefix)] != ':'))
         return false;
     if (q->prompt_type && strcmp(q->prompt_type, r->prompt_type))
         return false;
@@ -181,6 +175,7 @@ static int cmp_kept(const void *x, const void *y)
 
 struct query {
     const struct lleval_items_query *q;
+    char *model_prefix; /* q->model as a custom_id starts with it (owned), NULL: any */
     lleval_item_row_fn fn;
     void *ud;
     size_t matched, shown;
@@ -223,7 +218,7 @@ static void keep_row(struct query *qs, const struct lleval_item_row *r)
 static int on_row(const struct lleval_item_row *r, void *ud)
 {
     struct query *qs = ud;
-    if (!lleval_items_match(qs->q, r))
+    if (!matches(qs->q, qs->model_prefix, r))
         return 0;
     if (qs->q->sort != LLEVAL_ITEMS_SORT_FILE) {
         keep_row(qs, r);
@@ -244,6 +239,7 @@ int lleval_items_query_run(const char *path, const struct lleval_items_query *q,
     int rc;
     memset(&qs, 0, sizeof(qs));
     qs.q = q;
+    qs.model_prefix = q->model ? lleval_model_folder(q->model) : NULL;
     qs.fn = fn;
     qs.ud = ud;
     rc = lleval_items_each(path, on_row, &qs, err);
@@ -256,6 +252,7 @@ int lleval_items_query_run(const char *path, const struct lleval_items_query *q,
     for (size_t i = 0; i < qs.n; i++)
         kept_free(&qs.kept[i]);
     free(qs.kept);
+    free(qs.model_prefix);
     if (matched)
         *matched = qs.matched;
     return rc;

@@ -65,6 +65,10 @@ struct lleval_result_view {
     double finished_at; /* lleval.finished_at, seconds since the epoch */
 };
 
+/* Sets every field of v to absent (NULL, LLEVAL_RESULT_NO_COUNT, NAN, false):
+ * where every reader of result lines starts. */
+void lleval_result_view_init(struct lleval_result_view *v);
+
 /*
  * Decodes line (borrowed) into v. Returns 0 when the line is an object with a
  * custom_id and every field present has its documented type. Otherwise

@@ -125,8 +125,6 @@ struct lleval_items_query {
 
 /* The sort key names ("latency", "tokens", "f1", "file"); LLEVAL_EINVAL otherwise. */
 int lleval_items_sort_parse(const char *s, enum lleval_items_sort *out);
-/* True when r (borrowed) passes q's filters. */
-bool lleval_items_match(const struct lleval_items_query *q, const struct lleval_item_row *r);
 
 /*
  * Reads items.jsonl (lleval_items_each) and calls fn for each row that
