@@ -27,7 +27,6 @@ struct run {
     enum lleval_run_status status;
     /* the effective concurrency: max_concurrent_jobs, clamped to the server's slots */
     long jobs;
-    long engine_slots;              /* the probe's slots (0: unknown) */
     struct lleval_tune_result tune; /* max_concurrent_jobs auto: this session's (tune.c) */
     double started_at;
     double last_flush;

@@ -261,8 +261,7 @@ static int probe_engine(struct run *r, bool budget, struct lleval_err *err)
     int rc = lleval_engine_probe(r->engine, &info, err);
     if (!rc) {
         snprintf(r->engine_detail, sizeof(r->engine_detail), "%s", info.detail ? info.detail : "");
-        r->slots = info.slots;
-        r->engine_slots = info.slots; /* max_concurrent_jobs auto tries around them */
+        r->slots = info.slots; /* a clamp; max_concurrent_jobs auto tries around them */
         if (info.slots > 0 && r->jobs > info.slots) {
             lleval_run_warning(r,
                                "max_concurrent_jobs %ld clamped to %ld: the server has %ld slot%s "

@@ -366,9 +366,9 @@ int lleval_run_tune(struct run *r, lleval_sched_next_fn next, lleval_sched_resul
     *answered = 0;
     if (r->cfg->max_concurrent_jobs != LLEVAL_JOBS_AUTO || r->tune.done)
         return 0;
-    r->tune.slots = r->engine_slots;
+    r->tune.slots = r->slots;
     lleval_run_event(r, "tune: measuring concurrency on the run's first requests (slots: %ld)",
-                     r->engine_slots);
+                     r->slots);
     rc = lleval_tune_measure(r->engine, next, n, so, on_result, on_tick, ud, &r->tune, answered,
                              err);
     r->jobs = r->tune.chosen;
