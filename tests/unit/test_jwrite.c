@@ -1,0 +1,169 @@
+/*
+ * Unit tests for the JSON writer (lib/util/jwrite.c): strings, numbers,
+ * booleans and objects come out byte for byte as lleval_json_dump_sb()
+ * (jansson) writes the same values, over fixed cases and 20,000 random
+ * strings and reals; bytes that are not UTF-8 become U+FFFD and the line
+ * still parses.
+ */
+#include <float.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "lleval/util/json.h"
+#include "lleval/util/jwrite.h"
+#include "lleval/util/text.h"
+#include "lleval/util/util.h"
+
+/* jansson's text of j, owned by the caller */
+static char *dumped(json_t *j)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    assert_int_equal(lleval_json_dump_sb(j, &sb), 0);
+    json_decref(j);
+    return lleval_sb_detach(&sb, NULL);
+}
+
+static void same_string(const char *s, size_t len)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    char *want = dumped(json_stringn(s, len));
+    lleval_jw_strn(&sb, s, len);
+    assert_string_equal(sb.buf, want);
+    free(want);
+    lleval_sb_release(&sb);
+}
+
+static void same_real(double v)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    char *want = dumped(json_real(v));
+    lleval_jw_real(&sb, v);
+    assert_string_equal(sb.buf, want);
+    free(want);
+    lleval_sb_release(&sb);
+}
+
+static void test_strings(void **state)
+{
+    static const char *const cases[] = {
+        "", "plain", "quote\" back\\slash /slash", "\b\f\n\r\t", "\x01\x1f\x7f",
+        "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80", "<script>&amp;</script>",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        same_string(cases[i], strlen(cases[i]));
+    same_string("nul\0inside", 10);
+}
+
+static void test_random_strings(void **state)
+{
+    /* random text from a small alphabet of plain, escaped and multibyte pieces */
+    static const char *const pieces[] = {"a", "Z", " ", "\"", "\\", "\n", "\x02", "\x1f",
+                                         "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "/", "\x7f"};
+    unsigned seed = 12345;
+    (void)state;
+    for (int n = 0; n < 10000; n++) {
+        struct lleval_sb s = LLEVAL_SB_INIT;
+        int k = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 24;
+        for (int i = 0; i < k; i++) {
+            seed = seed * 1103515245u + 12345u;
+            lleval_sb_adds(&s, pieces[(seed >> 16) % (sizeof pieces / sizeof *pieces)]);
+        }
+        same_string(s.buf, s.len);
+        lleval_sb_release(&s);
+    }
+}
+
+static void test_not_utf8(void **state)
+{
+    static const char bad[] = "a\xff" "b\xc3" "\xe2\x80" "c\xed\xa0\x80";
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    json_error_t jerr;
+    (void)state;
+    lleval_jw_strn(&sb, bad, sizeof bad - 1);
+    json_t *j = json_loadb(sb.buf, sb.len, JSON_DECODE_ANY, &jerr);
+    assert_non_null(j);
+    const char *got = json_string_value(j);
+    assert_non_null(got);
+    assert_int_equal(strncmp(got, "a\xEF\xBF\xBD" "b", 5), 0);
+    for (const char *p = got; *p; p += lleval_utf8_seq(p, strlen(p)))
+        assert_true(lleval_utf8_seq(p, strlen(p)) > 0);
+    json_decref(j);
+    lleval_sb_release(&sb);
+}
+
+static void test_reals(void **state)
+{
+    static const double cases[] = {0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 2.5, 100.0, 1e15, 1e16,
+                                   1e20, 1e-5, 1e-7, 1.5e-300, 1e300, 123456789012345678.0,
+                                   3.14159265358979, DBL_MAX, DBL_MIN, 4.9e-324, 0.30000000000000004};
+    uint64_t seed = 99;
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        same_real(cases[i]);
+    for (int n = 0; n < 10000; n++) {
+        double v;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        memcpy(&v, &seed, sizeof v);
+        if (isfinite(v))
+            same_real(v);
+        same_real((double)(seed >> 40) / 1000.0);
+    }
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    lleval_jw_real(&sb, NAN);
+    lleval_jw_real(&sb, INFINITY);
+    assert_string_equal(sb.buf, "nullnull");
+    lleval_sb_release(&sb);
+}
+
+static void test_object(void **state)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    bool first = true;
+    json_t *o = json_object();
+    (void)state;
+    json_object_set_new(o, "id", json_string("q-1"));
+    json_object_set_new(o, "n", json_integer(-9223372036854775807LL - 1));
+    json_object_set_new(o, "m", json_integer(42));
+    json_object_set_new(o, "ok", json_true());
+    json_object_set_new(o, "no", json_false());
+    json_object_set_new(o, "x", json_null());
+    json_object_set_new(o, "t", json_real(0.25));
+    json_object_set_new(o, "k\"ey", json_string(""));
+    char *want = dumped(o);
+    lleval_sb_addch(&sb, '{');
+    lleval_jw_key(&sb, &first, "id");
+    lleval_jw_str(&sb, "q-1");
+    lleval_jw_key(&sb, &first, "n");
+    lleval_jw_int(&sb, -9223372036854775807LL - 1);
+    lleval_jw_key(&sb, &first, "m");
+    lleval_jw_int(&sb, 42);
+    lleval_jw_key(&sb, &first, "ok");
+    lleval_jw_bool(&sb, true);
+    lleval_jw_key(&sb, &first, "no");
+    lleval_jw_bool(&sb, false);
+    lleval_jw_key(&sb, &first, "x");
+    lleval_jw_str(&sb, NULL);
+    lleval_jw_key(&sb, &first, "t");
+    lleval_jw_real(&sb, 0.25);
+    lleval_jw_key(&sb, &first, "k\"ey");
+    lleval_jw_str(&sb, "");
+    lleval_sb_addch(&sb, '}');
+    assert_string_equal(sb.buf, want);
+    free(want);
+    lleval_sb_release(&sb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strings), cmocka_unit_test(test_random_strings),
+        cmocka_unit_test(test_not_utf8), cmocka_unit_test(test_reals),
+        cmocka_unit_test(test_object),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
