@@ -7,6 +7,9 @@
    Instruction counts barely move with the machine's load, unlike times.
    Shown: total / N, and the marginal (I(N) - I(N/2)) / (N/2), which leaves
    out the fixed start-up and report costs.
+   Then each step again as its own process under callgrind (the plan of
+   part 2), so the per-item cost of every step is shown on its own (each
+   process also pays lleval's start-up, a few hundred thousand instructions).
 2. Peak RSS per step at each size: every step as its own process under
    /usr/bin/time (prepare, build, submit + poll as `lleval run --dry-run
    --skip-prepare --skip-build --to-step poll`, parse, score, report, doctor), so each
@@ -69,12 +72,7 @@ def instructions(a, n):
     out = os.path.join(d, "callgrind.out")
     check([a.valgrind, "--tool=callgrind", "--callgrind-out-file=" + out, a.lleval, "run",
            "-c", "dry.yaml", "--dry-run", "--run-id", "cg", "-q"], d)
-    total = 0
-    with open(out) as f:
-        for line in f:
-            m = re.match(r"(?:summary|totals): (\d+)", line)
-            if m:
-                total = max(total, int(m.group(1)))
+    total = callgrind_total(out)
     if a.annotate and shutil.which("callgrind_annotate"):
         p = subprocess.run(["callgrind_annotate", "--threshold=100", out],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -89,25 +87,20 @@ def instructions(a, n):
     return total
 
 
-def timed(a, cmd, cwd):
+def timed(a, name, cmd, cwd):
     tf = os.path.join(cwd, ".time")
     t0 = time.monotonic()
-    # doctor exits 1 when it has findings (a dry run has some): only > 1 fails
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf, a.lleval, *cmd], cwd=cwd,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode > 1 or (p.returncode == 1 and cmd[0] != "doctor"):
-        raise SystemExit("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd),
-                                                  p.stderr.decode(errors="replace")[-2000:]))
+    run_step(a, name, cmd, cwd, ["/usr/bin/time", "-f", "%M", "-o", tf])
     wall = time.monotonic() - t0
     with open(tf) as f:
         kib = int(f.read().split()[-1])
     return wall, kib
 
 
-def steps(a, n):
-    d = make_workdir(a.work, n)
+def plan():
+    """Every step as its own command line, in pipeline order."""
     r = os.path.join("runs", "r")
-    plan = [
+    return [
         ("prepare", ["prepare", "-c", "dry.yaml"]),
         ("build", ["build", "-c", "dry.yaml"]),
         ("submit+poll", ["run", "-c", "dry.yaml", "--dry-run", "--skip-prepare", "--skip-build",
@@ -121,9 +114,45 @@ def steps(a, n):
         ("report", ["report", "r", "--runs-dir", "runs"]),
         ("doctor", ["doctor", "r", "--runs-dir", "runs"]),
     ]
+
+
+def run_step(a, name, cmd, cwd, wrap):
+    # doctor exits 1 when it has findings (a dry run has some): only > 1 fails
+    p = subprocess.run(wrap + [a.lleval, *cmd], cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    if p.returncode > 1 or (p.returncode == 1 and name != "doctor"):
+        raise SystemExit("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd),
+                                                  p.stderr.decode(errors="replace")[-2000:]))
+
+
+def callgrind_total(out):
+    total = 0
+    with open(out) as f:
+        for line in f:
+            m = re.match(r"(?:summary|totals): (\d+)", line)
+            if m:
+                total = max(total, int(m.group(1)))
+    return total
+
+
+def step_instructions(a, n):
+    """Instructions of each step as its own process on n items."""
+    d = make_workdir(a.work, n)
+    out = os.path.join(d, "callgrind.step")
+    rows = []
+    for name, cmd in plan():
+        run_step(a, name, cmd, d, [a.valgrind, "--tool=callgrind", "--callgrind-out-file=" + out])
+        rows.append((name, callgrind_total(out)))
+        os.unlink(out)
+    shutil.rmtree(d, ignore_errors=True)
+    return rows
+
+
+def steps(a, n):
+    d = make_workdir(a.work, n)
     out = []
-    for name, cmd in plan:
-        wall, kib = timed(a, cmd, d)
+    for name, cmd in plan():
+        wall, kib = timed(a, name, cmd, d)
         log("  %8d items  %-11s %8.2f s  %8.1f MiB" % (n, name, wall, kib / 1024.0))
         out.append((name, wall, kib))
     shutil.rmtree(d, ignore_errors=True)
@@ -159,6 +188,15 @@ def main():
               % ("met" if full / n <= 150000 else "NOT met",
                  "met" if marginal <= 150000 else "NOT met"))
         print()
+        log("callgrind: each step on its own, %d items" % n)
+        rows = step_instructions(a, n)
+        print("instructions of each step as its own process, %d items (callgrind)" % n)
+        print("%-12s  %15s  %10s" % ("step", "instructions", "per item"))
+        for name, ins in rows:
+            print("%-12s  %15d  %10.0f" % (name, ins, ins / n))
+        print("%-12s  %15d  %10.0f" % ("sum", sum(r[1] for r in rows),
+                                       sum(r[1] for r in rows) / n))
+        print()
     else:
         print("callgrind: skipped (valgrind is missing: apt-get install valgrind)")
         print()
@@ -178,6 +216,10 @@ def main():
             worst = max(worst, kib) if n == sizes[-1] else worst
             cells.append("  %20s" % ("%.1f (%.1f s)" % (kib / 1024.0, wall)))
         print("%-11s" % name + "".join(cells))
+    if len(sizes) > 1:
+        growth = ["%s %+.1f" % (name, (rows[sizes[-1]][i][2] - rows[sizes[0]][i][2]) / 1024.0)
+                  for i, name in enumerate(names)]
+        print("growth from %d to %d items, MiB: %s" % (sizes[0], sizes[-1], ", ".join(growth)))
     print("largest step at %d items: %.1f MiB (issue 13 target at 1,000,000: <= 128 MB%s)"
           % (sizes[-1], worst / 1024.0,
              "" if sizes[-1] != 1000000 else
