@@ -67,6 +67,7 @@ void lleval_bjob_init(struct lleval_bjob *j)
     j->attempt = 1;
     j->total = j->completed = j->failed = -1;
     j->extra = json_object();
+    j->transient = json_object();
 }
 
 void lleval_bjob_release(struct lleval_bjob *j)
@@ -81,6 +82,7 @@ void lleval_bjob_release(struct lleval_bjob *j)
     free(j->error_id);
     free(j->message);
     json_decref(j->extra);
+    json_decref(j->transient);
     memset(j, 0, sizeof(*j));
 }
 

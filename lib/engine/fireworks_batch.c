@@ -209,13 +209,13 @@ static json_t *create_job_body(const struct lleval_batch_ctx *c, const struct ll
 static int next_collect(const struct lleval_batch_ctx *c, const char *acct, struct lleval_bjob *j,
                         struct lleval_batch_request *out)
 {
-    const char *results = lleval_json_str(j->extra, "results_url");
-    const char *errors = lleval_json_str(j->extra, "errors_url");
+    const char *results = lleval_json_str(j->transient, "results_url");
+    const char *errors = lleval_json_str(j->transient, "errors_url");
     char *path;
 
     if (j->output_done && j->error_done) {
-        json_object_del(j->extra, "results_url");
-        json_object_del(j->extra, "errors_url");
+        json_object_del(j->transient, "results_url");
+        json_object_del(j->transient, "errors_url");
         j->phase = LLEVAL_BJOB_COLLECTED;
         return LLEVAL_BATCH_NEXT_DONE;
     }
@@ -458,7 +458,7 @@ static enum lleval_batch_verdict read_urls(const json_t *o, struct lleval_bjob *
                            WHAT " replied no usable URL for 'filenameToSignedUrls.%s'", base);
             return LLEVAL_BATCH_FAIL;
         }
-        json_object_set_new(j->extra, is_results ? "results_url" : "errors_url",
+        json_object_set_new(j->transient, is_results ? "results_url" : "errors_url",
                             json_string(json_string_value(v)));
         results |= is_results;
         errors |= is_errors;
@@ -475,8 +475,8 @@ static enum lleval_batch_verdict url_refused(struct lleval_bjob *j, const char *
                                              struct lleval_err *err)
 {
     long asks = (long)lleval_json_int(j->extra, "url_asks", 0) + 1;
-    json_object_del(j->extra, "results_url");
-    json_object_del(j->extra, "errors_url");
+    json_object_del(j->transient, "results_url");
+    json_object_del(j->transient, "errors_url");
     json_object_set_new(j->extra, "url_asks", json_integer(asks));
     if (asks > MAX_URL_ASKS) {
         lleval_err_set(err, LLEVAL_EENGINE,

@@ -252,6 +252,24 @@ static void test_job(void **state)
               &err),
         LLEVAL_BATCH_OK);
     lleval_batch_request_release(&r);
+    /* the signed URLs are secrets while they last: never in state.json */
+    {
+        json_t *saved = lleval_bjob_to_json(&f->job);
+        char *text = json_dumps(saved, JSON_COMPACT);
+        assert_null(strstr(text, "sig="));
+        assert_null(strstr(text, "storage.example"));
+        free(text);
+        json_decref(saved);
+    }
+    /* a later session (state.json read back) asks for new URLs */
+    {
+        struct lleval_bjob again;
+        json_t *saved = lleval_bjob_to_json(&f->job);
+        assert_int_equal(lleval_bjob_from_json(saved, &again, &err), 0);
+        json_decref(saved);
+        assert_null(json_object_get(again.transient, "results_url"));
+        lleval_bjob_release(&again);
+    }
 
     /* signed URLs: fetched without the API key */
     next_is(f, &r, LLEVAL_BATCH_NEXT_HTTP, "output");

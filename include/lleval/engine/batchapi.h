@@ -87,6 +87,9 @@ struct lleval_bjob {
     bool cancel_sent;              /* a cancel was requested for this job */
     json_t *extra;                 /* the provider's own fields: an object, owned, never NULL
                                       after init */
+    json_t *transient;             /* the provider's fields for this session only (signed
+                                      URLs: secrets for their lifetime), never written to
+                                      state.json: an object, owned, never NULL after init */
 };
 void lleval_bjob_init(struct lleval_bjob *j);
 void lleval_bjob_release(struct lleval_bjob *j);
