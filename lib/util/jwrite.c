@@ -19,13 +19,27 @@ static void put_escape(struct lleval_sb *sb, unsigned char c)
 {
     char seq[6] = {'\\', 'u', '0', '0', 0, 0};
     switch (c) {
-    case '"': lleval_sb_add(sb, "\\\"", 2); return;
-    case '\\': lleval_sb_add(sb, "\\\\", 2); return;
-    case '\b': lleval_sb_add(sb, "\\b", 2); return;
-    case '\f': lleval_sb_add(sb, "\\f", 2); return;
-    case '\n': lleval_sb_add(sb, "\\n", 2); return;
-    case '\r': lleval_sb_add(sb, "\\r", 2); return;
-    case '\t': lleval_sb_add(sb, "\\t", 2); return;
+    case '"':
+        lleval_sb_add(sb, "\\\"", 2);
+        return;
+    case '\\':
+        lleval_sb_add(sb, "\\\\", 2);
+        return;
+    case '\b':
+        lleval_sb_add(sb, "\\b", 2);
+        return;
+    case '\f':
+        lleval_sb_add(sb, "\\f", 2);
+        return;
+    case '\n':
+        lleval_sb_add(sb, "\\n", 2);
+        return;
+    case '\r':
+        lleval_sb_add(sb, "\\r", 2);
+        return;
+    case '\t':
+        lleval_sb_add(sb, "\\t", 2);
+        return;
     default:
         seq[4] = hex[c >> 4];
         seq[5] = hex[c & 15];
