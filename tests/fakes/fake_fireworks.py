@@ -87,9 +87,9 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fakebase import FakeHandler, serve  # noqa: E402
 from fake_openai import compact, tokens_of  # noqa: E402
 
 FAULT_KEYS = {
@@ -185,34 +185,14 @@ class State:
         self.auth_to_storage = 0
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FakeHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-fireworks/1"
-    state = None
-    verbose = False
+    name = "fake_fireworks"
+    compact = staticmethod(compact)
 
-    def log_message(self, fmt, *args):
-        if self.verbose:
-            sys.stderr.write("fake_fireworks: " + (fmt % args) + "\n")
-
-    # ---- plumbing -------------------------------------------------------
-
-    def read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def send_bytes(self, status, data, ctype="application/json", extra=None):
+    def replying(self, status):
         self.entry["status"] = status
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def send_json(self, status, obj):
-        self.send_bytes(status, compact(obj))
 
     def rpc_error(self, status, code, message):
         self.send_json(status, {"code": code, "message": message, "details": []})
@@ -765,15 +745,7 @@ def main():
 
     Handler.state = State(args)
     Handler.verbose = args.verbose
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve(Handler, args.port)
 
 
 if __name__ == "__main__":

@@ -35,10 +35,10 @@ The first line on stdout is "PORT <n>".
 import argparse
 import json
 import re
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fakebase import FakeHandler, serve
 
 FAULT_KEYS = {
     "delay_ms": int,
@@ -120,43 +120,15 @@ class State:
         }
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FakeHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-openai/1"
-    state = None
-    verbose = False
+    name = "fake_openai"
+    json_type = "application/json; charset=utf-8"
+    compact = staticmethod(compact)
 
-    def log_message(self, fmt, *args):
-        if self.verbose:
-            sys.stderr.write("fake_openai: " + (fmt % args) + "\n")
-
-    # ---- plumbing -------------------------------------------------------
-
-    def read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def send_bytes(self, status, data, ctype="application/json; charset=utf-8", extra=None):
+    def replying(self, status):
         self.leave()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def send_json(self, status, obj, extra=None):
-        self.send_bytes(status, compact(obj), extra=extra)
 
     def send_error_json(self, status, message, etype, code=None, extra=None):
         if self.state.llamacpp:  # llama-server's shape
@@ -543,15 +515,7 @@ def main():
 
     Handler.state = State(args)
     Handler.verbose = args.verbose
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve(Handler, args.port)
 
 
 if __name__ == "__main__":

@@ -51,11 +51,11 @@ import email.policy
 import hashlib
 import json
 import random
-import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fakebase import FakeHandler, serve
 
 
 def compact(obj):
@@ -95,26 +95,10 @@ class State:
                 f.write(line + "\n")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FakeHandler):
     protocol_version = "HTTP/1.1"
-    state = None
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def send_bytes(self, status, data, ctype="application/json"):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def send_json(self, status, obj):
-        self.send_bytes(status, compact(obj))
+    name = "fake_openai_batch"
+    compact = staticmethod(compact)
 
     def send_error_json(self, status, message, etype="invalid_request_error", code=None):
         self.send_json(status, {"error": {"message": message, "type": etype, "param": None,
@@ -482,13 +466,7 @@ def main():
     ap.add_argument("--require-key")
     args = ap.parse_args()
     Handler.state = State(args)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(Handler, args.port)
 
 
 if __name__ == "__main__":
