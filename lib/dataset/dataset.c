@@ -1,8 +1,10 @@
 /*
  * The prepare driver and the prepared-file reader: resolves a dataset's type
- * and scoring, runs the format's importer into memory, and only then writes
- * <dataset>.jsonl and <dataset>.info.json atomically. Shared importer helpers
- * (item objects, id uniqueness, skips, UTF-8 and JSON line checks) live here.
+ * and scoring, runs the format's importer, which streams the items to the
+ * temp file of <dataset>.jsonl (lib/dataset/writer.c), and only once the
+ * whole input was read puts it in place, then <dataset>.info.json, both
+ * atomically. Shared importer helpers (item objects, skips, UTF-8 and JSON
+ * line checks) live here.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -150,38 +152,6 @@ json_t *lleval_ds_item(const struct lleval_ds_builder *b, const char *id, const 
     json_object_set_new(item, "meta", meta ? meta : json_object());
     json_decref(choices); /* not part of a non-multiple-choice item */
     return item;
-}
-
-int lleval_ds_add(struct lleval_ds_builder *b, json_t *item, const char *where,
-                  struct lleval_err *err)
-{
-    const char *id = lleval_json_str(item, "id");
-    json_t *first;
-    int rc = 0;
-
-    if (!id || !json_is_string(json_object_get(item, "question"))) {
-        /* json_string() returns NULL for invalid UTF-8: importers check first. */
-        rc = lleval_err_set(err, LLEVAL_EINVAL, "%s: cannot build the item (invalid text)", where);
-        goto out;
-    }
-    first = json_object_get(b->ids, id);
-    if (first) {
-        rc = lleval_err_set(err, LLEVAL_EINVAL,
-                            "%s: duplicate id '%s' (first used at %s); ids must be unique within "
-                            "a dataset: fix the source or map fields.id to a unique field",
-                            where, id, json_string_value(first));
-        goto out;
-    }
-    json_object_set_new(b->ids, id, json_string(where));
-    if (lleval_json_dump_sb(item, &b->out)) {
-        rc = lleval_err_set(err, LLEVAL_EINVAL, "%s: cannot serialize item '%s'", where, id);
-        goto out;
-    }
-    lleval_sb_addch(&b->out, '\n');
-    b->items++;
-out:
-    json_decref(item);
-    return rc;
 }
 
 void lleval_ds_skip(struct lleval_ds_builder *b, const char *reason)
@@ -497,6 +467,8 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
 
     memset(&b, 0, sizeof(b));
     lleval_sb_init(&b.out, 0);
+    lleval_sb_init(&b.seen, 0);
+    lleval_sb_init(&b.where, 0);
     if (st) {
         lleval_prepare_stats_release(st);
         st->dataset = lleval_xstrdup(ds->name);
@@ -525,7 +497,8 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
     b.ds = ds;
     b.type = type;
     b.limit = limit_items;
-    b.ids = json_object();
+    b.prepared_dir = prepared_dir;
+    b.out_path = out_path;
     b.skipped = json_object();
     rc = fmt->import(&b, err);
     if (rc)
@@ -535,12 +508,11 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
         goto out;
     }
 
-    rc = lleval_mkdirs(prepared_dir, err);
-    if (rc)
-        goto out;
     info = info_json(&b, scoring, limit_items);
     /* Items first, then the info file: a reader checks that the counts agree. */
-    rc = lleval_write_file_atomic(out_path, b.out.buf, b.out.len, err);
+    rc = lleval_ds_flush(&b, err);
+    if (!rc)
+        rc = lleval_atomic_commit(&b.af, err);
     if (!rc)
         rc = lleval_json_write_atomic(info_path, info, err);
     if (rc)
@@ -558,10 +530,13 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
         st->limited = lleval_ds_full(&b);
     }
 out:
+    lleval_atomic_abort(&b.af); /* a failed prepare leaves no temp file */
     json_decref(info);
     free(out_path);
     free(info_path);
-    json_decref(b.ids);
+    lleval_idset_release(&b.ids);
+    lleval_sb_release(&b.seen);
+    lleval_sb_release(&b.where);
     json_decref(b.skipped);
     free(b.split);
     lleval_sb_release(&b.out);
