@@ -453,9 +453,65 @@ static int no_items_error(const struct lleval_ds_builder *b, struct lleval_err *
                           b->ds->path, b->ds->format);
 }
 
-int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prepared_dir,
-                           long limit_items, struct lleval_prepare_stats *st,
-                           struct lleval_err *err)
+/* True when the file at path starts with the bytes of the file at prefix. */
+static bool starts_with_file(const char *path, const char *prefix)
+{
+    FILE *a = NULL, *b = NULL;
+    char x[65536], y[65536];
+    size_t n;
+    bool same = false;
+    if (lleval_fopen_read(path, &a, NULL) || lleval_fopen_read(prefix, &b, NULL))
+        goto out;
+    for (;;) {
+        n = fread(y, 1, sizeof(y), b);
+        if (!n) {
+            same = !ferror(b);
+            break;
+        }
+        if (fread(x, 1, n, a) != n || memcmp(x, y, n))
+            break;
+    }
+out:
+    if (a)
+        fclose(a);
+    if (b)
+        fclose(b);
+    return same;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
+
+/* True when info (may be NULL) describes a whole prepare (not one cut short by
+ * a limit) of the same source with the same settings. */
+static bool info_whole_same(const json_t *info, const struct lleval_ds_builder *b,
+                            const char *scoring)
+{
+    long limit = (long)json_integer_value(json_object_get(info, "limit_items"));
+    long items = (long)json_integer_value(json_object_get(info, "items"));
+    const char *split = lleval_json_str(info, "split");
+    if (!info || (limit > 0 && items >= limit))
+        return false;
+    return same_str(lleval_json_str(info, "dataset"), b->ds->name) &&
+           same_str(lleval_json_str(info, "format"), b->ds->format) &&
+           same_str(lleval_json_str(info, "source"), b->ds->path) &&
+           same_str(lleval_json_str(info, "type"), lleval_item_type_name(b->type)) &&
+           same_str(lleval_json_str(info, "scoring"), scoring) &&
+           ((!split && !b->split) || (split && b->split && !strcmp(split, b->split)));
+}
+
+/*
+ * The prepare. for_run (lleval_dataset_prepare_run): limit_items only bounds
+ * what is read: an import that read the whole source is written as a whole
+ * prepare (limit_items 0 in the info file); one cut short by the limit is
+ * never written: when the prepared file is a whole prepare of the same source
+ * whose first items are these bytes, it stays (*kept = 1), else *kept = -1
+ * (the caller prepares the whole source).
+ */
+static int prepare(const struct lleval_dataset_cfg *ds, const char *prepared_dir, long limit_items,
+                   bool for_run, int *kept, struct lleval_prepare_stats *st, struct lleval_err *err)
 {
     const struct format_def *fmt = NULL;
     struct lleval_ds_builder b;
@@ -508,15 +564,43 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
         goto out;
     }
 
-    info = info_json(&b, scoring, limit_items);
-    /* Items first, then the info file: a reader checks that the counts agree. */
-    rc = lleval_ds_flush(&b, err);
-    if (!rc)
-        rc = lleval_atomic_commit(&b.af, err);
-    if (!rc)
-        rc = lleval_json_write_atomic(info_path, info, err);
-    if (rc)
-        goto out;
+    if (for_run && lleval_ds_full(&b)) {
+        json_t *old = lleval_prepared_info(prepared_dir, ds->name, NULL);
+        rc = lleval_ds_flush(&b, err);
+        if (!rc)
+            rc = lleval_atomic_finish(&b.af, err);
+        *kept = !rc && info_whole_same(old, &b, scoring) && starts_with_file(out_path, b.af.tmp)
+                    ? 1
+                    : -1;
+        if (!rc && *kept > 0 && json_is_object(json_object_get(old, "skipped"))) {
+            /* the stats of the prepared file that stays (as a whole prepare would give) */
+            const char *key;
+            json_t *v;
+            b.items = (long)json_integer_value(json_object_get(old, "items"));
+            json_object_clear(b.skipped);
+            b.skipped_total = 0;
+            json_object_foreach(json_object_get(old, "skipped"), key, v)
+            {
+                json_object_set(b.skipped, key, v);
+                b.skipped_total += (long)json_integer_value(v);
+            }
+            b.limit = 0; /* not limited */
+        }
+        json_decref(old);
+        if (rc || *kept < 0)
+            goto out;
+        lleval_atomic_abort(&b.af); /* the prepared file holds these items already */
+    } else {
+        info = info_json(&b, scoring, for_run ? 0 : limit_items);
+        /* Items first, then the info file: a reader checks that the counts agree. */
+        rc = lleval_ds_flush(&b, err);
+        if (!rc)
+            rc = lleval_atomic_commit(&b.af, err);
+        if (!rc)
+            rc = lleval_json_write_atomic(info_path, info, err);
+        if (rc)
+            goto out;
+    }
 
     if (st) {
         st->type = lleval_xstrdup(lleval_item_type_name(type));
@@ -541,6 +625,26 @@ out:
     free(b.split);
     lleval_sb_release(&b.out);
     return rc;
+}
+
+int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prepared_dir,
+                           long limit_items, struct lleval_prepare_stats *st,
+                           struct lleval_err *err)
+{
+    return prepare(ds, prepared_dir, limit_items, false, NULL, st, err);
+}
+
+int lleval_dataset_prepare_run(const struct lleval_dataset_cfg *ds, const char *prepared_dir,
+                               long limit_items, struct lleval_prepare_stats *st,
+                               struct lleval_err *err)
+{
+    int kept = 0, rc;
+    if (limit_items <= 0)
+        return prepare(ds, prepared_dir, 0, false, NULL, st, err);
+    rc = prepare(ds, prepared_dir, limit_items, true, &kept, st, err);
+    if (rc || kept >= 0)
+        return rc;
+    return prepare(ds, prepared_dir, 0, false, NULL, st, err);
 }
 
 /* ---- reading prepared files ----------------------------------------------- */

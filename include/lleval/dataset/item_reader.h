@@ -31,10 +31,10 @@ struct lleval_item_view {
     const char *dataset;
     enum lleval_item_type type;
     const char *question;
-    const char *context;         /* NULL when absent or not a string */
-    const char *const *choices;  /* n_choices strings ("" for an element that is not one) */
-    size_t n_choices;            /* 0 also when "choices" is not an array */
-    bool unanswerable;           /* the item has an "unanswerable" member (SQuAD 2.0) */
+    const char *context;        /* NULL when absent or not a string */
+    const char *const *choices; /* n_choices strings ("" for an element that is not one) */
+    size_t n_choices;           /* 0 also when "choices" is not an array */
+    bool unanswerable;          /* the item has an "unanswerable" member (SQuAD 2.0) */
 };
 
 struct lleval_item_reader {
