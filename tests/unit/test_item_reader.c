@@ -175,7 +175,8 @@ static void test_stream_duplicate_leaves_old_file(void **state)
 {
     char *dir = tu_tmpdir(), *prep = lleval_path_join(dir, "prep");
     char *good = many_records(5000, NULL);
-    char *bad = many_records(5000, "{\"id\":\"id-17\",\"question\":\"again\",\"answers\":[\"x\"]}\n");
+    char *bad =
+        many_records(5000, "{\"id\":\"id-17\",\"question\":\"again\",\"answers\":[\"x\"]}\n");
     char *src = tu_write(dir, "src.jsonl", good), *out, *before, *after;
     struct lleval_dataset_cfg c = cfg_of("g", "jsonl", src);
     struct lleval_err err = LLEVAL_ERR_INIT;
