@@ -1,8 +1,10 @@
 /*
- * The prepare driver and the prepared-file reader: resolves a dataset's type
- * and scoring, runs the format's importer into memory, and only then writes
- * <dataset>.jsonl and <dataset>.info.json atomically. Shared importer helpers
- * (item objects, id uniqueness, skips, UTF-8 and JSON line checks) live here.
+ * The prepare driver: resolves a dataset's type
+ * and scoring, runs the format's importer, which streams the items to the
+ * temp file of <dataset>.jsonl (lib/dataset/writer.c), and only once the
+ * whole input was read puts it in place, then <dataset>.info.json, both
+ * atomically. Shared importer helpers (item objects, skips, UTF-8 and JSON
+ * line checks) live here; the prepared-file reader is lib/dataset/prepared.c.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -11,9 +13,6 @@
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
-
-/* Largest JSONL line we accept from a dataset or a prepared file. */
-#define MAX_LINE_BYTES (64u * 1024u * 1024u)
 
 struct format_def {
     const char *name;
@@ -150,38 +149,6 @@ json_t *lleval_ds_item(const struct lleval_ds_builder *b, const char *id, const 
     json_object_set_new(item, "meta", meta ? meta : json_object());
     json_decref(choices); /* not part of a non-multiple-choice item */
     return item;
-}
-
-int lleval_ds_add(struct lleval_ds_builder *b, json_t *item, const char *where,
-                  struct lleval_err *err)
-{
-    const char *id = lleval_json_str(item, "id");
-    json_t *first;
-    int rc = 0;
-
-    if (!id || !json_is_string(json_object_get(item, "question"))) {
-        /* json_string() returns NULL for invalid UTF-8: importers check first. */
-        rc = lleval_err_set(err, LLEVAL_EINVAL, "%s: cannot build the item (invalid text)", where);
-        goto out;
-    }
-    first = json_object_get(b->ids, id);
-    if (first) {
-        rc = lleval_err_set(err, LLEVAL_EINVAL,
-                            "%s: duplicate id '%s' (first used at %s); ids must be unique within "
-                            "a dataset: fix the source or map fields.id to a unique field",
-                            where, id, json_string_value(first));
-        goto out;
-    }
-    json_object_set_new(b->ids, id, json_string(where));
-    if (lleval_json_dump_sb(item, &b->out)) {
-        rc = lleval_err_set(err, LLEVAL_EINVAL, "%s: cannot serialize item '%s'", where, id);
-        goto out;
-    }
-    lleval_sb_addch(&b->out, '\n');
-    b->items++;
-out:
-    json_decref(item);
-    return rc;
 }
 
 void lleval_ds_skip(struct lleval_ds_builder *b, const char *reason)
@@ -483,9 +450,65 @@ static int no_items_error(const struct lleval_ds_builder *b, struct lleval_err *
                           b->ds->path, b->ds->format);
 }
 
-int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prepared_dir,
-                           long limit_items, struct lleval_prepare_stats *st,
-                           struct lleval_err *err)
+/* True when the file at path starts with the bytes of the file at prefix. */
+static bool starts_with_file(const char *path, const char *prefix)
+{
+    FILE *a = NULL, *b = NULL;
+    char x[65536], y[65536];
+    size_t n;
+    bool same = false;
+    if (lleval_fopen_read(path, &a, NULL) || lleval_fopen_read(prefix, &b, NULL))
+        goto out;
+    for (;;) {
+        n = fread(y, 1, sizeof(y), b);
+        if (!n) {
+            same = !ferror(b);
+            break;
+        }
+        if (fread(x, 1, n, a) != n || memcmp(x, y, n))
+            break;
+    }
+out:
+    if (a)
+        fclose(a);
+    if (b)
+        fclose(b);
+    return same;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
+
+/* True when info (may be NULL) describes a whole prepare (not one cut short by
+ * a limit) of the same source with the same settings. */
+static bool info_whole_same(const json_t *info, const struct lleval_ds_builder *b,
+                            const char *scoring)
+{
+    long limit = (long)json_integer_value(json_object_get(info, "limit_items"));
+    long items = (long)json_integer_value(json_object_get(info, "items"));
+    const char *split = lleval_json_str(info, "split");
+    if (!info || (limit > 0 && items >= limit))
+        return false;
+    return same_str(lleval_json_str(info, "dataset"), b->ds->name) &&
+           same_str(lleval_json_str(info, "format"), b->ds->format) &&
+           same_str(lleval_json_str(info, "source"), b->ds->path) &&
+           same_str(lleval_json_str(info, "type"), lleval_item_type_name(b->type)) &&
+           same_str(lleval_json_str(info, "scoring"), scoring) &&
+           ((!split && !b->split) || (split && b->split && !strcmp(split, b->split)));
+}
+
+/*
+ * The prepare. for_run (lleval_dataset_prepare_run): limit_items only bounds
+ * what is read: an import that read the whole source is written as a whole
+ * prepare (limit_items 0 in the info file); one cut short by the limit is
+ * never written: when the prepared file is a whole prepare of the same source
+ * whose first items are these bytes, it stays (*kept = 1), else *kept = -1
+ * (the caller prepares the whole source).
+ */
+static int prepare(const struct lleval_dataset_cfg *ds, const char *prepared_dir, long limit_items,
+                   bool for_run, int *kept, struct lleval_prepare_stats *st, struct lleval_err *err)
 {
     const struct format_def *fmt = NULL;
     struct lleval_ds_builder b;
@@ -497,6 +520,8 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
 
     memset(&b, 0, sizeof(b));
     lleval_sb_init(&b.out, 0);
+    lleval_sb_init(&b.seen, 0);
+    lleval_sb_init(&b.where, 0);
     if (st) {
         lleval_prepare_stats_release(st);
         st->dataset = lleval_xstrdup(ds->name);
@@ -525,7 +550,8 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
     b.ds = ds;
     b.type = type;
     b.limit = limit_items;
-    b.ids = json_object();
+    b.prepared_dir = prepared_dir;
+    b.out_path = out_path;
     b.skipped = json_object();
     rc = fmt->import(&b, err);
     if (rc)
@@ -535,16 +561,43 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
         goto out;
     }
 
-    rc = lleval_mkdirs(prepared_dir, err);
-    if (rc)
-        goto out;
-    info = info_json(&b, scoring, limit_items);
-    /* Items first, then the info file: a reader checks that the counts agree. */
-    rc = lleval_write_file_atomic(out_path, b.out.buf, b.out.len, err);
-    if (!rc)
-        rc = lleval_json_write_atomic(info_path, info, err);
-    if (rc)
-        goto out;
+    if (for_run && lleval_ds_full(&b)) {
+        json_t *old = lleval_prepared_info(prepared_dir, ds->name, NULL);
+        rc = lleval_ds_flush(&b, err);
+        if (!rc)
+            rc = lleval_atomic_finish(&b.af, err);
+        *kept = !rc && info_whole_same(old, &b, scoring) && starts_with_file(out_path, b.af.tmp)
+                    ? 1
+                    : -1;
+        if (!rc && *kept > 0 && json_is_object(json_object_get(old, "skipped"))) {
+            /* the stats of the prepared file that stays (as a whole prepare would give) */
+            const char *key;
+            json_t *v;
+            b.items = (long)json_integer_value(json_object_get(old, "items"));
+            json_object_clear(b.skipped);
+            b.skipped_total = 0;
+            json_object_foreach(json_object_get(old, "skipped"), key, v)
+            {
+                json_object_set(b.skipped, key, v);
+                b.skipped_total += (long)json_integer_value(v);
+            }
+            b.limit = 0; /* not limited */
+        }
+        json_decref(old);
+        if (rc || *kept < 0)
+            goto out;
+        lleval_atomic_abort(&b.af); /* the prepared file holds these items already */
+    } else {
+        info = info_json(&b, scoring, for_run ? 0 : limit_items);
+        /* Items first, then the info file: a reader checks that the counts agree. */
+        rc = lleval_ds_flush(&b, err);
+        if (!rc)
+            rc = lleval_atomic_commit(&b.af, err);
+        if (!rc)
+            rc = lleval_json_write_atomic(info_path, info, err);
+        if (rc)
+            goto out;
+    }
 
     if (st) {
         st->type = lleval_xstrdup(lleval_item_type_name(type));
@@ -558,229 +611,39 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
         st->limited = lleval_ds_full(&b);
     }
 out:
+    lleval_atomic_abort(&b.af); /* a failed prepare leaves no temp file */
     json_decref(info);
     free(out_path);
     free(info_path);
-    json_decref(b.ids);
+    lleval_idset_release(&b.ids);
+    lleval_sb_release(&b.seen);
+    lleval_sb_release(&b.where);
     json_decref(b.skipped);
     free(b.split);
     lleval_sb_release(&b.out);
     return rc;
 }
 
-/* ---- reading prepared files ----------------------------------------------- */
-
-static int not_prepared(const char *dataset, const char *path, struct lleval_err *err)
+int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prepared_dir,
+                           long limit_items, struct lleval_prepare_stats *st,
+                           struct lleval_err *err)
 {
-    return lleval_err_set(err, LLEVAL_EINVAL,
-                          "dataset '%s' is not prepared ('%s' does not exist); run `lleval "
-                          "prepare --config <file>` first",
-                          dataset, path);
+    return prepare(ds, prepared_dir, limit_items, false, NULL, st, err);
 }
 
-static int check_dataset_name(const char *dataset, struct lleval_err *err)
+int lleval_dataset_prepare_run(const struct lleval_dataset_cfg *ds, const char *prepared_dir,
+                               long limit_items, struct lleval_prepare_stats *st,
+                               struct lleval_err *err)
 {
-    if (lleval_dataset_name_valid(dataset))
-        return 0;
-    return lleval_err_set(err, LLEVAL_EINVAL,
-                          "dataset name '%s' is not valid: use letters, digits, '_', '.' and '-'",
-                          dataset ? dataset : "");
-}
-
-json_t *lleval_prepared_info(const char *prepared_dir, const char *dataset, struct lleval_err *err)
-{
-    char *path;
-    json_t *info;
-
-    if (check_dataset_name(dataset, err))
-        return NULL;
-    path = lleval_prepared_info_path(prepared_dir, dataset);
-    if (!lleval_path_exists(path)) {
-        not_prepared(dataset, path, err);
-        free(path);
-        return NULL;
-    }
-    info = lleval_json_load_file(path, err);
-    if (info && (!json_is_object(info) || !json_is_integer(json_object_get(info, "items")))) {
-        lleval_err_set(err, LLEVAL_EINVAL,
-                       "%s: not a prepared info file (no \"items\" count); run `lleval prepare` "
-                       "again",
-                       path);
-        json_decref(info);
-        info = NULL;
-    }
-    free(path);
-    return info;
-}
-
-int lleval_prepared_open(struct lleval_prepared_reader *r, const char *prepared_dir,
-                         const char *dataset, struct lleval_err *err)
-{
-    int rc;
-    memset(r, 0, sizeof(*r));
-    rc = check_dataset_name(dataset, err);
-    if (rc)
-        return rc;
-    r->path = lleval_prepared_path(prepared_dir, dataset);
-    if (!lleval_path_exists(r->path)) {
-        rc = not_prepared(dataset, r->path, err);
-        goto fail;
-    }
-    rc = lleval_lines_open(&r->lines, r->path, err);
-    if (rc)
-        goto fail;
-    return 0;
-fail:
-    free(r->path);
-    r->path = NULL;
-    return rc;
-}
-
-static int bad_item(const struct lleval_prepared_reader *r, const char *what,
-                    struct lleval_err *err)
-{
-    return lleval_err_set(err, LLEVAL_EINVAL,
-                          "%s:%ld: not a prepared item: %s; the file was edited or written by "
-                          "another tool: run `lleval prepare` again",
-                          r->path, r->lines.lineno, what);
-}
-
-static int check_item(const struct lleval_prepared_reader *r, const json_t *item,
-                      struct lleval_err *err)
-{
-    enum lleval_item_type t;
-    const char *type = lleval_json_str(item, "type");
-    if (!lleval_json_str(item, "id"))
-        return bad_item(r, "no string \"id\"", err);
-    if (!lleval_json_str(item, "dataset"))
-        return bad_item(r, "no string \"dataset\"", err);
-    if (!lleval_json_str(item, "question"))
-        return bad_item(r, "no string \"question\"", err);
-    if (!json_is_array(json_object_get(item, "answers")))
-        return bad_item(r, "no \"answers\" array", err);
-    if (!type || lleval_item_type_parse(type, &t))
-        return bad_item(r, "no valid \"type\"", err);
-    if (t == LLEVAL_OPEN_BOOK && !lleval_json_str(item, "context"))
-        return bad_item(r, "an open_book item without a string \"context\"", err);
-    if (t == LLEVAL_MULTIPLE_CHOICE && !json_is_array(json_object_get(item, "choices")))
-        return bad_item(r, "a multiple_choice item without a \"choices\" array", err);
-    return 0;
-}
-
-int lleval_prepared_next_line(struct lleval_prepared_reader *r, struct lleval_err *err)
-{
-    int rc;
-    for (;;) {
-        rc = lleval_lines_next(&r->lines, err);
-        if (rc <= 0)
-            return rc;
-        if (!r->lines.len)
-            continue;
-        if (r->lines.torn)
-            return lleval_err_set(err, LLEVAL_EINVAL,
-                                  "%s:%ld: the last line is cut off (an interrupted write); run "
-                                  "`lleval prepare` again",
-                                  r->path, r->lines.lineno);
-        if (r->lines.len > MAX_LINE_BYTES)
-            return bad_item(r, "line too long", err);
-        return 1;
-    }
-}
-
-int lleval_prepared_item(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err)
-{
-    json_t *j = lleval_ds_parse_line(r->path, r->lines.lineno, r->lines.line, r->lines.len, err);
-    int rc;
-    *item = NULL;
-    if (!j)
-        return err ? err->code : LLEVAL_EINVAL;
-    rc = check_item(r, j, err);
-    if (rc) {
-        json_decref(j);
-        return rc;
-    }
-    r->items++;
-    *item = j;
-    return 1;
-}
-
-int lleval_prepared_next(struct lleval_prepared_reader *r, json_t **item, struct lleval_err *err)
-{
-    int rc = lleval_prepared_next_line(r, err);
-    *item = NULL;
-    if (rc <= 0)
-        return rc;
-    return lleval_prepared_item(r, item, err);
-}
-
-void lleval_prepared_close(struct lleval_prepared_reader *r)
-{
-    if (r->path)
-        lleval_lines_close(&r->lines);
-    free(r->path);
-    memset(r, 0, sizeof(*r));
-}
-
-json_t *lleval_prepared_load(const char *prepared_dir, const char *dataset, json_t **info_out,
-                             struct lleval_err *err)
-{
-    struct lleval_prepared_reader r;
-    json_t *items = NULL, *info = NULL, *item;
-    long want;
-    int rc;
-
-    if (info_out)
-        *info_out = NULL;
-    if (lleval_prepared_open(&r, prepared_dir, dataset, err))
-        return NULL;
-    info = lleval_prepared_info(prepared_dir, dataset, err);
-    if (!info)
-        goto fail;
-    items = json_array();
-    while ((rc = lleval_prepared_next(&r, &item, err)) == 1) {
-        if (strcmp(lleval_json_str(item, "dataset"), dataset)) {
-            lleval_err_set(err, LLEVAL_EINVAL,
-                           "%s:%ld: item belongs to dataset '%s', not '%s'; run `lleval "
-                           "prepare` again",
-                           r.path, r.lines.lineno, lleval_json_str(item, "dataset"), dataset);
-            json_decref(item);
-            goto fail;
-        }
-        json_array_append_new(items, item);
-    }
-    if (rc < 0)
-        goto fail;
-    want = (long)json_integer_value(json_object_get(info, "items"));
-    if (want != (long)json_array_size(items)) {
-        lleval_err_set(err, LLEVAL_EINVAL,
-                       "'%s' holds %zu items but its info file says %ld (an interrupted "
-                       "prepare?); run `lleval prepare` again",
-                       r.path, json_array_size(items), want);
-        goto fail;
-    }
-    lleval_prepared_close(&r);
-    if (info_out)
-        *info_out = info;
-    else
-        json_decref(info);
-    return items;
-fail:
-    lleval_prepared_close(&r);
-    json_decref(items);
+    json_t *info = NULL;
+    int kept = 0, rc;
+    if (limit_items > 0 && prepared_dir && lleval_dataset_name_valid(ds->name))
+        info = lleval_prepared_info(prepared_dir, ds->name, NULL);
+    if (!info) /* no limit, or nothing prepared that could stay: the whole source */
+        return prepare(ds, prepared_dir, 0, false, NULL, st, err);
     json_decref(info);
-    return NULL;
-}
-
-json_t *lleval_prepared_index(const json_t *items)
-{
-    json_t *index = json_object();
-    size_t i;
-    json_t *item;
-    json_array_foreach(items, i, item)
-    {
-        const char *id = lleval_json_str(item, "id");
-        if (id)
-            json_object_set(index, id, item);
-    }
-    return index;
+    rc = prepare(ds, prepared_dir, limit_items, true, &kept, st, err);
+    if (rc || kept >= 0)
+        return rc;
+    return prepare(ds, prepared_dir, 0, false, NULL, st, err);
 }

@@ -5,8 +5,12 @@
  *
  * An importer reads ds->path, builds item objects with lleval_ds_item() and
  * hands each to lleval_ds_add(), which checks id uniqueness and appends the
- * JSONL line to the builder's buffer. It stops as soon as lleval_ds_full()
- * says the item limit is reached. Nothing is written to disk by importers.
+ * JSONL line to the builder's buffer; a fast importer writes the line itself
+ * (lleval_ds_write_item()). The buffer goes to the temp file of the prepared
+ * file as it fills (issue 13: memory does not grow with the dataset but by
+ * the ids); the driver puts the file in place only when the whole import
+ * succeeded. An importer stops as soon as lleval_ds_full() says the item
+ * limit is reached.
  */
 #ifndef LLEVAL_DATASET_INT_H
 #define LLEVAL_DATASET_INT_H
@@ -14,16 +18,23 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include "lleval/config/config.h"
+#include "lleval/platform/fs.h"
 #include "lleval/util/error.h"
+#include "lleval/util/idset.h"
 #include "lleval/util/util.h"
 
 struct lleval_ds_builder {
     const struct lleval_dataset_cfg *ds; /* borrowed */
     enum lleval_item_type type;
-    long limit;           /* 0: all */
-    struct lleval_sb out; /* the JSONL being built */
-    json_t *ids;          /* id -> "where" string, for duplicate reports */
-    json_t *skipped;      /* reason -> count */
+    long limit;                   /* 0: all */
+    const char *prepared_dir;     /* borrowed: made when the first items are written */
+    const char *out_path;         /* borrowed: <prepared_dir>/<dataset>.jsonl */
+    struct lleval_atomic_file af; /* out_path's temp file, once items were written */
+    struct lleval_sb out;         /* items not yet written to af */
+    struct lleval_sb seen;        /* each id and where it was met: "id\0where\0" */
+    struct lleval_idset ids;      /* id hash -> offset in seen (exact: ids compared) */
+    struct lleval_sb where;       /* scratch for the fast importers */
+    json_t *skipped;              /* reason -> count */
     long items;
     long skipped_total;
     long records; /* raw records seen (for the "no items" message) */
@@ -40,6 +51,20 @@ json_t *lleval_ds_item(const struct lleval_ds_builder *b, const char *id, const 
  * or a JSON path). Fails on a duplicate id, naming both places. */
 int lleval_ds_add(struct lleval_ds_builder *b, json_t *item, const char *where,
                   struct lleval_err *err);
+
+/* The fast importers' way (no item object): checks that id is new (as
+ * lleval_ds_add() does), then appends the item's line as lleval_ds_item() and
+ * lleval_ds_add() would write it, with meta {"line": line}. answers are n
+ * strings of lens bytes (already without blank and repeated ones), choices
+ * (multiple choice only) m strings. */
+int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char *question,
+                         size_t question_len, const char *const *choices, const size_t *choice_lens,
+                         size_t m, const char *const *answers, const size_t *answer_lens, size_t n,
+                         long line, const char *where, struct lleval_err *err);
+
+/* Writes the buffered lines to the prepared file's temp file (made, with
+ * prepared_dir, at the first call). */
+int lleval_ds_flush(struct lleval_ds_builder *b, struct lleval_err *err);
 
 /* Counts one skipped item under reason (e.g. "unanswerable", "no_answers"). */
 void lleval_ds_skip(struct lleval_ds_builder *b, const char *reason);

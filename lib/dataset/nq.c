@@ -4,12 +4,103 @@
  * (nq-00001), so they stay stable when lines are skipped. A question whose
  * answer list is empty (after dropping blank answers) is skipped and counted
  * as "no_answers"; blank lines are ignored.
+ *
+ * A line is read with the one-pass scanner and its item written with the
+ * JSON writer (issue 13); any line that is not a plainly valid record (the
+ * scanner gives up, a field is missing or of another type, the question is
+ * blank) goes through jansson as before, which words the error.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "dataset_int.h"
 #include "lleval/platform/fs.h"
+#include "lleval/util/jscan.h"
 #include "lleval/util/json.h"
+
+/* The fast path's scan of one line: offsets into the scratch buffer. */
+struct nq_scan {
+    struct lleval_jscan js; /* first: the member callback gets &sc.js */
+    size_t question;        /* (size_t)-1 until met */
+    bool has_answer;
+    size_t *ans; /* each answer's offset */
+    size_t n_ans, cap_ans;
+};
+
+static bool nq_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct nq_scan *sc = (struct nq_scan *)j;
+    (void)seen; /* the scan rejects every repeated key (unique) */
+    if (!strcmp(key, "question")) {
+        sc->question = j->out->len;
+        return lleval_jscan_str(j, j->out);
+    }
+    if (!strcmp(key, "answer")) {
+        sc->has_answer = true;
+        if (!lleval_jscan_eat(j, '['))
+            return false;
+        if (lleval_jscan_eat(j, ']'))
+            return true;
+        do {
+            LLEVAL_GROW(sc->ans, sc->n_ans, sc->cap_ans);
+            sc->ans[sc->n_ans++] = j->out->len;
+            if (!lleval_jscan_str(j, j->out))
+                return false;
+        } while (lleval_jscan_eat(j, ','));
+        return lleval_jscan_eat(j, ']');
+    }
+    return lleval_jscan_skip(j, depth);
+}
+
+/* One line the fast way: 1 when it was handled (an item written or a skip
+ * counted), 0 when the jansson path must read it, negative on an error. */
+static int nq_fast(struct lleval_ds_builder *b, struct nq_scan *sc, struct lleval_sb *text,
+                   const char *path, long line, const char *s, size_t len, struct lleval_err *err)
+{
+    const char *ans[64];
+    size_t lens[64], n = 0, qlen;
+    const char *q;
+    char id[32];
+
+    sc->js.p = (const unsigned char *)s;
+    sc->js.end = (const unsigned char *)s + len;
+    sc->js.out = text;
+    sc->js.unique = true; /* lines are parsed with JSON_REJECT_DUPLICATES */
+    sc->question = (size_t)-1;
+    sc->has_answer = false;
+    sc->n_ans = 0;
+    lleval_sb_reset(text);
+    if (!lleval_jscan_peek(&sc->js, '{') || !lleval_jscan_object(&sc->js, 0, nq_member) ||
+        !lleval_jscan_end(&sc->js) || sc->question == (size_t)-1 || !sc->has_answer ||
+        sc->n_ans > 64)
+        return 0;
+    q = text->buf + sc->question;
+    qlen = strlen(q);
+    if (lleval_ds_blank(q, qlen))
+        return 0;
+    /* lleval_ds_answer_add(): no blank answers, no repeats, in order */
+    for (size_t i = 0; i < sc->n_ans; i++) {
+        const char *a = text->buf + sc->ans[i];
+        size_t alen = strlen(a), k;
+        if (lleval_ds_blank(a, alen))
+            continue;
+        for (k = 0; k < n && strcmp(ans[k], a); k++)
+            ;
+        if (k < n)
+            continue;
+        ans[n] = a;
+        lens[n++] = alen;
+    }
+    if (!n) {
+        lleval_ds_skip(b, "no_answers");
+        return 1;
+    }
+    snprintf(id, sizeof(id), "nq-%05ld", line);
+    lleval_sb_reset(&b->where);
+    lleval_sb_addf(&b->where, "%s:%ld", path, line);
+    int rc =
+        lleval_ds_write_item(b, id, q, qlen, NULL, NULL, 0, ans, lens, n, line, b->where.buf, err);
+    return rc ? rc : 1;
+}
 
 static int nq_line(struct lleval_ds_builder *b, const char *path, long line, const json_t *obj,
                    struct lleval_err *err)
@@ -58,16 +149,27 @@ int lleval_ds_import_nq(struct lleval_ds_builder *b, struct lleval_err *err)
 {
     const char *path = b->ds->path;
     struct lleval_lines lr;
+    struct nq_scan sc;
+    struct lleval_sb text = LLEVAL_SB_INIT;
     int rc;
 
+    memset(&sc, 0, sizeof(sc));
     rc = lleval_lines_open(&lr, path, err);
     if (rc)
         return rc;
     while (!lleval_ds_full(b) && (rc = lleval_lines_next(&lr, err)) == 1) {
         json_t *obj;
+        int fast;
         if (lleval_ds_blank(lr.line, lr.len))
             continue;
         b->records++;
+        fast = nq_fast(b, &sc, &text, path, lr.lineno, lr.line, lr.len, err);
+        if (fast < 0) {
+            rc = fast;
+            break;
+        }
+        if (fast)
+            continue;
         obj = lleval_ds_parse_line(path, lr.lineno, lr.line, lr.len, err);
         if (!obj) {
             rc = err ? err->code : LLEVAL_EINVAL;
@@ -79,5 +181,7 @@ int lleval_ds_import_nq(struct lleval_ds_builder *b, struct lleval_err *err)
             break;
     }
     lleval_lines_close(&lr);
+    lleval_sb_release(&text);
+    free(sc.ans);
     return rc < 0 ? rc : 0;
 }

@@ -8,9 +8,11 @@
 #include "lleval/engine/batchapi.h"
 #include "lleval/run/batch.h"
 #include "lleval/dataset/dataset.h"
+#include "lleval/dataset/item_reader.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
+#include "lleval/util/jwrite.h"
 
 static bool cid_plain(unsigned char c)
 {
@@ -176,21 +178,51 @@ bad:
                           custom_id);
 }
 
-static void render_choices(struct lleval_sb *sb, const json_t *choices, bool letters_only)
+static void render_choices(struct lleval_sb *sb, const struct lleval_item_view *v,
+                           bool letters_only)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach(choices, i, c)
-    {
+    for (size_t i = 0; i < v->n_choices; i++) {
         char letter = (char)('A' + (i < 26 ? i : 25));
         if (letters_only) {
             if (i)
-                lleval_sb_adds(sb, i + 1 == json_array_size(choices) ? " or " : ", ");
+                lleval_sb_adds(sb, i + 1 == v->n_choices ? " or " : ", ");
             lleval_sb_addch(sb, letter);
         } else {
             if (i)
                 lleval_sb_addch(sb, '\n');
-            lleval_sb_addf(sb, "%c. %s", letter, json_is_string(c) ? json_string_value(c) : "");
+            lleval_sb_addch(sb, letter);
+            lleval_sb_add(sb, ". ", 2);
+            lleval_sb_adds(sb, v->choices[i]);
+        }
+    }
+}
+
+/* Appends tmpl rendered with the item's fields to sb. */
+static void render_view(struct lleval_sb *sb, const char *tmpl, const struct lleval_item_view *v)
+{
+    const char *p = tmpl;
+    while (*p) {
+        const char *open = strchr(p, '{');
+        if (!open) {
+            lleval_sb_adds(sb, p);
+            break;
+        }
+        lleval_sb_add(sb, p, (size_t)(open - p));
+        if (lleval_str_starts_with(open, "{question}")) {
+            lleval_sb_adds(sb, v->question ? v->question : "");
+            p = open + strlen("{question}");
+        } else if (lleval_str_starts_with(open, "{context}")) {
+            lleval_sb_adds(sb, v->context ? v->context : "");
+            p = open + strlen("{context}");
+        } else if (lleval_str_starts_with(open, "{choices}")) {
+            render_choices(sb, v, false);
+            p = open + strlen("{choices}");
+        } else if (lleval_str_starts_with(open, "{choice_letters}")) {
+            render_choices(sb, v, true);
+            p = open + strlen("{choice_letters}");
+        } else {
+            lleval_sb_addch(sb, '{');
+            p = open + 1;
         }
     }
 }
@@ -198,33 +230,11 @@ static void render_choices(struct lleval_sb *sb, const json_t *choices, bool let
 char *lleval_render_prompt(const char *tmpl, const json_t *item)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    const char *p = tmpl;
-    while (*p) {
-        const char *open = strchr(p, '{');
-        if (!open) {
-            lleval_sb_adds(&sb, p);
-            break;
-        }
-        lleval_sb_add(&sb, p, (size_t)(open - p));
-        if (lleval_str_starts_with(open, "{question}")) {
-            const char *q = lleval_json_str(item, "question");
-            lleval_sb_adds(&sb, q ? q : "");
-            p = open + strlen("{question}");
-        } else if (lleval_str_starts_with(open, "{context}")) {
-            const char *c = lleval_json_str(item, "context");
-            lleval_sb_adds(&sb, c ? c : "");
-            p = open + strlen("{context}");
-        } else if (lleval_str_starts_with(open, "{choices}")) {
-            render_choices(&sb, json_object_get(item, "choices"), false);
-            p = open + strlen("{choices}");
-        } else if (lleval_str_starts_with(open, "{choice_letters}")) {
-            render_choices(&sb, json_object_get(item, "choices"), true);
-            p = open + strlen("{choice_letters}");
-        } else {
-            lleval_sb_addch(&sb, '{');
-            p = open + 1;
-        }
-    }
+    struct lleval_item_view v;
+    const char **choices;
+    lleval_item_view_from_json(item, &v, &choices);
+    render_view(&sb, tmpl, &v);
+    free(choices);
     return lleval_sb_detach(&sb, NULL);
 }
 
@@ -245,62 +255,6 @@ static struct lleval_part_info *add_part(struct lleval_build_result *r)
     r->parts = lleval_xrealloc(r->parts, (r->n_parts + 1) * sizeof(*r->parts));
     memset(&r->parts[r->n_parts], 0, sizeof(*r->parts));
     return &r->parts[r->n_parts++];
-}
-
-/* Appends one request line for item x prompt type x temp x sample to sb. */
-static void add_request(struct lleval_sb *sb, const struct lleval_config *cfg, const char *model,
-                        const struct lleval_prompt_type *pt, const json_t *item, double temp,
-                        long sample)
-{
-    enum lleval_item_type type = LLEVAL_CLOSED_BOOK;
-    const char *tname = lleval_json_str(item, "type");
-    struct lleval_sb cid = LLEVAL_SB_INIT;
-    json_t *line, *body, *messages, *stop;
-    char *sys, *user;
-
-    if (tname)
-        lleval_item_type_parse(tname, &type);
-    lleval_cid_encode_model(&cid, cfg->n_models > 1 ? model : NULL,
-                            lleval_json_str(item, "dataset"), lleval_json_str(item, "id"), pt->name,
-                            temp, sample);
-    sys = lleval_render_prompt(pt->system[type] ? pt->system[type] : "", item);
-    user = lleval_render_prompt(pt->user[type] ? pt->user[type] : "{question}", item);
-    if (type == LLEVAL_OPEN_BOOK && json_object_get(item, "unanswerable")) {
-        /* SQuAD 2.0: every question of the dataset is told how to abstain */
-        char *how = lleval_prompt_abstain(cfg), *both;
-        both = *sys ? lleval_xasprintf("%s %s", sys, how) : lleval_xstrdup(how);
-        free(sys);
-        free(how);
-        sys = both;
-    }
-
-    messages = json_array();
-    if (*sys)
-        json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "system", "content", sys));
-    json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "user", "content", user));
-    stop = json_array();
-    for (size_t i = 0; i < cfg->n_stop; i++)
-        json_array_append_new(stop, json_string(cfg->stop[i]));
-    body = json_object();
-    json_object_set_new(body, "model", json_string(model ? model : ""));
-    json_object_set_new(body, "messages", messages);
-    json_object_set_new(body, "max_tokens", json_integer(cfg->max_new_tokens[type]));
-    json_object_set_new(body, "temperature", json_real(temp));
-    json_object_set_new(body, "top_p", json_real(cfg->top_p));
-    json_object_set_new(body, "top_k", json_integer(cfg->top_k));
-    json_object_set_new(body, "stop", stop);
-    json_object_set_new(body, "seed", json_integer(cfg->seed + sample));
-    line = json_object();
-    json_object_set_new(line, "custom_id", json_string(cid.buf));
-    json_object_set_new(line, "method", json_string("POST"));
-    json_object_set_new(line, "url", json_string("/v1/chat/completions"));
-    json_object_set_new(line, "body", body);
-    lleval_json_dump_sb(line, sb);
-    lleval_sb_addch(sb, '\n');
-    json_decref(line);
-    free(sys);
-    free(user);
-    lleval_sb_release(&cid);
 }
 
 static json_t *part_json(const struct lleval_part_info *p, const char *out_dir)
@@ -351,101 +305,303 @@ static struct part_limits part_limits(const struct lleval_config *cfg)
     return l;
 }
 
-static bool over_limits(struct part_limits l, long requests, size_t bytes)
+static bool over_limits(struct part_limits l, long requests, long long bytes)
 {
-    return (l.requests > 0 && requests > l.requests) || (l.bytes > 0 && (long long)bytes > l.bytes);
+    return (l.requests > 0 && requests > l.requests) || (l.bytes > 0 && bytes > l.bytes);
 }
 
-/* Adds part idx (1-based) of a dataset and temperature to res, its folder made. */
-static struct lleval_part_info *new_part(const struct lleval_config *cfg, const char *model,
-                                         const char *name, double temp, size_t idx,
-                                         const char *out_dir, struct lleval_build_result *res,
-                                         int *rc, struct lleval_err *err)
+/*
+ * The build streams (issue 13): the prepared items are read one at a time
+ * and each request line goes to its part file as it is made, so memory does
+ * not grow with the dataset. Every part file is written to its temp file and
+ * put in place only when the whole build succeeded (a damaged prepared line
+ * found late leaves the previous batches as they were, as when the items were
+ * all loaded first). Request lines are written with the JSON writer, byte for
+ * byte what the jansson dump of the same object gave.
+ */
+
+/* Unwritten lines of a part are handed to its file in blocks of this size. */
+#define PART_FLUSH_BYTES (256u * 1024u)
+
+/* One temperature's part files of the dataset being built. */
+struct temp_parts {
+    double temp;
+    struct lleval_part_info *parts; /* this temperature's parts, in order */
+    size_t n_parts;
+    struct lleval_atomic_file af; /* the last part's temp file while it is written */
+    struct lleval_sb buf;         /* its lines not yet written */
+    long long bytes;              /* its bytes so far */
+    /* the body after the messages up to the seed's value, per item type */
+    struct lleval_sb tail[LLEVAL_N_ITEM_TYPES];
+};
+
+/* What one build keeps across datasets. */
+struct build {
+    const struct lleval_config *cfg;
+    const struct lleval_prompt_set *set;
+    const char *out_dir;
+    struct part_limits lim;
+    char *abstain;                   /* the SQuAD 2.0 sentence (owned) */
+    struct lleval_atomic_file *done; /* written part files, put in place at the end */
+    size_t n_done, cap_done;
+    struct lleval_sb sys, user, msgs, line, cid, head;
+};
+
+/* Starts part idx (1-based) of a dataset and temperature: its folder made,
+ * its temp file opened. */
+static int new_part(struct build *b, struct temp_parts *tp, const char *model, const char *name,
+                    struct lleval_err *err)
 {
-    struct lleval_part_info *pi = add_part(res);
+    struct lleval_part_info *pi;
     char tdir[40], *rel, *dir;
-    (void)cfg;
-    lleval_temp_dir(tdir, sizeof(tdir), temp);
+    int rc;
+    tp->parts = lleval_xrealloc(tp->parts, (tp->n_parts + 1) * sizeof(*tp->parts));
+    pi = &tp->parts[tp->n_parts++];
+    memset(pi, 0, sizeof(*pi));
+    lleval_temp_dir(tdir, sizeof(tdir), tp->temp);
     pi->model = model ? lleval_xstrdup(model) : NULL;
     pi->folder = lleval_trial_folder(model, name);
     pi->dataset = lleval_xstrdup(name);
-    pi->temp = temp;
-    pi->index = (long)idx;
+    pi->temp = tp->temp;
+    pi->index = (long)tp->n_parts;
     rel = lleval_xasprintf("%s/%s", pi->folder, tdir);
-    dir = lleval_path_join(out_dir, rel);
+    dir = lleval_path_join(b->out_dir, rel);
     free(rel);
-    *rc = lleval_mkdirs(dir, err);
-    rel = lleval_xasprintf("part-%03zu.jsonl", idx);
+    rc = lleval_mkdirs(dir, err);
+    rel = lleval_xasprintf("part-%03zu.jsonl", tp->n_parts);
     pi->batch_path = lleval_path_join(dir, rel);
     free(rel);
     free(dir);
-    return pi;
+    lleval_sb_reset(&tp->buf);
+    tp->bytes = 0;
+    if (!rc)
+        rc = lleval_atomic_open(&tp->af, pi->batch_path, err);
+    return rc;
 }
 
-static int finish_part(struct lleval_part_info *pi, struct lleval_build_result *res,
-                       struct lleval_sb *sb, struct lleval_err *err)
+/* Writes the rest of the last part and files it among the finished ones. */
+static int finish_part(struct build *b, struct temp_parts *tp, struct lleval_err *err)
 {
-    res->total_requests += pi->requests;
-    return lleval_write_file_atomic(pi->batch_path, sb->buf, sb->len, err);
+    int rc = lleval_atomic_write(&tp->af, tp->buf.buf, tp->buf.len, err);
+    lleval_sb_reset(&tp->buf);
+    if (!rc)
+        rc = lleval_atomic_finish(&tp->af, err);
+    LLEVAL_GROW(b->done, b->n_done, b->cap_done);
+    b->done[b->n_done++] = tp->af;
+    memset(&tp->af, 0, sizeof(tp->af));
+    return rc;
+}
+
+/* The body's members after "messages", up to the seed's value, for item type t. */
+static void make_tail(struct lleval_sb *sb, const struct lleval_config *cfg,
+                      enum lleval_item_type t, double temp)
+{
+    bool first = false;
+    lleval_jw_key(sb, &first, "max_tokens");
+    lleval_jw_int(sb, cfg->max_new_tokens[t]);
+    lleval_jw_key(sb, &first, "temperature");
+    lleval_jw_real(sb, temp);
+    lleval_jw_key(sb, &first, "top_p");
+    lleval_jw_real(sb, cfg->top_p);
+    lleval_jw_key(sb, &first, "top_k");
+    lleval_jw_int(sb, cfg->top_k);
+    lleval_jw_key(sb, &first, "stop");
+    lleval_sb_addch(sb, '[');
+    for (size_t i = 0; i < cfg->n_stop; i++) {
+        if (i)
+            lleval_sb_addch(sb, ',');
+        lleval_jw_str(sb, cfg->stop[i]);
+    }
+    lleval_sb_addch(sb, ']');
+    lleval_jw_key(sb, &first, "seed");
+}
+
+/* The "messages" member of item v with prompt type pt, into b->msgs. */
+static void make_messages(struct build *b, const struct lleval_prompt_type *pt,
+                          const struct lleval_item_view *v)
+{
+    enum lleval_item_type type = v->type;
+    struct lleval_sb *m = &b->msgs;
+    lleval_sb_reset(&b->sys);
+    lleval_sb_reset(&b->user);
+    render_view(&b->sys, pt->system[type] ? pt->system[type] : "", v);
+    render_view(&b->user, pt->user[type] ? pt->user[type] : "{question}", v);
+    if (type == LLEVAL_OPEN_BOOK && v->unanswerable) {
+        /* SQuAD 2.0: every question of the dataset is told how to abstain */
+        if (b->sys.len)
+            lleval_sb_addch(&b->sys, ' ');
+        lleval_sb_adds(&b->sys, b->abstain);
+    }
+    lleval_sb_reset(m);
+    lleval_sb_adds(m, ",\"messages\":[");
+    if (b->sys.len) {
+        lleval_sb_adds(m, "{\"role\":\"system\",\"content\":");
+        lleval_jw_strn(m, b->sys.buf, b->sys.len);
+        lleval_sb_adds(m, "},");
+    }
+    lleval_sb_adds(m, "{\"role\":\"user\",\"content\":");
+    lleval_jw_strn(m, b->user.buf, b->user.len);
+    lleval_sb_addch(m, '}');
+    lleval_sb_addch(m, ']');
+}
+
+/* Adds b->line (one request) to tp's current part, opening the next part
+ * first when the line would take the part over the provider's limits. */
+static int put_line(struct build *b, struct temp_parts *tp, const char *model, const char *name,
+                    struct lleval_err *err)
+{
+    struct lleval_part_info *pi = &tp->parts[tp->n_parts - 1];
+    int rc = 0;
+    if (pi->requests && over_limits(b->lim, pi->requests + 1, tp->bytes + (long long)b->line.len)) {
+        /* the provider's limit per file: this line opens the next part */
+        rc = finish_part(b, tp, err);
+        if (!rc)
+            rc = new_part(b, tp, model, name, err);
+        if (rc)
+            return rc;
+        pi = &tp->parts[tp->n_parts - 1];
+    }
+    lleval_sb_add(&tp->buf, b->line.buf, b->line.len);
+    tp->bytes += (long long)b->line.len;
+    pi->requests++;
+    if (tp->buf.len >= PART_FLUSH_BYTES) {
+        rc = lleval_atomic_write(&tp->af, tp->buf.buf, tp->buf.len, err);
+        lleval_sb_reset(&tp->buf);
+    }
+    return rc;
+}
+
+/* The requests of item v: prompt types x samples x temperatures. */
+static int add_item(struct build *b, struct temp_parts *tps, const char *model, const char *name,
+                    const struct lleval_item_view *v, struct lleval_err *err)
+{
+    const struct lleval_config *cfg = b->cfg;
+    long samples = cfg->samples > 0 ? cfg->samples : 1;
+    size_t cid_item;
+    int rc = 0;
+
+    /* the custom_id up to the prompt type: [model:]dataset:item: */
+    lleval_sb_setlen(&b->cid, 0);
+    if (cfg->n_models > 1) {
+        cid_escape(&b->cid, model);
+        lleval_sb_addch(&b->cid, ':');
+    }
+    cid_escape(&b->cid, name);
+    lleval_sb_addch(&b->cid, ':');
+    cid_escape(&b->cid, v->id);
+    lleval_sb_addch(&b->cid, ':');
+    cid_item = b->cid.len;
+    for (size_t k = 0; k < b->set->n_types && !rc; k++) {
+        const struct lleval_prompt_type *pt = &b->set->types[k];
+        make_messages(b, pt, v);
+        lleval_sb_setlen(&b->cid, cid_item);
+        cid_escape(&b->cid, pt->name);
+        lleval_sb_add(&b->cid, ":t", 2);
+        for (long s = 0; s < samples && !rc; s++)
+            for (size_t t = 0; t < cfg->n_temps && !rc; t++) {
+                struct temp_parts *tp = &tps[t];
+                char num[32];
+                struct lleval_sb *l = &b->line;
+                lleval_sb_reset(l);
+                lleval_sb_add(l, "{\"custom_id\":\"", 14);
+                lleval_sb_add(l, b->cid.buf, b->cid.len);
+                lleval_sb_adds(l, lleval_fmt_num(num, sizeof(num), tp->temp));
+                lleval_sb_add(l, ":s", 2);
+                lleval_jw_int(l, s);
+                lleval_sb_add(l, "\"", 1);
+                lleval_sb_add(l, b->head.buf, b->head.len);
+                lleval_sb_add(l, b->msgs.buf, b->msgs.len);
+                lleval_sb_add(l, tp->tail[v->type].buf, tp->tail[v->type].len);
+                lleval_jw_int(l, (long long)cfg->seed + s);
+                lleval_sb_add(l, "}}\n", 3);
+                rc = put_line(b, tp, model, name, err);
+            }
+    }
+    return rc;
 }
 
 /* The parts of one dataset (index d) for one model (NULL: the run's one model). */
-static int build_dataset(const struct lleval_config *cfg, const struct lleval_prompt_set *set,
-                         const char *model, size_t d, const char *out_dir,
-                         struct lleval_build_result *res, struct lleval_sb *sb,
-                         struct lleval_err *err)
+static int build_dataset(struct build *b, const char *model, size_t d,
+                         struct lleval_build_result *res, struct lleval_err *err)
 {
+    const struct lleval_config *cfg = b->cfg;
     const char *name = cfg->datasets[d].name;
     const char *body_model = model ? model : (cfg->model_id ? cfg->model_id : "");
-    json_t *items = lleval_prepared_load(cfg->prepared_dir, name, NULL, err);
-    struct part_limits lim = part_limits(cfg);
-    size_t n, parts;
-    int rc = 0;
+    struct lleval_item_reader rd;
+    const struct lleval_item_view *v;
+    struct temp_parts *tps;
+    size_t n, parts, slice = 0, hi, i = 0;
+    int rc, more = 0;
 
-    if (!items)
-        return err ? err->code : LLEVAL_EINVAL;
-    n = json_array_size(items);
+    rc = lleval_item_reader_open(&rd, cfg->prepared_dir, name, err);
+    if (rc)
+        return rc;
+    n = rd.want > 0 ? (size_t)rd.want : 0;
     if (cfg->limit_items > 0 && (size_t)cfg->limit_items < n)
         n = (size_t)cfg->limit_items;
     parts = cfg->parts_per_dataset > 0 ? (size_t)cfg->parts_per_dataset : 1;
     if (parts > n)
         parts = n ? n : 1;
+    /* the body up to "messages": the same for every request of the model */
+    lleval_sb_reset(&b->head);
+    lleval_sb_adds(&b->head, ",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":"
+                             "{\"model\":");
+    lleval_jw_str(&b->head, body_model);
+    tps = lleval_xcalloc(cfg->n_temps ? cfg->n_temps : 1, sizeof(*tps));
     for (size_t t = 0; t < cfg->n_temps && !rc; t++) {
-        double temp = cfg->temps[t];
-        size_t idx = 0; /* part files written for this temperature */
-        for (size_t p = 0; p < parts && !rc; p++) {
-            /* contiguous, nearly equal slices: [n*p/parts, n*(p+1)/parts) */
-            size_t lo = n * p / parts, hi = n * (p + 1) / parts;
-            struct lleval_part_info *pi =
-                new_part(cfg, model, name, temp, ++idx, out_dir, res, &rc, err);
-            lleval_sb_reset(sb);
-            for (size_t i = lo; i < hi && !rc; i++)
-                for (size_t k = 0; k < set->n_types && !rc; k++)
-                    for (long s = 0; s < (cfg->samples > 0 ? cfg->samples : 1) && !rc; s++) {
-                        size_t before = sb->len;
-                        add_request(sb, cfg, body_model, &set->types[k], json_array_get(items, i),
-                                    temp, s);
-                        if (pi->requests && over_limits(lim, pi->requests + 1, sb->len)) {
-                            /* the provider's limit per file: this line opens the next part */
-                            struct lleval_sb line = LLEVAL_SB_INIT;
-                            lleval_sb_add(&line, sb->buf + before, sb->len - before);
-                            sb->len = before;
-                            sb->buf[before] = '\0';
-                            rc = finish_part(pi, res, sb, err);
-                            if (!rc)
-                                pi =
-                                    new_part(cfg, model, name, temp, ++idx, out_dir, res, &rc, err);
-                            lleval_sb_reset(sb);
-                            lleval_sb_add(sb, line.buf, line.len);
-                            lleval_sb_release(&line);
-                        }
-                        pi->requests++;
-                    }
-            if (!rc)
-                rc = finish_part(pi, res, sb, err);
+        tps[t].temp = cfg->temps[t];
+        lleval_sb_init(&tps[t].buf, 0);
+        for (int k = 0; k < LLEVAL_N_ITEM_TYPES; k++) {
+            lleval_sb_init(&tps[t].tail[k], 0);
+            make_tail(&tps[t].tail[k], cfg, (enum lleval_item_type)k, tps[t].temp);
         }
+        rc = new_part(b, &tps[t], model, name, err);
     }
-    json_decref(items);
+    /* contiguous, nearly equal slices: [n*p/parts, n*(p+1)/parts); every item
+     * is read (and checked), the first n make requests */
+    hi = n / parts;
+    while (!rc && (more = lleval_item_reader_next(&rd, &v, err)) == 1) {
+        if (i >= n) {
+            i++;
+            continue;
+        }
+        while (i >= hi && slice + 1 < parts) {
+            slice++;
+            hi = n * (slice + 1) / parts;
+            for (size_t t = 0; t < cfg->n_temps && !rc; t++) {
+                rc = finish_part(b, &tps[t], err);
+                if (!rc)
+                    rc = new_part(b, &tps[t], model, name, err);
+            }
+        }
+        if (!rc)
+            rc = add_item(b, tps, model, name, v, err);
+        i++;
+    }
+    if (!rc && more < 0)
+        rc = more;
+    for (size_t t = 0; t < cfg->n_temps; t++) {
+        if (!rc)
+            rc = finish_part(b, &tps[t], err);
+        else
+            lleval_atomic_abort(&tps[t].af);
+    }
+    /* the parts in the order of the slices, temperature by temperature */
+    for (size_t t = 0; t < cfg->n_temps; t++) {
+        struct temp_parts *tp = &tps[t];
+        res->parts =
+            lleval_xrealloc(res->parts, (res->n_parts + tp->n_parts) * sizeof(*res->parts));
+        for (size_t p = 0; p < tp->n_parts; p++) {
+            res->total_requests += tp->parts[p].requests;
+            res->parts[res->n_parts++] = tp->parts[p];
+        }
+        free(tp->parts);
+        lleval_sb_release(&tp->buf);
+        for (int k = 0; k < LLEVAL_N_ITEM_TYPES; k++)
+            lleval_sb_release(&tp->tail[k]);
+    }
+    free(tps);
+    lleval_item_reader_close(&rd);
     return rc;
 }
 
@@ -453,8 +609,8 @@ int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
                          struct lleval_build_result *res, struct lleval_err *err)
 {
     const struct lleval_prompt_set *set = lleval_config_prompt_set(cfg);
-    struct lleval_sb sb = LLEVAL_SB_INIT;
     size_t n_models = cfg->n_models > 1 ? cfg->n_models : 1;
+    struct build b;
     int rc = 0;
 
     memset(res, 0, sizeof(*res));
@@ -464,15 +620,40 @@ int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
     if (!cfg->n_datasets)
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "no datasets configured: add a 'datasets:' list to the config");
+    memset(&b, 0, sizeof(b));
+    b.cfg = cfg;
+    b.set = set;
+    b.out_dir = out_dir;
+    b.lim = part_limits(cfg);
+    b.abstain = lleval_prompt_abstain(cfg);
+    lleval_sb_init(&b.sys, 0);
+    lleval_sb_init(&b.user, 0);
+    lleval_sb_init(&b.msgs, 0);
+    lleval_sb_init(&b.line, 0);
+    lleval_sb_init(&b.cid, 0);
+    lleval_sb_init(&b.head, 0);
     /* model-major: all of one model's parts before the next model's (the poll asks in
      * this order, so an engine holds one model at a time) */
     for (size_t m = 0; m < n_models && !rc; m++)
         for (size_t d = 0; d < cfg->n_datasets && !rc; d++)
-            rc = build_dataset(cfg, set, cfg->n_models > 1 ? cfg->models[m] : NULL, d, out_dir, res,
-                               &sb, err);
+            rc = build_dataset(&b, cfg->n_models > 1 ? cfg->models[m] : NULL, d, res, err);
+    /* every part file in place only once all were written */
+    for (size_t i = 0; i < b.n_done; i++) {
+        if (!rc)
+            rc = lleval_atomic_commit(&b.done[i], err);
+        else
+            lleval_atomic_abort(&b.done[i]);
+    }
     if (!rc)
         rc = write_build_json(out_dir, res, err);
-    lleval_sb_release(&sb);
+    free(b.done);
+    free(b.abstain);
+    lleval_sb_release(&b.sys);
+    lleval_sb_release(&b.user);
+    lleval_sb_release(&b.msgs);
+    lleval_sb_release(&b.line);
+    lleval_sb_release(&b.cid);
+    lleval_sb_release(&b.head);
     if (rc)
         lleval_build_result_release(res);
     return rc;

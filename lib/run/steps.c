@@ -28,7 +28,8 @@ static int step_prepare(struct run *r, struct lleval_run_result *res, struct lle
         struct lleval_prepare_stats st;
         int rc;
         lleval_prepare_stats_init(&st);
-        rc = lleval_dataset_prepare(&r->cfg->datasets[i], r->cfg->prepared_dir, 0, &st, err);
+        rc = lleval_dataset_prepare_run(&r->cfg->datasets[i], r->cfg->prepared_dir,
+                                        r->cfg->limit_items, &st, err);
         if (rc) {
             lleval_prepare_stats_release(&st);
             return rc;

@@ -55,6 +55,21 @@ int lleval_dataset_prepare(const struct lleval_dataset_cfg *ds, const char *prep
                            long limit_items, struct lleval_prepare_stats *st,
                            struct lleval_err *err);
 
+/*
+ * Prepares ds for a run that asks only for its first limit_items items (0:
+ * all; then it is lleval_dataset_prepare() of the whole source). With a limit,
+ * the source is read only as far as the limit, and when the prepared file is
+ * already a whole prepare of the same source and settings whose first items
+ * are exactly these, it is left as it is. Otherwise the whole source is
+ * prepared as without a limit: a run never writes a prepared file cut short
+ * by its limit, so a later run (or `lleval score` of an earlier one) never
+ * finds fewer items than the source has. st then tells the prepared file's
+ * items and skips (those of the whole prepare that stays).
+ */
+int lleval_dataset_prepare_run(const struct lleval_dataset_cfg *ds, const char *prepared_dir,
+                               long limit_items, struct lleval_prepare_stats *st,
+                               struct lleval_err *err);
+
 /* True for a valid dataset name: [A-Za-z0-9_.-]{1,128}, not starting with a dot. */
 bool lleval_dataset_name_valid(const char *name);
 

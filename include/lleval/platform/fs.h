@@ -168,4 +168,34 @@ int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_e
 int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err);
 void lleval_lines_close(struct lleval_lines *lr);
 
+/*
+ * An atomic write in several pieces (issue 13: prepare and build stream their
+ * files instead of holding them whole): the same temp file, checks, fsync and
+ * replace as lleval_write_file_atomic(), with the data written as it comes.
+ *     struct lleval_atomic_file af;
+ *     if (lleval_atomic_open(&af, path, err)) ...
+ *     rc = lleval_atomic_write(&af, data, len, err); ...
+ *     rc = rc ? (lleval_atomic_abort(&af), rc) : lleval_atomic_commit(&af, err);
+ * lleval_atomic_finish() flushes and closes the temp file without putting it
+ * in place, so that several files can be put in place only once all of them
+ * were written. Every call but open is fine on a released struct.
+ */
+struct lleval_atomic_file {
+    FILE *f;    /* the temp file while open */
+    char *path; /* owned: the target */
+    char *tmp;  /* owned: "<path>.tmp.<pid>" */
+};
+/* Checks path as lleval_write_file_atomic() does and creates its temp file. */
+int lleval_atomic_open(struct lleval_atomic_file *af, const char *path, struct lleval_err *err);
+/* Appends len bytes to the temp file. */
+int lleval_atomic_write(struct lleval_atomic_file *af, const void *data, size_t len,
+                        struct lleval_err *err);
+/* Flushes, fsyncs and closes the temp file (it stays, not yet in place). */
+int lleval_atomic_finish(struct lleval_atomic_file *af, struct lleval_err *err);
+/* Finishes (when open) and moves the temp file over path; af is released,
+ * the temp file removed on failure. */
+int lleval_atomic_commit(struct lleval_atomic_file *af, struct lleval_err *err);
+/* Closes and removes the temp file; af is released. */
+void lleval_atomic_abort(struct lleval_atomic_file *af);
+
 #endif

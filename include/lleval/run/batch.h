@@ -74,7 +74,10 @@ void lleval_build_result_release(struct lleval_build_result *r);
  * several models, cfg->n_models > 1: out_dir/<model folder>/<dataset>/..., all of
  * the first model's parts first) for every dataset in cfg (prepared in cfg->prepared_dir),
  * honouring limit_items, parts_per_dataset, the prompt set, temps and samples. Writes
- * out_dir/build.json listing the parts. Files are written atomically.
+ * out_dir/build.json listing the parts. The prepared items are read one at a time and
+ * every request line goes to its part's temp file as it is made (memory does not grow
+ * with the dataset); every part file is put in place (atomically) only once the whole
+ * build succeeded, then build.json.
  */
 int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
                          struct lleval_build_result *res, struct lleval_err *err);
