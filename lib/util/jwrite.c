@@ -19,13 +19,27 @@ static void put_escape(struct lleval_sb *sb, unsigned char c)
 {
     char seq[6] = {'\\', 'u', '0', '0', 0, 0};
     switch (c) {
-    case '"': lleval_sb_add(sb, "\\\"", 2); return;
-    case '\\': lleval_sb_add(sb, "\\\\", 2); return;
-    case '\b': lleval_sb_add(sb, "\\b", 2); return;
-    case '\f': lleval_sb_add(sb, "\\f", 2); return;
-    case '\n': lleval_sb_add(sb, "\\n", 2); return;
-    case '\r': lleval_sb_add(sb, "\\r", 2); return;
-    case '\t': lleval_sb_add(sb, "\\t", 2); return;
+    case '"':
+        lleval_sb_add(sb, "\\\"", 2);
+        return;
+    case '\\':
+        lleval_sb_add(sb, "\\\\", 2);
+        return;
+    case '\b':
+        lleval_sb_add(sb, "\\b", 2);
+        return;
+    case '\f':
+        lleval_sb_add(sb, "\\f", 2);
+        return;
+    case '\n':
+        lleval_sb_add(sb, "\\n", 2);
+        return;
+    case '\r':
+        lleval_sb_add(sb, "\\r", 2);
+        return;
+    case '\t':
+        lleval_sb_add(sb, "\\t", 2);
+        return;
     default:
         seq[4] = hex[c >> 4];
         seq[5] = hex[c & 15];
@@ -140,4 +154,40 @@ void lleval_jw_bool(struct lleval_sb *sb, bool v)
 void lleval_jw_null(struct lleval_sb *sb)
 {
     lleval_sb_add(sb, "null", 4);
+}
+
+void lleval_jw_real_prec(struct lleval_sb *sb, double v, int prec)
+{
+    char buf[48];
+    if (!isfinite(v) || prec < 1 || prec > 17) {
+        lleval_jw_null(sb);
+        return;
+    }
+    int n = snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (n <= 0 || (size_t)n >= sizeof buf - 2) {
+        lleval_jw_null(sb);
+        return;
+    }
+    size_t len = (size_t)n;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == ',')
+            buf[i] = '.';
+    if (strspn(buf, "0123456789-") == len) {
+        buf[len++] = '.';
+        buf[len++] = '0';
+        buf[len] = 0;
+    }
+    char *e = strchr(buf, 'e');
+    if (e) {
+        char *start = e + 1, *from = e + 2;
+        if (*start == '-')
+            start++;
+        while (*from == '0')
+            from++;
+        if (from != start) {
+            memmove(start, from, len + 1 - (size_t)(from - buf));
+            len -= (size_t)(from - start);
+        }
+    }
+    lleval_sb_add(sb, buf, len);
 }
