@@ -59,6 +59,15 @@ void lleval_report_xdata_release(struct xdata *xd)
     free(xd->toff);
     json_decref(xd->qitem);
     json_decref(xd->picked);
+    json_decref(xd->want);
+    for (int i = 0; i < X_LAST_COLS; i++)
+        free(xd->last[i]);
+    for (size_t i = 0; i < xd->n_pc; i++) {
+        free(xd->pc[i].name);
+        free(xd->pc[i].prefix);
+        free(xd->pc[i].suffix);
+    }
+    free(xd->pc);
     memset(xd, 0, sizeof(*xd));
 }
 
@@ -133,6 +142,21 @@ static void cell_text(struct xdata *xd, const char *s)
     lleval_jw_int(&xd->rows, intern(xd));
 }
 
+/* cell_text() of a column with few values (dataset, prompt, ...): the last
+ * value's index is reused while the value stays the same. */
+static void cell_same(struct xdata *xd, int col, const char *s)
+{
+    if (!xd->last[col] || strcmp(xd->last[col], s)) {
+        free(xd->last[col]);
+        xd->last[col] = lleval_xstrdup(s);
+        lleval_sb_reset(&xd->val);
+        jtext(xd, &xd->val, s);
+        xd->last_idx[col] = intern(xd);
+    }
+    lleval_sb_addch(&xd->rows, ',');
+    lleval_jw_int(&xd->rows, xd->last_idx[col]);
+}
+
 /* A real as the page always wrote it (jansson's default 17 digits), null for
  * NaN; prec 15 for items.jsonl's F1, which has no more digits than that. */
 static void cell_real(struct xdata *xd, double v, int prec)
@@ -148,58 +172,112 @@ static void cell_real(struct xdata *xd, double v, int prec)
     }
 }
 
-/* The prepared item a row's prompt is rendered from: the picked one (a prompt
- * set that uses more of the item than its question), else one made of the
- * question alone. */
+/* Whether a template uses more of an item than its question. */
+static bool uses(const char *tmpl, const char *what)
+{
+    return tmpl && strstr(tmpl, what);
+}
+
+/* What a prompt type asks of the items of one type (cached per pair). */
+static struct xprompt *prompt_of(struct xdata *xd, const struct lleval_prompt_type *pt,
+                                 enum lleval_item_type type)
+{
+    const char *sys = pt->system[type] ? pt->system[type] : "",
+               *user = pt->user[type] ? pt->user[type] : "{question}", *q;
+    struct xprompt *c;
+    for (size_t i = 0; i < xd->n_pc; i++)
+        if (xd->pc[i].type == (int)type && !strcmp(xd->pc[i].name, pt->name ? pt->name : ""))
+            return &xd->pc[i];
+    LLEVAL_GROW(xd->pc, xd->n_pc, xd->cap_pc);
+    c = &xd->pc[xd->n_pc++];
+    memset(c, 0, sizeof(*c));
+    c->name = lleval_xstrdup(pt->name ? pt->name : "");
+    c->type = (int)type;
+    c->context = uses(sys, "{context}") || uses(user, "{context}");
+    c->choices = uses(sys, "{choices}") || uses(user, "{choices}") ||
+                 uses(sys, "{choice_letters}") || uses(user, "{choice_letters}");
+    /* simple: a system text without placeholders and a user text of one {question} */
+    q = strstr(user, "{question}");
+    c->simple = !strchr(sys, '{') && q && !memchr(user, '{', (size_t)(q - user)) &&
+                !strchr(q + strlen("{question}"), '{');
+    if (c->simple) {
+        c->prefix = lleval_xstrndup(user, (size_t)(q - user));
+        c->suffix = lleval_xstrdup(q + strlen("{question}"));
+    }
+    c->idx = -2;
+    return c;
+}
+
+/* The prepared item a row's prompt needs, when it needs more than the row
+ * holds (a {context}, or choices the row does not list). */
+static bool needs_prepared(const struct xprompt *c, const struct lleval_item_row *w)
+{
+    return c && (c->context || (c->choices && !w->n_choices));
+}
+
+/* An item of the row's question and choices, to render a prompt from. */
 static const json_t *row_item(struct xdata *xd, const struct lleval_item_row *w)
 {
-    const json_t *ds = xd->picked ? json_object_get(xd->picked, w->dataset) : NULL;
-    if (ds)
-        return json_object_get(ds, w->item_id);
     if (!xd->qitem)
         xd->qitem = json_object();
     json_object_set_new(xd->qitem, "question", json_string(w->question));
+    if (w->n_choices) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < w->n_choices; i++)
+            json_array_append_new(a, json_string(w->choices[i]));
+        json_object_set_new(xd->qitem, "choices", a);
+    } else {
+        json_object_del(xd->qitem, "choices");
+    }
     return xd->qitem;
 }
 
-/* The prompt cell: [system, before, after] (or [system, user]) as explorer.c's row_prompt. */
-static void cell_prompt(struct xdata *xd, const struct report *r, const struct lleval_item_row *w,
-                        const json_t *item)
+/* The prompt cell: [system, before, after] (or [system, user]) as explorer.c's
+ * row_prompt() renders it. A simple prompt type's cell is the same for every
+ * question that is found where {question} was put: then it is reused. */
+static void cell_prompt(struct xdata *xd, const struct lleval_prompt_type *pt,
+                        enum lleval_item_type type, struct xprompt *c,
+                        const struct lleval_item_row *w, const json_t *item)
 {
-    const struct lleval_prompt_set *set = r->have_cfg ? lleval_config_prompt_set(&r->cfg) : NULL;
-    const struct lleval_prompt_type *pt =
-        set ? lleval_prompt_set_find_type(set, w->prompt_type) : NULL;
-    enum lleval_item_type type = LLEVAL_CLOSED_BOOK;
-    const char *tname, *q, *at;
+    const char *q, *at;
     char *sys, *user;
     long long idx[3];
-    size_t n = 0;
+    size_t n = 0, qlen;
+    bool at_prefix = false;
     lleval_sb_addch(&xd->rows, ',');
     if (!pt || !item) {
         lleval_jw_int(&xd->rows, -1);
         return;
     }
-    tname = lleval_json_str(item, "type");
-    if (!tname)
-        tname = w->type;
-    if (tname && *tname)
-        lleval_item_type_parse(tname, &type);
+    q = lleval_json_str(item, "question");
+    qlen = q ? strlen(q) : 0;
+    if (c->simple && qlen && qlen <= X_TEXT_MAX && lleval_utf8_valid(q, qlen, NULL)) {
+        /* the user text as rendered, and where the question is first found in it */
+        lleval_sb_reset(&xd->tmp);
+        lleval_sb_adds(&xd->tmp, c->prefix);
+        lleval_sb_add(&xd->tmp, q, qlen);
+        lleval_sb_adds(&xd->tmp, c->suffix);
+        at = strstr(xd->tmp.buf, q);
+        at_prefix = at && (size_t)(at - xd->tmp.buf) == strlen(c->prefix);
+        if (at_prefix && c->idx != -2) {
+            lleval_jw_int(&xd->rows, c->idx);
+            return;
+        }
+    }
     sys = lleval_render_prompt(pt->system[type] ? pt->system[type] : "", item);
     user = lleval_render_prompt(pt->user[type] ? pt->user[type] : "{question}", item);
-    q = lleval_json_str(item, "question");
-    at = q && *q && strlen(q) <= X_TEXT_MAX && lleval_utf8_valid(q, strlen(q), NULL)
-             ? strstr(user, q)
-             : NULL;
+    at = q && *q && qlen <= X_TEXT_MAX && lleval_utf8_valid(q, qlen, NULL) ? strstr(user, q) : NULL;
     lleval_sb_reset(&xd->val);
     jtext(xd, &xd->val, sys);
     idx[n++] = intern(xd);
     if (at) {
+        const char *after = at + qlen;
         lleval_sb_reset(&xd->val);
         user[at - user] = '\0';
         jtext(xd, &xd->val, user);
         idx[n++] = intern(xd);
         lleval_sb_reset(&xd->val);
-        jtext(xd, &xd->val, at + strlen(q));
+        jtext(xd, &xd->val, after);
         idx[n++] = intern(xd);
     } else {
         lleval_sb_reset(&xd->val);
@@ -216,7 +294,10 @@ static void cell_prompt(struct xdata *xd, const struct report *r, const struct l
         lleval_jw_int(&xd->val, idx[i]);
     }
     lleval_sb_addch(&xd->val, ']');
-    lleval_jw_int(&xd->rows, intern(xd));
+    idx[0] = intern(xd);
+    if (at_prefix)
+        c->idx = idx[0];
+    lleval_jw_int(&xd->rows, idx[0]);
 }
 
 /* The gold answers as lleval_report_golds() lists them ("B (Paris)"). */
@@ -274,32 +355,69 @@ static const char *verdict_of(const struct lleval_item_row *w)
     return !w->ok ? "error" : w->correct ? "right" : "wrong";
 }
 
+/* Notes a row whose prompt needs its prepared item (read on the second pass). */
+static void want(struct xdata *xd, const struct lleval_item_row *w)
+{
+    json_t *ids;
+    if (!xd->want)
+        xd->want = json_object();
+    ids = json_object_get(xd->want, w->dataset);
+    if (!ids) {
+        ids = json_object();
+        json_object_set_new(xd->want, w->dataset, ids);
+    }
+    json_object_set_new(ids, w->item_id, json_true());
+}
+
 void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
                              const struct lleval_item_row *w)
 {
+    const struct lleval_prompt_set *set = r->have_cfg ? lleval_config_prompt_set(&r->cfg) : NULL;
+    const struct lleval_prompt_type *pt =
+        set ? lleval_prompt_set_find_type(set, w->prompt_type) : NULL;
+    enum lleval_item_type type = LLEVAL_CLOSED_BOOK;
+    struct xprompt *c = NULL;
     const json_t *picked = NULL, *item;
-    bool same;
+    bool same, prepared;
     xd->total++;
     if (xd->cut != UINT64_MAX && lleval_report_sample_hash(w->custom_id) >= xd->cut)
         return;
-    if (xd->picked) {
+    if (pt) {
+        if (*w->type)
+            lleval_item_type_parse(w->type, &type);
+        c = prompt_of(xd, pt, type);
+    }
+    prepared = needs_prepared(c, w);
+    if (prepared && !xd->picked) {
+        want(xd, w); /* this pass's rows are thrown away: the next has the items */
+        return;
+    }
+    if (prepared) {
         const json_t *ds = json_object_get(xd->picked, w->dataset);
         picked = ds ? json_object_get(ds, w->item_id) : NULL;
+        if (picked && pt) {
+            /* the type the prepared item names, as the page always read it */
+            const char *tname = lleval_json_str(picked, "type");
+            type = LLEVAL_CLOSED_BOOK;
+            if (tname)
+                lleval_item_type_parse(tname, &type);
+            c = prompt_of(xd, pt, type);
+        }
     }
-    item = picked ? picked : xd->picked ? NULL : row_item(xd, w);
+    item = prepared ? picked : row_item(xd, w);
     if (xd->shown++)
         lleval_sb_addch(&xd->rows, ',');
     lleval_sb_addch(&xd->rows, '[');
     jtext(xd, &xd->rows, w->custom_id);
-    cell_text(xd, w->dataset);
+    cell_same(xd, 0, w->dataset);
     lleval_sb_addch(&xd->rows, ',');
     jtext(xd, &xd->rows, w->item_id);
-    cell_text(xd, w->prompt_type);
-    cell_text(xd, w->temperature);
+    cell_same(xd, 1, w->prompt_type);
+    cell_same(xd, 2, w->temperature);
     lleval_sb_addch(&xd->rows, ',');
     lleval_jw_int(&xd->rows, w->sample);
-    cell_text(xd, verdict_of(w));
-    cell_text(xd, w->finish_reason);
+    cell_same(xd, 3, verdict_of(w));
+    cell_same(xd, 4, w->finish_reason);
     cell_real(xd, w->mc ? NAN : w->f1, 15);
     lleval_sb_addch(&xd->rows, ',');
     jtext(xd, &xd->rows, w->prediction);
@@ -312,8 +430,8 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
         jtext(xd, &xd->rows, w->answer);
     lleval_sb_addch(&xd->rows, ',');
     jtext(xd, &xd->rows, w->error);
-    cell_prompt(xd, r, w, item);
-    if (xd->picked && !picked) {
+    cell_prompt(xd, pt, type, c, w, item);
+    if (prepared && !picked) {
         /* not in the prepared data: no question, no gold answers */
         lleval_sb_adds(&xd->rows, ",-1,-1");
     } else {
@@ -328,8 +446,8 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
         lleval_jw_null(&xd->rows);
     lleval_sb_addch(&xd->rows, ',');
     if (w->mc)
-        lleval_jw_int(&xd->rows, w->mc_letter >= 'A' && w->mc_letter <= 'Z' ? w->mc_letter - 'A'
-                                                                             : -1);
+        lleval_jw_int(&xd->rows,
+                      w->mc_letter >= 'A' && w->mc_letter <= 'Z' ? w->mc_letter - 'A' : -1);
     else
         lleval_jw_null(&xd->rows);
     cell_model(xd, w->custom_id);
@@ -338,36 +456,18 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
 
 /* ---- the prepared items a prompt needs ------------------------------------ */
 
-/* Whether a template uses more of an item than its question. */
-static bool needs_item(const char *tmpl)
-{
-    return tmpl && (strstr(tmpl, "{context}") || strstr(tmpl, "{choices}") ||
-                    strstr(tmpl, "{choice_letters}"));
-}
-
-bool lleval_report_prompts_need_items(const struct report *r)
-{
-    const struct lleval_prompt_set *set = r->have_cfg ? lleval_config_prompt_set(&r->cfg) : NULL;
-    if (!set)
-        return false;
-    for (size_t i = 0; i < set->n_types; i++)
-        for (int t = 0; t < LLEVAL_N_ITEM_TYPES; t++)
-            if (needs_item(set->types[i].system[t]) || needs_item(set->types[i].user[t]))
-                return true;
-    return false;
-}
-
 static bool wanted(void *ud, const char *id)
 {
     return json_object_get(ud, id) != NULL;
 }
 
-void lleval_report_xdata_pick(struct xdata *xd, const char *prepared_dir, json_t *want)
+void lleval_report_xdata_pick(struct xdata *xd, const char *prepared_dir)
 {
     const char *ds;
     json_t *ids;
+    json_decref(xd->picked);
     xd->picked = json_object();
-    json_object_foreach(want, ds, ids)
+    json_object_foreach(xd->want, ds, ids)
     {
         struct lleval_err e = LLEVAL_ERR_INIT;
         json_t *index = lleval_prepared_pick(prepared_dir, ds, wanted, ids, &e);

@@ -35,15 +35,6 @@ enum {
 /* The number fields (NaN: null or absent). */
 enum { N_TEMP, N_SAMPLE, N_EM, N_F1, N_CONTAINS, N_LAT, N_PT, N_CT, N_NNUM };
 
-static const char *const str_keys[F_NSTR] = {
-    "custom_id", "dataset", "item_id",  "type",      "prompt_type",   "status",
-    "question",  "prediction", "answer", "mc_letter", "finish_reason", "error",
-};
-static const char *const num_keys[N_NNUM] = {
-    "temperature", "sample", "em", "f1", "contains", "latency_ms", "prompt_tokens",
-    "completion_tokens",
-};
-
 struct isc {
     struct lleval_jscan js; /* first: the member callback gets &isc.js */
     size_t str[F_NSTR];
@@ -86,54 +77,112 @@ static bool word(struct lleval_jscan *j, const char *w, size_t len)
     return true;
 }
 
+/* The member ids: the string fields, the number fields, then these. */
+enum { K_GOLD = F_NSTR + N_NNUM, K_CHOICES, K_CORRECT };
+
+/* The id of an items.jsonl key, or -1 for another key. */
+static int key_id(const char *k)
+{
+#define IS(name, id)                                                                               \
+    if (!strcmp(k, name))                                                                          \
+    return (id)
+    switch (k[0]) {
+    case 'a':
+        IS("answer", F_ANSWER);
+        break;
+    case 'c':
+        IS("custom_id", F_CID);
+        IS("choices", K_CHOICES);
+        IS("correct", K_CORRECT);
+        IS("contains", F_NSTR + N_CONTAINS);
+        IS("completion_tokens", F_NSTR + N_CT);
+        break;
+    case 'd':
+        IS("dataset", F_DATASET);
+        break;
+    case 'e':
+        IS("em", F_NSTR + N_EM);
+        IS("error", F_ERROR);
+        break;
+    case 'f':
+        IS("f1", F_NSTR + N_F1);
+        IS("finish_reason", F_FINISH);
+        break;
+    case 'g':
+        IS("gold_answers", K_GOLD);
+        break;
+    case 'i':
+        IS("item_id", F_ITEM);
+        break;
+    case 'l':
+        IS("latency_ms", F_NSTR + N_LAT);
+        break;
+    case 'm':
+        IS("mc_letter", F_LETTER);
+        break;
+    case 'p':
+        IS("prompt_type", F_PROMPT);
+        IS("prediction", F_PRED);
+        IS("prompt_tokens", F_NSTR + N_PT);
+        break;
+    case 'q':
+        IS("question", F_QUESTION);
+        break;
+    case 's':
+        IS("sample", F_NSTR + N_SAMPLE);
+        IS("status", F_STATUS);
+        break;
+    case 't':
+        IS("type", F_TYPE);
+        IS("temperature", F_NSTR + N_TEMP);
+        break;
+    default:
+        break;
+    }
+#undef IS
+    return -1;
+}
+
+/* Every key is one of the writer's, each at most once (a bit of seen per key):
+ * another key or a repeated one gives up, and jansson (which rejects repeated
+ * keys and ignores unknown ones) decides. */
 static bool member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct isc *s = (struct isc *)j;
-    int bit = 0;
-    for (int i = 0; i < F_NSTR; i++, bit++) {
-        if (strcmp(key, str_keys[i]))
-            continue;
-        if (!lleval_jscan_first(seen, bit))
-            return false;
+    int id = key_id(key);
+    (void)depth;
+    if (id < 0 || !lleval_jscan_first(seen, id))
+        return false;
+    if (id < F_NSTR) {
         if (lleval_jscan_null(j))
             return true;
         if (!lleval_jscan_peek(j, '"'))
             return false;
-        s->str[i] = j->out->len + 1;
-        if (i == F_LETTER)
+        s->str[id] = j->out->len + 1;
+        if (id == F_LETTER)
             s->has_letter = true;
         return lleval_jscan_str(j, j->out);
     }
-    for (int i = 0; i < N_NNUM; i++, bit++) {
+    if (id < F_NSTR + N_NNUM) {
         bool is_int;
         long long iv;
         double dv;
-        if (strcmp(key, num_keys[i]))
-            continue;
-        if (!lleval_jscan_first(seen, bit))
-            return false;
         if (lleval_jscan_null(j))
             return true;
         if (!lleval_jscan_num(j, &is_int, &iv, &dv))
             return false;
-        s->num[i] = is_int ? (double)iv : dv;
+        s->num[id - F_NSTR] = is_int ? (double)iv : dv;
         return true;
     }
-    if (!strcmp(key, "gold_answers"))
-        return lleval_jscan_first(seen, bit) && str_list(s, &s->gold, &s->n_gold, &s->cap_gold);
-    if (!strcmp(key, "choices"))
-        return lleval_jscan_first(seen, bit + 1) &&
-               str_list(s, &s->choices, &s->n_choices, &s->cap_choices);
-    if (!strcmp(key, "correct")) {
-        if (!lleval_jscan_first(seen, bit + 2))
-            return false;
-        s->has_correct = true;
-        if (word(j, "true", 4))
-            return s->correct = true;
-        s->correct = false;
-        return word(j, "false", 5);
-    }
-    return lleval_jscan_skip(j, depth);
+    if (id == K_GOLD)
+        return str_list(s, &s->gold, &s->n_gold, &s->cap_gold);
+    if (id == K_CHOICES)
+        return str_list(s, &s->choices, &s->n_choices, &s->cap_choices);
+    s->has_correct = true;
+    if (word(j, "true", 4))
+        return s->correct = true;
+    s->correct = false;
+    return word(j, "false", 5);
 }
 
 /* Scans one line into r (strings in the arena; lists in gv/cv); false: give up. */
@@ -144,7 +193,7 @@ static bool scan_line(struct isc *s, const char *text, size_t len, struct lleval
     const char *base;
     s->js.p = (const unsigned char *)text;
     s->js.end = (const unsigned char *)text + len;
-    s->js.unique = true;
+    s->js.unique = false; /* member() checks every key itself */
     lleval_sb_reset(s->js.out);
     memset(s->str, 0, sizeof(s->str));
     for (int i = 0; i < N_NNUM; i++)

@@ -135,6 +135,18 @@ struct report;
  * rows, built as the items stream by. Above LLEVAL_REPORT_EXPLORER_MAX items
  * only a sample is kept (see lleval_report_sample_cut()). Owned by the report.
  */
+#define X_LAST_COLS 5
+
+/* What a prompt type asks of the items of one type (explorer_rows.c). */
+struct xprompt {
+    char *name;
+    int type;
+    bool context, choices; /* uses {context}; {choices} or {choice_letters} */
+    bool simple;           /* a system text without placeholders, a user text with one {question} */
+    char *prefix, *suffix; /* simple: the user text around {question} */
+    long long idx;         /* the simple cell's index in t, -2 until known */
+};
+
 struct xdata {
     bool ready;            /* read from items.jsonl: the explorer shows this */
     size_t total, shown;   /* items read, rows kept */
@@ -145,9 +157,13 @@ struct xdata {
     size_t *toff; /* offset and length in t of each value */
     size_t n_t, cap_t;
     struct lleval_sb tmp, val; /* scratch */
-    json_t *qitem;             /* scratch: an item of the question alone */
-    json_t *picked; /* dataset -> {item id -> prepared item}, when prompts need more than the
-                       question; NULL otherwise */
+    json_t *qitem;             /* scratch: an item of the row's question and choices */
+    json_t *want;   /* dataset -> {item id: true}: rows whose prompt needs the prepared item */
+    json_t *picked; /* dataset -> {item id -> prepared item} of want, on the second pass */
+    char *last[X_LAST_COLS];         /* the last value of the few-valued columns */
+    long long last_idx[X_LAST_COLS]; /* and its index in t */
+    struct xprompt *pc;              /* per prompt type and item type */
+    size_t n_pc, cap_pc;
 };
 
 /* Items the explorer embeds whole; above, a deterministic sample of about as many.
@@ -163,11 +179,9 @@ uint64_t lleval_report_sample_cut(size_t total, size_t max);
 /* Adds one scored item (borrowed) to xd: kept when its hash is under xd->cut. */
 void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
                              const struct lleval_item_row *w);
-/* Whether the run's prompt set uses more of an item than its question ({context}, ...). */
-bool lleval_report_prompts_need_items(const struct report *r);
-/* Reads the prepared items named in want ({dataset: {item id: true}}, borrowed) into
- * xd->picked, only those parsed. */
-void lleval_report_xdata_pick(struct xdata *xd, const char *prepared_dir, json_t *want);
+/* Reads the prepared items of xd->want (rows whose prompt needs more than the row
+ * holds: a {context}) into xd->picked, only those parsed, for a second pass. */
+void lleval_report_xdata_pick(struct xdata *xd, const char *prepared_dir);
 void lleval_report_xdata_release(struct xdata *xd);
 
 /*

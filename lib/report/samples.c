@@ -336,12 +336,13 @@ static void reset_items(void *ud)
 {
     struct report *r = ud;
     uint64_t cut = r->xd.cut;
-    json_t *picked = r->xd.picked;
-    r->xd.picked = NULL;
+    json_t *picked = r->xd.picked, *want = r->xd.want;
+    r->xd.picked = r->xd.want = NULL;
     lleval_report_samples_release(r);
     lleval_report_xdata_release(&r->xd);
     r->xd.cut = cut;
     r->xd.picked = picked;
+    r->xd.want = want;
 }
 
 /* The non-empty lines of path, or -1 when it cannot be read. */
@@ -377,28 +378,6 @@ static long long count_lines(const char *path)
     return n;
 }
 
-/* Collects the item ids of the rows the explorer keeps, by dataset. */
-static int want_item(const struct lleval_item_row *w, void *ud)
-{
-    struct report *r = ud;
-    json_t *want = r->xd.picked, *ids;
-    if (r->xd.cut != UINT64_MAX && lleval_report_sample_hash(w->custom_id) >= r->xd.cut)
-        return 0;
-    ids = json_object_get(want, w->dataset);
-    if (!ids) {
-        ids = json_object();
-        json_object_set_new(want, w->dataset, ids);
-    }
-    json_object_set_new(ids, w->item_id, json_true());
-    return 0;
-}
-
-static void reset_want(void *ud)
-{
-    struct report *r = ud;
-    json_object_clear(r->xd.picked);
-}
-
 /*
  * The samples and the explorer's rows from results/items.jsonl, in one pass
  * (issue 13: the items scored by the score step, not scored again; no gold
@@ -413,24 +392,21 @@ static bool load_from_items(struct report *r, const char *path, const char *prep
     memset(&r->xd, 0, sizeof(r->xd));
     r->xd.cut = lleval_report_sample_cut(
         (size_t)total, r->explorer_max ? r->explorer_max : LLEVAL_REPORT_EXPLORER_MAX);
-    if (lleval_report_prompts_need_items(r)) {
-        json_t *want = json_object();
-        r->xd.picked = want;
-        if (lleval_report_items_each(path, want_item, reset_want, r, &e)) {
-            lleval_report_xdata_release(&r->xd);
-            return false;
-        }
-        r->xd.picked = NULL;
-        lleval_report_xdata_pick(&r->xd, prepared, want);
-        json_decref(want);
-    }
-    if (lleval_report_items_each(path, on_item, reset_items, r, &e)) {
-        lleval_report_samples_release(r);
-        lleval_report_xdata_release(&r->xd);
-        return false;
+    if (lleval_report_items_each(path, on_item, reset_items, r, &e))
+        goto fail;
+    if (r->xd.want) {
+        /* prompts with a {context}: read those prepared items, then the rows again */
+        reset_items(r);
+        lleval_report_xdata_pick(&r->xd, prepared);
+        if (lleval_report_items_each(path, on_item, reset_items, r, &e))
+            goto fail;
     }
     r->xd.ready = true;
     return true;
+fail:
+    lleval_report_samples_release(r);
+    lleval_report_xdata_release(&r->xd);
+    return false;
 }
 
 void lleval_report_load_samples(struct report *r)
