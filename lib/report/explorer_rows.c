@@ -234,10 +234,12 @@ static const json_t *row_item(struct xdata *xd, const struct lleval_item_row *w)
 
 /* The prompt cell: [system, before, after] (or [system, user]) as explorer.c's
  * row_prompt() renders it. A simple prompt type's cell is the same for every
- * question that is found where {question} was put: then it is reused. */
+ * question that is found where {question} was put: then it is reused. item:
+ * the prepared item (prepared: the prompt needs it; NULL when it is not in
+ * the prepared data), else NULL: the row's question and choices. */
 static void cell_prompt(struct xdata *xd, const struct lleval_prompt_type *pt,
                         enum lleval_item_type type, struct xprompt *c,
-                        const struct lleval_item_row *w, const json_t *item)
+                        const struct lleval_item_row *w, bool prepared, const json_t *item)
 {
     const char *q, *at;
     char *sys, *user;
@@ -245,11 +247,11 @@ static void cell_prompt(struct xdata *xd, const struct lleval_prompt_type *pt,
     size_t n = 0, qlen;
     bool at_prefix = false;
     lleval_sb_addch(&xd->rows, ',');
-    if (!pt || !item) {
+    if (!pt || (prepared && !item)) {
         lleval_jw_int(&xd->rows, -1);
         return;
     }
-    q = lleval_json_str(item, "question");
+    q = item ? lleval_json_str(item, "question") : w->question;
     qlen = q ? strlen(q) : 0;
     if (c->simple && qlen && qlen <= X_TEXT_MAX && lleval_utf8_valid(q, qlen, NULL)) {
         /* the user text as rendered, and where the question is first found in it */
@@ -264,6 +266,8 @@ static void cell_prompt(struct xdata *xd, const struct lleval_prompt_type *pt,
             return;
         }
     }
+    if (!item) /* the row's question and choices as an item, to render from */
+        item = row_item(xd, w);
     sys = lleval_render_prompt(pt->system[type] ? pt->system[type] : "", item);
     user = lleval_render_prompt(pt->user[type] ? pt->user[type] : "{question}", item);
     at = q && *q && qlen <= X_TEXT_MAX && lleval_utf8_valid(q, qlen, NULL) ? strstr(user, q) : NULL;
@@ -377,7 +381,7 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
         set ? lleval_prompt_set_find_type(set, w->prompt_type) : NULL;
     enum lleval_item_type type = LLEVAL_CLOSED_BOOK;
     struct xprompt *c = NULL;
-    const json_t *picked = NULL, *item;
+    const json_t *picked = NULL;
     bool same, prepared;
     xd->total++;
     if (xd->cut != UINT64_MAX && lleval_report_sample_hash(w->custom_id) >= xd->cut)
@@ -404,7 +408,6 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
             c = prompt_of(xd, pt, type);
         }
     }
-    item = prepared ? picked : row_item(xd, w);
     if (xd->shown++)
         lleval_sb_addch(&xd->rows, ',');
     lleval_sb_addch(&xd->rows, '[');
@@ -430,7 +433,7 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
         jtext(xd, &xd->rows, w->answer);
     lleval_sb_addch(&xd->rows, ',');
     jtext(xd, &xd->rows, w->error);
-    cell_prompt(xd, pt, type, c, w, item);
+    cell_prompt(xd, pt, type, c, w, prepared, picked);
     if (prepared && !picked) {
         /* not in the prepared data: no question, no gold answers */
         lleval_sb_adds(&xd->rows, ",-1,-1");

@@ -42,6 +42,8 @@ struct isc {
     size_t *gold, *choices; /* arena offsets of the list items */
     size_t n_gold, cap_gold, n_choices, cap_choices;
     bool has_correct, correct, has_letter;
+    bool have_temp; /* temp holds the short form of the temperature `temp` */
+    double temp;
 };
 
 /* A list of strings (or null): each string's arena offset. */
@@ -246,7 +248,15 @@ static bool scan_line(struct isc *s, const char *text, size_t len, struct lleval
     r->sample = isnan(s->num[N_SAMPLE]) ? 0 : (long)s->num[N_SAMPLE];
     r->prompt_tokens = isnan(s->num[N_PT]) ? -1 : (long long)s->num[N_PT];
     r->completion_tokens = isnan(s->num[N_CT]) ? -1 : (long long)s->num[N_CT];
-    lleval_fmt_num(temp, temp_size, isnan(s->num[N_TEMP]) ? 0 : s->num[N_TEMP]);
+    {
+        /* the short form, made again only when the temperature changes */
+        double t = isnan(s->num[N_TEMP]) ? 0 : s->num[N_TEMP];
+        if (!s->have_temp || t != s->temp || signbit(t) != signbit(s->temp)) {
+            lleval_fmt_num(temp, temp_size, t);
+            s->temp = t;
+            s->have_temp = true;
+        }
+    }
     r->temperature = temp;
     return true;
 }
