@@ -260,8 +260,10 @@ static void test_sample_cut(void **state)
     assert_true(lleval_report_sample_cut(0, 10) == UINT64_MAX);
     /* more items: a lower cut, so a bigger run keeps a subset of a smaller one's sample */
     assert_true(lleval_report_sample_cut(1000, 10) < lleval_report_sample_cut(100, 10));
-    assert_true(lleval_report_sample_hash("a:b:c:t0:s0") == lleval_report_sample_hash("a:b:c:t0:s0"));
-    assert_true(lleval_report_sample_hash("a:b:c:t0:s0") != lleval_report_sample_hash("a:b:c:t0:s1"));
+    assert_true(lleval_report_sample_hash("a:b:c:t0:s0") ==
+                lleval_report_sample_hash("a:b:c:t0:s0"));
+    assert_true(lleval_report_sample_hash("a:b:c:t0:s0") !=
+                lleval_report_sample_hash("a:b:c:t0:s1"));
 }
 
 int main(void)
