@@ -272,10 +272,10 @@ int lleval_report_items_each(const char *path, lleval_item_row_fn fn, void (*res
     char temp[40];
     int rc = 0, more;
     bool gave_up = false;
+    struct lleval_err e = LLEVAL_ERR_INIT;
 
     memset(&s, 0, sizeof(s));
     s.js.out = &arena;
-    struct lleval_err e = LLEVAL_ERR_INIT;
     if (!lleval_path_exists(path) || lleval_lines_open(&lr, path, &e))
         return lleval_items_each(path, fn, ud, err); /* it words the error */
     while ((more = lleval_lines_next(&lr, &e)) > 0) {
