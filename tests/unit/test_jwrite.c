@@ -50,8 +50,13 @@ static void same_real(double v)
 static void test_strings(void **state)
 {
     static const char *const cases[] = {
-        "", "plain", "quote\" back\\slash /slash", "\b\f\n\r\t", "\x01\x1f\x7f",
-        "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80", "<script>&amp;</script>",
+        "",
+        "plain",
+        "quote\" back\\slash /slash",
+        "\b\f\n\r\t",
+        "\x01\x1f\x7f",
+        "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80",
+        "<script>&amp;</script>",
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -62,8 +67,19 @@ static void test_strings(void **state)
 static void test_random_strings(void **state)
 {
     /* random text from a small alphabet of plain, escaped and multibyte pieces */
-    static const char *const pieces[] = {"a", "Z", " ", "\"", "\\", "\n", "\x02", "\x1f",
-                                         "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "/", "\x7f"};
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         " ",
+                                         "\"",
+                                         "\\",
+                                         "\n",
+                                         "\x02",
+                                         "\x1f",
+                                         "\xc3\xa9",
+                                         "\xe4\xb8\xad",
+                                         "\xf0\x9f\x98\x80",
+                                         "/",
+                                         "\x7f"};
     unsigned seed = 12345;
     (void)state;
     for (int n = 0; n < 10000; n++) {
@@ -80,7 +96,10 @@ static void test_random_strings(void **state)
 
 static void test_not_utf8(void **state)
 {
-    static const char bad[] = "a\xff" "b\xc3" "\xe2\x80" "c\xed\xa0\x80";
+    static const char bad[] = "a\xff"
+                              "b\xc3"
+                              "\xe2\x80"
+                              "c\xed\xa0\x80";
     struct lleval_sb sb = LLEVAL_SB_INIT;
     json_error_t jerr;
     (void)state;
@@ -89,7 +108,11 @@ static void test_not_utf8(void **state)
     assert_non_null(j);
     const char *got = json_string_value(j);
     assert_non_null(got);
-    assert_int_equal(strncmp(got, "a\xEF\xBF\xBD" "b", 5), 0);
+    assert_int_equal(strncmp(got,
+                             "a\xEF\xBF\xBD"
+                             "b",
+                             5),
+                     0);
     for (const char *p = got; *p; p += lleval_utf8_seq(p, strlen(p)))
         assert_true(lleval_utf8_seq(p, strlen(p)) > 0);
     json_decref(j);
@@ -98,9 +121,27 @@ static void test_not_utf8(void **state)
 
 static void test_reals(void **state)
 {
-    static const double cases[] = {0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 2.5, 100.0, 1e15, 1e16,
-                                   1e20, 1e-5, 1e-7, 1.5e-300, 1e300, 123456789012345678.0,
-                                   3.14159265358979, DBL_MAX, DBL_MIN, 4.9e-324, 0.30000000000000004};
+    static const double cases[] = {0.0,
+                                   -0.0,
+                                   1.0,
+                                   -1.0,
+                                   0.1,
+                                   0.5,
+                                   2.5,
+                                   100.0,
+                                   1e15,
+                                   1e16,
+                                   1e20,
+                                   1e-5,
+                                   1e-7,
+                                   1.5e-300,
+                                   1e300,
+                                   123456789012345678.0,
+                                   3.14159265358979,
+                                   DBL_MAX,
+                                   DBL_MIN,
+                                   4.9e-324,
+                                   0.30000000000000004};
     uint64_t seed = 99;
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -161,7 +202,7 @@ static void test_object(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strings), cmocka_unit_test(test_random_strings),
+        cmocka_unit_test(test_strings),  cmocka_unit_test(test_random_strings),
         cmocka_unit_test(test_not_utf8), cmocka_unit_test(test_reals),
         cmocka_unit_test(test_object),
     };
