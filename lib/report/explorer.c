@@ -432,22 +432,28 @@ static json_t *explorer_data(const struct report *r, const struct xrows *x)
  */
 static void add_script_json(struct lleval_sb *sb, const char *s, size_t len)
 {
+    size_t run = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        const char *esc;
         if (c == '<')
-            lleval_sb_adds(sb, "\\u003c");
+            esc = "\\u003c";
         else if (c == '>')
-            lleval_sb_adds(sb, "\\u003e");
+            esc = "\\u003e";
         else if (c == '&')
-            lleval_sb_adds(sb, "\\u0026");
+            esc = "\\u0026";
         else if (c == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
-                 ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9)) {
-            lleval_sb_adds(sb, (unsigned char)s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+                 ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9))
+            esc = (unsigned char)s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+        else
+            continue;
+        lleval_sb_add(sb, s + run, i - run);
+        lleval_sb_adds(sb, esc);
+        if (c == 0xE2)
             i += 2;
-        } else {
-            lleval_sb_addch(sb, (char)c);
-        }
+        run = i + 1;
     }
+    lleval_sb_add(sb, s + run, len - run);
 }
 
 void lleval_report_explorer_load(struct report *r, struct explorer *ex)
@@ -455,6 +461,12 @@ void lleval_report_explorer_load(struct report *r, struct explorer *ex)
     struct lleval_err e = LLEVAL_ERR_INIT;
     const char *prepared = r->have_cfg ? r->cfg.prepared_dir : NULL;
     memset(ex, 0, sizeof(*ex));
+    r->ex = ex;
+    if (r->xd.ready) { /* read from items.jsonl with the samples */
+        ex->xd = &r->xd;
+        ex->loaded = true;
+        return;
+    }
     if (!prepared && r->scores)
         prepared = r->scores->prepared_dir;
     ex->loaded =
@@ -535,12 +547,27 @@ void lleval_report_explorer_html(struct lleval_sb *sb, const struct report *r)
         lleval_sb_adds(sb, "</p>\n</section>\n");
         return;
     }
-    lleval_sb_addf(sb,
-                   "<p class=\"muted\">Every answered item (%zu), from %s%s. Filter, search and "
-                   "sort them; click a row to see its prompt, the full answer, the extracted "
-                   "answer and the gold answers.</p>\n",
-                   ex->items.n, lleval_run_file_rel(LLEVAL_RUN_FILE_PREDICTIONS),
-                   ex->items.gold ? ", scored again against the prepared data" : "");
+    if (ex->xd && ex->xd->shown < ex->xd->total) {
+        lleval_sb_addf(sb,
+                       "<p class=\"muted\">A sample of the answered items of %s: those whose "
+                       "custom_id hashes under a fixed cut, so every run of the same items "
+                       "shows the same ones. Filter, "
+                       "search and sort them; click a row to see its prompt, the full answer, "
+                       "the extracted answer and the gold answers.</p>\n"
+                       "<p class=\"note\" id=\"x-sampled\">%zu of %zu items shown; the full "
+                       "list is in %s / %s.</p>\n",
+                       lleval_run_file_rel(LLEVAL_RUN_FILE_ITEMS_JSONL), ex->xd->shown,
+                       ex->xd->total, lleval_run_file_rel(LLEVAL_RUN_FILE_ITEMS_JSONL),
+                       LLEVAL_ITEMS_CSV);
+    } else {
+        lleval_sb_addf(sb,
+                       "<p class=\"muted\">Every answered item (%zu), from %s%s. Filter, search "
+                       "and sort them; click a row to see its prompt, the full answer, the "
+                       "extracted answer and the gold answers.</p>\n",
+                       ex->xd ? ex->xd->shown : ex->items.n,
+                       lleval_run_file_rel(LLEVAL_RUN_FILE_PREDICTIONS),
+                       ex->xd || ex->items.gold ? ", scored again against the prepared data" : "");
+    }
     if (ex->items.note) {
         lleval_sb_adds(sb, "<p class=\"note\">");
         lleval_html_escape(sb, ex->items.note);
@@ -549,6 +576,16 @@ void lleval_report_explorer_html(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, "<noscript><p class=\"note\">The item explorer needs JavaScript; the "
                        "sample answers above show a few items without it.</p></noscript>\n");
     lleval_sb_adds(sb, explorer_markup);
+    if (ex->xd) {
+        lleval_sb_adds(sb, "<script type=\"application/json\" id=\"x-data\">{\"t\":[");
+        add_script_json(sb, ex->xd->t.buf ? ex->xd->t.buf : "", ex->xd->t.len);
+        lleval_sb_adds(sb, "],\"rows\":[");
+        add_script_json(sb, ex->xd->rows.buf ? ex->xd->rows.buf : "", ex->xd->rows.len);
+        lleval_sb_adds(sb, "]}</script>\n<script>");
+        lleval_report_explorer_script(sb);
+        lleval_sb_adds(sb, "</script>\n</section>\n");
+        return;
+    }
     data = explorer_data(r, &ex->items);
     text = json_dumps(data, JSON_COMPACT);
     json_decref(data);

@@ -47,6 +47,7 @@ void lleval_report_facts_release(struct report *r)
         lleval_doctor_report_release(&r->doc);
     free(r->doc_note);
     lleval_report_samples_release(r);
+    lleval_report_xdata_release(&r->xd);
     free(r->samples_note);
     for (size_t i = 0; i < r->n_fc; i++) {
         free(r->fc[i].dataset);
@@ -537,6 +538,7 @@ int lleval_report_facts_load(struct report *r, const char *dir, const struct lle
     lleval_config_init(&r->cfg);
     r->dir = dir;
     r->generated = o && o->generated_at > 0 ? o->generated_at : lleval_now();
+    r->explorer_max = o ? o->explorer_max : 0;
     rc = load_manifest(r, err);
     if (rc)
         return rc;

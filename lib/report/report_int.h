@@ -27,7 +27,9 @@
 #include "lleval/report/report.h"
 #include "lleval/run/rundir.h"
 #include "lleval/score/leaderboard.h"
+#include "lleval/score/items.h"
 #include "lleval/score/scores.h"
+#include "lleval/util/idset.h"
 #include "lleval/util/error.h"
 #include "lleval/util/util.h"
 
@@ -125,6 +127,70 @@ struct headline {
 };
 
 struct explorer;
+struct report;
+
+/*
+ * The item explorer's data read from results/items.jsonl (explorer_rows.c):
+ * the JSON text of the string table (its values, comma-separated) and of the
+ * rows, built as the items stream by. Above LLEVAL_REPORT_EXPLORER_MAX items
+ * only a sample is kept (see lleval_report_sample_cut()). Owned by the report.
+ */
+#define X_LAST_COLS 5
+
+/* What a prompt type asks of the items of one type (explorer_rows.c). */
+struct xprompt {
+    char *name;
+    int type;
+    bool context, choices; /* uses {context}; {choices} or {choice_letters} */
+    bool simple;           /* a system text without placeholders, a user text with one {question} */
+    char *prefix, *suffix; /* simple: the user text around {question} */
+    long long idx;         /* the simple cell's index in t, -2 until known */
+};
+
+struct xdata {
+    bool ready;            /* read from items.jsonl: the explorer shows this */
+    size_t total, shown;   /* items read, rows kept */
+    uint64_t cut;          /* a row is kept when its sample hash is below */
+    struct lleval_sb t;    /* the table's values, comma-separated */
+    struct lleval_sb rows; /* the rows, comma-separated */
+    struct lleval_idset seen;
+    size_t *toff; /* offset and length in t of each value */
+    size_t n_t, cap_t;
+    struct lleval_sb tmp, val; /* scratch */
+    json_t *qitem;             /* scratch: an item of the row's question and choices */
+    json_t *want;   /* dataset -> {item id: true}: rows whose prompt needs the prepared item */
+    json_t *picked; /* dataset -> {item id -> prepared item} of want, on the second pass */
+    char *last[X_LAST_COLS];         /* the last value of the few-valued columns */
+    long long last_idx[X_LAST_COLS]; /* and its index in t */
+    struct xprompt *pc;              /* per prompt type and item type */
+    size_t n_pc, cap_pc;
+};
+
+/* Items the explorer embeds whole; above, a deterministic sample of about as many.
+ * 10,000 rows keep the page at a few MB for short answers (tens of MB for long
+ * ones), the report's memory flat and the browser's filters instant, and keep
+ * every run up to 10,000 items (most benchmarks' test sets) whole. */
+#define LLEVAL_REPORT_EXPLORER_MAX 10000
+
+/* The hash that samples the explorer's rows (of the custom_id; every run the same). */
+uint64_t lleval_report_sample_hash(const char *custom_id);
+/* The cut for total rows to keep about max: UINT64_MAX (all) when total <= max. */
+uint64_t lleval_report_sample_cut(size_t total, size_t max);
+/* Adds one scored item (borrowed) to xd: kept when its hash is under xd->cut. */
+void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
+                             const struct lleval_item_row *w);
+/* Reads the prepared items of xd->want (rows whose prompt needs more than the row
+ * holds: a {context}) into xd->picked, only those parsed, for a second pass. */
+void lleval_report_xdata_pick(struct xdata *xd, const char *prepared_dir);
+void lleval_report_xdata_release(struct xdata *xd);
+
+/*
+ * Streams items.jsonl (path) as lleval_items_each() does, each line read by the
+ * scanner; when the scanner gives up on a line, reset(ud) is called and the file is
+ * read again by lleval_items_each() (jansson), which words any error.
+ */
+int lleval_report_items_each(const char *path, lleval_item_row_fn fn, void (*reset)(void *ud),
+                             void *ud, struct lleval_err *err);
 
 struct report {
     const char *dir; /* borrowed */
@@ -183,6 +249,8 @@ struct report {
     struct headline h;
 
     struct explorer *ex; /* the item explorer's data while report.c renders the page, or NULL */
+    struct xdata xd;     /* the explorer's rows from items.jsonl (samples.c reads them) */
+    size_t explorer_max; /* the options' (0: LLEVAL_REPORT_EXPLORER_MAX) */
 };
 
 /*
@@ -287,6 +355,7 @@ json_t *lleval_report_golds(const json_t *item);
  * says why). */
 struct explorer {
     struct xrows items;
+    const struct xdata *xd; /* the rows read from items.jsonl (the report's), else NULL */
     bool loaded;
 };
 /* Gathers r's items into ex and points r->ex at it (ex borrowed: it must

@@ -11,6 +11,7 @@
 #include "lleval/dataset/index.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/rundir.h"
+#include "lleval/score/items.h"
 #include "lleval/score/predictions.h"
 #include "lleval/score/score.h"
 #include "lleval/util/csv.h"
@@ -276,9 +277,142 @@ static void sort_sgroups(struct report *r)
     }
 }
 
+/* ---- from results/items.jsonl ---------------------------------------------- */
+
+/* The gold item a sample shows: its question, gold answers and choices. */
+static json_t *item_of(const struct lleval_item_row *w)
+{
+    json_t *item = json_object(), *answers = json_array();
+    json_object_set_new(item, "question", json_string(w->question));
+    for (size_t i = 0; i < w->n_gold; i++)
+        json_array_append_new(answers, json_string(w->gold[i]));
+    json_object_set_new(item, "answers", answers);
+    if (w->n_choices) {
+        json_t *choices = json_array();
+        for (size_t i = 0; i < w->n_choices; i++)
+            json_array_append_new(choices, json_string(w->choices[i]));
+        json_object_set_new(item, "choices", choices);
+    }
+    return item;
+}
+
+/* One scored item: counted in its group, kept as a sample (as on_scored() and
+ * read_predictions() keep it) and given to the explorer's rows. */
+static int on_item(const struct lleval_item_row *w, void *ud)
+{
+    struct report *r = ud;
+    struct sgroup *g = sgroup_get(r, w->dataset, w->prompt_type, w->temperature);
+    struct sample *s;
+    lleval_report_xdata_row(&r->xd, r, w);
+    g->rows++;
+    if (w->correct)
+        g->right++;
+    else
+        g->wrong++;
+    if (w->correct ? g->kept_right >= LLEVAL_REPORT_RIGHT : g->kept_wrong >= LLEVAL_REPORT_WRONG)
+        return 0;
+    if (w->correct)
+        g->kept_right++;
+    else
+        g->kept_wrong++;
+    s = sample_add(g, w->custom_id, w->item_id);
+    s->scored = true;
+    s->correct = w->correct;
+    s->ok = w->ok;
+    s->mc = w->mc;
+    s->f1 = w->f1;
+    s->choice = w->mc && w->mc_letter >= 'A' && w->mc_letter <= 'Z' ? w->mc_letter - 'A' : -1;
+    s->answer = lleval_xstrdup(w->answer);
+    s->have_row = true;
+    s->prediction = lleval_xstrdup(w->prediction);
+    s->finish = lleval_xstrdup(w->finish_reason);
+    s->error = lleval_xstrdup(w->error);
+    s->item = item_of(w);
+    return 0;
+}
+
+/* Forgets what on_item() gathered (the scanner gave up: the file is read again). */
+static void reset_items(void *ud)
+{
+    struct report *r = ud;
+    uint64_t cut = r->xd.cut;
+    json_t *picked = r->xd.picked, *want = r->xd.want;
+    r->xd.picked = r->xd.want = NULL;
+    lleval_report_samples_release(r);
+    lleval_report_xdata_release(&r->xd);
+    r->xd.cut = cut;
+    r->xd.picked = picked;
+    r->xd.want = want;
+}
+
+/* The non-empty lines of path, or -1 when it cannot be read. */
+static long long count_lines(const char *path)
+{
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    FILE *f;
+    char *buf;
+    long long n = 0;
+    bool content = false;
+    size_t got;
+    if (lleval_fopen_read(path, &f, &e))
+        return -1;
+    buf = lleval_xmalloc(1 << 16);
+    while ((got = fread(buf, 1, 1 << 16, f)) > 0) {
+        const char *p = buf, *end = buf + got;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl) {
+                content = true;
+                break;
+            }
+            n += content || nl > p;
+            content = false;
+            p = nl + 1;
+        }
+    }
+    n += content;
+    if (ferror(f))
+        n = -1;
+    fclose(f);
+    free(buf);
+    return n;
+}
+
+/*
+ * The samples and the explorer's rows from results/items.jsonl, in one pass
+ * (issue 13: the items scored by the score step, not scored again; no gold
+ * set held). False when the file cannot be read: nothing is kept then.
+ */
+static bool load_from_items(struct report *r, const char *path, const char *prepared)
+{
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    long long total = count_lines(path);
+    if (total < 0)
+        return false;
+    memset(&r->xd, 0, sizeof(r->xd));
+    r->xd.cut = lleval_report_sample_cut(
+        (size_t)total, r->explorer_max ? r->explorer_max : LLEVAL_REPORT_EXPLORER_MAX);
+    if (lleval_report_items_each(path, on_item, reset_items, r, &e))
+        goto fail;
+    if (r->xd.want) {
+        /* prompts with a {context}: read those prepared items, then the rows again */
+        reset_items(r);
+        lleval_report_xdata_pick(&r->xd, prepared);
+        if (lleval_report_items_each(path, on_item, reset_items, r, &e))
+            goto fail;
+    }
+    r->xd.ready = true;
+    return true;
+fail:
+    lleval_report_samples_release(r);
+    lleval_report_xdata_release(&r->xd);
+    return false;
+}
+
 void lleval_report_load_samples(struct report *r)
 {
     char *pred = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_PREDICTIONS);
+    char *items = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_ITEMS_JSONL);
     const char *prepared = r->have_cfg ? r->cfg.prepared_dir : NULL;
     struct lleval_err e = LLEVAL_ERR_INIT;
     char *why = NULL;
@@ -289,6 +423,7 @@ void lleval_report_load_samples(struct report *r)
         r->samples_note =
             lleval_xasprintf("no answers to show: %s was not written (steps done: %s)",
                              lleval_run_file_rel(LLEVAL_RUN_FILE_PREDICTIONS), r->steps_done);
+        free(items);
         free(pred);
         return;
     }
@@ -296,6 +431,12 @@ void lleval_report_load_samples(struct report *r)
         why = lleval_xstrdup("the run's prepared_dir is unknown (no readable config)");
     } else if (!lleval_is_dir(prepared)) {
         why = lleval_xasprintf("the prepared data in '%s' is gone", prepared);
+    } else if (lleval_path_exists(items) && load_from_items(r, items, prepared)) {
+        r->gold = true;
+        sort_sgroups(r);
+        free(items);
+        free(pred);
+        return;
     } else {
         struct lleval_score_opts so;
         lleval_score_opts_init(&so);
@@ -324,5 +465,6 @@ void lleval_report_load_samples(struct report *r)
         attach_gold(r, prepared);
     }
     sort_sgroups(r);
+    free(items);
     free(pred);
 }

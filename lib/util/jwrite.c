@@ -155,3 +155,39 @@ void lleval_jw_null(struct lleval_sb *sb)
 {
     lleval_sb_add(sb, "null", 4);
 }
+
+void lleval_jw_real_prec(struct lleval_sb *sb, double v, int prec)
+{
+    char buf[48];
+    if (!isfinite(v) || prec < 1 || prec > 17) {
+        lleval_jw_null(sb);
+        return;
+    }
+    int n = snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (n <= 0 || (size_t)n >= sizeof buf - 2) {
+        lleval_jw_null(sb);
+        return;
+    }
+    size_t len = (size_t)n;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == ',')
+            buf[i] = '.';
+    if (strspn(buf, "0123456789-") == len) {
+        buf[len++] = '.';
+        buf[len++] = '0';
+        buf[len] = 0;
+    }
+    char *e = strchr(buf, 'e');
+    if (e) {
+        char *start = e + 1, *from = e + 2;
+        if (*start == '-')
+            start++;
+        while (*from == '0')
+            from++;
+        if (from != start) {
+            memmove(start, from, len + 1 - (size_t)(from - buf));
+            len -= (size_t)(from - start);
+        }
+    }
+    lleval_sb_add(sb, buf, len);
+}

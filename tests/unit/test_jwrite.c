@@ -199,12 +199,31 @@ static void test_object(void **state)
     lleval_sb_release(&sb);
 }
 
+/* lleval_jw_real_prec(17) writes what json_dumps() writes without a precision
+ * (the report's explorer kept that text). */
+static void test_real_prec(void **state)
+{
+    static const double cases[] = {0.0,  -0.0, 1.0,  0.3,     0.75 - 1e-16, 2.0 / 3.0, 128.0,
+                                   1e20, 1e-7, -2.5, 123.456, 1e300,        5e-324,    0.1};
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        json_t *j = json_real(cases[i]);
+        char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        lleval_jw_real_prec(&sb, cases[i], 17);
+        assert_string_equal(sb.buf, want);
+        free(want);
+        json_decref(j);
+        lleval_sb_release(&sb);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings),  cmocka_unit_test(test_random_strings),
         cmocka_unit_test(test_not_utf8), cmocka_unit_test(test_reals),
-        cmocka_unit_test(test_object),
+        cmocka_unit_test(test_object),   cmocka_unit_test(test_real_prec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "lleval/report/report.h"
 #include "lleval/run/run.h"
 #include "lleval/score/compare.h"
+#include "lleval/score/items.h"
 #include "lleval/score/score.h"
 #include "lleval/util/util.h"
 #include "../../lib/report/report_int.h"
@@ -158,6 +159,10 @@ static void inject_attack(struct fixture *fx)
     if (rc)
         fail_msg("score: %s", err.msg);
     lleval_score_result_release(&sr);
+    /* items.jsonl too, as the run's score step writes it: the report reads it */
+    rc = lleval_items_write(pred, fx->cfg.prepared_dir, &so, results, NULL, &err);
+    if (rc)
+        fail_msg("items: %s", err.msg);
     lleval_sb_release(&out);
     free(combined);
     free(batches);

@@ -35,6 +35,9 @@ struct lleval_report_opts {
     enum lleval_run_status status;
     /* The "generated" time, seconds since the epoch (0: now). */
     double generated_at;
+    /* Items the explorer embeds whole (0: LLEVAL_REPORT_EXPLORER_MAX, 10,000);
+     * above, a sample of about as many, chosen by a hash of the custom_id. */
+    size_t explorer_max;
 };
 
 void lleval_report_opts_init(struct lleval_report_opts *o);

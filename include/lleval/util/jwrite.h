@@ -30,5 +30,8 @@ void lleval_jw_int(struct lleval_sb *sb, long long v);
 void lleval_jw_real(struct lleval_sb *sb, double v);
 void lleval_jw_bool(struct lleval_sb *sb, bool v);
 void lleval_jw_null(struct lleval_sb *sb);
+/* A real as jansson writes it with JSON_REAL_PRECISION(prec) (1..17; 17 is
+ * jansson's default, used by json_dumps() without a precision). */
+void lleval_jw_real_prec(struct lleval_sb *sb, double v, int prec);
 
 #endif
