@@ -352,7 +352,11 @@ static int qset_get(struct compute *c, const char *name, struct qset **out)
 static double num_of(const char *s)
 {
     double v;
-    if (!s || !*s || lleval_parse_double(s, &v) || !isfinite(v))
+    if (!s || !*s)
+        return NAN;
+    if (lleval_pred_plain_number(s, &v))
+        return v;
+    if (lleval_parse_double(s, &v) || !isfinite(v))
         return NAN;
     return v;
 }

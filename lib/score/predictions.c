@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -147,6 +148,32 @@ fail:
 /* What to do about a bad cell: the writer never writes one. */
 #define CELL_FIX "write the file again with `lleval parse` (docs/formats.md, predictions.csv)"
 
+/* Powers of ten that doubles hold exactly. */
+static const double exact_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* Clinger's fast path: see predictions.h. */
+bool lleval_pred_plain_number(const char *s, double *out)
+{
+    const char *p = s, *dot = NULL;
+    uint64_t m = 0; /* wraps for more than 19 digits, which are refused below */
+    while ((unsigned)(*p - '0') < 10)
+        m = m * 10 + (uint64_t)(*p++ - '0');
+    if (p == s)
+        return false;
+    if (*p == '.') {
+        dot = ++p;
+        while ((unsigned)(*p - '0') < 10)
+            m = m * 10 + (uint64_t)(*p++ - '0');
+        if (p == dot)
+            return false;
+    }
+    if (*p || p - s - (dot != NULL) > 15)
+        return false;
+    *out = (double)m / exact_pow10[dot ? p - dot : 0];
+    return true;
+}
+
 /* Checks the row's cells (LLEVAL_PRED_CHECK_CELLS): valid UTF-8 everywhere;
  * in a numeric column nothing (unknown) or a finite number. */
 static int check_cells(const struct lleval_pred_reader *r, struct lleval_err *err)
@@ -160,7 +187,7 @@ static int check_cells(const struct lleval_pred_reader *r, struct lleval_err *er
                                   "%s:%ld: column '%s': invalid UTF-8 at byte %zu of the cell; "
                                   "%s",
                                   r->csv.path, r->csv.line, columns[c].name, bad + 1, CELL_FIX);
-        if (columns[c].text || !*cell)
+        if (columns[c].text || !*cell || lleval_pred_plain_number(cell, &v))
             continue;
         if (lleval_parse_double(cell, &v) || !isfinite(v))
             return lleval_err_set(err, r->code,
