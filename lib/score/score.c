@@ -756,6 +756,13 @@ int lleval_score_csv(const char *pred_csv, const char *prepared_dir,
                      const struct lleval_score_opts *o, struct lleval_score_result *res,
                      struct lleval_err *err)
 {
+    return lleval_score_csv_each(pred_csv, prepared_dir, o, NULL, NULL, res, err);
+}
+
+int lleval_score_csv_each(const char *pred_csv, const char *prepared_dir,
+                          const struct lleval_score_opts *o, lleval_item_score_fn fn, void *ud,
+                          struct lleval_score_result *res, struct lleval_err *err)
+{
     struct scorer s;
     int rc;
     memset(res, 0, sizeof(*res));
@@ -763,7 +770,7 @@ int lleval_score_csv(const char *pred_csv, const char *prepared_dir,
     if (rc)
         return rc;
     scorer_init(&s, prepared_dir, pred_csv, o);
-    rc = scan_csv(&s, NULL, NULL, err);
+    rc = scan_csv(&s, fn, ud, err);
     if (!rc && s.n_models > 1) { /* a run of several models: their leaderboard */
         struct lleval_item_scores items;
         res->leaderboard = lleval_xcalloc(1, sizeof(*res->leaderboard));
