@@ -64,10 +64,46 @@ static void num_cell(struct lleval_sb *sb, const char *s)
     lleval_csv_add_field(sb, s ? s : "", false);
 }
 
+/*
+ * "%.1f" of v without printf, for 0 < v < 1e14 (else 0: the caller uses
+ * printf). printf rounds the exact binary value to tenths, ties to even;
+ * here p = v * 10 rounded, err = the exact rest (fma), so v * 10 = p + err
+ * exactly. p's fraction d is exact and a multiple of p's ulp, as 0.5 is, so
+ * d != 0.5 is at least an ulp from 0.5 while |err| is at most half of one:
+ * d alone decides, and at d == 0.5 err's sign (0: a tie, to even).
+ */
+size_t lleval_pred_fmt_tenths(char *buf, double v)
+{
+    double p, err, f, d;
+    uint64_t n;
+    char tmp[24];
+    size_t i = sizeof(tmp), len;
+    if (!(v > 0 && v < 1e14))
+        return 0;
+    p = v * 10.0;
+    err = fma(v, 10.0, -p);
+    f = floor(p);
+    d = p - f;
+    n = (uint64_t)f;
+    if (d > 0.5 || (d == 0.5 && (err > 0 || (err == 0 && (n & 1)))))
+        n++;
+    tmp[--i] = (char)('0' + n % 10);
+    tmp[--i] = '.';
+    n /= 10;
+    do {
+        tmp[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    len = sizeof(tmp) - i;
+    memcpy(buf, tmp + i, len);
+    buf[len] = '\0';
+    return len;
+}
+
 static void real_cell(struct lleval_sb *sb, double v)
 {
     char buf[64] = "";
-    if (!isnan(v))
+    if (!isnan(v) && !lleval_pred_fmt_tenths(buf, v))
         snprintf(buf, sizeof(buf), "%.1f", v);
     lleval_csv_add_field(sb, buf, false);
 }

@@ -144,4 +144,8 @@ void lleval_pred_close(struct lleval_pred_reader *r);
  */
 bool lleval_pred_plain_number(const char *s, double *out);
 
+/* Writes "%.1f" of v into buf (24 bytes at least) as printf does, without
+ * printf, and returns its length; 0 (nothing written) unless 0 < v < 1e14. */
+size_t lleval_pred_fmt_tenths(char *buf, double v);
+
 #endif
