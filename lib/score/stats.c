@@ -192,28 +192,82 @@ uint64_t lleval_seed_derive(uint64_t seed, const char *label)
 
 /* ---- percentile intervals ---- */
 
-static int cmp_double(const void *a, const void *b)
+/* Moves the k-th smallest of a[0..n) to a[k], with none larger before it and
+ * none smaller after it (Hoare's selection, median of three pivots). */
+static void select_kth(double *a, long n, long k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    long lo = 0, hi = n - 1;
+    while (hi > lo) {
+        long mid = lo + (hi - lo) / 2, i = lo, j = hi;
+        double t, pivot;
+        if (a[mid] < a[lo])
+            t = a[mid], a[mid] = a[lo], a[lo] = t;
+        if (a[hi] < a[lo])
+            t = a[hi], a[hi] = a[lo], a[lo] = t;
+        if (a[hi] < a[mid])
+            t = a[hi], a[hi] = a[mid], a[mid] = t;
+        pivot = a[mid];
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                t = a[i], a[i] = a[j], a[j] = t;
+                i++;
+                j--;
+            }
+        }
+        /* a[lo..j] <= pivot <= a[i..hi]; between them, values equal to pivot */
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
 }
 
-/* Sorts the resampled statistics and sets out->lo / out->hi. */
+/* The smallest of a[from..n). */
+static double min_from(const double *a, long n, long from)
+{
+    double m = a[from];
+    for (long i = from + 1; i < n; i++)
+        if (a[i] < m)
+            m = a[i];
+    return m;
+}
+
+/* Sets out->lo / out->hi from the resampled statistics (reordered): the
+ * order statistics a sort would give, found by selection (no sort). */
 static void percentile_ci(double *stats, long b, struct lleval_ci *out)
 {
     double tail = (1.0 - LLEVAL_CI_LEVEL) / 2.0;
     double qs[2] = {tail, 1.0 - tail};
     double *dst[2] = {&out->lo, &out->hi};
-    qsort(stats, (size_t)b, sizeof(double), cmp_double);
+    double lo = stats[0], hi = stats[0];
+    for (long i = 1; i < b; i++) {
+        if (stats[i] < lo)
+            lo = stats[i];
+        if (stats[i] > hi)
+            hi = stats[i];
+    }
     for (int i = 0; i < 2; i++) {
         double h = qs[i] * (double)(b - 1);
         long j = (long)floor(h);
-        double frac = h - (double)j;
-        *dst[i] = j + 1 < b ? stats[j] + frac * (stats[j + 1] - stats[j]) : stats[j];
+        double frac = h - (double)j, sj, sj1;
+        select_kth(stats, b, j);
+        sj = stats[j];
+        if (j + 1 < b) {
+            sj1 = min_from(stats, b, j + 1);
+            *dst[i] = sj + frac * (sj1 - sj);
+        } else {
+            *dst[i] = sj;
+        }
     }
     /* all resamples equal: an interval of width exactly 0 */
-    if (stats[0] == stats[b - 1])
-        *dst[0] = *dst[1] = stats[0];
+    if (lo == hi)
+        *dst[0] = *dst[1] = lo;
 }
 
 static int check_resamples(long resamples, struct lleval_err *err)

@@ -358,6 +358,49 @@ static void test_dist_exact_paths(void **state)
     lleval_dist_release(&d);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The interval's ends are the sorted resampled means' linear percentiles:
+ * replayed here with the same generator and a sort (ties included). */
+static void test_percentile_reference(void **state)
+{
+    static const double x[] = {0, 1, 1, 0.5, 3, 0, 1};
+    const size_t n = sizeof(x) / sizeof(x[0]);
+    const long counts[] = {1, 2, 3, 39, 40, 999, 1000, 1001};
+    (void)state;
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        long b = counts[c];
+        double *st = malloc((size_t)b * sizeof(double)), want[2];
+        struct lleval_rng r;
+        struct lleval_ci ci;
+        lleval_rng_seed(&r, 77);
+        for (long k = 0; k < b; k++) {
+            double sum = 0;
+            for (size_t i = 0; i < n; i++)
+                sum += x[lleval_rng_below(&r, n)];
+            st[k] = sum / (double)n;
+        }
+        qsort(st, (size_t)b, sizeof(double), cmp_dbl);
+        for (int i = 0; i < 2; i++) {
+            double tail = (1.0 - LLEVAL_CI_LEVEL) / 2.0; /* as stats.c computes it */
+            double h = (i ? 1.0 - tail : tail) * (double)(b - 1);
+            long j = (long)floor(h);
+            double frac = h - (double)j;
+            want[i] = j + 1 < b ? st[j] + frac * (st[j + 1] - st[j]) : st[j];
+        }
+        if (st[0] == st[b - 1])
+            want[0] = want[1] = st[0];
+        assert_int_equal(lleval_bootstrap_mean(x, n, b, 77, &ci, NULL), 0);
+        assert_true(ci.lo == want[0]);
+        assert_true(ci.hi == want[1]);
+        free(st);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_paired),
         cmocka_unit_test(test_dist_coarse),
         cmocka_unit_test(test_dist_exact_paths),
+        cmocka_unit_test(test_percentile_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
