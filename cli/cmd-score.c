@@ -153,14 +153,11 @@ int cmd_score(int argc, char **argv, struct cli_ctx *ctx)
     if (!out_dir)
         out_dir = auto_out = lleval_path_dirname(pred_csv ? pred_csv : pred_json);
 
-    if (pred_csv)
-        rc = lleval_score_csv(pred_csv, prepared, &so, &res, &err);
-    else
-        rc = lleval_score_squad_json(pred_json, prepared, dataset, &so, &res, &err);
-    if (!rc && (rc = lleval_score_write(&res, out_dir, &err)) != 0)
+    if (pred_csv) /* scores.json, then every item scored (score/items.h), in one pass */
+        rc = lleval_score_items_run(pred_csv, prepared, out_dir, &so, &res, &err);
+    else if ((rc = lleval_score_squad_json(pred_json, prepared, dataset, &so, &res, &err)) == 0 &&
+             (rc = lleval_score_write(&res, out_dir, &err)) != 0)
         lleval_score_result_release(&res);
-    if (!rc && pred_csv && (rc = lleval_items_write(pred_csv, prepared, &so, out_dir, NULL, &err)))
-        lleval_score_result_release(&res); /* every item, scored (score/items.h) */
     if (rc) {
         free(cfg_prepared);
         free(auto_out);

@@ -43,9 +43,14 @@ static void note(char **list, size_t *n, const char *id)
 
 /* ---- reconciliation ------------------------------------------------------- */
 
+/* One set of custom_id hashes for both sides of the reconciliation: a
+ * request's value is its part + 1 (0: not a request), with RECON_SEEN set
+ * once a result answered it (a result for no request is added as RECON_SEEN
+ * alone, so that its repetition counts as a duplicate). 12-16 bytes per id. */
+#define RECON_SEEN 0x80000000u
+
 struct lleval_reconcile {
-    struct lleval_idset requests; /* request custom_id -> part + 1 */
-    struct lleval_idset seen;     /* answered custom_ids */
+    struct lleval_idset ids; /* custom_id hash -> part + 1 | RECON_SEEN */
     struct lleval_parse_report *rep;
     char *batches_dir; /* NULL: not reconciled */
 };
@@ -57,7 +62,7 @@ struct lleval_reconcile {
  * handled by the caller's loop as before. */
 struct quick_ids {
     struct lleval_request_reader *rr;
-    struct lleval_idset *set; /* take: request ids -> part + 1; finish: seen ids */
+    struct lleval_idset *set; /* the reconciliation's ids (RECON_SEEN) */
     struct lleval_parse_report *rep;
     size_t part;
     bool lenient;
@@ -98,6 +103,12 @@ static int load_requests(const char *batches_dir, unsigned flags, struct lleval_
         return rc;
     rep->parts = lleval_xcalloc(br.n_parts ? br.n_parts : 1, sizeof(*rep->parts));
     rep->n_parts = br.n_parts;
+    {
+        size_t total = 0; /* the table at its final size at once (no doubling on the way) */
+        for (size_t p = 0; p < br.n_parts; p++)
+            total += br.parts[p].requests > 0 ? (size_t)br.parts[p].requests : 0;
+        lleval_idset_reserve(set, total);
+    }
     for (size_t p = 0; p < br.n_parts && !rc; p++) {
         struct lleval_request_reader rr;
         const struct lleval_request_view *v;
@@ -155,7 +166,7 @@ int lleval_reconcile_new(struct lleval_reconcile **out, const char *batches_dir,
     rc->rep = rep;
     *out = NULL;
     if (batches_dir) {
-        ret = load_requests(batches_dir, flags, &rc->requests, rep, err);
+        ret = load_requests(batches_dir, flags, &rc->ids, rep, err);
         if (ret) {
             lleval_reconcile_free(rc);
             return ret;
@@ -174,18 +185,20 @@ enum lleval_recon_verdict lleval_reconcile_add(struct lleval_reconcile *rc, cons
     struct lleval_cid c;
     uint64_t h = lleval_idset_hash(custom_id);
     bool decoded, found;
-    long at = -1;
+    size_t slot = lleval_idset_put(&rc->ids, h, RECON_SEEN, &found);
+    uint32_t part = 0; /* the request's part + 1, 0: none */
 
-    lleval_idset_put(&rc->seen, h, 0, &found);
     if (found) {
-        rep->duplicates++;
-        note(rep->duplicate_ids, &rep->n_duplicate_ids, custom_id);
-        return LLEVAL_RECON_DUPLICATE;
+        if (rc->ids.vals[slot] & RECON_SEEN) {
+            rep->duplicates++;
+            note(rep->duplicate_ids, &rep->n_duplicate_ids, custom_id);
+            return LLEVAL_RECON_DUPLICATE;
+        }
+        part = rc->ids.vals[slot];
+        rc->ids.vals[slot] |= RECON_SEEN;
     }
     decoded = lleval_cid_decode(custom_id, &c, NULL) == 0;
-    if (decoded && rep->reconciled)
-        at = lleval_idset_find(&rc->requests, h);
-    if (!decoded || (rep->reconciled && at < 0)) {
+    if (!decoded || (rep->reconciled && !part)) {
         rep->unknown++;
         note(rep->unknown_ids, &rep->n_unknown_ids, custom_id);
         if (decoded)
@@ -193,7 +206,7 @@ enum lleval_recon_verdict lleval_reconcile_add(struct lleval_reconcile *rc, cons
         return LLEVAL_RECON_UNKNOWN;
     }
     if (rep->reconciled)
-        rep->parts[rc->requests.vals[at] - 1].results++;
+        rep->parts[part - 1].results++;
     if (cid)
         *cid = c;
     else
@@ -208,7 +221,8 @@ static bool note_missing(void *ud, const char *custom_id)
     struct quick_ids *q = ud;
     if (q->rr && !whole_line(q->rr))
         return false;
-    if (lleval_idset_find(q->set, lleval_idset_hash(custom_id)) < 0) {
+    long at = lleval_idset_find(q->set, lleval_idset_hash(custom_id));
+    if (at < 0 || !(q->set->vals[at] & RECON_SEEN)) {
         q->rep->missing++;
         note(q->rep->missing_ids, &q->rep->n_missing_ids, custom_id);
     }
@@ -226,7 +240,7 @@ void lleval_reconcile_finish(struct lleval_reconcile *rc)
     for (size_t p = 0; p < br.n_parts; p++) {
         struct lleval_request_reader rr;
         const struct lleval_request_view *v;
-        struct quick_ids q = {&rr, &rc->seen, rep, p, true};
+        struct quick_ids q = {&rr, &rc->ids, rep, p, true};
         if (lleval_request_open(&rr, br.parts[p].batch_path, NULL))
             continue;
         while (lleval_request_next_skip(&rr, note_missing, &q, &v, NULL) > 0) {
@@ -245,8 +259,7 @@ void lleval_reconcile_free(struct lleval_reconcile *rc)
 {
     if (!rc)
         return;
-    lleval_idset_release(&rc->requests);
-    lleval_idset_release(&rc->seen);
+    lleval_idset_release(&rc->ids);
     free(rc->batches_dir);
     free(rc);
 }

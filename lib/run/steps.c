@@ -466,9 +466,8 @@ static int step_score(struct run *r, struct lleval_run_result *res, struct lleva
     lleval_score_opts_from_config(&so, r->cfg);
     so.limit_items = r->cfg->limit_items; /* missing among the items the run asked only */
     so.results_jsonl = combined;          /* tokens/s from the unrounded speeds */
-    rc = lleval_score_run(pred, r->cfg->prepared_dir, results_dir, &so, &sr, err);
-    if (!rc && (rc = lleval_items_write(pred, r->cfg->prepared_dir, &so, results_dir, NULL, err)))
-        lleval_score_result_release(&sr); /* every item, scored: items.csv and items.jsonl */
+    /* scores.json, then every item scored (items.csv, items.jsonl), in one pass */
+    rc = lleval_score_items_run(pred, r->cfg->prepared_dir, results_dir, &so, &sr, err);
     free(pred);
     free(results_dir);
     free(combined);

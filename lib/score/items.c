@@ -145,6 +145,38 @@ static void json_num(struct lleval_sb *sb, double v)
         lleval_sb_addf(sb, "%.15g", v);
 }
 
+/*
+ * The latency cell as `lleval parse` writes it ("%.1f": digits, '.', one
+ * digit; at most 15 digits, no leading zero, not 0 or 1): then its "%.1f" is
+ * the cell itself and its "%.15g" the cell without a ".0" (a decimal of at
+ * most 15 significant digits round-trips through the nearest double), so
+ * neither needs printf. Returns the length of the digits before the '.', or
+ * 0 when the cell is anything else (the caller formats the number).
+ */
+static size_t plain_tenths(const char *t)
+{
+    size_t i = 0;
+    if (!t)
+        return 0;
+    while (t[i] >= '0' && t[i] <= '9')
+        i++;
+    if (!i || i > 14 || t[i] != '.' || t[i + 1] < '0' || t[i + 1] > '9' || t[i + 2] ||
+        (t[0] == '0' && i > 1))
+        return 0;
+    if (i == 1 && (t[0] == '0' || t[0] == '1') && t[2] == '0')
+        return 0; /* 0.0 and 1.0: written "0" and "1" */
+    return i;
+}
+
+static void json_latency(struct lleval_sb *sb, const struct lleval_item_row *r)
+{
+    size_t i = plain_tenths(r->latency_text);
+    if (!i)
+        json_num(sb, r->latency_ms);
+    else
+        lleval_sb_add(sb, r->latency_text, r->latency_text[i + 1] == '0' ? i : i + 2);
+}
+
 static void json_count(struct lleval_sb *sb, long long v)
 {
     if (v < 0)
@@ -225,7 +257,7 @@ void lleval_items_json_row(struct lleval_sb *sb, const struct lleval_item_row *r
     JSON_KEY(sb, "finish_reason");
     json_str(sb, r->finish_reason);
     JSON_KEY(sb, "latency_ms");
-    json_num(sb, r->latency_ms);
+    json_latency(sb, r);
     JSON_KEY(sb, "prompt_tokens");
     json_count(sb, r->prompt_tokens);
     JSON_KEY(sb, "completion_tokens");
@@ -289,7 +321,12 @@ void lleval_items_csv_row(struct lleval_sb *sb, const struct lleval_item_row *r)
     lleval_csv_add_text_field(sb, r->mc ? letter : "", false);
     lleval_csv_add_field(sb, r->correct ? "1" : "0", false);
     lleval_csv_add_text_field(sb, r->finish_reason, false);
-    num_field(sb, r->latency_ms, "%.1f");
+    if (plain_tenths(r->latency_text)) {
+        lleval_sb_addch(sb, ',');
+        lleval_sb_adds(sb, r->latency_text);
+    } else {
+        num_field(sb, r->latency_ms, "%.1f");
+    }
     int_field(sb, r->prompt_tokens);
     int_field(sb, r->completion_tokens);
     lleval_csv_add_text_field(sb, r->error, false);
@@ -352,7 +389,11 @@ static int qset_get(struct compute *c, const char *name, struct qset **out)
 static double num_of(const char *s)
 {
     double v;
-    if (!s || !*s || lleval_parse_double(s, &v) || !isfinite(v))
+    if (!s || !*s)
+        return NAN;
+    if (lleval_pred_plain_number(s, &v))
+        return v;
+    if (lleval_parse_double(s, &v) || !isfinite(v))
         return NAN;
     return v;
 }
@@ -409,6 +450,7 @@ static int on_scored(const struct lleval_item_score *s, void *ud)
     r.correct = s->correct;
     r.finish_reason = p->finish_reason;
     r.latency_ms = num_of(p->latency_ms);
+    r.latency_text = p->latency_ms;
     r.prompt_tokens = count_of(p->prompt_tokens);
     r.completion_tokens = count_of(p->completion_tokens);
     r.error = p->error;
@@ -557,6 +599,70 @@ int lleval_items_write(const char *pred_csv, const char *prepared_dir,
 out:
     out_release(&w.csv, true);
     out_release(&w.jsonl, true);
+    return rc;
+}
+
+/* The items' side of lleval_score_items_run(): a failure is kept (with its
+ * message) and ends the rows, never the scoring. */
+struct both {
+    struct compute c;
+    struct writer w;
+    struct lleval_err err;
+    int rc;
+};
+
+static int on_scored_both(const struct lleval_item_score *s, void *ud)
+{
+    struct both *b = ud;
+    if (!b->rc)
+        b->rc = on_scored(s, &b->c);
+    return 0;
+}
+
+int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const char *out_dir,
+                           const struct lleval_score_opts *o, struct lleval_score_result *res,
+                           struct lleval_err *err)
+{
+    struct both b;
+    int rc;
+    memset(&b, 0, sizeof(b));
+    b.w.err = &b.err;
+    b.c.prepared_dir = prepared_dir;
+    b.c.fn = write_one;
+    b.c.ud = &b.w;
+    b.c.err = &b.err;
+    b.rc = lleval_mkdirs(out_dir, &b.err);
+    if (!b.rc)
+        b.rc = out_open(&b.w.csv, out_dir, LLEVAL_ITEMS_CSV, &b.err);
+    if (!b.rc)
+        b.rc = out_open(&b.w.jsonl, out_dir, LLEVAL_ITEMS_JSONL, &b.err);
+    if (!b.rc)
+        lleval_items_csv_header(&b.w.csv.buf);
+    rc = lleval_score_csv_each(pred_csv, prepared_dir, o, on_scored_both, &b, res, err);
+    if (!rc)
+        rc = lleval_score_write(res, out_dir, err);
+    if (!rc && b.rc) {
+        rc = b.rc;
+        if (err)
+            *err = b.err;
+    }
+    if (!rc)
+        rc = out_close(&b.w.csv, err);
+    if (!rc)
+        rc = out_close(&b.w.jsonl, err);
+    if (!rc)
+        rc = out_commit(&b.w.csv, err);
+    if (!rc)
+        rc = out_commit(&b.w.jsonl, err);
+    if (rc)
+        lleval_score_result_release(res);
+    out_release(&b.w.csv, true);
+    out_release(&b.w.jsonl, true);
+    for (size_t i = 0; i < b.c.n_sets; i++) {
+        free(b.c.sets[i].name);
+        lleval_item_index_free(b.c.sets[i].index);
+    }
+    free(b.c.sets);
     return rc;
 }
 

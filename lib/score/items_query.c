@@ -124,6 +124,7 @@ static void kept_copy(struct kept *k, const struct lleval_item_row *r)
     size_t ns = sizeof(strs) / sizeof(strs[0]), total = 0, off = 0;
     size_t nl = r->n_gold + r->n_choices;
     k->row = *r;
+    k->row.latency_text = NULL; /* not kept */
     for (size_t i = 0; i < ns; i++)
         total += strlen(strs[i]) + 1;
     for (size_t i = 0; i < r->n_gold; i++)

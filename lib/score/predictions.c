@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,10 +64,46 @@ static void num_cell(struct lleval_sb *sb, const char *s)
     lleval_csv_add_field(sb, s ? s : "", false);
 }
 
+/*
+ * "%.1f" of v without printf, for 0 < v < 1e14 (else 0: the caller uses
+ * printf). printf rounds the exact binary value to tenths, ties to even;
+ * here p = v * 10 rounded, err = the exact rest (fma), so v * 10 = p + err
+ * exactly. p's fraction d is exact and a multiple of p's ulp, as 0.5 is, so
+ * d != 0.5 is at least an ulp from 0.5 while |err| is at most half of one:
+ * d alone decides, and at d == 0.5 err's sign (0: a tie, to even).
+ */
+size_t lleval_pred_fmt_tenths(char *buf, double v)
+{
+    double p, err, f, d;
+    uint64_t n;
+    char tmp[24];
+    size_t i = sizeof(tmp), len;
+    if (!(v > 0 && v < 1e14))
+        return 0;
+    p = v * 10.0;
+    err = fma(v, 10.0, -p);
+    f = floor(p);
+    d = p - f;
+    n = (uint64_t)f;
+    if (d > 0.5 || (d == 0.5 && (err > 0 || (err == 0 && (n & 1)))))
+        n++;
+    tmp[--i] = (char)('0' + n % 10);
+    tmp[--i] = '.';
+    n /= 10;
+    do {
+        tmp[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    len = sizeof(tmp) - i;
+    memcpy(buf, tmp + i, len);
+    buf[len] = '\0';
+    return len;
+}
+
 static void real_cell(struct lleval_sb *sb, double v)
 {
     char buf[64] = "";
-    if (!isnan(v))
+    if (!isnan(v) && !lleval_pred_fmt_tenths(buf, v))
         snprintf(buf, sizeof(buf), "%.1f", v);
     lleval_csv_add_field(sb, buf, false);
 }
@@ -147,6 +184,32 @@ fail:
 /* What to do about a bad cell: the writer never writes one. */
 #define CELL_FIX "write the file again with `lleval parse` (docs/formats.md, predictions.csv)"
 
+/* Powers of ten that doubles hold exactly. */
+static const double exact_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* Clinger's fast path: see predictions.h. */
+bool lleval_pred_plain_number(const char *s, double *out)
+{
+    const char *p = s, *dot = NULL;
+    uint64_t m = 0; /* wraps for more than 19 digits, which are refused below */
+    while ((unsigned)(*p - '0') < 10)
+        m = m * 10 + (uint64_t)(*p++ - '0');
+    if (p == s)
+        return false;
+    if (*p == '.') {
+        dot = ++p;
+        while ((unsigned)(*p - '0') < 10)
+            m = m * 10 + (uint64_t)(*p++ - '0');
+        if (p == dot)
+            return false;
+    }
+    if (*p || p - s - (dot != NULL) > 15)
+        return false;
+    *out = (double)m / exact_pow10[dot ? p - dot : 0];
+    return true;
+}
+
 /* Checks the row's cells (LLEVAL_PRED_CHECK_CELLS): valid UTF-8 everywhere;
  * in a numeric column nothing (unknown) or a finite number. */
 static int check_cells(const struct lleval_pred_reader *r, struct lleval_err *err)
@@ -160,7 +223,7 @@ static int check_cells(const struct lleval_pred_reader *r, struct lleval_err *er
                                   "%s:%ld: column '%s': invalid UTF-8 at byte %zu of the cell; "
                                   "%s",
                                   r->csv.path, r->csv.line, columns[c].name, bad + 1, CELL_FIX);
-        if (columns[c].text || !*cell)
+        if (columns[c].text || !*cell || lleval_pred_plain_number(cell, &v))
             continue;
         if (lleval_parse_double(cell, &v) || !isfinite(v))
             return lleval_err_set(err, r->code,

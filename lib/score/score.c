@@ -387,45 +387,13 @@ static int finish_kind(const char *f)
     return FIN_OTHER;
 }
 
-/* Powers of ten that doubles hold exactly. */
-static const double exact_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-
-/*
- * The fast path for the numbers `lleval parse` writes: a plain decimal
- * ("1234" or "1234.5") of at most 15 digits. The digits read as an integer
- * and the power of ten are both exact doubles, so one correctly rounded
- * division gives exactly what strtod gives (Clinger's fast path). False for
- * anything else, which the caller hands to strtod.
- */
-static bool plain_decimal(const char *s, double *out)
-{
-    const char *p = s, *dot = NULL;
-    uint64_t m = 0; /* wraps for more than 19 digits, which are refused below */
-    while ((unsigned)(*p - '0') < 10)
-        m = m * 10 + (uint64_t)(*p++ - '0');
-    if (p == s)
-        return false;
-    if (*p == '.') {
-        dot = ++p;
-        while ((unsigned)(*p - '0') < 10)
-            m = m * 10 + (uint64_t)(*p++ - '0');
-        if (p == dot)
-            return false;
-    }
-    if (*p || p - s - (dot != NULL) > 15)
-        return false;
-    *out = (double)m / exact_pow10[dot ? p - dot : 0];
-    return true;
-}
-
 /* A number cell: -1 when empty or not a number (the scorer never fails on facts). */
 static double num_cell(const char *s)
 {
     double v;
     if (!*s)
         return -1;
-    if (plain_decimal(s, &v))
+    if (lleval_pred_plain_number(s, &v))
         return v;
     if (lleval_parse_double(s, &v) || !isfinite(v))
         return -1;
@@ -788,6 +756,13 @@ int lleval_score_csv(const char *pred_csv, const char *prepared_dir,
                      const struct lleval_score_opts *o, struct lleval_score_result *res,
                      struct lleval_err *err)
 {
+    return lleval_score_csv_each(pred_csv, prepared_dir, o, NULL, NULL, res, err);
+}
+
+int lleval_score_csv_each(const char *pred_csv, const char *prepared_dir,
+                          const struct lleval_score_opts *o, lleval_item_score_fn fn, void *ud,
+                          struct lleval_score_result *res, struct lleval_err *err)
+{
     struct scorer s;
     int rc;
     memset(res, 0, sizeof(*res));
@@ -795,7 +770,7 @@ int lleval_score_csv(const char *pred_csv, const char *prepared_dir,
     if (rc)
         return rc;
     scorer_init(&s, prepared_dir, pred_csv, o);
-    rc = scan_csv(&s, NULL, NULL, err);
+    rc = scan_csv(&s, fn, ud, err);
     if (!rc && s.n_models > 1) { /* a run of several models: their leaderboard */
         struct lleval_item_scores items;
         res->leaderboard = lleval_xcalloc(1, sizeof(*res->leaderboard));

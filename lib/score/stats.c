@@ -101,9 +101,41 @@ static uint64_t binomial_inversion(struct lleval_rng *r, uint64_t n, double p, d
     return x;
 }
 
-/* Hormann (1993) BTRS, for p <= 0.5 and n * p >= 10; exact acceptance test
- * with log-factorials. */
-static uint64_t binomial_btrs(struct lleval_rng *r, uint64_t n, double p)
+/* ln k! : a table below 16, Stirling's series (five terms, relative error
+ * under 5e-16) above; what BTRS's acceptance test needs, without lgamma's
+ * cost (about a tenth of it). */
+static double log_factorial(double k)
+{
+    static const double table[16] = {0,
+                                     0,
+                                     0.69314718055994495,
+                                     1.7917594692280554,
+                                     3.1780538303479449,
+                                     4.7874917427820467,
+                                     6.5792512120101021,
+                                     8.5251613610654147,
+                                     10.604602902745249,
+                                     12.801827480081467,
+                                     15.104412573075514,
+                                     17.502307845873887,
+                                     19.987214495661885,
+                                     22.552163853123421,
+                                     25.191221182738683,
+                                     27.89927138384089};
+    double x, r, r2;
+    if (k < 16)
+        return table[(int)k];
+    x = k + 1.0;
+    r = 1.0 / x;
+    r2 = r * r;
+    return (x - 0.5) * log(x) - x + 0.91893853320467274178 +
+           r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680))));
+}
+
+/* Hormann (1993) BTRS, for p <= 0.5 and n * p >= 10; the acceptance test
+ * with log-factorials (log_factorial). lpq = log(p / q), computed by callers
+ * that reuse p. */
+static uint64_t binomial_btrs(struct lleval_rng *r, uint64_t n, double p, double lpq)
 {
     double dn = (double)n, q = 1.0 - p;
     double spq = sqrt(dn * p * q);
@@ -112,9 +144,8 @@ static uint64_t binomial_btrs(struct lleval_rng *r, uint64_t n, double p)
     double c = dn * p + 0.5;
     double vr = 0.92 - 4.2 / b;
     double alpha = (2.83 + 5.1 / b) * spq;
-    double lpq = log(p / q);
     double m = floor((dn + 1) * p);
-    double h = lgamma(m + 1) + lgamma(dn - m + 1);
+    double h = -1; /* log_factorial(m) + log_factorial(n - m), when first needed */
     for (;;) {
         double u = lleval_rng_uniform(r) - 0.5;
         double v = lleval_rng_uniform(r);
@@ -126,8 +157,10 @@ static uint64_t binomial_btrs(struct lleval_rng *r, uint64_t n, double p)
             return (uint64_t)k;
         if (us <= 0) /* u was exactly +-0.5 */
             continue;
+        if (h < 0)
+            h = log_factorial(m) + log_factorial(dn - m);
         v = log(v * alpha / (a / (us * us) + b));
-        if (v <= h - lgamma(k + 1) - lgamma(dn - k + 1) + (k - m) * lpq)
+        if (v <= h - log_factorial(k) - log_factorial(dn - k) + (k - m) * lpq)
             return (uint64_t)k;
     }
 }
@@ -144,7 +177,8 @@ uint64_t lleval_rng_binomial(struct lleval_rng *r, uint64_t n, double p)
         p = 1.0 - p;
         flip = true;
     }
-    k = (double)n * p < 10.0 ? binomial_inversion(r, n, p, log1p(-p)) : binomial_btrs(r, n, p);
+    k = (double)n * p < 10.0 ? binomial_inversion(r, n, p, log1p(-p))
+                             : binomial_btrs(r, n, p, log(p / (1.0 - p)));
     return flip ? n - k : k;
 }
 
@@ -158,28 +192,82 @@ uint64_t lleval_seed_derive(uint64_t seed, const char *label)
 
 /* ---- percentile intervals ---- */
 
-static int cmp_double(const void *a, const void *b)
+/* Moves the k-th smallest of a[0..n) to a[k], with none larger before it and
+ * none smaller after it (Hoare's selection, median of three pivots). */
+static void select_kth(double *a, long n, long k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    long lo = 0, hi = n - 1;
+    while (hi > lo) {
+        long mid = lo + (hi - lo) / 2, i = lo, j = hi;
+        double t, pivot;
+        if (a[mid] < a[lo])
+            t = a[mid], a[mid] = a[lo], a[lo] = t;
+        if (a[hi] < a[lo])
+            t = a[hi], a[hi] = a[lo], a[lo] = t;
+        if (a[hi] < a[mid])
+            t = a[hi], a[hi] = a[mid], a[mid] = t;
+        pivot = a[mid];
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                t = a[i], a[i] = a[j], a[j] = t;
+                i++;
+                j--;
+            }
+        }
+        /* a[lo..j] <= pivot <= a[i..hi]; between them, values equal to pivot */
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
 }
 
-/* Sorts the resampled statistics and sets out->lo / out->hi. */
+/* The smallest of a[from..n). */
+static double min_from(const double *a, long n, long from)
+{
+    double m = a[from];
+    for (long i = from + 1; i < n; i++)
+        if (a[i] < m)
+            m = a[i];
+    return m;
+}
+
+/* Sets out->lo / out->hi from the resampled statistics (reordered): the
+ * order statistics a sort would give, found by selection (no sort). */
 static void percentile_ci(double *stats, long b, struct lleval_ci *out)
 {
     double tail = (1.0 - LLEVAL_CI_LEVEL) / 2.0;
     double qs[2] = {tail, 1.0 - tail};
     double *dst[2] = {&out->lo, &out->hi};
-    qsort(stats, (size_t)b, sizeof(double), cmp_double);
+    double lo = stats[0], hi = stats[0];
+    for (long i = 1; i < b; i++) {
+        if (stats[i] < lo)
+            lo = stats[i];
+        if (stats[i] > hi)
+            hi = stats[i];
+    }
     for (int i = 0; i < 2; i++) {
         double h = qs[i] * (double)(b - 1);
         long j = (long)floor(h);
-        double frac = h - (double)j;
-        *dst[i] = j + 1 < b ? stats[j] + frac * (stats[j + 1] - stats[j]) : stats[j];
+        double frac = h - (double)j, sj, sj1;
+        select_kth(stats, b, j);
+        sj = stats[j];
+        if (j + 1 < b) {
+            sj1 = min_from(stats, b, j + 1);
+            *dst[i] = sj + frac * (sj1 - sj);
+        } else {
+            *dst[i] = sj;
+        }
     }
     /* all resamples equal: an interval of width exactly 0 */
-    if (stats[0] == stats[b - 1])
-        *dst[0] = *dst[1] = stats[0];
+    if (lo == hi)
+        *dst[0] = *dst[1] = lo;
 }
 
 static int check_resamples(long resamples, struct lleval_err *err)
@@ -305,6 +393,10 @@ double lleval_mcnemar_exact(long b, long c)
 /* Up to this many items per bin, a resample draws the items one by one
  * (a draw costs about a sixteenth of a binomial variate). */
 #define DIRECT_FACTOR 16
+/* Up to this many bins, the bootstrap draws over the bins as they are; above,
+ * over coarse bins COARSE_STEPS to a standard deviation (see stats.h). */
+#define EXACT_BINS   64
+#define COARSE_STEPS 8
 
 #define ZERO_KEY (UINT64_MAX - 1)
 
@@ -383,6 +475,91 @@ static int cmp_bin(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A bin being drawn: its value (mean), count and, for the coarse bins, the
+ * coarse index; then the sort order is (coarse index, fine key). */
+struct draw_bin {
+    double value;
+    double coarse;
+    uint64_t key;
+    uint64_t count;
+    double sum;
+};
+
+static int cmp_coarse(const void *a, const void *b)
+{
+    const struct draw_bin *x = a, *y = b;
+    if (x->coarse != y->coarse)
+        return x->coarse < y->coarse ? -1 : 1;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/*
+ * Merges the k bins (in key order) into bins sd / COARSE_STEPS wide, sd being
+ * the standard deviation of the bins' means around the mean; each keeps its
+ * count and exact sum. Returns the new count of bins (k when sd is 0).
+ */
+static size_t coarsen(struct draw_bin *bins, size_t k, uint64_t n, double mean)
+{
+    double ss = 0, lo = bins[0].value, h;
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        double dv = bins[i].value - mean;
+        ss += (double)bins[i].count * dv * dv;
+        if (bins[i].value < lo)
+            lo = bins[i].value;
+    }
+    h = sqrt(ss / (double)n) / COARSE_STEPS;
+    if (!(h > 0) || !isfinite(h))
+        return k;
+    for (size_t i = 0; i < k; i++)
+        bins[i].coarse = floor((bins[i].value - lo) / h);
+    qsort(bins, k, sizeof(*bins), cmp_coarse);
+    for (size_t i = 0; i < k; i++) {
+        if (m && bins[m - 1].coarse == bins[i].coarse) {
+            bins[m - 1].count += bins[i].count;
+            bins[m - 1].sum += bins[i].sum;
+        } else {
+            bins[m++] = bins[i];
+        }
+    }
+    for (size_t i = 0; i < m; i++)
+        bins[i].value = bins[i].sum / (double)bins[i].count;
+    return m;
+}
+
+/* One multinomial draw of n items over the k bins (sequential conditional
+ * binomials; bin i's conditional probability is fixed, so its logarithms
+ * are computed once): the resample's sum. */
+struct multi {
+    double *prob, *logq;       /* p and log(1 - p) for the inversion */
+    double *pf, *logqf, *lpqf; /* as lleval_rng_binomial flips p: min(p, 1 - p) and its logs */
+};
+
+static double multinomial_sum(struct lleval_rng *r, const struct draw_bin *bins, size_t k,
+                              uint64_t n, const struct multi *mp)
+{
+    uint64_t left = n;
+    double s = 0;
+    for (size_t i = 0; i < k && left; i++) {
+        uint64_t x;
+        double p = mp->prob[i], pf = mp->pf[i];
+        if (i + 1 == k || p >= 1.0) {
+            x = left;
+        } else if ((double)left * p < 10.0) {
+            x = binomial_inversion(r, left, p, mp->logq[i]);
+        } else {
+            /* lleval_rng_binomial(r, left, p), with its logarithms precomputed */
+            x = (double)left * pf < 10.0 ? binomial_inversion(r, left, pf, mp->logqf[i])
+                                         : binomial_btrs(r, left, pf, mp->lpqf[i]);
+            if (pf != p)
+                x = left - x;
+        }
+        s += (double)x * bins[i].value;
+        left -= x;
+    }
+    return s;
+}
+
 int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t seed,
                           struct lleval_ci *out, struct lleval_err *err)
 {
@@ -397,25 +574,61 @@ int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t 
         return 0;
 
     /* the bins in key order, so the result does not depend on the order of adds */
-    size_t k = 0;
-    struct lleval_dist_bin *bins = lleval_xmalloc(d->n_bins * sizeof(*bins));
-    double *value = lleval_xmalloc(d->n_bins * sizeof(double));
+    size_t k = d->n_bins, kd;
+    struct lleval_dist_bin *sorted = lleval_xmalloc(k * sizeof(*sorted));
+    struct draw_bin *bins = lleval_xmalloc(k * sizeof(*bins)), *coarse = NULL;
     double *stats = lleval_xmalloc((size_t)resamples * sizeof(double));
     struct lleval_rng r;
-    for (size_t i = 0; i < d->n_bins; i++)
-        bins[k++] = d->bins[i];
-    qsort(bins, k, sizeof(*bins), cmp_bin);
-    for (size_t i = 0; i < k; i++)
-        value[i] = bins[i].sum / (double)bins[i].count;
+    memcpy(sorted, d->bins, k * sizeof(*sorted));
+    qsort(sorted, k, sizeof(*sorted), cmp_bin);
+    for (size_t i = 0; i < k; i++) {
+        bins[i].key = sorted[i].key;
+        bins[i].count = sorted[i].count;
+        bins[i].sum = sorted[i].sum;
+        bins[i].value = sorted[i].sum / (double)sorted[i].count;
+        bins[i].coarse = 0;
+    }
+    free(sorted);
+    kd = k;
 
     lleval_rng_seed(&r, seed);
-    if (d->n <= DIRECT_FACTOR * (uint64_t)k) {
-        /* few items per bin: draw items one by one (cheaper than k binomials) */
+    if (k > EXACT_BINS) {
+        /* many bins: coarse ones (unless even they hold few items each) */
+        coarse = lleval_xmalloc(k * sizeof(*coarse));
+        memcpy(coarse, bins, k * sizeof(*coarse));
+        kd = coarsen(coarse, k, d->n, out->mean);
+    }
+    if (d->n > DIRECT_FACTOR * (uint64_t)kd) {
+        /* one multinomial draw over the (fine or coarse) bins per resample */
+        const struct draw_bin *db = coarse ? coarse : bins;
+        struct multi mp;
+        uint64_t pool = d->n;
+        double *buf = lleval_xmalloc(5 * kd * sizeof(double));
+        mp.prob = buf;
+        mp.logq = buf + kd;
+        mp.pf = buf + 2 * kd;
+        mp.logqf = buf + 3 * kd;
+        mp.lpqf = buf + 4 * kd;
+        for (size_t i = 0; i < kd; i++) {
+            double p = (double)db[i].count / (double)pool, pf = p > 0.5 ? 1.0 - p : p;
+            mp.prob[i] = p;
+            mp.logq[i] = p < 1.0 ? log1p(-p) : -INFINITY;
+            mp.pf[i] = pf;
+            mp.logqf[i] = log1p(-pf);
+            mp.lpqf[i] = pf > 0.0 ? log(pf / (1.0 - pf)) : 0.0;
+            pool -= db[i].count;
+        }
+        for (long b = 0; b < resamples; b++)
+            stats[b] = multinomial_sum(&r, db, kd, d->n, &mp) / (double)d->n;
+        free(buf);
+    } else {
+        /* few items per bin: draw items one by one over the fine bins
+         * (cheaper than the bins' binomials) */
         double *item = lleval_xmalloc((size_t)d->n * sizeof(double));
         size_t m = 0;
         for (size_t i = 0; i < k; i++)
             for (uint64_t c = 0; c < bins[i].count; c++)
-                item[m++] = value[i];
+                item[m++] = bins[i].value;
         for (long b = 0; b < resamples; b++) {
             double s = 0;
             for (size_t j = 0; j < m; j++)
@@ -423,41 +636,11 @@ int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t 
             stats[b] = s / (double)m;
         }
         free(item);
-    } else {
-        /* one multinomial draw over the bins: sequential conditional
-         * binomials; bin i's conditional probability is fixed, so its
-         * log1p is computed once */
-        double *prob = lleval_xmalloc(k * sizeof(double));
-        double *logq = lleval_xmalloc(k * sizeof(double));
-        uint64_t pool = d->n;
-        for (size_t i = 0; i < k; i++) {
-            prob[i] = (double)bins[i].count / (double)pool;
-            logq[i] = prob[i] < 1.0 ? log1p(-prob[i]) : -INFINITY;
-            pool -= bins[i].count;
-        }
-        for (long b = 0; b < resamples; b++) {
-            uint64_t left = d->n;
-            double s = 0;
-            for (size_t i = 0; i < k && left; i++) {
-                uint64_t x;
-                if (i + 1 == k || prob[i] >= 1.0)
-                    x = left;
-                else if ((double)left * prob[i] < 10.0)
-                    x = binomial_inversion(&r, left, prob[i], logq[i]);
-                else
-                    x = lleval_rng_binomial(&r, left, prob[i]);
-                s += (double)x * value[i];
-                left -= x;
-            }
-            stats[b] = s / (double)d->n;
-        }
-        free(prob);
-        free(logq);
     }
     percentile_ci(stats, resamples, out);
     out->resamples = resamples;
     free(stats);
-    free(value);
+    free(coarse);
     free(bins);
     return 0;
 }

@@ -524,6 +524,53 @@ static void test_sort(void **state)
     fixture_free(&f);
 }
 
+/* The latency cell's fast path (row.latency_text) writes what printf writes. */
+static void test_latency_text(void **state)
+{
+    static const char *odd[] = {"0.0",
+                                "1.0",
+                                "0.1",
+                                "1.5",
+                                "10.0",
+                                "007.5",
+                                "12.25",
+                                "1e3",
+                                "-4.0",
+                                "",
+                                "3.",
+                                ".5",
+                                "123456789012345.6",
+                                "12345678901234.5"};
+    struct lleval_item_row r;
+    struct lleval_sb a = LLEVAL_SB_INIT, b = LLEVAL_SB_INIT;
+    char text[64];
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    r.custom_id = r.question = r.prediction = r.answer = r.error = r.finish_reason = "";
+    r.dataset = r.item_id = r.type = r.prompt_type = "";
+    r.temperature = "0";
+    for (long k = 0; k < 200000 + (long)(sizeof(odd) / sizeof(odd[0])); k++) {
+        if (k < 200000) /* tenths from 0 to 20000, then larger ones */
+            snprintf(text, sizeof(text), "%.1f",
+                     k < 100000 ? k / 10.0 : (double)(k * 7919L * 104729L) / 10.0);
+        else
+            snprintf(text, sizeof(text), "%s", odd[k - 200000]);
+        r.latency_ms = strtod(text, NULL);
+        lleval_sb_reset(&a);
+        lleval_sb_reset(&b);
+        r.latency_text = NULL;
+        lleval_items_json_row(&a, &r);
+        lleval_items_csv_row(&a, &r);
+        r.latency_text = text;
+        lleval_items_json_row(&b, &r);
+        lleval_items_csv_row(&b, &r);
+        if (strcmp(a.buf, b.buf))
+            fail_msg("latency '%s': %s != %s", text, b.buf, a.buf);
+    }
+    lleval_sb_release(&a);
+    lleval_sb_release(&b);
+}
+
 /* ---- showing ---- */
 
 static void test_cells(void **state)
@@ -778,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_fit_cell),
         cmocka_unit_test(test_fit_cell_tail),
         cmocka_unit_test(test_short_ids),
+        cmocka_unit_test(test_latency_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* Unit tests for predictions.csv: the column table, writer -> reader round trips with
  * commas, quotes, newlines and UTF-8, the writer's bytes, and the reader's header rules. */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -395,6 +397,55 @@ static void test_cell_error_in_run_dir(void **state)
     free(dir);
 }
 
+/* lleval_pred_fmt_tenths writes what printf's "%.1f" writes. */
+static void test_fmt_tenths(void **state)
+{
+    static const double odd[] = {0.05,
+                                 0.25,
+                                 0.75,
+                                 2.25,
+                                 2.35,
+                                 0.15,
+                                 1e13 + 0.25,
+                                 1e13 + 0.75,
+                                 99999999999999.95,
+                                 1e-300,
+                                 4.9406564584124654e-324,
+                                 0.95,
+                                 9.95,
+                                 1234.45,
+                                 0.04999999999999999,
+                                 123.0,
+                                 8.5e13};
+    char a[64], b[64];
+    uint64_t x = 88172645463325252ULL;
+    (void)state;
+    for (long k = 0; k < 3000000; k++) {
+        double v;
+        if (k < (long)(sizeof(odd) / sizeof(odd[0]))) {
+            v = odd[k];
+        } else if (k % 3 == 0) { /* ties and near-ties: quarters and eighths */
+            v = (double)(k / 3) / 8.0;
+        } else { /* random doubles of every magnitude below 1e14 */
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v = (double)(x >> 11) * 0x1.0p-53 * pow(10.0, (double)(k % 19) - 4);
+        }
+        snprintf(a, sizeof(a), "%.1f", v);
+        size_t n = lleval_pred_fmt_tenths(b, v);
+        if (!n)
+            continue;
+        assert_int_equal(n, strlen(b));
+        if (strcmp(a, b))
+            fail_msg("%.17g: %s, printf %s", v, b, a);
+    }
+    assert_int_equal(lleval_pred_fmt_tenths(b, 0.0), 0);
+    assert_int_equal(lleval_pred_fmt_tenths(b, -1.5), 0);
+    assert_int_equal(lleval_pred_fmt_tenths(b, 1e14), 0);
+    assert_int_equal(lleval_pred_fmt_tenths(b, NAN), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_reader_by_name),
         cmocka_unit_test(test_reader_errors),    cmocka_unit_test(test_writer_guard_bytes),
         cmocka_unit_test(test_guard_round_trip), cmocka_unit_test(test_cell_error_in_run_dir),
+        cmocka_unit_test(test_fmt_tenths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,7 +90,19 @@ static void test_binomial(void **state)
     const struct {
         uint64_t n;
         double p;
-    } cases[] = {{30, 0.1}, {1000, 0.5}, {50, 0.9}, {100000, 0.37}, {10, 0.999}};
+    } cases[] = {{30, 0.1},
+                 {1000, 0.5},
+                 {50, 0.9},
+                 {100000, 0.37},
+                 {10, 0.999},
+                 /* BTRS with the log-factorial table (m < 16) and Stirling's series */
+                 {40, 0.3},
+                 {25, 0.45},
+                 {60, 0.75},
+                 {1000000, 0.02},
+                 {3000000, 0.5},
+                 {200, 0.051},
+                 {100000, 1e-4}};
     (void)state;
     lleval_rng_seed(&r, 7);
     assert_int_equal(lleval_rng_binomial(&r, 0, 0.5), 0);
@@ -270,6 +282,125 @@ static void test_paired(void **state)
     assert_near(ci.lo, 0.125, 1e-12);
 }
 
+/* Values with one bin each (latencies): the bootstrap over coarse bins agrees
+ * with the per-item bootstrap of the same values within Monte Carlo error. */
+static void check_coarse(double (*gen)(struct lleval_rng *), int n, uint64_t seed)
+{
+    double *x = malloc((size_t)n * sizeof(double));
+    struct lleval_dist d = LLEVAL_DIST_INIT;
+    struct lleval_ci cv, cd, again;
+    struct lleval_rng r;
+    lleval_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        x[i] = gen(&r);
+        lleval_dist_add(&d, x[i]);
+    }
+    assert_true(d.n_bins > 64); /* the coarse bins */
+    assert_int_equal(lleval_bootstrap_mean(x, (size_t)n, 2000, seed, &cv, NULL), 0);
+    assert_int_equal(lleval_bootstrap_dist(&d, 2000, seed, &cd, NULL), 0);
+    assert_near(cd.mean, cv.mean, 1e-9 * fabs(cv.mean));
+    /* each percentile of 2,000 resamples has a Monte Carlo error of about 2%
+     * of the interval's width; the coarse bins shrink the width by < 0.2% */
+    double width = cv.hi - cv.lo;
+    assert_near(cd.lo, cv.lo, 0.08 * width);
+    assert_near(cd.hi, cv.hi, 0.08 * width);
+    assert_near(cd.hi - cd.lo, width, 0.08 * width);
+    /* reproducible */
+    assert_int_equal(lleval_bootstrap_dist(&d, 2000, seed, &again, NULL), 0);
+    assert_true(again.lo == cd.lo && again.hi == cd.hi);
+    free(x);
+    lleval_dist_release(&d);
+}
+
+static double gen_latency(struct lleval_rng *r) /* log-normal-ish, ms */
+{
+    double s = 0;
+    for (int i = 0; i < 4; i++)
+        s += lleval_rng_uniform(r) - 0.5;
+    return 800.0 * exp(0.9 * s);
+}
+
+static double gen_heavy(struct lleval_rng *r) /* Pareto tail: a few large values */
+{
+    return 20.0 / pow(1.0 - lleval_rng_uniform(r), 0.4);
+}
+
+static double gen_bimodal(struct lleval_rng *r) /* tokens/s of two speeds */
+{
+    double u = lleval_rng_uniform(r);
+    return (u < 0.7 ? 40.0 : 200.0) + 60.0 * lleval_rng_uniform(r);
+}
+
+static void test_dist_coarse(void **state)
+{
+    (void)state;
+    check_coarse(gen_latency, 4000, 21);
+    check_coarse(gen_latency, 20000, 22);
+    check_coarse(gen_heavy, 6000, 23);
+    check_coarse(gen_bimodal, 3000, 24);
+}
+
+/* Few bins, or few items per bin, keep their exact draws: the same interval
+ * as the per-item draws over the bins' values. */
+static void test_dist_exact_paths(void **state)
+{
+    struct lleval_dist d = LLEVAL_DIST_INIT;
+    struct lleval_ci a, b;
+    double x[40];
+    (void)state;
+    for (int i = 0; i < 40; i++) { /* 40 bins of one item: drawn one by one */
+        x[i] = 1.0 + i;
+        lleval_dist_add(&d, x[i]);
+    }
+    assert_int_equal(lleval_bootstrap_dist(&d, 500, 4, &a, NULL), 0);
+    assert_int_equal(lleval_bootstrap_mean(x, 40, 500, 4, &b, NULL), 0);
+    assert_true(a.lo == b.lo && a.hi == b.hi);
+    lleval_dist_release(&d);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The interval's ends are the sorted resampled means' linear percentiles:
+ * replayed here with the same generator and a sort (ties included). */
+static void test_percentile_reference(void **state)
+{
+    static const double x[] = {0, 1, 1, 0.5, 3, 0, 1};
+    const size_t n = sizeof(x) / sizeof(x[0]);
+    const long counts[] = {1, 2, 3, 39, 40, 999, 1000, 1001};
+    (void)state;
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        long b = counts[c];
+        double *st = malloc((size_t)b * sizeof(double)), want[2];
+        struct lleval_rng r;
+        struct lleval_ci ci;
+        lleval_rng_seed(&r, 77);
+        for (long k = 0; k < b; k++) {
+            double sum = 0;
+            for (size_t i = 0; i < n; i++)
+                sum += x[lleval_rng_below(&r, n)];
+            st[k] = sum / (double)n;
+        }
+        qsort(st, (size_t)b, sizeof(double), cmp_dbl);
+        for (int i = 0; i < 2; i++) {
+            double tail = (1.0 - LLEVAL_CI_LEVEL) / 2.0; /* as stats.c computes it */
+            double h = (i ? 1.0 - tail : tail) * (double)(b - 1);
+            long j = (long)floor(h);
+            double frac = h - (double)j;
+            want[i] = j + 1 < b ? st[j] + frac * (st[j + 1] - st[j]) : st[j];
+        }
+        if (st[0] == st[b - 1])
+            want[0] = want[1] = st[0];
+        assert_int_equal(lleval_bootstrap_mean(x, n, b, 77, &ci, NULL), 0);
+        assert_true(ci.lo == want[0]);
+        assert_true(ci.hi == want[1]);
+        free(st);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +413,9 @@ int main(void)
         cmocka_unit_test(test_dist_continuous),
         cmocka_unit_test(test_dist_bounded),
         cmocka_unit_test(test_paired),
+        cmocka_unit_test(test_dist_coarse),
+        cmocka_unit_test(test_dist_exact_paths),
+        cmocka_unit_test(test_percentile_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,7 +45,8 @@ struct lleval_item_row {
     char mc_letter;          /* multiple choice: 'A'.. chosen, 0 when no letter was read */
     bool correct;            /* QA: em == 1; multiple choice: the gold letter */
     const char *finish_reason;
-    double latency_ms;                          /* NaN: unknown */
+    double latency_ms;        /* NaN: unknown */
+    const char *latency_text; /* the writer: its predictions.csv cell, or NULL (a fast path) */
     long long prompt_tokens, completion_tokens; /* -1: unknown */
     const char *error;
     long line; /* the reader: the line of items.jsonl; the writer: of predictions.csv */
@@ -85,6 +86,18 @@ int lleval_items_compute(const char *pred_csv, const char *prepared_dir,
 int lleval_items_write(const char *pred_csv, const char *prepared_dir,
                        const struct lleval_score_opts *o, const char *out_dir, size_t *rows,
                        struct lleval_err *err);
+
+/*
+ * lleval_score_run() and lleval_items_write() in one pass over pred_csv
+ * (issue 13): the rows go to the items' temp files while the groups are
+ * scored; then scores.json is written, then items.csv and items.jsonl are
+ * committed. The same files and errors as the two calls one after the other:
+ * a failure of the items (their files, the prepared questions) still leaves
+ * scores.json written and is returned after it. On failure res is empty.
+ */
+int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const char *out_dir,
+                           const struct lleval_score_opts *o, struct lleval_score_result *res,
+                           struct lleval_err *err);
 
 /* ---- reading -------------------------------------------------------------- */
 

@@ -134,4 +134,18 @@ int lleval_pred_next(struct lleval_pred_reader *r, struct lleval_pred_row *row,
 /* Closes the file and frees what the reader holds. */
 void lleval_pred_close(struct lleval_pred_reader *r);
 
+/*
+ * The fast path for the numbers `lleval parse` writes: a plain decimal
+ * ("1234" or "1234.5") of at most 15 digits. The digits read as an integer
+ * and the power of ten are both exact doubles, so one correctly rounded
+ * division gives exactly what strtod gives (Clinger's fast path). False for
+ * anything else (a sign, an exponent, more digits), which the caller hands
+ * to strtod (lleval_parse_double).
+ */
+bool lleval_pred_plain_number(const char *s, double *out);
+
+/* Writes "%.1f" of v into buf (24 bytes at least) as printf does, without
+ * printf, and returns its length; 0 (nothing written) unless 0 < v < 1e14. */
+size_t lleval_pred_fmt_tenths(char *buf, double v);
+
 #endif

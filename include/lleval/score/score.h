@@ -218,6 +218,12 @@ int lleval_score_each(const char *pred_csv, const char *prepared_dir,
                       const struct lleval_score_opts *o, lleval_item_score_fn fn, void *ud,
                       struct lleval_err *err);
 
+/* lleval_score_csv() that also calls fn (may be NULL) for each row, in file
+ * order, as lleval_score_each() does: one pass for the scores and the rows. */
+int lleval_score_csv_each(const char *pred_csv, const char *prepared_dir,
+                          const struct lleval_score_opts *o, lleval_item_score_fn fn, void *ud,
+                          struct lleval_score_result *res, struct lleval_err *err);
+
 /* A kept copy of one scored row. */
 struct lleval_item_rec {
     char *custom_id; /* owned */

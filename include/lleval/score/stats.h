@@ -122,10 +122,32 @@ double lleval_dist_mean(const struct lleval_dist *d);
 
 /*
  * 95% percentile bootstrap CI of the mean of the values in d. Each resample
- * draws d->n items with replacement, as the vector form does: one by one when
- * there are few items per bin, otherwise as one multinomial draw over the
- * bins (sequential binomials), whose cost is resamples x bins, independent
- * of the item count. Returns 0 or LLEVAL_EINVAL.
+ * draws d->n items with replacement. Resampling n items is, in distribution,
+ * one multinomial draw of n over the distinct values with their counts, so:
+ *  - up to 64 bins (0/1 metrics: one binomial per resample, exact; F1: a
+ *    multinomial over its distinct values): the bins as they are, one
+ *    multinomial per resample as sequential conditional binomials, or, with
+ *    at most 16 items per bin, the items drawn one by one;
+ *  - more bins (latency, tokens/s: a value per item): the bins are merged
+ *    into coarse bins h = sd / 8 wide (sd: the standard deviation of the
+ *    bins' means), each drawn at its mean, one multinomial over those per
+ *    resample: cost resamples x (range / h) binomials, never resamples x
+ *    items; unless the coarse bins hold at most 16 items each, and then the
+ *    items are drawn one by one as they are (exact, and as cheap).
+ * What the coarse bins cost in honesty, exactly: the per-item resampled mean
+ * M and the binned one M_b satisfy E[M | bin counts] = M_b, so (law of total
+ * variance) Var(M) = Var(M_b) + s_w^2 / n, s_w^2 being the count-weighted
+ * variance of the values within their bins: at most h^2 / 4 = sd^2 / 256
+ * for the coarse bins' means (the values themselves sit up to one part in
+ * 64 from their fine bin's mean, as without coarse bins).
+ * The centre (the mean) is exact; the resampled means' spread shrinks by a
+ * factor of at least sqrt(1 - 1/256) (0.2%; about 0.07% for values spread
+ * evenly in a bin), ten times below the Monte Carlo error of a percentile of
+ * 1,000 resamples (about 2% of the interval's width).
+ * Binomial variates: inversion for a mean under 10, else Hormann's BTRS with
+ * log-factorials from a table and Stirling's series; xoshiro256** seeded from
+ * `seed`, so an interval depends only on the values and the seed.
+ * Returns 0 or LLEVAL_EINVAL.
  */
 int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t seed,
                           struct lleval_ci *out, struct lleval_err *err);
