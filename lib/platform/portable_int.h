@@ -6,6 +6,7 @@
 #define LLEVAL_PLATFORM_PORTABLE_INT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
 
@@ -26,6 +27,9 @@ int lleval_plat_check_target(const char *path, struct lleval_err *err);
  * torn one (POSIX: rename; Windows: MoveFileExW write-through, retried while
  * path is held open). The folder is not flushed: fs.h, "Durability". */
 int lleval_plat_replace(const char *tmp, const char *path, struct lleval_err *err);
+/* The size of path when it is a regular file itself (not a link, a folder, a
+ * FIFO or a device), else -1. posix_open.c, win32_open.c. */
+int64_t lleval_plat_regular_size(const char *path);
 /* Removes a file by its UTF-8 name; errors ignored (a temp file's clean-up). */
 void lleval_plat_remove(const char *path);
 

@@ -81,7 +81,8 @@ int lleval_read_file(const char *path, struct lleval_sb *out, size_t max, struct
  * a torn one, after a crash too (the temp file is fsynced before the rename;
  * "Durability" above). The temp file is "<path>.tmp.<pid>" (lleval_fopen_new);
  * a path inside a run directory that is a link or not a regular file is
- * refused. */
+ * refused. When path is a regular file that holds exactly data already, it is
+ * left as it is (no write, no fsync). */
 int lleval_write_file_atomic(const char *path, const void *data, size_t len,
                              struct lleval_err *err);
 
