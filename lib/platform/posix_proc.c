@@ -21,9 +21,6 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
 #include "portable_int.h"
@@ -60,13 +57,6 @@ void lleval_sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) && errno == EINTR)
         ;
-}
-
-void lleval_heap_release(void)
-{
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
 }
 
 /* What the child does between fork and exec; only async-signal-safe calls.

@@ -70,11 +70,6 @@ void lleval_sleep_ms(long ms)
     Sleep(ms > 0 ? (DWORD)ms : 0);
 }
 
-void lleval_heap_release(void)
-{
-    /* nothing to do: the Windows heap decommits large free blocks by itself */
-}
-
 /* A child this process started and has not waited for yet. */
 struct child {
     DWORD pid;

@@ -8,7 +8,6 @@
 #include <string.h>
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
-#include "lleval/platform/platform.h"
 #include "lleval/report/report.h"
 #include "lleval/run/events.h"
 #include "lleval/score/items.h"
@@ -534,11 +533,6 @@ int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval
     r->steps_done = 0;
     for (size_t i = 0; i < LLEVAL_N_STEPS; i++) {
         rc = steps[i].run(r, res, err);
-        /* a step's transient memory (a dataset read whole, a report's page)
-         * is freed: its pages go back, so the next step does not start from
-         * this one's peak (the run's peak RSS is the largest step's, not their
-         * sum; a 200-item run of NQ-open polls at 9 MiB instead of 15) */
-        lleval_heap_release();
         if (rc)
             break;
         r->steps_done = i + 1;

@@ -75,10 +75,6 @@ void lleval_process_init(int *argc, char ***argv);
 /* True when a process with that pid exists (including one we may not signal). */
 bool lleval_pid_alive(long pid);
 void lleval_sleep_ms(long ms);
-/* Hands the heap's free pages back to the system (glibc: malloc_trim(0), which
- * also releases free pages between live blocks), so that what one step of a
- * run freed does not stay resident under the next; a hint elsewhere. */
-void lleval_heap_release(void);
 
 enum lleval_spawn_flags {
     /* append the child's output to log_path instead of truncating it first */
