@@ -16,7 +16,11 @@ the item count, and its token counters (prompt + cached, predicted) are kept
 so the table shows that every client made the server do the same work.
 Wall is time.monotonic around the process; CPU (user + system) and peak RSS
 come from /usr/bin/time, i.e. wait4 of the client process and the children it
-waited for (peak RSS: the largest single process). The table shows medians.
+waited for (peak RSS: the largest single process). The table shows medians,
+the spread of each client's runs, the load average, and the median of the
+paired ratios lleval / python (the two runs of one repeat, next to each other
+in time, so a load that drifts over minutes cancels out). --json writes every
+run as a JSON list for a closer look.
 """
 import argparse
 import json
@@ -204,35 +208,48 @@ class Bench:
                 return (1,) + r[1:]
         return r
 
-    def lleval(self, c):
+    def lleval(self, c, binary=None):
         self.runs += 1
         run_id = "peers%03d" % self.runs
-        r = measured([self.a.lleval, "run", "-c", "lleval.yaml", "--max-concurrent-jobs", str(c),
-                      "--run-id", run_id, "-q"], env=self.env)
+        r = measured([binary or self.a.lleval, "run", "-c", "lleval.yaml",
+                      "--max-concurrent-jobs", str(c), "--run-id", run_id, "-q"], env=self.env)
         shutil.rmtree(os.path.join(self.a.work, "runs", run_id), ignore_errors=True)
         return r
 
-    def one(self, tool, c):
+    def lleval_ref(self, c):
+        """Another lleval binary (--lleval-ref), e.g. a build before a change."""
+        return self.lleval(c, self.a.lleval_ref)
+
+    def one(self, tool, c, rep):
         t0, m0 = self.srv.tasks(), self.srv.metrics()
+        load = os.getloadavg()[0]
         rc, _, wall, cpu, rss = getattr(self, tool)(c)
         t1, m1 = self.srv.tasks(), self.srv.metrics()
 
         def d(k):
             return int(round(m1.get(k, 0) - m0.get(k, 0)))
-        row = {"tool": tool, "conc": c, "rc": rc, "requests": t1 - t0, "wall": wall, "cpu": cpu,
-               "rss": rss, "prompt_tok": d("prompt_tokens_total") + d("prompt_tokens_cached_total"),
+        row = {"tool": tool, "conc": c, "rep": rep, "rc": rc, "requests": t1 - t0, "wall": wall,
+               "cpu": cpu, "rss": rss, "load": load,
+               "prompt_tok": d("prompt_tokens_total") + d("prompt_tokens_cached_total"),
                "gen_tok": d("tokens_predicted_total")}
-        log("  c=%d %-9s wall %7.2f s  cpu %6.2f s  rss %7.1f MiB  server requests %d  tokens %d/%d%s"
+        log("  c=%d %-10s wall %7.2f s  cpu %6.2f s  rss %7.1f MiB  server requests %d  tokens %d/%d"
+            "  load %.1f%s"
             % (c, tool, wall, cpu, rss / 1024.0, row["requests"], row["prompt_tok"],
-               row["gen_tok"], "" if rc == 0 else "  FAILED (%d)" % rc))
+               row["gen_tok"], load, "" if rc == 0 else "  FAILED (%d)" % rc))
         if rc != 0 or row["requests"] != self.a.items:
             raise SystemExit("%s at concurrency %d: status %d, the server counted %d requests, "
                              "expected %d" % (tool, c, rc, row["requests"], self.a.items))
         self.rows.append(row)
 
 
+def spread_of(rows, tool, c):
+    """(max - min) / median of one client's walls at concurrency c."""
+    ws = [r["wall"] for r in rows if r["tool"] == tool and r["conc"] == c]
+    return (max(ws) - min(ws)) / statistics.median(ws) if ws else 0.0
+
+
 def table(rows, tools, concs, items):
-    print("%4s  %-9s  %8s  %8s  %8s  %8s  %9s  %8s  %8s  %8s  %s" % (
+    print("%4s  %-10s  %8s  %8s  %8s  %8s  %9s  %8s  %8s  %8s  %s" % (
         "conc", "client", "requests", "server", "wall s", "CPU s", "RSS MiB", "wall x", "CPU x",
         "RSS x", "wall s of each run"))
     med = {}
@@ -244,7 +261,7 @@ def table(rows, tools, concs, items):
             rs = [r for r in rows if r["tool"] == t and r["conc"] == c]
             m, ll = med[(t, c)], med[("lleval", c)]
             counts = sorted({r["requests"] for r in rs})
-            print("%4d  %-9s  %8d  %8s  %8.2f  %8.2f  %9.1f  %8.3f  %8.3f  %8.2f  %s" % (
+            print("%4d  %-10s  %8d  %8s  %8.2f  %8.2f  %9.1f  %8.3f  %8.3f  %8.2f  %s" % (
                 c, t, items, "/".join(map(str, counts)), m["wall"], m["cpu"], m["rss"] / 1024.0,
                 m["wall"] / ll["wall"], m["cpu"] / ll["cpu"], m["rss"] / ll["rss"],
                 " ".join("%.2f" % r["wall"] for r in rs)))
@@ -259,12 +276,39 @@ def table(rows, tools, concs, items):
                                           for r in rows if r["tool"] == t and r["conc"] == c})))
             for t in tools))
     print()
+    loads = [r["load"] for r in rows]
+    print("load average (1 min) at the start of the runs: median %.1f, %.1f to %.1f"
+          % (statistics.median(loads), min(loads), max(loads)))
+    print()
+    paired = {}
+    for other in ("python", "lleval_ref"):
+        if other not in tools:
+            continue
+        print("paired: lleval wall / %s wall of the same repeat (the two ran close in time)"
+              % other)
+        for c in concs:
+            ratios = []
+            for rep in sorted({r["rep"] for r in rows if r["conc"] == c}):
+                w = {r["tool"]: r["wall"] for r in rows if r["conc"] == c and r["rep"] == rep}
+                if other in w and "lleval" in w:
+                    ratios.append(w["lleval"] / w[other])
+            if ratios:
+                m = statistics.median(ratios)
+                if other == "python":
+                    paired[c] = m
+                print("  c=%d  median %.3f  (%s)" % (c, m, " ".join("%.3f" % x for x in ratios)))
+        print()
     print("issue 13 targets")
     for c in concs:
         if ("python", c) in med:
             x = med[("lleval", c)]["wall"] / med[("python", c)]["wall"]
-            print("  c=%d  lleval wall / python wall  %.3f  (target <= 1.02: %s)"
-                  % (c, x, "met" if x <= 1.02 else "NOT met"))
+            spread = max(spread_of(rows, t, c) for t in ("python", "lleval"))
+            print("  c=%d  lleval wall / python wall  %.3f of the medians, %.3f paired"
+                  "  (target <= 1.02: %s; the runs of one client spread by up to %.0f%%%s)"
+                  % (c, x, paired.get(c, x), "met" if x <= 1.02 and paired.get(c, x) <= 1.02
+                     else "NOT met", spread * 100,
+                     ": a 2% difference is inside this noise; more ITEMS and REPEATS or a "
+                     "quieter machine decide it" if spread > 0.04 else ""))
     for c in concs:
         if ("promptfoo", c) in med:
             x = med[("promptfoo", c)]["rss"] / med[("lleval", c)]["rss"]
@@ -279,6 +323,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--dataset", required=True, help="NQ-open JSONL")
     ap.add_argument("--pyclient", required=True)
+    ap.add_argument("--lleval-ref", help="a second lleval binary, measured as client lleval_ref")
     ap.add_argument("--promptfoo", help="the promptfoo executable (none: skipped)")
     ap.add_argument("--work", required=True)
     ap.add_argument("--items", type=int, default=200)
@@ -287,11 +332,15 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=16)
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--ctx", type=int, default=4096)
+    ap.add_argument("--json", help="write every run (a list of objects) to this file")
     a = ap.parse_args()
+    if a.json:
+        a.json = os.path.abspath(a.json)
     concs = [int(x) for x in a.concurrency.split(",") if x]
     if max(concs) > a.slots:
         raise SystemExit("concurrency %d is above the server's %d slots" % (max(concs), a.slots))
-    tools = ["python"] + (["promptfoo"] if a.promptfoo else []) + ["lleval"]
+    tools = (["python"] + (["promptfoo"] if a.promptfoo else []) + ["lleval"]
+             + (["lleval_ref"] if a.lleval_ref else []))
     os.chdir(a.work)
     t_start = time.monotonic()
     srv = Server(a.llama_server, a.model, a.work, a.slots, a.ctx)
@@ -317,10 +366,13 @@ def main():
             for rep in range(a.repeats):
                 order = tools[rep % len(tools):] + tools[:rep % len(tools)]
                 for t in order:
-                    b.one(t, c)
+                    b.one(t, c, rep)
     finally:
         srv.stop()
     log("done in %.0f s" % (time.monotonic() - t_start))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(b.rows, f, indent=1)
     table(b.rows, tools, concs, a.items)
 
 

@@ -18,7 +18,11 @@
 #   REPEATS=3                 runs per client and concurrency (medians shown)
 #   MAX_TOKENS=16
 #   LLAMA_ARG_THREADS=1       llama-server's threads (its own variable)
-#   LLAMA_SERVER=...          default ~/.cache/lleval/llama.cpp-nlc-3.21.1/bin/llama-server
+#   LLAMA_SERVER=...          default $LLEVAL_LLAMA_BIN_DIR/llama-server, else the newest
+#                             ~/.cache/lleval/llama.cpp-*/bin/llama-server
+#   RESULTS_JSON=FILE         also write every run (wall, CPU, RSS, load, ...) as JSON
+#   LLEVAL_REF=BINARY         a second lleval (e.g. a build before a change), alternated with
+#                             the others as client lleval_ref
 #   MODEL=...                 default $LLEVAL_SHARED_DIR/models/llama-2-tiny-random.gguf
 #   DATASET=...               default $LLEVAL_SHARED_DIR/datasets/nq_open/NQ-open.dev.jsonl
 #   LLEVAL_SHARED_DIR         default ../shared next to the repository
@@ -105,8 +109,21 @@ echo "machine: $(nproc) cores, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg
 	"LLAMA_ARG_THREADS=$LLAMA_ARG_THREADS" >&2
 pf=()
 [ -n "$PROMPTFOO_BIN" ] && pf=(--promptfoo "$PROMPTFOO_BIN")
+[ -n "${RESULTS_JSON:-}" ] && pf+=(--json "$RESULTS_JSON")
+[ -n "${LLEVAL_REF:-}" ] && pf+=(--lleval-ref "$LLEVAL_REF")
+server=${LLAMA_SERVER:-}
+if [ -z "$server" ] && [ -n "${LLEVAL_LLAMA_BIN_DIR:-}" ]; then
+	server=$LLEVAL_LLAMA_BIN_DIR/llama-server
+fi
+if [ -z "$server" ]; then
+	server=$(ls -dt "$HOME"/.cache/lleval/llama.cpp-*/bin/llama-server 2>/dev/null | head -n 1 || true)
+fi
+if [ -z "$server" ] || [ ! -x "$server" ]; then
+	echo "bench/peers: no llama-server (set LLAMA_SERVER or LLEVAL_LLAMA_BIN_DIR)" >&2
+	exit 2
+fi
 python3 "$here/bench.py" --lleval "$LLEVAL_BIN" \
-	--llama-server "${LLAMA_SERVER:-$HOME/.cache/lleval/llama.cpp-nlc-3.21.1/bin/llama-server}" \
+	--llama-server "$server" \
 	--model "${MODEL:-$shared/models/llama-2-tiny-random.gguf}" \
 	--dataset "${DATASET:-$shared/datasets/nq_open/NQ-open.dev.jsonl}" \
 	--pyclient "$here/pyclient.py" "${pf[@]}" --work "$work" \

@@ -12,14 +12,41 @@
 
 /* ---- files and directories ------------------------------------------------------ */
 
+/* True when path is a regular file (not a link) that holds exactly data. Read
+ * in chunks: memory does not grow with the file. */
+static bool holds(const char *path, const void *data, size_t len)
+{
+    const unsigned char *want = data;
+    unsigned char chunk[65536];
+    size_t off = 0, n;
+    FILE *f;
+    bool same = true;
+    struct lleval_err ignored = LLEVAL_ERR_INIT;
+
+    if (len == 0 || lleval_plat_regular_size(path) != (int64_t)len ||
+        lleval_fopen_read(path, &f, &ignored))
+        return false;
+    while (same && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        same = off + n <= len && !memcmp(chunk, want + off, n);
+        off += n;
+    }
+    same = same && off == len && !ferror(f);
+    fclose(f);
+    return same;
+}
+
 int lleval_write_file_atomic(const char *path, const void *data, size_t len, struct lleval_err *err)
 {
-    char *tmp = lleval_xasprintf("%s.tmp.%ld", path, lleval_getpid());
+    char *tmp;
     FILE *f = NULL;
     int rc = lleval_plat_check_target(path, err);
 
-    if (!rc)
-        rc = lleval_fopen_new(tmp, &f, err);
+    /* the file holds these bytes already (a prepare or a report made again
+     * from the same input): a rewrite would only cost a disk flush */
+    if (rc || holds(path, data, len))
+        return rc;
+    tmp = lleval_xasprintf("%s.tmp.%ld", path, lleval_getpid());
+    rc = lleval_fopen_new(tmp, &f, err);
     if (rc)
         goto out;
     if (len && fwrite(data, 1, len, f) != len)

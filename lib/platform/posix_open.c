@@ -154,6 +154,13 @@ int lleval_plat_check_target(const char *path, struct lleval_err *err)
     return 0;
 }
 
+/* See portable_int.h: lstat, so a link is not a regular file. */
+int64_t lleval_plat_regular_size(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+}
+
 bool lleval_is_real_dir(const char *path)
 {
     struct stat st;

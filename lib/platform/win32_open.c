@@ -444,6 +444,18 @@ int lleval_rename(const char *from, const char *to)
     return e ? lleval_w32_set_errno(e) : 0;
 }
 
+/* See portable_int.h: neither a folder nor a reparse point (a link). */
+int64_t lleval_plat_regular_size(const char *path)
+{
+    wchar_t *w = lleval_w32_wide(path);
+    WIN32_FILE_ATTRIBUTE_DATA fa;
+    BOOL ok = GetFileAttributesExW(w, GetFileExInfoStandard, &fa);
+    free(w);
+    if (!ok || (fa.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)))
+        return -1;
+    return (int64_t)(((uint64_t)fa.nFileSizeHigh << 32) | fa.nFileSizeLow);
+}
+
 bool lleval_is_real_dir(const char *path)
 {
     wchar_t *w = lleval_w32_wide(path);

@@ -397,9 +397,27 @@ void lleval_part_state_release(struct lleval_part_state *s)
 int lleval_part_state_save(const char *path, const struct lleval_part_state *s,
                            struct lleval_err *err)
 {
+    return lleval_part_state_save_changed(path, s, NULL, err);
+}
+
+int lleval_part_state_save_changed(const char *path, const struct lleval_part_state *s, char **last,
+                                   struct lleval_err *err)
+{
     json_t *j = part_state_json(s);
-    int rc = lleval_json_write_atomic(path, j, err);
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    int rc = lleval_json_render_file(j, &sb);
     json_decref(j);
+    if (rc)
+        rc = lleval_err_set(err, LLEVAL_EIO, "cannot serialize JSON for '%s'", path);
+    else if (last && *last && !strcmp(*last, sb.buf) && lleval_path_exists(path))
+        rc = 0; /* the file holds these bytes already: no write, no fsync */
+    else
+        rc = lleval_write_file_atomic(path, sb.buf, sb.len, err);
+    if (last) {
+        free(*last);
+        *last = rc ? NULL : lleval_sb_detach(&sb, NULL);
+    }
+    lleval_sb_release(&sb);
     return rc;
 }
 

@@ -25,6 +25,7 @@ void lleval_rs_release(struct lleval_run_state *st)
         free(st->parts[i].name);
         free(st->parts[i].state_path);
         free(st->parts[i].journal_path);
+        free(st->parts[i].last_state);
         json_decref(st->parts[i].remote);
     }
     for (size_t t = 0; t < st->n_trials; t++) {
@@ -289,7 +290,7 @@ int lleval_rs_write_part(struct lleval_run_state *st, size_t i, const struct lle
     struct lleval_part_state s;
     int rc;
     lleval_rs_part_state(st, i, tel, &s);
-    rc = lleval_part_state_save(st->parts[i].state_path, &s, err);
+    rc = lleval_part_state_save_changed(st->parts[i].state_path, &s, &st->parts[i].last_state, err);
     lleval_part_state_release(&s);
     st->parts[i].dirty = false;
     return rc;

@@ -35,6 +35,7 @@ struct lleval_rs_part {
     double elapsed_before, session_start;
     enum lleval_run_status status; /* queued | running | done | stopped | failed */
     bool dirty;                    /* changed since its state.json was written */
+    char *last_state;              /* the bytes this process last gave state.json, owned */
     size_t first_job;              /* index of its first job in this session's poll (telemetry) */
     struct lleval_telemetry_acc tel;
     json_t *remote; /* a cloud batch engine's job, as state.json's "remote" (owned), or NULL */

@@ -70,21 +70,28 @@ int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb)
                : 0;
 }
 
-int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_err *err)
+int lleval_json_render_file(const json_t *j, struct lleval_sb *sb)
 {
-    struct lleval_sb sb = LLEVAL_SB_INIT;
     json_t *redacted = lleval_redact_json(j);
     int rc;
     if (redacted)
         j = redacted;
-    rc = json_dump_callback(j, dump_cb, &sb, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    rc = json_dump_callback(j, dump_cb, sb, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     json_decref(redacted);
-    if (rc) {
-        lleval_sb_release(&sb);
-        return lleval_err_set(err, LLEVAL_EIO, "cannot serialize JSON for '%s'", path);
-    }
-    lleval_sb_addch(&sb, '\n');
-    rc = lleval_write_file_atomic(path, sb.buf, sb.len, err);
+    if (rc)
+        return LLEVAL_EFAIL;
+    lleval_sb_addch(sb, '\n');
+    return 0;
+}
+
+int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_err *err)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    int rc = lleval_json_render_file(j, &sb);
+    if (rc)
+        rc = lleval_err_set(err, LLEVAL_EIO, "cannot serialize JSON for '%s'", path);
+    else
+        rc = lleval_write_file_atomic(path, sb.buf, sb.len, err);
     lleval_sb_release(&sb);
     return rc;
 }

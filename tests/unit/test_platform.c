@@ -666,6 +666,56 @@ static void test_atomic_tmp_is_never_followed(void **state)
     free(dir);
 }
 
+/* A file that holds exactly the bytes to write is left as it is (no write,
+ * no fsync): a hard link to it still shares its inode afterwards. Other
+ * bytes, or a link in its place, are written as ever. */
+static void test_atomic_same_bytes_left_alone(void **state)
+{
+#ifndef _WIN32
+    char *dir = tu_tmpdir();
+    char *target = lleval_path_join(dir, "out.json");
+    char *twin = lleval_path_join(dir, "twin.json");
+    char *other = tu_write(dir, "other.txt", "same\n");
+    char *lnk = lleval_path_join(dir, "link.txt");
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct stat a, b;
+    char *text;
+    (void)state;
+
+    assert_int_equal(lleval_write_file_atomic(target, "same\n", 5, &err), 0);
+    assert_int_equal(link(target, twin), 0);
+    assert_int_equal(lleval_write_file_atomic(target, "same\n", 5, &err), 0);
+    assert_int_equal(stat(target, &a), 0);
+    assert_int_equal(stat(twin, &b), 0);
+    assert_true(a.st_ino == b.st_ino);                                        /* not replaced */
+    assert_int_equal(lleval_write_file_atomic(target, "sam\n", 4, &err), 0);  /* shorter */
+    assert_int_equal(lleval_write_file_atomic(target, "same\n", 5, &err), 0); /* back */
+    assert_int_equal(stat(target, &a), 0);
+    assert_true(a.st_ino != b.st_ino); /* replaced */
+    text = tu_read(twin);
+    assert_string_equal(text, "same\n");
+    free(text);
+    assert_int_equal(lleval_write_file_atomic(target, "sane\n", 5, &err), 0); /* same size */
+    text = tu_read(target);
+    assert_string_equal(text, "sane\n");
+    free(text);
+    /* a link (outside a run directory) to a file with these bytes is replaced by a file */
+    tu_symlink_or_skip(other, lnk);
+    assert_int_equal(lleval_write_file_atomic(lnk, "same\n", 5, &err), 0);
+    assert_int_equal(lstat(lnk, &a), 0);
+    assert_true(S_ISREG(a.st_mode));
+    tu_rmtree(dir);
+    free(lnk);
+    free(other);
+    free(twin);
+    free(target);
+    free(dir);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
 /* Sets or (value NULL) unsets an environment variable. */
 static void set_env(const char *name, const char *value)
 {
@@ -938,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_outside_run_dir_links_are_followed),
         cmocka_unit_test(test_path_in_run_dir),
         cmocka_unit_test(test_atomic_tmp_is_never_followed),
+        cmocka_unit_test(test_atomic_same_bytes_left_alone),
         cmocka_unit_test(test_executables),
         cmocka_unit_test(test_llama_cache_bin_dir),
         cmocka_unit_test(test_free_port),

@@ -510,6 +510,73 @@ static void test_part_state(void **state)
     free(dir);
 }
 
+/* lleval_part_state_save_changed writes only when the bytes differ from the
+ * last ones it gave the file (or the file is gone): a flush of an unchanged
+ * part costs no write and no fsync. */
+static void test_part_state_save_changed(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = lleval_path_join(dir, "state.json");
+    struct lleval_part_state s;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *last = NULL, *text, *other;
+    (void)state;
+
+    lleval_part_state_init(&s);
+    s.run_id = lleval_xstrdup("r1");
+    s.part = lleval_xstrdup("d/t0/part-001");
+    s.status = LLEVAL_RUN_RUNNING;
+    s.requests = 10;
+    s.answered = 4;
+    /* the first save writes what lleval_part_state_save writes, and keeps it */
+    assert_int_equal(lleval_part_state_save_changed(path, &s, &last, &err), 0);
+    text = tu_read(path);
+    assert_non_null(last);
+    assert_string_equal(last, text);
+    free(text);
+    other = lleval_path_join(dir, "other.json");
+    assert_int_equal(lleval_part_state_save(other, &s, &err), 0);
+    text = tu_read(other);
+    assert_string_equal(last, text);
+    free(text);
+
+    /* the same bytes again: the file is left alone (a marker shows it) */
+    free(tu_write(dir, "state.json", "marker"));
+    assert_int_equal(lleval_part_state_save_changed(path, &s, &last, &err), 0);
+    text = tu_read(path);
+    assert_string_equal(text, "marker");
+    free(text);
+
+    /* changed bytes: written */
+    s.answered = 5;
+    assert_int_equal(lleval_part_state_save_changed(path, &s, &last, &err), 0);
+    text = tu_read(path);
+    assert_string_equal(text, last);
+    tu_assert_contains(text, "\"answered\": 5,");
+    free(text);
+
+    /* the same bytes, but the file is gone: written again */
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(lleval_part_state_save_changed(path, &s, &last, &err), 0);
+    text = tu_read(path);
+    assert_string_equal(text, last);
+    free(text);
+
+    /* a failed write forgets the bytes, so the next save writes */
+    {
+        char *bad = lleval_path_join(dir, "no/such/dir/state.json");
+        assert_int_equal(lleval_part_state_save_changed(bad, &s, &last, &err), LLEVAL_EIO);
+        assert_null(last);
+        free(bad);
+    }
+
+    lleval_part_state_release(&s);
+    tu_rmtree(dir);
+    free(other);
+    free(path);
+    free(dir);
+}
+
 static void test_effective_status(void **state)
 {
     /* what the lock file holds: nothing, a pid whose process is dead or
@@ -611,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_manifest_without_version_is_v1),
         cmocka_unit_test(test_manifest_errors),
         cmocka_unit_test(test_part_state),
+        cmocka_unit_test(test_part_state_save_changed),
         cmocka_unit_test(test_effective_status),
         cmocka_unit_test(test_request_stop),
     };

@@ -278,6 +278,12 @@ void lleval_part_state_release(struct lleval_part_state *s);
 /* Writes the state to path (lleval_run_state_path) atomically; s borrowed. */
 int lleval_part_state_save(const char *path, const struct lleval_part_state *s,
                            struct lleval_err *err);
+/* The same, but when *last (owned by the caller; NULL: none yet) holds
+ * exactly the bytes s renders to and path exists, nothing is written (a
+ * rewrite would cost an fsync for the same bytes). *last then holds the bytes
+ * path was given (freed and NULL after a failure); last NULL: always writes. */
+int lleval_part_state_save_changed(const char *path, const struct lleval_part_state *s, char **last,
+                                   struct lleval_err *err);
 /* Reads path into s (initialized here; release it even on failure). Errors
  * name the file: LLEVAL_EIO when it is missing or unreadable, LLEVAL_EINVAL
  * for damaged JSON or a field of the wrong type. */

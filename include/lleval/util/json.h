@@ -23,6 +23,9 @@ json_t *lleval_json_path(const json_t *root, const char *path);
  * insertion order) and appends it to sb. */
 int lleval_json_dump_sb(const json_t *j, struct lleval_sb *sb);
 
+/* Appends the bytes lleval_json_write_atomic writes for j to sb: secrets
+ * redacted, indented by 2, a final newline. Returns 0 or LLEVAL_EFAIL. */
+int lleval_json_render_file(const json_t *j, struct lleval_sb *sb);
 /* Writes j pretty-printed to path atomically. */
 int lleval_json_write_atomic(const char *path, const json_t *j, struct lleval_err *err);
 /* Loads a JSON file; the error names path:line:column and says what is wrong
