@@ -54,14 +54,33 @@ static bool copy_string(struct lleval_jscan *s, struct lleval_sb *out)
     return true;
 }
 
+/* A key's text as it stands in the body, quotes included. */
+struct span {
+    const unsigned char *p;
+    size_t n;
+};
+
+/* Writes a key: as it stands when it has no escape, else escaped again. */
+static void put_raw_key(struct lleval_sb *out, const struct span *raw, const char *key)
+{
+    if (!memchr(raw->p, '\\', raw->n))
+        lleval_sb_add(out, raw->p, raw->n);
+    else
+        lleval_jw_str(out, key);
+}
+
 /* Reads a key into s->out (from base, where this object's keys are kept,
  * NUL-terminated): its offset in *key, false when it was met in this object
  * already (jansson keeps a repeated key's last value) or too many were. */
-static bool read_key(struct lleval_jscan *s, size_t base, size_t *nkeys, size_t *key)
+static bool read_key(struct lleval_jscan *s, size_t base, size_t *nkeys, size_t *key,
+                     struct span *raw)
 {
     size_t at = s->out->len;
+    lleval_jscan_ws(s);
+    raw->p = s->p;
     if (*nkeys >= MAX_KEYS || !lleval_jscan_str(s, s->out))
         return false;
+    raw->n = (size_t)(s->p - raw->p);
     for (size_t o = base; o < at; o += strlen(s->out->buf + o) + 1)
         if (!strcmp(s->out->buf + o, s->out->buf + at))
             return false;
@@ -73,6 +92,7 @@ static bool read_key(struct lleval_jscan *s, size_t base, size_t *nkeys, size_t 
 static bool copy_object(struct lleval_jscan *s, struct lleval_sb *out, int depth)
 {
     size_t base = s->out->len, nkeys = 0, key;
+    struct span raw;
     bool ok = false;
     if (depth > LLEVAL_JSCAN_MAX_DEPTH || !lleval_jscan_eat(s, '{'))
         return false;
@@ -82,11 +102,11 @@ static bool copy_object(struct lleval_jscan *s, struct lleval_sb *out, int depth
         return true;
     }
     for (;;) {
-        if (!read_key(s, base, &nkeys, &key) || !lleval_jscan_eat(s, ':'))
+        if (!read_key(s, base, &nkeys, &key, &raw) || !lleval_jscan_eat(s, ':'))
             break;
         if (nkeys > 1)
             lleval_sb_addch(out, ',');
-        lleval_jw_str(out, s->out->buf + key);
+        put_raw_key(out, &raw, s->out->buf + key);
         lleval_sb_addch(out, ':');
         if (!copy_value(s, out, depth + 1))
             break;
@@ -160,20 +180,24 @@ static bool copy_value(struct lleval_jscan *s, struct lleval_sb *out, int depth)
     }
 }
 
-/* `,"key":` before a member (no comma before the first). */
-static void put_key(struct lleval_sb *out, const char *key)
+/* `,"key":` before a member (no comma before the first); raw: the key as
+ * it stands in the body, or NULL. */
+static void put_key(struct lleval_sb *out, const char *key, const struct span *raw)
 {
     if (out->buf[out->len - 1] != '{')
         lleval_sb_addch(out, ',');
-    lleval_jw_str(out, key);
+    if (raw)
+        put_raw_key(out, raw, key);
+    else
+        lleval_jw_str(out, key);
     lleval_sb_addch(out, ':');
 }
 
 /* One member of the body: dropped, replaced or copied as
  * lleval_openai_chat_body() does. */
 static bool body_member(struct lleval_jscan *s, struct lleval_sb *out, const char *key,
-                        bool drop_top_k0, const char *model_id, bool *have_model,
-                        bool *have_messages)
+                        const struct span *raw, bool drop_top_k0, const char *model_id,
+                        bool *have_model, bool *have_messages)
 {
     const unsigned char *at;
     if (lleval_jscan_null(s))
@@ -201,7 +225,7 @@ static bool body_member(struct lleval_jscan *s, struct lleval_sb *out, const cha
     if (!strcmp(key, "model")) {
         *have_model = true;
         if (!lleval_jscan_peek(s, '"') && model_id) { /* replaced where it stands */
-            put_key(out, key);                         /* before the skip moves key */
+            put_key(out, key, raw);                   /* before the skip moves key */
             lleval_jw_str(out, model_id);
             return lleval_jscan_skip(s, 1);
         }
@@ -213,7 +237,7 @@ static bool body_member(struct lleval_jscan *s, struct lleval_sb *out, const cha
         s->p = at;
         *have_messages = true;
     }
-    put_key(out, key);
+    put_key(out, key, raw);
     return copy_value(s, out, 1);
 }
 
@@ -225,6 +249,7 @@ static int scan_body(const struct lleval_engine *e, const char *body, size_t len
     struct lleval_sb scratch = LLEVAL_SB_INIT;
     struct lleval_jscan s;
     size_t start = sb->len, nkeys = 0, key;
+    struct span raw;
     bool have_model = false, have_messages = false, ok = false;
 
     s.p = (const unsigned char *)body;
@@ -235,8 +260,8 @@ static int scan_body(const struct lleval_engine *e, const char *body, size_t len
         goto out; /* not an object, or one without messages: the tree path says so */
     lleval_sb_addch(sb, '{');
     for (;;) {
-        if (!read_key(&s, 0, &nkeys, &key) || !lleval_jscan_eat(&s, ':') ||
-            !body_member(&s, sb, scratch.buf + key, drop_top_k0, model_id, &have_model,
+        if (!read_key(&s, 0, &nkeys, &key, &raw) || !lleval_jscan_eat(&s, ':') ||
+            !body_member(&s, sb, scratch.buf + key, &raw, drop_top_k0, model_id, &have_model,
                          &have_messages))
             goto out;
         if (lleval_jscan_eat(&s, '}'))
@@ -247,10 +272,10 @@ static int scan_body(const struct lleval_engine *e, const char *body, size_t len
     if (!lleval_jscan_end(&s) || !have_messages)
         goto out;
     if (!have_model && model_id) {
-        put_key(sb, "model");
+        put_key(sb, "model", NULL);
         lleval_jw_str(sb, model_id);
     }
-    put_key(sb, "stream");
+    put_key(sb, "stream", NULL);
     lleval_jw_bool(sb, false);
     lleval_sb_addch(sb, '}');
     ok = true;

@@ -4,7 +4,7 @@
  * timings, model, id), read by jscan with the same types and defaults as the
  * tree path of lleval_openai_parse_chat(). Only a well-formed answer is read
  * here; anything else (an error object, no choices, a field of the wrong
- * shape, a repeated key, bytes jscan cannot vouch for) goes to the tree path,
+ * shape, a repeated key that is read, bytes jscan cannot vouch for) goes to the tree path,
  * which words the error.
  */
 #include <stdlib.h>
@@ -76,17 +76,18 @@ static bool num_value(struct lleval_jscan *j, double *out, int depth)
 static bool message_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    (void)seen; /* unique mode: a repeated key gives up */
     if (!strcmp(key, "content"))
-        return string_or_kind(j, &rs->content, &rs->content_kind, depth);
+        return lleval_jscan_first(seen, 0) &&
+               string_or_kind(j, &rs->content, &rs->content_kind, depth);
     return lleval_jscan_skip(j, depth);
 }
 
 static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    (void)seen;
     if (!strcmp(key, "message")) {
+        if (!lleval_jscan_first(seen, 0))
+            return false;
         if (!lleval_jscan_peek(j, '{')) {
             rs->message = K_OTHER;
             return lleval_jscan_skip(j, depth);
@@ -95,46 +96,43 @@ static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *see
         return lleval_jscan_object(j, depth, message_member);
     }
     if (!strcmp(key, "text"))
-        return string_or_kind(j, &rs->text, &rs->text_kind, depth);
+        return lleval_jscan_first(seen, 1) && string_or_kind(j, &rs->text, &rs->text_kind, depth);
     if (!strcmp(key, "finish_reason"))
-        return string_or_kind(j, &rs->finish, NULL, depth);
+        return lleval_jscan_first(seen, 2) && string_or_kind(j, &rs->finish, NULL, depth);
     return lleval_jscan_skip(j, depth);
 }
 
 static bool usage_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    (void)seen;
     if (!strcmp(key, "prompt_tokens"))
-        return int_value(j, &rs->usage_pt, depth);
+        return lleval_jscan_first(seen, 0) && int_value(j, &rs->usage_pt, depth);
     if (!strcmp(key, "completion_tokens"))
-        return int_value(j, &rs->usage_ct, depth);
+        return lleval_jscan_first(seen, 1) && int_value(j, &rs->usage_ct, depth);
     return lleval_jscan_skip(j, depth);
 }
 
 static bool timings_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    (void)seen;
     if (!strcmp(key, "prompt_n"))
-        return int_value(j, &rs->prompt_n, depth);
+        return lleval_jscan_first(seen, 0) && int_value(j, &rs->prompt_n, depth);
     if (!strcmp(key, "cache_n"))
-        return int_value(j, &rs->cache_n, depth);
+        return lleval_jscan_first(seen, 1) && int_value(j, &rs->cache_n, depth);
     if (!strcmp(key, "predicted_n"))
-        return int_value(j, &rs->predicted_n, depth);
+        return lleval_jscan_first(seen, 2) && int_value(j, &rs->predicted_n, depth);
     if (!strcmp(key, "prompt_per_second"))
-        return num_value(j, &rs->prompt_ps, depth);
+        return lleval_jscan_first(seen, 3) && num_value(j, &rs->prompt_ps, depth);
     if (!strcmp(key, "predicted_per_second"))
-        return num_value(j, &rs->predicted_ps, depth);
+        return lleval_jscan_first(seen, 4) && num_value(j, &rs->predicted_ps, depth);
     return lleval_jscan_skip(j, depth);
 }
 
 static bool root_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    (void)seen;
     if (!strcmp(key, "choices")) {
-        if (!lleval_jscan_eat(j, '[') || !lleval_jscan_peek(j, '{'))
+        if (!lleval_jscan_first(seen, 0) || !lleval_jscan_eat(j, '[') || !lleval_jscan_peek(j, '{'))
             return false; /* not a list of objects: the tree path says what it is */
         if (!lleval_jscan_object(j, depth + 1, choice_member))
             return false;
@@ -145,18 +143,21 @@ static bool root_member(struct lleval_jscan *j, const char *key, unsigned *seen,
         return lleval_jscan_eat(j, ']');
     }
     if (!strcmp(key, "usage"))
-        return lleval_jscan_peek(j, '{') ? lleval_jscan_object(j, depth, usage_member)
-                                         : lleval_jscan_skip(j, depth);
+        return lleval_jscan_first(seen, 1) &&
+               (lleval_jscan_peek(j, '{') ? lleval_jscan_object(j, depth, usage_member)
+                                          : lleval_jscan_skip(j, depth));
     if (!strcmp(key, "timings")) {
+        if (!lleval_jscan_first(seen, 2))
+            return false;
         if (!lleval_jscan_peek(j, '{'))
             return lleval_jscan_skip(j, depth);
         rs->timings = true;
         return lleval_jscan_object(j, depth, timings_member);
     }
     if (!strcmp(key, "model"))
-        return string_or_kind(j, &rs->model, NULL, depth);
+        return lleval_jscan_first(seen, 3) && string_or_kind(j, &rs->model, NULL, depth);
     if (!strcmp(key, "id"))
-        return string_or_kind(j, &rs->id, NULL, depth);
+        return lleval_jscan_first(seen, 4) && string_or_kind(j, &rs->id, NULL, depth);
     return lleval_jscan_skip(j, depth);
 }
 
@@ -176,10 +177,11 @@ int lleval_openai_scan_chat(const char *body, size_t len, struct lleval_answer *
     rs.js.p = (const unsigned char *)body;
     rs.js.end = rs.js.p + len;
     rs.js.out = &sb;
-    rs.js.unique = true;
+    /* a key read twice gives up (jansson keeps the last): the seen bits;
+     * repeated keys that are not read do not matter */
+    rs.js.unique = false;
     rs.usage_pt = rs.usage_ct = rs.prompt_n = rs.predicted_n = -1;
-    if (!lleval_jscan_object(&rs.js, 0, root_member) || !lleval_jscan_end(&rs.js) ||
-        !rs.choices_ok)
+    if (!lleval_jscan_object(&rs.js, 0, root_member) || !lleval_jscan_end(&rs.js) || !rs.choices_ok)
         goto out;
     /* choices[0].message.content: a string, or null (an empty answer); without
      * a message, choices[0].text */

@@ -203,8 +203,11 @@ static bool message_member(struct lleval_jscan *j, const char *key, unsigned *se
 {
     struct body_scan *bs = (struct body_scan *)j;
     size_t at = j->out->len;
-    (void)seen; /* a key twice: unique mode gives up */
-    if (strcmp(key, "content") || !lleval_jscan_peek(j, '"'))
+    if (strcmp(key, "content"))
+        return lleval_jscan_skip(j, depth);
+    if (!lleval_jscan_first(seen, 0))
+        return false; /* twice: jansson keeps the last, let it */
+    if (!lleval_jscan_peek(j, '"'))
         return lleval_jscan_skip(j, depth);
     if (!lleval_jscan_str(j, j->out))
         return false;
@@ -216,7 +219,10 @@ static bool message_member(struct lleval_jscan *j, const char *key, unsigned *se
 static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct body_scan *bs = (struct body_scan *)j;
-    (void)seen;
+    if ((!strcmp(key, "model") && !lleval_jscan_first(seen, 0)) ||
+        (!strcmp(key, "max_tokens") && !lleval_jscan_first(seen, 1)) ||
+        (!strcmp(key, "messages") && !lleval_jscan_first(seen, 2)))
+        return false; /* twice: jansson keeps the last, let it */
     if (!strcmp(key, "model") && lleval_jscan_peek(j, '"')) {
         size_t at = j->out->len;
         if (!lleval_jscan_str(j, j->out))
@@ -253,9 +259,8 @@ static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen,
     return lleval_jscan_skip(j, depth);
 }
 
-/* The body read by the scanner (unique keys: jansson keeps a repeated key's
- * last value, so such a body goes to jansson, as anything the scanner cannot
- * vouch for). */
+/* The body read by the scanner (a key it reads met twice goes to jansson,
+ * which keeps the last value, as anything the scanner cannot vouch for). */
 static int dry_answer_text(struct lleval_engine *e, const char *custom_id, const char *body,
                            size_t len, struct lleval_answer *out, struct lleval_err *err)
 {
@@ -268,7 +273,6 @@ static int dry_answer_text(struct lleval_engine *e, const char *custom_id, const
     bs.js.p = (const unsigned char *)body;
     bs.js.end = bs.js.p + len;
     bs.js.out = &scratch;
-    bs.js.unique = true;
     bs.b = &b;
     if (lleval_jscan_object(&bs.js, 0, body_member) && lleval_jscan_end(&bs.js)) {
         b.model = bs.model_at ? scratch.buf + bs.model_at - 1 : NULL;

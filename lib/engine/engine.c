@@ -52,8 +52,13 @@ void lleval_http_request_release(struct lleval_http_request *r)
 void lleval_http_request_add_header(struct lleval_http_request *r, const char *name,
                                     const char *value)
 {
+    size_t n = strlen(name), m = strlen(value);
+    char *h = lleval_xmalloc(n + m + 3);
+    memcpy(h, name, n);
+    memcpy(h + n, ": ", 2);
+    memcpy(h + n + 2, value, m + 1);
     r->headers = lleval_xrealloc(r->headers, (r->n_headers + 1) * sizeof(char *));
-    r->headers[r->n_headers++] = lleval_xasprintf("%s: %s", name, value);
+    r->headers[r->n_headers++] = h;
 }
 
 void lleval_probe_info_release(struct lleval_probe_info *p)

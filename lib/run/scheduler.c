@@ -227,6 +227,16 @@ void lleval_sched_slot_clear(struct sched *s, struct slot *sl)
     s->eps[sl->ep].in_flight--;
 }
 
+/* True when the slot's header list (its last request's) is req's: then it
+ * is kept for the next request rather than built again. */
+static bool same_headers(const struct curl_slist *h, const struct lleval_http_request *req)
+{
+    for (size_t i = 0; i < req->n_headers; i++, h = h->next)
+        if (!h || strcmp(h->data, req->headers[i]))
+            return false;
+    return h && !strcmp(h->data, "Expect:") && !h->next;
+}
+
 static void start_job(struct sched *s, struct slot *sl, size_t job, long attempts)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
@@ -259,25 +269,33 @@ static void start_job(struct sched *s, struct slot *sl, size_t job, long attempt
         lleval_sched_slot_clear(s, sl);
         return;
     }
-    if (!sl->easy)
+    if (!sl->easy) {
+        /* the options every request of this slot shares, set once (the
+         * handle, and its connection, is reused for the slot's requests) */
         sl->easy = curl_easy_init();
-    curl_easy_reset(sl->easy);
-    for (size_t i = 0; i < sl->req.n_headers; i++)
-        sl->headers = curl_slist_append(sl->headers, sl->req.headers[i]);
-    sl->headers = curl_slist_append(sl->headers, "Expect:");
+        curl_easy_setopt(sl->easy, CURLOPT_WRITEFUNCTION, on_write);
+        curl_easy_setopt(sl->easy, CURLOPT_WRITEDATA, sl);
+        curl_easy_setopt(sl->easy, CURLOPT_PRIVATE, sl);
+        curl_easy_setopt(sl->easy, CURLOPT_TIMEOUT_MS, (long)(s->o->timeout_s * 1000.0));
+        curl_easy_setopt(sl->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+        curl_easy_setopt(sl->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(sl->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    }
+    if (!same_headers(sl->headers, &sl->req)) {
+        curl_slist_free_all(sl->headers);
+        sl->headers = NULL;
+        for (size_t i = 0; i < sl->req.n_headers; i++)
+            sl->headers = curl_slist_append(sl->headers, sl->req.headers[i]);
+        sl->headers = curl_slist_append(sl->headers, "Expect:");
+    }
     curl_easy_setopt(sl->easy, CURLOPT_URL, sl->req.url);
     curl_easy_setopt(sl->easy, CURLOPT_HTTPHEADER, sl->headers);
     if (sl->req.body) {
         curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDS, sl->req.body);
         curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(sl->req.body));
+    } else {
+        curl_easy_setopt(sl->easy, CURLOPT_HTTPGET, 1L);
     }
-    curl_easy_setopt(sl->easy, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(sl->easy, CURLOPT_WRITEDATA, sl);
-    curl_easy_setopt(sl->easy, CURLOPT_PRIVATE, sl);
-    curl_easy_setopt(sl->easy, CURLOPT_TIMEOUT_MS, (long)(s->o->timeout_s * 1000.0));
-    curl_easy_setopt(sl->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(sl->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(sl->easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_multi_add_handle(s->multi, sl->easy);
 }
 
@@ -413,9 +431,7 @@ static void take_finished(struct sched *s, struct slot *sl, CURLcode result, str
             d->retry_after = ra > 86400 ? 86400 : (long)ra;
     }
 #endif
-    curl_multi_remove_handle(s->multi, sl->easy);
-    curl_slist_free_all(sl->headers);
-    sl->headers = NULL;
+    curl_multi_remove_handle(s->multi, sl->easy); /* its header list stays for the next */
     d->active = true;
     d->ep = sl->ep;
     d->job = sl->job;
@@ -677,6 +693,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
             lleval_sched_slot_clear(&s, &s.slots[i]);
         if (s.slots[i].easy)
             curl_easy_cleanup(s.slots[i].easy);
+        curl_slist_free_all(s.slots[i].headers);
         lleval_sb_release(&s.slots[i].reply);
         lleval_http_request_release(&s.done[i].req);
         lleval_sb_release(&s.done[i].reply);

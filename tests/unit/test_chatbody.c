@@ -35,7 +35,8 @@ static const char *const bodies[] = {
     "{\"messages\":[{\"content\":\"x\"}],\"a_key_longer_than_twenty_three_bytes\":1,"
     "\"\\u006dodel\":\"escaped key\"}",
     "{\"messages\":[{\"content\":\"x\"}],\"big\":1e400,\"small\":1e-400}",
-    "{\"messages\":[{\"content\":\"x\"}],\"deep\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]"
+    "{\"messages\":[{\"content\":\"x\"}],\"deep\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]"
+    "]"
     "]]]]]]]]]]]]]]]]]]]]]]]]]}",
 };
 

@@ -61,8 +61,8 @@ static bool reference(const char *body, size_t len, struct lleval_answer *a)
     }
     message = json_object_get(choice, "message");
     content = message ? json_object_get(message, "content") : json_object_get(choice, "text");
-    a->content = json_is_string(content) ? lleval_xstrdup(json_string_value(content))
-                                         : lleval_xstrdup("");
+    a->content =
+        json_is_string(content) ? lleval_xstrdup(json_string_value(content)) : lleval_xstrdup("");
     a->finish = lleval_openai_finish(lleval_json_str(choice, "finish_reason"));
     usage = json_object_get(root, "usage");
     timings = json_object_get(root, "timings");
@@ -95,8 +95,8 @@ static bool reference(const char *body, size_t len, struct lleval_answer *a)
 static void same_str(const char *a, const char *b, const char *what, const char *body)
 {
     if ((a == NULL) != (b == NULL) || (a && strcmp(a, b))) {
-        print_error("%s: scan '%s', tree '%s' for %s\n", what, a ? a : "(null)",
-                    b ? b : "(null)", body);
+        print_error("%s: scan '%s', tree '%s' for %s\n", what, a ? a : "(null)", b ? b : "(null)",
+                    body);
         fail();
     }
 }
