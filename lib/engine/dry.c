@@ -12,6 +12,7 @@
 #include "lleval/dataset/index.h"
 #include "lleval/engine/engine.h"
 #include "lleval/platform/fs.h"
+#include "lleval/util/jscan.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 #include "engine_int.h"
@@ -86,27 +87,38 @@ static long count_words(const char *s)
     return n;
 }
 
-static int dry_answer(struct lleval_engine *e, const char *custom_id, const json_t *body,
-                      struct lleval_answer *out, struct lleval_err *err)
+/* What the dry engine reads of a request body: its model (a string, else
+ * NULL), max_tokens (512 when absent) and the bytes of its messages' contents. */
+struct dry_body {
+    const char *model;
+    long max_tokens;
+    long prompt_chars;
+};
+
+/* Answers from the body's facts. */
+static int answer(struct lleval_engine *e, const char *custom_id, const struct dry_body *b,
+                  struct lleval_answer *out, struct lleval_err *err)
 {
     struct lleval_cid cid;
     struct lleval_item_entry item;
     const char *gold = NULL, *type;
-    json_t *msgs, *m;
     /* the model id salts the hash: two "dry models" answer differently */
-    const char *model = lleval_json_str(body, "model");
-    char *salted = lleval_xasprintf("%s|%s", custom_id, model && strcmp(model, "dry") ? model : "");
-    uint64_t h = lleval_hash64(salted);
-    unsigned roll = (unsigned)(h % 100);
-    /* about one in seven is cut off, spread evenly over the ids */
-    bool cut = (h >> 40) % 7 == 0;
-    long max_tokens = (long)lleval_json_int(body, "max_tokens", 512);
-    long prompt_chars = 0;
-    size_t i;
+    const char *model = b->model && strcmp(b->model, "dry") ? b->model : "";
+    struct lleval_sb salted = LLEVAL_SB_INIT;
+    uint64_t h;
+    unsigned roll;
+    bool cut;
     int rc;
 
+    lleval_sb_adds(&salted, custom_id);
+    lleval_sb_addch(&salted, '|');
+    lleval_sb_adds(&salted, model);
+    h = lleval_hash64(salted.buf);
+    lleval_sb_release(&salted);
+    roll = (unsigned)(h % 100);
+    /* about one in seven is cut off, spread evenly over the ids */
+    cut = (h >> 40) % 7 == 0;
     log_request(custom_id);
-    free(salted);
     rc = lleval_cid_decode(custom_id, &cid, err);
     if (rc)
         return rc;
@@ -150,22 +162,128 @@ static int dry_answer(struct lleval_engine *e, const char *custom_id, const json
         else
             out->content = lleval_xstrdup("");
     }
-    msgs = json_object_get(body, "messages");
-    json_array_foreach(msgs, i, m)
-    {
-        const char *c = lleval_json_str(m, "content");
-        if (c)
-            prompt_chars += (long)strlen(c);
-    }
-    out->prompt_tokens = prompt_chars / 4 + 1;
+    out->prompt_tokens = b->prompt_chars / 4 + 1;
     out->completion_tokens = count_words(out->content) + 1;
     if (out->finish == LLEVAL_FINISH_LENGTH)
-        out->completion_tokens = max_tokens;
+        out->completion_tokens = b->max_tokens;
     out->prompt_tps = 500.0;
     out->gen_tps = 20.0;
     out->model = lleval_xstrdup("dry");
     lleval_cid_release(&cid);
     return 0;
+}
+
+static int dry_answer(struct lleval_engine *e, const char *custom_id, const json_t *body,
+                      struct lleval_answer *out, struct lleval_err *err)
+{
+    struct dry_body b;
+    json_t *m;
+    size_t i;
+
+    b.model = lleval_json_str(body, "model");
+    b.max_tokens = (long)lleval_json_int(body, "max_tokens", 512);
+    b.prompt_chars = 0;
+    json_array_foreach(json_object_get(body, "messages"), i, m)
+    {
+        const char *c = lleval_json_str(m, "content");
+        if (c)
+            b.prompt_chars += (long)strlen(c);
+    }
+    return answer(e, custom_id, &b, out, err);
+}
+
+/* The body scanner's state (the member callbacks get &bs.js). */
+struct body_scan {
+    struct lleval_jscan js;
+    struct dry_body *b;
+    size_t model_at; /* the model's offset in js.out + 1; 0: none */
+};
+
+static bool message_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct body_scan *bs = (struct body_scan *)j;
+    size_t at = j->out->len;
+    if (strcmp(key, "content"))
+        return lleval_jscan_skip(j, depth);
+    if (!lleval_jscan_first(seen, 0))
+        return false; /* twice: jansson keeps the last, let it */
+    if (!lleval_jscan_peek(j, '"'))
+        return lleval_jscan_skip(j, depth);
+    if (!lleval_jscan_str(j, j->out))
+        return false;
+    bs->b->prompt_chars += (long)(j->out->len - at - 1);
+    lleval_sb_setlen(j->out, at);
+    return true;
+}
+
+static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct body_scan *bs = (struct body_scan *)j;
+    if ((!strcmp(key, "model") && !lleval_jscan_first(seen, 0)) ||
+        (!strcmp(key, "max_tokens") && !lleval_jscan_first(seen, 1)) ||
+        (!strcmp(key, "messages") && !lleval_jscan_first(seen, 2)))
+        return false; /* twice: jansson keeps the last, let it */
+    if (!strcmp(key, "model") && lleval_jscan_peek(j, '"')) {
+        size_t at = j->out->len;
+        if (!lleval_jscan_str(j, j->out))
+            return false;
+        bs->model_at = at + 1;
+        return true;
+    }
+    if (!strcmp(key, "max_tokens") && !lleval_jscan_peek(j, '{') && !lleval_jscan_peek(j, '[') &&
+        !lleval_jscan_peek(j, '"') && !lleval_jscan_peek(j, 't') && !lleval_jscan_peek(j, 'f') &&
+        !lleval_jscan_peek(j, 'n')) {
+        bool is_int;
+        long long iv;
+        double dv;
+        if (!lleval_jscan_num(j, &is_int, &iv, &dv))
+            return false;
+        if (is_int)
+            bs->b->max_tokens = (long)iv;
+        else if (dv >= -9223372036854775808.0 && dv < 9223372036854775808.0)
+            bs->b->max_tokens = (long)(long long)dv;
+        return true;
+    }
+    if (!strcmp(key, "messages") && lleval_jscan_peek(j, '[')) {
+        lleval_jscan_eat(j, '[');
+        if (lleval_jscan_eat(j, ']'))
+            return true;
+        do {
+            bool ok = lleval_jscan_peek(j, '{') ? lleval_jscan_object(j, depth + 1, message_member)
+                                                : lleval_jscan_skip(j, depth + 1);
+            if (!ok)
+                return false;
+        } while (lleval_jscan_eat(j, ','));
+        return lleval_jscan_eat(j, ']');
+    }
+    return lleval_jscan_skip(j, depth);
+}
+
+/* The body read by the scanner (a key it reads met twice goes to jansson,
+ * which keeps the last value, as anything the scanner cannot vouch for). */
+static int dry_answer_text(struct lleval_engine *e, const char *custom_id, const char *body,
+                           size_t len, struct lleval_answer *out, struct lleval_err *err)
+{
+    struct dry_body b = {NULL, 512, 0};
+    struct lleval_sb scratch = LLEVAL_SB_INIT;
+    struct body_scan bs;
+    int rc;
+
+    memset(&bs, 0, sizeof(bs));
+    bs.js.p = (const unsigned char *)body;
+    bs.js.end = bs.js.p + len;
+    bs.js.out = &scratch;
+    bs.b = &b;
+    if (lleval_jscan_object(&bs.js, 0, body_member) && lleval_jscan_end(&bs.js)) {
+        b.model = bs.model_at ? scratch.buf + bs.model_at - 1 : NULL;
+        rc = answer(e, custom_id, &b, out, err);
+    } else {
+        json_t *j = lleval_engine_body_json(body, len, err);
+        rc = j ? dry_answer(e, custom_id, j, out, err) : LLEVAL_EINVAL;
+        json_decref(j);
+    }
+    lleval_sb_release(&scratch);
+    return rc;
 }
 
 static void dry_release(struct lleval_engine *e)
@@ -188,5 +306,6 @@ const struct lleval_engine_ops lleval_engine_dry_ops = {
     .make_request = NULL,
     .parse_reply = NULL,
     .answer_local = dry_answer,
+    .answer_local_text = dry_answer_text,
     .release = dry_release,
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/engine.h"
+#include "lleval/util/json.h"
 #include "lleval/util/redact.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
@@ -51,8 +52,13 @@ void lleval_http_request_release(struct lleval_http_request *r)
 void lleval_http_request_add_header(struct lleval_http_request *r, const char *name,
                                     const char *value)
 {
+    size_t n = strlen(name), m = strlen(value);
+    char *h = lleval_xmalloc(n + m + 3);
+    memcpy(h, name, n);
+    memcpy(h + n, ": ", 2);
+    memcpy(h + n + 2, value, m + 1);
     r->headers = lleval_xrealloc(r->headers, (r->n_headers + 1) * sizeof(char *));
-    r->headers[r->n_headers++] = lleval_xasprintf("%s: %s", name, value);
+    r->headers[r->n_headers++] = h;
 }
 
 void lleval_probe_info_release(struct lleval_probe_info *p)
@@ -193,6 +199,46 @@ int lleval_engine_make_request(struct lleval_engine *e, const json_t *body,
                               e->ops->name);
     }
     return e->ops->make_request(e, body, out, err);
+}
+
+json_t *lleval_engine_body_json(const char *body, size_t len, struct lleval_err *err)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+    if (!j)
+        lleval_err_set(err, LLEVAL_EINVAL, "the batch request body is not JSON: %s",
+                       lleval_json_error_text(&jerr));
+    return j;
+}
+
+int lleval_engine_answer_local_text(struct lleval_engine *e, const char *custom_id,
+                                    const char *body, size_t len, struct lleval_answer *out,
+                                    struct lleval_err *err)
+{
+    json_t *j;
+    int rc;
+    if (e->ops->answer_local_text)
+        return e->ops->answer_local_text(e, custom_id, body, len, out, err);
+    if (!(j = lleval_engine_body_json(body, len, err)))
+        return err ? err->code : LLEVAL_EINVAL;
+    rc = lleval_engine_answer_local(e, custom_id, j, out, err);
+    json_decref(j);
+    return rc;
+}
+
+int lleval_engine_make_request_text(struct lleval_engine *e, const char *body, size_t len,
+                                    struct lleval_http_request *out, struct lleval_err *err)
+{
+    json_t *j;
+    int rc;
+    if (e->ops->make_request_text)
+        return e->ops->make_request_text(e, body, len, out, err);
+    memset(out, 0, sizeof(*out));
+    if (!(j = lleval_engine_body_json(body, len, err)))
+        return err ? err->code : LLEVAL_EINVAL;
+    rc = lleval_engine_make_request(e, j, out, err);
+    json_decref(j);
+    return rc;
 }
 
 enum lleval_reply lleval_engine_parse_reply(struct lleval_engine *e, long http_status,

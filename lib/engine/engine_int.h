@@ -23,6 +23,14 @@ struct lleval_engine_ops {
     /* Engines without HTTP (dry) answer here at once; NULL for HTTP engines. */
     int (*answer_local)(struct lleval_engine *e, const char *custom_id, const json_t *body,
                         struct lleval_answer *out, struct lleval_err *err);
+    /* The same two from the body's JSON text (borrowed, NUL-terminated), read
+     * without a tree; NULL: the text is parsed and the calls above made. An
+     * adapter's text call falls back to its tree call on anything its scanner
+     * cannot vouch for, so both give the same request, answer or error. */
+    int (*make_request_text)(struct lleval_engine *e, const char *body, size_t len,
+                             struct lleval_http_request *out, struct lleval_err *err);
+    int (*answer_local_text)(struct lleval_engine *e, const char *custom_id, const char *body,
+                             size_t len, struct lleval_answer *out, struct lleval_err *err);
     /* Frees priv. */
     void (*release)(struct lleval_engine *e);
 };
@@ -36,6 +44,10 @@ struct lleval_engine {
     long local_delay_ms;  /* dry: simulated latency per answer (env LLEVAL_DRY_DELAY_MS) */
     void *priv;           /* adapter state */
 };
+
+/* body[0..len) parsed (any JSON value) for an adapter's tree calls: owned,
+ * or NULL with err set ("the batch request body is not JSON: ..."). */
+json_t *lleval_engine_body_json(const char *body, size_t len, struct lleval_err *err);
 
 /* The adapters (lib/engine/<name>.c). */
 extern const struct lleval_engine_ops lleval_engine_dry_ops;

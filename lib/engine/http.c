@@ -134,9 +134,17 @@ char *lleval_http_url(const struct lleval_engine *e, const char *path)
 {
     const char *base = e->base_url ? e->base_url : "";
     size_t n = strlen(base);
+    size_t m = strlen(path);
+    bool slash = *path != '/';
+    char *url;
     while (n > 0 && base[n - 1] == '/')
         n--;
-    return lleval_xasprintf("%.*s%s%s", (int)n, base, *path == '/' ? "" : "/", path);
+    url = lleval_xmalloc(n + slash + m + 1);
+    memcpy(url, base, n);
+    if (slash)
+        url[n] = '/';
+    memcpy(url + n + slash, path, m + 1);
+    return url;
 }
 
 void lleval_http_add_headers(const struct lleval_engine *e, struct lleval_http_request *r)

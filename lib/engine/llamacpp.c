@@ -66,6 +66,25 @@ static int llamacpp_make_request(struct lleval_engine *e, const json_t *body,
     return 0;
 }
 
+static int llamacpp_make_request_text(struct lleval_engine *e, const char *body, size_t len,
+                                      struct lleval_http_request *out, struct lleval_err *err)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_engine view;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if ((rc = lleval_openai_chat_body_text(e, body, len, false, &sb, err))) {
+        lleval_sb_release(&sb);
+        return rc;
+    }
+    root_engine(e, &view);
+    out->url = lleval_http_url(&view, "/v1/chat/completions");
+    out->body = lleval_sb_detach(&sb, NULL);
+    lleval_http_add_headers(&view, out);
+    free(view.base_url);
+    return 0;
+}
+
 static enum lleval_reply llamacpp_parse_reply(struct lleval_engine *e, long http_status,
                                               const char *body, size_t len,
                                               struct lleval_answer *out, struct lleval_err *err)
@@ -248,6 +267,7 @@ const struct lleval_engine_ops lleval_engine_llamacpp_ops = {
     .name = "llamacpp",
     .probe = llamacpp_probe,
     .make_request = llamacpp_make_request,
+    .make_request_text = llamacpp_make_request_text,
     .parse_reply = llamacpp_parse_reply,
     .answer_local = NULL,
     .release = llamacpp_release,

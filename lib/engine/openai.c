@@ -151,6 +151,8 @@ enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const 
         free(text);
         return verdict;
     }
+    if (!lleval_openai_scan_chat(body, len, out))
+        return LLEVAL_REPLY_OK; /* the usual reply, read without a tree */
     root = lleval_http_json_decode(body, len, why, sizeof(why));
     if (!json_is_object(root)) {
         lleval_err_set(err, LLEVAL_EENGINE, "malformed reply from %s: %s", label,
@@ -243,6 +245,22 @@ static int openai_make_request(struct lleval_engine *e, const json_t *body,
      * (disabled) is left out, so such servers can be used */
     if ((rc = lleval_openai_chat_body(e, body, true, &sb, err)))
         return rc;
+    out->url = lleval_http_url(e, "/chat/completions");
+    out->body = lleval_sb_detach(&sb, NULL);
+    lleval_http_add_headers(e, out);
+    return 0;
+}
+
+static int openai_make_request_text(struct lleval_engine *e, const char *body, size_t len,
+                                    struct lleval_http_request *out, struct lleval_err *err)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if ((rc = lleval_openai_chat_body_text(e, body, len, true, &sb, err))) {
+        lleval_sb_release(&sb);
+        return rc;
+    }
     out->url = lleval_http_url(e, "/chat/completions");
     out->body = lleval_sb_detach(&sb, NULL);
     lleval_http_add_headers(e, out);
@@ -384,6 +402,7 @@ const struct lleval_engine_ops lleval_engine_openai_ops = {
     .name = "openai",
     .probe = openai_probe,
     .make_request = openai_make_request,
+    .make_request_text = openai_make_request_text,
     .parse_reply = openai_parse_reply,
     .answer_local = NULL,
     .release = openai_release,

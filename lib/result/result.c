@@ -1,6 +1,7 @@
 /*
- * Result lines: the writer (the scheduler's journal line for every request)
- * and the typed decoder every reader uses (see result.h, docs/formats.md).
+ * Result lines: the writer (the scheduler's journal line for every request,
+ * written as text with jwrite, no json_t built to be dumped) and the typed
+ * decoder every reader uses (see result.h, docs/formats.md).
  */
 #include <math.h>
 #include <stdint.h>
@@ -10,80 +11,174 @@
 #include "lleval/platform/platform.h"
 #include "lleval/result/result.h"
 #include "lleval/util/json.h"
+#include "lleval/util/jwrite.h"
 #include "lleval/util/redact.h"
 #include "lleval/util/util.h"
+
+/* ---- writing ------------------------------------------------------------- */
+
+void lleval_result_text_init(struct lleval_result_text *rt)
+{
+    memset(rt, 0, sizeof(*rt));
+    lleval_sb_init(&rt->line, 0);
+    lleval_result_view_init(&rt->view);
+}
+
+static void drop_owned(struct lleval_result_text *rt)
+{
+    for (size_t i = 0; i < rt->n_owned; i++)
+        free(rt->owned[i]);
+    rt->n_owned = 0;
+}
+
+void lleval_result_text_release(struct lleval_result_text *rt)
+{
+    drop_owned(rt);
+    lleval_sb_release(&rt->line);
+    lleval_result_view_init(&rt->view);
+}
+
+/* s with its secrets replaced (no secret in a journal: an answer or an error
+ * text may echo the key), kept by rt when a copy was needed. */
+static const char *clean(struct lleval_result_text *rt, const char *s)
+{
+    char *r = lleval_redact_dup(s);
+    if (!r)
+        return s;
+    rt->owned[rt->n_owned++] = r;
+    return r;
+}
+
+/* `,"key":` (key is a literal: `,\"key\":` written as it stands) then the value. */
+static void str_member(struct lleval_sb *sb, const char *key, const char *s)
+{
+    lleval_sb_adds(sb, key);
+    lleval_jw_str(sb, s);
+}
+
+static void int_member(struct lleval_sb *sb, const char *key, long long v)
+{
+    lleval_sb_adds(sb, key);
+    lleval_jw_int(sb, v);
+}
+
+/* A real member; jansson has no real for an infinity or NaN, and the line
+ * built as a json_t left such a member out: so does this. Returns the value
+ * as written (15 digits), as the decoder reads it, or NAN when left out. */
+static double real_member(struct lleval_sb *sb, const char *key, double v)
+{
+    size_t at;
+    if (!isfinite(v))
+        return NAN;
+    lleval_sb_adds(sb, key);
+    if (v == floor(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
+        /* an integral value: "%.15g" writes its digits, jansson adds ".0" */
+        lleval_jw_int(sb, (long long)v);
+        lleval_sb_add(sb, ".0", 2);
+        return v;
+    }
+    at = sb->len;
+    lleval_jw_real(sb, v);
+    return strtod(sb->buf + at, NULL);
+}
+
+/* "batch_req_" and the custom_id's hash in 16 hex digits, into id[27]. */
+static void request_id(char id[27], const char *custom_id)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t h = lleval_hash64(custom_id);
+    memcpy(id, "batch_req_", 10);
+    for (int i = 15; i >= 0; i--, h >>= 4)
+        id[10 + i] = hex[h & 15];
+    id[26] = '\0';
+}
+
+void lleval_result_text_build(struct lleval_result_text *rt, const char *custom_id,
+                              const char *engine_name, const struct lleval_answer *a,
+                              long http_status, const char *error_code, const char *error_message,
+                              double latency_ms, long attempts)
+{
+    struct lleval_result_view *v = &rt->view;
+    struct lleval_sb *sb = &rt->line;
+    char id[27];
+    const char *finish = a ? lleval_finish_name(a->finish) : "error";
+
+    drop_owned(rt);
+    lleval_sb_reset(sb);
+    lleval_result_view_init(v);
+    request_id(id, custom_id);
+    v->custom_id = clean(rt, custom_id);
+    v->engine = clean(rt, engine_name);
+    v->finish_reason = finish;
+    v->has_facts = true;
+    lleval_sb_adds(sb, "{\"id\":");
+    lleval_jw_str(sb, id);
+    str_member(sb, ",\"custom_id\":", v->custom_id);
+    lleval_sb_adds(sb, ",\"response\":");
+    if (a) {
+        long pt = a->prompt_tokens < 0 ? 0 : a->prompt_tokens;
+        long ct = a->completion_tokens < 0 ? 0 : a->completion_tokens;
+        long status = http_status ? http_status : 200;
+        const char *model = a->model ? clean(rt, a->model) : NULL;
+
+        v->http_status = status >= 0 && status <= 999 ? status : 0;
+        v->content = clean(rt, a->content ? a->content : "");
+        v->body_finish = finish;
+        int_member(sb, "{\"status_code\":", status);
+        str_member(sb, ",\"request_id\":", a->request_id ? clean(rt, a->request_id) : id);
+        lleval_sb_adds(sb, ",\"body\":{\"object\":\"chat.completion\"");
+        if (model)
+            str_member(sb, ",\"model\":", model);
+        str_member(sb,
+                   ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":",
+                   v->content);
+        str_member(sb, "},\"finish_reason\":", finish);
+        int_member(sb, "}],\"usage\":{\"prompt_tokens\":", pt);
+        int_member(sb, ",\"completion_tokens\":", ct);
+        int_member(sb, ",\"total_tokens\":", (long long)pt + ct);
+        lleval_sb_adds(sb, "}}},\"error\":null");
+    } else {
+        char *msg = lleval_utf8_sanitize(error_message ? error_message : "",
+                                         error_message ? strlen(error_message) : 0);
+        rt->owned[rt->n_owned++] = msg;
+        v->http_status = http_status >= 0 && http_status <= 999 ? http_status : 0;
+        v->failed = true;
+        v->error_code = clean(rt, error_code ? error_code : "error");
+        v->error_message = clean(rt, msg);
+        int_member(sb, "{\"status_code\":", http_status);
+        str_member(sb, ",\"body\":null},\"error\":{\"code\":", v->error_code);
+        str_member(sb, ",\"message\":", v->error_message);
+        lleval_sb_addch(sb, '}');
+    }
+    v->ok = v->http_status == 200 && !v->failed && v->content;
+    v->prompt_tokens = a && a->prompt_tokens >= 0 ? a->prompt_tokens : 0;
+    v->completion_tokens = a && a->completion_tokens >= 0 ? a->completion_tokens : 0;
+    v->attempts = attempts >= 0 ? attempts : LLEVAL_RESULT_NO_COUNT;
+    str_member(sb, ",\"lleval\":{\"engine\":", v->engine);
+    str_member(sb, ",\"finish_reason\":", finish);
+    /* a member left out (not finite) is never the first: the commas hold */
+    v->latency_ms = real_member(sb, ",\"latency_ms\":", latency_ms);
+    int_member(sb, ",\"prompt_tokens\":", v->prompt_tokens);
+    int_member(sb, ",\"completion_tokens\":", v->completion_tokens);
+    v->prompt_tps = real_member(sb, ",\"prompt_tps\":", a ? a->prompt_tps : 0);
+    v->gen_tps = real_member(sb, ",\"gen_tps\":", a ? a->gen_tps : 0);
+    v->load_ms = real_member(sb, ",\"load_ms\":", a ? a->load_ms : 0);
+    int_member(sb, ",\"attempts\":", attempts);
+    v->finished_at = real_member(sb, ",\"finished_at\":", lleval_now());
+    lleval_sb_adds(sb, "}}\n");
+}
 
 json_t *lleval_result_line(const char *custom_id, const char *engine_name,
                            const struct lleval_answer *a, long http_status, const char *error_code,
                            const char *error_message, double latency_ms, long attempts)
 {
-    char id[64];
-    json_t *line = json_object();
-    json_t *facts = json_object();
-    const char *finish = a ? lleval_finish_name(a->finish) : "error";
-
-    snprintf(id, sizeof(id), "batch_req_%016llx", (unsigned long long)lleval_hash64(custom_id));
-    json_object_set_new(line, "id", json_string(id));
-    json_object_set_new(line, "custom_id", json_string(custom_id));
-    if (a) {
-        json_t *resp = json_object();
-        json_t *body = json_object();
-        json_t *choice = json_object();
-        json_t *usage = json_object();
-        long pt = a->prompt_tokens < 0 ? 0 : a->prompt_tokens;
-        long ct = a->completion_tokens < 0 ? 0 : a->completion_tokens;
-
-        json_object_set_new(resp, "status_code", json_integer(http_status ? http_status : 200));
-        json_object_set_new(resp, "request_id",
-                            a->request_id ? json_string(a->request_id) : json_string(id));
-        json_object_set_new(body, "object", json_string("chat.completion"));
-        if (a->model)
-            json_object_set_new(body, "model", json_string(a->model));
-        json_object_set_new(choice, "index", json_integer(0));
-        json_object_set_new(
-            choice, "message",
-            json_pack("{s:s, s:s}", "role", "assistant", "content", a->content ? a->content : ""));
-        json_object_set_new(choice, "finish_reason", json_string(finish));
-        json_object_set_new(body, "choices", json_pack("[o]", choice));
-        json_object_set_new(usage, "prompt_tokens", json_integer(pt));
-        json_object_set_new(usage, "completion_tokens", json_integer(ct));
-        json_object_set_new(usage, "total_tokens", json_integer(pt + ct));
-        json_object_set_new(body, "usage", usage);
-        json_object_set_new(resp, "body", body);
-        json_object_set_new(line, "response", resp);
-        json_object_set_new(line, "error", json_null());
-    } else {
-        char *msg = lleval_utf8_sanitize(error_message ? error_message : "",
-                                         error_message ? strlen(error_message) : 0);
-        json_object_set_new(
-            line, "response",
-            json_pack("{s:I, s:n}", "status_code", (json_int_t)http_status, "body"));
-        json_object_set_new(
-            line, "error",
-            json_pack("{s:s, s:s}", "code", error_code ? error_code : "error", "message", msg));
-        free(msg);
-    }
-    json_object_set_new(facts, "engine", json_string(engine_name));
-    json_object_set_new(facts, "finish_reason", json_string(finish));
-    json_object_set_new(facts, "latency_ms", json_real(latency_ms));
-    json_object_set_new(facts, "prompt_tokens",
-                        json_integer(a && a->prompt_tokens >= 0 ? a->prompt_tokens : 0));
-    json_object_set_new(facts, "completion_tokens",
-                        json_integer(a && a->completion_tokens >= 0 ? a->completion_tokens : 0));
-    json_object_set_new(facts, "prompt_tps", json_real(a ? a->prompt_tps : 0));
-    json_object_set_new(facts, "gen_tps", json_real(a ? a->gen_tps : 0));
-    json_object_set_new(facts, "load_ms", json_real(a ? a->load_ms : 0));
-    json_object_set_new(facts, "attempts", json_integer(attempts));
-    json_object_set_new(facts, "finished_at", json_real(lleval_now()));
-    json_object_set_new(line, "lleval", facts);
-    {
-        /* no secret in a journal: an answer or error text may echo the key */
-        json_t *redacted = lleval_redact_json(line);
-        if (redacted) {
-            json_decref(line);
-            line = redacted;
-        }
-    }
+    struct lleval_result_text rt;
+    json_t *line;
+    lleval_result_text_init(&rt);
+    lleval_result_text_build(&rt, custom_id, engine_name, a, http_status, error_code, error_message,
+                             latency_ms, attempts);
+    line = json_loadb(rt.line.buf, rt.line.len, 0, NULL);
+    lleval_result_text_release(&rt);
     return line;
 }
 

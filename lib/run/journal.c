@@ -123,31 +123,44 @@ bool lleval_journal_has(const struct lleval_journal *j, const char *custom_id)
     return lleval_idset_has(&j->seen, custom_id);
 }
 
-int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct lleval_err *err)
+int lleval_journal_append_text(struct lleval_journal *j, const char *custom_id, bool failed,
+                               const char *text, size_t len, struct lleval_err *err)
 {
-    const char *cid = lleval_result_custom_id(line);
     bool dup;
     int rc;
 
+    if (!custom_id)
+        return lleval_err_set(err, LLEVAL_EINVAL, "result line without a custom_id");
+    if (!len || text[len - 1] != '\n' || memchr(text, '\n', len - 1))
+        return lleval_err_set(err, LLEVAL_EINVAL, "%s: the result for '%s' is not one line",
+                              j->path, custom_id);
+    if (lleval_journal_has(j, custom_id))
+        return lleval_err_set(err, LLEVAL_EINVAL, "%s: custom_id '%s' already has a result",
+                              j->path, custom_id);
+    /* one write for the whole line, so a crash can only tear the last one */
+    rc = lleval_afile_append(j->file, text, len, err);
+    if (rc)
+        return rc;
+    lleval_idset_put(&j->seen, lleval_idset_hash(custom_id), 1, &dup);
+    j->st.lines++;
+    if (!failed)
+        j->st.ok++;
+    j->dirty = true;
+    return 0;
+}
+
+int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct lleval_err *err)
+{
+    const char *cid = lleval_result_custom_id(line);
+
     if (!cid)
         return lleval_err_set(err, LLEVAL_EINVAL, "result line without a custom_id");
-    if (lleval_journal_has(j, cid))
-        return lleval_err_set(err, LLEVAL_EINVAL, "%s: custom_id '%s' already has a result",
-                              j->path, cid);
     lleval_sb_reset(&j->line);
     if (lleval_json_dump_sb(line, &j->line))
         return lleval_err_set(err, LLEVAL_EIO, "cannot serialize the result for '%s'", cid);
     lleval_sb_addch(&j->line, '\n');
-    /* one write for the whole line, so a crash can only tear the last one */
-    rc = lleval_afile_append(j->file, j->line.buf, j->line.len, err);
-    if (rc)
-        return rc;
-    lleval_idset_put(&j->seen, lleval_idset_hash(cid), 1, &dup);
-    j->st.lines++;
-    if (!lleval_result_failed(line))
-        j->st.ok++;
-    j->dirty = true;
-    return 0;
+    return lleval_journal_append_text(j, cid, lleval_result_failed(line), j->line.buf, j->line.len,
+                                      err);
 }
 
 int lleval_journal_sync(struct lleval_journal *j, struct lleval_err *err)

@@ -19,6 +19,7 @@
 #include "lleval/result/result.h"
 #include "lleval/run/events.h"
 #include "lleval/run/rundir.h"
+#include "lleval/util/jscan.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
 #include "endpoints_int.h"
@@ -29,7 +30,8 @@ struct job_source {
     size_t part;
     size_t end; /* parts [part, end): the model being asked */
     bool open;
-    struct lleval_request_reader rr;
+    struct lleval_request_reader rr; /* its lines are read here, unparsed */
+    struct lleval_sb scratch;        /* the line scanner's */
 };
 
 /* This many HTTP 404s before any answer of the session stop the run (fewer
@@ -40,7 +42,8 @@ struct job_source {
 /* A 404 result held back until the session has an answer (see on_result). */
 struct held {
     size_t tag;
-    json_t *line;
+    char *line; /* the result line's text and its '\n' (owned) */
+    size_t len;
 };
 
 struct poll_ctx {
@@ -57,28 +60,34 @@ struct poll_ctx {
     size_t n_held;
 };
 
-/* Journals one result and counts it into its part. */
-static int record(struct poll_ctx *pc, size_t tag, json_t *line)
+/* Journals one result (its text, and v: what it says) and counts it into its part. */
+static int record(struct poll_ctx *pc, size_t tag, const char *line, size_t len,
+                  const struct lleval_result_view *v)
 {
     struct run *r = pc->r;
     struct lleval_rs_part *p = &r->st.parts[tag];
-    struct lleval_result_view v;
-    int rc = lleval_journal_append(p->journal, line, pc->err);
+    int rc = lleval_journal_append_text(p->journal, v->custom_id, v->failed, line, len, pc->err);
 
     if (rc) {
         pc->io_rc = rc;
         return rc;
     }
-    lleval_result_decode(line, &v, NULL); /* the scheduler wrote it: every field is sound */
-    if (v.failed)
-        lleval_rs_set_error(&r->st, "%s: %s", v.custom_id ? v.custom_id : "?",
-                            v.error_message ? v.error_message : "error");
-    if (lleval_rs_count(&r->st, tag, &v)) {
+    if (v->failed)
+        lleval_rs_set_error(&r->st, "%s: %s", v->custom_id ? v->custom_id : "?",
+                            v->error_message ? v->error_message : "error");
+    if (lleval_rs_count(&r->st, tag, v)) {
         rc = lleval_rs_write_part(&r->st, tag, r->tel, pc->err);
         if (rc)
             pc->io_rc = rc;
     }
     return rc;
+}
+
+/* What a held result's line says (the scheduler wrote it: every field is
+ * sound); *json is the decoded line the view borrows from. */
+static void held_view(const struct held *h, json_t **json, struct lleval_result_view *v)
+{
+    lleval_result_decode_text(h->line, h->len, json, v, NULL);
 }
 
 /* Journals the held-back 404 results (the session got an answer: they are
@@ -87,9 +96,14 @@ static int release_held(struct poll_ctx *pc)
 {
     int rc = 0;
     for (size_t i = 0; i < pc->n_held; i++) {
-        if (!rc)
-            rc = record(pc, pc->held[i].tag, pc->held[i].line);
-        json_decref(pc->held[i].line);
+        if (!rc) {
+            json_t *json;
+            struct lleval_result_view v;
+            held_view(&pc->held[i], &json, &v);
+            rc = record(pc, pc->held[i].tag, pc->held[i].line, pc->held[i].len, &v);
+            json_decref(json);
+        }
+        free(pc->held[i].line);
     }
     pc->n_held = 0;
     return rc;
@@ -98,7 +112,7 @@ static int release_held(struct poll_ctx *pc)
 static void drop_held(struct poll_ctx *pc)
 {
     for (size_t i = 0; i < pc->n_held; i++)
-        json_decref(pc->held[i].line);
+        free(pc->held[i].line);
     pc->n_held = 0;
 }
 
@@ -108,11 +122,12 @@ static int not_found_stop(struct poll_ctx *pc)
 {
     struct run *r = pc->r;
     struct lleval_result_view v;
+    json_t *json;
     const char *base = lleval_engine_base_url(r->engine);
     const char *model = pc->model ? pc->model : r->cfg->model_id ? r->cfg->model_id : "";
     int rc;
 
-    lleval_result_decode(pc->held[0].line, &v, NULL);
+    held_view(&pc->held[0], &json, &v);
     if (r->cfg->engine == LLEVAL_ENGINE_OLLAMA)
         rc = lleval_err_set(pc->err, LLEVAL_EENGINE,
                             "engine not found: the first %zu request%s got HTTP 404 from '%s' "
@@ -133,20 +148,22 @@ static int not_found_stop(struct poll_ctx *pc)
                             pc->n_held, pc->n_held == 1 ? "" : "s", base ? base : "",
                             v.error_message ? v.error_message : "not found", model,
                             base ? base : "", r->id);
+    json_decref(json);
     lleval_rs_set_error(&r->st, "%s", pc->err->msg);
     drop_held(pc);
     return rc;
 }
 
-static int on_result(void *ud, const struct lleval_job *job, json_t *line)
+static int on_result(void *ud, const struct lleval_job *job, const struct lleval_result_text *res)
 {
     struct poll_ctx *pc = ud;
-    struct lleval_result_view v;
+    const struct lleval_result_view *v = &res->view;
 
-    lleval_result_decode(line, &v, NULL);
-    if (!pc->answered_ok && v.failed && v.http_status == 404) {
-        pc->held[pc->n_held].tag = job->tag;
-        pc->held[pc->n_held++].line = json_incref(line);
+    if (!pc->answered_ok && v->failed && v->http_status == 404) {
+        struct held *h = &pc->held[pc->n_held++];
+        h->tag = job->tag;
+        h->line = lleval_xstrndup(res->line.buf, res->line.len);
+        h->len = res->line.len;
         if (pc->n_held >= NOT_FOUND_STOP || pc->n_held >= pc->to_send)
             return not_found_stop(pc);
         return 0;
@@ -158,7 +175,7 @@ static int on_result(void *ud, const struct lleval_job *job, json_t *line)
         if (rc)
             return rc;
     }
-    return record(pc, job->tag, line);
+    return record(pc, job->tag, res->line.buf, res->line.len, v);
 }
 
 /* The scheduler's on_retry: counts the retried attempt by its error class. */
@@ -322,14 +339,90 @@ static bool on_tick(void *ud, const struct lleval_sched_stats *st)
     return r->stop_requested;
 }
 
-static bool answered(void *journal, const char *custom_id)
+/* What the scanner of a batch line keeps (the member callbacks get &ls.js). */
+struct line_scan {
+    struct lleval_jscan js;
+    const unsigned char *body, *body_end; /* the body object's text */
+    size_t cid_at;                        /* custom_id's offset in js.out + 1; 0: none */
+};
+
+static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
-    return lleval_journal_has(journal, custom_id);
+    struct line_scan *ls = (struct line_scan *)j;
+    if (!strcmp(key, "custom_id")) {
+        size_t at = j->out->len;
+        if (!lleval_jscan_first(seen, 0))
+            return false; /* twice: jansson keeps the last, let it */
+        if (!lleval_jscan_peek(j, '"'))
+            return lleval_jscan_skip(j, depth);
+        if (!lleval_jscan_str(j, j->out))
+            return false;
+        ls->cid_at = at + 1;
+        return true;
+    }
+    if (!strcmp(key, "body")) {
+        if (!lleval_jscan_first(seen, 1))
+            return false;
+        if (!lleval_jscan_peek(j, '{'))
+            return lleval_jscan_skip(j, depth);
+        ls->body = j->p;
+        if (!lleval_jscan_skip(j, depth))
+            return false;
+        ls->body_end = j->p;
+        return true;
+    }
+    return lleval_jscan_skip(j, depth);
+}
+
+/*
+ * A batch line's custom_id and body text, without a JSON tree: 1 with
+ * job->custom_id and job->text set (owned), 0 when the line is valid JSON
+ * without them (not a request line), -1 when it is not JSON. The scanner
+ * validates the whole line; where it cannot vouch for jansson's reading, the
+ * line is parsed (the body's text is then written from the tree).
+ */
+static int read_line(const char *line, size_t len, struct lleval_sb *scratch,
+                     struct lleval_job *job)
+{
+    struct line_scan ls;
+    json_t *root, *body;
+    const char *cid;
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+
+    memset(&ls, 0, sizeof(ls));
+    lleval_sb_reset(scratch);
+    ls.js.p = (const unsigned char *)line;
+    ls.js.end = ls.js.p + len;
+    ls.js.out = scratch;
+    if (lleval_jscan_object(&ls.js, 0, line_member) && lleval_jscan_end(&ls.js)) {
+        if (!ls.cid_at || !ls.body)
+            return 0;
+        job->custom_id = lleval_xstrdup(scratch->buf + ls.cid_at - 1);
+        job->text_len = (size_t)(ls.body_end - ls.body);
+        job->text = lleval_xstrndup((const char *)ls.body, job->text_len);
+        return 1;
+    }
+    root = json_loadb(line, len, 0, NULL);
+    if (!root)
+        return -1;
+    cid = lleval_json_str(root, "custom_id");
+    body = json_object_get(root, "body");
+    if (!cid || !json_is_object(body)) {
+        json_decref(root);
+        return 0;
+    }
+    lleval_json_dump_sb(body, &sb);
+    job->custom_id = lleval_xstrdup(cid);
+    job->text = lleval_sb_detach(&sb, &job->text_len);
+    json_decref(root);
+    return 1;
 }
 
 /* The scheduler's job source: the unanswered requests of the unfinished
  * parts, read from the batch files one line at a time as slots free up, so
- * memory does not grow with the number of requests. */
+ * memory does not grow with the number of requests. A line's text is kept
+ * (the body's), never a parsed tree; requests answered before are passed
+ * over by their custom_id, read without parsing the line. */
 static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
 {
     struct poll_ctx *pc = ud;
@@ -338,7 +431,8 @@ static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
 
     for (;;) {
         struct lleval_rs_part *p;
-        const struct lleval_request_view *v;
+        struct lleval_lines *lr = &src->rr.lines;
+        char cid[512];
         int more;
 
         if (!src->open) {
@@ -352,8 +446,7 @@ static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
             src->open = true;
         }
         p = &r->st.parts[src->part];
-        /* requests answered before are passed over without being parsed */
-        more = lleval_request_next_skip(&src->rr, answered, p->journal, &v, err);
+        more = lleval_lines_next(lr, err);
         if (more < 0)
             return more;
         if (!more) {
@@ -362,15 +455,22 @@ static int source_next(void *ud, struct lleval_job *job, struct lleval_err *err)
             src->part++;
             continue;
         }
-        if (!v->custom_id || !v->body)
+        if (!lr->len)
+            continue;
+        if (lleval_request_quick_cid(lr->line, lr->len, cid, sizeof(cid)) &&
+            lleval_journal_has(p->journal, cid))
+            continue;
+        if (read_line(lr->line, lr->len, &src->scratch, job) <= 0)
             return lleval_err_set(err, LLEVAL_EIO,
                                   "%s:%ld: not a batch request line (custom_id and body "
                                   "needed); %s",
-                                  p->info->batch_path, v->lineno, LLEVAL_RUN_FIX_BATCH);
-        if (lleval_journal_has(p->journal, v->custom_id))
+                                  p->info->batch_path, lr->lineno, LLEVAL_RUN_FIX_BATCH);
+        if (lleval_journal_has(p->journal, job->custom_id)) {
+            free(job->custom_id);
+            free(job->text);
+            job->custom_id = job->text = NULL;
             continue;
-        job->custom_id = lleval_xstrdup(v->custom_id);
-        job->body = json_incref((json_t *)v->body);
+        }
         job->tag = src->part;
         return 1;
     }
@@ -444,6 +544,7 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
     int rc = 0;
 
     memset(&pc, 0, sizeof(pc));
+    lleval_sb_init(&pc.src.scratch, 0);
     pc.r = r;
     pc.err = err;
     events_begin(r);
@@ -503,6 +604,7 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
         rc = lleval_err_set(err, LLEVAL_EINTR, "stopped on request");
     lleval_rs_settle(&r->st, rc);
     lleval_telemetry_stop(r->tel);
+    lleval_sb_release(&pc.src.scratch);
     return rc;
 }
 

@@ -81,8 +81,9 @@ struct sched {
     uint64_t rng;
     int abort_rc;
     bool unreachable;
-    size_t reply_cap;    /* per reply: max_reply_bytes, at most the budget */
-    size_t reply_budget; /* all reply buffers together */
+    struct lleval_result_text res; /* the result being delivered */
+    size_t reply_cap;              /* per reply: max_reply_bytes, at most the budget */
+    size_t reply_budget;           /* all reply buffers together */
 };
 
 /* Ends the attempt in sl (its transfer leaves the multi handle, its buffers

@@ -22,6 +22,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
 #include "lleval/run/scheduler.h"
+#include "lleval/util/json.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
 #include "sched_int.h"
@@ -95,6 +96,7 @@ static void set_last_error(struct sched *s, const char *msg)
 static void job_free(struct sched *s, size_t job)
 {
     free(s->pool[job].custom_id);
+    free(s->pool[job].text);
     json_decref(s->pool[job].body);
     memset(&s->pool[job], 0, sizeof(s->pool[job]));
     s->free_idx[s->n_free++] = job;
@@ -107,6 +109,16 @@ static int take_next(struct sched *s, size_t *job)
     int rc = s->next(s->ud, &j, s->err);
     if (rc <= 0)
         return rc;
+    if (!j.text) { /* a parsed body: its text, once */
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        if (j.body)
+            lleval_json_dump_sb(j.body, &sb);
+        else
+            lleval_sb_adds(&sb, "null");
+        j.text = lleval_sb_detach(&sb, &j.text_len);
+    }
+    json_decref(j.body);
+    j.body = NULL;
     if (!s->n_free) {
         size_t cap = s->pool_cap ? s->pool_cap * 2 : 16;
         s->pool = lleval_xrealloc(s->pool, cap * sizeof(*s->pool));
@@ -121,10 +133,10 @@ static int take_next(struct sched *s, size_t *job)
     return 1;
 }
 
-static int deliver(struct sched *s, size_t job, json_t *line)
+/* Hands the result in s->res to on_result and frees the job. */
+static int deliver(struct sched *s, size_t job)
 {
-    int rc = s->on_result(s->ud, &s->pool[job], line);
-    json_decref(line);
+    int rc = s->on_result(s->ud, &s->pool[job], &s->res);
     job_free(s, job);
     s->st->done++;
     if (rc && !s->abort_rc)
@@ -146,9 +158,9 @@ static void deliver_ok(struct sched *s, struct slot *sl, const struct lleval_ans
         s->st->completion_tokens += a->completion_tokens;
         ep->completion_tokens += a->completion_tokens;
     }
-    deliver(s, sl->job,
-            lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(ep->e), a, status,
-                               NULL, NULL, latency, sl->attempts));
+    lleval_result_text_build(&s->res, s->pool[sl->job].custom_id, lleval_engine_name(ep->e), a,
+                             status, NULL, NULL, latency, sl->attempts);
+    deliver(s, sl->job);
 }
 
 static void deliver_fail(struct sched *s, struct slot *sl, long status, const char *code,
@@ -159,9 +171,9 @@ static void deliver_fail(struct sched *s, struct slot *sl, long status, const ch
     s->st->failed++;
     ep->failed++;
     set_last_error(s, msg);
-    deliver(s, sl->job,
-            lleval_result_line(s->pool[sl->job].custom_id, lleval_engine_name(ep->e), NULL, status,
-                               code, msg, latency, sl->attempts));
+    lleval_result_text_build(&s->res, s->pool[sl->job].custom_id, lleval_engine_name(ep->e), NULL,
+                             status, code, msg, latency, sl->attempts);
+    deliver(s, sl->job);
 }
 
 /* Queues the job's next attempt after the backoff, or after at_least seconds
@@ -215,6 +227,16 @@ void lleval_sched_slot_clear(struct sched *s, struct slot *sl)
     s->eps[sl->ep].in_flight--;
 }
 
+/* True when the slot's header list (its last request's) is req's: then it
+ * is kept for the next request rather than built again. */
+static bool same_headers(const struct curl_slist *h, const struct lleval_http_request *req)
+{
+    for (size_t i = 0; i < req->n_headers; i++, h = h->next)
+        if (!h || strcmp(h->data, req->headers[i]))
+            return false;
+    return h && !strcmp(h->data, "Expect:") && !h->next;
+}
+
 static void start_job(struct sched *s, struct slot *sl, size_t job, long attempts)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
@@ -233,7 +255,8 @@ static void start_job(struct sched *s, struct slot *sl, size_t job, long attempt
     if (lleval_engine_is_local(e)) {
         sl->local = true;
         lleval_answer_init(&sl->answer);
-        if (lleval_engine_answer_local(e, j->custom_id, j->body, &sl->answer, &err)) {
+        if (lleval_engine_answer_local_text(e, j->custom_id, j->text, j->text_len, &sl->answer,
+                                            &err)) {
             deliver_fail(s, sl, 0, "engine_error", err.msg);
             lleval_sched_slot_clear(s, sl);
             return;
@@ -241,30 +264,38 @@ static void start_job(struct sched *s, struct slot *sl, size_t job, long attempt
         sl->due = sl->started + (double)lleval_engine_local_delay_ms(e) / 1000.0;
         return;
     }
-    if (lleval_engine_make_request(e, j->body, &sl->req, &err)) {
+    if (lleval_engine_make_request_text(e, j->text, j->text_len, &sl->req, &err)) {
         deliver_fail(s, sl, 0, "bad_request", err.msg);
         lleval_sched_slot_clear(s, sl);
         return;
     }
-    if (!sl->easy)
+    if (!sl->easy) {
+        /* the options every request of this slot shares, set once (the
+         * handle, and its connection, is reused for the slot's requests) */
         sl->easy = curl_easy_init();
-    curl_easy_reset(sl->easy);
-    for (size_t i = 0; i < sl->req.n_headers; i++)
-        sl->headers = curl_slist_append(sl->headers, sl->req.headers[i]);
-    sl->headers = curl_slist_append(sl->headers, "Expect:");
+        curl_easy_setopt(sl->easy, CURLOPT_WRITEFUNCTION, on_write);
+        curl_easy_setopt(sl->easy, CURLOPT_WRITEDATA, sl);
+        curl_easy_setopt(sl->easy, CURLOPT_PRIVATE, sl);
+        curl_easy_setopt(sl->easy, CURLOPT_TIMEOUT_MS, (long)(s->o->timeout_s * 1000.0));
+        curl_easy_setopt(sl->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+        curl_easy_setopt(sl->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(sl->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    }
+    if (!same_headers(sl->headers, &sl->req)) {
+        curl_slist_free_all(sl->headers);
+        sl->headers = NULL;
+        for (size_t i = 0; i < sl->req.n_headers; i++)
+            sl->headers = curl_slist_append(sl->headers, sl->req.headers[i]);
+        sl->headers = curl_slist_append(sl->headers, "Expect:");
+    }
     curl_easy_setopt(sl->easy, CURLOPT_URL, sl->req.url);
     curl_easy_setopt(sl->easy, CURLOPT_HTTPHEADER, sl->headers);
     if (sl->req.body) {
         curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDS, sl->req.body);
         curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(sl->req.body));
+    } else {
+        curl_easy_setopt(sl->easy, CURLOPT_HTTPGET, 1L);
     }
-    curl_easy_setopt(sl->easy, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(sl->easy, CURLOPT_WRITEDATA, sl);
-    curl_easy_setopt(sl->easy, CURLOPT_PRIVATE, sl);
-    curl_easy_setopt(sl->easy, CURLOPT_TIMEOUT_MS, (long)(s->o->timeout_s * 1000.0));
-    curl_easy_setopt(sl->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(sl->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(sl->easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_multi_add_handle(s->multi, sl->easy);
 }
 
@@ -400,9 +431,7 @@ static void take_finished(struct sched *s, struct slot *sl, CURLcode result, str
             d->retry_after = ra > 86400 ? 86400 : (long)ra;
     }
 #endif
-    curl_multi_remove_handle(s->multi, sl->easy);
-    curl_slist_free_all(sl->headers);
-    sl->headers = NULL;
+    curl_multi_remove_handle(s->multi, sl->easy); /* its header list stays for the next */
     d->active = true;
     d->ep = sl->ep;
     d->job = sl->job;
@@ -546,6 +575,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
     s.ud = ud;
     s.st = st;
     s.rng = o->seed;
+    lleval_result_text_init(&s.res);
     s.first = lleval_xcalloc(n, sizeof(*s.first));
     for (size_t k = 0; k < n; k++) {
         long slots = eps[k].slots > 0 ? eps[k].slots : 1;
@@ -663,6 +693,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
             lleval_sched_slot_clear(&s, &s.slots[i]);
         if (s.slots[i].easy)
             curl_easy_cleanup(s.slots[i].easy);
+        curl_slist_free_all(s.slots[i].headers);
         lleval_sb_release(&s.slots[i].reply);
         lleval_http_request_release(&s.done[i].req);
         lleval_sb_release(&s.done[i].reply);
@@ -672,10 +703,12 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
     /* jobs still live were abandoned (stop, unreachable, abort): resume asks them again */
     for (size_t i = 0; i < s.pool_cap; i++) {
         free(s.pool[i].custom_id);
+        free(s.pool[i].text);
         json_decref(s.pool[i].body);
     }
     free(s.pool);
     free(s.free_idx);
+    lleval_result_text_release(&s.res);
     free(s.slots);
     free(s.done);
     free(s.retries);

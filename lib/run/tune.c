@@ -154,7 +154,8 @@ static int sample_next(void *ud, struct lleval_job *job, struct lleval_err *err)
     return rc;
 }
 
-static int sample_result(void *ud, const struct lleval_job *job, json_t *line)
+static int sample_result(void *ud, const struct lleval_job *job,
+                         const struct lleval_result_text *line)
 {
     struct sample *s = ud;
     size_t i = 0;

@@ -519,10 +519,24 @@ static int next_job(void *ud, struct lleval_job *job, struct lleval_err *err)
     return 1;
 }
 
-static int on_result(void *ud, const struct lleval_job *job, json_t *line)
+static int on_result(void *ud, const struct lleval_job *job, const struct lleval_result_text *res)
 {
     struct run *r = ud;
     char want[32];
+    json_t *line = json_loadb(res->line.buf, res->line.len, 0, NULL);
+    struct lleval_result_view v;
+
+    /* the view handed over says what the line says */
+    assert_non_null(line);
+    assert_int_equal(lleval_result_decode(line, &v, NULL), 0);
+    assert_string_equal(v.custom_id, res->view.custom_id);
+    assert_int_equal(v.failed, res->view.failed);
+    assert_int_equal(v.ok, res->view.ok);
+    assert_int_equal(v.http_status, res->view.http_status);
+    assert_int_equal(v.prompt_tokens, res->view.prompt_tokens);
+    assert_int_equal(v.completion_tokens, res->view.completion_tokens);
+    if (v.failed)
+        assert_string_equal(v.error_message, res->view.error_message);
     snprintf(want, sizeof(want), "job-%zu", job->tag);
     if (strcmp(job->custom_id, want)) {
         print_error("job %zu delivered as '%s'\n", job->tag, job->custom_id);
@@ -533,6 +547,7 @@ static int on_result(void *ud, const struct lleval_job *job, json_t *line)
     r->ndelivered++;
     if (!r->lines[job->tag])
         r->lines[job->tag] = json_incref(line);
+    json_decref(line);
     if (r->signal_at && r->ndelivered == r->signal_at)
         for (int i = 0; i < r->signal_level; i++)
             raise(SIGINT); /* as Ctrl-C pressed signal_level times */

@@ -225,7 +225,7 @@ static int next_job(void *ud, struct lleval_job *job, struct lleval_err *err)
     return 1;
 }
 
-static int got_result(void *ud, const struct lleval_job *job, json_t *line)
+static int got_result(void *ud, const struct lleval_job *job, const struct lleval_result_text *line)
 {
     struct jobs *j = ud;
     (void)line;

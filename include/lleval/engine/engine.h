@@ -120,6 +120,15 @@ int lleval_engine_answer_local(struct lleval_engine *e, const char *custom_id, c
  * lleval_http_request_release()); an HTTP engine only (else LLEVAL_EINVAL). */
 int lleval_engine_make_request(struct lleval_engine *e, const json_t *body,
                                struct lleval_http_request *out, struct lleval_err *err);
+/* The two calls above from the body's JSON text (body[0..len), borrowed,
+ * NUL-terminated), as the scheduler makes them: read without a JSON tree
+ * where the adapter can, with the same result as parsing the text and making
+ * the call above (a text that is not JSON: LLEVAL_EINVAL). */
+int lleval_engine_answer_local_text(struct lleval_engine *e, const char *custom_id,
+                                    const char *body, size_t len, struct lleval_answer *out,
+                                    struct lleval_err *err);
+int lleval_engine_make_request_text(struct lleval_engine *e, const char *body, size_t len,
+                                    struct lleval_http_request *out, struct lleval_err *err);
 /* Classifies and parses a reply (body borrowed). On OK out is filled (owned by
  * the caller); on RETRY/FAIL err says why (status, engine error text). An HTTP
  * engine only (a local one FAILs). */

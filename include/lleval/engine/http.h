@@ -106,6 +106,17 @@ char *lleval_http_json_text(const json_t *v);
  */
 int lleval_openai_chat_body(const struct lleval_engine *e, const json_t *body, bool drop_top_k0,
                             struct lleval_sb *sb, struct lleval_err *err);
+/* The answer of a well-formed chat.completion reply (body[0..len), borrowed),
+ * read without a tree (chatreply.c): 0 with out filled (owned, as
+ * lleval_openai_parse_chat() fills it), or 1 (out untouched) for anything
+ * else, which the tree path reads and words. */
+int lleval_openai_scan_chat(const char *body, size_t len, struct lleval_answer *out);
+/* lleval_openai_chat_body() for the batch body's JSON text (body[0..len),
+ * borrowed): the same bytes or error, written by a scanner without a tree
+ * (chatbody.c); the text is parsed and the tree path taken only where the
+ * scanner cannot vouch for the same bytes. */
+int lleval_openai_chat_body_text(const struct lleval_engine *e, const char *body, size_t len,
+                                 bool drop_top_k0, struct lleval_sb *sb, struct lleval_err *err);
 enum lleval_reply lleval_openai_parse_chat(const struct lleval_engine *e, const char *label,
                                            long status, const char *body, size_t len,
                                            struct lleval_answer *out, struct lleval_err *err);

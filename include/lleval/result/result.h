@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lleval/util/error.h"
+#include "lleval/util/util.h"
 
 struct lleval_answer;
 
@@ -24,7 +25,8 @@ struct lleval_answer;
  * Builds a result line for an answer, or for a failure when a is NULL (then
  * error_code / error_message say why; http_status is the reply's status or
  * 0). a, custom_id, engine_name and the error strings are borrowed. Returns
- * owned JSON; its key order is the byte layout of the journals.
+ * owned JSON: lleval_result_text_build()'s line, parsed (for the writers of
+ * foreign results; the scheduler writes the text itself).
  */
 json_t *lleval_result_line(const char *custom_id, const char *engine_name,
                            const struct lleval_answer *a, long http_status, const char *error_code,
@@ -68,6 +70,32 @@ struct lleval_result_view {
 /* Sets every field of v to absent (NULL, LLEVAL_RESULT_NO_COUNT, NAN, false):
  * where every reader of result lines starts. */
 void lleval_result_view_init(struct lleval_result_view *v);
+
+/*
+ * The one writer of result lines (issue 13): the line as JSON text, written
+ * with jwrite (no tree), and the view of what it says, without decoding it.
+ * The key order and bytes are the journals' layout (docs/formats.md); every
+ * string is redacted (no secret in a journal: an answer or an error text may
+ * echo the key) and the error message made valid UTF-8. Strings given must
+ * be valid UTF-8 (the engines' answers are).
+ */
+struct lleval_result_text {
+    struct lleval_sb line; /* the line and its '\n' */
+    /* what the line says, as lleval_result_decode() would read it; its
+     * strings are borrowed from this struct or the build's arguments, until
+     * the next build */
+    struct lleval_result_view view;
+    char *owned[8]; /* redacted and sanitized copies the view points to */
+    size_t n_owned;
+};
+void lleval_result_text_init(struct lleval_result_text *rt);
+void lleval_result_text_release(struct lleval_result_text *rt);
+/* Replaces rt's line and view with those of a result, with the arguments of
+ * lleval_result_line() (borrowed; finished_at is now). */
+void lleval_result_text_build(struct lleval_result_text *rt, const char *custom_id,
+                              const char *engine_name, const struct lleval_answer *a,
+                              long http_status, const char *error_code, const char *error_message,
+                              double latency_ms, long attempts);
 
 /*
  * Decodes line (borrowed) into v. Returns 0 when the line is an object with a

@@ -31,6 +31,11 @@ int lleval_journal_open(const char *path, struct lleval_journal **out, struct ll
 bool lleval_journal_has(const struct lleval_journal *j, const char *custom_id);
 /* Appends a result line (borrowed); its custom_id must be new. */
 int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct lleval_err *err);
+/* Appends a result line as text (borrowed): text[0..len) is one line of JSON
+ * ending in its '\n' (lleval_result_text_build() writes it), for custom_id,
+ * which must be new; failed: the line has an error (counted apart). */
+int lleval_journal_append_text(struct lleval_journal *j, const char *custom_id, bool failed,
+                               const char *text, size_t len, struct lleval_err *err);
 /* Forces written lines to stable storage. */
 int lleval_journal_sync(struct lleval_journal *j, struct lleval_err *err);
 const struct lleval_journal_stats *lleval_journal_stats(const struct lleval_journal *j);

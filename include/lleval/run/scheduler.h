@@ -22,12 +22,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lleval/engine/engine.h"
+#include "lleval/result/result.h"
 #include "lleval/util/error.h"
 
 struct lleval_job {
     char *custom_id; /* owned by the scheduler once a source hands it over */
-    json_t *body;    /* the batch line's body; one reference owned likewise */
-    size_t tag;      /* caller's index (e.g. the part) */
+    /* the batch line's body as JSON text (owned likewise; NUL-terminated):
+     * requests are built from it without a tree (issue 13) */
+    char *text;
+    size_t text_len;
+    /* or the body parsed (one reference owned likewise), when text is NULL:
+     * the scheduler turns it into text when it takes the job */
+    json_t *body;
+    size_t tag; /* caller's index (e.g. the part) */
 };
 
 /*
@@ -111,9 +118,11 @@ struct lleval_sched_stats {
     char last_error[256];
 };
 
-/* Receives each finished job's result line (borrowed; the callback may keep a
- * reference with json_incref). A non-zero return aborts the run with that code. */
-typedef int (*lleval_sched_result_fn)(void *ud, const struct lleval_job *job, json_t *line);
+/* Receives each finished job's result: its line as text and the view of what
+ * it says (lleval_result_text_build(); borrowed until the callback returns).
+ * A non-zero return aborts the run with that code. */
+typedef int (*lleval_sched_result_fn)(void *ud, const struct lleval_job *job,
+                                      const struct lleval_result_text *res);
 /* Runs every tick_ms; returning true asks for a graceful stop. */
 typedef bool (*lleval_sched_tick_fn)(void *ud, const struct lleval_sched_stats *st);
 

@@ -1,0 +1,301 @@
+/*
+ * The OpenAI chat request body written from the batch body's JSON text
+ * without a tree (issue 13): the body is scanned with jscan and copied with
+ * jwrite, member by member, with lleval_openai_chat_body()'s changes (see
+ * http.h), byte for byte what that function writes from the parsed body.
+ * Anything the scanner cannot vouch for (a repeated key, whose last value
+ * jansson keeps; deep nesting; a body without messages, whose error the tree
+ * path words) makes it give up, and the caller takes the tree path.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/engine/http.h"
+#include "lleval/util/jscan.h"
+#include "lleval/util/jwrite.h"
+#include "engine_int.h"
+
+/* Keys of one object at most: more, and the scanner gives up (the tree path copes). */
+#define MAX_KEYS 64
+
+static bool copy_value(struct lleval_jscan *s, struct lleval_sb *out, int depth);
+
+/* A real as jansson writes it; an integral value without snprintf. */
+static void put_real(struct lleval_sb *out, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
+        lleval_jw_int(out, (long long)v);
+        lleval_sb_add(out, ".0", 2);
+    } else {
+        lleval_jw_real(out, v);
+    }
+}
+
+/* A string: as it stands when it has no escape (jansson writes such a string
+ * as it read it), else unescaped and written again. */
+static bool copy_string(struct lleval_jscan *s, struct lleval_sb *out)
+{
+    const unsigned char *start;
+    size_t at;
+    lleval_jscan_ws(s);
+    start = s->p;
+    if (!lleval_jscan_str(s, NULL))
+        return false;
+    if (!memchr(start, '\\', (size_t)(s->p - start))) {
+        lleval_sb_add(out, start, (size_t)(s->p - start));
+        return true;
+    }
+    s->p = start;
+    at = s->out->len;
+    if (!lleval_jscan_str(s, s->out))
+        return false;
+    lleval_jw_strn(out, s->out->buf + at, s->out->len - at - 1);
+    lleval_sb_setlen(s->out, at);
+    return true;
+}
+
+/* A key's text as it stands in the body, quotes included. */
+struct span {
+    const unsigned char *p;
+    size_t n;
+};
+
+/* Writes a key: as it stands when it has no escape, else escaped again. */
+static void put_raw_key(struct lleval_sb *out, const struct span *raw, const char *key)
+{
+    if (!memchr(raw->p, '\\', raw->n))
+        lleval_sb_add(out, raw->p, raw->n);
+    else
+        lleval_jw_str(out, key);
+}
+
+/* Reads a key into s->out (from base, where this object's keys are kept,
+ * NUL-terminated): its offset in *key, false when it was met in this object
+ * already (jansson keeps a repeated key's last value) or too many were. */
+static bool read_key(struct lleval_jscan *s, size_t base, size_t *nkeys, size_t *key,
+                     struct span *raw)
+{
+    size_t at = s->out->len;
+    lleval_jscan_ws(s);
+    raw->p = s->p;
+    if (*nkeys >= MAX_KEYS || !lleval_jscan_str(s, s->out))
+        return false;
+    raw->n = (size_t)(s->p - raw->p);
+    for (size_t o = base; o < at; o += strlen(s->out->buf + o) + 1)
+        if (!strcmp(s->out->buf + o, s->out->buf + at))
+            return false;
+    (*nkeys)++;
+    *key = at;
+    return true;
+}
+
+static bool copy_object(struct lleval_jscan *s, struct lleval_sb *out, int depth)
+{
+    size_t base = s->out->len, nkeys = 0, key;
+    struct span raw;
+    bool ok = false;
+    if (depth > LLEVAL_JSCAN_MAX_DEPTH || !lleval_jscan_eat(s, '{'))
+        return false;
+    lleval_sb_addch(out, '{');
+    if (lleval_jscan_eat(s, '}')) {
+        lleval_sb_addch(out, '}');
+        return true;
+    }
+    for (;;) {
+        if (!read_key(s, base, &nkeys, &key, &raw) || !lleval_jscan_eat(s, ':'))
+            break;
+        if (nkeys > 1)
+            lleval_sb_addch(out, ',');
+        put_raw_key(out, &raw, s->out->buf + key);
+        lleval_sb_addch(out, ':');
+        if (!copy_value(s, out, depth + 1))
+            break;
+        if (lleval_jscan_eat(s, '}')) {
+            lleval_sb_addch(out, '}');
+            ok = true;
+            break;
+        }
+        if (!lleval_jscan_eat(s, ','))
+            break;
+    }
+    lleval_sb_setlen(s->out, base);
+    return ok;
+}
+
+static bool copy_array(struct lleval_jscan *s, struct lleval_sb *out, int depth)
+{
+    if (depth > LLEVAL_JSCAN_MAX_DEPTH || !lleval_jscan_eat(s, '['))
+        return false;
+    lleval_sb_addch(out, '[');
+    if (lleval_jscan_eat(s, ']')) {
+        lleval_sb_addch(out, ']');
+        return true;
+    }
+    do {
+        if (out->buf[out->len - 1] != '[')
+            lleval_sb_addch(out, ',');
+        if (!copy_value(s, out, depth + 1))
+            return false;
+    } while (lleval_jscan_eat(s, ','));
+    if (!lleval_jscan_eat(s, ']'))
+        return false;
+    lleval_sb_addch(out, ']');
+    return true;
+}
+
+static bool copy_value(struct lleval_jscan *s, struct lleval_sb *out, int depth)
+{
+    bool is_int;
+    long long iv;
+    double dv;
+    lleval_jscan_ws(s);
+    if (s->p >= s->end)
+        return false;
+    switch (*s->p) {
+    case '{':
+        return copy_object(s, out, depth);
+    case '[':
+        return copy_array(s, out, depth);
+    case '"':
+        return copy_string(s, out);
+    case 't':
+    case 'f':
+    case 'n': {
+        const char *w = *s->p == 't' ? "true" : *s->p == 'f' ? "false" : "null";
+        size_t n = strlen(w);
+        if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
+            return false;
+        s->p += n;
+        lleval_sb_add(out, w, n);
+        return true;
+    }
+    default:
+        if (!lleval_jscan_num(s, &is_int, &iv, &dv))
+            return false;
+        if (is_int)
+            lleval_jw_int(out, iv);
+        else
+            put_real(out, dv);
+        return true;
+    }
+}
+
+/* `,"key":` before a member (no comma before the first); raw: the key as
+ * it stands in the body, or NULL. */
+static void put_key(struct lleval_sb *out, const char *key, const struct span *raw)
+{
+    if (out->buf[out->len - 1] != '{')
+        lleval_sb_addch(out, ',');
+    if (raw)
+        put_raw_key(out, raw, key);
+    else
+        lleval_jw_str(out, key);
+    lleval_sb_addch(out, ':');
+}
+
+/* One member of the body: dropped, replaced or copied as
+ * lleval_openai_chat_body() does. */
+static bool body_member(struct lleval_jscan *s, struct lleval_sb *out, const char *key,
+                        const struct span *raw, bool drop_top_k0, const char *model_id,
+                        bool *have_model, bool *have_messages)
+{
+    const unsigned char *at;
+    if (lleval_jscan_null(s))
+        return true; /* null: left out */
+    if (!strcmp(key, "stream") || !strcmp(key, "stream_options"))
+        return lleval_jscan_skip(s, 1);
+    at = s->p;
+    if (!strcmp(key, "stop") && lleval_jscan_eat(s, '[')) {
+        if (lleval_jscan_eat(s, ']'))
+            return true; /* an empty stop list: left out */
+        s->p = at;
+    }
+    if (drop_top_k0 && !strcmp(key, "top_k") && !lleval_jscan_peek(s, '"') &&
+        !lleval_jscan_peek(s, '{') && !lleval_jscan_peek(s, '[') && !lleval_jscan_peek(s, 't') &&
+        !lleval_jscan_peek(s, 'f')) {
+        bool is_int;
+        long long iv;
+        double dv;
+        if (!lleval_jscan_num(s, &is_int, &iv, &dv))
+            return false;
+        if (is_int && iv == 0)
+            return true; /* top_k 0 (disabled): left out */
+        s->p = at;
+    }
+    if (!strcmp(key, "model")) {
+        *have_model = true;
+        if (!lleval_jscan_peek(s, '"') && model_id) { /* replaced where it stands */
+            put_key(out, key, raw);                   /* before the skip moves key */
+            lleval_jw_str(out, model_id);
+            return lleval_jscan_skip(s, 1);
+        }
+    }
+    if (!strcmp(key, "messages")) {
+        /* a non-empty list, or the tree path words the error */
+        if (!lleval_jscan_eat(s, '[') || lleval_jscan_eat(s, ']'))
+            return false;
+        s->p = at;
+        *have_messages = true;
+    }
+    put_key(out, key, raw);
+    return copy_value(s, out, 1);
+}
+
+/* The scanner's copy: 0, or 1 (sb as it was) when it gives up. */
+static int scan_body(const struct lleval_engine *e, const char *body, size_t len, bool drop_top_k0,
+                     struct lleval_sb *sb)
+{
+    const char *model_id = e->cfg ? e->cfg->model_id : NULL;
+    struct lleval_sb scratch = LLEVAL_SB_INIT;
+    struct lleval_jscan s;
+    size_t start = sb->len, nkeys = 0, key;
+    struct span raw;
+    bool have_model = false, have_messages = false, ok = false;
+
+    s.p = (const unsigned char *)body;
+    s.end = s.p + len;
+    s.out = &scratch;
+    s.unique = true;
+    if (!lleval_jscan_eat(&s, '{') || lleval_jscan_eat(&s, '}'))
+        goto out; /* not an object, or one without messages: the tree path says so */
+    lleval_sb_addch(sb, '{');
+    for (;;) {
+        if (!read_key(&s, 0, &nkeys, &key, &raw) || !lleval_jscan_eat(&s, ':') ||
+            !body_member(&s, sb, scratch.buf + key, &raw, drop_top_k0, model_id, &have_model,
+                         &have_messages))
+            goto out;
+        if (lleval_jscan_eat(&s, '}'))
+            break;
+        if (!lleval_jscan_eat(&s, ','))
+            goto out;
+    }
+    if (!lleval_jscan_end(&s) || !have_messages)
+        goto out;
+    if (!have_model && model_id) {
+        put_key(sb, "model", NULL);
+        lleval_jw_str(sb, model_id);
+    }
+    put_key(sb, "stream", NULL);
+    lleval_jw_bool(sb, false);
+    lleval_sb_addch(sb, '}');
+    ok = true;
+out:
+    if (!ok)
+        lleval_sb_setlen(sb, start);
+    lleval_sb_release(&scratch);
+    return ok ? 0 : 1;
+}
+
+int lleval_openai_chat_body_text(const struct lleval_engine *e, const char *body, size_t len,
+                                 bool drop_top_k0, struct lleval_sb *sb, struct lleval_err *err)
+{
+    json_t *j;
+    int rc;
+    if (!scan_body(e, body, len, drop_top_k0, sb))
+        return 0;
+    if (!(j = lleval_engine_body_json(body, len, err)))
+        return LLEVAL_EINVAL;
+    rc = lleval_openai_chat_body(e, j, drop_top_k0, sb, err);
+    json_decref(j);
+    return rc;
+}
