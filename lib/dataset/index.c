@@ -11,6 +11,7 @@
 #include "lleval/config/config.h"
 #include "lleval/dataset/dataset.h"
 #include "lleval/dataset/index.h"
+#include "lleval/platform/fs.h"
 #include "lleval/util/idset.h"
 #include "lleval/util/jscan.h"
 #include "lleval/util/json.h"
@@ -296,8 +297,15 @@ static int read_dataset(const char *prepared_dir, const char *dataset, unsigned 
     ls.want = want;
     ls.ud = ud;
     ls.picked = picked;
-    rc = read_items(&r, &ls, &lines, err);
     want_n = (long)json_integer_value(json_object_get(info, "items"));
+    if (!want && want_n > 0 && lleval_file_size(r.path) / 16 >= (int64_t)want_n) {
+        /* the count is known (and possible: a prepared line is more than 16 bytes): no
+         * doubling of the items or rehash of the id set on the way */
+        ix->cap = (size_t)want_n;
+        ix->items = lleval_xrealloc(ix->items, ix->cap * sizeof(*ix->items));
+        lleval_idset_reserve(&ix->byid, (size_t)want_n);
+    }
+    rc = read_items(&r, &ls, &lines, err);
     if (!rc && want_n != lines)
         rc = lleval_err_set(err, LLEVAL_EINVAL,
                             "'%s' holds %ld items but its info file says %ld (an interrupted "

@@ -560,13 +560,16 @@ void lleval_report_explorer_html(struct lleval_sb *sb, const struct report *r)
                        ex->xd->total, lleval_run_file_rel(LLEVAL_RUN_FILE_ITEMS_JSONL),
                        LLEVAL_ITEMS_CSV);
     } else {
-        lleval_sb_addf(sb,
-                       "<p class=\"muted\">Every answered item (%zu), from %s%s. Filter, search "
-                       "and sort them; click a row to see its prompt, the full answer, the "
-                       "extracted answer and the gold answers.</p>\n",
-                       ex->xd ? ex->xd->shown : ex->items.n,
-                       lleval_run_file_rel(LLEVAL_RUN_FILE_PREDICTIONS),
-                       ex->xd || ex->items.gold ? ", scored again against the prepared data" : "");
+        lleval_sb_addf(
+            sb,
+            "<p class=\"muted\">Every answered item (%zu), from %s%s. Filter, search "
+            "and sort them; click a row to see its prompt, the full answer, the "
+            "extracted answer and the gold answers.</p>\n",
+            ex->xd ? ex->xd->shown : ex->items.n,
+            lleval_run_file_rel(ex->xd ? LLEVAL_RUN_FILE_ITEMS_JSONL : LLEVAL_RUN_FILE_PREDICTIONS),
+            ex->xd           ? " (the score step's verdicts)"
+            : ex->items.gold ? ", scored again against the prepared data"
+                             : "");
     }
     if (ex->items.note) {
         lleval_sb_adds(sb, "<p class=\"note\">");

@@ -184,14 +184,6 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
 void lleval_report_xdata_pick(struct xdata *xd, const char *prepared_dir);
 void lleval_report_xdata_release(struct xdata *xd);
 
-/*
- * Streams items.jsonl (path) as lleval_items_each() does, each line read by the
- * scanner; when the scanner gives up on a line, reset(ud) is called and the file is
- * read again by lleval_items_each() (jansson), which words any error.
- */
-int lleval_report_items_each(const char *path, lleval_item_row_fn fn, void (*reset)(void *ud),
-                             void *ud, struct lleval_err *err);
-
 struct report {
     const char *dir; /* borrowed */
     char *run_id;

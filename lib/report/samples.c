@@ -392,13 +392,13 @@ static bool load_from_items(struct report *r, const char *path, const char *prep
     memset(&r->xd, 0, sizeof(r->xd));
     r->xd.cut = lleval_report_sample_cut(
         (size_t)total, r->explorer_max ? r->explorer_max : LLEVAL_REPORT_EXPLORER_MAX);
-    if (lleval_report_items_each(path, on_item, reset_items, r, &e))
+    if (lleval_items_each_fast(path, on_item, reset_items, r, &e))
         goto fail;
     if (r->xd.want) {
         /* prompts with a {context}: read those prepared items, then the rows again */
         reset_items(r);
         lleval_report_xdata_pick(&r->xd, prepared);
-        if (lleval_report_items_each(path, on_item, reset_items, r, &e))
+        if (lleval_items_each_fast(path, on_item, reset_items, r, &e))
             goto fail;
     }
     r->xd.ready = true;

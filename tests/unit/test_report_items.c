@@ -1,6 +1,6 @@
 /*
  * The report's item explorer read from results/items.jsonl (explorer_rows.c,
- * items_scan.c): the same rows as the explorer scored again from
+ * score/items_scan.c): the same rows as the explorer scored again from
  * predictions.csv (the path of runs without items.jsonl), the scanner's
  * fallback to jansson, and the sample of a run above the explorer's limit:
  * chosen by the custom_id's hash, the same on every rendering, and said on
@@ -145,6 +145,9 @@ static void test_same_rows_as_rescoring(void **state)
     assert_same_data(a, b);
     /* the open-book rows' prompts hold the passage: [system, before, after] */
     tu_assert_contains(with, "Every answered item (");
+    /* each page says where its rows come from */
+    tu_assert_contains(with, "items.jsonl (the score step's verdicts)");
+    tu_assert_contains(without, "predictions.csv, scored again against the prepared data");
     assert_null(strstr(with, "x-sampled"));
     json_decref(a);
     json_decref(b);

@@ -108,6 +108,13 @@ int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const
  * caller appends what to do (rundir.h, lleval_run_err_damaged()).
  */
 int lleval_items_each(const char *path, lleval_item_row_fn fn, void *ud, struct lleval_err *err);
+/*
+ * As lleval_items_each(), each line read by the scanner without a JSON tree
+ * (items_scan.c); when the scanner gives up on a line, reset(ud) is called and
+ * the file is read again by lleval_items_each(), which words any error.
+ */
+int lleval_items_each_fast(const char *path, lleval_item_row_fn fn, void (*reset)(void *ud),
+                           void *ud, struct lleval_err *err);
 
 /* ---- querying (lib/score/items_query.c) ------------------------------------ */
 

@@ -1,11 +1,11 @@
 /*
- * The report's reader of results/items.jsonl (see report_int.h): each line
- * read in one pass by the scanner (util/jscan.h) into the typed row of
- * score/items.h, without a JSON tree (issue 13: the report reads the scored
- * items instead of scoring predictions.csv again). Where the scanner cannot
- * vouch for a line (or a field has another type than the writer writes),
- * the caller's state is reset and the whole file is read again by
- * lleval_items_each() (jansson), which also words the error.
+ * The fast reader of results/items.jsonl (score/items.h): each line read in
+ * one pass by the scanner (util/jscan.h) into the typed row, without a JSON
+ * tree (issue 13: the report reads the scored items instead of scoring
+ * predictions.csv again). Where the scanner cannot vouch for a line (or a
+ * field has another type than items.c writes), the caller's state is reset
+ * and the whole file is read again by lleval_items_each() (jansson), which
+ * also words the error.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include "lleval/platform/fs.h"
 #include "lleval/score/items.h"
 #include "lleval/util/jscan.h"
-#include "report_int.h"
+#include "lleval/util/util.h"
 
 /* The string fields, in items.jsonl's order; their arena offsets + 1 (0: absent or null). */
 enum {
@@ -261,8 +261,8 @@ static bool scan_line(struct isc *s, const char *text, size_t len, struct lleval
     return true;
 }
 
-int lleval_report_items_each(const char *path, lleval_item_row_fn fn, void (*reset)(void *ud),
-                             void *ud, struct lleval_err *err)
+int lleval_items_each_fast(const char *path, lleval_item_row_fn fn, void (*reset)(void *ud),
+                           void *ud, struct lleval_err *err)
 {
     struct lleval_sb arena = LLEVAL_SB_INIT;
     struct isc s;
