@@ -234,12 +234,14 @@ int lleval_run_endpoints_check(struct run *r, long wait_ms, bool *restarted)
         if (rc < 0) {
             /* the others go on: this one stays out of rotation */
             lleval_run_warning(r, "endpoint %zu: %s", i + 1, e.msg);
+            lleval_run_note_server_exit(r, ep->launch, "died", e.msg);
             lleval_launch_stop(ep->launch);
             ep->launch = NULL;
             result = -1;
         } else if (rc == 1) {
             lleval_engine_set_base_url(engine_of(r, i), lleval_launch_base_url(ep->launch));
             lleval_run_warning(r, "endpoint %zu: %s", i + 1, note);
+            lleval_run_note_server_exit(r, ep->launch, "restart", note);
             *restarted = true;
         }
     }

@@ -185,18 +185,6 @@ static void on_retry(void *ud, long status, const char *code, const char *msg)
     lleval_events_count_retry(&pc->r->retries, status, code, msg);
 }
 
-/* Records that the managed server died: restarted (kind "restart") or not ("died"). */
-static void note_death(struct run *r, const char *kind, const char *cause)
-{
-    struct lleval_proc_exit ex;
-    bool known = lleval_launch_last_exit(r->launch, &ex);
-    size_t before = json_array_size(r->engine_events);
-    lleval_events_add(&r->engine_events, kind, cause, known && !ex.signaled ? ex.code : -1,
-                      known && ex.signaled ? ex.code : -1, lleval_launch_base_url(r->launch),
-                      lleval_launch_restarts(r->launch));
-    lleval_run_tag_event(r, before); /* a server per model: whose server it was */
-}
-
 void lleval_run_events_manifest(const struct run *r, struct lleval_manifest *m)
 {
     const json_t *ev = r->engine_events ? r->engine_events : r->old.engine_events;
@@ -226,11 +214,11 @@ static int check_server(struct run *r, long wait_ms)
     char note[256];
     int rc = lleval_launch_revive(r->launch, wait_ms, note, sizeof(note), &r->launch_err);
     if (rc < 0) {
-        note_death(r, "died", r->launch_err.msg);
+        lleval_run_note_server_exit(r, r->launch, "died", r->launch_err.msg);
         return -1;
     }
     if (rc == 1) {
-        note_death(r, "restart", note);
+        lleval_run_note_server_exit(r, r->launch, "restart", note);
         lleval_run_follow_server(r); /* a restart may have moved to another port */
         lleval_run_warning(r, "%s", note);
     }

@@ -78,6 +78,10 @@ int lleval_run_model_begin(struct run *r, const char *model, struct lleval_err *
 /* Names the model of the server on the last engine event of a run of several
  * models, when one was added since the events counted before (steps.c). */
 void lleval_run_tag_event(struct run *r, size_t before);
+/* Records that the managed server l (borrowed; the run's or an endpoint's) died:
+ * restarted (kind "restart") or given up ("died"), with its exit and address. */
+void lleval_run_note_server_exit(struct run *r, struct lleval_launch *l, const char *kind,
+                                 const char *cause);
 
 /* Runs the steps of the table up to o->to_step (steps.c). */
 int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval_err *err);

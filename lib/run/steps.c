@@ -202,6 +202,18 @@ void lleval_run_tag_event(struct run *r, size_t before)
                             json_string(r->server_model));
 }
 
+void lleval_run_note_server_exit(struct run *r, struct lleval_launch *l, const char *kind,
+                                 const char *cause)
+{
+    struct lleval_proc_exit ex;
+    bool known = lleval_launch_last_exit(l, &ex);
+    size_t before = json_array_size(r->engine_events);
+    lleval_events_add(&r->engine_events, kind, cause, known && !ex.signaled ? ex.code : -1,
+                      known && ex.signaled ? ex.code : -1, lleval_launch_base_url(l),
+                      lleval_launch_restarts(l));
+    lleval_run_tag_event(r, before); /* a server per model: whose server it was */
+}
+
 /* Records the start or stop of a model's server as an engine event (the
  * events of earlier sessions first, as poll.c's events_begin does). */
 static void server_event(struct run *r, const char *kind, const char *cause)

@@ -1,5 +1,6 @@
 /* The validating one-pass JSON scanner (see jscan.h). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/util/jscan.h"
@@ -97,6 +98,18 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* True when none of the 8 bytes of x ends a plain run: no control character,
+ * no byte >= 0x80, no '"' and no '\\' (the "has a byte less than n" and "has a
+ * zero byte" word tests: they never report a byte that is not there). */
+static bool plain8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+    uint64_t hits = (x & high) | ((x - ones * 0x20) & ~x & high) |
+                    ((quote - ones) & ~quote & high) | ((bslash - ones) & ~bslash & high);
+    return hits == 0;
+}
+
 /* A string; its unescaped bytes go to out (NUL-terminated) when out is not
  * NULL. False for anything jansson would refuse or read differently. */
 bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out)
@@ -108,6 +121,8 @@ bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out)
     p = ++s->p;
     for (;;) {
         const unsigned char *run = p;
+        for (uint64_t x; s->end - p >= 8 && (memcpy(&x, p, 8), plain8(x));)
+            p += 8;
         while (p < s->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
         if (out && p > run)
@@ -254,15 +269,39 @@ bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, doubl
  * met twice at one level (mask bit) gives up: jansson keeps the last. */
 /* For s->unique: false when key (n bytes with its NUL) is in keys[0..*used)
  * already, else adds it; false too when keys is full (then jansson decides). */
-static bool new_key(char *keys, size_t size, size_t *used, const char *key, size_t n)
+/* The keys of one object, for the duplicate check: each key's bytes in keys,
+ * found again by a hash of them (so a long object costs a compare per key, not
+ * one per pair). */
+struct key_seen {
+    char keys[512];
+    size_t used, n;
+    uint32_t hash[64];
+    uint16_t at[64];
+};
+
+/* FNV-1a of the len bytes of key. */
+static uint32_t key_hash(const char *key, size_t len)
 {
-    for (size_t at = 0; at < *used; at += strlen(keys + at) + 1)
-        if (!strcmp(keys + at, key))
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    return h;
+}
+
+/* Records key (n bytes with its NUL); false when it was seen in this object, or
+ * when the object has more keys than the check holds (the caller gives up). */
+static bool new_key(struct key_seen *ks, const char *key, size_t n)
+{
+    uint32_t h = key_hash(key, n - 1);
+    for (size_t i = 0; i < ks->n; i++)
+        if (ks->hash[i] == h && !memcmp(ks->keys + ks->at[i], key, n))
             return false;
-    if (size - *used < n)
+    if (ks->n == sizeof(ks->hash) / sizeof(*ks->hash) || sizeof(ks->keys) - ks->used < n)
         return false;
-    memcpy(keys + *used, key, n);
-    *used += n;
+    memcpy(ks->keys + ks->used, key, n);
+    ks->hash[ks->n] = h;
+    ks->at[ks->n++] = (uint16_t)ks->used;
+    ks->used += n;
     return true;
 }
 
@@ -291,8 +330,8 @@ static bool fast_key(struct lleval_jscan *s, char *key, size_t size, size_t *n)
 bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_fn member)
 {
     unsigned seen = 0;
-    char keys[512];
-    size_t used = 0;
+    struct key_seen ks;
+    ks.used = ks.n = 0;
     if (depth > LLEVAL_JSCAN_MAX_DEPTH || !lleval_jscan_eat(s, '{'))
         return false;
     if (lleval_jscan_eat(s, '}'))
@@ -303,7 +342,7 @@ bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_
         bool ok;
         if (fast_key(s, key, sizeof(key), &n)) {
             ok = true;
-            if (s->unique && !new_key(keys, sizeof(keys), &used, key, n))
+            if (s->unique && !new_key(&ks, key, n))
                 return false;
         } else {
             if (!lleval_jscan_str(s, s->out))
@@ -312,7 +351,7 @@ bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_
             ok = n <= sizeof(key);
             if (ok)
                 memcpy(key, s->out->buf + at, n);
-            if (s->unique && !new_key(keys, sizeof(keys), &used, s->out->buf + at, n))
+            if (s->unique && !new_key(&ks, s->out->buf + at, n))
                 return false;
             lleval_sb_setlen(s->out, at);
         }

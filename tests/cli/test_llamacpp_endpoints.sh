@@ -5,7 +5,10 @@
 #    custom_id exactly once and none failed, and the manifest and report show the dead endpoint
 #    out of rotation with its outage;
 #  - launch.instances 2 with launch.devices: two managed servers, each started with its own
-#    CUDA_VISIBLE_DEVICES, both answering, both stopped when lleval ends.
+#    CUDA_VISIBLE_DEVICES, both answering, both stopped when lleval ends;
+#  - launch.instances 2, one instance killed (SIGKILL) mid-run: lleval restarts it, the run
+#    finishes with every custom_id exactly once, and the restart is an engine event in the
+#    manifest with that instance's address.
 # Skips cleanly without llama-server.
 source "$(dirname "$0")/llama_lib.sh"
 
@@ -110,4 +113,44 @@ for i in 1 2; do
 done
 [ "$stopped" -eq 2 ] && ok "instances: both servers stopped with lleval, pid files removed" ||
 	not_ok "instances: $stopped of 2 servers stopped"
+
+# ---- launch.instances 2: one killed mid-run is restarted -------------------------------------
+llama_config r.yaml "" "$tokens" "samples: 2" \
+	"launch: {model: \"$model\", parallel: 2, instances: 2, max_restarts: 2}"
+landed=""
+for attempt in 1 2 3 4; do
+	id="r$attempt"
+	"$LLEVAL" run --config r.yaml --run-id "$id" --limit_items "$items" >"$id.out" 2>"$id.err" &
+	run_pid=$!
+	bg_pids+=("$run_pid")
+	wait_results "$(journal "$id")" 3 120 || not_ok "restart: no answers within 120 s"
+	victim=$(cat "runs/$id/logs/llama-server.2.pid" 2>/dev/null || echo 0)
+	[ "$victim" -gt 0 ] && kill -KILL "$victim" 2>/dev/null || true
+	run_rc=0
+	wait "$run_pid" || run_rc=$?
+	if python3 -c "
+import json, sys
+ev = json.load(open('runs/$id/manifest.json')).get('engine_events') or []
+sys.exit(0 if any(e['kind'] == 'restart' for e in ev) else 1)"; then
+		landed=$id
+		break
+	fi
+	echo "# attempt $attempt: the run ended before the kill landed; again"
+done
+if [ -n "$landed" ]; then ok "restart: one managed instance killed mid-run"; else
+	not_ok "restart: in 4 attempts the kill never landed mid-run"
+	landed=r4
+fi
+[ "$run_rc" -eq 0 ] && ok "restart: the run finished (exit 0)" ||
+	{ not_ok "restart: exit $run_rc, wanted 0"; sed 's/^/    /' "$landed.err" | tail -20; }
+check_results "runs/$landed" "$total" && ok "restart: every custom_id exactly once" ||
+	not_ok "restart: results"
+python3 - "$landed" <<'PY' && ok "restart: an engine event names the restarted instance's address" || not_ok "restart: engine events"
+import json, sys
+m = json.load(open("runs/%s/manifest.json" % sys.argv[1]))
+ev = [e for e in m.get("engine_events") or [] if e["kind"] == "restart"]
+print("# restart events:", json.dumps(ev))
+assert ev and all(e["restarts"] >= 1 and e["signal"] == 9 for e in ev), ev
+assert all((e["address"] or "").startswith("http://127.0.0.1:") for e in ev), ev
+PY
 finish
