@@ -38,8 +38,8 @@ static void same_as_jansson(const char *text, size_t len)
 
 static void test_special_at_every_offset(void **state)
 {
-    static const char *const specials[] = {"\\n",      "\\\"",     "\\\\",        "\\u00e9",
-                                           "\xc3\xa9", "\x7f",     "\x01",        "\x1f",
+    static const char *const specials[] = {"\\n",      "\\\"",     "\\\\",           "\\u00e9",
+                                           "\xc3\xa9", "\x7f",     "\x01",           "\x1f",
                                            "\xff",     "\xe2\x82", "\\ud83d\\ude00", "\\x"};
     (void)state;
     for (size_t k = 0; k < sizeof specials / sizeof *specials; k++)

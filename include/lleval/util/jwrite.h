@@ -26,7 +26,8 @@ void lleval_jw_key(struct lleval_sb *sb, bool *first, const char *key);
 void lleval_jw_int(struct lleval_sb *sb, long long v);
 /* A real as jansson writes it ("%.15g", ".0" added to integral values,
  * exponent without '+' or leading zeros). Not finite: null (jansson has no
- * such real). */
+ * such real). Where jansson and lleval link two C runtimes (Windows), a value
+ * exactly halfway at the 15th digit may be rounded the other way. */
 void lleval_jw_real(struct lleval_sb *sb, double v);
 void lleval_jw_bool(struct lleval_sb *sb, bool v);
 void lleval_jw_null(struct lleval_sb *sb);
