@@ -161,13 +161,10 @@ static bool copy_value(struct lleval_jscan *s, struct lleval_sb *out, int depth)
     case 't':
     case 'f':
     case 'n': {
-        const char *w = *s->p == 't' ? "true" : *s->p == 'f' ? "false" : "null";
-        size_t n = strlen(w);
-        if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
-            return false;
-        s->p += n;
-        lleval_sb_add(out, w, n);
-        return true;
+        const char *w = lleval_jscan_literal(s);
+        if (w)
+            lleval_sb_adds(out, w);
+        return w != NULL;
     }
     default:
         if (!lleval_jscan_num(s, &is_int, &iv, &dv))

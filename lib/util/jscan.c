@@ -398,14 +398,8 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
         return lleval_jscan_str(s, NULL);
     case 't':
     case 'f':
-    case 'n': {
-        const char *w = *s->p == 't' ? "true" : *s->p == 'f' ? "false" : "null";
-        size_t n = strlen(w);
-        if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
-            return false;
-        s->p += n;
-        return true;
-    }
+    case 'n':
+        return lleval_jscan_literal(s) != NULL;
     default:
         return number(s, &is_int, &iv, &dv, false);
     }
@@ -439,4 +433,20 @@ bool lleval_jscan_first(unsigned *seen, int bit)
         return false;
     *seen |= 1u << bit;
     return true;
+}
+
+const char *lleval_jscan_literal(struct lleval_jscan *s)
+{
+    const char *w;
+    size_t n;
+    if (s->p >= s->end)
+        return NULL;
+    w = *s->p == 't' ? "true" : *s->p == 'f' ? "false" : *s->p == 'n' ? "null" : NULL;
+    if (!w)
+        return NULL;
+    n = strlen(w);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
+        return NULL;
+    s->p += n;
+    return w;
 }

@@ -108,39 +108,7 @@ void lleval_jw_int(struct lleval_sb *sb, long long v)
 
 void lleval_jw_real(struct lleval_sb *sb, double v)
 {
-    char buf[40];
-    if (!isfinite(v)) {
-        lleval_jw_null(sb);
-        return;
-    }
-    int n = snprintf(buf, sizeof buf, "%.15g", v);
-    if (n <= 0 || (size_t)n >= sizeof buf - 2) {
-        lleval_jw_null(sb);
-        return;
-    }
-    size_t len = (size_t)n;
-    /* a locale's decimal comma: lleval runs in the C locale, jansson mends it too */
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] == ',')
-            buf[i] = '.';
-    if (strspn(buf, "0123456789-") == len) {
-        buf[len++] = '.';
-        buf[len++] = '0';
-        buf[len] = 0;
-    }
-    char *e = strchr(buf, 'e');
-    if (e) {
-        char *start = e + 1, *from = e + 2;
-        if (*start == '-')
-            start++;
-        while (*from == '0')
-            from++;
-        if (from != start) {
-            memmove(start, from, len + 1 - (size_t)(from - buf));
-            len -= (size_t)(from - start);
-        }
-    }
-    lleval_sb_add(sb, buf, len);
+    lleval_jw_real_prec(sb, v, 15);
 }
 
 void lleval_jw_bool(struct lleval_sb *sb, bool v)
@@ -169,6 +137,7 @@ void lleval_jw_real_prec(struct lleval_sb *sb, double v, int prec)
         return;
     }
     size_t len = (size_t)n;
+    /* a locale's decimal comma: lleval runs in the C locale, jansson mends it too */
     for (size_t i = 0; i < len; i++)
         if (buf[i] == ',')
             buf[i] = '.';

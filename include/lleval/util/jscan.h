@@ -52,5 +52,8 @@ bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_
 bool lleval_jscan_end(struct lleval_jscan *s);
 /* Marks bit in *seen; false when it was marked already (a repeated key). */
 bool lleval_jscan_first(unsigned *seen, int bit);
+/* Reads `true`, `false` or `null` at the current byte: the word read (static),
+ * or NULL (nothing consumed) when none is there. */
+const char *lleval_jscan_literal(struct lleval_jscan *s);
 
 #endif
