@@ -49,20 +49,30 @@ static void root_engine(const struct lleval_engine *e, struct lleval_engine *vie
     view->base_url = server_root(e);
 }
 
+/* The request of the chat body written to sb (taken), to the server root's
+ * chat endpoint. */
+static void chat_request(struct lleval_engine *e, struct lleval_sb *sb,
+                         struct lleval_http_request *out)
+{
+    struct lleval_engine view;
+    root_engine(e, &view);
+    out->url = lleval_http_url(&view, "/v1/chat/completions");
+    out->body = lleval_sb_detach(sb, NULL);
+    lleval_http_add_headers(&view, out);
+    free(view.base_url);
+}
+
 static int llamacpp_make_request(struct lleval_engine *e, const json_t *body,
                                  struct lleval_http_request *out, struct lleval_err *err)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    struct lleval_engine view;
     int rc;
     memset(out, 0, sizeof(*out));
-    if ((rc = lleval_openai_chat_body(e, body, false, &sb, err)))
+    if ((rc = lleval_openai_chat_body(e, body, false, &sb, err))) {
+        lleval_sb_release(&sb);
         return rc;
-    root_engine(e, &view);
-    out->url = lleval_http_url(&view, "/v1/chat/completions");
-    out->body = lleval_sb_detach(&sb, NULL);
-    lleval_http_add_headers(&view, out);
-    free(view.base_url);
+    }
+    chat_request(e, &sb, out);
     return 0;
 }
 
@@ -70,18 +80,13 @@ static int llamacpp_make_request_text(struct lleval_engine *e, const char *body,
                                       struct lleval_http_request *out, struct lleval_err *err)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    struct lleval_engine view;
     int rc;
     memset(out, 0, sizeof(*out));
     if ((rc = lleval_openai_chat_body_text(e, body, len, false, &sb, err))) {
         lleval_sb_release(&sb);
         return rc;
     }
-    root_engine(e, &view);
-    out->url = lleval_http_url(&view, "/v1/chat/completions");
-    out->body = lleval_sb_detach(&sb, NULL);
-    lleval_http_add_headers(&view, out);
-    free(view.base_url);
+    chat_request(e, &sb, out);
     return 0;
 }
 

@@ -235,6 +235,15 @@ out:
 
 #define OPENAI_LABEL "the OpenAI-compatible server"
 
+/* The request of the chat body written to sb (taken), to {base_url}/chat/completions. */
+static void chat_request(struct lleval_engine *e, struct lleval_sb *sb,
+                         struct lleval_http_request *out)
+{
+    out->url = lleval_http_url(e, "/chat/completions");
+    out->body = lleval_sb_detach(sb, NULL);
+    lleval_http_add_headers(e, out);
+}
+
 static int openai_make_request(struct lleval_engine *e, const json_t *body,
                                struct lleval_http_request *out, struct lleval_err *err)
 {
@@ -243,11 +252,11 @@ static int openai_make_request(struct lleval_engine *e, const json_t *body,
     memset(out, 0, sizeof(*out));
     /* top_k is not in OpenAI's own API, which refuses unknown fields: top_k 0
      * (disabled) is left out, so such servers can be used */
-    if ((rc = lleval_openai_chat_body(e, body, true, &sb, err)))
+    if ((rc = lleval_openai_chat_body(e, body, true, &sb, err))) {
+        lleval_sb_release(&sb);
         return rc;
-    out->url = lleval_http_url(e, "/chat/completions");
-    out->body = lleval_sb_detach(&sb, NULL);
-    lleval_http_add_headers(e, out);
+    }
+    chat_request(e, &sb, out);
     return 0;
 }
 
@@ -261,9 +270,7 @@ static int openai_make_request_text(struct lleval_engine *e, const char *body, s
         lleval_sb_release(&sb);
         return rc;
     }
-    out->url = lleval_http_url(e, "/chat/completions");
-    out->body = lleval_sb_detach(&sb, NULL);
-    lleval_http_add_headers(e, out);
+    chat_request(e, &sb, out);
     return 0;
 }
 
