@@ -37,68 +37,51 @@ static bool holds(const char *path, const void *data, size_t len)
 
 int lleval_write_file_atomic(const char *path, const void *data, size_t len, struct lleval_err *err)
 {
-    char *tmp;
-    FILE *f = NULL;
-    int rc = lleval_plat_check_target(path, err);
+    struct lleval_atomic_file af;
+    int rc;
 
     /* the file holds these bytes already (a prepare or a report made again
-     * from the same input): a rewrite would only cost a disk flush */
-    if (rc || holds(path, data, len))
+     * from the same input): a rewrite would only cost a disk flush. Only a
+     * regular file can, and the target check lets every regular file pass. */
+    if (holds(path, data, len))
+        return 0;
+    rc = lleval_atomic_open(&af, path, err);
+    if (rc)
         return rc;
-    tmp = lleval_xasprintf("%s.tmp.%ld", path, lleval_getpid());
-    rc = lleval_fopen_new(tmp, &f, err);
+    rc = lleval_atomic_write(&af, data, len, err);
     if (rc)
-        goto out;
-    if (len && fwrite(data, 1, len, f) != len)
-        rc = lleval_err_errno(err, "cannot write", tmp);
-    if (!rc)
-        rc = lleval_fsync_file(f, tmp, err);
-    if (fclose(f) && !rc)
-        rc = lleval_err_errno(err, "cannot close", tmp);
-    if (!rc)
-        rc = lleval_plat_replace(tmp, path, err);
-    if (rc)
-        lleval_plat_remove(tmp);
-out:
-    free(tmp);
+        lleval_atomic_abort(&af);
+    else
+        rc = lleval_atomic_commit(&af, err);
     return rc;
 }
 
 int lleval_copy_file_atomic(const char *from, const char *to, struct lleval_err *err)
 {
-    char *tmp = lleval_xasprintf("%s.tmp.%ld", to, lleval_getpid());
-    char *buf = lleval_xmalloc(1 << 16);
-    FILE *in = NULL, *out = NULL;
+    struct lleval_atomic_file af;
+    FILE *in = NULL;
+    char *buf;
     size_t n;
     int rc = lleval_fopen_read(from, &in, err);
 
     if (!rc)
-        rc = lleval_plat_check_target(to, err);
-    if (!rc)
-        rc = lleval_fopen_new(tmp, &out, err);
-    if (rc)
-        goto done;
-    while ((n = fread(buf, 1, 1 << 16, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
-            rc = lleval_err_errno(err, "cannot write", tmp);
-            break;
-        }
+        rc = lleval_atomic_open(&af, to, err);
+    if (rc) {
+        if (in)
+            fclose(in);
+        return rc;
+    }
+    buf = lleval_xmalloc(1 << 16);
+    while (!rc && (n = fread(buf, 1, 1 << 16, in)) > 0)
+        rc = lleval_atomic_write(&af, buf, n, err);
     if (!rc && ferror(in))
         rc = lleval_err_errno(err, "cannot read", from);
-    if (!rc)
-        rc = lleval_fsync_file(out, tmp, err);
-    if (fclose(out) && !rc)
-        rc = lleval_err_errno(err, "cannot close", tmp);
-    out = NULL;
-    if (!rc)
-        rc = lleval_plat_replace(tmp, to, err);
     if (rc)
-        lleval_plat_remove(tmp);
-done:
-    if (in)
-        fclose(in);
+        lleval_atomic_abort(&af);
+    else
+        rc = lleval_atomic_commit(&af, err);
+    fclose(in);
     free(buf);
-    free(tmp);
     return rc;
 }
 
