@@ -87,13 +87,13 @@ static bool item_member(struct lleval_jscan *j, const char *key, unsigned *seen,
 {
     struct line_scan *ls = (struct line_scan *)j;
     (void)seen; /* the scan rejects every repeated key (unique) */
-    if (!strcmp(key, "id"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "id"))
         return keep(ls, &ls->id);
-    if (!strcmp(key, "dataset")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "dataset")) {
         ls->has_dataset = true;
         return keep(ls, &ls->dataset_at);
     }
-    if (!strcmp(key, "type")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "type")) {
         size_t at;
         if (!keep(ls, &at))
             return false;
@@ -103,21 +103,21 @@ static bool item_member(struct lleval_jscan *j, const char *key, unsigned *seen,
         lleval_sb_setlen(j->out, at);
         return ls->type >= 0;
     }
-    if (!strcmp(key, "question")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "question")) {
         if (ls->flags & LLEVAL_INDEX_QUESTIONS)
             return keep(ls, &ls->question);
         ls->question = 0;
         return lleval_jscan_str(j, NULL);
     }
-    if (!strcmp(key, "answers")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "answers")) {
         ls->has_answers = true;
         return str_array(ls, &ls->ans, &ls->n_ans, &ls->cap_ans, depth);
     }
-    if (!strcmp(key, "choices")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "choices")) {
         ls->has_choices = true;
         return str_array(ls, &ls->cho, &ls->n_cho, &ls->cap_cho, depth);
     }
-    if (!strcmp(key, "context")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "context")) {
         ls->has_context = lleval_jscan_peek(j, '"');
         return lleval_jscan_skip(j, depth);
     }

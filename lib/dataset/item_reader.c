@@ -51,37 +51,37 @@ static bool member(struct lleval_jscan *j, const char *key, unsigned *seen, int 
     (void)seen; /* the scan rejects every repeated key (unique) */
     switch (key[0]) {
     case 'i':
-        if (!strcmp(key, "id"))
+        if (LLEVAL_JSCAN_KEY_IS(key, "id"))
             return keep(sc, &sc->id);
         break;
     case 'd':
-        if (!strcmp(key, "dataset"))
+        if (LLEVAL_JSCAN_KEY_IS(key, "dataset"))
             return keep(sc, &sc->dataset);
         break;
     case 't':
-        if (!strcmp(key, "type"))
+        if (LLEVAL_JSCAN_KEY_IS(key, "type"))
             return keep(sc, &sc->type);
         break;
     case 'q':
-        if (!strcmp(key, "question"))
+        if (LLEVAL_JSCAN_KEY_IS(key, "question"))
             return keep(sc, &sc->question);
         break;
     case 'c':
-        if (!strcmp(key, "context"))
+        if (LLEVAL_JSCAN_KEY_IS(key, "context"))
             return keep(sc, &sc->context);
-        if (!strcmp(key, "choices")) {
+        if (LLEVAL_JSCAN_KEY_IS(key, "choices")) {
             sc->choices = true;
             return choices(sc);
         }
         break;
     case 'a':
-        if (!strcmp(key, "answers")) {
+        if (LLEVAL_JSCAN_KEY_IS(key, "answers")) {
             sc->answers = lleval_jscan_peek(j, '[');
             return sc->answers && lleval_jscan_skip(j, depth);
         }
         break;
     case 'u':
-        if (!strcmp(key, "unanswerable"))
+        if (LLEVAL_JSCAN_KEY_IS(key, "unanswerable"))
             sc->unanswerable = true;
         break;
     default:

@@ -30,11 +30,11 @@ static bool nq_member(struct lleval_jscan *j, const char *key, unsigned *seen, i
 {
     struct nq_scan *sc = (struct nq_scan *)j;
     (void)seen; /* the scan rejects every repeated key (unique) */
-    if (!strcmp(key, "question")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "question")) {
         sc->question = j->out->len;
         return lleval_jscan_str(j, j->out);
     }
-    if (!strcmp(key, "answer")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "answer")) {
         sc->has_answer = true;
         if (!lleval_jscan_eat(j, '['))
             return false;

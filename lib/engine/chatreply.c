@@ -76,7 +76,7 @@ static bool num_value(struct lleval_jscan *j, double *out, int depth)
 static bool message_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    if (!strcmp(key, "content"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "content"))
         return lleval_jscan_first(seen, 0) &&
                string_or_kind(j, &rs->content, &rs->content_kind, depth);
     return lleval_jscan_skip(j, depth);
@@ -85,7 +85,7 @@ static bool message_member(struct lleval_jscan *j, const char *key, unsigned *se
 static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    if (!strcmp(key, "message")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "message")) {
         if (!lleval_jscan_first(seen, 0))
             return false;
         if (!lleval_jscan_peek(j, '{')) {
@@ -95,9 +95,9 @@ static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *see
         rs->message = K_STRING; /* here: an object */
         return lleval_jscan_object(j, depth, message_member);
     }
-    if (!strcmp(key, "text"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "text"))
         return lleval_jscan_first(seen, 1) && string_or_kind(j, &rs->text, &rs->text_kind, depth);
-    if (!strcmp(key, "finish_reason"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "finish_reason"))
         return lleval_jscan_first(seen, 2) && string_or_kind(j, &rs->finish, NULL, depth);
     return lleval_jscan_skip(j, depth);
 }
@@ -105,9 +105,9 @@ static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *see
 static bool usage_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    if (!strcmp(key, "prompt_tokens"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "prompt_tokens"))
         return lleval_jscan_first(seen, 0) && int_value(j, &rs->usage_pt, depth);
-    if (!strcmp(key, "completion_tokens"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "completion_tokens"))
         return lleval_jscan_first(seen, 1) && int_value(j, &rs->usage_ct, depth);
     return lleval_jscan_skip(j, depth);
 }
@@ -115,15 +115,15 @@ static bool usage_member(struct lleval_jscan *j, const char *key, unsigned *seen
 static bool timings_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    if (!strcmp(key, "prompt_n"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "prompt_n"))
         return lleval_jscan_first(seen, 0) && int_value(j, &rs->prompt_n, depth);
-    if (!strcmp(key, "cache_n"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "cache_n"))
         return lleval_jscan_first(seen, 1) && int_value(j, &rs->cache_n, depth);
-    if (!strcmp(key, "predicted_n"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "predicted_n"))
         return lleval_jscan_first(seen, 2) && int_value(j, &rs->predicted_n, depth);
-    if (!strcmp(key, "prompt_per_second"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "prompt_per_second"))
         return lleval_jscan_first(seen, 3) && num_value(j, &rs->prompt_ps, depth);
-    if (!strcmp(key, "predicted_per_second"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "predicted_per_second"))
         return lleval_jscan_first(seen, 4) && num_value(j, &rs->predicted_ps, depth);
     return lleval_jscan_skip(j, depth);
 }
@@ -131,7 +131,7 @@ static bool timings_member(struct lleval_jscan *j, const char *key, unsigned *se
 static bool root_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct reply_scan *rs = (struct reply_scan *)j;
-    if (!strcmp(key, "choices")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "choices")) {
         if (!lleval_jscan_first(seen, 0) || !lleval_jscan_eat(j, '[') || !lleval_jscan_peek(j, '{'))
             return false; /* not a list of objects: the tree path says what it is */
         if (!lleval_jscan_object(j, depth + 1, choice_member))
@@ -142,11 +142,11 @@ static bool root_member(struct lleval_jscan *j, const char *key, unsigned *seen,
         rs->choices_ok = true;
         return lleval_jscan_eat(j, ']');
     }
-    if (!strcmp(key, "usage"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "usage"))
         return lleval_jscan_first(seen, 1) &&
                (lleval_jscan_peek(j, '{') ? lleval_jscan_object(j, depth, usage_member)
                                           : lleval_jscan_skip(j, depth));
-    if (!strcmp(key, "timings")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "timings")) {
         if (!lleval_jscan_first(seen, 2))
             return false;
         if (!lleval_jscan_peek(j, '{'))
@@ -154,9 +154,9 @@ static bool root_member(struct lleval_jscan *j, const char *key, unsigned *seen,
         rs->timings = true;
         return lleval_jscan_object(j, depth, timings_member);
     }
-    if (!strcmp(key, "model"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "model"))
         return lleval_jscan_first(seen, 3) && string_or_kind(j, &rs->model, NULL, depth);
-    if (!strcmp(key, "id"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "id"))
         return lleval_jscan_first(seen, 4) && string_or_kind(j, &rs->id, NULL, depth);
     return lleval_jscan_skip(j, depth);
 }

@@ -203,7 +203,7 @@ static bool message_member(struct lleval_jscan *j, const char *key, unsigned *se
 {
     struct body_scan *bs = (struct body_scan *)j;
     size_t at = j->out->len;
-    if (strcmp(key, "content"))
+    if (!LLEVAL_JSCAN_KEY_IS(key, "content"))
         return lleval_jscan_skip(j, depth);
     if (!lleval_jscan_first(seen, 0))
         return false; /* twice: jansson keeps the last, let it */
@@ -219,20 +219,20 @@ static bool message_member(struct lleval_jscan *j, const char *key, unsigned *se
 static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct body_scan *bs = (struct body_scan *)j;
-    if ((!strcmp(key, "model") && !lleval_jscan_first(seen, 0)) ||
-        (!strcmp(key, "max_tokens") && !lleval_jscan_first(seen, 1)) ||
-        (!strcmp(key, "messages") && !lleval_jscan_first(seen, 2)))
+    if ((LLEVAL_JSCAN_KEY_IS(key, "model") && !lleval_jscan_first(seen, 0)) ||
+        (LLEVAL_JSCAN_KEY_IS(key, "max_tokens") && !lleval_jscan_first(seen, 1)) ||
+        (LLEVAL_JSCAN_KEY_IS(key, "messages") && !lleval_jscan_first(seen, 2)))
         return false; /* twice: jansson keeps the last, let it */
-    if (!strcmp(key, "model") && lleval_jscan_peek(j, '"')) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "model") && lleval_jscan_peek(j, '"')) {
         size_t at = j->out->len;
         if (!lleval_jscan_str(j, j->out))
             return false;
         bs->model_at = at + 1;
         return true;
     }
-    if (!strcmp(key, "max_tokens") && !lleval_jscan_peek(j, '{') && !lleval_jscan_peek(j, '[') &&
-        !lleval_jscan_peek(j, '"') && !lleval_jscan_peek(j, 't') && !lleval_jscan_peek(j, 'f') &&
-        !lleval_jscan_peek(j, 'n')) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "max_tokens") && !lleval_jscan_peek(j, '{') &&
+        !lleval_jscan_peek(j, '[') && !lleval_jscan_peek(j, '"') && !lleval_jscan_peek(j, 't') &&
+        !lleval_jscan_peek(j, 'f') && !lleval_jscan_peek(j, 'n')) {
         bool is_int;
         long long iv;
         double dv;
@@ -244,7 +244,7 @@ static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen,
             bs->b->max_tokens = (long)(long long)dv;
         return true;
     }
-    if (!strcmp(key, "messages") && lleval_jscan_peek(j, '[')) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "messages") && lleval_jscan_peek(j, '[')) {
         lleval_jscan_eat(j, '[');
         if (lleval_jscan_eat(j, ']'))
             return true;

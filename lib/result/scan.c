@@ -56,7 +56,7 @@ static bool real(struct sc *s, double *out)
 static bool message_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct sc *s = (struct sc *)j;
-    if (!strcmp(key, "content"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "content"))
         return lleval_jscan_first(seen, 0) && keep(s, S_CONTENT);
     return lleval_jscan_skip(j, depth);
 }
@@ -64,9 +64,9 @@ static bool message_member(struct lleval_jscan *j, const char *key, unsigned *se
 static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct sc *s = (struct sc *)j;
-    if (!strcmp(key, "message"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "message"))
         return lleval_jscan_first(seen, 0) && lleval_jscan_object(j, depth, message_member);
-    if (!strcmp(key, "finish_reason"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "finish_reason"))
         return lleval_jscan_first(seen, 1) && keep(s, S_BFINISH);
     return lleval_jscan_skip(j, depth);
 }
@@ -74,16 +74,16 @@ static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *see
 static bool usage_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct sc *s = (struct sc *)j;
-    if (!strcmp(key, "prompt_tokens"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "prompt_tokens"))
         return lleval_jscan_first(seen, 0) && count(s, &s->usage_pt);
-    if (!strcmp(key, "completion_tokens"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "completion_tokens"))
         return lleval_jscan_first(seen, 1) && count(s, &s->usage_ct);
     return lleval_jscan_skip(j, depth);
 }
 
 static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
-    if (!strcmp(key, "choices")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "choices")) {
         if (!lleval_jscan_first(seen, 0) || !lleval_jscan_eat(j, '['))
             return false;
         if (lleval_jscan_eat(j, ']'))
@@ -95,7 +95,7 @@ static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen,
                 return false;
         return lleval_jscan_eat(j, ']');
     }
-    if (!strcmp(key, "usage"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "usage"))
         return lleval_jscan_first(seen, 1) && lleval_jscan_object(j, depth, usage_member);
     return lleval_jscan_skip(j, depth);
 }
@@ -103,7 +103,7 @@ static bool body_member(struct lleval_jscan *j, const char *key, unsigned *seen,
 static bool response_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct sc *s = (struct sc *)j;
-    if (!strcmp(key, "status_code")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "status_code")) {
         long long st;
         bool is_int;
         double dv;
@@ -113,7 +113,7 @@ static bool response_member(struct lleval_jscan *j, const char *key, unsigned *s
         s->v->http_status = (long)st;
         return true;
     }
-    if (!strcmp(key, "body"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "body"))
         return lleval_jscan_first(seen, 1) &&
                (lleval_jscan_null(j) || lleval_jscan_object(j, depth, body_member));
     return lleval_jscan_skip(j, depth);
@@ -122,9 +122,9 @@ static bool response_member(struct lleval_jscan *j, const char *key, unsigned *s
 static bool error_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct sc *s = (struct sc *)j;
-    if (!strcmp(key, "code"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "code"))
         return lleval_jscan_first(seen, 0) && keep(s, S_ECODE);
-    if (!strcmp(key, "message"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "message"))
         return lleval_jscan_first(seen, 1) && keep(s, S_EMSG);
     return lleval_jscan_skip(j, depth);
 }
@@ -133,25 +133,28 @@ static bool facts_member(struct lleval_jscan *j, const char *key, unsigned *seen
 {
     struct sc *s = (struct sc *)j;
     struct lleval_result_view *v = s->v;
-    static const char *const reals[] = {"latency_ms", "prompt_tps", "gen_tps", "load_ms",
-                                        "finished_at"};
-    double *const dst[] = {&v->latency_ms, &v->prompt_tps, &v->gen_tps, &v->load_ms,
-                           &v->finished_at};
-    if (!strcmp(key, "engine"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "engine"))
         return lleval_jscan_first(seen, 0) && keep(s, S_ENGINE);
-    if (!strcmp(key, "finish_reason"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "finish_reason"))
         return lleval_jscan_first(seen, 1) && keep(s, S_FINISH);
-    if (!strcmp(key, "attempts"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "attempts"))
         return lleval_jscan_first(seen, 2) && count(s, &v->attempts);
-    if (!strcmp(key, "prompt_tokens")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "prompt_tokens")) {
         s->lleval_has_pt = true;
         return lleval_jscan_first(seen, 3) && count(s, &s->lleval_pt);
     }
-    if (!strcmp(key, "completion_tokens"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "completion_tokens"))
         return lleval_jscan_first(seen, 4) && count(s, &s->lleval_ct);
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(key, reals[i]))
-            return lleval_jscan_first(seen, 5 + i) && real(s, dst[i]);
+    if (LLEVAL_JSCAN_KEY_IS(key, "latency_ms"))
+        return lleval_jscan_first(seen, 5) && real(s, &v->latency_ms);
+    if (LLEVAL_JSCAN_KEY_IS(key, "prompt_tps"))
+        return lleval_jscan_first(seen, 6) && real(s, &v->prompt_tps);
+    if (LLEVAL_JSCAN_KEY_IS(key, "gen_tps"))
+        return lleval_jscan_first(seen, 7) && real(s, &v->gen_tps);
+    if (LLEVAL_JSCAN_KEY_IS(key, "load_ms"))
+        return lleval_jscan_first(seen, 8) && real(s, &v->load_ms);
+    if (LLEVAL_JSCAN_KEY_IS(key, "finished_at"))
+        return lleval_jscan_first(seen, 9) && real(s, &v->finished_at);
     return lleval_jscan_skip(j, depth);
 }
 
@@ -159,11 +162,11 @@ static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen,
 {
     struct sc *s = (struct sc *)j;
     struct lleval_result_view *v = s->v;
-    if (!strcmp(key, "custom_id"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "custom_id"))
         return lleval_jscan_first(seen, 0) && keep(s, S_CID);
-    if (!strcmp(key, "response"))
+    if (LLEVAL_JSCAN_KEY_IS(key, "response"))
         return lleval_jscan_first(seen, 1) && lleval_jscan_object(j, depth, response_member);
-    if (!strcmp(key, "error")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "error")) {
         if (!lleval_jscan_first(seen, 2))
             return false;
         if (lleval_jscan_null(j))
@@ -171,7 +174,7 @@ static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen,
         v->failed = true;
         return lleval_jscan_peek(j, '{') && lleval_jscan_object(j, depth, error_member);
     }
-    if (!strcmp(key, "lleval")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "lleval")) {
         v->has_facts = true;
         return lleval_jscan_first(seen, 3) && lleval_jscan_object(j, depth, facts_member);
     }

@@ -337,7 +337,7 @@ struct line_scan {
 static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct line_scan *ls = (struct line_scan *)j;
-    if (!strcmp(key, "custom_id")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "custom_id")) {
         size_t at = j->out->len;
         if (!lleval_jscan_first(seen, 0))
             return false; /* twice: jansson keeps the last, let it */
@@ -348,7 +348,7 @@ static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen,
         ls->cid_at = at + 1;
         return true;
     }
-    if (!strcmp(key, "body")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "body")) {
         if (!lleval_jscan_first(seen, 1))
             return false;
         if (!lleval_jscan_peek(j, '{'))

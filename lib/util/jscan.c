@@ -1,21 +1,33 @@
 /* The validating one-pass JSON scanner (see jscan.h). */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/util/jscan.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { NUM_MAX = 64 };
 
+/* White space; lleval's own files have none, so a byte above ' ' ends it at
+ * the first test. */
+static inline void ws(struct lleval_jscan *s)
+{
+    while (s->p < s->end && *s->p <= ' ' &&
+           (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
 void lleval_jscan_ws(struct lleval_jscan *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
+    ws(s);
 }
 
 bool lleval_jscan_eat(struct lleval_jscan *s, char c)
 {
-    lleval_jscan_ws(s);
+    ws(s);
     if (s->p < s->end && *s->p == (unsigned char)c) {
         s->p++;
         return true;
@@ -110,27 +122,71 @@ static bool plain8(uint64_t x)
     return hits == 0;
 }
 
+#if defined(__SSE2__)
+/* One bit for each of the 16 bytes at p that ends a plain run (a control
+ * character, a byte >= 0x80: both below 0x20 as signed bytes; '"', '\\'). */
+static inline unsigned stops16(const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* The end of the run of plain bytes (printable ASCII but '"' and '\\') at p:
+ * 16 bytes at a time with SSE2, then 8 (a word), then one. */
+static inline const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+        unsigned bits = stops16(p);
+        if (bits)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#endif
+    for (uint64_t x; end - p >= 8 && (memcpy(&x, p, 8), plain8(x));)
+        p += 8;
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
+/* n bytes at p and a NUL appended to out (the NUL counted in out->len, as
+ * lleval_sb_addch(out, '\0') would). */
+static inline void add_with_nul(struct lleval_sb *out, const unsigned char *p, size_t n)
+{
+    lleval_sb_grow(out, n + 1);
+    memcpy(out->buf + out->len, p, n);
+    out->len += n + 1;
+    out->buf[out->len - 1] = '\0';
+    out->buf[out->len] = '\0';
+}
+
 /* A string; its unescaped bytes go to out (NUL-terminated) when out is not
  * NULL. False for anything jansson would refuse or read differently. */
 bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out)
 {
     const unsigned char *p;
-    lleval_jscan_ws(s);
+    ws(s);
     if (s->p >= s->end || *s->p != '"')
         return false;
     p = ++s->p;
     for (;;) {
         const unsigned char *run = p;
-        for (uint64_t x; s->end - p >= 8 && (memcpy(&x, p, 8), plain8(x));)
-            p += 8;
-        while (p < s->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
-        if (out && p > run)
-            lleval_sb_add(out, run, (size_t)(p - run));
+        p = plain_run(p, s->end);
         if (p >= s->end || *p < 0x20)
             return false;
-        if (*p == '"')
-            break;
+        if (*p == '"') {
+            if (out) /* the last run and the NUL in one append */
+                add_with_nul(out, run, (size_t)(p - run));
+            s->p = p + 1;
+            return true;
+        }
+        if (out && p > run)
+            lleval_sb_add(out, run, (size_t)(p - run));
         if (*p >= 0x80) {
             size_t n = utf8_len(p, s->end);
             if (!n)
@@ -187,57 +243,98 @@ bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out)
             return false;
         }
     }
-    s->p = p + 1;
-    if (out)
-        lleval_sb_addch(out, '\0');
-    return true;
 }
 
-/* A number: *is_int as jansson tells integers from reals (no '.', 'e', 'E'). */
-/* A number; need: its value too (else only checked: a real is converted only
- * when it might overflow, which jansson refuses). */
+/* Exact powers of ten of a double (10^22 is the last one). */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* m * 10^e10 where that is one correctly rounded operation on exact values
+ * (m <= 2^53, |e10| <= 22: Clinger's fast path), as strtod would read it;
+ * false when it is not (then strtod decides). Only where doubles are
+ * evaluated in their own precision (no x87 double rounding). */
+static bool exact_decimal(uint64_t m, int e10, bool neg, double *out)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    double v;
+    if (m > (1ULL << 53) || e10 < -22 || e10 > 22)
+        return false;
+    v = (double)m;
+    v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
+    *out = neg ? -v : v;
+    return true;
+#else
+    (void)m;
+    (void)e10;
+    (void)neg;
+    (void)out;
+    return false;
+#endif
+}
+
+/* A number: *is_int as jansson tells integers from reals (no '.', 'e', 'E').
+ * need: its value too (else only checked: a real is converted only when it
+ * might overflow, which jansson refuses). The value is that of strtoll (at
+ * most 18 digits) or strtod, which read a simple decimal as exact_decimal()
+ * does; strtod reads the others. */
 static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv, bool need)
 {
-    bool expo = false;
+    bool expo = false, neg = false;
     const unsigned char *p, *start;
     char buf[NUM_MAX + 1];
-    size_t digits = 0, n;
+    size_t digits = 0, sig = 0, n;
+    uint64_t m = 0; /* the significant digits (while sig <= 19) */
+    int frac = 0, x10 = 0;
     char *e;
-    lleval_jscan_ws(s);
+    ws(s);
     p = start = s->p;
     *is_int = true;
-    if (p < s->end && *p == '-')
+    if (p < s->end && *p == '-') {
+        neg = true;
         p++;
+    }
     if (p < s->end && *p == '0') {
         p++;
         digits = 1;
     } else {
         while (p < s->end && *p >= '0' && *p <= '9') {
+            m = m * 10 + (uint64_t)(*p - '0');
             p++;
             digits++;
         }
+        sig = digits;
     }
     if (!digits)
         return false;
     if (p < s->end && *p == '.') {
         size_t f = 0;
         *is_int = false;
-        for (p++; p < s->end && *p >= '0' && *p <= '9'; p++)
-            f++;
+        for (p++; p < s->end && *p >= '0' && *p <= '9'; p++, f++) {
+            if (sig || *p != '0')
+                sig++;
+            if (sig <= 19)
+                m = m * 10 + (uint64_t)(*p - '0');
+        }
         if (!f)
             return false;
+        frac = f > 64 ? 64 : (int)f;
     }
     if (p < s->end && (*p == 'e' || *p == 'E')) {
         size_t x = 0;
+        bool xneg = false;
         *is_int = false;
         expo = true;
         p++;
         if (p < s->end && (*p == '+' || *p == '-'))
-            p++;
-        for (; p < s->end && *p >= '0' && *p <= '9'; p++)
-            x++;
+            xneg = *p++ == '-';
+        for (; p < s->end && *p >= '0' && *p <= '9'; p++, x++)
+            if (x10 < 1000)
+                x10 = x10 * 10 + (*p - '0');
         if (!x)
             return false;
+        if (xneg)
+            x10 = -x10;
     }
     n = (size_t)(p - start);
     if (n > NUM_MAX || (*is_int && digits > 18))
@@ -246,17 +343,22 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
         s->p = p;
         return true;
     }
+    if (*is_int) { /* at most 18 digits: strtoll's value */
+        s->p = p;
+        *iv = neg ? -(long long)m : (long long)m;
+        *dv = (double)*iv;
+        return true;
+    }
+    if (sig <= 19 && exact_decimal(m, x10 - frac, neg, dv)) {
+        s->p = p;
+        return true;
+    }
     memcpy(buf, start, n);
     buf[n] = '\0';
     s->p = p;
-    if (*is_int) {
-        *iv = strtoll(buf, &e, 10);
-        *dv = (double)*iv;
-    } else {
-        *dv = strtod(buf, &e);
-        if (isinf(*dv))
-            return false;
-    }
+    *dv = strtod(buf, &e);
+    if (isinf(*dv))
+        return false;
     return e == buf + n;
 }
 
@@ -265,10 +367,6 @@ bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, doubl
     return number(s, is_int, iv, dv, true);
 }
 
-/* Walks an object: each key goes to member(), which reads its value; a key
- * met twice at one level (mask bit) gives up: jansson keeps the last. */
-/* For s->unique: false when key (n bytes with its NUL) is in keys[0..*used)
- * already, else adds it; false too when keys is full (then jansson decides). */
 /* The keys of one object, for the duplicate check: each key's bytes in keys,
  * found again by a hash of them (so a long object costs a compare per key, not
  * one per pair). */
@@ -279,20 +377,30 @@ struct key_seen {
     uint16_t at[64];
 };
 
-/* FNV-1a of the len bytes of key. */
-static uint32_t key_hash(const char *key, size_t len)
+/* A hash of key (n bytes with its NUL): of its three words when it is in a
+ * zero-padded buffer of LLEVAL_JSCAN_KEY_SIZE bytes (n <= that), else FNV-1a
+ * of its bytes. Equal keys have equal n, so they hash alike. */
+static uint32_t key_hash(const char *key, size_t n)
 {
+    uint64_t w[3];
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
+    if (n <= LLEVAL_JSCAN_KEY_SIZE) {
+        memcpy(w, key, sizeof(w));
+        w[0] = w[0] * 0x9E3779B97F4A7C15ULL ^ w[1] * 0xC2B2AE3D27D4EB4FULL ^
+               w[2] * 0x165667B19E3779F9ULL;
+        return (uint32_t)(w[0] >> 32) ^ (uint32_t)w[0];
+    }
+    for (size_t i = 0; i < n - 1; i++)
         h = (h ^ (unsigned char)key[i]) * 16777619u;
     return h;
 }
 
-/* Records key (n bytes with its NUL); false when it was seen in this object, or
- * when the object has more keys than the check holds (the caller gives up). */
+/* Records key (n bytes with its NUL; zero-padded as key_hash() says); false
+ * when it was seen in this object, or when the object has more keys than the
+ * check holds (the caller gives up). */
 static bool new_key(struct key_seen *ks, const char *key, size_t n)
 {
-    uint32_t h = key_hash(key, n - 1);
+    uint32_t h = key_hash(key, n);
     for (size_t i = 0; i < ks->n; i++)
         if (ks->hash[i] == h && !memcmp(ks->keys + ks->at[i], key, n))
             return false;
@@ -305,19 +413,49 @@ static bool new_key(struct key_seen *ks, const char *key, size_t n)
     return true;
 }
 
+#if defined(__SSE2__)
+/* The low k bytes of the 8 at p, the others zero. */
+static inline uint64_t low_bytes(const unsigned char *p, size_t k)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return k >= 8 ? x : k ? x & ((1ULL << (8 * k)) - 1) : 0;
+}
+#endif
+
 /* A short plain key (printable ASCII, no escapes) copied into key with its
- * NUL (*n bytes in all); false, nothing consumed but white space, otherwise. */
-static bool fast_key(struct lleval_jscan *s, char *key, size_t size, size_t *n)
+ * NUL and zeros to LLEVAL_JSCAN_KEY_SIZE bytes (*n bytes with the NUL); false,
+ * nothing consumed but white space, otherwise (key then all zeros). */
+static bool fast_key(struct lleval_jscan *s, char key[LLEVAL_JSCAN_KEY_SIZE], size_t *n)
 {
     const unsigned char *q;
-    lleval_jscan_ws(s);
+    ws(s);
     if (s->p >= s->end || *s->p != '"')
         return false;
-    for (q = s->p + 1; q < s->end && (size_t)(q - s->p) < size; q++) {
+    q = s->p + 1;
+#if defined(__SSE2__) && LLEVAL_JSCAN_KEY_SIZE == 24
+    if (s->end - q >= 32) { /* the key and its closing quote lie in 24 bytes */
+        unsigned bits = stops16(q) | stops16(q + 16) << 16;
+        size_t k = bits ? (size_t)__builtin_ctz(bits) : 32;
+        uint64_t w[3];
+        if (k >= LLEVAL_JSCAN_KEY_SIZE || q[k] != '"') {
+            memset(key, 0, LLEVAL_JSCAN_KEY_SIZE);
+            return false;
+        }
+        w[0] = low_bytes(q, k);
+        w[1] = low_bytes(q + 8, k > 8 ? k - 8 : 0);
+        w[2] = low_bytes(q + 16, k > 16 ? k - 16 : 0);
+        memcpy(key, w, sizeof(w));
+        *n = k + 1;
+        s->p = q + k + 1;
+        return true;
+    }
+#endif
+    memset(key, 0, LLEVAL_JSCAN_KEY_SIZE);
+    for (; q < s->end && (size_t)(q - s->p) < LLEVAL_JSCAN_KEY_SIZE; q++) {
         if (*q == '"') {
             *n = (size_t)(q - s->p); /* the key's bytes + its NUL */
             memcpy(key, s->p + 1, *n - 1);
-            key[*n - 1] = '\0';
             s->p = q + 1;
             return true;
         }
@@ -337,21 +475,21 @@ bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_
     if (lleval_jscan_eat(s, '}'))
         return true;
     for (;;) {
-        char key[24];
+        char key[LLEVAL_JSCAN_KEY_SIZE];
         size_t at = s->out->len, n;
         bool ok;
-        if (fast_key(s, key, sizeof(key), &n)) {
+        if (fast_key(s, key, &n)) {
             ok = true;
             if (s->unique && !new_key(&ks, key, n))
                 return false;
-        } else {
+        } else { /* key is all zeros */
             if (!lleval_jscan_str(s, s->out))
                 return false;
             n = s->out->len - at;
             ok = n <= sizeof(key);
             if (ok)
                 memcpy(key, s->out->buf + at, n);
-            if (s->unique && !new_key(&ks, s->out->buf + at, n))
+            if (s->unique && !new_key(&ks, ok ? key : s->out->buf + at, n))
                 return false;
             lleval_sb_setlen(s->out, at);
         }
@@ -379,7 +517,7 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
     bool is_int;
     long long iv;
     double dv;
-    lleval_jscan_ws(s);
+    ws(s);
     if (s->p >= s->end || depth > LLEVAL_JSCAN_MAX_DEPTH)
         return false;
     switch (*s->p) {
@@ -407,7 +545,7 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
 
 bool lleval_jscan_null(struct lleval_jscan *s)
 {
-    lleval_jscan_ws(s);
+    ws(s);
     if (s->end - s->p >= 4 && !memcmp(s->p, "null", 4)) {
         s->p += 4;
         return true;
@@ -417,13 +555,13 @@ bool lleval_jscan_null(struct lleval_jscan *s)
 
 bool lleval_jscan_peek(struct lleval_jscan *s, char c)
 {
-    lleval_jscan_ws(s);
+    ws(s);
     return s->p < s->end && *s->p == (unsigned char)c;
 }
 
 bool lleval_jscan_end(struct lleval_jscan *s)
 {
-    lleval_jscan_ws(s);
+    ws(s);
     return s->p == s->end;
 }
 

@@ -12,9 +12,13 @@
 #define LLEVAL_UTIL_JSCAN_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include "lleval/util/util.h"
 
 #define LLEVAL_JSCAN_MAX_DEPTH 32
+/* The bytes of the buffer a member callback's key is in: keys of up to 23
+ * bytes, then a NUL and zeros to the end of the buffer. */
+#define LLEVAL_JSCAN_KEY_SIZE 24
 
 /* The text being scanned (borrowed) and a scratch buffer for keys and kept
  * strings (borrowed; the caller owns and releases it). */
@@ -25,11 +29,20 @@ struct lleval_jscan {
 };
 
 /* Called for each member of an object: key is the unescaped key (keys longer
- * than 23 bytes are skipped without a call); the callback reads the value
- * (or skips it with lleval_jscan_skip) and returns false to give up. seen is
- * zero at the start of each object, for the callback's duplicate checks. */
+ * than 23 bytes are skipped without a call), in a buffer of
+ * LLEVAL_JSCAN_KEY_SIZE bytes zeroed after its NUL, so LLEVAL_JSCAN_KEY_IS()
+ * may compare it; the callback reads the value (or skips it with
+ * lleval_jscan_skip) and returns false to give up. seen is zero at the start
+ * of each object, for the callback's duplicate checks. */
 typedef bool (*lleval_jscan_member_fn)(struct lleval_jscan *s, const char *key, unsigned *seen,
                                        int depth);
+
+/* True when a member callback's key is the string literal lit: one
+ * fixed-size compare of its bytes and NUL (which the compiler makes a few word
+ * compares) instead of a strcmp; a literal too long to be a key is never it.
+ * Only for the key a member callback is given (see above). */
+#define LLEVAL_JSCAN_KEY_IS(key, lit)                                                              \
+    (sizeof(lit) <= LLEVAL_JSCAN_KEY_SIZE && !memcmp((key), (lit), sizeof(lit)))
 
 /* Skips white space. */
 void lleval_jscan_ws(struct lleval_jscan *s);
