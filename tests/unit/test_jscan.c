@@ -6,6 +6,8 @@
  * reads it (the same bytes, or refused where jansson refuses).
  */
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,7 @@ static void test_special_at_every_offset(void **state)
                                            "\xff",     "\xe2\x82", "\\ud83d\\ude00", "\\x"};
     (void)state;
     for (size_t k = 0; k < sizeof specials / sizeof *specials; k++)
-        for (size_t before = 0; before < 20; before++)
+        for (size_t before = 0; before < 40; before++)
             for (size_t after = 0; after < 12; after++) {
                 struct lleval_sb t = LLEVAL_SB_INIT;
                 lleval_sb_addch(&t, '"');
@@ -67,11 +69,11 @@ static void test_plain_bytes(void **state)
     for (int c = 0x20; c < 0x7f; c++) {
         if (c == '"' || c == '\\')
             continue;
-        for (size_t at = 0; at < 17; at++) {
-            char text[40];
+        for (size_t at = 0; at < 37; at++) {
+            char text[48];
             size_t n = 0;
             text[n++] = '"';
-            for (size_t i = 0; i < 17; i++)
+            for (size_t i = 0; i < 37; i++)
                 text[n++] = i == at ? (char)c : 'x';
             text[n++] = '"';
             same_as_jansson(text, n);
@@ -79,11 +81,232 @@ static void test_plain_bytes(void **state)
     }
 }
 
+/* The scanner's value of the number text (whole) against strtod/strtoll and
+ * jansson: bit for bit, the same integer/real split. */
+static void num_same(const char *text)
+{
+    struct lleval_sb out = LLEVAL_SB_INIT;
+    struct lleval_jscan s;
+    bool is_int = false;
+    long long iv = 0;
+    double dv = 0;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    bool ok;
+    memset(&s, 0, sizeof(s));
+    s.p = (const unsigned char *)text;
+    s.end = s.p + strlen(text);
+    s.out = &out;
+    ok = lleval_jscan_num(&s, &is_int, &iv, &dv) && lleval_jscan_end(&s);
+    if (!ok) { /* the scanner may give up (jansson decides), never on a plain value */
+        assert_true(!j || strlen(text) > 64 || json_is_integer(j));
+    } else if (is_int) {
+        assert_non_null(j);
+        assert_true(json_is_integer(j));
+        assert_int_equal(iv, json_integer_value(j));
+        assert_int_equal(iv, strtoll(text, NULL, 10));
+    } else {
+        double want = strtod(text, NULL);
+        assert_non_null(j);
+        assert_true(json_is_real(j));
+        if (memcmp(&dv, &want, sizeof dv) || json_real_value(j) != dv) {
+            fprintf(stderr, "%s: scanner %.17g, strtod %.17g\n", text, dv, want);
+            fail();
+        }
+    }
+    json_decref(j);
+    lleval_sb_release(&out);
+}
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static void test_numbers(void **state)
+{
+    static const char *const edge[] = {"0",
+                                       "-0",
+                                       "0.0",
+                                       "-0.0",
+                                       "0e5",
+                                       "-0E-5",
+                                       "1",
+                                       "-1",
+                                       "123456789012345678",
+                                       "-123456789012345678",
+                                       "1234567890123456789",
+                                       "0.1",
+                                       "0.5",
+                                       "-2.5",
+                                       "1e22",
+                                       "1e23",
+                                       "1e-22",
+                                       "1e-23",
+                                       "9007199254740992.0",
+                                       "9007199254740993.0",
+                                       "9007199254740994.5",
+                                       "4503599627370497.5",
+                                       "0.30000000000000004",
+                                       "123.456e-3",
+                                       "1.7976931348623157e308",
+                                       "2.2250738585072014e-308",
+                                       "4.9e-324",
+                                       "1e400",
+                                       "-1e400",
+                                       "0.000000000000000000001",
+                                       "12345678901234567890.5",
+                                       "1.00000000000000000000000001",
+                                       "3.14159",
+                                       "100e-2",
+                                       "1E+2",
+                                       "1e+0022",
+                                       "5e-324",
+                                       "0.1e1",
+                                       "1.5",
+                                       "2.675",
+                                       "1.005",
+                                       "8.5e15"};
+    char text[80];
+    (void)state;
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
+        num_same(edge[i]);
+    for (int i = 0; i < 200000; i++) {
+        /* a random mantissa of 1..20 digits, a point somewhere, sometimes an exponent */
+        int nd = 1 + (int)(rnd() % 20), point = (int)(rnd() % (unsigned)(nd + 1));
+        size_t n = 0;
+        if (rnd() & 1)
+            text[n++] = '-';
+        for (int d = 0; d < nd; d++) {
+            if (d == point && d > 0)
+                text[n++] = '.';
+            text[n++] = (char)('0' + rnd() % 10);
+        }
+        if (rnd() % 3 == 0)
+            n += (size_t)snprintf(text + n, sizeof text - n, "e%d", (int)(rnd() % 61) - 30);
+        text[n] = '\0';
+        if (text[0 + (text[0] == '-')] == '0' && text[1 + (text[0] == '-')] >= '0' &&
+            text[1 + (text[0] == '-')] <= '9')
+            continue; /* a leading zero: not JSON */
+        num_same(text);
+    }
+    for (int i = 0; i < 100000; i++) { /* doubles printed at every precision */
+        uint64_t bits = rnd();
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        if (!isfinite(v))
+            continue;
+        if (i % 2)
+            v = (double)(rnd() % 100000000) / (double)(1 + rnd() % 100000);
+        snprintf(text, sizeof text, "%.*g", 1 + (int)(rnd() % 17), v);
+        if (!strpbrk(text, ".e"))
+            strcat(text, ".0");
+        num_same(text);
+    }
+}
+
+/* What the key callback saw: each key, and whether its padding was zero. */
+struct key_log {
+    struct lleval_jscan js;
+    char keys[8][64];
+    size_t n;
+    bool padded;
+};
+
+static bool log_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct key_log *kl = (struct key_log *)j;
+    size_t len = strlen(key);
+    (void)seen;
+    assert_true(len < LLEVAL_JSCAN_KEY_SIZE);
+    for (size_t i = len; i < LLEVAL_JSCAN_KEY_SIZE; i++)
+        kl->padded = kl->padded && key[i] == '\0';
+    if (kl->n < 8)
+        snprintf(kl->keys[kl->n++], sizeof kl->keys[0], "%s", key);
+    assert_true(LLEVAL_JSCAN_KEY_IS(key, "content") == !strcmp(key, "content"));
+    assert_true(LLEVAL_JSCAN_KEY_IS(key, "a") == !strcmp(key, "a"));
+    return lleval_jscan_skip(j, depth);
+}
+
+/* An object of two members whose first key is key (as written in JSON), with
+ * pad bytes of white space after the object: the callback sees what jansson
+ * reads, or nothing for keys of 24 bytes and more; unique finds a repeat. */
+static void key_same(const char *key, size_t pad, bool unique)
+{
+    struct lleval_sb out = LLEVAL_SB_INIT, t = LLEVAL_SB_INIT;
+    struct key_log kl;
+    json_t *j;
+    const char *k;
+    json_t *v;
+    bool ok;
+    lleval_sb_addf(&t, "{\"%s\":1,\"b\":[2]}", key);
+    for (size_t i = 0; i < pad; i++)
+        lleval_sb_addch(&t, ' ');
+    j = json_loadb(t.buf, t.len, 0, NULL);
+    memset(&kl, 0, sizeof(kl));
+    kl.padded = true;
+    kl.js.p = (const unsigned char *)t.buf;
+    kl.js.end = kl.js.p + t.len;
+    kl.js.out = &out;
+    kl.js.unique = unique;
+    ok = lleval_jscan_object(&kl.js, 0, log_member) && lleval_jscan_end(&kl.js);
+    if (!j) {
+        assert_false(ok);
+    } else if (json_object_size(j) == 1) { /* the key was "b": a repeat */
+        if (unique)
+            assert_false(ok);
+    } else {
+        size_t seen = 0;
+        assert_true(ok);
+        assert_true(kl.padded);
+        json_object_foreach(j, k, v) /* jansson keeps the members' order */
+        {
+            (void)v;
+            if (strlen(k) < LLEVAL_JSCAN_KEY_SIZE)
+                assert_string_equal(kl.keys[seen++], k);
+        }
+        assert_int_equal(seen, kl.n);
+    }
+    json_decref(j);
+    lleval_sb_release(&t);
+    lleval_sb_release(&out);
+}
+
+static void test_keys(void **state)
+{
+    char key[80];
+    (void)state;
+    for (size_t len = 0; len < 40; len++)
+        for (size_t pad = 0; pad < 40; pad += 3) {
+            for (size_t i = 0; i < len; i++)
+                key[i] = (char)('a' + i % 26);
+            key[len] = '\0';
+            key_same(key, pad, false);
+            key_same(key, pad, true);
+            if (len) { /* an escape, a multibyte character, a control byte at the end */
+                static const char *const tails[] = {"\\u0041", "\\n", "\xc3\xa9", "\x01", "\\\""};
+                for (size_t t = 0; t < sizeof tails / sizeof *tails; t++) {
+                    snprintf(key + len - 1, sizeof key - len + 1, "%s", tails[t]);
+                    key_same(key, pad, false);
+                    key_same(key, pad, true);
+                }
+            }
+        }
+    key_same("\\u0062", 40, true); /* "b" written another way: a repeat */
+    key_same("\\u0062", 0, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_special_at_every_offset),
         cmocka_unit_test(test_plain_bytes),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
