@@ -11,6 +11,7 @@
 #include "lleval/platform/platform.h"
 #include "lleval/result/result.h"
 #include "lleval/util/json.h"
+#include "lleval/util/jscan.h"
 #include "lleval/util/jwrite.h"
 #include "lleval/util/redact.h"
 #include "lleval/util/util.h"
@@ -79,6 +80,14 @@ static double real_member(struct lleval_sb *sb, const char *key, double v)
     }
     at = sb->len;
     lleval_jw_real(sb, v);
+    /* read back as strtod reads it (the scanner's exact decimal path, else strtod) */
+    struct lleval_jscan js = {(const unsigned char *)sb->buf + at,
+                              (const unsigned char *)sb->buf + sb->len, NULL, false};
+    bool is_int;
+    long long iv;
+    double dv;
+    if (lleval_jscan_num(&js, &is_int, &iv, &dv) && js.p == js.end)
+        return dv;
     return strtod(sb->buf + at, NULL);
 }
 

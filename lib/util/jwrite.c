@@ -2,6 +2,7 @@
 #include "lleval/util/jwrite.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,6 +125,146 @@ void lleval_jw_null(struct lleval_sb *sb)
     lleval_sb_add(sb, "null", 4);
 }
 
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 u128;
+
+/* 10^k as a 128-bit integer, k <= 38. */
+static u128 pow10_u128(int k)
+{
+    u128 p = 1;
+    while (k-- > 0)
+        p *= 10;
+    return p;
+}
+
+/* The prec significant digits of |v| (a normal double), correctly rounded from
+ * its exact value, in *digits, and the decimal exponent of the first in *x10
+ * (as %e shows them); false when this exact arithmetic cannot tell (the value
+ * too large or small for 128 bits, or exactly halfway between two results,
+ * where the C library's rounding rule decides). */
+static bool exact_digits(double v, int prec, uint64_t *digits, int *x10)
+{
+    uint64_t bits, f, lo = 1, hi;
+    int e, x;
+    memcpy(&bits, &v, sizeof bits);
+    e = (int)((bits >> 52) & 0x7FF);
+    if (e == 0 || e == 0x7FF)
+        return false; /* zero, subnormal, not finite */
+    f = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+    e -= 1075; /* |v| = f * 2^e */
+    for (int i = 1; i < prec; i++)
+        lo *= 10;
+    hi = lo * 10; /* prec digits: lo <= q < hi */
+    /* floor(log10 |v|) or one less: log10(2) ~ 78913 / 2^18 */
+    x = ((e + 52) * 78913) >> 18;
+    for (int tries = 0; tries < 3; tries++) {
+        int k = prec - 1 - x; /* q = |v| * 10^k */
+        u128 q, rem, half;
+        bool above, tie;
+        if (k >= 0) {
+            if (k > 22 || e >= 0 || e < -127)
+                return false;
+            u128 n = (u128)f * pow10_u128(k);
+            q = n >> -e;
+            rem = n & (((u128)1 << -e) - 1);
+            half = (u128)1 << (-e - 1);
+        } else {
+            u128 d;
+            if (-k > 38 || e > 74 || e < 0)
+                return false;
+            d = pow10_u128(-k);
+            u128 n = (u128)f << e;
+            q = n / d;
+            rem = n % d;
+            half = d / 2; /* d is even */
+        }
+        if (q >= hi) {
+            x++;
+            continue;
+        }
+        if (q < lo) {
+            x--;
+            continue;
+        }
+        tie = rem == half;
+        above = rem > half;
+        if (tie)
+            return false;
+        if (above && ++q == hi) { /* rounded up to the next power of ten */
+            q = lo;
+            x++;
+        }
+        *digits = (uint64_t)q;
+        *x10 = x;
+        return true;
+    }
+    return false;
+}
+
+/* v as snprintf's "%.*g" writes it (C locale), from exact_digits(); -1 when
+ * those cannot tell. */
+static int fast_g(char *buf, double v, int prec)
+{
+    uint64_t q;
+    int x, n = 0, nd;
+    char d[20];
+    if (!exact_digits(v, prec, &q, &x))
+        return -1;
+    for (int i = prec - 1; i >= 0; i--, q /= 10)
+        d[i] = (char)('0' + q % 10);
+    nd = prec;
+    if (v < 0)
+        buf[n++] = '-';
+    if (x < -4 || x >= prec) { /* d.ddde-XX, trailing zeros dropped */
+        while (nd > 1 && d[nd - 1] == '0')
+            nd--;
+        buf[n++] = d[0];
+        if (nd > 1) {
+            buf[n++] = '.';
+            memcpy(buf + n, d + 1, (size_t)nd - 1);
+            n += nd - 1;
+        }
+        buf[n++] = 'e';
+        buf[n++] = x < 0 ? '-' : '+';
+        if (x < 0)
+            x = -x;
+        if (x >= 100)
+            buf[n++] = (char)('0' + x / 100);
+        buf[n++] = (char)('0' + x / 10 % 10);
+        buf[n++] = (char)('0' + x % 10);
+    } else if (x >= 0) { /* x + 1 integer digits, then the rest, trailing zeros dropped */
+        while (nd > x + 1 && d[nd - 1] == '0')
+            nd--;
+        memcpy(buf + n, d, (size_t)x + 1);
+        n += x + 1;
+        if (nd > x + 1) {
+            buf[n++] = '.';
+            memcpy(buf + n, d + x + 1, (size_t)(nd - x - 1));
+            n += nd - x - 1;
+        }
+    } else { /* 0.000ddd */
+        while (nd > 1 && d[nd - 1] == '0')
+            nd--;
+        buf[n++] = '0';
+        buf[n++] = '.';
+        for (int i = 0; i < -x - 1; i++)
+            buf[n++] = '0';
+        memcpy(buf + n, d, (size_t)nd);
+        n += nd;
+    }
+    buf[n] = '\0';
+    return n;
+}
+#else
+static int fast_g(char *buf, double v, int prec)
+{
+    (void)buf;
+    (void)v;
+    (void)prec;
+    return -1;
+}
+#endif
+
 void lleval_jw_real_prec(struct lleval_sb *sb, double v, int prec)
 {
     char buf[48];
@@ -131,7 +272,9 @@ void lleval_jw_real_prec(struct lleval_sb *sb, double v, int prec)
         lleval_jw_null(sb);
         return;
     }
-    int n = snprintf(buf, sizeof buf, "%.*g", prec, v);
+    int n = fast_g(buf, v, prec);
+    if (n < 0)
+        n = snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (n <= 0 || (size_t)n >= sizeof buf - 2) {
         lleval_jw_null(sb);
         return;

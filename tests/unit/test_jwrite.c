@@ -3,7 +3,10 @@
  * booleans and objects come out byte for byte as lleval_json_dump_sb()
  * (jansson) writes the same values, over fixed cases and 20,000 random
  * strings and reals; bytes that are not UTF-8 become U+FFFD and the line
- * still parses.
+ * still parses. Reals are written without printf where their digits can be
+ * computed exactly: that path is checked against jansson (printf) at every
+ * precision on random bits, measured-time-like values, powers of ten and
+ * their neighbours, and exact ties (which it leaves to printf).
  */
 #include <float.h>
 #include <jansson.h>
@@ -225,12 +228,114 @@ static void test_real_prec(void **state)
     }
 }
 
+/* lleval_jw_real_prec(v, prec) against jansson's JSON_REAL_PRECISION(prec),
+ * with same_real()'s allowance for an exact tie on Windows. */
+static void same_real_prec(double v, int prec)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    json_t *j = json_real(v);
+    char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(prec));
+    lleval_jw_real_prec(&sb, v, prec);
+    if (strcmp(sb.buf, want)) {
+        double a = strtod(sb.buf, NULL), b = strtod(want, NULL);
+        if (a == v || b == v || fabs(a - v) != fabs(b - v) || (a < v) == (b < v)) {
+            fprintf(stderr, "%.17g at %d: %s, jansson %s\n", v, prec, sb.buf, want);
+            assert_string_equal(sb.buf, want);
+        }
+    }
+    free(want);
+    json_decref(j);
+    lleval_sb_release(&sb);
+}
+
+static void test_real_exact_digits(void **state)
+{
+    static const double cases[] = {0.125,
+                                   0.375,
+                                   2.5,
+                                   1.5,
+                                   0.5,
+                                   1e15,
+                                   999999999999999.5,
+                                   9.9999999999999995,
+                                   99.5,
+                                   0.95,
+                                   9.5,
+                                   1234567.125,
+                                   0.0001,
+                                   0.00001,
+                                   1e-4,
+                                   9.99999999999999e-5,
+                                   1e14,
+                                   1e16,
+                                   1e17,
+                                   1e21,
+                                   1e22,
+                                   1e23,
+                                   1e38,
+                                   1e39,
+                                   5e-5,
+                                   1765150000.123456,
+                                   1765150000.5,
+                                   0.1,
+                                   0.2,
+                                   0.7,
+                                   1.0 / 3,
+                                   2.0 / 3,
+                                   123.456,
+                                   4503599627370496.5,
+                                   9007199254740992.0,
+                                   9007199254740993.0,
+                                   1e-7,
+                                   1.0000000000000002,
+                                   0.9999999999999999,
+                                   2.675,
+                                   1.005,
+                                   65536.0,
+                                   1e-22,
+                                   1.7e-23};
+    uint64_t seed = 7;
+    (void)state;
+    for (int prec = 1; prec <= 17; prec++) {
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            same_real_prec(cases[i], prec);
+            same_real_prec(-cases[i], prec);
+            same_real_prec(nextafter(cases[i], 0), prec);
+            same_real_prec(nextafter(cases[i], INFINITY), prec);
+        }
+        for (int p10 = -30; p10 <= 40; p10++) { /* around every power of ten */
+            double t = pow(10, p10);
+            same_real_prec(t, prec);
+            same_real_prec(nextafter(t, 0), prec);
+            same_real_prec(nextafter(t, INFINITY), prec);
+            same_real_prec(t * (1 - 5e-16), prec);
+        }
+        for (int n = 0; n < 6000; n++) {
+            double v;
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            memcpy(&v, &seed, sizeof v);
+            if (isfinite(v))
+                same_real_prec(v, prec);
+            /* times in ms (ns / 1e6), rates, epoch seconds, exact halves */
+            same_real_prec((double)(seed >> 30) / 1e6, prec);
+            same_real_prec((double)(seed >> 50) / ((double)(seed >> 54) + 0.001), prec);
+            same_real_prec(1.7e9 + (double)(seed >> 44) / 1e6, prec);
+            same_real_prec((double)(seed >> 20) / 1024.0, prec);
+            same_real_prec(ldexp((double)(seed >> 11), (int)(seed % 200) - 150), prec);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strings),  cmocka_unit_test(test_random_strings),
-        cmocka_unit_test(test_not_utf8), cmocka_unit_test(test_reals),
-        cmocka_unit_test(test_object),   cmocka_unit_test(test_real_prec),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_random_strings),
+        cmocka_unit_test(test_not_utf8),
+        cmocka_unit_test(test_reals),
+        cmocka_unit_test(test_object),
+        cmocka_unit_test(test_real_prec),
+        cmocka_unit_test(test_real_exact_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
