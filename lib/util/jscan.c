@@ -11,30 +11,6 @@
 
 enum { NUM_MAX = 64 };
 
-/* White space; lleval's own files have none, so a byte above ' ' ends it at
- * the first test. */
-static inline void ws(struct lleval_jscan *s)
-{
-    while (s->p < s->end && *s->p <= ' ' &&
-           (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
-}
-
-void lleval_jscan_ws(struct lleval_jscan *s)
-{
-    ws(s);
-}
-
-bool lleval_jscan_eat(struct lleval_jscan *s, char c)
-{
-    ws(s);
-    if (s->p < s->end && *s->p == (unsigned char)c) {
-        s->p++;
-        return true;
-    }
-    return false;
-}
-
 static int hex4(const unsigned char *p)
 {
     int v = 0;
@@ -154,6 +130,11 @@ static inline const unsigned char *plain_run(const unsigned char *p, const unsig
     return p;
 }
 
+const unsigned char *lleval_jscan_plain_end(const unsigned char *p, const unsigned char *end)
+{
+    return plain_run(p, end);
+}
+
 /* n bytes at p and a NUL appended to out (the NUL counted in out->len, as
  * lleval_sb_addch(out, '\0') would). */
 static inline void add_with_nul(struct lleval_sb *out, const unsigned char *p, size_t n)
@@ -170,7 +151,7 @@ static inline void add_with_nul(struct lleval_sb *out, const unsigned char *p, s
 bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out)
 {
     const unsigned char *p;
-    ws(s);
+    lleval_jscan_ws(s);
     if (s->p >= s->end || *s->p != '"')
         return false;
     p = ++s->p;
@@ -287,7 +268,7 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
     uint64_t m = 0; /* the significant digits (while sig <= 19) */
     int frac = 0, x10 = 0;
     char *e;
-    ws(s);
+    lleval_jscan_ws(s);
     p = start = s->p;
     *is_int = true;
     if (p < s->end && *p == '-') {
@@ -429,7 +410,7 @@ static inline uint64_t low_bytes(const unsigned char *p, size_t k)
 static bool fast_key(struct lleval_jscan *s, char key[LLEVAL_JSCAN_KEY_SIZE], size_t *n)
 {
     const unsigned char *q;
-    ws(s);
+    lleval_jscan_ws(s);
     if (s->p >= s->end || *s->p != '"')
         return false;
     q = s->p + 1;
@@ -517,7 +498,7 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
     bool is_int;
     long long iv;
     double dv;
-    ws(s);
+    lleval_jscan_ws(s);
     if (s->p >= s->end || depth > LLEVAL_JSCAN_MAX_DEPTH)
         return false;
     switch (*s->p) {
@@ -545,7 +526,7 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
 
 bool lleval_jscan_null(struct lleval_jscan *s)
 {
-    ws(s);
+    lleval_jscan_ws(s);
     if (s->end - s->p >= 4 && !memcmp(s->p, "null", 4)) {
         s->p += 4;
         return true;
@@ -553,15 +534,9 @@ bool lleval_jscan_null(struct lleval_jscan *s)
     return false;
 }
 
-bool lleval_jscan_peek(struct lleval_jscan *s, char c)
-{
-    ws(s);
-    return s->p < s->end && *s->p == (unsigned char)c;
-}
-
 bool lleval_jscan_end(struct lleval_jscan *s)
 {
-    ws(s);
+    lleval_jscan_ws(s);
     return s->p == s->end;
 }
 

@@ -6,15 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lleval/util/jscan.h"
 #include "lleval/util/text.h"
 
 static const char hex[] = "0123456789ABCDEF";
-
-/* 1 for the bytes that end a run of plain bytes: ", \, control, non-ASCII. */
-static bool plain(unsigned char c)
-{
-    return c >= 0x20 && c != '"' && c != '\\' && c < 0x80;
-}
 
 static void put_escape(struct lleval_sb *sb, unsigned char c)
 {
@@ -55,8 +50,7 @@ void lleval_jw_strn(struct lleval_sb *sb, const char *s, size_t len)
     lleval_sb_addch(sb, '"');
     while (p < end) {
         const unsigned char *run = p;
-        while (p < end && plain(*p))
-            p++;
+        p = lleval_jscan_plain_end(p, end);
         if (p > run)
             lleval_sb_add(sb, run, (size_t)(p - run));
         if (p == end)

@@ -115,7 +115,12 @@ void lleval_sb_setlen(struct lleval_sb *sb, size_t len)
     sb->buf[len] = '\0';
 }
 
-void lleval_sb_add(struct lleval_sb *sb, const void *data, size_t len)
+/* The external definitions of the inline appends (util.h). */
+extern inline void lleval_sb_add(struct lleval_sb *sb, const void *data, size_t len);
+extern inline void lleval_sb_adds(struct lleval_sb *sb, const char *s);
+extern inline void lleval_sb_addch(struct lleval_sb *sb, char c);
+
+void lleval_sb_add_grow(struct lleval_sb *sb, const void *data, size_t len)
 {
     if (!len)
         return;
@@ -130,18 +135,6 @@ int lleval_sb_try_add(struct lleval_sb *sb, const void *data, size_t len)
         return LLEVAL_EINVAL;
     lleval_sb_add(sb, data, len);
     return 0;
-}
-
-void lleval_sb_adds(struct lleval_sb *sb, const char *s)
-{
-    lleval_sb_add(sb, s, strlen(s));
-}
-
-void lleval_sb_addch(struct lleval_sb *sb, char c)
-{
-    lleval_sb_grow(sb, 1);
-    sb->buf[sb->len] = c;
-    lleval_sb_setlen(sb, sb->len + 1);
 }
 
 void lleval_sb_vaddf(struct lleval_sb *sb, const char *fmt, va_list ap)

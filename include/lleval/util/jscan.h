@@ -44,12 +44,34 @@ typedef bool (*lleval_jscan_member_fn)(struct lleval_jscan *s, const char *key, 
 #define LLEVAL_JSCAN_KEY_IS(key, lit)                                                              \
     (sizeof(lit) <= LLEVAL_JSCAN_KEY_SIZE && !memcmp((key), (lit), sizeof(lit)))
 
-/* Skips white space. */
-void lleval_jscan_ws(struct lleval_jscan *s);
+/* Skips white space (inline: called for every token; lleval's own files
+ * have none, so a byte above ' ' ends it at the first test). */
+static inline void lleval_jscan_ws(struct lleval_jscan *s)
+{
+    while (s->p < s->end && *s->p <= ' ' &&
+           (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
 /* Skips white space and c: false when the next byte is not c. */
-bool lleval_jscan_eat(struct lleval_jscan *s, char c);
+static inline bool lleval_jscan_eat(struct lleval_jscan *s, char c)
+{
+    lleval_jscan_ws(s);
+    if (s->p < s->end && *s->p == (unsigned char)c) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
 /* Skips white space; true when the next byte is c (not consumed). */
-bool lleval_jscan_peek(struct lleval_jscan *s, char c);
+static inline bool lleval_jscan_peek(struct lleval_jscan *s, char c)
+{
+    lleval_jscan_ws(s);
+    return s->p < s->end && *s->p == (unsigned char)c;
+}
+/* The end of the run of plain bytes at p (printable ASCII but '"' and '\\':
+ * the bytes a JSON string holds as they stand), 16 bytes at a time where SSE2
+ * is; end at most. */
+const unsigned char *lleval_jscan_plain_end(const unsigned char *p, const unsigned char *end);
 /* Reads `null`: false (nothing consumed but white space) when the value is not null. */
 bool lleval_jscan_null(struct lleval_jscan *s);
 /* A string; its unescaped bytes and a NUL are appended to out when out is

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "lleval/util/error.h"
 
 #define LLEVAL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -67,12 +68,35 @@ void lleval_sb_release(struct lleval_sb *sb);
 /* Empties sb, keeping its memory and its cap. */
 void lleval_sb_reset(struct lleval_sb *sb);
 void lleval_sb_grow(struct lleval_sb *sb, size_t extra);
-void lleval_sb_add(struct lleval_sb *sb, const void *data, size_t len);
+/* The appends are inline up to the room check (they run for every few bytes
+ * written); lleval_sb_add_grow() appends where the buffer must grow first. */
+void lleval_sb_add_grow(struct lleval_sb *sb, const void *data, size_t len);
+inline void lleval_sb_add(struct lleval_sb *sb, const void *data, size_t len)
+{
+    if (len && sb->len + len < sb->alloc) {
+        memcpy(sb->buf + sb->len, data, len);
+        sb->len += len;
+        sb->buf[sb->len] = '\0';
+    } else {
+        lleval_sb_add_grow(sb, data, len);
+    }
+}
 /* Appends data (borrowed) unless that makes len exceed sb->max (when not 0):
  * returns 0, or LLEVAL_EINVAL with sb unchanged. */
 int lleval_sb_try_add(struct lleval_sb *sb, const void *data, size_t len);
-void lleval_sb_adds(struct lleval_sb *sb, const char *s);
-void lleval_sb_addch(struct lleval_sb *sb, char c);
+inline void lleval_sb_adds(struct lleval_sb *sb, const char *s)
+{
+    lleval_sb_add(sb, s, strlen(s));
+}
+inline void lleval_sb_addch(struct lleval_sb *sb, char c)
+{
+    if (sb->len + 1 < sb->alloc) {
+        sb->buf[sb->len++] = c;
+        sb->buf[sb->len] = '\0';
+    } else {
+        lleval_sb_add_grow(sb, &c, 1);
+    }
+}
 void lleval_sb_addf(struct lleval_sb *sb, const char *fmt, ...) LLEVAL_PRINTF(2, 3);
 void lleval_sb_vaddf(struct lleval_sb *sb, const char *fmt, va_list ap);
 void lleval_sb_setlen(struct lleval_sb *sb, size_t len);
