@@ -51,14 +51,14 @@ struct line_scan {
 static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct line_scan *ls = (struct line_scan *)j;
-    if (!strcmp(key, "custom_id")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "custom_id")) {
         size_t at = j->out->len;
         if (!lleval_jscan_first(seen, 0) || !lleval_jscan_str(j, j->out))
             return false;
         ls->cid_at = at + 1;
         return true;
     }
-    if (!strcmp(key, "body")) {
+    if (LLEVAL_JSCAN_KEY_IS(key, "body")) {
         if (!lleval_jscan_first(seen, 1))
             return false;
         ls->body = j->p;

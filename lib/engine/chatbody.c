@@ -8,6 +8,7 @@
  * path words) makes it give up, and the caller takes the tree path.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/http.h"
@@ -35,10 +36,18 @@ static void put_real(struct lleval_sb *out, double v)
  * as it read it), else unescaped and written again. */
 static bool copy_string(struct lleval_jscan *s, struct lleval_sb *out)
 {
-    const unsigned char *start;
+    const unsigned char *start, *q;
     size_t at;
     lleval_jscan_ws(s);
     start = s->p;
+    if (start < s->end && *start == '"') { /* plain bytes only: as it stands */
+        q = lleval_jscan_plain_end(start + 1, s->end);
+        if (q < s->end && *q == '"') {
+            lleval_sb_add(out, start, (size_t)(q + 1 - start));
+            s->p = q + 1;
+            return true;
+        }
+    }
     if (!lleval_jscan_str(s, NULL))
         return false;
     if (!memchr(start, '\\', (size_t)(s->p - start))) {
@@ -60,6 +69,13 @@ struct span {
     size_t n;
 };
 
+/* The keys of one object read so far, for the repeated-key check: each key's
+ * offset in s->out and its length (with the NUL). */
+struct keys {
+    size_t n;
+    uint32_t at[MAX_KEYS], len[MAX_KEYS];
+};
+
 /* Writes a key: as it stands when it has no escape, else escaped again. */
 static void put_raw_key(struct lleval_sb *out, const struct span *raw, const char *key)
 {
@@ -69,31 +85,36 @@ static void put_raw_key(struct lleval_sb *out, const struct span *raw, const cha
         lleval_jw_str(out, key);
 }
 
-/* Reads a key into s->out (from base, where this object's keys are kept,
- * NUL-terminated): its offset in *key, false when it was met in this object
+/* Reads a key into s->out (NUL-terminated, after this object's other keys,
+ * which ks lists): its offset in *key, false when it was met in this object
  * already (jansson keeps a repeated key's last value) or too many were. */
-static bool read_key(struct lleval_jscan *s, size_t base, size_t *nkeys, size_t *key,
-                     struct span *raw)
+static bool read_key(struct lleval_jscan *s, struct keys *ks, size_t *key, struct span *raw)
 {
-    size_t at = s->out->len;
+    size_t at = s->out->len, len;
     lleval_jscan_ws(s);
     raw->p = s->p;
-    if (*nkeys >= MAX_KEYS || !lleval_jscan_str(s, s->out))
+    if (ks->n >= MAX_KEYS || !lleval_jscan_str(s, s->out))
         return false;
     raw->n = (size_t)(s->p - raw->p);
-    for (size_t o = base; o < at; o += strlen(s->out->buf + o) + 1)
-        if (!strcmp(s->out->buf + o, s->out->buf + at))
+    len = s->out->len - at;
+    if (at > UINT32_MAX || len > UINT32_MAX)
+        return false;
+    for (size_t i = 0; i < ks->n; i++)
+        if (ks->len[i] == len && !memcmp(s->out->buf + ks->at[i], s->out->buf + at, len))
             return false;
-    (*nkeys)++;
+    ks->at[ks->n] = (uint32_t)at;
+    ks->len[ks->n++] = (uint32_t)len;
     *key = at;
     return true;
 }
 
 static bool copy_object(struct lleval_jscan *s, struct lleval_sb *out, int depth)
 {
-    size_t base = s->out->len, nkeys = 0, key;
+    size_t base = s->out->len, key;
+    struct keys ks;
     struct span raw;
     bool ok = false;
+    ks.n = 0;
     if (depth > LLEVAL_JSCAN_MAX_DEPTH || !lleval_jscan_eat(s, '{'))
         return false;
     lleval_sb_addch(out, '{');
@@ -102,9 +123,9 @@ static bool copy_object(struct lleval_jscan *s, struct lleval_sb *out, int depth
         return true;
     }
     for (;;) {
-        if (!read_key(s, base, &nkeys, &key, &raw) || !lleval_jscan_eat(s, ':'))
+        if (!read_key(s, &ks, &key, &raw) || !lleval_jscan_eat(s, ':'))
             break;
-        if (nkeys > 1)
+        if (ks.n > 1)
             lleval_sb_addch(out, ',');
         put_raw_key(out, &raw, s->out->buf + key);
         lleval_sb_addch(out, ':');
@@ -245,7 +266,8 @@ static int scan_body(const struct lleval_engine *e, const char *body, size_t len
     const char *model_id = e->cfg ? e->cfg->model_id : NULL;
     struct lleval_sb scratch = LLEVAL_SB_INIT;
     struct lleval_jscan s;
-    size_t start = sb->len, nkeys = 0, key;
+    size_t start = sb->len, key;
+    struct keys ks = {0};
     struct span raw;
     bool have_model = false, have_messages = false, ok = false;
 
@@ -257,7 +279,7 @@ static int scan_body(const struct lleval_engine *e, const char *body, size_t len
         goto out; /* not an object, or one without messages: the tree path says so */
     lleval_sb_addch(sb, '{');
     for (;;) {
-        if (!read_key(&s, 0, &nkeys, &key, &raw) || !lleval_jscan_eat(&s, ':') ||
+        if (!read_key(&s, &ks, &key, &raw) || !lleval_jscan_eat(&s, ':') ||
             !body_member(&s, sb, scratch.buf + key, &raw, drop_top_k0, model_id, &have_model,
                          &have_messages))
             goto out;

@@ -35,6 +35,13 @@ static const char *const bodies[] = {
     "{\"messages\":[{\"content\":\"x\"}],\"a_key_longer_than_twenty_three_bytes\":1,"
     "\"\\u006dodel\":\"escaped key\"}",
     "{\"messages\":[{\"content\":\"x\"}],\"big\":1e400,\"small\":1e-400}",
+    /* long strings: plain, with raw UTF-8 and with an escape past the 16-byte tests */
+    "{\"messages\":[{\"role\":\"user\",\"content\":\"a plain question of more than thirty-two "
+    "bytes, copied as it stands\"}],\"s\":\"0123456789abcdef0123456789abcdef\xc3\xa9tail\","
+    "\"t\":\"0123456789abcdef0123456789abcdef0123\\ntail\"}",
+    /* a key repeated in a nested object, written another way; the same key at two levels */
+    "{\"messages\":[{\"content\":\"a\",\"role\":\"user\",\"r\\u006fle\":\"x\"}]}",
+    "{\"messages\":[{\"messages\":\"a\",\"content\":{\"content\":1}}],\"content\":2}",
     "{\"messages\":[{\"content\":\"x\"}],\"deep\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]"
     "]"
     "]]]]]]]]]]]]]]]]]]]]]]]]]}",
