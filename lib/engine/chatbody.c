@@ -32,8 +32,46 @@ static void put_real(struct lleval_sb *out, double v)
     }
 }
 
-/* A string: as it stands when it has no escape (jansson writes such a string
- * as it read it), else unescaped and written again. */
+/* True when every escape of a valid string's bytes [p, end) is the one
+ * jansson (and jwrite) writes for its character: \" \\ \b \f \n \r \t, and
+ * \u00XX in capitals for the other control characters; the bytes jansson
+ * writes as they stand (raw UTF-8, '/', DEL) then stand as well, so the
+ * string's text is what dumping it again would write. */
+static bool written_as_jansson(const unsigned char *p, const unsigned char *end)
+{
+    static const char caps[] = "0123456789ABCDEF";
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        unsigned v;
+        switch (p[1]) {
+        case '"':
+        case '\\':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            p += 2;
+            continue;
+        case 'u':
+            if (p[2] != '0' || p[3] != '0' || (p[4] != '0' && p[4] != '1') ||
+                !memchr(caps, p[5], 16))
+                return false;
+            v = (unsigned)(p[4] - '0') * 16 +
+                (unsigned)(p[5] <= '9' ? p[5] - '0' : p[5] - 'A' + 10);
+            if (v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t')
+                return false; /* jansson writes the short escape */
+            p += 6;
+            continue;
+        default: /* \/: jansson writes '/' */
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A string: as it stands when it is written as jansson writes it (plain
+ * bytes; escapes as written_as_jansson() says), else unescaped and written
+ * again. */
 static bool copy_string(struct lleval_jscan *s, struct lleval_sb *out)
 {
     const unsigned char *start, *q;
@@ -50,7 +88,7 @@ static bool copy_string(struct lleval_jscan *s, struct lleval_sb *out)
     }
     if (!lleval_jscan_str(s, NULL))
         return false;
-    if (!memchr(start, '\\', (size_t)(s->p - start))) {
+    if (written_as_jansson(start + 1, s->p - 1)) {
         lleval_sb_add(out, start, (size_t)(s->p - start));
         return true;
     }
@@ -211,6 +249,29 @@ static void put_key(struct lleval_sb *out, const char *key, const struct span *r
     lleval_sb_addch(out, ':');
 }
 
+/* The body keys lleval_openai_chat_body() treats apart. */
+enum body_key { BK_OTHER, BK_STREAM, BK_STOP, BK_TOP_K, BK_MODEL, BK_MESSAGES };
+
+/* Which of them key is: by its first byte, then one strcmp (a body has a
+ * handful of keys, each met once per request). */
+static enum body_key body_key_of(const char *key)
+{
+    switch (key[0]) {
+    case 's':
+        if (!strcmp(key, "stream") || !strcmp(key, "stream_options"))
+            return BK_STREAM;
+        return strcmp(key, "stop") ? BK_OTHER : BK_STOP;
+    case 't':
+        return strcmp(key, "top_k") ? BK_OTHER : BK_TOP_K;
+    case 'm':
+        if (!strcmp(key, "model"))
+            return BK_MODEL;
+        return strcmp(key, "messages") ? BK_OTHER : BK_MESSAGES;
+    default:
+        return BK_OTHER;
+    }
+}
+
 /* One member of the body: dropped, replaced or copied as
  * lleval_openai_chat_body() does. */
 static bool body_member(struct lleval_jscan *s, struct lleval_sb *out, const char *key,
@@ -218,19 +279,19 @@ static bool body_member(struct lleval_jscan *s, struct lleval_sb *out, const cha
                         bool *have_model, bool *have_messages)
 {
     const unsigned char *at;
+    enum body_key bk = body_key_of(key);
     if (lleval_jscan_null(s))
         return true; /* null: left out */
-    if (!strcmp(key, "stream") || !strcmp(key, "stream_options"))
+    if (bk == BK_STREAM)
         return lleval_jscan_skip(s, 1);
     at = s->p;
-    if (!strcmp(key, "stop") && lleval_jscan_eat(s, '[')) {
+    if (bk == BK_STOP && lleval_jscan_eat(s, '[')) {
         if (lleval_jscan_eat(s, ']'))
             return true; /* an empty stop list: left out */
         s->p = at;
     }
-    if (drop_top_k0 && !strcmp(key, "top_k") && !lleval_jscan_peek(s, '"') &&
-        !lleval_jscan_peek(s, '{') && !lleval_jscan_peek(s, '[') && !lleval_jscan_peek(s, 't') &&
-        !lleval_jscan_peek(s, 'f')) {
+    if (drop_top_k0 && bk == BK_TOP_K && !lleval_jscan_peek(s, '"') && !lleval_jscan_peek(s, '{') &&
+        !lleval_jscan_peek(s, '[') && !lleval_jscan_peek(s, 't') && !lleval_jscan_peek(s, 'f')) {
         bool is_int;
         long long iv;
         double dv;
@@ -240,7 +301,7 @@ static bool body_member(struct lleval_jscan *s, struct lleval_sb *out, const cha
             return true; /* top_k 0 (disabled): left out */
         s->p = at;
     }
-    if (!strcmp(key, "model")) {
+    if (bk == BK_MODEL) {
         *have_model = true;
         if (!lleval_jscan_peek(s, '"') && model_id) { /* replaced where it stands */
             put_key(out, key, raw);                   /* before the skip moves key */
@@ -248,7 +309,7 @@ static bool body_member(struct lleval_jscan *s, struct lleval_sb *out, const cha
             return lleval_jscan_skip(s, 1);
         }
     }
-    if (!strcmp(key, "messages")) {
+    if (bk == BK_MESSAGES) {
         /* a non-empty list, or the tree path words the error */
         if (!lleval_jscan_eat(s, '[') || lleval_jscan_eat(s, ']'))
             return false;

@@ -39,6 +39,11 @@ static const char *const bodies[] = {
     "{\"messages\":[{\"role\":\"user\",\"content\":\"a plain question of more than thirty-two "
     "bytes, copied as it stands\"}],\"s\":\"0123456789abcdef0123456789abcdef\xc3\xa9tail\","
     "\"t\":\"0123456789abcdef0123456789abcdef0123\\ntail\"}",
+    /* escapes jansson writes (kept as they stand) and others (written again) */
+    "{\"messages\":[{\"content\":\"q \\\" \\\\ \\b \\f \\n \\r \\t \\u001F \\u0001 \\u0010 "
+    "\xc3\xa9 / \x7f\"}],\"a\":\"\\u001f\",\"b\":\"\\u000a\",\"c\":\"\\/\",\"d\":\"\\u00e9\","
+    "\"e\":\"\\u0008\",\"f\":\"\\u007F\",\"g\":\"\\u0020\",\"h\":\"\\u000D\","
+    "\"j\":\"\\u0100\",\"k\":\"\\u1000\",\"l\":\"x\\\"\"}",
     /* a key repeated in a nested object, written another way; the same key at two levels */
     "{\"messages\":[{\"content\":\"a\",\"role\":\"user\",\"r\\u006fle\":\"x\"}]}",
     "{\"messages\":[{\"messages\":\"a\",\"content\":{\"content\":1}}],\"content\":2}",
