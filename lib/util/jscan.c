@@ -11,6 +11,13 @@
 
 enum { NUM_MAX = 64 };
 
+/* The next byte after white space (not consumed), or -1 at the end. */
+static inline int next_byte(struct lleval_jscan *s)
+{
+    lleval_jscan_ws(s);
+    return s->p < s->end ? *s->p : -1;
+}
+
 static int hex4(const unsigned char *p)
 {
     int v = 0;
@@ -478,10 +485,16 @@ bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_
             return false;
         if (!(ok ? member(s, key, &seen, depth + 1) : lleval_jscan_skip(s, depth + 1)))
             return false;
-        if (lleval_jscan_eat(s, '}'))
+        switch (next_byte(s)) { /* one white-space skip for '}' or ',' */
+        case '}':
+            s->p++;
             return true;
-        if (!lleval_jscan_eat(s, ','))
+        case ',':
+            s->p++;
+            break;
+        default:
             return false;
+        }
     }
 }
 
@@ -508,11 +521,20 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
         s->p++;
         if (lleval_jscan_eat(s, ']'))
             return true;
-        do {
+        for (;;) {
             if (!lleval_jscan_skip(s, depth + 1))
                 return false;
-        } while (lleval_jscan_eat(s, ','));
-        return lleval_jscan_eat(s, ']');
+            switch (next_byte(s)) {
+            case ']':
+                s->p++;
+                return true;
+            case ',':
+                s->p++;
+                break;
+            default:
+                return false;
+            }
+        }
     case '"':
         return lleval_jscan_str(s, NULL);
     case 't':
