@@ -125,10 +125,27 @@ __extension__ typedef unsigned __int128 u128;
 /* 10^k as a 128-bit integer, k <= 38. */
 static u128 pow10_u128(int k)
 {
-    u128 p = 1;
-    while (k-- > 0)
-        p *= 10;
-    return p;
+    static const uint64_t p10[20] = {1ULL,
+                                     10ULL,
+                                     100ULL,
+                                     1000ULL,
+                                     10000ULL,
+                                     100000ULL,
+                                     1000000ULL,
+                                     10000000ULL,
+                                     100000000ULL,
+                                     1000000000ULL,
+                                     10000000000ULL,
+                                     100000000000ULL,
+                                     1000000000000ULL,
+                                     10000000000000ULL,
+                                     100000000000000ULL,
+                                     1000000000000000ULL,
+                                     10000000000000000ULL,
+                                     100000000000000000ULL,
+                                     1000000000000000000ULL,
+                                     10000000000000000000ULL};
+    return k < 20 ? (u128)p10[k] : (u128)p10[19] * p10[k - 19];
 }
 
 /* The prec significant digits of |v| (a normal double), correctly rounded from
@@ -195,8 +212,9 @@ static bool exact_digits(double v, int prec, uint64_t *digits, int *x10)
     return false;
 }
 
-/* v as snprintf's "%.*g" writes it (C locale), from exact_digits(); -1 when
- * those cannot tell. */
+/* v as jansson writes it with JSON_REAL_PRECISION(prec): snprintf's "%.*g"
+ * (C locale), ".0" after an integer, the exponent without '+' or leading
+ * zeros; from exact_digits(), -1 when those cannot tell. */
 static int fast_g(char *buf, double v, int prec)
 {
     uint64_t q;
@@ -219,22 +237,26 @@ static int fast_g(char *buf, double v, int prec)
             n += nd - 1;
         }
         buf[n++] = 'e';
-        buf[n++] = x < 0 ? '-' : '+';
-        if (x < 0)
+        if (x < 0) {
+            buf[n++] = '-';
             x = -x;
+        }
         if (x >= 100)
             buf[n++] = (char)('0' + x / 100);
-        buf[n++] = (char)('0' + x / 10 % 10);
+        if (x >= 10)
+            buf[n++] = (char)('0' + x / 10 % 10);
         buf[n++] = (char)('0' + x % 10);
     } else if (x >= 0) { /* x + 1 integer digits, then the rest, trailing zeros dropped */
         while (nd > x + 1 && d[nd - 1] == '0')
             nd--;
         memcpy(buf + n, d, (size_t)x + 1);
         n += x + 1;
+        buf[n++] = '.';
         if (nd > x + 1) {
-            buf[n++] = '.';
             memcpy(buf + n, d + x + 1, (size_t)(nd - x - 1));
             n += nd - x - 1;
+        } else {
+            buf[n++] = '0'; /* an integer: jansson adds ".0" */
         }
     } else { /* 0.000ddd */
         while (nd > 1 && d[nd - 1] == '0')
@@ -267,8 +289,11 @@ void lleval_jw_real_prec(struct lleval_sb *sb, double v, int prec)
         return;
     }
     int n = fast_g(buf, v, prec);
-    if (n < 0)
-        n = snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (n > 0) {
+        lleval_sb_add(sb, buf, (size_t)n);
+        return;
+    }
+    n = snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (n <= 0 || (size_t)n >= sizeof buf - 2) {
         lleval_jw_null(sb);
         return;
