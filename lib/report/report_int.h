@@ -243,6 +243,7 @@ struct report {
     struct explorer *ex; /* the item explorer's data while report.c renders the page, or NULL */
     struct xdata xd;     /* the explorer's rows from items.jsonl (samples.c reads them) */
     size_t explorer_max; /* the options' (0: LLEVAL_REPORT_EXPLORER_MAX) */
+    const struct lleval_doctor_lines *doctor_lines; /* the options' (doctor.h) */
 };
 
 /*
