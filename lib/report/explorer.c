@@ -432,10 +432,14 @@ static json_t *explorer_data(const struct report *r, const struct xrows *x)
  */
 static void add_script_json(struct lleval_sb *sb, const char *s, size_t len)
 {
+    /* the bytes that may need an escape: one test for every other byte */
+    static const bool maybe[256] = {['<'] = true, ['>'] = true, ['&'] = true, [0xE2] = true};
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         const char *esc;
+        if (!maybe[c])
+            continue;
         if (c == '<')
             esc = "\\u003c";
         else if (c == '>')

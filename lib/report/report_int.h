@@ -164,6 +164,14 @@ struct xdata {
     long long last_idx[X_LAST_COLS]; /* and its index in t */
     struct xprompt *pc;              /* per prompt type and item type */
     size_t n_pc, cap_pc;
+    /* the reals written last, by a hash of their bits (F1 fractions and
+     * latencies repeat: each is formatted once); prec 0: empty */
+    struct xreal {
+        uint64_t bits;
+        int prec;
+        unsigned char len;
+        char text[32];
+    } reals[16];
 };
 
 /* Items the explorer embeds whole; above, a deterministic sample of about as many.
