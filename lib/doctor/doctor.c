@@ -187,7 +187,8 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
     }
     while ((more = lleval_lines_next(&lr, err)) > 0) {
         struct lleval_result_view v;
-        lleval_result_read(lr.line, lr.len, &hold, &v, NULL);
+        /* only what count_result() reads: no times, engine or attempts */
+        lleval_result_read_some(lr.line, lr.len, &hold, &v, 0, NULL);
         if (!v.custom_id ||
             lleval_reconcile_add(recon, v.custom_id, NULL) == LLEVAL_RECON_DUPLICATE)
             continue; /* a torn tail (resume repairs it), or a repeated answer */

@@ -19,6 +19,7 @@ struct sc {
     struct lleval_result_view *v;
     long long lleval_pt, lleval_ct, usage_pt, usage_ct;
     bool lleval_has_pt;
+    unsigned skip; /* enum lleval_result_some: the fields not asked for */
 };
 
 /* A kept string: its arena offset + 1 in s->offs[slot]. */
@@ -67,7 +68,9 @@ static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *see
     if (!strcmp(key, "message"))
         return lleval_jscan_first(seen, 0) && lleval_jscan_object(j, depth, message_member);
     if (!strcmp(key, "finish_reason"))
-        return lleval_jscan_first(seen, 1) && keep(s, S_BFINISH);
+        return lleval_jscan_first(seen, 1) &&
+               (s->skip & LLEVAL_RESULT_BODY_FINISH ? lleval_jscan_skip(j, depth)
+                                                    : keep(s, S_BFINISH));
     return lleval_jscan_skip(j, depth);
 }
 
@@ -138,11 +141,14 @@ static bool facts_member(struct lleval_jscan *j, const char *key, unsigned *seen
     double *const dst[] = {&v->latency_ms, &v->prompt_tps, &v->gen_tps, &v->load_ms,
                            &v->finished_at};
     if (!strcmp(key, "engine"))
-        return lleval_jscan_first(seen, 0) && keep(s, S_ENGINE);
+        return lleval_jscan_first(seen, 0) &&
+               (s->skip & LLEVAL_RESULT_ENGINE ? lleval_jscan_skip(j, depth) : keep(s, S_ENGINE));
     if (!strcmp(key, "finish_reason"))
         return lleval_jscan_first(seen, 1) && keep(s, S_FINISH);
     if (!strcmp(key, "attempts"))
-        return lleval_jscan_first(seen, 2) && count(s, &v->attempts);
+        return lleval_jscan_first(seen, 2) &&
+               (s->skip & LLEVAL_RESULT_ATTEMPTS ? lleval_jscan_skip(j, depth)
+                                                 : count(s, &v->attempts));
     if (!strcmp(key, "prompt_tokens")) {
         s->lleval_has_pt = true;
         return lleval_jscan_first(seen, 3) && count(s, &s->lleval_pt);
@@ -151,7 +157,9 @@ static bool facts_member(struct lleval_jscan *j, const char *key, unsigned *seen
         return lleval_jscan_first(seen, 4) && count(s, &s->lleval_ct);
     for (int i = 0; i < 5; i++)
         if (!strcmp(key, reals[i]))
-            return lleval_jscan_first(seen, 5 + i) && real(s, dst[i]);
+            return lleval_jscan_first(seen, 5 + i) &&
+                   (i != 2 && s->skip & LLEVAL_RESULT_TIMES ? lleval_jscan_skip(j, depth)
+                                                            : real(s, dst[i]));
     return lleval_jscan_skip(j, depth);
 }
 
@@ -186,7 +194,7 @@ static const char *at(struct lleval_result_hold *h, int slot)
 /* The scanner: true when v holds what lleval_result_decode() would say with
  * a return of 0. */
 static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
-                 struct lleval_result_view *v)
+                 struct lleval_result_view *v, unsigned skip)
 {
     struct sc s = {
         {(const unsigned char *)text, (const unsigned char *)text + len, &h->arena, false},
@@ -196,7 +204,8 @@ static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
         LLEVAL_RESULT_NO_COUNT,
         LLEVAL_RESULT_NO_COUNT,
         LLEVAL_RESULT_NO_COUNT,
-        false};
+        false,
+        skip};
     memset(h->offs, 0, sizeof(h->offs));
     lleval_sb_reset(&h->arena);
     lleval_result_view_init(v);
@@ -220,9 +229,15 @@ static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
 int lleval_result_read(const char *text, size_t len, struct lleval_result_hold *hold,
                        struct lleval_result_view *v, struct lleval_err *err)
 {
+    return lleval_result_read_some(text, len, hold, v, LLEVAL_RESULT_ALL, err);
+}
+
+int lleval_result_read_some(const char *text, size_t len, struct lleval_result_hold *hold,
+                            struct lleval_result_view *v, unsigned fields, struct lleval_err *err)
+{
     json_decref(hold->json);
     hold->json = NULL;
-    if (scan(text, len, hold, v))
+    if (scan(text, len, hold, v, LLEVAL_RESULT_ALL & ~fields))
         return 0;
     return lleval_result_decode_text(text, len, &hold->json, v, err);
 }
