@@ -192,6 +192,14 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
 void lleval_report_xdata_pick(struct xdata *xd, const char *prepared_dir);
 void lleval_report_xdata_release(struct xdata *xd);
 
+/*
+ * Appends JSON text to sb so that it can sit inside <script
+ * type="application/json">: '<', '>' and '&' (which JSON text holds only
+ * inside strings) and U+2028/U+2029 are written as \u escapes, so nothing in
+ * it can end the element or start a comment; JSON.parse reads the same value.
+ */
+void lleval_report_script_json(struct lleval_sb *sb, const char *s, size_t len);
+
 struct report {
     const char *dir; /* borrowed */
     char *run_id;
