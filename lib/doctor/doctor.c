@@ -259,6 +259,7 @@ static void free_evidence(struct evidence *ev)
 /* ---- the result lines' facts, gathered by another step ---------------------- */
 
 struct lleval_doctor_lines {
+    char *run_dir; /* the run whose lines these are */
     bool usable, reconciled;
     size_t n, at;       /* the journals, and the one holding the last line */
     uint64_t *ends;     /* where each journal ends in the combined file */
@@ -273,6 +274,7 @@ struct lleval_doctor_lines *lleval_doctor_lines_new(const char *run_dir, char *c
     char *batches = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_BATCHES);
     struct lleval_build_result br;
 
+    dl->run_dir = lleval_xstrdup(run_dir);
     dl->n = n;
     dl->ends = lleval_xcalloc(n ? n : 1, sizeof(*dl->ends));
     dl->trial = lleval_xcalloc(n ? n : 1, sizeof(*dl->trial));
@@ -347,6 +349,7 @@ void lleval_doctor_lines_free(struct lleval_doctor_lines *dl)
     if (!dl)
         return;
     free_evidence(&dl->ev);
+    free(dl->run_dir);
     free(dl->ends);
     free(dl->trial);
     free(dl);
@@ -793,7 +796,8 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     rc = lleval_run_config_load(run_dir, &ev.cfg, err);
     if (rc)
         goto out;
-    lines = lleval_doctor_lines_usable(o->lines) ? o->lines : NULL;
+    lines = lleval_doctor_lines_usable(o->lines) && !strcmp(o->lines->run_dir, run_dir) ? o->lines
+                                                                                        : NULL;
     batches = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_BATCHES);
     rc = lleval_build_load(batches, &br, err);
     if (!rc && !lines) {
