@@ -103,44 +103,62 @@ static bool str_array(struct line_scan *ls, uint32_t **v, size_t *n, size_t *cap
 static bool item_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct line_scan *ls = (struct line_scan *)j;
-    (void)seen; /* the scan rejects every repeated key (unique) */
-    if (!strcmp(key, "id"))
-        return keep(ls, &ls->id);
-    if (!strcmp(key, "dataset")) {
-        ls->has_dataset = true;
-        return keep(ls, &ls->dataset_at);
-    }
-    if (!strcmp(key, "type")) {
-        size_t at;
-        if (!keep(ls, &at))
-            return false;
-        for (int t = 0; t < 3; t++)
-            if (!strcmp(j->out->buf + at, type_names[t]))
-                ls->type = t;
-        lleval_sb_setlen(j->out, at);
-        return ls->type >= 0;
-    }
-    if (!strcmp(key, "question")) {
-        if (ls->flags & LLEVAL_INDEX_QUESTIONS)
-            return keep(ls, &ls->question);
-        ls->question = 0;
-        return lleval_jscan_str(j, NULL);
-    }
-    if (!strcmp(key, "answers")) {
-        ls->has_answers = true;
-        return str_array(ls, &ls->ans, &ls->n_ans, &ls->cap_ans, depth);
-    }
-    if (!strcmp(key, "choices")) {
-        ls->has_choices = true;
-        return str_array(ls, &ls->cho, &ls->n_cho, &ls->cap_cho, depth);
-    }
-    if (!strcmp(key, "unanswerable")) {
-        ls->unanswerable = lleval_jscan_peek(j, 't'); /* a valid value starting so is true */
-        return lleval_jscan_skip(j, depth);
-    }
-    if (!strcmp(key, "context")) {
-        ls->has_context = lleval_jscan_peek(j, '"');
-        return lleval_jscan_skip(j, depth);
+    (void)seen;       /* the scan rejects every repeated key (unique) */
+    switch (key[0]) { /* a line is read for every row scored: one compare per key */
+    case 'i':
+        if (!strcmp(key, "id"))
+            return keep(ls, &ls->id);
+        break;
+    case 'd':
+        if (!strcmp(key, "dataset")) {
+            ls->has_dataset = true;
+            return keep(ls, &ls->dataset_at);
+        }
+        break;
+    case 't':
+        if (!strcmp(key, "type")) {
+            size_t at;
+            if (!keep(ls, &at))
+                return false;
+            for (int t = 0; t < 3; t++)
+                if (!strcmp(j->out->buf + at, type_names[t]))
+                    ls->type = t;
+            lleval_sb_setlen(j->out, at);
+            return ls->type >= 0;
+        }
+        break;
+    case 'q':
+        if (!strcmp(key, "question")) {
+            if (ls->flags & LLEVAL_INDEX_QUESTIONS)
+                return keep(ls, &ls->question);
+            ls->question = 0;
+            return lleval_jscan_str(j, NULL);
+        }
+        break;
+    case 'a':
+        if (!strcmp(key, "answers")) {
+            ls->has_answers = true;
+            return str_array(ls, &ls->ans, &ls->n_ans, &ls->cap_ans, depth);
+        }
+        break;
+    case 'c':
+        if (!strcmp(key, "choices")) {
+            ls->has_choices = true;
+            return str_array(ls, &ls->cho, &ls->n_cho, &ls->cap_cho, depth);
+        }
+        if (!strcmp(key, "context")) {
+            ls->has_context = lleval_jscan_peek(j, '"');
+            return lleval_jscan_skip(j, depth);
+        }
+        break;
+    case 'u':
+        if (!strcmp(key, "unanswerable")) {
+            ls->unanswerable = lleval_jscan_peek(j, 't'); /* a valid value starting so is true */
+            return lleval_jscan_skip(j, depth);
+        }
+        break;
+    default:
+        break;
     }
     return lleval_jscan_skip(j, depth);
 }
