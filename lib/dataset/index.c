@@ -504,8 +504,12 @@ static int reread(struct lleval_item_index *ix, size_t k, struct lleval_err *err
         return 0;
     ix->cur = -1;
     lleval_sb_setlen(&ix->arena, 1);
-    if (lr->end != ix->offs[k] && (rc = lleval_lines_seek(lr, ix->offs[k], err)) != 0)
-        return rc;
+    if (lr->end != ix->offs[k]) {
+        rc = lleval_lines_seek(lr, ix->offs[k], err);
+        if (rc)
+            return rc;
+        lr->lineno = ix->offs[k] ? 1 : 0; /* line 1 may start with a BOM, no other */
+    }
     rc = lleval_prepared_next_line(&ix->rd, err);
     if (rc < 0)
         return rc;

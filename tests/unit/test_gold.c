@@ -249,6 +249,47 @@ static void test_mc(void **state)
     free(dir);
 }
 
+/* A repeated id scores against its first line (the index gives the last to
+ * items.jsonl's readers), SQuAD 2.0 items are told, and rows asked out of
+ * order read their lines again. */
+static void test_first_line_and_v2(void **state)
+{
+    static const struct item_case items[] = {
+        {"\"a\"", "a", "[\"one\"]", {"one"}, ", \"unanswerable\": false"},
+        {"\"b\"", "b", "[\"x\"]", {"x"}, ", \"unanswerable\": true"},
+        {"\"a\"", "a", "[\"two\"]", {"two"}, ""},
+    };
+    char *dir = tu_tmpdir();
+    struct gold_set *g;
+    const struct gold_item *it;
+    struct lleval_norm v;
+    (void)state;
+    write_prepared(dir, "v2", "closed_book", "squad", items, 3, NULL, 3);
+    g = load(dir, "v2");
+    assert_int_equal(g->n_items, 3);
+    assert_true(g->v2);
+    assert_int_equal(g->no_ans, 1);
+    assert_int_equal(find(g, "b"), 1);
+    it = item(g, 1);
+    assert_true(it->v2 && it->no_ans);
+    assert_int_equal(it->count, 1);
+    lleval_gold_views(g, it->first, 1, &v);
+    assert_int_equal(v.text.len, 0); /* unanswerable: the one gold is no answer */
+    assert_int_equal(find(g, "a"), 0);
+    it = item(g, 0);
+    assert_true(it->v2 && !it->no_ans);
+    lleval_gold_views(g, it->first, 1, &v);
+    assert_int_equal(v.text.len, 3);
+    assert_memory_equal(v.text.buf, "one", 3);
+    it = item(g, 2);
+    assert_false(it->v2);
+    lleval_gold_views(g, it->first, 1, &v);
+    assert_memory_equal(v.text.buf, "two", 3);
+    lleval_gold_free(g);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* Damaged prepared data is refused with a message naming the fix. */
 static void test_refused(void **state)
 {
@@ -302,6 +343,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qa_fast_equals_full),
         cmocka_unit_test(test_mc),
+        cmocka_unit_test(test_first_line_and_v2),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
