@@ -75,6 +75,10 @@ static void json_str(struct lleval_sb *sb, const char *s)
         size_t n = 1;
         const char *esc = NULL;
         char u[8];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++; /* printable ASCII, most bytes: copied with the run */
+            continue;
+        }
         if (c >= 0x80) {
             n = lleval_utf8_seq(p + i, len - i);
             if (n) {
@@ -93,12 +97,9 @@ static void json_str(struct lleval_sb *sb, const char *s)
             esc = "\\t";
         } else if (c == '\r') {
             esc = "\\r";
-        } else if (c < 0x20) {
+        } else { /* another control character */
             snprintf(u, sizeof(u), "\\u%04x", c);
             esc = u;
-        } else {
-            i++;
-            continue;
         }
         lleval_sb_add(sb, p + run, i - run);
         lleval_sb_adds(sb, esc);
