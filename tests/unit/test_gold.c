@@ -1,10 +1,11 @@
 /*
- * Unit tests for the gold index of the scorer (lib/score/gold.c): a prepared
- * dataset read through the fast line scanner must give exactly what the full
- * JSON reader gives (ids with escapes and surrogate pairs, answers, choices,
- * the gold choice, skipped nested values with braces and quotes in strings),
- * ids are found and absent ones are not, and damaged files are refused with a
- * message that says to prepare again.
+ * Unit tests for the gold set of the scorer (lib/score/gold.c, items read
+ * again from their lines): lines the scanner reads and lines left to the
+ * full JSON reader give the same items (ids with escapes and surrogate
+ * pairs, answers, choices, the gold choice, skipped nested values with braces
+ * and quotes in strings), ids are found and absent ones are not, a repeated
+ * id is its first line, SQuAD 2.0 items are told, and damaged files are
+ * refused with a message that says to prepare again.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,9 @@
  * lookup by item id, instead of a JSON tree per item. Built in one pass over
  * <prepared_dir>/<dataset>.jsonl with a tree-less scanner (jansson only for a
  * line the scanner cannot vouch for), checked as lleval_prepared_load()
- * checks the file. parse, score's items, the report and the dry engine read
- * gold answers through it.
+ * checks the file. parse and the report read gold answers through it; the
+ * scorer's gold set and the dry engine keep only each line's offset
+ * (LLEVAL_INDEX_OFFSETS) and read an item's line again when asked for it.
  */
 #ifndef LLEVAL_DATASET_INDEX_H
 #define LLEVAL_DATASET_INDEX_H
