@@ -457,6 +457,14 @@ void lleval_dl_close(void *lib)
         dlclose(lib);
 }
 
+lleval_dl_fn lleval_dl_sym_loaded(const char *name)
+{
+    void *self = dlopen(NULL, RTLD_LAZY); /* the program: dlsym searches its global scope */
+    lleval_dl_fn fn = lleval_dl_sym(self, name);
+    lleval_dl_close(self);
+    return fn;
+}
+
 /* ---- host facts (Linux /proc) ------------------------------------------- */
 
 ssize_t lleval_posix_read_small(const char *path, char *buf, size_t size)

@@ -645,6 +645,12 @@ void lleval_dl_close(void *lib)
         FreeLibrary((HMODULE)lib);
 }
 
+lleval_dl_fn lleval_dl_sym_loaded(const char *name)
+{
+    (void)name; /* libcurl's TLS is Schannel here: nothing to look up */
+    return NULL;
+}
+
 /* ---- host facts ----------------------------------------------------------------- */
 
 int lleval_host_mem_bytes(uint64_t *bytes)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "lleval/dataset/dataset.h"
 #include "lleval/doctor/doctor.h"
+#include "lleval/engine/http.h"
 #include "lleval/platform/fs.h"
 #include "lleval/report/report.h"
 #include "lleval/result/result.h"
@@ -383,6 +384,20 @@ int lleval_run_model_begin(struct run *r, const char *model, struct lleval_err *
     return begin_model(r, model, false, err);
 }
 
+/* Before the first request: a lean TLS library when no address is https (http.h). */
+static void tls_setup(const struct lleval_config *c)
+{
+    size_t n = 1 + c->n_base_urls + c->n_endpoints, k = 0;
+    const char **urls = lleval_xcalloc(n, sizeof(*urls));
+    urls[k++] = lleval_config_base_url(c);
+    for (size_t i = 0; i < c->n_base_urls; i++)
+        urls[k++] = c->base_urls[i];
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        urls[k++] = c->endpoints[i].base_url;
+    lleval_http_tls_setup(urls, k);
+    free(urls);
+}
+
 /* Starts a managed llama-server (with a server per model: the first model's
  * with work left), probes the engine (clamping the run's concurrency to the
  * server's slots; several models: each one) and checks the context budget. */
@@ -397,6 +412,8 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     }
     if (lleval_engine_is_batch(r->cfg->engine)) /* a cloud batch engine: jobs, not requests */
         return lleval_remote_submit(r, err);
+    if (r->cfg->engine != LLEVAL_ENGINE_DRY || lleval_run_several_endpoints(r->cfg))
+        tls_setup(r->cfg);
     if (lleval_run_several_endpoints(r->cfg))
         return lleval_run_endpoints_submit(r, err);
     if (server_per_model(r)) {
