@@ -79,11 +79,11 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return cli_finish_stdout(&ctx, 0);
+        return end_process(cli_finish_stdout(&ctx, 0));
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
         printf("lleval 0.1.0\n");
-        return cli_finish_stdout(&ctx, 0);
+        return end_process(cli_finish_stdout(&ctx, 0));
     }
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(commands); i++) {
         if (!strcmp(argv[1], commands[i].name)) {
