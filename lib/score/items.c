@@ -476,6 +476,10 @@ static void out_release(struct out_file *o, bool remove_tmp)
     lleval_sb_release(&o->buf);
 }
 
+/* A buffer is written out past this size: large enough for few writes, small
+ * enough that the two buffers stay a small part of the process's memory. */
+#define OUT_FLUSH_AT ((size_t)64 << 10)
+
 struct writer {
     struct out_file csv, jsonl;
     struct lleval_err *err;
@@ -489,9 +493,9 @@ static int write_one(const struct lleval_item_row *r, void *ud)
     lleval_items_csv_row(&w->csv.buf, r);
     lleval_items_json_row(&w->jsonl.buf, r);
     w->rows++;
-    if (w->csv.buf.len > (1u << 20))
+    if (w->csv.buf.len > OUT_FLUSH_AT)
         rc = out_flush(&w->csv, w->err);
-    if (!rc && w->jsonl.buf.len > (1u << 20))
+    if (!rc && w->jsonl.buf.len > OUT_FLUSH_AT)
         rc = out_flush(&w->jsonl, w->err);
     return rc;
 }
