@@ -450,11 +450,13 @@ static int no_items_error(const struct lleval_ds_builder *b, struct lleval_err *
                           b->ds->path, b->ds->format);
 }
 
-/* True when the file at path starts with the bytes of the file at prefix. */
+/* True when the file at path starts with the bytes of the file at prefix.
+ * Small chunks: every byte of them becomes resident stack for the rest of the
+ * process (a 200-item prefix filled 70 KiB of two 64 KiB buffers). */
 static bool starts_with_file(const char *path, const char *prefix)
 {
     FILE *a = NULL, *b = NULL;
-    char x[65536], y[65536];
+    char x[8192], y[8192];
     size_t n;
     bool same = false;
     if (lleval_fopen_read(path, &a, NULL) || lleval_fopen_read(prefix, &b, NULL))

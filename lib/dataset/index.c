@@ -24,10 +24,15 @@ struct ix_item {
     uint32_t first;        /* first answer in lists; the choices follow the answers */
     uint16_t n_answers, n_choices;
     uint8_t type;
+    int8_t unanswerable; /* as line_scan's */
 };
 
+struct line_scan;
+
 struct lleval_item_index {
-    struct lleval_sb arena; /* NUL-terminated strings; offset 0 is an empty string */
+    /* NUL-terminated strings; offset 0 is an empty string. LLEVAL_INDEX_OFFSETS:
+     * the strings of the line read last (line cur) only */
+    struct lleval_sb arena;
     struct ix_item *items;
     size_t n, cap;
     uint32_t *lists; /* arena offsets of answers and choices */
@@ -35,6 +40,16 @@ struct lleval_item_index {
     struct lleval_idset byid; /* id hash -> item (exact: ids compared) */
     const char **view;        /* get()'s answers and choices */
     size_t cap_view;
+    /* LLEVAL_INDEX_OFFSETS: each line's offset in file order (byid maps an id
+     * hash to every line of it), and the file, kept open to read lines again */
+    unsigned flags;
+    uint64_t *offs;
+    size_t cap_offs;
+    size_t v2, no_ans; /* lines with "unanswerable", and with it true */
+    struct lleval_prepared_reader rd;
+    bool rd_open;
+    struct line_scan *ls; /* the scan of a line read again */
+    long cur;             /* the line whose strings the arena holds, -1 none */
 };
 
 /* The scan of one line. */
@@ -45,9 +60,11 @@ struct line_scan {
     unsigned flags;
     size_t id, question, dataset_at;
     int type;
+    int unanswerable; /* -1 absent, 1 true, 0 another value */
     bool has_context, has_choices, has_answers, has_dataset;
     uint32_t *ans, *cho; /* arena offsets of this line's answers / choices */
     size_t n_ans, n_cho, cap_ans, cap_cho;
+    uint64_t start; /* the line's offset in the file */
     /* lleval_prepared_pick(): the items wanted, parsed whole into picked */
     bool (*want)(void *ud, const char *id);
     void *ud;
@@ -86,40 +103,62 @@ static bool str_array(struct line_scan *ls, uint32_t **v, size_t *n, size_t *cap
 static bool item_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
 {
     struct line_scan *ls = (struct line_scan *)j;
-    (void)seen; /* the scan rejects every repeated key (unique) */
-    if (LLEVAL_JSCAN_KEY_IS(key, "id"))
-        return keep(ls, &ls->id);
-    if (LLEVAL_JSCAN_KEY_IS(key, "dataset")) {
-        ls->has_dataset = true;
-        return keep(ls, &ls->dataset_at);
-    }
-    if (LLEVAL_JSCAN_KEY_IS(key, "type")) {
-        size_t at;
-        if (!keep(ls, &at))
-            return false;
-        for (int t = 0; t < 3; t++)
-            if (!strcmp(j->out->buf + at, type_names[t]))
-                ls->type = t;
-        lleval_sb_setlen(j->out, at);
-        return ls->type >= 0;
-    }
-    if (LLEVAL_JSCAN_KEY_IS(key, "question")) {
-        if (ls->flags & LLEVAL_INDEX_QUESTIONS)
-            return keep(ls, &ls->question);
-        ls->question = 0;
-        return lleval_jscan_str(j, NULL);
-    }
-    if (LLEVAL_JSCAN_KEY_IS(key, "answers")) {
-        ls->has_answers = true;
-        return str_array(ls, &ls->ans, &ls->n_ans, &ls->cap_ans, depth);
-    }
-    if (LLEVAL_JSCAN_KEY_IS(key, "choices")) {
-        ls->has_choices = true;
-        return str_array(ls, &ls->cho, &ls->n_cho, &ls->cap_cho, depth);
-    }
-    if (LLEVAL_JSCAN_KEY_IS(key, "context")) {
-        ls->has_context = lleval_jscan_peek(j, '"');
-        return lleval_jscan_skip(j, depth);
+    (void)seen;       /* the scan rejects every repeated key (unique) */
+    switch (key[0]) { /* a line is read for every row scored: one compare per key */
+    case 'i':
+        if (LLEVAL_JSCAN_KEY_IS(key, "id"))
+            return keep(ls, &ls->id);
+        break;
+    case 'd':
+        if (LLEVAL_JSCAN_KEY_IS(key, "dataset")) {
+            ls->has_dataset = true;
+            return keep(ls, &ls->dataset_at);
+        }
+        break;
+    case 't':
+        if (LLEVAL_JSCAN_KEY_IS(key, "type")) {
+            size_t at;
+            if (!keep(ls, &at))
+                return false;
+            for (int t = 0; t < 3; t++)
+                if (!strcmp(j->out->buf + at, type_names[t]))
+                    ls->type = t;
+            lleval_sb_setlen(j->out, at);
+            return ls->type >= 0;
+        }
+        break;
+    case 'q':
+        if (LLEVAL_JSCAN_KEY_IS(key, "question")) {
+            if (ls->flags & LLEVAL_INDEX_QUESTIONS)
+                return keep(ls, &ls->question);
+            ls->question = 0;
+            return lleval_jscan_str(j, NULL);
+        }
+        break;
+    case 'a':
+        if (LLEVAL_JSCAN_KEY_IS(key, "answers")) {
+            ls->has_answers = true;
+            return str_array(ls, &ls->ans, &ls->n_ans, &ls->cap_ans, depth);
+        }
+        break;
+    case 'c':
+        if (LLEVAL_JSCAN_KEY_IS(key, "choices")) {
+            ls->has_choices = true;
+            return str_array(ls, &ls->cho, &ls->n_cho, &ls->cap_cho, depth);
+        }
+        if (LLEVAL_JSCAN_KEY_IS(key, "context")) {
+            ls->has_context = lleval_jscan_peek(j, '"');
+            return lleval_jscan_skip(j, depth);
+        }
+        break;
+    case 'u':
+        if (LLEVAL_JSCAN_KEY_IS(key, "unanswerable")) {
+            ls->unanswerable = lleval_jscan_peek(j, 't'); /* a valid value starting so is true */
+            return lleval_jscan_skip(j, depth);
+        }
+        break;
+    default:
+        break;
     }
     return lleval_jscan_skip(j, depth);
 }
@@ -134,6 +173,7 @@ static bool scan_line(struct line_scan *ls, const char *line, size_t len)
     ls->id = ls->dataset_at = 0;
     ls->question = (size_t)-1;
     ls->type = -1;
+    ls->unanswerable = -1;
     ls->has_context = ls->has_choices = ls->has_answers = ls->has_dataset = false;
     ls->n_ans = ls->n_cho = 0;
     if (!lleval_jscan_peek(&ls->js, '{') || !lleval_jscan_object(&ls->js, 0, item_member) ||
@@ -150,8 +190,9 @@ static void from_json(struct line_scan *ls, const json_t *item)
 {
     struct lleval_sb *a = ls->js.out;
     const char *type = lleval_json_str(item, "type");
-    const json_t *x;
+    const json_t *x, *un = json_object_get(item, "unanswerable");
     size_t i;
+    ls->unanswerable = un ? json_is_true(un) : -1;
     ls->id = a->len;
     lleval_sb_add(a, lleval_json_str(item, "id"), strlen(lleval_json_str(item, "id")) + 1);
     ls->dataset_at = a->len;
@@ -193,8 +234,21 @@ static void add_item(struct line_scan *ls)
     struct lleval_item_index *ix = ls->ix;
     const char *id = ix->arena.buf + ls->id;
     uint64_t h = lleval_idset_hash(id);
-    struct ix_item it = {(uint32_t)ls->id,    (uint32_t)ls->question, (uint32_t)ix->n_lists,
-                         (uint16_t)ls->n_ans, (uint16_t)ls->n_cho,    (uint8_t)ls->type};
+    if (ix->flags & LLEVAL_INDEX_OFFSETS) { /* the line's offset only: every line an entry */
+        if (ix->n == ix->cap_offs) {
+            ix->cap_offs = ix->cap_offs ? 2 * ix->cap_offs : 256;
+            ix->offs = lleval_xrealloc(ix->offs, ix->cap_offs * sizeof(*ix->offs));
+        }
+        ix->offs[ix->n] = ls->start;
+        ix->v2 += ls->unanswerable >= 0;
+        ix->no_ans += ls->unanswerable == 1;
+        lleval_idset_add(&ix->byid, h, (uint32_t)ix->n);
+        ix->n++;
+        return;
+    }
+    struct ix_item it = {(uint32_t)ls->id,        (uint32_t)ls->question, (uint32_t)ix->n_lists,
+                         (uint16_t)ls->n_ans,     (uint16_t)ls->n_cho,    (uint8_t)ls->type,
+                         (int8_t)ls->unanswerable};
     uint32_t v;
     for (size_t i = 0; i < ls->n_ans + ls->n_cho; i++) {
         LLEVAL_GROW(ix->lists, ix->n_lists, ix->cap_lists);
@@ -263,7 +317,10 @@ static int read_items(struct lleval_prepared_reader *r, struct line_scan *ls, lo
         if (strcmp(a->buf + ls->dataset_at, ls->dataset))
             return wrong_dataset(r, a->buf + ls->dataset_at, ls->dataset, err);
         (*lines)++;
+        ls->start = r->lines.start;
         add_item(ls);
+        if (ls->ix->flags & LLEVAL_INDEX_OFFSETS)
+            lleval_sb_setlen(a, mark);
     }
     return rc;
 }
@@ -293,7 +350,7 @@ static int read_dataset(const char *prepared_dir, const char *dataset, unsigned 
     ls.js.unique = true; /* prepared lines are read with JSON_REJECT_DUPLICATES */
     ls.ix = ix;
     ls.dataset = dataset;
-    ls.flags = flags;
+    ls.flags = flags & LLEVAL_INDEX_OFFSETS ? 0 : flags; /* offsets: questions read later */
     ls.want = want;
     ls.ud = ud;
     ls.picked = picked;
@@ -301,8 +358,13 @@ static int read_dataset(const char *prepared_dir, const char *dataset, unsigned 
     if (!want && want_n > 0 && lleval_file_size(r.path) / 16 >= (int64_t)want_n) {
         /* the count is known (and possible: a prepared line is more than 16 bytes): no
          * doubling of the items or rehash of the id set on the way */
-        ix->cap = (size_t)want_n;
-        ix->items = lleval_xrealloc(ix->items, ix->cap * sizeof(*ix->items));
+        if (flags & LLEVAL_INDEX_OFFSETS) {
+            ix->cap_offs = (size_t)want_n;
+            ix->offs = lleval_xrealloc(ix->offs, ix->cap_offs * sizeof(*ix->offs));
+        } else {
+            ix->cap = (size_t)want_n;
+            ix->items = lleval_xrealloc(ix->items, ix->cap * sizeof(*ix->items));
+        }
         lleval_idset_reserve(&ix->byid, (size_t)want_n);
     }
     rc = read_items(&r, &ls, &lines, err);
@@ -321,6 +383,7 @@ static int read_dataset(const char *prepared_dir, const char *dataset, unsigned 
 static struct lleval_item_index *index_new(void)
 {
     struct lleval_item_index *ix = lleval_xcalloc(1, sizeof(*ix));
+    ix->cur = -1;
     lleval_sb_init(&ix->arena, 0);
     lleval_sb_addch(&ix->arena, '\0'); /* offset 0: "" */
     return ix;
@@ -330,8 +393,21 @@ int lleval_item_index_load(const char *prepared_dir, const char *dataset, unsign
                            struct lleval_item_index **out, struct lleval_err *err)
 {
     struct lleval_item_index *ix = index_new();
-    int rc = read_dataset(prepared_dir, dataset, flags, ix, NULL, NULL, NULL, err);
+    int rc;
+    ix->flags = flags;
+    rc = read_dataset(prepared_dir, dataset, flags, ix, NULL, NULL, NULL, err);
     *out = NULL;
+    if (!rc && (flags & LLEVAL_INDEX_OFFSETS)) {
+        rc = lleval_prepared_open(&ix->rd, prepared_dir, dataset, err);
+        ix->rd_open = !rc;
+        ix->ls = lleval_xcalloc(1, sizeof(*ix->ls));
+        ix->ls->js.out = &ix->arena;
+        ix->ls->js.unique = true;
+        ix->ls->ix = ix;
+        ix->ls->dataset = "";
+        ix->ls->flags = flags;
+        lleval_sb_setlen(&ix->arena, 1);
+    }
     if (rc) {
         lleval_item_index_free(ix);
         return rc;
@@ -361,6 +437,11 @@ bool lleval_item_index_get(struct lleval_item_index *ix, const char *id,
     uint32_t v;
     if (!ix || !id)
         return false;
+    if (ix->flags & LLEVAL_INDEX_OFFSETS) {
+        long line;
+        return !lleval_item_index_find(ix, id, false, &line, NULL) && line >= 0 &&
+               !lleval_item_index_at(ix, (size_t)line, e, NULL);
+    }
     for (size_t pos = 0; lleval_idset_next(&ix->byid, lleval_idset_hash(id), &pos, &v);) {
         const struct ix_item *it = &ix->items[v];
         size_t n = (size_t)it->n_answers + it->n_choices;
@@ -379,6 +460,7 @@ bool lleval_item_index_get(struct lleval_item_index *ix, const char *id,
         e->n_answers = it->n_answers;
         e->choices = ix->view + it->n_answers;
         e->n_choices = it->n_choices;
+        e->unanswerable = it->unanswerable;
         return true;
     }
     return false;
@@ -398,5 +480,105 @@ void lleval_item_index_free(struct lleval_item_index *ix)
     free(ix->lists);
     lleval_idset_release(&ix->byid);
     free(ix->view);
+    free(ix->offs);
+    if (ix->rd_open)
+        lleval_prepared_close(&ix->rd);
+    if (ix->ls) {
+        free(ix->ls->ans);
+        free(ix->ls->cho);
+        free(ix->ls);
+    }
     free(ix);
+}
+
+/* ---- LLEVAL_INDEX_OFFSETS: items read again ---- */
+
+/* Reads line k again into the arena (and ix->ls). */
+static int reread(struct lleval_item_index *ix, size_t k, struct lleval_err *err)
+{
+    struct line_scan *ls = ix->ls;
+    struct lleval_lines *lr = &ix->rd.lines;
+    json_t *item = NULL;
+    int rc;
+    if (ix->cur == (long)k)
+        return 0;
+    ix->cur = -1;
+    lleval_sb_setlen(&ix->arena, 1);
+    if (lr->end != ix->offs[k]) {
+        rc = lleval_lines_seek(lr, ix->offs[k], err);
+        if (rc)
+            return rc;
+        lr->lineno = ix->offs[k] ? 1 : 0; /* line 1 may start with a BOM, no other */
+    }
+    rc = lleval_prepared_next_line(&ix->rd, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && lr->start == ix->offs[k] && !scan_line(ls, lr->line, lr->len)) {
+        lleval_sb_setlen(&ix->arena, 1);
+        rc = lleval_prepared_item(&ix->rd, &item, NULL) == 1 ? 1 : 0;
+        if (rc)
+            from_json(ls, item);
+        json_decref(item);
+    }
+    if (rc != 1 || lr->start != ix->offs[k])
+        return lleval_err_set(err, LLEVAL_EIO,
+                              "'%s' changed while lleval read it (the item at byte %llu is "
+                              "gone); was it prepared again meanwhile? Run the step again",
+                              ix->rd.path, (unsigned long long)ix->offs[k]);
+    ix->cur = (long)k;
+    return 0;
+}
+
+int lleval_item_index_find(struct lleval_item_index *ix, const char *id, bool first, long *line,
+                           struct lleval_err *err)
+{
+    long best = -1;
+    uint32_t v;
+    *line = -1;
+    if (!ix || !id || !(ix->flags & LLEVAL_INDEX_OFFSETS))
+        return 0;
+    for (size_t pos = 0; lleval_idset_next(&ix->byid, lleval_idset_hash(id), &pos, &v);) {
+        int rc;
+        if (best >= 0 && (first ? (long)v > best : (long)v < best))
+            continue; /* it could not win */
+        rc = reread(ix, v, err);
+        if (rc)
+            return rc;
+        if (!strcmp(ix->arena.buf + ix->ls->id, id))
+            best = (long)v;
+    }
+    *line = best;
+    return 0;
+}
+
+int lleval_item_index_at(struct lleval_item_index *ix, size_t line, struct lleval_item_entry *e,
+                         struct lleval_err *err)
+{
+    struct line_scan *ls = ix->ls;
+    size_t n;
+    int rc = reread(ix, line, err);
+    if (rc)
+        return rc;
+    n = ls->n_ans + ls->n_cho;
+    if (n > ix->cap_view) {
+        ix->cap_view = n;
+        ix->view = lleval_xrealloc(ix->view, n * sizeof(*ix->view));
+    }
+    for (size_t i = 0; i < n; i++)
+        ix->view[i] = ix->arena.buf + (i < ls->n_ans ? ls->ans[i] : ls->cho[i - ls->n_ans]);
+    e->id = ix->arena.buf + ls->id;
+    e->type = type_names[ls->type >= 0 && ls->type < 3 ? ls->type : 0];
+    e->question = (ix->flags & LLEVAL_INDEX_QUESTIONS) ? ix->arena.buf + ls->question : NULL;
+    e->answers = ix->view;
+    e->n_answers = ls->n_ans;
+    e->choices = ix->view + ls->n_ans;
+    e->n_choices = ls->n_cho;
+    e->unanswerable = ls->unanswerable;
+    return 0;
+}
+
+void lleval_item_index_v2(const struct lleval_item_index *ix, size_t *v2, size_t *no_ans)
+{
+    *v2 = ix ? ix->v2 : 0;
+    *no_ans = ix ? ix->no_ans : 0;
 }

@@ -133,6 +133,41 @@ static bool reasoning_only(const char *content)
     return !strncmp(p, "<think>", 7) && !strstr(p, "</think>");
 }
 
+/* Counts one answer (a result line with a custom_id, not a repeated answer)
+ * into ev and t, the trial of the journal it is in. */
+static void count_result(struct evidence *ev, struct trial_ev *t,
+                         const struct lleval_result_view *v)
+{
+    ev->answered++;
+    t->results++;
+    t->prompt_tokens += v->prompt_tokens > 0 ? (double)v->prompt_tokens : 0;
+    if (v->failed) {
+        const char *code = v->error_code;
+        if (lleval_error_is_oom(v->error_message))
+            lleval_dr_class_add(&ev->oom, v->custom_id, v->error_message);
+        else if (lleval_error_is_context(v->error_message))
+            lleval_dr_class_add(&ev->ctx, v->custom_id, v->error_message);
+        else if (v->http_status == 404)
+            lleval_dr_class_add(&ev->not_found, v->custom_id, v->error_message);
+        else if (code && (!strcmp(code, "connection_error") || !strcmp(code, "timeout") ||
+                          !strcmp(code, "transport_error")))
+            lleval_dr_class_add(&ev->conn, v->custom_id, v->error_message);
+        else
+            lleval_dr_class_add(&ev->other, v->custom_id, v->error_message);
+    } else {
+        ev->results_ok++;
+        if (v->gen_tps > 0) {
+            ev->gen_tps_sum += v->gen_tps;
+            ev->gen_tps_n++;
+        }
+        if (v->finish_reason && !strcmp(v->finish_reason, "length")) {
+            t->length++;
+            if (reasoning_only(v->content) && v->completion_tokens > 0)
+                lleval_dr_class_add(&ev->reasoning, v->custom_id, v->content);
+        }
+    }
+}
+
 /* Reads one part's journal (its results), reconciling each answer. */
 static int read_part(struct evidence *ev, const char *run_dir, const struct lleval_part_info *pi,
                      struct lleval_reconcile *recon, struct lleval_err *err)
@@ -152,38 +187,12 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
     }
     while ((more = lleval_lines_next(&lr, err)) > 0) {
         struct lleval_result_view v;
-        lleval_result_read(lr.line, lr.len, &hold, &v, NULL);
+        /* only what count_result() reads: no times, engine or attempts */
+        lleval_result_read_some(lr.line, lr.len, &hold, &v, 0, NULL);
         if (!v.custom_id ||
             lleval_reconcile_add(recon, v.custom_id, NULL) == LLEVAL_RECON_DUPLICATE)
             continue; /* a torn tail (resume repairs it), or a repeated answer */
-        ev->answered++;
-        t->results++;
-        t->prompt_tokens += v.prompt_tokens > 0 ? (double)v.prompt_tokens : 0;
-        if (v.failed) {
-            const char *code = v.error_code;
-            if (lleval_error_is_oom(v.error_message))
-                lleval_dr_class_add(&ev->oom, v.custom_id, v.error_message);
-            else if (lleval_error_is_context(v.error_message))
-                lleval_dr_class_add(&ev->ctx, v.custom_id, v.error_message);
-            else if (v.http_status == 404)
-                lleval_dr_class_add(&ev->not_found, v.custom_id, v.error_message);
-            else if (code && (!strcmp(code, "connection_error") || !strcmp(code, "timeout") ||
-                              !strcmp(code, "transport_error")))
-                lleval_dr_class_add(&ev->conn, v.custom_id, v.error_message);
-            else
-                lleval_dr_class_add(&ev->other, v.custom_id, v.error_message);
-        } else {
-            ev->results_ok++;
-            if (v.gen_tps > 0) {
-                ev->gen_tps_sum += v.gen_tps;
-                ev->gen_tps_n++;
-            }
-            if (v.finish_reason && !strcmp(v.finish_reason, "length")) {
-                t->length++;
-                if (reasoning_only(v.content) && v.completion_tokens > 0)
-                    lleval_dr_class_add(&ev->reasoning, v.custom_id, v.content);
-            }
-        }
+        count_result(ev, t, &v);
     }
     lleval_result_hold_release(&hold);
     lleval_lines_close(&lr);
@@ -245,6 +254,138 @@ static void free_evidence(struct evidence *ev)
     }
     free(ev->trials);
     lleval_parse_report_release(&ev->recon);
+}
+
+/* ---- the result lines' facts, gathered by another step ---------------------- */
+
+struct lleval_doctor_lines {
+    char *run_dir; /* the run whose lines these are */
+    bool usable, reconciled;
+    size_t n, at;       /* the journals, and the one holding the last line */
+    uint64_t *ends;     /* where each journal ends in the combined file */
+    size_t *trial;      /* journal -> its trial in ev.trials */
+    struct evidence ev; /* the line facts only: counts, classes, trials; recon */
+};
+
+struct lleval_doctor_lines *lleval_doctor_lines_new(const char *run_dir, char *const *journals,
+                                                    const uint64_t *ends, size_t n)
+{
+    struct lleval_doctor_lines *dl = lleval_xcalloc(1, sizeof(*dl));
+    char *batches = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_BATCHES);
+    struct lleval_build_result br;
+
+    dl->run_dir = lleval_xstrdup(run_dir);
+    dl->n = n;
+    dl->ends = lleval_xcalloc(n ? n : 1, sizeof(*dl->ends));
+    dl->trial = lleval_xcalloc(n ? n : 1, sizeof(*dl->trial));
+    if (n)
+        memcpy(dl->ends, ends, n * sizeof(*ends));
+    if (!lleval_build_load(batches, &br, NULL)) {
+        /* the journals must be the parts the doctor reads, in its order */
+        dl->usable = br.n_parts == n;
+        for (size_t i = 0; i < br.n_parts && dl->usable; i++) {
+            const struct lleval_part_info *pi = &br.parts[i];
+            char *path = lleval_run_journal_path(run_dir, pi->folder, pi->temp, pi->index);
+            dl->usable = !strcmp(path, journals[i]);
+            free(path);
+            dl->trial[i] = (size_t)(trial_for(&dl->ev, pi->dataset, pi->temp) - dl->ev.trials);
+        }
+        lleval_build_result_release(&br);
+    }
+    free(batches);
+    return dl;
+}
+
+void lleval_doctor_lines_add(struct lleval_doctor_lines *dl, uint64_t start, uint64_t end,
+                             const struct lleval_result_view *v, bool repeated)
+{
+    if (!dl->usable)
+        return;
+    while (dl->at < dl->n && start >= dl->ends[dl->at])
+        dl->at++;
+    if (dl->at == dl->n || end > dl->ends[dl->at]) {
+        dl->usable = false; /* the line runs from one journal into the next */
+        return;
+    }
+    if (v && v->custom_id && !repeated)
+        count_result(&dl->ev, &dl->ev.trials[dl->trial[dl->at]], v);
+}
+
+static void copy_ids(char **to, size_t *n_to, char *const *from, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        to[i] = lleval_xstrdup(from[i]);
+    *n_to = n;
+}
+
+/* The reconciliation's facts the rules use: the counts and the id lists. */
+static void copy_recon(struct lleval_parse_report *to, const struct lleval_parse_report *from)
+{
+    to->requests = from->requests;
+    to->missing = from->missing;
+    to->duplicates = from->duplicates;
+    to->unknown = from->unknown;
+    to->reconciled = from->reconciled;
+    copy_ids(to->missing_ids, &to->n_missing_ids, from->missing_ids, from->n_missing_ids);
+    copy_ids(to->duplicate_ids, &to->n_duplicate_ids, from->duplicate_ids, from->n_duplicate_ids);
+    copy_ids(to->unknown_ids, &to->n_unknown_ids, from->unknown_ids, from->n_unknown_ids);
+}
+
+void lleval_doctor_lines_reconciled(struct lleval_doctor_lines *dl,
+                                    const struct lleval_parse_report *rep)
+{
+    lleval_parse_report_release(&dl->ev.recon);
+    copy_recon(&dl->ev.recon, rep);
+    dl->reconciled = true;
+}
+
+bool lleval_doctor_lines_usable(const struct lleval_doctor_lines *dl)
+{
+    return dl && dl->usable && dl->reconciled;
+}
+
+void lleval_doctor_lines_free(struct lleval_doctor_lines *dl)
+{
+    if (!dl)
+        return;
+    free_evidence(&dl->ev);
+    free(dl->run_dir);
+    free(dl->ends);
+    free(dl->trial);
+    free(dl);
+}
+
+static void class_copy(struct err_class *to, const struct err_class *from)
+{
+    to->count = from->count;
+    copy_ids(to->ids, &to->n_ids, from->ids, from->n_ids);
+    to->sample = from->sample ? lleval_xstrdup(from->sample) : NULL;
+}
+
+/* Takes the line facts of dl into ev, whose trials are made (same names, same
+ * order: both from build.json's parts). */
+static void take_lines(struct evidence *ev, const struct lleval_doctor_lines *dl)
+{
+    const struct evidence *from = &dl->ev;
+    ev->answered = from->answered;
+    ev->results_ok = from->results_ok;
+    ev->gen_tps_sum = from->gen_tps_sum;
+    ev->gen_tps_n = from->gen_tps_n;
+    class_copy(&ev->oom, &from->oom);
+    class_copy(&ev->conn, &from->conn);
+    class_copy(&ev->other, &from->other);
+    class_copy(&ev->ctx, &from->ctx);
+    class_copy(&ev->not_found, &from->not_found);
+    class_copy(&ev->reasoning, &from->reasoning);
+    for (size_t i = 0; i < from->n_trials; i++)
+        for (size_t k = 0; k < ev->n_trials; k++)
+            if (!strcmp(ev->trials[k].name, from->trials[i].name)) {
+                ev->trials[k].results = from->trials[i].results;
+                ev->trials[k].length = from->trials[i].length;
+                ev->trials[k].prompt_tokens = from->trials[i].prompt_tokens;
+                break;
+            }
+    copy_recon(&ev->recon, &from->recon);
 }
 
 /* ---- findings ------------------------------------------------------------ */
@@ -628,6 +769,7 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     struct evidence ev;
     struct lleval_build_result br;
     struct lleval_reconcile *recon = NULL;
+    const struct lleval_doctor_lines *lines;
     char *path, *batches;
     int rc;
 
@@ -654,9 +796,11 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     rc = lleval_run_config_load(run_dir, &ev.cfg, err);
     if (rc)
         goto out;
+    lines = lleval_doctor_lines_usable(o->lines) && !strcmp(o->lines->run_dir, run_dir) ? o->lines
+                                                                                        : NULL;
     batches = lleval_run_file_path(run_dir, LLEVAL_RUN_FILE_BATCHES);
     rc = lleval_build_load(batches, &br, err);
-    if (!rc) {
+    if (!rc && !lines) {
         rc = lleval_reconcile_new(&recon, batches, LLEVAL_RECON_LENIENT, &ev.recon, err);
         if (rc)
             lleval_build_result_release(&br);
@@ -665,14 +809,23 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     if (rc)
         goto out;
     for (size_t i = 0; i < br.n_parts && !rc; i++) {
-        rc = read_part(&ev, run_dir, &br.parts[i], recon, err);
+        if (lines) { /* the journals were read by another step: its trial only */
+            struct trial_ev *t = trial_for(&ev, br.parts[i].dataset, br.parts[i].temp);
+            if (!t->max_tokens)
+                t->max_tokens = part_max_tokens(&br.parts[i]);
+        } else {
+            rc = read_part(&ev, run_dir, &br.parts[i], recon, err);
+        }
         read_telemetry(&ev, run_dir, &br.parts[i]);
     }
     lleval_build_result_release(&br);
     if (rc)
         goto out;
     lleval_dr_read_scores(&ev, run_dir);
-    lleval_reconcile_finish(recon);
+    if (lines)
+        take_lines(&ev, lines);
+    else
+        lleval_reconcile_finish(recon);
     ev.requests = (long)ev.recon.requests;
     ev.missing = (long)ev.recon.missing;
     ev.duplicates = (long)ev.recon.duplicates;

@@ -51,7 +51,7 @@ static bool find_item(struct lleval_engine *e, const struct lleval_cid *cid,
     for (size_t i = 0; i < st->n; i++)
         if (!strcmp(st->sets[i].dataset, cid->dataset))
             return lleval_item_index_get(st->sets[i].ix, cid->item_id, it);
-    if (lleval_item_index_load(e->cfg->prepared_dir, cid->dataset, 0, &ix, err))
+    if (lleval_item_index_load(e->cfg->prepared_dir, cid->dataset, LLEVAL_INDEX_OFFSETS, &ix, err))
         return false;
     LLEVAL_GROW(st->sets, st->n, st->cap);
     st->sets[st->n].dataset = lleval_xstrdup(cid->dataset);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/engine/http.h"
+#include "lleval/platform/platform.h"
 #include "lleval/util/json.h"
 #include "lleval/util/text.h"
 #include "engine_int.h"
@@ -47,6 +48,45 @@ char *lleval_http_url_redact(const char *url)
     lleval_sb_add(&sb, url, (size_t)(host - url));
     lleval_sb_adds(&sb, at + 1);
     return lleval_sb_detach(&sb, NULL);
+}
+
+/* Whether libcurl would take a proxy from the environment (curl's variables). */
+static bool proxy_in_env(void)
+{
+    static const char *const names[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                        "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(names); i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v)
+            return true;
+    }
+    return false;
+}
+
+void lleval_http_tls_setup(const char *const *urls, size_t n_urls)
+{
+    /* OPENSSL_init_ssl (OpenSSL 1.1+) and its options (openssl/crypto.h, openssl/ssl.h) */
+    typedef int (*init_ssl_fn)(uint64_t opts, const void *settings);
+    const uint64_t no_crypto_strings = 0x1, no_ciphers = 0x10, no_digests = 0x20, no_config = 0x80,
+                   no_atexit = 0x80000, no_ssl_strings = 0x100000;
+    const curl_version_info_data *v;
+    lleval_dl_fn sym;
+    init_ssl_fn init_ssl;
+    bool tls = proxy_in_env();
+
+    for (size_t i = 0; i < n_urls && !tls; i++)
+        tls = !lleval_str_starts_with(urls[i] ? urls[i] : "", "http://");
+    v = curl_version_info(CURLVERSION_NOW);
+    sym = tls || !v->ssl_version || !lleval_str_starts_with(v->ssl_version, "OpenSSL/")
+              ? NULL
+              : lleval_dl_sym_loaded("OPENSSL_init_ssl");
+    if (sym) {
+        /* each option runs once per process: libcurl's later requests to load them do nothing */
+        init_ssl = (init_ssl_fn)sym;
+        init_ssl(no_crypto_strings | no_ciphers | no_digests | no_config | no_atexit |
+                     no_ssl_strings,
+                 NULL);
+    }
 }
 
 int lleval_http_fetch(const struct lleval_http_request *req, long timeout_s, size_t max_body,

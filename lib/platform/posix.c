@@ -304,6 +304,7 @@ int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
         return 0;
     }
     lr->lineno++;
+    lr->start = lr->end;
     lr->end += (uint64_t)n;
     lr->torn = false;
     if (n > 0 && lr->line[n - 1] == '\n')
@@ -314,6 +315,14 @@ int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
         lr->line[--n] = '\0';
     lr->len = (size_t)n;
     return 1;
+}
+
+int lleval_lines_seek(struct lleval_lines *lr, uint64_t off, struct lleval_err *err)
+{
+    if (off > (uint64_t)INT64_MAX || fseeko(lr->f, (off_t)off, SEEK_SET))
+        return lleval_err_errno(err, "cannot seek in", lr->path);
+    lr->start = lr->end = off;
+    return 0;
 }
 
 /* ---- clocks --------------------------------------------------------------------- */
@@ -446,6 +455,14 @@ void lleval_dl_close(void *lib)
 {
     if (lib)
         dlclose(lib);
+}
+
+lleval_dl_fn lleval_dl_sym_loaded(const char *name)
+{
+    void *self = dlopen(NULL, RTLD_LAZY); /* the program: dlsym searches its global scope */
+    lleval_dl_fn fn = lleval_dl_sym(self, name);
+    lleval_dl_close(self);
+    return fn;
 }
 
 /* ---- host facts (Linux /proc) ------------------------------------------- */

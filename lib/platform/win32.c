@@ -435,6 +435,7 @@ int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
     }
     lr->line[n] = '\0';
     lr->lineno++;
+    lr->start = lr->end;
     lr->end += (uint64_t)n;
     lr->torn = false;
     if (lr->line[n - 1] == '\n')
@@ -445,6 +446,14 @@ int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err)
         lr->line[--n] = '\0';
     lr->len = n;
     return 1;
+}
+
+int lleval_lines_seek(struct lleval_lines *lr, uint64_t off, struct lleval_err *err)
+{
+    if (off > (uint64_t)INT64_MAX || _fseeki64(lr->f, (__int64)off, SEEK_SET))
+        return lleval_err_errno(err, "cannot seek in", lr->path);
+    lr->start = lr->end = off;
+    return 0;
 }
 
 /* ---- clocks --------------------------------------------------------------------- */
@@ -634,6 +643,12 @@ void lleval_dl_close(void *lib)
 {
     if (lib)
         FreeLibrary((HMODULE)lib);
+}
+
+lleval_dl_fn lleval_dl_sym_loaded(const char *name)
+{
+    (void)name; /* libcurl's TLS is Schannel here: nothing to look up */
+    return NULL;
 }
 
 /* ---- host facts ----------------------------------------------------------------- */

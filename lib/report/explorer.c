@@ -424,18 +424,29 @@ static json_t *explorer_data(const struct report *r, const struct xrows *x)
     return root;
 }
 
-/*
- * Appends JSON text to sb so that it can sit inside <script
- * type="application/json">: '<', '>' and '&' (which JSON text holds only
- * inside strings) and U+2028/U+2029 are written as \u escapes, so nothing in
- * it can end the element or start a comment; JSON.parse reads the same value.
- */
-static void add_script_json(struct lleval_sb *sb, const char *s, size_t len)
+/* Whether any byte of w is b (the classic zero-byte test on w ^ b's pattern: exact). */
+static bool has_byte(uint64_t w, unsigned char b)
 {
-    size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    uint64_t v = w ^ (0x0101010101010101ULL * b);
+    return ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL) != 0;
+}
+
+/* The script text (report_int.h). */
+void lleval_report_script_json(struct lleval_sb *sb, const char *s, size_t len)
+{
+    size_t run = 0, i = 0;
+    while (i < len) {
+        unsigned char c;
         const char *esc;
+        if (len - i >= 8) { /* eight bytes at a time while none may need an escape */
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!has_byte(w, '<') && !has_byte(w, '>') && !has_byte(w, '&') && !has_byte(w, 0xE2)) {
+                i += 8;
+                continue;
+            }
+        }
+        c = (unsigned char)s[i];
         if (c == '<')
             esc = "\\u003c";
         else if (c == '>')
@@ -445,13 +456,14 @@ static void add_script_json(struct lleval_sb *sb, const char *s, size_t len)
         else if (c == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
                  ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9))
             esc = (unsigned char)s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
-        else
+        else {
+            i++;
             continue;
+        }
         lleval_sb_add(sb, s + run, i - run);
         lleval_sb_adds(sb, esc);
-        if (c == 0xE2)
-            i += 2;
-        run = i + 1;
+        i += c == 0xE2 ? 3 : 1;
+        run = i;
     }
     lleval_sb_add(sb, s + run, len - run);
 }
@@ -581,9 +593,9 @@ void lleval_report_explorer_html(struct lleval_sb *sb, const struct report *r)
     lleval_sb_adds(sb, explorer_markup);
     if (ex->xd) {
         lleval_sb_adds(sb, "<script type=\"application/json\" id=\"x-data\">{\"t\":[");
-        add_script_json(sb, ex->xd->t.buf ? ex->xd->t.buf : "", ex->xd->t.len);
+        lleval_report_script_json(sb, ex->xd->t.buf ? ex->xd->t.buf : "", ex->xd->t.len);
         lleval_sb_adds(sb, "],\"rows\":[");
-        add_script_json(sb, ex->xd->rows.buf ? ex->xd->rows.buf : "", ex->xd->rows.len);
+        lleval_report_script_json(sb, ex->xd->rows.buf ? ex->xd->rows.buf : "", ex->xd->rows.len);
         lleval_sb_adds(sb, "]}</script>\n<script>");
         lleval_report_explorer_script(sb);
         lleval_sb_adds(sb, "</script>\n</section>\n");
@@ -595,7 +607,7 @@ void lleval_report_explorer_html(struct lleval_sb *sb, const struct report *r)
     if (text)
         len = strlen(text);
     lleval_sb_adds(sb, "<script type=\"application/json\" id=\"x-data\">");
-    add_script_json(sb, text ? text : "{\"t\":[],\"rows\":[]}", text ? len : 18);
+    lleval_report_script_json(sb, text ? text : "{\"t\":[],\"rows\":[]}", text ? len : 18);
     free(text);
     /* the script's text is exactly what the page's policy names by its hash */
     lleval_sb_adds(sb, "</script>\n<script>");

@@ -168,7 +168,22 @@ static void cell_real(struct xdata *xd, double v, int prec)
         lleval_jw_int(&xd->rows, (long long)v);
         lleval_sb_add(&xd->rows, ".0", 2);
     } else {
+        uint64_t bits;
+        struct xreal *c;
+        size_t at = xd->rows.len;
+        memcpy(&bits, &v, sizeof(bits));
+        c = &xd->reals[(bits * 0x9E3779B97F4A7C15ULL) >> 60];
+        if (c->prec == prec && c->bits == bits) {
+            lleval_sb_add(&xd->rows, c->text, c->len);
+            return;
+        }
         lleval_jw_real_prec(&xd->rows, v, prec);
+        if (xd->rows.len - at <= sizeof(c->text)) {
+            c->bits = bits;
+            c->prec = prec;
+            c->len = (unsigned char)(xd->rows.len - at);
+            memcpy(c->text, xd->rows.buf + at, c->len);
+        }
     }
 }
 

@@ -236,6 +236,7 @@ static void run_doctor(struct report *r)
     struct lleval_doctor_opts o;
     struct lleval_err e = LLEVAL_ERR_INIT;
     memset(&o, 0, sizeof(o));
+    o.lines = r->doctor_lines; /* a whole run's parse step read the journals */
     if (lleval_doctor_examine(r->dir, &o, &r->doc, &e))
         r->doc_note = lleval_xasprintf("the doctor could not examine this run: %s", e.msg);
     else
@@ -539,6 +540,7 @@ int lleval_report_facts_load(struct report *r, const char *dir, const struct lle
     r->dir = dir;
     r->generated = o && o->generated_at > 0 ? o->generated_at : lleval_now();
     r->explorer_max = o ? o->explorer_max : 0;
+    r->doctor_lines = o ? o->doctor_lines : NULL;
     rc = load_manifest(r, err);
     if (rc)
         return rc;

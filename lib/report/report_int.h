@@ -164,6 +164,14 @@ struct xdata {
     long long last_idx[X_LAST_COLS]; /* and its index in t */
     struct xprompt *pc;              /* per prompt type and item type */
     size_t n_pc, cap_pc;
+    /* the reals written last, by a hash of their bits (F1 fractions and
+     * latencies repeat: each is formatted once); prec 0: empty */
+    struct xreal {
+        uint64_t bits;
+        int prec;
+        unsigned char len;
+        char text[32];
+    } reals[16];
 };
 
 /* Items the explorer embeds whole; above, a deterministic sample of about as many.
@@ -183,6 +191,14 @@ void lleval_report_xdata_row(struct xdata *xd, const struct report *r,
  * holds: a {context}) into xd->picked, only those parsed, for a second pass. */
 void lleval_report_xdata_pick(struct xdata *xd, const char *prepared_dir);
 void lleval_report_xdata_release(struct xdata *xd);
+
+/*
+ * Appends JSON text to sb so that it can sit inside <script
+ * type="application/json">: '<', '>' and '&' (which JSON text holds only
+ * inside strings) and U+2028/U+2029 are written as \u escapes, so nothing in
+ * it can end the element or start a comment; JSON.parse reads the same value.
+ */
+void lleval_report_script_json(struct lleval_sb *sb, const char *s, size_t len);
 
 struct report {
     const char *dir; /* borrowed */
@@ -243,6 +259,7 @@ struct report {
     struct explorer *ex; /* the item explorer's data while report.c renders the page, or NULL */
     struct xdata xd;     /* the explorer's rows from items.jsonl (samples.c reads them) */
     size_t explorer_max; /* the options' (0: LLEVAL_REPORT_EXPLORER_MAX) */
+    const struct lleval_doctor_lines *doctor_lines; /* the options' (doctor.h) */
 };
 
 /*

@@ -19,6 +19,7 @@ struct sc {
     struct lleval_result_view *v;
     long long lleval_pt, lleval_ct, usage_pt, usage_ct;
     bool lleval_has_pt;
+    unsigned skip; /* enum lleval_result_some: the fields not asked for */
 };
 
 /* A kept string: its arena offset + 1 in s->offs[slot]. */
@@ -67,7 +68,9 @@ static bool choice_member(struct lleval_jscan *j, const char *key, unsigned *see
     if (LLEVAL_JSCAN_KEY_IS(key, "message"))
         return lleval_jscan_first(seen, 0) && lleval_jscan_object(j, depth, message_member);
     if (LLEVAL_JSCAN_KEY_IS(key, "finish_reason"))
-        return lleval_jscan_first(seen, 1) && keep(s, S_BFINISH);
+        return lleval_jscan_first(seen, 1) &&
+               (s->skip & LLEVAL_RESULT_BODY_FINISH ? lleval_jscan_skip(j, depth)
+                                                    : keep(s, S_BFINISH));
     return lleval_jscan_skip(j, depth);
 }
 
@@ -133,12 +136,16 @@ static bool facts_member(struct lleval_jscan *j, const char *key, unsigned *seen
 {
     struct sc *s = (struct sc *)j;
     struct lleval_result_view *v = s->v;
+    bool times = !(s->skip & LLEVAL_RESULT_TIMES); /* gen_tps is read anyway */
     if (LLEVAL_JSCAN_KEY_IS(key, "engine"))
-        return lleval_jscan_first(seen, 0) && keep(s, S_ENGINE);
+        return lleval_jscan_first(seen, 0) &&
+               (s->skip & LLEVAL_RESULT_ENGINE ? lleval_jscan_skip(j, depth) : keep(s, S_ENGINE));
     if (LLEVAL_JSCAN_KEY_IS(key, "finish_reason"))
         return lleval_jscan_first(seen, 1) && keep(s, S_FINISH);
     if (LLEVAL_JSCAN_KEY_IS(key, "attempts"))
-        return lleval_jscan_first(seen, 2) && count(s, &v->attempts);
+        return lleval_jscan_first(seen, 2) &&
+               (s->skip & LLEVAL_RESULT_ATTEMPTS ? lleval_jscan_skip(j, depth)
+                                                 : count(s, &v->attempts));
     if (LLEVAL_JSCAN_KEY_IS(key, "prompt_tokens")) {
         s->lleval_has_pt = true;
         return lleval_jscan_first(seen, 3) && count(s, &s->lleval_pt);
@@ -146,15 +153,19 @@ static bool facts_member(struct lleval_jscan *j, const char *key, unsigned *seen
     if (LLEVAL_JSCAN_KEY_IS(key, "completion_tokens"))
         return lleval_jscan_first(seen, 4) && count(s, &s->lleval_ct);
     if (LLEVAL_JSCAN_KEY_IS(key, "latency_ms"))
-        return lleval_jscan_first(seen, 5) && real(s, &v->latency_ms);
+        return lleval_jscan_first(seen, 5) &&
+               (times ? real(s, &v->latency_ms) : lleval_jscan_skip(j, depth));
     if (LLEVAL_JSCAN_KEY_IS(key, "prompt_tps"))
-        return lleval_jscan_first(seen, 6) && real(s, &v->prompt_tps);
+        return lleval_jscan_first(seen, 6) &&
+               (times ? real(s, &v->prompt_tps) : lleval_jscan_skip(j, depth));
     if (LLEVAL_JSCAN_KEY_IS(key, "gen_tps"))
         return lleval_jscan_first(seen, 7) && real(s, &v->gen_tps);
     if (LLEVAL_JSCAN_KEY_IS(key, "load_ms"))
-        return lleval_jscan_first(seen, 8) && real(s, &v->load_ms);
+        return lleval_jscan_first(seen, 8) &&
+               (times ? real(s, &v->load_ms) : lleval_jscan_skip(j, depth));
     if (LLEVAL_JSCAN_KEY_IS(key, "finished_at"))
-        return lleval_jscan_first(seen, 9) && real(s, &v->finished_at);
+        return lleval_jscan_first(seen, 9) &&
+               (times ? real(s, &v->finished_at) : lleval_jscan_skip(j, depth));
     return lleval_jscan_skip(j, depth);
 }
 
@@ -189,7 +200,7 @@ static const char *at(struct lleval_result_hold *h, int slot)
 /* The scanner: true when v holds what lleval_result_decode() would say with
  * a return of 0. */
 static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
-                 struct lleval_result_view *v)
+                 struct lleval_result_view *v, unsigned skip)
 {
     struct sc s = {
         {(const unsigned char *)text, (const unsigned char *)text + len, &h->arena, false},
@@ -199,7 +210,8 @@ static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
         LLEVAL_RESULT_NO_COUNT,
         LLEVAL_RESULT_NO_COUNT,
         LLEVAL_RESULT_NO_COUNT,
-        false};
+        false,
+        skip};
     memset(h->offs, 0, sizeof(h->offs));
     lleval_sb_reset(&h->arena);
     lleval_result_view_init(v);
@@ -223,9 +235,15 @@ static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
 int lleval_result_read(const char *text, size_t len, struct lleval_result_hold *hold,
                        struct lleval_result_view *v, struct lleval_err *err)
 {
+    return lleval_result_read_some(text, len, hold, v, LLEVAL_RESULT_ALL, err);
+}
+
+int lleval_result_read_some(const char *text, size_t len, struct lleval_result_hold *hold,
+                            struct lleval_result_view *v, unsigned fields, struct lleval_err *err)
+{
     json_decref(hold->json);
     hold->json = NULL;
-    if (scan(text, len, hold, v))
+    if (scan(text, len, hold, v, LLEVAL_RESULT_ALL & ~fields))
         return 0;
     return lleval_result_decode_text(text, len, &hold->json, v, err);
 }

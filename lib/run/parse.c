@@ -345,6 +345,15 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
                          const char *prepared_dir, const char *out_csv,
                          struct lleval_parse_report *rep, struct lleval_err *err)
 {
+    return lleval_parse_results_watched(results_jsonl, batches_dir, prepared_dir, out_csv, NULL,
+                                        rep, err);
+}
+
+int lleval_parse_results_watched(const char *results_jsonl, const char *batches_dir,
+                                 const char *prepared_dir, const char *out_csv,
+                                 const struct lleval_parse_watch *watch,
+                                 struct lleval_parse_report *rep, struct lleval_err *err)
+{
     struct lleval_reconcile *recon = NULL;
     struct lleval_lines lr;
     struct lleval_sb out = LLEVAL_SB_INIT;
@@ -352,6 +361,7 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     char *tmp = NULL;
     FILE *f = NULL;
     struct type_sets types = {NULL, 0, 0};
+    uint64_t start = 0; /* where the line read starts in the file */
     int rc, more;
 
     memset(rep, 0, sizeof(*rep));
@@ -372,18 +382,29 @@ int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
     while ((more = lleval_lines_next(&lr, err)) > 0) {
         struct lleval_result_view v;
         struct lleval_cid c;
+        enum lleval_recon_verdict verdict;
+        uint64_t at = start;
 
+        start = lr.end;
         rep->lines++;
-        if (!lr.len)
+        if (!lr.len) {
+            if (watch)
+                watch->line(watch->ud, at, lr.end, NULL, false);
             continue;
+        }
         lleval_result_read(lr.line, lr.len, &hold, &v, NULL);
         if (!v.custom_id) {
             rep->malformed++;
             if (rep->n_malformed_lines < LLEVAL_PARSE_LIST_MAX)
                 rep->malformed_lines[rep->n_malformed_lines++] = lr.lineno;
+            if (watch)
+                watch->line(watch->ud, at, lr.end, &v, false);
             continue;
         }
-        if (lleval_reconcile_add(recon, v.custom_id, &c) != LLEVAL_RECON_NEW)
+        verdict = lleval_reconcile_add(recon, v.custom_id, &c);
+        if (watch)
+            watch->line(watch->ud, at, lr.end, &v, verdict == LLEVAL_RECON_DUPLICATE);
+        if (verdict != LLEVAL_RECON_NEW)
             continue;
         if (v.http_status != 200) {
             rep->non200++;

@@ -603,9 +603,13 @@ int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *e
 {
     char *tmp = lleval_xasprintf("%s.tmp.%ld", out_path, lleval_getpid());
     char *buf = lleval_xmalloc(1 << 16);
+    uint64_t *ends = lleval_xcalloc(r->st.n_parts ? r->st.n_parts : 1, sizeof(*ends));
+    uint64_t total = 0;
     FILE *out;
     int rc = lleval_fopen_new(tmp, &out, err); /* never through a planted link */
 
+    free(r->combined_ends);
+    r->combined_ends = NULL;
     if (rc)
         goto done;
     for (size_t i = 0; i < r->st.n_parts && !rc; i++) {
@@ -617,11 +621,14 @@ int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *e
         rc = lleval_fopen_read(r->st.parts[i].journal_path, &in, err);
         if (rc)
             break;
-        while ((n = fread(buf, 1, 1 << 16, in)) > 0)
+        while ((n = fread(buf, 1, 1 << 16, in)) > 0) {
             if (fwrite(buf, 1, n, out) != n) {
                 rc = lleval_err_errno(err, "cannot write", tmp);
                 break;
             }
+            total += n;
+        }
+        ends[i] = total;
         if (!rc && ferror(in))
             rc = lleval_err_errno(err, "cannot read", r->st.parts[i].journal_path);
         fclose(in);
@@ -637,7 +644,10 @@ int lleval_run_combine(struct run *r, const char *out_path, struct lleval_err *e
     }
     if (rc)
         remove(tmp);
+    else
+        r->combined_ends = ends, ends = NULL; /* the parse step's doctor facts (steps.c) */
 done:
+    free(ends);
     free(buf);
     free(tmp);
     return rc;

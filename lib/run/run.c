@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/doctor/doctor.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/redact.h"
 #include "lleval/util/util.h"
@@ -120,6 +121,8 @@ static void free_run(struct run *r)
     free(r->id);
     free(r->dir);
     free(r->batches_dir);
+    free(r->combined_ends);
+    lleval_doctor_lines_free(r->doctor_lines);
     free(r->lock_path);
     free(r->stop_path);
     lleval_telemetry_free(r->tel);

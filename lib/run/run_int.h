@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lleval/engine/engine.h"
 #include "lleval/engine/launch.h"
 #include "lleval/run/batch.h"
@@ -52,6 +53,12 @@ struct run {
     const char **trial_names;
     size_t *trial_done, *trial_total;
     size_t session_start_answered;
+    /* results_combined.jsonl as this session's poll step wrote it: part i's
+     * journal ends combined_ends[i] bytes into it (NULL: not written by this
+     * session); the doctor's facts of its lines, gathered by the parse step
+     * for the report's doctor (NULL: none; doctor.h) */
+    uint64_t *combined_ends;
+    struct lleval_doctor_lines *doctor_lines;
 };
 
 /* One-line messages through the caller's callbacks (run.c). */

@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/dataset/dataset.h"
+#include "lleval/doctor/doctor.h"
+#include "lleval/engine/http.h"
 #include "lleval/platform/fs.h"
 #include "lleval/report/report.h"
+#include "lleval/result/result.h"
+#include "lleval/run/parse.h"
 #include "lleval/run/events.h"
 #include "lleval/score/items.h"
 #include "lleval/score/score.h"
@@ -380,6 +384,20 @@ int lleval_run_model_begin(struct run *r, const char *model, struct lleval_err *
     return begin_model(r, model, false, err);
 }
 
+/* Before the first request: a lean TLS library when no address is https (http.h). */
+static void tls_setup(const struct lleval_config *c)
+{
+    size_t n = 1 + c->n_base_urls + c->n_endpoints, k = 0;
+    const char **urls = lleval_xcalloc(n, sizeof(*urls));
+    urls[k++] = lleval_config_base_url(c);
+    for (size_t i = 0; i < c->n_base_urls; i++)
+        urls[k++] = c->base_urls[i];
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        urls[k++] = c->endpoints[i].base_url;
+    lleval_http_tls_setup(urls, k);
+    free(urls);
+}
+
 /* Starts a managed llama-server (with a server per model: the first model's
  * with work left), probes the engine (clamping the run's concurrency to the
  * server's slots; several models: each one) and checks the context budget. */
@@ -394,6 +412,8 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     }
     if (lleval_engine_is_batch(r->cfg->engine)) /* a cloud batch engine: jobs, not requests */
         return lleval_remote_submit(r, err);
+    if (r->cfg->engine != LLEVAL_ENGINE_DRY || lleval_run_several_endpoints(r->cfg))
+        tls_setup(r->cfg);
     if (lleval_run_several_endpoints(r->cfg))
         return lleval_run_endpoints_submit(r, err);
     if (server_per_model(r)) {
@@ -449,14 +469,39 @@ static int step_poll(struct run *r, struct lleval_run_result *res, struct lleval
     return rc;
 }
 
+static void doctor_line(void *ud, uint64_t start, uint64_t end, const struct lleval_result_view *v,
+                        bool repeated)
+{
+    lleval_doctor_lines_add(ud, start, end, v, repeated);
+}
+
+/* Writes predictions.csv; when this session's poll step combined the
+ * journals, it also gathers the doctor's facts of the lines it reads, so that
+ * the report's doctor does not read every journal again. */
 static int step_parse(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
 {
     char *combined = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_COMBINED);
     char *pred = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_PREDICTIONS);
-    int rc = lleval_parse_results(combined, r->batches_dir, r->cfg->prepared_dir, pred, &res->parse,
-                                  err);
+    struct lleval_parse_watch watch = {doctor_line, NULL};
+    int rc;
+
+    lleval_doctor_lines_free(r->doctor_lines);
+    r->doctor_lines = NULL;
+    if (r->combined_ends) {
+        char **journals = lleval_xcalloc(r->st.n_parts ? r->st.n_parts : 1, sizeof(char *));
+        for (size_t i = 0; i < r->st.n_parts; i++)
+            journals[i] = r->st.parts[i].journal_path;
+        r->doctor_lines =
+            lleval_doctor_lines_new(r->dir, journals, r->combined_ends, r->st.n_parts);
+        watch.ud = r->doctor_lines;
+        free(journals);
+    }
+    rc = lleval_parse_results_watched(combined, r->batches_dir, r->cfg->prepared_dir, pred,
+                                      r->doctor_lines ? &watch : NULL, &res->parse, err);
     if (!rc) {
         res->parsed = true;
+        if (r->doctor_lines)
+            lleval_doctor_lines_reconciled(r->doctor_lines, &res->parse);
         lleval_run_event(r, "parse: %zu rows in %s", res->parse.rows, pred);
     }
     free(combined);
@@ -507,7 +552,8 @@ static int step_report(struct run *r, struct lleval_run_result *res, struct llev
     (void)res;
 
     lleval_report_opts_init(&ropts);
-    ropts.status = LLEVAL_RUN_DONE; /* the manifest says "running" until the run ends */
+    ropts.status = LLEVAL_RUN_DONE;       /* the manifest says "running" until the run ends */
+    ropts.doctor_lines = r->doctor_lines; /* the parse step's, when it gathered them */
     rc = r->st.n_parts ? lleval_run_flush(r, true, err) : 0; /* the report reads the manifest */
     if (!rc)
         rc = lleval_report_write_opts(r->dir, &ropts, err);

@@ -1,9 +1,13 @@
 /*
- * The scorer's inputs, read fast: the gold answers of a prepared dataset
- * (a scanner that reads only "id", "dataset", "answers" and "choices" and
- * skips contexts without building JSON trees, falling back to the dataset
- * module's reader for anything unexpected) and a SQuAD-style predictions
- * object. See lib/score_int.h.
+ * The scorer's inputs, read fast: the gold answers of a prepared dataset and
+ * a SQuAD-style predictions object. A gold set holds the dataset's compact
+ * item index with file offsets (lleval_item_index, LLEVAL_INDEX_OFFSETS: 8
+ * bytes a line plus the id hash, whatever the items hold) and reads an
+ * item's line again when a row asks for it, normalizing its golds then: a
+ * million items cost about 32 MB, not the 300 MB their normalized golds and
+ * questions took when held. Rows come in runs of one item (its samples, its
+ * prompt types), and in file order, so an item is read once per run and the
+ * file mostly front to back. See lib/score_int.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,48 +20,28 @@
 
 /* ---- gold sets ---- */
 
-/* Frees the items and arenas of g, keeping its name, type and scoring. */
-static void gold_clear_items(struct gold_set *g)
-{
-    free(g->items);
-    free(g->gtoks);
-    free(g->gsorted);
-    free(g->refs);
-    free(g->choice_offs);
-    free(g->choices);
-    lleval_idset_release(&g->index);
-    lleval_sb_release(&g->strs);
-    lleval_sb_release(&g->gtext);
-    g->items = NULL;
-    g->gtoks = NULL;
-    g->gsorted = NULL;
-    g->refs = NULL;
-    g->choice_offs = NULL;
-    g->choices = NULL;
-    g->n_items = g->cap_items = g->n_gtoks = g->cap_gtoks = 0;
-    g->n_golds = g->cap_golds = g->n_choices = g->cap_choices = 0;
-    g->v2 = false;
-    g->no_ans = 0;
-}
+/* The most answers and choices of an item the scorer reads (the first ones). */
+#define GOLD_MAX_STRINGS 64
 
 void lleval_gold_free(struct gold_set *g)
 {
     if (!g)
         return;
-    gold_clear_items(g);
+    lleval_item_index_free(g->ix);
+    free(g->gtoks);
+    free(g->gsorted);
+    free(g->refs);
+    lleval_sb_release(&g->gtext);
+    lleval_norm_release(&g->work);
     free(g->name);
     free(g->type);
     free(g);
 }
 
-long lleval_gold_find(const struct gold_set *g, const char *id)
+int lleval_gold_find(struct gold_set *g, const char *id, long *idx, struct lleval_err *err)
 {
-    uint64_t h = lleval_idset_hash(id);
-    uint32_t k;
-    for (size_t pos = 0; lleval_idset_next(&g->index, h, &pos, &k);)
-        if (!strcmp(g->items[k].id, id))
-            return (long)k;
-    return -1;
+    g->cur = -1; /* the index may read other lines to compare ids */
+    return lleval_item_index_find(g->ix, id, true, idx, err);
 }
 
 void lleval_gold_views(const struct gold_set *g, uint32_t first, uint32_t count,
@@ -76,29 +60,6 @@ void lleval_gold_views(const struct gold_set *g, uint32_t first, uint32_t count,
     }
 }
 
-/* Once every item is in: sets the views into the arenas and builds the id
- * index (a repeated id keeps its first item). */
-static void gold_finish(struct gold_set *g)
-{
-    g->choices = lleval_xcalloc(g->n_choices + 1, sizeof(*g->choices));
-    for (size_t i = 0; i < g->n_choices; i++)
-        g->choices[i] = g->strs.buf + g->choice_offs[i];
-    for (size_t i = 0; i < g->n_items; i++)
-        g->items[i].id = g->strs.buf + g->items[i].id_off;
-
-    lleval_idset_reserve(&g->index, g->n_items);
-    for (size_t k = 0; k < g->n_items; k++)
-        if (lleval_gold_find(g, g->items[k].id) < 0)
-            lleval_idset_add(&g->index, lleval_idset_hash(g->items[k].id), (uint32_t)k);
-}
-
-static size_t add_str(struct lleval_sb *sb, const char *s)
-{
-    size_t off = sb->len;
-    lleval_sb_add(sb, s, strlen(s) + 1); /* with its NUL */
-    return off;
-}
-
 /* The index of the gold answer among the choices: a letter "B", else a choice's text. */
 static int gold_choice_of(const char *gold, const char *const *choices, size_t n)
 {
@@ -112,46 +73,76 @@ static int gold_choice_of(const char *gold, const char *const *choices, size_t n
     return -1;
 }
 
-/* SQuAD 2.0 item: unanswerable tells the "unanswerable" field (-1: absent, 0 false, 1 true) */
-enum { V1_ITEM = -1 };
-
-/* Adds one item from its strings (all borrowed). */
-static void add_item(struct gold_set *g, const char *id, const char *const *answers,
-                     size_t n_answers, const char *const *choices, size_t n_choices,
-                     int unanswerable, struct lleval_norm *work)
+/* Adds one normalized gold (in g->work) to the current item's arenas. */
+static void add_gold(struct gold_set *g)
 {
-    struct gold_item *it;
+    struct lleval_norm *work = &g->work;
+    struct gold_ref *r;
+    LLEVAL_GROW(g->refs, g->n_golds, g->cap_golds);
+    r = &g->refs[g->n_golds++];
+    r->off = g->gtext.len;
+    r->len = (uint32_t)work->text.len;
+    r->tok = (uint32_t)g->n_gtoks;
+    r->ntok = (uint32_t)work->n_toks;
+    lleval_sb_add(&g->gtext, work->text.buf, work->text.len);
+    lleval_sb_addch(&g->gtext, '\0');
+    while (g->n_gtoks + work->n_toks > g->cap_gtoks) {
+        g->cap_gtoks = g->cap_gtoks ? g->cap_gtoks * 2 : 256;
+        g->gtoks = lleval_xrealloc(g->gtoks, g->cap_gtoks * sizeof(*g->gtoks));
+        g->gsorted = lleval_xrealloc(g->gsorted, g->cap_gtoks * sizeof(*g->gsorted));
+    }
+    if (work->n_toks) {
+        memcpy(g->gtoks + g->n_gtoks, work->toks, work->n_toks * sizeof(*g->gtoks));
+        memcpy(g->gsorted + g->n_gtoks, work->sorted, work->n_toks * sizeof(*g->gsorted));
+    }
+    g->n_gtoks += work->n_toks;
+}
+
+int lleval_gold_item(struct gold_set *g, size_t k, const struct gold_item **out,
+                     struct lleval_err *err)
+{
     static const char *const no_answer[] = {""};
-    LLEVAL_GROW(g->items, g->n_items, g->cap_items);
-    it = &g->items[g->n_items++];
-    it->id = NULL;
-    it->id_off = add_str(&g->strs, id);
+    struct gold_item *it = &g->item;
+    const struct lleval_item_entry *e = &g->entry;
+    const char *const *answers;
+    size_t n_answers, n_choices;
+    bool nq = g->scoring == LLEVAL_SCORING_NQ;
+    int rc;
+
+    *out = it;
+    if (g->cur == (long)k)
+        return 0;
+    g->cur = -1;
+    rc = lleval_item_index_at(g->ix, k, &g->entry, err);
+    if (rc)
+        return rc;
+    g->cur = (long)k;
+    answers = e->answers;
+    n_answers = e->n_answers < GOLD_MAX_STRINGS ? e->n_answers : GOLD_MAX_STRINGS;
+    n_choices = e->n_choices < GOLD_MAX_STRINGS ? e->n_choices : GOLD_MAX_STRINGS;
+    lleval_sb_reset(&g->gtext);
+    g->n_gtoks = g->n_golds = 0;
+    it->id = e->id;
+    it->first = 0;
     it->gold_choice = -1;
-    it->v2 = unanswerable != V1_ITEM;
-    it->no_ans = unanswerable == 1;
-    g->v2 |= it->v2;
-    g->no_ans += it->no_ans;
+    it->v2 = e->unanswerable >= 0;
+    it->no_ans = e->unanswerable == 1;
     if (it->no_ans)
         n_answers = 0;
     if (g->scoring == LLEVAL_SCORING_MC) {
         size_t n = n_choices < LLEVAL_MC_MAX_CHOICES ? n_choices : LLEVAL_MC_MAX_CHOICES;
-        it->first = (uint32_t)g->n_choices;
-        for (size_t i = 0; i < n; i++) {
-            LLEVAL_GROW(g->choice_offs, g->n_choices, g->cap_choices);
-            g->choice_offs[g->n_choices++] = add_str(&g->strs, choices[i]);
-        }
+        g->choices = e->choices;
         it->count = (uint32_t)n;
         if (n_answers)
-            it->gold_choice = gold_choice_of(answers[0], choices, n);
-        return;
+            it->gold_choice = gold_choice_of(answers[0], e->choices, n);
+        return 0;
     }
-    it->first = (uint32_t)g->n_golds;
     if (it->v2 && !it->no_ans) {
         /* evaluate-v2.0: golds that normalize to nothing are dropped; none left is no answer */
         bool any = false;
         for (size_t i = 0; i < n_answers && !any; i++) {
-            lleval_norm_set(work, answers[i], strlen(answers[i]), g->scoring == LLEVAL_SCORING_NQ);
-            any = work->text.len > 0;
+            lleval_norm_set(&g->work, answers[i], strlen(answers[i]), nq);
+            any = g->work.text.len > 0;
         }
         if (!any)
             n_answers = 0;
@@ -161,63 +152,81 @@ static void add_item(struct gold_set *g, const char *id, const char *const *answ
         n_answers = 1;
     }
     for (size_t i = 0; i < n_answers; i++) {
-        struct gold_ref *r;
-        lleval_norm_set(work, answers[i], strlen(answers[i]), g->scoring == LLEVAL_SCORING_NQ);
-        if (it->v2 && !work->text.len && answers != no_answer)
+        lleval_norm_set(&g->work, answers[i], strlen(answers[i]), nq);
+        if (it->v2 && !g->work.text.len && answers != no_answer)
             continue;
-        LLEVAL_GROW(g->refs, g->n_golds, g->cap_golds);
-        r = &g->refs[g->n_golds++];
-        r->off = g->gtext.len;
-        r->len = (uint32_t)work->text.len;
-        r->tok = (uint32_t)g->n_gtoks;
-        r->ntok = (uint32_t)work->n_toks;
-        lleval_sb_add(&g->gtext, work->text.buf, work->text.len);
-        lleval_sb_addch(&g->gtext, '\0');
-        while (g->n_gtoks + work->n_toks > g->cap_gtoks) {
-            g->cap_gtoks = g->cap_gtoks ? g->cap_gtoks * 2 : 256;
-            g->gtoks = lleval_xrealloc(g->gtoks, g->cap_gtoks * sizeof(*g->gtoks));
-            g->gsorted = lleval_xrealloc(g->gsorted, g->cap_gtoks * sizeof(*g->gsorted));
-        }
-        if (work->n_toks) {
-            memcpy(g->gtoks + g->n_gtoks, work->toks, work->n_toks * sizeof(*g->gtoks));
-            memcpy(g->gsorted + g->n_gtoks, work->sorted, work->n_toks * sizeof(*g->gsorted));
-        }
-        g->n_gtoks += work->n_toks;
+        add_gold(g);
     }
-    it->count = (uint32_t)(g->n_golds - it->first);
+    it->count = (uint32_t)g->n_golds;
+    return 0;
 }
 
-/* Collects the string elements of a JSON array (others are skipped). */
-static size_t json_strings(const json_t *arr, const char **out, size_t max)
+/* Loads the info file and the item index of <prepared_dir>/<name>.jsonl into a new gold set. */
+int lleval_gold_load(const char *prepared_dir, const char *name, struct gold_set **out,
+                     struct lleval_err *err)
 {
-    size_t i, n = 0;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        if (json_is_string(v) && n < max)
-            out[n++] = json_string_value(v);
+    struct gold_set *g = lleval_xcalloc(1, sizeof(*g));
+    json_t *info;
+    const char *scoring, *type;
+    int rc;
+
+    *out = NULL;
+    g->name = lleval_xstrdup(name);
+    g->cur = -1;
+    lleval_norm_init(&g->work);
+    lleval_sb_init(&g->gtext, 0);
+    info = lleval_prepared_info(prepared_dir, name, err);
+    if (!info) {
+        rc = err ? err->code : LLEVAL_EINVAL;
+        goto fail;
     }
-    return n;
+    type = lleval_json_str(info, "type");
+    scoring = lleval_json_str(info, "scoring");
+    g->type = lleval_xstrdup(type ? type : "");
+    if (scoring) {
+        if (lleval_scoring_parse(scoring, &g->scoring)) {
+            rc = lleval_err_set(err, LLEVAL_EINVAL,
+                                "%s/%s.info.json: unknown scoring '%s'; use squad, nq or mc",
+                                prepared_dir, name, scoring);
+            goto fail;
+        }
+    } else {
+        g->scoring =
+            type && !strcmp(type, "multiple_choice") ? LLEVAL_SCORING_MC : LLEVAL_SCORING_SQUAD;
+    }
+    rc = lleval_item_index_load(prepared_dir, name, LLEVAL_INDEX_OFFSETS | LLEVAL_INDEX_QUESTIONS,
+                                &g->ix, err);
+    if (rc)
+        goto fail;
+    g->n_items = lleval_item_index_count(g->ix);
+    {
+        size_t v2, no_ans;
+        lleval_item_index_v2(g->ix, &v2, &no_ans);
+        g->v2 = v2 > 0;
+        g->no_ans = no_ans;
+    }
+    *out = g;
+    g = NULL;
+    rc = 0;
+fail:
+    json_decref(info);
+    lleval_gold_free(g);
+    return rc;
 }
 
-/*
- * The fast path for prepared lines: a scanner that reads only the keys the
- * scorer needs ("id", "dataset", "answers", "choices") and skips the rest
- * (contexts are most of the bytes) without building a JSON tree. Anything it
- * does not expect makes the caller fall back to the dataset module's reader,
- * which gives the canonical errors.
- */
-#define FAST_MAX_STRINGS 64
+/* ---- a flat JSON object of strings, scanned without a tree ---- */
 
 struct fast_line {
     const char *p, *end;
     struct lleval_sb buf; /* decoded strings, NUL-separated */
-    size_t id, dataset;   /* offsets into buf, or SIZE_MAX */
-    size_t answers[FAST_MAX_STRINGS], choices[FAST_MAX_STRINGS];
-    size_t n_answers, n_choices;
-    bool has_answers, has_choices, has_question, has_type;
-    int unanswerable; /* V1_ITEM, 0 or 1 */
 };
+
+static size_t add_str(struct lleval_sb *sb, const char *s)
+{
+    size_t off = sb->len;
+    lleval_sb_add(sb, s, strlen(s) + 1); /* with its NUL */
+    return off;
+}
 
 static void fast_ws(struct fast_line *f)
 {
@@ -343,332 +352,6 @@ static bool fast_string(struct fast_line *f, bool keep, size_t *off)
         lleval_sb_addch(&f->buf, '\0');
     f->p = p;
     return true;
-}
-
-static bool fast_skip(struct fast_line *f, int depth)
-{
-    if (depth > 32 || f->p >= f->end)
-        return false;
-    switch (*f->p) {
-    case '"':
-        return fast_string(f, false, NULL);
-    case '{':
-    case '[': {
-        char close = *f->p == '{' ? '}' : ']';
-        bool obj = close == '}';
-        f->p++;
-        fast_ws(f);
-        if (f->p < f->end && *f->p == close) {
-            f->p++;
-            return true;
-        }
-        for (;;) {
-            if (obj) {
-                if (!fast_string(f, false, NULL))
-                    return false;
-                fast_ws(f);
-                if (f->p >= f->end || *f->p++ != ':')
-                    return false;
-                fast_ws(f);
-            }
-            if (!fast_skip(f, depth + 1))
-                return false;
-            fast_ws(f);
-            if (f->p >= f->end)
-                return false;
-            if (*f->p == close) {
-                f->p++;
-                return true;
-            }
-            if (*f->p++ != ',')
-                return false;
-            fast_ws(f);
-        }
-    }
-    default: /* number, true, false, null */
-        if (!strchr("-0123456789tfn", *f->p))
-            return false;
-        while (f->p < f->end && strchr("+-.0123456789eEtruefalsn", *f->p))
-            f->p++;
-        return true;
-    }
-}
-
-/* An array of strings into offs[]; false for anything else. */
-static bool fast_strings(struct fast_line *f, size_t *offs, size_t *n)
-{
-    *n = 0;
-    if (f->p >= f->end || *f->p != '[')
-        return false;
-    f->p++;
-    fast_ws(f);
-    if (f->p < f->end && *f->p == ']') {
-        f->p++;
-        return true;
-    }
-    for (;;) {
-        if (*n >= FAST_MAX_STRINGS || !fast_string(f, true, &offs[*n]))
-            return false;
-        (*n)++;
-        fast_ws(f);
-        if (f->p >= f->end)
-            return false;
-        if (*f->p == ']') {
-            f->p++;
-            return true;
-        }
-        if (*f->p++ != ',')
-            return false;
-        fast_ws(f);
-    }
-}
-
-enum key_kind {
-    K_OTHER,
-    K_ID,
-    K_DATASET,
-    K_ANSWERS,
-    K_CHOICES,
-    K_QUESTION,
-    K_TYPE,
-    K_UNANSWERABLE
-};
-
-static enum key_kind key_kind(const char *k, size_t len)
-{
-    switch (len) {
-    case 2:
-        return !memcmp(k, "id", 2) ? K_ID : K_OTHER;
-    case 4:
-        return !memcmp(k, "type", 4) ? K_TYPE : K_OTHER;
-    case 7:
-        if (!memcmp(k, "dataset", 7))
-            return K_DATASET;
-        if (!memcmp(k, "answers", 7))
-            return K_ANSWERS;
-        return !memcmp(k, "choices", 7) ? K_CHOICES : K_OTHER;
-    case 8:
-        return !memcmp(k, "question", 8) ? K_QUESTION : K_OTHER;
-    case 12:
-        return !memcmp(k, "unanswerable", 12) ? K_UNANSWERABLE : K_OTHER;
-    default:
-        return K_OTHER;
-    }
-}
-
-/* Scans one line; false when the full reader must decide. */
-static bool fast_scan(struct fast_line *f, const char *line, size_t len)
-{
-    f->p = line;
-    f->end = line + len;
-    lleval_sb_reset(&f->buf);
-    f->id = f->dataset = SIZE_MAX;
-    f->n_answers = f->n_choices = 0;
-    f->has_answers = f->has_choices = f->has_question = f->has_type = false;
-    f->unanswerable = V1_ITEM;
-    fast_ws(f);
-    if (f->p >= f->end || *f->p++ != '{')
-        return false;
-    fast_ws(f);
-    if (f->p < f->end && *f->p == '}')
-        return false; /* an empty object: let the reader say what is missing */
-    for (;;) {
-        size_t key, mark = f->buf.len;
-        if (!fast_string(f, true, &key))
-            return false;
-        fast_ws(f);
-        if (f->p >= f->end || *f->p++ != ':')
-            return false;
-        fast_ws(f);
-        switch (key_kind(f->buf.buf + key, f->buf.len - key - 1)) {
-        case K_ID:
-        case K_DATASET: {
-            size_t *dst =
-                key_kind(f->buf.buf + key, f->buf.len - key - 1) == K_ID ? &f->id : &f->dataset;
-            if (*dst != SIZE_MAX || !fast_string(f, true, dst))
-                return false; /* repeated key or not a string */
-            break;
-        }
-        case K_ANSWERS:
-            if (f->has_answers || !fast_strings(f, f->answers, &f->n_answers))
-                return false;
-            f->has_answers = true;
-            break;
-        case K_CHOICES:
-            if (f->has_choices || !fast_strings(f, f->choices, &f->n_choices))
-                return false;
-            f->has_choices = true;
-            break;
-        case K_UNANSWERABLE:
-            if (f->unanswerable != V1_ITEM)
-                return false;
-            if (f->end - f->p >= 4 && !memcmp(f->p, "true", 4))
-                f->unanswerable = 1;
-            else if (f->end - f->p >= 5 && !memcmp(f->p, "false", 5))
-                f->unanswerable = 0;
-            else
-                return false;
-            f->p += f->unanswerable ? 4 : 5;
-            lleval_sb_setlen(&f->buf, mark);
-            break;
-        case K_QUESTION:
-        case K_TYPE:
-            if (f->p >= f->end || *f->p != '"')
-                return false;
-            if (key_kind(f->buf.buf + key, f->buf.len - key - 1) == K_QUESTION)
-                f->has_question = true;
-            else
-                f->has_type = true;
-            /* their values are not needed: skipped below */
-            /* fall through */
-        default:
-            lleval_sb_setlen(&f->buf, mark); /* the key is not needed any more */
-            if (!fast_skip(f, 0))
-                return false;
-        }
-        fast_ws(f);
-        if (f->p >= f->end)
-            return false;
-        if (*f->p == '}') {
-            f->p++;
-            break;
-        }
-        if (*f->p++ != ',')
-            return false;
-        fast_ws(f);
-    }
-    fast_ws(f);
-    return f->p == f->end && f->id != SIZE_MAX && f->dataset != SIZE_MAX && f->has_answers &&
-           f->has_question && f->has_type;
-}
-
-/* Reads the items with the fast scanner. Returns 1 when done, 0 when the full
- * reader must take over (g is then emptied), negative on an I/O error. */
-static int gold_read_fast(struct gold_set *g, const char *path, struct lleval_norm *work,
-                          struct lleval_err *err)
-{
-    struct lleval_lines lr;
-    struct fast_line f;
-    int rc, done = 1;
-    memset(&f, 0, sizeof(f));
-    lleval_sb_init(&f.buf, 0);
-    if (!lleval_path_exists(path))
-        return 0;
-    rc = lleval_lines_open(&lr, path, err);
-    if (rc)
-        return rc;
-    setvbuf(lr.f, NULL, _IOFBF, 1 << 20); /* big reads: contexts make these files large */
-    while ((rc = lleval_lines_next(&lr, err)) == 1) {
-        const char *ans[FAST_MAX_STRINGS], *cho[FAST_MAX_STRINGS];
-        if (!lr.len)
-            continue;
-        if (lr.torn || memchr(lr.line, '\0', lr.len) || !fast_scan(&f, lr.line, lr.len) ||
-            strcmp(f.buf.buf + f.dataset, g->name) ||
-            (g->scoring == LLEVAL_SCORING_MC && !f.has_choices) ||
-            !lleval_utf8_valid(f.buf.buf, f.buf.len, NULL)) {
-            done = 0;
-            break;
-        }
-        for (size_t i = 0; i < f.n_answers; i++)
-            ans[i] = f.buf.buf + f.answers[i];
-        for (size_t i = 0; i < f.n_choices; i++)
-            cho[i] = f.buf.buf + f.choices[i];
-        add_item(g, f.buf.buf + f.id, ans, f.n_answers, cho, f.n_choices, f.unanswerable, work);
-    }
-    lleval_lines_close(&lr);
-    lleval_sb_release(&f.buf);
-    if (rc < 0)
-        return rc;
-    return done;
-}
-
-/* Loads <prepared_dir>/<name>.jsonl and its info file into a new gold set. */
-int lleval_gold_load(const char *prepared_dir, const char *name, struct gold_set **out,
-                     struct lleval_err *err)
-{
-    struct gold_set *g = lleval_xcalloc(1, sizeof(*g));
-    struct lleval_prepared_reader r;
-    struct lleval_norm work = LLEVAL_NORM_INIT;
-    json_t *info, *item;
-    const char *scoring, *type;
-    char *path = NULL;
-    bool reader_open = false;
-    long want;
-    int rc;
-
-    *out = NULL;
-    g->name = lleval_xstrdup(name);
-    info = lleval_prepared_info(prepared_dir, name, err);
-    if (!info) {
-        rc = err ? err->code : LLEVAL_EINVAL;
-        goto fail;
-    }
-    type = lleval_json_str(info, "type");
-    scoring = lleval_json_str(info, "scoring");
-    g->type = lleval_xstrdup(type ? type : "");
-    if (scoring) {
-        if (lleval_scoring_parse(scoring, &g->scoring)) {
-            rc = lleval_err_set(err, LLEVAL_EINVAL,
-                                "%s/%s.info.json: unknown scoring '%s'; use squad, nq or mc",
-                                prepared_dir, name, scoring);
-            goto fail;
-        }
-    } else {
-        g->scoring =
-            type && !strcmp(type, "multiple_choice") ? LLEVAL_SCORING_MC : LLEVAL_SCORING_SQUAD;
-    }
-    want = (long)json_integer_value(json_object_get(info, "items"));
-    path = lleval_prepared_path(prepared_dir, name);
-    rc = gold_read_fast(g, path, &work, err);
-    if (rc < 0)
-        goto fail;
-    if (rc == 0) {
-        /* something unusual: the dataset module's reader decides (and explains) */
-        gold_clear_items(g);
-        rc = lleval_prepared_open(&r, prepared_dir, name, err);
-        if (rc)
-            goto fail;
-        reader_open = true;
-        while ((rc = lleval_prepared_next(&r, &item, err)) == 1) {
-            const char *ans[FAST_MAX_STRINGS], *cho[FAST_MAX_STRINGS];
-            const char *ds = lleval_json_str(item, "dataset");
-            if (strcmp(ds, name)) {
-                rc = lleval_err_set(err, LLEVAL_EINVAL,
-                                    "%s:%ld: item belongs to dataset '%s', not '%s'; run "
-                                    "`lleval prepare` again",
-                                    r.path, r.lines.lineno, ds, name);
-                json_decref(item);
-                goto fail;
-            }
-            const json_t *un = json_object_get(item, "unanswerable");
-            add_item(g, lleval_json_str(item, "id"), ans,
-                     json_strings(json_object_get(item, "answers"), ans, FAST_MAX_STRINGS), cho,
-                     json_strings(json_object_get(item, "choices"), cho, FAST_MAX_STRINGS),
-                     un ? json_is_true(un) : V1_ITEM, &work);
-            json_decref(item);
-        }
-        if (rc < 0)
-            goto fail;
-    }
-    if ((long)g->n_items != want) {
-        rc = lleval_err_set(err, LLEVAL_EINVAL,
-                            "'%s' holds %zu items but its info file says %ld (an interrupted "
-                            "prepare?); run `lleval prepare` again",
-                            path, g->n_items, want);
-        goto fail;
-    }
-    gold_finish(g);
-    *out = g;
-    g = NULL;
-    rc = 0;
-fail:
-    if (reader_open)
-        lleval_prepared_close(&r);
-    json_decref(info);
-    free(path);
-    lleval_norm_release(&work);
-    lleval_gold_free(g);
-    return rc;
 }
 
 /* ---- SQuAD-style predictions ---- */

@@ -75,6 +75,10 @@ static void json_str(struct lleval_sb *sb, const char *s)
         size_t n = 1;
         const char *esc = NULL;
         char u[8];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++; /* printable ASCII, most bytes: copied with the run */
+            continue;
+        }
         if (c >= 0x80) {
             n = lleval_utf8_seq(p + i, len - i);
             if (n) {
@@ -93,12 +97,9 @@ static void json_str(struct lleval_sb *sb, const char *s)
             esc = "\\t";
         } else if (c == '\r') {
             esc = "\\r";
-        } else if (c < 0x20) {
+        } else { /* another control character */
             snprintf(u, sizeof(u), "\\u%04x", c);
             esc = u;
-        } else {
-            i++;
-            continue;
         }
         lleval_sb_add(sb, p + run, i - run);
         lleval_sb_adds(sb, esc);
@@ -335,55 +336,12 @@ void lleval_items_csv_row(struct lleval_sb *sb, const struct lleval_item_row *r)
 
 /* ---- computing the rows ------------------------------------------------------ */
 
-/* One prepared dataset's questions: its item index (with question texts). */
-struct qset {
-    char *name;
-    struct lleval_item_index *index;
-};
-
+/* The rows' sink: each scored row's prepared item comes with the row (the
+ * scorer's gold set reads it, question included), so no second index. */
 struct compute {
-    const char *prepared_dir;
-    struct qset *sets;
-    size_t n_sets, cap_sets;
-    size_t last; /* the set used last + 1, 0 for none */
     lleval_item_row_fn fn;
     void *ud;
-    struct lleval_err *err;
 };
-
-/* Loads a dataset's questions, keeping only what a row shows (no context). */
-static int qset_load(struct compute *c, const char *name, struct qset **out)
-{
-    struct lleval_item_index *index;
-    int rc = lleval_item_index_load(c->prepared_dir, name, LLEVAL_INDEX_QUESTIONS, &index, c->err);
-    if (rc)
-        return rc;
-    LLEVAL_GROW(c->sets, c->n_sets, c->cap_sets);
-    c->sets[c->n_sets].name = lleval_xstrdup(name);
-    c->sets[c->n_sets].index = index;
-    *out = &c->sets[c->n_sets++];
-    return 0;
-}
-
-static int qset_get(struct compute *c, const char *name, struct qset **out)
-{
-    int rc;
-    if (c->last && !strcmp(c->sets[c->last - 1].name, name)) {
-        *out = &c->sets[c->last - 1];
-        return 0;
-    }
-    for (size_t i = 0; i < c->n_sets; i++) {
-        if (!strcmp(c->sets[i].name, name)) {
-            *out = &c->sets[i];
-            c->last = i + 1;
-            return 0;
-        }
-    }
-    rc = qset_load(c, name, out);
-    if (!rc)
-        c->last = c->n_sets;
-    return rc;
-}
 
 /* A number cell of predictions.csv: NaN (unknown) when empty or not a number. */
 static double num_of(const char *s)
@@ -409,35 +367,29 @@ static int on_scored(const struct lleval_item_score *s, void *ud)
     struct compute *c = ud;
     const struct lleval_pred_row *p = s->row;
     struct lleval_item_row r;
-    struct qset *q;
-    struct lleval_item_entry item;
+    const struct lleval_item_entry *item = s->item;
     const char *type;
-    bool found;
-    int rc;
+    bool found = item != NULL;
 
     if (s->state != LLEVAL_ITEM_SCORED || !p)
         return 0;
-    rc = qset_get(c, s->dataset, &q);
-    if (rc)
-        return rc;
-    found = lleval_item_index_get(q->index, s->item_id, &item);
     memset(&r, 0, sizeof(r));
     r.custom_id = s->custom_id;
     r.dataset = s->dataset;
     r.item_id = s->item_id;
-    type = found ? item.type : NULL;
+    type = found ? item->type : NULL;
     r.type = type && *type ? type : p->type;
     r.prompt_type = s->prompt_type;
     r.temperature = s->temperature;
     r.sample = s->sample;
     r.ok = s->ok;
-    r.question = found && item.question ? item.question : "";
-    r.n_gold = found ? item.n_answers : 0;
-    r.gold = found ? item.answers : NULL;
+    r.question = found && item->question ? item->question : "";
+    r.n_gold = found ? item->n_answers : 0;
+    r.gold = found ? item->answers : NULL;
     r.mc = s->scoring == LLEVAL_SCORING_MC;
     if (r.mc) {
-        r.n_choices = found ? item.n_choices : 0;
-        r.choices = found ? item.choices : NULL;
+        r.n_choices = found ? item->n_choices : 0;
+        r.choices = found ? item->choices : NULL;
         r.mc_letter = s->choice >= 0 && s->choice < 26 ? (char)('A' + s->choice) : 0;
         r.em = r.f1 = r.contains = NAN;
     } else {
@@ -464,24 +416,15 @@ int lleval_items_compute(const char *pred_csv, const char *prepared_dir,
 {
     struct compute c;
     struct lleval_score_opts so;
-    int rc;
     if (o)
         so = *o;
     else
         lleval_score_opts_init(&so);
     so.results_jsonl = NULL; /* the speeds it reads are the breakdown's, not a row's */
     memset(&c, 0, sizeof(c));
-    c.prepared_dir = prepared_dir;
     c.fn = fn;
     c.ud = ud;
-    c.err = err;
-    rc = lleval_score_each(pred_csv, prepared_dir, &so, on_scored, &c, err);
-    for (size_t i = 0; i < c.n_sets; i++) {
-        free(c.sets[i].name);
-        lleval_item_index_free(c.sets[i].index);
-    }
-    free(c.sets);
-    return rc;
+    return lleval_score_each(pred_csv, prepared_dir, &so, on_scored, &c, err);
 }
 
 /* ---- writing ------------------------------------------------------------------ */
@@ -533,6 +476,10 @@ static void out_release(struct out_file *o, bool remove_tmp)
     lleval_sb_release(&o->buf);
 }
 
+/* A buffer is written out past this size: large enough for few writes, small
+ * enough that the two buffers stay a small part of the process's memory. */
+#define OUT_FLUSH_AT ((size_t)64 << 10)
+
 struct writer {
     struct out_file csv, jsonl;
     struct lleval_err *err;
@@ -546,9 +493,9 @@ static int write_one(const struct lleval_item_row *r, void *ud)
     lleval_items_csv_row(&w->csv.buf, r);
     lleval_items_json_row(&w->jsonl.buf, r);
     w->rows++;
-    if (w->csv.buf.len > (1u << 20))
+    if (w->csv.buf.len > OUT_FLUSH_AT)
         rc = out_flush(&w->csv, w->err);
-    if (!rc && w->jsonl.buf.len > (1u << 20))
+    if (!rc && w->jsonl.buf.len > OUT_FLUSH_AT)
         rc = out_flush(&w->jsonl, w->err);
     return rc;
 }
@@ -627,10 +574,8 @@ int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const
     int rc;
     memset(&b, 0, sizeof(b));
     b.w.err = &b.err;
-    b.c.prepared_dir = prepared_dir;
     b.c.fn = write_one;
     b.c.ud = &b.w;
-    b.c.err = &b.err;
     b.rc = lleval_mkdirs(out_dir, &b.err);
     if (!b.rc)
         b.rc = out_open(&b.w.csv, out_dir, LLEVAL_ITEMS_CSV, &b.err);
@@ -658,11 +603,6 @@ int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const
         lleval_score_result_release(res);
     out_release(&b.w.csv, true);
     out_release(&b.w.jsonl, true);
-    for (size_t i = 0; i < b.c.n_sets; i++) {
-        free(b.c.sets[i].name);
-        lleval_item_index_free(b.c.sets[i].index);
-    }
-    free(b.c.sets);
     return rc;
 }
 

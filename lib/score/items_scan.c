@@ -8,6 +8,7 @@
  * also words the error.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/platform/fs.h"
@@ -76,6 +77,51 @@ static bool word(struct lleval_jscan *j, const char *w, size_t len)
     if ((size_t)(j->end - j->p) < len || memcmp(j->p, w, len))
         return false;
     j->p += len;
+    return true;
+}
+
+/* A number in a form items.c writes (-?int(.frac)?, at most 15 digits in all)
+ * read without strtod: the digits are an integer below 2^53 and 10^frac is
+ * exact, so one division rounds once, to the double strtod gives; an integer
+ * is (double) of itself as the scanner's is (so "-0" is 0). False, with
+ * nothing read, for any other form: the scanner reads it. */
+static bool plain_num(struct lleval_jscan *j, double *out)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    const unsigned char *p, *end;
+    uint64_t m = 0;
+    int digits = 0, frac = 0;
+    bool neg = false;
+    lleval_jscan_ws(j);
+    p = j->p;
+    end = j->end;
+    if (p < end && *p == '-') {
+        neg = true;
+        p++;
+    }
+    if (p < end && *p == '0') {
+        p++;
+        digits = 1;
+    } else {
+        for (; p < end && *p >= '0' && *p <= '9' && digits <= 15; p++, digits++)
+            m = m * 10 + (uint64_t)(*p - '0');
+        if (!digits)
+            return false;
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9' && digits <= 15; p++, digits++, frac++)
+            m = m * 10 + (uint64_t)(*p - '0');
+        if (!frac)
+            return false;
+    }
+    if (digits > 15 || (p < end && ((*p >= '0' && *p <= '9') || *p == 'e' || *p == 'E')))
+        return false;
+    if (frac)
+        *out = (neg ? -(double)m : (double)m) / pow10[frac];
+    else
+        *out = (double)(neg ? -(long long)m : (long long)m);
+    j->p = p;
     return true;
 }
 
@@ -169,7 +215,7 @@ static bool member(struct lleval_jscan *j, const char *key, unsigned *seen, int 
         bool is_int;
         long long iv;
         double dv;
-        if (lleval_jscan_null(j))
+        if (lleval_jscan_null(j) || plain_num(j, &s->num[id - F_NSTR]))
             return true;
         if (!lleval_jscan_num(j, &is_int, &iv, &dv))
             return false;

@@ -430,6 +430,7 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
     while ((rc = lleval_pred_next(&r, &row, err)) == 1) {
         struct lleval_item_score it;
         struct gold_set *g = NULL;
+        const struct gold_item *gi;
         struct acc *a;
         const char *temp_s, *sample_s, *pred;
         long sample = 0, idx;
@@ -492,10 +493,12 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
         }
         a = scorer_acc(s, g, it.prompt_type, temp, temp_v);
         /* and in runs of one item (its samples) */
-        if (last_idx >= 0 && !strcmp(it.item_id, g->items[last_idx].id)) {
+        if (last_idx >= 0 && g->cur == last_idx && !strcmp(it.item_id, g->item.id)) {
             idx = last_idx;
         } else {
-            idx = lleval_gold_find(g, it.item_id);
+            rc = lleval_gold_find(g, it.item_id, &idx, err);
+            if (rc)
+                goto out;
             last_idx = idx;
         }
         if (idx < 0) {
@@ -517,7 +520,11 @@ static int scan_csv(struct scorer *s, lleval_item_score_fn fn, void *ud, struct 
             continue;
         }
         pred = row.prediction;
-        score_answer(s, g, &g->items[idx], pred, strlen(pred), it.ok, true, &it);
+        rc = lleval_gold_item(g, (size_t)idx, &gi, err);
+        if (rc)
+            goto out;
+        it.item = &g->entry;
+        score_answer(s, g, gi, pred, strlen(pred), it.ok, true, &it);
         it.state = LLEVAL_ITEM_SCORED;
         if (it.ok) {
             /* the journal's unrounded speed when the run's results are at hand */
@@ -835,7 +842,14 @@ int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, con
     /* the official loop: every gold question in order; no prediction scores 0 */
     for (size_t i = 0; i < g->n_items; i++) {
         struct lleval_item_score it;
-        const struct pred_entry *p = lleval_pred_map_get(&preds, g->items[i].id);
+        const struct gold_item *gi;
+        const struct pred_entry *p;
+        rc = lleval_gold_item(g, i, &gi, err);
+        if (rc) {
+            lleval_score_result_release(res);
+            goto out;
+        }
+        p = lleval_pred_map_get(&preds, gi->id);
         if (p)
             preds.used[p - preds.e] = 1;
         if (!p) {
@@ -844,7 +858,7 @@ int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, con
                 /* evaluate-v2.0 prints "Missing prediction for <qid>" and leaves it out */
                 res->missing_ids =
                     lleval_xrealloc(res->missing_ids, (res->n_missing_ids + 1) * sizeof(char *));
-                res->missing_ids[res->n_missing_ids++] = lleval_xstrdup(g->items[i].id);
+                res->missing_ids[res->n_missing_ids++] = lleval_xstrdup(gi->id);
                 continue;
             }
             acc_add_missing(a);
@@ -852,7 +866,7 @@ int lleval_score_squad_json(const char *pred_json, const char *prepared_dir, con
         }
         memset(&it, 0, sizeof(it));
         it.ok = true;
-        score_answer(&s, g, &g->items[i], preds.strs.buf + p->val, p->val_len, true, false, &it);
+        score_answer(&s, g, gi, preds.strs.buf + p->val, p->val_len, true, false, &it);
         acc_add(a, &it, -1, -1, -1);
         s.scored++;
         em_sum += g->scoring == LLEVAL_SCORING_MC ? (it.correct ? 1 : 0) : it.em;

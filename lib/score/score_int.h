@@ -10,14 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lleval/util/error.h"
+#include "lleval/dataset/index.h"
+#include "lleval/score/normalize.h"
 #include "lleval/util/idset.h"
 #include "lleval/score/metrics.h"
 #include "lleval/util/util.h"
 
+/* The item a gold set read last (see lleval_gold_item()). */
 struct gold_item {
-    const char *id; /* in set->strs (a view, set once loading is done) */
-    size_t id_off;
-    uint32_t first;  /* QA: first gold in set->refs; MC: first choice in set->choices */
+    const char *id;  /* borrowed from the set until its next find or item */
+    uint32_t first;  /* QA: first gold in the set's refs; MC: first choice in set->choices */
     uint32_t count;  /* golds or choices */
     int gold_choice; /* MC: index of the right choice, -1 when the gold names none */
     bool v2;         /* a SQuAD 2.0 item (it has the "unanswerable" field) */
@@ -31,11 +33,10 @@ struct gold_ref {
 };
 
 /*
- * One prepared dataset's gold answers. Strings and normalized answers live in
- * a few arenas (no allocation per answer); once loading is done, items[].id,
- * choices[] are read-only views into them; lleval_gold_views() gives an
- * item's normalized golds (no struct lleval_norm per gold is kept: at a
- * million items they were 190 MB).
+ * One prepared dataset's gold answers: its item index with file offsets (no
+ * strings held per item: issue 13's flat memory), and the item read last
+ * with its normalized golds in a few arenas that every item reuses.
+ * Items are numbered by their line in the file (0-based).
  */
 struct gold_set {
     char *name;
@@ -43,23 +44,24 @@ struct gold_set {
     enum lleval_scoring scoring;
     bool v2;       /* SQuAD 2.0 data: its items carry "unanswerable" (official v2.0 scoring) */
     size_t no_ans; /* items that are unanswerable */
-    struct gold_item *items;
-    size_t n_items, cap_items;
-    struct lleval_sb strs;      /* ids and choice texts, NUL-terminated */
-    struct lleval_sb gtext;     /* normalized gold texts */
-    struct lleval_token *gtoks; /* their tokens (offsets relative to each text) */
-    uint32_t *gsorted;          /* token order per gold (relative indexes) */
+    size_t n_items;
+    struct lleval_item_index *ix; /* LLEVAL_INDEX_OFFSETS | LLEVAL_INDEX_QUESTIONS */
+    long cur;                     /* the item in item / entry / the arenas, -1 none */
+    struct gold_item item;
+    struct lleval_item_entry entry; /* its strings (borrowed from ix) */
+    const char *const *choices;     /* MC: its choices (entry.choices) */
+    struct lleval_sb gtext;         /* its normalized gold texts */
+    struct lleval_token *gtoks;     /* their tokens (offsets relative to each text) */
+    uint32_t *gsorted;              /* token order per gold (relative indexes) */
     size_t n_gtoks, cap_gtoks;
     struct gold_ref *refs;
     size_t n_golds, cap_golds;
-    size_t *choice_offs;
-    size_t n_choices, cap_choices;
-    const char **choices;      /* views */
-    struct lleval_idset index; /* id hash -> item index (exact: ids compared) */
+    struct lleval_norm work;
 };
 
 /* Fills views[0..count) with the normalized golds first .. first + count - 1
- * of g: views (text.alloc 0) into g's arenas, valid while g lives. */
+ * of g's current item: views (text.alloc 0) into g's arenas, valid until
+ * g's next find or item. */
 void lleval_gold_views(const struct gold_set *g, uint32_t first, uint32_t count,
                        struct lleval_norm *views);
 
@@ -93,8 +95,14 @@ void lleval_qa_score_unsorted(struct lleval_norm *pred, const struct lleval_norm
 int lleval_gold_load(const char *prepared_dir, const char *name, struct gold_set **out,
                      struct lleval_err *err);
 void lleval_gold_free(struct gold_set *g);
-/* Index of the item with that id, or -1. */
-long lleval_gold_find(const struct gold_set *g, const char *id);
+/* Sets *idx to the item with that id (the first line of a repeated id), or
+ * -1; forgets g's current item. Errors: the file cannot be read again. */
+int lleval_gold_find(struct gold_set *g, const char *id, long *idx, struct lleval_err *err);
+/* Makes item k (< n_items) g's current item, its golds normalized (SQuAD 2.0
+ * and multiple choice as the official scripts read them: the first 64
+ * answers and choices), and sets *out to it (borrowed from g). */
+int lleval_gold_item(struct gold_set *g, size_t k, const struct gold_item **out,
+                     struct lleval_err *err);
 
 /* Loads a predictions object {"question id": "answer"} (m is filled; release
  * it with lleval_pred_map_release). Errors name file:line:column. */

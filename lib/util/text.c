@@ -356,10 +356,10 @@ void lleval_csv_quote(struct lleval_sb *sb, const char *s)
         return;
     }
     lleval_sb_addch(sb, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            lleval_sb_addch(sb, '"');
-        lleval_sb_addch(sb, *s);
+    for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
+        lleval_sb_add(sb, s, (size_t)(q - s) + 1); /* the text up to a quote, which doubles */
+        lleval_sb_addch(sb, '"');
     }
+    lleval_sb_adds(sb, s);
     lleval_sb_addch(sb, '"');
 }

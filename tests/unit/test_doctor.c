@@ -7,7 +7,11 @@
 #include "lleval/platform/platform.h"
 #include "lleval/doctor/doctor.h"
 #include "lleval/engine/engine.h"
+#include "lleval/platform/fs.h"
 #include "lleval/result/result.h"
+#include "lleval/run/batch.h"
+#include "lleval/run/parse.h"
+#include "lleval/run/rundir.h"
 #include "lleval/util/util.h"
 
 #define BIT(k) (1u << (k))
@@ -180,7 +184,7 @@ static void test_rules(void **state)
     (void)state;
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
         const struct doc_case *c = &cases[i];
-        struct lleval_doctor_opts o = {NULL, 0};
+        struct lleval_doctor_opts o = {NULL, 0, NULL};
         struct lleval_doctor_report rep;
         struct lleval_err err = LLEVAL_ERR_INIT;
         char *run = make_run(root, c);
@@ -215,7 +219,7 @@ static void test_facts(void **state)
         1,       true,   NULL, 0, NULL};
     char *root = tu_tmpdir();
     char *run = make_run(root, &c);
-    struct lleval_doctor_opts o = {NULL, 0};
+    struct lleval_doctor_opts o = {NULL, 0, NULL};
     struct lleval_doctor_report rep;
     struct lleval_err err = LLEVAL_ERR_INIT;
     json_t *facts, *j;
@@ -396,7 +400,7 @@ static void test_engine_rules(void **state)
     (void)state;
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(eng_cases); i++) {
         const struct eng_case *c = &eng_cases[i];
-        struct lleval_doctor_opts o = {NULL, 0};
+        struct lleval_doctor_opts o = {NULL, 0, NULL};
         struct lleval_doctor_report rep;
         struct lleval_err err = LLEVAL_ERR_INIT;
         char *run = make_engine_run(root, c);
@@ -456,7 +460,7 @@ static void test_unreadable_run(void **state)
 
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(bad); i++) {
         char *root = tu_tmpdir();
-        struct lleval_doctor_opts o = {NULL, 0};
+        struct lleval_doctor_opts o = {NULL, 0, NULL};
         struct lleval_doctor_report rep;
         struct lleval_err err = LLEVAL_ERR_INIT;
         if (bad[i].manifest)
@@ -471,12 +475,214 @@ static void test_unreadable_run(void **state)
     }
 }
 
+/* ---- the facts of the result lines, handed over by parse ---------------------------- */
+
+static void gather_line(void *ud, uint64_t start, uint64_t end, const struct lleval_result_view *v,
+                        bool repeated)
+{
+    lleval_doctor_lines_add(ud, start, end, v, repeated);
+}
+
+/* The doctor's report of run as compact JSON text (owned), with lines or without. */
+static char *doctor_text(const char *run, const struct lleval_doctor_lines *lines)
+{
+    struct lleval_doctor_opts o = {NULL, 0, lines};
+    struct lleval_doctor_report rep;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *j;
+    char *text;
+    if (lleval_doctor_examine(run, &o, &rep, &err))
+        fail_msg("%s", err.msg);
+    j = lleval_doctor_report_json(&rep);
+    text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    lleval_doctor_report_release(&rep);
+    return text;
+}
+
+/* Combines run's journals (build.json's parts in order) into
+ * results_combined.jsonl as the poll step does, parses it with the doctor's
+ * gatherer watching, and checks that the doctor says the same with the
+ * gathered facts as by reading the journals itself; usable: whether the facts
+ * could be used (else the doctor reads the journals). */
+static void check_handover(const char *run, bool usable)
+{
+    struct lleval_build_result br;
+    struct lleval_parse_report prep;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_sb all = LLEVAL_SB_INIT;
+    struct lleval_doctor_lines *dl;
+    struct lleval_parse_watch watch = {gather_line, NULL};
+    char *batches = lleval_xasprintf("%s/batches", run), **journals, *combined, *pred, *alone,
+         *handed;
+    uint64_t *ends;
+
+    assert_int_equal(lleval_build_load(batches, &br, &err), 0);
+    journals = lleval_xcalloc(br.n_parts + 1, sizeof(char *));
+    ends = lleval_xcalloc(br.n_parts + 1, sizeof(uint64_t));
+    for (size_t i = 0; i < br.n_parts; i++) {
+        journals[i] =
+            lleval_run_journal_path(run, br.parts[i].folder, br.parts[i].temp, br.parts[i].index);
+        if (lleval_path_exists(journals[i])) {
+            char *text = tu_read(journals[i]);
+            lleval_sb_adds(&all, text);
+            free(text);
+        }
+        ends[i] = all.len;
+    }
+    combined = tu_write(run, "results/results_combined.jsonl", all.len ? all.buf : "");
+    pred = lleval_xasprintf("%s/results/predictions.csv", run);
+    dl = lleval_doctor_lines_new(run, journals, ends, br.n_parts);
+    watch.ud = dl;
+    memset(&prep, 0, sizeof(prep));
+    assert_int_equal(
+        lleval_parse_results_watched(combined, batches, NULL, pred, &watch, &prep, &err), 0);
+    lleval_doctor_lines_reconciled(dl, &prep);
+    assert_int_equal(lleval_doctor_lines_usable(dl), usable);
+    alone = doctor_text(run, NULL);
+    handed = doctor_text(run, dl);
+    assert_string_equal(handed, alone);
+    free(alone);
+    free(handed);
+    lleval_doctor_lines_free(dl);
+    lleval_parse_report_release(&prep);
+    for (size_t i = 0; i < br.n_parts; i++)
+        free(journals[i]);
+    free(journals);
+    free(ends);
+    free(combined);
+    free(pred);
+    free(batches);
+    lleval_sb_release(&all);
+    lleval_build_result_release(&br);
+}
+
+/* A run of two trials (ds at 0 in two parts, ds at 0.5 in one), with
+ * failures of every class, an answer repeated across parts, an unknown
+ * answer, an empty and a malformed line; torn: part 1's journal lacks its
+ * last newline, so its last line runs into part 2's first in the combined
+ * file (the facts cannot be used). */
+static char *make_multi_run(const char *root, bool torn)
+{
+    char *run = lleval_xasprintf("%s/%s", root, "run");
+    struct lleval_sb sb = LLEVAL_SB_INIT, res = LLEVAL_SB_INIT;
+    char t5[16];
+    static const struct {
+        double temp;
+        long index;
+        int first, n; /* requests q<first> .. q<first + n - 1> */
+    } parts[] = {{0, 1, 1, 3}, {0, 2, 4, 3}, {0.5, 1, 1, 3}};
+
+    lleval_temp_dir(t5, sizeof(t5), 0.5);
+    tu_rmtree(run);
+    free(tu_write(run, "manifest.json",
+                  "{\"run_id\": \"run\", \"status\": \"done\", \"engine\": \"ollama\", "
+                  "\"model_id\": \"" M8B "\", \"last_error\": \"\"}\n"));
+    free(tu_write(run, "config.resolved.yaml",
+                  "engine: ollama\nmodel_id: m\ncontext_length: 4096\ntemps: [0.0, 0.5]\n"
+                  "top_k: 40\ntop_p: 0.9\nmax_concurrent_jobs: 2\n"));
+    lleval_sb_addf(&sb,
+                   "{\"total_requests\": 9, \"parts\": ["
+                   "{\"dataset\": \"ds\", \"temperature\": 0, \"part\": 1, \"path\": "
+                   "\"ds/t0/part-001.jsonl\", \"requests\": 3}, "
+                   "{\"dataset\": \"ds\", \"temperature\": 0, \"part\": 2, \"path\": "
+                   "\"ds/t0/part-002.jsonl\", \"requests\": 3}, "
+                   "{\"dataset\": \"ds\", \"temperature\": 0.5, \"part\": 1, \"path\": "
+                   "\"ds/%s/part-001.jsonl\", \"requests\": 3}]}\n",
+                   t5);
+    free(tu_write(run, "batches/build.json", sb.buf));
+    for (size_t p = 0; p < LLEVAL_ARRAY_SIZE(parts); p++) {
+        char *name, *journal, *dir;
+        lleval_temp_dir(t5, sizeof(t5), parts[p].temp);
+        lleval_sb_reset(&sb);
+        for (int i = parts[p].first; i < parts[p].first + parts[p].n; i++)
+            lleval_sb_addf(&sb,
+                           "{\"custom_id\":\"ds:q%d:direct:%s:s0\",\"body\":{\"max_tokens\":"
+                           "64}}\n",
+                           i, t5);
+        name = lleval_xasprintf("batches/ds/%s/part-%03ld.jsonl", t5, parts[p].index);
+        free(tu_write(run, name, sb.buf));
+        free(name);
+        lleval_sb_reset(&res);
+        for (int i = parts[p].first; i < parts[p].first + parts[p].n; i++) {
+            char *cid = lleval_xasprintf("ds:q%d:direct:%s:s0", i, t5);
+            struct lleval_answer a;
+            lleval_answer_init(&a);
+            if (i == 2 && p == 0) {
+                add_result(&res, cid, NULL, 500, "http_error", "CUDA error: out of memory");
+            } else if (i == 5) {
+                add_result(&res, cid, NULL, 0, "timeout", "timed out");
+            } else if (i == 6) {
+                add_result(&res, cid, NULL, 404, "http_error", "model 'm' not found");
+            } else if (i == 3 && p == 2) {
+                add_result(&res, cid, NULL, 400, "http_error",
+                           "request (50 tokens) exceeds the available context size");
+            } else {
+                a.content = lleval_xstrdup(i == 2 ? "<think>step 1" : "an answer");
+                a.finish = i == 1 || i == 2 ? LLEVAL_FINISH_LENGTH : LLEVAL_FINISH_STOP;
+                a.prompt_tokens = 30 + i;
+                a.completion_tokens = 8;
+                a.gen_tps = 10.0 / (double)(i + p);
+                add_result(&res, cid, &a, 200, NULL, NULL);
+            }
+            lleval_answer_release(&a);
+            free(cid);
+        }
+        if (p == 1) { /* a repeated answer, an unknown one, an empty and a malformed line */
+            add_result(&res, "ds:q1:direct:t0:s0", NULL, 500, "http_error", "again");
+            add_result(&res, "ds:q77:direct:t0:s0", NULL, 400, "http_error", "HTTP 400");
+            lleval_sb_adds(&res, "\n{\"custom_id\": \"ds:q4:direct:t0:s0\", \"response\":\n");
+        }
+        if (torn && p == 0)
+            res.buf[--res.len] = '\0';
+        journal = lleval_run_journal_path(run, "ds", parts[p].temp, parts[p].index);
+        dir = lleval_path_dirname(journal);
+        assert_int_equal(lleval_mkdirs(dir, NULL), 0);
+        free(tu_write(dir, lleval_path_basename(journal), res.buf));
+        free(dir);
+        free(journal);
+    }
+    lleval_sb_release(&sb);
+    lleval_sb_release(&res);
+    return run;
+}
+
+/* The doctor says the same with parse's facts of the lines as by reading the
+ * journals itself: every case above, a run of several parts and trials, and
+ * one whose facts cannot be used. */
+static void test_lines_handover(void **state)
+{
+    char *root = tu_tmpdir();
+    char *run;
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        print_message("case %s\n", cases[i].name);
+        run = make_run(root, &cases[i]);
+        check_handover(run, true);
+        free(run);
+    }
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(eng_cases); i++) {
+        print_message("case %s\n", eng_cases[i].name);
+        run = make_engine_run(root, &eng_cases[i]);
+        check_handover(run, true);
+        free(run);
+    }
+    run = make_multi_run(root, false);
+    check_handover(run, true);
+    free(run);
+    run = make_multi_run(root, true);
+    check_handover(run, false);
+    free(run);
+    tu_rmtree(root);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),          cmocka_unit_test(test_facts),
         cmocka_unit_test(test_engine_rules),   cmocka_unit_test(test_names),
-        cmocka_unit_test(test_unreadable_run),
+        cmocka_unit_test(test_unreadable_run), cmocka_unit_test(test_lines_handover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

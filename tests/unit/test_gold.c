@@ -1,10 +1,11 @@
 /*
- * Unit tests for the gold index of the scorer (lib/score/gold.c): a prepared
- * dataset read through the fast line scanner must give exactly what the full
- * JSON reader gives (ids with escapes and surrogate pairs, answers, choices,
- * the gold choice, skipped nested values with braces and quotes in strings),
- * ids are found and absent ones are not, and damaged files are refused with a
- * message that says to prepare again.
+ * Unit tests for the gold set of the scorer (lib/score/gold.c, items read
+ * again from their lines): lines the scanner reads and lines left to the
+ * full JSON reader give the same items (ids with escapes and surrogate
+ * pairs, answers, choices, the gold choice, skipped nested values with braces
+ * and quotes in strings), ids are found and absent ones are not, a repeated
+ * id is its first line, SQuAD 2.0 items are told, and damaged files are
+ * refused with a message that says to prepare again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,30 @@ static struct gold_set *load(const char *dir, const char *name)
     return g;
 }
 
+/* The index of id in g (-1: none); fails the test on an error. */
+static long find(struct gold_set *g, const char *id)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    long idx = -2;
+    if (lleval_gold_find(g, id, &idx, &err)) {
+        print_error("lleval_gold_find '%s': %s\n", id, err.msg);
+        fail();
+    }
+    return idx;
+}
+
+/* Item k of g, read again (its golds valid until g's next find or item). */
+static const struct gold_item *item(struct gold_set *g, size_t k)
+{
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    const struct gold_item *it = NULL;
+    if (lleval_gold_item(g, k, &it, &err)) {
+        print_error("lleval_gold_item %zu: %s\n", k, err.msg);
+        fail();
+    }
+    return it;
+}
+
 /* The normalized text of answer a as the scorer normalizes golds. */
 static char *normalized(const char *a, bool nfd)
 {
@@ -142,14 +167,16 @@ static void test_qa_fast_equals_full(void **state)
         assert_int_equal(fast->n_items, n);
         assert_int_equal(full->n_items, n + 1);
         for (size_t i = 0; i < n; i++) {
-            const struct gold_item *a = &fast->items[i], *b = &full->items[i];
+            const struct gold_item *a, *b;
             size_t want = 0;
             while (want < 3 && qa_items[i].answers[want])
                 want++;
+            assert_int_equal(find(fast, qa_items[i].id), (long)i);
+            assert_int_equal(find(full, qa_items[i].id), (long)i);
+            a = item(fast, i);
+            b = item(full, i);
             assert_string_equal(a->id, qa_items[i].id);
             assert_string_equal(b->id, qa_items[i].id);
-            assert_int_equal(lleval_gold_find(fast, qa_items[i].id), (long)i);
-            assert_int_equal(lleval_gold_find(full, qa_items[i].id), (long)i);
             if (a->count != want || b->count != want) {
                 print_error("%s item %zu: %u and %u golds, want %zu\n", schemes[s].scoring, i,
                             a->count, b->count, want);
@@ -174,11 +201,11 @@ static void test_qa_fast_equals_full(void **state)
             }
         }
         /* the odd line: the number skipped, the string kept */
-        assert_int_equal(full->items[n].count, 1);
-        assert_int_equal(lleval_gold_find(fast, "odd"), -1);
-        assert_int_equal(lleval_gold_find(full, "odd"), (long)n);
-        assert_int_equal(lleval_gold_find(fast, "q-"), -1);
-        assert_int_equal(lleval_gold_find(fast, ""), -1);
+        assert_int_equal(item(full, n)->count, 1);
+        assert_int_equal(find(fast, "odd"), -1);
+        assert_int_equal(find(full, "odd"), (long)n);
+        assert_int_equal(find(fast, "q-"), -1);
+        assert_int_equal(find(fast, ""), -1);
         lleval_gold_free(fast);
         lleval_gold_free(full);
     }
@@ -201,9 +228,9 @@ static void test_mc(void **state)
     fast = load(dir, "mcf");
     full = load(dir, "mcs");
     for (size_t i = 0; i < n; i++) {
-        const struct gold_set *gs[2] = {fast, full};
+        struct gold_set *gs[2] = {fast, full};
         for (size_t w = 0; w < 2; w++) {
-            const struct gold_item *it = &gs[w]->items[i];
+            const struct gold_item *it = item(gs[w], i);
             if (it->gold_choice != mc_gold_choice[i] ||
                 strcmp(gs[w]->choices[it->first], mc_choice0[i])) {
                 print_error("%s item %zu: gold choice %d, first choice \"%s\"; want %d, \"%s\"\n",
@@ -213,12 +240,53 @@ static void test_mc(void **state)
             }
             assert_string_equal(it->id, mc_items[i].id);
         }
-        assert_int_equal(fast->items[i].count, full->items[i].count);
+        assert_int_equal(item(fast, i)->count, item(full, i)->count);
     }
-    assert_int_equal(full->items[n].count, 2);
-    assert_int_equal(full->items[n].gold_choice, 1);
+    assert_int_equal(item(full, n)->count, 2);
+    assert_int_equal(item(full, n)->gold_choice, 1);
     lleval_gold_free(fast);
     lleval_gold_free(full);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A repeated id scores against its first line (the index gives the last to
+ * items.jsonl's readers), SQuAD 2.0 items are told, and rows asked out of
+ * order read their lines again. */
+static void test_first_line_and_v2(void **state)
+{
+    static const struct item_case items[] = {
+        {"\"a\"", "a", "[\"one\"]", {"one"}, ", \"unanswerable\": false"},
+        {"\"b\"", "b", "[\"x\"]", {"x"}, ", \"unanswerable\": true"},
+        {"\"a\"", "a", "[\"two\"]", {"two"}, ""},
+    };
+    char *dir = tu_tmpdir();
+    struct gold_set *g;
+    const struct gold_item *it;
+    struct lleval_norm v;
+    (void)state;
+    write_prepared(dir, "v2", "closed_book", "squad", items, 3, NULL, 3);
+    g = load(dir, "v2");
+    assert_int_equal(g->n_items, 3);
+    assert_true(g->v2);
+    assert_int_equal(g->no_ans, 1);
+    assert_int_equal(find(g, "b"), 1);
+    it = item(g, 1);
+    assert_true(it->v2 && it->no_ans);
+    assert_int_equal(it->count, 1);
+    lleval_gold_views(g, it->first, 1, &v);
+    assert_int_equal(v.text.len, 0); /* unanswerable: the one gold is no answer */
+    assert_int_equal(find(g, "a"), 0);
+    it = item(g, 0);
+    assert_true(it->v2 && !it->no_ans);
+    lleval_gold_views(g, it->first, 1, &v);
+    assert_int_equal(v.text.len, 3);
+    assert_memory_equal(v.text.buf, "one", 3);
+    it = item(g, 2);
+    assert_false(it->v2);
+    lleval_gold_views(g, it->first, 1, &v);
+    assert_memory_equal(v.text.buf, "two", 3);
+    lleval_gold_free(g);
     tu_rmtree(dir);
     free(dir);
 }
@@ -276,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qa_fast_equals_full),
         cmocka_unit_test(test_mc),
+        cmocka_unit_test(test_first_line_and_v2),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

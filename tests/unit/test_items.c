@@ -809,6 +809,106 @@ static void test_json_row_escaping(void **state)
     lleval_sb_release(&sb);
 }
 
+/* ---- the fast reader's numbers ---------------------------------------------- */
+
+struct nums {
+    double v[7]; /* em, f1, contains, latency_ms, sample, prompt_tokens, completion_tokens */
+    int rows, resets;
+};
+
+static int keep_nums(const struct lleval_item_row *r, void *ud)
+{
+    struct nums *n = ud;
+    n->v[0] = r->em;
+    n->v[1] = r->f1;
+    n->v[2] = r->contains;
+    n->v[3] = r->latency_ms;
+    n->v[4] = (double)r->sample;
+    n->v[5] = (double)r->prompt_tokens;
+    n->v[6] = (double)r->completion_tokens;
+    n->rows++;
+    return 0;
+}
+
+static void reset_nums(void *ud)
+{
+    struct nums *n = ud;
+    memset(n->v, 0, sizeof(n->v));
+    n->rows = 0;
+    n->resets++;
+}
+
+/* The fast reader (items_scan.c) reads plain numbers without strtod: every
+ * number field gives the double jansson's reader gives, bit for bit (the sign
+ * of zero included), for plain forms, forms the scanner reads itself (an
+ * exponent, 16 or more digits) and damaged ones (both fail alike). */
+static void test_fast_numbers(void **state)
+{
+    static const struct {
+        const char *num;
+        bool plain; /* the fast reader reads the line without giving up */
+        bool valid;
+    } cases[] = {
+        {"0", true, true},
+        {"-0", true, true},
+        {"-0.0", true, true},
+        {"0.3", true, true},
+        {"0.1", true, true},
+        {"46.5", true, true},
+        {"-1.25", true, true},
+        {"0.6666666666666666", true, true},  /* 16 digits: the scanner's strtod */
+        {"0.66666666666666663", true, true}, /* 17 */
+        {"123456789012345", true, true},     /* 15 digits */
+        {"1234567890123456", true, true},    /* 16 */
+        {"99999999999999.9", true, true},
+        {"9007199254740993", true, true},
+        {"0.000000000000001", true, true},
+        {"1e3", true, true},
+        {"1.5E-7", true, true},
+        {"2.5e+2", true, true},
+        {"12345.678901234", true, true},
+        {"01", false, false},
+        {"-", false, false},
+        {"1.", false, false},
+        {".5", false, false},
+        {"1.5e", false, false},
+        {"-01.5", false, false},
+        {"1.5x", false, false},
+        {"--1", false, false},
+    };
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(cases); i++) {
+        const char *x = cases[i].num;
+        char *line = lleval_xasprintf(
+            "{\"custom_id\":\"ds:q1:direct:t0:s0\",\"dataset\":\"ds\",\"item_id\":\"q1\","
+            "\"sample\":%s,\"status\":\"ok\",\"em\":%s,\"f1\":%s,\"contains\":%s,"
+            "\"correct\":true,\"latency_ms\":%s,\"prompt_tokens\":%s,\"completion_tokens\":%s}"
+            "\n",
+            x, x, x, x, x, x, x);
+        char *path = tu_write(dir, "items.jsonl", line);
+        struct nums slow, fast;
+        struct lleval_err e1 = LLEVAL_ERR_INIT, e2 = LLEVAL_ERR_INIT;
+        int rc1, rc2;
+        print_message("number %s\n", x);
+        memset(&slow, 0, sizeof(slow));
+        memset(&fast, 0, sizeof(fast));
+        rc1 = lleval_items_each(path, keep_nums, &slow, &e1);
+        rc2 = lleval_items_each_fast(path, keep_nums, reset_nums, &fast, &e2);
+        assert_int_equal(rc1 == 0, cases[i].valid);
+        assert_int_equal(rc2, rc1);
+        assert_int_equal(fast.rows, slow.rows);
+        if (cases[i].plain)
+            assert_int_equal(fast.resets, 0);
+        for (int k = 0; k < 7; k++)
+            assert_memory_equal(&fast.v[k], &slow.v[k], sizeof(double));
+        free(path);
+        free(line);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -826,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_fit_cell_tail),
         cmocka_unit_test(test_short_ids),
         cmocka_unit_test(test_latency_text),
+        cmocka_unit_test(test_fast_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -884,6 +884,19 @@ static void test_llama_cache_bin_dir(void **state)
 }
 #endif
 
+/* A function of a library the program started with is found (POSIX; Windows
+ * looks nothing up); no name is made up. */
+static void test_dl_sym_loaded(void **state)
+{
+    (void)state;
+#ifdef _WIN32
+    assert_null(lleval_dl_sym_loaded("malloc"));
+#else
+    assert_non_null(lleval_dl_sym_loaded("malloc"));
+#endif
+    assert_null(lleval_dl_sym_loaded("lleval_no_such_function_anywhere"));
+}
+
 static void test_free_port(void **state)
 {
     struct lleval_err err = LLEVAL_ERR_INIT;
@@ -991,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_atomic_same_bytes_left_alone),
         cmocka_unit_test(test_executables),
         cmocka_unit_test(test_llama_cache_bin_dir),
+        cmocka_unit_test(test_dl_sym_loaded),
         cmocka_unit_test(test_free_port),
         cmocka_unit_test(test_path_parts),
 #ifndef _WIN32

@@ -731,6 +731,85 @@ static void test_endpoints(void **state)
     fixture_release(&fx);
 }
 
+/* The script text's escapes one byte at a time (the writer's former loop). */
+static void script_json_ref(struct lleval_sb *sb, const char *s, size_t len)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc;
+        if (c == '<')
+            esc = "\\u003c";
+        else if (c == '>')
+            esc = "\\u003e";
+        else if (c == '&')
+            esc = "\\u0026";
+        else if (c == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+                 ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9))
+            esc = (unsigned char)s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+        else
+            continue;
+        lleval_sb_add(sb, s + run, i - run);
+        lleval_sb_adds(sb, esc);
+        if (c == 0xE2)
+            i += 2;
+        run = i + 1;
+    }
+    lleval_sb_add(sb, s + run, len - run);
+}
+
+/* The script text's writer (eight bytes at a time where none needs an
+ * escape) writes what the byte loop writes: a table, then random texts over
+ * the escaped bytes, U+2028/U+2029's bytes and plain ones, every length to 40. */
+static void test_script_json(void **state)
+{
+    static const char *const table[] = {
+        "",
+        "<",
+        "abcdefgh",
+        "abcdefg<",
+        "<bcdefgh",
+        "abcdefghi&",
+        "\xe2\x80\xa8",
+        "1234567\xe2\x80\xa9",
+        "123456\xe2\x80\xa8x",
+        "1234567\xe2\x80",
+        "\xe2\x80",
+        "\xe2\x80\xaa",
+        "a>b<c&d\xe2\x80\xa9"
+        "e",
+    };
+    static const char alphabet[] = "<>&\xe2\x80\xa8\xa9"
+                                   "ab\"\\";
+    unsigned long long x = 0x9E3779B97F4A7C15ull;
+    char buf[64];
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(table) + 20000; i++) {
+        struct lleval_sb a = LLEVAL_SB_INIT, b = LLEVAL_SB_INIT;
+        const char *text = buf;
+        size_t len;
+        if (i < LLEVAL_ARRAY_SIZE(table)) {
+            text = table[i];
+            len = strlen(text);
+        } else {
+            len = i % 41;
+            for (size_t k = 0; k < len; k++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                /* mostly plain bytes, so that whole words pass */
+                buf[k] = x % 8 ? 'a' + (char)(x % 26) : alphabet[(x >> 8) % (sizeof(alphabet) - 1)];
+            }
+        }
+        lleval_report_script_json(&a, text, len);
+        script_json_ref(&b, text, len);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.buf ? a.buf : "", b.buf ? b.buf : "", a.len);
+        lleval_sb_release(&a);
+        lleval_sb_release(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +823,7 @@ int main(void)
         cmocka_unit_test(test_markdown_attack),
         cmocka_unit_test(test_not_a_run),
         cmocka_unit_test(test_endpoints),
+        cmocka_unit_test(test_script_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

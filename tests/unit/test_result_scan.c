@@ -73,6 +73,13 @@ static const char *const odd[] = {
     "{\"custom_id\":\"a\",\"lleval\":{\"prompt_tokens\":3},\"response\":{\"body\":{\"usage\":7}}}",
     "{\"custom_id\":\"a\",\"response\":{\"body\":{\"usage\":7}}}",
     "{\"custom_id\":\"a\",\"lleval\":{\"latency_ms\":1,\"latency_ms\":2}}",
+    "{\"custom_id\":\"a\",\"lleval\":{\"latency_ms\":\"slow\",\"gen_tps\":3}}",
+    "{\"custom_id\":\"a\",\"lleval\":{\"engine\":7,\"attempts\":\"x\",\"gen_tps\":3}}",
+    "{\"custom_id\":\"a\",\"lleval\":{\"load_ms\":1e999,\"gen_tps\":3}}",
+    "{\"custom_id\":\"a\",\"lleval\":{\"finished_at\":[1,{}],\"gen_tps\":3}}",
+    "{\"custom_id\":\"a\",\"response\":{\"status_code\":200,\"body\":{\"choices\":[{"
+    "\"message\":{\"content\":\"x\"},\"finish_reason\":null}]}},\"lleval\":{\"gen_tps\":"
+    "\"fast\"}}",
     "{\"custom_id\":\"a\",\"deep\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]"
     "]]]]]]]]]]]]]]]]]}",
     "{\"custom_id\":\"a\",\"a_very_long_key_name_that_is_skipped\":{\"custom_id\":\"b\"}}",
@@ -115,13 +122,37 @@ static bool check_same(const char *text, size_t len, struct lleval_result_hold *
     return hold->json == NULL;
 }
 
+/* Reads text for the doctor's fields only (lleval_result_read_some() with
+ * none of the optional ones) and by jansson: those fields must agree (the
+ * return may not: a damaged field not asked for goes unnoticed). */
+static void check_some(const char *text, size_t len, struct lleval_result_hold *hold)
+{
+    struct lleval_result_view a, b;
+    json_t *j = NULL;
+    bool ok;
+    lleval_result_read_some(text, len, hold, &a, 0, NULL);
+    lleval_result_decode_text(text, len, &j, &b, NULL);
+    ok = same_str(a.custom_id, b.custom_id) && a.http_status == b.http_status &&
+         a.failed == b.failed && same_str(a.error_code, b.error_code) &&
+         same_str(a.error_message, b.error_message) && same_str(a.content, b.content) &&
+         same_str(a.finish_reason, b.finish_reason) && a.ok == b.ok && a.has_facts == b.has_facts &&
+         a.prompt_tokens == b.prompt_tokens && a.completion_tokens == b.completion_tokens &&
+         same_real(a.gen_tps, b.gen_tps);
+    if (!ok)
+        fail_msg("the doctor's fields and jansson differ on: %.*s", (int)len, text);
+    json_decref(j);
+}
+
 static void test_own_lines_scanned(void **state)
 {
     struct lleval_result_hold hold = LLEVAL_RESULT_HOLD_INIT;
     struct lleval_result_view v;
     (void)state;
-    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
         assert_true(check_same(seeds[i], strlen(seeds[i]), &hold));
+        check_some(seeds[i], strlen(seeds[i]), &hold);
+        assert_null(hold.json); /* the doctor's read of lleval's lines needs no jansson */
+    }
     assert_int_equal(lleval_result_read(seeds[2], strlen(seeds[2]), &hold, &v, NULL), 0);
     assert_null(hold.json);
     assert_string_equal(v.custom_id, "ds:q3:direct:t0:s1");
@@ -136,8 +167,10 @@ static void test_odd_lines_agree(void **state)
 {
     struct lleval_result_hold hold = LLEVAL_RESULT_HOLD_INIT;
     (void)state;
-    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
         check_same(odd[i], strlen(odd[i]), &hold);
+        check_some(odd[i], strlen(odd[i]), &hold);
+    }
     lleval_result_hold_release(&hold);
 }
 
@@ -183,6 +216,7 @@ static void test_mutations_agree(void **state)
             }
         }
         check_same(buf, len, &hold);
+        check_some(buf, len, &hold);
     }
     lleval_result_hold_release(&hold);
 }

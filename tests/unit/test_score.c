@@ -563,8 +563,9 @@ static void test_missing_among_asked(void **state)
 }
 
 /* tokens/s from the run's result lines: the mean of the unrounded gen_tps
- * (10.04 three times is 10.04, not the CSV's rounded 10.0); a row the lines
- * do not have, and `lleval score` without them, take the CSV's value. */
+ * (10.04 three times is 10.04, not the CSV's rounded 10.0; a repeated line
+ * does not count); a row the lines do not have, and `lleval score` without
+ * them, take the CSV's value. */
 static void test_tps_unrounded(void **state)
 {
     static const char csv_text[] =
@@ -578,6 +579,8 @@ static void test_tps_unrounded(void **state)
                                 "\"lleval\": {\"gen_tps\": 10.04}}\n"
                                 "{\"custom_id\": \"qa:q3:direct:t0:s0\", \"error\": null, "
                                 "\"lleval\": {\"gen_tps\": 10.04}}\n"
+                                "{\"custom_id\": \"qa:q1:direct:t0:s0\", \"error\": null, "
+                                "\"lleval\": {\"gen_tps\": 99}}\n" /* repeated: the first counts */
                                 "not json\n";
     char *dir = tu_tmpdir();
     char *prep = lleval_path_join(dir, "prep");

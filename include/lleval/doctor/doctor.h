@@ -8,6 +8,7 @@
 #define LLEVAL_DOCTOR_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "lleval/util/error.h"
@@ -41,9 +42,15 @@ struct lleval_finding {
     size_t n_fixes;
 };
 
+struct lleval_doctor_lines;
+
 struct lleval_doctor_opts {
     const char *model_gguf; /* the model file, for the planner's numbers (else launch.model) */
     uint64_t vram_bytes;    /* the card's memory when telemetry did not record it (0: unknown) */
+    /* The facts of the result lines, gathered by an earlier step of the same
+     * process (a whole run's parse), or NULL: the doctor reads the journals.
+     * Ignored when not usable (lleval_doctor_lines_usable). */
+    const struct lleval_doctor_lines *lines;
 };
 
 struct lleval_doctor_report {
@@ -57,6 +64,37 @@ struct lleval_doctor_report {
  * findings for a healthy run), or an error when the run cannot be read. */
 int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *o,
                           struct lleval_doctor_report *rep, struct lleval_err *err);
+/*
+ * The doctor's facts from the result lines, gathered while another step reads
+ * them anyway (issue 13: a whole `lleval run` reads each line once, in parse,
+ * and its report's doctor takes these instead of reading every journal
+ * again). The lines are those of results_combined.jsonl, the journals in
+ * order: the gatherer is told each journal's path and where it ends in that
+ * file, and is given every line with its byte span, its view and its
+ * reconciliation verdict. It counts each line into the journal it came from,
+ * as the doctor reading that journal would; a line that does not lie inside
+ * one journal (a journal without its last newline), or journals that are not
+ * the run's parts in build.json's order, make it unusable, and the doctor
+ * then reads the journals itself. The result is the same either way.
+ */
+/* A gatherer for the run in run_dir whose n journals (paths borrowed) end at
+ * ends[i] bytes into the combined file (each copied). Never NULL. */
+struct lleval_doctor_lines *lleval_doctor_lines_new(const char *run_dir, char *const *journals,
+                                                    const uint64_t *ends, size_t n);
+struct lleval_result_view;
+/* Counts the line at bytes [start, end) of the combined file (end: past its
+ * newline). v: its view (NULL for an empty line); repeated: the
+ * reconciliation called its custom_id a repeated answer. */
+void lleval_doctor_lines_add(struct lleval_doctor_lines *dl, uint64_t start, uint64_t end,
+                             const struct lleval_result_view *v, bool repeated);
+struct lleval_parse_report;
+/* After the last line: the reconciliation's counts and id lists (copied). */
+void lleval_doctor_lines_reconciled(struct lleval_doctor_lines *dl,
+                                    const struct lleval_parse_report *rep);
+/* True when every line was counted into its journal and the reconciliation given. */
+bool lleval_doctor_lines_usable(const struct lleval_doctor_lines *dl);
+void lleval_doctor_lines_free(struct lleval_doctor_lines *dl);
+
 json_t *lleval_doctor_report_json(const struct lleval_doctor_report *rep);
 void lleval_doctor_report_release(struct lleval_doctor_report *rep);
 

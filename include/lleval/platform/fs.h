@@ -185,7 +185,8 @@ struct lleval_lines {
     size_t cap;
     size_t len;
     long lineno;
-    uint64_t end; /* byte offset just past this line and its newline */
+    uint64_t start; /* byte offset where this line begins */
+    uint64_t end;   /* byte offset just past this line and its newline */
     bool torn;
     const char *path;
 };
@@ -194,6 +195,9 @@ int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_e
 /* Returns 1 with a line, 0 at the end, negative on error. */
 int lleval_lines_next(struct lleval_lines *lr, struct lleval_err *err);
 void lleval_lines_close(struct lleval_lines *lr);
+/* Makes the next lleval_lines_next() read from byte offset off (a line's
+ * start, as lr->start gave it); lineno is left as it was. */
+int lleval_lines_seek(struct lleval_lines *lr, uint64_t off, struct lleval_err *err);
 
 /*
  * An atomic write in several pieces (issue 13: prepare and build stream their

@@ -281,6 +281,9 @@ void *lleval_dl_open(const char *name, char *why, size_t why_size);
 lleval_dl_fn lleval_dl_sym(void *lib, const char *name);
 /* Unloads lib; NULL is fine. */
 void lleval_dl_close(void *lib);
+/* The function called name in the program or a library it was started with
+ * (POSIX: the global scope), or NULL; never loads anything. Windows: NULL. */
+lleval_dl_fn lleval_dl_sym_loaded(const char *name);
 
 /* ---- host facts for telemetry: return 0, or LLEVAL_EIO when unknown here ---------- */
 

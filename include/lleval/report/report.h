@@ -28,6 +28,8 @@
 #define LLEVAL_REPORT_WRONG 5
 #define LLEVAL_REPORT_RIGHT 3
 
+struct lleval_doctor_lines;
+
 struct lleval_report_opts {
     /* The status to show instead of the manifest's (LLEVAL_RUN_UNKNOWN, the
      * default: the manifest's). The run's own report step passes
@@ -38,6 +40,10 @@ struct lleval_report_opts {
     /* Items the explorer embeds whole (0: LLEVAL_REPORT_EXPLORER_MAX, 10,000);
      * above, a sample of about as many, chosen by a hash of the custom_id. */
     size_t explorer_max;
+    /* The doctor's facts of the result lines, gathered by the run's parse
+     * step in the same process (borrowed; NULL: the doctor reads the journals;
+     * doctor.h). The report is the same either way. */
+    const struct lleval_doctor_lines *doctor_lines;
 };
 
 void lleval_report_opts_init(struct lleval_report_opts *o);

@@ -38,6 +38,27 @@ struct lleval_result_hold {
  */
 int lleval_result_read(const char *text, size_t len, struct lleval_result_hold *hold,
                        struct lleval_result_view *v, struct lleval_err *err);
+/*
+ * The view's fields a reader may go without (the doctor reads no times, no
+ * engine, no attempts): the scanner checks such a member as JSON only, so it
+ * costs no number conversion or copy.
+ */
+enum lleval_result_some {
+    LLEVAL_RESULT_ENGINE = 1u << 0,      /* engine */
+    LLEVAL_RESULT_BODY_FINISH = 1u << 1, /* body_finish */
+    LLEVAL_RESULT_ATTEMPTS = 1u << 2,    /* attempts */
+    LLEVAL_RESULT_TIMES = 1u << 3,       /* latency_ms, prompt_tps, load_ms, finished_at */
+    LLEVAL_RESULT_ALL = (1u << 4) - 1,
+};
+/*
+ * lleval_result_read() for the fields of enum lleval_result_some in fields
+ * and every other field of the view: these are what lleval_result_read()
+ * gives. Those not asked for are absent when the scanner answers (whatever
+ * the line holds there, so a damaged one goes unnoticed: 0 is returned where
+ * lleval_result_read() might say it is damaged).
+ */
+int lleval_result_read_some(const char *text, size_t len, struct lleval_result_hold *hold,
+                            struct lleval_result_view *v, unsigned fields, struct lleval_err *err);
 /* Frees what hold holds; hold is LLEVAL_RESULT_HOLD_INIT again. */
 void lleval_result_hold_release(struct lleval_result_hold *hold);
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lleval/util/error.h"
 
 struct lleval_cid;
@@ -101,5 +102,22 @@ void lleval_reconcile_free(struct lleval_reconcile *rc);
 int lleval_parse_results(const char *results_jsonl, const char *batches_dir,
                          const char *prepared_dir, const char *out_csv,
                          struct lleval_parse_report *rep, struct lleval_err *err);
+
+struct lleval_result_view;
+/* Another reader of the lines parse reads (a whole run's doctor facts): shown
+ * every line of the results file in order, with its bytes [start, end) in the
+ * file (end past its newline), its view (NULL for an empty line; custom_id
+ * NULL for a malformed one) and whether the reconciliation called it a
+ * repeated answer. The view is borrowed for the call. */
+struct lleval_parse_watch {
+    void (*line)(void *ud, uint64_t start, uint64_t end, const struct lleval_result_view *v,
+                 bool repeated);
+    void *ud;
+};
+/* lleval_parse_results() with a watcher (NULL: none). */
+int lleval_parse_results_watched(const char *results_jsonl, const char *batches_dir,
+                                 const char *prepared_dir, const char *out_csv,
+                                 const struct lleval_parse_watch *watch,
+                                 struct lleval_parse_report *rep, struct lleval_err *err);
 
 #endif

@@ -193,6 +193,8 @@ enum lleval_item_state {
 struct lleval_pred_row;
 
 /* One row's outcome; strings are borrowed and valid during the callback only. */
+struct lleval_item_entry;
+
 struct lleval_item_score {
     const char *custom_id, *dataset, *item_id, *prompt_type, *temperature;
     long sample;
@@ -208,6 +210,9 @@ struct lleval_item_score {
     bool correct;            /* QA: em == 1; multiple choice: the gold letter */
     bool v2, no_ans;         /* a SQuAD 2.0 item; it is unanswerable */
     bool abstained;          /* SQuAD 2.0: the answer abstained (scored as "no answer") */
+    /* a scored row's prepared item: question, golds, choices, type (borrowed
+     * for the call; dataset/index.h); NULL for other rows */
+    const struct lleval_item_entry *item;
 };
 
 /* Called for every data row; a nonzero return stops the scan and is returned. */
