@@ -344,8 +344,50 @@ struct build {
     char *abstain;                   /* the SQuAD 2.0 sentence (owned) */
     struct lleval_atomic_file *done; /* written part files, put in place at the end */
     size_t n_done, cap_done;
+    char **made; /* folders under out_dir this build created (owned), removed if it fails */
+    size_t n_made, cap_made;
     struct lleval_sb sys, user, msgs, line, cid, head;
 };
+
+/* Notes the folders of dir under b->out_dir that do not exist yet, which
+ * lleval_mkdirs() is about to create. */
+static void note_new_folders(struct build *b, const char *dir)
+{
+    char *p = lleval_xstrdup(dir);
+    size_t root = strlen(b->out_dir);
+    while (strlen(p) > root && !lleval_is_dir(p)) {
+        char *cut = strrchr(p, '/'), *bs = strrchr(p, '\\');
+        LLEVAL_GROW(b->made, b->n_made, b->cap_made);
+        b->made[b->n_made++] = lleval_xstrdup(p);
+        if (bs > cut)
+            cut = bs;
+        if (!cut)
+            break;
+        *cut = '\0';
+    }
+    free(p);
+}
+
+static int longer_first(const void *a, const void *b)
+{
+    size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* A failed build leaves no folder of its own behind: each one it created
+ * goes when it is empty (deepest first; one holding anything stays). */
+static void remove_new_folders(struct build *b)
+{
+    qsort(b->made, b->n_made, sizeof(*b->made), longer_first);
+    for (size_t i = 0; i < b->n_made; i++) {
+        struct lleval_dir_list list;
+        if (!lleval_list_dir(b->made[i], &list, NULL)) {
+            if (!list.n)
+                lleval_remove_tree(b->made[i], NULL);
+            lleval_dir_list_release(&list);
+        }
+    }
+}
 
 /* Starts part idx (1-based) of a dataset and temperature: its folder made,
  * its temp file opened. */
@@ -367,6 +409,7 @@ static int new_part(struct build *b, struct temp_parts *tp, const char *model, c
     rel = lleval_xasprintf("%s/%s", pi->folder, tdir);
     dir = lleval_path_join(b->out_dir, rel);
     free(rel);
+    note_new_folders(b, dir);
     rc = lleval_mkdirs(dir, err);
     rel = lleval_xasprintf("part-%03zu.jsonl", tp->n_parts);
     pi->batch_path = lleval_path_join(dir, rel);
@@ -646,6 +689,11 @@ int lleval_build_batches(const struct lleval_config *cfg, const char *out_dir,
     }
     if (!rc)
         rc = write_build_json(out_dir, res, err);
+    if (rc)
+        remove_new_folders(&b);
+    for (size_t i = 0; i < b.n_made; i++)
+        free(b.made[i]);
+    free(b.made);
     free(b.done);
     free(b.abstain);
     lleval_sb_release(&b.sys);

@@ -80,6 +80,18 @@ python3 -c "
 import json; m = json.load(open('runs/r4/manifest.json'))
 assert m['requests']['total'] == 6, m['requests']" && ok "skip_build used the built batches (6 requests)" || not_ok "skip_build"
 
+# a build that fails on the last dataset leaves no folder of its own behind
+cp data/prepared/sample_mc.jsonl mc.keep
+python3 -c "
+p = 'data/prepared/sample_mc.jsonl'
+lines = open(p, 'rb').read().rstrip(b'\n').split(b'\n')
+lines[-1] = lines[-1][:-5]
+open(p, 'wb').write(b'\n'.join(lines) + b'\n')"
+expect_exit 2 "build with a damaged last dataset" -- "$LLEVAL" build --config eval.yaml -o fresh-batches
+expect_grep "sample_mc.jsonl:.*truncated" err.txt "names the damaged prepared line"
+if [ -z "$(find fresh-batches -mindepth 1 2>/dev/null)" ]; then ok "no empty folders left under the failed build's out dir"; else not_ok "folders left: $(find fresh-batches -mindepth 1 | tr '\n' ' ')"; fi
+cp mc.keep data/prepared/sample_mc.jsonl
+
 # bad input: run ids with path tricks, unknown step, unknown flag with a suggestion
 expect_exit 2 "run id with ../ refused" -- "$LLEVAL" run --config eval.yaml --run-id ../evil
 expect_grep "invalid run id" err.txt "names the invalid run id"
