@@ -83,9 +83,18 @@ void lleval_dr_class_free(struct err_class *c)
     free(c->sample);
 }
 
-static struct trial_ev *trial_for(struct evidence *ev, const char *dataset, double temp)
+/* The trial of part pi: its dataset and temperature, and in a run of several
+ * models its model too ("<model id>/<dataset>/t<temp>"), so each model's
+ * trials are counted and named apart. */
+static struct trial_ev *trial_for(struct evidence *ev, const struct lleval_part_info *pi)
 {
-    char *name = lleval_run_trial_name(dataset, temp);
+    const char *dataset = pi->dataset;
+    char *name = lleval_run_trial_name(dataset, pi->temp);
+    if (pi->model) {
+        char *in_model = lleval_xasprintf("%s/%s", pi->model, name);
+        free(name);
+        name = in_model;
+    }
     for (size_t i = 0; i < ev->n_trials; i++) {
         if (!strcmp(ev->trials[i].name, name)) {
             free(name);
@@ -172,7 +181,7 @@ static void count_result(struct evidence *ev, struct trial_ev *t,
 static int read_part(struct evidence *ev, const char *run_dir, const struct lleval_part_info *pi,
                      struct lleval_reconcile *recon, struct lleval_err *err)
 {
-    struct trial_ev *t = trial_for(ev, pi->dataset, pi->temp);
+    struct trial_ev *t = trial_for(ev, pi);
     struct lleval_lines lr;
     struct lleval_result_hold hold = LLEVAL_RESULT_HOLD_INIT;
     char *journal;
@@ -288,7 +297,7 @@ struct lleval_doctor_lines *lleval_doctor_lines_new(const char *run_dir, char *c
             char *path = lleval_run_journal_path(run_dir, pi->folder, pi->temp, pi->index);
             dl->usable = !strcmp(path, journals[i]);
             free(path);
-            dl->trial[i] = (size_t)(trial_for(&dl->ev, pi->dataset, pi->temp) - dl->ev.trials);
+            dl->trial[i] = (size_t)(trial_for(&dl->ev, pi) - dl->ev.trials);
         }
         lleval_build_result_release(&br);
     }
@@ -810,7 +819,7 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
         goto out;
     for (size_t i = 0; i < br.n_parts && !rc; i++) {
         if (lines) { /* the journals were read by another step: its trial only */
-            struct trial_ev *t = trial_for(&ev, br.parts[i].dataset, br.parts[i].temp);
+            struct trial_ev *t = trial_for(&ev, &br.parts[i]);
             if (!t->max_tokens)
                 t->max_tokens = part_max_tokens(&br.parts[i]);
         } else {

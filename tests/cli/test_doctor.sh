@@ -91,6 +91,23 @@ expect_exit 1 "doctor on the truncated run" -- "$LLEVAL" doctor trunc
 expect_grep "\[truncation\]" out.txt "names truncation"
 expect_grep "max_new_tokens.closed_book 2 -> 4" out.txt "fix: raise max_new_tokens"
 
+# several models in one run: each model's trials are counted and named apart
+start_fake --model alpha:1b --model beta:1b
+config multi.yaml
+sed -i '/^model_id:/d' multi.yaml
+printf 'models:\n  - id: alpha:1b\n  - id: beta:1b\n' >>multi.yaml
+expect_exit 0 "run of two models with tiny max_new_tokens" -- "$LLEVAL" run --config multi.yaml --set max_new_tokens=2 --run-id multi -q --limit_items 4
+expect_exit 1 "doctor on the two-model run" -- "$LLEVAL" doctor multi --json
+python3 - out.txt <<'PY' && ok "doctor: one trial per model and dataset, named by the model id" || not_ok "doctor: per-model trials"
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = sorted(t["trial"] for t in d["facts"]["trials"])
+assert names == ["alpha:1b/sample_closed/t0", "alpha:1b/sample_mc/t0",
+                 "beta:1b/sample_closed/t0", "beta:1b/sample_mc/t0"], names
+titles = [f["title"] for f in d["findings"] if f["kind"] == "truncation"]
+assert len(titles) == 4 and any(" in beta:1b/sample_closed/t0:" in t for t in titles), titles
+PY
+
 # connection failures: the engine drops every connection
 start_fake --drop-every 1
 config conn.yaml "max_connect_failures: 3"
