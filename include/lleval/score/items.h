@@ -147,7 +147,8 @@ struct lleval_items_query {
 int lleval_items_sort_parse(const char *s, enum lleval_items_sort *out);
 
 /*
- * Reads items.jsonl (lleval_items_each) and calls fn for each row that
+ * Reads items.jsonl (lleval_items_each_fast: the scanner, jansson where it
+ * gives up, each row handed over once) and calls fn for each row that
  * passes q, in q's order (ties keep file order), at most q->limit of them.
  * File order streams; a sort keeps the matching lines (with a limit, only
  * the best limit of them). *matched (may be NULL) gets how many rows
