@@ -23,6 +23,7 @@
 struct lleval_report_cmp_run {
     struct lleval_compare_run run; /* dir, cfg and the items, as lleval_compare_run_load fills */
     uint64_t *keys;                /* per item of run.items: a hash of its type, answer and golds */
+    long *lines;                   /* per item of run.items: its line in items.jsonl */
     char *items_path;              /* results/items.jsonl */
 };
 
@@ -40,10 +41,11 @@ bool lleval_report_cmp_same_bytes(const struct lleval_report_cmp_run *a,
                                   const struct lleval_report_cmp_run *b,
                                   const struct lleval_compare_result *res);
 
-/* The rows of res's flipped items of run r into x (initialised here; release
- * it), their questions and golds as items (x->golds). 0, or 1 when
- * items.jsonl could not be read again. */
+/* The rows of res's flipped items of run r that the page shows (the first
+ * `shown` each way) into x (initialised here; release it), their questions
+ * and golds as items (x->golds). 0, or 1 when items.jsonl could not be read
+ * again. */
 int lleval_report_cmp_flips(const struct lleval_report_cmp_run *r,
-                            const struct lleval_compare_result *res, struct xrows *x);
+                            const struct lleval_compare_result *res, size_t shown, struct xrows *x);
 
 #endif

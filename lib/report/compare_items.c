@@ -8,8 +8,9 @@
  * back to scoring again.
  *
  * The first pass keeps per item what lib/score/compare.c pairs (custom_id,
- * verdict, EM, F1, contains) and a hash of what the scorer's F1 came from; a
- * second pass keeps the texts of the flipped items only.
+ * verdict, EM, F1, contains), a hash of what the scorer's F1 came from and
+ * its line; a second pass reads only the lines of the flipped items the page
+ * shows (at most its limit each way) and keeps their texts.
  */
 #include <math.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@
 struct crec {
     struct lleval_item_rec rec;
     uint64_t key;
+    long line; /* in items.jsonl */
 };
 
 struct pass1 {
@@ -63,6 +65,7 @@ static int on_item(const struct lleval_item_row *r, void *ud)
     for (size_t i = 0; i < r->n_gold; i++)
         key = mix(key, r->gold[i]);
     c->key = key;
+    c->line = r->line;
     return 0;
 }
 
@@ -135,9 +138,11 @@ int lleval_report_cmp_load(struct lleval_report_cmp_run *r, const char *runs_dir
             goto out; /* a custom_id twice: not what the score step writes */
     r->run.items.items = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->run.items.items));
     r->keys = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->keys));
+    r->lines = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->lines));
     for (size_t i = 0; i < p.n; i++) {
         r->run.items.items[i] = p.v[i].rec;
         r->keys[i] = p.v[i].key;
+        r->lines[i] = p.v[i].line;
     }
     r->run.items.n = p.n;
     p.n = 0;
@@ -154,6 +159,7 @@ void lleval_report_cmp_release(struct lleval_report_cmp_run *r)
 {
     lleval_compare_run_release(&r->run);
     free(r->keys);
+    free(r->lines);
     free(r->items_path);
     memset(r, 0, sizeof(*r));
 }
@@ -256,7 +262,24 @@ bool lleval_report_cmp_same_bytes(const struct lleval_report_cmp_run *a,
 struct pass2 {
     const struct lleval_compare_result *res;
     struct xrows *x;
+    long *lines; /* the lines of the flips shown, ascending */
+    size_t n_lines, next;
 };
+
+/* Whether a line holds a flip shown (asked in ascending order). */
+static bool want_line(long line, void *ud)
+{
+    struct pass2 *p = ud;
+    while (p->next < p->n_lines && p->lines[p->next] < line)
+        p->next++;
+    return p->next < p->n_lines && p->lines[p->next] == line;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
 
 static int cmp_flip(const void *key, const void *f)
 {
@@ -321,20 +344,39 @@ static void pass2_reset(void *ud)
 }
 
 int lleval_report_cmp_flips(const struct lleval_report_cmp_run *r,
-                            const struct lleval_compare_result *res, struct xrows *x)
+                            const struct lleval_compare_result *res, size_t shown, struct xrows *x)
 {
     struct lleval_err e = LLEVAL_ERR_INIT;
-    struct pass2 p = {res, x};
+    struct pass2 p;
+    size_t n_a = 0, n_b = 0;
+    int rc = 0;
     memset(x, 0, sizeof(*x));
+    memset(&p, 0, sizeof(p));
+    p.res = res;
+    p.x = x;
     x->by_cid = json_object();
     x->golds = json_object();
-    x->gold = true;
     if (!res->n_flips)
-        return 0;
-    if (lleval_items_each_fast(r->items_path, on_flip_item, pass2_reset, &p, &e)) {
-        lleval_report_xrows_release(x);
-        return 1;
+        goto out;
+    /* the lines of the flips the page shows: the first `shown` each way */
+    p.lines = lleval_xcalloc(res->n_flips, sizeof(*p.lines));
+    for (size_t k = 0; k < res->n_flips; k++) {
+        const struct lleval_item_rec *it;
+        size_t *n = res->flips[k].a_right ? &n_a : &n_b;
+        if (*n >= shown)
+            continue;
+        (*n)++;
+        it = lleval_item_scores_find(&r->run.items, res->flips[k].custom_id);
+        if (it)
+            p.lines[p.n_lines++] = r->lines[it - r->run.items.items];
     }
-    x->gold = true;
-    return 0;
+    qsort(p.lines, p.n_lines, sizeof(*p.lines), cmp_long);
+    if (lleval_items_each_fast_lines(r->items_path, want_line, on_flip_item, pass2_reset, &p, &e)) {
+        lleval_report_xrows_release(x);
+        rc = 1;
+    }
+out:
+    free(p.lines);
+    x->gold = !rc;
+    return rc;
 }

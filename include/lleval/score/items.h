@@ -115,6 +115,15 @@ int lleval_items_each(const char *path, lleval_item_row_fn fn, void *ud, struct 
  */
 int lleval_items_each_fast(const char *path, lleval_item_row_fn fn, void (*reset)(void *ud),
                            void *ud, struct lleval_err *err);
+/*
+ * As lleval_items_each_fast(), passing over the lines (numbered from 1) for
+ * which want(line, ud) is false without reading them: for a file read whole
+ * before. Where the scanner gives up, jansson reads every row again (fn
+ * filters those itself).
+ */
+int lleval_items_each_fast_lines(const char *path, bool (*want)(long line, void *ud),
+                                 lleval_item_row_fn fn, void (*reset)(void *ud), void *ud,
+                                 struct lleval_err *err);
 
 /* ---- querying (lib/score/items_query.c) ------------------------------------ */
 
