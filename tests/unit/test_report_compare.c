@@ -2,7 +2,7 @@
  * The comparison page read from each run's results/items.jsonl
  * (lib/report/compare_items.c): the same bytes as the page scored again from
  * predictions.csv (the path of a run without items.jsonl) on dry runs of two
- * models and of several temperatures; the runs it falls back for (no
+ * models and of several temperatures (QA and multiple choice); the runs it falls back for (no
  * items.jsonl, a damaged one, a scores.json that does not match it); and the
  * check that an F1 figure near a rounding boundary is recomputed from the
  * scorer's values.
@@ -23,12 +23,12 @@
 
 struct fixture {
     char *tmp, *runs;
-    char *nq, *xquad; /* the shared datasets, or NULL */
+    char *nq, *xquad, *mmlu; /* the shared datasets, or NULL */
 };
 
 /* A dry run `id` to the score step of model `model` at temperatures `temps`:
  * over the examples' closed-book, multiple-choice and open-book data, or,
- * with `shared`, over 150 items each of NQ-open and XQuAD. */
+ * with `shared`, over 150 items each of NQ-open, XQuAD and MMLU. */
 static void dry_run(struct fixture *fx, const char *id, const char *model, const char *temps,
                     bool shared)
 {
@@ -41,8 +41,9 @@ static void dry_run(struct fixture *fx, const char *id, const char *model, const
         data = lleval_xasprintf("limit_items: 150\n"
                                 "datasets:\n"
                                 "  - {name: nq, format: nq_open, path: %s}\n"
-                                "  - {name: xquad, format: squad, path: %s}\n",
-                                fx->nq, fx->xquad);
+                                "  - {name: xquad, format: squad, path: %s}\n"
+                                "  - {name: mmlu, format: mmlu, path: %s, split: test}\n",
+                                fx->nq, fx->xquad, fx->mmlu);
     else
         data = lleval_xasprintf(
             "datasets:\n"
@@ -84,9 +85,11 @@ static bool fixture_init(struct fixture *fx, bool shared)
     if (shared) {
         fx->nq = tu_shared("datasets/nq_open/NQ-open.dev.jsonl");
         fx->xquad = tu_shared("datasets/xquad/xquad.en.json");
-        if (!fx->nq || !fx->xquad) {
+        fx->mmlu = tu_shared("datasets/mmlu");
+        if (!fx->nq || !fx->xquad || !fx->mmlu) {
             free(fx->nq);
             free(fx->xquad);
+            free(fx->mmlu);
             return false;
         }
     }
@@ -105,6 +108,7 @@ static void fixture_release(struct fixture *fx)
     free(fx->runs);
     free(fx->nq);
     free(fx->xquad);
+    free(fx->mmlu);
 }
 
 /* The page of a vs b, its footer's time cut out. */
@@ -188,6 +192,8 @@ static void same_pages(const struct fixture *fx, bool fast)
         slow = page_rescored(fx, pairs[i][0], pairs[i][1]);
         assert_string_equal(quick, slow);
         flips += strstr(quick, "<tr class=\"flip\">") != NULL;
+        if (fast && strcmp(pairs[i][0], pairs[i][1]))
+            tu_assert_contains(quick, "read as "); /* a multiple-choice flip */
         free(quick);
         free(slow);
     }
