@@ -7,8 +7,11 @@
  *
  * One self-contained static page: inline CSS, no script, nothing fetched
  * (its Content-Security-Policy allows no network access). The statistics
- * come from lib/score/compare.c, the items of each run from
- * lleval_report_xrows_load() (explorer.c); every text from the runs is
+ * come from lib/score/compare.c, the items of each run from its
+ * results/items.jsonl (compare_items.c: the score step's verdicts, read once
+ * by the fast reader), or, for a run without a usable one, from scoring its
+ * predictions.csv again (lleval_compare_run_load() and
+ * lleval_report_xrows_load() in explorer.c); every text from the runs is
  * HTML-escaped here.
  */
 #include <math.h>
@@ -23,6 +26,7 @@
 #include "lleval/util/redact.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
+#include "compare_int.h"
 #include "report_int.h"
 
 /* Bytes of one answer shown (the rest is in the run's predictions.csv). */
@@ -182,7 +186,7 @@ static void flips_table(struct lleval_sb *sb, const struct lleval_compare_result
 }
 
 static void run_fact(struct lleval_sb *sb, const char *label, const char *id,
-                     const struct lleval_compare_run *r, const struct xrows *x)
+                     const struct lleval_compare_run *r, size_t answers)
 {
     lleval_sb_addf(sb, "<div><dt>%s</dt><dd><code>", label);
     he(sb, id);
@@ -190,7 +194,7 @@ static void run_fact(struct lleval_sb *sb, const char *label, const char *id,
     he(sb, r->cfg.model_id && *r->cfg.model_id ? r->cfg.model_id : "(no model)");
     lleval_sb_adds(sb, " on ");
     he(sb, lleval_engine_kind_name(r->cfg.engine));
-    lleval_sb_addf(sb, " &middot; %zu answers</dd></div>\n", x->n);
+    lleval_sb_addf(sb, " &middot; %zu answers</dd></div>\n", answers);
 }
 
 static void groups_table(struct lleval_sb *sb, const struct lleval_compare_result *res)
@@ -236,7 +240,7 @@ static void groups_table(struct lleval_sb *sb, const struct lleval_compare_resul
 
 static void render(struct lleval_sb *sb, const char *a_id, const char *b_id,
                    const struct lleval_compare_run *a, const struct lleval_compare_run *b,
-                   const struct xrows *xa, const struct xrows *xb,
+                   const struct xrows *xa, const struct xrows *xb, size_t na, size_t nb,
                    const struct lleval_compare_result *res)
 {
     char gen[40];
@@ -260,8 +264,8 @@ static void render(struct lleval_sb *sb, const char *a_id, const char *b_id,
     lleval_sb_adds(sb, " (A) vs ");
     he(sb, b_id);
     lleval_sb_adds(sb, " (B)</h1>\n<dl class=\"facts\">\n");
-    run_fact(sb, "run A", a_id, a, xa);
-    run_fact(sb, "run B", b_id, b, xb);
+    run_fact(sb, "run A", a_id, a, na);
+    run_fact(sb, "run B", b_id, b, nb);
     lleval_sb_addf(sb,
                    "<div><dt>paired items</dt><dd id=\"paired\">%zu</dd></div>\n"
                    "<div><dt>flipped</dt><dd id=\"flipped\">%zu</dd></div>\n</dl>\n"
@@ -299,6 +303,45 @@ static void render(struct lleval_sb *sb, const char *a_id, const char *b_id,
     lleval_sb_adds(sb, "</code>.</footer>\n</main>\n</body>\n</html>\n");
 }
 
+/* The page from both runs' items.jsonl; 1 when a run has no usable one or an
+ * F1 figure could print otherwise than from the scorer (then nothing is added). */
+static int render_from_items(const char *runs_dir, const char *a_id, const char *b_id,
+                             struct lleval_sb *html)
+{
+    struct lleval_report_cmp_run a, b;
+    struct lleval_compare_result res;
+    struct lleval_score_opts so;
+    struct xrows xa, xb;
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    memset(&res, 0, sizeof(res));
+    memset(&xa, 0, sizeof(xa));
+    memset(&xb, 0, sizeof(xb));
+    rc = lleval_report_cmp_load(&a, runs_dir, a_id);
+    if (!rc)
+        rc = lleval_report_cmp_load(&b, runs_dir, b_id);
+    if (rc)
+        goto out;
+    lleval_score_opts_from_config(&so, &a.run.cfg);
+    rc = lleval_compare_items(&a.run.items, &b.run.items, so.bootstrap, so.seed, &res, &e);
+    if (rc || !lleval_report_cmp_same_bytes(&a, &b, &res) ||
+        lleval_report_cmp_flips(&a, &res, CMP_FLIPS_MAX, &xa) ||
+        lleval_report_cmp_flips(&b, &res, CMP_FLIPS_MAX, &xb)) {
+        rc = 1; /* scoring again gives the same error, or the exact figures */
+        goto out;
+    }
+    render(html, a_id, b_id, &a.run, &b.run, &xa, &xb, a.run.items.n, b.run.items.n, &res);
+out:
+    lleval_report_xrows_release(&xa);
+    lleval_report_xrows_release(&xb);
+    lleval_compare_result_release(&res);
+    lleval_report_cmp_release(&a);
+    lleval_report_cmp_release(&b);
+    return rc;
+}
+
 int lleval_report_compare_render(const char *runs_dir, const char *a_id, const char *b_id,
                                  struct lleval_sb *html, struct lleval_err *err)
 {
@@ -308,6 +351,8 @@ int lleval_report_compare_render(const char *runs_dir, const char *a_id, const c
     struct xrows xa, xb;
     int rc;
 
+    if (!render_from_items(runs_dir, a_id, b_id, html))
+        return 0;
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
     memset(&res, 0, sizeof(res));
@@ -328,7 +373,7 @@ int lleval_report_compare_render(const char *runs_dir, const char *a_id, const c
         lleval_report_xrows_load(&xa, a.dir, &a.cfg, a.cfg.prepared_dir, &e);
         lleval_report_xrows_load(&xb, b.dir, &b.cfg, b.cfg.prepared_dir, &e);
     }
-    render(html, a_id, b_id, &a, &b, &xa, &xb, &res);
+    render(html, a_id, b_id, &a, &b, &xa, &xb, xa.n, xb.n, &res);
 out:
     lleval_report_xrows_release(&xa);
     lleval_report_xrows_release(&xb);

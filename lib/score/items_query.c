@@ -182,6 +182,9 @@ struct query {
     size_t matched, shown;
     struct kept *kept; /* sorted: best first (with a limit, at most limit of them) */
     size_t n, cap;
+    /* rows read so far, and how many of the first rows to pass over: the fast
+     * reader gave up after handing over `skip` rows that jansson reads again */
+    size_t rows, skip;
 };
 
 /* Keeps r: appended (no limit), or put in its place among the best limit. */
@@ -219,6 +222,8 @@ static void keep_row(struct query *qs, const struct lleval_item_row *r)
 static int on_row(const struct lleval_item_row *r, void *ud)
 {
     struct query *qs = ud;
+    if (qs->rows++ < qs->skip)
+        return 0; /* handed over before the fast reader gave up: done already */
     if (!matches(qs->q, qs->model_prefix, r))
         return 0;
     if (qs->q->sort != LLEVAL_ITEMS_SORT_FILE) {
@@ -233,6 +238,17 @@ static int on_row(const struct lleval_item_row *r, void *ud)
     return qs->fn(r, qs->ud);
 }
 
+/* The fast reader gave up on a line and jansson reads the file again: the
+ * rows before that line were the same rows (items_scan.c's contract) and were
+ * filtered, kept or shown already (--json and --full print as rows come), so
+ * the second reading passes over them instead of starting again. */
+static void query_reread(void *ud)
+{
+    struct query *qs = ud;
+    qs->skip = qs->rows;
+    qs->rows = 0;
+}
+
 int lleval_items_query_run(const char *path, const struct lleval_items_query *q,
                            lleval_item_row_fn fn, void *ud, size_t *matched, struct lleval_err *err)
 {
@@ -243,7 +259,7 @@ int lleval_items_query_run(const char *path, const struct lleval_items_query *q,
     qs.model_prefix = q->model ? lleval_model_folder(q->model) : NULL;
     qs.fn = fn;
     qs.ud = ud;
-    rc = lleval_items_each(path, on_row, &qs, err);
+    rc = lleval_items_each_fast(path, on_row, query_reread, &qs, err);
     if (!rc && q->sort != LLEVAL_ITEMS_SORT_FILE) {
         if (!q->limit && qs.n > 1)
             qsort(qs.kept, qs.n, sizeof(*qs.kept), cmp_kept);

@@ -310,6 +310,13 @@ static bool scan_line(struct isc *s, const char *text, size_t len, struct lleval
 int lleval_items_each_fast(const char *path, lleval_item_row_fn fn, void (*reset)(void *ud),
                            void *ud, struct lleval_err *err)
 {
+    return lleval_items_each_fast_lines(path, NULL, fn, reset, ud, err);
+}
+
+int lleval_items_each_fast_lines(const char *path, bool (*want)(long line, void *ud),
+                                 lleval_item_row_fn fn, void (*reset)(void *ud), void *ud,
+                                 struct lleval_err *err)
+{
     struct lleval_sb arena = LLEVAL_SB_INIT;
     struct isc s;
     struct lleval_lines lr;
@@ -326,7 +333,7 @@ int lleval_items_each_fast(const char *path, lleval_item_row_fn fn, void (*reset
         return lleval_items_each(path, fn, ud, err); /* it words the error */
     while ((more = lleval_lines_next(&lr, &e)) > 0) {
         struct lleval_item_row r;
-        if (!lr.len)
+        if (!lr.len || (want && !want(lr.lineno, ud)))
             continue;
         if (!scan_line(&s, lr.line, lr.len, &r, &gv, &gcap, &cv, &ccap, temp, sizeof(temp))) {
             gave_up = true;

@@ -472,6 +472,71 @@ static void test_filters(void **state)
     fixture_free(&f);
 }
 
+/* The nth line (from 1) of text with `from` replaced by `to` at its start, as a new file. */
+static char *edit_line(const struct fixture *f, const char *text, int nth, const char *to,
+                       const char *name)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    const char *p = text;
+    char *path;
+    for (int line = 1; line < nth; line++)
+        p = strchr(p, '\n') + 1;
+    lleval_sb_add(&sb, text, (size_t)(p - text));
+    lleval_sb_adds(&sb, to);
+    lleval_sb_adds(&sb, p + 1); /* the line's '{' replaced */
+    path = tu_write(f->out, name, sb.buf);
+    lleval_sb_release(&sb);
+    return path;
+}
+
+/* `runs items` reads with the fast reader: where it gives up on a line (a key
+ * it does not know, which jansson ignores) the rows before are not handed over
+ * again, in file order, with a limit and sorted; a damaged line still fails
+ * after the rows before it, with jansson's message. */
+static void test_query_fast_fallback(void **state)
+{
+    struct fixture f;
+    struct lleval_items_query q;
+    struct ids want = {0}, got = {0};
+    struct lleval_err e1 = LLEVAL_ERR_INIT, e2 = LLEVAL_ERR_INIT;
+    size_t m1, m2;
+    char *jsonl, *text, *odd, *bad;
+    (void)state;
+    fixture_make(&f);
+    assert_int_equal(write_items(&f, NULL), 0);
+    jsonl = items_path(&f, LLEVAL_ITEMS_JSONL);
+    text = tu_read(jsonl);
+    odd = edit_line(&f, text, 3, "{\"zz\":1,", "odd.jsonl");
+    bad = edit_line(&f, text, 4, "[", "bad.jsonl");
+
+    memset(&q, 0, sizeof(q));
+    for (int round = 0; round < 3; round++) {
+        q.limit = round == 1 ? 4 : 0;
+        q.sort = round == 2 ? LLEVAL_ITEMS_SORT_LATENCY : LLEVAL_ITEMS_SORT_FILE;
+        assert_int_equal(run_query(jsonl, &q, &want, &m1), run_query(odd, &q, &got, &m2));
+        assert_int_equal(m1, m2);
+        for (size_t i = 0; i < want.n; i++)
+            assert_string_equal(want.id[i], got.id[i]);
+    }
+
+    memset(&q, 0, sizeof(q));
+    ids_free(&got);
+    assert_int_not_equal(lleval_items_query_run(bad, &q, collect_id, &got, &m2, &e2), 0);
+    assert_int_equal(got.n, 3); /* the three rows before the damaged line, once each */
+    ids_free(&want);
+    assert_int_not_equal(lleval_items_each(bad, collect_id, &want, &e1), 0);
+    assert_string_equal(e1.msg, e2.msg);
+    assert_int_equal(e1.code, e2.code);
+
+    ids_free(&want);
+    ids_free(&got);
+    free(odd);
+    free(bad);
+    free(text);
+    free(jsonl);
+    fixture_free(&f);
+}
+
 static void test_sort(void **state)
 {
     struct fixture f;
@@ -919,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_atomic),
         cmocka_unit_test(test_reader_errors),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_query_fast_fallback),
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_cells),
         cmocka_unit_test(test_fit_columns),

@@ -115,6 +115,15 @@ int lleval_items_each(const char *path, lleval_item_row_fn fn, void *ud, struct 
  */
 int lleval_items_each_fast(const char *path, lleval_item_row_fn fn, void (*reset)(void *ud),
                            void *ud, struct lleval_err *err);
+/*
+ * As lleval_items_each_fast(), passing over the lines (numbered from 1) for
+ * which want(line, ud) is false without reading them: for a file read whole
+ * before. Where the scanner gives up, jansson reads every row again (fn
+ * filters those itself).
+ */
+int lleval_items_each_fast_lines(const char *path, bool (*want)(long line, void *ud),
+                                 lleval_item_row_fn fn, void (*reset)(void *ud), void *ud,
+                                 struct lleval_err *err);
 
 /* ---- querying (lib/score/items_query.c) ------------------------------------ */
 
@@ -147,7 +156,8 @@ struct lleval_items_query {
 int lleval_items_sort_parse(const char *s, enum lleval_items_sort *out);
 
 /*
- * Reads items.jsonl (lleval_items_each) and calls fn for each row that
+ * Reads items.jsonl (lleval_items_each_fast: the scanner, jansson where it
+ * gives up, each row handed over once) and calls fn for each row that
  * passes q, in q's order (ties keep file order), at most q->limit of them.
  * File order streams; a sort keeps the matching lines (with a limit, only
  * the best limit of them). *matched (may be NULL) gets how many rows
