@@ -26,6 +26,21 @@ expect_exit() {
 	fi
 }
 
+# fake_port OUT_FILE PID: waits until the fake server started as PID writes its
+# "PORT N" line to OUT_FILE and prints N. Waits on that condition, not a fixed
+# time: up to 120 s (a loaded 2-core machine can take many seconds to start
+# python), and stops at once when the process has died. Prints nothing when no
+# port came, so the caller can say why (its stderr).
+fake_port() {
+	local out=$1 pid=$2
+	for _ in $(seq 1 1200); do
+		grep -q '^PORT ' "$out" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out" | head -n 1
+}
+
 # expect_grep PATTERN FILE DESCRIPTION
 expect_grep() {
 	if grep -q -- "$1" "$2"; then ok "$3"; else

@@ -216,12 +216,8 @@ start_proxy() {
 		>"$name.out" 2>"$name.err" &
 	local pid=$!
 	bg_pids+=("$pid")
-	for _ in $(seq 1 100); do
-		grep -q '^PORT ' "$name.out" 2>/dev/null && break
-		sleep 0.1
-	done
 	local port
-	port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$name.out" | head -n 1)
+	port=$(fake_port "$name.out" "$pid")
 	[ -n "$port" ] || {
 		echo "cannot start the proxy:" >&2
 		cat "$name.err" >&2

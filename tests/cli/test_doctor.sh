@@ -11,8 +11,8 @@ start_fake() {
 	stop_fake
 	python3 "$LLEVAL_SOURCE_DIR/tests/fakes/fake_ollama.py" --port 0 "$@" >fake.out 2>fake.err &
 	fake_pid=$!
-	for _ in $(seq 1 100); do grep -q '^PORT' fake.out 2>/dev/null && break; sleep 0.1; done
-	port=$(awk '/^PORT/ {print $2; exit}' fake.out)
+	port=$(fake_port fake.out "$fake_pid")
+	[ -n "$port" ] || { echo "cannot start the fake engine:" >&2; cat fake.err >&2; exit 1; }
 }
 config() { # config NAME [extra yaml lines...]
 	local name=$1

@@ -29,8 +29,7 @@ start_fake() {
 		--delay-ms 300 "$@" >"$name.out" 2>"$name.err" &
 	local pid=$!
 	fake_pids+=("$pid")
-	for _ in $(seq 1 200); do grep -q '^PORT' "$name.out" 2>/dev/null && break; sleep 0.05; done
-	printf -v "${name}_port" '%s' "$(awk '/^PORT/ {print $2; exit}' "$name.out")"
+	printf -v "${name}_port" '%s' "$(fake_port "$name.out" "$pid")"
 	printf -v "${name}_pid" '%s' "$pid"
 }
 stat_of() { curl -s "http://127.0.0.1:$1/__stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }

@@ -23,12 +23,8 @@ start_fake() {
 	python3 "$fakes/$script" "$@" >"$name.out" 2>"$name.err" &
 	local pid=$!
 	fake_pids+=("$pid")
-	for _ in $(seq 1 100); do
-		grep -q '^PORT ' "$name.out" 2>/dev/null && break
-		sleep 0.1
-	done
 	local port
-	port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$name.out" | head -n 1)
+	port=$(fake_port "$name.out" "$pid")
 	if [ -z "$port" ]; then
 		echo "cannot start $script:" >&2
 		cat "$name.err" >&2

@@ -26,8 +26,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 200); do grep -q '^PORT ' fake.out 2>/dev/null && break; sleep 0.05; done
-port=$(awk '/^PORT /{print $2}' fake.out)
+port=$(fake_port fake.out "$fake_pid")
 [ -n "$port" ] || { echo "the fake did not start"; cat fake.err; exit 1; }
 fake="http://127.0.0.1:$port"
 

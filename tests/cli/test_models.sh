@@ -242,8 +242,8 @@ if command -v python3 >/dev/null 2>&1; then
 		>ollama.out 2>ollama.err &
 	fake=$!
 	trap 'kill "$fake" 2>/dev/null || true; wait "$fake" 2>/dev/null || true; rm -rf "$work"' EXIT
-	for _ in $(seq 1 100); do grep -q '^PORT ' ollama.out 2>/dev/null && break; sleep 0.1; done
-	port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' ollama.out | head -n 1)
+	port=$(fake_port ollama.out "$fake")
+	[ -n "$port" ] || { echo "cannot start the fake Ollama:" >&2; cat ollama.err >&2; exit 1; }
 	cat >ol.yaml <<YAML
 engine: ollama
 base_url: http://127.0.0.1:$port

@@ -26,8 +26,8 @@ expect_grep "^max_concurrent_jobs: auto" out.txt "config show prints auto"
 python3 "$LLEVAL_SOURCE_DIR/tests/fakes/fake_openai.py" --port 0 --llamacpp --slots 3 --delay-ms 200 \
 	>fake.out 2>fake.err &
 fake_pid=$!
-for _ in $(seq 1 100); do grep -q '^PORT' fake.out 2>/dev/null && break; sleep 0.1; done
-port=$(awk '/^PORT/ {print $2; exit}' fake.out)
+port=$(fake_port fake.out "$fake_pid")
+[ -n "$port" ] || { echo "cannot start the fake engine:" >&2; cat fake.err >&2; exit 1; }
 # 16 items x 8 samples = 128 requests: enough for the samples at 1, 2, 3, 4 and 5
 cat >t.yaml <<YAML
 engine: llamacpp
