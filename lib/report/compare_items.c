@@ -177,17 +177,6 @@ static bool f1_exact(double v)
     return v == 0.0 || v == 1.0;
 }
 
-static void group_key(const char *custom_id, char *key, size_t size)
-{
-    struct lleval_cid cid;
-    if (lleval_cid_decode(custom_id, &cid, NULL) == 0) {
-        snprintf(key, size, "%s/%s/t%s", cid.dataset, cid.prompt_type, cid.temp);
-        lleval_cid_release(&cid);
-    } else {
-        snprintf(key, size, "(other)");
-    }
-}
-
 /* Whether fmt prints 100 * v the same for every value within d of v. */
 static bool prints_same(const char *fmt, double v, double d)
 {
@@ -221,7 +210,7 @@ bool lleval_report_cmp_same_bytes(const struct lleval_report_cmp_run *a,
         if (!p->mc && (!f1_exact(p->f1) || !f1_exact(q->f1))) {
             char key[512];
             size_t k = last;
-            group_key(p->custom_id, key, sizeof(key));
+            lleval_compare_group_key(p->custom_id, key, sizeof(key));
             if (k >= res->n_groups || strcmp(res->groups[k].key, key))
                 for (k = 0; k < res->n_groups && strcmp(res->groups[k].key, key); k++)
                     ;

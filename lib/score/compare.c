@@ -64,8 +64,7 @@ static double mean(const double *x, size_t n)
     return n ? s / (double)n : NAN;
 }
 
-/* The group of an item: dataset/prompt type/t<temperature> from its custom_id. */
-static void group_key(const char *custom_id, char *key, size_t size)
+void lleval_compare_group_key(const char *custom_id, char *key, size_t size)
 {
     struct lleval_cid cid;
     if (lleval_cid_decode(custom_id, &cid, NULL) == 0) {
@@ -110,7 +109,7 @@ int lleval_compare_items(const struct lleval_item_scores *a, const struct lleval
             const struct lleval_item_rec *x = &a->items[i], *y = &b->items[j];
             char key[512];
             size_t k;
-            group_key(x->custom_id, key, sizeof(key));
+            lleval_compare_group_key(x->custom_id, key, sizeof(key));
             k = find_group(out, &ps, &gcap, key, x->mc);
             push(&ps[k], x->correct ? 1 : 0, y->correct ? 1 : 0, x->f1, y->f1);
             if (x->correct != y->correct) {

@@ -93,4 +93,9 @@ int lleval_compare_run_load(struct lleval_compare_run *r, const char *runs_dir, 
                             struct lleval_err *err);
 void lleval_compare_run_release(struct lleval_compare_run *r);
 
+/* The group of an item for the flip tables: "dataset/prompt type/t<temp>" from
+ * its custom_id (borrowed), or "(other)" for an id lleval did not make;
+ * written into key (size bytes, truncated to fit). */
+void lleval_compare_group_key(const char *custom_id, char *key, size_t size);
+
 #endif
