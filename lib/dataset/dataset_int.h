@@ -62,6 +62,15 @@ int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char
                          size_t m, const char *const *answers, const size_t *answer_lens, size_t n,
                          long line, const char *where, struct lleval_err *err);
 
+/* For an importer that writes its own item line (SQuAD's fast path): checks
+ * that id is new and records it as met at where, as lleval_ds_add() does;
+ * then the caller appends the line (with its '\n') to b->out and calls
+ * lleval_ds_line_done(), which counts the item and writes the buffer out
+ * when it is full. */
+int lleval_ds_claim_id(struct lleval_ds_builder *b, const char *id, const char *where,
+                       struct lleval_err *err);
+int lleval_ds_line_done(struct lleval_ds_builder *b, struct lleval_err *err);
+
 /* Writes the buffered lines to the prepared file's temp file (made, with
  * prepared_dir, at the first call). */
 int lleval_ds_flush(struct lleval_ds_builder *b, struct lleval_err *err);
@@ -106,6 +115,10 @@ int lleval_ds_mc_letter(const json_t *choices, const char *answer, long index, c
                         struct lleval_err *err);
 
 int lleval_ds_import_squad(struct lleval_ds_builder *b, struct lleval_err *err);
+/* The SQuAD importer's tree path alone (the whole document in jansson), which
+ * lleval_ds_import_squad() falls back to; for the tests that hold the two
+ * against each other. */
+int lleval_ds_import_squad_tree(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_nq(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_mmlu(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err);
