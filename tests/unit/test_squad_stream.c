@@ -1,0 +1,457 @@
+/*
+ * Unit tests for the SQuAD importer's streaming path (lib/dataset/squad.c,
+ * issue 13) held against its tree path (the whole document in jansson), which
+ * it replaced and falls back to: on a table of valid layouts (title after the
+ * paragraphs as XQuAD writes it, context after the questions as SQuAD 2.0
+ * does), damaged files (every shape, field and encoding error the importer
+ * words), large generated files that move and grow the window, and every
+ * byte of a small file mutated, both must give the same result: the same
+ * prepared bytes, counts and skips, or the same error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "../../lib/dataset/dataset_int.h"
+#include "lleval/dataset/dataset.h"
+#include "lleval/platform/fs.h"
+#include "lleval/util/util.h"
+
+struct outcome {
+    int rc;
+    char *msg;
+    long items, records, skipped_total;
+    char *skipped;
+    char *out;
+};
+
+static void outcome_release(struct outcome *o)
+{
+    free(o->msg);
+    free(o->skipped);
+    free(o->out);
+    memset(o, 0, sizeof(*o));
+}
+
+/* One import of path, as the prepare driver runs it, the streaming way or
+ * the tree way. */
+static void run_import(const char *dir, const char *path, enum lleval_item_type type, long limit,
+                       bool tree, struct outcome *o)
+{
+    struct lleval_dataset_cfg cfg;
+    struct lleval_ds_builder b;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *out_path = lleval_prepared_path(dir, tree ? "tree" : "stream");
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.name = (char *)"sq";
+    cfg.format = (char *)"squad";
+    cfg.path = (char *)path;
+    memset(&b, 0, sizeof(b));
+    lleval_sb_init(&b.out, 0);
+    lleval_sb_init(&b.seen, 0);
+    lleval_sb_init(&b.where, 0);
+    b.ds = &cfg;
+    b.type = type;
+    b.limit = limit;
+    b.prepared_dir = dir;
+    b.out_path = out_path;
+    b.skipped = json_object();
+    memset(o, 0, sizeof(*o));
+    o->rc = tree ? lleval_ds_import_squad_tree(&b, &err) : lleval_ds_import_squad(&b, &err);
+    o->msg = lleval_xstrdup(o->rc ? err.msg : "");
+    o->items = b.items;
+    o->records = b.records;
+    o->skipped_total = b.skipped_total;
+    o->skipped = json_dumps(b.skipped, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!o->rc) {
+        assert_int_equal(lleval_ds_flush(&b, &err), 0);
+        assert_int_equal(lleval_atomic_finish(&b.af, &err), 0);
+        o->out = tu_read(b.af.tmp);
+        assert_non_null(o->out);
+    }
+    lleval_atomic_abort(&b.af);
+    lleval_idset_release(&b.ids);
+    lleval_sb_release(&b.seen);
+    lleval_sb_release(&b.where);
+    lleval_sb_release(&b.out);
+    json_decref(b.skipped);
+    free(out_path);
+}
+
+/* Both ways on the file at path; they must agree. Returns the stream's rc. */
+static int same_both_ways(const char *dir, const char *path, enum lleval_item_type type, long limit,
+                          const char *what)
+{
+    struct outcome s, t;
+    int rc;
+    run_import(dir, path, type, limit, false, &s);
+    run_import(dir, path, type, limit, true, &t);
+    if (s.rc != t.rc || strcmp(s.msg, t.msg) ||
+        (!s.rc &&
+         (s.items != t.items || s.records != t.records || s.skipped_total != t.skipped_total ||
+          strcmp(s.skipped, t.skipped) || strcmp(s.out, t.out)))) {
+        print_error("%s (limit %ld, type %d): the streaming and the tree path differ\n"
+                    "  stream: rc %d '%s' items %ld records %ld skipped %s\n%s\n"
+                    "  tree:   rc %d '%s' items %ld records %ld skipped %s\n%s\n",
+                    what, limit, (int)type, s.rc, s.msg, s.items, s.records,
+                    s.skipped ? s.skipped : "", s.out ? s.out : "", t.rc, t.msg, t.items, t.records,
+                    t.skipped ? t.skipped : "", t.out ? t.out : "");
+        fail();
+    }
+    rc = s.rc;
+    outcome_release(&s);
+    outcome_release(&t);
+    return rc;
+}
+
+/* A document written with ' for " (the table stays readable). */
+static char *doc(const char *s)
+{
+    char *d = lleval_xstrdup(s);
+    for (char *p = d; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return d;
+}
+
+struct sq_case {
+    const char *name;
+    const char *text; /* ' for " */
+    int want;         /* 0: prepares, 1: an error */
+};
+
+#define ART(paras) "{'data':[{'title':'T','paragraphs':[" paras "]}],'version':'1.1'}"
+#define PARA(qas)  "{'context':'Ctx','qas':[" qas "]}"
+#define QA1        "{'id':'q1','question':'Q1?','answers':[{'text':'a1','answer_start':0}]}"
+#define QA(x)      ART(PARA(x))
+
+static const struct sq_case cases[] = {
+    /* valid layouts */
+    {"title first",
+     ART(PARA(QA1 ",{'id':'q2','question':'Q2','answers':[{'text':'x'},{'text':'x'}"
+                  ",{'text':' '},{'text':'y','answer_start':3}]}")),
+     0},
+    {"xquad order",
+     "{'data':[{'paragraphs':[{'context':'C1','qas':[{'answers':[{'answer_start':1,'text':'y'}],"
+     "'id':'b1','question':'Q'}]},{'context':'C2','qas':[{'answers':[{'text':'z'}],'id':'b2',"
+     "'question':'Q2'}]}],'title':'T2'},{'paragraphs':[{'context':'C3','qas':[{'answers':[{'text':"
+     "'w'}],'id':'b3','question':'Q3'}]}],'title':'T3'}],'version':'1.1'}",
+     0},
+    {"squad 2.0 order",
+     "{'version':'v2.0','data':[{'title':'N','paragraphs':[{'qas':[{'question':'Q','id':'c1',"
+     "'answers':[{'text':'a'}],'is_impossible':false},{'plausible_answers':[{'text':'p'}],"
+     "'question':'Q2','id':'c2','answers':[],'is_impossible':true}],'context':'Ctx'},{'qas':[{"
+     "'question':'Q3','id':'c3','answers':[{'text':'b'}],'is_impossible':false}],'context':'C2'}]}"
+     "]}",
+     0},
+    {"squad 2.0 found at the last question",
+     ART(PARA(QA1 ",{'id':'q2','question':'Q2','answers':[],'is_impossible':true}")), 0},
+    {"version 2 with no is_impossible",
+     "{'version':'2.0','data':[{'title':'T','paragraphs':[" PARA(QA1) "]}]}", 0},
+    {"version not a string", "{'version':2,'data':[{'title':'T','paragraphs':[" PARA(QA1) "]}]}",
+     0},
+    {"no title", "{'data':[{'paragraphs':[" PARA(QA1) "]}]}", 0},
+    {"empty data", "{'data':[]}", 0},
+    {"empty paragraphs", "{'data':[{'title':'t','paragraphs':[]}]}", 0},
+    {"empty qas", ART(PARA("")), 0},
+    {"no answers: skipped", QA("{'id':'q1','question':'Q','answers':[]}," QA1), 0},
+    {"blank answers: skipped", QA("{'id':'q1','question':'Q','answers':[{'text':' \\n'}]}"), 0},
+    {"escaped id", QA("{'id':'d\\u0031','question':'Q','answers':[{'text':'a'}]}," QA1), 0},
+    {"escaped slash in id", QA("{'id':'a\\/b','question':'Q','answers':[{'text':'a'}]}"), 0},
+    {"id met first as an answer",
+     QA("{'answers':[{'text':'e1'}],'question':'Q','id':'e1'},\n{'id':'e2','question':'e1',"
+        "'answers':[{'text':'e2'}]}"),
+     0},
+    {"id met first as a key",
+     "{'data':[{'title':'T','paragraphs':[{'e1':\n1,'context':'C','qas':[\n{'id':'e1',"
+     "'question':'Q','answers':[{'text':'a'}]}]}]}]}",
+     0},
+    {"id met first as a later question's id",
+     "{'data':[{'title':'T','paragraphs':[{'context':'C','qas':[\n{'question':'Q','answers':[{"
+     "'text':'a'}],'x':'e9','id':'e1'},\n{'id':'e9','question':'Q','answers':[{'text':'a'}]}]}]}"
+     "]}",
+     0},
+    {"escapes in the texts",
+     "{'data':[{'title':'T\\u00e9\\'','paragraphs':[{'context':'line\\nnext \\\\ \\ud83d\\ude00 "
+     "\\u001f','qas':[{'id':'q1','question':'Q\\t\\u00e9?','answers':[{'text':'\\u00e9'},{'text':"
+     "'\\u00c3\\u00a9'}]}]}]}]}",
+     0},
+    {"raw UTF-8 and CRLF",
+     "{\r\n'data':[{'title':'T\xc3\xa9','paragraphs':[{'context':'\xe2\x82\xac \xf0\x9f\x98\x80',"
+     "\r\n'qas':[{'id':'\xc3\xa9','question':'Q','answers':[{'text':'\xc3\xa9'}]}]}]}]}\r\n",
+     0},
+    {"byte order mark", "\xef\xbb\xbf" ART(PARA(QA1)), 0},
+    {"escaped keys",
+     "{'d\\u0061ta':[{'title':'T','paragraphs':[{'context':'C','qas':[{'i\\u0064':"
+     "'q1','question':'Q','answers':[{'text':'a'}]}]}]}]}",
+     0},
+    {"long and unknown keys",
+     "{'a_key_longer_than_twenty_three_bytes':{'x':[1,2.5e3,true,null]},'data':[{'title':'T',"
+     "'another_key_longer_than_twenty_three':1,'paragraphs':[{'context':'C','qas':[{'id':'q1',"
+     "'a_qa_key_that_is_longer_than_23':[{}],'question':'Q','answers':[{'text':'a','b':{}}]}]}]}]}",
+     0},
+    {"impossible with any answers",
+     "{'version':'v2.0','data':[{'title':'T','paragraphs':[{'context':'C','qas':[{'id':'q1',"
+     "'question':'Q','is_impossible':true,'answers':7},{'id':'q2','question':'Q','is_impossible':"
+     "true}]}]}]}",
+     0},
+    {"large numbers in unknown fields",
+     QA("{'id':'q1','question':'Q','n':123456789012345678901234567890,'r':1e400,'answers':[{'text':"
+        "'a'}]}"),
+     -1},
+    /* errors the tree path words */
+    {"duplicate id", QA(QA1 "," QA1), 1},
+    {"duplicate id across paragraphs", ART(PARA(QA1) "," PARA(QA1)), 1},
+    {"empty id", QA("{'id':'','question':'Q','answers':[{'text':'a'}]}"), 1},
+    {"id a number", QA("{'id':5,'question':'Q','answers':[{'text':'a'}]}"), 1},
+    {"id missing", QA("{'question':'Q','answers':[{'text':'a'}]}"), 1},
+    {"question missing", QA(QA1 ",{'id':'q2','answers':[{'text':'a'}]}"), 1},
+    {"question a number", QA("{'id':'q2','question':3,'answers':[{'text':'a'}]}"), 1},
+    {"question blank", QA("{'id':'q2','question':' \\t','answers':[{'text':'a'}]}"), 1},
+    {"answers missing", QA("{'id':'q2','question':'Q'}"), 1},
+    {"answers a string", QA("{'id':'q2','question':'Q','answers':'a'}"), 1},
+    {"answer a string", QA("{'id':'q2','question':'Q','answers':['a']}"), 1},
+    {"answer text a number", QA("{'id':'q2','question':'Q','answers':[{'text':1}]}"), 1},
+    {"answer text missing", QA("{'id':'q2','question':'Q','answers':[{'t':'a'}]}"), 1},
+    {"is_impossible null", QA("{'id':'q2','question':'Q','answers':[],'is_impossible':null}"), 1},
+    {"is_impossible a number", QA("{'id':'q2','question':'Q','answers':[],'is_impossible':1}"), 1},
+    {"question not an object", QA(QA1 ",'q'"), 1},
+    {"question an array", QA("[]"), 1},
+    {"question null", QA("null"), 1},
+    {"article not an object", "{'data':[1]}", 1},
+    {"title a number", "{'data':[{'title':1,'paragraphs':[]}]}", 1},
+    {"title after paragraphs, a number", "{'data':[{'paragraphs':[" PARA(QA1) "],'title':1}]}", 1},
+    {"paragraphs missing", "{'data':[{'title':'t'}]}", 1},
+    {"paragraphs an object", "{'data':[{'title':'t','paragraphs':{}}]}", 1},
+    {"paragraph not an object", ART("[]"), 1},
+    {"context missing", ART("{'qas':[" QA1 "]}"), 1},
+    {"context a number", ART("{'context':1,'qas':[" QA1 "]}"), 1},
+    {"context after the questions, a number", ART("{'qas':[" QA1 "],'context':1}"), 1},
+    {"qas missing", ART("{'context':'C'}"), 1},
+    {"qas an object", ART("{'context':'C','qas':{}}"), 1},
+    {"no data", "{'version':'1.1'}", 1},
+    {"data an object", "{'data':{}}", 1},
+    {"a list at the top", "[{'data':[]}]", 1},
+    {"a string at the top", "'data'", 1},
+    {"trailing text", ART(PARA(QA1)) " x", 1},
+    {"two documents", ART(PARA(QA1)) ART(PARA(QA1)), 1},
+    {"truncated", "{'data':[{'title':'T','paragraphs':[{'context':'C','qas':[" QA1, 1},
+    {"empty file", "", 0},
+    {"blank file", " \n\t\n", 0},
+    {"duplicate key at the top", "{'data':[],'data':[]}", 1},
+    {"duplicate key in an article", "{'data':[{'title':'a','title':'b','paragraphs':[]}]}", 1},
+    {"duplicate key in a paragraph", ART("{'context':'a','context':'b','qas':[]}"), 1},
+    {"duplicate key in a question", QA("{'id':'q1','id':'q2','question':'Q','answers':[]}"), 1},
+    {"duplicate key in an answer",
+     QA("{'id':'q1','question':'Q','answers':[{'text':'a','text':'b'}"
+        "]}"),
+     1},
+    {"invalid UTF-8 in a string", QA("{'id':'q1','question':'Q\xff','answers':[]}"), 1},
+    {"invalid UTF-8 outside", ART(PARA(QA1)) "\xc3", 1},
+    {"overlong UTF-8", QA("{'id':'q1','question':'Q\xc0\xaf','answers':[]}"), 1},
+    {"\\u0000 in a question", QA("{'id':'q1','question':'Q\\u0000','answers':[{'text':'a'}]}"), 1},
+    {"lone surrogate", QA("{'id':'q1','question':'Q\\ud800','answers':[{'text':'a'}]}"), 1},
+    {"raw tab in a string", QA("{'id':'q1','question':'Q\t','answers':[{'text':'a'}]}"), 1},
+    {"bad escape", QA("{'id':'q1','question':'Q\\x','answers':[{'text':'a'}]}"), 1},
+    {"trailing comma", QA(QA1 ","), 1},
+};
+
+static void test_cases(void **state)
+{
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char *text = doc(cases[i].text);
+        char *path = tu_write(dir, "in.json", text);
+        int rc;
+        rc = same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 0, cases[i].name);
+        if (cases[i].want >= 0 && (rc != 0) != (cases[i].want == 1)) {
+            print_error("%s: rc %d, expected %s\n", cases[i].name, rc,
+                        cases[i].want ? "an error" : "success");
+            fail();
+        }
+        same_both_ways(dir, path, LLEVAL_CLOSED_BOOK, 0, cases[i].name);
+        for (long limit = 1; limit <= 3; limit++)
+            same_both_ways(dir, path, LLEVAL_OPEN_BOOK, limit, cases[i].name);
+        free(path);
+        free(text);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Articles of paragraphs of questions, in one of three member orders, with
+ * contexts of ctx_len bytes: large enough to move and grow the window. */
+static char *big_doc(int order, int articles, int paras, int qas, size_t ctx_len, const char *tail)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    int n = 0;
+    lleval_sb_adds(&sb, order == 2 ? "{\"version\": \"v2.0\", \"data\": [\n" : "{\"data\": [\n");
+    for (int a = 0; a < articles; a++) {
+        lleval_sb_adds(&sb, a ? ",\n  {" : "  {");
+        if (order != 1)
+            lleval_sb_addf(&sb, "\"title\": \"Article %d\", ", a);
+        lleval_sb_adds(&sb, "\"paragraphs\": [");
+        for (int p = 0; p < paras; p++) {
+            struct lleval_sb ctx = LLEVAL_SB_INIT;
+            lleval_sb_adds(&sb, p ? ",\n    {" : "\n    {");
+            for (size_t k = 0; ctx.len < ctx_len; k++)
+                lleval_sb_addf(&ctx, "word%zu %s", k, k % 7 ? "" : "\\\"q\\\" \\u00e9 ");
+            if (order != 2)
+                lleval_sb_addf(&sb, "\"context\": \"%s\", ", ctx.buf);
+            lleval_sb_adds(&sb, "\"qas\": [");
+            for (int q = 0; q < qas; q++, n++) {
+                lleval_sb_addf(&sb,
+                               "%s\n      {\"id\": \"id%06d\", \"question\": \"Question %d about "
+                               "word%d?\", \"answers\": [{\"text\": \"word%d\", \"answer_start\": "
+                               "%d}, {\"text\": \"w%d\"}]",
+                               q ? "," : "", n, n, q, q, q * 3, n % 3);
+                if (order == 2)
+                    lleval_sb_addf(&sb, ", \"is_impossible\": %s", n % 4 ? "false" : "true");
+                lleval_sb_adds(&sb, "}");
+            }
+            lleval_sb_adds(&sb, "]");
+            if (order == 2)
+                lleval_sb_addf(&sb, ", \"context\": \"%s\"", ctx.buf);
+            lleval_sb_adds(&sb, "}");
+            lleval_sb_release(&ctx);
+        }
+        lleval_sb_adds(&sb, "]");
+        if (order == 1)
+            lleval_sb_addf(&sb, ", \"title\": \"Article %d\"", a);
+        lleval_sb_adds(&sb, "}");
+    }
+    lleval_sb_addf(&sb, "\n]%s}\n", order == 1 ? ", \"version\": \"1.1\"" : "");
+    lleval_sb_adds(&sb, tail);
+    return lleval_sb_detach(&sb, NULL);
+}
+
+static void test_large(void **state)
+{
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (int order = 0; order < 3; order++) {
+        /* many small paragraphs (the window moves), then huge contexts (it grows) */
+        const struct {
+            int articles, paras, qas;
+            size_t ctx;
+            const char *tail;
+        } shapes[] = {{4, 30, 6, 2000, ""},
+                      {2, 3, 2, 300000, ""},
+                      {1, 2, 900, 100, ""},
+                      {3, 20, 5, 3000, "x"},
+                      {3, 20, 5, 3000, "\n\n"}};
+        for (size_t k = 0; k < sizeof(shapes) / sizeof(*shapes); k++) {
+            char *text = big_doc(order, shapes[k].articles, shapes[k].paras, shapes[k].qas,
+                                 shapes[k].ctx, shapes[k].tail);
+            char *path = tu_write(dir, "big.json", text);
+            char what[64];
+            int rc;
+            snprintf(what, sizeof(what), "large, order %d, shape %zu", order, k);
+            rc = same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 0, what);
+            assert_int_equal(rc != 0, *shapes[k].tail == 'x');
+            same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 7, what);
+            same_both_ways(dir, path, LLEVAL_CLOSED_BOOK, 0, what);
+            if (!*shapes[k].tail) { /* a duplicate id at the very end */
+                char *dup = strstr(text, "\"id000001\"");
+                char *last = NULL;
+                for (char *p = strstr(text, "\"id0"); p; p = strstr(p + 1, "\"id0"))
+                    last = p;
+                assert_non_null(dup);
+                memcpy(last, dup, 10);
+                free(path);
+                path = tu_write(dir, "big.json", text);
+                assert_int_not_equal(same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 0, what), 0);
+            }
+            free(path);
+            free(text);
+        }
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Every byte of a small file replaced, deleted, doubled and cut after. */
+static void test_mutations(void **state)
+{
+    static const char base[] =
+        "{'data':[{'paragraphs':[{'qas':[{'id':'m1','question':'Q \\u00e9?','answers':[{'text':"
+        "'a'},{'text':'b','answer_start':2}]},{'id':'m2','question':'Q2','answers':[],"
+        "'is_impossible':true}],'context':'Ctx \\'x\\''},{'context':'C','qas':[{'answers':[{'text':"
+        "'c'}],'id':'m3','question':'Q3','is_impossible':false}]}],'title':'T'}],'version':'v2.0'}";
+    static const unsigned char repl[] = {'"', '\\', '{', '}', '[',  ']',  ',',  ':', '1',
+                                         ' ', 'a',  'e', 't', '\n', 0xC3, 0xFF, 0x00};
+    char *dir = tu_tmpdir();
+    char *text = doc(base);
+    size_t len = strlen(text);
+    unsigned char *m = lleval_xmalloc(len + 2);
+    int errors = 0, ok = 0;
+    (void)state;
+    for (size_t i = 0; i < len; i++) {
+        for (size_t r = 0; r < sizeof(repl) + 3; r++) {
+            size_t n = len;
+            char *path, what[64];
+            memcpy(m, text, len);
+            if (r < sizeof(repl)) {
+                if (m[i] == repl[r])
+                    continue;
+                m[i] = repl[r];
+            } else if (r == sizeof(repl)) { /* delete */
+                memmove(m + i, m + i + 1, len - i - 1);
+                n = len - 1;
+            } else if (r == sizeof(repl) + 1) { /* double */
+                memmove(m + i + 1, m + i, len - i);
+                n = len + 1;
+            } else { /* cut */
+                n = i;
+            }
+            path = tu_write_bytes(dir, "m.json", m, n);
+            snprintf(what, sizeof(what), "mutation %zu at byte %zu", r, i);
+            if (same_both_ways(dir, path, LLEVAL_OPEN_BOOK, i % 3, what))
+                errors++;
+            else
+                ok++;
+            free(path);
+        }
+    }
+    /* both kinds were met */
+    assert_true(errors > 100);
+    assert_true(ok > 100);
+    free(m);
+    free(text);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* The shared SQuAD-format datasets, whole and cut short. */
+static void test_shared(void **state)
+{
+    const char *rel[] = {"datasets/xquad/xquad.en.json", "datasets/squad_v2/dev-v2.0-normans.json"};
+    char *dir = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < sizeof(rel) / sizeof(*rel); i++) {
+        char *path = tu_shared(rel[i]);
+        if (!path) {
+            print_message("skipping %s: not present\n", rel[i]);
+            continue;
+        }
+        assert_int_equal(same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 0, rel[i]), 0);
+        assert_int_equal(same_both_ways(dir, path, LLEVAL_CLOSED_BOOK, 0, rel[i]), 0);
+        assert_int_equal(same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 100, rel[i]), 0);
+        free(path);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_large),
+        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_shared),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
