@@ -335,11 +335,12 @@ struct sq_stream {
     bool locating;    /* pass 2: the window keeps the bytes from loc_pos on */
     uint64_t loc_pos; /* where the next id is looked for (as locate_id) */
     long loc_line;
-    bool check; /* pass 1 */
-    bool vouch; /* pass 1: false once the tree path must read the file */
-    bool v2;    /* pass 1: a SQuAD 2.0 file */
-    bool done;  /* pass 2: the item limit was reached */
-    int depth;  /* of the question objects */
+    bool check;        /* pass 1 */
+    bool vouch;        /* pass 1: false once the tree path must read the file */
+    bool v2;           /* pass 1: a SQuAD 2.0 file */
+    bool done;         /* pass 2: the item limit was reached */
+    int depth;         /* of the question objects */
+    size_t ai, pi, qi; /* the question's place: data[ai].paragraphs[pi].qas[qi] */
     struct lleval_sb text, key, title, context;
     /* one question (pass 2): offsets into text, (size_t)-1 when missing */
     size_t id, question;
@@ -640,7 +641,8 @@ static long stream_locate(struct sq_stream *s, const char *id)
     const unsigned char *from = s->buf + (size_t)(s->loc_pos - s->base), *end = s->js.end;
     const unsigned char *q = from, *hit = NULL;
     while ((q = memchr(q, '"', (size_t)(end - q))) != NULL) {
-        if ((size_t)(end - q) >= n && !memcmp(q + 1, id, n - 2) && q[n - 1] == '"') {
+        if ((size_t)(end - q) >= n && q[1] == (unsigned char)id[0] && q[n - 1] == '"' &&
+            !memcmp(q + 1, id, n - 2)) {
             hit = q;
             break;
         }
@@ -652,6 +654,18 @@ static long stream_locate(struct sq_stream *s, const char *id)
         s->loc_line++;
     s->loc_pos = s->base + (uint64_t)(hit + n - s->buf);
     return s->loc_line;
+}
+
+/* The decimal digits of v (no printf: this is once per question). */
+static void add_num(struct lleval_sb *sb, size_t v)
+{
+    char d[24];
+    size_t n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    while (n)
+        lleval_sb_addch(sb, d[--n]);
 }
 
 /* The question's item written without a tree. */
@@ -687,11 +701,20 @@ static int qa_write(struct squad_ctx *c, struct sq_stream *s, struct lleval_err 
             return 0;
         }
     }
+    /* "path:line (data[..].paragraphs[..].qas[..])", as squad_qa() writes it */
     lleval_sb_reset(&b->where);
-    if (line > 0)
-        lleval_sb_addf(&b->where, "%s:%ld (%s)", c->path, line, c->jpath);
-    else
-        lleval_sb_addf(&b->where, "%s (%s)", c->path, c->jpath);
+    lleval_sb_adds(&b->where, c->path);
+    if (line > 0) {
+        lleval_sb_addch(&b->where, ':');
+        add_num(&b->where, (size_t)line);
+    }
+    lleval_sb_adds(&b->where, " (data[");
+    add_num(&b->where, s->ai);
+    lleval_sb_adds(&b->where, "].paragraphs[");
+    add_num(&b->where, s->pi);
+    lleval_sb_adds(&b->where, "].qas[");
+    add_num(&b->where, s->qi);
+    lleval_sb_adds(&b->where, "])");
     rc = lleval_ds_claim_id(b, id, b->where.buf, err);
     if (rc)
         return rc;
@@ -757,6 +780,7 @@ static int walk_qa(struct squad_ctx *c, struct sq_stream *s, struct lleval_err *
             return 0;
     }
     /* not plainly valid: jansson reads this question alone and words the error */
+    snprintf(c->jpath, sizeof(c->jpath), "data[%zu].paragraphs[%zu].qas[%zu]", s->ai, s->pi, s->qi);
     qa = json_loadb((const char *)s->buf + (size_t)(start - s->base), (size_t)(at(s) - start),
                     JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!qa)
@@ -791,7 +815,9 @@ static int each_qa(struct squad_ctx *c, struct sq_stream *s, size_t ai, size_t p
                    struct lleval_err *err)
 {
     int rc;
-    snprintf(c->jpath, sizeof(c->jpath), "data[%zu].paragraphs[%zu].qas[%zu]", ai, pi, qi);
+    s->ai = ai; /* c->jpath is written when a message needs it */
+    s->pi = pi;
+    s->qi = qi;
     rc = walk_qa(c, s, err);
     if (rc > 0 && !s->check && lleval_ds_full(c->b))
         s->done = true;
@@ -1014,6 +1040,7 @@ int lleval_ds_import_squad(struct lleval_ds_builder *b, struct lleval_err *err)
     if (rc > 0 && s.vouch) {
         s.check = false;
         s.locating = true;
+        s.js.unique = false; /* pass 1 saw no key twice */
         c.st = &s;
         c.v2 = s.v2;
         rewind(s.f);
