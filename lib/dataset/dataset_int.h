@@ -54,13 +54,15 @@ int lleval_ds_add(struct lleval_ds_builder *b, json_t *item, const char *where,
 
 /* The fast importers' way (no item object): checks that id is new (as
  * lleval_ds_add() does), then appends the item's line as lleval_ds_item() and
- * lleval_ds_add() would write it, with meta {"line": line}. answers are n
+ * lleval_ds_add() would write it, with meta {"line": line}; context
+ * (context_len bytes; NULL: "") is written for open book only. answers are n
  * strings of lens bytes (already without blank and repeated ones), choices
  * (multiple choice only) m strings. */
 int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char *question,
-                         size_t question_len, const char *const *choices, const size_t *choice_lens,
-                         size_t m, const char *const *answers, const size_t *answer_lens, size_t n,
-                         long line, const char *where, struct lleval_err *err);
+                         size_t question_len, const char *context, size_t context_len,
+                         const char *const *choices, const size_t *choice_lens, size_t m,
+                         const char *const *answers, const size_t *answer_lens, size_t n, long line,
+                         const char *where, struct lleval_err *err);
 
 /* For an importer that writes its own item line (SQuAD's fast path): checks
  * that id is new and records it as met at where, as lleval_ds_add() does;
@@ -123,5 +125,8 @@ int lleval_ds_import_nq(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_mmlu(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err);
+/* The JSONL importer with every record through jansson (the path its fast
+ * path falls back to), for the tests that hold the two against each other. */
+int lleval_ds_import_jsonl_tree(struct lleval_ds_builder *b, struct lleval_err *err);
 
 #endif

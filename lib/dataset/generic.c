@@ -18,6 +18,7 @@
 #include "dataset_int.h"
 #include "lleval/util/csv.h"
 #include "lleval/platform/fs.h"
+#include "lleval/util/jscan.h"
 #include "lleval/util/json.h"
 
 struct mapping {
@@ -235,15 +236,201 @@ out:
     return rc;
 }
 
-int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
+/*
+ * The JSONL fast path (issue 13), as nq.c's: a line is read with the one-pass
+ * scanner and its item written with the JSON writer; a line that is not a
+ * plainly valid record (the scanner gives up, a mapped field is missing or of
+ * another type, the question is blank) goes through jansson as before, which
+ * words the error. Closed and open book only, with mapped names the scanner
+ * hands to its callback (under LLEVAL_JSCAN_KEY_SIZE bytes) and no two alike.
+ */
+struct gen_scan {
+    struct lleval_jscan js; /* first: the member callback gets &sc.js */
+    const struct mapping *m;
+    bool open_book;
+    bool odd;            /* a mapped field of another type: jansson words it */
+    int id_kind;         /* 0 missing or null, 1 a string, 2 an integer */
+    size_t id, question; /* offsets into the scratch buffer, (size_t)-1 until met */
+    size_t context;
+    long long id_int;
+    int answers; /* 0 missing, 1 a string, 2 a list of strings */
+    size_t *ans; /* each answer's offset */
+    size_t n_ans, cap_ans;
+    const char **pick;
+    size_t *pick_lens, cap_pick;
+    struct lleval_sb idbuf; /* "<dataset>-<row>" */
+};
+
+static bool gen_str_or_odd(struct gen_scan *sc, size_t *off, int depth)
+{
+    struct lleval_jscan *j = &sc->js;
+    if (!lleval_jscan_peek(j, '"')) {
+        sc->odd = true;
+        return lleval_jscan_skip(j, depth);
+    }
+    *off = j->out->len;
+    return lleval_jscan_str(j, j->out);
+}
+
+static bool gen_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct gen_scan *sc = (struct gen_scan *)j;
+    (void)seen; /* the scan rejects every repeated key (unique) */
+    if (!strcmp(key, sc->m->id)) {
+        bool is_int;
+        double dv;
+        if (lleval_jscan_peek(j, '"')) {
+            sc->id_kind = 1;
+            return gen_str_or_odd(sc, &sc->id, depth);
+        }
+        if (lleval_jscan_null(j))
+            return true;
+        if (lleval_jscan_peek(j, '-') ||
+            (j->p < j->end && *j->p >= '0' && *j->p <= '9')) { /* jscan_peek skipped space */
+            if (!lleval_jscan_num(j, &is_int, &sc->id_int, &dv))
+                return false;
+            sc->id_kind = 2;
+            sc->odd |= !is_int;
+            return true;
+        }
+        sc->odd = true;
+        return lleval_jscan_skip(j, depth);
+    }
+    if (!strcmp(key, sc->m->question))
+        return gen_str_or_odd(sc, &sc->question, depth);
+    if (sc->open_book && !strcmp(key, sc->m->context))
+        return gen_str_or_odd(sc, &sc->context, depth);
+    if (!strcmp(key, sc->m->answers)) {
+        if (lleval_jscan_peek(j, '"')) {
+            sc->answers = 1;
+            LLEVAL_GROW(sc->ans, sc->n_ans, sc->cap_ans);
+            sc->ans[sc->n_ans++] = j->out->len;
+            return lleval_jscan_str(j, j->out);
+        }
+        if (!lleval_jscan_eat(j, '[')) {
+            sc->odd = true;
+            return lleval_jscan_skip(j, depth);
+        }
+        sc->answers = 2;
+        if (lleval_jscan_eat(j, ']'))
+            return true;
+        do {
+            if (!lleval_jscan_peek(j, '"')) {
+                sc->odd = true;
+                if (!lleval_jscan_skip(j, depth + 1))
+                    return false;
+                continue;
+            }
+            LLEVAL_GROW(sc->ans, sc->n_ans, sc->cap_ans);
+            sc->ans[sc->n_ans++] = j->out->len;
+            if (!lleval_jscan_str(j, j->out))
+                return false;
+        } while (lleval_jscan_eat(j, ','));
+        return lleval_jscan_eat(j, ']');
+    }
+    return lleval_jscan_skip(j, depth);
+}
+
+/* True when the fast path can read records with this mapping and type. */
+static bool gen_fast_ok(const struct lleval_ds_builder *b, const struct mapping *m)
+{
+    const char *names[4] = {m->id, m->question, m->context, m->answers};
+    if (b->type == LLEVAL_MULTIPLE_CHOICE)
+        return false;
+    for (size_t i = 0; i < 4; i++) {
+        if (strlen(names[i]) >= LLEVAL_JSCAN_KEY_SIZE)
+            return false;
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(names[i], names[k]))
+                return false;
+    }
+    return true;
+}
+
+/* One line the fast way: 1 when it was handled (an item written or a skip
+ * counted), 0 when the jansson path must read it, negative on an error. */
+static int gen_fast(struct lleval_ds_builder *b, struct gen_scan *sc, struct lleval_sb *text,
+                    const char *path, long line, long row, const char *s, size_t len,
+                    struct lleval_err *err)
+{
+    size_t n = 0, qlen;
+    const char *q, *id, *ctx;
+    char num[32];
+    int rc;
+
+    sc->js.p = (const unsigned char *)s;
+    sc->js.end = (const unsigned char *)s + len;
+    sc->js.out = text;
+    sc->js.unique = true; /* lines are parsed with JSON_REJECT_DUPLICATES */
+    sc->odd = false;
+    sc->id_kind = sc->answers = 0;
+    sc->id = sc->question = sc->context = (size_t)-1;
+    sc->n_ans = 0;
+    lleval_sb_reset(text);
+    if (!lleval_jscan_peek(&sc->js, '{') || !lleval_jscan_object(&sc->js, 0, gen_member) ||
+        !lleval_jscan_end(&sc->js) || sc->odd || sc->question == (size_t)-1 || !sc->answers ||
+        (sc->open_book && sc->context == (size_t)-1))
+        return 0;
+    q = text->buf + sc->question;
+    qlen = strlen(q);
+    if (lleval_ds_blank(q, qlen))
+        return 0;
+    if (sc->cap_pick < sc->n_ans) {
+        sc->cap_pick = sc->n_ans;
+        sc->pick = lleval_xrealloc(sc->pick, sc->cap_pick * sizeof(*sc->pick));
+        sc->pick_lens = lleval_xrealloc(sc->pick_lens, sc->cap_pick * sizeof(*sc->pick_lens));
+    }
+    /* lleval_ds_answer_add(): no blank answers, no repeats, in order */
+    for (size_t i = 0; i < sc->n_ans; i++) {
+        const char *a = text->buf + sc->ans[i];
+        size_t alen = strlen(a), k;
+        if (lleval_ds_blank(a, alen))
+            continue;
+        for (k = 0; k < n && strcmp(sc->pick[k], a); k++)
+            ;
+        if (k < n)
+            continue;
+        sc->pick[n] = a;
+        sc->pick_lens[n++] = alen;
+    }
+    if (!n) {
+        lleval_ds_skip(b, "no_answers");
+        return 1;
+    }
+    /* the id as generic_record() makes it */
+    id = sc->id_kind == 1 ? text->buf + sc->id : NULL;
+    if (sc->id_kind == 2) {
+        snprintf(num, sizeof(num), "%lld", sc->id_int);
+        id = num;
+    } else if (!id || lleval_ds_blank(id, strlen(id))) {
+        lleval_sb_reset(&sc->idbuf);
+        lleval_sb_addf(&sc->idbuf, "%s-%ld", b->ds->name, row);
+        id = sc->idbuf.buf;
+    }
+    ctx = sc->context == (size_t)-1 ? NULL : text->buf + sc->context;
+    lleval_sb_reset(&b->where);
+    lleval_sb_addf(&b->where, "%s:%ld", path, line);
+    rc = lleval_ds_write_item(b, id, q, qlen, ctx, ctx ? strlen(ctx) : 0, NULL, NULL, 0, sc->pick,
+                              sc->pick_lens, n, line, b->where.buf, err);
+    return rc ? rc : 1;
+}
+
+static int import_jsonl(struct lleval_ds_builder *b, bool fast, struct lleval_err *err)
 {
     const char *path = b->ds->path;
     struct lleval_lines lr;
     struct mapping m;
+    struct gen_scan sc;
+    struct lleval_sb text = LLEVAL_SB_INIT;
     long row = 0;
     int rc;
 
     get_mapping(b->ds, &m);
+    memset(&sc, 0, sizeof(sc));
+    sc.m = &m;
+    lleval_sb_init(&sc.idbuf, 0);
+    sc.open_book = b->type == LLEVAL_OPEN_BOOK;
+    fast = fast && gen_fast_ok(b, &m);
     rc = lleval_lines_open(&lr, path, err);
     if (rc)
         return rc;
@@ -253,6 +440,15 @@ int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
             continue;
         b->records++;
         row++;
+        if (fast) {
+            int f = gen_fast(b, &sc, &text, path, lr.lineno, row, lr.line, lr.len, err);
+            if (f < 0) {
+                rc = f;
+                break;
+            }
+            if (f)
+                continue;
+        }
         obj = lleval_ds_parse_line(path, lr.lineno, lr.line, lr.len, err);
         if (!obj) {
             rc = err ? err->code : LLEVAL_EINVAL;
@@ -264,7 +460,22 @@ int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
             break;
     }
     lleval_lines_close(&lr);
+    lleval_sb_release(&text);
+    free(sc.ans);
+    free(sc.pick);
+    free(sc.pick_lens);
+    lleval_sb_release(&sc.idbuf);
     return rc < 0 ? rc : 0;
+}
+
+int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
+{
+    return import_jsonl(b, true, err);
+}
+
+int lleval_ds_import_jsonl_tree(struct lleval_ds_builder *b, struct lleval_err *err)
+{
+    return import_jsonl(b, false, err);
 }
 
 /* Reads the header row into names. Returns 1 when rows may follow, 0 for an

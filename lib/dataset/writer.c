@@ -116,9 +116,10 @@ static void str_list(struct lleval_sb *sb, const char *const *s, const size_t *l
 }
 
 int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char *question,
-                         size_t question_len, const char *const *choices, const size_t *choice_lens,
-                         size_t m, const char *const *answers, const size_t *answer_lens, size_t n,
-                         long line, const char *where, struct lleval_err *err)
+                         size_t question_len, const char *context, size_t context_len,
+                         const char *const *choices, const size_t *choice_lens, size_t m,
+                         const char *const *answers, const size_t *answer_lens, size_t n, long line,
+                         const char *where, struct lleval_err *err)
 {
     struct lleval_sb *o = &b->out;
     int rc = lleval_ds_claim_id(b, id, where, err);
@@ -133,8 +134,10 @@ int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char
     lleval_jw_str(o, lleval_item_type_name(b->type));
     lleval_sb_add(o, ",\"question\":", 12);
     lleval_jw_strn(o, question, question_len);
-    if (b->type == LLEVAL_OPEN_BOOK)
-        lleval_sb_adds(o, ",\"context\":\"\"");
+    if (b->type == LLEVAL_OPEN_BOOK) {
+        lleval_sb_add(o, ",\"context\":", 11);
+        lleval_jw_strn(o, context ? context : "", context ? context_len : 0);
+    }
     if (b->type == LLEVAL_MULTIPLE_CHOICE) {
         lleval_sb_add(o, ",\"choices\":", 11);
         str_list(o, choices, choice_lens, m);

@@ -1,12 +1,18 @@
 /*
- * Unit tests for the SQuAD importer's streaming path (lib/dataset/squad.c,
- * issue 13) held against its tree path (the whole document in jansson), which
- * it replaced and falls back to: on a table of valid layouts (title after the
+ * Unit tests for the importers' fast paths held against the paths they
+ * replaced and fall back to (issue 13): on every input both must give the
+ * same result: the same prepared bytes, counts and skips, or the same error.
+ *
+ * SQuAD (lib/dataset/squad.c): the streaming path against the tree path (the
+ * whole document in jansson) on a table of valid layouts (title after the
  * paragraphs as XQuAD writes it, context after the questions as SQuAD 2.0
  * does), damaged files (every shape, field and encoding error the importer
- * words), large generated files that move and grow the window, and every
- * byte of a small file mutated, both must give the same result: the same
- * prepared bytes, counts and skips, or the same error.
+ * words), large generated files that move and grow the window, every byte of
+ * a small file mutated, and the shared datasets.
+ *
+ * JSONL (lib/dataset/generic.c): the scanner-and-writer path against jansson
+ * per line, on a table of records under several field mappings and types,
+ * and every byte of a small file mutated.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,18 +41,28 @@ static void outcome_release(struct outcome *o)
 
 /* One import of path, as the prepare driver runs it, the streaming way or
  * the tree way. */
+/* The JSONL mapping of a run (NULL: the default names). */
+static const char *const *jsonl_map;
+
 static void run_import(const char *dir, const char *path, enum lleval_item_type type, long limit,
                        bool tree, struct outcome *o)
 {
     struct lleval_dataset_cfg cfg;
+    bool jsonl = lleval_str_ends_with(path, ".jsonl");
     struct lleval_ds_builder b;
     struct lleval_err err = LLEVAL_ERR_INIT;
     char *out_path = lleval_prepared_path(dir, tree ? "tree" : "stream");
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.name = (char *)"sq";
-    cfg.format = (char *)"squad";
+    cfg.format = (char *)(jsonl ? "jsonl" : "squad");
     cfg.path = (char *)path;
+    if (jsonl && jsonl_map) {
+        cfg.field_id = (char *)jsonl_map[0];
+        cfg.field_question = (char *)jsonl_map[1];
+        cfg.field_context = (char *)jsonl_map[2];
+        cfg.field_answers = (char *)jsonl_map[3];
+    }
     memset(&b, 0, sizeof(b));
     lleval_sb_init(&b.out, 0);
     lleval_sb_init(&b.seen, 0);
@@ -58,7 +74,10 @@ static void run_import(const char *dir, const char *path, enum lleval_item_type 
     b.out_path = out_path;
     b.skipped = json_object();
     memset(o, 0, sizeof(*o));
-    o->rc = tree ? lleval_ds_import_squad_tree(&b, &err) : lleval_ds_import_squad(&b, &err);
+    if (jsonl)
+        o->rc = tree ? lleval_ds_import_jsonl_tree(&b, &err) : lleval_ds_import_jsonl(&b, &err);
+    else
+        o->rc = tree ? lleval_ds_import_squad_tree(&b, &err) : lleval_ds_import_squad(&b, &err);
     o->msg = lleval_xstrdup(o->rc ? err.msg : "");
     o->items = b.items;
     o->records = b.records;
@@ -445,13 +464,138 @@ static void test_shared(void **state)
     free(dir);
 }
 
+/* ---- JSONL ---- */
+
+static const char *const jsonl_lines[] = {
+    "{'id':'a','question':'Q','answers':['x','x',' ','y'],'context':'C'}",
+    "{'question':'Q \\u00e9\\n\\'','answers':'x','context':'C \\\\ \\/'}",
+    "{'id':5,'question':'Q','answers':'x','context':'C'}",
+    "{'id':-0,'question':'Q','answers':'x','context':'C'}",
+    "{'id':null,'question':'Q','answers':'x','context':'C'}",
+    "{'id':'','question':'Q','answers':'x','context':'C'}",
+    "{'id':' ','question':'Q','answers':'x','context':'C'}",
+    "{'id':1.5,'question':'Q','answers':'x','context':'C'}",
+    "{'id':true,'question':'Q','answers':'x','context':'C'}",
+    "{'id':[],'question':'Q','answers':'x','context':'C'}",
+    "{'id':12345678901234567890,'question':'Q','answers':'x','context':'C'}",
+    "{'id':123456789012345678,'question':'Q','answers':'x','context':'C'}",
+    "{'answers':'x','context':'C'}",
+    "{'question':3,'answers':'x','context':'C'}",
+    "{'question':' ','answers':'x','context':'C'}",
+    "{'question':null,'answers':'x','context':'C'}",
+    "{'question':'Q','answers':'x'}",
+    "{'question':'Q','answers':'x','context':2}",
+    "{'question':'Q','context':'C'}",
+    "{'question':'Q','answers':3,'context':'C'}",
+    "{'question':'Q','answers':['a',3],'context':'C'}",
+    "{'question':'Q','answers':[],'context':'C'}",
+    "{'question':'Q','answers':[' ',''],'context':'C'}",
+    "{'question':'Q','answers':' ','context':'C'}",
+    "{'question':'Q','answers':'x','context':'C','question':'R'}",
+    "{'question':'Q','answers':'x','context':'C','extra':{'deep':[1,{'a':null}]}}",
+    "{'qid':'k1','q':'Q','a':['x'],'ctx':'C'}",
+    "{'qid':7,'q':'Q','a':'x','ctx':'C','id':'ignored'}",
+    "{'qid':'k1','q':'Q','a':['x'],'ctx':'C'}",
+    "{'question':'Q','answers':'x','context':'C'",
+    "{'question':'Q','answers':'x','context':'C'} x",
+    "['question']",
+    "{'question':'Q\xff','answers':'x','context':'C'}",
+    "{'question':'Q\\u0000','answers':'x','context':'C'}",
+    "{'question':'Q\t','answers':'x','context':'C'}",
+    "\xef\xbb\xbf{'question':'Q','answers':'x','context':'C'}",
+    "{'id':'a','question':'Q','answers':'x','context':'C'}",
+};
+
+static void test_jsonl(void **state)
+{
+    static const char *const maps[][4] = {{"qid", "q", "ctx", "a"},
+                                          {"id", "question", "context", "a_field_name_of_24_bytes"},
+                                          {"question", "question", "context", "answers"}};
+    char *dir = tu_tmpdir();
+    size_t n = sizeof(jsonl_lines) / sizeof(*jsonl_lines);
+    (void)state;
+    /* each line alone (as line 1 and line 3), then the lines that succeed together */
+    for (size_t map = 0; map <= 3; map++) {
+        jsonl_map = map ? maps[map - 1] : NULL;
+        for (size_t i = 0; i < n; i++) {
+            char *line = doc(jsonl_lines[i]);
+            char *text = lleval_xasprintf("%s\n\n%s\n%s", line, line, i % 2 ? "" : "\n");
+            char *path = tu_write(dir, "in.jsonl", text + (i % 3 == 0 ? 0 : strlen(line) + 2));
+            char what[64];
+            snprintf(what, sizeof(what), "jsonl line %zu, mapping %zu", i, map);
+            for (int type = 0; type < 2; type++)
+                same_both_ways(dir, path, type ? LLEVAL_OPEN_BOOK : LLEVAL_CLOSED_BOOK, 0, what);
+            same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 1, what);
+            free(path);
+            free(text);
+            free(line);
+        }
+        {
+            struct lleval_sb all = LLEVAL_SB_INIT;
+            char *path;
+            for (size_t i = 0; i < n; i++) {
+                char *line = doc(jsonl_lines[i]);
+                lleval_sb_addf(&all, "%s\n", line);
+                free(line);
+            }
+            path = tu_write(dir, "all.jsonl", all.buf);
+            same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 0, "jsonl, all lines");
+            same_both_ways(dir, path, LLEVAL_MULTIPLE_CHOICE, 0, "jsonl, all lines");
+            free(path);
+            lleval_sb_release(&all);
+        }
+    }
+    jsonl_map = NULL;
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_jsonl_mutations(void **state)
+{
+    static const char base[] =
+        "{'id':'m1','question':'Q \\u00e9?','answers':['a','b'],'context':'C'}\n"
+        "{'id':2,'question':'Q2','answers':'x','context':'C\\'x\\''}\n\n"
+        "{'question':'Q3','answers':[],'context':''}\n";
+    static const unsigned char repl[] = {'"', '\\', '{', '}', '[',  ']',  ',',  ':',
+                                         '1', ' ',  'a', 'n', '\n', 0xC3, 0xFF, 0x00};
+    char *dir = tu_tmpdir();
+    char *text = doc(base);
+    size_t len = strlen(text);
+    unsigned char *m = lleval_xmalloc(len + 2);
+    (void)state;
+    for (size_t i = 0; i < len; i++) {
+        for (size_t r = 0; r < sizeof(repl) + 2; r++) {
+            size_t k = len;
+            char *path, what[64];
+            memcpy(m, text, len);
+            if (r < sizeof(repl)) {
+                if (m[i] == repl[r])
+                    continue;
+                m[i] = repl[r];
+            } else if (r == sizeof(repl)) {
+                memmove(m + i, m + i + 1, len - i - 1);
+                k = len - 1;
+            } else {
+                k = i;
+            }
+            path = tu_write_bytes(dir, "m.jsonl", m, k);
+            snprintf(what, sizeof(what), "jsonl mutation %zu at byte %zu", r, i);
+            same_both_ways(dir, path, i % 2 ? LLEVAL_OPEN_BOOK : LLEVAL_CLOSED_BOOK, 0, what);
+            free(path);
+        }
+    }
+    free(m);
+    free(text);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_large),
-        cmocka_unit_test(test_mutations),
-        cmocka_unit_test(test_shared),
+        cmocka_unit_test(test_jsonl),     cmocka_unit_test(test_jsonl_mutations),
+        cmocka_unit_test(test_cases),     cmocka_unit_test(test_large),
+        cmocka_unit_test(test_mutations), cmocka_unit_test(test_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
