@@ -128,5 +128,7 @@ int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err);
 /* The JSONL importer with every record through jansson (the path its fast
  * path falls back to), for the tests that hold the two against each other. */
 int lleval_ds_import_jsonl_tree(struct lleval_ds_builder *b, struct lleval_err *err);
+/* The same for CSV: every row made a jansson object for generic_record(). */
+int lleval_ds_import_csv_tree(struct lleval_ds_builder *b, struct lleval_err *err);
 
 #endif

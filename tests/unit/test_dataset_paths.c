@@ -12,7 +12,9 @@
  *
  * JSONL (lib/dataset/generic.c): the scanner-and-writer path against jansson
  * per line, on a table of records under several field mappings and types,
- * and every byte of a small file mutated.
+ * and every byte of a small file mutated. CSV (same file): the writer path
+ * against a jansson object per row, on a table of rows under several
+ * mappings, with and without a header.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,23 +43,26 @@ static void outcome_release(struct outcome *o)
 
 /* One import of path, as the prepare driver runs it, the streaming way or
  * the tree way. */
-/* The JSONL mapping of a run (NULL: the default names). */
+/* The JSONL and CSV mapping of a run (NULL: the default names), and whether
+ * a CSV has a header row. */
 static const char *const *jsonl_map;
+static bool csv_header = true;
 
 static void run_import(const char *dir, const char *path, enum lleval_item_type type, long limit,
                        bool tree, struct outcome *o)
 {
     struct lleval_dataset_cfg cfg;
-    bool jsonl = lleval_str_ends_with(path, ".jsonl");
+    bool jsonl = lleval_str_ends_with(path, ".jsonl"), csv = lleval_str_ends_with(path, ".csv");
     struct lleval_ds_builder b;
     struct lleval_err err = LLEVAL_ERR_INIT;
     char *out_path = lleval_prepared_path(dir, tree ? "tree" : "stream");
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.name = (char *)"sq";
-    cfg.format = (char *)(jsonl ? "jsonl" : "squad");
+    cfg.format = (char *)(jsonl ? "jsonl" : csv ? "csv" : "squad");
     cfg.path = (char *)path;
-    if (jsonl && jsonl_map) {
+    cfg.csv_header = csv_header;
+    if ((jsonl || csv) && jsonl_map) {
         cfg.field_id = (char *)jsonl_map[0];
         cfg.field_question = (char *)jsonl_map[1];
         cfg.field_context = (char *)jsonl_map[2];
@@ -74,7 +79,9 @@ static void run_import(const char *dir, const char *path, enum lleval_item_type 
     b.out_path = out_path;
     b.skipped = json_object();
     memset(o, 0, sizeof(*o));
-    if (jsonl)
+    if (csv)
+        o->rc = tree ? lleval_ds_import_csv_tree(&b, &err) : lleval_ds_import_csv(&b, &err);
+    else if (jsonl)
         o->rc = tree ? lleval_ds_import_jsonl_tree(&b, &err) : lleval_ds_import_jsonl(&b, &err);
     else
         o->rc = tree ? lleval_ds_import_squad_tree(&b, &err) : lleval_ds_import_squad(&b, &err);
@@ -590,12 +597,69 @@ static void test_jsonl_mutations(void **state)
     free(dir);
 }
 
+/* ---- CSV ---- */
+
+static const char *const csv_rows[] = {
+    "a,Q,C,x",     "a,Q,C,",        "a,Q,C, ",
+    ",Q,C,x",      " ,Q,C,x",       "a,,C,x",
+    "a, ,C,x",     "a,Q,,x",        "a,Q,C,\"[\"\"x\"\", \"\"y\"\"]\"",
+    "a,Q,C, [1]",  "a,Q,C,[bad",    "a,\"Q, \"\"quoted\"\"\nline\",\"C\\\",\"x\ty\"",
+    "a,Q\xff,C,x", "a,Q,C\xc3,x",   "a\xe9,Q,C,x",
+    "a,Q,C",       "a,Q,C,x,extra", "a,Q \xc3\xa9 \x01,C,x",
+    "b,Q,C,x",
+};
+
+static void test_csv(void **state)
+{
+    static const char *const maps[][4] = {
+        {"1", "2", "3", "4"}, {"id", "2", "03", "4"}, {"x", "question", "context", "answers"}};
+    char *dir = tu_tmpdir();
+    size_t n = sizeof(csv_rows) / sizeof(*csv_rows);
+    (void)state;
+    for (size_t map = 0; map <= 3; map++) {
+        jsonl_map = map ? maps[map - 1] : NULL;
+        for (int header = 0; header < 2; header++) {
+            struct lleval_sb all = LLEVAL_SB_INIT;
+            char *path;
+            csv_header = header;
+            if (header)
+                lleval_sb_adds(&all, "id,question,context,answers\n");
+            for (size_t i = 0; i < n; i++) {
+                char *one = lleval_xasprintf(
+                    "%s%s\n", header ? "id,question,context,answers\n" : "", csv_rows[i]);
+                char what[64];
+                path = tu_write(dir, "in.csv", one);
+                snprintf(what, sizeof(what), "csv row %zu, mapping %zu, header %d", i, map, header);
+                same_both_ways(dir, path, LLEVAL_CLOSED_BOOK, 0, what);
+                same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 0, what);
+                free(path);
+                free(one);
+                lleval_sb_addf(&all, "%s\n\n", csv_rows[i]);
+            }
+            path = tu_write(dir, "all.csv", all.buf);
+            same_both_ways(dir, path, LLEVAL_OPEN_BOOK, 0, "csv, all rows");
+            same_both_ways(dir, path, LLEVAL_CLOSED_BOOK, 2, "csv, all rows");
+            same_both_ways(dir, path, LLEVAL_MULTIPLE_CHOICE, 0, "csv, all rows");
+            free(path);
+            lleval_sb_release(&all);
+        }
+    }
+    jsonl_map = NULL;
+    csv_header = true;
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_jsonl),     cmocka_unit_test(test_jsonl_mutations),
-        cmocka_unit_test(test_cases),     cmocka_unit_test(test_large),
-        cmocka_unit_test(test_mutations), cmocka_unit_test(test_shared),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_jsonl),
+        cmocka_unit_test(test_jsonl_mutations),
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_large),
+        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
