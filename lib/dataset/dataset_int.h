@@ -54,13 +54,24 @@ int lleval_ds_add(struct lleval_ds_builder *b, json_t *item, const char *where,
 
 /* The fast importers' way (no item object): checks that id is new (as
  * lleval_ds_add() does), then appends the item's line as lleval_ds_item() and
- * lleval_ds_add() would write it, with meta {"line": line}. answers are n
+ * lleval_ds_add() would write it, with meta {"line": line}; context
+ * (context_len bytes; NULL: "") is written for open book only. answers are n
  * strings of lens bytes (already without blank and repeated ones), choices
  * (multiple choice only) m strings. */
 int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char *question,
-                         size_t question_len, const char *const *choices, const size_t *choice_lens,
-                         size_t m, const char *const *answers, const size_t *answer_lens, size_t n,
-                         long line, const char *where, struct lleval_err *err);
+                         size_t question_len, const char *context, size_t context_len,
+                         const char *const *choices, const size_t *choice_lens, size_t m,
+                         const char *const *answers, const size_t *answer_lens, size_t n, long line,
+                         const char *where, struct lleval_err *err);
+
+/* For an importer that writes its own item line (SQuAD's fast path): checks
+ * that id is new and records it as met at where, as lleval_ds_add() does;
+ * then the caller appends the line (with its '\n') to b->out and calls
+ * lleval_ds_line_done(), which counts the item and writes the buffer out
+ * when it is full. */
+int lleval_ds_claim_id(struct lleval_ds_builder *b, const char *id, const char *where,
+                       struct lleval_err *err);
+int lleval_ds_line_done(struct lleval_ds_builder *b, struct lleval_err *err);
 
 /* Writes the buffered lines to the prepared file's temp file (made, with
  * prepared_dir, at the first call). */
@@ -106,9 +117,18 @@ int lleval_ds_mc_letter(const json_t *choices, const char *answer, long index, c
                         struct lleval_err *err);
 
 int lleval_ds_import_squad(struct lleval_ds_builder *b, struct lleval_err *err);
+/* The SQuAD importer's tree path alone (the whole document in jansson), which
+ * lleval_ds_import_squad() falls back to; for the tests that hold the two
+ * against each other. */
+int lleval_ds_import_squad_tree(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_nq(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_mmlu(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err);
 int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err);
+/* The JSONL importer with every record through jansson (the path its fast
+ * path falls back to), for the tests that hold the two against each other. */
+int lleval_ds_import_jsonl_tree(struct lleval_ds_builder *b, struct lleval_err *err);
+/* The same for CSV: every row made a jansson object for generic_record(). */
+int lleval_ds_import_csv_tree(struct lleval_ds_builder *b, struct lleval_err *err);
 
 #endif

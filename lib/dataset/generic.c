@@ -18,6 +18,7 @@
 #include "dataset_int.h"
 #include "lleval/util/csv.h"
 #include "lleval/platform/fs.h"
+#include "lleval/util/jscan.h"
 #include "lleval/util/json.h"
 
 struct mapping {
@@ -235,15 +236,201 @@ out:
     return rc;
 }
 
-int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
+/*
+ * The JSONL fast path (issue 13), as nq.c's: a line is read with the one-pass
+ * scanner and its item written with the JSON writer; a line that is not a
+ * plainly valid record (the scanner gives up, a mapped field is missing or of
+ * another type, the question is blank) goes through jansson as before, which
+ * words the error. Closed and open book only, with mapped names the scanner
+ * hands to its callback (under LLEVAL_JSCAN_KEY_SIZE bytes) and no two alike.
+ */
+struct gen_scan {
+    struct lleval_jscan js; /* first: the member callback gets &sc.js */
+    const struct mapping *m;
+    bool open_book;
+    bool odd;            /* a mapped field of another type: jansson words it */
+    int id_kind;         /* 0 missing or null, 1 a string, 2 an integer */
+    size_t id, question; /* offsets into the scratch buffer, (size_t)-1 until met */
+    size_t context;
+    long long id_int;
+    int answers; /* 0 missing, 1 a string, 2 a list of strings */
+    size_t *ans; /* each answer's offset */
+    size_t n_ans, cap_ans;
+    const char **pick;
+    size_t *pick_lens, cap_pick;
+    struct lleval_sb idbuf; /* "<dataset>-<row>" */
+};
+
+static bool gen_str_or_odd(struct gen_scan *sc, size_t *off, int depth)
+{
+    struct lleval_jscan *j = &sc->js;
+    if (!lleval_jscan_peek(j, '"')) {
+        sc->odd = true;
+        return lleval_jscan_skip(j, depth);
+    }
+    *off = j->out->len;
+    return lleval_jscan_str(j, j->out);
+}
+
+static bool gen_member(struct lleval_jscan *j, const char *key, unsigned *seen, int depth)
+{
+    struct gen_scan *sc = (struct gen_scan *)j;
+    (void)seen; /* the scan rejects every repeated key (unique) */
+    if (!strcmp(key, sc->m->id)) {
+        bool is_int;
+        double dv;
+        if (lleval_jscan_peek(j, '"')) {
+            sc->id_kind = 1;
+            return gen_str_or_odd(sc, &sc->id, depth);
+        }
+        if (lleval_jscan_null(j))
+            return true;
+        if (lleval_jscan_peek(j, '-') ||
+            (j->p < j->end && *j->p >= '0' && *j->p <= '9')) { /* jscan_peek skipped space */
+            if (!lleval_jscan_num(j, &is_int, &sc->id_int, &dv))
+                return false;
+            sc->id_kind = 2;
+            sc->odd |= !is_int;
+            return true;
+        }
+        sc->odd = true;
+        return lleval_jscan_skip(j, depth);
+    }
+    if (!strcmp(key, sc->m->question))
+        return gen_str_or_odd(sc, &sc->question, depth);
+    if (sc->open_book && !strcmp(key, sc->m->context))
+        return gen_str_or_odd(sc, &sc->context, depth);
+    if (!strcmp(key, sc->m->answers)) {
+        if (lleval_jscan_peek(j, '"')) {
+            sc->answers = 1;
+            LLEVAL_GROW(sc->ans, sc->n_ans, sc->cap_ans);
+            sc->ans[sc->n_ans++] = j->out->len;
+            return lleval_jscan_str(j, j->out);
+        }
+        if (!lleval_jscan_eat(j, '[')) {
+            sc->odd = true;
+            return lleval_jscan_skip(j, depth);
+        }
+        sc->answers = 2;
+        if (lleval_jscan_eat(j, ']'))
+            return true;
+        do {
+            if (!lleval_jscan_peek(j, '"')) {
+                sc->odd = true;
+                if (!lleval_jscan_skip(j, depth + 1))
+                    return false;
+                continue;
+            }
+            LLEVAL_GROW(sc->ans, sc->n_ans, sc->cap_ans);
+            sc->ans[sc->n_ans++] = j->out->len;
+            if (!lleval_jscan_str(j, j->out))
+                return false;
+        } while (lleval_jscan_eat(j, ','));
+        return lleval_jscan_eat(j, ']');
+    }
+    return lleval_jscan_skip(j, depth);
+}
+
+/* True when the fast path can read records with this mapping and type. */
+static bool gen_fast_ok(const struct lleval_ds_builder *b, const struct mapping *m)
+{
+    const char *names[4] = {m->id, m->question, m->context, m->answers};
+    if (b->type == LLEVAL_MULTIPLE_CHOICE)
+        return false;
+    for (size_t i = 0; i < 4; i++) {
+        if (strlen(names[i]) >= LLEVAL_JSCAN_KEY_SIZE)
+            return false;
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(names[i], names[k]))
+                return false;
+    }
+    return true;
+}
+
+/* One line the fast way: 1 when it was handled (an item written or a skip
+ * counted), 0 when the jansson path must read it, negative on an error. */
+static int gen_fast(struct lleval_ds_builder *b, struct gen_scan *sc, struct lleval_sb *text,
+                    const char *path, long line, long row, const char *s, size_t len,
+                    struct lleval_err *err)
+{
+    size_t n = 0, qlen;
+    const char *q, *id, *ctx;
+    char num[32];
+    int rc;
+
+    sc->js.p = (const unsigned char *)s;
+    sc->js.end = (const unsigned char *)s + len;
+    sc->js.out = text;
+    sc->js.unique = true; /* lines are parsed with JSON_REJECT_DUPLICATES */
+    sc->odd = false;
+    sc->id_kind = sc->answers = 0;
+    sc->id = sc->question = sc->context = (size_t)-1;
+    sc->n_ans = 0;
+    lleval_sb_reset(text);
+    if (!lleval_jscan_peek(&sc->js, '{') || !lleval_jscan_object(&sc->js, 0, gen_member) ||
+        !lleval_jscan_end(&sc->js) || sc->odd || sc->question == (size_t)-1 || !sc->answers ||
+        (sc->open_book && sc->context == (size_t)-1))
+        return 0;
+    q = text->buf + sc->question;
+    qlen = strlen(q);
+    if (lleval_ds_blank(q, qlen))
+        return 0;
+    if (sc->cap_pick < sc->n_ans) {
+        sc->cap_pick = sc->n_ans;
+        sc->pick = lleval_xrealloc(sc->pick, sc->cap_pick * sizeof(*sc->pick));
+        sc->pick_lens = lleval_xrealloc(sc->pick_lens, sc->cap_pick * sizeof(*sc->pick_lens));
+    }
+    /* lleval_ds_answer_add(): no blank answers, no repeats, in order */
+    for (size_t i = 0; i < sc->n_ans; i++) {
+        const char *a = text->buf + sc->ans[i];
+        size_t alen = strlen(a), k;
+        if (lleval_ds_blank(a, alen))
+            continue;
+        for (k = 0; k < n && strcmp(sc->pick[k], a); k++)
+            ;
+        if (k < n)
+            continue;
+        sc->pick[n] = a;
+        sc->pick_lens[n++] = alen;
+    }
+    if (!n) {
+        lleval_ds_skip(b, "no_answers");
+        return 1;
+    }
+    /* the id as generic_record() makes it */
+    id = sc->id_kind == 1 ? text->buf + sc->id : NULL;
+    if (sc->id_kind == 2) {
+        snprintf(num, sizeof(num), "%lld", sc->id_int);
+        id = num;
+    } else if (!id || lleval_ds_blank(id, strlen(id))) {
+        lleval_sb_reset(&sc->idbuf);
+        lleval_sb_addf(&sc->idbuf, "%s-%ld", b->ds->name, row);
+        id = sc->idbuf.buf;
+    }
+    ctx = sc->context == (size_t)-1 ? NULL : text->buf + sc->context;
+    lleval_sb_reset(&b->where);
+    lleval_sb_addf(&b->where, "%s:%ld", path, line);
+    rc = lleval_ds_write_item(b, id, q, qlen, ctx, ctx ? strlen(ctx) : 0, NULL, NULL, 0, sc->pick,
+                              sc->pick_lens, n, line, b->where.buf, err);
+    return rc ? rc : 1;
+}
+
+static int import_jsonl(struct lleval_ds_builder *b, bool fast, struct lleval_err *err)
 {
     const char *path = b->ds->path;
     struct lleval_lines lr;
     struct mapping m;
+    struct gen_scan sc;
+    struct lleval_sb text = LLEVAL_SB_INIT;
     long row = 0;
     int rc;
 
     get_mapping(b->ds, &m);
+    memset(&sc, 0, sizeof(sc));
+    sc.m = &m;
+    lleval_sb_init(&sc.idbuf, 0);
+    sc.open_book = b->type == LLEVAL_OPEN_BOOK;
+    fast = fast && gen_fast_ok(b, &m);
     rc = lleval_lines_open(&lr, path, err);
     if (rc)
         return rc;
@@ -253,6 +440,15 @@ int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
             continue;
         b->records++;
         row++;
+        if (fast) {
+            int f = gen_fast(b, &sc, &text, path, lr.lineno, row, lr.line, lr.len, err);
+            if (f < 0) {
+                rc = f;
+                break;
+            }
+            if (f)
+                continue;
+        }
         obj = lleval_ds_parse_line(path, lr.lineno, lr.line, lr.len, err);
         if (!obj) {
             rc = err ? err->code : LLEVAL_EINVAL;
@@ -264,7 +460,22 @@ int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
             break;
     }
     lleval_lines_close(&lr);
+    lleval_sb_release(&text);
+    free(sc.ans);
+    free(sc.pick);
+    free(sc.pick_lens);
+    lleval_sb_release(&sc.idbuf);
     return rc < 0 ? rc : 0;
+}
+
+int lleval_ds_import_jsonl(struct lleval_ds_builder *b, struct lleval_err *err)
+{
+    return import_jsonl(b, true, err);
+}
+
+int lleval_ds_import_jsonl_tree(struct lleval_ds_builder *b, struct lleval_err *err)
+{
+    return import_jsonl(b, false, err);
 }
 
 /* Reads the header row into names. Returns 1 when rows may follow, 0 for an
@@ -346,7 +557,79 @@ static int check_columns(const struct lleval_ds_builder *b, const struct mapping
     return 0;
 }
 
-int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err)
+/* The 0-based column of the mapped name: by the header, or without one by
+ * its number as the tree path names the columns ("1", "2", ...); -1 when no
+ * column can have that name. */
+static long csv_col(const char *name, char **names, size_t n_names)
+{
+    long col;
+    char num[32];
+    if (names) {
+        for (size_t k = 0; k < n_names; k++)
+            if (!strcmp(names[k], name))
+                return (long)k;
+        return -1;
+    }
+    if (lleval_parse_long(name, 1, 100000, &col))
+        return -1;
+    snprintf(num, sizeof(num), "%ld", col);
+    return strcmp(num, name) ? -1 : col - 1;
+}
+
+/* The mapped columns of a CSV (csv_col()), for the fast path. */
+struct csv_cols {
+    long id, question, context, answers;
+};
+
+/* One row the fast way (closed and open book): 1 when it was handled (an
+ * item written or a skip counted), 0 when generic_record() must read it (it
+ * words the errors), negative on an error. */
+static int csv_fast(struct lleval_ds_builder *b, const struct csv_cols *cols,
+                    struct lleval_csv_reader *r, long row, struct lleval_sb *idbuf,
+                    struct lleval_err *err)
+{
+    const char *id = NULL, *q, *ctx = NULL, *a, *p;
+    size_t alen, bad;
+    long n = (long)r->n_fields;
+    int rc;
+
+    if (cols->question < 0 || cols->question >= n || cols->answers < 0 || cols->answers >= n ||
+        (b->type == LLEVAL_OPEN_BOOK && (cols->context < 0 || cols->context >= n)))
+        return 0;
+    for (size_t i = 0; i < r->n_fields; i++)
+        if (!lleval_utf8_valid(r->fields[i], strlen(r->fields[i]), &bad))
+            return 0;
+    q = r->fields[cols->question];
+    if (lleval_ds_blank(q, strlen(q)))
+        return 0;
+    a = r->fields[cols->answers];
+    for (p = a; isspace((unsigned char)*p); p++)
+        ;
+    if (*p == '[')
+        return 0; /* a JSON array in the cell: jansson reads it */
+    if (!*p) {
+        lleval_ds_skip(b, "no_answers");
+        return 1;
+    }
+    if (b->type == LLEVAL_OPEN_BOOK)
+        ctx = r->fields[cols->context];
+    if (cols->id >= 0 && cols->id < n &&
+        !lleval_ds_blank(r->fields[cols->id], strlen(r->fields[cols->id])))
+        id = r->fields[cols->id];
+    if (!id) {
+        lleval_sb_reset(idbuf);
+        lleval_sb_addf(idbuf, "%s-%ld", b->ds->name, row);
+        id = idbuf->buf;
+    }
+    alen = strlen(a);
+    lleval_sb_reset(&b->where);
+    lleval_sb_addf(&b->where, "%s:%ld", r->path, r->line);
+    rc = lleval_ds_write_item(b, id, q, strlen(q), ctx, ctx ? strlen(ctx) : 0, NULL, NULL, 0, &a,
+                              &alen, 1, r->line, b->where.buf, err);
+    return rc ? rc : 1;
+}
+
+static int import_csv(struct lleval_ds_builder *b, bool fast, struct lleval_err *err)
 {
     const char *path = b->ds->path;
     struct lleval_csv_reader r;
@@ -354,6 +637,8 @@ int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err)
     char **names = NULL;
     size_t n_names = 0;
     long row = 0;
+    struct csv_cols cols;
+    struct lleval_sb idbuf = LLEVAL_SB_INIT;
     int rc;
 
     get_mapping(b->ds, &m);
@@ -366,6 +651,11 @@ int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err)
     rc = check_columns(b, &m, &r, names, n_names, err);
     if (rc)
         goto out;
+    cols.id = csv_col(m.id, names, n_names);
+    cols.question = csv_col(m.question, names, n_names);
+    cols.context = csv_col(m.context, names, n_names);
+    cols.answers = csv_col(m.answers, names, n_names);
+    fast = fast && b->type != LLEVAL_MULTIPLE_CHOICE;
     while (!lleval_ds_full(b) && (rc = lleval_csv_next(&r, err)) == 1) {
         json_t *rec;
         if (lleval_csv_blank(&r))
@@ -378,6 +668,15 @@ int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err)
                                 "that contain commas",
                                 path, r.line, r.n_fields, n_names);
             break;
+        }
+        if (fast) {
+            rc = csv_fast(b, &cols, &r, row, &idbuf, err);
+            if (rc < 0)
+                break;
+            if (rc) {
+                rc = 0;
+                continue;
+            }
         }
         rec = json_object();
         rc = 0;
@@ -401,5 +700,16 @@ out:
         free(names ? names[i] : NULL);
     free(names);
     lleval_csv_close(&r);
+    lleval_sb_release(&idbuf);
     return rc < 0 ? rc : 0;
+}
+
+int lleval_ds_import_csv(struct lleval_ds_builder *b, struct lleval_err *err)
+{
+    return import_csv(b, true, err);
+}
+
+int lleval_ds_import_csv_tree(struct lleval_ds_builder *b, struct lleval_err *err)
+{
+    return import_csv(b, false, err);
 }

@@ -4,6 +4,8 @@
  * <split>/ subfolders as in the hendrycks/test release, or the files side by
  * side) or one CSV file. Files are read in byte-wise sorted name order; item
  * ids are <subject>-<split>-<row> with the 1-based row within the file.
+ * Each row's item line is written with the JSON writer (issue 13: no tree
+ * per item), byte for byte the jansson dump of lleval_ds_item().
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "lleval/util/csv.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/json.h"
+#include "lleval/util/jwrite.h"
 
 /* Lists the names in dir that end with suffix (hidden files excluded), sorted. */
 static int list_dir(const char *dir, const char *suffix, struct lleval_dir_list *out,
@@ -65,9 +68,8 @@ static int mmlu_row(struct lleval_ds_builder *b, struct lleval_csv_reader *r, co
                                        "choice B (field 3)",     "choice C (field 4)",
                                        "choice D (field 5)",     "the answer letter (field 6)"};
     const char *ans;
-    json_t *choices, *answers, *meta;
     char letter[2] = {0, 0};
-    char *id, *where;
+    char *id;
     size_t alen;
     int rc;
 
@@ -97,18 +99,51 @@ static int mmlu_row(struct lleval_ds_builder *b, struct lleval_csv_reader *r, co
                               r->path, r->line, r->fields[5]);
     letter[0] = (char)toupper((unsigned char)ans[0]);
 
-    choices = json_array();
-    for (size_t i = 1; i <= 4; i++)
-        json_array_append_new(choices, json_string(r->fields[i]));
-    answers = json_pack("[s]", letter);
-    meta = json_pack("{s:s, s:s, s:I}", "subject", subject, "split", split, "line",
-                     (json_int_t)r->line);
+    /* the item's line as the jansson dump of lleval_ds_item() gives it, without the tree */
+    lleval_sb_reset(&b->where);
+    lleval_sb_addf(&b->where, "%s:%ld", r->path, r->line);
+    {
+        size_t bad;
+        /* a file name that is not UTF-8 (jansson refused to build the item) */
+        if (!lleval_utf8_valid(subject, strlen(subject), &bad))
+            return lleval_err_set(err, LLEVAL_EINVAL, "%s: cannot build the item (invalid text)",
+                                  b->where.buf);
+    }
     id = lleval_xasprintf("%s-%s-%ld", subject, split, row);
-    where = lleval_xasprintf("%s:%ld", r->path, r->line);
-    rc = lleval_ds_add(b, lleval_ds_item(b, id, r->fields[0], NULL, choices, answers, meta), where,
-                       err);
+    rc = lleval_ds_claim_id(b, id, b->where.buf, err);
+    if (!rc) {
+        struct lleval_sb *o = &b->out;
+        lleval_sb_add(o, "{\"id\":", 6);
+        lleval_jw_str(o, id);
+        lleval_sb_add(o, ",\"dataset\":", 11);
+        lleval_jw_str(o, b->ds->name);
+        lleval_sb_add(o, ",\"type\":", 8);
+        lleval_jw_str(o, lleval_item_type_name(b->type));
+        lleval_sb_add(o, ",\"question\":", 12);
+        lleval_jw_str(o, r->fields[0]);
+        if (b->type == LLEVAL_OPEN_BOOK)
+            lleval_sb_adds(o, ",\"context\":\"\"");
+        if (b->type == LLEVAL_MULTIPLE_CHOICE) {
+            lleval_sb_add(o, ",\"choices\":[", 12);
+            for (size_t i = 1; i <= 4; i++) {
+                if (i > 1)
+                    lleval_sb_addch(o, ',');
+                lleval_jw_str(o, r->fields[i]);
+            }
+            lleval_sb_addch(o, ']');
+        }
+        lleval_sb_add(o, ",\"answers\":[", 12);
+        lleval_jw_str(o, letter);
+        lleval_sb_adds(o, "],\"meta\":{\"subject\":");
+        lleval_jw_str(o, subject);
+        lleval_sb_adds(o, ",\"split\":");
+        lleval_jw_str(o, split);
+        lleval_sb_adds(o, ",\"line\":");
+        lleval_jw_int(o, r->line);
+        lleval_sb_add(o, "}}\n", 3);
+        rc = lleval_ds_line_done(b, err);
+    }
     free(id);
-    free(where);
     return rc;
 }
 

@@ -97,8 +97,8 @@ static int nq_fast(struct lleval_ds_builder *b, struct nq_scan *sc, struct lleva
     snprintf(id, sizeof(id), "nq-%05ld", line);
     lleval_sb_reset(&b->where);
     lleval_sb_addf(&b->where, "%s:%ld", path, line);
-    int rc =
-        lleval_ds_write_item(b, id, q, qlen, NULL, NULL, 0, ans, lens, n, line, b->where.buf, err);
+    int rc = lleval_ds_write_item(b, id, q, qlen, NULL, 0, NULL, NULL, 0, ans, lens, n, line,
+                                  b->where.buf, err);
     return rc ? rc : 1;
 }
 

@@ -35,8 +35,8 @@ int lleval_ds_flush(struct lleval_ds_builder *b, struct lleval_err *err)
 }
 
 /* Records id as met at where; fails on an id met before, naming both places. */
-static int claim_id(struct lleval_ds_builder *b, const char *id, const char *where,
-                    struct lleval_err *err)
+int lleval_ds_claim_id(struct lleval_ds_builder *b, const char *id, const char *where,
+                       struct lleval_err *err)
 {
     const char *path = b->ds->path;
     size_t plen = strlen(path), at;
@@ -71,7 +71,7 @@ static int claim_id(struct lleval_ds_builder *b, const char *id, const char *whe
 }
 
 /* The line of an item is in b->out: counted, and written out when the buffer is full. */
-static int line_done(struct lleval_ds_builder *b, struct lleval_err *err)
+int lleval_ds_line_done(struct lleval_ds_builder *b, struct lleval_err *err)
 {
     b->items++;
     return b->out.len >= FLUSH_BYTES ? lleval_ds_flush(b, err) : 0;
@@ -89,7 +89,7 @@ int lleval_ds_add(struct lleval_ds_builder *b, json_t *item, const char *where,
         rc = lleval_err_set(err, LLEVAL_EINVAL, "%s: cannot build the item (invalid text)", where);
         goto out;
     }
-    rc = claim_id(b, id, where, err);
+    rc = lleval_ds_claim_id(b, id, where, err);
     if (rc)
         goto out;
     if (lleval_json_dump_sb(item, &b->out)) {
@@ -98,7 +98,7 @@ int lleval_ds_add(struct lleval_ds_builder *b, json_t *item, const char *where,
         goto out;
     }
     lleval_sb_addch(&b->out, '\n');
-    rc = line_done(b, err);
+    rc = lleval_ds_line_done(b, err);
 out:
     json_decref(item);
     return rc;
@@ -116,12 +116,13 @@ static void str_list(struct lleval_sb *sb, const char *const *s, const size_t *l
 }
 
 int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char *question,
-                         size_t question_len, const char *const *choices, const size_t *choice_lens,
-                         size_t m, const char *const *answers, const size_t *answer_lens, size_t n,
-                         long line, const char *where, struct lleval_err *err)
+                         size_t question_len, const char *context, size_t context_len,
+                         const char *const *choices, const size_t *choice_lens, size_t m,
+                         const char *const *answers, const size_t *answer_lens, size_t n, long line,
+                         const char *where, struct lleval_err *err)
 {
     struct lleval_sb *o = &b->out;
-    int rc = claim_id(b, id, where, err);
+    int rc = lleval_ds_claim_id(b, id, where, err);
     if (rc)
         return rc;
     /* the members in lleval_ds_item()'s order */
@@ -133,8 +134,10 @@ int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char
     lleval_jw_str(o, lleval_item_type_name(b->type));
     lleval_sb_add(o, ",\"question\":", 12);
     lleval_jw_strn(o, question, question_len);
-    if (b->type == LLEVAL_OPEN_BOOK)
-        lleval_sb_adds(o, ",\"context\":\"\"");
+    if (b->type == LLEVAL_OPEN_BOOK) {
+        lleval_sb_add(o, ",\"context\":", 11);
+        lleval_jw_strn(o, context ? context : "", context ? context_len : 0);
+    }
     if (b->type == LLEVAL_MULTIPLE_CHOICE) {
         lleval_sb_add(o, ",\"choices\":", 11);
         str_list(o, choices, choice_lens, m);
@@ -144,5 +147,5 @@ int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char
     lleval_sb_add(o, ",\"meta\":{\"line\":", 16);
     lleval_jw_int(o, line);
     lleval_sb_add(o, "}}\n", 3);
-    return line_done(b, err);
+    return lleval_ds_line_done(b, err);
 }

@@ -727,6 +727,32 @@ static void test_mmlu_layouts(void **state)
         json_string_value(json_array_get(json_object_get(json_array_get(items, 2), "answers"), 0)),
         "A");
     json_decref(items);
+    {
+        /* the item line is written without a tree: the bytes jansson wrote */
+        char *odd = lleval_path_join(dir, "odd");
+        struct lleval_dataset_cfg c2 = mkcfg("m2", "mmlu", odd);
+        char *out, *file;
+        free(tu_write(odd, "odd_test.csv",
+                      "\"Q \"\"x\"\" \\ \t\xc3\xa9 \xf0\x9f\x98\x80\",a\x01\x1f,b/,c\x7f,d,b\n"));
+        json_decref(prepare_ok(&c2, prepared, 0, NULL));
+        file = lleval_prepared_path(prepared, "m2");
+        out = tu_read(file);
+        assert_string_equal(out,
+                            "{\"id\":\"odd-test-1\",\"dataset\":\"m2\",\"type\":"
+                            "\"multiple_choice\",\"question\":\"Q \\\"x\\\" \\\\ \\t\xc3\xa9 "
+                            "\xf0\x9f\x98\x80\",\"choices\":[\"a\\u0001\\u001F\",\"b/\",\"c\x7f\","
+                            "\"d\"],\"answers\":[\"B\"],\"meta\":{\"subject\":\"odd\",\"split\":"
+                            "\"test\",\"line\":1}}\n");
+        free(out);
+        free(file);
+#ifndef _WIN32
+        /* a file name that is not UTF-8 gives no item (as when jansson built it) */
+        free(tu_write(odd, "bad\xff_test.csv", "Q?,a,b,c,d,a\n"));
+        prepare_fails(&c2, prepared, "bad\xff_test.csv:1: cannot build the item (invalid text)",
+                      NULL);
+#endif
+        free(odd);
+    }
     c.split = "val";
     prepare_fails(&c, prepared, "no MMLU files for split 'val'", NULL);
     c.split = "../x";
