@@ -490,7 +490,9 @@ def main():
         log("fixed-latency fake engine: %d ms per request, %d requests per slot"
             % (a.delay_ms, a.delay_rounds))
         b.delay_scenario(bodies)
-    if a.llama_server and a.model and os.access(a.llama_server, os.X_OK) and os.path.exists(a.model):
+    if a.llama_requests <= 0:
+        log("LLAMA_REQUESTS=0: the llama scenario is skipped")
+    elif a.llama_server and a.model and os.access(a.llama_server, os.X_OK) and os.path.exists(a.model):
         log("llama-server: %d requests per run, %d repeats" % (a.llama_requests, a.repeats))
         b.llama_scenario(bodies)
     else:

@@ -21,7 +21,7 @@
 #   MEM_SIZES=1000,10000,50000
 #   DELAY_MS=10           the fixed-latency fake's delay (0: skip that scenario)
 #   DELAY_ROUNDS=150      requests per slot there (c=64: 9600 requests)
-#   LLAMA_REQUESTS=400    requests per run against llama-server (-np 4)
+#   LLAMA_REQUESTS=400    requests per run against llama-server (-np 4; 0: skip that scenario)
 #   LLAMA_SERVER=...      default ~/.cache/lleval/llama.cpp-nlc-3.21.1/bin/llama-server
 #   MODEL=...             default $LLEVAL_SHARED_DIR/models/llama-2-tiny-random.gguf
 #   LLEVAL_SHARED_DIR     default ../shared next to the repository

@@ -20,7 +20,12 @@ struct lleval_journal {
     struct lleval_journal_stats st;
     bool dirty;
     struct lleval_sb line;
+    struct lleval_sb pend; /* lines added, not yet written (lleval_journal_add_text) */
 };
+
+/* Pending lines past this are written at once, and a buffer grown past it is
+ * given back after its write. */
+#define PEND_MAX (256u * 1024u)
 
 /* Scans the existing file: loads custom_ids, returns the offset after the
  * last complete, valid line in *good_end. */
@@ -96,6 +101,7 @@ int lleval_journal_open(const char *path, struct lleval_journal **out, struct ll
     *out = NULL;
     j->path = lleval_xstrdup(path);
     lleval_sb_init(&j->line, 0);
+    lleval_sb_init(&j->pend, 0);
     rc = scan(j, &good_end, err);
     if (rc)
         goto fail;
@@ -123,12 +129,10 @@ bool lleval_journal_has(const struct lleval_journal *j, const char *custom_id)
     return lleval_idset_has(&j->seen, custom_id);
 }
 
-int lleval_journal_append_text(struct lleval_journal *j, const char *custom_id, bool failed,
-                               const char *text, size_t len, struct lleval_err *err)
+/* The checks every added line passes: one line, a custom_id not answered. */
+static int check_line(const struct lleval_journal *j, const char *custom_id, const char *text,
+                      size_t len, struct lleval_err *err)
 {
-    bool dup;
-    int rc;
-
     if (!custom_id)
         return lleval_err_set(err, LLEVAL_EINVAL, "result line without a custom_id");
     if (!len || text[len - 1] != '\n' || memchr(text, '\n', len - 1))
@@ -137,15 +141,72 @@ int lleval_journal_append_text(struct lleval_journal *j, const char *custom_id, 
     if (lleval_journal_has(j, custom_id))
         return lleval_err_set(err, LLEVAL_EINVAL, "%s: custom_id '%s' already has a result",
                               j->path, custom_id);
-    /* one write for the whole line, so a crash can only tear the last one */
-    rc = lleval_afile_append(j->file, text, len, err);
-    if (rc)
-        return rc;
+    return 0;
+}
+
+/* Counts a line that is written or pending. */
+static void count_line(struct lleval_journal *j, const char *custom_id, bool failed)
+{
+    bool dup;
     lleval_idset_put(&j->seen, lleval_idset_hash(custom_id), 1, &dup);
     j->st.lines++;
     if (!failed)
         j->st.ok++;
     j->dirty = true;
+}
+
+int lleval_journal_flush(struct lleval_journal *j, struct lleval_err *err)
+{
+    int rc;
+    if (!j->pend.len)
+        return 0;
+    /* one write for the lines, so a crash can only tear the last one */
+    rc = lleval_afile_append(j->file, j->pend.buf, j->pend.len, err);
+    if (j->pend.alloc > PEND_MAX)
+        lleval_sb_release(&j->pend);
+    else
+        lleval_sb_reset(&j->pend);
+    return rc;
+}
+
+bool lleval_journal_pending(const struct lleval_journal *j)
+{
+    return j && j->pend.len;
+}
+
+int lleval_journal_add_text(struct lleval_journal *j, const char *custom_id, bool failed,
+                            const char *text, size_t len, struct lleval_err *err)
+{
+    int rc = check_line(j, custom_id, text, len, err);
+    if (rc)
+        return rc;
+    if (j->pend.len + len > PEND_MAX) {
+        rc = lleval_journal_flush(j, err);
+        if (!rc && len > PEND_MAX)
+            rc = lleval_afile_append(j->file, text, len, err);
+        else if (!rc)
+            lleval_sb_add(&j->pend, text, len);
+    } else {
+        lleval_sb_add(&j->pend, text, len);
+    }
+    if (rc)
+        return rc;
+    count_line(j, custom_id, failed);
+    return 0;
+}
+
+int lleval_journal_append_text(struct lleval_journal *j, const char *custom_id, bool failed,
+                               const char *text, size_t len, struct lleval_err *err)
+{
+    int rc = check_line(j, custom_id, text, len, err);
+    if (!rc)
+        rc = lleval_journal_flush(j, err); /* the lines added before go first */
+    /* one write for the whole line, so a crash can only tear the last one */
+    if (!rc)
+        rc = lleval_afile_append(j->file, text, len, err);
+    if (rc)
+        return rc;
+    count_line(j, custom_id, failed);
     return 0;
 }
 
@@ -168,6 +229,9 @@ int lleval_journal_sync(struct lleval_journal *j, struct lleval_err *err)
     int rc;
     if (!j->dirty || !j->file)
         return 0;
+    rc = lleval_journal_flush(j, err);
+    if (rc)
+        return rc;
     rc = lleval_afile_sync(j->file, err);
     if (rc)
         return rc;
@@ -196,6 +260,7 @@ int lleval_journal_close(struct lleval_journal *j, struct lleval_err *err)
     }
     lleval_idset_release(&j->seen);
     lleval_sb_release(&j->line);
+    lleval_sb_release(&j->pend);
     free(j->path);
     free(j);
     return rc;

@@ -58,28 +58,54 @@ struct poll_ctx {
     double tick_at;     /* several endpoints: when the poll time was last counted */
     struct held held[NOT_FOUND_STOP];
     size_t n_held;
+    size_t *pending; /* parts whose journal holds lines not yet written */
+    size_t n_pending, cap_pending;
 };
 
-/* Journals one result (its text, and v: what it says) and counts it into its part. */
+/* Journals one result (its text, and v: what it says) and counts it into its
+ * part. The line waits in its journal for flush_pending(), which the scheduler
+ * runs once the results that finished together are recorded (one write for
+ * them); a state.json that counts it is written only after it. */
 static int record(struct poll_ctx *pc, size_t tag, const char *line, size_t len,
                   const struct lleval_result_view *v)
 {
     struct run *r = pc->r;
     struct lleval_rs_part *p = &r->st.parts[tag];
-    int rc = lleval_journal_append_text(p->journal, v->custom_id, v->failed, line, len, pc->err);
+    bool was_pending = lleval_journal_pending(p->journal);
+    int rc = lleval_journal_add_text(p->journal, v->custom_id, v->failed, line, len, pc->err);
 
     if (rc) {
         pc->io_rc = rc;
         return rc;
     }
+    if (!was_pending && lleval_journal_pending(p->journal)) {
+        LLEVAL_GROW(pc->pending, pc->n_pending, pc->cap_pending);
+        pc->pending[pc->n_pending++] = tag;
+    }
     if (v->failed)
         lleval_rs_set_error(&r->st, "%s: %s", v->custom_id ? v->custom_id : "?",
                             v->error_message ? v->error_message : "error");
     if (lleval_rs_count(&r->st, tag, v)) {
-        rc = lleval_rs_write_part(&r->st, tag, r->tel, pc->err);
+        rc = lleval_journal_flush(p->journal, pc->err); /* the results before their count */
+        if (!rc)
+            rc = lleval_rs_write_part(&r->st, tag, r->tel, pc->err);
         if (rc)
             pc->io_rc = rc;
     }
+    return rc;
+}
+
+/* The scheduler's after_results: writes the journal lines recorded since the
+ * last call, one write per journal. */
+static int flush_pending(void *ud)
+{
+    struct poll_ctx *pc = ud;
+    int rc = 0;
+    for (size_t i = 0; i < pc->n_pending && !rc; i++)
+        rc = lleval_journal_flush(pc->r->st.parts[pc->pending[i]].journal, pc->err);
+    pc->n_pending = 0;
+    if (rc)
+        pc->io_rc = rc;
     return rc;
 }
 
@@ -515,6 +541,11 @@ static int poll_range(struct poll_ctx *pc, const struct lleval_sched_opts *so, s
     if (!rc && pc->n_held)
         rc = pc->answered_ok ? release_held(pc) : not_found_stop(pc);
     drop_held(pc);
+    {
+        int frc = flush_pending(pc); /* the held results just recorded */
+        if (!rc)
+            rc = frc;
+    }
     if (pc->src.open) {
         lleval_request_close(&pc->src.rr);
         pc->src.open = false;
@@ -548,6 +579,7 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
     if (r->launch || r->eps)
         so.revive = revive;
     so.on_retry = on_retry;
+    so.after_results = flush_pending;
     if (r->cfg->enable_local_telemetry)
         lleval_run_event(r, "poll: telemetry: %s (every %ld ms)", lleval_telemetry_start(r->tel),
                          lleval_telemetry_interval_ms(r->tel));
@@ -593,6 +625,7 @@ int lleval_run_poll(struct run *r, struct lleval_err *err)
     lleval_rs_settle(&r->st, rc);
     lleval_telemetry_stop(r->tel);
     lleval_sb_release(&pc.src.scratch);
+    free(pc.pending);
     return rc;
 }
 

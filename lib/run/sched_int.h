@@ -81,6 +81,7 @@ struct sched {
     uint64_t rng;
     int abort_rc;
     bool unreachable;
+    size_t delivered;              /* results handed to on_result since after_results last ran */
     struct lleval_result_text res; /* the result being delivered */
     size_t reply_cap;              /* per reply: max_reply_bytes, at most the budget */
     size_t reply_budget;           /* all reply buffers together */

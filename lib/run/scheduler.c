@@ -39,6 +39,7 @@ void lleval_sched_opts_default(struct lleval_sched_opts *o)
     o->seed = 0x9E3779B97F4A7C15ULL;
     o->revive = NULL;
     o->on_retry = NULL;
+    o->after_results = NULL;
     o->max_reply_bytes = (size_t)64 << 20;
     o->reply_budget_bytes = (size_t)256 << 20;
     o->retry_after_max_s = 60;
@@ -133,12 +134,25 @@ static int take_next(struct sched *s, size_t *job)
     return 1;
 }
 
+/* Runs after_results once results were delivered since it last ran. */
+static void results_done(struct sched *s)
+{
+    int rc;
+    if (!s->delivered || !s->o->after_results)
+        return;
+    s->delivered = 0;
+    rc = s->o->after_results(s->ud);
+    if (rc && !s->abort_rc)
+        s->abort_rc = rc;
+}
+
 /* Hands the result in s->res to on_result and frees the job. */
 static int deliver(struct sched *s, size_t job)
 {
     int rc = s->on_result(s->ud, &s->pool[job], &s->res);
     job_free(s, job);
     s->st->done++;
+    s->delivered++;
     if (rc && !s->abort_rc)
         s->abort_rc = rc;
     return rc;
@@ -676,6 +690,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
         } else if (s.nretries && !stopping) {
             lleval_sleep_ms(wait_ms(&s, now, o->tick_ms));
         }
+        results_done(&s);
         now = lleval_monotonic();
         st->elapsed = now - st->started;
         if (on_tick && (now - last_tick) * 1000.0 >= (double)o->tick_ms) {
@@ -684,6 +699,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
                 stopping = true;
         }
     }
+    results_done(&s);
     st->elapsed = lleval_monotonic() - st->started;
     if (on_tick)
         on_tick(ud, st);

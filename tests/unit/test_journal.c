@@ -1,5 +1,5 @@
-/* Unit tests for the result journal: append, reopen, torn-tail repair, damage,
- * a journal replaced by a link. */
+/* Unit tests for the result journal: append, lines added and written at a
+ * flush, reopen, torn-tail repair, damage, a journal replaced by a link. */
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -42,6 +42,71 @@ static void test_append_and_reopen(void **state)
     assert_int_equal(lleval_journal_stats(j)->ok, 1);
     assert_int_equal(lleval_journal_stats(j)->repaired, 0);
     lleval_journal_close(j, NULL);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+/* Added lines wait for a flush (one write), are counted and refused twice at
+ * once, go before a line appended after them, and are written by a sync or a
+ * close; a line too long to wait is written at once, after those waiting. */
+static void test_added_lines_wait_for_flush(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = lleval_xasprintf("%s/j.jsonl", dir);
+    const char *a = "{\"custom_id\":\"a\",\"error\":null}\n";
+    const char *b = "{\"custom_id\":\"b\",\"error\":{\"message\":\"x\"}}\n";
+    const char *c = "{\"custom_id\":\"c\",\"error\":null}\n";
+    struct lleval_sb big = LLEVAL_SB_INIT;
+    struct lleval_journal *j;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    char *text, *want;
+    (void)state;
+
+    assert_int_equal(lleval_journal_open(path, &j, &err), 0);
+    assert_false(lleval_journal_pending(j));
+    assert_int_equal(lleval_journal_add_text(j, "a", false, a, strlen(a), &err), 0);
+    assert_int_equal(lleval_journal_add_text(j, "b", true, b, strlen(b), &err), 0);
+    assert_true(lleval_journal_pending(j));
+    assert_true(lleval_journal_has(j, "a"));
+    assert_int_equal(lleval_journal_stats(j)->lines, 2);
+    assert_int_equal(lleval_journal_stats(j)->ok, 1);
+    assert_int_not_equal(lleval_journal_add_text(j, "a", false, a, strlen(a), &err), 0);
+    tu_assert_contains(err.msg, "already has a result");
+    text = tu_read(path);
+    assert_string_equal(text, ""); /* nothing written yet */
+    free(text);
+    assert_int_equal(lleval_journal_flush(j, &err), 0);
+    assert_false(lleval_journal_pending(j));
+    text = tu_read(path);
+    want = lleval_xasprintf("%s%s", a, b);
+    assert_string_equal(text, want);
+    free(text);
+    free(want);
+
+    /* pending, then an append: the pending line first */
+    assert_int_equal(lleval_journal_add_text(j, "c", false, c, strlen(c), &err), 0);
+    lleval_sb_adds(&big, "{\"custom_id\":\"d\",\"content\":\"");
+    for (int i = 0; i < 300000; i++)
+        lleval_sb_addch(&big, 'x');
+    lleval_sb_adds(&big, "\",\"error\":null}\n");
+    assert_int_equal(lleval_journal_add_text(j, "d", false, big.buf, big.len, &err), 0);
+    assert_false(lleval_journal_pending(j)); /* too long to wait: written with c before it */
+    text = tu_read(path);
+    want = lleval_xasprintf("%s%s%s%s", a, b, c, big.buf);
+    assert_string_equal(text, want);
+    free(text);
+    free(want);
+    assert_int_equal(lleval_journal_add_text(j, "e", false, "{\"custom_id\":\"e\"}\n", 18, &err),
+                     0);
+    assert_int_equal(lleval_journal_close(j, &err), 0); /* writes e */
+
+    assert_int_equal(lleval_journal_open(path, &j, &err), 0);
+    assert_int_equal(lleval_journal_stats(j)->lines, 5);
+    assert_true(lleval_journal_has(j, "e"));
+    assert_int_equal(lleval_journal_stats(j)->repaired, 0);
+    lleval_journal_close(j, NULL);
+    lleval_sb_release(&big);
     tu_rmtree(dir);
     free(path);
     free(dir);
@@ -146,6 +211,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_reopen),
+        cmocka_unit_test(test_added_lines_wait_for_flush),
         cmocka_unit_test(test_torn_tail_is_cut),
         cmocka_unit_test(test_damaged_middle_line_is_an_error),
         cmocka_unit_test(test_duplicate_in_file_is_an_error),

@@ -1,8 +1,9 @@
 /*
- * The result journal: one append-only JSONL file per part. Each result is
- * written as one complete line with a single write(2) to a file opened with
- * O_APPEND, so a crash (even kill -9) can only tear the very last line; the
- * journal is fsynced on the scheduler's ticks and when closed.
+ * The result journal: one append-only JSONL file per part. Results are
+ * written as complete lines, each write(2) holding one line or the lines of
+ * the results that finished together (lleval_journal_add_text + flush), to a
+ * file opened with O_APPEND, so a crash (even kill -9) can only tear the very
+ * last line; the journal is fsynced on the scheduler's ticks and when closed.
  *
  * Opening a journal repairs a torn tail (cuts the file back to its last
  * complete line) and loads the custom_ids already answered, so a resumed run
@@ -36,10 +37,25 @@ int lleval_journal_append(struct lleval_journal *j, const json_t *line, struct l
  * which must be new; failed: the line has an error (counted apart). */
 int lleval_journal_append_text(struct lleval_journal *j, const char *custom_id, bool failed,
                                const char *text, size_t len, struct lleval_err *err);
-/* Forces written lines to stable storage. */
+/*
+ * lleval_journal_append_text() whose write waits for lleval_journal_flush():
+ * the line is checked, counted and its custom_id taken now, and the lines
+ * added between two flushes go to the file in one write (several results that
+ * finished together cost one system call). A line that is not yet written is
+ * lost in a crash like a request still in flight, and asked again on resume;
+ * the caller flushes before anything it writes counts it (state.json).
+ * Pending lines past 256 KiB are written at once.
+ */
+int lleval_journal_add_text(struct lleval_journal *j, const char *custom_id, bool failed,
+                            const char *text, size_t len, struct lleval_err *err);
+/* Writes the lines added and not yet written (one write); 0 when none. */
+int lleval_journal_flush(struct lleval_journal *j, struct lleval_err *err);
+/* True when lines added are waiting for lleval_journal_flush(). */
+bool lleval_journal_pending(const struct lleval_journal *j);
+/* Writes the pending lines and forces written lines to stable storage. */
 int lleval_journal_sync(struct lleval_journal *j, struct lleval_err *err);
 const struct lleval_journal_stats *lleval_journal_stats(const struct lleval_journal *j);
-/* Syncs and frees; NULL is fine. */
+/* Writes the pending lines, syncs and frees; NULL is fine. */
 int lleval_journal_close(struct lleval_journal *j, struct lleval_err *err);
 
 #endif

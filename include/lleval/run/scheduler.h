@@ -64,6 +64,13 @@ struct lleval_sched_opts {
      * that is tried again: its HTTP status (0: none), error code
      * ("http_500", "timeout", "connection_error", ...) and message. NULL: none. */
     void (*on_retry)(void *ud, long status, const char *code, const char *msg);
+    /* Called (with lleval_sched_run's ud) once the results that finished
+     * together have each been handed to on_result, before the scheduler
+     * waits again or ticks, and once more before it returns: a caller that
+     * holds their effects back to write them at once (the journal's lines)
+     * writes them here. Returns 0, or an error code that ends the run as
+     * on_result's would. NULL: none. */
+    int (*after_results)(void *ud);
     /* Reply memory. One reply may hold at most max_reply_bytes (64 MiB; a
      * bigger one fails its request as reply_too_large, never retried); all
      * the replies being received or waiting to be parsed together hold at most
