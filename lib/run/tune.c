@@ -123,6 +123,7 @@ struct sample {
     lleval_sched_next_fn next;
     lleval_sched_result_fn on_result;
     lleval_sched_tick_fn on_tick;
+    int (*after_results)(void *ud); /* the caller's, with its ud */
     void *ud;
     size_t left;    /* jobs this sample may still take */
     bool exhausted; /* the caller's source has no job left */
@@ -152,6 +153,13 @@ static int sample_next(void *ud, struct lleval_job *job, struct lleval_err *err)
     } else if (rc == 0)
         s->exhausted = true;
     return rc;
+}
+
+/* The caller's after_results, with the caller's ud. */
+static int sample_after(void *ud)
+{
+    struct sample *s = ud;
+    return s->after_results(s->ud);
 }
 
 static int sample_result(void *ud, const struct lleval_job *job,
@@ -194,6 +202,7 @@ int lleval_tune_measure(struct lleval_engine *e, lleval_sched_next_fn next, size
     s.on_result = on_result;
     s.on_tick = on_tick;
     s.ud = ud;
+    s.after_results = base->after_results;
     for (size_t i = 0; i < nc && !rc; i++) {
         struct lleval_sched_opts o = *base;
         struct lleval_sched_stats st;
@@ -207,6 +216,7 @@ int lleval_tune_measure(struct lleval_engine *e, lleval_sched_next_fn next, size
         }
         memset(&st, 0, sizeof(st));
         o.max_in_flight = cand[i];
+        o.after_results = base->after_results ? sample_after : NULL;
         s.left = want;
         s.n = s.pulled = 0;
         s.cap = want;
