@@ -72,6 +72,14 @@ int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char
 int lleval_ds_claim_id(struct lleval_ds_builder *b, const char *id, const char *where,
                        struct lleval_err *err);
 int lleval_ds_line_done(struct lleval_ds_builder *b, struct lleval_err *err);
+/* The start of an item line in lleval_ds_item()'s member order, appended to
+ * b->out: {"id", "dataset", "type", "question" (question_len bytes) and, for
+ * open book only, "context" (context_len bytes; NULL: ""). The caller adds
+ * the type's other members, the closing brace and the '\n'. */
+void lleval_ds_item_head(struct lleval_ds_builder *b, const char *id, const char *question,
+                         size_t question_len, const char *context, size_t context_len);
+/* A JSON array of the n strings s (lens bytes each), appended to sb. */
+void lleval_ds_str_list(struct lleval_sb *sb, const char *const *s, const size_t *lens, size_t n);
 
 /* Writes the buffered lines to the prepared file's temp file (made, with
  * prepared_dir, at the first call). */

@@ -113,16 +113,7 @@ static int mmlu_row(struct lleval_ds_builder *b, struct lleval_csv_reader *r, co
     rc = lleval_ds_claim_id(b, id, b->where.buf, err);
     if (!rc) {
         struct lleval_sb *o = &b->out;
-        lleval_sb_add(o, "{\"id\":", 6);
-        lleval_jw_str(o, id);
-        lleval_sb_add(o, ",\"dataset\":", 11);
-        lleval_jw_str(o, b->ds->name);
-        lleval_sb_add(o, ",\"type\":", 8);
-        lleval_jw_str(o, lleval_item_type_name(b->type));
-        lleval_sb_add(o, ",\"question\":", 12);
-        lleval_jw_str(o, r->fields[0]);
-        if (b->type == LLEVAL_OPEN_BOOK)
-            lleval_sb_adds(o, ",\"context\":\"\"");
+        lleval_ds_item_head(b, id, r->fields[0], strlen(r->fields[0]), NULL, 0);
         if (b->type == LLEVAL_MULTIPLE_CHOICE) {
             lleval_sb_add(o, ",\"choices\":[", 12);
             for (size_t i = 1; i <= 4; i++) {

@@ -657,17 +657,6 @@ static long stream_locate(struct sq_stream *s, const char *id)
 }
 
 /* The decimal digits of v (no printf: this is once per question). */
-static void add_num(struct lleval_sb *sb, size_t v)
-{
-    char d[24];
-    size_t n = 0;
-    do
-        d[n++] = (char)('0' + v % 10);
-    while (v /= 10);
-    while (n)
-        lleval_sb_addch(sb, d[--n]);
-}
-
 /* The question's item written without a tree. */
 static int qa_write(struct squad_ctx *c, struct sq_stream *s, struct lleval_err *err)
 {
@@ -706,38 +695,23 @@ static int qa_write(struct squad_ctx *c, struct sq_stream *s, struct lleval_err 
     lleval_sb_adds(&b->where, c->path);
     if (line > 0) {
         lleval_sb_addch(&b->where, ':');
-        add_num(&b->where, (size_t)line);
+        lleval_jw_int(&b->where, line);
     }
     lleval_sb_adds(&b->where, " (data[");
-    add_num(&b->where, s->ai);
+    lleval_jw_int(&b->where, (long long)s->ai);
     lleval_sb_adds(&b->where, "].paragraphs[");
-    add_num(&b->where, s->pi);
+    lleval_jw_int(&b->where, (long long)s->pi);
     lleval_sb_adds(&b->where, "].qas[");
-    add_num(&b->where, s->qi);
+    lleval_jw_int(&b->where, (long long)s->qi);
     lleval_sb_adds(&b->where, "])");
     rc = lleval_ds_claim_id(b, id, b->where.buf, err);
     if (rc)
         return rc;
     /* the members in lleval_ds_item()'s order, then squad_qa()'s */
-    lleval_sb_add(o, "{\"id\":", 6);
-    lleval_jw_str(o, id);
-    lleval_sb_add(o, ",\"dataset\":", 11);
-    lleval_jw_str(o, b->ds->name);
-    lleval_sb_add(o, ",\"type\":", 8);
-    lleval_jw_str(o, lleval_item_type_name(b->type));
-    lleval_sb_add(o, ",\"question\":", 12);
-    lleval_jw_str(o, q);
-    if (b->type == LLEVAL_OPEN_BOOK) {
-        lleval_sb_add(o, ",\"context\":", 11);
-        lleval_jw_strn(o, s->context.buf, str_len(&s->context));
-    }
-    lleval_sb_add(o, ",\"answers\":[", 12);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            lleval_sb_addch(o, ',');
-        lleval_jw_strn(o, s->pick[i], s->pick_lens[i]);
-    }
-    lleval_sb_add(o, "],\"meta\":{\"title\":", 18);
+    lleval_ds_item_head(b, id, q, strlen(q), s->context.buf, str_len(&s->context));
+    lleval_sb_add(o, ",\"answers\":", 11);
+    lleval_ds_str_list(o, (const char *const *)s->pick, s->pick_lens, n);
+    lleval_sb_add(o, ",\"meta\":{\"title\":", 17);
     lleval_jw_strn(o, s->title.buf, str_len(&s->title));
     if (line > 0) {
         lleval_sb_add(o, ",\"line\":", 8);

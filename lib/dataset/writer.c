@@ -104,7 +104,7 @@ out:
     return rc;
 }
 
-static void str_list(struct lleval_sb *sb, const char *const *s, const size_t *lens, size_t n)
+void lleval_ds_str_list(struct lleval_sb *sb, const char *const *s, const size_t *lens, size_t n)
 {
     lleval_sb_addch(sb, '[');
     for (size_t i = 0; i < n; i++) {
@@ -115,16 +115,10 @@ static void str_list(struct lleval_sb *sb, const char *const *s, const size_t *l
     lleval_sb_addch(sb, ']');
 }
 
-int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char *question,
-                         size_t question_len, const char *context, size_t context_len,
-                         const char *const *choices, const size_t *choice_lens, size_t m,
-                         const char *const *answers, const size_t *answer_lens, size_t n, long line,
-                         const char *where, struct lleval_err *err)
+void lleval_ds_item_head(struct lleval_ds_builder *b, const char *id, const char *question,
+                         size_t question_len, const char *context, size_t context_len)
 {
     struct lleval_sb *o = &b->out;
-    int rc = lleval_ds_claim_id(b, id, where, err);
-    if (rc)
-        return rc;
     /* the members in lleval_ds_item()'s order */
     lleval_sb_add(o, "{\"id\":", 6);
     lleval_jw_str(o, id);
@@ -138,12 +132,25 @@ int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char
         lleval_sb_add(o, ",\"context\":", 11);
         lleval_jw_strn(o, context ? context : "", context ? context_len : 0);
     }
+}
+
+int lleval_ds_write_item(struct lleval_ds_builder *b, const char *id, const char *question,
+                         size_t question_len, const char *context, size_t context_len,
+                         const char *const *choices, const size_t *choice_lens, size_t m,
+                         const char *const *answers, const size_t *answer_lens, size_t n, long line,
+                         const char *where, struct lleval_err *err)
+{
+    struct lleval_sb *o = &b->out;
+    int rc = lleval_ds_claim_id(b, id, where, err);
+    if (rc)
+        return rc;
+    lleval_ds_item_head(b, id, question, question_len, context, context_len);
     if (b->type == LLEVAL_MULTIPLE_CHOICE) {
         lleval_sb_add(o, ",\"choices\":", 11);
-        str_list(o, choices, choice_lens, m);
+        lleval_ds_str_list(o, choices, choice_lens, m);
     }
     lleval_sb_add(o, ",\"answers\":", 11);
-    str_list(o, answers, answer_lens, n);
+    lleval_ds_str_list(o, answers, answer_lens, n);
     lleval_sb_add(o, ",\"meta\":{\"line\":", 16);
     lleval_jw_int(o, line);
     lleval_sb_add(o, "}}\n", 3);
