@@ -354,16 +354,12 @@ struct build {
 static void note_new_folders(struct build *b, const char *dir)
 {
     char *p = lleval_xstrdup(dir);
-    size_t root = strlen(b->out_dir);
-    while (strlen(p) > root && !lleval_is_dir(p)) {
-        char *cut = strrchr(p, '/'), *bs = strrchr(p, '\\');
+    const char *below;
+    while ((below = lleval_path_under(b->out_dir, p)) && *below && !lleval_is_dir(p)) {
+        char *up = lleval_path_dirname(p);
         LLEVAL_GROW(b->made, b->n_made, b->cap_made);
-        b->made[b->n_made++] = lleval_xstrdup(p);
-        if (bs > cut)
-            cut = bs;
-        if (!cut)
-            break;
-        *cut = '\0';
+        b->made[b->n_made++] = p;
+        p = up;
     }
     free(p);
 }
