@@ -9,7 +9,10 @@
 #      dir made once by `lleval prepare`, not timed); best of --repeat runs,
 #      interleaved; EM and F1 must agree.
 #   2. lleval parse + lleval score of --rows generated result lines and of a
-#      tenth of them (peak RSS must not grow with the rows).
+#      tenth of them (peak RSS must not grow with the rows); beside them the
+#      floor (two start-ups and the artifacts' bytes through the kernel) and
+#      simdjson's on-demand parser pulling the same fields (libsimdjson-dev,
+#      installed when missing and root; SIMDJSON=0 skips it).
 #
 #   bench/score/run.sh [--items N] [--rows N] [--repeat N]
 #                      defaults 100000, 1000000, 3; --rows 0 skips part 2
@@ -35,7 +38,23 @@ if [ -z "$work" ]; then
 	work=$(mktemp -d)
 	trap 'rm -rf "$work"' EXIT
 fi
+# simdjson (Debian's libsimdjson-dev) for the optional reference row of part 2:
+# installed here when missing and this runs as root; SIMDJSON=0 skips it.
+simd=()
+if [ "${SIMDJSON:-1}" != 0 ]; then
+	if [ ! -f /usr/include/simdjson.h ] && [ "$(id -u)" -eq 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			libsimdjson-dev >/dev/null 2>&1 || true
+	fi
+	if [ -f /usr/include/simdjson.h ] && command -v c++ >/dev/null 2>&1 &&
+		c++ -O2 -std=c++17 "$root/bench/score/simdjson_fields.cpp" -lsimdjson \
+			-o "$work/simdjson_fields" 2>/dev/null; then
+		simd=(--simdjson "$work/simdjson_fields")
+	else
+		echo "bench/score: no simdjson row (apt-get install libsimdjson-dev, then run again)" >&2
+	fi
+fi
 echo "lleval: $LLEVAL" >&2
 echo "machine: $(nproc) cores, $(uname -m), $(python3 --version 2>&1)" >&2
 python3 "$root/bench/score/bench.py" --lleval "$LLEVAL" \
-	--reference "$root/bench/reference/squad_v1_eval.py" --xquad "$xquad" --work "$work" "$@"
+	--reference "$root/bench/reference/squad_v1_eval.py" --xquad "$xquad" --work "$work" "${simd[@]}" "$@"
