@@ -38,6 +38,7 @@ TARGETS=(
 	"probe_ollama fuzz_probe.c -DFUZZ_ENGINE=LLEVAL_ENGINE_OLLAMA json.dict"
 	"probe_llamacpp fuzz_probe.c -DFUZZ_ENGINE=LLEVAL_ENGINE_LLAMACPP json.dict"
 	"result fuzz_result.c - json.dict"
+	"items fuzz_items.c - json.dict"
 	"config fuzz_config.c - yaml.dict"
 	"csv fuzz_csv.c - csv.dict"
 	"dataset_squad fuzz_dataset.c -DFUZZ_FORMAT_NAME=squad json.dict"
