@@ -39,6 +39,7 @@ TARGETS=(
 	"probe_llamacpp fuzz_probe.c -DFUZZ_ENGINE=LLEVAL_ENGINE_LLAMACPP json.dict"
 	"result fuzz_result.c - json.dict"
 	"items fuzz_items.c - json.dict"
+	"prepared fuzz_prepared.c - json.dict"
 	"config fuzz_config.c - yaml.dict"
 	"csv fuzz_csv.c - csv.dict"
 	"dataset_squad fuzz_dataset.c -DFUZZ_FORMAT_NAME=squad json.dict"
