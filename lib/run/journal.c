@@ -21,6 +21,7 @@ struct lleval_journal {
     bool dirty;
     struct lleval_sb line;
     struct lleval_sb pend; /* lines added, not yet written (lleval_journal_add_text) */
+    bool sealed;           /* lleval_journal_seal: no more lines in this session */
 };
 
 /* Pending lines past this are written at once, and a buffer grown past it is
@@ -135,6 +136,11 @@ static int check_line(const struct lleval_journal *j, const char *custom_id, con
 {
     if (!custom_id)
         return lleval_err_set(err, LLEVAL_EINVAL, "result line without a custom_id");
+    if (j->sealed)
+        return lleval_err_set(err, LLEVAL_EINVAL,
+                              "%s: the result for '%s' came after the results were combined "
+                              "(internal error; resume the run to ask it again)",
+                              j->path, custom_id);
     if (!len || text[len - 1] != '\n' || memchr(text, '\n', len - 1))
         return lleval_err_set(err, LLEVAL_EINVAL, "%s: the result for '%s' is not one line",
                               j->path, custom_id);
@@ -236,6 +242,21 @@ int lleval_journal_sync(struct lleval_journal *j, struct lleval_err *err)
     if (rc)
         return rc;
     j->dirty = false;
+    return 0;
+}
+
+int lleval_journal_seal(struct lleval_journal *j, struct lleval_err *err)
+{
+    int rc;
+    if (!j)
+        return 0;
+    rc = lleval_journal_sync(j, err);
+    if (rc)
+        return rc;
+    lleval_idset_release(&j->seen);
+    lleval_sb_release(&j->pend);
+    lleval_sb_release(&j->line);
+    j->sealed = true;
     return 0;
 }
 

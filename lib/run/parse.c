@@ -3,7 +3,7 @@
 #include <string.h>
 #include "lleval/run/batch.h"
 #include "lleval/dataset/dataset.h"
-#include "lleval/dataset/index.h"
+#include "lleval/dataset/item_reader.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/rundir.h"
 #include "lleval/util/json.h"
@@ -266,21 +266,42 @@ void lleval_reconcile_free(struct lleval_reconcile *rc)
 
 /* ---- predictions ----------------------------------------------------------- */
 
-/* Each dataset's item index (for the items' types), loaded on first use; a
- * dataset that cannot be read gives no types (NULL index). */
+/* Each dataset's item types, read on first use with the tree-less item
+ * reader: an item id's hash maps to its type (the last item with that id, as
+ * the item index takes it), about 24 bytes an item, where the whole item
+ * index (ids, gold answers, choices) was held for the types alone. A dataset
+ * that cannot be read gives no types. */
 struct type_sets {
     struct type_set {
         char *dataset;
-        struct lleval_item_index *ix;
+        struct lleval_idset types; /* id hash -> enum lleval_item_type + 1 */
     } * v;
     size_t n, cap;
 };
 
+static void read_types(struct type_set *t, const char *prepared_dir)
+{
+    struct lleval_item_reader rd;
+    const struct lleval_item_view *v;
+    int rc = lleval_item_reader_open(&rd, prepared_dir, t->dataset, NULL);
+
+    if (rc)
+        return;
+    while ((rc = lleval_item_reader_next(&rd, &v, NULL)) == 1) {
+        bool found;
+        size_t slot = lleval_idset_put(&t->types, lleval_idset_hash(v->id), 0, &found);
+        t->types.vals[slot] = (uint32_t)v->type + 1;
+    }
+    lleval_item_reader_close(&rd);
+    if (rc < 0) /* a damaged file: no types, as before */
+        lleval_idset_release(&t->types);
+}
+
 static const char *item_type(struct type_sets *ts, const char *prepared_dir,
                              const struct lleval_cid *c)
 {
-    struct lleval_item_entry e;
     struct type_set *t = NULL;
+    long slot;
     for (size_t i = 0; i < ts->n && !t; i++)
         if (!strcmp(ts->v[i].dataset, c->dataset))
             t = &ts->v[i];
@@ -288,17 +309,19 @@ static const char *item_type(struct type_sets *ts, const char *prepared_dir,
         LLEVAL_GROW(ts->v, ts->n, ts->cap);
         t = &ts->v[ts->n++];
         t->dataset = lleval_xstrdup(c->dataset);
-        if (lleval_item_index_load(prepared_dir, c->dataset, 0, &t->ix, NULL))
-            t->ix = NULL;
+        t->types = (struct lleval_idset)LLEVAL_IDSET_INIT;
+        read_types(t, prepared_dir);
     }
-    return lleval_item_index_get(t->ix, c->item_id, &e) ? e.type : NULL;
+    slot = lleval_idset_find(&t->types, lleval_idset_hash(c->item_id));
+    return slot < 0 ? NULL
+                    : lleval_item_type_name((enum lleval_item_type)(t->types.vals[slot] - 1));
 }
 
 static void type_sets_release(struct type_sets *ts)
 {
     for (size_t i = 0; i < ts->n; i++) {
         free(ts->v[i].dataset);
-        lleval_item_index_free(ts->v[i].ix);
+        lleval_idset_release(&ts->v[i].types);
     }
     free(ts->v);
 }

@@ -442,6 +442,22 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     return rc;
 }
 
+/* Once poll has combined the journals, this session asks the engine nothing
+ * more: the engines (the dry engine's item index among them) and the
+ * journals' id sets go, so that a run of a million items in one process
+ * carries into parse, score and report only what those steps hold. A
+ * managed server stays up until the steps end, as before. */
+static int poll_release(struct run *r, struct lleval_err *err)
+{
+    int rc = 0;
+    lleval_run_endpoints_close(r); /* before r->engine: the first endpoint's */
+    lleval_engine_close(r->engine);
+    r->engine = NULL;
+    for (size_t i = 0; i < r->st.n_parts && !rc; i++)
+        rc = lleval_journal_seal(r->st.parts[i].journal, err);
+    return rc;
+}
+
 /* Sends the requests, then combines the part journals into results_combined.jsonl. */
 static int step_poll(struct run *r, struct lleval_run_result *res, struct lleval_err *err)
 {
@@ -466,7 +482,7 @@ static int step_poll(struct run *r, struct lleval_run_result *res, struct lleval
     if (!rc)
         lleval_run_event(r, "poll: %zu results in %s", res->answered, combined);
     free(combined);
-    return rc;
+    return rc ? rc : poll_release(r, err);
 }
 
 static void doctor_line(void *ud, uint64_t start, uint64_t end, const struct lleval_result_view *v,

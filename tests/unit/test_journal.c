@@ -1,5 +1,6 @@
 /* Unit tests for the result journal: append, lines added and written at a
- * flush, reopen, torn-tail repair, damage, a journal replaced by a link. */
+ * flush, a sealed journal, reopen, torn-tail repair, damage, a journal
+ * replaced by a link. */
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -112,6 +113,55 @@ static void test_added_lines_wait_for_flush(void **state)
     free(dir);
 }
 
+/* A sealed journal: its pending lines written, its stats kept, no line taken
+ * after it (with or without a write waiting), and it reopens whole. */
+static void test_sealed_journal_takes_no_line(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *path = lleval_xasprintf("%s/j.jsonl", dir);
+    const char *a = "{\"custom_id\":\"a\",\"error\":null}\n";
+    const char *b = "{\"custom_id\":\"b\",\"error\":{\"message\":\"x\"}}\n";
+    struct lleval_journal *j;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *r;
+    char *text, *want;
+    (void)state;
+
+    assert_int_equal(lleval_journal_seal(NULL, &err), 0);
+    assert_int_equal(lleval_journal_open(path, &j, &err), 0);
+    assert_int_equal(lleval_journal_add_text(j, "a", false, a, strlen(a), &err), 0);
+    assert_int_equal(lleval_journal_add_text(j, "b", true, b, strlen(b), &err), 0);
+    assert_true(lleval_journal_pending(j));
+    assert_int_equal(lleval_journal_seal(j, &err), 0);
+    assert_false(lleval_journal_pending(j));
+    text = tu_read(path);
+    want = lleval_xasprintf("%s%s", a, b);
+    assert_string_equal(text, want); /* written before the seal returned */
+    free(text);
+    free(want);
+    assert_int_equal(lleval_journal_stats(j)->lines, 2);
+    assert_int_equal(lleval_journal_stats(j)->ok, 1);
+    assert_false(lleval_journal_has(j, "a")); /* the id set is given back */
+
+    assert_int_equal(lleval_journal_add_text(j, "c", false, "{\"custom_id\":\"c\"}\n", 18, &err),
+                     LLEVAL_EINVAL);
+    tu_assert_contains(err.msg, "came after the results were combined");
+    r = result("d", true);
+    assert_int_equal(lleval_journal_append(j, r, &err), LLEVAL_EINVAL);
+    json_decref(r);
+    assert_int_equal(lleval_journal_seal(j, &err), 0); /* twice is fine */
+    assert_int_equal(lleval_journal_close(j, &err), 0);
+
+    assert_int_equal(lleval_journal_open(path, &j, &err), 0);
+    assert_int_equal(lleval_journal_stats(j)->lines, 2);
+    assert_true(lleval_journal_has(j, "a"));
+    assert_false(lleval_journal_has(j, "c"));
+    lleval_journal_close(j, NULL);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 static void test_torn_tail_is_cut(void **state)
 {
     char *dir = tu_tmpdir();
@@ -212,6 +262,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_reopen),
         cmocka_unit_test(test_added_lines_wait_for_flush),
+        cmocka_unit_test(test_sealed_journal_takes_no_line),
         cmocka_unit_test(test_torn_tail_is_cut),
         cmocka_unit_test(test_damaged_middle_line_is_an_error),
         cmocka_unit_test(test_duplicate_in_file_is_an_error),

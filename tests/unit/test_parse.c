@@ -1,5 +1,6 @@
 /* Unit tests for parse: reconciliation of answers with requests (missing, unknown and
- * duplicate custom_ids, per part), damaged lines named by line number, the rows written. */
+ * duplicate custom_ids, per part), damaged lines named by line number, the rows written, the
+ * items' types. */
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -299,6 +300,71 @@ static void test_rows_written(void **state)
 }
 
 /* The reconciliation on its own: strict for parse, lenient for doctor. */
+/* The type column comes from the prepared items: the last item with an id
+ * (an id given twice), none for an item the dataset lacks, none at all for a
+ * dataset whose prepared file is damaged or missing. */
+static void test_item_types(void **state)
+{
+    char *dir = tu_tmpdir();
+    char *batches = make_batches(dir);
+    char *prep = lleval_xasprintf("%s/prep", dir);
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_parse_report rep;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_pred_reader rd;
+    struct lleval_pred_row row;
+    const char *want[][2] = {
+        {"ds:q1:direct:t0:s0", "open_book"}, {"ds:q2:direct:t0:s0", "multiple_choice"},
+        {"ds:q3:direct:t0:s0", ""},          {"ds:q4:direct:t0:s0", "closed_book"},
+        {"bad:q1:direct:t0:s0", ""},         {"gone:q1:direct:t0:s0", ""},
+    };
+    char *results, *csv = lleval_xasprintf("%s/p.csv", dir), *p;
+    (void)state;
+
+    p = tu_write(prep, "ds.jsonl",
+                 "{\"id\":\"q1\",\"dataset\":\"ds\",\"type\":\"open_book\",\"question\":\"a?\","
+                 "\"context\":\"c\",\"answers\":[\"x\"]}\n"
+                 "{\"id\":\"q2\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"b?\","
+                 "\"answers\":[\"y\"]}\n"
+                 "{\"id\":\"q4\",\"dataset\":\"ds\",\"type\":\"closed_book\",\"question\":\"d?\","
+                 "\"answers\":[\"z\"]}\n"
+                 "{\"id\":\"q2\",\"dataset\":\"ds\",\"type\":\"multiple_choice\",\"question\":"
+                 "\"b again?\",\"choices\":[\"1\",\"2\"],\"answers\":[\"A\"]}\n");
+    free(p);
+    p = tu_write(prep, "ds.info.json", "{\"dataset\":\"ds\",\"items\":4}\n");
+    free(p);
+    p = tu_write(prep, "bad.jsonl",
+                 "{\"id\":\"q1\",\"dataset\":\"bad\",\"type\":\"closed_book\",\"question\":\"a?\","
+                 "\"answers\":[\"x\"]}\n{\"id\":\n");
+    free(p);
+    p = tu_write(prep, "bad.info.json", "{\"dataset\":\"bad\",\"items\":2}\n");
+    free(p);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char *spec = lleval_xasprintf("ok:%s", want[i][0]);
+        add_line(&sb, spec);
+        free(spec);
+    }
+    results = tu_write(dir, "results.jsonl", sb.buf);
+    assert_int_equal(lleval_parse_results(results, NULL, prep, csv, &rep, &err), 0);
+    assert_int_equal(rep.rows, 6);
+    assert_int_equal(lleval_pred_open(&rd, csv, 0, 0, &err), 0);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(lleval_pred_next(&rd, &row, &err), 1);
+        assert_string_equal(row.custom_id, want[i][0]);
+        assert_string_equal(row.type, want[i][1]);
+    }
+    assert_int_equal(lleval_pred_next(&rd, &row, &err), 0);
+    lleval_pred_close(&rd);
+    lleval_parse_report_release(&rep);
+    lleval_sb_release(&sb);
+    tu_rmtree(dir);
+    free(results);
+    free(batches);
+    free(prep);
+    free(csv);
+    free(dir);
+}
+
 static void test_reconcile_strict_and_lenient(void **state)
 {
     char *dir = tu_tmpdir();
@@ -363,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reconciliation_cases),
         cmocka_unit_test(test_rows_written),
+        cmocka_unit_test(test_item_types),
         cmocka_unit_test(test_reconcile_strict_and_lenient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

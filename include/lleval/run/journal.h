@@ -55,6 +55,15 @@ bool lleval_journal_pending(const struct lleval_journal *j);
 /* Writes the pending lines and forces written lines to stable storage. */
 int lleval_journal_sync(struct lleval_journal *j, struct lleval_err *err);
 const struct lleval_journal_stats *lleval_journal_stats(const struct lleval_journal *j);
+/*
+ * Ends this session's appends to j (NULL is fine): the pending lines are
+ * written and synced, and the set of answered custom_ids, most of a
+ * journal's memory (about 24 bytes a result), is given back. Afterwards
+ * has() is false and adding a line is refused; the stats stay. The run
+ * seals its journals once poll has combined them, so that parse, score and
+ * report do not carry poll's memory.
+ */
+int lleval_journal_seal(struct lleval_journal *j, struct lleval_err *err);
 /* Writes the pending lines, syncs and frees; NULL is fine. */
 int lleval_journal_close(struct lleval_journal *j, struct lleval_err *err);
 
