@@ -59,6 +59,7 @@ struct srv {
     long checks_closed;  /* checks the client gave up on (no reply sent) */
     long checks_pending; /* arrived, neither answered nor given up */
     bool check_release;
+    bool check_sigint; /* a check's arrival raises SIGINT (Ctrl-C pressed meanwhile) */
     /* chat replies wait until peer has seen hold_checks checks; those of keys
      * >= hold_key until it has seen hold_key_checks and read hold_requests
      * chat requests */
@@ -271,6 +272,10 @@ static bool serve_check(struct srv *s, tu_socket fd)
     hold = s->check_mode == CHECK_HANG || (s->check_mode == CHECK_HOLD_FIRST && s->checks == 1);
     tu_cond_broadcast(&s->cv);
     tu_mutex_unlock(&s->mu);
+#ifndef _WIN32
+    if (s->check_sigint)
+        raise(SIGINT);
+#endif
     if (hold) {
         /* until released, or the client closes the connection (it gave up) */
         for (;;) {
@@ -1471,6 +1476,47 @@ static void test_check_hung_times_out(void **state)
     free(r);
 }
 
+#ifndef _WIN32
+/* Ctrl-C while a check hangs: the loop sees it at once, lets a's requests in flight finish
+ * (graceful stop) and abandons the check, which does not count as failed. A loop that waited on
+ * the check would see the stop only once the check timed out, counted as failed. */
+static void test_check_stop_signal(void **state)
+{
+    struct srv a, b;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_endpoint eps[2];
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int rc;
+    (void)state;
+    lleval_install_stop_handlers();
+    srv_start(&a, 0);
+    srv_start(&b, 0);
+    b.check_mode = CHECK_HANG;
+    b.check_sigint = true;
+    a.peer = &b;
+    a.hold_checks = 1;
+    r->njobs = 50;
+    rc = sched_two(&a, &b, r, eps, &st, &err);
+    lleval_stop_signal_reset();
+    srv_stop(&a);
+    srv_stop(&b);
+    if (rc != LLEVAL_EINTR) {
+        print_error("rc %d (%s), want LLEVAL_EINTR\n", rc, err.msg);
+        fail();
+    }
+    tu_assert_contains(err.msg, "resumable");
+    assert_true(st.done >= 2 && st.done < r->njobs);
+    for (size_t i = 0; i < r->njobs; i++)
+        assert_true(r->delivered[i] <= 1);
+    assert_int_equal(b.checks, 1);
+    assert_true(eps[1].down);
+    assert_int_equal(eps[1].failed_checks, 0);
+    run_release(r);
+    free(r);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1492,6 +1538,9 @@ int main(void)
         cmocka_unit_test(test_source_and_sink_errors),
         cmocka_unit_test(test_check_keeps_turning),
         cmocka_unit_test(test_check_hung_times_out),
+#ifndef _WIN32
+        cmocka_unit_test(test_check_stop_signal),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
