@@ -6,9 +6,10 @@
  * body (OpenAI chat format, see docs/formats.md) into an HTTP request, and an
  * HTTP reply into a normalized answer. The scheduler (scheduler.h) moves the
  * bytes with libcurl's multi interface. Only the probe does blocking HTTP,
- * before the run starts; the health checks during a run (lleval_engine_check_*)
- * are the probe's requests and verdict, sent by the scheduler. The adapters' table and the handle's
- * fields are lib/engine/engine_int.h's.
+ * before the run starts; the health checks during a run
+ * (lleval_engine_check_*) are the probe's requests and verdict, sent by the
+ * scheduler. The adapters' table and the handle's fields are
+ * lib/engine/engine_int.h's.
  */
 #ifndef LLEVAL_ENGINE_H
 #define LLEVAL_ENGINE_H
