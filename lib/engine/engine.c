@@ -171,6 +171,38 @@ int lleval_engine_probe(struct lleval_engine *e, struct lleval_probe_info *info,
     return e->ops->probe(e, info, err);
 }
 
+enum lleval_check_next lleval_engine_check_start(struct lleval_engine *e, struct lleval_check *c,
+                                                 long timeout_s, double now,
+                                                 struct lleval_http_request *req,
+                                                 struct lleval_err *err)
+{
+    memset(c, 0, sizeof(*c));
+    memset(req, 0, sizeof(*req));
+    c->bound_s = timeout_s;
+    if (!e->ops->check) {
+        struct lleval_probe_info info = {0};
+        long saved = e->probe_timeout_s;
+        int rc;
+        e->probe_timeout_s = timeout_s;
+        rc = e->ops->probe(e, &info, err);
+        e->probe_timeout_s = saved;
+        lleval_probe_info_release(&info);
+        return rc ? LLEVAL_CHECK_FAIL : LLEVAL_CHECK_PASS;
+    }
+    return e->ops->check(e, c, now, NULL, req, err);
+}
+
+enum lleval_check_next lleval_engine_check_reply(struct lleval_engine *e, struct lleval_check *c,
+                                                 double now, const struct lleval_check_reply *reply,
+                                                 struct lleval_http_request *req,
+                                                 struct lleval_err *err)
+{
+    memset(req, 0, sizeof(*req));
+    if (!e->ops->check)
+        return LLEVAL_CHECK_FAIL;
+    return e->ops->check(e, c, now, reply, req, err);
+}
+
 bool lleval_engine_is_local(const struct lleval_engine *e)
 {
     return e->ops->answer_local != NULL;

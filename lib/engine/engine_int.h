@@ -14,6 +14,12 @@ struct lleval_engine_ops {
     const char *name;
     /* Blocking health/model check before the run (lleval_engine_probe). */
     int (*probe)(struct lleval_engine *e, struct lleval_probe_info *info, struct lleval_err *err);
+    /* The probe's health check as steps (lleval_engine_check_start and
+     * _reply): reply NULL starts it (c->bound_s set). NULL for a local
+     * engine, whose probe does no I/O. */
+    enum lleval_check_next (*check)(struct lleval_engine *e, struct lleval_check *c, double now,
+                                    const struct lleval_check_reply *reply,
+                                    struct lleval_http_request *req, struct lleval_err *err);
     /* Builds the HTTP request for one batch body (borrowed). */
     int (*make_request)(struct lleval_engine *e, const json_t *body,
                         struct lleval_http_request *out, struct lleval_err *err);

@@ -199,13 +199,20 @@ void lleval_http_add_headers(const struct lleval_engine *e, struct lleval_http_r
     }
 }
 
+void lleval_http_get_request(const struct lleval_engine *e, const char *path,
+                             struct lleval_http_request *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->url = lleval_http_url(e, path);
+    lleval_http_add_headers(e, req);
+}
+
 int lleval_http_get(const struct lleval_engine *e, const char *path, long timeout_s, long *status,
                     struct lleval_sb *body, struct lleval_err *err)
 {
-    struct lleval_http_request req = {0};
+    struct lleval_http_request req;
     int rc;
-    req.url = lleval_http_url(e, path);
-    lleval_http_add_headers(e, &req);
+    lleval_http_get_request(e, path, &req);
     rc = lleval_http_fetch(&req, timeout_s, 0, status, body, err);
     lleval_http_request_release(&req);
     return rc;

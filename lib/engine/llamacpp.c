@@ -5,7 +5,8 @@
  *   probe:   GET /health until 200 (503 "Loading model" while the model
  *            loads: waits up to e->probe_timeout_s), then GET /props:
  *            total_slots -> slots, default_generation_settings.n_ctx (the
- *            context of one slot: -c divided by -np) -> slot_ctx
+ *            context of one slot: -c divided by -np) -> slot_ctx; the
+ *            health check (llamacpp_check) is its requests as steps
  *   request: POST /v1/chat/completions with the OpenAI body (the server
  *            applies the model's chat template)
  *   reply:   choices[0].message.content, finish_reason, usage, and the
@@ -263,6 +264,82 @@ static int llamacpp_probe(struct lleval_engine *e, struct lleval_probe_info *inf
     return rc;
 }
 
+/* wait_healthy's bound on one GET /health sent at `at`, in ms. */
+static long health_call_ms(const struct lleval_check *c, double at)
+{
+    double left = c->deadline - at;
+    long call_s = left > 10 ? 10 : left < 1 ? 1 : (long)left + 1;
+    return call_s * 1000L;
+}
+
+/* The probe as steps (lleval_engine_check_*): GET /health until 200, a 503
+ * asked again every LLAMACPP_POLL_MS until the bound, then GET /props; the
+ * same requests, bounds and verdict as llamacpp_probe. */
+static enum lleval_check_next llamacpp_check(struct lleval_engine *e, struct lleval_check *c,
+                                             double now, const struct lleval_check_reply *reply,
+                                             struct lleval_http_request *req,
+                                             struct lleval_err *err)
+{
+    enum { HEALTH = 0, PROPS };
+    struct lleval_engine view;
+    char *where;
+    long bound = c->bound_s > 0 ? c->bound_s : LLAMACPP_LOAD_WAIT_S;
+    enum lleval_check_next next = LLEVAL_CHECK_FAIL;
+
+    root_engine(e, &view);
+    where = lleval_http_url_redact(view.base_url);
+    c->wait_ms = 0;
+    if (!reply) {
+        c->step = HEALTH;
+        c->deadline = now + (double)bound;
+        c->timeout_ms = health_call_ms(c, now);
+        lleval_http_get_request(&view, "/health", req);
+        next = LLEVAL_CHECK_SEND;
+    } else if (!reply->answered && c->step == HEALTH) {
+        lleval_err_set(err, LLEVAL_EENGINE,
+                       "cannot reach llama-server at %s: is it running? start it with "
+                       "`llama-server -m MODEL.gguf --port PORT` or check base_url (%s)",
+                       where, reply->why ? reply->why : "no reply");
+    } else if (!reply->answered) {
+        lleval_err_set(err, LLEVAL_EENGINE, "cannot reach %s/props: %s", where,
+                       reply->why ? reply->why : "no reply");
+    } else if (c->step == HEALTH) {
+        switch (lleval_llamacpp_health_reply(&view, where, reply->status, reply->body, reply->len,
+                                             err)) {
+        case LLEVAL_HEALTH_READY:
+            c->step = PROPS;
+            c->timeout_ms = (c->bound_s > 0 && c->bound_s < 10 ? c->bound_s : 10) * 1000L;
+            lleval_http_get_request(&view, "/props", req);
+            next = LLEVAL_CHECK_SEND;
+            break;
+        case LLEVAL_HEALTH_LOADING:
+            if (now + LLAMACPP_POLL_MS / 1000.0 >= c->deadline) {
+                lleval_err_set(err, LLEVAL_EENGINE,
+                               "llama-server at %s is still loading its model after %ld s: "
+                               "wait for it, or give the probe longer",
+                               where, bound);
+                break;
+            }
+            c->wait_ms = LLAMACPP_POLL_MS;
+            c->timeout_ms = health_call_ms(c, now + LLAMACPP_POLL_MS / 1000.0);
+            lleval_http_get_request(&view, "/health", req);
+            next = LLEVAL_CHECK_SEND;
+            break;
+        case LLEVAL_HEALTH_FAILED:
+            break;
+        }
+    } else {
+        struct lleval_probe_info info;
+        if (!lleval_llamacpp_props_reply(e, where, reply->status, reply->body, reply->len, &info,
+                                         err))
+            next = LLEVAL_CHECK_PASS;
+        lleval_probe_info_release(&info);
+    }
+    free(view.base_url);
+    free(where);
+    return next;
+}
+
 static void llamacpp_release(struct lleval_engine *e)
 {
     (void)e;
@@ -271,6 +348,7 @@ static void llamacpp_release(struct lleval_engine *e)
 const struct lleval_engine_ops lleval_engine_llamacpp_ops = {
     .name = "llamacpp",
     .probe = llamacpp_probe,
+    .check = llamacpp_check,
     .make_request = llamacpp_make_request,
     .make_request_text = llamacpp_make_request_text,
     .parse_reply = llamacpp_parse_reply,

@@ -515,6 +515,36 @@ out:
     return rc;
 }
 
+/* The probe as steps (lleval_engine_check_*): GET /api/tags and its verdict,
+ * as ollama_probe; /api/version is for the log only and is not asked. */
+static enum lleval_check_next ollama_check(struct lleval_engine *e, struct lleval_check *c,
+                                           double now, const struct lleval_check_reply *reply,
+                                           struct lleval_http_request *req, struct lleval_err *err)
+{
+    char *where;
+    struct lleval_probe_info info = {0};
+    enum lleval_check_next next = LLEVAL_CHECK_FAIL;
+
+    (void)now;
+    c->wait_ms = 0;
+    if (!reply) {
+        c->timeout_ms = (c->bound_s > 0 ? c->bound_s : 10) * 1000L;
+        lleval_http_get_request(e, "/api/tags", req);
+        return LLEVAL_CHECK_SEND;
+    }
+    where = lleval_http_url_redact(e->base_url ? e->base_url : "");
+    if (!reply->answered)
+        lleval_err_set(err, LLEVAL_EENGINE,
+                       "cannot reach Ollama at %s: is `ollama serve` running? (%s)", where,
+                       reply->why ? reply->why : "no reply");
+    else if (!lleval_ollama_tags_reply(e, where, reply->status, reply->body, reply->len, &info,
+                                       err))
+        next = LLEVAL_CHECK_PASS;
+    lleval_probe_info_release(&info);
+    free(where);
+    return next;
+}
+
 static void ollama_release(struct lleval_engine *e)
 {
     (void)e;
@@ -523,6 +553,7 @@ static void ollama_release(struct lleval_engine *e)
 const struct lleval_engine_ops lleval_engine_ollama_ops = {
     .name = "ollama",
     .probe = ollama_probe,
+    .check = ollama_check,
     .make_request = ollama_make_request,
     .parse_reply = ollama_parse_reply,
     .answer_local = NULL,

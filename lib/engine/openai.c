@@ -400,6 +400,53 @@ out:
     return rc;
 }
 
+/* The probe as steps (lleval_engine_check_*): GET {base}/models, and after a
+ * 404 GET {base}/v1/models for the hint, with openai_probe's verdict. */
+static enum lleval_check_next openai_check(struct lleval_engine *e, struct lleval_check *c,
+                                           double now, const struct lleval_check_reply *reply,
+                                           struct lleval_http_request *req, struct lleval_err *err)
+{
+    enum { MODELS = 0, V1_MODELS };
+    char *where;
+    struct lleval_probe_info info;
+    enum lleval_check_next next = LLEVAL_CHECK_FAIL;
+    int rc;
+
+    (void)now;
+    c->wait_ms = 0;
+    c->timeout_ms = (c->bound_s > 0 ? c->bound_s : 10) * 1000L;
+    if (!reply) {
+        c->step = MODELS;
+        lleval_http_get_request(e, "/models", req);
+        return LLEVAL_CHECK_SEND;
+    }
+    if (c->step == MODELS && reply->answered && reply->status == 404) {
+        c->step = V1_MODELS;
+        lleval_http_get_request(e, "/v1/models", req);
+        return LLEVAL_CHECK_SEND;
+    }
+    where = lleval_http_url_redact(e->base_url ? e->base_url : "");
+    if (c->step == MODELS && !reply->answered) {
+        lleval_err_set(err, LLEVAL_EENGINE,
+                       "cannot reach %s at %s: is it running? check base_url too (it "
+                       "includes the /v1 prefix, e.g. http://127.0.0.1:8000/v1) (%s)",
+                       OPENAI_LABEL, where, reply->why ? reply->why : "no reply");
+        free(where);
+        return LLEVAL_CHECK_FAIL;
+    }
+    if (c->step == MODELS)
+        rc = lleval_openai_models_reply(e, where, reply->status, reply->body, reply->len, 0, &info,
+                                        err);
+    else /* the 404's body is not read */
+        rc = lleval_openai_models_reply(e, where, 404, "", 0, reply->answered ? reply->status : 0,
+                                        &info, err);
+    if (!rc)
+        next = LLEVAL_CHECK_PASS;
+    lleval_probe_info_release(&info);
+    free(where);
+    return next;
+}
+
 static void openai_release(struct lleval_engine *e)
 {
     (void)e;
@@ -408,6 +455,7 @@ static void openai_release(struct lleval_engine *e)
 const struct lleval_engine_ops lleval_engine_openai_ops = {
     .name = "openai",
     .probe = openai_probe,
+    .check = openai_check,
     .make_request = openai_make_request,
     .make_request_text = openai_make_request_text,
     .parse_reply = openai_parse_reply,

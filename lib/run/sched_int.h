@@ -18,8 +18,9 @@
 #define KEEP_REPLY_ALLOC ((size_t)1 << 20)
 
 /* Health checks of an endpoint out of rotation: the first this long after it
- * went out, then at doubling intervals up to CHECK_MAX_S; each probe is
- * bounded to CHECK_TIMEOUT_S (the loop waits on it). */
+ * went out, then at doubling intervals up to CHECK_MAX_S; each is its probe
+ * bounded to CHECK_TIMEOUT_S, whose requests are transfers on the loop's
+ * multi handle beside the others (the loop never waits on a check). */
 #define CHECK_FIRST_S   0.5
 #define CHECK_MAX_S     5.0
 #define CHECK_TIMEOUT_S 3
@@ -45,6 +46,21 @@ struct slot {
     CURLcode result;             /* a finished transfer (in s->done): curl's result */
     long status;                 /* and the HTTP status */
     struct lleval_answer answer; /* local answers */
+};
+
+/* An endpoint's health check while it runs (sched_rotation.c): its request
+ * on the multi handle, or the wait before its next one (llama-server still
+ * loading). The easy handle is kept for the endpoint's next checks. */
+struct hcheck {
+    bool running;   /* started, no verdict yet */
+    bool sending;   /* its request is on the multi handle */
+    double send_at; /* running, not sending: when its next request goes */
+    CURL *easy;
+    struct curl_slist *headers;
+    struct lleval_http_request req;
+    struct lleval_sb reply; /* capped at LLEVAL_HTTP_PROBE_MAX_BODY */
+    bool too_large;
+    struct lleval_check c;
 };
 
 struct retry {
@@ -78,6 +94,8 @@ struct sched {
     struct slot *done; /* finished transfers waiting to be parsed, nslots at most */
     struct retry *retries;
     size_t nretries, capretries;
+    struct hcheck *checks;  /* one per endpoint, when several */
+    size_t check_transfers; /* checks whose request is on the multi handle */
     uint64_t rng;
     int abort_rc;
     bool unreachable;
@@ -98,9 +116,21 @@ void lleval_sched_requeue(struct sched *s, size_t job, long attempts);
  * the multi handle (no reply of theirs can arrive any more) and their jobs
  * are queued again for the other endpoints. */
 void lleval_sched_endpoint_out(struct sched *s, size_t k, const char *msg);
-/* Health-checks the endpoints out of rotation whose check is due; sets
+/* Starts the health checks of the endpoints out of rotation that are due
+ * (and sends a running check's next request once its wait passed); sets
  * s->unreachable when every one is out for good. */
 void lleval_sched_check_endpoints(struct sched *s);
+/* A finished transfer (easy, with curl's result) that is a health check's:
+ * its reply is read, and the check goes on or has its verdict (true); false
+ * when easy is not a check's. */
+bool lleval_sched_check_finished(struct sched *s, CURL *easy, CURLcode result);
+/* When the loop must next look at endpoint k out of rotation: its check's
+ * due time or the send time of its next request (HUGE_VAL while its request
+ * is on the multi handle: curl wakes the loop). */
+double lleval_sched_check_due(const struct sched *s, size_t k);
+/* Ends the checks still running (their transfers leave the multi handle)
+ * and frees what they hold. */
+void lleval_sched_checks_release(struct sched *s);
 /* The endpoint in rotation with a free slot and the fewest requests in flight
  * for its slots (the first of equals), or -1 when none has room. */
 long lleval_sched_pick_endpoint(const struct sched *s);

@@ -545,8 +545,8 @@ static long wait_ms(struct sched *s, double now, long tick_ms)
         if (s->retries[i].at < next)
             next = s->retries[i].at;
     for (size_t k = 0; s->several && k < s->n_eps; k++)
-        if (s->eps[k].down && s->eps[k].next_check < next)
-            next = s->eps[k].next_check;
+        if (s->eps[k].down && lleval_sched_check_due(s, k) < next)
+            next = lleval_sched_check_due(s, k);
     if (next <= now)
         return 0;
     return (long)((next - now) * 1000.0) + 1;
@@ -649,7 +649,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
             fill_slots(&s);
         if (!st->in_flight && (stopping || (s.source_done && !s.nretries)))
             break;
-        if (s.multi && st->in_flight) {
+        if (s.multi && (st->in_flight || s.check_transfers)) {
             int running, msgs;
             size_t refilled = 0;
             CURLMsg *m;
@@ -659,6 +659,10 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
             while ((m = curl_multi_info_read(s.multi, &msgs))) {
                 struct slot *sl = NULL;
                 if (m->msg != CURLMSG_DONE)
+                    continue;
+                /* a health check's request: read now (small, and its verdict
+                 * may bring an endpoint back for the refill below) */
+                if (lleval_sched_check_finished(&s, m->easy_handle, m->data.result))
                     continue;
                 curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
                 take_finished(&s, sl, m->data.result, &s.done[ndone++]);
@@ -675,7 +679,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
             if (refilled) {
                 /* no wait: the new transfers may have finished already, and
                  * their messages wait for the next curl_multi_info_read */
-            } else if (!s.abort_rc && !s.unreachable && st->in_flight) {
+            } else if (!s.abort_rc && !s.unreachable && (st->in_flight || s.check_transfers)) {
                 curl_multi_poll(s.multi, NULL, 0, (int)wait_ms(&s, lleval_monotonic(), o->tick_ms),
                                 NULL);
             } else if (!st->in_flight && s.nretries && !stopping) {
@@ -687,7 +691,9 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
             if (w > 0)
                 lleval_sleep_ms(w);
             finish_local(&s, lleval_monotonic(), false);
-        } else if (s.nretries && !stopping) {
+        } else if ((s.nretries || s.several) && !stopping) {
+            /* nothing in flight: a retry's backoff, or an endpoint's check
+             * (all out of rotation), is what the loop waits for */
             lleval_sleep_ms(wait_ms(&s, now, o->tick_ms));
         }
         results_done(&s);
@@ -714,6 +720,7 @@ int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
         lleval_http_request_release(&s.done[i].req);
         lleval_sb_release(&s.done[i].reply);
     }
+    lleval_sched_checks_release(&s); /* a check still running is abandoned */
     if (s.multi)
         curl_multi_cleanup(s.multi);
     /* jobs still live were abandoned (stop, unreachable, abort): resume asks them again */

@@ -6,7 +6,9 @@
  * the first N attempts, a malformed body, or a hang until the client gives
  * up), and the server counts the requests it has in flight, so the tests see
  * from outside that the scheduler never exceeds its slots, delivers every job
- * exactly once, retries only what is transient, and stops when asked.
+ * exactly once, retries only what is transient, and stops when asked. With
+ * two endpoints, the health checks of one out of rotation (GET /v1/models,
+ * answered, held or never answered) run beside the other's requests.
  * Nothing sleeps a fixed time: the server waits on conditions with deadlines.
  * Over 800 lines because the server (about 300) lives here with its only user.
  */
@@ -49,6 +51,23 @@ struct srv {
     double first_at[MAX_KEYS], second_at[MAX_KEYS]; /* when attempts 1 and 2 arrived */
     long lock_round[MAX_KEYS]; /* "lock:" replies: chunks sent (LOCK_DONE once finished) */
     int lock_n;                /* how many "lock:" replies take part */
+    /* health checks (GET /v1/models): answered at once (CHECK_ANSWER), the
+     * first held until check_release (CHECK_HOLD_FIRST), or each held until
+     * the client gives up (CHECK_HANG) */
+    enum { CHECK_ANSWER = 0, CHECK_HOLD_FIRST, CHECK_HANG } check_mode;
+    long checks;         /* checks that arrived */
+    long checks_closed;  /* checks the client gave up on (no reply sent) */
+    long checks_pending; /* arrived, neither answered nor given up */
+    bool check_release;
+    bool check_sigint; /* a check's arrival raises SIGINT (Ctrl-C pressed meanwhile) */
+    /* chat replies wait until peer has seen hold_checks checks; those of keys
+     * >= hold_key until it has seen hold_key_checks and read hold_requests
+     * chat requests */
+    struct srv *peer;
+    long hold_checks;
+    long hold_key;
+    long hold_key_checks;
+    long hold_requests;
 };
 
 #define LOCK_DONE  (1L << 30)
@@ -175,13 +194,15 @@ static bool wait_readable(struct srv *s, tu_socket fd)
     }
 }
 
-/* Reads one request's body into *body (owned); false at the end of the connection. */
-static bool read_request(struct srv *s, tu_socket fd, struct lleval_sb *in, char **body)
+/* Reads one request's body into *body (owned), and whether it is a GET; false at the end of
+ * the connection. */
+static bool read_request(struct srv *s, tu_socket fd, struct lleval_sb *in, char **body, bool *get)
 {
     for (;;) {
         char *end = strstr(in->buf, "\r\n\r\n");
         if (end) {
             size_t head = (size_t)(end - in->buf) + 4;
+            *get = !strncmp(in->buf, "GET ", 4);
             const char *cl = strstr(in->buf, "Content-Length:");
             long len = 0;
             if (!cl)
@@ -240,6 +261,66 @@ static void request_mode(const char *body, long *key, char *mode, size_t size)
     json_decref(j);
 }
 
+/* A health check's GET /v1/models, as check_mode says; true when it was answered. */
+static bool serve_check(struct srv *s, tu_socket fd)
+{
+    static const char models[] = "{\"object\":\"list\",\"data\":[{\"id\":\"m\"}]}";
+    bool hold;
+    tu_mutex_lock(&s->mu);
+    s->checks++;
+    s->checks_pending++;
+    hold = s->check_mode == CHECK_HANG || (s->check_mode == CHECK_HOLD_FIRST && s->checks == 1);
+    tu_cond_broadcast(&s->cv);
+    tu_mutex_unlock(&s->mu);
+#ifndef _WIN32
+    if (s->check_sigint)
+        raise(SIGINT);
+#endif
+    if (hold) {
+        /* until released, or the client closes the connection (it gave up) */
+        for (;;) {
+            char c;
+            bool go;
+            int r = tu_poll_readable(fd, 20);
+            if (r > 0 && tu_recv(fd, &c, 1, true) <= 0) {
+                tu_mutex_lock(&s->mu);
+                s->checks_pending--;
+                s->checks_closed++;
+                tu_cond_broadcast(&s->cv);
+                tu_mutex_unlock(&s->mu);
+                return false;
+            }
+            tu_mutex_lock(&s->mu);
+            go = s->stopping || (s->check_mode != CHECK_HANG && s->check_release);
+            tu_mutex_unlock(&s->mu);
+            if (go)
+                break;
+        }
+    }
+    send_reply(fd, 200, models);
+    tu_mutex_lock(&s->mu);
+    s->checks_pending--;
+    tu_cond_broadcast(&s->cv);
+    tu_mutex_unlock(&s->mu);
+    return true;
+}
+
+/* Holds a chat reply (key) while the peer's conditions (hold_*) are not met, at most 10 s. */
+static void hold_for_peer(struct srv *s, long key)
+{
+    struct srv *p = s->peer;
+    double deadline = now_s() + 10.0;
+    long checks = key >= s->hold_key ? s->hold_key_checks : s->hold_checks;
+    long requests = key >= s->hold_key ? s->hold_requests : 0;
+    if (!p)
+        return;
+    tu_mutex_lock(&p->mu);
+    while (!p->stopping && (p->checks < checks || p->requests < requests))
+        if (!wait_until(p, deadline))
+            break;
+    tu_mutex_unlock(&p->mu);
+}
+
 static void serve_chat(struct srv *s, tu_socket fd, const char *body, bool *close_conn)
 {
     char mode[64], reply[512];
@@ -269,6 +350,7 @@ static void serve_chat(struct srv *s, tu_socket fd, const char *body, bool *clos
         tu_cond_broadcast(&s->cv);
     }
     tu_mutex_unlock(&s->mu);
+    hold_for_peer(s, key);
 
     if (!strcmp(mode, "hang")) {
         hang(s, fd);
@@ -381,9 +463,17 @@ static void *conn_main(void *arg)
     tu_socket fd = (tu_socket)(uintptr_t)((void **)arg)[1];
     struct lleval_sb in = LLEVAL_SB_INIT;
     char *body = NULL;
+    bool get = false;
     free(arg);
-    while (read_request(s, fd, &in, &body)) {
+    while (read_request(s, fd, &in, &body, &get)) {
         bool close_conn = false;
+        if (get) {
+            free(body);
+            body = NULL;
+            if (!serve_check(s, fd))
+                break;
+            continue;
+        }
         serve_chat(s, fd, body, &close_conn);
         free(body);
         body = NULL;
@@ -495,6 +585,11 @@ struct run {
     int revive_true; /* revive() answers true this many times, then false */
     int revive_calls;
     long ticks;
+    /* an endpoint's server whose health checks are watched: results delivered while one of
+     * them was pending, and the held check released after release_after of them */
+    struct srv *watch;
+    size_t during_check;
+    size_t release_after;
 };
 
 static int next_job(void *ud, struct lleval_job *job, struct lleval_err *err)
@@ -548,6 +643,16 @@ static int on_result(void *ud, const struct lleval_job *job, const struct lleval
     if (!r->lines[job->tag])
         r->lines[job->tag] = json_incref(line);
     json_decref(line);
+    if (r->watch) {
+        tu_mutex_lock(&r->watch->mu);
+        if (r->watch->checks_pending > 0)
+            r->during_check++;
+        if (r->release_after && r->during_check >= r->release_after) {
+            r->watch->check_release = true;
+            tu_cond_broadcast(&r->watch->cv);
+        }
+        tu_mutex_unlock(&r->watch->mu);
+    }
     if (r->signal_at && r->ndelivered == r->signal_at)
         for (int i = 0; i < r->signal_level; i++)
             raise(SIGINT); /* as Ctrl-C pressed signal_level times */
@@ -1240,6 +1345,178 @@ static void test_reply_budget_exhausted(void **state)
     free(r);
 }
 
+/* Two endpoints of 2 slots, a's and b's servers; b starts out of rotation (its probe failed),
+ * so it is health-checked 0.5 s after the start. */
+static int sched_two(struct srv *a, struct srv *b, struct run *r,
+                     struct lleval_sched_endpoint eps[2], struct lleval_sched_stats *st,
+                     struct lleval_err *err)
+{
+    struct lleval_config cfg[2];
+    struct lleval_sched_opts o;
+    int rc;
+    fast_opts(&o, 2);
+    memset(eps, 0, 2 * sizeof(*eps));
+    eps[0].e = open_engine(&cfg[0], a->url);
+    eps[0].slots = 2;
+    eps[1].e = open_engine(&cfg[1], b->url);
+    eps[1].slots = 2;
+    eps[1].down = true;
+    rc = lleval_sched_run_endpoints(eps, 2, next_job, r->njobs, &o, on_result, on_tick, r, st, err);
+    lleval_engine_close(eps[0].e);
+    lleval_engine_close(eps[1].e);
+    return rc;
+}
+
+static void assert_each_once(const struct run *r)
+{
+    for (size_t i = 0; i < r->njobs; i++)
+        if (r->delivered[i] != 1) {
+            print_error("job %zu delivered %zu times\n", i, r->delivered[i]);
+            fail();
+        }
+}
+
+/* A health check is a transfer of the loop, not a wait: b's check (GET /v1/models) is held by
+ * its server until the test's result callback has seen 2 of a's results delivered while the
+ * check was pending (a's server holds its replies until the check arrived). A loop that waited
+ * on the check would deliver none meanwhile: the check would time out (3 s) and fail. Here it
+ * passes, b comes back into rotation and answers (a holds its last replies until b has read a
+ * request). */
+static void test_check_keeps_turning(void **state)
+{
+    struct srv a, b;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_endpoint eps[2];
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int rc;
+    (void)state;
+    srv_start(&a, 0);
+    srv_start(&b, 0);
+    b.check_mode = CHECK_HOLD_FIRST;
+    a.peer = &b;
+    a.hold_checks = 1;
+    a.hold_key = 6;
+    a.hold_key_checks = 1;
+    a.hold_requests = 1;
+    r->njobs = 12;
+    r->watch = &b;
+    r->release_after = 2;
+    rc = sched_two(&a, &b, r, eps, &st, &err);
+    srv_stop(&a);
+    srv_stop(&b);
+    if (rc) {
+        print_error("rc %d: %s\n", rc, err.msg);
+        fail();
+    }
+    assert_each_once(r);
+    assert_int_equal(st.ok, 12);
+    if (r->during_check < 2 || b.checks_closed) {
+        print_error("%zu results while the check was pending; %ld checks given up\n",
+                    r->during_check, b.checks_closed);
+        fail();
+    }
+    assert_int_equal(b.checks, 1);
+    assert_false(eps[1].down);
+    assert_int_equal(eps[1].outages, 1);
+    assert_int_equal(eps[1].failed_checks, 0);
+    assert_true(eps[1].out_of_rotation_s > 0);
+    assert_true(eps[1].ok >= 1);
+    assert_int_equal(eps[0].ok + eps[1].ok, 12);
+    assert_int_equal(eps[0].outages, 0);
+    run_release(r);
+    free(r);
+}
+
+/* A server that accepts the check and never answers: the check times out (its 3 s bound, the
+ * client gives up) and counts as failed, the next check follows its backoff, and a's results
+ * keep coming meanwhile (its last reply is held until b's second check arrived). The counts
+ * hold for a loop that waited on the check too (the check's outcome rules did not change);
+ * test_check_keeps_turning is the one such a loop fails. */
+static void test_check_hung_times_out(void **state)
+{
+    struct srv a, b;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_endpoint eps[2];
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int rc;
+    (void)state;
+    srv_start(&a, 0);
+    srv_start(&b, 0);
+    b.check_mode = CHECK_HANG;
+    a.peer = &b;
+    a.hold_checks = 1;
+    a.hold_key = 5;
+    a.hold_key_checks = 2;
+    r->njobs = 6;
+    r->watch = &b;
+    rc = sched_two(&a, &b, r, eps, &st, &err);
+    srv_stop(&a);
+    srv_stop(&b);
+    if (rc) {
+        print_error("rc %d: %s\n", rc, err.msg);
+        fail();
+    }
+    assert_each_once(r);
+    assert_int_equal(eps[0].ok, 6);
+    assert_int_equal(eps[1].ok, 0);
+    assert_int_equal(b.requests, 0);
+    if (r->during_check < 2) {
+        print_error("%zu results while the hung check was pending\n", r->during_check);
+        fail();
+    }
+    /* the first check was given up by the client, and counted as failed */
+    assert_true(b.checks >= 2);
+    assert_true(b.checks_closed >= 1);
+    assert_true(eps[1].down);
+    assert_int_equal(eps[1].outages, 1);
+    assert_true(eps[1].failed_checks >= 1);
+    run_release(r);
+    free(r);
+}
+
+#ifndef _WIN32
+/* Ctrl-C while a check hangs: the loop sees it at once, lets a's requests in flight finish
+ * (graceful stop) and abandons the check, which does not count as failed. A loop that waited on
+ * the check would see the stop only once the check timed out, counted as failed. */
+static void test_check_stop_signal(void **state)
+{
+    struct srv a, b;
+    struct run *r = lleval_xcalloc(1, sizeof(*r));
+    struct lleval_sched_endpoint eps[2];
+    struct lleval_sched_stats st;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    int rc;
+    (void)state;
+    lleval_install_stop_handlers();
+    srv_start(&a, 0);
+    srv_start(&b, 0);
+    b.check_mode = CHECK_HANG;
+    b.check_sigint = true;
+    a.peer = &b;
+    a.hold_checks = 1;
+    r->njobs = 50;
+    rc = sched_two(&a, &b, r, eps, &st, &err);
+    lleval_stop_signal_reset();
+    srv_stop(&a);
+    srv_stop(&b);
+    if (rc != LLEVAL_EINTR) {
+        print_error("rc %d (%s), want LLEVAL_EINTR\n", rc, err.msg);
+        fail();
+    }
+    tu_assert_contains(err.msg, "resumable");
+    assert_true(st.done >= 2 && st.done < r->njobs);
+    for (size_t i = 0; i < r->njobs; i++)
+        assert_true(r->delivered[i] <= 1);
+    assert_int_equal(b.checks, 1);
+    assert_true(eps[1].down);
+    assert_int_equal(eps[1].failed_checks, 0);
+    run_release(r);
+    free(r);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1259,6 +1536,11 @@ int main(void)
         cmocka_unit_test(test_reply_budget_exhausted),
         cmocka_unit_test(test_last_error_cut),
         cmocka_unit_test(test_source_and_sink_errors),
+        cmocka_unit_test(test_check_keeps_turning),
+        cmocka_unit_test(test_check_hung_times_out),
+#ifndef _WIN32
+        cmocka_unit_test(test_check_stop_signal),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

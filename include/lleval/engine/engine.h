@@ -6,7 +6,9 @@
  * body (OpenAI chat format, see docs/formats.md) into an HTTP request, and an
  * HTTP reply into a normalized answer. The scheduler (scheduler.h) moves the
  * bytes with libcurl's multi interface. Only the probe does blocking HTTP,
- * before the run starts. The adapters' table and the handle's fields are
+ * before the run starts; the health checks during a run
+ * (lleval_engine_check_*) are the probe's requests and verdict, sent by the
+ * scheduler. The adapters' table and the handle's fields are
  * lib/engine/engine_int.h's.
  */
 #ifndef LLEVAL_ENGINE_H
@@ -105,6 +107,52 @@ void lleval_engine_set_probe_timeout_s(struct lleval_engine *e, long seconds);
  * filled (release it with lleval_probe_info_release(), even on failure). */
 int lleval_engine_probe(struct lleval_engine *e, struct lleval_probe_info *info,
                         struct lleval_err *err);
+
+/*
+ * A health check whose requests the caller sends (the scheduler's, for an
+ * endpoint out of rotation, on its own multi handle, so that its loop keeps
+ * turning): the probe's requests and its pass or fail, bounded as
+ * lleval_engine_set_probe_timeout_s() bounds the probe, built and read here
+ * without I/O. The probe's details (info) and its requests for the log only
+ * (Ollama's /api/version) are left out: they never change the verdict.
+ */
+enum lleval_check_next {
+    LLEVAL_CHECK_PASS = 0, /* the probe would pass */
+    LLEVAL_CHECK_FAIL,     /* it would fail: err says why */
+    LLEVAL_CHECK_SEND,     /* send req after c->wait_ms, bounded to c->timeout_ms */
+};
+/* A check's place; the adapter's fields are set by the start. */
+struct lleval_check {
+    int step;        /* the adapter's: which request is out */
+    long bound_s;    /* the probe's bound (its timeout_s) */
+    double deadline; /* llamacpp: when a server still loading fails */
+    long wait_ms;    /* LLEVAL_CHECK_SEND: wait this long before sending req */
+    long timeout_ms; /* LLEVAL_CHECK_SEND: req's bound, connect included */
+};
+/* The reply to the check's last request: answered is false when no complete
+ * reply arrived (no connection, timeout, reset, a body over
+ * LLEVAL_HTTP_PROBE_MAX_BODY), and why then says curl's reason. Borrowed. */
+struct lleval_check_reply {
+    bool answered;
+    long status;
+    const char *body; /* body[0..len), need not end in a NUL */
+    size_t len;
+    const char *why;
+};
+/* Starts a check at now (lleval_monotonic()) bounded to timeout_s seconds as
+ * the probe is: c is set, and the first request goes to req (owned by the
+ * caller: lleval_http_request_release()) with LLEVAL_CHECK_SEND. A local
+ * engine (dry), whose probe does no I/O, gives its verdict at once. */
+enum lleval_check_next lleval_engine_check_start(struct lleval_engine *e, struct lleval_check *c,
+                                                 long timeout_s, double now,
+                                                 struct lleval_http_request *req,
+                                                 struct lleval_err *err);
+/* Reads the reply (borrowed) to the check's last request at now: the verdict,
+ * or LLEVAL_CHECK_SEND with the next request in req (owned by the caller). */
+enum lleval_check_next lleval_engine_check_reply(struct lleval_engine *e, struct lleval_check *c,
+                                                 double now, const struct lleval_check_reply *reply,
+                                                 struct lleval_http_request *req,
+                                                 struct lleval_err *err);
 
 /* True for an engine that answers without HTTP (dry): lleval_engine_answer_local()
  * instead of lleval_engine_make_request() / lleval_engine_parse_reply(). */

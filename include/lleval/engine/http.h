@@ -56,6 +56,12 @@ const char *lleval_http_reason(const char *msg);
 int lleval_http_get(const struct lleval_engine *e, const char *path, long timeout_s, long *status,
                     struct lleval_sb *body, struct lleval_err *err);
 
+/* The request lleval_http_get() sends (a GET of e->base_url + path, borrowed,
+ * with the engine's headers) into req (owned: lleval_http_request_release()),
+ * for a health check's transfer that the scheduler makes. */
+void lleval_http_get_request(const struct lleval_engine *e, const char *path,
+                             struct lleval_http_request *req);
+
 /* Returns the owned URL e->base_url + path ("/api/chat"). */
 char *lleval_http_url(const struct lleval_engine *e, const char *path);
 

@@ -12,7 +12,9 @@
  * request cannot connect goes out of rotation: its requests in flight are
  * taken back and queued again (without using their retries; each job still
  * gets exactly one result), and it is health-checked (its engine's probe,
- * bounded) until it answers, then brought back.
+ * bounded: its requests are transfers of the scheduler's loop, so a server
+ * that accepts and never answers holds up no other endpoint) until it
+ * answers, then brought back.
  */
 #ifndef LLEVAL_SCHEDULER_H
 #define LLEVAL_SCHEDULER_H
@@ -153,7 +155,9 @@ int lleval_sched_run(struct lleval_engine *e, lleval_sched_next_fn next, size_t 
  * the run ends as LLEVAL_EENGINE (resumable) only when every endpoint is out
  * and each has failed max_connect_failures health checks in a row (revive(),
  * when set, is asked first). Health checks are due 0.5 s after an endpoint
- * goes out, then at doubling intervals up to 5 s, each bounded to 3 s.
+ * goes out, then at doubling intervals up to 5 s, each bounded to 3 s (as
+ * the probe with lleval_engine_set_probe_timeout_s(3)); the loop never waits
+ * on one.
  */
 int lleval_sched_run_endpoints(struct lleval_sched_endpoint *eps, size_t n,
                                lleval_sched_next_fn next, size_t total,
