@@ -58,18 +58,25 @@ void lleval_dr_read_scores(struct evidence *ev, const char *run_dir)
 }
 
 /* The engine's address: the run's base_url, else the managed server's last
- * one, else the engine's default. */
-static const char *engine_address(const struct evidence *ev)
+ * one (in a run of several models, model m's server's when it has one: m NULL
+ * or of the run's only model, the last of any), else the engine's default. */
+static const char *engine_address(const struct evidence *ev, const struct model_ev *m)
 {
     size_t n = json_array_size(ev->manifest.engine_events);
-    const char *addr;
+    const char *addr = NULL;
     if (ev->manifest.base_url && *ev->manifest.base_url)
         return ev->manifest.base_url;
     if (ev->have_cfg && ev->cfg.base_url && *ev->cfg.base_url)
         return ev->cfg.base_url;
-    addr = n ? json_string_value(
-                   json_object_get(json_array_get(ev->manifest.engine_events, n - 1), "address"))
-             : NULL;
+    for (size_t i = n; m && m->id && i > 0 && !addr; i--) {
+        const json_t *e = json_array_get(ev->manifest.engine_events, i - 1);
+        const char *model = json_string_value(json_object_get(e, "model"));
+        if (model && !strcmp(model, m->id))
+            addr = json_string_value(json_object_get(e, "address"));
+    }
+    if (!addr && n)
+        addr = json_string_value(
+            json_object_get(json_array_get(ev->manifest.engine_events, n - 1), "address"));
     if (addr)
         return addr;
     if (ev->engine && !strcmp(ev->engine, "ollama"))
@@ -131,9 +138,9 @@ static bool several_models(const struct evidence *ev)
 }
 
 static void connection_fixes(struct lleval_finding *f, const struct evidence *ev,
-                             const char *run_id)
+                             const struct model_ev *m, const char *run_id)
 {
-    const char *addr = engine_address(ev);
+    const char *addr = engine_address(ev, m);
     char host[128];
     long port;
     char *health = health_url(ev, addr);
@@ -280,63 +287,81 @@ static void connection_rule(const struct evidence *ev, struct lleval_doctor_repo
                                 lleval_dr_contains_ci(last, "could not connect"));
     /* retries around a recorded restart are the restart's: that rule says so */
     bool retries_alone = retried && !json_array_size(ev->manifest.engine_events);
+    bool several = several_models(ev);
+    /* a run of several models: the retries record no model, so the count is of
+     * the failed requests, which do; "only": the one model they are all of */
+    long counted = several ? ev->conn.count : ev->conn.count + retried;
+    const struct model_ev *only = NULL;
+    size_t models = 0;
     struct lleval_finding *f;
 
     if (!ev->conn.count && !unreachable && !retries_alone)
         return;
-    if (ev->conn.count + retried)
+    for (size_t i = 0; several && i < ev->n_models; i++) {
+        if (ev->models[i].conn.count) {
+            only = &ev->models[i];
+            models++;
+        }
+    }
+    if (models != 1)
+        only = NULL;
+    if (counted)
         f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
                               "connection failures: %ld request%s failed to reach the engine "
                               "at %s%s",
-                              ev->conn.count + retried, ev->conn.count + retried == 1 ? "" : "s",
-                              engine_address(ev),
+                              counted, counted == 1 ? "" : "s", engine_address(ev, only),
                               unreachable ? "; the run stopped with the engine unreachable" : "");
+    else if (retried && !unreachable) /* several models, retries alone */
+        f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
+                              "connection failures: %ld attempt%s to reach the engine at %s "
+                              "failed and %s retried",
+                              retried, retried == 1 ? "" : "s", engine_address(ev, NULL),
+                              retried == 1 ? "was" : "were");
     else
         f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
                               "connection failures: the engine at %s could not be reached; the "
                               "run stopped",
-                              engine_address(ev));
+                              engine_address(ev, NULL));
     if (ev->conn.count)
         lleval_dr_ids(f, "custom_ids", ev->conn.ids, ev->conn.n_ids, ev->conn.count);
-    if (several_models(ev) && ev->conn.count) {
+    if (several && ev->conn.count) {
         /* one engine serves the models: one finding, the failed requests by model */
         struct lleval_sb sb = LLEVAL_SB_INIT;
-        const struct model_ev *only = NULL;
-        size_t models = 0;
+        size_t listed = 0;
         for (size_t i = 0; i < ev->n_models; i++) {
             const struct model_ev *m = &ev->models[i];
-            if (!m->conn.count)
-                continue;
-            lleval_sb_addf(&sb, "%s%s %ld", models ? ", " : "", m->id, m->conn.count);
-            only = m;
-            models++;
+            if (m->conn.count)
+                lleval_sb_addf(&sb, "%s%s %ld", listed++ ? ", " : "", m->id, m->conn.count);
         }
         lleval_dr_evidence(f, "failed requests by model: %s", sb.buf);
         lleval_sb_release(&sb);
-        if (models == 1)
-            lleval_dr_name_model(f, only);
     }
     if (ev->conn.sample)
         lleval_dr_evidence(f, "error: %s", ev->conn.sample);
     if (retried)
-        lleval_dr_evidence(f, "manifest.json retries.by_class.connection: %ld attempt%s (%s)",
-                           retried, retried == 1 ? "" : "s", rsample ? rsample : "");
+        lleval_dr_evidence(f, "manifest.json retries.by_class.connection: %ld attempt%s (%s)%s",
+                           retried, retried == 1 ? "" : "s", rsample ? rsample : "",
+                           several ? "; of the whole run: retries do not record their model" : "");
     if (unreachable)
         lleval_dr_evidence(f, "manifest last_error: %s", last);
-    connection_fixes(f, ev, rep->run_id);
+    connection_fixes(f, ev, only, rep->run_id);
+    lleval_dr_name_model(f, only);
 }
 
 /* The model a run that stopped on HTTP 404s was asking: the stop message
- * names it (model_id '<id>'); NULL when it names none of the run's. */
+ * names it (the poll's "model_id '<id>'", the probe's "model 2 of 2
+ * ('<id>'): "); NULL when it names none of the run's. */
 static const struct model_ev *stopped_model(const struct evidence *ev, const char *last)
 {
     const struct model_ev *best = NULL;
     for (size_t i = 0; last && i < ev->n_models; i++) {
         const struct model_ev *m = &ev->models[i];
         char *quoted = lleval_xasprintf("model_id '%s'", m->id ? m->id : "");
-        if (m->id && strstr(last, quoted))
+        char *probed = lleval_xasprintf("('%s'): ", m->id ? m->id : "");
+        if (m->id && (strstr(last, quoted) || strstr(last, probed)))
             best = m;
         free(quoted);
+        free(probed);
     }
     return best;
 }
@@ -347,7 +372,7 @@ static void not_found_finding(const struct evidence *ev, const struct model_ev *
                               struct lleval_doctor_report *rep)
 {
     const char *last = ev->manifest.last_error;
-    const char *addr = engine_address(ev);
+    const char *addr = engine_address(ev, m);
     const char *id = m && m->id ? m->id : several_models(ev) ? NULL : ev->model_id;
     const char *model = id && *id ? id : "<model_id>";
     static const struct err_class none;

@@ -954,6 +954,65 @@ static void test_two_models(void **state)
     free(root);
 }
 
+/* A run of two models that stopped on HTTP 404s: the stop is the model its
+ * message names (the poll's "model_id '<id>'", the probe's "('<id>'): "). */
+static void test_two_models_404_stop(void **state)
+{
+    static const struct {
+        const char *last_error;
+        const char *model; /* the wrong_endpoint finding with the stop's evidence */
+        int findings;      /* wrong_endpoint findings */
+    } stops[] = {
+        {"engine not found: the first 3 requests got HTTP 404 from 'http://127.0.0.1:11434' "
+         "(model not found); the model_id '" MODEL_B "' or the base_url is wrong",
+         MODEL_B, 1},
+        {"model 1 of 2 ('" MODEL_A "'): engine not found: HTTP 404 from the server", MODEL_A, 2},
+        {"engine not found: HTTP 404 for the model_id 'another'", NULL, 2},
+    };
+    char *root = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(stops); i++) {
+        char *run = make_two_model_run(root);
+        char *manifest = lleval_xasprintf("{\"run_id\": \"run\", \"status\": \"stopped\", "
+                                          "\"engine\": \"ollama\", \"model_id\": \"" MODEL_A
+                                          "\", \"last_error\": \"%s\"}\n",
+                                          stops[i].last_error);
+        struct lleval_doctor_opts o = {NULL, 0, NULL};
+        struct lleval_doctor_report rep;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        int n = 0;
+        const struct lleval_finding *told = NULL;
+
+        free(tu_write(run, "manifest.json", manifest));
+        assert_int_equal(lleval_doctor_examine(run, &o, &rep, &err), 0);
+        for (size_t k = 0; k < rep.n_findings; k++) {
+            const struct lleval_finding *f = &rep.findings[k];
+            if (f->kind != LLEVAL_FIND_NOT_FOUND)
+                continue;
+            n++;
+            print_message("  [%s] %s\n", lleval_finding_name(f->kind), f->title);
+            if (finding_says(f, "manifest last_error"))
+                told = f;
+        }
+        assert_int_equal(n, stops[i].findings);
+        assert_non_null(told);
+        if (stops[i].model) {
+            char *pull = lleval_xasprintf("ollama pull %s", stops[i].model);
+            assert_string_equal(told->model, stops[i].model);
+            assert_true(fix_says(told, pull));
+            free(pull);
+        } else { /* a model the run does not have: the run's finding, naming none */
+            assert_null(told->model);
+            assert_true(fix_says(told, "ollama pull <model_id>"));
+        }
+        lleval_doctor_report_release(&rep);
+        free(manifest);
+        free(run);
+    }
+    tu_rmtree(root);
+    free(root);
+}
+
 /* A run of one model: no finding carries a model, the facts no "models". */
 static void test_one_model_unnamed(void **state)
 {
@@ -984,10 +1043,15 @@ static void test_one_model_unnamed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rules),          cmocka_unit_test(test_facts),
-        cmocka_unit_test(test_engine_rules),   cmocka_unit_test(test_names),
-        cmocka_unit_test(test_unreadable_run), cmocka_unit_test(test_lines_handover),
-        cmocka_unit_test(test_two_models),     cmocka_unit_test(test_one_model_unnamed),
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_facts),
+        cmocka_unit_test(test_engine_rules),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_unreadable_run),
+        cmocka_unit_test(test_lines_handover),
+        cmocka_unit_test(test_two_models),
+        cmocka_unit_test(test_two_models_404_stop),
+        cmocka_unit_test(test_one_model_unnamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
