@@ -83,28 +83,28 @@ void lleval_dr_class_free(struct err_class *c)
     free(c->sample);
 }
 
-/* The index in ev->models of the model id (NULL: the run's only model),
- * added in the order the parts name them (the run's order: parts are written
- * model by model). */
-static size_t model_for(struct evidence *ev, const char *id)
-{
-    struct model_ev *m;
-    for (size_t i = 0; i < ev->n_models; i++)
-        if (id ? ev->models[i].id && !strcmp(ev->models[i].id, id) : !ev->models[i].id)
-            return i;
-    ev->models = lleval_xrealloc(ev->models, (ev->n_models + 1) * sizeof(*ev->models));
-    m = &ev->models[ev->n_models];
-    memset(m, 0, sizeof(*m));
-    m->id = id ? lleval_xstrdup(id) : NULL;
-    return ev->n_models++;
-}
-
 const struct model_ev *lleval_dr_model(const struct evidence *ev, const char *id)
 {
     for (size_t i = 0; i < ev->n_models; i++)
         if (id ? ev->models[i].id && !strcmp(ev->models[i].id, id) : !ev->models[i].id)
             return &ev->models[i];
     return NULL;
+}
+
+/* The index in ev->models of the model id (NULL: the run's only model),
+ * added in the order the parts name them (the run's order: parts are written
+ * model by model). */
+static size_t model_for(struct evidence *ev, const char *id)
+{
+    const struct model_ev *found = lleval_dr_model(ev, id);
+    struct model_ev *m;
+    if (found)
+        return (size_t)(found - ev->models);
+    ev->models = lleval_xrealloc(ev->models, (ev->n_models + 1) * sizeof(*ev->models));
+    m = &ev->models[ev->n_models];
+    memset(m, 0, sizeof(*m));
+    m->id = id ? lleval_xstrdup(id) : NULL;
+    return ev->n_models++;
 }
 
 static void free_model(struct model_ev *m)
@@ -709,14 +709,12 @@ static void oom_finding(const struct evidence *ev, const struct model_ev *m, lon
     lleval_dr_name_model(f, m);
 }
 
-static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
-                  struct lleval_doctor_report *rep)
+static void rules(struct evidence *ev, struct lleval_doctor_report *rep)
 {
     bool dry = ev->engine && !strcmp(ev->engine, "dry");
     /* a run of one model has one model_ev (id NULL), whose findings name no model */
     bool several = ev->n_models > 1 || (ev->n_models == 1 && ev->models[0].id);
     struct lleval_finding *f;
-    (void)o;
 
     /* Out of memory: failed requests, and attempts retried after it */
     {
@@ -1059,7 +1057,7 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
         for (size_t i = 0; i < ev.n_models; i++)
             ev.models[i].mem_total_mib = ev.mem_total_mib;
     }
-    rules(&ev, o, rep);
+    rules(&ev, rep);
     rep->facts = facts_json(&ev);
 out:
     lleval_reconcile_free(recon);
