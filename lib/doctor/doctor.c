@@ -83,6 +83,43 @@ void lleval_dr_class_free(struct err_class *c)
     free(c->sample);
 }
 
+const struct model_ev *lleval_dr_model(const struct evidence *ev, const char *id)
+{
+    for (size_t i = 0; i < ev->n_models; i++)
+        if (id ? ev->models[i].id && !strcmp(ev->models[i].id, id) : !ev->models[i].id)
+            return &ev->models[i];
+    return NULL;
+}
+
+/* The index in ev->models of the model id (NULL: the run's only model),
+ * added in the order the parts name them (the run's order: parts are written
+ * model by model). */
+static size_t model_for(struct evidence *ev, const char *id)
+{
+    const struct model_ev *found = lleval_dr_model(ev, id);
+    struct model_ev *m;
+    if (found)
+        return (size_t)(found - ev->models);
+    ev->models = lleval_xrealloc(ev->models, (ev->n_models + 1) * sizeof(*ev->models));
+    m = &ev->models[ev->n_models];
+    memset(m, 0, sizeof(*m));
+    m->id = id ? lleval_xstrdup(id) : NULL;
+    return ev->n_models++;
+}
+
+static void free_model(struct model_ev *m)
+{
+    free(m->id);
+    free(m->jobs_key);
+    lleval_dr_class_free(&m->oom);
+    lleval_dr_class_free(&m->conn);
+    lleval_dr_class_free(&m->other);
+    lleval_dr_class_free(&m->ctx);
+    lleval_dr_class_free(&m->not_found);
+    lleval_dr_class_free(&m->reasoning);
+    free(m->mc_groups);
+}
+
 /* The trial of part pi: its dataset and temperature, and in a run of several
  * models its model too ("<model id>/<dataset>/t<temp>"), so each model's
  * trials are counted and named apart. */
@@ -105,6 +142,7 @@ static struct trial_ev *trial_for(struct evidence *ev, const struct lleval_part_
     memset(&ev->trials[ev->n_trials], 0, sizeof(*ev->trials));
     ev->trials[ev->n_trials].name = name;
     ev->trials[ev->n_trials].dataset = lleval_xstrdup(dataset);
+    ev->trials[ev->n_trials].model = model_for(ev, pi->model);
     if (ev->have_cfg) {
         json_t *info = lleval_prepared_info(ev->cfg.prepared_dir, dataset, NULL);
         const char *t = lleval_json_str(info, "type");
@@ -143,36 +181,37 @@ static bool reasoning_only(const char *content)
 }
 
 /* Counts one answer (a result line with a custom_id, not a repeated answer)
- * into ev and t, the trial of the journal it is in. */
+ * into t, the trial of the journal it is in, and t's model. */
 static void count_result(struct evidence *ev, struct trial_ev *t,
                          const struct lleval_result_view *v)
 {
-    ev->answered++;
+    struct model_ev *m = &ev->models[t->model];
+    m->answered++;
     t->results++;
     t->prompt_tokens += v->prompt_tokens > 0 ? (double)v->prompt_tokens : 0;
     if (v->failed) {
         const char *code = v->error_code;
         if (lleval_error_is_oom(v->error_message))
-            lleval_dr_class_add(&ev->oom, v->custom_id, v->error_message);
+            lleval_dr_class_add(&m->oom, v->custom_id, v->error_message);
         else if (lleval_error_is_context(v->error_message))
-            lleval_dr_class_add(&ev->ctx, v->custom_id, v->error_message);
+            lleval_dr_class_add(&m->ctx, v->custom_id, v->error_message);
         else if (v->http_status == 404)
-            lleval_dr_class_add(&ev->not_found, v->custom_id, v->error_message);
+            lleval_dr_class_add(&m->not_found, v->custom_id, v->error_message);
         else if (code && (!strcmp(code, "connection_error") || !strcmp(code, "timeout") ||
                           !strcmp(code, "transport_error")))
-            lleval_dr_class_add(&ev->conn, v->custom_id, v->error_message);
+            lleval_dr_class_add(&m->conn, v->custom_id, v->error_message);
         else
-            lleval_dr_class_add(&ev->other, v->custom_id, v->error_message);
+            lleval_dr_class_add(&m->other, v->custom_id, v->error_message);
     } else {
-        ev->results_ok++;
+        m->results_ok++;
         if (v->gen_tps > 0) {
-            ev->gen_tps_sum += v->gen_tps;
-            ev->gen_tps_n++;
+            m->gen_tps_sum += v->gen_tps;
+            m->gen_tps_n++;
         }
         if (v->finish_reason && !strcmp(v->finish_reason, "length")) {
             t->length++;
             if (reasoning_only(v->content) && v->completion_tokens > 0)
-                lleval_dr_class_add(&ev->reasoning, v->custom_id, v->content);
+                lleval_dr_class_add(&m->reasoning, v->custom_id, v->content);
         }
     }
 }
@@ -214,7 +253,7 @@ static int read_part(struct evidence *ev, const char *run_dir, const struct llev
 /* The GPU facts of a part's state.json telemetry. A part without a
  * readable state has none; its telemetry counts even when another of its
  * fields is damaged (doctor examines damaged runs). */
-static void read_telemetry(struct evidence *ev, const char *run_dir,
+static void read_telemetry(struct model_ev *ev, const char *run_dir,
                            const struct lleval_part_info *pi)
 {
     char *path = lleval_run_state_path(run_dir, pi->folder, pi->temp, pi->index);
@@ -255,7 +294,9 @@ static void free_evidence(struct evidence *ev)
     lleval_dr_class_free(&ev->ctx);
     lleval_dr_class_free(&ev->not_found);
     lleval_dr_class_free(&ev->reasoning);
-    free(ev->mc_groups);
+    for (size_t i = 0; i < ev->n_models; i++)
+        free_model(&ev->models[i]);
+    free(ev->models);
     for (size_t i = 0; i < ev->n_trials; i++) {
         free(ev->trials[i].name);
         free(ev->trials[i].dataset);
@@ -371,21 +412,25 @@ static void class_copy(struct err_class *to, const struct err_class *from)
     to->sample = from->sample ? lleval_xstrdup(from->sample) : NULL;
 }
 
-/* Takes the line facts of dl into ev, whose trials are made (same names, same
- * order: both from build.json's parts). */
+/* Takes the line facts of dl into ev, whose trials and models are made (same
+ * names, same order: both from build.json's parts). */
 static void take_lines(struct evidence *ev, const struct lleval_doctor_lines *dl)
 {
     const struct evidence *from = &dl->ev;
-    ev->answered = from->answered;
-    ev->results_ok = from->results_ok;
-    ev->gen_tps_sum = from->gen_tps_sum;
-    ev->gen_tps_n = from->gen_tps_n;
-    class_copy(&ev->oom, &from->oom);
-    class_copy(&ev->conn, &from->conn);
-    class_copy(&ev->other, &from->other);
-    class_copy(&ev->ctx, &from->ctx);
-    class_copy(&ev->not_found, &from->not_found);
-    class_copy(&ev->reasoning, &from->reasoning);
+    for (size_t i = 0; i < from->n_models; i++) {
+        const struct model_ev *fm = &from->models[i];
+        struct model_ev *m = &ev->models[model_for(ev, fm->id)];
+        m->answered = fm->answered;
+        m->results_ok = fm->results_ok;
+        m->gen_tps_sum = fm->gen_tps_sum;
+        m->gen_tps_n = fm->gen_tps_n;
+        class_copy(&m->oom, &fm->oom);
+        class_copy(&m->conn, &fm->conn);
+        class_copy(&m->other, &fm->other);
+        class_copy(&m->ctx, &fm->ctx);
+        class_copy(&m->not_found, &fm->not_found);
+        class_copy(&m->reasoning, &fm->reasoning);
+    }
     for (size_t i = 0; i < from->n_trials; i++)
         for (size_t k = 0; k < ev->n_trials; k++)
             if (!strcmp(ev->trials[k].name, from->trials[i].name)) {
@@ -395,6 +440,69 @@ static void take_lines(struct evidence *ev, const struct lleval_doctor_lines *dl
                 break;
             }
     copy_recon(&ev->recon, &from->recon);
+}
+
+/* Adds the counts and first custom_ids of from to the run-wide class to. */
+static void class_sum(struct err_class *to, const struct err_class *from)
+{
+    to->count += from->count;
+    for (size_t i = 0; i < from->n_ids; i++)
+        lleval_dr_add_id(to->ids, &to->n_ids, from->ids[i]);
+    if (!to->sample && from->sample)
+        to->sample = lleval_xstrdup(from->sample);
+}
+
+/* The run-wide counts: the models' summed in their order (the order the
+ * journals are read in, so a run of one model counts exactly as before). */
+static void sum_models(struct evidence *ev)
+{
+    for (size_t i = 0; i < ev->n_models; i++) {
+        const struct model_ev *m = &ev->models[i];
+        ev->answered += m->answered;
+        ev->results_ok += m->results_ok;
+        ev->gen_tps_sum += m->gen_tps_sum;
+        ev->gen_tps_n += m->gen_tps_n;
+        class_sum(&ev->oom, &m->oom);
+        class_sum(&ev->conn, &m->conn);
+        class_sum(&ev->other, &m->other);
+        class_sum(&ev->ctx, &m->ctx);
+        class_sum(&ev->not_found, &m->not_found);
+        class_sum(&ev->reasoning, &m->reasoning);
+        if (m->have_gpu) {
+            ev->have_gpu = true;
+            if (m->mem_peak_mib > ev->mem_peak_mib)
+                ev->mem_peak_mib = m->mem_peak_mib;
+            if (m->mem_total_mib > ev->mem_total_mib)
+                ev->mem_total_mib = m->mem_total_mib;
+            if (m->temp_peak > ev->temp_peak)
+                ev->temp_peak = m->temp_peak;
+            ev->util_mean_sum += m->util_mean_sum;
+            ev->util_n += m->util_n;
+        }
+    }
+}
+
+/* Each model's settings the fixes name: its concurrency (and the key that
+ * sets it) and its model file. */
+static void model_settings(struct evidence *ev, const struct lleval_doctor_opts *o)
+{
+    for (size_t i = 0; i < ev->n_models; i++) {
+        struct model_ev *m = &ev->models[i];
+        const struct lleval_model_cfg *mc = m->id ? lleval_config_model(&ev->cfg, m->id) : NULL;
+        m->jobs = ev->cfg.max_concurrent_jobs;
+        m->gguf = ev->cfg.launch.model;
+        if (mc && mc->max_concurrent_jobs != LLEVAL_MODEL_INHERIT) {
+            m->jobs = mc->max_concurrent_jobs;
+            m->jobs_key = lleval_xasprintf("models[%zu].max_concurrent_jobs",
+                                           (size_t)(mc - ev->cfg.model_cfgs));
+        } else {
+            m->jobs_key = lleval_xstrdup("max_concurrent_jobs");
+        }
+        if (mc && mc->launch_model)
+            m->gguf = mc->launch_model;
+        if (o->model_gguf)
+            m->gguf = o->model_gguf;
+    }
 }
 
 /* ---- findings ------------------------------------------------------------ */
@@ -414,6 +522,18 @@ struct lleval_finding *lleval_dr_finding(struct lleval_doctor_report *rep,
     va_end(ap);
     f->title = lleval_sb_detach(&sb, NULL);
     return f;
+}
+
+void lleval_dr_name_model(struct lleval_finding *f, const struct model_ev *m)
+{
+    char *title;
+    if (!m || !m->id)
+        return;
+    title = lleval_xasprintf("model %s: %s", m->id, f->title);
+    free(f->title);
+    f->title = title;
+    free(f->model);
+    f->model = lleval_xstrdup(m->id);
 }
 
 static void add_line(char ***list, size_t *n, const char *fmt, va_list ap)
@@ -506,7 +626,8 @@ static int doctor_kv_mib(const char *gguf, long ctx, long slots, double *mib)
 
 /* "context_length 8192 -> 4096 frees 512 MiB of KV cache", with the planner's
  * numbers when the model file is known. */
-static void context_fix(struct lleval_finding *f, const struct evidence *ev, const char *gguf)
+static void context_fix(struct lleval_finding *f, const struct evidence *ev, const char *gguf,
+                        long jobs)
 {
     long ctx = ev->cfg.context_length, to = ctx > 4096 ? 4096 : ctx / 2;
     if (ctx <= 2048) {
@@ -515,7 +636,7 @@ static void context_fix(struct lleval_finding *f, const struct evidence *ev, con
     }
     if (gguf) {
         double from_mib, to_mib;
-        long slots = ev->cfg.max_concurrent_jobs > 0 ? ev->cfg.max_concurrent_jobs : 1;
+        long slots = jobs > 0 ? jobs : 1;
         if (!doctor_kv_mib(gguf, ctx, slots, &from_mib) &&
             !doctor_kv_mib(gguf, to, slots, &to_mib)) {
             lleval_dr_fix(f,
@@ -531,82 +652,112 @@ static void context_fix(struct lleval_finding *f, const struct evidence *ev, con
         ctx, to);
 }
 
-void lleval_dr_memory_fixes(struct lleval_finding *f, const struct evidence *ev, const char *gguf)
+void lleval_dr_memory_fixes(struct lleval_finding *f, const struct evidence *ev,
+                            const struct model_ev *m)
 {
-    const char *cur, *lower = lower_quant(ev->model_id, &cur);
-    context_fix(f, ev, gguf);
+    /* the run as a whole (m NULL): its top-level settings, no model named */
+    const char *model = m ? (m->id ? m->id : ev->model_id) : NULL;
+    const char *jobs_key = m ? m->jobs_key : "max_concurrent_jobs";
+    long jobs = m ? m->jobs : ev->cfg.max_concurrent_jobs;
+    const char *cur, *lower = lower_quant(model, &cur);
+    context_fix(f, ev, m ? m->gguf : NULL, jobs);
     if (lower)
         lleval_dr_fix(f,
                       "lower the quantization: model_id %s (%s) -> the %s build of the same model",
-                      ev->model_id, cur, lower);
+                      model, cur, lower);
     else
         lleval_dr_fix(f, "lower the quantization: Q6_K -> Q4_K_M -> Q4_K_S -> Q3_K_M");
-    if (ev->cfg.max_concurrent_jobs > 1)
-        lleval_dr_fix(f, "max_concurrent_jobs %ld -> 1 (each slot holds its own KV cache)",
-                      ev->cfg.max_concurrent_jobs);
+    if (jobs > 1)
+        lleval_dr_fix(f, "%s %ld -> 1 (each slot holds its own KV cache)", jobs_key, jobs);
     else
-        lleval_dr_fix(f, "max_concurrent_jobs is already 1");
-    lleval_dr_fix(f, "switch to %s", smaller_model(ev->model_id));
+        lleval_dr_fix(f, "%s is already 1", jobs_key);
+    lleval_dr_fix(f, "switch to %s", smaller_model(model));
     lleval_dr_fix(f, "close other GPU applications (games, video editors, browsers with hardware "
                      "acceleration)");
 }
 
-static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
-                  struct lleval_doctor_report *rep)
+/* The out-of-memory finding of model m (NULL: the run as a whole, in a run of
+ * several models when only the retries saw it: they do not record a model). */
+static void oom_finding(const struct evidence *ev, const struct model_ev *m, long retried,
+                        const char *rsample, struct lleval_doctor_report *rep)
 {
-    const char *gguf =
-        o->model_gguf ? o->model_gguf : (ev->cfg.launch.model ? ev->cfg.launch.model : NULL);
+    const struct err_class *oom = m ? &m->oom : &ev->oom;
+    struct lleval_finding *f;
+    if (oom->count && m)
+        f = lleval_dr_finding(rep, LLEVAL_FIND_OOM,
+                              "out of memory: %ld request%s failed with the engine's "
+                              "out-of-memory error",
+                              oom->count, oom->count == 1 ? "" : "s");
+    else
+        f = lleval_dr_finding(rep, LLEVAL_FIND_OOM,
+                              "out of memory: %ld attempt%s got the engine's "
+                              "out-of-memory error and %s retried",
+                              retried, retried == 1 ? "" : "s", retried == 1 ? "was" : "were");
+    if (oom->count && m)
+        lleval_dr_ids(f, "custom_ids", oom->ids, oom->n_ids, oom->count);
+    if (retried)
+        lleval_dr_evidence(f,
+                           "manifest.json retries.by_class.oom: %ld attempt%s retried "
+                           "(the answers that followed hide it)%s",
+                           retried, retried == 1 ? "" : "s",
+                           ev->n_models > 1 ? "; of the whole run: retries do not record "
+                                              "their model"
+                                            : "");
+    lleval_dr_evidence(f, "engine said: %s",
+                       m && oom->sample ? oom->sample : (rsample ? rsample : ""));
+    lleval_dr_memory_fixes(f, ev, m);
+    lleval_dr_name_model(f, m);
+}
+
+static void rules(struct evidence *ev, struct lleval_doctor_report *rep)
+{
     bool dry = ev->engine && !strcmp(ev->engine, "dry");
-    double gen_tps = ev->gen_tps_n ? ev->gen_tps_sum / (double)ev->gen_tps_n : 0;
+    /* a run of one model has one model_ev (id NULL), whose findings name no model */
+    bool several = ev->n_models > 1 || (ev->n_models == 1 && ev->models[0].id);
     struct lleval_finding *f;
 
     /* Out of memory: failed requests, and attempts retried after it */
     {
         const char *rsample = NULL;
         long retried = lleval_events_retry_count(ev->manifest.retries, "oom", &rsample);
-        if (ev->oom.count || retried) {
-            if (ev->oom.count)
-                f = lleval_dr_finding(rep, LLEVAL_FIND_OOM,
-                                      "out of memory: %ld request%s failed with the engine's "
-                                      "out-of-memory error",
-                                      ev->oom.count, ev->oom.count == 1 ? "" : "s");
-            else
-                f = lleval_dr_finding(rep, LLEVAL_FIND_OOM,
-                                      "out of memory: %ld attempt%s got the engine's "
-                                      "out-of-memory error and %s retried",
-                                      retried, retried == 1 ? "" : "s",
-                                      retried == 1 ? "was" : "were");
-            if (ev->oom.count)
-                lleval_dr_ids(f, "custom_ids", ev->oom.ids, ev->oom.n_ids, ev->oom.count);
-            if (retried)
-                lleval_dr_evidence(f,
-                                   "manifest.json retries.by_class.oom: %ld attempt%s retried "
-                                   "(the answers that followed hide it)",
-                                   retried, retried == 1 ? "" : "s");
-            lleval_dr_evidence(f, "engine said: %s",
-                               ev->oom.sample ? ev->oom.sample : (rsample ? rsample : ""));
-            lleval_dr_memory_fixes(f, ev, gguf);
+        bool any = false;
+        for (size_t i = 0; i < ev->n_models; i++) {
+            if (ev->models[i].oom.count) {
+                oom_finding(ev, &ev->models[i], retried, rsample, rep);
+                any = true;
+            }
+        }
+        if (!any && retried)
+            oom_finding(ev, several || !ev->n_models ? NULL : &ev->models[0], retried, rsample,
+                        rep);
+    }
+    for (size_t i = 0; i < ev->n_models; i++) {
+        const struct model_ev *m = &ev->models[i];
+        if (m->have_gpu && m->mem_total_mib > 0 && m->mem_peak_mib / m->mem_total_mib > 0.95) {
+            f = lleval_dr_finding(rep, LLEVAL_FIND_MEMORY_NEAR_LIMIT,
+                                  "GPU memory near the limit: peak %.0f of %.0f MiB (%.0f%%)",
+                                  m->mem_peak_mib, m->mem_total_mib,
+                                  100.0 * m->mem_peak_mib / m->mem_total_mib);
+            lleval_dr_evidence(
+                f, "the guide: memory spikes to the card's size risk OOM; healthy is 12-15 GB "
+                   "of 16 GB");
+            lleval_dr_memory_fixes(f, ev, m);
+            lleval_dr_name_model(f, m);
         }
     }
-    if (ev->have_gpu && ev->mem_total_mib > 0 && ev->mem_peak_mib / ev->mem_total_mib > 0.95) {
-        f = lleval_dr_finding(rep, LLEVAL_FIND_MEMORY_NEAR_LIMIT,
-                              "GPU memory near the limit: peak %.0f of %.0f MiB (%.0f%%)",
-                              ev->mem_peak_mib, ev->mem_total_mib,
-                              100.0 * ev->mem_peak_mib / ev->mem_total_mib);
-        lleval_dr_evidence(
-            f, "the guide: memory spikes to the card's size risk OOM; healthy is 12-15 GB "
-               "of 16 GB");
-        lleval_dr_memory_fixes(f, ev, gguf);
-    }
-    /* Slow generation */
-    if (!dry && ev->gen_tps_n) {
+    /* Slow generation, by the guide's figure for each model's size */
+    for (size_t i = 0; i < ev->n_models && !dry; i++) {
+        const struct model_ev *m = &ev->models[i];
+        const char *model = m->id ? m->id : ev->model_id;
+        double gen_tps = m->gen_tps_n ? m->gen_tps_sum / (double)m->gen_tps_n : 0;
         double expect = 5;
         const char *why = "the guide's symptom threshold of 5 tokens/s";
-        if (ev->model_id && (lleval_dr_contains_ci(ev->model_id, "13b") ||
-                             lleval_dr_contains_ci(ev->model_id, "14b"))) {
+        if (!m->gen_tps_n)
+            continue;
+        if (model && (lleval_dr_contains_ci(model, "13b") || lleval_dr_contains_ci(model, "14b"))) {
             expect = 8;
             why = "the guide's 8-15 tokens/s for a 13B Q4_K_M model";
-        } else if (ev->model_id && lleval_dr_contains_ci(ev->model_id, "8b")) {
+        } else if (model && lleval_dr_contains_ci(model, "8b")) {
             expect = 15;
             why = "the guide's 15-25 tokens/s for an 8B Q4_K_M model";
         }
@@ -615,7 +766,7 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
                                   "slow generation: %.1f tokens/s on average, under %s", gen_tps,
                                   why);
             lleval_dr_evidence(f, "mean of %ld engine-reported generation speeds (lleval.gen_tps)",
-                               ev->gen_tps_n);
+                               m->gen_tps_n);
             if (ev->cfg.top_k > 20)
                 lleval_dr_fix(f, "top_k %ld -> 20 (then 10)", ev->cfg.top_k);
             if (ev->cfg.top_p >= 1.0)
@@ -627,20 +778,25 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
             lleval_dr_fix(f,
                           "check GPU utilization (nvidia-smi, or enable_local_telemetry: true): it "
                           "should be above 80%%");
+            lleval_dr_name_model(f, m);
         }
     }
-    if (!dry && ev->util_n && ev->util_mean_sum / (double)ev->util_n < 50) {
+    for (size_t i = 0; i < ev->n_models && !dry; i++) {
+        const struct model_ev *m = &ev->models[i];
+        if (!m->util_n || m->util_mean_sum / (double)m->util_n >= 50)
+            continue;
         f = lleval_dr_finding(rep, LLEVAL_FIND_LOW_UTILIZATION,
                               "low GPU utilization: %.0f%% on average (healthy: 80-95%%)",
-                              ev->util_mean_sum / (double)ev->util_n);
+                              m->util_mean_sum / (double)m->util_n);
         lleval_dr_evidence(f, "the guide: under 50%% means a CPU bottleneck or poor batching");
-        if (ev->engine && !strcmp(ev->engine, "ollama") && ev->cfg.max_concurrent_jobs < 2)
-            lleval_dr_fix(f, "max_concurrent_jobs %ld -> 2 (Ollama serves 2 comfortably on 16 GB)",
-                          ev->cfg.max_concurrent_jobs);
+        if (ev->engine && !strcmp(ev->engine, "ollama") && m->jobs < 2)
+            lleval_dr_fix(f, "%s %ld -> 2 (Ollama serves 2 comfortably on 16 GB)", m->jobs_key,
+                          m->jobs);
         lleval_dr_fix(f, "check that the model is fully offloaded (launch.gpu_layers -1 / Ollama's "
                          "`ollama ps` shows 100%% GPU)");
         lleval_dr_fix(f,
                       "avoid concurrent GPU workloads; set MKL_NUM_THREADS / OMP_NUM_THREADS to 8");
+        lleval_dr_name_model(f, m);
     }
     /* Frequent length truncation */
     for (size_t i = 0; i < ev->n_trials; i++) {
@@ -650,10 +806,13 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
         const char *key = t->type ? t->type : "closed_book";
         if (rate <= 0.10)
             continue;
+        /* the trial's name starts with its model's id: the title names it already */
         f = lleval_dr_finding(
             rep, LLEVAL_FIND_TRUNCATION,
             "frequent length truncation in %s: %.1f%% of answers hit max_new_tokens", t->name,
             100.0 * rate);
+        if (ev->models[t->model].id)
+            f->model = lleval_xstrdup(ev->models[t->model].id);
         lleval_dr_evidence(
             f, "%ld of %ld answers have finish_reason length (the guide's threshold: 10%%)",
             t->length, t->results);
@@ -681,7 +840,7 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
         }
     }
     /* The engine: restarts, connection, endpoint, context, reasoning, MC letters */
-    lleval_dr_engine_rules(ev, gguf, rep);
+    lleval_dr_engine_rules(ev, rep);
     if (ev->missing || ev->duplicates || ev->unknown) {
         bool finished = ev->status && !strcmp(ev->status, "done");
         if (finished || ev->duplicates || ev->unknown) {
@@ -706,24 +865,31 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
             lleval_dr_fix(f, "check the prompts ask for the expected response format");
         }
     }
-    if (ev->other.count) {
+    for (size_t i = 0; i < ev->n_models; i++) {
+        const struct model_ev *m = &ev->models[i];
+        if (!m->other.count)
+            continue;
         f = lleval_dr_finding(rep, LLEVAL_FIND_REQUEST_ERRORS, "%ld request%s failed",
-                              ev->other.count, ev->other.count == 1 ? "" : "s");
-        lleval_dr_ids(f, "custom_ids", ev->other.ids, ev->other.n_ids, ev->other.count);
-        lleval_dr_evidence(f, "error: %s", ev->other.sample ? ev->other.sample : "");
+                              m->other.count, m->other.count == 1 ? "" : "s");
+        lleval_dr_ids(f, "custom_ids", m->other.ids, m->other.n_ids, m->other.count);
+        lleval_dr_evidence(f, "error: %s", m->other.sample ? m->other.sample : "");
         lleval_dr_fix(f,
                       "read the error column of results/predictions.csv; a prompt longer than the "
                       "context gets HTTP 400: lower max_new_tokens or raise context_length");
+        lleval_dr_name_model(f, m);
     }
-    if (ev->have_gpu && ev->temp_peak > 85) {
+    for (size_t i = 0; i < ev->n_models; i++) {
+        const struct model_ev *m = &ev->models[i];
+        if (!m->have_gpu || m->temp_peak <= 85)
+            continue;
         f = lleval_dr_finding(rep, LLEVAL_FIND_HIGH_TEMPERATURE,
                               "high GPU temperature: peak %.0f C (thermal throttling above 85 C)",
-                              ev->temp_peak);
+                              m->temp_peak);
         lleval_dr_evidence(f, "healthy: under 80 C");
         lleval_dr_fix(f, "check the cooling and airflow");
-        lleval_dr_fix(f, "max_concurrent_jobs %ld -> %ld to lower the load",
-                      ev->cfg.max_concurrent_jobs,
-                      ev->cfg.max_concurrent_jobs > 1 ? ev->cfg.max_concurrent_jobs - 1 : 1);
+        lleval_dr_fix(f, "%s %ld -> %ld to lower the load", m->jobs_key, m->jobs,
+                      m->jobs > 1 ? m->jobs - 1 : 1);
+        lleval_dr_name_model(f, m);
     }
     if (ev->status && strcmp(ev->status, "done") && ev->missing) {
         f = lleval_dr_finding(rep, LLEVAL_FIND_INCOMPLETE,
@@ -731,6 +897,48 @@ static void rules(struct evidence *ev, const struct lleval_doctor_opts *o,
                               ev->answered, ev->requests);
         lleval_dr_fix(f, "finish it: lleval runs resume %s", rep->run_id);
     }
+}
+
+static json_t *gpu_json(double peak, double total, double util_sum, long util_n, double temp)
+{
+    return json_pack("{s:f, s:f, s:o, s:f}", "memory_used_peak_mib", peak, "memory_total_mib",
+                     total, "utilization_mean_pct",
+                     util_n ? json_real(util_sum / (double)util_n) : json_null(),
+                     "temperature_peak_c", temp);
+}
+
+/* A run of several models: each model's facts, in the run's order (the
+ * run-wide counts are their sums; "model_id" stays the first model's). */
+static json_t *models_json(const struct evidence *ev)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < ev->n_models; i++) {
+        const struct model_ev *m = &ev->models[i];
+        json_t *o = json_object(), *trials = json_array();
+        json_object_set_new(o, "model_id", json_string(m->id ? m->id : ""));
+        json_object_set_new(o, "requests", json_integer(m->requests));
+        json_object_set_new(o, "answered", json_integer(m->answered));
+        json_object_set_new(o, "ok", json_integer(m->results_ok));
+        json_object_set_new(o, "oom_errors", json_integer(m->oom.count));
+        json_object_set_new(o, "connection_errors", json_integer(m->conn.count));
+        json_object_set_new(o, "other_errors", json_integer(m->other.count));
+        json_object_set_new(o, "context_errors", json_integer(m->ctx.count));
+        json_object_set_new(o, "not_found_errors", json_integer(m->not_found.count));
+        json_object_set_new(o, "reasoning_only", json_integer(m->reasoning.count));
+        json_object_set_new(o, "gen_tps_mean",
+                            m->gen_tps_n ? json_real(m->gen_tps_sum / (double)m->gen_tps_n)
+                                         : json_null());
+        for (size_t k = 0; k < ev->n_trials; k++)
+            if (ev->trials[k].model == i)
+                json_array_append_new(trials, json_string(ev->trials[k].name));
+        json_object_set_new(o, "trials", trials);
+        if (m->have_gpu)
+            json_object_set_new(o, "gpu",
+                                gpu_json(m->mem_peak_mib, m->mem_total_mib, m->util_mean_sum,
+                                         m->util_n, m->temp_peak));
+        json_array_append_new(a, o);
+    }
+    return a;
 }
 
 static json_t *facts_json(const struct evidence *ev)
@@ -763,12 +971,11 @@ static json_t *facts_json(const struct evidence *ev)
                                                 "length", (json_int_t)ev->trials[i].length));
     json_object_set_new(j, "trials", trials);
     if (ev->have_gpu)
-        json_object_set_new(
-            j, "gpu",
-            json_pack("{s:f, s:f, s:o, s:f}", "memory_used_peak_mib", ev->mem_peak_mib,
-                      "memory_total_mib", ev->mem_total_mib, "utilization_mean_pct",
-                      ev->util_n ? json_real(ev->util_mean_sum / (double)ev->util_n) : json_null(),
-                      "temperature_peak_c", ev->temp_peak));
+        json_object_set_new(j, "gpu",
+                            gpu_json(ev->mem_peak_mib, ev->mem_total_mib, ev->util_mean_sum,
+                                     ev->util_n, ev->temp_peak));
+    if (ev->n_models > 1 || (ev->n_models == 1 && ev->models[0].id))
+        json_object_set_new(j, "models", models_json(ev));
     return j;
 }
 
@@ -818,30 +1025,39 @@ int lleval_doctor_examine(const char *run_dir, const struct lleval_doctor_opts *
     if (rc)
         goto out;
     for (size_t i = 0; i < br.n_parts && !rc; i++) {
+        struct trial_ev *t = trial_for(&ev, &br.parts[i]);
+        struct model_ev *m = &ev.models[t->model];
+        m->requests += br.parts[i].requests;
         if (lines) { /* the journals were read by another step: its trial only */
-            struct trial_ev *t = trial_for(&ev, &br.parts[i]);
             if (!t->max_tokens)
                 t->max_tokens = part_max_tokens(&br.parts[i]);
         } else {
             rc = read_part(&ev, run_dir, &br.parts[i], recon, err);
         }
-        read_telemetry(&ev, run_dir, &br.parts[i]);
+        read_telemetry(m, run_dir, &br.parts[i]);
     }
     lleval_build_result_release(&br);
     if (rc)
         goto out;
+    if (!ev.n_models) /* a run without parts: its one model */
+        model_for(&ev, NULL);
     lleval_dr_read_scores(&ev, run_dir);
     if (lines)
         take_lines(&ev, lines);
     else
         lleval_reconcile_finish(recon);
+    sum_models(&ev);
+    model_settings(&ev, o);
     ev.requests = (long)ev.recon.requests;
     ev.missing = (long)ev.recon.missing;
     ev.duplicates = (long)ev.recon.duplicates;
     ev.unknown = (long)ev.recon.unknown;
-    if (!ev.have_gpu && o->vram_bytes)
+    if (!ev.have_gpu && o->vram_bytes) {
         ev.mem_total_mib = (double)o->vram_bytes / 1048576.0;
-    rules(&ev, o, rep);
+        for (size_t i = 0; i < ev.n_models; i++)
+            ev.models[i].mem_total_mib = ev.mem_total_mib;
+    }
+    rules(&ev, rep);
     rep->facts = facts_json(&ev);
 out:
     lleval_reconcile_free(recon);
@@ -861,9 +1077,13 @@ json_t *lleval_doctor_report_json(const struct lleval_doctor_report *rep)
             json_array_append_new(ev, json_string(f->evidence[k]));
         for (size_t k = 0; k < f->n_fixes; k++)
             json_array_append_new(fx, json_string(f->fixes[k]));
-        json_array_append_new(fs, json_pack("{s:s, s:s, s:o, s:o}", "kind",
-                                            lleval_finding_name(f->kind), "title", f->title,
-                                            "evidence", ev, "fixes", fx));
+        json_t *o = json_pack("{s:s}", "kind", lleval_finding_name(f->kind));
+        if (f->model) /* a run of several models: the model it is about */
+            json_object_set_new(o, "model", json_string(f->model));
+        json_object_set_new(o, "title", json_string(f->title));
+        json_object_set_new(o, "evidence", ev);
+        json_object_set_new(o, "fixes", fx);
+        json_array_append_new(fs, o);
     }
     json_object_set_new(j, "run_id", json_string(rep->run_id ? rep->run_id : ""));
     json_object_set_new(j, "healthy", json_boolean(rep->n_findings == 0));
@@ -876,6 +1096,7 @@ void lleval_doctor_report_release(struct lleval_doctor_report *rep)
 {
     for (size_t i = 0; i < rep->n_findings; i++) {
         struct lleval_finding *f = &rep->findings[i];
+        free(f->model);
         free(f->title);
         for (size_t k = 0; k < f->n_evidence; k++)
             free(f->evidence[k]);

@@ -23,43 +23,60 @@ void lleval_dr_read_scores(struct evidence *ev, const char *run_dir)
     struct lleval_err ignored = LLEVAL_ERR_INIT;
     json_t *j = lleval_path_exists(path) ? lleval_json_load_file(path, &ignored) : NULL;
     const json_t *g;
-    double worst = -1;
+    double *worst = lleval_xcalloc(ev->n_models ? ev->n_models : 1, sizeof(*worst));
     size_t i;
 
     free(path);
+    for (i = 0; i < ev->n_models; i++)
+        worst[i] = -1;
     json_array_foreach(json_object_get(j, "groups"), i, g)
     {
         json_int_t n = json_integer_value(json_object_get(g, "n"));
         json_int_t bad = json_integer_value(json_object_get(g, "unparseable"));
         const char *ds = json_string_value(json_object_get(g, "dataset"));
-        if (!json_is_true(json_object_get(g, "overall")) ||
+        /* a run of several models: each group names its model */
+        const char *model = json_string_value(json_object_get(g, "model"));
+        struct model_ev *m = (struct model_ev *)lleval_dr_model(ev, model);
+        size_t k;
+        if (!m && ev->n_models == 1 && !ev->models[0].id)
+            m = &ev->models[0]; /* one model: every group is its */
+        if (!m || !json_is_true(json_object_get(g, "overall")) ||
             !json_is_integer(json_object_get(g, "unparseable")) || n <= 0 || bad < 0 || bad > n)
             continue; /* multiple choice only; an overall row per dataset counts each row once */
-        ev->mc_rows += (long)n;
-        ev->mc_unreadable += (long)bad;
-        if ((double)bad / (double)n > worst && bad > 0) {
-            worst = (double)bad / (double)n;
-            free(ev->mc_groups);
-            ev->mc_groups =
+        k = (size_t)(m - ev->models);
+        m->mc_rows += (long)n;
+        m->mc_unreadable += (long)bad;
+        if ((double)bad / (double)n > worst[k] && bad > 0) {
+            worst[k] = (double)bad / (double)n;
+            free(m->mc_groups);
+            m->mc_groups =
                 lleval_xasprintf("%s: %lld of %lld", ds ? ds : "?", (long long)bad, (long long)n);
         }
     }
+    free(worst);
     json_decref(j);
 }
 
 /* The engine's address: the run's base_url, else the managed server's last
- * one, else the engine's default. */
-static const char *engine_address(const struct evidence *ev)
+ * one (in a run of several models, model m's server's when it has one: m NULL
+ * or of the run's only model, the last of any), else the engine's default. */
+static const char *engine_address(const struct evidence *ev, const struct model_ev *m)
 {
     size_t n = json_array_size(ev->manifest.engine_events);
-    const char *addr;
+    const char *addr = NULL;
     if (ev->manifest.base_url && *ev->manifest.base_url)
         return ev->manifest.base_url;
     if (ev->have_cfg && ev->cfg.base_url && *ev->cfg.base_url)
         return ev->cfg.base_url;
-    addr = n ? json_string_value(
-                   json_object_get(json_array_get(ev->manifest.engine_events, n - 1), "address"))
-             : NULL;
+    for (size_t i = n; m && m->id && i > 0 && !addr; i--) {
+        const json_t *e = json_array_get(ev->manifest.engine_events, i - 1);
+        const char *model = json_string_value(json_object_get(e, "model"));
+        if (model && !strcmp(model, m->id))
+            addr = json_string_value(json_object_get(e, "address"));
+    }
+    if (!addr && n)
+        addr = json_string_value(
+            json_object_get(json_array_get(ev->manifest.engine_events, n - 1), "address"));
     if (addr)
         return addr;
     if (ev->engine && !strcmp(ev->engine, "ollama"))
@@ -114,10 +131,16 @@ static bool is_engine(const struct evidence *ev, const char *name)
 
 /* The guide's "Connection & Service Issues" fixes, in its order, with the
  * engine's address and this platform's commands. */
-static void connection_fixes(struct lleval_finding *f, const struct evidence *ev,
-                             const char *run_id)
+/* True in a run of several models (each has its own model_ev, with its id). */
+static bool several_models(const struct evidence *ev)
 {
-    const char *addr = engine_address(ev);
+    return ev->n_models > 1 || (ev->n_models == 1 && ev->models[0].id);
+}
+
+static void connection_fixes(struct lleval_finding *f, const struct evidence *ev,
+                             const struct model_ev *m, const char *run_id)
+{
+    const char *addr = engine_address(ev, m);
     char host[128];
     long port;
     char *health = health_url(ev, addr);
@@ -150,23 +173,51 @@ static void connection_fixes(struct lleval_finding *f, const struct evidence *ev
         lleval_dr_fix(f, "check the firewall / antivirus for port %ld (e.g. sudo ufw status)",
                       port);
     }
-    if (is_engine(ev, "ollama"))
+    if (is_engine(ev, "ollama") && several_models(ev)) {
+        /* the models whose requests failed, or every model when none did */
+        bool any = false;
+        for (size_t i = 0; i < ev->n_models; i++)
+            any |= ev->models[i].conn.count > 0;
+        for (size_t i = 0; i < ev->n_models; i++)
+            if (!any || ev->models[i].conn.count)
+                lleval_dr_fix(f, "verify the model download: ollama pull %s", ev->models[i].id);
+    } else if (is_engine(ev, "ollama")) {
         lleval_dr_fix(f, "verify the model download: ollama pull %s",
                       ev->model_id && *ev->model_id ? ev->model_id : "<model_id>");
+    }
     lleval_dr_fix(f, "then finish the run: lleval runs resume %s", run_id);
     free(health);
 }
 
-static void restart_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+/* True when engine event e is about model m: in a run of one model every
+ * event is; in a run of several, each event names the model whose server it
+ * was (m NULL: the events that name none of the run's models). */
+static bool event_of(const struct evidence *ev, const json_t *e, const struct model_ev *m)
+{
+    const char *model = json_string_value(json_object_get(e, "model"));
+    if (!several_models(ev))
+        return true;
+    if (m)
+        return model && !strcmp(model, m->id);
+    return !model || !lleval_dr_model(ev, model);
+}
+
+static void restart_rule(const struct evidence *ev, const struct model_ev *m,
+                         struct lleval_doctor_report *rep)
 {
     const json_t *events = ev->manifest.engine_events, *e;
     long restarts = 0, died = 0, killed9 = 0;
+    size_t shown = 0, all = 0;
     struct lleval_finding *f;
     size_t i;
 
     json_array_foreach(events, i, e)
     {
-        const char *kind = json_string_value(json_object_get(e, "kind"));
+        const char *kind;
+        if (!event_of(ev, e, m))
+            continue;
+        all++;
+        kind = json_string_value(json_object_get(e, "kind"));
         if (kind && !strcmp(kind, "restart"))
             restarts++;
         else if (kind && !strcmp(kind, "died"))
@@ -185,11 +236,13 @@ static void restart_rule(const struct evidence *ev, struct lleval_doctor_report 
         const json_t *code = json_object_get(e, "exit_status"), *sig = json_object_get(e, "signal");
         const char *at = json_string_value(json_object_get(e, "at_utc"));
         const char *addr = json_string_value(json_object_get(e, "address"));
-        if (i >= 5) {
-            lleval_dr_evidence(f, "... %zu more in manifest.json engine_events",
-                               json_array_size(events) - i);
+        if (!event_of(ev, e, m))
+            continue;
+        if (shown >= 5) {
+            lleval_dr_evidence(f, "... %zu more in manifest.json engine_events", all - shown);
             break;
         }
+        shown++;
         char how[48];
         if (json_is_integer(sig))
             snprintf(how, sizeof(how), "killed by signal %lld", (long long)json_integer_value(sig));
@@ -220,6 +273,7 @@ static void restart_rule(const struct evidence *ev, struct lleval_doctor_report 
                       "lleval runs resume %s",
                       ev->have_cfg ? ev->cfg.launch.max_restarts : 0,
                       ev->have_cfg ? ev->cfg.launch.max_restarts + 2 : 2, rep->run_id);
+    lleval_dr_name_model(f, m);
 }
 
 static void connection_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
@@ -233,52 +287,106 @@ static void connection_rule(const struct evidence *ev, struct lleval_doctor_repo
                                 lleval_dr_contains_ci(last, "could not connect"));
     /* retries around a recorded restart are the restart's: that rule says so */
     bool retries_alone = retried && !json_array_size(ev->manifest.engine_events);
+    bool several = several_models(ev);
+    /* a run of several models: the retries record no model, so the count is of
+     * the failed requests, which do; "only": the one model they are all of */
+    long counted = several ? ev->conn.count : ev->conn.count + retried;
+    const struct model_ev *only = NULL;
+    size_t models = 0;
     struct lleval_finding *f;
 
     if (!ev->conn.count && !unreachable && !retries_alone)
         return;
-    if (ev->conn.count + retried)
+    for (size_t i = 0; several && i < ev->n_models; i++) {
+        if (ev->models[i].conn.count) {
+            only = &ev->models[i];
+            models++;
+        }
+    }
+    if (models != 1)
+        only = NULL;
+    if (counted)
         f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
                               "connection failures: %ld request%s failed to reach the engine "
                               "at %s%s",
-                              ev->conn.count + retried, ev->conn.count + retried == 1 ? "" : "s",
-                              engine_address(ev),
+                              counted, counted == 1 ? "" : "s", engine_address(ev, only),
                               unreachable ? "; the run stopped with the engine unreachable" : "");
+    else if (retried && !unreachable) /* several models, retries alone */
+        f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
+                              "connection failures: %ld attempt%s to reach the engine at %s "
+                              "failed and %s retried",
+                              retried, retried == 1 ? "" : "s", engine_address(ev, NULL),
+                              retried == 1 ? "was" : "were");
     else
         f = lleval_dr_finding(rep, LLEVAL_FIND_CONNECTION,
                               "connection failures: the engine at %s could not be reached; the "
                               "run stopped",
-                              engine_address(ev));
+                              engine_address(ev, NULL));
     if (ev->conn.count)
         lleval_dr_ids(f, "custom_ids", ev->conn.ids, ev->conn.n_ids, ev->conn.count);
+    if (several && ev->conn.count) {
+        /* one engine serves the models: one finding, the failed requests by model */
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        size_t listed = 0;
+        for (size_t i = 0; i < ev->n_models; i++) {
+            const struct model_ev *m = &ev->models[i];
+            if (m->conn.count)
+                lleval_sb_addf(&sb, "%s%s %ld", listed++ ? ", " : "", m->id, m->conn.count);
+        }
+        lleval_dr_evidence(f, "failed requests by model: %s", sb.buf);
+        lleval_sb_release(&sb);
+    }
     if (ev->conn.sample)
         lleval_dr_evidence(f, "error: %s", ev->conn.sample);
     if (retried)
-        lleval_dr_evidence(f, "manifest.json retries.by_class.connection: %ld attempt%s (%s)",
-                           retried, retried == 1 ? "" : "s", rsample ? rsample : "");
+        lleval_dr_evidence(f, "manifest.json retries.by_class.connection: %ld attempt%s (%s)%s",
+                           retried, retried == 1 ? "" : "s", rsample ? rsample : "",
+                           several ? "; of the whole run: retries do not record their model" : "");
     if (unreachable)
         lleval_dr_evidence(f, "manifest last_error: %s", last);
-    connection_fixes(f, ev, rep->run_id);
+    connection_fixes(f, ev, only, rep->run_id);
+    lleval_dr_name_model(f, only);
 }
 
-static void not_found_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+/* The model a run that stopped on HTTP 404s was asking: the stop message
+ * names it (the poll's "model_id '<id>'", the probe's "model 2 of 2
+ * ('<id>'): "); NULL when it names none of the run's. */
+static const struct model_ev *stopped_model(const struct evidence *ev, const char *last)
+{
+    const struct model_ev *best = NULL;
+    for (size_t i = 0; last && i < ev->n_models; i++) {
+        const struct model_ev *m = &ev->models[i];
+        char *quoted = lleval_xasprintf("model_id '%s'", m->id ? m->id : "");
+        char *probed = lleval_xasprintf("('%s'): ", m->id ? m->id : "");
+        if (m->id && (strstr(last, quoted) || strstr(last, probed)))
+            best = m;
+        free(quoted);
+        free(probed);
+    }
+    return best;
+}
+
+/* The HTTP 404 finding of model m (NULL: a run of several models stopped on
+ * 404s for a model the message does not name); stopped: the run stopped on them. */
+static void not_found_finding(const struct evidence *ev, const struct model_ev *m, bool stopped,
+                              struct lleval_doctor_report *rep)
 {
     const char *last = ev->manifest.last_error;
-    bool stopped = last && lleval_dr_contains_ci(last, "HTTP 404");
-    const char *addr = engine_address(ev);
-    const char *model = ev->model_id && *ev->model_id ? ev->model_id : "<model_id>";
+    const char *addr = engine_address(ev, m);
+    const char *id = m && m->id ? m->id : several_models(ev) ? NULL : ev->model_id;
+    const char *model = id && *id ? id : "<model_id>";
+    static const struct err_class none;
+    const struct err_class *nf = m ? &m->not_found : &none;
     struct lleval_finding *f;
     char *models;
 
-    if (!ev->not_found.count && !stopped)
-        return;
     f = lleval_dr_finding(rep, LLEVAL_FIND_NOT_FOUND,
                           "wrong endpoint or model: %s got HTTP 404 from %s",
-                          ev->not_found.count ? "requests" : "the first requests", addr);
-    if (ev->not_found.count)
-        lleval_dr_ids(f, "custom_ids", ev->not_found.ids, ev->not_found.n_ids, ev->not_found.count);
-    if (ev->not_found.sample)
-        lleval_dr_evidence(f, "engine said: %s", ev->not_found.sample);
+                          nf->count ? "requests" : "the first requests", addr);
+    if (nf->count)
+        lleval_dr_ids(f, "custom_ids", nf->ids, nf->n_ids, nf->count);
+    if (nf->sample)
+        lleval_dr_evidence(f, "engine said: %s", nf->sample);
     if (stopped)
         lleval_dr_evidence(f, "manifest last_error: %s", last);
     if (is_engine(ev, "ollama")) {
@@ -294,21 +402,47 @@ static void not_found_rule(const struct evidence *ev, struct lleval_doctor_repor
         free(models);
     }
     lleval_dr_fix(f, "then finish the run: lleval runs resume %s", rep->run_id);
+    lleval_dr_name_model(f, m);
 }
 
-static void context_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+static void not_found_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+{
+    const char *last = ev->manifest.last_error;
+    bool stopped = last && lleval_dr_contains_ci(last, "HTTP 404");
+    const struct model_ev *at = NULL;
+    bool told = false;
+
+    if (stopped && several_models(ev))
+        at = stopped_model(ev, last);
+    for (size_t i = 0; i < ev->n_models; i++) {
+        const struct model_ev *m = &ev->models[i];
+        /* a run of one model: the stop is its; of several: the model it names */
+        bool its_stop = stopped && (several_models(ev) ? m == at : true);
+        if (!m->not_found.count && !its_stop)
+            continue;
+        not_found_finding(ev, m, its_stop, rep);
+        told |= its_stop;
+    }
+    if (stopped && !told) /* no model of the run is named: the run's own */
+        not_found_finding(ev, several_models(ev) || !ev->n_models ? NULL : &ev->models[0], true,
+                          rep);
+}
+
+static void context_rule(const struct evidence *ev, const struct model_ev *m,
+                         struct lleval_doctor_report *rep)
 {
     long ctx = ev->have_cfg ? ev->cfg.context_length : 0;
-    long jobs = ev->manifest.max_concurrent_jobs;
+    /* one model: the run's effective concurrency (after a clamp to the slots) */
+    long jobs = m->id ? m->jobs : ev->manifest.max_concurrent_jobs;
     struct lleval_finding *f;
 
-    if (!ev->ctx.count)
+    if (!m->ctx.count)
         return;
     f = lleval_dr_finding(rep, LLEVAL_FIND_CONTEXT_EXCEEDED,
                           "requests over the context window: %ld request%s did not fit",
-                          ev->ctx.count, ev->ctx.count == 1 ? "" : "s");
-    lleval_dr_ids(f, "custom_ids", ev->ctx.ids, ev->ctx.n_ids, ev->ctx.count);
-    lleval_dr_evidence(f, "engine said: %s", ev->ctx.sample ? ev->ctx.sample : "");
+                          m->ctx.count, m->ctx.count == 1 ? "" : "s");
+    lleval_dr_ids(f, "custom_ids", m->ctx.ids, m->ctx.n_ids, m->ctx.count);
+    lleval_dr_evidence(f, "engine said: %s", m->ctx.sample ? m->ctx.sample : "");
     if (ctx > 0)
         lleval_dr_fix(f, "context_length %ld -> %ld (the prompt and max_new_tokens must fit)", ctx,
                       ctx * 2);
@@ -316,25 +450,26 @@ static void context_rule(const struct evidence *ev, struct lleval_doctor_report 
         lleval_dr_fix(f, "raise context_length: the prompt and max_new_tokens must fit");
     if (is_engine(ev, "llamacpp") && jobs > 1)
         lleval_dr_fix(f,
-                      "max_concurrent_jobs %ld -> 1: llama-server divides its context among "
+                      "%s %ld -> 1: llama-server divides its context among "
                       "its slots (each gets context_length / slots)",
-                      jobs);
+                      m->jobs_key, jobs);
     lleval_dr_fix(f, "a server you start yourself has its own context: llama-server -c / "
                      "--ctx-size (Ollama: num_ctx) at least context_length");
     lleval_dr_fix(f, "lower max_new_tokens, or shorten the prompts (fewer or shorter passages "
                      "in open_book)");
+    lleval_dr_name_model(f, m);
 }
 
-static void reasoning_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+static void reasoning_rule(const struct model_ev *m, struct lleval_doctor_report *rep)
 {
     struct lleval_finding *f;
-    if (!ev->reasoning.count)
+    if (!m->reasoning.count)
         return;
     f = lleval_dr_finding(rep, LLEVAL_FIND_REASONING_EMPTY,
                           "empty answers: %ld answer%s spent max_new_tokens on reasoning and "
                           "hold no answer text",
-                          ev->reasoning.count, ev->reasoning.count == 1 ? "" : "s");
-    lleval_dr_ids(f, "custom_ids", ev->reasoning.ids, ev->reasoning.n_ids, ev->reasoning.count);
+                          m->reasoning.count, m->reasoning.count == 1 ? "" : "s");
+    lleval_dr_ids(f, "custom_ids", m->reasoning.ids, m->reasoning.n_ids, m->reasoning.count);
     lleval_dr_evidence(f, "finish_reason length, completion tokens generated, and the content is "
                           "empty (the tokens went to reasoning_content) or an unclosed <think> "
                           "block");
@@ -342,35 +477,45 @@ static void reasoning_rule(const struct evidence *ev, struct lleval_doctor_repor
                      "follows");
     lleval_dr_fix(f, "or turn the model's reasoning off (e.g. Qwen3's /no_think, llama-server "
                      "--reasoning-budget 0), or use a non-reasoning model");
+    lleval_dr_name_model(f, m);
 }
 
-static void mc_rule(const struct evidence *ev, struct lleval_doctor_report *rep)
+static void mc_rule(const struct model_ev *m, struct lleval_doctor_report *rep)
 {
     struct lleval_finding *f;
-    if (!ev->mc_rows || (double)ev->mc_unreadable / (double)ev->mc_rows <= MC_UNREADABLE_WARN)
+    if (!m->mc_rows || (double)m->mc_unreadable / (double)m->mc_rows <= MC_UNREADABLE_WARN)
         return;
     f = lleval_dr_finding(rep, LLEVAL_FIND_MC_UNREADABLE,
                           "unreadable multiple-choice answers: %ld of %ld have no letter lleval "
                           "can read",
-                          ev->mc_unreadable, ev->mc_rows);
+                          m->mc_unreadable, m->mc_rows);
     lleval_dr_evidence(f, "results/scores.json unparseable: %s (above %.0f%%)",
-                       ev->mc_groups ? ev->mc_groups : "?", 100.0 * MC_UNREADABLE_WARN);
+                       m->mc_groups ? m->mc_groups : "?", 100.0 * MC_UNREADABLE_WARN);
     lleval_dr_fix(f, "read the raw answers: the prediction column of results/predictions.csv");
     lleval_dr_fix(f, "scoring.answer_extraction: after_answer (reads \"Answer: B\") or "
                      "first_line");
     lleval_dr_fix(f, "check the prompts ask for the letter alone (\"Answer with A, B, C or D\")");
     lleval_dr_fix(f, "if answers are cut off (finish_reason length), raise "
                      "max_new_tokens.multiple_choice");
+    lleval_dr_name_model(f, m);
 }
 
-void lleval_dr_engine_rules(const struct evidence *ev, const char *gguf,
-                            struct lleval_doctor_report *rep)
+void lleval_dr_engine_rules(const struct evidence *ev, struct lleval_doctor_report *rep)
 {
-    (void)gguf;
-    restart_rule(ev, rep);
+    /* each rule in turn, over the models in the run's order */
+    if (several_models(ev)) {
+        for (size_t i = 0; i < ev->n_models; i++)
+            restart_rule(ev, &ev->models[i], rep);
+        restart_rule(ev, NULL, rep); /* events that name no model of the run */
+    } else {
+        restart_rule(ev, NULL, rep);
+    }
     connection_rule(ev, rep);
     not_found_rule(ev, rep);
-    context_rule(ev, rep);
-    reasoning_rule(ev, rep);
-    mc_rule(ev, rep);
+    for (size_t i = 0; i < ev->n_models; i++)
+        context_rule(ev, &ev->models[i], rep);
+    for (size_t i = 0; i < ev->n_models; i++)
+        reasoning_rule(&ev->models[i], rep);
+    for (size_t i = 0; i < ev->n_models; i++)
+        mc_rule(&ev->models[i], rep);
 }

@@ -28,6 +28,7 @@
 void lleval_report_facts_release(struct report *r)
 {
     free(r->run_id);
+    free(r->models);
     free(r->steps_done);
     free(r->trials);
     free(r->warnings);
@@ -424,11 +425,33 @@ static struct opt_num per_second(double count, double elapsed)
     return n;
 }
 
+/* A run of several models: its models in the run's order ("a, b"; the
+ * manifest's trials name them), where the manifest's model_id is the first;
+ * NULL for a run of one model. Owned. */
+static char *run_models(const struct lleval_manifest *m)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    for (size_t i = 0; i < m->n_trials; i++) {
+        const char *model = m->trials[i].model;
+        bool seen = false;
+        for (size_t k = 0; model && k < i && !seen; k++)
+            seen = m->trials[k].model && !strcmp(m->trials[k].model, model);
+        if (model && !seen)
+            lleval_sb_addf(&sb, "%s%s", sb.len ? ", " : "", model);
+    }
+    if (!sb.len) {
+        lleval_sb_release(&sb);
+        return NULL;
+    }
+    return lleval_sb_detach(&sb, NULL);
+}
+
 /* The header facts: what the manifest says about the whole run. */
 static void load_header(struct report *r)
 {
     const struct lleval_manifest *m = &r->m;
-    r->model = or_empty(m->model_id);
+    r->models = run_models(m);
+    r->model = r->models ? r->models : or_empty(m->model_id);
     r->engine = or_empty(m->engine);
     r->engine_detail = or_empty(m->engine_detail);
     r->last_error = or_empty(m->last_error);

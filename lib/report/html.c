@@ -116,7 +116,7 @@ static void html_header(struct lleval_sb *sb, const struct report *r)
     }
     lleval_sb_adds(sb, "</p>\n<dl class=\"facts\">\n");
     fact(sb, "run id", r->run_id);
-    fact(sb, "model", *r->model ? r->model : "-");
+    fact(sb, r->models ? "models" : "model", *r->model ? r->model : "-");
     fact(sb, "engine", *r->engine ? r->engine : "-");
     if (r->base_url)
         fact(sb, "base url", r->base_url);

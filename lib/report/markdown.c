@@ -54,7 +54,7 @@ static void md_header(struct lleval_sb *sb, const struct report *r)
     lleval_fmt_duration(dur, sizeof(dur), r->duration, LLEVAL_DUR_TENTHS);
     lleval_sb_adds(sb, "# lleval report: ");
     lleval_md_escape(sb, r->run_id);
-    lleval_sb_adds(sb, "\n\n- **model** ");
+    lleval_sb_adds(sb, r->models ? "\n\n- **models** " : "\n\n- **model** ");
     lleval_md_escape(sb, *r->model ? r->model : "-");
     lleval_sb_adds(sb, " on **");
     lleval_md_escape(sb, *r->engine ? r->engine : "-");

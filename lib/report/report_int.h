@@ -214,6 +214,7 @@ struct report {
 
     /* header facts from the manifest; strings borrowed, "" when absent */
     const char *model, *engine, *engine_detail, *last_error, *prompt_set;
+    char *models; /* a run of several models: every model, "a, b" (owned; model points here) */
     const char *base_url;           /* NULL when the manifest has none */
     double started, last, duration; /* seconds since the epoch (0: unknown); duration -1 */
     long total, answered, errors;

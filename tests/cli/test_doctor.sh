@@ -9,6 +9,9 @@ stop_fake() { if [ -n "$fake_pid" ]; then kill "$fake_pid" 2>/dev/null || true; 
 trap 'stop_fake; rm -rf "$work"' EXIT
 start_fake() {
 	stop_fake
+	# the previous fake's PORT line must not be read before this one's redirection empties
+	# the file (the shell forks, then opens it): fake_port would take a stale or empty port
+	rm -f fake.out
 	python3 "$LLEVAL_SOURCE_DIR/tests/fakes/fake_ollama.py" --port 0 "$@" >fake.out 2>fake.err &
 	fake_pid=$!
 	port=$(fake_port fake.out "$fake_pid")
@@ -107,6 +110,40 @@ assert names == ["alpha:1b/sample_closed/t0", "alpha:1b/sample_mc/t0",
 titles = [f["title"] for f in d["findings"] if f["kind"] == "truncation"]
 assert len(titles) == 4 and any(" in beta:1b/sample_closed/t0:" in t for t in titles), titles
 PY
+
+# two models, each with its own problem: the 13B q8_0 is out of memory, the 8B is slow;
+# each finding and its fixes name the model it is about
+start_fake --answers answers.json --model big-13b-q8_0 --model small-8b-q4_K_M --oom-model big-13b-q8_0 --gen-tps 3
+config two.yaml "max_concurrent_jobs: 2"
+sed -i '/^model_id:/d' two.yaml
+printf 'models:\n  - id: big-13b-q8_0\n  - id: small-8b-q4_K_M\n' >>two.yaml
+expect_exit 1 "run of two models, one out of memory" -- "$LLEVAL" run --config two.yaml --run-id two -q --limit_items 3
+expect_exit 1 "doctor on the two-model run" -- "$LLEVAL" doctor two
+expect_grep "^1. model big-13b-q8_0: out of memory: 6 requests failed" out.txt "the OOM finding names the model out of memory"
+expect_grep "2) lower the quantization: model_id big-13b-q8_0 (q8_0) -> the Q6_K build" out.txt "the quantization fix is that model's"
+expect_grep "4) switch to an 8B model" out.txt "the smaller-model fix follows that model's size"
+expect_grep "^2. model small-8b-q4_K_M: slow generation: 3.0 tokens/s on average, under the guide's 15-25 tokens/s for an 8B" out.txt "the slow finding names the slow model, by its size"
+if grep -q "model small-8b-q4_K_M: out of memory\|model big-13b-q8_0: slow\|model_id small-8b-q4_K_M" out.txt; then
+	not_ok "a finding or fix names the wrong model"
+else ok "no finding or fix names the other model"; fi
+expect_exit 1 "doctor --json on the two-model run" -- "$LLEVAL" doctor two --json
+python3 - out.txt <<'PY' && ok "--json: each finding's model; facts.models lists both" || not_ok "--json of two models"
+import json, sys
+d = json.load(open(sys.argv[1]))
+kinds = [(f["kind"], f.get("model")) for f in d["findings"]]
+assert kinds == [("oom", "big-13b-q8_0"), ("slow_generation", "small-8b-q4_K_M")], kinds
+f = d["facts"]
+assert f["model_id"] == "big-13b-q8_0" and f["oom_errors"] == 6, f
+ms = {m["model_id"]: m for m in f["models"]}
+assert list(ms) == ["big-13b-q8_0", "small-8b-q4_K_M"], list(ms)
+assert ms["big-13b-q8_0"]["oom_errors"] == 6 and ms["big-13b-q8_0"]["ok"] == 0
+assert ms["small-8b-q4_K_M"]["oom_errors"] == 0 and ms["small-8b-q4_K_M"]["ok"] == 6
+assert abs(ms["small-8b-q4_K_M"]["gen_tps_mean"] - 3.0) < 0.01 and ms["big-13b-q8_0"]["gen_tps_mean"] is None
+assert ms["small-8b-q4_K_M"]["trials"] == ["small-8b-q4_K_M/sample_closed/t0", "small-8b-q4_K_M/sample_mc/t0"]
+PY
+expect_grep "<h3>model big-13b-q8_0: out of memory" runs/two/report.html "report.html's Doctor section names the model"
+expect_grep "<dt>models</dt><dd>big-13b-q8_0, small-8b-q4_K_M</dd>" runs/two/report.html "report.html's header lists both models"
+expect_grep '^2\. \*\*model small\\-8b\\-q4\\_K\\_M\\: slow generation' runs/two/report.md "report.md's Doctor section names the model"
 
 # connection failures: the engine drops every connection
 start_fake --drop-every 1

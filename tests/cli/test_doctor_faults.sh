@@ -14,6 +14,9 @@ stop_fake() { if [ -n "$fake_pid" ]; then kill "$fake_pid" 2>/dev/null || true; 
 trap 'stop_fake; rm -rf "$work"' EXIT
 start_fake() {
 	stop_fake
+	# the previous fake's PORT line must not be read before this one's redirection empties
+	# the file (the shell forks, then opens it): fake_port would take a stale or empty port
+	rm -f fake.out
 	python3 "$LLEVAL_SOURCE_DIR/tests/fakes/fake_openai.py" --port 0 "$@" >fake.out 2>fake.err &
 	fake_pid=$!
 	port=$(fake_port fake.out "$fake_pid")

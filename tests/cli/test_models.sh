@@ -120,6 +120,29 @@ expect_grep "<td>&lt;i&gt;b|x&lt;/i&gt;</td>" runs/esc/report.html "report.html 
 if grep -q "<i>b" runs/esc/report.html; then not_ok "raw model markup in report.html"; else
 	ok "no raw model markup in report.html"; fi
 expect_grep '| &lt;i\\>b\\|x&lt;/i\\> |' runs/esc/report.md "report.md escapes the model name"
+# ... and wherever the doctor names it: the report's header and Doctor section, --json
+expect_grep "<dt>models</dt><dd>alpha, &lt;i&gt;b|x&lt;/i&gt;</dd>" runs/esc/report.html "report.html's header lists the models, escaped"
+expect_grep "truncation in &lt;i&gt;b|x&lt;/i&gt;/sample_closed/t0" runs/esc/report.html "report.html's Doctor section escapes the model name"
+expect_grep 'truncation in &lt;i\\>b\\|x&lt;/i\\>/sample\\_closed/t0' runs/esc/report.md "report.md's Doctor section escapes the model name"
+expect_exit 1 "doctor --json names the model of each finding" -- "$LLEVAL" doctor esc --json
+python3 - out.txt <<'PY' && ok "doctor --json: each finding's model" || not_ok "doctor --json models"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [f.get("model") for f in d["findings"]] == ["alpha", "<i>b|x</i>"], d["findings"]
+assert [m["model_id"] for m in d["facts"]["models"]] == ["alpha", "<i>b|x</i>"]
+PY
+# a control character in a model id reaches no terminal raw
+cat >ctl.yaml <<'YAML'
+engine: dry
+model_id: [alpha, "b\e[31m"]
+temps: [0.0]
+datasets:
+  - {name: sample_closed, format: nq_open, path: examples/data/closed_book.jsonl}
+YAML
+expect_exit 0 "a model name with a control character" -- "$LLEVAL" run --config ctl.yaml --run-id ctl -q
+expect_exit 1 "doctor names that model" -- "$LLEVAL" doctor ctl
+expect_grep 'truncation in b\\x1b\[31m/sample_closed/t0' out.txt "doctor prints the model's control character escaped"
+if grep -q "$(printf '\033')" out.txt; then not_ok "doctor printed a raw ESC"; else ok "doctor printed no raw ESC"; fi
 
 python3 - <<'PY' && ok "files, custom_ids, order and scores per model" || not_ok "files per model"
 import csv, glob, json, os

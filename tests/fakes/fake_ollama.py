@@ -15,7 +15,11 @@ GET /__stats returns counters (requests, max_in_flight, ...), and its
 model in the order they arrived ({"path", "model", "keep_alive", "prompt":
 false for a load/unload request}); POST /__reset zeroes them. See tests/fakes/README.md.
 
-Usage: fake_ollama.py [--port N] [--answers FILE] [--model NAME]...
+--oom-model NAME answers every generation of model NAME (not its load or
+unload) with HTTP 500 and the out-of-memory text, so a run of several models
+has one model out of memory and the others not.
+
+Usage: fake_ollama.py [--port N] [--answers FILE] [--model NAME]... [--oom-model NAME]...
 The first line on stdout is "PORT <n>" (with --port 0, the default, the
 system picks a free port).
 """
@@ -81,6 +85,7 @@ class State:
                 self.faults[key] = value
         self.models = args.model or [DEFAULT_MODEL]
         self.gen_tps = args.gen_tps
+        self.oom_models = [normalize(m) for m in args.oom_model or []]
         self.answers = []
         if args.answers:
             with open(args.answers, encoding="utf-8") as f:
@@ -394,6 +399,10 @@ class Handler(FakeHandler):
                 obj["response"] = ""
             return self.send_json(200, obj)
 
+        if normalize(name) in st.oom_models:
+            with st.lock:
+                st.injected["error_500"] += 1
+            return self.send_error_json(500, OOM_TEXT)
         answer = self.answer_for(prompt)
         done_reason = "stop"
         stops = options.get("stop") or []
@@ -480,6 +489,9 @@ def main():
                     help="every Nth answer carries raw invalid UTF-8 bytes")
     ap.add_argument("--not-found", dest="not_found", action="store_true",
                     help="every generation request gets 404 model not found")
+    ap.add_argument("--oom-model", dest="oom_model", action="append",
+                    help="every generation of this model gets HTTP 500 with the OOM text "
+                    "(repeatable)")
     ap.add_argument("--gen-tps", dest="gen_tps", type=float, default=0,
                     help="generation speed to report in eval_duration (default 50 tokens/s)")
     ap.add_argument("--verbose", action="store_true")

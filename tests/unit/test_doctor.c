@@ -677,12 +677,381 @@ static void test_lines_handover(void **state)
     free(root);
 }
 
+/* ---- a run of two models, each with its own problems --------------------------- */
+
+#define MODEL_A "big-13b-q8_0"
+#define MODEL_B "small:8b-q4_K_M"
+
+/* One model's journal lines (answers and failures) for requests q1..q<n>:
+ * kinds[i] says what request q<i+1> got. */
+static void add_model_results(struct lleval_sb *res, const char *model, const char *kinds,
+                              double gen_tps)
+{
+    for (size_t i = 0; kinds[i]; i++) {
+        struct lleval_sb cid = LLEVAL_SB_INIT;
+        char item[32];
+        struct lleval_answer a;
+        snprintf(item, sizeof(item), "q%zu", i + 1);
+        lleval_cid_encode_model(&cid, model, "ds", item, "direct", 0, 0);
+        lleval_answer_init(&a);
+        switch (kinds[i]) {
+        case 'o': /* out of memory */
+            add_result(res, cid.buf, NULL, 500, "http_error", "CUDA error: out of memory");
+            break;
+        case 'c': /* over the context window */
+            add_result(res, cid.buf, NULL, 400, "http_error",
+                       "request (9000 tokens) exceeds the available context size");
+            break;
+        case 'n': /* HTTP 404 */
+            add_result(res, cid.buf, NULL, 404, "http_error", "model not found");
+            break;
+        case 't': /* connection */
+            add_result(res, cid.buf, NULL, 0, "connection_error", "connection refused");
+            break;
+        default: /* 'a' an answer, 'r' reasoning that ran into max_tokens */
+            a.content = lleval_xstrdup(kinds[i] == 'r' ? "" : "an answer");
+            a.finish = kinds[i] == 'r' ? LLEVAL_FINISH_LENGTH : LLEVAL_FINISH_STOP;
+            a.prompt_tokens = 40;
+            a.completion_tokens = 8;
+            a.gen_tps = gen_tps;
+            add_result(res, cid.buf, &a, 200, NULL, NULL);
+        }
+        lleval_answer_release(&a);
+        lleval_sb_release(&cid);
+    }
+}
+
+/* A run of models A (a 13B q8_0: out of memory, over the context, a GPU near
+ * its memory and hot, its managed server restarted) and B (an 8B on its own
+ * concurrency: slow, an HTTP 404, a connection failure, answers spent on
+ * reasoning, unreadable letters, an underused GPU); every request answered. */
+static char *make_two_model_run(const char *root)
+{
+    static const struct {
+        const char *model, *kinds, *gpu;
+        double gen_tps;
+    } models[] = {
+        {MODEL_A, "aoaocaa",
+         "{\"memory_used_peak_mib\": 15950, \"memory_total_mib\": 16303, "
+         "\"utilization_mean_pct\": 90, \"temperature_peak_c\": 91}",
+         30},
+        {MODEL_B, "aarnatraaa",
+         "{\"memory_used_peak_mib\": 9000, \"memory_total_mib\": 16303, "
+         "\"utilization_mean_pct\": 30, \"temperature_peak_c\": 60}",
+         3},
+    };
+    char *run = lleval_xasprintf("%s/%s", root, "run");
+    char *batches = lleval_xasprintf("%s/batches", run);
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    struct lleval_build_result br;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+
+    tu_rmtree(run);
+    free(tu_write(run, "manifest.json",
+                  "{\"run_id\": \"run\", \"status\": \"done\", \"engine\": \"ollama\", "
+                  "\"model_id\": \"" MODEL_A "\", \"last_error\": \"\", \"engine_events\": "
+                  "[{\"kind\": \"restart\", \"at_utc\": \"2026-12-07T10:00:00Z\", \"signal\": 9, "
+                  "\"exit_status\": null, \"address\": \"http://127.0.0.1:8091\", "
+                  "\"restarts\": 1, \"cause\": \"killed\", \"model\": \"" MODEL_A "\"}]}\n"));
+    free(tu_write(run, "config.resolved.yaml",
+                  "engine: ollama\nmodels:\n  - id: " MODEL_A "\n  - id: \"" MODEL_B "\"\n"
+                  "    max_concurrent_jobs: 4\ncontext_length: 8192\ntemps: [0.0]\n"
+                  "top_k: 40\ntop_p: 0.9\nmax_concurrent_jobs: 2\n"));
+    free(tu_write(run, "results/scores.json",
+                  "{\"groups\": [{\"model\": \"" MODEL_A "\", \"dataset\": \"mc\", \"overall\": "
+                  "true, \"n\": 10, \"unparseable\": 0}, {\"model\": \"" MODEL_B "\", "
+                  "\"dataset\": \"mc\", \"overall\": true, \"n\": 10, \"unparseable\": 5}]}\n"));
+    lleval_sb_adds(&sb, "{\"total_requests\": 17, \"parts\": [");
+    for (size_t m = 0; m < LLEVAL_ARRAY_SIZE(models); m++) {
+        char *folder = lleval_trial_folder(models[m].model, "ds");
+        lleval_sb_addf(&sb,
+                       "%s{\"model\": \"%s\", \"dataset\": \"ds\", \"temperature\": 0, \"part\": "
+                       "1, \"path\": \"%s/t0/part-001.jsonl\", \"requests\": %zu}",
+                       m ? ", " : "", models[m].model, folder, strlen(models[m].kinds));
+        free(folder);
+    }
+    lleval_sb_adds(&sb, "]}\n");
+    free(tu_write(run, "batches/build.json", sb.buf));
+    assert_int_equal(lleval_build_load(batches, &br, &err), 0);
+    assert_int_equal(br.n_parts, 2);
+    for (size_t m = 0; m < br.n_parts; m++) {
+        const struct lleval_part_info *pi = &br.parts[m];
+        char *journal = lleval_run_journal_path(run, pi->folder, pi->temp, pi->index);
+        char *state = lleval_run_state_path(run, pi->folder, pi->temp, pi->index);
+        char *dir;
+        lleval_sb_reset(&sb);
+        for (size_t i = 0; models[m].kinds[i]; i++) {
+            struct lleval_sb cid = LLEVAL_SB_INIT;
+            char item[32];
+            snprintf(item, sizeof(item), "q%zu", i + 1);
+            lleval_cid_encode_model(&cid, pi->model, "ds", item, "direct", 0, 0);
+            lleval_sb_addf(&sb, "{\"custom_id\":\"%s\",\"body\":{\"max_tokens\":64}}\n", cid.buf);
+            lleval_sb_release(&cid);
+        }
+        dir = lleval_path_dirname(pi->batch_path);
+        assert_int_equal(lleval_mkdirs(dir, NULL), 0);
+        free(tu_write(dir, lleval_path_basename(pi->batch_path), sb.buf));
+        free(dir);
+        lleval_sb_reset(&sb);
+        add_model_results(&sb, pi->model, models[m].kinds, models[m].gen_tps);
+        dir = lleval_path_dirname(journal);
+        assert_int_equal(lleval_mkdirs(dir, NULL), 0);
+        free(tu_write(dir, lleval_path_basename(journal), sb.buf));
+        free(dir);
+        lleval_sb_reset(&sb);
+        lleval_sb_addf(&sb, "{\"telemetry\": {\"gpu\": %s}}\n", models[m].gpu);
+        dir = lleval_path_dirname(state);
+        assert_int_equal(lleval_mkdirs(dir, NULL), 0);
+        free(tu_write(dir, lleval_path_basename(state), sb.buf));
+        free(dir);
+        free(journal);
+        free(state);
+    }
+    lleval_build_result_release(&br);
+    lleval_sb_release(&sb);
+    free(batches);
+    return run;
+}
+
+/* The finding of kind about model (NULL: none of that kind and model is wanted). */
+static const struct lleval_finding *finding_of(const struct lleval_doctor_report *rep,
+                                               enum lleval_finding_kind kind, const char *model)
+{
+    for (size_t i = 0; i < rep->n_findings; i++)
+        if (rep->findings[i].kind == kind && rep->findings[i].model &&
+            !strcmp(rep->findings[i].model, model))
+            return &rep->findings[i];
+    return NULL;
+}
+
+static bool fix_says(const struct lleval_finding *f, const char *text)
+{
+    for (size_t i = 0; i < f->n_fixes; i++)
+        if (strstr(f->fixes[i], text))
+            return true;
+    return false;
+}
+
+/* Each finding of a run of two models names the model it is about, and its
+ * fixes that name a model (quantization, a smaller model, ollama pull, the
+ * concurrency) are that model's; the facts list both models. */
+static void test_two_models(void **state)
+{
+    static const struct {
+        enum lleval_finding_kind kind;
+        const char *model;
+        const char *text; /* in its fixes, or NULL */
+    } want[] = {
+        {LLEVAL_FIND_OOM, MODEL_A,
+         "lower the quantization: model_id " MODEL_A " (q8_0) -> the Q6_K build"},
+        {LLEVAL_FIND_OOM, MODEL_A, "switch to an 8B model"},
+        {LLEVAL_FIND_OOM, MODEL_A, "max_concurrent_jobs 2 -> 1"},
+        {LLEVAL_FIND_MEMORY_NEAR_LIMIT, MODEL_A, "(q8_0) -> the Q6_K build"},
+        {LLEVAL_FIND_HIGH_TEMPERATURE, MODEL_A, "max_concurrent_jobs 2 -> 1 to lower the load"},
+        {LLEVAL_FIND_ENGINE_RESTART, MODEL_A, "journalctl"},
+        {LLEVAL_FIND_CONTEXT_EXCEEDED, MODEL_A, "context_length 8192 -> 16384"},
+        {LLEVAL_FIND_SLOW, MODEL_B, NULL},
+        {LLEVAL_FIND_LOW_UTILIZATION, MODEL_B, NULL},
+        {LLEVAL_FIND_TRUNCATION, MODEL_B, NULL},
+        {LLEVAL_FIND_CONNECTION, MODEL_B, "ollama pull " MODEL_B},
+        {LLEVAL_FIND_NOT_FOUND, MODEL_B, "ollama pull " MODEL_B},
+        {LLEVAL_FIND_REASONING_EMPTY, MODEL_B, NULL},
+        {LLEVAL_FIND_MC_UNREADABLE, MODEL_B, NULL},
+    };
+    char *root = tu_tmpdir();
+    char *run = make_two_model_run(root);
+    struct lleval_doctor_opts o = {NULL, 0, NULL};
+    struct lleval_doctor_report rep;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *facts, *ms, *j;
+    size_t n_kinds = 0;
+    (void)state;
+
+    assert_int_equal(lleval_doctor_examine(run, &o, &rep, &err), 0);
+    for (size_t k = 0; k < rep.n_findings; k++)
+        print_message("  [%s] %s\n", lleval_finding_name(rep.findings[k].kind),
+                      rep.findings[k].title);
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(want); i++) {
+        const struct lleval_finding *f = finding_of(&rep, want[i].kind, want[i].model);
+        char *named;
+        if (!f)
+            fail_msg("no %s finding about %s", lleval_finding_name(want[i].kind), want[i].model);
+        /* the title names the model: "model <id>: ...", or a trial "<id>/ds/t0" */
+        named = lleval_xasprintf(
+            want[i].kind == LLEVAL_FIND_TRUNCATION ? "in %s/ds/t0:" : "model %s: ", want[i].model);
+        if (want[i].kind == LLEVAL_FIND_TRUNCATION ? !strstr(f->title, named)
+                                                   : strncmp(f->title, named, strlen(named)))
+            fail_msg("%s does not name %s: %s", lleval_finding_name(want[i].kind), want[i].model,
+                     f->title);
+        free(named);
+        if (want[i].text && !fix_says(f, want[i].text))
+            fail_msg("%s of %s: no fix says \"%s\"", lleval_finding_name(want[i].kind),
+                     want[i].model, want[i].text);
+    }
+    /* every finding is one of those: none about the other model, none without a model */
+    for (size_t k = 0; k < rep.n_findings; k++) {
+        const struct lleval_finding *f = &rep.findings[k];
+        bool wanted = false;
+        for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(want); i++)
+            wanted |= f->kind == want[i].kind && f->model && !strcmp(f->model, want[i].model);
+        if (!wanted)
+            fail_msg("unexpected finding [%s] %s", lleval_finding_name(f->kind), f->title);
+        /* a fix of A names no B and the other way round */
+        for (size_t i = 0; i < f->n_fixes; i++)
+            if (strstr(f->fixes[i], strcmp(f->model, MODEL_A) ? MODEL_A : MODEL_B))
+                fail_msg("a fix of %s names the other model: %s", f->model, f->fixes[i]);
+        n_kinds++;
+    }
+    assert_int_equal(n_kinds, 12);
+    /* the slow model is B at 3 tokens/s, by the 8B figure; A's 30 is fine */
+    assert_non_null(strstr(finding_of(&rep, LLEVAL_FIND_SLOW, MODEL_B)->title,
+                           "3.0 tokens/s on average, under the guide's 15-25 tokens/s"));
+    /* the counts are each model's own */
+    assert_non_null(strstr(finding_of(&rep, LLEVAL_FIND_OOM, MODEL_A)->title,
+                           "out of memory: 2 requests failed"));
+    assert_non_null(strstr(finding_of(&rep, LLEVAL_FIND_MC_UNREADABLE, MODEL_B)->title,
+                           "5 of 10 have no letter"));
+
+    /* the facts: the run-wide counts as before, model_id the first model, and each model's */
+    facts = rep.facts;
+    assert_string_equal(json_string_value(json_object_get(facts, "model_id")), MODEL_A);
+    assert_int_equal(json_integer_value(json_object_get(facts, "requests")), 17);
+    assert_int_equal(json_integer_value(json_object_get(facts, "oom_errors")), 2);
+    assert_int_equal(json_integer_value(json_object_get(facts, "not_found_errors")), 1);
+    ms = json_object_get(facts, "models");
+    assert_int_equal(json_array_size(ms), 2);
+    j = json_array_get(ms, 0);
+    assert_string_equal(json_string_value(json_object_get(j, "model_id")), MODEL_A);
+    assert_int_equal(json_integer_value(json_object_get(j, "requests")), 7);
+    assert_int_equal(json_integer_value(json_object_get(j, "oom_errors")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "context_errors")), 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "not_found_errors")), 0);
+    assert_true(json_real_value(json_object_get(j, "gen_tps_mean")) == 30.0);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "trials"), 0)),
+                        MODEL_A "/ds/t0");
+    j = json_array_get(ms, 1);
+    assert_string_equal(json_string_value(json_object_get(j, "model_id")), MODEL_B);
+    assert_int_equal(json_integer_value(json_object_get(j, "requests")), 10);
+    assert_int_equal(json_integer_value(json_object_get(j, "answered")), 10);
+    assert_int_equal(json_integer_value(json_object_get(j, "ok")), 8);
+    assert_int_equal(json_integer_value(json_object_get(j, "oom_errors")), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "connection_errors")), 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "reasoning_only")), 2);
+    assert_true(json_real_value(
+                    json_object_get(json_object_get(j, "gpu"), "utilization_mean_pct")) == 30.0);
+    /* --json: each finding carries its model */
+    j = lleval_doctor_report_json(&rep);
+    for (size_t k = 0; k < rep.n_findings; k++)
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(json_object_get(j, "findings"), k), "model")),
+                            rep.findings[k].model);
+    json_decref(j);
+    lleval_doctor_report_release(&rep);
+    /* the same with the parse step's facts of the lines */
+    check_handover(run, true);
+    tu_rmtree(root);
+    free(run);
+    free(root);
+}
+
+/* A run of two models that stopped on HTTP 404s: the stop is the model its
+ * message names (the poll's "model_id '<id>'", the probe's "('<id>'): "). */
+static void test_two_models_404_stop(void **state)
+{
+    static const struct {
+        const char *last_error;
+        const char *model; /* the wrong_endpoint finding with the stop's evidence */
+        int findings;      /* wrong_endpoint findings */
+    } stops[] = {
+        {"engine not found: the first 3 requests got HTTP 404 from 'http://127.0.0.1:11434' "
+         "(model not found); the model_id '" MODEL_B "' or the base_url is wrong",
+         MODEL_B, 1},
+        {"model 1 of 2 ('" MODEL_A "'): engine not found: HTTP 404 from the server", MODEL_A, 2},
+        {"engine not found: HTTP 404 for the model_id 'another'", NULL, 2},
+    };
+    char *root = tu_tmpdir();
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(stops); i++) {
+        char *run = make_two_model_run(root);
+        char *manifest = lleval_xasprintf("{\"run_id\": \"run\", \"status\": \"stopped\", "
+                                          "\"engine\": \"ollama\", \"model_id\": \"" MODEL_A
+                                          "\", \"last_error\": \"%s\"}\n",
+                                          stops[i].last_error);
+        struct lleval_doctor_opts o = {NULL, 0, NULL};
+        struct lleval_doctor_report rep;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        int n = 0;
+        const struct lleval_finding *told = NULL;
+
+        free(tu_write(run, "manifest.json", manifest));
+        assert_int_equal(lleval_doctor_examine(run, &o, &rep, &err), 0);
+        for (size_t k = 0; k < rep.n_findings; k++) {
+            const struct lleval_finding *f = &rep.findings[k];
+            if (f->kind != LLEVAL_FIND_NOT_FOUND)
+                continue;
+            n++;
+            print_message("  [%s] %s\n", lleval_finding_name(f->kind), f->title);
+            if (finding_says(f, "manifest last_error"))
+                told = f;
+        }
+        assert_int_equal(n, stops[i].findings);
+        assert_non_null(told);
+        if (stops[i].model) {
+            char *pull = lleval_xasprintf("ollama pull %s", stops[i].model);
+            assert_string_equal(told->model, stops[i].model);
+            assert_true(fix_says(told, pull));
+            free(pull);
+        } else { /* a model the run does not have: the run's finding, naming none */
+            assert_null(told->model);
+            assert_true(fix_says(told, "ollama pull <model_id>"));
+        }
+        lleval_doctor_report_release(&rep);
+        free(manifest);
+        free(run);
+    }
+    tu_rmtree(root);
+    free(root);
+}
+
+/* A run of one model: no finding carries a model, the facts no "models". */
+static void test_one_model_unnamed(void **state)
+{
+    char *root = tu_tmpdir();
+    char *run = make_run(root, &cases[7]); /* OOM */
+    struct lleval_doctor_opts o = {NULL, 0, NULL};
+    struct lleval_doctor_report rep;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    json_t *j;
+    (void)state;
+
+    assert_int_equal(lleval_doctor_examine(run, &o, &rep, &err), 0);
+    assert_true(rep.n_findings > 0);
+    for (size_t k = 0; k < rep.n_findings; k++) {
+        assert_null(rep.findings[k].model);
+        assert_null(strstr(rep.findings[k].title, "model "));
+    }
+    assert_null(json_object_get(rep.facts, "models"));
+    j = lleval_doctor_report_json(&rep);
+    assert_null(json_object_get(json_array_get(json_object_get(j, "findings"), 0), "model"));
+    json_decref(j);
+    lleval_doctor_report_release(&rep);
+    tu_rmtree(root);
+    free(run);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rules),          cmocka_unit_test(test_facts),
-        cmocka_unit_test(test_engine_rules),   cmocka_unit_test(test_names),
-        cmocka_unit_test(test_unreadable_run), cmocka_unit_test(test_lines_handover),
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_facts),
+        cmocka_unit_test(test_engine_rules),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_unreadable_run),
+        cmocka_unit_test(test_lines_handover),
+        cmocka_unit_test(test_two_models),
+        cmocka_unit_test(test_two_models_404_stop),
+        cmocka_unit_test(test_one_model_unnamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,9 @@ const char *lleval_finding_name(enum lleval_finding_kind k);
 
 struct lleval_finding {
     enum lleval_finding_kind kind;
-    char *title;     /* one line */
+    char *model;     /* a run of several models: the model it is about (owned); NULL: the
+                        run's only model, or the run as a whole */
+    char *title;     /* one line (names the model, when it has one) */
     char **evidence; /* lines citing counts, values, custom_ids */
     size_t n_evidence;
     char **fixes; /* in the guide's order of preference */
