@@ -30,7 +30,9 @@ expect_exit() {
 # "PORT N" line to OUT_FILE and prints N. Waits on that condition, not a fixed
 # time: up to 120 s (a loaded 2-core machine can take many seconds to start
 # python), and stops at once when the process has died. Prints nothing when no
-# port came, so the caller can say why (its stderr).
+# port came, so the caller can say why (its stderr). Remove OUT_FILE before
+# starting the fake: the shell empties it only when the background job starts,
+# so a file left by an earlier fake could give that fake's port.
 fake_port() {
 	local out=$1 pid=$2
 	for _ in $(seq 1 1200); do

@@ -212,6 +212,7 @@ PY
 start_proxy() {
 	local name=$1 upstream=$2
 	shift 2
+	rm -f "$name.out"
 	python3 "$work/llama_proxy.py" --upstream-port "$upstream" --log "$work/$name.requests.jsonl" "$@" \
 		>"$name.out" 2>"$name.err" &
 	local pid=$!

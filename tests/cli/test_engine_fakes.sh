@@ -20,6 +20,7 @@ trap 'for p in "${fake_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>
 start_fake() {
 	local name=$1 script=$2
 	shift 2
+	rm -f "$name.out"
 	python3 "$fakes/$script" "$@" >"$name.out" 2>"$name.err" &
 	local pid=$!
 	fake_pids+=("$pid")

@@ -9,6 +9,7 @@ stop_fake() { if [ -n "$fake_pid" ]; then kill "$fake_pid" 2>/dev/null || true; 
 trap 'stop_fake; rm -rf "$work"' EXIT
 start_fake() {
 	stop_fake
+	rm -f fake.out
 	python3 "$LLEVAL_SOURCE_DIR/tests/fakes/fake_ollama.py" --port 0 "$@" >fake.out 2>fake.err &
 	fake_pid=$!
 	port=$(fake_port fake.out "$fake_pid")
