@@ -25,6 +25,18 @@ static json_t *real_or_null(double v)
     return v ? json_real(v) : json_null();
 }
 
+/* v as the file keeps it: JSON reals are written with 15 significant digits
+ * (lleval_json_save), so a text derived from a real (started_at_utc) is
+ * derived from this, and names the same second as the number beside it when
+ * the file is read again. */
+static double as_stored(double v)
+{
+    char num[40];
+    double back;
+    snprintf(num, sizeof(num), "%.15g", v);
+    return lleval_parse_double(num, &back) ? v : back;
+}
+
 static json_t *owned_or_null(const json_t *j)
 {
     return j ? json_incref((json_t *)j) : json_null();
@@ -70,7 +82,7 @@ static json_t *manifest_json(const struct lleval_manifest *m)
     json_object_set_new(j, "max_concurrent_jobs", json_integer(m->max_concurrent_jobs));
     json_object_set_new(j, "started_at", json_real(m->started_at));
     json_object_set_new(j, "started_at_utc",
-                        json_string(lleval_fmt_utc(when, sizeof(when), m->started_at)));
+                        json_string(lleval_fmt_utc(when, sizeof(when), as_stored(m->started_at))));
     json_object_set_new(j, "updated_at", json_real(m->updated_at));
     json_object_set_new(j, "to_step", json_string(lleval_step_name(m->to_step)));
     json_object_set_new(j, "steps_done", steps);

@@ -40,6 +40,7 @@ TARGETS=(
 	"result fuzz_result.c - json.dict"
 	"items fuzz_items.c - json.dict"
 	"prepared fuzz_prepared.c - json.dict"
+	"rundir fuzz_rundir.c - json.dict"
 	"config fuzz_config.c - yaml.dict"
 	"csv fuzz_csv.c - csv.dict"
 	"dataset_squad fuzz_dataset.c -DFUZZ_FORMAT_NAME=squad json.dict"

@@ -324,6 +324,22 @@ static void test_manifest_round_trip(void **state)
     second = tu_read(path);
     assert_string_equal(first, second);
 
+    /* started_at_utc names the second of started_at as the file keeps it (15
+     * digits): 1725885296.9999996 is kept as 1725885297, so ...:57, not :56,
+     * and the file saves again to the same bytes */
+    back.started_at = 1725885296.9999996;
+    assert_int_equal(lleval_manifest_save(dir, &back, &err), 0);
+    free(second);
+    second = tu_read(path);
+    tu_assert_contains(second, "\"started_at_utc\": \"2024-09-09T12:34:57Z\"");
+    lleval_manifest_release(&back);
+    assert_int_equal(lleval_manifest_load(dir, &back, &err), 0);
+    assert_true(back.started_at == 1725885297.0);
+    assert_int_equal(lleval_manifest_save(dir, &back, &err), 0);
+    free(first);
+    first = tu_read(path);
+    assert_string_equal(first, second);
+
     /* NULL strings are written as "", a NULL base_url as null */
     free(back.base_url);
     back.base_url = NULL;
