@@ -58,16 +58,14 @@ void lleval_items_csv_header(struct lleval_sb *sb)
 }
 
 /*
- * The JSON text of string s (borrowed; NULL is ""), redacted (util/redact.h):
- * '"', '\\' and control characters escaped, a byte that is not valid UTF-8
- * written as U+FFFD. Written by hand, not through jansson: a run has a row
- * per answer, and building a JSON object per row cost ten times the scoring.
+ * The JSON text of p[0..len) (borrowed, already redacted): '"', '\\' and
+ * control characters escaped, a byte that is not valid UTF-8 written as
+ * U+FFFD. Written by hand, not through jansson: a run has a row per answer,
+ * and building a JSON object per row cost ten times the scoring.
  */
-static void json_str(struct lleval_sb *sb, const char *s)
+static void json_strn(struct lleval_sb *sb, const char *p, size_t len)
 {
-    char *red = lleval_redact_dup(s);
-    const char *p = red ? red : s ? s : "";
-    size_t len = strlen(p), i = 0, run = 0;
+    size_t i = 0, run = 0;
 
     lleval_sb_addch(sb, '"');
     while (i < len) {
@@ -108,6 +106,14 @@ static void json_str(struct lleval_sb *sb, const char *s)
     }
     lleval_sb_add(sb, p + run, i - run);
     lleval_sb_addch(sb, '"');
+}
+
+/* The JSON text of string s (borrowed; NULL is ""), redacted (util/redact.h). */
+static void json_str(struct lleval_sb *sb, const char *s)
+{
+    char *red = lleval_redact_dup(s);
+    const char *p = red ? red : s ? s : "";
+    json_strn(sb, p, strlen(p));
     free(red);
 }
 
@@ -334,6 +340,278 @@ void lleval_items_csv_row(struct lleval_sb *sb, const struct lleval_item_row *r)
     lleval_csv_end_record(sb);
 }
 
+/* ---- both rows in one pass ------------------------------------------------------ */
+
+/* A string of the row, measured and redacted once for both files. */
+struct view {
+    const char *s;
+    size_t len;
+    char *red; /* owned: the redacted copy, or NULL */
+};
+
+static void view_set(struct view *v, const char *s)
+{
+    v->s = s ? s : "";
+    v->len = strlen(v->s);
+    v->red = NULL;
+    if (lleval_redact_needed(v->s, v->len)) {
+        v->red = lleval_redact_dup(v->s);
+        v->s = v->red;
+        v->len = strlen(v->s);
+    }
+}
+
+/* The bytes that make a CSV cell quoted (lleval_csv_quote()). */
+static bool csv_special(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ',' || c == '"' || c == '\r' || c == '\n')
+            return true;
+    }
+    return false;
+}
+
+/* Appends s[0..len) with each '"' doubled. */
+static void add_doubled(struct lleval_sb *sb, const char *s, size_t len)
+{
+    const char *end = s + len, *q;
+    while ((q = memchr(s, '"', (size_t)(end - s))) != NULL) {
+        lleval_sb_add(sb, s, (size_t)(q - s) + 1);
+        lleval_sb_addch(sb, '"');
+        s = q + 1;
+    }
+    lleval_sb_add(sb, s, (size_t)(end - s));
+}
+
+/* lleval_csv_add_field() (guard false) or lleval_csv_add_text_field() (guard
+ * true) of a view: the same bytes. A text cell that starts with one of
+ * "=+-@\t\r'" gets a leading "'" (lleval_csv_needs_guard()); a cell with ',',
+ * '"', CR or LF, or an unguarded one that starts with a byte order mark, is
+ * quoted. */
+static void csv_view(struct lleval_sb *sb, const struct view *v, bool guard, bool first)
+{
+    bool guarded = guard && v->len && strchr("=+-@\t\r'", v->s[0]) != NULL;
+    bool quote =
+        csv_special(v->s, v->len) || (!guarded && v->len >= 3 && !memcmp(v->s, "\xEF\xBB\xBF", 3));
+    if (!first)
+        lleval_sb_addch(sb, ',');
+    if (quote)
+        lleval_sb_addch(sb, '"');
+    if (guarded)
+        lleval_sb_addch(sb, '\'');
+    if (quote) {
+        add_doubled(sb, v->s, v->len);
+        lleval_sb_addch(sb, '"');
+    } else {
+        lleval_sb_add(sb, v->s, v->len);
+    }
+}
+
+/* The memo's entry for v (finite, neither 0 nor 1), filled when new. */
+static const void *memo_num(struct lleval_items_memo *m, double v, bool csv, size_t *len)
+{
+    uint64_t bits;
+    size_t at;
+    memcpy(&bits, &v, sizeof(bits));
+    at = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 56) % LLEVAL_ITEMS_MEMO;
+    if (!m->num[at].used || m->num[at].bits != bits) {
+        int a = snprintf(m->num[at].g15, sizeof(m->num[at].g15), "%.15g", v);
+        int b = snprintf(m->num[at].g6, sizeof(m->num[at].g6), "%.6g", v);
+        m->num[at].bits = bits;
+        m->num[at].used = true;
+        m->num[at].n15 = (unsigned char)(a > 0 ? a : 0);
+        m->num[at].n6 = (unsigned char)(b > 0 ? b : 0);
+    }
+    *len = csv ? m->num[at].n6 : m->num[at].n15;
+    return csv ? m->num[at].g6 : m->num[at].g15;
+}
+
+/* json_num() through the memo. */
+static void json_num_memo(struct lleval_sb *sb, double v, struct lleval_items_memo *m)
+{
+    size_t len;
+    const char *t;
+    if (!m || isnan(v) || isinf(v) || v == 0.0 || v == 1.0) {
+        json_num(sb, v);
+        return;
+    }
+    t = memo_num(m, v, false, &len);
+    lleval_sb_add(sb, t, len);
+}
+
+/* num_field(sb, v, "%.6g") through the memo. */
+static void g6_field_memo(struct lleval_sb *sb, double v, struct lleval_items_memo *m)
+{
+    size_t len;
+    const char *t;
+    if (!m || isnan(v) || isinf(v) || v == 0.0 || v == 1.0) {
+        num_field(sb, v, "%.6g");
+        return;
+    }
+    t = memo_num(m, v, true, &len);
+    lleval_sb_addch(sb, ',');
+    lleval_sb_add(sb, t, len);
+}
+
+void lleval_items_memo_init(struct lleval_items_memo *m)
+{
+    memset(m, 0, sizeof(*m));
+    lleval_sb_init(&m->list, 0);
+}
+
+void lleval_items_memo_release(struct lleval_items_memo *m)
+{
+    lleval_sb_release(&m->list);
+}
+
+/* A list of strings: its JSON text (json_list()) into the JSON row, and as
+ * one CSV text cell (list_field()). */
+static void list_both(struct lleval_sb *csv, struct lleval_sb *jsonl, struct lleval_sb *t,
+                      const char *const *v, size_t n)
+{
+    struct view cell;
+    lleval_sb_reset(t);
+    json_list(t, v, n);
+    lleval_sb_add(jsonl, t->buf, t->len);
+    cell.s = t->buf;
+    cell.len = t->len;
+    cell.red = NULL;
+    if (lleval_redact_needed(t->buf, t->len)) {
+        cell.red = lleval_redact_dup(t->buf);
+        cell.s = cell.red;
+        cell.len = strlen(cell.s);
+    }
+    csv_view(csv, &cell, true, false);
+    free(cell.red);
+}
+
+enum {
+    V_CID,
+    V_DATASET,
+    V_ITEM,
+    V_TYPE,
+    V_PROMPT,
+    V_QUESTION,
+    V_PRED,
+    V_ANSWER,
+    V_FINISH,
+    V_ERROR,
+    N_VIEWS
+};
+
+void lleval_items_rows(struct lleval_sb *csv, struct lleval_sb *jsonl,
+                       const struct lleval_item_row *r, struct lleval_items_memo *memo)
+{
+    char letter[2] = {r->mc_letter, '\0'};
+    const char *src[N_VIEWS] = {r->custom_id,     r->dataset,  r->item_id,    r->type,
+                                r->prompt_type,   r->question, r->prediction, r->answer,
+                                r->finish_reason, r->error};
+    struct view v[N_VIEWS], t;
+    struct lleval_sb own = LLEVAL_SB_INIT, *scratch = memo ? &memo->list : &own;
+
+    for (int i = 0; i < N_VIEWS; i++)
+        view_set(&v[i], src[i]);
+
+    /* the JSON line */
+    lleval_sb_adds(jsonl, "{\"custom_id\":");
+    json_strn(jsonl, v[V_CID].s, v[V_CID].len);
+    JSON_KEY(jsonl, "dataset");
+    json_strn(jsonl, v[V_DATASET].s, v[V_DATASET].len);
+    JSON_KEY(jsonl, "item_id");
+    json_strn(jsonl, v[V_ITEM].s, v[V_ITEM].len);
+    JSON_KEY(jsonl, "type");
+    json_strn(jsonl, v[V_TYPE].s, v[V_TYPE].len);
+    JSON_KEY(jsonl, "prompt_type");
+    json_strn(jsonl, v[V_PROMPT].s, v[V_PROMPT].len);
+    JSON_KEY(jsonl, "temperature");
+    json_temp(jsonl, r->temperature);
+    JSON_KEY(jsonl, "sample");
+    json_count(jsonl, r->sample < 0 ? 0 : r->sample);
+    JSON_KEY(jsonl, "status");
+    lleval_sb_adds(jsonl, r->ok ? "\"ok\"" : "\"error\"");
+    JSON_KEY(jsonl, "question");
+    json_strn(jsonl, v[V_QUESTION].s, v[V_QUESTION].len);
+
+    /* the CSV record up to the question */
+    csv_view(csv, &v[V_CID], true, true);
+    csv_view(csv, &v[V_DATASET], true, false);
+    csv_view(csv, &v[V_ITEM], true, false);
+    csv_view(csv, &v[V_TYPE], true, false);
+    csv_view(csv, &v[V_PROMPT], true, false);
+    view_set(&t, r->temperature);
+    csv_view(csv, &t, false, false);
+    free(t.red);
+    int_field(csv, r->sample);
+    lleval_sb_adds(csv, r->ok ? ",ok" : ",error");
+    csv_view(csv, &v[V_QUESTION], true, false);
+
+    /* gold answers and choices: one JSON text for both */
+    JSON_KEY(jsonl, "gold_answers");
+    list_both(csv, jsonl, scratch, r->gold, r->n_gold);
+    JSON_KEY(jsonl, "choices");
+    if (r->mc) {
+        list_both(csv, jsonl, scratch, r->choices, r->n_choices);
+    } else {
+        lleval_sb_adds(jsonl, "null");
+        lleval_sb_addch(csv, ',');
+    }
+
+    JSON_KEY(jsonl, "prediction");
+    json_strn(jsonl, v[V_PRED].s, v[V_PRED].len);
+    JSON_KEY(jsonl, "answer");
+    json_strn(jsonl, v[V_ANSWER].s, v[V_ANSWER].len);
+    csv_view(csv, &v[V_PRED], true, false);
+    csv_view(csv, &v[V_ANSWER], true, false);
+
+    JSON_KEY(jsonl, "em");
+    json_num_memo(jsonl, r->mc ? NAN : r->em, memo);
+    JSON_KEY(jsonl, "f1");
+    json_num_memo(jsonl, r->mc ? NAN : r->f1, memo);
+    JSON_KEY(jsonl, "contains");
+    json_num_memo(jsonl, r->mc ? NAN : r->contains, memo);
+    num_field(csv, r->mc ? NAN : r->em, "%.0f");
+    g6_field_memo(csv, r->mc ? NAN : r->f1, memo);
+    num_field(csv, r->mc ? NAN : r->contains, "%.0f");
+
+    JSON_KEY(jsonl, "mc_letter");
+    if (r->mc)
+        json_str(jsonl, letter);
+    else
+        lleval_sb_adds(jsonl, "null");
+    lleval_csv_add_text_field(csv, r->mc ? letter : "", false);
+    JSON_KEY(jsonl, "correct");
+    lleval_sb_adds(jsonl, r->correct ? "true" : "false");
+    lleval_sb_adds(csv, r->correct ? ",1" : ",0");
+
+    JSON_KEY(jsonl, "finish_reason");
+    json_strn(jsonl, v[V_FINISH].s, v[V_FINISH].len);
+    csv_view(csv, &v[V_FINISH], true, false);
+    JSON_KEY(jsonl, "latency_ms");
+    json_latency(jsonl, r);
+    if (plain_tenths(r->latency_text)) {
+        lleval_sb_addch(csv, ',');
+        lleval_sb_adds(csv, r->latency_text);
+    } else {
+        num_field(csv, r->latency_ms, "%.1f");
+    }
+    JSON_KEY(jsonl, "prompt_tokens");
+    json_count(jsonl, r->prompt_tokens);
+    JSON_KEY(jsonl, "completion_tokens");
+    json_count(jsonl, r->completion_tokens);
+    int_field(csv, r->prompt_tokens);
+    int_field(csv, r->completion_tokens);
+    JSON_KEY(jsonl, "error");
+    json_strn(jsonl, v[V_ERROR].s, v[V_ERROR].len);
+    lleval_sb_adds(jsonl, "}\n");
+    csv_view(csv, &v[V_ERROR], true, false);
+    lleval_csv_end_record(csv);
+
+    for (int i = 0; i < N_VIEWS; i++)
+        free(v[i].red);
+    lleval_sb_release(&own);
+}
+
 /* ---- computing the rows ------------------------------------------------------ */
 
 /* The rows' sink: each scored row's prepared item comes with the row (the
@@ -484,14 +762,14 @@ struct writer {
     struct out_file csv, jsonl;
     struct lleval_err *err;
     size_t rows;
+    struct lleval_items_memo memo;
 };
 
 static int write_one(const struct lleval_item_row *r, void *ud)
 {
     struct writer *w = ud;
     int rc = 0;
-    lleval_items_csv_row(&w->csv.buf, r);
-    lleval_items_json_row(&w->jsonl.buf, r);
+    lleval_items_rows(&w->csv.buf, &w->jsonl.buf, r, &w->memo);
     w->rows++;
     if (w->csv.buf.len > OUT_FLUSH_AT)
         rc = out_flush(&w->csv, w->err);
@@ -520,6 +798,7 @@ int lleval_items_write(const char *pred_csv, const char *prepared_dir,
     struct writer w;
     int rc;
     memset(&w, 0, sizeof(w));
+    lleval_items_memo_init(&w.memo);
     w.err = err;
     if (rows)
         *rows = 0;
@@ -546,6 +825,7 @@ int lleval_items_write(const char *pred_csv, const char *prepared_dir,
 out:
     out_release(&w.csv, true);
     out_release(&w.jsonl, true);
+    lleval_items_memo_release(&w.memo);
     return rc;
 }
 
@@ -573,6 +853,7 @@ int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const
     struct both b;
     int rc;
     memset(&b, 0, sizeof(b));
+    lleval_items_memo_init(&b.w.memo);
     b.w.err = &b.err;
     b.c.fn = write_one;
     b.c.ud = &b.w;
@@ -603,6 +884,7 @@ int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const
         lleval_score_result_release(res);
     out_release(&b.w.csv, true);
     out_release(&b.w.jsonl, true);
+    lleval_items_memo_release(&b.w.memo);
     return rc;
 }
 
