@@ -642,36 +642,20 @@ static void test_latency_text(void **state)
 /* Strings that take each path of the writers: CSV quoting and its byte
  * order mark, the spreadsheet guard, JSON escapes, bad UTF-8, URL userinfo
  * and a registered secret (redacted), '@' alone. */
-static const char *const tricky[] = {"",
-                                     "plain",
-                                     "a,b",
-                                     "say \"hi\"",
-                                     "\"",
-                                     "line\nbreak",
-                                     "cr\rlf\r\n",
-                                     "\xEF\xBB\xBF"
-                                     "bom",
-                                     "\xEF\xBB\xBF",
-                                     "\xEF\xBB",
-                                     "=SUM(A1)",
-                                     "+1",
-                                     "-2,\"x\"",
-                                     "@home",
-                                     "\tTab",
-                                     "\rcr",
-                                     "'quoted",
-                                     "back\\slash",
-                                     "ctl \x01\x1f\x7f",
-                                     "caf\xC3\xA9 \xE2\x80\x94 \xF0\x9F\x98\x80",
-                                     "bad \xff\xfe \xC3",
-                                     "see https://user:pw@example.com/x, ok",
-                                     "https://[redacted]@host",
-                                     "mail me@example.com",
-                                     "key sk-secret-0123456789 here",
-                                     "=sk-secret-0123456789,\"",
-                                     "0123456789abcdef0123456789abcdef0123456789\"\"\"",
-                                     "long text long text long text long text long text, long "
-                                     "text long text long text \xC3\xA9 long text\n"};
+static const char *const tricky[] = {
+    "", "plain", "a,b", "say \"hi\"", "\"", "line\nbreak", "cr\rlf\r\n",
+    "\xEF\xBB\xBF"
+    "bom",
+    "\xEF\xBB\xBF", "\xEF\xBB", "=SUM(A1)", "+1", "-2,\"x\"", "@home", "\tTab", "\rcr", "'quoted",
+    "back\\slash", "ctl \x01\x1f\x7f", "caf\xC3\xA9 \xE2\x80\x94 \xF0\x9F\x98\x80",
+    "bad \xff\xfe \xC3", "see https://user:pw@example.com/x, ok", "https://[redacted]@host",
+    /* each special byte inside an 8-byte block */
+    "abcdefg\x1fhijklmno", "abcdefgh\\ijklmnop", "abcdefgh\"ijklmnop", "abcdefgh\rijklmnop",
+    "abcdefgh,ijklmnop", "abcdefgh\nijklmnop", "abcdefgh\x80ijklmnop", "abcdefgh\x20\x7e\x7f!\x01",
+    "mail me@example.com", "key sk-secret-0123456789 here", "=sk-secret-0123456789,\"",
+    "0123456789abcdef0123456789abcdef0123456789\"\"\"",
+    "long text long text long text long text long text, long "
+    "text long text long text \xC3\xA9 long text\n"};
 
 static const char *pick(struct lleval_rng *g, char *buf, size_t cap)
 {
@@ -706,6 +690,92 @@ static double pick_num(struct lleval_rng *g)
         return 2 * p * r / (p + r);
     }
     return lleval_rng_uniform(g) * (k == 4 ? 1.0 : 1e6);
+}
+
+/* The JSON text of a string byte by byte, as the writer wrote it before it
+ * went 8 bytes at a time: the reference of items.jsonl's strings. */
+static void ref_json_str(struct lleval_sb *sb, const char *s)
+{
+    char *red = lleval_redact_dup(s);
+    const char *p = red ? red : s;
+    size_t len = strlen(p);
+    lleval_sb_addch(sb, '"');
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)p[i];
+        size_t n;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            lleval_sb_addch(sb, (char)c);
+            i++;
+        } else if (c >= 0x80) {
+            n = lleval_utf8_seq(p + i, len - i);
+            if (n)
+                lleval_sb_add(sb, p + i, n);
+            else
+                lleval_sb_adds(sb, LLEVAL_UTF8_REPLACEMENT);
+            i += n ? n : 1;
+        } else {
+            if (c == '"')
+                lleval_sb_adds(sb, "\\\"");
+            else if (c == '\\')
+                lleval_sb_adds(sb, "\\\\");
+            else if (c == '\n')
+                lleval_sb_adds(sb, "\\n");
+            else if (c == '\t')
+                lleval_sb_adds(sb, "\\t");
+            else if (c == '\r')
+                lleval_sb_adds(sb, "\\r");
+            else
+                lleval_sb_addf(sb, "\\u%04x", c);
+            i++;
+        }
+    }
+    lleval_sb_addch(sb, '"');
+    free(red);
+}
+
+/* Every string of a JSON row is escaped as the byte-by-byte writer did: the
+ * tricky strings, every byte at every position of a 24-byte string, and
+ * random strings (the error field, last in the line, stands for all). */
+static void test_json_strings_escaped(void **state)
+{
+    struct lleval_item_row r;
+    struct lleval_sb base = LLEVAL_SB_INIT, got = LLEVAL_SB_INIT, want = LLEVAL_SB_INIT;
+    struct lleval_rng g;
+    char buf[64];
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    r.custom_id = r.dataset = r.item_id = r.type = r.prompt_type = "";
+    r.question = r.prediction = r.answer = r.finish_reason = r.error = "";
+    r.temperature = "0";
+    lleval_items_json_row(&base, &r);
+    assert_true(base.len > 4 && !strcmp(base.buf + base.len - 5, ":\"\"}\n"));
+    lleval_rng_seed(&g, 99);
+    for (size_t k = 0; k < LLEVAL_ARRAY_SIZE(tricky) + 24 * 255 + 20000; k++) {
+        const char *s;
+        if (k < LLEVAL_ARRAY_SIZE(tricky)) {
+            s = tricky[k];
+        } else if (k < LLEVAL_ARRAY_SIZE(tricky) + 24 * 255) {
+            size_t j = k - LLEVAL_ARRAY_SIZE(tricky);
+            memset(buf, 'a', 24);
+            buf[24] = '\0';
+            buf[j / 255] = (char)(1 + j % 255);
+            s = buf;
+        } else {
+            s = pick(&g, buf, 64);
+        }
+        r.error = s;
+        lleval_sb_reset(&got);
+        lleval_sb_reset(&want);
+        lleval_items_json_row(&got, &r);
+        lleval_sb_add(&want, base.buf, base.len - 4);
+        ref_json_str(&want, s);
+        lleval_sb_adds(&want, "}\n");
+        if (got.len != want.len || memcmp(got.buf, want.buf, got.len))
+            fail_msg("string %zu:\n%s\n!=\n%s", k, got.buf, want.buf);
+    }
+    lleval_sb_release(&base);
+    lleval_sb_release(&got);
+    lleval_sb_release(&want);
 }
 
 /* lleval_items_rows() writes what lleval_items_csv_row() and
@@ -1165,6 +1235,7 @@ int main(void)
         cmocka_unit_test(test_latency_text),
         cmocka_unit_test(test_fast_numbers),
         cmocka_unit_test(test_rows_one_pass),
+        cmocka_unit_test(test_json_strings_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
