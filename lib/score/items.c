@@ -518,15 +518,37 @@ static void g6_field_memo(struct lleval_sb *sb, double v, struct lleval_items_me
     lleval_sb_add(sb, t, len);
 }
 
+/* The question and gold answers of an item as both files write them: a
+ * slot per item id's hash (TEXT_SLOTS), the text of the last item that came
+ * with that hash, TEXT_BYTES in all. Its key holds the bytes the text was
+ * written from, so a slot is used only for the very same bytes. */
+#define TEXT_SLOTS 4096
+#define TEXT_BYTES ((size_t)4 << 20)
+
+struct lleval_items_text {
+    char *buf; /* key, JSON text, CSV text; NULL: a free slot */
+    size_t key_len, json_len, csv_len;
+};
+
 void lleval_items_memo_init(struct lleval_items_memo *m)
 {
     memset(m, 0, sizeof(*m));
     lleval_sb_init(&m->list, 0);
+    lleval_sb_init(&m->key, 0);
+    lleval_sb_init(&m->tj, 0);
+    lleval_sb_init(&m->tc, 0);
 }
 
 void lleval_items_memo_release(struct lleval_items_memo *m)
 {
+    if (m->text)
+        for (size_t i = 0; i < TEXT_SLOTS; i++)
+            free(m->text[i].buf);
+    free(m->text);
     lleval_sb_release(&m->list);
+    lleval_sb_release(&m->key);
+    lleval_sb_release(&m->tj);
+    lleval_sb_release(&m->tc);
 }
 
 /* A list of strings: its JSON text (json_list()) into the JSON row, and as
@@ -550,27 +572,74 @@ static void list_both(struct lleval_sb *csv, struct lleval_sb *jsonl, struct lle
     free(cell.red);
 }
 
-enum {
-    V_CID,
-    V_DATASET,
-    V_ITEM,
-    V_TYPE,
-    V_PROMPT,
-    V_QUESTION,
-    V_PRED,
-    V_ANSWER,
-    V_FINISH,
-    V_ERROR,
-    N_VIEWS
-};
+/* The question (view q of r->question) and r's gold answers: JSON from the
+ * question's value to the gold answers' list, CSV their two cells. */
+static void question_golds(struct lleval_sb *csv, struct lleval_sb *jsonl, struct lleval_sb *t,
+                           const struct view *q, const struct lleval_item_row *r)
+{
+    json_strn(jsonl, q->s, q->len);
+    JSON_KEY(jsonl, "gold_answers");
+    csv_view(csv, q, true, false);
+    list_both(csv, jsonl, t, r->gold, r->n_gold);
+}
+
+/* question_golds() through the memo: the text written before for the same
+ * question and gold answers (byte for byte), else written and kept. */
+static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
+                                struct lleval_items_memo *m, const struct lleval_item_row *r,
+                                const struct view *id)
+{
+    struct lleval_items_text *e;
+    struct view q;
+    size_t n = r->n_gold, need;
+    const char *question = r->question ? r->question : "";
+    lleval_sb_reset(&m->key);
+    lleval_sb_add(&m->key, (const char *)&n, sizeof(n));
+    lleval_sb_add(&m->key, question, strlen(question) + 1);
+    for (size_t i = 0; i < n; i++)
+        lleval_sb_add(&m->key, r->gold[i] ? r->gold[i] : "",
+                      strlen(r->gold[i] ? r->gold[i] : "") + 1);
+    if (!m->text)
+        m->text = lleval_xcalloc(TEXT_SLOTS, sizeof(*m->text));
+    e = &m->text[lleval_hash64(id->s) % TEXT_SLOTS];
+    if (e->buf && e->key_len == m->key.len && !memcmp(e->buf, m->key.buf, m->key.len)) {
+        lleval_sb_add(jsonl, e->buf + e->key_len, e->json_len);
+        lleval_sb_add(csv, e->buf + e->key_len + e->json_len, e->csv_len);
+        return;
+    }
+    view_set(&q, r->question);
+    lleval_sb_reset(&m->tj);
+    lleval_sb_reset(&m->tc);
+    question_golds(&m->tc, &m->tj, &m->list, &q, r);
+    free(q.red);
+    lleval_sb_add(jsonl, m->tj.buf, m->tj.len);
+    lleval_sb_add(csv, m->tc.buf, m->tc.len);
+    need = m->key.len + m->tj.len + m->tc.len;
+    if (e->buf)
+        m->text_bytes -= e->key_len + e->json_len + e->csv_len;
+    free(e->buf);
+    e->buf = NULL;
+    if (m->text_bytes + need > TEXT_BYTES)
+        return;
+    e->buf = lleval_xmalloc(need);
+    memcpy(e->buf, m->key.buf, m->key.len);
+    memcpy(e->buf + m->key.len, m->tj.buf, m->tj.len);
+    memcpy(e->buf + m->key.len + m->tj.len, m->tc.buf, m->tc.len);
+    e->key_len = m->key.len;
+    e->json_len = m->tj.len;
+    e->csv_len = m->tc.len;
+    m->text_bytes += need;
+}
+
+enum { V_CID, V_DATASET, V_ITEM, V_TYPE, V_PROMPT, V_PRED, V_ANSWER, V_FINISH, V_ERROR, N_VIEWS };
 
 void lleval_items_rows(struct lleval_sb *csv, struct lleval_sb *jsonl,
                        const struct lleval_item_row *r, struct lleval_items_memo *memo)
 {
     char letter[2] = {r->mc_letter, '\0'};
-    const char *src[N_VIEWS] = {r->custom_id,     r->dataset,  r->item_id,    r->type,
-                                r->prompt_type,   r->question, r->prediction, r->answer,
-                                r->finish_reason, r->error};
+    const char *src[N_VIEWS] = {r->custom_id, r->dataset,       r->item_id,
+                                r->type,      r->prompt_type,   r->prediction,
+                                r->answer,    r->finish_reason, r->error};
     struct view v[N_VIEWS], t;
     struct lleval_sb own = LLEVAL_SB_INIT, *scratch = memo ? &memo->list : &own;
 
@@ -595,7 +664,6 @@ void lleval_items_rows(struct lleval_sb *csv, struct lleval_sb *jsonl,
     JSON_KEY(jsonl, "status");
     lleval_sb_adds(jsonl, r->ok ? "\"ok\"" : "\"error\"");
     JSON_KEY(jsonl, "question");
-    json_strn(jsonl, v[V_QUESTION].s, v[V_QUESTION].len);
 
     /* the CSV record up to the question */
     csv_view(csv, &v[V_CID], true, true);
@@ -608,11 +676,15 @@ void lleval_items_rows(struct lleval_sb *csv, struct lleval_sb *jsonl,
     free(t.red);
     int_field(csv, r->sample);
     lleval_sb_adds(csv, r->ok ? ",ok" : ",error");
-    csv_view(csv, &v[V_QUESTION], true, false);
 
-    /* gold answers and choices: one JSON text for both */
-    JSON_KEY(jsonl, "gold_answers");
-    list_both(csv, jsonl, scratch, r->gold, r->n_gold);
+    /* question and gold answers (one JSON text of them for both), choices */
+    if (memo) {
+        question_golds_memo(csv, jsonl, memo, r, &v[V_ITEM]);
+    } else {
+        view_set(&t, r->question);
+        question_golds(csv, jsonl, scratch, &t, r);
+        free(t.red);
+    }
     JSON_KEY(jsonl, "choices");
     if (r->mc) {
         list_both(csv, jsonl, scratch, r->choices, r->n_choices);

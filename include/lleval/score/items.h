@@ -69,8 +69,12 @@ void lleval_items_json_row(struct lleval_sb *sb, const struct lleval_item_row *r
 
 /* What lleval_items_rows() keeps from row to row: the text of the numbers
  * it printed last (by the double's bits: a row's F1 is one of few values),
- * and a scratch buffer. Init with lleval_items_memo_init, free its contents
- * with lleval_items_memo_release. */
+ * the text of the items' questions and gold answers (by their bytes: an
+ * item comes back once per sample, prompt type and temperature; bounded),
+ * and scratch buffers. Init with lleval_items_memo_init, free its contents
+ * with lleval_items_memo_release. Its text is redacted as the secrets were
+ * when it was written: a memo lives while they stay as they are (they are
+ * registered before any file is written). */
 #define LLEVAL_ITEMS_MEMO 256
 struct lleval_items_memo {
     struct {
@@ -80,6 +84,11 @@ struct lleval_items_memo {
         char g15[32], g6[24]; /* "%.15g" (items.jsonl), "%.6g" (items.csv) */
     } num[LLEVAL_ITEMS_MEMO];
     struct lleval_sb list;
+    /* an item's question and gold answers as both files write them, kept by
+     * their bytes (items.c); allocated when first needed */
+    struct lleval_items_text *text;
+    size_t text_bytes;
+    struct lleval_sb key, tj, tc;
 };
 void lleval_items_memo_init(struct lleval_items_memo *m);
 void lleval_items_memo_release(struct lleval_items_memo *m);
@@ -87,8 +96,8 @@ void lleval_items_memo_release(struct lleval_items_memo *m);
  * Appends r (borrowed) to csv as lleval_items_csv_row() and to jsonl as
  * lleval_items_json_row() would, the same bytes, in one pass: each string is
  * measured and redacted once for both files, the gold answers' JSON text is
- * written once for both, and a number's text comes from memo (may be NULL)
- * when it was printed before.
+ * written once for both, and a number's text, and an item's question and
+ * gold answers, come from memo (may be NULL) when they were written before.
  */
 void lleval_items_rows(struct lleval_sb *csv, struct lleval_sb *jsonl,
                        const struct lleval_item_row *r, struct lleval_items_memo *memo);
