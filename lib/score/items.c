@@ -448,6 +448,12 @@ static void add_doubled(struct lleval_sb *sb, const char *s, size_t len)
     lleval_sb_add(sb, s, (size_t)(end - s));
 }
 
+/* The first bytes that get the spreadsheet guard (lleval_csv_needs_guard()). */
+static inline bool guard_char(unsigned char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' || c == '\'';
+}
+
 /* lleval_csv_add_field() (guard false) or lleval_csv_add_text_field() (guard
  * true) of a view: the same bytes. A text cell that starts with one of
  * "=+-@\t\r'" gets a leading "'" (lleval_csv_needs_guard()); a cell with ',',
@@ -455,7 +461,7 @@ static void add_doubled(struct lleval_sb *sb, const char *s, size_t len)
  * quoted. */
 static void csv_view(struct lleval_sb *sb, const struct view *v, bool guard, bool first)
 {
-    bool guarded = guard && v->len && strchr("=+-@\t\r'", v->s[0]) != NULL;
+    bool guarded = guard && v->len && guard_char((unsigned char)v->s[0]);
     bool quote =
         csv_special(v->s, v->len) || (!guarded && v->len >= 3 && !memcmp(v->s, "\xEF\xBB\xBF", 3));
     if (!first)
@@ -583,6 +589,22 @@ static void question_golds(struct lleval_sb *csv, struct lleval_sb *jsonl, struc
     list_both(csv, jsonl, t, r->gold, r->n_gold);
 }
 
+/* The memo's slot for an item id: a quick hash of its 8-byte words. */
+static size_t slot_of(const char *s, size_t len)
+{
+    uint64_t h = (uint64_t)len * 0x9E3779B97F4A7C15ULL, x;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&x, s + i, sizeof(x));
+        h = (h ^ x) * 0x100000001B3ULL;
+        h ^= h >> 29;
+    }
+    for (; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001B3ULL;
+    h ^= h >> 32;
+    return (size_t)(h % TEXT_SLOTS);
+}
+
 /* question_golds() through the memo: the text written before for the same
  * question and gold answers (byte for byte), else written and kept. */
 static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
@@ -601,7 +623,7 @@ static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
                       strlen(r->gold[i] ? r->gold[i] : "") + 1);
     if (!m->text)
         m->text = lleval_xcalloc(TEXT_SLOTS, sizeof(*m->text));
-    e = &m->text[lleval_hash64(id->s) % TEXT_SLOTS];
+    e = &m->text[slot_of(id->s, id->len)];
     if (e->buf && e->key_len == m->key.len && !memcmp(e->buf, m->key.buf, m->key.len)) {
         lleval_sb_add(jsonl, e->buf + e->key_len, e->json_len);
         lleval_sb_add(csv, e->buf + e->key_len + e->json_len, e->csv_len);
