@@ -139,7 +139,7 @@ static double log_factorial(double k)
  * change; it saves a log() and the series (the draws of a resample ask for
  * the same few arguments again and again).
  */
-#define LF_CACHE 1024
+#define LF_CACHE 4096
 
 struct lf_cache {
     double k[LF_CACHE], v[LF_CACHE];
