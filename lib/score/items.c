@@ -601,7 +601,13 @@ static size_t slot_of(const char *s, size_t len)
     }
     for (; i < len; i++)
         h = (h ^ (unsigned char)s[i]) * 0x100000001B3ULL;
-    h ^= h >> 32;
+    /* MurmurHash3's finalizer: every bit of h moves the slot's bits (ids
+     * differ in their last bytes, which a product moves up only) */
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
     return (size_t)(h % TEXT_SLOTS);
 }
 
