@@ -3,7 +3,9 @@
  * predictions.csv with its question, gold answers and verdicts. The rows
  * come from the scorer's per-row callback (lleval_score_each()), joined with
  * the questions of the prepared datasets; the writer writes both files
- * atomically, and the reader streams items.jsonl back as typed rows.
+ * atomically, a row of each in one pass (lleval_items_rows(), the same bytes
+ * as the one-file writers), and the reader streams items.jsonl back as typed
+ * rows.
  */
 #include <math.h>
 #include <stdint.h>
@@ -61,12 +63,6 @@ void lleval_items_csv_header(struct lleval_sb *sb)
     lleval_csv_end_record(sb);
 }
 
-/*
- * The JSON text of p[0..len) (borrowed, already redacted): '"', '\\' and
- * control characters escaped, a byte that is not valid UTF-8 written as
- * U+FFFD. Written by hand, not through jansson: a run has a row per answer,
- * and building a JSON object per row cost ten times the scoring.
- */
 /* Byte-wise tests on 8 bytes at once (exact: nonzero when some byte is). */
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
@@ -105,6 +101,12 @@ static size_t json_plain_end(const char *p, size_t i, size_t len)
     return i;
 }
 
+/*
+ * The JSON text of p[0..len) (borrowed, already redacted): '"', '\\' and
+ * control characters escaped, a byte that is not valid UTF-8 written as
+ * U+FFFD. Written by hand, not through jansson: a run has a row per answer,
+ * and building a JSON object per row cost ten times the scoring.
+ */
 static void json_strn(struct lleval_sb *sb, const char *p, size_t len)
 {
     size_t i = 0, run = 0;
