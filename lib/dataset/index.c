@@ -448,7 +448,8 @@ bool lleval_item_index_get(struct lleval_item_index *ix, const char *id,
         return !lleval_item_index_find(ix, id, false, &line, NULL) && line >= 0 &&
                !lleval_item_index_at(ix, (size_t)line, e, NULL);
     }
-    for (size_t pos = 0; lleval_idset_next(&ix->byid, lleval_idset_hash(id), &pos, &v);) {
+    uint64_t h = lleval_idset_hash(id); /* once, not per candidate */
+    for (size_t pos = 0; lleval_idset_next(&ix->byid, h, &pos, &v);) {
         const struct ix_item *it = &ix->items[v];
         size_t n = (size_t)it->n_answers + it->n_choices;
         if (strcmp(ix->arena.buf + it->id, id))
@@ -641,10 +642,12 @@ int lleval_item_index_find(struct lleval_item_index *ix, const char *id, bool fi
 {
     long best = -1;
     uint32_t v;
+    uint64_t h;
     *line = -1;
     if (!ix || !id || !(ix->flags & LLEVAL_INDEX_OFFSETS))
         return 0;
-    for (size_t pos = 0; lleval_idset_next(&ix->byid, lleval_idset_hash(id), &pos, &v);) {
+    h = lleval_idset_hash(id); /* once, not per candidate */
+    for (size_t pos = 0; lleval_idset_next(&ix->byid, h, &pos, &v);) {
         int rc;
         if (best >= 0 && (first ? (long)v > best : (long)v < best))
             continue; /* it could not win */
