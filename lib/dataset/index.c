@@ -50,6 +50,11 @@ struct lleval_item_index {
     bool rd_open;
     struct line_scan *ls; /* the scan of a line read again */
     long cur;             /* the line whose strings the arena holds, -1 none */
+    /* lines read again, kept (snap_get()): a slot per line modulo SNAP_SLOTS,
+     * the first line to come keeps it; snap_line[s] is 1 + that line (0: a
+     * free slot), snap_at[s] where it lies in snap */
+    uint32_t *snap_line, *snap_at;
+    struct lleval_sb snap;
 };
 
 /* The scan of one line. */
@@ -385,6 +390,7 @@ static struct lleval_item_index *index_new(void)
     struct lleval_item_index *ix = lleval_xcalloc(1, sizeof(*ix));
     ix->cur = -1;
     lleval_sb_init(&ix->arena, 0);
+    lleval_sb_init(&ix->snap, 0);
     lleval_sb_addch(&ix->arena, '\0'); /* offset 0: "" */
     return ix;
 }
@@ -442,7 +448,8 @@ bool lleval_item_index_get(struct lleval_item_index *ix, const char *id,
         return !lleval_item_index_find(ix, id, false, &line, NULL) && line >= 0 &&
                !lleval_item_index_at(ix, (size_t)line, e, NULL);
     }
-    for (size_t pos = 0; lleval_idset_next(&ix->byid, lleval_idset_hash(id), &pos, &v);) {
+    uint64_t h = lleval_idset_hash(id); /* once, not per candidate */
+    for (size_t pos = 0; lleval_idset_next(&ix->byid, h, &pos, &v);) {
         const struct ix_item *it = &ix->items[v];
         size_t n = (size_t)it->n_answers + it->n_choices;
         if (strcmp(ix->arena.buf + it->id, id))
@@ -481,6 +488,9 @@ void lleval_item_index_free(struct lleval_item_index *ix)
     lleval_idset_release(&ix->byid);
     free(ix->view);
     free(ix->offs);
+    free(ix->snap_line);
+    free(ix->snap_at);
+    lleval_sb_release(&ix->snap);
     if (ix->rd_open)
         lleval_prepared_close(&ix->rd);
     if (ix->ls) {
@@ -493,6 +503,99 @@ void lleval_item_index_free(struct lleval_item_index *ix)
 
 /* ---- LLEVAL_INDEX_OFFSETS: items read again ---- */
 
+/*
+ * A line read again is kept, as the arena and the scan left it, so the next
+ * row that asks for it copies a few hundred bytes instead of reading and
+ * scanning the whole line (its context included) again: a run's rows ask for
+ * each item once per sample, prompt type and temperature. The memory is
+ * bounded (SNAP_BYTES, SNAP_SLOTS), whatever the number of items: a slot per
+ * line number modulo SNAP_SLOTS, kept by the first line that takes it, so the
+ * items of a small set all stay and a large one keeps its first lines.
+ */
+#define SNAP_SLOTS 8192
+#define SNAP_BYTES ((size_t)4 << 20)
+
+struct snap_head {
+    uint32_t bytes, n_ans, n_cho;
+    uint32_t id, question, dataset_at;
+    int type, unanswerable;
+};
+
+/* Restores line k into the arena and ix->ls when it was kept. */
+static bool snap_get(struct lleval_item_index *ix, size_t k)
+{
+    struct line_scan *ls = ix->ls;
+    struct snap_head h;
+    const char *p;
+    size_t slot = k % SNAP_SLOTS;
+    if (!ix->snap_line || ix->snap_line[slot] != (uint32_t)k + 1)
+        return false;
+    p = ix->snap.buf + ix->snap_at[slot];
+    memcpy(&h, p, sizeof(h));
+    p += sizeof(h);
+    if (h.n_ans > ls->cap_ans) {
+        ls->cap_ans = h.n_ans;
+        ls->ans = lleval_xrealloc(ls->ans, h.n_ans * sizeof(*ls->ans));
+    }
+    if (h.n_cho > ls->cap_cho) {
+        ls->cap_cho = h.n_cho;
+        ls->cho = lleval_xrealloc(ls->cho, h.n_cho * sizeof(*ls->cho));
+    }
+    if (h.n_ans)
+        memcpy(ls->ans, p, h.n_ans * sizeof(*ls->ans));
+    p += h.n_ans * sizeof(*ls->ans);
+    if (h.n_cho)
+        memcpy(ls->cho, p, h.n_cho * sizeof(*ls->cho));
+    p += h.n_cho * sizeof(*ls->cho);
+    ls->n_ans = h.n_ans;
+    ls->n_cho = h.n_cho;
+    ls->id = h.id;
+    ls->question = h.question;
+    ls->dataset_at = h.dataset_at;
+    ls->type = h.type;
+    ls->unanswerable = h.unanswerable;
+    lleval_sb_setlen(&ix->arena, 1);
+    lleval_sb_add(&ix->arena, p, h.bytes);
+    return true;
+}
+
+/* Keeps line k (just read into the arena and ix->ls) when its slot is free
+ * and it fits. */
+static void snap_put(struct lleval_item_index *ix, size_t k)
+{
+    const struct line_scan *ls = ix->ls;
+    struct snap_head h;
+    size_t slot = k % SNAP_SLOTS, need;
+    if (k >= UINT32_MAX || ix->arena.len > UINT32_MAX)
+        return;
+    if (!ix->snap_line) {
+        ix->snap_line = lleval_xcalloc(SNAP_SLOTS, sizeof(*ix->snap_line));
+        ix->snap_at = lleval_xcalloc(SNAP_SLOTS, sizeof(*ix->snap_at));
+    }
+    if (ix->snap_line[slot])
+        return;
+    need = sizeof(h) + (ls->n_ans + ls->n_cho) * sizeof(uint32_t) + (ix->arena.len - 1);
+    if (ix->snap.len + need > SNAP_BYTES)
+        return;
+    memset(&h, 0, sizeof(h));
+    h.bytes = (uint32_t)(ix->arena.len - 1);
+    h.n_ans = (uint32_t)ls->n_ans;
+    h.n_cho = (uint32_t)ls->n_cho;
+    h.id = (uint32_t)ls->id;
+    h.question = (uint32_t)ls->question;
+    h.dataset_at = (uint32_t)ls->dataset_at;
+    h.type = ls->type;
+    h.unanswerable = ls->unanswerable;
+    ix->snap_line[slot] = (uint32_t)k + 1;
+    ix->snap_at[slot] = (uint32_t)ix->snap.len;
+    lleval_sb_add(&ix->snap, (const char *)&h, sizeof(h));
+    if (ls->n_ans)
+        lleval_sb_add(&ix->snap, (const char *)ls->ans, ls->n_ans * sizeof(*ls->ans));
+    if (ls->n_cho)
+        lleval_sb_add(&ix->snap, (const char *)ls->cho, ls->n_cho * sizeof(*ls->cho));
+    lleval_sb_add(&ix->snap, ix->arena.buf + 1, ix->arena.len - 1);
+}
+
 /* Reads line k again into the arena (and ix->ls). */
 static int reread(struct lleval_item_index *ix, size_t k, struct lleval_err *err)
 {
@@ -503,6 +606,10 @@ static int reread(struct lleval_item_index *ix, size_t k, struct lleval_err *err
     if (ix->cur == (long)k)
         return 0;
     ix->cur = -1;
+    if (snap_get(ix, k)) {
+        ix->cur = (long)k;
+        return 0;
+    }
     lleval_sb_setlen(&ix->arena, 1);
     if (lr->end != ix->offs[k]) {
         rc = lleval_lines_seek(lr, ix->offs[k], err);
@@ -526,6 +633,7 @@ static int reread(struct lleval_item_index *ix, size_t k, struct lleval_err *err
                               "gone); was it prepared again meanwhile? Run the step again",
                               ix->rd.path, (unsigned long long)ix->offs[k]);
     ix->cur = (long)k;
+    snap_put(ix, k);
     return 0;
 }
 
@@ -534,10 +642,12 @@ int lleval_item_index_find(struct lleval_item_index *ix, const char *id, bool fi
 {
     long best = -1;
     uint32_t v;
+    uint64_t h;
     *line = -1;
     if (!ix || !id || !(ix->flags & LLEVAL_INDEX_OFFSETS))
         return 0;
-    for (size_t pos = 0; lleval_idset_next(&ix->byid, lleval_idset_hash(id), &pos, &v);) {
+    h = lleval_idset_hash(id); /* once, not per candidate */
+    for (size_t pos = 0; lleval_idset_next(&ix->byid, h, &pos, &v);) {
         int rc;
         if (best >= 0 && (first ? (long)v > best : (long)v < best))
             continue; /* it could not win */

@@ -33,6 +33,9 @@ void lleval_gold_free(struct gold_set *g)
     free(g->refs);
     lleval_sb_release(&g->gtext);
     lleval_norm_release(&g->work);
+    free(g->kept_line);
+    free(g->kept_at);
+    lleval_sb_release(&g->kept);
     free(g->name);
     free(g->type);
     free(g);
@@ -98,6 +101,95 @@ static void add_gold(struct gold_set *g)
     g->n_gtoks += work->n_toks;
 }
 
+/*
+ * A QA item's normalized golds are kept once computed, so the next row of
+ * the item (another sample, prompt type or temperature) copies them instead
+ * of normalizing its answers again: a slot per line modulo KEPT_SLOTS, the
+ * first line to come keeps it, KEPT_BYTES in all, whatever the items.
+ */
+#define KEPT_SLOTS 8192
+#define KEPT_BYTES ((size_t)4 << 20)
+
+struct kept_head {
+    uint32_t n_golds, n_gtoks, text_len, count;
+    bool v2, no_ans;
+};
+
+/* Restores the golds of QA item k (g->item but its id) when they were kept. */
+static bool kept_get(struct gold_set *g, size_t k)
+{
+    struct kept_head h;
+    const char *p;
+    size_t slot = k % KEPT_SLOTS;
+    if (!g->kept_line || g->kept_line[slot] != (uint32_t)k + 1)
+        return false;
+    p = g->kept.buf + g->kept_at[slot];
+    memcpy(&h, p, sizeof(h));
+    p += sizeof(h);
+    if (h.n_golds > g->cap_golds) {
+        g->cap_golds = h.n_golds;
+        g->refs = lleval_xrealloc(g->refs, h.n_golds * sizeof(*g->refs));
+    }
+    if (h.n_gtoks > g->cap_gtoks) {
+        g->cap_gtoks = h.n_gtoks;
+        g->gtoks = lleval_xrealloc(g->gtoks, h.n_gtoks * sizeof(*g->gtoks));
+        g->gsorted = lleval_xrealloc(g->gsorted, h.n_gtoks * sizeof(*g->gsorted));
+    }
+    if (h.n_golds)
+        memcpy(g->refs, p, h.n_golds * sizeof(*g->refs));
+    p += h.n_golds * sizeof(*g->refs);
+    if (h.n_gtoks) {
+        memcpy(g->gtoks, p, h.n_gtoks * sizeof(*g->gtoks));
+        p += h.n_gtoks * sizeof(*g->gtoks);
+        memcpy(g->gsorted, p, h.n_gtoks * sizeof(*g->gsorted));
+        p += h.n_gtoks * sizeof(*g->gsorted);
+    }
+    lleval_sb_reset(&g->gtext);
+    lleval_sb_add(&g->gtext, p, h.text_len);
+    g->n_golds = h.n_golds;
+    g->n_gtoks = h.n_gtoks;
+    g->item.first = 0;
+    g->item.count = h.count;
+    g->item.gold_choice = -1;
+    g->item.v2 = h.v2;
+    g->item.no_ans = h.no_ans;
+    return true;
+}
+
+/* Keeps the golds of QA item k (just normalized) when its slot is free and they fit. */
+static void kept_put(struct gold_set *g, size_t k)
+{
+    struct kept_head h;
+    size_t slot = k % KEPT_SLOTS, need;
+    if (k >= UINT32_MAX || g->gtext.len > UINT32_MAX || g->n_gtoks > UINT32_MAX)
+        return;
+    if (!g->kept_line) {
+        g->kept_line = lleval_xcalloc(KEPT_SLOTS, sizeof(*g->kept_line));
+        g->kept_at = lleval_xcalloc(KEPT_SLOTS, sizeof(*g->kept_at));
+    }
+    need = sizeof(h) + g->n_golds * sizeof(*g->refs) +
+           g->n_gtoks * (sizeof(*g->gtoks) + sizeof(*g->gsorted)) + g->gtext.len;
+    if (g->kept_line[slot] || g->kept.len + need > KEPT_BYTES)
+        return;
+    memset(&h, 0, sizeof(h));
+    h.n_golds = (uint32_t)g->n_golds;
+    h.n_gtoks = (uint32_t)g->n_gtoks;
+    h.text_len = (uint32_t)g->gtext.len;
+    h.count = g->item.count;
+    h.v2 = g->item.v2;
+    h.no_ans = g->item.no_ans;
+    g->kept_line[slot] = (uint32_t)k + 1;
+    g->kept_at[slot] = (uint32_t)g->kept.len;
+    lleval_sb_add(&g->kept, (const char *)&h, sizeof(h));
+    if (g->n_golds)
+        lleval_sb_add(&g->kept, (const char *)g->refs, g->n_golds * sizeof(*g->refs));
+    if (g->n_gtoks) {
+        lleval_sb_add(&g->kept, (const char *)g->gtoks, g->n_gtoks * sizeof(*g->gtoks));
+        lleval_sb_add(&g->kept, (const char *)g->gsorted, g->n_gtoks * sizeof(*g->gsorted));
+    }
+    lleval_sb_add(&g->kept, g->gtext.buf, g->gtext.len);
+}
+
 int lleval_gold_item(struct gold_set *g, size_t k, const struct gold_item **out,
                      struct lleval_err *err)
 {
@@ -117,6 +209,10 @@ int lleval_gold_item(struct gold_set *g, size_t k, const struct gold_item **out,
     if (rc)
         return rc;
     g->cur = (long)k;
+    if (g->scoring != LLEVAL_SCORING_MC && kept_get(g, k)) {
+        it->id = e->id;
+        return 0;
+    }
     answers = e->answers;
     n_answers = e->n_answers < GOLD_MAX_STRINGS ? e->n_answers : GOLD_MAX_STRINGS;
     n_choices = e->n_choices < GOLD_MAX_STRINGS ? e->n_choices : GOLD_MAX_STRINGS;
@@ -158,6 +254,7 @@ int lleval_gold_item(struct gold_set *g, size_t k, const struct gold_item **out,
         add_gold(g);
     }
     it->count = (uint32_t)g->n_golds;
+    kept_put(g, k);
     return 0;
 }
 
@@ -175,6 +272,7 @@ int lleval_gold_load(const char *prepared_dir, const char *name, struct gold_set
     g->cur = -1;
     lleval_norm_init(&g->work);
     lleval_sb_init(&g->gtext, 0);
+    lleval_sb_init(&g->kept, 0);
     info = lleval_prepared_info(prepared_dir, name, err);
     if (!info) {
         rc = err ? err->code : LLEVAL_EINVAL;

@@ -3,9 +3,12 @@
  * predictions.csv with its question, gold answers and verdicts. The rows
  * come from the scorer's per-row callback (lleval_score_each()), joined with
  * the questions of the prepared datasets; the writer writes both files
- * atomically, and the reader streams items.jsonl back as typed rows.
+ * atomically, a row of each in one pass (lleval_items_rows(), the same bytes
+ * as the one-file writers), and the reader streams items.jsonl back as typed
+ * rows.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/dataset/dataset.h"
@@ -19,6 +22,9 @@
 #include "lleval/util/redact.h"
 #include "lleval/util/util.h"
 #include "lleval/util/text.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- the columns ----------------------------------------------------------- */
 
@@ -57,24 +63,64 @@ void lleval_items_csv_header(struct lleval_sb *sb)
     lleval_csv_end_record(sb);
 }
 
-/*
- * The JSON text of string s (borrowed; NULL is ""), redacted (util/redact.h):
- * '"', '\\' and control characters escaped, a byte that is not valid UTF-8
- * written as U+FFFD. Written by hand, not through jansson: a run has a row
- * per answer, and building a JSON object per row cost ten times the scoring.
- */
-static void json_str(struct lleval_sb *sb, const char *s)
+/* Byte-wise tests on 8 bytes at once (exact: nonzero when some byte is). */
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static inline uint64_t has_byte(uint64_t x, unsigned char c)
 {
-    char *red = lleval_redact_dup(s);
-    const char *p = red ? red : s ? s : "";
-    size_t len = strlen(p), i = 0, run = 0;
+    uint64_t y = x ^ (ONES * c);
+    return (y - ONES) & ~y & HIGHS;
+}
+
+/* True when the 8 bytes at p are printable ASCII other than '"' and '\\'. */
+static inline bool json_plain8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof(x));
+    return !((x & HIGHS) | ((x - ONES * 0x20) & ~x & HIGHS) | has_byte(x, '"') | has_byte(x, '\\'));
+}
+
+/* The end of the run of printable ASCII but '"' and '\\' from p[i] on
+ * (16 bytes at a time with SSE2, else 8). */
+static size_t json_plain_end(const char *p, size_t i, size_t len)
+{
+#if defined(__SSE2__)
+    const __m128i sp = _mm_set1_epi8(0x20), q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+    for (; i + 16 <= len; i += 16) {
+        /* signed: a byte of 0x80 or more is below 0x20 too */
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, sp),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    while (i + 8 <= len && json_plain8(p + i))
+        i += 8;
+    return i;
+}
+
+/*
+ * The JSON text of p[0..len) (borrowed, already redacted): '"', '\\' and
+ * control characters escaped, a byte that is not valid UTF-8 written as
+ * U+FFFD. Written by hand, not through jansson: a run has a row per answer,
+ * and building a JSON object per row cost ten times the scoring.
+ */
+static void json_strn(struct lleval_sb *sb, const char *p, size_t len)
+{
+    size_t i = 0, run = 0;
 
     lleval_sb_addch(sb, '"');
     while (i < len) {
-        unsigned char c = (unsigned char)p[i];
+        unsigned char c;
         size_t n = 1;
         const char *esc = NULL;
         char u[8];
+        i = json_plain_end(p, i, len); /* printable ASCII, most bytes */
+        if (i >= len)
+            break;
+        c = (unsigned char)p[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             i++; /* printable ASCII, most bytes: copied with the run */
             continue;
@@ -108,6 +154,14 @@ static void json_str(struct lleval_sb *sb, const char *s)
     }
     lleval_sb_add(sb, p + run, i - run);
     lleval_sb_addch(sb, '"');
+}
+
+/* The JSON text of string s (borrowed; NULL is ""), redacted (util/redact.h). */
+static void json_str(struct lleval_sb *sb, const char *s)
+{
+    char *red = lleval_redact_dup(s);
+    const char *p = red ? red : s ? s : "";
+    json_strn(sb, p, strlen(p));
     free(red);
 }
 
@@ -334,6 +388,396 @@ void lleval_items_csv_row(struct lleval_sb *sb, const struct lleval_item_row *r)
     lleval_csv_end_record(sb);
 }
 
+/* ---- both rows in one pass ------------------------------------------------------ */
+
+/* A string of the row, measured and redacted once for both files. */
+struct view {
+    const char *s;
+    size_t len;
+    char *red; /* owned: the redacted copy, or NULL */
+};
+
+static void view_set(struct view *v, const char *s)
+{
+    v->s = s ? s : "";
+    v->len = strlen(v->s);
+    v->red = NULL;
+    if (lleval_redact_needed(v->s, v->len)) {
+        v->red = lleval_redact_dup(v->s);
+        v->s = v->red;
+        v->len = strlen(v->s);
+    }
+}
+
+/* The bytes that make a CSV cell quoted (lleval_csv_quote()). */
+static bool csv_special(const char *s, size_t len)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i co = _mm_set1_epi8(','), q = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'),
+                  lf = _mm_set1_epi8('\n');
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, co), _mm_cmpeq_epi8(v, q)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        if (_mm_movemask_epi8(hit))
+            return true;
+    }
+#endif
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, sizeof(x));
+        if (has_byte(x, ',') | has_byte(x, '"') | has_byte(x, '\r') | has_byte(x, '\n'))
+            return true;
+    }
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ',' || c == '"' || c == '\r' || c == '\n')
+            return true;
+    }
+    return false;
+}
+
+/* Appends s[0..len) with each '"' doubled. */
+static void add_doubled(struct lleval_sb *sb, const char *s, size_t len)
+{
+    const char *end = s + len, *q;
+    while ((q = memchr(s, '"', (size_t)(end - s))) != NULL) {
+        lleval_sb_add(sb, s, (size_t)(q - s) + 1);
+        lleval_sb_addch(sb, '"');
+        s = q + 1;
+    }
+    lleval_sb_add(sb, s, (size_t)(end - s));
+}
+
+/* The first bytes that get the spreadsheet guard (lleval_csv_needs_guard()). */
+static inline bool guard_char(unsigned char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' || c == '\'';
+}
+
+/* lleval_csv_add_field() (guard false) or lleval_csv_add_text_field() (guard
+ * true) of a view: the same bytes. A text cell that starts with one of
+ * "=+-@\t\r'" gets a leading "'" (lleval_csv_needs_guard()); a cell with ',',
+ * '"', CR or LF, or an unguarded one that starts with a byte order mark, is
+ * quoted. */
+static void csv_view(struct lleval_sb *sb, const struct view *v, bool guard, bool first)
+{
+    bool guarded = guard && v->len && guard_char((unsigned char)v->s[0]);
+    bool quote =
+        csv_special(v->s, v->len) || (!guarded && v->len >= 3 && !memcmp(v->s, "\xEF\xBB\xBF", 3));
+    if (!first)
+        lleval_sb_addch(sb, ',');
+    if (quote)
+        lleval_sb_addch(sb, '"');
+    if (guarded)
+        lleval_sb_addch(sb, '\'');
+    if (quote) {
+        add_doubled(sb, v->s, v->len);
+        lleval_sb_addch(sb, '"');
+    } else {
+        lleval_sb_add(sb, v->s, v->len);
+    }
+}
+
+/* The memo's entry for v (finite, neither 0 nor 1), filled when new. */
+static const void *memo_num(struct lleval_items_memo *m, double v, bool csv, size_t *len)
+{
+    uint64_t bits;
+    size_t at;
+    memcpy(&bits, &v, sizeof(bits));
+    at = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 56) % LLEVAL_ITEMS_MEMO;
+    if (!m->num[at].used || m->num[at].bits != bits) {
+        int a = snprintf(m->num[at].g15, sizeof(m->num[at].g15), "%.15g", v);
+        int b = snprintf(m->num[at].g6, sizeof(m->num[at].g6), "%.6g", v);
+        m->num[at].bits = bits;
+        m->num[at].used = true;
+        m->num[at].n15 = (unsigned char)(a > 0 ? a : 0);
+        m->num[at].n6 = (unsigned char)(b > 0 ? b : 0);
+    }
+    *len = csv ? m->num[at].n6 : m->num[at].n15;
+    return csv ? m->num[at].g6 : m->num[at].g15;
+}
+
+/* json_num() through the memo. */
+static void json_num_memo(struct lleval_sb *sb, double v, struct lleval_items_memo *m)
+{
+    size_t len;
+    const char *t;
+    if (!m || isnan(v) || isinf(v) || v == 0.0 || v == 1.0) {
+        json_num(sb, v);
+        return;
+    }
+    t = memo_num(m, v, false, &len);
+    lleval_sb_add(sb, t, len);
+}
+
+/* num_field(sb, v, "%.6g") through the memo. */
+static void g6_field_memo(struct lleval_sb *sb, double v, struct lleval_items_memo *m)
+{
+    size_t len;
+    const char *t;
+    if (!m || isnan(v) || isinf(v) || v == 0.0 || v == 1.0) {
+        num_field(sb, v, "%.6g");
+        return;
+    }
+    t = memo_num(m, v, true, &len);
+    lleval_sb_addch(sb, ',');
+    lleval_sb_add(sb, t, len);
+}
+
+/* The question and gold answers of an item as both files write them: a
+ * slot per item id's hash (TEXT_SLOTS), the text of the last item that came
+ * with that hash, TEXT_BYTES in all. Its key holds the bytes the text was
+ * written from, so a slot is used only for the very same bytes. */
+#define TEXT_SLOTS 4096
+#define TEXT_BYTES ((size_t)4 << 20)
+
+struct lleval_items_text {
+    char *buf; /* key, JSON text, CSV text; NULL: a free slot */
+    size_t key_len, json_len, csv_len;
+};
+
+void lleval_items_memo_init(struct lleval_items_memo *m)
+{
+    memset(m, 0, sizeof(*m));
+    lleval_sb_init(&m->list, 0);
+    lleval_sb_init(&m->key, 0);
+    lleval_sb_init(&m->tj, 0);
+    lleval_sb_init(&m->tc, 0);
+}
+
+void lleval_items_memo_release(struct lleval_items_memo *m)
+{
+    if (m->text)
+        for (size_t i = 0; i < TEXT_SLOTS; i++)
+            free(m->text[i].buf);
+    free(m->text);
+    lleval_sb_release(&m->list);
+    lleval_sb_release(&m->key);
+    lleval_sb_release(&m->tj);
+    lleval_sb_release(&m->tc);
+}
+
+/* A list of strings: its JSON text (json_list()) into the JSON row, and as
+ * one CSV text cell (list_field()). */
+static void list_both(struct lleval_sb *csv, struct lleval_sb *jsonl, struct lleval_sb *t,
+                      const char *const *v, size_t n)
+{
+    struct view cell;
+    lleval_sb_reset(t);
+    json_list(t, v, n);
+    lleval_sb_add(jsonl, t->buf, t->len);
+    cell.s = t->buf;
+    cell.len = t->len;
+    cell.red = NULL;
+    if (lleval_redact_needed(t->buf, t->len)) {
+        cell.red = lleval_redact_dup(t->buf);
+        cell.s = cell.red;
+        cell.len = strlen(cell.s);
+    }
+    csv_view(csv, &cell, true, false);
+    free(cell.red);
+}
+
+/* The question (view q of r->question) and r's gold answers: JSON from the
+ * question's value to the gold answers' list, CSV their two cells. */
+static void question_golds(struct lleval_sb *csv, struct lleval_sb *jsonl, struct lleval_sb *t,
+                           const struct view *q, const struct lleval_item_row *r)
+{
+    json_strn(jsonl, q->s, q->len);
+    JSON_KEY(jsonl, "gold_answers");
+    csv_view(csv, q, true, false);
+    list_both(csv, jsonl, t, r->gold, r->n_gold);
+}
+
+/* The memo's slot for an item id: a quick hash of its 8-byte words. */
+static size_t slot_of(const char *s, size_t len)
+{
+    uint64_t h = (uint64_t)len * 0x9E3779B97F4A7C15ULL, x;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&x, s + i, sizeof(x));
+        h = (h ^ x) * 0x100000001B3ULL;
+        h ^= h >> 29;
+    }
+    for (; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001B3ULL;
+    /* MurmurHash3's finalizer: every bit of h moves the slot's bits (ids
+     * differ in their last bytes, which a product moves up only) */
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
+    return (size_t)(h % TEXT_SLOTS);
+}
+
+/* question_golds() through the memo: the text written before for the same
+ * question and gold answers (byte for byte), else written and kept. */
+static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
+                                struct lleval_items_memo *m, const struct lleval_item_row *r,
+                                const struct view *id)
+{
+    struct lleval_items_text *e;
+    struct view q;
+    size_t n = r->n_gold, need;
+    const char *question = r->question ? r->question : "";
+    lleval_sb_reset(&m->key);
+    lleval_sb_add(&m->key, (const char *)&n, sizeof(n));
+    lleval_sb_add(&m->key, question, strlen(question) + 1);
+    for (size_t i = 0; i < n; i++)
+        lleval_sb_add(&m->key, r->gold[i] ? r->gold[i] : "",
+                      strlen(r->gold[i] ? r->gold[i] : "") + 1);
+    if (!m->text)
+        m->text = lleval_xcalloc(TEXT_SLOTS, sizeof(*m->text));
+    e = &m->text[slot_of(id->s, id->len)];
+    if (e->buf && e->key_len == m->key.len && !memcmp(e->buf, m->key.buf, m->key.len)) {
+        lleval_sb_add(jsonl, e->buf + e->key_len, e->json_len);
+        lleval_sb_add(csv, e->buf + e->key_len + e->json_len, e->csv_len);
+        return;
+    }
+    view_set(&q, r->question);
+    lleval_sb_reset(&m->tj);
+    lleval_sb_reset(&m->tc);
+    question_golds(&m->tc, &m->tj, &m->list, &q, r);
+    free(q.red);
+    lleval_sb_add(jsonl, m->tj.buf, m->tj.len);
+    lleval_sb_add(csv, m->tc.buf, m->tc.len);
+    need = m->key.len + m->tj.len + m->tc.len;
+    if (e->buf)
+        m->text_bytes -= e->key_len + e->json_len + e->csv_len;
+    free(e->buf);
+    e->buf = NULL;
+    if (m->text_bytes + need > TEXT_BYTES)
+        return;
+    e->buf = lleval_xmalloc(need);
+    memcpy(e->buf, m->key.buf, m->key.len);
+    memcpy(e->buf + m->key.len, m->tj.buf, m->tj.len);
+    memcpy(e->buf + m->key.len + m->tj.len, m->tc.buf, m->tc.len);
+    e->key_len = m->key.len;
+    e->json_len = m->tj.len;
+    e->csv_len = m->tc.len;
+    m->text_bytes += need;
+}
+
+enum { V_CID, V_DATASET, V_ITEM, V_TYPE, V_PROMPT, V_PRED, V_ANSWER, V_FINISH, V_ERROR, N_VIEWS };
+
+void lleval_items_rows(struct lleval_sb *csv, struct lleval_sb *jsonl,
+                       const struct lleval_item_row *r, struct lleval_items_memo *memo)
+{
+    char letter[2] = {r->mc_letter, '\0'};
+    const char *src[N_VIEWS] = {r->custom_id, r->dataset,       r->item_id,
+                                r->type,      r->prompt_type,   r->prediction,
+                                r->answer,    r->finish_reason, r->error};
+    struct view v[N_VIEWS], t;
+    struct lleval_sb own = LLEVAL_SB_INIT, *scratch = memo ? &memo->list : &own;
+
+    for (int i = 0; i < N_VIEWS; i++)
+        view_set(&v[i], src[i]);
+
+    /* the JSON line */
+    lleval_sb_adds(jsonl, "{\"custom_id\":");
+    json_strn(jsonl, v[V_CID].s, v[V_CID].len);
+    JSON_KEY(jsonl, "dataset");
+    json_strn(jsonl, v[V_DATASET].s, v[V_DATASET].len);
+    JSON_KEY(jsonl, "item_id");
+    json_strn(jsonl, v[V_ITEM].s, v[V_ITEM].len);
+    JSON_KEY(jsonl, "type");
+    json_strn(jsonl, v[V_TYPE].s, v[V_TYPE].len);
+    JSON_KEY(jsonl, "prompt_type");
+    json_strn(jsonl, v[V_PROMPT].s, v[V_PROMPT].len);
+    JSON_KEY(jsonl, "temperature");
+    json_temp(jsonl, r->temperature);
+    JSON_KEY(jsonl, "sample");
+    json_count(jsonl, r->sample < 0 ? 0 : r->sample);
+    JSON_KEY(jsonl, "status");
+    lleval_sb_adds(jsonl, r->ok ? "\"ok\"" : "\"error\"");
+    JSON_KEY(jsonl, "question");
+
+    /* the CSV record up to the question */
+    csv_view(csv, &v[V_CID], true, true);
+    csv_view(csv, &v[V_DATASET], true, false);
+    csv_view(csv, &v[V_ITEM], true, false);
+    csv_view(csv, &v[V_TYPE], true, false);
+    csv_view(csv, &v[V_PROMPT], true, false);
+    view_set(&t, r->temperature);
+    csv_view(csv, &t, false, false);
+    free(t.red);
+    int_field(csv, r->sample);
+    lleval_sb_adds(csv, r->ok ? ",ok" : ",error");
+
+    /* question and gold answers (one JSON text of them for both), choices */
+    if (memo) {
+        question_golds_memo(csv, jsonl, memo, r, &v[V_ITEM]);
+    } else {
+        view_set(&t, r->question);
+        question_golds(csv, jsonl, scratch, &t, r);
+        free(t.red);
+    }
+    JSON_KEY(jsonl, "choices");
+    if (r->mc) {
+        list_both(csv, jsonl, scratch, r->choices, r->n_choices);
+    } else {
+        lleval_sb_adds(jsonl, "null");
+        lleval_sb_addch(csv, ',');
+    }
+
+    JSON_KEY(jsonl, "prediction");
+    json_strn(jsonl, v[V_PRED].s, v[V_PRED].len);
+    JSON_KEY(jsonl, "answer");
+    json_strn(jsonl, v[V_ANSWER].s, v[V_ANSWER].len);
+    csv_view(csv, &v[V_PRED], true, false);
+    csv_view(csv, &v[V_ANSWER], true, false);
+
+    JSON_KEY(jsonl, "em");
+    json_num_memo(jsonl, r->mc ? NAN : r->em, memo);
+    JSON_KEY(jsonl, "f1");
+    json_num_memo(jsonl, r->mc ? NAN : r->f1, memo);
+    JSON_KEY(jsonl, "contains");
+    json_num_memo(jsonl, r->mc ? NAN : r->contains, memo);
+    num_field(csv, r->mc ? NAN : r->em, "%.0f");
+    g6_field_memo(csv, r->mc ? NAN : r->f1, memo);
+    num_field(csv, r->mc ? NAN : r->contains, "%.0f");
+
+    JSON_KEY(jsonl, "mc_letter");
+    if (r->mc)
+        json_str(jsonl, letter);
+    else
+        lleval_sb_adds(jsonl, "null");
+    lleval_csv_add_text_field(csv, r->mc ? letter : "", false);
+    JSON_KEY(jsonl, "correct");
+    lleval_sb_adds(jsonl, r->correct ? "true" : "false");
+    lleval_sb_adds(csv, r->correct ? ",1" : ",0");
+
+    JSON_KEY(jsonl, "finish_reason");
+    json_strn(jsonl, v[V_FINISH].s, v[V_FINISH].len);
+    csv_view(csv, &v[V_FINISH], true, false);
+    JSON_KEY(jsonl, "latency_ms");
+    json_latency(jsonl, r);
+    if (plain_tenths(r->latency_text)) {
+        lleval_sb_addch(csv, ',');
+        lleval_sb_adds(csv, r->latency_text);
+    } else {
+        num_field(csv, r->latency_ms, "%.1f");
+    }
+    JSON_KEY(jsonl, "prompt_tokens");
+    json_count(jsonl, r->prompt_tokens);
+    JSON_KEY(jsonl, "completion_tokens");
+    json_count(jsonl, r->completion_tokens);
+    int_field(csv, r->prompt_tokens);
+    int_field(csv, r->completion_tokens);
+    JSON_KEY(jsonl, "error");
+    json_strn(jsonl, v[V_ERROR].s, v[V_ERROR].len);
+    lleval_sb_adds(jsonl, "}\n");
+    csv_view(csv, &v[V_ERROR], true, false);
+    lleval_csv_end_record(csv);
+
+    for (int i = 0; i < N_VIEWS; i++)
+        free(v[i].red);
+    lleval_sb_release(&own);
+}
+
 /* ---- computing the rows ------------------------------------------------------ */
 
 /* The rows' sink: each scored row's prepared item comes with the row (the
@@ -484,14 +928,14 @@ struct writer {
     struct out_file csv, jsonl;
     struct lleval_err *err;
     size_t rows;
+    struct lleval_items_memo memo;
 };
 
 static int write_one(const struct lleval_item_row *r, void *ud)
 {
     struct writer *w = ud;
     int rc = 0;
-    lleval_items_csv_row(&w->csv.buf, r);
-    lleval_items_json_row(&w->jsonl.buf, r);
+    lleval_items_rows(&w->csv.buf, &w->jsonl.buf, r, &w->memo);
     w->rows++;
     if (w->csv.buf.len > OUT_FLUSH_AT)
         rc = out_flush(&w->csv, w->err);
@@ -520,6 +964,7 @@ int lleval_items_write(const char *pred_csv, const char *prepared_dir,
     struct writer w;
     int rc;
     memset(&w, 0, sizeof(w));
+    lleval_items_memo_init(&w.memo);
     w.err = err;
     if (rows)
         *rows = 0;
@@ -546,6 +991,7 @@ int lleval_items_write(const char *pred_csv, const char *prepared_dir,
 out:
     out_release(&w.csv, true);
     out_release(&w.jsonl, true);
+    lleval_items_memo_release(&w.memo);
     return rc;
 }
 
@@ -573,6 +1019,7 @@ int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const
     struct both b;
     int rc;
     memset(&b, 0, sizeof(b));
+    lleval_items_memo_init(&b.w.memo);
     b.w.err = &b.err;
     b.c.fn = write_one;
     b.c.ud = &b.w;
@@ -603,6 +1050,7 @@ int lleval_score_items_run(const char *pred_csv, const char *prepared_dir, const
         lleval_score_result_release(res);
     out_release(&b.w.csv, true);
     out_release(&b.w.jsonl, true);
+    lleval_items_memo_release(&b.w.memo);
     return rc;
 }
 

@@ -210,15 +210,29 @@ bool lleval_pred_plain_number(const char *s, double *out)
     return true;
 }
 
+/* True when s[0..len) is ASCII, so valid UTF-8 (8 bytes at a time). */
+static bool all_ascii(const char *s, size_t len)
+{
+    uint64_t any = 0, x;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&x, s + i, sizeof(x));
+        any |= x;
+    }
+    for (; i < len; i++)
+        any |= (unsigned char)s[i];
+    return !(any & 0x8080808080808080ULL);
+}
+
 /* Checks the row's cells (LLEVAL_PRED_CHECK_CELLS): valid UTF-8 everywhere;
  * in a numeric column nothing (unknown) or a finite number. */
 static int check_cells(const struct lleval_pred_reader *r, struct lleval_err *err)
 {
     for (int c = 0; c < LLEVAL_PRED_NCOLS; c++) {
         const char *cell = r->cols[c] < 0 ? "" : r->csv.fields[r->cols[c]];
-        size_t bad;
+        size_t bad, len = strlen(cell);
         double v;
-        if (!lleval_utf8_valid(cell, strlen(cell), &bad))
+        if (!all_ascii(cell, len) && !lleval_utf8_valid(cell, len, &bad))
             return lleval_err_set(err, r->code,
                                   "%s:%ld: column '%s': invalid UTF-8 at byte %zu of the cell; "
                                   "%s",

@@ -57,6 +57,10 @@ struct gold_set {
     struct gold_ref *refs;
     size_t n_golds, cap_golds;
     struct lleval_norm work;
+    /* items normalized before, kept (gold.c, norm_get()): a slot per line
+     * modulo a fixed count, the first line to come keeps it; bounded bytes */
+    uint32_t *kept_line, *kept_at;
+    struct lleval_sb kept;
 };
 
 /* Fills views[0..count) with the normalized golds first .. first + count - 1

@@ -132,37 +132,100 @@ static double log_factorial(double k)
            r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680))));
 }
 
-/* Hormann (1993) BTRS, for p <= 0.5 and n * p >= 10; the acceptance test
- * with log-factorials (log_factorial). lpq = log(p / q), computed by callers
- * that reuse p. */
-static uint64_t binomial_btrs(struct lleval_rng *r, uint64_t n, double p, double lpq)
+/*
+ * Values of log_factorial() already computed, for the many draws of one
+ * bootstrap: direct-mapped by the integer argument. A hit returns the very
+ * bits log_factorial() returned for that argument, so the draws do not
+ * change; it saves a log() and the series (the draws of a resample ask for
+ * the same few arguments again and again).
+ */
+#define LF_CACHE 4096
+
+struct lf_cache {
+    double k[LF_CACHE], v[LF_CACHE];
+};
+
+static void lf_cache_init(struct lf_cache *c)
+{
+    for (size_t i = 0; i < LF_CACHE; i++)
+        c->k[i] = -1; /* never an argument */
+}
+
+static double log_factorial_c(struct lf_cache *c, double k)
+{
+    size_t i;
+    if (k < 16 || !c)
+        return log_factorial(k);
+    i = (size_t)(uint64_t)k % LF_CACHE;
+    if (c->k[i] != k) {
+        c->k[i] = k;
+        c->v[i] = log_factorial(k);
+    }
+    return c->v[i];
+}
+
+/* What BTRS computes from n and p before drawing: the same for every draw of
+ * one (n, p), so a bootstrap that draws one bin's count again with the same
+ * n (a resample's first bin always) computes it once. h is computed when
+ * first needed (h_set). */
+struct btrs_setup {
+    uint64_t n;
+    double p, lpq;
+    double dn, spq, b, a, c, vr, alpha, m, h;
+    bool h_set;
+};
+
+static void btrs_setup(struct btrs_setup *s, uint64_t n, double p, double lpq)
 {
     double dn = (double)n, q = 1.0 - p;
-    double spq = sqrt(dn * p * q);
-    double b = 1.15 + 2.53 * spq;
-    double a = -0.0873 + 0.0248 * b + 0.01 * p;
-    double c = dn * p + 0.5;
-    double vr = 0.92 - 4.2 / b;
-    double alpha = (2.83 + 5.1 / b) * spq;
-    double m = floor((dn + 1) * p);
-    double h = -1; /* log_factorial(m) + log_factorial(n - m), when first needed */
+    s->n = n;
+    s->p = p;
+    s->lpq = lpq;
+    s->dn = dn;
+    s->spq = sqrt(dn * p * q);
+    s->b = 1.15 + 2.53 * s->spq;
+    s->a = -0.0873 + 0.0248 * s->b + 0.01 * p;
+    s->c = dn * p + 0.5;
+    s->vr = 0.92 - 4.2 / s->b;
+    s->alpha = (2.83 + 5.1 / s->b) * s->spq;
+    s->m = floor((dn + 1) * p);
+    s->h_set = false;
+}
+
+/* Hormann (1993) BTRS, for p <= 0.5 and n * p >= 10, with s set up for
+ * (n, p) by btrs_setup(); the acceptance test with log-factorials
+ * (log_factorial, through the cache c when not NULL). */
+static uint64_t btrs_draw(struct lleval_rng *r, struct btrs_setup *s, struct lf_cache *c)
+{
+    const double a = s->a, b = s->b, dn = s->dn, m = s->m;
     for (;;) {
         double u = lleval_rng_uniform(r) - 0.5;
         double v = lleval_rng_uniform(r);
         double us = 0.5 - fabs(u);
-        double k = floor((2 * a / us + b) * u + c);
+        double k = floor((2 * a / us + b) * u + s->c);
         if (k < 0 || k > dn)
             continue;
-        if (us >= 0.07 && v <= vr)
+        if (us >= 0.07 && v <= s->vr)
             return (uint64_t)k;
         if (us <= 0) /* u was exactly +-0.5 */
             continue;
-        if (h < 0)
-            h = log_factorial(m) + log_factorial(dn - m);
-        v = log(v * alpha / (a / (us * us) + b));
-        if (v <= h - log_factorial(k) - log_factorial(dn - k) + (k - m) * lpq)
+        if (!s->h_set) {
+            s->h = log_factorial_c(c, m) + log_factorial_c(c, dn - m);
+            s->h_set = true;
+        }
+        v = log(v * s->alpha / (a / (us * us) + b));
+        if (v <= s->h - log_factorial_c(c, k) - log_factorial_c(c, dn - k) + (k - m) * s->lpq)
             return (uint64_t)k;
     }
+}
+
+/* Hormann (1993) BTRS, for p <= 0.5 and n * p >= 10. lpq = log(p / q),
+ * computed by callers that reuse p. */
+static uint64_t binomial_btrs(struct lleval_rng *r, uint64_t n, double p, double lpq)
+{
+    struct btrs_setup s;
+    btrs_setup(&s, n, p, lpq);
+    return btrs_draw(r, &s, NULL);
 }
 
 uint64_t lleval_rng_binomial(struct lleval_rng *r, uint64_t n, double p)
@@ -529,10 +592,13 @@ static size_t coarsen(struct draw_bin *bins, size_t k, uint64_t n, double mean)
 
 /* One multinomial draw of n items over the k bins (sequential conditional
  * binomials; bin i's conditional probability is fixed, so its logarithms
- * are computed once): the resample's sum. */
+ * are computed once, and its BTRS set-up kept for the next resample that
+ * draws it from as many items): the resample's sum. */
 struct multi {
     double *prob, *logq;       /* p and log(1 - p) for the inversion */
     double *pf, *logqf, *lpqf; /* as lleval_rng_binomial flips p: min(p, 1 - p) and its logs */
+    struct btrs_setup *bs;     /* per bin: the last BTRS set-up (n 0: none) */
+    struct lf_cache *lf;
 };
 
 static double multinomial_sum(struct lleval_rng *r, const struct draw_bin *bins, size_t k,
@@ -549,8 +615,14 @@ static double multinomial_sum(struct lleval_rng *r, const struct draw_bin *bins,
             x = binomial_inversion(r, left, p, mp->logq[i]);
         } else {
             /* lleval_rng_binomial(r, left, p), with its logarithms precomputed */
-            x = (double)left * pf < 10.0 ? binomial_inversion(r, left, pf, mp->logqf[i])
-                                         : binomial_btrs(r, left, pf, mp->lpqf[i]);
+            if ((double)left * pf < 10.0) {
+                x = binomial_inversion(r, left, pf, mp->logqf[i]);
+            } else {
+                struct btrs_setup *bs = &mp->bs[i];
+                if (bs->n != left)
+                    btrs_setup(bs, left, pf, mp->lpqf[i]);
+                x = btrs_draw(r, bs, mp->lf);
+            }
             if (pf != p)
                 x = left - x;
         }
@@ -609,6 +681,9 @@ int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t 
         mp.pf = buf + 2 * kd;
         mp.logqf = buf + 3 * kd;
         mp.lpqf = buf + 4 * kd;
+        mp.bs = lleval_xcalloc(kd, sizeof(*mp.bs));
+        mp.lf = lleval_xmalloc(sizeof(*mp.lf));
+        lf_cache_init(mp.lf);
         for (size_t i = 0; i < kd; i++) {
             double p = (double)db[i].count / (double)pool, pf = p > 0.5 ? 1.0 - p : p;
             mp.prob[i] = p;
@@ -621,6 +696,8 @@ int lleval_bootstrap_dist(const struct lleval_dist *d, long resamples, uint64_t 
         for (long b = 0; b < resamples; b++)
             stats[b] = multinomial_sum(&r, db, kd, d->n, &mp) / (double)d->n;
         free(buf);
+        free(mp.bs);
+        free(mp.lf);
     } else {
         /* few items per bin: draw items one by one over the fine bins
          * (cheaper than the bins' binomials) */

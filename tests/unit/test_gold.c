@@ -291,6 +291,95 @@ static void test_first_line_and_v2(void **state)
     free(dir);
 }
 
+/* One item's normalized golds as text: each gold's text, tokens and token order. */
+static char *golds_text(struct gold_set *g, const struct gold_item *it)
+{
+    struct lleval_sb sb = LLEVAL_SB_INIT;
+    lleval_sb_addf(&sb, "%s first %u count %u v2 %d no_ans %d choice %d |", it->id, it->first,
+                   it->count, it->v2, it->no_ans, it->gold_choice);
+    for (uint32_t k = 0; k < it->count; k++) {
+        struct lleval_norm v;
+        lleval_gold_views(g, it->first + k, 1, &v);
+        lleval_sb_addf(&sb, " [%.*s]", (int)v.text.len, v.text.buf);
+        for (size_t t = 0; t < v.n_toks; t++)
+            lleval_sb_addf(&sb, " %u+%u/%u", v.toks[t].off, v.toks[t].len, v.sorted[t]);
+    }
+    return lleval_sb_detach(&sb, NULL);
+}
+
+/* An item's golds are kept once normalized (a slot per line modulo 8192, the
+ * first line keeps it): read again in other orders, more items than slots,
+ * every item has what its first read computed (SQuAD 2.0 items, golds that
+ * normalize to nothing, many golds, NFD). */
+static void test_kept_golds(void **state)
+{
+    enum { N = 8192 + 500 };
+    static const char *const schemes[] = {"squad", "nq"};
+    char *dir = tu_tmpdir();
+    char **first = lleval_xcalloc(N, sizeof(*first));
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+    (void)state;
+    for (size_t s = 0; s < 2; s++) {
+        struct lleval_sb text = LLEVAL_SB_INIT;
+        struct gold_set *g;
+        char *file, *p;
+        for (long k = 0; k < N; k++) {
+            lleval_sb_addf(&text,
+                           "{\"id\": \"i%ld\", \"dataset\": \"many\", \"type\": \"closed_book\", "
+                           "\"question\": \"Q?\", \"answers\": [\"The %ld Caf\\u00e9s\", \"%s\"",
+                           k, k, k % 3 ? "a an the !" : "Cafe\\u0301 x");
+            for (long a = 0; a < (k % 13 == 0 ? 70 : k % 4); a++)
+                lleval_sb_addf(&text, ", \"w%ld %ld\"", a, k);
+            lleval_sb_adds(&text, "]");
+            if (k % 5 == 0)
+                lleval_sb_addf(&text, ", \"unanswerable\": %s", k % 10 ? "true" : "false");
+            lleval_sb_adds(&text, "}\n");
+        }
+        file = lleval_xasprintf("{\"dataset\": \"many\", \"type\": \"closed_book\", "
+                                "\"scoring\": \"%s\", \"items\": %d}\n",
+                                schemes[s], N);
+        free(tu_write(dir, "many.jsonl", text.buf));
+        free(tu_write(dir, "many.info.json", file));
+        free(file);
+        lleval_sb_release(&text);
+        g = load(dir, "many");
+        for (int pass = 0; pass < 4; pass++) {
+            for (long i = 0; i < N; i++) {
+                long k = pass == 1 ? N - 1 - i : i;
+                char id[32];
+                if (pass == 2) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    k = (long)(x % N);
+                }
+                snprintf(id, sizeof(id), "i%ld", k);
+                assert_int_equal(find(g, id), k);
+                p = golds_text(g, item(g, (size_t)k));
+                if (!pass) {
+                    /* its own golds, not those of a line sharing its slot */
+                    char want[40];
+                    snprintf(want, sizeof(want), " [%ld caf", k);
+                    if (!(k % 5 == 0 && k % 10) && !strstr(p, want))
+                        fail_msg("%s item %ld: %s", schemes[s], k, p);
+                    free(first[k]);
+                    first[k] = p;
+                    continue;
+                }
+                if (strcmp(p, first[k]))
+                    fail_msg("%s pass %d item %ld:\n%s\n!=\n%s", schemes[s], pass, k, p, first[k]);
+                free(p);
+            }
+        }
+        lleval_gold_free(g);
+    }
+    for (long k = 0; k < N; k++)
+        free(first[k]);
+    free(first);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* Damaged prepared data is refused with a message naming the fix. */
 static void test_refused(void **state)
 {
@@ -345,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_qa_fast_equals_full),
         cmocka_unit_test(test_mc),
         cmocka_unit_test(test_first_line_and_v2),
+        cmocka_unit_test(test_kept_golds),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

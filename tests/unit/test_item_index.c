@@ -216,6 +216,84 @@ static void test_offsets_match_index(void **state)
     free(dir);
 }
 
+static void assert_same_entry(const struct lleval_item_entry *a, const struct lleval_item_entry *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->type, b->type);
+    assert_string_equal(a->question ? a->question : "(null)", b->question ? b->question : "(null)");
+    assert_int_equal(a->n_answers, b->n_answers);
+    assert_int_equal(a->n_choices, b->n_choices);
+    for (size_t n = 0; n < a->n_answers; n++)
+        assert_string_equal(a->answers[n], b->answers[n]);
+    for (size_t n = 0; n < a->n_choices; n++)
+        assert_string_equal(a->choices[n], b->choices[n]);
+    assert_int_equal(a->unanswerable, b->unanswerable);
+}
+
+/* Lines read again are kept (a slot per line modulo 8192, the first line to
+ * come keeps it, a bounded store): more lines than slots, read in order,
+ * backwards, in a random order and in order again, every entry the whole
+ * index's, for lines the scanner reads and lines it leaves to jansson. */
+static void test_offsets_kept_lines(void **state)
+{
+    enum { N = 8192 + 700 };
+    char *dir = tu_tmpdir();
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    struct lleval_item_index *ix, *off;
+    struct lleval_sb text = LLEVAL_SB_INIT;
+    uint64_t x = 88172645463325252ULL;
+    (void)state;
+    lleval_sb_adds(&text, "\xEF\xBB\xBF"); /* line 1's byte order mark: left to jansson too */
+    for (long k = 0; k < N; k++) {
+        lleval_sb_addf(&text, "{\"id\":\"q%ld\",\"dataset\":\"ds\",", k);
+        if (k % 7 == 0)
+            lleval_sb_addf(&text,
+                           "\"type\":\"multiple_choice\",\"question\":\"pick %ld\","
+                           "\"choices\":[\"x%ld\",\"y\",\"z\\u00e9\"],\"answers\":[\"B\"]",
+                           k, k);
+        else
+            lleval_sb_addf(&text,
+                           "\"type\":\"open_book\",\"context\":\"%0*d\",\"question\":"
+                           "\"q\\n%ld\",\"answers\":[\"a%ld\",%s\"caf\\u00e9\"]",
+                           (int)(k % 300), 0, k, k, k % 3 ? "1," : "");
+        if (k % 5 == 0)
+            lleval_sb_addf(&text, ",\"unanswerable\":%s", k % 10 ? "true" : "false");
+        if (k % 11 == 0) /* a line the scanner leaves to jansson */
+            lleval_sb_adds(&text, ",\"meta\":{\"n\":1234567890123456789}");
+        lleval_sb_adds(&text, "}\n");
+    }
+    write_prepared(dir, "ds", text.buf, N);
+    assert_int_equal(lleval_item_index_load(dir, "ds", LLEVAL_INDEX_QUESTIONS, &ix, &err), 0);
+    assert_int_equal(lleval_item_index_load(
+                         dir, "ds", LLEVAL_INDEX_OFFSETS | LLEVAL_INDEX_QUESTIONS, &off, &err),
+                     0);
+    assert_int_equal(lleval_item_index_count(off), N);
+    for (int pass = 0; pass < 4; pass++) {
+        for (long i = 0; i < N; i++) {
+            struct lleval_item_entry a, b;
+            char id[32];
+            long k = pass == 1 ? N - 1 - i : i, line;
+            if (pass == 2) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                k = (long)(x % N);
+            }
+            snprintf(id, sizeof(id), "q%ld", k);
+            assert_int_equal(lleval_item_index_find(off, id, true, &line, &err), 0);
+            assert_int_equal(line, k);
+            assert_int_equal(lleval_item_index_at(off, (size_t)line, &b, &err), 0);
+            assert_true(lleval_item_index_get(ix, id, &a));
+            assert_same_entry(&a, &b);
+        }
+    }
+    lleval_item_index_free(off);
+    lleval_item_index_free(ix);
+    lleval_sb_release(&text);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* Damaged files: the index fails with lleval_prepared_load()'s message. */
 static void test_damaged_same_errors(void **state)
 {
@@ -271,9 +349,8 @@ static void test_damaged_same_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_index_matches_load),
-        cmocka_unit_test(test_repeated_id_last_wins),
-        cmocka_unit_test(test_offsets_match_index),
+        cmocka_unit_test(test_index_matches_load),  cmocka_unit_test(test_repeated_id_last_wins),
+        cmocka_unit_test(test_offsets_match_index), cmocka_unit_test(test_offsets_kept_lines),
         cmocka_unit_test(test_damaged_same_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include "testutil.h"
 #include "lleval/platform/fs.h"
 #include "lleval/score/items.h"
+#include "lleval/score/stats.h"
 #include "lleval/util/csv.h"
 #include "lleval/util/json.h"
 #include "lleval/util/redact.h"
@@ -636,6 +637,255 @@ static void test_latency_text(void **state)
     lleval_sb_release(&b);
 }
 
+/* ---- both rows in one pass ---- */
+
+/* Strings that take each path of the writers: CSV quoting and its byte
+ * order mark, the spreadsheet guard, JSON escapes, bad UTF-8, URL userinfo
+ * and a registered secret (redacted), '@' alone. */
+static const char *const tricky[] = {
+    "", "plain", "a,b", "say \"hi\"", "\"", "line\nbreak", "cr\rlf\r\n",
+    "\xEF\xBB\xBF"
+    "bom",
+    "\xEF\xBB\xBF", "\xEF\xBB", "=SUM(A1)", "+1", "-2,\"x\"", "@home", "\tTab", "\rcr", "'quoted",
+    "back\\slash", "ctl \x01\x1f\x7f", "caf\xC3\xA9 \xE2\x80\x94 \xF0\x9F\x98\x80",
+    "bad \xff\xfe \xC3", "see https://user:pw@example.com/x, ok", "https://[redacted]@host",
+    /* each special byte inside an 8-byte block */
+    "abcdefg\x1fhijklmno", "abcdefgh\\ijklmnop", "abcdefgh\"ijklmnop", "abcdefgh\rijklmnop",
+    "abcdefgh,ijklmnop", "abcdefgh\nijklmnop", "abcdefgh\x80ijklmnop", "abcdefgh\x20\x7e\x7f!\x01",
+    "mail me@example.com", "key sk-secret-0123456789 here", "=sk-secret-0123456789,\"",
+    "0123456789abcdef0123456789abcdef0123456789\"\"\"",
+    "long text long text long text long text long text, long "
+    "text long text long text \xC3\xA9 long text\n"};
+
+static const char *pick(struct lleval_rng *g, char *buf, size_t cap)
+{
+    uint64_t k = lleval_rng_below(g, LLEVAL_ARRAY_SIZE(tricky) + 4);
+    if (k < LLEVAL_ARRAY_SIZE(tricky))
+        return tricky[k];
+    /* random bytes (no NUL), mostly printable, up to cap - 1 */
+    size_t n = (size_t)lleval_rng_below(g, cap);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t c = lleval_rng_below(g, 10) < 7 ? 0x20 + lleval_rng_below(g, 0x5f)
+                                                 : 1 + lleval_rng_below(g, 255);
+        buf[i] = (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static double pick_num(struct lleval_rng *g)
+{
+    static const double odd[] = {
+        0.0, 1.0, -0.0, 0.5, 2.0 / 3.0, 1.0 / 3.0, 0.25, 1e-300, -7.5, 123456789.123456789, 1e21};
+    uint64_t k = lleval_rng_below(g, 6);
+    if (k == 0)
+        return NAN;
+    if (k == 1)
+        return lleval_rng_below(g, 2) ? INFINITY : -INFINITY;
+    if (k == 2)
+        return odd[lleval_rng_below(g, LLEVAL_ARRAY_SIZE(odd))];
+    if (k == 3) { /* an F1: 2pr / (p + r) of small counts */
+        double c = (double)(1 + lleval_rng_below(g, 9)), np = c + (double)lleval_rng_below(g, 9),
+               ng = c + (double)lleval_rng_below(g, 9), p = c / np, r = c / ng;
+        return 2 * p * r / (p + r);
+    }
+    return lleval_rng_uniform(g) * (k == 4 ? 1.0 : 1e6);
+}
+
+/* The JSON text of a string byte by byte, as the writer wrote it before it
+ * went 8 bytes at a time: the reference of items.jsonl's strings. */
+static void ref_json_str(struct lleval_sb *sb, const char *s)
+{
+    char *red = lleval_redact_dup(s);
+    const char *p = red ? red : s;
+    size_t len = strlen(p);
+    lleval_sb_addch(sb, '"');
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)p[i];
+        size_t n;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            lleval_sb_addch(sb, (char)c);
+            i++;
+        } else if (c >= 0x80) {
+            n = lleval_utf8_seq(p + i, len - i);
+            if (n)
+                lleval_sb_add(sb, p + i, n);
+            else
+                lleval_sb_adds(sb, LLEVAL_UTF8_REPLACEMENT);
+            i += n ? n : 1;
+        } else {
+            if (c == '"')
+                lleval_sb_adds(sb, "\\\"");
+            else if (c == '\\')
+                lleval_sb_adds(sb, "\\\\");
+            else if (c == '\n')
+                lleval_sb_adds(sb, "\\n");
+            else if (c == '\t')
+                lleval_sb_adds(sb, "\\t");
+            else if (c == '\r')
+                lleval_sb_adds(sb, "\\r");
+            else
+                lleval_sb_addf(sb, "\\u%04x", c);
+            i++;
+        }
+    }
+    lleval_sb_addch(sb, '"');
+    free(red);
+}
+
+/* Every string of a JSON row is escaped as the byte-by-byte writer did: the
+ * tricky strings, every byte at every position of a 24-byte string, and
+ * random strings (the error field, last in the line, stands for all). */
+static void test_json_strings_escaped(void **state)
+{
+    struct lleval_item_row r;
+    struct lleval_sb base = LLEVAL_SB_INIT, got = LLEVAL_SB_INIT, want = LLEVAL_SB_INIT;
+    struct lleval_rng g;
+    char buf[64];
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    r.custom_id = r.dataset = r.item_id = r.type = r.prompt_type = "";
+    r.question = r.prediction = r.answer = r.finish_reason = r.error = "";
+    r.temperature = "0";
+    lleval_items_json_row(&base, &r);
+    assert_true(base.len > 4 && !strcmp(base.buf + base.len - 5, ":\"\"}\n"));
+    lleval_rng_seed(&g, 99);
+    for (size_t k = 0; k < LLEVAL_ARRAY_SIZE(tricky) + 24 * 255 + 20000; k++) {
+        const char *s;
+        if (k < LLEVAL_ARRAY_SIZE(tricky)) {
+            s = tricky[k];
+        } else if (k < LLEVAL_ARRAY_SIZE(tricky) + 24 * 255) {
+            size_t j = k - LLEVAL_ARRAY_SIZE(tricky);
+            memset(buf, 'a', 24);
+            buf[24] = '\0';
+            buf[j / 255] = (char)(1 + j % 255);
+            s = buf;
+        } else {
+            s = pick(&g, buf, 64);
+        }
+        r.error = s;
+        lleval_sb_reset(&got);
+        lleval_sb_reset(&want);
+        lleval_items_json_row(&got, &r);
+        lleval_sb_add(&want, base.buf, base.len - 4);
+        ref_json_str(&want, s);
+        lleval_sb_adds(&want, "}\n");
+        if (got.len != want.len || memcmp(got.buf, want.buf, got.len))
+            fail_msg("string %zu:\n%s\n!=\n%s", k, got.buf, want.buf);
+    }
+    lleval_sb_release(&base);
+    lleval_sb_release(&got);
+    lleval_sb_release(&want);
+}
+
+/* lleval_items_rows() writes what lleval_items_csv_row() and
+ * lleval_items_json_row() write, on a table of tricky strings and random
+ * mutations of every field, with a secret registered or not, the number memo
+ * kept across rows (its collisions included) or absent. */
+static void test_rows_one_pass(void **state)
+{
+    static const char *temps[] = {"0", "0.7", "1", "", "0.30000000000000004", "1e-3", "x,y"};
+    static const char *lat[] = {"812.4", "1.0", "0.0", "", "1e3", "12345678901234.5", "-4.0"};
+    struct lleval_items_memo memo;
+    struct lleval_sb a = LLEVAL_SB_INIT, b = LLEVAL_SB_INIT, c = LLEVAL_SB_INIT, d = LLEVAL_SB_INIT;
+    struct lleval_rng g;
+    char bufs[12][64];
+    const char *gold[4], *choices[5];
+    (void)state;
+    lleval_items_memo_init(&memo);
+    lleval_rng_seed(&g, 2026);
+    for (int k = 0; k < 60000; k++) {
+        struct lleval_item_row r;
+        if (k == 30000) { /* a memo lives while the secrets stay as they are */
+            lleval_redact_add("sk-secret-0123456789");
+            lleval_items_memo_release(&memo);
+            lleval_items_memo_init(&memo);
+        }
+        memset(&r, 0, sizeof(r));
+        r.custom_id = pick(&g, bufs[0], 64);
+        r.dataset = pick(&g, bufs[1], 16);
+        /* items come back (a few ids, questions and golds from small sets): the
+         * memo's item text is found again, or its slot holds another item's */
+        r.item_id =
+            lleval_rng_below(&g, 2) ? tricky[lleval_rng_below(&g, 6)] : pick(&g, bufs[2], 16);
+        r.type = pick(&g, bufs[3], 16);
+        r.prompt_type = pick(&g, bufs[4], 16);
+        r.temperature = temps[lleval_rng_below(&g, LLEVAL_ARRAY_SIZE(temps))];
+        r.sample = (long)lleval_rng_below(&g, 5) - 1;
+        r.ok = lleval_rng_below(&g, 8) != 0;
+        r.question =
+            lleval_rng_below(&g, 3) ? tricky[lleval_rng_below(&g, 4)] : pick(&g, bufs[5], 64);
+        r.prediction = pick(&g, bufs[6], 64);
+        r.answer = pick(&g, bufs[7], 64);
+        r.finish_reason = pick(&g, bufs[8], 16);
+        r.error = pick(&g, bufs[9], 32);
+        r.n_gold = (size_t)lleval_rng_below(&g, 4);
+        for (size_t i = 0; i < r.n_gold; i++)
+            gold[i] = lleval_rng_below(&g, 3) ? tricky[lleval_rng_below(&g, 3) + i]
+                      : i < 2                 ? pick(&g, bufs[10 + i], 32)
+                                              : tricky[k % LLEVAL_ARRAY_SIZE(tricky)];
+        r.gold = gold;
+        r.mc = lleval_rng_below(&g, 4) == 0;
+        if (r.mc) {
+            r.n_choices = (size_t)lleval_rng_below(&g, 5);
+            for (size_t i = 0; i < r.n_choices; i++)
+                choices[i] = tricky[(k + i) % LLEVAL_ARRAY_SIZE(tricky)];
+            r.choices = choices;
+            r.mc_letter = (char)(lleval_rng_below(&g, 3) ? 'A' + lleval_rng_below(&g, 5) : 0);
+            r.em = r.f1 = r.contains = NAN;
+        } else {
+            r.em = pick_num(&g);
+            r.f1 = pick_num(&g);
+            r.contains = pick_num(&g);
+        }
+        r.correct = lleval_rng_below(&g, 2);
+        r.latency_text =
+            lleval_rng_below(&g, 3) ? lat[lleval_rng_below(&g, LLEVAL_ARRAY_SIZE(lat))] : NULL;
+        r.latency_ms =
+            r.latency_text && *r.latency_text ? strtod(r.latency_text, NULL) : pick_num(&g);
+        r.prompt_tokens = (long long)lleval_rng_below(&g, 1000) - 1;
+        r.completion_tokens = lleval_rng_below(&g, 2) ? -1 : 7;
+        lleval_sb_reset(&a);
+        lleval_sb_reset(&b);
+        lleval_sb_reset(&c);
+        lleval_sb_reset(&d);
+        lleval_items_csv_row(&a, &r);
+        lleval_items_json_row(&b, &r);
+        lleval_items_rows(&c, &d, &r, (k & 1) ? &memo : NULL);
+        if (a.len != c.len || memcmp(a.buf, c.buf, a.len))
+            fail_msg("row %d, csv:\n%s\n!=\n%s", k, c.buf, a.buf);
+        if (b.len != d.len || memcmp(b.buf, d.buf, b.len))
+            fail_msg("row %d, jsonl:\n%s\n!=\n%s", k, d.buf, b.buf);
+    }
+    {
+        /* a secret that spans two gold answers: only the list's text holds it
+         * (items.csv redacts the cell's JSON text as a whole) */
+        static const char *two[] = {"a q1", "q2-secret b"};
+        struct lleval_item_row r;
+        memset(&r, 0, sizeof(r));
+        r.custom_id = r.dataset = r.item_id = r.type = r.prompt_type = "";
+        r.question = r.prediction = r.answer = r.finish_reason = r.error = "";
+        r.temperature = "0";
+        r.gold = two;
+        r.n_gold = 2;
+        r.em = r.f1 = r.contains = 0;
+        lleval_redact_add("q1\",\"q2-secret");
+        lleval_sb_reset(&a);
+        lleval_sb_reset(&c);
+        lleval_sb_reset(&d);
+        lleval_items_csv_row(&a, &r);
+        lleval_items_rows(&c, &d, &r, &memo);
+        assert_non_null(strstr(a.buf, LLEVAL_REDACTED));
+        assert_string_equal(c.buf, a.buf);
+    }
+    lleval_redact_clear();
+    lleval_items_memo_release(&memo);
+    lleval_sb_release(&a);
+    lleval_sb_release(&b);
+    lleval_sb_release(&c);
+    lleval_sb_release(&d);
+}
+
 /* ---- showing ---- */
 
 static void test_cells(void **state)
@@ -993,6 +1243,8 @@ int main(void)
         cmocka_unit_test(test_short_ids),
         cmocka_unit_test(test_latency_text),
         cmocka_unit_test(test_fast_numbers),
+        cmocka_unit_test(test_rows_one_pass),
+        cmocka_unit_test(test_json_strings_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -335,6 +335,18 @@ static const struct bad_case bad_cases[] = {
      0, ":2: column 'prediction': invalid UTF-8 at byte 3 of the cell", 0},
     {"invalid UTF-8 in an id", CELLS("a,b\xff,c,d,1,1,0\r\n"), LLEVAL_PRED_CHECK_CELLS, 0,
      ":2: column 'dataset': invalid UTF-8 at byte 2", 0},
+    /* the ASCII test goes 8 bytes at a time: a bad byte in a block and after whole blocks */
+    {"invalid UTF-8 after 16 ASCII bytes", CELLS("a,b,c,0123456789abcdef\xc3\x28,1,1,0\r\n"),
+     LLEVAL_PRED_CHECK_CELLS, 0, ":2: column 'prediction': invalid UTF-8 at byte 17 of the cell",
+     0},
+    {"invalid UTF-8 inside an 8-byte block",
+     CELLS("a,b,c,0123456789\x80"
+           "abcdef,1,1,0\r\n"),
+     LLEVAL_PRED_CHECK_CELLS, 0, ":2: column 'prediction': invalid UTF-8 at byte 11 of the cell",
+     0},
+    {"valid UTF-8 in a long cell",
+     CELLS("a,b,c,caf\xc3\xa9 na\xc3\xafve \xe2\x80\x94 \xf0\x9f\x98\x80 ok,1,1,0\r\n"),
+     LLEVAL_PRED_CHECK_CELLS, 0, NULL, 1},
     {"not checked without the flag", CELLS("a,b\xff,c,d,12x,nan,0\r\n"), 0, 0, NULL, 1},
 #undef CELLS
 };

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lleval/score/score.h"
 #include "lleval/util/error.h"
 #include "lleval/util/util.h"
@@ -65,6 +66,41 @@ void lleval_items_csv_header(struct lleval_sb *sb);
 void lleval_items_csv_row(struct lleval_sb *sb, const struct lleval_item_row *r);
 /* Appends r (borrowed) as one JSON line (with its "\n"). */
 void lleval_items_json_row(struct lleval_sb *sb, const struct lleval_item_row *r);
+
+/* What lleval_items_rows() keeps from row to row: the text of the numbers
+ * it printed last (by the double's bits: a row's F1 is one of few values),
+ * the text of the items' questions and gold answers (by their bytes: an
+ * item comes back once per sample, prompt type and temperature; bounded),
+ * and scratch buffers. Init with lleval_items_memo_init, free its contents
+ * with lleval_items_memo_release. Its text is redacted as the secrets were
+ * when it was written: a memo lives while they stay as they are (they are
+ * registered before any file is written). */
+#define LLEVAL_ITEMS_MEMO 256
+struct lleval_items_memo {
+    struct {
+        uint64_t bits;
+        bool used;
+        unsigned char n15, n6;
+        char g15[32], g6[24]; /* "%.15g" (items.jsonl), "%.6g" (items.csv) */
+    } num[LLEVAL_ITEMS_MEMO];
+    struct lleval_sb list;
+    /* an item's question and gold answers as both files write them, kept by
+     * their bytes (items.c); allocated when first needed */
+    struct lleval_items_text *text;
+    size_t text_bytes;
+    struct lleval_sb key, tj, tc;
+};
+void lleval_items_memo_init(struct lleval_items_memo *m);
+void lleval_items_memo_release(struct lleval_items_memo *m);
+/*
+ * Appends r (borrowed) to csv as lleval_items_csv_row() and to jsonl as
+ * lleval_items_json_row() would, the same bytes, in one pass: each string is
+ * measured and redacted once for both files, the gold answers' JSON text is
+ * written once for both, and a number's text, and an item's question and
+ * gold answers, come from memo (may be NULL) when they were written before.
+ */
+void lleval_items_rows(struct lleval_sb *csv, struct lleval_sb *jsonl,
+                       const struct lleval_item_row *r, struct lleval_items_memo *memo);
 
 /*
  * Scores pred_csv against the prepared datasets (lleval_score_each(), with
