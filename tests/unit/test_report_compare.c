@@ -19,7 +19,6 @@
 #include "lleval/run/run.h"
 #include "lleval/score/compare.h"
 #include "lleval/util/util.h"
-#include "../../lib/report/compare_int.h"
 
 struct fixture {
     char *tmp, *runs;
@@ -161,18 +160,16 @@ static char *page_rescored(const struct fixture *fx, const char *a, const char *
 /* Whether the page of a vs b is read from items.jsonl. */
 static bool from_items(const struct fixture *fx, const char *a, const char *b)
 {
-    struct lleval_report_cmp_run x, y;
-    struct lleval_compare_result res;
+    struct lleval_compare_req q;
+    struct lleval_comparison c;
     struct lleval_err err = LLEVAL_ERR_INIT;
-    bool yes = false;
-    memset(&y, 0, sizeof(y));
-    memset(&res, 0, sizeof(res));
-    if (!lleval_report_cmp_load(&x, fx->runs, a) && !lleval_report_cmp_load(&y, fx->runs, b) &&
-        !lleval_compare_items(&x.run.items, &y.run.items, 200, 12345, &res, &err))
-        yes = lleval_report_cmp_same_bytes(&x, &y, &res);
-    lleval_compare_result_release(&res);
-    lleval_report_cmp_release(&x);
-    lleval_report_cmp_release(&y);
+    bool yes;
+    lleval_compare_req_init(&q);
+    q.a = a;
+    q.b = b;
+    assert_int_equal(lleval_compare_runs(fx->runs, &q, &c, &err), 0);
+    yes = c.from_items;
+    lleval_comparison_release(&c);
     return yes;
 }
 
@@ -286,60 +283,67 @@ static void test_falls_back(void **state)
 }
 
 /* A side of 8 QA items of one group with the F1 values f (keys: key + i). */
-static void side(struct lleval_report_cmp_run *r, const double *f, uint64_t key)
+static void side(struct lleval_compare_run *r, const double *f, uint64_t key)
 {
     memset(r, 0, sizeof(*r));
-    r->run.items.items = lleval_xcalloc(8, sizeof(*r->run.items.items));
+    r->items.items = lleval_xcalloc(8, sizeof(*r->items.items));
     r->keys = lleval_xcalloc(8, sizeof(*r->keys));
     for (size_t i = 0; i < 8; i++) {
         struct lleval_sb sb = LLEVAL_SB_INIT;
         char item[8];
         snprintf(item, sizeof(item), "q%zu", i);
         lleval_cid_encode(&sb, "ds", item, "direct", 0.0, 0);
-        r->run.items.items[i].custom_id = lleval_sb_detach(&sb, NULL);
-        r->run.items.items[i].ok = true;
-        r->run.items.items[i].f1 = f[i];
-        r->run.items.items[i].em = f[i] == 1.0;
-        r->run.items.items[i].correct = f[i] == 1.0;
+        r->items.items[i].custom_id = lleval_sb_detach(&sb, NULL);
+        r->items.items[i].ok = true;
+        r->items.items[i].f1 = f[i];
+        r->items.items[i].em = f[i] == 1.0;
+        r->items.items[i].correct = f[i] == 1.0;
         r->keys[i] = key + i;
     }
-    r->run.items.n = 8;
+    r->items.n = 8;
+    r->cfg.prepared_dir = (char *)"prepared"; /* borrowed: cfg_loaded is false */
 }
 
-static bool same_bytes(const double *fa, uint64_t ka, const double *fb, uint64_t kb)
+static bool same_figures(const double *fa, uint64_t ka, const double *fb, uint64_t kb, bool exact)
 {
-    struct lleval_report_cmp_run a, b;
+    struct lleval_compare_run a, b;
     struct lleval_compare_result res;
     struct lleval_err err = LLEVAL_ERR_INIT;
     bool same;
     side(&a, fa, ka);
     side(&b, fb, kb);
-    assert_int_equal(lleval_compare_items(&a.run.items, &b.run.items, 0, 7, &res, &err), 0);
+    assert_int_equal(lleval_compare_items(&a.items, &b.items, 0, 7, &res, &err), 0);
     assert_int_equal(res.n_groups, 1);
-    same = lleval_report_cmp_same_bytes(&a, &b, &res);
+    same = lleval_compare_same_figures(&a, &b, &res, exact);
     lleval_compare_result_release(&res);
-    lleval_report_cmp_release(&a);
-    lleval_report_cmp_release(&b);
+    lleval_compare_run_release(&a);
+    lleval_compare_run_release(&b);
     return same;
 }
 
 /* F1 figures near a rounding boundary, or a difference of unsure values at
- * zero, are recomputed; exact values (0, 1) and the same answers never are. */
+ * zero, are recomputed; exact values (0, 1) and the same answers never are.
+ * To the last bit (`runs compare --json`), any unsure value or difference is. */
 static void test_f1_boundary(void **state)
 {
     static const double zeros[8] = {0}, ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     static const double tenth[8] = {0.1}, fifth[8] = {0.2}, third[8] = {1.0 / 3, 1.0 / 3};
     (void)state;
-    assert_true(same_bytes(zeros, 0, ones, 100));
+    assert_true(same_figures(zeros, 0, ones, 100, false));
+    assert_true(same_figures(zeros, 0, ones, 100, true));
     /* mean 0.0125: 1.25 is a boundary of "%.1f" */
-    assert_false(same_bytes(tenth, 0, zeros, 100));
-    assert_false(same_bytes(zeros, 0, tenth, 100));
-    /* mean 0.025: 2.5 is not */
-    assert_true(same_bytes(fifth, 0, zeros, 100));
-    /* the same answers: a difference of exactly zero either way */
-    assert_true(same_bytes(third, 0, third, 0));
+    assert_false(same_figures(tenth, 0, zeros, 100, false));
+    assert_false(same_figures(zeros, 0, tenth, 100, false));
+    /* mean 0.025: 2.5 is not; but its last bits are unsure */
+    assert_true(same_figures(fifth, 0, zeros, 100, false));
+    assert_false(same_figures(fifth, 0, zeros, 100, true));
+    assert_false(same_figures(zeros, 0, fifth, 100, true));
+    /* the same answers: a difference of exactly zero either way, but the
+     * means themselves are unsure to the last bit */
+    assert_true(same_figures(third, 0, third, 0, false));
+    assert_false(same_figures(third, 0, third, 0, true));
     /* other answers with the same 15 digits: the difference's sign is unsure */
-    assert_false(same_bytes(third, 0, third, 100));
+    assert_false(same_figures(third, 0, third, 100, false));
 }
 
 int main(void)

@@ -1,0 +1,358 @@
+/*
+ * Two runs' items for a comparison (`lleval runs compare A B` and the page of
+ * `lleval report A B`, issue 13: one parse per record per step): each run's
+ * results/items.jsonl, the score step's verdicts read by the fast reader
+ * (lleval_items_each_fast), instead of scoring predictions.csv again, which
+ * holds the run's gold set and prepared items. A run whose items.jsonl cannot
+ * be trusted to be what scoring again gives, and a comparison whose F1
+ * figures could show otherwise, are scored again (lib/score/compare.c), so
+ * the output is the same bytes either way; see compare.h for when.
+ *
+ * Per item the reading keeps what lleval_compare_items() pairs (custom_id,
+ * verdict, EM, F1, contains), a hash of what the scorer's F1 came from and
+ * its line, so the page can read only the lines of the flipped items it
+ * shows (lib/report/compare_page.c).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lleval/dataset/dataset.h"
+#include "lleval/platform/fs.h"
+#include "lleval/run/batch.h"
+#include "lleval/run/rundir.h"
+#include "lleval/score/compare.h"
+#include "lleval/score/extract.h"
+#include "lleval/score/items.h"
+#include "lleval/score/scores.h"
+#include "lleval/util/util.h"
+
+/* An item as the first pass keeps it: the record and its scoring inputs' hash. */
+struct crec {
+    struct lleval_item_rec rec;
+    uint64_t key;
+    long line; /* in items.jsonl */
+};
+
+struct pass1 {
+    struct crec *v;
+    size_t n, cap;
+    char **datasets; /* the items' datasets, each once */
+    size_t n_ds, cap_ds;
+};
+
+static uint64_t mix(uint64_t h, const char *s)
+{
+    return (h ^ lleval_hash64(s)) * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+}
+
+static int on_item(const struct lleval_item_row *r, void *ud)
+{
+    struct pass1 *p = ud;
+    struct crec *c;
+    uint64_t key = mix(0, r->type);
+    LLEVAL_GROW(p->v, p->n, p->cap);
+    c = &p->v[p->n++];
+    c->rec.custom_id = lleval_xstrdup(r->custom_id);
+    c->rec.sample = r->sample;
+    c->rec.ok = r->ok;
+    c->rec.mc = r->mc;
+    /* the scorer's record has 0 where items.jsonl has null (multiple choice) */
+    c->rec.em = r->mc || isnan(r->em) ? 0 : r->em;
+    c->rec.f1 = r->mc || isnan(r->f1) ? 0 : r->f1;
+    c->rec.contains = r->mc || isnan(r->contains) ? 0 : r->contains;
+    c->rec.correct = r->correct;
+    /* the same answer to the same golds has the same F1, to the last bit */
+    key = mix(key, r->ok ? r->answer : "\x01");
+    for (size_t i = 0; i < r->n_gold; i++)
+        key = mix(key, r->gold[i]);
+    c->key = key;
+    c->line = r->line;
+    /* rows come a dataset at a time: a new one is looked for only when it changes */
+    if (!p->n_ds || strcmp(p->datasets[p->n_ds - 1], r->dataset)) {
+        size_t k;
+        for (k = 0; k < p->n_ds && strcmp(p->datasets[k], r->dataset); k++)
+            ;
+        if (k == p->n_ds) {
+            LLEVAL_GROW(p->datasets, p->n_ds, p->cap_ds);
+            p->datasets[p->n_ds++] = lleval_xstrdup(r->dataset);
+        }
+    }
+    return 0;
+}
+
+static void pass1_reset(void *ud)
+{
+    struct pass1 *p = ud;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].rec.custom_id);
+    p->n = 0;
+    for (size_t i = 0; i < p->n_ds; i++)
+        free(p->datasets[i]);
+    p->n_ds = 0;
+}
+
+static int cmp_crec(const void *a, const void *b)
+{
+    return strcmp(((const struct crec *)a)->rec.custom_id, ((const struct crec *)b)->rec.custom_id);
+}
+
+/* Whether the run's scores.json says items.jsonl holds every row of its
+ * predictions.csv, each once, scored with the options the page would use. */
+static bool scores_match(const char *dir, const struct lleval_config *cfg, size_t n_items)
+{
+    char *path = lleval_run_file_path(dir, LLEVAL_RUN_FILE_SCORES);
+    struct lleval_scores s;
+    struct lleval_score_opts so;
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    bool ok;
+    lleval_score_opts_init(&so);
+    lleval_score_opts_from_config(&so, cfg);
+    ok = !lleval_scores_load(path, &s, &e) && !s.squad_json && s.rows >= 0 &&
+         (size_t)s.rows == n_items && s.scored == s.rows && !s.unknown && !s.duplicates &&
+         s.answer_extraction && !strcmp(s.answer_extraction, lleval_extract_name(so.extraction)) &&
+         s.strip_think == so.strip_think && s.prepared_dir && cfg->prepared_dir &&
+         !strcmp(s.prepared_dir, cfg->prepared_dir);
+    lleval_scores_release(&s);
+    free(path);
+    return ok;
+}
+
+/* Whether items.jsonl (mtime `items`) is newer than what it was made from:
+ * the run's predictions.csv and the prepared files of every dataset in it
+ * (a file written in the same tick of the file system's clock counts as
+ * older: a coarse clock gives a run's parse and score the same time). A file
+ * that cannot be read is not: scoring again words why. */
+static bool not_after(const char *path, int64_t items)
+{
+    int64_t t;
+    return !lleval_file_mtime(path, &t) && t <= items;
+}
+
+static bool items_fresh(const char *items_path, const char *pred, const char *prepared_dir,
+                        const struct pass1 *p)
+{
+    int64_t items;
+    if (lleval_file_mtime(items_path, &items) || !not_after(pred, items))
+        return false;
+    for (size_t k = 0; k < p->n_ds; k++) {
+        char *jsonl = lleval_prepared_path(prepared_dir, p->datasets[k]);
+        char *info = lleval_prepared_info_path(prepared_dir, p->datasets[k]);
+        bool fresh = not_after(jsonl, items) && not_after(info, items);
+        free(jsonl);
+        free(info);
+        if (!fresh)
+            return false;
+    }
+    return true;
+}
+
+int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs_dir,
+                                  const char *id)
+{
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    char *cfg_path, *pred = NULL;
+    struct pass1 p;
+    int rc = 1;
+
+    memset(r, 0, sizeof(*r));
+    memset(&p, 0, sizeof(p));
+    r->dir = lleval_run_dir(runs_dir, id, &e);
+    if (!r->dir || !lleval_is_dir(r->dir))
+        return 1;
+    cfg_path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_CONFIG);
+    lleval_config_init(&r->cfg);
+    r->cfg_loaded = true;
+    if (lleval_config_load_file(&r->cfg, cfg_path, &e))
+        goto out;
+    pred = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_PREDICTIONS);
+    r->items_path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_ITEMS_JSONL);
+    /* without its prepared data the run cannot be scored again: scoring
+     * again says so, rather than verdicts that could not be checked */
+    if (!lleval_path_exists(pred) || !lleval_path_exists(r->items_path) || !r->cfg.prepared_dir ||
+        !lleval_is_dir(r->cfg.prepared_dir))
+        goto out;
+    if (lleval_items_each_fast(r->items_path, on_item, pass1_reset, &p, &e))
+        goto out;
+    if (!scores_match(r->dir, &r->cfg, p.n) ||
+        !items_fresh(r->items_path, pred, r->cfg.prepared_dir, &p))
+        goto out;
+    if (p.n)
+        qsort(p.v, p.n, sizeof(*p.v), cmp_crec);
+    for (size_t i = 1; i < p.n; i++)
+        if (!strcmp(p.v[i - 1].rec.custom_id, p.v[i].rec.custom_id))
+            goto out; /* a custom_id twice: not what the score step writes */
+    r->items.items = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->items.items));
+    r->keys = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->keys));
+    r->lines = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->lines));
+    for (size_t i = 0; i < p.n; i++) {
+        r->items.items[i] = p.v[i].rec;
+        r->keys[i] = p.v[i].key;
+        r->lines[i] = p.v[i].line;
+    }
+    r->items.n = p.n;
+    p.n = 0;
+    rc = 0;
+out:
+    pass1_reset(&p);
+    free(p.v);
+    free(p.datasets);
+    free(cfg_path);
+    free(pred);
+    if (rc)
+        lleval_compare_run_release(r);
+    return rc;
+}
+
+/* ---- the same bytes as scoring again ---------------------------------------- */
+
+/* What a group's F1 figures may be off by: the items whose F1 items.jsonl
+ * holds to 15 digits only (all but 0 and 1). */
+struct unsure {
+    size_t a, b, pairs; /* A's values, B's values, pairs whose difference is unsure */
+};
+
+static bool f1_exact(double v)
+{
+    return v == 0.0 || v == 1.0;
+}
+
+/* Whether fmt prints 100 * v the same for every value within d of v. */
+static bool prints_same(const char *fmt, double v, double d)
+{
+    char lo[64], mid[64], hi[64];
+    if (isnan(v))
+        return true;
+    snprintf(lo, sizeof(lo), fmt, 100.0 * (v - d));
+    snprintf(mid, sizeof(mid), fmt, 100.0 * v);
+    snprintf(hi, sizeof(hi), fmt, 100.0 * (v + d));
+    return !strcmp(lo, mid) && !strcmp(mid, hi);
+}
+
+bool lleval_compare_same_figures(const struct lleval_compare_run *a,
+                                 const struct lleval_compare_run *b,
+                                 const struct lleval_compare_result *res, bool exact)
+{
+    const struct lleval_item_scores *x = &a->items, *y = &b->items;
+    struct unsure *u = lleval_xcalloc(res->n_groups ? res->n_groups : 1, sizeof(*u));
+    /* the same answer to the same golds has the same F1 when the golds come
+     * from the same prepared data: both runs' (each not older than it) */
+    bool keys = a->keys && b->keys && a->cfg.prepared_dir && b->cfg.prepared_dir &&
+                !strcmp(a->cfg.prepared_dir, b->cfg.prepared_dir);
+    bool same = true;
+    size_t last = 0;
+
+    /* the pairs as lleval_compare_items() merges them */
+    for (size_t i = 0, j = 0; i < x->n && j < y->n;) {
+        const struct lleval_item_rec *p = &x->items[i], *q = &y->items[j];
+        int c = strcmp(p->custom_id, q->custom_id);
+        if (c) {
+            i += c < 0;
+            j += c > 0;
+            continue;
+        }
+        if (!p->mc && (!f1_exact(p->f1) || !f1_exact(q->f1))) {
+            char key[512];
+            size_t k = last;
+            lleval_compare_group_key(p->custom_id, key, sizeof(key));
+            if (k >= res->n_groups || strcmp(res->groups[k].key, key))
+                for (k = 0; k < res->n_groups && strcmp(res->groups[k].key, key); k++)
+                    ;
+            if (k < res->n_groups) {
+                last = k;
+                u[k].a += !f1_exact(p->f1);
+                u[k].b += !f1_exact(q->f1);
+                u[k].pairs += !keys || a->keys[i] != b->keys[j];
+            }
+        }
+        i++;
+        j++;
+    }
+    for (size_t k = 0; k < res->n_groups && same; k++) {
+        const struct lleval_compare_group *g = &res->groups[k];
+        /* Each unsure F1 is within 6e-16 of the scorer's (15 digits, then
+         * rounded to a double); a mean or a resample's mean of n values is
+         * then within that plus the two sums' rounding (n ulps of n), and an
+         * interval's end, between two resamples, within three times it. */
+        double d = 4 * (6e-16 + 4.5e-16 * (double)g->n);
+        if (g->mc)
+            continue;
+        if (exact) {
+            /* to the last bit: only from the same values, or differences of
+             * exactly zero (the same answer to the same golds) */
+            same = !u[k].a && !u[k].b && !u[k].pairs;
+            continue;
+        }
+        if (u[k].a && !prints_same("%.1f", g->a_f1, d))
+            same = false;
+        if (u[k].b && !prints_same("%.1f", g->b_f1, d))
+            same = false;
+        if (u[k].pairs &&
+            (!prints_same("%+.1f", g->diff_f1.mean, d) || !prints_same("%+.1f", g->diff_f1.lo, d) ||
+             !prints_same("%+.1f", g->diff_f1.hi, d)))
+            same = false;
+    }
+    free(u);
+    return same;
+}
+
+/* ---- two runs ------------------------------------------------------------------ */
+
+void lleval_compare_req_init(struct lleval_compare_req *q)
+{
+    memset(q, 0, sizeof(*q));
+    q->bootstrap = -1;
+    q->seed = -1;
+}
+
+/* Loads both sides (from items.jsonl when `items`) and compares them; the
+ * errors of scoring again, in the order `runs compare` always gave them. */
+static int load_and_compare(const char *runs_dir, const struct lleval_compare_req *q, bool items,
+                            struct lleval_comparison *c, struct lleval_err *err)
+{
+    struct lleval_score_opts so;
+    int rc;
+    if (items) {
+        if (lleval_compare_run_load_items(&c->a, runs_dir, q->a) ||
+            lleval_compare_run_load_items(&c->b, runs_dir, q->b))
+            return 1;
+    } else if ((rc = lleval_compare_run_load(&c->a, runs_dir, q->a, err)) ||
+               (rc = lleval_compare_run_load(&c->b, runs_dir, q->b, err))) {
+        return rc;
+    }
+    if ((q->model_a && (rc = lleval_compare_run_of_model(&c->a, q->model_a, err))) ||
+        (q->model_b && (rc = lleval_compare_run_of_model(&c->b, q->model_b, err))))
+        return rc;
+    lleval_score_opts_from_config(&so, &c->a.cfg);
+    if (q->bootstrap >= 0)
+        so.bootstrap = q->bootstrap;
+    if (q->seed >= 0)
+        so.seed = (uint64_t)q->seed;
+    return lleval_compare_items(&c->a.items, &c->b.items, so.bootstrap, so.seed, &c->res, err);
+}
+
+int lleval_compare_runs(const char *runs_dir, const struct lleval_compare_req *q,
+                        struct lleval_comparison *c, struct lleval_err *err)
+{
+    memset(c, 0, sizeof(*c));
+    if (!q->rescore) {
+        struct lleval_err e = LLEVAL_ERR_INIT;
+        if (!load_and_compare(runs_dir, q, true, c, &e) &&
+            lleval_compare_same_figures(&c->a, &c->b, &c->res, q->exact)) {
+            c->from_items = true;
+            return 0;
+        }
+        /* anything else is scored again: the same figures, or the error that words it */
+        lleval_comparison_release(c);
+    }
+    return load_and_compare(runs_dir, q, false, c, err);
+}
+
+void lleval_comparison_release(struct lleval_comparison *c)
+{
+    lleval_compare_result_release(&c->res);
+    lleval_compare_run_release(&c->a);
+    lleval_compare_run_release(&c->b);
+    c->from_items = false;
+}
