@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/batch.h"
 #include "lleval/run/rundir.h"
@@ -36,10 +35,9 @@ struct crec {
 };
 
 struct pass1 {
+    bool exact; /* give up at the first F1 that lleval_compare_same_figures(exact) refuses */
     struct crec *v;
     size_t n, cap;
-    char **datasets; /* the items' datasets, each once */
-    size_t n_ds, cap_ds;
 };
 
 static uint64_t mix(uint64_t h, const char *s)
@@ -52,6 +50,8 @@ static int on_item(const struct lleval_item_row *r, void *ud)
     struct pass1 *p = ud;
     struct crec *c;
     uint64_t key = mix(0, r->type);
+    if (p->exact && !r->mc && !isnan(r->f1) && r->f1 != 0.0 && r->f1 != 1.0)
+        return 1; /* not to the last bit: scoring again is the way, read no further */
     LLEVAL_GROW(p->v, p->n, p->cap);
     c = &p->v[p->n++];
     c->rec.custom_id = lleval_xstrdup(r->custom_id);
@@ -69,16 +69,6 @@ static int on_item(const struct lleval_item_row *r, void *ud)
         key = mix(key, r->gold[i]);
     c->key = key;
     c->line = r->line;
-    /* rows come a dataset at a time: a new one is looked for only when it changes */
-    if (!p->n_ds || strcmp(p->datasets[p->n_ds - 1], r->dataset)) {
-        size_t k;
-        for (k = 0; k < p->n_ds && strcmp(p->datasets[k], r->dataset); k++)
-            ;
-        if (k == p->n_ds) {
-            LLEVAL_GROW(p->datasets, p->n_ds, p->cap_ds);
-            p->datasets[p->n_ds++] = lleval_xstrdup(r->dataset);
-        }
-    }
     return 0;
 }
 
@@ -88,9 +78,6 @@ static void pass1_reset(void *ud)
     for (size_t i = 0; i < p->n; i++)
         free(p->v[i].rec.custom_id);
     p->n = 0;
-    for (size_t i = 0; i < p->n_ds; i++)
-        free(p->datasets[i]);
-    p->n_ds = 0;
 }
 
 static int cmp_crec(const void *a, const void *b)
@@ -119,37 +106,24 @@ static bool scores_match(const char *dir, const struct lleval_config *cfg, size_
     return ok;
 }
 
-/* Whether items.jsonl (mtime `items`) is newer than what it was made from:
- * the run's predictions.csv and the prepared files of every dataset in it
- * (a file written in the same tick of the file system's clock counts as
- * older: a coarse clock gives a run's parse and score the same time). A file
- * that cannot be read is not: scoring again words why. */
-static bool not_after(const char *path, int64_t items)
+/*
+ * Whether items.jsonl is not older than the run's predictions.csv: a
+ * predictions.csv parsed again (or edited) after the score step is scored
+ * again. The same time is not older (a coarse clock gives a small run's
+ * parse and score the same tick); a time that cannot be read is.
+ * The prepared files are not checked so: every run that reads a whole
+ * dataset writes them again (lleval_dataset_prepare_run), so they are newer
+ * than every run's items.jsonl but the last; scores.json's prepared_dir is
+ * what ties the items to them.
+ */
+static bool items_fresh(const char *items_path, const char *pred)
 {
-    int64_t t;
-    return !lleval_file_mtime(path, &t) && t <= items;
-}
-
-static bool items_fresh(const char *items_path, const char *pred, const char *prepared_dir,
-                        const struct pass1 *p)
-{
-    int64_t items;
-    if (lleval_file_mtime(items_path, &items) || !not_after(pred, items))
-        return false;
-    for (size_t k = 0; k < p->n_ds; k++) {
-        char *jsonl = lleval_prepared_path(prepared_dir, p->datasets[k]);
-        char *info = lleval_prepared_info_path(prepared_dir, p->datasets[k]);
-        bool fresh = not_after(jsonl, items) && not_after(info, items);
-        free(jsonl);
-        free(info);
-        if (!fresh)
-            return false;
-    }
-    return true;
+    int64_t items, t;
+    return !lleval_file_mtime(items_path, &items) && !lleval_file_mtime(pred, &t) && t <= items;
 }
 
 int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs_dir,
-                                  const char *id)
+                                  const char *id, bool exact)
 {
     struct lleval_err e = LLEVAL_ERR_INIT;
     char *cfg_path, *pred = NULL;
@@ -158,6 +132,7 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
 
     memset(r, 0, sizeof(*r));
     memset(&p, 0, sizeof(p));
+    p.exact = exact;
     r->dir = lleval_run_dir(runs_dir, id, &e);
     if (!r->dir || !lleval_is_dir(r->dir))
         return 1;
@@ -175,8 +150,7 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
         goto out;
     if (lleval_items_each_fast(r->items_path, on_item, pass1_reset, &p, &e))
         goto out;
-    if (!scores_match(r->dir, &r->cfg, p.n) ||
-        !items_fresh(r->items_path, pred, r->cfg.prepared_dir, &p))
+    if (!scores_match(r->dir, &r->cfg, p.n) || !items_fresh(r->items_path, pred))
         goto out;
     if (p.n)
         qsort(p.v, p.n, sizeof(*p.v), cmp_crec);
@@ -197,7 +171,6 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
 out:
     pass1_reset(&p);
     free(p.v);
-    free(p.datasets);
     free(cfg_path);
     free(pred);
     if (rc)
@@ -314,8 +287,8 @@ static int load_and_compare(const char *runs_dir, const struct lleval_compare_re
     struct lleval_score_opts so;
     int rc;
     if (items) {
-        if (lleval_compare_run_load_items(&c->a, runs_dir, q->a) ||
-            lleval_compare_run_load_items(&c->b, runs_dir, q->b))
+        if (lleval_compare_run_load_items(&c->a, runs_dir, q->a, q->exact) ||
+            lleval_compare_run_load_items(&c->b, runs_dir, q->b, q->exact))
             return 1;
     } else if ((rc = lleval_compare_run_load(&c->a, runs_dir, q->a, err)) ||
                (rc = lleval_compare_run_load(&c->b, runs_dir, q->b, err))) {

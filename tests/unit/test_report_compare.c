@@ -1,11 +1,15 @@
 /*
  * The comparison page read from each run's results/items.jsonl
- * (lib/report/compare_items.c): the same bytes as the page scored again from
+ * (lleval_compare_runs in lib/score/compare_items.c, the flipped items' rows in
+ * lib/report/compare_flips.c): the same bytes as the page scored again from
  * predictions.csv (the path of a run without items.jsonl) on dry runs of two
  * models and of several temperatures (QA and multiple choice); the runs it falls back for (no
- * items.jsonl, a damaged one, a scores.json that does not match it); and the
- * check that an F1 figure near a rounding boundary is recomputed from the
- * scorer's values.
+ * items.jsonl, a damaged one, a scores.json that does not match it, a
+ * predictions.csv newer than it); the check that an F1 figure near a rounding
+ * boundary is recomputed from the scorer's values; and `runs compare`'s
+ * comparison (lleval_compare_runs, lib/score/compare_items.c), the same
+ * figures read from items.jsonl as scored again, to one decimal and to the
+ * last bit.
  */
 #include <math.h>
 #include <stdio.h>
@@ -216,6 +220,96 @@ static void test_same_page_shared(void **state)
     fixture_release(&fx);
 }
 
+/* Whether "%.1f" (or "%+.1f") prints 100 * x and 100 * y the same. */
+static bool same_pct(const char *fmt, double x, double y)
+{
+    char a[64], b[64];
+    if (isnan(x) || isnan(y))
+        return isnan(x) && isnan(y);
+    snprintf(a, sizeof(a), fmt, 100.0 * x);
+    snprintf(b, sizeof(b), fmt, 100.0 * y);
+    return !strcmp(a, b);
+}
+
+/* x (read from items.jsonl when it could be) and y (scored again) agree:
+ * everything to the last bit, F1 too when `exact`, else to one decimal. */
+static void assert_same_comparison(const struct lleval_comparison *x,
+                                   const struct lleval_comparison *y, bool exact)
+{
+    const struct lleval_compare_result *a = &x->res, *b = &y->res;
+    assert_int_equal(a->paired, b->paired);
+    assert_int_equal(a->only_a, b->only_a);
+    assert_int_equal(a->only_b, b->only_b);
+    assert_int_equal(a->bootstrap, b->bootstrap);
+    assert_int_equal(a->n_groups, b->n_groups);
+    assert_int_equal(a->n_flips, b->n_flips);
+    for (size_t k = 0; k < a->n_flips; k++) {
+        assert_string_equal(a->flips[k].custom_id, b->flips[k].custom_id);
+        assert_int_equal(a->flips[k].a_right, b->flips[k].a_right);
+    }
+    for (size_t k = 0; k < a->n_groups; k++) {
+        const struct lleval_compare_group *g = &a->groups[k], *h = &b->groups[k];
+        assert_string_equal(g->key, h->key);
+        assert_int_equal(g->n, h->n);
+        assert_int_equal(g->mc, h->mc);
+        assert_memory_equal(&g->a_main, &h->a_main, sizeof(double));
+        assert_memory_equal(&g->b_main, &h->b_main, sizeof(double));
+        assert_memory_equal(&g->diff_main, &h->diff_main, sizeof(g->diff_main));
+        assert_memory_equal(&g->mcnemar_p, &h->mcnemar_p, sizeof(double));
+        assert_int_equal(g->a_only_right, h->a_only_right);
+        assert_int_equal(g->b_only_right, h->b_only_right);
+        if (g->mc)
+            continue;
+        if (exact) {
+            assert_memory_equal(&g->a_f1, &h->a_f1, sizeof(double));
+            assert_memory_equal(&g->b_f1, &h->b_f1, sizeof(double));
+            assert_memory_equal(&g->diff_f1, &h->diff_f1, sizeof(g->diff_f1));
+        } else {
+            assert_true(same_pct("%.1f", g->a_f1, h->a_f1));
+            assert_true(same_pct("%.1f", g->b_f1, h->b_f1));
+            assert_true(same_pct("%+.1f", g->diff_f1.mean, h->diff_f1.mean));
+            assert_true(same_pct("%+.1f", g->diff_f1.lo, h->diff_f1.lo));
+            assert_true(same_pct("%+.1f", g->diff_f1.hi, h->diff_f1.hi));
+        }
+    }
+}
+
+/* `runs compare`'s comparison (lleval_compare_runs) read from items.jsonl is
+ * the one scoring again gives: to one decimal (the table, read from
+ * items.jsonl on the shared data) and to the last bit (--json, read from it
+ * only where no F1 is unsure), with other resamples and seeds. */
+static void test_runs_compare_agrees(void **state)
+{
+    static const char *const pairs[][2] = {{"a", "b"}, {"b", "a"}, {"a", "c"}, {"c", "c"}};
+    struct fixture fx;
+    (void)state;
+    if (!fixture_init(&fx, true))
+        skip();
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        for (int exact = 0; exact < 2; exact++) {
+            struct lleval_compare_req q;
+            struct lleval_comparison fast, slow;
+            struct lleval_err err = LLEVAL_ERR_INIT;
+            lleval_compare_req_init(&q);
+            q.a = pairs[i][0];
+            q.b = pairs[i][1];
+            q.exact = exact;
+            q.bootstrap = 100 + (long)i;
+            q.seed = 7 * (long long)i;
+            assert_int_equal(lleval_compare_runs(fx.runs, &q, &fast, &err), 0);
+            q.rescore = true;
+            assert_int_equal(lleval_compare_runs(fx.runs, &q, &slow, &err), 0);
+            assert_false(slow.from_items);
+            assert_null(slow.a.keys);
+            if (!exact)
+                assert_true(fast.from_items);
+            assert_same_comparison(&fast, &slow, exact);
+            lleval_comparison_release(&fast);
+            lleval_comparison_release(&slow);
+        }
+    fixture_release(&fx);
+}
+
 /* Replaces the first `from` in file path with `to`. */
 static void edit_file(const char *path, const char *from, const char *to)
 {
@@ -264,6 +358,23 @@ static void test_falls_back(void **state)
     assert_false(from_items(&fx, "a", "b"));
     free(tu_write(fx.tmp, "runs/a/results/scores.json", saved_scores));
     assert_true(from_items(&fx, "a", "b"));
+
+    /* predictions.csv written after items.jsonl (here: run b's answers; the
+     * runs after a took long enough for any file system's clock) */
+    {
+        char *b_pred = run_file(&fx, "b", "results/predictions.csv"), *text = tu_read(b_pred);
+        char *want_b;
+        free(tu_write(fx.tmp, "runs/a/results/predictions.csv", text));
+        assert_false(from_items(&fx, "a", "b"));
+        want_b = page_rescored(&fx, "a", "b");
+        got = page(&fx, "a", "b");
+        assert_string_equal(got, want_b);
+        assert_true(strcmp(got, want) != 0); /* b's answers: other figures */
+        free(got);
+        free(want_b);
+        free(text);
+        free(b_pred);
+    }
 
     /* an unknown run is the same error */
     {
@@ -321,6 +432,26 @@ static bool same_figures(const double *fa, uint64_t ka, const double *fb, uint64
     return same;
 }
 
+/* To the last bit, multiple-choice groups are always exact (F1 is not shown). */
+static void test_runs_compare_exact(void **state)
+{
+    struct lleval_compare_run a, b;
+    struct lleval_compare_result res;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    static const double f[8] = {0, 1, 0.5, 0.25, 1.0 / 3, 0, 1, 0};
+    (void)state;
+    side(&a, f, 0);
+    side(&b, f, 0);
+    for (size_t i = 0; i < 8; i++)
+        a.items.items[i].mc = b.items.items[i].mc = true;
+    assert_int_equal(lleval_compare_items(&a.items, &b.items, 50, 7, &res, &err), 0);
+    assert_true(res.groups[0].mc);
+    assert_true(lleval_compare_same_figures(&a, &b, &res, true));
+    lleval_compare_result_release(&res);
+    lleval_compare_run_release(&a);
+    lleval_compare_run_release(&b);
+}
+
 /* F1 figures near a rounding boundary, or a difference of unsure values at
  * zero, are recomputed; exact values (0, 1) and the same answers never are.
  * To the last bit (`runs compare --json`), any unsure value or difference is. */
@@ -349,10 +480,9 @@ static void test_f1_boundary(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_page),
-        cmocka_unit_test(test_same_page_shared),
-        cmocka_unit_test(test_falls_back),
-        cmocka_unit_test(test_f1_boundary),
+        cmocka_unit_test(test_same_page),           cmocka_unit_test(test_same_page_shared),
+        cmocka_unit_test(test_falls_back),          cmocka_unit_test(test_f1_boundary),
+        cmocka_unit_test(test_runs_compare_agrees), cmocka_unit_test(test_runs_compare_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

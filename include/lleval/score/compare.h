@@ -106,12 +106,14 @@ void lleval_compare_run_release(struct lleval_compare_run *r);
  * that scoring again would agree with is used: one that reads whole, holds
  * every row of predictions.csv once (its scores.json: no unknown or repeated
  * custom_id, the run's options and prepared_dir) and is not older than
- * predictions.csv or the prepared files of its datasets. Returns 0, or 1
- * when the run cannot be read that way (any reason, r left empty): the
+ * predictions.csv. exact: gives up
+ * at the first QA item whose F1 is neither 0 nor 1 (such a value is not the
+ * scorer's to the last bit: see lleval_compare_same_figures). Returns 0, or
+ * 1 when the run cannot be read that way (any reason, r left empty): the
  * caller scores it again, which words any error.
  */
 int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs_dir,
-                                  const char *id);
+                                  const char *id, bool exact);
 
 /*
  * Keeps only model's items of r (a run of several models), their custom_ids
