@@ -11,20 +11,26 @@
  * Per item the reading keeps what lleval_compare_items() pairs (custom_id,
  * verdict, EM, F1, contains), a hash of what the scorer's F1 came from and
  * its line, so the page can read only the lines of the flipped items it
- * shows (lib/report/compare_page.c).
+ * shows (lib/report/compare_flips.c). For F1 to the last bit (`runs compare
+ * --json`), each F1 other than 0 and 1 is computed again from the item's
+ * answer and golds in items.jsonl (the metric without the prepared data),
+ * and kept only when it prints as items.jsonl has it.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
 #include "lleval/run/batch.h"
 #include "lleval/run/rundir.h"
 #include "lleval/score/compare.h"
 #include "lleval/score/extract.h"
 #include "lleval/score/items.h"
+#include "lleval/score/metrics.h"
 #include "lleval/score/scores.h"
+#include "lleval/util/json.h"
 #include "lleval/util/util.h"
 
 /* An item as the first pass keeps it: the record and its scoring inputs' hash. */
@@ -34,15 +40,83 @@ struct crec {
     long line; /* in items.jsonl */
 };
 
+/* A dataset's normalization, from its prepared info file: NFD first (NQ-open). */
+struct scheme {
+    char *dataset;
+    int nfd; /* 1, 0, or -1: not a QA dataset lleval can score again here */
+};
+
 struct pass1 {
-    bool exact; /* give up at the first F1 that lleval_compare_same_figures(exact) refuses */
+    bool exact; /* F1 to the last bit: each one other than 0 or 1 computed again */
+    const char *prepared_dir;
     struct crec *v;
     size_t n, cap;
+    struct scheme *schemes;
+    size_t n_schemes, cap_schemes;
+    struct lleval_norm pred, *golds;
+    size_t cap_golds;
 };
+
+/* Golds of an item that the scorer keeps (gold.c's GOLD_MAX_STRINGS). */
+#define EXACT_MAX_GOLDS 64
 
 static uint64_t mix(uint64_t h, const char *s)
 {
     return (h ^ lleval_hash64(s)) * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+}
+
+static int nfd_of(struct pass1 *p, const char *dataset)
+{
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    enum lleval_scoring sc;
+    json_t *info;
+    struct scheme *s;
+    for (size_t i = p->n_schemes; i-- > 0;)
+        if (!strcmp(p->schemes[i].dataset, dataset))
+            return p->schemes[i].nfd;
+    LLEVAL_GROW(p->schemes, p->n_schemes, p->cap_schemes);
+    s = &p->schemes[p->n_schemes++];
+    s->dataset = lleval_xstrdup(dataset);
+    info = lleval_prepared_info(p->prepared_dir, dataset, &e);
+    s->nfd = !info || lleval_scoring_parse(lleval_json_str(info, "scoring"), &sc) ||
+                     sc == LLEVAL_SCORING_MC
+                 ? -1
+                 : sc == LLEVAL_SCORING_NQ;
+    json_decref(info);
+    return s->nfd;
+}
+
+/*
+ * The scorer's F1 of r to the last bit (items.jsonl has 15 digits): its
+ * extracted answer against its golds, normalized as its dataset's prepared
+ * info says, as score.c scores it (an F1 other than 0 and 1 is no
+ * abstention and no SQuAD 2.0 "no answer"). 0, or 1 when it cannot be, or
+ * the value does not print as items.jsonl has it: then scoring again.
+ */
+static int exact_f1(struct pass1 *p, const struct lleval_item_row *r, double *out)
+{
+    struct lleval_qa_score sc;
+    size_t n = r->n_gold < EXACT_MAX_GOLDS ? r->n_gold : EXACT_MAX_GOLDS;
+    char want[32], got[32];
+    int nfd = nfd_of(p, r->dataset);
+    if (nfd < 0 || !n)
+        return 1;
+    if (n > p->cap_golds) {
+        p->golds = lleval_xrealloc(p->golds, n * sizeof(*p->golds));
+        for (size_t i = p->cap_golds; i < n; i++)
+            lleval_norm_init(&p->golds[i]);
+        p->cap_golds = n;
+    }
+    lleval_norm_set(&p->pred, r->answer, strlen(r->answer), nfd);
+    for (size_t i = 0; i < n; i++)
+        lleval_norm_set(&p->golds[i], r->gold[i], strlen(r->gold[i]), nfd);
+    lleval_qa_score(&p->pred, p->golds, n, &sc);
+    snprintf(want, sizeof(want), "%.15g", r->f1);
+    snprintf(got, sizeof(got), "%.15g", sc.f1);
+    if (strcmp(want, got))
+        return 1;
+    *out = sc.f1;
+    return 0;
 }
 
 static int on_item(const struct lleval_item_row *r, void *ud)
@@ -50,7 +124,8 @@ static int on_item(const struct lleval_item_row *r, void *ud)
     struct pass1 *p = ud;
     struct crec *c;
     uint64_t key = mix(0, r->type);
-    if (p->exact && !r->mc && !isnan(r->f1) && r->f1 != 0.0 && r->f1 != 1.0)
+    double f1 = r->f1;
+    if (p->exact && !r->mc && !isnan(f1) && f1 != 0.0 && f1 != 1.0 && exact_f1(p, r, &f1))
         return 1; /* not to the last bit: scoring again is the way, read no further */
     LLEVAL_GROW(p->v, p->n, p->cap);
     c = &p->v[p->n++];
@@ -60,7 +135,7 @@ static int on_item(const struct lleval_item_row *r, void *ud)
     c->rec.mc = r->mc;
     /* the scorer's record has 0 where items.jsonl has null (multiple choice) */
     c->rec.em = r->mc || isnan(r->em) ? 0 : r->em;
-    c->rec.f1 = r->mc || isnan(r->f1) ? 0 : r->f1;
+    c->rec.f1 = r->mc || isnan(f1) ? 0 : f1;
     c->rec.contains = r->mc || isnan(r->contains) ? 0 : r->contains;
     c->rec.correct = r->correct;
     /* the same answer to the same golds has the same F1, to the last bit */
@@ -133,6 +208,7 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
     memset(r, 0, sizeof(*r));
     memset(&p, 0, sizeof(p));
     p.exact = exact;
+    lleval_norm_init(&p.pred);
     r->dir = lleval_run_dir(runs_dir, id, &e);
     if (!r->dir || !lleval_is_dir(r->dir))
         return 1;
@@ -148,6 +224,7 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
     if (!lleval_path_exists(pred) || !lleval_path_exists(r->items_path) || !r->cfg.prepared_dir ||
         !lleval_is_dir(r->cfg.prepared_dir))
         goto out;
+    p.prepared_dir = r->cfg.prepared_dir;
     if (lleval_items_each_fast(r->items_path, on_item, pass1_reset, &p, &e))
         goto out;
     if (!scores_match(r->dir, &r->cfg, p.n) || !items_fresh(r->items_path, pred))
@@ -166,11 +243,19 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
         r->lines[i] = p.v[i].line;
     }
     r->items.n = p.n;
+    r->f1_exact = exact;
     p.n = 0;
     rc = 0;
 out:
     pass1_reset(&p);
     free(p.v);
+    for (size_t i = 0; i < p.n_schemes; i++)
+        free(p.schemes[i].dataset);
+    free(p.schemes);
+    lleval_norm_release(&p.pred);
+    for (size_t i = 0; i < p.cap_golds; i++)
+        lleval_norm_release(&p.golds[i]);
+    free(p.golds);
     free(cfg_path);
     free(pred);
     if (rc)
@@ -225,7 +310,8 @@ bool lleval_compare_same_figures(const struct lleval_compare_run *a,
             j += c > 0;
             continue;
         }
-        if (!p->mc && (!f1_exact(p->f1) || !f1_exact(q->f1))) {
+        bool ua = !a->f1_exact && !f1_exact(p->f1), ub = !b->f1_exact && !f1_exact(q->f1);
+        if (!p->mc && (ua || ub)) {
             char key[512];
             size_t k = last;
             lleval_compare_group_key(p->custom_id, key, sizeof(key));
@@ -234,9 +320,10 @@ bool lleval_compare_same_figures(const struct lleval_compare_run *a,
                     ;
             if (k < res->n_groups) {
                 last = k;
-                u[k].a += !f1_exact(p->f1);
-                u[k].b += !f1_exact(q->f1);
-                u[k].pairs += !keys || a->keys[i] != b->keys[j];
+                u[k].a += ua;
+                u[k].b += ub;
+                /* both rounded alike from the same F1: a difference of exactly 0 */
+                u[k].pairs += !(ua && ub && keys && a->keys[i] == b->keys[j]);
             }
         }
         i++;

@@ -5,7 +5,7 @@
 # without items.jsonl, with a stale one (predictions.csv newer, rescored with
 # other options) and with a damaged one (scored again,
 # never a crash); and it is read (a predictions.csv older than items.jsonl is
-# not scored again).
+# not scored again), --json too (F1 computed again to the last bit).
 source "$(dirname "$0")/lib.sh"
 
 cat >eval.yaml <<'YAML'
@@ -30,19 +30,22 @@ expect_exit 0 "run x (multiple choice)" -- "$LLEVAL" run --config mc.yaml --run-
 expect_exit 0 "run y (multiple choice, another model)" -- \
 	"$LLEVAL" run --config mc.yaml --model other-dry --run-id y -q
 # QA runs large enough that no F1 figure sits on a rounding boundary (as the
-# examples' groups of 16 do: those are scored again)
+# examples' groups of 16 do: those are scored again), SQuAD 2.0 among them
+# (no-answer items, abstentions)
 shared="${LLEVAL_SHARED_DIR:-$LLEVAL_SOURCE_DIR/../shared}"
 nq="$shared/datasets/nq_open/NQ-open.dev.jsonl"
+v2="$shared/datasets/squad_v2/dev-v2.0-normans.json"
 qa=()
-if [ -f "$nq" ]; then
+if [ -f "$nq" ] && [ -f "$v2" ]; then
 	cat >qa.yaml <<YAML
 engine: dry
 model_id: [alpha, "beta:7b"]
 temps: [0.0]
 limit_items: 300
-scoring: {bootstrap_samples: 200}
+scoring: {bootstrap_samples: 200, abstain_phrases: [unanswerable, no answer]}
 datasets:
   - {name: nq, format: nq_open, path: $nq}
+  - {name: sq2, format: squad, type: open_book, path: $v2}
 YAML
 	expect_exit 0 "run q1 (NQ-open, two models)" -- "$LLEVAL" run --config qa.yaml --run-id q1 -q
 	expect_exit 0 "run q2 (NQ-open, another two)" -- "$LLEVAL" run --config qa.yaml --run-id q2 \
@@ -50,7 +53,7 @@ YAML
 	qa=("q1 q2" "q2 q1 --flips 3" "q1 q2 --json" "q1 q2 --model-a alpha --model-b delta"
 		"q1 --model-a alpha --model-b beta:7b")
 else
-	echo "skip - the shared NQ-open file is absent ($nq): QA runs read from items.jsonl"
+	echo "skip - the shared NQ-open or SQuAD 2.0 file is absent ($shared/datasets): QA runs"
 fi
 mkdir -p runs/p/results # a run without predictions.csv
 cp runs/a/config.resolved.yaml runs/p/
@@ -115,7 +118,8 @@ grep -q '^[^0]' first/*.rc && ok "some cases fail (exit 2)" || not_ok "no case f
 
 # items.jsonl is what is read: predictions.csv damaged but older than items.jsonl
 # (the examples' QA groups of 16 have F1 means on a rounding boundary, 1/16 =
-# 6.25%: scored again; multiple choice and the same run twice are read)
+# 6.25%: the table scores them again; --json computes each F1 again from
+# items.jsonl's answer and golds, to the last bit, and reads every run)
 save=$PWD/saved
 mkdir -p "$save"
 read_runs="a b m x y $([ ${#qa[@]} -gt 0 ] && echo q1 q2)"
@@ -127,7 +131,8 @@ done
 for i in "${!cases[@]}"; do
 	case "${cases[$i]}" in
 	"a a" | "x y" | "x y --json" | "y x --flips 1" | "q1 q2" | "q2 q1 --flips 3" | \
-		"q1 q2 --model-a alpha --model-b delta" | "q1 --model-a alpha --model-b beta:7b")
+		"q1 q2 --model-a alpha --model-b delta" | "q1 --model-a alpha --model-b beta:7b" | \
+		*--json*)
 		rc=0
 		# shellcheck disable=SC2086
 		"$LLEVAL" runs compare ${cases[$i]} >read.out 2>read.err || rc=$?
@@ -141,9 +146,9 @@ for i in "${!cases[@]}"; do
 		;;
 	esac
 done
-# ... and scored again where F1 would print otherwise: --json of QA runs
-expect_exit 4 "'a b --json' scores again (F1 to the last bit)" -- \
-	"$LLEVAL" runs compare a b --json
+# ... and scored again where an F1 figure of the table could round otherwise
+expect_exit 4 "'a b' scores again (F1 means of 16 items on a rounding boundary)" -- \
+	"$LLEVAL" runs compare a b
 # predictions.csv newer than items.jsonl: scored again (here: the damaged file's error)
 touch "runs/a/results/predictions.csv"
 expect_exit 4 "a predictions.csv newer than items.jsonl is scored again" -- \

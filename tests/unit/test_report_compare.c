@@ -275,9 +275,10 @@ static void assert_same_comparison(const struct lleval_comparison *x,
 }
 
 /* `runs compare`'s comparison (lleval_compare_runs) read from items.jsonl is
- * the one scoring again gives: to one decimal (the table, read from
- * items.jsonl on the shared data) and to the last bit (--json, read from it
- * only where no F1 is unsure), with other resamples and seeds. */
+ * the one scoring again gives: to one decimal (the table) and to the last
+ * bit (--json: each F1 other than 0 and 1 computed again from the answer and
+ * golds), with other resamples and seeds, both read from items.jsonl on the
+ * shared data. */
 static void test_runs_compare_agrees(void **state)
 {
     static const char *const pairs[][2] = {{"a", "b"}, {"b", "a"}, {"a", "c"}, {"c", "c"}};
@@ -301,8 +302,8 @@ static void test_runs_compare_agrees(void **state)
             assert_int_equal(lleval_compare_runs(fx.runs, &q, &slow, &err), 0);
             assert_false(slow.from_items);
             assert_null(slow.a.keys);
-            if (!exact)
-                assert_true(fast.from_items);
+            assert_true(fast.from_items); /* --json: each F1 computed again */
+            assert_int_equal(fast.a.f1_exact, exact);
             assert_same_comparison(&fast, &slow, exact);
             lleval_comparison_release(&fast);
             lleval_comparison_release(&slow);
@@ -358,6 +359,39 @@ static void test_falls_back(void **state)
     assert_false(from_items(&fx, "a", "b"));
     free(tu_write(fx.tmp, "runs/a/results/scores.json", saved_scores));
     assert_true(from_items(&fx, "a", "b"));
+
+    /* an F1 that the answer and golds do not give: --json scores again */
+    {
+        struct lleval_compare_req q;
+        struct lleval_comparison c;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        char *text = tu_read(items), *at, *end;
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        /* the first F1 other than 0 and 1 (QA), made 0.1234 (no F1 of these items) */
+        at = strstr(text, "\"f1\":0.");
+        assert_non_null(at);
+        end = strchr(at + 5, ',');
+        assert_non_null(end);
+        lleval_sb_add(&sb, text, (size_t)(at - text) + 5);
+        lleval_sb_adds(&sb, "0.1234");
+        lleval_sb_adds(&sb, end);
+        free(text);
+        text = lleval_sb_detach(&sb, NULL);
+        free(tu_write(fx.tmp, "runs/a/results/items.jsonl", text));
+        lleval_compare_req_init(&q);
+        q.a = "a";
+        q.b = "b";
+        q.exact = true;
+        assert_int_equal(lleval_compare_runs(fx.runs, &q, &c, &err), 0);
+        assert_false(c.from_items);
+        lleval_comparison_release(&c);
+        free(tu_write(fx.tmp, "runs/a/results/items.jsonl", saved_items));
+        q.exact = true;
+        assert_int_equal(lleval_compare_runs(fx.runs, &q, &c, &err), 0);
+        assert_true(c.from_items);
+        lleval_comparison_release(&c);
+        free(text);
+    }
 
     /* predictions.csv written after items.jsonl (here: run b's answers; the
      * runs after a took long enough for any file system's clock) */

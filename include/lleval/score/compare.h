@@ -85,6 +85,7 @@ struct lleval_compare_run {
     uint64_t *keys;
     long *lines;
     char *items_path;
+    bool f1_exact; /* read with `exact`: every F1 of items is the scorer's to the last bit */
 };
 
 /*
@@ -106,9 +107,10 @@ void lleval_compare_run_release(struct lleval_compare_run *r);
  * that scoring again would agree with is used: one that reads whole, holds
  * every row of predictions.csv once (its scores.json: no unknown or repeated
  * custom_id, the run's options and prepared_dir) and is not older than
- * predictions.csv. exact: gives up
- * at the first QA item whose F1 is neither 0 nor 1 (such a value is not the
- * scorer's to the last bit: see lleval_compare_same_figures). Returns 0, or
+ * predictions.csv. exact: each QA item's F1 other than 0 and 1 (items.jsonl
+ * has 15 digits) is computed again from its answer and golds, normalized as
+ * its dataset's prepared info says, and the file is given up at the first
+ * that does not print as items.jsonl has it; f1_exact is then set. Returns 0, or
  * 1 when the run cannot be read that way (any reason, r left empty): the
  * caller scores it again, which words any error.
  */
@@ -127,7 +129,8 @@ int lleval_compare_run_of_model(struct lleval_compare_run *r, const char *model,
 /*
  * Whether res (the comparison of a and b, read from items.jsonl) shows what
  * scoring again gives. items.jsonl keeps F1 to 15 digits, so an F1 other than
- * 0 or 1 may differ from the scorer's in its last bits. exact: every F1
+ * 0 or 1 may differ from the scorer's in its last bits (unless the side is
+ * f1_exact). exact: every F1
  * figure to the last bit (`runs compare --json`), which holds only when a
  * group has no such value or its pairs' differences are exactly zero (the
  * same answer to the same golds of the same prepared data); else as a
