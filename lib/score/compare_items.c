@@ -366,16 +366,17 @@ void lleval_compare_req_init(struct lleval_compare_req *q)
     q->seed = -1;
 }
 
-/* Loads both sides (from items.jsonl when `items`) and compares them; the
- * errors of scoring again, in the order `runs compare` always gave them. */
+/* Loads both sides (from items.jsonl when `items`, each F1 to the last bit
+ * when `exact`) and compares them; the errors of scoring again, in the order
+ * `runs compare` always gave them. */
 static int load_and_compare(const char *runs_dir, const struct lleval_compare_req *q, bool items,
-                            struct lleval_comparison *c, struct lleval_err *err)
+                            bool exact, struct lleval_comparison *c, struct lleval_err *err)
 {
     struct lleval_score_opts so;
     int rc;
     if (items) {
-        if (lleval_compare_run_load_items(&c->a, runs_dir, q->a, q->exact) ||
-            lleval_compare_run_load_items(&c->b, runs_dir, q->b, q->exact))
+        if (lleval_compare_run_load_items(&c->a, runs_dir, q->a, exact) ||
+            lleval_compare_run_load_items(&c->b, runs_dir, q->b, exact))
             return 1;
     } else if ((rc = lleval_compare_run_load(&c->a, runs_dir, q->a, err)) ||
                (rc = lleval_compare_run_load(&c->b, runs_dir, q->b, err))) {
@@ -392,21 +393,34 @@ static int load_and_compare(const char *runs_dir, const struct lleval_compare_re
     return lleval_compare_items(&c->a.items, &c->b.items, so.bootstrap, so.seed, &c->res, err);
 }
 
+/* The comparison from items.jsonl: 0, or 1 when it could show other figures
+ * than scoring again (c is then released). */
+static int from_items(const char *runs_dir, const struct lleval_compare_req *q, bool exact,
+                      struct lleval_comparison *c, bool *unsure)
+{
+    struct lleval_err e = LLEVAL_ERR_INIT;
+    int rc = load_and_compare(runs_dir, q, true, exact, c, &e);
+    *unsure = !rc && !lleval_compare_same_figures(&c->a, &c->b, &c->res, q->exact);
+    if (!rc && !*unsure) {
+        c->from_items = true;
+        return 0;
+    }
+    lleval_comparison_release(c);
+    return 1;
+}
+
 int lleval_compare_runs(const char *runs_dir, const struct lleval_compare_req *q,
                         struct lleval_comparison *c, struct lleval_err *err)
 {
+    bool unsure = false;
     memset(c, 0, sizeof(*c));
-    if (!q->rescore) {
-        struct lleval_err e = LLEVAL_ERR_INIT;
-        if (!load_and_compare(runs_dir, q, true, c, &e) &&
-            lleval_compare_same_figures(&c->a, &c->b, &c->res, q->exact)) {
-            c->from_items = true;
-            return 0;
-        }
-        /* anything else is scored again: the same figures, or the error that words it */
-        lleval_comparison_release(c);
-    }
-    return load_and_compare(runs_dir, q, false, c, err);
+    /* to one decimal, items.jsonl's 15 digits are enough but near a rounding
+     * boundary: there each F1 is computed again (rarely needed, it costs the
+     * metric per item), and only what cannot be is scored again */
+    if (!q->rescore && (!from_items(runs_dir, q, q->exact, c, &unsure) ||
+                        (unsure && !q->exact && !from_items(runs_dir, q, true, c, &unsure))))
+        return 0;
+    return load_and_compare(runs_dir, q, false, false, c, err);
 }
 
 void lleval_comparison_release(struct lleval_comparison *c)

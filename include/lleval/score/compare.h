@@ -164,8 +164,9 @@ struct lleval_comparison {
  * Compares runs q->a and q->b (`lleval runs compare`, the page of `lleval
  * report A B`): both read from items.jsonl (lleval_compare_run_load_items)
  * when both can be and lleval_compare_same_figures() says the figures are
- * what scoring again gives, else both scored again
- * (lleval_compare_run_load). c is filled either way (owned; release it with
+ * what scoring again gives (to one decimal, where they might not, items.jsonl
+ * is read again with each F1 computed to the last bit), else both scored
+ * again (lleval_compare_run_load). c is filled either way (owned; release it with
  * lleval_comparison_release, also on failure). Returns 0, or the error of
  * scoring again: loading a run, then B, then a model of A, of B, then the
  * bootstrap (lleval_compare_items).
