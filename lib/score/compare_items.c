@@ -23,7 +23,6 @@
 #include <string.h>
 #include "lleval/dataset/dataset.h"
 #include "lleval/platform/fs.h"
-#include "lleval/run/batch.h"
 #include "lleval/run/rundir.h"
 #include "lleval/score/compare.h"
 #include "lleval/score/extract.h"
@@ -32,6 +31,7 @@
 #include "lleval/score/scores.h"
 #include "lleval/util/json.h"
 #include "lleval/util/util.h"
+#include "score_int.h"
 
 /* An item as the first pass keeps it: the record and its scoring inputs' hash. */
 struct crec {
@@ -56,9 +56,6 @@ struct pass1 {
     struct lleval_norm pred, *golds;
     size_t cap_golds;
 };
-
-/* Golds of an item that the scorer keeps (gold.c's GOLD_MAX_STRINGS). */
-#define EXACT_MAX_GOLDS 64
 
 static uint64_t mix(uint64_t h, const char *s)
 {
@@ -96,7 +93,7 @@ static int nfd_of(struct pass1 *p, const char *dataset)
 static int exact_f1(struct pass1 *p, const struct lleval_item_row *r, double *out)
 {
     struct lleval_qa_score sc;
-    size_t n = r->n_gold < EXACT_MAX_GOLDS ? r->n_gold : EXACT_MAX_GOLDS;
+    size_t n = r->n_gold < GOLD_MAX_STRINGS ? r->n_gold : GOLD_MAX_STRINGS;
     char want[32], got[32];
     int nfd = nfd_of(p, r->dataset);
     if (nfd < 0 || !n)
