@@ -207,8 +207,10 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
     p.exact = exact;
     lleval_norm_init(&p.pred);
     r->dir = lleval_run_dir(runs_dir, id, &e);
-    if (!r->dir || !lleval_is_dir(r->dir))
+    if (!r->dir || !lleval_is_dir(r->dir)) {
+        lleval_compare_run_release(r);
         return 1;
+    }
     cfg_path = lleval_run_file_path(r->dir, LLEVAL_RUN_FILE_CONFIG);
     lleval_config_init(&r->cfg);
     r->cfg_loaded = true;
@@ -219,12 +221,12 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
     /* without its prepared data the run cannot be scored again: scoring
      * again says so, rather than verdicts that could not be checked */
     if (!lleval_path_exists(pred) || !lleval_path_exists(r->items_path) || !r->cfg.prepared_dir ||
-        !lleval_is_dir(r->cfg.prepared_dir))
+        !lleval_is_dir(r->cfg.prepared_dir) || !items_fresh(r->items_path, pred))
         goto out;
     p.prepared_dir = r->cfg.prepared_dir;
     if (lleval_items_each_fast(r->items_path, on_item, pass1_reset, &p, &e))
         goto out;
-    if (!scores_match(r->dir, &r->cfg, p.n) || !items_fresh(r->items_path, pred))
+    if (!scores_match(r->dir, &r->cfg, p.n))
         goto out;
     if (p.n)
         qsort(p.v, p.n, sizeof(*p.v), cmp_crec);
