@@ -33,13 +33,6 @@
 #include "lleval/util/util.h"
 #include "score_int.h"
 
-/* An item as the first pass keeps it: the record and its scoring inputs' hash. */
-struct crec {
-    struct lleval_item_rec rec;
-    uint64_t key;
-    long line; /* in items.jsonl */
-};
-
 /* A dataset's normalization, from its prepared info file: NFD first (NQ-open). */
 struct scheme {
     char *dataset;
@@ -49,7 +42,10 @@ struct scheme {
 struct pass1 {
     bool exact; /* F1 to the last bit: each one other than 0 or 1 computed again */
     const char *prepared_dir;
-    struct crec *v;
+    /* per item in file order: the record, a hash of its scoring inputs, its line */
+    struct lleval_item_rec *items;
+    uint64_t *keys;
+    long *lines;
     size_t n, cap;
     struct scheme *schemes;
     size_t n_schemes, cap_schemes;
@@ -119,28 +115,34 @@ static int exact_f1(struct pass1 *p, const struct lleval_item_row *r, double *ou
 static int on_item(const struct lleval_item_row *r, void *ud)
 {
     struct pass1 *p = ud;
-    struct crec *c;
+    struct lleval_item_rec *c;
     uint64_t key = mix(0, r->type);
     double f1 = r->f1;
     if (p->exact && !r->mc && !isnan(f1) && f1 != 0.0 && f1 != 1.0 && exact_f1(p, r, &f1))
         return 1; /* not to the last bit: scoring again is the way, read no further */
-    LLEVAL_GROW(p->v, p->n, p->cap);
-    c = &p->v[p->n++];
-    c->rec.custom_id = lleval_xstrdup(r->custom_id);
-    c->rec.sample = r->sample;
-    c->rec.ok = r->ok;
-    c->rec.mc = r->mc;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 256;
+        p->items = lleval_xrealloc(p->items, p->cap * sizeof(*p->items));
+        p->keys = lleval_xrealloc(p->keys, p->cap * sizeof(*p->keys));
+        p->lines = lleval_xrealloc(p->lines, p->cap * sizeof(*p->lines));
+    }
+    c = &p->items[p->n];
+    c->custom_id = lleval_xstrdup(r->custom_id);
+    c->sample = r->sample;
+    c->ok = r->ok;
+    c->mc = r->mc;
     /* the scorer's record has 0 where items.jsonl has null (multiple choice) */
-    c->rec.em = r->mc || isnan(r->em) ? 0 : r->em;
-    c->rec.f1 = r->mc || isnan(f1) ? 0 : f1;
-    c->rec.contains = r->mc || isnan(r->contains) ? 0 : r->contains;
-    c->rec.correct = r->correct;
+    c->em = r->mc || isnan(r->em) ? 0 : r->em;
+    c->f1 = r->mc || isnan(f1) ? 0 : f1;
+    c->contains = r->mc || isnan(r->contains) ? 0 : r->contains;
+    c->correct = r->correct;
     /* the same answer to the same golds has the same F1, to the last bit */
     key = mix(key, r->ok ? r->answer : "\x01");
     for (size_t i = 0; i < r->n_gold; i++)
         key = mix(key, r->gold[i]);
-    c->key = key;
-    c->line = r->line;
+    p->keys[p->n] = key;
+    p->lines[p->n] = r->line;
+    p->n++;
     return 0;
 }
 
@@ -148,13 +150,55 @@ static void pass1_reset(void *ud)
 {
     struct pass1 *p = ud;
     for (size_t i = 0; i < p->n; i++)
-        free(p->v[i].rec.custom_id);
+        free(p->items[i].custom_id);
     p->n = 0;
 }
 
-static int cmp_crec(const void *a, const void *b)
+static int cmp_rec_ptr(const void *a, const void *b)
 {
-    return strcmp(((const struct crec *)a)->rec.custom_id, ((const struct crec *)b)->rec.custom_id);
+    return strcmp((*(const struct lleval_item_rec *const *)a)->custom_id,
+                  (*(const struct lleval_item_rec *const *)b)->custom_id);
+}
+
+/* Sorts p's items by custom_id, keys and lines in step, in place: the order
+ * is found on pointers, then each cycle of it is moved (the three arrays are
+ * never copied whole: memory stays at one copy of the records). */
+static void sort_items(struct pass1 *p)
+{
+    const struct lleval_item_rec **by = lleval_xmalloc((p->n ? p->n : 1) * sizeof(*by));
+    size_t *from;
+    for (size_t i = 0; i < p->n; i++)
+        by[i] = &p->items[i];
+    if (p->n)
+        qsort((void *)by, p->n, sizeof(*by), cmp_rec_ptr);
+    from = lleval_xmalloc((p->n ? p->n : 1) * sizeof(*from));
+    for (size_t i = 0; i < p->n; i++)
+        from[i] = (size_t)(by[i] - p->items); /* position i gets item from[i] */
+    free((void *)by);
+    for (size_t i = 0; i < p->n; i++) {
+        struct lleval_item_rec t;
+        uint64_t tk;
+        long tl;
+        size_t j = i;
+        if (from[i] == i)
+            continue;
+        t = p->items[i];
+        tk = p->keys[i];
+        tl = p->lines[i];
+        while (from[j] != i) {
+            size_t k = from[j];
+            p->items[j] = p->items[k];
+            p->keys[j] = p->keys[k];
+            p->lines[j] = p->lines[k];
+            from[j] = j;
+            j = k;
+        }
+        p->items[j] = t;
+        p->keys[j] = tk;
+        p->lines[j] = tl;
+        from[j] = j;
+    }
+    free(from);
 }
 
 /* Whether the run's scores.json says items.jsonl holds every row of its
@@ -228,26 +272,30 @@ int lleval_compare_run_load_items(struct lleval_compare_run *r, const char *runs
         goto out;
     if (!scores_match(r->dir, &r->cfg, p.n))
         goto out;
-    if (p.n)
-        qsort(p.v, p.n, sizeof(*p.v), cmp_crec);
+    sort_items(&p);
     for (size_t i = 1; i < p.n; i++)
-        if (!strcmp(p.v[i - 1].rec.custom_id, p.v[i].rec.custom_id))
+        if (!strcmp(p.items[i - 1].custom_id, p.items[i].custom_id))
             goto out; /* a custom_id twice: not what the score step writes */
-    r->items.items = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->items.items));
-    r->keys = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->keys));
-    r->lines = lleval_xcalloc(p.n ? p.n : 1, sizeof(*r->lines));
-    for (size_t i = 0; i < p.n; i++) {
-        r->items.items[i] = p.v[i].rec;
-        r->keys[i] = p.v[i].key;
-        r->lines[i] = p.v[i].line;
+    if (!p.items) {   /* no item: the arrays are still never NULL */
+        p.items = lleval_xcalloc(1, sizeof(*p.items));
+        p.keys = lleval_xcalloc(1, sizeof(*p.keys));
+        p.lines = lleval_xcalloc(1, sizeof(*p.lines));
     }
+    r->items.items = p.items;
+    r->keys = p.keys;
+    r->lines = p.lines;
     r->items.n = p.n;
     r->f1_exact = exact;
+    p.items = NULL;
+    p.keys = NULL;
+    p.lines = NULL;
     p.n = 0;
     rc = 0;
 out:
     pass1_reset(&p);
-    free(p.v);
+    free(p.items);
+    free(p.keys);
+    free(p.lines);
     for (size_t i = 0; i < p.n_schemes; i++)
         free(p.schemes[i].dataset);
     free(p.schemes);
