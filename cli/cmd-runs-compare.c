@@ -1,8 +1,10 @@
 /*
  * lleval runs compare A B (the guide's compare_runs): per-group deltas on the
  * items both runs answered, with paired bootstrap confidence intervals and
- * McNemar's exact test, and the items whose outcome flipped. The statistics
- * are lib/score/compare.c; this file parses the options and prints.
+ * McNemar's exact test, and the items whose outcome flipped. The items and
+ * the statistics are lib/score (lleval_compare_runs: each run's items.jsonl
+ * where that shows what scoring again would, else its predictions.csv scored
+ * again); this file parses the options and prints.
  */
 #include <limits.h>
 #include <math.h>
@@ -40,24 +42,12 @@ static json_t *ci_json(const struct lleval_ci *ci)
                      isnan(ci->hi) ? json_null() : json_real(100.0 * ci->hi));
 }
 
-/* Keeps only model's items of run r (their custom_ids without the model). */
-static int only_model(struct lleval_compare_run *r, const char *model, struct lleval_err *err)
-{
-    struct lleval_item_scores mine;
-    int rc = lleval_item_scores_of_model(&r->items, model, &mine, err);
-    if (rc)
-        return lleval_err_prefix(err, "run '%s'", r->dir);
-    lleval_item_scores_release(&r->items);
-    r->items = mine;
-    return 0;
-}
-
 int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *runs_dir)
 {
-    struct lleval_compare_run a, b;
-    struct lleval_compare_result res = {0};
+    struct lleval_compare_req q;
+    struct lleval_comparison c;
+    const struct lleval_compare_result *res = &c.res;
     struct lleval_err err = LLEVAL_ERR_INIT;
-    struct lleval_score_opts so;
     bool json = false;
     long show = 10, bootstrap = -1, seed = -1;
     const char *model_a = NULL, *model_b = NULL, *id_b;
@@ -96,28 +86,23 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
         return 2;
     }
     id_b = npos == 2 ? argv[2] : argv[1];
-    memset(&a, 0, sizeof(a));
-    memset(&b, 0, sizeof(b));
-    if (lleval_compare_run_load(&a, runs_dir, argv[1], &err) ||
-        lleval_compare_run_load(&b, runs_dir, id_b, &err) ||
-        (model_a && only_model(&a, model_a, &err)) || (model_b && only_model(&b, model_b, &err))) {
-        status = cli_error_lib(ctx, &err);
-        goto out;
-    }
-    lleval_score_opts_from_config(&so, &a.cfg);
-    if (bootstrap >= 0)
-        so.bootstrap = bootstrap;
-    if (seed >= 0)
-        so.seed = (uint64_t)seed;
-    if (lleval_compare_items(&a.items, &b.items, so.bootstrap, so.seed, &res, &err)) {
+    lleval_compare_req_init(&q);
+    q.a = argv[1];
+    q.b = id_b;
+    q.model_a = model_a;
+    q.model_b = model_b;
+    q.bootstrap = bootstrap;
+    q.seed = seed;
+    q.exact = json; /* --json prints F1 to the last bit, the table to one decimal */
+    if (lleval_compare_runs(runs_dir, &q, &c, &err)) {
         status = cli_error_lib(ctx, &err);
         goto out;
     }
 
     if (json) {
         json_t *root = json_object(), *groups = json_array(), *fl = json_array();
-        for (size_t k = 0; k < res.n_groups; k++) {
-            const struct lleval_compare_group *g = &res.groups[k];
+        for (size_t k = 0; k < res->n_groups; k++) {
+            const struct lleval_compare_group *g = &res->groups[k];
             json_t *o =
                 json_pack("{s:s, s:s, s:I, s:f, s:f, s:o, s:I, s:I, s:f}", "group", g->key,
                           "metric", g->mc ? "accuracy" : "em", "n", (json_int_t)g->n, "a",
@@ -131,17 +116,17 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
             }
             json_array_append_new(groups, o);
         }
-        for (size_t k = 0; k < res.n_flips; k++)
-            json_array_append_new(fl, json_pack("{s:s, s:s}", "custom_id", res.flips[k].custom_id,
-                                                "better", res.flips[k].a_right ? "a" : "b"));
+        for (size_t k = 0; k < res->n_flips; k++)
+            json_array_append_new(fl, json_pack("{s:s, s:s}", "custom_id", res->flips[k].custom_id,
+                                                "better", res->flips[k].a_right ? "a" : "b"));
         json_object_set_new(root, "a", json_string(argv[1]));
         json_object_set_new(root, "b", json_string(id_b));
         json_object_set_new(root, "model_a", model_a ? json_string(model_a) : json_null());
         json_object_set_new(root, "model_b", model_b ? json_string(model_b) : json_null());
-        json_object_set_new(root, "paired_items", json_integer((json_int_t)res.paired));
-        json_object_set_new(root, "only_in_a", json_integer((json_int_t)res.only_a));
-        json_object_set_new(root, "only_in_b", json_integer((json_int_t)res.only_b));
-        json_object_set_new(root, "bootstrap", json_integer(res.bootstrap));
+        json_object_set_new(root, "paired_items", json_integer((json_int_t)res->paired));
+        json_object_set_new(root, "only_in_a", json_integer((json_int_t)res->only_a));
+        json_object_set_new(root, "only_in_b", json_integer((json_int_t)res->only_b));
+        json_object_set_new(root, "bootstrap", json_integer(res->bootstrap));
         json_object_set_new(root, "groups", groups);
         json_object_set_new(root, "flips", fl);
         json_dumpf(root, stdout, JSON_INDENT(2));
@@ -154,16 +139,16 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
         struct lleval_sb ma = LLEVAL_SB_INIT, mb = LLEVAL_SB_INIT;
         printf("%s%s%s (A) vs %s%s%s (B): %zu items paired by custom_id%s\n", argv[1],
                model_a ? " model " : "", model_a ? cli_safe(&ma, model_a) : "", id_b,
-               model_b ? " model " : "", model_b ? cli_safe(&mb, model_b) : "", res.paired,
+               model_b ? " model " : "", model_b ? cli_safe(&mb, model_b) : "", res->paired,
                model_a || model_b ? " (without the model)" : "");
         lleval_sb_release(&ma);
         lleval_sb_release(&mb);
     }
-    if (res.only_a || res.only_b)
+    if (res->only_a || res->only_b)
         printf("note: the item sets differ: %zu only in A, %zu only in B; they are left out "
                "(same datasets, prompt set, temperatures and --limit_items make them match)\n",
-               res.only_a, res.only_b);
-    if (!res.n_groups) {
+               res->only_a, res->only_b);
+    if (!res->n_groups) {
         printf("no items in common: nothing to compare\n");
         goto out;
     }
@@ -171,8 +156,8 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
         struct cli_table *t = cli_table_new(9);
         cli_table_header(t, "group", "n", "metric", "A", "B", "B - A [95% CI]", "McNemar p",
                          "A only", "B only");
-        for (size_t k = 0; k < res.n_groups; k++) {
-            const struct lleval_compare_group *g = &res.groups[k];
+        for (size_t k = 0; k < res->n_groups; k++) {
+            const struct lleval_compare_group *g = &res->groups[k];
             char n[32], va[32], vb[32], d[96], p[32], ao[32], bo[32];
             snprintf(n, sizeof(n), "%zu", g->n);
             fmt_pct(va, sizeof(va), g->a_main);
@@ -192,21 +177,19 @@ int cli_runs_compare(int argc, char **argv, struct cli_ctx *ctx, const char *run
         cli_table_print(t, stdout, ctx);
         cli_table_free(t);
     }
-    if (res.n_flips) {
-        printf("\n%zu item%s flipped", res.n_flips, res.n_flips == 1 ? "" : "s");
-        if ((size_t)show < res.n_flips)
+    if (res->n_flips) {
+        printf("\n%zu item%s flipped", res->n_flips, res->n_flips == 1 ? "" : "s");
+        if ((size_t)show < res->n_flips)
             printf(" (first %ld; --json lists all)", show);
         printf(":\n");
         /* custom_ids carry dataset item ids: printed sanitized */
         struct lleval_sb safe = LLEVAL_SB_INIT;
-        for (size_t k = 0; k < res.n_flips && k < (size_t)show; k++)
-            printf("  %s  %s\n", res.flips[k].a_right ? "A right, B wrong" : "B right, A wrong",
-                   cli_safe(&safe, res.flips[k].custom_id));
+        for (size_t k = 0; k < res->n_flips && k < (size_t)show; k++)
+            printf("  %s  %s\n", res->flips[k].a_right ? "A right, B wrong" : "B right, A wrong",
+                   cli_safe(&safe, res->flips[k].custom_id));
         lleval_sb_release(&safe);
     }
 out:
-    lleval_compare_result_release(&res);
-    lleval_compare_run_release(&a);
-    lleval_compare_run_release(&b);
+    lleval_comparison_release(&c);
     return status;
 }

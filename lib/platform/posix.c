@@ -185,6 +185,15 @@ int64_t lleval_file_size(const char *path)
     return stat(path, &st) ? -1 : (int64_t)st.st_size;
 }
 
+int lleval_file_mtime(const char *path, int64_t *ns)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return -1;
+    *ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + (int64_t)st.st_mtim.tv_nsec;
+    return 0;
+}
+
 int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_err *err)
 {
     DIR *d = opendir(dir);

@@ -286,6 +286,21 @@ int64_t lleval_file_size(const char *path)
     return (int64_t)(((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow);
 }
 
+int lleval_file_mtime(const char *path, int64_t *ns)
+{
+    wchar_t *w = lleval_w32_wide(path);
+    WIN32_FILE_ATTRIBUTE_DATA d;
+    BOOL ok = GetFileAttributesExW(w, GetFileExInfoStandard, &d);
+    uint64_t t;
+    free(w);
+    if (!ok)
+        return -1;
+    /* 100 ns ticks since 1601-01-01 */
+    t = ((uint64_t)d.ftLastWriteTime.dwHighDateTime << 32) | d.ftLastWriteTime.dwLowDateTime;
+    *ns = ((int64_t)t - INT64_C(116444736000000000)) * 100;
+    return 0;
+}
+
 int lleval_list_dir(const char *dir, struct lleval_dir_list *out, struct lleval_err *err)
 {
     char *pattern = lleval_path_join(dir, "*");

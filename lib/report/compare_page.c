@@ -7,12 +7,12 @@
  *
  * One self-contained static page: inline CSS, no script, nothing fetched
  * (its Content-Security-Policy allows no network access). The statistics
- * come from lib/score/compare.c, the items of each run from its
- * results/items.jsonl (compare_items.c: the score step's verdicts, read once
- * by the fast reader), or, for a run without a usable one, from scoring its
- * predictions.csv again (lleval_compare_run_load() and
- * lleval_report_xrows_load() in explorer.c); every text from the runs is
- * HTML-escaped here.
+ * and the items of each run come from lleval_compare_runs() (lib/score:
+ * each run's results/items.jsonl, read once by the fast reader, or, where
+ * that could show other figures, its predictions.csv scored again), as
+ * `lleval runs compare` has them; the flipped items' texts from items.jsonl
+ * again (compare_flips.c) or from scoring again (lleval_report_xrows_load()
+ * in explorer.c); every text from the runs is HTML-escaped here.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +26,6 @@
 #include "lleval/util/redact.h"
 #include "lleval/util/text.h"
 #include "lleval/util/util.h"
-#include "compare_int.h"
 #include "report_int.h"
 
 /* Bytes of one answer shown (the rest is in the run's predictions.csv). */
@@ -303,83 +302,44 @@ static void render(struct lleval_sb *sb, const char *a_id, const char *b_id,
     lleval_sb_adds(sb, "</code>.</footer>\n</main>\n</body>\n</html>\n");
 }
 
-/* The page from both runs' items.jsonl; 1 when a run has no usable one or an
- * F1 figure could print otherwise than from the scorer (then nothing is added). */
-static int render_from_items(const char *runs_dir, const char *a_id, const char *b_id,
-                             struct lleval_sb *html)
-{
-    struct lleval_report_cmp_run a, b;
-    struct lleval_compare_result res;
-    struct lleval_score_opts so;
-    struct xrows xa, xb;
-    struct lleval_err e = LLEVAL_ERR_INIT;
-    int rc;
-
-    memset(&b, 0, sizeof(b));
-    memset(&res, 0, sizeof(res));
-    memset(&xa, 0, sizeof(xa));
-    memset(&xb, 0, sizeof(xb));
-    rc = lleval_report_cmp_load(&a, runs_dir, a_id);
-    if (!rc)
-        rc = lleval_report_cmp_load(&b, runs_dir, b_id);
-    if (rc)
-        goto out;
-    lleval_score_opts_from_config(&so, &a.run.cfg);
-    rc = lleval_compare_items(&a.run.items, &b.run.items, so.bootstrap, so.seed, &res, &e);
-    if (rc || !lleval_report_cmp_same_bytes(&a, &b, &res) ||
-        lleval_report_cmp_flips(&a, &res, CMP_FLIPS_MAX, &xa) ||
-        lleval_report_cmp_flips(&b, &res, CMP_FLIPS_MAX, &xb)) {
-        rc = 1; /* scoring again gives the same error, or the exact figures */
-        goto out;
-    }
-    render(html, a_id, b_id, &a.run, &b.run, &xa, &xb, a.run.items.n, b.run.items.n, &res);
-out:
-    lleval_report_xrows_release(&xa);
-    lleval_report_xrows_release(&xb);
-    lleval_compare_result_release(&res);
-    lleval_report_cmp_release(&a);
-    lleval_report_cmp_release(&b);
-    return rc;
-}
-
 int lleval_report_compare_render(const char *runs_dir, const char *a_id, const char *b_id,
                                  struct lleval_sb *html, struct lleval_err *err)
 {
-    struct lleval_compare_run a, b;
-    struct lleval_compare_result res;
-    struct lleval_score_opts so;
+    struct lleval_compare_req q;
+    struct lleval_comparison c;
     struct xrows xa, xb;
     int rc;
 
-    if (!render_from_items(runs_dir, a_id, b_id, html))
-        return 0;
-    memset(&a, 0, sizeof(a));
-    memset(&b, 0, sizeof(b));
-    memset(&res, 0, sizeof(res));
     memset(&xa, 0, sizeof(xa));
     memset(&xb, 0, sizeof(xb));
-    rc = lleval_compare_run_load(&a, runs_dir, a_id, err);
-    if (!rc)
-        rc = lleval_compare_run_load(&b, runs_dir, b_id, err);
+    lleval_compare_req_init(&q);
+    q.a = a_id;
+    q.b = b_id;
+    rc = lleval_compare_runs(runs_dir, &q, &c, err);
     if (rc)
         goto out;
-    lleval_score_opts_from_config(&so, &a.cfg);
-    rc = lleval_compare_items(&a.items, &b.items, so.bootstrap, so.seed, &res, err);
-    if (rc)
-        goto out;
-    {
+    if (c.from_items && (lleval_report_cmp_flips(&c.a, &c.res, CMP_FLIPS_MAX, &xa) ||
+                         lleval_report_cmp_flips(&c.b, &c.res, CMP_FLIPS_MAX, &xb))) {
+        /* items.jsonl could not be read again: both runs are scored again */
+        lleval_report_xrows_release(&xa);
+        lleval_report_xrows_release(&xb);
+        lleval_comparison_release(&c);
+        q.rescore = true;
+        if ((rc = lleval_compare_runs(runs_dir, &q, &c, err)) != 0)
+            goto out;
+    }
+    if (!c.from_items) {
         /* predictions.csv of both runs was just read: a failure here is a note */
         struct lleval_err e = LLEVAL_ERR_INIT;
-        lleval_report_xrows_load(&xa, a.dir, &a.cfg, a.cfg.prepared_dir, &e);
-        lleval_report_xrows_load(&xb, b.dir, &b.cfg, b.cfg.prepared_dir, &e);
+        lleval_report_xrows_load(&xa, c.a.dir, &c.a.cfg, c.a.cfg.prepared_dir, &e);
+        lleval_report_xrows_load(&xb, c.b.dir, &c.b.cfg, c.b.cfg.prepared_dir, &e);
     }
-    render(html, a_id, b_id, &a, &b, &xa, &xb, xa.n, xb.n, &res);
+    render(html, a_id, b_id, &c.a, &c.b, &xa, &xb, c.from_items ? c.a.items.n : xa.n,
+           c.from_items ? c.b.items.n : xb.n, &c.res);
 out:
     lleval_report_xrows_release(&xa);
     lleval_report_xrows_release(&xb);
-    lleval_compare_result_release(&res);
-    lleval_compare_run_release(&a);
-    lleval_compare_run_release(&b);
+    lleval_comparison_release(&c);
     return rc;
 }
 

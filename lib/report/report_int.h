@@ -26,6 +26,7 @@
 #include "lleval/doctor/doctor.h"
 #include "lleval/report/report.h"
 #include "lleval/run/rundir.h"
+#include "lleval/score/compare.h"
 #include "lleval/score/leaderboard.h"
 #include "lleval/score/items.h"
 #include "lleval/score/scores.h"
@@ -359,6 +360,17 @@ const char *lleval_report_verdict_name(enum xverdict v);
 /* The gold answers of an item as an owned JSON array of strings (a letter
  * with its choice: "B (Paris)"); an empty array without an item. */
 json_t *lleval_report_golds(const json_t *item);
+
+/* ---- the comparison page (compare_page.c, compare_flips.c) ----------------- */
+
+/*
+ * The rows of res's flipped items of run r (read from items.jsonl: r->lines
+ * and r->items_path set) that the page shows, the first `shown` each way, into
+ * x (initialised here; release it), their questions and golds as items
+ * (x->golds). 0, or 1 when items.jsonl could not be read again.
+ */
+int lleval_report_cmp_flips(const struct lleval_compare_run *r,
+                            const struct lleval_compare_result *res, size_t shown, struct xrows *x);
 
 /* The explorer's data (r->ex), loaded by report.c before the page is
  * rendered; loaded is false when there was nothing to gather (items.note

@@ -207,30 +207,68 @@ void lleval_compare_run_release(struct lleval_compare_run *r)
     if (r->cfg_loaded)
         lleval_config_release(&r->cfg);
     lleval_item_scores_release(&r->items);
+    free(r->keys);
+    free(r->lines);
+    free(r->items_path);
     memset(r, 0, sizeof(*r));
 }
 
-int lleval_item_scores_of_model(const struct lleval_item_scores *all, const char *model,
-                                struct lleval_item_scores *out, struct lleval_err *err)
+/* lleval_item_scores_of_model(); from (may be NULL) gets, per item kept, its
+ * index in all (owned, NULL when none is kept). */
+static int of_model(const struct lleval_item_scores *all, const char *model,
+                    struct lleval_item_scores *out, size_t **from, struct lleval_err *err)
 {
     char *prefix = lleval_model_folder(model);
     size_t len = strlen(prefix);
     memset(out, 0, sizeof(*out));
     out->items = lleval_xcalloc(all->n ? all->n : 1, sizeof(*out->items));
+    if (from)
+        *from = lleval_xcalloc(all->n ? all->n : 1, sizeof(**from));
     for (size_t i = 0; i < all->n; i++) {
         const struct lleval_item_rec *it = &all->items[i];
         if (strncmp(it->custom_id, prefix, len) || it->custom_id[len] != ':')
             continue;
+        if (from)
+            (*from)[out->n] = i;
         out->items[out->n] = *it;
         out->items[out->n++].custom_id = lleval_xstrdup(it->custom_id + len + 1);
     }
     free(prefix);
     if (!out->n) {
         lleval_item_scores_release(out);
+        if (from) {
+            free(*from);
+            *from = NULL;
+        }
         return lleval_err_set(err, LLEVAL_EINVAL,
                               "no scored item of model '%s' in this run: give one of the models "
                               "of its model_id (`lleval runs list` shows them)",
                               model);
     }
+    return 0;
+}
+
+int lleval_item_scores_of_model(const struct lleval_item_scores *all, const char *model,
+                                struct lleval_item_scores *out, struct lleval_err *err)
+{
+    return of_model(all, model, out, NULL, err);
+}
+
+int lleval_compare_run_of_model(struct lleval_compare_run *r, const char *model,
+                                struct lleval_err *err)
+{
+    struct lleval_item_scores mine;
+    size_t *from = NULL;
+    int rc = of_model(&r->items, model, &mine, r->keys ? &from : NULL, err);
+    if (rc)
+        return lleval_err_prefix(err, "run '%s'", r->dir);
+    /* the items' keys and lines in step (from[k] >= k: moved down in place) */
+    for (size_t k = 0; r->keys && k < mine.n; k++) {
+        r->keys[k] = r->keys[from[k]];
+        r->lines[k] = r->lines[from[k]];
+    }
+    free(from);
+    lleval_item_scores_release(&r->items);
+    r->items = mine;
     return 0;
 }

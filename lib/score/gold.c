@@ -20,9 +20,6 @@
 
 /* ---- gold sets ---- */
 
-/* The most answers and choices of an item the scorer reads (the first ones). */
-#define GOLD_MAX_STRINGS 64
-
 void lleval_gold_free(struct gold_set *g)
 {
     if (!g)

@@ -63,6 +63,9 @@ struct gold_set {
     struct lleval_sb kept;
 };
 
+/* The most answers and choices of an item the scorer reads (the first ones). */
+#define GOLD_MAX_STRINGS 64
+
 /* Fills views[0..count) with the normalized golds first .. first + count - 1
  * of g's current item: views (text.alloc 0) into g's arenas, valid until
  * g's next find or item. */

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifndef _WIN32
 #include <sys/stat.h>
 #include <unistd.h>
@@ -435,6 +436,13 @@ static void test_files(void **state)
 
     assert_int_equal(lleval_file_size(path), 5);
     assert_int_equal(lleval_file_size(missing), -1);
+    {
+        /* a modification time near now (within a day: clocks and file systems differ) */
+        int64_t ns = 0, now = (int64_t)time(NULL) * 1000000000;
+        assert_int_equal(lleval_file_mtime(path, &ns), 0);
+        assert_true(ns > now - INT64_C(86400000000000) && ns < now + INT64_C(86400000000000));
+        assert_int_equal(lleval_file_mtime(missing, &ns), -1);
+    }
     assert_true(lleval_is_readable(path));
     assert_true(lleval_is_readable(dir));
     assert_false(lleval_is_readable(missing));

@@ -1,11 +1,15 @@
 /*
  * The comparison page read from each run's results/items.jsonl
- * (lib/report/compare_items.c): the same bytes as the page scored again from
+ * (lleval_compare_runs in lib/score/compare_items.c, the flipped items' rows in
+ * lib/report/compare_flips.c): the same bytes as the page scored again from
  * predictions.csv (the path of a run without items.jsonl) on dry runs of two
  * models and of several temperatures (QA and multiple choice); the runs it falls back for (no
- * items.jsonl, a damaged one, a scores.json that does not match it); and the
- * check that an F1 figure near a rounding boundary is recomputed from the
- * scorer's values.
+ * items.jsonl, a damaged one, a scores.json that does not match it, a
+ * predictions.csv newer than it); the check that an F1 figure near a rounding
+ * boundary is recomputed from the scorer's values; and `runs compare`'s
+ * comparison (lleval_compare_runs, lib/score/compare_items.c), the same
+ * figures read from items.jsonl as scored again, to one decimal and to the
+ * last bit.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +23,6 @@
 #include "lleval/run/run.h"
 #include "lleval/score/compare.h"
 #include "lleval/util/util.h"
-#include "../../lib/report/compare_int.h"
 
 struct fixture {
     char *tmp, *runs;
@@ -161,38 +164,35 @@ static char *page_rescored(const struct fixture *fx, const char *a, const char *
 /* Whether the page of a vs b is read from items.jsonl. */
 static bool from_items(const struct fixture *fx, const char *a, const char *b)
 {
-    struct lleval_report_cmp_run x, y;
-    struct lleval_compare_result res;
+    struct lleval_compare_req q;
+    struct lleval_comparison c;
     struct lleval_err err = LLEVAL_ERR_INIT;
-    bool yes = false;
-    memset(&y, 0, sizeof(y));
-    memset(&res, 0, sizeof(res));
-    if (!lleval_report_cmp_load(&x, fx->runs, a) && !lleval_report_cmp_load(&y, fx->runs, b) &&
-        !lleval_compare_items(&x.run.items, &y.run.items, 200, 12345, &res, &err))
-        yes = lleval_report_cmp_same_bytes(&x, &y, &res);
-    lleval_compare_result_release(&res);
-    lleval_report_cmp_release(&x);
-    lleval_report_cmp_release(&y);
+    bool yes;
+    lleval_compare_req_init(&q);
+    q.a = a;
+    q.b = b;
+    assert_int_equal(lleval_compare_runs(fx->runs, &q, &c, &err), 0);
+    yes = c.from_items;
+    lleval_comparison_release(&c);
     return yes;
 }
 
-/* Every pair's page is the same bytes as scoring again gives; `fast`: read
- * from items.jsonl (the shared data's groups have no F1 figure on a rounding
- * boundary; the examples' small groups do, and are scored again). */
-static void same_pages(const struct fixture *fx, bool fast)
+/* Every pair's page is read from items.jsonl and is the same bytes as scoring
+ * again gives (the examples' small groups have F1 figures on a rounding
+ * boundary: their F1s are computed again from items.jsonl, to the last bit). */
+static void same_pages(const struct fixture *fx)
 {
     static const char *const pairs[][2] = {{"a", "b"}, {"b", "a"}, {"a", "c"},
                                            {"c", "b"}, {"a", "a"}, {"c", "c"}};
     size_t flips = 0;
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
         char *quick, *slow;
-        if (fast)
-            assert_true(from_items(fx, pairs[i][0], pairs[i][1]));
+        assert_true(from_items(fx, pairs[i][0], pairs[i][1]));
         quick = page(fx, pairs[i][0], pairs[i][1]);
         slow = page_rescored(fx, pairs[i][0], pairs[i][1]);
         assert_string_equal(quick, slow);
         flips += strstr(quick, "<tr class=\"flip\">") != NULL;
-        if (fast && strcmp(pairs[i][0], pairs[i][1]))
+        if (strcmp(pairs[i][0], pairs[i][1]))
             tu_assert_contains(quick, "read as "); /* a multiple-choice flip */
         free(quick);
         free(slow);
@@ -205,7 +205,7 @@ static void test_same_page(void **state)
     struct fixture fx;
     (void)state;
     fixture_init(&fx, false);
-    same_pages(&fx, false);
+    same_pages(&fx);
     fixture_release(&fx);
 }
 
@@ -215,7 +215,98 @@ static void test_same_page_shared(void **state)
     (void)state;
     if (!fixture_init(&fx, true))
         skip();
-    same_pages(&fx, true);
+    same_pages(&fx);
+    fixture_release(&fx);
+}
+
+/* Whether "%.1f" (or "%+.1f") prints 100 * x and 100 * y the same. */
+static bool same_pct(const char *fmt, double x, double y)
+{
+    char a[64], b[64];
+    if (isnan(x) || isnan(y))
+        return isnan(x) && isnan(y);
+    snprintf(a, sizeof(a), fmt, 100.0 * x);
+    snprintf(b, sizeof(b), fmt, 100.0 * y);
+    return !strcmp(a, b);
+}
+
+/* x (read from items.jsonl when it could be) and y (scored again) agree:
+ * everything to the last bit, F1 too when `exact`, else to one decimal. */
+static void assert_same_comparison(const struct lleval_comparison *x,
+                                   const struct lleval_comparison *y, bool exact)
+{
+    const struct lleval_compare_result *a = &x->res, *b = &y->res;
+    assert_int_equal(a->paired, b->paired);
+    assert_int_equal(a->only_a, b->only_a);
+    assert_int_equal(a->only_b, b->only_b);
+    assert_int_equal(a->bootstrap, b->bootstrap);
+    assert_int_equal(a->n_groups, b->n_groups);
+    assert_int_equal(a->n_flips, b->n_flips);
+    for (size_t k = 0; k < a->n_flips; k++) {
+        assert_string_equal(a->flips[k].custom_id, b->flips[k].custom_id);
+        assert_int_equal(a->flips[k].a_right, b->flips[k].a_right);
+    }
+    for (size_t k = 0; k < a->n_groups; k++) {
+        const struct lleval_compare_group *g = &a->groups[k], *h = &b->groups[k];
+        assert_string_equal(g->key, h->key);
+        assert_int_equal(g->n, h->n);
+        assert_int_equal(g->mc, h->mc);
+        assert_memory_equal(&g->a_main, &h->a_main, sizeof(double));
+        assert_memory_equal(&g->b_main, &h->b_main, sizeof(double));
+        assert_memory_equal(&g->diff_main, &h->diff_main, sizeof(g->diff_main));
+        assert_memory_equal(&g->mcnemar_p, &h->mcnemar_p, sizeof(double));
+        assert_int_equal(g->a_only_right, h->a_only_right);
+        assert_int_equal(g->b_only_right, h->b_only_right);
+        if (g->mc)
+            continue;
+        if (exact) {
+            assert_memory_equal(&g->a_f1, &h->a_f1, sizeof(double));
+            assert_memory_equal(&g->b_f1, &h->b_f1, sizeof(double));
+            assert_memory_equal(&g->diff_f1, &h->diff_f1, sizeof(g->diff_f1));
+        } else {
+            assert_true(same_pct("%.1f", g->a_f1, h->a_f1));
+            assert_true(same_pct("%.1f", g->b_f1, h->b_f1));
+            assert_true(same_pct("%+.1f", g->diff_f1.mean, h->diff_f1.mean));
+            assert_true(same_pct("%+.1f", g->diff_f1.lo, h->diff_f1.lo));
+            assert_true(same_pct("%+.1f", g->diff_f1.hi, h->diff_f1.hi));
+        }
+    }
+}
+
+/* `runs compare`'s comparison (lleval_compare_runs) read from items.jsonl is
+ * the one scoring again gives: to one decimal (the table) and to the last
+ * bit (--json: each F1 other than 0 and 1 computed again from the answer and
+ * golds), with other resamples and seeds, both read from items.jsonl on the
+ * shared data. */
+static void test_runs_compare_agrees(void **state)
+{
+    static const char *const pairs[][2] = {{"a", "b"}, {"b", "a"}, {"a", "c"}, {"c", "c"}};
+    struct fixture fx;
+    (void)state;
+    if (!fixture_init(&fx, true))
+        skip();
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        for (int exact = 0; exact < 2; exact++) {
+            struct lleval_compare_req q;
+            struct lleval_comparison fast, slow;
+            struct lleval_err err = LLEVAL_ERR_INIT;
+            lleval_compare_req_init(&q);
+            q.a = pairs[i][0];
+            q.b = pairs[i][1];
+            q.exact = exact;
+            q.bootstrap = 100 + (long)i;
+            q.seed = 7 * (long long)i;
+            assert_int_equal(lleval_compare_runs(fx.runs, &q, &fast, &err), 0);
+            q.rescore = true;
+            assert_int_equal(lleval_compare_runs(fx.runs, &q, &slow, &err), 0);
+            assert_false(slow.from_items);
+            assert_null(slow.a.keys);
+            assert_true(fast.from_items); /* --json: each F1 computed again */
+            assert_int_equal(fast.a.f1_exact, exact);
+            assert_same_comparison(&fast, &slow, exact);
+            lleval_comparison_release(&fast);
+            lleval_comparison_release(&slow);
+        }
     fixture_release(&fx);
 }
 
@@ -268,6 +359,56 @@ static void test_falls_back(void **state)
     free(tu_write(fx.tmp, "runs/a/results/scores.json", saved_scores));
     assert_true(from_items(&fx, "a", "b"));
 
+    /* an F1 that the answer and golds do not give: --json scores again */
+    {
+        struct lleval_compare_req q;
+        struct lleval_comparison c;
+        struct lleval_err err = LLEVAL_ERR_INIT;
+        char *text = tu_read(items), *at, *end;
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        /* the first F1 other than 0 and 1 (QA), made 0.1234 (no F1 of these items) */
+        at = strstr(text, "\"f1\":0.");
+        assert_non_null(at);
+        end = strchr(at + 5, ',');
+        assert_non_null(end);
+        lleval_sb_add(&sb, text, (size_t)(at - text) + 5);
+        lleval_sb_adds(&sb, "0.1234");
+        lleval_sb_adds(&sb, end);
+        free(text);
+        text = lleval_sb_detach(&sb, NULL);
+        free(tu_write(fx.tmp, "runs/a/results/items.jsonl", text));
+        lleval_compare_req_init(&q);
+        q.a = "a";
+        q.b = "b";
+        q.exact = true;
+        assert_int_equal(lleval_compare_runs(fx.runs, &q, &c, &err), 0);
+        assert_false(c.from_items);
+        lleval_comparison_release(&c);
+        free(tu_write(fx.tmp, "runs/a/results/items.jsonl", saved_items));
+        q.exact = true;
+        assert_int_equal(lleval_compare_runs(fx.runs, &q, &c, &err), 0);
+        assert_true(c.from_items);
+        lleval_comparison_release(&c);
+        free(text);
+    }
+
+    /* predictions.csv written after items.jsonl (here: run b's answers; the
+     * runs after a took long enough for any file system's clock) */
+    {
+        char *b_pred = run_file(&fx, "b", "results/predictions.csv"), *text = tu_read(b_pred);
+        char *want_b;
+        free(tu_write(fx.tmp, "runs/a/results/predictions.csv", text));
+        assert_false(from_items(&fx, "a", "b"));
+        want_b = page_rescored(&fx, "a", "b");
+        got = page(&fx, "a", "b");
+        assert_string_equal(got, want_b);
+        assert_true(strcmp(got, want) != 0); /* b's answers: other figures */
+        free(got);
+        free(want_b);
+        free(text);
+        free(b_pred);
+    }
+
     /* an unknown run is the same error */
     {
         struct lleval_sb html = LLEVAL_SB_INIT;
@@ -286,69 +427,95 @@ static void test_falls_back(void **state)
 }
 
 /* A side of 8 QA items of one group with the F1 values f (keys: key + i). */
-static void side(struct lleval_report_cmp_run *r, const double *f, uint64_t key)
+static void side(struct lleval_compare_run *r, const double *f, uint64_t key)
 {
     memset(r, 0, sizeof(*r));
-    r->run.items.items = lleval_xcalloc(8, sizeof(*r->run.items.items));
+    r->items.items = lleval_xcalloc(8, sizeof(*r->items.items));
     r->keys = lleval_xcalloc(8, sizeof(*r->keys));
     for (size_t i = 0; i < 8; i++) {
         struct lleval_sb sb = LLEVAL_SB_INIT;
         char item[8];
         snprintf(item, sizeof(item), "q%zu", i);
         lleval_cid_encode(&sb, "ds", item, "direct", 0.0, 0);
-        r->run.items.items[i].custom_id = lleval_sb_detach(&sb, NULL);
-        r->run.items.items[i].ok = true;
-        r->run.items.items[i].f1 = f[i];
-        r->run.items.items[i].em = f[i] == 1.0;
-        r->run.items.items[i].correct = f[i] == 1.0;
+        r->items.items[i].custom_id = lleval_sb_detach(&sb, NULL);
+        r->items.items[i].ok = true;
+        r->items.items[i].f1 = f[i];
+        r->items.items[i].em = f[i] == 1.0;
+        r->items.items[i].correct = f[i] == 1.0;
         r->keys[i] = key + i;
     }
-    r->run.items.n = 8;
+    r->items.n = 8;
+    r->cfg.prepared_dir = (char *)"prepared"; /* borrowed: cfg_loaded is false */
 }
 
-static bool same_bytes(const double *fa, uint64_t ka, const double *fb, uint64_t kb)
+static bool same_figures(const double *fa, uint64_t ka, const double *fb, uint64_t kb, bool exact)
 {
-    struct lleval_report_cmp_run a, b;
+    struct lleval_compare_run a, b;
     struct lleval_compare_result res;
     struct lleval_err err = LLEVAL_ERR_INIT;
     bool same;
     side(&a, fa, ka);
     side(&b, fb, kb);
-    assert_int_equal(lleval_compare_items(&a.run.items, &b.run.items, 0, 7, &res, &err), 0);
+    assert_int_equal(lleval_compare_items(&a.items, &b.items, 0, 7, &res, &err), 0);
     assert_int_equal(res.n_groups, 1);
-    same = lleval_report_cmp_same_bytes(&a, &b, &res);
+    same = lleval_compare_same_figures(&a, &b, &res, exact);
     lleval_compare_result_release(&res);
-    lleval_report_cmp_release(&a);
-    lleval_report_cmp_release(&b);
+    lleval_compare_run_release(&a);
+    lleval_compare_run_release(&b);
     return same;
 }
 
+/* To the last bit, multiple-choice groups are always exact (F1 is not shown). */
+static void test_runs_compare_exact(void **state)
+{
+    struct lleval_compare_run a, b;
+    struct lleval_compare_result res;
+    struct lleval_err err = LLEVAL_ERR_INIT;
+    static const double f[8] = {0, 1, 0.5, 0.25, 1.0 / 3, 0, 1, 0};
+    (void)state;
+    side(&a, f, 0);
+    side(&b, f, 0);
+    for (size_t i = 0; i < 8; i++)
+        a.items.items[i].mc = b.items.items[i].mc = true;
+    assert_int_equal(lleval_compare_items(&a.items, &b.items, 50, 7, &res, &err), 0);
+    assert_true(res.groups[0].mc);
+    assert_true(lleval_compare_same_figures(&a, &b, &res, true));
+    lleval_compare_result_release(&res);
+    lleval_compare_run_release(&a);
+    lleval_compare_run_release(&b);
+}
+
 /* F1 figures near a rounding boundary, or a difference of unsure values at
- * zero, are recomputed; exact values (0, 1) and the same answers never are. */
+ * zero, are recomputed; exact values (0, 1) and the same answers never are.
+ * To the last bit (`runs compare --json`), any unsure value or difference is. */
 static void test_f1_boundary(void **state)
 {
     static const double zeros[8] = {0}, ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     static const double tenth[8] = {0.1}, fifth[8] = {0.2}, third[8] = {1.0 / 3, 1.0 / 3};
     (void)state;
-    assert_true(same_bytes(zeros, 0, ones, 100));
+    assert_true(same_figures(zeros, 0, ones, 100, false));
+    assert_true(same_figures(zeros, 0, ones, 100, true));
     /* mean 0.0125: 1.25 is a boundary of "%.1f" */
-    assert_false(same_bytes(tenth, 0, zeros, 100));
-    assert_false(same_bytes(zeros, 0, tenth, 100));
-    /* mean 0.025: 2.5 is not */
-    assert_true(same_bytes(fifth, 0, zeros, 100));
-    /* the same answers: a difference of exactly zero either way */
-    assert_true(same_bytes(third, 0, third, 0));
+    assert_false(same_figures(tenth, 0, zeros, 100, false));
+    assert_false(same_figures(zeros, 0, tenth, 100, false));
+    /* mean 0.025: 2.5 is not; but its last bits are unsure */
+    assert_true(same_figures(fifth, 0, zeros, 100, false));
+    assert_false(same_figures(fifth, 0, zeros, 100, true));
+    assert_false(same_figures(zeros, 0, fifth, 100, true));
+    /* the same answers: a difference of exactly zero either way, but the
+     * means themselves are unsure to the last bit */
+    assert_true(same_figures(third, 0, third, 0, false));
+    assert_false(same_figures(third, 0, third, 0, true));
     /* other answers with the same 15 digits: the difference's sign is unsure */
-    assert_false(same_bytes(third, 0, third, 100));
+    assert_false(same_figures(third, 0, third, 100, false));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_page),
-        cmocka_unit_test(test_same_page_shared),
-        cmocka_unit_test(test_falls_back),
-        cmocka_unit_test(test_f1_boundary),
+        cmocka_unit_test(test_same_page),           cmocka_unit_test(test_same_page_shared),
+        cmocka_unit_test(test_falls_back),          cmocka_unit_test(test_f1_boundary),
+        cmocka_unit_test(test_runs_compare_agrees), cmocka_unit_test(test_runs_compare_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,10 @@ bool lleval_is_real_dir(const char *path);
 bool lleval_is_readable(const char *path);
 /* The size of the file at path in bytes, or -1 when it cannot be read. */
 int64_t lleval_file_size(const char *path);
+/* When the file at path was last modified, in nanoseconds since the epoch
+ * (as fine as the file system keeps it), into *ns. Returns 0, or -1 when it
+ * cannot be read (nothing is set). */
+int lleval_file_mtime(const char *path, int64_t *ns);
 
 /*
  * The entries of a directory, without "." and ".." (hidden names are
