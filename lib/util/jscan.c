@@ -261,10 +261,89 @@ static bool exact_decimal(uint64_t m, int e10, bool neg, double *out)
 #endif
 }
 
+#if defined(__SIZEOF_INT128__)
+/* Powers of ten that fit 64 bits. */
+static const uint64_t pow10_u64[20] = {1ULL,
+                                       10ULL,
+                                       100ULL,
+                                       1000ULL,
+                                       10000ULL,
+                                       100000ULL,
+                                       1000000ULL,
+                                       10000000ULL,
+                                       100000000ULL,
+                                       1000000000ULL,
+                                       10000000000ULL,
+                                       100000000000ULL,
+                                       1000000000000ULL,
+                                       10000000000000ULL,
+                                       100000000000000ULL,
+                                       1000000000000000ULL,
+                                       10000000000000000ULL,
+                                       100000000000000000ULL,
+                                       1000000000000000000ULL,
+                                       10000000000000000000ULL};
+#endif
+
+/* m * 10^e10 rounded once to the nearest double, ties to even, as strtod
+ * reads it, for the decimals exact_decimal() leaves (more than 53 bits of
+ * digits: a latency printed with 17 digits), 1 <= m < 2^64, |e10| <= 19:
+ * in 128-bit integers the exact product, or for e10 < 0 the quotient of m
+ * shifted to the top of 128 bits by 10^-e10 (at least 64 bits) and whether a
+ * remainder is left; then its leading 53 bits, rounded by the bits below
+ * them and that remainder. No floating-point rounding happens: the rounded
+ * integer converts exactly and ldexp() scales it exactly (the result is far
+ * from both ends of the double range). False where there is no 128-bit
+ * integer type (then strtod decides). */
+static bool exact_wide(uint64_t m, int e10, bool neg, double *out)
+{
+#if defined(__SIZEOF_INT128__)
+    __extension__ typedef unsigned __int128 u128; /* -Wpedantic: a GCC/Clang type */
+    u128 x;
+    uint64_t hi, mant;
+    int shift = 0, len, lz;
+    bool rem = false; /* a remainder below the quotient's last bit */
+    if (!m || e10 < -19 || e10 > 19)
+        return false;
+    if (e10 >= 0) {
+        x = (u128)m * pow10_u64[e10];
+    } else {
+        uint64_t d = pow10_u64[-e10];
+        u128 num;
+        lz = __builtin_clzll(m);
+        num = (u128)(m << lz) << 64;
+        x = num / d;
+        rem = num - x * d != 0;
+        shift = -64 - lz;
+    }
+    hi = (uint64_t)(x >> 64);
+    len = hi ? 128 - __builtin_clzll(hi) : 64 - __builtin_clzll((uint64_t)x);
+    if (len <= 53) { /* exact (a product of at most 53 bits) */
+        mant = (uint64_t)x;
+    } else {
+        int cut = len - 53;
+        u128 rest = x & (((u128)1 << cut) - 1), half = (u128)1 << (cut - 1);
+        mant = (uint64_t)(x >> cut);
+        if (rest > half || (rest == half && (rem || (mant & 1))))
+            mant++; /* 2^53 at most: still exact */
+        shift += cut;
+    }
+    *out = ldexp(neg ? -(double)mant : (double)mant, shift);
+    return true;
+#else
+    (void)m;
+    (void)e10;
+    (void)neg;
+    (void)out;
+    return false;
+#endif
+}
+
 /* A number: *is_int as jansson tells integers from reals (no '.', 'e', 'E').
  * need: its value too (else only checked: a real is converted only when it
  * might overflow, which jansson refuses). The value is that of strtoll (at
  * most 18 digits) or strtod, which read a simple decimal as exact_decimal()
+ * does and one of at most 19 digits and a small exponent as exact_wide()
  * does; strtod reads the others. */
 static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv, bool need)
 {
@@ -337,7 +416,8 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
         *dv = (double)*iv;
         return true;
     }
-    if (sig <= 19 && exact_decimal(m, x10 - frac, neg, dv)) {
+    if (sig <= 19 &&
+        (exact_decimal(m, x10 - frac, neg, dv) || exact_wide(m, x10 - frac, neg, dv))) {
         s->p = p;
         return true;
     }
