@@ -90,11 +90,26 @@ static int hexval(char c)
     return -1;
 }
 
+/* True for the bytes cid_plain() takes in any locale (ASCII letters and
+ * digits, '.', '_', '-'): the decoder's shortcut, which leaves every other
+ * byte to cid_plain() itself. */
+static bool cid_ascii_plain(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+}
+
 /* Decodes one %XX-escaped component; NULL on malformed input. */
 static char *cid_unescape(const char *s, size_t n)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    for (size_t i = 0; i < n; i++) {
+    size_t plain = 0;
+    while (plain < n && cid_ascii_plain((unsigned char)s[plain]))
+        plain++;
+    if (plain == n) /* nothing escaped: the bytes as they are */
+        return lleval_xstrndup(s, n);
+    lleval_sb_add(&sb, s, plain);
+    for (size_t i = plain; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
             int hi, lo;
@@ -126,6 +141,39 @@ void lleval_cid_release(struct lleval_cid *c)
     free(c->prompt_type);
     free(c->temp);
     memset(c, 0, sizeof(*c));
+}
+
+/* True when s is digits with at most one '.' between digits, 1 to 30 bytes
+ * (a temperature as lleval_fmt_num() writes it): a finite number that
+ * lleval_parse_double() takes without asking strtod. */
+static bool plain_decimal(const char *s)
+{
+    size_t n = 0, dot = 0;
+    for (; s[n] && n <= 30; n++) {
+        if (s[n] == '.' && !dot && n && s[n + 1] >= '0' && s[n + 1] <= '9')
+            dot = n;
+        else if (s[n] < '0' || s[n] > '9')
+            return false;
+    }
+    return n && n <= 30;
+}
+
+/* s as 1 to 9 digits (at most 999,999,999, inside the sample's range of 0 to
+ * 2^30): its value in *out, as lleval_parse_long() reads it; false for
+ * anything else (then lleval_parse_long() decides). */
+static bool small_count(const char *s, long *out)
+{
+    long v = 0;
+    size_t n = 0;
+    for (; s[n] >= '0' && s[n] <= '9'; n++) {
+        if (n == 9)
+            return false;
+        v = v * 10 + (s[n] - '0');
+    }
+    if (!n || s[n])
+        return false;
+    *out = v;
+    return true;
 }
 
 int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err)
@@ -166,7 +214,9 @@ int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct llev
     if (parts[3][0] != 't' || parts[4][0] != 's')
         goto bad;
     out->temp = lleval_xstrndup(parts[3] + 1, lens[3] - 1);
-    if (lleval_parse_double(out->temp, &t) ||
+    if (!plain_decimal(out->temp) && lleval_parse_double(out->temp, &t))
+        goto bad;
+    if (!small_count(parts[4] + 1, &out->sample) &&
         lleval_parse_long(parts[4] + 1, 0, 1L << 30, &out->sample))
         goto bad;
     return 0;
