@@ -292,9 +292,9 @@ static const uint64_t pow10_u64[20] = {1ULL,
  * shifted to the top of 128 bits by 10^-e10 (at least 64 bits) and whether a
  * remainder is left; then its leading 53 bits, rounded by the bits below
  * them and that remainder. No floating-point rounding happens: the rounded
- * integer converts exactly and ldexp() scales it exactly (the result is far
- * from both ends of the double range). False where there is no 128-bit
- * integer type (then strtod decides). */
+ * 53 bits and their power of two are the double's bits (the value is far
+ * from both ends of the double range, so normal). False where there is no
+ * 128-bit integer type (then strtod decides). */
 static bool exact_wide(uint64_t m, int e10, bool neg, double *out)
 {
 #if defined(__SIZEOF_INT128__)
@@ -328,7 +328,18 @@ static bool exact_wide(uint64_t m, int e10, bool neg, double *out)
             mant++; /* 2^53 at most: still exact */
         shift += cut;
     }
-    *out = ldexp(neg ? -(double)mant : (double)mant, shift);
+    if (len <= 53) {
+        *out = neg ? -(double)mant : (double)mant;
+    } else { /* a normal double's bits: mant is 2^52 to 2^53 */
+        uint64_t bits;
+        if (mant >> 53) {
+            mant >>= 1;
+            shift++;
+        }
+        bits =
+            (uint64_t)neg << 63 | (uint64_t)(shift + 52 + 1023) << 52 | (mant & ((1ULL << 52) - 1));
+        memcpy(out, &bits, sizeof(bits));
+    }
     return true;
 #else
     (void)m;
