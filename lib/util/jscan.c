@@ -388,11 +388,14 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
     if (p < s->end && *p == '.') {
         size_t f = 0;
         *is_int = false;
-        for (p++; p < s->end && *p >= '0' && *p <= '9'; p++, f++) {
-            if (sig || *p != '0')
-                sig++;
-            if (sig <= 19)
+        p++;
+        if (!sig) /* zeros before the first significant digit (m is 0) */
+            for (; p < s->end && *p == '0'; p++)
+                f++;
+        for (; p < s->end && *p >= '0' && *p <= '9'; p++, f++) {
+            if (sig < 19)
                 m = m * 10 + (uint64_t)(*p - '0');
+            sig++;
         }
         if (!f)
             return false;
@@ -651,14 +654,6 @@ bool lleval_jscan_end(struct lleval_jscan *s)
 {
     lleval_jscan_ws(s);
     return s->p == s->end;
-}
-
-bool lleval_jscan_first(unsigned *seen, int bit)
-{
-    if (*seen & (1u << bit))
-        return false;
-    *seen |= 1u << bit;
-    return true;
 }
 
 const char *lleval_jscan_literal(struct lleval_jscan *s)
