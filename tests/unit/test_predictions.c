@@ -8,6 +8,7 @@
 #include <string.h>
 #include "testutil.h"
 #include "lleval/score/predictions.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/util.h"
 
 /* docs/formats.md's header, in order. */
@@ -105,6 +106,19 @@ static void test_writer_integers(void **state)
                  r.sample, v >= 0 ? n : "", v >= 0 ? n : "", v >= 0 ? n : "");
         lleval_pred_write_row(&sb, &r);
         assert_string_equal(sb.buf, want);
+        lleval_sb_release(&sb);
+    }
+    { /* a registered secret that a number spells is redacted there too */
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        struct lleval_pred_record r = record("c", "p", NULL);
+        r.sample = 123456789;
+        r.prompt_tokens = 123456789;
+        r.latency_ms = 123456789.04;
+        lleval_redact_add("123456789");
+        lleval_pred_write_row(&sb, &r);
+        lleval_redact_clear();
+        assert_string_equal(sb.buf, "c,ds,it-1,closed_book,direct,0.7,[redacted],ok,stop,p,"
+                                    "[redacted].0,[redacted],7,21.2,1,\r\n");
         lleval_sb_release(&sb);
     }
 }
