@@ -495,16 +495,6 @@ static bool new_key(struct key_seen *ks, const char *key, size_t n)
     return true;
 }
 
-#if defined(__SSE2__)
-/* The low k bytes of the 8 at p, the others zero. */
-static inline uint64_t low_bytes(const unsigned char *p, size_t k)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return k >= 8 ? x : k ? x & ((1ULL << (8 * k)) - 1) : 0;
-}
-#endif
-
 /* A short plain key (printable ASCII, no escapes) copied into key with its
  * NUL and zeros to LLEVAL_JSCAN_KEY_SIZE bytes (*n bytes with the NUL); false,
  * nothing consumed but white space, otherwise (key then all zeros). */
@@ -519,15 +509,22 @@ static bool fast_key(struct lleval_jscan *s, char key[LLEVAL_JSCAN_KEY_SIZE], si
     if (s->end - q >= 32) { /* the key and its closing quote lie in 24 bytes */
         unsigned bits = stops16(q) | stops16(q + 16) << 16;
         size_t k = bits ? (size_t)__builtin_ctz(bits) : 32;
-        uint64_t w[3];
+        __m128i kk, lo, hi;
         if (k >= LLEVAL_JSCAN_KEY_SIZE || q[k] != '"') {
             memset(key, 0, LLEVAL_JSCAN_KEY_SIZE);
             return false;
         }
-        w[0] = low_bytes(q, k);
-        w[1] = low_bytes(q + 8, k > 8 ? k - 8 : 0);
-        w[2] = low_bytes(q + 16, k > 16 ? k - 16 : 0);
-        memcpy(key, w, sizeof(w));
+        /* the key's k bytes, zeros after them: each byte kept where its
+         * index is below k */
+        kk = _mm_set1_epi8((char)k);
+        lo = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)q),
+                           _mm_cmpgt_epi8(kk, _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                            12, 13, 14, 15)));
+        hi = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(q + 16)),
+                           _mm_cmpgt_epi8(kk, _mm_setr_epi8(16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+                                                            26, 27, 28, 29, 30, 31)));
+        _mm_storeu_si128((__m128i *)(void *)key, lo);
+        _mm_storel_epi64((__m128i *)(void *)(key + 16), hi);
         *n = k + 1;
         s->p = q + k + 1;
         return true;
