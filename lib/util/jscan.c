@@ -392,10 +392,19 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
         if (!sig) /* zeros before the first significant digit (m is 0) */
             for (; p < s->end && *p == '0'; p++)
                 f++;
-        for (; p < s->end && *p >= '0' && *p <= '9'; p++, f++) {
-            if (sig < 19)
+        {
+            /* the digits that fit m, then the rest (counted, not kept) */
+            const unsigned char *first = p, *fit = s->end;
+            if (sig >= 19)
+                fit = p;
+            else if ((size_t)(s->end - p) > 19 - sig)
+                fit = p + (19 - sig);
+            for (; p < fit && *p >= '0' && *p <= '9'; p++)
                 m = m * 10 + (uint64_t)(*p - '0');
-            sig++;
+            while (p < s->end && *p >= '0' && *p <= '9')
+                p++;
+            sig += (size_t)(p - first);
+            f += (size_t)(p - first);
         }
         if (!f)
             return false;
