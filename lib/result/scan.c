@@ -3,6 +3,8 @@
  * validates the whole line as jansson would (grammar, UTF-8, escapes, number
  * ranges) and types every view field as lleval_result_decode() does; where it
  * cannot vouch for the same answer it gives up and jansson decodes the line.
+ * lleval's own answer lines are read along their known layout first
+ * (shaped()), any other line member by member.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -192,6 +194,57 @@ static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen,
     return lleval_jscan_skip(j, depth);
 }
 
+/* ---- lleval's own layout ------------------------------------------------- */
+
+/* True when the bytes at the cursor are text (n bytes), which it passes. */
+static bool lit(struct sc *s, const char *text, size_t n)
+{
+    if ((size_t)(s->js.end - s->js.p) < n || memcmp(s->js.p, text, n))
+        return false;
+    s->js.p += n;
+    return true;
+}
+#define LIT(s, text) lit((s), (text), sizeof(text) - 1)
+
+/*
+ * An answer's line as lleval_result_text_build() lays it out (the keys in its
+ * order, no white space, one choice, the model or not), read as fixed byte
+ * runs and values without the member-by-member walk; the "lleval" object is
+ * walked as in any line. Each value goes through the reader the walk gives
+ * it (and at the walk's depth), so on a line it takes it sets what the walk
+ * would set; any byte off the layout gives up (false), and scan() walks the
+ * line from its start (a failure line, a foreign line, a line with spaces).
+ */
+static bool shaped(struct sc *s)
+{
+    struct lleval_jscan *j = &s->js;
+    long long st;
+    bool is_int;
+    double dv;
+
+    if (!LIT(s, "{\"id\":") || !lleval_jscan_str(j, NULL) || !LIT(s, ",\"custom_id\":") ||
+        !keep(s, S_CID) || !LIT(s, ",\"response\":{\"status_code\":") ||
+        !lleval_jscan_num(j, &is_int, &st, &dv) || !is_int || st < 0 || st > 999)
+        return false;
+    s->v->http_status = (long)st;
+    if (!LIT(s, ",\"request_id\":") || !lleval_jscan_str(j, NULL) ||
+        !LIT(s, ",\"body\":{\"object\":") || !lleval_jscan_str(j, NULL))
+        return false;
+    if (LIT(s, ",\"model\":") && !lleval_jscan_str(j, NULL))
+        return false;
+    if (!LIT(s, ",\"choices\":[{\"index\":") || !lleval_jscan_skip(j, 5) ||
+        !LIT(s, ",\"message\":{\"role\":") || !lleval_jscan_str(j, NULL) ||
+        !LIT(s, ",\"content\":") || !keep(s, S_CONTENT) || !LIT(s, "},\"finish_reason\":") ||
+        !(s->skip & LLEVAL_RESULT_BODY_FINISH ? lleval_jscan_skip(j, 5) : keep(s, S_BFINISH)) ||
+        !LIT(s, "}],\"usage\":{\"prompt_tokens\":") || !count(s, &s->usage_pt) ||
+        !LIT(s, ",\"completion_tokens\":") || !count(s, &s->usage_ct) ||
+        !LIT(s, ",\"total_tokens\":") || !lleval_jscan_skip(j, 4) ||
+        !LIT(s, "}}},\"error\":null,\"lleval\":"))
+        return false;
+    s->v->has_facts = true;
+    return lleval_jscan_object(j, 1, facts_member) && LIT(s, "}");
+}
+
 static const char *at(struct lleval_result_hold *h, int slot)
 {
     return h->offs[slot] ? h->arena.buf + h->offs[slot] - 1 : NULL;
@@ -215,8 +268,16 @@ static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
     memset(h->offs, 0, sizeof(h->offs));
     lleval_sb_reset(&h->arena);
     lleval_result_view_init(v);
-    if (!lleval_jscan_peek(&s.js, '{') || !lleval_jscan_object(&s.js, 0, line_member))
-        return false;
+    if (!shaped(&s)) { /* walk the line from its start, with nothing kept */
+        s.js.p = (const unsigned char *)text;
+        s.lleval_pt = s.lleval_ct = s.usage_pt = s.usage_ct = LLEVAL_RESULT_NO_COUNT;
+        s.lleval_has_pt = false;
+        memset(h->offs, 0, sizeof(h->offs));
+        lleval_sb_reset(&h->arena);
+        lleval_result_view_init(v);
+        if (!lleval_jscan_peek(&s.js, '{') || !lleval_jscan_object(&s.js, 0, line_member))
+            return false;
+    }
     if (!lleval_jscan_end(&s.js) || !h->offs[S_CID])
         return false;
     v->custom_id = at(h, S_CID);
