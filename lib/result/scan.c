@@ -206,11 +206,54 @@ static bool lit(struct sc *s, const char *text, size_t n)
 }
 #define LIT(s, text) lit((s), (text), sizeof(text) - 1)
 
+/* A real member of the facts: read, or checked only when the reader goes
+ * without it (as facts_member() does). */
+static bool fact_real(struct sc *s, bool want, double *out)
+{
+    return want ? real(s, out) : lleval_jscan_skip(&s->js, 2);
+}
+
+/*
+ * The "lleval" object in the writer's layout: engine and finish_reason, then
+ * each of the others in the writer's order or left out (a real that was not
+ * finite), read as facts_member() reads them; false at anything else.
+ */
+static bool facts_shaped(struct sc *s)
+{
+    struct lleval_result_view *v = s->v;
+    bool times = !(s->skip & LLEVAL_RESULT_TIMES);
+    if (!LIT(s, "{\"engine\":") ||
+        !(s->skip & LLEVAL_RESULT_ENGINE ? lleval_jscan_skip(&s->js, 2) : keep(s, S_ENGINE)) ||
+        !LIT(s, ",\"finish_reason\":") || !keep(s, S_FINISH))
+        return false;
+    if (LIT(s, ",\"latency_ms\":") && !fact_real(s, times, &v->latency_ms))
+        return false;
+    if (LIT(s, ",\"prompt_tokens\":")) {
+        s->lleval_has_pt = true;
+        if (!count(s, &s->lleval_pt))
+            return false;
+    }
+    if (LIT(s, ",\"completion_tokens\":") && !count(s, &s->lleval_ct))
+        return false;
+    if (LIT(s, ",\"prompt_tps\":") && !fact_real(s, times, &v->prompt_tps))
+        return false;
+    if (LIT(s, ",\"gen_tps\":") && !real(s, &v->gen_tps))
+        return false;
+    if (LIT(s, ",\"load_ms\":") && !fact_real(s, times, &v->load_ms))
+        return false;
+    if (LIT(s, ",\"attempts\":") &&
+        !(s->skip & LLEVAL_RESULT_ATTEMPTS ? lleval_jscan_skip(&s->js, 2) : count(s, &v->attempts)))
+        return false;
+    if (LIT(s, ",\"finished_at\":") && !fact_real(s, times, &v->finished_at))
+        return false;
+    return LIT(s, "}");
+}
+
 /*
  * An answer's line as lleval_result_text_build() lays it out (the keys in its
- * order, no white space, one choice, the model or not), read as fixed byte
- * runs and values without the member-by-member walk; the "lleval" object is
- * walked as in any line. Each value goes through the reader the walk gives
+ * order, no white space, one choice, the model or not, the facts it leaves
+ * out), read as fixed byte runs and values without the member-by-member
+ * walk. Each value goes through the reader the walk gives
  * it (and at the walk's depth), so on a line it takes it sets what the walk
  * would set; any byte off the layout gives up (false), and scan() walks the
  * line from its start (a failure line, a foreign line, a line with spaces).
@@ -242,7 +285,7 @@ static bool shaped(struct sc *s)
         !LIT(s, "}}},\"error\":null,\"lleval\":"))
         return false;
     s->v->has_facts = true;
-    return lleval_jscan_object(j, 1, facts_member) && LIT(s, "}");
+    return facts_shaped(s) && LIT(s, "}");
 }
 
 static const char *at(struct lleval_result_hold *h, int slot)
