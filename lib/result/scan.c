@@ -7,6 +7,7 @@
  * (shaped()), any other line member by member.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/result/scan.h"
@@ -196,12 +197,36 @@ static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen,
 
 /* ---- lleval's own layout ------------------------------------------------- */
 
-/* True when the bytes at the cursor are text (n bytes), which it passes. */
-static bool lit(struct sc *s, const char *text, size_t n)
+/* The 8 bytes at p as a word (in memory order). */
+static inline uint64_t word8(const void *p)
 {
-    if ((size_t)(s->js.end - s->js.p) < n || memcmp(s->js.p, text, n))
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* True when the bytes at the cursor are text (n bytes), which it passes.
+ * Inline, with n a constant at each use: the compare unrolls to a few word
+ * compares against constants (the last word overlapping the one before). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline bool
+lit(struct sc *s, const char *text, size_t n)
+{
+    const unsigned char *p = s->js.p;
+    if ((size_t)(s->js.end - p) < n)
         return false;
-    s->js.p += n;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8)
+            if (word8(p + i) != word8(text + i))
+                return false;
+        if (n % 8 && word8(p + n - 8) != word8(text + n - 8))
+            return false;
+    } else if (memcmp(p, text, n)) {
+        return false;
+    }
+    s->js.p = p + n;
     return true;
 }
 #define LIT(s, text) lit((s), (text), sizeof(text) - 1)

@@ -453,8 +453,37 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
     return e == buf + n;
 }
 
+/* The common number, a non-negative integer of at most 18 digits (a count, a
+ * status, an index), read as number() reads it: its value in *iv; false,
+ * nothing consumed, for any other number (number() reads it). Inline, with
+ * no frame of its own: most numbers of a result line are such. */
+static inline bool plain_int(struct lleval_jscan *s, long long *iv)
+{
+    const unsigned char *p = s->p, *end = s->end;
+    uint64_t m;
+    if (p >= end || *p < '0' || *p > '9')
+        return false;
+    m = (uint64_t)(*p++ - '0');
+    if (m) { /* a leading '0' is the whole integer part */
+        const unsigned char *stop = end - p > 17 ? p + 17 : end;
+        for (; p < stop && *p >= '0' && *p <= '9'; p++)
+            m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E'))
+        return false; /* a 19th digit, a fraction, an exponent */
+    s->p = p;
+    *iv = (long long)m;
+    return true;
+}
+
 bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv)
 {
+    lleval_jscan_ws(s);
+    if (plain_int(s, iv)) {
+        *is_int = true;
+        *dv = (double)*iv;
+        return true;
+    }
     return number(s, is_int, iv, dv, true);
 }
 
@@ -642,7 +671,7 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
     case 'n':
         return lleval_jscan_literal(s) != NULL;
     default:
-        return number(s, &is_int, &iv, &dv, false);
+        return plain_int(s, &iv) || number(s, &is_int, &iv, &dv, false);
     }
 }
 
