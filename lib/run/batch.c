@@ -133,6 +133,37 @@ bad:
     return NULL;
 }
 
+/* Appends the decoding of one %XX-escaped component and its NUL to sb, as
+ * cid_unescape() decodes it; false on malformed input (sb then holds part of
+ * it). */
+static bool cid_unescape_to(struct lleval_sb *sb, const char *s, size_t n)
+{
+    size_t plain = 0;
+    while (plain < n && cid_ascii_plain((unsigned char)s[plain]))
+        plain++;
+    lleval_sb_add(sb, s, plain);
+    for (size_t i = plain; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= n)
+                return false;
+            hi = hexval(s[i + 1]);
+            lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0 || cid_plain((unsigned char)(hi * 16 + lo)) || !(hi | lo))
+                return false;
+            lleval_sb_addch(sb, (char)(hi * 16 + lo));
+            i += 2;
+        } else if (cid_plain(c)) {
+            lleval_sb_addch(sb, (char)c);
+        } else {
+            return false;
+        }
+    }
+    lleval_sb_addch(sb, '\0');
+    return true;
+}
+
 void lleval_cid_release(struct lleval_cid *c)
 {
     free(c->model);
@@ -176,15 +207,12 @@ static bool small_count(const char *s, long *out)
     return true;
 }
 
-int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err)
+/* The colon-separated components of custom_id (5, or 6 with the model
+ * first), none empty: their number, or 0 when it is not an encoded id. */
+static int cid_split(const char *custom_id, const char *parts[6], size_t lens[6])
 {
-    const char *all[6], **parts = all;
-    size_t all_lens[6], *lens = all_lens;
     const char *p = custom_id;
     int n = 0;
-    double t;
-
-    memset(out, 0, sizeof(*out));
     while (n < 6) {
         const char *colon = strchr(p, ':');
         parts[n] = p;
@@ -195,10 +223,65 @@ int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct llev
         p = colon + 1;
     }
     if (n < 5 || strchr(parts[n - 1], ':'))
-        goto bad;
+        return 0;
     for (int i = 0; i < n; i++)
         if (!lens[i])
-            goto bad;
+            return 0;
+    return n;
+}
+
+static int cid_malformed(struct lleval_err *err, const char *custom_id)
+{
+    return lleval_err_set(err, LLEVAL_EINVAL,
+                          "malformed custom_id '%.200s': expected "
+                          "[model:]dataset:item:prompt_type:t<temp>:s<sample>",
+                          custom_id);
+}
+
+int lleval_cid_decode_in(const char *custom_id, struct lleval_cid *out, struct lleval_sb *buf,
+                         struct lleval_err *err)
+{
+    const char *parts[6];
+    size_t lens[6], at[5];
+    int n = cid_split(custom_id, parts, lens), first = n == 6 ? 0 : 1;
+    double t;
+
+    memset(out, 0, sizeof(*out));
+    lleval_sb_reset(buf);
+    if (!n || parts[n - 2][0] != 't' || parts[n - 1][0] != 's')
+        return cid_malformed(err, custom_id);
+    /* model (when there is one), dataset, item, prompt type, temperature */
+    for (int i = first; i < 4; i++) {
+        at[i] = buf->len;
+        if (!cid_unescape_to(buf, parts[i - first], lens[i - first]))
+            return cid_malformed(err, custom_id);
+    }
+    at[4] = buf->len;
+    lleval_sb_add(buf, parts[n - 2] + 1, lens[n - 2] - 1);
+    lleval_sb_addch(buf, '\0');
+    if (!plain_decimal(buf->buf + at[4]) && lleval_parse_double(buf->buf + at[4], &t))
+        return cid_malformed(err, custom_id);
+    if (!small_count(parts[n - 1] + 1, &out->sample) &&
+        lleval_parse_long(parts[n - 1] + 1, 0, 1L << 30, &out->sample))
+        return cid_malformed(err, custom_id);
+    out->model = first ? NULL : buf->buf + at[0];
+    out->dataset = buf->buf + at[1];
+    out->item_id = buf->buf + at[2];
+    out->prompt_type = buf->buf + at[3];
+    out->temp = buf->buf + at[4];
+    return 0;
+}
+
+int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err)
+{
+    const char *all[6], **parts = all;
+    size_t all_lens[6], *lens = all_lens;
+    int n = cid_split(custom_id, parts, lens);
+    double t;
+
+    memset(out, 0, sizeof(*out));
+    if (!n)
+        goto bad;
     if (n == 6) { /* a run of several models: the model first */
         out->model = cid_unescape(parts[0], lens[0]);
         if (!out->model)
@@ -222,10 +305,7 @@ int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct llev
     return 0;
 bad:
     lleval_cid_release(out);
-    return lleval_err_set(err, LLEVAL_EINVAL,
-                          "malformed custom_id '%.200s': expected "
-                          "[model:]dataset:item:prompt_type:t<temp>:s<sample>",
-                          custom_id);
+    return cid_malformed(err, custom_id);
 }
 
 static void render_choices(struct lleval_sb *sb, const struct lleval_item_view *v,

@@ -37,6 +37,34 @@ static char *random_id(void)
     return s;
 }
 
+static bool same_or_null(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* lleval_cid_decode() of cid, and lleval_cid_decode_in() agrees with it: the
+ * same return, the same message, the same components. */
+static int decode_both(const char *cid, struct lleval_cid *c)
+{
+    struct lleval_sb buf = LLEVAL_SB_INIT;
+    struct lleval_err e1 = LLEVAL_ERR_INIT, e2 = LLEVAL_ERR_INIT;
+    struct lleval_cid in;
+    int rc = lleval_cid_decode(cid, c, &e1);
+    lleval_sb_adds(&buf, "left over from an earlier id");
+    assert_int_equal(lleval_cid_decode_in(cid, &in, &buf, &e2), rc);
+    if (rc) {
+        assert_string_equal(e1.msg, e2.msg);
+    } else if (!same_or_null(c->model, in.model) || !same_or_null(c->dataset, in.dataset) ||
+               !same_or_null(c->item_id, in.item_id) ||
+               !same_or_null(c->prompt_type, in.prompt_type) || !same_or_null(c->temp, in.temp) ||
+               c->sample != in.sample) {
+        print_error("'%s': lleval_cid_decode_in differs\n", cid);
+        fail();
+    }
+    lleval_sb_release(&buf);
+    return rc;
+}
+
 static void test_cid_roundtrip_property(void **state)
 {
     (void)state;
@@ -47,7 +75,6 @@ static void test_cid_roundtrip_property(void **state)
         long sample = (long)(next_rand() % 5);
         struct lleval_sb sb = LLEVAL_SB_INIT;
         struct lleval_cid c;
-        struct lleval_err err = LLEVAL_ERR_INIT;
         char want_temp[32];
 
         lleval_cid_encode(&sb, ds, item, pt, temp, sample);
@@ -55,7 +82,7 @@ static void test_cid_roundtrip_property(void **state)
             unsigned char ch = (unsigned char)sb.buf[i];
             assert_true(ch > 0x20 && ch < 0x7F); /* printable ASCII, no spaces */
         }
-        assert_int_equal(lleval_cid_decode(sb.buf, &c, &err), 0);
+        assert_int_equal(decode_both(sb.buf, &c), 0);
         assert_string_equal(c.dataset, ds);
         assert_string_equal(c.item_id, item);
         assert_string_equal(c.prompt_type, pt);
@@ -100,6 +127,7 @@ static void test_cid_rejects_malformed(void **state)
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(bad); i++) {
         struct lleval_cid c;
         struct lleval_err err = LLEVAL_ERR_INIT;
+        assert_int_not_equal(decode_both(bad[i], &c), 0);
         if (lleval_cid_decode(bad[i], &c, &err) == 0) {
             print_error("accepted malformed custom_id '%s'\n", bad[i]);
             fail();
@@ -154,7 +182,7 @@ static void test_cid_fields_as_parsers_read(void **state)
             bool ok = lleval_parse_double(temps[i], &t) == 0 &&
                       lleval_parse_long(samples[j], 0, 1L << 30, &want) == 0 && *temps[i] &&
                       *samples[j];
-            int rc = lleval_cid_decode(cid, &c, NULL);
+            int rc = decode_both(cid, &c);
             if ((rc == 0) != ok) {
                 print_error("'%s': decode %d, parsers %d\n", cid, rc, ok);
                 fail();
@@ -190,7 +218,7 @@ static void test_cid_fields_as_parsers_read(void **state)
                     lleval_sb_addch(&want, 'q');
                 }
                 cid = lleval_xasprintf("ds:%s:p:t0:s0", item.buf);
-                rc = lleval_cid_decode(cid, &c, NULL);
+                rc = decode_both(cid, &c);
                 if (!strcmp(escapes[k], ":")) { /* a sixth part (a model), empty or not */
                     assert_int_equal(rc == 0, before > 0 && after > 0);
                     if (rc == 0)
