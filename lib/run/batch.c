@@ -90,13 +90,21 @@ static int hexval(char c)
     return -1;
 }
 
-/* True for the bytes cid_plain() takes in any locale (ASCII letters and
- * digits, '.', '_', '-'): the decoder's shortcut, which leaves every other
+/* The bytes cid_plain() takes in any locale (ASCII letters and digits, '.',
+ * '_', '-'), as a table: the decoder's shortcut, which leaves every other
  * byte to cid_plain() itself. */
+#define CID_AZ(c)                                                                                  \
+    [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1, [c + 4] = 1, [c + 5] = 1, [c + 6] = 1,         \
+    [c + 7] = 1, [c + 8] = 1, [c + 9] = 1, [c + 10] = 1, [c + 11] = 1, [c + 12] = 1
+static const unsigned char cid_ascii_tab[256] = {
+    CID_AZ('a'), CID_AZ('a' + 13), CID_AZ('A'), CID_AZ('A' + 13), ['0'] = 1, ['1'] = 1,
+    ['2'] = 1,   ['3'] = 1,        ['4'] = 1,   ['5'] = 1,        ['6'] = 1, ['7'] = 1,
+    ['8'] = 1,   ['9'] = 1,        ['.'] = 1,   ['_'] = 1,        ['-'] = 1};
+#undef CID_AZ
+
 static bool cid_ascii_plain(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
+    return cid_ascii_tab[c];
 }
 
 /* Decodes one %XX-escaped component; NULL on malformed input. */
