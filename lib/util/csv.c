@@ -487,7 +487,20 @@ void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first)
 
 bool lleval_csv_needs_guard(const char *s)
 {
-    return s && *s && strchr("=+-@\t\r'", *s) != NULL;
+    if (!s)
+        return false;
+    switch (*s) { /* a switch: called for every text cell written */
+    case '=':
+    case '+':
+    case '-':
+    case '@':
+    case '\t':
+    case '\r':
+    case '\'':
+        return true;
+    default:
+        return false;
+    }
 }
 
 static void add_text_field(struct lleval_sb *sb, const char *s, bool first)

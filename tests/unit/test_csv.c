@@ -292,6 +292,10 @@ static void test_text_field_guard(void **state)
         lleval_sb_release(&sb);
     }
     assert_false(lleval_csv_needs_guard(NULL));
+    for (int c = 0; c < 256; c++) { /* every first byte: the set "=+-@\t\r'" */
+        char f[3] = {(char)c, 'x', '\0'};
+        assert_int_equal(lleval_csv_needs_guard(f), c && strchr("=+-@\t\r'", c) != NULL);
+    }
     assert_string_equal(lleval_csv_text_value("'=1"), "=1");
     assert_string_equal(lleval_csv_text_value("''x"), "'x");
     assert_string_equal(lleval_csv_text_value("x'"), "x'");
