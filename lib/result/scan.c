@@ -278,10 +278,11 @@ static bool facts_shaped(struct sc *s)
  * An answer's line as lleval_result_text_build() lays it out (the keys in its
  * order, no white space, one choice, the model or not, the facts it leaves
  * out), read as fixed byte runs and values without the member-by-member
- * walk. Each value goes through the reader the walk gives
- * it (and at the walk's depth), so on a line it takes it sets what the walk
- * would set; any byte off the layout gives up (false), and scan() walks the
- * line from its start (a failure line, a foreign line, a line with spaces).
+ * walk. Each value goes through the reader the walk gives it (and at the
+ * walk's depth), and no key can repeat, so on a line it takes it sets what
+ * the walk would set; any byte off the layout gives up (false), and scan()
+ * walks the line from its start (a failure line, a foreign line, a line with
+ * spaces).
  */
 static bool shaped(struct sc *s)
 {
