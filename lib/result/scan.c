@@ -3,8 +3,11 @@
  * validates the whole line as jansson would (grammar, UTF-8, escapes, number
  * ranges) and types every view field as lleval_result_decode() does; where it
  * cannot vouch for the same answer it gives up and jansson decodes the line.
+ * lleval's own answer lines are read along their known layout first
+ * (shaped()), any other line member by member.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/result/scan.h"
@@ -192,6 +195,125 @@ static bool line_member(struct lleval_jscan *j, const char *key, unsigned *seen,
     return lleval_jscan_skip(j, depth);
 }
 
+/* ---- lleval's own layout ------------------------------------------------- */
+
+/* The 8 bytes at p as a word (in memory order). */
+static inline uint64_t word8(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* True when the bytes at the cursor are text (n bytes), which it passes.
+ * Inline, with n a constant at each use: the compare unrolls to a few word
+ * compares against constants (the last word overlapping the one before). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline bool
+lit(struct sc *s, const char *text, size_t n)
+{
+    const unsigned char *p = s->js.p;
+    if ((size_t)(s->js.end - p) < n)
+        return false;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8)
+            if (word8(p + i) != word8(text + i))
+                return false;
+        if (n % 8 && word8(p + n - 8) != word8(text + n - 8))
+            return false;
+    } else if (memcmp(p, text, n)) {
+        return false;
+    }
+    s->js.p = p + n;
+    return true;
+}
+#define LIT(s, text) lit((s), (text), sizeof(text) - 1)
+
+/* A real member of the facts: read, or checked only when the reader goes
+ * without it (as facts_member() does). */
+static bool fact_real(struct sc *s, bool want, double *out)
+{
+    return want ? real(s, out) : lleval_jscan_skip(&s->js, 2);
+}
+
+/*
+ * The "lleval" object in the writer's layout: engine and finish_reason, then
+ * each of the others in the writer's order or left out (a real that was not
+ * finite), read as facts_member() reads them; false at anything else.
+ */
+static bool facts_shaped(struct sc *s)
+{
+    struct lleval_result_view *v = s->v;
+    bool times = !(s->skip & LLEVAL_RESULT_TIMES);
+    if (!LIT(s, "{\"engine\":") ||
+        !(s->skip & LLEVAL_RESULT_ENGINE ? lleval_jscan_skip(&s->js, 2) : keep(s, S_ENGINE)) ||
+        !LIT(s, ",\"finish_reason\":") || !keep(s, S_FINISH))
+        return false;
+    if (LIT(s, ",\"latency_ms\":") && !fact_real(s, times, &v->latency_ms))
+        return false;
+    if (LIT(s, ",\"prompt_tokens\":")) {
+        s->lleval_has_pt = true;
+        if (!count(s, &s->lleval_pt))
+            return false;
+    }
+    if (LIT(s, ",\"completion_tokens\":") && !count(s, &s->lleval_ct))
+        return false;
+    if (LIT(s, ",\"prompt_tps\":") && !fact_real(s, times, &v->prompt_tps))
+        return false;
+    if (LIT(s, ",\"gen_tps\":") && !real(s, &v->gen_tps))
+        return false;
+    if (LIT(s, ",\"load_ms\":") && !fact_real(s, times, &v->load_ms))
+        return false;
+    if (LIT(s, ",\"attempts\":") &&
+        !(s->skip & LLEVAL_RESULT_ATTEMPTS ? lleval_jscan_skip(&s->js, 2) : count(s, &v->attempts)))
+        return false;
+    if (LIT(s, ",\"finished_at\":") && !fact_real(s, times, &v->finished_at))
+        return false;
+    return LIT(s, "}");
+}
+
+/*
+ * An answer's line as lleval_result_text_build() lays it out (the keys in its
+ * order, no white space, one choice, the model or not, the facts it leaves
+ * out), read as fixed byte runs and values without the member-by-member
+ * walk. Each value goes through the reader the walk gives it (and at the
+ * walk's depth), and no key can repeat, so on a line it takes it sets what
+ * the walk would set; any byte off the layout gives up (false), and scan()
+ * walks the line from its start (a failure line, a foreign line, a line with
+ * spaces).
+ */
+static bool shaped(struct sc *s)
+{
+    struct lleval_jscan *j = &s->js;
+    long long st;
+    bool is_int;
+    double dv;
+
+    if (!LIT(s, "{\"id\":") || !lleval_jscan_str(j, NULL) || !LIT(s, ",\"custom_id\":") ||
+        !keep(s, S_CID) || !LIT(s, ",\"response\":{\"status_code\":") ||
+        !lleval_jscan_num(j, &is_int, &st, &dv) || !is_int || st < 0 || st > 999)
+        return false;
+    s->v->http_status = (long)st;
+    if (!LIT(s, ",\"request_id\":") || !lleval_jscan_str(j, NULL) ||
+        !LIT(s, ",\"body\":{\"object\":") || !lleval_jscan_str(j, NULL))
+        return false;
+    if (LIT(s, ",\"model\":") && !lleval_jscan_str(j, NULL))
+        return false;
+    if (!LIT(s, ",\"choices\":[{\"index\":") || !lleval_jscan_skip(j, 5) ||
+        !LIT(s, ",\"message\":{\"role\":") || !lleval_jscan_str(j, NULL) ||
+        !LIT(s, ",\"content\":") || !keep(s, S_CONTENT) || !LIT(s, "},\"finish_reason\":") ||
+        !(s->skip & LLEVAL_RESULT_BODY_FINISH ? lleval_jscan_skip(j, 5) : keep(s, S_BFINISH)) ||
+        !LIT(s, "}],\"usage\":{\"prompt_tokens\":") || !count(s, &s->usage_pt) ||
+        !LIT(s, ",\"completion_tokens\":") || !count(s, &s->usage_ct) ||
+        !LIT(s, ",\"total_tokens\":") || !lleval_jscan_skip(j, 4) ||
+        !LIT(s, "}}},\"error\":null,\"lleval\":"))
+        return false;
+    s->v->has_facts = true;
+    return facts_shaped(s) && LIT(s, "}");
+}
+
 static const char *at(struct lleval_result_hold *h, int slot)
 {
     return h->offs[slot] ? h->arena.buf + h->offs[slot] - 1 : NULL;
@@ -215,8 +337,16 @@ static bool scan(const char *text, size_t len, struct lleval_result_hold *h,
     memset(h->offs, 0, sizeof(h->offs));
     lleval_sb_reset(&h->arena);
     lleval_result_view_init(v);
-    if (!lleval_jscan_peek(&s.js, '{') || !lleval_jscan_object(&s.js, 0, line_member))
-        return false;
+    if (!shaped(&s)) { /* walk the line from its start, with nothing kept */
+        s.js.p = (const unsigned char *)text;
+        s.lleval_pt = s.lleval_ct = s.usage_pt = s.usage_ct = LLEVAL_RESULT_NO_COUNT;
+        s.lleval_has_pt = false;
+        memset(h->offs, 0, sizeof(h->offs));
+        lleval_sb_reset(&h->arena);
+        lleval_result_view_init(v);
+        if (!lleval_jscan_peek(&s.js, '{') || !lleval_jscan_object(&s.js, 0, line_member))
+            return false;
+    }
     if (!lleval_jscan_end(&s.js) || !h->offs[S_CID])
         return false;
     v->custom_id = at(h, S_CID);

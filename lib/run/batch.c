@@ -90,11 +90,34 @@ static int hexval(char c)
     return -1;
 }
 
+/* The bytes cid_plain() takes in any locale (ASCII letters and digits, '.',
+ * '_', '-'), as a table: the decoder's shortcut, which leaves every other
+ * byte to cid_plain() itself. */
+#define CID_AZ(c)                                                                                  \
+    [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1, [c + 4] = 1, [c + 5] = 1, [c + 6] = 1,         \
+    [c + 7] = 1, [c + 8] = 1, [c + 9] = 1, [c + 10] = 1, [c + 11] = 1, [c + 12] = 1
+static const unsigned char cid_ascii_tab[256] = {
+    CID_AZ('a'), CID_AZ('a' + 13), CID_AZ('A'), CID_AZ('A' + 13), ['0'] = 1, ['1'] = 1,
+    ['2'] = 1,   ['3'] = 1,        ['4'] = 1,   ['5'] = 1,        ['6'] = 1, ['7'] = 1,
+    ['8'] = 1,   ['9'] = 1,        ['.'] = 1,   ['_'] = 1,        ['-'] = 1};
+#undef CID_AZ
+
+static bool cid_ascii_plain(unsigned char c)
+{
+    return cid_ascii_tab[c];
+}
+
 /* Decodes one %XX-escaped component; NULL on malformed input. */
 static char *cid_unescape(const char *s, size_t n)
 {
     struct lleval_sb sb = LLEVAL_SB_INIT;
-    for (size_t i = 0; i < n; i++) {
+    size_t plain = 0;
+    while (plain < n && cid_ascii_plain((unsigned char)s[plain]))
+        plain++;
+    if (plain == n) /* nothing escaped: the bytes as they are */
+        return lleval_xstrndup(s, n);
+    lleval_sb_add(&sb, s, plain);
+    for (size_t i = plain; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
             int hi, lo;
@@ -118,6 +141,37 @@ bad:
     return NULL;
 }
 
+/* Appends the decoding of one %XX-escaped component and its NUL to sb, as
+ * cid_unescape() decodes it; false on malformed input (sb then holds part of
+ * it). */
+static bool cid_unescape_to(struct lleval_sb *sb, const char *s, size_t n)
+{
+    size_t plain = 0;
+    while (plain < n && cid_ascii_plain((unsigned char)s[plain]))
+        plain++;
+    lleval_sb_add(sb, s, plain);
+    for (size_t i = plain; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= n)
+                return false;
+            hi = hexval(s[i + 1]);
+            lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0 || cid_plain((unsigned char)(hi * 16 + lo)) || !(hi | lo))
+                return false;
+            lleval_sb_addch(sb, (char)(hi * 16 + lo));
+            i += 2;
+        } else if (cid_plain(c)) {
+            lleval_sb_addch(sb, (char)c);
+        } else {
+            return false;
+        }
+    }
+    lleval_sb_addch(sb, '\0');
+    return true;
+}
+
 void lleval_cid_release(struct lleval_cid *c)
 {
     free(c->model);
@@ -128,15 +182,45 @@ void lleval_cid_release(struct lleval_cid *c)
     memset(c, 0, sizeof(*c));
 }
 
-int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err)
+/* True when s is digits with at most one '.' between digits, 1 to 30 bytes
+ * (a temperature as lleval_fmt_num() writes it): a finite number that
+ * lleval_parse_double() takes without asking strtod. */
+static bool plain_decimal(const char *s)
 {
-    const char *all[6], **parts = all;
-    size_t all_lens[6], *lens = all_lens;
+    size_t n = 0, dot = 0;
+    for (; s[n] && n <= 30; n++) {
+        if (s[n] == '.' && !dot && n && s[n + 1] >= '0' && s[n + 1] <= '9')
+            dot = n;
+        else if (s[n] < '0' || s[n] > '9')
+            return false;
+    }
+    return n && n <= 30;
+}
+
+/* s as 1 to 9 digits (at most 999,999,999, inside the sample's range of 0 to
+ * 2^30): its value in *out, as lleval_parse_long() reads it; false for
+ * anything else (then lleval_parse_long() decides). */
+static bool small_count(const char *s, long *out)
+{
+    long v = 0;
+    size_t n = 0;
+    for (; s[n] >= '0' && s[n] <= '9'; n++) {
+        if (n == 9)
+            return false;
+        v = v * 10 + (s[n] - '0');
+    }
+    if (!n || s[n])
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The colon-separated components of custom_id (5, or 6 with the model
+ * first), none empty: their number, or 0 when it is not an encoded id. */
+static int cid_split(const char *custom_id, const char *parts[6], size_t lens[6])
+{
     const char *p = custom_id;
     int n = 0;
-    double t;
-
-    memset(out, 0, sizeof(*out));
     while (n < 6) {
         const char *colon = strchr(p, ':');
         parts[n] = p;
@@ -147,10 +231,65 @@ int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct llev
         p = colon + 1;
     }
     if (n < 5 || strchr(parts[n - 1], ':'))
-        goto bad;
+        return 0;
     for (int i = 0; i < n; i++)
         if (!lens[i])
-            goto bad;
+            return 0;
+    return n;
+}
+
+static int cid_malformed(struct lleval_err *err, const char *custom_id)
+{
+    return lleval_err_set(err, LLEVAL_EINVAL,
+                          "malformed custom_id '%.200s': expected "
+                          "[model:]dataset:item:prompt_type:t<temp>:s<sample>",
+                          custom_id);
+}
+
+int lleval_cid_decode_in(const char *custom_id, struct lleval_cid *out, struct lleval_sb *buf,
+                         struct lleval_err *err)
+{
+    const char *parts[6];
+    size_t lens[6], at[5];
+    int n = cid_split(custom_id, parts, lens), first = n == 6 ? 0 : 1;
+    double t;
+
+    memset(out, 0, sizeof(*out));
+    lleval_sb_reset(buf);
+    if (!n || parts[n - 2][0] != 't' || parts[n - 1][0] != 's')
+        return cid_malformed(err, custom_id);
+    /* model (when there is one), dataset, item, prompt type, temperature */
+    for (int i = first; i < 4; i++) {
+        at[i] = buf->len;
+        if (!cid_unescape_to(buf, parts[i - first], lens[i - first]))
+            return cid_malformed(err, custom_id);
+    }
+    at[4] = buf->len;
+    lleval_sb_add(buf, parts[n - 2] + 1, lens[n - 2] - 1);
+    lleval_sb_addch(buf, '\0');
+    if (!plain_decimal(buf->buf + at[4]) && lleval_parse_double(buf->buf + at[4], &t))
+        return cid_malformed(err, custom_id);
+    if (!small_count(parts[n - 1] + 1, &out->sample) &&
+        lleval_parse_long(parts[n - 1] + 1, 0, 1L << 30, &out->sample))
+        return cid_malformed(err, custom_id);
+    out->model = first ? NULL : buf->buf + at[0];
+    out->dataset = buf->buf + at[1];
+    out->item_id = buf->buf + at[2];
+    out->prompt_type = buf->buf + at[3];
+    out->temp = buf->buf + at[4];
+    return 0;
+}
+
+int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err)
+{
+    const char *all[6], **parts = all;
+    size_t all_lens[6], *lens = all_lens;
+    int n = cid_split(custom_id, parts, lens);
+    double t;
+
+    memset(out, 0, sizeof(*out));
+    if (!n)
+        goto bad;
     if (n == 6) { /* a run of several models: the model first */
         out->model = cid_unescape(parts[0], lens[0]);
         if (!out->model)
@@ -166,16 +305,15 @@ int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct llev
     if (parts[3][0] != 't' || parts[4][0] != 's')
         goto bad;
     out->temp = lleval_xstrndup(parts[3] + 1, lens[3] - 1);
-    if (lleval_parse_double(out->temp, &t) ||
+    if (!plain_decimal(out->temp) && lleval_parse_double(out->temp, &t))
+        goto bad;
+    if (!small_count(parts[4] + 1, &out->sample) &&
         lleval_parse_long(parts[4] + 1, 0, 1L << 30, &out->sample))
         goto bad;
     return 0;
 bad:
     lleval_cid_release(out);
-    return lleval_err_set(err, LLEVAL_EINVAL,
-                          "malformed custom_id '%.200s': expected "
-                          "[model:]dataset:item:prompt_type:t<temp>:s<sample>",
-                          custom_id);
+    return cid_malformed(err, custom_id);
 }
 
 static void render_choices(struct lleval_sb *sb, const struct lleval_item_view *v,

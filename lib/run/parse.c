@@ -52,7 +52,8 @@ static void note(char **list, size_t *n, const char *id)
 struct lleval_reconcile {
     struct lleval_idset ids; /* custom_id hash -> part + 1 | RECON_SEEN */
     struct lleval_parse_report *rep;
-    char *batches_dir; /* NULL: not reconciled */
+    char *batches_dir;        /* NULL: not reconciled */
+    struct lleval_sb cid_buf; /* the strings of the last decoded custom_id */
 };
 
 /* Batch lines read without parsing them (issue 13): a line in the build's
@@ -163,6 +164,7 @@ int lleval_reconcile_new(struct lleval_reconcile **out, const char *batches_dir,
     struct lleval_reconcile *rc = lleval_xcalloc(1, sizeof(*rc));
     int ret;
 
+    rc->cid_buf = (struct lleval_sb)LLEVAL_SB_INIT;
     rc->rep = rep;
     *out = NULL;
     if (batches_dir) {
@@ -197,20 +199,16 @@ enum lleval_recon_verdict lleval_reconcile_add(struct lleval_reconcile *rc, cons
         part = rc->ids.vals[slot];
         rc->ids.vals[slot] |= RECON_SEEN;
     }
-    decoded = lleval_cid_decode(custom_id, &c, NULL) == 0;
+    decoded = lleval_cid_decode_in(custom_id, &c, &rc->cid_buf, NULL) == 0;
     if (!decoded || (rep->reconciled && !part)) {
         rep->unknown++;
         note(rep->unknown_ids, &rep->n_unknown_ids, custom_id);
-        if (decoded)
-            lleval_cid_release(&c);
         return LLEVAL_RECON_UNKNOWN;
     }
     if (rep->reconciled)
         rep->parts[part - 1].results++;
     if (cid)
         *cid = c;
-    else
-        lleval_cid_release(&c);
     return LLEVAL_RECON_NEW;
 }
 
@@ -260,6 +258,7 @@ void lleval_reconcile_free(struct lleval_reconcile *rc)
     if (!rc)
         return;
     lleval_idset_release(&rc->ids);
+    lleval_sb_release(&rc->cid_buf);
     free(rc->batches_dir);
     free(rc);
 }
@@ -435,7 +434,6 @@ int lleval_parse_results_watched(const char *results_jsonl, const char *batches_
         }
         write_row(&out, &v, &c, prepared_dir ? item_type(&types, prepared_dir, &c) : NULL);
         rep->rows++;
-        lleval_cid_release(&c);
         if (out.len > (1u << 20)) {
             if (fwrite(out.buf, 1, out.len, f) != out.len) {
                 rc = lleval_err_errno(err, "cannot write", tmp);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "lleval/platform/fs.h"
 #include "lleval/score/predictions.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/util.h"
 
 static const struct {
@@ -100,36 +101,61 @@ size_t lleval_pred_fmt_tenths(char *buf, double v)
     return len;
 }
 
+/* A cell the writer formatted itself (a number, "ok", "error", or empty):
+ * nothing in it to quote and no guard character first, so only a registered
+ * secret could change it; without one it is appended as it stands. */
+static void own_cell(struct lleval_sb *sb, const char *s)
+{
+    if (!lleval_redact_none()) {
+        lleval_csv_add_field(sb, s, false);
+        return;
+    }
+    lleval_sb_addch(sb, ',');
+    lleval_sb_adds(sb, s);
+}
+
 static void real_cell(struct lleval_sb *sb, double v)
 {
     char buf[64] = "";
     if (!isnan(v) && !lleval_pred_fmt_tenths(buf, v))
         snprintf(buf, sizeof(buf), "%.1f", v);
-    lleval_csv_add_field(sb, buf, false);
+    own_cell(sb, buf);
+}
+
+/* "%lld" of v, as snprintf writes it, without printf (a row has four). */
+static const char *fmt_int(char buf[24], long long v)
+{
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char *p = buf + 23;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return p;
 }
 
 static void count_cell(struct lleval_sb *sb, long long v)
 {
-    char buf[32] = "";
-    if (v >= 0)
-        snprintf(buf, sizeof(buf), "%lld", v);
-    lleval_csv_add_field(sb, buf, false);
+    char buf[24];
+    own_cell(sb, v >= 0 ? fmt_int(buf, v) : "");
 }
 
 /* Cells in the table's order; a new column goes into the table, the record,
  * the row and here. */
 void lleval_pred_write_row(struct lleval_sb *sb, const struct lleval_pred_record *r)
 {
-    char sample[32];
+    char sample[24];
     lleval_csv_add_text_field(sb, r->custom_id, true);
     text_cell(sb, r->dataset);
     text_cell(sb, r->item_id);
     text_cell(sb, r->type);
     text_cell(sb, r->prompt_type);
     num_cell(sb, r->temperature);
-    snprintf(sample, sizeof(sample), "%ld", r->sample);
-    num_cell(sb, sample);
-    text_cell(sb, r->ok ? "ok" : "error");
+    own_cell(sb, fmt_int(sample, r->sample));
+    own_cell(sb, r->ok ? "ok" : "error");
     text_cell(sb, r->finish_reason);
     text_cell(sb, r->prediction);
     real_cell(sb, r->latency_ms);

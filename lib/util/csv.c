@@ -457,9 +457,28 @@ void lleval_csv_close(struct lleval_csv_reader *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* Appends s (not NULL) as it stands, after a comma unless first, when it
+ * needs neither redaction (no secret registered, no '@' of a URL's userinfo)
+ * nor quoting (no comma, quote, CR or LF, no byte order mark at its start),
+ * as most fields do: one pass over s where redaction and quoting take four;
+ * false, nothing appended, otherwise. */
+static bool add_plain(struct lleval_sb *sb, const char *s, bool first)
+{
+    size_t n = strcspn(s, ",\"\r\n@");
+    if (s[n] || !lleval_redact_none() || (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)))
+        return false;
+    if (!first)
+        lleval_sb_addch(sb, ',');
+    lleval_sb_add(sb, s, n);
+    return true;
+}
+
 void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first)
 {
-    char *redacted = lleval_redact_dup(s);
+    char *redacted;
+    if (s && add_plain(sb, s, first))
+        return;
+    redacted = lleval_redact_dup(s);
     if (!first)
         lleval_sb_addch(sb, ',');
     lleval_csv_quote(sb, redacted ? redacted : s);
@@ -468,7 +487,20 @@ void lleval_csv_add_field(struct lleval_sb *sb, const char *s, bool first)
 
 bool lleval_csv_needs_guard(const char *s)
 {
-    return s && *s && strchr("=+-@\t\r'", *s) != NULL;
+    if (!s)
+        return false;
+    switch (*s) { /* a switch: called for every text cell written */
+    case '=':
+    case '+':
+    case '-':
+    case '@':
+    case '\t':
+    case '\r':
+    case '\'':
+        return true;
+    default:
+        return false;
+    }
 }
 
 static void add_text_field(struct lleval_sb *sb, const char *s, bool first)
@@ -491,7 +523,10 @@ static void add_text_field(struct lleval_sb *sb, const char *s, bool first)
 
 void lleval_csv_add_text_field(struct lleval_sb *sb, const char *s, bool first)
 {
-    char *redacted = lleval_redact_dup(s);
+    char *redacted;
+    if (!lleval_csv_needs_guard(s) && add_plain(sb, s ? s : "", first))
+        return;
+    redacted = lleval_redact_dup(s);
     add_text_field(sb, redacted ? redacted : s, first);
     free(redacted);
 }

@@ -261,10 +261,100 @@ static bool exact_decimal(uint64_t m, int e10, bool neg, double *out)
 #endif
 }
 
+#if defined(__SIZEOF_INT128__)
+/* Powers of ten that fit 64 bits. */
+static const uint64_t pow10_u64[20] = {1ULL,
+                                       10ULL,
+                                       100ULL,
+                                       1000ULL,
+                                       10000ULL,
+                                       100000ULL,
+                                       1000000ULL,
+                                       10000000ULL,
+                                       100000000ULL,
+                                       1000000000ULL,
+                                       10000000000ULL,
+                                       100000000000ULL,
+                                       1000000000000ULL,
+                                       10000000000000ULL,
+                                       100000000000000ULL,
+                                       1000000000000000ULL,
+                                       10000000000000000ULL,
+                                       100000000000000000ULL,
+                                       1000000000000000000ULL,
+                                       10000000000000000000ULL};
+#endif
+
+/* m * 10^e10 rounded once to the nearest double, ties to even, as strtod
+ * reads it, for the decimals exact_decimal() leaves (more than 53 bits of
+ * digits: a latency printed with 17 digits), 1 <= m < 2^64, |e10| <= 19:
+ * in 128-bit integers the exact product, or for e10 < 0 the quotient of m
+ * shifted to the top of 128 bits by 10^-e10 (at least 64 bits) and whether a
+ * remainder is left; then its leading 53 bits, rounded by the bits below
+ * them and that remainder. No floating-point rounding happens: the rounded
+ * 53 bits and their power of two are the double's bits (the value is far
+ * from both ends of the double range, so normal). False where there is no
+ * 128-bit integer type (then strtod decides). */
+static bool exact_wide(uint64_t m, int e10, bool neg, double *out)
+{
+#if defined(__SIZEOF_INT128__)
+    __extension__ typedef unsigned __int128 u128; /* -Wpedantic: a GCC/Clang type */
+    u128 x;
+    uint64_t hi, mant;
+    int shift = 0, len, lz;
+    bool rem = false; /* a remainder below the quotient's last bit */
+    if (!m || e10 < -19 || e10 > 19)
+        return false;
+    if (e10 >= 0) {
+        x = (u128)m * pow10_u64[e10];
+    } else {
+        uint64_t d = pow10_u64[-e10];
+        u128 num;
+        lz = __builtin_clzll(m);
+        num = (u128)(m << lz) << 64;
+        x = num / d;
+        rem = num - x * d != 0;
+        shift = -64 - lz;
+    }
+    hi = (uint64_t)(x >> 64);
+    len = hi ? 128 - __builtin_clzll(hi) : 64 - __builtin_clzll((uint64_t)x);
+    if (len <= 53) { /* exact (a product of at most 53 bits) */
+        mant = (uint64_t)x;
+    } else {
+        int cut = len - 53;
+        u128 rest = x & (((u128)1 << cut) - 1), half = (u128)1 << (cut - 1);
+        mant = (uint64_t)(x >> cut);
+        if (rest > half || (rest == half && (rem || (mant & 1))))
+            mant++; /* 2^53 at most: still exact */
+        shift += cut;
+    }
+    if (len <= 53) {
+        *out = neg ? -(double)mant : (double)mant;
+    } else { /* a normal double's bits: mant is 2^52 to 2^53 */
+        uint64_t bits;
+        if (mant >> 53) {
+            mant >>= 1;
+            shift++;
+        }
+        bits =
+            (uint64_t)neg << 63 | (uint64_t)(shift + 52 + 1023) << 52 | (mant & ((1ULL << 52) - 1));
+        memcpy(out, &bits, sizeof(bits));
+    }
+    return true;
+#else
+    (void)m;
+    (void)e10;
+    (void)neg;
+    (void)out;
+    return false;
+#endif
+}
+
 /* A number: *is_int as jansson tells integers from reals (no '.', 'e', 'E').
  * need: its value too (else only checked: a real is converted only when it
  * might overflow, which jansson refuses). The value is that of strtoll (at
  * most 18 digits) or strtod, which read a simple decimal as exact_decimal()
+ * does and one of at most 19 digits and a small exponent as exact_wide()
  * does; strtod reads the others. */
 static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv, bool need)
 {
@@ -298,11 +388,23 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
     if (p < s->end && *p == '.') {
         size_t f = 0;
         *is_int = false;
-        for (p++; p < s->end && *p >= '0' && *p <= '9'; p++, f++) {
-            if (sig || *p != '0')
-                sig++;
-            if (sig <= 19)
+        p++;
+        if (!sig) /* zeros before the first significant digit (m is 0) */
+            for (; p < s->end && *p == '0'; p++)
+                f++;
+        {
+            /* the digits that fit m, then the rest (counted, not kept) */
+            const unsigned char *first = p, *fit = s->end;
+            if (sig >= 19)
+                fit = p;
+            else if ((size_t)(s->end - p) > 19 - sig)
+                fit = p + (19 - sig);
+            for (; p < fit && *p >= '0' && *p <= '9'; p++)
                 m = m * 10 + (uint64_t)(*p - '0');
+            while (p < s->end && *p >= '0' && *p <= '9')
+                p++;
+            sig += (size_t)(p - first);
+            f += (size_t)(p - first);
         }
         if (!f)
             return false;
@@ -337,7 +439,8 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
         *dv = (double)*iv;
         return true;
     }
-    if (sig <= 19 && exact_decimal(m, x10 - frac, neg, dv)) {
+    if (sig <= 19 &&
+        (exact_decimal(m, x10 - frac, neg, dv) || exact_wide(m, x10 - frac, neg, dv))) {
         s->p = p;
         return true;
     }
@@ -350,8 +453,37 @@ static bool number(struct lleval_jscan *s, bool *is_int, long long *iv, double *
     return e == buf + n;
 }
 
+/* The common number, a non-negative integer of at most 18 digits (a count, a
+ * status, an index), read as number() reads it: its value in *iv; false,
+ * nothing consumed, for any other number (number() reads it). Inline, with
+ * no frame of its own: most numbers of a result line are such. */
+static inline bool plain_int(struct lleval_jscan *s, long long *iv)
+{
+    const unsigned char *p = s->p, *end = s->end;
+    uint64_t m;
+    if (p >= end || *p < '0' || *p > '9')
+        return false;
+    m = (uint64_t)(*p++ - '0');
+    if (m) { /* a leading '0' is the whole integer part */
+        const unsigned char *stop = end - p > 17 ? p + 17 : end;
+        for (; p < stop && *p >= '0' && *p <= '9'; p++)
+            m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E'))
+        return false; /* a 19th digit, a fraction, an exponent */
+    s->p = p;
+    *iv = (long long)m;
+    return true;
+}
+
 bool lleval_jscan_num(struct lleval_jscan *s, bool *is_int, long long *iv, double *dv)
 {
+    lleval_jscan_ws(s);
+    if (plain_int(s, iv)) {
+        *is_int = true;
+        *dv = (double)*iv;
+        return true;
+    }
     return number(s, is_int, iv, dv, true);
 }
 
@@ -401,16 +533,6 @@ static bool new_key(struct key_seen *ks, const char *key, size_t n)
     return true;
 }
 
-#if defined(__SSE2__)
-/* The low k bytes of the 8 at p, the others zero. */
-static inline uint64_t low_bytes(const unsigned char *p, size_t k)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return k >= 8 ? x : k ? x & ((1ULL << (8 * k)) - 1) : 0;
-}
-#endif
-
 /* A short plain key (printable ASCII, no escapes) copied into key with its
  * NUL and zeros to LLEVAL_JSCAN_KEY_SIZE bytes (*n bytes with the NUL); false,
  * nothing consumed but white space, otherwise (key then all zeros). */
@@ -425,15 +547,22 @@ static bool fast_key(struct lleval_jscan *s, char key[LLEVAL_JSCAN_KEY_SIZE], si
     if (s->end - q >= 32) { /* the key and its closing quote lie in 24 bytes */
         unsigned bits = stops16(q) | stops16(q + 16) << 16;
         size_t k = bits ? (size_t)__builtin_ctz(bits) : 32;
-        uint64_t w[3];
+        __m128i kk, lo, hi;
         if (k >= LLEVAL_JSCAN_KEY_SIZE || q[k] != '"') {
             memset(key, 0, LLEVAL_JSCAN_KEY_SIZE);
             return false;
         }
-        w[0] = low_bytes(q, k);
-        w[1] = low_bytes(q + 8, k > 8 ? k - 8 : 0);
-        w[2] = low_bytes(q + 16, k > 16 ? k - 16 : 0);
-        memcpy(key, w, sizeof(w));
+        /* the key's k bytes, zeros after them: each byte kept where its
+         * index is below k */
+        kk = _mm_set1_epi8((char)k);
+        lo = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)q),
+                           _mm_cmpgt_epi8(kk, _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                            12, 13, 14, 15)));
+        hi = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(q + 16)),
+                           _mm_cmpgt_epi8(kk, _mm_setr_epi8(16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+                                                            26, 27, 28, 29, 30, 31)));
+        _mm_storeu_si128((__m128i *)(void *)key, lo);
+        _mm_storel_epi64((__m128i *)(void *)(key + 16), hi);
         *n = k + 1;
         s->p = q + k + 1;
         return true;
@@ -542,7 +671,7 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth)
     case 'n':
         return lleval_jscan_literal(s) != NULL;
     default:
-        return number(s, &is_int, &iv, &dv, false);
+        return plain_int(s, &iv) || number(s, &is_int, &iv, &dv, false);
     }
 }
 
@@ -560,14 +689,6 @@ bool lleval_jscan_end(struct lleval_jscan *s)
 {
     lleval_jscan_ws(s);
     return s->p == s->end;
-}
-
-bool lleval_jscan_first(unsigned *seen, int bit)
-{
-    if (*seen & (1u << bit))
-        return false;
-    *seen |= 1u << bit;
-    return true;
 }
 
 const char *lleval_jscan_literal(struct lleval_jscan *s)

@@ -118,6 +118,11 @@ static bool userinfo_to_strip(const char *ui, size_t ui_len)
     return !(ui_len == sizeof(LLEVAL_REDACTED) - 1 && memcmp(ui, LLEVAL_REDACTED, ui_len) == 0);
 }
 
+bool lleval_redact_none(void)
+{
+    return n_secrets == 0;
+}
+
 bool lleval_redact_needed(const char *s, size_t len)
 {
     size_t i;

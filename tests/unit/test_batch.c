@@ -37,6 +37,34 @@ static char *random_id(void)
     return s;
 }
 
+static bool same_or_null(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* lleval_cid_decode() of cid, and lleval_cid_decode_in() agrees with it: the
+ * same return, the same message, the same components. */
+static int decode_both(const char *cid, struct lleval_cid *c)
+{
+    struct lleval_sb buf = LLEVAL_SB_INIT;
+    struct lleval_err e1 = LLEVAL_ERR_INIT, e2 = LLEVAL_ERR_INIT;
+    struct lleval_cid in;
+    int rc = lleval_cid_decode(cid, c, &e1);
+    lleval_sb_adds(&buf, "left over from an earlier id");
+    assert_int_equal(lleval_cid_decode_in(cid, &in, &buf, &e2), rc);
+    if (rc) {
+        assert_string_equal(e1.msg, e2.msg);
+    } else if (!same_or_null(c->model, in.model) || !same_or_null(c->dataset, in.dataset) ||
+               !same_or_null(c->item_id, in.item_id) ||
+               !same_or_null(c->prompt_type, in.prompt_type) || !same_or_null(c->temp, in.temp) ||
+               c->sample != in.sample) {
+        print_error("'%s': lleval_cid_decode_in differs\n", cid);
+        fail();
+    }
+    lleval_sb_release(&buf);
+    return rc;
+}
+
 static void test_cid_roundtrip_property(void **state)
 {
     (void)state;
@@ -47,7 +75,6 @@ static void test_cid_roundtrip_property(void **state)
         long sample = (long)(next_rand() % 5);
         struct lleval_sb sb = LLEVAL_SB_INIT;
         struct lleval_cid c;
-        struct lleval_err err = LLEVAL_ERR_INIT;
         char want_temp[32];
 
         lleval_cid_encode(&sb, ds, item, pt, temp, sample);
@@ -55,7 +82,7 @@ static void test_cid_roundtrip_property(void **state)
             unsigned char ch = (unsigned char)sb.buf[i];
             assert_true(ch > 0x20 && ch < 0x7F); /* printable ASCII, no spaces */
         }
-        assert_int_equal(lleval_cid_decode(sb.buf, &c, &err), 0);
+        assert_int_equal(decode_both(sb.buf, &c), 0);
         assert_string_equal(c.dataset, ds);
         assert_string_equal(c.item_id, item);
         assert_string_equal(c.prompt_type, pt);
@@ -100,12 +127,113 @@ static void test_cid_rejects_malformed(void **state)
     for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(bad); i++) {
         struct lleval_cid c;
         struct lleval_err err = LLEVAL_ERR_INIT;
+        assert_int_not_equal(decode_both(bad[i], &c), 0);
         if (lleval_cid_decode(bad[i], &c, &err) == 0) {
             print_error("accepted malformed custom_id '%s'\n", bad[i]);
             fail();
         }
         tu_assert_contains(err.msg, "malformed custom_id");
     }
+}
+
+/* The temperature and sample of a custom_id are taken or refused as
+ * lleval_parse_double() and lleval_parse_long(0..2^30) take them (the
+ * decoder reads plain ones itself), and a component's escape, good or bad,
+ * decodes the same at every offset of a plain run. */
+static void test_cid_fields_as_parsers_read(void **state)
+{
+    static const char *const temps[] = {"0",
+                                        "0.7",
+                                        "1.25",
+                                        "00.5",
+                                        "1.",
+                                        ".5",
+                                        "1e3",
+                                        "inf",
+                                        "nan",
+                                        "0x10",
+                                        " 1",
+                                        "1 ",
+                                        "-0.5",
+                                        "+1",
+                                        "1.2.3",
+                                        "1..2",
+                                        "0.",
+                                        "-",
+                                        "",
+                                        "123456789012345678901234567890",
+                                        "1234567890123456789012345678901",
+                                        "0.000000000000000000000000000001",
+                                        "1e-400",
+                                        "1e400"};
+    static const char *const samples[] = {
+        "0",   "9",          "999999999",   "1000000000", "1073741824", "1073741825",
+        "+1",  "-1",         "01",          "",           " 1",         "1a",
+        "0x1", "0000000001", "00000000001", "-0",         "9999999999", "99999999999999999999"};
+    static const char *const escapes[] = {"%3A", "%25", "%20", "%C3%A9", "%4", "%zz",
+                                          "%41", "%00", "%",   " ",      ":",  "\xc3"};
+    (void)state;
+    for (size_t i = 0; i < LLEVAL_ARRAY_SIZE(temps); i++)
+        for (size_t j = 0; j < LLEVAL_ARRAY_SIZE(samples); j++) {
+            char *cid = lleval_xasprintf("ds:it:p:t%s:s%s", temps[i], samples[j]);
+            struct lleval_cid c;
+            double t;
+            long want = -1;
+            bool ok = lleval_parse_double(temps[i], &t) == 0 &&
+                      lleval_parse_long(samples[j], 0, 1L << 30, &want) == 0 && *temps[i] &&
+                      *samples[j];
+            int rc = decode_both(cid, &c);
+            if ((rc == 0) != ok) {
+                print_error("'%s': decode %d, parsers %d\n", cid, rc, ok);
+                fail();
+            }
+            if (ok) {
+                assert_string_equal(c.temp, temps[i]);
+                assert_int_equal(c.sample, want);
+                lleval_cid_release(&c);
+            }
+            free(cid);
+        }
+    for (size_t k = 0; k < LLEVAL_ARRAY_SIZE(escapes); k++)
+        for (size_t before = 0; before < 12; before++)
+            for (size_t after = 0; after < 3; after++) {
+                struct lleval_sb item = LLEVAL_SB_INIT, want = LLEVAL_SB_INIT;
+                struct lleval_cid c;
+                char *cid;
+                int rc;
+                bool bad = !strcmp(escapes[k], "%4") || !strcmp(escapes[k], "%zz") ||
+                           !strcmp(escapes[k], "%41") || !strcmp(escapes[k], "%00") ||
+                           !strcmp(escapes[k], "%") || !strcmp(escapes[k], " ") ||
+                           !strcmp(escapes[k], "\xc3");
+                for (size_t i = 0; i < before; i++)
+                    lleval_sb_addch(&item, "aZ9._-"[i % 6]);
+                lleval_sb_add(&want, item.buf, item.len);
+                lleval_sb_adds(&item, escapes[k]);
+                lleval_sb_adds(&want, !strcmp(escapes[k], "%3A")   ? ":"
+                                      : !strcmp(escapes[k], "%25") ? "%"
+                                      : !strcmp(escapes[k], "%20") ? " "
+                                                                   : "\xc3\xa9");
+                for (size_t i = 0; i < after; i++) {
+                    lleval_sb_addch(&item, 'q');
+                    lleval_sb_addch(&want, 'q');
+                }
+                cid = lleval_xasprintf("ds:%s:p:t0:s0", item.buf);
+                rc = decode_both(cid, &c);
+                if (!strcmp(escapes[k], ":")) { /* a sixth part (a model), empty or not */
+                    assert_int_equal(rc == 0, before > 0 && after > 0);
+                    if (rc == 0)
+                        lleval_cid_release(&c);
+                } else if (bad) {
+                    assert_int_not_equal(rc, 0);
+                } else {
+                    assert_int_equal(rc, 0);
+                    assert_string_equal(c.item_id, want.buf);
+                    lleval_cid_release(&c);
+                }
+                free(cid);
+                lleval_sb_release(&item);
+                lleval_sb_release(&want);
+            }
 }
 
 static void test_render_prompt(void **state)
@@ -236,9 +364,13 @@ static void test_request_quick_cid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cid_roundtrip_property), cmocka_unit_test(test_cid_examples),
-        cmocka_unit_test(test_cid_rejects_malformed),  cmocka_unit_test(test_render_prompt),
-        cmocka_unit_test(test_request_reader),         cmocka_unit_test(test_request_skip),
+        cmocka_unit_test(test_cid_roundtrip_property),
+        cmocka_unit_test(test_cid_examples),
+        cmocka_unit_test(test_cid_rejects_malformed),
+        cmocka_unit_test(test_cid_fields_as_parsers_read),
+        cmocka_unit_test(test_render_prompt),
+        cmocka_unit_test(test_request_reader),
+        cmocka_unit_test(test_request_skip),
         cmocka_unit_test(test_request_quick_cid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

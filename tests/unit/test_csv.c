@@ -4,6 +4,8 @@
 #include <string.h>
 #include "testutil.h"
 #include "lleval/util/csv.h"
+#include "lleval/util/redact.h"
+#include "lleval/util/text.h"
 #include "lleval/platform/fs.h"
 #include "lleval/util/util.h"
 
@@ -169,6 +171,89 @@ static void test_writer_table(void **state)
     }
 }
 
+/* The writer as it was before its shortcut for plain fields (redaction, then
+ * the guard, then lleval_csv_quote()), for the comparison below. */
+static void slow_field(struct lleval_sb *sb, const char *s, bool first, bool text)
+{
+    char *redacted = lleval_redact_dup(s);
+    const char *v = redacted ? redacted : s ? s : "";
+    if (!first)
+        lleval_sb_addch(sb, ',');
+    if (text && lleval_csv_needs_guard(v)) {
+        struct lleval_sb g = LLEVAL_SB_INIT;
+        lleval_sb_addch(&g, '\'');
+        lleval_sb_adds(&g, v);
+        lleval_csv_quote(sb, g.buf);
+        lleval_sb_release(&g);
+    } else {
+        lleval_csv_quote(sb, v);
+    }
+    free(redacted);
+}
+
+/* Every byte that ends the writer's plain shortcut (a separator, a quote, a
+ * line end, the '@' of a URL's userinfo, a byte order mark, a guard
+ * character, a registered secret) at every offset of a field, with and
+ * without a secret registered: the same bytes as the writer without it. */
+static void test_writer_plain_shortcut(void **state)
+{
+    static const char *const specials[] = {",",
+                                           "\"",
+                                           "\r",
+                                           "\n",
+                                           "@",
+                                           "https://user:pass@host/",
+                                           "http://[redacted]@h",
+                                           "\xEF\xBB\xBF",
+                                           "=",
+                                           "+",
+                                           "-",
+                                           "'",
+                                           "\t",
+                                           "supersecret1",
+                                           "\xc3\xa9",
+                                           "x",
+                                           ""};
+    (void)state;
+    for (int reg = 0; reg < 2; reg++) {
+        if (reg)
+            lleval_redact_add("supersecret1");
+        for (size_t k = 0; k < LLEVAL_ARRAY_SIZE(specials); k++)
+            for (size_t before = 0; before < 20; before++)
+                for (size_t after = 0; after < 3; after++)
+                    for (int mode = 0; mode < 4; mode++) {
+                        struct lleval_sb f = LLEVAL_SB_INIT, got = LLEVAL_SB_INIT,
+                                         want = LLEVAL_SB_INIT;
+                        bool first = mode & 1, text = mode & 2;
+                        for (size_t i = 0; i < before; i++)
+                            lleval_sb_addch(&f, (char)('a' + i % 26));
+                        lleval_sb_adds(&f, specials[k]);
+                        for (size_t i = 0; i < after; i++)
+                            lleval_sb_addch(&f, 'Z');
+                        lleval_sb_adds(&got, "x");
+                        lleval_sb_adds(&want, "x");
+                        if (text)
+                            lleval_csv_add_text_field(&got, f.buf, first);
+                        else
+                            lleval_csv_add_field(&got, f.buf, first);
+                        slow_field(&want, f.buf, first, text);
+                        assert_string_equal(got.buf, want.buf);
+                        lleval_sb_release(&f);
+                        lleval_sb_release(&got);
+                        lleval_sb_release(&want);
+                    }
+        {
+            struct lleval_sb got = LLEVAL_SB_INIT, want = LLEVAL_SB_INIT;
+            lleval_csv_add_text_field(&got, NULL, false);
+            slow_field(&want, NULL, false, true);
+            assert_string_equal(got.buf, want.buf);
+            lleval_sb_release(&got);
+            lleval_sb_release(&want);
+        }
+    }
+    lleval_redact_clear();
+}
+
 /* The spreadsheet guard of text fields: which values get the quote, how it
  * sits inside RFC 4180 quoting, and that the reader side removes exactly one. */
 static void test_text_field_guard(void **state)
@@ -207,6 +292,10 @@ static void test_text_field_guard(void **state)
         lleval_sb_release(&sb);
     }
     assert_false(lleval_csv_needs_guard(NULL));
+    for (int c = 0; c < 256; c++) { /* every first byte: the set "=+-@\t\r'" */
+        char f[3] = {(char)c, 'x', '\0'};
+        assert_int_equal(lleval_csv_needs_guard(f), c && strchr("=+-@\t\r'", c) != NULL);
+    }
     assert_string_equal(lleval_csv_text_value("'=1"), "=1");
     assert_string_equal(lleval_csv_text_value("''x"), "'x");
     assert_string_equal(lleval_csv_text_value("x'"), "x'");
@@ -388,10 +477,15 @@ static void test_chunk_boundaries(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reader_table),     cmocka_unit_test(test_blank_flag),
-        cmocka_unit_test(test_open_missing),     cmocka_unit_test(test_writer_table),
-        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_leading_bom_round_trip),
-        cmocka_unit_test(test_chunk_boundaries), cmocka_unit_test(test_text_field_guard),
+        cmocka_unit_test(test_reader_table),
+        cmocka_unit_test(test_blank_flag),
+        cmocka_unit_test(test_open_missing),
+        cmocka_unit_test(test_writer_table),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_leading_bom_round_trip),
+        cmocka_unit_test(test_chunk_boundaries),
+        cmocka_unit_test(test_text_field_guard),
+        cmocka_unit_test(test_writer_plain_shortcut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,48 +129,18 @@ static uint64_t rnd(void)
 
 static void test_numbers(void **state)
 {
-    static const char *const edge[] = {"0",
-                                       "-0",
-                                       "0.0",
-                                       "-0.0",
-                                       "0e5",
-                                       "-0E-5",
-                                       "1",
-                                       "-1",
-                                       "123456789012345678",
-                                       "-123456789012345678",
-                                       "1234567890123456789",
-                                       "0.1",
-                                       "0.5",
-                                       "-2.5",
-                                       "1e22",
-                                       "1e23",
-                                       "1e-22",
-                                       "1e-23",
-                                       "9007199254740992.0",
-                                       "9007199254740993.0",
-                                       "9007199254740994.5",
-                                       "4503599627370497.5",
-                                       "0.30000000000000004",
-                                       "123.456e-3",
-                                       "1.7976931348623157e308",
-                                       "2.2250738585072014e-308",
-                                       "4.9e-324",
-                                       "1e400",
-                                       "-1e400",
-                                       "0.000000000000000000001",
-                                       "12345678901234567890.5",
-                                       "1.00000000000000000000000001",
-                                       "3.14159",
-                                       "100e-2",
-                                       "1E+2",
-                                       "1e+0022",
-                                       "5e-324",
-                                       "0.1e1",
-                                       "1.5",
-                                       "2.675",
-                                       "1.005",
-                                       "8.5e15"};
+    static const char *const edge[] = {
+        "0", "-0", "0.0", "-0.0", "0e5", "-0E-5", "1", "-1", "123456789012345678",
+        "-123456789012345678", "1234567890123456789", "0.1", "0.5", "-2.5", "1e22", "1e23", "1e-22",
+        "1e-23", "9007199254740992.0", "9007199254740993.0", "9007199254740994.5",
+        "4503599627370497.5", "0.30000000000000004", "123.456e-3", "1.7976931348623157e308",
+        "2.2250738585072014e-308", "4.9e-324", "1e400", "-1e400", "0.000000000000000000001",
+        "12345678901234567890.5", "1.00000000000000000000000001", "3.14159", "100e-2", "1E+2",
+        "1e+0022", "5e-324", "0.1e1", "1.5", "2.675", "1.005", "8.5e15",
+        /* plain_int()'s ends: a leading zero, 18 and 19
+         * digits, a point or exponent after the digits */
+        "01", "00", "0e", "0.", "0E1", "7e", "7.", "999999999999999999", "1000000000000000000",
+        "9999999999999999999", "123456789012345678.5", "123456789012345678e0"};
     char text[80];
     (void)state;
     for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
@@ -205,6 +175,76 @@ static void test_numbers(void **state)
         snprintf(text, sizeof text, "%.*g", 1 + (int)(rnd() % 17), v);
         if (!strpbrk(text, ".e"))
             strcat(text, ".0");
+        num_same(text);
+    }
+    for (int i = 0; i < 100000; i++) {
+        /* the midpoint of two neighbouring doubles written out exactly, which
+         * rounds to the even one, and its last digit one up and one down
+         * (the 128-bit path's ties, 17 to 19 digits): (2k+1) * 2^(j-1) */
+        uint64_t k = (1ULL << 52) + rnd() % (1ULL << 52), odd = 2 * k + 1;
+        int j = (int)(rnd() % 11) - 2;
+        char *last;
+        if (j >= 1) {
+            snprintf(text, sizeof text, "%llu.0", (unsigned long long)(odd << (j - 1)));
+        } else {
+            unsigned fb = (unsigned)(1 - j); /* fraction bits: 1 to 3 */
+            uint64_t frac = (odd & ((1ULL << fb) - 1)) * (fb == 1 ? 5 : fb == 2 ? 25 : 125);
+            snprintf(text, sizeof text, "%llu.%0*llu", (unsigned long long)(odd >> fb), (int)fb,
+                     (unsigned long long)frac);
+        }
+        num_same(text);
+        last = text + strlen(text) - 1;
+        if (*last < '9') {
+            ++*last;
+            num_same(text);
+            --*last;
+        }
+        if (*last > '0') {
+            --*last;
+            num_same(text);
+        }
+    }
+#if defined(__SIZEOF_INT128__)
+    {
+        /* 0.<19 digits>: the quotient of the digits, shifted to the top of 128
+         * bits, by 10^19 made to end in exactly half of its last kept bit with
+         * a remainder left (which rounds up, where a tie would go to even) */
+        __extension__ typedef unsigned __int128 u128;
+        const uint64_t d = 10000000000000000000ULL;
+        int hits = 0;
+        for (int i = 0; i < 20000; i++) {
+            uint64_t n = (1ULL << 63) + rnd() % (d - (1ULL << 63)), hi;
+            u128 q = ((u128)n << 64) / d, want, num;
+            int len, cut;
+            hi = (uint64_t)(q >> 64);
+            len = hi ? 128 - __builtin_clzll(hi) : 64 - __builtin_clzll((uint64_t)q);
+            cut = len - 53;
+            want = (q >> cut << cut) | ((u128)1 << (cut - 1));
+            num = want * d + d / 2; /* a remainder of about d / 2 */
+            n = (uint64_t)(num >> 64) + 1;
+            if (n < (1ULL << 63) || n >= d || ((u128)n << 64) / d != want ||
+                ((u128)n << 64) % d == 0)
+                continue;
+            snprintf(text, sizeof text, "0.%019llu", (unsigned long long)n);
+            num_same(text);
+            hits++;
+        }
+        assert_true(hits > 100);
+    }
+#endif
+    for (int i = 0; i < 100000; i++) { /* 17 to 19 digits, exponents about 10^-19 and 10^19 */
+        unsigned long long m = 10000000000000000ULL + rnd() % 9990000000000000000ULL;
+        int nd, point, e = (int)(rnd() % 51) - 25;
+        char digits[24];
+        size_t n = 0;
+        nd = snprintf(digits, sizeof digits, "%llu", m);
+        point = 1 + (int)(rnd() % (unsigned)nd);
+        for (int d = 0; d < nd; d++) {
+            if (d == point)
+                text[n++] = '.';
+            text[n++] = digits[d];
+        }
+        snprintf(text + n, sizeof text - n, "%s%d", point == nd ? ".0e" : "e", e);
         num_same(text);
     }
 }

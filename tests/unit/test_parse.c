@@ -406,8 +406,7 @@ static void test_reconcile_strict_and_lenient(void **state)
     assert_int_equal(rep.requests, 1);
     assert_int_equal(lleval_reconcile_add(rc, "ds:q1:direct:t0:s0", &cid), LLEVAL_RECON_NEW);
     assert_string_equal(cid.item_id, "q1");
-    assert_int_equal(cid.sample, 0);
-    lleval_cid_release(&cid);
+    assert_int_equal(cid.sample, 0); /* borrowed from rc: not released */
     assert_int_equal(lleval_reconcile_add(rc, "ds:q1:direct:t0:s0", &cid), LLEVAL_RECON_DUPLICATE);
     assert_int_equal(lleval_reconcile_add(rc, "ds:q4:direct:t0:s0", NULL), LLEVAL_RECON_UNKNOWN);
     lleval_reconcile_finish(rc);

@@ -1,5 +1,6 @@
 /* Unit tests for predictions.csv: the column table, writer -> reader round trips with
  * commas, quotes, newlines and UTF-8, the writer's bytes, and the reader's header rules. */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include "testutil.h"
 #include "lleval/score/predictions.h"
+#include "lleval/util/redact.h"
 #include "lleval/util/util.h"
 
 /* docs/formats.md's header, in order. */
@@ -79,6 +81,46 @@ static void test_writer_bytes(void **state)
     lleval_pred_write_row(&sb, &r);
     assert_string_equal(sb.buf, "c,ds,it-1,,direct,0.7,0,error,error,,,,,,,HTTP 500\r\n");
     lleval_sb_release(&sb);
+}
+
+/* The integer cells (sample, the token counts, attempts) hold what
+ * snprintf's "%ld"/"%lld" writes, at the ends of their ranges too. */
+static void test_writer_integers(void **state)
+{
+    static const long long vals[] = {0,        1,         9,         10,           99,
+                                     100,      -1,        -9,        -10,          123456789,
+                                     1L << 30, LLONG_MAX, LLONG_MIN, LLONG_MIN + 1};
+    (void)state;
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        struct lleval_pred_record r = record("c", "p", NULL);
+        char want[256], n[32];
+        long long v = vals[i];
+        r.sample = v >= LONG_MIN && v <= LONG_MAX ? (long)v : 0;
+        r.prompt_tokens = v;
+        r.completion_tokens = v;
+        r.attempts = v;
+        snprintf(n, sizeof n, "%lld", v >= 0 ? v : 0);
+        snprintf(want, sizeof want,
+                 "c,ds,it-1,closed_book,direct,0.7,%ld,ok,stop,p,812.4,%s,%s,21.2,%s,\r\n",
+                 r.sample, v >= 0 ? n : "", v >= 0 ? n : "", v >= 0 ? n : "");
+        lleval_pred_write_row(&sb, &r);
+        assert_string_equal(sb.buf, want);
+        lleval_sb_release(&sb);
+    }
+    { /* a registered secret that a number spells is redacted there too */
+        struct lleval_sb sb = LLEVAL_SB_INIT;
+        struct lleval_pred_record r = record("c", "p", NULL);
+        r.sample = 123456789;
+        r.prompt_tokens = 123456789;
+        r.latency_ms = 123456789.04;
+        lleval_redact_add("123456789");
+        lleval_pred_write_row(&sb, &r);
+        lleval_redact_clear();
+        assert_string_equal(sb.buf, "c,ds,it-1,closed_book,direct,0.7,[redacted],ok,stop,p,"
+                                    "[redacted].0,[redacted],7,21.2,1,\r\n");
+        lleval_sb_release(&sb);
+    }
 }
 
 struct trip_case {
@@ -465,7 +507,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_reader_by_name),
         cmocka_unit_test(test_reader_errors),    cmocka_unit_test(test_writer_guard_bytes),
         cmocka_unit_test(test_guard_round_trip), cmocka_unit_test(test_cell_error_in_run_dir),
-        cmocka_unit_test(test_fmt_tenths),
+        cmocka_unit_test(test_fmt_tenths),       cmocka_unit_test(test_writer_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

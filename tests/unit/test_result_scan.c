@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "lleval/engine/engine.h"
 #include "lleval/result/result.h"
 #include "lleval/result/scan.h"
 
@@ -221,12 +222,98 @@ static void test_mutations_agree(void **state)
     lleval_result_hold_release(&hold);
 }
 
+/* Every single-byte edit of text at every offset (a byte replaced, deleted,
+ * a byte or a space inserted, the line cut there) reads as jansson reads it:
+ * the layout's fast path (lib/result/scan.c, shaped()) gives up at the edit
+ * and the walk, or jansson, decides. */
+static void every_edit_agrees(const char *text, struct lleval_result_hold *hold)
+{
+    static const char alphabet[] = "{}[]\":, \\u0123456789.eE-+ntlx\xc3\xa9\xed\x80";
+    size_t len = strlen(text);
+    char *buf = lleval_xmalloc(len + 2);
+    for (size_t pos = 0; pos <= len; pos++) {
+        for (size_t k = 0; k < sizeof(alphabet) - 1; k++) {
+            if (pos < len) { /* replaced */
+                memcpy(buf, text, len);
+                buf[pos] = alphabet[k];
+                check_same(buf, len, hold);
+                check_some(buf, len, hold);
+            }
+            memcpy(buf, text, pos); /* inserted */
+            buf[pos] = alphabet[k];
+            memcpy(buf + pos + 1, text + pos, len - pos);
+            check_same(buf, len + 1, hold);
+        }
+        if (pos < len) { /* deleted */
+            memcpy(buf, text, pos);
+            memcpy(buf + pos, text + pos + 1, len - pos - 1);
+            check_same(buf, len - 1, hold);
+            check_some(buf, len - 1, hold);
+        }
+        check_same(text, pos, hold); /* cut */
+    }
+    free(buf);
+}
+
+/* Lines in the writer's own layout (lleval_result_text_build(): with and
+ * without a model, an engine's request id, escapes and UTF-8 in the answer,
+ * facts left out; a failure) and in bench/score's: the scanner answers them
+ * without jansson, and every edit of them agrees with jansson. */
+static void test_writer_layout(void **state)
+{
+    struct lleval_result_hold hold = LLEVAL_RESULT_HOLD_INIT;
+    struct lleval_result_text rt;
+    static const char bench[] =
+        "{\"id\":\"batch_req_0000000000000001\",\"custom_id\":\"xquad:56beb4343aeaaa14008c925c:"
+        "direct:t0:s0\",\"response\":{\"status_code\":200,\"request_id\":\"batch_req_"
+        "0000000000000001\",\"body\":{\"object\":\"chat.completion\",\"model\":\"bench\","
+        "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"I "
+        "believe it is 136, of course\"},\"finish_reason\":\"stop\"}],\"usage\":{"
+        "\"prompt_tokens\":344,\"completion_tokens\":9,\"total_tokens\":353}}},\"error\":null,"
+        "\"lleval\":{\"engine\":\"bench\",\"finish_reason\":\"stop\",\"latency_ms\":"
+        "2407.90996720557,\"prompt_tokens\":344,\"completion_tokens\":9,\"prompt_tps\":500.0,"
+        "\"gen_tps\":21.37622562016309,\"attempts\":1}}";
+    (void)state;
+    assert_true(check_same(bench, strlen(bench), &hold));
+    every_edit_agrees(bench, &hold);
+    lleval_result_text_init(&rt);
+    for (int variant = 0; variant < 4; variant++) {
+        struct lleval_answer a;
+        lleval_answer_init(&a);
+        a.content =
+            lleval_xstrdup(variant == 1 ? "caf\xc3\xa9 \"q\"\n\\ \xf0\x9f\x98\x80" : "Paris");
+        a.finish = variant == 2 ? LLEVAL_FINISH_LENGTH : LLEVAL_FINISH_STOP;
+        a.prompt_tokens = variant == 2 ? -1 : 35;
+        a.completion_tokens = 2;
+        a.prompt_tps = variant == 2 ? NAN : 512.25;
+        a.gen_tps = 20.0;
+        a.model = variant == 0 ? NULL : lleval_xstrdup("tiny-model");
+        a.request_id = variant == 3 ? lleval_xstrdup("chatcmpl-7") : NULL;
+        lleval_result_text_build(&rt, "nq:q1:direct:t0:s0", "llamacpp", &a, 200, NULL, NULL,
+                                 variant == 2 ? NAN : 1049.75395699876, 1);
+        /* the line without its '\n' */
+        assert_true(check_same(rt.line.buf, rt.line.len - 1, &hold));
+        if (variant < 2) {
+            char *line = lleval_xstrndup(rt.line.buf, rt.line.len - 1);
+            every_edit_agrees(line, &hold);
+            free(line);
+        }
+        lleval_answer_release(&a);
+    }
+    lleval_result_text_build(&rt, "nq:q2:direct:t0:s0", "llamacpp", NULL, 500, "http_error",
+                             "CUDA error: out of memory", 99.5, 3);
+    assert_true(check_same(rt.line.buf, rt.line.len - 1, &hold));
+    lleval_result_text_release(&rt);
+    lleval_result_hold_release(&hold);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_own_lines_scanned),
         cmocka_unit_test(test_odd_lines_agree),
         cmocka_unit_test(test_mutations_agree),
+        cmocka_unit_test(test_writer_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,6 +193,7 @@ struct lleval_lines {
     uint64_t end;   /* byte offset just past this line and its newline */
     bool torn;
     const char *path;
+    char *buf; /* the stream's buffer (owned; freed after the stream is closed) */
 };
 /* Opens path (borrowed: it must outlive lr) as lleval_fopen_read does. */
 int lleval_lines_open(struct lleval_lines *lr, const char *path, struct lleval_err *err);

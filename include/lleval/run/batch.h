@@ -42,6 +42,11 @@ char *lleval_trial_folder(const char *model, const char *dataset);
 /* Decodes (five components, or six with the model first); LLEVAL_EINVAL (err says why) for anything
  * that encode cannot produce. */
 int lleval_cid_decode(const char *custom_id, struct lleval_cid *out, struct lleval_err *err);
+/* lleval_cid_decode() without an allocation per component: out's strings
+ * are borrowed from buf (reset first; the caller owns and releases it) and
+ * live until buf's next use. Never pass out to lleval_cid_release(). */
+int lleval_cid_decode_in(const char *custom_id, struct lleval_cid *out, struct lleval_sb *buf,
+                         struct lleval_err *err);
 
 /* Directory name of a temperature: "t0", "t0.7". Writes into buf. */
 const char *lleval_temp_dir(char *buf, size_t size, double temp);

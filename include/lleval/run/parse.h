@@ -82,8 +82,9 @@ int lleval_reconcile_new(struct lleval_reconcile **out, const char *batches_dir,
                          struct lleval_parse_report *rep, struct lleval_err *err);
 /*
  * Checks one answer's custom_id (borrowed) and counts it. When cid is not
- * NULL and the verdict is LLEVAL_RECON_NEW, *cid receives the decoded id
- * (owned: lleval_cid_release()).
+ * NULL and the verdict is LLEVAL_RECON_NEW, *cid receives the decoded id,
+ * its strings borrowed from rc until the next lleval_reconcile_add() or
+ * lleval_reconcile_free() (never lleval_cid_release() it).
  */
 enum lleval_recon_verdict lleval_reconcile_add(struct lleval_reconcile *rc, const char *custom_id,
                                                struct lleval_cid *cid);

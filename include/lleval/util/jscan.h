@@ -85,8 +85,15 @@ bool lleval_jscan_skip(struct lleval_jscan *s, int depth);
 bool lleval_jscan_object(struct lleval_jscan *s, int depth, lleval_jscan_member_fn member);
 /* True when only white space is left. */
 bool lleval_jscan_end(struct lleval_jscan *s);
-/* Marks bit in *seen; false when it was marked already (a repeated key). */
-bool lleval_jscan_first(unsigned *seen, int bit);
+/* Marks bit in *seen; false when it was marked already (a repeated key).
+ * Inline: called for every member a reader keeps. */
+static inline bool lleval_jscan_first(unsigned *seen, int bit)
+{
+    if (*seen & (1u << bit))
+        return false;
+    *seen |= 1u << bit;
+    return true;
+}
 /* Reads `true`, `false` or `null` at the current byte: the word read (static),
  * or NULL (nothing consumed) when none is there. */
 const char *lleval_jscan_literal(struct lleval_jscan *s);

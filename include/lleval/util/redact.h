@@ -42,6 +42,10 @@ void lleval_redact_add_url(const char *url);
 /* Forgets every registered secret (tests). */
 void lleval_redact_clear(void);
 
+/* True when no secret is registered: then only a URL's userinfo, which
+ * needs an '@', is redacted (a writer's shortcut for text without one). */
+bool lleval_redact_none(void);
+
 /* True when s[0..len) (borrowed) holds a registered secret or a URL with
  * userinfo other than "[redacted]". */
 bool lleval_redact_needed(const char *s, size_t len);
