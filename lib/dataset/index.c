@@ -54,6 +54,7 @@ struct lleval_item_index {
      * the first line to come keeps it; snap_line[s] is 1 + that line (0: a
      * free slot), snap_at[s] where it lies in snap */
     uint32_t *snap_line, *snap_at;
+    size_t snap_mask; /* the slots - 1: a power of two, as many as the lines up to SNAP_SLOTS */
     struct lleval_sb snap;
 };
 
@@ -509,8 +510,10 @@ void lleval_item_index_free(struct lleval_item_index *ix)
  * scanning the whole line (its context included) again: a run's rows ask for
  * each item once per sample, prompt type and temperature. The memory is
  * bounded (SNAP_BYTES, SNAP_SLOTS), whatever the number of items: a slot per
- * line number modulo SNAP_SLOTS, kept by the first line that takes it, so the
- * items of a small set all stay and a large one keeps its first lines.
+ * line number modulo the slots, kept by the first line that takes it, so the
+ * items of a small set all stay and a large one keeps its first lines. The
+ * slots are as many as the lines (a power of two), up to SNAP_SLOTS, so a
+ * small set's table is small too.
  */
 #define SNAP_SLOTS 8192
 #define SNAP_BYTES ((size_t)4 << 20)
@@ -527,7 +530,7 @@ static bool snap_get(struct lleval_item_index *ix, size_t k)
     struct line_scan *ls = ix->ls;
     struct snap_head h;
     const char *p;
-    size_t slot = k % SNAP_SLOTS;
+    size_t slot = k & ix->snap_mask;
     if (!ix->snap_line || ix->snap_line[slot] != (uint32_t)k + 1)
         return false;
     p = ix->snap.buf + ix->snap_at[slot];
@@ -565,13 +568,18 @@ static void snap_put(struct lleval_item_index *ix, size_t k)
 {
     const struct line_scan *ls = ix->ls;
     struct snap_head h;
-    size_t slot = k % SNAP_SLOTS, need;
+    size_t slot, need;
     if (k >= UINT32_MAX || ix->arena.len > UINT32_MAX)
         return;
     if (!ix->snap_line) {
-        ix->snap_line = lleval_xcalloc(SNAP_SLOTS, sizeof(*ix->snap_line));
-        ix->snap_at = lleval_xcalloc(SNAP_SLOTS, sizeof(*ix->snap_at));
+        size_t slots = 1;
+        while (slots < SNAP_SLOTS && slots < ix->n)
+            slots *= 2;
+        ix->snap_mask = slots - 1;
+        ix->snap_line = lleval_xcalloc(slots, sizeof(*ix->snap_line));
+        ix->snap_at = lleval_xcalloc(slots, sizeof(*ix->snap_at));
     }
+    slot = k & ix->snap_mask;
     if (ix->snap_line[slot])
         return;
     need = sizeof(h) + (ls->n_ans + ls->n_cho) * sizeof(uint32_t) + (ix->arena.len - 1);

@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include "lleval/platform/fs.h"
 #include "lleval/platform/platform.h"
 #include "portable_int.h"
@@ -642,4 +645,11 @@ int lleval_fsize(FILE *f, uint64_t *size)
 int lleval_rename(const char *from, const char *to)
 {
     return rename(from, to);
+}
+
+void lleval_heap_trim(void)
+{
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
 }

@@ -19,6 +19,7 @@ typedef int lleval_win32_unused; /* ISO C wants a declaration in every file */
 #include <ws2tcpip.h>
 #include "win32_int.h"
 #include <errno.h>
+#include <malloc.h>
 #include <psapi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -722,3 +723,8 @@ int lleval_proc_rss_kib(long pid, uint64_t *kib)
     return 0;
 }
 #endif
+
+void lleval_heap_trim(void)
+{
+    _heapmin();
+}

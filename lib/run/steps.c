@@ -10,6 +10,7 @@
 #include "lleval/doctor/doctor.h"
 #include "lleval/engine/http.h"
 #include "lleval/platform/fs.h"
+#include "lleval/platform/platform.h"
 #include "lleval/report/report.h"
 #include "lleval/result/result.h"
 #include "lleval/run/parse.h"
@@ -455,6 +456,7 @@ static int poll_release(struct run *r, struct lleval_err *err)
     r->engine = NULL;
     for (size_t i = 0; i < r->st.n_parts && !rc; i++)
         rc = lleval_journal_seal(r->st.parts[i].journal, err);
+    lleval_heap_trim();
     return rc;
 }
 
@@ -536,6 +538,7 @@ static int step_score(struct run *r, struct lleval_run_result *res, struct lleva
     char **warns;
     int rc;
 
+    lleval_heap_trim(); /* parse's freed memory: score's peak is the run's */
     lleval_score_opts_from_config(&so, r->cfg);
     so.limit_items = r->cfg->limit_items; /* missing among the items the run asked only */
     so.results_jsonl = combined;          /* tokens/s from the unrounded speeds */

@@ -101,8 +101,9 @@ static void add_gold(struct gold_set *g)
 /*
  * A QA item's normalized golds are kept once computed, so the next row of
  * the item (another sample, prompt type or temperature) copies them instead
- * of normalizing its answers again: a slot per line modulo KEPT_SLOTS, the
- * first line to come keeps it, KEPT_BYTES in all, whatever the items.
+ * of normalizing its answers again: a slot per line modulo the slots (as
+ * many as the prepared lines, a power of two, up to KEPT_SLOTS), the first
+ * line to come keeps it, KEPT_BYTES in all, whatever the items.
  */
 #define KEPT_SLOTS 8192
 #define KEPT_BYTES ((size_t)4 << 20)
@@ -117,7 +118,7 @@ static bool kept_get(struct gold_set *g, size_t k)
 {
     struct kept_head h;
     const char *p;
-    size_t slot = k % KEPT_SLOTS;
+    size_t slot = k & g->kept_mask;
     if (!g->kept_line || g->kept_line[slot] != (uint32_t)k + 1)
         return false;
     p = g->kept.buf + g->kept_at[slot];
@@ -157,13 +158,18 @@ static bool kept_get(struct gold_set *g, size_t k)
 static void kept_put(struct gold_set *g, size_t k)
 {
     struct kept_head h;
-    size_t slot = k % KEPT_SLOTS, need;
+    size_t slot, need;
     if (k >= UINT32_MAX || g->gtext.len > UINT32_MAX || g->n_gtoks > UINT32_MAX)
         return;
     if (!g->kept_line) {
-        g->kept_line = lleval_xcalloc(KEPT_SLOTS, sizeof(*g->kept_line));
-        g->kept_at = lleval_xcalloc(KEPT_SLOTS, sizeof(*g->kept_at));
+        size_t slots = 1, lines = lleval_item_index_count(g->ix);
+        while (slots < KEPT_SLOTS && slots < lines)
+            slots *= 2;
+        g->kept_mask = slots - 1;
+        g->kept_line = lleval_xcalloc(slots, sizeof(*g->kept_line));
+        g->kept_at = lleval_xcalloc(slots, sizeof(*g->kept_at));
     }
+    slot = k & g->kept_mask;
     need = sizeof(h) + g->n_golds * sizeof(*g->refs) +
            g->n_gtoks * (sizeof(*g->gtoks) + sizeof(*g->gsorted)) + g->gtext.len;
     if (g->kept_line[slot] || g->kept.len + need > KEPT_BYTES)

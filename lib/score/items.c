@@ -527,15 +527,19 @@ static void g6_field_memo(struct lleval_sb *sb, double v, struct lleval_items_me
 }
 
 /* The question and gold answers of an item as both files write them: a
- * slot per item id's hash (TEXT_SLOTS), the text of the last item that came
- * with that hash, TEXT_BYTES in all. Its key holds the bytes the text was
- * written from, so a slot is used only for the very same bytes. */
-#define TEXT_SLOTS 4096
-#define TEXT_BYTES ((size_t)4 << 20)
+ * slot per item id's hash, the text of the last item that came with that
+ * hash, TEXT_BYTES in all. Its key holds the bytes the text was written
+ * from, so a slot is used only for the very same bytes. The table starts
+ * with TEXT_SLOTS_FIRST slots and doubles while more than half are taken, up
+ * to TEXT_SLOTS, so a small run's table stays small. */
+#define TEXT_SLOTS_FIRST 256
+#define TEXT_SLOTS       4096
+#define TEXT_BYTES       ((size_t)4 << 20)
 
 struct lleval_items_text {
     char *buf; /* key, JSON text, CSV text; NULL: a free slot */
     size_t key_len, json_len, csv_len;
+    uint64_t h; /* the item id's hash (slot_hash()) */
 };
 
 void lleval_items_memo_init(struct lleval_items_memo *m)
@@ -550,7 +554,7 @@ void lleval_items_memo_init(struct lleval_items_memo *m)
 void lleval_items_memo_release(struct lleval_items_memo *m)
 {
     if (m->text)
-        for (size_t i = 0; i < TEXT_SLOTS; i++)
+        for (size_t i = 0; i < m->text_slots; i++)
             free(m->text[i].buf);
     free(m->text);
     lleval_sb_release(&m->list);
@@ -591,8 +595,9 @@ static void question_golds(struct lleval_sb *csv, struct lleval_sb *jsonl, struc
     list_both(csv, jsonl, t, r->gold, r->n_gold);
 }
 
-/* The memo's slot for an item id: a quick hash of its 8-byte words. */
-static size_t slot_of(const char *s, size_t len)
+/* The hash of an item id that picks its memo slot: a quick hash of its
+ * 8-byte words. */
+static uint64_t slot_hash(const char *s, size_t len)
 {
     uint64_t h = (uint64_t)len * 0x9E3779B97F4A7C15ULL, x;
     size_t i = 0;
@@ -610,7 +615,21 @@ static size_t slot_of(const char *s, size_t len)
     h ^= h >> 33;
     h *= 0xC4CEB9FE1A85EC53ULL;
     h ^= h >> 33;
-    return (size_t)(h % TEXT_SLOTS);
+    return h;
+}
+
+/* Doubles the memo's table: a slot's text moves to the one of the two new
+ * slots its hash picks, so none is lost. */
+static void text_grow(struct lleval_items_memo *m)
+{
+    size_t n = m->text_slots * 2;
+    struct lleval_items_text *t = lleval_xcalloc(n, sizeof(*t));
+    for (size_t i = 0; i < m->text_slots; i++)
+        if (m->text[i].buf)
+            t[m->text[i].h & (n - 1)] = m->text[i];
+    free(m->text);
+    m->text = t;
+    m->text_slots = n;
 }
 
 /* question_golds() through the memo: the text written before for the same
@@ -622,6 +641,7 @@ static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
     struct lleval_items_text *e;
     struct view q;
     size_t n = r->n_gold, need;
+    uint64_t h;
     const char *question = r->question ? r->question : "";
     lleval_sb_reset(&m->key);
     lleval_sb_add(&m->key, (const char *)&n, sizeof(n));
@@ -629,9 +649,12 @@ static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
     for (size_t i = 0; i < n; i++)
         lleval_sb_add(&m->key, r->gold[i] ? r->gold[i] : "",
                       strlen(r->gold[i] ? r->gold[i] : "") + 1);
-    if (!m->text)
-        m->text = lleval_xcalloc(TEXT_SLOTS, sizeof(*m->text));
-    e = &m->text[slot_of(id->s, id->len)];
+    if (!m->text) {
+        m->text_slots = TEXT_SLOTS_FIRST;
+        m->text = lleval_xcalloc(m->text_slots, sizeof(*m->text));
+    }
+    h = slot_hash(id->s, id->len);
+    e = &m->text[h & (m->text_slots - 1)];
     if (e->buf && e->key_len == m->key.len && !memcmp(e->buf, m->key.buf, m->key.len)) {
         lleval_sb_add(jsonl, e->buf + e->key_len, e->json_len);
         lleval_sb_add(csv, e->buf + e->key_len + e->json_len, e->csv_len);
@@ -645,8 +668,10 @@ static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
     lleval_sb_add(jsonl, m->tj.buf, m->tj.len);
     lleval_sb_add(csv, m->tc.buf, m->tc.len);
     need = m->key.len + m->tj.len + m->tc.len;
-    if (e->buf)
+    if (e->buf) {
         m->text_bytes -= e->key_len + e->json_len + e->csv_len;
+        m->text_used--;
+    }
     free(e->buf);
     e->buf = NULL;
     if (m->text_bytes + need > TEXT_BYTES)
@@ -658,7 +683,10 @@ static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
     e->key_len = m->key.len;
     e->json_len = m->tj.len;
     e->csv_len = m->tc.len;
+    e->h = h;
     m->text_bytes += need;
+    if (++m->text_used * 2 > m->text_slots && m->text_slots < TEXT_SLOTS)
+        text_grow(m);
 }
 
 enum { V_CID, V_DATASET, V_ITEM, V_TYPE, V_PROMPT, V_PRED, V_ANSWER, V_FINISH, V_ERROR, N_VIEWS };
@@ -921,8 +949,9 @@ static void out_release(struct out_file *o, bool remove_tmp)
 }
 
 /* A buffer is written out past this size: large enough for few writes, small
- * enough that the two buffers stay a small part of the process's memory. */
-#define OUT_FLUSH_AT ((size_t)64 << 10)
+ * enough that the two buffers stay a small part of the process's memory (the
+ * string builder doubles, so each stays within 64 KiB with its last row). */
+#define OUT_FLUSH_AT ((size_t)32 << 10)
 
 struct writer {
     struct out_file csv, jsonl;

@@ -60,6 +60,7 @@ struct gold_set {
     /* items normalized before, kept (gold.c, norm_get()): a slot per line
      * modulo a fixed count, the first line to come keeps it; bounded bytes */
     uint32_t *kept_line, *kept_at;
+    size_t kept_mask; /* the slots - 1 (gold.c) */
     struct lleval_sb kept;
 };
 

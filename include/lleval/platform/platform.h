@@ -75,6 +75,10 @@ void lleval_process_init(int *argc, char ***argv);
 /* True when a process with that pid exists (including one we may not signal). */
 bool lleval_pid_alive(long pid);
 void lleval_sleep_ms(long ms);
+/* Gives the heap's free pages back to the system (glibc's malloc_trim, the
+ * CRT's _heapmin; nothing where neither exists): between the steps of a run,
+ * so a later step's peak does not stand on an earlier step's freed memory. */
+void lleval_heap_trim(void);
 
 enum lleval_spawn_flags {
     /* append the child's output to log_path instead of truncating it first */

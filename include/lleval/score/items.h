@@ -87,7 +87,7 @@ struct lleval_items_memo {
     /* an item's question and gold answers as both files write them, kept by
      * their bytes (items.c); allocated when first needed */
     struct lleval_items_text *text;
-    size_t text_bytes;
+    size_t text_slots, text_used, text_bytes;
     struct lleval_sb key, tj, tc;
 };
 void lleval_items_memo_init(struct lleval_items_memo *m);
