@@ -92,6 +92,12 @@ static int runs_list(int argc, char **argv, struct cli_ctx *ctx, const char *run
                 json_array_append_new(
                     heads, json_pack("{s:s, s:f}", "metric", "acc", "value", r->headline.acc));
             json_object_set_new(o, "headlines", heads);
+            if (r->n_models > 1) { /* a run of several models: each ("model" is the first) */
+                json_t *models = json_array();
+                for (size_t k = 0; k < r->n_models; k++)
+                    json_array_append_new(models, json_string(r->models[k]));
+                json_object_set_new(o, "models", models);
+            }
             json_object_set_new(o, "cause", r->cause ? json_string(r->cause) : json_null());
             json_array_append_new(a, o);
         }

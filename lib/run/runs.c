@@ -70,8 +70,10 @@ void lleval_run_info_load(const char *run_dir, const char *id, struct lleval_run
     out->model_id = lleval_xstrdup(m.model_id ? m.model_id : "");
     for (size_t i = 0; i < m.n_trials; i++) { /* trials are model-major: count the changes */
         const char *tm = m.trials[i].model;
-        if (tm && (!i || !m.trials[i - 1].model || strcmp(m.trials[i - 1].model, tm)))
-            out->n_models++;
+        if (tm && (!i || !m.trials[i - 1].model || strcmp(m.trials[i - 1].model, tm))) {
+            out->models = lleval_xrealloc(out->models, (out->n_models + 1) * sizeof(char *));
+            out->models[out->n_models++] = lleval_xstrdup(tm);
+        }
     }
     out->engine = lleval_xstrdup(m.engine ? m.engine : "");
     out->status = lleval_run_effective_status(run_dir, m.status, &out->pid);
@@ -98,6 +100,9 @@ void lleval_run_info_release(struct lleval_run_info *r)
 {
     free(r->id);
     free(r->model_id);
+    for (size_t i = 0; i < r->n_models; i++)
+        free(r->models[i]);
+    free(r->models);
     free(r->engine);
     free(r->cause);
     memset(r, 0, sizeof(*r));

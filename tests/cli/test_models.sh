@@ -35,6 +35,14 @@ expect_grep "^model_id: \[alpha, \"beta:7b\"\]" runs/ref/config.resolved.yaml \
 expect_grep "beta:7b/sample_closed" runs/ref/report.html "the report's score rows name the model"
 expect_exit 0 "runs list" -- "$LLEVAL" runs list
 expect_grep "^ref  *alpha +1  *dry " out.txt "runs list names the first model and how many more"
+expect_exit 0 "runs list --json" -- "$LLEVAL" runs list --json
+python3 - <<'PY' && ok "runs list --json names every model of the run" ||
+import json
+runs = {r["run_id"]: r for r in json.load(open("out.txt"))}
+assert runs["ref"]["model"] == "alpha", runs["ref"]
+assert runs["ref"]["models"] == ["alpha", "beta:7b"], runs["ref"]
+PY
+	not_ok "runs list --json names every model of the run"
 python3 - <<'PY' && ok "report.html and report.md show the leaderboard and the paired test" ||
 import json, re
 s = json.load(open("runs/ref/results/scores.json"))["leaderboard"]

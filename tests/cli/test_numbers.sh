@@ -18,6 +18,7 @@ python3 - <<'PY' && ok "resume of a finished run keeps duration and trial speeds
 import json
 before = {r['run_id']: r for r in json.load(open('list1.json'))}['a1']
 after = {r['run_id']: r for r in json.load(open('out.txt'))}['a1']
+assert 'models' not in after, after  # a run of one model: "model" only
 assert abs(after['duration_s'] - before['duration_s']) < 0.5, (before['duration_s'], after['duration_s'])
 m1, m2 = json.load(open('manifest1.json')), json.load(open('runs/a1/manifest.json'))
 for t1, t2 in zip(m1['trials'], m2['trials']):

@@ -19,6 +19,7 @@ struct lleval_run_info {
     char *id;
     char *model_id;  /* of a run of several models, the first */
     size_t n_models; /* the models its trials name: 0 for a run of one model */
+    char **models;   /* those models in the trials' order (n_models, owned); NULL: none */
     char *engine;
     enum lleval_run_status status; /* effective (lleval_run_effective_status) */
     long pid;                      /* the lock file's pid, 0: none; may be dead */
