@@ -539,7 +539,7 @@ static void g6_field_memo(struct lleval_sb *sb, double v, struct lleval_items_me
 struct lleval_items_text {
     char *buf; /* key, JSON text, CSV text; NULL: a free slot */
     size_t key_len, json_len, csv_len;
-    uint64_t h; /* the item id's hash (slot_hash()) */
+    uint64_t h; /* the item id's hash (lleval_hash64(), well mixed: its low bits pick the slot) */
 };
 
 void lleval_items_memo_init(struct lleval_items_memo *m)
@@ -595,29 +595,6 @@ static void question_golds(struct lleval_sb *csv, struct lleval_sb *jsonl, struc
     list_both(csv, jsonl, t, r->gold, r->n_gold);
 }
 
-/* The hash of an item id that picks its memo slot: a quick hash of its
- * 8-byte words. */
-static uint64_t slot_hash(const char *s, size_t len)
-{
-    uint64_t h = (uint64_t)len * 0x9E3779B97F4A7C15ULL, x;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&x, s + i, sizeof(x));
-        h = (h ^ x) * 0x100000001B3ULL;
-        h ^= h >> 29;
-    }
-    for (; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001B3ULL;
-    /* MurmurHash3's finalizer: every bit of h moves the slot's bits (ids
-     * differ in their last bytes, which a product moves up only) */
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDULL;
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 /* Doubles the memo's table: a slot's text moves to the one of the two new
  * slots its hash picks, so none is lost. */
 static void text_grow(struct lleval_items_memo *m)
@@ -653,7 +630,7 @@ static void question_golds_memo(struct lleval_sb *csv, struct lleval_sb *jsonl,
         m->text_slots = TEXT_SLOTS_FIRST;
         m->text = lleval_xcalloc(m->text_slots, sizeof(*m->text));
     }
-    h = slot_hash(id->s, id->len);
+    h = lleval_hash64(id->s);
     e = &m->text[h & (m->text_slots - 1)];
     if (e->buf && e->key_len == m->key.len && !memcmp(e->buf, m->key.buf, m->key.len)) {
         lleval_sb_add(jsonl, e->buf + e->key_len, e->json_len);

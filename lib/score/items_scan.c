@@ -87,8 +87,6 @@ static bool word(struct lleval_jscan *j, const char *w, size_t len)
  * nothing read, for any other form: the scanner reads it. */
 static bool plain_num(struct lleval_jscan *j, double *out)
 {
-    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     const unsigned char *p, *end;
     uint64_t m = 0;
     int digits = 0, frac = 0;
@@ -118,7 +116,7 @@ static bool plain_num(struct lleval_jscan *j, double *out)
     if (digits > 15 || (p < end && ((*p >= '0' && *p <= '9') || *p == 'e' || *p == 'E')))
         return false;
     if (frac)
-        *out = (neg ? -(double)m : (double)m) / pow10[frac];
+        *out = (neg ? -(double)m : (double)m) / lleval_pow10_exact[frac];
     else
         *out = (double)(neg ? -(long long)m : (long long)m);
     j->p = p;

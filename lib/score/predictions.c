@@ -210,10 +210,6 @@ fail:
 /* What to do about a bad cell: the writer never writes one. */
 #define CELL_FIX "write the file again with `lleval parse` (docs/formats.md, predictions.csv)"
 
-/* Powers of ten that doubles hold exactly. */
-static const double exact_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-
 /* Clinger's fast path: see predictions.h. */
 bool lleval_pred_plain_number(const char *s, double *out)
 {
@@ -232,7 +228,7 @@ bool lleval_pred_plain_number(const char *s, double *out)
     }
     if (*p || p - s - (dot != NULL) > 15)
         return false;
-    *out = (double)m / exact_pow10[dot ? p - dot : 0];
+    *out = (double)m / lleval_pow10_exact[dot ? p - dot : 0];
     return true;
 }
 

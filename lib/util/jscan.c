@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lleval/util/jscan.h"
+#include "lleval/util/util.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -233,11 +234,6 @@ bool lleval_jscan_str(struct lleval_jscan *s, struct lleval_sb *out)
     }
 }
 
-/* Exact powers of ten of a double (10^22 is the last one). */
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
 /* m * 10^e10 where that is one correctly rounded operation on exact values
  * (m <= 2^53, |e10| <= 22: Clinger's fast path), as strtod would read it;
  * false when it is not (then strtod decides). Only where doubles are
@@ -249,7 +245,7 @@ static bool exact_decimal(uint64_t m, int e10, bool neg, double *out)
     if (m > (1ULL << 53) || e10 < -22 || e10 > 22)
         return false;
     v = (double)m;
-    v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
+    v = e10 < 0 ? v / lleval_pow10_exact[-e10] : v * lleval_pow10_exact[e10];
     *out = neg ? -v : v;
     return true;
 #else
@@ -260,30 +256,6 @@ static bool exact_decimal(uint64_t m, int e10, bool neg, double *out)
     return false;
 #endif
 }
-
-#if defined(__SIZEOF_INT128__)
-/* Powers of ten that fit 64 bits. */
-static const uint64_t pow10_u64[20] = {1ULL,
-                                       10ULL,
-                                       100ULL,
-                                       1000ULL,
-                                       10000ULL,
-                                       100000ULL,
-                                       1000000ULL,
-                                       10000000ULL,
-                                       100000000ULL,
-                                       1000000000ULL,
-                                       10000000000ULL,
-                                       100000000000ULL,
-                                       1000000000000ULL,
-                                       10000000000000ULL,
-                                       100000000000000ULL,
-                                       1000000000000000ULL,
-                                       10000000000000000ULL,
-                                       100000000000000000ULL,
-                                       1000000000000000000ULL,
-                                       10000000000000000000ULL};
-#endif
 
 /* m * 10^e10 rounded once to the nearest double, ties to even, as strtod
  * reads it, for the decimals exact_decimal() leaves (more than 53 bits of
@@ -306,9 +278,9 @@ static bool exact_wide(uint64_t m, int e10, bool neg, double *out)
     if (!m || e10 < -19 || e10 > 19)
         return false;
     if (e10 >= 0) {
-        x = (u128)m * pow10_u64[e10];
+        x = (u128)m * lleval_pow10_u64[e10];
     } else {
-        uint64_t d = pow10_u64[-e10];
+        uint64_t d = lleval_pow10_u64[-e10];
         u128 num;
         lz = __builtin_clzll(m);
         num = (u128)(m << lz) << 64;

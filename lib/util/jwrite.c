@@ -8,6 +8,7 @@
 
 #include "lleval/util/jscan.h"
 #include "lleval/util/text.h"
+#include "lleval/util/util.h"
 
 static const char hex[] = "0123456789ABCDEF";
 
@@ -125,27 +126,8 @@ __extension__ typedef unsigned __int128 u128;
 /* 10^k as a 128-bit integer, k <= 38. */
 static u128 pow10_u128(int k)
 {
-    static const uint64_t p10[20] = {1ULL,
-                                     10ULL,
-                                     100ULL,
-                                     1000ULL,
-                                     10000ULL,
-                                     100000ULL,
-                                     1000000ULL,
-                                     10000000ULL,
-                                     100000000ULL,
-                                     1000000000ULL,
-                                     10000000000ULL,
-                                     100000000000ULL,
-                                     1000000000000ULL,
-                                     10000000000000ULL,
-                                     100000000000000ULL,
-                                     1000000000000000ULL,
-                                     10000000000000000ULL,
-                                     100000000000000000ULL,
-                                     1000000000000000000ULL,
-                                     10000000000000000000ULL};
-    return k < 20 ? (u128)p10[k] : (u128)p10[19] * p10[k - 19];
+    return k < 20 ? (u128)lleval_pow10_u64[k]
+                  : (u128)lleval_pow10_u64[19] * lleval_pow10_u64[k - 19];
 }
 
 /* The prec significant digits of |v| (a normal double), correctly rounded from

@@ -112,6 +112,12 @@ int lleval_parse_double(const char *s, double *out);
 /* Parses a size like "16GiB", "512MiB", "8G", "1024" (bytes). */
 int lleval_parse_size(const char *s, uint64_t *out);
 
+/* The powers of ten a double holds exactly, 10^0 to 10^22 (for exact
+ * decimal reading: a mantissa below 2^53 times or over one of them is one
+ * correctly rounded operation), and those a uint64_t holds, 10^0 to 10^19. */
+extern const double lleval_pow10_exact[23];
+extern const uint64_t lleval_pow10_u64[20];
+
 /* Returns true when s[0..len) is valid UTF-8 (no overlong forms, surrogates
  * or code points above U+10FFFF); else sets *bad_offset (when not NULL) to
  * the first bad byte. Defined in text.c with the other UTF-8 helpers. */
