@@ -443,6 +443,14 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
     return rc;
 }
 
+/* Closes the endpoints' engines, then the run's (the first endpoint's). */
+static void engines_close(struct run *r)
+{
+    lleval_run_endpoints_close(r); /* before r->engine: the first endpoint's */
+    lleval_engine_close(r->engine);
+    r->engine = NULL;
+}
+
 /* Once poll has combined the journals, this session asks the engine nothing
  * more: the engines (the dry engine's item index among them) and the
  * journals' id sets go, so that a run of a million items in one process
@@ -451,9 +459,7 @@ static int step_submit(struct run *r, struct lleval_run_result *res, struct llev
 static int poll_release(struct run *r, struct lleval_err *err)
 {
     int rc = 0;
-    lleval_run_endpoints_close(r); /* before r->engine: the first endpoint's */
-    lleval_engine_close(r->engine);
-    r->engine = NULL;
+    engines_close(r);
     for (size_t i = 0; i < r->st.n_parts && !rc; i++)
         rc = lleval_journal_seal(r->st.parts[i].journal, err);
     lleval_heap_trim();
@@ -618,9 +624,7 @@ int lleval_run_steps(struct run *r, struct lleval_run_result *res, struct lleval
         if (r->o->to_step == steps[i].step)
             break;
     }
-    lleval_run_endpoints_close(r); /* before r->engine: the first endpoint's */
-    lleval_engine_close(r->engine);
-    r->engine = NULL;
+    engines_close(r);
     lleval_launch_stop(r->launch); /* every path: done, failed, stopped */
     r->launch = NULL;
     res->last_step = r->steps_done ? steps[r->steps_done - 1].step : LLEVAL_STEP_PREPARE;
